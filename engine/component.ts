@@ -1,0 +1,203 @@
+// Components: columns of typed arrays (structure of arrays), one column per field, indexed by
+// entity id and grown by doubling. A definition is world-independent; each world keeps its own
+// columns in a ComponentStore. The same store type holds per-town state, indexed by town id.
+
+export type ColumnCtor =
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | Int8ArrayConstructor
+  | Uint8ArrayConstructor
+  | Int16ArrayConstructor
+  | Uint16ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint32ArrayConstructor;
+
+export type Column =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array;
+
+/** One field: its column type, its value for a new entity, and a doc line (unit, range). */
+export interface FieldSpec<C extends ColumnCtor = ColumnCtor> {
+  type: C;
+  default?: number;
+  doc?: string;
+}
+export type FieldDecl = ColumnCtor | FieldSpec;
+export type ComponentSchema = Record<string, FieldDecl>;
+type CtorOf<F> = F extends FieldSpec<infer C> ? C : F extends ColumnCtor ? F : never;
+/** The live columns of a component in one world: `Needs.hunger[eid]`. */
+export type Columns<S extends ComponentSchema> = { [K in keyof S]: InstanceType<CtorOf<S[K]>> };
+
+export interface FieldInfo {
+  readonly name: string;
+  readonly type: ColumnCtor;
+  readonly default: number;
+  readonly doc?: string;
+}
+
+export interface ComponentDef<S extends ComponentSchema = ComponentSchema> {
+  readonly kind: "component";
+  readonly name: string;
+  readonly schema: S;
+  readonly fields: readonly FieldInfo[];
+  readonly doc?: string;
+}
+
+/** Declares a component once; worlds that register it get its columns. */
+export function defineComponent<S extends ComponentSchema>(name: string, schema: S, doc?: string): ComponentDef<S> {
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new Error(`component name "${name}" must be an identifier`);
+  const fields: FieldInfo[] = Object.keys(schema).map((key) => {
+    const decl = schema[key] as FieldDecl;
+    const spec: FieldSpec = typeof decl === "function" ? { type: decl } : decl;
+    return { name: key, type: spec.type, default: spec.default ?? 0, doc: spec.doc };
+  });
+  if (fields.length === 0) throw new Error(`component "${name}" declares no field`);
+  return { kind: "component", name, schema, fields, doc };
+}
+
+export function isComponentDef(x: unknown): x is ComponentDef {
+  return typeof x === "object" && x !== null && (x as { kind?: unknown }).kind === "component";
+}
+
+interface Entry {
+  def: ComponentDef;
+  columns: Record<string, Column>;
+  /** 1 where the entity (or town) has this component. */
+  has: Uint8Array;
+  owner: string;
+}
+
+/** The columns of every registered component of one world (or per-town state of one world). */
+export class ComponentStore {
+  private readonly entries: Entry[] = [];
+  private readonly byDef = new Map<ComponentDef, Entry>();
+  private readonly byName = new Map<string, Entry>();
+
+  constructor(
+    public capacity: number,
+    private readonly what: "component" | "town state" = "component",
+  ) {}
+
+  /** Registers a definition (idempotent for the same definition); returns its columns. */
+  register(def: ComponentDef, owner: string): Record<string, Column> {
+    const known = this.byDef.get(def);
+    if (known) return known.columns;
+    const clash = this.byName.get(def.name);
+    if (clash) {
+      throw new Error(
+        `${this.what} "${def.name}" is declared twice: by plug-in "${clash.owner}" and by plug-in "${owner}" (give one another name)`,
+      );
+    }
+    const columns: Record<string, Column> = {};
+    for (const f of def.fields) {
+      const col = new f.type(this.capacity);
+      if (f.default !== 0) col.fill(f.default);
+      columns[f.name] = col;
+    }
+    const entry: Entry = { def, columns, has: new Uint8Array(this.capacity), owner };
+    this.entries.push(entry);
+    this.byDef.set(def, entry);
+    this.byName.set(def.name, entry);
+    return columns;
+  }
+
+  columns<S extends ComponentSchema>(def: ComponentDef<S>): Columns<S> {
+    const e = this.byDef.get(def as ComponentDef);
+    if (!e) throw new Error(`${this.what} "${def.name}" is not registered in this world (no plug-in declares it)`);
+    return e.columns as Columns<S>;
+  }
+
+  has(def: ComponentDef, id: number): boolean {
+    const e = this.byDef.get(def);
+    return e !== undefined && e.has[id] === 1;
+  }
+
+  isRegistered(def: ComponentDef): boolean {
+    return this.byDef.has(def);
+  }
+
+  byNameOrUndefined(name: string): ComponentDef | undefined {
+    return this.byName.get(name)?.def;
+  }
+
+  /** Registered definitions in registration order. */
+  definitions(): ComponentDef[] {
+    return this.entries.map((e) => e.def);
+  }
+
+  /** Makes room for ids below `n`, doubling; columns are replaced by larger copies. */
+  ensure(n: number): void {
+    if (n <= this.capacity) return;
+    let cap = Math.max(this.capacity, 16);
+    while (cap < n) cap *= 2;
+    for (const e of this.entries) {
+      for (const f of e.def.fields) {
+        const old = e.columns[f.name];
+        const col = new f.type(cap);
+        col.set(old as never);
+        if (f.default !== 0) col.fill(f.default, this.capacity);
+        e.columns[f.name] = col;
+      }
+      const has = new Uint8Array(cap);
+      has.set(e.has);
+      e.has = has;
+    }
+    this.capacity = cap;
+  }
+
+  /** Marks `id` as having `def` and writes defaults, then the given initial values. */
+  add(def: ComponentDef, id: number, init?: Record<string, number>): void {
+    const e = this.byDef.get(def);
+    if (!e) throw new Error(`${this.what} "${def.name}" is not registered in this world (no plug-in declares it)`);
+    e.has[id] = 1;
+    for (const f of def.fields) e.columns[f.name][id] = f.default;
+    if (init) {
+      for (const k of Object.keys(init)) {
+        const col = e.columns[k];
+        if (col === undefined) throw new Error(`${this.what} "${def.name}" has no field "${k}"`);
+        col[id] = init[k];
+      }
+    }
+  }
+
+  /** Clears `id` from `def`: fields back to their defaults so recycled ids start clean. */
+  remove(def: ComponentDef, id: number): void {
+    const e = this.byDef.get(def);
+    if (!e || e.has[id] === 0) return;
+    e.has[id] = 0;
+    for (const f of def.fields) e.columns[f.name][id] = f.default;
+  }
+
+  removeAll(id: number): void {
+    for (const e of this.entries) this.remove(e.def, id);
+  }
+
+  /** Definitions that `id` has, in registration order. */
+  componentsOf(id: number): ComponentDef[] {
+    return this.entries.filter((e) => e.has[id] === 1).map((e) => e.def);
+  }
+
+  /** Bytes held by columns and membership flags. */
+  bytes(): number {
+    let b = 0;
+    for (const e of this.entries) {
+      b += e.has.byteLength;
+      for (const f of e.def.fields) b += e.columns[f.name].byteLength;
+    }
+    return b;
+  }
+
+  /**
+   * Calls `visit` for every registered definition, field column and membership flags, in
+   * registration order; used by the state hash and the snapshot codec.
+   */
+  forEach(visit: (def: ComponentDef, columns: Record<string, Column>, has: Uint8Array) => void): void {
+    for (const e of this.entries) visit(e.def, e.columns, e.has);
+  }
+}

@@ -1,0 +1,444 @@
+// Loads a YAML configuration: parses with line numbers, validates every section against the
+// schemas that plug-ins (and the kernel) contribute, resolves and validates referenced files,
+// and computes the config hash. Each problem becomes one line `FILE:LINE: key.path: message`.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
+import { z } from "zod";
+import type { AnyPlugin, FileReference } from "../plugin.ts";
+import { didYouMean } from "../text.ts";
+import { coreSections } from "./core.ts";
+import type { ConfigSections, SectionSchemas } from "./sections.ts";
+
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  /** Dotted key path, `[i]` for list items; "" for the whole document. */
+  path: string;
+  message: string;
+}
+
+/** A user's mistake in a config file: one line per problem. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly problems: ConfigProblem[]) {
+    super(problems.map(formatProblem).join("\n"));
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}:${p.line}: ${p.path ? `${p.path}: ` : ""}${p.message}`;
+}
+
+export interface LoadedConfig {
+  /** Path as given (for messages). */
+  file: string;
+  settings: ConfigSections;
+  configId: string;
+  /** sha256 (hex, 16 digits) over the validated settings and every referenced file's bytes. */
+  configHash: string;
+  /** Referenced files, resolved to absolute paths. */
+  references: { kind: string; path: string }[];
+}
+
+/** Every section schema: the kernel's and each plug-in's (`sections` and `config` by name). */
+export function collectSections(plugins: readonly AnyPlugin[]): SectionSchemas {
+  const out: SectionSchemas = { ...coreSections };
+  const owner = new Map<string, string>(Object.keys(coreSections).map((k) => [k, "engine"]));
+  const claim = (key: string, schema: z.ZodType, by: string) => {
+    const prior = owner.get(key);
+    if (prior !== undefined) throw new Error(`config section "${key}" is declared by both "${prior}" and "${by}"`);
+    owner.set(key, by);
+    out[key] = schema;
+  };
+  for (const p of plugins) {
+    for (const [k, s] of Object.entries(p.sections ?? {})) claim(k, s, p.name);
+    if (p.config) claim(p.name, p.config.optional(), p.name);
+  }
+  return out;
+}
+
+export function collectFileReferences(plugins: readonly AnyPlugin[]): FileReference[] {
+  return plugins.flatMap((p) => p.files ?? []);
+}
+
+/** The root schema: a strict object of every section. */
+export function rootSchema(sections: SectionSchemas): z.ZodType {
+  return z.strictObject(sections);
+}
+
+interface Source {
+  file: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+}
+
+function parseSource(file: string, text: string): { src?: Source; problems: ConfigProblem[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problems: ConfigProblem[] = doc.errors.map((e) => ({
+    file,
+    line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line,
+    path: "",
+    message: `invalid YAML: ${e.message.split("\n")[0]}`,
+  }));
+  return { src: problems.length ? undefined : { file, doc, lines }, problems };
+}
+
+/** The line of the node at `path` (or of its key when `key` is given, or its nearest parent). */
+function lineOf(src: Source, path: readonly PropertyKey[], key?: string): number {
+  for (let n = path.length; n >= 0; n--) {
+    const parentPath = path.slice(0, n);
+    const node = parentPath.length ? src.doc.getIn(parentPath as unknown[], true) : src.doc.contents;
+    if (node && typeof node === "object") {
+      if (n === path.length && key !== undefined && isMap(node)) {
+        const pair = node.items.find((it) => (it.key as { value?: unknown })?.value === key);
+        const r = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+        if (r) return src.lines.linePos(r[0]).line;
+      }
+      const r = (node as { range?: [number, number, number] }).range;
+      if (r) return src.lines.linePos(r[0]).line;
+    }
+  }
+  return 1;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let s = "";
+  for (const p of path) {
+    if (typeof p === "number") s += `[${p}]`;
+    else s += s ? `.${String(p)}` : String(p);
+  }
+  return s;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p as string];
+  }
+  return v;
+}
+
+/** A short description of a value as the user wrote it. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return "nothing (the key is missing)";
+  if (v === null) return "null";
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 37) + "..." : v);
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (Array.isArray(v)) return `a list of ${v.length} item${v.length === 1 ? "" : "s"}`;
+  return "a mapping";
+}
+
+// ---- walking zod schemas (for "did you mean") ----------------------------------------------
+type Def = { type: string; [k: string]: unknown };
+const defOf = (s: unknown): Def | undefined => (s as { _zod?: { def?: Def } })?._zod?.def;
+
+function unwrap(s: unknown, depth = 0): unknown[] {
+  const d = defOf(s);
+  if (!d || depth > 20) return [];
+  switch (d.type) {
+    case "optional":
+    case "nullable":
+    case "default":
+    case "prefault":
+    case "catch":
+    case "readonly":
+    case "nonoptional":
+      return unwrap(d.innerType, depth + 1);
+    case "pipe":
+      return unwrap(d.in, depth + 1);
+    case "lazy":
+      return unwrap((d.getter as () => unknown)(), depth + 1);
+    case "union":
+      return (d.options as unknown[]).flatMap((o) => unwrap(o, depth + 1));
+    case "intersection":
+      return [...unwrap(d.left, depth + 1), ...unwrap(d.right, depth + 1)];
+    default:
+      return [s];
+  }
+}
+
+/** The schemas that may describe the value at `path` under `schema`. */
+function schemasAt(schema: unknown, path: readonly PropertyKey[]): unknown[] {
+  let cur = unwrap(schema);
+  for (const p of path) {
+    const next: unknown[] = [];
+    for (const s of cur) {
+      const d = defOf(s)!;
+      if (d.type === "object" && typeof p === "string") {
+        const child = (d.shape as Record<string, unknown>)[p];
+        if (child) next.push(...unwrap(child));
+      } else if (d.type === "record") next.push(...unwrap(d.valueType));
+      else if (d.type === "array") next.push(...unwrap(d.element));
+      else if (d.type === "tuple" && typeof p === "number") next.push(...unwrap((d.items as unknown[])[p]));
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+function allowedKeys(schema: unknown, path: readonly PropertyKey[]): string[] {
+  const keys = new Set<string>();
+  for (const s of schemasAt(schema, path)) {
+    const d = defOf(s)!;
+    if (d.type === "object") for (const k of Object.keys(d.shape as object)) keys.add(k);
+  }
+  return [...keys];
+}
+
+// ---- zod issues -> problems ------------------------------------------------------------------
+type Issue = z.core.$ZodIssue;
+
+function bound(issue: { inclusive?: boolean; minimum?: unknown; maximum?: unknown; origin?: string }, big: boolean): string {
+  const n = big ? issue.maximum : issue.minimum;
+  const origin = issue.origin ?? "number";
+  if (origin === "array" || origin === "set") return `${big ? "at most" : "at least"} ${String(n)} item${n === 1 ? "" : "s"}`;
+  if (origin === "string") return `${big ? "at most" : "at least"} ${String(n)} character${n === 1 ? "" : "s"}`;
+  const op = big ? (issue.inclusive ? "<=" : "<") : issue.inclusive ? ">=" : ">";
+  return `a number ${op} ${String(n)}`;
+}
+
+function expectedType(issue: Issue & { code: "invalid_type" }): string {
+  const e = issue.expected as string;
+  if (e === "number") return "a number";
+  if (e === "int") return "an integer";
+  if (e === "string") return "a string";
+  if (e === "boolean") return "true or false";
+  if (e === "array" || e === "tuple") return "a list";
+  if (e === "object" || e === "record") return "a mapping";
+  return e;
+}
+
+function issueToProblems(issue: Issue, base: readonly PropertyKey[], raw: unknown, schema: unknown, src: Source): ConfigProblem[] {
+  const path = [...base, ...issue.path];
+  const got = describeValue(valueAt(raw, path));
+  const at = (message: string, p: readonly PropertyKey[] = path, key?: string): ConfigProblem => ({
+    file: src.file,
+    line: lineOf(src, p, key),
+    path: formatPath(key === undefined ? p : [...p, key]),
+    message,
+  });
+  switch (issue.code) {
+    case "invalid_type": {
+      const v = valueAt(raw, path);
+      if (v === undefined) return [at(`required key is missing (expected ${expectedType(issue)})`)];
+      if (issue.expected === "int" || (issue.expected === "number" && typeof v === "number")) {
+        return [at(`expected ${expectedType(issue)}, got ${got}`)];
+      }
+      return [at(`expected ${expectedType(issue)}, got ${got}`)];
+    }
+    case "too_small":
+      return [at(`expected ${bound(issue, false)}, got ${got}`)];
+    case "too_big":
+      return [at(`expected ${bound(issue, true)}, got ${got}`)];
+    case "invalid_value":
+      return [at(`expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${got}`)];
+    case "invalid_format":
+      return [at(`expected ${issue.format} format, got ${got}`)];
+    case "not_multiple_of":
+      return [at(`expected a multiple of ${String(issue.divisor)}, got ${got}`)];
+    case "unrecognized_keys": {
+      const allowed = allowedKeys(schema, path);
+      return issue.keys.map((k) => at(`unknown key${didYouMean(k, allowed)}`, path, k));
+    }
+    case "invalid_union": {
+      // Report the branch that got furthest (its issues have the longest paths).
+      const branches = issue.errors as Issue[][];
+      let best: Issue[] | undefined;
+      let bestDepth = -1;
+      for (const b of branches) {
+        const depth = Math.max(...b.map((i) => i.path.length));
+        if (depth > bestDepth && depth > 0) {
+          best = b;
+          bestDepth = depth;
+        }
+      }
+      if (best) return best.flatMap((i) => issueToProblems(i, path, raw, schema, src));
+      const kinds = branches.map((b) => (b[0]?.code === "invalid_type" ? expectedType(b[0] as never) : "another form"));
+      return [at(`expected ${[...new Set(kinds)].join(" or ")}, got ${got}`)];
+    }
+    case "invalid_key":
+      return [at(`invalid key: ${issue.issues.map((i) => i.message).join("; ")}`)];
+    case "invalid_element":
+      return issue.issues.flatMap((i) => issueToProblems(i, path, raw, schema, src));
+    default:
+      return [at(issue.message)];
+  }
+}
+
+/** Validates a parsed document against a schema; returns the output or the problems. */
+function validate(schema: z.ZodType, raw: unknown, src: Source): { ok: true; value: unknown } | { ok: false; problems: ConfigProblem[] } {
+  const r = schema.safeParse(raw);
+  if (r.success) return { ok: true, value: r.data };
+  const problems = r.error.issues.flatMap((i) => issueToProblems(i, [], raw, schema, src));
+  problems.sort((a, b) => a.line - b.line);
+  return { ok: false, problems };
+}
+
+/**
+ * Resolves a path written inside a config: against the config's folder, then each folder
+ * above it; first match wins. Absolute paths are taken as they are.
+ */
+export function resolveReferencedPath(configFile: string, p: string): string | undefined {
+  if (isAbsolute(p)) return existsSync(p) ? p : undefined;
+  let dir = dirname(resolve(configFile));
+  for (;;) {
+    const candidate = join(dir, p);
+    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+function readSource(file: string): { text?: string; problem?: ConfigProblem } {
+  try {
+    return { text: readFileSync(file, "utf8") };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { problem: { file, line: 0, path: "", message: code === "ENOENT" ? "file not found" : `cannot read file (${code ?? String(e)})` } };
+  }
+}
+
+/** Parses and validates a standalone document of one kind (an affordance manifest, ...). */
+export function loadDocument(file: string, schema: z.ZodType): { value?: unknown; text?: string; problems: ConfigProblem[] } {
+  const { text, problem } = readSource(file);
+  if (problem) return { problems: [problem] };
+  const { src, problems } = parseSource(file, text!);
+  if (!src) return { problems };
+  const raw = src.doc.toJS();
+  const r = validate(schema, raw, src);
+  return r.ok ? { value: r.value, text, problems: [] } : { problems: r.problems };
+}
+
+export interface LoadOptions {
+  /** Values that replace keys after parsing, e.g. { "world.towns": 4 } (CLI flags). */
+  overrides?: Record<string, unknown>;
+}
+
+/** Loads and validates a simulation config with the sections of `plugins`. Throws ConfigError. */
+export function loadConfig(file: string, plugins: readonly AnyPlugin[], opts: LoadOptions = {}): LoadedConfig {
+  const { text, problem } = readSource(file);
+  if (problem) throw new ConfigError([problem]);
+  return parseConfigText(file, text!, plugins, opts);
+}
+
+/** As loadConfig, from text already read (`file` names it in messages and anchors paths). */
+export function parseConfigText(file: string, text: string, plugins: readonly AnyPlugin[], opts: LoadOptions = {}): LoadedConfig {
+  const { src, problems } = parseSource(file, text);
+  if (!src) throw new ConfigError(problems);
+  let raw = src.doc.toJS() as unknown;
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError([{ file, line: 1, path: "", message: `expected a mapping of config sections, got ${describeValue(raw)}` }]);
+  }
+  for (const [k, v] of Object.entries(opts.overrides ?? {})) setPath(raw as Record<string, unknown>, k.split("."), v);
+  const schema = rootSchema(collectSections(plugins));
+  const r = validate(schema, raw, src);
+  if (!r.ok) throw new ConfigError(r.problems);
+  const settings = r.value as Record<string, unknown>;
+
+  // Referenced files: resolve, validate with their own line numbers, then path or inline.
+  const refProblems: ConfigProblem[] = [];
+  const references: { kind: string; path: string }[] = [];
+  const hash = createHash("sha256");
+  for (const ref of collectFileReferences(plugins)) {
+    const value = valueAt(settings, ref.path);
+    if (typeof value !== "string") continue;
+    const line = lineOf(src, ref.path);
+    const where = formatPath(ref.path);
+    const abs = resolveReferencedPath(file, value);
+    if (!abs) {
+      refProblems.push({ file, line, path: where, message: `${ref.kind} "${value}" not found (looked in ${relative(process.cwd(), dirname(resolve(file))) || "."} and each folder above it)` });
+      continue;
+    }
+    const doc = loadDocument(abs, ref.schema);
+    if (doc.problems.length) {
+      refProblems.push(...doc.problems);
+      refProblems.push({ file, line, path: where, message: `${ref.kind} "${value}" is invalid (see above)` });
+      continue;
+    }
+    references.push({ kind: ref.kind, path: abs });
+    hash.update(`${where}\0${doc.text}\0`);
+    setPath(settings, ref.path, ref.mode === "inline" ? doc.value : abs);
+  }
+  if (refProblems.length) throw new ConfigError(refProblems);
+  hash.update(canonicalJson(withoutPaths(settings, references)));
+  return {
+    file,
+    settings: settings as unknown as ConfigSections,
+    configId: settings.config_id as string,
+    configHash: hash.digest("hex").slice(0, 16),
+    references,
+  };
+}
+
+/** Validates an in-memory config object (tests, tools); problems name `label` as the file. */
+export function parseConfigObject(obj: Record<string, unknown>, plugins: readonly AnyPlugin[], label = "<config>"): ConfigSections {
+  const text = JSON.stringify(obj, null, 1);
+  return parseConfigText(label, text, plugins).settings;
+}
+
+// Absolute paths differ between checkouts; the hash covers the files' bytes instead.
+function withoutPaths(settings: Record<string, unknown>, refs: { path: string }[]): unknown {
+  const abs = new Set(refs.map((r) => r.path));
+  return JSON.parse(JSON.stringify(settings, (_k, v) => (typeof v === "string" && abs.has(v) ? "<file>" : v)));
+}
+
+function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let cur = obj;
+  for (let i = 0; i < path.length - 1; i++) {
+    const next = cur[path[i]];
+    if (next === null || typeof next !== "object" || Array.isArray(next)) cur[path[i]] = {};
+    cur = cur[path[i]] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]] = value;
+}
+
+/** JSON with object keys sorted at every level: the same bytes for the same value. */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .sort()
+    .filter((k) => o[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+    .join(",")}}`;
+}
+
+export type DocumentKind = "config" | string;
+
+/**
+ * Validates any Townlet YAML file: a simulation config (has `config_id`), or a standalone
+ * document a plug-in recognises (an affordance manifest, a perturbation file).
+ */
+export function validateFile(file: string, plugins: readonly AnyPlugin[]): { kind: DocumentKind; problems: ConfigProblem[]; config?: LoadedConfig } {
+  const { text, problem } = readSource(file);
+  if (problem) return { kind: "unknown", problems: [problem] };
+  const { src, problems } = parseSource(file, text!);
+  if (!src) return { kind: "unknown", problems };
+  const raw = src.doc.toJS() as unknown;
+  const isConfig = raw !== null && typeof raw === "object" && !Array.isArray(raw) && "config_id" in raw;
+  if (!isConfig) {
+    for (const ref of collectFileReferences(plugins)) {
+      if (ref.detect?.(raw)) {
+        const r = validate(ref.schema, raw, src);
+        return { kind: ref.kind, problems: r.ok ? [] : r.problems };
+      }
+    }
+    if (isSeq(src.doc.contents) || raw === null || typeof raw !== "object") {
+      return { kind: "unknown", problems: [{ file, line: 1, path: "", message: `not a Townlet document: expected a config mapping with config_id, got ${describeValue(raw)}` }] };
+    }
+  }
+  try {
+    const config = parseConfigText(file, text!, plugins);
+    return { kind: "config", problems: [], config };
+  } catch (e) {
+    if (e instanceof ConfigError) return { kind: "config", problems: e.problems };
+    throw e;
+  }
+}

@@ -1,0 +1,148 @@
+// Typed messages (events): declared once with `defineMessage`, sent by systems, read at phase
+// boundaries. A message sent in phase P of tick t is seen by every system exactly once: by
+// systems of later phases in tick t and of phases up to P in tick t+1. Storage is columnar
+// (one Float64Array per field) so sending allocates nothing once the buffers have grown.
+import { PHASES } from "./phases.ts";
+
+/** eid: an entity id; int/float: numbers; str: an interned string id (world.intern/text). */
+export type MessageFieldKind = "eid" | "int" | "float" | "str";
+export type MessageFields = Record<string, MessageFieldKind>;
+
+export interface MessageDef<F extends MessageFields = MessageFields> {
+  readonly kind: "message";
+  readonly name: string;
+  readonly fields: F;
+  readonly keys: readonly (keyof F & string)[];
+}
+
+export function defineMessage<F extends MessageFields>(name: string, fields: F): MessageDef<F> {
+  if (!/^[a-z][a-z0-9_.]*$/.test(name)) throw new Error(`message name "${name}" must be snake_case`);
+  return { kind: "message", name, fields, keys: Object.keys(fields) as (keyof F & string)[] };
+}
+
+/**
+ * The messages visible to a reader: indices `start <= i < end` into each field column.
+ * `view.agent[i]` is the `agent` field of message i. Valid until the next send or tick.
+ */
+export type MessageView<F extends MessageFields = MessageFields> = {
+  start: number;
+  end: number;
+  /** Number of visible messages. */
+  count: number;
+} & { readonly [K in keyof F]: Float64Array };
+
+const NPHASE = PHASES.length;
+
+/** One message type's buffer: [previous tick's messages][current tick's messages]. */
+export class MessageChannel<F extends MessageFields = MessageFields> {
+  cols: Float64Array[];
+  len = 0;
+  prevCount = 0;
+  /** Length of the current-tick section when each phase began; [NPHASE] = at tick end. */
+  curOffsets = new Int32Array(NPHASE + 1);
+  prevOffsets = new Int32Array(NPHASE + 1);
+  readonly view: MessageView<F>;
+
+  constructor(readonly def: MessageDef<F>) {
+    this.cols = def.keys.map(() => new Float64Array(16));
+    this.view = { start: 0, end: 0, count: 0 } as MessageView<F>;
+    this.bindView();
+  }
+
+  private bindView(): void {
+    const v = this.view as unknown as Record<string, unknown>;
+    this.def.keys.forEach((k, i) => (v[k] = this.cols[i]));
+  }
+
+  push(values: ArrayLike<number>): void {
+    const n = this.def.keys.length;
+    if (values.length !== n) {
+      throw new TypeError(
+        `message "${this.def.name}" takes ${n} value(s) (${this.def.keys.join(", ")}), got ${values.length}`,
+      );
+    }
+    if (this.len === this.cols[0]?.length) {
+      this.cols = this.cols.map((c) => {
+        const g = new Float64Array(c.length * 2);
+        g.set(c);
+        return g;
+      });
+      this.bindView();
+    }
+    for (let i = 0; i < n; i++) this.cols[i][this.len] = values[i];
+    this.len++;
+  }
+
+  beginTick(): void {
+    // Drop the previous tick; the current tick becomes the previous one.
+    const drop = this.prevCount;
+    if (drop > 0) for (const c of this.cols) c.copyWithin(0, drop, this.len);
+    this.len -= drop;
+    this.prevCount = this.len;
+    this.prevOffsets.set(this.curOffsets);
+    this.curOffsets.fill(0);
+  }
+
+  beginPhase(q: number): void {
+    this.curOffsets[q] = this.len - this.prevCount;
+  }
+
+  endTick(): void {
+    this.curOffsets[NPHASE] = this.len - this.prevCount;
+  }
+
+  /** Visible range for a system in phase q (see the file comment). */
+  read(q: number): MessageView<F> {
+    const v = this.view;
+    v.start = this.prevOffsets[q];
+    v.end = this.prevCount + this.curOffsets[q];
+    v.count = v.end - v.start;
+    return v;
+  }
+
+  /** Messages of the tick that just ended (everything sent since the tick began). */
+  lastTick(): MessageView<F> {
+    const v = this.view;
+    v.start = this.prevCount;
+    v.end = this.len;
+    v.count = v.end - v.start;
+    return v;
+  }
+}
+
+/** Every message channel of a world, in registration order. */
+export class MessageBus {
+  readonly channels: MessageChannel[] = [];
+  private readonly byDef = new Map<MessageDef, MessageChannel>();
+  private readonly byName = new Map<string, MessageDef>();
+
+  register(def: MessageDef, owner: string): void {
+    if (this.byDef.has(def)) return;
+    const clash = this.byName.get(def.name);
+    if (clash) throw new Error(`message "${def.name}" is declared twice (second time by plug-in "${owner}")`);
+    const ch = new MessageChannel(def);
+    this.channels.push(ch);
+    this.byDef.set(def, ch);
+    this.byName.set(def.name, def);
+  }
+
+  channel<F extends MessageFields>(def: MessageDef<F>): MessageChannel<F> {
+    const ch = this.byDef.get(def as unknown as MessageDef);
+    if (!ch) throw new Error(`message "${def.name}" is not registered in this world (no plug-in declares it)`);
+    return ch as unknown as MessageChannel<F>;
+  }
+
+  has(def: MessageDef): boolean {
+    return this.byDef.has(def);
+  }
+
+  beginTick(): void {
+    for (const c of this.channels) c.beginTick();
+  }
+  beginPhase(q: number): void {
+    for (const c of this.channels) c.beginPhase(q);
+  }
+  endTick(): void {
+    for (const c of this.channels) c.endTick();
+  }
+}

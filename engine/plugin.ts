@@ -1,0 +1,149 @@
+// The plug-in API. A plug-in brings config schema, components, per-town state, messages,
+// a state resource, console commands and systems. The engine's own systems use exactly this.
+import type { z } from "zod";
+import type { ComponentDef, ComponentSchema, Columns } from "./component.ts";
+import type { MessageDef, MessageFields, MessageView } from "./message.ts";
+import type { Phase } from "./phases.ts";
+import type { Rng, CoreStream } from "./rng.ts";
+import type { ConfigSections, SectionSchemas } from "./config/sections.ts";
+import type { StateHasher } from "./hash.ts";
+import type { World } from "./world.ts";
+
+/** A component a plug-in uses: a shared definition or an inline schema (named by its key). */
+export type ComponentDecl = ComponentDef | ComponentSchema;
+export type ComponentDecls = Record<string, ComponentDecl>;
+type SchemaOf<D> = D extends ComponentDef<infer S> ? S : D extends ComponentSchema ? D : never;
+export type ColumnsOf<C extends ComponentDecls> = { [K in keyof C]: Columns<SchemaOf<C[K]>> };
+
+/** State that survives snapshots and enters the state hash. */
+export interface PersistentState {
+  /** JSON-serialisable copy of the state. */
+  save(): unknown;
+  /** Replaces the state with a saved copy. */
+  load(data: unknown): void;
+  /** Feeds the state to the world's hash in a canonical order. */
+  hash(h: StateHasher): void;
+}
+
+export function isPersistentState(x: unknown): x is PersistentState {
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof (x as PersistentState).save === "function" &&
+    typeof (x as PersistentState).load === "function" &&
+    typeof (x as PersistentState).hash === "function"
+  );
+}
+
+/** What a system sees. One object per system per world, refreshed before each run. */
+export interface SystemContext<Cfg = unknown, C extends ComponentDecls = ComponentDecls, T extends ComponentDecls = ComponentDecls, S = unknown> {
+  readonly world: World;
+  /** The tick being run (the first tick is 1). */
+  tick: number;
+  /** Live agents of every town, in entity order. Refreshed before each system runs. */
+  agents: Int32Array;
+  /** Number of towns. */
+  readonly towns: number;
+  /** This plug-in's own config section. */
+  readonly config: Cfg;
+  /** Every validated config section. */
+  readonly settings: ConfigSections;
+  /** This plug-in's own random stream. */
+  readonly rng: Rng;
+  /** The engine's streams: world, events, policy. */
+  readonly streams: Readonly<Record<CoreStream, Rng>>;
+  /** Columns of the components this plug-in declared. */
+  readonly components: ColumnsOf<C>;
+  /** Per-town columns of the town state this plug-in declared (index: town id). */
+  readonly townState: ColumnsOf<T>;
+  /** This plug-in's resource (from `state`). */
+  readonly state: S;
+  /** Sends a message; values in the order of the message's fields. */
+  send(def: MessageDef, ...values: number[]): void;
+  /** Messages visible to this system now (see engine/message.ts). */
+  read<F extends MessageFields>(def: MessageDef<F>): MessageView<F>;
+}
+
+export interface SystemDef<Cfg = unknown, C extends ComponentDecls = ComponentDecls, T extends ComponentDecls = ComponentDecls, S = unknown> {
+  /** Unique name, by convention `<plugin>/<system>`. */
+  name: string;
+  phase: Phase;
+  /** Public sets (groups) this system belongs to, for others to order against. */
+  sets?: string[];
+  /** Names of systems or sets of the same phase this one must run before / after. */
+  before?: string[];
+  after?: string[];
+  /** Documentation only: what it reads and writes (components, messages, state). */
+  reads?: string[];
+  writes?: string[];
+  run(ctx: SystemContext<Cfg, C, T, S>): void;
+}
+
+/** A console command a plug-in adds (the console system dispatches them). */
+export interface CommandDef<A = unknown> {
+  name: string;
+  /** Who may run it. */
+  role: "viewer" | "admin";
+  /** Destructive commands require a cmd_id and are idempotent by it. */
+  destructive?: boolean;
+  args: z.ZodType<A>;
+  doc?: string;
+  run(world: World, args: A): unknown;
+}
+
+export interface SetupContext<Cfg = unknown, C extends ComponentDecls = ComponentDecls, T extends ComponentDecls = ComponentDecls, S = unknown>
+  extends Omit<SystemContext<Cfg, C, T, S>, "tick" | "agents"> {}
+
+/** A config value that names another file (an affordance manifest, a perturbation file). */
+export interface FileReference {
+  /** Key path of the value, e.g. ["affordances", "affordances_file"]. */
+  path: string[];
+  /** What the file holds, for messages and `townlet validate`. */
+  kind: string;
+  schema: z.ZodType;
+  /** "path": keep the path (made absolute); "inline": the validated content replaces it. */
+  mode: "path" | "inline";
+  /** Recognises a standalone document of this kind (for `townlet validate FILE`). */
+  detect?(raw: unknown): boolean;
+}
+
+export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDecls, T extends ComponentDecls = ComponentDecls, S = unknown> {
+  /** Unique plug-in name; also its random stream's name and its config section's key. */
+  name: string;
+  doc?: string;
+  /** Schema of this plug-in's own section (key: `name`). */
+  config?: z.ZodType<Cfg>;
+  /** Further top-level sections this plug-in owns (the engine's systems own the guide's sections). */
+  sections?: SectionSchemas;
+  /** Config values that name files the loader resolves and validates. */
+  files?: FileReference[];
+  components?: C;
+  townState?: T;
+  messages?: MessageDef[];
+  /** Creates this plug-in's resource for a world. A PersistentState is hashed and snapshotted. */
+  state?: (world: World) => S;
+  commands?: CommandDef[];
+  /** Runs once when a world is built or reset, after every plug-in registered, in plug-in order. */
+  setup?(ctx: SetupContext<Cfg, C, T, S>): void;
+  /**
+   * Key figures for run summaries and telemetry (e.g. mean needs, wages paid). Called outside
+   * the tick; values must be JSON-serialisable. Keys are global: two plug-ins must not share one.
+   */
+  kpis?(ctx: SetupContext<Cfg, C, T, S>): Record<string, unknown>;
+  /** Initialises this plug-in's components on every new agent (runs in plug-in order). */
+  onAgentSpawn?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
+  /** Cleans up this plug-in's own state before an agent is removed. */
+  onAgentRemove?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
+  systems?: SystemDef<Cfg, C, T, S>[];
+}
+
+/** Identity function that gives a plug-in its types. */
+export function definePlugin<Cfg = unknown, C extends ComponentDecls = {}, T extends ComponentDecls = {}, S = undefined>(
+  def: PluginDef<Cfg, C, T, S>,
+): PluginDef<Cfg, C, T, S> {
+  return def;
+}
+
+// A plug-in of any shape, as the world stores them.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPlugin = PluginDef<any, any, any, any>;

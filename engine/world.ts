@@ -1,0 +1,550 @@
+// The world: many towns (batched environments) and their entities in one bitecs world, the
+// plug-ins' components, per-town state, messages, random streams and resources, and the tick
+// that runs every system in phase order. Knows no game rule.
+import { createWorld as createEcs, addEntity, removeEntity, addComponent, $internal, type World as BitWorld, type InternalWorld } from "bitecs";
+
+type EcsWorld = BitWorld & InternalWorld;
+import { ComponentStore, defineComponent, isComponentDef, type Column, type ComponentDef, type ComponentSchema } from "./component.ts";
+import { Agent, Town } from "./core-components.ts";
+import { StateHasher } from "./hash.ts";
+import { MessageBus, type MessageDef, type MessageFields, type MessageView } from "./message.ts";
+import { PHASES, phaseIndex, type Phase } from "./phases.ts";
+import { isPersistentState, type AnyPlugin, type ComponentDecls, type SystemContext, type SystemDef } from "./plugin.ts";
+import { RngStreams, CORE_STREAMS, type CoreStream, type Rng } from "./rng.ts";
+import { resolveSchedule, formatSchedule, type Schedule } from "./schedule.ts";
+import type { ConfigSections } from "./config/sections.ts";
+
+export interface WorldOptions {
+  /** Validated configuration (see engine/config); plug-in sections keyed by plug-in name. */
+  settings: ConfigSections | Record<string, unknown>;
+  plugins: readonly AnyPlugin[];
+  /** Root seed; defaults to `settings.seed`, then 0. */
+  seed?: number;
+  /** Number of towns; defaults to `settings.world.towns`, then 1. */
+  towns?: number;
+  /** Initial entity capacity (columns grow by doubling beyond it). */
+  capacity?: number;
+}
+
+/** Initial field values by component name, for `spawnAgent`/`spawnEntity`. */
+export type InitValues = Record<string, Record<string, number>>;
+
+/** Raised when a system throws during a tick: names the system, tick and phase. */
+export class SystemError extends Error {
+  override name = "SystemError";
+  constructor(
+    readonly system: string,
+    readonly tick: number,
+    readonly phase: Phase,
+    override readonly cause: unknown,
+  ) {
+    super(`system "${system}" failed in phase ${phase} at tick ${tick}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+interface RunnableSystem {
+  name: string;
+  phase: Phase;
+  sets?: string[];
+  before?: string[];
+  after?: string[];
+  plugin: string;
+  def: SystemDef;
+  ctx: MutableContext;
+}
+
+type MutableContext = SystemContext & { tick: number; agents: Int32Array; phase: number };
+
+interface PluginRuntime {
+  plugin: AnyPlugin;
+  ctx: MutableContext;
+}
+
+/** Inline component schemas get one definition per plug-in object, shared by all its worlds. */
+const inlineDefs = new WeakMap<object, Map<string, ComponentDef>>();
+function resolveDecl(plugin: AnyPlugin, key: string, decl: ComponentDef | ComponentSchema): ComponentDef {
+  if (isComponentDef(decl)) return decl;
+  let m = inlineDefs.get(plugin);
+  if (!m) inlineDefs.set(plugin, (m = new Map()));
+  let d = m.get(key);
+  if (!d) m.set(key, (d = defineComponent(key, decl)));
+  return d;
+}
+
+export class World {
+  readonly plugins: readonly AnyPlugin[];
+  readonly settings: ConfigSections;
+  readonly towns: number;
+  seed: number;
+  /** Ticks completed. */
+  tick = 0;
+  ecs!: EcsWorld;
+  rng!: RngStreams;
+  components!: ComponentStore;
+  townStore!: ComponentStore;
+  messages!: MessageBus;
+  schedule!: Schedule<RunnableSystem>;
+  private runtimes: PluginRuntime[] = [];
+  private states = new Map<string, unknown>();
+  private systemsFlat: RunnableSystem[][] = [];
+  private agentList = new Int32Array(0);
+  private agentCount = 0;
+  private agentsDirty = true;
+  private nextUid = 0;
+  private uidToEid = new Map<number, number>();
+  private names = new Map<number, string>();
+  private nameToUid = new Map<string, number>();
+  private interned: string[] = [];
+  private internIds = new Map<string, number>();
+  private inTick = false;
+  private currentPhase = 0;
+  private readonly initialCapacity: number;
+  private readonly tickListeners: ((w: World) => void)[] = [];
+  private spawnHooks: PluginRuntime[] = [];
+  private removeHooks: PluginRuntime[] = [];
+
+  constructor(opts: WorldOptions) {
+    this.plugins = opts.plugins;
+    this.settings = opts.settings as ConfigSections;
+    const s = opts.settings as Record<string, unknown> & { seed?: unknown; world?: { towns?: unknown } };
+    this.towns = opts.towns ?? (typeof s.world?.towns === "number" ? s.world.towns : 1);
+    if (!Number.isInteger(this.towns) || this.towns < 1) throw new RangeError(`towns must be an integer >= 1, got ${this.towns}`);
+    this.seed = opts.seed ?? (typeof s.seed === "number" ? s.seed : 0);
+    this.initialCapacity = Math.max(16, opts.capacity ?? 1024);
+    const seen = new Set<string>();
+    for (const p of this.plugins) {
+      if (seen.has(p.name)) throw new Error(`plug-in "${p.name}" is registered twice`);
+      seen.add(p.name);
+    }
+    this.init();
+  }
+
+  /** Rebuilds every piece of state from the seed: a reset world equals a fresh one. */
+  private init(): void {
+    this.tick = 0;
+    this.ecs = createEcs() as EcsWorld;
+    this.rng = new RngStreams(this.seed);
+    this.components = new ComponentStore(this.initialCapacity, "component");
+    this.townStore = new ComponentStore(this.towns, "town state");
+    this.messages = new MessageBus();
+    this.states = new Map();
+    this.runtimes = [];
+    this.agentList = new Int32Array(0);
+    this.agentCount = 0;
+    this.agentsDirty = true;
+    this.nextUid = 0;
+    this.uidToEid = new Map();
+    this.names = new Map();
+    this.nameToUid = new Map();
+    this.interned = [];
+    this.internIds = new Map();
+    this.components.register(Town, "engine");
+    this.components.register(Agent, "engine");
+
+    const streams = {} as Record<CoreStream, Rng>;
+    for (const n of CORE_STREAMS) streams[n] = this.rng.get(n);
+    const all: RunnableSystem[] = [];
+    for (const plugin of this.plugins) {
+      const rng = this.rng.add(pluginStreamName(plugin.name));
+      const comps: Record<string, Record<string, Column>> = {};
+      for (const [key, decl] of Object.entries((plugin.components ?? {}) as ComponentDecls)) {
+        comps[key] = this.components.register(resolveDecl(plugin, key, decl), plugin.name);
+      }
+      const town: Record<string, Record<string, Column>> = {};
+      for (const [key, decl] of Object.entries((plugin.townState ?? {}) as ComponentDecls)) {
+        const def = resolveDecl(plugin, key, decl);
+        town[key] = this.townStore.register(def, plugin.name);
+        for (let t = 0; t < this.towns; t++) this.townStore.add(def, t);
+      }
+      for (const m of plugin.messages ?? []) this.messages.register(m, plugin.name);
+      const sections = this.settings as unknown as Record<string, unknown>;
+      let config = sections[plugin.name];
+      if (config === undefined && plugin.config) config = plugin.config.parse(undefined);
+      const ctx = this.makeContext(plugin, config, rng, streams, comps, town);
+      this.runtimes.push({ plugin, ctx });
+      if (plugin.state) {
+        const st = plugin.state(this);
+        this.states.set(plugin.name, st);
+        (ctx as { state: unknown }).state = st;
+      }
+      for (const def of plugin.systems ?? []) {
+        all.push({
+          name: def.name,
+          phase: def.phase,
+          sets: def.sets,
+          before: def.before,
+          after: def.after,
+          plugin: plugin.name,
+          def: def as SystemDef,
+          ctx: this.makeContext(plugin, config, rng, streams, comps, town, ctx.state),
+        });
+      }
+    }
+    this.spawnHooks = this.runtimes.filter((r) => r.plugin.onAgentSpawn);
+    this.removeHooks = this.runtimes.filter((r) => r.plugin.onAgentRemove);
+    this.schedule = resolveSchedule(all);
+    this.systemsFlat = PHASES.map((p) => this.schedule[p]);
+    for (const s of all) s.ctx.phase = phaseIndex(s.phase);
+    for (const { plugin, ctx } of this.runtimes) {
+      if (plugin.setup) {
+        ctx.agents = this.agents;
+        plugin.setup(ctx);
+      }
+    }
+  }
+
+  private makeContext(
+    plugin: AnyPlugin,
+    config: unknown,
+    rng: Rng,
+    streams: Record<CoreStream, Rng>,
+    components: Record<string, Record<string, Column>>,
+    townState: Record<string, Record<string, Column>>,
+    state?: unknown,
+  ): MutableContext {
+    const world = this;
+    const ctx: MutableContext = {
+      world,
+      tick: 0,
+      phase: 0,
+      agents: this.agentList.subarray(0, 0),
+      towns: this.towns,
+      config,
+      settings: this.settings,
+      rng,
+      streams,
+      components: components as never,
+      townState: townState as never,
+      state,
+      send(def: MessageDef, ...values: number[]) {
+        world.messages.channel(def).push(values);
+      },
+      read<F extends MessageFields>(def: MessageDef<F>): MessageView<F> {
+        return world.messages.channel(def).read(ctx.phase);
+      },
+    };
+    void plugin;
+    return ctx;
+  }
+
+  // ---- running -----------------------------------------------------------------------------
+
+  /** Runs one tick: every phase, every system in schedule order. */
+  step(): void {
+    if (this.inTick) throw new Error("world.step() called from inside a tick");
+    const tick = this.tick + 1;
+    this.inTick = true;
+    this.messages.beginTick();
+    let sys: RunnableSystem | undefined;
+    try {
+      for (let p = 0; p < this.systemsFlat.length; p++) {
+        this.currentPhase = p;
+        this.messages.beginPhase(p);
+        const list = this.systemsFlat[p];
+        for (let i = 0; i < list.length; i++) {
+          sys = list[i];
+          const ctx = sys.ctx;
+          ctx.tick = tick;
+          ctx.agents = this.agents;
+          sys.def.run(ctx);
+        }
+      }
+      sys = undefined;
+      this.messages.endTick();
+      this.tick = tick;
+    } catch (err) {
+      if (sys) throw new SystemError(sys.name, tick, sys.phase, err);
+      throw err;
+    } finally {
+      this.inTick = false;
+    }
+    for (let i = 0; i < this.tickListeners.length; i++) this.tickListeners[i](this);
+  }
+
+  /** Runs `n` ticks. */
+  run(n: number): void {
+    for (let i = 0; i < n; i++) this.step();
+  }
+
+  /** Calls `fn` after every completed tick (tools, tests; not systems). Returns an unsubscribe. */
+  onTick(fn: (w: World) => void): () => void {
+    this.tickListeners.push(fn);
+    return () => {
+      const i = this.tickListeners.indexOf(fn);
+      if (i >= 0) this.tickListeners.splice(i, 1);
+    };
+  }
+
+  /** Starts over with `seed` (default: the current one): the result equals a fresh world. */
+  reset(seed?: number): void {
+    if (this.inTick) throw new Error("world.reset() called from inside a tick");
+    if (seed !== undefined) this.seed = seed;
+    this.init();
+  }
+
+  /** The current phase index while a tick runs. */
+  get phase(): number {
+    return this.currentPhase;
+  }
+
+  // ---- entities ------------------------------------------------------------------------------
+
+  /** Live agents of every town, in entity order (a view; do not keep it across structural changes). */
+  get agents(): Int32Array {
+    if (this.agentsDirty) this.rebuildAgents();
+    return this.agentList.subarray(0, this.agentCount);
+  }
+
+  private rebuildAgents(): void {
+    const max = this.maxEntityId();
+    if (this.agentList.length < max + 1) this.agentList = new Int32Array(Math.max(16, (max + 1) * 2));
+    let n = 0;
+    const list = this.agentList;
+    // Scan the Agent membership flags: linear, ordered by entity id, no sort.
+    this.components.forEach((def, _cols, has) => {
+      if (def !== Agent) return;
+      for (let eid = 1; eid <= max; eid++) if (has[eid] === 1) list[n++] = eid;
+    });
+    this.agentCount = n;
+    this.agentsDirty = false;
+  }
+
+  /** The largest entity id ever handed out. */
+  maxEntityId(): number {
+    return this.ecs[$internal].entityIndex.maxId;
+  }
+
+  /** Creates an entity in `town` with the given components (defaults, then `init` values). */
+  spawnEntity(town: number, defs: readonly ComponentDef[], init?: InitValues): number {
+    if (!Number.isInteger(town) || town < 0 || town >= this.towns) {
+      throw new RangeError(`town must be an integer in [0, ${this.towns - 1}], got ${town}`);
+    }
+    const eid = addEntity(this.ecs);
+    this.components.ensure(eid + 1);
+    this.attach(eid, Town, { id: town });
+    for (const d of defs) this.attach(eid, d, init?.[d.name]);
+    return eid;
+  }
+
+  private attach(eid: number, def: ComponentDef, init?: Record<string, number>): void {
+    const cols = this.components.columns(def);
+    this.components.add(def, eid, init);
+    addComponent(this.ecs, eid, cols);
+  }
+
+  /** Adds a component to a live entity. */
+  addComponent(eid: number, def: ComponentDef, init?: Record<string, number>): void {
+    if (def === Agent) throw new Error("use spawnAgent to create agents");
+    this.attach(eid, def, init);
+  }
+
+  /**
+   * Creates an agent in `town`. Every plug-in's `onSpawn` runs in plug-in order (initial needs,
+   * job, ...), then `init` overrides fields. `name` replaces the default id `agent_<uid>`.
+   */
+  spawnAgent(town: number, opts: { name?: string; init?: InitValues } = {}): number {
+    if (opts.name !== undefined && this.nameToUid.has(opts.name)) {
+      throw new Error(`an agent named "${opts.name}" already exists`);
+    }
+    const uid = this.nextUid++;
+    const eid = this.spawnEntity(town, []);
+    this.attach(eid, Agent, { uid });
+    this.uidToEid.set(uid, eid);
+    if (opts.name !== undefined) {
+      this.names.set(uid, opts.name);
+      this.nameToUid.set(opts.name, uid);
+    }
+    this.agentsDirty = true;
+    for (const r of this.spawnHooks) r.plugin.onAgentSpawn!(r.ctx, eid);
+    if (opts.init) {
+      for (const [comp, values] of Object.entries(opts.init)) {
+        const def = this.components.byNameOrUndefined(comp);
+        if (!def) throw new Error(`spawnAgent: unknown component "${comp}"`);
+        const cols = this.components.columns(def) as Record<string, Column>;
+        for (const [k, v] of Object.entries(values)) {
+          if (!cols[k]) throw new Error(`spawnAgent: component "${comp}" has no field "${k}"`);
+          cols[k][eid] = v;
+        }
+      }
+    }
+    return eid;
+  }
+
+
+  /** Removes an entity (agent or object); its columns return to defaults and its id may be reused. */
+  removeEntity(eid: number): void {
+    if (this.components.has(Agent, eid)) {
+      for (const r of this.removeHooks) r.plugin.onAgentRemove!(r.ctx, eid);
+      const uid = this.components.columns(Agent).uid[eid];
+      this.uidToEid.delete(uid);
+      this.agentsDirty = true;
+    }
+    this.components.removeAll(eid);
+    removeEntity(this.ecs, eid);
+  }
+
+  isAgent(eid: number): boolean {
+    return this.components.has(Agent, eid);
+  }
+
+  /** The stable external id of an agent: its name, or `agent_<uid>`. */
+  agentName(eid: number): string {
+    const uid = this.components.columns(Agent).uid[eid];
+    return this.names.get(uid) ?? `agent_${uid}`;
+  }
+
+  /** The entity of a live agent by external id, or -1. */
+  agentEid(name: string): number {
+    let uid = this.nameToUid.get(name);
+    if (uid === undefined) {
+      const m = /^agent_(\d+)$/.exec(name);
+      if (!m) return -1;
+      uid = Number(m[1]);
+      if (this.names.has(uid)) return -1;
+    }
+    return this.uidToEid.get(uid) ?? -1;
+  }
+
+  /** Number of agents ever spawned (the next agent's uid). */
+  get agentsSpawned(): number {
+    return this.nextUid;
+  }
+
+  // ---- access for tools and plug-ins ----------------------------------------------------------
+
+  /** Columns of a registered component. */
+  columns<S extends ComponentSchema>(def: ComponentDef<S>) {
+    return this.components.columns(def);
+  }
+
+  /** Per-town columns of registered town state. */
+  townColumns<S extends ComponentSchema>(def: ComponentDef<S>) {
+    return this.townStore.columns(def);
+  }
+
+  /** A plug-in's resource. */
+  state<S>(pluginName: string): S {
+    if (!this.states.has(pluginName)) throw new Error(`plug-in "${pluginName}" has no state in this world`);
+    return this.states.get(pluginName) as S;
+  }
+
+  hasPlugin(name: string): boolean {
+    return this.plugins.some((p) => p.name === name);
+  }
+
+  /** Messages of the tick that just completed (for tools and tests). */
+  lastTick<F extends MessageFields>(def: MessageDef<F>): MessageView<F> {
+    return this.messages.channel(def).lastTick();
+  }
+
+  /** Sends a message from outside a tick (console, tools): every phase of the next tick sees it. */
+  send(def: MessageDef, ...values: number[]): void {
+    this.messages.channel(def).push(values);
+  }
+
+  /** Interns a string for a `str` message field or a column; the same string always gets the same id in a run. */
+  intern(s: string): number {
+    let id = this.internIds.get(s);
+    if (id === undefined) {
+      id = this.interned.length;
+      this.interned.push(s);
+      this.internIds.set(s, id);
+    }
+    return id;
+  }
+  text(id: number): string {
+    const s = this.interned[id];
+    if (s === undefined) throw new RangeError(`no interned string with id ${id}`);
+    return s;
+  }
+
+  /** Key figures from the kernel (alive_agents) and every plug-in's `kpis`, in plug-in order. */
+  kpis(): Record<string, unknown> {
+    const out: Record<string, unknown> = { alive_agents: this.agents.length, agents_spawned: this.nextUid };
+    for (const { plugin, ctx } of this.runtimes) {
+      if (!plugin.kpis) continue;
+      ctx.agents = this.agents;
+      for (const [k, v] of Object.entries(plugin.kpis(ctx))) {
+        if (k in out) throw new Error(`kpi "${k}" is reported twice (second time by plug-in "${plugin.name}")`);
+        out[k] = v;
+      }
+    }
+    return out;
+  }
+
+  /** The resolved schedule as text. */
+  formatSchedule(): string {
+    return formatSchedule(this.schedule);
+  }
+
+  /** Bytes of engine state held in columns (components and town state). */
+  columnBytes(): number {
+    return this.components.bytes() + this.townStore.bytes();
+  }
+
+  // ---- the state hash ----------------------------------------------------------------------
+
+  /**
+   * A canonical 64-bit hash of the whole simulation state: tick, every component column in
+   * entity order, per-town state, entity allocator, agent ids, random stream states, messages
+   * still in flight, interned strings and every plug-in's persistent state.
+   */
+  stateHash(): string {
+    const h = new StateHasher();
+    h.u32(this.tick).u32(this.towns).u32(this.nextUid);
+    const ix = this.ecs[$internal].entityIndex;
+    h.u32(ix.aliveCount).u32(ix.maxId).u32(ix.dense.length);
+    for (let i = 0; i < ix.dense.length; i++) h.u32(ix.dense[i]);
+    const max = ix.maxId;
+    this.components.forEach((def, cols, has) => hashColumns(h, def, cols, has, 1, max));
+    this.townStore.forEach((def, cols, has) => hashColumns(h, def, cols, has, 0, this.towns - 1));
+    for (const name of this.rng.order) {
+      const s = this.rng.get(name).state();
+      h.str(name).f64(s.c).f64(s.s0).f64(s.s1).f64(s.s2);
+    }
+    for (const ch of this.messages.channels) {
+      const v = ch.lastTick();
+      h.str(ch.def.name).u32(v.count);
+      for (const c of ch.cols) for (let i = v.start; i < v.end; i++) h.f64(c[i]);
+    }
+    h.u32(this.interned.length);
+    for (const s of this.interned) h.str(s);
+    const named = [...this.names.entries()].sort((a, b) => a[0] - b[0]);
+    for (const [uid, n] of named) h.u32(uid).str(n);
+    for (const p of this.plugins) {
+      const st = this.states.get(p.name);
+      if (isPersistentState(st)) {
+        h.str(p.name);
+        st.hash(h);
+      }
+    }
+    return h.digest();
+  }
+}
+
+function hashColumns(h: StateHasher, def: ComponentDef, cols: Record<string, Column>, has: Uint8Array, from: number, to: number): void {
+  h.str(def.name);
+  for (const f of def.fields) {
+    const col = cols[f.name];
+    h.str(f.name);
+    if (col instanceof Float32Array) {
+      const w = new Uint32Array(col.buffer, col.byteOffset, col.length);
+      for (let id = from; id <= to; id++) if (has[id] === 1) h.u32(id).u32(w[id]);
+    } else if (col instanceof Float64Array) {
+      const w = new Uint32Array(col.buffer, col.byteOffset, col.length * 2);
+      for (let id = from; id <= to; id++) if (has[id] === 1) h.u32(id).u32(w[2 * id]).u32(w[2 * id + 1]);
+    } else {
+      for (let id = from; id <= to; id++) if (has[id] === 1) h.u32(id).u32(col[id]);
+    }
+  }
+}
+
+/** A plug-in's own random stream is named `plugin:<name>`, apart from the engine's streams. */
+export function pluginStreamName(plugin: string): string {
+  return `plugin:${plugin}`;
+}
+
+/** Builds a world from validated settings and plug-ins. */
+export function createWorld(opts: WorldOptions): World {
+  return new World(opts);
+}

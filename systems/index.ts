@@ -1,0 +1,85 @@
+// The engine's own plug-ins, in registration order (which is also the tie-break order of the
+// schedule and the order of onAgentSpawn hooks). Each folder of systems/ is one plug-in.
+// Several plug-ins own only their config sections so far; their systems join them as the
+// town's rules land (see the issues named in each folder's config.ts).
+import type { AnyPlugin } from "../engine/plugin.ts";
+import { definePlugin } from "../engine/plugin.ts";
+import { needsPlugin } from "./needs/index.ts";
+import { populationPlugin } from "./population/index.ts";
+import { sections as affordanceSections, AffordanceManifest } from "./affordances/config.ts";
+import { sections as consoleSections } from "./console/config.ts";
+import { sections as economySections } from "./economy/config.ts";
+import { sections as employmentSections } from "./employment/config.ts";
+import { sections as lifecycleSections } from "./lifecycle/config.ts";
+import { sections as observationSections } from "./observations/config.ts";
+import { sections as persistenceSections } from "./persistence/config.ts";
+import { sections as perturbationSections, PerturbationFile } from "./perturbations/config.ts";
+import { sections as policySections } from "./policy/config.ts";
+import { sections as queueSections } from "./queues/config.ts";
+import { sections as rewardSections } from "./rewards/config.ts";
+import { sections as scenarioSections } from "./scenario/config.ts";
+import { sections as stabilitySections } from "./stability/config.ts";
+import { sections as telemetrySections } from "./telemetry/config.ts";
+
+export const rewardsPlugin = definePlugin({ name: "rewards", doc: "reward settings (rewards, shaping, curiosity)", sections: rewardSections });
+export const economyPlugin = definePlugin({ name: "economy", doc: "economy settings", sections: economySections });
+export const employmentPlugin = definePlugin({ name: "employment", doc: "jobs and employment settings", sections: employmentSections });
+export const policyPlugin = definePlugin({ name: "policy", doc: "behaviour, personalities, PPO and training settings", sections: policySections });
+export const queuesPlugin = definePlugin({ name: "queues", doc: "queue fairness and rivalry settings", sections: queueSections });
+export const affordancesPlugin = definePlugin({
+  name: "affordances",
+  doc: "affordance settings and the affordance manifest file",
+  sections: affordanceSections,
+  files: [
+    {
+      path: ["affordances", "affordances_file"],
+      kind: "affordance manifest",
+      schema: AffordanceManifest,
+      mode: "path",
+      detect: (raw) => Array.isArray(raw),
+    },
+  ],
+});
+export const observationsPlugin = definePlugin({ name: "observations", doc: "observation and embedding settings", sections: observationSections });
+export const stabilityPlugin = definePlugin({ name: "stability", doc: "stability monitor settings", sections: stabilitySections });
+export const telemetryPlugin = definePlugin({ name: "telemetry", doc: "telemetry settings", sections: telemetrySections });
+export const consolePlugin = definePlugin({ name: "console", doc: "console authentication settings", sections: consoleSections });
+export const persistencePlugin = definePlugin({ name: "persistence", doc: "snapshot settings", sections: persistenceSections });
+export const lifecyclePlugin = definePlugin({ name: "lifecycle", doc: "lifecycle settings", sections: lifecycleSections });
+export const perturbationsPlugin = definePlugin({
+  name: "perturbations",
+  doc: "perturbation scheduler settings (inline, or a file named by `perturbations:`)",
+  sections: perturbationSections,
+  files: [
+    {
+      path: ["perturbations"],
+      kind: "perturbation file",
+      schema: PerturbationFile,
+      mode: "inline",
+      detect: (raw) => typeof raw === "object" && raw !== null && !Array.isArray(raw) && "events" in raw,
+    },
+  ],
+});
+export const scenarioPlugin = definePlugin({ name: "scenario", doc: "scenario definitions", sections: scenarioSections });
+
+export { needsPlugin, populationPlugin };
+
+/** Every core plug-in, in order. */
+export const corePlugins: readonly AnyPlugin[] = [
+  rewardsPlugin,
+  economyPlugin,
+  employmentPlugin,
+  policyPlugin,
+  queuesPlugin,
+  affordancesPlugin,
+  observationsPlugin,
+  stabilityPlugin,
+  telemetryPlugin,
+  consolePlugin,
+  persistencePlugin,
+  lifecyclePlugin,
+  perturbationsPlugin,
+  scenarioPlugin,
+  needsPlugin,
+  populationPlugin,
+];

@@ -1,0 +1,63 @@
+// Need decay (phase: needs, set NeedsSets.Decay). Reads rewards.decay_rates; writes Needs.
+// Every need of every agent falls by its rate each tick and is clamped to [0,1].
+import { definePlugin } from "../../engine/plugin.ts";
+import { Needs } from "../../components/needs.ts";
+import { NeedsSets } from "../../components/sets.ts";
+
+export const needsPlugin = definePlugin({
+  name: "needs",
+  doc: "need decay: each need falls by rewards.decay_rates per tick, clamped to [0,1]",
+  components: { Needs },
+  onAgentSpawn({ rng, components: { Needs } }, eid) {
+    // New agents start between half and fully satisfied (the original's default is 0.5).
+    Needs.hunger[eid] = 0.5 + 0.5 * rng.next();
+    Needs.hygiene[eid] = 0.5 + 0.5 * rng.next();
+    Needs.energy[eid] = 0.5 + 0.5 * rng.next();
+  },
+  kpis({ world, components: { Needs } }) {
+    const agents = world.agents;
+    const sum = { hunger: 0, hygiene: 0, energy: 0 };
+    for (let i = 0; i < agents.length; i++) {
+      const eid = agents[i];
+      sum.hunger += Needs.hunger[eid];
+      sum.hygiene += Needs.hygiene[eid];
+      sum.energy += Needs.energy[eid];
+    }
+    const n = Math.max(1, agents.length);
+    return { mean_needs: { hunger: sum.hunger / n, hygiene: sum.hygiene / n, energy: sum.energy / n } };
+  },
+  systems: [
+    {
+      name: "needs/decay",
+      phase: "needs",
+      sets: [NeedsSets.Decay],
+      reads: ["rewards.decay_rates"],
+      writes: ["Needs"],
+      run({ agents, settings, components: { Needs } }) {
+        const rates = settings.rewards.decay_rates;
+        decayNeeds(agents, Needs.hunger, rates.hunger, Needs.hygiene, rates.hygiene, Needs.energy, rates.energy);
+      },
+    },
+  ],
+});
+
+/** The decay pass, exported for the kernel benchmark. */
+export function decayNeeds(
+  agents: Int32Array,
+  hunger: Float32Array,
+  rh: number,
+  hygiene: Float32Array,
+  ry: number,
+  energy: Float32Array,
+  re: number,
+): void {
+  for (let i = 0; i < agents.length; i++) {
+    const eid = agents[i];
+    const a = hunger[eid] - rh;
+    hunger[eid] = a < 0 ? 0 : a > 1 ? 1 : a;
+    const b = hygiene[eid] - ry;
+    hygiene[eid] = b < 0 ? 0 : b > 1 ? 1 : b;
+    const c = energy[eid] - re;
+    energy[eid] = c < 0 ? 0 : c > 1 ? 1 : c;
+  }
+}

@@ -1,0 +1,20 @@
+// Builds a world from a config file and plug-ins, applying command-line overrides.
+import { loadConfig, type LoadedConfig } from "../engine/config/loader.ts";
+import type { AnyPlugin } from "../engine/plugin.ts";
+import { World } from "../engine/world.ts";
+
+export interface BuildOverrides {
+  seed?: number;
+  towns?: number;
+  agentsPerTown?: number;
+}
+
+export function buildWorld(configFile: string, plugins: readonly AnyPlugin[], o: BuildOverrides = {}): { world: World; config: LoadedConfig } {
+  const overrides: Record<string, unknown> = {};
+  if (o.seed !== undefined) overrides.seed = o.seed;
+  if (o.towns !== undefined) overrides["world.towns"] = o.towns;
+  if (o.agentsPerTown !== undefined) overrides["world.agents_per_town"] = o.agentsPerTown;
+  const config = loadConfig(configFile, plugins, { overrides });
+  const world = new World({ settings: config.settings, plugins });
+  return { world, config };
+}
