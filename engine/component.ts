@@ -118,6 +118,13 @@ export class ComponentStore {
     return e !== undefined && e.has[id] === 1;
   }
 
+  /** The membership flags of `def` (1 where an id has it); replaced when the store grows. */
+  flags(def: ComponentDef): Uint8Array {
+    const e = this.byDef.get(def);
+    if (!e) throw new Error(`${this.what} "${def.name}" is not registered in this world (no plug-in declares it)`);
+    return e.has;
+  }
+
   isRegistered(def: ComponentDef): boolean {
     return this.byDef.has(def);
   }

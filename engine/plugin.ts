@@ -42,6 +42,12 @@ export interface SystemContext<Cfg = unknown, C extends ComponentDecls = Compone
   tick: number;
   /** Live agents of every town, in entity order. Refreshed before each system runs. */
   agents: Int32Array;
+  /**
+   * The same agents as runs of consecutive ids, pairs [start, end): `for (let s = 0; s <
+   * spans.length; s += 2) for (let eid = spans[s]; eid < spans[s + 1]; eid++)`. Fastest for
+   * element-wise passes.
+   */
+  spans: Int32Array;
   /** Number of towns. */
   readonly towns: number;
   /** This plug-in's own config section. */
@@ -92,7 +98,7 @@ export interface CommandDef<A = unknown> {
 }
 
 export interface SetupContext<Cfg = unknown, C extends ComponentDecls = ComponentDecls, T extends ComponentDecls = ComponentDecls, S = unknown>
-  extends Omit<SystemContext<Cfg, C, T, S>, "tick" | "agents"> {}
+  extends Omit<SystemContext<Cfg, C, T, S>, "tick" | "agents" | "spans"> {}
 
 /** A config value that names another file (an affordance manifest, a perturbation file). */
 export interface FileReference {

@@ -33,9 +33,9 @@ export const needsPlugin = definePlugin({
       sets: [NeedsSets.Decay],
       reads: ["rewards.decay_rates"],
       writes: ["Needs"],
-      run({ agents, settings, components: { Needs } }) {
+      run({ spans, settings, components: { Needs } }) {
         const rates = settings.rewards.decay_rates;
-        decayNeeds(agents, Needs.hunger, rates.hunger, Needs.hygiene, rates.hygiene, Needs.energy, rates.energy);
+        decayNeeds(spans, Needs.hunger, rates.hunger, Needs.hygiene, rates.hygiene, Needs.energy, rates.energy);
       },
     },
   ],
@@ -43,7 +43,7 @@ export const needsPlugin = definePlugin({
 
 /** The decay pass, exported for the kernel benchmark. */
 export function decayNeeds(
-  agents: Int32Array,
+  spans: Int32Array,
   hunger: Float32Array,
   rh: number,
   hygiene: Float32Array,
@@ -51,13 +51,15 @@ export function decayNeeds(
   energy: Float32Array,
   re: number,
 ): void {
-  for (let i = 0; i < agents.length; i++) {
-    const eid = agents[i];
-    const a = hunger[eid] - rh;
-    hunger[eid] = a < 0 ? 0 : a > 1 ? 1 : a;
-    const b = hygiene[eid] - ry;
-    hygiene[eid] = b < 0 ? 0 : b > 1 ? 1 : b;
-    const c = energy[eid] - re;
-    energy[eid] = c < 0 ? 0 : c > 1 ? 1 : c;
+  for (let s = 0; s < spans.length; s += 2) {
+    const end = spans[s + 1];
+    for (let eid = spans[s]; eid < end; eid++) {
+      const a = hunger[eid] - rh;
+      hunger[eid] = a < 0 ? 0 : a > 1 ? 1 : a;
+      const b = hygiene[eid] - ry;
+      hygiene[eid] = b < 0 ? 0 : b > 1 ? 1 : b;
+      const c = energy[eid] - re;
+      energy[eid] = c < 0 ? 0 : c > 1 ? 1 : c;
+    }
   }
 }

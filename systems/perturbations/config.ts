@@ -48,7 +48,7 @@ const baseEvent = {
 };
 
 const PriceSpikeSpec = z.strictObject({
-  kind: z.literal("price_spike"),
+  kind: z.literal("price_spike").describe("event kind"),
   ...baseEvent,
   magnitude: FloatRange.optional().describe("price multiplier, drawn uniformly from the range (alias magnitude_range); default 1"),
   magnitude_range: FloatRange.optional().describe("alias of magnitude"),
@@ -56,19 +56,19 @@ const PriceSpikeSpec = z.strictObject({
 });
 
 const BlackoutSpec = z.strictObject({
-  kind: z.literal("blackout"),
+  kind: z.literal("blackout").describe("event kind"),
   ...baseEvent,
   utility: z.literal("power").default("power").describe("utility cut off"),
 });
 
 const OutageSpec = z.strictObject({
-  kind: z.literal("outage"),
+  kind: z.literal("outage").describe("event kind"),
   ...baseEvent,
   utility: z.literal("water").default("water").describe("utility cut off"),
 });
 
 const ArrangedMeetSpec = z.strictObject({
-  kind: z.literal("arranged_meet"),
+  kind: z.literal("arranged_meet").describe("event kind"),
   ...baseEvent,
   target: z.string().min(1).default("top_rivals").describe("who is brought together (e.g. top_rivals)"),
   location: z.string().min(1).default("cafe").describe("object id or type the participants are moved to"),
@@ -137,6 +137,7 @@ export const PerturbationsSection = z
     }
     return z.NEVER;
   })
+  .prefault({})
   .describe("perturbations: a file path (string) or an inline block; default inline with no events");
 
 export type PerturbationsConfig = z.output<typeof PerturbationsSection>;
