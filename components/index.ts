@@ -1,5 +1,26 @@
-// Public surface of components/: shared component definitions and schedule sets.
+// Public surface of components/: shared component definitions, messages, schedule sets and
+// the small data structures beside them.
 export { Town, Agent } from "../engine/core-components.ts";
 export { Needs, NEED_NAMES } from "./needs.ts";
 export type { NeedName } from "./needs.ts";
-export { NeedsSets } from "./sets.ts";
+export { Position } from "./space.ts";
+export { Wallet, TownEconomy } from "./economy.ts";
+export { Obj } from "./objects.ts";
+export { Intent, IntentKind, INTENT_NAMES, Activity } from "./activity.ts";
+export type { IntentKindValue } from "./activity.ts";
+export {
+  Employment,
+  ShiftState,
+  SHIFT_STATE_NAMES,
+  Personality,
+  PROFILE_NAMES,
+  Lifecycle,
+  ExitReason,
+  EXIT_REASON_NAMES,
+  Reward,
+} from "./people.ts";
+export * from "./messages.ts";
+export { PolicySets, AffordanceSets, NeedsSets } from "./sets.ts";
+export { SpatialIndex, STEPS, UNREACHABLE, manhattan, stepToward } from "./grid.ts";
+export type { AffordanceSpec, AffordanceTable } from "./affordances.ts";
+export { SocialLedger } from "./social.ts";

@@ -12,7 +12,8 @@ export interface MessageDef<F extends MessageFields = MessageFields> {
   readonly kind: "message";
   readonly name: string;
   readonly fields: F;
-  readonly keys: readonly (keyof F & string)[];
+  /** Field names in declaration order (plain strings, so a typed message is still a `MessageDef`). */
+  readonly keys: readonly string[];
 }
 
 export function defineMessage<F extends MessageFields>(name: string, fields: F): MessageDef<F> {

@@ -113,6 +113,13 @@ export interface FileReference {
   detect?(raw: unknown): boolean;
 }
 
+/** A problem a cross-section check finds: the key path it is about, and what was expected. */
+export interface ConfigCheckProblem {
+  /** Key path from the config's root, e.g. ["scenario", "agents", 1, "job"]. */
+  path: (string | number)[];
+  message: string;
+}
+
 export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDecls, T extends ComponentDecls = ComponentDecls, S = unknown> {
   /** Unique plug-in name; also its random stream's name and its config section's key. */
   name: string;
@@ -123,6 +130,11 @@ export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDe
   sections?: SectionSchemas;
   /** Config values that name files the loader resolves and validates. */
   files?: FileReference[];
+  /**
+   * Rules across sections (e.g. an agent's job must be a key of `jobs`), run by the loader once
+   * every section is valid; each problem is reported at its path's line like any other.
+   */
+  checks?: (settings: ConfigSections) => ConfigCheckProblem[];
   components?: C;
   townState?: T;
   messages?: MessageDef[];

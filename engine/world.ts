@@ -163,7 +163,7 @@ export class World {
       for (const m of plugin.messages ?? []) this.messages.register(m, plugin.name);
       const sections = this.settings as unknown as Record<string, unknown>;
       let config = sections[plugin.name];
-      if (config === undefined && plugin.config) config = plugin.config.parse(undefined);
+      if (config === undefined && plugin.config) config = plugin.config.parse(plugin.config.safeParse(undefined).success ? undefined : {});
       const ctx = this.makeContext(plugin, config, rng, streams, comps, town);
       this.runtimes.push({ plugin, ctx });
       if (plugin.state) {
@@ -366,10 +366,27 @@ export class World {
     addComponent(this.ecs, eid, cols);
   }
 
-  /** Adds a component to a live entity. */
+  /**
+   * Adds a component to a live entity (defaults, then `init`). If the entity already has it,
+   * only `init` is written, so two plug-ins may both ensure a shared component.
+   */
   addComponent(eid: number, def: ComponentDef, init?: Record<string, number>): void {
     if (def === Agent) throw new Error("use spawnAgent to create agents");
+    if (this.components.has(def, eid)) {
+      if (!init) return;
+      const cols = this.components.columns(def) as Record<string, Column>;
+      for (const [k, v] of Object.entries(init)) {
+        if (!cols[k]) throw new Error(`component "${def.name}" has no field "${k}"`);
+        cols[k][eid] = v;
+      }
+      return;
+    }
     this.attach(eid, def, init);
+  }
+
+  /** True when the entity has the component. */
+  has(eid: number, def: ComponentDef): boolean {
+    return this.components.has(def, eid);
   }
 
   /**
@@ -431,7 +448,7 @@ export class World {
   agentEid(name: string): number {
     let uid = this.nameToUid.get(name);
     if (uid === undefined) {
-      const m = /^agent_(\d+)$/.exec(name);
+      const m = /^agent_(0|[1-9]\d*)$/.exec(name);
       if (!m) return -1;
       uid = Number(m[1]);
       if (this.names.has(uid)) return -1;

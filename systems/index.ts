@@ -2,8 +2,10 @@
 // schedule and the order of onAgentSpawn hooks). Each folder of systems/ is one plug-in.
 // Several plug-ins own only their config sections so far; their systems join them as the
 // town's rules land (see the issues named in each folder's config.ts).
-import type { AnyPlugin } from "../engine/plugin.ts";
+import type { ConfigSections } from "../engine/config/sections.ts";
+import type { AnyPlugin, ConfigCheckProblem } from "../engine/plugin.ts";
 import { definePlugin } from "../engine/plugin.ts";
+import { didYouMean } from "../engine/text.ts";
 import { needsPlugin } from "./needs/index.ts";
 import { populationPlugin } from "./population/index.ts";
 import { sections as affordanceSections, AffordanceManifest } from "./affordances/config.ts";
@@ -14,7 +16,7 @@ import { sections as lifecycleSections } from "./lifecycle/config.ts";
 import { sections as observationSections } from "./observations/config.ts";
 import { sections as persistenceSections } from "./persistence/config.ts";
 import { sections as perturbationSections, PerturbationFile } from "./perturbations/config.ts";
-import { sections as policySections } from "./policy/config.ts";
+import { PERSONALITY_PROFILES, sections as policySections } from "./policy/config.ts";
 import { sections as queueSections } from "./queues/config.ts";
 import { sections as rewardSections } from "./rewards/config.ts";
 import { sections as scenarioSections } from "./scenario/config.ts";
@@ -60,7 +62,35 @@ export const perturbationsPlugin = definePlugin({
     },
   ],
 });
-export const scenarioPlugin = definePlugin({ name: "scenario", doc: "scenario definitions", sections: scenarioSections });
+/** A scenario agent's job must be a key of `jobs`; its personality profile a known one (any case). */
+export function checkScenarioAgents(settings: ConfigSections): ConfigCheckProblem[] {
+  const problems: ConfigCheckProblem[] = [];
+  const jobs = Object.keys(settings.jobs);
+  settings.scenario?.agents.forEach((agent, i) => {
+    if (agent.job !== undefined && !Object.hasOwn(settings.jobs, agent.job)) {
+      const known = jobs.length ? jobs.map((j) => `"${j}"`).join(", ") : "none";
+      problems.push({
+        path: ["scenario", "agents", i, "job"],
+        message: `expected a job from the jobs section (${known}), got "${agent.job}"${didYouMean(agent.job, jobs)}`,
+      });
+    }
+    const profile = agent.personality_profile;
+    if (profile !== undefined && !(PERSONALITY_PROFILES as readonly string[]).includes(profile.toLowerCase())) {
+      problems.push({
+        path: ["scenario", "agents", i, "personality_profile"],
+        message: `expected a known personality profile (${PERSONALITY_PROFILES.join(", ")}), got "${profile}"${didYouMean(profile, PERSONALITY_PROFILES)}`,
+      });
+    }
+  });
+  return problems;
+}
+
+export const scenarioPlugin = definePlugin({
+  name: "scenario",
+  doc: "scenario definitions",
+  sections: scenarioSections,
+  checks: checkScenarioAgents,
+});
 
 export { needsPlugin, populationPlugin };
 

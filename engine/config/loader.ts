@@ -4,12 +4,12 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
 import type { AnyPlugin, FileReference } from "../plugin.ts";
 import { didYouMean } from "../text.ts";
 import { coreSections } from "./core.ts";
-import type { ConfigSections, SectionSchemas } from "./sections.ts";
+import { formsOf, type ConfigSections, type SectionSchemas } from "./sections.ts";
 
 export interface ConfigProblem {
   file: string;
@@ -77,13 +77,48 @@ interface Source {
 function parseSource(file: string, text: string): { src?: Source; problems: ConfigProblem[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const problems: ConfigProblem[] = doc.errors.map((e) => ({
-    file,
-    line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line,
-    path: "",
-    message: `invalid YAML: ${e.message.split("\n")[0]}`,
-  }));
+  const problems: ConfigProblem[] = doc.errors.map(
+    (e) =>
+      (e.code === "DUPLICATE_KEY" ? duplicateKey(file, doc, lines, e.pos[0]) : undefined) ?? {
+        file,
+        line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line,
+        path: "",
+        message: `invalid YAML: ${e.message.split("\n")[0]}`,
+      },
+  );
   return { src: problems.length ? undefined : { file, doc, lines }, problems };
+}
+
+/** A repeated mapping key (its key starts at `pos`): its path and the line of the first one. */
+function duplicateKey(file: string, doc: Document.Parsed, lines: LineCounter, pos: number): ConfigProblem | undefined {
+  const start = (n: unknown) => (n as { range?: [number, number, number] } | null)?.range?.[0];
+  const walk = (node: unknown, path: PropertyKey[]): ConfigProblem | undefined => {
+    if (isMap(node)) {
+      const firstAt = new Map<unknown, number>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? pair.key.value : String(pair.key);
+        const s = start(pair.key);
+        if (s === pos && firstAt.has(key)) {
+          return {
+            file,
+            line: lines.linePos(pos).line,
+            path: formatPath([...path, String(key)]),
+            message: `duplicate key (first set on line ${lines.linePos(firstAt.get(key)!).line})`,
+          };
+        }
+        if (s !== undefined && !firstAt.has(key)) firstAt.set(key, s);
+        const found = walk(pair.value, [...path, String(key)]);
+        if (found) return found;
+      }
+    } else if (isSeq(node)) {
+      for (let i = 0; i < node.items.length; i++) {
+        const found = walk(node.items[i], [...path, i]);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return walk(doc.contents, []);
 }
 
 /** The line of the node at `path` (or of its key when `key` is given, or its nearest parent). */
@@ -139,6 +174,9 @@ const defOf = (s: unknown): Def | undefined => (s as { _zod?: { def?: Def } })?.
 function unwrap(s: unknown, depth = 0): unknown[] {
   const d = defOf(s);
   if (!d || depth > 20) return [];
+  // A schema the walk cannot look inside (a custom transform) may name the forms it accepts.
+  const forms = formsOf(s);
+  if (forms) return forms.flatMap((f) => unwrap(f, depth + 1));
   switch (d.type) {
     case "optional":
     case "nullable":
@@ -189,6 +227,14 @@ function allowedKeys(schema: unknown, path: readonly PropertyKey[]): string[] {
   return [...keys];
 }
 
+/** The length of the fixed-length list (tuple without rest) expected at `path`, if that is what it is. */
+function tupleLength(schema: unknown, path: readonly PropertyKey[]): number | undefined {
+  const found = schemasAt(schema, path).map(defOf);
+  const lengths = new Set(found.map((d) => (d?.type === "tuple" && !d.rest ? (d.items as unknown[]).length : -1)));
+  const [n] = lengths;
+  return lengths.size === 1 && n !== undefined && n >= 0 ? n : undefined;
+}
+
 // ---- zod issues -> problems ------------------------------------------------------------------
 type Issue = z.core.$ZodIssue;
 
@@ -231,9 +277,11 @@ function issueToProblems(issue: Issue, base: readonly PropertyKey[], raw: unknow
       return [at(`expected ${expectedType(issue)}, got ${got}`)];
     }
     case "too_small":
-      return [at(`expected ${bound(issue, false)}, got ${got}`)];
-    case "too_big":
-      return [at(`expected ${bound(issue, true)}, got ${got}`)];
+    case "too_big": {
+      const n = tupleLength(schema, path);
+      if (n !== undefined && issue.origin === "array") return [at(`expected a list of exactly ${n} item${n === 1 ? "" : "s"}, got ${got}`)];
+      return [at(`expected ${bound(issue, issue.code === "too_big")}, got ${got}`)];
+    }
     case "invalid_value":
       return [at(`expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${got}`)];
     case "invalid_format":
@@ -365,7 +413,15 @@ export function parseConfigText(file: string, text: string, plugins: readonly An
     hash.update(`${where}\0${doc.text}\0`);
     setPath(settings, ref.path, ref.mode === "inline" ? doc.value : abs);
   }
-  if (refProblems.length) throw new ConfigError(refProblems);
+  // Cross-section rules, on the settings as resolved (a reference that failed keeps its value).
+  const checkProblems: ConfigProblem[] = [];
+  for (const p of plugins) {
+    for (const c of p.checks?.(settings as unknown as ConfigSections) ?? []) {
+      checkProblems.push({ file, line: lineOf(src, c.path), path: formatPath(c.path), message: c.message });
+    }
+  }
+  checkProblems.sort((a, b) => a.line - b.line);
+  if (refProblems.length || checkProblems.length) throw new ConfigError([...refProblems, ...checkProblems]);
   hash.update(canonicalJson(withoutPaths(settings, references)));
   return {
     file,

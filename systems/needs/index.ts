@@ -8,11 +8,12 @@ export const needsPlugin = definePlugin({
   name: "needs",
   doc: "need decay: each need falls by rewards.decay_rates per tick, clamped to [0,1]",
   components: { Needs },
-  onAgentSpawn({ rng, components: { Needs } }, eid) {
+  onAgentSpawn({ world, rng, components: { Needs: N } }, eid) {
+    world.addComponent(eid, Needs);
     // New agents start between half and fully satisfied (the original's default is 0.5).
-    Needs.hunger[eid] = 0.5 + 0.5 * rng.next();
-    Needs.hygiene[eid] = 0.5 + 0.5 * rng.next();
-    Needs.energy[eid] = 0.5 + 0.5 * rng.next();
+    N.hunger[eid] = 0.5 + 0.5 * rng.next();
+    N.hygiene[eid] = 0.5 + 0.5 * rng.next();
+    N.energy[eid] = 0.5 + 0.5 * rng.next();
   },
   kpis({ world, components: { Needs } }) {
     const agents = world.agents;

@@ -2,7 +2,7 @@
 // configs/perturbations/*.yaml) and the `perturbations` section (a path to such a file, or the same
 // block inline). Read at start by the scheduler phase; the loader resolves a path to its file.
 import { z } from "zod";
-import type { SectionSchemas } from "../../engine/config/sections.ts";
+import { withForms, type SectionSchemas } from "../../engine/config/sections.ts";
 
 /** Checks an inclusive range once it is in {min, max} form. */
 function checkRange(range: { min: number; max: number }, ctx: z.RefinementCtx): void {
@@ -125,18 +125,21 @@ const PerturbationPath = z.string().trim().min(1).describe("path to a perturbati
 
 /**
  * `perturbations:` is a path or an inline block. Dispatching on the JavaScript type (instead of a
- * z.union) keeps issue paths pointing at the offending key rather than at a union of both readings.
+ * z.union) keeps issue paths pointing at the offending key rather than at a union of both readings;
+ * `withForms` tells the loader which keys the block allows, for "did you mean".
  */
-export const PerturbationsSection = z
-  .unknown()
-  .transform((value, ctx): string | PerturbationFileConfig => {
+export const PerturbationsSection = withForms(
+  z.unknown().transform((value, ctx): string | PerturbationFileConfig => {
     const result = typeof value === "string" ? PerturbationPath.safeParse(value) : PerturbationFile.safeParse(value ?? {});
     if (result.success) return result.data;
     for (const issue of result.error.issues) {
       ctx.addIssue({ ...issue });
     }
     return z.NEVER;
-  })
+  }),
+  PerturbationPath,
+  PerturbationFile,
+)
   .prefault({})
   .describe("perturbations: a file path (string) or an inline block; default inline with no events");
 

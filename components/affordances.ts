@@ -1,0 +1,33 @@
+// The affordance registry's public shape: object types and affordances interned to indices,
+// owned by the affordances plug-in (world.state("affordances").registry). Other systems (the
+// scripted controller, observations, masks) look affordances up through this interface.
+
+export interface AffordanceSpec {
+  /** Index in the registry (stable for a manifest; the same id keeps its index across reloads). */
+  readonly index: number;
+  readonly id: string;
+  /** Object type index. */
+  readonly type: number;
+  /** Ticks it runs (>= 1). */
+  readonly duration: number;
+  /** Need deltas applied on finish (missing = 0). */
+  readonly hunger: number;
+  readonly hygiene: number;
+  readonly energy: number;
+  /** Money delta on finish (negative = a cost; scaled by the town's price multiplier). */
+  readonly money: number;
+  readonly preconds: readonly string[];
+  readonly hooks: { readonly before: readonly string[]; readonly after: readonly string[]; readonly fail: readonly string[] };
+}
+
+export interface AffordanceTable {
+  /** Object type names by index (fridge, stove, shower, bed, ...). */
+  readonly types: readonly string[];
+  readonly affordances: readonly AffordanceSpec[];
+  typeIndex(name: string): number;
+  affordanceIndex(id: string): number;
+  /** Affordance indices offered by an object type, in manifest order. */
+  ofType(type: number): readonly number[];
+  /** Checksum of the manifest bytes (sha256 hex). */
+  readonly checksum: string;
+}

@@ -1,0 +1,186 @@
+// The towns' grids: who stands on a tile (O(1)), which object is on a tile, and per-town
+// distance fields to the nearest object of each type, recomputed only when objects change.
+// Owned by the `space` plug-in (world.state("space")); derived from Position and Obj columns.
+
+/** The 4-neighbour steps, in the fixed order used for every tie-break: west, east, north, south. */
+export const STEPS: readonly (readonly [number, number])[] = [
+  [-1, 0],
+  [1, 0],
+  [0, -1],
+  [0, 1],
+];
+
+export const UNREACHABLE = 0xffff;
+
+export class SpatialIndex {
+  readonly cells: number;
+  /** First agent on each tile (index town*cells + y*width + x), 0 = none. */
+  readonly tileHead: Int32Array;
+  /** The object on each tile, 0 = none (one object per tile). */
+  readonly objectAt: Int32Array;
+  /** Next / previous agent on the same tile (index: entity). */
+  next: Int32Array;
+  prev: Int32Array;
+  /** Tile index of each placed agent, -1 = not placed. */
+  tileOf: Int32Array;
+  private fields = new Map<number, { dist: Uint16Array; nearest: Int32Array }>();
+  private dirty = new Uint8Array(0);
+  private objectTypes = 0;
+
+  constructor(
+    readonly towns: number,
+    readonly width: number,
+    readonly height: number,
+    capacity: number,
+  ) {
+    this.cells = width * height;
+    this.tileHead = new Int32Array(towns * this.cells);
+    this.objectAt = new Int32Array(towns * this.cells);
+    this.next = new Int32Array(capacity);
+    this.prev = new Int32Array(capacity);
+    this.tileOf = new Int32Array(capacity).fill(-1);
+  }
+
+  /** Grows the per-entity arrays to hold ids below `n`. */
+  ensure(n: number): void {
+    if (n <= this.next.length) return;
+    let cap = Math.max(16, this.next.length);
+    while (cap < n) cap *= 2;
+    const grow = (a: Int32Array, fill = 0) => {
+      const g = new Int32Array(cap);
+      if (fill !== 0) g.fill(fill);
+      g.set(a);
+      return g;
+    };
+    this.next = grow(this.next);
+    this.prev = grow(this.prev);
+    this.tileOf = grow(this.tileOf, -1);
+  }
+
+  inBounds(x: number, y: number): boolean {
+    return x >= 0 && y >= 0 && x < this.width && y < this.height;
+  }
+
+  tile(town: number, x: number, y: number): number {
+    return town * this.cells + y * this.width + x;
+  }
+
+  /** Puts an agent on a tile (removing it from its previous tile). */
+  place(eid: number, town: number, x: number, y: number): void {
+    this.ensure(eid + 1);
+    this.unplace(eid);
+    const t = this.tile(town, x, y);
+    const head = this.tileHead[t];
+    this.next[eid] = head;
+    this.prev[eid] = 0;
+    if (head !== 0) this.prev[head] = eid;
+    this.tileHead[t] = eid;
+    this.tileOf[eid] = t;
+  }
+
+  unplace(eid: number): void {
+    if (eid >= this.tileOf.length) return;
+    const t = this.tileOf[eid];
+    if (t < 0) return;
+    const n = this.next[eid];
+    const p = this.prev[eid];
+    if (p !== 0) this.next[p] = n;
+    else this.tileHead[t] = n;
+    if (n !== 0) this.prev[n] = p;
+    this.next[eid] = 0;
+    this.prev[eid] = 0;
+    this.tileOf[eid] = -1;
+  }
+
+  /** First agent on a tile (then follow `next`), 0 = none. */
+  agentsAt(town: number, x: number, y: number): number {
+    return this.tileHead[this.tile(town, x, y)];
+  }
+
+  /** Registers an object on a tile; distance fields of its type in its town become stale. */
+  placeObject(eid: number, town: number, x: number, y: number, type: number): void {
+    this.objectAt[this.tile(town, x, y)] = eid;
+    this.markDirty(town, type);
+  }
+
+  removeObject(town: number, x: number, y: number, type: number): void {
+    this.objectAt[this.tile(town, x, y)] = 0;
+    this.markDirty(town, type);
+  }
+
+  setObjectTypeCount(n: number): void {
+    if (n === this.objectTypes) return;
+    this.objectTypes = n;
+    this.fields.clear();
+    this.dirty = new Uint8Array(this.towns * n).fill(1);
+  }
+
+  private markDirty(town: number, type: number): void {
+    if (type >= this.objectTypes) this.setObjectTypeCount(type + 1);
+    this.dirty[town * this.objectTypes + type] = 1;
+  }
+
+  /**
+   * Distance (in 4-neighbour steps) from each tile of `town` to the nearest object of `type`,
+   * and that object. Multi-source BFS over the grid; computed on first use after a change.
+   * `objectsOfType` lists the candidate objects with their tiles (entity, x, y, ...).
+   */
+  field(town: number, type: number, objectsOfType: (town: number, type: number) => Int32Array): { dist: Uint16Array; nearest: Int32Array } {
+    const key = town * Math.max(1, this.objectTypes) + type;
+    let f = this.fields.get(key);
+    if (f && !this.dirty[key]) return f;
+    if (!f) {
+      f = { dist: new Uint16Array(this.cells), nearest: new Int32Array(this.cells) };
+      this.fields.set(key, f);
+    }
+    const { dist, nearest } = f;
+    dist.fill(UNREACHABLE);
+    nearest.fill(0);
+    const queue = new Int32Array(this.cells);
+    let qh = 0;
+    let qt = 0;
+    const src = objectsOfType(town, type);
+    for (let i = 0; i < src.length; i += 3) {
+      const c = src[i + 2] * this.width + src[i + 1];
+      if (dist[c] === 0) continue;
+      dist[c] = 0;
+      nearest[c] = src[i];
+      queue[qt++] = c;
+    }
+    while (qh < qt) {
+      const c = queue[qh++];
+      const x = c % this.width;
+      const y = (c - x) / this.width;
+      const d = dist[c] + 1;
+      for (let s = 0; s < 4; s++) {
+        const nx = x + STEPS[s][0];
+        const ny = y + STEPS[s][1];
+        if (nx < 0 || ny < 0 || nx >= this.width || ny >= this.height) continue;
+        const n = ny * this.width + nx;
+        if (dist[n] <= d) continue;
+        dist[n] = d;
+        nearest[n] = nearest[c];
+        queue[qt++] = n;
+      }
+    }
+    if (this.dirty.length > key) this.dirty[key] = 0;
+    return f;
+  }
+}
+
+/** Manhattan distance. */
+export function manhattan(ax: number, ay: number, bx: number, by: number): number {
+  return Math.abs(ax - bx) + Math.abs(ay - by);
+}
+
+/**
+ * One greedy step from (x, y) toward (tx, ty) on an open grid: along the axis with the larger
+ * gap first (x on ties). Returns the step index into STEPS, or -1 when already there.
+ */
+export function stepToward(x: number, y: number, tx: number, ty: number): number {
+  const dx = tx - x;
+  const dy = ty - y;
+  if (dx === 0 && dy === 0) return -1;
+  if (Math.abs(dx) >= Math.abs(dy)) return dx < 0 ? 0 : 1;
+  return dy < 0 ? 2 : 3;
+}

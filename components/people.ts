@@ -1,0 +1,80 @@
+// Per-agent employment, personality, lifecycle and reward state.
+import { defineComponent } from "../engine/component.ts";
+
+/** Shift states (Employment.shift_state). */
+export const ShiftState = { Idle: 0, PreShift: 1, AwaitStart: 2, OnTime: 3, Late: 4, Absent: 5, PostShift: 6 } as const;
+export const SHIFT_STATE_NAMES = ["idle", "pre_shift", "await_start", "on_time", "late", "absent", "post_shift"] as const;
+
+export const Employment = defineComponent(
+  "Employment",
+  {
+    job: { type: Int16Array, default: -1, doc: "job index in config order of `jobs`, -1 = none" },
+    shift_state: { type: Uint8Array, doc: "ShiftState" },
+    on_shift: { type: Uint8Array, doc: "1 while working at the job location during the shift" },
+    ever_on_time: { type: Uint8Array, doc: "1 once the agent arrived within grace this shift" },
+    on_time_ticks: { type: Uint16Array, doc: "ticks worked on time this shift" },
+    scheduled_ticks: { type: Uint16Array, doc: "shift ticks elapsed this shift" },
+    late_ticks_today: { type: Uint16Array, doc: "late ticks today" },
+    lateness_counter: { type: Uint16Array, doc: "late arrivals since spawn" },
+    last_present_tick: { type: Int32Array, default: -1, doc: "last tick at the job location during a shift" },
+    attendance_ratio: { type: Float32Array, default: 1, doc: "mean of on_time/scheduled over the last attendance_window shifts, [0,1]" },
+    wages_withheld: { type: Float32Array, doc: "money withheld for lateness/absence this day" },
+    wages_earned: { type: Float32Array, doc: "money earned as wages since spawn" },
+    wage_this_tick: { type: Float32Array, doc: "wage paid this tick (for rewards)" },
+    absent_shifts_7d: { type: Uint16Array, doc: "absences in the last 7 review windows" },
+    exit_pending: { type: Uint8Array, doc: "1 while in the employment exit queue" },
+    flags: { type: Uint8Array, doc: "bit 0 late emitted, bit 1 absent emitted, bit 2 departed emitted (this shift)" },
+  },
+  "an agent's job and shift bookkeeping",
+);
+
+/** Personality profiles (Personality.profile), as the original's agents/models.py. */
+export const PROFILE_NAMES = ["balanced", "socialite", "industrious", "stoic"] as const;
+
+export const Personality = defineComponent(
+  "Personality",
+  {
+    profile: { type: Uint8Array, doc: "index into PROFILE_NAMES" },
+    extroversion: { type: Float32Array, doc: "[-1,1]" },
+    forgiveness: { type: Float32Array, doc: "[-1,1]" },
+    ambition: { type: Float32Array, doc: "[-1,1]" },
+    hunger_mult: { type: Float32Array, default: 1, doc: "need decay multiplier (profile), 1 = neutral" },
+    hygiene_mult: { type: Float32Array, default: 1, doc: "need decay multiplier" },
+    energy_mult: { type: Float32Array, default: 1, doc: "need decay multiplier" },
+  },
+  "an agent's personality profile and traits",
+);
+
+/** Exit reasons (Lifecycle.exit_reason). */
+export const ExitReason = { None: 0, Faint: 1, Eviction: 2, Unemployment: 3, Console: 4 } as const;
+export const EXIT_REASON_NAMES = ["none", "faint", "eviction", "unemployment", "console"] as const;
+
+export const Lifecycle = defineComponent(
+  "Lifecycle",
+  {
+    spawned_tick: { type: Int32Array, doc: "tick the agent appeared" },
+    exit_reason: { type: Uint8Array, doc: "ExitReason set this tick by the exit rules; the agent is removed in Finalize" },
+    replaces_uid: { type: Int32Array, default: -1, doc: "uid of the agent this one replaced, -1 = original" },
+    broke_ticks: { type: Uint16Array, doc: "consecutive ticks with no money and no job income" },
+  },
+  "an agent's life: when it came, why it leaves",
+);
+
+export const Reward = defineComponent(
+  "Reward",
+  {
+    total: { type: Float32Array, doc: "this tick's reward after clips" },
+    survival: { type: Float32Array, doc: "survival_tick component" },
+    needs_penalty: { type: Float32Array, doc: "-sum w * (1-need)^2" },
+    wage: { type: Float32Array, doc: "wage component" },
+    punctuality: { type: Float32Array, doc: "punctuality component" },
+    social: { type: Float32Array, doc: "chat and avoidance component" },
+    shaping: { type: Float32Array, doc: "potential-based shaping" },
+    curiosity: { type: Float32Array, doc: "curiosity bonus" },
+    terminal: { type: Float32Array, doc: "faint/eviction penalty on the exit tick" },
+    clip_adjustment: { type: Float32Array, doc: "what the clips removed" },
+    episode: { type: Float32Array, doc: "running episode sum (clamped to +-clip_per_episode)" },
+    potential: { type: Float32Array, doc: "last shaping potential" },
+  },
+  "per-agent reward breakdown of the last tick",
+);

@@ -1,0 +1,15 @@
+// Builds a fresh small world for a test from config overrides (validated like a YAML file).
+import { parseConfigObject } from "../../engine/config/loader.ts";
+import type { AnyPlugin } from "../../engine/plugin.ts";
+import { World } from "../../engine/world.ts";
+import { corePlugins } from "../../systems/index.ts";
+
+export function makeSettings(overrides: Record<string, unknown> = {}, plugins: readonly AnyPlugin[] = corePlugins) {
+  return parseConfigObject({ config_id: "test", ...overrides }, plugins);
+}
+
+/** A world with `plugins` (default: every core plug-in) and the given config overrides. */
+export function makeWorld(overrides: Record<string, unknown> = {}, plugins: readonly AnyPlugin[] = corePlugins, extra: AnyPlugin[] = []): World {
+  const all = [...plugins, ...extra];
+  return new World({ settings: makeSettings(overrides, all), plugins: all });
+}
