@@ -14,6 +14,7 @@ export type ComponentDecl = ComponentDef | ComponentSchema;
 export type ComponentDecls = Record<string, ComponentDecl>;
 type SchemaOf<D> = D extends ComponentDef<infer S> ? S : D extends ComponentSchema ? D : never;
 export type ColumnsOf<C extends ComponentDecls> = { [K in keyof C]: Columns<SchemaOf<C[K]>> };
+export type DefsOf<C extends ComponentDecls> = { [K in keyof C]: ComponentDef<SchemaOf<C[K]>> };
 
 /** State that survives snapshots and enters the state hash. */
 export interface PersistentState {
@@ -60,6 +61,8 @@ export interface SystemContext<Cfg = unknown, C extends ComponentDecls = Compone
   readonly streams: Readonly<Record<CoreStream, Rng>>;
   /** Columns of the components this plug-in declared. */
   readonly components: ColumnsOf<C>;
+  /** Definitions of those components (inline ones included), for `world.addComponent`. */
+  readonly defs: DefsOf<C>;
   /** Per-town columns of the town state this plug-in declared (index: town id). */
   readonly townState: ColumnsOf<T>;
   /** This plug-in's resource (from `state`). */

@@ -100,11 +100,13 @@ export class RngStreams {
     for (const n of this.order) out[n] = this.get(n).state();
     return out;
   }
+  /** Restores every stream, or none: all states are checked before any is applied. */
   restore(states: Record<string, RngState>): void {
     for (const n of this.order) {
       const s = states[n];
       if (s === undefined) throw new Error(`saved rng states lack stream "${n}"`);
-      this.get(n).restore(s);
+      if (!isRngState(s)) throw new TypeError(`rng stream "${n}": invalid saved state`);
     }
+    for (const n of this.order) this.get(n).restore(states[n]);
   }
 }

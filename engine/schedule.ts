@@ -108,17 +108,21 @@ export function resolveSchedule<S extends SchedulableSystem>(systems: readonly S
 }
 
 function cycleMessage(phase: Phase, nodes: SchedulableSystem[], succ: number[][], done: Uint8Array): string {
-  // Walk successors among the unscheduled nodes until one repeats: that loop is a cycle.
+  // Every unscheduled system still waits on an unscheduled predecessor; walking predecessors
+  // must therefore revisit a system, and the loop it closes is a real cycle.
+  const pred: number[][] = nodes.map(() => []);
+  succ.forEach((list, i) => list.forEach((j) => pred[j].push(i)));
   let i = done.indexOf(0);
   const seen = new Map<number, number>();
   const path: number[] = [];
   while (!seen.has(i)) {
     seen.set(i, path.length);
     path.push(i);
-    i = succ[i].find((j) => !done[j]) ?? i;
+    i = pred[i].find((j) => !done[j])!;
   }
-  const cycle = path.slice(seen.get(i)).concat(i).map((j) => `"${nodes[j].name}"`);
-  return `ordering cycle in phase "${phase}": ${cycle.join(" -> ")} (each must run before the next)`;
+  const cycle = path.slice(seen.get(i)).reverse();
+  cycle.push(cycle[0]);
+  return `ordering cycle in phase "${phase}": ${cycle.map((j) => `"${nodes[j].name}"`).join(" -> ")} (each must run before the next)`;
 }
 
 /** The resolved schedule as text, one line per system, for `townlet run --print-schedule`. */

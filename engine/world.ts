@@ -151,8 +151,10 @@ export class World {
     for (const plugin of this.plugins) {
       const rng = this.rng.add(pluginStreamName(plugin.name));
       const comps: Record<string, Record<string, Column>> = {};
+      const defs: Record<string, ComponentDef> = {};
       for (const [key, decl] of Object.entries((plugin.components ?? {}) as ComponentDecls)) {
-        comps[key] = this.components.register(resolveDecl(plugin, key, decl), plugin.name);
+        defs[key] = resolveDecl(plugin, key, decl);
+        comps[key] = this.components.register(defs[key], plugin.name);
       }
       const town: Record<string, Record<string, Column>> = {};
       for (const [key, decl] of Object.entries((plugin.townState ?? {}) as ComponentDecls)) {
@@ -164,7 +166,7 @@ export class World {
       const sections = this.settings as unknown as Record<string, unknown>;
       let config = sections[plugin.name];
       if (config === undefined && plugin.config) config = plugin.config.parse(plugin.config.safeParse(undefined).success ? undefined : {});
-      const ctx = this.makeContext(plugin, config, rng, streams, comps, town);
+      const ctx = this.makeContext(plugin, config, rng, streams, comps, defs, town);
       this.runtimes.push({ plugin, ctx });
       if (plugin.state) {
         const st = plugin.state(this);
@@ -180,7 +182,7 @@ export class World {
           after: def.after,
           plugin: plugin.name,
           def: def as SystemDef,
-          ctx: this.makeContext(plugin, config, rng, streams, comps, town, ctx.state),
+          ctx: this.makeContext(plugin, config, rng, streams, comps, defs, town, ctx.state),
         });
       }
     }
@@ -203,6 +205,7 @@ export class World {
     rng: Rng,
     streams: Record<CoreStream, Rng>,
     components: Record<string, Record<string, Column>>,
+    defs: Record<string, ComponentDef>,
     townState: Record<string, Record<string, Column>>,
     state?: unknown,
   ): MutableContext {
@@ -219,6 +222,7 @@ export class World {
       rng,
       streams,
       components: components as never,
+      defs: defs as never,
       townState: townState as never,
       state,
       send(def: MessageDef, ...values: number[]) {
@@ -394,8 +398,9 @@ export class World {
    * job, ...), then `init` overrides fields. `name` replaces the default id `agent_<uid>`.
    */
   spawnAgent(town: number, opts: { name?: string; init?: InitValues } = {}): number {
-    if (opts.name !== undefined && this.nameToUid.has(opts.name)) {
-      throw new Error(`an agent named "${opts.name}" already exists`);
+    if (opts.name !== undefined) {
+      if (this.nameToUid.has(opts.name)) throw new Error(`an agent named "${opts.name}" already exists`);
+      if (/^agent_\d+$/.test(opts.name)) throw new Error(`agent name "${opts.name}" is reserved for default ids (agent_<n>); choose another`);
     }
     const uid = this.nextUid++;
     const eid = this.spawnEntity(town, []);
@@ -466,6 +471,13 @@ export class World {
   /** Columns of a registered component. */
   columns<S extends ComponentSchema>(def: ComponentDef<S>) {
     return this.components.columns(def);
+  }
+
+  /** A registered component's definition by name (inline plug-in components included). */
+  componentDef(name: string): ComponentDef {
+    const d = this.components.byNameOrUndefined(name);
+    if (!d) throw new Error(`no component named "${name}" in this world`);
+    return d;
   }
 
   /** Per-town columns of registered town state. */

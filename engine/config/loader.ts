@@ -121,16 +121,28 @@ function duplicateKey(file: string, doc: Document.Parsed, lines: LineCounter, po
   return walk(doc.contents, []);
 }
 
-/** The line of the node at `path` (or of its key when `key` is given, or its nearest parent). */
+/**
+ * The line of the node at `path` (or of its key when `key` is given). A path that is not in the
+ * file (a key left out) gives the line of its nearest written parent's key (`world:`).
+ */
 function lineOf(src: Source, path: readonly PropertyKey[], key?: string): number {
+  const keyLine = (node: unknown, k: unknown): number | undefined => {
+    if (!isMap(node)) return undefined;
+    const pair = node.items.find((it) => (it.key as { value?: unknown })?.value === k);
+    const r = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+    return r ? src.lines.linePos(r[0]).line : undefined;
+  };
+  const nodeAt = (p: readonly PropertyKey[]): unknown => (p.length ? src.doc.getIn(p as unknown[], true) : src.doc.contents);
   for (let n = path.length; n >= 0; n--) {
-    const parentPath = path.slice(0, n);
-    const node = parentPath.length ? src.doc.getIn(parentPath as unknown[], true) : src.doc.contents;
+    const node = nodeAt(path.slice(0, n));
     if (node && typeof node === "object") {
-      if (n === path.length && key !== undefined && isMap(node)) {
-        const pair = node.items.find((it) => (it.key as { value?: unknown })?.value === key);
-        const r = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
-        if (r) return src.lines.linePos(r[0]).line;
+      if (n === path.length && key !== undefined) {
+        const line = keyLine(node, key);
+        if (line !== undefined) return line;
+      }
+      if (n < path.length && n > 0) {
+        const line = keyLine(nodeAt(path.slice(0, n - 1)), path[n - 1]);
+        if (line !== undefined) return line;
       }
       const r = (node as { range?: [number, number, number] }).range;
       if (r) return src.lines.linePos(r[0]).line;
@@ -295,6 +307,11 @@ function issueToProblems(issue: Issue, base: readonly PropertyKey[], raw: unknow
     case "invalid_union": {
       // Report the branch that got furthest (its issues have the longest paths).
       const branches = issue.errors as Issue[][];
+      const options = (issue as { options?: unknown[] }).options;
+      if (!branches.length && options?.length) {
+        const hint = typeof valueAt(raw, path) === "string" ? didYouMean(valueAt(raw, path) as string, options.map(String)) : "";
+        return [at(`expected one of ${options.map((v) => JSON.stringify(v)).join(", ")}, got ${got}${hint}`)];
+      }
       let best: Issue[] | undefined;
       let bestDepth = -1;
       for (const b of branches) {

@@ -115,9 +115,7 @@ describe("world.stateHash", () => {
     expect(checked).toBeGreaterThanOrEqual(6 * (2 + 8)); // Town, Agent and 8 Probe fields per agent
   });
 
-  // BUG: spawnAgent does not attach the components plug-ins declare, so Needs has no
-  // membership flag and the hash skips every need. Flip to `it` once fixed (see the report).
-  it.fails("changes when a single need of a single agent changes", () => {
+  it("changes when a single need of a single agent changes", () => {
     const w = world();
     const base = w.stateHash();
     const hunger = w.columns(Needs).hunger;

@@ -348,10 +348,7 @@ describe("columns and entities", () => {
     expect(list).toEqual([...list].sort((a, b) => a - b));
   });
 
-  // BUG: spawnAgent never attaches the components that plug-ins declare (Needs included);
-  // needs' onAgentSpawn writes the columns without a membership flag, so removal skips them.
-  // Flip to `it` once spawnAgent attaches them (see the report).
-  it.fails("resets a removed agent's needs to their defaults", () => {
+  it("resets a removed agent's needs to their defaults", () => {
     const settings = parseConfigObject({ config_id: "t", world: { agents_per_town: 2 } }, corePlugins);
     const w = new World({ settings, plugins: corePlugins });
     const eid = w.agents[0];
@@ -391,18 +388,12 @@ describe("columns and entities", () => {
     expect(w.kpis()).toMatchObject({ alive_agents: 2, agents_spawned: 4 });
   });
 
-  // BUG: a custom name of the form agent_<n> collides with the default id of uid n: two live
-  // agents then share one external id. Flip to `it` once spawnAgent refuses such names.
-  it.fails("refuses a custom name that is another agent's default id", () => {
+  it("refuses a custom name that is another agent's default id", () => {
     const w = bareWorld([]);
-    const named = w.spawnAgent(0, { name: "agent_1" });
-    let other = -1;
-    try {
-      other = w.spawnAgent(0); // uid 1: default id agent_1
-    } catch {
-      return; // refusing the second spawn would also be acceptable
-    }
-    expect(w.agentName(other)).not.toBe(w.agentName(named));
+    expect(() => w.spawnAgent(0, { name: "agent_1" })).toThrow(/reserved for default ids/);
+    w.spawnAgent(0, { name: "alice" });
+    const other = w.spawnAgent(0);
+    expect(w.agentName(other)).toBe("agent_1");
   });
 });
 
@@ -415,8 +406,8 @@ describe("the §9 graffiti plug-in", () => {
   }
 
   function sprays(w: World): number[] {
-    const Tagged = w.columns(w.components.byNameOrUndefined("Tagged")!);
-    return Array.from(w.agents, (eid) => Tagged.count[eid]);
+    const { count } = w.columns(w.componentDef("Tagged")) as { count: Uint16Array };
+    return Array.from(w.agents, (eid) => count[eid]);
   }
 
   it("runs after need decay in the needs phase", () => {
@@ -447,6 +438,13 @@ describe("the §9 graffiti plug-in", () => {
     const total = sprays(w).reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(0); // 2000 tries at 1%
     expect(total).toBeLessThan(60);
+  });
+
+  it("enters its spray counts into the state hash", () => {
+    const w = graffitiWorld(3);
+    const base = w.stateHash();
+    w.columns(Tagged).count[w.agents[0]]++;
+    expect(w.stateHash()).not.toBe(base);
   });
 
   it("agrees with itself across two runs of the same seed, and differs for another seed", () => {
