@@ -443,7 +443,7 @@ describe("the §9 graffiti plug-in", () => {
   it("enters its spray counts into the state hash", () => {
     const w = graffitiWorld(3);
     const base = w.stateHash();
-    w.columns(Tagged).count[w.agents[0]]++;
+    (w.columns(w.componentDef("Tagged")) as { count: Uint16Array }).count[w.agents[0]]++;
     expect(w.stateHash()).not.toBe(base);
   });
 
