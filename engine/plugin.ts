@@ -153,6 +153,8 @@ export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDe
   kpis?(ctx: SetupContext<Cfg, C, T, S>): Record<string, unknown>;
   /** Initialises this plug-in's components on every new agent (runs in plug-in order). */
   onAgentSpawn?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
+  /** Runs after every onAgentSpawn and the caller's `init` values: the agent is complete. */
+  onAgentReady?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
   /** Cleans up this plug-in's own state before an agent is removed. */
   onAgentRemove?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
   systems?: SystemDef<Cfg, C, T, S>[];

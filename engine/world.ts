@@ -103,6 +103,7 @@ export class World {
   private readonly initialCapacity: number;
   private readonly tickListeners: ((w: World) => void)[] = [];
   private spawnHooks: PluginRuntime[] = [];
+  private readyHooks: PluginRuntime[] = [];
   private removeHooks: PluginRuntime[] = [];
 
   constructor(opts: WorldOptions) {
@@ -187,6 +188,7 @@ export class World {
       }
     }
     this.spawnHooks = this.runtimes.filter((r) => r.plugin.onAgentSpawn);
+    this.readyHooks = this.runtimes.filter((r) => r.plugin.onAgentReady);
     this.removeHooks = this.runtimes.filter((r) => r.plugin.onAgentRemove);
     this.schedule = resolveSchedule(all);
     this.systemsFlat = PHASES.map((p) => this.schedule[p]);
@@ -423,6 +425,7 @@ export class World {
         }
       }
     }
+    for (const r of this.readyHooks) r.plugin.onAgentReady!(r.ctx, eid);
     return eid;
   }
 

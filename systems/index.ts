@@ -8,7 +8,8 @@ import { definePlugin } from "../engine/plugin.ts";
 import { didYouMean } from "../engine/text.ts";
 import { needsPlugin } from "./needs/index.ts";
 import { populationPlugin } from "./population/index.ts";
-import { sections as affordanceSections, AffordanceManifest } from "./affordances/config.ts";
+import { affordancesPlugin } from "./affordances/index.ts";
+import { spacePlugin } from "./space/index.ts";
 import { sections as consoleSections } from "./console/config.ts";
 import { sections as economySections } from "./economy/config.ts";
 import { sections as employmentSections } from "./employment/config.ts";
@@ -17,7 +18,6 @@ import { sections as observationSections } from "./observations/config.ts";
 import { sections as persistenceSections } from "./persistence/config.ts";
 import { sections as perturbationSections, PerturbationFile } from "./perturbations/config.ts";
 import { PERSONALITY_PROFILES, sections as policySections } from "./policy/config.ts";
-import { sections as queueSections } from "./queues/config.ts";
 import { sections as rewardSections } from "./rewards/config.ts";
 import { sections as scenarioSections } from "./scenario/config.ts";
 import { sections as stabilitySections } from "./stability/config.ts";
@@ -27,21 +27,6 @@ export const rewardsPlugin = definePlugin({ name: "rewards", doc: "reward settin
 export const economyPlugin = definePlugin({ name: "economy", doc: "economy settings", sections: economySections });
 export const employmentPlugin = definePlugin({ name: "employment", doc: "jobs and employment settings", sections: employmentSections });
 export const policyPlugin = definePlugin({ name: "policy", doc: "behaviour, personalities, PPO and training settings", sections: policySections });
-export const queuesPlugin = definePlugin({ name: "queues", doc: "queue fairness and rivalry settings", sections: queueSections });
-export const affordancesPlugin = definePlugin({
-  name: "affordances",
-  doc: "affordance settings and the affordance manifest file",
-  sections: affordanceSections,
-  files: [
-    {
-      path: ["affordances", "affordances_file"],
-      kind: "affordance manifest",
-      schema: AffordanceManifest,
-      mode: "path",
-      detect: (raw) => Array.isArray(raw),
-    },
-  ],
-});
 export const observationsPlugin = definePlugin({ name: "observations", doc: "observation and embedding settings", sections: observationSections });
 export const stabilityPlugin = definePlugin({ name: "stability", doc: "stability monitor settings", sections: stabilitySections });
 export const telemetryPlugin = definePlugin({ name: "telemetry", doc: "telemetry settings", sections: telemetrySections });
@@ -92,7 +77,7 @@ export const scenarioPlugin = definePlugin({
   checks: checkScenarioAgents,
 });
 
-export { needsPlugin, populationPlugin };
+export { needsPlugin, populationPlugin, spacePlugin, affordancesPlugin };
 
 /** Every core plug-in, in order. */
 export const corePlugins: readonly AnyPlugin[] = [
@@ -100,7 +85,7 @@ export const corePlugins: readonly AnyPlugin[] = [
   economyPlugin,
   employmentPlugin,
   policyPlugin,
-  queuesPlugin,
+  spacePlugin,
   affordancesPlugin,
   observationsPlugin,
   stabilityPlugin,

@@ -16,7 +16,7 @@ import { sections as observations } from "../../systems/observations/config.ts";
 import { sections as persistence } from "../../systems/persistence/config.ts";
 import { sections as perturbations, PerturbationFile } from "../../systems/perturbations/config.ts";
 import { sections as policy } from "../../systems/policy/config.ts";
-import { sections as queues } from "../../systems/queues/config.ts";
+import { sections as queues } from "../../systems/affordances/queue-config.ts";
 import { sections as rewards } from "../../systems/rewards/config.ts";
 import { sections as scenario } from "../../systems/scenario/config.ts";
 import { sections as stability } from "../../systems/stability/config.ts";

@@ -1,5 +1,6 @@
-// Config sections owned by the queue system: `queue_fairness` (rotation, ghost steps) and
-// `conflict` (rivalry ledger). Read at start by the affordances phase (queues) and the rivalry update.
+// Config sections of the queue manager (affordances phase): `queue_fairness` (cooldowns, ghost
+// steps, age priority, reservation timeout) and `conflict` (conflict intensities and the rivalry
+// ledger, which the social plug-in keeps).
 import { z } from "zod";
 import type { SectionSchemas } from "../../engine/config/sections.ts";
 
@@ -8,6 +9,12 @@ export const QueueFairnessSection = z
     cooldown_ticks: z.int().min(0).max(600).default(60).describe("ticks an agent who just used an object waits before re-queueing for it"),
     ghost_step_after: z.int().min(0).max(100).default(3).describe("ticks a blocked queue head waits before it is ghost-stepped"),
     age_priority_weight: z.number().min(0).max(1).default(0.1).describe("priority gained per tick waited, unitless"),
+    reservation_timeout_ticks: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(30)
+      .describe("ticks an idle holder keeps a reservation nobody waits for before it lapses (not in the original)"),
   })
   .prefault({})
   .describe("queue fairness tuning");

@@ -1,0 +1,48 @@
+// Affordance hooks: named functions run when an affordance starts (`before`, may cancel),
+// finishes (`after`) or fails (`fail`). The built-in hooks implement the original's stock and
+// money rules; plug-ins add their own with `registerHook` on the affordances state.
+import type { World } from "../../engine/world.ts";
+
+export interface HookCall {
+  world: World;
+  stage: "before" | "after" | "fail";
+  tick: number;
+  agent: number;
+  object: number;
+  affordance: number;
+  /** fail: why it failed. */
+  reason: string;
+  /** before: set to cancel the start; `reason` then says why. */
+  cancel: boolean;
+  /** before: set when the hook charged money for the affordance (its money effect is then skipped). */
+  charged: boolean;
+}
+
+export type HookFn = (call: HookCall) => void;
+
+export class HookRegistry {
+  private readonly hooks = new Map<string, HookFn>();
+  private readonly undos = new Map<string, HookFn>();
+
+  register(name: string, fn: HookFn): void {
+    if (this.hooks.has(name)) throw new Error(`affordance hook "${name}" is registered twice`);
+    this.hooks.set(name, fn);
+  }
+
+  /** Undoes what a `before` hook took when its affordance fails after starting (a bed slot). */
+  registerUndo(name: string, fn: HookFn): void {
+    this.undos.set(name, fn);
+  }
+
+  undo(name: string): HookFn | undefined {
+    return this.undos.get(name);
+  }
+
+  get(name: string): HookFn | undefined {
+    return this.hooks.get(name);
+  }
+
+  names(): string[] {
+    return [...this.hooks.keys()].sort();
+  }
+}

@@ -1,0 +1,383 @@
+// Queues, reservations and running affordances, over the Obj and Activity columns. One object
+// has at most one holder and a FIFO-with-age-priority queue (linked through
+// Activity.queue_next); an agent holds or waits for at most one object. Every operation costs
+// O(1) or O(queue length) at a queue change, never O(agents x queue length) per tick.
+import type { Columns } from "../../engine/component.ts";
+import type { World } from "../../engine/world.ts";
+import type { ConfigSections } from "../../engine/config/sections.ts";
+import { Town } from "../../engine/core-components.ts";
+import { Obj } from "../../components/objects.ts";
+import { Activity } from "../../components/activity.ts";
+import { Needs } from "../../components/needs.ts";
+import { Wallet, TownEconomy } from "../../components/economy.ts";
+import { Position } from "../../components/space.ts";
+import { AffordanceFail, AffordanceFinish, AffordanceStart, QueueConflict, QueueHandover } from "../../components/messages.ts";
+import type { SocialLedger } from "../../components/social.ts";
+import type { MessageDef } from "../../engine/message.ts";
+import type { AffordancesState } from "./state.ts";
+import type { RegisteredAffordance } from "./registry.ts";
+import type { HookCall } from "./hooks.ts";
+import { firstFailing, type PreconditionScope, type Value } from "./preconditions.ts";
+
+type ObjCols = Columns<(typeof Obj)["schema"]>;
+type ActCols = Columns<(typeof Activity)["schema"]>;
+
+/** Outcome of a request. */
+export const Req = { Granted: 1, Queued: 2, Held: 3, Cooldown: -1, Busy: -2 } as const;
+
+export class Runtime implements PreconditionScope {
+  O!: ObjCols;
+  A!: ActCols;
+  N!: Columns<(typeof Needs)["schema"]>;
+  W!: Columns<(typeof Wallet)["schema"]>;
+  P!: Columns<(typeof Position)["schema"]>;
+  T!: Uint32Array;
+  econ: Columns<(typeof TownEconomy)["schema"]> | undefined;
+  tick = 0;
+  send!: (def: MessageDef, ...values: number[]) => void;
+  private social: SocialLedger | undefined;
+  private readonly call: HookCall;
+  // Precondition scope: the agent and object being checked.
+  private sAgent = 0;
+  private sObj = 0;
+
+  constructor(
+    readonly world: World,
+    readonly st: AffordancesState,
+  ) {
+    this.call = { world, stage: "before", tick: 0, agent: 0, object: 0, affordance: 0, reason: "", cancel: false, charged: false };
+  }
+
+  get settings(): ConfigSections {
+    return this.world.settings;
+  }
+
+  /** Refreshes column references (they are replaced when the entity store grows). */
+  bind(tick: number, send: (def: MessageDef, ...values: number[]) => void): void {
+    const w = this.world;
+    this.O = w.columns(Obj);
+    this.A = w.columns(Activity);
+    this.N = w.columns(Needs);
+    this.W = w.columns(Wallet);
+    this.P = w.columns(Position);
+    this.T = w.columns(Town).id;
+    this.econ = w.townStore.isRegistered(TownEconomy) ? w.townColumns(TownEconomy) : undefined;
+    this.social = w.hasPlugin("social") ? w.state<{ ledger: SocialLedger }>("social").ledger : undefined;
+    this.tick = tick;
+    this.send = send;
+  }
+
+  priceMultiplier(eid: number): number {
+    return this.econ ? this.econ.price_multiplier[this.T[eid]] : 1;
+  }
+
+  /** The object has power: its own flag and its town's. */
+  powered(obj: number): boolean {
+    return this.O.power_on[obj] === 1 && (!this.econ || this.econ.power[this.T[obj]] === 1);
+  }
+  watered(obj: number): boolean {
+    return this.O.water_on[obj] === 1 && (!this.econ || this.econ.water[this.T[obj]] === 1);
+  }
+
+  adjacent(agent: number, obj: number): boolean {
+    return Math.abs(this.P.x[agent] - this.P.x[obj]) + Math.abs(this.P.y[agent] - this.P.y[obj]) <= 1;
+  }
+
+  // ---- queues ------------------------------------------------------------------------------
+
+  private append(obj: number, agent: number): void {
+    const { O, A } = this;
+    A.queue_next[agent] = 0;
+    A.queued[agent] = obj;
+    A.joined_tick[agent] = this.tick;
+    let cur = O.queue_head[obj];
+    if (cur === 0) O.queue_head[obj] = agent;
+    else {
+      while (A.queue_next[cur] !== 0) cur = A.queue_next[cur];
+      A.queue_next[cur] = agent;
+    }
+    O.queue_len[obj]++;
+  }
+
+  /** Removes an agent from the queue it waits in (no-op when it waits in none). */
+  leaveQueue(agent: number): void {
+    const { O, A } = this;
+    const obj = A.queued[agent];
+    if (obj === 0) return;
+    let prev = 0;
+    let cur = O.queue_head[obj];
+    while (cur !== 0 && cur !== agent) {
+      prev = cur;
+      cur = A.queue_next[cur];
+    }
+    if (cur === agent) {
+      if (prev === 0) O.queue_head[obj] = A.queue_next[agent];
+      else A.queue_next[prev] = A.queue_next[agent];
+      O.queue_len[obj]--;
+    }
+    A.queued[agent] = 0;
+    A.queue_next[agent] = 0;
+  }
+
+  /** Gives a free object to the waiter with the lowest `index - age_priority_weight * wait`. */
+  grantNext(obj: number): void {
+    const { O, A } = this;
+    if (O.holder[obj] !== 0 || O.queue_head[obj] === 0) return;
+    const w = this.settings.queue_fairness.age_priority_weight;
+    let best = O.queue_head[obj];
+    let bestScore = Infinity;
+    let i = 0;
+    for (let cur = O.queue_head[obj]; cur !== 0; cur = A.queue_next[cur], i++) {
+      const score = i - w * (this.tick - A.joined_tick[cur]);
+      if (score < bestScore) {
+        bestScore = score;
+        best = cur;
+      }
+    }
+    this.leaveQueue(best);
+    this.take(obj, best);
+  }
+
+  private take(obj: number, agent: number): void {
+    this.O.holder[obj] = agent;
+    this.O.idle_since[obj] = this.tick;
+    this.O.stall[obj] = 0;
+    this.A.holding[agent] = obj;
+  }
+
+  /**
+   * An agent asks for an object (it must stand on or beside it). It gets it when the object is
+   * free and nobody waits, else it joins the queue; it first lets go of any other object.
+   */
+  request(agent: number, obj: number, affordance: number): number {
+    const { O, A } = this;
+    if (A.holding[agent] === obj) {
+      if (affordance >= 0) A.pending[agent] = affordance;
+      return Req.Held;
+    }
+    if (A.queued[agent] === obj) {
+      if (affordance >= 0) A.pending[agent] = affordance;
+      return Req.Queued;
+    }
+    if (A.running[agent] >= 0) return Req.Busy;
+    if (A.cooldown_obj[agent] === obj && this.tick < A.cooldown_until[agent]) {
+      this.st.counters.cooldown_events++;
+      return Req.Cooldown;
+    }
+    this.letGo(agent);
+    A.pending[agent] = affordance;
+    if (O.holder[obj] === 0 && O.queue_head[obj] === 0) {
+      this.take(obj, agent);
+      return Req.Granted;
+    }
+    this.append(obj, agent);
+    return Req.Queued;
+  }
+
+  /** Leaves any queue and releases any idle reservation (not a running affordance). */
+  letGo(agent: number): void {
+    this.leaveQueue(agent);
+    const held = this.A.holding[agent];
+    if (held !== 0 && this.A.running[agent] < 0) this.release(held, agent, false);
+  }
+
+  /** The holder lets go; success starts its cooldown for this object. The next waiter gets it. */
+  release(obj: number, agent: number, success: boolean): void {
+    const { O, A } = this;
+    if (O.holder[obj] !== agent || agent === 0) return;
+    O.holder[obj] = 0;
+    O.running[obj] = -1;
+    O.stall[obj] = 0;
+    A.holding[agent] = 0;
+    A.running[agent] = -1;
+    A.remaining[agent] = 0;
+    A.pending[agent] = -1;
+    if (success) {
+      A.cooldown_obj[agent] = obj;
+      A.cooldown_until[agent] = this.tick + this.settings.queue_fairness.cooldown_ticks;
+    } else if (A.cooldown_obj[agent] === obj) {
+      A.cooldown_obj[agent] = 0;
+    }
+    this.grantNext(obj);
+  }
+
+  /**
+   * Ghost step: the queue head has been blocked by an idle holder for ghost_step_after ticks.
+   * The holder goes to the back of the queue and the next waiter gets the object.
+   */
+  ghostStep(obj: number): void {
+    const { O, A } = this;
+    const holder = O.holder[obj];
+    const rival = O.queue_head[obj];
+    const len = O.queue_len[obj];
+    const pending = A.pending[holder];
+    this.release(obj, holder, false);
+    this.append(obj, holder);
+    A.pending[holder] = pending;
+    this.st.counters.ghost_step_events++;
+    this.st.counters.rotation_events++;
+    const r = this.settings.conflict.rivalry;
+    const intensity = clamp(r.ghost_step_boost + r.queue_length_boost * Math.max(len - 1, 0), 0.1, 5);
+    this.conflict(obj, holder, O.holder[obj] || rival, "ghost_step", len, intensity);
+  }
+
+  conflict(obj: number, actor: number, rival: number, reason: string, len: number, intensity: number): void {
+    this.st.counters.queue_conflicts++;
+    this.send(QueueConflict, obj, actor, rival, this.world.intern(reason), len, intensity);
+  }
+
+  // ---- affordances ---------------------------------------------------------------------------
+
+  lookup(path: readonly string[]): Value {
+    const { O, N, W } = this;
+    const a = this.sAgent;
+    const o = this.sObj;
+    const head = path[0];
+    if (path.length === 1) {
+      switch (head) {
+        case "occupied":
+          return O.holder[o] !== 0 && O.holder[o] !== a;
+        case "power_on":
+          return this.powered(o);
+        case "water_on":
+          return this.watered(o);
+        case "meal_available":
+          return O.meals[o] > 0;
+        case "wallet":
+          return W.money[a];
+        case "queue_length":
+          return O.queue_len[o];
+        case "reservation_active":
+          return O.holder[o] !== 0;
+        case "tick":
+          return this.tick;
+      }
+      return null;
+    }
+    const key = path[path.length - 1];
+    if (head === "needs" || (head === "agent" && path[1] === "needs")) {
+      if (key === "hunger") return N.hunger[a];
+      if (key === "hygiene") return N.hygiene[a];
+      if (key === "energy") return N.energy[a];
+    }
+    if (head === "agent" && key === "wallet") return W.money[a];
+    if (head === "stock" || (head === "object" && path[1] === "stock")) {
+      if (key === "meals") return O.meals[o];
+      if (key === "raw_ingredients") return O.raw_ingredients[o];
+      if (key === "sleep_slots") return O.sleep_slots[o];
+      if (key === "power_on") return O.power_on[o];
+      if (key === "water_on") return O.water_on[o];
+    }
+    if (head === "world" && key === "tick") return this.tick;
+    return null;
+  }
+
+  /** Starts the agent's affordance on the object it holds; returns false when it failed. */
+  start(agent: number, obj: number, aff: number): boolean {
+    const { O, A, W } = this;
+    const spec = this.st.registry.affordances[aff] as RegisteredAffordance | undefined;
+    if (!spec || !spec.active) return this.fail(agent, obj, aff, "missing_spec");
+    if (spec.type !== O.type[obj]) return this.fail(agent, obj, aff, "wrong_object");
+    if (O.holder[obj] !== agent || O.running[obj] >= 0) return false;
+    this.sAgent = agent;
+    this.sObj = obj;
+    if (firstFailing(spec.compiled, this) >= 0) return this.fail(agent, obj, aff, "precondition_failed");
+    const mult = this.priceMultiplier(agent);
+    if (spec.money < 0 && W.money[agent] < -spec.money * mult) return this.fail(agent, obj, aff, "insufficient_funds");
+    const c = this.hookCall("before", agent, obj, aff, "");
+    for (const name of spec.hooks.before) {
+      this.st.hooks.get(name)?.(c);
+      if (c.cancel) return this.fail(agent, obj, aff, c.reason || "hook_cancelled");
+    }
+    A.running[agent] = aff;
+    A.remaining[agent] = spec.duration;
+    A.charged[agent] = c.charged ? 1 : 0;
+    A.pending[agent] = -1;
+    O.running[obj] = aff;
+    this.send(AffordanceStart, agent, obj, aff, spec.duration);
+    return true;
+  }
+
+  /** Fails an attempt or a running affordance: fail hooks, message, reservation released. */
+  fail(agent: number, obj: number, aff: number, reason: string): false {
+    const spec = this.st.registry.affordances[aff];
+    const c = this.hookCall("fail", agent, obj, aff, reason);
+    if (spec && this.A.running[agent] === aff) for (const name of spec.hooks.before) this.st.hooks.undo(name)?.(c);
+    if (spec) for (const name of spec.hooks.fail) this.st.hooks.get(name)?.(c);
+    this.st.counters.failures++;
+    this.st.failReasons[reason] = (this.st.failReasons[reason] ?? 0) + 1;
+    this.A.last_fail_tick[agent] = this.tick;
+    this.send(AffordanceFail, agent, obj, aff, this.world.intern(reason));
+    if (this.O.holder[obj] === agent) this.release(obj, agent, false);
+    else this.A.pending[agent] = -1;
+    return false;
+  }
+
+  /** Finishes a running affordance: effects, after hooks, handover to a friendly waiter. */
+  finish(agent: number, obj: number): void {
+    const { A, N, W } = this;
+    const aff = A.running[agent];
+    const spec = this.st.registry.affordances[aff];
+    N.hunger[agent] = clamp(N.hunger[agent] + spec.hunger, 0, 1);
+    N.hygiene[agent] = clamp(N.hygiene[agent] + spec.hygiene, 0, 1);
+    N.energy[agent] = clamp(N.energy[agent] + spec.energy, 0, 1);
+    if (spec.money !== 0 && A.charged[agent] === 0) {
+      const delta = spec.money < 0 ? spec.money * this.priceMultiplier(agent) : spec.money;
+      W.money[agent] = Math.max(0, W.money[agent] + delta);
+    }
+    const c = this.hookCall("after", agent, obj, aff, "");
+    for (const name of spec.hooks.after) this.st.hooks.get(name)?.(c);
+    this.st.completed[aff] = (this.st.completed[aff] ?? 0) + 1;
+    this.send(AffordanceFinish, agent, obj, aff);
+    this.handover(obj, agent);
+    this.release(obj, agent, true);
+  }
+
+  /** A waiter the finishing agent likes (trust + familiarity - rivalry - 0.05 * place > 0) goes first. */
+  private handover(obj: number, agent: number): void {
+    const ledger = this.social;
+    if (!ledger || this.O.queue_head[obj] === 0) return;
+    const uid = this.world.columns(this.world.componentDef("Agent")).uid as Uint32Array;
+    let best = 0;
+    let bestScore = 0;
+    let i = 0;
+    for (let cur = this.O.queue_head[obj]; cur !== 0; cur = this.A.queue_next[cur], i++) {
+      const s = ledger.find(agent, uid[cur]);
+      if (s < 0) continue;
+      const score = ledger.trust[s] + ledger.familiarity[s] - ledger.rivalry[s] - 0.05 * i;
+      if (score > bestScore) {
+        bestScore = score;
+        best = cur;
+      }
+    }
+    if (best === 0 || best === this.O.queue_head[obj]) return;
+    // Move the preferred waiter to the head of the queue.
+    this.leaveQueue(best);
+    const A = this.A;
+    A.queued[best] = obj;
+    A.queue_next[best] = this.O.queue_head[obj];
+    A.joined_tick[best] = this.tick;
+    this.O.queue_head[obj] = best;
+    this.O.queue_len[obj]++;
+    this.st.counters.rotation_events++;
+    this.st.counters.handovers++;
+    this.send(QueueHandover, obj, agent, best);
+  }
+
+  private hookCall(stage: HookCall["stage"], agent: number, obj: number, aff: number, reason: string): HookCall {
+    const c = this.call;
+    c.stage = stage;
+    c.tick = this.tick;
+    c.agent = agent;
+    c.object = obj;
+    c.affordance = aff;
+    c.reason = reason;
+    c.cancel = false;
+    c.charged = false;
+    return c;
+  }
+}
+
+export function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
