@@ -58,3 +58,39 @@ export const Activity = defineComponent(
   },
   "an agent's reservation, queue place and running affordance",
 );
+
+/**
+ * Options: what an agent's policy commits to for several ticks (guide 2.7). A policy chooses an
+ * option; the option executor turns it into one Intent per tick (navigation, queueing,
+ * starting). `Use` names an affordance; the executor picks the object.
+ */
+export const OptionKind = {
+  /** No option: the agent's Intent is written directly (scenario schedules, external control). */
+  None: 0,
+  Wait: 1,
+  /** Go to the job's location and stay there through the shift. */
+  Work: 2,
+  /** Use `affordance` at a suitable object of its type. */
+  Use: 3,
+  /** Talk to a non-rival agent on the same or an adjacent tile. */
+  Chat: 4,
+  /** Step away from a rival sharing the tile. */
+  Avoid: 5,
+} as const;
+export type OptionKindValue = (typeof OptionKind)[keyof typeof OptionKind];
+export const OPTION_NAMES = ["none", "wait", "work", "use", "chat", "avoid"] as const;
+
+export const Option = defineComponent(
+  "Option",
+  {
+    kind: { type: Uint8Array, doc: "OptionKind the agent is committed to" },
+    affordance: { type: Int16Array, default: -1, doc: "affordance index for Use, -1 otherwise" },
+    object: { type: Int32Array, doc: "object chosen for Use (sticky until the option ends), 0 = not chosen" },
+    target: { type: Int32Array, doc: "agent chosen for Chat, 0 = none" },
+    since: { type: Int32Array, doc: "tick the option was chosen" },
+    done: { type: Uint8Array, doc: "1 when the option finished or became impossible: the policy chooses again" },
+    switches: { type: Uint32Array, doc: "times the option kind changed (option-thrash canary)" },
+    external: { type: Uint8Array, doc: "1 = intents come from outside (scenario schedule); policies leave the agent alone" },
+  },
+  "the option an agent's policy committed to",
+);

@@ -6,8 +6,8 @@ export type { NeedName } from "./needs.ts";
 export { Position } from "./space.ts";
 export { Wallet, TownEconomy } from "./economy.ts";
 export { Obj } from "./objects.ts";
-export { Intent, IntentKind, INTENT_NAMES, Activity } from "./activity.ts";
-export type { IntentKindValue } from "./activity.ts";
+export { Intent, IntentKind, INTENT_NAMES, Activity, Option, OptionKind, OPTION_NAMES } from "./activity.ts";
+export type { IntentKindValue, OptionKindValue } from "./activity.ts";
 export {
   Employment,
   ShiftState,

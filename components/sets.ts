@@ -5,8 +5,10 @@
 
 /** Sets of the `policy` phase. */
 export const PolicySets = {
-  /** Systems that write each agent's Intent for this tick (scripted controller, scenario, neural). */
+  /** Policies choose options (scripted controller, neural policy) or write intents directly (scenario). */
   Decide: "policy:decide",
+  /** The option executor turns each agent's option into this tick's Intent. */
+  Execute: "policy:execute",
 } as const;
 
 /** Sets of the `affordances` phase, in order. */

@@ -10,29 +10,31 @@ import { needsPlugin } from "./needs/index.ts";
 import { populationPlugin } from "./population/index.ts";
 import { affordancesPlugin } from "./affordances/index.ts";
 import { spacePlugin } from "./space/index.ts";
+import { socialPlugin } from "./social/index.ts";
+import { optionsPlugin } from "./options/index.ts";
+import { behaviorPlugin } from "./behavior/index.ts";
 import { sections as consoleSections } from "./console/config.ts";
-import { sections as economySections } from "./economy/config.ts";
-import { sections as employmentSections } from "./employment/config.ts";
-import { sections as lifecycleSections } from "./lifecycle/config.ts";
+import { economyPlugin } from "./economy/index.ts";
+import { employmentPlugin } from "./employment/index.ts";
+import { lifecyclePlugin } from "./lifecycle/index.ts";
+import { personalityPlugin } from "./personality/index.ts";
 import { sections as observationSections } from "./observations/config.ts";
 import { sections as persistenceSections } from "./persistence/config.ts";
 import { sections as perturbationSections, PerturbationFile } from "./perturbations/config.ts";
 import { PERSONALITY_PROFILES, sections as policySections } from "./policy/config.ts";
-import { sections as rewardSections } from "./rewards/config.ts";
+import { rewardsPlugin } from "./rewards/index.ts";
 import { sections as scenarioSections } from "./scenario/config.ts";
 import { sections as stabilitySections } from "./stability/config.ts";
 import { sections as telemetrySections } from "./telemetry/config.ts";
 
-export const rewardsPlugin = definePlugin({ name: "rewards", doc: "reward settings (rewards, shaping, curiosity)", sections: rewardSections });
-export const economyPlugin = definePlugin({ name: "economy", doc: "economy settings", sections: economySections });
-export const employmentPlugin = definePlugin({ name: "employment", doc: "jobs and employment settings", sections: employmentSections });
+export { rewardsPlugin, lifecyclePlugin, personalityPlugin };
+export { economyPlugin, employmentPlugin };
 export const policyPlugin = definePlugin({ name: "policy", doc: "behaviour, personalities, PPO and training settings", sections: policySections });
 export const observationsPlugin = definePlugin({ name: "observations", doc: "observation and embedding settings", sections: observationSections });
 export const stabilityPlugin = definePlugin({ name: "stability", doc: "stability monitor settings", sections: stabilitySections });
 export const telemetryPlugin = definePlugin({ name: "telemetry", doc: "telemetry settings", sections: telemetrySections });
 export const consolePlugin = definePlugin({ name: "console", doc: "console authentication settings", sections: consoleSections });
 export const persistencePlugin = definePlugin({ name: "persistence", doc: "snapshot settings", sections: persistenceSections });
-export const lifecyclePlugin = definePlugin({ name: "lifecycle", doc: "lifecycle settings", sections: lifecycleSections });
 export const perturbationsPlugin = definePlugin({
   name: "perturbations",
   doc: "perturbation scheduler settings (inline, or a file named by `perturbations:`)",
@@ -77,16 +79,19 @@ export const scenarioPlugin = definePlugin({
   checks: checkScenarioAgents,
 });
 
-export { needsPlugin, populationPlugin, spacePlugin, affordancesPlugin };
+export { needsPlugin, populationPlugin, spacePlugin, affordancesPlugin, socialPlugin, optionsPlugin, behaviorPlugin };
 
 /** Every core plug-in, in order. */
 export const corePlugins: readonly AnyPlugin[] = [
-  rewardsPlugin,
   economyPlugin,
   employmentPlugin,
+  rewardsPlugin,
   policyPlugin,
   spacePlugin,
   affordancesPlugin,
+  socialPlugin,
+  optionsPlugin,
+  behaviorPlugin,
   observationsPlugin,
   stabilityPlugin,
   telemetryPlugin,
@@ -95,6 +100,7 @@ export const corePlugins: readonly AnyPlugin[] = [
   lifecyclePlugin,
   perturbationsPlugin,
   scenarioPlugin,
+  personalityPlugin,
   needsPlugin,
   populationPlugin,
 ];

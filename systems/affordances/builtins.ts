@@ -64,7 +64,9 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
       const nearest = f.nearest[P.y[c.object] * space.width + P.x[c.object]];
       if (nearest !== 0) target = nearest;
     }
-    O.meals[target] += 1;
+    // A batch: `economy.meals_per_cook` meals (default 1, as the original).
+    const batch = (c.world.settings.economy as Record<string, number>).meals_per_cook ?? 1;
+    O.meals[target] += batch;
   });
   hooks.register("on_cook_fail", () => {});
   hooks.register("on_attempt_sleep", (c) => {

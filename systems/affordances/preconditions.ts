@@ -363,13 +363,25 @@ function compileCompare(n: Extract<Node, { k: "cmp" }>): BoolFn {
     const op = ops[0];
     const rightNode = operands[1];
     if ((op === "in" || op === "not in") && rightNode.k === "list") {
-      // `x in [a, b]` with names in the list: compare one by one, no list built.
+      // `x in [a, b]` with names in the list: compare one by one, no list built. Python builds
+      // the whole list first, so items that may fail are all evaluated before answering.
       const items = rightNode.items.map(compileValue);
       const found = op === "in";
+      if (rightNode.items.every((item) => item.k === "path" || item.k === "const")) {
+        return (s) => {
+          const x = left(s);
+          for (let i = 0; i < items.length; i++) if (eq(x, items[i](s))) return found;
+          return !found;
+        };
+      }
       return (s) => {
         const x = left(s);
-        for (let i = 0; i < items.length; i++) if (eq(x, items[i](s))) return found;
-        return !found;
+        let hit = false;
+        for (let i = 0; i < items.length; i++) {
+          const v = items[i](s);
+          if (!hit && eq(x, v)) hit = true;
+        }
+        return hit === found;
       };
     }
     const fn = OPS[op];

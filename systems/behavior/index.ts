@@ -1,0 +1,224 @@
+// The scripted controller (phase policy, set PolicySets.Decide): the baseline every learned
+// policy is compared with. For each agent whose option is done it chooses the next one:
+//   1. a need below its critical level is seen to first (survival beats punctuality);
+//   2. during the work window (start - job_arrival_buffer .. end) it works;
+//   3. the most urgent need below its threshold (behavior.*_threshold) is seen to, with the
+//      affordance that restores that need most among those it can afford and find stocked;
+//   4. away from shifts, a need within `top_up_margin` of its threshold is topped up early;
+//   5. a rival on its tile makes it step away; a friendly neighbour makes it chat (stage >= A);
+//   6. otherwise it waits.
+// Reads Needs, Wallet, Employment, Option, Position, the affordance registry and the social
+// ledger; writes Option.
+import { z } from "zod";
+import { definePlugin } from "../../engine/plugin.ts";
+import type { World } from "../../engine/world.ts";
+import { Town, Agent } from "../../engine/core-components.ts";
+import { Needs } from "../../components/needs.ts";
+import { Option, OptionKind } from "../../components/activity.ts";
+import { Position } from "../../components/space.ts";
+import { Employment } from "../../components/people.ts";
+import { Wallet, TownEconomy } from "../../components/economy.ts";
+import { Obj } from "../../components/objects.ts";
+import { PolicySets } from "../../components/sets.ts";
+import type { SpatialIndex } from "../../components/grid.ts";
+import type { SocialLedger } from "../../components/social.ts";
+import type { AffordanceTable } from "../../components/affordances.ts";
+import { chooseOption, jobTable, ticksPerDay } from "../options/index.ts";
+
+const NEED_KEYS = ["hunger", "hygiene", "energy"] as const;
+/** Scratch for one agent's needs: no allocation per agent per tick. */
+const needs = new Float32Array(3);
+
+export const BehaviorTuning = z
+  .strictObject({
+    /** A need below this is seen to even during a shift. */
+    critical_level: z.number().min(0).max(1).default(0.15),
+    /** Away from shifts, a need this close above its threshold is topped up early. */
+    top_up_margin: z.number().min(0).max(1).default(0.25),
+    /** Ticks between two chats of one agent. */
+    chat_cooldown_ticks: z.int().min(0).default(30),
+    /** Ticks before the arrival buffer in which no top-up is started (it would make the agent late). */
+    pre_shift_guard_ticks: z.int().min(0).default(60),
+  })
+  .prefault({});
+
+interface BehaviorState {
+  lastChat: Int32Array;
+}
+
+export const behaviorPlugin = definePlugin({
+  name: "scripted",
+  doc: "the scripted behaviour controller (baseline policy)",
+  config: BehaviorTuning,
+  components: { Option },
+  state: (world: World): BehaviorState => ({ lastChat: new Int32Array(Math.max(16, world.components.capacity)).fill(-1_000_000) }),
+  systems: [
+    {
+      name: "scripted/decide",
+      phase: "policy",
+      sets: [PolicySets.Decide],
+      reads: ["Needs", "Wallet", "Employment", "Position", "Obj", "social ledger"],
+      writes: ["Option"],
+      run({ world, tick, agents, config, settings, state }) {
+        if (state.lastChat.length <= world.maxEntityId()) {
+          const g = new Int32Array((world.maxEntityId() + 1) * 2).fill(-1_000_000);
+          g.set(state.lastChat);
+          state.lastChat = g;
+        }
+        const Op = world.columns(Option);
+        const N = world.columns(Needs);
+        const W = world.columns(Wallet);
+        const P = world.columns(Position);
+        const T = world.columns(Town).id;
+        const O = world.columns(Obj);
+        const uid = world.columns(Agent).uid;
+        const E = world.hasPlugin("employment") ? world.columns(Employment) : undefined;
+        const econ = world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy) : undefined;
+        const st = world.state<{ st: { registry: AffordanceTable; byTownType: Map<number, Int32Array> } }>("affordances").st;
+        const reg = st.registry;
+        const social = world.hasPlugin("social") ? world.state<{ ledger: SocialLedger }>("social").ledger : undefined;
+        const space = world.state<SpatialIndex>("space");
+        const avoid = settings.conflict.rivalry.avoid_threshold;
+        const b = settings.behavior;
+        const thresholds = [b.hunger_threshold, b.hygiene_threshold, b.energy_threshold];
+        const d = settings.rewards.decay_rates;
+        const rates = [d.hunger, d.hygiene, d.energy];
+        const jobs = jobTable(world);
+        const tpd = ticksPerDay(world);
+        const tod = tick % tpd;
+        const chatting = settings.features.stages.relationships !== "OFF";
+        for (let i = 0; i < agents.length; i++) {
+          const eid = agents[i];
+          if (Op.external[eid] === 1 || Op.kind[eid] === OptionKind.None) continue;
+          if (Op.done[eid] === 0 && Op.kind[eid] !== OptionKind.Wait) continue; // committed
+          const town = T[eid];
+          const mult = econ ? econ.price_multiplier[town] : 1;
+          needs[0] = N.hunger[eid];
+          needs[1] = N.hygiene[eid];
+          needs[2] = N.energy[eid];
+          // 1-3: the most urgent need below its threshold (critical ones first).
+          let worst = -1;
+          let worstGap = 0;
+          for (let k = 0; k < 3; k++) {
+            const gap = thresholds[k] - needs[k];
+            if (gap > worstGap) {
+              worstGap = gap;
+              worst = k;
+            }
+          }
+          const job = E ? E.job[eid] : -1;
+          const inWindow = job >= 0 && tod >= jobs.start[job] - b.job_arrival_buffer && tod < jobs.end[job];
+          // Plan ahead: a need that would fall below the critical level before the coming or
+          // current shift ends is seen to now (the agent cannot leave work to eat in time).
+          if (job >= 0 && tod < jobs.end[job] && tod >= jobs.start[job] - b.job_arrival_buffer - config.pre_shift_guard_ticks) {
+            const horizon = jobs.end[job] - tod;
+            for (let k = 0; k < 3; k++) {
+              const projected = needs[k] - rates[k] * horizon;
+              const gap = config.critical_level - projected;
+              if (projected < config.critical_level && needs[k] < thresholds[k] + config.top_up_margin && gap > worstGap) {
+                worstGap = gap;
+                worst = k;
+              }
+            }
+          }
+          const critical = worst >= 0 && (needs[worst] < config.critical_level || needs[worst] - rates[worst] * (jobs.end[job] - tod) < config.critical_level);
+          if (inWindow && !critical) {
+            chooseOption(Op, eid, OptionKind.Work, -1, 0, tick);
+            continue;
+          }
+          if (worst >= 0) {
+            const aff = bestAffordance(world, reg, st.byTownType, O, town, NEED_KEYS[worst], W.money[eid], mult);
+            if (aff >= 0) {
+              chooseOption(Op, eid, OptionKind.Use, aff, 0, tick);
+              continue;
+            }
+          }
+          // 4: top up early when no shift is near.
+          const nearShift = job >= 0 && tod >= jobs.start[job] - b.job_arrival_buffer - config.pre_shift_guard_ticks && tod < jobs.end[job];
+          if (!nearShift) {
+            let topUp = -1;
+            let topGap = -Infinity;
+            for (let k = 0; k < 3; k++) {
+              const gap = thresholds[k] + config.top_up_margin - needs[k];
+              if (gap > 0 && gap > topGap) {
+                topGap = gap;
+                topUp = k;
+              }
+            }
+            if (topUp >= 0) {
+              const aff = bestAffordance(world, reg, st.byTownType, O, town, NEED_KEYS[topUp], W.money[eid], mult);
+              if (aff >= 0) {
+                chooseOption(Op, eid, OptionKind.Use, aff, 0, tick);
+                continue;
+              }
+            }
+          }
+          // 5: rivals and friends on this or the next tile.
+          if (social) {
+            let rival = false;
+            let friend = 0;
+            for (let o = space.agentsAt(town, P.x[eid], P.y[eid]); o !== 0; o = space.next[o]) {
+              if (o === eid) continue;
+              const r = social.rivalryOf(eid, uid[o]);
+              if (r >= avoid) rival = true;
+              else if (friend === 0) friend = o;
+            }
+            if (rival) {
+              chooseOption(Op, eid, OptionKind.Avoid, -1, 0, tick);
+              continue;
+            }
+            if (chatting && friend !== 0 && tick - state.lastChat[eid] >= config.chat_cooldown_ticks) {
+              state.lastChat[eid] = tick;
+              chooseOption(Op, eid, OptionKind.Chat, -1, friend, tick);
+              continue;
+            }
+          }
+          chooseOption(Op, eid, OptionKind.Wait, -1, 0, tick);
+        }
+      },
+    },
+  ],
+});
+
+/**
+ * The affordance that restores `need` most among those the agent can afford and whose object
+ * type has a stocked object in its town; -1 when none.
+ */
+export function bestAffordance(
+  world: World,
+  reg: AffordanceTable,
+  byTownType: Map<number, Int32Array>,
+  O: { meals: Float32Array; raw_ingredients: Float32Array },
+  town: number,
+  need: "hunger" | "hygiene" | "energy",
+  money: number,
+  mult: number,
+): number {
+  const econ = world.settings.economy as Record<string, number>;
+  let best = -1;
+  let bestGain = 0;
+  for (const a of reg.affordances) {
+    if (!a || !(a as { active?: boolean }).active) continue;
+    const gain = a[need];
+    if (gain <= bestGain) continue;
+    // Price: the money effect, or the hook's charge for meals and ingredients.
+    let cost = a.money < 0 ? -a.money * mult : 0;
+    if (a.id === "eat_meal") cost = (econ.meal_cost ?? 0) * mult;
+    if (a.id === "cook_meal") cost = (econ.ingredients_cost ?? 0) * mult;
+    if (cost > money) continue;
+    const list = byTownType.get(town * 65536 + a.type);
+    if (!list || list.length === 0) continue;
+    let stocked = false;
+    for (let i = 0; i < list.length; i += 3) {
+      const obj = list[i];
+      if (a.id === "eat_meal" && O.meals[obj] < 1) continue;
+      if (a.id === "cook_meal" && O.raw_ingredients[obj] < 1) continue;
+      stocked = true;
+      break;
+    }
+    if (!stocked) continue;
+    best = a.index;
+    bestGain = gain;
+  }
+  return best;
+}

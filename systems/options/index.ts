@@ -1,0 +1,272 @@
+// Option executor (phase policy, set PolicySets.Execute, after Decide): turns each agent's
+// committed Option into this tick's Intent. Use: pick a suitable object of the affordance's
+// type (near, short queue, stocked, powered, no rival holding or waiting) and walk, queue and
+// start there; Work: walk to the job's location and stay; Chat; Avoid; Wait. An option is
+// marked done when it finished or became impossible, and the policy chooses again.
+// Agents whose Option is None (scenario schedules) keep the Intent written for them.
+import { definePlugin } from "../../engine/plugin.ts";
+import type { World } from "../../engine/world.ts";
+import { Town, Agent } from "../../engine/core-components.ts";
+import { Activity, Intent, IntentKind, Option, OptionKind } from "../../components/activity.ts";
+import { Obj } from "../../components/objects.ts";
+import { Position } from "../../components/space.ts";
+import { Employment } from "../../components/people.ts";
+import { TownEconomy } from "../../components/economy.ts";
+import { PolicySets } from "../../components/sets.ts";
+import { STEPS, type SpatialIndex } from "../../components/grid.ts";
+import { AffordanceFail, AffordanceFinish, GuardrailBlock } from "../../components/messages.ts";
+import type { SocialLedger } from "../../components/social.ts";
+import type { AffordanceTable } from "../../components/affordances.ts";
+
+/** Affordances need stock their object must have to be worth walking to (by affordance id). */
+const STOCK_NEED: Record<string, "meals" | "raw_ingredients" | "sleep_slots"> = {
+  eat_meal: "meals",
+  cook_meal: "raw_ingredients",
+};
+
+export interface JobTable {
+  start: Int32Array;
+  end: Int32Array;
+  x: Int32Array;
+  y: Int32Array;
+  names: string[];
+}
+
+/** Jobs in config order with their shift ticks and location (-1 = anywhere). */
+export function jobTable(world: World): JobTable {
+  const names = Object.keys(world.settings.jobs);
+  const t: JobTable = {
+    start: new Int32Array(names.length),
+    end: new Int32Array(names.length),
+    x: new Int32Array(names.length).fill(-1),
+    y: new Int32Array(names.length).fill(-1),
+    names,
+  };
+  names.forEach((n, i) => {
+    const j = world.settings.jobs[n];
+    t.start[i] = j.start_tick;
+    t.end[i] = j.end_tick;
+    if (j.location) {
+      t.x[i] = j.location[0];
+      t.y[i] = j.location[1];
+    }
+  });
+  return t;
+}
+
+export function ticksPerDay(world: World): number {
+  return world.settings.observations_config.hybrid.time_ticks_per_day;
+}
+
+interface Ctx {
+  world: World;
+  registry: AffordanceTable;
+  objectsOfType: (town: number, type: number) => Int32Array;
+  social: SocialLedger | undefined;
+  avoid: number;
+}
+
+/**
+ * The best object of `aff`'s type for an agent, or 0: Manhattan distance plus the wait ahead
+ * (queue length times the duration, the remaining time of the holder), among objects that are
+ * stocked, powered and free of rivals. `rivalBlocked` reports whether a rival ruled one out.
+ */
+export function chooseObject(c: Ctx, eid: number, aff: number, out: { rivalBlocked: boolean }): number {
+  const { world, registry } = c;
+  const spec = registry.affordances[aff];
+  if (!spec) return 0;
+  const T = world.columns(Town).id;
+  const P = world.columns(Position);
+  const O = world.columns(Obj);
+  const A = world.columns(Activity);
+  const uid = world.columns(Agent).uid;
+  const town = T[eid];
+  const list = c.objectsOfType(town, spec.type);
+  const stock = STOCK_NEED[spec.id];
+  const needsPower = spec.preconds.some((p) => p.includes("power_on"));
+  const needsWater = spec.preconds.some((p) => p.includes("water_on"));
+  const econ = world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy) : undefined;
+  let best = 0;
+  let bestScore = Infinity;
+  out.rivalBlocked = false;
+  for (let i = 0; i < list.length; i += 3) {
+    const obj = list[i];
+    if (stock && O[stock][obj] < 1) continue;
+    if (needsPower && (O.power_on[obj] === 0 || (econ && econ.power[town] === 0))) continue;
+    if (needsWater && (O.water_on[obj] === 0 || (econ && econ.water[town] === 0))) continue;
+    if (c.social && hasRival(c, eid, obj, uid, O, A)) {
+      out.rivalBlocked = true;
+      continue;
+    }
+    const dist = Math.abs(P.x[eid] - list[i + 1]) + Math.abs(P.y[eid] - list[i + 2]);
+    const holder = O.holder[obj];
+    let wait = O.queue_len[obj] * spec.duration;
+    if (holder !== 0 && holder !== eid) wait += A.running[holder] >= 0 ? A.remaining[holder] : spec.duration;
+    if (A.queued[eid] === obj) wait = 0;
+    const score = dist + wait;
+    if (score < bestScore) {
+      bestScore = score;
+      best = obj;
+    }
+  }
+  return best;
+}
+
+function hasRival(c: Ctx, eid: number, obj: number, uid: Uint32Array, O: { holder: Int32Array; queue_head: Int32Array }, A: { queue_next: Int32Array }): boolean {
+  const L = c.social!;
+  const h = O.holder[obj];
+  if (h !== 0 && h !== eid && L.rivalryOf(eid, uid[h]) >= c.avoid) return true;
+  for (let q = O.queue_head[obj]; q !== 0; q = A.queue_next[q]) if (q !== eid && L.rivalryOf(eid, uid[q]) >= c.avoid) return true;
+  return false;
+}
+
+export const optionsPlugin = definePlugin({
+  name: "options",
+  doc: "turns each agent's option into this tick's intent",
+  components: { Option, Intent },
+  messages: [GuardrailBlock],
+  onAgentSpawn({ world }, eid) {
+    world.addComponent(eid, Option, { kind: OptionKind.Wait, done: 1 });
+    world.addComponent(eid, Intent);
+  },
+  systems: [
+    {
+      name: "options/execute",
+      phase: "policy",
+      sets: [PolicySets.Execute],
+      after: [PolicySets.Decide],
+      reads: ["Option", "Activity", "Position", "Obj", "Employment", "affordance_finish", "affordance_fail"],
+      writes: ["Intent", "Option.done", "Option.object"],
+      run({ world, tick, agents, read, send }) {
+        const Op = world.columns(Option);
+        const I = world.columns(Intent);
+        const A = world.columns(Activity);
+        const P = world.columns(Position);
+        const T = world.columns(Town).id;
+        const st = world.state<{ st: { registry: AffordanceTable; byTownType: Map<number, Int32Array> } }>("affordances").st;
+        const c: Ctx = {
+          world,
+          registry: st.registry,
+          objectsOfType: (town, type) => st.byTownType.get(town * 65536 + type) ?? EMPTY,
+          social: world.hasPlugin("social") ? world.state<{ ledger: SocialLedger }>("social").ledger : undefined,
+          avoid: world.settings.conflict.rivalry.avoid_threshold,
+        };
+        // Use options end when their affordance finished or failed last tick.
+        const fin = read(AffordanceFinish);
+        for (let i = fin.start; i < fin.end; i++) if (Op.kind[fin.agent[i]] === OptionKind.Use) Op.done[fin.agent[i]] = 1;
+        const fail = read(AffordanceFail);
+        for (let i = fail.start; i < fail.end; i++) {
+          const a = fail.agent[i];
+          if (Op.kind[a] === OptionKind.Use) Op.done[a] = 1;
+        }
+        const hasJobs = world.hasPlugin("employment");
+        const E = hasJobs ? world.columns(Employment) : undefined;
+        const jobs = jobTable(world);
+        const tod = tick % ticksPerDay(world);
+        const space = world.state<SpatialIndex>("space");
+        const out = { rivalBlocked: false };
+        const uid = world.columns(Agent).uid;
+        for (let i = 0; i < agents.length; i++) {
+          const eid = agents[i];
+          const kind = Op.kind[eid];
+          if (kind === OptionKind.None || Op.external[eid] === 1) continue;
+          I.blocked[eid] = 0;
+          if (Op.done[eid] === 1 || kind === OptionKind.Wait) {
+            I.kind[eid] = IntentKind.Wait;
+            continue;
+          }
+          switch (kind) {
+            case OptionKind.Use: {
+              const aff = Op.affordance[eid];
+              if (A.running[eid] === aff) {
+                I.kind[eid] = IntentKind.Wait;
+                break;
+              }
+              let obj = Op.object[eid];
+              // Re-choose while not yet holding or waiting: a shorter queue may have opened.
+              if (A.holding[eid] !== obj || obj === 0) {
+                if (A.queued[eid] === 0 || A.queued[eid] !== obj) {
+                  obj = chooseObject(c, eid, aff, out);
+                  if (obj === 0) {
+                    if (out.rivalBlocked) send(GuardrailBlock, eid, world.intern("queue_rival"));
+                    Op.done[eid] = 1;
+                    I.kind[eid] = IntentKind.Wait;
+                    break;
+                  }
+                  Op.object[eid] = obj;
+                }
+              }
+              I.kind[eid] = IntentKind.Start;
+              I.object[eid] = obj;
+              I.affordance[eid] = aff;
+              break;
+            }
+            case OptionKind.Work: {
+              const job = E ? E.job[eid] : -1;
+              if (job < 0 || tod >= jobs.end[job]) {
+                Op.done[eid] = 1;
+                I.kind[eid] = IntentKind.Wait;
+                break;
+              }
+              const jx = jobs.x[job];
+              if (jx < 0 || Math.abs(P.x[eid] - jx) + Math.abs(P.y[eid] - jobs.y[job]) <= 1) I.kind[eid] = IntentKind.Wait;
+              else {
+                I.kind[eid] = IntentKind.Move;
+                I.x[eid] = jx;
+                I.y[eid] = jobs.y[job];
+              }
+              break;
+            }
+            case OptionKind.Chat: {
+              const other = Op.target[eid];
+              if (other > 0 && world.isAgent(other)) {
+                I.kind[eid] = IntentKind.Chat;
+                I.target[eid] = other;
+                I.quality[eid] = 0.5;
+              } else I.kind[eid] = IntentKind.Wait;
+              Op.done[eid] = 1;
+              break;
+            }
+            case OptionKind.Avoid: {
+              // First 4-neighbour with no rival on it (west, east, north, south).
+              I.kind[eid] = IntentKind.Wait;
+              for (let s = 0; s < 4; s++) {
+                const nx = P.x[eid] + STEPS[s][0];
+                const ny = P.y[eid] + STEPS[s][1];
+                if (!space.inBounds(nx, ny)) continue;
+                let rival = false;
+                if (c.social) {
+                  for (let o = space.agentsAt(T[eid], nx, ny); o !== 0; o = space.next[o]) {
+                    if (c.social.rivalryOf(eid, uid[o]) >= c.avoid) rival = true;
+                  }
+                }
+                if (!rival) {
+                  I.kind[eid] = IntentKind.Move;
+                  I.x[eid] = nx;
+                  I.y[eid] = ny;
+                  break;
+                }
+              }
+              Op.done[eid] = 1;
+              break;
+            }
+          }
+        }
+      },
+    },
+  ],
+});
+
+const EMPTY = new Int32Array(0);
+
+/** Sets an agent's option (policies call this); counts a switch when the kind changes. */
+export function chooseOption(Op: { kind: Uint8Array; affordance: Int16Array; object: Int32Array; target: Int32Array; since: Int32Array; done: Uint8Array; switches: Uint32Array }, eid: number, kind: number, affordance: number, target: number, tick: number): void {
+  if (Op.kind[eid] !== kind && Op.kind[eid] !== OptionKind.Wait && kind !== OptionKind.Wait) Op.switches[eid]++;
+  Op.kind[eid] = kind;
+  Op.affordance[eid] = affordance;
+  Op.object[eid] = 0;
+  Op.target[eid] = target;
+  Op.since[eid] = tick;
+  Op.done[eid] = 0;
+}
+

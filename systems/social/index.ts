@@ -1,0 +1,170 @@
+// Social (phase needs, set NeedsSets.Social): rivalry and relationships between agents. Reads
+// this tick's queue conflicts, handovers and chats; decays rivalry; keeps at most
+// conflict.rivalry.max_edges edges per agent. Behaviour, observations and rewards read the
+// ledger through world.state("social").ledger.
+import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
+import type { World } from "../../engine/world.ts";
+import type { StateHasher } from "../../engine/hash.ts";
+import { Agent } from "../../engine/core-components.ts";
+import { SocialLedger } from "../../components/social.ts";
+import { NeedsSets } from "../../components/sets.ts";
+import { ChatFailure, ChatSuccess, QueueConflict, QueueHandover } from "../../components/messages.ts";
+
+export interface RivalryEvent {
+  tick: number;
+  a: number;
+  b: number;
+  intensity: number;
+  reason: string;
+}
+
+export class SocialState implements PersistentState {
+  ledger: SocialLedger;
+  /** The last 256 rivalry events (uids), for telemetry. */
+  events: RivalryEvent[] = [];
+  conflicts = 0;
+  constructor(maxEdges: number, capacity: number) {
+    this.ledger = new SocialLedger(maxEdges, capacity);
+  }
+  save(): unknown {
+    return { ledger: this.ledger.save(), events: this.events, conflicts: this.conflicts };
+  }
+  load(data: unknown): void {
+    const d = data as { ledger: unknown; events: RivalryEvent[]; conflicts: number };
+    this.ledger.load(d.ledger);
+    this.events = d.events.map((e) => ({ ...e }));
+    this.conflicts = d.conflicts;
+  }
+  hash(h: StateHasher): void {
+    this.ledger.hash(h);
+    h.u32(this.conflicts).u32(this.events.length);
+  }
+}
+
+const MAX_EVENTS = 256;
+
+export const socialPlugin = definePlugin({
+  name: "social",
+  doc: "rivalry ledger and relationships (trust, familiarity)",
+  state: (world: World) => new SocialState(world.settings.conflict.rivalry.max_edges, world.components.capacity),
+  onAgentRemove({ state }, eid) {
+    state.ledger.clear(eid);
+  },
+  kpis({ world, state }) {
+    const agents = world.agents;
+    const avoid = world.settings.conflict.rivalry.avoid_threshold;
+    let maxSum = 0;
+    let maxMax = 0;
+    let avoidSum = 0;
+    let avoidMax = 0;
+    for (let i = 0; i < agents.length; i++) {
+      const m = state.ledger.maxRivalry(agents[i]);
+      const c = state.ledger.countAbove(agents[i], avoid);
+      maxSum += m;
+      if (m > maxMax) maxMax = m;
+      avoidSum += c;
+      if (c > avoidMax) avoidMax = c;
+    }
+    const n = Math.max(1, agents.length);
+    return {
+      rivalry: { max_mean: maxSum / n, max_max: maxMax, avoid_count_mean: avoidSum / n, avoid_count_max: avoidMax, conflicts: state.conflicts },
+    };
+  },
+  systems: [
+    {
+      name: "social/update",
+      phase: "needs",
+      sets: [NeedsSets.Social],
+      after: [NeedsSets.Employment],
+      reads: ["queue_conflict", "queue_interaction", "chat_success", "chat_failure"],
+      writes: ["social ledger"],
+      run({ world, tick, agents, state, read, settings }) {
+        const L = state.ledger;
+        L.ensure(world.maxEntityId() + 1);
+        const r = settings.conflict.rivalry;
+        const relationships = settings.features.stages.relationships !== "OFF";
+        const uid = world.columns(Agent).uid;
+        const rival = (a: number, b: number, delta: number) => {
+          if (!world.isAgent(a) || !world.isAgent(b) || a === b) return;
+          const s = L.slot(a, uid[b]);
+          L.rivalry[s] = clamp(L.rivalry[s] + delta, r.min_value, r.max_value);
+        };
+        const relate = (a: number, b: number, trust: number, fam: number, riv: number) => {
+          if (!relationships || !world.isAgent(a) || !world.isAgent(b) || a === b) return;
+          for (const [x, y] of [
+            [a, b],
+            [b, a],
+          ]) {
+            const s = L.slot(x, uid[y]);
+            L.trust[s] = clamp(L.trust[s] + trust, -1, 1);
+            L.familiarity[s] = clamp(L.familiarity[s] + fam, -1, 1);
+            L.rivalry[s] = clamp(L.rivalry[s] + riv, r.min_value, r.max_value);
+          }
+        };
+        const qc = read(QueueConflict);
+        for (let i = qc.start; i < qc.end; i++) {
+          const a = qc.actor[i];
+          const b = qc.rival[i];
+          const delta = r.increment_per_conflict * qc.intensity[i];
+          rival(a, b, delta);
+          rival(b, a, delta);
+          state.conflicts++;
+          if (world.isAgent(a) && world.isAgent(b)) {
+            state.events.push({ tick, a: uid[a], b: uid[b], intensity: qc.intensity[i], reason: world.text(qc.reason[i]) });
+            if (state.events.length > MAX_EVENTS) state.events.shift();
+          }
+        }
+        const ho = read(QueueHandover);
+        for (let i = ho.start; i < ho.end; i++) relate(ho.actor[i], ho.rival[i], 0.05, 0.05, -0.05);
+        const ok = read(ChatSuccess);
+        for (let i = ok.start; i < ok.end; i++) {
+          const q = clamp(ok.quality[i], 0, 1);
+          relate(ok.speaker[i], ok.listener[i], 0.05 * q, 0.1 * q, 0);
+        }
+        const bad = read(ChatFailure);
+        for (let i = bad.start; i < bad.end; i++) relate(bad.speaker[i], bad.listener[i], 0, -0.05, 0.05);
+
+        // Decay rivalry; an edge with nothing left is forgotten.
+        const K = L.maxEdges;
+        for (let i = 0; i < agents.length; i++) {
+          const base = agents[i] * K;
+          for (let k = 0; k < K; k++) {
+            const s = base + k;
+            if (L.other[s] === -1) continue;
+            const v = L.rivalry[s] - r.decay_per_tick;
+            L.rivalry[s] = v < r.min_value ? r.min_value : v;
+            if (L.rivalry[s] <= r.eviction_threshold && L.trust[s] === 0 && L.familiarity[s] === 0) {
+              L.other[s] = -1;
+              L.rivalry[s] = 0;
+            }
+          }
+        }
+      },
+    },
+  ],
+});
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** Rivalry as the telemetry sample has it: { agent: { other: value } } (edges above 0). */
+export function rivalrySnapshot(world: World): Record<string, Record<string, number>> {
+  const L = world.state<SocialState>("social").ledger;
+  const out: Record<string, Record<string, number>> = {};
+  const agents = world.agents;
+  const byUid = new Map<number, number>();
+  const uid = world.columns(Agent).uid;
+  for (let i = 0; i < agents.length; i++) byUid.set(uid[agents[i]], agents[i]);
+  for (let i = 0; i < agents.length; i++) {
+    const e = agents[i];
+    for (let k = 0; k < L.maxEdges; k++) {
+      const s = e * L.maxEdges + k;
+      if (s >= L.other.length || L.other[s] === -1 || L.rivalry[s] <= 0) continue;
+      const other = byUid.get(L.other[s]);
+      const name = other !== undefined ? world.agentName(other) : `agent_${L.other[s]}`;
+      (out[world.agentName(e)] ??= {})[name] = L.rivalry[s];
+    }
+  }
+  return out;
+}
