@@ -2,10 +2,8 @@
 // schedule and the order of onAgentSpawn hooks). Each folder of systems/ is one plug-in.
 // Several plug-ins own only their config sections so far; their systems join them as the
 // town's rules land (see the issues named in each folder's config.ts).
-import type { ConfigSections } from "../engine/config/sections.ts";
-import type { AnyPlugin, ConfigCheckProblem } from "../engine/plugin.ts";
+import type { AnyPlugin } from "../engine/plugin.ts";
 import { definePlugin } from "../engine/plugin.ts";
-import { didYouMean } from "../engine/text.ts";
 import { needsPlugin } from "./needs/index.ts";
 import { populationPlugin } from "./population/index.ts";
 import { affordancesPlugin } from "./affordances/index.ts";
@@ -21,9 +19,9 @@ import { personalityPlugin } from "./personality/index.ts";
 import { sections as observationSections } from "./observations/config.ts";
 import { sections as persistenceSections } from "./persistence/config.ts";
 import { sections as perturbationSections, PerturbationFile } from "./perturbations/config.ts";
-import { PERSONALITY_PROFILES, sections as policySections } from "./policy/config.ts";
+import { sections as policySections } from "./policy/config.ts";
 import { rewardsPlugin } from "./rewards/index.ts";
-import { sections as scenarioSections } from "./scenario/config.ts";
+import { scenarioPlugin, checkScenarioAgents } from "./scenario/index.ts";
 import { sections as stabilitySections } from "./stability/config.ts";
 import { sections as telemetrySections } from "./telemetry/config.ts";
 
@@ -49,36 +47,7 @@ export const perturbationsPlugin = definePlugin({
     },
   ],
 });
-/** A scenario agent's job must be a key of `jobs`; its personality profile a known one (any case). */
-export function checkScenarioAgents(settings: ConfigSections): ConfigCheckProblem[] {
-  const problems: ConfigCheckProblem[] = [];
-  const jobs = Object.keys(settings.jobs);
-  settings.scenario?.agents.forEach((agent, i) => {
-    if (agent.job !== undefined && !Object.hasOwn(settings.jobs, agent.job)) {
-      const known = jobs.length ? jobs.map((j) => `"${j}"`).join(", ") : "none";
-      problems.push({
-        path: ["scenario", "agents", i, "job"],
-        message: `expected a job from the jobs section (${known}), got "${agent.job}"${didYouMean(agent.job, jobs)}`,
-      });
-    }
-    const profile = agent.personality_profile;
-    if (profile !== undefined && !(PERSONALITY_PROFILES as readonly string[]).includes(profile.toLowerCase())) {
-      problems.push({
-        path: ["scenario", "agents", i, "personality_profile"],
-        message: `expected a known personality profile (${PERSONALITY_PROFILES.join(", ")}), got "${profile}"${didYouMean(profile, PERSONALITY_PROFILES)}`,
-      });
-    }
-  });
-  return problems;
-}
-
-export const scenarioPlugin = definePlugin({
-  name: "scenario",
-  doc: "scenario definitions",
-  sections: scenarioSections,
-  checks: checkScenarioAgents,
-});
-
+export { scenarioPlugin, checkScenarioAgents };
 export { needsPlugin, populationPlugin, spacePlugin, affordancesPlugin, socialPlugin, optionsPlugin, behaviorPlugin };
 
 /** Every core plug-in, in order. */

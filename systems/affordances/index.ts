@@ -303,6 +303,13 @@ export interface ObjectInput {
 
 /** Creates an object in a town (programmatic registration for tests, scenarios and plug-ins). */
 export function registerObject(world: World, town: number, o: ObjectInput): number {
+  const eid = createObject(world, town, o);
+  const { st } = world.state<AffordancesResource>("affordances");
+  rebuildTypeIndex(world, st);
+  return eid;
+}
+
+function createObject(world: World, town: number, o: ObjectInput): number {
   const { st } = world.state<AffordancesResource>("affordances");
   const space = world.state<SpatialIndex>("space");
   const type = st.registry.ensureType(o.object_type);
@@ -322,11 +329,11 @@ export function registerObject(world: World, town: number, o: ObjectInput): numb
     Obj: { type, key: world.intern(o.id), running: -1, ...stock },
     Position: { x: pos[0], y: pos[1] },
   });
+  const n = st.objects.length;
   st.objects.push(eid);
-  st.objects.sort((a, b) => a - b);
-  space.placeObject(eid, town, pos[0], pos[1], type);
+  if (n > 0 && st.objects[n - 1] > eid) st.objects.sort((a, b) => a - b);
   space.setObjectTypeCount(st.registry.types.length);
-  rebuildTypeIndex(world, st);
+  space.placeObject(eid, town, pos[0], pos[1], type);
   return eid;
 }
 
@@ -397,6 +404,7 @@ function instantiateObjects(world: World, st: AffordancesState): void {
       ? scenario.objects.map((o) => ({ id: o.id, object_type: o.type, position: o.position }))
       : st.registry.objects;
   for (let t = 0; t < world.towns; t++) {
-    for (const o of entries) registerObject(world, t, o);
+    for (const o of entries) createObject(world, t, o);
   }
+  rebuildTypeIndex(world, st);
 }

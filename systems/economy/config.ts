@@ -11,6 +11,8 @@ export const ECONOMY_DEFAULTS = {
   wage_income: 0.02,
   ingredients_cost: 0.15,
   stove_stock_replenish: 2,
+  /** Money a new agent starts with (not a key of the original's table; scenario agents set their own). */
+  starting_wallet: 1,
 } as const;
 
 /** Known economy keys, always present after validation, plus any extra key a config or plug-in adds. */

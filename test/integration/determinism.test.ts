@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { NEED_NAMES, Needs } from "../../components/needs.ts";
 import { loadConfig, type LoadedConfig } from "../../engine/config/loader.ts";
 import { World } from "../../engine/world.ts";
-import { corePlugins } from "../../systems/index.ts";
+import { corePlugins, needsPlugin, populationPlugin } from "../../systems/index.ts";
 import { DEFAULT_CONFIG, main } from "../../tools/cli.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -123,8 +123,12 @@ describe("the CLI", () => {
 
 describe("need decay", () => {
   it("keeps needs in [0,1] and lowers each by its rate per tick, in Float32 arithmetic", () => {
-    const w = world();
-    const rates = config.settings.rewards.decay_rates as Record<(typeof NEED_NAMES)[number], number>;
+    // Decay alone: no affordance, wage or policy moves a need (the original's rates).
+    const settings = loadConfig(DEFAULT_CONFIG, corePlugins, {
+      overrides: { "rewards.decay_rates": { hunger: 0.01, hygiene: 0.005, energy: 0.008 } },
+    }).settings;
+    const w = new World({ settings, plugins: [needsPlugin, populationPlugin] });
+    const rates = settings.rewards.decay_rates as Record<(typeof NEED_NAMES)[number], number>;
     const N = w.columns(Needs);
     const agents = Array.from(w.agents);
     const reached0 = new Set<string>();

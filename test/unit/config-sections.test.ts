@@ -166,7 +166,12 @@ describe("defaults", () => {
     expect(config.economy).toEqual(ECONOMY_DEFAULTS);
     expect(config.jobs.grocer).toEqual({ start_tick: 180, end_tick: 360, wage_rate: 0.02, lateness_penalty: 0.1, location: [0, 0] });
     expect(Object.keys(config.jobs)).toEqual(["grocer", "barista"]);
-    expect(config.queue_fairness).toEqual({ cooldown_ticks: 60, ghost_step_after: 3, age_priority_weight: 0.1 });
+    expect(config.queue_fairness).toEqual({
+      cooldown_ticks: 60,
+      ghost_step_after: 3,
+      age_priority_weight: 0.1,
+      reservation_timeout_ticks: 30,
+    });
     expect(config.conflict.rivalry.max_edges).toBe(6);
     expect(config.observations_config.hybrid.local_window).toBe(11);
     expect(config.personalities).toEqual({ distribution: { balanced: 1 }, overrides: {} });

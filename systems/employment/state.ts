@@ -1,0 +1,304 @@
+// The employment plug-in's resource: job tables compiled from `jobs` at world build, per-agent
+// attendance samples and absence ticks (fixed-size rings in typed arrays indexed by entity),
+// the exit queue, manual approvals and the run's counters. Snapshotted and hashed.
+import type { PersistentState } from "../../engine/plugin.ts";
+import type { StateHasher } from "../../engine/hash.ts";
+import type { World } from "../../engine/world.ts";
+import type { ConfigSections } from "../../engine/config/sections.ts";
+
+/** Absence ticks kept per agent; absent_shifts_7d saturates here (max_absent_shifts is <= 20). */
+export const ABSENCE_SLOTS = 32;
+
+/** Job specs as columns, index = position of the job in `jobs` (config order). */
+export interface JobTable {
+  readonly names: readonly string[];
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+  /** The job's own wage_rate (0 = use economy.wage_income, read each tick). */
+  readonly wage: Float64Array;
+  readonly latenessPenalty: Float64Array;
+  /** Workplace tile, -1 = anywhere. */
+  readonly x: Int32Array;
+  readonly y: Int32Array;
+}
+
+export function compileJobs(settings: ConfigSections): JobTable {
+  const names = Object.keys(settings.jobs);
+  const n = names.length;
+  const t: JobTable = {
+    names,
+    start: new Int32Array(n),
+    end: new Int32Array(n),
+    wage: new Float64Array(n),
+    latenessPenalty: new Float64Array(n),
+    x: new Int32Array(n).fill(-1),
+    y: new Int32Array(n).fill(-1),
+  };
+  names.forEach((name, j) => {
+    const spec = settings.jobs[name];
+    t.start[j] = spec.start_tick;
+    t.end[j] = Math.max(spec.start_tick, spec.end_tick);
+    t.wage[j] = spec.wage_rate;
+    t.latenessPenalty[j] = spec.lateness_penalty;
+    if (spec.location) {
+      t.x[j] = spec.location[0];
+      t.y[j] = spec.location[1];
+    }
+  });
+  return t;
+}
+
+interface Saved {
+  day: number;
+  exitDay: number;
+  exitsToday: number;
+  counters: number[];
+  wagesPaid: number[];
+  queue: number[];
+  manualOrder: number[];
+  agents: number[][];
+}
+
+export class EmploymentState implements PersistentState {
+  readonly jobs: JobTable;
+  /** Attendance samples kept per agent (employment.attendance_window). */
+  readonly window: number;
+
+  // Per agent (index: entity id).
+  attSamples: Float32Array;
+  attCount: Uint8Array;
+  attHead: Uint8Array;
+  absTicks: Int32Array;
+  absCount: Uint8Array;
+  absHead: Uint8Array;
+  /** 1 = an operator approved this agent's exit; it leaves at the next review. */
+  manual: Uint8Array;
+  /** absent_shifts_7d when an operator deferred the exit, -1 = not deferred. */
+  deferAt: Int32Array;
+  /** Tick the agent joined the exit queue. */
+  enqueuedTick: Int32Array;
+
+  /** Day index (tick / exit_review_window) of the last daily reset of late ticks and withheld wages. */
+  day = -1;
+  /** Day index of the exit queue's `exitsToday`. */
+  exitDay = -1;
+  exitsToday = 0;
+  /** Exit queue, oldest first (entity ids). */
+  queue: number[] = [];
+  /** Manually approved exits, in approval order (entity ids). */
+  manualOrder: number[] = [];
+
+  // Run totals (KPIs).
+  jobLate = 0;
+  shiftAbsent = 0;
+  onTime = 0;
+  exits = 0;
+  overflows = 0;
+  /** Wages paid per town since the run began (the town column is Float32; this is exact). */
+  wagesPaid: Float64Array;
+
+  constructor(private readonly world: World) {
+    this.jobs = compileJobs(world.settings);
+    this.window = world.settings.employment.attendance_window;
+    const cap = world.components.capacity;
+    this.attSamples = new Float32Array(cap * this.window);
+    this.attCount = new Uint8Array(cap);
+    this.attHead = new Uint8Array(cap);
+    this.absTicks = new Int32Array(cap * ABSENCE_SLOTS);
+    this.absCount = new Uint8Array(cap);
+    this.absHead = new Uint8Array(cap);
+    this.manual = new Uint8Array(cap);
+    this.deferAt = new Int32Array(cap).fill(-1);
+    this.enqueuedTick = new Int32Array(cap);
+    this.wagesPaid = new Float64Array(world.towns);
+  }
+
+  /** Makes room for entity ids below `n` (doubling). */
+  ensure(n: number): void {
+    const cap = this.attCount.length;
+    if (n <= cap) return;
+    let c = cap;
+    while (c < n) c *= 2;
+    const grow = <A extends Float32Array | Uint8Array | Int32Array>(a: A, size: number, fill = 0): A => {
+      const b = new (a.constructor as new (n: number) => A)(size);
+      if (fill !== 0) b.fill(fill);
+      b.set(a);
+      return b;
+    };
+    this.attSamples = grow(this.attSamples, c * this.window);
+    this.attCount = grow(this.attCount, c);
+    this.attHead = grow(this.attHead, c);
+    this.absTicks = grow(this.absTicks, c * ABSENCE_SLOTS);
+    this.absCount = grow(this.absCount, c);
+    this.absHead = grow(this.absHead, c);
+    this.manual = grow(this.manual, c);
+    this.deferAt = grow(this.deferAt, c, -1);
+    this.enqueuedTick = grow(this.enqueuedTick, c);
+  }
+
+  /** Forgets an agent (spawn of a recycled id, removal, exit). */
+  clearAgent(eid: number): void {
+    this.attCount[eid] = 0;
+    this.attHead[eid] = 0;
+    this.attSamples.fill(0, eid * this.window, (eid + 1) * this.window);
+    this.clearAbsences(eid);
+    this.manual[eid] = 0;
+    this.deferAt[eid] = -1;
+    this.enqueuedTick[eid] = 0;
+  }
+
+  clearAbsences(eid: number): void {
+    this.absCount[eid] = 0;
+    this.absHead[eid] = 0;
+    this.absTicks.fill(0, eid * ABSENCE_SLOTS, (eid + 1) * ABSENCE_SLOTS);
+  }
+
+  /** Adds a finished shift's on-time fraction; returns the mean of the kept samples. */
+  addAttendance(eid: number, sample: number): number {
+    const w = this.window;
+    const base = eid * w;
+    this.attSamples[base + this.attHead[eid]] = sample;
+    this.attHead[eid] = (this.attHead[eid] + 1) % w;
+    if (this.attCount[eid] < w) this.attCount[eid]++;
+    const n = this.attCount[eid];
+    let sum = 0;
+    // The kept samples are the first n slots until the ring is full, then all w.
+    for (let k = 0; k < n; k++) sum += this.attSamples[base + k];
+    return sum / n;
+  }
+
+  addAbsence(eid: number, tick: number): void {
+    const base = eid * ABSENCE_SLOTS;
+    const n = this.absCount[eid];
+    if (n === ABSENCE_SLOTS) {
+      // Full: the oldest slot (head) is overwritten.
+      this.absTicks[base + this.absHead[eid]] = tick;
+      this.absHead[eid] = (this.absHead[eid] + 1) % ABSENCE_SLOTS;
+      return;
+    }
+    this.absTicks[base + ((this.absHead[eid] + n) % ABSENCE_SLOTS)] = tick;
+    this.absCount[eid] = n + 1;
+  }
+
+  /** Drops absences older than `horizon` ticks; returns how many remain. */
+  pruneAbsences(eid: number, tick: number, horizon: number): number {
+    const base = eid * ABSENCE_SLOTS;
+    let n = this.absCount[eid];
+    let head = this.absHead[eid];
+    while (n > 0 && tick - this.absTicks[base + head] > horizon) {
+      head = (head + 1) % ABSENCE_SLOTS;
+      n--;
+    }
+    this.absCount[eid] = n;
+    this.absHead[eid] = n === 0 ? 0 : head;
+    return n;
+  }
+
+  /** Takes an agent out of the exit queue and the manual approvals (no-op when absent). */
+  dequeue(eid: number): void {
+    const i = this.queue.indexOf(eid);
+    if (i >= 0) this.queue.splice(i, 1);
+    const j = this.manualOrder.indexOf(eid);
+    if (j >= 0) this.manualOrder.splice(j, 1);
+    this.manual[eid] = 0;
+  }
+
+  // ---- PersistentState -------------------------------------------------------------------
+
+  private counters(): number[] {
+    return [this.jobLate, this.shiftAbsent, this.onTime, this.exits, this.overflows];
+  }
+
+  /** Entity ids with per-agent data, ascending: live agents with an Employment record. */
+  private agentIds(): number[] {
+    const ids: number[] = [];
+    const agents = this.world.agents;
+    for (let i = 0; i < agents.length; i++) {
+      const eid = agents[i];
+      if (eid < this.attCount.length) ids.push(eid);
+    }
+    return ids;
+  }
+
+  save(): Saved {
+    const w = this.window;
+    return {
+      day: this.day,
+      exitDay: this.exitDay,
+      exitsToday: this.exitsToday,
+      counters: this.counters(),
+      wagesPaid: Array.from(this.wagesPaid),
+      queue: [...this.queue],
+      manualOrder: [...this.manualOrder],
+      agents: this.agentIds().map((eid) => [
+        eid,
+        this.attCount[eid],
+        this.attHead[eid],
+        ...Array.from(this.attSamples.subarray(eid * w, (eid + 1) * w)),
+        this.absCount[eid],
+        this.absHead[eid],
+        ...Array.from(this.absTicks.subarray(eid * ABSENCE_SLOTS, (eid + 1) * ABSENCE_SLOTS)),
+        this.manual[eid],
+        this.deferAt[eid],
+        this.enqueuedTick[eid],
+      ]),
+    };
+  }
+
+  load(data: unknown): void {
+    const d = data as Saved;
+    if (typeof d !== "object" || d === null || !Array.isArray(d.agents) || !Array.isArray(d.counters)) {
+      throw new Error("employment state: saved data is not an employment state (expected day, counters, queue, agents)");
+    }
+    const w = this.window;
+    const width = 3 + w + 2 + ABSENCE_SLOTS + 3;
+    let maxEid = 0;
+    for (const row of d.agents) maxEid = Math.max(maxEid, row[0]);
+    this.ensure(maxEid + 1);
+    for (let eid = 0; eid < this.attCount.length; eid++) this.clearAgent(eid);
+    for (const row of d.agents) {
+      if (row.length !== width) {
+        throw new Error(`employment state: agent row has ${row.length} values, expected ${width} (attendance_window ${w})`);
+      }
+      const eid = row[0];
+      let k = 1;
+      this.attCount[eid] = row[k++];
+      this.attHead[eid] = row[k++];
+      for (let s = 0; s < w; s++) this.attSamples[eid * w + s] = row[k++];
+      this.absCount[eid] = row[k++];
+      this.absHead[eid] = row[k++];
+      for (let s = 0; s < ABSENCE_SLOTS; s++) this.absTicks[eid * ABSENCE_SLOTS + s] = row[k++];
+      this.manual[eid] = row[k++];
+      this.deferAt[eid] = row[k++];
+      this.enqueuedTick[eid] = row[k++];
+    }
+    this.day = d.day;
+    this.exitDay = d.exitDay;
+    this.exitsToday = d.exitsToday;
+    [this.jobLate, this.shiftAbsent, this.onTime, this.exits, this.overflows] = d.counters;
+    this.wagesPaid.fill(0);
+    d.wagesPaid.forEach((v, t) => {
+      if (t < this.wagesPaid.length) this.wagesPaid[t] = v;
+    });
+    this.queue = [...d.queue];
+    this.manualOrder = [...d.manualOrder];
+  }
+
+  hash(h: StateHasher): void {
+    h.u32(this.day).u32(this.exitDay).u32(this.exitsToday);
+    for (const c of this.counters()) h.u32(c);
+    for (let t = 0; t < this.wagesPaid.length; t++) h.f64(this.wagesPaid[t]);
+    h.u32(this.queue.length);
+    for (const eid of this.queue) h.u32(eid).u32(this.enqueuedTick[eid]);
+    h.u32(this.manualOrder.length);
+    for (const eid of this.manualOrder) h.u32(eid);
+    const w = this.window;
+    for (const eid of this.agentIds()) {
+      h.u32(eid).u32(this.attCount[eid]).u32(this.attHead[eid]);
+      for (let s = 0; s < w; s++) h.f32(this.attSamples[eid * w + s]);
+      h.u32(this.absCount[eid]).u32(this.absHead[eid]);
+      for (let s = 0; s < ABSENCE_SLOTS; s++) h.u32(this.absTicks[eid * ABSENCE_SLOTS + s]);
+      h.u32(this.manual[eid]).u32(this.deferAt[eid]);
+    }
+  }
+}
