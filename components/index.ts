@@ -24,3 +24,4 @@ export { PolicySets, AffordanceSets, NeedsSets } from "./sets.ts";
 export { SpatialIndex, STEPS, UNREACHABLE, manhattan, stepToward } from "./grid.ts";
 export type { AffordanceSpec, AffordanceTable } from "./affordances.ts";
 export { SocialLedger } from "./social.ts";
+export { FIXED_ACTIONS, ACTION_WAIT, ACTION_WORK, ACTION_CHAT, ACTION_AVOID, ACTION_USE_BASE, actionCount, actionNames, actionOption, optionAction } from "./actions.ts";
