@@ -2,6 +2,8 @@
 // `employment`, economy.wage_income, behavior.job_arrival_buffer, Position; writes Employment,
 // Wallet, TownEconomy.wages_paid and, for exits, Lifecycle.exit_reason. Shift state machine per
 // agent per tick (inventory §3.7), then the exit queue when employment.enforce_job_loop is on.
+import type { SpatialIndex } from "../../components/grid.ts";
+import { Activity } from "../../components/activity.ts";
 import { definePlugin, type SystemContext } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import { defineMessage } from "../../engine/message.ts";
@@ -135,6 +137,8 @@ function runShifts(ctx: EmploymentCtx): void {
   const grace = cfg.grace_ticks;
   const cutoff = cfg.absent_cutoff;
   const slack = cfg.absence_slack;
+  const space = world.hasPlugin("space") ? world.state<SpatialIndex>("space") : undefined;
+  const A = world.components.isRegistered(Activity) ? world.columns(Activity) : undefined;
 
   for (let i = 0; i < agents.length; i++) {
     const eid = agents[i];
@@ -174,9 +178,15 @@ function runShifts(ctx: EmploymentCtx): void {
     const jx = jobs.x[job];
     let atLoc = true;
     if (jx >= 0) {
-      const dx = P.x[eid] - jx;
-      const dy = P.y[eid] - jobs.y[job];
-      atLoc = (dx < 0 ? -dx : dx) + (dy < 0 ? -dy : dy) <= 1;
+      // A workplace object on the job's tile (a counter) must be held to be at work;
+      // otherwise standing on or beside the tile is enough.
+      const workplace = space ? space.objectAt[space.tile(town[eid], jx, jobs.y[job])] : 0;
+      if (workplace !== 0 && A) atLoc = A.holding[eid] === workplace;
+      else {
+        const dx = P.x[eid] - jx;
+        const dy = P.y[eid] - jobs.y[job];
+        atLoc = (dx < 0 ? -dx : dx) + (dy < 0 ? -dy : dy) <= 1;
+      }
     }
     const since = t - start;
     let st: number;

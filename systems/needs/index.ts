@@ -1,13 +1,15 @@
-// Need decay (phase: needs, set NeedsSets.Decay). Reads rewards.decay_rates; writes Needs.
-// Every need of every agent falls by its rate each tick and is clamped to [0,1].
+// Need decay (phase: needs, set NeedsSets.Decay). Reads rewards.decay_rates, Personality need
+// multipliers (when features.behavior.reward_multipliers is on); writes Needs.
+// Every need of every agent falls by its rate (times its profile multiplier) each tick, clamped to [0,1].
 import { definePlugin } from "../../engine/plugin.ts";
 import { Needs } from "../../components/needs.ts";
+import { Personality } from "../../components/people.ts";
 import { NeedsSets } from "../../components/sets.ts";
 
 export const needsPlugin = definePlugin({
   name: "needs",
   doc: "need decay: each need falls by rewards.decay_rates per tick, clamped to [0,1]",
-  components: { Needs },
+  components: { Needs, Personality },
   onAgentSpawn({ world, rng, components: { Needs: N } }, eid) {
     world.addComponent(eid, Needs);
     // New agents start between half and fully satisfied (the original's default is 0.5).
@@ -32,11 +34,15 @@ export const needsPlugin = definePlugin({
       name: "needs/decay",
       phase: "needs",
       sets: [NeedsSets.Decay],
-      reads: ["rewards.decay_rates"],
+      reads: ["rewards.decay_rates", "features.behavior.reward_multipliers", "Personality.*_mult"],
       writes: ["Needs"],
-      run({ spans, settings, components: { Needs } }) {
+      run({ spans, settings, components: { Needs, Personality: P } }) {
         const rates = settings.rewards.decay_rates;
-        decayNeeds(spans, Needs.hunger, rates.hunger, Needs.hygiene, rates.hygiene, Needs.energy, rates.energy);
+        if (settings.features.behavior.reward_multipliers) {
+          decayNeedsScaled(spans, Needs.hunger, rates.hunger, P.hunger_mult, Needs.hygiene, rates.hygiene, P.hygiene_mult, Needs.energy, rates.energy, P.energy_mult);
+        } else {
+          decayNeeds(spans, Needs.hunger, rates.hunger, Needs.hygiene, rates.hygiene, Needs.energy, rates.energy);
+        }
       },
     },
   ],
@@ -60,6 +66,35 @@ export function decayNeeds(
       const b = hygiene[eid] - ry;
       hygiene[eid] = b < 0 ? 0 : b > 1 ? 1 : b;
       const c = energy[eid] - re;
+      energy[eid] = c < 0 ? 0 : c > 1 ? 1 : c;
+    }
+  }
+}
+
+/**
+ * The decay pass with per-agent multipliers (the original applies the profile's need multiplier
+ * to the rate). An agent without Personality has the columns' default multiplier, 1.
+ */
+export function decayNeedsScaled(
+  spans: Int32Array,
+  hunger: Float32Array,
+  rh: number,
+  mh: Float32Array,
+  hygiene: Float32Array,
+  ry: number,
+  my: Float32Array,
+  energy: Float32Array,
+  re: number,
+  me: Float32Array,
+): void {
+  for (let s = 0; s < spans.length; s += 2) {
+    const end = spans[s + 1];
+    for (let eid = spans[s]; eid < end; eid++) {
+      const a = hunger[eid] - rh * mh[eid];
+      hunger[eid] = a < 0 ? 0 : a > 1 ? 1 : a;
+      const b = hygiene[eid] - ry * my[eid];
+      hygiene[eid] = b < 0 ? 0 : b > 1 ? 1 : b;
+      const c = energy[eid] - re * me[eid];
       energy[eid] = c < 0 ? 0 : c > 1 ? 1 : c;
     }
   }

@@ -1,0 +1,250 @@
+// Lifecycle (phase: needs). `lifecycle/exits` (NeedsSets.Exits) marks Lifecycle.exit_reason:
+// faint (hunger <= faint_hunger, while mortality is on) and unemployment (no money and no wage
+// for unemployment_grace_ticks); a reason set earlier (employment's eviction, the console) is kept.
+// `lifecycle/finalize` (NeedsSets.Finalize) sends AgentExit, removes exited agents, schedules and
+// spawns their replacements (new agents with new ids) within cooldown and daily cap, and runs
+// the nightly reset. Reads Needs, Wallet, Employment, Reward; writes Lifecycle, Needs (nightly).
+import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
+import type { StateHasher } from "../../engine/hash.ts";
+import type { ConfigSections } from "../../engine/config/sections.ts";
+import type { World } from "../../engine/world.ts";
+import { Agent, Town } from "../../engine/core-components.ts";
+import { Needs } from "../../components/needs.ts";
+import { Wallet } from "../../components/economy.ts";
+import { Employment, EXIT_REASON_NAMES, ExitReason, Lifecycle, Reward } from "../../components/people.ts";
+import { AgentExit, AgentSpawn } from "../../components/messages.ts";
+import { NeedsSets } from "../../components/sets.ts";
+import { sections } from "./config.ts";
+
+const NO_RESPAWN = -1;
+
+/**
+ * Lifecycle bookkeeping that survives snapshots: replacements waiting to spawn (in the order
+ * they were scheduled), exit and respawn counters, and the mortality switch.
+ */
+export class LifecycleState implements PersistentState {
+  mortality: boolean;
+  /** Pending replacements, parallel arrays: town, tick due, uid of the agent replaced. */
+  pendingTown: number[] = [];
+  pendingDue: number[] = [];
+  pendingReplaces: number[] = [];
+  /** Exits since start, by ExitReason. */
+  exits: number[] = EXIT_REASON_NAMES.map(() => 0);
+  /** Replacements spawned since start. */
+  respawns = 0;
+  /** Scratch: agents leaving this tick (not state: empty between ticks). */
+  leaving = new Int32Array(16);
+
+  constructor(mortality: boolean) {
+    this.mortality = mortality;
+  }
+
+  save(): unknown {
+    return {
+      mortality: this.mortality,
+      pending: { town: [...this.pendingTown], due: [...this.pendingDue], replaces: [...this.pendingReplaces] },
+      exits: [...this.exits],
+      respawns: this.respawns,
+    };
+  }
+
+  load(data: unknown): void {
+    const d = data as {
+      mortality: boolean;
+      pending: { town: number[]; due: number[]; replaces: number[] };
+      exits: number[];
+      respawns: number;
+    };
+    this.mortality = d.mortality;
+    this.pendingTown = [...d.pending.town];
+    this.pendingDue = [...d.pending.due];
+    this.pendingReplaces = [...d.pending.replaces];
+    this.exits = EXIT_REASON_NAMES.map((_, i) => d.exits[i] ?? 0);
+    this.respawns = d.respawns;
+  }
+
+  hash(h: StateHasher): void {
+    h.u32(this.mortality ? 1 : 0).u32(this.pendingTown.length);
+    for (let i = 0; i < this.pendingTown.length; i++) h.u32(this.pendingTown[i]).u32(this.pendingDue[i]).u32(this.pendingReplaces[i]);
+    for (const n of this.exits) h.u32(n);
+    h.u32(this.respawns);
+  }
+}
+
+/** Ticks per simulated day (observations_config.hybrid.time_ticks_per_day, default 1440). */
+export function ticksPerDay(settings: ConfigSections): number {
+  return (settings as Partial<ConfigSections>).observations_config?.hybrid.time_ticks_per_day ?? 1440;
+}
+
+export const lifecyclePlugin = definePlugin({
+  name: "lifecycle",
+  doc: "exits (faint, eviction, unemployment, console), replacements with cooldown and daily cap, nightly reset",
+  sections,
+  components: { Lifecycle, Needs, Wallet, Employment, Reward },
+  townState: {
+    LifecycleTown: {
+      last_respawn: { type: Int32Array, default: NO_RESPAWN, doc: "tick of the town's last respawn, -1 = none yet" },
+      day: { type: Int32Array, default: -1, doc: "day index that respawns_today counts" },
+      respawns_today: { type: Uint32Array, doc: "respawns in the town on that day" },
+    },
+  },
+  messages: [AgentExit, AgentSpawn],
+  state: (world: World) => new LifecycleState((world.settings as Partial<ConfigSections>).lifecycle?.mortality ?? true),
+  onAgentSpawn({ world }, eid) {
+    // spawned_tick: the last tick completed before the agent's first needs pass (a replacement
+    // spawned in Finalize of tick t gets t through its init).
+    world.addComponent(eid, Lifecycle, { spawned_tick: world.tick });
+  },
+  onAgentReady({ world, send, components: { Lifecycle: L } }, eid) {
+    // Every spawn (initial population, scenario, console, replacement) is announced here, when
+    // the agent is complete. Sent outside a tick it is seen by every phase of the next tick.
+    send(AgentSpawn, eid, world.columns(Agent).uid[eid], world.columns(Town).id[eid], L.replaces_uid[eid]);
+  },
+  kpis({ state }) {
+    const exits: Record<string, number> = {};
+    let total = 0;
+    for (let r = 1; r < EXIT_REASON_NAMES.length; r++) {
+      exits[EXIT_REASON_NAMES[r]] = state.exits[r];
+      total += state.exits[r];
+    }
+    exits.total = total;
+    return { exits, spawns: state.respawns, pending_respawns: state.pendingTown.length };
+  },
+  systems: [
+    {
+      name: "lifecycle/exits",
+      phase: "needs",
+      sets: [NeedsSets.Exits],
+      after: [NeedsSets.Social],
+      reads: ["Needs.hunger", "Wallet.money", "Employment.wage_this_tick", "lifecycle.*", "features.systems.lifecycle"],
+      writes: ["Lifecycle.exit_reason", "Lifecycle.broke_ticks"],
+      run({ world, agents, settings, state, components: { Lifecycle: L, Needs: N, Wallet: W, Employment: E } }) {
+        if (settings.features.systems.lifecycle !== "on") return;
+        const cfg = settings.lifecycle;
+        const hasWallet = world.components.flags(Wallet);
+        const faint = cfg.faint_hunger;
+        const grace = cfg.unemployment_grace_ticks;
+        const mortality = state.mortality;
+        for (let i = 0; i < agents.length; i++) {
+          const eid = agents[i];
+          if (hasWallet[eid] === 1) {
+            if (W.money[eid] <= 0 && E.wage_this_tick[eid] <= 0) {
+              if (L.broke_ticks[eid] < 0xffff) L.broke_ticks[eid]++;
+            } else L.broke_ticks[eid] = 0;
+          }
+          if (L.exit_reason[eid] !== ExitReason.None) continue;
+          if (mortality && N.hunger[eid] <= faint) L.exit_reason[eid] = ExitReason.Faint;
+          else if (L.broke_ticks[eid] >= grace) L.exit_reason[eid] = ExitReason.Unemployment;
+        }
+      },
+    },
+    {
+      name: "lifecycle/finalize",
+      phase: "needs",
+      sets: [NeedsSets.Finalize],
+      after: [NeedsSets.Rewards],
+      reads: ["Lifecycle", "Reward.total", "lifecycle.*"],
+      writes: ["AgentExit", "AgentSpawn", "entities", "Needs (nightly reset)"],
+      run(ctx) {
+        const { world, tick, agents, settings, state, rng, send } = ctx;
+        const { Lifecycle: L, Reward: R, Needs: N } = ctx.components;
+        const cfg = settings.lifecycle;
+
+        // 1. Agents leaving this tick, collected first: removal and spawning change the agent list.
+        if (state.leaving.length < agents.length) state.leaving = new Int32Array(agents.length * 2);
+        const leaving = state.leaving;
+        let n = 0;
+        for (let i = 0; i < agents.length; i++) if (L.exit_reason[agents[i]] !== ExitReason.None) leaving[n++] = agents[i];
+
+        // 2. Announce, schedule the replacement, remove.
+        const town = world.columns(Town).id;
+        const uid = world.columns(Agent).uid;
+        for (let k = 0; k < n; k++) {
+          const eid = leaving[k];
+          const reason = L.exit_reason[eid];
+          const t = town[eid];
+          const u = uid[eid];
+          send(AgentExit, eid, u, t, world.intern(EXIT_REASON_NAMES[reason] ?? "unknown"), R.total[eid]);
+          if (reason < state.exits.length) state.exits[reason]++;
+          state.pendingTown.push(t);
+          state.pendingDue.push(tick + cfg.respawn_delay_ticks + rng.intBetween(cfg.respawn_delay_min, cfg.respawn_delay_max));
+          state.pendingReplaces.push(u);
+          world.removeEntity(eid);
+        }
+
+        // 3. Replacements due, oldest first; one blocked by the cooldown or the cap waits.
+        if (state.pendingTown.length > 0) spawnDue(ctx.world, ctx.townState.LifecycleTown, state, tick, cfg.exit_cooldown_ticks, cfg.daily_respawn_cap, ticksPerDay(settings));
+
+        // 4. Nightly reset: needs raised to at least 0.5. Agents stay on their tiles: in a walking
+        // world a teleport home would skip the walk (the original moves them home).
+        if (tick % ticksPerDay(settings) === 0) {
+          const live = world.agents;
+          for (let i = 0; i < live.length; i++) {
+            const eid = live[i];
+            if (N.hunger[eid] < 0.5) N.hunger[eid] = 0.5;
+            if (N.hygiene[eid] < 0.5) N.hygiene[eid] = 0.5;
+            if (N.energy[eid] < 0.5) N.energy[eid] = 0.5;
+          }
+        }
+      },
+    },
+  ],
+});
+
+interface TownCols {
+  last_respawn: Int32Array;
+  day: Int32Array;
+  respawns_today: Uint32Array;
+}
+
+function spawnDue(world: World, T: TownCols, state: LifecycleState, tick: number, cooldown: number, cap: number, perDay: number): void {
+  const day = Math.floor(tick / perDay);
+  let w = 0;
+  const len = state.pendingTown.length;
+  for (let i = 0; i < len; i++) {
+    const t = state.pendingTown[i];
+    const due = state.pendingDue[i];
+    const replaces = state.pendingReplaces[i];
+    let spawned = false;
+    if (due <= tick) {
+      if (T.day[t] !== day) {
+        T.day[t] = day;
+        T.respawns_today[t] = 0;
+      }
+      const cooled = T.last_respawn[t] === NO_RESPAWN || tick - T.last_respawn[t] >= cooldown;
+      if (cooled && T.respawns_today[t] < cap) {
+        world.spawnAgent(t, { init: { Lifecycle: { replaces_uid: replaces, spawned_tick: tick } } });
+        T.last_respawn[t] = tick;
+        T.respawns_today[t]++;
+        state.respawns++;
+        spawned = true;
+      }
+    }
+    if (!spawned) {
+      state.pendingTown[w] = t;
+      state.pendingDue[w] = due;
+      state.pendingReplaces[w] = replaces;
+      w++;
+    }
+  }
+  state.pendingTown.length = w;
+  state.pendingDue.length = w;
+  state.pendingReplaces.length = w;
+}
+
+/**
+ * Marks an agent to leave (console `kill`): it is removed, and replaced, in the Finalize step of
+ * the current tick (or of the next tick when called between ticks). A reason already set is kept.
+ * Returns false when `eid` is not a live agent.
+ */
+export function killAgent(world: World, eid: number, reason: number = ExitReason.Console): boolean {
+  if (!world.isAgent(eid) || !world.has(eid, Lifecycle)) return false;
+  const L = world.columns(Lifecycle);
+  if (L.exit_reason[eid] === ExitReason.None) L.exit_reason[eid] = reason;
+  return true;
+}
+
+/** Switches fainting on or off (console `toggle_mortality`). */
+export function setMortality(world: World, on: boolean): void {
+  world.state<LifecycleState>("lifecycle").mortality = on;
+}
