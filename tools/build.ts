@@ -7,10 +7,12 @@ export interface BuildOverrides {
   seed?: number;
   towns?: number;
   agentsPerTown?: number;
+  /** Further values by dotted key path, replaced before validation (e.g. { "scenario.ticks": 10 }). */
+  overrides?: Record<string, unknown>;
 }
 
 export function buildWorld(configFile: string, plugins: readonly AnyPlugin[], o: BuildOverrides = {}): { world: World; config: LoadedConfig } {
-  const overrides: Record<string, unknown> = {};
+  const overrides: Record<string, unknown> = { ...o.overrides };
   if (o.seed !== undefined) overrides.seed = o.seed;
   if (o.towns !== undefined) overrides["world.towns"] = o.towns;
   if (o.agentsPerTown !== undefined) overrides["world.agents_per_town"] = o.agentsPerTown;

@@ -10,6 +10,8 @@ import { ScheduleError } from "../engine/schedule.ts";
 import { corePlugins } from "../systems/index.ts";
 import { buildWorld } from "./build.ts";
 import { createProgress } from "./progress.ts";
+import { formatAgentStates, formatEvent, runScenario } from "./scenario.ts";
+import { ScenarioError } from "../systems/scenario/index.ts";
 
 export const DEFAULT_CONFIG = fileURLToPath(new URL("../configs/default.yaml", import.meta.url));
 
@@ -24,6 +26,8 @@ commands:
   run        run a town: townlet run [--config FILE] [--ticks N] [--seed N] [--towns N]
              [--agents N] [--realtime] [--json] [--print-schedule] [--hash-log FILE]
   validate   check configs and the files they reference: townlet validate [FILE|DIR...]
+  scenario   run a scenario config, printing its events: townlet scenario FILE [--ticks N]
+             [--seed N] [--towns N] [--json] [--quiet]
   help       this text
 
 exit codes: 0 done, 1 bad input, 2 internal error`;
@@ -113,9 +117,9 @@ function round(x: number, d: number): number {
   return Math.round(x * f) / f;
 }
 
-function formatSummary(s: Record<string, unknown> & { kpis: Record<string, unknown> }): string {
+function formatSummary(s: Record<string, unknown> & { kpis: Record<string, unknown> }, command = "run"): string {
   const lines = [
-    `townlet run: ${s.ticks} ticks, ${s.towns} town(s), ${s.agents} agents alive, seed ${s.seed}`,
+    `townlet ${command}: ${s.ticks} ticks, ${s.towns} town(s), ${s.agents} agents alive, seed ${s.seed}`,
     `  config       ${s.config_id} (hash ${s.config_hash})`,
     `  state hash   ${s.state_hash}`,
     `  wall time    ${s.wall_s} s (${Number(s.agent_steps_per_sec).toLocaleString("en-US")} agent-steps/s)`,
@@ -132,6 +136,36 @@ function formatSummary(s: Record<string, unknown> & { kpis: Record<string, unkno
     lines.push(`  ${k.padEnd(12)} ${val}`);
   }
   return lines.join("\n");
+}
+
+/**
+ * `townlet scenario FILE`: runs a scenario config to its `ticks` (or --ticks), printing each
+ * notable event as it happens (one line, or one NDJSON object with --json; none with --quiet),
+ * then the run summary with the scenario's description and each agent's final state.
+ */
+function cmdScenario(argv: string[], out: Out): number {
+  const { values, positionals } = parse(argv, {
+    ticks: { type: "string" },
+    seed: { type: "string" },
+    towns: { type: "string" },
+    json: { type: "boolean" },
+    quiet: { type: "boolean" },
+  });
+  if (positionals.length !== 1) throw new UsageError(`townlet scenario: expected one scenario file, got ${positionals.length}`);
+  const { summary } = runScenario(positionals[0], {
+    ticks: intFlag("ticks", values.ticks, 0),
+    seed: intFlag("seed", values.seed, 0),
+    towns: intFlag("towns", values.towns, 1),
+    onEvent: values.quiet ? undefined : (e) => out.log(values.json ? JSON.stringify(e) : formatEvent(e)),
+  });
+  if (values.json) out.log(JSON.stringify(summary));
+  else {
+    const { agent_states, scenario, ...rest } = summary;
+    out.log(formatSummary(rest, "scenario"));
+    out.log(`  scenario     ${scenario}`);
+    for (const line of formatAgentStates(agent_states)) out.log(line);
+  }
+  return 0;
 }
 
 function yamlFilesIn(path: string): string[] {
@@ -174,6 +208,8 @@ export async function main(argv: string[], out: Out = { log: (l) => console.log(
         return await cmdRun(rest, out);
       case "validate":
         return cmdValidate(rest, out);
+      case "scenario":
+        return cmdScenario(rest, out);
       case undefined:
       case "help":
       case "--help":
@@ -184,7 +220,7 @@ export async function main(argv: string[], out: Out = { log: (l) => console.log(
         throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
     }
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof UsageError || e instanceof ScheduleError) {
+    if (e instanceof ConfigError || e instanceof UsageError || e instanceof ScheduleError || e instanceof ScenarioError) {
       out.err(e.message);
       return 1;
     }
