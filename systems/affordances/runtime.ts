@@ -356,7 +356,6 @@ export class Runtime implements PreconditionScope {
     const A = this.A;
     A.queued[best] = obj;
     A.queue_next[best] = this.O.queue_head[obj];
-    A.joined_tick[best] = this.tick;
     this.O.queue_head[obj] = best;
     this.O.queue_len[obj]++;
     this.st.counters.rotation_events++;
