@@ -48,9 +48,10 @@ export class SocialLedger {
 
   /**
    * Slot of the edge eid -> uid, created if missing. When all edges are taken, the weakest
-   * (lowest rivalry + |trust| + |familiarity|, first on ties) is evicted.
+   * (lowest rivalry + |trust| + |familiarity|, first on ties) is evicted, but only if the new
+   * edge (of weight `strength`) would be stronger; otherwise -1 and nothing changes.
    */
-  slot(eid: number, uid: number): number {
+  slot(eid: number, uid: number, strength = Infinity): number {
     this.ensure(eid + 1);
     const found = this.find(eid, uid);
     if (found >= 0) return found;
@@ -70,6 +71,7 @@ export class SocialLedger {
         pick = s;
       }
     }
+    if (this.other[pick] !== -1 && weakest >= strength) return -1;
     this.other[pick] = uid;
     this.rivalry[pick] = 0;
     this.trust[pick] = 0;

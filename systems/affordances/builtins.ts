@@ -40,7 +40,7 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
     O.meals[c.object] -= 1;
     W.money[c.agent] -= cost;
     c.charged = true;
-  });
+  }, { charges: true });
   hooks.register("on_finish_eat", () => {});
   hooks.register("on_attempt_cook", (c) => {
     const O = c.world.columns(Obj);
@@ -51,7 +51,7 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
     O.raw_ingredients[c.object] -= 1;
     W.money[c.agent] -= cost;
     c.charged = true;
-  });
+  }, { charges: true });
   hooks.register("on_finish_cook", (c) => {
     const O = c.world.columns(Obj);
     const fridge = st.registry.typeIndex("fridge");

@@ -23,10 +23,18 @@ export type HookFn = (call: HookCall) => void;
 export class HookRegistry {
   private readonly hooks = new Map<string, HookFn>();
   private readonly undos = new Map<string, HookFn>();
+  private readonly charging = new Set<string>();
 
-  register(name: string, fn: HookFn): void {
+  /** `charges`: the hook takes the affordance's price itself (its own funds check included). */
+  register(name: string, fn: HookFn, opts: { charges?: boolean } = {}): void {
     if (this.hooks.has(name)) throw new Error(`affordance hook "${name}" is registered twice`);
     this.hooks.set(name, fn);
+    if (opts.charges) this.charging.add(name);
+  }
+
+  /** True when the hook charges for its affordance (the runtime then skips its own funds check). */
+  charges(name: string): boolean {
+    return this.charging.has(name);
   }
 
   /** Undoes what a `before` hook took when its affordance fails after starting (a bed slot). */

@@ -283,7 +283,9 @@ export class Runtime implements PreconditionScope {
     this.sObj = obj;
     if (firstFailing(spec.compiled, this) >= 0) return this.fail(agent, obj, aff, "precondition_failed");
     const mult = this.priceMultiplier(agent);
-    if (spec.money < 0 && W.money[agent] < -spec.money * mult) return this.fail(agent, obj, aff, "insufficient_funds");
+    if (spec.money < 0 && W.money[agent] < -spec.money * mult && !spec.hooks.before.some((h) => this.st.hooks.charges(h))) {
+      return this.fail(agent, obj, aff, "insufficient_funds");
+    }
     const c = this.hookCall("before", agent, obj, aff, "");
     for (const name of spec.hooks.before) {
       this.st.hooks.get(name)?.(c);

@@ -39,6 +39,8 @@ export const BehaviorTuning = z
     chat_cooldown_ticks: z.int().min(0).default(30),
     /** Ticks before the arrival buffer in which no top-up is started (it would make the agent late). */
     pre_shift_guard_ticks: z.int().min(0).default(60),
+    /** Ticks allowed after a shift to walk to food and eat, when planning ahead. */
+    travel_slack_ticks: z.int().min(0).default(60),
   })
   .prefault({});
 
@@ -60,6 +62,8 @@ export const behaviorPlugin = definePlugin({
       reads: ["Needs", "Wallet", "Employment", "Position", "Obj", "social ledger"],
       writes: ["Option"],
       run({ world, tick, agents, config, settings, state }) {
+        // A learned policy decides instead (the policy plug-in's state; runtime.policy.provider).
+        if (world.hasPlugin("policy") && world.state<{ scriptedDecides?: boolean }>("policy").scriptedDecides === false) return;
         if (state.lastChat.length <= world.maxEntityId()) {
           const g = new Int32Array((world.maxEntityId() + 1) * 2).fill(-1_000_000);
           g.set(state.lastChat);
@@ -90,7 +94,11 @@ export const behaviorPlugin = definePlugin({
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
           if (Op.external[eid] === 1 || Op.kind[eid] === OptionKind.None) continue;
-          if (Op.done[eid] === 0 && Op.kind[eid] !== OptionKind.Wait) continue; // committed
+          if (Op.done[eid] === 0 && Op.kind[eid] !== OptionKind.Wait) {
+            // Committed; but no shift is worth fainting for: a critical need breaks Work.
+            if (Op.kind[eid] !== OptionKind.Work) continue;
+            if (N.hunger[eid] >= config.critical_level && N.hygiene[eid] >= config.critical_level && N.energy[eid] >= config.critical_level) continue;
+          }
           const town = T[eid];
           const mult = econ ? econ.price_multiplier[town] : 1;
           needs[0] = N.hunger[eid];
@@ -111,7 +119,8 @@ export const behaviorPlugin = definePlugin({
           // Plan ahead: a need that would fall below the critical level before the coming or
           // current shift ends is seen to now (the agent cannot leave work to eat in time).
           if (job >= 0 && tod < jobs.end[job] && tod >= jobs.start[job] - b.job_arrival_buffer - config.pre_shift_guard_ticks) {
-            const horizon = jobs.end[job] - tod;
+            // Until the shift ends, plus the walk back and a meal (travel_slack_ticks).
+            const horizon = jobs.end[job] - tod + config.travel_slack_ticks;
             for (let k = 0; k < 3; k++) {
               const projected = needs[k] - rates[k] * horizon;
               const gap = config.critical_level - projected;
@@ -121,7 +130,8 @@ export const behaviorPlugin = definePlugin({
               }
             }
           }
-          const critical = worst >= 0 && (needs[worst] < config.critical_level || needs[worst] - rates[worst] * (jobs.end[job] - tod) < config.critical_level);
+          const critical =
+            worst >= 0 && (needs[worst] < config.critical_level || (job >= 0 && needs[worst] - rates[worst] * (jobs.end[job] - tod + config.travel_slack_ticks) < config.critical_level));
           if (inWindow && !critical) {
             chooseOption(Op, eid, OptionKind.Work, -1, 0, tick);
             continue;

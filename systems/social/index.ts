@@ -86,7 +86,8 @@ export const socialPlugin = definePlugin({
         const uid = world.columns(Agent).uid;
         const rival = (a: number, b: number, delta: number) => {
           if (!world.isAgent(a) || !world.isAgent(b) || a === b) return;
-          const s = L.slot(a, uid[b]);
+          const s = L.slot(a, uid[b], delta);
+          if (s < 0) return;
           L.rivalry[s] = clamp(L.rivalry[s] + delta, r.min_value, r.max_value);
         };
         const relate = (a: number, b: number, trust: number, fam: number, riv: number) => {
@@ -95,7 +96,8 @@ export const socialPlugin = definePlugin({
             [a, b],
             [b, a],
           ]) {
-            const s = L.slot(x, uid[y]);
+            const s = L.slot(x, uid[y], Math.abs(trust) + Math.abs(fam) + Math.max(0, riv));
+            if (s < 0) continue;
             L.trust[s] = clamp(L.trust[s] + trust, -1, 1);
             L.familiarity[s] = clamp(L.familiarity[s] + fam, -1, 1);
             L.rivalry[s] = clamp(L.rivalry[s] + riv, r.min_value, r.max_value);

@@ -181,7 +181,7 @@ describe("the edge cap", () => {
   // Known bug (reported): a new edge always takes a slot, evicting the weakest existing edge even
   // when the new one is weaker still. The original adds the edge, then evicts the weakest beyond
   // max_edges, so a weak newcomer is the one dropped. Remove `.fails` when fixed.
-  it.fails("does not let a weaker new rival evict a stronger edge", () => {
+  it("does not let a weaker new rival evict a stronger edge", () => {
     const { w, agents } = town(4, { increment_per_conflict: 0.125, max_edges: 2 });
     const [a, b, c, d] = agents;
     conflict(w, a, b, 4); // 0.5
