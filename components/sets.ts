@@ -5,6 +5,8 @@
 
 /** Sets of the `policy` phase. */
 export const PolicySets = {
+  /** Observations are built into the batch (only when a consumer asked for them), before policies decide. */
+  Observe: "policy:observe",
   /** Policies choose options (scripted controller, neural policy) or write intents directly (scenario). */
   Decide: "policy:decide",
   /** The option executor turns each agent's option into this tick's Intent. */

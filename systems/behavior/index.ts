@@ -39,6 +39,8 @@ export const BehaviorTuning = z
     chat_cooldown_ticks: z.int().min(0).default(30),
     /** Ticks before the arrival buffer in which no top-up is started (it would make the agent late). */
     pre_shift_guard_ticks: z.int().min(0).default(60),
+    /** When a town's fridges hold fewer meals than this, idle agents cook (a batch) for everyone. */
+    pantry_low_meals: z.number().min(0).default(6),
     /** Ticks allowed after a shift to walk to food and eat, when planning ahead. */
     travel_slack_ticks: z.int().min(0).default(60),
   })
@@ -46,6 +48,8 @@ export const BehaviorTuning = z
 
 interface BehaviorState {
   lastChat: Int32Array;
+  /** Meals in each town's fridges, counted at the start of each decision pass. */
+  pantry: Float32Array;
 }
 
 export const behaviorPlugin = definePlugin({
@@ -53,7 +57,10 @@ export const behaviorPlugin = definePlugin({
   doc: "the scripted behaviour controller (baseline policy)",
   config: BehaviorTuning,
   components: { Option },
-  state: (world: World): BehaviorState => ({ lastChat: new Int32Array(Math.max(16, world.components.capacity)).fill(-1_000_000) }),
+  state: (world: World): BehaviorState => ({
+    lastChat: new Int32Array(Math.max(16, world.components.capacity)).fill(-1_000_000),
+    pantry: new Float32Array(world.towns),
+  }),
   systems: [
     {
       name: "scripted/decide",
@@ -91,6 +98,16 @@ export const behaviorPlugin = definePlugin({
         const tpd = ticksPerDay(world);
         const tod = tick % tpd;
         const chatting = settings.features.stages.relationships !== "OFF";
+        // Pantry: meals in each town's fridges; cooking for the town when it runs low.
+        const fridge = reg.typeIndex("fridge");
+        const cook = reg.affordanceIndex("cook_meal");
+        state.pantry.fill(0);
+        if (fridge >= 0) {
+          for (let t = 0; t < world.towns; t++) {
+            const list = st.byTownType.get(t * 65536 + fridge);
+            if (list) for (let k = 0; k < list.length; k += 3) state.pantry[t] += O.meals[list[k]];
+          }
+        }
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
           if (Op.external[eid] === 1 || Op.kind[eid] === OptionKind.None) continue;
@@ -108,7 +125,8 @@ export const behaviorPlugin = definePlugin({
           let worst = -1;
           let worstGap = 0;
           for (let k = 0; k < 3; k++) {
-            const gap = thresholds[k] - needs[k];
+            // Hunger is the need that ends a life (fainting): its gap counts double.
+            const gap = (thresholds[k] - needs[k]) * (k === 0 ? 2 : 1);
             if (gap > worstGap) {
               worstGap = gap;
               worst = k;
@@ -161,6 +179,18 @@ export const behaviorPlugin = definePlugin({
                 chooseOption(Op, eid, OptionKind.Use, aff, 0, tick);
                 continue;
               }
+            }
+          }
+          // 4b: keep the pantry stocked when nothing more pressing is due.
+          if (!nearShift && cook >= 0 && state.pantry[town] < config.pantry_low_meals) {
+            const list = st.byTownType.get(town * 65536 + reg.affordances[cook].type);
+            const price = ((settings.economy as Record<string, number>).ingredients_cost ?? 0) * mult;
+            let stocked = false;
+            if (list) for (let k = 0; k < list.length; k += 3) if (O.raw_ingredients[list[k]] >= 1 && O.holder[list[k]] === 0) stocked = true;
+            if (stocked && W.money[eid] >= price) {
+              state.pantry[town] += 1; // one cook per tick per town is enough to answer a low pantry
+              chooseOption(Op, eid, OptionKind.Use, cook, 0, tick);
+              continue;
             }
           }
           // 5: rivals and friends on this or the next tile.

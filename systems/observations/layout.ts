@@ -1,0 +1,183 @@
+// Observation layout: map channels and window per variant, and the feature vector's names and
+// offsets (inventory 5.1-5.2, the original's `_build_feature_names`). Derived from settings once
+// per world; the builder writes by these offsets and the spec hands the names to consumers.
+import type { ConfigSections } from "../../engine/config/sections.ts";
+
+export const VARIANTS = ["full", "hybrid", "compact"] as const;
+export type ObservationVariant = (typeof VARIANTS)[number];
+
+/** Channels of the hybrid map; full adds path_dx, path_dy; compact adds object:<type>… and walkable. */
+export const MAP_CHANNELS = ["self", "agents", "objects", "reservations"] as const;
+export const CH_SELF = 0;
+export const CH_AGENTS = 1;
+export const CH_OBJECTS = 2;
+export const CH_RESERVATIONS = 3;
+export const CH_PATH_DX = 4;
+
+/** The 33 base features, in order. */
+export const BASE_FEATURES = [
+  "need_hunger",
+  "need_hygiene",
+  "need_energy",
+  "wallet",
+  "lateness_counter",
+  "on_shift",
+  "time_sin",
+  "time_cos",
+  "attendance_ratio",
+  "wages_withheld",
+  "shift_pre",
+  "shift_on_time",
+  "shift_late",
+  "shift_absent",
+  "shift_post",
+  "embedding_slot_norm",
+  "ctx_reset_flag",
+  "episode_progress",
+  "rivalry_max",
+  "rivalry_avoid_count",
+  "last_action_id_hash",
+  "last_action_success",
+  "last_action_duration",
+  "reservation_active",
+  "in_queue",
+  "path_hint_north",
+  "path_hint_south",
+  "path_hint_east",
+  "path_hint_west",
+  "neighbor_agent_ratio",
+  "neighbor_object_ratio",
+  "reserved_tile_ratio",
+  "nearest_agent_distance",
+] as const;
+
+// Indices of the base features (fixed by BASE_FEATURES).
+export const F_HUNGER = 0;
+export const F_WALLET = 3;
+export const F_LATENESS = 4;
+export const F_ON_SHIFT = 5;
+export const F_TIME_SIN = 6;
+export const F_TIME_COS = 7;
+export const F_ATTENDANCE = 8;
+export const F_WITHHELD = 9;
+export const F_SHIFT = 10;
+export const F_SLOT = 15;
+export const F_CTX_RESET = 16;
+export const F_EPISODE = 17;
+export const F_RIVALRY_MAX = 18;
+export const F_RIVALRY_AVOID = 19;
+export const F_LAST_HASH = 20;
+export const F_LAST_OK = 21;
+export const F_LAST_DURATION = 22;
+export const F_RESERVATION = 23;
+export const F_IN_QUEUE = 24;
+export const F_PATH_N = 25;
+export const F_AGENT_RATIO = 29;
+
+/** Object types with landmark features when include_targets is on, in order. */
+export const LANDMARKS = ["fridge", "stove", "bed", "shower"] as const;
+export const PERSONALITY_FEATURES = ["personality_extroversion", "personality_forgiveness", "personality_ambition"] as const;
+export const SOCIAL_AGGREGATES = ["social_trust_mean", "social_trust_max", "social_rivalry_mean", "social_rivalry_max"] as const;
+
+/** Where everything sits in one agent's feature row. */
+export interface FeatureLayout {
+  names: readonly string[];
+  /** Features per agent. */
+  count: number;
+  /** First landmark feature (fridge_dx), -1 without include_targets. */
+  landmarks: number;
+  /** First personality feature, -1 without features.observations.personality_channels. */
+  personality: number;
+  /** First social feature. */
+  social: number;
+  friends: number;
+  rivals: number;
+  embedDim: number;
+  /** embed_dim + 3: the embedding, then trust, familiarity, rivalry. */
+  slotDim: number;
+  /** First aggregate feature, -1 without aggregates. */
+  aggregates: number;
+}
+
+export function featureLayout(settings: ConfigSections): FeatureLayout {
+  const oc = settings.observations_config;
+  const names: string[] = [...BASE_FEATURES];
+  let landmarks = -1;
+  // As the original: either variant's include_targets adds the landmarks to every variant.
+  if (oc.hybrid.include_targets || oc.compact.include_targets) {
+    landmarks = names.length;
+    for (const l of LANDMARKS) names.push(`${l}_dx`, `${l}_dy`, `${l}_dist`);
+  }
+  let personality = -1;
+  if (settings.features.observations.personality_channels) {
+    personality = names.length;
+    names.push(...PERSONALITY_FEATURES);
+  }
+  const s = oc.social_snippet;
+  const social = names.length;
+  const slotDim = s.embed_dim + 3;
+  for (let k = 0; k < s.top_friends + s.top_rivals; k++) for (let d = 0; d < slotDim; d++) names.push(`social_slot${k}_d${d}`);
+  let aggregates = -1;
+  if (s.include_aggregates) {
+    aggregates = names.length;
+    names.push(...SOCIAL_AGGREGATES);
+  }
+  return {
+    names,
+    count: names.length,
+    landmarks,
+    personality,
+    social,
+    friends: s.top_friends,
+    rivals: s.top_rivals,
+    embedDim: s.embed_dim,
+    slotDim,
+    aggregates,
+  };
+}
+
+/** Map shape of a variant. */
+export interface MapLayout {
+  variant: ObservationVariant;
+  channels: readonly string[];
+  /** Window side (odd); the agent sits at [radius, radius]. */
+  window: number;
+  radius: number;
+  /** Compact: the object types with their own channel (lower-cased, deduplicated), from channel 4. */
+  objectChannels: readonly string[];
+  /** Compact: counts clamped to 1. */
+  normalizeCounts: boolean;
+}
+
+export function mapLayout(settings: ConfigSections, variant: ObservationVariant): MapLayout {
+  const oc = settings.observations_config;
+  if (variant === "compact") {
+    const objectChannels: string[] = [];
+    for (const n of oc.compact.object_channels) {
+      const t = n.trim().toLowerCase();
+      if (t && !objectChannels.includes(t)) objectChannels.push(t);
+    }
+    const window = oc.compact.map_window;
+    return {
+      variant,
+      channels: [...MAP_CHANNELS, ...objectChannels.map((t) => `object:${t}`), "walkable"],
+      window,
+      radius: (window - 1) / 2,
+      objectChannels,
+      normalizeCounts: oc.compact.normalize_counts,
+    };
+  }
+  const window = oc.hybrid.local_window;
+  return {
+    variant,
+    channels: variant === "full" ? [...MAP_CHANNELS, "path_dx", "path_dy"] : [...MAP_CHANNELS],
+    window,
+    radius: (window - 1) / 2,
+    objectChannels: [],
+    normalizeCounts: false,
+  };
+}
+
+export function isVariant(v: string): v is ObservationVariant {
+  return (VARIANTS as readonly string[]).includes(v);
+}

@@ -1,0 +1,307 @@
+// The observations plug-in's resource: the embedding allocator (persistent), per-agent context
+// tracking for ctx_reset_flag and episode_progress, the preallocated batches (one per variant),
+// and caches derived from the registry and the object list (rebuilt only when those change).
+import type { StateHasher } from "../../engine/hash.ts";
+import type { PersistentState } from "../../engine/plugin.ts";
+import type { World } from "../../engine/world.ts";
+import type { AffordanceTable } from "../../components/affordances.ts";
+import { Obj } from "../../components/objects.ts";
+import { Town } from "../../engine/core-components.ts";
+import { actionNames } from "../../components/actions.ts";
+import { INTENT_NAMES } from "../../components/activity.ts";
+import { EmbeddingAllocator } from "./embedding.ts";
+import { featureLayout, mapLayout, LANDMARKS, type FeatureLayout, type MapLayout, type ObservationVariant } from "./layout.ts";
+
+/** The affordances plug-in's resource, as far as observations read it. */
+export interface AffordancesView {
+  st: { registry: AffordanceTable; objects: number[]; byTownType: Map<number, Int32Array> };
+}
+
+const EMPTY = new Int32Array(0);
+
+/**
+ * One batch of observations for all agents of all towns, row-major with the agent first:
+ * `map` is [count, C, W, W] and `features` [count, F], both float32. Storage is preallocated
+ * and grows by doubling; `agents`, `map` and `features` are views of the first `count` rows,
+ * renewed by each build (a build overwrites the previous one's values).
+ */
+export class ObservationBatch {
+  readonly mapStride: number;
+  capacity = 0;
+  /** Rows filled by the last build. */
+  count = 0;
+  /** The tick the last build describes (the decision tick: world.tick + 1), -1 = never built. */
+  tick = -1;
+  agents = new Int32Array(0);
+  map = new Float32Array(0);
+  features = new Float32Array(0);
+  private agentStore = new Int32Array(0);
+  private mapStore = new Float32Array(0);
+  private featureStore = new Float32Array(0);
+
+  constructor(
+    readonly variant: ObservationVariant,
+    /** Map channels, window side and features per agent. */
+    readonly channels: number,
+    readonly window: number,
+    readonly featureCount: number,
+    capacity = 16,
+  ) {
+    this.mapStride = channels * window * window;
+    this.ensure(capacity);
+  }
+
+  /** Grows storage (doubling) to hold `n` agents. */
+  ensure(n: number): void {
+    if (n <= this.capacity) return;
+    let cap = Math.max(16, this.capacity);
+    while (cap < n) cap *= 2;
+    this.agentStore = new Int32Array(cap);
+    this.mapStore = new Float32Array(cap * this.mapStride);
+    this.featureStore = new Float32Array(cap * this.featureCount);
+    this.capacity = cap;
+  }
+
+  /** Raw storage (capacity rows) for the builder. */
+  get stores(): { agents: Int32Array; map: Float32Array; features: Float32Array } {
+    return { agents: this.agentStore, map: this.mapStore, features: this.featureStore };
+  }
+
+  /** Sets the row count and renews the views. */
+  setCount(n: number, tick: number): void {
+    this.count = n;
+    this.tick = tick;
+    this.agents = this.agentStore.subarray(0, n);
+    this.map = this.mapStore.subarray(0, n * this.mapStride);
+    this.features = this.featureStore.subarray(0, n * this.featureCount);
+  }
+}
+
+export class ObservationsState implements PersistentState {
+  readonly allocator: EmbeddingAllocator;
+  /**
+   * Set by a consumer (the neural policy, the env) that reads `last`: the build system then
+   * fills the batch every tick before policies decide. Off by default, so scripted runs pay
+   * nothing.
+   */
+  want = false;
+  /** Variant the build system fills (default: features.systems.observations). */
+  variant: ObservationVariant;
+  /** The batch the build system filled this tick (undefined until it ran with `want`). */
+  last: ObservationBatch | undefined;
+
+  // Per-entity tracking (index: entity id).
+  /** Tick the agent's episode began (Lifecycle.spawned_tick when present). */
+  spawnTick = new Int32Array(0);
+  /** Decision tick of the agent's last observation, -1 = never observed. */
+  lastTick = new Int32Array(0);
+  lastX = new Int16Array(0);
+  lastY = new Int16Array(0);
+  /** Decision tick whose observation carries ctx_reset_flag = 1. */
+  resetTick = new Int32Array(0);
+  /** 1 = a context reset was requested (teleport, possession) and is not yet observed. */
+  pendingReset = new Uint8Array(0);
+
+  readonly features: FeatureLayout;
+  private readonly maps = new Map<ObservationVariant, MapLayout>();
+  private readonly batches = new Map<ObservationVariant, ObservationBatch>();
+
+  // Caches derived from the registry (rebuilt when it changes).
+  registry: AffordanceTable | undefined;
+  private registrySig = "";
+  /** Hash in [0,1) of each action name (wait, work, chat, avoid, use:<id>), by action index. */
+  actionHash = new Float64Array(0);
+  /** Hash of "intent:<name>" by IntentKind, for agents driven by intents without an option. */
+  readonly intentHash: Float64Array;
+  /** Object type of each affordance, by affordance index. */
+  affType = new Int32Array(0);
+  /** Type index of each landmark (fridge, stove, bed, shower), -1 = unknown. */
+  readonly landmarkType = new Int32Array(LANDMARKS.length);
+  /** Compact map channel of each object type, -1 = none. */
+  compactChannel = new Int16Array(0);
+  types = 0;
+
+  // Objects by (town, type), CSR: objects of key k are objList[objStart[k] .. objStart[k+1]).
+  objStart = new Int32Array(1);
+  objList = new Int32Array(0);
+  private objectsSig = -1;
+  private objectsRef: number[] | undefined;
+  /** [eid, x, y, ...] of a town's objects of a type, for the space plug-in's distance fields. */
+  readonly objectsOfType: (town: number, type: number) => Int32Array;
+
+  /** Job locations by job index (-1 = anywhere). */
+  readonly jobX: Int32Array;
+  readonly jobY: Int32Array;
+  /** Scratch: edges of one agent already placed in a social slot (grown to the ledger's max_edges). */
+  taken = new Uint8Array(8);
+
+  constructor(world: World) {
+    const s = world.settings;
+    const cap = Math.max(16, world.components.capacity);
+    this.allocator = new EmbeddingAllocator(s.embedding_allocator, cap);
+    this.variant = s.features.systems.observations;
+    this.features = featureLayout(s);
+    this.ensure(cap);
+    this.intentHash = new Float64Array(INTENT_NAMES.length);
+    for (let k = 0; k < INTENT_NAMES.length; k++) this.intentHash[k] = unitHash(`intent:${INTENT_NAMES[k]}`);
+    const jobs = Object.keys(s.jobs ?? {});
+    this.jobX = new Int32Array(jobs.length).fill(-1);
+    this.jobY = new Int32Array(jobs.length).fill(-1);
+    jobs.forEach((name, i) => {
+      const loc = s.jobs[name].location;
+      if (loc) {
+        this.jobX[i] = loc[0];
+        this.jobY[i] = loc[1];
+      }
+    });
+    this.objectsOfType = (town, type) => {
+      if (!world.hasPlugin("affordances")) return EMPTY;
+      return world.state<AffordancesView>("affordances").st.byTownType.get(town * 65536 + type) ?? EMPTY;
+    };
+  }
+
+  /** Grows the per-entity arrays to hold ids below `n`. */
+  ensure(n: number): void {
+    this.allocator.ensure(n);
+    if (n <= this.lastTick.length) return;
+    let cap = Math.max(16, this.lastTick.length);
+    while (cap < n) cap *= 2;
+    const i32 = (a: Int32Array, fill: number) => {
+      const g = new Int32Array(cap).fill(fill);
+      g.set(a);
+      return g;
+    };
+    const i16 = (a: Int16Array) => {
+      const g = new Int16Array(cap);
+      g.set(a);
+      return g;
+    };
+    const u8 = new Uint8Array(cap);
+    u8.set(this.pendingReset);
+    this.spawnTick = i32(this.spawnTick, 0);
+    this.lastTick = i32(this.lastTick, -1);
+    this.resetTick = i32(this.resetTick, -1);
+    this.lastX = i16(this.lastX);
+    this.lastY = i16(this.lastY);
+    this.pendingReset = u8;
+  }
+
+  /** Forgets an entity's tracking (its id is new or recycled). */
+  resetAgent(eid: number, spawnTick: number): void {
+    this.ensure(eid + 1);
+    this.spawnTick[eid] = spawnTick;
+    this.lastTick[eid] = -1;
+    this.resetTick[eid] = -1;
+    this.pendingReset[eid] = 0;
+  }
+
+  mapLayout(world: World, variant: ObservationVariant): MapLayout {
+    let m = this.maps.get(variant);
+    if (!m) this.maps.set(variant, (m = mapLayout(world.settings, variant)));
+    return m;
+  }
+
+  /** The plug-in's own batch for a variant. */
+  batch(world: World, variant: ObservationVariant): ObservationBatch {
+    let b = this.batches.get(variant);
+    if (!b) {
+      const m = this.mapLayout(world, variant);
+      b = new ObservationBatch(variant, m.channels.length, m.window, this.features.count, Math.max(16, world.agents.length));
+      this.batches.set(variant, b);
+    }
+    return b;
+  }
+
+  /** Rebuilds registry- and object-derived caches when they changed. */
+  refresh(world: World, compact: MapLayout | undefined): void {
+    if (!world.hasPlugin("affordances")) {
+      this.registry = undefined;
+      this.types = 0;
+      this.objStart = new Int32Array(1);
+      this.objList = new Int32Array(0);
+      return;
+    }
+    const { registry, objects } = world.state<AffordancesView>("affordances").st;
+    const sig = `${registry.types.length}:${registry.affordances.length}:${compact ? compact.objectChannels.join(",") : ""}`;
+    if (registry !== this.registry || sig !== this.registrySig) {
+      this.registry = registry;
+      this.registrySig = sig;
+      this.types = registry.types.length;
+      const names = actionNames(registry);
+      this.actionHash = new Float64Array(names.length);
+      for (let a = 0; a < names.length; a++) this.actionHash[a] = unitHash(names[a]);
+      this.affType = new Int32Array(registry.affordances.length).fill(-1);
+      for (const a of registry.affordances) if (a) this.affType[a.index] = a.type;
+      for (let l = 0; l < LANDMARKS.length; l++) this.landmarkType[l] = registry.types.indexOf(LANDMARKS[l]);
+      this.compactChannel = new Int16Array(this.types).fill(-1);
+      if (compact) {
+        compact.objectChannels.forEach((name, k) => {
+          const t = registry.types.findIndex((n) => n.toLowerCase() === name);
+          if (t >= 0) this.compactChannel[t] = 4 + k;
+        });
+      }
+      this.objectsSig = -1;
+    }
+    if (objects !== this.objectsRef || objects.length !== this.objectsSig) {
+      this.objectsRef = objects;
+      this.objectsSig = objects.length;
+      const T = world.columns(Town).id;
+      const types = world.columns(Obj).type;
+      const keys = world.towns * this.types;
+      const start = new Int32Array(keys + 1);
+      for (const o of objects) start[T[o] * this.types + types[o] + 1]++;
+      for (let k = 0; k < keys; k++) start[k + 1] += start[k];
+      const fill = start.slice(0, keys);
+      const list = new Int32Array(objects.length);
+      for (const o of objects) list[fill[T[o] * this.types + types[o]]++] = o;
+      this.objStart = start;
+      this.objList = list;
+    }
+  }
+
+  save(): unknown {
+    const agents: number[] = [];
+    for (let e = 0; e < this.lastTick.length; e++) {
+      if (this.lastTick[e] < 0 && this.spawnTick[e] === 0 && this.pendingReset[e] === 0) continue;
+      agents.push(e, this.spawnTick[e], this.lastTick[e], this.lastX[e], this.lastY[e], this.resetTick[e], this.pendingReset[e]);
+    }
+    return { allocator: this.allocator.save(), agents };
+  }
+
+  load(data: unknown): void {
+    const d = data as { allocator: unknown; agents: number[] };
+    this.allocator.load(d.allocator);
+    this.spawnTick.fill(0);
+    this.lastTick.fill(-1);
+    this.resetTick.fill(-1);
+    this.pendingReset.fill(0);
+    for (let i = 0; i < d.agents.length; i += 7) {
+      const e = d.agents[i];
+      this.ensure(e + 1);
+      this.spawnTick[e] = d.agents[i + 1];
+      this.lastTick[e] = d.agents[i + 2];
+      this.lastX[e] = d.agents[i + 3];
+      this.lastY[e] = d.agents[i + 4];
+      this.resetTick[e] = d.agents[i + 5];
+      this.pendingReset[e] = d.agents[i + 6];
+    }
+  }
+
+  /**
+   * Only the allocator enters the state hash: the tracking above changes when observations are
+   * built, and building them (a consumer's choice) must not change the hash of a run.
+   */
+  hash(h: StateHasher): void {
+    this.allocator.hash(h);
+  }
+}
+
+/** FNV-1a over the UTF-16 code units, scaled to [0, 1). Stable across runs and platforms. */
+export function unitHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) / 4294967296;
+}
