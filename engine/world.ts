@@ -102,6 +102,8 @@ export class World {
   private currentPhase = 0;
   private readonly initialCapacity: number;
   private readonly tickListeners: ((w: World) => void)[] = [];
+  /** Milliseconds spent in each system since timing was enabled, by system name. */
+  private timing: Map<string, number> | undefined;
   private spawnHooks: PluginRuntime[] = [];
   private readyHooks: PluginRuntime[] = [];
   private removeHooks: PluginRuntime[] = [];
@@ -258,7 +260,12 @@ export class World {
           ctx.tick = tick;
           ctx.agents = this.agents;
           ctx.spans = this.spans;
-          sys.def.run(ctx);
+          if (this.timing === undefined) sys.def.run(ctx);
+          else {
+            const t0 = performance.now();
+            sys.def.run(ctx);
+            this.timing.set(sys.name, (this.timing.get(sys.name) ?? 0) + performance.now() - t0);
+          }
         }
       }
       sys = undefined;
@@ -276,6 +283,18 @@ export class World {
   /** Runs `n` ticks. */
   run(n: number): void {
     for (let i = 0; i < n; i++) this.step();
+  }
+
+  /** Starts (or restarts) recording the time each system takes (for benchmarks and --profile). */
+  enableTiming(): void {
+    this.timing = new Map();
+  }
+
+  /** Milliseconds per system since enableTiming, in schedule order. */
+  systemTimes(): { system: string; phase: Phase; ms: number }[] {
+    const out: { system: string; phase: Phase; ms: number }[] = [];
+    for (const list of this.systemsFlat) for (const s of list) out.push({ system: s.name, phase: s.phase, ms: this.timing?.get(s.name) ?? 0 });
+    return out;
   }
 
   /** Calls `fn` after every completed tick (tools, tests; not systems). Returns an unsubscribe. */

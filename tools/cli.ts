@@ -9,6 +9,7 @@ import { runLoop } from "../engine/loop.ts";
 import { ScheduleError } from "../engine/schedule.ts";
 import { corePlugins } from "../systems/index.ts";
 import { buildWorld } from "./build.ts";
+import type { World } from "../engine/world.ts";
 import { createProgress } from "./progress.ts";
 import { formatAgentStates, formatEvent, runScenario } from "./scenario.ts";
 import { ScenarioError } from "../systems/scenario/index.ts";
@@ -65,6 +66,7 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
     "print-schedule": { type: "boolean" },
     "hash-log": { type: "string" },
     quiet: { type: "boolean" },
+    profile: { type: "boolean" },
   });
   const ticks = intFlag("ticks", values.ticks, 0) ?? 1000;
   const built = buildWorld(values.config ?? DEFAULT_CONFIG, corePlugins, {
@@ -81,6 +83,7 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
   if (values["hash-log"]) world.onTick((w) => hashes.push(`${w.tick} ${w.stateHash()}`));
   let steps = 0;
   world.onTick((w) => (steps += w.agents.length));
+  if (values.profile) world.enableTiming();
   const progress = createProgress("run", ticks, { quiet: values.quiet });
   const t0 = performance.now();
   await runLoop(world, {
@@ -106,10 +109,24 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
     agent_steps_per_sec: wall > 0 ? Math.round(steps / wall) : 0,
     tensor_backend: "none",
     kpis: world.kpis(),
+    ...(values.profile ? { system_ms: profileTable(world) } : {}),
   };
   if (values.json) out.log(JSON.stringify(summary));
-  else out.log(formatSummary(summary));
+  else {
+    out.log(formatSummary(summary));
+    if (values.profile) {
+      out.log("  system times (ms per tick):");
+      for (const [name, ms] of Object.entries(summary.system_ms ?? {})) out.log(`    ${name.padEnd(28)} ${ms}`);
+    }
+  }
   return 0;
+}
+
+/** Milliseconds per tick of each system, in schedule order. */
+function profileTable(world: World): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of world.systemTimes()) out[s.system] = round(s.ms / Math.max(1, world.tick), 4);
+  return out;
 }
 
 function round(x: number, d: number): number {

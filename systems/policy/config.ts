@@ -81,6 +81,13 @@ export const PersonalitiesSection = z
 export const PolicyRuntimeSection = z
   .strictObject({
     option_commit_ticks: z.int().min(0).max(100_000).default(15).describe("ticks an agent keeps a chosen option before choosing again"),
+    hidden_sizes: z
+      .array(z.int().min(1).max(65_536))
+      .min(1)
+      .max(16)
+      .default([128, 128])
+      .describe("hidden layer widths of the neural policy's MLP (a fresh network; a checkpoint keeps its own)"),
+    greedy: z.boolean().default(false).describe("neural policy: take the most likely allowed action instead of sampling"),
   })
   .prefault({})
   .describe("policy runtime settings");
@@ -143,6 +150,12 @@ export const TrainingSection = z
     anneal_schedule: z.array(AnnealStage).default([]).describe("anneal stages in order"),
     anneal_accuracy_threshold: z.number().min(0).max(1).default(0.9).describe("BC accuracy needed to move on, 0..1"),
     anneal_enable_policy_blend: z.boolean().default(false).describe("blend scripted and learned actions during anneal"),
+    anneal_scripted_ratio: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe("with the blend on: probability, per agent per decision, that the scripted controller's choice stands (1 = all scripted, 0 = all learned)"),
   })
   .prefault({})
   .describe("training harness settings");

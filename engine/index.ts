@@ -1,0 +1,46 @@
+// Public surface of the kernel, listed by hand so it is reviewed in one place. Types apart.
+export { World, createWorld, SystemError, pluginStreamName } from "./world.ts";
+export { defineComponent, isComponentDef, ComponentStore } from "./component.ts";
+export { Town, Agent } from "./core-components.ts";
+export { defineMessage, MessageBus, MessageChannel } from "./message.ts";
+export { definePlugin, isPersistentState } from "./plugin.ts";
+export { PHASES, phaseIndex } from "./phases.ts";
+export { resolveSchedule, formatSchedule, ScheduleError } from "./schedule.ts";
+export { createRng, RngStreams, CORE_STREAMS, isRngState } from "./rng.ts";
+export { StateHasher } from "./hash.ts";
+export { runLoop, REALTIME_TICK_MS } from "./loop.ts";
+export {
+  loadConfig,
+  parseConfigText,
+  parseConfigObject,
+  validateFile,
+  loadDocument,
+  collectSections,
+  resolveReferencedPath,
+  canonicalJson,
+  formatProblem,
+  ConfigError,
+} from "./config/loader.ts";
+export { coreSections } from "./config/core.ts";
+export { didYouMean, editDistance } from "./text.ts";
+
+export type { WorldOptions, InitValues } from "./world.ts";
+export type { ColumnCtor, Column, FieldSpec, ComponentSchema, Columns, ComponentDef } from "./component.ts";
+export type { MessageDef, MessageFields, MessageFieldKind, MessageView } from "./message.ts";
+export type {
+  PluginDef,
+  AnyPlugin,
+  SystemDef,
+  SystemContext,
+  SetupContext,
+  PersistentState,
+  CommandDef,
+  FileReference,
+  ConfigCheckProblem,
+  ComponentDecls,
+} from "./plugin.ts";
+export type { Phase } from "./phases.ts";
+export type { Rng, RngState, CoreStream } from "./rng.ts";
+export type { LoopOptions } from "./loop.ts";
+export type { ConfigProblem, LoadedConfig, LoadOptions } from "./config/loader.ts";
+export type { ConfigSections, SectionSchemas } from "./config/sections.ts";

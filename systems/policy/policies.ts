@@ -1,0 +1,585 @@
+// Policies behind one interface. Each chooses one action of the shared discrete action space
+// (components/actions.ts) per agent from a row of the action mask; the policy plug-in turns the
+// choice into an option. Every random draw comes from the world's `policy` stream, so runs are
+// reproducible per seed.
+//   scripted  a no-op: the scripted controller's own system decides;
+//   random    uniform over the allowed actions;
+//   neural    an MLP over the observation row (policy head of A logits, value head);
+//   blend     per agent per decision, the scripted controller's choice stands with probability
+//             `scriptedRatio`, otherwise the learned policy's (behaviour-clone annealing);
+//   external  actions written from outside (the env API, a trainer).
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type * as tfn from "@tensorflow/tfjs";
+import type { World } from "../../engine/world.ts";
+import { createRng } from "../../engine/rng.ts";
+import { initTensorBackend, type TF } from "../../engine/tensor.ts";
+import { actionNames } from "../../components/actions.ts";
+import type { ObservationBatch } from "./observe.ts";
+import { observationSourceFor } from "./observe.ts";
+import { registryOf } from "./masks.ts";
+
+/** An action value meaning "no new choice: the current option stands". */
+export const KEEP = -1;
+
+export interface Policy {
+  readonly name: string;
+  /** True when `act` reads observations (the plug-in builds them only then). */
+  readonly needsObservations?: boolean;
+  /** True when the scripted controller must still decide (scripted, blend). */
+  readonly scriptedDecides?: boolean;
+  /**
+   * Chooses an action for each of `agents` (row i of `masks`, A = masks.length / agents.length
+   * entries, 1 = allowed) into `out[i]`, or KEEP. `obs` holds one row per agent, in the same order.
+   */
+  act(world: World, obs: ObservationBatch | undefined, masks: Uint8Array, agents: Int32Array, out: Int32Array): void;
+}
+
+/** The scripted controller decides in its own system; this policy chooses nothing. */
+export const scriptedPolicy: Policy = Object.freeze({
+  name: "scripted",
+  scriptedDecides: true,
+  act(_w: World, _o: ObservationBatch | undefined, _m: Uint8Array, agents: Int32Array, out: Int32Array) {
+    out.fill(KEEP, 0, agents.length);
+  },
+});
+
+/** Uniform over each agent's allowed actions: one draw of the `policy` stream per agent. */
+export class RandomPolicy implements Policy {
+  readonly name = "random";
+  act(world: World, _obs: ObservationBatch | undefined, masks: Uint8Array, agents: Int32Array, out: Int32Array): void {
+    const n = agents.length;
+    if (n === 0) return;
+    const A = masks.length / n;
+    const rng = world.rng.get("policy");
+    for (let i = 0; i < n; i++) {
+      const row = i * A;
+      let allowed = 0;
+      for (let j = 0; j < A; j++) allowed += masks[row + j];
+      let pick = rng.int(allowed);
+      let a = 0;
+      for (let j = 0; j < A; j++) {
+        if (masks[row + j] === 0) continue;
+        if (pick-- === 0) {
+          a = j;
+          break;
+        }
+      }
+      out[i] = a;
+    }
+  }
+}
+
+/** Actions written from outside (env API, trainer): `set(eid -> action)` before the tick. */
+export class ExternalPolicy implements Policy {
+  readonly name = "external";
+  /** Action by entity id; KEEP where none was given. */
+  actions = new Int32Array(0);
+  /** Sets one agent's action for the next tick. */
+  set(eid: number, action: number): void {
+    if (eid >= this.actions.length) {
+      const g = new Int32Array(Math.max(16, (eid + 1) * 2)).fill(KEEP);
+      g.set(this.actions);
+      this.actions = g;
+    }
+    this.actions[eid] = action;
+  }
+  /** Forgets every action given (KEEP for all). */
+  clear(): void {
+    this.actions.fill(KEEP);
+  }
+  act(_w: World, _o: ObservationBatch | undefined, _m: Uint8Array, agents: Int32Array, out: Int32Array): void {
+    for (let i = 0; i < agents.length; i++) {
+      const eid = agents[i];
+      out[i] = eid < this.actions.length ? this.actions[eid] : KEEP;
+    }
+  }
+}
+
+/**
+ * Behaviour-clone annealing: the scripted controller decides first; then, per agent per decision,
+ * its choice stands with probability `scriptedRatio` (one draw of the `policy` stream), otherwise
+ * the learned policy's choice replaces it.
+ */
+export class BlendPolicy implements Policy {
+  readonly name = "blend";
+  readonly scriptedDecides = true;
+  private ratio: number;
+  constructor(
+    readonly learned: Policy,
+    scriptedRatio: number,
+  ) {
+    this.ratio = checkRatio(scriptedRatio);
+  }
+  get needsObservations(): boolean {
+    return this.ratio < 1 && this.learned.needsObservations === true;
+  }
+  get scriptedRatio(): number {
+    return this.ratio;
+  }
+  /** Runtime setter (anneal schedules, console). */
+  setScriptedRatio(r: number): void {
+    this.ratio = checkRatio(r);
+  }
+  act(world: World, obs: ObservationBatch | undefined, masks: Uint8Array, agents: Int32Array, out: Int32Array): void {
+    const n = agents.length;
+    if (this.ratio >= 1) {
+      out.fill(KEEP, 0, n);
+      return;
+    }
+    this.learned.act(world, obs, masks, agents, out);
+    if (this.ratio <= 0) return;
+    const rng = world.rng.get("policy");
+    for (let i = 0; i < n; i++) if (rng.next() < this.ratio) out[i] = KEEP;
+  }
+}
+
+function checkRatio(r: number): number {
+  if (!(r >= 0 && r <= 1)) throw new RangeError(`the scripted ratio of a blend must be in [0, 1], got ${r}`);
+  return r;
+}
+
+// ---- neural ------------------------------------------------------------------------------------
+
+export interface NeuralPolicyOptions {
+  /** Floats per agent in the observation rows. */
+  inputSize: number;
+  /** Actions (policy head width). */
+  actionCount: number;
+  /** Hidden layer widths; default [128, 128]. */
+  hidden?: readonly number[];
+  /** Seed of the weight initialisation; default 0. */
+  seed?: number;
+  /** Most likely allowed action instead of sampling. */
+  greedy?: boolean;
+  /** Observation layout the network reads (recorded in checkpoints). */
+  variant: string;
+  /** config_id of the run it belongs to (recorded in checkpoints). */
+  configId: string;
+  /** Action names (recorded and checked on load); default none. */
+  actionNames?: readonly string[];
+}
+
+/** What a checkpoint must match to be loaded. */
+export interface CheckpointExpectations {
+  variant?: string;
+  configId?: string;
+  actionNames?: readonly string[];
+  inputSize?: number;
+}
+
+interface TensorEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+  length: number;
+}
+
+interface CheckpointMeta {
+  format: string;
+  config_id: string;
+  observation_variant: string;
+  input_size: number;
+  action_count: number;
+  action_names: string[];
+  hidden: number[];
+  seed: number;
+  policy_hash: string;
+  tensors: TensorEntry[];
+}
+
+export const CHECKPOINT_FORMAT = "townlet-policy/1";
+const META_FILE = "policy.json";
+const WEIGHTS_FILE = "weights.bin";
+
+/** Raised for a checkpoint that cannot be used: missing, corrupt, or trained for something else. */
+export class CheckpointError extends Error {
+  override name = "CheckpointError";
+}
+
+/** Masked logits are `logits + (mask - 1) * 1e9`. */
+const MASK_PENALTY = 1e9;
+
+/**
+ * An MLP policy: input -> hidden (ReLU) ... -> policy head (A logits) and value head (1).
+ * Weights are Glorot-uniform from a seeded stream (biases 0; the policy head scaled by 0.01 so
+ * a fresh policy is near uniform). Forward passes run on the tensor backend; the softmax and the
+ * sampling run in JavaScript from the logits, with the world's `policy` stream.
+ */
+export class NeuralPolicy implements Policy {
+  readonly name = "neural";
+  readonly needsObservations = true;
+  readonly inputSize: number;
+  readonly actionCount: number;
+  readonly hidden: readonly number[];
+  readonly seed: number;
+  readonly variant: string;
+  readonly configId: string;
+  readonly actionNames: readonly string[];
+  greedy: boolean;
+  /** Trainable variables in order: [W0, b0, W1, b1, ..., Wpi, bpi, Wv, bv]. */
+  readonly variables: tfn.Variable[];
+  private readonly entries: TensorEntry[];
+  private probs = new Float64Array(0);
+
+  constructor(
+    readonly tf: TF,
+    opts: NeuralPolicyOptions,
+    weights?: Float32Array,
+  ) {
+    const hidden = [...(opts.hidden ?? [128, 128])];
+    for (const h of hidden) if (!Number.isInteger(h) || h < 1) throw new RangeError(`hidden layer sizes must be positive integers, got ${hidden.join(",")}`);
+    if (!Number.isInteger(opts.inputSize) || opts.inputSize < 1) throw new RangeError(`inputSize must be a positive integer, got ${opts.inputSize}`);
+    if (!Number.isInteger(opts.actionCount) || opts.actionCount < 1) throw new RangeError(`actionCount must be a positive integer, got ${opts.actionCount}`);
+    this.inputSize = opts.inputSize;
+    this.actionCount = opts.actionCount;
+    this.hidden = hidden;
+    this.seed = opts.seed ?? 0;
+    this.greedy = opts.greedy ?? false;
+    this.variant = opts.variant;
+    this.configId = opts.configId;
+    this.actionNames = [...(opts.actionNames ?? [])];
+    // Layout of the flat weight vector.
+    const entries: TensorEntry[] = [];
+    let offset = 0;
+    const add = (name: string, shape: number[]) => {
+      const length = shape.reduce((a, b) => a * b, 1);
+      entries.push({ name, shape, offset, length });
+      offset += length;
+    };
+    let fanIn = this.inputSize;
+    hidden.forEach((h, i) => {
+      add(`dense_${i}/kernel`, [fanIn, h]);
+      add(`dense_${i}/bias`, [h]);
+      fanIn = h;
+    });
+    add("policy/kernel", [fanIn, this.actionCount]);
+    add("policy/bias", [this.actionCount]);
+    add("value/kernel", [fanIn, 1]);
+    add("value/bias", [1]);
+    this.entries = entries;
+    let flat = weights;
+    if (flat) {
+      if (flat.length !== offset) throw new CheckpointError(`weights hold ${flat.length} floats, the network needs ${offset}`);
+    } else flat = initialWeights(entries, this.seed);
+    this.variables = entries.map((e) => tf.variable(tf.tensor(flat.subarray(e.offset, e.offset + e.length), e.shape, "float32"), true));
+  }
+
+  /** Number of parameters. */
+  get parameterCount(): number {
+    const last = this.entries[this.entries.length - 1];
+    return last.offset + last.length;
+  }
+
+  /**
+   * The forward pass on tensors (for training; call inside `tf.tidy`): logits [n, A] and
+   * value [n].
+   */
+  forward(x: tfn.Tensor2D): { logits: tfn.Tensor2D; value: tfn.Tensor1D } {
+    const tf = this.tf;
+    const v = this.variables;
+    let h: tfn.Tensor2D = x;
+    let k = 0;
+    for (let i = 0; i < this.hidden.length; i++, k += 2) {
+      h = tf.fused.matMul({ a: h, b: v[k] as tfn.Tensor2D, bias: v[k + 1], activation: "relu" }) as tfn.Tensor2D;
+    }
+    const logits = tf.fused.matMul({ a: h, b: v[k] as tfn.Tensor2D, bias: v[k + 1] }) as tfn.Tensor2D;
+    const value = tf.fused.matMul({ a: h, b: v[k + 2] as tfn.Tensor2D, bias: v[k + 3] }).reshape([-1]) as tfn.Tensor1D;
+    return { logits, value };
+  }
+
+  /** Logits [n, A] and values [n] for `n` rows of `input` (row-major [n, inputSize]). */
+  evaluate(input: Float32Array, n: number): { logits: Float32Array; value: Float32Array } {
+    const tf = this.tf;
+    if (n === 0) return { logits: new Float32Array(0), value: new Float32Array(0) };
+    if (input.length < n * this.inputSize) throw new RangeError(`evaluate: ${input.length} floats for ${n} rows of ${this.inputSize}`);
+    const [l, v] = tf.tidy(() => {
+      const x = tf.tensor2d(input.subarray(0, n * this.inputSize), [n, this.inputSize], "float32");
+      const { logits, value } = this.forward(x);
+      return [logits, value];
+    });
+    try {
+      return { logits: l.dataSync() as Float32Array, value: v.dataSync() as Float32Array };
+    } finally {
+      l.dispose();
+      v.dispose();
+    }
+  }
+
+  /**
+   * Probabilities [n, A] of `n` rows of logits (row stride = this.actionCount) under `masks`
+   * (row stride A): softmax of `logits + (mask - 1) * 1e9`, computed in JavaScript. Actions
+   * beyond the network's width (a registry that grew) get 0.
+   */
+  probabilities(logits: Float32Array, masks: Uint8Array, n: number, out: Float64Array | Float32Array): void {
+    const A = n === 0 ? 0 : masks.length / n;
+    for (let i = 0; i < n; i++) this.rowProbabilities(logits, i, masks, A, out, i * A);
+  }
+
+  private rowProbabilities(logits: Float32Array, i: number, masks: Uint8Array, A: number, out: Float64Array | Float32Array, at: number): void {
+    const L = this.actionCount;
+    const lrow = i * L;
+    const mrow = i * A;
+    let max = -Infinity;
+    for (let j = 0; j < A; j++) {
+      const z = j < L ? logits[lrow + j] + (masks[mrow + j] - 1) * MASK_PENALTY : -Infinity;
+      if (z > max) max = z;
+    }
+    let sum = 0;
+    for (let j = 0; j < A; j++) {
+      const z = j < L ? logits[lrow + j] + (masks[mrow + j] - 1) * MASK_PENALTY : -Infinity;
+      const e = Math.exp(z - max);
+      out[at + j] = e;
+      sum += e;
+    }
+    for (let j = 0; j < A; j++) out[at + j] /= sum;
+  }
+
+  act(world: World, obs: ObservationBatch | undefined, masks: Uint8Array, agents: Int32Array, out: Int32Array): void {
+    const n = agents.length;
+    if (n === 0) return;
+    if (!obs) throw new Error("the neural policy needs observations, and none were built");
+    if (obs.variant !== this.variant) {
+      throw new Error(`the neural policy reads observation variant "${this.variant}", but was given "${obs.variant}"`);
+    }
+    if (obs.size !== this.inputSize) throw new Error(`the neural policy reads ${this.inputSize} floats per agent, the observations hold ${obs.size}`);
+    const A = masks.length / n;
+    const { logits } = this.evaluate(obs.data, n);
+    if (this.probs.length < A) this.probs = new Float64Array(A * 2);
+    const p = this.probs;
+    const rng = this.greedy ? undefined : world.rng.get("policy");
+    const L = this.actionCount;
+    for (let i = 0; i < n; i++) {
+      const mrow = i * A;
+      if (this.greedy) {
+        let best = 0;
+        let bestZ = -Infinity;
+        for (let j = 0; j < A && j < L; j++) {
+          const z = logits[i * L + j] + (masks[mrow + j] - 1) * MASK_PENALTY;
+          if (z > bestZ) {
+            bestZ = z;
+            best = j;
+          }
+        }
+        out[i] = masks[mrow + best] === 1 ? best : 0;
+        continue;
+      }
+      this.rowProbabilities(logits, i, masks, A, p, 0);
+      const u = rng!.next();
+      let cum = 0;
+      let pick = -1;
+      let lastAllowed = 0;
+      for (let j = 0; j < A; j++) {
+        if (p[j] <= 0) continue;
+        lastAllowed = j;
+        cum += p[j];
+        if (u < cum) {
+          pick = j;
+          break;
+        }
+      }
+      out[i] = pick >= 0 ? pick : lastAllowed;
+    }
+  }
+
+  /** The weights as one flat Float32Array (entry order), read from the variables. */
+  weights(): Float32Array {
+    const flat = new Float32Array(this.parameterCount);
+    this.entries.forEach((e, i) => flat.set(this.variables[i].dataSync() as Float32Array, e.offset));
+    return flat;
+  }
+
+  /** sha256 (hex) of the weights' little-endian float32 bytes. */
+  hash(): string {
+    return sha256(weightBytes(this.weights()));
+  }
+
+  /**
+   * Writes `policy.json` (config_id, observation variant, action names, layout, policy hash)
+   * and `weights.bin` (float32 little-endian) into `dir`. Returns the policy hash.
+   */
+  save(dir: string): string {
+    mkdirSync(dir, { recursive: true });
+    const bytes = weightBytes(this.weights());
+    const hash = sha256(bytes);
+    const meta: CheckpointMeta = {
+      format: CHECKPOINT_FORMAT,
+      config_id: this.configId,
+      observation_variant: this.variant,
+      input_size: this.inputSize,
+      action_count: this.actionCount,
+      action_names: [...this.actionNames],
+      hidden: [...this.hidden],
+      seed: this.seed,
+      policy_hash: hash,
+      tensors: this.entries,
+    };
+    writeAtomic(path.join(dir, WEIGHTS_FILE), bytes);
+    writeAtomic(path.join(dir, META_FILE), Buffer.from(JSON.stringify(meta, null, 2) + "\n"));
+    return hash;
+  }
+
+  /** Loads a checkpoint written by `save`, refusing one trained for another variant/config/action space. */
+  static load(tf: TF, dir: string, expect: CheckpointExpectations = {}, opts: { greedy?: boolean } = {}): NeuralPolicy {
+    const metaPath = path.join(dir, META_FILE);
+    let meta: CheckpointMeta;
+    try {
+      meta = JSON.parse(readFileSync(metaPath, "utf8")) as CheckpointMeta;
+    } catch (e) {
+      throw new CheckpointError(`cannot read policy checkpoint ${metaPath}: ${(e as Error).message}`);
+    }
+    if (meta.format !== CHECKPOINT_FORMAT) {
+      throw new CheckpointError(`${metaPath}: format "${meta.format}" is not "${CHECKPOINT_FORMAT}"`);
+    }
+    if (expect.variant !== undefined && meta.observation_variant !== expect.variant) {
+      throw new CheckpointError(
+        `${dir}: the policy was trained on observation variant "${meta.observation_variant}", this run builds "${expect.variant}"; ` +
+          `run with the variant it was trained on, or train a policy for this one`,
+      );
+    }
+    if (expect.configId !== undefined && meta.config_id !== expect.configId) {
+      throw new CheckpointError(
+        `${dir}: the policy was trained under config_id "${meta.config_id}", this run's config_id is "${expect.configId}"; ` +
+          `load it with the config it was trained under`,
+      );
+    }
+    if (expect.inputSize !== undefined && meta.input_size !== expect.inputSize) {
+      throw new CheckpointError(`${dir}: the policy reads ${meta.input_size} floats per agent, this run's observations hold ${expect.inputSize}`);
+    }
+    if (expect.actionNames !== undefined && meta.action_names.length > 0) {
+      const want = expect.actionNames;
+      const same = meta.action_names.length <= want.length && meta.action_names.every((a, i) => a === want[i]);
+      if (!same) {
+        throw new CheckpointError(
+          `${dir}: the policy's actions [${meta.action_names.join(", ")}] differ from this run's [${want.join(", ")}] (the affordance registry changed)`,
+        );
+      }
+    }
+    const weightsPath = path.join(dir, WEIGHTS_FILE);
+    let buf: Buffer;
+    try {
+      buf = readFileSync(weightsPath);
+    } catch (e) {
+      throw new CheckpointError(`cannot read policy weights ${weightsPath}: ${(e as Error).message}`);
+    }
+    const hash = sha256(buf);
+    if (hash !== meta.policy_hash) {
+      throw new CheckpointError(`${weightsPath}: sha256 ${hash} does not match the policy hash ${meta.policy_hash} in ${META_FILE} (corrupt or replaced)`);
+    }
+    const flat = new Float32Array(buf.length / 4);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    for (let i = 0; i < flat.length; i++) flat[i] = view.getFloat32(i * 4, true);
+    return new NeuralPolicy(
+      tf,
+      {
+        inputSize: meta.input_size,
+        actionCount: meta.action_count,
+        hidden: meta.hidden,
+        seed: meta.seed,
+        greedy: opts.greedy,
+        variant: meta.observation_variant,
+        configId: meta.config_id,
+        actionNames: meta.action_names,
+      },
+      flat,
+    );
+  }
+
+  /** Frees the variables. */
+  dispose(): void {
+    for (const v of this.variables) v.dispose();
+  }
+}
+
+/** Glorot-uniform kernels from a seeded stream, zero biases, policy head scaled by 0.01. */
+function initialWeights(entries: readonly TensorEntry[], seed: number): Float32Array {
+  const last = entries[entries.length - 1];
+  const flat = new Float32Array(last.offset + last.length);
+  const rng = createRng(seed, "neural-policy-init");
+  for (const e of entries) {
+    if (e.shape.length !== 2) continue; // biases stay 0
+    const [fanIn, fanOut] = e.shape;
+    const scale = e.name.startsWith("policy/") ? 0.01 : 1;
+    const limit = Math.sqrt(6 / (fanIn + fanOut)) * scale;
+    for (let i = 0; i < e.length; i++) flat[e.offset + i] = (2 * rng.next() - 1) * limit;
+  }
+  return flat;
+}
+
+function weightBytes(flat: Float32Array): Buffer {
+  const buf = Buffer.alloc(flat.length * 4);
+  for (let i = 0; i < flat.length; i++) buf.writeFloatLE(flat[i], i * 4);
+  return buf;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+function writeAtomic(file: string, bytes: Uint8Array): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, file);
+}
+
+// ---- construction from settings --------------------------------------------------------------
+
+/** A fresh neural policy shaped for `world` (its observation source and action space). */
+export async function createNeuralPolicy(world: World, opts: { hidden?: readonly number[]; seed?: number; greedy?: boolean } = {}): Promise<NeuralPolicy> {
+  const { tf } = await initTensorBackend();
+  const src = observationSourceFor(world);
+  const names = actionNames(registryOf(world));
+  const rt = world.settings.policy_runtime;
+  return new NeuralPolicy(tf, {
+    inputSize: src.size(world),
+    actionCount: names.length,
+    hidden: opts.hidden ?? rt.hidden_sizes,
+    seed: opts.seed ?? world.seed,
+    greedy: opts.greedy ?? rt.greedy,
+    variant: src.variant(world),
+    configId: world.settings.config_id,
+    actionNames: names,
+  });
+}
+
+/** Loads a checkpoint for `world`: its variant, config_id and action space must match. */
+export async function loadNeuralPolicy(world: World, dir: string, opts: { greedy?: boolean } = {}): Promise<NeuralPolicy> {
+  const { tf } = await initTensorBackend();
+  const src = observationSourceFor(world);
+  return NeuralPolicy.load(
+    tf,
+    dir,
+    { variant: src.variant(world), configId: world.settings.config_id, actionNames: actionNames(registryOf(world)), inputSize: src.size(world) },
+    { greedy: opts.greedy ?? world.settings.policy_runtime.greedy },
+  );
+}
+
+/**
+ * A policy from a spec: `scripted`, `random`, `neural` (fresh, seeded from the world's seed) or
+ * `neural:DIR` (a checkpoint). With training.anneal_enable_policy_blend on, a learned policy is
+ * wrapped in a blend at training.anneal_scripted_ratio.
+ */
+export async function createPolicy(world: World, spec: string, options: Record<string, unknown> = {}): Promise<Policy> {
+  const [kind, ...rest] = spec.split(":");
+  const arg = rest.join(":") || (typeof options.checkpoint === "string" ? options.checkpoint : "");
+  let p: Policy;
+  switch (kind) {
+    case "scripted":
+      return scriptedPolicy;
+    case "random":
+      p = new RandomPolicy();
+      break;
+    case "external":
+      return new ExternalPolicy();
+    case "neural": {
+      const greedy = typeof options.greedy === "boolean" ? options.greedy : undefined;
+      p = arg ? await loadNeuralPolicy(world, arg, { greedy }) : await createNeuralPolicy(world, { greedy });
+      break;
+    }
+    default:
+      throw new Error(`unknown policy "${spec}"; expected scripted, random, external, neural or neural:CHECKPOINT_DIR`);
+  }
+  const t = world.settings.training;
+  return t.anneal_enable_policy_blend ? new BlendPolicy(p, t.anneal_scripted_ratio) : p;
+}
