@@ -10,6 +10,8 @@ import { ScheduleError } from "../engine/schedule.ts";
 import { corePlugins } from "../systems/index.ts";
 import { buildWorld } from "./build.ts";
 import type { World } from "../engine/world.ts";
+import { currentTensorBackend, describeTensorBackend, initTensorBackend, parseBackendName, TensorBackendError } from "../engine/tensor.ts";
+import { preparePolicy, PolicySpecError, CheckpointError } from "../systems/policy/index.ts";
 import { createProgress } from "./progress.ts";
 import { formatAgentStates, formatEvent, runScenario } from "./scenario.ts";
 import { ScenarioError } from "../systems/scenario/index.ts";
@@ -25,7 +27,9 @@ const USAGE = `usage: townlet <command> [options]
 
 commands:
   run        run a town: townlet run [--config FILE] [--ticks N] [--seed N] [--towns N]
-             [--agents N] [--realtime] [--json] [--print-schedule] [--hash-log FILE]
+             [--agents N] [--policy scripted|random|neural[:fresh|:CHECKPOINT_DIR]]
+             [--backend cuda|native|wasm|cpu] [--realtime] [--json] [--print-schedule]
+             [--hash-log FILE] [--profile] [--quiet]
   validate   check configs and the files they reference: townlet validate [FILE|DIR...]
   scenario   run a scenario config, printing its events: townlet scenario FILE [--ticks N]
              [--seed N] [--towns N] [--json] [--quiet]
@@ -67,6 +71,8 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
     "hash-log": { type: "string" },
     quiet: { type: "boolean" },
     profile: { type: "boolean" },
+    policy: { type: "string" },
+    backend: { type: "string" },
   });
   const ticks = intFlag("ticks", values.ticks, 0) ?? 1000;
   const built = buildWorld(values.config ?? DEFAULT_CONFIG, corePlugins, {
@@ -79,6 +85,11 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
     out.log(world.formatSchedule());
     return 0;
   }
+  const backend = values.backend !== undefined ? parseBackendName(values.backend) : undefined;
+  if (backend) await initTensorBackend(backend);
+  const policy = await preparePolicy(world, values.policy);
+  const tensorBackend = currentTensorBackend();
+  if (tensorBackend && !values.json && !values.quiet) out.err(`tensor backend: ${describeTensorBackend(tensorBackend)}`);
   const hashes: string[] = [];
   if (values["hash-log"]) world.onTick((w) => hashes.push(`${w.tick} ${w.stateHash()}`));
   let steps = 0;
@@ -107,7 +118,8 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
     state_hash: world.stateHash(),
     wall_s: round(wall, 4),
     agent_steps_per_sec: wall > 0 ? Math.round(steps / wall) : 0,
-    tensor_backend: "none",
+    tensor_backend: tensorBackend?.name ?? "none",
+    policy: policy.name,
     kpis: world.kpis(),
     ...(values.profile ? { system_ms: profileTable(world) } : {}),
   };
@@ -217,6 +229,20 @@ function cmdValidate(argv: string[], out: Out): number {
   return bad ? 1 : 0;
 }
 
+/** Errors that are the user's to fix (exit 1), by class name: module copies compare by name. */
+const USER_ERRORS = new Set([
+  ConfigError.name,
+  UsageError.name,
+  ScheduleError.name,
+  TensorBackendError.name,
+  PolicySpecError.name,
+  CheckpointError.name,
+  "ScenarioError",
+]);
+function isUserError(e: unknown): e is Error {
+  return e instanceof Error && USER_ERRORS.has(e.name);
+}
+
 export async function main(argv: string[], out: Out = { log: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -237,7 +263,7 @@ export async function main(argv: string[], out: Out = { log: (l) => console.log(
         throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
     }
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof UsageError || e instanceof ScheduleError || e instanceof ScenarioError) {
+    if (isUserError(e)) {
       out.err(e.message);
       return 1;
     }

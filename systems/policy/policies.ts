@@ -189,6 +189,11 @@ interface CheckpointMeta {
   tensors: TensorEntry[];
 }
 
+/** A policy named on the command line or in a config that does not exist. */
+export class PolicySpecError extends Error {
+  override name = "PolicySpecError";
+}
+
 export const CHECKPOINT_FORMAT = "townlet-policy/1";
 const META_FILE = "policy.json";
 const WEIGHTS_FILE = "weights.bin";
@@ -574,11 +579,12 @@ export async function createPolicy(world: World, spec: string, options: Record<s
       return new ExternalPolicy();
     case "neural": {
       const greedy = typeof options.greedy === "boolean" ? options.greedy : undefined;
-      p = arg ? await loadNeuralPolicy(world, arg, { greedy }) : await createNeuralPolicy(world, { greedy });
+      // `neural` or `neural:fresh`: a freshly initialised network; `neural:DIR`: a checkpoint.
+      p = arg && arg !== "fresh" ? await loadNeuralPolicy(world, arg, { greedy }) : await createNeuralPolicy(world, { greedy });
       break;
     }
     default:
-      throw new Error(`unknown policy "${spec}"; expected scripted, random, external, neural or neural:CHECKPOINT_DIR`);
+      throw new PolicySpecError(`unknown policy "${spec}"; expected scripted, random, external, neural, neural:fresh or neural:CHECKPOINT_DIR`);
   }
   const t = world.settings.training;
   return t.anneal_enable_policy_blend ? new BlendPolicy(p, t.anneal_scripted_ratio) : p;
