@@ -17,6 +17,9 @@ export interface AffordanceSpec {
   /** Money delta on finish (negative = a cost; scaled by the town's price multiplier). */
   readonly money: number;
   readonly preconds: readonly string[];
+  /** True when a precondition names power_on / water_on (an outage stops it). */
+  readonly needsPower: boolean;
+  readonly needsWater: boolean;
   readonly hooks: { readonly before: readonly string[]; readonly after: readonly string[]; readonly fail: readonly string[] };
 }
 

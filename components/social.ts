@@ -10,6 +10,8 @@ export class SocialLedger {
   rivalry: Float32Array;
   trust: Float32Array;
   familiarity: Float32Array;
+  /** Edges in use per entity (loops skip agents with none). */
+  count: Uint8Array;
 
   constructor(
     readonly maxEdges: number,
@@ -20,6 +22,7 @@ export class SocialLedger {
     this.rivalry = new Float32Array(n);
     this.trust = new Float32Array(n);
     this.familiarity = new Float32Array(n);
+    this.count = new Uint8Array(capacity);
   }
 
   ensure(entities: number): void {
@@ -35,6 +38,19 @@ export class SocialLedger {
       g.set(this[k]);
       this[k] = g;
     }
+    const c = new Uint8Array(cap / this.maxEdges);
+    c.set(this.count);
+    this.count = c;
+  }
+
+  /** Forgets one edge (slot index). */
+  evict(s: number): void {
+    if (this.other[s] === -1) return;
+    this.other[s] = -1;
+    this.rivalry[s] = 0;
+    this.trust[s] = 0;
+    this.familiarity[s] = 0;
+    this.count[Math.floor(s / this.maxEdges)]--;
   }
 
   /** Slot of the edge eid -> uid, or -1. */
@@ -72,6 +88,7 @@ export class SocialLedger {
       }
     }
     if (this.other[pick] !== -1 && weakest >= strength) return -1;
+    if (this.other[pick] === -1) this.count[eid]++;
     this.other[pick] = uid;
     this.rivalry[pick] = 0;
     this.trust[pick] = 0;
@@ -114,6 +131,7 @@ export class SocialLedger {
       this.trust[base + k] = 0;
       this.familiarity[base + k] = 0;
     }
+    this.count[eid] = 0;
   }
 
   save(): unknown {
@@ -128,8 +146,10 @@ export class SocialLedger {
     this.rivalry = new Float32Array(d.size);
     this.trust = new Float32Array(d.size);
     this.familiarity = new Float32Array(d.size);
+    this.count = new Uint8Array(d.size / this.maxEdges);
     for (let i = 0; i < d.used.length; i += 5) {
       const s = d.used[i];
+      this.count[Math.floor(s / this.maxEdges)]++;
       this.other[s] = d.used[i + 1];
       this.rivalry[s] = d.used[i + 2];
       this.trust[s] = d.used[i + 3];

@@ -32,6 +32,15 @@ import { AffordancesState } from "./state.ts";
 import { Runtime, Req } from "./runtime.ts";
 import { registerBuiltinHooks, objectsOf } from "./builtins.ts";
 import type { AffordanceInput } from "./registry.ts";
+// Enum members as module constants: plain loads in the per-agent loops.
+const INT_BLOCKED = IntentKind.Blocked;
+const INT_CHAT = IntentKind.Chat;
+const INT_MOVE = IntentKind.Move;
+const INT_NONE = IntentKind.None;
+const INT_RELEASE = IntentKind.Release;
+const INT_REQUEST = IntentKind.Request;
+const INT_START = IntentKind.Start;
+const INT_WAIT = IntentKind.Wait;
 
 /** Starting stock by object type (the original's register_object defaults). */
 const DEFAULT_STOCK: Record<string, Record<string, number>> = {
@@ -131,6 +140,8 @@ export const affordancesPlugin = definePlugin({
         const social = world.hasPlugin("social") ? world.state<{ ledger: SocialLedger }>("social").ledger : undefined;
         const avoid = world.settings.conflict.rivalry.avoid_threshold;
         const uid = world.columns(world.componentDef("Agent")).uid as Uint32Array;
+        const isObj = world.components.flags(Obj);
+        const isAgent = world.components.flags(world.componentDef("Agent"));
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
           const kind = I.kind[eid];
@@ -139,24 +150,24 @@ export const affordancesPlugin = definePlugin({
           const held = A.holding[eid];
           if (A.running[eid] >= 0) {
             // Busy: only letting go of the object interrupts a running affordance.
-            if (kind === IntentKind.Release && (I.object[eid] === 0 || I.object[eid] === held)) rt.fail(eid, held, A.running[eid], "released");
-            else if (kind !== IntentKind.None && kind !== IntentKind.Wait) A.last_ok[eid] = 0;
+            if (kind === INT_RELEASE && (I.object[eid] === 0 || I.object[eid] === held)) rt.fail(eid, held, A.running[eid], "released");
+            else if (kind !== INT_NONE && kind !== INT_WAIT) A.last_ok[eid] = 0;
             continue;
           }
-          if (held !== 0 && A.pending[eid] >= 0 && kind !== IntentKind.Release && kind !== IntentKind.Blocked && rt.adjacent(eid, held)) {
+          if (held !== 0 && A.pending[eid] >= 0 && kind !== INT_RELEASE && kind !== INT_BLOCKED && rt.adjacent(eid, held)) {
             if (!rt.start(eid, held, A.pending[eid])) A.last_ok[eid] = 0;
             continue;
           }
           switch (kind) {
-            case IntentKind.Move: {
+            case INT_MOVE: {
               const s = stepToward(P.x[eid], P.y[eid], I.x[eid], I.y[eid]);
               if (s >= 0) step(world, space, P, T, eid, s);
               break;
             }
-            case IntentKind.Request:
-            case IntentKind.Start: {
+            case INT_REQUEST:
+            case INT_START: {
               const obj = I.object[eid];
-              if (obj <= 0 || !world.has(obj, Obj) || T[obj] !== T[eid]) {
+              if (obj <= 0 || isObj[obj] !== 1 || T[obj] !== T[eid]) {
                 A.last_ok[eid] = 0;
                 break;
               }
@@ -170,29 +181,29 @@ export const affordancesPlugin = definePlugin({
                 break;
               }
               const r = rt.request(eid, obj, aff);
-              if ((r === Req.Granted || r === Req.Held) && kind === IntentKind.Start && aff >= 0) {
+              if ((r === Req.Granted || r === Req.Held) && kind === INT_START && aff >= 0) {
                 if (!rt.start(eid, obj, aff)) A.last_ok[eid] = 0;
               } else if (r === Req.Queued && I.blocked[eid] === 1) {
                 blockedAttempt(rt, obj, eid, ghostAfter);
               } else if (r < 0) A.last_ok[eid] = 0;
               break;
             }
-            case IntentKind.Release: {
+            case INT_RELEASE: {
               const obj = I.object[eid] || held || A.queued[eid];
               if (obj !== 0 && held === obj) rt.release(obj, eid, false);
               else if (obj !== 0 && A.queued[eid] === obj) rt.leaveQueue(eid);
               else A.last_ok[eid] = 0;
               break;
             }
-            case IntentKind.Blocked: {
+            case INT_BLOCKED: {
               const obj = I.object[eid];
               if (obj > 0 && A.queued[eid] === obj) blockedAttempt(rt, obj, eid, ghostAfter);
               else A.last_ok[eid] = 0;
               break;
             }
-            case IntentKind.Chat: {
+            case INT_CHAT: {
               const other = I.target[eid];
-              if (other <= 0 || other === eid || !world.isAgent(other) || T[other] !== T[eid]) {
+              if (other <= 0 || other === eid || isAgent[other] !== 1 || T[other] !== T[eid]) {
                 A.last_ok[eid] = 0;
                 break;
               }

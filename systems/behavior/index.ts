@@ -24,6 +24,13 @@ import type { SpatialIndex } from "../../components/grid.ts";
 import type { SocialLedger } from "../../components/social.ts";
 import type { AffordanceTable } from "../../components/affordances.ts";
 import { chooseOption, jobTable, ticksPerDay } from "../options/index.ts";
+// Enum members as module constants: plain loads in the per-agent loops.
+const OPT_AVOID = OptionKind.Avoid;
+const OPT_CHAT = OptionKind.Chat;
+const OPT_NONE = OptionKind.None;
+const OPT_USE = OptionKind.Use;
+const OPT_WAIT = OptionKind.Wait;
+const OPT_WORK = OptionKind.Work;
 
 const NEED_KEYS = ["hunger", "hygiene", "energy"] as const;
 /** Scratch for one agent's needs: no allocation per agent per tick. */
@@ -39,6 +46,8 @@ export const BehaviorTuning = z
     chat_cooldown_ticks: z.int().min(0).default(30),
     /** Ticks before the arrival buffer in which no top-up is started (it would make the agent late). */
     pre_shift_guard_ticks: z.int().min(0).default(60),
+    /** An idle agent reconsiders every this many ticks (sooner when a need drops below its threshold). */
+    idle_recheck_ticks: z.int().min(1).default(5),
     /** When a town's fridges hold fewer meals than this, idle agents cook (a batch) for everyone. */
     pantry_low_meals: z.number().min(0).default(6),
     /** Ticks allowed after a shift to walk to food and eat, when planning ahead. */
@@ -110,10 +119,20 @@ export const behaviorPlugin = definePlugin({
         }
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
-          if (Op.external[eid] === 1 || Op.kind[eid] === OptionKind.None) continue;
-          if (Op.done[eid] === 0 && Op.kind[eid] !== OptionKind.Wait) {
+          if (Op.external[eid] === 1 || Op.kind[eid] === OPT_NONE) continue;
+          // An idle agent looks again every idle_recheck_ticks, or at once when a need falls low.
+          if (
+            Op.kind[eid] === OPT_WAIT &&
+            tick - Op.since[eid] < config.idle_recheck_ticks &&
+            N.hunger[eid] >= thresholds[0] &&
+            N.hygiene[eid] >= thresholds[1] &&
+            N.energy[eid] >= thresholds[2]
+          ) {
+            continue;
+          }
+          if (Op.done[eid] === 0 && Op.kind[eid] !== OPT_WAIT) {
             // Committed; but no shift is worth fainting for: a critical need breaks Work.
-            if (Op.kind[eid] !== OptionKind.Work) continue;
+            if (Op.kind[eid] !== OPT_WORK) continue;
             if (N.hunger[eid] >= config.critical_level && N.hygiene[eid] >= config.critical_level && N.energy[eid] >= config.critical_level) continue;
           }
           const town = T[eid];
@@ -151,13 +170,13 @@ export const behaviorPlugin = definePlugin({
           const critical =
             worst >= 0 && (needs[worst] < config.critical_level || (job >= 0 && needs[worst] - rates[worst] * (jobs.end[job] - tod + config.travel_slack_ticks) < config.critical_level));
           if (inWindow && !critical) {
-            chooseOption(Op, eid, OptionKind.Work, -1, 0, tick);
+            chooseOption(Op, eid, OPT_WORK, -1, 0, tick);
             continue;
           }
           if (worst >= 0) {
             const aff = bestAffordance(world, reg, st.byTownType, O, town, NEED_KEYS[worst], W.money[eid], mult);
             if (aff >= 0) {
-              chooseOption(Op, eid, OptionKind.Use, aff, 0, tick);
+              chooseOption(Op, eid, OPT_USE, aff, 0, tick);
               continue;
             }
           }
@@ -176,7 +195,7 @@ export const behaviorPlugin = definePlugin({
             if (topUp >= 0) {
               const aff = bestAffordance(world, reg, st.byTownType, O, town, NEED_KEYS[topUp], W.money[eid], mult);
               if (aff >= 0) {
-                chooseOption(Op, eid, OptionKind.Use, aff, 0, tick);
+                chooseOption(Op, eid, OPT_USE, aff, 0, tick);
                 continue;
               }
             }
@@ -189,7 +208,7 @@ export const behaviorPlugin = definePlugin({
             if (list) for (let k = 0; k < list.length; k += 3) if (O.raw_ingredients[list[k]] >= 1 && O.holder[list[k]] === 0) stocked = true;
             if (stocked && W.money[eid] >= price) {
               state.pantry[town] += 1; // one cook per tick per town is enough to answer a low pantry
-              chooseOption(Op, eid, OptionKind.Use, cook, 0, tick);
+              chooseOption(Op, eid, OPT_USE, cook, 0, tick);
               continue;
             }
           }
@@ -204,16 +223,16 @@ export const behaviorPlugin = definePlugin({
               else if (friend === 0) friend = o;
             }
             if (rival) {
-              chooseOption(Op, eid, OptionKind.Avoid, -1, 0, tick);
+              chooseOption(Op, eid, OPT_AVOID, -1, 0, tick);
               continue;
             }
             if (chatting && friend !== 0 && tick - state.lastChat[eid] >= config.chat_cooldown_ticks) {
               state.lastChat[eid] = tick;
-              chooseOption(Op, eid, OptionKind.Chat, -1, friend, tick);
+              chooseOption(Op, eid, OPT_CHAT, -1, friend, tick);
               continue;
             }
           }
-          chooseOption(Op, eid, OptionKind.Wait, -1, 0, tick);
+          chooseOption(Op, eid, OPT_WAIT, -1, 0, tick);
         }
       },
     },

@@ -17,6 +17,17 @@ import { STEPS, type SpatialIndex } from "../../components/grid.ts";
 import { AffordanceFail, AffordanceFinish, GuardrailBlock } from "../../components/messages.ts";
 import type { SocialLedger } from "../../components/social.ts";
 import type { AffordanceTable } from "../../components/affordances.ts";
+// Enum members as module constants: plain loads in the per-agent loops.
+const INT_CHAT = IntentKind.Chat;
+const INT_MOVE = IntentKind.Move;
+const INT_START = IntentKind.Start;
+const INT_WAIT = IntentKind.Wait;
+const OPT_AVOID = OptionKind.Avoid;
+const OPT_CHAT = OptionKind.Chat;
+const OPT_NONE = OptionKind.None;
+const OPT_USE = OptionKind.Use;
+const OPT_WAIT = OptionKind.Wait;
+const OPT_WORK = OptionKind.Work;
 
 /** Affordances need stock their object must have to be worth walking to (by affordance id). */
 const STOCK_NEED: Record<string, "meals" | "raw_ingredients" | "sleep_slots"> = {
@@ -83,8 +94,8 @@ export function chooseObject(c: Ctx, eid: number, aff: number, out: { rivalBlock
   const town = T[eid];
   const list = c.objectsOfType(town, spec.type);
   const stock = STOCK_NEED[spec.id];
-  const needsPower = spec.preconds.some((p) => p.includes("power_on"));
-  const needsWater = spec.preconds.some((p) => p.includes("water_on"));
+  const needsPower = spec.needsPower;
+  const needsWater = spec.needsWater;
   const econ = world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy) : undefined;
   let best = 0;
   let bestScore = Infinity;
@@ -126,7 +137,7 @@ export const optionsPlugin = definePlugin({
   components: { Option, Intent },
   messages: [GuardrailBlock],
   onAgentSpawn({ world }, eid) {
-    world.addComponent(eid, Option, { kind: OptionKind.Wait, done: 1 });
+    world.addComponent(eid, Option, { kind: OPT_WAIT, done: 1 });
     world.addComponent(eid, Intent);
   },
   systems: [
@@ -153,11 +164,11 @@ export const optionsPlugin = definePlugin({
         };
         // Use options end when their affordance finished or failed last tick.
         const fin = read(AffordanceFinish);
-        for (let i = fin.start; i < fin.end; i++) if (Op.kind[fin.agent[i]] === OptionKind.Use) Op.done[fin.agent[i]] = 1;
+        for (let i = fin.start; i < fin.end; i++) if (Op.kind[fin.agent[i]] === OPT_USE) Op.done[fin.agent[i]] = 1;
         const fail = read(AffordanceFail);
         for (let i = fail.start; i < fail.end; i++) {
           const a = fail.agent[i];
-          if (Op.kind[a] === OptionKind.Use) Op.done[a] = 1;
+          if (Op.kind[a] === OPT_USE) Op.done[a] = 1;
         }
         const hasJobs = world.hasPlugin("employment");
         const E = hasJobs ? world.columns(Employment) : undefined;
@@ -169,67 +180,68 @@ export const optionsPlugin = definePlugin({
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
           const kind = Op.kind[eid];
-          if (kind === OptionKind.None || Op.external[eid] === 1) continue;
+          if (kind === OPT_NONE || Op.external[eid] === 1) continue;
           I.blocked[eid] = 0;
-          if (Op.done[eid] === 1 || kind === OptionKind.Wait) {
-            I.kind[eid] = IntentKind.Wait;
+          if (Op.done[eid] === 1 || kind === OPT_WAIT) {
+            I.kind[eid] = INT_WAIT;
             continue;
           }
           switch (kind) {
-            case OptionKind.Use: {
+            case OPT_USE: {
               const aff = Op.affordance[eid];
               if (A.running[eid] === aff) {
-                I.kind[eid] = IntentKind.Wait;
+                I.kind[eid] = INT_WAIT;
                 break;
               }
               let obj = Op.object[eid];
-              // Re-choose while not yet holding or waiting: a shorter queue may have opened.
-              if (A.holding[eid] !== obj || obj === 0) {
-                if (A.queued[eid] === 0 || A.queued[eid] !== obj) {
+              // Choose an object, and re-choose every RECHOOSE_TICKS while still walking to it:
+              // a shorter queue may have opened elsewhere.
+              if (obj === 0 || (A.holding[eid] !== obj && A.queued[eid] !== obj && (tick - Op.since[eid]) % RECHOOSE_TICKS === 0)) {
+                {
                   obj = chooseObject(c, eid, aff, out);
                   if (obj === 0) {
                     if (out.rivalBlocked) send(GuardrailBlock, eid, world.intern("queue_rival"));
                     Op.done[eid] = 1;
-                    I.kind[eid] = IntentKind.Wait;
+                    I.kind[eid] = INT_WAIT;
                     break;
                   }
                   Op.object[eid] = obj;
                 }
               }
-              I.kind[eid] = IntentKind.Start;
+              I.kind[eid] = INT_START;
               I.object[eid] = obj;
               I.affordance[eid] = aff;
               break;
             }
-            case OptionKind.Work: {
+            case OPT_WORK: {
               const job = E ? E.job[eid] : -1;
               if (job < 0 || tod >= jobs.end[job]) {
                 Op.done[eid] = 1;
-                I.kind[eid] = IntentKind.Wait;
+                I.kind[eid] = INT_WAIT;
                 break;
               }
               const jx = jobs.x[job];
-              if (jx < 0 || Math.abs(P.x[eid] - jx) + Math.abs(P.y[eid] - jobs.y[job]) <= 1) I.kind[eid] = IntentKind.Wait;
+              if (jx < 0 || Math.abs(P.x[eid] - jx) + Math.abs(P.y[eid] - jobs.y[job]) <= 1) I.kind[eid] = INT_WAIT;
               else {
-                I.kind[eid] = IntentKind.Move;
+                I.kind[eid] = INT_MOVE;
                 I.x[eid] = jx;
                 I.y[eid] = jobs.y[job];
               }
               break;
             }
-            case OptionKind.Chat: {
+            case OPT_CHAT: {
               const other = Op.target[eid];
               if (other > 0 && world.isAgent(other)) {
-                I.kind[eid] = IntentKind.Chat;
+                I.kind[eid] = INT_CHAT;
                 I.target[eid] = other;
                 I.quality[eid] = 0.5;
-              } else I.kind[eid] = IntentKind.Wait;
+              } else I.kind[eid] = INT_WAIT;
               Op.done[eid] = 1;
               break;
             }
-            case OptionKind.Avoid: {
+            case OPT_AVOID: {
               // First 4-neighbour with no rival on it (west, east, north, south).
-              I.kind[eid] = IntentKind.Wait;
+              I.kind[eid] = INT_WAIT;
               for (let s = 0; s < 4; s++) {
                 const nx = P.x[eid] + STEPS[s][0];
                 const ny = P.y[eid] + STEPS[s][1];
@@ -241,7 +253,7 @@ export const optionsPlugin = definePlugin({
                   }
                 }
                 if (!rival) {
-                  I.kind[eid] = IntentKind.Move;
+                  I.kind[eid] = INT_MOVE;
                   I.x[eid] = nx;
                   I.y[eid] = ny;
                   break;
@@ -258,10 +270,12 @@ export const optionsPlugin = definePlugin({
 });
 
 const EMPTY = new Int32Array(0);
+/** Ticks between two object choices of an agent walking to use an affordance. */
+const RECHOOSE_TICKS = 8;
 
 /** Sets an agent's option (policies call this); counts a switch when the kind changes. */
 export function chooseOption(Op: { kind: Uint8Array; affordance: Int16Array; object: Int32Array; target: Int32Array; since: Int32Array; done: Uint8Array; switches: Uint32Array }, eid: number, kind: number, affordance: number, target: number, tick: number): void {
-  if (Op.kind[eid] !== kind && Op.kind[eid] !== OptionKind.Wait && kind !== OptionKind.Wait) Op.switches[eid]++;
+  if (Op.kind[eid] !== kind && Op.kind[eid] !== OPT_WAIT && kind !== OPT_WAIT) Op.switches[eid]++;
   Op.kind[eid] = kind;
   Op.affordance[eid] = affordance;
   Op.object[eid] = 0;

@@ -128,17 +128,17 @@ export const socialPlugin = definePlugin({
 
         // Decay rivalry; an edge with nothing left is forgotten.
         const K = L.maxEdges;
+        const count = L.count;
         for (let i = 0; i < agents.length; i++) {
-          const base = agents[i] * K;
+          const eid = agents[i];
+          if (count[eid] === 0) continue;
+          const base = eid * K;
           for (let k = 0; k < K; k++) {
             const s = base + k;
             if (L.other[s] === -1) continue;
             const v = L.rivalry[s] - r.decay_per_tick;
             L.rivalry[s] = v < r.min_value ? r.min_value : v;
-            if (L.rivalry[s] <= r.eviction_threshold && L.trust[s] === 0 && L.familiarity[s] === 0) {
-              L.other[s] = -1;
-              L.rivalry[s] = 0;
-            }
+            if (L.rivalry[s] <= r.eviction_threshold && L.trust[s] === 0 && L.familiarity[s] === 0) L.evict(s);
           }
         }
       },

@@ -37,9 +37,13 @@ interface TownOpts {
   extra?: Record<string, unknown>;
 }
 
-/** A 12x12 town with no agents and no objects; no jobs and no need decay unless given. */
+/**
+ * A 12x12 town with no agents and no objects; no jobs and no need decay unless given. Idle
+ * agents reconsider every tick here (the default, 5, spreads the controller's work).
+ */
 function town(o: TownOpts = {}): World {
   return makeWorld({
+    scripted: { idle_recheck_ticks: 1 },
     world: { agents_per_town: 0, grid_size: [12, 12] },
     affordances: { affordances_file: AFFORDANCES_ONLY },
     jobs: o.jobs ?? {},
@@ -378,7 +382,7 @@ describe("the option executor", () => {
   });
 
   it("chats with a non-rival on its tile when the relationships stage is on, once per chat_cooldown_ticks", () => {
-    const w = town({ extra: { features: { stages: { relationships: "B" } }, scripted: { chat_cooldown_ticks: 10 } } });
+    const w = town({ extra: { features: { stages: { relationships: "B" } }, scripted: { idle_recheck_ticks: 1, chat_cooldown_ticks: 10 } } });
     const a = agent(w, 5, 5);
     agent(w, 5, 5, { external: true });
     let chats = 0;
