@@ -17,6 +17,8 @@ export interface AffordanceSpec {
   /** Money delta on finish (negative = a cost; scaled by the town's price multiplier). */
   readonly money: number;
   readonly preconds: readonly string[];
+  /** False for an id a hot reload removed: it can no longer start. */
+  readonly active: boolean;
   /** True when a precondition names power_on / water_on (an outage stops it). */
   readonly needsPower: boolean;
   readonly needsWater: boolean;
@@ -33,4 +35,25 @@ export interface AffordanceTable {
   ofType(type: number): readonly number[];
   /** Checksum of the manifest bytes (sha256 hex). */
   readonly checksum: string;
+}
+
+/** An affordance to register programmatically (tests, scenarios, plug-ins). */
+export interface AffordanceInput {
+  id: string;
+  object_type: string;
+  duration: number;
+  effects?: Partial<Record<"hunger" | "hygiene" | "energy" | "money", number>>;
+  preconds?: readonly string[];
+  hooks?: { before?: readonly string[]; after?: readonly string[]; fail?: readonly string[] };
+}
+
+/** What the affordances plug-in offers other plug-ins: world.state<AffordanceService>("affordances"). */
+export interface AffordanceService {
+  readonly registry: AffordanceTable;
+  /** Object entities, in entity order. */
+  readonly objects: readonly number[];
+  /** Adds or replaces an affordance; returns its index. */
+  registerAffordance(a: AffordanceInput): number;
+  /** The object entity of a town with the given id, or 0. */
+  objectById(town: number, id: string): number;
 }

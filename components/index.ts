@@ -25,3 +25,6 @@ export { SpatialIndex, STEPS, UNREACHABLE, manhattan, stepToward } from "./grid.
 export type { AffordanceSpec, AffordanceTable } from "./affordances.ts";
 export { SocialLedger } from "./social.ts";
 export { FIXED_ACTIONS, ACTION_WAIT, ACTION_WORK, ACTION_CHAT, ACTION_AVOID, ACTION_USE_BASE, actionCount, actionNames, actionOption, optionAction } from "./actions.ts";
+export { chooseOption } from "./options.ts";
+export { jobTable, ticksPerDay } from "./jobs.ts";
+export type { JobTable } from "./jobs.ts";

@@ -78,3 +78,9 @@ export const Reward = defineComponent(
   },
   "per-agent reward breakdown of the last tick",
 );
+
+/** What the employment plug-in offers other plug-ins: world.state<EmploymentService>("employment"). */
+export interface EmploymentService {
+  /** Gives an agent a job by name; throws a clear error for an unknown job. */
+  assignJob(eid: number, jobName: string): void;
+}

@@ -31,7 +31,7 @@ import { sections as queueSections } from "./queue-config.ts";
 import { AffordancesState } from "./state.ts";
 import { Runtime, Req } from "./runtime.ts";
 import { registerBuiltinHooks, objectsOf } from "./builtins.ts";
-import type { AffordanceInput } from "./registry.ts";
+import type { AffordanceInput, AffordanceService } from "../../components/affordances.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const INT_BLOCKED = IntentKind.Blocked;
 const INT_CHAT = IntentKind.Chat;
@@ -50,9 +50,25 @@ const DEFAULT_STOCK: Record<string, Record<string, number>> = {
 };
 const STOCK_FIELDS = new Set(["meals", "raw_ingredients", "sleep_slots", "power_on", "water_on"]);
 
-interface AffordancesResource {
-  st: AffordancesState;
-  rt: Runtime;
+/** The plug-in's resource: its state and runtime, and the service other plug-ins call. */
+class AffordancesResource implements AffordanceService {
+  constructor(
+    private readonly world: World,
+    readonly st: AffordancesState,
+    readonly rt: Runtime,
+  ) {}
+  get registry() {
+    return this.st.registry;
+  }
+  get objects(): readonly number[] {
+    return this.st.objects;
+  }
+  registerAffordance(a: AffordanceInput): number {
+    return registerAffordance(this.world, a);
+  }
+  objectById(town: number, id: string): number {
+    return objectById(this.world, town, id);
+  }
 }
 
 export const affordancesPlugin = definePlugin({
@@ -73,7 +89,7 @@ export const affordancesPlugin = definePlugin({
   state: (world: World): AffordancesResource => {
     const st = AffordancesState.fromFile(world.settings.affordances.affordances_file);
     registerBuiltinHooks(st.hooks, st);
-    return { st, rt: new Runtime(world, st) };
+    return new AffordancesResource(world, st, new Runtime(world, st));
   },
   setup({ world, state }) {
     instantiateObjects(world, state.st);

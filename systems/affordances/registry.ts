@@ -2,7 +2,7 @@
 // with preconditions compiled once. Indices are stable across hot reloads: an id keeps its
 // index, new ids are appended, removed ids stay as retired entries that can no longer start.
 import { createHash } from "node:crypto";
-import type { AffordanceSpec, AffordanceTable } from "../../components/affordances.ts";
+import type { AffordanceInput, AffordanceSpec, AffordanceTable } from "../../components/affordances.ts";
 import { compilePrecondition, type CompiledPrecondition } from "./preconditions.ts";
 import type { AffordanceManifestEntries, ManifestAffordanceEntry, ManifestObjectEntry } from "./config.ts";
 
@@ -15,14 +15,7 @@ export interface RegisteredAffordance extends AffordanceSpec {
   readonly needsWater: boolean;
 }
 
-export interface AffordanceInput {
-  id: string;
-  object_type: string;
-  duration: number;
-  effects?: Partial<Record<"hunger" | "hygiene" | "energy" | "money", number>>;
-  preconds?: readonly string[];
-  hooks?: { before?: readonly string[]; after?: readonly string[]; fail?: readonly string[] };
-}
+export type { AffordanceInput };
 
 /** Raised when a manifest cannot be turned into a registry (bad precondition, ...). */
 export class ManifestError extends Error {

@@ -23,7 +23,8 @@ import { PolicySets } from "../../components/sets.ts";
 import type { SpatialIndex } from "../../components/grid.ts";
 import type { SocialLedger } from "../../components/social.ts";
 import type { AffordanceTable } from "../../components/affordances.ts";
-import { chooseOption, jobTable, ticksPerDay } from "../options/index.ts";
+import { chooseOption } from "../../components/options.ts";
+import { jobTable, ticksPerDay } from "../../components/jobs.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const OPT_AVOID = OptionKind.Avoid;
 const OPT_CHAT = OptionKind.Chat;
@@ -257,7 +258,7 @@ export function bestAffordance(
   let best = -1;
   let bestGain = 0;
   for (const a of reg.affordances) {
-    if (!a || !(a as { active?: boolean }).active) continue;
+    if (!a || !a.active) continue;
     const gain = a[need];
     if (gain <= bestGain) continue;
     // Price: the money effect, or the hook's charge for meals and ingredients.

@@ -362,14 +362,7 @@ function employmentState(world: World): EmploymentState {
 
 /** Gives an agent the job named `jobName` (a key of `jobs`). */
 export function assignJob(world: World, eid: number, jobName: string): void {
-  const names = employmentState(world).jobs.names;
-  const j = names.indexOf(jobName);
-  if (j < 0) {
-    const known = names.length ? names.map((n) => `"${n}"`).join(", ") : "none";
-    throw new Error(`assignJob: unknown job "${jobName}" for agent ${world.agentName(eid)}; jobs are ${known}${didYouMean(jobName, names)}`);
-  }
-  if (!world.has(eid, Employment)) world.addComponent(eid, Employment);
-  world.columns(Employment).job[eid] = j;
+  employmentState(world).assignJob(eid, jobName);
 }
 
 /** The job id (name) of an agent, or null without a job. */

@@ -5,6 +5,8 @@ import type { PersistentState } from "../../engine/plugin.ts";
 import type { StateHasher } from "../../engine/hash.ts";
 import type { World } from "../../engine/world.ts";
 import type { ConfigSections } from "../../engine/config/sections.ts";
+import { Employment, type EmploymentService } from "../../components/people.ts";
+import { didYouMean } from "../../engine/text.ts";
 
 /** Absence ticks kept per agent; absent_shifts_7d saturates here (max_absent_shifts is <= 20). */
 export const ABSENCE_SLOTS = 32;
@@ -59,7 +61,7 @@ interface Saved {
   agents: number[][];
 }
 
-export class EmploymentState implements PersistentState {
+export class EmploymentState implements PersistentState, EmploymentService {
   readonly jobs: JobTable;
   /** Attendance samples kept per agent (employment.attendance_window). */
   readonly window: number;
@@ -111,6 +113,18 @@ export class EmploymentState implements PersistentState {
     this.deferAt = new Int32Array(cap).fill(-1);
     this.enqueuedTick = new Int32Array(cap);
     this.wagesPaid = new Float64Array(world.towns);
+  }
+
+  /** Gives an agent a job by name (scenarios, the console); throws for an unknown job. */
+  assignJob(eid: number, jobName: string): void {
+    const names = this.jobs.names;
+    const j = names.indexOf(jobName);
+    if (j < 0) {
+      const known = names.length ? names.map((n) => `"${n}"`).join(", ") : "none";
+      throw new Error(`assignJob: unknown job "${jobName}" for agent ${this.world.agentName(eid)}; jobs are ${known}${didYouMean(jobName, names)}`);
+    }
+    if (!this.world.has(eid, Employment)) this.world.addComponent(eid, Employment);
+    this.world.columns(Employment).job[eid] = j;
   }
 
   /** Makes room for entity ids below `n` (doubling). */

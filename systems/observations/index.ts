@@ -27,7 +27,14 @@ export const observationsPlugin = definePlugin({
   name: "observations",
   doc: "embedding slots and the observation builder (full, hybrid, compact)",
   sections,
-  state: (world: World) => new ObservationsState(world),
+  state: (world: World) => {
+    const st = new ObservationsState(world);
+    st.bindService(
+      (v) => buildObservations(world, v),
+      (v) => observationSpec(world, v),
+    );
+    return st;
+  },
   onAgentSpawn({ world, state }, eid) {
     state.resetAgent(eid, world.tick);
   },
@@ -89,21 +96,8 @@ export function buildObservations(world: World, variant?: ObservationVariant, ou
   return buildInto(world, st, v, out ?? st.batch(world, v));
 }
 
-/** What a consumer needs to read a batch: shapes, channel and feature names (metadata as the original's). */
-export interface ObservationSpec {
-  variant: ObservationVariant;
-  /** [C, W, W]; the batch's map is [agents, ...map_shape]. */
-  map_shape: [number, number, number];
-  map_channels: string[];
-  feature_names: string[];
-  feature_count: number;
-  /** Feature name -> index in a row. */
-  feature_index: Record<string, number>;
-  dtype: "float32";
-  social: { top_friends: number; top_rivals: number; embed_dim: number; slot_dim: number; offset: number; aggregates: string[] };
-  /** Scale of the wallet feature: money / (money + wallet_scale). */
-  wallet_scale: number;
-}
+export type { ObservationSpec } from "../../components/observations.ts";
+import type { ObservationSpec } from "../../components/observations.ts";
 
 export function observationSpec(world: World, variant?: ObservationVariant): ObservationSpec {
   const st = observationsState(world);

@@ -11,6 +11,7 @@ import { actionNames } from "../../components/actions.ts";
 import { INTENT_NAMES } from "../../components/activity.ts";
 import { EmbeddingAllocator } from "./embedding.ts";
 import { featureLayout, mapLayout, LANDMARKS, type FeatureLayout, type MapLayout, type ObservationVariant } from "./layout.ts";
+import type { ObservationService, ObservationSpec } from "../../components/observations.ts";
 
 /** The affordances plug-in's resource, as far as observations read it. */
 export interface AffordancesView {
@@ -77,7 +78,7 @@ export class ObservationBatch {
   }
 }
 
-export class ObservationsState implements PersistentState {
+export class ObservationsState implements PersistentState, ObservationService {
   readonly allocator: EmbeddingAllocator;
   /**
    * Set by a consumer (the neural policy, the env) that reads `last`: the build system then
@@ -89,6 +90,20 @@ export class ObservationsState implements PersistentState {
   variant: ObservationVariant;
   /** The batch the build system filled this tick (undefined until it ran with `want`). */
   last: ObservationBatch | undefined;
+  private buildFn: ((v?: ObservationVariant) => ObservationBatch) | undefined;
+  private specFn: ((v?: ObservationVariant) => ObservationSpec) | undefined;
+
+  /** The plug-in binds its builder here so other plug-ins reach it through ObservationService. */
+  bindService(build: (v?: ObservationVariant) => ObservationBatch, spec: (v?: ObservationVariant) => ObservationSpec): void {
+    this.buildFn = build;
+    this.specFn = spec;
+  }
+  build(v?: ObservationVariant): ObservationBatch {
+    return this.buildFn!(v);
+  }
+  spec(v?: ObservationVariant): ObservationSpec {
+    return this.specFn!(v);
+  }
 
   // Per-entity tracking (index: entity id).
   /** Tick the agent's episode began (Lifecycle.spawned_tick when present). */

@@ -13,6 +13,7 @@ import { Position } from "../../components/space.ts";
 import { Employment } from "../../components/people.ts";
 import { TownEconomy } from "../../components/economy.ts";
 import { PolicySets } from "../../components/sets.ts";
+import { jobTable, ticksPerDay } from "../../components/jobs.ts";
 import { STEPS, type SpatialIndex } from "../../components/grid.ts";
 import { AffordanceFail, AffordanceFinish, GuardrailBlock } from "../../components/messages.ts";
 import type { SocialLedger } from "../../components/social.ts";
@@ -34,40 +35,6 @@ const STOCK_NEED: Record<string, "meals" | "raw_ingredients" | "sleep_slots"> = 
   eat_meal: "meals",
   cook_meal: "raw_ingredients",
 };
-
-export interface JobTable {
-  start: Int32Array;
-  end: Int32Array;
-  x: Int32Array;
-  y: Int32Array;
-  names: string[];
-}
-
-/** Jobs in config order with their shift ticks and location (-1 = anywhere). */
-export function jobTable(world: World): JobTable {
-  const names = Object.keys(world.settings.jobs);
-  const t: JobTable = {
-    start: new Int32Array(names.length),
-    end: new Int32Array(names.length),
-    x: new Int32Array(names.length).fill(-1),
-    y: new Int32Array(names.length).fill(-1),
-    names,
-  };
-  names.forEach((n, i) => {
-    const j = world.settings.jobs[n];
-    t.start[i] = j.start_tick;
-    t.end[i] = j.end_tick;
-    if (j.location) {
-      t.x[i] = j.location[0];
-      t.y[i] = j.location[1];
-    }
-  });
-  return t;
-}
-
-export function ticksPerDay(world: World): number {
-  return world.settings.observations_config.hybrid.time_ticks_per_day;
-}
 
 interface Ctx {
   world: World;
@@ -272,15 +239,4 @@ export const optionsPlugin = definePlugin({
 const EMPTY = new Int32Array(0);
 /** Ticks between two object choices of an agent walking to use an affordance. */
 const RECHOOSE_TICKS = 8;
-
-/** Sets an agent's option (policies call this); counts a switch when the kind changes. */
-export function chooseOption(Op: { kind: Uint8Array; affordance: Int16Array; object: Int32Array; target: Int32Array; since: Int32Array; done: Uint8Array; switches: Uint32Array }, eid: number, kind: number, affordance: number, target: number, tick: number): void {
-  if (Op.kind[eid] !== kind && Op.kind[eid] !== OPT_WAIT && kind !== OPT_WAIT) Op.switches[eid]++;
-  Op.kind[eid] = kind;
-  Op.affordance[eid] = affordance;
-  Op.object[eid] = 0;
-  Op.target[eid] = target;
-  Op.since[eid] = tick;
-  Op.done[eid] = 0;
-}
 

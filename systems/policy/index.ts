@@ -13,7 +13,7 @@ import type { World } from "../../engine/world.ts";
 import { ACTION_USE_BASE, ACTION_WAIT, actionOption } from "../../components/actions.ts";
 import { Activity, Option, OptionKind } from "../../components/activity.ts";
 import { PolicySets } from "../../components/sets.ts";
-import { chooseOption } from "../options/index.ts";
+import { chooseOption } from "../../components/options.ts";
 import { sections } from "./config.ts";
 import { buildMasks, chatTarget, worldActionCount } from "./masks.ts";
 import { emptyBatch, observationSourceFor, type ObservationBatch, type ObservationSource } from "./observe.ts";

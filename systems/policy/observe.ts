@@ -15,7 +15,9 @@ import { Wallet } from "../../components/economy.ts";
 import { Employment, ShiftState } from "../../components/people.ts";
 import { Activity } from "../../components/activity.ts";
 import type { SocialLedger } from "../../components/social.ts";
-import { buildObservations, observationSpec, observationsState } from "../observations/index.ts";
+import type { ObservationService } from "../../components/observations.ts";
+
+const observations = (world: World) => world.state<ObservationService>("observations");
 
 export interface ObservationBatch {
   /** Layout id, recorded in checkpoints (e.g. "hybrid/81+4x11x11", "components-v1/21"). */
@@ -123,23 +125,23 @@ export const componentObservations: ObservationSource = {
 /** The observation builder's configured variant, features then flattened map per row. */
 export const builderObservations: ObservationSource = {
   variant(world) {
-    const spec = observationSpec(world);
+    const spec = observations(world).spec();
     return `${spec.variant}/${spec.feature_count}+${spec.map_shape.join("x")}`;
   },
   size(world) {
-    const spec = observationSpec(world);
+    const spec = observations(world).spec();
     return spec.feature_count + spec.map_shape[0] * spec.map_shape[1] * spec.map_shape[2];
   },
   prepare(world) {
-    observationsState(world).want = true;
+    observations(world).want = true;
   },
   build(world, agents, batch) {
-    const st = observationsState(world);
+    const st = observations(world);
     st.want = true;
     let full = st.last;
     // Built this tick by the builder's system (it runs before policies decide), or now.
     const v = world.settings.features.systems.observations;
-    if (!full || full.tick !== world.tick + 1 || full.variant !== v) full = buildObservations(world, v);
+    if (!full || full.tick !== world.tick + 1 || full.variant !== v) full = st.build(v);
     const F = full.featureCount;
     const M = full.mapStride;
     const D = F + M;
