@@ -31,6 +31,7 @@ export class AffordanceRegistry implements AffordanceTable {
   private typeIdx = new Map<string, number>();
   private affIdx = new Map<string, number>();
   private byType: number[][] = [];
+  private objectIdx = new Map<string, number>();
 
   typeIndex(name: string): number {
     return this.typeIdx.get(name) ?? -1;
@@ -96,9 +97,12 @@ export class AffordanceRegistry implements AffordanceTable {
   /** Registers an object entry (programmatic or from a manifest). */
   registerObject(o: ManifestObjectEntry): void {
     this.ensureType(o.object_type);
-    const i = this.objects.findIndex((x) => x.id === o.id);
-    if (i >= 0) this.objects[i] = o;
-    else this.objects.push(o);
+    const i = this.objectIdx.get(o.id);
+    if (i !== undefined) this.objects[i] = o;
+    else {
+      this.objectIdx.set(o.id, this.objects.length);
+      this.objects.push(o);
+    }
   }
 
   /**

@@ -1,0 +1,334 @@
+// One size of the simulation benchmark (what `townlet bench` runs in a child process per size,
+// so sizes do not pollute each other's heap): builds a world, measures the engine memory it took,
+// warms up, times N ticks with per-system timing, counts garbage collections during them, and
+// compares the need-decay system with a bare Float32Array loop doing the same arithmetic.
+// Run alone: node --expose-gc --import tsx bench/sim.ts --agents 100000 [--layout towns|big]
+//   [--ticks N] [--warmup N] [--policy scripted|random|neural] [--backend B] [--seed N]
+// Prints one JSON object (a SimResult) as its last stdout line; progress goes to stderr.
+import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { currentTensorBackend, initTensorBackend, parseBackendName } from "../engine/tensor.ts";
+import type { World } from "../engine/world.ts";
+import { preparePolicy } from "../systems/policy/index.ts";
+import { createProgress } from "../tools/progress.ts";
+import { buildBenchWorld, isLayout, LAYOUTS, type Layout } from "./layouts.ts";
+
+export interface SimOptions {
+  agents: number;
+  layout: Layout;
+  /** Timed ticks; default: enough for about `seconds`, at least 20. */
+  ticks?: number;
+  /** Warm-up ticks; default: about 0.5 s worth, 10 to 200. */
+  warmup?: number;
+  /** Target length of the timed part when `ticks` is not given (seconds). */
+  seconds?: number;
+  policy?: string;
+  backend?: string;
+  seed?: number;
+  quiet?: boolean;
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export interface SimResult {
+  agents: number;
+  towns: number;
+  layout: Layout;
+  policy: string;
+  grid: number;
+  objects: number;
+  config_id: string;
+  tensor_backend: string;
+  warmup_ticks: number;
+  ticks: number;
+  /** Agent-steps (live agents summed over the timed ticks) per wall-clock second. */
+  agent_steps_per_sec: number;
+  ms_per_tick: number;
+  /**
+   * CPU time of this process per timed tick (user + system, all its threads): close to
+   * ms_per_tick on an idle machine; much lower when other processes share the cores.
+   */
+  cpu_ms_per_tick: number;
+  /** heapUsed + arrayBuffers grown by building the world, per agent (objects and towns included). */
+  bytes_per_agent: number;
+  /** The same split: JS heap (objects, Maps, plain arrays) and typed-array buffers. */
+  heap_bytes_per_agent: number;
+  buffer_bytes_per_agent: number;
+  /** Bytes of component and town-state columns, per agent (capacity, not just live rows). */
+  column_bytes_per_agent: number;
+  /** Whether a forced GC preceded the memory readings (node --expose-gc). */
+  gc_exposed: boolean;
+  /** Garbage collections that started during the timed ticks, by kind, and their total pause. */
+  major_gcs: number;
+  minor_gcs: number;
+  gc_ms: number;
+  /** Heap growth over the timed ticks per tick (bytes; allocation that survived). */
+  heap_growth_per_tick: number;
+  /** needs/decay ms per tick in the engine over the bare loop's (same arithmetic, same agent count). */
+  baseline_ratio: number;
+  decay_ms_per_tick: number;
+  bare_ms_per_tick: number;
+  build_s: number;
+  /** Milliseconds per tick of each system over the timed ticks, in schedule order. */
+  system_ms: Record<string, number>;
+}
+
+/** A forced full GC: `global.gc` under --expose-gc, else one from a fresh context after setting the flag. */
+function findGc(): (() => void) | undefined {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) return g;
+  try {
+    setFlagsFromString("--expose-gc");
+    return runInNewContext("gc") as () => void;
+  } catch {
+    return undefined;
+  }
+}
+const gc = findGc();
+
+function memory(): { heap: number; buffers: number; total: number } {
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, buffers: m.arrayBuffers, total: m.heapUsed + m.arrayBuffers };
+}
+
+function round(x: number, d: number): number {
+  const f = 10 ** d;
+  return Math.round(x * f) / f;
+}
+
+/** GC entries (perf_hooks) started within [from, to], by kind. */
+class GcCounter {
+  private entries: PerformanceEntry[] = [];
+  private obs = new PerformanceObserver((list) => this.entries.push(...list.getEntries()));
+  start(): void {
+    this.obs.observe({ entryTypes: ["gc"] });
+  }
+  /** Waits for buffered entries to arrive, stops observing and counts those inside the window. */
+  async stop(from: number, to: number): Promise<{ major: number; minor: number; ms: number }> {
+    await new Promise((r) => setTimeout(r, 20));
+    this.obs.disconnect();
+    let major = 0;
+    let minor = 0;
+    let ms = 0;
+    for (const e of this.entries) {
+      if (e.startTime < from || e.startTime > to) continue;
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? (e as unknown as { kind?: number }).kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) major++;
+      else if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) minor++;
+      ms += e.duration;
+    }
+    return { major, minor, ms };
+  }
+}
+
+/**
+ * The bare loop: the need-decay arithmetic (three needs, rate times an optional per-agent
+ * multiplier, clamp to [0, 1]) over `n` contiguous Float32Arrays. `pass()` runs one pass and
+ * returns its ms; needs are refilled every 50 passes (outside the timing), as the engine's
+ * agents eat and sleep, so the clamps do real work. Created warm (optimised).
+ */
+export function bareDecay(n: number, rates: { hunger: number; hygiene: number; energy: number }, scaled: boolean): { pass(): number } {
+  const h = new Float32Array(n);
+  const y = new Float32Array(n);
+  const e = new Float32Array(n);
+  const mh = new Float32Array(n).fill(1);
+  const my = new Float32Array(n).fill(1);
+  const me = new Float32Array(n).fill(1);
+  const refill = () => {
+    for (let i = 0; i < n; i++) {
+      h[i] = 0.5 + ((i * 7919) % 1000) / 2000;
+      y[i] = 0.5 + ((i * 104729) % 1000) / 2000;
+      e[i] = 0.5 + ((i * 1299709) % 1000) / 2000;
+    }
+  };
+  const rh = rates.hunger;
+  const ry = rates.hygiene;
+  const re = rates.energy;
+  const run = scaled
+    ? () => {
+        for (let i = 0; i < n; i++) {
+          const a = h[i] - rh * mh[i];
+          h[i] = a < 0 ? 0 : a > 1 ? 1 : a;
+          const b = y[i] - ry * my[i];
+          y[i] = b < 0 ? 0 : b > 1 ? 1 : b;
+          const c = e[i] - re * me[i];
+          e[i] = c < 0 ? 0 : c > 1 ? 1 : c;
+        }
+      }
+    : () => {
+        for (let i = 0; i < n; i++) {
+          const a = h[i] - rh;
+          h[i] = a < 0 ? 0 : a > 1 ? 1 : a;
+          const b = y[i] - ry;
+          y[i] = b < 0 ? 0 : b > 1 ? 1 : b;
+          const c = e[i] - re;
+          e[i] = c < 0 ? 0 : c > 1 ? 1 : c;
+        }
+      };
+  let passes = 0;
+  const pass = () => {
+    if (passes++ % 50 === 0) refill();
+    const t0 = performance.now();
+    run();
+    return performance.now() - t0;
+  };
+  // Warm until the optimising compiler has surely taken the loop (a few million iterations).
+  const warm = Math.max(20, Math.ceil(3e6 / Math.max(1, n)));
+  for (let r = 0; r < warm; r++) pass();
+  return { pass };
+}
+
+/** Runs one size. */
+export async function runSim(o: SimOptions): Promise<SimResult> {
+  const log = o.quiet ? () => {} : (o.log ?? ((l: string) => process.stderr.write(l + "\n")));
+  const label = `bench ${o.agents} agents (${o.layout}, ${o.policy ?? "scripted"})`;
+  if (o.backend !== undefined) await initTensorBackend(parseBackendName(o.backend));
+  // A tiny world first: loads modules and lazily built tables, so the reading below is the world's.
+  buildBenchWorld(o.layout, 8, { seed: o.seed }).dispose();
+  const before = memory();
+  const t0 = performance.now();
+  log(`${label}: building`);
+  const bw = buildBenchWorld(o.layout, o.agents, { seed: o.seed });
+  const { world } = bw;
+  try {
+    const buildS = (performance.now() - t0) / 1000;
+    const after = memory();
+    const bytes = after.total - before.total;
+    const agents = world.agents.length;
+    log(`${label}: built in ${buildS.toFixed(1)} s (${world.towns} town(s), ${bw.grid}x${bw.grid} grid, ${bw.objects} objects)`);
+    const policy = await preparePolicy(world, o.policy ?? "scripted");
+
+    // Warm-up: JIT, and agents leave their spawn tiles, queue and start affordances. The length
+    // of the timed part is estimated from the second half of the warm-up (the first is JIT-cold).
+    const times: number[] = [];
+    let warmup = 0;
+    const tw = performance.now();
+    const stepTimed = () => {
+      const t = performance.now();
+      world.step();
+      times.push(performance.now() - t);
+      warmup++;
+    };
+    if (o.warmup === undefined) while (warmup < 10 || (warmup < 200 && performance.now() - tw < 500)) stepTimed();
+    else while (warmup < o.warmup) stepTimed();
+    const late = times.slice(Math.floor(times.length / 2));
+    const tickMsGuess = late.length ? late.reduce((a, b) => a + b, 0) / late.length : 1;
+    const ticks = o.ticks ?? Math.max(20, Math.ceil(((o.seconds ?? 2) * 1000) / Math.max(tickMsGuess, 1e-3)));
+    log(`${label}: ${warmup} warm-up ticks (${tickMsGuess.toFixed(2)} ms/tick), timing ${ticks}`);
+
+    // The bare loop runs after each tick, timed apart: both sides of baseline_ratio then see the
+    // same machine load and a cache that the rest of the tick has just churned.
+    const rates = world.settings.rewards.decay_rates;
+    const bare = bareDecay(agents, rates, world.settings.features.behavior.reward_multipliers);
+    const progress = createProgress(label, ticks, { quiet: o.quiet });
+    world.enableTiming();
+    const heap0 = memory().heap;
+    const gcs = new GcCounter();
+    gcs.start();
+    let steps = 0;
+    let tickMs = 0;
+    let bareMs = 0;
+    const cpu0 = process.cpuUsage();
+    const start = performance.now();
+    for (let i = 0; i < ticks; i++) {
+      const t = performance.now();
+      world.step();
+      tickMs += performance.now() - t;
+      steps += world.agents.length;
+      bareMs += bare.pass();
+      progress.update(i + 1);
+    }
+    const end = performance.now();
+    const cpu = process.cpuUsage(cpu0);
+    progress.stop();
+    const g = await gcs.stop(start, end);
+    const heapGrowth = (process.memoryUsage().heapUsed - heap0) / ticks;
+    const ms = tickMs / ticks;
+    const system_ms: Record<string, number> = {};
+    for (const s of world.systemTimes()) system_ms[s.system] = round(s.ms / ticks, 4);
+
+    const decayMs = system_ms["needs/decay"] ?? NaN;
+    const barePerTick = bareMs / ticks;
+    return {
+      agents,
+      towns: world.towns,
+      layout: o.layout,
+      policy: policy.name,
+      grid: bw.grid,
+      objects: bw.objects,
+      config_id: bw.configId,
+      tensor_backend: currentTensorBackend()?.name ?? "none",
+      warmup_ticks: warmup,
+      ticks,
+      agent_steps_per_sec: Math.round((steps * 1000) / tickMs),
+      ms_per_tick: round(ms, 4),
+      cpu_ms_per_tick: round(Math.max(0, (cpu.user + cpu.system) / 1000 - bareMs) / ticks, 4),
+      bytes_per_agent: Math.round(bytes / Math.max(1, agents)),
+      heap_bytes_per_agent: Math.round((after.heap - before.heap) / Math.max(1, agents)),
+      buffer_bytes_per_agent: Math.round((after.buffers - before.buffers) / Math.max(1, agents)),
+      column_bytes_per_agent: Math.round(world.columnBytes() / Math.max(1, agents)),
+      gc_exposed: gc !== undefined,
+      major_gcs: g.major,
+      minor_gcs: g.minor,
+      gc_ms: round(g.ms, 2),
+      heap_growth_per_tick: Math.round(heapGrowth),
+      baseline_ratio: round(decayMs / barePerTick, 3),
+      decay_ms_per_tick: round(decayMs, 4),
+      bare_ms_per_tick: round(barePerTick, 4),
+      build_s: round(buildS, 2),
+      system_ms,
+    };
+  } finally {
+    bw.dispose();
+  }
+}
+
+function intArg(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new Error(`--${name}: expected a non-negative integer, got "${v}"`);
+  return Number(v);
+}
+
+async function cli(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      agents: { type: "string", default: "10000" },
+      layout: { type: "string", default: "towns" },
+      ticks: { type: "string" },
+      warmup: { type: "string" },
+      seconds: { type: "string" },
+      policy: { type: "string", default: "scripted" },
+      backend: { type: "string" },
+      seed: { type: "string" },
+      quiet: { type: "boolean" },
+    },
+  });
+  if (!isLayout(values.layout!)) throw new Error(`--layout: expected one of ${LAYOUTS.join(", ")}, got "${values.layout}"`);
+  const r = await runSim({
+    agents: intArg("agents", values.agents)!,
+    layout: values.layout,
+    ticks: intArg("ticks", values.ticks),
+    warmup: intArg("warmup", values.warmup),
+    seconds: values.seconds !== undefined ? Number(values.seconds) : undefined,
+    policy: values.policy,
+    backend: values.backend,
+    seed: intArg("seed", values.seed),
+    quiet: values.quiet,
+  });
+  process.stdout.write(JSON.stringify(r) + "\n");
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  cli().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      process.stderr.write(`bench/sim: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(e instanceof Error && /^(--|tensor backend|unknown)/.test(e.message) ? 1 : 2);
+    },
+  );
+}

@@ -1,0 +1,71 @@
+// `townlet bench`: with --json the last stdout line holds tensor_backend and one result per size
+// with every contract field (ARCHITECTURE.md §8), numbers finite and positive; bad flags exit 1.
+// Tiny sizes and few ticks: this checks the shape of the output, never a timing.
+import { describe, expect, it } from "vitest";
+import { main } from "../../tools/cli.ts";
+
+async function bench(args: string[]): Promise<{ code: number; stdout: string[]; stderr: string[] }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await main(["bench", ...args], { log: (l) => stdout.push(...l.split("\n")), err: (l) => stderr.push(...l.split("\n")) });
+  return { code, stdout, stderr };
+}
+
+const CONTRACT = ["agents", "towns", "policy", "agent_steps_per_sec", "ms_per_tick", "bytes_per_agent", "baseline_ratio"] as const;
+
+function expectContract(summary: Record<string, unknown>, agents: number, towns: number): Record<string, unknown> {
+  expect(typeof summary.tensor_backend).toBe("string");
+  const results = summary.results as Record<string, unknown>[];
+  expect(results).toHaveLength(1);
+  const r = results[0];
+  for (const k of CONTRACT) expect(r, k).toHaveProperty(k);
+  expect(r.agents).toBe(agents);
+  expect(r.towns).toBe(towns);
+  expect(r.policy).toBe("scripted");
+  for (const k of ["agent_steps_per_sec", "ms_per_tick", "bytes_per_agent", "baseline_ratio"] as const) {
+    expect(Number.isFinite(r[k]), k).toBe(true);
+    expect(r[k] as number, k).toBeGreaterThan(0);
+  }
+  expect(r.ticks).toBe(5);
+  const systems = r.system_ms as Record<string, number>;
+  expect(Object.keys(systems)).toContain("needs/decay");
+  for (const ms of Object.values(systems)) expect(Number.isFinite(ms)).toBe(true);
+  return r;
+}
+
+describe("townlet bench", () => {
+  it("prints one JSON line with tensor_backend and a result per size holding every contract field", async () => {
+    const r = await bench(["--agents", "800", "--ticks", "5", "--json"]);
+    expect(r.stderr.filter((l) => /failed|error/i.test(l))).toEqual([]);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout.at(-1)!) as Record<string, unknown>;
+    expectContract(summary, 800, 100);
+    expect(summary.tensor_backend).toBe("none");
+  });
+
+  it("runs one big town in this process with --layout big --in-process", async () => {
+    const r = await bench(["--agents", "200", "--ticks", "5", "--warmup", "2", "--layout", "big", "--in-process", "--json", "--quiet"]);
+    expect(r.code).toBe(0);
+    const res = expectContract(JSON.parse(r.stdout.at(-1)!) as Record<string, unknown>, 200, 1);
+    expect(res.layout).toBe("big");
+  });
+
+  it("prints the results table and the per-system table without --json", async () => {
+    const r = await bench(["--agents", "64", "--ticks", "5", "--warmup", "2", "--in-process", "--quiet"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout[0]).toMatch(/^townlet bench: layout towns, policy scripted/);
+    expect(r.stdout.some((l) => /needs\/decay/.test(l))).toBe(true);
+  });
+
+  it.each([
+    [["--agents", "ten"], /--agents/],
+    [["--policy", "clever"], /--policy/],
+    [["--layout", "round"], /--layout/],
+    [["--backend", "abacus"], /unknown tensor backend/],
+    [["--frobnicate"], /frobnicate/],
+  ])("exits 1 for bad input %j", async (args, message) => {
+    const r = await bench(args);
+    expect(r.code).toBe(1);
+    expect(r.stderr.join("\n")).toMatch(message);
+  });
+});

@@ -1,0 +1,181 @@
+// `townlet bench`: agent-steps per second, ms per tick, bytes per agent, GC and a ratio against a
+// bare typed-array loop, at several sizes (bench/sim.ts, one child process per size so that sizes
+// do not pollute each other's heap and 1M agents fit), and with --suite policy the observation,
+// inference and end-to-end figures (bench/policy.ts). Progress on stderr, tables on stdout; with
+// --json the last stdout line is one JSON object: { tensor_backend, results: [...] } (sim suite).
+import { parseArgs } from "node:util";
+import { parseBackendName } from "../engine/tensor.ts";
+import { runChild, SCRIPTS } from "../bench/child.ts";
+import { isLayout, LAYOUTS, type Layout } from "../bench/layouts.ts";
+import { formatPolicySuite, runPolicySuite, SECTIONS } from "../bench/policy.ts";
+import { runSim, type SimResult } from "../bench/sim.ts";
+
+/** A mistake on the command line; named like the CLI's own so that it exits 1 (errors compare by name). */
+class BenchUsageError extends Error {
+  override name = "UsageError";
+}
+
+interface Out {
+  log(line: string): void;
+  err(line: string): void;
+}
+
+export const BENCH_USAGE = `townlet bench [--agents 1000,10000,100000] [--ticks N] [--warmup N]
+             [--policy scripted|random|neural] [--backend cuda|native|wasm|cpu]
+             [--layout towns|big] [--seed N] [--suite sim|policy] [--in-process] [--json] [--quiet]`;
+
+const POLICIES = ["scripted", "random", "neural"];
+
+/** The brief's targets, checked where a run measured them. */
+export const GOALS = {
+  sim_agent_steps_per_sec_at_100k: 5_000_000,
+  neural_end_to_end_agent_steps_per_sec_at_10k: 250_000,
+  bytes_per_agent_at_1m: 512,
+  major_gcs_in_steady_state: 0,
+};
+
+interface Failure {
+  agents: number;
+  error: string;
+}
+
+function positiveInt(name: string, v: string): number {
+  if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new BenchUsageError(`--${name}: expected positive integers, got "${v}"`);
+  return Number(v);
+}
+
+export async function cmdBench(argv: string[], out: Out): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        agents: { type: "string", default: "1000,10000,100000" },
+        ticks: { type: "string" },
+        warmup: { type: "string" },
+        policy: { type: "string", default: "scripted" },
+        backend: { type: "string" },
+        layout: { type: "string", default: "towns" },
+        seed: { type: "string" },
+        suite: { type: "string", default: "sim" },
+        "in-process": { type: "boolean" },
+        json: { type: "boolean" },
+        quiet: { type: "boolean" },
+      },
+    }));
+  } catch (e) {
+    throw new BenchUsageError(`${(e as Error).message}\nusage: ${BENCH_USAGE}`);
+  }
+  const sizes = values.agents.split(",").map((s) => positiveInt("agents", s));
+  const ticks = values.ticks !== undefined ? positiveInt("ticks", values.ticks) : undefined;
+  const warmup = values.warmup !== undefined ? (/^\d+$/.test(values.warmup) ? Number(values.warmup) : positiveInt("warmup", values.warmup)) : undefined;
+  const seed = values.seed !== undefined ? (/^\d+$/.test(values.seed) ? Number(values.seed) : positiveInt("seed", values.seed)) : undefined;
+  if (!POLICIES.includes(values.policy)) throw new BenchUsageError(`--policy: expected one of ${POLICIES.join(", ")}, got "${values.policy}"`);
+  if (!isLayout(values.layout)) throw new BenchUsageError(`--layout: expected one of ${LAYOUTS.join(", ")}, got "${values.layout}"`);
+  const backend = values.backend !== undefined ? parseBackendName(values.backend) : undefined;
+  const progress = values.quiet ? () => {} : (l: string) => out.err(l);
+
+  if (values.suite === "policy") {
+    const r = await runPolicySuite({ sections: SECTIONS, agents: sizes.length === 1 ? sizes[0] : 10_000, backends: backend ? [backend] : undefined, log: progress });
+    out.log(values.json ? JSON.stringify(r) : formatPolicySuite(r));
+    return 0;
+  }
+  if (values.suite !== "sim") throw new BenchUsageError(`--suite: expected sim or policy, got "${values.suite}"`);
+
+  const layout: Layout = values.layout;
+  const results: SimResult[] = [];
+  const failures: Failure[] = [];
+  for (const agents of sizes) {
+    progress(`bench: ${agents.toLocaleString("en-US")} agents, layout ${layout}, policy ${values.policy}${values["in-process"] ? " (in this process)" : ""}`);
+    if (values["in-process"]) {
+      results.push(await runSim({ agents, layout, ticks, warmup, policy: values.policy, backend, seed, quiet: values.quiet, log: progress }));
+      continue;
+    }
+    const args = ["--agents", String(agents), "--layout", layout, "--policy", values.policy];
+    if (ticks !== undefined) args.push("--ticks", String(ticks));
+    if (warmup !== undefined) args.push("--warmup", String(warmup));
+    if (backend !== undefined) args.push("--backend", backend);
+    if (seed !== undefined) args.push("--seed", String(seed));
+    if (values.quiet) args.push("--quiet");
+    const r = await runChild<SimResult>(SCRIPTS.sim, args, progress);
+    if (r.ok) results.push(r.value!);
+    else {
+      failures.push({ agents, error: r.error! });
+      out.err(`bench: ${agents} agents failed after ${r.wall_s.toFixed(1)} s: ${r.error}`);
+    }
+  }
+  const tensorBackend = results.find((r) => r.tensor_backend !== "none")?.tensor_backend ?? "none";
+  const goals = checkGoals(results);
+  if (values.json) {
+    out.log(JSON.stringify({ bench: "sim", layout, policy: values.policy, tensor_backend: tensorBackend, results, goals, ...(failures.length ? { failures } : {}) }));
+  } else {
+    out.log(formatResults(layout, values.policy, tensorBackend, results));
+    for (const f of failures) out.log(`  ${f.agents} agents: FAILED (${f.error})`);
+    for (const g of goals) out.log(`  goal ${g.goal}: ${g.measured.toLocaleString("en-US")} (target ${g.target.toLocaleString("en-US")}) ${g.met ? "met" : "NOT met"}`);
+  }
+  return failures.length ? 2 : 0;
+}
+
+interface GoalCheck {
+  goal: string;
+  agents: number;
+  measured: number;
+  target: number;
+  met: boolean;
+}
+
+/** The goals a run's sizes speak to (sizes within 10% of the goal's). */
+export function checkGoals(results: readonly SimResult[]): GoalCheck[] {
+  const near = (n: number, target: number) => Math.abs(n - target) <= target * 0.1;
+  const out: GoalCheck[] = [];
+  for (const r of results) {
+    if (r.policy === "scripted" && near(r.agents, 100_000)) {
+      const t = GOALS.sim_agent_steps_per_sec_at_100k;
+      out.push({ goal: `sim-only agent-steps/s at 100k (${r.layout})`, agents: r.agents, measured: r.agent_steps_per_sec, target: t, met: r.agent_steps_per_sec >= t });
+    }
+    if (r.policy === "neural" && near(r.agents, 10_000)) {
+      const t = GOALS.neural_end_to_end_agent_steps_per_sec_at_10k;
+      out.push({ goal: "end-to-end neural agent-steps/s at 10k", agents: r.agents, measured: r.agent_steps_per_sec, target: t, met: r.agent_steps_per_sec >= t });
+    }
+    if (near(r.agents, 1_000_000)) {
+      const t = GOALS.bytes_per_agent_at_1m;
+      out.push({ goal: "bytes of engine state per agent at 1M", agents: r.agents, measured: r.bytes_per_agent, target: t, met: r.bytes_per_agent <= t });
+    }
+    if (r.agents >= 10_000) {
+      out.push({ goal: `major GCs in ${r.ticks} steady-state ticks at ${r.agents}`, agents: r.agents, measured: r.major_gcs, target: 0, met: r.major_gcs === 0 });
+    }
+  }
+  return out;
+}
+
+/** The results table and the per-system table (ms per tick, one column per size). */
+export function formatResults(layout: string, policy: string, tensorBackend: string, results: readonly SimResult[]): string {
+  const fmt = (n: number) => n.toLocaleString("en-US");
+  const cols: [string, number, (r: SimResult) => string][] = [
+    ["agents", 9, (r) => fmt(r.agents)],
+    ["towns", 7, (r) => fmt(r.towns)],
+    ["ticks", 6, (r) => String(r.ticks)],
+    ["agent-steps/s", 13, (r) => fmt(r.agent_steps_per_sec)],
+    ["ms/tick", 9, (r) => r.ms_per_tick.toFixed(3)],
+    ["cpu ms/tick", 11, (r) => r.cpu_ms_per_tick.toFixed(3)],
+    ["B/agent", 8, (r) => fmt(r.bytes_per_agent)],
+    ["col B/agent", 11, (r) => fmt(r.column_bytes_per_agent)],
+    ["major GC", 8, (r) => String(r.major_gcs)],
+    ["minor GC", 8, (r) => String(r.minor_gcs)],
+    ["baseline", 8, (r) => r.baseline_ratio.toFixed(2)],
+    ["build s", 7, (r) => r.build_s.toFixed(1)],
+  ];
+  const lines = [`townlet bench: layout ${layout}, policy ${policy}, tensor backend ${tensorBackend}`];
+  lines.push("  " + cols.map(([h, w]) => h.padStart(w)).join("  "));
+  for (const r of results) lines.push("  " + cols.map(([, w, f]) => f(r).padStart(w)).join("  "));
+  if (results.length) {
+    lines.push("  baseline = needs/decay ms per tick over a bare Float32Array loop doing the same arithmetic");
+    lines.push("  system times, ms per tick:");
+    lines.push("    " + "system".padEnd(26) + results.map((r) => fmt(r.agents).padStart(11)).join(""));
+    for (const name of Object.keys(results[0].system_ms)) {
+      lines.push("    " + name.padEnd(26) + results.map((r) => (r.system_ms[name] ?? 0).toFixed(3).padStart(11)).join(""));
+    }
+  }
+  return lines.join("\n");
+}
