@@ -36,7 +36,11 @@ const STOCK_NEED: Record<string, "meals" | "raw_ingredients" | "sleep_slots"> = 
   cook_meal: "raw_ingredients",
 };
 
+/** Above this many objects of a type in a town, the nearest (distance field) is tried first. */
+const NEAREST_FIRST_ABOVE = 8;
+
 interface Ctx {
+  space?: SpatialIndex;
   world: World;
   registry: AffordanceTable;
   objectsOfType: (town: number, type: number) => Int32Array;
@@ -67,6 +71,21 @@ export function chooseObject(c: Ctx, eid: number, aff: number, out: { rivalBlock
   let best = 0;
   let bestScore = Infinity;
   out.rivalBlocked = false;
+  // Many objects of this type (a big town): try the nearest one from the distance field first,
+  // O(1); scan every object only when the nearest is unsuitable.
+  if (list.length > 3 * NEAREST_FIRST_ABOVE && c.space) {
+    const f = c.space.field(town, spec.type, c.objectsOfType);
+    const near = f.nearest[P.y[eid] * c.space.width + P.x[eid]];
+    if (
+      near !== 0 &&
+      !(stock && O[stock][near] < 1) &&
+      !(needsPower && (O.power_on[near] === 0 || (econ && econ.power[town] === 0))) &&
+      !(needsWater && (O.water_on[near] === 0 || (econ && econ.water[town] === 0))) &&
+      !(c.social && hasRival(c, eid, near, uid, O, A))
+    ) {
+      return near;
+    }
+  }
   for (let i = 0; i < list.length; i += 3) {
     const obj = list[i];
     if (stock && O[stock][obj] < 1) continue;
@@ -128,6 +147,7 @@ export const optionsPlugin = definePlugin({
           objectsOfType: (town, type) => st.byTownType.get(town * 65536 + type) ?? EMPTY,
           social: world.hasPlugin("social") ? world.state<{ ledger: SocialLedger }>("social").ledger : undefined,
           avoid: world.settings.conflict.rivalry.avoid_threshold,
+          space: world.state<SpatialIndex>("space"),
         };
         // Use options end when their affordance finished or failed last tick.
         const fin = read(AffordanceFinish);
