@@ -15,6 +15,22 @@ export const TownEconomy = defineComponent(
     power: { type: Uint8Array, default: 1, doc: "1 = the town has power; blackouts set 0" },
     water: { type: Uint8Array, default: 1, doc: "1 = the town has water; outages set 0" },
     wages_paid: { type: Float32Array, doc: "wages paid in the town since the run began" },
+    suppress_exit: { type: Uint8Array, doc: "1 while an active perturbation (blackout, outage) defers needs-driven exits (faints) in the town; set by the perturbation scheduler, read by lifecycle" },
   },
   "per-town prices and utilities",
 );
+
+/**
+ * What the economy plug-in offers other plug-ins (world.state<EconomyService>("economy")): the
+ * per-town price multiplier and utilities, as perturbations and the console change them.
+ */
+export interface EconomyService {
+  /** A town's price multiplier (1 = baseline). */
+  priceMultiplier(town: number): number;
+  /** Sets a town's price multiplier (finite, >= 0); every money price is scaled by it. */
+  setPriceMultiplier(town: number, multiplier: number): void;
+  /** True when the town has the utility. */
+  utility(town: number, utility: "power" | "water"): boolean;
+  /** Switches a town's power or water on or off. */
+  setUtility(town: number, utility: "power" | "water", on: boolean): void;
+}

@@ -38,3 +38,30 @@ export const AgentSpawn = defineMessage("agent_spawn", { agent: "eid", uid: "int
 export const StockReplenish = defineMessage("stock_replenish", { object: "eid", amount: "float" });
 /** The affordance manifest was swapped in (ok = 1) or a changed file was refused (ok = 0, message names the problem). */
 export const AffordanceReload = defineMessage("affordance_registry_reload", { ok: "int", message: "str" });
+
+// Perturbations (scheduler phase). `event` is the event's number N (its id is "evt_N"); `kind`
+// and `spec` are interned strings (kind: price_spike | blackout | outage | arranged_meet).
+/** An event became active in a town (after its effect was applied). ends_at: first tick it is no longer active. */
+export const PerturbationStarted = defineMessage("perturbation_started", {
+  event: "int",
+  town: "int",
+  kind: "str",
+  spec: "str",
+  ends_at: "int",
+  magnitude: "float",
+  manual: "int",
+});
+/** An event was cancelled (pending = 1: before it started; 0: while active, its effect reverted). */
+export const PerturbationCancelled = defineMessage("perturbation_cancelled", { event: "int", town: "int", kind: "str", spec: "str", pending: "int" });
+/** An active event reached its end; its effect was reverted. */
+export const PerturbationEnded = defineMessage("perturbation_ended", { event: "int", town: "int", kind: "str", spec: "str" });
+/** A price spike started: the town's price multiplier is now `multiplier` (product of its active spikes). */
+export const PerturbationPriceSpike = defineMessage("perturbation_price_spike", { event: "int", town: "int", magnitude: "float", multiplier: "float" });
+/** A blackout started: the town has no power until it ends. */
+export const PerturbationBlackout = defineMessage("perturbation_blackout", { event: "int", town: "int" });
+/** An outage started: the town has no water until it ends. */
+export const PerturbationOutage = defineMessage("perturbation_outage", { event: "int", town: "int" });
+/** An arranged meet started at `object` (0 = no object matched its location) with `participants` agents. */
+export const PerturbationArrangedMeet = defineMessage("perturbation_arranged_meet", { event: "int", town: "int", object: "eid", participants: "int" });
+/** One participant of an arranged meet was moved to (x, y), beside the meeting object. */
+export const ArrangedMeetRelocated = defineMessage("arranged_meet_relocated", { event: "int", agent: "eid", x: "int", y: "int" });

@@ -46,4 +46,11 @@ export interface ObservationService {
   /** Builds the batch now (into the plug-in's own buffer for that variant). */
   build(variant?: ObservationVariant): ObservationBatchView;
   spec(variant?: ObservationVariant): ObservationSpec;
+  /**
+   * Optional: marks a context reset (teleport, arranged meeting): the agent's next observation
+   * carries ctx_reset_flag = 1. Callers check for it; an implementation may omit it.
+   */
+  requestContextReset?(eid: number): void;
+  /** Optional: the embedding allocator's metrics (the stability monitor reads reuse_warning). */
+  embeddingMetrics?(): { reuse_warning: boolean; forced_reuse_rate: number; forced_reuse_count: number };
 }

@@ -3,7 +3,7 @@
 // Obj.raw_ingredients of stoves every RESTOCK_EVERY ticks and sends StockReplenish.
 import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
-import { Wallet, TownEconomy } from "../../components/economy.ts";
+import { Wallet, TownEconomy, type EconomyService } from "../../components/economy.ts";
 import { Obj } from "../../components/objects.ts";
 import { StockReplenish } from "../../components/messages.ts";
 import { NeedsSets } from "../../components/sets.ts";
@@ -22,6 +22,7 @@ export const economyPlugin = definePlugin({
   components: { Wallet, Obj },
   townState: { TownEconomy },
   messages: [StockReplenish],
+  state: (world: World): EconomyService => economyService(world),
   onAgentSpawn({ world, settings, components: { Wallet: W } }, eid) {
     world.addComponent(eid, Wallet);
     W.money[eid] = settings.economy.starting_wallet ?? 1;
@@ -100,6 +101,16 @@ export function setUtility(world: World, town: number, utility: Utility, on: boo
   checkTown(world, town);
   if (utility !== "power" && utility !== "water") throw new RangeError(`utility must be "power" or "water", got "${String(utility)}"`);
   world.townColumns(TownEconomy)[utility][town] = on ? 1 : 0;
+}
+
+/** The economy plug-in's resource: the EconomyService (stateless; the values live in TownEconomy). */
+export function economyService(world: World): EconomyService {
+  return {
+    priceMultiplier: (town) => world.townColumns(TownEconomy).price_multiplier[town],
+    setPriceMultiplier: (town, m) => setPriceMultiplier(world, town, m),
+    utility: (town, u) => world.townColumns(TownEconomy)[u][town] === 1,
+    setUtility: (town, u, on) => setUtility(world, town, u, on),
+  };
 }
 
 /**

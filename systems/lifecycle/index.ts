@@ -10,7 +10,7 @@ import type { ConfigSections } from "../../engine/config/sections.ts";
 import type { World } from "../../engine/world.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
 import { Needs } from "../../components/needs.ts";
-import { Wallet } from "../../components/economy.ts";
+import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Employment, EXIT_REASON_NAMES, ExitReason, Lifecycle, Reward } from "../../components/people.ts";
 import { AgentExit, AgentSpawn } from "../../components/messages.ts";
 import { NeedsSets } from "../../components/sets.ts";
@@ -125,6 +125,9 @@ export const lifecyclePlugin = definePlugin({
         const faint = cfg.faint_hunger;
         const grace = cfg.unemployment_grace_ticks;
         const mortality = state.mortality;
+        // A perturbation (blackout, outage) defers faints in its town while it lasts (TownEconomy.suppress_exit).
+        const hold = world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy).suppress_exit : undefined;
+        const townOf = world.columns(Town).id;
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
           if (hasWallet[eid] === 1) {
@@ -133,7 +136,7 @@ export const lifecyclePlugin = definePlugin({
             } else L.broke_ticks[eid] = 0;
           }
           if (L.exit_reason[eid] !== ExitReason.None) continue;
-          if (mortality && N.hunger[eid] <= faint) L.exit_reason[eid] = ExitReason.Faint;
+          if (mortality && N.hunger[eid] <= faint && !(hold !== undefined && hold[townOf[eid]] === 1)) L.exit_reason[eid] = ExitReason.Faint;
           else if (L.broke_ticks[eid] >= grace) L.exit_reason[eid] = ExitReason.Unemployment;
         }
       },

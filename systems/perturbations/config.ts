@@ -45,6 +45,10 @@ const baseEvent = {
   cooldown_ticks: z.int().min(0).default(0).describe("ticks after an event ends before this spec may fire again"),
   duration: IntRange.optional().describe("event length in ticks, drawn uniformly from the range; default 0"),
   duration_min: IntRange.optional().describe("alias of duration"),
+  suppress_exits: z
+    .boolean()
+    .optional()
+    .describe("defer needs-driven exits (faints) in the town while the event is active; default true for blackout and outage, false otherwise"),
 };
 
 const PriceSpikeSpec = z.strictObject({
@@ -111,7 +115,7 @@ export const PerturbationFile = z
     max_concurrent_events: z.int().min(1).default(1).describe("events active at once, at most"),
     global_cooldown_ticks: z.int().min(0).default(0).describe("ticks added to every spec's cooldown after an event ends"),
     per_agent_cooldown_ticks: z.int().min(0).default(0).describe("ticks an affected agent is spared after an event ends"),
-    grace_window_ticks: z.int().min(0).default(60).describe("ticks after start with no events (parsed; unused by the original)"),
+    grace_window_ticks: z.int().min(0).default(60).describe("ticks after start during which the scheduler draws no event (manual ones still run; the original parses it but never uses it)"),
     window_ticks: z.int().min(1).default(1440).describe("length of the per-spec rate window, ticks"),
     max_events_per_window: z.int().min(0).default(1).describe("firings per spec per window, at most"),
     events: z.record(z.string().min(1), PerturbationEventSpec).default({}).describe("spec name -> event spec"),

@@ -1,0 +1,563 @@
+// Stability monitor (phase: telemetry). Every tick it measures the town population (all towns
+// together: a policy is promoted or rolled back as a whole) over rolling windows, raises alerts
+// and judges the promotion gate. Reads Needs.hunger, Option.switches, Reward.total, the
+// messages job_late, affordance_fail, queue_conflict and queue_interaction, the observations
+// service's embedding metrics and the perturbation service when present; writes its resource.
+//
+// Alerts, in order (stability.* thresholds). The per-tick counts (queue pressure, rivalry,
+// failures, lateness) are taken per town, since each town is an environment of its own: the
+// alert fires when one town reaches the threshold (with one town: the original's rule). The
+// windowed canaries (starvation, option thrash, reward variance) pool every town.
+//   queue_fairness_pressure      ghost steps (queue_conflict reason ghost_step) or rotations
+//                                (ghost steps + handovers) this tick >= 5
+//   rivalry_spike                queue conflicts this tick with intensity >= conflict.rivalry.avoid_threshold >= 5
+//   starvation_spike             starvation incidents within starvation.window_ticks > max_incidents; an incident
+//                                is an agent's streak of hunger <= hunger_threshold reaching min_duration_ticks
+//                                (counted once until the agent recovers)
+//   option_thrashing             option switches per agent-tick over option_thrash.window_ticks > max_switch_rate,
+//                                judged once min_samples agent-ticks are in the window
+//   reward_variance_spike        population variance of every agent's Reward.total over reward_variance.window_ticks
+//                                > max_variance, judged once min_samples rewards are in the window
+//   embedding_reuse_warning      the embedding allocator's reuse_warning
+//   affordance_failures_exceeded affordance_fail messages this tick > affordance_fail_threshold
+//   lateness_spike               job_late messages (late arrivals) this tick > lateness_threshold
+// Promotion: fixed windows of promotion.window_ticks (window k covers ticks kW+1..(k+1)W and is
+// judged at tick (k+1)W). A window passes when no alert outside promotion.allowed_alerts was
+// raised in it; a pass adds one to pass_streak, a fail resets it to 0; candidate_ready =
+// pass_streak >= required_passes.
+import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
+import type { World } from "../../engine/world.ts";
+import type { StateHasher } from "../../engine/hash.ts";
+import type { MessageDef, MessageFields, MessageView } from "../../engine/message.ts";
+import type { ConfigSections } from "../../engine/config/sections.ts";
+import { Town } from "../../engine/core-components.ts";
+import { Needs } from "../../components/needs.ts";
+import { Option } from "../../components/activity.ts";
+import { Reward } from "../../components/people.ts";
+import { AffordanceFail, JobLate, QueueConflict, QueueHandover } from "../../components/messages.ts";
+import type { ObservationService } from "../../components/observations.ts";
+import type { PerturbationService } from "../../components/perturbations.ts";
+import { STABILITY_ALERTS, type PromotionStatus, type StabilityMetrics, type StabilityService } from "../../components/stability.ts";
+import { sections, type StabilityConfig } from "./config.ts";
+
+export { STABILITY_ALERTS } from "../../components/stability.ts";
+export type { PromotionStatus, StabilityMetrics, StabilityService } from "../../components/stability.ts";
+
+/** Ghost steps or rotations per tick that signal queue fairness pressure (the original's constant). */
+export const QUEUE_PRESSURE_EVENTS = 5;
+/** Rivalry events per tick (at or above the avoid threshold) that make a spike (the original's constant). */
+export const RIVALRY_SPIKE_EVENTS = 5;
+
+/** A ring of per-tick values with a running sum (re-summed at every wrap, so it never drifts). */
+class Ring {
+  values: Float64Array;
+  sum = 0;
+  constructor(readonly size: number) {
+    this.values = new Float64Array(size);
+  }
+  /** Records tick's value, replacing the value of the tick `size` ticks ago. */
+  add(tick: number, v: number): void {
+    const i = tick % this.size;
+    const old = this.values[i];
+    this.values[i] = v;
+    if (i === 0) {
+      let s = 0;
+      for (let k = 0; k < this.size; k++) s += this.values[k];
+      this.sum = s;
+    } else this.sum += v - old;
+  }
+}
+
+/** What the last tick counted (the rest of the metrics payload lives in the windows). */
+interface TickCounts {
+  tick: number;
+  late: number;
+  fails: number;
+  ghost: number;
+  rotations: number;
+  conflicts: number;
+  rivalry: number;
+  reuse: boolean;
+  perturbations: number;
+  /** Largest count of one town this tick, by PT_* kind. */
+  town_max: number[];
+}
+
+/** Per-town counters of the per-tick alerts (kinds PT_*); only touched towns are reset. */
+const PT_GHOST = 0;
+const PT_ROTATIONS = 1;
+const PT_RIVALRY = 2;
+const PT_FAILS = 3;
+const PT_LATE = 4;
+const PT_KINDS = 5;
+
+class PerTown {
+  counts: Int32Array;
+  readonly max = new Int32Array(PT_KINDS);
+  private touched: number[] = [];
+  private seen: Uint8Array;
+  constructor(readonly towns: number) {
+    this.counts = new Int32Array(towns * PT_KINDS);
+    this.seen = new Uint8Array(towns);
+  }
+  count(kind: number, town: number): void {
+    if (!(town >= 0 && town < this.towns)) return;
+    if (this.seen[town] === 0) {
+      this.seen[town] = 1;
+      this.touched.push(town);
+    }
+    const v = ++this.counts[town * PT_KINDS + kind];
+    if (v > this.max[kind]) this.max[kind] = v;
+  }
+  clear(): void {
+    for (const t of this.touched) {
+      this.seen[t] = 0;
+      this.counts.fill(0, t * PT_KINDS, (t + 1) * PT_KINDS);
+    }
+    this.touched.length = 0;
+    this.max.fill(0);
+  }
+}
+
+export class StabilityState implements PersistentState, StabilityService {
+  readonly cfg: StabilityConfig;
+  /** Per entity: consecutive ticks at or below the starvation threshold. */
+  streak = new Int32Array(0);
+  /** Per entity: Option.switches when last seen. */
+  lastSwitches = new Uint32Array(0);
+  /** Ticks of starvation incidents within the window, oldest first. */
+  incidents: number[] = [];
+  switches: Ring;
+  agentTicks: Ring;
+  rewardN: Ring;
+  rewardSum: Ring;
+  rewardSq: Ring;
+  late: Ring;
+  totals = { ghost_step_events: 0, rotation_events: 0, conflicts: 0 };
+  // Promotion gate.
+  passStreak = 0;
+  candidateReady = false;
+  lastResult: "pass" | "fail" | null = null;
+  lastEvaluated: number | null = null;
+  windowAlerts: string[] = [];
+  // Last tick's outcome.
+  alerts: string[] = [];
+  /** Last tick's counts; the metrics payload is built from them (and the windows) on demand. */
+  last: TickCounts = { tick: 0, late: 0, fails: 0, ghost: 0, rotations: 0, conflicts: 0, rivalry: 0, reuse: false, perturbations: 0, town_max: [0, 0, 0, 0, 0] };
+  private readonly perTown: PerTown;
+  private readonly allowed: Set<string>;
+  private readonly hasPerturbations: boolean;
+  private readonly hasObservations: boolean;
+
+  constructor(readonly world: World) {
+    this.cfg = (world.settings as Partial<ConfigSections>).stability ?? sections.stability.parse(undefined);
+    const c = this.cfg;
+    this.switches = new Ring(c.option_thrash.window_ticks);
+    this.agentTicks = new Ring(c.option_thrash.window_ticks);
+    this.rewardN = new Ring(c.reward_variance.window_ticks);
+    this.rewardSum = new Ring(c.reward_variance.window_ticks);
+    this.rewardSq = new Ring(c.reward_variance.window_ticks);
+    this.late = new Ring((world.settings as Partial<ConfigSections>).observations_config?.hybrid?.time_ticks_per_day ?? 1440);
+    this.allowed = new Set(c.promotion.allowed_alerts);
+    this.hasPerturbations = world.hasPlugin("perturbations");
+    this.perTown = new PerTown(world.towns);
+    this.hasObservations = world.hasPlugin("observations");
+  }
+
+  ensure(n: number): void {
+    if (n <= this.streak.length) return;
+    let cap = Math.max(16, this.streak.length);
+    while (cap < n) cap *= 2;
+    const s = new Int32Array(cap);
+    s.set(this.streak);
+    this.streak = s;
+    const l = new Uint32Array(cap);
+    l.set(this.lastSwitches);
+    this.lastSwitches = l;
+  }
+
+  /** A new agent starts with no streak and its current switch count as the baseline. */
+  track(eid: number): void {
+    this.ensure(eid + 1);
+    this.streak[eid] = 0;
+    const w = this.world;
+    this.lastSwitches[eid] = w.components.isRegistered(Option) ? w.columns(Option).switches[eid] : 0;
+  }
+
+  forget(eid: number): void {
+    if (eid >= this.streak.length) return;
+    this.streak[eid] = 0;
+    this.lastSwitches[eid] = 0;
+  }
+
+  // ---- the tick ----------------------------------------------------------------------------------
+
+  step(tick: number, agents: Int32Array, read: <F extends MessageFields>(def: MessageDef<F>) => MessageView<F>): void {
+    const w = this.world;
+    const c = this.cfg;
+    this.ensure(w.maxEntityId() + 1);
+
+    // Starvation streaks and incidents.
+    const sc = c.starvation;
+    if (w.components.isRegistered(Needs)) {
+      const hunger = w.columns(Needs).hunger;
+      const has = w.components.flags(Needs);
+      const streak = this.streak;
+      // Needs are float32: a hunger set to the threshold itself counts as at it.
+      const threshold = Math.fround(sc.hunger_threshold);
+      for (let i = 0; i < agents.length; i++) {
+        const eid = agents[i];
+        if (has[eid] === 1 && hunger[eid] <= threshold) {
+          if (++streak[eid] === sc.min_duration_ticks) this.incidents.push(tick);
+        } else streak[eid] = 0;
+      }
+    }
+    while (this.incidents.length > 0 && this.incidents[0] <= tick - sc.window_ticks) this.incidents.shift();
+
+    // Option switches (deltas of Option.switches) per agent-tick.
+    let sw = 0;
+    if (w.components.isRegistered(Option)) {
+      const switches = w.columns(Option).switches;
+      const last = this.lastSwitches;
+      for (let i = 0; i < agents.length; i++) {
+        const eid = agents[i];
+        const now = switches[eid];
+        if (now > last[eid]) sw += now - last[eid];
+        last[eid] = now;
+      }
+    }
+    this.switches.add(tick, sw);
+    this.agentTicks.add(tick, agents.length);
+
+    // Rewards of every agent this tick.
+    let rn = 0;
+    let rs = 0;
+    let rq = 0;
+    if (w.components.isRegistered(Reward)) {
+      const total = w.columns(Reward).total;
+      const has = w.components.flags(Reward);
+      for (let i = 0; i < agents.length; i++) {
+        const eid = agents[i];
+        if (has[eid] !== 1) continue;
+        const r = total[eid];
+        rn++;
+        rs += r;
+        rq += r * r;
+      }
+    }
+    this.rewardN.add(tick, rn);
+    this.rewardSum.add(tick, rs);
+    this.rewardSq.add(tick, rq);
+
+    // This tick's messages, counted in total and per town (a town is an environment of its own:
+    // the per-tick alerts fire when any one town reaches the threshold).
+    const town = w.columns(Town).id;
+    const pt = this.perTown;
+    const jl = read(JobLate);
+    const late = jl.count;
+    for (let i = jl.start; i < jl.end; i++) pt.count(PT_LATE, town[jl.agent[i]]);
+    this.late.add(tick, late);
+    const af = read(AffordanceFail);
+    const fails = af.count;
+    for (let i = af.start; i < af.end; i++) pt.count(PT_FAILS, town[af.agent[i]]);
+    const qc = read(QueueConflict);
+    const avoid = (w.settings as Partial<ConfigSections>).conflict?.rivalry?.avoid_threshold ?? 0.7;
+    let ghost = 0;
+    let rivalry = 0;
+    for (let i = qc.start; i < qc.end; i++) {
+      const t = town[qc.object[i]];
+      if (w.text(qc.reason[i]) === "ghost_step") {
+        ghost++;
+        pt.count(PT_GHOST, t);
+        pt.count(PT_ROTATIONS, t);
+      }
+      if (qc.intensity[i] >= avoid) {
+        rivalry++;
+        pt.count(PT_RIVALRY, t);
+      }
+    }
+    const ho = read(QueueHandover);
+    for (let i = ho.start; i < ho.end; i++) pt.count(PT_ROTATIONS, town[ho.object[i]]);
+    const rotations = ghost + ho.count;
+    this.totals.ghost_step_events += ghost;
+    this.totals.rotation_events += rotations;
+    this.totals.conflicts += qc.count;
+    const reuse = embeddingReuseWarning(w, this.hasObservations);
+
+    // Alerts.
+    const l = this.last;
+    const alerts: string[] = [];
+    const raise = (name: (typeof STABILITY_ALERTS)[number], cond: boolean) => {
+      if (cond) alerts.push(name);
+    };
+    raise("queue_fairness_pressure", pt.max[PT_GHOST] >= QUEUE_PRESSURE_EVENTS || pt.max[PT_ROTATIONS] >= QUEUE_PRESSURE_EVENTS);
+    raise("rivalry_spike", pt.max[PT_RIVALRY] >= RIVALRY_SPIKE_EVENTS);
+    raise("starvation_spike", this.incidents.length > sc.max_incidents);
+    raise("option_thrashing", this.agentTicks.sum >= c.option_thrash.min_samples && this.switchRate() > c.option_thrash.max_switch_rate);
+    raise("reward_variance_spike", this.rewardN.sum >= c.reward_variance.min_samples && this.rewardStats().variance > c.reward_variance.max_variance);
+    raise("embedding_reuse_warning", reuse);
+    raise("affordance_failures_exceeded", pt.max[PT_FAILS] > c.affordance_fail_threshold);
+    raise("lateness_spike", pt.max[PT_LATE] > c.lateness_threshold);
+    this.alerts = alerts;
+    for (let k = 0; k < PT_KINDS; k++) l.town_max[k] = pt.max[k];
+    pt.clear();
+
+    // Promotion gate.
+    for (const a of alerts) if (!this.allowed.has(a) && !this.windowAlerts.includes(a)) this.windowAlerts.push(a);
+    const W = c.promotion.window_ticks;
+    if (tick % W === 0) {
+      const pass = this.windowAlerts.length === 0;
+      this.passStreak = pass ? this.passStreak + 1 : 0;
+      this.candidateReady = this.passStreak >= c.promotion.required_passes;
+      this.lastResult = pass ? "pass" : "fail";
+      this.lastEvaluated = tick;
+      this.windowAlerts = [];
+    }
+    l.tick = tick;
+    l.late = late;
+    l.fails = fails;
+    l.ghost = ghost;
+    l.rotations = rotations;
+    l.conflicts = qc.count;
+    l.rivalry = rivalry;
+    l.reuse = reuse;
+    l.perturbations = activePerturbations(w, this.hasPerturbations);
+  }
+
+  switchRate(): number {
+    return this.agentTicks.sum > 0 ? this.switches.sum / this.agentTicks.sum : 0;
+  }
+
+  rewardStats(): { mean: number; variance: number } {
+    const n = this.rewardN.sum;
+    if (n <= 0) return { mean: 0, variance: 0 };
+    const mean = this.rewardSum.sum / n;
+    return { mean, variance: Math.max(0, this.rewardSq.sum / n - mean * mean) };
+  }
+
+  latestMetrics(): StabilityMetrics {
+    const t = this.last;
+    const tick = t.tick;
+    const c = this.cfg;
+    const { mean, variance } = this.rewardStats();
+    return {
+      tick,
+      starvation_incidents: this.incidents.length,
+      starvation_window_ticks: c.starvation.window_ticks,
+      option_switch_rate: this.switchRate(),
+      option_samples: this.agentTicks.sum,
+      reward_variance: variance,
+      reward_mean: mean,
+      reward_samples: this.rewardN.sum,
+      late_arrivals: t.late,
+      late_arrivals_day: this.late.sum,
+      affordance_failures: t.fails,
+      queue_totals: { ...this.totals },
+      queue_deltas: { ghost_step_events: t.ghost, rotation_events: t.rotations, conflicts: t.conflicts },
+      rivalry_events: t.rivalry,
+      town_max: {
+        ghost_step_events: t.town_max[PT_GHOST],
+        rotation_events: t.town_max[PT_ROTATIONS],
+        rivalry_events: t.town_max[PT_RIVALRY],
+        affordance_failures: t.town_max[PT_FAILS],
+        late_arrivals: t.town_max[PT_LATE],
+      },
+      embedding_reuse_warning: t.reuse,
+      perturbations_active: t.perturbations,
+      alerts: [...this.alerts],
+      thresholds: {
+        affordance_fail_threshold: c.affordance_fail_threshold,
+        lateness_threshold: c.lateness_threshold,
+        starvation_max_incidents: c.starvation.max_incidents,
+        starvation_hunger_threshold: c.starvation.hunger_threshold,
+        starvation_min_duration_ticks: c.starvation.min_duration_ticks,
+        option_thrash_max_switch_rate: c.option_thrash.max_switch_rate,
+        option_thrash_min_samples: c.option_thrash.min_samples,
+        reward_variance_max_variance: c.reward_variance.max_variance,
+        reward_variance_min_samples: c.reward_variance.min_samples,
+        queue_fairness_events: QUEUE_PRESSURE_EVENTS,
+        rivalry_spike_events: RIVALRY_SPIKE_EVENTS,
+      },
+      promotion: this.promotion(tick),
+    };
+  }
+
+  // ---- the service -------------------------------------------------------------------------------
+
+  latestAlerts(): string[] {
+    return [...this.alerts];
+  }
+
+  promotion(tick = this.world.tick): PromotionStatus {
+    const W = this.cfg.promotion.window_ticks;
+    const start = Math.floor(tick / W) * W;
+    return {
+      window_start: start,
+      window_end: start + W,
+      window_ticks: W,
+      pass_streak: this.passStreak,
+      required_passes: this.cfg.promotion.required_passes,
+      candidate_ready: this.candidateReady,
+      last_result: this.lastResult,
+      last_evaluated_tick: this.lastEvaluated,
+      window_alerts: [...this.windowAlerts],
+    };
+  }
+
+  // ---- persistence -------------------------------------------------------------------------------
+
+  save(): unknown {
+    const agents: number[] = [];
+    for (let e = 0; e < this.streak.length; e++) if (this.streak[e] !== 0 || this.lastSwitches[e] !== 0) agents.push(e, this.streak[e], this.lastSwitches[e]);
+    const ring = (r: Ring) => ({ values: r.values.slice(), sum: r.sum });
+    return {
+      agents,
+      incidents: [...this.incidents],
+      switches: ring(this.switches),
+      agent_ticks: ring(this.agentTicks),
+      reward_n: ring(this.rewardN),
+      reward_sum: ring(this.rewardSum),
+      reward_sq: ring(this.rewardSq),
+      late: ring(this.late),
+      totals: { ...this.totals },
+      promotion: {
+        pass_streak: this.passStreak,
+        candidate_ready: this.candidateReady,
+        last_result: this.lastResult,
+        last_evaluated: this.lastEvaluated,
+        window_alerts: [...this.windowAlerts],
+      },
+      alerts: [...this.alerts],
+      last: { ...this.last, town_max: [...this.last.town_max] },
+    };
+  }
+
+  load(data: unknown): void {
+    type SavedRing = { values: ArrayLike<number>; sum: number };
+    const d = data as {
+      agents: number[];
+      incidents: number[];
+      switches: SavedRing;
+      agent_ticks: SavedRing;
+      reward_n: SavedRing;
+      reward_sum: SavedRing;
+      reward_sq: SavedRing;
+      late: SavedRing;
+      totals: StabilityState["totals"];
+      promotion: { pass_streak: number; candidate_ready: boolean; last_result: "pass" | "fail" | null; last_evaluated: number | null; window_alerts: string[] };
+      alerts: string[];
+      last: TickCounts;
+    };
+    const ring = (r: Ring, s: SavedRing, what: string) => {
+      if (s.values.length !== r.size) throw new Error(`stability: saved ${what} window has ${s.values.length} ticks, the config says ${r.size}`);
+      r.values.set(s.values);
+      r.sum = s.sum;
+    };
+    this.streak.fill(0);
+    this.lastSwitches.fill(0);
+    for (let i = 0; i < d.agents.length; i += 3) {
+      this.ensure(d.agents[i] + 1);
+      this.streak[d.agents[i]] = d.agents[i + 1];
+      this.lastSwitches[d.agents[i]] = d.agents[i + 2];
+    }
+    this.incidents = [...d.incidents];
+    ring(this.switches, d.switches, "option_thrash");
+    ring(this.agentTicks, d.agent_ticks, "option_thrash");
+    ring(this.rewardN, d.reward_n, "reward_variance");
+    ring(this.rewardSum, d.reward_sum, "reward_variance");
+    ring(this.rewardSq, d.reward_sq, "reward_variance");
+    ring(this.late, d.late, "lateness (one day)");
+    this.totals = { ...d.totals };
+    this.passStreak = d.promotion.pass_streak;
+    this.candidateReady = d.promotion.candidate_ready;
+    this.lastResult = d.promotion.last_result;
+    this.lastEvaluated = d.promotion.last_evaluated;
+    this.windowAlerts = [...d.promotion.window_alerts];
+    this.alerts = [...d.alerts];
+    this.last = { ...d.last, town_max: [...d.last.town_max] };
+  }
+
+  hash(h: StateHasher): void {
+    for (let e = 0; e < this.streak.length; e++) if (this.streak[e] !== 0 || this.lastSwitches[e] !== 0) h.u32(e).u32(this.streak[e]).u32(this.lastSwitches[e]);
+    h.u32(this.incidents.length);
+    for (const t of this.incidents) h.u32(t);
+    for (const r of [this.switches, this.agentTicks, this.rewardN, this.rewardSum, this.rewardSq, this.late]) {
+      h.f64(r.sum);
+      for (let i = 0; i < r.size; i++) h.f64(r.values[i]);
+    }
+    h.u32(this.totals.ghost_step_events).u32(this.totals.rotation_events).u32(this.totals.conflicts);
+    h.u32(this.passStreak).u32(this.candidateReady ? 1 : 0).str(this.lastResult ?? "").u32(this.lastEvaluated ?? -1);
+    h.u32(this.windowAlerts.length);
+    for (const a of this.windowAlerts) h.str(a);
+    const l = this.last;
+    h.u32(l.tick).u32(l.late).u32(l.fails).u32(l.ghost).u32(l.rotations).u32(l.conflicts).u32(l.rivalry).u32(l.reuse ? 1 : 0).u32(l.perturbations);
+    for (const m of l.town_max) h.u32(m);
+    h.u32(this.alerts.length);
+    for (const a of this.alerts) h.str(a);
+  }
+}
+
+/** Perturbations active now, through the perturbation service when present. */
+function activePerturbations(world: World, present: boolean): number {
+  if (!present) return 0;
+  const p = world.state<Partial<PerturbationService>>("perturbations");
+  return typeof p.activeCount === "function" ? p.activeCount() : 0;
+}
+
+/** The embedding allocator's reuse warning, through the observations service when present. */
+function embeddingReuseWarning(world: World, present: boolean): boolean {
+  if (!present) return false;
+  const obs = world.state<Partial<ObservationService> & { allocator?: { metrics?: () => { reuse_warning: boolean } } }>("observations");
+  if (typeof obs.embeddingMetrics === "function") return obs.embeddingMetrics().reuse_warning;
+  // The service does not offer embeddingMetrics yet: the resource's documented allocator.
+  if (typeof obs.allocator?.metrics === "function") return obs.allocator.metrics().reuse_warning;
+  return false;
+}
+
+export const stabilityPlugin = definePlugin({
+  name: "stability",
+  doc: "stability monitor: starvation, lateness, option thrash, reward variance, queue and rivalry pressure, failures; promotion gate",
+  sections,
+  messages: [JobLate, AffordanceFail, QueueConflict, QueueHandover],
+  state: (world: World) => new StabilityState(world),
+  onAgentReady({ state }, eid) {
+    state.track(eid);
+  },
+  onAgentRemove({ state }, eid) {
+    state.forget(eid);
+  },
+  kpis({ state }) {
+    const p = state.promotion();
+    return { stability: { alerts: state.latestAlerts(), pass_streak: p.pass_streak, candidate_ready: p.candidate_ready } };
+  },
+  systems: [
+    {
+      name: "stability/monitor",
+      phase: "telemetry",
+      reads: ["Needs.hunger", "Option.switches", "Reward.total", "job_late", "affordance_fail", "queue_conflict", "queue_interaction", "embedding metrics", "perturbations"],
+      writes: ["stability resource (alerts, metrics, promotion)"],
+      run({ tick, agents, state, read }) {
+        state.step(tick, agents, read);
+      },
+    },
+  ],
+});
+
+export function stabilityState(world: World): StabilityState {
+  return world.state<StabilityState>("stability");
+}
+
+/** Alerts raised on the last tick (TelemetryPublisher.latest_stability_alerts). */
+export function latestAlerts(world: World): string[] {
+  return stabilityState(world).latestAlerts();
+}
+
+/** The metrics payload of the last tick (TelemetryPublisher.latest_stability_metrics). */
+export function latestMetrics(world: World): StabilityMetrics {
+  return stabilityState(world).latestMetrics();
+}
+
+/** The promotion gate's status. */
+export function promotionStatus(world: World): PromotionStatus {
+  return stabilityState(world).promotion();
+}
