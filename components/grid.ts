@@ -1,6 +1,10 @@
 // The towns' grids: who stands on a tile (O(1)), which object is on a tile, and per-town
 // distance fields to the nearest object of each type, recomputed only when objects change.
-// Owned by the `space` plug-in (world.state("space")); derived from Position and Obj columns.
+// Owned by the `space` plug-in (world.state("space")); derived from Position and Obj columns,
+// except the order of the agents on a tile (the last to arrive first), which chat partners and
+// neighbour scans follow: that order is saved in snapshots and enters the state hash.
+import type { StateHasher } from "../engine/hash.ts";
+import type { PersistentState } from "../engine/plugin.ts";
 
 /** The 4-neighbour steps, in the fixed order used for every tie-break: west, east, north, south. */
 export const STEPS: readonly (readonly [number, number])[] = [
@@ -12,7 +16,7 @@ export const STEPS: readonly (readonly [number, number])[] = [
 
 export const UNREACHABLE = 0xffff;
 
-export class SpatialIndex {
+export class SpatialIndex implements PersistentState {
   readonly cells: number;
   /** First agent on each tile (index town*cells + y*width + x), 0 = none. */
   readonly tileHead: Int32Array;
@@ -95,6 +99,54 @@ export class SpatialIndex {
   /** First agent on a tile (then follow `next`), 0 = none. */
   agentsAt(town: number, x: number, y: number): number {
     return this.tileHead[this.tile(town, x, y)];
+  }
+
+  /** Forgets every object and cached distance field (objects are then placed again). */
+  clearObjects(): void {
+    this.objectAt.fill(0);
+    this.fields.clear();
+    this.dirty.fill(1);
+  }
+
+  /** The agents on each tile, in list order (objects and distance fields are rebuilt on load). */
+  save(): unknown {
+    return {
+      towns: this.towns,
+      width: this.width,
+      height: this.height,
+      objectTypes: this.objectTypes,
+      tileHead: this.tileHead.slice(),
+      next: this.next.slice(),
+      prev: this.prev.slice(),
+      tileOf: this.tileOf.slice(),
+    };
+  }
+
+  load(data: unknown): void {
+    const d = data as { towns: number; width: number; height: number; objectTypes: number; tileHead: Int32Array; next: Int32Array; prev: Int32Array; tileOf: Int32Array };
+    if (d.towns !== this.towns || d.width !== this.width || d.height !== this.height) {
+      throw new Error(`spatial index: snapshot has ${d.towns} town(s) of ${d.width}x${d.height}, this world ${this.towns} of ${this.width}x${this.height}`);
+    }
+    this.tileHead.set(d.tileHead);
+    const n = Math.max(this.next.length, d.next.length);
+    this.next = new Int32Array(n);
+    this.prev = new Int32Array(n);
+    this.tileOf = new Int32Array(n).fill(-1);
+    this.next.set(d.next);
+    this.prev.set(d.prev);
+    this.tileOf.set(d.tileOf);
+    this.objectTypes = d.objectTypes;
+    this.fields.clear();
+    this.dirty = new Uint8Array(this.towns * d.objectTypes).fill(1);
+  }
+
+  hash(h: StateHasher): void {
+    const head = this.tileHead;
+    for (let t = 0; t < head.length; t++) {
+      if (head[t] === 0) continue;
+      h.u32(t);
+      for (let a = head[t]; a !== 0; a = this.next[a]) h.u32(a);
+    }
   }
 
   /** Registers an object on a tile; distance fields of its type in its town become stale. */

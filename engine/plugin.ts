@@ -157,6 +157,11 @@ export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDe
   onAgentReady?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
   /** Cleans up this plug-in's own state before an agent is removed. */
   onAgentRemove?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
+  /**
+   * Runs after a snapshot was restored (columns, kernel and every PersistentState loaded), in
+   * plug-in order: rebuild derived data that is not PersistentState (indexes, caches) here.
+   */
+  onLoad?(ctx: SetupContext<Cfg, C, T, S>): void;
   systems?: SystemDef<Cfg, C, T, S>[];
 }
 

@@ -102,6 +102,7 @@ export class World {
   private currentPhase = 0;
   private readonly initialCapacity: number;
   private readonly tickListeners: ((w: World) => void)[] = [];
+  private tickEndTasks: (() => void)[] = [];
   /** Milliseconds spent in each system since timing was enabled, by system name. */
   private timing: Map<string, number> | undefined;
   private spawnHooks: PluginRuntime[] = [];
@@ -145,6 +146,7 @@ export class World {
     this.nameToUid = new Map();
     this.interned = [];
     this.internIds = new Map();
+    this.tickEndTasks = [];
     this.components.register(Town, "engine");
     this.components.register(Agent, "engine");
 
@@ -277,6 +279,11 @@ export class World {
     } finally {
       this.inTick = false;
     }
+    if (this.tickEndTasks.length > 0) {
+      const tasks = this.tickEndTasks;
+      this.tickEndTasks = [];
+      for (const t of tasks) t();
+    }
     for (let i = 0; i < this.tickListeners.length; i++) this.tickListeners[i](this);
   }
 
@@ -304,6 +311,16 @@ export class World {
       const i = this.tickListeners.indexOf(fn);
       if (i >= 0) this.tickListeners.splice(i, 1);
     };
+  }
+
+  /**
+   * Runs `fn` once when the current tick has completed (tick counter advanced, messages
+   * closed), before the onTick listeners: a system that must see the tick's final state (the
+   * persistence phase's snapshots) defers its work here. Outside a tick it runs at once.
+   */
+  atTickEnd(fn: () => void): void {
+    if (!this.inTick) fn();
+    else this.tickEndTasks.push(fn);
   }
 
   /** Starts over with `seed` (default: the current one): the result equals a fresh world. */
@@ -567,6 +584,73 @@ export class World {
     return this.components.bytes() + this.townStore.bytes();
   }
 
+  // ---- snapshots (engine/snapshot.ts) ---------------------------------------------------------
+
+  /** The kernel's state beside the columns: what a snapshot carries apart from them. */
+  kernelState(): KernelState {
+    if (this.inTick) throw new Error("snapshots are taken between ticks (a system defers its snapshot with world.atTickEnd)");
+    const ix = this.ecs[$internal].entityIndex;
+    return {
+      tick: this.tick,
+      seed: this.seed,
+      capacity: this.components.capacity,
+      nextUid: this.nextUid,
+      aliveCount: ix.aliveCount,
+      maxId: ix.maxId,
+      dense: Uint32Array.from(ix.dense),
+      names: [...this.names.entries()].sort((a, b) => a[0] - b[0]),
+      interned: [...this.interned],
+    };
+  }
+
+  /**
+   * Replaces the kernel's state with a saved one. The component columns and membership flags
+   * must already hold the saved values: the bitecs world is rebuilt from them (entity index as
+   * saved, so the next addEntity returns the same id; components re-added to live entities in
+   * entity order), and the agent ids are re-derived from the Agent columns.
+   */
+  restoreKernelState(k: KernelState): void {
+    if (this.inTick) throw new Error("world.restoreKernelState() called from inside a tick");
+    const ecs = createEcs() as EcsWorld;
+    const internal = ecs[$internal];
+    const ix = internal.entityIndex;
+    ix.dense = Array.from(k.dense);
+    ix.sparse = [];
+    for (let i = 0; i < ix.dense.length; i++) ix.sparse[ix.dense[i]] = i;
+    ix.aliveCount = k.aliveCount;
+    ix.maxId = k.maxId;
+    const entries: { cols: Record<string, Column>; has: Uint8Array }[] = [];
+    this.components.forEach((_def, cols, has) => entries.push({ cols, has }));
+    const alive = ix.dense.slice(0, k.aliveCount).sort((a, b) => a - b);
+    for (const eid of alive) {
+      internal.entityComponents.set(eid, new Set());
+      for (const e of entries) if (e.has[eid] === 1) addComponent(ecs, eid, e.cols);
+    }
+    this.ecs = ecs;
+    this.tick = k.tick;
+    this.seed = k.seed;
+    this.nextUid = k.nextUid;
+    this.names = new Map(k.names);
+    this.nameToUid = new Map(k.names.map(([uid, n]) => [n, uid]));
+    this.interned = [...k.interned];
+    this.internIds = new Map(this.interned.map((s, i) => [s, i]));
+    this.uidToEid = new Map();
+    const isAgent = this.components.flags(Agent);
+    const uid = this.components.columns(Agent).uid;
+    for (let eid = 1; eid <= k.maxId; eid++) if (isAgent[eid] === 1) this.uidToEid.set(uid[eid], eid);
+    this.agentsDirty = true;
+    this.tickEndTasks = [];
+  }
+
+  /** Calls every plug-in's `onLoad` hook, in plug-in order, after a snapshot was restored. */
+  runLoadHooks(): void {
+    for (const { plugin, ctx } of this.runtimes) {
+      if (!plugin.onLoad) continue;
+      ctx.agents = this.agents;
+      plugin.onLoad(ctx);
+    }
+  }
+
   // ---- the state hash ----------------------------------------------------------------------
 
   /**
@@ -622,6 +706,22 @@ function hashColumns(h: StateHasher, def: ComponentDef, cols: Record<string, Col
       for (let id = from; id <= to; id++) if (has[id] === 1) h.u32(id).u32(col[id]);
     }
   }
+}
+
+/** The kernel's own state (see World.kernelState). */
+export interface KernelState {
+  tick: number;
+  seed: number;
+  /** Entity capacity of the component columns. */
+  capacity: number;
+  nextUid: number;
+  /** bitecs entity index: live ids are dense[0, aliveCount); the rest wait to be recycled. */
+  aliveCount: number;
+  maxId: number;
+  dense: Uint32Array;
+  /** Custom agent names by uid, ascending uid. */
+  names: [number, string][];
+  interned: string[];
 }
 
 /** A plug-in's own random stream is named `plugin:<name>`, apart from the engine's streams. */

@@ -13,6 +13,8 @@ import type { World } from "../engine/world.ts";
 import { currentTensorBackend, describeTensorBackend, initTensorBackend, parseBackendName, TensorBackendError } from "../engine/tensor.ts";
 import { preparePolicy, PolicySpecError, CheckpointError } from "../systems/policy/index.ts";
 import { createProgress } from "./progress.ts";
+import { SnapshotError, loadSnapshot, newestValidSnapshot, readSnapshotFile, type SnapshotData } from "../engine/snapshot.ts";
+import { configureAutosave, type PersistenceState } from "../systems/persistence/index.ts";
 import { formatAgentStates, formatEvent, runScenario } from "./scenario.ts";
 import { ScenarioError } from "../systems/scenario/index.ts";
 
@@ -33,6 +35,14 @@ commands:
   validate   check configs and the files they reference: townlet validate [FILE|DIR...]
   scenario   run a scenario config, printing its events: townlet scenario FILE [--ticks N]
              [--seed N] [--towns N] [--json] [--quiet]
+  bench      agent-steps/s, ms/tick, bytes/agent per size: townlet bench [--agents 1000,10000,100000]
+             [--ticks N] [--policy scripted|random|neural] [--backend B] [--layout towns|big]
+             [--suite sim|policy] [--json] (see bench/README.md)
+  env-check  run the env conformance suite (PettingZoo api and seed tests) on a config:
+             townlet env-check [--config FILE] [--cycles N] [--json]
+  serve      run a town with telemetry + console on one port: townlet serve [--config FILE]
+             [--port N] [--host 127.0.0.1] [--tokens FILE] [--realtime|--speed X] [--ticks N]
+  console    send one console command: townlet console --url URL --token TOKEN COMMAND [JSON-ARGS]
   help       this text
 
 exit codes: 0 done, 1 bad input, 2 internal error`;
@@ -73,11 +83,38 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
     profile: { type: "boolean" },
     policy: { type: "string" },
     backend: { type: "string" },
+    "snapshot-every": { type: "string" },
+    "snapshot-dir": { type: "string" },
+    resume: { type: "string" },
   });
   const ticks = intFlag("ticks", values.ticks, 0) ?? 1000;
+  const snapshotEvery = intFlag("snapshot-every", values["snapshot-every"], 1);
+  // Snapshot problems (damaged, foreign, other config, unwritable folder) are the user's to fix.
+  const snapshotGuard = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof SnapshotError) throw new UsageError(e.message);
+      throw e;
+    }
+  };
+  // --resume FILE|DIR: a folder resumes from its newest snapshot that verifies. The run is rebuilt
+  // with the snapshot's seed and town count unless given again.
+  let resume: { path: string; snapshot: SnapshotData } | undefined;
+  if (values.resume !== undefined) {
+    const from = values.resume;
+    resume = snapshotGuard(() => {
+      if (statSync(from, { throwIfNoEntry: false })?.isDirectory()) {
+        const found = newestValidSnapshot(from);
+        if (!found) throw new SnapshotError("not_found", "no snapshot in this folder verifies", from);
+        return found;
+      }
+      return { path: from, snapshot: readSnapshotFile(from) };
+    });
+  }
   const built = buildWorld(values.config ?? DEFAULT_CONFIG, corePlugins, {
-    seed: intFlag("seed", values.seed, 0),
-    towns: intFlag("towns", values.towns, 1),
+    seed: intFlag("seed", values.seed, 0) ?? resume?.snapshot.header.seed,
+    towns: intFlag("towns", values.towns, 1) ?? resume?.snapshot.header.towns,
     agentsPerTown: intFlag("agents", values.agents, 0),
   });
   const { world, config } = built;
@@ -88,6 +125,17 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
   const backend = values.backend !== undefined ? parseBackendName(values.backend) : undefined;
   if (backend) await initTensorBackend(backend);
   const policy = await preparePolicy(world, values.policy);
+  if (resume) {
+    const r = resume;
+    snapshotGuard(() => loadSnapshot(world, r.snapshot, { configHash: config.configHash, path: r.path }));
+    if (!values.json && !values.quiet) out.err(`resumed from ${r.path} at tick ${world.tick}`);
+  }
+  if (snapshotEvery !== undefined || values["snapshot-dir"] !== undefined) {
+    const every = snapshotEvery ?? world.settings.snapshot.autosave.cadence_ticks;
+    if (every === null) throw new UsageError("--snapshot-dir: give --snapshot-every N (or set snapshot.autosave.cadence_ticks in the config)");
+    configureAutosave(world, { every, dir: values["snapshot-dir"], configHash: config.configHash });
+  } else configureAutosave(world, { every: world.state<PersistenceState>("persistence").every, configHash: config.configHash });
+  const startTick = world.tick;
   const tensorBackend = currentTensorBackend();
   if (tensorBackend && !values.json && !values.quiet) out.err(`tensor backend: ${describeTensorBackend(tensorBackend)}`);
   const hashes: string[] = [];
@@ -97,17 +145,24 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
   if (values.profile) world.enableTiming();
   const progress = createProgress("run", ticks, { quiet: values.quiet });
   const t0 = performance.now();
-  await runLoop(world, {
-    until: ticks,
-    realtime: values.realtime,
-    onProgress: (w) => {
-      const el = (performance.now() - t0) / 1000;
-      progress.update(w.tick, `${w.agents.length} agents, ${el > 0 ? Math.round(w.tick / el) : 0} ticks/s`);
-    },
-  });
+  try {
+    await runLoop(world, {
+      until: ticks,
+      realtime: values.realtime,
+      onProgress: (w) => {
+        const el = (performance.now() - t0) / 1000;
+        progress.update(w.tick, `${w.agents.length} agents, ${el > 0 ? Math.round((w.tick - startTick) / el) : 0} ticks/s`);
+      },
+    });
+  } catch (e) {
+    progress.stop();
+    if (e instanceof SnapshotError) throw new UsageError(e.message);
+    throw e;
+  }
   const wall = (performance.now() - t0) / 1000;
   progress.stop();
   if (values["hash-log"]) writeFileSync(values["hash-log"], hashes.join("\n") + "\n");
+  const written = world.state<PersistenceState>("persistence").written;
   const summary = {
     ticks: world.tick,
     towns: world.towns,
@@ -121,6 +176,8 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
     tensor_backend: tensorBackend?.name ?? "none",
     policy: policy.name,
     kpis: world.kpis(),
+    ...(resume ? { resumed_from: startTick, resumed_snapshot: resume.path } : {}),
+    ...(written.length ? { snapshots_written: written.length, last_snapshot: written[written.length - 1] } : {}),
     ...(values.profile ? { system_ms: profileTable(world) } : {}),
   };
   if (values.json) out.log(JSON.stringify(summary));
@@ -229,6 +286,44 @@ function cmdValidate(argv: string[], out: Out): number {
   return bad ? 1 : 0;
 }
 
+/**
+ * `townlet env-check`: the shipped conformance suite (env/conformance.ts) on a world built from
+ * the config with every core plug-in: the parallel api test over --cycles steps (default 200,
+ * the env truncating there) and the seed test over min(cycles, 200) steps. Prints each check
+ * (✓/✗ and detail), or one JSON object with --json; exit 1 when a check fails.
+ */
+async function cmdEnvCheck(argv: string[], out: Out): Promise<number> {
+  const { values, positionals } = parse(argv, { config: { type: "string" }, cycles: { type: "string" }, json: { type: "boolean" } });
+  if (positionals.length) throw new UsageError(`townlet env-check: unexpected argument "${positionals[0]}" (the config goes after --config)`);
+  const cycles = intFlag("cycles", values.cycles, 1) ?? 200;
+  const config = values.config ?? DEFAULT_CONFIG;
+  const { TownletParallelEnv, parallelApiTest, seedTest, ENV_NAME } = await import("../env/index.ts");
+  const makeEnv = () => new TownletParallelEnv({ config, maxCycles: cycles });
+  makeEnv(); // a config mistake is reported here, as a user error, rather than as a failed check
+  const suites = [
+    { name: `parallel api test (${cycles} cycles)`, result: parallelApiTest(makeEnv, { cycles }) },
+    { name: `seed test (${Math.min(cycles, 200)} steps)`, result: seedTest(makeEnv, { steps: Math.min(cycles, 200) }) },
+  ];
+  const ok = suites.every((s) => s.result.ok);
+  if (values.json) {
+    out.log(JSON.stringify({ env: ENV_NAME, config: relative(process.cwd(), config) || config, cycles, ok, suites }));
+    return ok ? 0 : 1;
+  }
+  out.log(`townlet env-check: ${ENV_NAME} on ${relative(process.cwd(), config) || config}`);
+  let passed = 0;
+  let total = 0;
+  for (const s of suites) {
+    out.log(`  ${s.name}`);
+    for (const c of s.result.checks) {
+      total++;
+      if (c.ok) passed++;
+      out.log(`    ${c.ok ? "✓" : "✗"} ${c.name}${c.detail ? ` — ${c.detail}` : ""}`);
+    }
+  }
+  out.log(`${passed}/${total} checks passed`);
+  return ok ? 0 : 1;
+}
+
 /** Errors that are the user's to fix (exit 1), by class name: module copies compare by name. */
 const USER_ERRORS = new Set([
   ConfigError.name,
@@ -253,6 +348,14 @@ export async function main(argv: string[], out: Out = { log: (l) => console.log(
         return cmdValidate(rest, out);
       case "scenario":
         return cmdScenario(rest, out);
+      case "bench":
+        return await (await import("./bench.ts")).cmdBench(rest, out);
+      case "serve":
+        return await (await import("./serve.ts")).cmdServe(rest, out);
+      case "console":
+        return await (await import("./console-client.ts")).cmdConsole(rest, out);
+      case "env-check":
+        return await cmdEnvCheck(rest, out);
       case undefined:
       case "help":
       case "--help":

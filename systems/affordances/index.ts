@@ -5,7 +5,8 @@
 // registry, hot-reloaded at tick boundaries (phase console). Reads Intent, Needs, Wallet,
 // TownEconomy; writes Activity, Obj, Position, Needs, Wallet; sends the affordance and queue
 // messages.
-import { definePlugin } from "../../engine/plugin.ts";
+import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
+import type { StateHasher } from "../../engine/hash.ts";
 import type { World } from "../../engine/world.ts";
 import { Town } from "../../engine/core-components.ts";
 import { Obj } from "../../components/objects.ts";
@@ -50,8 +51,12 @@ const DEFAULT_STOCK: Record<string, Record<string, number>> = {
 };
 const STOCK_FIELDS = new Set(["meals", "raw_ingredients", "sleep_slots", "power_on", "water_on"]);
 
-/** The plug-in's resource: its state and runtime, and the service other plug-ins call. */
-class AffordancesResource implements AffordanceService {
+/**
+ * The plug-in's resource: its state and runtime, and the service other plug-ins call. Its
+ * PersistentState is the AffordancesState's (counters); the object list and the (town, type)
+ * index are rebuilt from the Obj columns after a snapshot is loaded.
+ */
+class AffordancesResource implements AffordanceService, PersistentState {
   constructor(
     private readonly world: World,
     readonly st: AffordancesState,
@@ -68,6 +73,26 @@ class AffordancesResource implements AffordanceService {
   }
   objectById(town: number, id: string): number {
     return objectById(this.world, town, id);
+  }
+  /** The counters, and the registry's shape: a resumed world must have the same types and affordances. */
+  save(): unknown {
+    const r = this.st.registry;
+    return { state: this.st.save(), registry: { checksum: r.checksum, types: [...r.types], affordances: r.affordances.map((a) => a?.id ?? null) } };
+  }
+  load(data: unknown): void {
+    const d = data as { state: unknown; registry: { checksum: string; types: string[]; affordances: (string | null)[] } };
+    const r = this.st.registry;
+    const now = { checksum: r.checksum, types: [...r.types], affordances: r.affordances.map((a) => a?.id ?? null) };
+    if (JSON.stringify(now) !== JSON.stringify(d.registry)) {
+      throw new Error(
+        "affordance registry differs from the snapshot's (the manifest changed, or types/affordances were registered at run time): " +
+          `snapshot ${d.registry.types.length} types / ${d.registry.affordances.length} affordances, this world ${now.types.length} / ${now.affordances.length}`,
+      );
+    }
+    this.st.load(d.state);
+  }
+  hash(h: StateHasher): void {
+    this.st.hash(h);
   }
 }
 
@@ -97,6 +122,16 @@ export const affordancesPlugin = definePlugin({
   onAgentSpawn({ world }, eid) {
     world.addComponent(eid, Activity);
     world.addComponent(eid, Intent);
+  },
+  onLoad({ world, state: { st } }) {
+    // Objects in entity order (as createObject keeps them), then the (town, type) index.
+    const isObj = world.components.flags(Obj);
+    const max = world.maxEntityId();
+    const objects: number[] = [];
+    for (let eid = 1; eid <= max; eid++) if (isObj[eid] === 1) objects.push(eid);
+    st.objects = objects;
+    rebuildTypeIndex(world, st);
+    if (world.hasPlugin("space")) world.state<SpatialIndex>("space").setObjectTypeCount(st.registry.types.length);
   },
   onAgentRemove({ world, state: { st, rt } }, eid) {
     rt.bind(world.tick, world.send.bind(world));

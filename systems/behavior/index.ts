@@ -10,7 +10,8 @@
 // Reads Needs, Wallet, Employment, Option, Position, the affordance registry and the social
 // ledger; writes Option.
 import { z } from "zod";
-import { definePlugin } from "../../engine/plugin.ts";
+import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
+import type { StateHasher } from "../../engine/hash.ts";
 import type { World } from "../../engine/world.ts";
 import { Town, Agent } from "../../engine/core-components.ts";
 import { Needs } from "../../components/needs.ts";
@@ -56,10 +57,30 @@ export const BehaviorTuning = z
   })
   .prefault({});
 
-interface BehaviorState {
+const NEVER = -1_000_000;
+
+/** The controller's memory: each agent's last chat tick (snapshotted and hashed); pantry is scratch. */
+class BehaviorState implements PersistentState {
   lastChat: Int32Array;
-  /** Meals in each town's fridges, counted at the start of each decision pass. */
+  /** Meals in each town's fridges, counted at the start of each decision pass (scratch). */
   pantry: Float32Array;
+  constructor(capacity: number, towns: number) {
+    this.lastChat = new Int32Array(Math.max(16, capacity)).fill(NEVER);
+    this.pantry = new Float32Array(towns);
+  }
+  save(): unknown {
+    return { lastChat: this.lastChat.slice() };
+  }
+  load(data: unknown): void {
+    const d = data as { lastChat: Int32Array };
+    if (!(d?.lastChat instanceof Int32Array)) throw new Error("scripted controller state: expected lastChat");
+    this.lastChat = new Int32Array(Math.max(16, d.lastChat.length)).fill(NEVER);
+    this.lastChat.set(d.lastChat);
+  }
+  hash(h: StateHasher): void {
+    const c = this.lastChat;
+    for (let e = 0; e < c.length; e++) if (c[e] !== NEVER) h.u32(e).u32(c[e]);
+  }
 }
 
 export const behaviorPlugin = definePlugin({
@@ -67,10 +88,7 @@ export const behaviorPlugin = definePlugin({
   doc: "the scripted behaviour controller (baseline policy)",
   config: BehaviorTuning,
   components: { Option },
-  state: (world: World): BehaviorState => ({
-    lastChat: new Int32Array(Math.max(16, world.components.capacity)).fill(-1_000_000),
-    pantry: new Float32Array(world.towns),
-  }),
+  state: (world: World): BehaviorState => new BehaviorState(world.components.capacity, world.towns),
   systems: [
     {
       name: "scripted/decide",
@@ -82,7 +100,7 @@ export const behaviorPlugin = definePlugin({
         // A learned policy decides instead (the policy plug-in's state; runtime.policy.provider).
         if (world.hasPlugin("policy") && world.state<{ scriptedDecides?: boolean }>("policy").scriptedDecides === false) return;
         if (state.lastChat.length <= world.maxEntityId()) {
-          const g = new Int32Array((world.maxEntityId() + 1) * 2).fill(-1_000_000);
+          const g = new Int32Array((world.maxEntityId() + 1) * 2).fill(NEVER);
           g.set(state.lastChat);
           state.lastChat = g;
         }

@@ -8,7 +8,8 @@
 // `invalid_actions`). While a learned policy decides, the scripted controller stands aside (it
 // reads `scriptedDecides` from this plug-in's state). Owns the `behavior`, `personalities`,
 // `policy_runtime`, `ppo` and `training` sections.
-import { definePlugin } from "../../engine/plugin.ts";
+import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
+import type { StateHasher } from "../../engine/hash.ts";
 import type { World } from "../../engine/world.ts";
 import { ACTION_USE_BASE, ACTION_WAIT, actionOption } from "../../components/actions.ts";
 import { Activity, Option, OptionKind } from "../../components/activity.ts";
@@ -23,7 +24,8 @@ export * from "./policies.ts";
 export { buildMasks, chatTarget, worldActionCount } from "./masks.ts";
 export { builderObservations, componentObservations, COMPONENT_FEATURES, observationSourceFor, type ObservationBatch, type ObservationSource } from "./observe.ts";
 
-export interface PolicyState {
+/** Snapshotted: the counters (hashed) and a blend's scripted ratio (anneal schedules change it). */
+export interface PolicyState extends PersistentState {
   policy: Policy;
   /** False while a learned policy decides: the scripted controller skips its pass. */
   scriptedDecides: boolean;
@@ -77,7 +79,7 @@ function policyFromSettings(world: World): Policy {
 function makeState(world: World): PolicyState {
   const policy: Policy = assigned.get(world) ?? policyFromSettings(world);
   const source = observationSourceFor(world);
-  return {
+  const s: PolicyState = {
     policy,
     scriptedDecides: policy.scriptedDecides === true,
     invalid: 0,
@@ -87,7 +89,19 @@ function makeState(world: World): PolicyState {
     eligible: new Int32Array(16),
     masks: new Uint8Array(16),
     actions: new Int32Array(16),
+    save: () => ({ invalid: s.invalid, decisions: s.decisions, scripted_ratio: s.policy instanceof BlendPolicy ? s.policy.scriptedRatio : null }),
+    load(data: unknown) {
+      const d = data as { invalid: number; decisions: number; scripted_ratio: number | null };
+      s.invalid = d.invalid;
+      s.decisions = d.decisions;
+      if (d.scripted_ratio !== null && s.policy instanceof BlendPolicy) s.policy.setScriptedRatio(d.scripted_ratio);
+    },
+    // The blend ratio is saved but not hashed: a blend at ratio 1 is the scripted controller exactly.
+    hash(h: StateHasher) {
+      h.f64(s.invalid).f64(s.decisions);
+    },
   };
+  return s;
 }
 
 /** The observation set, when the observation builder defines one. */

@@ -89,6 +89,9 @@ export class RewardsState implements PersistentState {
     }
     this.total = d.total;
     this.lastMean = d.lastMean;
+    // The scratch is keyed by tick: a world loaded back to an earlier tick must not find stale entries.
+    this.social.fill(0);
+    this.stamp.fill(0);
   }
 
   hash(h: StateHasher): void {

@@ -1,12 +1,14 @@
 // Space (no systems of its own): agents' tiles and the spatial index (who is on a tile, the
 // object on a tile, distance fields to the nearest object of each type). New agents get a
 // random tile from this plug-in's stream unless their spawn sets Position. Movement happens in
-// the affordances phase through `moveAgent`.
+// the affordances phase through `moveAgent`. After a snapshot is loaded, objects are placed again
+// from their Obj and Position columns (the agents' tile lists are part of the saved state).
 import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import { Position } from "../../components/space.ts";
 import { Town } from "../../engine/core-components.ts";
 import { SpatialIndex } from "../../components/grid.ts";
+import { Obj } from "../../components/objects.ts";
 
 export const spacePlugin = definePlugin({
   name: "space",
@@ -31,6 +33,16 @@ export const spacePlugin = definePlugin({
   },
   onAgentRemove({ state }, eid) {
     state.unplace(eid);
+  },
+  onLoad({ world, state }) {
+    state.clearObjects();
+    if (!world.components.isRegistered(Obj)) return;
+    const isObj = world.components.flags(Obj);
+    const type = world.columns(Obj).type;
+    const P = world.columns(Position);
+    const T = world.columns(Town).id;
+    const max = world.maxEntityId();
+    for (let eid = 1; eid <= max; eid++) if (isObj[eid] === 1) state.placeObject(eid, T[eid], P.x[eid], P.y[eid], type[eid]);
   },
 });
 

@@ -235,6 +235,44 @@ export const TelemetryWorkerSettings = z
   .prefault({})
   .describe("telemetry worker");
 
+export const TelemetryPrivacy = z
+  .strictObject({
+    hash_agent_ids: z.boolean().default(false).describe("replace agent ids in telemetry by salted hashes (stable within a run)"),
+    salt: z.string().default("").describe("salt mixed into agent id hashes; change it to unlink runs"),
+  })
+  .prefault({})
+  .describe("privacy mode");
+
+export const TelemetryStream = z
+  .strictObject({
+    aggregate_above_agents: z
+      .int()
+      .min(0)
+      .default(2000)
+      .describe("above this many live agents diffs carry aggregates plus subscribed agents only; 0 = always every agent"),
+    max_subscriptions: z.int().min(1).max(100_000).default(256).describe("agents one client may subscribe to in aggregate mode"),
+    max_towns_listed: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(64)
+      .describe("towns listed one by one in economy and aggregates; beyond it only towns off baseline (price, utilities) and a summary"),
+    max_events_per_tick: z.int().min(0).max(1_000_000).default(2000).describe("events per payload; the rest are counted in dropped.events"),
+    hard_limit_bytes: z
+      .int()
+      .min(4096)
+      .max(1_073_741_824)
+      .default(4_194_304)
+      .describe("unacknowledged bytes at which a WebSocket client is closed (code 4008); transport.buffer.max_buffer_bytes is the high-water mark"),
+    ping_interval_ms: z.int().min(100).max(600_000).default(15_000).describe("WebSocket ping period; a peer that missed one pong is dropped"),
+    max_clients: z.int().min(1).max(10_000).default(64).describe("concurrent WebSocket clients"),
+    file_rotate_bytes: z.int().min(1024).max(1_073_741_824 * 4).default(16_777_216).describe("file transport: rotate the NDJSON file beyond this size"),
+    file_keep: z.int().min(1).max(1000).default(5).describe("file transport: rotated files kept (.1 newest)"),
+    exclude_events: z.array(z.string().min(1)).default([]).describe("event names left out of payloads"),
+  })
+  .prefault({})
+  .describe("telemetry stream limits (aggregation, backpressure, rotation)");
+
 export const TelemetrySection = z
   .strictObject({
     narration: NarrationThrottle,
@@ -249,6 +287,8 @@ export const TelemetrySection = z
       .prefault({})
       .describe("payload transform pipeline"),
     worker: TelemetryWorkerSettings,
+    privacy: TelemetryPrivacy,
+    stream: TelemetryStream,
   })
   .prefault({})
   .describe("telemetry output");

@@ -17,7 +17,7 @@ import { Agent } from "../../engine/core-components.ts";
 import type { World } from "../../engine/world.ts";
 import { affordanceRegistry, registerObject } from "../../systems/affordances/index.ts";
 import { setUtility } from "../../systems/economy/index.ts";
-import { chooseOption } from "../../systems/options/index.ts";
+import { chooseOption } from "../../components/options.ts";
 import type { SocialState } from "../../systems/social/index.ts";
 import { makeWorld } from "../helpers/world.ts";
 

@@ -1,0 +1,391 @@
+// The console service (the console plug-in's resource, world.state<ConsoleService>("console")):
+// the command registry (built-ins, every plug-in's `commands`, and `register`), the queue that
+// the console phase drains, idempotency by cmd_id, and the audit trail. Requests are checked
+// at once (unknown command, role, arguments, cmd_id) and answered without waiting for a tick;
+// accepted ones are applied in the console phase of the next tick (or, for `boundary` commands,
+// right after it) and answered then.
+import { z } from "zod";
+import type { World } from "../../engine/world.ts";
+import type { CommandDef } from "../../engine/plugin.ts";
+import { didYouMean } from "../../engine/text.ts";
+import type { AuditSink } from "./audit.ts";
+import type { Principal } from "./auth.ts";
+import { CommandRequest, type CommandResultT, type ErrorCode, type Role } from "./protocol.ts";
+
+export type Via = "ws" | "http" | "local";
+
+/** A user's mistake or a refusal with its error code (anything else thrown is `internal`). */
+export class CommandError extends Error {
+  override name = "CommandError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Operations other plug-ins own, bound by whoever composes the world (tools/serve.ts binds the
+ * employment, perturbation, snapshot and loop functions). A command whose binding is missing
+ * answers `unavailable`.
+ */
+export interface ConsoleBindings {
+  employment?: {
+    status(world: World): unknown;
+    review(world: World): unknown;
+    approve(world: World, agentId: string): boolean;
+    defer(world: World, agentId: string): boolean;
+  };
+  /** The telemetry publisher's console snapshot (jobs, economy, employment queue). */
+  telemetry?: { snapshot(agents?: readonly string[]): unknown };
+  /** Overrides the perturbation scheduler's service (components/perturbations.ts), used by default. */
+  perturbations?: {
+    queue(world: World): unknown;
+    trigger(world: World, args: PerturbationTriggerArgs): unknown;
+    cancel(world: World, eventId: string): unknown;
+    /** Schedules an arranged meet; undefined = not handled (the console then moves the agents). */
+    arrangeMeet?(world: World, args: ArrangeMeetArgs): unknown;
+  };
+  /** Extension point: snapshot files (engine/snapshot.ts). */
+  snapshots?: { save(world: World, path?: string): unknown; load(world: World, path: string): unknown };
+  /** The loop that steps the world (townlet serve): pause, resume, speed. */
+  loop?: { pause(): unknown; resume(): unknown; speed(ticksPerSecond: number | null): unknown; status(): unknown };
+}
+
+export interface PerturbationTriggerArgs {
+  spec: string;
+  starts_in?: number;
+  duration?: number;
+  magnitude?: number;
+  targets?: string[];
+  location?: string;
+  town?: number;
+}
+
+export interface ArrangeMeetArgs {
+  agents: string[];
+  x?: number;
+  y?: number;
+  object_id?: string;
+  spec?: string;
+  starts_in?: number;
+  duration?: number;
+}
+
+export interface CommandContext {
+  readonly world: World;
+  readonly service: ConsoleService;
+  readonly principal: Principal;
+  /** The tick the command is applied in (the tick being run, or world.tick between ticks). */
+  readonly tick: number;
+  readonly via: Via;
+  readonly cmdId: string | null;
+  readonly bindings: ConsoleBindings;
+}
+
+/** A console command. Plug-ins' `commands` (engine CommandDef) are adapted to this. */
+export interface ConsoleCommand<A = any> {
+  name: string;
+  /** The least role that may run it. */
+  role: Role;
+  /** A stricter role for some arguments (employment_exit approve needs admin, review does not). */
+  roleFor?(args: A): Role;
+  /** Destructive commands need a cmd_id (and are idempotent by it). */
+  destructive?: boolean | ((args: A) => boolean);
+  args: z.ZodType<A>;
+  doc?: string;
+  /** "tick" (default): in the console phase; "boundary": between ticks (snapshots, loop control). */
+  at?: "tick" | "boundary";
+  run(ctx: CommandContext, args: A): unknown;
+}
+
+interface Queued {
+  cmd: ConsoleCommand;
+  args: unknown;
+  rawArgs: unknown;
+  principal: Principal;
+  via: Via;
+  cmdId: string | null;
+  key: string | undefined;
+  t0: number;
+  resolve(r: CommandResultT): void;
+}
+
+const CACHE_SIZE = 512;
+
+/** "agent_id: expected string, got number; unknown argument "agnet" (did you mean "agent")". */
+export function formatIssues(error: z.ZodError, keys: readonly string[] = []): string {
+  return error.issues
+    .map((i) => {
+      const path = i.path.map(String).join(".");
+      if (i.code === "unrecognized_keys") {
+        return i.keys.map((k) => `${path ? `${path}.` : ""}${k}: unknown argument${didYouMean(k, keys)}${keys.length ? `; known: ${keys.join(", ")}` : ""}`).join("; ");
+      }
+      return `${path || "(args)"}: ${i.message}`;
+    })
+    .join("; ");
+}
+
+function argKeys(schema: z.ZodType): string[] {
+  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+const roleRank = (r: Role) => (r === "admin" ? 1 : 0);
+
+export class ConsoleService {
+  readonly commands = new Map<string, ConsoleCommand>();
+  bindings: ConsoleBindings = {};
+  audit: AuditSink | undefined;
+  /** Most commands waiting for a tick. */
+  maxQueue = 1024;
+  private queue: Queued[] = [];
+  private readonly cache = new Map<string, CommandResultT>();
+  private readonly pending = new Map<string, Promise<CommandResultT>>();
+  /** Commands applied, refused and replayed since the start. */
+  readonly counts = { applied: 0, refused: 0, replayed: 0 };
+
+  constructor(readonly world: World) {}
+
+  /** Adds a command (plug-ins, tools). A name may be registered once. */
+  register(cmd: ConsoleCommand): void {
+    if (!/^[a-z][a-z0-9_]*$/.test(cmd.name)) throw new Error(`console command name "${cmd.name}" must be snake_case`);
+    if (this.commands.has(cmd.name)) throw new Error(`console command "${cmd.name}" is registered twice`);
+    this.commands.set(cmd.name, cmd);
+  }
+
+  /** Adapts a plug-in's CommandDef. */
+  registerPluginCommand(def: CommandDef): void {
+    this.register({
+      name: def.name,
+      role: def.role,
+      destructive: def.destructive ?? false,
+      args: def.args,
+      doc: def.doc,
+      run: (ctx, args) => def.run(ctx.world, args),
+    });
+  }
+
+  bind(b: ConsoleBindings): this {
+    this.bindings = { ...this.bindings, ...b };
+    return this;
+  }
+
+  /** Commands waiting to be applied. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Checks a request and queues it. Resolves with its result: at once when it is refused or
+   * replayed, after it was applied otherwise.
+   */
+  submit(raw: unknown, principal: Principal, via: Via): Promise<CommandResultT> {
+    const t0 = performance.now();
+    const idOf = (r: unknown) => {
+      const id = (r as { id?: unknown } | null)?.id;
+      return typeof id === "string" || typeof id === "number" ? id : undefined;
+    };
+    const nameOf = (r: unknown) => {
+      const n = (r as { name?: unknown } | null)?.name;
+      return typeof n === "string" ? n.slice(0, 64) : "?";
+    };
+    const refuse = (name: string, code: ErrorCode, message: string, extra: { cmdId?: string | null; args?: unknown; id?: string | number; details?: unknown } = {}) => {
+      const res: CommandResultT = {
+        type: "result",
+        ...(extra.id !== undefined ? { id: extra.id } : {}),
+        name,
+        status: "error",
+        error: { code, message, ...(extra.details !== undefined ? { details: extra.details } : {}) },
+        cmd_id: extra.cmdId ?? null,
+        role: principal.role,
+        issuer: principal.label,
+        tick: this.world.tick,
+        latency_ms: round(performance.now() - t0),
+      };
+      this.counts.refused++;
+      this.record(res, via, extra.args);
+      return Promise.resolve(res);
+    };
+
+    const env = CommandRequest.safeParse(raw);
+    if (!env.success) {
+      return refuse(nameOf(raw), "usage", `bad command envelope: ${formatIssues(env.error, argKeys(CommandRequest))}`, { id: idOf(raw) });
+    }
+    const req = env.data;
+    const base = { cmdId: req.cmd_id ?? null, args: req.args, id: req.id };
+    const cmd = this.commands.get(req.name);
+    if (!cmd) {
+      const hint = didYouMean(req.name, this.commands.keys());
+      return refuse(req.name, "unsupported", `unknown command "${req.name}"${hint}; the help command lists them`, base);
+    }
+    const forbidden = (need: Role) =>
+      refuse(req.name, "forbidden", `command "${req.name}"${need !== cmd.role ? " with these arguments" : ""} requires the ${need} role (you are ${principal.role})`, base);
+    if (roleRank(principal.role) < roleRank(cmd.role)) return forbidden(cmd.role);
+    const parsed = cmd.args.safeParse(req.args);
+    if (!parsed.success) {
+      return refuse(req.name, "invalid_args", `${req.name}: ${formatIssues(parsed.error, argKeys(cmd.args))}`, {
+        ...base,
+        details: parsed.error.issues.map((i) => ({ path: i.path.map(String), code: i.code, message: i.message })),
+      });
+    }
+    const args = parsed.data;
+    const need = cmd.roleFor?.(args) ?? cmd.role;
+    if (roleRank(principal.role) < roleRank(need)) return forbidden(need);
+    const destructive = typeof cmd.destructive === "function" ? cmd.destructive(args) : (cmd.destructive ?? false);
+    if (destructive && req.cmd_id === undefined) {
+      return refuse(req.name, "usage", `command "${req.name}" changes the world: send a cmd_id (any unique string; repeating it returns the first result)`, base);
+    }
+
+    const key = req.cmd_id !== undefined ? `${principal.label}\u0000${req.cmd_id}` : undefined;
+    if (key !== undefined) {
+      const done = this.cache.get(key);
+      if (done) return Promise.resolve(this.replay(done, req.id, t0, via, req.args));
+      const waiting = this.pending.get(key);
+      if (waiting) return waiting.then((r) => this.replay(r, req.id, t0, via, req.args));
+    }
+    if (this.queue.length >= this.maxQueue) {
+      return refuse(req.name, "busy", `the console queue is full (${this.maxQueue} commands wait for the next tick); try again`, base);
+    }
+    const p = new Promise<CommandResultT>((resolve) => {
+      this.queue.push({ cmd, args, rawArgs: req.args, principal, via, cmdId: req.cmd_id ?? null, key, t0, resolve });
+    }).then((r) => (req.id !== undefined ? { ...r, id: req.id } : r));
+    if (key !== undefined) {
+      this.pending.set(key, p);
+      void p.then(() => this.pending.delete(key));
+    }
+    return p;
+  }
+
+  private replay(first: CommandResultT, id: string | number | undefined, t0: number, via: Via, args: unknown): CommandResultT {
+    const { id: _drop, ...rest } = first;
+    void _drop;
+    const res: CommandResultT = { ...rest, ...(id !== undefined ? { id } : {}), replayed: true, latency_ms: round(performance.now() - t0) };
+    this.counts.replayed++;
+    this.record(res, via, args);
+    return res;
+  }
+
+  /**
+   * Applies queued commands in arrival order: those of phase `at` ("all": every one, for a
+   * paused loop). `tick` is the tick they are applied in. Returns how many ran.
+   */
+  drain(at: "tick" | "boundary" | "all", tick: number = this.world.tick): number {
+    if (this.queue.length === 0) return 0;
+    const run: Queued[] = [];
+    const keep: Queued[] = [];
+    for (const q of this.queue) (at === "all" || (q.cmd.at ?? "tick") === at ? run : keep).push(q);
+    if (run.length === 0) return 0;
+    this.queue = keep;
+    for (const q of run) this.apply(q, tick);
+    return run.length;
+  }
+
+  private apply(q: Queued, tick: number): void {
+    const ctx: CommandContext = {
+      world: this.world,
+      service: this,
+      principal: q.principal,
+      tick,
+      via: q.via,
+      cmdId: q.cmdId,
+      bindings: this.bindings,
+    };
+    let res: CommandResultT;
+    const base = {
+      type: "result" as const,
+      name: q.cmd.name,
+      cmd_id: q.cmdId,
+      role: q.principal.role,
+      issuer: q.principal.label,
+      tick,
+    };
+    try {
+      const out = q.cmd.run(ctx, q.args);
+      // A deep copy that is certainly JSON (a command must not hand out live arrays).
+      const result = out === undefined ? null : JSON.parse(JSON.stringify(out));
+      res = { ...base, status: "ok", result, latency_ms: round(performance.now() - q.t0) };
+      this.counts.applied++;
+    } catch (e) {
+      const err =
+        e instanceof CommandError
+          ? { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) }
+          : e instanceof RangeError
+            ? { code: "invalid_args" as const, message: `${q.cmd.name}: ${e.message}` }
+            : e instanceof z.ZodError
+              ? { code: "invalid_args" as const, message: `${q.cmd.name}: ${formatIssues(e)}` }
+              : { code: "internal" as const, message: `${q.cmd.name} failed: ${e instanceof Error ? e.message : String(e)} (please report a bug)` };
+      res = { ...base, status: "error", error: err, latency_ms: round(performance.now() - q.t0) };
+      this.counts.refused++;
+    }
+    if (q.key !== undefined) {
+      this.cache.set(q.key, res);
+      if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+    }
+    this.record(res, q.via, q.rawArgs);
+    q.resolve(res);
+  }
+
+  private record(res: CommandResultT, via: Via, args: unknown): void {
+    if (!this.audit) return;
+    this.audit.write({
+      ts: new Date().toISOString(),
+      tick: res.tick,
+      via,
+      cmd_id: res.cmd_id,
+      role: res.role,
+      label: res.issuer,
+      command: res.name,
+      args: args ?? {},
+      status: res.status,
+      ...(res.error ? { error: res.error } : {}),
+      ...(res.status === "ok" ? { result: res.result } : {}),
+      ...(res.replayed ? { replayed: true } : {}),
+    });
+  }
+
+  /** Refuses every queued command (shutdown); each gets an `unavailable` result. */
+  cancelAll(message = "the server is shutting down"): void {
+    const q = this.queue;
+    this.queue = [];
+    for (const item of q) {
+      const res: CommandResultT = {
+        type: "result",
+        name: item.cmd.name,
+        status: "error",
+        error: { code: "unavailable", message },
+        cmd_id: item.cmdId,
+        role: item.principal.role,
+        issuer: item.principal.label,
+        tick: this.world.tick,
+        latency_ms: round(performance.now() - item.t0),
+      };
+      this.record(res, item.via, item.rawArgs);
+      item.resolve(res);
+    }
+  }
+
+  /** Records a refusal that happened before a command reached the service (bad auth, bad JSON). */
+  auditRefusal(name: string, code: ErrorCode, message: string, principal: Principal | null, via: Via, args: unknown = {}): CommandResultT {
+    const res: CommandResultT = {
+      type: "result",
+      name,
+      status: "error",
+      error: { code, message },
+      cmd_id: null,
+      role: principal?.role ?? null,
+      issuer: principal?.label ?? null,
+      tick: this.world.tick,
+      latency_ms: 0,
+    };
+    this.counts.refused++;
+    this.record(res, via, args);
+    return res;
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

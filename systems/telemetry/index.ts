@@ -1,0 +1,47 @@
+// Telemetry (phase: telemetry). Reads every component column it reports, every message channel
+// (events), world.kpis() and the sources bound to it; writes nothing in the world. Its resource,
+// the TelemetryPublisher (world.state<TelemetryPublisher>("telemetry")), keeps the published
+// state and hands a snapshot, then one diff per tick, to its sinks (stdout, file, WebSocket).
+import { definePlugin } from "../../engine/plugin.ts";
+import type { World } from "../../engine/world.ts";
+import { sections, TelemetrySection, type TelemetryConfig } from "./config.ts";
+import { TelemetryPublisher } from "./publisher.ts";
+
+export { TelemetryPublisher, TRANSIENT_KEYS } from "./publisher.ts";
+export type { TelemetrySink, TelemetrySources, Published, EmploymentStatusLike } from "./publisher.ts";
+export { TelemetryMirror } from "./client.ts";
+export type { ApplyResult } from "./client.ts";
+export { StreamSink, FileSink, createTransportSink } from "./transports.ts";
+export type { FileSinkOptions } from "./transports.ts";
+export { TelemetryServer, Connection } from "./websocket.ts";
+export type { Principal, Role, AuthOutcome, ServerHooks, TelemetryServerOptions } from "./websocket.ts";
+export { NarrationLimiter, DEFAULT_NARRATORS, narrate } from "./narration.ts";
+export type { Narrator } from "./narration.ts";
+export * from "./schema.ts";
+
+/** The telemetry section of a world's settings (defaults when the world was built without it). */
+function telemetryConfig(world: World): TelemetryConfig {
+  const s = (world.settings as Partial<World["settings"]>).telemetry;
+  return s ?? TelemetrySection.parse(undefined);
+}
+
+export const telemetryPlugin = definePlugin({
+  name: "telemetry",
+  doc: "snapshot + per-tick diffs, events, narrations, KPIs to stdout, files and WebSocket clients",
+  sections,
+  state: (world: World) => {
+    const configId = (world.settings as { config_id?: unknown }).config_id;
+    return new TelemetryPublisher(world, telemetryConfig(world), typeof configId === "string" ? configId : "unknown");
+  },
+  systems: [
+    {
+      name: "telemetry/publish",
+      phase: "telemetry",
+      reads: ["every component column", "every message", "world.kpis()"],
+      writes: ["telemetry sinks"],
+      run({ state }) {
+        state.publish();
+      },
+    },
+  ],
+});

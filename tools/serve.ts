@@ -1,0 +1,451 @@
+// `townlet serve`: runs a town and serves its telemetry and console on one port (HTTP + WebSocket),
+// then prints the URL. This is where the plug-ins' operations meet: systems never import each
+// other, so the employment, social, persistence and snapshot functions are bound here to the
+// console and the telemetry publisher (`bindSystems`).
+import { parseArgs } from "node:util";
+import { dirname, resolve, relative, isAbsolute, sep } from "node:path";
+import { mkdirSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { World } from "../engine/world.ts";
+import { REALTIME_TICK_MS } from "../engine/loop.ts";
+import { loadSnapshot, newestValidSnapshot, readSnapshotFile, saveSnapshot, SnapshotError, writeFileAtomic, writeSnapshotFile } from "../engine/snapshot.ts";
+import { corePlugins } from "../systems/index.ts";
+import { approveExit, deferExit, employmentStatus, reviewExits } from "../systems/employment/index.ts";
+import { rivalrySnapshot } from "../systems/social/index.ts";
+import { snapshotMeta, type PersistenceState } from "../systems/persistence/index.ts";
+import { FileSink, TelemetryServer, type TelemetryPublisher } from "../systems/telemetry/index.ts";
+import {
+  AuditLog,
+  CommandError,
+  ConsoleAuthError,
+  ConsoleGateway,
+  TokenTable,
+  type AuditSink,
+  type ConsoleBindings,
+  type ConsoleService,
+  type GatewayOptions,
+} from "../systems/console/index.ts";
+import { buildWorld } from "./build.ts";
+
+export const DEFAULT_CONFIG = fileURLToPath(new URL("../configs/default.yaml", import.meta.url));
+export const DEFAULT_PORT = 8765;
+
+/** A mistake on the command line (exit 1); named like the CLI's own so it is treated the same. */
+class ServeUsageError extends Error {
+  override name = "UsageError";
+}
+
+interface Out {
+  log(line: string): void;
+  err(line: string): void;
+}
+
+// ---- bindings -----------------------------------------------------------------------------------
+
+export interface BindOptions {
+  /** The config's hash, stamped on snapshots (and required to match on load). */
+  configHash?: string | null;
+  /** Folder snapshot_save/snapshot_load may use (default: snapshot.storage.root). */
+  snapshotDir?: string;
+}
+
+/** A path the console may touch: relative to `root`, and inside it. */
+function insideRoot(root: string, path: string | undefined, arg = "path"): string {
+  const p = resolve(root, path ?? ".");
+  const rel = relative(root, p);
+  if (rel.startsWith("..") || isAbsolute(rel) || rel.split(sep).includes("..")) {
+    throw new CommandError("invalid_args", `${arg}: "${path}" is outside the snapshot folder ${root}`);
+  }
+  return p;
+}
+
+function snapshotFailure(e: unknown): never {
+  if (e instanceof SnapshotError) {
+    const code = e.code === "not_found" ? "not_found" : e.code === "config_mismatch" || e.code === "schema" || e.code === "state_mismatch" ? "conflict" : e.code === "io" ? "internal" : "invalid_args";
+    throw new CommandError(code, `snapshot ${e.code}: ${e.message}`);
+  }
+  throw e;
+}
+
+/**
+ * Binds other plug-ins' operations to the console and the telemetry publisher of `world`:
+ * employment exits, rivalry, snapshot files, and the publisher's console snapshot.
+ */
+export function bindSystems(world: World, opts: BindOptions = {}): { console: ConsoleService; publisher: TelemetryPublisher } {
+  const svc = world.state<ConsoleService>("console");
+  const pub = world.state<TelemetryPublisher>("telemetry");
+  const b: ConsoleBindings = {
+    telemetry: { snapshot: (agents) => pub.consoleSnapshot(agents) },
+  };
+  if (world.hasPlugin("employment")) {
+    b.employment = {
+      status: (w) => employmentStatus(w),
+      review: (w) => reviewExits(w),
+      approve: (w, id) => approveExit(w, id),
+      defer: (w, id) => deferExit(w, id),
+    };
+    pub.sources.employment = (w) => employmentStatus(w);
+  }
+  if (world.hasPlugin("social")) pub.sources.rivalry = (w) => rivalrySnapshot(w);
+  const persistence = world.hasPlugin("persistence") ? world.state<PersistenceState>("persistence") : undefined;
+  const root = resolve(opts.snapshotDir ?? persistence?.dir ?? "snapshots");
+  const configHash = opts.configHash ?? persistence?.configHash ?? null;
+  b.snapshots = {
+    save(w, path) {
+      const target = insideRoot(root, path);
+      const meta = snapshotMeta(w, configHash);
+      try {
+        if (target.endsWith(".snapshot")) {
+          mkdirSync(dirname(target), { recursive: true });
+          const bytes = saveSnapshot(w, meta);
+          writeFileAtomic(target, bytes);
+          return { path: target, tick: w.tick, bytes: bytes.length };
+        }
+        const file = writeSnapshotFile(target, w, meta);
+        return { path: file, tick: w.tick, bytes: statSync(file).size };
+      } catch (e) {
+        return snapshotFailure(e);
+      }
+    },
+    load(w, path) {
+      const target = insideRoot(root, path);
+      try {
+        let file = target;
+        if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) {
+          const found = newestValidSnapshot(target);
+          if (!found) throw new SnapshotError("not_found", "no snapshot in this folder verifies", target);
+          file = found.path;
+        }
+        const before = w.tick;
+        const r = loadSnapshot(w, readSnapshotFile(file), { configHash, path: file });
+        return { path: file, from_tick: before, tick: w.tick, config_id: r.header.config_id, ...(r.migrated ? { migrated: r.migrated } : {}) };
+      } catch (e) {
+        return snapshotFailure(e);
+      }
+    },
+  };
+  svc.bind(b);
+  return { console: svc, publisher: pub };
+}
+
+// ---- the loop -----------------------------------------------------------------------------------
+
+/** Steps the world: flat out, or paced; pausable; applies commands while paused. */
+export class ServeLoop {
+  paused = false;
+  /** Ticks per second; null = as fast as possible. */
+  tps: number | null;
+  stopped = false;
+  /** Set when a tick threw: the loop stops and the server reports it. */
+  error: unknown;
+  private done: Promise<void> | undefined;
+  private reachedLogged = false;
+
+  constructor(
+    readonly world: World,
+    readonly until: number | null,
+    tps: number | null,
+    private readonly onReached?: () => void,
+  ) {
+    this.tps = tps;
+  }
+
+  status() {
+    const reached = this.until !== null && this.world.tick >= this.until;
+    return {
+      state: this.stopped ? "stopped" : this.paused ? "paused" : reached ? "finished" : "running",
+      tick: this.world.tick,
+      until: this.until,
+      ticks_per_second: this.tps,
+      speed: this.tps === null ? null : this.tps / (1000 / REALTIME_TICK_MS),
+    };
+  }
+
+  start(): Promise<void> {
+    this.done ??= this.run();
+    return this.done;
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    return this.done ?? Promise.resolve();
+  }
+
+  private async run(): Promise<void> {
+    const w = this.world;
+    const svc = w.state<ConsoleService>("console");
+    const pub = w.state<TelemetryPublisher>("telemetry");
+    let next = performance.now();
+    let lastYield = performance.now();
+    while (!this.stopped) {
+      const reached = this.until !== null && w.tick >= this.until;
+      if (reached && !this.reachedLogged) {
+        this.reachedLogged = true;
+        this.onReached?.();
+        if (this.stopped) break;
+      }
+      if (this.paused || reached) {
+        // Between ticks: commands apply now, and clients see their effect at once.
+        if (svc.drain("all") > 0) pub.publishNow();
+        await sleep(10);
+        next = performance.now();
+        continue;
+      }
+      try {
+        w.step();
+      } catch (e) {
+        this.error = e;
+        this.stopped = true;
+        break;
+      }
+      const now = performance.now();
+      if (this.tps !== null) {
+        next += 1000 / this.tps;
+        const wait = next - now;
+        if (wait > 0) await sleep(wait);
+        else {
+          next = now;
+          await yieldNow();
+        }
+        lastYield = performance.now();
+      } else if (now - lastYield >= 10) {
+        await yieldNow();
+        lastYield = performance.now();
+      }
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const yieldNow = () => new Promise<void>((r) => setImmediate(r));
+
+// ---- the server ---------------------------------------------------------------------------------
+
+export interface ServeOptions {
+  config?: string;
+  host?: string;
+  /** 0 = any free port. */
+  port?: number;
+  tokensFile?: string;
+  /** Ticks per second (null = as fast as possible). */
+  ticksPerSecond?: number | null;
+  /** Tick to stop simulating at (the server stays up unless exitAtEnd). */
+  ticks?: number | null;
+  exitAtEnd?: boolean;
+  seed?: number;
+  towns?: number;
+  agents?: number;
+  /** Config values by dotted key path, replaced before validation ({"telemetry.stream.max_clients": 4}). */
+  overrides?: Record<string, unknown>;
+  /** Audit NDJSON file (default townlet-audit.ndjson in the working folder); or a sink. */
+  audit?: string | AuditSink;
+  /** Also write telemetry NDJSON here (rotated). */
+  telemetryFile?: string;
+  /** Start paused. */
+  paused?: boolean;
+  gateway?: GatewayOptions;
+  server?: { highWaterBytes?: number; hardLimitBytes?: number; pingIntervalMs?: number; maxPayload?: number; maxClients?: number };
+  /** Called when the loop reaches `ticks`. */
+  onReached?: () => void;
+}
+
+export interface ServeHandle {
+  url: string;
+  wsUrl: string;
+  world: World;
+  console: ConsoleService;
+  publisher: TelemetryPublisher;
+  server: TelemetryServer;
+  loop: ServeLoop;
+  tokens: TokenTable;
+  /** Stops the loop, refuses queued commands, closes clients, sinks and the server. */
+  close(): Promise<void>;
+}
+
+/** Builds the world, binds the plug-ins, starts the server and the loop. */
+export async function startServe(o: ServeOptions = {}): Promise<ServeHandle> {
+  const { world, config } = buildWorld(o.config ?? DEFAULT_CONFIG, corePlugins, { seed: o.seed, towns: o.towns, agentsPerTown: o.agents, overrides: o.overrides });
+  const tokens = o.tokensFile ? TokenTable.fromFile(o.tokensFile) : TokenTable.fromConfig(world.settings.console_auth);
+  const { console: svc, publisher } = bindSystems(world, { configHash: config.configHash });
+  if (world.hasPlugin("persistence")) world.state<PersistenceState>("persistence").configHash = config.configHash;
+  svc.audit = typeof o.audit === "object" ? o.audit : new AuditLog(resolve(o.audit ?? "townlet-audit.ndjson"));
+  const loop = new ServeLoop(world, o.ticks ?? null, o.ticksPerSecond ?? null, o.onReached);
+  loop.paused = o.paused ?? false;
+  svc.bind({
+    loop: {
+      pause: () => {
+        loop.paused = true;
+        return loop.status();
+      },
+      resume: () => {
+        loop.paused = false;
+        return loop.status();
+      },
+      speed: (tps) => {
+        loop.tps = tps;
+        return loop.status();
+      },
+      status: () => loop.status(),
+    },
+  });
+  const gateway = new ConsoleGateway(svc, tokens, o.gateway);
+  const server = new TelemetryServer(publisher, gateway, { host: o.host ?? "127.0.0.1", port: o.port ?? DEFAULT_PORT, ...o.server });
+  const url = await server.listen();
+  let fileSink: FileSink | undefined;
+  let detachFile: (() => void) | undefined;
+  const tcfg = world.settings.telemetry;
+  const telemetryFile = o.telemetryFile ?? (tcfg.transport.type === "file" ? (tcfg.transport.file_path ?? undefined) : undefined);
+  if (telemetryFile) {
+    fileSink = new FileSink(publisher, resolve(telemetryFile));
+    detachFile = publisher.addSink(fileSink);
+  }
+  void loop.start();
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    wsUrl: url.replace(/^http/, "ws") + "/ws",
+    world,
+    console: svc,
+    publisher,
+    server,
+    loop,
+    tokens,
+    close() {
+      closing ??= (async () => {
+        await loop.stop();
+        svc.cancelAll();
+        await server.close();
+        detachFile?.();
+        fileSink?.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+const USAGE = `usage: townlet serve [--config FILE] [--port N] [--host 127.0.0.1] [--tokens FILE]
+                     [--realtime | --speed X | --tps N] [--ticks N [--exit]] [--paused]
+                     [--seed N] [--towns N] [--agents N] [--audit FILE] [--telemetry-file FILE]
+
+Runs a town and serves telemetry (WebSocket /ws) and the console (WebSocket frames, POST /commands,
+POST /auth/ticket) on one port. --realtime paces ticks at ${REALTIME_TICK_MS} ms, --speed X at X times
+that, --tps N at N ticks per second; the default is as fast as possible. --ticks N stops simulating
+at tick N (the server stays up; --exit quits). Without --tokens (or console_auth in the config)
+everyone is a viewer.`;
+
+function intArg(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^-?\d+$/.test(v)) throw new ServeUsageError(`--${name}: expected an integer, got "${v}"`);
+  const n = Number(v);
+  if (n < min) throw new ServeUsageError(`--${name}: expected an integer >= ${min}, got ${n}`);
+  return n;
+}
+
+function numArg(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d*\.?\d+(e[+-]?\d+)?$/i.test(v) || !(n > 0)) throw new ServeUsageError(`--${name}: expected a number > 0, got "${v}"`);
+  return n;
+}
+
+/** `townlet serve ...`: resolves with the exit code when stopped (SIGINT/SIGTERM, or --exit). */
+export async function cmdServe(argv: string[], out: Out): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        config: { type: "string" },
+        port: { type: "string" },
+        host: { type: "string" },
+        tokens: { type: "string" },
+        realtime: { type: "boolean" },
+        speed: { type: "string" },
+        tps: { type: "string" },
+        ticks: { type: "string" },
+        exit: { type: "boolean" },
+        paused: { type: "boolean" },
+        seed: { type: "string" },
+        towns: { type: "string" },
+        agents: { type: "string" },
+        audit: { type: "string" },
+        "telemetry-file": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    throw new ServeUsageError(`${(e as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    out.log(USAGE);
+    return 0;
+  }
+  const paceFlags = [values.realtime, values.speed, values.tps].filter((v) => v !== undefined && v !== false).length;
+  if (paceFlags > 1) throw new ServeUsageError("--realtime, --speed and --tps: give at most one");
+  const realtimeTps = 1000 / REALTIME_TICK_MS;
+  const speed = numArg("speed", values.speed);
+  const tps = values.realtime ? realtimeTps : speed !== undefined ? speed * realtimeTps : (numArg("tps", values.tps) ?? null);
+  const port = intArg("port", values.port, 0);
+  if (port !== undefined && port > 65535) throw new ServeUsageError(`--port: expected an integer in [0, 65535], got ${port}`);
+  const ticks = intArg("ticks", values.ticks, 0);
+  if (values.exit && ticks === undefined) throw new ServeUsageError("--exit: give --ticks N (the tick to stop at)");
+
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((r) => (finish = r));
+  let handle: ServeHandle;
+  try {
+    handle = await startServe({
+      config: values.config,
+      host: values.host,
+      port: port ?? DEFAULT_PORT,
+      tokensFile: values.tokens,
+      ticksPerSecond: tps,
+      ticks: ticks ?? null,
+      exitAtEnd: values.exit,
+      paused: values.paused,
+      seed: intArg("seed", values.seed, 0),
+      towns: intArg("towns", values.towns, 1),
+      agents: intArg("agents", values.agents, 0),
+      audit: values.audit,
+      telemetryFile: values["telemetry-file"],
+      onReached: () => {
+        if (values.exit) finish(0);
+        else out.err(`townlet serve: reached tick ${ticks}; still serving (commands apply between ticks; Ctrl-C stops)`);
+      },
+    });
+  } catch (e) {
+    if (e instanceof ConsoleAuthError) throw new ServeUsageError(e.message);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+      throw new ServeUsageError(`--port/--host: cannot listen on ${values.host ?? "127.0.0.1"}:${port ?? DEFAULT_PORT} (${code})`);
+    }
+    throw e;
+  }
+  const h = handle;
+  out.log(`townlet serve: listening on ${h.url} (telemetry and console: ${h.wsUrl}; POST ${h.url}/commands)`);
+  out.err(
+    `townlet serve: ${h.world.agents.length} agents in ${h.world.towns} town(s), ${h.tokens.enabled ? `${h.tokens.size} token(s)` : "no tokens: everyone is a viewer"}, ` +
+      `${h.loop.tps === null ? "as fast as possible" : `${h.loop.tps} ticks/s`}${ticks !== undefined ? `, until tick ${ticks}` : ""}`,
+  );
+  const onSignal = () => finish(0);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  // A tick that throws stops the loop: report it and exit 2.
+  const watchdog = setInterval(() => {
+    if (h.loop.error !== undefined) finish(2);
+  }, 50);
+  const code = await finished;
+  clearInterval(watchdog);
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  await h.close();
+  if (h.loop.error !== undefined) {
+    const e = h.loop.error;
+    out.err(`internal error (please report a bug): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return 2;
+  }
+  out.err(`townlet serve: stopped at tick ${h.world.tick}`);
+  return code;
+}
