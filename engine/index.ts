@@ -23,6 +23,18 @@ export {
 } from "./config/loader.ts";
 export { coreSections } from "./config/core.ts";
 export { didYouMean, editDistance } from "./text.ts";
+export {
+  saveSnapshot,
+  loadSnapshot,
+  writeSnapshotFile,
+  readSnapshotFile,
+  newestValidSnapshot,
+  registerMigration,
+  snapshotFileName,
+  SnapshotError,
+  SNAPSHOT_FORMAT_VERSION,
+} from "./snapshot.ts";
+export { initTensorBackend, currentTensorBackend, TensorBackendError } from "./tensor.ts";
 
 export type { WorldOptions, InitValues } from "./world.ts";
 export type { ColumnCtor, Column, FieldSpec, ComponentSchema, Columns, ComponentDef } from "./component.ts";
@@ -44,3 +56,5 @@ export type { Rng, RngState, CoreStream } from "./rng.ts";
 export type { LoopOptions } from "./loop.ts";
 export type { ConfigProblem, LoadedConfig, LoadOptions } from "./config/loader.ts";
 export type { ConfigSections, SectionSchemas } from "./config/sections.ts";
+export type { SnapshotMeta, SnapshotData, SnapshotHeader, Migration, SnapshotErrorCode } from "./snapshot.ts";
+export type { TensorBackend, BackendName } from "./tensor.ts";

@@ -32,6 +32,7 @@ commands:
              [--agents N] [--policy scripted|random|neural[:fresh|:CHECKPOINT_DIR]]
              [--backend cuda|native|wasm|cpu] [--realtime] [--json] [--print-schedule]
              [--hash-log FILE] [--profile] [--quiet]
+             [--snapshot-every N --snapshot-dir DIR] [--resume SNAPSHOT_FILE|DIR]
   validate   check configs and the files they reference: townlet validate [FILE|DIR...]
   scenario   run a scenario config, printing its events: townlet scenario FILE [--ticks N]
              [--seed N] [--towns N] [--json] [--quiet]
