@@ -17,6 +17,12 @@ import { NeedsSets } from "../../components/sets.ts";
 import type { SocialLedger } from "../../components/social.ts";
 import { sections } from "./config.ts";
 
+// Exit reasons as module constants: plain loads in the per-agent loop.
+const EXIT_NONE = ExitReason.None;
+const EXIT_FAINT = ExitReason.Faint;
+const EXIT_EVICTION = ExitReason.Eviction;
+const EXIT_UNEMPLOYMENT = ExitReason.Unemployment;
+
 /** Reward bias factors by profile index (components/profiles.ts). */
 const BIAS_SOCIAL = Float64Array.from(PROFILES, (p) => p.reward.social);
 const BIAS_EMPLOYMENT = Float64Array.from(PROFILES, (p) => p.reward.employment);
@@ -239,10 +245,19 @@ export const rewardsPlugin = definePlugin({
           town = world.columns(Town).id;
         }
 
+        const wh = w.hunger;
+        const wy = w.hygiene;
+        const we = w.energy;
+        const faintPenalty = rw.faint_penalty;
+        const evictionPenalty = rw.eviction_penalty;
         let sum = 0;
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
-          const phi = potential(N.hunger[eid], N.hygiene[eid], N.energy[eid], w);
+          const dh = 1 - N.hunger[eid];
+          const dy = 1 - N.hygiene[eid];
+          const de = 1 - N.energy[eid];
+          // Φ(s) = −Σ w·(1−need)², as `potential` (needs never exceed 1).
+          const phi = -(wh * dh * dh + wy * dy * dy + we * de * de);
 
           let survival = survivalTick;
           let wage = wageOn ? E.wage_this_tick[eid] : 0;
@@ -277,7 +292,7 @@ export const rewardsPlugin = definePlugin({
           let total = raw;
           const reason = L.exit_reason[eid];
           // Guard: nothing positive on the exit tick, nor in a replacement's first ticks.
-          if (total > 0 && (reason !== ExitReason.None || (L.replaces_uid[eid] >= 0 && tick - L.spawned_tick[eid] <= window))) total = 0;
+          if (total > 0 && (reason !== EXIT_NONE || (L.replaces_uid[eid] >= 0 && tick - L.spawned_tick[eid] <= window))) total = 0;
           total = total > clipTick ? clipTick : total < -clipTick ? -clipTick : total;
           const before = R.episode[eid];
           let episode = before + total;
@@ -286,7 +301,7 @@ export const rewardsPlugin = definePlugin({
 
           // The terminal penalty comes after both clips, so an exit costs its full penalty.
           const terminal =
-            reason === ExitReason.Faint ? rw.faint_penalty : reason === ExitReason.Eviction || reason === ExitReason.Unemployment ? rw.eviction_penalty : 0;
+            reason === EXIT_NONE ? 0 : reason === EXIT_FAINT ? faintPenalty : reason === EXIT_EVICTION || reason === EXIT_UNEMPLOYMENT ? evictionPenalty : 0;
 
           R.survival[eid] = survival;
           R.needs_penalty[eid] = phi;
