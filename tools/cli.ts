@@ -10,6 +10,8 @@ import { ScheduleError } from "../engine/schedule.ts";
 import { corePlugins } from "../systems/index.ts";
 import { buildWorld } from "./build.ts";
 import type { World } from "../engine/world.ts";
+import { createTransportSink, type TelemetryPublisher } from "../systems/telemetry/index.ts";
+import { affordancesState } from "../systems/affordances/index.ts";
 import { currentTensorBackend, describeTensorBackend, initTensorBackend, parseBackendName, TensorBackendError } from "../engine/tensor.ts";
 import { preparePolicy, PolicySpecError, CheckpointError } from "../systems/policy/index.ts";
 import { createProgress } from "./progress.ts";
@@ -33,6 +35,7 @@ commands:
              [--backend cuda|native|wasm|cpu] [--realtime] [--json] [--print-schedule]
              [--hash-log FILE] [--profile] [--quiet]
              [--snapshot-every N --snapshot-dir DIR] [--resume SNAPSHOT_FILE|DIR]
+             [--telemetry stdout|file:PATH]
   validate   check configs and the files they reference: townlet validate [FILE|DIR...]
   scenario   run a scenario config, printing its events: townlet scenario FILE [--ticks N]
              [--seed N] [--towns N] [--json] [--quiet]
@@ -87,6 +90,7 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
     "snapshot-every": { type: "string" },
     "snapshot-dir": { type: "string" },
     resume: { type: "string" },
+    telemetry: { type: "string" },
   });
   const ticks = intFlag("ticks", values.ticks, 0) ?? 1000;
   const snapshotEvery = intFlag("snapshot-every", values["snapshot-every"], 1);
@@ -136,6 +140,25 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
     if (every === null) throw new UsageError("--snapshot-dir: give --snapshot-every N (or set snapshot.autosave.cadence_ticks in the config)");
     configureAutosave(world, { every, dir: values["snapshot-dir"], configHash: config.configHash });
   } else configureAutosave(world, { every: world.state<PersistenceState>("persistence").every, configHash: config.configHash });
+  // --telemetry stdout|file:PATH: the snapshot + diff stream (NDJSON) of this run.
+  let closeTelemetry: (() => void) | undefined;
+  if (values.telemetry !== undefined) {
+    if (values.telemetry === "stdout" && values.json) throw new UsageError("--telemetry stdout and --json both write to stdout; use --telemetry file:PATH");
+    const publisher = world.state<TelemetryPublisher>("telemetry");
+    let sink: ReturnType<typeof createTransportSink>;
+    try {
+      sink = createTransportSink(publisher, values.telemetry);
+    } catch (e) {
+      throw new UsageError(`--telemetry: ${(e as Error).message}`);
+    }
+    const detach = publisher.addSink(sink!);
+    closeTelemetry = () => {
+      detach();
+      (sink as { close?: () => void }).close?.();
+    };
+  }
+  // A paced run is long-lived: the affordance manifest is watched and hot-reloaded.
+  const stopWatching = values.realtime ? affordancesState(world).watch() : undefined;
   const startTick = world.tick;
   const tensorBackend = currentTensorBackend();
   if (tensorBackend && !values.json && !values.quiet) out.err(`tensor backend: ${describeTensorBackend(tensorBackend)}`);
@@ -159,6 +182,9 @@ async function cmdRun(argv: string[], out: Out): Promise<number> {
     progress.stop();
     if (e instanceof SnapshotError) throw new UsageError(e.message);
     throw e;
+  } finally {
+    closeTelemetry?.();
+    stopWatching?.();
   }
   const wall = (performance.now() - t0) / 1000;
   progress.stop();
