@@ -530,6 +530,16 @@ export class World {
     return this.states.get(pluginName) as S;
   }
 
+  /**
+   * A plug-in's service: its resource when the plug-in is present and the resource has
+   * `method` (services are typed by interfaces in components/), else undefined.
+   */
+  service<T>(plugin: string, method: string): T | undefined {
+    if (!this.states.has(plugin)) return undefined;
+    const st = this.states.get(plugin) as Record<string, unknown> | undefined;
+    return st && typeof st[method] === "function" ? (st as T) : undefined;
+  }
+
   hasPlugin(name: string): boolean {
     return this.plugins.some((p) => p.name === name);
   }

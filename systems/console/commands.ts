@@ -70,17 +70,6 @@ function affordances(world: World): AffordanceService | undefined {
   }
 }
 
-/** A plug-in's service (an interface of components/), when the plug-in is present and offers `method`. */
-function pluginService<T>(world: World, plugin: string, method: string): T | undefined {
-  if (!world.hasPlugin(plugin)) return undefined;
-  try {
-    const st = world.state<Record<string, unknown>>(plugin);
-    return st && typeof st[method] === "function" ? (st as T) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Moves an agent to a tile: Position, the spatial index, and a context reset for its observations. */
 function place(world: World, eid: number, x: number, y: number): void {
   if (!world.has(eid, Position)) throw new CommandError("unavailable", "agents have no Position component in this world");
@@ -88,7 +77,7 @@ function place(world: World, eid: number, x: number, y: number): void {
   P.x[eid] = x;
   P.y[eid] = y;
   spaceIndex(world)?.place(eid, world.columns(Town).id[eid], x, y);
-  pluginService<ObservationService>(world, "observations", "requestContextReset")?.requestContextReset?.(eid);
+  world.service<ObservationService>("observations", "requestContextReset")?.requestContextReset?.(eid);
 }
 
 /** Runs a scheduler call, turning its PerturbationError into the console's error codes. */
@@ -107,7 +96,7 @@ function viaScheduler<T>(fn: () => T): T {
 /** The perturbation operations: bound ones, else the scheduler's service (components/perturbations.ts). */
 function perturbationOps(ctx: CommandContext): ConsoleBindings["perturbations"] {
   if (ctx.bindings.perturbations) return ctx.bindings.perturbations;
-  const svc = pluginService<PerturbationService>(ctx.world, "perturbations", "schedule");
+  const svc = ctx.world.service<PerturbationService>("perturbations", "schedule");
   if (!svc) return undefined;
   return {
     queue: () => svc.latestState(),
@@ -415,7 +404,7 @@ export function builtinCommands(service: ConsoleService): ConsoleCommand[] {
       const previous = col[a.town];
       const next = a.multiplier ?? previous * a.factor!;
       if (!(next <= 100)) throw new CommandError("invalid_args", `factor: the multiplier would be ${next}, above 100`);
-      const econ = pluginService<EconomyService>(w, "economy", "setPriceMultiplier");
+      const econ = w.service<EconomyService>("economy", "setPriceMultiplier");
       if (econ) econ.setPriceMultiplier(a.town, next);
       else col[a.town] = next;
       return { town: a.town, previous: Math.round(previous * 1e6) / 1e6, multiplier: Math.round(col[a.town] * 1e6) / 1e6 };

@@ -983,20 +983,9 @@ export class TelemetryPublisher {
   }
 }
 
-/** A plug-in's service, when the plug-in is present and its resource has `method`. */
-function service<T>(world: World, plugin: string, method: string): T | undefined {
-  if (!world.hasPlugin(plugin)) return undefined;
-  try {
-    const st = world.state<Record<string, unknown>>(plugin);
-    return st && typeof st[method] === "function" ? (st as T) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The perturbation scheduler's block, through its service (components/perturbations.ts). */
 function defaultPerturbations(world: World): Record<string, unknown> | undefined {
-  const svc = service<PerturbationService>(world, "perturbations", "latestState");
+  const svc = world.service<PerturbationService>("perturbations", "latestState");
   if (!svc) return undefined;
   const { tick: _tick, ...rest } = svc.latestState();
   void _tick;
@@ -1005,7 +994,7 @@ function defaultPerturbations(world: World): Record<string, unknown> | undefined
 
 /** The stability monitor's metrics and alerts, through its service (components/stability.ts). */
 function defaultStability(world: World): Record<string, unknown> | undefined {
-  const svc = service<StabilityService>(world, "stability", "latestMetrics");
+  const svc = world.service<StabilityService>("stability", "latestMetrics");
   if (!svc) return undefined;
   const metrics = svc.latestMetrics() as unknown as Record<string, unknown>;
   return { metrics, alerts: svc.latestAlerts() };
