@@ -171,10 +171,13 @@ export const behaviorPlugin = definePlugin({
             }
           }
           const job = E ? E.job[eid] : -1;
-          const inWindow = job >= 0 && tod >= jobs.start[job] - b.job_arrival_buffer && tod < jobs.end[job];
+          // Leave for work job_arrival_buffer ticks early plus the walk there (one tile a tick).
+          const travel = job >= 0 && jobs.x[job] >= 0 ? Math.abs(P.x[eid] - jobs.x[job]) + Math.abs(P.y[eid] - jobs.y[job]) : 0;
+          const leaveAt = job >= 0 ? jobs.start[job] - b.job_arrival_buffer - travel : 0;
+          const inWindow = job >= 0 && tod >= leaveAt && tod < jobs.end[job];
           // Plan ahead: a need that would fall below the critical level before the coming or
           // current shift ends is seen to now (the agent cannot leave work to eat in time).
-          if (job >= 0 && tod < jobs.end[job] && tod >= jobs.start[job] - b.job_arrival_buffer - config.pre_shift_guard_ticks) {
+          if (job >= 0 && tod < jobs.end[job] && tod >= leaveAt - config.pre_shift_guard_ticks) {
             // Until the shift ends, plus the walk back and a meal (travel_slack_ticks).
             const horizon = jobs.end[job] - tod + config.travel_slack_ticks;
             for (let k = 0; k < 3; k++) {
@@ -200,7 +203,7 @@ export const behaviorPlugin = definePlugin({
             }
           }
           // 4: top up early when no shift is near.
-          const nearShift = job >= 0 && tod >= jobs.start[job] - b.job_arrival_buffer - config.pre_shift_guard_ticks && tod < jobs.end[job];
+          const nearShift = job >= 0 && tod >= leaveAt - config.pre_shift_guard_ticks && tod < jobs.end[job];
           if (!nearShift) {
             let topUp = -1;
             let topGap = -Infinity;

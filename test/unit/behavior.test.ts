@@ -159,14 +159,14 @@ describe("work", () => {
   const JOBS = { grocer: { start_tick: 30, end_tick: 80, wage_rate: 0.05, lateness_penalty: 0.1, location: [10, 10] } };
   const EXTRA = { behavior: { job_arrival_buffer: 10 } };
 
-  it("goes to work in the window (start - job_arrival_buffer .. end), is on shift on time, and stops at the end", () => {
+  it("leaves for work job_arrival_buffer ticks plus the walk before the shift, is on shift on time, and stops at the end", () => {
     const w = town({ jobs: JOBS, extra: EXTRA });
     furnish(w);
-    const a = agent(w, 5, 5);
+    const a = agent(w, 5, 5); // 10 tiles from the workplace: leaves at 30 - 10 - 10 = tick 10
     const Op = w.columns(Option);
     const E = w.columns(Employment);
     const P = w.columns(Position);
-    w.run(19);
+    w.run(9);
     expect(Op.kind[a]).toBe(OptionKind.Wait);
     expect([P.x[a], P.y[a]]).toEqual([5, 5]);
     w.step();
@@ -174,6 +174,8 @@ describe("work", () => {
     expect(w.columns(Intent).kind[a]).toBe(IntentKind.Move);
     w.run(10);
     expect(Math.abs(P.x[a] - 10) + Math.abs(P.y[a] - 10)).toBeLessThanOrEqual(1);
+    w.run(10); // waiting at work through the buffer
+    expect(Op.kind[a]).toBe(OptionKind.Work);
     w.step(); // tick 31
     expect(E.shift_state[a]).toBe(ShiftState.OnTime);
     expect(E.on_shift[a]).toBe(1);
