@@ -45,7 +45,9 @@ commands:
   env-check  run the env conformance suite (PettingZoo api and seed tests) on a config:
              townlet env-check [--config FILE] [--cycles N] [--json]
   serve      run a town with telemetry + console on one port: townlet serve [--config FILE]
-             [--port N] [--host 127.0.0.1] [--tokens FILE] [--realtime|--speed X] [--ticks N]
+             [--port N] [--host 127.0.0.1] [--tokens FILE] [--realtime|--speed X] [--ticks N];
+             townlet serve --stdio [--config FILE]: the binary protocol for the Python bridge
+             (python/, docs/python.md)
   console    send one console command: townlet console --url URL --token TOKEN COMMAND [JSON-ARGS]
   help       this text
 
@@ -378,6 +380,7 @@ export async function main(argv: string[], out: Out = { log: (l) => console.log(
       case "bench":
         return await (await import("./bench.ts")).cmdBench(rest, out);
       case "serve":
+        if (rest.includes("--stdio")) return await (await import("./bridge.ts")).cmdBridge(rest.filter((a) => a !== "--stdio"), out);
         return await (await import("./serve.ts")).cmdServe(rest, out);
       case "console":
         return await (await import("./console-client.ts")).cmdConsole(rest, out);

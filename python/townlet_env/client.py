@@ -1,0 +1,331 @@
+"""The Node child process and request/reply over its stdin/stdout."""
+from __future__ import annotations
+
+import atexit
+import json
+import math
+import mmap
+import os
+import selectors
+import shutil
+import struct
+import subprocess
+import tempfile
+import time
+import weakref
+from pathlib import Path
+
+import numpy as np
+
+from .protocol import (
+    BridgeTimeout,
+    EngineDied,
+    EngineError,
+    ProtocolError,
+    array_views,
+    encode_frame,
+    parse_header,
+)
+
+_LIVE: "weakref.WeakSet[EngineProcess]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for p in list(_LIVE):
+        p.kill()
+
+
+def find_engine_command() -> list:
+    """The command that starts the engine: $TOWNLET_ENGINE (a command line), else bin/townlet.mjs
+    of a Townlet checkout found from $TOWNLET_ROOT, the current folder or this package's folder
+    upwards, else `townlet` on PATH."""
+    env = os.environ.get("TOWNLET_ENGINE")
+    if env:
+        import shlex
+
+        return shlex.split(env)
+    node = shutil.which("node") or "node"
+    starts = [os.environ.get("TOWNLET_ROOT"), os.getcwd(), str(Path(__file__).resolve().parent)]
+    for s in starts:
+        if not s:
+            continue
+        for d in [Path(s), *Path(s).resolve().parents]:
+            cand = d / "bin" / "townlet.mjs"
+            if cand.is_file():
+                return [node, str(cand)]
+    exe = shutil.which("townlet")
+    if exe:
+        return [exe]
+    raise FileNotFoundError("the Townlet engine was not found: set TOWNLET_ROOT to a checkout (with node_modules) or TOWNLET_ENGINE to a command")
+
+
+def _grow_pipe(fd: int, size: int = 1 << 20) -> None:
+    """Larger pipe buffers (Linux F_SETPIPE_SZ; up to /proc/sys/fs/pipe-max-size): fewer wake-ups per frame."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
+    except (OSError, ImportError, ValueError):
+        pass
+
+
+class EngineProcess:
+    """One `townlet serve --stdio` child. Every request has a timeout; a dead child raises
+    EngineDied; close() (or the context manager, or interpreter exit) leaves no process behind."""
+
+    def __init__(self, config=None, overrides=None, max_cycles=None, command=None, timeout=30.0, startup_timeout=120.0, shm=False):
+        cmd = list(command) if command is not None else find_engine_command() + ["serve", "--stdio"]
+        if command is None:
+            if config is not None:
+                cmd += ["--config", str(config)]
+            if overrides:
+                cmd += ["--overrides", json.dumps(overrides)]
+            if max_cycles is not None:
+                cmd += ["--max-cycles", str(int(max_cycles))]
+        self.timeout = float(timeout)
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, bufsize=0)
+        self._out = self.proc.stdout.fileno()
+        self._in = self.proc.stdin.fileno()
+        os.set_blocking(self._in, False)
+        os.set_blocking(self._out, False)
+        _grow_pipe(self._out)
+        _grow_pipe(self._in)
+        self._sel = selectors.DefaultSelector()
+        self._next_id = 0
+        self._closed = False
+        self._broken = None
+        _LIVE.add(self)
+        self._shm_fds: list = []
+        self._maps: list = [None, None]
+        hello = {"type": "hello"}
+        paths = []
+        try:
+            if shm:
+                where = "/dev/shm" if os.path.isdir("/dev/shm") else None
+                for _ in range(2):
+                    fd, path = tempfile.mkstemp(prefix="townlet-", dir=where)
+                    self._shm_fds.append(fd)
+                    paths.append(path)
+                hello["shm"] = paths
+            self.info = self.request(hello, timeout=startup_timeout)[0]
+        except BaseException:
+            self.kill()
+            raise
+        finally:
+            # The engine opened them (or failed): unlink now, so that nothing is left behind even on SIGKILL.
+            for path in paths:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    # -- errors -------------------------------------------------------------------------------
+    def _stderr_tail(self, n: int = 2000) -> str:
+        try:
+            self._stderr.seek(0, os.SEEK_END)
+            size = self._stderr.tell()
+            self._stderr.seek(max(0, size - n))
+            return self._stderr.read().decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            return ""
+
+    def _died(self, what: str):
+        try:
+            code = self.proc.wait(timeout=min(self.timeout, 5.0))
+        except subprocess.TimeoutExpired:
+            code = None
+        self.kill()
+        tail = self._stderr_tail()
+        err = EngineDied(f"the Townlet engine (pid {self.proc.pid}) {what} (exit code {code})" + (f"; its stderr ends with:\n{tail}" if tail else ""))
+        self._broken = err
+        return err
+
+    # -- I/O ----------------------------------------------------------------------------------
+    def _write(self, parts, deadline: float) -> None:
+        views = [memoryview(p).cast("B") for p in parts]
+        try:
+            n = os.writev(self._in, views)
+        except BlockingIOError:
+            n = 0
+        except (BrokenPipeError, ConnectionResetError):
+            raise self._died("closed its stdin") from None
+        for mv in views:
+            if n >= len(mv):
+                n -= len(mv)
+                continue
+            mv = mv[n:]
+            n = 0
+            while len(mv):
+                try:
+                    k = os.write(self._in, mv)
+                    mv = mv[k:]
+                    continue
+                except BlockingIOError:
+                    pass
+                except (BrokenPipeError, ConnectionResetError):
+                    raise self._died("closed its stdin") from None
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._timeout()
+                self._sel.register(self._in, selectors.EVENT_WRITE)
+                try:
+                    self._sel.select(left)
+                finally:
+                    self._sel.unregister(self._in)
+
+    def _read_into(self, mv: memoryview, deadline: float) -> None:
+        got = 0
+        while got < len(mv):
+            try:
+                n = os.readv(self._out, [mv[got:]])
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._timeout() from None
+                self._sel.register(self._out, selectors.EVENT_READ)
+                try:
+                    self._sel.select(left)
+                finally:
+                    self._sel.unregister(self._out)
+                continue
+            if n == 0:
+                raise self._died("exited" if self.proc.poll() is not None else "closed its stdout")
+            got += n
+
+    def _timeout(self):
+        self.kill()
+        err = BridgeTimeout(f"the Townlet engine (pid {self.proc.pid}) sent no reply within {self.timeout:g} s; it was stopped")
+        self._broken = err
+        return err
+
+    def read_frame(self, deadline: float):
+        prefix = bytearray(8)
+        self._read_into(memoryview(prefix), deadline)
+        body, hlen = struct.unpack("<II", prefix)
+        if body < 4 or hlen > body - 4:
+            self.kill()
+            self._broken = ProtocolError(f"malformed frame from the engine: length {body}, header length {hlen} (bytes {bytes(prefix)!r})")
+            raise self._broken
+        # np.empty: no zero-fill of a buffer the read overwrites at once.
+        frame = np.empty(body + 4, dtype=np.uint8)
+        frame[:8] = np.frombuffer(prefix, dtype=np.uint8)
+        self._read_into(memoryview(frame)[8:], deadline)
+        try:
+            header = parse_header(memoryview(frame))
+            slot = header.get("shm")
+            if slot is not None and header.get("type") != "hello":
+                arrays = array_views(header, self._shm_buffer(slot, header), first=0)
+            else:
+                arrays = array_views(header, frame)
+        except ProtocolError as e:
+            self.kill()
+            self._broken = e
+            raise
+        return header, arrays
+
+    def _shm_buffer(self, slot, header):
+        """The mapping of shared-memory slot `slot`, large enough for the header's arrays."""
+        if slot not in (0, 1) or not self._shm_fds:
+            raise ProtocolError(f"malformed frame from the engine: shared-memory slot {slot!r} was not set up")
+        need = 0
+        for d in header.get("arrays", ()):
+            try:
+                n = math.prod(int(x) for x in d["shape"]) * (1 if d["dtype"] == "uint8" else 4)
+                need = max(need, int(d["offset"]) + n)
+            except (KeyError, TypeError, ValueError):
+                raise ProtocolError(f"malformed frame from the engine: bad array entry {d!r}") from None
+        m = self._maps[slot]
+        if m is None or len(m) < need:
+            size = os.fstat(self._shm_fds[slot]).st_size
+            if size < need:
+                raise ProtocolError(f"malformed frame from the engine: arrays end at byte {need}, the shared-memory file holds {size}")
+            if size == 0:
+                return b""
+            # A new mapping; views on the old one keep it alive until they are dropped.
+            m = mmap.mmap(self._shm_fds[slot], size, access=mmap.ACCESS_READ)
+            self._maps[slot] = m
+        return m
+
+    def request(self, header: dict, arrays=(), timeout=None):
+        """Sends one request; returns (reply header, {name: numpy view})."""
+        if self._broken is not None:
+            raise type(self._broken)(f"the bridge is unusable after an earlier error: {self._broken}")
+        if self._closed:
+            raise EngineDied("the env is closed")
+        deadline = time.monotonic() + (self.timeout if timeout is None else float(timeout))
+        self._next_id += 1
+        rid = self._next_id
+        self._write(encode_frame(dict(header, id=rid), arrays), deadline)
+        reply, views = self.read_frame(deadline)
+        if reply.get("type") == "error":
+            if reply.get("fatal"):
+                self._died("reported a fatal error: " + str(reply.get("message")))
+                self._broken = ProtocolError(str(reply.get("message")))
+                raise self._broken
+            raise EngineError(str(reply.get("message")))
+        if reply.get("id") != rid or reply.get("type") != header["type"]:
+            self.kill()
+            self._broken = ProtocolError(f"malformed reply: expected {header['type']!r} #{rid}, got {reply.get('type')!r} #{reply.get('id')!r}")
+            raise self._broken
+        return reply, views
+
+    # -- shutdown -----------------------------------------------------------------------------
+    def close(self, timeout: float = 5.0) -> None:
+        if self._closed:
+            return
+        if self._broken is None and self.proc.poll() is None:
+            try:
+                self.request({"type": "close"}, timeout=timeout)
+            except Exception:
+                pass
+        self._closed = True
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+
+    def kill(self) -> None:
+        """Stops the child at once (SIGKILL) and reaps it."""
+        self._closed = True
+        if self.proc.poll() is None:
+            try:
+                self.proc.kill()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            pass
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+        try:
+            self._sel.close()
+        except Exception:
+            pass
+        for fd in self._shm_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._shm_fds = []
+        _LIVE.discard(self)
+
+    def __del__(self):
+        try:
+            self.kill()
+        except Exception:
+            pass

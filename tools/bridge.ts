@@ -1,0 +1,363 @@
+// `townlet serve --stdio`: the env contract over stdin/stdout for other languages (python/).
+// One binary frame per request and per reply, never one per agent:
+//   u32 LE body length (bytes after this field), u32 LE header length, header JSON (utf-8),
+//   zero padding to an 8-byte boundary, then the arrays back to back at 8-byte-aligned offsets
+//   (relative to the start of the frame) listed in header.arrays: [{ name, dtype, shape, offset }].
+// Requests (header.type): hello, reset { seed?, options? }, step (array "actions" int32 [N]),
+// close. Replies carry the same type (or "error" with a message) and `id` of the request.
+// Step/reset replies: tick, count, joined, ids (reset) or joined_ids (step), sparse infos,
+// and the arrays agents, uids, obs [N, D] float32, masks [N, A] uint8, rewards float32,
+// terminated, truncated, taken, invalid (uint8). Stdout carries frames only: logs go to stderr.
+import { parseArgs } from "node:util";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { ENV_NAME } from "../env/parallel.ts";
+import { TownletVectorEnv, type VectorStep } from "../env/vector.ts";
+import { Lifecycle } from "../components/people.ts";
+
+export const PROTOCOL_VERSION = 1;
+/** Largest frame accepted from the client (actions only: 4 bytes per agent). */
+const MAX_REQUEST = 256 * 1024 * 1024;
+
+interface Out {
+  log(line: string): void;
+  err(line: string): void;
+}
+
+type Dtype = "float32" | "int32" | "uint8";
+type Typed = Float32Array | Int32Array | Uint8Array;
+const DTYPE_OF = (a: Typed): Dtype => (a instanceof Float32Array ? "float32" : a instanceof Int32Array ? "int32" : "uint8");
+
+export interface ArrayDesc {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  offset: number;
+}
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+/** Encodes one frame: header (with `arrays` filled in) plus the arrays. */
+export function encodeFrame(header: Record<string, unknown>, arrays: [string, Typed, number[]][] = []): Buffer[] {
+  // Offsets depend on the header length, which depends on the offsets: iterate to a fixed point.
+  let headerLen = 0;
+  let descs: ArrayDesc[] = [];
+  let json = "";
+  for (let iter = 0; iter < 4; iter++) {
+    let at = align8(8 + headerLen);
+    descs = arrays.map(([name, a, shape]) => {
+      const d = { name, dtype: DTYPE_OF(a), shape, offset: at };
+      at = align8(at + a.byteLength);
+      return d;
+    });
+    json = JSON.stringify({ ...header, v: PROTOCOL_VERSION, arrays: descs });
+    const len = Buffer.byteLength(json);
+    if (len === headerLen) break;
+    headerLen = len;
+  }
+  const head = Buffer.from(json, "utf8");
+  if (head.length !== headerLen) throw new Error("internal error: frame header did not settle");
+  const parts: Buffer[] = [];
+  let pos = 8 + head.length;
+  const total = descs.length ? align8(descs[descs.length - 1].offset + arrays[arrays.length - 1][1].byteLength) : pos;
+  const pre = Buffer.alloc(8);
+  pre.writeUInt32LE(total - 4, 0);
+  pre.writeUInt32LE(head.length, 4);
+  parts.push(pre, head);
+  for (let i = 0; i < arrays.length; i++) {
+    const a = arrays[i][1];
+    if (descs[i].offset > pos) parts.push(Buffer.alloc(descs[i].offset - pos));
+    parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    pos = descs[i].offset + a.byteLength;
+  }
+  if (total > pos) parts.push(Buffer.alloc(total - pos));
+  return parts;
+}
+
+/**
+ * A frame whose arrays go to a shared-memory file (the client's `shm` of hello) instead of the
+ * pipe: written at 8-byte-aligned offsets from 0 of the file, listed in header.arrays as usual,
+ * with header.shm = the slot (file) index. The client maps the file: no copy through the pipe.
+ */
+export function encodeShmFrame(header: Record<string, unknown>, arrays: [string, Typed, number[]][], fd: number, slot: number): Buffer[] {
+  let at = 0;
+  const descs: ArrayDesc[] = [];
+  for (const [name, a, shape] of arrays) {
+    descs.push({ name, dtype: DTYPE_OF(a), shape, offset: at });
+    let done = 0;
+    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, at + done);
+    at = align8(at + a.byteLength);
+  }
+  const head = Buffer.from(JSON.stringify({ ...header, v: PROTOCOL_VERSION, shm: slot, arrays: descs }), "utf8");
+  const pre = Buffer.alloc(8);
+  pre.writeUInt32LE(4 + head.length, 0);
+  pre.writeUInt32LE(head.length, 4);
+  return [pre, head];
+}
+
+export class FrameError extends Error {
+  override name = "FrameError";
+}
+
+/** Splits a byte stream into frames: { header, body } where array offsets index `body`. */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private have = 0;
+  constructor(private readonly max = MAX_REQUEST) {}
+
+  push(chunk: Buffer): { header: Record<string, unknown>; frame: Buffer }[] {
+    this.chunks.push(chunk);
+    this.have += chunk.length;
+    const out: { header: Record<string, unknown>; frame: Buffer }[] = [];
+    for (;;) {
+      if (this.have < 8) break;
+      if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+      const buf = this.chunks[0];
+      const body = buf.readUInt32LE(0);
+      const hlen = buf.readUInt32LE(4);
+      if (body < 4 || body + 4 > this.max) throw new FrameError(`malformed frame: length ${body} outside [4, ${this.max - 4}]`);
+      if (hlen > body - 4) throw new FrameError(`malformed frame: header length ${hlen} exceeds the frame (${body + 4} bytes)`);
+      if (this.have < body + 4) break;
+      const frame = buf.subarray(0, body + 4);
+      let header: unknown;
+      try {
+        header = JSON.parse(frame.subarray(8, 8 + hlen).toString("utf8"));
+      } catch (e) {
+        throw new FrameError(`malformed frame: header is not JSON (${(e as Error).message})`);
+      }
+      if (typeof header !== "object" || header === null || Array.isArray(header)) throw new FrameError("malformed frame: header is not a JSON object");
+      out.push({ header: header as Record<string, unknown>, frame });
+      const rest = buf.subarray(body + 4);
+      this.chunks = rest.length ? [rest] : [];
+      this.have = rest.length;
+    }
+    return out;
+  }
+}
+
+/** Reads array `name` of a request frame as `dtype` (copying when misaligned). */
+function readArray(header: Record<string, unknown>, frame: Buffer, name: string, dtype: Dtype): Typed {
+  const arrays = header.arrays;
+  if (!Array.isArray(arrays)) throw new FrameError(`malformed frame: "${header.type}" needs header.arrays`);
+  const d = arrays.find((x: ArrayDesc) => x && x.name === name) as ArrayDesc | undefined;
+  if (!d) throw new FrameError(`malformed frame: "${header.type}" needs array "${name}"`);
+  if (d.dtype !== dtype) throw new FrameError(`malformed frame: array "${name}" must be ${dtype}, got ${d.dtype}`);
+  if (!Array.isArray(d.shape) || !d.shape.every((s) => Number.isInteger(s) && s >= 0)) throw new FrameError(`malformed frame: array "${name}" has a bad shape`);
+  const n = d.shape.reduce((a, b) => a * b, 1);
+  const size = dtype === "uint8" ? 1 : 4;
+  if (!Number.isInteger(d.offset) || d.offset < 8 || d.offset + n * size > frame.length) {
+    throw new FrameError(`malformed frame: array "${name}" (offset ${d.offset}, ${n * size} bytes) lies outside the frame (${frame.length} bytes)`);
+  }
+  const start = frame.byteOffset + d.offset;
+  if (start % size !== 0) {
+    const copy = new Uint8Array(n * size);
+    copy.set(frame.subarray(d.offset, d.offset + n * size));
+    return dtype === "int32" ? new Int32Array(copy.buffer) : dtype === "float32" ? new Float32Array(copy.buffer) : copy;
+  }
+  return dtype === "int32" ? new Int32Array(frame.buffer, start, n) : dtype === "float32" ? new Float32Array(frame.buffer, start, n) : new Uint8Array(frame.buffer, start, n);
+}
+
+function engineVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** The bridge state machine, separate from stdio so that tests can drive it. */
+export class Bridge {
+  readonly env: TownletVectorEnv;
+  /** Shared-memory files (two slots, alternating) when the client asked for them in hello. */
+  private shm: number[] = [];
+  private slot = 0;
+  constructor(env: TownletVectorEnv) {
+    this.env = env;
+  }
+
+  close(): void {
+    for (const fd of this.shm) closeSync(fd);
+    this.shm = [];
+  }
+
+  private reply(header: Record<string, unknown>, arrays: [string, Typed, number[]][]): Buffer[] {
+    if (this.shm.length === 0) return encodeFrame(header, arrays);
+    this.slot ^= 1;
+    return encodeShmFrame(header, arrays, this.shm[this.slot], this.slot);
+  }
+
+  hello(): Record<string, unknown> {
+    const v = this.env;
+    return {
+      protocol: PROTOCOL_VERSION,
+      env: ENV_NAME,
+      engine_version: engineVersion(),
+      config_id: v.config.configId,
+      config_hash: v.config.configHash,
+      max_cycles: v.maxCycles,
+      spaces: {
+        observation: { shape: [v.observationSize], dtype: "float32", low: null, high: null, features: v.featureCount, map: v.mapShape },
+        action_mask: { shape: [v.actionCount], dtype: "uint8", low: 0, high: 1 },
+        action: { n: v.actionCount, start: 0 },
+      },
+    };
+  }
+
+  /** Header fields and arrays of a reset/step result. */
+  result(r: VectorStep, fresh: boolean): [Record<string, unknown>, [string, Typed, number[]][]] {
+    const v = this.env;
+    const n = r.count;
+    const infos: Record<string, Record<string, unknown>> = {};
+    for (const e of r.exits) infos[e.row] = { exit_reason: e.reason };
+    if (r.joined > 0) {
+      const world = v.world;
+      const replaces = world.components.isRegistered(Lifecycle) ? world.columns(Lifecycle).replaces_uid : undefined;
+      for (let i = n - r.joined; i < n; i++) {
+        const info: Record<string, unknown> = (infos[i] ??= {});
+        info.joined = true;
+        const eid = r.agents[i];
+        if (replaces && world.isAgent(eid) && world.has(eid, Lifecycle) && replaces[eid] >= 0) info.replaces = v.idOfUid(replaces[eid]);
+      }
+    }
+    const header = {
+      tick: v.world.tick,
+      cycles: v.cycles,
+      count: n,
+      joined: r.joined,
+      done: v.done,
+      // Ids: every row's on reset; after a step only the joined rows' (the other rows are the
+      // previous result's rows that were not done, in order: the client rebuilds the list).
+      ids: fresh ? [...v.rowIds] : undefined,
+      joined_ids: fresh ? undefined : v.rowIds.slice(n - r.joined),
+      invalid_total: r.invalidTotal,
+      infos,
+    };
+    return [
+      header,
+      [
+        ["agents", r.agents, [n]],
+        ["uids", r.uids, [n]],
+        ["obs", r.obs, [n, v.observationSize]],
+        ["masks", r.masks, [n, v.actionCount]],
+        ["rewards", r.rewards, [n]],
+        ["terminated", r.terminated, [n]],
+        ["truncated", r.truncated, [n]],
+        ["taken", r.taken, [n]],
+        ["invalid", r.invalid, [n]],
+      ],
+    ];
+  }
+
+  /** Handles one request; returns the reply frame's parts and whether to stop. */
+  handle(header: Record<string, unknown>, frame: Buffer): { reply: Buffer[]; stop: boolean } {
+    const id = header.id ?? null;
+    if (header.v !== PROTOCOL_VERSION) {
+      throw new FrameError(`protocol version mismatch: the engine speaks ${PROTOCOL_VERSION}, the request says ${JSON.stringify(header.v)}`);
+    }
+    try {
+      switch (header.type) {
+        case "hello": {
+          const shm = header.shm;
+          if (shm !== undefined && shm !== null) {
+            if (!Array.isArray(shm) || shm.length !== 2 || !shm.every((p) => typeof p === "string")) throw new FrameError("hello: shm must be two file paths");
+            this.close();
+            this.shm = shm.map((p: string) => openSync(p, "r+"));
+          }
+          return { reply: encodeFrame({ type: "hello", id, ...this.hello(), shm: this.shm.length > 0 }), stop: false };
+        }
+        case "reset": {
+          const opts = header.options;
+          if (opts !== undefined && opts !== null) {
+            if (typeof opts !== "object" || Array.isArray(opts)) throw new Error("reset: options must be an object");
+            const keys = Object.keys(opts);
+            if (keys.length) throw new Error(`reset: unknown option(s) ${keys.map((k) => `"${k}"`).join(", ")}; ${ENV_NAME} defines no reset options`);
+          }
+          const seed = header.seed === undefined || header.seed === null ? undefined : (header.seed as number);
+          const [h, arrays] = this.result(this.env.reset(seed), true);
+          return { reply: this.reply({ type: "reset", id, ...h }, arrays), stop: false };
+        }
+        case "step": {
+          const actions = readArray(header, frame, "actions", "int32");
+          const [h, arrays] = this.result(this.env.step(actions), false);
+          return { reply: this.reply({ type: "step", id, ...h }, arrays), stop: false };
+        }
+        case "close":
+          return { reply: encodeFrame({ type: "close", id }), stop: true };
+        default:
+          throw new FrameError(`unknown request type ${JSON.stringify(header.type)} (expected hello, reset, step or close)`);
+      }
+    } catch (e) {
+      if (e instanceof FrameError) throw e;
+      // A refused request (bad seed, wrong action count, step after done): the session goes on.
+      return { reply: encodeFrame({ type: "error", id, fatal: false, error: (e as Error).name, message: (e as Error).message }), stop: false };
+    }
+  }
+}
+
+export const BRIDGE_USAGE = "townlet serve --stdio [--config FILE] [--overrides JSON] [--max-cycles N]";
+
+export async function cmdBridge(argv: string[], out: Out): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { config: { type: "string" }, overrides: { type: "string" }, "max-cycles": { type: "string" } },
+  });
+  // Stdout carries frames only: anything the engine logs goes to stderr.
+  console.log = console.error;
+  console.info = console.error;
+  console.debug = console.error;
+  let overrides: Record<string, unknown> | undefined;
+  if (values.overrides) {
+    try {
+      overrides = JSON.parse(values.overrides) as Record<string, unknown>;
+    } catch (e) {
+      out.err(`--overrides: not JSON (${(e as Error).message})`);
+      return 1;
+    }
+  }
+  const maxCycles = values["max-cycles"] !== undefined ? Number(values["max-cycles"]) : undefined;
+  const stdout = process.stdout;
+  const send = (parts: Buffer[]) => {
+    stdout.cork();
+    for (const p of parts) stdout.write(p);
+    stdout.uncork();
+  };
+  let bridge: Bridge;
+  try {
+    bridge = new Bridge(new TownletVectorEnv({ config: values.config, overrides, maxCycles }));
+  } catch (e) {
+    send(encodeFrame({ type: "error", id: null, fatal: true, error: (e as Error).name, message: (e as Error).message }));
+    out.err((e as Error).message);
+    return 1;
+  }
+  const reader = new FrameReader();
+  return await new Promise<number>((resolve) => {
+    let finished = false;
+    const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
+      process.stdin.removeAllListeners("data");
+      process.stdin.destroy();
+      // Let stdout drain before the exit code is used.
+      stdout.write("", () => resolve(code));
+    };
+    process.stdin.on("data", (chunk: Buffer) => {
+      if (finished) return;
+      try {
+        for (const { header, frame } of reader.push(chunk)) {
+          const { reply, stop } = bridge.handle(header, frame);
+          send(reply);
+          if (stop) return finish(0);
+        }
+      } catch (e) {
+        const msg = e instanceof FrameError ? e.message : `internal error (please report a bug): ${(e as Error).stack ?? String(e)}`;
+        send(encodeFrame({ type: "error", id: null, fatal: true, error: (e as Error).name, message: msg }));
+        out.err(`townlet bridge: ${msg}`);
+        finish(2);
+      }
+    });
+    process.stdin.on("end", () => finish(0));
+    process.stdin.on("error", () => finish(0));
+    stdout.on("error", () => finish(0));
+  });
+}
