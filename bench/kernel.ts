@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import { parseConfigObject } from "../engine/config/loader.ts";
 import { World } from "../engine/world.ts";
-import { corePlugins, needsPlugin, rewardsPlugin } from "../systems/index.ts";
+import { corePlugins, needsPlugin } from "../systems/index.ts";
 import { decayNeeds } from "../systems/needs/index.ts";
 import { Needs } from "../components/needs.ts";
 
@@ -48,7 +48,8 @@ function bare(n: number, reps: number): number {
   return (performance.now() - t0) / reps;
 }
 
-const plugins = [rewardsPlugin, needsPlugin];
+// Only the decay system: settings come validated with every core section.
+const plugins = [needsPlugin];
 const settings = parseConfigObject({ config_id: "bench-kernel", rewards: { decay_rates: rates } }, corePlugins);
 const rows: Record<string, number>[] = [];
 for (const n of sizes) {

@@ -1,6 +1,7 @@
 // `townlet bench`: with --json the last stdout line holds tensor_backend and one result per size
 // with every contract field (ARCHITECTURE.md §8), numbers finite and positive; bad flags exit 1.
 // Tiny sizes and few ticks: this checks the shape of the output, never a timing.
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { main } from "../../tools/cli.ts";
 
@@ -67,5 +68,17 @@ describe("townlet bench", () => {
     const r = await bench(args);
     expect(r.code).toBe(1);
     expect(r.stderr.join("\n")).toMatch(message);
+  });
+});
+
+describe("the kernel benchmark script", () => {
+  it("runs the need-decay comparison and prints one JSON line with the ratio", () => {
+    const out = execFileSync(process.execPath, ["--import", "tsx", "bench/kernel.ts", "--sizes", "2000", "--ticks", "5", "--json"], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    const r = JSON.parse(out.trim().split("\n").at(-1)!) as { results: { agents: number; baseline_ratio: number; bytes_per_agent: number }[] };
+    expect(r.results[0].agents).toBe(2000);
+    expect(Number.isFinite(r.results[0].baseline_ratio) && r.results[0].baseline_ratio > 0).toBe(true);
   });
 });
