@@ -23,8 +23,9 @@ import {
 import { sections } from "./config.ts";
 import { EmploymentState } from "./state.ts";
 
-export { EmploymentState, compileJobs, ABSENCE_SLOTS } from "./state.ts";
-export type { JobTable } from "./state.ts";
+export { EmploymentState, ABSENCE_SLOTS } from "./state.ts";
+export { compileJobs } from "../../components/jobs.ts";
+export type { JobTable } from "../../components/jobs.ts";
 
 /** Sent once per shift when a worker who had started the shift leaves it (state left on_time/late). */
 export const ShiftDepartedEarly = defineMessage("shift_departed_early", { agent: "eid", job: "int" });

@@ -4,51 +4,13 @@
 import type { PersistentState } from "../../engine/plugin.ts";
 import type { StateHasher } from "../../engine/hash.ts";
 import type { World } from "../../engine/world.ts";
-import type { ConfigSections } from "../../engine/config/sections.ts";
+import { compileJobs, type JobTable } from "../../components/jobs.ts";
 import { Employment, type EmploymentService } from "../../components/people.ts";
 import { didYouMean } from "../../engine/text.ts";
 
 /** Absence ticks kept per agent; absent_shifts_7d saturates here (max_absent_shifts is <= 20). */
 export const ABSENCE_SLOTS = 32;
 
-/** Job specs as columns, index = position of the job in `jobs` (config order). */
-export interface JobTable {
-  readonly names: readonly string[];
-  readonly start: Int32Array;
-  readonly end: Int32Array;
-  /** The job's own wage_rate (0 = use economy.wage_income, read each tick). */
-  readonly wage: Float64Array;
-  readonly latenessPenalty: Float64Array;
-  /** Workplace tile, -1 = anywhere. */
-  readonly x: Int32Array;
-  readonly y: Int32Array;
-}
-
-export function compileJobs(settings: ConfigSections): JobTable {
-  const names = Object.keys(settings.jobs);
-  const n = names.length;
-  const t: JobTable = {
-    names,
-    start: new Int32Array(n),
-    end: new Int32Array(n),
-    wage: new Float64Array(n),
-    latenessPenalty: new Float64Array(n),
-    x: new Int32Array(n).fill(-1),
-    y: new Int32Array(n).fill(-1),
-  };
-  names.forEach((name, j) => {
-    const spec = settings.jobs[name];
-    t.start[j] = spec.start_tick;
-    t.end[j] = Math.max(spec.start_tick, spec.end_tick);
-    t.wage[j] = spec.wage_rate;
-    t.latenessPenalty[j] = spec.lateness_penalty;
-    if (spec.location) {
-      t.x[j] = spec.location[0];
-      t.y[j] = spec.location[1];
-    }
-  });
-  return t;
-}
 
 interface Saved {
   day: number;
