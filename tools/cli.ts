@@ -37,6 +37,13 @@ commands:
              [--snapshot-every N --snapshot-dir DIR] [--resume SNAPSHOT_FILE|DIR]
              [--telemetry stdout|file:PATH]
   validate   check configs and the files they reference: townlet validate [FILE|DIR...]
+  train      PPO (after behaviour cloning of the scripted controller) on a town, with an NDJSON
+             log, checkpoints, a learning-curve PNG and an evaluation against scripted and random:
+             townlet train [--config FILE] [--out DIR] [--updates N] [--towns N] [--quick] ...
+             (townlet train --help for every option)
+  validate-ppo-log  check PPO telemetry NDJSON logs (each with its rotated FILE.1, FILE.2, ...)
+             against telemetry_version 1.0/1.1: townlet validate-ppo-log FILE... [--json];
+             exit 0 valid (warnings allowed), 1 errors found or a bad command line
   scenario   run a scenario config, printing its events: townlet scenario FILE [--ticks N]
              [--seed N] [--towns N] [--json] [--quiet]
   bench      agent-steps/s, ms/tick, bytes/agent per size: townlet bench [--agents 1000,10000,100000]
@@ -316,6 +323,45 @@ function cmdValidate(argv: string[], out: Out): number {
 }
 
 /**
+ * `townlet validate-ppo-log FILE... [--json]`: training/validate-log.ts on each stream; one
+ * `FILE:LINE: field: message` per problem on stderr. Exit 1 for a bad log or a bad command line,
+ * as every command (2 stays "internal error").
+ */
+async function cmdValidatePpoLog(argv: string[], out: Out): Promise<number> {
+  let values: { json?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parse(argv, { json: { type: "boolean" } }));
+    if (!positionals.length) throw new UsageError("townlet validate-ppo-log: expected one or more log files");
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    out.err(`${e.message}\nusage: townlet validate-ppo-log FILE... [--json]`);
+    return 1;
+  }
+  const { validatePpoLog, formatPpoLogProblem } = await import("../training/validate-log.ts");
+  const r = validatePpoLog(positionals);
+  for (const p of r.problems) out.err(formatPpoLogProblem(p));
+  const streams = r.streams.map((s) => {
+    const mine = r.problems.filter((p) => p.file === s.path || s.files.includes(p.file));
+    const errors = mine.filter((p) => p.severity === "error").length;
+    return { ...s, errors, warnings: mine.length - errors };
+  });
+  const errors = streams.reduce((n, s) => n + s.errors, 0);
+  if (values.json) {
+    out.log(JSON.stringify({ streams, records: r.records, errors, warnings: r.problems.length - errors, problems: r.problems }));
+  } else {
+    for (const s of streams) {
+      if (s.errors) continue;
+      const rotated = s.files.length > 1 ? `, files ${s.files.join(", ")}` : "";
+      const warned = s.warnings ? `, ${s.warnings} warning(s)` : "";
+      out.log(`ok  ${s.path} (${s.records} record(s), telemetry_version ${s.version}${rotated}${warned})`);
+    }
+    out.log(`${streams.filter((s) => !s.errors).length}/${streams.length} log(s) valid`);
+  }
+  return errors ? 1 : 0;
+}
+
+/**
  * `townlet env-check`: the shipped conformance suite (env/conformance.ts) on a world built from
  * the config with every core plug-in: the parallel api test over --cycles steps (default 200,
  * the env truncating there) and the seed test over min(cycles, 200) steps. Prints each check
@@ -362,6 +408,8 @@ const USER_ERRORS = new Set([
   PolicySpecError.name,
   CheckpointError.name,
   "ScenarioError",
+  "DatasetError",
+  "PpoLogError",
 ]);
 function isUserError(e: unknown): e is Error {
   return e instanceof Error && USER_ERRORS.has(e.name);
@@ -375,6 +423,10 @@ export async function main(argv: string[], out: Out = { log: (l) => console.log(
         return await cmdRun(rest, out);
       case "validate":
         return cmdValidate(rest, out);
+      case "train":
+        return await (await import("./train.ts")).cmdTrain(rest, out);
+      case "validate-ppo-log":
+        return await cmdValidatePpoLog(rest, out);
       case "scenario":
         return cmdScenario(rest, out);
       case "bench":

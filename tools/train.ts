@@ -1,0 +1,205 @@
+// `townlet train`: parses the command line into TrainSettings (training/trainer.ts), shows a
+// progress bar per stage (SPS and the recent reward), and prints the summary: where the log,
+// checkpoints and chart went, and PPO, BC, scripted and random on the same evaluation seeds.
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { parseBackendName } from "../engine/tensor.ts";
+import { createProgress, type Progress } from "./progress.ts";
+import { train, type TrainSettings, type TrainSummary } from "../training/trainer.ts";
+import { formatEvalTable } from "../training/evaluate.ts";
+import type { PpoHyperparameters } from "../training/ppo.ts";
+
+const DEFAULT_CONFIG = fileURLToPath(new URL("../configs/default.yaml", import.meta.url));
+
+/** A mistake on the command line (exit 1); named like the CLI's own so it is treated the same. */
+class TrainUsageError extends Error {
+  override name = "UsageError";
+}
+
+interface Out {
+  log(line: string): void;
+  err(line: string): void;
+}
+
+export const TRAIN_USAGE = `townlet train [--config FILE] [--out DIR] [--seed N] [--towns N] [--updates N]
+  [--rollout-ticks N] [--episode-ticks N] [--hidden 128,128] [--bc-ticks N] [--bc-epochs N]
+  [--dataset DIR] [--anneal-start R --anneal-updates N] [--mode rollout|mixed]
+  [--eval-seeds 101,102,103] [--eval-ticks N] [--eval-towns N] [--no-eval]
+  [--log-version 1.0|1.1] [--max-log-entries N] [--checkpoint-every N] [--resume DIR]
+  [--lr X] [--entropy-coef X] [--epochs N] [--minibatches N] [--backend B] [--quick] [--json] [--quiet]`;
+
+function int(name: string, v: string | undefined, min: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new TrainUsageError(`--${name}: expected an integer >= ${min}, got "${v}"`);
+  return Number(v);
+}
+
+function num(name: string, v: string | undefined, lo: number, hi: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < lo || n > hi) throw new TrainUsageError(`--${name}: expected a number in [${lo}, ${hi}], got "${v}"`);
+  return n;
+}
+
+function ints(name: string, v: string, min: number): number[] {
+  const parts = v.split(",").map((x) => x.trim());
+  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < min)) {
+    throw new TrainUsageError(`--${name}: expected comma-separated integers >= ${min}, got "${v}"`);
+  }
+  return parts.map(Number);
+}
+
+/** The command line as settings. `--quick` is a tiny run for smoke tests (seconds, not minutes). */
+export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json: boolean; quiet: boolean } {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: "string" },
+        out: { type: "string" },
+        seed: { type: "string" },
+        towns: { type: "string" },
+        updates: { type: "string" },
+        "rollout-ticks": { type: "string" },
+        "episode-ticks": { type: "string" },
+        hidden: { type: "string" },
+        "bc-ticks": { type: "string" },
+        "bc-epochs": { type: "string" },
+        dataset: { type: "string" },
+        "anneal-start": { type: "string" },
+        "anneal-updates": { type: "string" },
+        mode: { type: "string" },
+        "eval-seeds": { type: "string" },
+        "eval-ticks": { type: "string" },
+        "eval-towns": { type: "string" },
+        "no-eval": { type: "boolean" },
+        "log-version": { type: "string" },
+        "max-log-entries": { type: "string" },
+        "checkpoint-every": { type: "string" },
+        resume: { type: "string" },
+        lr: { type: "string" },
+        "entropy-coef": { type: "string" },
+        epochs: { type: "string" },
+        minibatches: { type: "string" },
+        backend: { type: "string" },
+        quick: { type: "boolean" },
+        json: { type: "boolean" },
+        quiet: { type: "boolean" },
+      },
+    }));
+  } catch (e) {
+    throw new TrainUsageError(`${(e as Error).message}\nusage: ${TRAIN_USAGE}`);
+  }
+  if (positionals.length) throw new TrainUsageError(`townlet train: unexpected argument "${positionals[0]}" (the config goes after --config)\nusage: ${TRAIN_USAGE}`);
+  const v = values as Record<string, string | undefined>;
+  const quick = values.quick === true;
+  const mode = v.mode ?? "rollout";
+  if (mode !== "rollout" && mode !== "mixed") throw new TrainUsageError(`--mode: expected rollout or mixed, got "${mode}"`);
+  const logVersion = v["log-version"] ?? "1.1";
+  if (logVersion !== "1.0" && logVersion !== "1.1") throw new TrainUsageError(`--log-version: expected 1.0 or 1.1, got "${logVersion}"`);
+  const bcTicks = int("bc-ticks", v["bc-ticks"], 0, quick ? 60 : 1000);
+  // Default: the config's training.bc.epochs.
+  const bcEpochs = v["bc-epochs"] === undefined ? (quick ? 2 : undefined) : int("bc-epochs", v["bc-epochs"], 1, 1);
+  const evalTicks = int("eval-ticks", v["eval-ticks"], 1, quick ? 40 : 1000);
+  const updates = int("updates", v.updates, 1, quick ? 3 : 150);
+  const hp: Partial<PpoHyperparameters> = {};
+  const lr = num("lr", v.lr, 1e-8, 1);
+  if (lr !== undefined) hp.learningRate = lr;
+  const ent = num("entropy-coef", v["entropy-coef"], 0, 10);
+  if (ent !== undefined) hp.entropyCoef = ent;
+  if (v.epochs !== undefined) hp.numEpochs = int("epochs", v.epochs, 1, 4);
+  if (v.minibatches !== undefined) hp.numMiniBatches = int("minibatches", v.minibatches, 1, 4);
+  const maxLog = v["max-log-entries"] === undefined ? null : int("max-log-entries", v["max-log-entries"], 1, 0);
+  let backend: TrainSettings["backend"];
+  if (v.backend !== undefined) {
+    try {
+      backend = parseBackendName(v.backend);
+    } catch (e) {
+      throw new TrainUsageError(`--backend: ${(e as Error).message}`);
+    }
+  }
+  const settings: TrainSettings = {
+    config: path.resolve(v.config ?? DEFAULT_CONFIG),
+    out: path.resolve(v.out ?? path.join("runs", "train")),
+    seed: int("seed", v.seed, 0, 7),
+    towns: int("towns", v.towns, 1, quick ? 2 : 16),
+    hidden: v.hidden ? ints("hidden", v.hidden, 1) : quick ? [16] : [128, 128],
+    updates,
+    rolloutTicks: int("rollout-ticks", v["rollout-ticks"], 1, quick ? 30 : 250),
+    episodeTicks: int("episode-ticks", v["episode-ticks"], 1, quick ? 50 : 1000),
+    mode,
+    bc: bcTicks > 0 ? { recordTicks: bcTicks, epochs: bcEpochs } : null,
+    dataset: v.dataset ? path.resolve(v.dataset) : undefined,
+    anneal: {
+      startRatio: num("anneal-start", v["anneal-start"], 0, 1) ?? (bcTicks > 0 ? 0.5 : 0),
+      updates: int("anneal-updates", v["anneal-updates"], 0, bcTicks > 0 ? Math.max(1, Math.floor(updates / 5)) : 0),
+    },
+    eval: values["no-eval"] ? null : { seeds: v["eval-seeds"] ? ints("eval-seeds", v["eval-seeds"], 0) : quick ? [101] : [101, 102, 103], ticks: evalTicks, towns: int("eval-towns", v["eval-towns"], 1, quick ? 1 : 4) },
+    logVersion,
+    maxLogEntries: maxLog,
+    checkpointEvery: int("checkpoint-every", v["checkpoint-every"], 0, quick ? 0 : 25),
+    resume: v.resume ? path.resolve(v.resume) : undefined,
+    backend,
+    hp,
+  };
+  if (settings.dataset && settings.bc === null) settings.bc = { recordTicks: 0, epochs: bcEpochs };
+  return { settings, json: values.json === true, quiet: values.quiet === true };
+}
+
+function fmtRate(x: number): string {
+  return x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0);
+}
+
+export async function cmdTrain(argv: string[], out: Out): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    out.log(`usage: ${TRAIN_USAGE}`);
+    return 0;
+  }
+  const { settings, json, quiet } = parseTrainArgs(argv);
+  let bar: Progress | undefined;
+  settings.onStage = (stage, total) => {
+    bar?.stop();
+    const label = { record: "recording scripted play (ticks)", bc: "behaviour cloning (epochs)", ppo: "PPO (updates)", eval: "evaluating (policies)" }[stage] ?? stage;
+    bar = createProgress(label, total, { quiet });
+  };
+  settings.onCycle = (c) => {
+    const extra =
+      c.stage === "bc"
+        ? `accuracy ${(100 * (c.accuracy ?? 0)).toFixed(1)}% | ${fmtRate(c.sps)} samples/s`
+        : `${fmtRate(c.sps)} agent-steps/s | reward/1k ticks ${c.rewardPer1k.toFixed(2)} | exits/agent-day ${c.exitsPerAgentDay.toFixed(3)}`;
+    bar?.update(c.done, extra);
+  };
+  const summary = await train(settings);
+  bar?.stop();
+  if (json) out.log(JSON.stringify(summary, null, 2));
+  else out.log(formatSummary(summary));
+  return 0;
+}
+
+/** The closing summary: what was trained, how fast, where it went, and how it compares. */
+export function formatSummary(s: TrainSummary): string {
+  const rel = (p: string | null) => (p ? path.relative(process.cwd(), p) || p : "-");
+  const lines = [
+    `townlet train: ${s.config_id} (${s.observation_variant}), ${s.parameters.toLocaleString("en-US")} parameters, backend ${s.backend}`,
+    `  ${s.updates} PPO updates, ${s.agent_steps.toLocaleString("en-US")} agent-steps, ${s.decisions.toLocaleString("en-US")} decisions in ${s.wall_sec.toFixed(1)} s (${fmtRate(s.train_sps)} training agent-steps/s)`,
+  ];
+  if (s.bc) lines.push(`  behaviour cloning: ${s.bc.samples.toLocaleString("en-US")} scripted decisions, ${s.bc.epochs} epochs, accuracy ${(100 * s.bc.accuracy).toFixed(1)}% (dataset ${rel(s.bc.dataset)})`);
+  lines.push(`  log ${rel(s.log)}; checkpoints ${rel(s.checkpoints.final)}${s.checkpoints.bc ? `, ${rel(s.checkpoints.bc)}` : ""}; chart ${rel(s.chart)}`);
+  lines.push(`  policy hash ${s.policy_hash}`);
+  if (s.evaluation.length > 0) {
+    const e = s.evaluation[0];
+    lines.push(`evaluation: seeds ${e.seeds.join(", ")}, ${e.ticks} ticks, ${e.agents / Math.max(1, e.seeds.length)} agents per seed (return = each starting agent's reward until it left or the episode ended)`);
+    lines.push(
+      formatEvalTable(s.evaluation)
+        .split("\n")
+        .map((l) => `  ${l}`)
+        .join("\n"),
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,135 @@
+// Evaluation: runs a policy on fresh worlds built from the same config and seeds, and reports
+// each agent's episode return and survival. Every policy (PPO, BC, scripted, random) is judged by
+// the same loop, so the numbers compare. Reads Reward.total and AgentExit after each tick.
+import type { AnyPlugin } from "../engine/plugin.ts";
+import { Agent } from "../engine/core-components.ts";
+import { AgentExit } from "../components/messages.ts";
+import { Reward } from "../components/people.ts";
+import { corePlugins } from "../systems/index.ts";
+import { setPolicy, policyState, type Policy } from "../systems/policy/index.ts";
+import { buildWorld } from "../tools/build.ts";
+import type { World } from "../engine/world.ts";
+
+export interface EvalOptions {
+  config: string;
+  overrides?: Record<string, unknown>;
+  plugins?: readonly AnyPlugin[];
+  seeds: readonly number[];
+  /** Ticks per evaluation episode. */
+  ticks: number;
+  /** Towns per evaluation world (each a copy of the config's town). */
+  towns?: number;
+}
+
+/** One policy's results over the evaluation seeds. */
+export interface EvalResult {
+  policy: string;
+  seeds: number[];
+  ticks: number;
+  /** Agents present at tick 0, over all seeds. */
+  agents: number;
+  /** Mean over those agents of the sum of their rewards until they left or the episode ended. */
+  return_mean: number;
+  /** Standard deviation of the per-seed means. */
+  return_std_seeds: number;
+  /** Share of those agents still present at the end. */
+  survival: number;
+  /** Exits of any agent (replacements included) per agent-day (time_ticks_per_day). */
+  exits_per_agent_day: number;
+  /** Mean reward per agent-step, every agent included. */
+  reward_per_step: number;
+  /** Actions the masks refused (0 for a policy that honours them). */
+  invalid_actions: number;
+  wall_sec: number;
+}
+
+/**
+ * Evaluates `make(world)`'s policy. `make` runs once per seed on a fresh world (a neural policy
+ * may be shared; its sampling draws from each world's own `policy` stream).
+ */
+export async function evaluatePolicy(name: string, make: (world: World) => Policy | Promise<Policy>, opts: EvalOptions): Promise<EvalResult> {
+  const t0 = performance.now();
+  const perSeed: number[] = [];
+  let agents0 = 0;
+  let alive0 = 0;
+  let retSum = 0;
+  let exits = 0;
+  let rewardSum = 0;
+  let agentSteps = 0;
+  let invalid = 0;
+  let dayTicks = 1440;
+  for (const seed of opts.seeds) {
+    const { world } = buildWorld(opts.config, opts.plugins ?? corePlugins, { seed, towns: opts.towns, overrides: opts.overrides });
+    dayTicks = world.settings.observations_config?.hybrid?.time_ticks_per_day ?? dayTicks;
+    setPolicy(world, await make(world));
+    const U = world.columns(Agent).uid;
+    // Initial agents by uid: return so far, and whether they are still present.
+    const initial = new Map<number, number>();
+    for (const eid of world.agents) initial.set(U[eid], 0);
+    const gone = new Set<number>();
+    for (let t = 0; t < opts.ticks; t++) {
+      world.step();
+      const ex = world.lastTick(AgentExit);
+      for (let i = ex.start; i < ex.end; i++) {
+        exits++;
+        rewardSum += ex.reward[i];
+        const uid = ex.uid[i];
+        const r = initial.get(uid);
+        if (r !== undefined && !gone.has(uid)) {
+          initial.set(uid, r + ex.reward[i]);
+          gone.add(uid);
+        }
+      }
+      const R = world.columns(Reward).total;
+      const Uc = world.columns(Agent).uid;
+      const live = world.agents;
+      for (let i = 0; i < live.length; i++) {
+        const eid = live[i];
+        const r = R[eid];
+        rewardSum += r;
+        const uid = Uc[eid];
+        const cur = initial.get(uid);
+        if (cur !== undefined && !gone.has(uid)) initial.set(uid, cur + r);
+      }
+      agentSteps += live.length;
+    }
+    let s = 0;
+    for (const r of initial.values()) s += r;
+    perSeed.push(initial.size > 0 ? s / initial.size : 0);
+    retSum += s;
+    agents0 += initial.size;
+    alive0 += initial.size - gone.size;
+    invalid += policyState(world).invalid;
+  }
+  const mean = perSeed.reduce((a, b) => a + b, 0) / Math.max(1, perSeed.length);
+  const sd = Math.sqrt(perSeed.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, perSeed.length));
+  return {
+    policy: name,
+    seeds: [...opts.seeds],
+    ticks: opts.ticks,
+    agents: agents0,
+    return_mean: agents0 > 0 ? retSum / agents0 : 0,
+    return_std_seeds: sd,
+    survival: agents0 > 0 ? alive0 / agents0 : 0,
+    exits_per_agent_day: agentSteps > 0 ? (exits * dayTicks) / agentSteps : 0,
+    reward_per_step: agentSteps > 0 ? rewardSum / agentSteps : 0,
+    invalid_actions: invalid,
+    wall_sec: (performance.now() - t0) / 1000,
+  };
+}
+
+/** A fixed-width table of evaluation results (for the summary). */
+export function formatEvalTable(rows: readonly EvalResult[]): string {
+  const head = ["policy", "return/agent", "± (seeds)", "survival", "exits/agent-day", "reward/step"];
+  const body = rows.map((r) => [
+    r.policy,
+    r.return_mean.toFixed(2),
+    r.return_std_seeds.toFixed(2),
+    `${(100 * r.survival).toFixed(1)}%`,
+    r.exits_per_agent_day.toFixed(3),
+    r.reward_per_step.toFixed(4),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ");
+  return [line(head), ...body.map(line)].join("\n");
+}

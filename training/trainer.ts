@@ -1,0 +1,554 @@
+// `townlet train`, the run itself, top to bottom: build the training world (many copies of the
+// town, every agent a row of the batch), optionally record the scripted controller and clone it,
+// then PPO updates from fresh rollouts (annealing from scripted to learned actions at first),
+// an NDJSON epoch log, checkpoints, an evaluation of PPO, BC, scripted and random on the same
+// seeds, and a PNG of the learning curves. Reads every system only through the world.
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { initTensorBackend, type BackendName } from "../engine/tensor.ts";
+import type { World } from "../engine/world.ts";
+import type { AnyPlugin } from "../engine/plugin.ts";
+import { Agent } from "../engine/core-components.ts";
+import { actionNames } from "../components/actions.ts";
+import type { SocialLedger } from "../components/social.ts";
+import { corePlugins } from "../systems/index.ts";
+import {
+  NeuralPolicy,
+  RandomPolicy,
+  createNeuralPolicy,
+  loadNeuralPolicy,
+  policyState,
+  scriptedPolicy,
+  setPolicy,
+} from "../systems/policy/index.ts";
+import { registryOf } from "../systems/policy/masks.ts";
+import { buildWorld } from "../tools/build.ts";
+import { computeGae, hyperparametersFrom, pearson, PpoOptimizer, type PpoHyperparameters, type UpdateBatch, type UpdateStats } from "./ppo.ts";
+import { RolloutCollector } from "./rollout.ts";
+import { partOf, writeDataset, type Dataset, type DatasetPart, type DatasetStats, readDataset } from "./dataset.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { evaluatePolicy, formatEvalTable, type EvalResult } from "./evaluate.ts";
+import { PpoLogWriter, type EpochRecord } from "./log.ts";
+import { renderCurves } from "./chart.ts";
+
+/** Everything a training run reads; one line per field. */
+export interface TrainSettings {
+  /** Config file of the town. */
+  config: string;
+  /** Config values replaced by dotted path before validation. */
+  overrides?: Record<string, unknown>;
+  plugins?: readonly AnyPlugin[];
+  /** Run folder: log, dataset, checkpoints, chart, summary. */
+  out: string;
+  /** Root seed of the training world, the network and the minibatch order. */
+  seed: number;
+  /** Copies of the town in the training world (agents of all towns share one network). */
+  towns: number;
+  /** Hidden layer widths of a fresh network. */
+  hidden: number[];
+  /** PPO updates (one rollout each). */
+  updates: number;
+  /** Ticks simulated per rollout. */
+  rolloutTicks: number;
+  /** Ticks after which the training world starts a new episode (reset with the next seed). */
+  episodeTicks: number;
+  /** data_mode of the PPO cycles: rollout (fresh rollouts only) or mixed (a replay epoch after each rollout update). */
+  mode: "rollout" | "mixed";
+  /** Behaviour cloning first: ticks of scripted play to record, then epochs over the recording (default training.bc.epochs); null = none. */
+  bc: { recordTicks: number; epochs?: number } | null;
+  /** A replay dataset to clone instead of recording one. */
+  dataset?: string;
+  /** Blend rollouts: the scripted controller's choice stands with probability startRatio, falling to 0 over `updates` updates. */
+  anneal: { startRatio: number; updates: number };
+  /** Evaluation after training: the same seeds for every policy. */
+  eval: { seeds: number[]; ticks: number; towns: number } | null;
+  /** NDJSON telemetry version of the epoch log. */
+  logVersion: "1.0" | "1.1";
+  /** Lines per log file before it rotates (null = never). */
+  maxLogEntries: number | null;
+  /** Save a checkpoint every this many updates (0 = only the last). */
+  checkpointEvery: number;
+  /** Continue from this checkpoint (policy and Adam state). */
+  resume?: string;
+  /** Tensor backend to force. */
+  backend?: BackendName;
+  /** Hyperparameters replacing the config's `ppo` section. */
+  hp?: Partial<PpoHyperparameters>;
+  /** Called after every cycle (progress display). */
+  onCycle?: (c: CycleReport) => void;
+  /** Called with each stage's name as it starts (progress display). */
+  onStage?: (stage: string, total: number) => void;
+}
+
+/** One line of progress. */
+export interface CycleReport {
+  stage: "record" | "bc" | "ppo" | "eval";
+  done: number;
+  total: number;
+  /** Agent-steps per second of the last cycle (simulation + inference + update). */
+  sps: number;
+  /** Mean reward per agent per 1,000 ticks in the last rollout (0 in BC epochs). */
+  rewardPer1k: number;
+  /** Exits per agent-day in the last rollout. */
+  exitsPerAgentDay: number;
+  /** BC accuracy of the last epoch (BC stage only). */
+  accuracy?: number;
+}
+
+export interface TrainSummary {
+  out: string;
+  backend: string;
+  config_id: string;
+  observation_variant: string;
+  parameters: number;
+  updates: number;
+  agent_steps: number;
+  decisions: number;
+  wall_sec: number;
+  train_sps: number;
+  bc: { samples: number; epochs: number; accuracy: number; dataset: string } | null;
+  checkpoints: { bc: string | null; final: string };
+  policy_hash: string;
+  log: string;
+  chart: string | null;
+  evaluation: EvalResult[];
+}
+
+interface Curves {
+  x: number[];
+  reward: number[];
+  exits: number[];
+  lossPolicy: number[];
+  lossValue: number[];
+  entropy: number[];
+}
+
+export async function train(s: TrainSettings): Promise<TrainSummary> {
+  const t0 = performance.now();
+  mkdirSync(s.out, { recursive: true });
+  const { tf, name: backend } = await initTensorBackend(s.backend);
+  const plugins = s.plugins ?? corePlugins;
+
+  // ---- the training world -----------------------------------------------------------------------
+  let episodeSeed = s.seed;
+  const { world, config } = buildWorld(s.config, plugins, { seed: episodeSeed, towns: s.towns, overrides: s.overrides });
+  const settings = world.settings;
+  const names = actionNames(registryOf(world));
+  let policy: NeuralPolicy;
+  let startUpdate = 0;
+  let steps = 0;
+  let cycle = 0;
+  let resumedTransitions = 0;
+  let resumeOptimizer: Awaited<ReturnType<typeof loadCheckpoint>>["optimizerWeights"];
+  if (s.resume) {
+    const src = policyState(world).source;
+    const ck = loadCheckpoint(tf, s.resume, { variant: src.variant(world), configId: settings.config_id, actionNames: names, inputSize: src.size(world) });
+    policy = ck.policy;
+    startUpdate = ck.state?.update ?? 0;
+    steps = ck.state?.steps ?? 0;
+    cycle = ck.state?.cycle ?? 0;
+    resumedTransitions = ck.state?.transitions ?? 0;
+    resumeOptimizer = ck.optimizerWeights;
+  } else {
+    policy = await createNeuralPolicy(world, { hidden: s.hidden, seed: s.seed, greedy: false });
+  }
+  const hp: PpoHyperparameters = hyperparametersFrom(settings.ppo, { totalUpdates: Math.max(1, s.updates), ...s.hp });
+  const collector = new RolloutCollector(policy, hp.gamma);
+  setPolicy(world, collector);
+  const dayTicks = settings.observations_config.hybrid.time_ticks_per_day;
+
+  const logPath = path.join(s.out, "ppo_log.jsonl");
+  const log = new PpoLogWriter({ path: logPath, version: s.logVersion, maxEntries: s.maxLogEntries, resume: s.resume !== undefined });
+  const curves: Curves = { x: [], reward: [], exits: [], lossPolicy: [], lossValue: [], entropy: [] };
+  let decisions = resumedTransitions;
+  let episodeTick = 0;
+
+  /** Runs `ticks` ticks of the training world into the collector (starting new episodes as due). */
+  const rollout = (ticks: number) => {
+    collector.begin();
+    const conflict = newConflictSampler();
+    for (let t = 0; t < ticks; t++) {
+      if (episodeTick >= s.episodeTicks) {
+        collector.finish(world);
+        episodeSeed++;
+        world.reset(episodeSeed);
+        episodeTick = 0;
+      }
+      world.step();
+      collector.afterTick(world);
+      episodeTick++;
+      if (t % 10 === 0) conflict.sample(world);
+    }
+    collector.finish(world);
+    steps += collector.stats.agentSteps;
+    decisions += collector.buffer.count;
+    return conflict.result();
+  };
+
+  const baseRecord = (stats: UpdateStats, extra: { dataMode: "replay" | "rollout" | "mixed"; rolloutTicks: number; duration: number; corr: number }): EpochRecord => ({
+    epoch: cycle,
+    updates: stats.updates,
+    transitions: stats.transitions,
+    steps: decisions,
+    loss_policy: stats.lossPolicy,
+    loss_value: stats.lossValue,
+    loss_entropy: stats.lossEntropy,
+    loss_total: stats.lossTotal,
+    clip_fraction: stats.clipFraction,
+    adv_mean: stats.advMean,
+    adv_std: stats.advStd,
+    grad_norm: stats.gradNorm,
+    kl_divergence: stats.klDivergence,
+    lr: stats.lr,
+    epoch_duration_sec: extra.duration,
+    data_mode: extra.dataMode,
+    cycle_id: cycle,
+    batch_entropy_mean: stats.batchEntropyMean,
+    batch_entropy_std: stats.batchEntropyStd,
+    grad_norm_max: stats.gradNormMax,
+    kl_divergence_max: stats.klDivergenceMax,
+    reward_advantage_corr: extra.corr,
+    rollout_ticks: extra.rolloutTicks,
+  });
+
+  // ---- 1. behaviour cloning -----------------------------------------------------------------------
+  let dataset: Dataset | undefined;
+  let datasetDir: string | null = null;
+  let bcSummary: TrainSummary["bc"] = null;
+  let bcCheckpoint: string | null = null;
+  const baseline = (d: Dataset | undefined): Partial<EpochRecord> =>
+    d
+      ? {
+          baseline_sample_count: d.manifest.stats.sample_count,
+          baseline_reward_mean: d.manifest.stats.reward_mean,
+          baseline_reward_sum: d.manifest.stats.reward_sum,
+          baseline_reward_sum_mean: d.manifest.stats.reward_sum_mean,
+          baseline_log_prob_mean: d.manifest.stats.log_prob_mean,
+        }
+      : {};
+  if (s.dataset) {
+    const src = policyState(world).source;
+    dataset = readDataset(s.dataset, { configId: settings.config_id, variant: src.variant(world), obsSize: src.size(world), actionNames: names });
+    datasetDir = s.dataset;
+  } else if (s.bc && !s.resume) {
+    // Record the scripted controller: its choices are the labels, its returns the value targets.
+    s.onStage?.("record", s.bc.recordTicks);
+    collector.mode = "scripted";
+    const parts: DatasetPart[] = [];
+    const seen = new Set<number>();
+    let rewardSum = 0;
+    let agentSteps = 0;
+    let logpSum = 0;
+    let recorded = 0;
+    for (let done = 0; done < s.bc.recordTicks; ) {
+      const chunk = Math.min(s.rolloutTicks, s.bc.recordTicks - done);
+      const c0 = performance.now();
+      const U = world.columns(Agent).uid;
+      for (const e of world.agents) seen.add(U[e]);
+      rollout(chunk);
+      for (const e of world.agents) seen.add(world.columns(Agent).uid[e]);
+      const b = collector.buffer;
+      // Monte Carlo value targets: λ = 1 over the recorded rewards.
+      computeGae(b, 1, b.advantages, b.returns);
+      for (let i = 0; i < b.count; i++) logpSum += b.logp[i];
+      recorded += b.count;
+      parts.push(partOf(b));
+      rewardSum += collector.stats.rewardSum;
+      agentSteps += collector.stats.agentSteps;
+      done += chunk;
+      s.onCycle?.({
+        stage: "record",
+        done,
+        total: s.bc.recordTicks,
+        sps: collector.stats.agentSteps / ((performance.now() - c0) / 1000),
+        rewardPer1k: (1000 * collector.stats.rewardSum) / Math.max(1, collector.stats.agentSteps),
+        exitsPerAgentDay: (collector.stats.exits * dayTicks) / Math.max(1, collector.stats.agentSteps),
+      });
+    }
+    const stats: DatasetStats = {
+      sample_count: seen.size,
+      reward_mean: rewardSum / Math.max(1, agentSteps),
+      reward_sum: rewardSum,
+      reward_sum_mean: rewardSum / Math.max(1, seen.size),
+      log_prob_mean: logpSum / Math.max(1, recorded),
+      ticks: s.bc.recordTicks,
+      agent_steps: agentSteps,
+    };
+    datasetDir = path.join(s.out, "dataset");
+    const src = policyState(world).source;
+    writeDataset(datasetDir, parts, {
+      config_id: settings.config_id,
+      observation_variant: src.variant(world),
+      action_names: names,
+      obs_size: src.size(world),
+      action_count: names.length,
+      gamma: hp.gamma,
+      source: `scripted controller, ${s.towns} towns, seed ${s.seed}, ${s.bc.recordTicks} ticks`,
+      stats,
+    });
+    dataset = readDataset(datasetDir);
+    // A fresh episode for PPO.
+    episodeSeed++;
+    world.reset(episodeSeed);
+    episodeTick = 0;
+  }
+
+  const bcSettings = settings.training.bc;
+  const bcHp: PpoHyperparameters = {
+    ...hp,
+    learningRate: bcSettings.learning_rate,
+    lrAnneal: false,
+    bcWeight: 1,
+    entropyCoef: 0,
+    valueClip: 0,
+    numEpochs: 1,
+    numMiniBatches: dataset ? Math.max(1, Math.ceil(dataset.count / bcSettings.batch_size)) : 1,
+    weightDecay: bcSettings.weight_decay,
+  };
+  const bcOpt = dataset ? new PpoOptimizer(tf, policy, bcHp, s.seed + 1) : undefined;
+  const replayBatch: UpdateBatch | undefined = dataset ? datasetBatch(dataset) : undefined;
+  /** One supervised epoch over the dataset (a `replay` cycle). */
+  const replayEpoch = (dataMode: "replay" | "mixed") => {
+    const c0 = performance.now();
+    cycle++;
+    // A replay epoch's policy loss is the behaviour-cloning cross-entropy (it has no PPO rows).
+    const raw = bcOpt!.update(replayBatch!, bcHp.learningRate);
+    const st = { ...raw, lossPolicy: raw.lossBc };
+    const accuracy = bcAccuracy(policy, dataset!, 4096);
+    log.write({
+      ...baseRecord(st, { dataMode, rolloutTicks: 0, duration: (performance.now() - c0) / 1000, corr: 0 }),
+      ...baseline(dataset),
+    });
+    return { st, accuracy, sec: (performance.now() - c0) / 1000 };
+  };
+  if (dataset && s.bc && !s.resume) {
+    const epochs = s.bc.epochs ?? bcSettings.epochs;
+    s.onStage?.("bc", epochs);
+    let accuracy = 0;
+    for (let e = 0; e < epochs; e++) {
+      const r = replayEpoch("replay");
+      accuracy = r.accuracy;
+      s.onCycle?.({ stage: "bc", done: e + 1, total: epochs, sps: dataset.count / r.sec, rewardPer1k: 0, exitsPerAgentDay: 0, accuracy });
+    }
+    bcCheckpoint = path.join(s.out, "checkpoints", "bc");
+    await saveCheckpoint(bcCheckpoint, policy, undefined, { update: 0, steps, cycle, stage: "bc", transitions: decisions, hyperparameters: bcHp, extra: { accuracy } });
+    bcSummary = { samples: dataset.count, epochs, accuracy, dataset: datasetDir! };
+  }
+
+  // ---- 2. PPO -------------------------------------------------------------------------------------
+  const baseBcWeight = hp.bcWeight;
+  const opt = new PpoOptimizer(tf, policy, hp, s.seed);
+  if (resumeOptimizer) await opt.restore(resumeOptimizer);
+  const ckDir = path.join(s.out, "checkpoints");
+  s.onStage?.("ppo", s.updates);
+  let lastCk = "";
+  for (let u = startUpdate; u < s.updates; u++) {
+    const c0 = performance.now();
+    const ratio = s.anneal.updates > 0 ? s.anneal.startRatio * Math.max(0, 1 - u / s.anneal.updates) : 0;
+    collector.mode = ratio > 0 ? "blend" : "policy";
+    collector.scriptedRatio = ratio;
+    const conflict = rollout(s.rolloutTicks);
+    const b = collector.buffer;
+    computeGae(b, hp.gaeLambda, b.advantages, b.returns);
+    // Rows the scripted controller chose are cloned (weight 1 while the blend lasts).
+    opt.hp.bcWeight = ratio > 0 ? Math.max(baseBcWeight, 1) : baseBcWeight;
+    cycle++;
+    const st = opt.update(b, opt.learningRateAt(u));
+    const rs = collector.stats;
+    const duration = (performance.now() - c0) / 1000;
+    log.write({
+      ...baseRecord(st, { dataMode: s.mode === "mixed" ? "mixed" : "rollout", rolloutTicks: s.rolloutTicks, duration, corr: pearson(b.rewards, b.advantages, b.count) }),
+      ...baseline(dataset),
+      ...conflict,
+    });
+    if (s.mode === "mixed" && dataset) replayEpoch("mixed");
+    const reward = (1000 * rs.rewardSum) / Math.max(1, rs.agentSteps);
+    const exits = (rs.exits * dayTicks) / Math.max(1, rs.agentSteps);
+    curves.x.push(u + 1);
+    curves.reward.push(reward);
+    curves.exits.push(exits);
+    curves.lossPolicy.push(st.lossPolicy);
+    curves.lossValue.push(st.lossValue);
+    curves.entropy.push(st.lossEntropy);
+    s.onCycle?.({ stage: "ppo", done: u + 1, total: s.updates, sps: rs.agentSteps / duration, rewardPer1k: reward, exitsPerAgentDay: exits });
+    if (s.checkpointEvery > 0 && (u + 1) % s.checkpointEvery === 0 && u + 1 < s.updates) {
+      lastCk = path.join(ckDir, `update-${String(u + 1).padStart(5, "0")}`);
+      await saveCheckpoint(lastCk, policy, opt, { update: u + 1, steps, cycle, stage: "ppo", transitions: decisions, hyperparameters: hp });
+    }
+  }
+  log.close();
+  const finalDir = path.join(ckDir, "final");
+  const policyHash = await saveCheckpoint(finalDir, policy, opt, { update: s.updates, steps, cycle, stage: "final", transitions: decisions, hyperparameters: hp });
+  const trainSec = (performance.now() - t0) / 1000;
+
+  // ---- 3. evaluation ------------------------------------------------------------------------------
+  const evaluation: EvalResult[] = [];
+  if (s.eval) {
+    const e = s.eval;
+    const opts = { config: s.config, overrides: s.overrides, plugins, seeds: e.seeds, ticks: e.ticks, towns: e.towns };
+    const total = 2 + (bcCheckpoint ? 2 : 1);
+    s.onStage?.("eval", total);
+    const step = (r: EvalResult) => {
+      evaluation.push(r);
+      s.onCycle?.({ stage: "eval", done: evaluation.length, total, sps: (r.agents * r.ticks) / r.wall_sec, rewardPer1k: 1000 * r.reward_per_step, exitsPerAgentDay: r.exits_per_agent_day });
+    };
+    step(await evaluatePolicy("ppo", (w) => loadNeuralPolicy(w, finalDir, { greedy: false }), opts));
+    if (bcCheckpoint) step(await evaluatePolicy("bc", (w) => loadNeuralPolicy(w, bcCheckpoint!, { greedy: false }), opts));
+    step(await evaluatePolicy("scripted", () => scriptedPolicy, opts));
+    step(await evaluatePolicy("random", () => new RandomPolicy(), opts));
+  }
+
+  // ---- 4. the learning curve ----------------------------------------------------------------------
+  let chart: string | null = null;
+  if (curves.x.length > 0) {
+    const ref = (name: string, pick: (r: EvalResult) => number) => {
+      const r = evaluation.find((x) => x.policy === name);
+      return r ? [{ name, dashed: true, points: [[curves.x[0], pick(r)], [curves.x[curves.x.length - 1], pick(r)]] as [number, number][] }] : [];
+    };
+    const pts = (ys: number[]) => curves.x.map((x, i) => [x, ys[i]] as [number, number]);
+    // Rollouts sample different phases of an episode (needs start low; the per-episode clip
+    // flattens the reward later): average over the updates that make up one episode.
+    const w = Math.max(1, Math.ceil(s.episodeTicks / s.rolloutTicks));
+    const smooth = (ys: number[]) => ys.map((_, i) => {
+      const lo = Math.max(0, i - w + 1);
+      let sum = 0;
+      for (let j = lo; j <= i; j++) sum += ys[j];
+      return sum / (i - lo + 1);
+    });
+    const png = await renderCurves({
+      title: `townlet train: ${settings.config_id}, ${s.towns} towns, ${s.updates} PPO updates`,
+      xLabel: "PPO update",
+      panels: [
+        { title: `reward per agent per 1,000 ticks (rollouts, mean of the last ${w})`, yLabel: "reward", series: [{ name: "ppo", points: pts(smooth(curves.reward)) }, ...ref("scripted", (r) => 1000 * r.reward_per_step), ...ref("random", (r) => 1000 * r.reward_per_step)] },
+        { title: `exits per agent-day (lower is better; mean of the last ${w})`, yLabel: "exits", series: [{ name: "ppo", points: pts(smooth(curves.exits)) }, ...ref("scripted", (r) => r.exits_per_agent_day), ...ref("random", (r) => r.exits_per_agent_day)] },
+        { title: "losses", yLabel: "loss", series: [{ name: "policy", points: pts(curves.lossPolicy) }, { name: "value", points: pts(curves.lossValue) }, { name: "entropy", points: pts(curves.entropy) }] },
+      ],
+    });
+    chart = path.join(s.out, "learning_curve.png");
+    writeFileSync(chart, png);
+  }
+
+  const summary: TrainSummary = {
+    out: s.out,
+    backend: backend,
+    config_id: settings.config_id,
+    observation_variant: policy.variant,
+    parameters: policy.parameterCount,
+    updates: s.updates,
+    agent_steps: steps,
+    decisions,
+    wall_sec: (performance.now() - t0) / 1000,
+    train_sps: steps / trainSec,
+    bc: bcSummary,
+    checkpoints: { bc: bcCheckpoint, final: finalDir },
+    policy_hash: policyHash,
+    log: logPath,
+    chart,
+    evaluation,
+  };
+  writeFileSync(path.join(s.out, "summary.json"), JSON.stringify({ ...summary, config_hash: config.configHash }, null, 2) + "\n");
+  opt.dispose();
+  bcOpt?.dispose();
+  return summary;
+}
+
+/** The dataset as an update batch of behaviour-cloning rows (values = returns: no value clip). */
+function datasetBatch(d: Dataset): UpdateBatch {
+  return {
+    count: d.count,
+    obsSize: d.obsSize,
+    actionCount: d.actionCount,
+    obs: d.obs,
+    masks: d.masks,
+    actions: d.actions,
+    logp: new Float32Array(d.count),
+    values: d.returns,
+    advantages: new Float32Array(d.count),
+    returns: d.returns,
+    ppoRows: new Uint8Array(d.count),
+  };
+}
+
+/** Share of (up to `max`, evenly spaced) dataset rows where the network's most likely allowed action is the label. */
+export function bcAccuracy(policy: NeuralPolicy, d: Dataset, max: number): number {
+  const n = Math.min(max, d.count);
+  if (n === 0) return 0;
+  const stride = d.count / n;
+  const D = d.obsSize;
+  const A = d.actionCount;
+  const rows = new Float32Array(n * D);
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const j = Math.floor(i * stride);
+    idx[i] = j;
+    rows.set(d.obs.subarray(j * D, j * D + D), i * D);
+  }
+  const { logits } = policy.evaluate(rows, n);
+  let hit = 0;
+  for (let i = 0; i < n; i++) {
+    const j = idx[i];
+    let best = -1;
+    let bestZ = -Infinity;
+    for (let a = 0; a < A; a++) {
+      if (d.masks[j * A + a] === 0) continue;
+      const z = logits[i * A + a];
+      if (z > bestZ) {
+        bestZ = z;
+        best = a;
+      }
+    }
+    if (best === d.actions[j]) hit++;
+  }
+  return hit / n;
+}
+
+/** Rivalry aggregates of the training world, sampled during a rollout: the log's `conflict.*` fields. */
+function newConflictSampler() {
+  let n = 0;
+  const acc = { maxMean: 0, maxMax: 0, avoidMean: 0, avoidMax: 0 };
+  return {
+    sample(world: World) {
+      if (!world.hasPlugin("social")) return;
+      const L = world.state<{ ledger: SocialLedger }>("social").ledger;
+      const threshold = world.settings.conflict.rivalry.avoid_threshold;
+      const agents = world.agents;
+      if (agents.length === 0) return;
+      let sumMax = 0;
+      let maxMax = 0;
+      let sumAvoid = 0;
+      let maxAvoid = 0;
+      for (let i = 0; i < agents.length; i++) {
+        const e = agents[i];
+        let m = 0;
+        let avoid = 0;
+        for (let k = 0; k < L.maxEdges; k++) {
+          const slot = e * L.maxEdges + k;
+          if (slot >= L.other.length || L.other[slot] === -1) continue;
+          const r = L.rivalry[slot];
+          if (r > m) m = r;
+          if (r >= threshold) avoid++;
+        }
+        sumMax += m;
+        if (m > maxMax) maxMax = m;
+        sumAvoid += avoid;
+        if (avoid > maxAvoid) maxAvoid = avoid;
+      }
+      acc.maxMean += sumMax / agents.length;
+      acc.maxMax += maxMax;
+      acc.avoidMean += sumAvoid / agents.length;
+      acc.avoidMax += maxAvoid;
+      n++;
+    },
+    result(): Partial<EpochRecord> {
+      if (n === 0) return {};
+      return {
+        "conflict.rivalry_max_mean_avg": acc.maxMean / n,
+        "conflict.rivalry_max_max_avg": acc.maxMax / n,
+        "conflict.rivalry_avoid_count_mean_avg": acc.avoidMean / n,
+        "conflict.rivalry_avoid_count_max_avg": acc.avoidMax / n,
+      };
+    },
+  };
+}
+
+export { formatEvalTable };
