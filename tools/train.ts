@@ -27,7 +27,10 @@ export const TRAIN_USAGE = `townlet train [--config FILE] [--out DIR] [--seed N]
   [--dataset DIR] [--anneal-start R --anneal-updates N] [--mode rollout|mixed]
   [--eval-seeds 101,102,103] [--eval-ticks N] [--eval-towns N] [--no-eval]
   [--log-version 1.0|1.1] [--max-log-entries N] [--checkpoint-every N] [--resume DIR]
-  [--lr X] [--entropy-coef X] [--epochs N] [--minibatches N] [--backend B] [--quick] [--json] [--quiet]`;
+  [--lr X] [--entropy-coef X] [--epochs N] [--minibatches N] [--backend B]
+  [--train-set KEY=VALUE ...|none] [--quick] [--json] [--quiet]
+--train-set changes the training world only (default: rewards.clip.clip_per_episode=200, see
+DEFAULT_TRAIN_OVERRIDES in tools/train.ts); evaluation always uses the config as it is.`;
 
 function int(name: string, v: string | undefined, min: number, dflt: number): number {
   if (v === undefined) return dflt;
@@ -52,7 +55,7 @@ function ints(name: string, v: string, min: number): number[] {
 
 /** The command line as settings. `--quick` is a tiny run for smoke tests (seconds, not minutes). */
 export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json: boolean; quiet: boolean } {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -88,6 +91,7 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
         minibatches: { type: "string" },
         backend: { type: "string" },
         quick: { type: "boolean" },
+        "train-set": { type: "string", multiple: true },
         json: { type: "boolean" },
         quiet: { type: "boolean" },
       },
@@ -97,12 +101,13 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
   }
   if (positionals.length) throw new TrainUsageError(`townlet train: unexpected argument "${positionals[0]}" (the config goes after --config)\nusage: ${TRAIN_USAGE}`);
   const v = values as Record<string, string | undefined>;
+  const trainSet = values["train-set"] as string[] | undefined;
   const quick = values.quick === true;
   const mode = v.mode ?? "rollout";
   if (mode !== "rollout" && mode !== "mixed") throw new TrainUsageError(`--mode: expected rollout or mixed, got "${mode}"`);
   const logVersion = v["log-version"] ?? "1.1";
   if (logVersion !== "1.0" && logVersion !== "1.1") throw new TrainUsageError(`--log-version: expected 1.0 or 1.1, got "${logVersion}"`);
-  const bcTicks = int("bc-ticks", v["bc-ticks"], 0, quick ? 60 : 1000);
+  const bcTicks = int("bc-ticks", v["bc-ticks"], 0, quick ? 60 : 2000);
   // Default: the config's training.bc.epochs.
   const bcEpochs = v["bc-epochs"] === undefined ? (quick ? 2 : undefined) : int("bc-epochs", v["bc-epochs"], 1, 1);
   const evalTicks = int("eval-ticks", v["eval-ticks"], 1, quick ? 40 : 1000);
@@ -125,6 +130,7 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
   }
   const settings: TrainSettings = {
     config: path.resolve(v.config ?? DEFAULT_CONFIG),
+    trainOverrides: trainSet === undefined ? { ...DEFAULT_TRAIN_OVERRIDES } : parseSets(trainSet),
     out: path.resolve(v.out ?? path.join("runs", "train")),
     seed: int("seed", v.seed, 0, 7),
     towns: int("towns", v.towns, 1, quick ? 2 : 16),
@@ -149,6 +155,29 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
   };
   if (settings.dataset && settings.bc === null) settings.bc = { recordTicks: 0, epochs: bcEpochs };
   return { settings, json: values.json === true, quiet: values.quiet === true };
+}
+
+/**
+ * What the training world changes by default. The per-episode reward clip (±50) is an operator's
+ * guardrail: once an agent's summed reward reaches −50, every later tick gives 0 whatever it does,
+ * which leaves PPO nothing to learn from for most of an episode. Training lifts it to the schema's
+ * maximum; evaluation keeps the config's, so the returns compare with scripted and random.
+ */
+export const DEFAULT_TRAIN_OVERRIDES: Readonly<Record<string, unknown>> = { "rewards.clip.clip_per_episode": 200 };
+
+/** `--train-set KEY=VALUE` (repeatable; `--train-set none` for no change): values parsed as YAML scalars would be. */
+function parseSets(items: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    if (item === "none") continue;
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new TrainUsageError(`--train-set: expected KEY=VALUE (e.g. rewards.clip.clip_per_episode=200) or none, got "${item}"`);
+    const key = item.slice(0, eq).trim();
+    const raw = item.slice(eq + 1).trim();
+    const n = Number(raw);
+    out[key] = raw === "true" ? true : raw === "false" ? false : raw !== "" && Number.isFinite(n) ? n : raw;
+  }
+  return out;
 }
 
 function fmtRate(x: number): string {
@@ -191,6 +220,8 @@ export function formatSummary(s: TrainSummary): string {
   if (s.bc) lines.push(`  behaviour cloning: ${s.bc.samples.toLocaleString("en-US")} scripted decisions, ${s.bc.epochs} epochs, accuracy ${(100 * s.bc.accuracy).toFixed(1)}% (dataset ${rel(s.bc.dataset)})`);
   lines.push(`  log ${rel(s.log)}; checkpoints ${rel(s.checkpoints.final)}${s.checkpoints.bc ? `, ${rel(s.checkpoints.bc)}` : ""}; chart ${rel(s.chart)}`);
   lines.push(`  policy hash ${s.policy_hash}`);
+  const sets = Object.entries(s.train_overrides);
+  if (sets.length) lines.push(`  training world: ${sets.map(([k, x]) => `${k}=${String(x)}`).join(", ")} (evaluation used the config as it is)`);
   if (s.evaluation.length > 0) {
     const e = s.evaluation[0];
     lines.push(`evaluation: seeds ${e.seeds.join(", ")}, ${e.ticks} ticks, ${e.agents / Math.max(1, e.seeds.length)} agents per seed (return = each starting agent's reward until it left or the episode ended)`);

@@ -9,7 +9,7 @@ import { optionAction } from "../components/actions.ts";
 import { Option } from "../components/activity.ts";
 import { AgentExit } from "../components/messages.ts";
 import { Reward } from "../components/people.ts";
-import { KEEP, policyState, type NeuralPolicy, type ObservationBatch, type Policy } from "../systems/policy/index.ts";
+import { KEEP, policyState, setPolicy, type NeuralPolicy, type ObservationBatch, type Policy } from "../systems/policy/index.ts";
 import type { GaeInput, UpdateBatch } from "./ppo.ts";
 
 /** Decisions of one rollout, row by row (named batch dimension: decisions). */
@@ -126,6 +126,7 @@ export interface RolloutStats {
 export class RolloutCollector implements Policy {
   readonly name = "trainer";
   readonly needsObservations = true;
+  /** Set with `use(world, mode)`. */
   mode: CollectMode = "policy";
   scriptedRatio = 0;
   readonly buffer: RolloutBuffer;
@@ -134,7 +135,7 @@ export class RolloutCollector implements Policy {
   private probs = new Float64Array(0);
   private finishBatch: ObservationBatch | undefined;
   stats: RolloutStats = emptyStats();
-  /** Scripted choices the mask forbade (kept in the world, left out of the recording). */
+  /** Eligible agents the scripted controller did not choose for this tick, or chose what the mask forbids (kept in the world, left out of the recording). */
   unrecorded = 0;
 
   constructor(
@@ -147,6 +148,16 @@ export class RolloutCollector implements Policy {
   /** The scripted controller decides first in `scripted` and `blend` modes. */
   get scriptedDecides(): boolean {
     return this.mode !== "policy";
+  }
+
+  /**
+   * Switches who chooses, and (re)installs the collector as `world`'s policy: the policy plug-in
+   * reads `scriptedDecides` when a policy is set, so a mode change must go through here.
+   */
+  use(world: World, mode: CollectMode, scriptedRatio = 0): void {
+    this.mode = mode;
+    this.scriptedRatio = scriptedRatio;
+    setPolicy(world, this);
   }
 
   /** Starts a rollout: empties the buffer; decisions still open from the last one are dropped. */
@@ -173,7 +184,8 @@ export class RolloutCollector implements Policy {
     const Op = world.columns(Option);
     const b = this.buffer;
     b.ensure(b.count + n);
-    const tick = world.tick;
+    // Inside world.step() the tick being run is world.tick + 1 (world.tick counts finished ticks).
+    const tick = world.tick + 1;
     for (let i = 0; i < n; i++) {
       const eid = agents[i];
       const uid = U[eid];
@@ -195,9 +207,12 @@ export class RolloutCollector implements Policy {
       let a: number;
       if (scripted) {
         a = optionAction(Op.kind[eid], Op.affordance[eid]);
-        if (masks[i * A + a] === 0) {
-          // A label the mask forbids cannot be learned. Recording: the scripted choice stands,
-          // unrecorded. Blend: the learned policy decides this one.
+        // Labels are the scripted controller's choices of this tick only. An option it merely
+        // lets run (the agent is eligible because a commitment window passed) would teach "repeat
+        // the last action", which the observation shows: a clone that only copies it never acts.
+        // A label the mask forbids cannot be learned either. Recording: the scripted choice
+        // stands, unrecorded. Blend: the learned policy decides this one.
+        if (masks[i * A + a] === 0 || Op.since[eid] !== tick) {
           if (this.mode === "scripted") {
             b.count--;
             if (prev >= 0) {

@@ -35,8 +35,10 @@ import { renderCurves } from "./chart.ts";
 export interface TrainSettings {
   /** Config file of the town. */
   config: string;
-  /** Config values replaced by dotted path before validation. */
+  /** Config values replaced by dotted path before validation (training and evaluation worlds). */
   overrides?: Record<string, unknown>;
+  /** Further values for the training world only (evaluation keeps the config's), e.g. a reward guardrail lifted. */
+  trainOverrides?: Record<string, unknown>;
   plugins?: readonly AnyPlugin[];
   /** Run folder: log, dataset, checkpoints, chart, summary. */
   out: string;
@@ -106,6 +108,8 @@ export interface TrainSummary {
   decisions: number;
   wall_sec: number;
   train_sps: number;
+  /** Values the training world replaced (evaluation used the config's). */
+  train_overrides: Record<string, unknown>;
   bc: { samples: number; epochs: number; accuracy: number; dataset: string } | null;
   checkpoints: { bc: string | null; final: string };
   policy_hash: string;
@@ -131,7 +135,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
 
   // ---- the training world -----------------------------------------------------------------------
   let episodeSeed = s.seed;
-  const { world, config } = buildWorld(s.config, plugins, { seed: episodeSeed, towns: s.towns, overrides: s.overrides });
+  const { world, config } = buildWorld(s.config, plugins, { seed: episodeSeed, towns: s.towns, overrides: { ...s.overrides, ...s.trainOverrides } });
   const settings = world.settings;
   const names = actionNames(registryOf(world));
   let policy: NeuralPolicy;
@@ -233,7 +237,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
   } else if (s.bc && !s.resume) {
     // Record the scripted controller: its choices are the labels, its returns the value targets.
     s.onStage?.("record", s.bc.recordTicks);
-    collector.mode = "scripted";
+    collector.use(world, "scripted");
     const parts: DatasetPart[] = [];
     const seen = new Set<number>();
     let rewardSum = 0;
@@ -345,8 +349,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
   for (let u = startUpdate; u < s.updates; u++) {
     const c0 = performance.now();
     const ratio = s.anneal.updates > 0 ? s.anneal.startRatio * Math.max(0, 1 - u / s.anneal.updates) : 0;
-    collector.mode = ratio > 0 ? "blend" : "policy";
-    collector.scriptedRatio = ratio;
+    collector.use(world, ratio > 0 ? "blend" : "policy", ratio);
     const conflict = rollout(s.rolloutTicks);
     const b = collector.buffer;
     computeGae(b, hp.gaeLambda, b.advantages, b.returns);
@@ -439,6 +442,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
     decisions,
     wall_sec: (performance.now() - t0) / 1000,
     train_sps: steps / trainSec,
+    train_overrides: { ...s.trainOverrides },
     bc: bcSummary,
     checkpoints: { bc: bcCheckpoint, final: finalDir },
     policy_hash: policyHash,

@@ -18,6 +18,7 @@ import type { AffordanceService } from "../../components/affordances.ts";
 import type { EconomyService } from "../../components/economy.ts";
 import type { ObservationService } from "../../components/observations.ts";
 import type { PerturbationService } from "../../components/perturbations.ts";
+import { PolicyReleaseError, type PolicyReleaseService } from "../../components/release.ts";
 import { didYouMean } from "../../engine/text.ts";
 import { REALTIME_TICK_MS } from "../../engine/loop.ts";
 import { CommandError, type CommandContext, type ConsoleBindings, type ConsoleCommand, type ConsoleService } from "./service.ts";
@@ -122,6 +123,23 @@ function perturbationOps(ctx: CommandContext): ConsoleBindings["perturbations"] 
       );
     },
   };
+}
+
+/** The policy plug-in's release service (components/release.ts), or `unavailable`. */
+function releaseOps(ctx: CommandContext, command: string): PolicyReleaseService {
+  const svc = ctx.world.service<PolicyReleaseService>("policy", "promotePolicy");
+  if (!svc) unavailable(command, "the policy plug-in is not in this world");
+  return svc;
+}
+
+/** Runs a release call, turning its PolicyReleaseError into the console's error codes. */
+function viaRelease<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof PolicyReleaseError) throw new CommandError(e.code, e.message);
+    throw e;
+  }
 }
 
 function objectName(world: World, eid: number): string {
@@ -618,6 +636,47 @@ export function builtinCommands(service: ConsoleService): ConsoleCommand[] {
       const s = ctx.bindings.snapshots;
       if (!s) unavailable("snapshot_load", noSnapshots);
       return s.load(ctx.world, a.path);
+    },
+  });
+
+  // ---- policy release (guide 3.3: promotion and rollback) ----------------------------------------
+
+  const Checkpoint = z.string().min(1).max(1024).describe("checkpoint folder, relative to the checkpoint root");
+  const who = (ctx: CommandContext) => ({ by: ctx.principal.label, role: ctx.principal.role, cmdId: ctx.cmdId, tick: ctx.tick });
+  add({
+    name: "policy_status",
+    role: "viewer",
+    doc: "the live policy (checkpoint, policy hash), the release pointer and the promotion gate",
+    args: NoArgs,
+    run(ctx) {
+      return releaseOps(ctx, "policy_status").policyStatus();
+    },
+  });
+  add({
+    name: "promote_policy",
+    role: "admin",
+    destructive: true,
+    at: "boundary",
+    doc: "makes a checkpoint the live policy between ticks once the promotion gate is ready (force: true skips the gate, recorded): {checkpoint, force?}",
+    args: z.strictObject({
+      checkpoint: Checkpoint,
+      force: z.boolean().default(false).describe("promote although the promotion gate is not ready"),
+    }),
+    run(ctx, a) {
+      const svc = releaseOps(ctx, "promote_policy");
+      return viaRelease(() => svc.promotePolicy({ ...who(ctx), checkpoint: a.checkpoint, force: a.force }));
+    },
+  });
+  add({
+    name: "rollback_policy",
+    role: "admin",
+    destructive: true,
+    at: "boundary",
+    doc: "makes an earlier policy live again between ticks: {to?} (left out: the policy live before the current release)",
+    args: z.strictObject({ to: Checkpoint.optional() }),
+    run(ctx, a) {
+      const svc = releaseOps(ctx, "rollback_policy");
+      return viaRelease(() => svc.rollbackPolicy({ ...who(ctx), ...(a.to !== undefined ? { to: a.to } : {}) }));
     },
   });
 

@@ -6,8 +6,9 @@
 // them (observe.ts), calls the policy (policies.ts) and turns each action into an option with
 // `chooseOption`. An action the mask forbids is replaced by wait and counted (kpi
 // `invalid_actions`). While a learned policy decides, the scripted controller stands aside (it
-// reads `scriptedDecides` from this plug-in's state). Owns the `behavior`, `personalities`,
-// `policy_runtime`, `ppo` and `training` sections.
+// reads `scriptedDecides` from this plug-in's state). Promotion and rollback of the live policy
+// between ticks (release.ts) are offered to the console through this plug-in's state. Owns the
+// `behavior`, `personalities`, `policy_runtime`, `ppo` and `training` sections.
 import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
 import type { StateHasher } from "../../engine/hash.ts";
 import type { World } from "../../engine/world.ts";
@@ -19,13 +20,22 @@ import { sections } from "./config.ts";
 import { buildMasks, chatTarget, worldActionCount } from "./masks.ts";
 import { emptyBatch, observationSourceFor, type ObservationBatch, type ObservationSource } from "./observe.ts";
 import { BlendPolicy, ExternalPolicy, KEEP, RandomPolicy, createPolicy, scriptedPolicy, type Policy } from "./policies.ts";
+import { assigned, setPolicy } from "./live.ts";
+import { PolicyPromoted, PolicyRolledBack, releaseKpi, releaseService } from "./release.ts";
+import type { PolicyReleaseService } from "../../components/release.ts";
 
 export * from "./policies.ts";
+export { getPolicy, policyState, setPolicy } from "./live.ts";
+export { enablePolicyRelease, PolicyPromoted, PolicyRolledBack, RELEASE_FORMAT, type PolicyReleaseOptions } from "./release.ts";
 export { buildMasks, chatTarget, worldActionCount } from "./masks.ts";
 export { builderObservations, componentObservations, COMPONENT_FEATURES, observationSourceFor, type ObservationBatch, type ObservationSource } from "./observe.ts";
 
-/** Snapshotted: the counters (hashed) and a blend's scripted ratio (anneal schedules change it). */
-export interface PolicyState extends PersistentState {
+/**
+ * Snapshotted: the counters (hashed) and a blend's scripted ratio (anneal schedules change it).
+ * Also the release service (promotion and rollback, release.ts), found by the console with
+ * `world.service("policy", "promotePolicy")`.
+ */
+export interface PolicyState extends PersistentState, PolicyReleaseService {
   policy: Policy;
   /** False while a learned policy decides: the scripted controller skips its pass. */
   scriptedDecides: boolean;
@@ -39,9 +49,6 @@ export interface PolicyState extends PersistentState {
   masks: Uint8Array;
   actions: Int32Array;
 }
-
-/** Policies given with `setPolicy`, kept across `world.reset()`. */
-const assigned = new WeakMap<World, Policy>();
 
 /** A neural provider named in the config: loading it is asynchronous (see preparePolicy). */
 class PendingPolicy implements Policy {
@@ -100,6 +107,7 @@ function makeState(world: World): PolicyState {
     hash(h: StateHasher) {
       h.f64(s.invalid).f64(s.decisions);
     },
+    ...releaseService(world),
   };
   return s;
 }
@@ -118,12 +126,13 @@ export const policyPlugin = definePlugin({
       : [{ path: ["runtime", "policy", "provider"], message: `expected one of ${PROVIDERS}, got "${p}"` }];
   },
   components: { Option, Activity },
+  messages: [PolicyPromoted, PolicyRolledBack],
   state: makeState,
   // Other plug-ins' resources exist only from here on (the observation builder's included).
   setup({ world, state }) {
     if (state.policy.needsObservations || state.policy instanceof PendingPolicy) state.source.prepare?.(world);
   },
-  kpis: ({ state }) => ({ invalid_actions: state.invalid, policy_decisions: state.decisions }),
+  kpis: ({ world, state }) => ({ invalid_actions: state.invalid, policy_decisions: state.decisions, ...releaseKpi(world) }),
   systems: [
     // Keeps the observation set present (so that policy/act can run after it) in worlds
     // without the observation builder.
@@ -195,25 +204,6 @@ export function applyActions(world: World, tick: number, agents: Int32Array, mas
     chooseOption(Op, eid, kind, aff, kind === OptionKind.Chat ? chatTarget(world, eid) : 0, tick);
     state.decisions++;
   }
-}
-
-/** The policy plug-in's state of a world. */
-export function policyState(world: World): PolicyState {
-  return world.state<PolicyState>("policy");
-}
-
-/** Makes `policy` decide in `world` (tools, the env API, tests); kept across `world.reset()`. */
-export function setPolicy(world: World, policy: Policy): void {
-  assigned.set(world, policy);
-  const s = policyState(world);
-  s.policy = policy;
-  s.scriptedDecides = policy.scriptedDecides === true;
-  if (policy.needsObservations) s.source.prepare?.(world);
-}
-
-/** The policy deciding in `world`. */
-export function getPolicy(world: World): Policy {
-  return policyState(world).policy;
 }
 
 /**

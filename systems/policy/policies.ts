@@ -198,10 +198,25 @@ export const CHECKPOINT_FORMAT = "townlet-policy/1";
 const META_FILE = "policy.json";
 const WEIGHTS_FILE = "weights.bin";
 
+/**
+ * Why a checkpoint cannot be used: `missing` (no such folder or file), `invalid` (unreadable,
+ * another format, corrupt weights), `mismatch` (trained for another observation variant,
+ * config_id or action space). The console answers not_found, invalid_args and conflict.
+ */
+export type CheckpointErrorKind = "missing" | "invalid" | "mismatch";
+
 /** Raised for a checkpoint that cannot be used: missing, corrupt, or trained for something else. */
 export class CheckpointError extends Error {
   override name = "CheckpointError";
+  constructor(
+    message: string,
+    readonly kind: CheckpointErrorKind = "invalid",
+  ) {
+    super(message);
+  }
 }
+
+const missingOrInvalid = (e: unknown): CheckpointErrorKind => ((e as NodeJS.ErrnoException)?.code === "ENOENT" ? "missing" : "invalid");
 
 /** Masked logits are `logits + (mask - 1) * 1e9`. */
 const MASK_PENALTY = 1e9;
@@ -432,7 +447,7 @@ export class NeuralPolicy implements Policy {
     try {
       meta = JSON.parse(readFileSync(metaPath, "utf8")) as CheckpointMeta;
     } catch (e) {
-      throw new CheckpointError(`cannot read policy checkpoint ${metaPath}: ${(e as Error).message}`);
+      throw new CheckpointError(`cannot read policy checkpoint ${metaPath}: ${(e as Error).message}`, missingOrInvalid(e));
     }
     if (meta.format !== CHECKPOINT_FORMAT) {
       throw new CheckpointError(`${metaPath}: format "${meta.format}" is not "${CHECKPOINT_FORMAT}"`);
@@ -441,16 +456,18 @@ export class NeuralPolicy implements Policy {
       throw new CheckpointError(
         `${dir}: the policy was trained on observation variant "${meta.observation_variant}", this run builds "${expect.variant}"; ` +
           `run with the variant it was trained on, or train a policy for this one`,
+        "mismatch",
       );
     }
     if (expect.configId !== undefined && meta.config_id !== expect.configId) {
       throw new CheckpointError(
         `${dir}: the policy was trained under config_id "${meta.config_id}", this run's config_id is "${expect.configId}"; ` +
           `load it with the config it was trained under`,
+        "mismatch",
       );
     }
     if (expect.inputSize !== undefined && meta.input_size !== expect.inputSize) {
-      throw new CheckpointError(`${dir}: the policy reads ${meta.input_size} floats per agent, this run's observations hold ${expect.inputSize}`);
+      throw new CheckpointError(`${dir}: the policy reads ${meta.input_size} floats per agent, this run's observations hold ${expect.inputSize}`, "mismatch");
     }
     if (expect.actionNames !== undefined && meta.action_names.length > 0) {
       const want = expect.actionNames;
@@ -458,6 +475,7 @@ export class NeuralPolicy implements Policy {
       if (!same) {
         throw new CheckpointError(
           `${dir}: the policy's actions [${meta.action_names.join(", ")}] differ from this run's [${want.join(", ")}] (the affordance registry changed)`,
+          "mismatch",
         );
       }
     }
@@ -466,7 +484,7 @@ export class NeuralPolicy implements Policy {
     try {
       buf = readFileSync(weightsPath);
     } catch (e) {
-      throw new CheckpointError(`cannot read policy weights ${weightsPath}: ${(e as Error).message}`);
+      throw new CheckpointError(`cannot read policy weights ${weightsPath}: ${(e as Error).message}`, missingOrInvalid(e));
     }
     const hash = sha256(buf);
     if (hash !== meta.policy_hash) {
@@ -548,16 +566,16 @@ export async function createNeuralPolicy(world: World, opts: { hidden?: readonly
   });
 }
 
+/** What a checkpoint must match to decide in `world`: its observation layout, config_id and actions. */
+export function checkpointExpectations(world: World): Required<CheckpointExpectations> {
+  const src = observationSourceFor(world);
+  return { variant: src.variant(world), configId: world.settings.config_id, actionNames: actionNames(registryOf(world)), inputSize: src.size(world) };
+}
+
 /** Loads a checkpoint for `world`: its variant, config_id and action space must match. */
 export async function loadNeuralPolicy(world: World, dir: string, opts: { greedy?: boolean } = {}): Promise<NeuralPolicy> {
   const { tf } = await initTensorBackend();
-  const src = observationSourceFor(world);
-  return NeuralPolicy.load(
-    tf,
-    dir,
-    { variant: src.variant(world), configId: world.settings.config_id, actionNames: actionNames(registryOf(world)), inputSize: src.size(world) },
-    { greedy: opts.greedy ?? world.settings.policy_runtime.greedy },
-  );
+  return NeuralPolicy.load(tf, dir, checkpointExpectations(world), { greedy: opts.greedy ?? world.settings.policy_runtime.greedy });
 }
 
 /**

@@ -261,8 +261,7 @@ describe("replay datasets", () => {
     const { createNeuralPolicy } = await import("../../systems/policy/index.ts");
     const policy = await createNeuralPolicy(world, { hidden: [8], seed: 4 });
     const col = new RolloutCollector(policy, 0.99);
-    col.mode = "scripted";
-    setPolicy(world, col);
+    col.use(world, "scripted");
     col.begin();
     for (let t = 0; t < 80; t++) {
       world.step();
