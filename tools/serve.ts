@@ -1,8 +1,9 @@
-// `townlet serve`: runs a town and serves its telemetry and console on one port (HTTP + WebSocket),
-// then prints the URL. This is where the plug-ins' operations meet: systems never import each
-// other, so the employment, social, persistence and snapshot functions are bound here to the
-// console and the telemetry publisher (`bindSystems`).
+// `townlet serve`: runs a town and serves its telemetry, its console and the observer page (web/,
+// at /) on one port (HTTP + WebSocket), then prints the URL. This is where the plug-ins'
+// operations meet: systems never import each other, so the employment, social, persistence and
+// snapshot functions are bound here to the console and the telemetry publisher (`bindSystems`).
 import { parseArgs } from "node:util";
+import { spawn } from "node:child_process";
 import { dirname, resolve, relative, isAbsolute, sep } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -10,6 +11,7 @@ import type { World } from "../engine/world.ts";
 import { REALTIME_TICK_MS } from "../engine/loop.ts";
 import { loadSnapshot, newestValidSnapshot, readSnapshotFile, saveSnapshot, SnapshotError, writeFileAtomic, writeSnapshotFile } from "../engine/snapshot.ts";
 import { corePlugins } from "../systems/index.ts";
+import { enablePolicyRelease, preparePolicy } from "../systems/policy/index.ts";
 import { approveExit, deferExit, employmentStatus, reviewExits } from "../systems/employment/index.ts";
 import { rivalrySnapshot } from "../systems/social/index.ts";
 import { snapshotMeta, type PersistenceState } from "../systems/persistence/index.ts";
@@ -26,6 +28,7 @@ import {
   type GatewayOptions,
 } from "../systems/console/index.ts";
 import { buildWorld } from "./build.ts";
+import { observerSite } from "./web.ts";
 
 export const DEFAULT_CONFIG = fileURLToPath(new URL("../configs/default.yaml", import.meta.url));
 export const DEFAULT_PORT = 8765;
@@ -140,6 +143,8 @@ export class ServeLoop {
   error: unknown;
   private done: Promise<void> | undefined;
   private reachedLogged = false;
+  /** The loop's state changed between ticks (a pause applies after the tick's publish). */
+  private changed = false;
 
   constructor(
     readonly world: World,
@@ -159,6 +164,11 @@ export class ServeLoop {
       ticks_per_second: this.tps,
       speed: this.tps === null ? null : this.tps / (1000 / REALTIME_TICK_MS),
     };
+  }
+
+  /** Says the state changed, so that a paused loop still publishes it (the `loop` section). */
+  announce(): void {
+    this.changed = true;
   }
 
   start(): Promise<void> {
@@ -181,12 +191,14 @@ export class ServeLoop {
       const reached = this.until !== null && w.tick >= this.until;
       if (reached && !this.reachedLogged) {
         this.reachedLogged = true;
+        this.changed = true;
         this.onReached?.();
         if (this.stopped) break;
       }
       if (this.paused || reached) {
         // Between ticks: commands apply now, and clients see their effect at once.
-        if (svc.drain("all") > 0) pub.publishNow();
+        if (svc.drain("all") > 0 || this.changed) pub.publishNow();
+        this.changed = false;
         await sleep(10);
         next = performance.now();
         continue;
@@ -213,6 +225,23 @@ export class ServeLoop {
         lastYield = performance.now();
       }
     }
+  }
+}
+
+/**
+ * Opens a URL in the desktop's browser when there is a desktop (never on a headless machine);
+ * the URL is printed either way, and any failure here is silent.
+ */
+function openBrowser(url: string): void {
+  const linux = process.platform !== "darwin" && process.platform !== "win32";
+  if (linux && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return;
+  const [cmd, args] = process.platform === "darwin" ? ["open", [url]] : process.platform === "win32" ? ["cmd", ["/c", "start", "", url]] : ["xdg-open", [url]];
+  try {
+    const child = spawn(cmd, args, { stdio: "ignore", detached: true });
+    child.on("error", () => {});
+    child.unref();
+  } catch {
+    // No opener: the URL was printed.
   }
 }
 
@@ -247,6 +276,14 @@ export interface ServeOptions {
   server?: { highWaterBytes?: number; hardLimitBytes?: number; pingIntervalMs?: number; maxPayload?: number; maxClients?: number };
   /** Called when the loop reaches `ticks`. */
   onReached?: () => void;
+  /** Serve the observer page at / (default true). */
+  observer?: boolean;
+  /** The policy to run: scripted, random, neural, neural:DIR (default: the config's runtime.policy). */
+  policy?: string;
+  /** Folder promote_policy / rollback_policy may load checkpoints from; its release.json is the release pointer. */
+  checkpointRoot?: string;
+  /** At start, make the release pointer's live checkpoint live again. */
+  adoptRelease?: boolean;
 }
 
 export interface ServeHandle {
@@ -269,27 +306,42 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeHandle> {
   const { console: svc, publisher } = bindSystems(world, { configHash: config.configHash });
   if (world.hasPlugin("persistence")) world.state<PersistenceState>("persistence").configHash = config.configHash;
   svc.audit = typeof o.audit === "object" ? o.audit : new AuditLog(resolve(o.audit ?? "townlet-audit.ndjson"));
+  // A neural policy loads asynchronously: before the loop's first tick.
+  if (o.policy !== undefined || world.settings.runtime.policy.provider.startsWith("neural")) await preparePolicy(world, o.policy);
+  if (o.checkpointRoot) await enablePolicyRelease(world, { checkpointRoot: resolve(o.checkpointRoot), adoptLive: o.adoptRelease ?? false });
   const loop = new ServeLoop(world, o.ticks ?? null, o.ticksPerSecond ?? null, o.onReached);
   loop.paused = o.paused ?? false;
   svc.bind({
     loop: {
       pause: () => {
         loop.paused = true;
+        loop.announce();
         return loop.status();
       },
       resume: () => {
         loop.paused = false;
+        loop.announce();
         return loop.status();
       },
       speed: (tps) => {
         loop.tps = tps;
+        loop.announce();
         return loop.status();
       },
       status: () => loop.status(),
     },
   });
+  // What the observer page shows beyond the world: the loop's state, and figures per town for its
+  // overview of many towns.
+  publisher.addSection("loop", () => {
+    const { tick: _tick, ...rest } = loop.status();
+    void _tick;
+    return rest;
+  });
+  publisher.townOverview = true;
   const gateway = new ConsoleGateway(svc, tokens, o.gateway);
-  const server = new TelemetryServer(publisher, gateway, { host: o.host ?? "127.0.0.1", port: o.port ?? DEFAULT_PORT, ...o.server });
+  const site = o.observer === false ? undefined : observerSite({ tokens });
+  const server = new TelemetryServer(publisher, gateway, { host: o.host ?? "127.0.0.1", port: o.port ?? DEFAULT_PORT, site: site?.handle, ...o.server });
   const url = await server.listen();
   let fileSink: FileSink | undefined;
   let detachFile: (() => void) | undefined;
@@ -325,13 +377,17 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeHandle> {
 
 const USAGE = `usage: townlet serve [--config FILE] [--port N] [--host 127.0.0.1] [--tokens FILE]
                      [--realtime | --speed X | --tps N] [--ticks N [--exit]] [--paused]
-                     [--seed N] [--towns N] [--agents N] [--audit FILE] [--telemetry-file FILE]
+                     [--seed N] [--towns N] [--agents N] [--audit FILE] [--telemetry-file FILE] [--open]
+                     [--policy scripted|random|neural[:DIR]] [--checkpoints DIR [--adopt-release]]
 
-Runs a town and serves telemetry (WebSocket /ws) and the console (WebSocket frames, POST /commands,
-POST /auth/ticket) on one port. --realtime paces ticks at ${REALTIME_TICK_MS} ms, --speed X at X times
+Runs a town and serves the observer page (/), telemetry (WebSocket /ws) and the console (WebSocket
+frames, POST /commands, POST /auth/ticket) on one port. --open prints the page's URL (and opens it
+in a browser where a desktop is available). --realtime paces ticks at ${REALTIME_TICK_MS} ms, --speed X at X times
 that, --tps N at N ticks per second; the default is as fast as possible. --ticks N stops simulating
 at tick N (the server stays up; --exit quits). Without --tokens (or console_auth in the config)
-everyone is a viewer.`;
+everyone is a viewer. --checkpoints DIR lets admins swap the live policy between ticks with
+promote_policy {checkpoint} / rollback_policy {to?} (checkpoints inside DIR; DIR/release.json records
+which one is live; --adopt-release makes it live again at start); policy_status shows it.`;
 
 function intArg(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
@@ -372,6 +428,10 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
         agents: { type: "string" },
         audit: { type: "string" },
         "telemetry-file": { type: "string" },
+        open: { type: "boolean" },
+        policy: { type: "string" },
+        checkpoints: { type: "string" },
+        "adopt-release": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -391,6 +451,7 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
   if (port !== undefined && port > 65535) throw new ServeUsageError(`--port: expected an integer in [0, 65535], got ${port}`);
   const ticks = intArg("ticks", values.ticks, 0);
   if (values.exit && ticks === undefined) throw new ServeUsageError("--exit: give --ticks N (the tick to stop at)");
+  if (values["adopt-release"] && values.checkpoints === undefined) throw new ServeUsageError("--adopt-release: give --checkpoints DIR (the folder holding release.json)");
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
@@ -410,6 +471,9 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
       agents: intArg("agents", values.agents, 0),
       audit: values.audit,
       telemetryFile: values["telemetry-file"],
+      policy: values.policy,
+      checkpointRoot: values.checkpoints,
+      adoptRelease: values["adopt-release"],
       onReached: () => {
         if (values.exit) finish(0);
         else out.err(`townlet serve: reached tick ${ticks}; still serving (commands apply between ticks; Ctrl-C stops)`);
@@ -417,6 +481,7 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
     });
   } catch (e) {
     if (e instanceof ConsoleAuthError) throw new ServeUsageError(e.message);
+    if (e instanceof Error && ["PolicyReleaseError", "CheckpointError", "PolicySpecError", "TensorBackendError"].includes(e.name)) throw new ServeUsageError(e.message);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
       throw new ServeUsageError(`--port/--host: cannot listen on ${values.host ?? "127.0.0.1"}:${port ?? DEFAULT_PORT} (${code})`);
@@ -425,6 +490,10 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
   }
   const h = handle;
   out.log(`townlet serve: listening on ${h.url} (telemetry and console: ${h.wsUrl}; POST ${h.url}/commands)`);
+  if (values.open) {
+    out.log(`townlet serve: open ${h.url}/ to watch the town`);
+    openBrowser(`${h.url}/`);
+  } else out.err(`townlet serve: the observer page is at ${h.url}/`);
   out.err(
     `townlet serve: ${h.world.agents.length} agents in ${h.world.towns} town(s), ${h.tokens.enabled ? `${h.tokens.size} token(s)` : "no tokens: everyone is a viewer"}, ` +
       `${h.loop.tps === null ? "as fast as possible" : `${h.loop.tps} ticks/s`}${ticks !== undefined ? `, until tick ${ticks}` : ""}`,

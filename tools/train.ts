@@ -28,7 +28,8 @@ export const TRAIN_USAGE = `townlet train [--config FILE] [--out DIR] [--seed N]
   [--eval-seeds 101,102,103] [--eval-ticks N] [--eval-towns N] [--no-eval]
   [--log-version 1.0|1.1] [--max-log-entries N] [--checkpoint-every N] [--resume DIR]
   [--lr X] [--entropy-coef X] [--epochs N] [--minibatches N] [--backend B]
-  [--train-set KEY=VALUE ...|none] [--quick] [--json] [--quiet]
+  [--set KEY=VALUE ...] [--train-set KEY=VALUE ...|none] [--quick] [--json] [--quiet]
+--set changes the config for training and evaluation (e.g. --set ppo.entropy_coef=0.001);
 --train-set changes the training world only (default: rewards.clip.clip_per_episode=200, see
 DEFAULT_TRAIN_OVERRIDES in tools/train.ts); evaluation always uses the config as it is.`;
 
@@ -92,6 +93,7 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
         backend: { type: "string" },
         quick: { type: "boolean" },
         "train-set": { type: "string", multiple: true },
+        set: { type: "string", multiple: true },
         json: { type: "boolean" },
         quiet: { type: "boolean" },
       },
@@ -102,6 +104,7 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
   if (positionals.length) throw new TrainUsageError(`townlet train: unexpected argument "${positionals[0]}" (the config goes after --config)\nusage: ${TRAIN_USAGE}`);
   const v = values as Record<string, string | undefined>;
   const trainSet = values["train-set"] as string[] | undefined;
+  const sets = values.set as string[] | undefined;
   const quick = values.quick === true;
   const mode = v.mode ?? "rollout";
   if (mode !== "rollout" && mode !== "mixed") throw new TrainUsageError(`--mode: expected rollout or mixed, got "${mode}"`);
@@ -130,6 +133,7 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
   }
   const settings: TrainSettings = {
     config: path.resolve(v.config ?? DEFAULT_CONFIG),
+    overrides: sets === undefined ? undefined : parseSets(sets, "set"),
     trainOverrides: trainSet === undefined ? { ...DEFAULT_TRAIN_OVERRIDES } : parseSets(trainSet),
     out: path.resolve(v.out ?? path.join("runs", "train")),
     seed: int("seed", v.seed, 0, 7),
@@ -166,12 +170,12 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
 export const DEFAULT_TRAIN_OVERRIDES: Readonly<Record<string, unknown>> = { "rewards.clip.clip_per_episode": 200 };
 
 /** `--train-set KEY=VALUE` (repeatable; `--train-set none` for no change): values parsed as YAML scalars would be. */
-function parseSets(items: string[]): Record<string, unknown> {
+function parseSets(items: string[], flag = "train-set"): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const item of items) {
     if (item === "none") continue;
     const eq = item.indexOf("=");
-    if (eq <= 0) throw new TrainUsageError(`--train-set: expected KEY=VALUE (e.g. rewards.clip.clip_per_episode=200) or none, got "${item}"`);
+    if (eq <= 0) throw new TrainUsageError(`--${flag}: expected KEY=VALUE (e.g. ppo.entropy_coef=0.001)${flag === "train-set" ? " or none" : ""}, got "${item}"`);
     const key = item.slice(0, eq).trim();
     const raw = item.slice(eq + 1).trim();
     const n = Number(raw);

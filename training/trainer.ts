@@ -389,14 +389,19 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
   if (s.eval) {
     const e = s.eval;
     const opts = { config: s.config, overrides: s.overrides, plugins, seeds: e.seeds, ticks: e.ticks, towns: e.towns };
-    const total = 2 + (bcCheckpoint ? 2 : 1);
+    const total = 2 + (bcCheckpoint ? 4 : 2);
     s.onStage?.("eval", total);
     const step = (r: EvalResult) => {
       evaluation.push(r);
       s.onCycle?.({ stage: "eval", done: evaluation.length, total, sps: (r.agents * r.ticks) / r.wall_sec, rewardPer1k: 1000 * r.reward_per_step, exitsPerAgentDay: r.exits_per_agent_day });
     };
+    // Sampled (as trained) and greedy (the most likely allowed action) for each learned policy.
     step(await evaluatePolicy("ppo", (w) => loadNeuralPolicy(w, finalDir, { greedy: false }), opts));
-    if (bcCheckpoint) step(await evaluatePolicy("bc", (w) => loadNeuralPolicy(w, bcCheckpoint!, { greedy: false }), opts));
+    step(await evaluatePolicy("ppo greedy", (w) => loadNeuralPolicy(w, finalDir, { greedy: true }), opts));
+    if (bcCheckpoint) {
+      step(await evaluatePolicy("bc", (w) => loadNeuralPolicy(w, bcCheckpoint!, { greedy: false }), opts));
+      step(await evaluatePolicy("bc greedy", (w) => loadNeuralPolicy(w, bcCheckpoint!, { greedy: true }), opts));
+    }
     step(await evaluatePolicy("scripted", () => scriptedPolicy, opts));
     step(await evaluatePolicy("random", () => new RandomPolicy(), opts));
   }

@@ -2,7 +2,8 @@
 // it reads the columns, messages and world.kpis(), updates its copy of the published state and
 // hands sinks one payload: a snapshot first, then diffs keyed by stable agent id. Above
 // telemetry.stream.aggregate_above_agents live agents it keeps aggregates plus the agents that
-// clients subscribed to. It never writes to the world. Idle (no sink) it costs almost nothing.
+// clients subscribed to, one by one or by town. It never writes to the world. Idle (no sink) it
+// costs almost nothing.
 import { createHash } from "node:crypto";
 import type { World } from "../../engine/world.ts";
 import type { MessageChannel } from "../../engine/message.ts";
@@ -15,7 +16,7 @@ import { Obj } from "../../components/objects.ts";
 import { Activity, Option, OPTION_NAMES } from "../../components/activity.ts";
 import { Employment, Reward, SHIFT_STATE_NAMES } from "../../components/people.ts";
 import { AffordanceFinish } from "../../components/messages.ts";
-import { jobTable } from "../../components/jobs.ts";
+import { jobTable, ticksPerDay } from "../../components/jobs.ts";
 import type { AffordanceService, AffordanceTable } from "../../components/affordances.ts";
 import type { PerturbationService } from "../../components/perturbations.ts";
 import type { StabilityService } from "../../components/stability.ts";
@@ -74,6 +75,9 @@ type Collection = "agents" | "jobs" | "objects";
 type Rec = Record<string, unknown>;
 type CollectionDiff = { spawned?: Record<string, Rec>; changed?: Record<string, Rec>; removed?: string[] };
 
+/** Reward columns published in `reward_breakdown` (the shaping potential is internal). */
+const REWARD_COMPONENTS = ["total", "survival", "needs_penalty", "wage", "punctuality", "social", "shaping", "curiosity", "terminal", "clip_adjustment", "episode"] as const;
+
 /** Keys of a payload that are not state (a client's copy leaves them out). */
 export const TRANSIENT_KEYS = new Set([
   "schema_version",
@@ -86,6 +90,7 @@ export const TRANSIENT_KEYS = new Set([
   "narrations",
   "dropped",
   "subscribed",
+  "subscribed_towns",
   "changes",
   "removed",
   "agents",
@@ -148,6 +153,18 @@ export class TelemetryPublisher {
   private watched = new Map<string, number>();
   /** Records of agents watched since the last publish, read when they were subscribed to. */
   private early = new Map<string, { agent: AgentRecordT; job: JobRecordT }>();
+  /** Towns clients subscribed to (aggregate mode: every agent and object of the town), with a reference count. */
+  private watchedTowns = new Map<number, number>();
+  /** Objects of towns watched since the last publish, read when they were subscribed to. */
+  private earlyObjects = new Map<string, ObjectRecordT>();
+  /** Town of each agent or object that left the published state at the last publish (per-client filters need it). */
+  private goneTown = { agents: new Map<string, number>(), objects: new Map<string, number>() };
+  private layoutCache: Rec | undefined;
+  /**
+   * Publish `towns_overview` (figures per town) each tick. Off by default: at 1,000 towns it adds
+   * ~26 KB a tick to every NDJSON file; townlet serve turns it on for the observer's overview.
+   */
+  townOverview = false;
   /** Meals per entity (cook / eat affordances finished), reset when the entity's agent changes. */
   private mealsCooked = new Uint32Array(0);
   private mealsEaten = new Uint32Array(0);
@@ -544,11 +561,79 @@ export class TelemetryPublisher {
     if (pert !== undefined) s.set("perturbations", pert);
     const stab = this.sources.stability ? this.sources.stability(w) : defaultStability(w);
     if (stab !== undefined) s.set("stability", stab);
+    s.set("layout", this.layout());
+    if (this.townOverview) s.set("towns_overview", this.townsOverview(ctx));
+    const rewards = this.rewardBreakdown(ctx);
+    if (rewards) s.set("reward_breakdown", rewards);
     for (const [name, fn] of this.extraSections) {
       const v = fn(w);
       if (v !== undefined) s.set(name, v);
     }
     return s;
+  }
+
+  /** What does not change during a run: grid size, day length, workplaces, perturbation specs. */
+  private layout(): Rec {
+    if (this.layoutCache) return this.layoutCache;
+    const w = this.world;
+    const settings = w.settings as Partial<World["settings"]>;
+    const [width, height] = settings.world?.grid_size ?? [0, 0];
+    const jobs: Rec[] = [];
+    let perDay: number | null = null;
+    try {
+      const t = jobTable(w);
+      t.names.forEach((job, j) => jobs.push({ job, x: t.x[j], y: t.y[j], start_tick: t.start[j], end_tick: t.end[j] }));
+      perDay = ticksPerDay(w);
+    } catch {
+      // No `jobs` or observations section in this world's settings.
+    }
+    const pert = settings.perturbations;
+    const specs = typeof pert === "object" && pert !== null && typeof pert.events === "object" ? Object.keys(pert.events) : [];
+    this.layoutCache = { grid: { width, height }, ticks_per_day: perDay, jobs, perturbation_specs: specs };
+    return this.layoutCache;
+  }
+
+  /** Per town: live agents, mean needs and wallet, agents late for work, agents in a queue. */
+  private townsOverview(ctx: BuildCtx) {
+    const n = this.world.towns;
+    const agents = new Array<number>(n).fill(0);
+    const late = new Array<number>(n).fill(0);
+    const queued = new Array<number>(n).fill(0);
+    const sums = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+    const lateState = SHIFT_STATE_NAMES.indexOf("late");
+    const { N, W, E, A, townId } = ctx;
+    const list = this.world.agents;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i];
+      const t = townId[e];
+      agents[t]++;
+      if (N) {
+        sums[0][t] += N.hunger[e];
+        sums[1][t] += N.hygiene[e];
+        sums[2][t] += N.energy[e];
+      }
+      if (W) sums[3][t] += W.money[e];
+      if (E && E.shift_state[e] === lateState) late[t]++;
+      if (A && A.queued[e] !== 0) queued[t]++;
+    }
+    // Three decimals: 1,000 towns stay near 26 KB a tick.
+    const mean = (k: number, digits: number) => Array.from(sums[k], (v, t) => (agents[t] ? Math.round((v / agents[t]) * digits) / digits : 0));
+    return { agents, hunger: mean(0, 1e3), hygiene: mean(1, 1e3), energy: mean(2, 1e3), wallet: mean(3, 1e2), late, queued };
+  }
+
+  /** Last tick's reward by component, for the agents clients watch (the observer's agent panel). */
+  private rewardBreakdown(ctx: BuildCtx): Record<string, Record<string, number>> | undefined {
+    const R = ctx.R;
+    if (!R || this.watched.size === 0) return undefined;
+    const out: Record<string, Record<string, number>> = {};
+    for (const id of [...this.watched.keys()].sort()) {
+      const e = this.agentByPublicId(id);
+      if (e < 0) continue;
+      const row: Record<string, number> = {};
+      for (const k of REWARD_COMPONENTS) row[k] = r4(R[k][e]);
+      out[id] = row;
+    }
+    return out;
   }
 
   /** Every town, or beyond max_towns_listed the towns off baseline; a summary either way. */
@@ -677,7 +762,8 @@ export class TelemetryPublisher {
     };
   }
 
-  private objectRecords(ctx: BuildCtx): Map<string, ObjectRecordT> {
+  /** Every object's record, or (`only`) those of the towns set to 1 in it. */
+  private objectRecords(ctx: BuildCtx, only?: Uint8Array): Map<string, ObjectRecordT> {
     const out = new Map<string, ObjectRecordT>();
     const w = this.world;
     const O = ctx.O;
@@ -692,6 +778,7 @@ export class TelemetryPublisher {
     const A = ctx.A;
     for (const eid of svc.objects) {
       if (has[eid] !== 1) continue;
+      if (only && only[ctx.townId[eid]] !== 1) continue;
       const id = this.objectName(eid, O, ctx.townId);
       const queue: string[] = [];
       if (A) {
@@ -747,13 +834,20 @@ export class TelemetryPublisher {
       const agents = w.agents;
       for (let i = 0; i < agents.length; i++) put(agents[i]);
     } else {
+      // Watched towns first, in entity order; then agents watched one by one.
+      const towns = this.townMask();
+      if (towns) {
+        const agents = w.agents;
+        for (let i = 0; i < agents.length; i++) if (towns[ctx.townId[agents[i]]] === 1) put(agents[i]);
+      }
       for (const id of [...this.watched.keys()].sort()) {
         const eid = this.agentByPublicId(id);
-        if (eid >= 0) put(eid);
-        else this.watched.delete(id);
+        if (eid < 0) this.watched.delete(id);
+        else if (!nextAgents.has(id)) put(eid);
       }
     }
-    const nextObjects = mode === "full" ? (this.objectRecords(ctx) as Map<string, Rec>) : new Map<string, Rec>();
+    const mask = mode === "full" ? undefined : this.townMask();
+    const nextObjects = mode === "full" || mask ? (this.objectRecords(ctx, mask) as Map<string, Rec>) : new Map<string, Rec>();
 
     const diff: DiffPayloadT = {
       schema_version: SCHEMA_VERSION,
@@ -783,6 +877,14 @@ export class TelemetryPublisher {
     }
     const cd = (name: Collection, next: Map<string, Rec>) => {
       const d = diffCollection(this.coll[name], next);
+      if (name !== "jobs") {
+        const gone = this.goneTown[name];
+        gone.clear();
+        for (const id of d?.removed ?? []) {
+          const t = this.coll[name].get(id)?.town;
+          if (typeof t === "number") gone.set(id, t);
+        }
+      }
       this.coll[name] = next;
       if (d) (diff as Rec)[name] = d;
     };
@@ -790,6 +892,7 @@ export class TelemetryPublisher {
     cd("jobs", nextJobs);
     cd("objects", nextObjects);
     this.early.clear();
+    this.earlyObjects.clear();
     if (this.eventsDropped > 0 || events.length > 0) {
       diff.narrations = narrate(tick, events, this.narrators, this.limiter);
     }
@@ -858,16 +961,23 @@ export class TelemetryPublisher {
   // ---- views for clients -------------------------------------------------------------------------
 
   /**
-   * A snapshot of the published state. `subs`: in aggregate mode, the agents this client sees
-   * (null = every agent the publisher keeps).
+   * A snapshot of the published state. `subs` and `towns`: in aggregate mode, the agents and the
+   * towns (their agents and objects) this client sees (subs null = everything the publisher keeps).
    */
-  snapshot(reason: SnapshotReason, subs: ReadonlySet<string> | null = null): SnapshotPayloadT {
+  snapshot(reason: SnapshotReason, subs: ReadonlySet<string> | null = null, towns?: ReadonlySet<number>): SnapshotPayloadT {
     this.ensureState();
+    const all = subs === null || this.mode === "full";
+    const inTown = (t: unknown) => towns !== undefined && typeof t === "number" && towns.has(t);
     const pick = (name: Collection) => {
       const out: Record<string, Rec> = {};
-      for (const [id, r] of this.coll[name]) if (subs === null || this.mode === "full" || subs.has(id)) out[id] = r;
-      if (subs !== null && this.mode === "aggregate" && name !== "objects") {
-        for (const [id, r] of this.early) if (subs.has(id) && !(id in out)) out[id] = name === "agents" ? r.agent : r.job;
+      for (const [id, r] of this.coll[name]) {
+        if (all || (name === "objects" ? inTown(r.town) : subs.has(id) || inTown(this.agentTown(id)))) out[id] = r;
+      }
+      if (!all && name !== "objects") {
+        for (const [id, r] of this.early) if ((subs.has(id) || inTown(r.agent.town)) && !(id in out)) out[id] = name === "agents" ? r.agent : r.job;
+      }
+      if (!all && name === "objects") {
+        for (const [id, r] of this.earlyObjects) if (inTown(r.town) && !(id in out)) out[id] = r;
       }
       return out;
     };
@@ -884,26 +994,104 @@ export class TelemetryPublisher {
     snap.jobs = pick("jobs");
     snap.objects = pick("objects");
     if (this.mode === "aggregate" && subs !== null) snap.subscribed = [...subs].sort();
+    if (this.mode === "aggregate" && subs !== null && towns?.size) snap.subscribed_towns = [...towns].sort((a, b) => a - b);
     snap.events = reason === "initial" ? this.lastEvents : [];
     snap.narrations = reason === "initial" ? this.lastNarrations : [];
     return snap as SnapshotPayloadT;
   }
 
-  /** The diff as one aggregate-mode client sees it (its subscriptions only). */
-  filterDiff(diff: DiffPayloadT, subs: ReadonlySet<string>): DiffPayloadT {
+  /** The diff as one aggregate-mode client sees it (its subscriptions only: agents, and towns). */
+  filterDiff(diff: DiffPayloadT, subs: ReadonlySet<string>, towns?: ReadonlySet<number>): DiffPayloadT {
     if (this.mode === "full") return diff;
     const out: Rec = { ...diff };
-    for (const name of ["agents", "jobs"] as const) {
-      const d = diff[name];
+    const inTown = (t: number) => towns !== undefined && towns.has(t);
+    const sees = {
+      agents: (id: string) => subs.has(id) || inTown(this.agentTown(id)),
+      jobs: (id: string) => subs.has(id) || inTown(this.agentTown(id)),
+      objects: (id: string) => inTown(this.objectTown(id)),
+    };
+    for (const name of ["agents", "jobs", "objects"] as const) {
+      const d = diff[name] as CollectionDiff | undefined;
       if (!d) continue;
+      const keep = sees[name];
       const f: CollectionDiff = {};
-      if (d.spawned) for (const [id, r] of Object.entries(d.spawned)) if (subs.has(id)) (f.spawned ??= {})[id] = r;
-      if (d.changed) for (const [id, r] of Object.entries(d.changed)) if (subs.has(id)) (f.changed ??= {})[id] = r;
-      if (d.removed) for (const id of d.removed) if (subs.has(id)) (f.removed ??= []).push(id);
+      if (d.spawned) for (const [id, r] of Object.entries(d.spawned)) if (keep(id)) (f.spawned ??= {})[id] = r;
+      if (d.changed) for (const [id, r] of Object.entries(d.changed)) if (keep(id)) (f.changed ??= {})[id] = r;
+      if (d.removed) for (const id of d.removed) if (keep(id)) (f.removed ??= []).push(id);
       if (f.spawned || f.changed || f.removed) out[name] = f;
       else delete out[name];
     }
     return out as DiffPayloadT;
+  }
+
+  /** Town of a published agent, or of one that left at the last publish; -1 when unknown. */
+  private agentTown(id: string): number {
+    const t = this.coll.agents.get(id)?.town;
+    return typeof t === "number" ? t : (this.goneTown.agents.get(id) ?? -1);
+  }
+
+  private objectTown(id: string): number {
+    const t = this.coll.objects.get(id)?.town;
+    return typeof t === "number" ? t : (this.goneTown.objects.get(id) ?? -1);
+  }
+
+  /** 1 per town some client watches (undefined when none). */
+  private townMask(): Uint8Array | undefined {
+    if (this.watchedTowns.size === 0) return undefined;
+    const m = new Uint8Array(this.world.towns);
+    for (const t of this.watchedTowns.keys()) if (t < m.length) m[t] = 1;
+    return m;
+  }
+
+  /** Live agents per town (a subscription's cost, checked before it is accepted). */
+  agentsPerTown(): Uint32Array {
+    const w = this.world;
+    const out = new Uint32Array(w.towns);
+    const townId = w.columns(Town).id;
+    const agents = w.agents;
+    for (let i = 0; i < agents.length; i++) out[townId[agents[i]]]++;
+    return out;
+  }
+
+  /**
+   * Adds towns to the watched set: in aggregate mode their agents and objects are published as
+   * if each agent were watched. Read now for the snapshot of the client that subscribed (as
+   * `watch` does). Returns the towns that do not exist.
+   */
+  watchTowns(towns: readonly number[]): number[] {
+    this.ensureState();
+    const bad: number[] = [];
+    const fresh: number[] = [];
+    for (const t of towns) {
+      if (!Number.isInteger(t) || t < 0 || t >= this.world.towns) {
+        bad.push(t);
+        continue;
+      }
+      if (!this.watchedTowns.has(t)) fresh.push(t);
+      this.watchedTowns.set(t, (this.watchedTowns.get(t) ?? 0) + 1);
+    }
+    if (this.mode === "aggregate" && fresh.length > 0) {
+      const ctx = this.buildCtx();
+      const mask = new Uint8Array(this.world.towns);
+      for (const t of fresh) mask[t] = 1;
+      const agents = this.world.agents;
+      for (let i = 0; i < agents.length; i++) {
+        const eid = agents[i];
+        if (mask[ctx.townId[eid]] !== 1) continue;
+        const id = this.publicId(this.world.agentName(eid));
+        if (!this.coll.agents.has(id)) this.early.set(id, this.agentRecords(eid, ctx));
+      }
+      for (const [id, r] of this.objectRecords(ctx, mask)) if (!this.coll.objects.has(id)) this.earlyObjects.set(id, r);
+    }
+    return bad;
+  }
+
+  unwatchTowns(towns: readonly number[]): void {
+    for (const t of towns) {
+      const n = (this.watchedTowns.get(t) ?? 0) - 1;
+      if (n <= 0) this.watchedTowns.delete(t);
+      else this.watchedTowns.set(t, n);
+    }
   }
 
   /**

@@ -145,6 +145,36 @@ export const Dropped = z
   })
   .describe("what was left out");
 
+export const Layout = z
+  .looseObject({
+    grid: z.strictObject({ width: count, height: count }).describe("tiles per town"),
+    ticks_per_day: count.nullable(),
+    jobs: z.array(z.strictObject({ job: z.string(), x: z.int().describe("-1 = anywhere"), y: z.int(), start_tick: z.int(), end_tick: z.int() })).describe("workplaces and shifts"),
+    perturbation_specs: z.array(z.string()).describe("spec names perturbation_trigger accepts"),
+  })
+  .describe("what does not change during a run (sent in snapshots only)");
+
+export const TownsOverview = z
+  .strictObject({
+    agents: z.array(count),
+    hunger: z.array(z.number()).describe("mean, 3 decimals"),
+    hygiene: z.array(z.number()),
+    energy: z.array(z.number()),
+    wallet: z.array(z.number()).describe("mean, 2 decimals"),
+    late: z.array(count).describe("agents whose shift state is late"),
+    queued: z.array(count).describe("agents waiting in a queue"),
+  })
+  .describe("figures per town, index = town (townlet serve publishes it for the observer's overview)");
+
+export const LoopStatus = z
+  .looseObject({
+    state: z.enum(["running", "paused", "finished", "stopped"]),
+    until: count.nullable().describe("tick the loop stops at"),
+    ticks_per_second: z.number().nullable().describe("null = as fast as possible"),
+    speed: z.number().nullable().describe("multiple of real time"),
+  })
+  .describe("townlet serve's loop (published by serve)");
+
 /** Top-level state sections: a diff's `changes` replaces them whole. Plug-ins may add more. */
 export const StateSections = {
   mode: z.enum(["full", "aggregate"]).describe("full: every agent; aggregate: aggregates plus subscribed agents"),
@@ -158,6 +188,13 @@ export const StateSections = {
   conflict: z.looseObject({ rivalry: z.record(z.string(), z.record(z.string(), z.number())).optional() }).optional(),
   perturbations: z.record(z.string(), z.unknown()).optional(),
   stability: Stability.optional(),
+  layout: Layout.optional(),
+  towns_overview: TownsOverview.optional(),
+  reward_breakdown: z
+    .record(z.string(), z.record(z.string(), z.number()))
+    .optional()
+    .describe("last tick's reward by component (total, survival, needs_penalty, wage, ...), for the agents clients subscribed to"),
+  loop: LoopStatus.optional(),
 };
 
 const header = {
@@ -177,6 +214,7 @@ export const SnapshotPayload = z
     jobs: z.record(z.string(), JobRecord),
     objects: z.record(z.string(), ObjectRecord),
     subscribed: z.array(z.string()).optional().describe("agents this client subscribed to (aggregate mode)"),
+    subscribed_towns: z.array(count).optional().describe("towns this client subscribed to (aggregate mode)"),
     events: z.array(TelemetryEvent),
     narrations: z.array(Narration),
     dropped: Dropped.optional(),
@@ -232,9 +270,10 @@ export const ResyncRequest = z.strictObject({ type: z.literal("resync") }).descr
 export const SubscribeRequest = z
   .strictObject({
     type: z.enum(["subscribe", "unsubscribe"]),
-    agents: z.array(z.string().min(1)).max(100_000),
+    agents: z.array(z.string().min(1)).max(100_000).optional().describe("agent ids"),
+    towns: z.array(count).max(1_000).optional().describe("towns: every agent and object of each (a town may bring at most max(stream.max_subscriptions, stream.aggregate_above_agents) agents)"),
   })
-  .describe("add or remove agents from the per-agent part of aggregate-mode diffs");
+  .describe("add or remove agents or towns from the per-agent part of aggregate-mode diffs (the reward_breakdown section follows agent subscriptions in either mode)");
 export const PingRequest = z.strictObject({ type: z.literal("ping") });
 
 /** Frames the server sends besides telemetry payloads. */
@@ -248,7 +287,12 @@ export const HelloMessage = z.strictObject({
   high_water_bytes: count,
   hard_limit_bytes: count,
 });
-export const SubscribedMessage = z.strictObject({ type: z.literal("subscribed"), agents: z.array(z.string()), unknown: z.array(z.string()) });
+export const SubscribedMessage = z.strictObject({
+  type: z.literal("subscribed"),
+  agents: z.array(z.string()),
+  unknown: z.array(z.string()),
+  towns: z.array(count).optional().describe("towns this client subscribed to"),
+});
 export const ErrorMessage = z.strictObject({
   type: z.literal("error"),
   code: z.string(),

@@ -3,7 +3,8 @@
 // wires them). Per client it counts bytes in flight with ws send callbacks (not bufferedAmount,
 // which ws keeps differently from browsers): above the high-water mark a client gets no diffs
 // and is marked stale; once drained it gets one fresh snapshot; past the hard limit it is closed
-// with 4008. Memory per client is bounded by the hard limit, whatever the client does.
+// with 4008. Memory per client is bounded by the hard limit, whatever the client does. GET
+// requests the hooks do not answer may go to a static site (the observer page: tools/web.ts).
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
@@ -49,6 +50,8 @@ export interface TelemetryServerOptions {
   maxPayload?: number;
   /** Bad frames in a row before the connection is closed with 4000. */
   maxBadFrames?: number;
+  /** GET/HEAD requests nobody else answered (a static site); resolves true when it answered. */
+  site?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 }
 
 const OWN_TYPES = ["resync", "subscribe", "unsubscribe", "ping"] as const;
@@ -67,6 +70,8 @@ export class Connection {
   /** Seq of the last telemetry payload sent. */
   lastSeq = 0;
   subs = new Set<string>();
+  /** Towns subscribed to (aggregate mode: all their agents and objects). */
+  towns = new Set<number>();
   alive = true;
   badFrames = 0;
   closed = false;
@@ -209,6 +214,7 @@ export class TelemetryServer implements TelemetrySink {
         return json(res, 200, { status: "ok", schema_version: SCHEMA_VERSION, tick: this.publisher.world.tick, clients: this.conns.size });
       }
       if (this.hooks.http && (await this.hooks.http(req, res))) return;
+      if (this.opts.site && (req.method === "GET" || req.method === "HEAD") && (await this.opts.site(req, res))) return;
       json(res, 404, { error: { code: "not_found", message: `no endpoint ${req.method} ${path}` } });
     } catch (e) {
       if (!res.headersSent) json(res, 500, { error: { code: "internal", message: e instanceof Error ? e.message : String(e) } });
@@ -259,6 +265,7 @@ export class TelemetryServer implements TelemetrySink {
       if (code === CLOSE_CODES.slow_consumer) this.stats.closed_slow++;
       this.conns.delete(conn);
       if (conn.subs.size) this.publisher.unwatch([...conn.subs]);
+      if (conn.towns.size) this.publisher.unwatchTowns([...conn.towns]);
       this.hooks.closed?.(conn);
       if (conn.streaming && --this.streamingClients === 0) {
         // Nobody listens: the publisher goes idle (it catches up when a client returns).
@@ -319,7 +326,7 @@ export class TelemetryServer implements TelemetrySink {
           return fail("invalid_args", r.error.issues.map((i) => `${i.path.join(".") || "(frame)"}: ${i.message}`).join("; "));
         }
         conn.badFrames = 0;
-        this.subscribe(conn, r.data.type, r.data.agents);
+        this.subscribe(conn, r.data.type, r.data.agents ?? [], r.data.towns ?? []);
         return;
       }
       case "ping":
@@ -340,23 +347,45 @@ export class TelemetryServer implements TelemetrySink {
     }
   }
 
-  private subscribe(conn: Connection, type: "subscribe" | "unsubscribe", agents: readonly string[]): void {
+  private subscribe(conn: Connection, type: "subscribe" | "unsubscribe", agents: readonly string[], towns: readonly number[]): void {
     let unknown: string[] = [];
+    const p = this.publisher;
     if (type === "subscribe") {
       const fresh = [...new Set(agents)].filter((a) => !conn.subs.has(a));
-      const limit = this.publisher.cfg.stream.max_subscriptions;
+      const limit = p.cfg.stream.max_subscriptions;
       if (conn.subs.size + fresh.length > limit) {
         conn.send({ type: "error", code: "invalid_args", message: `agents: at most ${limit} subscriptions per client, got ${conn.subs.size + fresh.length}` });
         return;
       }
-      unknown = this.publisher.watch(fresh);
+      const freshTowns = [...new Set(towns)].filter((t) => !conn.towns.has(t));
+      if (freshTowns.length > 0) {
+        const bad = freshTowns.find((t) => t >= p.world.towns);
+        if (bad !== undefined) {
+          conn.send({ type: "error", code: "invalid_args", message: `towns: town ${bad} does not exist (towns are 0..${p.world.towns - 1})` });
+          return;
+        }
+        // A town may bring as many agents as full mode would send, or max_subscriptions if more.
+        const cap = Math.max(limit, p.cfg.stream.aggregate_above_agents || Infinity);
+        const perTown = p.agentsPerTown();
+        const agentsIn = [...conn.towns, ...freshTowns].reduce((n, t) => n + perTown[t], 0);
+        if (agentsIn > cap) {
+          conn.send({ type: "error", code: "invalid_args", message: `towns: ${freshTowns.join(", ")} would stream ${agentsIn} agents, more than ${cap}; subscribe to agents instead` });
+          return;
+        }
+        p.watchTowns(freshTowns);
+        for (const t of freshTowns) conn.towns.add(t);
+      }
+      unknown = p.watch(fresh);
       for (const a of fresh) if (!unknown.includes(a)) conn.subs.add(a);
     } else {
       const gone = agents.filter((a) => conn.subs.has(a));
       for (const a of gone) conn.subs.delete(a);
-      this.publisher.unwatch(gone);
+      p.unwatch(gone);
+      const goneTowns = [...new Set(towns)].filter((t) => conn.towns.has(t));
+      for (const t of goneTowns) conn.towns.delete(t);
+      p.unwatchTowns(goneTowns);
     }
-    conn.send({ type: "subscribed", agents: [...conn.subs].sort(), unknown });
+    conn.send({ type: "subscribed", agents: [...conn.subs].sort(), unknown, ...(conn.towns.size || towns.length ? { towns: [...conn.towns].sort((a, b) => a - b) } : {}) });
     if (conn.streaming && this.publisher.mode === "aggregate") {
       conn.owed = "subscribe";
       this.flushOwed(conn);
@@ -375,7 +404,7 @@ export class TelemetryServer implements TelemetrySink {
   private sendSnapshot(conn: Connection, reason: SnapshotReason): void {
     const p = this.publisher;
     let line: string;
-    const filtered = p.mode === "aggregate" && conn.subs.size > 0;
+    const filtered = p.mode === "aggregate" && (conn.subs.size > 0 || conn.towns.size > 0);
     if (!filtered && conn.dropped === 0) {
       const c = this.snapCache;
       if (c && c.seq === p.seq && c.reason === reason) line = c.line;
@@ -384,7 +413,7 @@ export class TelemetryServer implements TelemetrySink {
         this.snapCache = { seq: p.seq, reason, line };
       }
     } else {
-      const snap = p.snapshot(reason, p.mode === "aggregate" ? conn.subs : null);
+      const snap = p.snapshot(reason, p.mode === "aggregate" ? conn.subs : null, conn.towns);
       if (conn.dropped > 0) snap.dropped = { events: 0, payloads: conn.dropped };
       line = JSON.stringify(snap);
     }
@@ -426,14 +455,14 @@ export class TelemetryServer implements TelemetrySink {
       }
       let line: string;
       if (pub.mode === "aggregate") {
-        if (conn.subs.size === 0) {
+        if (conn.subs.size === 0 && conn.towns.size === 0) {
           const c = this.diffCache;
           if (c && c.seq === payload.seq) line = c.line;
           else {
             line = JSON.stringify(pub.filterDiff(payload as DiffPayloadT, conn.subs));
             this.diffCache = { seq: payload.seq, line };
           }
-        } else line = JSON.stringify(pub.filterDiff(payload as DiffPayloadT, conn.subs));
+        } else line = JSON.stringify(pub.filterDiff(payload as DiffPayloadT, conn.subs, conn.towns));
       } else line = p.line();
       if (conn.sendLine(line)) conn.lastSeq = payload.seq;
     }

@@ -34,7 +34,7 @@ describe("townlet train", () => {
     expect(code).toBe(0);
     const summary = JSON.parse(c.lines.join("\n"));
     expect(summary.updates).toBe(3);
-    expect(summary.evaluation.map((e: { policy: string }) => e.policy)).toEqual(["ppo", "bc", "scripted", "random"]);
+    expect(summary.evaluation.map((e: { policy: string }) => e.policy)).toEqual(["ppo", "ppo greedy", "bc", "bc greedy", "scripted", "random"]);
     const v = validatePpoLog([path.join(out, "ppo_log.jsonl")]);
     expect(v.problems).toEqual([]);
     const records = readPpoLog(path.join(out, "ppo_log.jsonl"));

@@ -1,7 +1,7 @@
 // Telemetry publisher: a snapshot then per-tick diffs keyed by stable agent id; a client
 // applying them holds the server's state at every tick (agents spawned, removed and changed,
 // console changes included); events name agents even after they left; aggregate mode above the
-// threshold carries aggregates plus subscribed agents; privacy mode hashes ids; narrations are
+// threshold carries aggregates plus subscribed agents and towns; privacy mode hashes ids; narrations are
 // rate-limited; the file sink rotates and every file starts with a snapshot; a stalled stream
 // stops taking diffs and catches up with one snapshot.
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -13,6 +13,7 @@ import { Needs } from "../../components/needs.ts";
 import { ExitReason, Lifecycle } from "../../components/people.ts";
 import { TownEconomy } from "../../components/economy.ts";
 import type { World } from "../../engine/world.ts";
+import { Town } from "../../engine/core-components.ts";
 import {
   createTransportSink,
   DiffPayload,
@@ -232,6 +233,75 @@ describe("aggregate mode", () => {
     expect(snap.economy.summary).toMatchObject({ towns: 80, price_multiplier_max: 2, towns_without_power: 1, towns_without_water: 0 });
     expect(snap.aggregates.by_town).toBeUndefined();
     expect(SnapshotPayload.safeParse(snap).success).toBe(true);
+  });
+
+  it("carries every agent and object of a subscribed town, to the clients that subscribed to it only", () => {
+    const w = makeWorld({ world: { towns: 3, agents_per_town: 3 }, telemetry: { stream: { aggregate_above_agents: 4 } } });
+    const pub = pubOf(w);
+    const sink = memorySink();
+    pub.addSink(sink);
+    w.step();
+    expect(pub.mode).toBe("aggregate");
+    const townOf = (id: string) => w.columns(Town).id[w.agentEid(id)];
+    const inTown1 = Array.from(w.agents, (e) => w.agentName(e)).filter((id) => townOf(id) === 1);
+    expect(inTown1.length).toBe(3);
+    expect(pub.watchTowns([1, 7])).toEqual([7]);
+    const none = new Set<string>();
+    const towns = new Set([1]);
+    const snap = pub.snapshot("subscribe", none, towns);
+    expect(Object.keys(snap.agents).sort()).toEqual([...inTown1].sort());
+    expect(Object.keys(snap.jobs).sort()).toEqual([...inTown1].sort());
+    const objects = Object.values(snap.objects);
+    expect(objects.length).toBeGreaterThan(0);
+    expect(objects.every((o) => o.town === 1)).toBe(true);
+    expect(snap.subscribed_towns).toEqual([1]);
+    // A client that applies its filtered diffs holds the server's town-1 state at every tick.
+    const mirror = new TelemetryMirror();
+    mirror.apply(snap);
+    const other = new TelemetryMirror();
+    other.apply(pub.snapshot("subscribe", none));
+    for (let t = 0; t < 30; t++) {
+      w.step();
+      const d = pub.lastDiff!;
+      expect(mirror.apply(JSON.parse(JSON.stringify(pub.filterDiff(d, none, towns))))).toBe("applied");
+      other.apply(JSON.parse(JSON.stringify(pub.filterDiff(d, none))));
+      const server = pub.state() as { agents: Record<string, { town: number }>; objects: Record<string, { town: number }> };
+      const mine = mirror.state as typeof server;
+      expect(Object.values(mine.agents).every((a) => a.town === 1)).toBe(true);
+      expect(mine.agents).toEqual(Object.fromEntries(Object.entries(server.agents).filter(([, a]) => a.town === 1)));
+      expect(mine.objects).toEqual(Object.fromEntries(Object.entries(server.objects).filter(([, o]) => o.town === 1)));
+      // A client without the subscription gets no agents and no objects.
+      expect(other.state!.agents).toEqual({});
+      expect(other.state!.objects).toEqual({});
+    }
+    // The unfiltered stream stays consistent too.
+    const fileMirror = new TelemetryMirror();
+    for (const p of sink.payloads) expect(fileMirror.apply(p)).not.toBe("gap");
+    expect(fileMirror.state).toEqual(pub.state());
+    pub.unwatchTowns([1]);
+    w.step();
+    expect(pub.lastDiff!.agents?.removed?.length).toBeGreaterThanOrEqual(3);
+    expect(Object.keys(pub.state().objects as object)).toEqual([]);
+  });
+
+  it("publishes the layout, figures per town when asked, and the watched agents' rewards by component", () => {
+    const w = makeWorld({ world: { towns: 2, agents_per_town: 3 } });
+    const pub = pubOf(w);
+    pub.addSink(memorySink());
+    pub.townOverview = true;
+    const id = w.agentName(w.agents[0]);
+    pub.watch([id]);
+    w.step();
+    const snap = pub.snapshot("request");
+    expect(snap.layout).toMatchObject({ grid: { width: expect.any(Number), height: expect.any(Number) } });
+    expect(snap.towns_overview).toMatchObject({ agents: [3, 3] });
+    expect(snap.towns_overview!.hunger).toHaveLength(2);
+    expect(Object.keys(snap.reward_breakdown ?? {})).toEqual([id]);
+    expect(snap.reward_breakdown![id]).toMatchObject({ total: expect.any(Number), needs_penalty: expect.any(Number), wage: expect.any(Number) });
+    expect(SnapshotPayload.safeParse(snap).success).toBe(true);
+    pub.unwatch([id]);
+    w.step();
+    expect(pub.lastDiff!.removed).toContain("reward_breakdown");
   });
 
   it("switches mode with a snapshot when the population crosses the threshold", () => {

@@ -1,0 +1,67 @@
+// What the observer page exposes as `window.__observer` for tests and measurements (the e2e tests
+// read it through page.evaluate). Types only, no DOM: the Node-side tests import it too.
+
+export interface ObserverStatus {
+  connected: boolean;
+  role: "viewer" | "admin" | null;
+  label: string | null;
+  tick: number;
+  seq: number;
+  mode: string | null;
+  town: number;
+  towns: number;
+  selected: string | null;
+  snapshots: number;
+  diffs: number;
+  /** Diffs refused for a seq gap (each asked for a resync). */
+  gaps: number;
+  /** Ticks per second seen in the stream (last second). */
+  tps: number;
+}
+
+export interface CommandOutcome {
+  name: string;
+  status: "ok" | "error";
+  result?: unknown;
+  error?: { code: string; message: string };
+  id?: string | number;
+  cmd_id?: string | null;
+}
+
+export interface ObserverDebug {
+  status(): ObserverStatus;
+  /** Animation frames per second over the last second. */
+  readonly fps: number;
+  /** Mean milliseconds of work per drawn frame over the last second. */
+  readonly frameMs: number;
+  /** Longest gap between two animation frames over the last second, ms (jank; 16.7 at 60 fps). */
+  readonly worstGapMs: number;
+  /** Over the last second: milliseconds spent parsing and applying socket frames, and kilobytes received. */
+  readonly net: { msPerSecond: number; kbPerSecond: number; framesPerSecond: number };
+  /** What the last map frame drew. */
+  readonly drawn: { agents: number; objects: number; frames: number };
+  /** Live agent ids of the selected town. */
+  agents(): string[];
+  /** Where an agent is drawn now, in page (CSS) pixels; null when not on the map. */
+  agentPoint(id: string): { x: number; y: number } | null;
+  /** The town of an agent in the page's state, null when the page does not hold it. */
+  agentTown(id: string): number | null;
+  /** Centre of a town's cell in the overview, in page (CSS) pixels; null without an overview. */
+  townPoint(town: number): { x: number; y: number } | null;
+  /** The map colour an agent gets now (CSS colour), null when not drawn. */
+  agentColour(id: string): string | null;
+  /** Data points in the KPI charts (per series). */
+  chartPoints(): number;
+  /** Texts of the feed's rows, newest first. */
+  feed(): string[];
+  /** Results of the commands this page sent, oldest first. */
+  results(): CommandOutcome[];
+  /** Sends a raw frame over the page's socket (tests: a forged command). */
+  send(frame: Record<string, unknown>): void;
+  /** Sends a console command and resolves with its result. */
+  command(name: string, args?: Record<string, unknown>): Promise<CommandOutcome>;
+  /** Drops the next diff, as a lossy network would (the page must resync). */
+  dropNextDiff(): void;
+  selectTown(town: number): void;
+  selectAgent(id: string | null): void;
+}
