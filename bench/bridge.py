@@ -2,16 +2,26 @@
 """Agent-steps/s through the stdio bridge (python/townlet_env VectorEnv) with a random masked
 policy, against the same run inside Node (TownletVectorEnv, the same policy in JS).
 
-    python3 bench/bridge.py [--agents 10,1000,10000] [--ticks N] [--warmup N] [--json]
+    python3 bench/bridge.py [--agents 10,1000,10000] [--rounds 3] [--modes node,default,pipe]
+                            [--ticks N] [--warmup N] [--json]
 
-Worlds: configs/many-towns.yaml, towns of 8 agents (world.towns = ceil(agents / 8)).
-Overhead = 1 - bridge / node (the share of throughput the bridge costs); "shm" = VectorEnv(shm=True).
+Worlds: configs/many-towns.yaml, towns of 8 agents (world.towns = ceil(agents / 8)). Per size,
+`--rounds` rounds each run every mode once, in an order that rotates from round to round (so a
+load that drifts during the run hits every mode alike). Modes: "node" (in-process, always run:
+the reference), "default" (VectorEnv(): shared memory where /dev/shm exists, else the pipe),
+"pipe" (VectorEnv(shm=False)), "shm" (VectorEnv(shm=True)).
+Reported per mode: the median agent-steps/s over the rounds (and the spread), overhead =
+1 - median(mode) / median(node), and CPU seconds per agent-step (the Python process plus its
+Node child; the Node process alone in-process) with cpu_overhead = cpu(mode) / cpu(node) - 1,
+which a busy machine disturbs less than wall-clock time.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
+import statistics
 import subprocess
 import sys
 import time
@@ -24,6 +34,7 @@ sys.path.insert(0, str(ROOT / "python"))
 from townlet_env import VectorEnv  # noqa: E402
 
 CONFIG = str(ROOT / "configs" / "many-towns.yaml")
+SHM_ARG = {"default": None, "pipe": False, "shm": True}
 
 NODE_SCRIPT = r"""
 import { TownletVectorEnv } from %(vector)s;
@@ -33,9 +44,9 @@ let r = env.reset(1);
 const A = env.actionCount;
 let acts = new Int32Array(0);
 const allowed = new Int32Array(A);
-let rows = 0, t0 = 0;
+let rows = 0, t0 = 0, c0 = process.cpuUsage();
 for (let t = 0; t < warmup + ticks; t++) {
-  if (t === warmup) { t0 = performance.now(); rows = 0; }
+  if (t === warmup) { t0 = performance.now(); c0 = process.cpuUsage(); rows = 0; }
   const n = r.count;
   if (acts.length !== n) acts = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -47,11 +58,12 @@ for (let t = 0; t < warmup + ticks; t++) {
   r = env.step(acts);
 }
 const s = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ agent_steps: rows, seconds: s }));
+const c = process.cpuUsage(c0);
+console.log(JSON.stringify({ agent_steps: rows, seconds: s, cpu_seconds: (c.user + c.system) / 1e6 }));
 """
 
 
-def node_run(towns: int, warmup: int, ticks: int) -> float:
+def node_run(towns: int, warmup: int, ticks: int) -> dict:
     code = NODE_SCRIPT % {
         "vector": json.dumps(str(ROOT / "env" / "vector.ts")),
         "config": json.dumps(CONFIG),
@@ -61,62 +73,97 @@ def node_run(towns: int, warmup: int, ticks: int) -> float:
     }
     out = subprocess.run(["node", "--import", "tsx", "--input-type=module", "-e", code], cwd=ROOT, check=True, capture_output=True, text=True)
     r = json.loads(out.stdout.strip().splitlines()[-1])
-    return r["agent_steps"] / r["seconds"]
+    return {"rate": r["agent_steps"] / r["seconds"], "cpu_per_step": r["cpu_seconds"] / r["agent_steps"]}
 
 
-def bridge_run(towns: int, warmup: int, ticks: int, shm: bool) -> dict:
+def child_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process so far (Linux /proc), NaN elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return math.nan
+
+
+def bridge_run(towns: int, warmup: int, ticks: int, shm) -> dict:
     rng = np.random.default_rng(0)
     with VectorEnv(config=CONFIG, overrides={"world.towns": towns, "world.agents_per_town": 8}, max_cycles=warmup + ticks + 10, timeout=120, shm=shm) as env:
         r = env.reset(seed=1)
-        rows = 0
-        t0 = 0.0
-        wait = 0.0
+        rows, t0, c0, k0, wait = 0, 0.0, 0.0, 0.0, 0.0
         for t in range(warmup + ticks):
             if t == warmup:
-                t0 = time.perf_counter()
-                rows = 0
-                wait = 0.0
+                t0, c0, k0 = time.perf_counter(), time.process_time(), child_cpu(env.engine.pid)
+                rows, wait = 0, 0.0
             acts = (rng.random(r.masks.shape) * r.masks).argmax(axis=1).astype(np.int32)
             rows += len(acts)
             w0 = time.perf_counter()
             r = env.step(acts)
             wait += time.perf_counter() - w0
         s = time.perf_counter() - t0
+        cpu = time.process_time() - c0 + child_cpu(env.engine.pid) - k0
         frame_mb = (r.obs.nbytes + r.masks.nbytes) / 1e6
-    return {"rate": rows / s, "policy_s_per_tick": (s - wait) / ticks, "frame_mb": frame_mb}
+        # (getattr: the script also measures older checkouts, whose VectorEnv lacks these.)
+        transport = getattr(env, "transport", "shm" if shm else "pipe")
+        why = getattr(env, "transport_reason", "")
+    return {"rate": rows / s, "cpu_per_step": cpu / rows, "policy_s_per_tick": (s - wait) / ticks, "frame_mb": frame_mb, "transport": transport, "why": why}
+
+
+def run(mode: str, towns: int, warmup: int, ticks: int) -> dict:
+    if mode == "node":
+        return node_run(towns, warmup, ticks)
+    return bridge_run(towns, warmup, ticks, shm=SHM_ARG[mode])
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--agents", default="10,1000,10000")
-    p.add_argument("--ticks", type=int, default=0, help="timed ticks (default: by size)")
-    p.add_argument("--warmup", type=int, default=20)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--agents", default="10,1000,10000", help="sizes, comma-separated (rounded up to towns of 8)")
+    p.add_argument("--rounds", type=int, default=3, help="runs of each mode per size; medians are reported")
+    p.add_argument("--ticks", type=int, default=0, help="timed ticks per run (default: by size)")
+    p.add_argument("--warmup", type=int, default=20, help="untimed ticks before the timed ones")
+    p.add_argument("--modes", default="node,default,pipe", help="node, default, pipe, shm (node always runs)")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
     a = p.parse_args()
+    modes = ("node", *[m for m in a.modes.split(",") if m != "node"])
+    for m in modes[1:]:
+        if m not in SHM_ARG:
+            p.error(f"--modes: unknown mode {m!r} (node, default, pipe, shm)")
     results = []
     for agents in [int(x) for x in a.agents.split(",")]:
         towns = max(1, math.ceil(agents / 8))
         ticks = a.ticks or (2000 if agents <= 100 else 300 if agents <= 2000 else 100)
-        node = node_run(towns, a.warmup, ticks)
-        br = bridge_run(towns, a.warmup, ticks, shm=False)
-        bs = bridge_run(towns, a.warmup, ticks, shm=True)
-        res = {
-            "agents": towns * 8,
-            "ticks": ticks,
-            "node_agent_steps_per_s": round(node),
-            "bridge_agent_steps_per_s": round(br["rate"]),
-            "overhead": round(1 - br["rate"] / node, 3),
-            "bridge_shm_agent_steps_per_s": round(bs["rate"]),
-            "overhead_shm": round(1 - bs["rate"] / node, 3),
-            "python_policy_ms_per_tick": round(br["policy_s_per_tick"] * 1e3, 2),
-            "frame_mb": round(br["frame_mb"], 2),
-        }
+        runs: dict = {m: [] for m in modes}
+        for k in range(a.rounds):
+            j = k % len(modes)
+            for m in modes[j:] + modes[:j]:
+                runs[m].append(run(m, towns, a.warmup, ticks))
+        med = {m: statistics.median(x["rate"] for x in runs[m]) for m in modes}
+        cpu = {m: statistics.median(x["cpu_per_step"] for x in runs[m]) for m in modes}
+        res = {"agents": towns * 8, "ticks": ticks, "rounds": a.rounds, "load_avg_1m": round(os.getloadavg()[0], 2)}
+        for m in modes:
+            rates = [x["rate"] for x in runs[m]]
+            res[m] = {
+                "agent_steps_per_s": round(med[m]),
+                "min": round(min(rates)),
+                "max": round(max(rates)),
+                "cpu_us_per_agent_step": round(cpu[m] * 1e6, 3),
+            }
+            if m != "node":
+                res[m]["overhead"] = round(1 - med[m] / med["node"], 3)
+                res[m]["cpu_overhead"] = round(cpu[m] / cpu["node"] - 1, 3)
+                res[m]["transport"] = runs[m][0]["transport"]
+                res[m]["python_policy_ms_per_tick"] = round(statistics.median(x["policy_s_per_tick"] for x in runs[m]) * 1e3, 2)
+        bridged = [m for m in modes if m != "node"]
+        if bridged:
+            res["frame_mb"] = round(runs[bridged[0]][0]["frame_mb"], 2)
+        if "default" in runs:
+            res["default_transport_reason"] = runs["default"][0]["why"]
         results.append(res)
-        print(
-            f"{res['agents']:>6} agents  node {res['node_agent_steps_per_s']:>10,}/s  bridge {res['bridge_agent_steps_per_s']:>10,}/s  "
-            f"overhead {res['overhead'] * 100:5.1f}%  shm {res['bridge_shm_agent_steps_per_s']:>10,}/s overhead {res['overhead_shm'] * 100:5.1f}%  (frame {res['frame_mb']} MB, python policy {res['python_policy_ms_per_tick']} ms/tick)",
-            file=sys.stderr,
-        )
+        line = f"{res['agents']:>6} agents  node {res['node']['agent_steps_per_s']:>9,}/s"
+        for m in bridged:
+            d = res[m]
+            line += f"  {m}[{d['transport']}] {d['agent_steps_per_s']:>9,}/s overhead {d['overhead'] * 100:5.1f}% (cpu {d['cpu_overhead'] * 100:+5.1f}%)"
+        print(f"{line}  [medians of {a.rounds}; frame {res.get('frame_mb')} MB; load {res['load_avg_1m']}]", file=sys.stderr)
     if a.json:
         print(json.dumps({"results": results}))
     return 0

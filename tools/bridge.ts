@@ -7,16 +7,23 @@
 // close. Replies carry the same type (or "error" with a message) and `id` of the request.
 // Step/reset replies: tick, count, joined, ids (reset) or joined_ids (step), sparse infos,
 // and the arrays agents, uids, obs [N, D] float32, masks [N, A] uint8, rewards float32,
-// terminated, truncated, taken, invalid (uint8). Stdout carries frames only: logs go to stderr.
+// terminated, truncated, taken, invalid (uint8). A reset/step request may name a shared-memory
+// slot (`shm`, and `shm_path` the first time): the reply's arrays then go into that file and
+// only the header travels on the pipe. Stdout carries frames only: logs go to stderr.
+// Version history: 1 first version (shared memory: two fixed slots named in hello);
+// 2 the client names the slot per request (a slot is reused only when the client holds no view
+// of it), a failed shared-memory write falls back to the pipe with `shm_error`.
 import { parseArgs } from "node:util";
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writevSync } from "node:fs";
 import { ENV_NAME } from "../env/parallel.ts";
 import { TownletVectorEnv, type VectorStep } from "../env/vector.ts";
 import { Lifecycle } from "../components/people.ts";
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Largest frame accepted from the client (actions only: 4 bytes per agent). */
 const MAX_REQUEST = 256 * 1024 * 1024;
+/** Shared-memory slots a client may open (it adds one only while it holds views of all the others). */
+export const MAX_SHM_SLOTS = 64;
 
 interface Out {
   log(line: string): void;
@@ -74,25 +81,44 @@ export function encodeFrame(header: Record<string, unknown>, arrays: [string, Ty
 }
 
 /**
- * A frame whose arrays go to a shared-memory file (the client's `shm` of hello) instead of the
- * pipe: written at 8-byte-aligned offsets from 0 of the file, listed in header.arrays as usual,
- * with header.shm = the slot (file) index. The client maps the file: no copy through the pipe.
+ * A frame whose arrays go to a shared-memory file (a slot the client named) instead of the pipe:
+ * written with one pwritev at 8-byte-aligned offsets from 0 of the file, listed in header.arrays
+ * as usual, with header.shm = the slot. The client maps the file: no copy through the pipe.
+ * Throws what the write throws (ENOSPC on a full tmpfs, ...): the caller falls back to the pipe.
  */
 export function encodeShmFrame(header: Record<string, unknown>, arrays: [string, Typed, number[]][], fd: number, slot: number): Buffer[] {
   let at = 0;
   const descs: ArrayDesc[] = [];
+  const parts: Uint8Array[] = [];
   for (const [name, a, shape] of arrays) {
     descs.push({ name, dtype: DTYPE_OF(a), shape, offset: at });
-    let done = 0;
-    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, at + done);
-    at = align8(at + a.byteLength);
+    parts.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    const next = align8(at + a.byteLength);
+    if (next > at + a.byteLength) parts.push(PAD.subarray(0, next - at - a.byteLength));
+    at = next;
   }
+  writeAllAt(fd, parts, 0);
   const head = Buffer.from(JSON.stringify({ ...header, v: PROTOCOL_VERSION, shm: slot, arrays: descs }), "utf8");
   const pre = Buffer.alloc(8);
   pre.writeUInt32LE(4 + head.length, 0);
   pre.writeUInt32LE(head.length, 4);
   return [pre, head];
+}
+
+const PAD = new Uint8Array(8);
+
+/** pwritev until every byte is written (a regular file may take fewer bytes than asked). */
+function writeAllAt(fd: number, parts: Uint8Array[], position: number): void {
+  let rest = parts.filter((p) => p.length > 0);
+  while (rest.length > 0) {
+    let n = writevSync(fd, rest, position);
+    position += n;
+    while (rest.length > 0 && n >= rest[0].length) {
+      n -= rest[0].length;
+      rest = rest.slice(1);
+    }
+    if (n > 0) rest = [rest[0].subarray(n), ...rest.slice(1)];
+  }
 }
 
 export class FrameError extends Error {
@@ -168,22 +194,46 @@ function engineVersion(): string {
 /** The bridge state machine, separate from stdio so that tests can drive it. */
 export class Bridge {
   readonly env: TownletVectorEnv;
-  /** Shared-memory files (two slots, alternating) when the client asked for them in hello. */
-  private shm: number[] = [];
-  private slot = 0;
+  /** Shared-memory files by slot, opened when a request names them (`shm_path`). */
+  private shm: (number | undefined)[] = [];
   constructor(env: TownletVectorEnv) {
     this.env = env;
   }
 
   close(): void {
-    for (const fd of this.shm) closeSync(fd);
+    for (const fd of this.shm) if (fd !== undefined) closeSync(fd);
     this.shm = [];
   }
 
-  private reply(header: Record<string, unknown>, arrays: [string, Typed, number[]][]): Buffer[] {
-    if (this.shm.length === 0) return encodeFrame(header, arrays);
-    this.slot ^= 1;
-    return encodeShmFrame(header, arrays, this.shm[this.slot], this.slot);
+  /**
+   * The reply frame of a reset/step: arrays into the slot the request named, else inline. A
+   * slot that cannot be opened or written (no space left, ...) sends this reply inline with
+   * `shm_error`, and every slot is closed (the client stops asking).
+   */
+  private reply(request: Record<string, unknown>, header: Record<string, unknown>, arrays: [string, Typed, number[]][]): Buffer[] {
+    const slot = request.shm;
+    if (slot === undefined || slot === null) return encodeFrame(header, arrays);
+    if (!Number.isInteger(slot) || (slot as number) < 0 || (slot as number) >= MAX_SHM_SLOTS) {
+      throw new FrameError(`malformed frame: shm must be a slot number in [0, ${MAX_SHM_SLOTS}), got ${JSON.stringify(slot)}`);
+    }
+    const k = slot as number;
+    const path = request.shm_path;
+    if (path !== undefined && path !== null && typeof path !== "string") throw new FrameError("malformed frame: shm_path must be a file path");
+    try {
+      if (typeof path === "string") {
+        const old = this.shm[k];
+        if (old !== undefined) closeSync(old);
+        this.shm[k] = undefined;
+        this.shm[k] = openSync(path, "r+");
+      }
+      const fd = this.shm[k];
+      if (fd === undefined) throw new FrameError(`malformed frame: shared-memory slot ${k} was never opened (send shm_path with its first use)`);
+      return encodeShmFrame(header, arrays, fd, k);
+    } catch (e) {
+      if (e instanceof FrameError) throw e;
+      this.close();
+      return encodeFrame({ ...header, shm_error: (e as Error).message }, arrays);
+    }
   }
 
   hello(): Record<string, unknown> {
@@ -252,19 +302,14 @@ export class Bridge {
   handle(header: Record<string, unknown>, frame: Buffer): { reply: Buffer[]; stop: boolean } {
     const id = header.id ?? null;
     if (header.v !== PROTOCOL_VERSION) {
-      throw new FrameError(`protocol version mismatch: the engine speaks ${PROTOCOL_VERSION}, the request says ${JSON.stringify(header.v)}`);
+      throw new FrameError(
+        `protocol version mismatch: the engine speaks ${PROTOCOL_VERSION}, the request says ${JSON.stringify(header.v)}; use the python/ package of the same Townlet checkout`,
+      );
     }
     try {
       switch (header.type) {
-        case "hello": {
-          const shm = header.shm;
-          if (shm !== undefined && shm !== null) {
-            if (!Array.isArray(shm) || shm.length !== 2 || !shm.every((p) => typeof p === "string")) throw new FrameError("hello: shm must be two file paths");
-            this.close();
-            this.shm = shm.map((p: string) => openSync(p, "r+"));
-          }
-          return { reply: encodeFrame({ type: "hello", id, ...this.hello(), shm: this.shm.length > 0 }), stop: false };
-        }
+        case "hello":
+          return { reply: encodeFrame({ type: "hello", id, ...this.hello() }), stop: false };
         case "reset": {
           const opts = header.options;
           if (opts !== undefined && opts !== null) {
@@ -274,12 +319,12 @@ export class Bridge {
           }
           const seed = header.seed === undefined || header.seed === null ? undefined : (header.seed as number);
           const [h, arrays] = this.result(this.env.reset(seed), true);
-          return { reply: this.reply({ type: "reset", id, ...h }, arrays), stop: false };
+          return { reply: this.reply(header, { type: "reset", id, ...h }, arrays), stop: false };
         }
         case "step": {
           const actions = readArray(header, frame, "actions", "int32");
           const [h, arrays] = this.result(this.env.step(actions), false);
-          return { reply: this.reply({ type: "step", id, ...h }, arrays), stop: false };
+          return { reply: this.reply(header, { type: "step", id, ...h }, arrays), stop: false };
         }
         case "close":
           return { reply: encodeFrame({ type: "close", id }), stop: true };

@@ -11,6 +11,7 @@ import textwrap
 import threading
 import time
 import unittest
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))
 
 from townlet_env import (  # noqa: E402
+    PROTOCOL_VERSION,
     BridgeTimeout,
     EngineDied,
     EngineError,
@@ -64,11 +66,11 @@ def read():
     n, h = struct.unpack('<II', p)
     return sys.stdin.buffer.read(n - 4)
 read()
-sys.stdout.buffer.write(frame({'v': 1, 'type': 'hello', 'id': 1, 'config_id': 'x', 'config_hash': 'x', 'engine_version': 'x', 'max_cycles': 5,
+sys.stdout.buffer.write(frame({'v': %(v)d, 'type': 'hello', 'id': 1, 'config_id': 'x', 'config_hash': 'x', 'engine_version': 'x', 'max_cycles': 5,
     'spaces': {'observation': {'shape': [2], 'features': 2, 'map': [0, 0, 0]}, 'action_mask': {'shape': [2]}, 'action': {'n': 2}}}))
 sys.stdout.buffer.flush()
 read()
-"""
+""".replace("%(v)d", str(PROTOCOL_VERSION))
 
 
 @needs_engine
@@ -77,6 +79,11 @@ class ParallelApiTest(unittest.TestCase):
 
     def test_parallel_api(self):
         with ParallelEnv(max_cycles=40) as env:
+            self.assertIs(env.unwrapped, env)
+            self.assertEqual(str(env), "townlet_v1")
+            # The real test starts with reset(seed=0, options={"options": 1}) and needs it to work.
+            with self.assertWarns(UserWarning):
+                env.reset(seed=0, options={"options": 1})
             obs, infos = env.reset(seed=3)
             self.assertIsInstance(obs, dict)
             self.assertIsInstance(infos, dict)
@@ -136,8 +143,10 @@ class ParallelApiTest(unittest.TestCase):
                 env.step(dict(acts, nobody=0))
             obs, rew, term, trunc, infos = env.step(dict(acts, **{env.agents[0]: 99}))
             self.assertTrue(infos[env.agents[0]]["invalid_action"] or not infos[env.agents[0]]["action_taken"])
+            with self.assertWarns(UserWarning):
+                env.reset(seed=1, options={"bogus": 1})  # ignored, as PettingZoo's api test needs
             with self.assertRaises(EngineError):
-                env.reset(seed=1, options={"bogus": 1})
+                env.vector.reset(seed=1, options={"bogus": 1})  # the batch form refuses them
             with self.assertRaises(EngineError):
                 env.reset(seed=-1)
             env.reset(seed=2)  # still usable
@@ -204,8 +213,10 @@ class BatchEqualsDictTest(unittest.TestCase):
 
     def test_shm_equals_pipe(self):
         before = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
-        with VectorEnv(max_cycles=40) as a, VectorEnv(max_cycles=40, shm=True) as b:
-            self.assertTrue(b.hello["shm"])
+        with VectorEnv(max_cycles=40, shm=False) as a, VectorEnv(max_cycles=40) as b:
+            self.assertEqual(a.transport, "pipe")
+            if sys.platform.startswith("linux") and os.access("/dev/shm", os.W_OK):
+                self.assertEqual(b.transport, "shm", b.transport_reason)
             ra, rb = a.reset(seed=9), b.reset(seed=9)
             rng = np.random.default_rng(3)
             while True:
@@ -220,6 +231,53 @@ class BatchEqualsDictTest(unittest.TestCase):
                 ra, rb = a.step(acts), b.step(acts)
             after = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
             self.assertEqual({f for f in after - before if f.startswith("townlet-")}, set())
+
+    def test_held_results_stay_valid(self):
+        # A shared-memory file is reused only once no view of it is left: results you keep stay
+        # as they were, on either transport; past MAX_SHM_SLOTS held, replies use the pipe.
+        from townlet_env.client import MAX_SHM_SLOTS
+
+        for shm in (None, False):
+            with self.subTest(shm=shm), VectorEnv(max_cycles=60, shm=shm) as v:
+                r = v.reset(seed=2)
+                kept, copies = [r], [r.obs.copy()]
+                rng = np.random.default_rng(0)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    for _ in range(MAX_SHM_SLOTS + 4):
+                        r = v.step(masked_actions(rng, r.masks))
+                        kept.append(r)
+                        copies.append(r.obs.copy())
+                for k, c in zip(kept, copies):
+                    np.testing.assert_array_equal(k.obs, c)
+                    self.assertFalse(k.obs.flags.writeable)
+                if v.transport == "shm":
+                    self.assertEqual(len(v.engine._slots), MAX_SHM_SLOTS)
+                    self.assertTrue(any("still held" in str(w.message) for w in caught))
+                    del kept, copies, k, c, caught
+                    for _ in range(4):
+                        r = v.step(masked_actions(rng, r.masks))
+                    self.assertEqual(len(v.engine._slots), MAX_SHM_SLOTS)  # reused, not grown
+
+    def test_shm_failure_falls_back_to_the_pipe(self):
+        with VectorEnv(max_cycles=10) as v:
+            if v.transport != "shm":
+                self.skipTest(v.transport_reason)
+            from townlet_env.client import _Slot
+
+            def bad_path():
+                # A slot whose file the engine cannot open (as if /dev/shm were full or gone).
+                v.engine._slots.append(_Slot(os.open(os.devnull, os.O_RDONLY)))
+                return len(v.engine._slots) - 1, "/nonexistent-townlet-dir/slot"
+
+            v.engine._pick_slot = bad_path
+            with self.assertWarns(RuntimeWarning):
+                r = v.reset(seed=1)
+            self.assertEqual(v.transport, "pipe")
+            self.assertIn("shared memory failed", v.transport_reason)
+            self.assertEqual(r.obs.shape, (len(r.ids), v.observation_size))
+            r = v.step(np.zeros(len(r.ids), np.int32))
+            self.assertEqual(r.extra["cycles"], 1)
 
     def test_ids_follow_leaves_and_joins(self):
         # After a step only the joined rows' ids travel: the rebuilt list must stay tied to uids.
@@ -244,6 +302,7 @@ class BatchEqualsDictTest(unittest.TestCase):
         with VectorEnv(max_cycles=5) as v:
             r = v.reset(seed=1)
             self.assertFalse(r.obs.flags.owndata)
+            self.assertFalse(r.obs.flags.writeable)
             self.assertIsNotNone(r.obs.base)
             self.assertEqual(r.obs.shape, (len(r.ids), v.observation_size))
             self.assertEqual(r.masks.shape, (len(r.ids), v.action_count))
@@ -314,6 +373,26 @@ class ProcessTest(unittest.TestCase):
         e.kill()
 
 
+class ShmChoiceTest(unittest.TestCase):
+    """Which transport VectorEnv takes, and why (no engine needed)."""
+
+    def test_choice(self):
+        from unittest import mock
+
+        from townlet_env.client import shm_folder
+
+        self.assertEqual(shm_folder(False), (None, "shm=False: every reply travels through the pipe"))
+        with mock.patch("os.access", return_value=False):
+            where, why = shm_folder(None)
+            self.assertIsNone(where)
+            self.assertIn("no writable /dev/shm", why)
+            self.assertIn("pipe", why)
+            where, why = shm_folder(True)
+            self.assertEqual(where, __import__("tempfile").gettempdir())
+        if sys.platform.startswith("linux") and os.access("/dev/shm", os.W_OK):
+            self.assertEqual(shm_folder(None)[0], "/dev/shm")
+
+
 class FakeEngineTest(unittest.TestCase):
     """Malformed frames and silence from the engine's side (a Python script plays the engine)."""
 
@@ -328,6 +407,12 @@ class FakeEngineTest(unittest.TestCase):
         with self.assertRaises(ProtocolError) as cm:
             EngineProcess(command=cmd, startup_timeout=10)
         self.assertIn("not JSON", str(cm.exception))
+
+    def test_version_mismatch(self):
+        old = HELLO_THEN.replace(f"'v': {PROTOCOL_VERSION},", "'v': 1,")
+        with self.assertRaises(ProtocolError) as cm:
+            EngineProcess(command=fake_engine(old), startup_timeout=10)
+        self.assertIn(f"protocol version mismatch: this package (townlet_env) speaks {PROTOCOL_VERSION}, the engine 1", str(cm.exception))
 
     def test_timeout(self):
         e = EngineProcess(command=fake_engine(HELLO_THEN + "\nimport time; time.sleep(60)\n"), timeout=1.0, startup_timeout=10)

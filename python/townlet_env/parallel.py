@@ -1,6 +1,7 @@
 """PettingZoo's parallel contract over the bridge (a view over VectorEnv)."""
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -27,8 +28,8 @@ class ParallelEnv(_Base):
     metadata = {"name": "townlet_v1", "render_modes": [], "is_parallelizable": True}
     render_mode = None
 
-    def __init__(self, config=None, overrides=None, max_cycles=None, command=None, timeout=30.0, startup_timeout=120.0):
-        self.vector = VectorEnv(config=config, overrides=overrides, max_cycles=max_cycles, command=command, timeout=timeout, startup_timeout=startup_timeout)
+    def __init__(self, config=None, overrides=None, max_cycles=None, command=None, timeout=30.0, startup_timeout=120.0, shm=None):
+        self.vector = VectorEnv(config=config, overrides=overrides, max_cycles=max_cycles, command=command, timeout=timeout, startup_timeout=startup_timeout, shm=shm)
         v = self.vector
         obs_sp = v.hello["spaces"]
         self._obs_space = _spaces.make_dict(
@@ -55,6 +56,22 @@ class ParallelEnv(_Base):
             raise KeyError(f'unknown agent "{agent}": not in possible_agents (call reset() first, or check the id)')
 
     @property
+    def observation_spaces(self) -> dict:
+        """{agent: space} over possible_agents (PettingZoo's older dict attribute; one shared space)."""
+        return {a: self._obs_space for a in self.possible_agents}
+
+    @property
+    def action_spaces(self) -> dict:
+        return {a: self._act_space for a in self.possible_agents}
+
+    @property
+    def unwrapped(self):
+        return self
+
+    def __str__(self) -> str:
+        return self.metadata["name"]
+
+    @property
     def num_agents(self) -> int:
         return len(self.agents)
 
@@ -63,9 +80,14 @@ class ParallelEnv(_Base):
         return len(self.possible_agents)
 
     def reset(self, seed: Optional[int] = None, options: Optional[dict] = None):
+        # PettingZoo's parallel_api_test resets with options={"options": 1} and expects it to
+        # work: townlet_v1 defines no reset option, so they are ignored here, with a warning
+        # (VectorEnv, the engine's own form, refuses them).
+        if options:
+            warnings.warn(f"townlet_v1 defines no reset options: ignoring {sorted(options)}", UserWarning, stacklevel=2)
         self.possible_agents = []
         self._seen = set()
-        r = self.vector.reset(seed=seed, options=options)
+        r = self.vector.reset(seed=seed)
         obs, _, _, _, infos = self._collect(r)
         return obs, infos
 

@@ -2,7 +2,11 @@
 
 A frame: u32 LE body length (bytes after that field), u32 LE header length, header JSON (utf-8),
 then arrays at 8-byte-aligned offsets from the frame start, listed in header["arrays"] as
-{name, dtype, shape, offset}. Arrays are little-endian.
+{name, dtype, shape, offset}. Arrays are little-endian. A reset/step reply may instead hold its
+arrays in a shared-memory file the request named (header "shm": the slot; offsets from 0 there).
+
+Version history: 1 first version; 2 the client names a shared-memory slot per request
+("shm", "shm_path"), and a slot the engine cannot write falls back to the pipe ("shm_error").
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import struct
 
 import numpy as np
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 DTYPES = {"float32": np.dtype("<f4"), "int32": np.dtype("<i4"), "uint8": np.dtype("u1")}
 MAX_FRAME = 1 << 32  # u32 length field
 
@@ -82,7 +86,10 @@ def parse_header(frame: memoryview) -> dict:
     if not isinstance(header, dict):
         raise ProtocolError("malformed frame from the engine: header is not a JSON object")
     if header.get("v") != PROTOCOL_VERSION:
-        raise ProtocolError(f"protocol version mismatch: this package speaks {PROTOCOL_VERSION}, the engine {header.get('v')!r}")
+        raise ProtocolError(
+            f"protocol version mismatch: this package (townlet_env) speaks {PROTOCOL_VERSION}, the engine {header.get('v')!r}; "
+            "install the package from the same Townlet checkout as the engine (pip install ./python)"
+        )
     return header
 
 

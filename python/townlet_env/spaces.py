@@ -1,4 +1,8 @@
-"""gymnasium spaces when importable, light stand-ins with the same attributes otherwise."""
+"""gymnasium spaces when importable, light stand-ins with the same attributes otherwise.
+
+The stand-ins mirror what PettingZoo's tests and common trainers read of gymnasium's Box,
+Discrete and Dict (listed in docs/python.md); they are not gymnasium.Space subclasses.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -83,6 +87,18 @@ class Dict:
 
     def keys(self):
         return self.spaces.keys()
+
+    def items(self):
+        return self.spaces.items()
+
+    def values(self):
+        return self.spaces.values()
+
+    def __iter__(self):
+        return iter(self.spaces)
+
+    def __len__(self):
+        return len(self.spaces)
 
     def seed(self, seed=None):
         for s in self.spaces.values():

@@ -10,8 +10,9 @@ from .protocol import ProtocolError
 
 
 class StepResult(NamedTuple):
-    """One reset/step reply. Arrays are zero-copy views on the reply's buffer (read-only by
-    convention; each reply has its own buffer, so earlier results stay valid)."""
+    """One reset/step reply. Arrays are zero-copy, read-only views on the reply's buffer (a
+    shared-memory file, or the bytes read from the pipe); a buffer is reused only once no view
+    of it is left, so a result stays valid as long as you hold it."""
 
     obs: np.ndarray  # [N, D] float32: features, then the map [C, W, W] flattened
     masks: np.ndarray  # [N, A] uint8, 1 = allowed
@@ -28,10 +29,11 @@ class VectorEnv:
     rows done there), then agents that joined during it. `step(actions)` takes one int32 action
     per row of the previous result (rows that were done are ignored)."""
 
-    def __init__(self, config=None, overrides=None, max_cycles=None, command=None, timeout=30.0, startup_timeout=120.0, shm=False):
-        #: shm=True: arrays travel through two shared-memory files (alternating) instead of the
-        #: pipe; faster for large batches, but a result's arrays are then valid only until the
-        #: second next reset/step (copy what you keep).
+    def __init__(self, config=None, overrides=None, max_cycles=None, command=None, timeout=30.0, startup_timeout=120.0, shm=None):
+        # shm=None (default): the arrays of replies come through shared-memory files in /dev/shm
+        # where it exists (Linux), else through the pipe; False: always the pipe; True: shared
+        # memory, in the temporary folder when there is no /dev/shm. `transport` and
+        # `transport_reason` say which and why.
         self.engine = EngineProcess(config=config, overrides=overrides, max_cycles=max_cycles, command=command, timeout=timeout, startup_timeout=startup_timeout, shm=shm)
         info = self.engine.info
         sp = info["spaces"]
@@ -46,6 +48,16 @@ class VectorEnv:
         self.hello = info
         self._ids: list = []
         self.last: Optional[StepResult] = None
+
+    @property
+    def transport(self) -> str:
+        """How the arrays of replies travel: "shm" or "pipe" (shm turns to pipe if a write to it fails)."""
+        return self.engine.transport
+
+    @property
+    def transport_reason(self) -> str:
+        """Why `transport` is what it is (e.g. "no writable /dev/shm ...")."""
+        return self.engine.transport_reason
 
     @property
     def ids(self) -> list:
@@ -88,14 +100,14 @@ class VectorEnv:
         return r
 
     def reset(self, seed: Optional[int] = None, options: Optional[dict] = None) -> StepResult:
-        h, a = self.engine.request({"type": "reset", "seed": None if seed is None else int(seed), "options": options or None})
+        h, a = self.engine.request({"type": "reset", "seed": None if seed is None else int(seed), "options": options or None}, shm=True)
         return self._result(h, a)
 
     def step(self, actions) -> StepResult:
         acts = np.ascontiguousarray(actions, dtype=np.int32)
         if acts.ndim != 1:
             raise ValueError(f"actions: expected a 1-D array (one per row), got shape {acts.shape}")
-        h, a = self.engine.request({"type": "step"}, [("actions", acts, "int32")])
+        h, a = self.engine.request({"type": "step"}, [("actions", acts, "int32")], shm=True)
         return self._result(h, a)
 
     def close(self) -> None:

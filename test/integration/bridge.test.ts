@@ -3,6 +3,9 @@
 // the in-process TownletVectorEnv's; refused requests keep the session; malformed frames get a
 // fatal error frame and exit code 2; stdout carries frames only.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { Bridge, encodeFrame, FrameError, FrameReader, PROTOCOL_VERSION } from "../../tools/bridge.ts";
@@ -102,7 +105,7 @@ describe("frames", () => {
     const bridge = new Bridge(new TownletVectorEnv({ maxCycles: 20 }));
     const ref = new TownletVectorEnv({ maxCycles: 20 });
     const parse = (parts: Buffer[]) => new FrameReader().push(Buffer.concat(parts))[0];
-    const r0 = parse(bridge.handle({ v: 1, type: "reset", id: 1, seed: 4 }, Buffer.alloc(0)).reply);
+    const r0 = parse(bridge.handle({ v: PROTOCOL_VERSION, type: "reset", id: 1, seed: 4 }, Buffer.alloc(0)).reply);
     const e0 = ref.reset(4);
     expect(r0.header.ids).toEqual([...e0.ids!]);
     expect(arrayOf(r0, "obs")).toEqual(e0.obs.slice());
@@ -124,7 +127,39 @@ describe("frames", () => {
     expect(err.header).toMatchObject({ type: "error", fatal: false, id: 9 });
     expect(String(err.header.message)).toMatch(/expected \d+ actions/);
     expect(() => bridge.handle({ v: 99, type: "hello" }, Buffer.alloc(0))).toThrow(/protocol version mismatch/);
-    expect(() => bridge.handle({ v: 1, type: "dance" }, Buffer.alloc(0))).toThrow(/unknown request type/);
+    expect(() => bridge.handle({ v: PROTOCOL_VERSION, type: "dance" }, Buffer.alloc(0))).toThrow(/unknown request type/);
+  });
+
+  it("Bridge: arrays go to the shared-memory slot a request names; a slot it cannot open falls back to the pipe", () => {
+    const dir = mkdtempSync(join(tmpdir(), "townlet-bridge-"));
+    try {
+      const bridge = new Bridge(new TownletVectorEnv({ maxCycles: 20 }));
+      const ref = new TownletVectorEnv({ maxCycles: 20 });
+      const parse = (parts: Buffer[]) => new FrameReader().push(Buffer.concat(parts))[0];
+      const path = join(dir, "slot0");
+      writeFileSync(path, "");
+      const r0 = parse(bridge.handle({ v: PROTOCOL_VERSION, type: "reset", id: 1, seed: 4, shm: 0, shm_path: path }, Buffer.alloc(0)).reply);
+      const e0 = ref.reset(4);
+      expect(r0.header.shm).toBe(0);
+      expect(r0.frame.length).toBe(8 + r0.frame.readUInt32LE(4)); // the pipe carries the header only
+      const file = readFileSync(path);
+      const obs = (r0.header.arrays as { name: string; offset: number; shape: number[] }[]).find((d) => d.name === "obs")!;
+      expect(obs.offset % 8).toBe(0);
+      const got = new Float32Array(new Uint8Array(file.subarray(obs.offset, obs.offset + e0.obs.byteLength)).buffer);
+      expect(got).toEqual(e0.obs.slice());
+      // The slot is open now: later requests name it without a path.
+      const acts = new Int32Array(e0.count);
+      const [step] = new FrameReader().push(Buffer.concat(encodeFrame({ type: "step", id: 2, shm: 0 }, [["actions", acts, [acts.length]]])));
+      expect(parse(bridge.handle(step.header, step.frame).reply).header).toMatchObject({ type: "step", shm: 0 });
+      expect(() => bridge.handle({ v: PROTOCOL_VERSION, type: "reset", id: 3, shm: 5 }, Buffer.alloc(0))).toThrow(/slot 5 was never opened/);
+      expect(() => bridge.handle({ v: PROTOCOL_VERSION, type: "reset", id: 3, shm: -1 }, Buffer.alloc(0))).toThrow(/shm must be a slot number/);
+      const bad = parse(bridge.handle({ v: PROTOCOL_VERSION, type: "reset", id: 4, seed: 4, shm: 1, shm_path: join(dir, "missing", "x") }, Buffer.alloc(0)).reply);
+      expect(bad.header.shm).toBeUndefined();
+      expect(String(bad.header.shm_error)).toMatch(/ENOENT/);
+      expect(arrayOf(bad, "obs")).toEqual(e0.obs.slice());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -133,7 +168,7 @@ describe("townlet serve --stdio", () => {
     const c = new Child(["--max-cycles", "3"]);
     children.push(c);
     const hello = await c.request({ type: "hello", id: 1 });
-    expect(hello.header).toMatchObject({ type: "hello", id: 1, protocol: 1, env: "townlet_v1", config_id: "townlet-default-v1", max_cycles: 3 });
+    expect(hello.header).toMatchObject({ type: "hello", id: 1, protocol: PROTOCOL_VERSION, env: "townlet_v1", config_id: "townlet-default-v1", max_cycles: 3 });
     expect(hello.header.config_hash).toMatch(/^[0-9a-f]{16}$/);
     const sp = hello.header.spaces as { observation: { shape: number[] }; action: { n: number } };
     const reset = await c.request({ type: "reset", id: 2, seed: 1 });
