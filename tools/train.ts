@@ -28,7 +28,7 @@ export const TRAIN_USAGE = `townlet train [--config FILE] [--out DIR] [--seed N]
   [--eval-seeds 101,102,103] [--eval-ticks N] [--eval-towns N] [--no-eval]
   [--log-version 1.0|1.1] [--max-log-entries N] [--checkpoint-every N] [--resume DIR]
   [--lr X] [--entropy-coef X] [--epochs N] [--minibatches N] [--backend B]
-  [--set KEY=VALUE ...] [--train-set KEY=VALUE ...|none] [--quick] [--json] [--quiet]
+  [--set KEY=VALUE ...] [--train-set KEY=VALUE ...|none] [--alive-bonus X] [--quick] [--json] [--quiet]
 --set changes the config for training and evaluation (e.g. --set ppo.entropy_coef=0.001);
 --train-set changes the training world only (default: rewards.clip.clip_per_episode=200, see
 DEFAULT_TRAIN_OVERRIDES in tools/train.ts); evaluation always uses the config as it is.`;
@@ -94,6 +94,7 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
         quick: { type: "boolean" },
         "train-set": { type: "string", multiple: true },
         set: { type: "string", multiple: true },
+        "alive-bonus": { type: "string" },
         json: { type: "boolean" },
         quiet: { type: "boolean" },
       },
@@ -134,6 +135,7 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
   const settings: TrainSettings = {
     config: path.resolve(v.config ?? DEFAULT_CONFIG),
     overrides: sets === undefined ? undefined : parseSets(sets, "set"),
+    aliveBonus: num("alive-bonus", v["alive-bonus"], 0, 10) ?? DEFAULT_ALIVE_BONUS,
     trainOverrides: trainSet === undefined ? { ...DEFAULT_TRAIN_OVERRIDES } : parseSets(trainSet),
     out: path.resolve(v.out ?? path.join("runs", "train")),
     seed: int("seed", v.seed, 0, 7),
@@ -168,6 +170,14 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
  * maximum; evaluation keeps the config's, so the returns compare with scripted and random.
  */
 export const DEFAULT_TRAIN_OVERRIDES: Readonly<Record<string, unknown>> = { "rewards.clip.clip_per_episode": 200 };
+
+/**
+ * The trainer's alive bonus (reward per live agent per tick, PPO's rewards only). The town's
+ * rewards are mostly penalties (needs deficits, clipped at −0.2 a tick) and leaving costs −1 or
+ * −2: without a bonus, fainting early is the cheapest way out and PPO finds it. A bonus as large
+ * as the per-tick clip makes every tick alive worth at least 0.
+ */
+export const DEFAULT_ALIVE_BONUS = 0.2;
 
 /** `--train-set KEY=VALUE` (repeatable; `--train-set none` for no change): values parsed as YAML scalars would be. */
 function parseSets(items: string[], flag = "train-set"): Record<string, unknown> {
@@ -225,7 +235,10 @@ export function formatSummary(s: TrainSummary): string {
   lines.push(`  log ${rel(s.log)}; checkpoints ${rel(s.checkpoints.final)}${s.checkpoints.bc ? `, ${rel(s.checkpoints.bc)}` : ""}; chart ${rel(s.chart)}`);
   lines.push(`  policy hash ${s.policy_hash}`);
   const sets = Object.entries(s.train_overrides);
-  if (sets.length) lines.push(`  training world: ${sets.map(([k, x]) => `${k}=${String(x)}`).join(", ")} (evaluation used the config as it is)`);
+  if (sets.length || s.alive_bonus) {
+    const what = [...sets.map(([k, x]) => `${k}=${String(x)}`), ...(s.alive_bonus ? [`alive bonus ${s.alive_bonus} per agent-tick in PPO's rewards`] : [])];
+    lines.push(`  training reward: ${what.join(", ")} (evaluation used the config as it is)`);
+  }
   if (s.evaluation.length > 0) {
     const e = s.evaluation[0];
     lines.push(`evaluation: seeds ${e.seeds.join(", ")}, ${e.ticks} ticks, ${e.agents / Math.max(1, e.seeds.length)} agents per seed (return = each starting agent's reward until it left or the episode ended)`);

@@ -135,6 +135,11 @@ export class RolloutCollector implements Policy {
   private probs = new Float64Array(0);
   private finishBatch: ObservationBatch | undefined;
   stats: RolloutStats = emptyStats();
+  /**
+   * Added to every live agent's reward each tick in the buffer only (statistics keep the world's
+   * reward): an "alive bonus" so that leaving is never the cheapest way out of a run of penalties.
+   */
+  aliveBonus = 0;
   /** Eligible agents the scripted controller did not choose for this tick, or chose what the mask forbids (kept in the world, left out of the recording). */
   unrecorded = 0;
 
@@ -289,6 +294,7 @@ export class RolloutCollector implements Policy {
     const U = world.columns(Agent).uid;
     const R = world.columns(Reward).total;
     let sum = 0;
+    const bonus = this.aliveBonus;
     for (let i = 0; i < agents.length; i++) {
       const eid = agents[i];
       const r = R[eid];
@@ -296,7 +302,7 @@ export class RolloutCollector implements Policy {
       const uid = U[eid];
       const k = uid < open.length ? open[uid] : -1;
       if (k < 0) continue;
-      b.rewards[k] += b.discounts[k] * r;
+      b.rewards[k] += b.discounts[k] * (r + bonus);
       b.rawRewards[k] += r;
       b.discounts[k] *= g;
     }

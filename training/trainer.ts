@@ -37,6 +37,8 @@ export interface TrainSettings {
   config: string;
   /** Config values replaced by dotted path before validation (training and evaluation worlds). */
   overrides?: Record<string, unknown>;
+  /** Trainer-side reward per live agent per tick, added to PPO's rewards only (not the world's, not the log's statistics). */
+  aliveBonus?: number;
   /** Further values for the training world only (evaluation keeps the config's), e.g. a reward guardrail lifted. */
   trainOverrides?: Record<string, unknown>;
   plugins?: readonly AnyPlugin[];
@@ -110,6 +112,8 @@ export interface TrainSummary {
   train_sps: number;
   /** Values the training world replaced (evaluation used the config's). */
   train_overrides: Record<string, unknown>;
+  /** Trainer-side reward per live agent-tick added to PPO's rewards. */
+  alive_bonus: number;
   bc: { samples: number; epochs: number; accuracy: number; dataset: string } | null;
   checkpoints: { bc: string | null; final: string };
   policy_hash: string;
@@ -158,6 +162,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
   }
   const hp: PpoHyperparameters = hyperparametersFrom(settings.ppo, { totalUpdates: Math.max(1, s.updates), ...s.hp });
   const collector = new RolloutCollector(policy, hp.gamma);
+  const aliveBonus = s.aliveBonus ?? 0;
   setPolicy(world, collector);
   const dayTicks = settings.observations_config.hybrid.time_ticks_per_day;
 
@@ -238,6 +243,8 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
     // Record the scripted controller: its choices are the labels, its returns the value targets.
     s.onStage?.("record", s.bc.recordTicks);
     collector.use(world, "scripted");
+    // The value targets of the recording are the world's rewards plus the same alive bonus PPO uses.
+    collector.aliveBonus = aliveBonus;
     const parts: DatasetPart[] = [];
     const seen = new Set<number>();
     let rewardSum = 0;
@@ -350,6 +357,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
     const c0 = performance.now();
     const ratio = s.anneal.updates > 0 ? s.anneal.startRatio * Math.max(0, 1 - u / s.anneal.updates) : 0;
     collector.use(world, ratio > 0 ? "blend" : "policy", ratio);
+    collector.aliveBonus = aliveBonus;
     const conflict = rollout(s.rolloutTicks);
     const b = collector.buffer;
     computeGae(b, hp.gaeLambda, b.advantages, b.returns);
@@ -448,6 +456,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
     wall_sec: (performance.now() - t0) / 1000,
     train_sps: steps / trainSec,
     train_overrides: { ...s.trainOverrides },
+    alive_bonus: aliveBonus,
     bc: bcSummary,
     checkpoints: { bc: bcCheckpoint, final: finalDir },
     policy_hash: policyHash,

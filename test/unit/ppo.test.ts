@@ -203,6 +203,35 @@ describe("masked sampling", () => {
   });
 });
 
+describe("the alive bonus", () => {
+  it("raises the buffered rewards of live agents and leaves the world's reward statistics alone", async () => {
+    const { createNeuralPolicy } = await import("../../systems/policy/index.ts");
+    const run = async (bonus: number) => {
+      const world = makeWorld({ seed: 5, world: { towns: 1, agents_per_town: 3, grid_size: [16, 16] } });
+      const policy = await createNeuralPolicy(world, { hidden: [8], seed: 4 });
+      const col = new RolloutCollector(policy, 1);
+      col.use(world, "policy");
+      col.aliveBonus = bonus;
+      col.begin();
+      for (let t = 0; t < 40; t++) {
+        world.step();
+        col.afterTick(world);
+      }
+      col.finish(world);
+      let buffered = 0;
+      for (let k = 0; k < col.buffer.count; k++) buffered += col.buffer.rewards[k];
+      policy.dispose();
+      return { buffered, world: col.stats.rewardSum, credited: col.stats.agentSteps };
+    };
+    const plain = await run(0);
+    const bonus = await run(0.5);
+    expect(bonus.world).toBe(plain.world);
+    // With gamma 1 every credited agent-tick gains exactly the bonus (ticks before an agent's first decision are credited to none).
+    expect(bonus.buffered - plain.buffered).toBeGreaterThan(0.5 * (plain.credited - 3 * 40) );
+    expect(bonus.buffered - plain.buffered).toBeLessThanOrEqual(0.5 * plain.credited + 1e-3);
+  });
+});
+
 describe("training checkpoints", () => {
   it("round-trip the policy (identical actions) and Adam's state", async () => {
     const policy = new NeuralPolicy(tf, { inputSize: 6, actionCount: 4, hidden: [8, 8], seed: 11, variant: "hybrid/x", configId: "cfg", actionNames: ["a", "b", "c", "d"] });
