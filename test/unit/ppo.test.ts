@@ -148,6 +148,54 @@ describe("the PPO loss", () => {
   });
 });
 
+describe("PPO end to end on a contextual bandit", () => {
+  it("learns the rewarded action of each context from its own samples, never choosing a masked one", () => {
+    const A = 4;
+    const policy = new NeuralPolicy(tf, { inputSize: 3, actionCount: A, hidden: [16], seed: 2, variant: "v", configId: "c" });
+    const opt = new PpoOptimizer(tf, policy, hyperparametersFrom(PPO, { learningRate: 0.01, numEpochs: 4, numMiniBatches: 4, entropyCoef: 0, lrAnneal: false }), 3);
+    const rng = createRng(4, "bandit");
+    const N = 256;
+    const obs = new Float32Array(N * 3);
+    const masks = new Uint8Array(N * A);
+    const ctx = new Int32Array(N);
+    const probs = new Float64Array(A);
+    const world = { rng: { get: () => rng } } as unknown as World;
+    let accuracy = 0;
+    for (let it = 0; it < 40; it++) {
+      obs.fill(0);
+      for (let i = 0; i < N; i++) {
+        ctx[i] = rng.int(3);
+        obs[i * 3 + ctx[i]] = 1;
+        // Action 3 is always forbidden; the rewarded action is the context's index.
+        for (let a = 0; a < A; a++) masks[i * A + a] = a === 3 ? 0 : 1;
+      }
+      const { logits, value } = policy.evaluate(obs, N);
+      const actions = new Int32Array(N);
+      policy.act(world, { variant: "v", size: 3, count: N, data: obs }, masks, Int32Array.from({ length: N }, (_, i) => i), actions);
+      const logp = new Float32Array(N);
+      const rewards = new Float32Array(N);
+      let hits = 0;
+      for (let i = 0; i < N; i++) {
+        expect(actions[i]).not.toBe(3);
+        policy.probabilities(logits.subarray(i * A, i * A + A), masks.subarray(i * A, i * A + A), 1, probs);
+        logp[i] = Math.log(probs[actions[i]]);
+        rewards[i] = actions[i] === ctx[i] ? 1 : 0;
+        hits += rewards[i];
+      }
+      accuracy = hits / N;
+      // One-step episodes: every decision terminates.
+      const gae = { count: N, rewards, discounts: new Float32Array(N).fill(1), values: value, nextValues: new Float32Array(N), next: new Int32Array(N).fill(-1), terminated: new Uint8Array(N).fill(1), truncated: new Uint8Array(N) };
+      const advantages = new Float32Array(N);
+      const returns = new Float32Array(N);
+      computeGae(gae, 0.95, advantages, returns);
+      opt.update({ count: N, obsSize: 3, actionCount: A, obs, masks, actions, logp, values: value, advantages, returns, ppoRows: new Uint8Array(N).fill(1) }, 0.01);
+    }
+    expect(accuracy).toBeGreaterThan(0.9);
+    opt.dispose();
+    policy.dispose();
+  });
+});
+
 describe("masked sampling", () => {
   it("never picks a masked action, even one the network strongly prefers", () => {
     const A = 5;
