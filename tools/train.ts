@@ -24,8 +24,9 @@ interface Out {
 
 export const TRAIN_USAGE = `townlet train [--config FILE] [--out DIR] [--seed N] [--towns N] [--updates N]
   [--rollout-ticks N] [--episode-ticks N] [--hidden 128,128] [--bc-ticks N] [--bc-epochs N]
-  [--dataset DIR] [--anneal-start R --anneal-updates N] [--mode rollout|mixed]
-  [--eval-seeds 101,102,103] [--eval-ticks N] [--eval-towns N] [--no-eval]
+  [--dataset DIR] [--dagger N] [--dagger-epochs N] [--dagger-pool ROWS]
+  [--anneal-start R --anneal-updates N] [--mode rollout|mixed]
+  [--eval-seeds 101,...,105] [--eval-ticks N] [--eval-towns N] [--no-eval]
   [--log-version 1.0|1.1] [--max-log-entries N] [--checkpoint-every N] [--resume DIR]
   [--lr X] [--entropy-coef X] [--epochs N] [--minibatches N] [--backend B]
   [--set KEY=VALUE ...] [--train-set KEY=VALUE ...|none] [--alive-bonus X] [--quick] [--json] [--quiet]
@@ -75,6 +76,9 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
         "bc-ticks": { type: "string" },
         "bc-epochs": { type: "string" },
         dataset: { type: "string" },
+        dagger: { type: "string" },
+        "dagger-epochs": { type: "string" },
+        "dagger-pool": { type: "string" },
         "anneal-start": { type: "string" },
         "anneal-updates": { type: "string" },
         mode: { type: "string" },
@@ -107,7 +111,7 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
   const trainSet = values["train-set"] as string[] | undefined;
   const sets = values.set as string[] | undefined;
   const quick = values.quick === true;
-  const mode = v.mode ?? "rollout";
+  const mode = v.mode ?? "mixed";
   if (mode !== "rollout" && mode !== "mixed") throw new TrainUsageError(`--mode: expected rollout or mixed, got "${mode}"`);
   const logVersion = v["log-version"] ?? "1.1";
   if (logVersion !== "1.0" && logVersion !== "1.1") throw new TrainUsageError(`--log-version: expected 1.0 or 1.1, got "${logVersion}"`);
@@ -115,7 +119,7 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
   // Default: the config's training.bc.epochs.
   const bcEpochs = v["bc-epochs"] === undefined ? (quick ? 2 : undefined) : int("bc-epochs", v["bc-epochs"], 1, 1);
   const evalTicks = int("eval-ticks", v["eval-ticks"], 1, quick ? 40 : 1000);
-  const updates = int("updates", v.updates, 1, quick ? 3 : 150);
+  const updates = int("updates", v.updates, 1, quick ? 3 : 40);
   const hp: Partial<PpoHyperparameters> = {};
   const lr = num("lr", v.lr, 1e-8, 1);
   if (lr !== undefined) hp.learningRate = lr;
@@ -147,11 +151,16 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
     mode,
     bc: bcTicks > 0 ? { recordTicks: bcTicks, epochs: bcEpochs } : null,
     dataset: v.dataset ? path.resolve(v.dataset) : undefined,
+    dagger: {
+      iterations: int("dagger", v.dagger, 0, quick ? 1 : 20),
+      epochs: int("dagger-epochs", v["dagger-epochs"], 1, 1),
+      poolRows: int("dagger-pool", v["dagger-pool"], 1, 100_000),
+    },
     anneal: {
       startRatio: num("anneal-start", v["anneal-start"], 0, 1) ?? (bcTicks > 0 ? 0.5 : 0),
       updates: int("anneal-updates", v["anneal-updates"], 0, bcTicks > 0 ? Math.max(1, Math.floor(updates / 5)) : 0),
     },
-    eval: values["no-eval"] ? null : { seeds: v["eval-seeds"] ? ints("eval-seeds", v["eval-seeds"], 0) : quick ? [101] : [101, 102, 103], ticks: evalTicks, towns: int("eval-towns", v["eval-towns"], 1, quick ? 1 : 4) },
+    eval: values["no-eval"] ? null : { seeds: v["eval-seeds"] ? ints("eval-seeds", v["eval-seeds"], 0) : quick ? [101] : [101, 102, 103, 104, 105], ticks: evalTicks, towns: int("eval-towns", v["eval-towns"], 1, quick ? 1 : 16) },
     logVersion,
     maxLogEntries: maxLog,
     checkpointEvery: int("checkpoint-every", v["checkpoint-every"], 0, quick ? 0 : 25),
@@ -207,13 +216,15 @@ export async function cmdTrain(argv: string[], out: Out): Promise<number> {
   let bar: Progress | undefined;
   settings.onStage = (stage, total) => {
     bar?.stop();
-    const label = { record: "recording scripted play (ticks)", bc: "behaviour cloning (epochs)", ppo: "PPO (updates)", eval: "evaluating (policies)" }[stage] ?? stage;
+    const label = { record: "recording scripted play (ticks)", bc: "behaviour cloning (epochs)", dagger: "DAgger (rollouts labelled by the scripted controller)", ppo: "PPO (updates)", eval: "evaluating (policies)" }[stage] ?? stage;
     bar = createProgress(label, total, { quiet });
   };
   settings.onCycle = (c) => {
     const extra =
       c.stage === "bc"
         ? `accuracy ${(100 * (c.accuracy ?? 0)).toFixed(1)}% | ${fmtRate(c.sps)} samples/s`
+        : c.stage === "dagger"
+        ? `accuracy ${(100 * (c.accuracy ?? 0)).toFixed(1)}% | reward/1k ticks ${c.rewardPer1k.toFixed(2)} | exits/agent-day ${c.exitsPerAgentDay.toFixed(3)}`
         : `${fmtRate(c.sps)} agent-steps/s | reward/1k ticks ${c.rewardPer1k.toFixed(2)} | exits/agent-day ${c.exitsPerAgentDay.toFixed(3)}`;
     bar?.update(c.done, extra);
   };
@@ -231,7 +242,10 @@ export function formatSummary(s: TrainSummary): string {
     `townlet train: ${s.config_id} (${s.observation_variant}), ${s.parameters.toLocaleString("en-US")} parameters, backend ${s.backend}`,
     `  ${s.updates} PPO updates, ${s.agent_steps.toLocaleString("en-US")} agent-steps, ${s.decisions.toLocaleString("en-US")} decisions in ${s.wall_sec.toFixed(1)} s (${fmtRate(s.train_sps)} training agent-steps/s)`,
   ];
-  if (s.bc) lines.push(`  behaviour cloning: ${s.bc.samples.toLocaleString("en-US")} scripted decisions, ${s.bc.epochs} epochs, accuracy ${(100 * s.bc.accuracy).toFixed(1)}% (dataset ${rel(s.bc.dataset)})`);
+  if (s.bc) {
+    const dagger = s.bc.dagger_iterations > 0 ? `, then ${s.bc.dagger_iterations} DAgger rollouts adding ${s.bc.dagger_rows.toLocaleString("en-US")} labelled states` : "";
+    lines.push(`  behaviour cloning: ${s.bc.samples.toLocaleString("en-US")} scripted decisions, ${s.bc.epochs} epochs${dagger}, accuracy ${(100 * s.bc.accuracy).toFixed(1)}% (dataset ${rel(s.bc.dataset)})`);
+  }
   lines.push(`  log ${rel(s.log)}; checkpoints ${rel(s.checkpoints.final)}${s.checkpoints.bc ? `, ${rel(s.checkpoints.bc)}` : ""}; chart ${rel(s.chart)}`);
   lines.push(`  policy hash ${s.policy_hash}`);
   const sets = Object.entries(s.train_overrides);

@@ -34,6 +34,8 @@ export interface EvalResult {
   return_std_seeds: number;
   /** Share of those agents still present at the end. */
   survival: number;
+  /** Standard deviation of the per-seed survival shares. */
+  survival_std_seeds: number;
   /** Exits of any agent (replacements included) per agent-day (time_ticks_per_day). */
   exits_per_agent_day: number;
   /** Mean reward per agent-step, every agent included. */
@@ -50,6 +52,7 @@ export interface EvalResult {
 export async function evaluatePolicy(name: string, make: (world: World) => Policy | Promise<Policy>, opts: EvalOptions): Promise<EvalResult> {
   const t0 = performance.now();
   const perSeed: number[] = [];
+  const perSeedSurvival: number[] = [];
   let agents0 = 0;
   let alive0 = 0;
   let retSum = 0;
@@ -99,10 +102,10 @@ export async function evaluatePolicy(name: string, make: (world: World) => Polic
     retSum += s;
     agents0 += initial.size;
     alive0 += initial.size - gone.size;
+    perSeedSurvival.push(initial.size > 0 ? (initial.size - gone.size) / initial.size : 0);
     invalid += policyState(world).invalid;
   }
-  const mean = perSeed.reduce((a, b) => a + b, 0) / Math.max(1, perSeed.length);
-  const sd = Math.sqrt(perSeed.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, perSeed.length));
+  const sd = stdev(perSeed);
   return {
     policy: name,
     seeds: [...opts.seeds],
@@ -111,6 +114,7 @@ export async function evaluatePolicy(name: string, make: (world: World) => Polic
     return_mean: agents0 > 0 ? retSum / agents0 : 0,
     return_std_seeds: sd,
     survival: agents0 > 0 ? alive0 / agents0 : 0,
+    survival_std_seeds: stdev(perSeedSurvival),
     exits_per_agent_day: agentSteps > 0 ? (exits * dayTicks) / agentSteps : 0,
     reward_per_step: agentSteps > 0 ? rewardSum / agentSteps : 0,
     invalid_actions: invalid,
@@ -118,14 +122,22 @@ export async function evaluatePolicy(name: string, make: (world: World) => Polic
   };
 }
 
+/** Population standard deviation (0 for fewer than two values). */
+function stdev(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+}
+
 /** A fixed-width table of evaluation results (for the summary). */
 export function formatEvalTable(rows: readonly EvalResult[]): string {
-  const head = ["policy", "return/agent", "± (seeds)", "survival", "exits/agent-day", "reward/step"];
+  const head = ["policy", "return/agent", "± (seeds)", "survival", "± (seeds)", "exits/agent-day", "reward/step"];
   const body = rows.map((r) => [
     r.policy,
     r.return_mean.toFixed(2),
     r.return_std_seeds.toFixed(2),
     `${(100 * r.survival).toFixed(1)}%`,
+    `${(100 * r.survival_std_seeds).toFixed(1)}`,
     r.exits_per_agent_day.toFixed(3),
     r.reward_per_step.toFixed(4),
   ]);

@@ -34,6 +34,11 @@ export class RolloutBuffer implements GaeInput, UpdateBatch {
   returns = new Float32Array(0);
   /** Undiscounted reward of each decision (statistics, baseline metrics). */
   rawRewards = new Float32Array(0);
+  /**
+   * What the scripted controller chose in the same state, when it chose this tick and the mask
+   * allows it (−1 otherwise): the expert label of DAgger. Equals `actions` on scripted rows.
+   */
+  labels = new Int32Array(0);
 
   constructor(
     readonly obsSize: number,
@@ -88,12 +93,13 @@ export class RolloutBuffer implements GaeInput, UpdateBatch {
     this.advantages = f(this.advantages);
     this.returns = f(this.returns);
     this.rawRewards = f(this.rawRewards);
+    this.labels = i(this.labels);
     this.capacity = cap;
   }
 
   /** Bytes held (for the summary). */
   get bytes(): number {
-    return this.capacity * (this.obsSize * 4 + this.actionCount + 4 * 13 + 3);
+    return this.capacity * (this.obsSize * 4 + this.actionCount + 4 * 14 + 3);
   }
 }
 
@@ -102,9 +108,13 @@ export class RolloutBuffer implements GaeInput, UpdateBatch {
  *   policy    the network samples every decision (PPO rows);
  *   scripted  the scripted controller decides; its choices are recorded as labels (behaviour cloning);
  *   blend     per decision, the scripted choice stands with probability `scriptedRatio` (a BC row),
- *             otherwise the network samples (a PPO row): the anneal from scripted to learned.
+ *             otherwise the network samples (a PPO row): the anneal from scripted to learned;
+ *   dagger    the network samples every decision (PPO rows), and the scripted controller, run
+ *             first on the same state, labels each decision it would have made (Ross et al.
+ *             2011: the expert labels the states the learner visits).
+ * In blend and dagger modes every row the scripted controller chose for gets `labels`.
  */
-export type CollectMode = "policy" | "scripted" | "blend";
+export type CollectMode = "policy" | "scripted" | "blend" | "dagger";
 
 /** Counters of one rollout. */
 export interface RolloutStats {
@@ -208,6 +218,12 @@ export class RolloutCollector implements Policy {
       }
       this.open[uid] = k;
       p.probabilities(logits.subarray(i * A, i * A + A), masks.subarray(i * A, i * A + A), 1, probs);
+      // The scripted controller's choice for this state, if it made one this tick (see below).
+      let label = -1;
+      if (this.mode !== "policy" && Op.since[eid] === tick) {
+        const s = optionAction(Op.kind[eid], Op.affordance[eid]);
+        if (masks[i * A + s] !== 0) label = s;
+      }
       let scripted = this.mode === "scripted" || (this.mode === "blend" && rng.next() < this.scriptedRatio);
       let a: number;
       if (scripted) {
@@ -264,6 +280,7 @@ export class RolloutCollector implements Policy {
       b.ppoRows[k] = scripted ? 0 : 1;
       b.uid[k] = uid;
       b.tick[k] = tick;
+      b.labels[k] = label;
     }
     this.stats.decisions += n;
   }

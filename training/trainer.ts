@@ -30,6 +30,7 @@ import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evaluatePolicy, formatEvalTable, type EvalResult } from "./evaluate.ts";
 import { PpoLogWriter, type EpochRecord } from "./log.ts";
 import { renderCurves } from "./chart.ts";
+import { LabelPool } from "./dagger.ts";
 
 /** Everything a training run reads; one line per field. */
 export interface TrainSettings {
@@ -62,6 +63,13 @@ export interface TrainSettings {
   bc: { recordTicks: number; epochs?: number } | null;
   /** A replay dataset to clone instead of recording one. */
   dataset?: string;
+  /**
+   * DAgger after cloning (needs bc): `iterations` rollouts where the network acts and the scripted
+   * controller labels the states it visits, each followed by `epochs` BC epochs over the recording
+   * plus every labelled state so far (at most `poolRows` rows). In mixed mode PPO's rollouts keep
+   * adding labels and its replay epochs read the same pool. null = none.
+   */
+  dagger?: { iterations: number; epochs: number; poolRows: number } | null;
   /** Blend rollouts: the scripted controller's choice stands with probability startRatio, falling to 0 over `updates` updates. */
   anneal: { startRatio: number; updates: number };
   /** Evaluation after training: the same seeds for every policy. */
@@ -86,7 +94,7 @@ export interface TrainSettings {
 
 /** One line of progress. */
 export interface CycleReport {
-  stage: "record" | "bc" | "ppo" | "eval";
+  stage: "record" | "bc" | "dagger" | "ppo" | "eval";
   done: number;
   total: number;
   /** Agent-steps per second of the last cycle (simulation + inference + update). */
@@ -114,7 +122,7 @@ export interface TrainSummary {
   train_overrides: Record<string, unknown>;
   /** Trainer-side reward per live agent-tick added to PPO's rewards. */
   alive_bonus: number;
-  bc: { samples: number; epochs: number; accuracy: number; dataset: string } | null;
+  bc: { samples: number; epochs: number; accuracy: number; dataset: string; dagger_iterations: number; dagger_rows: number } | null;
   checkpoints: { bc: string | null; final: string };
   policy_hash: string;
   log: string;
@@ -317,15 +325,22 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
     weightDecay: bcSettings.weight_decay,
   };
   const bcOpt = dataset ? new PpoOptimizer(tf, policy, bcHp, s.seed + 1) : undefined;
-  const replayBatch: UpdateBatch | undefined = dataset ? datasetBatch(dataset) : undefined;
+  // With DAgger the replay epochs read the pool (recording + labelled visited states).
+  let pool: LabelPool | undefined;
+  if (dataset && s.dagger) {
+    pool = new LabelPool(dataset.obsSize, dataset.actionCount, Math.max(dataset.count, s.dagger.poolRows));
+    pool.addRecording(dataset);
+  }
+  const replayBatch: UpdateBatch | undefined = pool ?? (dataset ? datasetBatch(dataset) : undefined);
   /** One supervised epoch over the dataset (a `replay` cycle). */
   const replayEpoch = (dataMode: "replay" | "mixed") => {
     const c0 = performance.now();
     cycle++;
     // A replay epoch's policy loss is the behaviour-cloning cross-entropy (it has no PPO rows).
+    bcOpt!.hp.numMiniBatches = Math.max(1, Math.ceil(replayBatch!.count / bcSettings.batch_size));
     const raw = bcOpt!.update(replayBatch!, bcHp.learningRate);
     const st = { ...raw, lossPolicy: raw.lossBc };
-    const accuracy = bcAccuracy(policy, dataset!, 4096);
+    const accuracy = bcAccuracy(policy, replayBatch!, 4096);
     log.write({
       ...baseRecord(st, { dataMode, rolloutTicks: 0, duration: (performance.now() - c0) / 1000, corr: 0 }),
       ...baseline(dataset),
@@ -341,9 +356,35 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
       accuracy = r.accuracy;
       s.onCycle?.({ stage: "bc", done: e + 1, total: epochs, sps: dataset.count / r.sec, rewardPer1k: 0, exitsPerAgentDay: 0, accuracy });
     }
+    let daggerIterations = 0;
+    if (pool && s.dagger && s.dagger.iterations > 0) {
+      // DAgger: the clone acts, the scripted controller labels what it would have done there.
+      s.onStage?.("dagger", s.dagger.iterations);
+      for (let it = 0; it < s.dagger.iterations; it++) {
+        const c0 = performance.now();
+        collector.use(world, "dagger");
+        collector.aliveBonus = aliveBonus;
+        rollout(s.rolloutTicks);
+        const b = collector.buffer;
+        computeGae(b, hp.gaeLambda, b.advantages, b.returns);
+        pool.addVisited(b);
+        for (let e = 0; e < s.dagger.epochs; e++) accuracy = replayEpoch("replay").accuracy;
+        daggerIterations++;
+        const rs = collector.stats;
+        s.onCycle?.({
+          stage: "dagger",
+          done: it + 1,
+          total: s.dagger.iterations,
+          sps: rs.agentSteps / ((performance.now() - c0) / 1000),
+          rewardPer1k: (1000 * rs.rewardSum) / Math.max(1, rs.agentSteps),
+          exitsPerAgentDay: (rs.exits * dayTicks) / Math.max(1, rs.agentSteps),
+          accuracy,
+        });
+      }
+    }
     bcCheckpoint = path.join(s.out, "checkpoints", "bc");
-    await saveCheckpoint(bcCheckpoint, policy, undefined, { update: 0, steps, cycle, stage: "bc", transitions: decisions, hyperparameters: bcHp, extra: { accuracy } });
-    bcSummary = { samples: dataset.count, epochs, accuracy, dataset: datasetDir! };
+    await saveCheckpoint(bcCheckpoint, policy, undefined, { update: 0, steps, cycle, stage: "bc", transitions: decisions, hyperparameters: bcHp, extra: { accuracy, dagger_iterations: daggerIterations, pool_rows: pool?.count ?? dataset.count } });
+    bcSummary = { samples: dataset.count, epochs, accuracy, dataset: datasetDir!, dagger_iterations: daggerIterations, dagger_rows: pool?.added ?? 0 };
   }
 
   // ---- 2. PPO -------------------------------------------------------------------------------------
@@ -356,7 +397,8 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
   for (let u = startUpdate; u < s.updates; u++) {
     const c0 = performance.now();
     const ratio = s.anneal.updates > 0 ? s.anneal.startRatio * Math.max(0, 1 - u / s.anneal.updates) : 0;
-    collector.use(world, ratio > 0 ? "blend" : "policy", ratio);
+    // Mixed mode with a pool: the scripted controller labels PPO's states too (DAgger continues).
+    collector.use(world, ratio > 0 ? "blend" : s.mode === "mixed" && pool ? "dagger" : "policy", ratio);
     collector.aliveBonus = aliveBonus;
     const conflict = rollout(s.rolloutTicks);
     const b = collector.buffer;
@@ -372,7 +414,10 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
       ...baseline(dataset),
       ...conflict,
     });
-    if (s.mode === "mixed" && dataset) replayEpoch("mixed");
+    if (s.mode === "mixed" && dataset) {
+      pool?.addVisited(b);
+      replayEpoch("mixed");
+    }
     const reward = (1000 * rs.rewardSum) / Math.max(1, rs.agentSteps);
     const exits = (rs.exits * dayTicks) / Math.max(1, rs.agentSteps);
     curves.x.push(u + 1);
@@ -421,6 +466,9 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
       const r = evaluation.find((x) => x.policy === name);
       return r ? [{ name, dashed: true, points: [[curves.x[0], pick(r)], [curves.x[curves.x.length - 1], pick(r)]] as [number, number][] }] : [];
     };
+    const scriptedRecording = dataset
+      ? [{ name: "scripted (recording)", dashed: true, points: [[curves.x[0], 1000 * dataset.manifest.stats.reward_mean], [curves.x[curves.x.length - 1], 1000 * dataset.manifest.stats.reward_mean]] as [number, number][] }]
+      : [];
     const pts = (ys: number[]) => curves.x.map((x, i) => [x, ys[i]] as [number, number]);
     // Rollouts sample different phases of an episode (needs start low; the per-episode clip
     // flattens the reward later): average over the updates that make up one episode.
@@ -435,7 +483,9 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
       title: `townlet train: ${settings.config_id}, ${s.towns} towns, ${s.updates} PPO updates`,
       xLabel: "PPO update",
       panels: [
-        { title: `reward per agent per 1,000 ticks (rollouts, mean of the last ${w})`, yLabel: "reward", series: [{ name: "ppo", points: pts(smooth(curves.reward)) }, ...ref("scripted", (r) => 1000 * r.reward_per_step), ...ref("random", (r) => 1000 * r.reward_per_step)] },
+        // The training world's reward (its --train-set changes, no alive bonus): the scripted line is
+        // the recording made in that same world; the evaluation's figures use the config as it is.
+        { title: `reward per agent per 1,000 ticks (training world, mean of the last ${w})`, yLabel: "reward", series: [{ name: "ppo", points: pts(smooth(curves.reward)) }, ...scriptedRecording] },
         { title: `exits per agent-day (lower is better; mean of the last ${w})`, yLabel: "exits", series: [{ name: "ppo", points: pts(smooth(curves.exits)) }, ...ref("scripted", (r) => r.exits_per_agent_day), ...ref("random", (r) => r.exits_per_agent_day)] },
         { title: "losses", yLabel: "loss", series: [{ name: "policy", points: pts(curves.lossPolicy) }, { name: "value", points: pts(curves.lossValue) }, { name: "entropy", points: pts(curves.entropy) }] },
       ],
@@ -488,7 +538,7 @@ function datasetBatch(d: Dataset): UpdateBatch {
 }
 
 /** Share of (up to `max`, evenly spaced) dataset rows where the network's most likely allowed action is the label. */
-export function bcAccuracy(policy: NeuralPolicy, d: Dataset, max: number): number {
+export function bcAccuracy(policy: NeuralPolicy, d: Pick<Dataset, "count" | "obsSize" | "actionCount" | "obs" | "masks" | "actions">, max: number): number {
   const n = Math.min(max, d.count);
   if (n === 0) return 0;
   const stride = d.count / n;

@@ -38,11 +38,14 @@ describe("townlet train", () => {
     const v = validatePpoLog([path.join(out, "ppo_log.jsonl")]);
     expect(v.problems).toEqual([]);
     const records = readPpoLog(path.join(out, "ppo_log.jsonl"));
-    // BC epochs (replay), then PPO updates (rollout); offsets count every line.
-    expect(records.map((r) => r.record.data_mode)).toEqual(["replay", "replay", "rollout", "rollout", "rollout"]);
-    expect(records.map((r) => r.record.log_stream_offset)).toEqual([1, 2, 3, 4, 5]);
+    // BC epochs and the DAgger epoch (replay), then each PPO update (mixed: the rollout update and
+    // a replay epoch over the label pool); offsets count every line.
+    expect(summary.bc.dagger_iterations).toBe(1);
+    expect(records.map((r) => r.record.data_mode)).toEqual(["replay", "replay", "replay", "mixed", "mixed", "mixed", "mixed", "mixed", "mixed"]);
+    expect(records.map((r) => r.record.log_stream_offset)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(records[0].record.baseline_sample_count).toBeGreaterThan(0);
-    expect(records[2].record.rollout_ticks).toBe(30);
+    expect(records[3].record.rollout_ticks).toBe(30);
+    expect(records[4].record.rollout_ticks).toBe(0);
     for (const f of ["checkpoints/final/policy.json", "checkpoints/final/optimizer.bin", "checkpoints/bc/weights.bin", "dataset/manifest.json", "summary.json"]) {
       expect(existsSync(path.join(out, f)), f).toBe(true);
     }
@@ -64,7 +67,7 @@ describe("townlet train", () => {
     const c2 = capture();
     expect(await main(["train", "--quick", "--out", out, "--updates", "5", "--resume", path.join(out, "checkpoints", "final"), "--no-eval", "--json", "--quiet"], c2.out)).toBe(0);
     const again = readPpoLog(path.join(out, "ppo_log.jsonl"));
-    expect(again.map((x) => x.record.log_stream_offset)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(again.map((x) => x.record.log_stream_offset)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect(validatePpoLog([path.join(out, "ppo_log.jsonl")]).problems).toEqual([]);
   }, 120_000);
 
@@ -76,7 +79,7 @@ describe("townlet train", () => {
     expect(existsSync(`${base}.1`)).toBe(true);
     expect(existsSync(`${base}.2`)).toBe(true);
     const records = readPpoLog(base);
-    expect(records.length).toBe(5);
+    expect(records.length).toBe(9);
     for (const { record } of records) {
       expect(record.telemetry_version).toBe(1);
       for (const f of V1_1_FIELDS) expect(record, f).not.toHaveProperty(f);

@@ -367,3 +367,77 @@ describe("replay datasets", () => {
     policy.dispose();
   });
 });
+
+describe("DAgger labels", () => {
+  it("label the states the network visits with the scripted controller's choices, and only in the modes that run it", async () => {
+    const { createNeuralPolicy } = await import("../../systems/policy/index.ts");
+    const collect = async (mode: "scripted" | "dagger" | "policy") => {
+      const world = makeWorld({ seed: 11, world: { towns: 1, agents_per_town: 6, grid_size: [16, 16] } });
+      const policy = await createNeuralPolicy(world, { hidden: [8], seed: 4 });
+      const col = new RolloutCollector(policy, 0.99);
+      col.use(world, mode);
+      col.begin();
+      for (let t = 0; t < 150; t++) {
+        world.step();
+        col.afterTick(world);
+      }
+      const b = col.buffer;
+      const A = policy.actionCount;
+      const rows = Array.from({ length: b.count }, (_, k) => ({ action: b.actions[k], label: b.labels[k], ppo: b.ppoRows[k], allowed: b.masks[k * A + b.actions[k]], labelAllowed: b.labels[k] >= 0 ? b.masks[k * A + b.labels[k]] : 1 }));
+      policy.dispose();
+      return rows;
+    };
+    const scripted = await collect("scripted");
+    const dagger = await collect("dagger");
+    const plain = await collect("policy");
+    // Scripted rows: the label is the action taken (a behaviour-cloning row).
+    expect(scripted.length).toBeGreaterThan(0);
+    for (const r of scripted) {
+      expect(r.label).toBe(r.action);
+      expect(r.ppo).toBe(0);
+    }
+    // DAgger rows: the untrained network acted on every one; the scripted controller labelled those
+    // where it chose, with an allowed action that often differs from the network's.
+    const labelled = dagger.filter((r) => r.label >= 0);
+    expect(dagger.every((r) => r.ppo === 1 && r.allowed === 1 && r.labelAllowed === 1)).toBe(true);
+    expect(labelled.length).toBeGreaterThan(0);
+    expect(labelled.length).toBeLessThan(dagger.length);
+    expect(labelled.some((r) => r.label !== r.action)).toBe(true);
+    // Plain PPO rollouts do not run the scripted controller: no labels.
+    expect(plain.every((r) => r.label === -1)).toBe(true);
+  });
+
+  it("pool keeps the recording and overwrites its oldest visited rows when full", async () => {
+    const { LabelPool } = await import("../../training/dagger.ts");
+    const { RolloutBuffer } = await import("../../training/rollout.ts");
+    const D = 2;
+    const A = 3;
+    const rec = { count: 2, obsSize: D, actionCount: A, obs: Float32Array.from([1, 1, 2, 2]), masks: new Uint8Array(6).fill(1), actions: Int32Array.from([0, 1]), returns: Float32Array.from([0.5, 0.25]) };
+    const pool = new LabelPool(D, A, 4);
+    pool.addRecording(rec as unknown as Parameters<typeof pool.addRecording>[0]);
+    const buf = new RolloutBuffer(D, A, 4);
+    const visit = (labels: number[], base: number) => {
+      buf.clear();
+      for (const l of labels) {
+        const k = buf.count++;
+        buf.obs.set([base + k, base + k], k * D);
+        buf.masks.set([1, 1, 1], k * A);
+        buf.labels[k] = l;
+        buf.returns[k] = base + k;
+      }
+      return pool.addVisited(buf);
+    };
+    // Unlabelled rows (−1) are skipped.
+    expect(visit([2, -1, 1], 10)).toBe(2);
+    expect(pool.count).toBe(4);
+    expect(Array.from(pool.actions)).toEqual([0, 1, 2, 1]);
+    // Full: the next visited rows replace the oldest visited ones, never the recording.
+    expect(visit([0], 20)).toBe(1);
+    expect(pool.count).toBe(4);
+    expect(Array.from(pool.actions)).toEqual([0, 1, 0, 1]);
+    expect(Array.from(pool.obs.subarray(0, 6))).toEqual([1, 1, 2, 2, 20, 20]);
+    expect(pool.returns[2]).toBe(20);
+    expect(pool.added).toBe(3);
+    expect(Array.from(pool.ppoRows).every((x) => x === 0)).toBe(true);
+  });
+});
