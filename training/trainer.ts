@@ -467,7 +467,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
       return r ? [{ name, dashed: true, points: [[curves.x[0], pick(r)], [curves.x[curves.x.length - 1], pick(r)]] as [number, number][] }] : [];
     };
     const scriptedRecording = dataset
-      ? [{ name: "scripted (recording)", dashed: true, points: [[curves.x[0], 1000 * dataset.manifest.stats.reward_mean], [curves.x[curves.x.length - 1], 1000 * dataset.manifest.stats.reward_mean]] as [number, number][] }]
+      ? [{ name: "scripted", dashed: true, points: [[curves.x[0], 1000 * dataset.manifest.stats.reward_mean], [curves.x[curves.x.length - 1], 1000 * dataset.manifest.stats.reward_mean]] as [number, number][] }]
       : [];
     const pts = (ys: number[]) => curves.x.map((x, i) => [x, ys[i]] as [number, number]);
     // Rollouts sample different phases of an episode (needs start low; the per-episode clip
@@ -485,7 +485,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
       panels: [
         // The training world's reward (its --train-set changes, no alive bonus): the scripted line is
         // the recording made in that same world; the evaluation's figures use the config as it is.
-        { title: `reward per agent per 1,000 ticks (training world, mean of the last ${w})`, yLabel: "reward", series: [{ name: "ppo", points: pts(smooth(curves.reward)) }, ...scriptedRecording] },
+        { title: `reward per agent per 1,000 ticks (training world, mean of the last ${w}; scripted: its recording there)`, yLabel: "reward", series: [{ name: "ppo", points: pts(smooth(curves.reward)) }, ...scriptedRecording] },
         { title: `exits per agent-day (lower is better; mean of the last ${w})`, yLabel: "exits", series: [{ name: "ppo", points: pts(smooth(curves.exits)) }, ...ref("scripted", (r) => r.exits_per_agent_day), ...ref("random", (r) => r.exits_per_agent_day)] },
         { title: "losses", yLabel: "loss", series: [{ name: "policy", points: pts(curves.lossPolicy) }, { name: "value", points: pts(curves.lossValue) }, { name: "entropy", points: pts(curves.entropy) }] },
       ],
