@@ -218,7 +218,11 @@ export class RolloutCollector implements Policy {
       }
       this.open[uid] = k;
       p.probabilities(logits.subarray(i * A, i * A + A), masks.subarray(i * A, i * A + A), 1, probs);
-      // The scripted controller's choice for this state, if it made one this tick (see below).
+      // The scripted controller's choice for this state, if it made one this tick and the mask
+      // allows it (−1 otherwise). Only choices of this tick are labels: an option it merely lets
+      // run (the agent is eligible because a commitment window passed) would teach "repeat the
+      // last action", which the observation shows: a clone that only copies it never acts. A
+      // label the mask forbids cannot be learned either.
       let label = -1;
       if (this.mode !== "policy" && Op.since[eid] === tick) {
         const s = optionAction(Op.kind[eid], Op.affordance[eid]);
@@ -227,13 +231,10 @@ export class RolloutCollector implements Policy {
       let scripted = this.mode === "scripted" || (this.mode === "blend" && rng.next() < this.scriptedRatio);
       let a: number;
       if (scripted) {
-        a = optionAction(Op.kind[eid], Op.affordance[eid]);
-        // Labels are the scripted controller's choices of this tick only. An option it merely
-        // lets run (the agent is eligible because a commitment window passed) would teach "repeat
-        // the last action", which the observation shows: a clone that only copies it never acts.
-        // A label the mask forbids cannot be learned either. Recording: the scripted choice
-        // stands, unrecorded. Blend: the learned policy decides this one.
-        if (masks[i * A + a] === 0 || Op.since[eid] !== tick) {
+        a = label;
+        // No label: when recording, the scripted choice stands, unrecorded; in a blend, the
+        // learned policy decides this one.
+        if (label < 0) {
           if (this.mode === "scripted") {
             b.count--;
             if (prev >= 0) {
