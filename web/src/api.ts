@@ -28,6 +28,13 @@ export interface CommandOutcome {
   cmd_id?: string | null;
 }
 
+/** What one map frame drew (MapView.lastFrame): positions in CSS pixels of the map canvas, in drawing order. */
+export interface DrawnFrame {
+  agents: { id: string; x: number; y: number; r: number; colour: string; queued: boolean; marked: boolean }[];
+  /** Discs drawn over the agents (queue badges, selection and hover rings), as circles that bound them. */
+  overlays: { x: number; y: number; r: number }[];
+}
+
 export interface ObserverDebug {
   status(): ObserverStatus;
   /** Animation frames per second over the last second. */
@@ -40,6 +47,8 @@ export interface ObserverDebug {
   readonly net: { msPerSecond: number; kbPerSecond: number; framesPerSecond: number };
   /** What the last map frame drew. */
   readonly drawn: { agents: number; objects: number; frames: number };
+  /** What the last map frame drew; read it with the canvas pixels in one evaluate to compare like with like. */
+  lastFrame(): DrawnFrame;
   /** Live agent ids of the selected town. */
   agents(): string[];
   /** Where an agent is drawn now, in page (CSS) pixels; null when not on the map. */

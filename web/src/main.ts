@@ -459,6 +459,7 @@ const debug: ObserverDebug = {
   get drawn() {
     return { ...map.drawn };
   },
+  lastFrame: () => map.lastFrame,
   agents: () => map.ids(),
   agentPoint(id) {
     const p = map.point(id);

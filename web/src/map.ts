@@ -3,6 +3,7 @@
 // agents coloured by their most urgent need, gliding between ticks, with rings for late, queued,
 // in-conflict and selected agents. Hit-testing for clicks and hovers uses the drawn positions.
 import { CONTENT_COLOUR, NEED_COLOURS, mix, objectColour } from "./dom.ts";
+import type { DrawnFrame } from "./api.ts";
 import { urgentNeed, type AgentRecordT, type JobRecordT, type Layout, type ObjectRecordT } from "./model.ts";
 
 interface Sprite {
@@ -51,6 +52,12 @@ export class MapView {
   /** Set when something changed; the frame loop draws only then (or while agents glide). */
   dirty = true;
   readonly drawn = { agents: 0, objects: 0, frames: 0 };
+  /**
+   * What the last frame put on the canvas, in drawing order (CSS pixels of the canvas): each
+   * agent's disc and colour, and what was drawn over them. Read together with the canvas pixels it lets a
+   * check compare like with like, whatever payloads arrived since that frame.
+   */
+  lastFrame: DrawnFrame = { agents: [], overlays: [] };
 
   constructor(readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext("2d", { alpha: false });
@@ -272,9 +279,11 @@ export class MapView {
     // Agents.
     const r = Math.max(2.5, t * 0.3);
     let drawnAgents = 0;
+    const frame: DrawnFrame = { agents: [], overlays: [] };
     for (const s of this.sprites.values()) {
       const x = px(s.x);
       const y = py(s.y);
+      frame.agents.push({ id: s.id, x, y, r, colour: s.colour, queued: s.queued !== null, marked: s.late || s.absent || this.inConflict(s.id) });
       g.fillStyle = s.colour;
       g.beginPath();
       g.arc(x, y, r, 0, Math.PI * 2);
@@ -314,6 +323,7 @@ export class MapView {
       const bx = px(o.x + 1);
       const by = py(o.y);
       const br = Math.min(9, Math.max(6, t * 0.38));
+      frame.overlays.push({ x: bx, y: by, r: br });
       g.fillStyle = "#ffc45c";
       g.beginPath();
       g.arc(bx, by, br, 0, Math.PI * 2);
@@ -329,12 +339,14 @@ export class MapView {
     ] as const) {
       const s = id ? this.sprites.get(id) : undefined;
       if (!s) continue;
+      frame.overlays.push({ x: px(s.x), y: py(s.y), r: r + 6 });
       g.strokeStyle = colour;
       g.lineWidth = 2;
       g.beginPath();
       g.arc(px(s.x), py(s.y), r + 5, 0, Math.PI * 2);
       g.stroke();
     }
+    this.lastFrame = frame;
     this.drawn.agents = drawnAgents;
     this.drawn.objects = this.objects.length;
     this.drawn.frames++;
