@@ -27,6 +27,7 @@ import {
   type ConsoleService,
   type GatewayOptions,
 } from "../systems/console/index.ts";
+import { ServeMetrics } from "../systems/telemetry/metrics.ts";
 import { buildWorld } from "./build.ts";
 import { observerSite } from "./web.ts";
 
@@ -141,6 +142,8 @@ export class ServeLoop {
   stopped = false;
   /** Set when a tick threw: the loop stops and the server reports it. */
   error: unknown;
+  /** Told each tick's wall time, ms (GET /metrics). */
+  onStep: ((ms: number) => void) | undefined;
   private done: Promise<void> | undefined;
   private reachedLogged = false;
   /** The loop's state changed between ticks (a pause applies after the tick's publish). */
@@ -204,7 +207,9 @@ export class ServeLoop {
         continue;
       }
       try {
+        const t0 = performance.now();
         w.step();
+        this.onStep?.(performance.now() - t0);
       } catch (e) {
         this.error = e;
         this.stopped = true;
@@ -284,6 +289,8 @@ export interface ServeOptions {
   checkpointRoot?: string;
   /** At start, make the release pointer's live checkpoint live again. */
   adoptRelease?: boolean;
+  /** GET /metrics without a token even when the server has tokens. */
+  metricsPublic?: boolean;
 }
 
 export interface ServeHandle {
@@ -295,6 +302,8 @@ export interface ServeHandle {
   server: TelemetryServer;
   loop: ServeLoop;
   tokens: TokenTable;
+  /** What GET /metrics reports. */
+  metrics: ServeMetrics;
   /** Stops the loop, refuses queued commands, closes clients, sinks and the server. */
   close(): Promise<void>;
 }
@@ -306,11 +315,23 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeHandle> {
   const { console: svc, publisher } = bindSystems(world, { configHash: config.configHash });
   if (world.hasPlugin("persistence")) world.state<PersistenceState>("persistence").configHash = config.configHash;
   svc.audit = typeof o.audit === "object" ? o.audit : new AuditLog(resolve(o.audit ?? "townlet-audit.ndjson"));
+  // GET /metrics reads these at scrape time; commands are counted on their way to the audit trail.
+  const metrics: ServeMetrics = new ServeMetrics({
+    world,
+    configId: publisher.configId,
+    loop: () => loop.status(),
+    clients: () => server.conns,
+    server: () => server.stats,
+    eventsDropped: () => publisher.eventsDropped,
+    consoleQueue: () => svc.queued,
+  });
+  svc.audit = metrics.countingSink(svc.audit);
   // A neural policy loads asynchronously: before the loop's first tick.
   if (o.policy !== undefined || world.settings.runtime.policy.provider.startsWith("neural")) await preparePolicy(world, o.policy);
   if (o.checkpointRoot) await enablePolicyRelease(world, { checkpointRoot: resolve(o.checkpointRoot), adoptLive: o.adoptRelease ?? false });
   const loop = new ServeLoop(world, o.ticks ?? null, o.ticksPerSecond ?? null, o.onReached);
   loop.paused = o.paused ?? false;
+  loop.onStep = (ms) => metrics.tickDone(ms);
   svc.bind({
     loop: {
       pause: () => {
@@ -341,7 +362,13 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeHandle> {
   publisher.townOverview = true;
   const gateway = new ConsoleGateway(svc, tokens, o.gateway);
   const site = o.observer === false ? undefined : observerSite({ tokens });
-  const server = new TelemetryServer(publisher, gateway, { host: o.host ?? "127.0.0.1", port: o.port ?? DEFAULT_PORT, site: site?.handle, ...o.server });
+  const metricsRoute = metrics.route({ tokens, public: o.metricsPublic });
+  const server: TelemetryServer = new TelemetryServer(publisher, gateway, {
+    host: o.host ?? "127.0.0.1",
+    port: o.port ?? DEFAULT_PORT,
+    site: (req, res) => metricsRoute(req, res) || (site?.handle(req, res) ?? false),
+    ...o.server,
+  });
   const url = await server.listen();
   let fileSink: FileSink | undefined;
   let detachFile: (() => void) | undefined;
@@ -362,6 +389,7 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeHandle> {
     server,
     loop,
     tokens,
+    metrics,
     close() {
       closing ??= (async () => {
         await loop.stop();
@@ -432,6 +460,7 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
         policy: { type: "string" },
         checkpoints: { type: "string" },
         "adopt-release": { type: "boolean" },
+        "metrics-public": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -474,6 +503,7 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
       policy: values.policy,
       checkpointRoot: values.checkpoints,
       adoptRelease: values["adopt-release"],
+      metricsPublic: values["metrics-public"],
       onReached: () => {
         if (values.exit) finish(0);
         else out.err(`townlet serve: reached tick ${ticks}; still serving (commands apply between ticks; Ctrl-C stops)`);
