@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { AnyPlugin, FileReference } from "../plugin.ts";
 import { didYouMean } from "../text.ts";
 import { coreSections } from "./core.ts";
+import { dropOriginalIgnoredKeys, isTimeline, TIMELINE_NOT_CONFIG, validateTimeline } from "./compat.ts";
 import { formsOf, type ConfigSections, type SectionSchemas } from "./sections.ts";
 
 export interface ConfigProblem {
@@ -40,6 +41,8 @@ export interface LoadedConfig {
   configHash: string;
   /** Referenced files, resolved to absolute paths. */
   references: { kind: string; path: string }[];
+  /** Keys dropped because the original ignores them too (compat.ts): one line each. */
+  warnings: ConfigProblem[];
 }
 
 /** Every section schema: the kernel's and each plug-in's (`sections` and `config` by name). */
@@ -382,6 +385,10 @@ export function loadDocument(file: string, schema: z.ZodType): { value?: unknown
 export interface LoadOptions {
   /** Values that replace keys after parsing, e.g. { "world.towns": 4 } (CLI flags). */
   overrides?: Record<string, unknown>;
+  /** Keys the original ignores are errors instead of warnings. */
+  strict?: boolean;
+  /** Receives each warning; default: one line on stderr. */
+  onWarning?: (p: ConfigProblem) => void;
 }
 
 /** Loads and validates a simulation config with the sections of `plugins`. Throws ConfigError. */
@@ -401,8 +408,13 @@ export function parseConfigText(file: string, text: string, plugins: readonly An
     throw new ConfigError([{ file, line: 1, path: "", message: `expected a mapping of config sections, got ${describeValue(raw)}` }]);
   }
   for (const [k, v] of Object.entries(opts.overrides ?? {})) setPath(raw as Record<string, unknown>, k.split("."), v);
+  if (isTimeline(raw)) throw new ConfigError([{ file, line: 1, path: "", message: TIMELINE_NOT_CONFIG }]);
   const schema = rootSchema(collectSections(plugins));
+  const hooks = { file, line: (p: readonly PropertyKey[], k: string) => lineOf(src, p, k), allowed: (p: readonly PropertyKey[]) => allowedKeys(schema, p), formatPath };
+  const warnings = dropOriginalIgnoredKeys(schema, raw, hooks, opts.strict ?? false);
   const r = validate(schema, raw, src);
+  if (opts.strict && warnings.length) throw new ConfigError([...warnings, ...(r.ok ? [] : r.problems)].sort((a, b) => a.line - b.line));
+  for (const w of warnings) (opts.onWarning ?? ((p) => process.stderr.write(`${formatProblem(p)}\n`)))(w);
   if (!r.ok) throw new ConfigError(r.problems);
   const settings = r.value as Record<string, unknown>;
 
@@ -446,6 +458,7 @@ export function parseConfigText(file: string, text: string, plugins: readonly An
     configId: settings.config_id as string,
     configHash: hash.digest("hex").slice(0, 16),
     references,
+    warnings,
   };
 }
 
@@ -489,7 +502,11 @@ export type DocumentKind = "config" | string;
  * Validates any Townlet YAML file: a simulation config (has `config_id`), or a standalone
  * document a plug-in recognises (an affordance manifest, a perturbation file).
  */
-export function validateFile(file: string, plugins: readonly AnyPlugin[]): { kind: DocumentKind; problems: ConfigProblem[]; config?: LoadedConfig } {
+export function validateFile(
+  file: string,
+  plugins: readonly AnyPlugin[],
+  opts: { strict?: boolean } = {},
+): { kind: DocumentKind; problems: ConfigProblem[]; config?: LoadedConfig; warnings?: ConfigProblem[] } {
   const { text, problem } = readSource(file);
   if (problem) return { kind: "unknown", problems: [problem] };
   const { src, problems } = parseSource(file, text!);
@@ -497,6 +514,7 @@ export function validateFile(file: string, plugins: readonly AnyPlugin[]): { kin
   const raw = src.doc.toJS() as unknown;
   const isConfig = raw !== null && typeof raw === "object" && !Array.isArray(raw) && "config_id" in raw;
   if (!isConfig) {
+    if (isTimeline(raw)) return { kind: "demo timeline", problems: validateTimeline(raw, { file, line: (p, k) => lineOf(src, p, k), formatPath }) };
     for (const ref of collectFileReferences(plugins)) {
       if (ref.detect?.(raw)) {
         const r = validate(ref.schema, raw, src);
@@ -507,11 +525,12 @@ export function validateFile(file: string, plugins: readonly AnyPlugin[]): { kin
       return { kind: "unknown", problems: [{ file, line: 1, path: "", message: `not a Townlet document: expected a config mapping with config_id, got ${describeValue(raw)}` }] };
     }
   }
+  const warnings: ConfigProblem[] = [];
   try {
-    const config = parseConfigText(file, text!, plugins);
-    return { kind: "config", problems: [], config };
+    const config = parseConfigText(file, text!, plugins, { strict: opts.strict, onWarning: (w) => warnings.push(w) });
+    return { kind: "config", problems: [], config, warnings };
   } catch (e) {
-    if (e instanceof ConfigError) return { kind: "config", problems: e.problems };
+    if (e instanceof ConfigError) return { kind: "config", problems: e.problems, warnings };
     throw e;
   }
 }

@@ -92,12 +92,13 @@ describe("shipped configs", () => {
 
 describe("broken files", () => {
   it("exits 1 and names FILE:LINE: key.path on stderr", async () => {
-    const bad = write("bad.yaml", "config_id: x\nworld:\n  towns: 0\nrewardz: {}\n");
+    // world is ours alone, so a typo there is an error (keys the original ignores only warn).
+    const bad = write("bad.yaml", "config_id: x\nworld:\n  towns: 0\n  gird_size: [4, 4]\n");
     const r = await validate(bad);
     expect(r.code).toBe(1);
     expect(r.stderr).toEqual([
       `${shown(bad)}:3: world.towns: expected a number >= 1, got 0`,
-      `${shown(bad)}:4: rewardz: unknown key (did you mean "rewards"?)`,
+      `${shown(bad)}:4: world.gird_size: unknown key (did you mean "grid_size"?)`,
     ]);
     expect(r.stdout.at(-1)).toBe("0/1 file(s) valid");
   });
@@ -165,7 +166,7 @@ describe("a directory argument", () => {
   it("validates every YAML file in it and below, and nothing else", async () => {
     const a = write("tree/a.yaml", "config_id: a\n");
     const b = write("tree/sub/b.yml", "config_id: b\nseed: 3\n");
-    const c = write("tree/sub/deeper/c.yaml", "config_id: c\njobs:\n  grocer:\n    start_tik: 1\n");
+    const c = write("tree/sub/deeper/c.yaml", "config_id: c\nseed: 1\nworld:\n  tonws: 1\n");
     write("tree/notes.txt", "not yaml: [\n");
     const r = await validate("--json", join(dir, "tree"));
     expect(r.code).toBe(1);
@@ -177,7 +178,7 @@ describe("a directory argument", () => {
       [shown(b), true],
       [shown(c), false],
     ]);
-    expect(r.stderr).toEqual([`${shown(c)}:4: jobs.grocer.start_tik: unknown key (did you mean "start_tick"?)`]);
+    expect(r.stderr).toEqual([`${shown(c)}:4: world.tonws: unknown key (did you mean "towns"?)`]);
   });
 
   it("reports all-valid for a directory of good files", async () => {

@@ -1,0 +1,175 @@
+// Compatibility with the original Python Townlet's configs. Its pydantic models (a copy of their
+// key tree is original-spec.json, written by tools/parity/original_spec.py) ignore unknown keys
+// except where a model forbids them; a key that ours does not know but the original accepts or
+// ignores loads here with a warning (an error with `strict`), and a demo timeline is recognised.
+import { readFileSync } from "node:fs";
+import type { z } from "zod";
+import { didYouMean } from "../text.ts";
+import type { ConfigProblem } from "./loader.ts";
+
+interface SpecModel {
+  /** pydantic's extra-key mode; several models at one path (a union) merge to the laxest. */
+  extra: "ignore" | "allow" | "forbid";
+  /** Declared field names (and aliases): "mapping" = a dict of free keys, else "value". */
+  fields: Record<string, "mapping" | "value">;
+}
+
+/** The original's models by path: "" is the root, "*" any key of a mapping, "[]" any list item. */
+const spec: Record<string, SpecModel> = JSON.parse(readFileSync(new URL("./original-spec.json", import.meta.url), "utf8"));
+
+/** What the original does with `key` under `path`, for a key that our schema does not know. */
+export type OriginalRule =
+  /** The original's model there does not declare it and drops it (`extra="ignore"`/`"allow"`). */
+  | "ignored"
+  /** The original declares it (reads it); nothing here does. */
+  | "accepted"
+  /** The original's model there refuses unknown keys (`extra="forbid"`). */
+  | "forbidden"
+  /** The path is in a section only ours has (or not a mapping in the original): our rule, an error. */
+  | "ours";
+
+function modelAt(path: readonly PropertyKey[]): SpecModel | undefined {
+  const find = (i: number, prefix: string): SpecModel | undefined => {
+    if (i === path.length) return spec[prefix];
+    const p = path[i];
+    const steps = typeof p === "number" ? ["[]"] : [String(p), "*"];
+    for (const s of steps) {
+      const next = prefix ? `${prefix}.${s}` : s;
+      // Only descend through prefixes that some spec path starts with.
+      if (spec[next] || Object.keys(spec).some((k) => k.startsWith(`${next}.`))) {
+        const found = find(i + 1, next);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return find(0, "");
+}
+
+export function originalRule(path: readonly PropertyKey[], key: string): OriginalRule {
+  const model = modelAt(path);
+  if (model) {
+    if (key in model.fields) return "accepted";
+    return model.extra === "forbid" ? "forbidden" : "ignored";
+  }
+  // Not a model in the original: find the nearest model above and the field that leads down.
+  for (let n = path.length - 1; n >= 0; n--) {
+    const above = modelAt(path.slice(0, n));
+    if (!above) continue;
+    const field = path[n];
+    if (typeof field === "string" && above.fields[field] === "mapping") return "ignored"; // dict[str, X]: any key goes
+    return "ours";
+  }
+  return "ours";
+}
+
+export interface CompatHooks {
+  file: string;
+  /** The line of `key` under `path` in the file. */
+  line(path: readonly PropertyKey[], key: string): number;
+  /** Keys our schema allows under `path` (for "did you mean"). */
+  allowed(path: readonly PropertyKey[]): string[];
+  formatPath(path: readonly PropertyKey[]): string;
+}
+
+/**
+ * Removes from `raw` the keys our schema refuses but the original accepts or ignores, returning
+ * one warning per key (or, with `strict`, one problem per key that the loader reports as an
+ * error). Keys the original forbids, and keys in our own sections, stay for the schema to refuse.
+ */
+export function dropOriginalIgnoredKeys(schema: z.ZodType, raw: unknown, hooks: CompatHooks, strict: boolean): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  // Removing a key can let the schema look deeper (a union picks a branch), so repeat a few times.
+  for (let round = 0; round < 8; round++) {
+    const r = schema.safeParse(raw);
+    if (r.success) break;
+    let removed = 0;
+    for (const issue of unrecognized(r.error.issues)) {
+      for (const key of issue.keys) {
+        const rule = originalRule(issue.path, key);
+        if (rule === "forbidden" || rule === "ours") continue;
+        const parent = valueAt(raw, issue.path);
+        if (parent === null || typeof parent !== "object" || !(key in parent)) continue;
+        delete (parent as Record<string, unknown>)[key];
+        removed++;
+        const hint = didYouMean(key, hooks.allowed(issue.path));
+        const why = rule === "ignored" ? "the original ignores it too" : "the original reads it; townlet does not use it";
+        out.push({
+          file: hooks.file,
+          line: hooks.line(issue.path, key),
+          path: hooks.formatPath([...issue.path, key]),
+          message: strict ? `unknown key${hint} (${why}; --strict refuses it)` : `ignored (${why})${hint}`,
+        });
+      }
+    }
+    if (!removed) break;
+  }
+  out.sort((a, b) => a.line - b.line);
+  return out;
+}
+
+type Issue = z.core.$ZodIssue;
+function unrecognized(issues: readonly Issue[], base: readonly PropertyKey[] = []): { path: PropertyKey[]; keys: string[] }[] {
+  const out: { path: PropertyKey[]; keys: string[] }[] = [];
+  for (const i of issues) {
+    const path = [...base, ...i.path];
+    if (i.code === "unrecognized_keys") out.push({ path, keys: i.keys });
+    else if (i.code === "invalid_element") out.push(...unrecognized(i.issues, path));
+  }
+  return out;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p as string];
+  }
+  return v;
+}
+
+// ---- demo timelines ---------------------------------------------------------------------------
+
+/**
+ * A demo timeline (the original's `townlet.demo.timeline`): a list of `{tick, command|name|action,
+ * kind?, args?, kwargs?}` entries, bare or under a `timeline:` key, with no `config_id`.
+ */
+export function isTimeline(raw: unknown): boolean {
+  const entries = timelineEntries(raw);
+  return entries !== undefined && (entries.length === 0 || entries.some((e) => e !== null && typeof e === "object" && "tick" in e));
+}
+
+function timelineEntries(raw: unknown): unknown[] | undefined {
+  if (Array.isArray(raw)) return raw;
+  if (raw !== null && typeof raw === "object" && !("config_id" in raw) && Array.isArray((raw as { timeline?: unknown }).timeline)) {
+    return (raw as { timeline: unknown[] }).timeline;
+  }
+  return undefined;
+}
+
+/** The original's timeline rules, one problem per broken entry. */
+export function validateTimeline(raw: unknown, hooks: Pick<CompatHooks, "file" | "line" | "formatPath">): ConfigProblem[] {
+  const entries = timelineEntries(raw) ?? [];
+  const base: PropertyKey[] = Array.isArray(raw) ? [] : ["timeline"];
+  const problems: ConfigProblem[] = [];
+  const at = (i: number, key: string | undefined, message: string) => {
+    const path = key === undefined ? [...base, i] : [...base, i, key];
+    problems.push({ file: hooks.file, line: key === undefined ? hooks.line([...base], String(i)) : hooks.line([...base, i], key), path: hooks.formatPath(path), message });
+  };
+  entries.forEach((e, i) => {
+    if (e === null || typeof e !== "object" || Array.isArray(e)) return at(i, undefined, "expected a timeline entry (a mapping with tick and command)");
+    const o = e as Record<string, unknown>;
+    if (!Number.isInteger(o.tick) || (o.tick as number) < 0) at(i, "tick", "expected an integer >= 0");
+    const name = o.command ?? o.name ?? o.action;
+    if (typeof name !== "string" || !name) at(i, "command", "required key is missing (expected command, name or action: a string)");
+    const kind = o.kind ?? ("action" in o ? "action" : "console");
+    if (!["console", "action", "narration"].includes(kind as string)) at(i, "kind", `expected one of "console", "action", "narration", got ${JSON.stringify(kind)}`);
+    if (o.args !== undefined && o.args !== null && !Array.isArray(o.args) && !(typeof o.args === "object" && Object.keys(o.args).length === 0)) at(i, "args", "expected a list");
+    if (o.kwargs !== undefined && o.kwargs !== null && (typeof o.kwargs !== "object" || Array.isArray(o.kwargs))) at(i, "kwargs", "expected a mapping");
+  });
+  return problems;
+}
+
+/** The message for a timeline given where a simulation config is needed. */
+export const TIMELINE_NOT_CONFIG =
+  "this is a demo timeline (console commands by tick, for the original's demo runner), not a simulation config: townlet validate checks it, but townlet does not run timelines";
