@@ -97,7 +97,7 @@ class ParallelApiTest(unittest.TestCase):
                 self.assertEqual(set(o), {"observation", "action_mask"})
                 self.assertTrue(env.observation_space(a).contains(o), a)
                 self.assertEqual(o["observation"].dtype, np.float32)
-                self.assertEqual(o["action_mask"].dtype, np.uint8)
+                self.assertEqual(o["action_mask"].dtype, np.int8)  # gymnasium: Discrete.sample(mask=) wants int8
             rng = np.random.default_rng(0)
             gone = set()
             steps = 0

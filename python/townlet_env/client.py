@@ -178,8 +178,8 @@ class EngineProcess:
             code = self.proc.wait(timeout=min(self.timeout, 5.0))
         except subprocess.TimeoutExpired:
             code = None
-        self.kill()
         tail = self._stderr_tail()
+        self.kill()
         err = EngineDied(f"the Townlet engine (pid {self.proc.pid}) {what} (exit code {code})" + (f"; its stderr ends with:\n{tail}" if tail else ""))
         self._broken = err
         return err
@@ -411,6 +411,13 @@ class EngineProcess:
             except OSError:
                 pass
         self._slots = []
+        # The child's stderr file (read for error messages until here).
+        stderr = getattr(self, "_stderr", None)
+        if stderr is not None:
+            try:
+                stderr.close()
+            except OSError:
+                pass
         _LIVE.discard(self)
 
     def __del__(self):

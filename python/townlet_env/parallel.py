@@ -35,7 +35,9 @@ class ParallelEnv(_Base):
         self._obs_space = _spaces.make_dict(
             {
                 "observation": _spaces.make_box(-np.inf, np.inf, obs_sp["observation"]["shape"], np.float32),
-                "action_mask": _spaces.make_box(0, 1, obs_sp["action_mask"]["shape"], np.uint8),
+                # int8, as gymnasium's Discrete.sample(mask=) requires; the wire carries uint8 and
+                # each agent's mask is a zero-copy int8 view of the same bytes (values 0 and 1).
+                "action_mask": _spaces.make_box(0, 1, obs_sp["action_mask"]["shape"], np.int8),
             }
         )
         self._act_space = _spaces.make_discrete(v.action_count)
@@ -133,8 +135,9 @@ class ParallelEnv(_Base):
         total = int(r.extra["invalid_total"])
         obs, rewards, terms, truncs, infos = {}, {}, {}, {}, {}
         live = []
+        masks = r.masks.view(np.int8)  # same bytes, the dtype gymnasium's Discrete.sample(mask=) wants
         for i, aid in enumerate(ids):
-            obs[aid] = {"observation": r.obs[i], "action_mask": r.masks[i]}
+            obs[aid] = {"observation": r.obs[i], "action_mask": masks[i]}
             rewards[aid] = float(r.rewards[i])
             terms[aid] = bool(r.terminated[i])
             truncs[aid] = bool(r.truncated[i])
