@@ -21,6 +21,18 @@ export const TownEconomy = defineComponent(
 );
 
 /**
+ * Highest price multiplier a town can have. Console commands and perturbation specs refuse
+ * larger values where they enter; a product of several spikes is clamped to it where the
+ * float32 column stores it, so prices (and money) stay finite whatever is combined.
+ */
+export const PRICE_MULTIPLIER_MAX = 1000;
+
+/** A multiplier as the column may store it: values above PRICE_MULTIPLIER_MAX (Infinity too) become it. */
+export function clampPriceMultiplier(m: number): number {
+  return m > PRICE_MULTIPLIER_MAX ? PRICE_MULTIPLIER_MAX : m;
+}
+
+/**
  * What the economy plug-in offers other plug-ins (world.state<EconomyService>("economy")): the
  * per-town price multiplier and utilities, as perturbations and the console change them.
  */

@@ -5,6 +5,11 @@ import type { World } from "./world.ts";
 /** One tick every 250 ms: the original's cadence. */
 export const REALTIME_TICK_MS = 250;
 
+/** Slowest pace a paced loop accepts, ms per tick: a command applied in a tick never waits longer. */
+export const MAX_TICK_INTERVAL_MS = 10_000;
+/** The same bound as ticks per second (0.1). */
+export const MIN_TICKS_PER_SECOND = 1000 / MAX_TICK_INTERVAL_MS;
+
 export interface LoopOptions {
   /** Tick to stop at (`world.tick === until` at the end). */
   until: number;

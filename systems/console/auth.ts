@@ -146,7 +146,16 @@ export function bearerToken(header: string | string[] | undefined): string | und
 /** The subprotocol prefix that carries a ticket: `townlet.ticket.<ticket>`. */
 export const TICKET_PROTOCOL = "townlet.ticket.";
 
-/** Short-lived single-use tickets for browsers; at most `max` outstanding. */
+/** Every ticket slot is taken (by other tokens): answered 429. */
+export class TicketLimitError extends Error {
+  override name = "TicketLimitError";
+}
+
+/**
+ * Short-lived single-use tickets for browsers: at most `perToken` outstanding per token (a new
+ * one replaces that token's oldest, never another token's) and `max` in all (beyond that,
+ * issue refuses until some are used or expire).
+ */
 export class TicketBook {
   private readonly tickets = new Map<string, { principal: Principal; expires: number }>();
 
@@ -154,15 +163,23 @@ export class TicketBook {
     readonly ttlMs = 30_000,
     private readonly max = 1024,
     private readonly now: () => number = Date.now,
+    private readonly perToken = Math.min(16, max),
   ) {}
 
+  /** A new ticket for `principal`; throws TicketLimitError when `max` are outstanding. */
   issue(principal: Principal): { ticket: string; expires_in_ms: number } {
     this.purge();
-    if (this.tickets.size >= this.max) {
-      // The oldest goes: Map keeps insertion order.
-      const first = this.tickets.keys().next().value;
-      if (first !== undefined) this.tickets.delete(first);
+    let mine = 0;
+    let oldestMine: string | undefined;
+    for (const [k, v] of this.tickets) {
+      if (v.principal.label === principal.label && v.principal.role === principal.role) {
+        mine++;
+        oldestMine ??= k;
+      }
     }
+    // Map keeps insertion order: the first of this token's tickets is its oldest.
+    if (mine >= this.perToken && oldestMine !== undefined) this.tickets.delete(oldestMine);
+    else if (this.tickets.size >= this.max) throw new TicketLimitError(`too many tickets outstanding (${this.max}); use or let expire the ones issued, then ask again`);
     const ticket = randomBytes(24).toString("base64url");
     this.tickets.set(ticket, { principal: { ...principal }, expires: this.now() + this.ttlMs });
     return { ticket, expires_in_ms: this.ttlMs };

@@ -7,7 +7,7 @@ import type { World } from "../../engine/world.ts";
 import { Town } from "../../engine/core-components.ts";
 import { Needs, NEED_NAMES } from "../../components/needs.ts";
 import { Position } from "../../components/space.ts";
-import { Wallet, TownEconomy } from "../../components/economy.ts";
+import { PRICE_MULTIPLIER_MAX, Wallet, TownEconomy } from "../../components/economy.ts";
 import { Obj } from "../../components/objects.ts";
 import { Activity } from "../../components/activity.ts";
 import { Employment, ExitReason, Lifecycle, type EmploymentService } from "../../components/people.ts";
@@ -20,7 +20,7 @@ import type { ObservationService } from "../../components/observations.ts";
 import type { PerturbationService } from "../../components/perturbations.ts";
 import { PolicyReleaseError, type PolicyReleaseService } from "../../components/release.ts";
 import { didYouMean } from "../../engine/text.ts";
-import { REALTIME_TICK_MS } from "../../engine/loop.ts";
+import { MIN_TICKS_PER_SECOND, REALTIME_TICK_MS } from "../../engine/loop.ts";
 import { CommandError, type CommandContext, type ConsoleBindings, type ConsoleCommand, type ConsoleService } from "./service.ts";
 
 const AgentId = z.string().min(1).max(128).describe("agent id (agent_<n> or a scenario name)");
@@ -572,7 +572,7 @@ export function builtinCommands(service: ConsoleService): ConsoleCommand[] {
       spec: z.string().min(1),
       starts_in: z.int().min(0).optional(),
       duration: z.int().min(1).optional(),
-      magnitude: z.number().min(0).optional(),
+      magnitude: z.number().min(0).max(PRICE_MULTIPLIER_MAX).optional(),
       targets: z.array(AgentId).max(1000).optional(),
       location: z.string().min(1).optional(),
       town: z.int().min(0).optional(),
@@ -714,8 +714,12 @@ export function builtinCommands(service: ConsoleService): ConsoleCommand[] {
     doc: `pace of the loop: {multiplier: X} (1 = real time, ${REALTIME_TICK_MS} ms a tick), {ticks_per_second: N}, or {ticks_per_second: null} (as fast as possible)`,
     args: z
       .strictObject({
-        multiplier: z.number().positive().max(10_000).optional(),
-        ticks_per_second: z.number().positive().max(100_000).nullable().optional(),
+        multiplier: z
+          .number()
+          .min((MIN_TICKS_PER_SECOND * REALTIME_TICK_MS) / 1000)
+          .max(10_000)
+          .optional(),
+        ticks_per_second: z.number().min(MIN_TICKS_PER_SECOND).max(100_000).nullable().optional(),
       })
       .refine((a) => (a.multiplier === undefined) !== (a.ticks_per_second === undefined), {
         message: "expected exactly one of multiplier / ticks_per_second",

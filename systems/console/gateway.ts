@@ -3,7 +3,7 @@
 // GET /commands, and `{"type":"command"}` frames. It plugs into the telemetry WebSocket server
 // as its hooks (tools/serve.ts wires them); the shapes it needs are declared here.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { bearerToken, TICKET_PROTOCOL, TicketBook, type Principal, type TokenTable } from "./auth.ts";
+import { bearerToken, TICKET_PROTOCOL, TicketBook, TicketLimitError, type Principal, type TokenTable } from "./auth.ts";
 import type { ConsoleService } from "./service.ts";
 import type { CommandResultT, ErrorCode } from "./protocol.ts";
 
@@ -51,6 +51,7 @@ export class ConsoleGateway {
   private readonly maxBody: number;
   private readonly timeoutMs: number;
   private readonly maxPending: number;
+  private anonymousRequests = 0;
 
   constructor(
     readonly service: ConsoleService,
@@ -100,7 +101,16 @@ export class ConsoleGateway {
       return;
     }
     this.pendingByConn.set(conn.id, n + 1);
-    void this.service.submit(msg, conn.principal, "ws").then((res) => {
+    // Anonymous viewers are not one issuer: each connection has its own cmd_id space.
+    const scope = conn.principal === ANONYMOUS ? `anonymous#ws${conn.id}` : conn.principal.label;
+    let submitted: Promise<CommandResultT>;
+    try {
+      submitted = this.service.submit(msg, conn.principal, "ws", scope);
+    } catch (e) {
+      // The service answers every request it can; anything else is a bug, never a dead server.
+      submitted = Promise.resolve(this.service.auditRefusal(typeof msg.name === "string" ? msg.name.slice(0, 64) : "?", "internal", `command failed: ${e instanceof Error ? e.message : String(e)} (please report a bug)`, conn.principal, "ws", { omitted: "not written" }));
+    }
+    void submitted.then((res) => {
       const left = (this.pendingByConn.get(conn.id) ?? 1) - 1;
       if (left > 0) this.pendingByConn.set(conn.id, left);
       else this.pendingByConn.delete(conn.id);
@@ -123,7 +133,14 @@ export class ConsoleGateway {
         send(res, 401, { error: { code: "unauthorized", message: who.ok ? "a ticket needs a bearer token" : who.message } });
         return true;
       }
-      const t = this.tickets.issue(who.principal);
+      let t: { ticket: string; expires_in_ms: number };
+      try {
+        t = this.tickets.issue(who.principal);
+      } catch (e) {
+        if (!(e instanceof TicketLimitError)) throw e;
+        send(res, 429, { error: { code: "busy", message: e.message } });
+        return true;
+      }
       send(res, 200, { ...t, protocol: `${TICKET_PROTOCOL}${t.ticket}`, role: who.principal.role, label: who.principal.label });
       return true;
     }
@@ -164,7 +181,9 @@ export class ConsoleGateway {
       send(res, 400, r);
       return true;
     }
-    const result = this.service.submit(msg, who.principal, "http");
+    // Anonymous HTTP requests share no identity, so none replays another's cmd_id.
+    const scope = who.principal === ANONYMOUS ? `anonymous#http${++this.anonymousRequests}` : who.principal.label;
+    const result = this.service.submit(msg, who.principal, "http", scope);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((r) => {
       timer = setTimeout(() => r("timeout"), this.timeoutMs);

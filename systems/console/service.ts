@@ -8,6 +8,8 @@ import { z } from "zod";
 import type { World } from "../../engine/world.ts";
 import type { CommandDef } from "../../engine/plugin.ts";
 import { didYouMean } from "../../engine/text.ts";
+import { canonicalJson } from "../../engine/config/loader.ts";
+import { jsonShapeProblem } from "../../engine/json-limits.ts";
 import type { AuditSink } from "./audit.ts";
 import type { Principal } from "./auth.ts";
 import { CommandRequest, type CommandResultT, type ErrorCode, type Role } from "./protocol.ts";
@@ -109,6 +111,8 @@ interface Queued {
   via: Via;
   cmdId: string | null;
   key: string | undefined;
+  /** What the cmd_id was used for (name and canonical args): a reuse must match it. */
+  fingerprint: string;
   t0: number;
   resolve(r: CommandResultT): void;
 }
@@ -142,8 +146,10 @@ export class ConsoleService {
   /** Most commands waiting for a tick. */
   maxQueue = 1024;
   private queue: Queued[] = [];
-  private readonly cache = new Map<string, CommandResultT>();
-  private readonly pending = new Map<string, Promise<CommandResultT>>();
+  private readonly cache = new Map<string, { res: CommandResultT; fingerprint: string }>();
+  private readonly pending = new Map<string, { p: Promise<CommandResultT>; fingerprint: string }>();
+  /** Audit writes that failed (the command still ran or was refused; stderr says why). */
+  auditFailures = 0;
   /** Commands applied, refused and replayed since the start. */
   readonly counts = { applied: 0, refused: 0, replayed: 0 };
 
@@ -180,9 +186,10 @@ export class ConsoleService {
 
   /**
    * Checks a request and queues it. Resolves with its result: at once when it is refused or
-   * replayed, after it was applied otherwise.
+   * replayed, after it was applied otherwise. `scope` is the cmd_id space (default: the
+   * principal's label; the gateway gives each anonymous connection its own).
    */
-  submit(raw: unknown, principal: Principal, via: Via): Promise<CommandResultT> {
+  submit(raw: unknown, principal: Principal, via: Via, scope: string = principal.label): Promise<CommandResultT> {
     const t0 = performance.now();
     const idOf = (r: unknown) => {
       const id = (r as { id?: unknown } | null)?.id;
@@ -210,6 +217,11 @@ export class ConsoleService {
       return Promise.resolve(res);
     };
 
+    // Before anything walks it recursively (schemas, the audit's JSON, fingerprints).
+    const shape = jsonShapeProblem(raw);
+    if (shape !== undefined) {
+      return refuse(nameOf(raw), "usage", `command refused: the request ${shape}`, { id: idOf(raw), args: { omitted: `the request ${shape}` } });
+    }
     const env = CommandRequest.safeParse(raw);
     if (!env.success) {
       return refuse(nameOf(raw), "usage", `bad command envelope: ${formatIssues(env.error, argKeys(CommandRequest))}`, { id: idOf(raw) });
@@ -239,21 +251,27 @@ export class ConsoleService {
       return refuse(req.name, "usage", `command "${req.name}" changes the world: send a cmd_id (any unique string; repeating it returns the first result)`, base);
     }
 
-    const key = req.cmd_id !== undefined ? `${principal.label}\u0000${req.cmd_id}` : undefined;
+    const key = req.cmd_id !== undefined ? `${scope}\u0000${req.cmd_id}` : undefined;
+    const fingerprint = `${req.name}\u0000${canonicalJson(req.args)}`;
     if (key !== undefined) {
+      const seen = this.cache.get(key) ?? this.pending.get(key);
+      if (seen && seen.fingerprint !== fingerprint) {
+        const was = seen.fingerprint.slice(0, seen.fingerprint.indexOf("\u0000"));
+        return refuse(req.name, "conflict", `cmd_id "${req.cmd_id}" was already used for ${was === req.name ? "the same command with other arguments" : `the command "${was}"`}; send a new cmd_id`, base);
+      }
       const done = this.cache.get(key);
-      if (done) return Promise.resolve(this.replay(done, req.id, t0, via, req.args));
+      if (done) return Promise.resolve(this.replay(done.res, req.id, t0, via, req.args));
       const waiting = this.pending.get(key);
-      if (waiting) return waiting.then((r) => this.replay(r, req.id, t0, via, req.args));
+      if (waiting) return waiting.p.then((r) => this.replay(r, req.id, t0, via, req.args));
     }
     if (this.queue.length >= this.maxQueue) {
       return refuse(req.name, "busy", `the console queue is full (${this.maxQueue} commands wait for the next tick); try again`, base);
     }
     const p = new Promise<CommandResultT>((resolve) => {
-      this.queue.push({ cmd, args, rawArgs: req.args, principal, via, cmdId: req.cmd_id ?? null, key, t0, resolve });
+      this.queue.push({ cmd, args, rawArgs: req.args, principal, via, cmdId: req.cmd_id ?? null, key, fingerprint, t0, resolve });
     }).then((r) => (req.id !== undefined ? { ...r, id: req.id } : r));
     if (key !== undefined) {
-      this.pending.set(key, p);
+      this.pending.set(key, { p, fingerprint });
       void p.then(() => this.pending.delete(key));
     }
     return p;
@@ -321,7 +339,7 @@ export class ConsoleService {
       this.counts.refused++;
     }
     if (q.key !== undefined) {
-      this.cache.set(q.key, res);
+      this.cache.set(q.key, { res, fingerprint: q.fingerprint });
       if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
     }
     this.record(res, q.via, q.rawArgs);
@@ -330,7 +348,16 @@ export class ConsoleService {
 
   private record(res: CommandResultT, via: Via, args: unknown): void {
     if (!this.audit) return;
-    this.audit.write({
+    try {
+      this.writeAudit(res, via, args);
+    } catch (e) {
+      // A full disk or an unwritable file must not stop the server; the operator hears of it.
+      if (this.auditFailures++ === 0) console.error(`townlet console: audit record not written: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private writeAudit(res: CommandResultT, via: Via, args: unknown): void {
+    this.audit!.write({
       ts: new Date().toISOString(),
       tick: res.tick,
       via,

@@ -3,7 +3,7 @@
 // Obj.raw_ingredients of stoves every RESTOCK_EVERY ticks and sends StockReplenish.
 import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
-import { Wallet, TownEconomy, type EconomyService } from "../../components/economy.ts";
+import { clampPriceMultiplier, Wallet, TownEconomy, type EconomyService } from "../../components/economy.ts";
 import { Obj } from "../../components/objects.ts";
 import { StockReplenish } from "../../components/messages.ts";
 import { NeedsSets } from "../../components/sets.ts";
@@ -93,7 +93,7 @@ function checkTown(world: World, town: number): void {
 export function setPriceMultiplier(world: World, town: number, m: number): void {
   checkTown(world, town);
   if (!Number.isFinite(m) || m < 0) throw new RangeError(`price multiplier must be a finite number >= 0, got ${m}`);
-  world.townColumns(TownEconomy).price_multiplier[town] = m;
+  world.townColumns(TownEconomy).price_multiplier[town] = clampPriceMultiplier(m);
 }
 
 /** Switches a town's power or water on or off (blackouts, outages). Objects check both flags. */

@@ -3,6 +3,7 @@
 // block inline). Read at start by the scheduler phase; the loader resolves a path to its file.
 import { z } from "zod";
 import { withForms, type SectionSchemas } from "../../engine/config/sections.ts";
+import { PRICE_MULTIPLIER_MAX } from "../../components/economy.ts";
 
 /** Checks an inclusive range once it is in {min, max} form. */
 function checkRange(range: { min: number; max: number }, ctx: z.RefinementCtx): void {
@@ -51,11 +52,14 @@ const baseEvent = {
     .describe("defer needs-driven exits (faints) in the town while the event is active; default true for blackout and outage, false otherwise"),
 };
 
+/** A price spike's factor: at most the highest price multiplier (components/economy.ts). */
+const Magnitude = FloatRange.refine((r) => r.max <= PRICE_MULTIPLIER_MAX, { message: `expected a magnitude <= ${PRICE_MULTIPLIER_MAX} (the highest price multiplier)` });
+
 const PriceSpikeSpec = z.strictObject({
   kind: z.literal("price_spike").describe("event kind"),
   ...baseEvent,
-  magnitude: FloatRange.optional().describe("price multiplier, drawn uniformly from the range (alias magnitude_range); default 1"),
-  magnitude_range: FloatRange.optional().describe("alias of magnitude"),
+  magnitude: Magnitude.optional().describe("price multiplier, drawn uniformly from the range (alias magnitude_range); default 1"),
+  magnitude_range: Magnitude.optional().describe("alias of magnitude"),
   targets: z.array(z.string().min(1)).default([]).describe("economy keys or job ids whose price is multiplied"),
 });
 

@@ -51,7 +51,7 @@ import type { StateHasher } from "../../engine/hash.ts";
 import { createRng, isRngState, type Rng, type RngState } from "../../engine/rng.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
 import type { ConfigSections } from "../../engine/config/sections.ts";
-import { TownEconomy, type EconomyService } from "../../components/economy.ts";
+import { clampPriceMultiplier, PRICE_MULTIPLIER_MAX, TownEconomy, type EconomyService } from "../../components/economy.ts";
 import { Position } from "../../components/space.ts";
 import { Obj } from "../../components/objects.ts";
 import { Activity, Option } from "../../components/activity.ts";
@@ -139,7 +139,7 @@ function economyOf(world: World): EconomyService {
   const cols = () => world.townColumns(TownEconomy);
   return {
     priceMultiplier: (t) => cols().price_multiplier[t],
-    setPriceMultiplier: (t, m) => void (cols().price_multiplier[t] = m),
+    setPriceMultiplier: (t, m) => void (cols().price_multiplier[t] = clampPriceMultiplier(m)),
     utility: (t, u) => cols()[u][t] === 1,
     setUtility: (t, u, on) => void (cols()[u][t] = on ? 1 : 0),
   };
@@ -376,7 +376,8 @@ export class PerturbationsState implements PersistentState, PerturbationService 
       const spec = this.table[ev.spec];
       if (spec.kind === "price_spike") {
         spikes++;
-        mult *= ev.magnitude;
+        // Bounded as it grows, so that 0 x Infinity can never make it NaN.
+        mult = clampPriceMultiplier(mult * ev.magnitude);
       } else if (spec.kind === "blackout") blackout = true;
       else if (spec.kind === "outage") outage = true;
       if (spec.suppress) suppress = true;
@@ -597,7 +598,9 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     let magnitude = 1;
     if (spec.kind === "price_spike") {
       magnitude = opts.magnitude ?? (spec.magnitude.min === spec.magnitude.max ? spec.magnitude.min : rng.uniform(spec.magnitude.min, spec.magnitude.max));
-      if (!Number.isFinite(magnitude) || magnitude < 0) throw new PerturbationError("invalid_args", `magnitude must be a finite number >= 0, got ${magnitude}`);
+      if (!Number.isFinite(magnitude) || magnitude < 0 || magnitude > PRICE_MULTIPLIER_MAX) {
+        throw new PerturbationError("invalid_args", `magnitude must be a number in [0, ${PRICE_MULTIPLIER_MAX}] (the highest price multiplier), got ${magnitude}`);
+      }
     }
     // Between ticks world.tick is the last tick completed; inside a tick it is the one before the
     // running tick: either way the next scheduler pass is world.tick + 1.

@@ -9,6 +9,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { didYouMean } from "../../engine/text.ts";
+import { jsonShapeProblem } from "../../engine/json-limits.ts";
 import type { Published, TelemetryPublisher, TelemetrySink } from "./publisher.ts";
 import { CLOSE_CODES, SCHEMA_VERSION, SubscribeRequest, type DiffPayloadT, type SnapshotReason } from "./schema.ts";
 
@@ -310,7 +311,11 @@ export class TelemetryServer implements TelemetrySink {
     if (typeof msg !== "object" || msg === null || Array.isArray(msg)) return fail("bad_frame", 'expected a JSON object with a "type"');
     const m = msg as Record<string, unknown>;
     const type = m.type;
-    if (typeof type !== "string") return fail("bad_frame", `expected "type" to be a string, got ${JSON.stringify(type ?? null)}`, m.id);
+    if (typeof type !== "string") return fail("bad_frame", `expected "type" to be a string, got ${typeof type === "object" ? describeShape(type) : JSON.stringify(type ?? null)}`, m.id);
+    // Frames the hooks own (commands) are checked and audited there; the rest here, before any
+    // recursive reader (schemas, JSON.stringify) sees them.
+    const shape = this.hooks.messageTypes?.includes(type) ? undefined : jsonShapeProblem(m);
+    if (shape !== undefined) return fail("too_large", `frame refused: it ${shape}`, typeof m.id === "object" ? undefined : m.id);
     switch (type) {
       case "resync":
         conn.badFrames = 0;
@@ -336,7 +341,12 @@ export class TelemetryServer implements TelemetrySink {
       default:
         if (this.hooks.message && this.hooks.messageTypes?.includes(type)) {
           conn.badFrames = 0;
-          this.hooks.message(conn, m);
+          try {
+            this.hooks.message(conn, m);
+          } catch (e) {
+            // A hook that throws is a bug; the server and the other clients carry on.
+            fail("internal", `the ${type} frame failed: ${e instanceof Error ? e.message : String(e)} (please report a bug)`, m.id);
+          }
           return;
         }
         {
@@ -473,4 +483,9 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** "a list" / "a mapping": what a non-scalar is, without writing it out (it may be huge). */
+function describeShape(v: object | null): string {
+  return v === null ? "null" : Array.isArray(v) ? "a list" : "a mapping";
 }

@@ -132,7 +132,9 @@ describe("requests", () => {
     const again = await run(w, svc, "spawn", { name: "ann" }, ADMIN, "once");
     const other = await run(w, svc, "price", { multiplier: 3 }, ADMIN, "once");
     expect(again).toMatchObject({ status: "ok", replayed: true, result: first.result, tick: first.tick });
-    expect(other).toMatchObject({ name: "spawn", replayed: true });
+    // The same cmd_id for another command is refused (issue #18), never answered with the first result.
+    expect(other).toMatchObject({ name: "price", status: "error", error: { code: "conflict" } });
+    expect(other.error?.message).toMatch(/cmd_id "once" was already used for the command "spawn"/);
     expect(w.townColumns(TownEconomy).price_multiplier[0]).toBe(1);
     expect(w.agents.length).toBe(5);
     // Two requests with one cmd_id waiting for the same tick run once.
@@ -144,7 +146,7 @@ describe("requests", () => {
     expect(w.agents.length).toBe(6);
     // cmd_ids are per issuer: another label's "once" is its own.
     ok(await run(w, svc, "spawn", { name: "bea" }, { role: "admin", label: "other" }, "once"));
-    expect(audit.records.filter((r) => r.replayed).length).toBe(3);
+    expect(audit.records.filter((r) => r.replayed).length).toBe(2);
   });
 
   it("audit every request with cmd_id, role, label, command, args, result and tick", async () => {
