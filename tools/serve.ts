@@ -8,7 +8,7 @@ import { dirname, resolve, relative, isAbsolute, sep } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { World } from "../engine/world.ts";
-import { REALTIME_TICK_MS } from "../engine/loop.ts";
+import { MAX_TICK_INTERVAL_MS, MIN_TICKS_PER_SECOND, REALTIME_TICK_MS } from "../engine/loop.ts";
 import { loadSnapshot, newestValidSnapshot, readSnapshotFile, saveSnapshot, SnapshotError, writeFileAtomic, writeSnapshotFile } from "../engine/snapshot.ts";
 import { corePlugins } from "../systems/index.ts";
 import { enablePolicyRelease, preparePolicy } from "../systems/policy/index.ts";
@@ -184,6 +184,30 @@ export class ServeLoop {
     return this.done ?? Promise.resolve();
   }
 
+  /**
+   * A paced loop's wait after the tick scheduled at `tickAt`: in slices of at most
+   * WAIT_SLICE_MS, applying boundary commands (pause, speed, snapshots) between them, so they
+   * never wait for a slow tick and a speed change takes effect at once; no single timer is long
+   * (Node's overflow above 2^31-1 ms cannot happen). Resolves with when the next tick is due.
+   */
+  private async waitForNextTick(tickAt: number, svc: ConsoleService, pub: TelemetryPublisher): Promise<number> {
+    let yielded = false;
+    for (;;) {
+      if (this.stopped || this.paused || this.tps === null) return performance.now();
+      const interval = tickIntervalMs(this.tps);
+      const due = tickAt + interval;
+      const now = performance.now();
+      if (due <= now) {
+        if (!yielded) await yieldNow();
+        // Late by more than an interval: start afresh rather than run a burst of ticks.
+        return now - due < interval ? due : now;
+      }
+      await sleep(Math.min(due - now, WAIT_SLICE_MS));
+      yielded = true;
+      if (svc.drain("boundary") > 0) pub.publishNow();
+    }
+  }
+
   private async run(): Promise<void> {
     const w = this.world;
     const svc = w.state<ConsoleService>("console");
@@ -217,13 +241,7 @@ export class ServeLoop {
       }
       const now = performance.now();
       if (this.tps !== null) {
-        next += 1000 / this.tps;
-        const wait = next - now;
-        if (wait > 0) await sleep(wait);
-        else {
-          next = now;
-          await yieldNow();
-        }
+        next = await this.waitForNextTick(next, svc, pub);
         lastYield = performance.now();
       } else if (now - lastYield >= 10) {
         await yieldNow();
@@ -251,6 +269,9 @@ function openBrowser(url: string): void {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Longest single wait of a paced loop, ms: boundary commands and a stop apply within it. */
+const WAIT_SLICE_MS = 50;
+const tickIntervalMs = (tps: number) => Math.min(1000 / tps, MAX_TICK_INTERVAL_MS);
 const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 
 // ---- the server ---------------------------------------------------------------------------------
@@ -476,6 +497,9 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
   const realtimeTps = 1000 / REALTIME_TICK_MS;
   const speed = numArg("speed", values.speed);
   const tps = values.realtime ? realtimeTps : speed !== undefined ? speed * realtimeTps : (numArg("tps", values.tps) ?? null);
+  if (tps !== null && tps < MIN_TICKS_PER_SECOND) {
+    throw new ServeUsageError(`--${speed !== undefined ? `speed ${speed}` : `tps ${tps}`}: slower than ${MIN_TICKS_PER_SECOND} ticks per second (one tick every ${MAX_TICK_INTERVAL_MS / 1000} s at most)`);
+  }
   const port = intArg("port", values.port, 0);
   if (port !== undefined && port > 65535) throw new ServeUsageError(`--port: expected an integer in [0, 65535], got ${port}`);
   const ticks = intArg("ticks", values.ticks, 0);
