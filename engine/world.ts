@@ -1,11 +1,9 @@
-// The world: many towns (batched environments) and their entities in one bitecs world, the
+// The world: many towns (batched environments) and their entities (typed-array columns), the
 // plug-ins' components, per-town state, messages, random streams and resources, and the tick
 // that runs every system in phase order. Knows no game rule.
-import { createWorld as createEcs, addEntity, removeEntity, addComponent, $internal, type World as BitWorld, type InternalWorld } from "bitecs";
-
-type EcsWorld = BitWorld & InternalWorld;
 import { ComponentStore, defineComponent, isComponentDef, type Column, type ComponentDef, type ComponentSchema } from "./component.ts";
 import { Agent, Town } from "./core-components.ts";
+import { EntityIndex } from "./entities.ts";
 import { StateHasher } from "./hash.ts";
 import { MessageBus, type MessageDef, type MessageFields, type MessageView } from "./message.ts";
 import { PHASES, phaseIndex, type Phase } from "./phases.ts";
@@ -78,7 +76,8 @@ export class World {
   seed: number;
   /** Ticks completed. */
   tick = 0;
-  ecs!: EcsWorld;
+  /** Entity ids: live ones and those waiting to be recycled. */
+  entities!: EntityIndex;
   rng!: RngStreams;
   components!: ComponentStore;
   townStore!: ComponentStore;
@@ -128,7 +127,7 @@ export class World {
   /** Rebuilds every piece of state from the seed: a reset world equals a fresh one. */
   private init(): void {
     this.tick = 0;
-    this.ecs = createEcs() as EcsWorld;
+    this.entities = new EntityIndex(this.initialCapacity);
     this.rng = new RngStreams(this.seed);
     this.components = new ComponentStore(this.initialCapacity, "component");
     this.townStore = new ComponentStore(this.towns, "town state");
@@ -387,7 +386,7 @@ export class World {
 
   /** The largest entity id ever handed out. */
   maxEntityId(): number {
-    return this.ecs[$internal].entityIndex.maxId;
+    return this.entities.maxId;
   }
 
   /** Creates an entity in `town` with the given components (defaults, then `init` values). */
@@ -395,7 +394,7 @@ export class World {
     if (!Number.isInteger(town) || town < 0 || town >= this.towns) {
       throw new RangeError(`town must be an integer in [0, ${this.towns - 1}], got ${town}`);
     }
-    const eid = addEntity(this.ecs);
+    const eid = this.entities.add();
     this.components.ensure(eid + 1);
     this.attach(eid, Town, { id: town });
     for (const d of defs) this.attach(eid, d, init?.[d.name]);
@@ -403,9 +402,7 @@ export class World {
   }
 
   private attach(eid: number, def: ComponentDef, init?: Record<string, number>): void {
-    const cols = this.components.columns(def);
     this.components.add(def, eid, init);
-    addComponent(this.ecs, eid, cols);
   }
 
   /**
@@ -475,7 +472,7 @@ export class World {
       this.agentsDirty = true;
     }
     this.components.removeAll(eid);
-    removeEntity(this.ecs, eid);
+    this.entities.remove(eid);
   }
 
   isAgent(eid: number): boolean {
@@ -599,7 +596,7 @@ export class World {
   /** The kernel's state beside the columns: what a snapshot carries apart from them. */
   kernelState(): KernelState {
     if (this.inTick) throw new Error("snapshots are taken between ticks (a system defers its snapshot with world.atTickEnd)");
-    const ix = this.ecs[$internal].entityIndex;
+    const ix = this.entities;
     return {
       tick: this.tick,
       seed: this.seed,
@@ -607,7 +604,7 @@ export class World {
       nextUid: this.nextUid,
       aliveCount: ix.aliveCount,
       maxId: ix.maxId,
-      dense: Uint32Array.from(ix.dense),
+      dense: ix.dense.slice(),
       names: [...this.names.entries()].sort((a, b) => a[0] - b[0]),
       interned: [...this.interned],
     };
@@ -615,28 +612,14 @@ export class World {
 
   /**
    * Replaces the kernel's state with a saved one. The component columns and membership flags
-   * must already hold the saved values: the bitecs world is rebuilt from them (entity index as
-   * saved, so the next addEntity returns the same id; components re-added to live entities in
-   * entity order), and the agent ids are re-derived from the Agent columns.
+   * must already hold the saved values; the entity index is restored as saved (so the next new
+   * entity gets the same id), and the agent ids are re-derived from the Agent columns.
    */
   restoreKernelState(k: KernelState): void {
     if (this.inTick) throw new Error("world.restoreKernelState() called from inside a tick");
-    const ecs = createEcs() as EcsWorld;
-    const internal = ecs[$internal];
-    const ix = internal.entityIndex;
-    ix.dense = Array.from(k.dense);
-    ix.sparse = [];
-    for (let i = 0; i < ix.dense.length; i++) ix.sparse[ix.dense[i]] = i;
-    ix.aliveCount = k.aliveCount;
-    ix.maxId = k.maxId;
-    const entries: { cols: Record<string, Column>; has: Uint8Array }[] = [];
-    this.components.forEach((_def, cols, has) => entries.push({ cols, has }));
-    const alive = ix.dense.slice(0, k.aliveCount).sort((a, b) => a - b);
-    for (const eid of alive) {
-      internal.entityComponents.set(eid, new Set());
-      for (const e of entries) if (e.has[eid] === 1) addComponent(ecs, eid, e.cols);
-    }
-    this.ecs = ecs;
+    const ix = new EntityIndex(this.components.capacity);
+    ix.restore(k.dense, k.aliveCount, k.maxId);
+    this.entities = ix;
     this.tick = k.tick;
     this.seed = k.seed;
     this.nextUid = k.nextUid;
@@ -671,9 +654,10 @@ export class World {
   stateHash(): string {
     const h = new StateHasher();
     h.u32(this.tick).u32(this.towns).u32(this.nextUid);
-    const ix = this.ecs[$internal].entityIndex;
-    h.u32(ix.aliveCount).u32(ix.maxId).u32(ix.dense.length);
-    for (let i = 0; i < ix.dense.length; i++) h.u32(ix.dense[i]);
+    const ix = this.entities;
+    const dense = ix.dense;
+    h.u32(ix.aliveCount).u32(ix.maxId).u32(dense.length);
+    for (let i = 0; i < dense.length; i++) h.u32(dense[i]);
     const max = ix.maxId;
     this.components.forEach((def, cols, has) => hashColumns(h, def, cols, has, 1, max));
     this.townStore.forEach((def, cols, has) => hashColumns(h, def, cols, has, 0, this.towns - 1));
@@ -725,7 +709,7 @@ export interface KernelState {
   /** Entity capacity of the component columns. */
   capacity: number;
   nextUid: number;
-  /** bitecs entity index: live ids are dense[0, aliveCount); the rest wait to be recycled. */
+  /** Entity index: live ids are dense[0, aliveCount); the rest wait to be recycled. */
   aliveCount: number;
   maxId: number;
   dense: Uint32Array;
