@@ -3,26 +3,38 @@
 // do not pollute each other's heap and 1M agents fit), and with --suite policy the observation,
 // inference and end-to-end figures (bench/policy.ts). Progress on stderr, tables on stdout; with
 // --json the last stdout line is one JSON object: { tensor_backend, results: [...] } (sim suite).
-import { parseArgs } from "node:util";
 import { parseBackendName } from "../engine/tensor.ts";
 import { runChild, SCRIPTS } from "../bench/child.ts";
 import { isLayout, LAYOUTS, type Layout } from "../bench/layouts.ts";
 import { formatPolicySuite, runPolicySuite, SECTIONS } from "../bench/policy.ts";
 import { runSim, type SimResult } from "../bench/sim.ts";
-
-/** A mistake on the command line; named like the CLI's own so that it exits 1 (errors compare by name). */
-class BenchUsageError extends Error {
-  override name = "UsageError";
-}
+import { FLAG, UsageError, parseCommand, type CommandSpec } from "./args.ts";
 
 interface Out {
   log(line: string): void;
   err(line: string): void;
 }
 
-export const BENCH_USAGE = `townlet bench [--agents 1000,10000,100000] [--ticks N] [--warmup N]
-             [--policy scripted|random|neural] [--backend cuda|native|wasm|cpu]
-             [--layout towns|big] [--seed N] [--suite sim|policy] [--in-process] [--json] [--quiet]`;
+export const BENCH_SPEC = {
+  name: "bench",
+  summary: "agent-steps/s, ms/tick, bytes/agent and GC counts at several sizes (see bench/README.md)",
+  details: "Progress on stderr, tables on stdout; with --json the last stdout line is one JSON object. A CONFIG argument is refused: the\nbench builds its towns from --layout (configs/many-towns.yaml or configs/bench/big-town.yaml).",
+  positionals: { name: "CONFIG", min: 0, max: 1, help: "refused with the reason: the sizes come from --agents and --layout" },
+  flags: {
+    agents: { kind: "ints", min: 1, default: "1000,10000,100000", help: "total agents per run, one run per size" },
+    ticks: { kind: "int", min: 1, help: "measured ticks per size (default: by size)" },
+    warmup: { kind: "int", min: 0, help: "ticks run before measuring (default: by size)" },
+    policy: { kind: "string", choices: ["scripted", "random", "neural"], default: "scripted", help: "who decides" },
+    backend: { kind: "string", arg: "NAME", help: "tensor backend for the neural policy (cuda, native, wasm, cpu)" },
+    layout: { kind: "string", choices: LAYOUTS, default: "towns", help: "many small towns, or one big town" },
+    seed: FLAG.seed,
+    suite: { kind: "string", choices: ["sim", "policy"], default: "sim", help: "the simulation, or observation/inference/end-to-end" },
+    "in-process": { kind: "boolean", help: "run every size in this process (no child processes)" },
+    json: FLAG.json,
+    quiet: FLAG.quiet,
+  },
+  examples: ["townlet bench --agents 1000 --ticks 50", "townlet bench --agents 1000,10000 --policy random --json --quiet"],
+} as const satisfies CommandSpec;
 
 const POLICIES = ["scripted", "random", "neural"];
 
@@ -39,40 +51,15 @@ interface Failure {
   error: string;
 }
 
-function positiveInt(name: string, v: string): number {
-  if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new BenchUsageError(`--${name}: expected positive integers, got "${v}"`);
-  return Number(v);
-}
-
 export async function cmdBench(argv: string[], out: Out): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        agents: { type: "string", default: "1000,10000,100000" },
-        ticks: { type: "string" },
-        warmup: { type: "string" },
-        policy: { type: "string", default: "scripted" },
-        backend: { type: "string" },
-        layout: { type: "string", default: "towns" },
-        seed: { type: "string" },
-        suite: { type: "string", default: "sim" },
-        "in-process": { type: "boolean" },
-        json: { type: "boolean" },
-        quiet: { type: "boolean" },
-      },
-    }));
-  } catch (e) {
-    throw new BenchUsageError(`${(e as Error).message}\nusage: ${BENCH_USAGE}`);
+  const { values: v, positionals } = parseCommand(BENCH_SPEC, argv);
+  if (positionals.length) {
+    throw new UsageError(`townlet bench: takes no config ("${positionals[0]}"); it builds its towns from --layout (towns: configs/many-towns.yaml, big: configs/bench/big-town.yaml) and --agents`);
   }
-  const sizes = values.agents.split(",").map((s) => positiveInt("agents", s));
-  const ticks = values.ticks !== undefined ? positiveInt("ticks", values.ticks) : undefined;
-  const warmup = values.warmup !== undefined ? (/^\d+$/.test(values.warmup) ? Number(values.warmup) : positiveInt("warmup", values.warmup)) : undefined;
-  const seed = values.seed !== undefined ? (/^\d+$/.test(values.seed) ? Number(values.seed) : positiveInt("seed", values.seed)) : undefined;
-  if (!POLICIES.includes(values.policy)) throw new BenchUsageError(`--policy: expected one of ${POLICIES.join(", ")}, got "${values.policy}"`);
-  if (!isLayout(values.layout)) throw new BenchUsageError(`--layout: expected one of ${LAYOUTS.join(", ")}, got "${values.layout}"`);
+  const values = { ...v, policy: v.policy ?? "scripted", layout: v.layout ?? "towns", suite: v.suite ?? "sim" };
+  const sizes = v.agents ?? [1000, 10000, 100000];
+  const { ticks, warmup, seed } = v;
+  if (!isLayout(values.layout)) throw new UsageError(`--layout: expected one of ${LAYOUTS.join(", ")}, got "${values.layout}"`);
   const backend = values.backend !== undefined ? parseBackendName(values.backend) : undefined;
   const progress = values.quiet ? () => {} : (l: string) => out.err(l);
 
@@ -81,7 +68,6 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
     out.log(values.json ? JSON.stringify(r) : formatPolicySuite(r));
     return 0;
   }
-  if (values.suite !== "sim") throw new BenchUsageError(`--suite: expected sim or policy, got "${values.suite}"`);
 
   const layout: Layout = values.layout;
   const results: SimResult[] = [];

@@ -13,7 +13,9 @@
 // Version history: 1 first version (shared memory: two fixed slots named in hello);
 // 2 the client names the slot per request (a slot is reused only when the client holds no view
 // of it), a failed shared-memory write falls back to the pipe with `shm_error`.
-import { parseArgs } from "node:util";
+import { parseCommand, type CommandSpec } from "./args.ts";
+import { join } from "node:path";
+import { PROJECT_ROOT } from "../engine/paths.ts";
 import { closeSync, openSync, readFileSync, writevSync } from "node:fs";
 import { ENV_NAME } from "../env/parallel.ts";
 import { TownletVectorEnv, type VectorStep } from "../env/vector.ts";
@@ -185,7 +187,7 @@ function readArray(header: Record<string, unknown>, frame: Buffer, name: string,
 
 function engineVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    return (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string }).version;
   } catch {
     return "unknown";
   }
@@ -339,14 +341,19 @@ export class Bridge {
   }
 }
 
-export const BRIDGE_USAGE = "townlet serve --stdio [--config FILE] [--overrides JSON] [--max-cycles N]";
+export const BRIDGE_SPEC = {
+  name: "serve --stdio",
+  summary: "the Python bridge: length-prefixed frames on stdin/stdout, one per tick (python/, docs/python.md)",
+  flags: {
+    config: { kind: "string", arg: "FILE", help: "the config file (default configs/default.yaml)" },
+    overrides: { kind: "string", arg: "JSON", help: "config values by dotted key, as one JSON object" },
+    "max-cycles": { kind: "int", min: 1, help: "truncate episodes after N steps" },
+  },
+  examples: ["townlet serve --stdio --config configs/default.yaml --max-cycles 200"],
+} as const satisfies CommandSpec;
 
 export async function cmdBridge(argv: string[], out: Out): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: { config: { type: "string" }, overrides: { type: "string" }, "max-cycles": { type: "string" } },
-  });
+  const { values } = parseCommand(BRIDGE_SPEC, argv);
   // Stdout carries frames only: anything the engine logs goes to stderr.
   console.log = console.error;
   console.info = console.error;
@@ -360,7 +367,7 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
       return 1;
     }
   }
-  const maxCycles = values["max-cycles"] !== undefined ? Number(values["max-cycles"]) : undefined;
+  const maxCycles = values["max-cycles"];
   const stdout = process.stdout;
   const send = (parts: Buffer[]) => {
     stdout.cork();

@@ -5,25 +5,32 @@
 // which keeps it out of the process list. Exit 0: ok; 1: the command or its input was refused;
 // 2: no answer (connection, timeout, server error).
 import { randomUUID } from "node:crypto";
-import { parseArgs } from "node:util";
 import { WebSocket } from "ws";
+import { UsageError, parseCommand, type CommandSpec } from "./args.ts";
 
 interface Out {
   log(line: string): void;
   err(line: string): void;
 }
 
-class ConsoleUsageError extends Error {
-  override name = "UsageError";
-}
-
-const USAGE = `usage: townlet console --url URL [--token TOKEN | --token-env VAR] [--cmd-id ID] [--timeout MS]
-                       [--pretty] COMMAND [JSON-ARGS]
-
-  URL        http://host:port (POST /commands) or ws://host:port/ws (WebSocket)
-  TOKEN      bearer token (default: $TOWNLET_TOKEN); none = anonymous viewer, where the server allows it
-  JSON-ARGS  the command's arguments as one JSON object, e.g. '{"agent_id": "agent_1", "x": 3, "y": 4}'
-  help       lists the commands; help '{"command": "spawn"}' shows one command's arguments`;
+export const CONSOLE_SPEC = {
+  name: "console",
+  summary: "send one console command to a running `townlet serve` and print the JSON answer",
+  details: `URL: http://host:port (POST /commands) or ws://host:port/ws (WebSocket). TOKEN: bearer token (default: $TOWNLET_TOKEN);
+none = anonymous viewer, where the server allows it. JSON-ARGS: the command's arguments as one JSON object, e.g.
+'{"agent_id": "agent_1", "x": 3, "y": 4}'. The command help lists the commands; help '{"command": "spawn"}' shows one
+command's arguments. Exit 0: ok; 1: the command or its input was refused; 2: no answer.`,
+  positionals: { name: "COMMAND [JSON-ARGS]", min: 1, max: 2, help: "a console command and its arguments as one JSON object" },
+  flags: {
+    url: { kind: "string", arg: "URL", help: "the address townlet serve printed (required)" },
+    token: { kind: "string", arg: "TOKEN", help: "bearer token (default: $TOWNLET_TOKEN)" },
+    "token-env": { kind: "string", arg: "VAR", help: "read the token from this environment variable" },
+    "cmd-id": { kind: "string", arg: "ID", help: "the command's id (repeat it to retry safely; default: generated)" },
+    timeout: { kind: "int", min: 1, arg: "MS", default: 60000, help: "give up after MS milliseconds" },
+    pretty: { kind: "boolean", help: "indent the JSON answer" },
+  },
+  examples: ["townlet console --url http://127.0.0.1:8765 help", `townlet console --url http://127.0.0.1:8765 --token-env TOWNLET_TOKEN pause '{}'`],
+} as const satisfies CommandSpec;
 
 export interface ConsoleCall {
   url: string;
@@ -111,40 +118,13 @@ export async function sendCommand(c: ConsoleCall): Promise<ConsoleAnswer> {
       });
     });
   }
-  throw new ConsoleUsageError(`--url: expected an http://, https://, ws:// or wss:// URL, got "${c.url}"`);
+  throw new UsageError(`--url: expected an http://, https://, ws:// or wss:// URL, got "${c.url}"`);
 }
 
 /** `townlet console ...` */
 export async function cmdConsole(argv: string[], out: Out, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        url: { type: "string" },
-        token: { type: "string" },
-        "token-env": { type: "string" },
-        "cmd-id": { type: "string" },
-        timeout: { type: "string" },
-        pretty: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    throw new ConsoleUsageError(`${(e as Error).message}\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    out.log(USAGE);
-    return 0;
-  }
-  if (!values.url) throw new ConsoleUsageError(`--url: required (the address townlet serve printed)\n${USAGE}`);
-  if (positionals.length === 0) throw new ConsoleUsageError(`expected a COMMAND (try "help")\n${USAGE}`);
-  if (positionals.length > 2) {
-    throw new ConsoleUsageError(`expected COMMAND [JSON-ARGS], got ${positionals.length} arguments (quote the JSON as one argument)`);
-  }
+  const { values, positionals } = parseCommand(CONSOLE_SPEC, argv);
+  if (!values.url) throw new UsageError("townlet console: --url: required (the address townlet serve printed)");
   const [name, rawArgs] = positionals;
   let args: Record<string, unknown> = {};
   if (rawArgs !== undefined) {
@@ -152,24 +132,20 @@ export async function cmdConsole(argv: string[], out: Out, env: NodeJS.ProcessEn
     try {
       v = JSON.parse(rawArgs);
     } catch (e) {
-      throw new ConsoleUsageError(`JSON-ARGS: invalid JSON (${(e as Error).message}); expected an object like '{"agent_id": "agent_1"}'`);
+      throw new UsageError(`JSON-ARGS: invalid JSON (${(e as Error).message}); expected an object like '{"agent_id": "agent_1"}'`);
     }
-    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ConsoleUsageError(`JSON-ARGS: expected a JSON object, got ${Array.isArray(v) ? "an array" : JSON.stringify(v)}`);
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new UsageError(`JSON-ARGS: expected a JSON object, got ${Array.isArray(v) ? "an array" : JSON.stringify(v)}`);
     args = v as Record<string, unknown>;
   }
-  let timeoutMs = 60_000;
-  if (values.timeout !== undefined) {
-    if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1) throw new ConsoleUsageError(`--timeout: expected milliseconds >= 1, got "${values.timeout}"`);
-    timeoutMs = Number(values.timeout);
-  }
+  const timeoutMs = values.timeout ?? 60_000;
   const token = values.token ?? env[values["token-env"] ?? "TOWNLET_TOKEN"];
-  if (values["token-env"] && !token) throw new ConsoleUsageError(`--token-env: environment variable ${values["token-env"]} is not set`);
+  if (values["token-env"] && !token) throw new UsageError(`--token-env: environment variable ${values["token-env"]} is not set`);
   const cmdId = values["cmd-id"] ?? `cli-${randomUUID()}`;
   let answer: ConsoleAnswer;
   try {
     answer = await sendCommand({ url: values.url, token, name, args, cmdId, timeoutMs });
   } catch (e) {
-    if (e instanceof ConsoleUsageError) throw e;
+    if (e instanceof UsageError) throw e;
     const cause = (e as { cause?: { code?: string } }).cause?.code;
     out.err(`townlet console: no answer from ${values.url}: ${(e as Error).message}${cause ? ` (${cause})` : ""}`);
     return 2;

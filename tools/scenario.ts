@@ -27,6 +27,8 @@ import {
 import { corePlugins } from "../systems/index.ts";
 import { affordanceRegistry } from "../systems/affordances/index.ts";
 import { buildWorld } from "./build.ts";
+import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
+import { formatSummary } from "./run.ts";
 
 /** The messages printed as they happen, in this order within a tick. */
 const EVENTS: readonly MessageDef[] = [
@@ -253,4 +255,44 @@ export function formatAgentStates(states: readonly AgentFinalState[]): string[] 
       .join(" ");
     return `  ${s.id.padEnd(12)} at [${s.position!.join(", ")}] ${needs} wallet=${s.wallet ?? "-"} job=${s.job ?? "-"} shift=${s.shift_state ?? "-"} completed: ${done || "none"}`;
   });
+}
+
+export const SCENARIO_SPEC = {
+  name: "scenario",
+  summary: "run a scenario config (a scripted situation), printing its events and each agent's final state",
+  positionals: { name: "FILE", min: 0, max: 1, help: "the scenario config (a config with a `scenario` section); same as --config" },
+  flags: {
+    config: FLAG.config,
+    ticks: { ...FLAG.ticks, help: "the tick to stop at (default: the scenario's ticks)" },
+    seed: FLAG.seed,
+    towns: FLAG.towns,
+    json: FLAG.json,
+    quiet: { ...FLAG.quiet, help: "no event lines (the summary is still printed)" },
+  },
+  examples: ["townlet scenario my-scenario.yaml --ticks 50 --quiet"],
+} as const satisfies CommandSpec;
+
+/**
+ * `townlet scenario FILE`: runs a scenario config to its `ticks` (or --ticks), printing each
+ * notable event as it happens (one line, or one NDJSON object with --json; none with --quiet),
+ * then the run summary with the scenario's description and each agent's final state.
+ */
+export function cmdScenario(argv: string[], out: { log(line: string): void; err(line: string): void }): number {
+  const { values, positionals } = parseCommand(SCENARIO_SPEC, argv);
+  const file = configArg("scenario", values.config, positionals);
+  if (file === undefined) throw new UsageError("townlet scenario: expected a scenario file (townlet scenario FILE)");
+  const { summary } = runScenario(file, {
+    ticks: values.ticks,
+    seed: values.seed,
+    towns: values.towns,
+    onEvent: values.quiet ? undefined : (e) => out.log(values.json ? JSON.stringify(e) : formatEvent(e)),
+  });
+  if (values.json) out.log(JSON.stringify(summary));
+  else {
+    const { agent_states, scenario, ...rest } = summary;
+    out.log(formatSummary(rest, "scenario"));
+    out.log(`  scenario     ${scenario}`);
+    for (const line of formatAgentStates(agent_states)) out.log(line);
+  }
+  return 0;
 }

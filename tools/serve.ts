@@ -2,7 +2,6 @@
 // at /) on one port (HTTP + WebSocket), then prints the URL. This is where the plug-ins'
 // operations meet: systems never import each other, so the employment, social, persistence and
 // snapshot functions are bound here to the console and the telemetry publisher (`bindSystems`).
-import { parseArgs } from "node:util";
 import { spawn } from "node:child_process";
 import { dirname, resolve, relative, isAbsolute, sep } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
@@ -30,14 +29,12 @@ import {
 import { ServeMetrics } from "../systems/telemetry/metrics.ts";
 import { buildWorld } from "./build.ts";
 import { observerSite } from "./web.ts";
+import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
+import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 
-export const DEFAULT_CONFIG = fileURLToPath(new URL("../configs/default.yaml", import.meta.url));
+export const DEFAULT_CONFIG = DEFAULT_CONFIG_FILE;
 export const DEFAULT_PORT = 8765;
 
-/** A mistake on the command line (exit 1); named like the CLI's own so it is treated the same. */
-class ServeUsageError extends Error {
-  override name = "UsageError";
-}
 
 interface Out {
   log(line: string): void;
@@ -424,94 +421,69 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeHandle> {
   };
 }
 
-const USAGE = `usage: townlet serve [--config FILE] [--port N] [--host 127.0.0.1] [--tokens FILE]
-                     [--realtime | --speed X | --tps N] [--ticks N [--exit]] [--paused]
-                     [--seed N] [--towns N] [--agents N] [--audit FILE] [--telemetry-file FILE] [--open]
-                     [--policy scripted|random|neural[:DIR]] [--checkpoints DIR [--adopt-release]]
-
-Runs a town and serves the observer page (/), telemetry (WebSocket /ws) and the console (WebSocket
-frames, POST /commands, POST /auth/ticket) on one port. --open prints the page's URL (and opens it
-in a browser where a desktop is available). --realtime paces ticks at ${REALTIME_TICK_MS} ms, --speed X at X times
-that, --tps N at N ticks per second; the default is as fast as possible. --ticks N stops simulating
-at tick N (the server stays up; --exit quits). Without --tokens (or console_auth in the config)
-everyone is a viewer. --checkpoints DIR lets admins swap the live policy between ticks with
-promote_policy {checkpoint} / rollback_policy {to?} (checkpoints inside DIR; DIR/release.json records
-which one is live; --adopt-release makes it live again at start); policy_status shows it.`;
-
-function intArg(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^-?\d+$/.test(v)) throw new ServeUsageError(`--${name}: expected an integer, got "${v}"`);
-  const n = Number(v);
-  if (n < min) throw new ServeUsageError(`--${name}: expected an integer >= ${min}, got ${n}`);
-  return n;
-}
-
-function numArg(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d*\.?\d+(e[+-]?\d+)?$/i.test(v) || !(n > 0)) throw new ServeUsageError(`--${name}: expected a number > 0, got "${v}"`);
-  return n;
-}
+export const SERVE_SPEC = {
+  name: "serve",
+  summary: "run a town and serve the observer page, telemetry and the console on one port",
+  details: `Serves the observer page (/), telemetry (WebSocket /ws) and the console (WebSocket frames, POST /commands,
+POST /auth/ticket). --realtime paces ticks at ${REALTIME_TICK_MS} ms, --speed X at X times that, --tps N at N ticks per second;
+the default is as fast as possible (give at most one). --ticks N stops simulating at tick N (the server stays up; --exit
+quits). Without --tokens (or console_auth in the config) everyone is a viewer. --checkpoints DIR lets admins swap the live
+policy between ticks with promote_policy {checkpoint} / rollback_policy {to?} (DIR/release.json records which one is live).
+--stdio speaks the Python bridge's binary protocol on stdin/stdout instead (python/, docs/python.md; its flags:
+townlet serve --stdio --help).`,
+  positionals: { name: "CONFIG", min: 0, max: 1, help: "the config file (default configs/default.yaml); same as --config" },
+  flags: {
+    config: FLAG.config,
+    port: { kind: "int", min: 0, max: 65535, default: DEFAULT_PORT, help: "TCP port (0: any free port)" },
+    host: { kind: "string", arg: "ADDR", default: "127.0.0.1", help: "address to listen on" },
+    tokens: { kind: "string", arg: "FILE", help: "token table (YAML/JSON): who may view, operate, administer" },
+    realtime: { kind: "boolean", help: `pace ticks at ${REALTIME_TICK_MS} ms` },
+    speed: { kind: "number", above: 0, help: "pace at X times real time" },
+    tps: { kind: "number", above: 0, help: "pace at N ticks per second" },
+    ticks: { ...FLAG.ticks, help: "stop simulating at tick N (the server stays up)" },
+    exit: { kind: "boolean", help: "quit when --ticks is reached" },
+    paused: { kind: "boolean", help: "start paused (resume from the console)" },
+    seed: FLAG.seed,
+    towns: FLAG.towns,
+    agents: FLAG.agents,
+    audit: { kind: "string", arg: "FILE", default: "townlet-audit.ndjson", help: "the console's audit trail" },
+    "telemetry-file": { kind: "string", arg: "FILE", help: "also write the telemetry stream to FILE (NDJSON)" },
+    open: { kind: "boolean", help: "print the page's URL and open it in a browser where a desktop is available" },
+    policy: { kind: "string", arg: "SPEC", help: "who decides: scripted, random, neural, neural:fresh or neural:DIR" },
+    checkpoints: { kind: "string", arg: "DIR", help: "checkpoints admins may promote and roll back to" },
+    "adopt-release": { kind: "boolean", help: "make DIR/release.json's live checkpoint live again at start" },
+    "metrics-public": { kind: "boolean", help: "serve GET /metrics without a token" },
+    stdio: { kind: "boolean", help: "the Python bridge protocol on stdin/stdout (see townlet serve --stdio --help)" },
+    quiet: FLAG.quiet,
+  },
+  examples: ["townlet serve", "townlet serve configs/many-towns.yaml --port 8080 --realtime", "townlet serve --ticks 500 --exit --quiet"],
+} as const satisfies CommandSpec;
 
 /** `townlet serve ...`: resolves with the exit code when stopped (SIGINT/SIGTERM, or --exit). */
 export async function cmdServe(argv: string[], out: Out): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        config: { type: "string" },
-        port: { type: "string" },
-        host: { type: "string" },
-        tokens: { type: "string" },
-        realtime: { type: "boolean" },
-        speed: { type: "string" },
-        tps: { type: "string" },
-        ticks: { type: "string" },
-        exit: { type: "boolean" },
-        paused: { type: "boolean" },
-        seed: { type: "string" },
-        towns: { type: "string" },
-        agents: { type: "string" },
-        audit: { type: "string" },
-        "telemetry-file": { type: "string" },
-        open: { type: "boolean" },
-        policy: { type: "string" },
-        checkpoints: { type: "string" },
-        "adopt-release": { type: "boolean" },
-        "metrics-public": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (e) {
-    throw new ServeUsageError(`${(e as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    out.log(USAGE);
-    return 0;
-  }
+  const { values, positionals } = parseCommand(SERVE_SPEC, argv);
+  const config = configArg("serve", values.config, positionals);
+  if (values.stdio) throw new UsageError("townlet serve: --stdio goes first: townlet serve --stdio [--config FILE]");
+  if (values.quiet) out = { log: out.log, err: () => {} };
   const paceFlags = [values.realtime, values.speed, values.tps].filter((v) => v !== undefined && v !== false).length;
-  if (paceFlags > 1) throw new ServeUsageError("--realtime, --speed and --tps: give at most one");
+  if (paceFlags > 1) throw new UsageError("--realtime, --speed and --tps: give at most one");
   const realtimeTps = 1000 / REALTIME_TICK_MS;
-  const speed = numArg("speed", values.speed);
-  const tps = values.realtime ? realtimeTps : speed !== undefined ? speed * realtimeTps : (numArg("tps", values.tps) ?? null);
+  const speed = values.speed;
+  const tps = values.realtime ? realtimeTps : speed !== undefined ? speed * realtimeTps : (values.tps ?? null);
   if (tps !== null && tps < MIN_TICKS_PER_SECOND) {
-    throw new ServeUsageError(`--${speed !== undefined ? `speed ${speed}` : `tps ${tps}`}: slower than ${MIN_TICKS_PER_SECOND} ticks per second (one tick every ${MAX_TICK_INTERVAL_MS / 1000} s at most)`);
+    throw new UsageError(`--${speed !== undefined ? `speed ${speed}` : `tps ${tps}`}: slower than ${MIN_TICKS_PER_SECOND} ticks per second (one tick every ${MAX_TICK_INTERVAL_MS / 1000} s at most)`);
   }
-  const port = intArg("port", values.port, 0);
-  if (port !== undefined && port > 65535) throw new ServeUsageError(`--port: expected an integer in [0, 65535], got ${port}`);
-  const ticks = intArg("ticks", values.ticks, 0);
-  if (values.exit && ticks === undefined) throw new ServeUsageError("--exit: give --ticks N (the tick to stop at)");
-  if (values["adopt-release"] && values.checkpoints === undefined) throw new ServeUsageError("--adopt-release: give --checkpoints DIR (the folder holding release.json)");
+  const port = values.port;
+  const ticks = values.ticks;
+  if (values.exit && ticks === undefined) throw new UsageError("--exit: give --ticks N (the tick to stop at)");
+  if (values["adopt-release"] && values.checkpoints === undefined) throw new UsageError("--adopt-release: give --checkpoints DIR (the folder holding release.json)");
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
   let handle: ServeHandle;
   try {
     handle = await startServe({
-      config: values.config,
+      config,
       host: values.host,
       port: port ?? DEFAULT_PORT,
       tokensFile: values.tokens,
@@ -519,9 +491,9 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
       ticks: ticks ?? null,
       exitAtEnd: values.exit,
       paused: values.paused,
-      seed: intArg("seed", values.seed, 0),
-      towns: intArg("towns", values.towns, 1),
-      agents: intArg("agents", values.agents, 0),
+      seed: values.seed,
+      towns: values.towns,
+      agents: values.agents,
       audit: values.audit,
       telemetryFile: values["telemetry-file"],
       policy: values.policy,
@@ -534,11 +506,11 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
       },
     });
   } catch (e) {
-    if (e instanceof ConsoleAuthError) throw new ServeUsageError(e.message);
-    if (e instanceof Error && ["PolicyReleaseError", "CheckpointError", "PolicySpecError", "TensorBackendError"].includes(e.name)) throw new ServeUsageError(e.message);
+    if (e instanceof ConsoleAuthError) throw new UsageError(e.message);
+    if (e instanceof Error && ["PolicyReleaseError", "CheckpointError", "PolicySpecError", "TensorBackendError"].includes(e.name)) throw new UsageError(e.message);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
-      throw new ServeUsageError(`--port/--host: cannot listen on ${values.host ?? "127.0.0.1"}:${port ?? DEFAULT_PORT} (${code})`);
+      throw new UsageError(`--port/--host: cannot listen on ${values.host ?? "127.0.0.1"}:${port ?? DEFAULT_PORT} (${code})`);
     }
     throw e;
   }

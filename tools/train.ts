@@ -1,175 +1,127 @@
 // `townlet train`: parses the command line into TrainSettings (training/trainer.ts), shows a
 // progress bar per stage (SPS and the recent reward), and prints the summary: where the log,
 // checkpoints and chart went, and PPO, BC, scripted and random on the same evaluation seeds.
-import { parseArgs } from "node:util";
-import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { parseBackendName } from "../engine/tensor.ts";
 import { createProgress, type Progress } from "./progress.ts";
-import { train, type TrainSettings, type TrainSummary } from "../training/trainer.ts";
+import type { TrainSettings, TrainSummary } from "../training/trainer.ts";
 import { formatEvalTable } from "../training/evaluate.ts";
+import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
+import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
 import type { PpoHyperparameters } from "../training/ppo.ts";
 
-const DEFAULT_CONFIG = fileURLToPath(new URL("../configs/default.yaml", import.meta.url));
-
-/** A mistake on the command line (exit 1); named like the CLI's own so it is treated the same. */
-class TrainUsageError extends Error {
-  override name = "UsageError";
-}
 
 interface Out {
   log(line: string): void;
   err(line: string): void;
 }
 
-export const TRAIN_USAGE = `townlet train [--config FILE] [--out DIR] [--seed N] [--towns N] [--updates N]
-  [--rollout-ticks N] [--episode-ticks N] [--hidden 128,128] [--bc-ticks N] [--bc-epochs N]
-  [--dataset DIR] [--dagger N] [--dagger-epochs N] [--dagger-pool ROWS]
-  [--anneal-start R --anneal-updates N] [--mode rollout|mixed]
-  [--eval-seeds 101,...,105] [--eval-ticks N] [--eval-towns N] [--no-eval]
-  [--log-version 1.0|1.1] [--max-log-entries N] [--checkpoint-every N] [--resume DIR]
-  [--lr X] [--entropy-coef X] [--epochs N] [--minibatches N] [--backend B]
-  [--set KEY=VALUE ...] [--train-set KEY=VALUE ...|none] [--alive-bonus X] [--quick] [--json] [--quiet]
---set changes the config for training and evaluation (e.g. --set ppo.entropy_coef=0.001);
---train-set changes the training world only (default: rewards.clip.clip_per_episode=200, see
-DEFAULT_TRAIN_OVERRIDES in tools/train.ts); evaluation always uses the config as it is.`;
-
-function int(name: string, v: string | undefined, min: number, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new TrainUsageError(`--${name}: expected an integer >= ${min}, got "${v}"`);
-  return Number(v);
-}
-
-function num(name: string, v: string | undefined, lo: number, hi: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n < lo || n > hi) throw new TrainUsageError(`--${name}: expected a number in [${lo}, ${hi}], got "${v}"`);
-  return n;
-}
-
-function ints(name: string, v: string, min: number): number[] {
-  const parts = v.split(",").map((x) => x.trim());
-  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < min)) {
-    throw new TrainUsageError(`--${name}: expected comma-separated integers >= ${min}, got "${v}"`);
-  }
-  return parts.map(Number);
-}
+export const TRAIN_SPEC = {
+  name: "train",
+  summary: "PPO after behaviour cloning of the scripted controller, with a log, checkpoints, a learning curve and an evaluation",
+  details: `--set changes the config for training and evaluation (e.g. --set ppo.entropy_coef=0.001); --train-set changes the
+training world only (default: rewards.clip.clip_per_episode=200, see DEFAULT_TRAIN_OVERRIDES in tools/train.ts);
+evaluation always uses the config as it is. --quick is a tiny run for smoke tests (seconds, not minutes).`,
+  positionals: { name: "CONFIG", min: 0, max: 1, help: "the config file (default configs/default.yaml); same as --config" },
+  flags: {
+    config: FLAG.config,
+    out: { kind: "string", arg: "DIR", default: "runs/train", help: "where the log, checkpoints and chart go" },
+    seed: { ...FLAG.seed, default: 7, help: "the training seed" },
+    towns: { ...FLAG.towns, help: "towns in the training world (default 16; --quick 2)" },
+    updates: { kind: "int", min: 1, help: "PPO updates (default 40; --quick 3)" },
+    "rollout-ticks": { kind: "int", min: 1, help: "ticks per rollout (default 250; --quick 30)" },
+    "episode-ticks": { kind: "int", min: 1, help: "ticks per episode (default 1000; --quick 50)" },
+    hidden: { kind: "ints", min: 1, arg: "N,N", help: "hidden layer sizes (default 128,128; --quick 16)" },
+    "bc-ticks": { kind: "int", min: 0, help: "ticks of scripted play recorded for behaviour cloning; 0 skips it (default 2000; --quick 60)" },
+    "bc-epochs": { kind: "int", min: 1, help: "behaviour-cloning epochs (default: the config's training.bc.epochs)" },
+    dataset: { kind: "string", arg: "DIR", help: "a recorded dataset to clone from (recorded there when absent)" },
+    dagger: { kind: "int", min: 0, help: "DAgger rollouts after cloning (default 20; --quick 1)" },
+    "dagger-epochs": { kind: "int", min: 1, default: 1, help: "epochs per DAgger rollout" },
+    "dagger-pool": { kind: "int", min: 1, arg: "ROWS", default: 100000, help: "labelled states kept for DAgger and PPO's replay" },
+    "anneal-start": { kind: "number", min: 0, max: 1, arg: "R", help: "scripted share of decisions at the start of PPO (default 0.5 after cloning)" },
+    "anneal-updates": { kind: "int", min: 0, help: "updates over which that share falls to 0 (default updates/5)" },
+    mode: { kind: "string", choices: ["rollout", "mixed"], default: "mixed", help: "PPO on rollouts only, or also on the label pool" },
+    "eval-seeds": { kind: "ints", min: 0, help: "evaluation seeds (default 101,...,105; --quick 101)" },
+    "eval-ticks": { kind: "int", min: 1, help: "ticks per evaluation (default 1000; --quick 40)" },
+    "eval-towns": { kind: "int", min: 1, help: "towns per evaluation seed (default 16; --quick 1)" },
+    "no-eval": { kind: "boolean", help: "skip the evaluation" },
+    "log-version": { kind: "string", choices: ["1.0", "1.1"], default: "1.1", help: "NDJSON epoch log version" },
+    "max-log-entries": { kind: "int", min: 1, help: "rotate the log after N entries" },
+    "checkpoint-every": { kind: "int", min: 0, help: "checkpoint every N updates; 0 only at the end (default 25; --quick 0)" },
+    resume: { kind: "string", arg: "DIR", help: "resume from a checkpoint folder" },
+    lr: { kind: "number", min: 1e-8, max: 1, help: "learning rate" },
+    "entropy-coef": { kind: "number", min: 0, max: 10, help: "entropy bonus coefficient" },
+    epochs: { kind: "int", min: 1, help: "PPO epochs per update (default 4)" },
+    minibatches: { kind: "int", min: 1, help: "minibatches per epoch (default 4)" },
+    backend: { kind: "string", arg: "NAME", help: "tensor backend (cuda, native, wasm, cpu)" },
+    set: { kind: "string", arg: "KEY=VALUE", multiple: true, help: "change the config for training and evaluation" },
+    "train-set": { kind: "string", arg: "KEY=VALUE|none", multiple: true, help: "change the training world only" },
+    "alive-bonus": { kind: "number", min: 0, max: 10, default: 0.2, help: "reward per live agent per tick in PPO's rewards" },
+    quick: { kind: "boolean", help: "a tiny run for smoke tests" },
+    json: FLAG.json,
+    quiet: FLAG.quiet,
+  },
+  examples: ["townlet train --quick --out runs/quick", "townlet train configs/default.yaml --updates 80 --towns 32"],
+} as const satisfies CommandSpec;
 
 /** The command line as settings. `--quick` is a tiny run for smoke tests (seconds, not minutes). */
 export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json: boolean; quiet: boolean } {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: "string" },
-        out: { type: "string" },
-        seed: { type: "string" },
-        towns: { type: "string" },
-        updates: { type: "string" },
-        "rollout-ticks": { type: "string" },
-        "episode-ticks": { type: "string" },
-        hidden: { type: "string" },
-        "bc-ticks": { type: "string" },
-        "bc-epochs": { type: "string" },
-        dataset: { type: "string" },
-        dagger: { type: "string" },
-        "dagger-epochs": { type: "string" },
-        "dagger-pool": { type: "string" },
-        "anneal-start": { type: "string" },
-        "anneal-updates": { type: "string" },
-        mode: { type: "string" },
-        "eval-seeds": { type: "string" },
-        "eval-ticks": { type: "string" },
-        "eval-towns": { type: "string" },
-        "no-eval": { type: "boolean" },
-        "log-version": { type: "string" },
-        "max-log-entries": { type: "string" },
-        "checkpoint-every": { type: "string" },
-        resume: { type: "string" },
-        lr: { type: "string" },
-        "entropy-coef": { type: "string" },
-        epochs: { type: "string" },
-        minibatches: { type: "string" },
-        backend: { type: "string" },
-        quick: { type: "boolean" },
-        "train-set": { type: "string", multiple: true },
-        set: { type: "string", multiple: true },
-        "alive-bonus": { type: "string" },
-        json: { type: "boolean" },
-        quiet: { type: "boolean" },
-      },
-    }));
-  } catch (e) {
-    throw new TrainUsageError(`${(e as Error).message}\nusage: ${TRAIN_USAGE}`);
-  }
-  if (positionals.length) throw new TrainUsageError(`townlet train: unexpected argument "${positionals[0]}" (the config goes after --config)\nusage: ${TRAIN_USAGE}`);
-  const v = values as Record<string, string | undefined>;
-  const trainSet = values["train-set"] as string[] | undefined;
-  const sets = values.set as string[] | undefined;
-  const quick = values.quick === true;
+  const { values: v, positionals } = parseCommand(TRAIN_SPEC, argv);
+  const config = configArg("train", v.config, positionals) ?? DEFAULT_CONFIG_FILE;
+  const quick = v.quick === true;
   const mode = v.mode ?? "mixed";
-  if (mode !== "rollout" && mode !== "mixed") throw new TrainUsageError(`--mode: expected rollout or mixed, got "${mode}"`);
   const logVersion = v["log-version"] ?? "1.1";
-  if (logVersion !== "1.0" && logVersion !== "1.1") throw new TrainUsageError(`--log-version: expected 1.0 or 1.1, got "${logVersion}"`);
-  const bcTicks = int("bc-ticks", v["bc-ticks"], 0, quick ? 60 : 2000);
+  const bcTicks = v["bc-ticks"] ?? (quick ? 60 : 2000);
   // Default: the config's training.bc.epochs.
-  const bcEpochs = v["bc-epochs"] === undefined ? (quick ? 2 : undefined) : int("bc-epochs", v["bc-epochs"], 1, 1);
-  const evalTicks = int("eval-ticks", v["eval-ticks"], 1, quick ? 40 : 1000);
-  const updates = int("updates", v.updates, 1, quick ? 3 : 40);
+  const bcEpochs = v["bc-epochs"] ?? (quick ? 2 : undefined);
+  const updates = v.updates ?? (quick ? 3 : 40);
   const hp: Partial<PpoHyperparameters> = {};
-  const lr = num("lr", v.lr, 1e-8, 1);
-  if (lr !== undefined) hp.learningRate = lr;
-  const ent = num("entropy-coef", v["entropy-coef"], 0, 10);
-  if (ent !== undefined) hp.entropyCoef = ent;
-  if (v.epochs !== undefined) hp.numEpochs = int("epochs", v.epochs, 1, 4);
-  if (v.minibatches !== undefined) hp.numMiniBatches = int("minibatches", v.minibatches, 1, 4);
-  const maxLog = v["max-log-entries"] === undefined ? null : int("max-log-entries", v["max-log-entries"], 1, 0);
+  if (v.lr !== undefined) hp.learningRate = v.lr;
+  if (v["entropy-coef"] !== undefined) hp.entropyCoef = v["entropy-coef"];
+  if (v.epochs !== undefined) hp.numEpochs = v.epochs;
+  if (v.minibatches !== undefined) hp.numMiniBatches = v.minibatches;
   let backend: TrainSettings["backend"];
   if (v.backend !== undefined) {
     try {
       backend = parseBackendName(v.backend);
     } catch (e) {
-      throw new TrainUsageError(`--backend: ${(e as Error).message}`);
+      throw new UsageError(`--backend: ${(e as Error).message}`);
     }
   }
   const settings: TrainSettings = {
-    config: path.resolve(v.config ?? DEFAULT_CONFIG),
-    overrides: sets === undefined ? undefined : parseSets(sets, "set"),
-    aliveBonus: num("alive-bonus", v["alive-bonus"], 0, 10) ?? DEFAULT_ALIVE_BONUS,
-    trainOverrides: trainSet === undefined ? { ...DEFAULT_TRAIN_OVERRIDES } : parseSets(trainSet),
+    config: path.resolve(config),
+    overrides: v.set === undefined ? undefined : parseSets(v.set, "set"),
+    aliveBonus: v["alive-bonus"] ?? DEFAULT_ALIVE_BONUS,
+    trainOverrides: v["train-set"] === undefined ? { ...DEFAULT_TRAIN_OVERRIDES } : parseSets(v["train-set"]),
     out: path.resolve(v.out ?? path.join("runs", "train")),
-    seed: int("seed", v.seed, 0, 7),
-    towns: int("towns", v.towns, 1, quick ? 2 : 16),
-    hidden: v.hidden ? ints("hidden", v.hidden, 1) : quick ? [16] : [128, 128],
+    seed: v.seed ?? 7,
+    towns: v.towns ?? (quick ? 2 : 16),
+    hidden: v.hidden ?? (quick ? [16] : [128, 128]),
     updates,
-    rolloutTicks: int("rollout-ticks", v["rollout-ticks"], 1, quick ? 30 : 250),
-    episodeTicks: int("episode-ticks", v["episode-ticks"], 1, quick ? 50 : 1000),
+    rolloutTicks: v["rollout-ticks"] ?? (quick ? 30 : 250),
+    episodeTicks: v["episode-ticks"] ?? (quick ? 50 : 1000),
     mode,
     bc: bcTicks > 0 ? { recordTicks: bcTicks, epochs: bcEpochs } : null,
     dataset: v.dataset ? path.resolve(v.dataset) : undefined,
     dagger: {
-      iterations: int("dagger", v.dagger, 0, quick ? 1 : 20),
-      epochs: int("dagger-epochs", v["dagger-epochs"], 1, 1),
-      poolRows: int("dagger-pool", v["dagger-pool"], 1, 100_000),
+      iterations: v.dagger ?? (quick ? 1 : 20),
+      epochs: v["dagger-epochs"] ?? 1,
+      poolRows: v["dagger-pool"] ?? 100_000,
     },
     anneal: {
-      startRatio: num("anneal-start", v["anneal-start"], 0, 1) ?? (bcTicks > 0 ? 0.5 : 0),
-      updates: int("anneal-updates", v["anneal-updates"], 0, bcTicks > 0 ? Math.max(1, Math.floor(updates / 5)) : 0),
+      startRatio: v["anneal-start"] ?? (bcTicks > 0 ? 0.5 : 0),
+      updates: v["anneal-updates"] ?? (bcTicks > 0 ? Math.max(1, Math.floor(updates / 5)) : 0),
     },
-    eval: values["no-eval"] ? null : { seeds: v["eval-seeds"] ? ints("eval-seeds", v["eval-seeds"], 0) : quick ? [101] : [101, 102, 103, 104, 105], ticks: evalTicks, towns: int("eval-towns", v["eval-towns"], 1, quick ? 1 : 16) },
+    eval: v["no-eval"] ? null : { seeds: v["eval-seeds"] ?? (quick ? [101] : [101, 102, 103, 104, 105]), ticks: v["eval-ticks"] ?? (quick ? 40 : 1000), towns: v["eval-towns"] ?? (quick ? 1 : 16) },
     logVersion,
-    maxLogEntries: maxLog,
-    checkpointEvery: int("checkpoint-every", v["checkpoint-every"], 0, quick ? 0 : 25),
+    maxLogEntries: v["max-log-entries"] ?? null,
+    checkpointEvery: v["checkpoint-every"] ?? (quick ? 0 : 25),
     resume: v.resume ? path.resolve(v.resume) : undefined,
     backend,
     hp,
   };
   if (settings.dataset && settings.bc === null) settings.bc = { recordTicks: 0, epochs: bcEpochs };
-  return { settings, json: values.json === true, quiet: values.quiet === true };
+  return { settings, json: v.json === true, quiet: v.quiet === true };
 }
 
 /**
@@ -194,7 +146,7 @@ function parseSets(items: string[], flag = "train-set"): Record<string, unknown>
   for (const item of items) {
     if (item === "none") continue;
     const eq = item.indexOf("=");
-    if (eq <= 0) throw new TrainUsageError(`--${flag}: expected KEY=VALUE (e.g. ppo.entropy_coef=0.001)${flag === "train-set" ? " or none" : ""}, got "${item}"`);
+    if (eq <= 0) throw new UsageError(`--${flag}: expected KEY=VALUE (e.g. ppo.entropy_coef=0.001)${flag === "train-set" ? " or none" : ""}, got "${item}"`);
     const key = item.slice(0, eq).trim();
     const raw = item.slice(eq + 1).trim();
     const n = Number(raw);
@@ -208,10 +160,6 @@ function fmtRate(x: number): string {
 }
 
 export async function cmdTrain(argv: string[], out: Out): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    out.log(`usage: ${TRAIN_USAGE}`);
-    return 0;
-  }
   const { settings, json, quiet } = parseTrainArgs(argv);
   let bar: Progress | undefined;
   settings.onStage = (stage, total) => {
@@ -228,6 +176,7 @@ export async function cmdTrain(argv: string[], out: Out): Promise<number> {
         : `${fmtRate(c.sps)} agent-steps/s | reward/1k ticks ${c.rewardPer1k.toFixed(2)} | exits/agent-day ${c.exitsPerAgentDay.toFixed(3)}`;
     bar?.update(c.done, extra);
   };
+  const { train } = await import("../training/trainer.ts");
   const summary = await train(settings);
   bar?.stop();
   if (json) out.log(JSON.stringify(summary, null, 2));

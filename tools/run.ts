@@ -1,0 +1,209 @@
+// `townlet run [CONFIG]`: builds a town, runs it to --ticks and prints its summary (text or JSON).
+import { statSync, writeFileSync } from "node:fs";
+import { runLoop } from "../engine/loop.ts";
+import { corePlugins } from "../systems/index.ts";
+import { buildWorld } from "./build.ts";
+import type { World } from "../engine/world.ts";
+import { createTransportSink, type TelemetryPublisher } from "../systems/telemetry/index.ts";
+import { affordancesState } from "../systems/affordances/index.ts";
+import { currentTensorBackend, describeTensorBackend, initTensorBackend, parseBackendName } from "../engine/tensor.ts";
+import { preparePolicy } from "../systems/policy/index.ts";
+import { createProgress } from "./progress.ts";
+import { SnapshotError, loadSnapshot, newestValidSnapshot, readSnapshotFile, type SnapshotData } from "../engine/snapshot.ts";
+import { configureAutosave, type PersistenceState } from "../systems/persistence/index.ts";
+import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
+import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
+
+interface Out {
+  log(line: string): void;
+  err(line: string): void;
+}
+
+export const RUN_SPEC = {
+  name: "run",
+  summary: "run a town to a tick and print its summary (state hash, speed, KPIs)",
+  positionals: { name: "CONFIG", min: 0, max: 1, help: "the config file (default configs/default.yaml); same as --config" },
+  flags: {
+    config: FLAG.config,
+    ticks: { ...FLAG.ticks, default: 1000 },
+    seed: FLAG.seed,
+    towns: FLAG.towns,
+    agents: FLAG.agents,
+    policy: { kind: "string", arg: "SPEC", help: "who decides: scripted, random, neural, neural:fresh or neural:CHECKPOINT_DIR (default: the config's)" },
+    backend: { kind: "string", arg: "NAME", help: "tensor backend for a neural policy (cuda, native, wasm, cpu)" },
+    realtime: { kind: "boolean", help: "pace ticks in real time (and hot-reload the affordance manifest)" },
+    "print-schedule": { kind: "boolean", help: "print the system schedule and exit" },
+    "hash-log": { kind: "string", arg: "FILE", help: "write `TICK STATE_HASH` per tick to FILE" },
+    profile: { kind: "boolean", help: "time each system and print ms per tick" },
+    "snapshot-every": { kind: "int", min: 1, help: "write a snapshot every N ticks" },
+    "snapshot-dir": { kind: "string", arg: "DIR", help: "folder for snapshots (default: the config's snapshot.storage.root)" },
+    resume: { kind: "string", arg: "FILE|DIR", help: "resume from a snapshot file, or the newest valid one in DIR" },
+    telemetry: { kind: "string", arg: "stdout|file:PATH", help: "stream the telemetry (NDJSON snapshot + diffs) of this run" },
+    json: FLAG.json,
+    quiet: FLAG.quiet,
+  },
+  examples: ["townlet run", "townlet run configs/many-towns.yaml --ticks 500 --json", "townlet run --seed 7 --towns 4 --agents 10 --ticks 200 --quiet"],
+} as const satisfies CommandSpec;
+
+export async function cmdRun(argv: string[], out: Out): Promise<number> {
+  const { values, positionals } = parseCommand(RUN_SPEC, argv);
+  const configFile = configArg("run", values.config, positionals) ?? DEFAULT_CONFIG_FILE;
+  const ticks = values.ticks ?? 1000;
+  const snapshotEvery = values["snapshot-every"];
+  // Snapshot problems (damaged, foreign, other config, unwritable folder) are the user's to fix.
+  const snapshotGuard = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof SnapshotError) throw new UsageError(e.message);
+      throw e;
+    }
+  };
+  // --resume FILE|DIR: a folder resumes from its newest snapshot that verifies. The run is rebuilt
+  // with the snapshot's seed and town count unless given again.
+  let resume: { path: string; snapshot: SnapshotData } | undefined;
+  if (values.resume !== undefined) {
+    const from = values.resume;
+    resume = snapshotGuard(() => {
+      if (statSync(from, { throwIfNoEntry: false })?.isDirectory()) {
+        const found = newestValidSnapshot(from);
+        if (!found) throw new SnapshotError("not_found", "no snapshot in this folder verifies", from);
+        return found;
+      }
+      return { path: from, snapshot: readSnapshotFile(from) };
+    });
+  }
+  const built = buildWorld(configFile, corePlugins, {
+    seed: values.seed ?? resume?.snapshot.header.seed,
+    towns: values.towns ?? resume?.snapshot.header.towns,
+    agentsPerTown: values.agents,
+  });
+  const { world, config } = built;
+  if (values["print-schedule"]) {
+    out.log(world.formatSchedule());
+    return 0;
+  }
+  const backend = values.backend !== undefined ? parseBackendName(values.backend) : undefined;
+  if (backend) await initTensorBackend(backend);
+  const policy = await preparePolicy(world, values.policy);
+  if (resume) {
+    const r = resume;
+    snapshotGuard(() => loadSnapshot(world, r.snapshot, { configHash: config.configHash, path: r.path }));
+    if (!values.json && !values.quiet) out.err(`resumed from ${r.path} at tick ${world.tick}`);
+  }
+  if (snapshotEvery !== undefined || values["snapshot-dir"] !== undefined) {
+    const every = snapshotEvery ?? world.settings.snapshot.autosave.cadence_ticks;
+    if (every === null) throw new UsageError("--snapshot-dir: give --snapshot-every N (or set snapshot.autosave.cadence_ticks in the config)");
+    configureAutosave(world, { every, dir: values["snapshot-dir"], configHash: config.configHash });
+  } else configureAutosave(world, { every: world.state<PersistenceState>("persistence").every, configHash: config.configHash });
+  // --telemetry stdout|file:PATH: the snapshot + diff stream (NDJSON) of this run.
+  let closeTelemetry: (() => void) | undefined;
+  if (values.telemetry !== undefined) {
+    if (values.telemetry === "stdout" && values.json) throw new UsageError("--telemetry stdout and --json both write to stdout; use --telemetry file:PATH");
+    const publisher = world.state<TelemetryPublisher>("telemetry");
+    let sink: ReturnType<typeof createTransportSink>;
+    try {
+      sink = createTransportSink(publisher, values.telemetry);
+    } catch (e) {
+      throw new UsageError(`--telemetry: ${(e as Error).message}`);
+    }
+    const detach = publisher.addSink(sink!);
+    closeTelemetry = () => {
+      detach();
+      (sink as { close?: () => void }).close?.();
+    };
+  }
+  // A paced run is long-lived: the affordance manifest is watched and hot-reloaded.
+  const stopWatching = values.realtime ? affordancesState(world).watch() : undefined;
+  const startTick = world.tick;
+  const tensorBackend = currentTensorBackend();
+  if (tensorBackend && !values.json && !values.quiet) out.err(`tensor backend: ${describeTensorBackend(tensorBackend)}`);
+  const hashes: string[] = [];
+  if (values["hash-log"]) world.onTick((w) => hashes.push(`${w.tick} ${w.stateHash()}`));
+  let steps = 0;
+  world.onTick((w) => (steps += w.agents.length));
+  if (values.profile) world.enableTiming();
+  const progress = createProgress("run", ticks, { quiet: values.quiet });
+  const t0 = performance.now();
+  try {
+    await runLoop(world, {
+      until: ticks,
+      realtime: values.realtime,
+      onProgress: (w) => {
+        const el = (performance.now() - t0) / 1000;
+        progress.update(w.tick, `${w.agents.length} agents, ${el > 0 ? Math.round((w.tick - startTick) / el) : 0} ticks/s`);
+      },
+    });
+  } catch (e) {
+    progress.stop();
+    if (e instanceof SnapshotError) throw new UsageError(e.message);
+    throw e;
+  } finally {
+    closeTelemetry?.();
+    stopWatching?.();
+  }
+  const wall = (performance.now() - t0) / 1000;
+  progress.stop();
+  if (values["hash-log"]) writeFileSync(values["hash-log"], hashes.join("\n") + "\n");
+  const written = world.state<PersistenceState>("persistence").written;
+  const summary = {
+    ticks: world.tick,
+    towns: world.towns,
+    agents: world.agents.length,
+    seed: world.seed,
+    config_id: config.configId,
+    config_hash: config.configHash,
+    state_hash: world.stateHash(),
+    wall_s: round(wall, 4),
+    agent_steps_per_sec: wall > 0 ? Math.round(steps / wall) : 0,
+    tensor_backend: tensorBackend?.name ?? "none",
+    policy: policy.name,
+    kpis: world.kpis(),
+    ...(resume ? { resumed_from: startTick, resumed_snapshot: resume.path } : {}),
+    ...(written.length ? { snapshots_written: written.length, last_snapshot: written[written.length - 1] } : {}),
+    ...(values.profile ? { system_ms: profileTable(world) } : {}),
+  };
+  if (values.json) out.log(JSON.stringify(summary));
+  else {
+    out.log(formatSummary(summary));
+    if (values.profile) {
+      out.log("  system times (ms per tick):");
+      for (const [name, ms] of Object.entries(summary.system_ms ?? {})) out.log(`    ${name.padEnd(28)} ${ms}`);
+    }
+  }
+  return 0;
+}
+
+/** Milliseconds per tick of each system, in schedule order. */
+function profileTable(world: World): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of world.systemTimes()) out[s.system] = round(s.ms / Math.max(1, world.tick), 4);
+  return out;
+}
+
+function round(x: number, d: number): number {
+  const f = 10 ** d;
+  return Math.round(x * f) / f;
+}
+
+/** The text summary of a run (or a scenario): ticks, config, state hash, speed and KPIs. */
+export function formatSummary(s: Record<string, unknown> & { kpis: Record<string, unknown> }, command = "run"): string {
+  const lines = [
+    `townlet ${command}: ${s.ticks} ticks, ${s.towns} town(s), ${s.agents} agents alive, seed ${s.seed}`,
+    `  config       ${s.config_id} (hash ${s.config_hash})`,
+    `  state hash   ${s.state_hash}`,
+    `  wall time    ${s.wall_s} s (${Number(s.agent_steps_per_sec).toLocaleString("en-US")} agent-steps/s)`,
+  ];
+  for (const [k, v] of Object.entries(s.kpis)) {
+    const val =
+      typeof v === "number"
+        ? String(round(v, 4))
+        : v && typeof v === "object"
+          ? Object.entries(v as Record<string, unknown>)
+              .map(([a, b]) => `${a}=${typeof b === "number" ? round(b, 4) : JSON.stringify(b)}`)
+              .join(" ")
+          : JSON.stringify(v);
+    lines.push(`  ${k.padEnd(12)} ${val}`);
+  }
+  return lines.join("\n");
+}
