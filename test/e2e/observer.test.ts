@@ -199,7 +199,7 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? "the observer in headless Chromi
     const clear = probe.filter((p) => !p.covered);
     expect(clear.length, "agents with nothing drawn over them").toBeGreaterThanOrEqual(10);
     const wrong = clear.filter((p) => !near(p.pixel, rgb(p.colour)));
-    expect(wrong, "agents whose pixel is not their colour").toEqual([]);
+    expect(JSON.stringify(wrong), "agents whose pixel is not their colour").toEqual("[]");
     const matching = clear;
     // ...and not merely a uniform canvas: the background is another colour.
     const bg = await page.evaluate(() => Array.from(document.getElementById("map")!.getContext("2d").getImageData(2, 2, 1, 1).data).slice(0, 3));
@@ -343,6 +343,8 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? "the observer of many towns (agg
     expect(s).toMatchObject({ role: "viewer", label: "anonymous", mode: "aggregate", town: 0 });
     expect(await page.isHidden("#login")).toBe(true);
     expect(await page.isDisabled("#btn-trigger")).toBe(true);
+    // The overview sits below the map: bring it into the viewport before reading where town 123 is.
+    await page.locator("#overview").scrollIntoViewIfNeeded();
     const p = await page.evaluate(() => window.__observer.townPoint(123));
     expect(p).not.toBeNull();
     await page.mouse.click(p!.x, p!.y);

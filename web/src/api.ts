@@ -17,6 +17,25 @@ export interface ObserverStatus {
   gaps: number;
   /** Ticks per second seen in the stream (last second). */
   tps: number;
+  /** The tick the views show (behind `tick` while this viewer paused the view). */
+  viewTick: number;
+  /** This viewer paused the view (the world goes on). */
+  viewPaused: boolean;
+  /** The in-game clock shown in the header ("day 3, 07:42"), or null without a day length. */
+  clock: string | null;
+  /** What the charts and the feed show: one town's figures, or every town's. */
+  scope: "town" | "all";
+}
+
+/** One axis of a KPI chart as laid out: the space it was given and its widest label, CSS pixels. */
+export interface ChartAxisLayout {
+  chart: string;
+  axis: "x" | "y";
+  /** Space beside the plot for the axis (y), or for the plot's edge label to overhang (x). */
+  room: number;
+  /** What the labels need: the widest y label plus ticks and gap; half the outermost x label. */
+  need: number;
+  labels: string[];
 }
 
 export interface CommandOutcome {
@@ -28,8 +47,21 @@ export interface CommandOutcome {
   cmd_id?: string | null;
 }
 
+/** The map's view: zoom (1 = the whole town fits), its centre in tile units, the agent it follows. */
+export interface MapViewState {
+  zoom: number;
+  cx: number;
+  cy: number;
+  following: string | null;
+}
+
 /** What one map frame drew (MapView.lastFrame): positions in CSS pixels of the map canvas, in drawing order. */
 export interface DrawnFrame {
+  /** The tick of the state drawn. */
+  tick: number;
+  /** Letters drawn on each object type. */
+  labels: Record<string, string>;
+  view: MapViewState;
   agents: { id: string; x: number; y: number; r: number; colour: string; queued: boolean; marked: boolean }[];
   /** Discs drawn over the agents (queue badges, selection and hover rings), as circles that bound them. */
   overlays: { x: number; y: number; r: number }[];
@@ -61,6 +93,12 @@ export interface ObserverDebug {
   agentColour(id: string): string | null;
   /** Data points in the KPI charts (per series). */
   chartPoints(): number;
+  /** Points the charts keep per series (at least a day's ticks), and how many they hold now. */
+  chartHistory(): { window: number; held: number; ticksPerDay: number | null; title: string };
+  /** Each chart axis's room and what its labels need (labels never cut off). */
+  chartAxes(): ChartAxisLayout[];
+  /** The hover tooltip: its text, the tick of the state it shows, hidden or not. */
+  tip(): { text: string; tick: number; hidden: boolean; agent: string | null };
   /** Texts of the feed's rows, newest first. */
   feed(): string[];
   /** Results of the commands this page sent, oldest first. */

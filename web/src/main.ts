@@ -1,9 +1,12 @@
 // The observer page's entry: login (token -> ticket, or anonymous viewing when the server allows
 // it), the session, and one animation-frame loop that folds the payloads received since the last
-// frame into the map, the overview, the agent panel, the charts, the feed and the controls.
+// frame into the map, the overview, the agent panel, the charts, the feed and the controls. The
+// header shows the in-game clock; a viewer may pause their own view (payloads keep arriving and
+// are folded in on resume; the world is not paused). With many towns the charts and the feed
+// follow the picked town, or every town at the viewer's choice.
 // Exposes window.__observer (web/src/api.ts) for the e2e tests and the frame-rate figures.
 import type { ObserverDebug, ObserverStatus } from "./api.ts";
-import { KpiCharts } from "./charts.ts";
+import { KpiCharts, type TownFigures } from "./charts.ts";
 import { CONTENT_COLOUR, NEED_COLOURS, byId, h, objectColour } from "./dom.ts";
 import { Feed } from "./feed.ts";
 import { MapView } from "./map.ts";
@@ -11,6 +14,7 @@ import { NEEDS, fmt, urgentNeed, type AgentRecordT, type TownState } from "./mod
 import { Session, Unauthorized } from "./net.ts";
 import { OverviewView, type OverviewKpi } from "./overview.ts";
 import { AgentPanel } from "./panel.ts";
+import { clock, recordTown } from "./town.ts";
 
 interface PageConfig {
   auth: { tokens: boolean; anonymous_viewer: boolean };
@@ -18,6 +22,17 @@ interface PageConfig {
 
 const els = {
   status: byId("status"),
+  clock: byId("clock"),
+  viewPause: byId<HTMLButtonElement>("btn-view-pause"),
+  scope: byId("scope"),
+  scopeText: byId("scope-text"),
+  allTowns: byId<HTMLInputElement>("chk-all-towns"),
+  feedScope: byId("feed-scope"),
+  zoomIn: byId<HTMLButtonElement>("btn-zoom-in"),
+  zoomOut: byId<HTMLButtonElement>("btn-zoom-out"),
+  zoomFit: byId<HTMLButtonElement>("btn-zoom-fit"),
+  follow: byId<HTMLButtonElement>("btn-follow"),
+  mapView: byId("map-view"),
   who: byId("who"),
   picker: byId("town-picker"),
   townInput: byId<HTMLInputElement>("town-input"),
@@ -72,6 +87,19 @@ let linkNote = "not connected";
 const tickTimes: { t: number; tick: number }[] = [];
 let tps = 0;
 let droppedPayloads = 0;
+/** This viewer paused their view: payloads are applied to the mirror, the views stand still. */
+let viewPaused = false;
+/** The tick the views show. */
+let viewTick = -1;
+/** The charts and the feed show every town (not only the picked one). */
+let scopeAll = false;
+/** Counts from the picked town's events since it was picked (its charts' running totals). */
+const townCounts = { completed: 0, failed: 0, late: 0, exits: 0, spawns: 0, conflicts: 0 };
+/** The town of agents seen in the state: events about an agent that just left still find it. */
+const knownTown = new Map<string, number>();
+/** The agent under the pointer (the tooltip follows it live), and where the pointer is. */
+let hover: { id: string; x: number; y: number } | null = null;
+let tipTick = -1;
 const CONTROLS = [els.pause, els.speed, els.spec, els.trigger, els.event, els.cancel, els.spawn, els.snapshot];
 
 // ---- session --------------------------------------------------------------------------------------
@@ -86,12 +114,19 @@ function connect(token: string | null): Promise<void> {
         return;
       }
       if (p.dropped?.payloads) droppedPayloads = p.dropped.payloads;
-      feed.add(p.events, p.narrations);
-      for (const e of p.events) if (e.event === "queue_conflict") map.conflict(e.tick, e.actor, e.rival);
+      const state = s.state;
+      const townOf = (r: Record<string, unknown>) => recordTown(r, (id) => state.agents?.[id]?.town ?? knownTown.get(id));
+      feed.add(p.events, p.narrations, townOf);
+      const many = (state.towns ?? 1) > 1;
+      for (const e of p.events) {
+        if (e.event === "queue_conflict") map.conflict(e.tick, e.actor, e.rival);
+        if (many && townOf(e) === town) countTownEvent(e.event);
+      }
       const now = performance.now();
       tickTimes.push({ t: now, tick: p.tick });
       while (tickTimes.length > 2 && now - tickTimes[0].t > 2000) tickTimes.shift();
-      charts.sample(p.tick, s.state);
+      charts.setDay(state.layout?.ticks_per_day ?? null);
+      charts.sample(p.tick, state, many ? townFigures(state) : null);
       stateDirty = true;
     },
     hello(hl) {
@@ -214,8 +249,59 @@ function selectTown(t: number): void {
   overview.dirty = true;
   selectAgent(null);
   map.clear();
+  for (const k of Object.keys(townCounts) as (keyof typeof townCounts)[]) townCounts[k] = 0;
+  knownTown.clear();
+  charts.resetTown();
+  updateScope();
   session?.subscribeTown(town, prev);
   stateDirty = true;
+}
+
+function countTownEvent(name: string): void {
+  if (name === "affordance_finish") townCounts.completed++;
+  else if (name === "affordance_fail") townCounts.failed++;
+  else if (name === "job_late") townCounts.late++;
+  else if (name === "agent_exit") townCounts.exits++;
+  else if (name === "agent_spawn") townCounts.spawns++;
+  else if (name === "queue_conflict") townCounts.conflicts++;
+}
+
+/** The picked town's figures now: the overview's means, its agents' jobs, its events' counts. */
+function townFigures(state: TownState): TownFigures {
+  const o = state.towns_overview;
+  let onShift = 0;
+  let wages = 0;
+  for (const [id, j] of Object.entries(state.jobs ?? {})) {
+    if (state.agents?.[id]?.town !== town) continue;
+    if (j.on_shift) onShift++;
+  }
+  const econ = (state as { economy?: { towns?: { town: number; wages_paid: number }[] } }).economy?.towns?.find((e) => e.town === town);
+  if (econ) wages = econ.wages_paid;
+  else for (const [id, j] of Object.entries(state.jobs ?? {})) if (state.agents?.[id]?.town === town) wages += j.wages_earned;
+  return {
+    hunger: o?.hunger[town] ?? 0,
+    hygiene: o?.hygiene[town] ?? 0,
+    energy: o?.energy[town] ?? 0,
+    wallet: o?.wallet[town] ?? 0,
+    lateNow: o?.late[town] ?? 0,
+    alive: o?.agents[town] ?? 0,
+    queued: o?.queued[town] ?? 0,
+    onShift,
+    wages,
+    ...townCounts,
+  };
+}
+
+/** Says on the page what the charts and the feed show, and applies it. */
+function updateScope(): void {
+  const many = towns > 1;
+  const all = !many || scopeAll;
+  els.scope.hidden = !many;
+  els.scopeText.textContent = all ? "all towns" : `town ${town}`;
+  els.scope.dataset.scope = all ? "all" : "town";
+  els.feedScope.textContent = many ? (all ? "(all towns)" : `(town ${town} and world-wide)`) : "";
+  charts.setScope(all ? "all" : "town");
+  feed.setTown(all ? null : town);
 }
 
 function selectAgent(id: string | null): void {
@@ -224,7 +310,16 @@ function selectAgent(id: string | null): void {
   map.selected = id;
   map.dirty = true;
   panel.show(id);
+  if (map.view().following !== null && map.view().following !== id) map.follow(null);
+  els.follow.disabled = id === null;
+  updateFollow();
   session?.subscribeAgent(id, prev);
+}
+
+function updateFollow(): void {
+  const on = selected !== null && map.view().following === selected;
+  els.follow.classList.toggle("on", on);
+  els.follow.textContent = on ? "Following" : "Follow selected";
 }
 
 els.townInput.addEventListener("change", () => selectTown(Number(els.townInput.value)));
@@ -235,6 +330,65 @@ els.kpi.addEventListener("change", () => {
   overview.dirty = true;
 });
 els.allEvents.addEventListener("change", () => (feed.all = els.allEvents.checked));
+els.allTowns.addEventListener("change", () => {
+  scopeAll = els.allTowns.checked;
+  updateScope();
+});
+els.viewPause.addEventListener("click", () => setViewPaused(!viewPaused));
+
+function setViewPaused(on: boolean): void {
+  viewPaused = on;
+  els.viewPause.textContent = on ? "Resume my view" : "Pause my view";
+  els.viewPause.classList.toggle("on", on);
+  // On resume everything that arrived meanwhile is folded in at once.
+  if (!on) stateDirty = true;
+}
+
+const mapCentre = () => ({ x: els.map.clientWidth / 2, y: els.map.clientHeight / 2 });
+els.zoomIn.addEventListener("click", () => map.zoomAt(1.5, mapCentre().x, mapCentre().y));
+els.zoomOut.addEventListener("click", () => map.zoomAt(1 / 1.5, mapCentre().x, mapCentre().y));
+els.zoomFit.addEventListener("click", () => {
+  map.resetView();
+  updateFollow();
+});
+els.follow.addEventListener("click", () => {
+  map.follow(map.view().following === selected ? null : selected);
+  updateFollow();
+});
+els.map.addEventListener(
+  "wheel",
+  (ev) => {
+    ev.preventDefault();
+    const r = els.map.getBoundingClientRect();
+    map.zoomAt(Math.exp(-ev.deltaY * 0.0015), ev.clientX - r.left, ev.clientY - r.top);
+  },
+  { passive: false },
+);
+/** A press on the map: a drag pans, a press without one is a click (selects). */
+let press: { x: number; y: number; moved: boolean } | null = null;
+els.map.addEventListener("pointerdown", (ev) => {
+  if (ev.button !== 0) return;
+  press = { x: ev.clientX, y: ev.clientY, moved: false };
+  els.map.setPointerCapture(ev.pointerId);
+});
+els.map.addEventListener("pointermove", (ev) => {
+  if (!press) return;
+  const dx = ev.clientX - press.x;
+  const dy = ev.clientY - press.y;
+  if (!press.moved && Math.hypot(dx, dy) < 4) return;
+  press.moved = true;
+  els.map.classList.add("dragging");
+  map.panBy(dx, dy);
+  updateFollow();
+  press.x = ev.clientX;
+  press.y = ev.clientY;
+});
+els.map.addEventListener("pointerup", () => {
+  els.map.classList.remove("dragging");
+  // The click that follows a drag is not a selection.
+  if (press?.moved) setTimeout(() => (press = null), 0);
+  else press = null;
+});
 
 els.overview.addEventListener("click", (ev) => {
   const r = els.overview.getBoundingClientRect();
@@ -243,32 +397,45 @@ els.overview.addEventListener("click", (ev) => {
 });
 
 els.map.addEventListener("click", (ev) => {
+  if (press?.moved) return;
   const r = els.map.getBoundingClientRect();
   selectAgent(map.hit(ev.clientX - r.left, ev.clientY - r.top));
 });
 els.map.addEventListener("mousemove", (ev) => {
   const r = els.map.getBoundingClientRect();
-  const id = map.hit(ev.clientX - r.left, ev.clientY - r.top);
+  const x = ev.clientX - r.left;
+  const y = ev.clientY - r.top;
+  const id = map.hit(x, y);
   if (id !== map.hovered) {
     map.hovered = id;
     map.dirty = true;
   }
-  const a = id ? session?.state.agents?.[id] : undefined;
-  if (!id || !a) {
+  hover = id ? { id, x, y } : null;
+  updateTip();
+});
+els.map.addEventListener("mouseleave", () => {
+  hover = null;
+  updateTip();
+  map.hovered = null;
+  map.dirty = true;
+});
+
+/** The tooltip of the agent under the pointer, from the state the views show (refreshed every fold). */
+function updateTip(): void {
+  const a = hover ? session?.state.agents?.[hover.id] : undefined;
+  if (!hover || !a) {
     els.tip.hidden = true;
     return;
   }
   const { need, value } = urgentNeed(a);
-  els.tip.textContent = `${id}: ${a.option}${a.activity ? ` (${a.activity})` : ""}, ${need} ${value.toFixed(2)}`;
-  els.tip.style.left = `${ev.clientX - r.left + 12}px`;
-  els.tip.style.top = `${ev.clientY - r.top + 12}px`;
+  const needs = NEEDS.map((n) => `${n} ${a[n].toFixed(2)}`).join(", ");
+  els.tip.textContent = `${hover.id}: ${a.option}${a.activity ? ` (${a.activity})` : ""}; most urgent ${need} ${value.toFixed(2)} (${needs}); wallet ${fmt(a.wallet)}`;
+  els.tip.style.left = `${hover.x + 12}px`;
+  els.tip.style.top = `${hover.y + 12}px`;
   els.tip.hidden = false;
-});
-els.map.addEventListener("mouseleave", () => {
-  els.tip.hidden = true;
-  map.hovered = null;
-  map.dirty = true;
-});
+  tipTick = viewTick;
+  els.tip.dataset.tick = String(viewTick);
+}
 
 // ---- folding the state into the views (once per frame) ---------------------------------------------
 
@@ -291,9 +458,21 @@ function fold(now: number): void {
     els.overviewArea.hidden = n <= 1;
     overview.dirty = true;
     if (town >= n) selectTown(0);
+    updateScope();
   }
   const objects = Object.values(state.objects ?? {}).filter((o) => o.town === town);
-  map.update(now, s.mirror.tick, state.layout, townAgents(state), state.jobs ?? {}, objects);
+  const agents = townAgents(state);
+  for (const [id, a] of agents) knownTown.set(id, a.town);
+  if (knownTown.size > 4 * agents.length + 1000) knownTown.clear();
+  map.update(now, s.mirror.tick, state.layout, agents, state.jobs ?? {}, objects);
+  viewTick = s.mirror.tick;
+  legendObjects();
+  updateTip();
+  updateClock(state);
+  if (map.view().following !== null && !state.agents?.[map.view().following!]) {
+    map.follow(null);
+    updateFollow();
+  }
   if (selected && !state.agents?.[selected] && state.mode === "full") selectAgent(null);
   if (n > 1) {
     overview.selected = town;
@@ -334,13 +513,20 @@ function updateControls(state: TownState): void {
   }
 }
 
+function updateClock(state: TownState): void {
+  const c = clock(viewTick, state.layout?.ticks_per_day);
+  const text = c ? `Day ${c.day}, ${c.time}` : "";
+  if (els.clock.textContent !== text) els.clock.textContent = text;
+  els.clock.dataset.tick = String(viewTick);
+}
+
 function statusLine(): void {
   const s = session;
   const state = s?.state;
   const parts: string[] = [];
   parts.push(s?.connected ? "connected" : linkNote);
   if (s?.mirror.state && state) {
-    parts.push(`tick ${s.mirror.tick}`);
+    parts.push(viewPaused ? `view paused at tick ${viewTick} (world at ${s.mirror.tick})` : `tick ${s.mirror.tick}`);
     parts.push(`${tps.toFixed(1)} ticks/s`);
     if (state.loop) parts.push(`${state.loop.state}${state.loop.speed !== null ? ` ${fmt(state.loop.speed)}\u00d7` : " (max speed)"}`);
     parts.push(`${state.mode ?? "full"} mode`);
@@ -372,16 +558,22 @@ function frame(now: number): void {
   const t0 = performance.now();
   if (lastFrame > 0) gapMax = Math.max(gapMax, now - lastFrame);
   lastFrame = now;
-  if (stateDirty) {
+  if (stateDirty && !viewPaused) {
     stateDirty = false;
     fold(now);
   }
-  if (map.dirty || map.moving(now)) map.draw(now);
+  if (map.dirty || map.moving(now)) {
+    map.draw(now);
+    const v = map.view();
+    els.mapView.textContent = v.zoom > 1.001 ? `zoom ${v.zoom.toFixed(1)}\u00d7${v.following ? ` \u00b7 following ${v.following}` : ""} \u00b7 drag: pan` : "wheel: zoom \u00b7 drag: pan";
+  }
   overview.draw();
   if (overview.dirty === false) els.overviewScale.textContent = overview.scale;
-  charts.flush(now);
-  feed.flush();
-  if (session?.mirror.state) panel.render(session.state, now, selected !== null && map.inConflict(selected));
+  if (!viewPaused) {
+    charts.flush(now);
+    feed.flush();
+    if (session?.mirror.state) panel.render(session.state, now, selected !== null && map.inConflict(selected));
+  }
   if (now - lastStatus > 250) {
     lastStatus = now;
     statusLine();
@@ -421,8 +613,24 @@ function legend(): void {
     sw("", "#ffc45c", "queued (dashed line), badge = queue length"),
     sw("", "#ffb020", "\u25b2 queue conflict"),
     sw("", "rgba(255,255,255,0.55)", "solid line = reservation"),
-    ...["fridge", "stove", "shower", "bed"].map((t) => sw("sq", objectColour(t), t)),
   );
+  legendObjects();
+}
+
+let legendKey = "";
+
+/** The object types on the map, each with the letters drawn on it. */
+function legendObjects(): void {
+  const labels = [...map.objectLabels()];
+  const key = labels.map(([t, l]) => `${t}=${l}`).join(",");
+  if (key === legendKey) return;
+  legendKey = key;
+  for (const el of els.legend.querySelectorAll(".obj")) el.remove();
+  for (const [type, label] of labels) {
+    const s = h("span", { class: "sw sq" });
+    s.style.background = objectColour(type);
+    els.legend.append(h("span", { class: "obj", "data-type": type }, s, h("b", {}, label), ` ${type}`));
+  }
 }
 
 const debug: ObserverDebug = {
@@ -442,6 +650,10 @@ const debug: ObserverDebug = {
       diffs: s?.mirror.diffs ?? 0,
       gaps: s?.mirror.gaps ?? 0,
       tps,
+      viewTick,
+      viewPaused,
+      clock: els.clock.textContent || null,
+      scope: towns > 1 && !scopeAll ? "town" : "all",
     };
   },
   get fps() {
@@ -477,6 +689,9 @@ const debug: ObserverDebug = {
     return { x: r.left + p.x, y: r.top + p.y };
   },
   chartPoints: () => charts.points,
+  chartHistory: () => charts.history(),
+  chartAxes: () => charts.axes(),
+  tip: () => ({ text: els.tip.textContent ?? "", tick: tipTick, hidden: els.tip.hidden, agent: hover?.id ?? null }),
   feed: () => feed.texts(),
   results: () => [...(session?.results ?? [])],
   send(frame) {

@@ -1,9 +1,11 @@
-// The map of the selected town on a canvas: tiles and workplaces and objects (by type) on a
-// background layer redrawn only when they change; each frame, reservations and queues as lines,
-// agents coloured by their most urgent need, gliding between ticks, with rings for late, queued,
-// in-conflict and selected agents. Hit-testing for clicks and hovers uses the drawn positions.
+// The map of the selected town on a canvas: tiles and workplaces and objects (by type, each type
+// its own letters) on a background layer redrawn only when they or the view change; each frame,
+// reservations and queues as lines, agents coloured by their most urgent need, gliding between
+// ticks, with rings for late, queued, in-conflict and selected agents. The view zooms (about a
+// point), pans, and can follow an agent. Hit-testing for clicks and hovers uses the drawn positions.
 import { CONTENT_COLOUR, NEED_COLOURS, mix, objectColour } from "./dom.ts";
-import type { DrawnFrame } from "./api.ts";
+import type { DrawnFrame, MapViewState } from "./api.ts";
+import { objectLabels } from "./labels.ts";
 import { urgentNeed, type AgentRecordT, type JobRecordT, type Layout, type ObjectRecordT } from "./model.ts";
 
 interface Sprite {
@@ -26,6 +28,8 @@ interface Sprite {
 
 /** Ticks an agent stays marked after a queue conflict it took part in. */
 const CONFLICT_TICKS = 24;
+/** Closest zoom: a tile this many times its size when the whole town fits. */
+const MAX_ZOOM = 16;
 
 export class MapView {
   private readonly ctx: CanvasRenderingContext2D;
@@ -45,6 +49,13 @@ export class MapView {
   private dpr = 1;
   private cssW = 0;
   private cssH = 0;
+  /** 1 = the whole town fits; the centre of the view in tile units (null: the town's centre). */
+  private zoom = 1;
+  private centre: { x: number; y: number } | null = null;
+  private following: string | null = null;
+  /** Letters per object type (objectLabels over every type seen). */
+  private labels = new Map<string, string>();
+  private typesKey = "";
   /** Milliseconds an agent takes to glide one step (about one tick). */
   glideMs = 250;
   selected: string | null = null;
@@ -57,7 +68,7 @@ export class MapView {
    * agent's disc and colour, and what was drawn over them. Read together with the canvas pixels it lets a
    * check compare like with like, whatever payloads arrived since that frame.
    */
-  lastFrame: DrawnFrame = { agents: [], overlays: [] };
+  lastFrame: DrawnFrame = { tick: -1, agents: [], overlays: [], labels: {}, view: { zoom: 1, cx: 0, cy: 0, following: null } };
 
   constructor(readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext("2d", { alpha: false });
@@ -81,6 +92,14 @@ export class MapView {
     }
     this.objects = objects;
     this.objectAt = new Map(objects.map((o) => [o.id, o]));
+    const types = new Set(this.labels.keys());
+    for (const o of objects) types.add(o.type);
+    const key = [...types].sort().join(",");
+    if (key !== this.typesKey) {
+      this.typesKey = key;
+      this.labels = objectLabels(types);
+      this.bgKey = "";
+    }
     // Agents sharing a tile are spread over small slots so each stays visible and clickable.
     const perTile = new Map<number, number>();
     const next = new Map<string, Sprite>();
@@ -125,13 +144,72 @@ export class MapView {
     return t !== undefined && this.tick - t <= CONFLICT_TICKS;
   }
 
-  /** Forgets everything (another town was picked). */
+  /** Forgets everything (another town was picked); the view fits the town again. */
   clear(): void {
     this.sprites.clear();
     this.conflicts.clear();
     this.objects = [];
     this.bgKey = "";
+    this.resetView();
+  }
+
+  /** Letters drawn on each object type (the legend shows the same). */
+  objectLabels(): ReadonlyMap<string, string> {
+    return this.labels;
+  }
+
+  // ---- the view: zoom, pan, follow ------------------------------------------------------------
+
+  view(): MapViewState {
+    const c = this.viewCentre();
+    return { zoom: this.zoom, cx: c.x, cy: c.y, following: this.following };
+  }
+
+  /** Zooms by `factor` keeping the point under (px, py) (CSS pixels of the canvas) where it is. */
+  zoomAt(factor: number, px: number, py: number): void {
+    const next = Math.min(MAX_ZOOM, Math.max(1, this.zoom * factor));
+    if (next === this.zoom) return;
+    if (this.following === null) {
+      // The tile under the pointer before and after the zoom is the same.
+      const tx = (px - this.ox) / this.tile;
+      const ty = (py - this.oy) / this.tile;
+      const fit = this.tile / this.zoom;
+      const tile = fit * next;
+      this.centre = { x: tx - (px - this.cssW / 2) / tile, y: ty - (py - this.cssH / 2) / tile };
+    }
+    this.zoom = next;
+    if (this.zoom === 1 && this.following === null) this.centre = null;
     this.dirty = true;
+  }
+
+  /** Moves the view by (dx, dy) CSS pixels (a drag); stops following. */
+  panBy(dx: number, dy: number): void {
+    if (this.zoom === 1) return;
+    const c = this.viewCentre();
+    this.following = null;
+    this.centre = { x: c.x - dx / this.tile, y: c.y - dy / this.tile };
+    this.dirty = true;
+  }
+
+  /** Keeps an agent at the centre of the view (null: stop); zooms in when the whole town is shown. */
+  follow(id: string | null): void {
+    this.following = id;
+    if (id !== null && this.zoom < 3) this.zoom = 3;
+    if (id === null) this.centre = this.zoom === 1 ? null : this.viewCentre();
+    this.dirty = true;
+  }
+
+  resetView(): void {
+    this.zoom = 1;
+    this.centre = null;
+    this.following = null;
+    this.dirty = true;
+  }
+
+  private viewCentre(): { x: number; y: number } {
+    const s = this.following !== null ? this.sprites.get(this.following) : undefined;
+    if (s) return { x: s.x, y: s.y };
+    return this.centre ?? { x: this.grid.width / 2, y: this.grid.height / 2 };
   }
 
   /** True while some agent is still gliding (the frame loop keeps drawing). */
@@ -153,13 +231,18 @@ export class MapView {
     }
     const gw = Math.max(1, this.grid.width);
     const gh = Math.max(1, this.grid.height);
-    this.tile = Math.max(1, Math.min(this.cssW / gw, this.cssH / gh));
-    this.ox = (this.cssW - this.tile * gw) / 2;
-    this.oy = (this.cssH - this.tile * gh) / 2;
+    this.tile = Math.max(1, Math.min(this.cssW / gw, this.cssH / gh)) * this.zoom;
+    // The centre stays on the town (a drag cannot lose it off the canvas).
+    const c = this.viewCentre();
+    const cx = Math.min(gw, Math.max(0, c.x));
+    const cy = Math.min(gh, Math.max(0, c.y));
+    if (this.centre && this.following === null) this.centre = { x: cx, y: cy };
+    this.ox = this.cssW / 2 - cx * this.tile;
+    this.oy = this.cssH / 2 - cy * this.tile;
   }
 
   private drawBackground(): void {
-    const key = `${this.cssW}x${this.cssH}@${this.dpr}|${this.grid.width}x${this.grid.height}|${this.objects.map((o) => `${o.id}:${o.x},${o.y},${o.type},${o.power_on ? 1 : 0}${o.water_on ? 1 : 0}`).join(";")}`;
+    const key = `${this.cssW}x${this.cssH}@${this.dpr}|${this.tile},${this.ox},${this.oy}|${this.typesKey}|${this.grid.width}x${this.grid.height}|${this.objects.map((o) => `${o.id}:${o.x},${o.y},${o.type},${o.power_on ? 1 : 0}${o.water_on ? 1 : 0}`).join(";")}`;
     if (key === this.bgKey) return;
     this.bgKey = key;
     const bg = this.bg;
@@ -202,7 +285,6 @@ export class MapView {
     }
     g.textAlign = "center";
     g.textBaseline = "middle";
-    g.font = `bold ${Math.min(16, Math.max(8, Math.round(t * 0.62)))}px system-ui, sans-serif`;
     for (const o of this.objects) {
       const x = this.ox + o.x * t;
       const y = this.oy + o.y * t;
@@ -220,12 +302,23 @@ export class MapView {
         g.stroke();
       }
       g.fillStyle = "#0d0f12";
-      g.fillText(o.type.slice(0, 1).toUpperCase(), x + t / 2, y + t / 2 + 0.5);
+      const label = this.labels.get(o.type) ?? "?";
+      // Two or three letters get a smaller font so they stay inside the tile.
+      const size = Math.min(16, Math.max(7, Math.round((t * (label.length === 1 ? 0.62 : label.length === 2 ? 0.5 : 0.38)))));
+      g.font = `bold ${size}px system-ui, sans-serif`;
+      g.fillText(label, x + t / 2, y + t / 2 + 0.5);
     }
   }
 
   draw(now: number): void {
     const t0 = performance.now();
+    // Glide: ease each agent from where it was towards its tile (first: a followed agent is the centre).
+    for (const s of this.sprites.values()) {
+      const k = Math.min(1, (now - s.t0) / this.glideMs);
+      const e = k * (2 - k);
+      s.x = s.fx + (s.tx - s.fx) * e;
+      s.y = s.fy + (s.ty - s.fy) * e;
+    }
     this.layout();
     this.drawBackground();
     const g = this.ctx;
@@ -235,14 +328,6 @@ export class MapView {
     const t = this.tile;
     const px = (x: number) => this.ox + x * t;
     const py = (y: number) => this.oy + y * t;
-
-    // Glide: ease each agent from where it was towards its tile.
-    for (const s of this.sprites.values()) {
-      const k = Math.min(1, (now - s.t0) / this.glideMs);
-      const e = k * (2 - k);
-      s.x = s.fx + (s.tx - s.fx) * e;
-      s.y = s.fy + (s.ty - s.fy) * e;
-    }
 
     // Objects in use: a bright frame; queue lengths as badges.
     g.lineWidth = Math.max(1.5, t * 0.12);
@@ -277,9 +362,9 @@ export class MapView {
     g.setLineDash([]);
 
     // Agents.
-    const r = Math.max(2.5, t * 0.3);
+    const r = Math.min(14, Math.max(2.5, t * 0.3));
     let drawnAgents = 0;
-    const frame: DrawnFrame = { agents: [], overlays: [] };
+    const frame: DrawnFrame = { tick: this.tick, agents: [], overlays: [], labels: Object.fromEntries(this.labels), view: this.view() };
     for (const s of this.sprites.values()) {
       const x = px(s.x);
       const y = py(s.y);
@@ -360,7 +445,7 @@ export class MapView {
   hit(cx: number, cy: number): string | null {
     const t = this.tile;
     let best: string | null = null;
-    let bestD = Math.max(8, t * 0.6) ** 2;
+    let bestD = Math.max(8, Math.min(t * 0.6, 20)) ** 2;
     for (const s of this.sprites.values()) {
       const dx = this.ox + s.x * t - cx;
       const dy = this.oy + s.y * t - cy;
