@@ -4,11 +4,12 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
 import type { AnyPlugin, FileReference } from "../plugin.ts";
 import { didYouMean } from "../text.ts";
 import { coreSections } from "./core.ts";
+import { CONFIGS_DIR, PROJECT_ROOT } from "../paths.ts";
 import { dropOriginalIgnoredKeys, isTimeline, TIMELINE_NOT_CONFIG, validateTimeline } from "./compat.ts";
 import { formsOf, type ConfigSections, type SectionSchemas } from "./sections.ts";
 
@@ -75,53 +76,86 @@ interface Source {
   file: string;
   doc: Document.Parsed;
   lines: LineCounter;
+  /** The document as plain values (aliases expanded, checked first). */
+  raw: unknown;
 }
 
 function parseSource(file: string, text: string): { src?: Source; problems: ConfigProblem[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const problems: ConfigProblem[] = doc.errors.map(
-    (e) =>
-      (e.code === "DUPLICATE_KEY" ? duplicateKey(file, doc, lines, e.pos[0]) : undefined) ?? {
-        file,
-        line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line,
-        path: "",
-        message: `invalid YAML: ${e.message.split("\n")[0]}`,
-      },
-  );
-  return { src: problems.length ? undefined : { file, doc, lines }, problems };
+  // Repeated keys are found by structureProblems: the library's own check compares each key
+  // with every earlier one of its mapping (20,000 keys took 27 s).
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  const problems: ConfigProblem[] = doc.errors.map((e) => ({
+    file,
+    line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line,
+    path: "",
+    message: `invalid YAML: ${e.message.split("\n")[0]}`,
+  }));
+  if (problems.length) return { problems };
+  const structure = structureProblems(file, doc, lines);
+  if (structure.problems.length) return { problems: structure.problems };
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (e) {
+    // The library refuses aliases that expand to too many copies (a "billion laughs" file).
+    const line = structure.firstAliasAt !== undefined ? lines.linePos(structure.firstAliasAt).line : 1;
+    const why = e instanceof Error ? e.message : String(e);
+    const message = /alias count/i.test(why)
+      ? "aliases expand to too many copies (more than 100); write the values out or use fewer aliases (*name)"
+      : `cannot expand the YAML (${why})`;
+    return { problems: [{ file, line, path: "", message }] };
+  }
+  return { src: { file, doc, lines, raw }, problems: [] };
 }
 
-/** A repeated mapping key (its key starts at `pos`): its path and the line of the first one. */
-function duplicateKey(file: string, doc: Document.Parsed, lines: LineCounter, pos: number): ConfigProblem | undefined {
-  const start = (n: unknown) => (n as { range?: [number, number, number] } | null)?.range?.[0];
-  const walk = (node: unknown, path: PropertyKey[]): ConfigProblem | undefined => {
+type Range = [number, number, number];
+const rangeOf = (n: unknown) => (n as { range?: Range | null } | null)?.range ?? undefined;
+
+/**
+ * Repeated mapping keys and aliases that cannot be expanded (no anchor before them, or inside
+ * the value their anchor names), in one pass over the document in text order, without
+ * recursion: linear in the size of the file.
+ */
+function structureProblems(file: string, doc: Document.Parsed, lines: LineCounter): { problems: ConfigProblem[]; firstAliasAt?: number } {
+  const problems: ConfigProblem[] = [];
+  const anchors = new Map<string, unknown>();
+  let firstAliasAt: number | undefined;
+  const stack: { node: unknown; path: PropertyKey[] }[] = [{ node: doc.contents, path: [] }];
+  while (stack.length > 0 && problems.length < 20) {
+    const { node, path } = stack.pop()!;
+    const anchor = (node as { anchor?: string } | null)?.anchor;
+    if (anchor) anchors.set(anchor, node);
     if (isMap(node)) {
       const firstAt = new Map<unknown, number>();
+      const next: { node: unknown; path: PropertyKey[] }[] = [];
       for (const pair of node.items) {
         const key = isScalar(pair.key) ? pair.key.value : String(pair.key);
-        const s = start(pair.key);
-        if (s === pos && firstAt.has(key)) {
-          return {
-            file,
-            line: lines.linePos(pos).line,
-            path: formatPath([...path, String(key)]),
-            message: `duplicate key (first set on line ${lines.linePos(firstAt.get(key)!).line})`,
-          };
-        }
-        if (s !== undefined && !firstAt.has(key)) firstAt.set(key, s);
-        const found = walk(pair.value, [...path, String(key)]);
-        if (found) return found;
+        const at = rangeOf(pair.key)?.[0];
+        const first = firstAt.get(key);
+        if (first !== undefined && at !== undefined) {
+          problems.push({ file, line: lines.linePos(at).line, path: formatPath([...path, String(key)]), message: `duplicate key (first set on line ${lines.linePos(first).line})` });
+        } else if (at !== undefined) firstAt.set(key, at);
+        if (pair.key !== null && typeof pair.key === "object") next.push({ node: pair.key, path });
+        next.push({ node: pair.value, path: [...path, String(key)] });
       }
+      for (let i = next.length - 1; i >= 0; i--) stack.push(next[i]);
     } else if (isSeq(node)) {
-      for (let i = 0; i < node.items.length; i++) {
-        const found = walk(node.items[i], [...path, i]);
-        if (found) return found;
+      for (let i = node.items.length - 1; i >= 0; i--) stack.push({ node: node.items[i], path: [...path, i] });
+    } else if (isAlias(node)) {
+      const at = rangeOf(node)?.[0] ?? 0;
+      firstAliasAt ??= at;
+      const target = anchors.get(node.source);
+      const r = rangeOf(target);
+      if (target === undefined) {
+        problems.push({ file, line: lines.linePos(at).line, path: formatPath(path), message: `alias *${node.source} has no anchor &${node.source} before it` });
+      } else if (r && at > r[0] && at < r[2]) {
+        problems.push({ file, line: lines.linePos(at).line, path: formatPath(path), message: `alias *${node.source} is inside the value its anchor &${node.source} names (line ${lines.linePos(r[0]).line}): it would never end` });
       }
     }
-    return undefined;
-  };
-  return walk(doc.contents, []);
+  }
+  problems.sort((a, b) => a.line - b.line);
+  return { problems, firstAliasAt };
 }
 
 /**
@@ -347,23 +381,36 @@ function validate(schema: z.ZodType, raw: unknown, src: Source): { ok: true; val
 }
 
 /**
- * Resolves a path written inside a config: against the config's folder, then each folder
- * above it; first match wins. Absolute paths are taken as they are.
+ * The places a path written inside a config is looked for, in order: the config's folder and each
+ * folder above it, then the project's configs/ and the project's root (so a config copied to
+ * another folder still finds the shipped manifests). An absolute path is only itself.
  */
-export function resolveReferencedPath(configFile: string, p: string): string | undefined {
-  if (isAbsolute(p)) return existsSync(p) ? p : undefined;
-  let dir = dirname(resolve(configFile));
-  for (;;) {
-    const candidate = join(dir, p);
-    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
-    const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
+export function referenceCandidates(configFile: string, p: string): string[] {
+  if (isAbsolute(p)) return [p];
+  const out: string[] = [];
+  for (let dir = dirname(resolve(configFile)); ; dir = dirname(dir)) {
+    out.push(join(dir, p));
+    if (dirname(dir) === dir) break;
   }
+  for (const base of [CONFIGS_DIR, PROJECT_ROOT]) if (!out.includes(join(base, p))) out.push(join(base, p));
+  return out;
 }
+
+/** Resolves a path written inside a config (see referenceCandidates); first match wins. */
+export function resolveReferencedPath(configFile: string, p: string): string | undefined {
+  return referenceCandidates(configFile, p).find((c) => existsSync(c) && statSync(c).isFile());
+}
+
+/** Largest YAML file the loader reads, bytes (a 10 MB config loads in seconds; a device never). */
+export const MAX_CONFIG_FILE_BYTES = 32 * 1024 * 1024;
 
 function readSource(file: string): { text?: string; problem?: ConfigProblem } {
   try {
+    // Absolute or relative, a file is checked before it is read: /dev/zero or a folder is refused
+    // at once instead of read until memory runs out.
+    const st = statSync(file);
+    if (!st.isFile()) return { problem: { file, line: 0, path: "", message: `not a regular file (${st.isDirectory() ? "a folder" : "a device, pipe or socket"}); give a YAML file` } };
+    if (st.size > MAX_CONFIG_FILE_BYTES) return { problem: { file, line: 0, path: "", message: `file is ${st.size} bytes, larger than the ${MAX_CONFIG_FILE_BYTES} bytes a config may have` } };
     return { text: readFileSync(file, "utf8") };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -377,7 +424,7 @@ export function loadDocument(file: string, schema: z.ZodType): { value?: unknown
   if (problem) return { problems: [problem] };
   const { src, problems } = parseSource(file, text!);
   if (!src) return { problems };
-  const raw = src.doc.toJS();
+  const raw = src.raw;
   const r = validate(schema, raw, src);
   return r.ok ? { value: r.value, text, problems: [] } : { problems: r.problems };
 }
@@ -402,7 +449,7 @@ export function loadConfig(file: string, plugins: readonly AnyPlugin[], opts: Lo
 export function parseConfigText(file: string, text: string, plugins: readonly AnyPlugin[], opts: LoadOptions = {}): LoadedConfig {
   const { src, problems } = parseSource(file, text);
   if (!src) throw new ConfigError(problems);
-  let raw = src.doc.toJS() as unknown;
+  let raw = src.raw;
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== "object" || Array.isArray(raw)) {
     throw new ConfigError([{ file, line: 1, path: "", message: `expected a mapping of config sections, got ${describeValue(raw)}` }]);
@@ -429,7 +476,8 @@ export function parseConfigText(file: string, text: string, plugins: readonly An
     const where = formatPath(ref.path);
     const abs = resolveReferencedPath(file, value);
     if (!abs) {
-      refProblems.push({ file, line, path: where, message: `${ref.kind} "${value}" not found (looked in ${relative(process.cwd(), dirname(resolve(file))) || "."} and each folder above it)` });
+      const looked = referenceCandidates(file, value).map((c) => relative(process.cwd(), c) || c);
+      refProblems.push({ file, line, path: where, message: `${ref.kind} "${value}" not found; looked in ${looked.join(", ")}` });
       continue;
     }
     const doc = loadDocument(abs, ref.schema);
@@ -511,7 +559,7 @@ export function validateFile(
   if (problem) return { kind: "unknown", problems: [problem] };
   const { src, problems } = parseSource(file, text!);
   if (!src) return { kind: "unknown", problems };
-  const raw = src.doc.toJS() as unknown;
+  const raw = src.raw;
   const isConfig = raw !== null && typeof raw === "object" && !Array.isArray(raw) && "config_id" in raw;
   if (!isConfig) {
     if (isTimeline(raw)) return { kind: "demo timeline", problems: validateTimeline(raw, { file, line: (p, k) => lineOf(src, p, k), formatPath }) };
