@@ -24,6 +24,8 @@ import { Lifecycle } from "../components/people.ts";
 export const PROTOCOL_VERSION = 2;
 /** Largest frame accepted from the client (actions only: 4 bytes per agent). */
 const MAX_REQUEST = 256 * 1024 * 1024;
+/** Largest request header (JSON): a step's is about 200 bytes plus a shared-memory path. */
+export const MAX_REQUEST_HEADER = 64 * 1024;
 /** Shared-memory slots a client may open (it adds one only while it holds views of all the others). */
 export const MAX_SHM_SLOTS = 64;
 
@@ -127,39 +129,120 @@ export class FrameError extends Error {
   override name = "FrameError";
 }
 
-/** Splits a byte stream into frames: { header, body } where array offsets index `body`. */
-export class FrameReader {
-  private chunks: Buffer[] = [];
-  private have = 0;
-  constructor(private readonly max = MAX_REQUEST) {}
+/** One frame read from the stream; `refused` (a request over the reader's `limit`): its body was skipped unread. */
+export interface ReadFrame {
+  header: Record<string, unknown>;
+  /** The whole frame (prefix included; array offsets index it), or only prefix and header when refused. */
+  frame: Buffer;
+  refused?: string;
+}
 
-  push(chunk: Buffer): { header: Record<string, unknown>; frame: Buffer }[] {
-    this.chunks.push(chunk);
-    this.have += chunk.length;
-    const out: { header: Record<string, unknown>; frame: Buffer }[] = [];
-    for (;;) {
-      if (this.have < 8) break;
-      if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
-      const buf = this.chunks[0];
-      const body = buf.readUInt32LE(0);
-      const hlen = buf.readUInt32LE(4);
-      if (body < 4 || body + 4 > this.max) throw new FrameError(`malformed frame: length ${body} outside [4, ${this.max - 4}]`);
-      if (hlen > body - 4) throw new FrameError(`malformed frame: header length ${hlen} exceeds the frame (${body + 4} bytes)`);
-      if (this.have < body + 4) break;
-      const frame = buf.subarray(0, body + 4);
-      let header: unknown;
-      try {
-        header = JSON.parse(frame.subarray(8, 8 + hlen).toString("utf8"));
-      } catch (e) {
-        throw new FrameError(`malformed frame: header is not JSON (${(e as Error).message})`);
+export interface FrameReaderOptions {
+  /** Largest frame at all (bytes, prefix included): a longer declared length is a fatal FrameError. */
+  max?: number;
+  /** Largest header (bytes): a longer one is a fatal FrameError before anything is buffered. */
+  maxHeader?: number;
+  /**
+   * The most bytes a frame may take now (e.g. a step request: 4 bytes per row of the last result).
+   * A longer frame is read up to its header only, its body is skipped as it streams by (never
+   * buffered), and it comes out with `refused` so that the caller can answer it and go on.
+   */
+  limit?: () => number;
+}
+
+/**
+ * Splits a byte stream into frames. Linear in the bytes read: the 8-byte prefix is checked
+ * against the limits before anything else is buffered, then the frame is allocated once at its
+ * declared length and each chunk is copied into it once (no re-concatenation per chunk).
+ */
+export class FrameReader {
+  private readonly max: number;
+  private readonly maxHeader: number;
+  private readonly limit: (() => number) | undefined;
+  private readonly prefix = Buffer.alloc(8);
+  private prefixHave = 0;
+  /** The frame being filled (undefined: reading a prefix). */
+  private buf: Buffer | undefined;
+  private have = 0;
+  /** Body bytes of a refused frame still to skip, after its header. */
+  private skip = 0;
+  private refused: string | undefined;
+
+  constructor(options: number | FrameReaderOptions = {}) {
+    const o = typeof options === "number" ? { max: options } : options;
+    this.max = o.max ?? MAX_REQUEST;
+    this.maxHeader = o.maxHeader ?? this.max;
+    this.limit = o.limit;
+  }
+
+  push(chunk: Buffer): ReadFrame[] {
+    const out: ReadFrame[] = [];
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.buf === undefined && this.skip > 0) {
+        // The body of a refused frame, after its header came out.
+        const k = Math.min(this.skip, chunk.length - at);
+        this.skip -= k;
+        at += k;
+        continue;
       }
-      if (typeof header !== "object" || header === null || Array.isArray(header)) throw new FrameError("malformed frame: header is not a JSON object");
-      out.push({ header: header as Record<string, unknown>, frame });
-      const rest = buf.subarray(body + 4);
-      this.chunks = rest.length ? [rest] : [];
-      this.have = rest.length;
+      if (this.buf === undefined) {
+        const k = Math.min(8 - this.prefixHave, chunk.length - at);
+        chunk.copy(this.prefix, this.prefixHave, at, at + k);
+        this.prefixHave += k;
+        at += k;
+        if (this.prefixHave < 8) break;
+        this.prefixHave = 0;
+        this.begin();
+      } else {
+        const buf = this.buf;
+        const k = Math.min(buf.length - this.have, chunk.length - at);
+        chunk.copy(buf, this.have, at, at + k);
+        this.have += k;
+        at += k;
+      }
+      if (this.buf !== undefined && this.have === this.buf.length) out.push(this.complete());
     }
     return out;
+  }
+
+  /** A prefix arrived: check it, then allocate the frame (or, over the limit, its header only). */
+  private begin(): void {
+    const body = this.prefix.readUInt32LE(0);
+    const hlen = this.prefix.readUInt32LE(4);
+    if (body < 4 || body + 4 > this.max) throw new FrameError(`malformed frame: length ${body} outside [4, ${this.max - 4}]`);
+    if (hlen > body - 4) throw new FrameError(`malformed frame: header length ${hlen} exceeds the frame (${body + 4} bytes)`);
+    if (hlen > this.maxHeader) throw new FrameError(`malformed frame: header length ${hlen} exceeds the limit of ${this.maxHeader} bytes`);
+    const limit = this.limit?.();
+    let size = body + 4;
+    this.refused = undefined;
+    if (limit !== undefined && size > limit) {
+      this.refused = `a frame of ${size} bytes is longer than the ${limit} bytes a request may take now`;
+      this.skip = size - (8 + hlen);
+      size = 8 + hlen;
+    }
+    // Its own ArrayBuffer (not the pool's): arrays at 8-byte offsets are aligned for typed views.
+    const buf = Buffer.allocUnsafeSlow(size);
+    this.prefix.copy(buf, 0);
+    this.buf = buf;
+    this.have = 8;
+  }
+
+  private complete(): ReadFrame {
+    const frame = this.buf!;
+    this.buf = undefined;
+    this.have = 0;
+    const hlen = frame.readUInt32LE(4);
+    let header: unknown;
+    try {
+      header = JSON.parse(frame.subarray(8, 8 + hlen).toString("utf8"));
+    } catch (e) {
+      throw new FrameError(`malformed frame: header is not JSON (${(e as Error).message})`);
+    }
+    if (typeof header !== "object" || header === null || Array.isArray(header)) throw new FrameError("malformed frame: header is not a JSON object");
+    const r: ReadFrame = { header: header as Record<string, unknown>, frame };
+    if (this.refused !== undefined) r.refused = this.refused;
+    return r;
   }
 }
 
@@ -236,6 +319,22 @@ export class Bridge {
       this.close();
       return encodeFrame({ ...header, shm_error: (e as Error).message }, arrays);
     }
+  }
+
+  /**
+   * The most bytes a request may take now: a step carries one int32 action per row of the last
+   * result, after a header of at most MAX_REQUEST_HEADER bytes. A longer frame is refused unread
+   * (FrameReader's `limit`), so a wrong-length request costs no buffering.
+   */
+  requestLimit(): number {
+    return 8 + MAX_REQUEST_HEADER + 8 + 4 * this.env.rowIds.length;
+  }
+
+  /** The non-fatal reply to a request the reader refused for its length (the session goes on). */
+  refuse(header: Record<string, unknown>, why: string): Buffer[] {
+    const rows = this.env.rowIds.length;
+    const message = `${JSON.stringify(header.type ?? null)} request refused: ${why} (the last result has ${rows} rows; a step carries one int32 action per row)`;
+    return encodeFrame({ type: "error", id: header.id ?? null, fatal: false, error: "RangeError", message });
   }
 
   hello(): Record<string, unknown> {
@@ -382,7 +481,7 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
     out.err((e as Error).message);
     return 1;
   }
-  const reader = new FrameReader();
+  const reader = new FrameReader({ maxHeader: MAX_REQUEST_HEADER, limit: () => bridge.requestLimit() });
   return await new Promise<number>((resolve) => {
     let finished = false;
     const finish = (code: number) => {
@@ -396,7 +495,11 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
     process.stdin.on("data", (chunk: Buffer) => {
       if (finished) return;
       try {
-        for (const { header, frame } of reader.push(chunk)) {
+        for (const { header, frame, refused } of reader.push(chunk)) {
+          if (refused !== undefined) {
+            send(bridge.refuse(header, refused));
+            continue;
+          }
           const { reply, stop } = bridge.handle(header, frame);
           send(reply);
           if (stop) return finish(0);

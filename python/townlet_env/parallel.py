@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 
 from . import spaces as _spaces
-from .vector import VectorEnv
+from .vector import VectorEnv, action_value
 
 try:  # pragma: no cover - depends on the environment
     from pettingzoo import ParallelEnv as _Base
@@ -112,11 +112,8 @@ class ParallelEnv(_Base):
                 missing.append(aid)
                 continue
             given += 1
-            try:
-                ai = int(a)
-                buf[i] = ai if ai == a and 0 <= ai <= 0x7FFFFFFF else -2
-            except (TypeError, ValueError):
-                buf[i] = -2
+            # Not a whole number in int32's range (1.7, NaN, 2**32 + 3): sent as an invalid action.
+            buf[i] = action_value(a)
         if missing:
             raise ValueError(f"step: no action for live agent(s) {missing[:5]}; give one for every agent in env.agents")
         if len(actions) != given:

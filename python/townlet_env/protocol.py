@@ -55,7 +55,7 @@ def encode_frame(header: dict, arrays=()) -> list:
         for name, a in arrays:
             descs.append({"name": name, "dtype": a.dtype.name if a.dtype != np.uint8 else "uint8", "shape": list(a.shape), "offset": at})
             at = _align8(at + a.nbytes)
-        head = json.dumps(dict(header, v=header.get("v", PROTOCOL_VERSION), arrays=descs), separators=(",", ":")).encode()
+        head = json.dumps(dict(header, v=header.get("v", PROTOCOL_VERSION), arrays=descs), separators=(",", ":"), allow_nan=False).encode()
         if len(head) == hlen:
             break
         hlen = len(head)

@@ -1,12 +1,67 @@
 """The batch form: one message per tick for all agents, numpy arrays [agents, ...]."""
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple, Optional
 
 import numpy as np
 
 from .client import EngineProcess
 from .protocol import ProtocolError
+
+
+INT32_MAX = 0x7FFFFFFF
+#: What an action that is not a whole number in int32's range becomes on the wire: out of range,
+#: so the engine counts it invalid (the agent waits; extra["invalid"] marks the row).
+INVALID_ACTION = -2
+MAX_SEED = (1 << 53) - 1
+
+
+def action_array(actions) -> np.ndarray:
+    """int32 actions for the wire, never cast silently: a value that is not a whole number within
+    int32's range (1.7, 2**32 + 3, NaN, inf, a string) becomes INVALID_ACTION, which the engine
+    counts as an invalid action of that row, as ParallelEnv does for the same values. Integral
+    floats (2.0) and bools count as the integers they equal. Raises ValueError unless 1-D."""
+    a = np.asarray(actions)
+    if a.ndim != 1:
+        raise ValueError(f"actions: expected a 1-D array (one per row), got shape {a.shape}")
+    if a.dtype == np.int32:
+        return np.ascontiguousarray(a)
+    kind = a.dtype.kind
+    if kind in "bu" and a.dtype.itemsize < 4 or kind == "i" and a.dtype.itemsize <= 4:
+        return a.astype(np.int32)
+    if kind in "iu":
+        ok = (a >= -INT32_MAX - 1) & (a <= INT32_MAX) if kind == "i" else a <= INT32_MAX
+        return np.where(ok, a, INVALID_ACTION).astype(np.int32)
+    if kind == "f":
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(a) & (np.floor(a) == a) & (a >= -INT32_MAX - 1) & (a <= INT32_MAX)
+        return np.where(ok, a, INVALID_ACTION).astype(np.int32)
+    # Anything else (objects, strings, complex): value by value, by ParallelEnv's rule.
+    return np.fromiter((action_value(x) for x in a.tolist()), dtype=np.int32, count=len(a))
+
+
+def action_value(x) -> int:
+    """One action for the wire: the int it equals when that is within int32's range, else INVALID_ACTION."""
+    try:
+        v = int(x)
+    except (TypeError, ValueError, OverflowError):
+        return INVALID_ACTION
+    if isinstance(x, str) or v != x or not (-INT32_MAX - 1 <= v <= INT32_MAX):
+        return INVALID_ACTION
+    return v
+
+
+def check_seed(seed):
+    """None, or the int a seed equals; refuses (ValueError) what is not a whole number in [0, 2^53 - 1]."""
+    if seed is None:
+        return None
+    ok = isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
+    if ok:
+        seed = int(seed)
+    if not ok or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"reset: seed must be None or an integer in [0, 2^53 - 1], got {seed!r}")
+    return seed
 
 
 class StepResult(NamedTuple):
@@ -100,13 +155,14 @@ class VectorEnv:
         return r
 
     def reset(self, seed: Optional[int] = None, options: Optional[dict] = None) -> StepResult:
-        h, a = self.engine.request({"type": "reset", "seed": None if seed is None else int(seed), "options": options or None}, shm=True)
+        h, a = self.engine.request({"type": "reset", "seed": check_seed(seed), "options": options or None}, shm=True)
         return self._result(h, a)
 
     def step(self, actions) -> StepResult:
-        acts = np.ascontiguousarray(actions, dtype=np.int32)
-        if acts.ndim != 1:
-            raise ValueError(f"actions: expected a 1-D array (one per row), got shape {acts.shape}")
+        acts = action_array(actions)
+        if self.last is not None and len(acts) != len(self._ids):
+            # Checked here, before anything is sent: a wrong length is never shipped to the engine.
+            raise ValueError(f"step: expected {len(self._ids)} actions (one per row of the last result), got {len(acts)}")
         h, a = self.engine.request({"type": "step"}, [("actions", acts, "int32")], shm=True)
         return self._result(h, a)
 
