@@ -1,5 +1,5 @@
 // Components: columns of typed arrays (structure of arrays), one column per field, indexed by
-// entity id and grown by doubling. A definition is world-independent; each world keeps its own
+// entity id, sized up front by the world and grown by a quarter when an id goes beyond. A definition is world-independent; each world keeps its own
 // columns in a ComponentStore. The same store type holds per-town state, indexed by town id.
 
 export type ColumnCtor =
@@ -138,11 +138,10 @@ export class ComponentStore {
     return this.entries.map((e) => e.def);
   }
 
-  /** Makes room for ids below `n`, doubling; columns are replaced by larger copies. */
+  /** Makes room for ids below `n` (at least a quarter more); columns are replaced by larger copies. */
   ensure(n: number): void {
     if (n <= this.capacity) return;
-    let cap = Math.max(this.capacity, 16);
-    while (cap < n) cap *= 2;
+    const cap = Math.max(n, 16, Math.ceil(this.capacity * 1.25));
     for (const e of this.entries) {
       for (const f of e.def.fields) {
         const old = e.columns[f.name];

@@ -141,6 +141,12 @@ export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDe
   components?: C;
   townState?: T;
   messages?: MessageDef[];
+  /**
+   * Entities this plug-in creates when a world is built (its `setup`: agents, objects), from the
+   * validated settings and the number of towns. The world sums these to size every column (and
+   * the resources sized from `world.components.capacity`) once, instead of growing by doubling.
+   */
+  entities?(settings: ConfigSections, towns: number): number;
   /** Creates this plug-in's resource for a world. A PersistentState is hashed and snapshotted. */
   state?: (world: World) => S;
   commands?: CommandDef[];

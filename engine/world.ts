@@ -20,7 +20,10 @@ export interface WorldOptions {
   seed?: number;
   /** Number of towns; defaults to `settings.world.towns`, then 1. */
   towns?: number;
-  /** Initial entity capacity (columns grow by doubling beyond it). */
+  /**
+   * Initial entity capacity; default: the entities the plug-ins create at start (their
+   * `entities` hints) plus id 0, else 1024. Columns grow by a quarter beyond it.
+   */
   capacity?: number;
 }
 
@@ -99,7 +102,7 @@ export class World {
   private internIds = new Map<string, number>();
   private inTick = false;
   private currentPhase = 0;
-  private readonly initialCapacity: number;
+  private readonly initialCapacity: number | undefined;
   private readonly tickListeners: ((w: World) => void)[] = [];
   private tickEndTasks: (() => void)[] = [];
   /** Milliseconds spent in each system since timing was enabled, by system name. */
@@ -115,7 +118,7 @@ export class World {
     this.towns = opts.towns ?? (typeof s.world?.towns === "number" ? s.world.towns : 1);
     if (!Number.isInteger(this.towns) || this.towns < 1) throw new RangeError(`towns must be an integer >= 1, got ${this.towns}`);
     this.seed = opts.seed ?? (typeof s.seed === "number" ? s.seed : 0);
-    this.initialCapacity = Math.max(16, opts.capacity ?? 1024);
+    this.initialCapacity = opts.capacity;
     const seen = new Set<string>();
     for (const p of this.plugins) {
       if (seen.has(p.name)) throw new Error(`plug-in "${p.name}" is registered twice`);
@@ -127,9 +130,10 @@ export class World {
   /** Rebuilds every piece of state from the seed: a reset world equals a fresh one. */
   private init(): void {
     this.tick = 0;
-    this.entities = new EntityIndex(this.initialCapacity);
+    const capacity = this.startCapacity();
+    this.entities = new EntityIndex(capacity);
     this.rng = new RngStreams(this.seed);
-    this.components = new ComponentStore(this.initialCapacity, "component");
+    this.components = new ComponentStore(capacity, "component");
     this.townStore = new ComponentStore(this.towns, "town state");
     this.messages = new MessageBus();
     this.states = new Map();
@@ -202,6 +206,14 @@ export class World {
         plugin.setup(ctx);
       }
     }
+  }
+
+  /** Entity capacity at start: the plug-ins' `entities` hints (ids start at 1), or the option. */
+  private startCapacity(): number {
+    let hint = 0;
+    for (const p of this.plugins) if (p.entities) hint += p.entities(this.settings, this.towns);
+    const fromHints = hint > 0 ? hint + 1 : 1024;
+    return Math.max(16, this.initialCapacity ?? 0, this.initialCapacity === undefined ? fromHints : 0);
   }
 
   private makeContext(
@@ -353,7 +365,7 @@ export class World {
 
   private rebuildAgents(): void {
     const max = this.maxEntityId();
-    if (this.agentList.length < max + 1) this.agentList = new Int32Array(Math.max(16, (max + 1) * 2));
+    if (this.agentList.length < max + 1) this.agentList = new Int32Array(Math.max(16, max + 1, Math.ceil(this.agentList.length * 1.25)));
     let n = 0;
     let runs = 0;
     const list = this.agentList;
@@ -366,7 +378,7 @@ export class World {
       if (eid !== prev + 1) runs++;
       prev = eid;
     }
-    if (this.spanList.length < 2 * runs) this.spanList = new Int32Array(Math.max(16, 4 * runs));
+    if (this.spanList.length < 2 * runs) this.spanList = new Int32Array(Math.max(16, 2 * runs, Math.ceil(this.spanList.length * 1.25)));
     const spans = this.spanList;
     let k = -1;
     prev = -2;

@@ -111,8 +111,20 @@ export const affordancesPlugin = definePlugin({
   ],
   components: { Obj, Activity, Intent, Wallet, Needs },
   messages: [AffordanceStart, AffordanceFinish, AffordanceFail, QueueConflict, QueueHandover, ChatSuccess, ChatFailure, AffordanceReload],
+  entities(settings, towns) {
+    // Objects per town: the scenario's list, else the manifest's (parsed here once; `state`
+    // takes this parse instead of reading the file again).
+    const sc = settings.scenario;
+    if (sc && sc.objects.length > 0) return towns * sc.objects.length;
+    const st = AffordancesState.fromFile(settings.affordances.affordances_file);
+    parsedForWorld.set(settings, st);
+    return towns * st.registry.objects.length;
+  },
   state: (world: World): AffordancesResource => {
-    const st = AffordancesState.fromFile(world.settings.affordances.affordances_file);
+    const file = world.settings.affordances.affordances_file;
+    const parsed = parsedForWorld.get(world.settings);
+    parsedForWorld.delete(world.settings);
+    const st = parsed && parsed.manifestPath === file ? parsed : AffordancesState.fromFile(file);
     registerBuiltinHooks(st.hooks, st);
     return new AffordancesResource(world, st, new Runtime(world, st));
   },
@@ -355,6 +367,9 @@ function step(world: World, space: SpatialIndex, P: { x: Int16Array; y: Int16Arr
 }
 
 // ---- objects ------------------------------------------------------------------------------
+
+/** A manifest parsed by `entities` for the world being built from these settings, used once by `state`. */
+const parsedForWorld = new WeakMap<object, AffordancesState>();
 
 export interface ObjectInput {
   id: string;

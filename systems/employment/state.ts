@@ -89,12 +89,11 @@ export class EmploymentState implements PersistentState, EmploymentService {
     this.world.columns(Employment).job[eid] = j;
   }
 
-  /** Makes room for entity ids below `n` (doubling). */
+  /** Makes room for entity ids below `n` (at least a quarter more). */
   ensure(n: number): void {
     const cap = this.attCount.length;
     if (n <= cap) return;
-    let c = cap;
-    while (c < n) c *= 2;
+    const c = Math.max(n, Math.ceil(cap * 1.25));
     const grow = <A extends Float32Array | Uint8Array | Int32Array>(a: A, size: number, fill = 0): A => {
       const b = new (a.constructor as new (n: number) => A)(size);
       if (fill !== 0) b.fill(fill);

@@ -6,6 +6,7 @@ import { definePlugin } from "../../engine/plugin.ts";
 export const populationPlugin = definePlugin({
   name: "population",
   doc: "spawns world.agents_per_town agents in each town at start (none when a scenario is set)",
+  entities: (settings, towns) => (settings.scenario ? 0 : towns * settings.world.agents_per_town),
   setup({ world, settings }) {
     if (settings.scenario) return;
     const n = settings.world.agents_per_town;

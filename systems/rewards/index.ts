@@ -60,18 +60,21 @@ export class RewardsState implements PersistentState {
   /** Mean reward of the last tick's agents. */
   lastMean = 0;
   /** Scratch (per entity): social reward gathered from this tick's messages, valid where stamp = tick. */
-  social = new Float64Array(16);
-  stamp = new Int32Array(16);
+  social: Float64Array;
+  stamp: Int32Array;
 
   constructor(
     readonly cells: number,
     readonly width: number,
-  ) {}
+    capacity = 16,
+  ) {
+    this.social = new Float64Array(capacity);
+    this.stamp = new Int32Array(capacity);
+  }
 
   ensure(n: number): void {
     if (n <= this.social.length) return;
-    let cap = this.social.length;
-    while (cap < n) cap *= 2;
+    const cap = Math.max(n, Math.ceil(this.social.length * 1.25));
     const s = new Float64Array(cap);
     s.set(this.social);
     this.social = s;
@@ -109,7 +112,7 @@ export class RewardsState implements PersistentState {
 
 function makeState(world: World): RewardsState {
   const [w, h] = world.settings.world?.grid_size ?? [48, 48];
-  return new RewardsState(w * h, w);
+  return new RewardsState(w * h, w, world.components.capacity);
 }
 
 /** The social plug-in's relationship ledger, when there is one. */

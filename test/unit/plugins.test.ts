@@ -305,7 +305,7 @@ describe("messages", () => {
 });
 
 describe("columns and entities", () => {
-  it("grows columns by doubling beyond the initial capacity and keeps their values", () => {
+  it("grows columns by a quarter beyond the initial capacity and keeps their values", () => {
     let cols: Record<string, Column> | undefined;
     const p = definePlugin({
       name: "m",
@@ -317,16 +317,27 @@ describe("columns and entities", () => {
     expect(w.components.capacity).toBe(16);
     const eids: number[] = [];
     for (let i = 0; i < 100; i++) eids.push(w.spawnAgent(0));
-    expect(w.components.capacity).toBe(128);
+    // 16 -> 20 -> 25 -> 32 -> 40 -> 50 -> 63 -> 79 -> 99 -> 124: no doubling slack.
+    expect(w.components.capacity).toBe(124);
     const M = w.columns(Mark);
     expect(cols).toBe(M); // the plug-in's view follows the growth
-    expect(M.value.length).toBe(128);
+    expect(M.value.length).toBe(124);
     for (const eid of eids) {
       expect(M.value[eid]).toBe(eid * 1.5);
       expect(M.level[eid]).toBe(3);
     }
-    expect(M.level[127]).toBe(3); // fresh rows hold the default, ready for the next entity
+    expect(M.level[123]).toBe(3); // fresh rows hold the default, ready for the next entity
     expect(Array.from(w.agents)).toEqual(eids);
+  });
+
+  it("sizes columns up front from the plug-ins' entity counts: agents and objects of every town, nothing more", () => {
+    const settings = parseConfigObject({ config_id: "t", world: { towns: 3, agents_per_town: 5 } }, corePlugins);
+    const w = new World({ settings, plugins: corePlugins });
+    const objectsPerTown = (w.maxEntityId() - 15) / 3;
+    expect(objectsPerTown).toBeGreaterThan(0);
+    expect(w.agents.length).toBe(15);
+    expect(w.components.capacity).toBe(w.maxEntityId() + 1);
+    expect(w.columns(Needs).hunger.length).toBe(w.maxEntityId() + 1);
   });
 
   it("resets a removed agent's columns to defaults and keeps the agent list in entity order", () => {
