@@ -29,6 +29,8 @@ export class LabelPool implements UpdateBatch {
   private cursor = 0;
   /** Visited rows added since the pool was made (including overwritten ones). */
   added = 0;
+  /** Bumped whenever rows change (the optimiser's device copy follows it). */
+  version = 0;
 
   constructor(
     readonly obsSize: number,
@@ -61,6 +63,7 @@ export class LabelPool implements UpdateBatch {
     this.base = n;
     this.cursor = n;
     this.count = n;
+    this.version++;
   }
 
   /** Adds the labelled rows of a rollout (after GAE: its returns are the value targets); returns how many. */
@@ -84,6 +87,7 @@ export class LabelPool implements UpdateBatch {
       added++;
     }
     this.added += added;
+    if (added > 0) this.version++;
     return added;
   }
 }

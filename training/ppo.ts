@@ -12,7 +12,7 @@
 // A termination (the agent left) bootstraps nothing; a truncation (the rollout or the episode
 // ended with the agent alive) bootstraps V(s_next) but cuts the advantage chain there.
 import type * as tfn from "@tensorflow/tfjs";
-import type { TF } from "../engine/tensor.ts";
+import { oneHotF, type TF } from "../engine/tensor.ts";
 import { createRng, type Rng } from "../engine/rng.ts";
 import type { NeuralPolicy } from "../systems/policy/policies.ts";
 
@@ -221,6 +221,11 @@ export interface UpdateBatch {
   returns: Float32Array;
   /** 1 = PPO row, 0 = behaviour-cloning row. */
   ppoRows: Uint8Array;
+  /**
+   * Set on a batch that is updated from many times (a replay pool) and bumped whenever its rows
+   * change: the optimiser keeps its device copy while the version and count stand.
+   */
+  version?: number;
 }
 
 /** The statistics of one update (the NDJSON epoch record's numbers). */
@@ -282,112 +287,110 @@ export class PpoOptimizer {
     this.setLearningRate(lr);
     const N = b.count;
     if (N === 0) throw new RangeError("a PPO update needs at least one decision; the rollout collected none");
-    const D = b.obsSize;
     const A = b.actionCount;
     const mbCount = Math.max(1, Math.min(hp.numMiniBatches, N));
     const mbSize = Math.ceil(N / mbCount);
     if (this.perm.length < N) this.perm = new Int32Array(N);
     const perm = this.perm;
-    // Scratch for one minibatch.
-    const obs = new Float32Array(mbSize * D);
-    const masks = new Float32Array(mbSize * A);
-    const onehot = new Float32Array(mbSize * A);
-    const oldLogp = new Float32Array(mbSize);
-    const oldValues = new Float32Array(mbSize);
-    const adv = new Float32Array(mbSize);
-    const ret = new Float32Array(mbSize);
-    const ppoRows = new Float32Array(mbSize);
-
+    // On a GPU the batch goes to the device once and minibatches are gathered there by index.
+    // On the CPU backends (wasm, cpu) the device is this process's memory, and their gather
+    // kernel is slow (15 ms for 512 rows of 565 floats on wasm, against 0.1 ms for typed-array
+    // copies): rows are copied on the host into the minibatch's tensors.
+    const onDevice = this.deviceGather ?? DEVICE_GATHER_BACKENDS.has(tf.getBackend());
+    const T = onDevice ? this.upload(b) : undefined;
+    const host = onDevice ? undefined : this.hostScratch(b, mbSize);
+    // One row of statistics per minibatch, kept on the device and read back once at the end.
+    const rows: tfn.Tensor1D[] = [];
+    try {
+      for (let epoch = 0; epoch < hp.numEpochs; epoch++) {
+        for (let i = 0; i < N; i++) perm[i] = i;
+        shuffle(perm, N, this.rng);
+        for (let m = 0; m < mbCount; m++) {
+          const lo = m * mbSize;
+          const hi = Math.min(N, lo + mbSize);
+          if (hi - lo <= 0) continue;
+          const row = tf.tidy(() => {
+            const g = T ? gatherOnDevice(tf, T, perm.subarray(lo, hi)) : gatherOnHost(tf, b, host!, perm, lo, hi);
+            const ppoRows = g.ppoRows;
+            let adv = g.advantages;
+            if (hp.advantageNormalization) {
+              // Mean and standard deviation over the minibatch's PPO rows (when it has two or more).
+              const nPpo = tf.sum(ppoRows);
+              const denom = tf.maximum(nPpo, 1);
+              const mean = tf.div(tf.sum(tf.mul(adv, ppoRows)), denom);
+              const std = tf.sqrt(tf.relu(tf.sub(tf.div(tf.sum(tf.mul(tf.square(adv), ppoRows)), denom), tf.square(mean))));
+              adv = tf.where(tf.greater(nPpo, 1), tf.div(tf.sub(adv, mean), tf.add(std, 1e-8)), adv) as tfn.Tensor1D;
+            }
+            const mb: MinibatchTensors = {
+              obs: g.obs,
+              masks: g.masks,
+              actions: oneHotF(tf, g.actions, A),
+              oldLogp: g.logp,
+              oldValues: g.values,
+              advantages: adv,
+              returns: g.returns,
+              ppoRows,
+            };
+            let parts: LossParts | undefined;
+            const { value: loss, grads } = tf.variableGrads(() => {
+              const l = ppoLoss(tf, this.policy, mb, hp);
+              // variableGrads frees what its function made, except the loss: keep the parts to report them.
+              parts = { ...l, policy: tf.keep(l.policy), value: tf.keep(l.value), entropy: tf.keep(l.entropy), bc: tf.keep(l.bc), clipFraction: tf.keep(l.clipFraction), approxKl: tf.keep(l.approxKl) };
+              return l.total;
+            }, this.policy.variables);
+            const names = Object.keys(grads);
+            const norm = tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k])))));
+            // Global norm clip, on the device; a non-finite norm applies nothing (and fails the update below).
+            let scale: tfn.Tensor = tf.scalar(1);
+            if (hp.maxGradNorm > 0) scale = tf.where(tf.greater(norm, hp.maxGradNorm), tf.div(hp.maxGradNorm, tf.add(norm, 1e-6)), scale);
+            scale = tf.where(tf.isFinite(norm), scale, tf.scalar(0));
+            const clippedGrads: Record<string, tfn.Tensor> = {};
+            for (const k of names) clippedGrads[k] = tf.mul(grads[k], scale);
+            this.adam.applyGradients(clippedGrads as unknown as tfn.NamedTensorMap & Record<string, tfn.Variable>);
+            const p = parts!;
+            return tf.stack([p.policy, p.value, p.entropy, p.bc, loss, p.clipFraction, p.approxKl, norm]) as tfn.Tensor1D;
+          });
+          rows.push(row);
+        }
+      }
+    } finally {
+      if (T?.transient) disposeUpload(T);
+    }
+    const STATS = 8;
+    let flat: Float32Array;
+    {
+      const all = tf.concat(rows);
+      try {
+        flat = all.dataSync() as Float32Array;
+      } finally {
+        all.dispose();
+        for (const r of rows) r.dispose();
+      }
+    }
     const sums = { policy: 0, value: 0, entropy: 0, bc: 0, total: 0, clip: 0, kl: 0, grad: 0 };
     let klMax = 0;
     let gradMax = 0;
     const entropies: number[] = [];
-    let steps = 0;
-    for (let epoch = 0; epoch < hp.numEpochs; epoch++) {
-      for (let i = 0; i < N; i++) perm[i] = i;
-      shuffle(perm, N, this.rng);
-      for (let m = 0; m < mbCount; m++) {
-        const lo = m * mbSize;
-        const hi = Math.min(N, lo + mbSize);
-        const n = hi - lo;
-        if (n <= 0) continue;
-        masks.fill(0, 0, n * A);
-        onehot.fill(0, 0, n * A);
-        let aSum = 0;
-        let aSq = 0;
-        let nPpo = 0;
-        for (let r = 0; r < n; r++) {
-          const j = perm[lo + r];
-          obs.set(b.obs.subarray(j * D, j * D + D), r * D);
-          for (let a = 0; a < A; a++) masks[r * A + a] = b.masks[j * A + a];
-          onehot[r * A + b.actions[j]] = 1;
-          oldLogp[r] = b.logp[j];
-          oldValues[r] = b.values[j];
-          adv[r] = b.advantages[j];
-          ret[r] = b.returns[j];
-          ppoRows[r] = b.ppoRows[j];
-          if (b.ppoRows[j] === 1) {
-            aSum += adv[r];
-            aSq += adv[r] * adv[r];
-            nPpo++;
-          }
-        }
-        if (hp.advantageNormalization && nPpo > 1) {
-          const mean = aSum / nPpo;
-          const std = Math.sqrt(Math.max(0, aSq / nPpo - mean * mean));
-          for (let r = 0; r < n; r++) adv[r] = (adv[r] - mean) / (std + 1e-8);
-        }
-        const stats = tf.tidy(() => {
-          const mb: MinibatchTensors = {
-            obs: tf.tensor2d(obs.subarray(0, n * D), [n, D]),
-            masks: tf.tensor2d(masks.subarray(0, n * A), [n, A]),
-            actions: tf.tensor2d(onehot.subarray(0, n * A), [n, A]),
-            oldLogp: tf.tensor1d(oldLogp.subarray(0, n)),
-            oldValues: tf.tensor1d(oldValues.subarray(0, n)),
-            advantages: tf.tensor1d(adv.subarray(0, n)),
-            returns: tf.tensor1d(ret.subarray(0, n)),
-            ppoRows: tf.tensor1d(ppoRows.subarray(0, n)),
-          };
-          let parts: LossParts | undefined;
-          const { value: _loss, grads } = tf.variableGrads(() => {
-            const l = ppoLoss(tf, this.policy, mb, hp);
-            // variableGrads frees what its function made, except the loss: keep the parts to report them.
-            parts = { ...l, policy: tf.keep(l.policy), value: tf.keep(l.value), entropy: tf.keep(l.entropy), bc: tf.keep(l.bc), clipFraction: tf.keep(l.clipFraction), approxKl: tf.keep(l.approxKl) };
-            return l.total;
-          }, this.policy.variables);
-          const names = Object.keys(grads);
-          const norm = tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k])))));
-          const normValue = norm.dataSync()[0];
-          const scale = hp.maxGradNorm > 0 && normValue > hp.maxGradNorm ? hp.maxGradNorm / (normValue + 1e-6) : 1;
-          const clippedGrads: Record<string, tfn.Tensor> = {};
-          for (const k of names) clippedGrads[k] = scale === 1 ? grads[k] : tf.mul(grads[k], scale);
-          if (Number.isFinite(normValue)) this.adam.applyGradients(clippedGrads as unknown as tfn.NamedTensorMap & Record<string, tfn.Variable>);
-          const p = parts!;
-          const kept = [p.policy, p.value, p.entropy, p.bc, _loss, p.clipFraction, p.approxKl];
-          const out = kept.map((t) => t.dataSync()[0]);
-          for (const t of kept) t.dispose();
-          return { out, norm: normValue };
-        });
-        const [lp, lv, le, lb, lt, cf, kl] = stats.out;
-        if (![lp, lv, le, lt].every(Number.isFinite) || !Number.isFinite(stats.norm)) {
-          throw new Error(
-            `PPO: a non-finite loss or gradient (policy ${lp}, value ${lv}, entropy ${le}, grad norm ${stats.norm}); ` +
-              `the update was skipped: lower the learning rate or check the rewards for NaN`,
-          );
-        }
-        sums.policy += lp;
-        sums.value += lv;
-        sums.entropy += le;
-        sums.bc += lb;
-        sums.total += lt;
-        sums.clip += cf;
-        sums.kl += kl;
-        sums.grad += stats.norm;
-        if (kl > klMax) klMax = kl;
-        if (stats.norm > gradMax) gradMax = stats.norm;
-        entropies.push(le);
-        steps++;
+    const steps = rows.length;
+    for (let r = 0; r < steps; r++) {
+      const [lp, lv, le, lb, lt, cf, kl, norm] = flat.subarray(r * STATS, r * STATS + STATS);
+      if (![lp, lv, le, lt].every(Number.isFinite) || !Number.isFinite(norm)) {
+        throw new Error(
+          `PPO: a non-finite loss or gradient (policy ${lp}, value ${lv}, entropy ${le}, grad norm ${norm}) in minibatch ${r + 1} of ${steps}; ` +
+            `no step was applied from it: lower the learning rate or check the rewards for NaN`,
+        );
       }
+      sums.policy += lp;
+      sums.value += lv;
+      sums.entropy += le;
+      sums.bc += lb;
+      sums.total += lt;
+      sums.clip += cf;
+      sums.kl += kl;
+      sums.grad += norm;
+      if (kl > klMax) klMax = kl;
+      if (norm > gradMax) gradMax = norm;
+      entropies.push(le);
     }
     let aMean = 0;
     for (let i = 0; i < N; i++) aMean += b.advantages[i];
@@ -418,6 +421,68 @@ export class PpoOptimizer {
     };
   }
 
+  /** Force (true) or forbid (false) gathering minibatches on the device; default by backend. */
+  deviceGather: boolean | undefined;
+  private scratch: HostScratch | undefined;
+
+  private hostScratch(b: UpdateBatch, rows: number): HostScratch {
+    const D = b.obsSize;
+    const A = b.actionCount;
+    const s = this.scratch;
+    if (s && s.rows >= rows && s.D === D && s.A === A) return s;
+    this.scratch = {
+      rows,
+      D,
+      A,
+      obs: new Float32Array(rows * D),
+      masks: new Float32Array(rows * A),
+      actions: new Int32Array(rows),
+      logp: new Float32Array(rows),
+      values: new Float32Array(rows),
+      advantages: new Float32Array(rows),
+      returns: new Float32Array(rows),
+      ppoRows: new Float32Array(rows),
+    };
+    return this.scratch;
+  }
+
+  /** The device copy of the last batch that carries a `version` (a replay pool), reused while it is unchanged. */
+  private cached: { batch: UpdateBatch; version: number; count: number; tensors: UploadedBatch } | undefined;
+
+  /**
+   * The batch's columns as device tensors (one upload each). A batch with a `version` (the replay
+   * dataset, the DAgger pool) stays on the device until its version or size changes; a rollout
+   * is uploaded for its update and freed after it.
+   */
+  private upload(b: UpdateBatch): UploadedBatch {
+    const c = this.cached;
+    if (b.version !== undefined && c && c.batch === b && c.version === b.version && c.count === b.count) return c.tensors;
+    const tf = this.tf;
+    const N = b.count;
+    const D = b.obsSize;
+    const A = b.actionCount;
+    const masks = new Float32Array(N * A);
+    for (let i = 0; i < N * A; i++) masks[i] = b.masks[i];
+    const ppo = new Float32Array(N);
+    for (let i = 0; i < N; i++) ppo[i] = b.ppoRows[i];
+    const t: UploadedBatch = {
+      transient: b.version === undefined,
+      obs: tf.tensor2d(b.obs.subarray(0, N * D), [N, D], "float32"),
+      masks: tf.tensor2d(masks, [N, A], "float32"),
+      actions: tf.tensor1d(b.actions.subarray(0, N), "int32"),
+      logp: tf.tensor1d(b.logp.subarray(0, N), "float32"),
+      values: tf.tensor1d(b.values.subarray(0, N), "float32"),
+      advantages: tf.tensor1d(b.advantages.subarray(0, N), "float32"),
+      returns: tf.tensor1d(b.returns.subarray(0, N), "float32"),
+      ppoRows: tf.tensor1d(ppo, "float32"),
+    };
+    if (b.version !== undefined) {
+      if (c) disposeUpload(c.tensors);
+      this.cached = { batch: b, version: b.version, count: N, tensors: t };
+    }
+    return t;
+  }
+
   /** Adam's state (iteration count and moments) as named tensors, for checkpoints. */
   async state(): Promise<{ name: string; tensor: tfn.Tensor }[]> {
     return this.adam.getWeights();
@@ -430,7 +495,91 @@ export class PpoOptimizer {
 
   dispose(): void {
     this.adam.dispose();
+    if (this.cached) disposeUpload(this.cached.tensors);
+    this.cached = undefined;
   }
+}
+
+/** An update batch's columns on the device. */
+interface UploadedBatch {
+  /** Freed after the update (a rollout); otherwise kept until the batch changes. */
+  transient: boolean;
+  obs: tfn.Tensor2D;
+  masks: tfn.Tensor2D;
+  actions: tfn.Tensor1D;
+  logp: tfn.Tensor1D;
+  values: tfn.Tensor1D;
+  advantages: tfn.Tensor1D;
+  returns: tfn.Tensor1D;
+  ppoRows: tfn.Tensor1D;
+}
+
+/** Backends whose gather kernel is fast (a GPU, libtensorflow): minibatches are gathered there. */
+const DEVICE_GATHER_BACKENDS = new Set(["webgpu", "tensorflow", "webgl"]);
+
+/** Minibatch columns as tensors (call inside tf.tidy). */
+interface GatheredRows {
+  obs: tfn.Tensor2D;
+  masks: tfn.Tensor2D;
+  actions: tfn.Tensor1D;
+  logp: tfn.Tensor1D;
+  values: tfn.Tensor1D;
+  advantages: tfn.Tensor1D;
+  returns: tfn.Tensor1D;
+  ppoRows: tfn.Tensor1D;
+}
+
+interface HostScratch {
+  rows: number;
+  D: number;
+  A: number;
+  obs: Float32Array;
+  masks: Float32Array;
+  actions: Int32Array;
+  logp: Float32Array;
+  values: Float32Array;
+  advantages: Float32Array;
+  returns: Float32Array;
+  ppoRows: Float32Array;
+}
+
+/** The rows `idx` of a batch on the device (one small index upload, gathers there). */
+function gatherOnDevice(tf: TF, T: UploadedBatch, rows: Int32Array): GatheredRows {
+  const idx = tf.tensor1d(rows, "int32");
+  const g = <R extends tfn.Tensor>(t: R) => tf.gather(t, idx) as R;
+  return { obs: g(T.obs), masks: g(T.masks), actions: g(T.actions), logp: g(T.logp), values: g(T.values), advantages: g(T.advantages), returns: g(T.returns), ppoRows: g(T.ppoRows) };
+}
+
+/** The rows perm[lo..hi) of a batch copied on the host into scratch, then uploaded as one tensor per column. */
+function gatherOnHost(tf: TF, b: UpdateBatch, s: HostScratch, perm: Int32Array, lo: number, hi: number): GatheredRows {
+  const n = hi - lo;
+  const D = b.obsSize;
+  const A = b.actionCount;
+  for (let r = 0; r < n; r++) {
+    const j = perm[lo + r];
+    s.obs.set(b.obs.subarray(j * D, j * D + D), r * D);
+    for (let a = 0; a < A; a++) s.masks[r * A + a] = b.masks[j * A + a];
+    s.actions[r] = b.actions[j];
+    s.logp[r] = b.logp[j];
+    s.values[r] = b.values[j];
+    s.advantages[r] = b.advantages[j];
+    s.returns[r] = b.returns[j];
+    s.ppoRows[r] = b.ppoRows[j];
+  }
+  return {
+    obs: tf.tensor2d(s.obs.subarray(0, n * D), [n, D], "float32"),
+    masks: tf.tensor2d(s.masks.subarray(0, n * A), [n, A], "float32"),
+    actions: tf.tensor1d(s.actions.subarray(0, n), "int32"),
+    logp: tf.tensor1d(s.logp.subarray(0, n), "float32"),
+    values: tf.tensor1d(s.values.subarray(0, n), "float32"),
+    advantages: tf.tensor1d(s.advantages.subarray(0, n), "float32"),
+    returns: tf.tensor1d(s.returns.subarray(0, n), "float32"),
+    ppoRows: tf.tensor1d(s.ppoRows.subarray(0, n), "float32"),
+  };
+}
+
+function disposeUpload(t: UploadedBatch): void {
+  for (const x of [t.obs, t.masks, t.actions, t.logp, t.values, t.advantages, t.returns, t.ppoRows]) x.dispose();
 }
 
 /** Fisher–Yates over the first n entries, from a seeded stream. */

@@ -142,7 +142,10 @@ export class RolloutCollector implements Policy {
   readonly buffer: RolloutBuffer;
   /** The open decision of each agent, by uid (−1 = none). */
   private open = new Int32Array(1024).fill(-1);
-  private probs = new Float64Array(0);
+  private draws = new Float32Array(0);
+  private forced = new Int32Array(0);
+  private labelOf = new Int32Array(0);
+  private flags = new Uint8Array(0);
   private finishBatch: ObservationBatch | undefined;
   stats: RolloutStats = emptyStats();
   /**
@@ -191,33 +194,25 @@ export class RolloutCollector implements Policy {
     const A = masks.length / n;
     if (A !== p.actionCount) throw new Error(`the network has ${p.actionCount} actions, the world ${A}`);
     if (obs.size !== D) throw new Error(`the network reads ${D} floats per agent, the observations hold ${obs.size}`);
-    const { logits, value } = p.evaluate(obs.data, n);
-    if (this.probs.length < A) this.probs = new Float64Array(A);
-    const probs = this.probs;
+    if (this.draws.length < n) {
+      const c = Math.max(n, this.draws.length * 2);
+      this.draws = new Float32Array(c);
+      this.forced = new Int32Array(c);
+      this.labelOf = new Int32Array(c);
+      this.flags = new Uint8Array(c);
+    }
+    const draws = this.draws;
+    const forced = this.forced;
+    const labelOf = this.labelOf;
+    const flags = this.flags;
     const rng = world.rng.get("policy");
-    const U = world.columns(Agent).uid;
     const Op = world.columns(Option);
-    const b = this.buffer;
-    b.ensure(b.count + n);
     // Inside world.step() the tick being run is world.tick + 1 (world.tick counts finished ticks).
     const tick = world.tick + 1;
+    // 1. Who chooses each row, and the draws, on the host (the `policy` stream in agent order:
+    //    the blend's coin, then the sampling draw where the network chooses).
     for (let i = 0; i < n; i++) {
       const eid = agents[i];
-      const uid = U[eid];
-      if (uid >= this.open.length) {
-        const g = new Int32Array(Math.max(uid + 1, this.open.length * 2)).fill(-1);
-        g.set(this.open);
-        this.open = g;
-      }
-      // The agent's previous decision ends here: its successor's value is the bootstrap.
-      const k = b.count++;
-      const prev = this.open[uid];
-      if (prev >= 0) {
-        b.next[prev] = k;
-        b.nextValues[prev] = value[i];
-      }
-      this.open[uid] = k;
-      p.probabilities(logits.subarray(i * A, i * A + A), masks.subarray(i * A, i * A + A), 1, probs);
       // The scripted controller's choice for this state, if it made one this tick and the mask
       // allows it (−1 otherwise). Only choices of this tick are labels: an option it merely lets
       // run (the agent is eligible because a commitment window passed) would teach "repeat the
@@ -228,49 +223,55 @@ export class RolloutCollector implements Policy {
         const s = optionAction(Op.kind[eid], Op.affordance[eid]);
         if (masks[i * A + s] !== 0) label = s;
       }
+      labelOf[i] = label;
       let scripted = this.mode === "scripted" || (this.mode === "blend" && rng.next() < this.scriptedRatio);
-      let a: number;
-      if (scripted) {
-        a = label;
+      // flags: 0 = the network samples, 1 = the scripted choice stands (recorded), 2 = unrecorded.
+      let flag = 0;
+      if (scripted && label < 0) {
         // No label: when recording, the scripted choice stands, unrecorded; in a blend, the
         // learned policy decides this one.
-        if (label < 0) {
-          if (this.mode === "scripted") {
-            b.count--;
-            if (prev >= 0) {
-              b.next[prev] = -1;
-              b.nextValues[prev] = 0;
-            }
-            this.open[uid] = prev;
-            out[i] = KEEP;
-            this.unrecorded++;
-            continue;
-          }
-          scripted = false;
-        }
+        if (this.mode === "scripted") flag = 2;
+        else scripted = false;
+      } else if (scripted) flag = 1;
+      flags[i] = flag;
+      forced[i] = flag === 1 ? label : flag === 2 ? 0 : -1;
+      draws[i] = flag === 0 ? rng.next() : 0;
+    }
+    // 2. One pass on the device: actions, their log-probabilities and the values.
+    const r = p.decide(obs.data, masks, n, draws, forced);
+    const U = world.columns(Agent).uid;
+    const b = this.buffer;
+    b.ensure(b.count + n);
+    // 3. The rows.
+    for (let i = 0; i < n; i++) {
+      const eid = agents[i];
+      const uid = U[eid];
+      if (uid >= this.open.length) {
+        const g = new Int32Array(Math.max(uid + 1, this.open.length * 2)).fill(-1);
+        g.set(this.open);
+        this.open = g;
       }
-      if (!scripted) {
-        const u = rng.next();
-        let cum = 0;
-        a = -1;
-        let last = 0;
-        for (let j = 0; j < A; j++) {
-          if (probs[j] <= 0) continue;
-          last = j;
-          cum += probs[j];
-          if (u < cum) {
-            a = j;
-            break;
-          }
-        }
-        if (a < 0) a = last;
-        out[i] = a;
-      } else out[i] = KEEP;
+      if (flags[i] === 2) {
+        out[i] = KEEP;
+        this.unrecorded++;
+        continue;
+      }
+      // The agent's previous decision ends here: its successor's value is the bootstrap.
+      const k = b.count++;
+      const prev = this.open[uid];
+      if (prev >= 0) {
+        b.next[prev] = k;
+        b.nextValues[prev] = r.value[i];
+      }
+      this.open[uid] = k;
+      const scripted = flags[i] === 1;
+      const a = r.actions[i];
+      out[i] = scripted ? KEEP : a;
       b.obs.set(obs.data.subarray(i * D, i * D + D), k * D);
       b.masks.set(masks.subarray(i * A, i * A + A), k * A);
-      b.actions[k] = a!;
-      b.logp[k] = Math.log(Math.max(probs[a!], 1e-30));
-      b.values[k] = value[i];
+      b.actions[k] = a;
+      b.logp[k] = Math.max(r.logp[i], LOGP_FLOOR);
+      b.values[k] = r.value[i];
       b.rewards[k] = 0;
       b.rawRewards[k] = 0;
       b.discounts[k] = 1;
@@ -281,7 +282,7 @@ export class RolloutCollector implements Policy {
       b.ppoRows[k] = scripted ? 0 : 1;
       b.uid[k] = uid;
       b.tick[k] = tick;
-      b.labels[k] = label;
+      b.labels[k] = labelOf[i];
     }
     this.stats.decisions += n;
   }
@@ -361,6 +362,9 @@ export class RolloutCollector implements Policy {
     this.open.fill(-1);
   }
 }
+
+/** The log-probability recorded for an action (log 1e-30, as the host-side softmax floored it). */
+const LOGP_FLOOR = Math.log(1e-30);
 
 function emptyStats(): RolloutStats {
   return { ticks: 0, agentSteps: 0, decisions: 0, rewardSum: 0, exits: 0, exitReasons: {} };

@@ -534,6 +534,8 @@ function datasetBatch(d: Dataset): UpdateBatch {
     advantages: new Float32Array(d.count),
     returns: d.returns,
     ppoRows: new Uint8Array(d.count),
+    // Never changes: its device copy serves every epoch.
+    version: 0,
   };
 }
 

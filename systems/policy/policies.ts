@@ -14,7 +14,7 @@ import path from "node:path";
 import type * as tfn from "@tensorflow/tfjs";
 import type { World } from "../../engine/world.ts";
 import { createRng } from "../../engine/rng.ts";
-import { initTensorBackend, type TF } from "../../engine/tensor.ts";
+import { initTensorBackend, oneHotF, type TF } from "../../engine/tensor.ts";
 import { actionNames } from "../../components/actions.ts";
 import type { ObservationBatch } from "./observe.ts";
 import { observationSourceFor } from "./observe.ts";
@@ -224,8 +224,9 @@ const MASK_PENALTY = 1e9;
 /**
  * An MLP policy: input -> hidden (ReLU) ... -> policy head (A logits) and value head (1).
  * Weights are Glorot-uniform from a seeded stream (biases 0; the policy head scaled by 0.01 so
- * a fresh policy is near uniform). Forward passes run on the tensor backend; the softmax and the
- * sampling run in JavaScript from the logits, with the world's `policy` stream.
+ * a fresh policy is near uniform). Forward pass, masking, softmax and sampling run on the tensor
+ * backend's device (`decide`: one upload of the tick's rows, one read-back of the actions); the
+ * draws come from the world's `policy` stream, one per deciding agent in agent order.
  */
 export class NeuralPolicy implements Policy {
   readonly name = "neural";
@@ -241,8 +242,6 @@ export class NeuralPolicy implements Policy {
   /** Trainable variables in order: [W0, b0, W1, b1, ..., Wpi, bpi, Wv, bv]. */
   readonly variables: tfn.Variable[];
   private readonly entries: TensorEntry[];
-  private probs = new Float64Array(0);
-
   constructor(
     readonly tf: TF,
     opts: NeuralPolicyOptions,
@@ -297,16 +296,43 @@ export class NeuralPolicy implements Policy {
    * value [n].
    */
   forward(x: tfn.Tensor2D): { logits: tfn.Tensor2D; value: tfn.Tensor1D } {
-    const tf = this.tf;
     const v = this.variables;
     let h: tfn.Tensor2D = x;
     let k = 0;
     for (let i = 0; i < this.hidden.length; i++, k += 2) {
-      h = tf.fused.matMul({ a: h, b: v[k] as tfn.Tensor2D, bias: v[k + 1], activation: "relu" }) as tfn.Tensor2D;
+      // The input rows need no gradient (the first layer's dx is never used).
+      h = this.dense(h, v[k] as tfn.Tensor2D, v[k + 1] as tfn.Tensor1D, true, i > 0);
     }
-    const logits = tf.fused.matMul({ a: h, b: v[k] as tfn.Tensor2D, bias: v[k + 1] }) as tfn.Tensor2D;
-    const value = tf.fused.matMul({ a: h, b: v[k + 2] as tfn.Tensor2D, bias: v[k + 3] }).reshape([-1]) as tfn.Tensor1D;
+    const logits = this.dense(h, v[k] as tfn.Tensor2D, v[k + 1] as tfn.Tensor1D, false, true);
+    const value = this.dense(h, v[k + 2] as tfn.Tensor2D, v[k + 3] as tfn.Tensor1D, false, true).reshape([-1]) as tfn.Tensor1D;
     return { logits, value };
+  }
+
+  /**
+   * `relu?(x·W + b)` with its own gradient: dW = transpose(x)·dz and dx = dz·transpose(W) with
+   * explicit transposes. TensorFlow.js's matMul gradient multiplies with transposeA/transposeB,
+   * which the wasm backend (4.22) runs 8-20x slower than a plain product of a transposed copy
+   * (153 ms against 18 ms for 565x512 by 512x128 on this machine); that was most of a training
+   * step. `needDx` false returns zeros for x (the observation rows).
+   */
+  private dense(x: tfn.Tensor2D, w: tfn.Tensor2D, b: tfn.Tensor1D, relu: boolean, needDx: boolean): tfn.Tensor2D {
+    const tf = this.tf;
+    const f = tf.customGrad(((xi: tfn.Tensor, wi: tfn.Tensor, bi: tfn.Tensor, save: (t: tfn.Tensor[]) => void) => {
+      const y = tf.fused.matMul({ a: xi as tfn.Tensor2D, b: wi as tfn.Tensor2D, bias: bi, activation: relu ? "relu" : "linear" });
+      save([xi, wi, y]);
+      return {
+        value: y,
+        gradFunc: (dy: tfn.Tensor, saved: tfn.Tensor[]) => {
+          const [sx, sw, sy] = saved as [tfn.Tensor2D, tfn.Tensor2D, tfn.Tensor2D];
+          const dz = (relu ? tf.mul(dy, tf.step(sy)) : dy) as tfn.Tensor2D;
+          const dw = tf.matMul(tf.transpose(sx), dz);
+          const db = tf.sum(dz, 0);
+          const dx = needDx ? tf.matMul(dz, tf.transpose(sw)) : tf.zerosLike(sx);
+          return [dx, dw, db];
+        },
+      };
+    }) as unknown as Parameters<TF["customGrad"]>[0]);
+    return f(x, w, b) as tfn.Tensor2D;
   }
 
   /** Logits [n, A] and values [n] for `n` rows of `input` (row-major [n, inputSize]). */
@@ -364,44 +390,96 @@ export class NeuralPolicy implements Policy {
       throw new Error(`the neural policy reads observation variant "${this.variant}", but was given "${obs.variant}"`);
     }
     if (obs.size !== this.inputSize) throw new Error(`the neural policy reads ${this.inputSize} floats per agent, the observations hold ${obs.size}`);
-    const A = masks.length / n;
-    const { logits } = this.evaluate(obs.data, n);
-    if (this.probs.length < A) this.probs = new Float64Array(A * 2);
-    const p = this.probs;
-    const rng = this.greedy ? undefined : world.rng.get("policy");
-    const L = this.actionCount;
-    for (let i = 0; i < n; i++) {
-      const mrow = i * A;
-      if (this.greedy) {
-        let best = 0;
-        let bestZ = -Infinity;
-        for (let j = 0; j < A && j < L; j++) {
-          const z = logits[i * L + j] + (masks[mrow + j] - 1) * MASK_PENALTY;
-          if (z > bestZ) {
-            bestZ = z;
-            best = j;
-          }
-        }
-        out[i] = masks[mrow + best] === 1 ? best : 0;
-        continue;
-      }
-      this.rowProbabilities(logits, i, masks, A, p, 0);
-      const u = rng!.next();
-      let cum = 0;
-      let pick = -1;
-      let lastAllowed = 0;
-      for (let j = 0; j < A; j++) {
-        if (p[j] <= 0) continue;
-        lastAllowed = j;
-        cum += p[j];
-        if (u < cum) {
-          pick = j;
-          break;
-        }
-      }
-      out[i] = pick >= 0 ? pick : lastAllowed;
+    let draws: Float32Array | undefined;
+    if (!this.greedy) {
+      // One draw of the `policy` stream per agent, in agent order (as the sampling always drew).
+      if (this.draws.length < n) this.draws = new Float32Array(Math.max(n, this.draws.length * 2));
+      draws = this.draws;
+      const rng = world.rng.get("policy");
+      for (let i = 0; i < n; i++) draws[i] = rng.next();
     }
+    const r = this.decide(obs.data, masks, n, draws);
+    for (let i = 0; i < n; i++) out[i] = r.actions[i];
   }
+
+  private draws = new Float32Array(0);
+  private result = { actions: new Int32Array(0), logp: new Float32Array(0), value: new Float32Array(0) };
+
+  /**
+   * One decision step on the tensor device. Uploads the observation rows, the masks (row stride
+   * A = masks.length / n; columns beyond the network's width are never chosen) and, when sampling,
+   * one uniform draw per row, once; masks, samples (the first action whose cumulative probability
+   * exceeds the draw, as inverse-CDF sampling) or takes the most likely allowed action (no
+   * `draws`) on the device; where `forced[i]` >= 0 that action is taken instead (and its
+   * log-probability reported). One read-back of [n, 3] floats: action, log-probability, value.
+   * The returned arrays are reused by the next call.
+   */
+  decide(
+    input: Float32Array,
+    masks: Uint8Array,
+    n: number,
+    draws?: Float32Array,
+    forced?: Int32Array,
+  ): { actions: Int32Array; logp: Float32Array; value: Float32Array } {
+    const tf = this.tf;
+    const D = this.inputSize;
+    const L = this.actionCount;
+    if (n === 0) return { actions: new Int32Array(0), logp: new Float32Array(0), value: new Float32Array(0) };
+    if (input.length < n * D) throw new RangeError(`decide: ${input.length} floats for ${n} rows of ${D}`);
+    const A = masks.length / n;
+    if (!Number.isInteger(A) || A < 1) throw new RangeError(`decide: ${masks.length} mask entries for ${n} rows`);
+    // The mask as floats of the network's width (actions beyond it are not allowed).
+    const mf = this.maskScratch.length >= n * L ? this.maskScratch : (this.maskScratch = new Float32Array(Math.max(n * L, this.maskScratch.length * 2)));
+    if (A === L) for (let k = 0; k < n * L; k++) mf[k] = masks[k];
+    else for (let i = 0; i < n; i++) for (let j = 0; j < L; j++) mf[i * L + j] = j < A ? masks[i * A + j] : 0;
+    const packed = tf.tidy(() => {
+      const x = tf.tensor2d(input.subarray(0, n * D), [n, D], "float32");
+      const m = tf.tensor2d(mf.subarray(0, n * L), [n, L], "float32");
+      const { logits, value } = this.forward(x);
+      const masked = tf.add(logits, tf.mul(tf.sub(m, 1), MASK_PENALTY));
+      const logProbs = tf.logSoftmax(masked);
+      let a: tfn.Tensor1D;
+      if (!draws) {
+        const best = tf.argMax(masked, 1) as tfn.Tensor1D;
+        // A row with nothing allowed takes action 0 (as the JavaScript greedy pick did).
+        const allowed = tf.sum(tf.mul(oneHotF(tf, best, L), m), 1);
+        a = tf.where(tf.greater(allowed, 0), best, tf.zerosLike(best)) as tfn.Tensor1D;
+      } else {
+        const u = tf.tensor2d(draws.subarray(0, n), [n, 1], "float32");
+        const cum = tf.cumsum(tf.exp(logProbs), 1);
+        const idx = tf.sum(tf.cast(tf.lessEqual(cum, u), "int32"), 1) as tfn.Tensor1D;
+        // Rounding can leave the draw above the last cumulative sum: take the last allowed action.
+        const last = tf.sub(tf.scalar(L - 1, "int32"), tf.argMax(tf.reverse(m, 1), 1)) as tfn.Tensor1D;
+        a = tf.minimum(idx, last) as tfn.Tensor1D;
+      }
+      if (forced) {
+        const f = tf.tensor1d(forced.subarray(0, n), "int32");
+        a = tf.where(tf.greaterEqual(f, 0), f, a) as tfn.Tensor1D;
+      }
+      const logp = tf.sum(tf.mul(logProbs, oneHotF(tf, a, L)), 1);
+      return tf.stack([tf.cast(a, "float32"), logp, value], 1);
+    });
+    let flat: Float32Array;
+    try {
+      flat = packed.dataSync() as Float32Array;
+    } finally {
+      packed.dispose();
+    }
+    const r = this.result;
+    if (r.actions.length < n) {
+      const c = Math.max(n, r.actions.length * 2);
+      this.result = { actions: new Int32Array(c), logp: new Float32Array(c), value: new Float32Array(c) };
+    }
+    const o = this.result;
+    for (let i = 0; i < n; i++) {
+      o.actions[i] = flat[i * 3];
+      o.logp[i] = flat[i * 3 + 1];
+      o.value[i] = flat[i * 3 + 2];
+    }
+    return o;
+  }
+
+  private maskScratch = new Float32Array(0);
 
   /** The weights as one flat Float32Array (entry order), read from the variables. */
   weights(): Float32Array {

@@ -131,7 +131,7 @@ describe("tensor backend", () => {
     await expect(initTensorBackend("native")).rejects.toThrow(/npm install @tensorflow\/tfjs-node\b/);
     const other = backend.name === "wasm" ? "cpu" : "wasm";
     await expect(initTensorBackend(other)).rejects.toThrow(/already runs on/);
-    expect(() => parseBackendName("gpu")).toThrow(/expected one of cuda, native, wasm, cpu/);
+    expect(() => parseBackendName("gpu")).toThrow(/expected one of webgpu, cuda, native, wasm, cpu/);
     expect(parseBackendName("WASM")).toBe("wasm");
   });
 });
