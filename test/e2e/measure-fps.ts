@@ -2,7 +2,8 @@
 // test: the e2e suite checks behaviour, this prints figures), and optionally saves a screenshot.
 //   npx tsx test/e2e/measure-fps.ts --agents 100 --speed 1 [--seconds 10] [--screenshot docs/observer.png]
 //   npx tsx test/e2e/measure-fps.ts --config configs/many-towns.yaml --speed 1
-// The README's picture: --agents 40 --speed 4 --warmup 25 --perturb price_spike --screenshot docs/observer.png
+// The README's pictures: --agents 40 --speed 4 --warmup 25 --perturb price_spike --screenshot docs/observer.png
+//   --config configs/many-towns.yaml --towns 300 --speed 4 --town 42 --warmup 25 --screenshot docs/observer-many-towns.png
 // Logs in as admin, selects an agent (its panel renders too), waits, then samples window.__observer
 // once a second: animation frames per second, work per frame, and socket load.
 import { spawn } from "node:child_process";
@@ -26,6 +27,7 @@ const { values: o } = parseArgs({
     warmup: { type: "string", default: "4" },
     screenshot: { type: "string" },
     perturb: { type: "string" },
+    town: { type: "string" },
     width: { type: "string", default: "1280" },
     height: { type: "string", default: "900" },
     chromium: { type: "string", default: process.env.TOWNLET_CHROMIUM || "/usr/bin/chromium" },
@@ -62,6 +64,14 @@ try {
   await page.fill("#login-token", ADMIN);
   await page.click("#login-submit");
   await page.waitForFunction(() => window.__observer.status().role === "admin" && window.__observer.drawn.agents > 0, null, { timeout: 30_000 });
+  if (o.town) {
+    await page.evaluate((t) => window.__observer.selectTown(t), Number(o.town));
+    await page.waitForFunction((t) => {
+      const ob = window.__observer;
+      const ids = ob.agents();
+      return ob.status().town === t && ids.length > 0 && ids.every((a) => ob.agentTown(a) === t);
+    }, Number(o.town), { timeout: 30_000 });
+  }
   // Select the agent with the most to show (a job), by clicking it.
   const id = await page.evaluate(() => window.__observer.agents()[0]);
   const p = await page.evaluate((a) => window.__observer.agentPoint(a), id);

@@ -94,13 +94,15 @@ export interface ObserverDebug {
   /** Data points in the KPI charts (per series). */
   chartPoints(): number;
   /** Points the charts keep per series (at least a day's ticks), and how many they hold now. */
-  chartHistory(): { window: number; held: number; ticksPerDay: number | null; title: string };
+  chartHistory(): { window: number; held: number; drawn: number; since: number; ticksPerDay: number | null; titles: string[] };
   /** Each chart axis's room and what its labels need (labels never cut off). */
   chartAxes(): ChartAxisLayout[];
   /** The hover tooltip: its text, the tick of the state it shows, hidden or not. */
   tip(): { text: string; tick: number; hidden: boolean; agent: string | null };
   /** Texts of the feed's rows, newest first. */
   feed(): string[];
+  /** Towns of the feed's rows shown, newest first (null: world-wide). */
+  feedTowns(): (number | null)[];
   /** Results of the commands this page sent, oldest first. */
   results(): CommandOutcome[];
   /** Sends a raw frame over the page's socket (tests: a forged command). */

@@ -245,7 +245,8 @@ export class KpiCharts {
     this.lastFlush = now;
     const data = this.shown().data;
     this.plots.forEach(({ plot }, c) => {
-      plot.setData(data[c] as uPlot.AlignedData);
+      // A copy: the history keeps growing while the page's view is paused, the plot must not.
+      plot.setData(data[c].map((col) => col.slice()) as uPlot.AlignedData);
       // Away from the cursor the legend shows the latest values (uPlot shows "--" otherwise).
       if ((plot.cursor.left ?? -1) < 0 && data[c][0].length > 0) plot.setLegend({ idx: data[c][0].length - 1 });
     });
@@ -261,8 +262,16 @@ export class KpiCharts {
     return this.shown().since;
   }
 
-  history(): { window: number; held: number; ticksPerDay: number | null; title: string } {
-    return { window: this.window * this.stride, held: this.held() * this.stride, ticksPerDay: this.ticksPerDay, title: this.plots[0]?.plot.root.querySelector(".u-title")?.textContent ?? "" };
+  /** Ticks the history spans at most and now, points drawn in the first chart, the charts' titles. */
+  history(): { window: number; held: number; drawn: number; since: number; ticksPerDay: number | null; titles: string[] } {
+    return {
+      window: this.window * this.stride,
+      held: this.held() * this.stride,
+      drawn: this.plots[0]?.plot.data[0]?.length ?? 0,
+      since: this.since(),
+      ticksPerDay: this.ticksPerDay,
+      titles: this.plots.map(({ plot }) => plot.root.querySelector(".u-title")?.textContent ?? ""),
+    };
   }
 
   /** Each axis's room and what its labels need, as laid out now (CSS pixels). */
@@ -321,7 +330,7 @@ export class KpiCharts {
           cursor: { drag: { x: false, y: false } },
           scales: { x: { time: false } },
           // Room on the right for the last x label's overhang, measured.
-          padding: [10, (u, _side, _axes, cycle) => (cycle === 0 ? 24 : xOverhang(u)), 0, 0],
+          padding: [10, xOverhang, 0, 0],
           axes: [
             {
               ...AXIS,
@@ -337,7 +346,7 @@ export class KpiCharts {
           ],
           series: [{ label: "tick", value: (_u, v) => (v === null || v === undefined ? "--" : String(v)) }, ...spec.series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.5, points: { show: false } }))],
         },
-        hist.data[c] as uPlot.AlignedData,
+        hist.data[c].map((col) => col.slice()) as uPlot.AlignedData,
         el,
       );
       this.plots.push({ plot, el });
@@ -365,12 +374,15 @@ function ySize(u: uPlot, values: string[] | null, axisIdx: number, cycle: number
   return Math.ceil(widest + AXIS.ticks.size + AXIS.gap + 4);
 }
 
-/** Half the widest x label: what the rightmost one may stick out past the plot. */
+/**
+ * Half the widest x label there can be ("d88 88:88", or a six-digit tick): what the rightmost one
+ * may stick out past the plot. Measured from a template, not the labels of the moment, so the
+ * padding does not depend on which labels uPlot picked in its last layout pass.
+ */
 function xOverhang(u: uPlot): number {
-  const axis = u.axes[0] as uPlot.Axis & { _values?: string[] | null; font?: [string, number] };
+  const axis = u.axes[0] as (uPlot.Axis & { font?: [string, number] }) | undefined;
   const ratio = u.ctx.canvas.width / Math.max(1, u.width);
-  u.ctx.font = axis.font?.[0] ?? "12px sans-serif";
-  let widest = 0;
-  for (const v of axis._values ?? []) widest = Math.max(widest, u.ctx.measureText(v).width / ratio);
+  u.ctx.font = axis?.font?.[0] ?? "12px sans-serif";
+  const widest = Math.max(...["d88 88:88", "888888", ...((axis as { _values?: string[] | null } | undefined)?._values ?? [])].map((v) => u.ctx.measureText(v).width / ratio));
   return Math.ceil(widest / 2 + 4);
 }

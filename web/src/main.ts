@@ -693,6 +693,7 @@ const debug: ObserverDebug = {
   chartAxes: () => charts.axes(),
   tip: () => ({ text: els.tip.textContent ?? "", tick: tipTick, hidden: els.tip.hidden, agent: hover?.id ?? null }),
   feed: () => feed.texts(),
+  feedTowns: () => feed.towns(),
   results: () => [...(session?.results ?? [])],
   send(frame) {
     session?.send(frame);
