@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { AnyPlugin, FileReference } from "../plugin.ts";
 import { didYouMean } from "../text.ts";
 import { coreSections } from "./core.ts";
+import { hugeNumberProblems, worldSizeProblems } from "../world-size.ts";
 import { CONFIGS_DIR, PROJECT_ROOT } from "../paths.ts";
 import { dropOriginalIgnoredKeys, isTimeline, TIMELINE_NOT_CONFIG, validateTimeline } from "./compat.ts";
 import { formsOf, type ConfigSections, type SectionSchemas } from "./sections.ts";
@@ -463,6 +464,9 @@ export function parseConfigText(file: string, text: string, plugins: readonly An
   if (opts.strict && warnings.length) throw new ConfigError([...warnings, ...(r.ok ? [] : r.problems)].sort((a, b) => a.line - b.line));
   for (const w of warnings) (opts.onWarning ?? ((p) => process.stderr.write(`${formatProblem(p)}\n`)))(w);
   if (!r.ok) throw new ConfigError(r.problems);
+  // Numbers too large to mean anything (a wallet of 1.8e308 would print as null): at their lines.
+  const huge = hugeNumberProblems(raw);
+  if (huge.length) throw new ConfigError(huge.map((c) => ({ file, line: lineOf(src, c.path), path: formatPath(c.path), message: c.message })));
   const settings = r.value as Record<string, unknown>;
 
   // Referenced files: resolve, validate with their own line numbers, then path or inline.
@@ -494,6 +498,12 @@ export function parseConfigText(file: string, text: string, plugins: readonly An
   const checkProblems: ConfigProblem[] = [];
   for (const p of plugins) {
     for (const c of p.checks?.(settings as unknown as ConfigSections) ?? []) {
+      checkProblems.push({ file, line: lineOf(src, c.path), path: formatPath(c.path), message: c.message });
+    }
+  }
+  // A world that cannot be allocated on this machine fails here, in validate too, not in `run`.
+  if (!refProblems.length && !checkProblems.length && plugins.some((p) => p.entities)) {
+    for (const c of worldSizeProblems(settings as unknown as ConfigSections, plugins)) {
       checkProblems.push({ file, line: lineOf(src, c.path), path: formatPath(c.path), message: c.message });
     }
   }

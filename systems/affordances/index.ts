@@ -5,7 +5,8 @@
 // registry, hot-reloaded at tick boundaries (phase console). Reads Intent, Needs, Wallet,
 // TownEconomy; writes Activity, Obj, Position, Needs, Wallet; sends the affordance and queue
 // messages.
-import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
+import { definePlugin, type ConfigCheckProblem, type PersistentState } from "../../engine/plugin.ts";
+import type { ConfigSections } from "../../engine/config/sections.ts";
 import type { StateHasher } from "../../engine/hash.ts";
 import type { World } from "../../engine/world.ts";
 import { Town } from "../../engine/core-components.ts";
@@ -128,6 +129,8 @@ export const affordancesPlugin = definePlugin({
     registerBuiltinHooks(st.hooks, st);
     return new AffordancesResource(world, st, new Runtime(world, st));
   },
+  // Objects that could not be placed would stop `run` at build time: validate says so instead.
+  checks: (settings) => objectPlacementProblems(settings),
   setup({ world, state }) {
     instantiateObjects(world, state.st);
   },
@@ -459,6 +462,50 @@ function rebuildTypeIndex(world: World, st: AffordancesState): void {
     l.push(e, P.x[e], P.y[e]);
   }
   st.byTownType = new Map([...lists].map(([k, v]) => [k, Int32Array.from(v)]));
+}
+
+/**
+ * Why the objects of a town (the scenario's, else the manifest's) would not fit its grid: a
+ * position outside it, two on one tile, or no free tile left for one without a position (the
+ * tiles freeTile would try, in the same order). Checked for town 0; every town gets the same.
+ */
+function objectPlacementProblems(settings: ConfigSections): ConfigCheckProblem[] {
+  const [w, h] = settings.world.grid_size;
+  const sc = settings.scenario;
+  let entries: readonly { id: string; position?: readonly [number, number] | null }[];
+  let where: string[];
+  if (sc && sc.objects.length > 0) {
+    entries = sc.objects;
+    where = ["scenario", "objects"];
+  } else {
+    try {
+      const st = AffordancesState.fromFile(settings.affordances.affordances_file);
+      parsedForWorld.set(settings, st);
+      entries = st.registry.objects;
+    } catch {
+      return []; // the manifest's own problems are reported where it is loaded
+    }
+    where = ["affordances", "affordances_file"];
+  }
+  const taken = new Set<number>();
+  const perRow = Math.max(1, Math.floor((w - 1) / 2));
+  for (let k = 0; k < entries.length; k++) {
+    const o = entries[k];
+    let pos = o.position ?? undefined;
+    if (!pos) {
+      for (let j = k; j < k + w * h && !pos; j++) {
+        const x = 1 + 2 * (j % perRow);
+        const y = (Math.floor(h / 2) + 2 * Math.floor(j / perRow)) % h;
+        if (x < w && !taken.has(y * w + x)) pos = [x, y];
+      }
+      if (!pos) return [{ path: ["world", "grid_size"], message: `no free tile left for object "${o.id}" (${entries.length} objects of ${where.join(".")}) on a ${w}x${h} grid; make the grid larger` }];
+    }
+    const [x, y] = pos;
+    if (x < 0 || y < 0 || x >= w || y >= h) return [{ path: ["world", "grid_size"], message: `object "${o.id}" of ${where.join(".")} is at [${x}, ${y}], outside the ${w}x${h} grid` }];
+    if (taken.has(y * w + x)) return [{ path: where, message: `object "${o.id}" is at [${x}, ${y}], a tile another object already holds` }];
+    taken.add(y * w + x);
+  }
+  return [];
 }
 
 /** A free tile for an object without a position: rows of every other tile from the centre. */
