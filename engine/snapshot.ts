@@ -23,6 +23,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { endianness } from "node:os";
 import { join } from "node:path";
+import { z } from "zod";
 import { canonicalJson } from "./config/loader.ts";
 import type { Column } from "./component.ts";
 import { PHASES } from "./phases.ts";
@@ -335,6 +336,32 @@ export function encodeSnapshot(
 // ---- decoding -------------------------------------------------------------------------------
 
 /** Verifies and parses snapshot bytes: magic, versions, length, checksum, section table. */
+const Count = z.int().min(0);
+const Schema = z.array(z.looseObject({ name: z.string(), fields: z.array(z.tuple([z.string(), z.string()])) }));
+/** The header's types (SnapshotHeader); fields added by later schema versions pass through. */
+const HeaderSchema = z.looseObject({
+  format_version: Count,
+  schema_version: Count,
+  config_id: z.string(),
+  config_hash: z.string().nullable(),
+  tick: Count,
+  seed: z.number().finite(),
+  towns: z.int().min(1),
+  agents: Count,
+  rng: z.record(z.string(), z.unknown()),
+  policy_hash: z.string().nullable().optional(),
+  observation_variant: z.string().nullable().optional(),
+  anneal_ratio: z.number().nullable().optional(),
+  state_hash: z.string(),
+  kernel: z.looseObject({ capacity: Count, max_id: Count, alive_count: Count, next_uid: Count }),
+  components: Schema,
+  town_state: Schema,
+  messages: z.array(z.looseObject({ name: z.string(), fields: z.array(z.string()) })),
+  plugins: z.array(z.string()),
+  payload_bytes: Count,
+  payload_sha256: z.string(),
+});
+
 export function decodeSnapshot(input: Uint8Array, path?: string): SnapshotData {
   // A plain view (a Node Buffer's slice() would share memory where a copy is meant).
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
@@ -378,6 +405,13 @@ export function decodeSnapshot(input: Uint8Array, path?: string): SnapshotData {
   if (!checksumOk()) throw fail("checksum", "sha256 mismatch: the file was changed after it was written");
   if (typeof header.schema_version !== "number" || header.schema_version > SNAPSHOT_SCHEMA_VERSION) {
     throw fail("version", `schema version ${header.schema_version}; this build reads up to ${SNAPSHOT_SCHEMA_VERSION}`);
+  }
+  // A header that verifies may still have been written by something else (or by hand): its
+  // types are checked here, so a bad one is named against this file, never a TypeError later.
+  const shape = HeaderSchema.safeParse(header);
+  if (!shape.success) {
+    const i = shape.error.issues[0];
+    throw fail("corrupt", `header field ${i.path.map(String).join(".") || "(header)"}: ${i.message}${shape.error.issues.length > 1 ? ` (and ${shape.error.issues.length - 1} more)` : ""}`);
   }
   const sections = new Map<string, Uint8Array>();
   let at = PREFIX + hlen;

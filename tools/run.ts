@@ -3,6 +3,7 @@ import { statSync, writeFileSync } from "node:fs";
 import { runLoop } from "../engine/loop.ts";
 import { corePlugins } from "../systems/index.ts";
 import { buildWorld } from "./build.ts";
+import { loadConfig } from "../engine/config/loader.ts";
 import type { World } from "../engine/world.ts";
 import { createTransportSink, type TelemetryPublisher } from "../systems/telemetry/index.ts";
 import { affordancesState } from "../systems/affordances/index.ts";
@@ -66,7 +67,10 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
     const from = values.resume;
     resume = snapshotGuard(() => {
       if (statSync(from, { throwIfNoEntry: false })?.isDirectory()) {
-        const found = newestValidSnapshot(from);
+        // A folder may hold snapshots of several configs: the newest of this run's config is taken.
+        // (Only when it holds none, the newest of any config: a registered migration may take it.)
+        const configId = loadConfig(configFile, corePlugins).configId;
+        const found = newestValidSnapshot(from, { configId }) ?? newestValidSnapshot(from);
         if (!found) throw new SnapshotError("not_found", "no snapshot in this folder verifies", from);
         return found;
       }

@@ -3,8 +3,8 @@
 // operations meet: systems never import each other, so the employment, social, persistence and
 // snapshot functions are bound here to the console and the telemetry publisher (`bindSystems`).
 import { spawn } from "node:child_process";
-import { dirname, resolve, relative, isAbsolute, sep } from "node:path";
-import { mkdirSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve, relative, isAbsolute, sep } from "node:path";
+import { mkdirSync, realpathSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { World } from "../engine/world.ts";
 import { MAX_TICK_INTERVAL_MS, MIN_TICKS_PER_SECOND, REALTIME_TICK_MS } from "../engine/loop.ts";
@@ -50,12 +50,39 @@ export interface BindOptions {
   snapshotDir?: string;
 }
 
-/** A path the console may touch: relative to `root`, and inside it. */
-function insideRoot(root: string, path: string | undefined, arg = "path"): string {
-  const p = resolve(root, path ?? ".");
+/** `p` with every symlink of its existing part resolved (the part not yet created kept as written). */
+function realPathOf(p: string): string {
+  let head = p;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return join(realpathSync(head), ...rest.reverse());
+    } catch {
+      const up = dirname(head);
+      if (up === head) return p;
+      rest.push(basename(head));
+      head = up;
+    }
+  }
+}
+
+const isInside = (root: string, p: string) => {
   const rel = relative(root, p);
-  if (rel.startsWith("..") || isAbsolute(rel) || rel.split(sep).includes("..")) {
-    throw new CommandError("invalid_args", `${arg}: "${path}" is outside the snapshot folder ${root}`);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel) && !rel.split(sep).includes(".."));
+};
+
+/**
+ * A path the console may touch: relative to `roots[0]` (the snapshot folder), or absolute inside
+ * one of `roots` (that folder and snapshot.guardrails.allowed_paths), after symlinks are
+ * resolved: a link inside the folder that points out of it is refused like "../x".
+ */
+function insideRoot(roots: readonly string[], path: string | undefined, arg = "path"): string {
+  if (path !== undefined && path.includes("\0")) throw new CommandError("invalid_args", `${arg}: contains a NUL byte`);
+  const p = resolve(roots[0], path ?? ".");
+  const real = realPathOf(p);
+  if (!roots.some((r) => isInside(r, p) && isInside(realPathOf(r), real))) {
+    const where = roots.length > 1 ? `the snapshot folder ${roots[0]} or snapshot.guardrails.allowed_paths` : `the snapshot folder ${roots[0]}`;
+    throw new CommandError("invalid_args", `${arg}: "${path}" is outside ${where}${real !== p ? ` (it leads to ${real})` : ""}`);
   }
   return p;
 }
@@ -90,10 +117,11 @@ export function bindSystems(world: World, opts: BindOptions = {}): { console: Co
   if (world.hasPlugin("social")) pub.sources.rivalry = (w) => rivalrySnapshot(w);
   const persistence = world.hasPlugin("persistence") ? world.state<PersistenceState>("persistence") : undefined;
   const root = resolve(opts.snapshotDir ?? persistence?.dir ?? "snapshots");
+  const roots = [root, ...(world.settings.snapshot?.guardrails.allowed_paths ?? []).map((p) => resolve(p))];
   const configHash = opts.configHash ?? persistence?.configHash ?? null;
   b.snapshots = {
     save(w, path) {
-      const target = insideRoot(root, path);
+      const target = insideRoot(roots, path);
       const meta = snapshotMeta(w, configHash);
       try {
         if (target.endsWith(".snapshot")) {
@@ -109,11 +137,12 @@ export function bindSystems(world: World, opts: BindOptions = {}): { console: Co
       }
     },
     load(w, path) {
-      const target = insideRoot(root, path);
+      const target = insideRoot(roots, path);
       try {
         let file = target;
         if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) {
-          const found = newestValidSnapshot(target);
+          // The newest of the running config; only when there is none, the newest of any config.
+          const found = newestValidSnapshot(target, { configId: String(w.settings.config_id) }) ?? newestValidSnapshot(target);
           if (!found) throw new SnapshotError("not_found", "no snapshot in this folder verifies", target);
           file = found.path;
         }
