@@ -2,14 +2,15 @@
 """Agent-steps/s through the stdio bridge (python/townlet_env VectorEnv) with a random masked
 policy, against the same run inside Node (TownletVectorEnv, the same policy in JS).
 
-    python3 bench/bridge.py [--agents 10,1000,10000] [--rounds 3] [--modes node,default,pipe]
-                            [--ticks N] [--warmup N] [--json]
+    python3 bench/bridge.py [--agents 10,1000,10000] [--rounds 3] [--modes node,default,pipe,ray]
+                            [--ray-actors 2] [--ticks N] [--warmup N] [--json]
 
 Worlds: configs/many-towns.yaml, towns of 8 agents (world.towns = ceil(agents / 8)). Per size,
 `--rounds` rounds each run every mode once, in an order that rotates from round to round (so a
 load that drifts during the run hits every mode alike). Modes: "node" (in-process, always run:
 the reference), "default" (VectorEnv(): shared memory where /dev/shm exists, else the pipe),
-"pipe" (VectorEnv(shm=False)), "shm" (VectorEnv(shm=True)).
+"pipe" (VectorEnv(shm=False)), "shm" (VectorEnv(shm=True)), "ray" (RayVectorEnv with
+--ray-actors actors, 2 by default, on a local Ray cluster of os.cpu_count() CPUs; needs ray).
 Reported per mode: the median agent-steps/s over the rounds (and the spread), overhead =
 1 - median(mode) / median(node), and CPU seconds per agent-step (the Python process plus its
 Node child; the Node process alone in-process) with cpu_overhead = cpu(mode) / cpu(node) - 1,
@@ -35,6 +36,7 @@ from townlet_env import VectorEnv  # noqa: E402
 
 CONFIG = str(ROOT / "configs" / "many-towns.yaml")
 SHM_ARG = {"default": None, "pipe": False, "shm": True}
+RAY_ACTORS = 2  # --ray-actors
 
 NODE_SCRIPT = r"""
 import { TownletVectorEnv } from %(vector)s;
@@ -109,9 +111,40 @@ def bridge_run(towns: int, warmup: int, ticks: int, shm) -> dict:
     return {"rate": rows / s, "cpu_per_step": cpu / rows, "policy_s_per_tick": (s - wait) / ticks, "frame_mb": frame_mb, "transport": transport, "why": why}
 
 
+def ray_run(towns: int, warmup: int, ticks: int) -> dict:
+    """RayVectorEnv with RAY_ACTORS actors on a local Ray cluster (started once), the same loop."""
+    import ray
+
+    from townlet_env import RayVectorEnv
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level="ERROR")
+    rng = np.random.default_rng(0)
+    with RayVectorEnv(config=CONFIG, actors=RAY_ACTORS, overrides={"world.towns": towns, "world.agents_per_town": 8}, max_cycles=warmup + ticks + 10, timeout=120) as env:
+        pids = [w[k] for w in env._where for k in ("pid", "engine_pid")]
+        r = env.reset(seed=1)
+        rows, t0, c0, k0, wait = 0, 0.0, 0.0, 0.0, 0.0
+        for t in range(warmup + ticks):
+            if t == warmup:
+                t0, c0, k0 = time.perf_counter(), time.process_time(), sum(child_cpu(p) for p in pids)
+                rows, wait = 0, 0.0
+            acts = (rng.random(r.masks.shape) * r.masks).argmax(axis=1).astype(np.int32)
+            rows += len(acts)
+            w0 = time.perf_counter()
+            r = env.step(acts)
+            wait += time.perf_counter() - w0
+        s = time.perf_counter() - t0
+        # The driver, each actor process and each engine child (all on this machine); Ray's own daemons are not counted.
+        cpu = time.process_time() - c0 + sum(child_cpu(p) for p in pids) - k0
+        frame_mb = (r.obs.nbytes + r.masks.nbytes) / 1e6
+    return {"rate": rows / s, "cpu_per_step": cpu / rows, "policy_s_per_tick": (s - wait) / ticks, "frame_mb": frame_mb, "transport": env.transport, "why": env.transport_reason}
+
+
 def run(mode: str, towns: int, warmup: int, ticks: int) -> dict:
     if mode == "node":
         return node_run(towns, warmup, ticks)
+    if mode == "ray":
+        return ray_run(towns, warmup, ticks)
     return bridge_run(towns, warmup, ticks, shm=SHM_ARG[mode])
 
 
@@ -121,13 +154,16 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=3, help="runs of each mode per size; medians are reported")
     p.add_argument("--ticks", type=int, default=0, help="timed ticks per run (default: by size)")
     p.add_argument("--warmup", type=int, default=20, help="untimed ticks before the timed ones")
-    p.add_argument("--modes", default="node,default,pipe", help="node, default, pipe, shm (node always runs)")
+    p.add_argument("--modes", default="node,default,pipe", help="node, default, pipe, shm, ray (node always runs)")
+    p.add_argument("--ray-actors", type=int, default=2, help="actors of the ray mode (RayVectorEnv on a local Ray cluster)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
     a = p.parse_args()
     modes = ("node", *[m for m in a.modes.split(",") if m != "node"])
     for m in modes[1:]:
-        if m not in SHM_ARG:
-            p.error(f"--modes: unknown mode {m!r} (node, default, pipe, shm)")
+        if m not in SHM_ARG and m != "ray":
+            p.error(f"--modes: unknown mode {m!r} (node, default, pipe, shm, ray)")
+    global RAY_ACTORS
+    RAY_ACTORS = a.ray_actors
     results = []
     for agents in [int(x) for x in a.agents.split(",")]:
         towns = max(1, math.ceil(agents / 8))

@@ -346,6 +346,10 @@ export class Bridge {
       config_id: v.config.configId,
       config_hash: v.config.configHash,
       max_cycles: v.maxCycles,
+      // The world's size and first seed (RayVectorEnv splits the towns over its actors).
+      towns: v.world.towns,
+      agents: v.world.agents.length,
+      seed: v.world.seed,
       spaces: {
         observation: { shape: [v.observationSize], dtype: "float32", low: null, high: null, features: v.featureCount, map: v.mapShape },
         action_mask: { shape: [v.actionCount], dtype: "uint8", low: 0, high: 1 },

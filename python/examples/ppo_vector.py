@@ -2,6 +2,7 @@
 """PPO on Townlet through VectorEnv, CleanRL style: one shared policy, every agent a row of the batch.
 
     python3 python/examples/ppo_vector.py [--total-updates 200] [--config configs/default.yaml] ...
+    python3 python/examples/ppo_vector.py --towns 8 --ray-actors 2 [--ray-address HOST:6379]   # over Ray
 
 Needs torch and numpy (and node with a Townlet checkout: the env runs the engine as a child).
 Run from a checkout, this file finds the townlet_env package in python/; elsewhere pip install it.
@@ -29,7 +30,7 @@ import torch.nn as nn
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
-from townlet_env import VectorEnv  # noqa: E402
+from townlet_env import RayVectorEnv, VectorEnv  # noqa: E402
 
 
 @dataclass
@@ -51,6 +52,9 @@ class Args:
     max_grad_norm: float = 0.5  # global gradient-norm clip
     hidden: int = 128  # units per hidden layer
     threads: int = 1  # torch CPU threads
+    ray_actors: int = 0  # > 0: RayVectorEnv with this many Ray actors (one engine each, towns split over them); 0 = VectorEnv
+    ray_address: str = ""  # Ray cluster to join (e.g. 10.0.0.1:6379, or auto); "" = $RAY_ADDRESS or a new local cluster
+    workers_per_actor: int = 1  # the engine's --workers in each actor (worker threads; needs an engine that has the flag)
 
 
 def parse_args() -> Args:
@@ -92,7 +96,14 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     config = Path(args.config) if Path(args.config).is_absolute() else ROOT / args.config
     overrides = {"world.towns": args.towns} if args.towns else None
-    env = VectorEnv(config=str(config), overrides=overrides, max_cycles=args.max_cycles)
+    if args.ray_actors > 0:
+        # Same rows and arrays as VectorEnv; every step goes to all actors at once (docs/python.md).
+        import ray
+
+        ray.init(address=args.ray_address or None, include_dashboard=False, logging_level="ERROR")
+        env = RayVectorEnv(config=str(config), actors=args.ray_actors, overrides=overrides, max_cycles=args.max_cycles, workers_per_actor=args.workers_per_actor)
+    else:
+        env = VectorEnv(config=str(config), overrides=overrides, max_cycles=args.max_cycles)
     D, A = env.observation_size, env.action_count
     agent = Agent(D, A, args.hidden)
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)

@@ -23,6 +23,7 @@ DOCS = ROOT / "docs" / "python.md"
 PPO = ROOT / "python" / "examples" / "ppo_vector.py"
 HAVE_ENGINE = shutil.which("node") is not None and (ROOT / "bin" / "townlet.mjs").is_file() and (ROOT / "node_modules").is_dir()
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
+HAVE_RAY = importlib.util.find_spec("ray") is not None
 
 
 def python_blocks() -> list:
@@ -52,7 +53,7 @@ class DocsCodeTest(unittest.TestCase):
         self.assertIn("ParallelEnv(", rllib[0])
 
     def test_blocks_name_the_real_api(self):
-        ctors = {"ParallelEnv": townlet_env.ParallelEnv, "VectorEnv": townlet_env.VectorEnv}
+        ctors = {"ParallelEnv": townlet_env.ParallelEnv, "VectorEnv": townlet_env.VectorEnv, "RayVectorEnv": townlet_env.RayVectorEnv}
         for i, (heading, code) in enumerate(python_blocks()):
             for node in ast.walk(ast.parse(code)):
                 if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "townlet_env":
@@ -67,7 +68,7 @@ class DocsCodeTest(unittest.TestCase):
 
 
 @unittest.skipUnless(HAVE_ENGINE, "node and a built Townlet checkout are needed")
-@unittest.skipUnless(HAVE_TORCH, f"torch is not importable by {sys.executable} (Debian: apt-get install python3-torch, then run pytest with /usr/bin/python3)")
+@unittest.skipUnless(HAVE_TORCH, f"torch is not importable by {sys.executable} (pip install torch; .ci/run installs it)")
 class PpoExampleTest(unittest.TestCase):
     def test_runs_a_few_updates(self):
         # Tiny settings: 3 updates of 16 ticks; an episode of 20 ticks ends during the second.
@@ -76,6 +77,19 @@ class PpoExampleTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr[-3000:])
         lines = [ln for ln in p.stdout.splitlines() if ln.startswith("update")]
         self.assertEqual(len(lines), 3, p.stdout)
+        self.assertIn("episode 1: return/agent", p.stdout)
+        self.assertNotIn("nan", p.stdout.lower())
+
+    @unittest.skipUnless(HAVE_RAY, f"ray is not importable by {sys.executable} (pip install ray)")
+    def test_trains_through_ray_actors(self):
+        # Two actors of one town each (a local Ray cluster the script starts), 2 updates.
+        args = ["--ray-actors", "2", "--towns", "2", "--total-updates", "2", "--num-steps", "16", "--max-cycles", "20", "--update-epochs", "1", "--num-minibatches", "2", "--hidden", "32"]
+        p = subprocess.run([sys.executable, str(PPO), *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        self.assertIn("24 agents", p.stdout)  # 2 towns of 12
+        self.assertIn("transport ray:", p.stdout)
+        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("update")]
+        self.assertEqual(len(lines), 2, p.stdout)
         self.assertIn("episode 1: return/agent", p.stdout)
         self.assertNotIn("nan", p.stdout.lower())
 

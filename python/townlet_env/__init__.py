@@ -2,11 +2,13 @@
 
 - :class:`VectorEnv`: numpy arrays [agents, ...] per tick, zero-copy views on the message buffers.
 - :class:`ParallelEnv`: PettingZoo's parallel contract (dicts keyed by agent id).
+- :class:`RayVectorEnv`: VectorEnv's rows over Ray actors, each with one engine and a slice of the towns.
 """
 from .protocol import PROTOCOL_VERSION, BridgeError, EngineDied, BridgeTimeout, ProtocolError, EngineError
 from .client import EngineProcess, find_engine_command
 from .vector import VectorEnv, StepResult
 from .parallel import ParallelEnv
+from .ray_env import ActorDied, RayVectorEnv, derive_seed
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -20,4 +22,7 @@ __all__ = [
     "VectorEnv",
     "StepResult",
     "ParallelEnv",
+    "RayVectorEnv",
+    "ActorDied",
+    "derive_seed",
 ]
