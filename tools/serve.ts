@@ -298,6 +298,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Longest single wait of a paced loop, ms: boundary commands and a stop apply within it. */
 const WAIT_SLICE_MS = 50;
 const tickIntervalMs = (tps: number) => Math.min(1000 / tps, MAX_TICK_INTERVAL_MS);
+/** How long a stop waits for the server to close before the CLI exits anyway, ms. */
+const CLOSE_DEADLINE_MS = 800;
 const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 
 // ---- the server ---------------------------------------------------------------------------------
@@ -564,7 +566,12 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
   clearInterval(watchdog);
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
-  await h.close();
+  // A signal is honoured within a second: a close that hangs (a client holding its connection,
+  // a slow disk) is left behind and the CLI exits.
+  let late: NodeJS.Timeout | undefined;
+  const closedInTime = await Promise.race([h.close().then(() => true), new Promise<boolean>((r) => (late = setTimeout(() => r(false), CLOSE_DEADLINE_MS)))]);
+  clearTimeout(late);
+  if (!closedInTime) out.err(`townlet serve: the server did not close within ${CLOSE_DEADLINE_MS} ms; exiting anyway`);
   if (h.loop.error !== undefined) {
     const e = h.loop.error;
     out.err(`internal error (please report a bug): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
