@@ -38,6 +38,7 @@ evaluation always uses the config as it is. --quick is a tiny run for smoke test
     dagger: { kind: "int", min: 0, help: "DAgger rollouts after cloning (default 20; --quick 1)" },
     "dagger-epochs": { kind: "int", min: 1, default: 1, help: "epochs per DAgger rollout" },
     "dagger-pool": { kind: "int", min: 1, arg: "ROWS", default: 100000, help: "labelled states kept for DAgger and PPO's replay" },
+    "replay-rows": { kind: "int", min: 0, arg: "ROWS", help: "rows of each DAgger / mixed replay epoch, a random subset of the pool; 0 = all (default 16384)" },
     "anneal-start": { kind: "number", min: 0, max: 1, arg: "R", help: "scripted share of decisions at the start of PPO (default 0.5 after cloning)" },
     "anneal-updates": { kind: "int", min: 0, help: "updates over which that share falls to 0 (default updates/5)" },
     mode: { kind: "string", choices: ["rollout", "mixed"], default: "mixed", help: "PPO on rollouts only, or also on the label pool" },
@@ -53,7 +54,7 @@ evaluation always uses the config as it is. --quick is a tiny run for smoke test
     "entropy-coef": { kind: "number", min: 0, max: 10, help: "entropy bonus coefficient" },
     epochs: { kind: "int", min: 1, help: "PPO epochs per update (default 4)" },
     minibatches: { kind: "int", min: 1, help: "minibatches per epoch (default 4)" },
-    backend: { kind: "string", arg: "NAME", help: "tensor backend (cuda, native, wasm, cpu)" },
+    backend: { kind: "string", arg: "NAME", help: "tensor backend (webgpu, cuda, native, wasm, cpu; default: the first that works, webgpu only on a GPU)" },
     set: { kind: "string", arg: "KEY=VALUE", multiple: true, help: "change the config for training and evaluation" },
     "train-set": { kind: "string", arg: "KEY=VALUE|none", multiple: true, help: "change the training world only" },
     "alive-bonus": { kind: "number", min: 0, max: 10, default: 0.2, help: "reward per live agent per tick in PPO's rewards" },
@@ -108,6 +109,7 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
       epochs: v["dagger-epochs"] ?? 1,
       poolRows: v["dagger-pool"] ?? 100_000,
     },
+    replayRows: v["replay-rows"] ?? DEFAULT_REPLAY_ROWS,
     anneal: {
       startRatio: v["anneal-start"] ?? (bcTicks > 0 ? 0.5 : 0),
       updates: v["anneal-updates"] ?? (bcTicks > 0 ? Math.max(1, Math.floor(updates / 5)) : 0),
@@ -131,6 +133,12 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
  * maximum; evaluation keeps the config's, so the returns compare with scripted and random.
  */
 export const DEFAULT_TRAIN_OVERRIDES: Readonly<Record<string, unknown>> = { "rewards.clip.clip_per_episode": 200 };
+
+/**
+ * Rows of each DAgger and mixed-mode replay epoch (a random subset of the pool; 0 = all). A full
+ * epoch over the 100,000-row pool after every PPO update cost four times the update itself.
+ */
+export const DEFAULT_REPLAY_ROWS = 16_384;
 
 /**
  * The trainer's alive bonus (reward per live agent per tick, PPO's rewards only). The town's
@@ -188,9 +196,16 @@ export async function cmdTrain(argv: string[], out: Out): Promise<number> {
 export function formatSummary(s: TrainSummary): string {
   const rel = (p: string | null) => (p ? path.relative(process.cwd(), p) || p : "-");
   const lines = [
-    `townlet train: ${s.config_id} (${s.observation_variant}), ${s.parameters.toLocaleString("en-US")} parameters, backend ${s.backend}`,
+    `townlet train: ${s.config_id} (${s.observation_variant}), ${s.parameters.toLocaleString("en-US")} parameters, backend ${s.backend} on ${s.tensor_device}`,
     `  ${s.updates} PPO updates, ${s.agent_steps.toLocaleString("en-US")} agent-steps, ${s.decisions.toLocaleString("en-US")} decisions in ${s.wall_sec.toFixed(1)} s (${fmtRate(s.train_sps)} training agent-steps/s)`,
   ];
+  if (s.stages.length > 0) {
+    const part = (t: TrainSummary["stages"][number]) =>
+      `${t.stage} ${t.sec.toFixed(1)} s` +
+      (t.agent_steps > 0 ? ` ${fmtRate(t.agent_steps_per_sec)} agent-steps/s` : "") +
+      (t.samples > 0 ? ` ${fmtRate(t.samples_per_sec)} rows/s` : "");
+    lines.push(`  stages: ${s.stages.map(part).join("; ")}`);
+  }
   if (s.bc) {
     const dagger = s.bc.dagger_iterations > 0 ? `, then ${s.bc.dagger_iterations} DAgger rollouts adding ${s.bc.dagger_rows.toLocaleString("en-US")} labelled states` : "";
     lines.push(`  behaviour cloning: ${s.bc.samples.toLocaleString("en-US")} scripted decisions, ${s.bc.epochs} epochs${dagger}, accuracy ${(100 * s.bc.accuracy).toFixed(1)}% (dataset ${rel(s.bc.dataset)})`);

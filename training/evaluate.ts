@@ -32,6 +32,16 @@ export interface EvalResult {
   return_mean: number;
   /** Standard deviation of the per-seed means. */
   return_std_seeds: number;
+  /**
+   * The same return with the per-episode clip lifted (the per-tick clip and the exit penalties
+   * kept): the config's ±clip_per_episode binds for most agents within 1,000 ticks, which leaves
+   * every policy near −50 on `return_mean`.
+   */
+  return_unclipped_mean: number;
+  /** Standard deviation of the per-seed means of the unclipped return. */
+  return_unclipped_std_seeds: number;
+  /** Agent-steps simulated (every agent of every tick of every seed). */
+  agent_steps: number;
   /** Share of those agents still present at the end. */
   survival: number;
   /** Standard deviation of the per-seed survival shares. */
@@ -52,6 +62,8 @@ export interface EvalResult {
 export async function evaluatePolicy(name: string, make: (world: World) => Policy | Promise<Policy>, opts: EvalOptions): Promise<EvalResult> {
   const t0 = performance.now();
   const perSeed: number[] = [];
+  const perSeedFree: number[] = [];
+  let freeSum = 0;
   const perSeedSurvival: number[] = [];
   let agents0 = 0;
   let alive0 = 0;
@@ -69,6 +81,10 @@ export async function evaluatePolicy(name: string, make: (world: World) => Polic
     // Initial agents by uid: return so far, and whether they are still present.
     const initial = new Map<number, number>();
     for (const eid of world.agents) initial.set(U[eid], 0);
+    // Return of the same agents with the per-episode clip lifted.
+    const free = new Map<number, number>();
+    for (const eid of world.agents) free.set(U[eid], 0);
+    const clipTick = (world.settings as { rewards?: { clip?: { clip_per_tick?: number } } }).rewards?.clip?.clip_per_tick ?? Infinity;
     const gone = new Set<number>();
     for (let t = 0; t < opts.ticks; t++) {
       world.step();
@@ -80,10 +96,13 @@ export async function evaluatePolicy(name: string, make: (world: World) => Polic
         const r = initial.get(uid);
         if (r !== undefined && !gone.has(uid)) {
           initial.set(uid, r + ex.reward[i]);
+          // The exit tick's reward as the world gave it (its terminal penalty is never clipped).
+          free.set(uid, free.get(uid)! + ex.reward[i]);
           gone.add(uid);
         }
       }
-      const R = world.columns(Reward).total;
+      const Rw = world.columns(Reward);
+      const R = Rw.total;
       const Uc = world.columns(Agent).uid;
       const live = world.agents;
       for (let i = 0; i < live.length; i++) {
@@ -92,13 +111,23 @@ export async function evaluatePolicy(name: string, make: (world: World) => Polic
         rewardSum += r;
         const uid = Uc[eid];
         const cur = initial.get(uid);
-        if (cur !== undefined && !gone.has(uid)) initial.set(uid, cur + r);
+        if (cur !== undefined && !gone.has(uid)) {
+          initial.set(uid, cur + r);
+          // Before the clips: total − terminal − clip_adjustment; then the per-tick clip alone.
+          const raw = R[eid] - Rw.terminal[eid] - Rw.clip_adjustment[eid];
+          const tickOnly = raw > clipTick ? clipTick : raw < -clipTick ? -clipTick : raw;
+          free.set(uid, free.get(uid)! + tickOnly + Rw.terminal[eid]);
+        }
       }
       agentSteps += live.length;
     }
     let s = 0;
     for (const r of initial.values()) s += r;
     perSeed.push(initial.size > 0 ? s / initial.size : 0);
+    let f = 0;
+    for (const r of free.values()) f += r;
+    perSeedFree.push(free.size > 0 ? f / free.size : 0);
+    freeSum += f;
     retSum += s;
     agents0 += initial.size;
     alive0 += initial.size - gone.size;
@@ -113,6 +142,9 @@ export async function evaluatePolicy(name: string, make: (world: World) => Polic
     agents: agents0,
     return_mean: agents0 > 0 ? retSum / agents0 : 0,
     return_std_seeds: sd,
+    return_unclipped_mean: agents0 > 0 ? freeSum / agents0 : 0,
+    return_unclipped_std_seeds: stdev(perSeedFree),
+    agent_steps: agentSteps,
     survival: agents0 > 0 ? alive0 / agents0 : 0,
     survival_std_seeds: stdev(perSeedSurvival),
     exits_per_agent_day: agentSteps > 0 ? (exits * dayTicks) / agentSteps : 0,
@@ -131,11 +163,13 @@ function stdev(xs: readonly number[]): number {
 
 /** A fixed-width table of evaluation results (for the summary). */
 export function formatEvalTable(rows: readonly EvalResult[]): string {
-  const head = ["policy", "return/agent", "± (seeds)", "survival", "± (seeds)", "exits/agent-day", "reward/step"];
+  const head = ["policy", "return/agent", "± (seeds)", "unclipped", "± (seeds)", "survival", "± (seeds)", "exits/agent-day", "reward/step"];
   const body = rows.map((r) => [
     r.policy,
     r.return_mean.toFixed(2),
     r.return_std_seeds.toFixed(2),
+    r.return_unclipped_mean.toFixed(2),
+    r.return_unclipped_std_seeds.toFixed(2),
     `${(100 * r.survival).toFixed(1)}%`,
     `${(100 * r.survival_std_seeds).toFixed(1)}`,
     r.exits_per_agent_day.toFixed(3),

@@ -48,6 +48,11 @@ export interface PpoHyperparameters {
   totalUpdates: number;
   /** L2 penalty on the kernels, ½·wd·Σw² (the config's training.bc.weight_decay for BC; 0 for PPO). */
   weightDecay: number;
+  /**
+   * Rows per epoch: a fresh random subset of the batch of this size (0 or absent = every row).
+   * Replay epochs over a large pool use it so that their cost stays fixed as the pool grows.
+   */
+  rowsPerEpoch?: number;
 }
 
 /** The config's `ppo` section in the trainer's names, with the trainer's defaults for the rest. */
@@ -279,17 +284,20 @@ export class PpoOptimizer {
 
   /**
    * PPO epochs over the batch: shuffle, cut into minibatches, normalise advantages per minibatch,
-   * step Adam on the clipped global gradient. `loss` defaults to ppoLoss.
+   * step Adam on the clipped global gradient. One read-back per update (the statistics), after
+   * the last step.
    */
-  update(b: UpdateBatch, lr: number): UpdateStats {
+  async update(b: UpdateBatch, lr: number): Promise<UpdateStats> {
     const tf = this.tf;
     const hp = this.hp;
     this.setLearningRate(lr);
     const N = b.count;
     if (N === 0) throw new RangeError("a PPO update needs at least one decision; the rollout collected none");
     const A = b.actionCount;
-    const mbCount = Math.max(1, Math.min(hp.numMiniBatches, N));
-    const mbSize = Math.ceil(N / mbCount);
+    // Rows visited per epoch: all of them, or a fresh random subset (the first R of the shuffle).
+    const R = hp.rowsPerEpoch && hp.rowsPerEpoch > 0 ? Math.min(N, hp.rowsPerEpoch) : N;
+    const mbCount = Math.max(1, Math.min(hp.numMiniBatches, R));
+    const mbSize = Math.ceil(R / mbCount);
     if (this.perm.length < N) this.perm = new Int32Array(N);
     const perm = this.perm;
     // On a GPU the batch goes to the device once and minibatches are gathered there by index.
@@ -307,7 +315,7 @@ export class PpoOptimizer {
         shuffle(perm, N, this.rng);
         for (let m = 0; m < mbCount; m++) {
           const lo = m * mbSize;
-          const hi = Math.min(N, lo + mbSize);
+          const hi = Math.min(R, lo + mbSize);
           if (hi - lo <= 0) continue;
           const row = tf.tidy(() => {
             const g = T ? gatherOnDevice(tf, T, perm.subarray(lo, hi)) : gatherOnHost(tf, b, host!, perm, lo, hi);
@@ -361,12 +369,14 @@ export class PpoOptimizer {
     {
       const all = tf.concat(rows);
       try {
-        flat = all.dataSync() as Float32Array;
+        flat = (await all.data()) as Float32Array;
       } finally {
         all.dispose();
         for (const r of rows) r.dispose();
       }
     }
+    // A backend without synchronous reads acts from a host copy of the weights: bring it up to date.
+    await this.policy.refresh();
     const sums = { policy: 0, value: 0, entropy: 0, bc: 0, total: 0, clip: 0, kl: 0, grad: 0 };
     let klMax = 0;
     let gradMax = 0;

@@ -70,6 +70,11 @@ export interface TrainSettings {
    * adding labels and its replay epochs read the same pool. null = none.
    */
   dagger?: { iterations: number; epochs: number; poolRows: number } | null;
+  /**
+   * Rows of each DAgger and mixed-mode replay epoch: a fresh random subset of the pool of this
+   * size (0 = the whole pool, which grows to --dagger-pool rows and then dominated a run's time).
+   */
+  replayRows?: number;
   /** Blend rollouts: the scripted controller's choice stands with probability startRatio, falling to 0 over `updates` updates. */
   anneal: { startRatio: number; updates: number };
   /** Evaluation after training: the same seeds for every policy. */
@@ -107,9 +112,25 @@ export interface CycleReport {
   accuracy?: number;
 }
 
+/** Wall time and throughput of one stage of a training run. */
+export interface StageTiming {
+  stage: "record" | "bc" | "dagger" | "ppo" | "eval";
+  sec: number;
+  /** Agent-steps simulated in the stage (0 for behaviour cloning, which only trains). */
+  agent_steps: number;
+  agent_steps_per_sec: number;
+  /** Rows trained on (every epoch's rows). */
+  samples: number;
+  samples_per_sec: number;
+}
+
 export interface TrainSummary {
   out: string;
   backend: string;
+  /** What computed: the WebGPU adapter, or the CPU path of the backend. */
+  tensor_device: string;
+  /** Each stage's wall time and agent-steps/s (and training rows/s). */
+  stages: StageTiming[];
   config_id: string;
   observation_variant: string;
   parameters: number;
@@ -142,7 +163,25 @@ interface Curves {
 export async function train(s: TrainSettings): Promise<TrainSummary> {
   const t0 = performance.now();
   mkdirSync(s.out, { recursive: true });
-  const { tf, name: backend } = await initTensorBackend(s.backend);
+  const tensorBackend = await initTensorBackend(s.backend);
+  const { tf, name: backend } = tensorBackend;
+  // Wall time and agent-steps (or samples) of each stage, for the summary.
+  const stages: StageTiming[] = [];
+  let open: { stage: StageTiming; t0: number; steps0: number } | undefined;
+  const endStage = () => {
+    if (!open) return;
+    const st = open.stage;
+    st.sec = (performance.now() - open.t0) / 1000;
+    if (st.stage !== "bc" && st.stage !== "eval") st.agent_steps = steps - open.steps0;
+    st.agent_steps_per_sec = st.sec > 0 ? st.agent_steps / st.sec : 0;
+    st.samples_per_sec = st.sec > 0 ? st.samples / st.sec : 0;
+    stages.push(st);
+    open = undefined;
+  };
+  const beginStage = (stage: StageTiming["stage"]) => {
+    endStage();
+    open = { stage: { stage, sec: 0, agent_steps: 0, agent_steps_per_sec: 0, samples: 0, samples_per_sec: 0 }, t0: performance.now(), steps0: steps };
+  };
   const plugins = s.plugins ?? corePlugins;
 
   // ---- the training world -----------------------------------------------------------------------
@@ -249,6 +288,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
     datasetDir = s.dataset;
   } else if (s.bc && !s.resume) {
     // Record the scripted controller: its choices are the labels, its returns the value targets.
+    beginStage("record");
     s.onStage?.("record", s.bc.recordTicks);
     collector.use(world, "scripted");
     // The value targets of the recording are the world's rewards plus the same alive bonus PPO uses.
@@ -333,12 +373,16 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
   }
   const replayBatch: UpdateBatch | undefined = pool ?? (dataset ? datasetBatch(dataset) : undefined);
   /** One supervised epoch over the dataset (a `replay` cycle). */
-  const replayEpoch = (dataMode: "replay" | "mixed") => {
+  const replayEpoch = async (dataMode: "replay" | "mixed", sampled: boolean) => {
     const c0 = performance.now();
     cycle++;
     // A replay epoch's policy loss is the behaviour-cloning cross-entropy (it has no PPO rows).
-    bcOpt!.hp.numMiniBatches = Math.max(1, Math.ceil(replayBatch!.count / bcSettings.batch_size));
-    const raw = bcOpt!.update(replayBatch!, bcHp.learningRate);
+    // BC epochs read every row; DAgger and mixed-mode replays a random subset of the pool.
+    const rows = sampled && s.replayRows ? Math.min(replayBatch!.count, s.replayRows) : replayBatch!.count;
+    bcOpt!.hp.rowsPerEpoch = rows;
+    bcOpt!.hp.numMiniBatches = Math.max(1, Math.ceil(rows / bcSettings.batch_size));
+    const raw = await bcOpt!.update(replayBatch!, bcHp.learningRate);
+    if (open) open.stage.samples += rows;
     const st = { ...raw, lossPolicy: raw.lossBc };
     const accuracy = bcAccuracy(policy, replayBatch!, 4096);
     log.write({
@@ -349,16 +393,18 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
   };
   if (dataset && s.bc && !s.resume) {
     const epochs = s.bc.epochs ?? bcSettings.epochs;
+    beginStage("bc");
     s.onStage?.("bc", epochs);
     let accuracy = 0;
     for (let e = 0; e < epochs; e++) {
-      const r = replayEpoch("replay");
+      const r = await replayEpoch("replay", false);
       accuracy = r.accuracy;
       s.onCycle?.({ stage: "bc", done: e + 1, total: epochs, sps: dataset.count / r.sec, rewardPer1k: 0, exitsPerAgentDay: 0, accuracy });
     }
     let daggerIterations = 0;
     if (pool && s.dagger && s.dagger.iterations > 0) {
       // DAgger: the clone acts, the scripted controller labels what it would have done there.
+      beginStage("dagger");
       s.onStage?.("dagger", s.dagger.iterations);
       for (let it = 0; it < s.dagger.iterations; it++) {
         const c0 = performance.now();
@@ -368,7 +414,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
         const b = collector.buffer;
         computeGae(b, hp.gaeLambda, b.advantages, b.returns);
         pool.addVisited(b);
-        for (let e = 0; e < s.dagger.epochs; e++) accuracy = replayEpoch("replay").accuracy;
+        for (let e = 0; e < s.dagger.epochs; e++) accuracy = (await replayEpoch("replay", true)).accuracy;
         daggerIterations++;
         const rs = collector.stats;
         s.onCycle?.({
@@ -392,6 +438,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
   const opt = new PpoOptimizer(tf, policy, hp, s.seed);
   if (resumeOptimizer) await opt.restore(resumeOptimizer);
   const ckDir = path.join(s.out, "checkpoints");
+  beginStage("ppo");
   s.onStage?.("ppo", s.updates);
   let lastCk = "";
   for (let u = startUpdate; u < s.updates; u++) {
@@ -406,7 +453,8 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
     // Rows the scripted controller chose are cloned (weight 1 while the blend lasts).
     opt.hp.bcWeight = ratio > 0 ? Math.max(baseBcWeight, 1) : baseBcWeight;
     cycle++;
-    const st = opt.update(b, opt.learningRateAt(u));
+    const st = await opt.update(b, opt.learningRateAt(u));
+    if (open) open.stage.samples += b.count * hp.numEpochs;
     const rs = collector.stats;
     const duration = (performance.now() - c0) / 1000;
     log.write({
@@ -416,7 +464,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
     });
     if (s.mode === "mixed" && dataset) {
       pool?.addVisited(b);
-      replayEpoch("mixed");
+      await replayEpoch("mixed", true);
     }
     const reward = (1000 * rs.rewardSum) / Math.max(1, rs.agentSteps);
     const exits = (rs.exits * dayTicks) / Math.max(1, rs.agentSteps);
@@ -435,6 +483,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
   log.close();
   const finalDir = path.join(ckDir, "final");
   const policyHash = await saveCheckpoint(finalDir, policy, opt, { update: s.updates, steps, cycle, stage: "final", transitions: decisions, hyperparameters: hp });
+  endStage();
   const trainSec = (performance.now() - t0) / 1000;
 
   // ---- 3. evaluation ------------------------------------------------------------------------------
@@ -443,9 +492,11 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
     const e = s.eval;
     const opts = { config: s.config, overrides: s.overrides, plugins, seeds: e.seeds, ticks: e.ticks, towns: e.towns };
     const total = 2 + (bcCheckpoint ? 4 : 2);
+    beginStage("eval");
     s.onStage?.("eval", total);
     const step = (r: EvalResult) => {
       evaluation.push(r);
+      if (open) open.stage.agent_steps += r.agent_steps;
       s.onCycle?.({ stage: "eval", done: evaluation.length, total, sps: (r.agents * r.ticks) / r.wall_sec, rewardPer1k: 1000 * r.reward_per_step, exitsPerAgentDay: r.exits_per_agent_day });
     };
     // Sampled (as trained) and greedy (the most likely allowed action) for each learned policy.
@@ -457,6 +508,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
     }
     step(await evaluatePolicy("scripted", () => scriptedPolicy, opts));
     step(await evaluatePolicy("random", () => new RandomPolicy(), opts));
+    endStage();
   }
 
   // ---- 4. the learning curve ----------------------------------------------------------------------
@@ -497,6 +549,8 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
   const summary: TrainSummary = {
     out: s.out,
     backend: backend,
+    tensor_device: tensorBackend.device,
+    stages,
     config_id: settings.config_id,
     observation_variant: policy.variant,
     parameters: policy.parameterCount,

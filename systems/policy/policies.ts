@@ -218,6 +218,9 @@ export class CheckpointError extends Error {
 
 const missingOrInvalid = (e: unknown): CheckpointErrorKind => ((e as NodeJS.ErrnoException)?.code === "ENOENT" ? "missing" : "invalid");
 
+/** Backends that answer dataSync (webgpu does not in Node: see NeuralPolicy.refresh). */
+const SYNC_READ_BACKENDS = new Set(["wasm", "cpu", "tensorflow", "webgl"]);
+
 /** Masked logits are `logits + (mask - 1) * 1e9`. */
 const MASK_PENALTY = 1e9;
 
@@ -283,6 +286,7 @@ export class NeuralPolicy implements Policy {
       if (flat.length !== offset) throw new CheckpointError(`weights hold ${flat.length} floats, the network needs ${offset}`);
     } else flat = initialWeights(entries, this.seed);
     this.variables = entries.map((e) => tf.variable(tf.tensor(flat.subarray(e.offset, e.offset + e.length), e.shape, "float32"), true));
+    if (!SYNC_READ_BACKENDS.has(tf.getBackend())) this.hostMirror = flat.slice();
   }
 
   /** Number of parameters. */
@@ -335,11 +339,31 @@ export class NeuralPolicy implements Policy {
     return f(x, w, b) as tfn.Tensor2D;
   }
 
-  /** Logits [n, A] and values [n] for `n` rows of `input` (row-major [n, inputSize]). */
+  /** Logits [n, A] and values [n] on the device, read back asynchronously (any backend). */
+  async evaluateAsync(input: Float32Array, n: number): Promise<{ logits: Float32Array; value: Float32Array }> {
+    const tf = this.tf;
+    if (n === 0) return { logits: new Float32Array(0), value: new Float32Array(0) };
+    const [l, v] = tf.tidy(() => {
+      const { logits, value } = this.forward(tf.tensor2d(input.subarray(0, n * this.inputSize), [n, this.inputSize], "float32"));
+      return [logits, value];
+    });
+    try {
+      return { logits: (await l.data()) as Float32Array, value: (await v.data()) as Float32Array };
+    } finally {
+      l.dispose();
+      v.dispose();
+    }
+  }
+
+  /**
+   * Logits [n, A] and values [n] for `n` rows of `input` (row-major [n, inputSize]); on the host
+   * mirror where the backend cannot read synchronously.
+   */
   evaluate(input: Float32Array, n: number): { logits: Float32Array; value: Float32Array } {
     const tf = this.tf;
     if (n === 0) return { logits: new Float32Array(0), value: new Float32Array(0) };
     if (input.length < n * this.inputSize) throw new RangeError(`evaluate: ${input.length} floats for ${n} rows of ${this.inputSize}`);
+    if (this.hostMirror) return this.forwardOnHost(input, n);
     const [l, v] = tf.tidy(() => {
       const x = tf.tensor2d(input.subarray(0, n * this.inputSize), [n, this.inputSize], "float32");
       const { logits, value } = this.forward(x);
@@ -421,18 +445,74 @@ export class NeuralPolicy implements Policy {
     draws?: Float32Array,
     forced?: Int32Array,
   ): { actions: Int32Array; logp: Float32Array; value: Float32Array } {
-    const tf = this.tf;
-    const D = this.inputSize;
-    const L = this.actionCount;
     if (n === 0) return { actions: new Int32Array(0), logp: new Float32Array(0), value: new Float32Array(0) };
-    if (input.length < n * D) throw new RangeError(`decide: ${input.length} floats for ${n} rows of ${D}`);
+    if (this.hostMirror) return this.decideOnHost(input, masks, n, draws, forced);
+    const packed = this.decideGraph(input, masks, n, draws, forced);
+    let flat: Float32Array;
+    try {
+      flat = packed.dataSync() as Float32Array;
+    } finally {
+      packed.dispose();
+    }
+    return this.unpack(flat, n);
+  }
+
+  /**
+   * `decide` on the device with an asynchronous read-back: the path of a backend without
+   * synchronous reads (webgpu), and of callers that can wait (bench, tests).
+   */
+  async decideAsync(
+    input: Float32Array,
+    masks: Uint8Array,
+    n: number,
+    draws?: Float32Array,
+    forced?: Int32Array,
+  ): Promise<{ actions: Int32Array; logp: Float32Array; value: Float32Array }> {
+    if (n === 0) return { actions: new Int32Array(0), logp: new Float32Array(0), value: new Float32Array(0) };
+    const packed = this.decideGraph(input, masks, n, draws, forced);
+    let flat: Float32Array;
+    try {
+      flat = (await packed.data()) as Float32Array;
+    } finally {
+      packed.dispose();
+    }
+    return this.unpack(flat, n);
+  }
+
+  private unpack(flat: Float32Array, n: number): { actions: Int32Array; logp: Float32Array; value: Float32Array } {
+    const r = this.result;
+    if (r.actions.length < n) {
+      const c = Math.max(n, r.actions.length * 2);
+      this.result = { actions: new Int32Array(c), logp: new Float32Array(c), value: new Float32Array(c) };
+    }
+    const o = this.result;
+    for (let i = 0; i < n; i++) {
+      o.actions[i] = flat[i * 3];
+      o.logp[i] = flat[i * 3 + 1];
+      o.value[i] = flat[i * 3 + 2];
+    }
+    return o;
+  }
+
+  /** The mask as floats of the network's width (actions beyond it are not allowed). */
+  private maskFloats(masks: Uint8Array, n: number): Float32Array {
+    const L = this.actionCount;
     const A = masks.length / n;
     if (!Number.isInteger(A) || A < 1) throw new RangeError(`decide: ${masks.length} mask entries for ${n} rows`);
-    // The mask as floats of the network's width (actions beyond it are not allowed).
     const mf = this.maskScratch.length >= n * L ? this.maskScratch : (this.maskScratch = new Float32Array(Math.max(n * L, this.maskScratch.length * 2)));
     if (A === L) for (let k = 0; k < n * L; k++) mf[k] = masks[k];
     else for (let i = 0; i < n; i++) for (let j = 0; j < L; j++) mf[i * L + j] = j < A ? masks[i * A + j] : 0;
-    const packed = tf.tidy(() => {
+    return mf;
+  }
+
+  /** The decision graph: [n, 3] floats (action, log-probability, value), not yet read. */
+  private decideGraph(input: Float32Array, masks: Uint8Array, n: number, draws?: Float32Array, forced?: Int32Array): tfn.Tensor2D {
+    const tf = this.tf;
+    const D = this.inputSize;
+    const L = this.actionCount;
+    if (input.length < n * D) throw new RangeError(`decide: ${input.length} floats for ${n} rows of ${D}`);
+    const mf = this.maskFloats(masks, n);
+    return tf.tidy(() => {
       const x = tf.tensor2d(input.subarray(0, n * D), [n, D], "float32");
       const m = tf.tensor2d(mf.subarray(0, n * L), [n, L], "float32");
       const { logits, value } = this.forward(x);
@@ -457,32 +537,113 @@ export class NeuralPolicy implements Policy {
         a = tf.where(tf.greaterEqual(f, 0), f, a) as tfn.Tensor1D;
       }
       const logp = tf.sum(tf.mul(logProbs, oneHotF(tf, a, L)), 1);
-      return tf.stack([tf.cast(a, "float32"), logp, value], 1);
+      return tf.stack([tf.cast(a, "float32"), logp, value], 1) as tfn.Tensor2D;
     });
-    let flat: Float32Array;
-    try {
-      flat = packed.dataSync() as Float32Array;
-    } finally {
-      packed.dispose();
+  }
+
+  // ---- the host mirror (backends without synchronous reads) -------------------------------------
+
+  /**
+   * On a backend that cannot read synchronously (webgpu: Dawn in Node has no blocking map, and
+   * tfjs-backend-webgpu's dataSync needs an OffscreenCanvas), a copy of the weights on the host
+   * serves the calls that must answer at once: `act` inside world.step(), `evaluate`, `weights`.
+   * `refresh()` copies the device weights after every change (the trainer calls it after each
+   * update). Undefined on backends that read synchronously.
+   */
+  private hostMirror: Float32Array | undefined;
+
+  /** True when synchronous calls run on the host copy of the weights (see `refresh`). */
+  get mirrored(): boolean {
+    return this.hostMirror !== undefined;
+  }
+
+  /** Copies the device weights into the host mirror (no-op on backends that read synchronously). */
+  async refresh(): Promise<void> {
+    if (!this.hostMirror) return;
+    const flat = this.hostMirror;
+    const parts = await Promise.all(this.variables.map((v) => v.data()));
+    this.entries.forEach((e, i) => flat.set(parts[i] as Float32Array, e.offset));
+  }
+
+  /** Forward pass on the host mirror: logits [n, L] and values [n] (float32 weights, float64 sums). */
+  private forwardOnHost(input: Float32Array, n: number): { logits: Float32Array; value: Float32Array } {
+    const W = this.hostMirror!;
+    const E = this.entries;
+    let cur = input;
+    let width = this.inputSize;
+    let k = 0;
+    const dense = (x: Float32Array, inW: number, e: TensorEntry, be: TensorEntry, relu: boolean): Float32Array => {
+      const outW = e.shape[1];
+      const y = new Float32Array(n * outW);
+      const acc = new Float64Array(outW);
+      for (let r = 0; r < n; r++) {
+        for (let j = 0; j < outW; j++) acc[j] = W[be.offset + j];
+        for (let i = 0; i < inW; i++) {
+          const xv = x[r * inW + i];
+          if (xv === 0) continue;
+          const row = e.offset + i * outW;
+          for (let j = 0; j < outW; j++) acc[j] += xv * W[row + j];
+        }
+        for (let j = 0; j < outW; j++) y[r * outW + j] = relu && acc[j] < 0 ? 0 : acc[j];
+      }
+      return y;
+    };
+    for (let i = 0; i < this.hidden.length; i++, k += 2) {
+      cur = dense(cur, width, E[k], E[k + 1], true);
+      width = this.hidden[i];
     }
-    const r = this.result;
-    if (r.actions.length < n) {
-      const c = Math.max(n, r.actions.length * 2);
-      this.result = { actions: new Int32Array(c), logp: new Float32Array(c), value: new Float32Array(c) };
-    }
-    const o = this.result;
+    const logits = dense(cur, width, E[k], E[k + 1], false);
+    const value = dense(cur, width, E[k + 2], E[k + 3], false);
+    return { logits, value };
+  }
+
+  private decideOnHost(input: Float32Array, masks: Uint8Array, n: number, draws?: Float32Array, forced?: Int32Array) {
+    const L = this.actionCount;
+    const mf = this.maskFloats(masks, n);
+    const { logits, value } = this.forwardOnHost(input, n);
+    const flat = new Float32Array(n * 3);
+    const p = new Float64Array(L);
     for (let i = 0; i < n; i++) {
-      o.actions[i] = flat[i * 3];
-      o.logp[i] = flat[i * 3 + 1];
-      o.value[i] = flat[i * 3 + 2];
+      let max = -Infinity;
+      for (let j = 0; j < L; j++) max = Math.max(max, logits[i * L + j] + (mf[i * L + j] - 1) * MASK_PENALTY);
+      let sum = 0;
+      for (let j = 0; j < L; j++) sum += p[j] = Math.exp(logits[i * L + j] + (mf[i * L + j] - 1) * MASK_PENALTY - max);
+      let a = 0;
+      if (!draws) {
+        let best = -Infinity;
+        for (let j = 0; j < L; j++) {
+          const z = logits[i * L + j] + (mf[i * L + j] - 1) * MASK_PENALTY;
+          if (z > best) {
+            best = z;
+            a = j;
+          }
+        }
+        if (mf[i * L + a] === 0) a = 0;
+      } else {
+        const u = draws[i];
+        let cum = 0;
+        let last = 0;
+        a = -1;
+        for (let j = 0; j < L; j++) {
+          if (mf[i * L + j] !== 0) last = j;
+          cum += p[j] / sum;
+          if (a < 0 && cum > u) a = j;
+        }
+        if (a < 0 || a > last) a = last;
+      }
+      if (forced && forced[i] >= 0) a = forced[i];
+      flat[i * 3] = a;
+      flat[i * 3 + 1] = logits[i * L + a] + (mf[i * L + a] - 1) * MASK_PENALTY - max - Math.log(sum);
+      flat[i * 3 + 2] = value[i];
     }
-    return o;
+    return this.unpack(flat, n);
   }
 
   private maskScratch = new Float32Array(0);
 
   /** The weights as one flat Float32Array (entry order), read from the variables. */
   weights(): Float32Array {
+    if (this.hostMirror) return this.hostMirror.slice();
     const flat = new Float32Array(this.parameterCount);
     this.entries.forEach((e, i) => flat.set(this.variables[i].dataSync() as Float32Array, e.offset));
     return flat;

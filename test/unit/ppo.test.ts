@@ -113,7 +113,7 @@ describe("the PPO loss", () => {
     expect(bc).toBe(0);
   });
 
-  it("an update lowers the loss of a fixed batch and reports finite statistics", () => {
+  it("an update lowers the loss of a fixed batch and reports finite statistics", async () => {
     const policy = new NeuralPolicy(tf, { inputSize: 4, actionCount: 3, hidden: [8], seed: 3, variant: "v", configId: "c" });
     const N = 64;
     const rng = createRng(5, "batch");
@@ -133,8 +133,8 @@ describe("the PPO loss", () => {
       ppoRows: new Uint8Array(N).fill(1),
     };
     const opt = new PpoOptimizer(tf, policy, hyperparametersFrom(PPO, { learningRate: 0.01, numEpochs: 4, numMiniBatches: 2, valueClip: 0 }), 1);
-    const first = opt.update(batch, 0.01);
-    const later = opt.update(batch, 0.01);
+    const first = await opt.update(batch, 0.01);
+    const later = await opt.update(batch, 0.01);
     expect(first.updates).toBe(8);
     expect(later.lossValue).toBeLessThan(first.lossValue);
     for (const v of Object.values(later)) expect(Number.isFinite(v)).toBe(true);
@@ -149,7 +149,7 @@ describe("the PPO loss", () => {
 });
 
 describe("PPO end to end on a contextual bandit", () => {
-  it("learns the rewarded action of each context from its own samples, never choosing a masked one", () => {
+  it("learns the rewarded action of each context from its own samples, never choosing a masked one", async () => {
     const A = 4;
     const policy = new NeuralPolicy(tf, { inputSize: 3, actionCount: A, hidden: [16], seed: 2, variant: "v", configId: "c" });
     const opt = new PpoOptimizer(tf, policy, hyperparametersFrom(PPO, { learningRate: 0.01, numEpochs: 4, numMiniBatches: 4, entropyCoef: 0, lrAnneal: false }), 3);
@@ -188,7 +188,7 @@ describe("PPO end to end on a contextual bandit", () => {
       const advantages = new Float32Array(N);
       const returns = new Float32Array(N);
       computeGae(gae, 0.95, advantages, returns);
-      opt.update({ count: N, obsSize: 3, actionCount: A, obs, masks, actions, logp, values: value, advantages, returns, ppoRows: new Uint8Array(N).fill(1) }, 0.01);
+      await opt.update({ count: N, obsSize: 3, actionCount: A, obs, masks, actions, logp, values: value, advantages, returns, ppoRows: new Uint8Array(N).fill(1) }, 0.01);
     }
     expect(accuracy).toBeGreaterThan(0.9);
     opt.dispose();
@@ -286,7 +286,7 @@ describe("training checkpoints", () => {
     const opt = new PpoOptimizer(tf, policy, hyperparametersFrom(PPO), 1);
     const N = 16;
     const obs = Float32Array.from({ length: N * 6 }, (_, i) => Math.sin(i));
-    opt.update(
+    await opt.update(
       {
         count: N,
         obsSize: 6,
