@@ -181,14 +181,31 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? "the observer in headless Chromi
       const dpr = window.devicePixelRatio;
       const inside = (px: number, py: number, c: { x: number; y: number }, r: number) => (px - c.x) ** 2 + (py - c.y) ** 2 <= (r + 1.5) ** 2;
       return frame.agents.map((a, i) => {
-        // Sample the disc's centre, or beside the queued marker dot drawn on it.
-        const sx = a.queued ? a.x + a.r * 0.65 : a.x;
-        const sy = a.y;
+        // The device pixel to read: its centre inside the disc, a pixel clear of the disc's
+        // antialiased edge and, for a queued agent, of the marker dot (0.35 radii) drawn on it.
+        // (Rounding a point to a pixel moved a queued agent's sample up to a pixel, into the dot's
+        // antialiased rim, now and then.)
+        const cx = a.x * dpr;
+        const cy = a.y * dpr;
+        const R = a.r * dpr;
+        const lo = a.queued ? 0.35 * R + 1 : 0;
+        const hi = R - 1;
+        let best: { px: number; py: number; cost: number } | null = null;
+        for (let py = Math.floor(cy - R); py <= Math.ceil(cy + R); py++) {
+          for (let px = Math.floor(cx - R); px <= Math.ceil(cx + R); px++) {
+            const dist = Math.hypot(px + 0.5 - cx, py + 0.5 - cy);
+            const cost = a.queued ? Math.abs(dist - (lo + hi) / 2) : dist;
+            if (dist >= lo && dist <= hi && (!best || cost < best.cost)) best = { px, py, cost };
+          }
+        }
+        if (!best) return { id: a.id, colour: a.colour, covered: true, pixel: [0, 0, 0] };
+        const sx = (best.px + 0.5) / dpr;
+        const sy = (best.py + 0.5) / dpr;
         // Covered when something drawn later reaches the sample: another agent (its late ring and
         // conflict triangle reach 2.6 radii), a queue badge, a selection or hover ring.
         const covered =
           frame.agents.some((b, j) => j > i && inside(sx, sy, b, b.marked ? b.r * 2.6 : b.r)) || frame.overlays.some((o) => inside(sx, sy, o, o.r));
-        const d = g.getImageData(Math.round(sx * dpr), Math.round(sy * dpr), 1, 1).data;
+        const d = g.getImageData(best.px, best.py, 1, 1).data;
         return { id: a.id, colour: a.colour, covered, pixel: [d[0], d[1], d[2]] };
       });
     });
