@@ -480,6 +480,11 @@ export function parseConfigText(file: string, text: string, plugins: readonly An
     const where = formatPath(ref.path);
     const abs = resolveReferencedPath(file, value);
     if (!abs) {
+      const st = isAbsolute(value) ? statSync(value, { throwIfNoEntry: false }) : undefined;
+      if (st && !st.isFile()) {
+        refProblems.push({ file, line, path: where, message: `${ref.kind} "${value}" is not a regular file (${st.isDirectory() ? "a folder" : "a device, pipe or socket"})` });
+        continue;
+      }
       const looked = referenceCandidates(file, value).map((c) => relative(process.cwd(), c) || c);
       refProblems.push({ file, line, path: where, message: `${ref.kind} "${value}" not found; looked in ${looked.join(", ")}` });
       continue;
