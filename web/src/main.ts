@@ -336,8 +336,13 @@ els.allTowns.addEventListener("change", () => {
 });
 els.viewPause.addEventListener("click", () => setViewPaused(!viewPaused));
 
+/** The shown town's agents as they were when this viewer paused the view (the tooltip reads them). */
+let frozenAgents: Map<string, AgentRecordT> | null = null;
+
 function setViewPaused(on: boolean): void {
   viewPaused = on;
+  // The mirror updates its records in place: keep copies of what the paused view shows.
+  frozenAgents = on && session ? new Map(townAgents(session.state).map(([id, a]) => [id, { ...a }])) : null;
   els.viewPause.textContent = on ? "Resume my view" : "Pause my view";
   els.viewPause.classList.toggle("on", on);
   // On resume everything that arrived meanwhile is folded in at once.
@@ -422,7 +427,7 @@ els.map.addEventListener("mouseleave", () => {
 
 /** The tooltip of the agent under the pointer, from the state the views show (refreshed every fold). */
 function updateTip(): void {
-  const a = hover ? session?.state.agents?.[hover.id] : undefined;
+  const a = hover ? (frozenAgents ? frozenAgents.get(hover.id) : session?.state.agents?.[hover.id]) : undefined;
   if (!hover || !a) {
     els.tip.hidden = true;
     return;
