@@ -6,11 +6,17 @@ import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { totalmem } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { PROJECT_ROOT } from "../engine/paths.ts";
+
+/** Compiled (the package's dist/, or its CLI bundle): children run dist/bench/*.js with no tsx. */
+const COMPILED = !import.meta.url.endsWith(".ts");
+const script = (name: string) => (COMPILED ? join(PROJECT_ROOT, "dist", "bench", `${name}.js`) : fileURLToPath(new URL(`./${name}.ts`, import.meta.url)));
 
 /** Absolute paths of the benchmark scripts. */
 export const SCRIPTS = {
-  sim: fileURLToPath(new URL("./sim.ts", import.meta.url)),
-  policy: fileURLToPath(new URL("./policy.ts", import.meta.url)),
+  sim: script("sim"),
+  policy: script("policy"),
 };
 
 export interface ChildResult<T> {
@@ -34,7 +40,7 @@ function heapLimitMb(): number {
 
 export function runChild<T>(script: string, args: readonly string[], onLine: (line: string) => void): Promise<ChildResult<T>> {
   const t0 = performance.now();
-  const nodeArgs = ["--expose-gc", `--max-old-space-size=${heapLimitMb()}`, "--import", tsxLoader(), script, ...args];
+  const nodeArgs = ["--expose-gc", `--max-old-space-size=${heapLimitMb()}`, ...(COMPILED ? [] : ["--import", tsxLoader()]), script, ...args];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, nodeArgs, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

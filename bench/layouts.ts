@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { CONFIGS_DIR } from "../engine/paths.ts";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { loadConfig } from "../engine/config/loader.ts";
 import { corePlugins } from "../systems/index.ts";
@@ -16,8 +16,8 @@ import type { World } from "../engine/world.ts";
 export const LAYOUTS = ["towns", "big"] as const;
 export type Layout = (typeof LAYOUTS)[number];
 
-export const MANY_TOWNS_CONFIG = fileURLToPath(new URL("../configs/many-towns.yaml", import.meta.url));
-export const BIG_TOWN_CONFIG = fileURLToPath(new URL("../configs/bench/big-town.yaml", import.meta.url));
+export const MANY_TOWNS_CONFIG = join(CONFIGS_DIR, "many-towns.yaml");
+export const BIG_TOWN_CONFIG = join(CONFIGS_DIR, "bench", "big-town.yaml");
 /** Agents per town in the `towns` layout (as configs/many-towns.yaml). */
 export const AGENTS_PER_SMALL_TOWN = 8;
 /** Object types of the big town, one of each per this many agents. */

@@ -2,7 +2,7 @@
 // per agent, buffers reused between calls. Drives a world through an ExternalPolicy: actions
 // enter in the policy phase (masks and commitment windows apply there), rewards are Reward.total
 // of the tick, exits come from AgentExit. The dict form (parallel.ts) is a view over this one.
-import { fileURLToPath } from "node:url";
+import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { loadConfig, type LoadedConfig } from "../engine/config/loader.ts";
 import { Agent } from "../engine/core-components.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
@@ -23,7 +23,7 @@ import {
   type ObservationBatch,
 } from "../systems/policy/index.ts";
 
-export const DEFAULT_ENV_CONFIG = fileURLToPath(new URL("../configs/default.yaml", import.meta.url));
+export const DEFAULT_ENV_CONFIG = DEFAULT_CONFIG_FILE;
 
 export interface EnvOptions {
   /** Config file (default: configs/default.yaml). */

@@ -97,6 +97,13 @@ export const COMMANDS: Record<string, Entry> = {
       return { spec: m.PARITY_SPEC, run: m.cmdParity };
     },
   },
+  config: {
+    summary: "the config reference: every key's type, default, range, description and plug-in",
+    load: async () => {
+      const m = await import("./config.ts");
+      return { spec: m.CONFIG_SPEC, run: m.cmdConfig };
+    },
+  },
   validate: {
     summary: "check configs (and the files they reference) without running them",
     load: async () => {

@@ -4,10 +4,14 @@
 // script, its CSS and uPlot's CSS all come from this package.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join, sep } from "node:path";
+import { PROJECT_ROOT } from "../engine/paths.ts";
 import type { TokenTable } from "../systems/console/index.ts";
 
-export const WEB_ROOT = fileURLToPath(new URL("../web/", import.meta.url));
+export const WEB_ROOT = join(PROJECT_ROOT, "web") + sep;
+/** The page as `npm run build` bundled it (tools/build-package.mjs): the package ships this, not web/src. */
+export const PREBUILT_OBSERVER = join(PROJECT_ROOT, "dist", "observer");
 
 interface Asset {
   type: string;
@@ -32,7 +36,8 @@ const builds = new Map<string, Promise<Map<string, Asset>>>();
 export function observerAssets(root = WEB_ROOT): Promise<Map<string, Asset>> {
   let b = builds.get(root);
   if (!b) {
-    b = buildObserver(root);
+    const prebuilt = root === WEB_ROOT && !existsSync(`${root}src/main.ts`) && existsSync(PREBUILT_OBSERVER);
+    b = prebuilt ? loadPrebuiltObserver() : buildObserver(root);
     builds.set(root, b);
     // Reported on request; an unobserved rejection must not bring the server down.
     b.catch(() => {});
@@ -67,6 +72,24 @@ export async function buildObserver(root = WEB_ROOT): Promise<Map<string, Asset>
   }
   assets.set("/", { type: "text/html; charset=utf-8", body: await readFile(`${root}index.html`) });
   return assets;
+}
+
+/** The assets of a build written out by writeObserver (an installed package has no web/src to bundle). */
+export async function loadPrebuiltObserver(dir = PREBUILT_OBSERVER): Promise<Map<string, Asset>> {
+  const assets = new Map<string, Asset>();
+  for (const name of readdirSync(dir)) {
+    const type = name.endsWith(".html") ? "text/html; charset=utf-8" : name.endsWith(".js") ? "text/javascript; charset=utf-8" : name.endsWith(".css") ? "text/css; charset=utf-8" : "application/json";
+    assets.set(name === "index.html" ? "/" : `/observer/${name}`, { type, body: await readFile(join(dir, name)) });
+  }
+  return assets;
+}
+
+/** Writes the observer's build to `dir` (index.html and /observer/* by their names): the package's prebuilt page. */
+export async function writeObserver(dir = PREBUILT_OBSERVER, root = WEB_ROOT): Promise<number> {
+  const assets = await buildObserver(root);
+  mkdirSync(dir, { recursive: true });
+  for (const [path, a] of assets) writeFileSync(join(dir, path === "/" ? "index.html" : path.slice("/observer/".length)), a.body);
+  return assets.size;
 }
 
 export interface ObserverSiteOptions {

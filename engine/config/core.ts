@@ -12,64 +12,74 @@ export const FeaturesSection = z
   .strictObject({
     stages: z
       .strictObject({
-        /** Relationship system stage: OFF, A (familiarity), B (trust), C1-C3 (social rewards). */
-        relationships: z.enum(["OFF", "A", "B", "C1", "C2", "C3"]).default("OFF"),
-        /** Social reward stage: chat rewards from C1, avoidance rewards from C2. */
-        social_rewards: z.enum(["OFF", "C1", "C2", "C3"]).default("OFF"),
+        relationships: z.enum(["OFF", "A", "B", "C1", "C2", "C3"]).default("OFF").describe("Relationship system stage: OFF, A (familiarity), B (trust), C1-C3 (social rewards)."),
+        social_rewards: z.enum(["OFF", "C1", "C2", "C3"]).default("OFF").describe("Social reward stage: chat rewards from C1, avoidance rewards from C2."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Staged features of the original (relationships, social rewards)."),
     systems: z
       .strictObject({
-        /** Exits and respawns on/off. */
-        lifecycle: onOff.default("on"),
-        /** Observation variant fed to policies. */
-        observations: z.enum(["full", "hybrid", "compact"]).default("hybrid"),
+        lifecycle: onOff.default("on").describe("Exits and respawns on/off."),
+        observations: z.enum(["full", "hybrid", "compact"]).default("hybrid").describe("Observation variant fed to policies."),
       })
-      .prefault({}),
-    training: z.strictObject({ curiosity: z.enum(["phase_A", "off"]).default("off") }).prefault({}),
-    console: z.strictObject({ mode: z.enum(["viewer", "admin"]).default("viewer") }).prefault({}),
-    relationship_modifiers: z.boolean().default(false),
+      .prefault({})
+      .describe("Systems switched on or off."),
+    training: z
+      .strictObject({ curiosity: z.enum(["phase_A", "off"]).default("off").describe("Curiosity bonus stage of the original's trainer (read for compatibility).") })
+      .prefault({})
+      .describe("Training features."),
+    console: z
+      .strictObject({ mode: z.enum(["viewer", "admin"]).default("viewer").describe("Console mode of the original (tokens decide roles here).") })
+      .prefault({})
+      .describe("Console features."),
+    relationship_modifiers: z.boolean().default(false).describe("Personality modifiers on relationship changes."),
     behavior: z
-      .strictObject({ personality_profiles: z.boolean().default(false), reward_multipliers: z.boolean().default(false) })
-      .prefault({}),
+      .strictObject({
+        personality_profiles: z.boolean().default(false).describe("Agents get personality profiles."),
+        reward_multipliers: z.boolean().default(false).describe("Personality scales each agent's reward terms."),
+      })
+      .prefault({})
+      .describe("Behaviour features."),
     observations: z
-      .strictObject({ personality_channels: z.boolean().default(false), personality_ui: z.boolean().default(false) })
-      .prefault({}),
+      .strictObject({
+        personality_channels: z.boolean().default(false).describe("Observations carry personality channels."),
+        personality_ui: z.boolean().default(false).describe("The observer shows personalities."),
+      })
+      .prefault({})
+      .describe("Observation features."),
   })
-  .prefault({});
+  .prefault({})
+  .describe("Feature flags: stages and systems switched on or off.");
 
 export const RuntimeSection = z
   .strictObject({
-    world: provider.default({ provider: "default", options: {} }),
-    policy: provider.default({ provider: "scripted", options: {} }),
-    telemetry: provider.default({ provider: "stdout", options: {} }),
+    world: provider.default({ provider: "default", options: {} }).describe("World provider: a name, or { provider, options }."),
+    policy: provider
+      .default({ provider: "scripted", options: {} })
+      .describe("Who decides: scripted, random, neural, neural:fresh or neural:CHECKPOINT_DIR (or { provider, options })."),
+    telemetry: provider.default({ provider: "stdout", options: {} }).describe("Telemetry provider: a name, or { provider, options }."),
   })
-  .prefault({});
+  .prefault({})
+  .describe("Runtime providers: world, policy and telemetry.");
 
 const tile = z.number().int().min(1).max(4096);
 export const WorldSection = z
   .strictObject({
-    /** Grid width and height in tiles. */
-    grid_size: z.tuple([tile, tile]).default([48, 48]),
-    /** Seed of the original's weather stream; kept for compatibility, mixed into nothing else. */
-    weather_seed: z.number().int().default(0),
-    /** Number of independent towns simulated together (batched environments). */
-    towns: z.number().int().min(1).max(10_000_000).default(1),
-    /** Agents spawned in each town at start (the original seeds two). */
-    agents_per_town: z.number().int().min(0).max(10_000_000).default(2),
+    grid_size: z.tuple([tile, tile]).default([48, 48]).describe("Grid width and height in tiles."),
+    weather_seed: z.number().int().default(0).describe("Seed of the original's weather stream; kept for compatibility, mixed into nothing else."),
+    towns: z.number().int().min(1).max(10_000_000).default(1).describe("Number of independent towns simulated together (batched environments)."),
+    agents_per_town: z.number().int().min(0).max(10_000_000).default(2).describe("Agents spawned in each town at start (the original seeds two)."),
   })
-  .prefault({});
+  .prefault({})
+  .describe("The world's shape: towns, agents per town, grid.");
 
 export const coreSections = {
-  /** Free-form label of this configuration, stamped on snapshots and telemetry. */
-  config_id: z.string().min(1),
-  /** Root seed of every random stream. */
-  seed: z.number().int().min(0).max(2 ** 53 - 1).default(0),
+  config_id: z.string().min(1).describe("Free-form label of this configuration, stamped on snapshots and telemetry."),
+  seed: z.number().int().min(0).max(2 ** 53 - 1).default(0).describe("Root seed of every random stream."),
   features: FeaturesSection,
   runtime: RuntimeSection,
   world: WorldSection,
-  /** Free-form documentation block (ignored by the simulation). */
-  docs: z.record(z.string(), z.unknown()).optional(),
+  docs: z.record(z.string(), z.unknown()).optional().describe("Free-form documentation block (ignored by the simulation)."),
 } satisfies SectionSchemas;
 
 declare module "./sections.ts" {

@@ -40,22 +40,16 @@ const needs = new Float32Array(3);
 
 export const BehaviorTuning = z
   .strictObject({
-    /** A need below this is seen to even during a shift. */
-    critical_level: z.number().min(0).max(1).default(0.15),
-    /** Away from shifts, a need this close above its threshold is topped up early. */
-    top_up_margin: z.number().min(0).max(1).default(0.25),
-    /** Ticks between two chats of one agent. */
-    chat_cooldown_ticks: z.int().min(0).default(30),
-    /** Ticks before the arrival buffer in which no top-up is started (it would make the agent late). */
-    pre_shift_guard_ticks: z.int().min(0).default(60),
-    /** An idle agent reconsiders every this many ticks (sooner when a need drops below its threshold). */
-    idle_recheck_ticks: z.int().min(1).default(5),
-    /** When a town's fridges hold fewer meals than this, idle agents cook (a batch) for everyone. */
-    pantry_low_meals: z.number().min(0).default(6),
-    /** Ticks allowed after a shift to walk to food and eat, when planning ahead. */
-    travel_slack_ticks: z.int().min(0).default(60),
+    critical_level: z.number().min(0).max(1).default(0.15).describe("A need below this is seen to even during a shift."),
+    top_up_margin: z.number().min(0).max(1).default(0.25).describe("Away from shifts, a need this close above its threshold is topped up early."),
+    chat_cooldown_ticks: z.int().min(0).default(30).describe("Ticks between two chats of one agent."),
+    pre_shift_guard_ticks: z.int().min(0).default(60).describe("Ticks before the arrival buffer in which no top-up is started (it would make the agent late)."),
+    idle_recheck_ticks: z.int().min(1).default(5).describe("An idle agent reconsiders every this many ticks (sooner when a need drops below its threshold)."),
+    pantry_low_meals: z.number().min(0).default(6).describe("When a town's fridges hold fewer meals than this, idle agents cook (a batch) for everyone."),
+    travel_slack_ticks: z.int().min(0).default(60).describe("Ticks allowed after a shift to walk to food and eat, when planning ahead."),
   })
-  .prefault({});
+  .prefault({})
+  .describe("Tuning of the scripted controller.");
 
 const NEVER = -1_000_000;
 

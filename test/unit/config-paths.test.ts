@@ -2,7 +2,7 @@
 // config copied to another folder still runs; a missing file's error names every place looked in.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../engine/config/loader.ts";
 import { CONFIGS_DIR, DEFAULT_CONFIG_FILE } from "../../engine/paths.ts";
@@ -44,7 +44,8 @@ describe("referenced files", () => {
     expect(err).toBeInstanceOf(ConfigError);
     const msg = (err as Error).message;
     expect(msg).toMatch(/"nowhere\.yaml" not found; looked in /);
-    expect(msg).toContain(join(dir, "nowhere.yaml"));
+    // Places are shown relative to the working folder, as every path in a config error.
+    expect(msg).toContain(relative(process.cwd(), join(dir, "nowhere.yaml")));
     expect(msg).toContain(join("configs", "nowhere.yaml"));
   });
 });
