@@ -2,6 +2,10 @@
 import { loadConfig, type LoadedConfig } from "../engine/config/loader.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import { World } from "../engine/world.ts";
+import { estimateWorld } from "../engine/world-size.ts";
+
+/** Estimated size above which building a world is announced on stderr. */
+const LARGE_WORLD_BYTES = 2 * 1024 ** 3;
 
 export interface BuildOverrides {
   seed?: number;
@@ -17,6 +21,9 @@ export function buildWorld(configFile: string, plugins: readonly AnyPlugin[], o:
   if (o.towns !== undefined) overrides["world.towns"] = o.towns;
   if (o.agentsPerTown !== undefined) overrides["world.agents_per_town"] = o.agentsPerTown;
   const config = loadConfig(configFile, plugins, { overrides });
+  // The loader refused worlds that cannot fit; a large one that can is announced, not silent.
+  const est = estimateWorld(config.settings, plugins);
+  if (est.bytes > LARGE_WORLD_BYTES) process.stderr.write(`townlet: building a world of ${est.entities} entities, about ${(est.bytes / 1024 ** 3).toFixed(1)} GiB\n`);
   const world = new World({ settings: config.settings, plugins });
   return { world, config };
 }
