@@ -107,7 +107,7 @@ export const behaviorPlugin = definePlugin({
         const uid = world.columns(Agent).uid;
         const E = world.hasPlugin("employment") ? world.columns(Employment) : undefined;
         const econ = world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy) : undefined;
-        const st = world.state<{ st: { registry: AffordanceTable; byTownType: Map<number, Int32Array> } }>("affordances").st;
+        const st = world.state<{ st: { registry: AffordanceTable; byTownType: Map<number, Int32Array>; objects: readonly number[] } }>("affordances").st;
         const reg = st.registry;
         const social = world.hasPlugin("social") ? world.state<{ ledger: SocialLedger }>("social").ledger : undefined;
         const space = world.state<SpatialIndex>("space");
@@ -125,9 +125,15 @@ export const behaviorPlugin = definePlugin({
         const cook = reg.affordanceIndex("cook_meal");
         state.pantry.fill(0);
         if (fridge >= 0) {
-          for (let t = 0; t < world.towns; t++) {
-            const list = st.byTownType.get(t * 65536 + fridge);
-            if (list) for (let k = 0; k < list.length; k += 3) state.pantry[t] += O.meals[list[k]];
+          // One pass over the objects in entity order (the order of the per-town lists): no map
+          // lookup per town.
+          const objects = st.objects;
+          const type = O.type;
+          const meals = O.meals;
+          const pantry = state.pantry;
+          for (let k = 0; k < objects.length; k++) {
+            const e = objects[k];
+            if (type[e] === fridge) pantry[T[e]] += meals[e];
           }
         }
         for (let i = 0; i < agents.length; i++) {
