@@ -15,7 +15,7 @@ import type { StateHasher } from "../../engine/hash.ts";
 import type { World } from "../../engine/world.ts";
 import { Town, Agent } from "../../engine/core-components.ts";
 import { Needs } from "../../components/needs.ts";
-import { Option, OptionKind } from "../../components/activity.ts";
+import { Activity, Option, OptionKind } from "../../components/activity.ts";
 import { Position } from "../../components/space.ts";
 import { Employment } from "../../components/people.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
@@ -99,6 +99,7 @@ export const behaviorPlugin = definePlugin({
           state.lastChat = g;
         }
         const Op = world.columns(Option);
+        const Act = world.columns(Activity);
         const N = world.columns(Needs);
         const W = world.columns(Wallet);
         const P = world.columns(Position);
@@ -150,9 +151,18 @@ export const behaviorPlugin = definePlugin({
             continue;
           }
           if (Op.done[eid] === 0 && Op.kind[eid] !== OPT_WAIT) {
-            // Committed; but no shift is worth fainting for: a critical need breaks Work.
-            if (Op.kind[eid] !== OPT_WORK) continue;
-            if (N.hunger[eid] >= config.critical_level && N.hygiene[eid] >= config.critical_level && N.energy[eid] >= config.critical_level) continue;
+            if (Op.kind[eid] === OPT_USE) {
+              // Nor is a top-up: hunger below its threshold, with meals in town, breaks a Use that
+              // does not feed and has not started (walking, queued); a top-up sleep behind a
+              // 60-tick queue starved agents of the original's example config (issue #16).
+              const aff = Op.affordance[eid];
+              const feeds = aff >= 0 && (reg.affordances[aff]?.hunger ?? 0) > 0;
+              if (Act.running[eid] >= 0 || feeds || N.hunger[eid] >= thresholds[0] || state.pantry[T[eid]] < 1) continue;
+            } else {
+              // Committed; but no shift is worth fainting for: a critical need breaks Work.
+              if (Op.kind[eid] !== OPT_WORK) continue;
+              if (N.hunger[eid] >= config.critical_level && N.hygiene[eid] >= config.critical_level && N.energy[eid] >= config.critical_level) continue;
+            }
           }
           const town = T[eid];
           const mult = econ ? econ.price_multiplier[town] : 1;
@@ -196,7 +206,12 @@ export const behaviorPlugin = definePlugin({
             continue;
           }
           if (worst >= 0) {
-            const aff = bestAffordance(world, reg, st.byTownType, O, town, NEED_KEYS[worst], W.money[eid], mult);
+            let aff = bestAffordance(world, reg, st.byTownType, O, town, NEED_KEYS[worst], W.money[eid], mult);
+            // Eat first when the other need's affordance would leave hunger critical (issue #16).
+            if (worst !== 0 && aff >= 0 && starves(reg.affordances[aff], needs[0], rates[0], config.critical_level)) {
+              const food = bestAffordance(world, reg, st.byTownType, O, town, "hunger", W.money[eid], mult);
+              if (food >= 0) aff = food;
+            }
             if (aff >= 0) {
               chooseOption(Op, eid, OPT_USE, aff, 0, tick);
               continue;
@@ -216,7 +231,9 @@ export const behaviorPlugin = definePlugin({
             }
             if (topUp >= 0) {
               const aff = bestAffordance(world, reg, st.byTownType, O, town, NEED_KEYS[topUp], W.money[eid], mult);
-              if (aff >= 0) {
+              // No top-up that leaves hunger below its threshold by the time it ends (a 60-tick
+              // sleep begun at hunger 0.65 with decay 0.01 ends in a faint: issue #16).
+              if (aff >= 0 && !starves(reg.affordances[aff], needs[0], rates[0], thresholds[0])) {
                 chooseOption(Op, eid, OPT_USE, aff, 0, tick);
                 continue;
               }
@@ -265,6 +282,11 @@ export const behaviorPlugin = definePlugin({
  * The affordance that restores `need` most among those the agent can afford and whose object
  * type has a stocked object in its town; -1 when none.
  */
+/** True when `a` does not feed and hunger, decaying at `rate`, would be below `floor` by its end. */
+function starves(a: { hunger: number; duration: number }, hunger: number, rate: number, floor: number): boolean {
+  return a.hunger <= 0 && hunger - rate * a.duration < floor;
+}
+
 export function bestAffordance(
   world: World,
   reg: AffordanceTable,
