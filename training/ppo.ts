@@ -198,9 +198,9 @@ export function ppoLoss(tf: TF, policy: NeuralPolicy, mb: MinibatchTensors, hp: 
   const terms: tfn.Tensor[] = [policyLoss, tf.mul(hp.valueLossCoef, valueLoss), tf.mul(-hp.entropyCoef, entropy), tf.mul(hp.bcWeight, bc)];
   if (hp.weightDecay > 0) {
     const kernels = policy.variables.filter((v) => v.shape.length === 2);
-    terms.push(tf.mul(0.5 * hp.weightDecay, tf.addN(kernels.map((k) => tf.sum(tf.square(k))))));
+    terms.push(tf.mul(0.5 * hp.weightDecay, sumAll(tf, kernels.map((k) => tf.sum(tf.square(k))))));
   }
-  const total = tf.addN(terms) as tfn.Scalar;
+  const total = sumAll(tf, terms) as tfn.Scalar;
 
   const clipped = tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), hp.clipParam), "float32");
   const clipFraction = tf.div(tf.sum(tf.mul(clipped, ppoW)), nPpo) as tfn.Scalar;
@@ -347,7 +347,7 @@ export class PpoOptimizer {
               return l.total;
             }, this.policy.variables);
             const names = Object.keys(grads);
-            const norm = tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k])))));
+            const norm = tf.sqrt(sumAll(tf, names.map((k) => tf.sum(tf.square(grads[k])))));
             // Global norm clip, on the device; a non-finite norm applies nothing (and fails the update below).
             let scale: tfn.Tensor = tf.scalar(1);
             if (hp.maxGradNorm > 0) scale = tf.where(tf.greater(norm, hp.maxGradNorm), tf.div(hp.maxGradNorm, tf.add(norm, 1e-6)), scale);
@@ -590,6 +590,18 @@ function gatherOnHost(tf: TF, b: UpdateBatch, s: HostScratch, perm: Int32Array, 
 
 function disposeUpload(t: UploadedBatch): void {
   for (const x of [t.obs, t.masks, t.actions, t.logp, t.values, t.advantages, t.returns, t.ppoRows]) x.dispose();
+}
+
+/**
+ * The sum of tensors, added pairwise. Not tf.addN: on webgpu one AddN kernel binds every input
+ * as a storage buffer, and WebGPU's default limit is 8 per shader stage (9 for the gradient norm
+ * of a two-hidden-layer network: an invalid pipeline).
+ */
+export function sumAll(tf: TF, xs: tfn.Tensor[]): tfn.Tensor {
+  if (xs.length === 0) return tf.scalar(0);
+  let acc = xs[0];
+  for (let i = 1; i < xs.length; i++) acc = tf.add(acc, xs[i]);
+  return acc;
 }
 
 /** Fisher–Yates over the first n entries, from a seeded stream. */
