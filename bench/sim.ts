@@ -47,6 +47,12 @@ export interface SimResult {
   /** Agent-steps (live agents summed over the timed ticks) per wall-clock second. */
   agent_steps_per_sec: number;
   ms_per_tick: number;
+  /** Median, 99th percentile and largest wall-clock ms of one timed tick (world.step() alone). */
+  tick_ms_p50: number;
+  tick_ms_p99: number;
+  tick_ms_max: number;
+  /** tick_ms_p99 / tick_ms_p50: periodic spikes (daily resets, GC) show here. Goal <= 1.2 at 100k. */
+  p99_over_p50: number;
   /**
    * CPU time of this process per timed tick (user + system, all its threads): close to
    * ms_per_tick on an idle machine; much lower when other processes share the cores.
@@ -65,6 +71,8 @@ export interface SimResult {
   major_gcs: number;
   minor_gcs: number;
   gc_ms: number;
+  /** major_gcs scaled to 10,000 ticks (goal: 0). */
+  major_gcs_per_10k_ticks: number;
   /** Heap growth over the timed ticks per tick (bytes; allocation that survived). */
   heap_growth_per_tick: number;
   /** needs/decay ms per tick in the engine over the bare loop's (same arithmetic, same agent count). */
@@ -74,6 +82,43 @@ export interface SimResult {
   build_s: number;
   /** Milliseconds per tick of each system over the timed ticks, in schedule order. */
   system_ms: Record<string, number>;
+  /**
+   * Every component column, membership flag array and town-state column with its element type
+   * and bytes per agent (allocated capacity), largest first; plus the entity index.
+   */
+  column_table: ColumnRow[];
+}
+
+export interface ColumnRow {
+  /** `Component.field`, `Component.(flags)` or `town:Component.field`, or `(entity index)`. */
+  column: string;
+  type: string;
+  bytes: number;
+  bytes_per_agent: number;
+}
+
+/** The bytes-per-column table of a world (see SimResult.column_table). */
+export function columnTable(world: World): ColumnRow[] {
+  const agents = Math.max(1, world.agents.length);
+  const rows: ColumnRow[] = [];
+  const add = (column: string, type: string, bytes: number) => rows.push({ column, type, bytes, bytes_per_agent: round(bytes / agents, 2) });
+  world.components.forEach((def, cols, has) => {
+    for (const f of def.fields) add(`${def.name}.${f.name}`, f.type.name, cols[f.name].byteLength);
+    add(`${def.name}.(flags)`, "Uint8Array", has.byteLength);
+  });
+  world.townStore.forEach((def, cols, has) => {
+    for (const f of def.fields) add(`town:${def.name}.${f.name}`, f.type.name, cols[f.name].byteLength);
+    add(`town:${def.name}.(flags)`, "Uint8Array", has.byteLength);
+  });
+  add("(entity index)", "Uint32Array", world.entities.bytes());
+  return rows.sort((a, b) => b.bytes - a.bytes || (a.column < b.column ? -1 : 1));
+}
+
+/** The q-quantile (0..1) of `xs` by the nearest-rank rule. */
+function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 
 /** A forced full GC: `global.gc` under --expose-gc, else one from a fresh context after setting the flag. */
@@ -233,12 +278,15 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     let steps = 0;
     let tickMs = 0;
     let bareMs = 0;
+    const tickTimes = new Float64Array(ticks);
     const cpu0 = process.cpuUsage();
     const start = performance.now();
     for (let i = 0; i < ticks; i++) {
       const t = performance.now();
       world.step();
-      tickMs += performance.now() - t;
+      const dt = performance.now() - t;
+      tickTimes[i] = dt;
+      tickMs += dt;
       steps += world.agents.length;
       bareMs += bare.pass();
       progress.update(i + 1);
@@ -253,6 +301,9 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     for (const s of world.systemTimes()) system_ms[s.system] = round(s.ms / ticks, 4);
 
     const decayMs = system_ms["needs/decay"] ?? NaN;
+    const timed = Array.from(tickTimes);
+    const p50 = quantile(timed, 0.5);
+    const p99 = quantile(timed, 0.99);
     const barePerTick = bareMs / ticks;
     return {
       agents,
@@ -267,6 +318,10 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       ticks,
       agent_steps_per_sec: Math.round((steps * 1000) / tickMs),
       ms_per_tick: round(ms, 4),
+      tick_ms_p50: round(p50, 4),
+      tick_ms_p99: round(p99, 4),
+      tick_ms_max: round(Math.max(...timed), 4),
+      p99_over_p50: round(p99 / p50, 3),
       cpu_ms_per_tick: round(Math.max(0, (cpu.user + cpu.system) / 1000 - bareMs) / ticks, 4),
       bytes_per_agent: Math.round(bytes / Math.max(1, agents)),
       heap_bytes_per_agent: Math.round((after.heap - before.heap) / Math.max(1, agents)),
@@ -276,12 +331,14 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       major_gcs: g.major,
       minor_gcs: g.minor,
       gc_ms: round(g.ms, 2),
+      major_gcs_per_10k_ticks: round((g.major * 10_000) / ticks, 2),
       heap_growth_per_tick: Math.round(heapGrowth),
       baseline_ratio: round(decayMs / barePerTick, 3),
       decay_ms_per_tick: round(decayMs, 4),
       bare_ms_per_tick: round(barePerTick, 4),
       build_s: round(buildS, 2),
       system_ms,
+      column_table: columnTable(world),
     };
   } finally {
     bw.dispose();

@@ -44,6 +44,7 @@ export const GOALS = {
   neural_end_to_end_agent_steps_per_sec_at_10k: 250_000,
   bytes_per_agent_at_1m: 512,
   major_gcs_in_steady_state: 0,
+  tick_p99_over_p50_at_100k: 1.2,
 };
 
 interface Failure {
@@ -119,6 +120,8 @@ export function checkGoals(results: readonly SimResult[]): GoalCheck[] {
     if (r.policy === "scripted" && near(r.agents, 100_000)) {
       const t = GOALS.sim_agent_steps_per_sec_at_100k;
       out.push({ goal: `sim-only agent-steps/s at 100k (${r.layout})`, agents: r.agents, measured: r.agent_steps_per_sec, target: t, met: r.agent_steps_per_sec >= t });
+      const j = GOALS.tick_p99_over_p50_at_100k;
+      out.push({ goal: `tick p99 / p50 at 100k over ${r.ticks} ticks`, agents: r.agents, measured: r.p99_over_p50, target: j, met: r.p99_over_p50 <= j });
     }
     if (r.policy === "neural" && near(r.agents, 10_000)) {
       const t = GOALS.neural_end_to_end_agent_steps_per_sec_at_10k;
@@ -144,6 +147,8 @@ export function formatResults(layout: string, policy: string, tensorBackend: str
     ["ticks", 6, (r) => String(r.ticks)],
     ["agent-steps/s", 13, (r) => fmt(r.agent_steps_per_sec)],
     ["ms/tick", 9, (r) => r.ms_per_tick.toFixed(3)],
+    ["p50 ms", 8, (r) => r.tick_ms_p50.toFixed(2)],
+    ["p99 ms", 8, (r) => r.tick_ms_p99.toFixed(2)],
     ["cpu ms/tick", 11, (r) => r.cpu_ms_per_tick.toFixed(3)],
     ["B/agent", 8, (r) => fmt(r.bytes_per_agent)],
     ["col B/agent", 11, (r) => fmt(r.column_bytes_per_agent)],

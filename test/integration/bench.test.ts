@@ -51,6 +51,25 @@ describe("townlet bench", () => {
     expect(res.layout).toBe("big");
   });
 
+  it("reports tick-time percentiles, major GCs per 10k ticks and a bytes-per-column table that adds up to the column total", async () => {
+    const r = await bench(["--agents", "96", "--ticks", "5", "--warmup", "2", "--in-process", "--json", "--quiet"]);
+    expect(r.code).toBe(0);
+    const res = expectContract(JSON.parse(r.stdout.at(-1)!) as Record<string, unknown>, 96, 12);
+    const p50 = res.tick_ms_p50 as number;
+    const p99 = res.tick_ms_p99 as number;
+    expect(p50).toBeGreaterThan(0);
+    expect(p99).toBeGreaterThanOrEqual(p50);
+    expect(res.tick_ms_max as number).toBeGreaterThanOrEqual(p99);
+    expect(res.p99_over_p50).toBeCloseTo(p99 / p50, 2);
+    expect(Number.isFinite(res.major_gcs_per_10k_ticks)).toBe(true);
+    const table = res.column_table as { column: string; type: string; bytes: number; bytes_per_agent: number }[];
+    expect(table.map((c) => c.column)).toEqual(expect.arrayContaining(["Needs.hunger", "Needs.(flags)", "(entity index)"]));
+    expect(table.find((c) => c.column === "Needs.hunger")!.type).toBe("Float32Array");
+    for (let i = 1; i < table.length; i++) expect(table[i - 1].bytes).toBeGreaterThanOrEqual(table[i].bytes);
+    const columns = table.filter((c) => c.column !== "(entity index)").reduce((a, c) => a + c.bytes, 0);
+    expect(Math.round(columns / 96)).toBe(res.column_bytes_per_agent);
+  });
+
   it("prints the results table and the per-system table without --json", async () => {
     const r = await bench(["--agents", "64", "--ticks", "5", "--warmup", "2", "--in-process", "--quiet"]);
     expect(r.code).toBe(0);
