@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
+import { main } from "../../tools/cli.ts";
 import { compare, OriginalRefused, OriginalUnavailable, runParity, type AgentOutcome, type ParityReport, type SideOutcome } from "../../tools/parity.ts";
 
 const ORIGINAL = fileURLToPath(new URL("../../../shared/townlet-original", import.meta.url));
@@ -50,8 +51,14 @@ describe.skipIf(skip !== "")(`parity with the original${skip ? ` (skipped: ${ski
   }, 120_000);
 
   it("_template: the original refuses it (relationships stage off), ours runs it", () => {
-    expect(() => runParity(scenario("_template"), { original: src, ticks: 20, agents: 2 })).toThrow(OriginalRefused);
-    expect(() => runParity(scenario("_template"), { original: src, ticks: 20, agents: 2 })).toThrow(/relationships stage/);
+    let err: unknown;
+    try {
+      runParity(scenario("_template"), { original: src, ticks: 20, agents: 2 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OriginalRefused);
+    expect((err as Error).message).toMatch(/relationships stage/);
   }, 120_000);
 
   it("poc_hybrid on the parity layout: our agents live at least as long as the original's first lives", () => {
@@ -100,6 +107,14 @@ describe("parity's comparison", () => {
     const rows = compare(side({ a: agent({ ghost_steps: 9 }) }, 9), side({ a: agent({ needs: { hunger: 0.9, hygiene: 0.5, energy: 0.5 } }) }));
     expect(rows.find((r) => r.metric === "ghost steps")).toMatchObject({ ok: false, kept: "preemption" });
     expect(rows.find((r) => r.metric === "need hunger")).toMatchObject({ ok: false, kept: undefined });
+  });
+
+  it("exits 2 from the command line, saying why, when the original cannot run", async () => {
+    const lines: string[] = [];
+    const out = { log: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+    const config = fileURLToPath(new URL("../../configs/default.yaml", import.meta.url));
+    expect(await main(["parity", config, "--original", "/nonexistent/townlet-src", "--ticks", "5"], out)).toBe(2);
+    expect(lines.join("\n")).toMatch(/townlet parity: (cannot run the original|the original's source is not at \/nonexistent\/townlet-src)/);
   });
 
   it("reports an original that cannot run as unavailable", () => {
