@@ -152,6 +152,7 @@ const USER_ERRORS = new Set([
   "ScenarioError",
   "DatasetError",
   "PpoLogError",
+  "PluginLoadError",
 ]);
 function isUserError(e: unknown): e is Error {
   return e instanceof Error && USER_ERRORS.has(e.name);

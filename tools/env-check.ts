@@ -4,6 +4,7 @@
 // detail), or one JSON object with --json; exit 1 when a check fails.
 import { relative } from "node:path";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
+import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { FLAG, configArg, parseCommand, type CommandSpec } from "./args.ts";
 
 interface Out {
@@ -18,6 +19,7 @@ export const ENV_CHECK_SPEC = {
   flags: {
     config: FLAG.config,
     cycles: { kind: "int", min: 1, default: 200, help: "steps of the parallel api test (the seed test takes min(N, 200))" },
+    plugin: FLAG.plugin,
     json: FLAG.json,
   },
   examples: ["townlet env-check", "townlet env-check configs/many-towns.yaml --cycles 50 --json"],
@@ -28,7 +30,9 @@ export async function cmdEnvCheck(argv: string[], out: Out): Promise<number> {
   const cycles = values.cycles ?? 200;
   const config = configArg("env-check", values.config, positionals) ?? DEFAULT_CONFIG_FILE;
   const { TownletParallelEnv, parallelApiTest, seedTest, ENV_NAME } = await import("../env/index.ts");
-  const makeEnv = () => new TownletParallelEnv({ config, maxCycles: cycles });
+  const { corePlugins } = await import("../systems/index.ts");
+  const plugins = await resolvePlugins(corePlugins, config, values.plugin);
+  const makeEnv = () => new TownletParallelEnv({ config, maxCycles: cycles, plugins });
   makeEnv(); // a config mistake is reported here, as a user error, rather than as a failed check
   const suites = [
     { name: `parallel api test (${cycles} cycles)`, result: parallelApiTest(makeEnv, { cycles }) },

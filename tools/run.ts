@@ -13,6 +13,7 @@ import { createProgress } from "./progress.ts";
 import { SnapshotError, loadSnapshot, newestValidSnapshot, readSnapshotFile, type SnapshotData } from "../engine/snapshot.ts";
 import { configureAutosave, type PersistenceState } from "../systems/persistence/index.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
+import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
 
 interface Out {
@@ -40,6 +41,7 @@ export const RUN_SPEC = {
     "snapshot-dir": { kind: "string", arg: "DIR", help: "folder for snapshots (default: the config's snapshot.storage.root)" },
     resume: { kind: "string", arg: "FILE|DIR", help: "resume from a snapshot file, or the newest valid one in DIR" },
     telemetry: { kind: "string", arg: "stdout|file:PATH", help: "stream the telemetry (NDJSON snapshot + diffs) of this run" },
+    plugin: FLAG.plugin,
     json: FLAG.json,
     quiet: FLAG.quiet,
   },
@@ -77,7 +79,8 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
       return { path: from, snapshot: readSnapshotFile(from) };
     });
   }
-  const built = buildWorld(configFile, corePlugins, {
+  const plugins = await resolvePlugins(corePlugins, configFile, values.plugin);
+  const built = buildWorld(configFile, plugins, {
     seed: values.seed ?? resume?.snapshot.header.seed,
     towns: values.towns ?? resume?.snapshot.header.towns,
     agentsPerTown: values.agents,

@@ -27,6 +27,7 @@ import {
 import { corePlugins } from "../systems/index.ts";
 import { affordanceRegistry } from "../systems/affordances/index.ts";
 import { buildWorld } from "./build.ts";
+import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
 import { formatSummary } from "./run.ts";
 
@@ -266,6 +267,7 @@ export const SCENARIO_SPEC = {
     ticks: { ...FLAG.ticks, help: "the tick to stop at (default: the scenario's ticks)" },
     seed: FLAG.seed,
     towns: FLAG.towns,
+    plugin: FLAG.plugin,
     json: FLAG.json,
     quiet: { ...FLAG.quiet, help: "no event lines (the summary is still printed)" },
   },
@@ -277,11 +279,13 @@ export const SCENARIO_SPEC = {
  * notable event as it happens (one line, or one NDJSON object with --json; none with --quiet),
  * then the run summary with the scenario's description and each agent's final state.
  */
-export function cmdScenario(argv: string[], out: { log(line: string): void; err(line: string): void }): number {
+export async function cmdScenario(argv: string[], out: { log(line: string): void; err(line: string): void }): Promise<number> {
   const { values, positionals } = parseCommand(SCENARIO_SPEC, argv);
   const file = configArg("scenario", values.config, positionals);
   if (file === undefined) throw new UsageError("townlet scenario: expected a scenario file (townlet scenario FILE)");
+  const plugins = await resolvePlugins(corePlugins, file, values.plugin);
   const { summary } = runScenario(file, {
+    plugins,
     ticks: values.ticks,
     seed: values.seed,
     towns: values.towns,

@@ -31,6 +31,8 @@ import { buildWorld } from "./build.ts";
 import { observerSite } from "./web.ts";
 import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
+import { resolvePlugins } from "../engine/plugin-loader.ts";
+import type { AnyPlugin } from "../engine/plugin.ts";
 
 export const DEFAULT_CONFIG = DEFAULT_CONFIG_FILE;
 export const DEFAULT_PORT = 8765;
@@ -306,6 +308,8 @@ const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 
 export interface ServeOptions {
   config?: string;
+  /** The plug-ins of the world (default: the core ones). */
+  plugins?: readonly AnyPlugin[];
   host?: string;
   /** 0 = any free port. */
   port?: number;
@@ -359,7 +363,7 @@ export interface ServeHandle {
 
 /** Builds the world, binds the plug-ins, starts the server and the loop. */
 export async function startServe(o: ServeOptions = {}): Promise<ServeHandle> {
-  const { world, config } = buildWorld(o.config ?? DEFAULT_CONFIG, corePlugins, { seed: o.seed, towns: o.towns, agentsPerTown: o.agents, overrides: o.overrides });
+  const { world, config } = buildWorld(o.config ?? DEFAULT_CONFIG, o.plugins ?? corePlugins, { seed: o.seed, towns: o.towns, agentsPerTown: o.agents, overrides: o.overrides });
   const tokens = o.tokensFile ? TokenTable.fromFile(o.tokensFile) : TokenTable.fromConfig(world.settings.console_auth);
   const { console: svc, publisher } = bindSystems(world, { configHash: config.configHash });
   if (world.hasPlugin("persistence")) world.state<PersistenceState>("persistence").configHash = config.configHash;
@@ -484,6 +488,7 @@ townlet serve --stdio --help).`,
     checkpoints: { kind: "string", arg: "DIR", help: "checkpoints admins may promote and roll back to" },
     "adopt-release": { kind: "boolean", help: "make DIR/release.json's live checkpoint live again at start" },
     "metrics-public": { kind: "boolean", help: "serve GET /metrics without a token" },
+    plugin: FLAG.plugin,
     stdio: { kind: "boolean", help: "the Python bridge protocol on stdin/stdout (see townlet serve --stdio --help)" },
     quiet: FLAG.quiet,
   },
@@ -515,6 +520,7 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
   try {
     handle = await startServe({
       config,
+      plugins: await resolvePlugins(corePlugins, config ?? DEFAULT_CONFIG, values.plugin),
       host: values.host,
       port: port ?? DEFAULT_PORT,
       tokensFile: values.tokens,

@@ -7,6 +7,7 @@ import { createProgress, type Progress } from "./progress.ts";
 import type { TrainSettings, TrainSummary } from "../training/trainer.ts";
 import { formatEvalTable } from "../training/evaluate.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
+import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
 import type { PpoHyperparameters } from "../training/ppo.ts";
 
@@ -59,6 +60,7 @@ evaluation always uses the config as it is. --quick is a tiny run for smoke test
     "train-set": { kind: "string", arg: "KEY=VALUE|none", multiple: true, help: "change the training world only" },
     "alive-bonus": { kind: "number", min: 0, max: 10, default: 0.2, help: "reward per live agent per tick in PPO's rewards" },
     quick: { kind: "boolean", help: "a tiny run for smoke tests" },
+    plugin: FLAG.plugin,
     json: FLAG.json,
     quiet: FLAG.quiet,
   },
@@ -66,7 +68,7 @@ evaluation always uses the config as it is. --quick is a tiny run for smoke test
 } as const satisfies CommandSpec;
 
 /** The command line as settings. `--quick` is a tiny run for smoke tests (seconds, not minutes). */
-export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json: boolean; quiet: boolean } {
+export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json: boolean; quiet: boolean; plugins: string[] } {
   const { values: v, positionals } = parseCommand(TRAIN_SPEC, argv);
   const config = configArg("train", v.config, positionals) ?? DEFAULT_CONFIG_FILE;
   const quick = v.quick === true;
@@ -123,7 +125,7 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
     hp,
   };
   if (settings.dataset && settings.bc === null) settings.bc = { recordTicks: 0, epochs: bcEpochs };
-  return { settings, json: v.json === true, quiet: v.quiet === true };
+  return { settings, json: v.json === true, quiet: v.quiet === true, plugins: v.plugin ?? [] };
 }
 
 /**
@@ -168,7 +170,9 @@ function fmtRate(x: number): string {
 }
 
 export async function cmdTrain(argv: string[], out: Out): Promise<number> {
-  const { settings, json, quiet } = parseTrainArgs(argv);
+  const { settings, json, quiet, plugins } = parseTrainArgs(argv);
+  const { corePlugins } = await import("../systems/index.ts");
+  settings.plugins = await resolvePlugins(corePlugins, settings.config, plugins);
   let bar: Progress | undefined;
   settings.onStage = (stage, total) => {
     bar?.stop();

@@ -5,6 +5,7 @@ import { join, relative } from "node:path";
 import { formatProblem, validateFile } from "../engine/config/loader.ts";
 import { corePlugins } from "../systems/index.ts";
 import { CONFIGS_DIR } from "../engine/paths.ts";
+import { PluginLoadError, resolvePlugins } from "../engine/plugin-loader.ts";
 import { FLAG, parseCommand, type CommandSpec } from "./args.ts";
 
 interface Out {
@@ -18,6 +19,7 @@ export const VALIDATE_SPEC = {
   positionals: { name: "FILE|DIR...", min: 0, max: Infinity, help: "config files or folders of them (default: the project's configs/)" },
   flags: {
     strict: { kind: "boolean", help: "keys the original Townlet ignores are errors, not warnings" },
+    plugin: FLAG.plugin,
     json: FLAG.json,
   },
   examples: ["townlet validate", "townlet validate configs/default.yaml --strict --json"],
@@ -34,14 +36,21 @@ function yamlFilesIn(path: string): string[] {
   return out;
 }
 
-export function cmdValidate(argv: string[], out: Out): number {
+export async function cmdValidate(argv: string[], out: Out): Promise<number> {
   const { values, positionals } = parseCommand(VALIDATE_SPEC, argv);
   const targets = positionals.length ? positionals : [CONFIGS_DIR];
   const files = targets.flatMap(yamlFilesIn);
   let bad = 0;
   const results: { file: string; kind: string; ok: boolean; problems: string[] }[] = [];
   for (const f of files) {
-    const r = validateFile(f, corePlugins, { strict: values.strict });
+    // Each config with its own `plugins:` (and --plugin); a plug-in that fails to load is this file's problem.
+    let r: ReturnType<typeof validateFile>;
+    try {
+      r = validateFile(f, await resolvePlugins(corePlugins, /\.ya?ml$/.test(f) ? f : undefined, values.plugin), { strict: values.strict });
+    } catch (e) {
+      if (!(e instanceof PluginLoadError)) throw e;
+      r = { kind: "config", problems: [{ file: f, line: 1, path: "plugins", message: e.message }] };
+    }
     const shown = relative(process.cwd(), f) || f;
     for (const w of r.warnings ?? []) out.err(`warning: ${formatProblem({ ...w, file: relative(process.cwd(), w.file) || w.file })}`);
     const problems = r.problems.map((p) => formatProblem({ ...p, file: relative(process.cwd(), p.file) || p.file }));

@@ -80,6 +80,10 @@ export const coreSections = {
   runtime: RuntimeSection,
   world: WorldSection,
   docs: z.record(z.string(), z.unknown()).optional().describe("Free-form documentation block (ignored by the simulation)."),
+  plugins: z
+    .array(z.string().min(1))
+    .optional()
+    .describe("Plug-in modules to load besides the core ones: paths relative to this config's folder, or package names (the command line adds more with --plugin PATH)."),
 } satisfies SectionSchemas;
 
 declare module "./sections.ts" {
@@ -90,5 +94,6 @@ declare module "./sections.ts" {
     runtime: z.output<typeof RuntimeSection>;
     world: z.output<typeof WorldSection>;
     docs?: Record<string, unknown>;
+    plugins?: string[];
   }
 }

@@ -1,0 +1,91 @@
+// Plug-ins from outside the engine: a config's `plugins:` list (paths relative to the config's
+// folder, or package names) and the command line's --plugin PATH (relative to the working folder).
+// A module's default export is a plug-in or a list of them (a named `plugins` export is read too).
+// Every failure names the file: not found (with the places looked in), failed to load (with the
+// module's own error), or exports no plug-in.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parse as parseYaml } from "yaml";
+import type { AnyPlugin } from "./plugin.ts";
+
+/** A plug-in module that cannot be found or loaded (exit 1: the user's to fix). */
+export class PluginLoadError extends Error {
+  override name = "PluginLoadError";
+}
+
+function isPlugin(x: unknown): x is AnyPlugin {
+  return typeof x === "object" && x !== null && typeof (x as { name?: unknown }).name === "string" && ("systems" in x || "config" in x || "sections" in x || "components" in x || "state" in x);
+}
+
+/** A spec that names a file (starts with ./, ../, / or ends with a script extension) rather than a package. */
+function isPath(spec: string): boolean {
+  return spec.startsWith(".") || isAbsolute(spec) || /\.(m?[jt]s|cjs)$/.test(spec);
+}
+
+let tsxRegistered = false;
+
+/** Imports one plug-in module; `from` is where the spec was written (a config's folder, or the working folder). */
+export async function loadPluginModule(spec: string, from: string, origin: string): Promise<AnyPlugin[]> {
+  let target: string;
+  if (isPath(spec)) {
+    target = resolve(from, spec);
+    if (!existsSync(target) || !statSync(target).isFile()) throw new PluginLoadError(`${origin}: plug-in "${spec}" not found (looked for ${target})`);
+  } else {
+    try {
+      target = createRequire(resolve(from, "index.js")).resolve(spec);
+    } catch {
+      throw new PluginLoadError(`${origin}: plug-in package "${spec}" not found from ${from} (install it, or give a path such as ./${spec}.ts)`);
+    }
+  }
+  // A TypeScript plug-in under the compiled CLI: Node needs tsx's loader for it.
+  if (/\.m?ts$/.test(target) && !tsxRegistered && !import.meta.url.endsWith(".ts")) {
+    const { register } = await import("tsx/esm/api");
+    register();
+    tsxRegistered = true;
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(target).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new PluginLoadError(`${origin}: plug-in ${target} failed to load: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const found = [mod.default, mod.plugins, mod.plugin].flatMap((x) => (Array.isArray(x) ? x : x === undefined ? [] : [x]));
+  const plugins = found.filter(isPlugin);
+  if (!plugins.length) throw new PluginLoadError(`${origin}: plug-in ${target} exports no plug-in (expected a default export made with definePlugin, or a list of them)`);
+  return plugins;
+}
+
+/** The `plugins:` list of a config file (empty when it has none; the loader reports a malformed one). */
+export function pluginsListed(configFile: string): string[] {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(configFile, "utf8"));
+  } catch {
+    return []; // the config loader reports the file's own problems, with lines
+  }
+  const list = (raw as { plugins?: unknown } | null)?.plugins;
+  return Array.isArray(list) ? list.filter((x): x is string => typeof x === "string" && x.length > 0) : [];
+}
+
+/**
+ * The plug-ins of a run: `base` (the core plug-ins), then the config's `plugins:` (relative to the
+ * config's folder), then each --plugin (relative to the working folder). A plug-in whose name is
+ * already loaded is refused, naming both files.
+ */
+export async function resolvePlugins(base: readonly AnyPlugin[], configFile: string | undefined, cli: readonly string[] = []): Promise<AnyPlugin[]> {
+  const out = [...base];
+  const from = new Map<string, string>(base.map((p) => [p.name, "the core plug-ins"]));
+  const add = async (spec: string, dir: string, origin: string) => {
+    for (const p of await loadPluginModule(spec, dir, origin)) {
+      const prior = from.get(p.name);
+      if (prior !== undefined) throw new PluginLoadError(`${origin}: plug-in "${p.name}" (${spec}) is already loaded by ${prior}`);
+      from.set(p.name, spec);
+      out.push(p);
+    }
+  };
+  if (configFile !== undefined) for (const spec of pluginsListed(configFile)) await add(spec, dirname(resolve(configFile)), `${configFile}: plugins`);
+  for (const spec of cli) await add(spec, process.cwd(), "--plugin");
+  return out;
+}
