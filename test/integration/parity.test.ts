@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 import { main } from "../../tools/cli.ts";
-import { compare, OriginalRefused, OriginalUnavailable, runParity, type AgentOutcome, type ParityReport, type SideOutcome } from "../../tools/parity.ts";
+import { runScenario } from "../../tools/scenario.ts";
+import { compare, OriginalRefused, OriginalUnavailable, parityLayout, runParity, type AgentOutcome, type ParityReport, type SideOutcome } from "../../tools/parity.ts";
 
 const ORIGINAL = fileURLToPath(new URL("../../../shared/townlet-original", import.meta.url));
 const python = spawnSync("python3", ["-c", "import pydantic, numpy, yaml; assert pydantic.VERSION[0] == '2'"], { encoding: "utf8" });
@@ -59,6 +60,9 @@ describe.skipIf(skip !== "")(`parity with the original${skip ? ` (skipped: ${ski
     }
     expect(err).toBeInstanceOf(OriginalRefused);
     expect((err as Error).message).toMatch(/relationships stage/);
+    const ours = runScenario(scenario("_template"), { ticks: 20, overrides: { scenario: parityLayout([24, 24], ["grocer"], 2, 20) } });
+    expect(ours.summary.ticks).toBe(20);
+    expect(ours.summary.agent_states.map((a) => a.alive)).toEqual([true, true]);
   }, 120_000);
 
   it("poc_hybrid on the parity layout: our agents live at least as long as the original's first lives", () => {
