@@ -223,7 +223,7 @@ class RayVectorEnv:
             refs = [h.start.remote(self._args(base_args, dict(overrides, **{"world.towns": n}))) for h, (_, n) in zip(self._handles, self.slices)]
             infos = self._get(refs, list(range(self.actors)), float(startup_timeout) + 30, "start")
         except BaseException as e:
-            if self.workers_per_actor > 1 and "workers" in str(e):
+            if self.workers_per_actor > 1 and "--workers" in str(e) and "unknown" in str(e).lower():
                 self.close()
                 raise ValueError(
                     f"workers_per_actor={self.workers_per_actor}: this engine has no `serve --stdio --workers` flag "
