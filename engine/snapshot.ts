@@ -11,7 +11,7 @@
 // world had when saved, the payload's length and sha256, and the schema of what follows
 // (components with their field types, town state, message channels, plug-in states). Sections:
 //   kernel            JSON: custom agent names, interned strings
-//   kernel/dense      u32: the bitecs entity index (live ids first, then ids to recycle)
+//   kernel/dense      u32: the entity index, engine/entities.ts (live ids first, then ids to recycle)
 //   comp/<C>/<field>  raw column bytes over entity ids [0, max_id]; comp/<C>/$has: u8 flags
 //   town/<C>/<field>  raw column bytes over town ids [0, towns); town/<C>/$has
 //   msg/<name>/offsets  i32 [count, phase offsets...] and msg/<name>/data f64 (field-major):
