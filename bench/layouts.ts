@@ -10,7 +10,7 @@ import { CONFIGS_DIR } from "../engine/paths.ts";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { loadConfig } from "../engine/config/loader.ts";
 import { corePlugins } from "../systems/index.ts";
-import { buildWorld } from "../tools/build.ts";
+import { buildWorld } from "../engine/build.ts";
 import type { World } from "../engine/world.ts";
 
 export const LAYOUTS = ["towns", "big"] as const;

@@ -53,6 +53,8 @@ export type {
 } from "./plugin.ts";
 export type { Phase } from "./phases.ts";
 export type { Rng, RngState, CoreStream } from "./rng.ts";
+export { buildWorld } from "./build.ts";
+export type { BuildOverrides } from "./build.ts";
 export type { LoopOptions } from "./loop.ts";
 export type { ConfigProblem, LoadedConfig, LoadOptions } from "./config/loader.ts";
 export type { ConfigSections, SectionSchemas } from "./config/sections.ts";

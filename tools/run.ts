@@ -2,7 +2,7 @@
 import { statSync, writeFileSync } from "node:fs";
 import { runLoop } from "../engine/loop.ts";
 import { corePlugins } from "../systems/index.ts";
-import { buildWorld } from "./build.ts";
+import { buildWorld } from "../engine/build.ts";
 import { loadConfig } from "../engine/config/loader.ts";
 import type { World } from "../engine/world.ts";
 import { createTransportSink, type TelemetryPublisher } from "../systems/telemetry/index.ts";

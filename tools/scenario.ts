@@ -26,7 +26,7 @@ import {
 } from "../components/messages.ts";
 import { corePlugins } from "../systems/index.ts";
 import { affordanceRegistry } from "../systems/affordances/index.ts";
-import { buildWorld } from "./build.ts";
+import { buildWorld } from "../engine/build.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
 import { formatSummary } from "./run.ts";

@@ -27,7 +27,7 @@ import {
   type GatewayOptions,
 } from "../systems/console/index.ts";
 import { ServeMetrics } from "../systems/telemetry/metrics.ts";
-import { buildWorld } from "./build.ts";
+import { buildWorld } from "../engine/build.ts";
 import { observerSite } from "./web.ts";
 import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";

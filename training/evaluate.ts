@@ -7,7 +7,7 @@ import { AgentExit } from "../components/messages.ts";
 import { Reward } from "../components/people.ts";
 import { corePlugins } from "../systems/index.ts";
 import { setPolicy, policyState, type Policy } from "../systems/policy/index.ts";
-import { buildWorld } from "../tools/build.ts";
+import { buildWorld } from "../engine/build.ts";
 import type { World } from "../engine/world.ts";
 
 export interface EvalOptions {

@@ -22,7 +22,7 @@ import {
   setPolicy,
 } from "../systems/policy/index.ts";
 import { registryOf } from "../systems/policy/masks.ts";
-import { buildWorld } from "../tools/build.ts";
+import { buildWorld } from "../engine/build.ts";
 import { computeGae, hyperparametersFrom, pearson, PpoOptimizer, type PpoHyperparameters, type UpdateBatch, type UpdateStats } from "./ppo.ts";
 import { RolloutCollector } from "./rollout.ts";
 import { partOf, writeDataset, type Dataset, type DatasetPart, type DatasetStats, readDataset } from "./dataset.ts";
