@@ -177,7 +177,7 @@ function runOurs(file: string, ticks: number, layout: Layout | undefined): SideO
   };
   // Needs, money, wages and rivalry are read after every tick: an agent that exits keeps its last.
   const wages = new Map<string, number>();
-  const last = new Map<string, { needs: Record<string, number>; wallet: number }>();
+  const last = new Map<string, { needs: Record<string, number>; wallet: number; job: string | null }>();
   let rivalry: Record<string, Record<string, number>> = {};
   const run = runScenario(file, {
     ticks,
@@ -187,13 +187,14 @@ function runOurs(file: string, ticks: number, layout: Layout | undefined): SideO
     onTick: (w) => {
       const N = w.columns(Needs);
       const W = w.components.isRegistered(Wallet) ? w.columns(Wallet) : undefined;
+      const E = w.components.isRegistered(Employment) ? w.columns(Employment) : undefined;
+      const jobNames = Object.keys(w.settings.jobs);
       for (const eid of w.agents) {
-        last.set(w.agentName(eid), { needs: Object.fromEntries(NEED_NAMES.map((n) => [n, Math.round(N[n][eid] * 1e4) / 1e4])), wallet: W ? Math.round(W.money[eid] * 1e4) / 1e4 : 0 });
+        const job = E && w.has(eid, Employment) && E.job[eid] >= 0 ? (jobNames[E.job[eid]] ?? null) : null;
+        last.set(w.agentName(eid), { needs: Object.fromEntries(NEED_NAMES.map((n) => [n, Math.round(N[n][eid] * 1e4) / 1e4])), wallet: W ? Math.round(W.money[eid] * 1e4) / 1e4 : 0, job });
       }
       rivalry = rivalrySnapshot(w);
-      if (!w.components.isRegistered(Employment)) return;
-      const E = w.columns(Employment);
-      for (const eid of w.agents) if (w.has(eid, Employment)) wages.set(w.agentName(eid), E.wages_earned[eid]);
+      if (E) for (const eid of w.agents) if (w.has(eid, Employment)) wages.set(w.agentName(eid), E.wages_earned[eid]);
     },
   });
   const round = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -202,7 +203,7 @@ function runOurs(file: string, ticks: number, layout: Layout | undefined): SideO
     a.alive = s.alive;
     a.needs = s.needs ?? last.get(s.id)?.needs ?? {};
     a.wallet = s.wallet ?? last.get(s.id)?.wallet ?? 0;
-    a.job = s.job;
+    a.job = s.job ?? last.get(s.id)?.job ?? null;
     a.wages = round(wages.get(s.id) ?? 0);
     a.rivalry = Object.fromEntries(Object.entries(rivalry[s.id] ?? {}).map(([k, v]) => [k, round(v)]).sort());
   }
@@ -335,6 +336,7 @@ function compareRows(original: SideOutcome, ours: SideOutcome): ParityRow[] {
     }
     rows.push(exactRow(id, "alive", String(o.alive), String(u.alive)));
     rows.push(exactRow(id, "exit reason", o.exit?.reason ?? "-", u.exit?.reason ?? "-"));
+    rows.push(exactRow(id, "job", o.job ?? "-", u.job ?? "-"));
     if (o.exit && u.exit) rows.push(countRow(id, "exit tick", o.exit.tick, u.exit.tick, T.exit_tick));
     if (o.exit) add(totals.o.exits, o.exit.reason, 1);
     if (u.exit) add(totals.u.exits, u.exit.reason, 1);
