@@ -1,14 +1,18 @@
 // The policy side of the benchmark (not a test), in three sections:
 //   observations  observation and action-mask build rate for every agent at --agents (10k), in
 //                 both layouts, after 30 scripted ticks (agents spread, queue, hold objects);
-//   inference     neural policy decisions per second (forward pass, then masked softmax and
-//                 sampling) at batch 1k/10k/100k, for each tensor backend that loads, one child
-//                 process per backend (TensorFlow.js allows one backend per process);
+//   inference     neural policy decisions per second on the device (one upload of the rows,
+//                 masks and draws; forward, masking and sampling there; actions read back) at
+//                 batch 1k/10k/100k, for each tensor backend that loads (webgpu included, forced
+//                 also on a software adapter), one child process per backend (TensorFlow.js
+//                 allows one backend per process);
 //   rollout       end-to-end agent-steps per second at --agents (10k, many towns): simulation +
-//                 observations + policy, with the neural policy on the fastest backend, and the
-//                 scripted and random policies beside it for reference (bench/sim.ts children).
+//                 observations + policy, with the neural policy on each backend that loaded, and
+//                 the scripted and random policies beside it for reference (bench/sim.ts
+//                 children). On webgpu the policy acts inside world.step() from its host copy of
+//                 the weights (no synchronous read-back in Node), so that row measures the host.
 // Run: node --expose-gc --import tsx bench/policy.ts [--section all|observations|inference|rollout]
-//   [--agents 10000] [--batches 1000,10000,100000] [--backends cuda,native,wasm,cpu] [--json]
+//   [--agents 10000] [--batches 1000,10000,100000] [--backends webgpu,cuda,native,wasm,cpu] [--json]
 // or `townlet bench --suite policy`.
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -37,9 +41,9 @@ export interface ObservationRow {
 
 export interface InferenceRow {
   batch: number;
-  /** Forward pass only (tensor in, logits out). */
+  /** Forward pass only (rows in, logits and values read back). */
   forward_ms: number;
-  /** Forward pass plus masked softmax and sampling in JavaScript (policy.act). */
+  /** A decision step on the device (NeuralPolicy.decideAsync): forward, masking, sampling, actions read back. */
   act_ms: number;
   decisions_per_sec: number;
   reps: number;
@@ -49,6 +53,8 @@ export interface InferenceResult {
   backend: BackendName;
   available: boolean;
   reason: string;
+  /** What computed (`tensor_device`): the WebGPU adapter or the CPU path. */
+  device?: string;
   input_size?: number;
   action_count?: number;
   hidden?: number[];
@@ -87,6 +93,17 @@ function timeIt(fn: () => void, seconds: number, minReps = 5, maxReps = 10_000):
   const t0 = performance.now();
   while (reps < minReps || (reps < maxReps && performance.now() - t0 < seconds * 1000)) {
     fn();
+    reps++;
+  }
+  return { ms: (performance.now() - t0) / reps, reps };
+}
+
+/** `timeIt` for asynchronous calls (a device read-back is awaited: webgpu has no synchronous one). */
+async function timeItAsync(fn: () => Promise<unknown>, seconds: number, minReps = 5, maxReps = 10_000): Promise<{ ms: number; reps: number }> {
+  let reps = 0;
+  const t0 = performance.now();
+  while (reps < minReps || (reps < maxReps && performance.now() - t0 < seconds * 1000)) {
+    await fn();
     reps++;
   }
   return { ms: (performance.now() - t0) / reps, reps };
@@ -141,6 +158,7 @@ export async function benchInference(backend: BackendName, batches: readonly num
     return { backend, available: false, reason: (e as Error).message, rows: [], skipped: [] };
   }
   const reason = describeTensorBackend(b);
+  const device = b.device;
   // The network the end-to-end run uses: shaped by a many-towns world (its observation width
   // and action space), hidden sizes from policy_runtime.hidden_sizes.
   const bw = buildBenchWorld("towns", 8);
@@ -153,6 +171,7 @@ export async function benchInference(backend: BackendName, batches: readonly num
     backend,
     available: true,
     reason,
+    device,
     input_size: D,
     action_count: A,
     hidden: [...policy.hidden],
@@ -171,13 +190,16 @@ export async function benchInference(backend: BackendName, batches: readonly num
     }
     const data = new Float32Array(n * D);
     for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) >>> 0) / 2 ** 32;
-    const obs: ObservationBatch = { variant: policy.variant, size: D, count: n, data };
     const masks = new Uint8Array(n * A).fill(1);
-    const agents = new Int32Array(n);
-    const out = new Int32Array(n);
-    policy.evaluate(data, n); // warm (kernels, memory)
-    const fwd = timeIt(() => policy.evaluate(data, n), 1, 2, 200);
-    const act = timeIt(() => policy.act(world, obs, masks, agents, out), 1, 2, 200);
+    for (let i = 0; i < n; i++) masks[i * A + (i % A)] = 0;
+    const draws = new Float32Array(n);
+    for (let i = 0; i < n; i++) draws[i] = ((i * 40503) % 65536) / 65536;
+    // On the device: one upload of the rows, masks and draws, masking and sampling there, one
+    // read-back of [n, 3] (action, log-probability, value). Awaited, as webgpu must.
+    await policy.evaluateAsync(data, n); // warm (kernels, memory)
+    await policy.decideAsync(data, masks, n, draws);
+    const fwd = await timeItAsync(() => policy.evaluateAsync(data, n), 1, 2, 200);
+    const act = await timeItAsync(() => policy.decideAsync(data, masks, n, draws), 1, 2, 200);
     lastMsPerRow = act.ms / n;
     result.rows.push({
       batch: n,
@@ -214,11 +236,15 @@ export async function runPolicySuite(o: PolicySuiteOptions = {}): Promise<Policy
       ?.filter((r) => r.available && r.rows.length)
       .sort((a, b) => (b.rows.at(-1)?.decisions_per_sec ?? 0) - (a.rows.at(-1)?.decisions_per_sec ?? 0))[0]?.backend;
     res.rollout = [];
-    for (const policy of ["scripted", "random", "neural"]) {
+    // The neural rollout on every backend that loaded (the fastest first), the others for reference.
+    const neural = res.inference?.filter((r) => r.available).map((r) => r.backend) ?? [];
+    const order = fastest ? [fastest, ...neural.filter((b) => b !== fastest)] : neural.length ? neural : [undefined];
+    const runs: { policy: string; backend?: BackendName }[] = [{ policy: "scripted" }, { policy: "random" }, ...order.map((backend) => ({ policy: "neural", backend }))];
+    for (const { policy, backend } of runs) {
       const args = ["--agents", String(agents), "--layout", "towns", "--policy", policy];
-      if (policy === "neural" && fastest) args.push("--backend", fastest);
+      if (backend) args.push("--backend", backend);
       const r = await runChild<SimResult>(SCRIPTS.sim, args, log);
-      res.rollout.push(r.ok ? r.value! : { policy, error: r.error! });
+      res.rollout.push(r.ok ? r.value! : { policy: backend ? `${policy} (${backend})` : policy, error: r.error! });
     }
   }
   return res;
@@ -238,13 +264,13 @@ export function formatPolicySuite(r: PolicySuiteResult): string {
     }
   }
   if (r.inference) {
-    lines.push("neural policy inference (forward + masked sampling), decisions per second:");
+    lines.push("neural policy inference on the device (forward + masking + sampling, actions read back), decisions per second:");
     for (const b of r.inference) {
       if (!b.available) {
         lines.push(`  ${b.backend.padEnd(7)} unavailable: ${b.reason}`);
         continue;
       }
-      lines.push(`  ${b.backend.padEnd(7)} ${b.reason}; MLP ${b.input_size}->${b.hidden?.join("->")}->${b.action_count}+1 (${fmt(b.parameters ?? 0)} parameters)`);
+      lines.push(`  ${b.backend.padEnd(7)} ${b.device ?? b.reason}; MLP ${b.input_size}->${b.hidden?.join("->")}->${b.action_count}+1 (${fmt(b.parameters ?? 0)} parameters)`);
       for (const row of b.rows) {
         lines.push(`          batch ${String(row.batch).padStart(7)}: forward ${row.forward_ms.toFixed(2).padStart(9)} ms, act ${row.act_ms.toFixed(2).padStart(9)} ms, ${fmt(row.decisions_per_sec).padStart(10)} decisions/s`);
       }
@@ -261,7 +287,8 @@ export function formatPolicySuite(r: PolicySuiteResult): string {
           .slice(0, 3)
           .map(([k, v]) => `${k} ${v.toFixed(2)}`)
           .join(", ");
-        lines.push(`  ${x.policy.padEnd(9)} ${fmt(x.agent_steps_per_sec).padStart(10)} agent-steps/s, ${x.ms_per_tick.toFixed(2)} ms/tick (backend ${x.tensor_backend}; top: ${top} ms)`);
+        const who = x.policy === "neural" ? `neural (${x.tensor_backend})` : x.policy;
+        lines.push(`  ${who.padEnd(16)} ${fmt(x.agent_steps_per_sec).padStart(10)} agent-steps/s, ${x.ms_per_tick.toFixed(2)} ms/tick (backend ${x.tensor_backend}; top: ${top} ms)`);
       }
     }
   }

@@ -517,7 +517,10 @@ export class NeuralPolicy implements Policy {
       const m = tf.tensor2d(mf.subarray(0, n * L), [n, L], "float32");
       const { logits, value } = this.forward(x);
       const masked = tf.add(logits, tf.mul(tf.sub(m, 1), MASK_PENALTY));
-      const logProbs = tf.logSoftmax(masked);
+      // log-softmax and the cumulative sum from elementwise ops, reductions and a matMul: wasm's
+      // logSoftmax and cumsum kernels took 200 ms each at 10k rows, more than the network.
+      const shifted = tf.sub(masked, tf.max(masked, 1, true));
+      const logProbs = tf.sub(shifted, tf.log(tf.sum(tf.exp(shifted), 1, true)));
       let a: tfn.Tensor1D;
       if (!draws) {
         const best = tf.argMax(masked, 1) as tfn.Tensor1D;
@@ -526,7 +529,7 @@ export class NeuralPolicy implements Policy {
         a = tf.where(tf.greater(allowed, 0), best, tf.zerosLike(best)) as tfn.Tensor1D;
       } else {
         const u = tf.tensor2d(draws.subarray(0, n), [n, 1], "float32");
-        const cum = tf.cumsum(tf.exp(logProbs), 1);
+        const cum = tf.matMul(tf.exp(logProbs), this.upperOnes(L));
         const idx = tf.sum(tf.cast(tf.lessEqual(cum, u), "int32"), 1) as tfn.Tensor1D;
         // Rounding can leave the draw above the last cumulative sum: take the last allowed action.
         const last = tf.sub(tf.scalar(L - 1, "int32"), tf.argMax(tf.reverse(m, 1), 1)) as tfn.Tensor1D;
@@ -539,6 +542,13 @@ export class NeuralPolicy implements Policy {
       const logp = tf.sum(tf.mul(logProbs, oneHotF(tf, a, L)), 1);
       return tf.stack([tf.cast(a, "float32"), logp, value], 1) as tfn.Tensor2D;
     });
+  }
+
+  /** U[i][j] = 1 for i <= j: p·U is the cumulative sum of p along a row. */
+  private upperOnes(L: number): tfn.Tensor2D {
+    const u = new Float32Array(L * L);
+    for (let i = 0; i < L; i++) for (let j = i; j < L; j++) u[i * L + j] = 1;
+    return this.tf.tensor2d(u, [L, L]);
   }
 
   // ---- the host mirror (backends without synchronous reads) -------------------------------------
