@@ -25,7 +25,7 @@ export const BENCH_SPEC = {
     ticks: { kind: "int", min: 1, help: "measured ticks per size (default: by size)" },
     warmup: { kind: "int", min: 0, help: "ticks run before measuring (default: by size)" },
     policy: { kind: "string", choices: ["scripted", "random", "neural"], default: "scripted", help: "who decides" },
-    backend: { kind: "string", arg: "NAME", help: "tensor backend for the neural policy (cuda, native, wasm, cpu)" },
+    backend: { kind: "string", arg: "NAME", help: "tensor backend for the neural policy (webgpu, cuda, native, wasm, cpu)" },
     layout: { kind: "string", choices: LAYOUTS, default: "towns", help: "many small towns, or one big town" },
     seed: FLAG.seed,
     suite: { kind: "string", choices: ["sim", "policy"], default: "sim", help: "the simulation, or observation/inference/end-to-end" },
