@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import os
 import shutil
 import sys
 import unittest
@@ -91,6 +92,8 @@ class RealPettingZooTest(unittest.TestCase):
     def test_close_leaves_no_open_file(self):
         # ResourceWarning is raised from finalizers, where "error" cannot turn it into an
         # exception: record every warning instead and look for it.
+        fds = lambda: set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else set()  # noqa: E731
+        before = fds()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for shm in (None, False):
@@ -102,6 +105,7 @@ class RealPettingZooTest(unittest.TestCase):
                 gc.collect()
         leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
         self.assertEqual(leaks, [])
+        self.assertEqual(fds() - before, set(), "descriptors left open after close()")
 
 
 if __name__ == "__main__":
