@@ -118,7 +118,7 @@ def ray_run(towns: int, warmup: int, ticks: int) -> dict:
     from townlet_env import RayVectorEnv
 
     if not ray.is_initialized():
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level="ERROR")
+        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, logging_level="ERROR")
     rng = np.random.default_rng(0)
     with RayVectorEnv(config=CONFIG, actors=RAY_ACTORS, overrides={"world.towns": towns, "world.agents_per_town": 8}, max_cycles=warmup + ticks + 10, timeout=120) as env:
         pids = [w[k] for w in env._where for k in ("pid", "engine_pid")]

@@ -34,7 +34,7 @@ def setUpModule():
         import ray
 
         if not ray.is_initialized():
-            ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+            ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")  # never a cluster `ray start` left running
 
 
 def tearDownModule():
