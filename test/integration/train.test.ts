@@ -90,7 +90,7 @@ describe("townlet train", () => {
   it("refuses bad options with a message naming the option", async () => {
     const c = capture();
     expect(await main(["train", "--log-version", "2.0"], c.out)).toBe(1);
-    expect(c.errs.join("\n")).toMatch(/--log-version: expected 1.0 or 1.1, got "2.0"/);
+    expect(c.errs.join("\n")).toMatch(/--log-version: expected one of 1\.0, 1\.1, got "2\.0"/);
     const d = capture();
     expect(await main(["train", "--updates", "zero"], d.out)).toBe(1);
     expect(d.errs.join("\n")).toMatch(/--updates: expected an integer >= 1/);
