@@ -271,7 +271,7 @@ export const SCENARIO_SPEC = {
     json: FLAG.json,
     quiet: { ...FLAG.quiet, help: "no event lines (the summary is still printed)" },
   },
-  examples: ["townlet scenario my-scenario.yaml --ticks 50 --quiet"],
+  examples: ["townlet scenario configs/scenarios/shower-queue.yaml", "townlet scenario configs/scenarios/shower-queue.yaml --ticks 40 --json --quiet"],
 } as const satisfies CommandSpec;
 
 /**
