@@ -19,6 +19,7 @@ import { actionNames } from "../../components/actions.ts";
 import type { ObservationBatch } from "./observe.ts";
 import { observationSourceFor } from "./observe.ts";
 import { registryOf } from "./masks.ts";
+import { deviceWorkerFor } from "./device-worker.ts";
 
 /** An action value meaning "no new choice: the current option stands". */
 export const KEEP = -1;
@@ -217,6 +218,8 @@ export class CheckpointError extends Error {
 }
 
 const missingOrInvalid = (e: unknown): CheckpointErrorKind => ((e as NodeJS.ErrnoException)?.code === "ENOENT" ? "missing" : "invalid");
+
+let nextPolicyId = 1;
 
 /** Backends that answer dataSync (webgpu does not in Node: see NeuralPolicy.refresh). */
 const SYNC_READ_BACKENDS = new Set(["wasm", "cpu", "tensorflow", "webgl"]);
@@ -446,7 +449,13 @@ export class NeuralPolicy implements Policy {
     forced?: Int32Array,
   ): { actions: Int32Array; logp: Float32Array; value: Float32Array } {
     if (n === 0) return { actions: new Int32Array(0), logp: new Float32Array(0), value: new Float32Array(0) };
-    if (this.hostMirror) return this.decideOnHost(input, masks, n, draws, forced);
+    if (this.hostMirror) {
+      // Inside a tick on webgpu: the device worker answers synchronously (the main thread waits
+      // on shared memory while it runs the step on the GPU); the host copy where it cannot start.
+      const worker = deviceWorkerFor(this.tf);
+      if (worker) return this.unpack(worker.decide(this.workerKey, this.hostMirror, this, input, this.maskFloats(masks, n), n, draws, forced), n);
+      return this.decideOnHost(input, masks, n, draws, forced);
+    }
     const packed = this.decideGraph(input, masks, n, draws, forced);
     let flat: Float32Array;
     try {
@@ -507,11 +516,24 @@ export class NeuralPolicy implements Policy {
 
   /** The decision graph: [n, 3] floats (action, log-probability, value), not yet read. */
   private decideGraph(input: Float32Array, masks: Uint8Array, n: number, draws?: Float32Array, forced?: Int32Array): tfn.Tensor2D {
+    return this.decideGraphF(input, this.maskFloats(masks, n), n, draws, forced);
+  }
+
+  /** `decideAsync` with the mask already as floats of the network's width [n, actionCount] (the device worker's call). */
+  async decideMaskedAsync(input: Float32Array, maskFloats: Float32Array, n: number, draws?: Float32Array, forced?: Int32Array): Promise<Float32Array> {
+    const packed = this.decideGraphF(input, maskFloats, n, draws, forced);
+    try {
+      return (await packed.data()) as Float32Array;
+    } finally {
+      packed.dispose();
+    }
+  }
+
+  private decideGraphF(input: Float32Array, mf: Float32Array, n: number, draws?: Float32Array, forced?: Int32Array): tfn.Tensor2D {
     const tf = this.tf;
     const D = this.inputSize;
     const L = this.actionCount;
     if (input.length < n * D) throw new RangeError(`decide: ${input.length} floats for ${n} rows of ${D}`);
-    const mf = this.maskFloats(masks, n);
     return tf.tidy(() => {
       const x = tf.tensor2d(input.subarray(0, n * D), [n, D], "float32");
       const m = tf.tensor2d(mf.subarray(0, n * L), [n, L], "float32");
@@ -573,7 +595,12 @@ export class NeuralPolicy implements Policy {
     const flat = this.hostMirror;
     const parts = await Promise.all(this.variables.map((v) => v.data()));
     this.entries.forEach((e, i) => flat.set(parts[i] as Float32Array, e.offset));
+    // The device worker reloads the weights at its next call.
+    this.workerKey = { id: this.workerKey.id, version: this.workerKey.version + 1 };
   }
+
+  /** Which weights the device worker must hold for this policy (a new version after each refresh). */
+  private workerKey = { id: nextPolicyId++, version: 0 };
 
   /** Forward pass on the host mirror: logits [n, L] and values [n] (float32 weights, float64 sums). */
   private forwardOnHost(input: Float32Array, n: number): { logits: Float32Array; value: Float32Array } {

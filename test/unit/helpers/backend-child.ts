@@ -88,7 +88,7 @@ const optimizer = new PpoOptimizer(tf, policy, hp, 9);
 const batch = { count: N, obsSize: D, actionCount: A, obs, masks, actions, logp, values, advantages, returns, ppoRows };
 for (let u = 0; u < 3; u++) await optimizer.update(batch, 0.01);
 const trainedGreedy = Array.from((await policy.decideAsync(obs, masks, N)).actions.subarray(0, N));
-const trainedHostGreedy = Array.from(policy.decide(obs, masks, N).actions.subarray(0, N));
+const trainedSyncGreedy = Array.from(policy.decide(obs, masks, N).actions.subarray(0, N));
 const save = opt("--save");
 const savedHash = save ? policy.save(save) : undefined;
 let loadedGreedy: number[] | undefined;
@@ -108,7 +108,7 @@ console.log(
     loss: parts,
     gradients,
     trainedGreedy,
-    trainedHostGreedy,
+    trainedSyncGreedy,
     savedHash,
     loadedGreedy,
   }),
