@@ -332,8 +332,9 @@ export function isSoftwareAdapter(info: AdapterInfoLike, adapterFallback?: boole
 export function describeAdapter(info: AdapterInfoLike, software: boolean): string {
   const parts = [info.vendor, info.description || info.device].filter((x): x is string => !!x && x.trim() !== "");
   let s = parts.join(" ") || "unnamed adapter";
+  if (software) return `${s} (software adapter, on the CPU)`;
   if (info.architecture && !s.toLowerCase().includes(info.architecture.toLowerCase())) s += ` (${info.architecture})`;
-  return software ? `${s} [software adapter, CPU]` : s;
+  return s;
 }
 
 async function activateWebGpu(fail: (reason: string) => { probe: BackendProbe }, forced: boolean): Promise<ProbeResult> {
