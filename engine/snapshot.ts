@@ -362,6 +362,17 @@ const HeaderSchema = z.looseObject({
   payload_sha256: z.string(),
 });
 
+const PartialHeaderSchema = HeaderSchema.partial();
+
+/** Refuses a header whose fields have the wrong types (`present`), or lack one a load needs (`full`). */
+function checkHeader(header: unknown, fields: "present" | "full", path?: string): void {
+  const shape = (fields === "full" ? HeaderSchema : PartialHeaderSchema).safeParse(header);
+  if (shape.success) return;
+  const i = shape.error.issues[0];
+  const more = shape.error.issues.length > 1 ? ` (and ${shape.error.issues.length - 1} more)` : "";
+  throw new SnapshotError("corrupt", `header field ${i.path.map(String).join(".") || "(header)"}: ${i.message}${more}`, path);
+}
+
 export function decodeSnapshot(input: Uint8Array, path?: string): SnapshotData {
   // A plain view (a Node Buffer's slice() would share memory where a copy is meant).
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
@@ -406,13 +417,10 @@ export function decodeSnapshot(input: Uint8Array, path?: string): SnapshotData {
   if (typeof header.schema_version !== "number" || header.schema_version > SNAPSHOT_SCHEMA_VERSION) {
     throw fail("version", `schema version ${header.schema_version}; this build reads up to ${SNAPSHOT_SCHEMA_VERSION}`);
   }
-  // A header that verifies may still have been written by something else (or by hand): its
-  // types are checked here, so a bad one is named against this file, never a TypeError later.
-  const shape = HeaderSchema.safeParse(header);
-  if (!shape.success) {
-    const i = shape.error.issues[0];
-    throw fail("corrupt", `header field ${i.path.map(String).join(".") || "(header)"}: ${i.message}${shape.error.issues.length > 1 ? ` (and ${shape.error.issues.length - 1} more)` : ""}`);
-  }
+  // A header that verifies may still have been written by something else (or by hand): the
+  // types of the fields it has are checked here, so a bad one is named against this file, never
+  // a TypeError later (loadSnapshot also requires every field a world needs).
+  checkHeader(header, "present", path);
   const sections = new Map<string, Uint8Array>();
   let at = PREFIX + hlen;
   const end = at + header.payload_bytes;
@@ -706,6 +714,7 @@ function apply(world: World, snap: SnapshotData): void {
 export function loadSnapshot(world: World, input: Uint8Array | SnapshotData, opts: LoadSnapshotOptions = {}): LoadSnapshotResult {
   assertLittleEndian();
   let snap = input instanceof Uint8Array ? decodeSnapshot(input, opts.path) : input;
+  checkHeader(snap.header, "full", opts.path);
   const target = String((world.settings as { config_id?: unknown }).config_id ?? "");
   let migrated: string[] | undefined;
   if (snap.header.config_id !== target) {
@@ -729,6 +738,7 @@ export function loadSnapshot(world: World, input: Uint8Array | SnapshotData, opt
       opts.path,
     );
   }
+  if (migrated) checkHeader(snap.header, "full", opts.path);
   checkCompatible(world, snap, opts.path);
   const backup = opts.rollback === false ? undefined : saveSnapshot(world);
   try {

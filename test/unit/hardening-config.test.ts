@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, parseConfigText, validateFile, type ConfigProblem } from "../../engine/config/loader.ts";
-import { decodeSnapshot, encodeSnapshotData, newestValidSnapshot, saveSnapshot, SnapshotError } from "../../engine/snapshot.ts";
+import { decodeSnapshot, encodeSnapshotData, loadSnapshot, newestValidSnapshot, saveSnapshot, SnapshotError } from "../../engine/snapshot.ts";
 import { estimateWorld, worldSizeProblems } from "../../engine/world-size.ts";
 import { World } from "../../engine/world.ts";
 import { corePlugins } from "../../systems/index.ts";
@@ -185,6 +185,15 @@ describe("snapshot headers", () => {
       expect((err as SnapshotError).code).toBe("corrupt");
       expect((err as SnapshotError).message).toMatch(new RegExp(`^/snaps/x\\.snapshot: header field ${field}`));
     }
+  });
+
+  it("decodes a header that lacks fields (a bare container) but refuses to load it, naming the file", () => {
+    const good = decodeSnapshot(saveSnapshot(world()));
+    const { plugins: _p, ...rest } = good.header;
+    void _p;
+    const bytes = encodeSnapshotData({ ...good, header: rest as typeof good.header });
+    expect(decodeSnapshot(bytes).header.plugins).toBeUndefined();
+    expect(() => loadSnapshot(world(), bytes, { path: "/snaps/y.snapshot" })).toThrow(/^\/snaps\/y\.snapshot: header field plugins: /);
   });
 
   it("takes the newest snapshot of the asked config from a folder holding two configs", async () => {
