@@ -32,7 +32,7 @@ export const CommandRequest = z
       .min(1)
       .max(128)
       .optional()
-      .describe("idempotency key: required for destructive commands; a repeated one returns the first result"),
+      .describe("idempotency key: required for destructive commands; repeated with the same command and args it returns the first result, with others it is refused (conflict)"),
     id: z.union([z.string().max(128), z.number()]).optional().describe("request id echoed in the result (WebSocket correlation)"),
   })
   .describe("one console command");
