@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerToken, TICKET_PROTOCOL, TicketBook, TicketLimitError, type Principal, type TokenTable } from "./auth.ts";
 import type { ConsoleService } from "./service.ts";
+import { jsonShapeProblem } from "../../engine/json-limits.ts";
 import type { CommandResultT, ErrorCode } from "./protocol.ts";
 
 /** What the gateway needs of a WebSocket connection (telemetry/websocket.ts Connection). */
@@ -96,7 +97,7 @@ export class ConsoleGateway {
   message(conn: GatewayConnection, msg: Record<string, unknown>): void {
     const n = this.pendingByConn.get(conn.id) ?? 0;
     if (n >= this.maxPending) {
-      const res = this.service.auditRefusal(typeof msg.name === "string" ? msg.name.slice(0, 64) : "?", "busy", `too many commands waiting on this connection (${this.maxPending})`, conn.principal, "ws", msg.args);
+      const res = this.service.auditRefusal(typeof msg.name === "string" ? msg.name.slice(0, 64) : "?", "busy", `too many commands waiting on this connection (${this.maxPending})`, conn.principal, "ws", jsonShapeProblem(msg) === undefined ? msg.args : { omitted: "too deep or too large" });
       conn.send(withId(res, msg.id));
       return;
     }
