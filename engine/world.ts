@@ -22,7 +22,8 @@ export interface WorldOptions {
   towns?: number;
   /**
    * Initial entity capacity; default: the entities the plug-ins create at start (their
-   * `entities` hints) plus id 0, else 1024. Columns grow by a quarter beyond it.
+   * `entities` hints) plus id 0, and at least 1024 (small worlds keep room to spawn without
+   * regrowing). Columns grow by a quarter beyond it.
    */
   capacity?: number;
 }
@@ -208,12 +209,12 @@ export class World {
     }
   }
 
-  /** Entity capacity at start: the plug-ins' `entities` hints (ids start at 1), or the option. */
+  /** Entity capacity at start: the option, else the plug-ins' `entities` hints (ids start at 1), at least 1024. */
   private startCapacity(): number {
+    if (this.initialCapacity !== undefined) return Math.max(16, this.initialCapacity);
     let hint = 0;
     for (const p of this.plugins) if (p.entities) hint += p.entities(this.settings, this.towns);
-    const fromHints = hint > 0 ? hint + 1 : 1024;
-    return Math.max(16, this.initialCapacity ?? 0, this.initialCapacity === undefined ? fromHints : 0);
+    return Math.max(1024, hint + 1);
   }
 
   private makeContext(

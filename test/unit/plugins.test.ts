@@ -331,11 +331,12 @@ describe("columns and entities", () => {
   });
 
   it("sizes columns up front from the plug-ins' entity counts: agents and objects of every town, nothing more", () => {
-    const settings = parseConfigObject({ config_id: "t", world: { towns: 3, agents_per_town: 5 } }, corePlugins);
+    const settings = parseConfigObject({ config_id: "t", world: { towns: 300, agents_per_town: 5 } }, corePlugins);
     const w = new World({ settings, plugins: corePlugins });
-    const objectsPerTown = (w.maxEntityId() - 15) / 3;
+    const objectsPerTown = (w.maxEntityId() - 1500) / 300;
     expect(objectsPerTown).toBeGreaterThan(0);
-    expect(w.agents.length).toBe(15);
+    expect(w.maxEntityId()).toBeGreaterThan(1024); // above the floor small worlds get
+    expect(w.agents.length).toBe(1500);
     expect(w.components.capacity).toBe(w.maxEntityId() + 1);
     expect(w.columns(Needs).hunger.length).toBe(w.maxEntityId() + 1);
   });
