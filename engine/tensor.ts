@@ -382,6 +382,17 @@ async function activateWebGpu(fail: (reason: string) => { probe: BackendProbe },
 }
 
 /**
+ * The largest buffer one kernel may bind on the active backend's device, in bytes: WebGPU's
+ * maxStorageBufferBindingSize (128 MiB by default, the adapter's maximum as tfjs requests it;
+ * a larger input gives an invalid bind group and zeros), unlimited elsewhere.
+ */
+export function maxDeviceBufferBytes(tf: TF): number {
+  if (tf.getBackend() !== "webgpu") return Number.POSITIVE_INFINITY;
+  const limits = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number } } }).device?.limits;
+  return limits?.maxStorageBufferBindingSize ?? 134_217_728;
+}
+
+/**
  * A float32 one-hot [n, depth] of int32 indices. Not `tf.oneHot(..., "float32")`: the wasm
  * backend (4.22) writes the integer bits into the float buffer (1 reads as 1.4e-45).
  */

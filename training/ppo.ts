@@ -12,7 +12,7 @@
 // A termination (the agent left) bootstraps nothing; a truncation (the rollout or the episode
 // ended with the agent alive) bootstraps V(s_next) but cuts the advantage chain there.
 import type * as tfn from "@tensorflow/tfjs";
-import { oneHotF, type TF } from "../engine/tensor.ts";
+import { maxDeviceBufferBytes, oneHotF, type TF } from "../engine/tensor.ts";
 import { createRng, type Rng } from "../engine/rng.ts";
 import type { NeuralPolicy } from "../systems/policy/policies.ts";
 
@@ -304,7 +304,10 @@ export class PpoOptimizer {
     // On the CPU backends (wasm, cpu) the device is this process's memory, and their gather
     // kernel is slow (15 ms for 512 rows of 565 floats on wasm, against 0.1 ms for typed-array
     // copies): rows are copied on the host into the minibatch's tensors.
-    const onDevice = this.deviceGather ?? DEVICE_GATHER_BACKENDS.has(tf.getBackend());
+    // A batch larger than the device's largest buffer binding (WebGPU: 128 MiB by default, a
+    // 59k-row pool of 565 floats) is gathered on the host too.
+    const fits = N * Math.max(b.obsSize, b.actionCount) * 4 <= maxDeviceBufferBytes(tf);
+    const onDevice = this.deviceGather ?? (DEVICE_GATHER_BACKENDS.has(tf.getBackend()) && fits);
     const T = onDevice ? this.upload(b) : undefined;
     const host = onDevice ? undefined : this.hostScratch(b, mbSize);
     // One row of statistics per minibatch, kept on the device and read back once at the end.

@@ -14,7 +14,7 @@ import path from "node:path";
 import type * as tfn from "@tensorflow/tfjs";
 import type { World } from "../../engine/world.ts";
 import { createRng } from "../../engine/rng.ts";
-import { initTensorBackend, oneHotF, type TF } from "../../engine/tensor.ts";
+import { initTensorBackend, maxDeviceBufferBytes, oneHotF, type TF } from "../../engine/tensor.ts";
 import { actionNames } from "../../components/actions.ts";
 import type { ObservationBatch } from "./observe.ts";
 import { observationSourceFor } from "./observe.ts";
@@ -346,6 +346,20 @@ export class NeuralPolicy implements Policy {
   async evaluateAsync(input: Float32Array, n: number): Promise<{ logits: Float32Array; value: Float32Array }> {
     const tf = this.tf;
     if (n === 0) return { logits: new Float32Array(0), value: new Float32Array(0) };
+    const rows = this.maxRows();
+    if (n > rows) {
+      // Chunks that fit the device's largest storage buffer binding.
+      const L = this.actionCount;
+      const logits = new Float32Array(n * L);
+      const value = new Float32Array(n);
+      for (let lo = 0; lo < n; lo += rows) {
+        const k = Math.min(rows, n - lo);
+        const r = await this.evaluateAsync(input.subarray(lo * this.inputSize, (lo + k) * this.inputSize), k);
+        logits.set(r.logits, lo * L);
+        value.set(r.value, lo);
+      }
+      return { logits, value };
+    }
     const [l, v] = tf.tidy(() => {
       const { logits, value } = this.forward(tf.tensor2d(input.subarray(0, n * this.inputSize), [n, this.inputSize], "float32"));
       return [logits, value];
@@ -478,14 +492,15 @@ export class NeuralPolicy implements Policy {
     forced?: Int32Array,
   ): Promise<{ actions: Int32Array; logp: Float32Array; value: Float32Array }> {
     if (n === 0) return { actions: new Int32Array(0), logp: new Float32Array(0), value: new Float32Array(0) };
-    const packed = this.decideGraph(input, masks, n, draws, forced);
-    let flat: Float32Array;
-    try {
-      flat = (await packed.data()) as Float32Array;
-    } finally {
-      packed.dispose();
-    }
-    return this.unpack(flat, n);
+    return this.unpack(await this.decideMaskedAsync(input, this.maskFloats(masks, n), n, draws, forced), n);
+  }
+
+  /**
+   * Rows per device call: the input [rows, inputSize] must fit the device's largest storage
+   * buffer binding (WebGPU's default 128 MiB is 59k rows of 565 floats).
+   */
+  private maxRows(): number {
+    return Math.max(1, Math.floor(maxDeviceBufferBytes(this.tf) / (4 * Math.max(this.inputSize, this.actionCount))));
   }
 
   private unpack(flat: Float32Array, n: number): { actions: Int32Array; logp: Float32Array; value: Float32Array } {
@@ -521,6 +536,24 @@ export class NeuralPolicy implements Policy {
 
   /** `decideAsync` with the mask already as floats of the network's width [n, actionCount] (the device worker's call). */
   async decideMaskedAsync(input: Float32Array, maskFloats: Float32Array, n: number, draws?: Float32Array, forced?: Int32Array): Promise<Float32Array> {
+    const rows = this.maxRows();
+    if (n > rows) {
+      const D = this.inputSize;
+      const L = this.actionCount;
+      const out = new Float32Array(n * 3);
+      for (let lo = 0; lo < n; lo += rows) {
+        const k = Math.min(rows, n - lo);
+        const part = await this.decideMaskedAsync(
+          input.subarray(lo * D, (lo + k) * D),
+          maskFloats.subarray(lo * L, (lo + k) * L),
+          k,
+          draws?.subarray(lo, lo + k),
+          forced?.subarray(lo, lo + k),
+        );
+        out.set(part.subarray(0, k * 3), lo * 3);
+      }
+      return out;
+    }
     const packed = this.decideGraphF(input, maskFloats, n, draws, forced);
     try {
       return (await packed.data()) as Float32Array;
