@@ -552,6 +552,11 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
     throw e;
   }
   const h = handle;
+  // Handlers before the first line a supervisor may act on: until a listener exists, SIGTERM's
+  // default action would kill the process at once, before it could close anything.
+  const onSignal = () => finish(0);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   out.log(`townlet serve: listening on ${h.url} (telemetry and console: ${h.wsUrl}; POST ${h.url}/commands)`);
   if (values.open) {
     out.log(`townlet serve: open ${h.url}/ to watch the town`);
@@ -561,9 +566,6 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
     `townlet serve: ${h.world.agents.length} agents in ${h.world.towns} town(s), ${h.tokens.enabled ? `${h.tokens.size} token(s)` : "no tokens: everyone is a viewer"}, ` +
       `${h.loop.tps === null ? "as fast as possible" : `${h.loop.tps} ticks/s`}${ticks !== undefined ? `, until tick ${ticks}` : ""}`,
   );
-  const onSignal = () => finish(0);
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
   // A tick that throws stops the loop: report it and exit 2.
   const watchdog = setInterval(() => {
     if (h.loop.error !== undefined) finish(2);
