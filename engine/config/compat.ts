@@ -119,7 +119,8 @@ function unrecognized(issues: readonly Issue[], base: readonly PropertyKey[] = [
   return out;
 }
 
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at a key path of a parsed document (undefined where the path leaves it). */
+export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = root;
   for (const p of path) {
     if (v === null || typeof v !== "object") return undefined;

@@ -11,7 +11,7 @@ import { didYouMean } from "../text.ts";
 import { coreSections } from "./core.ts";
 import { hugeNumberProblems, worldSizeProblems } from "../world-size.ts";
 import { CONFIGS_DIR, PROJECT_ROOT } from "../paths.ts";
-import { dropOriginalIgnoredKeys, isTimeline, TIMELINE_NOT_CONFIG, validateTimeline } from "./compat.ts";
+import { dropOriginalIgnoredKeys, isTimeline, TIMELINE_NOT_CONFIG, validateTimeline, valueAt } from "./compat.ts";
 import { formsOf, type ConfigSections, type SectionSchemas } from "./sections.ts";
 
 export interface ConfigProblem {
@@ -196,15 +196,6 @@ export function formatPath(path: readonly PropertyKey[]): string {
     else s += s ? `.${String(p)}` : String(p);
   }
   return s;
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let v: unknown = root;
-  for (const p of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[p as string];
-  }
-  return v;
 }
 
 /** A short description of a value as the user wrote it. */

@@ -6,20 +6,11 @@
 // many towns, charts and a feed that follow the picked town, say so, and switch to all towns.
 // Every wait is for a state the page reports (window.__observer), never a pixel count or a timing.
 // Without /usr/bin/chromium the browser part is reported as skipped, with the reason.
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import type { ObserverDebug } from "../../web/src/api.ts";
-
-const BIN = fileURLToPath(new URL("../../bin/townlet.mjs", import.meta.url));
-const CHROMIUM = process.env.TOWNLET_CHROMIUM || "/usr/bin/chromium";
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const SKIP_REASON = `skipped: ${CHROMIUM} not found; apt-get install chromium (or set TOWNLET_CHROMIUM)`;
-const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+import { Harness, HAVE_CHROMIUM, SKIP_REASON } from "./harness.ts";
 
 declare const window: { __observer: ObserverDebug };
 declare const document: {
@@ -27,72 +18,18 @@ declare const document: {
   querySelectorAll(sel: string): ArrayLike<{ textContent: string | null; getAttribute(name: string): string | null }>;
 };
 
-interface Served {
-  child: ChildProcess;
-  url: string;
-  stdout: string;
-  stderr: string;
-}
-
-let dir = "";
-const servers: Served[] = [];
-
-async function until<T>(fn: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}\nserver stderr:\n${servers.map((s) => s.stderr.slice(-2000)).join("\n")}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function serve(...args: string[]): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--host", "127.0.0.1", "--audit", join(dir, `audit-${servers.length}.ndjson`), "--open", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    cwd: dir,
-    env: { ...process.env, DISPLAY: "", WAYLAND_DISPLAY: "" },
-  });
-  const s: Served = { child, url: "", stdout: "", stderr: "" };
-  servers.push(s);
-  child.stdout!.on("data", (d: Buffer) => (s.stdout += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (s.stderr += d.toString()));
-  const re = /open (http:\/\/127\.0\.0\.1:\d+)\//;
-  await until(() => re.test(s.stdout) || child.exitCode !== null, 60_000, "the observer URL on stdout");
-  if (child.exitCode !== null) throw new Error(`townlet serve exited with ${child.exitCode}:\n${s.stderr}`);
-  s.url = re.exec(s.stdout)![1];
-  return s;
-}
-
-async function stop(s: Served): Promise<void> {
-  if (s.child.exitCode !== null) return;
-  const exited = new Promise((r) => s.child.once("exit", r));
-  s.child.kill("SIGTERM");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (s.child.exitCode === null) s.child.kill("SIGKILL");
-}
-
-async function open(url: string): Promise<{ ctx: BrowserContext; page: Page; errors: string[] }> {
-  const { chromium } = await import("playwright-core");
-  const ctx = await chromium.launchPersistentContext(mkdtempSync(join(dir, "chromium-")), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 } });
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${url}/`);
-  return { ctx, page, errors };
-}
+const h = new Harness();
+const { serve } = h;
+const open = (url: string) => h.launch(url);
 
 /** Runs `fn(window.__observer)` in the page (its source is sent, so it may use nothing from here). */
 const inPage = <T>(page: Page, fn: (o: ObserverDebug) => T) => page.evaluate(`(${fn.toString()})(window.__observer)`) as Promise<Awaited<T>>;
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "townlet-observer-view-"));
+  h.begin("townlet-observer-view-");
 });
 
-afterAll(async () => {
-  for (const s of servers.splice(0)) await stop(s);
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => h.end());
 
 describe("pure helpers of the observer page", () => {
   it("gives object types distinct letters, the shortest prefix no other type shares", async () => {

@@ -7,24 +7,15 @@
 // loop and sets an agent's need from its panel; with 300 towns
 // (aggregate mode) an anonymous viewer picks a town on the overview and sees its agents. Without
 // /usr/bin/chromium the browser part is reported as skipped, with the reason.
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import type { CommandOutcome, ObserverDebug, ObserverStatus } from "../../web/src/api.ts";
+import { Harness, HAVE_CHROMIUM, SKIP_REASON, type Served } from "./harness.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/townlet.mjs", import.meta.url));
-/** Debian's chromium; TOWNLET_CHROMIUM points elsewhere (another distribution's path). */
-const CHROMIUM = process.env.TOWNLET_CHROMIUM || "/usr/bin/chromium";
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const SKIP_REASON = `skipped: ${CHROMIUM} not found; apt-get install chromium (or set TOWNLET_CHROMIUM)`;
 if (!HAVE_CHROMIUM) console.warn(`observer browser tests ${SKIP_REASON}`);
-
-/** Flags that work as root with no network (anchors.md, "Browser tests on this kind of machine"). */
-const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 const VIEWER_TOKEN = "viewer-token-e2e-0123456789";
 const ADMIN_TOKEN = "admin-token-e2e-0123456789";
@@ -38,71 +29,14 @@ interface PageElement {
 declare const window: { __observer: ObserverDebug; devicePixelRatio: number };
 declare const document: { getElementById(id: string): PageElement | null; querySelectorAll(sel: string): ArrayLike<PageElement> };
 
+const h = new Harness();
+const { serve, stop, launch } = h;
 let dir: string;
 let url = "";
 let stdout = "";
-const servers: Served[] = [];
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  stdout: string;
-  stderr: string;
-}
-
-async function until<T>(fn: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}\nserver stderr:\n${servers.map((s) => s.stderr.slice(-2000)).join("\n")}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Starts `townlet serve --port 0 --open ...` and resolves with the URL it prints. */
-async function serve(...args: string[]): Promise<Served> {
-  // --open only prints the URL here: no desktop, so no browser is launched.
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--host", "127.0.0.1", "--audit", join(dir, `audit-${servers.length}.ndjson`), "--open", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    cwd: dir,
-    env: { ...process.env, DISPLAY: "", WAYLAND_DISPLAY: "" },
-  });
-  const s: Served = { child, url: "", stdout: "", stderr: "" };
-  servers.push(s);
-  child.stdout!.on("data", (d: Buffer) => (s.stdout += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (s.stderr += d.toString()));
-  const re = /open (http:\/\/127\.0\.0\.1:\d+)\//;
-  await until(() => re.test(s.stdout) || child.exitCode !== null, 60_000, "the observer URL on stdout");
-  if (child.exitCode !== null) throw new Error(`townlet serve exited with ${child.exitCode}:\n${s.stderr}`);
-  s.url = re.exec(s.stdout)![1];
-  return s;
-}
-
-async function stop(s: Served): Promise<void> {
-  if (s.child.exitCode !== null) return;
-  const exited = new Promise((r) => s.child.once("exit", r));
-  s.child.kill("SIGTERM");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (s.child.exitCode === null) s.child.kill("SIGKILL");
-}
-
-async function launch(): Promise<{ ctx: BrowserContext; page: Page; errors: string[] }> {
-  const { chromium } = await import("playwright-core");
-  const ctx = await chromium.launchPersistentContext(mkdtempSync(join(dir, "chromium-")), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    viewport: { width: 1280, height: 900 },
-  });
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  return { ctx, page, errors };
-}
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "townlet-observer-"));
+  dir = h.begin("townlet-observer-");
   const tokens = join(dir, "tokens.yaml");
   writeFileSync(tokens, `- {token: ${VIEWER_TOKEN}, role: viewer, label: alice}\n- {token: ${ADMIN_TOKEN}, role: admin, label: ops}\n`);
   // --speed 2: 8 ticks a second keeps the test short.
@@ -111,10 +45,7 @@ beforeAll(async () => {
   stdout = s.stdout;
 }, 90_000);
 
-afterAll(async () => {
-  for (const s of servers.splice(0)) await stop(s);
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => h.end());
 
 describe("townlet serve serves the observer page", () => {
   it("prints the URL with --open, and serves the page, its script and CSS from the package with a CSP", async () => {
