@@ -278,15 +278,15 @@ export const behaviorPlugin = definePlugin({
   ],
 });
 
-/**
- * The affordance that restores `need` most among those the agent can afford and whose object
- * type has a stocked object in its town; -1 when none.
- */
 /** True when `a` does not feed and hunger, decaying at `rate`, would be below `floor` by its end. */
 function starves(a: { hunger: number; duration: number }, hunger: number, rate: number, floor: number): boolean {
   return a.hunger <= 0 && hunger - rate * a.duration < floor;
 }
 
+/**
+ * The affordance that restores `need` most among those the agent can afford and whose object
+ * type has a stocked object in its town; -1 when none.
+ */
 export function bestAffordance(
   world: World,
   reg: AffordanceTable,
