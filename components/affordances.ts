@@ -1,6 +1,7 @@
 // The affordance registry's public shape: object types and affordances interned to indices,
-// owned by the affordances plug-in (world.state("affordances").registry). Other systems (the
+// owned by the affordances plug-in (`ctx.resource(AffordancesKey).registry`). Other systems (the
 // scripted controller, observations, masks) look affordances up through this interface.
+import { defineResource } from "../engine/resource.ts";
 
 export interface AffordanceSpec {
   /** Index in the registry (stable for a manifest; the same id keeps its index across reloads). */
@@ -47,13 +48,18 @@ export interface AffordanceInput {
   hooks?: { before?: readonly string[]; after?: readonly string[]; fail?: readonly string[] };
 }
 
-/** What the affordances plug-in offers other plug-ins: world.state<AffordanceService>("affordances"). */
+/** What the affordances plug-in offers other plug-ins: `ctx.resource(AffordancesKey)`. */
 export interface AffordanceService {
   readonly registry: AffordanceTable;
   /** Object entities, in entity order. */
   readonly objects: readonly number[];
+  /** [eid, x, y, ...] of the objects of `type` in `town` (empty when none). Read only. */
+  objectsOfType(town: number, type: number): Int32Array;
   /** Adds or replaces an affordance; returns its index. */
   registerAffordance(a: AffordanceInput): number;
   /** The object entity of a town with the given id, or 0. */
   objectById(town: number, id: string): number;
 }
+
+/** The affordances plug-in's resource. */
+export const AffordancesKey = defineResource<AffordanceService>("affordances");

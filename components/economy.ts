@@ -1,4 +1,5 @@
 // Money and per-town prices and utilities.
+import { defineResource } from "../engine/resource.ts";
 import { defineComponent } from "../engine/component.ts";
 
 export const Wallet = defineComponent(
@@ -33,7 +34,7 @@ export function clampPriceMultiplier(m: number): number {
 }
 
 /**
- * What the economy plug-in offers other plug-ins (world.state<EconomyService>("economy")): the
+ * What the economy plug-in offers other plug-ins (`ctx.resource(EconomyKey)`): the
  * per-town price multiplier and utilities, as perturbations and the console change them.
  */
 export interface EconomyService {
@@ -46,3 +47,6 @@ export interface EconomyService {
   /** Switches a town's power or water on or off. */
   setUtility(town: number, utility: "power" | "water", on: boolean): void;
 }
+
+/** The economy plug-in's resource. */
+export const EconomyKey = defineResource<EconomyService>("economy");

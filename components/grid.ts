@@ -1,8 +1,9 @@
 // The towns' grids: who stands on a tile (O(1)), which object is on a tile, and per-town
 // distance fields to the nearest object of each type, recomputed only when objects change.
-// Owned by the `space` plug-in (world.state("space")); derived from Position and Obj columns,
+// Owned by the `space` plug-in (`ctx.resource(SpaceKey)`); derived from Position and Obj columns,
 // except the order of the agents on a tile (the last to arrive first), which chat partners and
 // neighbour scans follow: that order is saved in snapshots and enters the state hash.
+import { defineResource } from "../engine/resource.ts";
 import type { StateHasher } from "../engine/hash.ts";
 import type { PersistentState } from "../engine/plugin.ts";
 
@@ -236,3 +237,6 @@ export function stepToward(x: number, y: number, tx: number, ty: number): number
   if (Math.abs(dx) >= Math.abs(dy)) return dx < 0 ? 0 : 1;
   return dy < 0 ? 2 : 3;
 }
+
+/** The space plug-in's resource: the towns' grids and distance fields. */
+export const SpaceKey = defineResource<SpatialIndex>("space");

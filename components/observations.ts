@@ -1,6 +1,7 @@
 // The observation builder's public shape: the batch and its metadata, and the service the
-// observations plug-in offers (world.state<ObservationService>("observations")). Consumers
+// observations plug-in offers (`ctx.resource(ObservationsKey)`). Consumers
 // (policies, the env, trainers) read observations through this interface.
+import { defineResource } from "../engine/resource.ts";
 
 /** Observation variants: full 6x11x11, hybrid 4x11x11, compact 5x7x7 (+ the feature vector). */
 export const OBSERVATION_VARIANTS = ["full", "hybrid", "compact"] as const;
@@ -54,3 +55,6 @@ export interface ObservationService {
   /** Optional: the embedding allocator's metrics (the stability monitor reads reuse_warning). */
   embeddingMetrics?(): { reuse_warning: boolean; forced_reuse_rate: number; forced_reuse_count: number };
 }
+
+/** The observations plug-in's resource. */
+export const ObservationsKey = defineResource<ObservationService>("observations");

@@ -1,4 +1,5 @@
 // Per-agent employment, personality, lifecycle and reward state.
+import { defineResource } from "../engine/resource.ts";
 import { defineComponent } from "../engine/component.ts";
 
 /** Shift states (Employment.shift_state). */
@@ -79,8 +80,11 @@ export const Reward = defineComponent(
   "per-agent reward breakdown of the last tick",
 );
 
-/** What the employment plug-in offers other plug-ins: world.state<EmploymentService>("employment"). */
+/** What the employment plug-in offers other plug-ins: `ctx.resource(EmploymentKey)`. */
 export interface EmploymentService {
   /** Gives an agent a job by name; throws a clear error for an unknown job. */
   assignJob(eid: number, jobName: string): void;
 }
+
+/** The employment plug-in's resource. */
+export const EmploymentKey = defineResource<EmploymentService>("employment");

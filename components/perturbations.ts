@@ -1,6 +1,7 @@
-// The perturbation scheduler's public shape (world.state<PerturbationService>("perturbations")):
+// The perturbation scheduler's public shape (`ctx.resource(PerturbationsKey)`):
 // manual scheduling and cancelling for the console, and the `perturbations` block (active,
 // pending, cooldowns) for telemetry and console snapshots. Owned by the perturbations plug-in.
+import { defineResource } from "../engine/resource.ts";
 
 export const PERTURBATION_KIND_NAMES = ["price_spike", "blackout", "outage", "arranged_meet"] as const;
 export type PerturbationKind = (typeof PERTURBATION_KIND_NAMES)[number];
@@ -88,3 +89,6 @@ export interface PerturbationService {
   /** Events active now, all towns (cheap; for per-tick monitors). */
   activeCount(): number;
 }
+
+/** The perturbations plug-in's resource. */
+export const PerturbationsKey = defineResource<PerturbationService>("perturbations");

@@ -1,6 +1,7 @@
-// The policy release's public shape (world.service<PolicyReleaseService>("policy", "promotePolicy")):
+// The policy release's public shape (`world.optionalResource(PolicyKey)`):
 // promotion and rollback of the live policy and the release pointer that records it, for the
 // console and telemetry. Owned by the policy plug-in (systems/policy/release.ts).
+import { defineResource } from "../engine/resource.ts";
 
 /** Error codes of a refused promotion or rollback, as the console answers them. */
 export type PolicyReleaseErrorCode = "invalid_args" | "not_found" | "conflict" | "unavailable";
@@ -127,3 +128,20 @@ export interface PolicyReleaseService {
   rollbackPolicy(req: RollbackRequest): ReleaseResult;
   policyStatus(): PolicyStatusView;
 }
+
+/** The live policy as other plug-ins see it: what a snapshot is stamped with. */
+export interface PolicyView {
+  readonly name: string;
+  hash?: () => string;
+  readonly learned?: { hash?: () => string };
+}
+
+/** What the policy plug-in offers other plug-ins: the live policy and its release service. */
+export interface PolicyService extends PolicyReleaseService {
+  readonly policy: PolicyView;
+  /** False while a learned policy decides: the scripted controller skips its pass. */
+  readonly scriptedDecides: boolean;
+}
+
+/** The policy plug-in's resource. */
+export const PolicyKey = defineResource<PolicyService>("policy");

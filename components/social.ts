@@ -1,7 +1,8 @@
 // Relationships between agents: a fixed number of edges per agent (conflict.rivalry.max_edges),
 // each with rivalry, trust and familiarity toward another agent (by uid, stable across entity
-// recycling). Owned by the social plug-in (world.state("social").ledger); read by behaviour,
+// recycling). Owned by the social plug-in (`ctx.resource(SocialKey).ledger`); read by behaviour,
 // observations and rewards.
+import { defineResource } from "../engine/resource.ts";
 import type { StateHasher } from "../engine/hash.ts";
 
 export class SocialLedger {
@@ -164,3 +165,11 @@ export class SocialLedger {
     }
   }
 }
+
+/** What the social plug-in offers other plug-ins. */
+export interface SocialService {
+  readonly ledger: SocialLedger;
+}
+
+/** The social plug-in's resource. */
+export const SocialKey = defineResource<SocialService>("social");

@@ -1,6 +1,7 @@
-// The stability monitor's public shape (world.state<StabilityService>("stability")): the alerts
+// The stability monitor's public shape (`ctx.resource(StabilityKey)`): the alerts
 // and metrics of the last tick and the promotion gate, for telemetry, the console and the
 // training loop. Owned by the stability plug-in.
+import { defineResource } from "../engine/resource.ts";
 
 /** Alert names, in the order they are raised. */
 export const STABILITY_ALERTS = [
@@ -70,3 +71,6 @@ export interface StabilityService {
   latestMetrics(): StabilityMetrics;
   promotion(): PromotionStatus;
 }
+
+/** The stability plug-in's resource. */
+export const StabilityKey = defineResource<StabilityService>("stability");

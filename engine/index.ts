@@ -4,6 +4,8 @@ export { defineComponent, isComponentDef, ComponentStore } from "./component.ts"
 export { Town, Agent } from "./core-components.ts";
 export { defineMessage, MessageBus, MessageChannel } from "./message.ts";
 export { definePlugin, isPersistentState } from "./plugin.ts";
+export { defineResource, ResourceError } from "./resource.ts";
+export type { ResourceKey, ResourceSource } from "./resource.ts";
 export { PHASES, phaseIndex } from "./phases.ts";
 export { resolveSchedule, formatSchedule, ScheduleError } from "./schedule.ts";
 export { createRng, RngStreams, CORE_STREAMS, isRngState } from "./rng.ts";

@@ -8,6 +8,7 @@ import type { Rng, CoreStream } from "./rng.ts";
 import type { ConfigSections, SectionSchemas } from "./config/sections.ts";
 import type { StateHasher } from "./hash.ts";
 import type { World } from "./world.ts";
+import type { ResourceKey, ResourceSource } from "./resource.ts";
 
 /** A component a plug-in uses: a shared definition or an inline schema (named by its key). */
 export type ComponentDecl = ComponentDef | ComponentSchema;
@@ -37,7 +38,8 @@ export function isPersistentState(x: unknown): x is PersistentState {
 }
 
 /** What a system sees. One object per system per world, refreshed before each run. */
-export interface SystemContext<Cfg = unknown, C extends ComponentDecls = ComponentDecls, T extends ComponentDecls = ComponentDecls, S = unknown> {
+export interface SystemContext<Cfg = unknown, C extends ComponentDecls = ComponentDecls, T extends ComponentDecls = ComponentDecls, S = unknown>
+  extends ResourceSource {
   readonly world: World;
   /** The tick being run (the first tick is 1). */
   tick: number;
@@ -149,6 +151,12 @@ export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDe
   entities?(settings: ConfigSections, towns: number): number;
   /** Creates this plug-in's resource for a world. A PersistentState is hashed and snapshotted. */
   state?: (world: World) => S;
+  /** Resource keys this plug-in's `state` answers (see engine/resource.ts); at most one provider per key. */
+  provides?: ResourceKey<unknown>[];
+  /** Resources this plug-in cannot run without: a world without their provider refuses to start. */
+  requires?: ResourceKey<unknown>[];
+  /** Resources this plug-in uses when present (read with `optionalResource`); documentation only. */
+  optional?: ResourceKey<unknown>[];
   commands?: CommandDef[];
   /** Runs once when a world is built or reset, after every plug-in registered, in plug-in order. */
   setup?(ctx: SetupContext<Cfg, C, T, S>): void;

@@ -10,6 +10,7 @@ import { PHASES, phaseIndex, type Phase } from "./phases.ts";
 import { isPersistentState, type AnyPlugin, type ComponentDecls, type SystemContext, type SystemDef } from "./plugin.ts";
 import { RngStreams, CORE_STREAMS, type CoreStream, type Rng } from "./rng.ts";
 import { resolveSchedule, formatSchedule, type Schedule } from "./schedule.ts";
+import { ResourceError, type ResourceKey } from "./resource.ts";
 import type { ConfigSections } from "./config/sections.ts";
 
 export interface WorldOptions {
@@ -89,6 +90,10 @@ export class World {
   schedule!: Schedule<RunnableSystem>;
   private runtimes: PluginRuntime[] = [];
   private states = new Map<string, unknown>();
+  /** Providing plug-in's state by resource name (from the plug-ins' `provides`). */
+  private resources = new Map<string, unknown>();
+  /** Providing plug-in's name by resource name. */
+  private providers = new Map<string, string>();
   private systemsFlat: RunnableSystem[][] = [];
   private agentList = new Int32Array(0);
   private agentCount = 0;
@@ -138,6 +143,8 @@ export class World {
     this.townStore = new ComponentStore(this.towns, "town state");
     this.messages = new MessageBus();
     this.states = new Map();
+    this.resources = new Map();
+    this.providers = new Map();
     this.runtimes = [];
     this.agentList = new Int32Array(0);
     this.agentCount = 0;
@@ -181,6 +188,7 @@ export class World {
         const st = plugin.state(this);
         this.states.set(plugin.name, st);
         (ctx as { state: unknown }).state = st;
+        this.provide(plugin, st);
       }
       for (const def of plugin.systems ?? []) {
         all.push({
@@ -195,6 +203,7 @@ export class World {
         });
       }
     }
+    this.checkRequires();
     this.spawnHooks = this.runtimes.filter((r) => r.plugin.onAgentSpawn);
     this.readyHooks = this.runtimes.filter((r) => r.plugin.onAgentReady);
     this.removeHooks = this.runtimes.filter((r) => r.plugin.onAgentRemove);
@@ -205,6 +214,36 @@ export class World {
       if (plugin.setup) {
         ctx.agents = this.agents;
         plugin.setup(ctx);
+      }
+    }
+  }
+
+  /**
+   * Maps the resources a plug-in provides to its state, as soon as the state exists (so later
+   * plug-ins' `state` factories can read them, as they could read earlier states). A resource
+   * provided twice fails naming both plug-ins.
+   */
+  private provide(plugin: AnyPlugin, st: unknown): void {
+    for (const key of plugin.provides ?? []) {
+      const prior = this.providers.get(key.name);
+      if (prior !== undefined) throw new ResourceError(`resource "${key.name}" is provided twice (plug-ins "${prior}" and "${plugin.name}")`);
+      this.providers.set(key.name, plugin.name);
+      this.resources.set(key.name, st);
+    }
+  }
+
+  /** Every `requires` needs a provider: one missing fails at start naming both plug-ins. */
+  private checkRequires(): void {
+    for (const p of this.plugins) {
+      for (const key of p.provides ?? []) {
+        if (!this.states.has(p.name)) throw new ResourceError(`plug-in "${p.name}" provides resource "${key.name}" but has no state`);
+      }
+      for (const key of p.requires ?? []) {
+        if (this.providers.has(key.name)) continue;
+        throw new ResourceError(
+          `plug-in "${p.name}" requires resource "${key.name}" from plug-in "${key.plugin}", which is not in this world` +
+            (this.hasPlugin(key.plugin) ? ` (plug-in "${key.plugin}" is, but does not provide "${key.name}")` : ""),
+        );
       }
     }
   }
@@ -248,6 +287,12 @@ export class World {
       },
       read<F extends MessageFields>(def: MessageDef<F>): MessageView<F> {
         return world.messages.channel(def).read(ctx.phase);
+      },
+      resource<R>(key: ResourceKey<R>): R {
+        return world.resource(key);
+      },
+      optionalResource<R>(key: ResourceKey<R>): R | undefined {
+        return world.optionalResource(key);
       },
     };
     void plugin;
@@ -534,7 +579,20 @@ export class World {
     return this.townStore.columns(def);
   }
 
-  /** A plug-in's resource. */
+  /** A resource by its typed key (engine/resource.ts): the state of the plug-in that provides it. */
+  resource<T>(key: ResourceKey<T>): T {
+    if (!this.resources.has(key.name)) {
+      throw new ResourceError(`no plug-in in this world provides resource "${key.name}" (usually plug-in "${key.plugin}")`);
+    }
+    return this.resources.get(key.name) as T;
+  }
+
+  /** A resource by its typed key, or undefined when no plug-in in this world provides it. */
+  optionalResource<T>(key: ResourceKey<T>): T | undefined {
+    return this.resources.get(key.name) as T | undefined;
+  }
+
+  /** A plug-in's resource by the plug-in's name (untyped; between plug-ins use `resource(Key)`). */
   state<S>(pluginName: string): S {
     if (!this.states.has(pluginName)) throw new Error(`plug-in "${pluginName}" has no state in this world`);
     return this.states.get(pluginName) as S;

@@ -6,9 +6,9 @@ import { Obj } from "../../components/objects.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Position } from "../../components/space.ts";
 import { Town } from "../../engine/core-components.ts";
-import type { SpatialIndex } from "../../components/grid.ts";
 import type { HookCall, HookRegistry } from "./hooks.ts";
 import type { AffordancesState } from "./state.ts";
+import { SpaceKey } from "../../components/grid.ts";
 
 function price(call: HookCall, key: string): number {
   const econ = call.world.settings.economy as Record<string, number>;
@@ -56,10 +56,10 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
     const O = c.world.columns(Obj);
     const fridge = st.registry.typeIndex("fridge");
     let target = c.object;
-    if (fridge >= 0 && c.world.hasPlugin("space")) {
+    const space = fridge >= 0 ? c.world.optionalResource(SpaceKey) : undefined;
+    if (space) {
       const P = c.world.columns(Position);
       const town = c.world.columns(Town).id[c.object];
-      const space = c.world.state<SpatialIndex>("space");
       const f = space.field(town, fridge, (t, ty) => objectsOf(st, t, ty));
       const nearest = f.nearest[P.y[c.object] * space.width + P.x[c.object]];
       if (nearest !== 0) target = nearest;

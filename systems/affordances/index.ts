@@ -16,7 +16,7 @@ import { Position } from "../../components/space.ts";
 import { Wallet } from "../../components/economy.ts";
 import { Needs } from "../../components/needs.ts";
 import { AffordanceSets } from "../../components/sets.ts";
-import { STEPS, stepToward, type SpatialIndex } from "../../components/grid.ts";
+import { STEPS, stepToward, type SpatialIndex, SpaceKey } from "../../components/grid.ts";
 import {
   AffordanceFail,
   AffordanceFinish,
@@ -27,13 +27,14 @@ import {
   QueueConflict,
   QueueHandover,
 } from "../../components/messages.ts";
-import type { SocialLedger } from "../../components/social.ts";
 import { sections as affordanceSections, AffordanceManifest, type ManifestObjectEntry } from "./config.ts";
 import { sections as queueSections } from "./queue-config.ts";
 import { AffordancesState } from "./state.ts";
 import { Runtime, Req } from "./runtime.ts";
 import { registerBuiltinHooks, objectsOf } from "./builtins.ts";
 import type { AffordanceInput, AffordanceService } from "../../components/affordances.ts";
+import { SocialKey } from "../../components/social.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const INT_BLOCKED = IntentKind.Blocked;
 const INT_CHAT = IntentKind.Chat;
@@ -51,6 +52,7 @@ const DEFAULT_STOCK: Record<string, Record<string, number>> = {
   bed: { sleep_slots: 1 },
 };
 const STOCK_FIELDS = new Set(["meals", "raw_ingredients", "sleep_slots", "power_on", "water_on"]);
+const NO_OBJECTS = new Int32Array(0);
 
 /**
  * The plug-in's resource: its state and runtime, and the service other plug-ins call. Its
@@ -74,6 +76,9 @@ class AffordancesResource implements AffordanceService, PersistentState {
   }
   objectById(town: number, id: string): number {
     return objectById(this.world, town, id);
+  }
+  objectsOfType(town: number, type: number): Int32Array {
+    return this.st.byTownType.get(town * 65536 + type) ?? NO_OBJECTS;
   }
   /** The counters, and the registry's shape: a resumed world must have the same types and affordances. */
   save(): unknown {
@@ -99,6 +104,9 @@ class AffordancesResource implements AffordanceService, PersistentState {
 
 export const affordancesPlugin = definePlugin({
   name: "affordances",
+  provides: [AffordancesKey],
+  requires: [SpaceKey],
+  optional: [SocialKey],
   doc: "intents, queues, reservations, running affordances, hooks, objects and the registry",
   sections: { ...affordanceSections, ...queueSections },
   files: [
@@ -146,7 +154,7 @@ export const affordancesPlugin = definePlugin({
     for (let eid = 1; eid <= max; eid++) if (isObj[eid] === 1) objects.push(eid);
     st.objects = objects;
     rebuildTypeIndex(world, st);
-    if (world.hasPlugin("space")) world.state<SpatialIndex>("space").setObjectTypeCount(st.registry.types.length);
+    world.optionalResource(SpaceKey)?.setObjectTypeCount(st.registry.types.length);
   },
   onAgentRemove({ world, state: { st, rt } }, eid) {
     rt.bind(world.tick, world.send.bind(world));
@@ -200,10 +208,10 @@ export const affordancesPlugin = definePlugin({
         rt.bind(tick, send);
         const I = world.columns(Intent);
         const { A, O, P } = rt;
-        const space = world.state<SpatialIndex>("space");
+        const space = world.resource(SpaceKey);
         const T = rt.T;
         const ghostAfter = world.settings.queue_fairness.ghost_step_after;
-        const social = world.hasPlugin("social") ? world.state<{ ledger: SocialLedger }>("social").ledger : undefined;
+        const social = world.optionalResource(SocialKey)?.ledger;
         const avoid = world.settings.conflict.rivalry.avoid_threshold;
         const uid = world.columns(world.componentDef("Agent")).uid as Uint32Array;
         const isObj = world.components.flags(Obj);
@@ -391,7 +399,7 @@ export function registerObject(world: World, town: number, o: ObjectInput): numb
 
 function createObject(world: World, town: number, o: ObjectInput): number {
   const { st } = world.state<AffordancesResource>("affordances");
-  const space = world.state<SpatialIndex>("space");
+  const space = world.resource(SpaceKey);
   const type = st.registry.ensureType(o.object_type);
   const pos = o.position ?? freeTile(space, town, st.objects.length);
   if (!space.inBounds(pos[0], pos[1])) {
@@ -421,7 +429,7 @@ function createObject(world: World, town: number, o: ObjectInput): number {
 export function registerAffordance(world: World, a: AffordanceInput): number {
   const { st } = world.state<AffordancesResource>("affordances");
   const spec = st.registry.registerAffordance(a);
-  world.state<SpatialIndex>("space").setObjectTypeCount(st.registry.types.length);
+  world.resource(SpaceKey).setObjectTypeCount(st.registry.types.length);
   return spec.index;
 }
 

@@ -18,6 +18,7 @@ import type { AffordancesState } from "./state.ts";
 import type { RegisteredAffordance } from "./registry.ts";
 import type { HookCall } from "./hooks.ts";
 import { firstFailing, type PreconditionScope, type Value } from "./preconditions.ts";
+import { SocialKey } from "../../components/social.ts";
 
 type ObjCols = Columns<(typeof Obj)["schema"]>;
 type ActCols = Columns<(typeof Activity)["schema"]>;
@@ -62,7 +63,7 @@ export class Runtime implements PreconditionScope {
     this.P = w.columns(Position);
     this.T = w.columns(Town).id;
     this.econ = w.townStore.isRegistered(TownEconomy) ? w.townColumns(TownEconomy) : undefined;
-    this.social = w.hasPlugin("social") ? w.state<{ ledger: SocialLedger }>("social").ledger : undefined;
+    this.social = w.optionalResource(SocialKey)?.ledger;
     this.tick = tick;
     this.send = send;
   }

@@ -21,11 +21,13 @@ import { Employment } from "../../components/people.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Obj } from "../../components/objects.ts";
 import { PolicySets } from "../../components/sets.ts";
-import type { SpatialIndex } from "../../components/grid.ts";
-import type { SocialLedger } from "../../components/social.ts";
 import type { AffordanceTable } from "../../components/affordances.ts";
 import { chooseOption } from "../../components/options.ts";
 import { jobTable, ticksPerDay } from "../../components/jobs.ts";
+import { SocialKey } from "../../components/social.ts";
+import { SpaceKey } from "../../components/grid.ts";
+import { PolicyKey } from "../../components/release.ts";
+import { AffordancesKey, type AffordanceService } from "../../components/affordances.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const OPT_AVOID = OptionKind.Avoid;
 const OPT_CHAT = OptionKind.Chat;
@@ -79,6 +81,8 @@ class BehaviorState implements PersistentState {
 
 export const behaviorPlugin = definePlugin({
   name: "scripted",
+  requires: [SpaceKey, AffordancesKey],
+  optional: [SocialKey, PolicyKey],
   doc: "the scripted behaviour controller (baseline policy)",
   config: BehaviorTuning,
   components: { Option },
@@ -92,7 +96,7 @@ export const behaviorPlugin = definePlugin({
       writes: ["Option"],
       run({ world, tick, agents, config, settings, state }) {
         // A learned policy decides instead (the policy plug-in's state; runtime.policy.provider).
-        if (world.hasPlugin("policy") && world.state<{ scriptedDecides?: boolean }>("policy").scriptedDecides === false) return;
+        if (world.optionalResource(PolicyKey)?.scriptedDecides === false) return;
         if (state.lastChat.length <= world.maxEntityId()) {
           const g = new Int32Array((world.maxEntityId() + 1) * 2).fill(NEVER);
           g.set(state.lastChat);
@@ -108,10 +112,10 @@ export const behaviorPlugin = definePlugin({
         const uid = world.columns(Agent).uid;
         const E = world.hasPlugin("employment") ? world.columns(Employment) : undefined;
         const econ = world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy) : undefined;
-        const st = world.state<{ st: { registry: AffordanceTable; byTownType: Map<number, Int32Array>; objects: readonly number[] } }>("affordances").st;
+        const st = world.resource(AffordancesKey);
         const reg = st.registry;
-        const social = world.hasPlugin("social") ? world.state<{ ledger: SocialLedger }>("social").ledger : undefined;
-        const space = world.state<SpatialIndex>("space");
+        const social = world.optionalResource(SocialKey)?.ledger;
+        const space = world.resource(SpaceKey);
         const avoid = settings.conflict.rivalry.avoid_threshold;
         const b = settings.behavior;
         const thresholds = [b.hunger_threshold, b.hygiene_threshold, b.energy_threshold];
@@ -206,10 +210,10 @@ export const behaviorPlugin = definePlugin({
             continue;
           }
           if (worst >= 0) {
-            let aff = bestAffordance(world, reg, st.byTownType, O, town, NEED_KEYS[worst], W.money[eid], mult);
+            let aff = bestAffordance(world, reg, st, O, town, NEED_KEYS[worst], W.money[eid], mult);
             // Eat first when the other need's affordance would leave hunger critical (issue #16).
             if (worst !== 0 && aff >= 0 && starves(reg.affordances[aff], needs[0], rates[0], config.critical_level)) {
-              const food = bestAffordance(world, reg, st.byTownType, O, town, "hunger", W.money[eid], mult);
+              const food = bestAffordance(world, reg, st, O, town, "hunger", W.money[eid], mult);
               if (food >= 0) aff = food;
             }
             if (aff >= 0) {
@@ -230,7 +234,7 @@ export const behaviorPlugin = definePlugin({
               }
             }
             if (topUp >= 0) {
-              const aff = bestAffordance(world, reg, st.byTownType, O, town, NEED_KEYS[topUp], W.money[eid], mult);
+              const aff = bestAffordance(world, reg, st, O, town, NEED_KEYS[topUp], W.money[eid], mult);
               // No top-up that leaves hunger below its threshold by the time it ends (a 60-tick
               // sleep begun at hunger 0.65 with decay 0.01 ends in a faint: issue #16).
               if (aff >= 0 && !starves(reg.affordances[aff], needs[0], rates[0], thresholds[0])) {
@@ -241,7 +245,7 @@ export const behaviorPlugin = definePlugin({
           }
           // 4b: keep the pantry stocked when nothing more pressing is due.
           if (!nearShift && cook >= 0 && state.pantry[town] < config.pantry_low_meals) {
-            const list = st.byTownType.get(town * 65536 + reg.affordances[cook].type);
+            const list = st.objectsOfType(town, reg.affordances[cook].type);
             const price = ((settings.economy as Record<string, number>).ingredients_cost ?? 0) * mult;
             let stocked = false;
             if (list) for (let k = 0; k < list.length; k += 3) if (O.raw_ingredients[list[k]] >= 1 && O.holder[list[k]] === 0) stocked = true;
@@ -290,7 +294,7 @@ function starves(a: { hunger: number; duration: number }, hunger: number, rate: 
 export function bestAffordance(
   world: World,
   reg: AffordanceTable,
-  byTownType: Map<number, Int32Array>,
+  objects: AffordanceService,
   O: { meals: Float32Array; raw_ingredients: Float32Array },
   town: number,
   need: "hunger" | "hygiene" | "energy",
@@ -309,8 +313,8 @@ export function bestAffordance(
     if (a.id === "eat_meal") cost = (econ.meal_cost ?? 0) * mult;
     if (a.id === "cook_meal") cost = (econ.ingredients_cost ?? 0) * mult;
     if (cost > money) continue;
-    const list = byTownType.get(town * 65536 + a.type);
-    if (!list || list.length === 0) continue;
+    const list = objects.objectsOfType(town, a.type);
+    if (list.length === 0) continue;
     let stocked = false;
     for (let i = 0; i < list.length; i += 3) {
       const obj = list[i];

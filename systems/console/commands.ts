@@ -10,18 +10,23 @@ import { Position } from "../../components/space.ts";
 import { PRICE_MULTIPLIER_MAX, Wallet, TownEconomy } from "../../components/economy.ts";
 import { Obj } from "../../components/objects.ts";
 import { Activity } from "../../components/activity.ts";
-import { Employment, ExitReason, Lifecycle, type EmploymentService } from "../../components/people.ts";
+import { Employment, ExitReason, Lifecycle } from "../../components/people.ts";
 import { ChatSuccess } from "../../components/messages.ts";
 import { jobTable } from "../../components/jobs.ts";
 import type { SpatialIndex } from "../../components/grid.ts";
 import type { AffordanceService } from "../../components/affordances.ts";
-import type { EconomyService } from "../../components/economy.ts";
-import type { ObservationService } from "../../components/observations.ts";
-import type { PerturbationService } from "../../components/perturbations.ts";
 import { PolicyReleaseError, type PolicyReleaseService } from "../../components/release.ts";
 import { didYouMean } from "../../engine/text.ts";
 import { MIN_TICKS_PER_SECOND, REALTIME_TICK_MS } from "../../engine/loop.ts";
 import { CommandError, type CommandContext, type ConsoleBindings, type ConsoleCommand, type ConsoleService } from "./service.ts";
+import { SpaceKey } from "../../components/grid.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
+import { PerturbationsKey } from "../../components/perturbations.ts";
+import { ObservationsKey } from "../../components/observations.ts";
+import { PolicyKey } from "../../components/release.ts";
+import { EconomyKey } from "../../components/economy.ts";
+import { EmploymentKey } from "../../components/people.ts";
+import { TelemetryKey } from "../../components/telemetry.ts";
 
 const AgentId = z.string().min(1).max(128).describe("agent id (agent_<n> or a scenario name)");
 const TownIndex = z.int().min(0).default(0).describe("town index");
@@ -54,21 +59,11 @@ function checkTown(world: World, town: number): void {
 }
 
 function spaceIndex(world: World): SpatialIndex | undefined {
-  if (!world.hasPlugin("space")) return undefined;
-  try {
-    return world.state<SpatialIndex>("space");
-  } catch {
-    return undefined;
-  }
+  return world.optionalResource(SpaceKey);
 }
 
 function affordances(world: World): AffordanceService | undefined {
-  if (!world.hasPlugin("affordances")) return undefined;
-  try {
-    return world.state<AffordanceService>("affordances");
-  } catch {
-    return undefined;
-  }
+  return world.optionalResource(AffordancesKey);
 }
 
 /** Moves an agent to a tile: Position, the spatial index, and a context reset for its observations. */
@@ -78,7 +73,7 @@ function place(world: World, eid: number, x: number, y: number): void {
   P.x[eid] = x;
   P.y[eid] = y;
   spaceIndex(world)?.place(eid, world.columns(Town).id[eid], x, y);
-  world.service<ObservationService>("observations", "requestContextReset")?.requestContextReset?.(eid);
+  world.optionalResource(ObservationsKey)?.requestContextReset?.(eid);
 }
 
 /** Runs a scheduler call, turning its PerturbationError into the console's error codes. */
@@ -97,7 +92,7 @@ function viaScheduler<T>(fn: () => T): T {
 /** The perturbation operations: bound ones, else the scheduler's service (components/perturbations.ts). */
 function perturbationOps(ctx: CommandContext): ConsoleBindings["perturbations"] {
   if (ctx.bindings.perturbations) return ctx.bindings.perturbations;
-  const svc = ctx.world.service<PerturbationService>("perturbations", "schedule");
+  const svc = ctx.world.optionalResource(PerturbationsKey);
   if (!svc) return undefined;
   return {
     queue: () => svc.latestState(),
@@ -127,7 +122,7 @@ function perturbationOps(ctx: CommandContext): ConsoleBindings["perturbations"] 
 
 /** The policy plug-in's release service (components/release.ts), or `unavailable`. */
 function releaseOps(ctx: CommandContext, command: string): PolicyReleaseService {
-  const svc = ctx.world.service<PolicyReleaseService>("policy", "promotePolicy");
+  const svc = ctx.world.optionalResource(PolicyKey);
   if (!svc) unavailable(command, "the policy plug-in is not in this world");
   return svc;
 }
@@ -234,8 +229,9 @@ export function builtinCommands(service: ConsoleService): ConsoleCommand[] {
       if (a.needs && w.components.isRegistered(Needs)) init.Needs = { ...a.needs } as Record<string, number>;
       const eid = w.spawnAgent(a.town, { name: a.name, init });
       if (a.job !== undefined) {
-        if (!w.hasPlugin("employment")) unavailable("job", "the employment plug-in is not in this world");
-        w.state<EmploymentService>("employment").assignJob(eid, a.job);
+        const jobs = w.optionalResource(EmploymentKey);
+        if (!jobs) unavailable("job", "the employment plug-in is not in this world");
+        jobs.assignJob(eid, a.job);
       }
       const P = w.has(eid, Position) ? w.columns(Position) : undefined;
       return { agent_id: w.agentName(eid), town: a.town, x: P ? P.x[eid] : null, y: P ? P.y[eid] : null, job: a.job ?? null };
@@ -422,7 +418,7 @@ export function builtinCommands(service: ConsoleService): ConsoleCommand[] {
       const previous = col[a.town];
       const next = a.multiplier ?? previous * a.factor!;
       if (!(next <= 100)) throw new CommandError("invalid_args", `factor: the multiplier would be ${next}, above 100`);
-      const econ = w.service<EconomyService>("economy", "setPriceMultiplier");
+      const econ = w.optionalResource(EconomyKey);
       if (econ) econ.setPriceMultiplier(a.town, next);
       else col[a.town] = next;
       return { town: a.town, previous: Math.round(previous * 1e6) / 1e6, multiplier: Math.round(col[a.town] * 1e6) / 1e6 };
@@ -735,20 +731,10 @@ export function builtinCommands(service: ConsoleService): ConsoleCommand[] {
   return cmds;
 }
 
-/**
- * The telemetry plug-in's resource, when it offers a console snapshot. Extension point: this
- * shape belongs in components/ beside the other services once more than the console reads it.
- */
+/** The telemetry plug-in's console snapshot, when a plug-in in this world provides it. */
 function telemetryService(world: World): { snapshot(agents?: readonly string[]): unknown } | undefined {
-  if (!world.hasPlugin("telemetry")) return undefined;
-  let st: { consoleSnapshot?: (agents?: readonly string[]) => unknown } | undefined;
-  try {
-    st = world.state("telemetry");
-  } catch {
-    return undefined;
-  }
-  const fn = st?.consoleSnapshot;
-  return typeof fn === "function" ? { snapshot: (agents) => fn.call(st, agents) } : undefined;
+  const st = world.optionalResource(TelemetryKey);
+  return st ? { snapshot: (agents) => st.consoleSnapshot(agents) } : undefined;
 }
 
 export type { CommandContext };

@@ -8,6 +8,14 @@ import type { World } from "../../engine/world.ts";
 import { sections } from "./config.ts";
 import { ConsoleService } from "./service.ts";
 import { builtinCommands } from "./commands.ts";
+import { SpaceKey } from "../../components/grid.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
+import { EmploymentKey } from "../../components/people.ts";
+import { EconomyKey } from "../../components/economy.ts";
+import { PerturbationsKey } from "../../components/perturbations.ts";
+import { ObservationsKey } from "../../components/observations.ts";
+import { PolicyKey } from "../../components/release.ts";
+import { TelemetryKey } from "../../components/telemetry.ts";
 
 export { ConsoleService, CommandError, formatIssues } from "./service.ts";
 export type { ConsoleCommand, ConsoleBindings, CommandContext, Via, PerturbationTriggerArgs, ArrangeMeetArgs } from "./service.ts";
@@ -25,6 +33,7 @@ const hooked = new WeakSet<World>();
 
 export const consolePlugin = definePlugin({
   name: "console",
+  optional: [SpaceKey, AffordancesKey, EmploymentKey, EconomyKey, PerturbationsKey, ObservationsKey, PolicyKey, TelemetryKey],
   doc: "operator commands: queued, checked, applied in the console phase, answered and audited",
   sections,
   state: (world: World) => {

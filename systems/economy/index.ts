@@ -3,12 +3,13 @@
 // Obj.raw_ingredients of stoves every RESTOCK_EVERY ticks and sends StockReplenish.
 import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
-import { clampPriceMultiplier, Wallet, TownEconomy, type EconomyService } from "../../components/economy.ts";
+import { clampPriceMultiplier, Wallet, TownEconomy, type EconomyService, EconomyKey } from "../../components/economy.ts";
 import { Obj } from "../../components/objects.ts";
 import { StockReplenish } from "../../components/messages.ts";
 import { NeedsSets } from "../../components/sets.ts";
 import type { AffordanceTable } from "../../components/affordances.ts";
 import { sections } from "./config.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
 
 /** Stoves are restocked on ticks that are multiples of this (the original's fixed period). */
 export const RESTOCK_EVERY = 200;
@@ -17,6 +18,8 @@ export type Utility = "power" | "water";
 
 export const economyPlugin = definePlugin({
   name: "economy",
+  provides: [EconomyKey],
+  optional: [AffordancesKey],
   doc: "wallets, prices, utilities and stove restocking",
   sections,
   components: { Wallet, Obj },
@@ -65,19 +68,10 @@ export const economyPlugin = definePlugin({
 });
 
 /**
- * The affordance registry, when the affordances plug-in is present and has built one. Its
- * resource holds it as `registry`, or as `st.registry` (the plug-in's current shape).
+ * The affordance registry, when a plug-in in this world provides the affordances resource.
  */
 function registryOf(world: World): AffordanceTable | undefined {
-  if (!world.hasPlugin("affordances")) return undefined;
-  let res: { registry?: AffordanceTable; st?: { registry?: AffordanceTable } } | undefined;
-  try {
-    res = world.state("affordances");
-  } catch {
-    // The plug-in keeps no resource: no registry, so no object types to restock.
-    return undefined;
-  }
-  return res?.registry ?? res?.st?.registry;
+  return world.optionalResource(AffordancesKey)?.registry;
 }
 
 function checkTown(world: World, town: number): void {

@@ -2,14 +2,13 @@
 // `employment`, economy.wage_income, behavior.job_arrival_buffer, Position; writes Employment,
 // Wallet, TownEconomy.wages_paid and, for exits, Lifecycle.exit_reason. Shift state machine per
 // agent per tick (inventory §3.7), then the exit queue when employment.enforce_job_loop is on.
-import type { SpatialIndex } from "../../components/grid.ts";
 import { Activity } from "../../components/activity.ts";
 import { definePlugin, type SystemContext } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import { defineMessage } from "../../engine/message.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
 import { didYouMean } from "../../engine/text.ts";
-import { Employment, ShiftState, SHIFT_STATE_NAMES, Lifecycle, ExitReason } from "../../components/people.ts";
+import { Employment, ShiftState, SHIFT_STATE_NAMES, Lifecycle, ExitReason, EmploymentKey } from "../../components/people.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Position } from "../../components/space.ts";
 import { NeedsSets } from "../../components/sets.ts";
@@ -22,6 +21,7 @@ import {
 } from "../../components/messages.ts";
 import { sections } from "./config.ts";
 import { EmploymentState } from "./state.ts";
+import { SpaceKey } from "../../components/grid.ts";
 
 export { EmploymentState, ABSENCE_SLOTS } from "./state.ts";
 export { compileJobs } from "../../components/jobs.ts";
@@ -60,6 +60,8 @@ type EmploymentCtx = SystemContext<
 
 export const employmentPlugin = definePlugin({
   name: "employment",
+  provides: [EmploymentKey],
+  optional: [SpaceKey],
   doc: "jobs, shifts, punctuality, wages and the employment exit queue",
   sections,
   components: { Employment, Position, Wallet, Lifecycle },
@@ -138,7 +140,7 @@ function runShifts(ctx: EmploymentCtx): void {
   const grace = cfg.grace_ticks;
   const cutoff = cfg.absent_cutoff;
   const slack = cfg.absence_slack;
-  const space = world.hasPlugin("space") ? world.state<SpatialIndex>("space") : undefined;
+  const space = world.optionalResource(SpaceKey);
   const A = world.components.isRegistered(Activity) ? world.columns(Activity) : undefined;
 
   for (let i = 0; i < agents.length; i++) {

@@ -13,7 +13,6 @@ import { Activity, Option, OptionKind } from "../../components/activity.ts";
 import { Obj } from "../../components/objects.ts";
 import { optionAction } from "../../components/actions.ts";
 import type { SpatialIndex } from "../../components/grid.ts";
-import type { SocialLedger } from "../../components/social.ts";
 import {
   CH_AGENTS,
   CH_OBJECTS,
@@ -44,6 +43,8 @@ import {
   type ObservationVariant,
 } from "./layout.ts";
 import type { ObservationBatch, ObservationsState } from "./state.ts";
+import { SocialKey } from "../../components/social.ts";
+import { SpaceKey } from "../../components/grid.ts";
 
 /**
  * ours: the wallet feature is `money / (money + WALLET_SCALE)`, in [0, 1) and 0.5 at 10 money
@@ -111,7 +112,7 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
         `${variant} needs [${ml.channels.length}, ${ml.window}, ${ml.window}] + ${fl.count} (create it with createObservationBatch)`,
     );
   }
-  if (!world.hasPlugin("space")) throw new Error('observations need the "space" plug-in (positions and the spatial index)');
+  if (!world.optionalResource(SpaceKey)) throw new Error('observations need the "space" plug-in (positions and the spatial index)');
   const agents = world.agents;
   const n = agents.length;
   const tick = world.tick + 1;
@@ -121,7 +122,7 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
   const { agents: aOut, map, features: f } = out.stores;
 
   // ---- columns and tables, fetched once per build ---------------------------------------------
-  const space = world.state<SpatialIndex>("space");
+  const space = world.resource(SpaceKey);
   const { tileHead, objectAt } = space;
   const next = space.next;
   const width = space.width;
@@ -143,7 +144,7 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
   const holder = O ? O.holder : undefined;
   const qlen = O ? O.queue_len : undefined;
   const otype = O ? O.type : undefined;
-  const L = world.hasPlugin("social") ? world.state<{ ledger: SocialLedger }>("social").ledger : undefined;
+  const L = world.optionalResource(SocialKey)?.ledger;
   const K = L ? L.maxEdges : 0;
   const avoid = L !== undefined ? settings.conflict.rivalry.avoid_threshold : 0;
   if (st.taken.length < K) st.taken = new Uint8Array(K);

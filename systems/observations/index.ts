@@ -12,7 +12,7 @@ import { PolicySets } from "../../components/sets.ts";
 import { actionCount } from "../../components/actions.ts";
 import { sections } from "./config.ts";
 import { buildInto, WALLET_SCALE } from "./builder.ts";
-import { ObservationBatch, ObservationsState, type AffordancesView } from "./state.ts";
+import { ObservationBatch, ObservationsState } from "./state.ts";
 import { isVariant, VARIANTS, type ObservationVariant } from "./layout.ts";
 import type { EmbeddingMetrics } from "./embedding.ts";
 
@@ -25,6 +25,8 @@ export type { ObservationVariant, FeatureLayout, MapLayout } from "./layout.ts";
 
 export const observationsPlugin = definePlugin({
   name: "observations",
+  provides: [ObservationsKey],
+  optional: [SpaceKey, AffordancesKey, SocialKey],
   doc: "embedding slots and the observation builder (full, hybrid, compact)",
   sections,
   state: (world: World) => {
@@ -98,6 +100,10 @@ export function buildObservations(world: World, variant?: ObservationVariant, ou
 
 export type { ObservationSpec } from "../../components/observations.ts";
 import type { ObservationSpec } from "../../components/observations.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
+import { ObservationsKey } from "../../components/observations.ts";
+import { SpaceKey } from "../../components/grid.ts";
+import { SocialKey } from "../../components/social.ts";
 
 export function observationSpec(world: World, variant?: ObservationVariant): ObservationSpec {
   const st = observationsState(world);
@@ -159,8 +165,9 @@ export function manifest(world: World, variant?: ObservationVariant): ManifestEn
       doc: "feature vector, names in observationSpec().feature_names",
     },
   ];
-  if (world.hasPlugin("affordances")) {
-    const registry = world.state<AffordancesView>("affordances").st.registry;
+  const affordances = world.optionalResource(AffordancesKey);
+  if (affordances) {
+    const registry = affordances.registry;
     out.push({
       name: "actions",
       source: "components/actions.ts (Option via chooseOption)",

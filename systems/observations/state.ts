@@ -12,11 +12,7 @@ import { INTENT_NAMES } from "../../components/activity.ts";
 import { EmbeddingAllocator } from "./embedding.ts";
 import { featureLayout, mapLayout, LANDMARKS, type FeatureLayout, type MapLayout, type ObservationVariant } from "./layout.ts";
 import type { ObservationService, ObservationSpec } from "../../components/observations.ts";
-
-/** The affordances plug-in's resource, as far as observations read it. */
-export interface AffordancesView {
-  st: { registry: AffordanceTable; objects: number[]; byTownType: Map<number, Int32Array> };
-}
+import { AffordancesKey } from "../../components/affordances.ts";
 
 const EMPTY = new Int32Array(0);
 
@@ -101,6 +97,13 @@ export class ObservationsState implements PersistentState, ObservationService {
   build(v?: ObservationVariant): ObservationBatch {
     return this.buildFn!(v);
   }
+  requestContextReset(eid: number): void {
+    this.ensure(eid + 1);
+    this.pendingReset[eid] = 1;
+  }
+  embeddingMetrics() {
+    return this.allocator.metrics();
+  }
   spec(v?: ObservationVariant): ObservationSpec {
     return this.specFn!(v);
   }
@@ -140,7 +143,7 @@ export class ObservationsState implements PersistentState, ObservationService {
   objStart = new Int32Array(1);
   objList = new Int32Array(0);
   private objectsSig = -1;
-  private objectsRef: number[] | undefined;
+  private objectsRef: readonly number[] | undefined;
   /** [eid, x, y, ...] of a town's objects of a type, for the space plug-in's distance fields. */
   readonly objectsOfType: (town: number, type: number) => Int32Array;
 
@@ -170,8 +173,7 @@ export class ObservationsState implements PersistentState, ObservationService {
       }
     });
     this.objectsOfType = (town, type) => {
-      if (!world.hasPlugin("affordances")) return EMPTY;
-      return world.state<AffordancesView>("affordances").st.byTownType.get(town * 65536 + type) ?? EMPTY;
+      return world.optionalResource(AffordancesKey)?.objectsOfType(town, type) ?? EMPTY;
     };
   }
 
@@ -229,14 +231,15 @@ export class ObservationsState implements PersistentState, ObservationService {
 
   /** Rebuilds registry- and object-derived caches when they changed. */
   refresh(world: World, compact: MapLayout | undefined): void {
-    if (!world.hasPlugin("affordances")) {
+    const affordances = world.optionalResource(AffordancesKey);
+    if (!affordances) {
       this.registry = undefined;
       this.types = 0;
       this.objStart = new Int32Array(1);
       this.objList = new Int32Array(0);
       return;
     }
-    const { registry, objects } = world.state<AffordancesView>("affordances").st;
+    const { registry, objects } = affordances;
     const sig = `${registry.types.length}:${registry.affordances.length}:${compact ? compact.objectChannels.join(",") : ""}`;
     if (registry !== this.registry || sig !== this.registrySig) {
       this.registry = registry;

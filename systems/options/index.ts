@@ -14,10 +14,12 @@ import { Employment } from "../../components/people.ts";
 import { TownEconomy } from "../../components/economy.ts";
 import { PolicySets } from "../../components/sets.ts";
 import { jobTable, ticksPerDay } from "../../components/jobs.ts";
-import { STEPS, type SpatialIndex } from "../../components/grid.ts";
+import { STEPS, type SpatialIndex, SpaceKey } from "../../components/grid.ts";
 import { AffordanceFail, AffordanceFinish, GuardrailBlock } from "../../components/messages.ts";
 import type { SocialLedger } from "../../components/social.ts";
 import type { AffordanceTable } from "../../components/affordances.ts";
+import { SocialKey } from "../../components/social.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const INT_CHAT = IntentKind.Chat;
 const INT_MOVE = IntentKind.Move;
@@ -119,6 +121,8 @@ function hasRival(c: Ctx, eid: number, obj: number, uid: Uint32Array, O: { holde
 
 export const optionsPlugin = definePlugin({
   name: "options",
+  requires: [SpaceKey, AffordancesKey],
+  optional: [SocialKey],
   doc: "turns each agent's option into this tick's intent",
   components: { Option, Intent },
   messages: [GuardrailBlock],
@@ -140,14 +144,14 @@ export const optionsPlugin = definePlugin({
         const A = world.columns(Activity);
         const P = world.columns(Position);
         const T = world.columns(Town).id;
-        const st = world.state<{ st: { registry: AffordanceTable; byTownType: Map<number, Int32Array> } }>("affordances").st;
+        const st = world.resource(AffordancesKey);
         const c: Ctx = {
           world,
           registry: st.registry,
-          objectsOfType: (town, type) => st.byTownType.get(town * 65536 + type) ?? EMPTY,
-          social: world.hasPlugin("social") ? world.state<{ ledger: SocialLedger }>("social").ledger : undefined,
+          objectsOfType: (town, type) => st.objectsOfType(town, type),
+          social: world.optionalResource(SocialKey)?.ledger,
           avoid: world.settings.conflict.rivalry.avoid_threshold,
-          space: world.state<SpatialIndex>("space"),
+          space: world.resource(SpaceKey),
         };
         // Use options end when their affordance finished or failed last tick.
         const fin = read(AffordanceFinish);
@@ -161,7 +165,7 @@ export const optionsPlugin = definePlugin({
         const E = hasJobs ? world.columns(Employment) : undefined;
         const jobs = jobTable(world);
         const tod = tick % ticksPerDay(world);
-        const space = world.state<SpatialIndex>("space");
+        const space = world.resource(SpaceKey);
         const out = { rivalBlocked: false };
         const uid = world.columns(Agent).uid;
         for (let i = 0; i < agents.length; i++) {

@@ -9,6 +9,7 @@ import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import { writeSnapshotFile, type SnapshotMeta } from "../../engine/snapshot.ts";
 import { sections, type SnapshotConfig } from "./config.ts";
+import { PolicyKey } from "../../components/release.ts";
 
 export { sections } from "./config.ts";
 export type { SnapshotConfig } from "./config.ts";
@@ -69,7 +70,7 @@ export function snapshotMeta(world: World, configHash: string | null = null): Sn
   const s = world.settings as Partial<import("../../engine/config/sections.ts").ConfigSections> & { config_id?: string };
   const id = s.snapshot?.identity;
   let policy: PolicyLike | undefined;
-  if (world.hasPlugin("policy")) policy = world.state<{ policy?: PolicyLike }>("policy").policy;
+  policy = world.optionalResource(PolicyKey)?.policy;
   let policyHash = id?.policy_hash ?? null;
   if (policyHash === null && policy) {
     const h = typeof policy.hash === "function" ? policy.hash : typeof policy.learned?.hash === "function" ? policy.learned.hash.bind(policy.learned) : undefined;
@@ -88,6 +89,7 @@ export function snapshotMeta(world: World, configHash: string | null = null): Sn
 
 export const persistencePlugin = definePlugin({
   name: "persistence",
+  optional: [PolicyKey],
   doc: "snapshots: autosave cadence and retention, identity stamped on snapshots",
   sections,
   state: (world: World) => new PersistenceState((world.settings as { snapshot?: SnapshotConfig }).snapshot),

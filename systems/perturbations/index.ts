@@ -51,14 +51,11 @@ import type { StateHasher } from "../../engine/hash.ts";
 import { createRng, isRngState, type Rng, type RngState } from "../../engine/rng.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
 import type { ConfigSections } from "../../engine/config/sections.ts";
-import { clampPriceMultiplier, PRICE_MULTIPLIER_MAX, TownEconomy, type EconomyService } from "../../components/economy.ts";
+import { EconomyKey, PRICE_MULTIPLIER_MAX, TownEconomy, clampPriceMultiplier, type EconomyService } from "../../components/economy.ts";
 import { Position } from "../../components/space.ts";
 import { Obj } from "../../components/objects.ts";
 import { Activity, Option } from "../../components/activity.ts";
-import { STEPS, type SpatialIndex } from "../../components/grid.ts";
-import type { SocialLedger } from "../../components/social.ts";
-import type { AffordanceService } from "../../components/affordances.ts";
-import type { ObservationService } from "../../components/observations.ts";
+import { STEPS, SpaceKey } from "../../components/grid.ts";
 import {
   ArrangedMeetRelocated,
   PerturbationArrangedMeet,
@@ -78,6 +75,10 @@ import {
   type PerturbationStateView,
 } from "../../components/perturbations.ts";
 import { sections, PerturbationFile, type PerturbationFileConfig, type PerturbationsConfig } from "./config.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
+import { SocialKey } from "../../components/social.ts";
+import { ObservationsKey } from "../../components/observations.ts";
+import { PerturbationsKey } from "../../components/perturbations.ts";
 
 export { PerturbationError } from "../../components/perturbations.ts";
 export type { ManualPerturbation, PerturbationEventView, PerturbationService, PerturbationStateView } from "../../components/perturbations.ts";
@@ -132,10 +133,8 @@ function ticksPerDay(settings: ConfigSections): number {
 
 /** Writes prices and utilities through the economy plug-in when present, else the columns. */
 function economyOf(world: World): EconomyService {
-  if (world.hasPlugin("economy")) {
-    const s = world.state<Partial<EconomyService> | undefined>("economy");
-    if (s && typeof s.setPriceMultiplier === "function" && typeof s.setUtility === "function") return s as EconomyService;
-  }
+  const s = world.optionalResource(EconomyKey);
+  if (s) return s;
   const cols = () => world.townColumns(TownEconomy);
   return {
     priceMultiplier: (t) => cols().price_multiplier[t],
@@ -453,8 +452,8 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     if (want < 2) return [];
     const uid = w.columns(Agent).uid;
     const chosen: number[] = [];
-    if (spec.target === "top_rivals" && w.hasPlugin("social")) {
-      const ledger = w.state<{ ledger: SocialLedger }>("social").ledger;
+    const ledger = spec.target === "top_rivals" ? w.optionalResource(SocialKey)?.ledger : undefined;
+    if (ledger) {
       const byUid = new Map<number, number>();
       for (const eid of pool) byUid.set(uid[eid], eid);
       let best = 0;
@@ -500,7 +499,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   meetingObjects(location: string): Int32Array {
     const w = this.world;
     if (!this.hasAffordances || !w.components.isRegistered(Obj)) return (this.noObjects ??= new Int32Array(this.towns));
-    const aff = w.state<AffordanceService>("affordances");
+    const aff = w.resource(AffordancesKey);
     const objects = aff.objects;
     if (objects !== this.meetObjects || objects.length !== this.meetCount || aff.registry !== this.meetRegistry) {
       this.meetCache.clear();
@@ -546,7 +545,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     const P = w.columns(Position);
     const ox = P.x[obj];
     const oy = P.y[obj];
-    const space = w.hasPlugin("space") ? w.state<SpatialIndex>("space") : undefined;
+    const space = w.optionalResource(SpaceKey);
     const tiles: [number, number][] = [];
     for (const [dx, dy] of STEPS) {
       const x = ox + dx;
@@ -832,18 +831,13 @@ export class PerturbationsState implements PersistentState, PerturbationService 
 
 /** Marks a context reset through the observations service when present. */
 function requestContextReset(world: World, eid: number): void {
-  if (!world.hasPlugin("observations")) return;
-  const obs = world.state<Partial<ObservationService> & { pendingReset?: unknown; ensure?: (n: number) => void }>("observations");
-  if (typeof obs.requestContextReset === "function") obs.requestContextReset(eid);
-  else if (obs.pendingReset instanceof Uint8Array && typeof obs.ensure === "function") {
-    // The service does not offer requestContextReset yet: the resource's documented flag array.
-    obs.ensure(eid + 1);
-    (obs.pendingReset as Uint8Array)[eid] = 1;
-  }
+  world.optionalResource(ObservationsKey)?.requestContextReset?.(eid);
 }
 
 export const perturbationsPlugin = definePlugin({
   name: "perturbations",
+  provides: [PerturbationsKey],
+  optional: [AffordancesKey, EconomyKey, SocialKey, SpaceKey, ObservationsKey],
   doc: "perturbation scheduler: price spikes, blackouts, outages, arranged meets per town, with cooldowns, windows and fairness buckets",
   sections,
   files: [

@@ -23,6 +23,12 @@ import { BlendPolicy, ExternalPolicy, KEEP, RandomPolicy, createPolicy, scripted
 import { assigned, setPolicy } from "./live.ts";
 import { PolicyPromoted, PolicyRolledBack, releaseKpi, releaseService } from "./release.ts";
 import type { PolicyReleaseService } from "../../components/release.ts";
+import { PolicyKey } from "../../components/release.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
+import { SpaceKey } from "../../components/grid.ts";
+import { SocialKey } from "../../components/social.ts";
+import { ObservationsKey } from "../../components/observations.ts";
+import { StabilityKey } from "../../components/stability.ts";
 
 export * from "./policies.ts";
 export { getPolicy, policyState, setPolicy } from "./live.ts";
@@ -33,7 +39,7 @@ export { builderObservations, componentObservations, COMPONENT_FEATURES, observa
 /**
  * Snapshotted: the counters (hashed) and a blend's scripted ratio (anneal schedules change it).
  * Also the release service (promotion and rollback, release.ts), found by the console with
- * `world.service("policy", "promotePolicy")`.
+ * `world.optionalResource(PolicyKey)` (components/release.ts).
  */
 export interface PolicyState extends PersistentState, PolicyReleaseService {
   policy: Policy;
@@ -117,6 +123,8 @@ const OBSERVE = (PolicySets as Record<string, string>).Observe as string | undef
 
 export const policyPlugin = definePlugin({
   name: "policy",
+  provides: [PolicyKey],
+  optional: [AffordancesKey, SpaceKey, SocialKey, ObservationsKey, StabilityKey],
   doc: "runs the configured policy (random, neural, blend) with action masks and option commitment; behaviour, PPO and training settings",
   sections,
   checks: (settings) => {

@@ -10,9 +10,11 @@ import { Obj } from "../../components/objects.ts";
 import { Position } from "../../components/space.ts";
 import { Employment } from "../../components/people.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
-import { STEPS, type SpatialIndex } from "../../components/grid.ts";
-import type { SocialLedger } from "../../components/social.ts";
+import { STEPS } from "../../components/grid.ts";
 import type { AffordanceSpec, AffordanceTable } from "../../components/affordances.ts";
+import { SocialKey } from "../../components/social.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
+import { SpaceKey } from "../../components/grid.ts";
 
 /** Stock an affordance consumes from its object (the hooks refuse to start without it). */
 const STOCK_NEED: Record<string, "meals" | "raw_ingredients"> = {
@@ -25,13 +27,9 @@ const HOOK_PRICE: Record<string, string> = {
   cook_meal: "ingredients_cost",
 };
 
-interface AffordancesResource {
-  st: { registry: AffordanceTable; byTownType: Map<number, Int32Array> };
-}
-
 /** The affordance registry of a world (owned by the affordances plug-in). */
 export function registryOf(world: World): AffordanceTable {
-  return world.state<AffordancesResource>("affordances").st.registry;
+  return world.resource(AffordancesKey).registry;
 }
 
 /** Number of actions of a world now: wait, work, chat, avoid, then one per affordance. */
@@ -84,7 +82,7 @@ export function buildMasks(world: World, agents: Int32Array, out: Uint8Array): n
   if (n === 0) return A;
   const K = reg.affordances.length;
   const towns = world.towns;
-  const st = world.state<AffordancesResource>("affordances").st;
+  const affordances = world.resource(AffordancesKey);
   const O = world.columns(Obj);
   const econ = world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy) : undefined;
   const prices = world.settings.economy as unknown as Record<string, number>;
@@ -108,7 +106,7 @@ export function buildMasks(world: World, agents: Int32Array, out: Uint8Array): n
       cost[j] = base * (econ ? econ.price_multiplier[t] : 1);
       avail[j] = 0;
       if ((power && econ && econ.power[t] === 0) || (water && econ && econ.water[t] === 0)) continue;
-      const list = st.byTownType.get(t * 65536 + spec.type);
+      const list = affordances.objectsOfType(t, spec.type);
       if (!list) continue;
       for (let i = 0; i < list.length; i += 3) {
         const obj = list[i];
@@ -125,9 +123,9 @@ export function buildMasks(world: World, agents: Int32Array, out: Uint8Array): n
   const Act = world.columns(Activity);
   const W = world.columns(Wallet);
   const E = world.components.isRegistered(Employment) ? world.columns(Employment) : undefined;
-  const P = world.hasPlugin("space") ? world.columns(Position) : undefined;
-  const space = P ? world.state<SpatialIndex>("space") : undefined;
-  const social = world.hasPlugin("social") ? world.state<{ ledger: SocialLedger }>("social").ledger : undefined;
+  const space = world.optionalResource(SpaceKey);
+  const P = space ? world.columns(Position) : undefined;
+  const social = world.optionalResource(SocialKey)?.ledger;
   const uid = world.columns(Agent).uid;
   const avoid = world.settings.conflict.rivalry.avoid_threshold;
   const chatting = world.settings.features.stages.relationships !== "OFF";
@@ -173,11 +171,11 @@ export function buildMasks(world: World, agents: Int32Array, out: Uint8Array): n
  * then on its 4-neighbours (west, east, north, south); 0 when there is none.
  */
 export function chatTarget(world: World, eid: number): number {
-  if (!world.hasPlugin("space")) return 0;
-  const space = world.state<SpatialIndex>("space");
+  const space = world.optionalResource(SpaceKey);
+  if (!space) return 0;
   const P = world.columns(Position);
   const town = world.columns(Town).id[eid];
-  const social = world.hasPlugin("social") ? world.state<{ ledger: SocialLedger }>("social").ledger : undefined;
+  const social = world.optionalResource(SocialKey)?.ledger;
   const uid = world.columns(Agent).uid;
   const avoid = world.settings.conflict.rivalry.avoid_threshold;
   for (let s = -1; s < 4; s++) {

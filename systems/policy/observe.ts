@@ -14,10 +14,10 @@ import { Needs } from "../../components/needs.ts";
 import { Wallet } from "../../components/economy.ts";
 import { Employment, ShiftState } from "../../components/people.ts";
 import { Activity } from "../../components/activity.ts";
-import type { SocialLedger } from "../../components/social.ts";
-import type { ObservationService } from "../../components/observations.ts";
+import { SocialKey } from "../../components/social.ts";
+import { ObservationsKey } from "../../components/observations.ts";
 
-const observations = (world: World) => world.state<ObservationService>("observations");
+const observations = (world: World) => world.resource(ObservationsKey);
 
 export interface ObservationBatch {
   /** Layout id, recorded in checkpoints (e.g. "hybrid/81+4x11x11", "components-v1/21"). */
@@ -82,7 +82,7 @@ export const componentObservations: ObservationSource = {
     const W = world.columns(Wallet);
     const A = world.columns(Activity);
     const E = world.components.isRegistered(Employment) ? world.columns(Employment) : undefined;
-    const social = world.hasPlugin("social") ? world.state<{ ledger: SocialLedger }>("social").ledger : undefined;
+    const social = world.optionalResource(SocialKey)?.ledger;
     const avoid = world.settings.conflict.rivalry.avoid_threshold;
     const tpd = world.settings.observations_config.hybrid.time_ticks_per_day;
     const phase = (2 * Math.PI * (world.tick % tpd)) / tpd;

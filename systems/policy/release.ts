@@ -7,7 +7,6 @@ import { defineMessage } from "../../engine/message.ts";
 import { writeFileAtomic } from "../../engine/snapshot.ts";
 import { currentTensorBackend, initTensorBackend, type TF } from "../../engine/tensor.ts";
 import type { World } from "../../engine/world.ts";
-import type { StabilityService } from "../../components/stability.ts";
 import {
   PolicyReleaseError,
   type LivePolicyView,
@@ -23,6 +22,7 @@ import {
 } from "../../components/release.ts";
 import { BlendPolicy, CheckpointError, NeuralPolicy, checkpointExpectations, type Policy } from "./policies.ts";
 import { getPolicy, setPolicy } from "./live.ts";
+import { StabilityKey } from "../../components/stability.ts";
 
 export const RELEASE_FORMAT = "townlet-release/1";
 const RELEASE_FILE = "release.json";
@@ -246,7 +246,7 @@ function policyStatus(world: World): PolicyStatusView {
       recent: rel.pointer.history.slice(-RECENT),
     };
   }
-  return { live, release, gate: world.service<StabilityService>("stability", "promotion")?.promotion() ?? null, tensor_backend: currentTensorBackend()?.name ?? null };
+  return { live, release, gate: world.optionalResource(StabilityKey)?.promotion() ?? null, tensor_backend: currentTensorBackend()?.name ?? null };
 }
 
 // ---- pieces ------------------------------------------------------------------------------------
@@ -345,7 +345,7 @@ function refuseIfLive(live: LivePolicyView, checkpoint: string, hash: string, ar
 }
 
 function gateOf(world: World) {
-  return world.service<StabilityService>("stability", "promotion")?.promotion() ?? null;
+  return world.optionalResource(StabilityKey)?.promotion() ?? null;
 }
 
 /** Appends an entry to the release file (atomically) before the swap: a failed write changes nothing. */

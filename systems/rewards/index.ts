@@ -16,6 +16,7 @@ import { ChatFailure, ChatSuccess, GuardrailBlock } from "../../components/messa
 import { NeedsSets } from "../../components/sets.ts";
 import type { SocialLedger } from "../../components/social.ts";
 import { sections } from "./config.ts";
+import { SocialKey } from "../../components/social.ts";
 
 // Exit reasons as module constants: plain loads in the per-agent loop.
 const EXIT_NONE = ExitReason.None;
@@ -117,12 +118,7 @@ function makeState(world: World): RewardsState {
 
 /** The social plug-in's relationship ledger, when there is one. */
 function ledgerOf(world: World): SocialLedger | undefined {
-  if (!world.hasPlugin("social")) return undefined;
-  try {
-    return world.state<{ ledger?: SocialLedger } | undefined>("social")?.ledger;
-  } catch {
-    return undefined;
-  }
+  return world.optionalResource(SocialKey)?.ledger;
 }
 
 type NeedsCols = { hunger: Float32Array; hygiene: Float32Array; energy: Float32Array };
@@ -189,6 +185,7 @@ function gatherSocial(
 
 export const rewardsPlugin = definePlugin({
   name: "rewards",
+  optional: [SocialKey],
   doc: "per-agent rewards: survival, needs, wage, punctuality, social, shaping, curiosity, terminal penalties, clips",
   sections,
   components: {

@@ -14,13 +14,13 @@ import { Position } from "../../components/space.ts";
 import { Needs } from "../../components/needs.ts";
 import { Wallet } from "../../components/economy.ts";
 import { Obj } from "../../components/objects.ts";
-import { Personality } from "../../components/people.ts";
+import { Personality, EmploymentKey } from "../../components/people.ts";
 import { profileIndex } from "../../components/profiles.ts";
 import { AffordanceStart } from "../../components/messages.ts";
 import { PolicySets } from "../../components/sets.ts";
-import type { AffordanceService } from "../../components/affordances.ts";
-import { PROFILE_NAMES as PERSONALITY_PROFILES, type EmploymentService } from "../../components/people.ts";
+import { PROFILE_NAMES as PERSONALITY_PROFILES } from "../../components/people.ts";
 import { sections, SCENARIO_INTENT_KINDS, type ScenarioConfig } from "./config.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
 
 /** A scenario that cannot be set up (an object id no town has, ...): a user's mistake, exit 1. */
 export class ScenarioError extends Error {
@@ -200,7 +200,7 @@ export function scenarioAgentName(id: string, town: number): string {
  */
 function resolveAffordance(world: World, type: number, name: string | null | undefined, kind: number, duration: number): number {
   if (name === null || name === undefined) return -1;
-  const reg = world.state<AffordanceService>("affordances").registry;
+  const reg = world.resource(AffordancesKey).registry;
   const offered = reg.ofType(type).filter((i) => reg.affordances[i]?.active);
   for (const i of offered) if (reg.affordances[i].id === name) return i;
   for (const i of offered) if (reg.affordances[i].id.startsWith(name)) return i;
@@ -210,7 +210,7 @@ function resolveAffordance(world: World, type: number, name: string | null | und
   const id = clash >= 0 && reg.affordances[clash].type !== type ? `${name}@${typeName}` : name;
   const prior = reg.affordanceIndex(id);
   if (prior >= 0 && reg.affordances[prior].type === type && reg.affordances[prior].active) return prior;
-  return world.state<AffordanceService>("affordances").registerAffordance({ id, object_type: typeName, duration });
+  return world.resource(AffordancesKey).registerAffordance({ id, object_type: typeName, duration });
 }
 
 function setupScenario(world: World, sc: NonNullable<ScenarioConfig>, s: ScenarioState): void {
@@ -219,7 +219,7 @@ function setupScenario(world: World, sc: NonNullable<ScenarioConfig>, s: Scenari
   // Objects: the scenario's, or the manifest's when it lists none (the affordances plug-in placed them).
   const objectIds = new Set<string>();
   const O = world.columns(Obj);
-  for (const e of world.state<AffordanceService>("affordances").objects) objectIds.add(world.text(O.key[e]));
+  for (const e of world.resource(AffordancesKey).objects) objectIds.add(world.text(O.key[e]));
   const problems = scenarioProblems(settings, objectIds);
   if (problems.length) throw new ScenarioError(problems.map((p) => `${formatPath(p.path)}: ${p.message}`).join("\n"));
 
@@ -259,7 +259,7 @@ function setupScenario(world: World, sc: NonNullable<ScenarioConfig>, s: Scenari
       }
       if (kind === Kind.chat && entry.target !== undefined) s.target[e] = index.get(entry.target) ?? -1;
       if (entry.object) {
-        for (let t = 0; t < towns; t++) s.obj[t * entries + e] = world.state<AffordanceService>("affordances").objectById(t, entry.object);
+        for (let t = 0; t < towns; t++) s.obj[t * entries + e] = world.resource(AffordancesKey).objectById(t, entry.object);
         if (kind === Kind.request || kind === Kind.start) {
           s.aff[e] = resolveAffordance(world, O.type[s.obj[e]], entry.affordance, kind, entry.duration ?? shift);
         }
@@ -285,7 +285,7 @@ function setupScenario(world: World, sc: NonNullable<ScenarioConfig>, s: Scenari
       const eid = world.spawnAgent(t, { name: scenarioAgentName(agent.id, t), init });
       // A component no plug-in attached on spawn (a world without that plug-in) still gets the values.
       for (const [name, values] of Object.entries(init)) if (!world.has(eid, defs[name])) world.addComponent(eid, defs[name], values);
-      if (agent.job !== undefined && world.hasPlugin("employment")) world.state<EmploymentService>("employment").assignJob(eid, agent.job);
+      if (agent.job !== undefined) world.optionalResource(EmploymentKey)?.assignJob(eid, agent.job);
       const k = t * nA + a;
       s.eid[k] = eid;
       s.uid[k] = uidCol()[eid];
@@ -303,6 +303,7 @@ function setupScenario(world: World, sc: NonNullable<ScenarioConfig>, s: Scenari
 
 export const scenarioPlugin = definePlugin({
   name: "scenario",
+  optional: [AffordancesKey, EmploymentKey],
   doc: "scenario agents and their scripted schedules",
   sections,
   checks: checkScenarioAgents,

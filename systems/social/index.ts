@@ -1,12 +1,12 @@
 // Social (phase needs, set NeedsSets.Social): rivalry and relationships between agents. Reads
 // this tick's queue conflicts, handovers and chats; decays rivalry; keeps at most
 // conflict.rivalry.max_edges edges per agent. Behaviour, observations and rewards read the
-// ledger through world.state("social").ledger.
+// ledger through `ctx.resource(SocialKey).ledger` (components/social.ts).
 import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import type { StateHasher } from "../../engine/hash.ts";
 import { Agent } from "../../engine/core-components.ts";
-import { SocialLedger } from "../../components/social.ts";
+import { SocialLedger, SocialKey } from "../../components/social.ts";
 import { NeedsSets } from "../../components/sets.ts";
 import { ChatFailure, ChatSuccess, QueueConflict, QueueHandover } from "../../components/messages.ts";
 
@@ -45,6 +45,7 @@ const MAX_EVENTS = 256;
 
 export const socialPlugin = definePlugin({
   name: "social",
+  provides: [SocialKey],
   doc: "rivalry ledger and relationships (trust, familiarity)",
   state: (world: World) => new SocialState(world.settings.conflict.rivalry.max_edges, world.components.capacity),
   onAgentRemove({ state }, eid) {

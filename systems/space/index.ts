@@ -7,11 +7,12 @@ import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import { Position } from "../../components/space.ts";
 import { Town } from "../../engine/core-components.ts";
-import { SpatialIndex } from "../../components/grid.ts";
+import { SpatialIndex, SpaceKey } from "../../components/grid.ts";
 import { Obj } from "../../components/objects.ts";
 
 export const spacePlugin = definePlugin({
   name: "space",
+  provides: [SpaceKey],
   doc: "tiles, the spatial index and distance fields",
   components: { Position },
   state: (world: World) => {

@@ -35,10 +35,10 @@ import { Needs } from "../../components/needs.ts";
 import { Option } from "../../components/activity.ts";
 import { Reward } from "../../components/people.ts";
 import { AffordanceFail, JobLate, QueueConflict, QueueHandover } from "../../components/messages.ts";
-import type { ObservationService } from "../../components/observations.ts";
-import type { PerturbationService } from "../../components/perturbations.ts";
-import { STABILITY_ALERTS, type PromotionStatus, type StabilityMetrics, type StabilityService } from "../../components/stability.ts";
+import { STABILITY_ALERTS, type PromotionStatus, type StabilityMetrics, type StabilityService, StabilityKey } from "../../components/stability.ts";
 import { sections, type StabilityConfig } from "./config.ts";
+import { PerturbationsKey } from "../../components/perturbations.ts";
+import { ObservationsKey } from "../../components/observations.ts";
 
 export { STABILITY_ALERTS } from "../../components/stability.ts";
 export type { PromotionStatus, StabilityMetrics, StabilityService } from "../../components/stability.ts";
@@ -500,22 +500,19 @@ export class StabilityState implements PersistentState, StabilityService {
 /** Perturbations active now, through the perturbation service when present. */
 function activePerturbations(world: World, present: boolean): number {
   if (!present) return 0;
-  const p = world.state<Partial<PerturbationService>>("perturbations");
-  return typeof p.activeCount === "function" ? p.activeCount() : 0;
+  return world.optionalResource(PerturbationsKey)?.activeCount() ?? 0;
 }
 
 /** The embedding allocator's reuse warning, through the observations service when present. */
 function embeddingReuseWarning(world: World, present: boolean): boolean {
   if (!present) return false;
-  const obs = world.state<Partial<ObservationService> & { allocator?: { metrics?: () => { reuse_warning: boolean } } }>("observations");
-  if (typeof obs.embeddingMetrics === "function") return obs.embeddingMetrics().reuse_warning;
-  // The service does not offer embeddingMetrics yet: the resource's documented allocator.
-  if (typeof obs.allocator?.metrics === "function") return obs.allocator.metrics().reuse_warning;
-  return false;
+  return world.optionalResource(ObservationsKey)?.embeddingMetrics?.().reuse_warning ?? false;
 }
 
 export const stabilityPlugin = definePlugin({
   name: "stability",
+  provides: [StabilityKey],
+  optional: [PerturbationsKey, ObservationsKey],
   doc: "stability monitor: starvation, lateness, option thrash, reward variance, queue and rivalry pressure, failures; promotion gate",
   sections,
   messages: [JobLate, AffordanceFail, QueueConflict, QueueHandover],

@@ -6,6 +6,7 @@ import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import { sections, TelemetrySection, type TelemetryConfig } from "./config.ts";
 import { TelemetryPublisher } from "./publisher.ts";
+import { TelemetryKey } from "../../components/telemetry.ts";
 
 export { TelemetryPublisher, TRANSIENT_KEYS } from "./publisher.ts";
 export type { TelemetrySink, TelemetrySources, Published, EmploymentStatusLike } from "./publisher.ts";
@@ -27,6 +28,7 @@ function telemetryConfig(world: World): TelemetryConfig {
 
 export const telemetryPlugin = definePlugin({
   name: "telemetry",
+  provides: [TelemetryKey],
   doc: "snapshot + per-tick diffs, events, narrations, KPIs to stdout, files and WebSocket clients",
   sections,
   state: (world: World) => {

@@ -17,9 +17,7 @@ import { Activity, Option, OPTION_NAMES } from "../../components/activity.ts";
 import { Employment, Reward, SHIFT_STATE_NAMES } from "../../components/people.ts";
 import { AffordanceFinish } from "../../components/messages.ts";
 import { jobTable, ticksPerDay } from "../../components/jobs.ts";
-import type { AffordanceService, AffordanceTable } from "../../components/affordances.ts";
-import type { PerturbationService } from "../../components/perturbations.ts";
-import type { StabilityService } from "../../components/stability.ts";
+import type { AffordanceTable } from "../../components/affordances.ts";
 import type { TelemetryConfig } from "./config.ts";
 import { DEFAULT_NARRATORS, NarrationLimiter, narrate, type Narrator } from "./narration.ts";
 import {
@@ -33,6 +31,9 @@ import {
   type SnapshotReason,
   type TelemetryEventT,
 } from "./schema.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
+import { PerturbationsKey } from "../../components/perturbations.ts";
+import { StabilityKey } from "../../components/stability.ts";
 
 /** The employment queue as the stream's `employment` section. */
 export interface EmploymentStatusLike {
@@ -389,12 +390,7 @@ export class TelemetryPublisher {
   }
 
   private registry(): AffordanceTable | undefined {
-    if (!this.world.hasPlugin("affordances")) return undefined;
-    try {
-      return this.world.state<AffordanceService>("affordances").registry;
-    } catch {
-      return undefined;
-    }
+    return this.world.optionalResource(AffordancesKey)?.registry;
   }
 
   /** Counts meals cooked and eaten per agent (every tick, telemetry or not: cheap). */
@@ -767,13 +763,8 @@ export class TelemetryPublisher {
     const out = new Map<string, ObjectRecordT>();
     const w = this.world;
     const O = ctx.O;
-    if (!O || !w.hasPlugin("affordances")) return out;
-    let svc: AffordanceService;
-    try {
-      svc = w.state<AffordanceService>("affordances");
-    } catch {
-      return out;
-    }
+    const svc = w.optionalResource(AffordancesKey);
+    if (!O || !svc) return out;
     const has = w.components.flags(Obj);
     const A = ctx.A;
     for (const eid of svc.objects) {
@@ -1173,7 +1164,7 @@ export class TelemetryPublisher {
 
 /** The perturbation scheduler's block, through its service (components/perturbations.ts). */
 function defaultPerturbations(world: World): Record<string, unknown> | undefined {
-  const svc = world.service<PerturbationService>("perturbations", "latestState");
+  const svc = world.optionalResource(PerturbationsKey);
   if (!svc) return undefined;
   const { tick: _tick, ...rest } = svc.latestState();
   void _tick;
@@ -1182,7 +1173,7 @@ function defaultPerturbations(world: World): Record<string, unknown> | undefined
 
 /** The stability monitor's metrics and alerts, through its service (components/stability.ts). */
 function defaultStability(world: World): Record<string, unknown> | undefined {
-  const svc = world.service<StabilityService>("stability", "latestMetrics");
+  const svc = world.optionalResource(StabilityKey);
   if (!svc) return undefined;
   const metrics = svc.latestMetrics() as unknown as Record<string, unknown>;
   return { metrics, alerts: svc.latestAlerts() };

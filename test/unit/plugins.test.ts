@@ -10,6 +10,7 @@ import { parseConfigObject } from "../../engine/config/loader.ts";
 import { defineMessage } from "../../engine/message.ts";
 import { PHASES, type Phase } from "../../engine/phases.ts";
 import { definePlugin, type AnyPlugin, type PersistentState, type SystemDef } from "../../engine/plugin.ts";
+import { defineResource, ResourceError } from "../../engine/resource.ts";
 import { World } from "../../engine/world.ts";
 import { corePlugins } from "../../systems/index.ts";
 import graffiti, { GraffitiSprayed } from "../fixtures/graffiti.ts";
@@ -134,6 +135,51 @@ describe("spawning", () => {
     const w = bareWorld([], { towns: 2 });
     expect(() => w.spawnAgent(2)).toThrow(RangeError);
     expect(() => w.spawnAgent(-1)).toThrow(RangeError);
+  });
+});
+
+describe("typed resources", () => {
+  interface Counting {
+    count(): number;
+  }
+  const CountingKey = defineResource<Counting>("counting", "counter");
+  const counter = (name = "counter") =>
+    definePlugin({ name, provides: [CountingKey], state: () => ({ n: 4, count() { return this.n; } }) });
+
+  it("hands a plug-in's systems another plug-in's resource by its key", () => {
+    let seen = -1;
+    const reader = definePlugin({
+      name: "reader",
+      requires: [CountingKey],
+      systems: [{ name: "reader/read", phase: "needs", run: (ctx) => void (seen = ctx.resource(CountingKey).count()) }],
+    });
+    const w = bareWorld([counter(), reader]);
+    w.step();
+    expect(seen).toBe(4);
+    expect(w.resource(CountingKey)).toBe(w.state("counter"));
+  });
+
+  it("refuses to start when a required resource has no provider, naming both plug-ins", () => {
+    const reader = definePlugin({ name: "reader", requires: [CountingKey] });
+    expect(() => bareWorld([reader])).toThrow(ResourceError);
+    expect(() => bareWorld([reader])).toThrow('plug-in "reader" requires resource "counting" from plug-in "counter", which is not in this world');
+  });
+
+  it("refuses a resource provided by two plug-ins, naming both", () => {
+    expect(() => bareWorld([counter("one"), counter("two")])).toThrow('resource "counting" is provided twice (plug-ins "one" and "two")');
+  });
+
+  it("gives undefined for a missing optional resource and a clear error from resource()", () => {
+    const w = bareWorld([definePlugin({ name: "reader", optional: [CountingKey] })]);
+    expect(w.optionalResource(CountingKey)).toBeUndefined();
+    expect(() => w.resource(CountingKey)).toThrow('no plug-in in this world provides resource "counting" (usually plug-in "counter")');
+  });
+
+  it("lets a later plug-in's state factory read an earlier plug-in's resource", () => {
+    let got: number | undefined;
+    const later = definePlugin({ name: "later", state: (world) => ({ n: (got = world.optionalResource(CountingKey)?.count()) }) });
+    bareWorld([counter(), later]);
+    expect(got).toBe(4);
   });
 });
 

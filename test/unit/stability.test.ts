@@ -13,6 +13,7 @@ import type { World } from "../../engine/world.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { latestAlerts, latestMetrics, promotionStatus, stabilityPlugin, stabilityState } from "../../systems/stability/index.ts";
 import { makeWorld } from "../helpers/world.ts";
+import { ObservationsKey } from "../../components/observations.ts";
 
 type Step = (ctx: SystemContext, w: Fixture) => void;
 
@@ -214,6 +215,7 @@ describe("alerts", () => {
     let warn = false;
     const observations = definePlugin({
       name: "observations",
+      provides: [ObservationsKey],
       state: () => ({ embeddingMetrics: () => ({ reuse_warning: warn, forced_reuse_rate: warn ? 0.2 : 0, forced_reuse_count: 0 }) }),
     });
     const w = makeWorld({ stability: STABILITY }, [stabilityPlugin, observations]);
