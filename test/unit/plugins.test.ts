@@ -175,6 +175,12 @@ describe("typed resources", () => {
     expect(() => w.resource(CountingKey)).toThrow('no plug-in in this world provides resource "counting" (usually plug-in "counter")');
   });
 
+  it("refuses the core plug-ins without space, naming the first plug-in that requires it", () => {
+    expect(() => bareWorld(corePlugins.filter((p) => p.name !== "space"))).toThrow(
+      /^plug-in "\w+" requires resource "space" from plug-in "space", which is not in this world$/,
+    );
+  });
+
   it("lets a later plug-in's state factory read an earlier plug-in's resource", () => {
     let got: number | undefined;
     const later = definePlugin({ name: "later", state: (world) => ({ n: (got = world.optionalResource(CountingKey)?.count()) }) });
