@@ -23,10 +23,14 @@ function expectContract(summary: Record<string, unknown>, agents: number, towns:
   expect(r.agents).toBe(agents);
   expect(r.towns).toBe(towns);
   expect(r.policy).toBe("scripted");
-  for (const k of ["agent_steps_per_sec", "ms_per_tick", "bytes_per_agent", "baseline_ratio"] as const) {
+  for (const k of ["agent_steps_per_sec", "ms_per_tick", "baseline_ratio"] as const) {
     expect(Number.isFinite(r[k]), k).toBe(true);
     expect(r[k] as number, k).toBeGreaterThan(0);
   }
+  // Heap growth over a world of a few dozen agents is within the collector's noise (it was seen
+  // negative under load): finite here; the columns' own bytes are exact and must be there.
+  expect(Number.isFinite(r.bytes_per_agent), "bytes_per_agent").toBe(true);
+  expect(r.column_bytes_per_agent as number).toBeGreaterThan(0);
   expect(r.ticks).toBe(5);
   const systems = r.system_ms as Record<string, number>;
   expect(Object.keys(systems)).toContain("needs/decay");
