@@ -143,10 +143,14 @@ export const behaviorPlugin = definePlugin({
         }
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
-          if (Op.external[eid] === 1 || Op.kind[eid] === OPT_NONE) continue;
+          const kind = Op.kind[eid];
+          if (kind === OPT_NONE || Op.external[eid] === 1) continue;
+          // Busy with its affordance (the most common case after Work): nothing to decide; checked
+          // before anything else so that these agents read only three columns (issue #19).
+          if (kind === OPT_USE && Act.running[eid] >= 0 && Op.done[eid] === 0) continue;
           // An idle agent looks again every idle_recheck_ticks, or at once when a need falls low.
           if (
-            Op.kind[eid] === OPT_WAIT &&
+            kind === OPT_WAIT &&
             tick - Op.since[eid] < config.idle_recheck_ticks &&
             N.hunger[eid] >= thresholds[0] &&
             N.hygiene[eid] >= thresholds[1] &&
@@ -154,8 +158,8 @@ export const behaviorPlugin = definePlugin({
           ) {
             continue;
           }
-          if (Op.done[eid] === 0 && Op.kind[eid] !== OPT_WAIT) {
-            if (Op.kind[eid] === OPT_USE) {
+          if (Op.done[eid] === 0 && kind !== OPT_WAIT) {
+            if (kind === OPT_USE) {
               // Nor is a top-up: hunger below its threshold, with meals in town, breaks a Use that
               // does not feed and has not started (walking, queued); a top-up sleep behind a
               // 60-tick queue starved agents of the original's example config (issue #16).
@@ -164,7 +168,7 @@ export const behaviorPlugin = definePlugin({
               if (Act.running[eid] >= 0 || feeds || N.hunger[eid] >= thresholds[0] || state.pantry[T[eid]] < 1) continue;
             } else {
               // Committed; but no shift is worth fainting for: a critical need breaks Work.
-              if (Op.kind[eid] !== OPT_WORK) continue;
+              if (kind !== OPT_WORK) continue;
               if (N.hunger[eid] >= config.critical_level && N.hygiene[eid] >= config.critical_level && N.energy[eid] >= config.critical_level) continue;
             }
           }
