@@ -513,19 +513,6 @@ export class PpoOptimizer {
   }
 }
 
-/** An update batch's columns on the device. */
-interface UploadedBatch {
-  /** Freed after the update (a rollout); otherwise kept until the batch changes. */
-  transient: boolean;
-  obs: tfn.Tensor2D;
-  masks: tfn.Tensor2D;
-  actions: tfn.Tensor1D;
-  logp: tfn.Tensor1D;
-  values: tfn.Tensor1D;
-  advantages: tfn.Tensor1D;
-  returns: tfn.Tensor1D;
-  ppoRows: tfn.Tensor1D;
-}
 
 /** Backends whose gather kernel is fast (a GPU, libtensorflow): minibatches are gathered there. */
 const DEVICE_GATHER_BACKENDS = new Set(["webgpu", "tensorflow", "webgl"]);
@@ -540,6 +527,12 @@ interface GatheredRows {
   advantages: tfn.Tensor1D;
   returns: tfn.Tensor1D;
   ppoRows: tfn.Tensor1D;
+}
+
+/** An update batch's columns on the device. */
+interface UploadedBatch extends GatheredRows {
+  /** Freed after the update (a rollout); otherwise kept until the batch changes. */
+  transient: boolean;
 }
 
 interface HostScratch {

@@ -26,7 +26,7 @@ import numpy as np
 
 from .client import find_engine_command
 from .protocol import BridgeError, BridgeTimeout, EngineDied, EngineError
-from .vector import MAX_SEED, StepResult, action_array, check_seed
+from .vector import MAX_SEED, StepResult, action_array, adopt_hello, check_seed
 
 _MASK64 = (1 << 64) - 1
 
@@ -234,16 +234,7 @@ class RayVectorEnv:
         for k, info in enumerate(infos):
             self._where[k] = info
         hello = infos[0]["hello"]
-        sp = hello["spaces"]
-        self.hello = hello
-        self.observation_size = int(sp["observation"]["shape"][0])
-        self.action_count = int(sp["action"]["n"])
-        self.feature_count = int(sp["observation"]["features"])
-        self.map_shape = tuple(sp["observation"]["map"])
-        self.config_id = hello["config_id"]
-        self.config_hash = hello["config_hash"]
-        self.engine_version = hello["engine_version"]
-        self.max_cycles = hello["max_cycles"]
+        adopt_hello(self, hello)
         self.transport = "ray:" + ",".join(sorted({i["transport"] for i in infos}))
         self.transport_reason = f"{self.actors} Ray actors, each with one engine child ({', '.join(i['transport'] for i in infos)} between actor and engine)"
         #: The first root seed (the config's), as VectorEnv's first reset without a seed uses.

@@ -64,6 +64,20 @@ def check_seed(seed):
     return seed
 
 
+def adopt_hello(env, hello: dict) -> None:
+    """Sets an env's sizes and identity from the engine's hello reply (VectorEnv, RayVectorEnv)."""
+    sp = hello["spaces"]
+    env.hello = hello
+    env.observation_size = int(sp["observation"]["shape"][0])
+    env.action_count = int(sp["action"]["n"])
+    env.feature_count = int(sp["observation"]["features"])
+    env.map_shape = tuple(sp["observation"]["map"])
+    env.config_id = hello["config_id"]
+    env.config_hash = hello["config_hash"]
+    env.engine_version = hello["engine_version"]
+    env.max_cycles = hello["max_cycles"]
+
+
 class StepResult(NamedTuple):
     """One reset/step reply. Arrays are zero-copy, read-only views on the reply's buffer (a
     shared-memory file, or the bytes read from the pipe); a buffer is reused only once no view
@@ -90,17 +104,7 @@ class VectorEnv:
         # memory, in the temporary folder when there is no /dev/shm. `transport` and
         # `transport_reason` say which and why.
         self.engine = EngineProcess(config=config, overrides=overrides, max_cycles=max_cycles, command=command, timeout=timeout, startup_timeout=startup_timeout, shm=shm)
-        info = self.engine.info
-        sp = info["spaces"]
-        self.observation_size = int(sp["observation"]["shape"][0])
-        self.action_count = int(sp["action"]["n"])
-        self.feature_count = int(sp["observation"]["features"])
-        self.map_shape = tuple(sp["observation"]["map"])
-        self.config_id = info["config_id"]
-        self.config_hash = info["config_hash"]
-        self.engine_version = info["engine_version"]
-        self.max_cycles = info["max_cycles"]
-        self.hello = info
+        adopt_hello(self, self.engine.info)
         self._ids: list = []
         self.last: Optional[StepResult] = None
 
