@@ -81,11 +81,16 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? "the observer's views of one tow
 
   it("shows the in-game day and time of the tick on the map in the header", async () => {
     await page.waitForFunction(() => window.__observer.status().clock !== null, null, { timeout: 10_000 });
-    const r = await page.evaluate(() => ({ s: window.__observer.status(), header: document.getElementById("clock")!.textContent }));
-    const day = Math.floor(r.s.viewTick / 1440) + 1;
-    const minutes = r.s.viewTick % 1440;
-    const hhmm = `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
-    expect(r.header).toBe(`Day ${day}, ${hhmm}`);
+    // The header is written by the next animation frame after a tick arrives: wait for a read in
+    // which the page shows the tick it holds (at 20 ticks/s most frames are such a moment).
+    const expected = (tick: number) => {
+      const minutes = tick % 1440;
+      return `Day ${Math.floor(tick / 1440) + 1}, ${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+    };
+    const read = () => page.evaluate(() => ({ s: window.__observer.status(), header: document.getElementById("clock")!.textContent }));
+    let r = await read();
+    for (let i = 0; i < 200 && r.header !== expected(r.s.viewTick); i++) r = await read();
+    expect(r.header).toBe(expected(r.s.viewTick));
     expect(r.s.clock).toBe(r.header);
   });
 
