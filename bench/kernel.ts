@@ -6,7 +6,7 @@ import { parseConfigObject } from "../engine/config/loader.ts";
 import { World } from "../engine/world.ts";
 import { corePlugins, needsPlugin } from "../systems/index.ts";
 import { decayNeeds } from "../systems/needs/index.ts";
-import { Needs } from "../components/needs.ts";
+import { NeedsKey, needTable } from "../components/needs.ts";
 
 const { values } = parseArgs({
   options: { sizes: { type: "string", default: "10000,100000,1000000" }, ticks: { type: "string", default: "200" }, json: { type: "boolean" } },
@@ -20,29 +20,18 @@ const mem = () => {
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 };
-const rates = { hunger: 0.01, hygiene: 0.005, energy: 0.008 };
-
-function bare(n: number, reps: number): number {
-  const h = new Float32Array(n).fill(1);
-  const y = new Float32Array(n).fill(1);
-  const e = new Float32Array(n).fill(1);
-  const rh = rates.hunger;
-  const ry = rates.hygiene;
-  const re = rates.energy;
+function bare(n: number, reps: number, rates: Float64Array): number {
+  const cols = Array.from(rates, () => new Float32Array(n).fill(1));
   const t0 = performance.now();
   for (let r = 0; r < reps; r++) {
-    if (r % 50 === 0) {
-      h.fill(1);
-      y.fill(1);
-      e.fill(1);
-    }
-    for (let i = 0; i < n; i++) {
-      const a = h[i] - rh;
-      h[i] = a < 0 ? 0 : a > 1 ? 1 : a;
-      const b = y[i] - ry;
-      y[i] = b < 0 ? 0 : b > 1 ? 1 : b;
-      const c = e[i] - re;
-      e[i] = c < 0 ? 0 : c > 1 ? 1 : c;
+    if (r % 50 === 0) for (const c of cols) c.fill(1);
+    for (let k = 0; k < cols.length; k++) {
+      const col = cols[k];
+      const rk = rates[k];
+      for (let i = 0; i < n; i++) {
+        const a = col[i] - rk;
+        col[i] = a < 0 ? 0 : a > 1 ? 1 : a;
+      }
     }
   }
   return (performance.now() - t0) / reps;
@@ -50,7 +39,9 @@ function bare(n: number, reps: number): number {
 
 // Only the decay system: settings come validated with every core section.
 const plugins = [needsPlugin];
-const settings = parseConfigObject({ config_id: "bench-kernel", rewards: { decay_rates: rates } }, corePlugins);
+// The default needs at the default rates (configs/default.yaml's table).
+const settings = parseConfigObject({ config_id: "bench-kernel" }, corePlugins);
+const rates = Float64Array.from(needTable(settings).list, (need) => need.decay);
 const rows: Record<string, number>[] = [];
 for (const n of sizes) {
   const before = mem();
@@ -61,14 +52,12 @@ for (const n of sizes) {
   const bytes = (mem() - before) / n;
   const reps = Math.max(60, Math.min(ticks, Math.round(2e9 / n / 10)));
   // Warm up both, then time; refill needs every 50 ticks so the clamps keep doing real work.
-  const cols = world.columns(Needs);
+  const cols = world.resource(NeedsKey).columns();
   const refill = () => {
-    cols.hunger.fill(1);
-    cols.hygiene.fill(1);
-    cols.energy.fill(1);
+    for (const c of cols) c.fill(1);
   };
   for (let r = 0; r < 20; r++) world.step();
-  bare(n, 60);
+  bare(n, 60, rates);
   let t = performance.now();
   for (let r = 0; r < reps; r++) {
     if (r % 50 === 0) refill();
@@ -79,10 +68,10 @@ for (const n of sizes) {
   t = performance.now();
   for (let r = 0; r < reps; r++) {
     if (r % 50 === 0) refill();
-    decayNeeds(spans, cols.hunger, rates.hunger, cols.hygiene, rates.hygiene, cols.energy, rates.energy);
+    decayNeeds(spans, cols, rates);
   }
   const passMs = (performance.now() - t) / reps;
-  const bareMs = bare(n, reps);
+  const bareMs = bare(n, reps, rates);
   rows.push({
     agents: n,
     ticks: reps,

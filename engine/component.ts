@@ -47,6 +47,13 @@ export interface ComponentDef<S extends ComponentSchema = ComponentSchema> {
   readonly schema: S;
   readonly fields: readonly FieldInfo[];
   readonly doc?: string;
+  /**
+   * Fields decided per world from its settings (Needs: one field per configured need). A world
+   * registers `perWorld(settings)` (same name) under this definition: `world.columns(def)`,
+   * `addComponent(eid, def)` and the rest find it by either, and the hash and snapshots see the
+   * per-world fields. Return `this` definition itself when the settings ask for nothing else.
+   */
+  readonly perWorld?: (settings: unknown) => ComponentDef;
 }
 
 /** Declares a component once; worlds that register it get its columns. */
@@ -84,10 +91,15 @@ export class ComponentStore {
     private readonly what: "component" | "town state" = "component",
   ) {}
 
-  /** Registers a definition (idempotent for the same definition); returns its columns. */
-  register(def: ComponentDef, owner: string): Record<string, Column> {
-    const known = this.byDef.get(def);
+  /**
+   * Registers a definition (idempotent for the same definition); returns its columns. With
+   * `settings`, a definition with `perWorld` registers the definition it returns in its place.
+   */
+  register(template: ComponentDef, owner: string, settings?: unknown): Record<string, Column> {
+    const known = this.byDef.get(template);
     if (known) return known.columns;
+    const def = template.perWorld !== undefined && settings !== undefined ? template.perWorld(settings) : template;
+    if (def.name !== template.name) throw new Error(`${this.what} "${template.name}": its per-world definition is named "${def.name}"`);
     const clash = this.byName.get(def.name);
     if (clash) {
       throw new Error(
@@ -103,6 +115,7 @@ export class ComponentStore {
     const entry: Entry = { def, columns, has: new Uint8Array(this.capacity), owner };
     this.entries.push(entry);
     this.byDef.set(def, entry);
+    if (def !== template) this.byDef.set(template, entry);
     this.byName.set(def.name, entry);
     return columns;
   }
@@ -162,7 +175,7 @@ export class ComponentStore {
     const e = this.byDef.get(def);
     if (!e) throw new Error(`${this.what} "${def.name}" is not registered in this world (no plug-in declares it)`);
     e.has[id] = 1;
-    for (const f of def.fields) e.columns[f.name][id] = f.default;
+    for (const f of e.def.fields) e.columns[f.name][id] = f.default;
     if (init) {
       for (const k of Object.keys(init)) {
         const col = e.columns[k];
@@ -177,7 +190,7 @@ export class ComponentStore {
     const e = this.byDef.get(def);
     if (!e || e.has[id] === 0) return;
     e.has[id] = 0;
-    for (const f of def.fields) e.columns[f.name][id] = f.default;
+    for (const f of e.def.fields) e.columns[f.name][id] = f.default;
   }
 
   removeAll(id: number): void {

@@ -9,6 +9,10 @@ import type { ConfigSections, SectionSchemas } from "./config/sections.ts";
 import type { StateHasher } from "./hash.ts";
 import type { World } from "./world.ts";
 import type { ResourceKey, ResourceSource } from "./resource.ts";
+import type { CommandDef } from "./command.ts";
+import type { TelemetryContext, TelemetryOptions, TelemetryPart } from "./telemetry.ts";
+
+export type { CommandDef } from "./command.ts";
 
 /** A component a plug-in uses: a shared definition or an inline schema (named by its key). */
 export type ComponentDecl = ComponentDef | ComponentSchema;
@@ -90,18 +94,6 @@ export interface SystemDef<Cfg = unknown, C extends ComponentDecls = ComponentDe
   run(ctx: SystemContext<Cfg, C, T, S>): void;
 }
 
-/** A console command a plug-in adds (the console system dispatches them). */
-export interface CommandDef<A = unknown> {
-  name: string;
-  /** Who may run it. */
-  role: "viewer" | "admin";
-  /** Destructive commands require a cmd_id and are idempotent by it. */
-  destructive?: boolean;
-  args: z.ZodType<A>;
-  doc?: string;
-  run(world: World, args: A): unknown;
-}
-
 export interface SetupContext<Cfg = unknown, C extends ComponentDecls = ComponentDecls, T extends ComponentDecls = ComponentDecls, S = unknown>
   extends Omit<SystemContext<Cfg, C, T, S>, "tick" | "agents" | "spans"> {}
 
@@ -157,6 +149,7 @@ export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDe
   requires?: ResourceKey<unknown>[];
   /** Resources this plug-in uses when present (read with `optionalResource`); documentation only. */
   optional?: ResourceKey<unknown>[];
+  /** Console commands on this plug-in's data (engine/command.ts); the console plug-in dispatches them. */
   commands?: CommandDef[];
   /** Runs once when a world is built or reset, after every plug-in registered, in plug-in order. */
   setup?(ctx: SetupContext<Cfg, C, T, S>): void;
@@ -165,6 +158,12 @@ export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDe
    * the tick; values must be JSON-serialisable. Keys are global: two plug-ins must not share one.
    */
   kpis?(ctx: SetupContext<Cfg, C, T, S>): Record<string, unknown>;
+  /**
+   * This plug-in's part of the telemetry stream (engine/telemetry.ts): its top-level sections and
+   * its fields of the agent, job and object records. Called by the telemetry plug-in outside the
+   * tick's systems, once per publish; it must not change the world.
+   */
+  telemetry?(ctx: TelemetryContext<Cfg, S>, opts: TelemetryOptions): TelemetryPart | undefined;
   /** Initialises this plug-in's components on every new agent (runs in plug-in order). */
   onAgentSpawn?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
   /** Runs after every onAgentSpawn and the caller's `init` values: the agent is complete. */

@@ -170,7 +170,7 @@ export class World {
       const defs: Record<string, ComponentDef> = {};
       for (const [key, decl] of Object.entries((plugin.components ?? {}) as ComponentDecls)) {
         defs[key] = resolveDecl(plugin, key, decl);
-        comps[key] = this.components.register(defs[key], plugin.name);
+        comps[key] = this.components.register(defs[key], plugin.name, this.settings);
       }
       const town: Record<string, Record<string, Column>> = {};
       for (const [key, decl] of Object.entries((plugin.townState ?? {}) as ComponentDecls)) {

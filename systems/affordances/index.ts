@@ -35,6 +35,7 @@ import { registerBuiltinHooks, objectsOf } from "./builtins.ts";
 import type { AffordanceInput, AffordanceService } from "../../components/affordances.ts";
 import { SocialKey } from "../../components/social.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
+import { affordanceCommands } from "./commands.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const INT_BLOCKED = IntentKind.Blocked;
 const INT_CHAT = IntentKind.Chat;
@@ -104,6 +105,7 @@ class AffordancesResource implements AffordanceService, PersistentState {
 
 export const affordancesPlugin = definePlugin({
   name: "affordances",
+  commands: affordanceCommands,
   provides: [AffordancesKey],
   requires: [SpaceKey],
   optional: [SocialKey],

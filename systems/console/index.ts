@@ -1,6 +1,7 @@
-// Console (phase: console). Drains the operator commands queued since the last tick, applies
-// them (reading and writing components, messages and bound services) and answers; commands
-// marked `boundary` (snapshots, loop control) run right after the tick. Its resource is the
+// Console (phase: console): the dispatcher of every plug-in's `commands`. Drains the operator
+// commands queued since the last tick, applies them and answers; commands marked `boundary`
+// (snapshots, loop control) run right after the tick. Auth, cmd_id idempotency, the audit and
+// the queue limit are here; what a command does is its plug-in's. Its resource is the
 // ConsoleService (world.state<ConsoleService>("console")); the HTTP/WebSocket gateway and the
 // tokens live beside it. Reads `console_auth`.
 import { definePlugin } from "../../engine/plugin.ts";
@@ -8,16 +9,8 @@ import type { World } from "../../engine/world.ts";
 import { sections } from "./config.ts";
 import { ConsoleService } from "./service.ts";
 import { builtinCommands } from "./commands.ts";
-import { SpaceKey } from "../../components/grid.ts";
-import { AffordancesKey } from "../../components/affordances.ts";
-import { EmploymentKey } from "../../components/people.ts";
-import { EconomyKey } from "../../components/economy.ts";
-import { PerturbationsKey } from "../../components/perturbations.ts";
-import { ObservationsKey } from "../../components/observations.ts";
-import { PolicyKey } from "../../components/release.ts";
-import { TelemetryKey } from "../../components/telemetry.ts";
 
-export { ConsoleService, CommandError, formatIssues } from "./service.ts";
+export { ConsoleService, CommandError, formatIssues, CORE_COMMANDS } from "./service.ts";
 export type { ConsoleCommand, ConsoleBindings, CommandContext, Via, PerturbationTriggerArgs, ArrangeMeetArgs } from "./service.ts";
 export { builtinCommands, requireAgent } from "./commands.ts";
 export { TokenTable, TicketBook, TicketLimitError, ConsoleAuthError, bearerToken, TICKET_PROTOCOL } from "./auth.ts";
@@ -33,7 +26,6 @@ const hooked = new WeakSet<World>();
 
 export const consolePlugin = definePlugin({
   name: "console",
-  optional: [SpaceKey, AffordancesKey, EmploymentKey, EconomyKey, PerturbationsKey, ObservationsKey, PolicyKey, TelemetryKey],
   doc: "operator commands: queued, checked, applied in the console phase, answered and audited",
   sections,
   state: (world: World) => {
@@ -52,7 +44,7 @@ export const consolePlugin = definePlugin({
       name: "console/apply",
       phase: "console",
       reads: ["queued console commands"],
-      writes: ["whatever the commands change (Position, Needs, TownEconomy, Lifecycle, messages, ...)"],
+      writes: ["whatever the plug-ins' commands change (Position, Needs, TownEconomy, Lifecycle, messages, ...)"],
       run({ state, tick }) {
         state.drain("tick", tick);
       },

@@ -1,26 +1,9 @@
 // The console's wire format: a command request (WebSocket frame `{"type":"command", ...}` or the
 // body of POST /commands) and its result. JSON Schemas in schemas/ are generated from these.
 import { z } from "zod";
+import { ROLES, ERROR_CODES } from "../../engine/command.ts";
 
-export const ROLES = ["viewer", "admin"] as const;
-export type Role = (typeof ROLES)[number];
-
-/** Error codes a result may carry (the original's, plus transport-level ones). */
-export const ERROR_CODES = [
-  "usage",
-  "invalid_args",
-  "forbidden",
-  "unauthorized",
-  "unsupported",
-  "not_found",
-  "unknown_spec",
-  "conflict",
-  "unavailable",
-  "busy",
-  "timeout",
-  "internal",
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
+export { ROLES, ERROR_CODES, type Role, type ErrorCode } from "../../engine/command.ts";
 
 export const CommandRequest = z
   .strictObject({

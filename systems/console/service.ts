@@ -6,7 +6,9 @@
 // right after it) and answered then.
 import { z } from "zod";
 import type { World } from "../../engine/world.ts";
-import type { CommandDef } from "../../engine/plugin.ts";
+import type { CommandDef, CommandContext as PluginCommandContext } from "../../engine/command.ts";
+import { CommandError } from "../../engine/command.ts";
+import type { ConsoleBindings } from "../../components/console.ts";
 import { didYouMean } from "../../engine/text.ts";
 import { canonicalJson } from "../../engine/config/loader.ts";
 import { jsonShapeProblem } from "../../engine/json-limits.ts";
@@ -16,78 +18,41 @@ import { CommandRequest, type CommandResultT, type ErrorCode, type Role } from "
 
 export type Via = "ws" | "http" | "local";
 
-/** A user's mistake or a refusal with its error code (anything else thrown is `internal`). */
-export class CommandError extends Error {
-  override name = "CommandError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
+export { CommandError };
+export type { ConsoleBindings, PerturbationTriggerArgs, ArrangeMeetArgs } from "../../components/console.ts";
+
+/** What a console command sees: the plug-in command's context, and the console service. */
+export interface CommandContext extends PluginCommandContext<ConsoleBindings> {
+  readonly service: ConsoleService;
 }
 
 /**
- * Operations other plug-ins own, bound by whoever composes the world (tools/serve.ts binds the
- * employment, perturbation, snapshot and loop functions). A command whose binding is missing
- * answers `unavailable`.
+ * The core plug-ins' commands and the plug-in that owns each: a command of a plug-in not in this
+ * world is answered "unavailable: the X plug-in is not in this world", not "unknown command".
  */
-export interface ConsoleBindings {
-  employment?: {
-    status(world: World): unknown;
-    review(world: World): unknown;
-    approve(world: World, agentId: string): boolean;
-    defer(world: World, agentId: string): boolean;
-  };
-  /** The telemetry publisher's console snapshot (jobs, economy, employment queue). */
-  telemetry?: { snapshot(agents?: readonly string[]): unknown };
-  /** Overrides the perturbation scheduler's service (components/perturbations.ts), used by default. */
-  perturbations?: {
-    queue(world: World): unknown;
-    trigger(world: World, args: PerturbationTriggerArgs): unknown;
-    cancel(world: World, eventId: string): unknown;
-    /** Schedules an arranged meet; undefined = not handled (the console then moves the agents). */
-    arrangeMeet?(world: World, args: ArrangeMeetArgs): unknown;
-  };
-  /** Extension point: snapshot files (engine/snapshot.ts). */
-  snapshots?: { save(world: World, path?: string): unknown; load(world: World, path: string): unknown };
-  /** The loop that steps the world (townlet serve): pause, resume, speed. */
-  loop?: { pause(): unknown; resume(): unknown; speed(ticksPerSecond: number | null): unknown; status(): unknown };
-}
+export const CORE_COMMANDS: Readonly<Record<string, string>> = {
+  spawn: "population",
+  teleport: "space",
+  arrange_meet: "space",
+  kill: "lifecycle",
+  setneed: "needs",
+  force_chat: "social",
+  price: "economy",
+  debug_queues: "affordances",
+  employment_status: "employment",
+  employment_exit: "employment",
+  perturbation_queue: "perturbations",
+  perturbation_trigger: "perturbations",
+  perturbation_cancel: "perturbations",
+  telemetry_snapshot: "telemetry",
+  snapshot_save: "persistence",
+  snapshot_load: "persistence",
+  policy_status: "policy",
+  promote_policy: "policy",
+  rollback_policy: "policy",
+};
 
-export interface PerturbationTriggerArgs {
-  spec: string;
-  starts_in?: number;
-  duration?: number;
-  magnitude?: number;
-  targets?: string[];
-  location?: string;
-  town?: number;
-}
-
-export interface ArrangeMeetArgs {
-  agents: string[];
-  x?: number;
-  y?: number;
-  object_id?: string;
-  spec?: string;
-  starts_in?: number;
-  duration?: number;
-}
-
-export interface CommandContext {
-  readonly world: World;
-  readonly service: ConsoleService;
-  readonly principal: Principal;
-  /** The tick the command is applied in (the tick being run, or world.tick between ticks). */
-  readonly tick: number;
-  readonly via: Via;
-  readonly cmdId: string | null;
-  readonly bindings: ConsoleBindings;
-}
-
-/** A console command. Plug-ins' `commands` (engine CommandDef) are adapted to this. */
+/** A console command. Plug-ins' `commands` (engine/command.ts CommandDef) are adapted to this. */
 export interface ConsoleCommand<A = any> {
   name: string;
   /** The least role that may run it. */
@@ -167,10 +132,12 @@ export class ConsoleService {
     this.register({
       name: def.name,
       role: def.role,
+      ...(def.roleFor ? { roleFor: def.roleFor } : {}),
       destructive: def.destructive ?? false,
       args: def.args,
       doc: def.doc,
-      run: (ctx, args) => def.run(ctx.world, args),
+      ...(def.at ? { at: def.at } : {}),
+      run: (ctx, args) => def.run(ctx.world, args, ctx),
     });
   }
 
@@ -229,6 +196,9 @@ export class ConsoleService {
     const req = env.data;
     const base = { cmdId: req.cmd_id ?? null, args: req.args, id: req.id };
     const cmd = this.commands.get(req.name);
+    if (!cmd && Object.hasOwn(CORE_COMMANDS, req.name)) {
+      return refuse(req.name, "unavailable", `${req.name} is unavailable: the ${CORE_COMMANDS[req.name]} plug-in is not in this world`, base);
+    }
     if (!cmd) {
       const hint = didYouMean(req.name, this.commands.keys());
       return refuse(req.name, "unsupported", `unknown command "${req.name}"${hint}; the help command lists them`, base);

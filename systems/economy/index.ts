@@ -10,6 +10,7 @@ import { NeedsSets } from "../../components/sets.ts";
 import type { AffordanceTable } from "../../components/affordances.ts";
 import { sections } from "./config.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
+import { economyCommands } from "./commands.ts";
 
 /** Stoves are restocked on ticks that are multiples of this (the original's fixed period). */
 export const RESTOCK_EVERY = 200;
@@ -18,6 +19,7 @@ export type Utility = "power" | "water";
 
 export const economyPlugin = definePlugin({
   name: "economy",
+  commands: economyCommands,
   provides: [EconomyKey],
   optional: [AffordancesKey],
   doc: "wallets, prices, utilities and stove restocking",

@@ -22,6 +22,7 @@ import {
 import { sections } from "./config.ts";
 import { EmploymentState } from "./state.ts";
 import { SpaceKey } from "../../components/grid.ts";
+import { employmentCommands } from "./commands.ts";
 
 export { EmploymentState, ABSENCE_SLOTS } from "./state.ts";
 export { compileJobs } from "../../components/jobs.ts";
@@ -60,6 +61,7 @@ type EmploymentCtx = SystemContext<
 
 export const employmentPlugin = definePlugin({
   name: "employment",
+  commands: employmentCommands,
   provides: [EmploymentKey],
   optional: [SpaceKey],
   doc: "jobs, shifts, punctuality, wages and the employment exit queue",

@@ -15,6 +15,7 @@ import { Employment, EXIT_REASON_NAMES, ExitReason, Lifecycle, Reward } from "..
 import { AgentExit, AgentSpawn } from "../../components/messages.ts";
 import { NeedsSets } from "../../components/sets.ts";
 import { sections } from "./config.ts";
+import { lifecycleCommands } from "./commands.ts";
 
 const NO_RESPAWN = -1;
 
@@ -78,6 +79,7 @@ export function ticksPerDay(settings: ConfigSections): number {
 
 export const lifecyclePlugin = definePlugin({
   name: "lifecycle",
+  commands: lifecycleCommands,
   doc: "exits (faint, eviction, unemployment, console), replacements with cooldown and daily cap, nightly reset",
   sections,
   components: { Lifecycle, Needs, Wallet, Employment, Reward },

@@ -5,9 +5,11 @@ import { definePlugin } from "../../engine/plugin.ts";
 import { Needs } from "../../components/needs.ts";
 import { Personality } from "../../components/people.ts";
 import { NeedsSets } from "../../components/sets.ts";
+import { needsCommands } from "./commands.ts";
 
 export const needsPlugin = definePlugin({
   name: "needs",
+  commands: needsCommands,
   doc: "need decay: each need falls by rewards.decay_rates per tick, clamped to [0,1]",
   components: { Needs, Personality },
   onAgentSpawn({ world, rng, components: { Needs: N } }, eid) {

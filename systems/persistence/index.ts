@@ -10,6 +10,7 @@ import type { World } from "../../engine/world.ts";
 import { writeSnapshotFile, type SnapshotMeta } from "../../engine/snapshot.ts";
 import { sections, type SnapshotConfig } from "./config.ts";
 import { PolicyKey } from "../../components/release.ts";
+import { persistenceCommands } from "./commands.ts";
 
 export { sections } from "./config.ts";
 export type { SnapshotConfig } from "./config.ts";
@@ -89,6 +90,7 @@ export function snapshotMeta(world: World, configHash: string | null = null): Sn
 
 export const persistencePlugin = definePlugin({
   name: "persistence",
+  commands: persistenceCommands,
   optional: [PolicyKey],
   doc: "snapshots: autosave cadence and retention, identity stamped on snapshots",
   sections,

@@ -79,6 +79,7 @@ import { AffordancesKey } from "../../components/affordances.ts";
 import { SocialKey } from "../../components/social.ts";
 import { ObservationsKey } from "../../components/observations.ts";
 import { PerturbationsKey } from "../../components/perturbations.ts";
+import { perturbationCommands } from "./commands.ts";
 
 export { PerturbationError } from "../../components/perturbations.ts";
 export type { ManualPerturbation, PerturbationEventView, PerturbationService, PerturbationStateView } from "../../components/perturbations.ts";
@@ -836,6 +837,7 @@ function requestContextReset(world: World, eid: number): void {
 
 export const perturbationsPlugin = definePlugin({
   name: "perturbations",
+  commands: perturbationCommands,
   provides: [PerturbationsKey],
   optional: [AffordancesKey, EconomyKey, SocialKey, SpaceKey, ObservationsKey],
   doc: "perturbation scheduler: price spikes, blackouts, outages, arranged meets per town, with cooldowns, windows and fairness buckets",

@@ -29,6 +29,7 @@ import { SpaceKey } from "../../components/grid.ts";
 import { SocialKey } from "../../components/social.ts";
 import { ObservationsKey } from "../../components/observations.ts";
 import { StabilityKey } from "../../components/stability.ts";
+import { policyCommands } from "./commands.ts";
 
 export * from "./policies.ts";
 export { getPolicy, policyState, setPolicy } from "./live.ts";
@@ -123,6 +124,7 @@ const OBSERVE = (PolicySets as Record<string, string>).Observe as string | undef
 
 export const policyPlugin = definePlugin({
   name: "policy",
+  commands: policyCommands,
   provides: [PolicyKey],
   optional: [AffordancesKey, SpaceKey, SocialKey, ObservationsKey, StabilityKey],
   doc: "runs the configured policy (random, neural, blend) with action masks and option commitment; behaviour, PPO and training settings",

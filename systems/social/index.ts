@@ -9,6 +9,7 @@ import { Agent } from "../../engine/core-components.ts";
 import { SocialLedger, SocialKey } from "../../components/social.ts";
 import { NeedsSets } from "../../components/sets.ts";
 import { ChatFailure, ChatSuccess, QueueConflict, QueueHandover } from "../../components/messages.ts";
+import { socialCommands } from "./commands.ts";
 
 export interface RivalryEvent {
   tick: number;
@@ -45,6 +46,7 @@ const MAX_EVENTS = 256;
 
 export const socialPlugin = definePlugin({
   name: "social",
+  commands: socialCommands,
   provides: [SocialKey],
   doc: "rivalry ledger and relationships (trust, familiarity)",
   state: (world: World) => new SocialState(world.settings.conflict.rivalry.max_edges, world.components.capacity),

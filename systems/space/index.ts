@@ -9,9 +9,11 @@ import { Position } from "../../components/space.ts";
 import { Town } from "../../engine/core-components.ts";
 import { SpatialIndex, SpaceKey } from "../../components/grid.ts";
 import { Obj } from "../../components/objects.ts";
+import { spaceCommands } from "./commands.ts";
 
 export const spacePlugin = definePlugin({
   name: "space",
+  commands: spaceCommands,
   provides: [SpaceKey],
   doc: "tiles, the spatial index and distance fields",
   components: { Position },

@@ -7,6 +7,7 @@ import type { World } from "../../engine/world.ts";
 import { sections, TelemetrySection, type TelemetryConfig } from "./config.ts";
 import { TelemetryPublisher } from "./publisher.ts";
 import { TelemetryKey } from "../../components/telemetry.ts";
+import { telemetryCommands } from "./commands.ts";
 
 export { TelemetryPublisher, TRANSIENT_KEYS } from "./publisher.ts";
 export type { TelemetrySink, TelemetrySources, Published, EmploymentStatusLike } from "./publisher.ts";
@@ -28,6 +29,7 @@ function telemetryConfig(world: World): TelemetryConfig {
 
 export const telemetryPlugin = definePlugin({
   name: "telemetry",
+  commands: telemetryCommands,
   provides: [TelemetryKey],
   doc: "snapshot + per-tick diffs, events, narrations, KPIs to stdout, files and WebSocket clients",
   sections,
