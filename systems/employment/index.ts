@@ -20,11 +20,11 @@ import {
   EmploymentExitProcessed,
 } from "../../components/messages.ts";
 import { sections } from "./config.ts";
-import { EmploymentState } from "./state.ts";
+import { EmploymentState, ABSENCE_DAYS } from "./state.ts";
 import { SpaceKey } from "../../components/grid.ts";
 import { employmentCommands } from "./commands.ts";
 
-export { EmploymentState, ABSENCE_SLOTS } from "./state.ts";
+export { EmploymentState, ABSENCE_SLOTS, absenceSlots } from "./state.ts";
 export { compileJobs } from "../../components/jobs.ts";
 export type { JobTable } from "../../components/jobs.ts";
 
@@ -46,9 +46,6 @@ const F_LATE_PENALTY = 1 << 3;
 const F_ABSENT_PENALTY = 1 << 4;
 const F_ON_TIME_SENT = 1 << 5;
 const F_STARTED = 1 << 6;
-
-/** Absences count toward absent_shifts_7d for this many review windows ("days"). */
-const ABSENCE_DAYS = 7;
 
 const UINT16_MAX = 0xffff;
 

@@ -1,6 +1,7 @@
 // The employment plug-in's resource: job tables compiled from `jobs` at world build, per-agent
-// attendance samples and absence ticks (fixed-size rings in typed arrays indexed by entity),
-// the exit queue, manual approvals and the run's counters. Snapshotted and hashed.
+// attendance samples and absence ticks (fixed-size rings in typed arrays indexed by entity, the
+// absence ring sized from the config: see absenceSlots), the exit queue, manual approvals and the
+// run's counters. Snapshotted and hashed.
 import type { PersistentState } from "../../engine/plugin.ts";
 import type { StateHasher } from "../../engine/hash.ts";
 import type { World } from "../../engine/world.ts";
@@ -8,11 +9,29 @@ import { compileJobs, type JobTable } from "../../components/jobs.ts";
 import { Employment, type EmploymentService } from "../../components/people.ts";
 import { didYouMean } from "../../engine/text.ts";
 
-/** Absence ticks kept per agent; absent_shifts_7d saturates here (max_absent_shifts is <= 20). */
+/** Most absence ticks kept per agent; absent_shifts_7d saturates here (max_absent_shifts is <= 20). */
 export const ABSENCE_SLOTS = 32;
+/** Absences count toward absent_shifts_7d for this many review windows ("days"). */
+export const ABSENCE_DAYS = 7;
+/** Version of save()'s layout; load() refuses another (issue #19: absence rings resized). */
+export const EMPLOYMENT_STATE_VERSION = 2;
 
+/**
+ * Absence ticks one agent can hold at once under the shift rules: an absence is recorded at most
+ * once per shift, one job has one shift per day (time_ticks_per_day ticks) and absences are kept
+ * for ABSENCE_DAYS * exit_review_window ticks, so at most floor(horizon / day) + 2 shifts (the
+ * two partial ones at the ends) fall inside the horizon: 9 with the defaults (1440 / 1440).
+ * Capped at ABSENCE_SLOTS. More is possible only by reassigning an agent's job within a day
+ * (console, scenarios); then, as with a full ring before, the oldest absence is overwritten.
+ */
+export function absenceSlots(settings: { employment: { exit_review_window: number }; observations_config: { hybrid: { time_ticks_per_day: number } } }): number {
+  const horizon = ABSENCE_DAYS * settings.employment.exit_review_window;
+  const day = settings.observations_config.hybrid.time_ticks_per_day;
+  return Math.min(ABSENCE_SLOTS, Math.floor(horizon / day) + 2);
+}
 
 interface Saved {
+  version: number;
   day: number;
   exitDay: number;
   exitsToday: number;
@@ -27,6 +46,8 @@ export class EmploymentState implements PersistentState, EmploymentService {
   readonly jobs: JobTable;
   /** Attendance samples kept per agent (employment.attendance_window). */
   readonly window: number;
+  /** Absence ticks kept per agent (absenceSlots). */
+  readonly slots: number;
 
   // Per agent (index: entity id).
   attSamples: Float32Array;
@@ -64,11 +85,12 @@ export class EmploymentState implements PersistentState, EmploymentService {
   constructor(private readonly world: World) {
     this.jobs = compileJobs(world.settings);
     this.window = world.settings.employment.attendance_window;
+    this.slots = absenceSlots(world.settings);
     const cap = world.components.capacity;
     this.attSamples = new Float32Array(cap * this.window);
     this.attCount = new Uint8Array(cap);
     this.attHead = new Uint8Array(cap);
-    this.absTicks = new Int32Array(cap * ABSENCE_SLOTS);
+    this.absTicks = new Int32Array(cap * this.slots);
     this.absCount = new Uint8Array(cap);
     this.absHead = new Uint8Array(cap);
     this.manual = new Uint8Array(cap);
@@ -103,7 +125,7 @@ export class EmploymentState implements PersistentState, EmploymentService {
     this.attSamples = grow(this.attSamples, c * this.window);
     this.attCount = grow(this.attCount, c);
     this.attHead = grow(this.attHead, c);
-    this.absTicks = grow(this.absTicks, c * ABSENCE_SLOTS);
+    this.absTicks = grow(this.absTicks, c * this.slots);
     this.absCount = grow(this.absCount, c);
     this.absHead = grow(this.absHead, c);
     this.manual = grow(this.manual, c);
@@ -125,7 +147,7 @@ export class EmploymentState implements PersistentState, EmploymentService {
   clearAbsences(eid: number): void {
     this.absCount[eid] = 0;
     this.absHead[eid] = 0;
-    this.absTicks.fill(0, eid * ABSENCE_SLOTS, (eid + 1) * ABSENCE_SLOTS);
+    this.absTicks.fill(0, eid * this.slots, (eid + 1) * this.slots);
   }
 
   /** Adds a finished shift's on-time fraction; returns the mean of the kept samples. */
@@ -143,25 +165,33 @@ export class EmploymentState implements PersistentState, EmploymentService {
   }
 
   addAbsence(eid: number, tick: number): void {
-    const base = eid * ABSENCE_SLOTS;
+    const K = this.slots;
+    const base = eid * K;
     const n = this.absCount[eid];
-    if (n === ABSENCE_SLOTS) {
+    if (n === K) {
       // Full: the oldest slot (head) is overwritten.
       this.absTicks[base + this.absHead[eid]] = tick;
-      this.absHead[eid] = (this.absHead[eid] + 1) % ABSENCE_SLOTS;
+      this.absHead[eid] = (this.absHead[eid] + 1) % K;
       return;
     }
-    this.absTicks[base + ((this.absHead[eid] + n) % ABSENCE_SLOTS)] = tick;
+    this.absTicks[base + ((this.absHead[eid] + n) % K)] = tick;
     this.absCount[eid] = n + 1;
+  }
+
+  /** The k-th kept absence tick of an agent, oldest first (k < absCount). */
+  absence(eid: number, k: number): number {
+    return this.absTicks[eid * this.slots + ((this.absHead[eid] + k) % this.slots)];
   }
 
   /** Drops absences older than `horizon` ticks; returns how many remain. */
   pruneAbsences(eid: number, tick: number, horizon: number): number {
-    const base = eid * ABSENCE_SLOTS;
     let n = this.absCount[eid];
+    if (n === 0) return 0;
+    const K = this.slots;
+    const base = eid * K;
     let head = this.absHead[eid];
     while (n > 0 && tick - this.absTicks[base + head] > horizon) {
-      head = (head + 1) % ABSENCE_SLOTS;
+      head = (head + 1) % K;
       n--;
     }
     this.absCount[eid] = n;
@@ -198,6 +228,7 @@ export class EmploymentState implements PersistentState, EmploymentService {
   save(): Saved {
     const w = this.window;
     return {
+      version: EMPLOYMENT_STATE_VERSION,
       day: this.day,
       exitDay: this.exitDay,
       exitsToday: this.exitsToday,
@@ -210,12 +241,12 @@ export class EmploymentState implements PersistentState, EmploymentService {
         this.attCount[eid],
         this.attHead[eid],
         ...Array.from(this.attSamples.subarray(eid * w, (eid + 1) * w)),
-        this.absCount[eid],
-        this.absHead[eid],
-        ...Array.from(this.absTicks.subarray(eid * ABSENCE_SLOTS, (eid + 1) * ABSENCE_SLOTS)),
         this.manual[eid],
         this.deferAt[eid],
         this.enqueuedTick[eid],
+        // The kept absences, oldest first (variable length: the row ends with them).
+        this.absCount[eid],
+        ...Array.from({ length: this.absCount[eid] }, (_, k) => this.absence(eid, k)),
       ]),
     };
   }
@@ -225,27 +256,34 @@ export class EmploymentState implements PersistentState, EmploymentService {
     if (typeof d !== "object" || d === null || !Array.isArray(d.agents) || !Array.isArray(d.counters)) {
       throw new Error("employment state: saved data is not an employment state (expected day, counters, queue, agents)");
     }
+    if (d.version !== EMPLOYMENT_STATE_VERSION) {
+      throw new Error(
+        `employment state: saved by an earlier Townlet (employment state version ${d.version ?? 1}; this build reads version ${EMPLOYMENT_STATE_VERSION}: absence rings are sized from the config and only kept absences are hashed since issue #19), so its state hash cannot be reproduced; write the snapshot again with this build`,
+      );
+    }
     const w = this.window;
-    const width = 3 + w + 2 + ABSENCE_SLOTS + 3;
+    const fixed = 3 + w + 3 + 1;
     let maxEid = 0;
     for (const row of d.agents) maxEid = Math.max(maxEid, row[0]);
     this.ensure(maxEid + 1);
     for (let eid = 0; eid < this.attCount.length; eid++) this.clearAgent(eid);
     for (const row of d.agents) {
-      if (row.length !== width) {
-        throw new Error(`employment state: agent row has ${row.length} values, expected ${width} (attendance_window ${w})`);
+      const n = row.length >= fixed ? row[fixed - 1] : -1;
+      if (row.length !== fixed + n || n > this.slots) {
+        throw new Error(
+          `employment state: agent row has ${row.length} values, expected ${fixed} + its kept absences, at most ${this.slots} (attendance_window ${w}, absence slots ${this.slots})`,
+        );
       }
       const eid = row[0];
       let k = 1;
       this.attCount[eid] = row[k++];
       this.attHead[eid] = row[k++];
       for (let s = 0; s < w; s++) this.attSamples[eid * w + s] = row[k++];
-      this.absCount[eid] = row[k++];
-      this.absHead[eid] = row[k++];
-      for (let s = 0; s < ABSENCE_SLOTS; s++) this.absTicks[eid * ABSENCE_SLOTS + s] = row[k++];
       this.manual[eid] = row[k++];
       this.deferAt[eid] = row[k++];
       this.enqueuedTick[eid] = row[k++];
+      k++;
+      for (let s = 0; s < n; s++) this.addAbsence(eid, row[k++]);
     }
     this.day = d.day;
     this.exitDay = d.exitDay;
@@ -271,8 +309,11 @@ export class EmploymentState implements PersistentState, EmploymentService {
     for (const eid of this.agentIds()) {
       h.u32(eid).u32(this.attCount[eid]).u32(this.attHead[eid]);
       for (let s = 0; s < w; s++) h.f32(this.attSamples[eid * w + s]);
-      h.u32(this.absCount[eid]).u32(this.absHead[eid]);
-      for (let s = 0; s < ABSENCE_SLOTS; s++) h.u32(this.absTicks[eid * ABSENCE_SLOTS + s]);
+      // The kept absences only, oldest first: where the ring starts and what expired slots still
+      // hold is storage, not state (issue #19).
+      const n = this.absCount[eid];
+      h.u32(n);
+      for (let k = 0; k < n; k++) h.u32(this.absence(eid, k));
       h.u32(this.manual[eid]).u32(this.deferAt[eid]);
     }
   }

@@ -25,6 +25,7 @@ import {
   employmentStatus,
   EmploymentExitQueueOverflow,
   EmploymentState,
+  absenceSlots,
   jobSnapshot,
   reviewExits,
 } from "../../systems/employment/index.ts";
@@ -447,6 +448,63 @@ describe("reporting", () => {
     expect(s).toMatchObject({ job_id: "grocer", on_shift: true, shift_state: "on_time", exit_pending: false, lateness_counter: 0 });
     expect(s.basket_cost).toBeCloseTo(basketCost(w, 0), 9);
     expect(s.basket_cost).toBeCloseTo(1.24, 5);
+  });
+
+  it("sizes the absence ring by the shifts the 7-window horizon can hold: floor(7 x review window / day) + 2, at most 32", () => {
+    const sizes = (erw: number, day: number) =>
+      absenceSlots({ employment: { exit_review_window: erw }, observations_config: { hybrid: { time_ticks_per_day: day } } });
+    expect(sizes(1440, 1440)).toBe(9);
+    expect(sizes(100, 100)).toBe(9);
+    expect(sizes(100, 1000)).toBe(2);
+    expect(sizes(100_000, 1440)).toBe(32);
+    expect(world().state<EmploymentState>("employment").slots).toBe(9);
+  });
+
+  it("counts every absence of an agent absent each day for 12 days: at most 8 in the 7-window horizon, the oldest dropped as it ages out", () => {
+    const w = world();
+    const eid = spawn(w, "grocer", AWAY, "ann");
+    const st = w.state<EmploymentState>("employment");
+    const E = w.columns(Employment);
+    let most = 0;
+    for (let day = 0; day < 12; day++) {
+      while (w.tick < day * 100 + 99) {
+        w.step();
+        most = Math.max(most, E.absent_shifts_7d[eid]);
+      }
+      // Absent at tick 16 of each day (after absent_cutoff); kept while at most 700 ticks old, so
+      // at a day's end the last 7 days' absences remain (8 in the tick each new one is recorded).
+      const kept = Math.min(day + 1, 7);
+      expect(E.absent_shifts_7d[eid]).toBe(kept);
+      expect(st.absence(eid, 0)).toBe((day + 1 - kept) * 100 + 16);
+      expect(st.absence(eid, kept - 1)).toBe(day * 100 + 16);
+    }
+    expect(most).toBe(8);
+  });
+
+  it("restores kept absences oldest first and refuses a state saved before the absence rings were resized", () => {
+    const build = () => {
+      const w = world();
+      spawn(w, "grocer", AWAY, "ann");
+      return w;
+    };
+    const digest = (s: EmploymentState) => {
+      const h = new StateHasher();
+      s.hash(h);
+      return h.digest();
+    };
+    // By tick 1050 ann's ring has dropped its oldest absences (the ring's head has moved).
+    const a = build();
+    runTo(a, 1050);
+    const b = build();
+    runTo(b, 250);
+    const sa = a.state<EmploymentState>("employment");
+    const sb = b.state<EmploymentState>("employment");
+    sb.load(JSON.parse(JSON.stringify(sa.save())));
+    expect(digest(sb)).toBe(digest(sa));
+    expect(sb.absCount[1]).toBe(sa.absCount[1]);
+    for (let k = 0; k < sa.absCount[1]; k++) expect(sb.absence(1, k)).toBe(sa.absence(1, k));
+    const old = { ...(sa.save() as object), version: undefined };
+    expect(() => sb.load(old)).toThrow(/earlier Townlet \(employment state version 1; this build reads version 2/);
   });
 
   it("saves, loads and hashes its state so a restored copy matches", () => {
