@@ -13,16 +13,25 @@ export interface BuildOverrides {
   seed?: number;
   towns?: number;
   agentsPerTown?: number;
+  /** world.shards: blocks of towns (engine/shards.ts). */
+  shards?: number;
   /** Further values by dotted key path, replaced before validation (e.g. { "scenario.ticks": 10 }). */
   overrides?: Record<string, unknown>;
 }
 
-export function buildWorld(configFile: string, plugins: readonly AnyPlugin[], o: BuildOverrides = {}): { world: World; config: LoadedConfig } {
+/** The config a world is built from: the file with the overrides applied, validated. */
+export function loadBuildConfig(configFile: string, plugins: readonly AnyPlugin[], o: BuildOverrides = {}): LoadedConfig {
   const overrides: Record<string, unknown> = { ...o.overrides };
   if (o.seed !== undefined) overrides.seed = o.seed;
   if (o.towns !== undefined) overrides["world.towns"] = o.towns;
   if (o.agentsPerTown !== undefined) overrides["world.agents_per_town"] = o.agentsPerTown;
-  const config = loadConfig(configFile, plugins, { overrides });
+  if (o.shards !== undefined) overrides["world.shards"] = o.shards;
+  return loadConfig(configFile, plugins, { overrides });
+}
+
+/** Builds the world of a config file (`loaded`: the same config already loaded by loadBuildConfig). */
+export function buildWorld(configFile: string, plugins: readonly AnyPlugin[], o: BuildOverrides = {}, loaded?: LoadedConfig): { world: World; config: LoadedConfig } {
+  const config = loaded ?? loadBuildConfig(configFile, plugins, o);
   // The loader refused worlds that cannot fit; a large one that can is announced, not silent.
   const est = estimateWorld(config.settings, plugins);
   if (est.bytes > LARGE_WORLD_BYTES) process.stderr.write(`townlet: building a world of ${est.entities} entities, about ${(est.bytes / 1024 ** 3).toFixed(1)} GiB\n`);

@@ -27,6 +27,13 @@ export interface WorldOptions {
    * regrowing). Columns grow by a quarter beyond it.
    */
   capacity?: number;
+  /**
+   * First agent uid of this world (default 0) and how many uids it may hand out (default 2^32):
+   * a block of a sharded world (engine/shards.ts) numbers its agents from its own base, so
+   * agent ids stay unique across blocks. Neither is hashed: the defaults give today's uids.
+   */
+  uidBase?: number;
+  uidLimit?: number;
 }
 
 /** Initial field values by component name, for `spawnAgent`/`spawnEntity`. */
@@ -109,6 +116,9 @@ export class World {
   private inTick = false;
   private currentPhase = 0;
   private readonly initialCapacity: number | undefined;
+  /** First uid and number of uids of this world (see WorldOptions.uidBase). */
+  readonly uidBase: number;
+  readonly uidLimit: number;
   private readonly tickListeners: ((w: World) => void)[] = [];
   private tickEndTasks: (() => void)[] = [];
   /** Milliseconds spent in each system since timing was enabled, by system name. */
@@ -125,6 +135,11 @@ export class World {
     if (!Number.isInteger(this.towns) || this.towns < 1) throw new RangeError(`towns must be an integer >= 1, got ${this.towns}`);
     this.seed = opts.seed ?? (typeof s.seed === "number" ? s.seed : 0);
     this.initialCapacity = opts.capacity;
+    this.uidBase = opts.uidBase ?? 0;
+    this.uidLimit = opts.uidLimit ?? 2 ** 32 - this.uidBase;
+    if (!Number.isInteger(this.uidBase) || this.uidBase < 0 || !Number.isInteger(this.uidLimit) || this.uidLimit < 1 || this.uidBase + this.uidLimit > 2 ** 32) {
+      throw new RangeError(`uidBase/uidLimit must be integers with 0 <= base and base + limit <= 2^32, got ${this.uidBase}/${this.uidLimit}`);
+    }
     const seen = new Set<string>();
     for (const p of this.plugins) {
       if (seen.has(p.name)) throw new Error(`plug-in "${p.name}" is registered twice`);
@@ -495,7 +510,8 @@ export class World {
       if (this.nameToUid.has(opts.name)) throw new Error(`an agent named "${opts.name}" already exists`);
       if (/^agent_\d+$/.test(opts.name)) throw new Error(`agent name "${opts.name}" is reserved for default ids (agent_<n>); choose another`);
     }
-    const uid = this.nextUid++;
+    if (this.nextUid >= this.uidLimit) throw new RangeError(`this world has handed out all of its ${this.uidLimit} agent ids`);
+    const uid = this.uidBase + this.nextUid++;
     const eid = this.spawnEntity(town, []);
     this.attach(eid, Agent, { uid });
     this.uidToEid.set(uid, eid);

@@ -108,6 +108,8 @@ export const FLAG = {
   ticks: { kind: "int", min: 0, help: "the tick to stop at" },
   towns: { kind: "int", min: 1, help: "number of towns (default: the config's world.towns)" },
   agents: { kind: "int", min: 1, help: "agents per town (default: the config's world.agents_per_town)" },
+  workers: { kind: "int", min: 1, help: "threads simulating the world's blocks (default: the machine's cores, capped by the blocks; see world.shards)" },
+  shards: { kind: "int", min: 1, max: 4096, help: "blocks of towns, each simulated apart (default: the config's world.shards, else 1); the state hash depends on it, not on --workers" },
   json: { kind: "boolean", help: "print one JSON object on stdout instead of text" },
   quiet: { kind: "boolean", short: "q", help: "no progress or notes on stderr" },
   plugin: {

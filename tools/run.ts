@@ -2,7 +2,9 @@
 import { statSync, writeFileSync } from "node:fs";
 import { runLoop } from "../engine/loop.ts";
 import { corePlugins } from "../systems/index.ts";
-import { buildWorld } from "../engine/build.ts";
+import { buildWorld, loadBuildConfig } from "../engine/build.ts";
+import { shardsOf } from "../engine/shard-blocks.ts";
+import { runSharded } from "./run-sharded.ts";
 import { loadConfig } from "../engine/config/loader.ts";
 import type { World } from "../engine/world.ts";
 import { createTransportSink, type TelemetryPublisher } from "../systems/telemetry/index.ts";
@@ -42,10 +44,12 @@ export const RUN_SPEC = {
     resume: { kind: "string", arg: "FILE|DIR", help: "resume from a snapshot file, or the newest valid one in DIR" },
     telemetry: { kind: "string", arg: "stdout|file:PATH", help: "stream the telemetry (NDJSON snapshot + diffs) of this run" },
     plugin: FLAG.plugin,
+    workers: FLAG.workers,
+    shards: FLAG.shards,
     json: FLAG.json,
     quiet: FLAG.quiet,
   },
-  examples: ["townlet run", "townlet run configs/many-towns.yaml --ticks 500 --json", "townlet run --seed 7 --towns 4 --agents 10 --ticks 200 --quiet"],
+  examples: ["townlet run", "townlet run configs/many-towns.yaml --shards 8 --workers 2 --ticks 200 --quiet", "townlet run configs/many-towns.yaml --ticks 500 --json", "townlet run --seed 7 --towns 4 --agents 10 --ticks 200 --quiet"],
 } as const satisfies CommandSpec;
 
 export async function cmdRun(argv: string[], out: Out): Promise<number> {
@@ -80,11 +84,19 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
     });
   }
   const plugins = await resolvePlugins(corePlugins, configFile, values.plugin);
-  const built = buildWorld(configFile, plugins, {
+  const overrides = {
     seed: values.seed ?? resume?.snapshot.header.seed,
     towns: values.towns ?? resume?.snapshot.header.towns,
     agentsPerTown: values.agents,
-  });
+    shards: values.shards,
+  };
+  const loaded = loadBuildConfig(configFile, plugins, overrides);
+  // A world of several blocks (world.shards) runs sharded, on --workers threads.
+  if (shardsOf(loaded.settings) > 1) return runSharded(values, configFile, overrides, out);
+  if (values.workers !== undefined && values.workers > 1 && !values.quiet) {
+    out.err(`townlet run: --workers ${values.workers} capped at 1: this world is one block (set world.shards or --shards to split its towns)`);
+  }
+  const built = buildWorld(configFile, plugins, overrides, loaded);
   const { world, config } = built;
   if (values["print-schedule"]) {
     out.log(world.formatSchedule());

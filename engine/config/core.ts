@@ -69,6 +69,15 @@ export const WorldSection = z
     weather_seed: z.number().int().default(0).describe("Seed of the original's weather stream; kept for compatibility, mixed into nothing else."),
     towns: z.number().int().min(1).max(10_000_000).default(1).describe("Number of independent towns simulated together (batched environments)."),
     agents_per_town: z.number().int().min(0).max(10_000_000).default(2).describe("Agents spawned in each town at start (the original seeds two)."),
+    shards: z
+      .number()
+      .int()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe(
+        "Blocks of contiguous towns, each simulated apart with its own seed (block 0 keeps the root seed), so that --workers N can run them on N threads with the same state hash for any N; at most world.towns. Absent: 1 (one block, today's world). A world of several blocks hashes differently from the one-block world.",
+      ),
   })
   .prefault({})
   .describe("The world's shape: towns, agents per town, grid.");

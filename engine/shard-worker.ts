@@ -1,0 +1,55 @@
+// A worker thread of a sharded world (engine/shards.ts): builds its blocks from the config, the
+// plug-in specs and its host module (the same inputs as the main thread, so the same worlds),
+// reports ready, then answers step/hashes/kpis/schedule requests one at a time. An error is sent
+// back with its block, towns and tick (ShardError) or as it is; the main thread stops the run.
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { pathToFileURL } from "node:url";
+import { resolvePlugins } from "./plugin-loader.ts";
+import { BlockSet, ShardError, loadShardedConfig, planBlocks, shardsOf } from "./shard-blocks.ts";
+import type { ShardHost, WorkerInit } from "./shards.ts";
+
+function errorOf(e: unknown): { name: string; message: string; stack?: string; block?: number; towns?: [number, number]; tick?: number } {
+  if (e instanceof ShardError) return { name: e.name, message: e.message, block: e.block, towns: [e.towns[0], e.towns[1]], tick: e.tick };
+  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
+  return { name: "Error", message: String(e) };
+}
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const init = workerData as WorkerInit;
+  let set: BlockSet;
+  try {
+    const host = (await import(init.hostModule.startsWith("file:") ? init.hostModule : pathToFileURL(init.hostModule).href)) as ShardHost;
+    const plugins = await resolvePlugins(host.corePlugins, init.configFile, init.pluginSpecs);
+    const config = loadShardedConfig(init.configFile, plugins, init.build);
+    const s = config.settings;
+    const plans = planBlocks(s.world.towns, shardsOf(s), s.seed);
+    set = new BlockSet(
+      init.blocks.map((b) => plans[b]),
+      s,
+      plugins,
+    );
+    for (const w of set.worlds) await host.prepareBlock(w, init.policy);
+  } catch (e) {
+    port.postMessage({ ready: false, error: { id: 0, ok: false, error: errorOf(e) } });
+    return;
+  }
+  port.on("message", (m: { id: number; op: string; hashes?: boolean }) => {
+    try {
+      let value: unknown;
+      if (m.op === "step") value = set.step(m.hashes === true);
+      else if (m.op === "hashes") value = set.hashes();
+      else if (m.op === "kpis") value = set.kpis();
+      else if (m.op === "schedule") value = set.worlds[0].formatSchedule();
+      else throw new Error(`unknown request "${m.op}"`);
+      port.postMessage({ id: m.id, ok: true, value });
+    } catch (e) {
+      port.postMessage({ id: m.id, ok: false, error: errorOf(e) });
+    }
+  });
+  port.postMessage({ ready: true });
+}
+
+// Runs on import in a shard worker (its boot code imports this module; the namespace it gets back
+// through tsx's loader in an eval'd worker may be empty, so nothing is called from outside).
+if (!isMainThread && (workerData as Partial<WorkerInit> | undefined)?.shardWorker === true) void main();

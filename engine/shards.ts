@@ -1,0 +1,336 @@
+// A sharded world: the towns split into blocks (world.shards, engine/shard-blocks.ts), each block
+// its own World, stepped tick by tick in the main thread (--workers 1) or on N worker threads
+// (blocks dealt to workers in contiguous runs). Every thread finishes tick t before any starts
+// t + 1. The state hash is defined over the blocks in block order, so it is the same for every N.
+// Per tick only a few numbers cross between threads (tick, live agents, and block hashes when
+// asked for); a failing block stops the run with its error, block, towns and tick, never a hang.
+import { availableParallelism } from "node:os";
+import { existsSync } from "node:fs";
+import { Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import type { BuildOverrides } from "./build.ts";
+import type { LoadedConfig } from "./config/loader.ts";
+import { resolvePlugins } from "./plugin-loader.ts";
+import type { AnyPlugin } from "./plugin.ts";
+import type { World } from "./world.ts";
+import { BlockSet, ShardError, combineHashes, loadShardedConfig, mergeKpis, planBlocks, shardsOf, type BlockPlan, type StepReport } from "./shard-blocks.ts";
+
+export { ShardError, ShardPlanError, planBlocks, blockSeed, combineHashes, mergeKpis, MAX_SHARDS, type BlockPlan } from "./shard-blocks.ts";
+
+export interface ShardedOptions {
+  configFile: string;
+  /** --seed, --towns, --agents, dotted overrides, and --shards (world.shards). */
+  build?: BuildOverrides;
+  /** --plugin specs (relative to the working folder); the config's own `plugins:` are read from it. */
+  pluginSpecs?: readonly string[];
+  /**
+   * The host: the core plug-ins and how a block gets its policy (tools/shard-host.ts), passed in
+   * so that the engine imports no system; `hostModule` is its URL, which worker threads import.
+   */
+  host: ShardHost;
+  hostModule: string;
+  /** Threads; default: the machine's cores, capped by the blocks. */
+  workers?: number;
+  /** Policy spec for every block (scripted or random; default: the config's). */
+  policy?: string;
+}
+
+/** What each thread needs to build its blocks (structured-cloned into worker threads). */
+export interface WorkerInit {
+  configFile: string;
+  build: BuildOverrides;
+  pluginSpecs: string[];
+  hostModule: string;
+  /** Marks the worker as a shard worker (engine/shard-worker.ts starts itself on import). */
+  shardWorker: true;
+  blocks: number[];
+  policy?: string;
+  cwd: string;
+}
+
+type Request = { id: number; op: "step"; hashes: boolean } | { id: number; op: "hashes" | "kpis" | "schedule" };
+type Reply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: { name: string; message: string; stack?: string; block?: number; towns?: [number, number]; tick?: number } };
+
+/** Default number of workers: the machine's cores, at most the blocks. */
+export function defaultWorkers(blocks: number): number {
+  return Math.max(1, Math.min(availableParallelism(), blocks));
+}
+
+/** One thread's blocks, driven from the main thread. */
+interface Group {
+  readonly blocks: readonly number[];
+  step(hashes: boolean): Promise<StepReport>;
+  hashes(): Promise<string[]>;
+  kpis(): Promise<Record<string, unknown>[]>;
+  schedule(): Promise<string>;
+  close(): Promise<void>;
+}
+
+class LocalGroup implements Group {
+  constructor(private readonly set: BlockSet) {}
+  get blocks(): number[] {
+    return this.set.plans.map((p) => p.index);
+  }
+  async step(hashes: boolean): Promise<StepReport> {
+    return this.set.step(hashes);
+  }
+  async hashes(): Promise<string[]> {
+    return this.set.hashes();
+  }
+  async kpis(): Promise<Record<string, unknown>[]> {
+    return this.set.kpis();
+  }
+  async schedule(): Promise<string> {
+    return this.set.worlds[0].formatSchedule();
+  }
+  async close(): Promise<void> {}
+}
+
+/** The worker's entry module, as sources (through tsx) or compiled (dist/engine/shard-worker.js). */
+function workerModule(): { url: string; tsx: boolean } {
+  const here = import.meta.url;
+  if (here.endsWith(".ts")) return { url: new URL("./shard-worker.ts", here).href, tsx: true };
+  for (const rel of ["./shard-worker.js", "../engine/shard-worker.js"]) {
+    const u = new URL(rel, here);
+    if (existsSync(fileURLToPath(u))) return { url: u.href, tsx: false };
+  }
+  throw new Error(`the shard worker module (engine/shard-worker.js) was not found next to ${fileURLToPath(here)}`);
+}
+
+class WorkerGroup implements Group {
+  private nextId = 1;
+  private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private failure: Error | undefined;
+  private closing = false;
+  tick = 0;
+
+  private constructor(
+    readonly index: number,
+    readonly blocks: readonly number[],
+    private readonly worker: Worker,
+    private readonly plans: readonly BlockPlan[],
+  ) {}
+
+  /** Starts a worker and waits until it has built its blocks (or rejects with its error). */
+  static start(index: number, init: WorkerInit, plans: readonly BlockPlan[]): Promise<WorkerGroup> {
+    const mod = workerModule();
+    // Node 20 does not honour `--import tsx` in a worker's execArgv: the worker registers tsx's
+    // loader itself before importing the TypeScript entry (as systems/policy/device-worker.ts does).
+    const tsx = mod.tsx ? import.meta.resolve("tsx/esm/api") : undefined;
+    const boot = tsx
+      ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(mod.url)}); });`
+      : `import(${JSON.stringify(mod.url)});`;
+    const worker = new Worker(boot, { eval: true, workerData: init });
+    const g = new WorkerGroup(index, init.blocks, worker, plans);
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on("message", (m: Reply | { ready: true } | { ready: false; error: Reply & { ok: false } }) => {
+        if ("ready" in m) {
+          if (m.ready) {
+            ready = true;
+            resolve(g);
+          } else {
+            g.failure = g.toError(m.error.error);
+            reject(g.failure);
+          }
+          return;
+        }
+        g.settle(m);
+      });
+      worker.on("error", (e) => {
+        const err = new Error(`worker ${index} (blocks ${g.range()}) failed${g.tick ? ` at tick ${g.tick + 1}` : ""}: ${e.message}`);
+        g.fail(err);
+        if (!ready) reject(err);
+      });
+      worker.on("exit", (code) => {
+        if (g.closing) return;
+        const err = g.failure ?? new Error(`worker ${index} (blocks ${g.range()}) exited with code ${code}${g.tick ? ` after tick ${g.tick}` : " while starting"}`);
+        g.fail(err);
+        if (!ready) reject(err);
+      });
+    });
+  }
+
+  private range(): string {
+    return this.blocks.length === 1 ? String(this.blocks[0]) : `${this.blocks[0]}..${this.blocks[this.blocks.length - 1]}`;
+  }
+
+  private toError(e: Extract<Reply, { ok: false }>["error"]): Error {
+    if (e.name === "ShardError" && e.block !== undefined && e.towns && e.tick !== undefined) {
+      const err = new ShardError(e.block, e.towns, e.tick, e.message.replace(/^block \d+ \(towns \d+\.\.\d+\) failed at tick \d+: /, ""));
+      return err;
+    }
+    const err = new Error(`worker ${this.index} (blocks ${this.range()}): ${e.message}`);
+    err.name = e.name;
+    if (e.stack) err.stack = e.stack;
+    return err;
+  }
+
+  private settle(m: Reply): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.ok) p.resolve(m.value);
+    else p.reject(this.toError(m.error));
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const p of this.pending.values()) p.reject(this.failure);
+    this.pending.clear();
+  }
+
+  private call<T>(op: Request["op"], extra: Record<string, unknown> = {}): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, op, ...extra });
+    });
+  }
+
+  async step(hashes: boolean): Promise<StepReport> {
+    const r = await this.call<StepReport>("step", { hashes });
+    this.tick = r.tick;
+    return r;
+  }
+  hashes(): Promise<string[]> {
+    return this.call("hashes");
+  }
+  kpis(): Promise<Record<string, unknown>[]> {
+    return this.call("kpis");
+  }
+  schedule(): Promise<string> {
+    return this.call("schedule");
+  }
+  async close(): Promise<void> {
+    this.closing = true;
+    void this.plans;
+    await this.worker.terminate();
+  }
+}
+
+/** A sharded world and the threads that simulate it. */
+export class ShardedSim {
+  /** Ticks completed. */
+  tick = 0;
+  /** Live agents after the last tick. */
+  agents = 0;
+  /** The state hash after the last tick, when `hashEveryTick` (else computed by stateHash()). */
+  lastHash: string | undefined;
+  /** Ask every thread for its blocks' hashes after each tick (for --hash-log). */
+  hashEveryTick = false;
+
+  private constructor(
+    readonly config: LoadedConfig,
+    readonly plans: readonly BlockPlan[],
+    private readonly groups: Group[],
+    /** Workers asked for, before the cap by blocks. */
+    readonly requestedWorkers: number,
+  ) {}
+
+  get blocks(): number {
+    return this.plans.length;
+  }
+  get towns(): number {
+    return this.config.settings.world.towns;
+  }
+  get seed(): number {
+    return this.config.settings.seed;
+  }
+  /** Threads simulating blocks (1: the main thread). */
+  get workers(): number {
+    return this.groups.length;
+  }
+
+  /**
+   * Loads the config, plans the blocks and starts the threads: with one worker the blocks are
+   * built in this thread, otherwise each worker builds a contiguous run of blocks itself.
+   */
+  static async open(o: ShardedOptions): Promise<ShardedSim> {
+    const build = o.build ?? {};
+    const pluginSpecs = [...(o.pluginSpecs ?? [])];
+    const plugins = await resolvePlugins(o.host.corePlugins, o.configFile, pluginSpecs);
+    const config = loadShardedConfig(o.configFile, plugins, build);
+    const s = config.settings;
+    const plans = planBlocks(s.world.towns, shardsOf(s), s.seed);
+    const requested = o.workers ?? defaultWorkers(plans.length);
+    if (!Number.isInteger(requested) || requested < 1) throw new RangeError(`workers must be an integer >= 1, got ${requested}`);
+    const n = Math.min(requested, plans.length);
+    if (n === 1) {
+      const set = new BlockSet(plans, s, plugins);
+      for (const w of set.worlds) await o.host.prepareBlock(w, o.policy);
+      return new ShardedSim(config, plans, [new LocalGroup(set)], requested);
+    }
+    const groups: Promise<WorkerGroup>[] = [];
+    for (let k = 0; k < n; k++) {
+      const from = Math.floor((k * plans.length) / n);
+      const to = Math.floor(((k + 1) * plans.length) / n);
+      const blocks = plans.slice(from, to).map((p) => p.index);
+      const init: WorkerInit = { configFile: o.configFile, build, pluginSpecs, hostModule: o.hostModule, shardWorker: true, blocks, policy: o.policy, cwd: process.cwd() };
+      groups.push(WorkerGroup.start(k, init, plans.slice(from, to)));
+    }
+    const started = await Promise.allSettled(groups);
+    const failed = started.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+    const ok = started.filter((r): r is PromiseFulfilledResult<WorkerGroup> => r.status === "fulfilled").map((r) => r.value);
+    if (failed) {
+      await Promise.all(ok.map((g) => g.close()));
+      throw failed.reason;
+    }
+    return new ShardedSim(config, plans, ok, requested);
+  }
+
+  /** One tick of every block; resolves when every thread has finished it. */
+  async step(): Promise<void> {
+    const want = this.hashEveryTick;
+    const reports = await this.all((g) => g.step(want));
+    let agents = 0;
+    for (const r of reports) agents += r.agents;
+    this.tick = reports[0].tick;
+    this.agents = agents;
+    this.lastHash = want ? combineHashes(this.tick, reports.flatMap((r) => r.hashes ?? [])) : undefined;
+  }
+
+  /** The state hash now: the same for any number of workers. */
+  async stateHash(): Promise<string> {
+    if (this.lastHash !== undefined) return this.lastHash;
+    const hs = await this.all((g) => g.hashes());
+    return combineHashes(this.tick, hs.flat());
+  }
+
+  /** Every block's KPIs merged (mergeKpis). */
+  async kpis(): Promise<Record<string, unknown>> {
+    const ks = await this.all((g) => g.kpis());
+    return mergeKpis(ks.flat());
+  }
+
+  /** The resolved system order (the same in every block). */
+  schedule(): Promise<string> {
+    return this.groups[0].schedule();
+  }
+
+  /** Stops the worker threads. */
+  async close(): Promise<void> {
+    await Promise.all(this.groups.map((g) => g.close()));
+  }
+
+  /**
+   * Runs `f` on every thread at once and waits for all; on a failure the first error in block
+   * order is thrown once every thread has answered or failed (none is left running a tick).
+   */
+  private async all<T>(f: (g: Group) => Promise<T>): Promise<T[]> {
+    const rs = await Promise.allSettled(this.groups.map(f));
+    const bad = rs.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+    if (bad) throw bad.reason;
+    return rs.map((r) => (r as PromiseFulfilledResult<T>).value);
+  }
+}
+
+/** What the engine needs from its host (tools/shard-host.ts) to build blocks in any thread. */
+export interface ShardHost {
+  corePlugins: readonly AnyPlugin[];
+  /** Readies one block after it is built (its policy: `spec`, or the config's). */
+  prepareBlock(world: World, policy: string | undefined): Promise<void>;
+}

@@ -1,0 +1,24 @@
+// The host of sharded worlds (engine/shards.ts ShardHost): the core plug-ins and each block's
+// policy. Worker threads import this module by its URL (SHARD_HOST_MODULE).
+import { corePlugins as core } from "../systems/index.ts";
+import { preparePolicy } from "../systems/policy/index.ts";
+import type { AnyPlugin } from "../engine/plugin.ts";
+import type { ShardHost } from "../engine/shards.ts";
+import type { World } from "../engine/world.ts";
+
+export const corePlugins: readonly AnyPlugin[] = core;
+
+/** A policy sharded worlds cannot run yet (the user's to change: exit 1). */
+export class ShardPolicyError extends Error {
+  override name = "ShardPolicyError";
+}
+
+/** Scripted or random (or the config's); a neural policy is refused: each block would hold its own network. */
+export async function prepareBlock(world: World, spec: string | undefined): Promise<void> {
+  const name = spec ?? world.settings.runtime.policy.provider;
+  if (name.startsWith("neural")) throw new ShardPolicyError(`policy "${name}": a neural policy does not run in a sharded world yet (world.shards > 1); use scripted or random`);
+  await preparePolicy(world, spec);
+}
+
+export const SHARD_HOST: ShardHost = { corePlugins, prepareBlock };
+export const SHARD_HOST_MODULE = import.meta.url;
