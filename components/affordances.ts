@@ -11,10 +11,10 @@ export interface AffordanceSpec {
   readonly type: number;
   /** Ticks it runs (>= 1). */
   readonly duration: number;
-  /** Need deltas applied on finish (missing = 0). */
+  /** Need deltas applied on finish, by need name (money apart; a need not named: 0). */
+  readonly effects: Readonly<Record<string, number>>;
+  /** The hunger delta (effects.hunger ?? 0): the original's rules about eating read it. */
   readonly hunger: number;
-  readonly hygiene: number;
-  readonly energy: number;
   /** Money delta on finish (negative = a cost; scaled by the town's price multiplier). */
   readonly money: number;
   readonly preconds: readonly string[];
@@ -43,7 +43,8 @@ export interface AffordanceInput {
   id: string;
   object_type: string;
   duration: number;
-  effects?: Partial<Record<"hunger" | "hygiene" | "energy" | "money", number>>;
+  /** Need deltas by need name, and `money`. */
+  effects?: Readonly<Record<string, number>>;
   preconds?: readonly string[];
   hooks?: { before?: readonly string[]; after?: readonly string[]; fail?: readonly string[] };
 }

@@ -30,8 +30,11 @@ export const AffordancesSection = z
   .prefault({})
   .describe("affordance manifest and runtime");
 
-/** Keys an affordance effect may change: the base needs (need units, 0..1) and money. */
-export const AFFORDANCE_EFFECT_KEYS = ["hunger", "hygiene", "energy", "money"] as const;
+/**
+ * What an affordance effect may change: a need of the world's table (need units, 0..1; checked
+ * against `needs:` when a world starts) or money.
+ */
+export const EffectKey = z.string().regex(/^[a-z][a-z0-9_]*$/, "expected a need name (hunger, ...) or money");
 
 const TilePosition = z.tuple([z.int().min(0), z.int().min(0)]).describe("tile [x, y]");
 const NonBlank = z.string().trim().min(1);
@@ -62,7 +65,7 @@ export const ManifestAffordance = z
     preconds: StringList.describe('precondition expressions, all must hold (e.g. "power_on == true")'),
     duration: z.int().min(1).describe("ticks from start to finish"),
     effects: z
-      .partialRecord(z.enum(AFFORDANCE_EFFECT_KEYS), z.number())
+      .record(EffectKey, z.number())
       .default({})
       .describe("change applied on finish: need units for needs, money units for money"),
     hooks: z

@@ -31,6 +31,7 @@ import { sections as affordanceSections, AffordanceManifest, type ManifestObject
 import { sections as queueSections } from "./queue-config.ts";
 import { AffordancesState } from "./state.ts";
 import { Runtime, Req } from "./runtime.ts";
+import { manifestEffectProblems } from "./effects.ts";
 import { registerBuiltinHooks, objectsOf } from "./builtins.ts";
 import type { AffordanceInput, AffordanceService } from "../../components/affordances.ts";
 import { SocialKey } from "../../components/social.ts";
@@ -140,7 +141,7 @@ export const affordancesPlugin = definePlugin({
     return new AffordancesResource(world, st, new Runtime(world, st));
   },
   // Objects that could not be placed would stop `run` at build time: validate says so instead.
-  checks: (settings) => objectPlacementProblems(settings),
+  checks: (settings) => [...objectPlacementProblems(settings), ...manifestEffectProblems(settings)],
   setup({ world, state }) {
     instantiateObjects(world, state.st);
   },

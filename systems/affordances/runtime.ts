@@ -8,7 +8,8 @@ import type { ConfigSections } from "../../engine/config/sections.ts";
 import { Town } from "../../engine/core-components.ts";
 import { Obj } from "../../components/objects.ts";
 import { Activity } from "../../components/activity.ts";
-import { Needs } from "../../components/needs.ts";
+import { Needs, needTable, type NeedTable } from "../../components/needs.ts";
+import type { AffordanceSpec } from "../../components/affordances.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Position } from "../../components/space.ts";
 import { AffordanceFail, AffordanceFinish, AffordanceStart, QueueConflict, QueueHandover } from "../../components/messages.ts";
@@ -29,7 +30,12 @@ export const Req = { Granted: 1, Queued: 2, Held: 3, Cooldown: -1, Busy: -2 } as
 export class Runtime implements PreconditionScope {
   O!: ObjCols;
   A!: ActCols;
-  N!: Columns<(typeof Needs)["schema"]>;
+  /** Needs columns by need name (live record: its entries are replaced when the store grows). */
+  N!: Record<string, Float32Array>;
+  /** The world's needs, in order. */
+  readonly needs: NeedTable;
+  /** Need deltas of each affordance spec in table order, compiled on its first finish. */
+  private readonly deltas = new WeakMap<AffordanceSpec, Float64Array>();
   W!: Columns<(typeof Wallet)["schema"]>;
   P!: Columns<(typeof Position)["schema"]>;
   T!: Uint32Array;
@@ -46,6 +52,7 @@ export class Runtime implements PreconditionScope {
     readonly world: World,
     readonly st: AffordancesState,
   ) {
+    this.needs = needTable(world.settings);
     this.call = { world, stage: "before", tick: 0, agent: 0, object: 0, affordance: 0, reason: "", cancel: false, charged: false };
   }
 
@@ -58,7 +65,7 @@ export class Runtime implements PreconditionScope {
     const w = this.world;
     this.O = w.columns(Obj);
     this.A = w.columns(Activity);
-    this.N = w.columns(Needs);
+    this.N = w.columns(Needs) as unknown as Record<string, Float32Array>;
     this.W = w.columns(Wallet);
     this.P = w.columns(Position);
     this.T = w.columns(Town).id;
@@ -257,9 +264,8 @@ export class Runtime implements PreconditionScope {
     }
     const key = path[path.length - 1];
     if (head === "needs" || (head === "agent" && path[1] === "needs")) {
-      if (key === "hunger") return N.hunger[a];
-      if (key === "hygiene") return N.hygiene[a];
-      if (key === "energy") return N.energy[a];
+      const col = N[key];
+      if (col !== undefined) return col[a];
     }
     if (head === "agent" && key === "wallet") return W.money[a];
     if (head === "stock" || (head === "object" && path[1] === "stock")) {
@@ -316,14 +322,29 @@ export class Runtime implements PreconditionScope {
     return false;
   }
 
+  /** The spec's need deltas in table order; an effect naming no need of this world is an error. */
+  deltasOf(spec: AffordanceSpec): Float64Array {
+    let d = this.deltas.get(spec);
+    if (d === undefined) {
+      const problem = effectProblem(spec, this.needs);
+      if (problem !== undefined) throw new Error(problem);
+      d = Float64Array.from(this.needs.list, (n) => spec.effects[n.name] ?? 0);
+      this.deltas.set(spec, d);
+    }
+    return d;
+  }
+
   /** Finishes a running affordance: effects, after hooks, handover to a friendly waiter. */
   finish(agent: number, obj: number): void {
     const { A, N, W } = this;
     const aff = A.running[agent];
     const spec = this.st.registry.affordances[aff];
-    N.hunger[agent] = clamp(N.hunger[agent] + spec.hunger, 0, 1);
-    N.hygiene[agent] = clamp(N.hygiene[agent] + spec.hygiene, 0, 1);
-    N.energy[agent] = clamp(N.energy[agent] + spec.energy, 0, 1);
+    const d = this.deltasOf(spec);
+    const list = this.needs.list;
+    for (let k = 0; k < list.length; k++) {
+      const col = N[list[k].name];
+      col[agent] = clamp(col[agent] + d[k], 0, 1);
+    }
     if (spec.money !== 0 && A.charged[agent] === 0) {
       const delta = spec.money < 0 ? spec.money * this.priceMultiplier(agent) : spec.money;
       W.money[agent] = Math.max(0, W.money[agent] + delta);
@@ -382,4 +403,14 @@ export class Runtime implements PreconditionScope {
 
 export function clamp(v: number, lo: number, hi: number): number {
   return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** Why an affordance's effects do not fit a world's needs, or undefined when they do. */
+export function effectProblem(spec: { id: string; effects?: Readonly<Record<string, number>> }, needs: NeedTable): string | undefined {
+  for (const key of Object.keys(spec.effects ?? {})) {
+    if (key !== "money" && needs.index(key) < 0) {
+      return `affordance "${spec.id}": effect "${key}" is not a need of this world (needs: ${needs.names.join(", ")}; add it under needs:) nor money`;
+    }
+  }
+  return undefined;
 }

@@ -2,11 +2,14 @@
 // policy is compared with. For each agent whose option is done it chooses the next one:
 //   1. a need below its critical level is seen to first (survival beats punctuality);
 //   2. during the work window (start - job_arrival_buffer .. end) it works;
-//   3. the most urgent need below its threshold (behavior.*_threshold) is seen to, with the
+//   3. the most urgent need below its threshold (needs.<need>.threshold, the original's
+//      behavior.<need>_threshold; its gap times needs.<need>.urgency) is seen to, with the
 //      affordance that restores that need most among those it can afford and find stocked;
 //   4. away from shifts, a need within `top_up_margin` of its threshold is topped up early;
 //   5. a rival on its tile makes it step away; a friendly neighbour makes it chat (stage >= A);
 //   6. otherwise it waits.
+// Every need of the world's table (components/needs.ts) takes part; hunger alone has rules of
+// its own (the original's: it ends a life, so no other need's affordance may starve an agent).
 // Reads Needs, Wallet, Employment, Option, Position, the affordance registry and the social
 // ledger; writes Option.
 import { z } from "zod";
@@ -14,7 +17,7 @@ import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
 import type { StateHasher } from "../../engine/hash.ts";
 import type { World } from "../../engine/world.ts";
 import { Town, Agent } from "../../engine/core-components.ts";
-import { Needs } from "../../components/needs.ts";
+import { NeedsKey, needTable } from "../../components/needs.ts";
 import { Activity, Option, OptionKind } from "../../components/activity.ts";
 import { Position } from "../../components/space.ts";
 import { Employment } from "../../components/people.ts";
@@ -36,9 +39,6 @@ const OPT_USE = OptionKind.Use;
 const OPT_WAIT = OptionKind.Wait;
 const OPT_WORK = OptionKind.Work;
 
-const NEED_KEYS = ["hunger", "hygiene", "energy"] as const;
-/** Scratch for one agent's needs: no allocation per agent per tick. */
-const needs = new Float32Array(3);
 
 export const BehaviorTuning = z
   .strictObject({
@@ -55,14 +55,33 @@ export const BehaviorTuning = z
 
 const NEVER = -1_000_000;
 
-/** The controller's memory: each agent's last chat tick (snapshotted and hashed); pantry is scratch. */
+/**
+ * The controller's memory: each agent's last chat tick (snapshotted and hashed); pantry and the
+ * need scratch are scratch; the per-need tables come from the needs list.
+ */
 class BehaviorState implements PersistentState {
   lastChat: Int32Array;
   /** Meals in each town's fridges, counted at the start of each decision pass (scratch). */
   pantry: Float32Array;
-  constructor(capacity: number, towns: number) {
+  /** One agent's needs, in table order (no allocation per agent per tick). */
+  readonly needs: Float32Array;
+  /** Per need, in table order: name, threshold, decay rate, urgency. */
+  readonly names: readonly string[];
+  readonly thresholds: Float64Array;
+  readonly rates: Float64Array;
+  readonly urgency: Float64Array;
+  /** Index of hunger in the table (-1: a world without it), for the original's rules about eating. */
+  readonly hunger: number;
+  constructor(capacity: number, towns: number, settings: World["settings"]) {
     this.lastChat = new Int32Array(Math.max(16, capacity)).fill(NEVER);
     this.pantry = new Float32Array(towns);
+    const table = needTable(settings);
+    this.needs = new Float32Array(table.list.length);
+    this.names = table.names;
+    this.thresholds = Float64Array.from(table.list, (n) => n.threshold);
+    this.rates = Float64Array.from(table.list, (n) => n.decay);
+    this.urgency = Float64Array.from(table.list, (n) => n.urgency);
+    this.hunger = table.index("hunger");
   }
   save(): unknown {
     return { lastChat: this.lastChat.slice() };
@@ -81,12 +100,12 @@ class BehaviorState implements PersistentState {
 
 export const behaviorPlugin = definePlugin({
   name: "scripted",
-  requires: [SpaceKey, AffordancesKey],
+  requires: [SpaceKey, AffordancesKey, NeedsKey],
   optional: [SocialKey, PolicyKey],
   doc: "the scripted behaviour controller (baseline policy)",
   config: BehaviorTuning,
   components: { Option },
-  state: (world: World): BehaviorState => new BehaviorState(world.components.capacity, world.towns),
+  state: (world: World): BehaviorState => new BehaviorState(world.components.capacity, world.towns, world.settings),
   systems: [
     {
       name: "scripted/decide",
@@ -104,7 +123,11 @@ export const behaviorPlugin = definePlugin({
         }
         const Op = world.columns(Option);
         const Act = world.columns(Activity);
-        const N = world.columns(Needs);
+        const N = world.resource(NeedsKey).columns();
+        const K = N.length;
+        const { needs, thresholds, rates, urgency, names } = state;
+        const H = state.hunger;
+        const hungerCol = H >= 0 ? N[H] : undefined;
         const W = world.columns(Wallet);
         const P = world.columns(Position);
         const T = world.columns(Town).id;
@@ -118,9 +141,6 @@ export const behaviorPlugin = definePlugin({
         const space = world.resource(SpaceKey);
         const avoid = settings.conflict.rivalry.avoid_threshold;
         const b = settings.behavior;
-        const thresholds = [b.hunger_threshold, b.hygiene_threshold, b.energy_threshold];
-        const d = settings.rewards.decay_rates;
-        const rates = [d.hunger, d.hygiene, d.energy];
         const jobs = jobTable(world);
         const tpd = ticksPerDay(world);
         const tod = tick % tpd;
@@ -149,15 +169,7 @@ export const behaviorPlugin = definePlugin({
           // before anything else so that these agents read only three columns (issue #19).
           if (kind === OPT_USE && Act.running[eid] >= 0 && Op.done[eid] === 0) continue;
           // An idle agent looks again every idle_recheck_ticks, or at once when a need falls low.
-          if (
-            kind === OPT_WAIT &&
-            tick - Op.since[eid] < config.idle_recheck_ticks &&
-            N.hunger[eid] >= thresholds[0] &&
-            N.hygiene[eid] >= thresholds[1] &&
-            N.energy[eid] >= thresholds[2]
-          ) {
-            continue;
-          }
+          if (kind === OPT_WAIT && tick - Op.since[eid] < config.idle_recheck_ticks && allAtLeast(N, eid, thresholds)) continue;
           if (Op.done[eid] === 0 && kind !== OPT_WAIT) {
             if (kind === OPT_USE) {
               // Nor is a top-up: hunger below its threshold, with meals in town, breaks a Use that
@@ -165,24 +177,22 @@ export const behaviorPlugin = definePlugin({
               // 60-tick queue starved agents of the original's example config (issue #16).
               const aff = Op.affordance[eid];
               const feeds = aff >= 0 && (reg.affordances[aff]?.hunger ?? 0) > 0;
-              if (Act.running[eid] >= 0 || feeds || N.hunger[eid] >= thresholds[0] || state.pantry[T[eid]] < 1) continue;
+              if (Act.running[eid] >= 0 || feeds || hungerCol === undefined || hungerCol[eid] >= thresholds[H] || state.pantry[T[eid]] < 1) continue;
             } else {
               // Committed; but no shift is worth fainting for: a critical need breaks Work.
               if (kind !== OPT_WORK) continue;
-              if (N.hunger[eid] >= config.critical_level && N.hygiene[eid] >= config.critical_level && N.energy[eid] >= config.critical_level) continue;
+              if (allAtLeastLevel(N, eid, config.critical_level)) continue;
             }
           }
           const town = T[eid];
           const mult = econ ? econ.price_multiplier[town] : 1;
-          needs[0] = N.hunger[eid];
-          needs[1] = N.hygiene[eid];
-          needs[2] = N.energy[eid];
+          for (let k = 0; k < K; k++) needs[k] = N[k][eid];
           // 1-3: the most urgent need below its threshold (critical ones first).
           let worst = -1;
           let worstGap = 0;
-          for (let k = 0; k < 3; k++) {
-            // Hunger is the need that ends a life (fainting): its gap counts double.
-            const gap = (thresholds[k] - needs[k]) * (k === 0 ? 2 : 1);
+          for (let k = 0; k < K; k++) {
+            // Times its urgency (hunger's is 2: it ends a life).
+            const gap = (thresholds[k] - needs[k]) * urgency[k];
             if (gap > worstGap) {
               worstGap = gap;
               worst = k;
@@ -198,7 +208,7 @@ export const behaviorPlugin = definePlugin({
           if (job >= 0 && tod < jobs.end[job] && tod >= leaveAt - config.pre_shift_guard_ticks) {
             // Until the shift ends, plus the walk back and a meal (travel_slack_ticks).
             const horizon = jobs.end[job] - tod + config.travel_slack_ticks;
-            for (let k = 0; k < 3; k++) {
+            for (let k = 0; k < K; k++) {
               const projected = needs[k] - rates[k] * horizon;
               const gap = config.critical_level - projected;
               if (projected < config.critical_level && needs[k] < thresholds[k] + config.top_up_margin && gap > worstGap) {
@@ -214,9 +224,9 @@ export const behaviorPlugin = definePlugin({
             continue;
           }
           if (worst >= 0) {
-            let aff = bestAffordance(world, reg, st, O, town, NEED_KEYS[worst], W.money[eid], mult);
+            let aff = bestAffordance(world, reg, st, O, town, names[worst], W.money[eid], mult);
             // Eat first when the other need's affordance would leave hunger critical (issue #16).
-            if (worst !== 0 && aff >= 0 && starves(reg.affordances[aff], needs[0], rates[0], config.critical_level)) {
+            if (H >= 0 && worst !== H && aff >= 0 && starves(reg.affordances[aff], needs[H], rates[H], config.critical_level)) {
               const food = bestAffordance(world, reg, st, O, town, "hunger", W.money[eid], mult);
               if (food >= 0) aff = food;
             }
@@ -230,7 +240,7 @@ export const behaviorPlugin = definePlugin({
           if (!nearShift) {
             let topUp = -1;
             let topGap = -Infinity;
-            for (let k = 0; k < 3; k++) {
+            for (let k = 0; k < K; k++) {
               const gap = thresholds[k] + config.top_up_margin - needs[k];
               if (gap > 0 && gap > topGap) {
                 topGap = gap;
@@ -238,10 +248,10 @@ export const behaviorPlugin = definePlugin({
               }
             }
             if (topUp >= 0) {
-              const aff = bestAffordance(world, reg, st, O, town, NEED_KEYS[topUp], W.money[eid], mult);
+              const aff = bestAffordance(world, reg, st, O, town, names[topUp], W.money[eid], mult);
               // No top-up that leaves hunger below its threshold by the time it ends (a 60-tick
               // sleep begun at hunger 0.65 with decay 0.01 ends in a faint: issue #16).
-              if (aff >= 0 && !starves(reg.affordances[aff], needs[0], rates[0], thresholds[0])) {
+              if (aff >= 0 && (H < 0 || !starves(reg.affordances[aff], needs[H], rates[H], thresholds[H]))) {
                 chooseOption(Op, eid, OPT_USE, aff, 0, tick);
                 continue;
               }
@@ -286,6 +296,18 @@ export const behaviorPlugin = definePlugin({
   ],
 });
 
+/** True when every need of `eid` is at or above its threshold. */
+function allAtLeast(N: readonly Float32Array[], eid: number, thresholds: Float64Array): boolean {
+  for (let k = 0; k < N.length; k++) if (N[k][eid] < thresholds[k]) return false;
+  return true;
+}
+
+/** True when every need of `eid` is at or above `level`. */
+function allAtLeastLevel(N: readonly Float32Array[], eid: number, level: number): boolean {
+  for (let k = 0; k < N.length; k++) if (N[k][eid] < level) return false;
+  return true;
+}
+
 /** True when `a` does not feed and hunger, decaying at `rate`, would be below `floor` by its end. */
 function starves(a: { hunger: number; duration: number }, hunger: number, rate: number, floor: number): boolean {
   return a.hunger <= 0 && hunger - rate * a.duration < floor;
@@ -301,7 +323,7 @@ export function bestAffordance(
   objects: AffordanceService,
   O: { meals: Float32Array; raw_ingredients: Float32Array },
   town: number,
-  need: "hunger" | "hygiene" | "energy",
+  need: string,
   money: number,
   mult: number,
 ): number {
@@ -310,7 +332,7 @@ export function bestAffordance(
   let bestGain = 0;
   for (const a of reg.affordances) {
     if (!a || !a.active) continue;
-    const gain = a[need];
+    const gain = a.effects[need] ?? 0;
     if (gain <= bestGain) continue;
     // Price: the money effect, or the hook's charge for meals and ingredients.
     let cost = a.money < 0 ? -a.money * mult : 0;

@@ -255,7 +255,7 @@ describe("affordance names in schedules", () => {
     expect(id(5)).toBe("eat_meal@stove");
     expect(reg.types[reg.affordances[reg.affordanceIndex("eat_meal")].type]).toBe("fridge");
     const stub = reg.affordances[s.aff[2]];
-    expect([stub.hunger, stub.hygiene, stub.energy, stub.money]).toEqual([0, 0, 0, 0]);
+    expect([stub.effects, stub.hunger, stub.money]).toEqual([{}, 0, 0]);
   });
 });
 
