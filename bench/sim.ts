@@ -14,7 +14,10 @@ import { currentTensorBackend, initTensorBackend, parseBackendName } from "../en
 import type { World } from "../engine/world.ts";
 import { preparePolicy } from "../systems/policy/index.ts";
 import { createProgress } from "../tools/progress.ts";
-import { buildBenchWorld, isLayout, LAYOUTS, type Layout } from "./layouts.ts";
+import { loadavg } from "node:os";
+import { ShardedSim } from "../engine/shards.ts";
+import { SHARD_HOST, SHARD_HOST_MODULE } from "../tools/shard-host.ts";
+import { AGENTS_PER_SMALL_TOWN, buildBenchWorld, isLayout, LAYOUTS, MANY_TOWNS_CONFIG, type Layout } from "./layouts.ts";
 
 export interface SimOptions {
   agents: number;
@@ -345,6 +348,88 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   }
 }
 
+/** One row of `townlet bench --workers`: a sharded world of `blocks` blocks on `workers` threads. */
+export interface WorkersResult {
+  agents: number;
+  towns: number;
+  blocks: number;
+  workers: number;
+  warmup_ticks: number;
+  ticks: number;
+  agent_steps_per_sec: number;
+  ms_per_tick: number;
+  /** CPU time of the whole process (every thread) per timed tick. */
+  cpu_ms_per_tick: number;
+  /** The 1-minute load average of the machine when the row finished. */
+  load_avg_1m: number;
+  build_s: number;
+  /** The state hash after the last tick: the same for every number of workers. */
+  state_hash: string;
+}
+
+/** Default blocks of a workers bench: one per town up to 64. */
+export function benchShards(towns: number): number {
+  return Math.min(towns, 64);
+}
+
+/**
+ * Runs the `towns` layout (many-towns.yaml, 8 agents a town) as a sharded world of `shards`
+ * blocks (default benchShards) on `workers` threads: warm-up, then timed ticks.
+ */
+export async function runWorkersSim(o: { agents: number; workers: number; shards?: number; ticks?: number; warmup?: number; seconds?: number; seed?: number; quiet?: boolean; log?: (line: string) => void }): Promise<WorkersResult> {
+  const log = o.quiet ? () => {} : (o.log ?? ((l: string) => process.stderr.write(l + "\n")));
+  const towns = Math.max(1, Math.ceil(o.agents / AGENTS_PER_SMALL_TOWN));
+  const shards = o.shards ?? benchShards(towns);
+  const label = `bench ${o.agents} agents, ${shards} blocks, ${o.workers} worker(s)`;
+  const t0 = performance.now();
+  const sim = await ShardedSim.open({
+    configFile: MANY_TOWNS_CONFIG,
+    build: { seed: o.seed, towns, agentsPerTown: AGENTS_PER_SMALL_TOWN, shards },
+    host: SHARD_HOST,
+    hostModule: SHARD_HOST_MODULE,
+    workers: o.workers,
+  });
+  try {
+    const buildS = (performance.now() - t0) / 1000;
+    log(`${label}: built in ${buildS.toFixed(1)} s on ${sim.workers} thread(s)`);
+    const tw = performance.now();
+    let warmup = 0;
+    if (o.warmup === undefined) while (warmup < 10 || (warmup < 200 && performance.now() - tw < 1000)) (await sim.step(), warmup++);
+    else while (warmup < o.warmup) (await sim.step(), warmup++);
+    const tickMsGuess = (performance.now() - tw) / Math.max(1, warmup);
+    const ticks = o.ticks ?? Math.max(20, Math.ceil(((o.seconds ?? 3) * 1000) / Math.max(tickMsGuess, 1e-3)));
+    log(`${label}: ${warmup} warm-up ticks (${tickMsGuess.toFixed(2)} ms/tick), timing ${ticks}`);
+    const progress = createProgress(label, ticks, { quiet: o.quiet });
+    let steps = 0;
+    const cpu0 = process.cpuUsage();
+    const start = performance.now();
+    for (let i = 0; i < ticks; i++) {
+      await sim.step();
+      steps += sim.agents;
+      progress.update(i + 1);
+    }
+    const wall = performance.now() - start;
+    const cpu = process.cpuUsage(cpu0);
+    progress.stop();
+    return {
+      agents: sim.agents,
+      towns: sim.towns,
+      blocks: sim.blocks,
+      workers: sim.workers,
+      warmup_ticks: warmup,
+      ticks,
+      agent_steps_per_sec: Math.round((steps * 1000) / wall),
+      ms_per_tick: round(wall / ticks, 4),
+      cpu_ms_per_tick: round((cpu.user + cpu.system) / 1000 / ticks, 4),
+      load_avg_1m: round(loadavg()[0], 2),
+      build_s: round(buildS, 2),
+      state_hash: await sim.stateHash(),
+    };
+  } finally {
+    await sim.close();
+  }
+}
+
 function intArg(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new Error(`--${name}: expected a non-negative integer, got "${v}"`);
@@ -362,9 +447,26 @@ async function cli(): Promise<void> {
       policy: { type: "string", default: "scripted" },
       backend: { type: "string" },
       seed: { type: "string" },
+      workers: { type: "string" },
+      shards: { type: "string" },
       quiet: { type: "boolean" },
     },
   });
+  if (values.workers !== undefined) {
+    if (values.layout !== "towns") throw new Error(`--workers: the ${values.layout} layout is one town (one block); use --layout towns`);
+    const w = await runWorkersSim({
+      agents: intArg("agents", values.agents)!,
+      workers: intArg("workers", values.workers)!,
+      shards: intArg("shards", values.shards),
+      ticks: intArg("ticks", values.ticks),
+      warmup: intArg("warmup", values.warmup),
+      seconds: values.seconds !== undefined ? Number(values.seconds) : undefined,
+      seed: intArg("seed", values.seed),
+      quiet: values.quiet,
+    });
+    process.stdout.write(JSON.stringify(w) + "\n");
+    return;
+  }
   if (!isLayout(values.layout!)) throw new Error(`--layout: expected one of ${LAYOUTS.join(", ")}, got "${values.layout}"`);
   const r = await runSim({
     agents: intArg("agents", values.agents)!,

@@ -7,7 +7,8 @@ import { parseBackendName } from "../engine/tensor.ts";
 import { runChild, SCRIPTS } from "../bench/child.ts";
 import { isLayout, LAYOUTS, type Layout } from "../bench/layouts.ts";
 import { formatPolicySuite, runPolicySuite, SECTIONS } from "../bench/policy.ts";
-import { runSim, type SimResult } from "../bench/sim.ts";
+import { benchShards, runSim, runWorkersSim, type SimResult, type WorkersResult } from "../bench/sim.ts";
+import { AGENTS_PER_SMALL_TOWN } from "../bench/layouts.ts";
 import { FLAG, UsageError, parseCommand, type CommandSpec } from "./args.ts";
 
 interface Out {
@@ -30,10 +31,12 @@ export const BENCH_SPEC = {
     seed: FLAG.seed,
     suite: { kind: "string", choices: ["sim", "policy"], default: "sim", help: "the simulation, or observation/inference/end-to-end" },
     "in-process": { kind: "boolean", help: "run every size in this process (no child processes)" },
+    workers: { kind: "ints", min: 1, help: "worker threads, one row per count (--layout towns, a sharded world of --shards blocks; speed-up against the first count)" },
+    shards: { ...FLAG.shards, help: "blocks of towns with --workers (default: the towns, at most 64)" },
     json: FLAG.json,
     quiet: FLAG.quiet,
   },
-  examples: ["townlet bench --agents 1000 --ticks 50", "townlet bench --agents 1000,10000 --policy random --json --quiet"],
+  examples: ["townlet bench --agents 1000 --ticks 50", "townlet bench --workers 1,2 --agents 10000 --ticks 20 --quiet", "townlet bench --agents 1000,10000 --policy random --json --quiet"],
 } as const satisfies CommandSpec;
 
 const POLICIES = ["scripted", "random", "neural"];
@@ -71,6 +74,8 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
   }
 
   const layout: Layout = values.layout;
+  if (v.workers !== undefined) return benchWorkers(v.workers, sizes, { ...values, ticks, warmup, seed, shards: v.shards }, out, progress);
+  if (v.shards !== undefined) throw new UsageError("--shards: only with --workers");
   const results: SimResult[] = [];
   const failures: Failure[] = [];
   for (const agents of sizes) {
@@ -102,6 +107,86 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
     for (const g of goals) out.log(`  goal ${g.goal}: ${g.measured.toLocaleString("en-US")} (target ${g.target.toLocaleString("en-US")}) ${g.met ? "met" : "NOT met"}`);
   }
   return failures.length ? 2 : 0;
+}
+
+/** The brief's target for --workers 2 against 1 on a 2-core machine. */
+export const WORKERS_GOAL_SPEEDUP_AT_2 = 1.7;
+
+/** `townlet bench --workers 1,2`: one row per size and worker count, each in its own child process. */
+async function benchWorkers(
+  counts: readonly number[],
+  sizes: readonly number[],
+  o: { layout: string; policy: string; ticks?: number; warmup?: number; seed?: number; shards?: number; json?: boolean; quiet?: boolean; "in-process"?: boolean },
+  out: Out,
+  progress: (l: string) => void,
+): Promise<number> {
+  if (o.layout !== "towns") throw new UsageError(`--workers: the ${o.layout} layout is one town, which cannot be split into blocks; use --layout towns`);
+  if (o.policy !== "scripted") throw new UsageError(`--workers: only the scripted policy runs in a sharded world so far (got --policy ${o.policy})`);
+  const rows: (WorkersResult & { speedup: number })[] = [];
+  const failures: (Failure & { workers: number })[] = [];
+  for (const agents of sizes) {
+    const towns = Math.max(1, Math.ceil(agents / AGENTS_PER_SMALL_TOWN));
+    const shards = o.shards ?? benchShards(towns);
+    if (shards > towns) throw new UsageError(`--shards ${shards}: more blocks than the ${towns} towns of ${agents} agents`);
+    let base: number | undefined;
+    let capNoted = false;
+    for (const workers of counts) {
+      if (workers > shards && !capNoted) {
+        out.err(`bench: --workers ${workers} capped at ${shards}: the world has ${shards} blocks`);
+        capNoted = true;
+      }
+      progress(`bench: ${agents.toLocaleString("en-US")} agents, ${shards} blocks, ${Math.min(workers, shards)} worker(s)`);
+      let r: WorkersResult | undefined;
+      if (o["in-process"]) r = await runWorkersSim({ agents, workers, shards, ticks: o.ticks, warmup: o.warmup, seed: o.seed, quiet: o.quiet, log: progress });
+      else {
+        const args = ["--agents", String(agents), "--layout", "towns", "--workers", String(workers), "--shards", String(shards)];
+        if (o.ticks !== undefined) args.push("--ticks", String(o.ticks));
+        if (o.warmup !== undefined) args.push("--warmup", String(o.warmup));
+        if (o.seed !== undefined) args.push("--seed", String(o.seed));
+        if (o.quiet) args.push("--quiet");
+        const c = await runChild<WorkersResult>(SCRIPTS.sim, args, progress);
+        if (c.ok) r = c.value!;
+        else {
+          failures.push({ agents, workers, error: c.error! });
+          out.err(`bench: ${agents} agents on ${workers} worker(s) failed after ${c.wall_s.toFixed(1)} s: ${c.error}`);
+        }
+      }
+      if (!r) continue;
+      base ??= r.agent_steps_per_sec;
+      rows.push({ ...r, speedup: Math.round((r.agent_steps_per_sec / base) * 100) / 100 });
+    }
+  }
+  if (o.json) out.log(JSON.stringify({ bench: "workers", layout: "towns", policy: "scripted", results: rows, ...(failures.length ? { failures } : {}) }));
+  else out.log(formatWorkers(rows, failures));
+  return failures.length ? 2 : 0;
+}
+
+/** The --workers table: one row per size and worker count. */
+export function formatWorkers(rows: readonly (WorkersResult & { speedup: number })[], failures: readonly (Failure & { workers: number })[] = []): string {
+  const fmt = (n: number) => n.toLocaleString("en-US");
+  const cols: [string, number, (r: WorkersResult & { speedup: number }) => string][] = [
+    ["agents", 9, (r) => fmt(r.agents)],
+    ["towns", 7, (r) => fmt(r.towns)],
+    ["blocks", 6, (r) => String(r.blocks)],
+    ["workers", 7, (r) => String(r.workers)],
+    ["ticks", 6, (r) => String(r.ticks)],
+    ["agent-steps/s", 13, (r) => fmt(r.agent_steps_per_sec)],
+    ["ms/tick", 9, (r) => r.ms_per_tick.toFixed(2)],
+    ["cpu ms/tick", 11, (r) => r.cpu_ms_per_tick.toFixed(2)],
+    ["speed-up", 8, (r) => r.speedup.toFixed(2) + "x"],
+    ["load 1m", 7, (r) => r.load_avg_1m.toFixed(2)],
+    ["state hash", 16, (r) => r.state_hash],
+  ];
+  const lines = ["townlet bench --workers: layout towns (8 agents a town), policy scripted; speed-up against the first worker count of each size"];
+  lines.push("  " + cols.map(([h, w]) => h.padStart(w)).join("  "));
+  for (const r of rows) lines.push("  " + cols.map(([, w, f]) => f(r).padStart(w)).join("  "));
+  for (const f of failures) lines.push(`  ${fmt(f.agents)} agents, ${f.workers} worker(s): FAILED (${f.error})`);
+  for (const r of rows) {
+    if (r.workers === 2 && rows.some((x) => x.agents === r.agents && x.workers === 1)) {
+      lines.push(`  goal --workers 2 >= ${WORKERS_GOAL_SPEEDUP_AT_2}x one at ${fmt(r.agents)} agents: ${r.speedup.toFixed(2)}x ${r.speedup >= WORKERS_GOAL_SPEEDUP_AT_2 ? "met" : "NOT met"}`);
+    }
+  }
+  return lines.join("\n");
 }
 
 interface GoalCheck {

@@ -1,0 +1,165 @@
+// Sharded worlds and --workers (issue #14 item 1): the per-tick state hash depends on the blocks
+// (world.shards), never on the number of worker threads; a one-block world is today's world; a
+// block that throws stops the run with its error, block, towns and tick.
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { buildWorld } from "../../engine/build.ts";
+import { DEFAULT_CONFIG_FILE } from "../../engine/paths.ts";
+import { buildBlock, planBlocks } from "../../engine/shard-blocks.ts";
+import { ShardedSim } from "../../engine/shards.ts";
+import { corePlugins } from "../../systems/index.ts";
+import { preparePolicy } from "../../systems/policy/index.ts";
+import { UsageError, parseCommand } from "../../tools/args.ts";
+import { main } from "../../tools/cli.ts";
+import { RUN_SPEC } from "../../tools/run.ts";
+import { SHARD_HOST, SHARD_HOST_MODULE } from "../../tools/shard-host.ts";
+import { MANY_TOWNS_CONFIG } from "../../bench/layouts.ts";
+
+const BOOM = fileURLToPath(new URL("../fixtures/boom.ts", import.meta.url));
+const SMALL = { towns: 6, agentsPerTown: 4, shards: 3 };
+
+function open(workers: number, o: { build?: typeof SMALL; configFile?: string; plugins?: string[] } = {}): Promise<ShardedSim> {
+  return ShardedSim.open({ configFile: o.configFile ?? MANY_TOWNS_CONFIG, build: o.build ?? SMALL, pluginSpecs: o.plugins, host: SHARD_HOST, hostModule: SHARD_HOST_MODULE, workers });
+}
+
+async function hashStream(sim: ShardedSim, ticks: number): Promise<string[]> {
+  sim.hashEveryTick = true;
+  const out = [await sim.stateHash()];
+  for (let t = 0; t < ticks; t++) {
+    await sim.step();
+    out.push(sim.lastHash!);
+  }
+  return out;
+}
+
+describe("a sharded world", () => {
+  it("gives the same per-tick state hash on 1, 2 and 3 worker threads (6 towns in 3 blocks, 50 ticks)", async () => {
+    const streams: string[][] = [];
+    for (const n of [1, 2, 3]) {
+      const sim = await open(n);
+      try {
+        expect(sim.blocks).toBe(3);
+        expect(sim.workers).toBe(n);
+        streams.push(await hashStream(sim, 50));
+        expect(sim.agents).toBeGreaterThan(0);
+      } finally {
+        await sim.close();
+      }
+    }
+    expect(new Set(streams[0]).size).toBeGreaterThan(40); // the state moves every tick
+    expect(streams[1]).toEqual(streams[0]);
+    expect(streams[2]).toEqual(streams[0]);
+  }, 120_000);
+
+  it("hashes differently with another block count: the blocks are part of the world", async () => {
+    const two = await open(1, { build: { ...SMALL, shards: 2 } });
+    const three = await open(1);
+    try {
+      await two.step();
+      await three.step();
+      expect(await two.stateHash()).not.toBe(await three.stateHash());
+    } finally {
+      await two.close();
+      await three.close();
+    }
+  });
+
+  it("is, block by block, a World of the block's towns: block 0 uses the root seed, the others derived seeds and their own agent ids", async () => {
+    const whole = buildWorld(MANY_TOWNS_CONFIG, corePlugins, { towns: 6, agentsPerTown: 4, shards: 3 }).config.settings;
+    const plans = planBlocks(6, 3, whole.seed);
+    expect(plans.map((p) => [p.townOffset, p.towns])).toEqual([[0, 2], [2, 2], [4, 2]]);
+    expect(plans[0].seed).toBe(whole.seed);
+    expect(new Set(plans.map((p) => p.seed)).size).toBe(3);
+    // Block 0 equals a plain world of its two towns with the root seed.
+    const block0 = buildBlock(whole, corePlugins, plans[0]);
+    const plain = buildWorld(MANY_TOWNS_CONFIG, corePlugins, { towns: 2, agentsPerTown: 4 }).world;
+    await preparePolicy(block0);
+    await preparePolicy(plain);
+    for (let t = 0; t < 20; t++) {
+      block0.step();
+      plain.step();
+    }
+    expect(block0.stateHash()).toBe(plain.stateHash());
+    // Agent ids never collide between blocks.
+    const block2 = buildBlock(whole, corePlugins, plans[2]);
+    const names0 = Array.from(block0.agents, (e) => block0.agentName(e));
+    const names2 = Array.from(block2.agents, (e) => block2.agentName(e));
+    expect(names0.filter((n) => names2.includes(n))).toEqual([]);
+    expect(block2.agentEid(names2[0])).toBe(block2.agents[0]);
+  });
+
+  it("keeps the default town's hash stream: one block through the sharded path equals the plain World, tick by tick", async () => {
+    const { world } = buildWorld(DEFAULT_CONFIG_FILE, corePlugins);
+    await preparePolicy(world);
+    const plain = [world.stateHash()];
+    for (let t = 0; t < 200; t++) {
+      world.step();
+      plain.push(world.stateHash());
+    }
+    const sim = await open(1, { configFile: DEFAULT_CONFIG_FILE, build: {} as typeof SMALL });
+    try {
+      expect(sim.blocks).toBe(1);
+      expect(await hashStream(sim, 200)).toEqual(plain);
+    } finally {
+      await sim.close();
+    }
+  }, 60_000);
+
+  it("stops with the failing block's error, towns and tick, the same on 1 and 3 threads, and never hangs", async () => {
+    for (const n of [1, 3]) {
+      const sim = await open(n, { plugins: [BOOM] });
+      try {
+        let err: unknown;
+        try {
+          for (let t = 0; t < 20; t++) await sim.step();
+        } catch (e) {
+          err = e;
+        }
+        expect(err, `${n} thread(s)`).toBeInstanceOf(Error);
+        expect((err as Error).message).toMatch(/^block 2 \(towns 4\.\.5\) failed at tick 7: system "boom\/explode" failed in phase needs at tick 7: boom at tick 7$/);
+        expect(sim.tick).toBe(6);
+        // A stopped world refuses further ticks with the same error instead of waiting.
+        if (n > 1) await expect(sim.step()).rejects.toThrow(/block 2/);
+      } finally {
+        await sim.close();
+      }
+    }
+  }, 120_000);
+});
+
+describe("townlet run --workers", () => {
+  it("refuses 0 and a non-number with one line naming the flag", () => {
+    for (const v of ["0", "two", "-1", "1.5"]) {
+      expect(() => parseCommand(RUN_SPEC, ["--workers", v])).toThrow(UsageError);
+      expect(() => parseCommand(RUN_SPEC, ["--workers", v])).toThrow(/--workers/);
+    }
+  });
+
+  it("states the cap once when asked for more workers than blocks, and prints the same summary hash for 1 and 2 workers", async () => {
+    const run = async (args: string[]) => {
+      const logs: string[] = [];
+      const errs: string[] = [];
+      const code = await main(["run", MANY_TOWNS_CONFIG, "--towns", "4", "--agents", "3", "--ticks", "15", "--json", ...args], { log: (l) => logs.push(l), err: (l) => errs.push(l) });
+      expect(code, errs.join("\n")).toBe(0);
+      return { summary: JSON.parse(logs.at(-1)!) as Record<string, unknown>, errs };
+    };
+    const one = await run(["--shards", "2", "--workers", "1"]);
+    const capped = await run(["--shards", "2", "--workers", "5"]);
+    expect(capped.errs.filter((l) => /capped at 2/.test(l))).toHaveLength(1);
+    expect(capped.summary.workers).toBe(2);
+    expect(capped.summary.state_hash).toBe(one.summary.state_hash);
+    expect(capped.summary.agents).toBe(one.summary.agents);
+    const plain = await run(["--workers", "3"]);
+    expect(plain.errs.filter((l) => /capped at 1: this world is one block/.test(l))).toHaveLength(1);
+  }, 120_000);
+
+  it("refuses world.shards above the towns, and flags sharded worlds do not take yet, naming them", async () => {
+    const errs: string[] = [];
+    const io = { log: () => {}, err: (l: string) => errs.push(l) };
+    expect(await main(["run", MANY_TOWNS_CONFIG, "--towns", "2", "--shards", "3", "--ticks", "1", "--quiet"], io)).toBe(1);
+    expect(errs.join("\n")).toMatch(/world\.shards \(3\) must be at most world\.towns \(2\)/);
+    errs.length = 0;
+    expect(await main(["run", MANY_TOWNS_CONFIG, "--towns", "2", "--shards", "2", "--telemetry", "stdout", "--quiet"], io)).toBe(1);
+    expect(errs.join("\n")).toMatch(/--telemetry: not supported with world\.shards > 1 yet/);
+  });
+});
