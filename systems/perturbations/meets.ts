@@ -1,0 +1,205 @@
+// Arranged meets: who may join (off per-agent cooldown, not running an affordance), who is
+// picked (the town's top rival pair, filled up randomly), the meeting object of each town (by
+// object id, else type; cached) and moving the participants beside it.
+import type { World } from "../../engine/world.ts";
+import type { Rng } from "../../engine/rng.ts";
+import { Agent, Town } from "../../engine/core-components.ts";
+import { Position } from "../../components/space.ts";
+import { Obj } from "../../components/objects.ts";
+import { Activity, Option } from "../../components/activity.ts";
+import { STEPS, SpaceKey } from "../../components/grid.ts";
+import { ArrangedMeetRelocated, PerturbationArrangedMeet } from "../../components/messages.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
+import { SocialKey } from "../../components/social.ts";
+import { ObservationsKey } from "../../components/observations.ts";
+import type { PEvent, Spec } from "./spec.ts";
+
+/** The arranged meets of a world's scheduler, with their per-tick and per-location caches (not state). */
+export class ArrangedMeets {
+  private byTown: number[][] | undefined;
+  private byTownTick = -1;
+  private readonly hasAffordances: boolean;
+  private meetCache = new Map<string, Int32Array>();
+  private meetObjects: unknown;
+  private meetCount = -1;
+  private meetRegistry: unknown;
+  private noObjects: Int32Array | undefined;
+
+  constructor(
+    private readonly world: World,
+    private readonly towns: number,
+  ) {
+    this.hasAffordances = world.hasPlugin("affordances");
+  }
+
+  /** Forgets the caches (after a load). */
+  reset(): void {
+    this.byTown = undefined;
+    this.meetCache.clear();
+  }
+
+  /** Live agents of town t (entity order), rebuilt once per tick when needed. */
+  agentsOf(t: number, tick: number): number[] {
+    if (this.byTown === undefined || this.byTownTick !== tick) {
+      const byTown: number[][] = Array.from({ length: this.towns }, () => []);
+      const agents = this.world.agents;
+      const town = this.world.columns(Town).id;
+      for (let i = 0; i < agents.length; i++) byTown[town[agents[i]]].push(agents[i]);
+      this.byTown = byTown;
+      this.byTownTick = tick;
+    }
+    return this.byTown[t];
+  }
+
+  /** Agents of t that may join a meet: off per-agent cooldown, not running an affordance. */
+  candidates(t: number, tick: number, agentCooldown: ReadonlyMap<number, number>): number[] {
+    const w = this.world;
+    const uid = w.columns(Agent).uid;
+    const running = w.components.isRegistered(Activity) ? w.columns(Activity).running : undefined;
+    const out: number[] = [];
+    for (const eid of this.agentsOf(t, tick)) {
+      if ((agentCooldown.get(uid[eid]) ?? -1) > tick) continue;
+      if (running !== undefined && running[eid] >= 0) continue;
+      out.push(eid);
+    }
+    return out;
+  }
+
+  /** Participants (uids): the town's top rival pair (target top_rivals), else a random set; filled up randomly. */
+  pickParticipants(t: number, spec: Spec, tick: number, rng: Rng, agentCooldown: ReadonlyMap<number, number>): number[] {
+    const w = this.world;
+    const pool = this.candidates(t, tick, agentCooldown);
+    const want = Math.min(spec.participants, pool.length);
+    if (want < 2) return [];
+    const uid = w.columns(Agent).uid;
+    const chosen: number[] = [];
+    const ledger = spec.target === "top_rivals" ? w.optionalResource(SocialKey)?.ledger : undefined;
+    if (ledger) {
+      const byUid = new Map<number, number>();
+      for (const eid of pool) byUid.set(uid[eid], eid);
+      let best = 0;
+      let a = 0;
+      let b = 0;
+      const K = ledger.maxEdges;
+      for (const eid of pool) {
+        const base = eid * K;
+        if (base + K > ledger.other.length) continue;
+        for (let k = 0; k < K; k++) {
+          const other = ledger.other[base + k];
+          if (other === -1 || ledger.rivalry[base + k] <= best) continue;
+          const e2 = byUid.get(other);
+          if (e2 === undefined || e2 === eid) continue;
+          best = ledger.rivalry[base + k];
+          a = eid;
+          b = e2;
+        }
+      }
+      if (best > 0) chosen.push(a, b);
+    }
+    const rest = pool.filter((e) => !chosen.includes(e));
+    // Partial Fisher-Yates: the first slots of `rest` become a uniform random sample.
+    for (let i = 0; chosen.length < want && i < rest.length; i++) {
+      const j = i + rng.int(rest.length - i);
+      const tmp = rest[i];
+      rest[i] = rest[j];
+      rest[j] = tmp;
+      chosen.push(rest[i]);
+    }
+    return chosen.map((eid) => uid[eid]);
+  }
+
+  /**
+   * The object of town t whose id (first) or type is `location`, 0 = none. Cached per location
+   * until the affordance plug-in's object list or registry changes.
+   */
+  meetingObject(t: number, location: string): number {
+    return this.meetingObjects(location)[t];
+  }
+
+  /** meetingObject for every town (index: town id); do not keep it across ticks. */
+  meetingObjects(location: string): Int32Array {
+    const w = this.world;
+    if (!this.hasAffordances || !w.components.isRegistered(Obj)) return (this.noObjects ??= new Int32Array(this.towns));
+    const aff = w.resource(AffordancesKey);
+    const objects = aff.objects;
+    if (objects !== this.meetObjects || objects.length !== this.meetCount || aff.registry !== this.meetRegistry) {
+      this.meetCache.clear();
+      this.meetObjects = objects;
+      this.meetCount = objects.length;
+      this.meetRegistry = aff.registry;
+    }
+    let per = this.meetCache.get(location);
+    if (per === undefined) {
+      per = new Int32Array(this.towns);
+      const byType = new Int32Array(this.towns);
+      const O = w.columns(Obj);
+      const town = w.columns(Town).id;
+      const types = aff.registry.types;
+      for (const obj of objects) {
+        const ot = town[obj];
+        if (per[ot] === 0 && w.text(O.key[obj]) === location) per[ot] = obj;
+        if (byType[ot] === 0 && types[O.type[obj]] === location) byType[ot] = obj;
+      }
+      for (let k = 0; k < this.towns; k++) if (per[k] === 0) per[k] = byType[k];
+      this.meetCache.set(location, per);
+    }
+    return per;
+  }
+
+  /** Moves an arranged meet's participants beside its meeting object (perturbation_arranged_meet, arranged_meet_relocated). */
+  relocate(ev: PEvent): void {
+    const w = this.world;
+    const t = ev.town;
+    let obj = this.meetingObject(t, ev.location);
+    if (obj !== 0 && !w.components.has(Obj, obj)) {
+      // The object list changed under the cache (a removal and an addition): look again.
+      this.meetCache.clear();
+      obj = this.meetingObject(t, ev.location);
+    }
+    const eids: number[] = [];
+    const town = w.columns(Town).id;
+    for (const u of ev.agents) {
+      const eid = this.eidOfUid(u);
+      if (eid > 0 && town[eid] === t) eids.push(eid);
+    }
+    w.send(PerturbationArrangedMeet, ev.n, t, obj, obj === 0 ? 0 : eids.length);
+    if (obj === 0 || eids.length === 0 || !w.components.isRegistered(Position)) return;
+    const P = w.columns(Position);
+    const ox = P.x[obj];
+    const oy = P.y[obj];
+    const space = w.optionalResource(SpaceKey);
+    const tiles: [number, number][] = [];
+    for (const [dx, dy] of STEPS) {
+      const x = ox + dx;
+      const y = oy + dy;
+      if (space && (!space.inBounds(x, y) || space.objectAt[space.tile(t, x, y)] !== 0)) continue;
+      if (!space && (x < 0 || y < 0)) continue;
+      tiles.push([x, y]);
+    }
+    if (tiles.length === 0) tiles.push([ox, oy]);
+    const Op = w.components.isRegistered(Option) ? w.columns(Option) : undefined;
+    eids.forEach((eid, i) => {
+      const [x, y] = tiles[i % tiles.length];
+      P.x[eid] = x;
+      P.y[eid] = y;
+      if (space) space.place(eid, t, x, y);
+      // The agent's plan no longer fits where it stands: its policy chooses again.
+      if (Op && Op.external[eid] === 0) Op.done[eid] = 1;
+      requestContextReset(w, eid);
+      w.send(ArrangedMeetRelocated, ev.n, eid, x, y);
+    });
+  }
+
+  /** The live agent with this uid, -1 = none. */
+  eidOfUid(u: number): number {
+    const uid = this.world.columns(Agent).uid;
+    const agents = this.world.agents;
+    for (let i = 0; i < agents.length; i++) if (uid[agents[i]] === u) return agents[i];
+    return -1;
+  }
+}
+
+/** Marks a context reset through the observations service when present. */
+function requestContextReset(world: World, eid: number): void {
+  world.optionalResource(ObservationsKey)?.requestContextReset?.(eid);
+}

@@ -1,0 +1,419 @@
+// The perturbation scheduler's state and tick (phase: scheduler; see index.ts for the rules):
+// events ending, pending events starting, new events drawn per spec and town through the
+// fairness buckets and gates, and the console's service (schedule, cancel, the queue's view).
+import type { PersistentState } from "../../engine/plugin.ts";
+import type { World } from "../../engine/world.ts";
+import type { StateHasher } from "../../engine/hash.ts";
+import { createRng, type Rng } from "../../engine/rng.ts";
+import { Agent, Town } from "../../engine/core-components.ts";
+import { PRICE_MULTIPLIER_MAX } from "../../components/economy.ts";
+import {
+  PerturbationBlackout,
+  PerturbationCancelled,
+  PerturbationEnded,
+  PerturbationOutage,
+  PerturbationPriceSpike,
+  PerturbationStarted,
+} from "../../components/messages.ts";
+import {
+  PerturbationError,
+  type ManualPerturbation,
+  type PerturbationEventView,
+  type PerturbationService,
+  type PerturbationStateView,
+} from "../../components/perturbations.ts";
+import type { PerturbationFileConfig } from "./config.ts";
+import { applyTownEffects, economyOf } from "./effects.ts";
+import { ArrangedMeets } from "./meets.ts";
+import { hashPerturbations, loadPerturbations, savePerturbations } from "./persist.ts";
+import { perturbationSettings, specTable, ticksPerDay, type PEvent, type Spec } from "./spec.ts";
+
+/** Most credit a fairness bucket holds (credit beyond it is lost while the spec is blocked). */
+export const BUCKET_CAPACITY = 3;
+/** An eligible bucket fires at a per-tick hazard of min(1, HAZARD_BOOST x p x credit). */
+export const HAZARD_BOOST = 2;
+
+const EVENT_ID = /^evt_(\d+)$/;
+
+/** The scheduler's state (a PersistentState) and the perturbation service the console calls. */
+export class PerturbationsState implements PersistentState, PerturbationService {
+  readonly cfg: PerturbationFileConfig;
+  /** Parsed specs, in config order. */
+  readonly table: Spec[];
+  readonly towns: number;
+  private readonly S: number;
+  nextId = 1;
+  /** Pending events, in creation order. */
+  pending: PEvent[] = [];
+  /** Active events per town, in activation order. */
+  active: PEvent[][];
+  rngs: Rng[];
+  /** Fairness credit per (town, spec): index town * S + spec. */
+  credit: Float64Array;
+  /** First tick the spec may fire again in the town, per (town, spec). */
+  cooldownUntil: Int32Array;
+  /** Start ticks within the window, per (town, spec). */
+  windows: number[][];
+  /** Per-agent cooldowns: uid -> first tick the agent may be picked again. */
+  agentCooldown = new Map<number, number>();
+  /** Town that drew each spec last, -1 = none. */
+  lastTown: Int32Array;
+  // Effect baselines, per town: the value before the first event of that effect, and whether held.
+  priceBase: Float64Array;
+  priceHeld: Uint8Array;
+  powerBase: Uint8Array;
+  powerHeld: Uint8Array;
+  waterBase: Uint8Array;
+  waterHeld: Uint8Array;
+  startedByTown: Uint32Array;
+  counts = { started: 0, ended: 0, cancelled: 0 };
+  // Scratch (not state).
+  private eligible: Uint8Array;
+  /** Arranged meets and their caches (not state). */
+  readonly meets: ArrangedMeets;
+
+  constructor(readonly world: World) {
+    this.cfg = perturbationSettings(world.settings);
+    const perDay = ticksPerDay(world.settings);
+    this.table = specTable(this.cfg, perDay);
+    this.towns = world.towns;
+    this.S = this.table.length;
+    const n = this.towns * this.S;
+    this.active = Array.from({ length: this.towns }, () => []);
+    this.rngs = Array.from({ length: this.towns }, (_, t) => createRng(world.seed, `perturbations:town:${t}`));
+    this.credit = new Float64Array(n);
+    for (let t = 0; t < this.towns; t++) for (let s = 0; s < this.S; s++) this.credit[t * this.S + s] = this.table[s].p > 0 ? this.rngs[t].next() : 0;
+    this.cooldownUntil = new Int32Array(n);
+    this.windows = Array.from({ length: n }, () => []);
+    this.lastTown = new Int32Array(this.S).fill(-1);
+    this.priceBase = new Float64Array(this.towns).fill(1);
+    this.priceHeld = new Uint8Array(this.towns);
+    this.powerBase = new Uint8Array(this.towns).fill(1);
+    this.powerHeld = new Uint8Array(this.towns);
+    this.waterBase = new Uint8Array(this.towns).fill(1);
+    this.waterHeld = new Uint8Array(this.towns);
+    this.startedByTown = new Uint32Array(this.towns);
+    this.eligible = new Uint8Array(this.towns);
+    this.meets = new ArrangedMeets(world, this.towns);
+  }
+
+  // ---- the tick --------------------------------------------------------------------------------
+
+  step(tick: number): void {
+    const cfg = this.cfg;
+    // 1. Active events that reached their end.
+    for (let t = 0; t < this.towns; t++) {
+      const list = this.active[t];
+      if (list.length === 0) continue;
+      let changed = false;
+      for (let i = 0; i < list.length; i++) {
+        const ev = list[i];
+        if (ev.ends_at > tick) continue;
+        list.splice(i--, 1);
+        ev.active = false;
+        changed = true;
+        this.counts.ended++;
+        this.world.send(PerturbationEnded, ev.n, t, this.world.intern(this.table[ev.spec].kind), this.world.intern(this.table[ev.spec].name));
+      }
+      if (changed) this.applyTown(t);
+    }
+    // 2. Expired per-agent cooldowns.
+    if (this.agentCooldown.size > 0) for (const [uid, until] of this.agentCooldown) if (until <= tick) this.agentCooldown.delete(uid);
+    // 3. Pending events whose start came, in creation order.
+    if (this.pending.length > 0) {
+      const due = this.pending.filter((ev) => ev.starts_at <= tick);
+      if (due.length > 0) {
+        this.pending = this.pending.filter((ev) => ev.starts_at > tick);
+        for (const ev of due) this.activate(ev, tick);
+      }
+    }
+    // 4. Drawing new events, spec by spec.
+    const S = this.S;
+    for (let s = 0; s < S; s++) {
+      const spec = this.table[s];
+      const p = spec.p;
+      if (!(p > 0)) continue;
+      for (let t = 0; t < this.towns; t++) {
+        const k = t * S + s;
+        const c = this.credit[k] + p;
+        this.credit[k] = c > BUCKET_CAPACITY ? BUCKET_CAPACITY : c;
+      }
+      if (tick <= cfg.grace_window_ticks) continue;
+      // Meeting objects of every town (cached), looked up once per pass.
+      const meet = spec.kind === "arranged_meet" ? this.meetingObjects(spec.location) : undefined;
+      let eligibleTowns = 0;
+      for (let t = 0; t < this.towns; t++) {
+        const ok = this.credit[t * S + s] >= 1 && this.gatesOpen(t, s, tick, meet);
+        this.eligible[t] = ok ? 1 : 0;
+        if (ok) eligibleTowns++;
+      }
+      if (eligibleTowns === 0) continue;
+      for (let t = 0; t < this.towns; t++) {
+        if (this.eligible[t] === 0) continue;
+        // Fairness across towns: the town that drew this spec last waits while another can take it.
+        if (this.lastTown[s] === t && eligibleTowns > 1) continue;
+        const k = t * S + s;
+        const rng = this.rngs[t];
+        const hazard = Math.min(1, HAZARD_BOOST * p * this.credit[k]);
+        if (rng.next() >= hazard) continue;
+        const duration = Math.max(1, rng.intBetween(spec.duration.min, spec.duration.max));
+        const magnitude = spec.magnitude.min === spec.magnitude.max ? spec.magnitude.min : rng.uniform(spec.magnitude.min, spec.magnitude.max);
+        const ev = this.newEvent(t, s, false, tick, duration, magnitude);
+        this.credit[k] -= 1;
+        this.lastTown[s] = t;
+        this.activate(ev, tick);
+      }
+    }
+  }
+
+  /** Whether spec s may be drawn in town t now (everything but the credit); `meet`: meeting objects by town. */
+  private gatesOpen(t: number, s: number, tick: number, meet: Int32Array | undefined): boolean {
+    const cfg = this.cfg;
+    if (this.active[t].length >= cfg.max_concurrent_events) return false;
+    const k = t * this.S + s;
+    if (tick < this.cooldownUntil[k]) return false;
+    const w = this.windows[k];
+    while (w.length > 0 && w[0] <= tick - cfg.window_ticks) w.shift();
+    if (w.length >= cfg.max_events_per_window) return false;
+    if (meet !== undefined) {
+      if (meet[t] === 0) return false;
+      if (this.meets.candidates(t, tick, this.agentCooldown).length < 2) return false;
+    }
+    return true;
+  }
+
+  private newEvent(town: number, s: number, manual: boolean, startsAt: number, duration: number, magnitude: number): PEvent {
+    const spec = this.table[s];
+    return {
+      n: this.nextId++,
+      town,
+      spec: s,
+      manual,
+      starts_at: startsAt,
+      ends_at: startsAt + duration,
+      duration,
+      magnitude: spec.kind === "price_spike" ? magnitude : 1,
+      agents: [],
+      keys: [...spec.keys],
+      location: spec.location,
+      active: false,
+    };
+  }
+
+  private activate(ev: PEvent, tick: number): void {
+    const w = this.world;
+    const spec = this.table[ev.spec];
+    const t = ev.town;
+    ev.starts_at = tick;
+    ev.ends_at = tick + ev.duration;
+    ev.active = true;
+    if (spec.kind === "arranged_meet" && ev.agents.length === 0) ev.agents = this.meets.pickParticipants(t, spec, tick, this.rngs[t], this.agentCooldown);
+    const k = t * this.S + ev.spec;
+    const until = ev.ends_at + spec.cooldown + this.cfg.global_cooldown_ticks;
+    if (until > this.cooldownUntil[k]) this.cooldownUntil[k] = until;
+    this.windows[k].push(tick);
+    const agentUntil = ev.ends_at + this.cfg.per_agent_cooldown_ticks;
+    for (const uid of ev.agents) if ((this.agentCooldown.get(uid) ?? -1) < agentUntil) this.agentCooldown.set(uid, agentUntil);
+    this.active[t].push(ev);
+    this.startedByTown[t]++;
+    this.counts.started++;
+    this.applyTown(t);
+    w.send(PerturbationStarted, ev.n, t, w.intern(spec.kind), w.intern(spec.name), ev.ends_at, ev.magnitude, ev.manual ? 1 : 0);
+    switch (spec.kind) {
+      case "price_spike":
+        w.send(PerturbationPriceSpike, ev.n, t, ev.magnitude, economyOf(w).priceMultiplier(t));
+        break;
+      case "blackout":
+        w.send(PerturbationBlackout, ev.n, t);
+        break;
+      case "outage":
+        w.send(PerturbationOutage, ev.n, t);
+        break;
+      case "arranged_meet":
+        this.meets.relocate(ev);
+        break;
+    }
+  }
+
+  /** Recomputes a town's prices, utilities and exit suppression from its active events. */
+  private applyTown(t: number): void {
+    applyTownEffects(this.world, this, t, this.active[t], this.table);
+  }
+
+  /**
+   * The object of town t whose id (first) or type is `location`, 0 = none. Cached per location
+   * until the affordance plug-in's object list or registry changes.
+   */
+  meetingObject(t: number, location: string): number {
+    return this.meets.meetingObject(t, location);
+  }
+
+  /** meetingObject for every town (index: town id); do not keep it across ticks. */
+  meetingObjects(location: string): Int32Array {
+    return this.meets.meetingObjects(location);
+  }
+
+  // ---- the service -----------------------------------------------------------------------------
+
+  specs(): string[] {
+    return this.table.map((s) => s.name);
+  }
+
+  schedule(town: number, specName: string, opts: ManualPerturbation = {}): PerturbationEventView {
+    const w = this.world;
+    if (!Number.isInteger(town) || town < 0 || town >= this.towns) {
+      throw new PerturbationError("invalid_args", `town must be an integer in [0, ${this.towns - 1}], got ${town}`);
+    }
+    const s = this.table.findIndex((x) => x.name === specName);
+    if (s < 0) throw new PerturbationError("unknown_spec", `unknown perturbation spec "${specName}" (known: ${this.table.map((x) => x.name).join(", ") || "none"})`);
+    const spec = this.table[s];
+    const startsIn = opts.startsIn ?? 0;
+    if (!Number.isInteger(startsIn) || startsIn < 0) throw new PerturbationError("invalid_args", `starts_in must be an integer >= 0, got ${startsIn}`);
+    const rng = this.rngs[town];
+    const duration = opts.duration ?? Math.max(1, rng.intBetween(spec.duration.min, spec.duration.max));
+    if (!Number.isInteger(duration) || duration < 1) throw new PerturbationError("invalid_args", `duration must be an integer >= 1, got ${duration}`);
+    let magnitude = 1;
+    if (spec.kind === "price_spike") {
+      magnitude = opts.magnitude ?? (spec.magnitude.min === spec.magnitude.max ? spec.magnitude.min : rng.uniform(spec.magnitude.min, spec.magnitude.max));
+      if (!Number.isFinite(magnitude) || magnitude < 0 || magnitude > PRICE_MULTIPLIER_MAX) {
+        throw new PerturbationError("invalid_args", `magnitude must be a number in [0, ${PRICE_MULTIPLIER_MAX}] (the highest price multiplier), got ${magnitude}`);
+      }
+    }
+    // Between ticks world.tick is the last tick completed; inside a tick it is the one before the
+    // running tick: either way the next scheduler pass is world.tick + 1.
+    const ev = this.newEvent(town, s, true, w.tick + 1 + startsIn, duration, magnitude);
+    if (spec.kind === "arranged_meet") {
+      if (opts.location !== undefined) {
+        if (typeof opts.location !== "string" || opts.location === "") throw new PerturbationError("invalid_args", "location must be a non-empty object id or type");
+        ev.location = opts.location;
+      }
+      if (this.meetingObject(town, ev.location) === 0) {
+        throw new PerturbationError("invalid_args", `no object with id or type "${ev.location}" in town ${town}`);
+      }
+      if (opts.targets !== undefined) {
+        const uid = w.columns(Agent).uid;
+        const townOf = w.columns(Town).id;
+        const seen = new Set<number>();
+        for (const name of opts.targets) {
+          const eid = w.agentEid(name);
+          if (eid < 0) throw new PerturbationError("invalid_args", `unknown agent "${name}"`);
+          if (townOf[eid] !== town) throw new PerturbationError("invalid_args", `agent "${name}" lives in town ${townOf[eid]}, not ${town}`);
+          seen.add(uid[eid]);
+        }
+        if (seen.size < 2) throw new PerturbationError("invalid_args", `an arranged meet needs at least 2 distinct agents, got ${seen.size}`);
+        ev.agents = [...seen];
+      }
+    } else if (spec.kind === "price_spike" && opts.targets !== undefined) {
+      ev.keys = [...opts.targets];
+    }
+    this.nextId = Math.max(this.nextId, ev.n + 1);
+    this.pending.push(ev);
+    return this.view(ev);
+  }
+
+  cancel(eventId: string): boolean {
+    const m = EVENT_ID.exec(eventId);
+    if (!m) return false;
+    const n = Number(m[1]);
+    const w = this.world;
+    const pi = this.pending.findIndex((e) => e.n === n);
+    if (pi >= 0) {
+      const ev = this.pending[pi];
+      this.pending.splice(pi, 1);
+      this.counts.cancelled++;
+      const spec = this.table[ev.spec];
+      w.send(PerturbationCancelled, ev.n, ev.town, w.intern(spec.kind), w.intern(spec.name), 1);
+      return true;
+    }
+    for (let t = 0; t < this.towns; t++) {
+      const ai = this.active[t].findIndex((e) => e.n === n);
+      if (ai < 0) continue;
+      const ev = this.active[t][ai];
+      this.active[t].splice(ai, 1);
+      ev.active = false;
+      this.applyTown(t);
+      this.counts.cancelled++;
+      const spec = this.table[ev.spec];
+      w.send(PerturbationCancelled, ev.n, t, w.intern(spec.kind), w.intern(spec.name), 0);
+      return true;
+    }
+    return false;
+  }
+
+  private view(ev: PEvent): PerturbationEventView {
+    const spec = this.table[ev.spec];
+    const names: string[] = [];
+    if (spec.kind === "arranged_meet") {
+      for (const u of ev.agents) {
+        const eid = this.meets.eidOfUid(u);
+        names.push(eid > 0 ? this.world.agentName(eid) : `agent_${u}`);
+      }
+    }
+    return {
+      id: `evt_${ev.n}`,
+      spec: spec.name,
+      kind: spec.kind,
+      town: ev.town,
+      starts_at: ev.starts_at,
+      ends_at: ev.ends_at,
+      duration: ev.duration,
+      magnitude: ev.magnitude,
+      targets: spec.kind === "arranged_meet" ? names : [...ev.keys],
+      location: ev.location,
+      manual: ev.manual,
+    };
+  }
+
+  activeCount(): number {
+    let n = 0;
+    for (let t = 0; t < this.towns; t++) n += this.active[t].length;
+    return n;
+  }
+
+  latestState(): PerturbationStateView {
+    const tick = this.world.tick;
+    const active: PerturbationEventView[] = [];
+    for (let t = 0; t < this.towns; t++) for (const ev of this.active[t]) active.push(this.view(ev));
+    active.sort((a, b) => Number(a.id.slice(4)) - Number(b.id.slice(4)));
+    const spec: Record<string, Record<string, number>> = {};
+    const buckets: Record<string, Record<string, number>> = {};
+    for (let t = 0; t < this.towns; t++) {
+      for (let s = 0; s < this.S; s++) {
+        const k = t * this.S + s;
+        if (this.cooldownUntil[k] > tick) (spec[t] ??= {})[this.table[s].name] = this.cooldownUntil[k];
+        if (this.table[s].p > 0) (buckets[t] ??= {})[this.table[s].name] = this.credit[k];
+      }
+    }
+    const agents: Record<string, number> = {};
+    for (const [u, until] of [...this.agentCooldown].sort((a, b) => a[0] - b[0])) {
+      if (until <= tick) continue;
+      const eid = this.meets.eidOfUid(u);
+      agents[eid > 0 ? this.world.agentName(eid) : `agent_${u}`] = until;
+    }
+    const last_town: Record<string, number> = {};
+    for (let s = 0; s < this.S; s++) if (this.lastTown[s] >= 0) last_town[this.table[s].name] = this.lastTown[s];
+    return {
+      tick,
+      active,
+      pending: this.pending.map((ev) => this.view(ev)),
+      cooldowns: { spec, agents },
+      buckets,
+      last_town,
+      started_by_town: [...this.startedByTown],
+    };
+  }
+
+  // ---- persistence (persist.ts) --------------------------------------------------------------------
+
+  save(): unknown {
+    return savePerturbations(this);
+  }
+
+  load(data: unknown): void {
+    loadPerturbations(this, data);
+  }
+
+  hash(h: StateHasher): void {
+    hashPerturbations(this, h);
+  }
+}
