@@ -163,7 +163,7 @@ export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDe
    * its fields of the agent, job and object records. Called by the telemetry plug-in outside the
    * tick's systems, once per publish; it must not change the world.
    */
-  telemetry?(ctx: TelemetryContext<Cfg, S>, opts: TelemetryOptions): TelemetryPart | undefined;
+  telemetry?(ctx: TelemetryContext<NoInfer<Cfg>, NoInfer<S>>, opts: TelemetryOptions): TelemetryPart | undefined;
   /** Initialises this plug-in's components on every new agent (runs in plug-in order). */
   onAgentSpawn?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
   /** Runs after every onAgentSpawn and the caller's `init` values: the agent is complete. */

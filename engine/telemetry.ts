@@ -21,6 +21,8 @@ export interface TelemetryOptions {
   readonly maxTownsListed: number;
   /** Publish figures per town (`towns_overview`; townlet serve turns it on for the observer). */
   readonly townOverview: boolean;
+  /** world.kpis() of this publish (computed once for every part). */
+  readonly kpis: Readonly<Record<string, unknown>>;
   /** Published ids of the agents clients watch one by one, sorted. */
   readonly watched: readonly string[];
   /** The id published for an agent name (a salted hash in privacy mode). */
@@ -45,4 +47,19 @@ export interface TelemetryPart {
   agent?(eid: number, agent: Rec, job: Rec): void;
   /** The `objects` records this plug-in publishes, by object id; `only`: towns set to 1 in it. */
   objects?(only?: Uint8Array): Map<string, Rec>;
+}
+
+/** A value rounded to 4 decimals, as the stream publishes fractions. */
+export const round4 = (v: number): number => Math.round(v * 1e4) / 1e4;
+
+/** Live agents per town (index: town id). */
+export function agentsPerTown(towns: number, agents: Int32Array, townId: ArrayLike<number>): number[] {
+  const out = new Array<number>(towns).fill(0);
+  for (let i = 0; i < agents.length; i++) out[townId[agents[i]]]++;
+  return out;
+}
+
+/** Per-town means of `sums` over `counts`, rounded to `1 / scale` (0 for a town without agents). */
+export function townMeans(sums: Float64Array, counts: readonly number[], scale: number): number[] {
+  return Array.from(sums, (v, t) => (counts[t] ? Math.round((v / counts[t]) * scale) / scale : 0));
 }

@@ -12,7 +12,6 @@ import { loadSnapshot, newestValidSnapshot, readSnapshotFile, saveSnapshot, Snap
 import { corePlugins } from "../systems/index.ts";
 import { enablePolicyRelease, preparePolicy } from "../systems/policy/index.ts";
 import { approveExit, deferExit, employmentStatus, reviewExits } from "../systems/employment/index.ts";
-import { rivalrySnapshot } from "../systems/social/index.ts";
 import { snapshotMeta, type PersistenceState } from "../systems/persistence/index.ts";
 import { FileSink, TelemetryServer, type TelemetryPublisher } from "../systems/telemetry/index.ts";
 import {
@@ -98,8 +97,8 @@ function snapshotFailure(e: unknown): never {
 }
 
 /**
- * Binds other plug-ins' operations to the console and the telemetry publisher of `world`:
- * employment exits, rivalry, snapshot files, and the publisher's console snapshot.
+ * Binds other plug-ins' operations to the console of `world`: employment exits, snapshot files,
+ * and the publisher's console snapshot (telemetry sections come from each plug-in's own part).
  */
 export function bindSystems(world: World, opts: BindOptions = {}): { console: ConsoleService; publisher: TelemetryPublisher } {
   const svc = world.state<ConsoleService>("console");
@@ -114,9 +113,7 @@ export function bindSystems(world: World, opts: BindOptions = {}): { console: Co
       approve: (w, id) => approveExit(w, id),
       defer: (w, id) => deferExit(w, id),
     };
-    pub.sources.employment = (w) => employmentStatus(w);
   }
-  if (world.hasPlugin("social")) pub.sources.rivalry = (w) => rivalrySnapshot(w);
   const persistence = world.hasPlugin("persistence") ? world.state<PersistenceState>("persistence") : undefined;
   const root = resolve(opts.snapshotDir ?? persistence?.dir ?? "snapshots");
   const roots = [root, ...(world.settings.snapshot?.guardrails.allowed_paths ?? []).map((p) => resolve(p))];

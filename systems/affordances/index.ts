@@ -37,6 +37,7 @@ import type { AffordanceInput, AffordanceService } from "../../components/afford
 import { SocialKey } from "../../components/social.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { affordanceCommands } from "./commands.ts";
+import { affordancesTelemetry } from "./telemetry.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const INT_BLOCKED = IntentKind.Blocked;
 const INT_CHAT = IntentKind.Chat;
@@ -106,6 +107,7 @@ class AffordancesResource implements AffordanceService, PersistentState {
 
 export const affordancesPlugin = definePlugin({
   name: "affordances",
+  telemetry: affordancesTelemetry,
   commands: affordanceCommands,
   provides: [AffordancesKey],
   requires: [SpaceKey],

@@ -11,6 +11,7 @@ import type { AffordanceTable } from "../../components/affordances.ts";
 import { sections } from "./config.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { economyCommands } from "./commands.ts";
+import { economyTelemetry } from "./telemetry.ts";
 
 /** Stoves are restocked on ticks that are multiples of this (the original's fixed period). */
 export const RESTOCK_EVERY = 200;
@@ -19,6 +20,7 @@ export type Utility = "power" | "water";
 
 export const economyPlugin = definePlugin({
   name: "economy",
+  telemetry: economyTelemetry,
   commands: economyCommands,
   provides: [EconomyKey],
   optional: [AffordancesKey],

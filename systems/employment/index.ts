@@ -23,6 +23,7 @@ import { sections } from "./config.ts";
 import { EmploymentState, ABSENCE_DAYS } from "./state.ts";
 import { SpaceKey } from "../../components/grid.ts";
 import { employmentCommands } from "./commands.ts";
+import { employmentTelemetry } from "./telemetry.ts";
 
 export { EmploymentState, ABSENCE_SLOTS, absenceSlots } from "./state.ts";
 export { compileJobs } from "../../components/jobs.ts";
@@ -58,6 +59,7 @@ type EmploymentCtx = SystemContext<
 
 export const employmentPlugin = definePlugin({
   name: "employment",
+  telemetry: employmentTelemetry,
   commands: employmentCommands,
   provides: [EmploymentKey],
   optional: [SpaceKey],

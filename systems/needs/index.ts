@@ -10,6 +10,7 @@ import { Personality } from "../../components/people.ts";
 import { NeedsSets } from "../../components/sets.ts";
 import { NeedsSection, needsProblems } from "./config.ts";
 import { needsCommands } from "./commands.ts";
+import { needsTelemetry } from "./telemetry.ts";
 
 /** The table and live columns of one world. Derived from config: not hashed, not snapshotted. */
 class NeedsState implements NeedsService {
@@ -51,6 +52,7 @@ class NeedsState implements NeedsService {
 
 export const needsPlugin = definePlugin({
   name: "needs",
+  telemetry: needsTelemetry,
   commands: needsCommands,
   doc: "the needs as data (needs:) and their decay: each need falls by its rate per tick, clamped to [0,1]",
   sections: { needs: NeedsSection },

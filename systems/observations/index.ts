@@ -25,6 +25,7 @@ export type { ObservationVariant, FeatureLayout, MapLayout } from "./layout.ts";
 
 export const observationsPlugin = definePlugin({
   name: "observations",
+  telemetry: observationsTelemetry,
   provides: [ObservationsKey],
   optional: [SpaceKey, AffordancesKey, SocialKey],
   doc: "embedding slots and the observation builder (full, hybrid, compact)",
@@ -104,6 +105,7 @@ import { AffordancesKey } from "../../components/affordances.ts";
 import { ObservationsKey } from "../../components/observations.ts";
 import { SpaceKey } from "../../components/grid.ts";
 import { SocialKey } from "../../components/social.ts";
+import { observationsTelemetry } from "./telemetry.ts";
 
 export function observationSpec(world: World, variant?: ObservationVariant): ObservationSpec {
   const st = observationsState(world);

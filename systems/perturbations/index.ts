@@ -72,9 +72,11 @@ export type { ManualPerturbation, PerturbationEventView, PerturbationService, Pe
 export { BUCKET_CAPACITY, HAZARD_BOOST, PerturbationsState } from "./scheduler.ts";
 export { perturbationSettings } from "./spec.ts";
 import { PerturbationsState } from "./scheduler.ts";
+import { perturbationsTelemetry } from "./telemetry.ts";
 
 export const perturbationsPlugin = definePlugin({
   name: "perturbations",
+  telemetry: perturbationsTelemetry,
   commands: perturbationCommands,
   provides: [PerturbationsKey],
   optional: [AffordancesKey, EconomyKey, SocialKey, SpaceKey, ObservationsKey],

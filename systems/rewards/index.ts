@@ -17,6 +17,7 @@ import { NeedsSets } from "../../components/sets.ts";
 import type { SocialLedger } from "../../components/social.ts";
 import { sections } from "./config.ts";
 import { SocialKey } from "../../components/social.ts";
+import { rewardsTelemetry } from "./telemetry.ts";
 
 // Exit reasons as module constants: plain loads in the per-agent loop.
 const EXIT_NONE = ExitReason.None;
@@ -185,6 +186,7 @@ function gatherSocial(
 
 export const rewardsPlugin = definePlugin({
   name: "rewards",
+  telemetry: rewardsTelemetry,
   optional: [SocialKey],
   doc: "per-agent rewards: survival, needs, wage, punctuality, social, shaping, curiosity, terminal penalties, clips",
   sections,

@@ -10,6 +10,7 @@ import { SocialLedger, SocialKey } from "../../components/social.ts";
 import { NeedsSets } from "../../components/sets.ts";
 import { ChatFailure, ChatSuccess, QueueConflict, QueueHandover } from "../../components/messages.ts";
 import { socialCommands } from "./commands.ts";
+import { socialTelemetry } from "./telemetry.ts";
 
 export interface RivalryEvent {
   tick: number;
@@ -46,6 +47,7 @@ const MAX_EVENTS = 256;
 
 export const socialPlugin = definePlugin({
   name: "social",
+  telemetry: socialTelemetry,
   commands: socialCommands,
   provides: [SocialKey],
   doc: "rivalry ledger and relationships (trust, familiarity)",

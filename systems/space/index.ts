@@ -10,9 +10,11 @@ import { Town } from "../../engine/core-components.ts";
 import { SpatialIndex, SpaceKey } from "../../components/grid.ts";
 import { Obj } from "../../components/objects.ts";
 import { spaceCommands } from "./commands.ts";
+import { spaceTelemetry } from "./telemetry.ts";
 
 export const spacePlugin = definePlugin({
   name: "space",
+  telemetry: spaceTelemetry,
   commands: spaceCommands,
   provides: [SpaceKey],
   doc: "tiles, the spatial index and distance fields",

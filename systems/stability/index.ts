@@ -39,6 +39,7 @@ import { STABILITY_ALERTS, type PromotionStatus, type StabilityMetrics, type Sta
 import { sections, type StabilityConfig } from "./config.ts";
 import { PerturbationsKey } from "../../components/perturbations.ts";
 import { ObservationsKey } from "../../components/observations.ts";
+import { stabilityTelemetry } from "./telemetry.ts";
 
 export { STABILITY_ALERTS } from "../../components/stability.ts";
 export type { PromotionStatus, StabilityMetrics, StabilityService } from "../../components/stability.ts";
@@ -511,6 +512,7 @@ function embeddingReuseWarning(world: World, present: boolean): boolean {
 
 export const stabilityPlugin = definePlugin({
   name: "stability",
+  telemetry: stabilityTelemetry,
   provides: [StabilityKey],
   optional: [PerturbationsKey, ObservationsKey],
   doc: "stability monitor: starvation, lateness, option thrash, reward variance, queue and rivalry pressure, failures; promotion gate",

@@ -1,5 +1,6 @@
-// Telemetry (phase: telemetry). Reads every component column it reports, every message channel
-// (events), world.kpis() and the sources bound to it; writes nothing in the world. Its resource,
+// Telemetry (phase: telemetry): the dispatcher of every plug-in's `telemetry` part (sections and
+// record fields, engine/telemetry.ts). Reads every message channel (events) and world.kpis();
+// writes nothing in the world. Its resource,
 // the TelemetryPublisher (world.state<TelemetryPublisher>("telemetry")), keeps the published
 // state and hands a snapshot, then one diff per tick, to its sinks (stdout, file, WebSocket).
 import { definePlugin } from "../../engine/plugin.ts";
@@ -10,7 +11,7 @@ import { TelemetryKey } from "../../components/telemetry.ts";
 import { telemetryCommands } from "./commands.ts";
 
 export { TelemetryPublisher, TRANSIENT_KEYS } from "./publisher.ts";
-export type { TelemetrySink, TelemetrySources, Published, EmploymentStatusLike } from "./publisher.ts";
+export type { TelemetrySink, Published } from "./publisher.ts";
 export { TelemetryMirror } from "./client.ts";
 export type { ApplyResult } from "./client.ts";
 export { StreamSink, FileSink, createTransportSink } from "./transports.ts";

@@ -1,25 +1,20 @@
-// The telemetry publisher (the telemetry plug-in's resource). Each tick, in the telemetry phase,
-// it reads the columns, messages and world.kpis(), updates its copy of the published state and
-// hands sinks one payload: a snapshot first, then diffs keyed by stable agent id. Above
-// telemetry.stream.aggregate_above_agents live agents it keeps aggregates plus the agents that
-// clients subscribed to, one by one or by town. It never writes to the world. Idle (no sink) it
-// costs almost nothing.
+// The telemetry publisher (the telemetry plug-in's resource): a dispatcher. Each tick, in the
+// telemetry phase, it asks every plug-in for its part of the stream (their `telemetry` hooks:
+// sections and record fields, dispatch.ts), reads the messages as events (events.ts), updates its
+// copy of the published state and hands sinks one payload: a snapshot first, then diffs keyed by
+// stable agent id. Above telemetry.stream.aggregate_above_agents live agents it keeps aggregates
+// plus the agents and towns clients subscribed to. It never writes to the world. Idle (no sink)
+// it costs almost nothing.
 import { createHash } from "node:crypto";
 import type { World } from "../../engine/world.ts";
-import type { MessageChannel } from "../../engine/message.ts";
-import type { ComponentDef, Columns } from "../../engine/component.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
-import { Needs, NEED_NAMES } from "../../components/needs.ts";
-import { Position } from "../../components/space.ts";
-import { Wallet, TownEconomy } from "../../components/economy.ts";
+import { agentsPerTown, type TelemetryOptions, type TelemetryPart } from "../../engine/telemetry.ts";
 import { Obj } from "../../components/objects.ts";
-import { Activity, Option, OPTION_NAMES } from "../../components/activity.ts";
-import { Employment, Reward, SHIFT_STATE_NAMES } from "../../components/people.ts";
-import { AffordanceFinish } from "../../components/messages.ts";
 import { jobTable, ticksPerDay } from "../../components/jobs.ts";
-import type { AffordanceTable } from "../../components/affordances.ts";
 import type { TelemetryConfig } from "./config.ts";
 import { DEFAULT_NARRATORS, NarrationLimiter, narrate, type Narrator } from "./narration.ts";
+import { collectEvents, MealCounter } from "./events.ts";
+import { collectParts, mergeSections, objectRecords, RecordBuilder } from "./dispatch.ts";
 import {
   SCHEMA_VERSION,
   type AgentRecordT,
@@ -31,33 +26,6 @@ import {
   type SnapshotReason,
   type TelemetryEventT,
 } from "./schema.ts";
-import { AffordancesKey } from "../../components/affordances.ts";
-import { PerturbationsKey } from "../../components/perturbations.ts";
-import { StabilityKey } from "../../components/stability.ts";
-
-/** The employment queue as the stream's `employment` section. */
-export interface EmploymentStatusLike {
-  pending: string[];
-  pending_count: number;
-  exits_today: number | null;
-  daily_exit_cap: number;
-  queue_limit: number;
-  review_window: number;
-}
-
-/**
- * Figures other plug-ins own, handed in by whoever composes the world (tools/serve.ts binds the
- * employment, social, perturbation and stability plug-ins' functions). Each is optional: without
- * one the section is read from columns (employment) or left out (the others).
- */
-export interface TelemetrySources {
-  employment?(world: World): EmploymentStatusLike;
-  rivalry?(world: World): Record<string, Record<string, number>>;
-  /** Extension point: the perturbation scheduler's {active, pending, cooldowns}. */
-  perturbations?(world: World): Record<string, unknown> | undefined;
-  /** Extension point: the stability monitor's {metrics, alerts, inputs}. */
-  stability?(world: World): Record<string, unknown> | undefined;
-}
 
 /** What a sink receives after every publish: a diff, or a snapshot (first payload, mode change). */
 export interface Published {
@@ -76,8 +44,7 @@ type Collection = "agents" | "jobs" | "objects";
 type Rec = Record<string, unknown>;
 type CollectionDiff = { spawned?: Record<string, Rec>; changed?: Record<string, Rec>; removed?: string[] };
 
-/** Reward columns published in `reward_breakdown` (the shaping potential is internal). */
-const REWARD_COMPONENTS = ["total", "survival", "needs_penalty", "wage", "punctuality", "social", "shaping", "curiosity", "terminal", "clip_adjustment", "episode"] as const;
+type Parts = { plugin: string; part: TelemetryPart }[];
 
 /** Keys of a payload that are not state (a client's copy leaves them out). */
 export const TRANSIENT_KEYS = new Set([
@@ -99,8 +66,6 @@ export const TRANSIENT_KEYS = new Set([
   "objects",
 ]);
 
-const r4 = (v: number): number => Math.round(v * 1e4) / 1e4;
-
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a) && Array.isArray(b)) {
@@ -121,7 +86,6 @@ function recordChanges(prev: Rec, next: Rec): Rec | undefined {
 }
 
 export class TelemetryPublisher {
-  readonly sources: TelemetrySources = {};
   /** Narration lines by event name; `perturbation_*` events have a generic narrator. */
   readonly narrators: Record<string, Narrator> = { ...DEFAULT_NARRATORS };
   readonly limiter: NarrationLimiter;
@@ -161,18 +125,12 @@ export class TelemetryPublisher {
   /** Town of each agent or object that left the published state at the last publish (per-client filters need it). */
   private goneTown = { agents: new Map<string, number>(), objects: new Map<string, number>() };
   private layoutCache: Rec | undefined;
+  private readonly meals: MealCounter;
   /**
    * Publish `towns_overview` (figures per town) each tick. Off by default: at 1,000 towns it adds
    * ~26 KB a tick to every NDJSON file; townlet serve turns it on for the observer's overview.
    */
   townOverview = false;
-  /** Meals per entity (cook / eat affordances finished), reset when the entity's agent changes. */
-  private mealsCooked = new Uint32Array(0);
-  private mealsEaten = new Uint32Array(0);
-  private mealUid = new Int32Array(0);
-  private cookIdx = -1;
-  private eatIdx = -1;
-  private mealRegistry: AffordanceTable | undefined;
   /** Events left out by max_events_per_tick since the start. */
   eventsDropped = 0;
   /** True when ticks ran while no sink listened: the copy of the state is out of date. */
@@ -184,6 +142,7 @@ export class TelemetryPublisher {
     readonly configId: string,
   ) {
     this.limiter = new NarrationLimiter(cfg.narration);
+    this.meals = new MealCounter(world);
   }
 
   // ---- wiring ------------------------------------------------------------------------------------
@@ -323,252 +282,77 @@ export class TelemetryPublisher {
     this.namedUids.delete(uid);
   }
 
-  // ---- events ------------------------------------------------------------------------------------
-
-  /** Every message of every channel visible to the telemetry phase, as event objects. */
-  private collectEvents(tick: number): TelemetryEventT[] {
+  /** This tick's messages as events (agents named as at the last publish, see eventAgent). */
+  private events(tick: number): TelemetryEventT[] {
     const w = this.world;
-    const out: TelemetryEventT[] = [];
-    const limit = this.cfg.stream.max_events_per_tick;
-    const exclude = this.cfg.stream.exclude_events;
-    const O = w.components.isRegistered(Obj) ? w.columns(Obj) : undefined;
-    const objFlags = O ? w.components.flags(Obj) : undefined;
     const townId = w.columns(Town).id;
-    const registry = this.registry();
-    let jobs: readonly string[] = [];
-    try {
-      jobs = jobTable(w).names;
-    } catch {
-      // No `jobs` section: job fields stay numbers.
-    }
-    for (const ch of w.messages.channels as MessageChannel[]) {
-      const def = ch.def;
-      if (exclude.includes(def.name)) continue;
-      const v = ch.read(w.phase);
-      if (v.count === 0) continue;
-      const cols = ch.cols;
-      const uidCol = def.keys.indexOf("uid");
-      for (let i = v.start; i < v.end; i++) {
-        if (out.length >= limit) {
-          this.eventsDropped += v.end - i;
-          break;
-        }
-        const e: TelemetryEventT = { event: def.name, tick };
-        for (let k = 0; k < def.keys.length; k++) {
-          const field = def.keys[k];
-          // `event` and `tick` name the event object itself: a message field of that name is
-          // kept as event_id ("evt_N", as perturbation ids are written) or msg_tick.
-          const key = field === "event" ? "event_id" : field === "tick" ? "msg_tick" : field;
-          const val = cols[k][i];
-          if (field === "event" && def.fields[field] === "int") {
-            e[key] = `evt_${val}`;
-            continue;
-          }
-          switch (def.fields[field]) {
-            case "eid":
-              if (key === "object" || key.endsWith("_object")) {
-                e[key] = O && objFlags![val] === 1 ? this.objectName(val, O, townId) : val === 0 ? null : val;
-              } else {
-                e[key] = val === 0 ? null : this.eventAgent(val, uidCol >= 0 ? cols[uidCol][i] : undefined);
-              }
-              break;
-            case "str":
-              e[key] = w.text(val);
-              break;
-            default:
-              if (key === "job" && def.fields[field] === "int") e[key] = val >= 0 ? (jobs[val] ?? val) : null;
-              else e[key] = Number.isInteger(val) ? val : r4(val);
-          }
-        }
-        if (registry && typeof e.affordance === "number" && def.name.startsWith("affordance_")) {
-          e.affordance = registry.affordances[e.affordance]?.id ?? e.affordance;
-        }
-        out.push(e);
-      }
-    }
-    return out;
-  }
-
-  private registry(): AffordanceTable | undefined {
-    return this.world.optionalResource(AffordancesKey)?.registry;
-  }
-
-  /** Counts meals cooked and eaten per agent (every tick, telemetry or not: cheap). */
-  countMeals(): void {
-    const w = this.world;
-    if (!w.messages.has(AffordanceFinish)) return;
-    const reg = this.registry();
-    if (reg !== this.mealRegistry) {
-      this.mealRegistry = reg;
-      this.cookIdx = reg ? reg.affordanceIndex("cook_meal") : -1;
-      this.eatIdx = reg ? reg.affordanceIndex("eat_meal") : -1;
-    }
-    const v = w.messages.channel(AffordanceFinish).read(w.phase);
-    if (v.count === 0) return;
-    const max = w.maxEntityId() + 1;
-    if (this.mealUid.length < max) {
-      const n = Math.max(16, max * 2);
-      const grow = <T extends Uint32Array | Int32Array>(a: T, make: (n: number) => T): T => {
-        const g = make(n);
-        g.set(a);
-        return g;
-      };
-      this.mealsCooked = grow(this.mealsCooked, (k) => new Uint32Array(k));
-      this.mealsEaten = grow(this.mealsEaten, (k) => new Uint32Array(k));
-      const u = new Int32Array(n).fill(-1);
-      u.set(this.mealUid);
-      this.mealUid = u;
-    }
-    const uid = w.columns(Agent).uid;
-    for (let i = v.start; i < v.end; i++) {
-      const a = v.affordance[i];
-      if (a !== this.cookIdx && a !== this.eatIdx) continue;
-      const eid = v.agent[i];
-      if (!w.isAgent(eid)) continue;
-      this.syncMeals(eid, uid[eid]);
-      if (a === this.cookIdx) this.mealsCooked[eid]++;
-      else this.mealsEaten[eid]++;
-    }
-  }
-
-  private syncMeals(eid: number, uid: number): void {
-    if (this.mealUid[eid] !== uid) {
-      this.mealUid[eid] = uid;
-      this.mealsCooked[eid] = 0;
-      this.mealsEaten[eid] = 0;
-    }
-  }
-
-  private meals(eid: number, uid: number): [number, number] {
-    if (eid >= this.mealUid.length || this.mealUid[eid] !== uid) return [0, 0];
-    return [this.mealsCooked[eid], this.mealsEaten[eid]];
-  }
-
-  // ---- building the state ------------------------------------------------------------------------
-
-  private agentRecords(eid: number, ctx: BuildCtx): { agent: AgentRecordT; job: JobRecordT } {
-    const { N, P, W, A, Op, E, R, townId, reg, O, uid } = ctx;
-    const objName = (o: number) => (o !== 0 && O ? this.objectName(o, O, townId) : null);
-    const money = W ? r4(W.money[eid]) : 0;
-    const agent: AgentRecordT = {
-      town: townId[eid],
-      x: P ? P.x[eid] : 0,
-      y: P ? P.y[eid] : 0,
-      hunger: N ? r4(N.hunger[eid]) : 1,
-      hygiene: N ? r4(N.hygiene[eid]) : 1,
-      energy: N ? r4(N.energy[eid]) : 1,
-      wallet: money,
-      option: Op ? (OPTION_NAMES[Op.kind[eid]] ?? "none") : "none",
-      activity: A && A.running[eid] >= 0 ? (reg?.affordances[A.running[eid]]?.id ?? String(A.running[eid])) : null,
-      holding: A ? objName(A.holding[eid]) : null,
-      queued: A ? objName(A.queued[eid]) : null,
-      reward: R ? r4(R.total[eid]) : 0,
-    };
-    const [cooked, eaten] = this.meals(eid, uid[eid]);
-    const job = E ? E.job[eid] : -1;
-    const jobRec: JobRecordT = {
-      job_id: job >= 0 ? (ctx.jobNames[job] ?? null) : null,
-      on_shift: E ? E.on_shift[eid] === 1 : false,
-      wallet: money,
-      lateness_counter: E ? E.lateness_counter[eid] : 0,
-      wages_earned: E ? r4(E.wages_earned[eid]) : 0,
-      meals_cooked: cooked,
-      meals_consumed: eaten,
-      basket_cost: ctx.basket[townId[eid]] ?? 0,
-      shift_state: E ? (SHIFT_STATE_NAMES[E.shift_state[eid]] ?? "idle") : "idle",
-      attendance_ratio: E ? r4(E.attendance_ratio[eid]) : 1,
-      late_ticks_today: E ? E.late_ticks_today[eid] : 0,
-      absent_shifts_7d: E ? E.absent_shifts_7d[eid] : 0,
-      wages_withheld: E ? r4(E.wages_withheld[eid]) : 0,
-      exit_pending: E ? E.exit_pending[eid] === 1 : false,
-    };
-    return { agent, job: jobRec };
-  }
-
-  private buildCtx(): BuildCtx {
-    const w = this.world;
-    const reg = (def: ComponentDef) => w.components.isRegistered(def);
-    const basket: number[] = [];
-    const e = (w.settings as Partial<World["settings"]>).economy;
-    const TE = w.townStore.isRegistered(TownEconomy) ? w.townColumns(TownEconomy) : undefined;
-    for (let t = 0; t < w.towns; t++) {
-      const base = e ? e.meal_cost + e.cook_energy_cost + e.cook_hygiene_cost + e.ingredients_cost : 0;
-      basket.push(r4(base * (TE ? TE.price_multiplier[t] : 1)));
-    }
-    let jobNames: readonly string[] = [];
-    try {
-      jobNames = jobTable(w).names;
-    } catch {
-      // No `jobs` section in this world's settings.
-    }
-    return {
-      N: reg(Needs) ? w.columns(Needs) : undefined,
-      P: reg(Position) ? w.columns(Position) : undefined,
-      W: reg(Wallet) ? w.columns(Wallet) : undefined,
-      A: reg(Activity) ? w.columns(Activity) : undefined,
-      Op: reg(Option) ? w.columns(Option) : undefined,
-      E: reg(Employment) ? w.columns(Employment) : undefined,
-      R: reg(Reward) ? w.columns(Reward) : undefined,
-      O: reg(Obj) ? w.columns(Obj) : undefined,
-      townId: w.columns(Town).id,
-      uid: w.columns(Agent).uid,
-      reg: this.registry(),
-      basket,
-      jobNames,
-      TE,
-    };
-  }
-
-  private buildSections(ctx: BuildCtx, mode: "full" | "aggregate"): Map<string, unknown> {
-    const w = this.world;
-    const s = new Map<string, unknown>();
-    const kpis = w.kpis();
-    s.set("mode", mode);
-    s.set("towns", w.towns);
-    s.set("kpis", kpis);
-    const n = (k: string) => (typeof kpis[k] === "number" ? (kpis[k] as number) : 0);
-    s.set("queue_metrics", {
-      cooldown_events: n("queue_cooldown_refusals"),
-      ghost_step_events: n("queue_ghost_steps"),
-      rotation_events: n("queue_rotations"),
+    const O = w.components.isRegistered(Obj) ? w.columns(Obj) : undefined;
+    const r = collectEvents(w, this.cfg, tick, {
+      agent: (eid, uid) => this.eventAgent(eid, uid),
+      object: (eid) => this.objectName(eid, O!, townId),
     });
-    const emb: Record<string, number> = {};
-    if (kpis.embedding && typeof kpis.embedding === "object") {
-      for (const [k, v] of Object.entries(kpis.embedding as Rec)) {
-        if (typeof v === "number") emb[k] = r4(v);
-        else if (typeof v === "boolean") emb[k] = v ? 1 : 0;
-      }
-    }
-    s.set("embedding_metrics", emb);
-    s.set("employment", this.employment(ctx));
-    s.set("economy", this.economy(ctx));
-    s.set("aggregates", this.aggregates(ctx));
-    if (mode === "full" && this.sources.rivalry) {
-      const riv = this.sources.rivalry(w);
-      const out: Record<string, Record<string, number>> = {};
-      for (const [a, m] of Object.entries(riv)) {
-        const row: Record<string, number> = {};
-        for (const [b, v] of Object.entries(m)) row[this.publicId(b)] = r4(v);
-        out[this.publicId(a)] = row;
-      }
-      s.set("conflict", { rivalry: out });
-    }
-    const pert = this.sources.perturbations ? this.sources.perturbations(w) : defaultPerturbations(w);
-    if (pert !== undefined) s.set("perturbations", pert);
-    const stab = this.sources.stability ? this.sources.stability(w) : defaultStability(w);
-    if (stab !== undefined) s.set("stability", stab);
-    s.set("layout", this.layout());
-    if (this.townOverview) s.set("towns_overview", this.townsOverview(ctx));
-    const rewards = this.rewardBreakdown(ctx);
-    if (rewards) s.set("reward_breakdown", rewards);
-    for (const [name, fn] of this.extraSections) {
-      const v = fn(w);
-      if (v !== undefined) s.set(name, v);
-    }
-    return s;
+    this.eventsDropped += r.dropped;
+    return r.events;
   }
 
-  /** What does not change during a run: grid size, day length, workplaces, perturbation specs. */
+  // ---- the plug-ins' parts -----------------------------------------------------------------------
+
+  /** What every plug-in's `telemetry` hook is told for this publish. */
+  private options(mode: "full" | "aggregate", kpis: Record<string, unknown>): TelemetryOptions {
+    const w = this.world;
+    const townId = w.columns(Town).id;
+    const O = w.components.isRegistered(Obj) ? w.columns(Obj) : undefined;
+    const watched = this.watched;
+    return {
+      mode,
+      maxTownsListed: this.cfg.stream.max_towns_listed,
+      townOverview: this.townOverview,
+      kpis,
+      // Read when a part asks (after this publish's records dropped agents that left).
+      get watched() {
+        return [...watched.keys()].sort();
+      },
+      publicId: (name) => this.publicId(name),
+      agentByPublicId: (id) => this.agentByPublicId(id),
+      objectId: (eid) => this.objectName(eid, O!, townId),
+    };
+  }
+
+  /** Every part: the plug-ins' in plug-in order, then the telemetry plug-in's own. */
+  private parts(mode: "full" | "aggregate"): Parts {
+    const kpis = this.world.kpis();
+    const opts = this.options(mode, kpis);
+    return [...collectParts(this.world, opts), { plugin: "telemetry", part: this.ownPart(opts) }];
+  }
+
+  /** The telemetry plug-in's own part: the mode, the towns, the kpis, the layout, agents per town, meals. */
+  private ownPart(opts: TelemetryOptions): TelemetryPart {
+    const w = this.world;
+    const townId = w.columns(Town).id;
+    const uid = w.columns(Agent).uid;
+    return {
+      sections: () => {
+        const agents = w.agents;
+        const out: Rec = { mode: opts.mode, towns: w.towns, kpis: opts.kpis, layout: this.layout() };
+        const byTown = agentsPerTown(w.towns, agents, townId);
+        out.aggregates = { agents: agents.length, ...(w.towns <= opts.maxTownsListed ? { by_town: byTown } : {}) };
+        if (opts.townOverview) out.towns_overview = { agents: byTown };
+        for (const [name, fn] of this.extraSections) {
+          const v = fn(w);
+          if (v !== undefined) out[name] = v;
+        }
+        return out;
+      },
+      agent: (eid, agent, job) => {
+        agent.town = townId[eid];
+        const [cooked, eaten] = this.meals.meals(eid, uid[eid]);
+        job.meals_cooked = cooked;
+        job.meals_consumed = eaten;
+      },
+    };
+  }
+
+  /** What does not change during a run: grid size, day length, workplaces (perturbation specs: their plug-in's). */
   private layout(): Rec {
     if (this.layoutCache) return this.layoutCache;
     const w = this.world;
@@ -583,220 +367,13 @@ export class TelemetryPublisher {
     } catch {
       // No `jobs` or observations section in this world's settings.
     }
-    const pert = settings.perturbations;
-    const specs = typeof pert === "object" && pert !== null && typeof pert.events === "object" ? Object.keys(pert.events) : [];
-    this.layoutCache = { grid: { width, height }, ticks_per_day: perDay, jobs, perturbation_specs: specs };
+    this.layoutCache = { grid: { width, height }, ticks_per_day: perDay, jobs };
     return this.layoutCache;
   }
 
-  /** Per town: live agents, mean needs and wallet, agents late for work, agents in a queue. */
-  private townsOverview(ctx: BuildCtx) {
-    const n = this.world.towns;
-    const agents = new Array<number>(n).fill(0);
-    const late = new Array<number>(n).fill(0);
-    const queued = new Array<number>(n).fill(0);
-    const sums = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)];
-    const lateState = SHIFT_STATE_NAMES.indexOf("late");
-    const { N, W, E, A, townId } = ctx;
-    const list = this.world.agents;
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i];
-      const t = townId[e];
-      agents[t]++;
-      if (N) {
-        sums[0][t] += N.hunger[e];
-        sums[1][t] += N.hygiene[e];
-        sums[2][t] += N.energy[e];
-      }
-      if (W) sums[3][t] += W.money[e];
-      if (E && E.shift_state[e] === lateState) late[t]++;
-      if (A && A.queued[e] !== 0) queued[t]++;
-    }
-    // Three decimals: 1,000 towns stay near 26 KB a tick.
-    const mean = (k: number, digits: number) => Array.from(sums[k], (v, t) => (agents[t] ? Math.round((v / agents[t]) * digits) / digits : 0));
-    return { agents, hunger: mean(0, 1e3), hygiene: mean(1, 1e3), energy: mean(2, 1e3), wallet: mean(3, 1e2), late, queued };
-  }
-
-  /** Last tick's reward by component, for the agents clients watch (the observer's agent panel). */
-  private rewardBreakdown(ctx: BuildCtx): Record<string, Record<string, number>> | undefined {
-    const R = ctx.R;
-    if (!R || this.watched.size === 0) return undefined;
-    const out: Record<string, Record<string, number>> = {};
-    for (const id of [...this.watched.keys()].sort()) {
-      const e = this.agentByPublicId(id);
-      if (e < 0) continue;
-      const row: Record<string, number> = {};
-      for (const k of REWARD_COMPONENTS) row[k] = r4(R[k][e]);
-      out[id] = row;
-    }
-    return out;
-  }
-
-  /** Every town, or beyond max_towns_listed the towns off baseline; a summary either way. */
-  private economy(ctx: BuildCtx) {
-    const w = this.world;
-    const TE = ctx.TE;
-    const all = w.towns <= this.cfg.stream.max_towns_listed;
-    const towns = [];
-    let sum = 0;
-    let max = 0;
-    let dark = 0;
-    let dry = 0;
-    let wages = 0;
-    for (let t = 0; t < w.towns; t++) {
-      const m = TE ? TE.price_multiplier[t] : 1;
-      const power = TE ? TE.power[t] === 1 : true;
-      const water = TE ? TE.water[t] === 1 : true;
-      sum += m;
-      if (m > max) max = m;
-      if (!power) dark++;
-      if (!water) dry++;
-      if (TE) wages += TE.wages_paid[t];
-      if (all || ((m !== 1 || !power || !water) && towns.length < this.cfg.stream.max_towns_listed)) {
-        towns.push({ town: t, price_multiplier: r4(m), power, water, wages_paid: TE ? r4(TE.wages_paid[t]) : 0, basket_cost: ctx.basket[t] });
-      }
-    }
-    return {
-      towns,
-      towns_listed: all ? "all" : "off_baseline",
-      summary: {
-        towns: w.towns,
-        price_multiplier_mean: r4(sum / w.towns),
-        price_multiplier_max: r4(max),
-        towns_without_power: dark,
-        towns_without_water: dry,
-        wages_paid: r4(wages),
-      },
-    };
-  }
-
-  private employment(ctx: BuildCtx): EmploymentStatusLike {
-    const w = this.world;
-    const cfg = (w.settings as Partial<World["settings"]>).employment;
-    if (this.sources.employment) {
-      const st = this.sources.employment(w);
-      return { ...st, pending: st.pending.map((id) => this.publicId(id)) };
-    }
-    // From the columns: pending in entity order (the queue order is the employment plug-in's).
-    const pending: string[] = [];
-    if (ctx.E) {
-      const agents = w.agents;
-      for (let i = 0; i < agents.length; i++) if (ctx.E.exit_pending[agents[i]] === 1) pending.push(this.publicId(w.agentName(agents[i])));
-    }
-    return {
-      pending,
-      pending_count: pending.length,
-      exits_today: null,
-      daily_exit_cap: cfg?.daily_exit_cap ?? 0,
-      queue_limit: cfg?.exit_queue_limit ?? 0,
-      review_window: cfg?.exit_review_window ?? 0,
-    };
-  }
-
-  private aggregates(ctx: BuildCtx) {
-    const w = this.world;
-    const agents = w.agents;
-    const byTown = new Array<number>(w.towns).fill(0);
-    const sums = [0, 0, 0];
-    const mins = [Infinity, Infinity, Infinity];
-    let wallet = 0;
-    let onShift = 0;
-    let pending = 0;
-    let holding = 0;
-    let queued = 0;
-    let running = 0;
-    const states = new Array<number>(SHIFT_STATE_NAMES.length).fill(0);
-    const { N, W, E, A, townId } = ctx;
-    for (let i = 0; i < agents.length; i++) {
-      const e = agents[i];
-      byTown[townId[e]]++;
-      if (N) {
-        const h = N.hunger[e];
-        const g = N.hygiene[e];
-        const y = N.energy[e];
-        sums[0] += h;
-        sums[1] += g;
-        sums[2] += y;
-        if (h < mins[0]) mins[0] = h;
-        if (g < mins[1]) mins[1] = g;
-        if (y < mins[2]) mins[2] = y;
-      }
-      if (W) wallet += W.money[e];
-      if (E) {
-        onShift += E.on_shift[e];
-        pending += E.exit_pending[e];
-        states[E.shift_state[e]]++;
-      }
-      if (A) {
-        if (A.holding[e] !== 0) holding++;
-        if (A.queued[e] !== 0) queued++;
-        if (A.running[e] >= 0) running++;
-      }
-    }
-    const count = agents.length;
-    const mean_needs: Record<string, number> = {};
-    const min_needs: Record<string, number> = {};
-    NEED_NAMES.forEach((k, i) => {
-      mean_needs[k] = count ? r4(sums[i] / count) : 0;
-      min_needs[k] = count && N ? r4(mins[i]) : 0;
-    });
-    const shift_states: Record<string, number> = {};
-    SHIFT_STATE_NAMES.forEach((k, i) => (shift_states[k] = states[i]));
-    return {
-      agents: count,
-      ...(w.towns <= this.cfg.stream.max_towns_listed ? { by_town: byTown } : {}),
-      mean_needs,
-      min_needs,
-      wallet_mean: count ? r4(wallet / count) : 0,
-      wallet_total: r4(wallet),
-      on_shift: onShift,
-      exit_pending: pending,
-      holding,
-      queued,
-      running,
-      shift_states,
-    };
-  }
-
-  /** Every object's record, or (`only`) those of the towns set to 1 in it. */
-  private objectRecords(ctx: BuildCtx, only?: Uint8Array): Map<string, ObjectRecordT> {
-    const out = new Map<string, ObjectRecordT>();
-    const w = this.world;
-    const O = ctx.O;
-    const svc = w.optionalResource(AffordancesKey);
-    if (!O || !svc) return out;
-    const has = w.components.flags(Obj);
-    const A = ctx.A;
-    for (const eid of svc.objects) {
-      if (has[eid] !== 1) continue;
-      if (only && only[ctx.townId[eid]] !== 1) continue;
-      const id = this.objectName(eid, O, ctx.townId);
-      const queue: string[] = [];
-      if (A) {
-        let q = O.queue_head[eid];
-        for (let k = 0; q !== 0 && k < 256; k++) {
-          queue.push(this.publicId(w.agentName(q)));
-          q = A.queue_next[q];
-        }
-      }
-      const holder = O.holder[eid];
-      out.set(id, {
-        id,
-        town: ctx.townId[eid],
-        type: ctx.reg?.types[O.type[eid]] ?? String(O.type[eid]),
-        x: ctx.P ? ctx.P.x[eid] : 0,
-        y: ctx.P ? ctx.P.y[eid] : 0,
-        holder: holder !== 0 && w.isAgent(holder) ? this.publicId(w.agentName(holder)) : null,
-        queue,
-        running: O.running[eid] >= 0 ? (ctx.reg?.affordances[O.running[eid]]?.id ?? String(O.running[eid])) : null,
-        meals: r4(O.meals[eid]),
-        raw_ingredients: r4(O.raw_ingredients[eid]),
-        sleep_slots: r4(O.sleep_slots[eid]),
-        power_on: O.power_on[eid] === 1,
-        water_on: O.water_on[eid] === 1,
-      });
-    }
-    return out;
+  /** Counts meals cooked and eaten per agent (every tick, telemetry or not: cheap). */
+  countMeals(): void {
+    this.meals.count();
   }
 
   /**
@@ -808,16 +385,18 @@ export class TelemetryPublisher {
     const tick = w.tick + (withEvents ? 1 : 0);
     const threshold = this.cfg.stream.aggregate_above_agents;
     const mode = threshold > 0 && w.agents.length > threshold ? "aggregate" : "full";
-    const events = withEvents ? this.collectEvents(tick) : [];
+    const events = withEvents ? this.events(tick) : [];
     this.refreshNames();
-    const ctx = this.buildCtx();
+    const parts = this.parts(mode);
+    const records = new RecordBuilder(parts);
+    const townId = w.columns(Town).id;
 
     // Collections: every agent (full) or the watched ones (aggregate).
     const nextAgents = new Map<string, Rec>();
     const nextJobs = new Map<string, Rec>();
     const put = (eid: number) => {
       const id = this.publicId(this.knownName[eid]!);
-      const { agent, job } = this.agentRecords(eid, ctx);
+      const { agent, job } = records.build(eid);
       nextAgents.set(id, agent);
       nextJobs.set(id, job);
     };
@@ -829,7 +408,7 @@ export class TelemetryPublisher {
       const towns = this.townMask();
       if (towns) {
         const agents = w.agents;
-        for (let i = 0; i < agents.length; i++) if (towns[ctx.townId[agents[i]]] === 1) put(agents[i]);
+        for (let i = 0; i < agents.length; i++) if (towns[townId[agents[i]]] === 1) put(agents[i]);
       }
       for (const id of [...this.watched.keys()].sort()) {
         const eid = this.agentByPublicId(id);
@@ -838,7 +417,7 @@ export class TelemetryPublisher {
       }
     }
     const mask = mode === "full" ? undefined : this.townMask();
-    const nextObjects = mode === "full" || mask ? (this.objectRecords(ctx, mask) as Map<string, Rec>) : new Map<string, Rec>();
+    const nextObjects = mode === "full" || mask ? objectRecords(parts, mask) : new Map<string, Rec>();
 
     const diff: DiffPayloadT = {
       schema_version: SCHEMA_VERSION,
@@ -851,7 +430,7 @@ export class TelemetryPublisher {
       events,
       narrations: [],
     };
-    const sections = this.buildSections(ctx, mode);
+    const sections = mergeSections(parts, []);
     for (const [k, v] of sections) {
       const json = JSON.stringify(v);
       const prev = this.sections.get(k);
@@ -1062,17 +641,19 @@ export class TelemetryPublisher {
       this.watchedTowns.set(t, (this.watchedTowns.get(t) ?? 0) + 1);
     }
     if (this.mode === "aggregate" && fresh.length > 0) {
-      const ctx = this.buildCtx();
+      const parts = this.parts(this.mode);
+      const records = new RecordBuilder(parts);
+      const townId = this.world.columns(Town).id;
       const mask = new Uint8Array(this.world.towns);
       for (const t of fresh) mask[t] = 1;
       const agents = this.world.agents;
       for (let i = 0; i < agents.length; i++) {
         const eid = agents[i];
-        if (mask[ctx.townId[eid]] !== 1) continue;
+        if (mask[townId[eid]] !== 1) continue;
         const id = this.publicId(this.world.agentName(eid));
-        if (!this.coll.agents.has(id)) this.early.set(id, this.agentRecords(eid, ctx));
+        if (!this.coll.agents.has(id)) this.early.set(id, records.build(eid) as { agent: AgentRecordT; job: JobRecordT });
       }
-      for (const [id, r] of this.objectRecords(ctx, mask)) if (!this.coll.objects.has(id)) this.earlyObjects.set(id, r);
+      for (const [id, r] of objectRecords(parts, mask)) if (!this.coll.objects.has(id)) this.earlyObjects.set(id, r as ObjectRecordT);
     }
     return bad;
   }
@@ -1094,7 +675,7 @@ export class TelemetryPublisher {
   watch(ids: readonly string[]): string[] {
     this.ensureState();
     const unknown: string[] = [];
-    const ctx = this.mode === "aggregate" ? this.buildCtx() : undefined;
+    const records = this.mode === "aggregate" ? new RecordBuilder(this.parts(this.mode)) : undefined;
     for (const id of ids) {
       const eid = this.agentByPublicId(id);
       if (eid < 0) {
@@ -1102,7 +683,7 @@ export class TelemetryPublisher {
         continue;
       }
       this.watched.set(id, (this.watched.get(id) ?? 0) + 1);
-      if (ctx && !this.coll.agents.has(id)) this.early.set(id, this.agentRecords(eid, ctx));
+      if (records && !this.coll.agents.has(id)) this.early.set(id, records.build(eid) as { agent: AgentRecordT; job: JobRecordT });
     }
     return unknown;
   }
@@ -1135,7 +716,8 @@ export class TelemetryPublisher {
    */
   consoleSnapshot(agents?: readonly string[]): Rec {
     const w = this.world;
-    const ctx = this.buildCtx();
+    const parts = this.parts("full");
+    const records = new RecordBuilder(parts);
     const jobs: Record<string, JobRecordT> = {};
     const list: number[] = [];
     const unknown: string[] = [];
@@ -1146,8 +728,8 @@ export class TelemetryPublisher {
         else unknown.push(id);
       }
     } else list.push(...w.agents);
-    for (const eid of list) jobs[this.publicId(w.agentName(eid))] = this.agentRecords(eid, ctx).job;
-    const sections = this.buildSections(ctx, "full");
+    for (const eid of list) jobs[this.publicId(w.agentName(eid))] = records.build(eid).job as JobRecordT;
+    const sections = mergeSections(parts, []);
     return {
       schema_version: SCHEMA_VERSION,
       tick: w.tick,
@@ -1160,42 +742,6 @@ export class TelemetryPublisher {
       ...(unknown.length ? { unknown_agents: unknown } : {}),
     };
   }
-}
-
-/** The perturbation scheduler's block, through its service (components/perturbations.ts). */
-function defaultPerturbations(world: World): Record<string, unknown> | undefined {
-  const svc = world.optionalResource(PerturbationsKey);
-  if (!svc) return undefined;
-  const { tick: _tick, ...rest } = svc.latestState();
-  void _tick;
-  return rest as unknown as Record<string, unknown>;
-}
-
-/** The stability monitor's metrics and alerts, through its service (components/stability.ts). */
-function defaultStability(world: World): Record<string, unknown> | undefined {
-  const svc = world.optionalResource(StabilityKey);
-  if (!svc) return undefined;
-  const metrics = svc.latestMetrics() as unknown as Record<string, unknown>;
-  return { metrics, alerts: svc.latestAlerts() };
-}
-
-type ColsOf<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
-
-interface BuildCtx {
-  N: ColsOf<typeof Needs> | undefined;
-  P: ColsOf<typeof Position> | undefined;
-  W: ColsOf<typeof Wallet> | undefined;
-  A: ColsOf<typeof Activity> | undefined;
-  Op: ColsOf<typeof Option> | undefined;
-  E: ColsOf<typeof Employment> | undefined;
-  R: ColsOf<typeof Reward> | undefined;
-  O: ColsOf<typeof Obj> | undefined;
-  TE: ColsOf<typeof TownEconomy> | undefined;
-  townId: Uint32Array;
-  uid: Uint32Array;
-  reg: AffordanceTable | undefined;
-  basket: number[];
-  jobNames: readonly string[];
 }
 
 function diffCollection(prev: Map<string, Rec>, next: Map<string, Rec>): CollectionDiff | undefined {

@@ -1,0 +1,144 @@
+// The telemetry dispatcher's side of the plug-ins' `telemetry` hooks: it asks every plug-in for
+// its part (engine/telemetry.ts), merges the sections several plug-ins fill, orders keys as the
+// wire schema lists them (schema.ts: a client sees the same bytes whichever plug-in wrote a
+// field), and builds the agent, job and object records from the plug-ins' fields.
+import type { World } from "../../engine/world.ts";
+import type { AnyPlugin } from "../../engine/plugin.ts";
+import type { TelemetryContext, TelemetryOptions, TelemetryPart } from "../../engine/telemetry.ts";
+import { AgentRecord, Aggregates, JobRecord, Layout, StateSections, TownsOverview } from "./schema.ts";
+
+type Rec = Record<string, unknown>;
+
+const keysOf = (schema: { shape: Record<string, unknown> }): readonly string[] => Object.keys(schema.shape);
+
+/** Top-level sections in the schema's order; sections it does not list follow in plug-in order. */
+const SECTION_ORDER = Object.keys(StateSections);
+/** Key order inside the sections several plug-ins fill. */
+const MERGED_ORDER: Readonly<Record<string, readonly string[]>> = {
+  aggregates: keysOf(Aggregates),
+  layout: keysOf(Layout),
+  towns_overview: keysOf(TownsOverview),
+};
+const AGENT_KEYS = keysOf(AgentRecord);
+const JOB_KEYS = keysOf(JobRecord);
+
+/** `obj`'s keys in `order` first, then the rest as they came. */
+function ordered(obj: Rec, order: readonly string[]): Rec {
+  const out: Rec = {};
+  for (const k of order) if (k in obj) out[k] = obj[k];
+  for (const k in obj) if (!(k in out)) out[k] = obj[k];
+  return out;
+}
+
+const isPlain = (v: unknown): v is Rec => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Every plug-in's part (its `telemetry` hook), in plug-in order. */
+export function collectParts(world: World, opts: TelemetryOptions): { plugin: string; part: TelemetryPart }[] {
+  const out: { plugin: string; part: TelemetryPart }[] = [];
+  for (const plugin of world.plugins as readonly AnyPlugin[]) {
+    if (!plugin.telemetry) continue;
+    const ctx: TelemetryContext = {
+      world,
+      config: (world.settings as unknown as Record<string, unknown>)[plugin.name],
+      settings: world.settings,
+      state: plugin.state ? world.state(plugin.name) : undefined,
+      resource: (key) => world.resource(key),
+      optionalResource: (key) => world.optionalResource(key),
+    };
+    const part = plugin.telemetry(ctx, opts);
+    if (part) out.push({ plugin: plugin.name, part });
+  }
+  return out;
+}
+
+/**
+ * The sections of every part, merged and ordered. A section two plug-ins give is merged key by
+ * key when both are objects; a key given twice is an error naming both plug-ins.
+ */
+export function mergeSections(parts: readonly { plugin: string; part: TelemetryPart }[], extra: Iterable<[string, unknown]>): Map<string, unknown> {
+  const got = new Map<string, unknown>();
+  const owner = new Map<string, string>();
+  const put = (plugin: string, name: string, v: unknown) => {
+    if (v === undefined) return;
+    const prev = got.get(name);
+    if (prev === undefined) {
+      got.set(name, v);
+      owner.set(name, plugin);
+      return;
+    }
+    if (!isPlain(prev) || !isPlain(v)) throw new Error(`telemetry section "${name}" is given by plug-ins "${owner.get(name)}" and "${plugin}"`);
+    for (const k of Object.keys(v)) {
+      if (k in prev) throw new Error(`telemetry field "${name}.${k}" is given twice (second time by plug-in "${plugin}")`);
+    }
+    got.set(name, { ...prev, ...v });
+  };
+  for (const { plugin, part } of parts) {
+    const s = part.sections?.();
+    if (s) for (const [name, v] of Object.entries(s)) put(plugin, name, v);
+  }
+  for (const [name, v] of extra) put("(added section)", name, v);
+  const out = new Map<string, unknown>();
+  for (const name of SECTION_ORDER) if (got.has(name)) out.set(name, got.get(name));
+  for (const [name, v] of got) if (!out.has(name)) out.set(name, v);
+  for (const [name, order] of Object.entries(MERGED_ORDER)) {
+    const v = out.get(name);
+    if (isPlain(v)) out.set(name, ordered(v, order));
+  }
+  return out;
+}
+
+/**
+ * Builds agent and job records from the plug-ins' `agent` writers. Records start from a template
+ * with the schema's keys in order (so the bytes do not depend on plug-in order); keys no
+ * plug-in wrote are dropped after the first record.
+ */
+export class RecordBuilder {
+  private agentTpl: Rec;
+  private jobTpl: Rec;
+  private pruned = false;
+  private readonly writers: NonNullable<TelemetryPart["agent"]>[];
+
+  constructor(parts: readonly { part: TelemetryPart }[]) {
+    this.writers = parts.flatMap(({ part }) => (part.agent ? [part.agent] : []));
+    this.agentTpl = Object.fromEntries(AGENT_KEYS.map((k) => [k, undefined]));
+    this.jobTpl = Object.fromEntries(JOB_KEYS.map((k) => [k, undefined]));
+  }
+
+  build(eid: number): { agent: Rec; job: Rec } {
+    let agent: Rec = { ...this.agentTpl };
+    let job: Rec = { ...this.jobTpl };
+    for (let i = 0; i < this.writers.length; i++) this.writers[i](eid, agent, job);
+    if (!this.pruned) {
+      this.pruned = true;
+      this.agentTpl = prune(this.agentTpl, agent);
+      this.jobTpl = prune(this.jobTpl, job);
+      agent = dropUndefined(agent);
+      job = dropUndefined(job);
+    }
+    return { agent, job };
+  }
+}
+
+function prune(tpl: Rec, sample: Rec): Rec {
+  const out: Rec = {};
+  for (const k in tpl) if (sample[k] !== undefined) out[k] = undefined;
+  return out;
+}
+
+function dropUndefined(r: Rec): Rec {
+  const out: Rec = {};
+  for (const k in r) if (r[k] !== undefined) out[k] = r[k];
+  return out;
+}
+
+/** The objects records of every part that publishes objects, merged in plug-in order. */
+export function objectRecords(parts: readonly { part: TelemetryPart }[], only?: Uint8Array): Map<string, Rec> {
+  let out: Map<string, Rec> | undefined;
+  for (const { part } of parts) {
+    if (!part.objects) continue;
+    const m = part.objects(only);
+    if (!out) out = m;
+    else for (const [id, r] of m) out.set(id, r);
+  }
+  return out ?? new Map();
+}
