@@ -8,8 +8,11 @@ export interface ProfileSpec {
   readonly name: (typeof PROFILE_NAMES)[number];
   /** Traits, each in [-1, 1]. */
   readonly traits: { readonly extroversion: number; readonly forgiveness: number; readonly ambition: number };
-  /** Need decay multipliers (1 = neutral); applied when features.behavior.reward_multipliers is on. */
-  readonly needs: { readonly hunger: number; readonly hygiene: number; readonly energy: number };
+  /**
+   * Need decay multipliers by need (1 = neutral; a need not named: 1), each written to the
+   * Personality column `<need>_mult`; applied when features.behavior.reward_multipliers is on.
+   */
+  readonly needs: Readonly<Record<string, number>>;
   /**
    * Reward bias (1 = neutral), applied when features.behavior.reward_multipliers is on:
    * social -> chat and avoidance terms, employment -> wage and punctuality, survival -> survival tick.

@@ -12,7 +12,7 @@ import { Reward } from "../components/people.ts";
 import { corePlugins } from "../systems/index.ts";
 import { buildObservations, observationSpec } from "../systems/observations/index.ts";
 import {
-  COMPONENT_FEATURES,
+  componentFeatures,
   ExternalPolicy,
   KEEP,
   buildMasks,
@@ -185,7 +185,7 @@ export class TownletVectorEnv {
       this.featureCount = spec.feature_count;
       this.mapShape = [spec.map_shape[0], spec.map_shape[1], spec.map_shape[2]];
     } else {
-      this.featureCount = COMPONENT_FEATURES.length;
+      this.featureCount = componentFeatures(this.world).length;
       this.mapShape = [0, 0, 0];
     }
     this.observationSize = this.featureCount + this.mapShape[0] * this.mapShape[1] * this.mapShape[2];

@@ -6,7 +6,7 @@ import type { AnyPlugin } from "../engine/plugin.ts";
 import type { World } from "../engine/world.ts";
 import type { MessageDef } from "../engine/message.ts";
 import { Agent, Town } from "../engine/core-components.ts";
-import { Needs, NEED_NAMES } from "../components/needs.ts";
+import { Needs, needTable } from "../components/needs.ts";
 import { Wallet } from "../components/economy.ts";
 import { Position } from "../components/space.ts";
 import { Obj } from "../components/objects.ts";
@@ -194,7 +194,8 @@ export function runScenario(file: string, opts: ScenarioOptions = {}): ScenarioR
 
   // Final state of every scenario agent of every town (agents that left: alive false).
   const agent_states: AgentFinalState[] = [];
-  const N = world.columns(Needs);
+  const N = world.columns(Needs) as unknown as Record<string, Float32Array>;
+  const needNames = needTable(world.settings).names;
   const P = world.columns(Position);
   const W = world.components.isRegistered(Wallet) ? world.columns(Wallet) : undefined;
   const E = world.components.isRegistered(Employment) ? world.columns(Employment) : undefined;
@@ -209,7 +210,7 @@ export function runScenario(file: string, opts: ScenarioOptions = {}): ScenarioR
         town: t,
         alive,
         position: alive ? [P.x[eid], P.y[eid]] : null,
-        needs: alive ? Object.fromEntries(NEED_NAMES.map((n) => [n, round(N[n][eid])])) : null,
+        needs: alive ? Object.fromEntries(needNames.map((n) => [n, round(N[n][eid])])) : null,
         wallet: alive && W ? round(W.money[eid]) : null,
         job: alive && E && E.job[eid] >= 0 ? (jobs[E.job[eid]] ?? null) : null,
         shift_state: alive && E && world.has(eid, Employment) ? (SHIFT_STATE_NAMES[E.shift_state[eid]] ?? null) : null,

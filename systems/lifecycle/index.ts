@@ -9,7 +9,7 @@ import type { StateHasher } from "../../engine/hash.ts";
 import type { ConfigSections } from "../../engine/config/sections.ts";
 import type { World } from "../../engine/world.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
-import { Needs } from "../../components/needs.ts";
+import { Needs, NeedsKey } from "../../components/needs.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Employment, EXIT_REASON_NAMES, ExitReason, Lifecycle, Reward } from "../../components/people.ts";
 import { AgentExit, AgentSpawn } from "../../components/messages.ts";
@@ -152,7 +152,7 @@ export const lifecyclePlugin = definePlugin({
       writes: ["AgentExit", "AgentSpawn", "entities", "Needs (nightly reset)"],
       run(ctx) {
         const { world, tick, agents, settings, state, rng, send } = ctx;
-        const { Lifecycle: L, Reward: R, Needs: N } = ctx.components;
+        const { Lifecycle: L, Reward: R } = ctx.components;
         const cfg = settings.lifecycle;
 
         // 1. Agents leaving this tick, collected first: removal and spawning change the agent list.
@@ -180,15 +180,14 @@ export const lifecyclePlugin = definePlugin({
         // 3. Replacements due, oldest first; one blocked by the cooldown or the cap waits.
         if (state.pendingTown.length > 0) spawnDue(ctx.world, ctx.townState.LifecycleTown, state, tick, cfg.exit_cooldown_ticks, cfg.daily_respawn_cap, ticksPerDay(settings));
 
-        // 4. Nightly reset: needs raised to at least 0.5. Agents stay on their tiles: in a walking
-        // world a teleport home would skip the walk (the original moves them home).
-        if (tick % ticksPerDay(settings) === 0) {
+        // 4. Nightly reset: every need of the table raised to at least 0.5. Agents stay on their
+        // tiles: in a walking world a teleport home would skip the walk (the original moves them home).
+        const needCols = world.optionalResource(NeedsKey)?.columns();
+        if (tick % ticksPerDay(settings) === 0 && needCols !== undefined) {
           const live = world.agents;
-          for (let i = 0; i < live.length; i++) {
-            const eid = live[i];
-            if (N.hunger[eid] < 0.5) N.hunger[eid] = 0.5;
-            if (N.hygiene[eid] < 0.5) N.hygiene[eid] = 0.5;
-            if (N.energy[eid] < 0.5) N.energy[eid] = 0.5;
+          for (let k = 0; k < needCols.length; k++) {
+            const col = needCols[k];
+            for (let i = 0; i < live.length; i++) if (col[live[i]] < 0.5) col[live[i]] = 0.5;
           }
         }
       },

@@ -5,7 +5,7 @@
 // agent. Formulas follow the original (inventory 5); deviations are marked "ours:".
 import type { World } from "../../engine/world.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
-import { Needs } from "../../components/needs.ts";
+import { NeedsKey } from "../../components/needs.ts";
 import { Position } from "../../components/space.ts";
 import { Wallet } from "../../components/economy.ts";
 import { Employment, Personality } from "../../components/people.ts";
@@ -22,7 +22,6 @@ import {
   F_ATTENDANCE,
   F_CTX_RESET,
   F_EPISODE,
-  F_HUNGER,
   F_IN_QUEUE,
   F_LAST_DURATION,
   F_LAST_HASH,
@@ -132,7 +131,9 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
   const P = world.columns(Position);
   const uid = world.columns(Agent).uid;
   const reg = world.components;
-  const N = reg.isRegistered(Needs) ? world.columns(Needs) : undefined;
+  const N = world.optionalResource(NeedsKey)?.columns();
+  const needOf = fl.needs;
+  const needCount = needOf.length;
   const Wl = reg.isRegistered(Wallet) ? world.columns(Wallet) : undefined;
   const E = reg.isRegistered(Employment) ? world.columns(Employment) : undefined;
   const A = reg.isRegistered(Activity) ? world.columns(Activity) : undefined;
@@ -195,6 +196,7 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
     const cy = P.y[eid];
     const mb = i * mapStride;
     const fb = i * F;
+    const fo = fb + needCount;
 
     // ---- map and local summary ------------------------------------------------------------------
     map[mb + r * W + r] = 1;
@@ -259,35 +261,33 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
         }
       }
     }
-    f[fb + F_AGENT_RATIO] = Math.min(1, others / Math.max(1, sumTiles - 1));
-    f[fb + F_AGENT_RATIO + 1] = Math.min(1, objs / sumTiles);
-    f[fb + F_AGENT_RATIO + 2] = Math.min(1, resv / sumTiles);
-    f[fb + F_AGENT_RATIO + 3] = near2 === NO_AGENT ? 0 : Math.min(1, Math.sqrt(near2) / Math.max(1, rs));
+    f[fo + F_AGENT_RATIO] = Math.min(1, others / Math.max(1, sumTiles - 1));
+    f[fo + F_AGENT_RATIO + 1] = Math.min(1, objs / sumTiles);
+    f[fo + F_AGENT_RATIO + 2] = Math.min(1, resv / sumTiles);
+    f[fo + F_AGENT_RATIO + 3] = near2 === NO_AGENT ? 0 : Math.min(1, Math.sqrt(near2) / Math.max(1, rs));
 
     // ---- needs, money, employment, time ---------------------------------------------------------
     if (N !== undefined) {
-      f[fb + F_HUNGER] = N.hunger[eid];
-      f[fb + F_HUNGER + 1] = N.hygiene[eid];
-      f[fb + F_HUNGER + 2] = N.energy[eid];
+      for (let k = 0; k < needCount; k++) f[fb + k] = N[needOf[k]][eid];
     }
     if (Wl !== undefined) {
       const m = Wl.money[eid];
-      f[fb + F_WALLET] = m > 0 ? m / (m + WALLET_SCALE) : 0;
+      f[fo + F_WALLET] = m > 0 ? m / (m + WALLET_SCALE) : 0;
     }
     if (E !== undefined) {
-      f[fb + F_LATENESS] = E.lateness_counter[eid];
-      f[fb + F_ON_SHIFT] = E.on_shift[eid] === 1 ? 1 : 0;
-      f[fb + F_ATTENDANCE] = E.attendance_ratio[eid];
-      f[fb + F_WITHHELD] = E.wages_withheld[eid];
+      f[fo + F_LATENESS] = E.lateness_counter[eid];
+      f[fo + F_ON_SHIFT] = E.on_shift[eid] === 1 ? 1 : 0;
+      f[fo + F_ATTENDANCE] = E.attendance_ratio[eid];
+      f[fo + F_WITHHELD] = E.wages_withheld[eid];
       const s = E.shift_state[eid];
-      f[fb + F_SHIFT + (s < SHIFT_SLOT.length ? SHIFT_SLOT[s] : 0)] = 1;
-    } else f[fb + F_SHIFT] = 1;
-    f[fb + F_TIME_SIN] = timeSin;
-    f[fb + F_TIME_COS] = timeCos;
+      f[fo + F_SHIFT + (s < SHIFT_SLOT.length ? SHIFT_SLOT[s] : 0)] = 1;
+    } else f[fo + F_SHIFT] = 1;
+    f[fo + F_TIME_SIN] = timeSin;
+    f[fo + F_TIME_COS] = timeCos;
 
     // ---- embedding slot, context reset, episode progress ----------------------------------------
     const slot = eid < slotOf.length ? slotOf[eid] : -1;
-    f[fb + F_SLOT] = slot >= 0 ? slot / maxSlots : 0;
+    f[fo + F_SLOT] = slot >= 0 ? slot / maxSlots : 0;
     const last = st.lastTick[eid];
     if (last !== tick) {
       // A first observation, a requested reset, or a move farther than walking allows (teleport).
@@ -301,16 +301,16 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
       st.resetTick[eid] = tick;
       st.pendingReset[eid] = 0;
     }
-    f[fb + F_CTX_RESET] = st.resetTick[eid] === tick ? 1 : 0;
+    f[fo + F_CTX_RESET] = st.resetTick[eid] === tick ? 1 : 0;
     const ep = (tick - st.spawnTick[eid]) / tpd;
-    f[fb + F_EPISODE] = ep < 0 ? 0 : ep > 1 ? 1 : ep;
+    f[fo + F_EPISODE] = ep < 0 ? 0 : ep > 1 ? 1 : ep;
 
     // ---- rivalry and the social snippet ---------------------------------------------------------
     const base = eid * K;
     const hasEdges = L !== undefined && base + K <= L.other.length;
     if (hasEdges) {
-      f[fb + F_RIVALRY_MAX] = L.maxRivalry(eid);
-      f[fb + F_RIVALRY_AVOID] = L.countAbove(eid, avoid);
+      f[fo + F_RIVALRY_MAX] = L.maxRivalry(eid);
+      f[fo + F_RIVALRY_AVOID] = L.countAbove(eid, avoid);
     }
     if (hasEdges && slots > 0) {
       const other = L.other;
@@ -366,17 +366,17 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
     const kind = Op !== undefined ? Op.kind[eid] : OptionKind.None;
     if (kind !== OptionKind.None) {
       const action = optionAction(kind, Op!.affordance[eid]);
-      f[fb + F_LAST_HASH] = action < actionHash.length ? actionHash[action] : 0;
+      f[fo + F_LAST_HASH] = action < actionHash.length ? actionHash[action] : 0;
       const d = (tick - Op!.since[eid]) / tpd;
-      f[fb + F_LAST_DURATION] = d < 0 ? 0 : d > 1 ? 1 : d;
+      f[fo + F_LAST_DURATION] = d < 0 ? 0 : d > 1 ? 1 : d;
     } else if (A !== undefined) {
       const k = A.last_intent[eid];
-      f[fb + F_LAST_HASH] = k < intentHash.length ? intentHash[k] : 0;
+      f[fo + F_LAST_HASH] = k < intentHash.length ? intentHash[k] : 0;
     }
     if (A !== undefined) {
-      f[fb + F_LAST_OK] = A.last_ok[eid];
-      f[fb + F_RESERVATION] = A.holding[eid] !== 0 ? 1 : 0;
-      f[fb + F_IN_QUEUE] = A.queued[eid] !== 0 ? 1 : 0;
+      f[fo + F_LAST_OK] = A.last_ok[eid];
+      f[fo + F_RESERVATION] = A.holding[eid] !== 0 ? 1 : 0;
+      f[fo + F_IN_QUEUE] = A.queued[eid] !== 0 ? 1 : 0;
     }
 
     // ---- path hints: toward what the option is after, else the nearest stove --------------------
@@ -414,10 +414,10 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
       const dy = ty - cy;
       const l1 = Math.abs(dx) + Math.abs(dy);
       if (l1 > 0) {
-        f[fb + F_PATH_N] = dy < 0 ? -dy / l1 : 0;
-        f[fb + F_PATH_N + 1] = dy > 0 ? dy / l1 : 0;
-        f[fb + F_PATH_N + 2] = dx > 0 ? dx / l1 : 0;
-        f[fb + F_PATH_N + 3] = dx < 0 ? -dx / l1 : 0;
+        f[fo + F_PATH_N] = dy < 0 ? -dy / l1 : 0;
+        f[fo + F_PATH_N + 1] = dy > 0 ? dy / l1 : 0;
+        f[fo + F_PATH_N + 2] = dx > 0 ? dx / l1 : 0;
+        f[fo + F_PATH_N + 3] = dx < 0 ? -dx / l1 : 0;
       }
     }
 

@@ -2,6 +2,7 @@
 // offsets (inventory 5.1-5.2, the original's `_build_feature_names`). Derived from settings once
 // per world; the builder writes by these offsets and the spec hands the names to consumers.
 import type { ConfigSections } from "../../engine/config/sections.ts";
+import { NEED_NAMES, needTable } from "../../components/needs.ts";
 
 export const VARIANTS = ["full", "hybrid", "compact"] as const;
 export type ObservationVariant = (typeof VARIANTS)[number];
@@ -14,11 +15,11 @@ export const CH_OBJECTS = 2;
 export const CH_RESERVATIONS = 3;
 export const CH_PATH_DX = 4;
 
-/** The 33 base features, in order. */
-export const BASE_FEATURES = [
-  "need_hunger",
-  "need_hygiene",
-  "need_energy",
+/**
+ * The base features after the needs, in order. A row starts with one `need_<name>` feature per
+ * observed need of the world's table (components/needs.ts), then these.
+ */
+export const AGENT_FEATURES = [
   "wallet",
   "lateness_counter",
   "on_shift",
@@ -51,28 +52,30 @@ export const BASE_FEATURES = [
   "nearest_agent_distance",
 ] as const;
 
-// Indices of the base features (fixed by BASE_FEATURES).
-export const F_HUNGER = 0;
-export const F_WALLET = 3;
-export const F_LATENESS = 4;
-export const F_ON_SHIFT = 5;
-export const F_TIME_SIN = 6;
-export const F_TIME_COS = 7;
-export const F_ATTENDANCE = 8;
-export const F_WITHHELD = 9;
-export const F_SHIFT = 10;
-export const F_SLOT = 15;
-export const F_CTX_RESET = 16;
-export const F_EPISODE = 17;
-export const F_RIVALRY_MAX = 18;
-export const F_RIVALRY_AVOID = 19;
-export const F_LAST_HASH = 20;
-export const F_LAST_OK = 21;
-export const F_LAST_DURATION = 22;
-export const F_RESERVATION = 23;
-export const F_IN_QUEUE = 24;
-export const F_PATH_N = 25;
-export const F_AGENT_RATIO = 29;
+/** The 33 base features of the default needs (hunger, hygiene, energy), in order. */
+export const BASE_FEATURES: readonly string[] = [...NEED_NAMES.map((n) => `need_${n}`), ...AGENT_FEATURES];
+
+// Indices of the agent features, counted from the first one after the needs (FeatureLayout.agent).
+export const F_WALLET = 0;
+export const F_LATENESS = 1;
+export const F_ON_SHIFT = 2;
+export const F_TIME_SIN = 3;
+export const F_TIME_COS = 4;
+export const F_ATTENDANCE = 5;
+export const F_WITHHELD = 6;
+export const F_SHIFT = 7;
+export const F_SLOT = 12;
+export const F_CTX_RESET = 13;
+export const F_EPISODE = 14;
+export const F_RIVALRY_MAX = 15;
+export const F_RIVALRY_AVOID = 16;
+export const F_LAST_HASH = 17;
+export const F_LAST_OK = 18;
+export const F_LAST_DURATION = 19;
+export const F_RESERVATION = 20;
+export const F_IN_QUEUE = 21;
+export const F_PATH_N = 22;
+export const F_AGENT_RATIO = 26;
 
 /** Object types with landmark features when include_targets is on, in order. */
 export const LANDMARKS = ["fridge", "stove", "bed", "shower"] as const;
@@ -84,6 +87,10 @@ export interface FeatureLayout {
   names: readonly string[];
   /** Features per agent. */
   count: number;
+  /** Table index of the need of each need feature (features 0 .. needs.length - 1). */
+  needs: Int32Array;
+  /** First agent feature (wallet): the number of need features. */
+  agent: number;
   /** First landmark feature (fridge_dx), -1 without include_targets. */
   landmarks: number;
   /** First personality feature, -1 without features.observations.personality_channels. */
@@ -101,7 +108,8 @@ export interface FeatureLayout {
 
 export function featureLayout(settings: ConfigSections): FeatureLayout {
   const oc = settings.observations_config;
-  const names: string[] = [...BASE_FEATURES];
+  const observed = needTable(settings).observed;
+  const names: string[] = [...observed.map((n) => `need_${n.name}`), ...AGENT_FEATURES];
   let landmarks = -1;
   // As the original: either variant's include_targets adds the landmarks to every variant.
   if (oc.hybrid.include_targets || oc.compact.include_targets) {
@@ -125,6 +133,8 @@ export function featureLayout(settings: ConfigSections): FeatureLayout {
   return {
     names,
     count: names.length,
+    needs: Int32Array.from(observed, (n) => n.index),
+    agent: observed.length,
     landmarks,
     personality,
     social,

@@ -67,6 +67,9 @@ export function pickProfile(cumulative: Float64Array, profile: Uint8Array, u: nu
 
 type PersonalityCols = { [K in keyof typeof Personality.schema]: Float32Array | Uint8Array };
 
+/** Personality column of each need a profile scales (built once, not per spawn). */
+const MULT_COLUMN: Record<string, string> = Object.fromEntries(PROFILES.flatMap((p) => Object.keys(p.needs)).map((n) => [n, `${n}_mult`]));
+
 /** Writes a profile's index, traits and need multipliers to an agent's Personality columns. */
 export function applyProfile(P: PersonalityCols, eid: number, p: number): void {
   const spec = PROFILES[p];
@@ -74,9 +77,9 @@ export function applyProfile(P: PersonalityCols, eid: number, p: number): void {
   P.extroversion[eid] = spec.traits.extroversion;
   P.forgiveness[eid] = spec.traits.forgiveness;
   P.ambition[eid] = spec.traits.ambition;
-  P.hunger_mult[eid] = spec.needs.hunger;
-  P.hygiene_mult[eid] = spec.needs.hygiene;
-  P.energy_mult[eid] = spec.needs.energy;
+  // Each need the profile scales has a Personality column `<need>_mult` (the needs plug-in reads it).
+  const cols = P as unknown as Record<string, Float32Array>;
+  for (const need in spec.needs) cols[MULT_COLUMN[need] ?? `${need}_mult`][eid] = spec.needs[need];
 }
 
 export const personalityPlugin = definePlugin({

@@ -35,7 +35,7 @@ export * from "./policies.ts";
 export { getPolicy, policyState, setPolicy } from "./live.ts";
 export { enablePolicyRelease, PolicyPromoted, PolicyRolledBack, RELEASE_FORMAT, type PolicyReleaseOptions } from "./release.ts";
 export { buildMasks, chatTarget, worldActionCount } from "./masks.ts";
-export { builderObservations, componentObservations, COMPONENT_FEATURES, observationSourceFor, type ObservationBatch, type ObservationSource } from "./observe.ts";
+export { builderObservations, componentObservations, componentFeatures, COMPONENT_FEATURES, observationSourceFor, type ObservationBatch, type ObservationSource } from "./observe.ts";
 
 /**
  * Snapshotted: the counters (hashed) and a blend's scripted ratio (anneal schedules change it).

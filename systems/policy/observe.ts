@@ -6,11 +6,12 @@
 //   its flattened map [C, W, W]. The builder fills a batch for every agent before policies
 //   decide (it is asked to with `want`); the rows of the agents deciding now are gathered from it.
 // - `componentObservations`: a small feature vector computed straight from the components
-//   (needs, wallet, shift state, time of day, activity, rivalry), for worlds without the builder.
+//   (every observed need of the world's table, then wallet, shift state, time of day, activity,
+//   rivalry), for worlds without the builder.
 // Checkpoints record the source's variant id (which includes the shape) and refuse a mismatch,
 // so a policy trained on one layout is never fed another.
 import type { World } from "../../engine/world.ts";
-import { Needs } from "../../components/needs.ts";
+import { NEED_NAMES, NeedsKey, needTable } from "../../components/needs.ts";
 import { Wallet } from "../../components/economy.ts";
 import { Employment, ShiftState } from "../../components/people.ts";
 import { Activity } from "../../components/activity.ts";
@@ -41,11 +42,8 @@ export interface ObservationSource {
   build(world: World, agents: Int32Array, batch: ObservationBatch): void;
 }
 
-/** Features of `componentObservations`, in order. */
-export const COMPONENT_FEATURES = [
-  "need_hunger",
-  "need_hygiene",
-  "need_energy",
+/** Features of `componentObservations` after the needs (one `need_<name>` per observed need), in order. */
+export const COMPONENT_AGENT_FEATURES = [
   "wallet",
   "lateness_counter",
   "on_shift",
@@ -66,19 +64,31 @@ export const COMPONENT_FEATURES = [
   "rivalry_avoid_count",
 ] as const;
 
-const F = COMPONENT_FEATURES.length;
+/** The features of `componentObservations` with the default needs. */
+export const COMPONENT_FEATURES: readonly string[] = [...NEED_NAMES.map((n) => `need_${n}`), ...COMPONENT_AGENT_FEATURES];
+
+/** The features of `componentObservations` in a world: its observed needs, then the rest. */
+export function componentFeatures(world: World): string[] {
+  return [...needTable(world.settings).observed.map((n) => `need_${n.name}`), ...COMPONENT_AGENT_FEATURES];
+}
+
+const width = (world: World) => needTable(world.settings).observed.length + COMPONENT_AGENT_FEATURES.length;
 
 export const componentObservations: ObservationSource = {
-  variant: () => `components-v1/${F}`,
-  size: () => F,
+  variant: (world) => `components-v1/${width(world)}`,
+  size: width,
   build(world, agents, batch) {
+    const table = needTable(world.settings);
+    const K = table.observed.length;
+    const F = K + COMPONENT_AGENT_FEATURES.length;
     const n = agents.length;
     if (batch.data.length < n * F) batch.data = new Float32Array(Math.max(n * F, 2 * batch.data.length));
     batch.count = n;
     batch.variant = `components-v1/${F}`;
     batch.size = F;
     const out = batch.data;
-    const N = world.columns(Needs);
+    const cols = world.resource(NeedsKey).columns();
+    const observed = table.observed;
     const W = world.columns(Wallet);
     const A = world.columns(Activity);
     const E = world.components.isRegistered(Employment) ? world.columns(Employment) : undefined;
@@ -90,34 +100,32 @@ export const componentObservations: ObservationSource = {
     const cos = Math.cos(phase);
     for (let i = 0; i < n; i++) {
       const eid = agents[i];
-      const r = i * F;
-      out[r] = N.hunger[eid];
-      out[r + 1] = N.hygiene[eid];
-      out[r + 2] = N.energy[eid];
-      out[r + 3] = W.money[eid];
-      out[r + 6] = sin;
-      out[r + 7] = cos;
+      for (let k = 0; k < K; k++) out[i * F + k] = cols[observed[k].index][eid];
+      const r = i * F + K;
+      out[r] = W.money[eid];
+      out[r + 3] = sin;
+      out[r + 4] = cos;
       if (E) {
         const s = E.shift_state[eid];
-        out[r + 4] = E.lateness_counter[eid];
-        out[r + 5] = E.on_shift[eid];
-        out[r + 8] = E.attendance_ratio[eid];
-        out[r + 9] = E.wages_withheld[eid];
-        out[r + 10] = s === ShiftState.Idle || s === ShiftState.PreShift || s === ShiftState.AwaitStart ? 1 : 0;
-        out[r + 11] = s === ShiftState.OnTime ? 1 : 0;
-        out[r + 12] = s === ShiftState.Late ? 1 : 0;
-        out[r + 13] = s === ShiftState.Absent ? 1 : 0;
-        out[r + 14] = s === ShiftState.PostShift ? 1 : 0;
-        out[r + 15] = E.job[eid] >= 0 ? 1 : 0;
+        out[r + 1] = E.lateness_counter[eid];
+        out[r + 2] = E.on_shift[eid];
+        out[r + 5] = E.attendance_ratio[eid];
+        out[r + 6] = E.wages_withheld[eid];
+        out[r + 7] = s === ShiftState.Idle || s === ShiftState.PreShift || s === ShiftState.AwaitStart ? 1 : 0;
+        out[r + 8] = s === ShiftState.OnTime ? 1 : 0;
+        out[r + 9] = s === ShiftState.Late ? 1 : 0;
+        out[r + 10] = s === ShiftState.Absent ? 1 : 0;
+        out[r + 11] = s === ShiftState.PostShift ? 1 : 0;
+        out[r + 12] = E.job[eid] >= 0 ? 1 : 0;
       } else {
-        out.fill(0, r + 4, r + 6);
-        out.fill(0, r + 8, r + 16);
+        out.fill(0, r + 1, r + 3);
+        out.fill(0, r + 5, r + 13);
       }
-      out[r + 16] = A.running[eid] >= 0 ? 1 : 0;
-      out[r + 17] = A.queued[eid] !== 0 ? 1 : 0;
-      out[r + 18] = A.holding[eid] !== 0 ? 1 : 0;
-      out[r + 19] = social ? social.maxRivalry(eid) : 0;
-      out[r + 20] = social ? social.countAbove(eid, avoid) : 0;
+      out[r + 13] = A.running[eid] >= 0 ? 1 : 0;
+      out[r + 14] = A.queued[eid] !== 0 ? 1 : 0;
+      out[r + 15] = A.holding[eid] !== 0 ? 1 : 0;
+      out[r + 16] = social ? social.maxRivalry(eid) : 0;
+      out[r + 17] = social ? social.countAbove(eid, avoid) : 0;
     }
   },
 };

@@ -33,13 +33,9 @@ export const ScenarioAgent = z
     id: z.string().min(1).describe("agent id, visible in telemetry and the console"),
     position: Tile.default([0, 0]).describe("spawn tile"),
     needs: z
-      .strictObject({
-        hunger: Need.default(0.5).describe("starting hunger, 0..1"),
-        hygiene: Need.default(0.5).describe("starting hygiene, 0..1"),
-        energy: Need.default(0.5).describe("starting energy, 0..1"),
-      })
-      .prefault({})
-      .describe("starting needs"),
+      .record(z.string().min(1), Need.describe("starting level, 0..1"))
+      .default({})
+      .describe("starting needs by need name (any need of the world's needs:); a need not given starts at 0.5"),
     wallet: z.number().min(0).default(0).describe("starting money"),
     job: z.string().min(1).optional().describe("job id from the jobs section"),
     personality_profile: z.string().min(1).optional().describe("personality profile (balanced, socialite, industrious, stoic)"),

@@ -11,7 +11,7 @@ import { didYouMean } from "../../engine/text.ts";
 import { Agent } from "../../engine/core-components.ts";
 import { Activity, Intent, IntentKind, Option } from "../../components/activity.ts";
 import { Position } from "../../components/space.ts";
-import { Needs } from "../../components/needs.ts";
+import { Needs, needTable, type NeedTable } from "../../components/needs.ts";
 import { Wallet } from "../../components/economy.ts";
 import { Obj } from "../../components/objects.ts";
 import { Personality, EmploymentKey } from "../../components/people.ts";
@@ -110,7 +110,28 @@ export function scenarioProblems(settings: ConfigSections, objects?: ReadonlySet
 
 /** The scenario plug-in's cross-section check (kept under its historical name). */
 export function checkScenarioAgents(settings: ConfigSections): ConfigCheckProblem[] {
-  return scenarioProblems(settings);
+  return [...scenarioProblems(settings), ...scenarioNeedProblems(settings)];
+}
+
+/** Every starting need a scenario agent names is a need of the world. */
+function scenarioNeedProblems(settings: ConfigSections): ConfigCheckProblem[] {
+  const sc = settings.scenario;
+  if (!sc) return [];
+  const table = needTable(settings);
+  const problems: ConfigCheckProblem[] = [];
+  sc.agents.forEach((agent, a) => {
+    for (const name of Object.keys(agent.needs)) {
+      if (table.index(name) < 0) problems.push({ path: ["scenario", "agents", a, "needs", name], message: `expected a need of this world (${table.names.join(", ")})${didYouMean(name, table.names)}` });
+    }
+  });
+  return problems;
+}
+
+/** A scenario agent's starting needs: each need of the table, 0.5 unless the agent names it. */
+function startingNeeds(table: NeedTable, given: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of table.list) out[n.name] = given[n.name] ?? 0.5;
+  return out;
 }
 
 // ---- state --------------------------------------------------------------------------------------
@@ -270,11 +291,12 @@ function setupScenario(world: World, sc: NonNullable<ScenarioConfig>, s: Scenari
   s.offset[nA] = e;
 
   const uidCol = () => world.columns(Agent).uid;
+  const needs = needTable(world.settings);
   for (let t = 0; t < towns; t++) {
     sc.agents.forEach((agent, a) => {
       const init: InitValues = {
         Position: { x: agent.position[0], y: agent.position[1] },
-        Needs: { hunger: agent.needs.hunger, hygiene: agent.needs.hygiene, energy: agent.needs.energy },
+        Needs: startingNeeds(needs, agent.needs),
         Wallet: { money: agent.wallet },
       };
       if (agent.personality_profile !== undefined) init.Personality = { profile: profileIndex(agent.personality_profile) };
