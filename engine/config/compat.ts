@@ -76,6 +76,8 @@ export interface CompatHooks {
  * Removes from `raw` the keys our schema refuses but the original accepts or ignores, returning
  * one warning per key (or, with `strict`, one problem per key that the loader reports as an
  * error). Keys the original forbids, and keys in our own sections, stay for the schema to refuse.
+ * (An unknown top-level section of a config that lists `plugins:` was taken out before: see
+ * unloadedPluginSections.)
  */
 export function dropOriginalIgnoredKeys(schema: z.ZodType, raw: unknown, hooks: CompatHooks, strict: boolean): ConfigProblem[] {
   const out: ConfigProblem[] = [];
@@ -105,6 +107,31 @@ export function dropOriginalIgnoredKeys(schema: z.ZodType, raw: unknown, hooks: 
     if (!removed) break;
   }
   out.sort((a, b) => a.line - b.line);
+  return out;
+}
+
+/**
+ * A config that lists `plugins:` is written for Townlet's plug-ins, not for the original (which
+ * has no such key): there, a top-level section that no loaded plug-in declares is a plug-in's
+ * section whose plug-in is missing, an error naming it (issue #15 item 4). Removes those keys
+ * from `raw` (the schema would only say "unknown key") and returns one problem each. A config
+ * without `plugins:` (every file written for the original) keeps #16's rule: the original
+ * ignores unknown top-level keys, so they load with a warning.
+ */
+export function unloadedPluginSections(raw: unknown, hooks: CompatHooks): ConfigProblem[] {
+  if (typeof raw !== "object" || raw === null || !("plugins" in raw)) return [];
+  const known = new Set(hooks.allowed([]));
+  const out: ConfigProblem[] = [];
+  for (const key of Object.keys(raw)) {
+    if (known.has(key)) continue;
+    delete (raw as Record<string, unknown>)[key];
+    out.push({
+      file: hooks.file,
+      line: hooks.line([], key),
+      path: hooks.formatPath([key]),
+      message: `section of a plug-in that is not loaded: no plug-in of this run declares "${key}" (add the module of plug-in "${key}" to plugins:, or pass --plugin PATH)${didYouMean(key, known)}`,
+    });
+  }
   return out;
 }
 

@@ -11,7 +11,7 @@ import { didYouMean } from "../text.ts";
 import { coreSections } from "./core.ts";
 import { hugeNumberProblems, worldSizeProblems } from "../world-size.ts";
 import { CONFIGS_DIR, PROJECT_ROOT } from "../paths.ts";
-import { dropOriginalIgnoredKeys, isTimeline, TIMELINE_NOT_CONFIG, validateTimeline, valueAt } from "./compat.ts";
+import { dropOriginalIgnoredKeys, isTimeline, unloadedPluginSections, TIMELINE_NOT_CONFIG, validateTimeline, valueAt } from "./compat.ts";
 import { formsOf, type ConfigSections, type SectionSchemas } from "./sections.ts";
 
 export interface ConfigProblem {
@@ -450,8 +450,10 @@ export function parseConfigText(file: string, text: string, plugins: readonly An
   if (isTimeline(raw)) throw new ConfigError([{ file, line: 1, path: "", message: TIMELINE_NOT_CONFIG }]);
   const schema = rootSchema(collectSections(plugins));
   const hooks = { file, line: (p: readonly PropertyKey[], k: string) => lineOf(src, p, k), allowed: (p: readonly PropertyKey[]) => allowedKeys(schema, p), formatPath };
+  const unloaded = unloadedPluginSections(raw, hooks);
   const warnings = dropOriginalIgnoredKeys(schema, raw, hooks, opts.strict ?? false);
   const r = validate(schema, raw, src);
+  if (unloaded.length) throw new ConfigError([...unloaded, ...(r.ok ? [] : r.problems)].sort((a, b) => a.line - b.line));
   if (opts.strict && warnings.length) throw new ConfigError([...warnings, ...(r.ok ? [] : r.problems)].sort((a, b) => a.line - b.line));
   for (const w of warnings) (opts.onWarning ?? ((p) => process.stderr.write(`${formatProblem(p)}\n`)))(w);
   if (!r.ok) throw new ConfigError(r.problems);

@@ -269,7 +269,8 @@ describe("refusals", () => {
     const sleep = { id: "bed_1", object_type: "bed", duration: 60, effects: { energy: 0.8 } };
     expectIssueAt(AffordanceManifest, [object, sleep], [1, "id"], /unique id/);
     expectIssueAt(AffordanceManifest, [{ ...sleep, id: "nap", hooks: { during: ["x"] } }], [0, "hooks"]);
-    expectIssueAt(AffordanceManifest, [{ ...sleep, id: "nap", effects: { enrgy: 1 } }], [0, "effects"]);
+    // An effect is a need name or money (which needs a world has is checked against its needs: at load).
+    expectIssueAt(AffordanceManifest, [{ ...sleep, id: "nap", effects: { "Energy!": 1 } }], [0, "effects", "Energy!"]);
     expectIssueAt(AffordanceManifest, [{ ...sleep, id: "nap", duration: 0 }], [0, "duration"]);
   });
 
