@@ -392,10 +392,11 @@ export async function runWorkersSim(o: { agents: number; workers: number; shards
   try {
     const buildS = (performance.now() - t0) / 1000;
     log(`${label}: built in ${buildS.toFixed(1)} s on ${sim.workers} thread(s)`);
+    // Threads run chunks of ticks on alone (ShardedSim.advance: blocks do not interact).
     const tw = performance.now();
     let warmup = 0;
-    if (o.warmup === undefined) while (warmup < 10 || (warmup < 200 && performance.now() - tw < 1000)) (await sim.step(), warmup++);
-    else while (warmup < o.warmup) (await sim.step(), warmup++);
+    if (o.warmup === undefined) while (warmup < 10 || (warmup < 200 && performance.now() - tw < 1000)) (await sim.advance(5), (warmup += 5));
+    else if (o.warmup > 0) (await sim.advance(o.warmup), (warmup = o.warmup));
     const tickMsGuess = (performance.now() - tw) / Math.max(1, warmup);
     const ticks = o.ticks ?? Math.max(20, Math.ceil(((o.seconds ?? 3) * 1000) / Math.max(tickMsGuess, 1e-3)));
     log(`${label}: ${warmup} warm-up ticks (${tickMsGuess.toFixed(2)} ms/tick), timing ${ticks}`);
@@ -403,10 +404,13 @@ export async function runWorkersSim(o: { agents: number; workers: number; shards
     let steps = 0;
     const cpu0 = process.cpuUsage();
     const start = performance.now();
-    for (let i = 0; i < ticks; i++) {
-      await sim.step();
-      steps += sim.agents;
-      progress.update(i + 1);
+    const chunk = Math.max(1, Math.ceil(ticks / 10));
+    for (let done = 0; done < ticks; ) {
+      const n = Math.min(chunk, ticks - done);
+      const r = await sim.advance(n);
+      for (const a of r.agents) steps += a;
+      done += n;
+      progress.update(done);
     }
     const wall = performance.now() - start;
     const cpu = process.cpuUsage(cpu0);

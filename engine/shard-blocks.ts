@@ -7,6 +7,7 @@ import type { ConfigSections } from "./config/sections.ts";
 import { StateHasher } from "./hash.ts";
 import type { AnyPlugin } from "./plugin.ts";
 import { World } from "./world.ts";
+import { loadSnapshot, saveSnapshot } from "./snapshot.ts";
 import { loadBuildConfig, type BuildOverrides } from "./build.ts";
 
 /** Most blocks a world may have (world.shards' maximum): each gets 2^32 / blocks agent ids. */
@@ -96,6 +97,13 @@ export interface StepReport {
   hashes?: string[];
 }
 
+/** What one thread reports after several ticks: per tick, its live agents and (when asked) block hashes. */
+export interface AdvanceReport {
+  tick: number;
+  agents: number[];
+  hashes?: string[][];
+}
+
 /** Blocks simulated by one thread, in block order. */
 export class BlockSet {
   readonly worlds: World[];
@@ -135,8 +143,31 @@ export class BlockSet {
     return this.worlds.map((w) => w.stateHash());
   }
 
+  /** `n` ticks of every block (tick by tick), with each tick's live agents and block hashes. */
+  advance(n: number, wantHashes: boolean): AdvanceReport {
+    const agents: number[] = [];
+    const hashes: string[][] = [];
+    for (let i = 0; i < n; i++) {
+      const r = this.step(wantHashes);
+      agents.push(r.agents);
+      if (r.hashes) hashes.push(r.hashes);
+    }
+    return { tick: this.tick, agents, ...(wantHashes ? { hashes } : {}) };
+  }
+
   kpis(): Record<string, unknown>[] {
     return this.worlds.map((w) => w.kpis());
+  }
+
+  /** Each block's snapshot (engine/snapshot.ts), in block order. */
+  save(configHash: string | null): Uint8Array[] {
+    return this.worlds.map((w) => saveSnapshot(w, { configHash }));
+  }
+
+  /** Restores each block from its snapshot (same order as save). */
+  load(blocks: readonly Uint8Array[], configHash: string | null): void {
+    if (blocks.length !== this.worlds.length) throw new Error(`${blocks.length} block snapshots for ${this.worlds.length} blocks`);
+    for (let i = 0; i < blocks.length; i++) loadSnapshot(this.worlds[i], blocks[i], { configHash });
   }
 }
 

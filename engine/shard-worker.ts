@@ -34,13 +34,16 @@ async function main(): Promise<void> {
     port.postMessage({ ready: false, error: { id: 0, ok: false, error: errorOf(e) } });
     return;
   }
-  port.on("message", (m: { id: number; op: string; hashes?: boolean }) => {
+  port.on("message", (m: { id: number; op: string; hashes?: boolean; ticks?: number; configHash?: string | null; blocks?: Uint8Array[] }) => {
     try {
       let value: unknown;
       if (m.op === "step") value = set.step(m.hashes === true);
+      else if (m.op === "advance") value = set.advance(m.ticks ?? 1, m.hashes === true);
       else if (m.op === "hashes") value = set.hashes();
       else if (m.op === "kpis") value = set.kpis();
       else if (m.op === "schedule") value = set.worlds[0].formatSchedule();
+      else if (m.op === "save") value = set.save(m.configHash ?? null);
+      else if (m.op === "load") value = (set.load(m.blocks ?? [], m.configHash ?? null), [set.tick, set.agents()]);
       else throw new Error(`unknown request "${m.op}"`);
       port.postMessage({ id: m.id, ok: true, value });
     } catch (e) {

@@ -13,7 +13,9 @@ import type { LoadedConfig } from "./config/loader.ts";
 import { resolvePlugins } from "./plugin-loader.ts";
 import type { AnyPlugin } from "./plugin.ts";
 import type { World } from "./world.ts";
-import { BlockSet, ShardError, combineHashes, loadShardedConfig, mergeKpis, planBlocks, shardsOf, type BlockPlan, type StepReport } from "./shard-blocks.ts";
+import { SnapshotError } from "./snapshot.ts";
+import type { ShardSnapshot } from "./shard-snapshot.ts";
+import { BlockSet, ShardError, combineHashes, loadShardedConfig, mergeKpis, planBlocks, shardsOf, type AdvanceReport, type BlockPlan, type StepReport } from "./shard-blocks.ts";
 
 export { ShardError, ShardPlanError, planBlocks, blockSeed, combineHashes, mergeKpis, MAX_SHARDS, type BlockPlan } from "./shard-blocks.ts";
 
@@ -48,7 +50,7 @@ export interface WorkerInit {
   cwd: string;
 }
 
-type Request = { id: number; op: "step"; hashes: boolean } | { id: number; op: "hashes" | "kpis" | "schedule" };
+type Request = { id: number; op: "step"; hashes: boolean } | { id: number; op: "hashes" | "kpis" | "schedule" | "save" | "load" | "advance" };
 type Reply =
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; error: { name: string; message: string; stack?: string; block?: number; towns?: [number, number]; tick?: number } };
@@ -62,9 +64,13 @@ export function defaultWorkers(blocks: number): number {
 interface Group {
   readonly blocks: readonly number[];
   step(hashes: boolean): Promise<StepReport>;
+  advance(ticks: number, hashes: boolean): Promise<AdvanceReport>;
   hashes(): Promise<string[]>;
   kpis(): Promise<Record<string, unknown>[]>;
   schedule(): Promise<string>;
+  save(configHash: string | null): Promise<Uint8Array[]>;
+  /** Restores the thread's blocks; resolves to [tick, live agents]. */
+  load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number]>;
   close(): Promise<void>;
 }
 
@@ -76,6 +82,9 @@ class LocalGroup implements Group {
   async step(hashes: boolean): Promise<StepReport> {
     return this.set.step(hashes);
   }
+  async advance(ticks: number, hashes: boolean): Promise<AdvanceReport> {
+    return this.set.advance(ticks, hashes);
+  }
   async hashes(): Promise<string[]> {
     return this.set.hashes();
   }
@@ -84,6 +93,13 @@ class LocalGroup implements Group {
   }
   async schedule(): Promise<string> {
     return this.set.worlds[0].formatSchedule();
+  }
+  async save(configHash: string | null): Promise<Uint8Array[]> {
+    return this.set.save(configHash);
+  }
+  async load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number]> {
+    this.set.load(blocks, configHash);
+    return [this.set.tick, this.set.agents()];
   }
   async close(): Promise<void> {}
 }
@@ -196,6 +212,11 @@ class WorkerGroup implements Group {
     this.tick = r.tick;
     return r;
   }
+  async advance(ticks: number, hashes: boolean): Promise<AdvanceReport> {
+    const r = await this.call<AdvanceReport>("advance", { ticks, hashes });
+    this.tick = r.tick;
+    return r;
+  }
   hashes(): Promise<string[]> {
     return this.call("hashes");
   }
@@ -204,6 +225,14 @@ class WorkerGroup implements Group {
   }
   schedule(): Promise<string> {
     return this.call("schedule");
+  }
+  save(configHash: string | null): Promise<Uint8Array[]> {
+    return this.call("save", { configHash });
+  }
+  async load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number]> {
+    const r = await this.call<[number, number]>("load", { blocks, configHash });
+    this.tick = r[0];
+    return r;
   }
   async close(): Promise<void> {
     this.closing = true;
@@ -282,7 +311,7 @@ export class ShardedSim {
     return new ShardedSim(config, plans, ok, requested);
   }
 
-  /** One tick of every block; resolves when every thread has finished it. */
+  /** One tick of every block; resolves when every thread has finished it (a barrier per tick: see advance). */
   async step(): Promise<void> {
     const want = this.hashEveryTick;
     const reports = await this.all((g) => g.step(want));
@@ -291,6 +320,29 @@ export class ShardedSim {
     this.tick = reports[0].tick;
     this.agents = agents;
     this.lastHash = want ? combineHashes(this.tick, reports.flatMap((r) => r.hashes ?? [])) : undefined;
+  }
+
+  /**
+   * `n` ticks of every block without a barrier between ticks: blocks do not interact, so each
+   * thread runs its blocks on alone and reports per tick; the result is the same as `n` step()s
+   * (`hashes`: the world's hash after each tick when hashEveryTick; `agents`: live agents).
+   */
+  async advance(n: number): Promise<{ agents: number[]; hashes?: string[] }> {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`advance: ticks must be an integer >= 1, got ${n}`);
+    const want = this.hashEveryTick;
+    const start = this.tick;
+    const reports = await this.all((g) => g.advance(n, want));
+    const agents = new Array<number>(n).fill(0);
+    for (const r of reports) for (let i = 0; i < n; i++) agents[i] += r.agents[i];
+    this.tick = reports[0].tick;
+    this.agents = agents[n - 1];
+    let hashes: string[] | undefined;
+    if (want) {
+      hashes = [];
+      for (let i = 0; i < n; i++) hashes.push(combineHashes(start + i + 1, reports.flatMap((r) => r.hashes![i])));
+      this.lastHash = hashes[n - 1];
+    } else this.lastHash = undefined;
+    return { agents, ...(hashes ? { hashes } : {}) };
   }
 
   /** The state hash now: the same for any number of workers. */
@@ -311,6 +363,41 @@ export class ShardedSim {
     return this.groups[0].schedule();
   }
 
+  /** A snapshot of every block (between ticks), with the world's identity and state hash. */
+  async snapshot(): Promise<ShardSnapshot> {
+    const parts = await this.all((g) => g.save(this.config.configHash));
+    return {
+      header: { config_id: this.config.configId, config_hash: this.config.configHash, tick: this.tick, seed: this.seed, towns: this.towns, blocks: this.blocks, state_hash: await this.stateHash() },
+      blocks: parts.flat(),
+    };
+  }
+
+  /**
+   * Restores every block from a snapshot of this config (same towns and blocks; any number of
+   * workers), then checks the state hash against the one saved.
+   */
+  async restore(s: ShardSnapshot, path?: string): Promise<void> {
+    const h = s.header;
+    const mismatch = (what: string) => new SnapshotError("config_mismatch", what, path);
+    if (h.config_id !== this.config.configId) throw mismatch(`snapshot of config "${h.config_id}", this world runs "${this.config.configId}"`);
+    if (h.config_hash && h.config_hash !== this.config.configHash) throw mismatch(`config "${h.config_id}" has hash ${this.config.configHash} here, ${h.config_hash} in the snapshot (the config file or the run's --seed/--towns/--agents/--shards differ from the run that wrote it)`);
+    if (h.blocks !== this.blocks || h.towns !== this.towns) throw mismatch(`snapshot of ${h.towns} towns in ${h.blocks} blocks, this world has ${this.towns} in ${this.blocks}`);
+    const groups = this.groups;
+    let at = 0;
+    const slices = groups.map((g) => {
+      const part = s.blocks.slice(at, at + g.blocks.length);
+      at += g.blocks.length;
+      return part;
+    });
+    const loaded = await this.all((g) => g.load(slices[groups.indexOf(g)], this.config.configHash));
+    this.tick = loaded[0][0];
+    this.agents = loaded.reduce((n, r) => n + r[1], 0);
+    this.lastHash = undefined;
+    const now = await this.stateHash();
+    if (now !== h.state_hash) throw new SnapshotError("state_mismatch", `restored state hash ${now} differs from the saved ${h.state_hash}`, path);
+    if (this.hashEveryTick) this.lastHash = now;
+  }
+
   /** Stops the worker threads. */
   async close(): Promise<void> {
     await Promise.all(this.groups.map((g) => g.close()));
@@ -322,8 +409,14 @@ export class ShardedSim {
    */
   private async all<T>(f: (g: Group) => Promise<T>): Promise<T[]> {
     const rs = await Promise.allSettled(this.groups.map(f));
-    const bad = rs.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
-    if (bad) throw bad.reason;
+    const bad = (rs.filter((r) => r.status === "rejected") as PromiseRejectedResult[]).map((r) => r.reason as unknown);
+    if (bad.length) {
+      // Threads that ran on alone may fail at different ticks: the earliest tick, then the lowest
+      // block, is the error a single thread would have met first.
+      const key = (e: unknown) => (e instanceof ShardError ? [e.tick, e.block] : [Infinity, Infinity]);
+      bad.sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);
+      throw bad[0];
+    }
     return rs.map((r) => (r as PromiseFulfilledResult<T>).value);
   }
 }

@@ -1,7 +1,9 @@
 // `townlet run` on a world of several blocks (world.shards > 1, engine/shards.ts): the blocks run
 // on --workers threads (default: the machine's cores, capped by the blocks) and the summary and
 // --hash-log are the same for any number of workers.
-import { writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
+import { SnapshotError } from "../engine/snapshot.ts";
+import { SHARD_SNAPSHOT_EXTENSION, newestShardSnapshot, readShardSnapshotFile, writeShardSnapshotFile, type ShardSnapshot } from "../engine/shard-snapshot.ts";
 import type { BuildOverrides } from "../engine/build.ts";
 import { ShardedSim, ShardPlanError, defaultWorkers, type ShardedOptions } from "../engine/shards.ts";
 import { createProgress } from "./progress.ts";
@@ -16,9 +18,6 @@ interface Out {
 
 /** The run flags that sharded worlds do not take yet, with what to do instead. */
 const NOT_YET: [flag: string, what: string][] = [
-  ["resume", "snapshots of sharded worlds are not written yet"],
-  ["snapshot-every", "snapshots of sharded worlds are not written yet"],
-  ["snapshot-dir", "snapshots of sharded worlds are not written yet"],
   ["telemetry", "telemetry of sharded worlds is not streamed yet"],
   ["realtime", "sharded worlds run flat out"],
   ["profile", "per-system times are not gathered from blocks yet"],
@@ -31,6 +30,8 @@ export interface ShardedRunValues {
   policy?: string;
   plugin?: string[];
   "hash-log"?: string;
+  "snapshot-every"?: number;
+  "snapshot-dir"?: string;
   "print-schedule"?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -52,13 +53,46 @@ export async function openSharded(o: Omit<ShardedOptions, "host" | "hostModule">
   return sim;
 }
 
-export async function runSharded(values: ShardedRunValues, configFile: string, build: BuildOverrides, out: Out): Promise<number> {
+/**
+ * The sharded snapshot a --resume FILE|DIR names: a `.shards` file, or the newest of `configId`
+ * in a folder; undefined when it names a plain snapshot (or a folder without sharded ones).
+ */
+export function findShardResume(from: string, configId: string): { path: string; snapshot: ShardSnapshot } | undefined {
+  const guard = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof SnapshotError) throw new UsageError(e.message);
+      throw e;
+    }
+  };
+  if (statSync(from, { throwIfNoEntry: false })?.isDirectory()) return guard(() => newestShardSnapshot(from, configId));
+  if (from.endsWith(SHARD_SNAPSHOT_EXTENSION)) return guard(() => ({ path: from, snapshot: readShardSnapshotFile(from) }));
+  return undefined;
+}
+
+export async function runSharded(values: ShardedRunValues, configFile: string, build: BuildOverrides, out: Out, resume?: { path: string; snapshot: ShardSnapshot }): Promise<number> {
   for (const [flag, why] of NOT_YET) {
     if (values[flag] !== undefined && values[flag] !== false) throw new UsageError(`--${flag}: not supported with world.shards > 1 yet (${why}); run with --shards 1`);
   }
   const ticks = values.ticks ?? 1000;
   const sim = await openSharded({ configFile, build, pluginSpecs: values.plugin ?? [], workers: values.workers, policy: values.policy }, "run", out, values.quiet);
+  const userError = (e: unknown) => (e instanceof Error && e.name === "SnapshotError" ? new UsageError(e.message) : e);
   try {
+    if (resume) {
+      try {
+        await sim.restore(resume.snapshot, resume.path);
+      } catch (e) {
+        throw userError(e);
+      }
+      if (!values.json && !values.quiet) out.err(`resumed from ${resume.path} at tick ${sim.tick}`);
+    }
+    // Snapshots: --snapshot-every N (or the config's autosave cadence) into --snapshot-dir (or the config's root).
+    const autosave = sim.config.settings.snapshot.autosave;
+    const every = values["snapshot-every"] ?? autosave.cadence_ticks ?? undefined;
+    if (values["snapshot-dir"] !== undefined && every === undefined) throw new UsageError("--snapshot-dir: give --snapshot-every N (or set snapshot.autosave.cadence_ticks in the config)");
+    const snapDir = values["snapshot-dir"] ?? sim.config.settings.snapshot.storage.root;
+    const written: string[] = [];
     if (values["print-schedule"]) {
       out.log(await sim.schedule());
       return 0;
@@ -67,19 +101,34 @@ export async function runSharded(values: ShardedRunValues, configFile: string, b
     const hashes: string[] = [];
     sim.hashEveryTick = values["hash-log"] !== undefined;
     let steps = 0;
+    const startTick = sim.tick;
     const progress = createProgress("run", ticks, { quiet: values.quiet });
     const t0 = performance.now();
-    let last = t0;
+    // Threads run chunks of ticks on alone (blocks do not interact); a chunk ends at each
+    // snapshot tick and is sized for about 10 progress updates a second.
+    let chunk = 1;
     try {
       while (sim.tick < ticks) {
-        await sim.step();
-        steps += sim.agents;
-        if (sim.hashEveryTick) hashes.push(`${sim.tick} ${sim.lastHash}`);
-        const now = performance.now();
-        if (now - last >= 100) {
-          last = now;
-          progress.update(sim.tick, `${sim.agents} agents, ${Math.round(sim.tick / ((now - t0) / 1000))} ticks/s`);
+        let n = Math.min(chunk, ticks - sim.tick);
+        if (every !== undefined) n = Math.min(n, every - (sim.tick % every));
+        const c0 = performance.now();
+        const from = sim.tick;
+        const r = await sim.advance(n);
+        for (let i = 0; i < n; i++) {
+          steps += r.agents[i];
+          if (r.hashes) hashes.push(`${from + i + 1} ${r.hashes[i]}`);
         }
+        const dt = performance.now() - c0;
+        chunk = Math.max(1, Math.min(1000, Math.round((n * 100) / Math.max(dt, 1))));
+        if (every !== undefined && sim.tick % every === 0) {
+          try {
+            written.push(writeShardSnapshotFile(snapDir, await sim.snapshot(), { retain: autosave.retain }));
+          } catch (e) {
+            throw userError(e);
+          }
+        }
+        const el = (performance.now() - t0) / 1000;
+        progress.update(sim.tick, `${sim.agents} agents, ${el > 0 ? Math.round((sim.tick - startTick) / el) : 0} ticks/s`);
       }
     } finally {
       progress.stop();
@@ -102,6 +151,8 @@ export async function runSharded(values: ShardedRunValues, configFile: string, b
       blocks: sim.blocks,
       workers: sim.workers,
       kpis: await sim.kpis(),
+      ...(resume ? { resumed_from: startTick, resumed_snapshot: resume.path } : {}),
+      ...(written.length ? { snapshots_written: written.length, last_snapshot: written[written.length - 1] } : {}),
     };
     if (values.json) out.log(JSON.stringify(summary));
     else out.log(formatSummary(summary));

@@ -4,7 +4,7 @@ import { runLoop } from "../engine/loop.ts";
 import { corePlugins } from "../systems/index.ts";
 import { buildWorld, loadBuildConfig } from "../engine/build.ts";
 import { shardsOf } from "../engine/shard-blocks.ts";
-import { runSharded } from "./run-sharded.ts";
+import { findShardResume, runSharded } from "./run-sharded.ts";
 import { loadConfig } from "../engine/config/loader.ts";
 import type { World } from "../engine/world.ts";
 import { createTransportSink, type TelemetryPublisher } from "../systems/telemetry/index.ts";
@@ -69,6 +69,15 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
   // --resume FILE|DIR: a folder resumes from its newest snapshot that verifies. The run is rebuilt
   // with the snapshot's seed and town count unless given again.
   let resume: { path: string; snapshot: SnapshotData } | undefined;
+  // A sharded world's snapshot (a `.shards` file, or a folder holding this config's) resumes sharded.
+  const shardResume = values.resume !== undefined ? findShardResume(values.resume, loadConfig(configFile, corePlugins).configId) : undefined;
+  if (shardResume) {
+    const h = shardResume.snapshot.header;
+    const plugins = await resolvePlugins(corePlugins, configFile, values.plugin);
+    const overrides = { seed: values.seed ?? h.seed, towns: values.towns ?? h.towns, agentsPerTown: values.agents, shards: values.shards ?? h.blocks };
+    loadBuildConfig(configFile, plugins, overrides);
+    return runSharded(values, configFile, overrides, out, shardResume);
+  }
   if (values.resume !== undefined) {
     const from = values.resume;
     resume = snapshotGuard(() => {
@@ -92,7 +101,10 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
   };
   const loaded = loadBuildConfig(configFile, plugins, overrides);
   // A world of several blocks (world.shards) runs sharded, on --workers threads.
-  if (shardsOf(loaded.settings) > 1) return runSharded(values, configFile, overrides, out);
+  if (shardsOf(loaded.settings) > 1) {
+    if (resume) throw new UsageError(`--resume: ${resume.path} is a snapshot of a one-block world; this world has ${shardsOf(loaded.settings)} blocks (world.shards)`);
+    return runSharded(values, configFile, overrides, out);
+  }
   if (values.workers !== undefined && values.workers > 1 && !values.quiet) {
     out.err(`townlet run: --workers ${values.workers} capped at 1: this world is one block (set world.shards or --shards to split its towns)`);
   }

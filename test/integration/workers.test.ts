@@ -7,6 +7,7 @@ import { buildWorld } from "../../engine/build.ts";
 import { DEFAULT_CONFIG_FILE } from "../../engine/paths.ts";
 import { buildBlock, planBlocks } from "../../engine/shard-blocks.ts";
 import { ShardedSim } from "../../engine/shards.ts";
+import { decodeShardSnapshot, encodeShardSnapshot, type ShardSnapshot } from "../../engine/shard-snapshot.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { preparePolicy } from "../../systems/policy/index.ts";
 import { UsageError, parseCommand } from "../../tools/args.ts";
@@ -124,7 +125,73 @@ describe("a sharded world", () => {
         await sim.close();
       }
     }
+    // Threads that run on alone (advance) report the same first failure.
+    const sim = await open(3, { plugins: [BOOM] });
+    try {
+      await expect(sim.advance(20)).rejects.toThrow(/^block 2 \(towns 4\.\.5\) failed at tick 7: /);
+    } finally {
+      await sim.close();
+    }
   }, 120_000);
+});
+
+describe("a sharded world run in chunks and snapshotted", () => {
+  it("gives the same hashes ticking in chunks without a barrier (advance) as tick by tick", async () => {
+    const stepped = await open(1);
+    const chunked = await open(3);
+    try {
+      const want = await hashStream(stepped, 30);
+      chunked.hashEveryTick = true;
+      const got = [await chunked.stateHash()];
+      for (const n of [1, 7, 12, 10]) got.push(...(await chunked.advance(n)).hashes!);
+      expect(got).toEqual(want);
+      expect(chunked.tick).toBe(30);
+      expect(chunked.agents).toBe(stepped.agents);
+    } finally {
+      await stepped.close();
+      await chunked.close();
+    }
+  }, 120_000);
+
+  it("resumes from a snapshot of every block on another number of workers with the same hash stream", async () => {
+    const full = await open(2);
+    let later: string[];
+    let snap: ShardSnapshot;
+    try {
+      await full.advance(15);
+      snap = decodeShardSnapshot(encodeShardSnapshot(await full.snapshot()));
+      later = (await hashStream(full, 15)).slice(1);
+    } finally {
+      await full.close();
+    }
+    expect(snap.header).toMatchObject({ tick: 15, blocks: 3, towns: 6 });
+    expect(snap.blocks).toHaveLength(3);
+    for (const n of [1, 3]) {
+      const resumed = await open(n);
+      try {
+        await resumed.restore(snap);
+        expect(resumed.tick).toBe(15);
+        expect((await hashStream(resumed, 15)).slice(1)).toEqual(later);
+      } finally {
+        await resumed.close();
+      }
+    }
+  }, 120_000);
+
+  it("refuses a snapshot of another block count, and a damaged one, naming what differs", async () => {
+    const a = await open(1);
+    const b = await open(1, { build: { ...SMALL, shards: 2 } });
+    try {
+      await a.advance(2);
+      const bytes = encodeShardSnapshot(await a.snapshot());
+      await expect(b.restore(decodeShardSnapshot(bytes))).rejects.toThrow(/3 blocks|hash/);
+      bytes[bytes.length - 40] ^= 1;
+      expect(() => decodeShardSnapshot(bytes, "x.shards")).toThrow(/x\.shards: sha256 mismatch/);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });
 
 describe("townlet run --workers", () => {
