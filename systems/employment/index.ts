@@ -126,6 +126,7 @@ function runShifts(ctx: EmploymentCtx): void {
   const { world, tick, agents, settings, state, send } = ctx;
   const { Employment: E, Position: P, Wallet: W } = ctx.components;
   const townWages = ctx.townState.TownEconomy.wages_paid;
+  const wagesPaid = state.wagesPaid;
   const town = world.columns(Town).id;
   const cfg = settings.employment;
   const jobs = state.jobs;
@@ -143,88 +144,118 @@ function runShifts(ctx: EmploymentCtx): void {
   const slack = cfg.absence_slack;
   const space = world.optionalResource(SpaceKey);
   const A = world.components.isRegistered(Activity) ? world.columns(Activity) : undefined;
+  const holding = A?.holding;
+  // The shift state of each job's agents outside its window this tick, -1 inside it: computed
+  // once per job, not per agent (the same expressions as before, issue #19).
+  const outside = state.outsideScratch(nJobs);
+  for (let j = 0; j < nJobs; j++) {
+    const start = jobs.start[j];
+    const end = jobs.end[j];
+    outside[j] = t < start || t > end ? (t > end ? ShiftState.PostShift : t < start - buffer ? ShiftState.Idle : ShiftState.AwaitStart) : -1;
+  }
+  // Columns read once per tick (nothing in this loop grows the store).
+  const jobCol = E.job;
+  const shiftState = E.shift_state;
+  const flagsCol = E.flags;
+  const onShift = E.on_shift;
+  const wageThisTick = E.wage_this_tick;
+  const absent7d = E.absent_shifts_7d;
+  const lateToday = E.late_ticks_today;
+  const withheld = E.wages_withheld;
+  const everOnTime = E.ever_on_time;
+  const lastPresent = E.last_present_tick;
+  const onTimeTicks = E.on_time_ticks;
+  const money = W.money;
+  const absCount = state.absCount;
+  const px = P.x;
+  const py = P.y;
+  const earned = E.wages_earned;
+  // The spatial index's tiles, as space.tile(town, x, y) numbers them.
+  const objectAt = space?.objectAt;
+  const cells = space ? space.cells : 0;
+  const width = space ? space.width : 0;
 
   for (let i = 0; i < agents.length; i++) {
     const eid = agents[i];
     if (newDay) {
-      E.late_ticks_today[eid] = 0;
-      E.wages_withheld[eid] = 0;
+      lateToday[eid] = 0;
+      withheld[eid] = 0;
     }
-    E.wage_this_tick[eid] = 0;
-    E.absent_shifts_7d[eid] = state.pruneAbsences(eid, tick, horizon);
-    const job = E.job[eid];
-    const prev = E.shift_state[eid];
+    wageThisTick[eid] = 0;
+    absent7d[eid] = absCount[eid] === 0 ? 0 : state.pruneAbsences(eid, tick, horizon);
+    const job = jobCol[eid];
+    const prev = shiftState[eid];
 
     if (job < 0 || job >= nJobs) {
-      if ((E.flags[eid] & F_STARTED) !== 0) finaliseShift(state, E, eid);
-      E.shift_state[eid] = ShiftState.Idle;
-      E.on_shift[eid] = 0;
+      if ((flagsCol[eid] & F_STARTED) !== 0) finaliseShift(state, E, eid);
+      shiftState[eid] = ShiftState.Idle;
+      onShift[eid] = 0;
+      continue;
+    }
+    const out = outside[job];
+    if (out >= 0) {
+      if ((flagsCol[eid] & F_STARTED) !== 0) finaliseShift(state, E, eid);
+      shiftState[eid] = out;
+      onShift[eid] = 0;
       continue;
     }
     const start = jobs.start[job];
     const end = jobs.end[job];
 
-    if (t < start || t > end) {
-      if ((E.flags[eid] & F_STARTED) !== 0) finaliseShift(state, E, eid);
-      E.shift_state[eid] = t > end ? ShiftState.PostShift : t < start - buffer ? ShiftState.Idle : ShiftState.AwaitStart;
-      E.on_shift[eid] = 0;
-      continue;
-    }
-
     // Inside the shift window.
-    if ((E.flags[eid] & F_STARTED) === 0) {
-      E.flags[eid] = F_STARTED;
-      E.on_time_ticks[eid] = 0;
+    if ((flagsCol[eid] & F_STARTED) === 0) {
+      flagsCol[eid] = F_STARTED;
+      onTimeTicks[eid] = 0;
       E.scheduled_ticks[eid] = Math.min(UINT16_MAX, end - start + 1);
-      E.ever_on_time[eid] = 0;
-      E.last_present_tick[eid] = -1;
+      everOnTime[eid] = 0;
+      lastPresent[eid] = -1;
     }
     const jx = jobs.x[job];
     let atLoc = true;
     if (jx >= 0) {
       // A workplace object on the job's tile (a counter) must be held to be at work;
       // otherwise standing on or beside the tile is enough.
-      const workplace = space ? space.objectAt[space.tile(town[eid], jx, jobs.y[job])] : 0;
-      if (workplace !== 0 && A) atLoc = A.holding[eid] === workplace;
+      const workplace = objectAt ? objectAt[town[eid] * cells + jobs.y[job] * width + jx] : 0;
+      if (workplace !== 0 && holding) atLoc = holding[eid] === workplace;
       else {
-        const dx = P.x[eid] - jx;
-        const dy = P.y[eid] - jobs.y[job];
+        const dx = px[eid] - jx;
+        const dy = py[eid] - jobs.y[job];
         atLoc = (dx < 0 ? -dx : dx) + (dy < 0 ? -dy : dy) <= 1;
       }
     }
     const since = t - start;
     let st: number;
     if (atLoc) {
-      E.last_present_tick[eid] = tick;
-      if (E.ever_on_time[eid] === 1 || since <= grace) {
+      lastPresent[eid] = tick;
+      if (everOnTime[eid] === 1 || since <= grace) {
         st = ShiftState.OnTime;
-        E.ever_on_time[eid] = 1;
+        everOnTime[eid] = 1;
       } else {
         st = ShiftState.Late;
       }
     } else {
-      const lp = E.last_present_tick[eid];
-      if (E.ever_on_time[eid] === 0 && since <= grace) st = ShiftState.AwaitStart;
+      const lp = lastPresent[eid];
+      if (everOnTime[eid] === 0 && since <= grace) st = ShiftState.AwaitStart;
       else if (lp >= 0 && tick - lp <= slack) st = ShiftState.Late;
       else if (since > cutoff || lp >= 0) st = ShiftState.Absent;
       else st = ShiftState.Late;
     }
-    E.shift_state[eid] = st;
+    shiftState[eid] = st;
 
     const wage = jobs.wage[job] > 0 ? jobs.wage[job] : fallbackWage;
-    let flags = E.flags[eid];
+    let flags = flagsCol[eid];
     if (st === ShiftState.OnTime) {
-      if (E.on_time_ticks[eid] < UINT16_MAX) E.on_time_ticks[eid]++;
+      if (onTimeTicks[eid] < UINT16_MAX) onTimeTicks[eid]++;
       if ((flags & F_ON_TIME_SENT) === 0) {
         flags |= F_ON_TIME_SENT;
         state.onTime++;
         send(ShiftOnTime, eid, job);
       }
     } else if (st === ShiftState.Late) {
-      if (E.late_ticks_today[eid] < UINT16_MAX) E.late_ticks_today[eid]++;
+      if (lateToday[eid] < UINT16_MAX) lateToday[eid]++;
       if ((flags & F_LATE_PENALTY) === 0 && prev !== ShiftState.OnTime && prev !== ShiftState.Late) {
         flags |= F_LATE_PENALTY;
-        W.money[eid] = Math.max(0, W.money[eid] - jobs.latenessPenalty[job]);
+        money[eid] = Math.max(0, money[eid] - jobs.latenessPenalty[job]);
         if (E.lateness_counter[eid] < UINT16_MAX) E.lateness_counter[eid]++;
         if ((flags & F_LATE_SENT) === 0) {
           flags |= F_LATE_SENT;
@@ -233,20 +264,20 @@ function runShifts(ctx: EmploymentCtx): void {
         }
       }
       if (!atLoc) {
-        W.money[eid] = Math.max(0, W.money[eid] - cfg.late_tick_penalty);
-        E.wages_withheld[eid] += wage;
+        money[eid] = Math.max(0, money[eid] - cfg.late_tick_penalty);
+        withheld[eid] += wage;
       }
     } else if (st === ShiftState.Absent) {
       if ((flags & F_ABSENT_PENALTY) === 0) {
         flags |= F_ABSENT_PENALTY;
-        W.money[eid] = Math.max(0, W.money[eid] - cfg.absence_penalty);
+        money[eid] = Math.max(0, money[eid] - cfg.absence_penalty);
       }
-      E.wages_withheld[eid] += wage;
+      withheld[eid] += wage;
       if ((flags & F_ABSENT_SENT) === 0) {
         flags |= F_ABSENT_SENT;
         state.shiftAbsent++;
         state.addAbsence(eid, tick);
-        E.absent_shifts_7d[eid] = state.absCount[eid];
+        absent7d[eid] = absCount[eid];
         send(ShiftAbsent, eid, job);
       }
     }
@@ -254,15 +285,15 @@ function runShifts(ctx: EmploymentCtx): void {
     if (st === ShiftState.OnTime || st === ShiftState.Late) flags &= ~F_ABSENT_PENALTY;
 
     if ((st === ShiftState.OnTime || st === ShiftState.Late) && atLoc) {
-      E.on_shift[eid] = 1;
-      W.money[eid] += wage;
-      E.wages_earned[eid] += wage;
-      E.wage_this_tick[eid] = wage;
+      onShift[eid] = 1;
+      money[eid] += wage;
+      earned[eid] += wage;
+      wageThisTick[eid] = wage;
       const tw = town[eid];
       townWages[tw] += wage;
-      state.wagesPaid[tw] += wage;
+      wagesPaid[tw] += wage;
     } else {
-      E.on_shift[eid] = 0;
+      onShift[eid] = 0;
       const wasWorking = prev === ShiftState.OnTime || prev === ShiftState.Late;
       const working = st === ShiftState.OnTime || st === ShiftState.Late;
       if (wasWorking && !working && (flags & F_DEPARTED_SENT) === 0) {
@@ -270,7 +301,7 @@ function runShifts(ctx: EmploymentCtx): void {
         send(ShiftDepartedEarly, eid, job);
       }
     }
-    E.flags[eid] = flags;
+    flagsCol[eid] = flags;
   }
 }
 

@@ -99,6 +99,13 @@ export class EmploymentState implements PersistentState, EmploymentService {
     this.wagesPaid = new Float64Array(world.towns);
   }
 
+  private outside = new Int8Array(0);
+  /** Per-job scratch for the shifts pass (not state: rewritten every tick). */
+  outsideScratch(jobs: number): Int8Array {
+    if (this.outside.length < jobs) this.outside = new Int8Array(jobs);
+    return this.outside;
+  }
+
   /** Gives an agent a job by name (scenarios, the console); throws for an unknown job. */
   assignJob(eid: number, jobName: string): void {
     const names = this.jobs.names;
