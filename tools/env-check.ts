@@ -5,6 +5,7 @@
 import { relative } from "node:path";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
+import { needTable } from "../components/needs.ts";
 import { FLAG, configArg, parseCommand, type CommandSpec } from "./args.ts";
 
 interface Out {
@@ -33,17 +34,27 @@ export async function cmdEnvCheck(argv: string[], out: Out): Promise<number> {
   const { corePlugins } = await import("../systems/index.ts");
   const plugins = await resolvePlugins(corePlugins, config, values.plugin);
   const makeEnv = () => new TownletParallelEnv({ config, maxCycles: cycles, plugins });
-  makeEnv(); // a config mistake is reported here, as a user error, rather than as a failed check
+  const probe = makeEnv(); // a config mistake is reported here, as a user error, rather than as a failed check
+  // The observation's shape, and which features are needs (a mod's need adds one: need_<name>).
+  probe.reset({ seed: 0 });
+  const first = probe.possible_agents[0] ?? "";
+  const space = probe.observation_space(first);
+  const { features, map } = space.layout;
+  const needFeatures = needTable(probe.world.settings).observed.map((n) => `need_${n.name}`);
+  const observation = { size: space.spaces.observation.shape[0], features, map, need_features: needFeatures, actions: probe.action_space(first).n };
   const suites = [
     { name: `parallel api test (${cycles} cycles)`, result: parallelApiTest(makeEnv, { cycles }) },
     { name: `seed test (${Math.min(cycles, 200)} steps)`, result: seedTest(makeEnv, { steps: Math.min(cycles, 200) }) },
   ];
   const ok = suites.every((s) => s.result.ok);
   if (values.json) {
-    out.log(JSON.stringify({ env: ENV_NAME, config: relative(process.cwd(), config) || config, cycles, ok, suites }));
+    out.log(JSON.stringify({ env: ENV_NAME, config: relative(process.cwd(), config) || config, cycles, ok, observation, suites }));
     return ok ? 0 : 1;
   }
   out.log(`townlet env-check: ${ENV_NAME} on ${relative(process.cwd(), config) || config}`);
+  out.log(
+    `  observation: ${observation.size} floats = ${features} features (${needFeatures.length} needs: ${needFeatures.join(", ")}) + map ${map.join("x")}; ${observation.actions} actions`,
+  );
   let passed = 0;
   let total = 0;
   for (const s of suites) {
