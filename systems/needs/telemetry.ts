@@ -1,17 +1,20 @@
 // The needs plug-in's part of the telemetry stream: each agent's needs, their mean and minimum
-// over every live agent (`aggregates`) and per town (`towns_overview`). Every need of
-// NEED_NAMES is published the same way.
+// over every live agent (`aggregates`) and per town (`towns_overview`), and the needs list
+// itself (`layout.needs`: name, label, colour, for the observer's bars). Every need of the
+// world's table (components/needs.ts) is published the same way.
 import { Town } from "../../engine/core-components.ts";
 import type { TelemetryContext, TelemetryOptions, TelemetryPart } from "../../engine/telemetry.ts";
 import { agentsPerTown, round4, townMeans } from "../../engine/telemetry.ts";
-import { Needs, NEED_NAMES } from "../../components/needs.ts";
+import { Needs, needTable } from "../../components/needs.ts";
 
 type Column = ArrayLike<number>;
 
 export function needsTelemetry({ world }: TelemetryContext, opts: TelemetryOptions): TelemetryPart | undefined {
   if (!world.components.isRegistered(Needs)) return undefined;
   const N = world.columns(Needs) as unknown as Record<string, Column>;
-  const names = NEED_NAMES;
+  const table = needTable(world.settings);
+  const names = table.names;
+  const layout = { needs: table.list.map((n) => ({ name: n.name, label: n.label, colour: n.colour })) };
   const cols = names.map((n) => N[n]);
   return {
     sections() {
@@ -31,7 +34,7 @@ export function needsTelemetry({ world }: TelemetryContext, opts: TelemetryOptio
         mean_needs[names[k]] = count ? round4(sum / count) : 0;
         min_needs[names[k]] = count ? round4(min) : 0;
       }
-      const out: Record<string, unknown> = { aggregates: { mean_needs, min_needs } };
+      const out: Record<string, unknown> = { aggregates: { mean_needs, min_needs }, layout };
       if (opts.townOverview) out.towns_overview = overview(world.towns, agents, world.columns(Town).id, names, cols);
       return out;
     },

@@ -15,9 +15,9 @@ export const AgentRecord = z
     town: count.describe("town index"),
     x: z.int().describe("tile column"),
     y: z.int().describe("tile row"),
-    hunger: z.number().describe("satiety, 1 = sated, 0 = starving (4 decimals)"),
-    hygiene: z.number().describe("cleanliness in [0,1]"),
-    energy: z.number().describe("rest in [0,1]"),
+    hunger: z.number().optional().describe("satiety, 1 = sated, 0 = starving (4 decimals); each need of layout.needs has a field like it"),
+    hygiene: z.number().optional().describe("cleanliness in [0,1] (a default need)"),
+    energy: z.number().optional().describe("rest in [0,1] (a default need)"),
     wallet: z.number().describe("money held"),
     option: z.string().describe("option the agent's policy committed to (wait, work, use, chat, avoid, none)"),
     activity: z.string().nullable().describe("affordance running, null = none"),
@@ -151,19 +151,24 @@ export const Layout = z
     ticks_per_day: count.nullable(),
     jobs: z.array(z.strictObject({ job: z.string(), x: z.int().describe("-1 = anywhere"), y: z.int(), start_tick: z.int(), end_tick: z.int() })).describe("workplaces and shifts"),
     perturbation_specs: z.array(z.string()).describe("spec names perturbation_trigger accepts"),
+    needs: z
+      .array(z.strictObject({ name: z.string(), label: z.string(), colour: z.string().describe("#rrggbb") }))
+      .optional()
+      .describe("the world's needs in order (config needs:); each agent record and towns_overview carry one field per need"),
   })
   .describe("what does not change during a run (sent in snapshots only)");
 
 export const TownsOverview = z
   .strictObject({
     agents: z.array(count),
-    hunger: z.array(z.number()).describe("mean, 3 decimals"),
-    hygiene: z.array(z.number()),
-    energy: z.array(z.number()),
+    hunger: z.array(z.number()).optional().describe("mean, 3 decimals (each need of layout.needs has an array like it)"),
+    hygiene: z.array(z.number()).optional(),
+    energy: z.array(z.number()).optional(),
     wallet: z.array(z.number()).describe("mean, 2 decimals"),
     late: z.array(count).describe("agents whose shift state is late"),
     queued: z.array(count).describe("agents waiting in a queue"),
   })
+  .catchall(z.array(z.number()).describe("mean of a further need of layout.needs, 3 decimals"))
   .describe("figures per town, index = town (townlet serve publishes it for the observer's overview)");
 
 export const LoopStatus = z
