@@ -1,0 +1,179 @@
+// One training run's shared state while it runs: the training world and its rollout collector,
+// the counters every stage advances (agent-steps, decisions, cycles, episodes), the wall time of
+// each stage, and the fields every epoch record of the log carries.
+import type { World } from "../engine/world.ts";
+import type { SocialLedger } from "../components/social.ts";
+import type { UpdateStats } from "./ppo.ts";
+import type { RolloutCollector } from "./rollout.ts";
+import type { EpochRecord, PpoLogWriter } from "./log.ts";
+import type { StageTiming, TrainSettings } from "./trainer.ts";
+
+export class TrainingSession {
+  /** Each finished stage's wall time and throughput, in order. */
+  readonly stages: StageTiming[] = [];
+  private open: { stage: StageTiming; t0: number; steps0: number } | undefined;
+  /** Agent-steps simulated in the training world (resumed runs start from the checkpoint's). */
+  steps: number;
+  /** Update cycles logged (replay epochs and PPO updates). */
+  cycle: number;
+  /** Transitions collected (the log's `steps`). */
+  decisions: number;
+  /** Seed of the training world's current episode. */
+  episodeSeed: number;
+  /** Ticks into the current episode. */
+  episodeTick = 0;
+  /** Ticks per simulated day (exits per agent-day). */
+  readonly dayTicks: number;
+
+  constructor(
+    readonly s: TrainSettings,
+    readonly world: World,
+    readonly collector: RolloutCollector,
+    readonly log: PpoLogWriter,
+    start: { steps: number; cycle: number; decisions: number },
+  ) {
+    this.steps = start.steps;
+    this.cycle = start.cycle;
+    this.decisions = start.decisions;
+    this.episodeSeed = s.seed;
+    this.dayTicks = world.settings.observations_config.hybrid.time_ticks_per_day;
+  }
+
+  // ---- stage timing ---------------------------------------------------------------------------
+
+  /** Ends the open stage (if any) and starts timing `stage`. */
+  beginStage(stage: StageTiming["stage"]): void {
+    this.endStage();
+    this.open = { stage: { stage, sec: 0, agent_steps: 0, agent_steps_per_sec: 0, samples: 0, samples_per_sec: 0 }, t0: performance.now(), steps0: this.steps };
+  }
+
+  /** Records the open stage's wall time and throughput. */
+  endStage(): void {
+    if (!this.open) return;
+    const st = this.open.stage;
+    st.sec = (performance.now() - this.open.t0) / 1000;
+    if (st.stage !== "bc" && st.stage !== "eval") st.agent_steps = this.steps - this.open.steps0;
+    st.agent_steps_per_sec = st.sec > 0 ? st.agent_steps / st.sec : 0;
+    st.samples_per_sec = st.sec > 0 ? st.samples / st.sec : 0;
+    this.stages.push(st);
+    this.open = undefined;
+  }
+
+  /** Counts rows trained on in the open stage. */
+  addSamples(n: number): void {
+    if (this.open) this.open.stage.samples += n;
+  }
+
+  /** Counts agent-steps simulated outside the training world (evaluation) in the open stage. */
+  addAgentSteps(n: number): void {
+    if (this.open) this.open.stage.agent_steps += n;
+  }
+
+  // ---- the training world ---------------------------------------------------------------------
+
+  /** Starts a new episode: the training world reset with the next seed. */
+  newEpisode(): void {
+    this.episodeSeed++;
+    this.world.reset(this.episodeSeed);
+    this.episodeTick = 0;
+  }
+
+  /** Runs `ticks` ticks of the training world into the collector (starting new episodes as due). */
+  rollout(ticks: number): Partial<EpochRecord> {
+    const { world, collector } = this;
+    collector.begin();
+    const conflict = newConflictSampler();
+    for (let t = 0; t < ticks; t++) {
+      if (this.episodeTick >= this.s.episodeTicks) {
+        collector.finish(world);
+        this.newEpisode();
+      }
+      world.step();
+      collector.afterTick(world);
+      this.episodeTick++;
+      if (t % 10 === 0) conflict.sample(world);
+    }
+    collector.finish(world);
+    this.steps += collector.stats.agentSteps;
+    this.decisions += collector.buffer.count;
+    return conflict.result();
+  }
+
+  /** The fields of an epoch record every cycle writes. */
+  baseRecord(stats: UpdateStats, extra: { dataMode: "replay" | "rollout" | "mixed"; rolloutTicks: number; duration: number; corr: number }): EpochRecord {
+    return {
+      epoch: this.cycle,
+      updates: stats.updates,
+      transitions: stats.transitions,
+      steps: this.decisions,
+      loss_policy: stats.lossPolicy,
+      loss_value: stats.lossValue,
+      loss_entropy: stats.lossEntropy,
+      loss_total: stats.lossTotal,
+      clip_fraction: stats.clipFraction,
+      adv_mean: stats.advMean,
+      adv_std: stats.advStd,
+      grad_norm: stats.gradNorm,
+      kl_divergence: stats.klDivergence,
+      lr: stats.lr,
+      epoch_duration_sec: extra.duration,
+      data_mode: extra.dataMode,
+      cycle_id: this.cycle,
+      batch_entropy_mean: stats.batchEntropyMean,
+      batch_entropy_std: stats.batchEntropyStd,
+      grad_norm_max: stats.gradNormMax,
+      kl_divergence_max: stats.klDivergenceMax,
+      reward_advantage_corr: extra.corr,
+      rollout_ticks: extra.rolloutTicks,
+    };
+  }
+}
+
+/** Rivalry aggregates of the training world, sampled during a rollout: the log's `conflict.*` fields. */
+function newConflictSampler() {
+  let n = 0;
+  const acc = { maxMean: 0, maxMax: 0, avoidMean: 0, avoidMax: 0 };
+  return {
+    sample(world: World) {
+      if (!world.hasPlugin("social")) return;
+      const L = world.state<{ ledger: SocialLedger }>("social").ledger;
+      const threshold = world.settings.conflict.rivalry.avoid_threshold;
+      const agents = world.agents;
+      if (agents.length === 0) return;
+      let sumMax = 0;
+      let maxMax = 0;
+      let sumAvoid = 0;
+      let maxAvoid = 0;
+      for (let i = 0; i < agents.length; i++) {
+        const e = agents[i];
+        let m = 0;
+        let avoid = 0;
+        for (let k = 0; k < L.maxEdges; k++) {
+          const slot = e * L.maxEdges + k;
+          if (slot >= L.other.length || L.other[slot] === -1) continue;
+          const r = L.rivalry[slot];
+          if (r > m) m = r;
+          if (r >= threshold) avoid++;
+        }
+        sumMax += m;
+        if (m > maxMax) maxMax = m;
+        sumAvoid += avoid;
+        if (avoid > maxAvoid) maxAvoid = avoid;
+      }
+      acc.maxMean += sumMax / agents.length;
+      acc.maxMax += maxMax;
+      acc.avoidMean += sumAvoid / agents.length;
+      acc.avoidMax += maxAvoid;
+      n++;
+    },
+    result(): Partial<EpochRecord> {
+      if (n === 0) return {};
+      return {
+        "conflict.rivalry_max_mean_avg": acc.maxMean / n,
+        "conflict.rivalry_max_max_avg": acc.maxMax / n,
+        "conflict.rivalry_avoid_count_mean_avg": acc.avoidMean / n,
+        "conflict.rivalry_avoid_count_max_avg": acc.avoidMax / n,
+      };
+    },
+  };
+}
