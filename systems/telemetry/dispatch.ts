@@ -4,7 +4,10 @@
 // field), and builds the agent, job and object records from the plug-ins' fields.
 import type { World } from "../../engine/world.ts";
 import type { AnyPlugin } from "../../engine/plugin.ts";
-import type { TelemetryContext, TelemetryOptions, TelemetryPart } from "../../engine/telemetry.ts";
+import { Agent, Town } from "../../engine/core-components.ts";
+import { agentsPerTown, type TelemetryContext, type TelemetryOptions, type TelemetryPart } from "../../engine/telemetry.ts";
+import { jobTable, ticksPerDay } from "../../components/jobs.ts";
+import type { MealCounter } from "./events.ts";
 import { AgentRecord, Aggregates, JobRecord, Layout, StateSections, TownsOverview } from "./schema.ts";
 
 type Rec = Record<string, unknown>;
@@ -55,7 +58,7 @@ export function collectParts(world: World, opts: TelemetryOptions): { plugin: st
  * The sections of every part, merged and ordered. A section two plug-ins give is merged key by
  * key when both are objects; a key given twice is an error naming both plug-ins.
  */
-export function mergeSections(parts: readonly { plugin: string; part: TelemetryPart }[], extra: Iterable<[string, unknown]>): Map<string, unknown> {
+export function mergeSections(parts: readonly { plugin: string; part: TelemetryPart }[]): Map<string, unknown> {
   const got = new Map<string, unknown>();
   const owner = new Map<string, string>();
   const put = (plugin: string, name: string, v: unknown) => {
@@ -76,7 +79,6 @@ export function mergeSections(parts: readonly { plugin: string; part: TelemetryP
     const s = part.sections?.();
     if (s) for (const [name, v] of Object.entries(s)) put(plugin, name, v);
   }
-  for (const [name, v] of extra) put("(added section)", name, v);
   const out = new Map<string, unknown>();
   for (const name of SECTION_ORDER) if (got.has(name)) out.set(name, got.get(name));
   for (const [name, v] of got) if (!out.has(name)) out.set(name, v);
@@ -141,4 +143,88 @@ export function objectRecords(parts: readonly { part: TelemetryPart }[], only?: 
     else for (const [id, r] of m) out.set(id, r);
   }
   return out ?? new Map();
+}
+
+/** The telemetry plug-in's own part: the mode, the towns, the kpis, the layout, agents per town, meals, added sections. */
+export function ownPart(w: World, opts: TelemetryOptions, meals: MealCounter, extra: ReadonlyMap<string, (world: World) => unknown>, layout: Rec): TelemetryPart {
+  const townId = w.columns(Town).id;
+  const uid = w.columns(Agent).uid;
+  return {
+    sections: () => {
+      const agents = w.agents;
+      const out: Rec = { mode: opts.mode, towns: w.towns, kpis: opts.kpis, layout };
+      const byTown = agentsPerTown(w.towns, agents, townId);
+      out.aggregates = { agents: agents.length, ...(w.towns <= opts.maxTownsListed ? { by_town: byTown } : {}) };
+      if (opts.townOverview) out.towns_overview = { agents: byTown };
+      for (const [name, fn] of extra) {
+        const v = fn(w);
+        if (v !== undefined) out[name] = v;
+      }
+      return out;
+    },
+    agent: (eid, agent, job) => {
+      agent.town = townId[eid];
+      const [cooked, eaten] = meals.meals(eid, uid[eid]);
+      job.meals_cooked = cooked;
+      job.meals_consumed = eaten;
+    },
+  };
+}
+
+/** What does not change during a run: grid size, day length, workplaces (perturbation specs: their plug-in's). */
+export function layoutOf(w: World): Rec {
+  const settings = w.settings as Partial<World["settings"]>;
+  const [width, height] = settings.world?.grid_size ?? [0, 0];
+  const jobs: Rec[] = [];
+  let perDay: number | null = null;
+  try {
+    const t = jobTable(w);
+    t.names.forEach((job, j) => jobs.push({ job, x: t.x[j], y: t.y[j], start_tick: t.start[j], end_tick: t.end[j] }));
+    perDay = ticksPerDay(w);
+  } catch {
+    // No `jobs` or observations section in this world's settings.
+  }
+  return { grid: { width, height }, ticks_per_day: perDay, jobs };
+}
+
+// ---- diffs ------------------------------------------------------------------------------------------
+
+export type CollectionDiff = { spawned?: Record<string, Rec>; changed?: Record<string, Rec>; removed?: string[] };
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  return false;
+}
+
+/** Fields of `next` that differ from `prev` (undefined when none). */
+function recordChanges(prev: Rec, next: Rec): Rec | undefined {
+  let out: Rec | undefined;
+  for (const k in next) {
+    if (!sameValue(prev[k], next[k])) (out ??= {})[k] = next[k];
+  }
+  return out;
+}
+
+export function diffCollection(prev: Map<string, Rec>, next: Map<string, Rec>): CollectionDiff | undefined {
+  const d: CollectionDiff = {};
+  for (const [id, rec] of next) {
+    const old = prev.get(id);
+    if (!old) (d.spawned ??= {})[id] = rec;
+    else {
+      const ch = recordChanges(old, rec);
+      if (ch) (d.changed ??= {})[id] = ch;
+    }
+  }
+  for (const id of prev.keys()) if (!next.has(id)) (d.removed ??= []).push(id);
+  return d.spawned || d.changed || d.removed ? d : undefined;
+}
+
+export function once(fn: () => string): () => string {
+  let v: string | undefined;
+  return () => (v ??= fn());
 }

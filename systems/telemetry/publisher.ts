@@ -5,16 +5,16 @@
 // stable agent id. Above telemetry.stream.aggregate_above_agents live agents it keeps aggregates
 // plus the agents and towns clients subscribed to. It never writes to the world. Idle (no sink)
 // it costs almost nothing.
-import { createHash } from "node:crypto";
 import type { World } from "../../engine/world.ts";
-import { Agent, Town } from "../../engine/core-components.ts";
-import { agentsPerTown, type TelemetryOptions, type TelemetryPart } from "../../engine/telemetry.ts";
+import { Town } from "../../engine/core-components.ts";
+import type { TelemetryOptions, TelemetryPart } from "../../engine/telemetry.ts";
 import { Obj } from "../../components/objects.ts";
-import { jobTable, ticksPerDay } from "../../components/jobs.ts";
 import type { TelemetryConfig } from "./config.ts";
 import { DEFAULT_NARRATORS, NarrationLimiter, narrate, type Narrator } from "./narration.ts";
 import { collectEvents, MealCounter } from "./events.ts";
-import { collectParts, mergeSections, objectRecords, RecordBuilder } from "./dispatch.ts";
+import { AgentIds } from "./identities.ts";
+import { consoleSnapshotOf, filterDiff, pickCollections, TRANSIENT_KEYS, type Collection, type PublishedCollections } from "./views.ts";
+import { collectParts, diffCollection, mergeSections, objectRecords, once, ownPart, layoutOf, RecordBuilder, type CollectionDiff } from "./dispatch.ts";
 import {
   SCHEMA_VERSION,
   type AgentRecordT,
@@ -40,50 +40,11 @@ export interface TelemetrySink {
   close?(): void | Promise<void>;
 }
 
-type Collection = "agents" | "jobs" | "objects";
 type Rec = Record<string, unknown>;
-type CollectionDiff = { spawned?: Record<string, Rec>; changed?: Record<string, Rec>; removed?: string[] };
 
 type Parts = { plugin: string; part: TelemetryPart }[];
 
-/** Keys of a payload that are not state (a client's copy leaves them out). */
-export const TRANSIENT_KEYS = new Set([
-  "schema_version",
-  "payload_type",
-  "tick",
-  "seq",
-  "config_id",
-  "reason",
-  "events",
-  "narrations",
-  "dropped",
-  "subscribed",
-  "subscribed_towns",
-  "changes",
-  "removed",
-  "agents",
-  "jobs",
-  "objects",
-]);
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-    return true;
-  }
-  return false;
-}
-
-/** Fields of `next` that differ from `prev` (undefined when none). */
-function recordChanges(prev: Rec, next: Rec): Rec | undefined {
-  let out: Rec | undefined;
-  for (const k in next) {
-    if (!sameValue(prev[k], next[k])) (out ??= {})[k] = next[k];
-  }
-  return out;
-}
+export { TRANSIENT_KEYS } from "./views.ts";
 
 export class TelemetryPublisher {
   /** Narration lines by event name; `perturbation_*` events have a generic narrator. */
@@ -106,14 +67,7 @@ export class TelemetryPublisher {
   private lastEvents: TelemetryEventT[] = [];
   private lastNarrations: NarrationT[] = [];
 
-  // Stable names per entity as of the last publish (events about agents removed since use them).
-  private knownUid = new Int32Array(0);
-  private knownName: (string | undefined)[] = [];
-  private knownList = new Int32Array(0);
-  private knownCount = 0;
-  private namedUids = new Map<number, string>();
-  private hashCache = new Map<string, string>();
-  private unhash = new Map<string, string>();
+  private readonly ids: AgentIds;
   /** Agents clients subscribed to (aggregate mode), by published id, with a reference count. */
   private watched = new Map<string, number>();
   /** Records of agents watched since the last publish, read when they were subscribed to. */
@@ -143,6 +97,7 @@ export class TelemetryPublisher {
   ) {
     this.limiter = new NarrationLimiter(cfg.narration);
     this.meals = new MealCounter(world);
+    this.ids = new AgentIds(world, cfg);
   }
 
   // ---- wiring ------------------------------------------------------------------------------------
@@ -191,95 +146,17 @@ export class TelemetryPublisher {
 
   /** The id published for an agent name (a salted hash in privacy mode). */
   publicId(name: string): string {
-    if (!this.cfg.privacy.hash_agent_ids) return name;
-    let h = this.hashCache.get(name);
-    if (h === undefined) {
-      h = "anon_" + createHash("sha256").update(`${this.cfg.privacy.salt}\u0000${name}`).digest("hex").slice(0, 16);
-      this.hashCache.set(name, h);
-      this.unhash.set(h, name);
-    }
-    return h;
+    return this.ids.publicId(name);
   }
 
   /** The live agent entity behind a published id, or -1. */
   agentByPublicId(id: string): number {
-    if (!this.cfg.privacy.hash_agent_ids) return this.world.agentEid(id);
-    let name = this.unhash.get(id);
-    if (name === undefined) {
-      // Hash every live agent once (rare: a subscription to an agent not yet seen).
-      const agents = this.world.agents;
-      for (let i = 0; i < agents.length; i++) this.publicId(this.world.agentName(agents[i]));
-      name = this.unhash.get(id);
-    }
-    return name === undefined ? -1 : this.world.agentEid(name);
+    return this.ids.agentByPublicId(id);
   }
 
   private objectName(eid: number, O: { key: Int32Array }, townId: Uint32Array): string {
     const id = this.world.text(O.key[eid]);
     return this.world.towns > 1 ? `${id}@${townId[eid]}` : id;
-  }
-
-  /** Name of an agent entity in an event: the agent it was at the last publish, unless `uid` says otherwise. */
-  private eventAgent(eid: number, uid: number | undefined): string | null {
-    const w = this.world;
-    const alive = w.isAgent(eid);
-    const liveUid = alive ? w.columns(Agent).uid[eid] : -1;
-    if (uid !== undefined) {
-      if (eid < this.knownUid.length && this.knownUid[eid] === uid) return this.publicId(this.knownName[eid]!);
-      if (alive && liveUid === uid) return this.publicId(w.agentName(eid));
-      return this.publicId(this.namedUids.get(uid) ?? `agent_${uid}`);
-    }
-    if (eid < this.knownUid.length && this.knownUid[eid] >= 0) return this.publicId(this.knownName[eid]!);
-    if (alive) return this.publicId(w.agentName(eid));
-    return null;
-  }
-
-  /** Refreshes the names known per entity (after the events that may name agents gone since). */
-  private refreshNames(): void {
-    const w = this.world;
-    const agents = w.agents;
-    const uid = w.columns(Agent).uid;
-    const max = w.maxEntityId() + 1;
-    if (this.knownUid.length < max) {
-      const g = new Int32Array(Math.max(16, max * 2)).fill(-1);
-      g.set(this.knownUid);
-      this.knownUid = g;
-    }
-    // Entities known before and no longer agents: forget them (a merge over two sorted lists).
-    let j = 0;
-    for (let i = 0; i < this.knownCount; i++) {
-      const e = this.knownList[i];
-      while (j < agents.length && agents[j] < e) j++;
-      if (j < agents.length && agents[j] === e) continue;
-      const name = this.knownName[e];
-      if (name !== undefined) this.forget(name, this.knownUid[e]);
-      this.knownUid[e] = -1;
-      this.knownName[e] = undefined;
-    }
-    for (let i = 0; i < agents.length; i++) {
-      const e = agents[i];
-      const u = uid[e];
-      if (this.knownUid[e] !== u) {
-        const old = this.knownName[e];
-        if (old !== undefined) this.forget(old, this.knownUid[e]);
-        this.knownUid[e] = u;
-        const name = w.agentName(e);
-        this.knownName[e] = name;
-        if (name !== `agent_${u}`) this.namedUids.set(u, name);
-      }
-    }
-    if (this.knownList.length < agents.length) this.knownList = new Int32Array(Math.max(16, agents.length * 2));
-    this.knownList.set(agents);
-    this.knownCount = agents.length;
-  }
-
-  private forget(name: string, uid: number): void {
-    const h = this.hashCache.get(name);
-    if (h !== undefined) {
-      this.hashCache.delete(name);
-      this.unhash.delete(h);
-    }
-    this.namedUids.delete(uid);
   }
 
   /** This tick's messages as events (agents named as at the last publish, see eventAgent). */
@@ -288,7 +165,7 @@ export class TelemetryPublisher {
     const townId = w.columns(Town).id;
     const O = w.components.isRegistered(Obj) ? w.columns(Obj) : undefined;
     const r = collectEvents(w, this.cfg, tick, {
-      agent: (eid, uid) => this.eventAgent(eid, uid),
+      agent: (eid, uid) => this.ids.eventAgent(eid, uid),
       object: (eid) => this.objectName(eid, O!, townId),
     });
     this.eventsDropped += r.dropped;
@@ -322,53 +199,9 @@ export class TelemetryPublisher {
   private parts(mode: "full" | "aggregate"): Parts {
     const kpis = this.world.kpis();
     const opts = this.options(mode, kpis);
-    return [...collectParts(this.world, opts), { plugin: "telemetry", part: this.ownPart(opts) }];
-  }
-
-  /** The telemetry plug-in's own part: the mode, the towns, the kpis, the layout, agents per town, meals. */
-  private ownPart(opts: TelemetryOptions): TelemetryPart {
-    const w = this.world;
-    const townId = w.columns(Town).id;
-    const uid = w.columns(Agent).uid;
-    return {
-      sections: () => {
-        const agents = w.agents;
-        const out: Rec = { mode: opts.mode, towns: w.towns, kpis: opts.kpis, layout: this.layout() };
-        const byTown = agentsPerTown(w.towns, agents, townId);
-        out.aggregates = { agents: agents.length, ...(w.towns <= opts.maxTownsListed ? { by_town: byTown } : {}) };
-        if (opts.townOverview) out.towns_overview = { agents: byTown };
-        for (const [name, fn] of this.extraSections) {
-          const v = fn(w);
-          if (v !== undefined) out[name] = v;
-        }
-        return out;
-      },
-      agent: (eid, agent, job) => {
-        agent.town = townId[eid];
-        const [cooked, eaten] = this.meals.meals(eid, uid[eid]);
-        job.meals_cooked = cooked;
-        job.meals_consumed = eaten;
-      },
-    };
-  }
-
-  /** What does not change during a run: grid size, day length, workplaces (perturbation specs: their plug-in's). */
-  private layout(): Rec {
-    if (this.layoutCache) return this.layoutCache;
-    const w = this.world;
-    const settings = w.settings as Partial<World["settings"]>;
-    const [width, height] = settings.world?.grid_size ?? [0, 0];
-    const jobs: Rec[] = [];
-    let perDay: number | null = null;
-    try {
-      const t = jobTable(w);
-      t.names.forEach((job, j) => jobs.push({ job, x: t.x[j], y: t.y[j], start_tick: t.start[j], end_tick: t.end[j] }));
-      perDay = ticksPerDay(w);
-    } catch {
-      // No `jobs` or observations section in this world's settings.
-    }
-    this.layoutCache = { grid: { width, height }, ticks_per_day: perDay, jobs };
-    return this.layoutCache;
+    this.layoutCache ??= layoutOf(this.world);
+    const own = ownPart(this.world, opts, this.meals, this.extraSections, this.layoutCache);
+    return [...collectParts(this.world, opts), { plugin: "telemetry", part: own }];
   }
 
   /** Counts meals cooked and eaten per agent (every tick, telemetry or not: cheap). */
@@ -386,7 +219,7 @@ export class TelemetryPublisher {
     const threshold = this.cfg.stream.aggregate_above_agents;
     const mode = threshold > 0 && w.agents.length > threshold ? "aggregate" : "full";
     const events = withEvents ? this.events(tick) : [];
-    this.refreshNames();
+    this.ids.refresh();
     const parts = this.parts(mode);
     const records = new RecordBuilder(parts);
     const townId = w.columns(Town).id;
@@ -395,7 +228,7 @@ export class TelemetryPublisher {
     const nextAgents = new Map<string, Rec>();
     const nextJobs = new Map<string, Rec>();
     const put = (eid: number) => {
-      const id = this.publicId(this.knownName[eid]!);
+      const id = this.ids.known(eid);
       const { agent, job } = records.build(eid);
       nextAgents.set(id, agent);
       nextJobs.set(id, job);
@@ -430,7 +263,7 @@ export class TelemetryPublisher {
       events,
       narrations: [],
     };
-    const sections = mergeSections(parts, []);
+    const sections = mergeSections(parts);
     for (const [k, v] of sections) {
       const json = JSON.stringify(v);
       const prev = this.sections.get(k);
@@ -536,21 +369,6 @@ export class TelemetryPublisher {
    */
   snapshot(reason: SnapshotReason, subs: ReadonlySet<string> | null = null, towns?: ReadonlySet<number>): SnapshotPayloadT {
     this.ensureState();
-    const all = subs === null || this.mode === "full";
-    const inTown = (t: unknown) => towns !== undefined && typeof t === "number" && towns.has(t);
-    const pick = (name: Collection) => {
-      const out: Record<string, Rec> = {};
-      for (const [id, r] of this.coll[name]) {
-        if (all || (name === "objects" ? inTown(r.town) : subs.has(id) || inTown(this.agentTown(id)))) out[id] = r;
-      }
-      if (!all && name !== "objects") {
-        for (const [id, r] of this.early) if ((subs.has(id) || inTown(r.agent.town)) && !(id in out)) out[id] = name === "agents" ? r.agent : r.job;
-      }
-      if (!all && name === "objects") {
-        for (const [id, r] of this.earlyObjects) if (inTown(r.town) && !(id in out)) out[id] = r;
-      }
-      return out;
-    };
     const snap: Rec = {
       schema_version: SCHEMA_VERSION,
       payload_type: "snapshot",
@@ -560,9 +378,10 @@ export class TelemetryPublisher {
       reason,
     };
     for (const [k, v] of this.sections) snap[k] = v.value;
-    snap.agents = pick("agents");
-    snap.jobs = pick("jobs");
-    snap.objects = pick("objects");
+    const seen = pickCollections(this.published(), subs === null || this.mode === "full" ? null : subs, towns);
+    snap.agents = seen.agents;
+    snap.jobs = seen.jobs;
+    snap.objects = seen.objects;
     if (this.mode === "aggregate" && subs !== null) snap.subscribed = [...subs].sort();
     if (this.mode === "aggregate" && subs !== null && towns?.size) snap.subscribed_towns = [...towns].sort((a, b) => a - b);
     snap.events = reason === "initial" ? this.lastEvents : [];
@@ -572,37 +391,11 @@ export class TelemetryPublisher {
 
   /** The diff as one aggregate-mode client sees it (its subscriptions only: agents, and towns). */
   filterDiff(diff: DiffPayloadT, subs: ReadonlySet<string>, towns?: ReadonlySet<number>): DiffPayloadT {
-    if (this.mode === "full") return diff;
-    const out: Rec = { ...diff };
-    const inTown = (t: number) => towns !== undefined && towns.has(t);
-    const sees = {
-      agents: (id: string) => subs.has(id) || inTown(this.agentTown(id)),
-      jobs: (id: string) => subs.has(id) || inTown(this.agentTown(id)),
-      objects: (id: string) => inTown(this.objectTown(id)),
-    };
-    for (const name of ["agents", "jobs", "objects"] as const) {
-      const d = diff[name] as CollectionDiff | undefined;
-      if (!d) continue;
-      const keep = sees[name];
-      const f: CollectionDiff = {};
-      if (d.spawned) for (const [id, r] of Object.entries(d.spawned)) if (keep(id)) (f.spawned ??= {})[id] = r;
-      if (d.changed) for (const [id, r] of Object.entries(d.changed)) if (keep(id)) (f.changed ??= {})[id] = r;
-      if (d.removed) for (const id of d.removed) if (keep(id)) (f.removed ??= []).push(id);
-      if (f.spawned || f.changed || f.removed) out[name] = f;
-      else delete out[name];
-    }
-    return out as DiffPayloadT;
+    return this.mode === "full" ? diff : filterDiff(this.published(), diff, subs, towns);
   }
 
-  /** Town of a published agent, or of one that left at the last publish; -1 when unknown. */
-  private agentTown(id: string): number {
-    const t = this.coll.agents.get(id)?.town;
-    return typeof t === "number" ? t : (this.goneTown.agents.get(id) ?? -1);
-  }
-
-  private objectTown(id: string): number {
-    const t = this.coll.objects.get(id)?.town;
-    return typeof t === "number" ? t : (this.goneTown.objects.get(id) ?? -1);
+  private published(): PublishedCollections {
+    return { coll: this.coll, goneTown: this.goneTown, early: this.early, earlyObjects: this.earlyObjects };
   }
 
   /** 1 per town some client watches (undefined when none). */
@@ -715,50 +508,6 @@ export class TelemetryPublisher {
    * queue, read from the world now (every agent, or `agents`), in the original's shapes.
    */
   consoleSnapshot(agents?: readonly string[]): Rec {
-    const w = this.world;
-    const parts = this.parts("full");
-    const records = new RecordBuilder(parts);
-    const jobs: Record<string, JobRecordT> = {};
-    const list: number[] = [];
-    const unknown: string[] = [];
-    if (agents) {
-      for (const id of agents) {
-        const eid = w.agentEid(id) >= 0 ? w.agentEid(id) : this.agentByPublicId(id);
-        if (eid >= 0) list.push(eid);
-        else unknown.push(id);
-      }
-    } else list.push(...w.agents);
-    for (const eid of list) jobs[this.publicId(w.agentName(eid))] = records.build(eid).job as JobRecordT;
-    const sections = mergeSections(parts, []);
-    return {
-      schema_version: SCHEMA_VERSION,
-      tick: w.tick,
-      config_id: this.configId,
-      jobs,
-      economy: sections.get("economy"),
-      employment: sections.get("employment"),
-      queue_metrics: sections.get("queue_metrics"),
-      embedding_metrics: sections.get("embedding_metrics"),
-      ...(unknown.length ? { unknown_agents: unknown } : {}),
-    };
+    return consoleSnapshotOf(this.world, this.parts("full"), this, this.configId, agents);
   }
-}
-
-function diffCollection(prev: Map<string, Rec>, next: Map<string, Rec>): CollectionDiff | undefined {
-  const d: CollectionDiff = {};
-  for (const [id, rec] of next) {
-    const old = prev.get(id);
-    if (!old) (d.spawned ??= {})[id] = rec;
-    else {
-      const ch = recordChanges(old, rec);
-      if (ch) (d.changed ??= {})[id] = ch;
-    }
-  }
-  for (const id of prev.keys()) if (!next.has(id)) (d.removed ??= []).push(id);
-  return d.spawned || d.changed || d.removed ? d : undefined;
-}
-
-function once(fn: () => string): () => string {
-  let v: string | undefined;
-  return () => (v ??= fn());
 }
