@@ -21,4 +21,8 @@ export async function prepareBlock(world: World, spec: string | undefined): Prom
 }
 
 export const SHARD_HOST: ShardHost = { corePlugins, prepareBlock };
-export const SHARD_HOST_MODULE = import.meta.url;
+/**
+ * This module's URL, which worker threads import: the source or compiled file itself; from the
+ * CLI bundle (dist/cli/, where this code sits in a chunk) the compiled dist/tools/shard-host.js.
+ */
+export const SHARD_HOST_MODULE = /\/tools\/shard-host\.[mc]?[jt]s$/.test(import.meta.url) ? import.meta.url : new URL("../tools/shard-host.js", import.meta.url).href;
