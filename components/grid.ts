@@ -17,12 +17,36 @@ export const STEPS: readonly (readonly [number, number])[] = [
 
 export const UNREACHABLE = 0xffff;
 
+/** A per-tile array: the smallest unsigned type that holds a town's slot numbers (slot + 1). */
+type TileArray = Uint8Array | Uint16Array | Uint32Array;
+
+function tileArray(slots: number, n: number): TileArray {
+  return slots < 0xff ? new Uint8Array(n) : slots < 0xffff ? new Uint16Array(n) : new Uint32Array(n);
+}
+
+/**
+ * The per-tile arrays hold town-local slot numbers, not entity ids (issue #19: 2 bytes per tile
+ * in towns of up to 254 members instead of 8): every placed agent and every object holds a slot
+ * in its town's member table (`members[town * slots + slot] = entity`), and a tile stores
+ * slot + 1 (0 = none). The table starts at the world's entities per town (rounded up to a power
+ * of two) and doubles for a town that needs more, widening the tile arrays' type past 254 and
+ * 65,534 members. Slots are storage only: the state hash and snapshots see entity ids.
+ */
 export class SpatialIndex implements PersistentState {
   readonly cells: number;
-  /** First agent on each tile (index town*cells + y*width + x), 0 = none. */
-  readonly tileHead: Int32Array;
-  /** The object on each tile, 0 = none (one object per tile). */
-  readonly objectAt: Int32Array;
+  /** Slots per town in `members` (a power of two). */
+  private slots: number;
+  /** Entity in each town's slot (index town * slots + slot); > 0 an entity, <= 0 free (-next free slot + 1 in a free chain). */
+  private members: Int32Array;
+  /** Slots of each town handed out so far (a high-water mark) and the head of its free chain (slot + 1, 0 = none). */
+  private top: Int32Array;
+  private freeHead: Int32Array;
+  /** Each entity's slot in its town's table, -1 = none (index: entity). */
+  private slotOf: Int32Array;
+  /** Slot + 1 of the first agent on each tile (index town*cells + y*width + x), 0 = none. */
+  private head: TileArray;
+  /** Slot + 1 of the object on each tile, 0 = none (one object per tile). */
+  private object: TileArray;
   /** Next / previous agent on the same tile (index: entity). */
   next: Int32Array;
   prev: Int32Array;
@@ -39,11 +63,18 @@ export class SpatialIndex implements PersistentState {
     capacity: number,
   ) {
     this.cells = width * height;
-    this.tileHead = new Int32Array(towns * this.cells);
-    this.objectAt = new Int32Array(towns * this.cells);
+    let slots = 4;
+    while (slots * towns < capacity && slots < capacity) slots *= 2;
+    this.slots = slots;
+    this.members = new Int32Array(towns * slots);
+    this.top = new Int32Array(towns);
+    this.freeHead = new Int32Array(towns);
+    this.head = tileArray(slots, towns * this.cells);
+    this.object = tileArray(slots, towns * this.cells);
     this.next = new Int32Array(capacity);
     this.prev = new Int32Array(capacity);
     this.tileOf = new Int32Array(capacity).fill(-1);
+    this.slotOf = new Int32Array(capacity).fill(-1);
   }
 
   /** Grows the per-entity arrays to hold ids below `n`. */
@@ -60,6 +91,78 @@ export class SpatialIndex implements PersistentState {
     this.next = grow(this.next);
     this.prev = grow(this.prev);
     this.tileOf = grow(this.tileOf, -1);
+    this.slotOf = grow(this.slotOf, -1);
+  }
+
+  /** The first agent on tile `t` (then follow `next`), 0 = none. */
+  headAt(t: number): number {
+    const s = this.head[t];
+    return s === 0 ? 0 : this.members[((t / this.cells) | 0) * this.slots + s - 1];
+  }
+
+  /** The object on tile `t`, 0 = none. */
+  objectOn(t: number): number {
+    const s = this.object[t];
+    return s === 0 ? 0 : this.members[((t / this.cells) | 0) * this.slots + s - 1];
+  }
+
+  /** Bytes of the per-tile arrays and the member table (for memory reports). */
+  tileBytes(): number {
+    return this.head.byteLength + this.object.byteLength + this.members.byteLength + this.top.byteLength + this.freeHead.byteLength + this.slotOf.byteLength;
+  }
+
+  /** A slot in `town`'s table for `eid` (its present one when it has one there). */
+  private join(eid: number, town: number): number {
+    const held = this.slotOf[eid];
+    if (held >= 0 && this.members[town * this.slots + held] === eid) return held;
+    if (held >= 0) this.leave(eid, -1);
+    let s: number;
+    const free = this.freeHead[town];
+    if (free !== 0) {
+      s = free - 1;
+      this.freeHead[town] = -this.members[town * this.slots + s];
+    } else {
+      if (this.top[town] === this.slots) this.widen();
+      s = this.top[town]++;
+    }
+    this.members[town * this.slots + s] = eid;
+    this.slotOf[eid] = s;
+    return s;
+  }
+
+  /**
+   * Gives back `eid`'s slot in `town` (no-op without one); town -1 = look it up (an object
+   * placed again in another town without being removed: rare, a scan of the towns).
+   */
+  private leave(eid: number, town: number): void {
+    const s = this.slotOf[eid];
+    if (s < 0) return;
+    if (town < 0 || this.members[town * this.slots + s] !== eid) {
+      town = -1;
+      for (let k = 0; k < this.towns && town < 0; k++) if (this.members[k * this.slots + s] === eid) town = k;
+      if (town < 0) return;
+    }
+    this.slotOf[eid] = -1;
+    this.members[town * this.slots + s] = -this.freeHead[town];
+    this.freeHead[town] = s + 1;
+  }
+
+  /** Doubles every town's slots (same slot numbers), widening the tile arrays when needed. */
+  private widen(): void {
+    const old = this.slots;
+    const slots = old * 2;
+    const members = new Int32Array(this.towns * slots);
+    for (let town = 0; town < this.towns; town++) members.set(this.members.subarray(town * old, (town + 1) * old), town * slots);
+    this.members = members;
+    this.slots = slots;
+    const wider = (a: TileArray): TileArray => {
+      const b = tileArray(slots, a.length);
+      if (b.constructor === a.constructor) return a;
+      b.set(a);
+      return b;
+    };
+    this.head = wider(this.head);
+    this.object = wider(this.object);
   }
 
   inBounds(x: number, y: number): boolean {
@@ -73,13 +176,16 @@ export class SpatialIndex implements PersistentState {
   /** Puts an agent on a tile (removing it from its previous tile). */
   place(eid: number, town: number, x: number, y: number): void {
     this.ensure(eid + 1);
-    this.unplace(eid);
+    const was = this.tileOf[eid];
+    this.unlink(eid);
+    if (was >= 0 && ((was / this.cells) | 0) !== town) this.leave(eid, (was / this.cells) | 0);
     const t = this.tile(town, x, y);
-    const head = this.tileHead[t];
+    const s = this.join(eid, town);
+    const head = this.headAt(t);
     this.next[eid] = head;
     this.prev[eid] = 0;
     if (head !== 0) this.prev[head] = eid;
-    this.tileHead[t] = eid;
+    this.head[t] = s + 1;
     this.tileOf[eid] = t;
   }
 
@@ -87,10 +193,18 @@ export class SpatialIndex implements PersistentState {
     if (eid >= this.tileOf.length) return;
     const t = this.tileOf[eid];
     if (t < 0) return;
+    this.unlink(eid);
+    this.leave(eid, (t / this.cells) | 0);
+  }
+
+  /** Takes an agent out of its tile's list (keeping its slot). */
+  private unlink(eid: number): void {
+    const t = this.tileOf[eid];
+    if (t < 0) return;
     const n = this.next[eid];
     const p = this.prev[eid];
     if (p !== 0) this.next[p] = n;
-    else this.tileHead[t] = n;
+    else this.head[t] = n === 0 ? 0 : this.slotOf[n] + 1;
     if (n !== 0) this.prev[n] = p;
     this.next[eid] = 0;
     this.prev[eid] = 0;
@@ -99,24 +213,35 @@ export class SpatialIndex implements PersistentState {
 
   /** First agent on a tile (then follow `next`), 0 = none. */
   agentsAt(town: number, x: number, y: number): number {
-    return this.tileHead[this.tile(town, x, y)];
+    return this.headAt(this.tile(town, x, y));
+  }
+
+  /** The object on a tile, 0 = none. */
+  objectAt(town: number, x: number, y: number): number {
+    return this.objectOn(this.tile(town, x, y));
   }
 
   /** Forgets every object and cached distance field (objects are then placed again). */
   clearObjects(): void {
-    this.objectAt.fill(0);
+    for (let t = 0; t < this.object.length; t++) {
+      const o = this.objectOn(t);
+      if (o !== 0) this.leave(o, (t / this.cells) | 0);
+    }
+    this.object.fill(0);
     this.fields.clear();
     this.dirty.fill(1);
   }
 
   /** The agents on each tile, in list order (objects and distance fields are rebuilt on load). */
   save(): unknown {
+    const tileHead = new Int32Array(this.head.length);
+    for (let t = 0; t < tileHead.length; t++) if (this.head[t] !== 0) tileHead[t] = this.headAt(t);
     return {
       towns: this.towns,
       width: this.width,
       height: this.height,
       objectTypes: this.objectTypes,
-      tileHead: this.tileHead.slice(),
+      tileHead,
       next: this.next.slice(),
       prev: this.prev.slice(),
       tileOf: this.tileOf.slice(),
@@ -128,36 +253,49 @@ export class SpatialIndex implements PersistentState {
     if (d.towns !== this.towns || d.width !== this.width || d.height !== this.height) {
       throw new Error(`spatial index: snapshot has ${d.towns} town(s) of ${d.width}x${d.height}, this world ${this.towns} of ${this.width}x${this.height}`);
     }
-    this.tileHead.set(d.tileHead);
     const n = Math.max(this.next.length, d.next.length);
     this.next = new Int32Array(n);
     this.prev = new Int32Array(n);
     this.tileOf = new Int32Array(n).fill(-1);
+    this.slotOf = new Int32Array(n).fill(-1);
     this.next.set(d.next);
     this.prev.set(d.prev);
     this.tileOf.set(d.tileOf);
+    // Slots again for every placed agent (objects get theirs when they are placed again).
+    this.members.fill(0);
+    this.top.fill(0);
+    this.freeHead.fill(0);
+    this.head.fill(0);
+    this.object.fill(0);
+    for (let eid = 0; eid < n; eid++) if (this.tileOf[eid] >= 0) this.join(eid, (this.tileOf[eid] / this.cells) | 0);
+    for (let t = 0; t < d.tileHead.length; t++) if (d.tileHead[t] !== 0) this.head[t] = this.slotOf[d.tileHead[t]] + 1;
     this.objectTypes = d.objectTypes;
     this.fields.clear();
     this.dirty = new Uint8Array(this.towns * d.objectTypes).fill(1);
   }
 
   hash(h: StateHasher): void {
-    const head = this.tileHead;
+    const head = this.head;
     for (let t = 0; t < head.length; t++) {
       if (head[t] === 0) continue;
       h.u32(t);
-      for (let a = head[t]; a !== 0; a = this.next[a]) h.u32(a);
+      for (let a = this.headAt(t); a !== 0; a = this.next[a]) h.u32(a);
     }
   }
 
   /** Registers an object on a tile; distance fields of its type in its town become stale. */
   placeObject(eid: number, town: number, x: number, y: number, type: number): void {
-    this.objectAt[this.tile(town, x, y)] = eid;
+    this.ensure(eid + 1);
+    const t = this.tile(town, x, y);
+    this.object[t] = this.join(eid, town) + 1;
     this.markDirty(town, type);
   }
 
   removeObject(town: number, x: number, y: number, type: number): void {
-    this.objectAt[this.tile(town, x, y)] = 0;
+    const t = this.tile(town, x, y);
+    const o = this.objectOn(t);
+    if (o !== 0) this.leave(o, town);
+    this.object[t] = 0;
     this.markDirty(town, type);
   }
 

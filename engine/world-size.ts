@@ -18,8 +18,11 @@ export const MAX_ENTITIES = 2 ** 31 - 1;
  * policy buffers), measured: about 2.3 KB per agent in a 10,000-agent default world.
  */
 const BYTES_PER_ENTITY_OVERHEAD = 2048;
-/** Bytes per tile per town always allocated (tile heads and the object map; distance fields come on use). */
-const BYTES_PER_TILE = 8;
+/**
+ * Bytes per tile per town always allocated (tile heads and the object map, one byte each in towns
+ * of up to 254 agents and objects, two or four beyond; distance fields come on use).
+ */
+const BYTES_PER_TILE = 2;
 
 /** Numbers in a parsed config that are too large to mean anything; without recursion. */
 export function hugeNumberProblems(raw: unknown, limit = MAX_CONFIG_NUMBER): ConfigCheckProblem[] {

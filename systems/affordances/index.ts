@@ -410,7 +410,7 @@ function createObject(world: World, town: number, o: ObjectInput): number {
   if (!space.inBounds(pos[0], pos[1])) {
     throw new RangeError(`object ${o.id}: position [${pos[0]}, ${pos[1]}] is outside the ${space.width}x${space.height} grid`);
   }
-  if (space.objectAt[space.tile(town, pos[0], pos[1])] !== 0) {
+  if (space.objectAt(town, pos[0], pos[1]) !== 0) {
     throw new Error(`object ${o.id}: tile [${pos[0]}, ${pos[1]}] of town ${town} already holds an object`);
   }
   const stock: Record<string, number> = { ...(DEFAULT_STOCK[o.object_type] ?? {}) };
@@ -529,7 +529,7 @@ function freeTile(space: SpatialIndex, town: number, k: number): [number, number
   for (let j = k; j < k + w * h; j++) {
     const x = 1 + 2 * (j % perRow);
     const y = (Math.floor(h / 2) + 2 * Math.floor(j / perRow)) % h;
-    if (x < w && space.objectAt[space.tile(town, x, y)] === 0) return [x, y];
+    if (x < w && space.objectAt(town, x, y) === 0) return [x, y];
   }
   throw new Error(`town ${town}: no free tile left for an object`);
 }

@@ -171,7 +171,6 @@ function runShifts(ctx: EmploymentCtx): void {
   const py = P.y;
   const earned = E.wages_earned;
   // The spatial index's tiles, as space.tile(town, x, y) numbers them.
-  const objectAt = space?.objectAt;
   const cells = space ? space.cells : 0;
   const width = space ? space.width : 0;
 
@@ -215,7 +214,7 @@ function runShifts(ctx: EmploymentCtx): void {
     if (jx >= 0) {
       // A workplace object on the job's tile (a counter) must be held to be at work;
       // otherwise standing on or beside the tile is enough.
-      const workplace = objectAt ? objectAt[town[eid] * cells + jobs.y[job] * width + jx] : 0;
+      const workplace = space ? space.objectOn(town[eid] * cells + jobs.y[job] * width + jx) : 0;
       if (workplace !== 0 && holding) atLoc = holding[eid] === workplace;
       else {
         const dx = px[eid] - jx;

@@ -122,7 +122,6 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
 
   // ---- columns and tables, fetched once per build ---------------------------------------------
   const space = world.resource(SpaceKey);
-  const { tileHead, objectAt } = space;
   const next = space.next;
   const width = space.width;
   const height = space.height;
@@ -218,8 +217,8 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
       const rowCell = mb + (dy + r) * W + r;
       for (let dx = xlo; dx <= xhi; dx++) {
         const t = rowTile + dx;
-        const head = tileHead[t];
-        const obj = objectAt[t];
+        const head = space.headAt(t);
+        const obj = space.objectOn(t);
         const adx = dx < 0 ? -dx : dx;
         const inMap = rowInMap && adx <= r;
         if (head === 0 && obj === 0) {

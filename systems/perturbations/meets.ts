@@ -172,7 +172,7 @@ export class ArrangedMeets {
     for (const [dx, dy] of STEPS) {
       const x = ox + dx;
       const y = oy + dy;
-      if (space && (!space.inBounds(x, y) || space.objectAt[space.tile(t, x, y)] !== 0)) continue;
+      if (space && (!space.inBounds(x, y) || space.objectAt(t, x, y) !== 0)) continue;
       if (!space && (x < 0 || y < 0)) continue;
       tiles.push([x, y]);
     }
