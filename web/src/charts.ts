@@ -6,15 +6,14 @@
 // Axes size themselves to their widest label, so labels are never cut off.
 import uPlot from "uplot";
 import type { ChartAxisLayout } from "./api.ts";
-import { NEED_COLOURS, h } from "./dom.ts";
-import { kpi, kpiSum, type TownState } from "./model.ts";
+import { h } from "./dom.ts";
+import { kpi, kpiSum, needs, type TownState } from "./model.ts";
 import { clock } from "./town.ts";
 
 /** One town's figures at a tick (main.ts computes them from the state and the town's events). */
 export interface TownFigures {
-  hunger: number;
-  hygiene: number;
-  energy: number;
+  /** Mean of each need of the list, by name. */
+  needs: Record<string, number>;
   /** Counted from the town's events since it was picked. */
   completed: number;
   failed: number;
@@ -41,12 +40,13 @@ interface ChartSpec<S> {
   series: Series<S>[];
 }
 
-const NEED_SERIES = (["hunger", "hygiene", "energy"] as const).map((k) => ({ label: k, colour: NEED_COLOURS[k] }));
+/** One series per need of the world's list (model.ts needs()). */
+const needSeries = () => needs().map((n) => ({ name: n.name, label: n.label, colour: n.colour }));
 
-const ALL_SPECS: ChartSpec<TownState>[] = [
+const allSpecs = (): ChartSpec<TownState>[] => [
   {
     title: "Mean needs (1 = sated)",
-    series: NEED_SERIES.map((s) => ({ ...s, read: (st: TownState) => st.aggregates?.mean_needs[s.label] ?? kpi(st, `mean_needs.${s.label}`) })),
+    series: needSeries().map((s) => ({ label: s.label, colour: s.colour, read: (st: TownState) => st.aggregates?.mean_needs[s.name] ?? kpi(st, `mean_needs.${s.name}`) })),
   },
   {
     title: "Affordances (running totals)",
@@ -87,8 +87,8 @@ const ALL_SPECS: ChartSpec<TownState>[] = [
   },
 ];
 
-const TOWN_SPECS: ChartSpec<TownFigures>[] = [
-  { title: "Mean needs (1 = sated)", series: NEED_SERIES.map((s) => ({ ...s, read: (f: TownFigures) => f[s.label] })) },
+const townSpecs = (): ChartSpec<TownFigures>[] => [
+  { title: "Mean needs (1 = sated)", series: needSeries().map((s) => ({ label: s.label, colour: s.colour, read: (f: TownFigures) => f.needs[s.name] ?? 0 })) },
   {
     title: "Affordances (counted since picked)",
     series: [
@@ -179,8 +179,8 @@ const AXIS = { stroke: "#8b95a3", grid: { stroke: "#262b34" }, ticks: { stroke: 
 
 export class KpiCharts {
   private plots: { plot: uPlot; el: HTMLElement }[] = [];
-  private readonly all = new History<TownState>(ALL_SPECS);
-  private readonly town = new History<TownFigures>(TOWN_SPECS);
+  private all = new History<TownState>(allSpecs());
+  private town = new History<TownFigures>(townSpecs());
   private pending = false;
   private lastFlush = 0;
   private ticksPerDay: number | null = null;
@@ -203,6 +203,13 @@ export class KpiCharts {
     const want = ticksPerDay ? Math.ceil(ticksPerDay * 1.25) : MIN_WINDOW;
     this.stride = Math.max(1, Math.ceil(want / MAX_POINTS));
     this.window = Math.max(MIN_WINDOW, Math.ceil(want / this.stride));
+    this.build();
+  }
+
+  /** The world's needs list changed (model.ts adoptNeeds): the needs charts start over with a series each. */
+  setNeeds(): void {
+    this.all = new History<TownState>(allSpecs());
+    this.town = new History<TownFigures>(townSpecs());
     this.build();
   }
 

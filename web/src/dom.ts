@@ -21,8 +21,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   return el;
 }
 
-/** Colours of the three needs (map, bars, charts, legend). */
-export const NEED_COLOURS = { hunger: "#f0883e", hygiene: "#3fa9f5", energy: "#b47cf0" } as const;
+// Colours of the needs come with the needs list (model.ts needColour: config needs.<need>.colour).
 export const CONTENT_COLOUR = "#57c26a";
 
 /** Colours of object types; other types get one from their name. */

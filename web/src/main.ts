@@ -7,10 +7,10 @@
 // Exposes window.__observer (web/src/api.ts) for the e2e tests and the frame-rate figures.
 import type { ObserverDebug, ObserverStatus } from "./api.ts";
 import { KpiCharts, type TownFigures } from "./charts.ts";
-import { CONTENT_COLOUR, NEED_COLOURS, byId, h, objectColour } from "./dom.ts";
+import { CONTENT_COLOUR, byId, h, objectColour } from "./dom.ts";
 import { Feed } from "./feed.ts";
 import { MapView } from "./map.ts";
-import { NEEDS, fmt, urgentNeed, type AgentRecordT, type TownState } from "./model.ts";
+import { adoptNeeds, fmt, needOf, needs, urgentNeed, type AgentRecordT, type TownState } from "./model.ts";
 import { Session, Unauthorized } from "./net.ts";
 import { OverviewView, type OverviewKpi } from "./overview.ts";
 import { AgentPanel } from "./panel.ts";
@@ -125,6 +125,7 @@ function connect(token: string | null): Promise<void> {
       const now = performance.now();
       tickTimes.push({ t: now, tick: p.tick });
       while (tickTimes.length > 2 && now - tickTimes[0].t > 2000) tickTimes.shift();
+      if (adoptNeeds(state)) needsChanged();
       charts.setDay(state.layout?.ticks_per_day ?? null);
       charts.sample(p.tick, state, many ? townFigures(state) : null);
       stateDirty = true;
@@ -279,9 +280,7 @@ function townFigures(state: TownState): TownFigures {
   if (econ) wages = econ.wages_paid;
   else for (const [id, j] of Object.entries(state.jobs ?? {})) if (state.agents?.[id]?.town === town) wages += j.wages_earned;
   return {
-    hunger: o?.hunger[town] ?? 0,
-    hygiene: o?.hygiene[town] ?? 0,
-    energy: o?.energy[town] ?? 0,
+    needs: Object.fromEntries(needs().map((n) => [n.name, o?.[n.name]?.[town] ?? 0])),
     wallet: o?.wallet[town] ?? 0,
     lateNow: o?.late[town] ?? 0,
     alive: o?.agents[town] ?? 0,
@@ -433,8 +432,11 @@ function updateTip(): void {
     return;
   }
   const { need, value } = urgentNeed(a);
-  const needs = NEEDS.map((n) => `${n} ${a[n].toFixed(2)}`).join(", ");
-  els.tip.textContent = `${hover.id}: ${a.option}${a.activity ? ` (${a.activity})` : ""}; most urgent ${need} ${value.toFixed(2)} (${needs}); wallet ${fmt(a.wallet)}`;
+  const levels = needs()
+    .map((n) => `${n.label} ${needOf(a, n.name).toFixed(2)}`)
+    .join(", ");
+  const urgent = needs().find((n) => n.name === need)?.label ?? need;
+  els.tip.textContent = `${hover.id}: ${a.option}${a.activity ? ` (${a.activity})` : ""}; most urgent ${urgent} ${value.toFixed(2)} (${levels}); wallet ${fmt(a.wallet)}`;
   els.tip.style.left = `${hover.x + 12}px`;
   els.tip.style.top = `${hover.y + 12}px`;
   els.tip.hidden = false;
@@ -603,6 +605,19 @@ function frame(now: number): void {
 
 // ---- legend, debug handle, start ------------------------------------------------------------------
 
+/** The world's needs list arrived or changed: the legend, the overview's menu, the panel and the charts follow. */
+function needsChanged(): void {
+  legend();
+  const first = els.kpi.querySelector('option[value="wallet"]');
+  for (const o of Array.from(els.kpi.querySelectorAll("option[data-need]"))) o.remove();
+  for (const n of needs()) {
+    const o = h("option", { value: n.name, "data-need": "1" }, n.label);
+    els.kpi.insertBefore(o, first);
+  }
+  panel.setNeeds();
+  charts.setNeeds();
+}
+
 function legend(): void {
   const sw = (cls: string, colour: string, text: string) => {
     const s = h("span", { class: `sw ${cls}` });
@@ -612,7 +627,7 @@ function legend(): void {
   };
   els.legend.replaceChildren(
     sw("", CONTENT_COLOUR, "needs met"),
-    ...NEEDS.map((n) => sw("", NEED_COLOURS[n], `${n} most urgent`)),
+    ...needs().map((n) => sw("", n.colour, `${n.label} most urgent`)),
     sw("ring", "#ff4d4d", "late"),
     sw("ring", "#6b7280", "absent"),
     sw("", "#ffc45c", "queued (dashed line), badge = queue length"),

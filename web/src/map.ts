@@ -3,10 +3,10 @@
 // reservations and queues as lines, agents coloured by their most urgent need, gliding between
 // ticks, with rings for late, queued, in-conflict and selected agents. The view zooms (about a
 // point), pans, and can follow an agent. Hit-testing for clicks and hovers uses the drawn positions.
-import { CONTENT_COLOUR, NEED_COLOURS, mix, objectColour } from "./dom.ts";
+import { CONTENT_COLOUR, mix, objectColour } from "./dom.ts";
 import type { DrawnFrame, MapViewState } from "./api.ts";
 import { objectLabels } from "./labels.ts";
-import { urgentNeed, type AgentRecordT, type JobRecordT, type Layout, type ObjectRecordT } from "./model.ts";
+import { needColour, urgentNeed, type AgentRecordT, type JobRecordT, type Layout, type ObjectRecordT } from "./model.ts";
 
 interface Sprite {
   id: string;
@@ -112,7 +112,7 @@ export class MapView {
       const ty = a.y + 0.5 + dy;
       const job = jobs[id];
       const { need, value } = urgentNeed(a);
-      const colour = value >= 0.6 ? CONTENT_COLOUR : mix("#e8e2d0", NEED_COLOURS[need], Math.min(1, (0.6 - value) / 0.45 + 0.35));
+      const colour = value >= 0.6 ? CONTENT_COLOUR : mix("#e8e2d0", needColour(need), Math.min(1, (0.6 - value) / 0.45 + 0.35));
       let s = this.sprites.get(id);
       if (!s) s = { id, fx: tx, fy: ty, tx, ty, t0: now, colour, late: false, absent: false, queued: null, holding: null, x: tx, y: ty };
       else if (s.tx !== tx || s.ty !== ty) {

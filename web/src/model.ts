@@ -4,24 +4,63 @@ import type { AgentRecordT, JobRecordT, ObjectRecordT, TelemetryEventT, Narratio
 
 export type { AgentRecordT, JobRecordT, ObjectRecordT, TelemetryEventT, NarrationT };
 
-export const NEEDS = ["hunger", "hygiene", "energy"] as const;
-export type Need = (typeof NEEDS)[number];
+/** One need of the world, as the server lists it (layout.needs: the config's needs: list). */
+export interface NeedInfo {
+  name: string;
+  label: string;
+  colour: string;
+}
+export type Need = string;
+
+/** Colours for needs a server lists without one (an older server: by the mean_needs keys). */
+const PALETTE = ["#f0883e", "#3fa9f5", "#b47cf0", "#2ec4b6", "#e4572e", "#76b041", "#ffc914"];
+let needList: readonly NeedInfo[] = [];
+
+/** The world's needs, in order: layout.needs, else the keys of aggregates.mean_needs. */
+export function needs(): readonly NeedInfo[] {
+  return needList;
+}
+
+/** Adopts the needs of a state; true when the list changed (views that list needs rebuild). */
+export function adoptNeeds(state: TownState): boolean {
+  const given = state.layout?.needs;
+  const next: NeedInfo[] =
+    given && given.length > 0
+      ? given.map((n) => ({ ...n }))
+      : Object.keys(state.aggregates?.mean_needs ?? (state.kpis?.mean_needs as Record<string, number> | undefined) ?? {}).map((name, i) => ({ name, label: name, colour: PALETTE[i % PALETTE.length] }));
+  if (next.length === 0) return false;
+  const same = next.length === needList.length && next.every((n, i) => n.name === needList[i].name && n.label === needList[i].label && n.colour === needList[i].colour);
+  if (same) return false;
+  needList = next;
+  return true;
+}
+
+/** The colour of a need (grey when it is not in the list). */
+export function needColour(name: string): string {
+  return needList.find((n) => n.name === name)?.colour ?? "#8b95a3";
+}
+
+/** An agent's level of a need (1 when the record has no such field). */
+export function needOf(a: AgentRecordT, name: string): number {
+  const v = (a as Record<string, unknown>)[name];
+  return typeof v === "number" ? v : 1;
+}
 
 export interface Layout {
   grid: { width: number; height: number };
   ticks_per_day: number | null;
   jobs: { job: string; x: number; y: number; start_tick: number; end_tick: number }[];
   perturbation_specs: string[];
+  needs?: NeedInfo[];
 }
 
+/** Figures per town; one array of means per need of the list, by its name. */
 export interface TownsOverview {
   agents: number[];
-  hunger: number[];
-  hygiene: number[];
-  energy: number[];
   wallet: number[];
   late: number[];
   queued: number[];
+  [need: string]: number[];
 }
 
 export interface PerturbationView {
@@ -58,19 +97,18 @@ export interface TownState {
   objects?: Record<string, ObjectRecordT>;
 }
 
-/** The agent's lowest need and its value (the most urgent one). */
+/** The agent's lowest need and its value (the most urgent one; the first of equals). */
 export function urgentNeed(a: AgentRecordT): { need: Need; value: number } {
-  let need: Need = "hunger";
-  let value = a.hunger;
-  if (a.hygiene < value) {
-    need = "hygiene";
-    value = a.hygiene;
+  let need: Need = needList[0]?.name ?? "";
+  let value = Infinity;
+  for (const n of needList) {
+    const v = needOf(a, n.name);
+    if (v < value) {
+      need = n.name;
+      value = v;
+    }
   }
-  if (a.energy < value) {
-    need = "energy";
-    value = a.energy;
-  }
-  return { need, value };
+  return { need, value: value === Infinity ? 1 : value };
 }
 
 /** A number from a KPI path ("exits.total"), 0 when absent. */

@@ -2,9 +2,12 @@
 // `towns_overview` section (or agent counts from aggregates.by_town when that is all there is).
 // Clicking a cell picks the town.
 import { goodBad, mix } from "./dom.ts";
-import type { TownsOverview } from "./model.ts";
+import { needs, type TownsOverview } from "./model.ts";
 
-export type OverviewKpi = "lowest" | "hunger" | "hygiene" | "energy" | "wallet" | "late" | "queued" | "agents";
+/** "lowest" (lowest mean need), a need's name, or one of the other towns_overview figures. */
+export type OverviewKpi = "lowest" | "wallet" | "late" | "queued" | "agents" | (string & {});
+
+const isNeed = (kpi: string) => needs().some((n) => n.name === kpi);
 
 export class OverviewView {
   private readonly ctx: CanvasRenderingContext2D;
@@ -41,21 +44,13 @@ export class OverviewView {
       for (let t = 0; t < n; t++) v[t] = this.counts?.[t] ?? 0;
       return { v, good: true };
     }
+    const list = needs();
     for (let t = 0; t < n; t++) {
-      switch (this.kpi) {
-        case "lowest":
-          v[t] = Math.min(d.hunger[t] ?? 0, d.hygiene[t] ?? 0, d.energy[t] ?? 0);
-          break;
-        case "hunger":
-        case "hygiene":
-        case "energy":
-        case "wallet":
-        case "late":
-        case "queued":
-        case "agents":
-          v[t] = d[this.kpi][t] ?? 0;
-          break;
-      }
+      if (this.kpi === "lowest") {
+        let low = list.length > 0 ? Infinity : 0;
+        for (const need of list) low = Math.min(low, d[need.name]?.[t] ?? 0);
+        v[t] = low;
+      } else v[t] = d[this.kpi]?.[t] ?? 0;
     }
     return { v, good: this.kpi !== "late" && this.kpi !== "queued" };
   }
@@ -89,7 +84,7 @@ export class OverviewView {
       if (v[t] < lo) lo = v[t];
       if (v[t] > hi) hi = v[t];
     }
-    const needs = this.kpi === "lowest" || this.kpi === "hunger" || this.kpi === "hygiene" || this.kpi === "energy";
+    const needs = this.kpi === "lowest" || isNeed(this.kpi);
     // Needs keep their absolute [0, 1] scale so a town at 0.9 always looks sated.
     const min = needs ? 0 : lo;
     const span = needs ? 1 : hi - lo || 1;

@@ -1,8 +1,8 @@
 // The agent panel: the selected agent's needs (bars), wallet, job and shift, attendance, option
 // and affordance, rivals (rivalry section, full mode), last rewards by component
 // (reward_breakdown, which the page subscribes to for the selected agent) and, for admins, setneed.
-import { CONTENT_COLOUR, NEED_COLOURS, byId, h } from "./dom.ts";
-import { NEEDS, fmt, urgentNeed, type TownState } from "./model.ts";
+import { CONTENT_COLOUR, byId, h } from "./dom.ts";
+import { fmt, needOf, needs, urgentNeed, type TownState } from "./model.ts";
 
 export interface PanelActions {
   close(): void;
@@ -24,7 +24,7 @@ export class AgentPanel {
   canAdmin = false;
 
   constructor(private readonly actions: PanelActions) {
-    for (const n of NEEDS) this.needSel.append(h("option", { value: n }, n));
+    this.setNeeds();
     this.value.addEventListener("input", () => (this.valueOut.textContent = Number(this.value.value).toFixed(2)));
     this.setBtn.addEventListener("click", () => {
       if (this.id) this.actions.setNeed(this.id, this.needSel.value, Number(this.value.value));
@@ -36,6 +36,12 @@ export class AgentPanel {
   }
 
   private readonly header: HTMLElement;
+
+  /** Lists the world's needs in the setneed menu (again when the list changes). */
+  setNeeds(): void {
+    this.needSel.replaceChildren(...needs().map((n) => h("option", { value: n.name }, n.label)));
+    this.lastRender = 0;
+  }
 
   show(id: string | null): void {
     this.id = id;
@@ -80,7 +86,10 @@ export class AgentPanel {
     out.push(h("div", { class: "kv-line" }, `town ${a.town} \u00b7 tile ${a.x},${a.y} \u00b7 most urgent: ${need}`), tags);
 
     out.push(h("h3", {}, "Needs"));
-    for (const n of NEEDS) out.push(bar(n, a[n], a[n] >= 0.6 ? CONTENT_COLOUR : NEED_COLOURS[n]));
+    for (const n of needs()) {
+      const v = needOf(a, n.name);
+      out.push(bar(n.name, v, v >= 0.6 ? CONTENT_COLOUR : n.colour, n.label));
+    }
 
     out.push(h("h3", {}, "Now"));
     out.push(kv([
@@ -129,11 +138,12 @@ export class AgentPanel {
   }
 }
 
-function bar(label: string, v: number, colour: string): HTMLElement {
+/** A [0, 1] bar; `name` marks it (data-label), `label` is shown (default: the name). */
+function bar(name: string, v: number, colour: string, label = name): HTMLElement {
   const fill = h("div", { class: "fill" });
   fill.style.width = `${Math.max(0, Math.min(1, v)) * 100}%`;
   fill.style.background = colour;
-  return h("div", { class: "bar", "data-label": label }, h("span", {}, label), h("div", { class: "track" }, fill), h("span", { class: "val" }, v.toFixed(2)));
+  return h("div", { class: "bar", "data-label": name }, h("span", {}, label), h("div", { class: "track" }, fill), h("span", { class: "val" }, v.toFixed(2)));
 }
 
 /** A bar centred on zero (rewards are small and signed): the scale is +-0.2, a tick's clip. */
