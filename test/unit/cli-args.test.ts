@@ -156,8 +156,9 @@ describe("every command's declared examples and shared flags", () => {
   });
 
   // bench measures sizes, not towns: its --agents is a list of totals and its --ticks counts measured
-  // ticks (both say so in its help). Every other use of a shared name is the shared flag.
-  const EXCEPTIONS = new Set(["bench --agents", "bench --ticks"]);
+  // ticks, and its --workers is a list of thread counts, one row each (all say so in its help).
+  // Every other use of a shared name is the shared flag.
+  const EXCEPTIONS = new Set(["bench --agents", "bench --ticks", "bench --workers"]);
   it.each(names)("%s: --config, --seed, --ticks, --json, --quiet, --towns and --agents have the shared kind and range", async (name) => {
     const { spec } = await COMMANDS[name].load();
     for (const [flag, shared] of Object.entries(FLAG)) {
