@@ -52,7 +52,7 @@ export const AGENT_FEATURES = [
   "nearest_agent_distance",
 ] as const;
 
-/** The 33 base features of the default needs (hunger, hygiene, energy), in order. */
+/** The 33 base features of the default needs (NEED_NAMES), in order. */
 export const BASE_FEATURES: readonly string[] = [...NEED_NAMES.map((n) => `need_${n}`), ...AGENT_FEATURES];
 
 // Indices of the agent features, counted from the first one after the needs (FeatureLayout.agent).
