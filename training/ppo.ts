@@ -3,18 +3,25 @@
 // gradient-norm clipping). Reads a filled RolloutBuffer (training/buffer.ts); writes the policy's
 // variables. Everything else (collecting, logging, checkpoints) lives beside it.
 //
-// Decisions, not ticks: an agent chooses an option only when its commitment window is open, so
-// a transition runs from one decision to the agent's next one and spans k ticks. Its reward is
-// the discounted sum of the k per-tick rewards and its discount is γ^k (the semi-MDP form of
-// Sutton, Precup & Singh 1999); GAE (Schulman et al. 2016, eq. 16) then runs over decisions:
-//   δ_t = R_t + γ^k_t · (1 − term_t) · V(s_next) − V(s_t)
-//   A_t = δ_t + γ^k_t · λ · (1 − term_t) · (1 − trunc_t) · A_next
-// A termination (the agent left) bootstraps nothing; a truncation (the rollout or the episode
-// ended with the agent alive) bootstraps V(s_next) but cuts the advantage chain there.
+// GAE runs over decisions, not ticks (training/gae.ts); minibatches are gathered on the device
+// or copied on the host (training/minibatches.ts).
 import type * as tfn from "@tensorflow/tfjs";
 import { maxDeviceBufferBytes, oneHotF, type TF } from "../engine/tensor.ts";
 import { createRng, type Rng } from "../engine/rng.ts";
 import type { NeuralPolicy } from "../systems/policy/policies.ts";
+import {
+  DEVICE_GATHER_BACKENDS,
+  disposeUpload,
+  gatherOnDevice,
+  gatherOnHost,
+  newHostScratch,
+  uploadBatch,
+  type GatheredRows,
+  type HostScratch,
+  type UploadedBatch,
+} from "./minibatches.ts";
+
+export { computeGae, pearson, type GaeInput } from "./gae.ts";
 
 /** PPO hyperparameters (the config's `ppo` section plus the trainer's own knobs). */
 export interface PpoHyperparameters {
@@ -92,43 +99,6 @@ export function hyperparametersFrom(
   };
 }
 
-// ---- GAE -----------------------------------------------------------------------------------------
-
-/** The fields of a batch of decisions that GAE reads. */
-export interface GaeInput {
-  /** Decisions in the batch. */
-  count: number;
-  /** Discounted reward from the decision to the next one (or to the end) [N]. */
-  rewards: Float32Array;
-  /** γ^k for the k ticks the decision lasted [N]. */
-  discounts: Float32Array;
-  /** V(s) of the decision, under the policy that chose [N]. */
-  values: Float32Array;
-  /** V of the state the decision ended in: the next decision's value, the bootstrap at truncation, 0 at termination [N]. */
-  nextValues: Float32Array;
-  /** Index of the agent's next decision in the batch, or −1 (terminated, truncated) [N]. */
-  next: Int32Array;
-  /** 1 = the agent left during the decision [N]. */
-  terminated: Uint8Array;
-  /** 1 = the decision was cut by the end of the rollout or episode with the agent alive [N]. */
-  truncated: Uint8Array;
-}
-
-/**
- * Advantages and returns (advantage + value) of every decision. A decision's next decision sits
- * later in the batch, so one backward pass settles every chain.
- */
-export function computeGae(b: GaeInput, lambda: number, advantages: Float32Array, returns: Float32Array): void {
-  for (let i = b.count - 1; i >= 0; i--) {
-    const live = b.terminated[i] === 1 ? 0 : 1;
-    const delta = b.rewards[i] + b.discounts[i] * live * b.nextValues[i] - b.values[i];
-    const n = b.next[i];
-    const chain = live === 1 && b.truncated[i] === 0 && n >= 0 ? advantages[n] : 0;
-    if (n >= 0 && n <= i) throw new Error(`GAE: decision ${i}'s next decision ${n} is not later in the batch (please report a bug)`);
-    advantages[i] = delta + b.discounts[i] * lambda * chain;
-    returns[i] = advantages[i] + b.values[i];
-  }
-}
 
 // ---- the loss ------------------------------------------------------------------------------------
 
@@ -320,54 +290,13 @@ export class PpoOptimizer {
           const lo = m * mbSize;
           const hi = Math.min(R, lo + mbSize);
           if (hi - lo <= 0) continue;
-          const row = tf.tidy(() => {
-            const g = T ? gatherOnDevice(tf, T, perm.subarray(lo, hi)) : gatherOnHost(tf, b, host!, perm, lo, hi);
-            const ppoRows = g.ppoRows;
-            let adv = g.advantages;
-            if (hp.advantageNormalization) {
-              // Mean and standard deviation over the minibatch's PPO rows (when it has two or more).
-              const nPpo = tf.sum(ppoRows);
-              const denom = tf.maximum(nPpo, 1);
-              const mean = tf.div(tf.sum(tf.mul(adv, ppoRows)), denom);
-              const std = tf.sqrt(tf.relu(tf.sub(tf.div(tf.sum(tf.mul(tf.square(adv), ppoRows)), denom), tf.square(mean))));
-              adv = tf.where(tf.greater(nPpo, 1), tf.div(tf.sub(adv, mean), tf.add(std, 1e-8)), adv) as tfn.Tensor1D;
-            }
-            const mb: MinibatchTensors = {
-              obs: g.obs,
-              masks: g.masks,
-              actions: oneHotF(tf, g.actions, A),
-              oldLogp: g.logp,
-              oldValues: g.values,
-              advantages: adv,
-              returns: g.returns,
-              ppoRows,
-            };
-            let parts: LossParts | undefined;
-            const { value: loss, grads } = tf.variableGrads(() => {
-              const l = ppoLoss(tf, this.policy, mb, hp);
-              // variableGrads frees what its function made, except the loss: keep the parts to report them.
-              parts = { ...l, policy: tf.keep(l.policy), value: tf.keep(l.value), entropy: tf.keep(l.entropy), bc: tf.keep(l.bc), clipFraction: tf.keep(l.clipFraction), approxKl: tf.keep(l.approxKl) };
-              return l.total;
-            }, this.policy.variables);
-            const names = Object.keys(grads);
-            const norm = tf.sqrt(sumAll(tf, names.map((k) => tf.sum(tf.square(grads[k])))));
-            // Global norm clip, on the device; a non-finite norm applies nothing (and fails the update below).
-            let scale: tfn.Tensor = tf.scalar(1);
-            if (hp.maxGradNorm > 0) scale = tf.where(tf.greater(norm, hp.maxGradNorm), tf.div(hp.maxGradNorm, tf.add(norm, 1e-6)), scale);
-            scale = tf.where(tf.isFinite(norm), scale, tf.scalar(0));
-            const clippedGrads: Record<string, tfn.Tensor> = {};
-            for (const k of names) clippedGrads[k] = tf.mul(grads[k], scale);
-            this.adam.applyGradients(clippedGrads as unknown as tfn.NamedTensorMap & Record<string, tfn.Variable>);
-            const p = parts!;
-            return tf.stack([p.policy, p.value, p.entropy, p.bc, loss, p.clipFraction, p.approxKl, norm]) as tfn.Tensor1D;
-          });
+          const row = tf.tidy(() => this.minibatchStep(T ? gatherOnDevice(tf, T, perm.subarray(lo, hi)) : gatherOnHost(tf, b, host!, perm, lo, hi), A));
           rows.push(row);
         }
       }
     } finally {
       if (T?.transient) disposeUpload(T);
     }
-    const STATS = 8;
     let flat: Float32Array;
     {
       const all = tf.concat(rows);
@@ -380,58 +309,56 @@ export class PpoOptimizer {
     }
     // A backend without synchronous reads acts from a host copy of the weights: bring it up to date.
     await this.policy.refresh();
-    const sums = { policy: 0, value: 0, entropy: 0, bc: 0, total: 0, clip: 0, kl: 0, grad: 0 };
-    let klMax = 0;
-    let gradMax = 0;
-    const entropies: number[] = [];
-    const steps = rows.length;
-    for (let r = 0; r < steps; r++) {
-      const [lp, lv, le, lb, lt, cf, kl, norm] = flat.subarray(r * STATS, r * STATS + STATS);
-      if (![lp, lv, le, lt].every(Number.isFinite) || !Number.isFinite(norm)) {
-        throw new Error(
-          `PPO: a non-finite loss or gradient (policy ${lp}, value ${lv}, entropy ${le}, grad norm ${norm}) in minibatch ${r + 1} of ${steps}; ` +
-            `no step was applied from it: lower the learning rate or check the rewards for NaN`,
-        );
-      }
-      sums.policy += lp;
-      sums.value += lv;
-      sums.entropy += le;
-      sums.bc += lb;
-      sums.total += lt;
-      sums.clip += cf;
-      sums.kl += kl;
-      sums.grad += norm;
-      if (kl > klMax) klMax = kl;
-      if (norm > gradMax) gradMax = norm;
-      entropies.push(le);
+    return updateStats(flat, rows.length, b, lr);
+  }
+
+  /**
+   * One minibatch step (call inside tf.tidy): advantages normalised over its PPO rows, the loss
+   * and its gradients, the global gradient-norm clip, one Adam step. Returns the minibatch's
+   * statistics (policy, value, entropy, bc, total loss, clip fraction, approx. KL, grad norm),
+   * left on the device.
+   */
+  private minibatchStep(g: GatheredRows, A: number): tfn.Tensor1D {
+    const tf = this.tf;
+    const hp = this.hp;
+    const ppoRows = g.ppoRows;
+    let adv = g.advantages;
+    if (hp.advantageNormalization) {
+      // Mean and standard deviation over the minibatch's PPO rows (when it has two or more).
+      const nPpo = tf.sum(ppoRows);
+      const denom = tf.maximum(nPpo, 1);
+      const mean = tf.div(tf.sum(tf.mul(adv, ppoRows)), denom);
+      const std = tf.sqrt(tf.relu(tf.sub(tf.div(tf.sum(tf.mul(tf.square(adv), ppoRows)), denom), tf.square(mean))));
+      adv = tf.where(tf.greater(nPpo, 1), tf.div(tf.sub(adv, mean), tf.add(std, 1e-8)), adv) as tfn.Tensor1D;
     }
-    let aMean = 0;
-    for (let i = 0; i < N; i++) aMean += b.advantages[i];
-    aMean /= N;
-    let aVar = 0;
-    for (let i = 0; i < N; i++) aVar += (b.advantages[i] - aMean) ** 2;
-    const eMean = entropies.reduce((s, x) => s + x, 0) / Math.max(1, entropies.length);
-    const eStd = Math.sqrt(entropies.reduce((s, x) => s + (x - eMean) ** 2, 0) / Math.max(1, entropies.length));
-    const k = Math.max(1, steps);
-    return {
-      updates: steps,
-      transitions: N,
-      lossPolicy: sums.policy / k,
-      lossValue: sums.value / k,
-      lossEntropy: sums.entropy / k,
-      lossBc: sums.bc / k,
-      lossTotal: sums.total / k,
-      clipFraction: sums.clip / k,
-      advMean: aMean,
-      advStd: Math.sqrt(aVar / N),
-      gradNorm: sums.grad / k,
-      gradNormMax: gradMax,
-      klDivergence: sums.kl / k,
-      klDivergenceMax: klMax,
-      batchEntropyMean: eMean,
-      batchEntropyStd: eStd,
-      lr,
+    const mb: MinibatchTensors = {
+      obs: g.obs,
+      masks: g.masks,
+      actions: oneHotF(tf, g.actions, A),
+      oldLogp: g.logp,
+      oldValues: g.values,
+      advantages: adv,
+      returns: g.returns,
+      ppoRows,
     };
+    let parts: LossParts | undefined;
+    const { value: loss, grads } = tf.variableGrads(() => {
+      const l = ppoLoss(tf, this.policy, mb, hp);
+      // variableGrads frees what its function made, except the loss: keep the parts to report them.
+      parts = { ...l, policy: tf.keep(l.policy), value: tf.keep(l.value), entropy: tf.keep(l.entropy), bc: tf.keep(l.bc), clipFraction: tf.keep(l.clipFraction), approxKl: tf.keep(l.approxKl) };
+      return l.total;
+    }, this.policy.variables);
+    const names = Object.keys(grads);
+    const norm = tf.sqrt(sumAll(tf, names.map((k) => tf.sum(tf.square(grads[k])))));
+    // Global norm clip, on the device; a non-finite norm applies nothing (and fails the update below).
+    let scale: tfn.Tensor = tf.scalar(1);
+    if (hp.maxGradNorm > 0) scale = tf.where(tf.greater(norm, hp.maxGradNorm), tf.div(hp.maxGradNorm, tf.add(norm, 1e-6)), scale);
+    scale = tf.where(tf.isFinite(norm), scale, tf.scalar(0));
+    const clippedGrads: Record<string, tfn.Tensor> = {};
+    for (const k of names) clippedGrads[k] = tf.mul(grads[k], scale);
+    this.adam.applyGradients(clippedGrads as unknown as tfn.NamedTensorMap & Record<string, tfn.Variable>);
+    const p = parts!;
+    return tf.stack([p.policy, p.value, p.entropy, p.bc, loss, p.clipFraction, p.approxKl, norm]) as tfn.Tensor1D;
   }
 
   /** Force (true) or forbid (false) gathering minibatches on the device; default by backend. */
@@ -439,23 +366,9 @@ export class PpoOptimizer {
   private scratch: HostScratch | undefined;
 
   private hostScratch(b: UpdateBatch, rows: number): HostScratch {
-    const D = b.obsSize;
-    const A = b.actionCount;
     const s = this.scratch;
-    if (s && s.rows >= rows && s.D === D && s.A === A) return s;
-    this.scratch = {
-      rows,
-      D,
-      A,
-      obs: new Float32Array(rows * D),
-      masks: new Float32Array(rows * A),
-      actions: new Int32Array(rows),
-      logp: new Float32Array(rows),
-      values: new Float32Array(rows),
-      advantages: new Float32Array(rows),
-      returns: new Float32Array(rows),
-      ppoRows: new Float32Array(rows),
-    };
+    if (s && s.rows >= rows && s.D === b.obsSize && s.A === b.actionCount) return s;
+    this.scratch = newHostScratch(b, rows);
     return this.scratch;
   }
 
@@ -470,28 +383,10 @@ export class PpoOptimizer {
   private upload(b: UpdateBatch): UploadedBatch {
     const c = this.cached;
     if (b.version !== undefined && c && c.batch === b && c.version === b.version && c.count === b.count) return c.tensors;
-    const tf = this.tf;
-    const N = b.count;
-    const D = b.obsSize;
-    const A = b.actionCount;
-    const masks = new Float32Array(N * A);
-    for (let i = 0; i < N * A; i++) masks[i] = b.masks[i];
-    const ppo = new Float32Array(N);
-    for (let i = 0; i < N; i++) ppo[i] = b.ppoRows[i];
-    const t: UploadedBatch = {
-      transient: b.version === undefined,
-      obs: tf.tensor2d(b.obs.subarray(0, N * D), [N, D], "float32"),
-      masks: tf.tensor2d(masks, [N, A], "float32"),
-      actions: tf.tensor1d(b.actions.subarray(0, N), "int32"),
-      logp: tf.tensor1d(b.logp.subarray(0, N), "float32"),
-      values: tf.tensor1d(b.values.subarray(0, N), "float32"),
-      advantages: tf.tensor1d(b.advantages.subarray(0, N), "float32"),
-      returns: tf.tensor1d(b.returns.subarray(0, N), "float32"),
-      ppoRows: tf.tensor1d(ppo, "float32"),
-    };
+    const t = uploadBatch(this.tf, b);
     if (b.version !== undefined) {
       if (c) disposeUpload(c.tensors);
-      this.cached = { batch: b, version: b.version, count: N, tensors: t };
+      this.cached = { batch: b, version: b.version, count: b.count, tensors: t };
     }
     return t;
   }
@@ -513,79 +408,66 @@ export class PpoOptimizer {
   }
 }
 
+/** Floats in a minibatch's row of statistics, as minibatchStep stacks them. */
+const STATS = 8;
 
-/** Backends whose gather kernel is fast (a GPU, libtensorflow): minibatches are gathered there. */
-const DEVICE_GATHER_BACKENDS = new Set(["webgpu", "tensorflow", "webgl"]);
-
-/** Minibatch columns as tensors (call inside tf.tidy). */
-interface GatheredRows {
-  obs: tfn.Tensor2D;
-  masks: tfn.Tensor2D;
-  actions: tfn.Tensor1D;
-  logp: tfn.Tensor1D;
-  values: tfn.Tensor1D;
-  advantages: tfn.Tensor1D;
-  returns: tfn.Tensor1D;
-  ppoRows: tfn.Tensor1D;
-}
-
-/** An update batch's columns on the device. */
-interface UploadedBatch extends GatheredRows {
-  /** Freed after the update (a rollout); otherwise kept until the batch changes. */
-  transient: boolean;
-}
-
-interface HostScratch {
-  rows: number;
-  D: number;
-  A: number;
-  obs: Float32Array;
-  masks: Float32Array;
-  actions: Int32Array;
-  logp: Float32Array;
-  values: Float32Array;
-  advantages: Float32Array;
-  returns: Float32Array;
-  ppoRows: Float32Array;
-}
-
-/** The rows `idx` of a batch on the device (one small index upload, gathers there). */
-function gatherOnDevice(tf: TF, T: UploadedBatch, rows: Int32Array): GatheredRows {
-  const idx = tf.tensor1d(rows, "int32");
-  const g = <R extends tfn.Tensor>(t: R) => tf.gather(t, idx) as R;
-  return { obs: g(T.obs), masks: g(T.masks), actions: g(T.actions), logp: g(T.logp), values: g(T.values), advantages: g(T.advantages), returns: g(T.returns), ppoRows: g(T.ppoRows) };
-}
-
-/** The rows perm[lo..hi) of a batch copied on the host into scratch, then uploaded as one tensor per column. */
-function gatherOnHost(tf: TF, b: UpdateBatch, s: HostScratch, perm: Int32Array, lo: number, hi: number): GatheredRows {
-  const n = hi - lo;
-  const D = b.obsSize;
-  const A = b.actionCount;
-  for (let r = 0; r < n; r++) {
-    const j = perm[lo + r];
-    s.obs.set(b.obs.subarray(j * D, j * D + D), r * D);
-    for (let a = 0; a < A; a++) s.masks[r * A + a] = b.masks[j * A + a];
-    s.actions[r] = b.actions[j];
-    s.logp[r] = b.logp[j];
-    s.values[r] = b.values[j];
-    s.advantages[r] = b.advantages[j];
-    s.returns[r] = b.returns[j];
-    s.ppoRows[r] = b.ppoRows[j];
+/**
+ * The update's statistics from `steps` minibatch rows of STATS floats (means, maxima, the
+ * entropy's spread) and the batch's advantages; a non-finite loss or gradient fails the update.
+ */
+function updateStats(flat: Float32Array, steps: number, b: UpdateBatch, lr: number): UpdateStats {
+  const N = b.count;
+  const sums = { policy: 0, value: 0, entropy: 0, bc: 0, total: 0, clip: 0, kl: 0, grad: 0 };
+  let klMax = 0;
+  let gradMax = 0;
+  const entropies: number[] = [];
+  for (let r = 0; r < steps; r++) {
+    const [lp, lv, le, lb, lt, cf, kl, norm] = flat.subarray(r * STATS, r * STATS + STATS);
+    if (![lp, lv, le, lt].every(Number.isFinite) || !Number.isFinite(norm)) {
+      throw new Error(
+        `PPO: a non-finite loss or gradient (policy ${lp}, value ${lv}, entropy ${le}, grad norm ${norm}) in minibatch ${r + 1} of ${steps}; ` +
+          `no step was applied from it: lower the learning rate or check the rewards for NaN`,
+      );
+    }
+    sums.policy += lp;
+    sums.value += lv;
+    sums.entropy += le;
+    sums.bc += lb;
+    sums.total += lt;
+    sums.clip += cf;
+    sums.kl += kl;
+    sums.grad += norm;
+    if (kl > klMax) klMax = kl;
+    if (norm > gradMax) gradMax = norm;
+    entropies.push(le);
   }
+  let aMean = 0;
+  for (let i = 0; i < N; i++) aMean += b.advantages[i];
+  aMean /= N;
+  let aVar = 0;
+  for (let i = 0; i < N; i++) aVar += (b.advantages[i] - aMean) ** 2;
+  const eMean = entropies.reduce((s, x) => s + x, 0) / Math.max(1, entropies.length);
+  const eStd = Math.sqrt(entropies.reduce((s, x) => s + (x - eMean) ** 2, 0) / Math.max(1, entropies.length));
+  const k = Math.max(1, steps);
   return {
-    obs: tf.tensor2d(s.obs.subarray(0, n * D), [n, D], "float32"),
-    masks: tf.tensor2d(s.masks.subarray(0, n * A), [n, A], "float32"),
-    actions: tf.tensor1d(s.actions.subarray(0, n), "int32"),
-    logp: tf.tensor1d(s.logp.subarray(0, n), "float32"),
-    values: tf.tensor1d(s.values.subarray(0, n), "float32"),
-    advantages: tf.tensor1d(s.advantages.subarray(0, n), "float32"),
-    returns: tf.tensor1d(s.returns.subarray(0, n), "float32"),
-    ppoRows: tf.tensor1d(s.ppoRows.subarray(0, n), "float32"),
+    updates: steps,
+    transitions: N,
+    lossPolicy: sums.policy / k,
+    lossValue: sums.value / k,
+    lossEntropy: sums.entropy / k,
+    lossBc: sums.bc / k,
+    lossTotal: sums.total / k,
+    clipFraction: sums.clip / k,
+    advMean: aMean,
+    advStd: Math.sqrt(aVar / N),
+    gradNorm: sums.grad / k,
+    gradNormMax: gradMax,
+    klDivergence: sums.kl / k,
+    klDivergenceMax: klMax,
+    batchEntropyMean: eMean,
+    batchEntropyStd: eStd,
+    lr,
   };
-}
-
-function disposeUpload(t: UploadedBatch): void {
-  for (const x of [t.obs, t.masks, t.actions, t.logp, t.values, t.advantages, t.returns, t.ppoRows]) x.dispose();
 }
 
 /**
@@ -608,28 +490,4 @@ export function shuffle(a: Int32Array, n: number, rng: Rng): void {
     a[i] = a[j];
     a[j] = t;
   }
-}
-
-/** Pearson correlation of two equally long arrays (0 when either has no variance). */
-export function pearson(x: ArrayLike<number>, y: ArrayLike<number>, n = x.length): number {
-  if (n < 2) return 0;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i];
-    my += y[i];
-  }
-  mx /= n;
-  my /= n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = x[i] - mx;
-    const dy = y[i] - my;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
 }
