@@ -159,6 +159,18 @@ export class BlockSet {
     return this.worlds.map((w) => w.kpis());
   }
 
+  /** Starts timing every system of every block (World.enableTiming). */
+  enableTiming(): void {
+    for (const w of this.worlds) w.enableTiming();
+  }
+
+  /** Milliseconds per system since enableTiming, summed over the blocks, in schedule order. */
+  systemTimes(): [string, number][] {
+    const sum = new Map<string, number>();
+    for (const w of this.worlds) for (const t of w.systemTimes()) sum.set(t.system, (sum.get(t.system) ?? 0) + t.ms);
+    return [...sum];
+  }
+
   /** Each block's snapshot (engine/snapshot.ts), in block order. */
   save(configHash: string | null): Uint8Array[] {
     return this.worlds.map((w) => saveSnapshot(w, { configHash }));

@@ -42,6 +42,8 @@ async function main(): Promise<void> {
       else if (m.op === "hashes") value = set.hashes();
       else if (m.op === "kpis") value = set.kpis();
       else if (m.op === "schedule") value = set.worlds[0].formatSchedule();
+      else if (m.op === "timing") value = set.enableTiming();
+      else if (m.op === "times") value = set.systemTimes();
       else if (m.op === "save") value = set.save(m.configHash ?? null);
       else if (m.op === "load") value = (set.load(m.blocks ?? [], m.configHash ?? null), [set.tick, set.agents()]);
       else throw new Error(`unknown request "${m.op}"`);

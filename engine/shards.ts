@@ -50,7 +50,7 @@ export interface WorkerInit {
   cwd: string;
 }
 
-type Request = { id: number; op: "step"; hashes: boolean } | { id: number; op: "hashes" | "kpis" | "schedule" | "save" | "load" | "advance" };
+type Request = { id: number; op: "step"; hashes: boolean } | { id: number; op: "hashes" | "kpis" | "schedule" | "save" | "load" | "advance" | "timing" | "times" };
 type Reply =
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; error: { name: string; message: string; stack?: string; block?: number; towns?: [number, number]; tick?: number } };
@@ -68,6 +68,8 @@ interface Group {
   hashes(): Promise<string[]>;
   kpis(): Promise<Record<string, unknown>[]>;
   schedule(): Promise<string>;
+  enableTiming(): Promise<void>;
+  systemTimes(): Promise<[string, number][]>;
   save(configHash: string | null): Promise<Uint8Array[]>;
   /** Restores the thread's blocks; resolves to [tick, live agents]. */
   load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number]>;
@@ -93,6 +95,12 @@ class LocalGroup implements Group {
   }
   async schedule(): Promise<string> {
     return this.set.worlds[0].formatSchedule();
+  }
+  async enableTiming(): Promise<void> {
+    this.set.enableTiming();
+  }
+  async systemTimes(): Promise<[string, number][]> {
+    return this.set.systemTimes();
   }
   async save(configHash: string | null): Promise<Uint8Array[]> {
     return this.set.save(configHash);
@@ -225,6 +233,12 @@ class WorkerGroup implements Group {
   }
   schedule(): Promise<string> {
     return this.call("schedule");
+  }
+  enableTiming(): Promise<void> {
+    return this.call("timing");
+  }
+  systemTimes(): Promise<[string, number][]> {
+    return this.call("times");
   }
   save(configHash: string | null): Promise<Uint8Array[]> {
     return this.call("save", { configHash });
@@ -361,6 +375,18 @@ export class ShardedSim {
   /** The resolved system order (the same in every block). */
   schedule(): Promise<string> {
     return this.groups[0].schedule();
+  }
+
+  /** Starts timing every system of every block. */
+  async enableTiming(): Promise<void> {
+    await this.all((g) => g.enableTiming());
+  }
+
+  /** Milliseconds per system since enableTiming, summed over every block of every thread (CPU time, not wall time). */
+  async systemTimes(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const list of await this.all((g) => g.systemTimes())) for (const [name, ms] of list) out[name] = (out[name] ?? 0) + ms;
+    return out;
   }
 
   /** A snapshot of every block (between ticks), with the world's identity and state hash. */

@@ -20,7 +20,6 @@ interface Out {
 const NOT_YET: [flag: string, what: string][] = [
   ["telemetry", "telemetry of sharded worlds is not streamed yet"],
   ["realtime", "sharded worlds run flat out"],
-  ["profile", "per-system times are not gathered from blocks yet"],
   ["backend", "a neural policy does not run in a sharded world yet"],
 ];
 
@@ -33,6 +32,7 @@ export interface ShardedRunValues {
   "snapshot-every"?: number;
   "snapshot-dir"?: string;
   "print-schedule"?: boolean;
+  profile?: boolean;
   json?: boolean;
   quiet?: boolean;
   [flag: string]: unknown;
@@ -71,6 +71,13 @@ export function findShardResume(from: string, configId: string): { path: string;
   return undefined;
 }
 
+/** Milliseconds per tick of each system, summed over every block (CPU time across threads). */
+async function profileTable(sim: ShardedSim, ticks: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [name, ms] of Object.entries(await sim.systemTimes())) out[name] = Math.round((ms / Math.max(1, ticks)) * 1e4) / 1e4;
+  return out;
+}
+
 export async function runSharded(values: ShardedRunValues, configFile: string, build: BuildOverrides, out: Out, resume?: { path: string; snapshot: ShardSnapshot }): Promise<number> {
   for (const [flag, why] of NOT_YET) {
     if (values[flag] !== undefined && values[flag] !== false) throw new UsageError(`--${flag}: not supported with world.shards > 1 yet (${why}); run with --shards 1`);
@@ -102,6 +109,7 @@ export async function runSharded(values: ShardedRunValues, configFile: string, b
     sim.hashEveryTick = values["hash-log"] !== undefined;
     let steps = 0;
     const startTick = sim.tick;
+    if (values.profile) await sim.enableTiming();
     const progress = createProgress("run", ticks, { quiet: values.quiet });
     const t0 = performance.now();
     // Threads run chunks of ticks on alone (blocks do not interact); a chunk ends at each
@@ -153,9 +161,16 @@ export async function runSharded(values: ShardedRunValues, configFile: string, b
       kpis: await sim.kpis(),
       ...(resume ? { resumed_from: startTick, resumed_snapshot: resume.path } : {}),
       ...(written.length ? { snapshots_written: written.length, last_snapshot: written[written.length - 1] } : {}),
+      ...(values.profile ? { system_ms: await profileTable(sim, sim.tick - startTick) } : {}),
     };
     if (values.json) out.log(JSON.stringify(summary));
-    else out.log(formatSummary(summary));
+    else {
+      out.log(formatSummary(summary));
+      if (values.profile) {
+        out.log("  system times (ms per tick, summed over the blocks of every thread):");
+        for (const [name, ms] of Object.entries(summary.system_ms ?? {})) out.log(`    ${name.padEnd(28)} ${ms}`);
+      }
+    }
     return 0;
   } finally {
     await sim.close();

@@ -211,11 +211,13 @@ describe("townlet run --workers", () => {
       return { summary: JSON.parse(logs.at(-1)!) as Record<string, unknown>, errs };
     };
     const one = await run(["--shards", "2", "--workers", "1"]);
-    const capped = await run(["--shards", "2", "--workers", "5"]);
+    const capped = await run(["--shards", "2", "--workers", "5", "--profile"]);
     expect(capped.errs.filter((l) => /capped at 2/.test(l))).toHaveLength(1);
     expect(capped.summary.workers).toBe(2);
     expect(capped.summary.state_hash).toBe(one.summary.state_hash);
     expect(capped.summary.agents).toBe(one.summary.agents);
+    // --profile: each system's time summed over the blocks of both threads.
+    expect((capped.summary.system_ms as Record<string, number>)["needs/decay"]).toBeGreaterThan(0);
     const plain = await run(["--workers", "3"]);
     expect(plain.errs.filter((l) => /capped at 1: this world is one block/.test(l))).toHaveLength(1);
   }, 120_000);
