@@ -70,10 +70,11 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
   // with the snapshot's seed and town count unless given again.
   let resume: { path: string; snapshot: SnapshotData } | undefined;
   // A sharded world's snapshot (a `.shards` file, or a folder holding this config's) resumes sharded.
-  const shardResume = values.resume !== undefined ? findShardResume(values.resume, loadConfig(configFile, corePlugins).configId) : undefined;
+  // The config's own plug-ins are loaded first: a config with plugins: has their sections.
+  const plugins = await resolvePlugins(corePlugins, configFile, values.plugin);
+  const shardResume = values.resume !== undefined ? findShardResume(values.resume, loadConfig(configFile, plugins).configId) : undefined;
   if (shardResume) {
     const h = shardResume.snapshot.header;
-    const plugins = await resolvePlugins(corePlugins, configFile, values.plugin);
     const overrides = { seed: values.seed ?? h.seed, towns: values.towns ?? h.towns, agentsPerTown: values.agents, shards: values.shards ?? h.blocks };
     loadBuildConfig(configFile, plugins, overrides);
     return runSharded(values, configFile, overrides, out, shardResume);
@@ -84,7 +85,7 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
       if (statSync(from, { throwIfNoEntry: false })?.isDirectory()) {
         // A folder may hold snapshots of several configs: the newest of this run's config is taken.
         // (Only when it holds none, the newest of any config: a registered migration may take it.)
-        const configId = loadConfig(configFile, corePlugins).configId;
+        const configId = loadConfig(configFile, plugins).configId;
         const found = newestValidSnapshot(from, { configId }) ?? newestValidSnapshot(from);
         if (!found) throw new SnapshotError("not_found", "no snapshot in this folder verifies", from);
         return found;
@@ -92,7 +93,6 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
       return { path: from, snapshot: readSnapshotFile(from) };
     });
   }
-  const plugins = await resolvePlugins(corePlugins, configFile, values.plugin);
   const overrides = {
     seed: values.seed ?? resume?.snapshot.header.seed,
     towns: values.towns ?? resume?.snapshot.header.towns,

@@ -39,8 +39,8 @@ export const NeedsSection = z
       .refine((n) => n !== "money", '"money" is the wallet, not a need'),
     NeedEntrySchema.prefault({}),
   )
-  .default({})
-  .describe("the needs agents have, by name: the defaults (hunger, hygiene, energy) and any further need, in the file's order");
+  .optional()
+  .describe("the needs agents have, by name: the defaults (hunger, hygiene, energy) and any further need, in the file's order; absent = the defaults (and the config hash of a file without it is what it was before needs were data)");
 
 /** A need the original does not have must say how fast it decays. */
 export function needsProblems(settings: ConfigSections): ConfigCheckProblem[] {
@@ -55,6 +55,6 @@ export function needsProblems(settings: ConfigSections): ConfigCheckProblem[] {
 
 declare module "../../engine/config/sections.ts" {
   interface ConfigSections {
-    needs: z.output<typeof NeedsSection>;
+    needs?: z.output<typeof NeedsSection>;
   }
 }
