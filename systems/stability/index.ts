@@ -40,6 +40,8 @@ import { sections, type StabilityConfig } from "./config.ts";
 import { PerturbationsKey } from "../../components/perturbations.ts";
 import { ObservationsKey } from "../../components/observations.ts";
 import { stabilityTelemetry } from "./telemetry.ts";
+import { PT_FAILS, PT_GHOST, PT_KINDS, PT_LATE, PT_RIVALRY, PT_ROTATIONS, PerTown, Ring, type TickCounts } from "./windows.ts";
+import { hashStability, loadStability, saveStability } from "./persist.ts";
 
 export { STABILITY_ALERTS } from "../../components/stability.ts";
 export type { PromotionStatus, StabilityMetrics, StabilityService } from "../../components/stability.ts";
@@ -48,77 +50,6 @@ export type { PromotionStatus, StabilityMetrics, StabilityService } from "../../
 export const QUEUE_PRESSURE_EVENTS = 5;
 /** Rivalry events per tick (at or above the avoid threshold) that make a spike (the original's constant). */
 export const RIVALRY_SPIKE_EVENTS = 5;
-
-/** A ring of per-tick values with a running sum (re-summed at every wrap, so it never drifts). */
-class Ring {
-  values: Float64Array;
-  sum = 0;
-  constructor(readonly size: number) {
-    this.values = new Float64Array(size);
-  }
-  /** Records tick's value, replacing the value of the tick `size` ticks ago. */
-  add(tick: number, v: number): void {
-    const i = tick % this.size;
-    const old = this.values[i];
-    this.values[i] = v;
-    if (i === 0) {
-      let s = 0;
-      for (let k = 0; k < this.size; k++) s += this.values[k];
-      this.sum = s;
-    } else this.sum += v - old;
-  }
-}
-
-/** What the last tick counted (the rest of the metrics payload lives in the windows). */
-interface TickCounts {
-  tick: number;
-  late: number;
-  fails: number;
-  ghost: number;
-  rotations: number;
-  conflicts: number;
-  rivalry: number;
-  reuse: boolean;
-  perturbations: number;
-  /** Largest count of one town this tick, by PT_* kind. */
-  town_max: number[];
-}
-
-/** Per-town counters of the per-tick alerts (kinds PT_*); only touched towns are reset. */
-const PT_GHOST = 0;
-const PT_ROTATIONS = 1;
-const PT_RIVALRY = 2;
-const PT_FAILS = 3;
-const PT_LATE = 4;
-const PT_KINDS = 5;
-
-class PerTown {
-  counts: Int32Array;
-  readonly max = new Int32Array(PT_KINDS);
-  private touched: number[] = [];
-  private seen: Uint8Array;
-  constructor(readonly towns: number) {
-    this.counts = new Int32Array(towns * PT_KINDS);
-    this.seen = new Uint8Array(towns);
-  }
-  count(kind: number, town: number): void {
-    if (!(town >= 0 && town < this.towns)) return;
-    if (this.seen[town] === 0) {
-      this.seen[town] = 1;
-      this.touched.push(town);
-    }
-    const v = ++this.counts[town * PT_KINDS + kind];
-    if (v > this.max[kind]) this.max[kind] = v;
-  }
-  clear(): void {
-    for (const t of this.touched) {
-      this.seen[t] = 0;
-      this.counts.fill(0, t * PT_KINDS, (t + 1) * PT_KINDS);
-    }
-    this.touched.length = 0;
-    this.max.fill(0);
-  }
-}
 
 export class StabilityState implements PersistentState, StabilityService {
   readonly cfg: StabilityConfig;
@@ -195,11 +126,24 @@ export class StabilityState implements PersistentState, StabilityService {
 
   step(tick: number, agents: Int32Array, read: <F extends MessageFields>(def: MessageDef<F>) => MessageView<F>): void {
     const w = this.world;
-    const c = this.cfg;
     this.ensure(w.maxEntityId() + 1);
+    this.countStarvation(tick, agents);
+    this.countSwitches(tick, agents);
+    this.countRewards(tick, agents);
+    this.countMessages(tick, read);
+    const reuse = embeddingReuseWarning(w, this.hasObservations);
+    this.raiseAlerts(reuse);
+    this.judgePromotion(tick);
+    const l = this.last;
+    l.tick = tick;
+    l.reuse = reuse;
+    l.perturbations = activePerturbations(w, this.hasPerturbations);
+  }
 
-    // Starvation streaks and incidents.
-    const sc = c.starvation;
+  /** Starvation streaks (hunger at or below the threshold) and the incidents within the window. */
+  private countStarvation(tick: number, agents: Int32Array): void {
+    const w = this.world;
+    const sc = this.cfg.starvation;
     if (w.components.isRegistered(Needs)) {
       const hunger = w.columns(Needs).hunger;
       const has = w.components.flags(Needs);
@@ -214,8 +158,11 @@ export class StabilityState implements PersistentState, StabilityService {
       }
     }
     while (this.incidents.length > 0 && this.incidents[0] <= tick - sc.window_ticks) this.incidents.shift();
+  }
 
-    // Option switches (deltas of Option.switches) per agent-tick.
+  /** Option switches (deltas of Option.switches) per agent-tick. */
+  private countSwitches(tick: number, agents: Int32Array): void {
+    const w = this.world;
     let sw = 0;
     if (w.components.isRegistered(Option)) {
       const switches = w.columns(Option).switches;
@@ -229,8 +176,11 @@ export class StabilityState implements PersistentState, StabilityService {
     }
     this.switches.add(tick, sw);
     this.agentTicks.add(tick, agents.length);
+  }
 
-    // Rewards of every agent this tick.
+  /** Rewards of every agent this tick (count, sum and sum of squares). */
+  private countRewards(tick: number, agents: Int32Array): void {
+    const w = this.world;
     let rn = 0;
     let rs = 0;
     let rq = 0;
@@ -249,9 +199,14 @@ export class StabilityState implements PersistentState, StabilityService {
     this.rewardN.add(tick, rn);
     this.rewardSum.add(tick, rs);
     this.rewardSq.add(tick, rq);
+  }
 
-    // This tick's messages, counted in total and per town (a town is an environment of its own:
-    // the per-tick alerts fire when any one town reaches the threshold).
+  /**
+   * This tick's messages, counted in total (into this.last) and per town (a town is an environment
+   * of its own: the per-tick alerts fire when any one town reaches the threshold).
+   */
+  private countMessages(tick: number, read: <F extends MessageFields>(def: MessageDef<F>) => MessageView<F>): void {
+    const w = this.world;
     const town = w.columns(Town).id;
     const pt = this.perTown;
     const jl = read(JobLate);
@@ -283,9 +238,20 @@ export class StabilityState implements PersistentState, StabilityService {
     this.totals.ghost_step_events += ghost;
     this.totals.rotation_events += rotations;
     this.totals.conflicts += qc.count;
-    const reuse = embeddingReuseWarning(w, this.hasObservations);
+    const l = this.last;
+    l.late = late;
+    l.fails = fails;
+    l.ghost = ghost;
+    l.rotations = rotations;
+    l.conflicts = qc.count;
+    l.rivalry = rivalry;
+  }
 
-    // Alerts.
+  /** This tick's alerts, in STABILITY_ALERTS order; resets the per-town counts. */
+  private raiseAlerts(reuse: boolean): void {
+    const c = this.cfg;
+    const sc = c.starvation;
+    const pt = this.perTown;
     const l = this.last;
     const alerts: string[] = [];
     const raise = (name: (typeof STABILITY_ALERTS)[number], cond: boolean) => {
@@ -302,8 +268,12 @@ export class StabilityState implements PersistentState, StabilityService {
     this.alerts = alerts;
     for (let k = 0; k < PT_KINDS; k++) l.town_max[k] = pt.max[k];
     pt.clear();
+  }
 
-    // Promotion gate.
+  /** The promotion gate: alerts outside allowed_alerts fail the window; judged at its last tick. */
+  private judgePromotion(tick: number): void {
+    const c = this.cfg;
+    const alerts = this.alerts;
     for (const a of alerts) if (!this.allowed.has(a) && !this.windowAlerts.includes(a)) this.windowAlerts.push(a);
     const W = c.promotion.window_ticks;
     if (tick % W === 0) {
@@ -314,15 +284,6 @@ export class StabilityState implements PersistentState, StabilityService {
       this.lastEvaluated = tick;
       this.windowAlerts = [];
     }
-    l.tick = tick;
-    l.late = late;
-    l.fails = fails;
-    l.ghost = ghost;
-    l.rotations = rotations;
-    l.conflicts = qc.count;
-    l.rivalry = rivalry;
-    l.reuse = reuse;
-    l.perturbations = activePerturbations(w, this.hasPerturbations);
   }
 
   switchRate(): number {
@@ -405,96 +366,18 @@ export class StabilityState implements PersistentState, StabilityService {
     };
   }
 
-  // ---- persistence -------------------------------------------------------------------------------
+  // ---- persistence (persist.ts) --------------------------------------------------------------------
 
   save(): unknown {
-    const agents: number[] = [];
-    for (let e = 0; e < this.streak.length; e++) if (this.streak[e] !== 0 || this.lastSwitches[e] !== 0) agents.push(e, this.streak[e], this.lastSwitches[e]);
-    const ring = (r: Ring) => ({ values: r.values.slice(), sum: r.sum });
-    return {
-      agents,
-      incidents: [...this.incidents],
-      switches: ring(this.switches),
-      agent_ticks: ring(this.agentTicks),
-      reward_n: ring(this.rewardN),
-      reward_sum: ring(this.rewardSum),
-      reward_sq: ring(this.rewardSq),
-      late: ring(this.late),
-      totals: { ...this.totals },
-      promotion: {
-        pass_streak: this.passStreak,
-        candidate_ready: this.candidateReady,
-        last_result: this.lastResult,
-        last_evaluated: this.lastEvaluated,
-        window_alerts: [...this.windowAlerts],
-      },
-      alerts: [...this.alerts],
-      last: { ...this.last, town_max: [...this.last.town_max] },
-    };
+    return saveStability(this);
   }
 
   load(data: unknown): void {
-    type SavedRing = { values: ArrayLike<number>; sum: number };
-    const d = data as {
-      agents: number[];
-      incidents: number[];
-      switches: SavedRing;
-      agent_ticks: SavedRing;
-      reward_n: SavedRing;
-      reward_sum: SavedRing;
-      reward_sq: SavedRing;
-      late: SavedRing;
-      totals: StabilityState["totals"];
-      promotion: { pass_streak: number; candidate_ready: boolean; last_result: "pass" | "fail" | null; last_evaluated: number | null; window_alerts: string[] };
-      alerts: string[];
-      last: TickCounts;
-    };
-    const ring = (r: Ring, s: SavedRing, what: string) => {
-      if (s.values.length !== r.size) throw new Error(`stability: saved ${what} window has ${s.values.length} ticks, the config says ${r.size}`);
-      r.values.set(s.values);
-      r.sum = s.sum;
-    };
-    this.streak.fill(0);
-    this.lastSwitches.fill(0);
-    for (let i = 0; i < d.agents.length; i += 3) {
-      this.ensure(d.agents[i] + 1);
-      this.streak[d.agents[i]] = d.agents[i + 1];
-      this.lastSwitches[d.agents[i]] = d.agents[i + 2];
-    }
-    this.incidents = [...d.incidents];
-    ring(this.switches, d.switches, "option_thrash");
-    ring(this.agentTicks, d.agent_ticks, "option_thrash");
-    ring(this.rewardN, d.reward_n, "reward_variance");
-    ring(this.rewardSum, d.reward_sum, "reward_variance");
-    ring(this.rewardSq, d.reward_sq, "reward_variance");
-    ring(this.late, d.late, "lateness (one day)");
-    this.totals = { ...d.totals };
-    this.passStreak = d.promotion.pass_streak;
-    this.candidateReady = d.promotion.candidate_ready;
-    this.lastResult = d.promotion.last_result;
-    this.lastEvaluated = d.promotion.last_evaluated;
-    this.windowAlerts = [...d.promotion.window_alerts];
-    this.alerts = [...d.alerts];
-    this.last = { ...d.last, town_max: [...d.last.town_max] };
+    loadStability(this, data);
   }
 
   hash(h: StateHasher): void {
-    for (let e = 0; e < this.streak.length; e++) if (this.streak[e] !== 0 || this.lastSwitches[e] !== 0) h.u32(e).u32(this.streak[e]).u32(this.lastSwitches[e]);
-    h.u32(this.incidents.length);
-    for (const t of this.incidents) h.u32(t);
-    for (const r of [this.switches, this.agentTicks, this.rewardN, this.rewardSum, this.rewardSq, this.late]) {
-      h.f64(r.sum);
-      for (let i = 0; i < r.size; i++) h.f64(r.values[i]);
-    }
-    h.u32(this.totals.ghost_step_events).u32(this.totals.rotation_events).u32(this.totals.conflicts);
-    h.u32(this.passStreak).u32(this.candidateReady ? 1 : 0).str(this.lastResult ?? "").u32(this.lastEvaluated ?? -1);
-    h.u32(this.windowAlerts.length);
-    for (const a of this.windowAlerts) h.str(a);
-    const l = this.last;
-    h.u32(l.tick).u32(l.late).u32(l.fails).u32(l.ghost).u32(l.rotations).u32(l.conflicts).u32(l.rivalry).u32(l.reuse ? 1 : 0).u32(l.perturbations);
-    for (const m of l.town_max) h.u32(m);
-    h.u32(this.alerts.length);
-    for (const a of this.alerts) h.str(a);
+    hashStability(this, h);
   }
 }
 
