@@ -1,47 +1,102 @@
-// Relationships between agents: a fixed number of edges per agent (conflict.rivalry.max_edges),
+// Relationships between agents: at most conflict.rivalry.max_edges edges per agent,
 // each with rivalry, trust and familiarity toward another agent (by uid, stable across entity
 // recycling). Owned by the social plug-in (`ctx.resource(SocialKey).ledger`); read by behaviour,
 // observations and rewards.
 import { defineResource } from "../engine/resource.ts";
 import type { StateHasher } from "../engine/hash.ts";
 
+/**
+ * Edge k of entity e is at `base(e) + k` in `other`, `rivalry`, `trust` and `familiarity`, or
+ * nowhere while e has never had an edge (base -1). The K slots of an entity (a block) are taken
+ * from a pool on its first edge and given back when it leaves (issue #19: memory by use, not
+ * K x 16 bytes for every entity id, objects included). Slot numbers in snapshots and the state
+ * hash are the logical e * K + k as before, so both are unchanged.
+ */
 export class SocialLedger {
-  /** Edge k of entity e is at e*K + k. other = uid or -1. */
+  /** uid of each slot's other agent, -1 = free. */
   other: Int32Array;
   rivalry: Float32Array;
   trust: Float32Array;
   familiarity: Float32Array;
   /** Edges in use per entity (loops skip agents with none). */
   count: Uint8Array;
+  /** First slot of each entity's block, -1 = none (index: entity). */
+  private blockOf: Int32Array;
+  /** Entity of each block (index: slot / K), -1 = free. */
+  private owner: Int32Array;
+  /** Blocks handed out so far and the free ones given back (a stack). */
+  private blocks = 0;
+  private free: number[] = [];
+  /** Logical slots (entities x K) as snapshots number them; grows by doubling like before. */
+  private logical: number;
 
   constructor(
     readonly maxEdges: number,
     capacity: number,
   ) {
-    const n = capacity * maxEdges;
-    this.other = new Int32Array(n).fill(-1);
-    this.rivalry = new Float32Array(n);
-    this.trust = new Float32Array(n);
-    this.familiarity = new Float32Array(n);
+    this.logical = capacity * maxEdges;
     this.count = new Uint8Array(capacity);
+    this.blockOf = new Int32Array(capacity).fill(-1);
+    // A first pool of up to 1,024 blocks (a small world never grows it); then by a quarter.
+    const first = Math.min(capacity, 1024) * maxEdges;
+    this.other = new Int32Array(first).fill(-1);
+    this.rivalry = new Float32Array(first);
+    this.trust = new Float32Array(first);
+    this.familiarity = new Float32Array(first);
+    this.owner = new Int32Array(first / Math.max(1, maxEdges)).fill(-1);
   }
 
+  /** Makes room for entity ids below `entities`. */
   ensure(entities: number): void {
     const n = entities * this.maxEdges;
-    if (n <= this.other.length) return;
-    let cap = Math.max(16 * this.maxEdges, this.other.length);
+    if (n <= this.logical) return;
+    let cap = Math.max(16 * this.maxEdges, this.logical);
     while (cap < n) cap *= 2;
-    const o = new Int32Array(cap).fill(-1);
-    o.set(this.other);
-    this.other = o;
-    for (const k of ["rivalry", "trust", "familiarity"] as const) {
-      const g = new Float32Array(cap);
-      g.set(this[k]);
-      this[k] = g;
-    }
+    this.logical = cap;
     const c = new Uint8Array(cap / this.maxEdges);
     c.set(this.count);
     this.count = c;
+    const b = new Int32Array(cap / this.maxEdges).fill(-1);
+    b.set(this.blockOf);
+    this.blockOf = b;
+  }
+
+  /** First slot of eid's edges, -1 when it has no block (then it has no edge). */
+  base(eid: number): number {
+    return eid < this.blockOf.length ? this.blockOf[eid] : -1;
+  }
+
+  /** Bytes held (for memory reports). */
+  bytes(): number {
+    return this.other.byteLength * 4 + this.owner.byteLength + this.count.byteLength + this.blockOf.byteLength;
+  }
+
+  /** A block for eid (its own when it has one). */
+  private block(eid: number): number {
+    const held = this.blockOf[eid];
+    if (held >= 0) return held;
+    const K = this.maxEdges;
+    let blk = this.free.pop();
+    if (blk === undefined) {
+      blk = this.blocks++;
+      if (this.blocks > this.owner.length) {
+        const nb = Math.max(16, Math.ceil(this.owner.length * 1.25), this.blocks);
+        const o = new Int32Array(nb * K).fill(-1);
+        o.set(this.other);
+        this.other = o;
+        for (const k of ["rivalry", "trust", "familiarity"] as const) {
+          const g = new Float32Array(nb * K);
+          g.set(this[k]);
+          this[k] = g;
+        }
+        const w = new Int32Array(nb).fill(-1);
+        w.set(this.owner);
+        this.owner = w;
+      }
+    }
+    this.owner[blk] = eid;
+    this.blockOf[eid] = blk * K;
+    return blk * K;
   }
 
   /** Forgets one edge (slot index). */
@@ -51,14 +106,14 @@ export class SocialLedger {
     this.rivalry[s] = 0;
     this.trust[s] = 0;
     this.familiarity[s] = 0;
-    this.count[Math.floor(s / this.maxEdges)]--;
+    this.count[this.owner[Math.floor(s / this.maxEdges)]]--;
   }
 
   /** Slot of the edge eid -> uid, or -1. */
   find(eid: number, uid: number): number {
+    const base = this.base(eid);
+    if (base < 0) return -1;
     const K = this.maxEdges;
-    const base = eid * K;
-    if (base + K > this.other.length) return -1;
     for (let k = 0; k < K; k++) if (this.other[base + k] === uid) return base + k;
     return -1;
   }
@@ -66,14 +121,15 @@ export class SocialLedger {
   /**
    * Slot of the edge eid -> uid, created if missing. When all edges are taken, the weakest
    * (lowest rivalry + |trust| + |familiarity|, first on ties) is evicted, but only if the new
-   * edge (of weight `strength`) would be stronger; otherwise -1 and nothing changes.
+   * edge (of weight `strength`) would be stronger; otherwise -1 and nothing changes. The first
+   * edge of an entity may grow the pool, replacing the arrays: read them after the call.
    */
   slot(eid: number, uid: number, strength = Infinity): number {
     this.ensure(eid + 1);
     const found = this.find(eid, uid);
     if (found >= 0) return found;
     const K = this.maxEdges;
-    const base = eid * K;
+    const base = this.block(eid);
     let pick = -1;
     let weakest = Infinity;
     for (let k = 0; k < K; k++) {
@@ -103,29 +159,29 @@ export class SocialLedger {
   }
 
   maxRivalry(eid: number): number {
+    const base = this.base(eid);
+    if (base < 0) return 0;
     const K = this.maxEdges;
-    const base = eid * K;
     let m = 0;
-    if (base + K > this.other.length) return 0;
     for (let k = 0; k < K; k++) if (this.other[base + k] !== -1 && this.rivalry[base + k] > m) m = this.rivalry[base + k];
     return m;
   }
 
   /** Edges of eid with rivalry >= threshold. */
   countAbove(eid: number, threshold: number): number {
+    const base = this.base(eid);
+    if (base < 0) return 0;
     const K = this.maxEdges;
-    const base = eid * K;
     let n = 0;
-    if (base + K > this.other.length) return 0;
     for (let k = 0; k < K; k++) if (this.other[base + k] !== -1 && this.rivalry[base + k] >= threshold) n++;
     return n;
   }
 
-  /** Forgets every edge of eid (on exit). */
+  /** Forgets every edge of eid (on exit) and gives its block back. */
   clear(eid: number): void {
+    const base = this.base(eid);
+    if (base < 0) return;
     const K = this.maxEdges;
-    const base = eid * K;
-    if (base + K > this.other.length) return;
     for (let k = 0; k < K; k++) {
       this.other[base + k] = -1;
       this.rivalry[base + k] = 0;
@@ -133,24 +189,46 @@ export class SocialLedger {
       this.familiarity[base + k] = 0;
     }
     this.count[eid] = 0;
+    this.blockOf[eid] = -1;
+    this.owner[base / K] = -1;
+    this.free.push(base / K);
+  }
+
+  /** Entities with a block, ascending (the logical order of snapshots and the hash). */
+  private *withBlocks(): Generator<number> {
+    for (let e = 0; e < this.blockOf.length; e++) if (this.blockOf[e] >= 0) yield e;
   }
 
   save(): unknown {
     const used: number[] = [];
-    for (let s = 0; s < this.other.length; s++) if (this.other[s] !== -1) used.push(s, this.other[s], this.rivalry[s], this.trust[s], this.familiarity[s]);
-    return { maxEdges: this.maxEdges, size: this.other.length, used };
+    const K = this.maxEdges;
+    for (const e of this.withBlocks()) {
+      const base = this.blockOf[e];
+      for (let k = 0; k < K; k++) {
+        const s = base + k;
+        if (this.other[s] !== -1) used.push(e * K + k, this.other[s], this.rivalry[s], this.trust[s], this.familiarity[s]);
+      }
+    }
+    return { maxEdges: this.maxEdges, size: this.logical, used };
   }
 
   load(data: unknown): void {
     const d = data as { size: number; used: number[] };
-    this.other = new Int32Array(d.size).fill(-1);
-    this.rivalry = new Float32Array(d.size);
-    this.trust = new Float32Array(d.size);
-    this.familiarity = new Float32Array(d.size);
-    this.count = new Uint8Array(d.size / this.maxEdges);
+    const K = this.maxEdges;
+    this.logical = d.size;
+    this.count = new Uint8Array(d.size / K);
+    this.blockOf = new Int32Array(d.size / K).fill(-1);
+    this.blocks = 0;
+    this.free = [];
+    this.other.fill(-1);
+    this.rivalry.fill(0);
+    this.trust.fill(0);
+    this.familiarity.fill(0);
+    this.owner.fill(-1);
     for (let i = 0; i < d.used.length; i += 5) {
-      const s = d.used[i];
-      this.count[Math.floor(s / this.maxEdges)]++;
+      const e = Math.floor(d.used[i] / K);
+      const s = this.block(e) + (d.used[i] % K);
+      this.count[e]++;
       this.other[s] = d.used[i + 1];
       this.rivalry[s] = d.used[i + 2];
       this.trust[s] = d.used[i + 3];
@@ -159,9 +237,16 @@ export class SocialLedger {
   }
 
   hash(h: StateHasher): void {
-    for (let s = 0; s < this.other.length; s++) {
-      if (this.other[s] === -1) continue;
-      h.u32(s).u32(this.other[s]).f32(this.rivalry[s]).f32(this.trust[s]).f32(this.familiarity[s]);
+    const K = this.maxEdges;
+    const blockOf = this.blockOf;
+    for (let e = 0; e < blockOf.length; e++) {
+      const base = blockOf[e];
+      if (base < 0) continue;
+      for (let k = 0; k < K; k++) {
+        const s = base + k;
+        if (this.other[s] === -1) continue;
+        h.u32(e * K + k).u32(this.other[s]).f32(this.rivalry[s]).f32(this.trust[s]).f32(this.familiarity[s]);
+      }
     }
   }
 }

@@ -148,9 +148,10 @@ function newConflictSampler() {
         const e = agents[i];
         let m = 0;
         let avoid = 0;
-        for (let k = 0; k < L.maxEdges; k++) {
-          const slot = e * L.maxEdges + k;
-          if (slot >= L.other.length || L.other[slot] === -1) continue;
+        const base = L.base(e);
+        for (let k = 0; base >= 0 && k < L.maxEdges; k++) {
+          const slot = base + k;
+          if (L.other[slot] === -1) continue;
           const r = L.rivalry[slot];
           if (r > m) m = r;
           if (r >= threshold) avoid++;

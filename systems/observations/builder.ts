@@ -305,8 +305,8 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
     f[fo + F_EPISODE] = ep < 0 ? 0 : ep > 1 ? 1 : ep;
 
     // ---- rivalry and the social snippet ---------------------------------------------------------
-    const base = eid * K;
-    const hasEdges = L !== undefined && base + K <= L.other.length;
+    const base = L !== undefined ? L.base(eid) : -1;
+    const hasEdges = L !== undefined && base >= 0;
     if (hasEdges) {
       f[fo + F_RIVALRY_MAX] = L.maxRivalry(eid);
       f[fo + F_RIVALRY_AVOID] = L.countAbove(eid, avoid);

@@ -82,8 +82,8 @@ export class ArrangedMeets {
       let b = 0;
       const K = ledger.maxEdges;
       for (const eid of pool) {
-        const base = eid * K;
-        if (base + K > ledger.other.length) continue;
+        const base = ledger.base(eid);
+        if (base < 0) continue;
         for (let k = 0; k < K; k++) {
           const other = ledger.other[base + k];
           if (other === -1 || ledger.rivalry[base + k] <= best) continue;

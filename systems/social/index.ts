@@ -137,7 +137,7 @@ export const socialPlugin = definePlugin({
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
           if (count[eid] === 0) continue;
-          const base = eid * K;
+          const base = L.base(eid);
           for (let k = 0; k < K; k++) {
             const s = base + k;
             if (L.other[s] === -1) continue;
@@ -165,9 +165,10 @@ export function rivalrySnapshot(world: World): Record<string, Record<string, num
   for (let i = 0; i < agents.length; i++) byUid.set(uid[agents[i]], agents[i]);
   for (let i = 0; i < agents.length; i++) {
     const e = agents[i];
-    for (let k = 0; k < L.maxEdges; k++) {
-      const s = e * L.maxEdges + k;
-      if (s >= L.other.length || L.other[s] === -1 || L.rivalry[s] <= 0) continue;
+    const base = L.base(e);
+    for (let k = 0; base >= 0 && k < L.maxEdges; k++) {
+      const s = base + k;
+      if (L.other[s] === -1 || L.rivalry[s] <= 0) continue;
       const other = byUid.get(L.other[s]);
       const name = other !== undefined ? world.agentName(other) : `agent_${L.other[s]}`;
       (out[world.agentName(e)] ??= {})[name] = L.rivalry[s];

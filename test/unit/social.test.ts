@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { Intent, IntentKind, Option } from "../../components/activity.ts";
 import { ChatFailure, ChatSuccess, QueueConflict } from "../../components/messages.ts";
+import { SocialLedger } from "../../components/social.ts";
 import { Agent } from "../../engine/core-components.ts";
 import { StateHasher } from "../../engine/hash.ts";
 import type { World } from "../../engine/world.ts";
@@ -49,7 +50,8 @@ const edge = (w: World, a: number, b: number) => ledger(w).find(a, uidOf(w, b));
 const edges = (w: World, a: number) => {
   const L = ledger(w);
   const out: number[] = [];
-  for (let k = 0; k < L.maxEdges; k++) if (L.other[a * L.maxEdges + k] !== -1) out.push(L.other[a * L.maxEdges + k]);
+  const base = L.base(a);
+  for (let k = 0; base >= 0 && k < L.maxEdges; k++) if (L.other[base + k] !== -1) out.push(L.other[base + k]);
   return out.sort((x, y) => x - y);
 };
 
@@ -310,5 +312,49 @@ describe("persistence", () => {
     expect(h2.digest()).toBe(h1.digest());
     expect(other.ledger.rivalryOf(a, uidOf(w, b))).toBeCloseTo(0.5, 6);
     expect(other.events).toEqual(s.events);
+  });
+});
+
+describe("the ledger's storage (edges on demand)", () => {
+  const digest = (L: SocialLedger) => {
+    const h = new StateHasher();
+    L.hash(h);
+    return h.digest();
+  };
+  /** Edges e -> 100 + e with rivalry e / 10, created for the entities in the given order. */
+  const fill = (L: SocialLedger, order: number[]) => {
+    for (const e of order) {
+      const s = L.slot(e, 100 + e); // may grow the pool: the arrays are read after it
+      L.rivalry[s] = e / 10;
+    }
+  };
+
+  it("gives an entity slots only with its first edge and saves and hashes slots as entity x max_edges + k, whatever the order edges came in", () => {
+    const a = new SocialLedger(3, 16);
+    const b = new SocialLedger(3, 16);
+    expect(a.base(5)).toBe(-1);
+    fill(a, [2, 5, 9]);
+    fill(b, [9, 2, 5]);
+    expect(a.base(5)).not.toBe(b.base(5));
+    expect(digest(a)).toBe(digest(b));
+    expect(a.save()).toEqual(b.save());
+    expect((a.save() as { used: number[] }).used.filter((_, i) => i % 5 === 0)).toEqual([6, 15, 27]);
+  });
+
+  it("reuses the slots of an entity that left for the next one, cleared, and grows past its first pool", () => {
+    const L = new SocialLedger(2, 2000);
+    fill(L, [1, 2]);
+    const freed = L.base(1);
+    L.clear(1);
+    expect(L.find(1, 101)).toBe(-1);
+    expect(L.slot(7, 50)).toBe(freed);
+    expect(L.other[freed + 1]).toBe(-1);
+    const many = Array.from({ length: 1500 }, (_, i) => 100 + i);
+    fill(L, many);
+    for (const e of many) expect(L.rivalryOf(e, 100 + e)).toBeCloseTo(e / 10, 4);
+    expect(L.rivalryOf(2, 102)).toBeCloseTo(0.2, 6);
+    const copy = new SocialLedger(2, 16);
+    copy.load(JSON.parse(JSON.stringify(L.save())));
+    expect(digest(copy)).toBe(digest(L));
   });
 });
