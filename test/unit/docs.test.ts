@@ -1,4 +1,4 @@
-// Every command in the README and docs/python.md runs as written. Fast checks, no long runs:
+// Every command in the README, docs/python.md and docs/modding.md runs as written. Fast checks, no long runs:
 //  - each `townlet ...` command line (in sh blocks and in the README's command table) names a
 //    command that exists and its flags parse with that command's own flag table (tools/args.ts),
 //    and the files it names exist; `npm run X` / `npm start` / `npm test` name package scripts;
@@ -16,7 +16,7 @@ import { parseCommand, HelpRequested } from "../../tools/args.ts";
 import { COMMANDS, main } from "../../tools/cli.ts";
 import { PROJECT_ROOT } from "../../engine/paths.ts";
 
-const DOCS = ["README.md", "docs/python.md"];
+const DOCS = ["README.md", "docs/python.md", "docs/modding.md"];
 const read = (f: string) => readFileSync(join(PROJECT_ROOT, f), "utf8");
 
 interface Block {
@@ -175,6 +175,13 @@ describe("the docs' commands", () => {
 });
 
 describe("the docs' code", () => {
+  it("docs/modding.md shows the thirst mod's plug-in as examples/mods/thirst/thirst.ts has it", () => {
+    const block = blocks("docs/modding.md").find((b) => b.lang === "ts" && b.text.includes("definePlugin({"));
+    expect(block).toBeDefined();
+    const file = read("examples/mods/thirst/thirst.ts");
+    expect(file.slice(file.indexOf("import "))).toBe(`${block!.text}\n`);
+  });
+
   it("the README's env example runs as written", async () => {
     const block = blocks("README.md").find((b) => b.lang === "ts" && b.text.includes('from "townlet/env"'))!;
     expect(block).toBeDefined();
