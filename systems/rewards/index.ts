@@ -1,7 +1,7 @@
 // Rewards (phase: needs, set NeedsSets.Rewards, after NeedsSets.Exits): one reward per agent per
 // tick with its breakdown in Reward. Reads Needs, Employment (wage, punctuality), Lifecycle (exit
 // reason, replacement window), Personality (reward bias), Position (curiosity), ChatSuccess,
-// ChatFailure and GuardrailBlock; writes Reward. Formula and order: see `rewards/compute`.
+// ChatFailure and GuardrailBlock; writes Reward. Formula and order: see pass.ts.
 import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
 import type { StateHasher } from "../../engine/hash.ts";
 import type { ConfigSections } from "../../engine/config/sections.ts";
@@ -10,34 +10,17 @@ import type { MessageDef, MessageFields, MessageView } from "../../engine/messag
 import { Agent, Town } from "../../engine/core-components.ts";
 import { Needs } from "../../components/needs.ts";
 import { Position } from "../../components/space.ts";
-import { Employment, ExitReason, Lifecycle, Personality, Reward } from "../../components/people.ts";
-import { PROFILES } from "../../components/profiles.ts";
+import { Employment, Lifecycle, Personality, Reward } from "../../components/people.ts";
 import { ChatFailure, ChatSuccess, GuardrailBlock } from "../../components/messages.ts";
 import { NeedsSets } from "../../components/sets.ts";
 import type { SocialLedger } from "../../components/social.ts";
 import { sections } from "./config.ts";
 import { SocialKey } from "../../components/social.ts";
 import { rewardsTelemetry } from "./telemetry.ts";
-
-// Exit reasons as module constants: plain loads in the per-agent loop.
-const EXIT_NONE = ExitReason.None;
-const EXIT_FAINT = ExitReason.Faint;
-const EXIT_EVICTION = ExitReason.Eviction;
-const EXIT_UNEMPLOYMENT = ExitReason.Unemployment;
-
-/** Reward bias factors by profile index (components/profiles.ts). */
-const BIAS_SOCIAL = Float64Array.from(PROFILES, (p) => p.reward.social);
-const BIAS_EMPLOYMENT = Float64Array.from(PROFILES, (p) => p.reward.employment);
-const BIAS_SURVIVAL = Float64Array.from(PROFILES, (p) => p.reward.survival);
-
-/** A profile's reward bias: a gain grows by the factor, a loss shrinks by it (the original's rule). */
-function bias(value: number, factor: number): number {
-  return value >= 0 ? value * factor : value / factor;
-}
+import { RewardPass, type PassInputs } from "./pass.ts";
 
 /** Need deficit above which an agent earns no chat reward (the original's needs override). */
 const CHAT_NEEDS_OVERRIDE = 0.85;
-const VISITS_MAX = 0xffff;
 
 /**
  * The shaping potential of a need state: Φ(s) = −Σ w·(1−need)², the negated needs penalty.
@@ -64,6 +47,8 @@ export class RewardsState implements PersistentState {
   /** Scratch (per entity): social reward gathered from this tick's messages, valid where stamp = tick. */
   social: Float64Array;
   stamp: Int32Array;
+  /** The reward pass with this world's config (derived from settings: not saved, not hashed). */
+  pass: RewardPass | null = null;
 
   constructor(
     readonly cells: number,
@@ -122,7 +107,8 @@ function ledgerOf(world: World): SocialLedger | undefined {
   return world.optionalResource(SocialKey)?.ledger;
 }
 
-type NeedsCols = { hunger: Float32Array; hygiene: Float32Array; energy: Float32Array };
+/** The Needs columns of the world's need table, in table order (refetched every tick: columns move when the store grows). */
+type NeedCols = readonly Float32Array[];
 
 /** Adds `v` to an agent's social scratch for this tick. */
 function addSocial(st: RewardsState, eid: number, tick: number, v: number): void {
@@ -133,8 +119,10 @@ function addSocial(st: RewardsState, eid: number, tick: number, v: number): void
   st.social[eid] += v;
 }
 
-function chatOverride(N: NeedsCols, eid: number): boolean {
-  return 1 - N.hunger[eid] > CHAT_NEEDS_OVERRIDE || 1 - N.hygiene[eid] > CHAT_NEEDS_OVERRIDE || 1 - N.energy[eid] > CHAT_NEEDS_OVERRIDE;
+/** Whether any need's deficit is above the chat override (the agent earns no chat reward). */
+function chatOverride(needs: NeedCols, eid: number): boolean {
+  for (let k = 0; k < needs.length; k++) if (1 - needs[k][eid] > CHAT_NEEDS_OVERRIDE) return true;
+  return false;
 }
 
 /** Gathers this tick's social terms (chats from stage C1, avoidance from C2) into the scratch. */
@@ -143,7 +131,7 @@ function gatherSocial(
   st: RewardsState,
   tick: number,
   settings: ConfigSections,
-  N: NeedsCols,
+  needs: NeedCols,
   read: <F extends MessageFields>(def: MessageDef<F>) => MessageView<F>,
 ): void {
   const stage = settings.features.stages.social_rewards;
@@ -161,7 +149,7 @@ function gatherSocial(
     for (let side = 0; side < 2; side++) {
       const subject = side === 0 ? ok.speaker[i] : ok.listener[i];
       const other = side === 0 ? ok.listener[i] : ok.speaker[i];
-      if (!world.isAgent(subject) || chatOverride(N, subject)) continue;
+      if (!world.isAgent(subject) || chatOverride(needs, subject)) continue;
       let trust = 0;
       let fam = 0;
       if (ledger && world.isAgent(other)) {
@@ -219,105 +207,33 @@ export const rewardsPlugin = definePlugin({
       writes: ["Reward", "tile visits"],
       run(ctx) {
         const { world, tick, agents, settings, state: st } = ctx;
-        const { Reward: R, Needs: N, Employment: E, Lifecycle: L, Personality: P, Position: Pos, RewardMemo: M } = ctx.components;
-        const rw = settings.rewards;
-        const w = rw.needs_weights;
-
-        gatherSocial(world, st, tick, settings, N, ctx.read);
-
-        const useBias = settings.features.behavior.reward_multipliers;
-        const survivalTick = rw.survival_tick;
-        const wageOn = rw.wage_rate > 0;
-        const punctuality = rw.punctuality_bonus;
-        const shapingOn = settings.shaping.use_potential;
-        const gamma = settings.ppo.gamma;
-        const curiosity = settings.features.training.curiosity === "phase_A" ? settings.curiosity.phase_A_weight : 0;
-        const clipTick = rw.clip.clip_per_tick;
-        const clipEpisode = rw.clip.clip_per_episode;
-        const window = rw.clip.no_positive_within_death_ticks;
-
+        const c = ctx.components;
+        const pass = st.pass ?? (st.pass = new RewardPass(settings));
+        const needs = pass.needColumns(c.Needs as unknown as Record<string, Float32Array>);
+        gatherSocial(world, st, tick, settings, needs, ctx.read);
         let visits: Uint16Array | null = null;
-        let hasPos: Uint8Array | null = null;
-        let town: Uint32Array | null = null;
-        if (curiosity > 0) {
+        if (pass.curiosity > 0) {
           const [gw, gh] = settings.world.grid_size;
-          if (!st.visits) st.visits = new Uint16Array(world.towns * gw * gh);
-          visits = st.visits;
-          hasPos = world.components.flags(Position);
-          town = world.columns(Town).id;
+          visits = st.visits ?? (st.visits = new Uint16Array(world.towns * gw * gh));
         }
-
-        const wh = w.hunger;
-        const wy = w.hygiene;
-        const we = w.energy;
-        const faintPenalty = rw.faint_penalty;
-        const evictionPenalty = rw.eviction_penalty;
-        let sum = 0;
-        for (let i = 0; i < agents.length; i++) {
-          const eid = agents[i];
-          const dh = 1 - N.hunger[eid];
-          const dy = 1 - N.hygiene[eid];
-          const de = 1 - N.energy[eid];
-          // Φ(s) = −Σ w·(1−need)², as `potential` (needs never exceed 1).
-          const phi = -(wh * dh * dh + wy * dy * dy + we * de * de);
-
-          let survival = survivalTick;
-          let wage = wageOn ? E.wage_this_tick[eid] : 0;
-          const sched = E.scheduled_ticks[eid];
-          let punct = E.on_shift[eid] === 1 && sched > 0 ? (punctuality * E.on_time_ticks[eid]) / sched : 0;
-          let social = st.stamp.length > eid && st.stamp[eid] === tick ? st.social[eid] : 0;
-          if (useBias) {
-            const p = P.profile[eid];
-            survival = bias(survival, BIAS_SURVIVAL[p]);
-            wage = bias(wage, BIAS_EMPLOYMENT[p]);
-            punct = bias(punct, BIAS_EMPLOYMENT[p]);
-            social = bias(social, BIAS_SOCIAL[p]);
-          }
-
-          let shaping = 0;
-          if (shapingOn) {
-            // No transition before an agent's first rewarded tick: its shaping starts at 0.
-            if (M.primed[eid] === 1) shaping = gamma * phi - R.potential[eid];
-            R.potential[eid] = phi;
-          }
-          M.primed[eid] = 1;
-
-          let cur = 0;
-          if (visits !== null && hasPos![eid] === 1) {
-            const tile = town![eid] * st.cells + Pos.y[eid] * st.width + Pos.x[eid];
-            const v = visits[tile];
-            cur = curiosity / Math.sqrt(1 + v);
-            if (v < VISITS_MAX) visits[tile] = v + 1;
-          }
-
-          const raw = survival + phi + wage + punct + social + shaping + cur;
-          let total = raw;
-          const reason = L.exit_reason[eid];
-          // Guard: nothing positive on the exit tick, nor in a replacement's first ticks.
-          if (total > 0 && (reason !== EXIT_NONE || (L.replaces_uid[eid] >= 0 && tick - L.spawned_tick[eid] <= window))) total = 0;
-          total = total > clipTick ? clipTick : total < -clipTick ? -clipTick : total;
-          const before = R.episode[eid];
-          let episode = before + total;
-          episode = episode > clipEpisode ? clipEpisode : episode < -clipEpisode ? -clipEpisode : episode;
-          total = episode - before;
-
-          // The terminal penalty comes after both clips, so an exit costs its full penalty.
-          const terminal =
-            reason === EXIT_NONE ? 0 : reason === EXIT_FAINT ? faintPenalty : reason === EXIT_EVICTION || reason === EXIT_UNEMPLOYMENT ? evictionPenalty : 0;
-
-          R.survival[eid] = survival;
-          R.needs_penalty[eid] = phi;
-          R.wage[eid] = wage;
-          R.punctuality[eid] = punct;
-          R.social[eid] = social;
-          R.shaping[eid] = shaping;
-          R.curiosity[eid] = cur;
-          R.terminal[eid] = terminal;
-          R.clip_adjustment[eid] = total - raw;
-          R.episode[eid] = episode + terminal;
-          R.total[eid] = total + terminal;
-          sum += total + terminal;
-        }
+        const io: PassInputs = {
+          tick,
+          agents,
+          R: c.Reward,
+          primed: c.RewardMemo.primed,
+          E: c.Employment,
+          L: c.Lifecycle,
+          profile: c.Personality.profile,
+          social: st.social,
+          stamp: st.stamp,
+          visits,
+          hasPos: world.components.flags(Position),
+          town: world.columns(Town).id,
+          pos: c.Position,
+          cells: st.cells,
+          width: st.width,
+        };
+        const sum = pass.compute(io);
         st.total += sum;
         st.lastMean = agents.length > 0 ? sum / agents.length : 0;
       },

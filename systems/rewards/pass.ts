@@ -1,0 +1,294 @@
+// The per-tick reward of every agent (rewards/compute's work): a few passes over the agent list,
+// each reading and writing only the columns of its terms, the terms summed in the formula's order:
+//
+//   raw = survival + needs + wage + punctuality + social + shaping + curiosity
+//   needs = Φ(s) = −Σ w·(1−need)² over the world's need table (components/needs.ts), table order
+//   shaping = γ·Φ(s′) − Φ(s) (0 on an agent's first rewarded tick)
+//   then the guard (nothing positive on the exit tick nor in a replacement's first ticks), the
+//   per-tick clip, the per-episode clip, and the terminal penalty after both clips.
+//
+// Why passes and not one loop: one loop over all ~30 columns keeps more array pointers and
+// bounds than V8 has registers; measured at 100k agents, the same work split into passes of 5-12
+// columns took less CPU time than the single loop (bench/README.md, issue #19). The partial
+// sum is carried per agent in a Float64Array, so every addition happens in the same order and
+// precision as in one expression: the rewards, and the hash stream, are identical to the bit.
+import type { ComponentDef, Columns } from "../../engine/component.ts";
+import type { ConfigSections } from "../../engine/config/sections.ts";
+import { needTable } from "../../components/needs.ts";
+import { Employment, ExitReason, Lifecycle, Reward } from "../../components/people.ts";
+import { PROFILES } from "../../components/profiles.ts";
+import { Position } from "../../components/space.ts";
+
+type Cols<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
+
+const EXIT_NONE = ExitReason.None;
+const EXIT_FAINT = ExitReason.Faint;
+const EXIT_EVICTION = ExitReason.Eviction;
+const EXIT_UNEMPLOYMENT = ExitReason.Unemployment;
+const VISITS_MAX = 0xffff;
+
+/** Reward bias factors by profile index (components/profiles.ts). */
+const BIAS_SOCIAL = Float64Array.from(PROFILES, (p) => p.reward.social);
+const BIAS_EMPLOYMENT = Float64Array.from(PROFILES, (p) => p.reward.employment);
+const BIAS_SURVIVAL = Float64Array.from(PROFILES, (p) => p.reward.survival);
+
+/** A profile's reward bias: a gain grows by the factor, a loss shrinks by it (the original's rule). */
+export function bias(value: number, factor: number): number {
+  return value >= 0 ? value * factor : value / factor;
+}
+
+/** What one pass needs besides the columns: scratch and the curiosity tiles. */
+export interface PassInputs {
+  tick: number;
+  agents: Int32Array;
+  R: Cols<typeof Reward>;
+  primed: Uint8Array;
+  E: Cols<typeof Employment>;
+  L: Cols<typeof Lifecycle>;
+  profile: Uint8Array;
+  /** Social reward gathered this tick, valid where stamp = tick. */
+  social: Float64Array;
+  stamp: Int32Array;
+  /** Curiosity: tile visit counts, Position membership, town ids and positions (null: curiosity off). */
+  visits: Uint16Array | null;
+  hasPos: Uint8Array;
+  town: Uint32Array;
+  pos: Cols<typeof Position>;
+  /** Tiles per town and tiles per row. */
+  cells: number;
+  width: number;
+}
+
+/** The reward pass with one world's config (derived from settings: not saved, not hashed). */
+export class RewardPass {
+  /** Need weights (`reward_weight` of the need table), in table order. */
+  readonly needWeights: Float64Array;
+  private readonly needNames: readonly string[];
+  private readonly needCols: Float32Array[] = [];
+  private readonly useBias: boolean;
+  private readonly survivalTick: number;
+  private readonly wageOn: boolean;
+  private readonly punctuality: number;
+  private readonly shapingOn: boolean;
+  private readonly gamma: number;
+  /** Weight of the curiosity bonus (0: off). */
+  readonly curiosity: number;
+  private readonly clipTick: number;
+  private readonly clipEpisode: number;
+  private readonly window: number;
+  private readonly faintPenalty: number;
+  private readonly evictionPenalty: number;
+  /** Per entity: the partial sum of the terms so far, then the raw reward. */
+  private part = new Float64Array(0);
+  /** Per entity: this tick's shaping term at full precision. */
+  private shaping = new Float64Array(0);
+
+  constructor(settings: ConfigSections) {
+    const table = needTable(settings);
+    this.needNames = table.names;
+    this.needWeights = Float64Array.from(table.list, (n) => n.reward_weight);
+    const rw = settings.rewards;
+    this.useBias = settings.features.behavior.reward_multipliers;
+    this.survivalTick = rw.survival_tick;
+    this.wageOn = rw.wage_rate > 0;
+    this.punctuality = rw.punctuality_bonus;
+    this.shapingOn = settings.shaping.use_potential;
+    this.gamma = settings.ppo.gamma;
+    this.curiosity = settings.features.training.curiosity === "phase_A" ? settings.curiosity.phase_A_weight : 0;
+    this.clipTick = rw.clip.clip_per_tick;
+    this.clipEpisode = rw.clip.clip_per_episode;
+    this.window = rw.clip.no_positive_within_death_ticks;
+    this.faintPenalty = rw.faint_penalty;
+    this.evictionPenalty = rw.eviction_penalty;
+  }
+
+  /** The need columns in table order (the same array each call, entries refreshed: columns move when the store grows). */
+  needColumns(needs: Record<string, Float32Array>): readonly Float32Array[] {
+    const cols = this.needCols;
+    for (let k = 0; k < this.needNames.length; k++) cols[k] = needs[this.needNames[k]];
+    return cols;
+  }
+
+  /**
+   * Computes every agent's reward and writes Reward (total, episode, potential and the
+   * breakdown columns, which are part of the hashed, snapshotted Reward component) and
+   * RewardMemo.primed. Call `needColumns` first in the same tick. Returns the sum of the totals.
+   */
+  compute(io: PassInputs): number {
+    const n = io.R.total.length;
+    if (this.part.length < n) {
+      this.part = new Float64Array(n);
+      this.shaping = new Float64Array(n);
+    }
+    this.needsTerm(io.agents);
+    this.survivalAndShaping(io);
+    this.employmentAndSocial(io);
+    this.curiosityTerm(io);
+    return this.clipsAndTerminal(io);
+  }
+
+  /** part = Σ w·(1−need)² over the need table, added in table order. */
+  private needsTerm(agents: Int32Array): void {
+    const part = this.part;
+    const cols = this.needCols;
+    const weights = this.needWeights;
+    const count = agents.length;
+    if (cols.length === 0) {
+      for (let i = 0; i < count; i++) part[agents[i]] = 0;
+      return;
+    }
+    const first = cols[0];
+    const w0 = weights[0];
+    for (let i = 0; i < count; i++) {
+      const eid = agents[i];
+      const d = 1 - first[eid];
+      part[eid] = w0 * d * d;
+    }
+    for (let k = 1; k < cols.length; k++) {
+      const col = cols[k];
+      const w = weights[k];
+      for (let i = 0; i < count; i++) {
+        const eid = agents[i];
+        const d = 1 - col[eid];
+        part[eid] += w * d * d;
+      }
+    }
+  }
+
+  /** Survival and Φ: part = survival + Φ; shaping from Φ and the last potential. */
+  private survivalAndShaping(io: PassInputs): void {
+    const { agents, primed, profile } = io;
+    const part = this.part;
+    const shapingOf = this.shaping;
+    const potential = io.R.potential;
+    const survivalCol = io.R.survival;
+    const needsCol = io.R.needs_penalty;
+    const shapingCol = io.R.shaping;
+    const survivalTick = this.survivalTick;
+    const useBias = this.useBias;
+    const shapingOn = this.shapingOn;
+    const gamma = this.gamma;
+    for (let i = 0; i < agents.length; i++) {
+      const eid = agents[i];
+      const phi = -part[eid];
+      const survival = useBias ? bias(survivalTick, BIAS_SURVIVAL[profile[eid]]) : survivalTick;
+      let shaping = 0;
+      if (shapingOn) {
+        // No transition before an agent's first rewarded tick: its shaping starts at 0.
+        if (primed[eid] === 1) shaping = gamma * phi - potential[eid];
+        potential[eid] = phi;
+      }
+      primed[eid] = 1;
+      survivalCol[eid] = survival;
+      needsCol[eid] = phi;
+      shapingCol[eid] = shaping;
+      shapingOf[eid] = shaping;
+      part[eid] = survival + phi;
+    }
+  }
+
+  /** part += wage + punctuality + social + shaping. */
+  private employmentAndSocial(io: PassInputs): void {
+    const { agents, profile, tick, stamp } = io;
+    const part = this.part;
+    const shapingOf = this.shaping;
+    const wageCol = io.E.wage_this_tick;
+    const schedCol = io.E.scheduled_ticks;
+    const onShift = io.E.on_shift;
+    const onTime = io.E.on_time_ticks;
+    const socialOf = io.social;
+    const stampLen = stamp.length;
+    const wageOut = io.R.wage;
+    const punctCol = io.R.punctuality;
+    const socialCol = io.R.social;
+    const wageOn = this.wageOn;
+    const punctuality = this.punctuality;
+    const useBias = this.useBias;
+    for (let i = 0; i < agents.length; i++) {
+      const eid = agents[i];
+      let wage = wageOn ? wageCol[eid] : 0;
+      const sched = schedCol[eid];
+      let punct = onShift[eid] === 1 && sched > 0 ? (punctuality * onTime[eid]) / sched : 0;
+      let social = eid < stampLen && stamp[eid] === tick ? socialOf[eid] : 0;
+      if (useBias) {
+        const p = profile[eid];
+        wage = bias(wage, BIAS_EMPLOYMENT[p]);
+        punct = bias(punct, BIAS_EMPLOYMENT[p]);
+        social = bias(social, BIAS_SOCIAL[p]);
+      }
+      wageOut[eid] = wage;
+      punctCol[eid] = punct;
+      socialCol[eid] = social;
+      part[eid] = part[eid] + wage + punct + social + shapingOf[eid];
+    }
+  }
+
+  /** part += curiosity / sqrt(1 + visits of the agent's tile); the visit is counted. */
+  private curiosityTerm(io: PassInputs): void {
+    const { agents, visits } = io;
+    const curCol = io.R.curiosity;
+    if (visits === null) {
+      // part + 0 is part: only the breakdown column needs writing.
+      for (let i = 0; i < agents.length; i++) curCol[agents[i]] = 0;
+      return;
+    }
+    const part = this.part;
+    const { hasPos, town, cells, width } = io;
+    const px = io.pos.x;
+    const py = io.pos.y;
+    const curiosity = this.curiosity;
+    for (let i = 0; i < agents.length; i++) {
+      const eid = agents[i];
+      let cur = 0;
+      if (hasPos[eid] === 1) {
+        const tile = town[eid] * cells + py[eid] * width + px[eid];
+        const v = visits[tile];
+        cur = curiosity / Math.sqrt(1 + v);
+        if (v < VISITS_MAX) visits[tile] = v + 1;
+      }
+      curCol[eid] = cur;
+      part[eid] = part[eid] + cur;
+    }
+  }
+
+  /** The guard, both clips and the terminal penalty; writes total, episode, terminal, clip_adjustment. */
+  private clipsAndTerminal(io: PassInputs): number {
+    const { agents, tick } = io;
+    const part = this.part;
+    const exitReason = io.L.exit_reason;
+    const replaces = io.L.replaces_uid;
+    const spawned = io.L.spawned_tick;
+    const episodeCol = io.R.episode;
+    const totalCol = io.R.total;
+    const terminalCol = io.R.terminal;
+    const clipCol = io.R.clip_adjustment;
+    const clipTick = this.clipTick;
+    const clipEpisode = this.clipEpisode;
+    const window = this.window;
+    const faintPenalty = this.faintPenalty;
+    const evictionPenalty = this.evictionPenalty;
+    let sum = 0;
+    for (let i = 0; i < agents.length; i++) {
+      const eid = agents[i];
+      const raw = part[eid];
+      let total = raw;
+      const reason = exitReason[eid];
+      // Guard: nothing positive on the exit tick, nor in a replacement's first ticks.
+      if (total > 0 && (reason !== EXIT_NONE || (replaces[eid] >= 0 && tick - spawned[eid] <= window))) total = 0;
+      total = total > clipTick ? clipTick : total < -clipTick ? -clipTick : total;
+      const before = episodeCol[eid];
+      let episode = before + total;
+      episode = episode > clipEpisode ? clipEpisode : episode < -clipEpisode ? -clipEpisode : episode;
+      total = episode - before;
+      // The terminal penalty comes after both clips, so an exit costs its full penalty.
+      const terminal =
+        reason === EXIT_NONE ? 0 : reason === EXIT_FAINT ? faintPenalty : reason === EXIT_EVICTION || reason === EXIT_UNEMPLOYMENT ? evictionPenalty : 0;
+      terminalCol[eid] = terminal;
+      clipCol[eid] = total - raw;
+      episodeCol[eid] = episode + terminal;
+      totalCol[eid] = total + terminal;
+      sum += total + terminal;
+    }
+    return sum;
+  }
+}
