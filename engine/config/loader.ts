@@ -1,38 +1,24 @@
 // Loads a YAML configuration: parses with line numbers, validates every section against the
 // schemas that plug-ins (and the kernel) contribute, resolves and validates referenced files,
-// and computes the config hash. Each problem becomes one line `FILE:LINE: key.path: message`.
+// and computes the config hash. Each problem becomes one line `FILE:LINE: key.path: message`
+// (problems.ts); reading and parsing with lines is source.ts, zod's issues as problems issues.ts.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml";
+import { isSeq } from "yaml";
 import { z } from "zod";
 import type { AnyPlugin, FileReference } from "../plugin.ts";
-import { didYouMean } from "../text.ts";
 import { coreSections } from "./core.ts";
 import { hugeNumberProblems, worldSizeProblems } from "../world-size.ts";
 import { CONFIGS_DIR, PROJECT_ROOT } from "../paths.ts";
 import { dropOriginalIgnoredKeys, isTimeline, unloadedPluginSections, TIMELINE_NOT_CONFIG, validateTimeline, valueAt } from "./compat.ts";
-import { formsOf, type ConfigSections, type SectionSchemas } from "./sections.ts";
+import { type ConfigSections, type SectionSchemas } from "./sections.ts";
+import { ConfigError, describeValue, formatPath, formatProblem, type ConfigProblem } from "./problems.ts";
+import { lineOf, parseSource, readSource } from "./source.ts";
+import { allowedKeys, validate } from "./issues.ts";
 
-export interface ConfigProblem {
-  file: string;
-  line: number;
-  /** Dotted key path, `[i]` for list items; "" for the whole document. */
-  path: string;
-  message: string;
-}
-
-/** A user's mistake in a config file: one line per problem. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-  constructor(readonly problems: ConfigProblem[]) {
-    super(problems.map(formatProblem).join("\n"));
-  }
-}
-
-export function formatProblem(p: ConfigProblem): string {
-  return `${p.file}:${p.line}: ${p.path ? `${p.path}: ` : ""}${p.message}`;
-}
+export { ConfigError, describeValue, formatPath, formatProblem, type ConfigProblem } from "./problems.ts";
+export { MAX_CONFIG_FILE_BYTES } from "./source.ts";
 
 export interface LoadedConfig {
   /** Path as given (for messages). */
@@ -73,305 +59,6 @@ export function rootSchema(sections: SectionSchemas): z.ZodType {
   return z.strictObject(sections);
 }
 
-interface Source {
-  file: string;
-  doc: Document.Parsed;
-  lines: LineCounter;
-  /** The document as plain values (aliases expanded, checked first). */
-  raw: unknown;
-}
-
-function parseSource(file: string, text: string): { src?: Source; problems: ConfigProblem[] } {
-  const lines = new LineCounter();
-  // Repeated keys are found by structureProblems: the library's own check compares each key
-  // with every earlier one of its mapping (20,000 keys took 27 s).
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
-  const problems: ConfigProblem[] = doc.errors.map((e) => ({
-    file,
-    line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line,
-    path: "",
-    message: `invalid YAML: ${e.message.split("\n")[0]}`,
-  }));
-  if (problems.length) return { problems };
-  const structure = structureProblems(file, doc, lines);
-  if (structure.problems.length) return { problems: structure.problems };
-  let raw: unknown;
-  try {
-    raw = doc.toJS();
-  } catch (e) {
-    // The library refuses aliases that expand to too many copies (a "billion laughs" file).
-    const line = structure.firstAliasAt !== undefined ? lines.linePos(structure.firstAliasAt).line : 1;
-    const why = e instanceof Error ? e.message : String(e);
-    const message = /alias count/i.test(why)
-      ? "aliases expand to too many copies (more than 100); write the values out or use fewer aliases (*name)"
-      : `cannot expand the YAML (${why})`;
-    return { problems: [{ file, line, path: "", message }] };
-  }
-  return { src: { file, doc, lines, raw }, problems: [] };
-}
-
-type Range = [number, number, number];
-const rangeOf = (n: unknown) => (n as { range?: Range | null } | null)?.range ?? undefined;
-
-/**
- * Repeated mapping keys and aliases that cannot be expanded (no anchor before them, or inside
- * the value their anchor names), in one pass over the document in text order, without
- * recursion: linear in the size of the file.
- */
-function structureProblems(file: string, doc: Document.Parsed, lines: LineCounter): { problems: ConfigProblem[]; firstAliasAt?: number } {
-  const problems: ConfigProblem[] = [];
-  const anchors = new Map<string, unknown>();
-  let firstAliasAt: number | undefined;
-  const stack: { node: unknown; path: PropertyKey[] }[] = [{ node: doc.contents, path: [] }];
-  while (stack.length > 0 && problems.length < 20) {
-    const { node, path } = stack.pop()!;
-    const anchor = (node as { anchor?: string } | null)?.anchor;
-    if (anchor) anchors.set(anchor, node);
-    if (isMap(node)) {
-      const firstAt = new Map<unknown, number>();
-      const next: { node: unknown; path: PropertyKey[] }[] = [];
-      for (const pair of node.items) {
-        const key = isScalar(pair.key) ? pair.key.value : String(pair.key);
-        const at = rangeOf(pair.key)?.[0];
-        const first = firstAt.get(key);
-        if (first !== undefined && at !== undefined) {
-          problems.push({ file, line: lines.linePos(at).line, path: formatPath([...path, String(key)]), message: `duplicate key (first set on line ${lines.linePos(first).line})` });
-        } else if (at !== undefined) firstAt.set(key, at);
-        if (pair.key !== null && typeof pair.key === "object") next.push({ node: pair.key, path });
-        next.push({ node: pair.value, path: [...path, String(key)] });
-      }
-      for (let i = next.length - 1; i >= 0; i--) stack.push(next[i]);
-    } else if (isSeq(node)) {
-      for (let i = node.items.length - 1; i >= 0; i--) stack.push({ node: node.items[i], path: [...path, i] });
-    } else if (isAlias(node)) {
-      const at = rangeOf(node)?.[0] ?? 0;
-      firstAliasAt ??= at;
-      const target = anchors.get(node.source);
-      const r = rangeOf(target);
-      if (target === undefined) {
-        problems.push({ file, line: lines.linePos(at).line, path: formatPath(path), message: `alias *${node.source} has no anchor &${node.source} before it` });
-      } else if (r && at > r[0] && at < r[2]) {
-        problems.push({ file, line: lines.linePos(at).line, path: formatPath(path), message: `alias *${node.source} is inside the value its anchor &${node.source} names (line ${lines.linePos(r[0]).line}): it would never end` });
-      }
-    }
-  }
-  problems.sort((a, b) => a.line - b.line);
-  return { problems, firstAliasAt };
-}
-
-/**
- * The line of the node at `path` (or of its key when `key` is given). A path that is not in the
- * file (a key left out) gives the line of its nearest written parent's key (`world:`).
- */
-function lineOf(src: Source, path: readonly PropertyKey[], key?: string): number {
-  const keyLine = (node: unknown, k: unknown): number | undefined => {
-    if (!isMap(node)) return undefined;
-    const pair = node.items.find((it) => (it.key as { value?: unknown })?.value === k);
-    const r = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
-    return r ? src.lines.linePos(r[0]).line : undefined;
-  };
-  const nodeAt = (p: readonly PropertyKey[]): unknown => (p.length ? src.doc.getIn(p as unknown[], true) : src.doc.contents);
-  for (let n = path.length; n >= 0; n--) {
-    const node = nodeAt(path.slice(0, n));
-    if (node && typeof node === "object") {
-      if (n === path.length && key !== undefined) {
-        const line = keyLine(node, key);
-        if (line !== undefined) return line;
-      }
-      if (n < path.length && n > 0) {
-        const line = keyLine(nodeAt(path.slice(0, n - 1)), path[n - 1]);
-        if (line !== undefined) return line;
-      }
-      const r = (node as { range?: [number, number, number] }).range;
-      if (r) return src.lines.linePos(r[0]).line;
-    }
-  }
-  return 1;
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  let s = "";
-  for (const p of path) {
-    if (typeof p === "number") s += `[${p}]`;
-    else s += s ? `.${String(p)}` : String(p);
-  }
-  return s;
-}
-
-/** A short description of a value as the user wrote it. */
-export function describeValue(v: unknown): string {
-  if (v === undefined) return "nothing (the key is missing)";
-  if (v === null) return "null";
-  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 37) + "..." : v);
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
-  if (Array.isArray(v)) return `a list of ${v.length} item${v.length === 1 ? "" : "s"}`;
-  return "a mapping";
-}
-
-// ---- walking zod schemas (for "did you mean") ----------------------------------------------
-type Def = { type: string; [k: string]: unknown };
-const defOf = (s: unknown): Def | undefined => (s as { _zod?: { def?: Def } })?._zod?.def;
-
-function unwrap(s: unknown, depth = 0): unknown[] {
-  const d = defOf(s);
-  if (!d || depth > 20) return [];
-  // A schema the walk cannot look inside (a custom transform) may name the forms it accepts.
-  const forms = formsOf(s);
-  if (forms) return forms.flatMap((f) => unwrap(f, depth + 1));
-  switch (d.type) {
-    case "optional":
-    case "nullable":
-    case "default":
-    case "prefault":
-    case "catch":
-    case "readonly":
-    case "nonoptional":
-      return unwrap(d.innerType, depth + 1);
-    case "pipe":
-      return unwrap(d.in, depth + 1);
-    case "lazy":
-      return unwrap((d.getter as () => unknown)(), depth + 1);
-    case "union":
-      return (d.options as unknown[]).flatMap((o) => unwrap(o, depth + 1));
-    case "intersection":
-      return [...unwrap(d.left, depth + 1), ...unwrap(d.right, depth + 1)];
-    default:
-      return [s];
-  }
-}
-
-/** The schemas that may describe the value at `path` under `schema`. */
-function schemasAt(schema: unknown, path: readonly PropertyKey[]): unknown[] {
-  let cur = unwrap(schema);
-  for (const p of path) {
-    const next: unknown[] = [];
-    for (const s of cur) {
-      const d = defOf(s)!;
-      if (d.type === "object" && typeof p === "string") {
-        const child = (d.shape as Record<string, unknown>)[p];
-        if (child) next.push(...unwrap(child));
-      } else if (d.type === "record") next.push(...unwrap(d.valueType));
-      else if (d.type === "array") next.push(...unwrap(d.element));
-      else if (d.type === "tuple" && typeof p === "number") next.push(...unwrap((d.items as unknown[])[p]));
-    }
-    cur = next;
-  }
-  return cur;
-}
-
-function allowedKeys(schema: unknown, path: readonly PropertyKey[]): string[] {
-  const keys = new Set<string>();
-  for (const s of schemasAt(schema, path)) {
-    const d = defOf(s)!;
-    if (d.type === "object") for (const k of Object.keys(d.shape as object)) keys.add(k);
-  }
-  return [...keys];
-}
-
-/** The length of the fixed-length list (tuple without rest) expected at `path`, if that is what it is. */
-function tupleLength(schema: unknown, path: readonly PropertyKey[]): number | undefined {
-  const found = schemasAt(schema, path).map(defOf);
-  const lengths = new Set(found.map((d) => (d?.type === "tuple" && !d.rest ? (d.items as unknown[]).length : -1)));
-  const [n] = lengths;
-  return lengths.size === 1 && n !== undefined && n >= 0 ? n : undefined;
-}
-
-// ---- zod issues -> problems ------------------------------------------------------------------
-type Issue = z.core.$ZodIssue;
-
-function bound(issue: { inclusive?: boolean; minimum?: unknown; maximum?: unknown; origin?: string }, big: boolean): string {
-  const n = big ? issue.maximum : issue.minimum;
-  const origin = issue.origin ?? "number";
-  if (origin === "array" || origin === "set") return `${big ? "at most" : "at least"} ${String(n)} item${n === 1 ? "" : "s"}`;
-  if (origin === "string") return `${big ? "at most" : "at least"} ${String(n)} character${n === 1 ? "" : "s"}`;
-  const op = big ? (issue.inclusive ? "<=" : "<") : issue.inclusive ? ">=" : ">";
-  return `a number ${op} ${String(n)}`;
-}
-
-function expectedType(issue: Issue & { code: "invalid_type" }): string {
-  const e = issue.expected as string;
-  if (e === "number") return "a number";
-  if (e === "int") return "an integer";
-  if (e === "string") return "a string";
-  if (e === "boolean") return "true or false";
-  if (e === "array" || e === "tuple") return "a list";
-  if (e === "object" || e === "record") return "a mapping";
-  return e;
-}
-
-function issueToProblems(issue: Issue, base: readonly PropertyKey[], raw: unknown, schema: unknown, src: Source): ConfigProblem[] {
-  const path = [...base, ...issue.path];
-  const got = describeValue(valueAt(raw, path));
-  const at = (message: string, p: readonly PropertyKey[] = path, key?: string): ConfigProblem => ({
-    file: src.file,
-    line: lineOf(src, p, key),
-    path: formatPath(key === undefined ? p : [...p, key]),
-    message,
-  });
-  switch (issue.code) {
-    case "invalid_type": {
-      const v = valueAt(raw, path);
-      if (v === undefined) return [at(`required key is missing (expected ${expectedType(issue)})`)];
-      if (issue.expected === "int" || (issue.expected === "number" && typeof v === "number")) {
-        return [at(`expected ${expectedType(issue)}, got ${got}`)];
-      }
-      return [at(`expected ${expectedType(issue)}, got ${got}`)];
-    }
-    case "too_small":
-    case "too_big": {
-      const n = tupleLength(schema, path);
-      if (n !== undefined && issue.origin === "array") return [at(`expected a list of exactly ${n} item${n === 1 ? "" : "s"}, got ${got}`)];
-      return [at(`expected ${bound(issue, issue.code === "too_big")}, got ${got}`)];
-    }
-    case "invalid_value":
-      return [at(`expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${got}`)];
-    case "invalid_format":
-      return [at(`expected ${issue.format} format, got ${got}`)];
-    case "not_multiple_of":
-      return [at(`expected a multiple of ${String(issue.divisor)}, got ${got}`)];
-    case "unrecognized_keys": {
-      const allowed = allowedKeys(schema, path);
-      return issue.keys.map((k) => at(`unknown key${didYouMean(k, allowed)}`, path, k));
-    }
-    case "invalid_union": {
-      // Report the branch that got furthest (its issues have the longest paths).
-      const branches = issue.errors as Issue[][];
-      const options = (issue as { options?: unknown[] }).options;
-      if (!branches.length && options?.length) {
-        const hint = typeof valueAt(raw, path) === "string" ? didYouMean(valueAt(raw, path) as string, options.map(String)) : "";
-        return [at(`expected one of ${options.map((v) => JSON.stringify(v)).join(", ")}, got ${got}${hint}`)];
-      }
-      let best: Issue[] | undefined;
-      let bestDepth = -1;
-      for (const b of branches) {
-        const depth = Math.max(...b.map((i) => i.path.length));
-        if (depth > bestDepth && depth > 0) {
-          best = b;
-          bestDepth = depth;
-        }
-      }
-      if (best) return best.flatMap((i) => issueToProblems(i, path, raw, schema, src));
-      const kinds = branches.map((b) => (b[0]?.code === "invalid_type" ? expectedType(b[0] as never) : "another form"));
-      return [at(`expected ${[...new Set(kinds)].join(" or ")}, got ${got}`)];
-    }
-    case "invalid_key":
-      return [at(`invalid key: ${issue.issues.map((i) => i.message).join("; ")}`)];
-    case "invalid_element":
-      return issue.issues.flatMap((i) => issueToProblems(i, path, raw, schema, src));
-    default:
-      return [at(issue.message)];
-  }
-}
-
-/** Validates a parsed document against a schema; returns the output or the problems. */
-function validate(schema: z.ZodType, raw: unknown, src: Source): { ok: true; value: unknown } | { ok: false; problems: ConfigProblem[] } {
-  const r = schema.safeParse(raw);
-  if (r.success) return { ok: true, value: r.data };
-  const problems = r.error.issues.flatMap((i) => issueToProblems(i, [], raw, schema, src));
-  problems.sort((a, b) => a.line - b.line);
-  return { ok: false, problems };
-}
-
 /**
  * The places a path written inside a config is looked for, in order: the config's folder and each
  * folder above it, then the project's configs/ and the project's root (so a config copied to
@@ -391,23 +78,6 @@ export function referenceCandidates(configFile: string, p: string): string[] {
 /** Resolves a path written inside a config (see referenceCandidates); first match wins. */
 export function resolveReferencedPath(configFile: string, p: string): string | undefined {
   return referenceCandidates(configFile, p).find((c) => existsSync(c) && statSync(c).isFile());
-}
-
-/** Largest YAML file the loader reads, bytes (a 10 MB config loads in seconds; a device never). */
-export const MAX_CONFIG_FILE_BYTES = 32 * 1024 * 1024;
-
-function readSource(file: string): { text?: string; problem?: ConfigProblem } {
-  try {
-    // Absolute or relative, a file is checked before it is read: /dev/zero or a folder is refused
-    // at once instead of read until memory runs out.
-    const st = statSync(file);
-    if (!st.isFile()) return { problem: { file, line: 0, path: "", message: `not a regular file (${st.isDirectory() ? "a folder" : "a device, pipe or socket"}); give a YAML file` } };
-    if (st.size > MAX_CONFIG_FILE_BYTES) return { problem: { file, line: 0, path: "", message: `file is ${st.size} bytes, larger than the ${MAX_CONFIG_FILE_BYTES} bytes a config may have` } };
-    return { text: readFileSync(file, "utf8") };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return { problem: { file, line: 0, path: "", message: code === "ENOENT" ? "file not found" : `cannot read file (${code ?? String(e)})` } };
-  }
 }
 
 /** Parses and validates a standalone document of one kind (an affordance manifest, ...). */
