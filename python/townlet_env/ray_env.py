@@ -227,7 +227,7 @@ class RayVectorEnv:
                 self.close()
                 raise ValueError(
                     f"workers_per_actor={self.workers_per_actor}: this engine has no `serve --stdio --workers` flag "
-                    f"(worker threads inside one engine are issue #14 item 1); use workers_per_actor=1. The engine said: {e}"
+                    f"(worker threads inside one engine run `townlet run` and `townlet bench` so far, not the stdio bridge: issue #14 item 1); use workers_per_actor=1. The engine said: {e}"
                 ) from None
             self.close()
             raise
