@@ -26,6 +26,8 @@ const EXIT_FAINT = ExitReason.Faint;
 const EXIT_EVICTION = ExitReason.Eviction;
 const EXIT_UNEMPLOYMENT = ExitReason.Unemployment;
 const VISITS_MAX = 0xffff;
+/** Visit counts whose curiosity bonus is looked up instead of computed (a 32 KB table). */
+const CURIOSITY_TABLE = 4096;
 
 /** Reward bias factors by profile index (components/profiles.ts). */
 const BIAS_SOCIAL = Float64Array.from(PROFILES, (p) => p.reward.social);
@@ -82,6 +84,8 @@ export class RewardPass {
   private part = new Float64Array(0);
   /** Per entity: this tick's shaping term at full precision. */
   private shaping = new Float64Array(0);
+  /** The curiosity bonus by visit count below CURIOSITY_TABLE (built on first use). */
+  private bonus: Float64Array | null = null;
 
   constructor(settings: ConfigSections) {
     const table = needTable(settings);
@@ -237,18 +241,28 @@ export class RewardPass {
     const px = io.pos.x;
     const py = io.pos.y;
     const curiosity = this.curiosity;
+    const bonus = this.curiosityBonus();
     for (let i = 0; i < agents.length; i++) {
       const eid = agents[i];
       let cur = 0;
       if (hasPos[eid] === 1) {
         const tile = town[eid] * cells + py[eid] * width + px[eid];
         const v = visits[tile];
-        cur = curiosity / Math.sqrt(1 + v);
+        cur = v < bonus.length ? bonus[v] : curiosity / Math.sqrt(1 + v);
         if (v < VISITS_MAX) visits[tile] = v + 1;
       }
       curCol[eid] = cur;
       part[eid] = part[eid] + cur;
     }
+  }
+
+  /** curiosity / sqrt(1 + v) for the first visit counts (the same expression, computed once). */
+  private curiosityBonus(): Float64Array {
+    if (this.bonus === null) {
+      this.bonus = new Float64Array(CURIOSITY_TABLE);
+      for (let v = 0; v < CURIOSITY_TABLE; v++) this.bonus[v] = this.curiosity / Math.sqrt(1 + v);
+    }
+    return this.bonus;
   }
 
   /** The guard, both clips and the terminal penalty; writes total, episode, terminal, clip_adjustment. */
@@ -273,8 +287,9 @@ export class RewardPass {
       const raw = part[eid];
       let total = raw;
       const reason = exitReason[eid];
-      // Guard: nothing positive on the exit tick, nor in a replacement's first ticks.
-      if (total > 0 && (reason !== EXIT_NONE || (replaces[eid] >= 0 && tick - spawned[eid] <= window))) total = 0;
+      // Guard: nothing positive on the exit tick, nor in a replacement's first ticks. The rare,
+      // predictable conditions first: the sign of the total changes from agent to agent.
+      if ((reason !== EXIT_NONE || (replaces[eid] >= 0 && tick - spawned[eid] <= window)) && total > 0) total = 0;
       total = total > clipTick ? clipTick : total < -clipTick ? -clipTick : total;
       const before = episodeCol[eid];
       let episode = before + total;
