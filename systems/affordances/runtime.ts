@@ -53,6 +53,14 @@ export class Runtime implements PreconditionScope {
     readonly st: AffordancesState,
   ) {
     this.needs = needTable(world.settings);
+    // A hot-reloaded manifest whose effects name no need of this world is refused, the old kept.
+    st.validate = (registry) => {
+      for (const a of registry.affordances) {
+        const problem = a && a.active ? effectProblem(a, this.needs) : undefined;
+        if (problem !== undefined) return problem;
+      }
+      return undefined;
+    };
     this.call = { world, stage: "before", tick: 0, agent: 0, object: 0, affordance: 0, reason: "", cancel: false, charged: false };
   }
 

@@ -49,6 +49,11 @@ export class AffordancesState implements PersistentState {
   /** A validated registry waiting for the next tick boundary, or the last refusal. */
   pending: AffordanceRegistry | undefined;
   pendingError: string | undefined;
+  /**
+   * Checks a reloaded registry against the world before it is swapped in (the runtime sets it:
+   * every effect names a need of the world's needs: or money); a problem keeps the old registry.
+   */
+  validate: ((registry: AffordanceRegistry) => string | undefined) | undefined;
   /** Hook names used by the manifest that no hook is registered for. */
   unknownHooks: string[] = [];
 
@@ -86,6 +91,11 @@ export class AffordancesState implements PersistentState {
     try {
       this.pending = AffordanceRegistry.fromManifest(doc.value as AffordanceManifestEntries, doc.text!, this.registry);
       this.pendingError = undefined;
+      const problem = this.validate?.(this.pending);
+      if (problem !== undefined) {
+        this.pending = undefined;
+        this.pendingError = `${this.manifestPath}: ${problem}`;
+      }
     } catch (e) {
       this.pending = undefined;
       this.pendingError = `${this.manifestPath}: ${(e as Error).message}`;

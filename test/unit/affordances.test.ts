@@ -880,6 +880,14 @@ describe("the registry", () => {
       msgs = reloads(w);
       expect(msgs.map((m) => m.ok)).toEqual([0]);
       expect(String(msgs[0].message)).toMatch(/preconds\[0\]/);
+      // So is an effect on a need this world does not have (config needs:).
+      writeFileSync(file, `${readFileSync(CORE_YAML, "utf8")}\n- id: sip\n  object_type: shower\n  duration: 2\n  effects: {thirst: 0.2}\n`);
+      expect(st.checkForChanges()).toBe(true);
+      w.step();
+      expect(st.registry).toBe(before);
+      msgs = reloads(w);
+      expect(msgs.map((m) => m.ok)).toEqual([0]);
+      expect(String(msgs[0].message)).toMatch(/affordance "sip": effect "thirst" is not a need of this world/);
       // The world keeps running on the old registry.
       const obj = registerObject(w, 0, { id: "shower_9", object_type: "shower", position: [5, 5] });
       const a = agent(w, 5, 5);
