@@ -29,6 +29,15 @@ export class SocialLedger {
   private free: number[] = [];
   /** Logical slots (entities x K) as snapshots number them; grows by doubling like before. */
   private logical: number;
+  /**
+   * Entities whose edges may change by decay alone (`hotList[0, hotCount)`, flagged in `hot`):
+   * every entity slot() returned an edge of since the social pass last found all its edges at
+   * rest (rivalry at min_value with trust or familiarity non-zero). Storage, not state: neither
+   * saved nor hashed (a load marks every entity with edges).
+   */
+  hot: Uint8Array;
+  hotList: Int32Array;
+  hotCount = 0;
 
   constructor(
     readonly maxEdges: number,
@@ -37,6 +46,8 @@ export class SocialLedger {
     this.logical = capacity * maxEdges;
     this.count = new Uint8Array(capacity);
     this.blockOf = new Int32Array(capacity).fill(-1);
+    this.hot = new Uint8Array(capacity);
+    this.hotList = new Int32Array(Math.min(capacity, 1024));
     // A first pool of up to 1,024 blocks (a small world never grows it); then by a quarter.
     const first = Math.min(capacity, 1024) * maxEdges;
     this.other = new Int32Array(first).fill(-1);
@@ -59,6 +70,21 @@ export class SocialLedger {
     const b = new Int32Array(cap / this.maxEdges).fill(-1);
     b.set(this.blockOf);
     this.blockOf = b;
+    const h = new Uint8Array(cap / this.maxEdges);
+    h.set(this.hot);
+    this.hot = h;
+  }
+
+  /** Puts eid on the hot list (no-op when it is on it). */
+  markHot(eid: number): void {
+    if (this.hot[eid] === 1) return;
+    this.hot[eid] = 1;
+    if (this.hotCount === this.hotList.length) {
+      const l = new Int32Array(Math.max(16, this.hotList.length * 2));
+      l.set(this.hotList);
+      this.hotList = l;
+    }
+    this.hotList[this.hotCount++] = eid;
   }
 
   /** First slot of eid's edges, -1 when it has no block (then it has no edge). */
@@ -127,7 +153,10 @@ export class SocialLedger {
   slot(eid: number, uid: number, strength = Infinity): number {
     this.ensure(eid + 1);
     const found = this.find(eid, uid);
-    if (found >= 0) return found;
+    if (found >= 0) {
+      this.markHot(eid);
+      return found;
+    }
     const K = this.maxEdges;
     const base = this.block(eid);
     let pick = -1;
@@ -145,6 +174,7 @@ export class SocialLedger {
       }
     }
     if (this.other[pick] !== -1 && weakest >= strength) return -1;
+    this.markHot(eid);
     if (this.other[pick] === -1) this.count[eid]++;
     this.other[pick] = uid;
     this.rivalry[pick] = 0;
@@ -218,6 +248,8 @@ export class SocialLedger {
     this.logical = d.size;
     this.count = new Uint8Array(d.size / K);
     this.blockOf = new Int32Array(d.size / K).fill(-1);
+    this.hot = new Uint8Array(d.size / K);
+    this.hotCount = 0;
     this.blocks = 0;
     this.free = [];
     this.other.fill(-1);
@@ -228,6 +260,7 @@ export class SocialLedger {
     for (let i = 0; i < d.used.length; i += 5) {
       const e = Math.floor(d.used[i] / K);
       const s = this.block(e) + (d.used[i] % K);
+      this.markHot(e);
       this.count[e]++;
       this.other[s] = d.used[i + 1];
       this.rivalry[s] = d.used[i + 2];

@@ -131,21 +131,37 @@ export const socialPlugin = definePlugin({
         const bad = read(ChatFailure);
         for (let i = bad.start; i < bad.end; i++) relate(bad.speaker[i], bad.listener[i], 0, -0.05, 0.05);
 
-        // Decay rivalry; an edge with nothing left is forgotten.
+        // Decay rivalry; an edge with nothing left is forgotten. Only the ledger's hot entities
+        // are visited (issue #19): an edge whose rivalry is at min_value and whose trust or
+        // familiarity is non-zero is at rest (decay leaves it as it is and it cannot be evicted),
+        // and every edge that changes otherwise goes through slot(), which marks its entity.
+        // Edges are independent, so the order of visits does not matter.
         const K = L.maxEdges;
         const count = L.count;
-        for (let i = 0; i < agents.length; i++) {
-          const eid = agents[i];
-          if (count[eid] === 0) continue;
-          const base = L.base(eid);
-          for (let k = 0; k < K; k++) {
+        const rest = Math.fround(r.min_value);
+        const hotList = L.hotList;
+        let kept = 0;
+        for (let i = 0; i < L.hotCount; i++) {
+          const eid = hotList[i];
+          if (count[eid] === 0) {
+            L.hot[eid] = 0;
+            continue;
+          }
+          // Only live agents decay (an entity that is not one keeps its place on the list).
+          let warm = !world.isAgent(eid);
+          const base = warm ? -1 : L.base(eid);
+          for (let k = 0; base >= 0 && k < K; k++) {
             const s = base + k;
             if (L.other[s] === -1) continue;
             const v = L.rivalry[s] - r.decay_per_tick;
             L.rivalry[s] = v < r.min_value ? r.min_value : v;
             if (L.rivalry[s] <= r.eviction_threshold && L.trust[s] === 0 && L.familiarity[s] === 0) L.evict(s);
+            else if (L.rivalry[s] > rest || (L.trust[s] === 0 && L.familiarity[s] === 0)) warm = true;
           }
+          if (warm) hotList[kept++] = eid;
+          else L.hot[eid] = 0;
         }
+        L.hotCount = kept;
       },
     },
   ],

@@ -161,6 +161,31 @@ describe("decay and eviction", () => {
     expect(ledger(w).trust[s]).toBeCloseTo(0.05, 6);
     expect(ledger(w).familiarity[s]).toBeCloseTo(0.1, 6);
   });
+
+  it("stops visiting agents whose edges are at rest and visits them again after a new conflict, decaying it as before", () => {
+    const { w, agents } = town(2, { increment_per_conflict: 0.25, decay_per_tick: 0.125 }, "A");
+    const [a, b] = agents;
+    const I = w.columns(Intent);
+    const L = ledger(w);
+    I.kind[a] = IntentKind.Chat;
+    I.target[a] = b;
+    I.quality[a] = 1;
+    w.step();
+    I.kind[a] = IntentKind.Wait;
+    // After the chat both edges hold trust and familiarity at rivalry 0: at rest, off the list
+    // by the end of the same pass.
+    expect(edge(w, a, b)).toBeGreaterThanOrEqual(0);
+    expect(edge(w, b, a)).toBeGreaterThanOrEqual(0);
+    expect(L.hotCount).toBe(0);
+    conflict(w, a, b, 2);
+    w.step();
+    expect(Array.from(L.hotList.subarray(0, L.hotCount)).sort()).toEqual([a, b].sort());
+    expect(rivalry(w, a, b)).toBe(0.375);
+    w.run(3);
+    expect(rivalry(w, a, b)).toBe(0);
+    expect(L.hotCount).toBe(0);
+    expect(L.trust[edge(w, a, b)]).toBeCloseTo(0.05, 6);
+  });
 });
 
 describe("the edge cap", () => {
