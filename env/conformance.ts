@@ -102,56 +102,183 @@ export interface ParallelApiOptions {
   actionSeed?: number;
 }
 
-/**
- * Structure and lifecycle of the parallel contract, under a random policy that samples only
- * the actions each observation's mask allows (one step, the second, gives forbidden actions on
- * purpose and expects them refused).
- */
-export function parallelApiTest(makeEnv: EnvFactory, opts: ParallelApiOptions = {}): SuiteResult {
-  const cycles = opts.cycles ?? 1000;
-  const c = new Checks(Object.values(API));
-  const rng = createRng(opts.actionSeed ?? 0, "conformance");
-  const firstSpace = new Map<string, { obs: unknown; act: unknown }>();
-  let steps = 0;
-  let allowedRead = 0;
-  let staleRefusals = 0;
-  let forbiddenTried = 0;
-  let maxLive = 0;
+/** One run of parallelApiTest: the counters, and a check per part of the contract. */
+class ParallelApiRun {
+  readonly c = new Checks(Object.values(API));
+  steps = 0;
+  private allowedRead = 0;
+  private staleRefusals = 0;
+  private forbiddenTried = 0;
+  private maxLive = 0;
+  private readonly firstSpace = new Map<string, { obs: unknown; act: unknown }>();
+  /** Agents that terminated or were truncated. */
+  private readonly finished = new Set<string>();
+  private possibleBefore: string[] = [];
 
-  const checkSpaces = (env: ParallelEnv<AgentObservation, unknown>, ids: readonly string[]) => {
+  constructor(private readonly rng: Rng) {}
+
+  /** reset: its keys, the ids, spaces, observations and infos. Returns the live agents and their observations. */
+  reset(env: ParallelEnv<AgentObservation, unknown>, seed: number | undefined): { agents: string[]; obs: Record<string, AgentObservation> } {
+    const [obs0, infos0] = env.reset(seed !== undefined ? { seed } : {});
+    const agents = [...env.agents];
+    const live0 = new Set(agents);
+    for (const [name, d] of [["observations", obs0], ["infos", infos0]] as const) {
+      const bad = sameSet(Object.keys(d), live0);
+      if (bad) this.c.fail(API.resetKeys, `${name}: ${bad}`);
+    }
+    const possible0 = env.possible_agents;
+    const possible0Set = new Set(possible0);
+    if (new Set(agents).size !== agents.length) this.c.fail(API.subset, "agents holds duplicates after reset");
+    for (const a of agents) if (!possible0Set.has(a)) this.c.fail(API.subset, `${a} is in agents but not in possible_agents after reset`);
+    this.checkSpaces(env, agents);
+    for (const a of agents) this.checkObs(env, a, obs0[a], true);
+    this.checkInfos(infos0 as Record<string, unknown>, agents);
+    this.possibleBefore = [...possible0];
+    return { agents, obs: obs0 };
+  }
+
+  /** One step of the random policy (forbidden actions on purpose in the second), checked: the agents live after it and their observations. */
+  step(env: ParallelEnv<AgentObservation, unknown>, agents: string[], lastObs: Record<string, AgentObservation>): { agents: string[]; obs: Record<string, AgentObservation> } {
+    this.maxLive = Math.max(this.maxLive, agents.length);
+    const forbid = this.steps === 1;
+    const actions: Record<string, number> = {};
+    const forbiddenFor = new Set<string>();
+    for (const a of agents) {
+      const n = env.action_space(a).n;
+      const mask = lastObs[a]?.action_mask;
+      let act = -1;
+      if (forbid && mask instanceof Uint8Array) {
+        for (let j = 0; j < n; j++) if (mask[j] === 0) act = j;
+      }
+      if (act >= 0) forbiddenFor.add(a);
+      else act = sampleAction(this.rng, n, mask);
+      actions[a] = act;
+    }
+    const before = new Set(agents);
+    const [obs, rew, term, trunc, infos] = env.step(actions);
+    this.steps++;
+    const after = [...env.agents];
+    const afterSet = new Set(after);
+    const expected = new Set(before);
+    for (const a of after) if (!before.has(a)) expected.add(a);
+    const dicts = { observations: obs, rewards: rew, terminations: term, truncations: trunc, infos } as const;
+    for (const [name, d] of Object.entries(dicts)) {
+      const bad = sameSet(Object.keys(d), expected);
+      if (bad) this.c.fail(API.stepKeys, `step ${this.steps}, ${name}: ${bad}`);
+    }
+    this.checkIds(env, after, afterSet);
+    this.checkLifecycle(env, obs, rew, term, trunc, infos as Record<string, unknown>, expected, after, afterSet);
+    this.checkMasks(before, infos as Record<string, unknown>, forbiddenFor, actions);
+    return { agents: after, obs };
+  }
+
+  /** Ids are unique and within possible_agents, which never loses one. */
+  private checkIds(env: ParallelEnv<AgentObservation, unknown>, after: string[], afterSet: Set<string>): void {
+    const possible = env.possible_agents;
+    const possibleSet = new Set(possible);
+    if (afterSet.size !== after.length) this.c.fail(API.subset, `step ${this.steps}: agents holds duplicates`);
+    for (const a of after) if (!possibleSet.has(a)) this.c.fail(API.subset, `step ${this.steps}: ${a} is in agents but not in possible_agents`);
+    for (const a of this.possibleBefore) if (!possibleSet.has(a)) this.c.fail(API.subset, `step ${this.steps}: ${a} left possible_agents`);
+    this.possibleBefore = [...possible];
+  }
+
+  /** Done agents leave and never return; rewards, terminations and truncations are well typed; observations, infos and spaces fit. */
+  private checkLifecycle(
+    env: ParallelEnv<AgentObservation, unknown>,
+    obs: Record<string, AgentObservation>,
+    rew: Record<string, unknown>,
+    term: Record<string, unknown>,
+    trunc: Record<string, unknown>,
+    infos: Record<string, unknown>,
+    expected: Set<string>,
+    after: string[],
+    afterSet: Set<string>,
+  ): void {
+    for (const k of Object.keys(obs)) if (this.finished.has(k)) this.c.fail(API.done, `step ${this.steps}: ${k} finished earlier and is returned again`);
+    for (const a of after) if (this.finished.has(a)) this.c.fail(API.done, `step ${this.steps}: ${a} finished earlier and is in agents again`);
+    for (const k of expected) {
+      const t = term[k];
+      const u = trunc[k];
+      if (typeof t !== "boolean" || typeof u !== "boolean") this.c.fail(API.values, `${k} at step ${this.steps}: termination ${String(t)}, truncation ${String(u)}`);
+      const r = rew[k];
+      if (typeof r !== "number" || !Number.isFinite(r)) this.c.fail(API.values, `${k} at step ${this.steps}: reward ${String(r)}`);
+      if (t === true || u === true) {
+        if (afterSet.has(k)) this.c.fail(API.done, `step ${this.steps}: ${k} is done and still in agents`);
+        this.finished.add(k);
+      }
+      if (k in obs) this.checkObs(env, k, obs[k], t !== true && u !== true);
+    }
+    this.checkInfos(infos, [...expected]);
+    this.checkSpaces(env, after);
+  }
+
+  /** Masks: an allowed action is never refused; a forbidden one that was read is. */
+  private checkMasks(before: Set<string>, infos: Record<string, unknown>, forbiddenFor: Set<string>, actions: Record<string, number>): void {
+    for (const k of before) {
+      const info = infos[k] as { invalid_action?: unknown; action_taken?: unknown; stale_mask?: unknown } | undefined;
+      if (!info || typeof info.invalid_action !== "boolean") continue;
+      if (forbiddenFor.has(k)) {
+        if (info.action_taken === true) {
+          this.forbiddenTried++;
+          if (info.invalid_action !== true) this.c.fail(API.forbidden, `step ${this.steps}: ${k} was given forbidden action ${actions[k]} and it was not refused`);
+        }
+      } else if (info.action_taken === true) {
+        this.allowedRead++;
+        if (info.invalid_action && info.stale_mask === true) this.staleRefusals++;
+        else if (info.invalid_action) this.c.fail(API.masked, `step ${this.steps}: ${k} took action ${actions[k]}, allowed by its mask, and it was refused`);
+      }
+    }
+  }
+
+  /** The end of the run: every possible agent finished when none is left; the notes. */
+  finish(env: ParallelEnv<AgentObservation, unknown>, agents: string[]): void {
+    if (agents.length === 0) {
+      const open = env.possible_agents.filter((a) => !this.finished.has(a));
+      if (open.length) this.c.fail(API.end, `no agent is left but ${open.slice(0, 3).join(", ")} never finished`);
+      else this.c.note(API.end, `episode ended after ${this.steps} steps; ${this.finished.size} agents finished`);
+    } else this.c.note(API.end, `stopped after ${this.steps} steps with ${agents.length} agents live (not checked)`);
+    this.c.note(API.runs, `${this.steps} steps, up to ${this.maxLive} live agents, ${env.possible_agents.length} ids in all`);
+    this.c.note(API.forbidden, this.forbiddenTried > 0 ? `${this.forbiddenTried} forbidden action(s) read, all refused` : "no agent could choose a forbidden action in step 2 (not checked)");
+    this.c.note(
+      API.masked,
+      `${this.allowedRead} allowed action(s) read, ${this.staleRefusals ? `${this.staleRefusals} refused after an event changed the mask (reported as stale_mask)` : "none refused"}`,
+    );
+  }
+
+  checkSpaces(env: ParallelEnv<AgentObservation, unknown>, ids: readonly string[]): void {
     for (const id of ids) {
       const o1 = env.observation_space(id);
       const o2 = env.observation_space(id);
       const a1 = env.action_space(id);
       const a2 = env.action_space(id);
       if (o1 !== o2 || a1 !== a2) {
-        c.fail(API.spaces, `${id}: ${o1 !== o2 ? "observation_space" : "action_space"} returned a new object on a second call`);
+        this.c.fail(API.spaces, `${id}: ${o1 !== o2 ? "observation_space" : "action_space"} returned a new object on a second call`);
         continue;
       }
-      const first = firstSpace.get(id);
-      if (!first) firstSpace.set(id, { obs: o1, act: a1 });
-      else if (first.obs !== o1 || first.act !== a1) c.fail(API.spaces, `${id}: the space object changed after step ${steps}`);
+      const first = this.firstSpace.get(id);
+      if (!first) this.firstSpace.set(id, { obs: o1, act: a1 });
+      else if (first.obs !== o1 || first.act !== a1) this.c.fail(API.spaces, `${id}: the space object changed after step ${this.steps}`);
     }
-  };
+  }
 
-  const checkObs = (env: ParallelEnv<AgentObservation, unknown>, id: string, o: unknown, live: boolean) => {
+  checkObs(env: ParallelEnv<AgentObservation, unknown>, id: string, o: unknown, live: boolean): void {
     const space = env.observation_space(id);
     const n = env.action_space(id).n;
     const size = space.spaces.observation.shape.reduce((a, b) => a * b, 1);
     const x = o as Partial<AgentObservation> | undefined;
     if (!x || !(x.observation instanceof Float32Array) || x.observation.length !== size) {
-      c.fail(API.shapes, `${id} at step ${steps}: observation is not a Float32Array of ${size} values`);
+      this.c.fail(API.shapes, `${id} at step ${this.steps}: observation is not a Float32Array of ${size} values`);
       return;
     }
     if (!(x.action_mask instanceof Uint8Array) || x.action_mask.length !== n) {
-      c.fail(API.shapes, `${id} at step ${steps}: action_mask is not a Uint8Array of ${n} values`);
+      this.c.fail(API.shapes, `${id} at step ${this.steps}: action_mask is not a Uint8Array of ${n} values`);
       return;
     }
     const { low, high } = space.spaces.observation;
     for (let i = 0; i < size; i++) {
       const v = x.observation[i];
       if (!Number.isFinite(v) || v < low || v > high) {
-        c.fail(API.shapes, `${id} at step ${steps}: observation[${i}] = ${v} is not finite or outside [${low}, ${high}]`);
+        this.c.fail(API.shapes, `${id} at step ${this.steps}: observation[${i}] = ${v} is not finite or outside [${low}, ${high}]`);
         return;
       }
     }
@@ -159,127 +286,36 @@ export function parallelApiTest(makeEnv: EnvFactory, opts: ParallelApiOptions = 
     for (let j = 0; j < n; j++) {
       const m = x.action_mask[j];
       if (m > 1) {
-        c.fail(API.shapes, `${id} at step ${steps}: action_mask[${j}] = ${m}`);
+        this.c.fail(API.shapes, `${id} at step ${this.steps}: action_mask[${j}] = ${m}`);
         return;
       }
       allowed += m;
     }
-    if (live && allowed === 0) c.fail(API.shapes, `${id} at step ${steps}: a live agent's mask allows no action`);
-  };
+    if (live && allowed === 0) this.c.fail(API.shapes, `${id} at step ${this.steps}: a live agent's mask allows no action`);
+  }
 
-  const checkInfos = (infos: Record<string, unknown>, keys: string[]) => {
-    for (const k of keys) if (typeof infos[k] !== "object" || infos[k] === null) c.fail(API.infos, `${k} at step ${steps}: info is ${String(infos[k])}`);
-  };
+  checkInfos(infos: Record<string, unknown>, keys: string[]): void {
+    for (const k of keys) if (typeof infos[k] !== "object" || infos[k] === null) this.c.fail(API.infos, `${k} at step ${this.steps}: info is ${String(infos[k])}`);
+  }
+}
 
+/**
+ * Structure and lifecycle of the parallel contract, under a random policy that samples only
+ * the actions each observation's mask allows (one step, the second, gives forbidden actions on
+ * purpose and expects them refused).
+ */
+export function parallelApiTest(makeEnv: EnvFactory, opts: ParallelApiOptions = {}): SuiteResult {
+  const cycles = opts.cycles ?? 1000;
+  const run = new ParallelApiRun(createRng(opts.actionSeed ?? 0, "conformance"));
   try {
     const env = makeEnv();
-    const [obs0, infos0] = env.reset(opts.seed !== undefined ? { seed: opts.seed } : {});
-    let agents = [...env.agents];
-    const live0 = new Set(agents);
-    for (const [name, d] of [["observations", obs0], ["infos", infos0]] as const) {
-      const bad = sameSet(Object.keys(d), live0);
-      if (bad) c.fail(API.resetKeys, `${name}: ${bad}`);
-    }
-    const possible0 = env.possible_agents;
-    const possible0Set = new Set(possible0);
-    if (new Set(agents).size !== agents.length) c.fail(API.subset, "agents holds duplicates after reset");
-    for (const a of agents) if (!possible0Set.has(a)) c.fail(API.subset, `${a} is in agents but not in possible_agents after reset`);
-    checkSpaces(env, agents);
-    for (const a of agents) checkObs(env, a, obs0[a], true);
-    checkInfos(infos0 as Record<string, unknown>, agents);
-    let lastObs: Record<string, AgentObservation> = obs0;
-    const finished = new Set<string>();
-    let possibleBefore = [...possible0];
-
-    while (steps < cycles && agents.length > 0) {
-      maxLive = Math.max(maxLive, agents.length);
-      const forbid = steps === 1;
-      const actions: Record<string, number> = {};
-      const forbiddenFor = new Set<string>();
-      for (const a of agents) {
-        const n = env.action_space(a).n;
-        const mask = lastObs[a]?.action_mask;
-        let act = -1;
-        if (forbid && mask instanceof Uint8Array) {
-          for (let j = 0; j < n; j++) if (mask[j] === 0) act = j;
-        }
-        if (act >= 0) forbiddenFor.add(a);
-        else act = sampleAction(rng, n, mask);
-        actions[a] = act;
-      }
-      const before = new Set(agents);
-      const [obs, rew, term, trunc, infos] = env.step(actions);
-      steps++;
-      const after = [...env.agents];
-      const afterSet = new Set(after);
-      const expected = new Set(before);
-      for (const a of after) if (!before.has(a)) expected.add(a);
-      const dicts = { observations: obs, rewards: rew, terminations: term, truncations: trunc, infos } as const;
-      for (const [name, d] of Object.entries(dicts)) {
-        const bad = sameSet(Object.keys(d), expected);
-        if (bad) c.fail(API.stepKeys, `step ${steps}, ${name}: ${bad}`);
-      }
-
-      // Ids and possible_agents.
-      const possible = env.possible_agents;
-      const possibleSet = new Set(possible);
-      if (afterSet.size !== after.length) c.fail(API.subset, `step ${steps}: agents holds duplicates`);
-      for (const a of after) if (!possibleSet.has(a)) c.fail(API.subset, `step ${steps}: ${a} is in agents but not in possible_agents`);
-      for (const a of possibleBefore) if (!possibleSet.has(a)) c.fail(API.subset, `step ${steps}: ${a} left possible_agents`);
-      possibleBefore = [...possible];
-
-      // Lifecycle.
-      for (const k of Object.keys(obs)) if (finished.has(k)) c.fail(API.done, `step ${steps}: ${k} finished earlier and is returned again`);
-      for (const a of after) if (finished.has(a)) c.fail(API.done, `step ${steps}: ${a} finished earlier and is in agents again`);
-      for (const k of expected) {
-        const t = term[k];
-        const u = trunc[k];
-        if (typeof t !== "boolean" || typeof u !== "boolean") c.fail(API.values, `${k} at step ${steps}: termination ${String(t)}, truncation ${String(u)}`);
-        const r = rew[k];
-        if (typeof r !== "number" || !Number.isFinite(r)) c.fail(API.values, `${k} at step ${steps}: reward ${String(r)}`);
-        if (t === true || u === true) {
-          if (afterSet.has(k)) c.fail(API.done, `step ${steps}: ${k} is done and still in agents`);
-          finished.add(k);
-        }
-        if (k in obs) checkObs(env, k, obs[k], t !== true && u !== true);
-      }
-      checkInfos(infos as Record<string, unknown>, [...expected]);
-      checkSpaces(env, after);
-
-      // Masks: an allowed action is never refused; a forbidden one that was read is.
-      for (const k of before) {
-        const info = (infos as Record<string, unknown>)[k] as { invalid_action?: unknown; action_taken?: unknown; stale_mask?: unknown } | undefined;
-        if (!info || typeof info.invalid_action !== "boolean") continue;
-        if (forbiddenFor.has(k)) {
-          if (info.action_taken === true) {
-            forbiddenTried++;
-            if (info.invalid_action !== true) c.fail(API.forbidden, `step ${steps}: ${k} was given forbidden action ${actions[k]} and it was not refused`);
-          }
-        } else if (info.action_taken === true) {
-          allowedRead++;
-          if (info.invalid_action && info.stale_mask === true) staleRefusals++;
-          else if (info.invalid_action) c.fail(API.masked, `step ${steps}: ${k} took action ${actions[k]}, allowed by its mask, and it was refused`);
-        }
-      }
-      lastObs = obs;
-      agents = after;
-    }
-
-    if (agents.length === 0) {
-      const open = env.possible_agents.filter((a) => !finished.has(a));
-      if (open.length) c.fail(API.end, `no agent is left but ${open.slice(0, 3).join(", ")} never finished`);
-      else c.note(API.end, `episode ended after ${steps} steps; ${finished.size} agents finished`);
-    } else c.note(API.end, `stopped after ${steps} steps with ${agents.length} agents live (not checked)`);
-    c.note(API.runs, `${steps} steps, up to ${maxLive} live agents, ${env.possible_agents.length} ids in all`);
-    c.note(API.forbidden, forbiddenTried > 0 ? `${forbiddenTried} forbidden action(s) read, all refused` : "no agent could choose a forbidden action in step 2 (not checked)");
-    c.note(
-      API.masked,
-      `${allowedRead} allowed action(s) read, ${staleRefusals ? `${staleRefusals} refused after an event changed the mask (reported as stale_mask)` : "none refused"}`,
-    );
+    let { agents, obs } = run.reset(env, opts.seed);
+    while (run.steps < cycles && agents.length > 0) ({ agents, obs } = run.step(env, agents, obs));
+    run.finish(env, agents);
   } catch (e) {
-    c.fail(API.runs, `threw at step ${steps}: ${errorText(e)}`);
+    run.c.fail(API.runs, `threw at step ${run.steps}: ${errorText(e)}`);
   }
-  return c.result();
+  return run.c.result();
 }
 
 const SEED = {
