@@ -22,7 +22,7 @@ export const Employment = defineComponent(
     wages_withheld: { type: Float32Array, doc: "money withheld for lateness/absence this day" },
     wages_earned: { type: Float32Array, doc: "money earned as wages since spawn" },
     wage_this_tick: { type: Float32Array, doc: "wage paid this tick (for rewards)" },
-    absent_shifts_7d: { type: Uint16Array, doc: "absences in the last 7 review windows" },
+    absent_shifts_7d: { type: Uint8Array, doc: "absences in the last 7 review windows, at most the absence ring's 32 slots (employment's ABSENCE_SLOTS)" },
     exit_pending: { type: Uint8Array, doc: "1 while in the employment exit queue" },
     flags: { type: Uint8Array, doc: "bit 0 late emitted, bit 1 absent emitted, bit 2 departed emitted (this shift)" },
   },
