@@ -1,6 +1,9 @@
 // Sharded worlds and --workers (issue #14 item 1): the per-tick state hash depends on the blocks
 // (world.shards), never on the number of worker threads; a one-block world is today's world; a
 // block that throws stops the run with its error, block, towns and tick.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { buildWorld } from "../../engine/build.ts";
@@ -220,6 +223,22 @@ describe("townlet run --workers", () => {
     expect((capped.summary.system_ms as Record<string, number>)["needs/decay"]).toBeGreaterThan(0);
     const plain = await run(["--workers", "3"]);
     expect(plain.errs.filter((l) => /capped at 1: this world is one block/.test(l))).toHaveLength(1);
+  }, 120_000);
+
+  it("writes .shards snapshots and resumes from the folder on another number of workers with the same hash log", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "townlet-workers-"));
+    try {
+      const io = { log: () => {}, err: () => {} };
+      const base = ["run", MANY_TOWNS_CONFIG, "--towns", "6", "--agents", "3", "--shards", "3", "--ticks", "30", "--quiet"];
+      expect(await main([...base, "--workers", "3", "--snapshot-every", "10", "--snapshot-dir", join(dir, "snaps"), "--hash-log", join(dir, "full.log")], io)).toBe(0);
+      expect(readdirSync(join(dir, "snaps")).sort()).toEqual([10, 20, 30].map((t) => `townlet-many-towns-v1-${String(t).padStart(10, "0")}.shards`));
+      rmSync(join(dir, "snaps", "townlet-many-towns-v1-0000000030.shards"));
+      expect(await main([...base, "--workers", "1", "--resume", join(dir, "snaps"), "--hash-log", join(dir, "resumed.log")], io)).toBe(0);
+      const full = readFileSync(join(dir, "full.log"), "utf8").trim().split("\n");
+      expect(readFileSync(join(dir, "resumed.log"), "utf8").trim().split("\n")).toEqual(full.slice(20));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it("refuses world.shards above the towns, and flags sharded worlds do not take yet, naming them", async () => {
