@@ -192,32 +192,7 @@ export function runScenario(file: string, opts: ScenarioOptions = {}): ScenarioR
   }
   const wall = (performance.now() - t0) / 1000;
 
-  // Final state of every scenario agent of every town (agents that left: alive false).
-  const agent_states: AgentFinalState[] = [];
-  const N = world.columns(Needs) as unknown as Record<string, Float32Array>;
-  const needNames = needTable(world.settings).names;
-  const P = world.columns(Position);
-  const W = world.components.isRegistered(Wallet) ? world.columns(Wallet) : undefined;
-  const E = world.components.isRegistered(Employment) ? world.columns(Employment) : undefined;
-  const T = world.columns(Town).id;
-  for (let t = 0; t < world.towns; t++) {
-    for (const a of sc.agents) {
-      const id = t === 0 ? a.id : `${a.id}@${t}`;
-      const eid = world.agentEid(id);
-      const alive = eid > 0 && world.isAgent(eid) && T[eid] === t;
-      agent_states.push({
-        id,
-        town: t,
-        alive,
-        position: alive ? [P.x[eid], P.y[eid]] : null,
-        needs: alive ? Object.fromEntries(needNames.map((n) => [n, round(N[n][eid])])) : null,
-        wallet: alive && W ? round(W.money[eid]) : null,
-        job: alive && E && E.job[eid] >= 0 ? (jobs[E.job[eid]] ?? null) : null,
-        shift_state: alive && E && world.has(eid, Employment) ? (SHIFT_STATE_NAMES[E.shift_state[eid]] ?? null) : null,
-        completed: completed.get(id) ?? {},
-      });
-    }
-  }
+  const agent_states = finalAgentStates(world, sc.agents, jobs, completed);
   const summary: ScenarioSummary = {
     ticks: world.tick,
     towns: world.towns,
@@ -234,6 +209,36 @@ export function runScenario(file: string, opts: ScenarioOptions = {}): ScenarioR
     agent_states,
   };
   return { world, config, events, summary };
+}
+
+/** Final state of every scenario agent of every town (agents that left: alive false). */
+function finalAgentStates(world: World, agents: readonly { id: string }[], jobs: readonly string[], completed: ReadonlyMap<string, Record<string, number>>): AgentFinalState[] {
+  const agent_states: AgentFinalState[] = [];
+  const N = world.columns(Needs) as unknown as Record<string, Float32Array>;
+  const needNames = needTable(world.settings).names;
+  const P = world.columns(Position);
+  const W = world.components.isRegistered(Wallet) ? world.columns(Wallet) : undefined;
+  const E = world.components.isRegistered(Employment) ? world.columns(Employment) : undefined;
+  const T = world.columns(Town).id;
+  for (let t = 0; t < world.towns; t++) {
+    for (const a of agents) {
+      const id = t === 0 ? a.id : `${a.id}@${t}`;
+      const eid = world.agentEid(id);
+      const alive = eid > 0 && world.isAgent(eid) && T[eid] === t;
+      agent_states.push({
+        id,
+        town: t,
+        alive,
+        position: alive ? [P.x[eid], P.y[eid]] : null,
+        needs: alive ? Object.fromEntries(needNames.map((n) => [n, round(N[n][eid])])) : null,
+        wallet: alive && W ? round(W.money[eid]) : null,
+        job: alive && E && E.job[eid] >= 0 ? (jobs[E.job[eid]] ?? null) : null,
+        shift_state: alive && E && world.has(eid, Employment) ? (SHIFT_STATE_NAMES[E.shift_state[eid]] ?? null) : null,
+        completed: completed.get(id) ?? {},
+      });
+    }
+  }
+  return agent_states;
 }
 
 /** One event as a line of text: `tick    3  affordance_start  agent=anna object=shower_1 ...`. */
