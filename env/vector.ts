@@ -13,8 +13,6 @@ import { corePlugins } from "../systems/index.ts";
 import { buildObservations, observationSpec } from "../systems/observations/index.ts";
 import {
   componentFeatures,
-  ExternalPolicy,
-  KEEP,
   buildMasks,
   componentObservations,
   policyState,
@@ -22,6 +20,7 @@ import {
   worldActionCount,
   type ObservationBatch,
 } from "../systems/policy/index.ts";
+import { EnvPolicy } from "./env-policy.ts";
 
 export const DEFAULT_ENV_CONFIG = DEFAULT_CONFIG_FILE;
 
@@ -79,40 +78,6 @@ export interface VectorStep {
 
 /** An action the policy plug-in refuses (outside [0, A)); distinct from KEEP. */
 const INVALID = -2;
-
-/** The ExternalPolicy the env drives; records which agents could choose and which choices were refused. */
-class EnvPolicy extends ExternalPolicy {
-  /** Set by the env before each tick; never repeats across resets. */
-  stamp = 0;
-  takenAt: Int32Array<ArrayBuffer> = new Int32Array(16);
-  invalidAt: Int32Array<ArrayBuffer> = new Int32Array(16);
-
-  override act(world: World, obs: ObservationBatch | undefined, masks: Uint8Array, agents: Int32Array, out: Int32Array): void {
-    super.act(world, obs, masks, agents, out);
-    const n = agents.length;
-    if (n === 0) return;
-    const A = masks.length / n;
-    const need = world.maxEntityId() + 1;
-    if (this.takenAt.length < need) {
-      this.takenAt = grow(this.takenAt, need);
-      this.invalidAt = grow(this.invalidAt, need);
-    }
-    // The same test as applyActions (systems/policy), which then replaces the action by wait.
-    for (let i = 0; i < n; i++) {
-      const a = out[i];
-      if (a === KEEP) continue;
-      const eid = agents[i];
-      this.takenAt[eid] = this.stamp;
-      if (!(a >= 0 && a < A) || masks[i * A + a] === 0) this.invalidAt[eid] = this.stamp;
-    }
-  }
-}
-
-function grow(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
-  const g = new Int32Array(Math.max(16, n * 2));
-  g.set(a);
-  return g;
-}
 
 /** Validates a seed as the config does: an integer in [0, 2^53 - 1]. */
 export function checkSeed(seed: number): number {
