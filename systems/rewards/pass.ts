@@ -28,6 +28,7 @@ const EXIT_UNEMPLOYMENT = ExitReason.Unemployment;
 const VISITS_MAX = 0xffff;
 /** Visit counts whose curiosity bonus is looked up instead of computed (a 32 KB table). */
 const CURIOSITY_TABLE = 4096;
+const EMPTY = new Float32Array(0);
 
 /** Reward bias factors by profile index (components/profiles.ts). */
 const BIAS_SOCIAL = Float64Array.from(PROFILES, (p) => p.reward.social);
@@ -124,34 +125,38 @@ export class RewardPass {
       this.part = new Float64Array(n);
       this.shaping = new Float64Array(n);
     }
-    this.needsTerm(io.agents);
-    this.survivalAndShaping(io);
+    const cols = this.needCols;
+    if (cols.length >= 3) {
+      // The last three needs are added in the survival pass, the others before it.
+      this.needsTerm(io.agents, cols.length - 3);
+      this.survivalAndShaping(io, cols.length - 3);
+    } else {
+      this.needsTerm(io.agents, cols.length);
+      this.survivalAndShaping(io, -1);
+    }
     this.employmentAndSocial(io);
     this.curiosityTerm(io);
     return this.clipsAndTerminal(io);
   }
 
-  /** part = Σ w·(1−need)² over the need table, added in table order. */
-  private needsTerm(agents: Int32Array): void {
+  /** part = Σ w·(1−need)² over the first `count` needs of the table, added in table order. */
+  private needsTerm(agents: Int32Array, count: number): void {
     const part = this.part;
     const cols = this.needCols;
     const weights = this.needWeights;
-    const count = agents.length;
-    if (cols.length === 0) {
-      for (let i = 0; i < count; i++) part[agents[i]] = 0;
-      return;
-    }
+    const n = agents.length;
+    if (count === 0) return;
     const first = cols[0];
     const w0 = weights[0];
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < n; i++) {
       const eid = agents[i];
       const d = 1 - first[eid];
       part[eid] = w0 * d * d;
     }
-    for (let k = 1; k < cols.length; k++) {
+    for (let k = 1; k < count; k++) {
       const col = cols[k];
       const w = weights[k];
-      for (let i = 0; i < count; i++) {
+      for (let i = 0; i < n; i++) {
         const eid = agents[i];
         const d = 1 - col[eid];
         part[eid] += w * d * d;
@@ -159,8 +164,13 @@ export class RewardPass {
     }
   }
 
-  /** Survival and Φ: part = survival + Φ; shaping from Φ and the last potential. */
-  private survivalAndShaping(io: PassInputs): void {
+  /**
+   * Survival and Φ: part = survival + Φ; shaping from Φ and the last potential. With `from` >= 0
+   * the needs `from`, `from`+1 and `from`+2 (the table's last three) are added here to the
+   * partial sum of the needs before them (none when `from` is 0), in the same order as one
+   * sum; with -1, part already holds the whole sum (tables of fewer than three needs).
+   */
+  private survivalAndShaping(io: PassInputs, from: number): void {
     const { agents, primed, profile } = io;
     const part = this.part;
     const shapingOf = this.shaping;
@@ -172,9 +182,27 @@ export class RewardPass {
     const useBias = this.useBias;
     const shapingOn = this.shapingOn;
     const gamma = this.gamma;
+    const inline = from >= 0;
+    const carried = from > 0;
+    const none = this.needCols.length === 0;
+    const c0 = inline ? this.needCols[from] : EMPTY;
+    const c1 = inline ? this.needCols[from + 1] : EMPTY;
+    const c2 = inline ? this.needCols[from + 2] : EMPTY;
+    const w0 = inline ? this.needWeights[from] : 0;
+    const w1 = inline ? this.needWeights[from + 1] : 0;
+    const w2 = inline ? this.needWeights[from + 2] : 0;
     for (let i = 0; i < agents.length; i++) {
       const eid = agents[i];
-      const phi = -part[eid];
+      let acc: number;
+      if (inline) {
+        let d = 1 - c0[eid];
+        acc = carried ? part[eid] + w0 * d * d : w0 * d * d;
+        d = 1 - c1[eid];
+        acc += w1 * d * d;
+        d = 1 - c2[eid];
+        acc += w2 * d * d;
+      } else acc = none ? 0 : part[eid];
+      const phi = -acc;
       const survival = useBias ? bias(survivalTick, BIAS_SURVIVAL[profile[eid]]) : survivalTick;
       let shaping = 0;
       if (shapingOn) {

@@ -1,6 +1,11 @@
 // Rewards: each term of the per-tick formula on hand-set needs and shift counters, the reward
 // bias of profiles, the guard, the per-tick and per-episode clips, full-size terminal
 // penalties, potential-based shaping and the curiosity bonus.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { Needs } from "../../components/needs.ts";
 import { Employment, ExitReason, Lifecycle, Reward } from "../../components/people.ts";
@@ -322,5 +327,65 @@ describe("kpis and state", () => {
     const copy = new RewardsState(st.cells, st.width);
     copy.load(JSON.parse(JSON.stringify(st.save())));
     expect(copy.save()).toEqual(st.save());
+  });
+});
+
+describe("the need term over the world's need table", () => {
+  /** A world whose needs (by name) are pinned every tick; needs listed in `needs:` extend or drop the defaults. */
+  function tableWorld(needs: Record<string, unknown>, pinned: Record<string, number>, extra: Record<string, unknown> = {}): World {
+    const pin = pinPlugin(({ world: w, agents: list }) => {
+      const cols = w.columns(Needs) as unknown as Record<string, Float32Array>;
+      for (const [name, v] of Object.entries(pinned)) cols[name][list[0]] = v;
+    });
+    return makeWorld(
+      {
+        world: { agents_per_town: 1, grid_size: [8, 8] },
+        rewards: { decay_rates: { hunger: 0, hygiene: 0, energy: 0 }, clip: { clip_per_tick: 1 } },
+        shaping: { use_potential: false },
+        needs,
+        ...extra,
+      },
+      corePlugins,
+      [pin],
+    );
+  }
+
+  /** −Σ w·(1−need)² in the given order, in float64, as the reward pass adds it. */
+  function penalty(terms: [number, number][]): number {
+    let acc = terms[0][0] * (1 - terms[0][1]) ** 2;
+    for (let k = 1; k < terms.length; k++) acc += terms[k][0] * (1 - terms[k][1]) ** 2;
+    return -acc;
+  }
+
+  it("adds every need of a five-need table with its reward_weight, in table order", () => {
+    const pinned = { hunger: 0.5, hygiene: 0.75, energy: 0.875, thirst: 0.25, boredom: 0.6 };
+    const w = tableWorld({ thirst: { decay: 0, reward_weight: 0.5 }, boredom: { decay: 0, reward_weight: 0.3 } }, pinned);
+    w.step();
+    const expected = penalty([
+      [W.hunger, Math.fround(0.5)],
+      [W.hygiene, Math.fround(0.75)],
+      [W.energy, Math.fround(0.875)],
+      [0.5, Math.fround(0.25)],
+      [0.3, Math.fround(0.6)],
+    ]);
+    const r = rewardOf(w, 0);
+    expect(r.needs_penalty).toBe(Math.fround(expected));
+    expect(r.total).toBe(Math.fround(0.002 + expected));
+  });
+
+  it("counts only the needs left in a table with one need disabled", () => {
+    // The core affordances without their energy effects (a need the world does not have).
+    const core = fileURLToPath(new URL("../../configs/affordances/core.yaml", import.meta.url));
+    const entries = parse(readFileSync(core, "utf8")) as { effects?: Record<string, number> }[];
+    for (const e of entries) delete e.effects?.energy;
+    const file = join(mkdtempSync(join(tmpdir(), "townlet-rewards-")), "no-energy.yaml");
+    writeFileSync(file, stringify(entries));
+    const w = tableWorld({ energy: { enabled: false } }, { hunger: 0.5, hygiene: 0.75 }, { affordances: { affordances_file: file } });
+    w.step();
+    const expected = penalty([
+      [W.hunger, Math.fround(0.5)],
+      [W.hygiene, Math.fround(0.75)],
+    ]);
+    expect(rewardOf(w, 0).needs_penalty).toBe(Math.fround(expected));
   });
 });
