@@ -26,5 +26,5 @@ export type { AffordanceSpec, AffordanceTable } from "./affordances.ts";
 export { SocialLedger } from "./social.ts";
 export { FIXED_ACTIONS, ACTION_WAIT, ACTION_WORK, ACTION_CHAT, ACTION_AVOID, ACTION_USE_BASE, actionCount, actionNames, actionOption, optionAction } from "./actions.ts";
 export { chooseOption } from "./options.ts";
-export { jobTable, compileJobs, ticksPerDay } from "./jobs.ts";
+export { jobTable, compileJobs } from "./jobs.ts";
 export type { JobTable } from "./jobs.ts";

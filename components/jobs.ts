@@ -52,7 +52,3 @@ export function compileJobs(settings: ConfigSections): JobTable {
 export function jobTable(world: World): JobTable {
   return compileJobs(world.settings);
 }
-
-export function ticksPerDay(world: World): number {
-  return world.settings.observations_config.hybrid.time_ticks_per_day;
-}

@@ -15,6 +15,7 @@ export { resolveSchedule, formatSchedule, ScheduleError } from "./schedule.ts";
 export { createRng, RngStreams, CORE_STREAMS, isRngState } from "./rng.ts";
 export { StateHasher } from "./hash.ts";
 export { runLoop, REALTIME_TICK_MS } from "./loop.ts";
+export { ticksPerDay, DEFAULT_TICKS_PER_DAY } from "./clock.ts";
 export {
   loadConfig,
   parseConfigText,

@@ -9,6 +9,7 @@ import { corePlugins } from "../systems/index.ts";
 import { setPolicy, policyState, type Policy } from "../systems/policy/index.ts";
 import { buildWorld } from "../engine/build.ts";
 import type { World } from "../engine/world.ts";
+import { DEFAULT_TICKS_PER_DAY, ticksPerDay } from "../engine/clock.ts";
 
 export interface EvalOptions {
   config: string;
@@ -46,7 +47,7 @@ export interface EvalResult {
   survival: number;
   /** Standard deviation of the per-seed survival shares. */
   survival_std_seeds: number;
-  /** Exits of any agent (replacements included) per agent-day (time_ticks_per_day). */
+  /** Exits of any agent (replacements included) per agent-day (engine/clock.ts ticksPerDay). */
   exits_per_agent_day: number;
   /** Mean reward per agent-step, every agent included. */
   reward_per_step: number;
@@ -72,10 +73,10 @@ export async function evaluatePolicy(name: string, make: (world: World) => Polic
   let rewardSum = 0;
   let agentSteps = 0;
   let invalid = 0;
-  let dayTicks = 1440;
+  let dayTicks = DEFAULT_TICKS_PER_DAY;
   for (const seed of opts.seeds) {
     const { world } = buildWorld(opts.config, opts.plugins ?? corePlugins, { seed, towns: opts.towns, overrides: opts.overrides });
-    dayTicks = world.settings.observations_config?.hybrid?.time_ticks_per_day ?? dayTicks;
+    dayTicks = ticksPerDay(world.settings);
     setPolicy(world, await make(world));
     const U = world.columns(Agent).uid;
     // Initial agents by uid: return so far, and whether they are still present.

@@ -2,6 +2,7 @@
 // the counters every stage advances (agent-steps, decisions, cycles, episodes), the wall time of
 // each stage, and the fields every epoch record of the log carries.
 import type { World } from "../engine/world.ts";
+import { ticksPerDay } from "../engine/clock.ts";
 import type { SocialLedger } from "../components/social.ts";
 import type { UpdateStats } from "./ppo.ts";
 import type { RolloutCollector } from "./rollout.ts";
@@ -36,7 +37,7 @@ export class TrainingSession {
     this.cycle = start.cycle;
     this.decisions = start.decisions;
     this.episodeSeed = s.seed;
-    this.dayTicks = world.settings.observations_config.hybrid.time_ticks_per_day;
+    this.dayTicks = ticksPerDay(world.settings);
   }
 
   // ---- stage timing ---------------------------------------------------------------------------

@@ -78,6 +78,15 @@ export const WorldSection = z
       .describe(
         "Blocks of contiguous towns, each simulated apart with its own seed (block 0 keeps the root seed), so that --workers N can run them on N threads with the same state hash for any N; at most world.towns. Absent: 1 (one block, today's world). A world of several blocks hashes differently from the one-block world.",
       ),
+    ticks_per_day: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .optional()
+      .describe(
+        "Ticks per simulated day, the one day every plug-in counts in: job shifts, daily respawn caps, perturbation probabilities per day, time-of-day observation features, the observer's clock. Absent: the original's observations_config.hybrid.time_ticks_per_day (default 1440). Both set to different values is an error.",
+      ),
   })
   .prefault({})
   .describe("The world's shape: towns, agents per town, grid.");

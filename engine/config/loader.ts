@@ -10,6 +10,7 @@ import { z } from "zod";
 import type { AnyPlugin, FileReference } from "../plugin.ts";
 import { coreSections } from "./core.ts";
 import { hugeNumberProblems, worldSizeProblems } from "../world-size.ts";
+import { dayLengthProblems } from "../clock.ts";
 import { CONFIGS_DIR, PROJECT_ROOT } from "../paths.ts";
 import { dropOriginalIgnoredKeys, isTimeline, unloadedPluginSections, TIMELINE_NOT_CONFIG, validateTimeline, valueAt } from "./compat.ts";
 import { type ConfigSections, type SectionSchemas } from "./sections.ts";
@@ -130,6 +131,9 @@ export function parseConfigText(file: string, text: string, plugins: readonly An
   // Numbers too large to mean anything (a wallet of 1.8e308 would print as null): at their lines.
   const huge = hugeNumberProblems(raw);
   if (huge.length) throw new ConfigError(huge.map((c) => ({ file, line: lineOf(src, c.path), path: formatPath(c.path), message: c.message })));
+  // The day's two keys (engine/clock.ts) set to different values: as written, before defaults.
+  const day = dayLengthProblems(raw);
+  if (day.length) throw new ConfigError(day.map((c) => ({ file, line: lineOf(src, c.path), path: formatPath(c.path), message: c.message })));
   const settings = r.value as Record<string, unknown>;
 
   // Referenced files: resolve, validate with their own line numbers, then path or inline.

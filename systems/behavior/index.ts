@@ -26,7 +26,8 @@ import { Obj } from "../../components/objects.ts";
 import { PolicySets } from "../../components/sets.ts";
 import type { AffordanceTable } from "../../components/affordances.ts";
 import { chooseOption } from "../../components/options.ts";
-import { jobTable, ticksPerDay } from "../../components/jobs.ts";
+import { jobTable } from "../../components/jobs.ts";
+import { ticksPerDay } from "../../engine/clock.ts";
 import { SocialKey } from "../../components/social.ts";
 import { SpaceKey } from "../../components/grid.ts";
 import { PolicyKey } from "../../components/release.ts";
@@ -142,7 +143,7 @@ export const behaviorPlugin = definePlugin({
         const avoid = settings.conflict.rivalry.avoid_threshold;
         const b = settings.behavior;
         const jobs = jobTable(world);
-        const tpd = ticksPerDay(world);
+        const tpd = ticksPerDay(world.settings);
         const tod = tick % tpd;
         const chatting = settings.features.stages.relationships !== "OFF";
         // Pantry: meals in each town's fridges; cooking for the town when it runs low.

@@ -8,6 +8,7 @@ import type { World } from "../../engine/world.ts";
 import { defineMessage } from "../../engine/message.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
 import { didYouMean } from "../../engine/text.ts";
+import { ticksPerDay } from "../../engine/clock.ts";
 import { Employment, ShiftState, SHIFT_STATE_NAMES, Lifecycle, ExitReason, EmploymentKey } from "../../components/people.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Position } from "../../components/space.ts";
@@ -131,7 +132,7 @@ function runShifts(ctx: EmploymentCtx): void {
   const cfg = settings.employment;
   const jobs = state.jobs;
   const nJobs = jobs.names.length;
-  const tpd = settings.observations_config.hybrid.time_ticks_per_day;
+  const tpd = ticksPerDay(settings);
   const buffer = settings.behavior.job_arrival_buffer;
   const fallbackWage = settings.economy.wage_income;
   const t = tick % tpd;

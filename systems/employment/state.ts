@@ -8,6 +8,7 @@ import type { World } from "../../engine/world.ts";
 import { compileJobs, type JobTable } from "../../components/jobs.ts";
 import { Employment, type EmploymentService } from "../../components/people.ts";
 import { didYouMean } from "../../engine/text.ts";
+import { ticksPerDay, type DaySettings } from "../../engine/clock.ts";
 
 /** Most absence ticks kept per agent; absent_shifts_7d saturates here (max_absent_shifts is <= 20). */
 export const ABSENCE_SLOTS = 32;
@@ -18,15 +19,15 @@ export const EMPLOYMENT_STATE_VERSION = 2;
 
 /**
  * Absence ticks one agent can hold at once under the shift rules: an absence is recorded at most
- * once per shift, one job has one shift per day (time_ticks_per_day ticks) and absences are kept
+ * once per shift, one job has one shift per day (ticksPerDay ticks) and absences are kept
  * for ABSENCE_DAYS * exit_review_window ticks, so at most floor(horizon / day) + 2 shifts (the
  * two partial ones at the ends) fall inside the horizon: 9 with the defaults (1440 / 1440).
  * Capped at ABSENCE_SLOTS. More is possible only by reassigning an agent's job within a day
  * (console, scenarios); then, as with a full ring before, the oldest absence is overwritten.
  */
-export function absenceSlots(settings: { employment: { exit_review_window: number }; observations_config: { hybrid: { time_ticks_per_day: number } } }): number {
+export function absenceSlots(settings: { employment: { exit_review_window: number } } & DaySettings): number {
   const horizon = ABSENCE_DAYS * settings.employment.exit_review_window;
-  const day = settings.observations_config.hybrid.time_ticks_per_day;
+  const day = ticksPerDay(settings);
   return Math.min(ABSENCE_SLOTS, Math.floor(horizon / day) + 2);
 }
 

@@ -24,7 +24,7 @@ export const LifecycleSection = z
       .min(0)
       .max(1_000_000)
       .default(2)
-      .describe("most respawns per town per day (observations_config.hybrid.time_ticks_per_day ticks); 0 = no respawns; a replacement over the cap waits for the next day"),
+      .describe("most respawns per town per day (world.ticks_per_day ticks); 0 = no respawns; a replacement over the cap waits for the next day"),
     faint_hunger: z.number().min(0).max(1).default(0.03).describe("an agent whose hunger is at or below this faints and exits, need units 0..1"),
     unemployment_grace_ticks: z
       .int()

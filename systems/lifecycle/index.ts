@@ -9,6 +9,7 @@ import type { StateHasher } from "../../engine/hash.ts";
 import type { ConfigSections } from "../../engine/config/sections.ts";
 import type { World } from "../../engine/world.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
+import { ticksPerDay } from "../../engine/clock.ts";
 import { Needs, NeedsKey } from "../../components/needs.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Employment, EXIT_REASON_NAMES, ExitReason, Lifecycle, Reward } from "../../components/people.ts";
@@ -70,11 +71,6 @@ export class LifecycleState implements PersistentState {
     for (const n of this.exits) h.u32(n);
     h.u32(this.respawns);
   }
-}
-
-/** Ticks per simulated day (observations_config.hybrid.time_ticks_per_day, default 1440). */
-export function ticksPerDay(settings: ConfigSections): number {
-  return (settings as Partial<ConfigSections>).observations_config?.hybrid.time_ticks_per_day ?? 1440;
 }
 
 export const lifecyclePlugin = definePlugin({

@@ -5,6 +5,7 @@
 // agent. Formulas follow the original (inventory 5); deviations are marked "ours:".
 import type { World } from "../../engine/world.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
+import { ticksPerDay } from "../../engine/clock.ts";
 import { NeedsKey } from "../../components/needs.ts";
 import { Position } from "../../components/space.ts";
 import { Wallet } from "../../components/economy.ts";
@@ -151,7 +152,7 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
   const alloc = st.allocator;
   const slotOf = alloc.slotOf;
   const maxSlots = alloc.maxSlots;
-  const tpd = Math.max(1, settings.observations_config.hybrid.time_ticks_per_day);
+  const tpd = Math.max(1, ticksPerDay(settings));
   const phase = (tick % tpd) / tpd;
   const timeSin = Math.sin(2 * Math.PI * phase);
   const timeCos = Math.cos(2 * Math.PI * phase);

@@ -17,7 +17,7 @@ export const HybridObservationSettings = z
   .strictObject({
     local_window: OddWindow.default(11).describe("side of the local map window, tiles (odd, >= 3)"),
     include_targets: z.boolean().default(false).describe("add target features (12 extra) to the feature vector"),
-    time_ticks_per_day: z.int().min(1).default(1440).describe("ticks per simulated day, for the time-of-day features"),
+    time_ticks_per_day: z.int().min(1).default(1440).describe("the original's key for ticks per simulated day; the day is world.ticks_per_day, and this key is read only when that is absent (then for every plug-in, not just the time-of-day features)"),
   })
   .prefault({})
   .describe("hybrid variant: local map plus feature vector");

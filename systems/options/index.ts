@@ -13,7 +13,8 @@ import { Position } from "../../components/space.ts";
 import { Employment } from "../../components/people.ts";
 import { TownEconomy } from "../../components/economy.ts";
 import { PolicySets } from "../../components/sets.ts";
-import { jobTable, ticksPerDay } from "../../components/jobs.ts";
+import { jobTable } from "../../components/jobs.ts";
+import { ticksPerDay } from "../../engine/clock.ts";
 import { STEPS, type SpatialIndex, SpaceKey } from "../../components/grid.ts";
 import { AffordanceFail, AffordanceFinish, GuardrailBlock } from "../../components/messages.ts";
 import type { SocialLedger } from "../../components/social.ts";
@@ -166,7 +167,7 @@ export const optionsPlugin = definePlugin({
         const hasJobs = world.hasPlugin("employment");
         const E = hasJobs ? world.columns(Employment) : undefined;
         const jobs = jobTable(world);
-        const tod = tick % ticksPerDay(world);
+        const tod = tick % ticksPerDay(world.settings);
         const space = world.resource(SpaceKey);
         const out = { rivalBlocked: false };
         const uid = world.columns(Agent).uid;

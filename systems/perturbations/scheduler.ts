@@ -26,7 +26,8 @@ import type { PerturbationFileConfig } from "./config.ts";
 import { applyTownEffects, economyOf } from "./effects.ts";
 import { ArrangedMeets } from "./meets.ts";
 import { hashPerturbations, loadPerturbations, savePerturbations } from "./persist.ts";
-import { perturbationSettings, specTable, ticksPerDay, type PEvent, type Spec } from "./spec.ts";
+import { perturbationSettings, specTable, type PEvent, type Spec } from "./spec.ts";
+import { ticksPerDay } from "../../engine/clock.ts";
 
 /** Most credit a fairness bucket holds (credit beyond it is lost while the spec is blocked). */
 export const BUCKET_CAPACITY = 3;

@@ -47,10 +47,6 @@ export function perturbationSettings(settings: ConfigSections): PerturbationFile
   return v;
 }
 
-export function ticksPerDay(settings: ConfigSections): number {
-  return (settings as Partial<ConfigSections>).observations_config?.hybrid?.time_ticks_per_day ?? 1440;
-}
-
 /** The specs of the settings, in config order (probabilities per tick). */
 export function specTable(cfg: PerturbationFileConfig, perDay: number): Spec[] {
   return Object.entries(cfg.events).map(([name, e]) => ({

@@ -11,6 +11,7 @@
 // Checkpoints record the source's variant id (which includes the shape) and refuse a mismatch,
 // so a policy trained on one layout is never fed another.
 import type { World } from "../../engine/world.ts";
+import { ticksPerDay } from "../../engine/clock.ts";
 import { NEED_NAMES, NeedsKey, needTable } from "../../components/needs.ts";
 import { Wallet } from "../../components/economy.ts";
 import { Employment, ShiftState } from "../../components/people.ts";
@@ -94,7 +95,7 @@ export const componentObservations: ObservationSource = {
     const E = world.components.isRegistered(Employment) ? world.columns(Employment) : undefined;
     const social = world.optionalResource(SocialKey)?.ledger;
     const avoid = world.settings.conflict.rivalry.avoid_threshold;
-    const tpd = world.settings.observations_config.hybrid.time_ticks_per_day;
+    const tpd = ticksPerDay(world.settings);
     const phase = (2 * Math.PI * (world.tick % tpd)) / tpd;
     const sin = Math.sin(phase);
     const cos = Math.cos(phase);

@@ -31,6 +31,7 @@ import type { StateHasher } from "../../engine/hash.ts";
 import type { MessageDef, MessageFields, MessageView } from "../../engine/message.ts";
 import type { ConfigSections } from "../../engine/config/sections.ts";
 import { Town } from "../../engine/core-components.ts";
+import { ticksPerDay } from "../../engine/clock.ts";
 import { Needs } from "../../components/needs.ts";
 import { Option } from "../../components/activity.ts";
 import { Reward } from "../../components/people.ts";
@@ -89,7 +90,7 @@ export class StabilityState implements PersistentState, StabilityService {
     this.rewardN = new Ring(c.reward_variance.window_ticks);
     this.rewardSum = new Ring(c.reward_variance.window_ticks);
     this.rewardSq = new Ring(c.reward_variance.window_ticks);
-    this.late = new Ring((world.settings as Partial<ConfigSections>).observations_config?.hybrid?.time_ticks_per_day ?? 1440);
+    this.late = new Ring(ticksPerDay(world.settings));
     this.allowed = new Set(c.promotion.allowed_alerts);
     this.hasPerturbations = world.hasPlugin("perturbations");
     this.perTown = new PerTown(world.towns);

@@ -6,7 +6,8 @@ import type { World } from "../../engine/world.ts";
 import type { AnyPlugin } from "../../engine/plugin.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
 import { agentsPerTown, type TelemetryContext, type TelemetryOptions, type TelemetryPart } from "../../engine/telemetry.ts";
-import { jobTable, ticksPerDay } from "../../components/jobs.ts";
+import { jobTable } from "../../components/jobs.ts";
+import { ticksPerDay } from "../../engine/clock.ts";
 import type { MealCounter } from "./events.ts";
 import { AgentRecord, Aggregates, JobRecord, Layout, StateSections, TownsOverview } from "./schema.ts";
 
@@ -180,7 +181,7 @@ export function layoutOf(w: World): Rec {
   try {
     const t = jobTable(w);
     t.names.forEach((job, j) => jobs.push({ job, x: t.x[j], y: t.y[j], start_tick: t.start[j], end_tick: t.end[j] }));
-    perDay = ticksPerDay(w);
+    perDay = ticksPerDay(w.settings);
   } catch {
     // No `jobs` or observations section in this world's settings.
   }
