@@ -134,11 +134,10 @@ class WorkerGroup implements Group {
     readonly index: number,
     readonly blocks: readonly number[],
     private readonly worker: Worker,
-    private readonly plans: readonly BlockPlan[],
   ) {}
 
   /** Starts a worker and waits until it has built its blocks (or rejects with its error). */
-  static start(index: number, init: WorkerInit, plans: readonly BlockPlan[]): Promise<WorkerGroup> {
+  static start(index: number, init: WorkerInit): Promise<WorkerGroup> {
     const mod = workerModule();
     // Node 20 does not honour `--import tsx` in a worker's execArgv: the worker registers tsx's
     // loader itself before importing the TypeScript entry (as systems/policy/device-worker.ts does).
@@ -147,7 +146,7 @@ class WorkerGroup implements Group {
       ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(mod.url)}); });`
       : `import(${JSON.stringify(mod.url)});`;
     const worker = new Worker(boot, { eval: true, workerData: init });
-    const g = new WorkerGroup(index, init.blocks, worker, plans);
+    const g = new WorkerGroup(index, init.blocks, worker);
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on("message", (m: Reply | { ready: true } | { ready: false; error: Reply & { ok: false } }) => {
@@ -250,7 +249,6 @@ class WorkerGroup implements Group {
   }
   async close(): Promise<void> {
     this.closing = true;
-    void this.plans;
     await this.worker.terminate();
   }
 }
@@ -265,6 +263,8 @@ export class ShardedSim {
   lastHash: string | undefined;
   /** Ask every thread for its blocks' hashes after each tick (for --hash-log). */
   hashEveryTick = false;
+  /** The error that stopped this world (a block failed); every later call rejects with it. */
+  private failure: Error | undefined;
 
   private constructor(
     readonly config: LoadedConfig,
@@ -313,7 +313,7 @@ export class ShardedSim {
       const to = Math.floor(((k + 1) * plans.length) / n);
       const blocks = plans.slice(from, to).map((p) => p.index);
       const init: WorkerInit = { configFile: o.configFile, build, pluginSpecs, hostModule: o.hostModule, shardWorker: true, blocks, policy: o.policy, cwd: process.cwd() };
-      groups.push(WorkerGroup.start(k, init, plans.slice(from, to)));
+      groups.push(WorkerGroup.start(k, init));
     }
     const started = await Promise.allSettled(groups);
     const failed = started.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
@@ -361,7 +361,7 @@ export class ShardedSim {
 
   /** The state hash now: the same for any number of workers. */
   async stateHash(): Promise<string> {
-    if (this.lastHash !== undefined) return this.lastHash;
+    if (this.lastHash !== undefined && !this.failure) return this.lastHash;
     const hs = await this.all((g) => g.hashes());
     return combineHashes(this.tick, hs.flat());
   }
@@ -434,6 +434,7 @@ export class ShardedSim {
    * order is thrown once every thread has answered or failed (none is left running a tick).
    */
   private async all<T>(f: (g: Group) => Promise<T>): Promise<T[]> {
+    if (this.failure) throw this.failure;
     const rs = await Promise.allSettled(this.groups.map(f));
     const bad = (rs.filter((r) => r.status === "rejected") as PromiseRejectedResult[]).map((r) => r.reason as unknown);
     if (bad.length) {
@@ -441,7 +442,10 @@ export class ShardedSim {
       // block, is the error a single thread would have met first.
       const key = (e: unknown) => (e instanceof ShardError ? [e.tick, e.block] : [Infinity, Infinity]);
       bad.sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);
-      throw bad[0];
+      // The blocks are no longer at one tick: the world is stopped, every later call fails alike.
+      this.failure = bad[0] instanceof Error ? bad[0] : new Error(String(bad[0]));
+      this.lastHash = undefined;
+      throw this.failure;
     }
     return rs.map((r) => (r as PromiseFulfilledResult<T>).value);
   }
