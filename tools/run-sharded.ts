@@ -57,7 +57,7 @@ export async function openSharded(o: Omit<ShardedOptions, "host" | "hostModule">
  * The sharded snapshot a --resume FILE|DIR names: a `.shards` file, or the newest of `configId`
  * in a folder; undefined when it names a plain snapshot (or a folder without sharded ones).
  */
-export function findShardResume(from: string, configId: string): { path: string; snapshot: ShardSnapshot } | undefined {
+export function findShardResume(from: string, configId: () => string): { path: string; snapshot: ShardSnapshot } | undefined {
   const guard = <T>(f: () => T): T => {
     try {
       return f();
@@ -66,7 +66,7 @@ export function findShardResume(from: string, configId: string): { path: string;
       throw e;
     }
   };
-  if (statSync(from, { throwIfNoEntry: false })?.isDirectory()) return guard(() => newestShardSnapshot(from, configId));
+  if (statSync(from, { throwIfNoEntry: false })?.isDirectory()) return guard(() => newestShardSnapshot(from, configId()));
   if (from.endsWith(SHARD_SNAPSHOT_EXTENSION)) return guard(() => ({ path: from, snapshot: readShardSnapshotFile(from) }));
   return undefined;
 }

@@ -72,7 +72,7 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
   // A sharded world's snapshot (a `.shards` file, or a folder holding this config's) resumes sharded.
   // The config's own plug-ins are loaded first: a config with plugins: has their sections.
   const plugins = await resolvePlugins(corePlugins, configFile, values.plugin);
-  const shardResume = values.resume !== undefined ? findShardResume(values.resume, loadConfig(configFile, plugins).configId) : undefined;
+  const shardResume = values.resume !== undefined ? findShardResume(values.resume, () => loadConfig(configFile, plugins).configId) : undefined;
   if (shardResume) {
     const h = shardResume.snapshot.header;
     const overrides = { seed: values.seed ?? h.seed, towns: values.towns ?? h.towns, agentsPerTown: values.agents, shards: values.shards ?? h.blocks };
