@@ -54,9 +54,17 @@ export class EmploymentState implements PersistentState, EmploymentService {
   attSamples: Float32Array;
   attCount: Uint8Array;
   attHead: Uint8Array;
+  /**
+   * Absence rings: `slots` ticks per block, a block taken from a pool by an agent's first kept
+   * absence and given back when none is kept (issue #19: memory by use, not a ring per entity
+   * id). `absBlock[eid]` is the block's first slot, -1 = none.
+   */
   absTicks: Int32Array;
+  absBlock: Int32Array;
   absCount: Uint8Array;
   absHead: Uint8Array;
+  private absBlocks = 0;
+  private absFree: number[] = [];
   /** 1 = an operator approved this agent's exit; it leaves at the next review. */
   manual: Uint8Array;
   /** absent_shifts_7d when an operator deferred the exit, -1 = not deferred. */
@@ -91,7 +99,8 @@ export class EmploymentState implements PersistentState, EmploymentService {
     this.attSamples = new Float32Array(cap * this.window);
     this.attCount = new Uint8Array(cap);
     this.attHead = new Uint8Array(cap);
-    this.absTicks = new Int32Array(cap * this.slots);
+    this.absTicks = new Int32Array(64 * this.slots);
+    this.absBlock = new Int32Array(cap).fill(-1);
     this.absCount = new Uint8Array(cap);
     this.absHead = new Uint8Array(cap);
     this.manual = new Uint8Array(cap);
@@ -133,7 +142,7 @@ export class EmploymentState implements PersistentState, EmploymentService {
     this.attSamples = grow(this.attSamples, c * this.window);
     this.attCount = grow(this.attCount, c);
     this.attHead = grow(this.attHead, c);
-    this.absTicks = grow(this.absTicks, c * this.slots);
+    this.absBlock = grow(this.absBlock, c, -1);
     this.absCount = grow(this.absCount, c);
     this.absHead = grow(this.absHead, c);
     this.manual = grow(this.manual, c);
@@ -155,7 +164,34 @@ export class EmploymentState implements PersistentState, EmploymentService {
   clearAbsences(eid: number): void {
     this.absCount[eid] = 0;
     this.absHead[eid] = 0;
-    this.absTicks.fill(0, eid * this.slots, (eid + 1) * this.slots);
+    this.releaseRing(eid);
+  }
+
+  /** The first slot of eid's absence ring, taken from the pool when it has none. */
+  private ring(eid: number): number {
+    const held = this.absBlock[eid];
+    if (held >= 0) return held;
+    const K = this.slots;
+    let blk = this.absFree.pop();
+    if (blk === undefined) {
+      blk = this.absBlocks++;
+      if (this.absBlocks * K > this.absTicks.length) {
+        const t = new Int32Array(Math.max(this.absBlocks, Math.ceil((this.absTicks.length / K) * 1.25)) * K);
+        t.set(this.absTicks);
+        this.absTicks = t;
+      }
+    }
+    this.absBlock[eid] = blk * K;
+    return blk * K;
+  }
+
+  /** Gives eid's ring back to the pool (no-op without one). */
+  private releaseRing(eid: number): void {
+    const base = this.absBlock[eid];
+    if (base < 0) return;
+    this.absTicks.fill(0, base, base + this.slots);
+    this.absBlock[eid] = -1;
+    this.absFree.push(base / this.slots);
   }
 
   /** Adds a finished shift's on-time fraction; returns the mean of the kept samples. */
@@ -174,7 +210,7 @@ export class EmploymentState implements PersistentState, EmploymentService {
 
   addAbsence(eid: number, tick: number): void {
     const K = this.slots;
-    const base = eid * K;
+    const base = this.ring(eid);
     const n = this.absCount[eid];
     if (n === K) {
       // Full: the oldest slot (head) is overwritten.
@@ -188,7 +224,7 @@ export class EmploymentState implements PersistentState, EmploymentService {
 
   /** The k-th kept absence tick of an agent, oldest first (k < absCount). */
   absence(eid: number, k: number): number {
-    return this.absTicks[eid * this.slots + ((this.absHead[eid] + k) % this.slots)];
+    return this.absTicks[this.absBlock[eid] + ((this.absHead[eid] + k) % this.slots)];
   }
 
   /** Drops absences older than `horizon` ticks; returns how many remain. */
@@ -196,7 +232,7 @@ export class EmploymentState implements PersistentState, EmploymentService {
     let n = this.absCount[eid];
     if (n === 0) return 0;
     const K = this.slots;
-    const base = eid * K;
+    const base = this.absBlock[eid];
     let head = this.absHead[eid];
     while (n > 0 && tick - this.absTicks[base + head] > horizon) {
       head = (head + 1) % K;
@@ -204,6 +240,7 @@ export class EmploymentState implements PersistentState, EmploymentService {
     }
     this.absCount[eid] = n;
     this.absHead[eid] = n === 0 ? 0 : head;
+    if (n === 0) this.releaseRing(eid);
     return n;
   }
 

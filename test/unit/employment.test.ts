@@ -481,6 +481,26 @@ describe("reporting", () => {
     expect(most).toBe(8);
   });
 
+  it("holds an absence ring only while an agent keeps absences, and gives it to the next absent agent", () => {
+    const w = world();
+    const st = w.state<EmploymentState>("employment");
+    const ann = spawn(w, "grocer", AWAY, "ann");
+    expect(st.absBlock[ann]).toBe(-1);
+    runTo(w, 50);
+    const ring = st.absBlock[ann];
+    expect(ring).toBeGreaterThanOrEqual(0);
+    // At work from day 1: the day-0 absence ages out after 700 ticks and the ring goes back.
+    moveTo(w, ann, WORK);
+    runTo(w, 750);
+    expect(st.absCount[ann]).toBe(0);
+    expect(st.absBlock[ann]).toBe(-1);
+    const bob = spawn(w, "grocer", AWAY, "bob");
+    runTo(w, 850);
+    expect(st.absBlock[bob]).toBe(ring);
+    expect(st.absCount[bob]).toBe(1);
+    expect(st.absence(bob, 0)).toBe(816);
+  });
+
   it("restores kept absences oldest first and refuses a state saved before the absence rings were resized", () => {
     const build = () => {
       const w = world();
