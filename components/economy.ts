@@ -8,6 +8,12 @@ export const Wallet = defineComponent(
   "an agent's money",
 );
 
+/**
+ * ours: the wallet observation feature is `money / (money + WALLET_SCALE)`, in [0, 1) and 0.5 at
+ * 10 money units (the original feeds raw money, unbounded). Written by the economy plug-in.
+ */
+export const WALLET_SCALE = 10;
+
 /** Per-town state (index: town id), owned by the economy plug-in, changed by perturbations. */
 export const TownEconomy = defineComponent(
   "TownEconomy",

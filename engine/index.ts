@@ -10,6 +10,7 @@ export { defineCommand, CommandError, requireAgent, checkTown, checkTile, gridSi
 export type { CommandContext, CommandIssuer, Role, ErrorCode } from "./command.ts";
 export { round4, agentsPerTown, townMeans } from "./telemetry.ts";
 export type { TelemetryContext, TelemetryOptions, TelemetryPart } from "./telemetry.ts";
+export type { ObservationContext, ObservationFeatures, FeatureWriter } from "./observation.ts";
 export { PHASES, phaseIndex } from "./phases.ts";
 export { resolveSchedule, formatSchedule, ScheduleError } from "./schedule.ts";
 export { createRng, RngStreams, CORE_STREAMS, isRngState } from "./rng.ts";

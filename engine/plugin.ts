@@ -11,6 +11,7 @@ import type { World } from "./world.ts";
 import type { ResourceKey, ResourceSource } from "./resource.ts";
 import type { CommandDef } from "./command.ts";
 import type { TelemetryContext, TelemetryOptions, TelemetryPart } from "./telemetry.ts";
+import type { ObservationFeatures } from "./observation.ts";
 
 export type { CommandDef } from "./command.ts";
 
@@ -164,6 +165,11 @@ export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDe
    * tick's systems, once per publish; it must not change the world.
    */
   telemetry?(ctx: TelemetryContext<NoInfer<Cfg>, NoInfer<S>>, opts: TelemetryOptions): TelemetryPart | undefined;
+  /**
+   * The observation features this plug-in computes (engine/observation.ts): their names and a
+   * writer of an agent's slots; the observations plug-in lays them out and calls the writers.
+   */
+  observations?: ObservationFeatures<NoInfer<Cfg>, NoInfer<S>>;
   /** Initialises this plug-in's components on every new agent (runs in plug-in order). */
   onAgentSpawn?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
   /** Runs after every onAgentSpawn and the caller's `init` values: the agent is complete. */

@@ -12,6 +12,7 @@ import { sections } from "./config.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { economyCommands } from "./commands.ts";
 import { economyTelemetry } from "./telemetry.ts";
+import { economyObservations } from "./observations.ts";
 
 /** Stoves are restocked on ticks that are multiples of this (the original's fixed period). */
 export const RESTOCK_EVERY = 200;
@@ -21,6 +22,7 @@ export type Utility = "power" | "water";
 export const economyPlugin = definePlugin({
   name: "economy",
   telemetry: economyTelemetry,
+  observations: economyObservations,
   commands: economyCommands,
   provides: [EconomyKey],
   optional: [AffordancesKey],

@@ -25,6 +25,7 @@ import { EmploymentState, ABSENCE_DAYS } from "./state.ts";
 import { SpaceKey } from "../../components/grid.ts";
 import { employmentCommands } from "./commands.ts";
 import { employmentTelemetry } from "./telemetry.ts";
+import { employmentObservations } from "./observations.ts";
 
 export { EmploymentState, ABSENCE_SLOTS, absenceSlots } from "./state.ts";
 export { compileJobs } from "../../components/jobs.ts";
@@ -61,6 +62,7 @@ type EmploymentCtx = SystemContext<
 export const employmentPlugin = definePlugin({
   name: "employment",
   telemetry: employmentTelemetry,
+  observations: employmentObservations,
   commands: employmentCommands,
   provides: [EmploymentKey],
   optional: [SpaceKey],

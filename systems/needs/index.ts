@@ -11,6 +11,7 @@ import { NeedsSets } from "../../components/sets.ts";
 import { NeedsSection, needsProblems } from "./config.ts";
 import { needsCommands } from "./commands.ts";
 import { needsTelemetry } from "./telemetry.ts";
+import { needsObservations } from "./observations.ts";
 
 /** The table and live columns of one world. Derived from config: not hashed, not snapshotted. */
 class NeedsState implements NeedsService {
@@ -53,6 +54,7 @@ class NeedsState implements NeedsService {
 export const needsPlugin = definePlugin({
   name: "needs",
   telemetry: needsTelemetry,
+  observations: needsObservations,
   commands: needsCommands,
   doc: "the needs as data (needs:) and their decay: each need falls by its rate per tick, clamped to [0,1]",
   sections: { needs: NeedsSection },

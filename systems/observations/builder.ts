@@ -1,15 +1,15 @@
 // The observation builder: one pass over all agents of all towns, in entity order, writing each
 // agent's egocentric map (walking the spatial index's tile lists) and feature row into the
-// preallocated batch. Reads Position, Needs, Wallet, Employment, Activity, Option, Personality,
-// Obj, the spatial index, the social ledger and the embedding allocator; allocates nothing per
-// agent. Formulas follow the original (inventory 5); deviations are marked "ours:".
+// preallocated batch. Reads Position, Activity, Option, Obj, the spatial index, the social
+// ledger (snippet) and the embedding allocator; the features other plug-ins declare (needs,
+// wallet, employment, rivalry, personality: `PluginDef.observations`) come from their writers,
+// called per agent. Allocates nothing per agent. Formulas follow the original (inventory 5);
+// deviations are marked "ours:".
 import type { World } from "../../engine/world.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
 import { ticksPerDay } from "../../engine/clock.ts";
-import { NeedsKey } from "../../components/needs.ts";
 import { Position } from "../../components/space.ts";
-import { Wallet } from "../../components/economy.ts";
-import { Employment, Personality } from "../../components/people.ts";
+import { Employment } from "../../components/people.ts";
 import { Activity, Option, OptionKind } from "../../components/activity.ts";
 import { Obj } from "../../components/objects.ts";
 import { optionAction } from "../../components/actions.ts";
@@ -20,25 +20,17 @@ import {
   CH_PATH_DX,
   CH_RESERVATIONS,
   F_AGENT_RATIO,
-  F_ATTENDANCE,
   F_CTX_RESET,
   F_EPISODE,
   F_IN_QUEUE,
   F_LAST_DURATION,
   F_LAST_HASH,
   F_LAST_OK,
-  F_LATENESS,
-  F_ON_SHIFT,
   F_PATH_N,
   F_RESERVATION,
-  F_RIVALRY_AVOID,
-  F_RIVALRY_MAX,
-  F_SHIFT,
   F_SLOT,
   F_TIME_COS,
   F_TIME_SIN,
-  F_WALLET,
-  F_WITHHELD,
   LANDMARKS,
   type ObservationVariant,
 } from "./layout.ts";
@@ -46,17 +38,8 @@ import type { ObservationBatch, ObservationsState } from "./state.ts";
 import { SocialKey } from "../../components/social.ts";
 import { SpaceKey } from "../../components/grid.ts";
 
-/**
- * ours: the wallet feature is `money / (money + WALLET_SCALE)`, in [0, 1) and 0.5 at 10 money
- * units (the original feeds raw money, unbounded).
- */
-export const WALLET_SCALE = 10;
-
 /** Above this many objects of a type in a town, the nearest one comes from the space plug-in's distance field. */
 const FIELD_AFTER = 16;
-
-/** Feature slot (0..4 = pre, on_time, late, absent, post) of each ShiftState; idle and await_start read as pre. */
-const SHIFT_SLOT = Int8Array.of(0, 0, 0, 1, 2, 3, 4);
 
 const NO_AGENT = 0x7fffffff;
 
@@ -131,14 +114,10 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
   const P = world.columns(Position);
   const uid = world.columns(Agent).uid;
   const reg = world.components;
-  const N = world.optionalResource(NeedsKey)?.columns();
-  const needOf = fl.needs;
-  const needCount = needOf.length;
-  const Wl = reg.isRegistered(Wallet) ? world.columns(Wallet) : undefined;
+  const needCount = fl.agent;
   const E = reg.isRegistered(Employment) ? world.columns(Employment) : undefined;
   const A = reg.isRegistered(Activity) ? world.columns(Activity) : undefined;
   const Op = reg.isRegistered(Option) ? world.columns(Option) : undefined;
-  const Pers = reg.isRegistered(Personality) ? world.columns(Personality) : undefined;
   const hasObj = reg.isRegistered(Obj);
   const O = hasObj ? world.columns(Obj) : undefined;
   const objFlags = hasObj ? reg.flags(Obj) : undefined;
@@ -147,7 +126,6 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
   const otype = O ? O.type : undefined;
   const L = world.optionalResource(SocialKey)?.ledger;
   const K = L ? L.maxEdges : 0;
-  const avoid = L !== undefined ? settings.conflict.rivalry.avoid_threshold : 0;
   if (st.taken.length < K) st.taken = new Uint8Array(K);
   const alloc = st.allocator;
   const slotOf = alloc.slotOf;
@@ -178,12 +156,15 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
   const R = r > rs ? r : rs;
   const sumTiles = (2 * rs + 1) * (2 * rs + 1);
   const lm = fl.landmarks;
-  const pf = fl.personality;
   const slots = fl.friends + fl.rivals;
   const embedDim = fl.embedDim;
   const slotDim = fl.slotDim;
   const agg = fl.aggregates;
   const taken = st.taken;
+  // The declared features' writers (other plug-ins), and the undeclared original features that read 1.
+  const writers = st.writers.list;
+  const nw = st.writers.bind(world, fl, tick);
+  const ones = fl.ones;
 
   map.fill(0, 0, n * mapStride);
   f.fill(0, 0, n * F);
@@ -266,22 +247,9 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
     f[fo + F_AGENT_RATIO + 2] = Math.min(1, resv / sumTiles);
     f[fo + F_AGENT_RATIO + 3] = near2 === NO_AGENT ? 0 : Math.min(1, Math.sqrt(near2) / Math.max(1, rs));
 
-    // ---- needs, money, employment, time ---------------------------------------------------------
-    if (N !== undefined) {
-      for (let k = 0; k < needCount; k++) f[fb + k] = N[needOf[k]][eid];
-    }
-    if (Wl !== undefined) {
-      const m = Wl.money[eid];
-      f[fo + F_WALLET] = m > 0 ? m / (m + WALLET_SCALE) : 0;
-    }
-    if (E !== undefined) {
-      f[fo + F_LATENESS] = E.lateness_counter[eid];
-      f[fo + F_ON_SHIFT] = E.on_shift[eid] === 1 ? 1 : 0;
-      f[fo + F_ATTENDANCE] = E.attendance_ratio[eid];
-      f[fo + F_WITHHELD] = E.wages_withheld[eid];
-      const s = E.shift_state[eid];
-      f[fo + F_SHIFT + (s < SHIFT_SLOT.length ? SHIFT_SLOT[s] : 0)] = 1;
-    } else f[fo + F_SHIFT] = 1;
+    // ---- the plug-ins' declared features (needs, wallet, employment, rivalry, personality), time --
+    for (let w = 0; w < nw; w++) writers[w](eid, f, fb);
+    for (let k = 0; k < ones.length; k++) f[fb + ones[k]] = 1;
     f[fo + F_TIME_SIN] = timeSin;
     f[fo + F_TIME_COS] = timeCos;
 
@@ -305,14 +273,9 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
     const ep = (tick - st.spawnTick[eid]) / tpd;
     f[fo + F_EPISODE] = ep < 0 ? 0 : ep > 1 ? 1 : ep;
 
-    // ---- rivalry and the social snippet ---------------------------------------------------------
-    const base = L !== undefined ? L.base(eid) : -1;
-    const hasEdges = L !== undefined && base >= 0;
-    if (hasEdges) {
-      f[fo + F_RIVALRY_MAX] = L.maxRivalry(eid);
-      f[fo + F_RIVALRY_AVOID] = L.countAbove(eid, avoid);
-    }
-    if (hasEdges && slots > 0) {
+    // ---- the social snippet ----------------------------------------------------------------------
+    const base = L !== undefined && slots > 0 ? L.base(eid) : -1;
+    if (L !== undefined && base >= 0) {
       const other = L.other;
       const tr = L.trust;
       const fa = L.familiarity;
@@ -421,7 +384,7 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
       }
     }
 
-    // ---- landmarks and personality (optional blocks) --------------------------------------------
+    // ---- landmarks (optional block) ----------------------------------------------------------------
     if (lm >= 0) {
       for (let l = 0; l < LANDMARKS.length; l++) {
         const o = nearestOfType(st, space, P, town, st.landmarkType[l], cx, cy);
@@ -434,11 +397,6 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
         f[fb + lm + 3 * l + 1] = dy / norm;
         f[fb + lm + 3 * l + 2] = d;
       }
-    }
-    if (pf >= 0 && Pers !== undefined) {
-      f[fb + pf] = Pers.extroversion[eid];
-      f[fb + pf + 1] = Pers.forgiveness[eid];
-      f[fb + pf + 2] = Pers.ambition[eid];
     }
   }
   out.setCount(n, tick);

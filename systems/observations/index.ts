@@ -11,7 +11,8 @@ import { Lifecycle, Reward } from "../../components/people.ts";
 import { PolicySets } from "../../components/sets.ts";
 import { actionCount } from "../../components/actions.ts";
 import { sections } from "./config.ts";
-import { buildInto, WALLET_SCALE } from "./builder.ts";
+import { buildInto } from "./builder.ts";
+import { WALLET_SCALE } from "../../components/economy.ts";
 import { ObservationBatch, ObservationsState } from "./state.ts";
 import { isVariant, VARIANTS, type ObservationVariant } from "./layout.ts";
 import type { EmbeddingMetrics } from "./embedding.ts";
@@ -19,7 +20,8 @@ import type { EmbeddingMetrics } from "./embedding.ts";
 export { ObservationBatch, ObservationsState, unitHash } from "./state.ts";
 export { EmbeddingAllocator } from "./embedding.ts";
 export type { EmbeddingMetrics, ForcedReuse } from "./embedding.ts";
-export { WALLET_SCALE, uidEmbedding } from "./builder.ts";
+export { uidEmbedding } from "./builder.ts";
+export { WALLET_SCALE } from "../../components/economy.ts";
 export { VARIANTS, MAP_CHANNELS, BASE_FEATURES, LANDMARKS, PERSONALITY_FEATURES, SOCIAL_AGGREGATES, featureLayout, mapLayout } from "./layout.ts";
 export type { ObservationVariant, FeatureLayout, MapLayout } from "./layout.ts";
 
@@ -58,7 +60,7 @@ export const observationsPlugin = definePlugin({
       phase: "policy",
       sets: [PolicySets.Observe],
       before: [PolicySets.Decide],
-      reads: ["Position", "Needs", "Wallet", "Employment", "Activity", "Option", "Personality", "Obj", "spatial index", "social ledger"],
+      reads: ["Position", "Employment (path hint to the job)", "Activity", "Option", "Obj", "spatial index", "social ledger", "the features other plug-ins declare (their writers)"],
       writes: ["observation batch (resource: last)"],
       run({ world, state }) {
         if (!state.want) return;

@@ -2,6 +2,7 @@
 // offsets (inventory 5.1-5.2, the original's `_build_feature_names`). Derived from settings once
 // per world; the builder writes by these offsets and the spec hands the names to consumers.
 import type { ConfigSections } from "../../engine/config/sections.ts";
+import type { AnyPlugin } from "../../engine/plugin.ts";
 import { NEED_NAMES, needTable } from "../../components/needs.ts";
 
 export const VARIANTS = ["full", "hybrid", "compact"] as const;
@@ -82,6 +83,45 @@ export const LANDMARKS = ["fridge", "stove", "bed", "shower"] as const;
 export const PERSONALITY_FEATURES = ["personality_extroversion", "personality_forgiveness", "personality_ambition"] as const;
 export const SOCIAL_AGGREGATES = ["social_trust_mean", "social_trust_max", "social_rivalry_mean", "social_rivalry_max"] as const;
 
+/**
+ * The features of the original's order that the observations plug-in writes itself (the clock,
+ * its own state, the map summary, options and reservations, landmarks, the social snippet).
+ * Every other feature is declared and written by the plug-in that computes it (`PluginDef.
+ * observations`, engine/observation.ts): the need features (needs), wallet (economy), the
+ * employment features (employment), rivalry (social), personality (personality).
+ */
+export const OWN_FEATURES: ReadonlySet<string> = new Set([
+  "time_sin",
+  "time_cos",
+  "embedding_slot_norm",
+  "ctx_reset_flag",
+  "episode_progress",
+  "last_action_id_hash",
+  "last_action_success",
+  "last_action_duration",
+  "reservation_active",
+  "in_queue",
+  "path_hint_north",
+  "path_hint_south",
+  "path_hint_east",
+  "path_hint_west",
+  "neighbor_agent_ratio",
+  "neighbor_object_ratio",
+  "reserved_tile_ratio",
+  "nearest_agent_distance",
+  ...LANDMARKS.flatMap((l) => [`${l}_dx`, `${l}_dy`, `${l}_dist`]),
+  ...SOCIAL_AGGREGATES,
+]);
+
+/** Features of the original's order that read 1 when no loaded plug-in declares them (an agent without employment is before its shift). */
+const DEFAULT_ONE: ReadonlySet<string> = new Set(["shift_pre"]);
+
+/** A plug-in's declared features: the plug-in and the offset in a row of each of its features, in its order. */
+export interface DeclaredFeatures {
+  plugin: AnyPlugin;
+  at: Int32Array;
+}
+
 /** Where everything sits in one agent's feature row. */
 export interface FeatureLayout {
   names: readonly string[];
@@ -104,9 +144,54 @@ export interface FeatureLayout {
   slotDim: number;
   /** First aggregate feature, -1 without aggregates. */
   aggregates: number;
+  /** The plug-ins that declare features, in plug-in order, with their slots. */
+  declared: DeclaredFeatures[];
+  /** Slots of the original's order no plug-in declares that read 1 (shift_pre without employment). */
+  ones: Int32Array;
 }
 
-export function featureLayout(settings: ConfigSections): FeatureLayout {
+/** A social snippet feature (`social_slot<k>_d<d>`): written by the observations plug-in. */
+const isOwn = (name: string) => OWN_FEATURES.has(name) || /^social_slot\d+_d\d+$/.test(name);
+
+/**
+ * Places every plug-in's declared features: a name of the original's order keeps its slot, a new
+ * name goes after them (plug-in order, then each plug-in's order). A name two plug-ins declare,
+ * or one the observations plug-in writes itself, is an error naming the plug-in.
+ */
+function placeDeclared(names: string[], plugins: readonly AnyPlugin[], settings: ConfigSections): { declared: DeclaredFeatures[]; ones: Int32Array } {
+  const original = new Map<string, number>();
+  names.forEach((n, i) => original.set(n, i));
+  const owner = new Map<string, string>();
+  const declared: DeclaredFeatures[] = [];
+  for (const plugin of plugins) {
+    const list = plugin.observations?.features(settings);
+    if (!list || list.length === 0) continue;
+    const at = new Int32Array(list.length);
+    list.forEach((name, k) => {
+      if (isOwn(name)) throw new Error(`observation feature "${name}" of plug-in "${plugin.name}": the observations plug-in writes it`);
+      const prev = owner.get(name);
+      if (prev !== undefined) throw new Error(`observation feature "${name}" is declared by plug-ins "${prev}" and "${plugin.name}"`);
+      owner.set(name, plugin.name);
+      let slot = original.get(name);
+      if (slot === undefined) {
+        slot = names.length;
+        names.push(name);
+      }
+      at[k] = slot;
+    });
+    declared.push({ plugin, at });
+  }
+  const ones: number[] = [];
+  for (const [name, i] of original) if (DEFAULT_ONE.has(name) && !owner.has(name)) ones.push(i);
+  return { declared, ones: Int32Array.from(ones) };
+}
+
+/**
+ * The feature row of a world: the original's order (needs, agent features, landmarks,
+ * personality, social snippet, aggregates), then the features `plugins` declare that it lacks.
+ * Without `plugins`, the original's names only and no writers.
+ */
+export function featureLayout(settings: ConfigSections, plugins: readonly AnyPlugin[] = []): FeatureLayout {
   const oc = settings.observations_config;
   const observed = needTable(settings).observed;
   const names: string[] = [...observed.map((n) => `need_${n.name}`), ...AGENT_FEATURES];
@@ -130,6 +215,7 @@ export function featureLayout(settings: ConfigSections): FeatureLayout {
     aggregates = names.length;
     names.push(...SOCIAL_AGGREGATES);
   }
+  const { declared, ones } = placeDeclared(names, plugins, settings);
   return {
     names,
     count: names.length,
@@ -143,6 +229,8 @@ export function featureLayout(settings: ConfigSections): FeatureLayout {
     embedDim: s.embed_dim,
     slotDim,
     aggregates,
+    declared,
+    ones,
   };
 }
 

@@ -10,6 +10,7 @@ import { Town } from "../../engine/core-components.ts";
 import { actionNames } from "../../components/actions.ts";
 import { INTENT_NAMES } from "../../components/activity.ts";
 import { EmbeddingAllocator } from "./embedding.ts";
+import { FeatureWriters } from "./features.ts";
 import { featureLayout, mapLayout, LANDMARKS, type FeatureLayout, type MapLayout, type ObservationVariant } from "./layout.ts";
 import type { ObservationService, ObservationSpec } from "../../components/observations.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
@@ -150,6 +151,8 @@ export class ObservationsState implements PersistentState, ObservationService {
   /** Job locations by job index (-1 = anywhere). */
   readonly jobX: Int32Array;
   readonly jobY: Int32Array;
+  /** The plug-ins' feature writers, bound once per build. */
+  readonly writers = new FeatureWriters();
   /** Scratch: edges of one agent already placed in a social slot (grown to the ledger's max_edges). */
   taken = new Uint8Array(8);
 
@@ -158,7 +161,7 @@ export class ObservationsState implements PersistentState, ObservationService {
     const cap = Math.max(16, world.components.capacity);
     this.allocator = new EmbeddingAllocator(s.embedding_allocator, cap);
     this.variant = s.features.systems.observations;
-    this.features = featureLayout(s);
+    this.features = featureLayout(s, world.plugins);
     this.ensure(cap);
     this.intentHash = new Float64Array(INTENT_NAMES.length);
     for (let k = 0; k < INTENT_NAMES.length; k++) this.intentHash[k] = unitHash(`intent:${INTENT_NAMES[k]}`);

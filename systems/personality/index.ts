@@ -7,6 +7,7 @@ import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import { Personality, PROFILE_NAMES } from "../../components/people.ts";
 import { PROFILES, profileIndex } from "../../components/profiles.ts";
+import { personalityObservations } from "./observations.ts";
 
 export { PROFILES, profileIndex } from "../../components/profiles.ts";
 export type { ProfileSpec } from "../../components/profiles.ts";
@@ -87,6 +88,7 @@ export const personalityPlugin = definePlugin({
   doc: "assigns each new agent a personality profile (override by name, else a weighted draw)",
   components: { Personality },
   state: buildTables,
+  observations: personalityObservations,
   onAgentSpawn({ world, rng, state, components: { Personality: P } }, eid) {
     world.addComponent(eid, Personality);
     // Always draw, so an override does not shift the draws of the agents after it.

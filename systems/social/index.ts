@@ -11,6 +11,7 @@ import { NeedsSets } from "../../components/sets.ts";
 import { ChatFailure, ChatSuccess, QueueConflict, QueueHandover } from "../../components/messages.ts";
 import { socialCommands } from "./commands.ts";
 import { socialTelemetry } from "./telemetry.ts";
+import { socialObservations } from "./observations.ts";
 
 export interface RivalryEvent {
   tick: number;
@@ -48,6 +49,7 @@ const MAX_EVENTS = 256;
 export const socialPlugin = definePlugin({
   name: "social",
   telemetry: socialTelemetry,
+  observations: socialObservations,
   commands: socialCommands,
   provides: [SocialKey],
   doc: "rivalry ledger and relationships (trust, familiarity)",

@@ -1,0 +1,39 @@
+// The observation hook's shapes (`PluginDef.observations`): the features of an agent's
+// observation row a plug-in computes from its own columns. The plug-in declares the names (from
+// the settings, so the layout is known before any state exists); the observations plug-in lays
+// every declared feature out (the original's order for the original's names, then new names in
+// plug-in order), and once per build asks each plug-in for a writer that fills its features of
+// one agent's row. The hot loop calls the writers per agent: they read typed arrays only and
+// allocate nothing.
+import type { ConfigSections } from "./config/sections.ts";
+import type { ResourceSource } from "./resource.ts";
+import type { World } from "./world.ts";
+
+/** What a plug-in's observation writer is bound with, once per build. */
+export interface ObservationContext<Cfg = unknown, S = unknown> extends ResourceSource {
+  readonly world: World;
+  readonly config: Cfg;
+  readonly settings: ConfigSections;
+  readonly state: S;
+  /** The tick the observations are for (world.tick + 1). */
+  readonly tick: number;
+}
+
+/**
+ * Fills this plug-in's features of agent `eid`: `row` is the index of the agent's first feature
+ * in `f`, and `at[k]` (given to `bind`) the offset of declared feature k within a row. The row
+ * starts at 0 in every feature; write only your own slots.
+ */
+export type FeatureWriter = (eid: number, f: Float32Array, row: number) => void;
+
+/** A plug-in's observation features. */
+export interface ObservationFeatures<Cfg = unknown, S = unknown> {
+  /** The names of the features this plug-in fills in this world, in its order ([] = none). */
+  features(settings: ConfigSections): readonly string[];
+  /**
+   * The writer of one build (called once per build, outside the agent loop): fetch columns here.
+   * `at[k]` is the offset within a row of `features(settings)[k]`. Undefined: the features stay 0
+   * this build.
+   */
+  bind(ctx: ObservationContext<Cfg, S>, at: Int32Array): FeatureWriter | undefined;
+}
