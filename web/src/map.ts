@@ -312,13 +312,7 @@ export class MapView {
 
   draw(now: number): void {
     const t0 = performance.now();
-    // Glide: ease each agent from where it was towards its tile (first: a followed agent is the centre).
-    for (const s of this.sprites.values()) {
-      const k = Math.min(1, (now - s.t0) / this.glideMs);
-      const e = k * (2 - k);
-      s.x = s.fx + (s.tx - s.fx) * e;
-      s.y = s.fy + (s.ty - s.fy) * e;
-    }
+    this.glide(now);
     this.layout();
     this.drawBackground();
     const g = this.ctx;
@@ -328,7 +322,34 @@ export class MapView {
     const t = this.tile;
     const px = (x: number) => this.ox + x * t;
     const py = (y: number) => this.oy + y * t;
+    this.drawLinks(px, py);
+    const r = Math.min(14, Math.max(2.5, t * 0.3));
+    const frame: DrawnFrame = { tick: this.tick, agents: [], overlays: [], labels: Object.fromEntries(this.labels), view: this.view() };
+    const drawnAgents = this.drawAgents(px, py, r, frame);
+    this.drawBadges(px, py, frame);
+    this.drawRings(px, py, r, frame);
+    this.lastFrame = frame;
+    this.drawn.agents = drawnAgents;
+    this.drawn.objects = this.objects.length;
+    this.drawn.frames++;
+    this.dirty = false;
+    this.lastDrawMs = performance.now() - t0;
+  }
 
+  /** Glide: ease each agent from where it was towards its tile (first: a followed agent is the centre). */
+  private glide(now: number): void {
+    for (const s of this.sprites.values()) {
+      const k = Math.min(1, (now - s.t0) / this.glideMs);
+      const e = k * (2 - k);
+      s.x = s.fx + (s.tx - s.fx) * e;
+      s.y = s.fy + (s.ty - s.fy) * e;
+    }
+  }
+
+  /** Objects in use (a bright frame), reservations (solid) and queues (dashed), agent to object. */
+  private drawLinks(px: (x: number) => number, py: (y: number) => number): void {
+    const g = this.ctx;
+    const t = this.tile;
     // Objects in use: a bright frame; queue lengths as badges.
     g.lineWidth = Math.max(1.5, t * 0.12);
     for (const o of this.objects) {
@@ -360,11 +381,12 @@ export class MapView {
     }
     g.stroke();
     g.setLineDash([]);
+  }
 
-    // Agents.
-    const r = Math.min(14, Math.max(2.5, t * 0.3));
+  /** The agents' discs with their queued dot, late/absent ring and conflict triangle; recorded in `frame`. */
+  private drawAgents(px: (x: number) => number, py: (y: number) => number, r: number, frame: DrawnFrame): number {
+    const g = this.ctx;
     let drawnAgents = 0;
-    const frame: DrawnFrame = { tick: this.tick, agents: [], overlays: [], labels: Object.fromEntries(this.labels), view: this.view() };
     for (const s of this.sprites.values()) {
       const x = px(s.x);
       const y = py(s.y);
@@ -398,8 +420,13 @@ export class MapView {
       }
       drawnAgents++;
     }
+    return drawnAgents;
+  }
 
-    // Queue badges on top of the agents standing around the object.
+  /** Queue badges on top of the agents standing around the object. */
+  private drawBadges(px: (x: number) => number, py: (y: number) => number, frame: DrawnFrame): void {
+    const g = this.ctx;
+    const t = this.tile;
     g.font = `bold ${Math.min(13, Math.max(9, Math.round(t * 0.55)))}px system-ui, sans-serif`;
     g.textAlign = "center";
     g.textBaseline = "middle";
@@ -416,8 +443,11 @@ export class MapView {
       g.fillStyle = "#111";
       g.fillText(String(o.queue.length), bx, by + 0.5);
     }
+  }
 
-    // Selection and hover rings.
+  /** Selection and hover rings. */
+  private drawRings(px: (x: number) => number, py: (y: number) => number, r: number, frame: DrawnFrame): void {
+    const g = this.ctx;
     for (const [id, colour] of [
       [this.hovered, "rgba(255,255,255,0.6)"],
       [this.selected, "#ffffff"],
@@ -431,12 +461,6 @@ export class MapView {
       g.arc(px(s.x), py(s.y), r + 5, 0, Math.PI * 2);
       g.stroke();
     }
-    this.lastFrame = frame;
-    this.drawn.agents = drawnAgents;
-    this.drawn.objects = this.objects.length;
-    this.drawn.frames++;
-    this.dirty = false;
-    this.lastDrawMs = performance.now() - t0;
   }
 
   lastDrawMs = 0;
