@@ -3,9 +3,10 @@
 // reservations and queues as lines, agents coloured by their most urgent need, gliding between
 // ticks, with rings for late, queued, in-conflict and selected agents. The view zooms (about a
 // point), pans, and can follow an agent. Hit-testing for clicks and hovers uses the drawn positions.
-import { CONTENT_COLOUR, mix, objectColour } from "./dom.ts";
+import { CONTENT_COLOUR, mix } from "./dom.ts";
 import type { DrawnFrame, MapViewState } from "./api.ts";
 import { objectLabels } from "./labels.ts";
+import { paintBackground } from "./map-background.ts";
 import { needColour, urgentNeed, type AgentRecordT, type JobRecordT, type Layout, type ObjectRecordT } from "./model.ts";
 
 interface Sprite {
@@ -250,64 +251,7 @@ export class MapView {
     bg.height = this.canvas.height;
     const g = bg.getContext("2d")!;
     g.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    g.fillStyle = "#101317";
-    g.fillRect(0, 0, this.cssW, this.cssH);
-    const t = this.tile;
-    g.fillStyle = "#181c22";
-    g.fillRect(this.ox, this.oy, t * this.grid.width, t * this.grid.height);
-    if (t >= 6) {
-      g.strokeStyle = "#1f242b";
-      g.lineWidth = 1;
-      g.beginPath();
-      for (let x = 0; x <= this.grid.width; x++) {
-        g.moveTo(this.ox + x * t, this.oy);
-        g.lineTo(this.ox + x * t, this.oy + this.grid.height * t);
-      }
-      for (let y = 0; y <= this.grid.height; y++) {
-        g.moveTo(this.ox, this.oy + y * t);
-        g.lineTo(this.ox + this.grid.width * t, this.oy + y * t);
-      }
-      g.stroke();
-    }
-    // Workplaces: a dashed outline and the job's name.
-    g.font = `${Math.min(14, Math.max(9, Math.round(t * 0.8)))}px system-ui, sans-serif`;
-    g.textBaseline = "bottom";
-    for (const j of this.jobs) {
-      if (j.x < 0 || j.y < 0) continue;
-      const x = this.ox + j.x * t;
-      const y = this.oy + j.y * t;
-      g.strokeStyle = "#c9b458";
-      g.setLineDash([3, 2]);
-      g.strokeRect(x - t * 0.25, y - t * 0.25, t * 1.5, t * 1.5);
-      g.setLineDash([]);
-      g.fillStyle = "#c9b458";
-      g.fillText(j.job, x - t * 0.25, y - t * 0.3);
-    }
-    g.textAlign = "center";
-    g.textBaseline = "middle";
-    for (const o of this.objects) {
-      const x = this.ox + o.x * t;
-      const y = this.oy + o.y * t;
-      g.fillStyle = objectColour(o.type);
-      roundRect(g, x + 1, y + 1, t - 2, t - 2, Math.min(4, t / 4));
-      g.fill();
-      if (!o.power_on || !o.water_on) {
-        g.strokeStyle = "#101317";
-        g.lineWidth = 2;
-        g.beginPath();
-        g.moveTo(x + 2, y + 2);
-        g.lineTo(x + t - 2, y + t - 2);
-        g.moveTo(x + t - 2, y + 2);
-        g.lineTo(x + 2, y + t - 2);
-        g.stroke();
-      }
-      g.fillStyle = "#0d0f12";
-      const label = this.labels.get(o.type) ?? "?";
-      // Two or three letters get a smaller font so they stay inside the tile.
-      const size = Math.min(16, Math.max(7, Math.round((t * (label.length === 1 ? 0.62 : label.length === 2 ? 0.5 : 0.38)))));
-      g.font = `bold ${size}px system-ui, sans-serif`;
-      g.fillText(label, x + t / 2, y + t / 2 + 0.5);
-    }
+    paintBackground(g, { cssW: this.cssW, cssH: this.cssH, tile: this.tile, ox: this.ox, oy: this.oy, grid: this.grid, jobs: this.jobs, objects: this.objects, labels: this.labels });
   }
 
   draw(now: number): void {
@@ -507,14 +451,4 @@ function slot(k: number): [number, number] {
   const r = 0.34 * Math.sqrt(k);
   const a = k * 2.39996; // the golden angle, radians
   return [Math.cos(a) * r, Math.sin(a) * r];
-}
-
-function roundRect(g: CanvasRenderingContext2D, x: number, y: number, w: number, h: number, r: number): void {
-  g.beginPath();
-  g.moveTo(x + r, y);
-  g.arcTo(x + w, y, x + w, y + h, r);
-  g.arcTo(x + w, y + h, x, y + h, r);
-  g.arcTo(x, y + h, x, y, r);
-  g.arcTo(x, y, x + w, y, r);
-  g.closePath();
 }
