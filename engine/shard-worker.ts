@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       port.postMessage({ id: m.id, ok: false, error: errorOf(e) });
     }
   });
-  port.postMessage({ ready: true });
+  port.postMessage({ ready: true, agents: set.agents() });
 }
 
 // Runs on import in a shard worker (its boot code imports this module; the namespace it gets back

@@ -129,6 +129,8 @@ class WorkerGroup implements Group {
   private failure: Error | undefined;
   private closing = false;
   tick = 0;
+  /** Live agents once the worker had built its blocks. */
+  startAgents = 0;
 
   private constructor(
     readonly index: number,
@@ -149,10 +151,11 @@ class WorkerGroup implements Group {
     const g = new WorkerGroup(index, init.blocks, worker);
     return new Promise((resolve, reject) => {
       let ready = false;
-      worker.on("message", (m: Reply | { ready: true } | { ready: false; error: Reply & { ok: false } }) => {
+      worker.on("message", (m: Reply | { ready: true; agents: number } | { ready: false; error: Reply & { ok: false } }) => {
         if ("ready" in m) {
           if (m.ready) {
             ready = true;
+            g.startAgents = m.agents;
             resolve(g);
           } else {
             g.failure = g.toError(m.error.error);
@@ -305,7 +308,9 @@ export class ShardedSim {
     if (n === 1) {
       const set = new BlockSet(plans, s, plugins);
       for (const w of set.worlds) await o.host.prepareBlock(w, o.policy);
-      return new ShardedSim(config, plans, [new LocalGroup(set)], requested);
+      const sim = new ShardedSim(config, plans, [new LocalGroup(set)], requested);
+      sim.agents = set.agents();
+      return sim;
     }
     const groups: Promise<WorkerGroup>[] = [];
     for (let k = 0; k < n; k++) {
@@ -322,7 +327,9 @@ export class ShardedSim {
       await Promise.all(ok.map((g) => g.close()));
       throw failed.reason;
     }
-    return new ShardedSim(config, plans, ok, requested);
+    const sim = new ShardedSim(config, plans, ok, requested);
+    sim.agents = ok.reduce((n, g) => n + g.startAgents, 0);
+    return sim;
   }
 
   /** One tick of every block; resolves when every thread has finished it (a barrier per tick: see advance). */

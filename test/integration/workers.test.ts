@@ -44,6 +44,7 @@ describe("a sharded world", () => {
       try {
         expect(sim.blocks).toBe(3);
         expect(sim.workers).toBe(n);
+        expect(sim.agents).toBe(24); // spawned when the blocks were built, before any tick
         streams.push(await hashStream(sim, 50));
         expect(sim.agents).toBeGreaterThan(0);
       } finally {
