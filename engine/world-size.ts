@@ -14,10 +14,12 @@ export const MAX_COLUMN_LENGTH = bufferConstants.MAX_LENGTH;
 /** Entity ids are int32 in the spatial index and messages. */
 export const MAX_ENTITIES = 2 ** 31 - 1;
 /**
- * Bytes per entity beyond its declared columns (entity index, spatial links, observation and
- * policy buffers), measured: about 2.3 KB per agent in a 10,000-agent default world.
+ * Bytes per entity beyond its declared columns (entity index, spatial links, plug-in state,
+ * JS heap), measured after issue #19's memory work: 635 bytes per entity in all at 1M agents in
+ * towns of 8 (1,032 per agent, 1.625 entities per agent; columns 281 of them) and 681 at 100k
+ * agents in one big town (columns ~279): 354-400 beyond the columns, rounded up.
  */
-const BYTES_PER_ENTITY_OVERHEAD = 2048;
+const BYTES_PER_ENTITY_OVERHEAD = 512;
 /**
  * Bytes per tile per town always allocated (tile heads and the object map, one byte each in towns
  * of up to 254 agents and objects, two or four beyond; distance fields come on use).
