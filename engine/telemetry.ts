@@ -47,7 +47,17 @@ export interface TelemetryPart {
   agent?(eid: number, agent: Rec, job: Rec): void;
   /** The `objects` records this plug-in publishes, by object id; `only`: towns set to 1 in it. */
   objects?(only?: Uint8Array): Map<string, Rec>;
+  /**
+   * How events publish the integer message fields this plug-in gives meaning to, by field name
+   * (`job`: the job's name for its index). Called with the value and the message's name; its
+   * result is published instead of the number, unless it is undefined (then the number stays).
+   * One plug-in per field name.
+   */
+  readonly eventFields?: Readonly<Record<string, EventField>>;
 }
+
+/** A message field's published value (see TelemetryPart.eventFields). */
+export type EventField = (value: number, message: string) => unknown;
 
 /** A value rounded to 4 decimals, as the stream publishes fractions. */
 export const round4 = (v: number): number => Math.round(v * 1e4) / 1e4;

@@ -38,6 +38,7 @@ import { SocialKey } from "../../components/social.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { affordanceCommands } from "./commands.ts";
 import { affordancesTelemetry } from "./telemetry.ts";
+import { COUNT_MEALS, MealCounter } from "./meals.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const INT_BLOCKED = IntentKind.Blocked;
 const INT_CHAT = IntentKind.Chat;
@@ -67,6 +68,8 @@ class AffordancesResource implements AffordanceService, PersistentState {
     private readonly world: World,
     readonly st: AffordancesState,
     readonly rt: Runtime,
+    /** Meals each agent cooked and ate, for telemetry (meals.ts; not saved or hashed). */
+    readonly meals: MealCounter,
   ) {}
   get registry() {
     return this.st.registry;
@@ -140,7 +143,7 @@ export const affordancesPlugin = definePlugin({
     parsedForWorld.delete(world.settings);
     const st = parsed && parsed.manifestPath === file ? parsed : AffordancesState.fromFile(file);
     registerBuiltinHooks(st.hooks, st);
-    return new AffordancesResource(world, st, new Runtime(world, st));
+    return new AffordancesResource(world, st, new Runtime(world, st), new MealCounter(world, () => st.registry));
   },
   // Objects that could not be placed would stop `run` at build time: validate says so instead.
   checks: (settings) => [...objectPlacementProblems(settings), ...manifestEffectProblems(settings)],
@@ -187,6 +190,13 @@ export const affordancesPlugin = definePlugin({
     };
   },
   systems: [
+    {
+      // Meals cooked and eaten per agent, for telemetry's job records (meals.ts says why needs).
+      ...COUNT_MEALS,
+      run({ state }) {
+        state.meals.count();
+      },
+    },
     {
       name: "affordances/reload",
       phase: "console",

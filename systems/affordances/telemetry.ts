@@ -1,8 +1,9 @@
 // The affordances plug-in's part of the telemetry stream: queue counters (`queue_metrics`),
 // agents holding, queued and running in `aggregates` and `towns_overview`, each agent's
-// activity, reservation and queue, and every object's record (holder, queue, stock, utilities).
+// activity, reservation and queue, the meals it cooked and ate (its job record; meals.ts), every
+// object's record (holder, queue, stock, utilities), and the affordance's id in affordance events.
 import type { World } from "../../engine/world.ts";
-import { Town } from "../../engine/core-components.ts";
+import { Agent, Town } from "../../engine/core-components.ts";
 import type { ComponentDef, Columns } from "../../engine/component.ts";
 import type { TelemetryContext, TelemetryOptions, TelemetryPart } from "../../engine/telemetry.ts";
 import { round4 } from "../../engine/telemetry.ts";
@@ -10,6 +11,7 @@ import { Obj } from "../../components/objects.ts";
 import { Activity } from "../../components/activity.ts";
 import { Position } from "../../components/space.ts";
 import { AffordancesKey, type AffordanceService } from "../../components/affordances.ts";
+import type { MealCounter } from "./meals.ts";
 
 type Rec = Record<string, unknown>;
 type ActivityCols = typeof Activity extends ComponentDef<infer S> ? Columns<S> : never;
@@ -78,8 +80,9 @@ function activitySections(world: World, A: ActivityCols, opts: TelemetryOptions)
   return out;
 }
 
-export function affordancesTelemetry({ world }: TelemetryContext, opts: TelemetryOptions): TelemetryPart {
+export function affordancesTelemetry({ world, state }: TelemetryContext<unknown, { readonly meals: MealCounter }>, opts: TelemetryOptions): TelemetryPart {
   const svc = world.optionalResource(AffordancesKey);
+  const uid = world.columns(Agent).uid;
   const reg = svc?.registry;
   const A = world.components.isRegistered(Activity) ? world.columns(Activity) : undefined;
   const O = world.components.isRegistered(Obj) ? world.columns(Obj) : undefined;
@@ -92,12 +95,17 @@ export function affordancesTelemetry({ world }: TelemetryContext, opts: Telemetr
       };
       return A ? { ...out, ...activitySections(world, A, opts) } : out;
     },
-    agent(eid, agent) {
+    agent(eid, agent, job) {
+      const [cooked, eaten] = state.meals.meals(eid, uid[eid]);
+      job.meals_cooked = cooked;
+      job.meals_consumed = eaten;
       if (!A) return;
       agent.activity = A.running[eid] >= 0 ? (reg?.affordances[A.running[eid]]?.id ?? String(A.running[eid])) : null;
       agent.holding = objName(A.holding[eid]);
       agent.queued = objName(A.queued[eid]);
     },
     objects: svc ? (only) => objectRecords(world, svc, opts, only) : undefined,
+    // The affordance_* messages' `affordance` index as the affordance's id.
+    eventFields: reg ? { affordance: (v, message) => (message.startsWith("affordance_") ? reg.affordances[v]?.id : undefined) } : undefined,
   };
 }

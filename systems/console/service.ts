@@ -29,6 +29,14 @@ export interface CommandContext extends PluginCommandContext<ConsoleBindings> {
 /**
  * The core plug-ins' commands and the plug-in that owns each: a command of a plug-in not in this
  * world is answered "unavailable: the X plug-in is not in this world", not "unknown command".
+ *
+ * Why a hand-kept list, when every other command comes from its plug-in's `commands`: it names
+ * the commands of plug-ins that are NOT loaded, which therefore cannot declare anything. Deriving
+ * it would mean the console importing every core plug-in's commands.ts (or systems/index.ts,
+ * which imports the console: a cycle), the coupling issue #15 removed. Only the names and owners
+ * live here, for that one message; the commands themselves stay with their plug-ins, and
+ * test/unit/console-core-commands.test.ts fails when this list and the core plug-ins' commands
+ * drift apart. A modder's command of an absent plug-in is `unsupported`, as any unknown name.
  */
 export const CORE_COMMANDS: Readonly<Record<string, string>> = {
   spawn: "population",

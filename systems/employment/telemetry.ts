@@ -1,22 +1,25 @@
 // The employment plug-in's part of the telemetry stream: the `employment` section (the exit
-// queue), shift figures in `aggregates` and `towns_overview` (agents late), and each agent's
-// job record (job, shift state, attendance, wages, exit).
+// queue), shift figures in `aggregates` and `towns_overview` (agents late), each agent's job
+// record (job, shift state, attendance, wages, exit), the workplaces and shifts (`layout.jobs`)
+// and the job's name in events' `job` fields.
 import { Town } from "../../engine/core-components.ts";
 import type { TelemetryContext, TelemetryOptions, TelemetryPart } from "../../engine/telemetry.ts";
 import { round4 } from "../../engine/telemetry.ts";
 import { Employment, SHIFT_STATE_NAMES } from "../../components/people.ts";
-import { jobTable } from "../../components/jobs.ts";
+import { jobTable, type JobTable } from "../../components/jobs.ts";
 import { employmentStatus } from "./index.ts";
 
 export function employmentTelemetry({ world }: TelemetryContext, opts: TelemetryOptions): TelemetryPart | undefined {
   if (!world.components.isRegistered(Employment)) return undefined;
   const E = world.columns(Employment);
-  let jobNames: readonly string[] = [];
+  let table: JobTable | undefined;
   try {
-    jobNames = jobTable(world).names;
+    table = jobTable(world);
   } catch {
     // No `jobs` section in this world's settings.
   }
+  const jobNames: readonly string[] = table?.names ?? [];
+  const layout = { jobs: table ? workplaces(table) : [] };
   return {
     sections() {
       const st = employmentStatus(world);
@@ -35,6 +38,7 @@ export function employmentTelemetry({ world }: TelemetryContext, opts: Telemetry
       const out: Record<string, unknown> = {
         employment: { ...st, pending: st.pending.map((id) => opts.publicId(id)) },
         aggregates: { on_shift: onShift, exit_pending: pending, shift_states },
+        layout,
       };
       if (opts.townOverview) {
         const late = new Array<number>(world.towns).fill(0);
@@ -58,5 +62,12 @@ export function employmentTelemetry({ world }: TelemetryContext, opts: Telemetry
       job.wages_withheld = round4(E.wages_withheld[eid]);
       job.exit_pending = E.exit_pending[eid] === 1;
     },
+    // Events' job index as the job's name (-1: no job).
+    eventFields: { job: (v) => (v >= 0 ? (jobNames[v] ?? v) : null) },
   };
+}
+
+/** Workplaces and shifts, in config order (layout.jobs; x, y -1 = anywhere). */
+function workplaces(t: JobTable): Record<string, unknown>[] {
+  return t.names.map((job, j) => ({ job, x: t.x[j], y: t.y[j], start_tick: t.start[j], end_tick: t.end[j] }));
 }

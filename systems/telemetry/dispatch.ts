@@ -4,11 +4,9 @@
 // field), and builds the agent, job and object records from the plug-ins' fields.
 import type { World } from "../../engine/world.ts";
 import type { AnyPlugin } from "../../engine/plugin.ts";
-import { Agent, Town } from "../../engine/core-components.ts";
-import { agentsPerTown, type TelemetryContext, type TelemetryOptions, type TelemetryPart } from "../../engine/telemetry.ts";
-import { jobTable } from "../../components/jobs.ts";
+import { Town } from "../../engine/core-components.ts";
+import { agentsPerTown, type EventField, type TelemetryContext, type TelemetryOptions, type TelemetryPart } from "../../engine/telemetry.ts";
 import { ticksPerDay } from "../../engine/clock.ts";
-import type { MealCounter } from "./events.ts";
 import { AgentRecord, Aggregates, JobRecord, Layout, StateSections, TownsOverview } from "./schema.ts";
 
 type Rec = Record<string, unknown>;
@@ -146,10 +144,24 @@ export function objectRecords(parts: readonly { part: TelemetryPart }[], only?: 
   return out ?? new Map();
 }
 
-/** The telemetry plug-in's own part: the mode, the towns, the kpis, the layout, agents per town, meals, added sections. */
-export function ownPart(w: World, opts: TelemetryOptions, meals: MealCounter, extra: ReadonlyMap<string, (world: World) => unknown>, layout: Rec): TelemetryPart {
+/** The publishers of integer event fields of every part, by field name; a name given twice is an error naming both plug-ins. */
+export function eventFieldsOf(parts: readonly { plugin: string; part: TelemetryPart }[]): Map<string, EventField> {
+  const out = new Map<string, EventField>();
+  const owner = new Map<string, string>();
+  for (const { plugin, part } of parts) {
+    for (const [name, fn] of Object.entries(part.eventFields ?? {})) {
+      const prior = owner.get(name);
+      if (prior !== undefined) throw new Error(`telemetry event field "${name}" is published by plug-ins "${prior}" and "${plugin}"`);
+      owner.set(name, plugin);
+      out.set(name, fn);
+    }
+  }
+  return out;
+}
+
+/** The telemetry plug-in's own part: the mode, the towns, the kpis, the layout's grid and day, agents per town, added sections. */
+export function ownPart(w: World, opts: TelemetryOptions, extra: ReadonlyMap<string, (world: World) => unknown>, layout: Rec): TelemetryPart {
   const townId = w.columns(Town).id;
-  const uid = w.columns(Agent).uid;
   return {
     sections: () => {
       const agents = w.agents;
@@ -163,29 +175,20 @@ export function ownPart(w: World, opts: TelemetryOptions, meals: MealCounter, ex
       }
       return out;
     },
-    agent: (eid, agent, job) => {
+    agent: (eid, agent) => {
       agent.town = townId[eid];
-      const [cooked, eaten] = meals.meals(eid, uid[eid]);
-      job.meals_cooked = cooked;
-      job.meals_consumed = eaten;
     },
   };
 }
 
-/** What does not change during a run: grid size, day length, workplaces (perturbation specs: their plug-in's). */
+/**
+ * The engine's part of what does not change during a run: grid size and the day (engine/clock.ts).
+ * The rest of `layout` is the plug-ins': workplaces (employment), perturbation specs, needs.
+ */
 export function layoutOf(w: World): Rec {
   const settings = w.settings as Partial<World["settings"]>;
   const [width, height] = settings.world?.grid_size ?? [0, 0];
-  const jobs: Rec[] = [];
-  let perDay: number | null = null;
-  try {
-    const t = jobTable(w);
-    t.names.forEach((job, j) => jobs.push({ job, x: t.x[j], y: t.y[j], start_tick: t.start[j], end_tick: t.end[j] }));
-    perDay = ticksPerDay(w.settings);
-  } catch {
-    // No `jobs` or observations section in this world's settings.
-  }
-  return { grid: { width, height }, ticks_per_day: perDay, jobs };
+  return { grid: { width, height }, ticks_per_day: ticksPerDay(w.settings) };
 }
 
 // ---- diffs ------------------------------------------------------------------------------------------

@@ -11,10 +11,10 @@ import type { TelemetryOptions, TelemetryPart } from "../../engine/telemetry.ts"
 import { Obj } from "../../components/objects.ts";
 import type { TelemetryConfig } from "./config.ts";
 import { DEFAULT_NARRATORS, NarrationLimiter, narrate, type Narrator } from "./narration.ts";
-import { collectEvents, MealCounter } from "./events.ts";
+import { collectEvents } from "./events.ts";
 import { AgentIds } from "./identities.ts";
 import { consoleSnapshotOf, filterDiff, pickCollections, TRANSIENT_KEYS, type Collection, type PublishedCollections } from "./views.ts";
-import { collectParts, diffCollection, mergeSections, objectRecords, once, ownPart, layoutOf, RecordBuilder, type CollectionDiff } from "./dispatch.ts";
+import { collectParts, diffCollection, eventFieldsOf, mergeSections, objectRecords, once, ownPart, layoutOf, RecordBuilder, type CollectionDiff } from "./dispatch.ts";
 import {
   SCHEMA_VERSION,
   type AgentRecordT,
@@ -79,7 +79,6 @@ export class TelemetryPublisher {
   /** Town of each agent or object that left the published state at the last publish (per-client filters need it). */
   private goneTown = { agents: new Map<string, number>(), objects: new Map<string, number>() };
   private layoutCache: Rec | undefined;
-  private readonly meals: MealCounter;
   /**
    * Publish `towns_overview` (figures per town) each tick. Off by default: at 1,000 towns it adds
    * ~26 KB a tick to every NDJSON file; townlet serve turns it on for the observer's overview.
@@ -96,7 +95,6 @@ export class TelemetryPublisher {
     readonly configId: string,
   ) {
     this.limiter = new NarrationLimiter(cfg.narration);
-    this.meals = new MealCounter(world);
     this.ids = new AgentIds(world, cfg);
   }
 
@@ -159,15 +157,15 @@ export class TelemetryPublisher {
     return this.world.towns > 1 ? `${id}@${townId[eid]}` : id;
   }
 
-  /** This tick's messages as events (agents named as at the last publish, see eventAgent). */
-  private events(tick: number): TelemetryEventT[] {
+  /** This tick's messages as events (agents named as at the last publish, see eventAgent); `parts` name their fields. */
+  private events(tick: number, parts: Parts): TelemetryEventT[] {
     const w = this.world;
     const townId = w.columns(Town).id;
     const O = w.components.isRegistered(Obj) ? w.columns(Obj) : undefined;
     const r = collectEvents(w, this.cfg, tick, {
       agent: (eid, uid) => this.ids.eventAgent(eid, uid),
       object: (eid) => this.objectName(eid, O!, townId),
-    });
+    }, eventFieldsOf(parts));
     this.eventsDropped += r.dropped;
     return r.events;
   }
@@ -200,13 +198,8 @@ export class TelemetryPublisher {
     const kpis = this.world.kpis();
     const opts = this.options(mode, kpis);
     this.layoutCache ??= layoutOf(this.world);
-    const own = ownPart(this.world, opts, this.meals, this.extraSections, this.layoutCache);
+    const own = ownPart(this.world, opts, this.extraSections, this.layoutCache);
     return [...collectParts(this.world, opts), { plugin: "telemetry", part: own }];
-  }
-
-  /** Counts meals cooked and eaten per agent (every tick, telemetry or not: cheap). */
-  countMeals(): void {
-    this.meals.count();
   }
 
   /**
@@ -218,9 +211,10 @@ export class TelemetryPublisher {
     const tick = w.tick + (withEvents ? 1 : 0);
     const threshold = this.cfg.stream.aggregate_above_agents;
     const mode = threshold > 0 && w.agents.length > threshold ? "aggregate" : "full";
-    const events = withEvents ? this.events(tick) : [];
-    this.ids.refresh();
+    // Parts first (their hooks only gather; nothing reads names yet): events name fields with them.
     const parts = this.parts(mode);
+    const events = withEvents ? this.events(tick, parts) : [];
+    this.ids.refresh();
     const records = new RecordBuilder(parts);
     const townId = w.columns(Town).id;
 
@@ -323,7 +317,6 @@ export class TelemetryPublisher {
 
   /** The telemetry phase: refresh and hand the diff (or a snapshot) to every sink. */
   publish(): void {
-    this.countMeals();
     if (!this.active) {
       if (this.seq > 0) this.behind = true;
       return;
