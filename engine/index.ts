@@ -9,7 +9,7 @@ export type { ResourceKey, ResourceSource } from "./resource.ts";
 export { defineCommand, CommandError, requireAgent, checkTown, checkTile, gridSize, unavailable, ROLES, ERROR_CODES } from "./command.ts";
 export type { CommandContext, CommandIssuer, Role, ErrorCode } from "./command.ts";
 export { round4, agentsPerTown, townMeans } from "./telemetry.ts";
-export type { TelemetryContext, TelemetryOptions, TelemetryPart } from "./telemetry.ts";
+export type { TelemetryContext, TelemetryOptions, TelemetryPart, EventField } from "./telemetry.ts";
 export type { ObservationContext, ObservationFeatures, FeatureWriter } from "./observation.ts";
 export { PHASES, phaseIndex } from "./phases.ts";
 export { resolveSchedule, formatSchedule, ScheduleError } from "./schedule.ts";
