@@ -16,7 +16,7 @@ import { SnapshotError, loadSnapshot, newestValidSnapshot, readSnapshotFile, typ
 import { configureAutosave, type PersistenceState } from "../systems/persistence/index.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
-import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
+import { FLAG, UsageError, configArg, parseCommand, type CommandSpec, type FlagValues } from "./args.ts";
 
 interface Out {
   log(line: string): void;
@@ -52,23 +52,14 @@ export const RUN_SPEC = {
   examples: ["townlet run", "townlet run configs/many-towns.yaml --shards 8 --workers 2 --ticks 200 --quiet", "townlet run configs/many-towns.yaml --ticks 500 --json", "townlet run --seed 7 --towns 4 --agents 10 --ticks 200 --quiet"],
 } as const satisfies CommandSpec;
 
+type RunValues = FlagValues<typeof RUN_SPEC.flags>;
+type Plugins = Awaited<ReturnType<typeof resolvePlugins>>;
+type Resume = { path: string; snapshot: SnapshotData };
+
 export async function cmdRun(argv: string[], out: Out): Promise<number> {
   const { values, positionals } = parseCommand(RUN_SPEC, argv);
   const configFile = configArg("run", values.config, positionals) ?? DEFAULT_CONFIG_FILE;
   const ticks = values.ticks ?? 1000;
-  const snapshotEvery = values["snapshot-every"];
-  // Snapshot problems (damaged, foreign, other config, unwritable folder) are the user's to fix.
-  const snapshotGuard = <T>(f: () => T): T => {
-    try {
-      return f();
-    } catch (e) {
-      if (e instanceof SnapshotError) throw new UsageError(e.message);
-      throw e;
-    }
-  };
-  // --resume FILE|DIR: a folder resumes from its newest snapshot that verifies. The run is rebuilt
-  // with the snapshot's seed and town count unless given again.
-  let resume: { path: string; snapshot: SnapshotData } | undefined;
   // A sharded world's snapshot (a `.shards` file, or a folder holding this config's) resumes sharded.
   // The config's own plug-ins are loaded first: a config with plugins: has their sections.
   const plugins = await resolvePlugins(corePlugins, configFile, values.plugin);
@@ -79,20 +70,8 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
     loadBuildConfig(configFile, plugins, overrides);
     return runSharded(values, configFile, overrides, out, shardResume);
   }
-  if (values.resume !== undefined) {
-    const from = values.resume;
-    resume = snapshotGuard(() => {
-      if (statSync(from, { throwIfNoEntry: false })?.isDirectory()) {
-        // A folder may hold snapshots of several configs: the newest of this run's config is taken.
-        // (Only when it holds none, the newest of any config: a registered migration may take it.)
-        const configId = loadConfig(configFile, plugins).configId;
-        const found = newestValidSnapshot(from, { configId }) ?? newestValidSnapshot(from);
-        if (!found) throw new SnapshotError("not_found", "no snapshot in this folder verifies", from);
-        return found;
-      }
-      return { path: from, snapshot: readSnapshotFile(from) };
-    });
-  }
+  // --resume FILE|DIR: the run is rebuilt with the snapshot's seed and town count unless given again.
+  const resume = values.resume !== undefined ? findResume(values.resume, configFile, plugins) : undefined;
   const overrides = {
     seed: values.seed ?? resume?.snapshot.header.seed,
     towns: values.towns ?? resume?.snapshot.header.towns,
@@ -118,37 +97,102 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
   if (backend) await initTensorBackend(backend);
   const policy = await preparePolicy(world, values.policy);
   if (resume) {
-    const r = resume;
-    snapshotGuard(() => loadSnapshot(world, r.snapshot, { configHash: config.configHash, path: r.path }));
-    if (!values.json && !values.quiet) out.err(`resumed from ${r.path} at tick ${world.tick}`);
+    snapshotGuard(() => loadSnapshot(world, resume.snapshot, { configHash: config.configHash, path: resume.path }));
+    if (!values.json && !values.quiet) out.err(`resumed from ${resume.path} at tick ${world.tick}`);
   }
-  if (snapshotEvery !== undefined || values["snapshot-dir"] !== undefined) {
-    const every = snapshotEvery ?? world.settings.snapshot.autosave.cadence_ticks;
-    if (every === null) throw new UsageError("--snapshot-dir: give --snapshot-every N (or set snapshot.autosave.cadence_ticks in the config)");
-    configureAutosave(world, { every, dir: values["snapshot-dir"], configHash: config.configHash });
-  } else configureAutosave(world, { every: world.state<PersistenceState>("persistence").every, configHash: config.configHash });
-  // --telemetry stdout|file:PATH: the snapshot + diff stream (NDJSON) of this run.
-  let closeTelemetry: (() => void) | undefined;
-  if (values.telemetry !== undefined) {
-    if (values.telemetry === "stdout" && values.json) throw new UsageError("--telemetry stdout and --json both write to stdout; use --telemetry file:PATH");
-    const publisher = world.state<TelemetryPublisher>("telemetry");
-    let sink: ReturnType<typeof createTransportSink>;
-    try {
-      sink = createTransportSink(publisher, values.telemetry);
-    } catch (e) {
-      throw new UsageError(`--telemetry: ${(e as Error).message}`);
-    }
-    const detach = publisher.addSink(sink!);
-    closeTelemetry = () => {
-      detach();
-      (sink as { close?: () => void }).close?.();
-    };
-  }
+  configureSnapshots(world, values, config.configHash);
+  const closeTelemetry = attachTelemetry(world, values);
   // A paced run is long-lived: the affordance manifest is watched and hot-reloaded.
   const stopWatching = values.realtime ? affordancesState(world).watch() : undefined;
   const startTick = world.tick;
   const tensorBackend = currentTensorBackend();
   if (tensorBackend && !values.json && !values.quiet) out.err(`tensor backend: ${describeTensorBackend(tensorBackend)}`);
+  const { wall, steps } = await runTicks(world, values, ticks, () => {
+    closeTelemetry?.();
+    stopWatching?.();
+  });
+  const written = world.state<PersistenceState>("persistence").written;
+  const summary = {
+    ticks: world.tick,
+    towns: world.towns,
+    agents: world.agents.length,
+    seed: world.seed,
+    config_id: config.configId,
+    config_hash: config.configHash,
+    state_hash: world.stateHash(),
+    wall_s: round(wall, 4),
+    agent_steps_per_sec: wall > 0 ? Math.round(steps / wall) : 0,
+    tensor_backend: tensorBackend?.name ?? "none",
+    tensor_device: tensorBackend?.device ?? "none",
+    policy: policy.name,
+    kpis: world.kpis(),
+    ...(resume ? { resumed_from: startTick, resumed_snapshot: resume.path } : {}),
+    ...(written.length ? { snapshots_written: written.length, last_snapshot: written[written.length - 1] } : {}),
+    ...(values.profile ? { system_ms: profileTable(world) } : {}),
+  };
+  printSummary(out, summary, values);
+  return 0;
+}
+
+/** Snapshot problems (damaged, foreign, other config, unwritable folder) are the user's to fix. */
+function snapshotGuard<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof SnapshotError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** --resume FILE|DIR: the snapshot file, or a folder's newest snapshot that verifies. */
+function findResume(from: string, configFile: string, plugins: Plugins): Resume {
+  return snapshotGuard(() => {
+    if (statSync(from, { throwIfNoEntry: false })?.isDirectory()) {
+      // A folder may hold snapshots of several configs: the newest of this run's config is taken.
+      // (Only when it holds none, the newest of any config: a registered migration may take it.)
+      const configId = loadConfig(configFile, plugins).configId;
+      const found = newestValidSnapshot(from, { configId }) ?? newestValidSnapshot(from);
+      if (!found) throw new SnapshotError("not_found", "no snapshot in this folder verifies", from);
+      return found;
+    }
+    return { path: from, snapshot: readSnapshotFile(from) };
+  });
+}
+
+/** --snapshot-every / --snapshot-dir, else the config's autosave cadence. */
+function configureSnapshots(world: World, values: RunValues, configHash: string): void {
+  const snapshotEvery = values["snapshot-every"];
+  if (snapshotEvery !== undefined || values["snapshot-dir"] !== undefined) {
+    const every = snapshotEvery ?? world.settings.snapshot.autosave.cadence_ticks;
+    if (every === null) throw new UsageError("--snapshot-dir: give --snapshot-every N (or set snapshot.autosave.cadence_ticks in the config)");
+    configureAutosave(world, { every, dir: values["snapshot-dir"], configHash });
+  } else configureAutosave(world, { every: world.state<PersistenceState>("persistence").every, configHash });
+}
+
+/** --telemetry stdout|file:PATH: the snapshot + diff stream (NDJSON) of this run; returns its closer. */
+function attachTelemetry(world: World, values: RunValues): (() => void) | undefined {
+  if (values.telemetry === undefined) return undefined;
+  if (values.telemetry === "stdout" && values.json) throw new UsageError("--telemetry stdout and --json both write to stdout; use --telemetry file:PATH");
+  const publisher = world.state<TelemetryPublisher>("telemetry");
+  let sink: ReturnType<typeof createTransportSink>;
+  try {
+    sink = createTransportSink(publisher, values.telemetry);
+  } catch (e) {
+    throw new UsageError(`--telemetry: ${(e as Error).message}`);
+  }
+  const detach = publisher.addSink(sink!);
+  return () => {
+    detach();
+    (sink as { close?: () => void }).close?.();
+  };
+}
+
+/**
+ * Runs `world` to `ticks` with the run's hash log, profile and progress line; `finish` (telemetry,
+ * manifest watch) runs however the loop ends. Returns the wall time (s) and the agent-steps taken.
+ */
+async function runTicks(world: World, values: RunValues, ticks: number, finish: () => void): Promise<{ wall: number; steps: number }> {
+  const startTick = world.tick;
   const hashes: string[] = [];
   if (values["hash-log"]) world.onTick((w) => hashes.push(`${w.tick} ${w.stateHash()}`));
   let steps = 0;
@@ -170,31 +214,16 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
     if (e instanceof SnapshotError) throw new UsageError(e.message);
     throw e;
   } finally {
-    closeTelemetry?.();
-    stopWatching?.();
+    finish();
   }
   const wall = (performance.now() - t0) / 1000;
   progress.stop();
   if (values["hash-log"]) writeFileSync(values["hash-log"], hashes.join("\n") + "\n");
-  const written = world.state<PersistenceState>("persistence").written;
-  const summary = {
-    ticks: world.tick,
-    towns: world.towns,
-    agents: world.agents.length,
-    seed: world.seed,
-    config_id: config.configId,
-    config_hash: config.configHash,
-    state_hash: world.stateHash(),
-    wall_s: round(wall, 4),
-    agent_steps_per_sec: wall > 0 ? Math.round(steps / wall) : 0,
-    tensor_backend: tensorBackend?.name ?? "none",
-    tensor_device: tensorBackend?.device ?? "none",
-    policy: policy.name,
-    kpis: world.kpis(),
-    ...(resume ? { resumed_from: startTick, resumed_snapshot: resume.path } : {}),
-    ...(written.length ? { snapshots_written: written.length, last_snapshot: written[written.length - 1] } : {}),
-    ...(values.profile ? { system_ms: profileTable(world) } : {}),
-  };
+  return { wall, steps };
+}
+
+/** The summary as one JSON line (--json) or as text, with the profile's table (--profile). */
+function printSummary(out: Out, summary: Record<string, unknown> & { kpis: Record<string, unknown>; system_ms?: Record<string, number> }, values: RunValues): void {
   if (values.json) out.log(JSON.stringify(summary));
   else {
     out.log(formatSummary(summary));
@@ -203,7 +232,6 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
       for (const [name, ms] of Object.entries(summary.system_ms ?? {})) out.log(`    ${name.padEnd(28)} ${ms}`);
     }
   }
-  return 0;
 }
 
 /** Milliseconds per tick of each system, in schedule order. */
