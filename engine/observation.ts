@@ -3,8 +3,8 @@
 // the settings, so the layout is known before any state exists); the observations plug-in lays
 // every declared feature out (the original's order for the original's names, then new names in
 // plug-in order), and once per build asks each plug-in for a writer that fills its features of
-// one agent's row. The hot loop calls the writers per agent: they read typed arrays only and
-// allocate nothing.
+// every agent's row, after the builder's own pass. Writers loop over typed arrays only and
+// allocate nothing per agent.
 import type { ConfigSections } from "./config/sections.ts";
 import type { ResourceSource } from "./resource.ts";
 import type { World } from "./world.ts";
@@ -20,11 +20,11 @@ export interface ObservationContext<Cfg = unknown, S = unknown> extends Resource
 }
 
 /**
- * Fills this plug-in's features of agent `eid`: `row` is the index of the agent's first feature
- * in `f`, and `at[k]` (given to `bind`) the offset of declared feature k within a row. The row
- * starts at 0 in every feature; write only your own slots.
+ * Fills this plug-in's features of the first `n` agents of `agents`: agent `agents[i]`'s row
+ * starts at `i * stride` in `f`, and `at[k]` (given to `bind`) is the offset of declared feature
+ * k within a row. Rows start at 0 in every feature; write only your own slots.
  */
-export type FeatureWriter = (eid: number, f: Float32Array, row: number) => void;
+export type FeatureWriter = (agents: Int32Array, n: number, f: Float32Array, stride: number) => void;
 
 /** A plug-in's observation features. */
 export interface ObservationFeatures<Cfg = unknown, S = unknown> {

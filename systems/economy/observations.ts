@@ -9,9 +9,11 @@ export const economyObservations: ObservationFeatures = {
     if (!world.components.isRegistered(Wallet)) return undefined;
     const money = world.columns(Wallet).money;
     const a = at[0];
-    return (eid, f, row) => {
-      const m = money[eid];
-      f[row + a] = m > 0 ? m / (m + WALLET_SCALE) : 0;
+    return (agents, n, f, stride) => {
+      for (let i = 0, o = a; i < n; i++, o += stride) {
+        const m = money[agents[i]];
+        f[o] = m > 0 ? m / (m + WALLET_SCALE) : 0;
+      }
     };
   },
 };

@@ -25,13 +25,16 @@ export const employmentObservations: ObservationFeatures = {
     // The one-hot's slots by ShiftState (unknown states read as pre).
     const shiftAt = Int32Array.from(SHIFT_SLOT, (s) => at[4 + s]);
     const pre = at[4];
-    return (eid, f, row) => {
-      f[row + aLate] = lateness[eid];
-      f[row + aOn] = onShift[eid] === 1 ? 1 : 0;
-      f[row + aAtt] = attendance[eid];
-      f[row + aWith] = withheld[eid];
-      const s = state[eid];
-      f[row + (s < shiftAt.length ? shiftAt[s] : pre)] = 1;
+    return (agents, n, f, stride) => {
+      for (let i = 0, row = 0; i < n; i++, row += stride) {
+        const eid = agents[i];
+        f[row + aLate] = lateness[eid];
+        f[row + aOn] = onShift[eid] === 1 ? 1 : 0;
+        f[row + aAtt] = attendance[eid];
+        f[row + aWith] = withheld[eid];
+        const s = state[eid];
+        f[row + (s < shiftAt.length ? shiftAt[s] : pre)] = 1;
+      }
     };
   },
 };

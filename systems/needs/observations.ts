@@ -10,21 +10,13 @@ export const needsObservations: ObservationFeatures<unknown, NeedsService> = {
     const observed = state.table.observed;
     const K = observed.length;
     if (K === 0) return undefined;
-    if (K === 3) {
-      // The default table: three columns, no inner loop.
-      const c0 = cols[observed[0].index];
-      const c1 = cols[observed[1].index];
-      const c2 = cols[observed[2].index];
-      const [a0, a1, a2] = at;
-      return (eid, f, row) => {
-        f[row + a0] = c0[eid];
-        f[row + a1] = c1[eid];
-        f[row + a2] = c2[eid];
-      };
-    }
     const src = observed.map((n) => cols[n.index]);
-    return (eid, f, row) => {
-      for (let k = 0; k < K; k++) f[row + at[k]] = src[k][eid];
+    // One need at a time: a column read in entity order, one slot per row.
+    return (agents, n, f, stride) => {
+      for (let k = 0; k < K; k++) {
+        const c = src[k];
+        for (let i = 0, o = at[k]; i < n; i++, o += stride) f[o] = c[agents[i]];
+      }
     };
   },
 };

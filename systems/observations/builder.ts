@@ -3,7 +3,7 @@
 // preallocated batch. Reads Position, Activity, Option, Obj, the spatial index, the social
 // ledger (snippet) and the embedding allocator; the features other plug-ins declare (needs,
 // wallet, employment, rivalry, personality: `PluginDef.observations`) come from their writers,
-// called per agent. Allocates nothing per agent. Formulas follow the original (inventory 5);
+// run over the batch after this pass. Allocates nothing per agent. Formulas follow the original (inventory 5);
 // deviations are marked "ours:".
 import type { World } from "../../engine/world.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
@@ -161,10 +161,6 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
   const slotDim = fl.slotDim;
   const agg = fl.aggregates;
   const taken = st.taken;
-  // The declared features' writers (other plug-ins), and the undeclared original features that read 1.
-  const writers = st.writers.list;
-  const nw = st.writers.bind(world, fl, tick);
-  const ones = fl.ones;
 
   map.fill(0, 0, n * mapStride);
   f.fill(0, 0, n * F);
@@ -247,9 +243,7 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
     f[fo + F_AGENT_RATIO + 2] = Math.min(1, resv / sumTiles);
     f[fo + F_AGENT_RATIO + 3] = near2 === NO_AGENT ? 0 : Math.min(1, Math.sqrt(near2) / Math.max(1, rs));
 
-    // ---- the plug-ins' declared features (needs, wallet, employment, rivalry, personality), time --
-    for (let w = 0; w < nw; w++) writers[w](eid, f, fb);
-    for (let k = 0; k < ones.length; k++) f[fb + ones[k]] = 1;
+    // ---- time ------------------------------------------------------------------------------------
     f[fo + F_TIME_SIN] = timeSin;
     f[fo + F_TIME_COS] = timeCos;
 
@@ -399,6 +393,13 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
       }
     }
   }
+  // ---- the plug-ins' declared features (needs, wallet, employment, rivalry, personality) -------
+  const writers = st.writers.list;
+  const nw = st.writers.bind(world, fl, tick);
+  for (let w = 0; w < nw; w++) writers[w](agents, n, f, F);
+  // Original features no plug-in declares that read 1 (shift_pre without employment).
+  const ones = fl.ones;
+  for (let k = 0; k < ones.length; k++) for (let i = 0; i < n; i++) f[i * F + ones[k]] = 1;
   out.setCount(n, tick);
   return out;
 }

@@ -1,6 +1,6 @@
 // The observations plug-in's side of the plug-ins' `observations` hooks (engine/observation.ts):
 // once per build, each plug-in that declared features binds its writer to this build's columns;
-// the builder then calls the writers per agent. Contexts are made once per world and the writer
+// the builder then runs the writers over the batch after its own pass. Contexts are made once per world and the writer
 // list is reused, so a build allocates only what the plug-ins' `bind` does (a closure each).
 import type { World } from "../../engine/world.ts";
 import type { FeatureWriter, ObservationContext } from "../../engine/observation.ts";

@@ -14,10 +14,13 @@ export const personalityObservations: ObservationFeatures = {
     const fo = P.forgiveness;
     const am = P.ambition;
     const [aEx, aFo, aAm] = at;
-    return (eid, f, row) => {
-      f[row + aEx] = ex[eid];
-      f[row + aFo] = fo[eid];
-      f[row + aAm] = am[eid];
+    return (agents, n, f, stride) => {
+      for (let i = 0, row = 0; i < n; i++, row += stride) {
+        const eid = agents[i];
+        f[row + aEx] = ex[eid];
+        f[row + aFo] = fo[eid];
+        f[row + aAm] = am[eid];
+      }
     };
   },
 };

@@ -10,10 +10,13 @@ export const socialObservations: ObservationFeatures<unknown, { ledger: SocialLe
     const L = state.ledger;
     const avoid = settings.conflict.rivalry.avoid_threshold;
     const [aMax, aAvoid] = at;
-    return (eid, f, row) => {
-      if (L.base(eid) < 0) return;
-      f[row + aMax] = L.maxRivalry(eid);
-      f[row + aAvoid] = L.countAbove(eid, avoid);
+    return (agents, n, f, stride) => {
+      for (let i = 0, row = 0; i < n; i++, row += stride) {
+        const eid = agents[i];
+        if (L.base(eid) < 0) continue;
+        f[row + aMax] = L.maxRivalry(eid);
+        f[row + aAvoid] = L.countAbove(eid, avoid);
+      }
     };
   },
 };

@@ -26,8 +26,8 @@ const doubleEnergy = definePlugin({
       const needs = ctx.resource(NeedsKey);
       const energy = needs.columns()[needs.table.list.findIndex((n) => n.name === "energy")];
       const slot = at[0];
-      return (eid, f, row) => {
-        f[row + slot] = 2 * energy[eid];
+      return (agents, n, f, stride) => {
+        for (let i = 0; i < n; i++) f[i * stride + slot] = 2 * energy[agents[i]];
       };
     },
   },
