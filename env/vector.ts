@@ -21,6 +21,8 @@ import {
   type ObservationBatch,
 } from "../systems/policy/index.ts";
 import { EnvPolicy } from "./env-policy.ts";
+import { Lifecycle } from "../components/people.ts";
+import { buildBlock, type BlockPlan } from "../engine/shard-blocks.ts";
 
 export const DEFAULT_ENV_CONFIG = DEFAULT_CONFIG_FILE;
 
@@ -33,6 +35,12 @@ export interface EnvOptions {
   plugins?: readonly AnyPlugin[];
   /** Steps after which every live agent is truncated (default 1000). */
   maxCycles?: number;
+  /**
+   * One block of a sharded world (env/sharded.ts): the env drives that block's World, built from
+   * the loaded config (its towns, seed and uid range), and keeps stepping it after its own rows
+   * are all done (other blocks of the episode may still run).
+   */
+  block?: { config: LoadedConfig; plan: BlockPlan };
 }
 
 /**
@@ -101,6 +109,8 @@ export class TownletVectorEnv {
   readonly mapShape: readonly [number, number, number];
 
   private readonly policy = new EnvPolicy();
+  /** A block of a sharded world: step() goes on after every row is done. */
+  private readonly isBlock: boolean;
   private episodes = 0;
   /** The world is as the constructor built it (not stepped yet): a first reset to its seed can keep it. */
   private pristine = true;
@@ -142,8 +152,14 @@ export class TownletVectorEnv {
     const maxCycles = opts.maxCycles ?? 1000;
     if (!Number.isInteger(maxCycles) || maxCycles < 1) throw new RangeError(`maxCycles: expected an integer >= 1, got ${maxCycles}`);
     this.maxCycles = maxCycles;
-    this.config = loadConfig(opts.config ?? DEFAULT_ENV_CONFIG, plugins, { overrides: opts.overrides });
-    this.world = new World({ settings: this.config.settings, plugins });
+    this.isBlock = opts.block !== undefined;
+    if (opts.block) {
+      this.config = opts.block.config;
+      this.world = buildBlock(this.config.settings, plugins, opts.block.plan);
+    } else {
+      this.config = loadConfig(opts.config ?? DEFAULT_ENV_CONFIG, plugins, { overrides: opts.overrides });
+      this.world = new World({ settings: this.config.settings, plugins });
+    }
     setPolicy(this.world, this.policy);
     if (this.world.hasPlugin("observations")) {
       const spec = observationSpec(this.world);
@@ -252,7 +268,7 @@ export class TownletVectorEnv {
    */
   step(actions: Int32Array | ArrayLike<number>): VectorStep {
     if (!this.started) throw new Error("step() before reset(): call reset() to start an episode");
-    if (this.finished) throw new Error("the episode is over (every agent terminated or truncated): call reset() to start another");
+    if (this.finished && !this.isBlock) throw new Error("the episode is over (every agent terminated or truncated): call reset() to start another");
     const prev = this.result.count;
     if (actions.length !== prev) throw new RangeError(`step: expected ${prev} actions (one per row of the last result), got ${actions.length}`);
     const world = this.world;
@@ -292,7 +308,8 @@ export class TownletVectorEnv {
     let exitRow: Map<number, number> | undefined;
     if (ex.count > 0) {
       exitRow = new Map();
-      for (let i = ex.start; i < ex.end; i++) exitRow.set(ex.uid[i], i);
+      // Keyed as the int32 rows hold uids (a uid >= 2^31, a high block's, reads negative there).
+      for (let i = ex.start; i < ex.end; i++) exitRow.set(ex.uid[i] | 0, i);
     }
 
     // 3. Rows: the agents of the start, then the newcomers.
@@ -316,7 +333,7 @@ export class TownletVectorEnv {
       this.takenBuf[n] = tookAction ? 1 : 0;
       this.invalidBuf[n] = tookAction && policy.invalidAt[eid] === stamp ? (this.startAllowed[k] === 1 ? 2 : 1) : 0;
       this.truncBuf[n] = 0;
-      if (world.isAgent(eid) && U[eid] === uid) {
+      if (world.isAgent(eid) && (U[eid] | 0) === uid) {
         mark[eid] = stamp;
         this.rewardBuf[n] = R ? R[eid] : 0;
         this.termBuf[n] = 0;
@@ -354,6 +371,18 @@ export class TownletVectorEnv {
     this.result.exits = exits;
     return this.finish(n, n - s, false);
   }
+
+  /** The id of the agent that joined row `row` of the last result replaces (Lifecycle.replaces_uid), if any. */
+  replacesOf(row: number): string | undefined {
+    const world = this.world;
+    if (!world.components.isRegistered(Lifecycle)) return undefined;
+    const eid = this.result.agents[row];
+    const replaces = world.columns(Lifecycle).replaces_uid;
+    return world.isAgent(eid) && world.has(eid, Lifecycle) && replaces[eid] >= 0 ? this.idOfUid(replaces[eid]) : undefined;
+  }
+
+  /** Nothing to release (the sharded env's workers): the bridge calls it on close. */
+  close(): void {}
 
   private remember(uid: number, name: string): string {
     if (!this.nameByUid.has(uid)) {

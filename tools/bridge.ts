@@ -13,13 +13,16 @@
 // Version history: 1 first version (shared memory: two fixed slots named in hello);
 // 2 the client names the slot per request (a slot is reused only when the client holds no view
 // of it), a failed shared-memory write falls back to the pipe with `shm_error`.
-import { parseCommand, type CommandSpec } from "./args.ts";
+import { FLAG, parseCommand, type CommandSpec } from "./args.ts";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../engine/paths.ts";
 import { closeSync, openSync, readFileSync, writevSync } from "node:fs";
 import { ENV_NAME } from "../env/parallel.ts";
-import { TownletVectorEnv, type VectorStep } from "../env/vector.ts";
-import { Lifecycle } from "../components/people.ts";
+import { DEFAULT_ENV_CONFIG, TownletVectorEnv, type VectorStep } from "../env/vector.ts";
+import { loadConfig } from "../engine/config/loader.ts";
+import { corePlugins } from "../systems/index.ts";
+import { ShardedVectorEnv } from "../env/sharded.ts";
+import { shardsOf } from "../engine/shard-blocks.ts";
 
 export const PROTOCOL_VERSION = 2;
 /** Largest frame accepted from the client (actions only: 4 bytes per agent). */
@@ -276,13 +279,22 @@ function engineVersion(): string {
   }
 }
 
+/** The envs the bridge drives: one World, or a sharded world's blocks on N threads (same replies for any N). */
+export type BridgeEnv = TownletVectorEnv | ShardedVectorEnv;
+
 /** The bridge state machine, separate from stdio so that tests can drive it. */
 export class Bridge {
-  readonly env: TownletVectorEnv;
+  readonly env: BridgeEnv;
   /** Shared-memory files by slot, opened when a request names them (`shm_path`). */
   private shm: (number | undefined)[] = [];
-  constructor(env: TownletVectorEnv) {
+  constructor(env: BridgeEnv) {
     this.env = env;
+  }
+
+  /** Closes the shared-memory files and stops the env's worker threads (if any). */
+  shutdown(): void {
+    this.close();
+    this.env.close();
   }
 
   close(): void {
@@ -347,9 +359,9 @@ export class Bridge {
       config_hash: v.config.configHash,
       max_cycles: v.maxCycles,
       // The world's size and first seed (RayVectorEnv splits the towns over its actors).
-      towns: v.world.towns,
-      agents: v.world.agents.length,
-      seed: v.world.seed,
+      towns: v instanceof ShardedVectorEnv ? v.towns : v.world.towns,
+      agents: v instanceof ShardedVectorEnv ? v.startAgents : v.world.agents.length,
+      seed: v instanceof ShardedVectorEnv ? v.seed : v.world.seed,
       spaces: {
         observation: { shape: [v.observationSize], dtype: "float32", low: null, high: null, features: v.featureCount, map: v.mapShape },
         action_mask: { shape: [v.actionCount], dtype: "uint8", low: 0, high: 1 },
@@ -364,18 +376,14 @@ export class Bridge {
     const n = r.count;
     const infos: Record<string, Record<string, unknown>> = {};
     for (const e of r.exits) infos[e.row] = { exit_reason: e.reason };
-    if (r.joined > 0) {
-      const world = v.world;
-      const replaces = world.components.isRegistered(Lifecycle) ? world.columns(Lifecycle).replaces_uid : undefined;
-      for (let i = n - r.joined; i < n; i++) {
-        const info: Record<string, unknown> = (infos[i] ??= {});
-        info.joined = true;
-        const eid = r.agents[i];
-        if (replaces && world.isAgent(eid) && world.has(eid, Lifecycle) && replaces[eid] >= 0) info.replaces = v.idOfUid(replaces[eid]);
-      }
+    for (let i = n - r.joined; i < n; i++) {
+      const info: Record<string, unknown> = (infos[i] ??= {});
+      info.joined = true;
+      const replaces = v.replacesOf(i);
+      if (replaces !== undefined) info.replaces = replaces;
     }
     const header = {
-      tick: v.world.tick,
+      tick: v instanceof ShardedVectorEnv ? v.tick : v.world.tick,
       cycles: v.cycles,
       count: n,
       joined: r.joined,
@@ -451,8 +459,10 @@ export const BRIDGE_SPEC = {
     config: { kind: "string", arg: "FILE", help: "the config file (default configs/default.yaml)" },
     overrides: { kind: "string", arg: "JSON", help: "config values by dotted key, as one JSON object" },
     "max-cycles": { kind: "int", min: 1, help: "truncate episodes after N steps" },
+    workers: { ...FLAG.workers, help: "threads running the world's blocks (default 1; capped by the blocks, see world.shards); replies do not depend on it" },
+    shards: FLAG.shards,
   },
-  examples: ["townlet serve --stdio --config configs/default.yaml --max-cycles 200"],
+  examples: ["townlet serve --stdio --config configs/default.yaml --max-cycles 200", "townlet serve --stdio --shards 4 --workers 2"],
 } as const satisfies CommandSpec;
 
 export async function cmdBridge(argv: string[], out: Out): Promise<number> {
@@ -477,9 +487,11 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
     for (const p of parts) stdout.write(p);
     stdout.uncork();
   };
+  const workers = values.workers ?? 1;
+  if (values.shards !== undefined) overrides = { ...overrides, "world.shards": values.shards };
   let bridge: Bridge;
   try {
-    bridge = new Bridge(new TownletVectorEnv({ config: values.config, overrides, maxCycles }));
+    bridge = new Bridge(openBridgeEnv({ config: values.config, overrides, maxCycles, workers }, out));
   } catch (e) {
     send(encodeFrame({ type: "error", id: null, fatal: true, error: (e as Error).name, message: (e as Error).message }));
     out.err((e as Error).message);
@@ -491,6 +503,7 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
     const finish = (code: number) => {
       if (finished) return;
       finished = true;
+      bridge.shutdown();
       process.stdin.removeAllListeners("data");
       process.stdin.destroy();
       // Let stdout drain before the exit code is used.
@@ -519,4 +532,19 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
     process.stdin.on("error", () => finish(0));
     stdout.on("error", () => finish(0));
   });
+}
+
+/**
+ * The env of `serve --stdio`: a world of one block (no world.shards, or 1) is today's
+ * TownletVectorEnv, whatever --workers says (one stderr line says so when N > 1); a sharded world
+ * runs its blocks on min(N, blocks) threads.
+ */
+export function openBridgeEnv(o: { config?: string; overrides?: Record<string, unknown>; maxCycles?: number; workers: number }, out: Out): BridgeEnv {
+  const blocks = shardsOf(loadConfig(o.config ?? DEFAULT_ENV_CONFIG, corePlugins, { overrides: o.overrides }).settings);
+  if (blocks <= 1) {
+    if (o.workers > 1) out.err(`--workers ${o.workers}: capped at 1: this world is one block (set world.shards or --shards to split its towns)`);
+    return new TownletVectorEnv({ config: o.config, overrides: o.overrides, maxCycles: o.maxCycles });
+  }
+  if (o.workers > blocks) out.err(`--workers ${o.workers}: capped at ${blocks}: the world has ${blocks} blocks`);
+  return new ShardedVectorEnv({ config: o.config, overrides: o.overrides, maxCycles: o.maxCycles, workers: o.workers });
 }

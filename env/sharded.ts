@@ -1,0 +1,620 @@
+// The batch env over a sharded world (world.shards = K blocks, engine/shard-blocks.ts), its blocks
+// run by N threads: each block is a batch env of its towns (env/shard-blocks-env.ts). Rows follow
+// the one-block contract: the rows live at the start of the step in the previous result's order
+// (minus the done ones), then the rows that joined during the step, block after block (within a
+// block in entity order); after a reset the rows are the blocks' rows in block order. The rows of
+// one block keep their block's order, so the main thread keeps each row's block and scatters the
+// actions to the blocks, and gathers their arrays back, in runs of rows (no per-agent objects).
+// With N > 1 the blocks run on worker threads (env/shard-env-worker.ts): actions and arrays go
+// through SharedArrayBuffers; per step one message to and one from each worker, and the main
+// thread waits on an Atomics word, so reset/step stay synchronous like TownletVectorEnv's.
+// Replies do not depend on N. A failing block stops the env: this and every later call throws a
+// ShardError naming the block, its towns and the tick.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import { loadConfig, type LoadedConfig } from "../engine/config/loader.ts";
+import type { AnyPlugin } from "../engine/plugin.ts";
+import { resolvePlugins } from "../engine/plugin-loader.ts";
+import { ShardError, planBlocks, shardsOf, type BlockPlan } from "../engine/shard-blocks.ts";
+import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
+import { corePlugins } from "../systems/index.ts";
+import { BlockEnvs, type BlockMeta } from "./shard-blocks-env.ts";
+import { checkSeed, type VectorStep } from "./vector.ts";
+
+export interface ShardedEnvOptions {
+  config?: string;
+  overrides?: Record<string, unknown>;
+  maxCycles?: number;
+  /** Threads running the blocks (1 = the main thread); at most the blocks. */
+  workers?: number;
+  /**
+   * Plug-in modules beyond the core ones (absolute paths or package names, as --plugin takes
+   * them): loaded by open(), and by each worker thread.
+   */
+  pluginSpecs?: readonly string[];
+}
+
+/** What an env worker needs to build its blocks. */
+export interface EnvWorkerInit {
+  shardEnvWorker: true;
+  configFile: string;
+  overrides: Record<string, unknown> | undefined;
+  maxCycles: number;
+  pluginSpecs: string[];
+  blocks: number[];
+  envCtrl: SharedArrayBuffer;
+  slot: number;
+  port: MessagePort;
+}
+
+export type WorkerRequest = { op: "reset"; seed: number } | { op: "step"; counts: number[]; actions?: SharedArrayBuffer[] };
+export type WorkerReply =
+  | { ok: true; metas: BlockMeta[]; sabs: (SharedArrayBuffer | null)[]; spaces?: { D: number; A: number; features: number; map: number[]; agents: number } }
+  | { ok: false; error: { name: string; message: string; block?: number; towns?: [number, number]; tick?: number } };
+
+/** A block's arrays (rows of its last result). */
+export interface BlockArrays {
+  agents: Int32Array;
+  uids: Int32Array;
+  rewards: Float32Array;
+  obs: Float32Array;
+  masks: Uint8Array;
+  terminated: Uint8Array;
+  truncated: Uint8Array;
+  taken: Uint8Array;
+  invalid: Uint8Array;
+}
+
+/** Bytes of a block's shared buffer for `cap` rows. */
+export function blockBytes(cap: number, D: number, A: number): number {
+  return 12 * cap + 4 * cap * D + cap * A + 4 * cap;
+}
+
+/** Views of a block's shared buffer of `cap` rows. */
+export function blockViews(sab: SharedArrayBuffer, cap: number, D: number, A: number): BlockArrays {
+  const u8 = 12 * cap + 4 * cap * D;
+  return {
+    agents: new Int32Array(sab, 0, cap),
+    uids: new Int32Array(sab, 4 * cap, cap),
+    rewards: new Float32Array(sab, 8 * cap, cap),
+    obs: new Float32Array(sab, 12 * cap, cap * D),
+    masks: new Uint8Array(sab, u8, cap * A),
+    terminated: new Uint8Array(sab, u8 + cap * A, cap),
+    truncated: new Uint8Array(sab, u8 + cap * A + cap, cap),
+    taken: new Uint8Array(sab, u8 + cap * A + 2 * cap, cap),
+    invalid: new Uint8Array(sab, u8 + cap * A + 3 * cap, cap),
+  };
+}
+
+/** The worker's entry module, as sources (through tsx) or compiled. */
+function workerModule(): { url: string; tsx: boolean } {
+  const here = import.meta.url;
+  if (here.endsWith(".ts")) return { url: new URL("./shard-env-worker.ts", here).href, tsx: true };
+  for (const rel of ["./shard-env-worker.js", "../env/shard-env-worker.js"]) {
+    const u = new URL(rel, here);
+    if (existsSync(fileURLToPath(u))) return { url: u.href, tsx: false };
+  }
+  throw new Error(`the env shard worker module (env/shard-env-worker.js) was not found next to ${fileURLToPath(here)}`);
+}
+
+/** One thread's blocks as seen from the main thread. */
+interface Group {
+  readonly blocks: readonly number[];
+  reset(seed: number): BlockMeta[];
+  step(counts: number[], actions: Int32Array[]): BlockMeta[];
+  /** Arrays of the group's i-th block after the last reset/step. */
+  arrays(i: number): BlockArrays;
+  close(): void;
+}
+
+class LocalGroup implements Group {
+  constructor(
+    readonly set: BlockEnvs,
+    readonly blocks: readonly number[],
+  ) {}
+  reset(seed: number): BlockMeta[] {
+    return this.set.reset(seed);
+  }
+  step(counts: number[], actions: Int32Array[]): BlockMeta[] {
+    return this.set.step(counts.map((c, i) => actions[i].subarray(0, c)));
+  }
+  arrays(i: number): BlockArrays {
+    return this.set.results[i];
+  }
+  close(): void {}
+}
+
+class WorkerGroup implements Group {
+  private readonly views: BlockArrays[] = [];
+  private readonly caps: number[] = [];
+  /** Actions buffers (shared), one per block; replaced when too small. */
+  private actionSabs: SharedArrayBuffer[];
+  private actionViews: Int32Array[];
+  private sendActions = true;
+  private dead: Error | undefined;
+  spaces: NonNullable<Extract<WorkerReply, { ok: true }>["spaces"]> | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly blocks: readonly number[],
+    private readonly worker: Worker,
+    private readonly port: MessagePort,
+    private readonly ctrl: Int32Array,
+  ) {
+    this.actionSabs = blocks.map(() => new SharedArrayBuffer(64));
+    this.actionViews = this.actionSabs.map((b) => new Int32Array(b));
+    worker.unref();
+    port.unref();
+  }
+
+  static start(index: number, blocks: number[], init: Omit<EnvWorkerInit, "blocks" | "slot" | "port" | "envCtrl" | "shardEnvWorker">, ctrlSab: SharedArrayBuffer): WorkerGroup {
+    const mod = workerModule();
+    const tsx = mod.tsx ? import.meta.resolve("tsx/esm/api") : undefined;
+    const boot = tsx
+      ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(mod.url)}); });`
+      : `import(${JSON.stringify(mod.url)});`;
+    const { port1, port2 } = new MessageChannel();
+    const full: EnvWorkerInit = { ...init, shardEnvWorker: true, blocks, envCtrl: ctrlSab, slot: index, port: port2 };
+    const ctrl = new Int32Array(ctrlSab);
+    Atomics.store(ctrl, index, 0);
+    const worker = new Worker(boot, { eval: true, workerData: full, transferList: [port2] });
+    const g = new WorkerGroup(index, blocks, worker, port1, ctrl);
+    const r = g.await();
+    if (r.ok) g.spaces = r.spaces;
+    return g;
+  }
+
+  private range(): string {
+    return this.blocks.length === 1 ? String(this.blocks[0]) : `${this.blocks[0]}..${this.blocks[this.blocks.length - 1]}`;
+  }
+
+  /** Waits for the worker's reply to the last request; throws its error. */
+  private await(): Extract<WorkerReply, { ok: true }> {
+    if (this.dead) throw this.dead;
+    while (Atomics.load(this.ctrl, this.index) === 0) Atomics.wait(this.ctrl, this.index, 0, 1000);
+    const state = Atomics.load(this.ctrl, this.index);
+    const m = receiveMessageOnPort(this.port)?.message as WorkerReply | undefined;
+    if (state === 2 && m === undefined) throw (this.dead = new Error(`env worker ${this.index} (blocks ${this.range()}) exited`));
+    Atomics.store(this.ctrl, this.index, 0);
+    if (m === undefined) throw (this.dead = new Error(`env worker ${this.index} (blocks ${this.range()}) signalled without a reply`));
+    if (!m.ok) {
+      const e = m.error;
+      if (e.name === "ShardError" && e.block !== undefined && e.towns && e.tick !== undefined) {
+        throw (this.dead = new ShardError(e.block, e.towns, e.tick, e.message.replace(/^block \d+ \(towns \d+\.\.\d+\) failed at tick \d+: /, "")));
+      }
+      const err = new Error(`env worker ${this.index} (blocks ${this.range()}): ${e.message}`);
+      err.name = e.name;
+      throw (this.dead = err);
+    }
+    return m;
+  }
+
+  private adopt(r: Extract<WorkerReply, { ok: true }>): BlockMeta[] {
+    const s = this.spaces!;
+    for (let i = 0; i < r.sabs.length; i++) {
+      const sab = r.sabs[i];
+      if (sab) {
+        this.caps[i] = (sab.byteLength / blockBytes(1, s.D, s.A)) | 0;
+        this.views[i] = blockViews(sab, this.caps[i], s.D, s.A);
+      }
+    }
+    return r.metas;
+  }
+
+  post(m: WorkerRequest): void {
+    if (this.dead) throw this.dead;
+    this.port.postMessage(m);
+  }
+
+  reset(seed: number): BlockMeta[] {
+    this.post({ op: "reset", seed });
+    return this.adopt(this.await());
+  }
+
+  /** Writes the actions into the shared buffers and asks for a step (collect with finishStep). */
+  beginStep(counts: number[], actions: Int32Array[]): void {
+    for (let i = 0; i < this.blocks.length; i++) {
+      if (this.actionViews[i].length < counts[i]) {
+        this.actionSabs[i] = new SharedArrayBuffer(4 * Math.max(16, counts[i] * 2));
+        this.actionViews[i] = new Int32Array(this.actionSabs[i]);
+        this.sendActions = true;
+      }
+      this.actionViews[i].set(actions[i].subarray(0, counts[i]));
+    }
+    this.post(this.sendActions ? { op: "step", counts, actions: this.actionSabs } : { op: "step", counts });
+    this.sendActions = false;
+  }
+
+  finishStep(): BlockMeta[] {
+    return this.adopt(this.await());
+  }
+
+  step(counts: number[], actions: Int32Array[]): BlockMeta[] {
+    this.beginStep(counts, actions);
+    return this.finishStep();
+  }
+
+  arrays(i: number): BlockArrays {
+    return this.views[i];
+  }
+
+  close(): void {
+    this.dead ??= new Error("the env is closed");
+    void this.worker.terminate();
+  }
+}
+
+/** Batch env over a sharded world; the same public surface as TownletVectorEnv for the bridge. */
+export class ShardedVectorEnv {
+  readonly config: LoadedConfig;
+  readonly maxCycles: number;
+  readonly plans: readonly BlockPlan[];
+  readonly workers: number;
+  readonly observationSize: number;
+  readonly actionCount: number;
+  readonly featureCount: number;
+  readonly mapShape: readonly [number, number, number];
+  /** Live agents when the worlds were built. */
+  readonly startAgents: number;
+  private readonly groups: Group[];
+  /** Group and index in it of each block. */
+  private readonly where: [number, number][] = [];
+  private failure: Error | undefined;
+  private episodes = 0;
+  private rootSeed: number;
+  private started = false;
+  private finished = false;
+  private cyclesDone = 0;
+  private tickNow = 0;
+  private cap = 0;
+  private eidBuf = new Int32Array(0);
+  private uidBuf = new Int32Array(0);
+  private obsBuf = new Float32Array(0);
+  private maskBuf = new Uint8Array(0);
+  private rewardBuf = new Float32Array(0);
+  private termBuf = new Uint8Array(0);
+  private truncBuf = new Uint8Array(0);
+  private takenBuf = new Uint8Array(0);
+  private invalidBuf = new Uint8Array(0);
+  /** Block of each row. */
+  private rowBlock = new Int32Array(0);
+  private names: string[] = [];
+  private lastIds: string[] = [];
+  private joinedReplaces: (string | null)[] = [];
+  /** Rows of each block in the last result. */
+  private counts: number[];
+  private cursor: number[];
+  /** Per block: global row of each of its start rows in the current step. */
+  private toGlobal: Int32Array[];
+  private actionsOf: Int32Array[];
+  private readonly result: VectorStep;
+
+  /** Like the constructor, with `pluginSpecs` loaded first (the constructor takes none). */
+  static async open(opts: ShardedEnvOptions = {}): Promise<ShardedVectorEnv> {
+    const plugins = await resolvePlugins(corePlugins, undefined, opts.pluginSpecs ?? []);
+    return new ShardedVectorEnv(opts, plugins);
+  }
+
+  constructor(opts: ShardedEnvOptions = {}, plugins: readonly AnyPlugin[] = corePlugins) {
+    if (plugins === corePlugins && opts.pluginSpecs?.length) throw new Error("ShardedVectorEnv: pluginSpecs need ShardedVectorEnv.open() (plug-in modules load asynchronously)");
+    const maxCycles = opts.maxCycles ?? 1000;
+    if (!Number.isInteger(maxCycles) || maxCycles < 1) throw new RangeError(`maxCycles: expected an integer >= 1, got ${maxCycles}`);
+    this.maxCycles = maxCycles;
+    const configFile = opts.config ?? DEFAULT_CONFIG_FILE;
+    this.config = loadConfig(configFile, plugins, { overrides: opts.overrides });
+    const s = this.config.settings;
+    this.plans = planBlocks(s.world.towns, shardsOf(s), s.seed);
+    this.rootSeed = s.seed;
+    const K = this.plans.length;
+    const want = opts.workers ?? 1;
+    if (!Number.isInteger(want) || want < 1) throw new RangeError(`workers: expected an integer >= 1, got ${want}`);
+    const N = Math.min(want, K);
+    this.workers = N;
+    const runs: number[][] = [];
+    for (let w = 0; w < N; w++) {
+      const run: number[] = [];
+      for (let b = Math.floor((w * K) / N); b < Math.floor(((w + 1) * K) / N); b++) run.push(b);
+      runs.push(run);
+    }
+    this.groups = [];
+    if (N === 1) {
+      const set = new BlockEnvs(this.plans, this.config, plugins, maxCycles);
+      const e0 = set.envs[0];
+      this.groups.push(new LocalGroup(set, runs[0]));
+      this.observationSize = e0.observationSize;
+      this.actionCount = e0.actionCount;
+      this.featureCount = e0.featureCount;
+      this.mapShape = e0.mapShape;
+      this.startAgents = set.envs.reduce((k, e) => k + e.world.agents.length, 0);
+    } else {
+      const ctrl = new SharedArrayBuffer(4 * N);
+      let agents = 0;
+      try {
+        for (let w = 0; w < N; w++) {
+          const g = WorkerGroup.start(w, runs[w], { configFile, overrides: opts.overrides, maxCycles, pluginSpecs: [...(opts.pluginSpecs ?? [])] }, ctrl);
+          this.groups.push(g);
+          agents += g.spaces!.agents;
+        }
+      } catch (e) {
+        for (const g of this.groups) g.close();
+        throw e;
+      }
+      const sp = (this.groups[0] as WorkerGroup).spaces!;
+      this.observationSize = sp.D;
+      this.actionCount = sp.A;
+      this.featureCount = sp.features;
+      this.mapShape = [sp.map[0], sp.map[1], sp.map[2]];
+      this.startAgents = agents;
+    }
+    this.groups.forEach((g, gi) => g.blocks.forEach((_, i) => this.where.push([gi, i])));
+    this.counts = new Array<number>(K).fill(0);
+    this.cursor = new Array<number>(K).fill(0);
+    this.toGlobal = this.plans.map(() => new Int32Array(16));
+    this.actionsOf = this.plans.map(() => new Int32Array(16));
+    this.result = {
+      count: 0,
+      agents: this.eidBuf,
+      uids: this.uidBuf,
+      ids: undefined,
+      obs: this.obsBuf,
+      masks: this.maskBuf,
+      rewards: this.rewardBuf,
+      terminated: this.termBuf,
+      truncated: this.truncBuf,
+      taken: this.takenBuf,
+      invalid: this.invalidBuf,
+      joined: 0,
+      exits: [],
+      invalidTotal: 0,
+    };
+  }
+
+  get blocks(): number {
+    return this.plans.length;
+  }
+  get towns(): number {
+    return this.config.settings.world.towns;
+  }
+  /** Root seed of the current episode (the config's before the first reset). */
+  get seed(): number {
+    return this.rootSeed;
+  }
+  get tick(): number {
+    return this.tickNow;
+  }
+  get cycles(): number {
+    return this.cyclesDone;
+  }
+  get done(): boolean {
+    return this.finished;
+  }
+  get rowIds(): readonly string[] {
+    return this.names;
+  }
+
+  /** The id of the agent that joined row `row` of the last result replaces, if any. */
+  replacesOf(row: number): string | undefined {
+    const k = row - (this.result.count - this.result.joined);
+    return k >= 0 ? (this.joinedReplaces[k] ?? undefined) : undefined;
+  }
+
+  /** Stops the worker threads. */
+  close(): void {
+    for (const g of this.groups) g.close();
+    this.failure ??= new Error("the env is closed");
+  }
+
+  /** Starts an episode of every block; seeds as TownletVectorEnv's (block b's derived from the root seed and b). */
+  reset(seed?: number): VectorStep {
+    if (this.failure) throw this.failure;
+    const s = seed !== undefined ? checkSeed(seed) : this.episodes === 0 ? this.rootSeed : Math.min(this.rootSeed + 1, Number.MAX_SAFE_INTEGER);
+    const metas = this.run(() => {
+      // Workers first (they run while the main thread works or waits), then collect in block order.
+      for (const g of this.groups) if (g instanceof WorkerGroup) g.post({ op: "reset", seed: s });
+      return this.groups.map((g) => (g instanceof WorkerGroup ? g.finishStep() : g.reset(s)));
+    });
+    this.rootSeed = s;
+    this.episodes++;
+    this.started = true;
+    this.cyclesDone = 0;
+    let n = 0;
+    for (const m of metas) n += m.count;
+    this.ensureRows(n);
+    const names: string[] = [];
+    let at = 0;
+    for (let b = 0; b < metas.length; b++) {
+      const m = metas[b];
+      this.copyRun(b, 0, at, m.count);
+      this.rowBlock.fill(b, at, at + m.count);
+      for (const name of m.names) names.push(name);
+      this.counts[b] = m.count;
+      at += m.count;
+    }
+    this.names = names;
+    this.tickNow = metas[0].tick;
+    this.joinedReplaces = [];
+    this.finished = n === 0;
+    this.result.exits = [];
+    return this.finish(n, 0, true, metas);
+  }
+
+  /** One tick of every block; `actions[i]` is the action of row i of the previous result. */
+  step(actions: Int32Array | ArrayLike<number>): VectorStep {
+    if (this.failure) throw this.failure;
+    if (!this.started) throw new Error("step() before reset(): call reset() to start an episode");
+    if (this.finished) throw new Error("the episode is over (every agent terminated or truncated): call reset() to start another");
+    const prev = this.result.count;
+    if (actions.length !== prev) throw new RangeError(`step: expected ${prev} actions (one per row of the last result), got ${actions.length}`);
+    const K = this.plans.length;
+    // 1. Scatter the actions to the blocks (a block's rows keep its order).
+    for (let b = 0; b < K; b++) {
+      this.cursor[b] = 0;
+      if (this.actionsOf[b].length < this.counts[b]) this.actionsOf[b] = new Int32Array(this.counts[b] * 2);
+    }
+    for (let g = 0; g < prev; g++) {
+      const b = this.rowBlock[g];
+      const a = actions[g];
+      // A value no int32 holds is refused as TownletVectorEnv refuses it (outside the space).
+      this.actionsOf[b][this.cursor[b]++] = Number.isInteger(a) && a >= -(2 ** 31) && a < 2 ** 31 ? a : -1;
+    }
+    const metas = this.run(() => {
+      const out: BlockMeta[][] = [];
+      const per = this.groups.map((g) => g.blocks.map((b) => this.counts[b]));
+      const acts = this.groups.map((g) => g.blocks.map((b) => this.actionsOf[b]));
+      // Workers first (they run while the main thread waits), then collect in block order.
+      this.groups.forEach((g, i) => {
+        if (g instanceof WorkerGroup) g.beginStep(per[i], acts[i]);
+      });
+      this.groups.forEach((g, i) => out.push(g instanceof WorkerGroup ? g.finishStep() : g.step(per[i], acts[i])));
+      return out;
+    });
+    this.cyclesDone++;
+
+    // 2. Start rows: the previous rows not done, in order, each from the next start row of its block.
+    let total = 0;
+    for (const m of metas) total += m.count;
+    this.ensureRows(total);
+    for (let b = 0; b < K; b++) {
+      this.cursor[b] = 0;
+      if (this.toGlobal[b].length < this.counts[b]) this.toGlobal[b] = new Int32Array(this.counts[b] * 2);
+    }
+    const names: string[] = [];
+    let n = 0;
+    let g = 0;
+    while (g < prev) {
+      if (this.termBuf[g] === 1 || this.truncBuf[g] === 1) {
+        g++;
+        continue;
+      }
+      const b = this.rowBlock[g];
+      const l0 = this.cursor[b];
+      const n0 = n;
+      const tg = this.toGlobal[b];
+      while (g < prev) {
+        if (this.termBuf[g] === 1 || this.truncBuf[g] === 1) {
+          g++;
+          continue;
+        }
+        if (this.rowBlock[g] !== b) break;
+        names.push(this.names[g]);
+        tg[this.cursor[b]++] = n;
+        n++;
+        g++;
+      }
+      // Rows n0 .. n-1 all come from block b (written after every earlier row was read).
+      this.rowBlock.fill(b, n0, n);
+      this.copyRun(b, l0, n0, n - n0);
+    }
+    // 3. Joined rows, block after block; exits mapped to their rows.
+    const exits: { row: number; reason: string }[] = [];
+    const replaces: (string | null)[] = [];
+    for (let b = 0; b < K; b++) {
+      const m = metas[b];
+      const s = m.count - m.joined;
+      if (this.cursor[b] !== s) throw new Error(`internal error (please report a bug): block ${b} kept ${s} rows, the env expected ${this.cursor[b]}`);
+      for (const [row, reason] of m.exits) exits.push({ row: this.toGlobal[b][row], reason });
+    }
+    for (let b = 0; b < K; b++) {
+      const m = metas[b];
+      const s = m.count - m.joined;
+      this.copyRun(b, s, n, m.joined);
+      this.rowBlock.fill(b, n, n + m.joined);
+      for (const name of m.names) names.push(name);
+      for (const r of m.replaces) replaces.push(r);
+      n += m.joined;
+      this.counts[b] = m.count;
+    }
+    exits.sort((x, y) => x.row - y.row);
+    this.names = names;
+    this.joinedReplaces = replaces;
+    this.tickNow = metas[0].tick;
+    let open = 0;
+    for (let i = 0; i < n; i++) if (this.termBuf[i] === 0 && this.truncBuf[i] === 0) open++;
+    this.finished = open === 0;
+    this.result.exits = exits;
+    return this.finish(n, replaces.length, false, metas);
+  }
+
+  /** Runs `f` over the groups; a failure stops the env. Returns the metas in block order. */
+  private run(f: () => BlockMeta[][]): BlockMeta[] {
+    try {
+      return f().flat();
+    } catch (e) {
+      this.failure = e as Error;
+      for (const g of this.groups) g.close();
+      throw e;
+    }
+  }
+
+  /** Copies `len` rows of block b from its row l0 to global row n0. */
+  private copyRun(b: number, l0: number, n0: number, len: number): void {
+    if (len === 0) return;
+    const [gi, i] = this.where[b];
+    const src = this.groups[gi].arrays(i);
+    const D = this.observationSize;
+    const A = this.actionCount;
+    const l1 = l0 + len;
+    this.eidBuf.set(src.agents.subarray(l0, l1), n0);
+    this.uidBuf.set(src.uids.subarray(l0, l1), n0);
+    this.rewardBuf.set(src.rewards.subarray(l0, l1), n0);
+    this.termBuf.set(src.terminated.subarray(l0, l1), n0);
+    this.truncBuf.set(src.truncated.subarray(l0, l1), n0);
+    this.takenBuf.set(src.taken.subarray(l0, l1), n0);
+    this.invalidBuf.set(src.invalid.subarray(l0, l1), n0);
+    this.obsBuf.set(src.obs.subarray(l0 * D, l1 * D), n0 * D);
+    this.maskBuf.set(src.masks.subarray(l0 * A, l1 * A), n0 * A);
+  }
+
+  private finish(n: number, joined: number, force: boolean, metas: BlockMeta[]): VectorStep {
+    const r = this.result;
+    const D = this.observationSize;
+    const A = this.actionCount;
+    r.count = n;
+    r.agents = this.eidBuf.subarray(0, n);
+    r.uids = this.uidBuf.subarray(0, n);
+    r.obs = this.obsBuf.subarray(0, n * D);
+    r.masks = this.maskBuf.subarray(0, n * A);
+    r.rewards = this.rewardBuf.subarray(0, n);
+    r.terminated = this.termBuf.subarray(0, n);
+    r.truncated = this.truncBuf.subarray(0, n);
+    r.taken = this.takenBuf.subarray(0, n);
+    r.invalid = this.invalidBuf.subarray(0, n);
+    r.joined = joined;
+    let inv = 0;
+    for (const m of metas) inv += m.invalidTotal;
+    r.invalidTotal = inv;
+    let changed = force || this.lastIds.length !== n;
+    for (let i = 0; !changed && i < n; i++) changed = this.lastIds[i] !== this.names[i];
+    if (changed) this.lastIds = this.names.slice();
+    r.ids = changed ? this.lastIds : undefined;
+    return r;
+  }
+
+  private ensureRows(n: number): void {
+    if (n <= this.cap) return;
+    const cap = Math.max(16, n * 2);
+    const keep = (a: Int32Array) => {
+      const g = new Int32Array(cap);
+      g.set(a);
+      return g;
+    };
+    const keep8 = (a: Uint8Array) => {
+      const g = new Uint8Array(cap);
+      g.set(a);
+      return g;
+    };
+    // The previous rows' blocks and done flags are read while the new rows are written.
+    this.eidBuf = keep(this.eidBuf);
+    this.uidBuf = keep(this.uidBuf);
+    this.rowBlock = keep(this.rowBlock);
+    this.termBuf = keep8(this.termBuf);
+    this.truncBuf = keep8(this.truncBuf);
+    this.takenBuf = keep8(this.takenBuf);
+    this.invalidBuf = keep8(this.invalidBuf);
+    this.rewardBuf = new Float32Array(cap);
+    this.obsBuf = new Float32Array(cap * this.observationSize);
+    this.maskBuf = new Uint8Array(cap * this.actionCount);
+    this.cap = cap;
+  }
+}
