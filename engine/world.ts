@@ -1,85 +1,27 @@
 // The world: many towns (batched environments) and their entities (typed-array columns), the
 // plug-ins' components, per-town state, messages, random streams and resources, and the tick
-// that runs every system in phase order. Knows no game rule.
-import { ComponentStore, defineComponent, isComponentDef, type Column, type ComponentDef, type ComponentSchema } from "./component.ts";
+// that runs every system in phase order. Knows no game rule. Its parts: world-types.ts (options,
+// SystemError, KernelState), world-plugins.ts (loading plug-ins, contexts, states and resources),
+// world-tick.ts (the tick), agent-list.ts (live agents and their runs), world-hash.ts (the state hash).
+import { ComponentStore, type Column, type ComponentDef, type ComponentSchema } from "./component.ts";
 import { Agent, Town } from "./core-components.ts";
 import { EntityIndex } from "./entities.ts";
-import { StateHasher } from "./hash.ts";
 import { MessageBus, type MessageDef, type MessageFields, type MessageView } from "./message.ts";
 import { PHASES, phaseIndex, type Phase } from "./phases.ts";
-import { isPersistentState, type AnyPlugin, type ComponentDecls, type SystemContext, type SystemDef } from "./plugin.ts";
+import type { AnyPlugin } from "./plugin.ts";
 import { RngStreams, CORE_STREAMS, type CoreStream, type Rng } from "./rng.ts";
 import { resolveSchedule, formatSchedule, type Schedule } from "./schedule.ts";
-import { ResourceError, type ResourceKey } from "./resource.ts";
+import type { ResourceKey } from "./resource.ts";
 import type { ConfigSections } from "./config/sections.ts";
+import { SystemError, type InitValues, type KernelState, type WorldOptions } from "./world-types.ts";
+import { PluginStates, loadPlugin, pluginStreamName, type PluginRuntime, type RunnableSystem } from "./world-plugins.ts";
+import { hashWorldState } from "./world-hash.ts";
+import { AgentList } from "./agent-list.ts";
+import { TickRunner } from "./world-tick.ts";
 
-export interface WorldOptions {
-  /** Validated configuration (see engine/config); plug-in sections keyed by plug-in name. */
-  settings: ConfigSections | Record<string, unknown>;
-  plugins: readonly AnyPlugin[];
-  /** Root seed; defaults to `settings.seed`, then 0. */
-  seed?: number;
-  /** Number of towns; defaults to `settings.world.towns`, then 1. */
-  towns?: number;
-  /**
-   * Initial entity capacity; default: the entities the plug-ins create at start (their
-   * `entities` hints) plus id 0, and at least 1024 (small worlds keep room to spawn without
-   * regrowing). Columns grow by a quarter beyond it.
-   */
-  capacity?: number;
-  /**
-   * First agent uid of this world (default 0) and how many uids it may hand out (default 2^32):
-   * a block of a sharded world (engine/shards.ts) numbers its agents from its own base, so
-   * agent ids stay unique across blocks. Neither is hashed: the defaults give today's uids.
-   */
-  uidBase?: number;
-  uidLimit?: number;
-}
-
-/** Initial field values by component name, for `spawnAgent`/`spawnEntity`. */
-export type InitValues = Record<string, Record<string, number>>;
-
-/** Raised when a system throws during a tick: names the system, tick and phase. */
-export class SystemError extends Error {
-  override name = "SystemError";
-  constructor(
-    readonly system: string,
-    readonly tick: number,
-    readonly phase: Phase,
-    override readonly cause: unknown,
-  ) {
-    super(`system "${system}" failed in phase ${phase} at tick ${tick}: ${cause instanceof Error ? cause.message : String(cause)}`);
-  }
-}
-
-interface RunnableSystem {
-  name: string;
-  phase: Phase;
-  sets?: string[];
-  before?: string[];
-  after?: string[];
-  plugin: string;
-  def: SystemDef;
-  ctx: MutableContext;
-}
-
-type MutableContext = SystemContext & { tick: number; agents: Int32Array; spans: Int32Array; phase: number };
-
-interface PluginRuntime {
-  plugin: AnyPlugin;
-  ctx: MutableContext;
-}
-
-/** Inline component schemas get one definition per plug-in object, shared by all its worlds. */
-const inlineDefs = new WeakMap<object, Map<string, ComponentDef>>();
-function resolveDecl(plugin: AnyPlugin, key: string, decl: ComponentDef | ComponentSchema): ComponentDef {
-  if (isComponentDef(decl)) return decl;
-  let m = inlineDefs.get(plugin);
-  if (!m) inlineDefs.set(plugin, (m = new Map()));
-  let d = m.get(key);
-  if (!d) m.set(key, (d = defineComponent(key, decl)));
-  return d;
-}
+// The world's parts live beside it; every name it exported is still exported here.
+export { SystemError, pluginStreamName };
+export type { InitValues, KernelState, WorldOptions };
 
 export class World {
   readonly plugins: readonly AnyPlugin[];
@@ -96,33 +38,22 @@ export class World {
   messages!: MessageBus;
   schedule!: Schedule<RunnableSystem>;
   private runtimes: PluginRuntime[] = [];
-  private states = new Map<string, unknown>();
-  /** Providing plug-in's state by resource name (from the plug-ins' `provides`). */
-  private resources = new Map<string, unknown>();
-  /** Providing plug-in's name by resource name. */
-  private providers = new Map<string, string>();
-  private systemsFlat: RunnableSystem[][] = [];
-  private agentList = new Int32Array(0);
-  private agentCount = 0;
-  private spanList = new Int32Array(0);
-  private spanCount = 0;
-  private agentsDirty = true;
+  /** The plug-ins' states and the resources they provide. */
+  private plugs = new PluginStates();
+  /** Live agents (and their runs of ids), rebuilt when agents come or go. */
+  private agentList = new AgentList();
   private nextUid = 0;
   private uidToEid = new Map<number, number>();
   private names = new Map<number, string>();
   private nameToUid = new Map<string, number>();
   private interned: string[] = [];
   private internIds = new Map<string, number>();
-  private inTick = false;
-  private currentPhase = 0;
   private readonly initialCapacity: number | undefined;
   /** First uid and number of uids of this world (see WorldOptions.uidBase). */
   readonly uidBase: number;
   readonly uidLimit: number;
-  private readonly tickListeners: ((w: World) => void)[] = [];
-  private tickEndTasks: (() => void)[] = [];
-  /** Milliseconds spent in each system since timing was enabled, by system name. */
-  private timing: Map<string, number> | undefined;
+  /** Runs the ticks: systems by phase, end-of-tick tasks, listeners, timing (engine/world-tick.ts). */
+  private readonly ticker = new TickRunner();
   private spawnHooks: PluginRuntime[] = [];
   private readyHooks: PluginRuntime[] = [];
   private removeHooks: PluginRuntime[] = [];
@@ -157,108 +88,34 @@ export class World {
     this.components = new ComponentStore(capacity, "component");
     this.townStore = new ComponentStore(this.towns, "town state");
     this.messages = new MessageBus();
-    this.states = new Map();
-    this.resources = new Map();
-    this.providers = new Map();
+    this.plugs = new PluginStates();
     this.runtimes = [];
-    this.agentList = new Int32Array(0);
-    this.agentCount = 0;
-    this.spanList = new Int32Array(0);
-    this.spanCount = 0;
-    this.agentsDirty = true;
+    this.agentList = new AgentList();
     this.nextUid = 0;
     this.uidToEid = new Map();
     this.names = new Map();
     this.nameToUid = new Map();
     this.interned = [];
     this.internIds = new Map();
-    this.tickEndTasks = [];
+    this.ticker.tickEndTasks = [];
     this.components.register(Town, "engine");
     this.components.register(Agent, "engine");
 
     const streams = {} as Record<CoreStream, Rng>;
     for (const n of CORE_STREAMS) streams[n] = this.rng.get(n);
     const all: RunnableSystem[] = [];
-    for (const plugin of this.plugins) {
-      const rng = this.rng.add(pluginStreamName(plugin.name));
-      const comps: Record<string, Record<string, Column>> = {};
-      const defs: Record<string, ComponentDef> = {};
-      for (const [key, decl] of Object.entries((plugin.components ?? {}) as ComponentDecls)) {
-        defs[key] = resolveDecl(plugin, key, decl);
-        comps[key] = this.components.register(defs[key], plugin.name, this.settings);
-      }
-      const town: Record<string, Record<string, Column>> = {};
-      for (const [key, decl] of Object.entries((plugin.townState ?? {}) as ComponentDecls)) {
-        const def = resolveDecl(plugin, key, decl);
-        town[key] = this.townStore.register(def, plugin.name);
-        for (let t = 0; t < this.towns; t++) this.townStore.add(def, t);
-      }
-      for (const m of plugin.messages ?? []) this.messages.register(m, plugin.name);
-      const sections = this.settings as unknown as Record<string, unknown>;
-      let config = sections[plugin.name];
-      if (config === undefined && plugin.config) config = plugin.config.parse(plugin.config.safeParse(undefined).success ? undefined : {});
-      const ctx = this.makeContext(plugin, config, rng, streams, comps, defs, town);
-      this.runtimes.push({ plugin, ctx });
-      if (plugin.state) {
-        const st = plugin.state(this);
-        this.states.set(plugin.name, st);
-        (ctx as { state: unknown }).state = st;
-        this.provide(plugin, st);
-      }
-      for (const def of plugin.systems ?? []) {
-        all.push({
-          name: def.name,
-          phase: def.phase,
-          sets: def.sets,
-          before: def.before,
-          after: def.after,
-          plugin: plugin.name,
-          def: def as SystemDef,
-          ctx: this.makeContext(plugin, config, rng, streams, comps, defs, town, ctx.state),
-        });
-      }
-    }
-    this.checkRequires();
+    for (const plugin of this.plugins) all.push(...loadPlugin(this, plugin, streams, this.runtimes, this.plugs));
+    this.plugs.checkRequires(this.plugins);
     this.spawnHooks = this.runtimes.filter((r) => r.plugin.onAgentSpawn);
     this.readyHooks = this.runtimes.filter((r) => r.plugin.onAgentReady);
     this.removeHooks = this.runtimes.filter((r) => r.plugin.onAgentRemove);
     this.schedule = resolveSchedule(all);
-    this.systemsFlat = PHASES.map((p) => this.schedule[p]);
+    this.ticker.systems = PHASES.map((p) => this.schedule[p]);
     for (const s of all) s.ctx.phase = phaseIndex(s.phase);
     for (const { plugin, ctx } of this.runtimes) {
       if (plugin.setup) {
         ctx.agents = this.agents;
         plugin.setup(ctx);
-      }
-    }
-  }
-
-  /**
-   * Maps the resources a plug-in provides to its state, as soon as the state exists (so later
-   * plug-ins' `state` factories can read them, as they could read earlier states). A resource
-   * provided twice fails naming both plug-ins.
-   */
-  private provide(plugin: AnyPlugin, st: unknown): void {
-    for (const key of plugin.provides ?? []) {
-      const prior = this.providers.get(key.name);
-      if (prior !== undefined) throw new ResourceError(`resource "${key.name}" is provided twice (plug-ins "${prior}" and "${plugin.name}")`);
-      this.providers.set(key.name, plugin.name);
-      this.resources.set(key.name, st);
-    }
-  }
-
-  /** Every `requires` needs a provider: one missing fails at start naming both plug-ins. */
-  private checkRequires(): void {
-    for (const p of this.plugins) {
-      for (const key of p.provides ?? []) {
-        if (!this.states.has(p.name)) throw new ResourceError(`plug-in "${p.name}" provides resource "${key.name}" but has no state`);
-      }
-      for (const key of p.requires ?? []) {
-        if (this.providers.has(key.name)) continue;
-        throw new ResourceError(
-          `plug-in "${p.name}" requires resource "${key.name}" from plug-in "${key.plugin}", which is not in this world` +
-            (this.hasPlugin(key.plugin) ? ` (plug-in "${key.plugin}" is, but does not provide "${key.name}")` : ""),
-        );
       }
     }
   }
@@ -271,92 +128,11 @@ export class World {
     return Math.max(1024, hint + 1);
   }
 
-  private makeContext(
-    plugin: AnyPlugin,
-    config: unknown,
-    rng: Rng,
-    streams: Record<CoreStream, Rng>,
-    components: Record<string, Record<string, Column>>,
-    defs: Record<string, ComponentDef>,
-    townState: Record<string, Record<string, Column>>,
-    state?: unknown,
-  ): MutableContext {
-    const world = this;
-    const ctx: MutableContext = {
-      world,
-      tick: 0,
-      phase: 0,
-      agents: this.agentList.subarray(0, 0),
-      spans: this.spanList.subarray(0, 0),
-      towns: this.towns,
-      config,
-      settings: this.settings,
-      rng,
-      streams,
-      components: components as never,
-      defs: defs as never,
-      townState: townState as never,
-      state,
-      send(def: MessageDef, ...values: number[]) {
-        world.messages.channel(def).push(values);
-      },
-      read<F extends MessageFields>(def: MessageDef<F>): MessageView<F> {
-        return world.messages.channel(def).read(ctx.phase);
-      },
-      resource<R>(key: ResourceKey<R>): R {
-        return world.resource(key);
-      },
-      optionalResource<R>(key: ResourceKey<R>): R | undefined {
-        return world.optionalResource(key);
-      },
-    };
-    void plugin;
-    return ctx;
-  }
-
   // ---- running -----------------------------------------------------------------------------
 
   /** Runs one tick: every phase, every system in schedule order. */
   step(): void {
-    if (this.inTick) throw new Error("world.step() called from inside a tick");
-    const tick = this.tick + 1;
-    this.inTick = true;
-    this.messages.beginTick();
-    let sys: RunnableSystem | undefined;
-    try {
-      for (let p = 0; p < this.systemsFlat.length; p++) {
-        this.currentPhase = p;
-        this.messages.beginPhase(p);
-        const list = this.systemsFlat[p];
-        for (let i = 0; i < list.length; i++) {
-          sys = list[i];
-          const ctx = sys.ctx;
-          ctx.tick = tick;
-          ctx.agents = this.agents;
-          ctx.spans = this.spans;
-          if (this.timing === undefined) sys.def.run(ctx);
-          else {
-            const t0 = performance.now();
-            sys.def.run(ctx);
-            this.timing.set(sys.name, (this.timing.get(sys.name) ?? 0) + performance.now() - t0);
-          }
-        }
-      }
-      sys = undefined;
-      this.messages.endTick();
-      this.tick = tick;
-    } catch (err) {
-      if (sys) throw new SystemError(sys.name, tick, sys.phase, err);
-      throw err;
-    } finally {
-      this.inTick = false;
-    }
-    if (this.tickEndTasks.length > 0) {
-      const tasks = this.tickEndTasks;
-      this.tickEndTasks = [];
-      for (const t of tasks) t();
-    }
-    for (let i = 0; i < this.tickListeners.length; i++) this.tickListeners[i](this);
+    this.ticker.step(this);
   }
 
   /** Runs `n` ticks. */
@@ -366,23 +142,17 @@ export class World {
 
   /** Starts (or restarts) recording the time each system takes (for benchmarks and --profile). */
   enableTiming(): void {
-    this.timing = new Map();
+    this.ticker.enableTiming();
   }
 
   /** Milliseconds per system since enableTiming, in schedule order. */
   systemTimes(): { system: string; phase: Phase; ms: number }[] {
-    const out: { system: string; phase: Phase; ms: number }[] = [];
-    for (const list of this.systemsFlat) for (const s of list) out.push({ system: s.name, phase: s.phase, ms: this.timing?.get(s.name) ?? 0 });
-    return out;
+    return this.ticker.systemTimes();
   }
 
   /** Calls `fn` after every completed tick (tools, tests; not systems). Returns an unsubscribe. */
   onTick(fn: (w: World) => void): () => void {
-    this.tickListeners.push(fn);
-    return () => {
-      const i = this.tickListeners.indexOf(fn);
-      if (i >= 0) this.tickListeners.splice(i, 1);
-    };
+    return this.ticker.onTick(fn);
   }
 
   /**
@@ -391,28 +161,27 @@ export class World {
    * persistence phase's snapshots) defers its work here. Outside a tick it runs at once.
    */
   atTickEnd(fn: () => void): void {
-    if (!this.inTick) fn();
-    else this.tickEndTasks.push(fn);
+    this.ticker.atTickEnd(fn);
   }
 
   /** Starts over with `seed` (default: the current one): the result equals a fresh world. */
   reset(seed?: number): void {
-    if (this.inTick) throw new Error("world.reset() called from inside a tick");
+    if (this.ticker.inTick) throw new Error("world.reset() called from inside a tick");
     if (seed !== undefined) this.seed = seed;
     this.init();
   }
 
   /** The current phase index while a tick runs. */
   get phase(): number {
-    return this.currentPhase;
+    return this.ticker.phase;
   }
 
   // ---- entities ------------------------------------------------------------------------------
 
   /** Live agents of every town, in entity order (a view; do not keep it across structural changes). */
   get agents(): Int32Array {
-    if (this.agentsDirty) this.rebuildAgents();
-    return this.agentList.subarray(0, this.agentCount);
+    if (this.agentList.dirty) this.rebuildAgents();
+    return this.agentList.agents();
   }
 
   /**
@@ -420,41 +189,12 @@ export class World {
    * that touch each agent's columns independently run fastest over these (no index gather).
    */
   get spans(): Int32Array {
-    if (this.agentsDirty) this.rebuildAgents();
-    return this.spanList.subarray(0, 2 * this.spanCount);
+    if (this.agentList.dirty) this.rebuildAgents();
+    return this.agentList.spans();
   }
 
   private rebuildAgents(): void {
-    const max = this.maxEntityId();
-    if (this.agentList.length < max + 1) this.agentList = new Int32Array(Math.max(16, max + 1, Math.ceil(this.agentList.length * 1.25)));
-    let n = 0;
-    let runs = 0;
-    const list = this.agentList;
-    const has = this.components.flags(Agent);
-    // Scan the Agent membership flags: linear, ordered by entity id, no sort.
-    let prev = -2;
-    for (let eid = 1; eid <= max; eid++) {
-      if (has[eid] !== 1) continue;
-      list[n++] = eid;
-      if (eid !== prev + 1) runs++;
-      prev = eid;
-    }
-    if (this.spanList.length < 2 * runs) this.spanList = new Int32Array(Math.max(16, 2 * runs, Math.ceil(this.spanList.length * 1.25)));
-    const spans = this.spanList;
-    let k = -1;
-    prev = -2;
-    for (let i = 0; i < n; i++) {
-      const eid = list[i];
-      if (eid !== prev + 1) {
-        k++;
-        spans[2 * k] = eid;
-      }
-      spans[2 * k + 1] = eid + 1;
-      prev = eid;
-    }
-    this.agentCount = n;
-    this.spanCount = runs;
-    this.agentsDirty = false;
+    this.agentList.rebuild(this.maxEntityId(), this.components.flags(Agent));
   }
 
   /** The largest entity id ever handed out. */
@@ -519,7 +259,7 @@ export class World {
       this.names.set(uid, opts.name);
       this.nameToUid.set(opts.name, uid);
     }
-    this.agentsDirty = true;
+    this.agentList.dirty = true;
     for (const r of this.spawnHooks) r.plugin.onAgentSpawn!(r.ctx, eid);
     if (opts.init) {
       for (const [comp, values] of Object.entries(opts.init)) {
@@ -543,7 +283,7 @@ export class World {
       for (const r of this.removeHooks) r.plugin.onAgentRemove!(r.ctx, eid);
       const uid = this.components.columns(Agent).uid[eid];
       this.uidToEid.delete(uid);
-      this.agentsDirty = true;
+      this.agentList.dirty = true;
     }
     this.components.removeAll(eid);
     this.entities.remove(eid);
@@ -597,21 +337,17 @@ export class World {
 
   /** A resource by its typed key (engine/resource.ts): the state of the plug-in that provides it. */
   resource<T>(key: ResourceKey<T>): T {
-    if (!this.resources.has(key.name)) {
-      throw new ResourceError(`no plug-in in this world provides resource "${key.name}" (usually plug-in "${key.plugin}")`);
-    }
-    return this.resources.get(key.name) as T;
+    return this.plugs.resource(key);
   }
 
   /** A resource by its typed key, or undefined when no plug-in in this world provides it. */
   optionalResource<T>(key: ResourceKey<T>): T | undefined {
-    return this.resources.get(key.name) as T | undefined;
+    return this.plugs.optionalResource(key);
   }
 
   /** A plug-in's resource by the plug-in's name (untyped; between plug-ins use `resource(Key)`). */
   state<S>(pluginName: string): S {
-    if (!this.states.has(pluginName)) throw new Error(`plug-in "${pluginName}" has no state in this world`);
-    return this.states.get(pluginName) as S;
+    return this.plugs.state<S>(pluginName);
   }
 
   /**
@@ -619,9 +355,7 @@ export class World {
    * `method` (services are typed by interfaces in components/), else undefined.
    */
   service<T>(plugin: string, method: string): T | undefined {
-    if (!this.states.has(plugin)) return undefined;
-    const st = this.states.get(plugin) as Record<string, unknown> | undefined;
-    return st && typeof st[method] === "function" ? (st as T) : undefined;
+    return this.plugs.service<T>(plugin, method);
   }
 
   hasPlugin(name: string): boolean {
@@ -682,7 +416,7 @@ export class World {
 
   /** The kernel's state beside the columns: what a snapshot carries apart from them. */
   kernelState(): KernelState {
-    if (this.inTick) throw new Error("snapshots are taken between ticks (a system defers its snapshot with world.atTickEnd)");
+    if (this.ticker.inTick) throw new Error("snapshots are taken between ticks (a system defers its snapshot with world.atTickEnd)");
     const ix = this.entities;
     return {
       tick: this.tick,
@@ -703,7 +437,7 @@ export class World {
    * entity gets the same id), and the agent ids are re-derived from the Agent columns.
    */
   restoreKernelState(k: KernelState): void {
-    if (this.inTick) throw new Error("world.restoreKernelState() called from inside a tick");
+    if (this.ticker.inTick) throw new Error("world.restoreKernelState() called from inside a tick");
     const ix = new EntityIndex(this.components.capacity);
     ix.restore(k.dense, k.aliveCount, k.maxId);
     this.entities = ix;
@@ -718,8 +452,8 @@ export class World {
     const isAgent = this.components.flags(Agent);
     const uid = this.components.columns(Agent).uid;
     for (let eid = 1; eid <= k.maxId; eid++) if (isAgent[eid] === 1) this.uidToEid.set(uid[eid], eid);
-    this.agentsDirty = true;
-    this.tickEndTasks = [];
+    this.agentList.dirty = true;
+    this.ticker.tickEndTasks = [];
   }
 
   /** Calls every plug-in's `onLoad` hook, in plug-in order, after a snapshot was restored. */
@@ -739,75 +473,9 @@ export class World {
    * still in flight, interned strings and every plug-in's persistent state.
    */
   stateHash(): string {
-    const h = new StateHasher();
-    h.u32(this.tick).u32(this.towns).u32(this.nextUid);
-    const ix = this.entities;
-    const dense = ix.dense;
-    h.u32(ix.aliveCount).u32(ix.maxId).u32(dense.length);
-    for (let i = 0; i < dense.length; i++) h.u32(dense[i]);
-    const max = ix.maxId;
-    this.components.forEach((def, cols, has) => hashColumns(h, def, cols, has, 1, max));
-    this.townStore.forEach((def, cols, has) => hashColumns(h, def, cols, has, 0, this.towns - 1));
-    for (const name of this.rng.order) {
-      const s = this.rng.get(name).state();
-      h.str(name).f64(s.c).f64(s.s0).f64(s.s1).f64(s.s2);
-    }
-    for (const ch of this.messages.channels) {
-      const v = ch.lastTick();
-      h.str(ch.def.name).u32(v.count);
-      for (const c of ch.cols) for (let i = v.start; i < v.end; i++) h.f64(c[i]);
-    }
-    h.u32(this.interned.length);
-    for (const s of this.interned) h.str(s);
-    const named = [...this.names.entries()].sort((a, b) => a[0] - b[0]);
-    for (const [uid, n] of named) h.u32(uid).str(n);
-    for (const p of this.plugins) {
-      const st = this.states.get(p.name);
-      if (isPersistentState(st)) {
-        h.str(p.name);
-        st.hash(h);
-      }
-    }
-    return h.digest();
+    const { tick, towns, nextUid, entities, components, townStore, rng, messages, interned, names, plugins } = this;
+    return hashWorldState({ tick, towns, nextUid, entities, components, townStore, rng, messages, interned, names, plugins, states: this.plugs.states });
   }
-}
-
-function hashColumns(h: StateHasher, def: ComponentDef, cols: Record<string, Column>, has: Uint8Array, from: number, to: number): void {
-  h.str(def.name);
-  for (const f of def.fields) {
-    const col = cols[f.name];
-    h.str(f.name);
-    if (col instanceof Float32Array) {
-      const w = new Uint32Array(col.buffer, col.byteOffset, col.length);
-      for (let id = from; id <= to; id++) if (has[id] === 1) h.u32(id).u32(w[id]);
-    } else if (col instanceof Float64Array) {
-      const w = new Uint32Array(col.buffer, col.byteOffset, col.length * 2);
-      for (let id = from; id <= to; id++) if (has[id] === 1) h.u32(id).u32(w[2 * id]).u32(w[2 * id + 1]);
-    } else {
-      for (let id = from; id <= to; id++) if (has[id] === 1) h.u32(id).u32(col[id]);
-    }
-  }
-}
-
-/** The kernel's own state (see World.kernelState). */
-export interface KernelState {
-  tick: number;
-  seed: number;
-  /** Entity capacity of the component columns. */
-  capacity: number;
-  nextUid: number;
-  /** Entity index: live ids are dense[0, aliveCount); the rest wait to be recycled. */
-  aliveCount: number;
-  maxId: number;
-  dense: Uint32Array;
-  /** Custom agent names by uid, ascending uid. */
-  names: [number, string][];
-  interned: string[];
-}
-
-/** A plug-in's own random stream is named `plugin:<name>`, apart from the engine's streams. */
-export function pluginStreamName(plugin: string): string {
-  return `plugin:${plugin}`;
 }
 
 /** Builds a world from validated settings and plug-ins. */
