@@ -222,22 +222,16 @@ class RayVectorEnvTest(unittest.TestCase):
         finally:
             env.close()
 
-    def test_workers_per_actor_reaches_the_engine_or_is_refused_clearly(self):
-        help_text = subprocess.run(["node", str(ROOT / "bin" / "townlet.mjs"), "serve", "--stdio", "--help"], capture_output=True, text=True, timeout=120).stdout
-        if "--workers" in help_text:
-            # The engine has worker threads: the same run, whatever the number of workers.
-            def run(w):
-                with RayVectorEnv(config=MANY, actors=1, overrides={"world.towns": 4}, max_cycles=20, workers_per_actor=w, actor_options={"num_cpus": 1}) as env:
-                    r = env.reset(seed=3)
-                    for _ in range(10):
-                        r = env.step(np.zeros(len(r.ids), np.int32))
-                    return r.obs.tobytes()
+    def test_workers_per_actor_reaches_the_engine_and_gives_the_same_run(self):
+        # Each actor's world in 2 blocks (world.shards): 2 worker threads run them; same replies as 1.
+        def run(w):
+            with RayVectorEnv(config=MANY, actors=1, overrides={"world.towns": 4, "world.shards": 2}, max_cycles=20, workers_per_actor=w, actor_options={"num_cpus": 1}) as env:
+                r = env.reset(seed=3)
+                for _ in range(10):
+                    r = env.step(np.zeros(len(r.ids), np.int32))
+                return r.obs.tobytes(), list(r.ids)
 
-            self.assertEqual(run(2), run(1))
-        else:
-            with self.assertRaises(ValueError) as cm:
-                RayVectorEnv(config=MANY, actors=1, overrides={"world.towns": 4}, max_cycles=20, workers_per_actor=2)
-            self.assertIn("workers_per_actor=2: this engine has no `serve --stdio --workers` flag", str(cm.exception))
+        self.assertEqual(run(2), run(1))
 
     def test_more_cpus_than_the_cluster_has_is_refused(self):
         with self.assertRaises(ValueError) as cm:

@@ -121,8 +121,10 @@ class EngineProcess:
     """One `townlet serve --stdio` child. Every request has a timeout; a dead child raises
     EngineDied; close() (or the context manager, or interpreter exit) leaves no process behind."""
 
-    def __init__(self, config=None, overrides=None, max_cycles=None, command=None, timeout=30.0, startup_timeout=120.0, shm=None):
+    def __init__(self, config=None, overrides=None, max_cycles=None, command=None, timeout=30.0, startup_timeout=120.0, shm=None, workers=None):
         cmd = list(command) if command is not None else find_engine_command() + ["serve", "--stdio"]
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
         if command is None:
             if config is not None:
                 cmd += ["--config", str(config)]
@@ -130,6 +132,8 @@ class EngineProcess:
                 cmd += ["--overrides", json.dumps(overrides)]
             if max_cycles is not None:
                 cmd += ["--max-cycles", str(int(max_cycles))]
+            if workers is not None and workers > 1:
+                cmd += ["--workers", str(int(workers))]
         self.timeout = float(timeout)
         self._stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, bufsize=0)

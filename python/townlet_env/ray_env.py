@@ -145,7 +145,9 @@ class RayVectorEnv:
     config, overrides, max_cycles: as VectorEnv (a relative config path is resolved here, on the
     driver). The towns (`world.towns`, from overrides or the config) are split over the actors.
     workers_per_actor: the engine's `--workers N` (worker threads in each engine); 1 = one
-    thread. Passed only when > 1. engine_command: the command that starts the engine on every
+    thread. Passed only when > 1. The threads run the blocks of each actor's world, so give
+    `world.shards` (in overrides or the config; at most the towns of each actor's slice): a world
+    of one block runs on one thread whatever N says. Replies do not depend on N. engine_command: the command that starts the engine on every
     node, without `serve --stdio` (default: the one this driver finds: TOWNLET_ENGINE,
     TOWNLET_ROOT, ...; the same path must exist on every node). actor_options: extra
     `.options(...)` of each actor (default num_cpus=workers_per_actor, and a runtime_env whose
@@ -222,13 +224,7 @@ class RayVectorEnv:
             self.slices = split_towns(self.towns, self.actors)
             refs = [h.start.remote(self._args(base_args, dict(overrides, **{"world.towns": n}))) for h, (_, n) in zip(self._handles, self.slices)]
             infos = self._get(refs, list(range(self.actors)), float(startup_timeout) + 30, "start")
-        except BaseException as e:
-            if self.workers_per_actor > 1 and "--workers" in str(e) and "unknown" in str(e).lower():
-                self.close()
-                raise ValueError(
-                    f"workers_per_actor={self.workers_per_actor}: this engine has no `serve --stdio --workers` flag "
-                    f"(worker threads inside one engine run `townlet run` and `townlet bench` so far, not the stdio bridge: issue #14 item 1); use workers_per_actor=1. The engine said: {e}"
-                ) from None
+        except BaseException:
             self.close()
             raise
         for k, info in enumerate(infos):

@@ -98,12 +98,15 @@ class VectorEnv:
     rows done there), then agents that joined during it. `step(actions)` takes one int32 action
     per row of the previous result (rows that were done are ignored)."""
 
-    def __init__(self, config=None, overrides=None, max_cycles=None, command=None, timeout=30.0, startup_timeout=120.0, shm=None):
+    def __init__(self, config=None, overrides=None, max_cycles=None, command=None, timeout=30.0, startup_timeout=120.0, shm=None, workers=None):
         # shm=None (default): the arrays of replies come through shared-memory files in /dev/shm
         # where it exists (Linux), else through the pipe; False: always the pipe; True: shared
         # memory, in the temporary folder when there is no /dev/shm. `transport` and
         # `transport_reason` say which and why.
-        self.engine = EngineProcess(config=config, overrides=overrides, max_cycles=max_cycles, command=command, timeout=timeout, startup_timeout=startup_timeout, shm=shm)
+        # workers: the engine's `--workers N`, threads running the world's blocks (world.shards in
+        # the overrides or the config; a world of one block runs on one thread whatever N says).
+        # Replies do not depend on it.
+        self.engine = EngineProcess(config=config, overrides=overrides, max_cycles=max_cycles, command=command, timeout=timeout, startup_timeout=startup_timeout, shm=shm, workers=workers)
         adopt_hello(self, self.engine.info)
         self._ids: list = []
         self.last: Optional[StepResult] = None
