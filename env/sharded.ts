@@ -159,10 +159,12 @@ class WorkerGroup implements Group {
     const ctrl = new Int32Array(ctrlSab);
     Atomics.store(ctrl, index, 0);
     const worker = new Worker(boot, { eval: true, workerData: full, transferList: [port2] });
-    const g = new WorkerGroup(index, blocks, worker, port1, ctrl);
-    const r = g.await();
-    if (r.ok) g.spaces = r.spaces;
-    return g;
+    return new WorkerGroup(index, blocks, worker, port1, ctrl);
+  }
+
+  /** Waits until the worker has built its blocks (or throws its error). */
+  ready(): void {
+    this.spaces = this.await().spaces;
   }
 
   private range(): string {
@@ -331,9 +333,10 @@ export class ShardedVectorEnv {
       const ctrl = new SharedArrayBuffer(4 * N);
       let agents = 0;
       try {
-        for (let w = 0; w < N; w++) {
-          const g = WorkerGroup.start(w, runs[w], { configFile, overrides: opts.overrides, maxCycles, pluginSpecs: [...(opts.pluginSpecs ?? [])] }, ctrl);
-          this.groups.push(g);
+        // Every worker builds its blocks at once; then each is waited for.
+        for (let w = 0; w < N; w++) this.groups.push(WorkerGroup.start(w, runs[w], { configFile, overrides: opts.overrides, maxCycles, pluginSpecs: [...(opts.pluginSpecs ?? [])] }, ctrl));
+        for (const g of this.groups as WorkerGroup[]) {
+          g.ready();
           agents += g.spaces!.agents;
         }
       } catch (e) {

@@ -13,6 +13,9 @@
 // Version history: 1 first version (shared memory: two fixed slots named in hello);
 // 2 the client names the slot per request (a slot is reused only when the client holds no view
 // of it), a failed shared-memory write falls back to the pipe with `shm_error`.
+// `--workers N [--shards K]`: a world of several blocks (world.shards) is served by
+// env/sharded.ts (its blocks on N threads); the replies are the same for any N, and a world of one
+// block is served by TownletVectorEnv exactly as before.
 import { FLAG, parseCommand, type CommandSpec } from "./args.ts";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../engine/paths.ts";
