@@ -1,27 +1,23 @@
 // `townlet serve`: runs a town and serves its telemetry, its console and the observer page (web/,
 // at /) on one port (HTTP + WebSocket), then prints the URL. This is where the plug-ins'
 // operations meet: systems never import each other, so the employment, social, persistence and
-// snapshot functions are bound here to the console and the telemetry publisher (`bindSystems`).
+// snapshot functions are bound here to the console and the telemetry publisher (`bindSystems`,
+// tools/serve-bind.ts); the stepping loop is tools/serve-loop.ts.
 import { spawn } from "node:child_process";
-import { basename, dirname, join, resolve, relative, isAbsolute, sep } from "node:path";
-import { mkdirSync, realpathSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
 import type { World } from "../engine/world.ts";
+import { fileURLToPath } from "node:url";
 import { MAX_TICK_INTERVAL_MS, MIN_TICKS_PER_SECOND, REALTIME_TICK_MS } from "../engine/loop.ts";
-import { loadSnapshot, newestValidSnapshot, readSnapshotFile, saveSnapshot, SnapshotError, writeFileAtomic, writeSnapshotFile } from "../engine/snapshot.ts";
 import { corePlugins } from "../systems/index.ts";
 import { enablePolicyRelease, preparePolicy } from "../systems/policy/index.ts";
-import { approveExit, deferExit, employmentStatus, reviewExits } from "../systems/employment/index.ts";
-import { snapshotMeta, type PersistenceState } from "../systems/persistence/index.ts";
+import type { PersistenceState } from "../systems/persistence/index.ts";
 import { FileSink, TelemetryServer, type TelemetryPublisher } from "../systems/telemetry/index.ts";
 import {
   AuditLog,
-  CommandError,
   ConsoleAuthError,
   ConsoleGateway,
   TokenTable,
   type AuditSink,
-  type ConsoleBindings,
   type ConsoleService,
   type GatewayOptions,
 } from "../systems/console/index.ts";
@@ -32,6 +28,12 @@ import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./a
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
+import { bindSystems } from "./serve-bind.ts";
+import { ServeLoop } from "./serve-loop.ts";
+
+// The bindings and the loop live beside this file; every name it exported is still exported here.
+export { bindSystems, ServeLoop };
+export type { BindOptions } from "./serve-bind.ts";
 
 export const DEFAULT_CONFIG = DEFAULT_CONFIG_FILE;
 export const DEFAULT_PORT = 8765;
@@ -40,240 +42,6 @@ export const DEFAULT_PORT = 8765;
 interface Out {
   log(line: string): void;
   err(line: string): void;
-}
-
-// ---- bindings -----------------------------------------------------------------------------------
-
-export interface BindOptions {
-  /** The config's hash, stamped on snapshots (and required to match on load). */
-  configHash?: string | null;
-  /** Folder snapshot_save/snapshot_load may use (default: snapshot.storage.root). */
-  snapshotDir?: string;
-}
-
-/** `p` with every symlink of its existing part resolved (the part not yet created kept as written). */
-function realPathOf(p: string): string {
-  let head = p;
-  const rest: string[] = [];
-  for (;;) {
-    try {
-      return join(realpathSync(head), ...rest.reverse());
-    } catch {
-      const up = dirname(head);
-      if (up === head) return p;
-      rest.push(basename(head));
-      head = up;
-    }
-  }
-}
-
-const isInside = (root: string, p: string) => {
-  const rel = relative(root, p);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel) && !rel.split(sep).includes(".."));
-};
-
-/**
- * A path the console may touch: relative to `roots[0]` (the snapshot folder), or absolute inside
- * one of `roots` (that folder and snapshot.guardrails.allowed_paths), after symlinks are
- * resolved: a link inside the folder that points out of it is refused like "../x".
- */
-function insideRoot(roots: readonly string[], path: string | undefined, arg = "path"): string {
-  if (path !== undefined && path.includes("\0")) throw new CommandError("invalid_args", `${arg}: contains a NUL byte`);
-  const p = resolve(roots[0], path ?? ".");
-  const real = realPathOf(p);
-  if (!roots.some((r) => isInside(r, p) && isInside(realPathOf(r), real))) {
-    const where = roots.length > 1 ? `the snapshot folder ${roots[0]} or snapshot.guardrails.allowed_paths` : `the snapshot folder ${roots[0]}`;
-    throw new CommandError("invalid_args", `${arg}: "${path}" is outside ${where}${real !== p ? ` (it leads to ${real})` : ""}`);
-  }
-  return p;
-}
-
-function snapshotFailure(e: unknown): never {
-  if (e instanceof SnapshotError) {
-    const code = e.code === "not_found" ? "not_found" : e.code === "config_mismatch" || e.code === "schema" || e.code === "state_mismatch" ? "conflict" : e.code === "io" ? "internal" : "invalid_args";
-    throw new CommandError(code, `snapshot ${e.code}: ${e.message}`);
-  }
-  throw e;
-}
-
-/**
- * Binds other plug-ins' operations to the console of `world`: employment exits, snapshot files,
- * and the publisher's console snapshot (telemetry sections come from each plug-in's own part).
- */
-export function bindSystems(world: World, opts: BindOptions = {}): { console: ConsoleService; publisher: TelemetryPublisher } {
-  const svc = world.state<ConsoleService>("console");
-  const pub = world.state<TelemetryPublisher>("telemetry");
-  const b: ConsoleBindings = {
-    telemetry: { snapshot: (agents) => pub.consoleSnapshot(agents) },
-  };
-  if (world.hasPlugin("employment")) {
-    b.employment = {
-      status: (w) => employmentStatus(w),
-      review: (w) => reviewExits(w),
-      approve: (w, id) => approveExit(w, id),
-      defer: (w, id) => deferExit(w, id),
-    };
-  }
-  const persistence = world.hasPlugin("persistence") ? world.state<PersistenceState>("persistence") : undefined;
-  const root = resolve(opts.snapshotDir ?? persistence?.dir ?? "snapshots");
-  const roots = [root, ...(world.settings.snapshot?.guardrails.allowed_paths ?? []).map((p) => resolve(p))];
-  const configHash = opts.configHash ?? persistence?.configHash ?? null;
-  b.snapshots = {
-    save(w, path) {
-      const target = insideRoot(roots, path);
-      const meta = snapshotMeta(w, configHash);
-      try {
-        if (target.endsWith(".snapshot")) {
-          mkdirSync(dirname(target), { recursive: true });
-          const bytes = saveSnapshot(w, meta);
-          writeFileAtomic(target, bytes);
-          return { path: target, tick: w.tick, bytes: bytes.length };
-        }
-        const file = writeSnapshotFile(target, w, meta);
-        return { path: file, tick: w.tick, bytes: statSync(file).size };
-      } catch (e) {
-        return snapshotFailure(e);
-      }
-    },
-    load(w, path) {
-      const target = insideRoot(roots, path);
-      try {
-        let file = target;
-        if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) {
-          // The newest of the running config; only when there is none, the newest of any config.
-          const found = newestValidSnapshot(target, { configId: String(w.settings.config_id) }) ?? newestValidSnapshot(target);
-          if (!found) throw new SnapshotError("not_found", "no snapshot in this folder verifies", target);
-          file = found.path;
-        }
-        const before = w.tick;
-        const r = loadSnapshot(w, readSnapshotFile(file), { configHash, path: file });
-        return { path: file, from_tick: before, tick: w.tick, config_id: r.header.config_id, ...(r.migrated ? { migrated: r.migrated } : {}) };
-      } catch (e) {
-        return snapshotFailure(e);
-      }
-    },
-  };
-  svc.bind(b);
-  return { console: svc, publisher: pub };
-}
-
-// ---- the loop -----------------------------------------------------------------------------------
-
-/** Steps the world: flat out, or paced; pausable; applies commands while paused. */
-export class ServeLoop {
-  paused = false;
-  /** Ticks per second; null = as fast as possible. */
-  tps: number | null;
-  stopped = false;
-  /** Set when a tick threw: the loop stops and the server reports it. */
-  error: unknown;
-  /** Told each tick's wall time, ms (GET /metrics). */
-  onStep: ((ms: number) => void) | undefined;
-  private done: Promise<void> | undefined;
-  private reachedLogged = false;
-  /** The loop's state changed between ticks (a pause applies after the tick's publish). */
-  private changed = false;
-
-  constructor(
-    readonly world: World,
-    readonly until: number | null,
-    tps: number | null,
-    private readonly onReached?: () => void,
-  ) {
-    this.tps = tps;
-  }
-
-  status() {
-    const reached = this.until !== null && this.world.tick >= this.until;
-    return {
-      state: this.stopped ? "stopped" : this.paused ? "paused" : reached ? "finished" : "running",
-      tick: this.world.tick,
-      until: this.until,
-      ticks_per_second: this.tps,
-      speed: this.tps === null ? null : this.tps / (1000 / REALTIME_TICK_MS),
-    };
-  }
-
-  /** Says the state changed, so that a paused loop still publishes it (the `loop` section). */
-  announce(): void {
-    this.changed = true;
-  }
-
-  start(): Promise<void> {
-    this.done ??= this.run();
-    return this.done;
-  }
-
-  stop(): Promise<void> {
-    this.stopped = true;
-    return this.done ?? Promise.resolve();
-  }
-
-  /**
-   * A paced loop's wait after the tick scheduled at `tickAt`: in slices of at most
-   * WAIT_SLICE_MS, applying boundary commands (pause, speed, snapshots) between them, so they
-   * never wait for a slow tick and a speed change takes effect at once; no single timer is long
-   * (Node's overflow above 2^31-1 ms cannot happen). Resolves with when the next tick is due.
-   */
-  private async waitForNextTick(tickAt: number, svc: ConsoleService, pub: TelemetryPublisher): Promise<number> {
-    let yielded = false;
-    for (;;) {
-      if (this.stopped || this.paused || this.tps === null) return performance.now();
-      const interval = tickIntervalMs(this.tps);
-      const due = tickAt + interval;
-      const now = performance.now();
-      if (due <= now) {
-        if (!yielded) await yieldNow();
-        // Late by more than an interval: start afresh rather than run a burst of ticks.
-        return now - due < interval ? due : now;
-      }
-      await sleep(Math.min(due - now, WAIT_SLICE_MS));
-      yielded = true;
-      if (svc.drain("boundary") > 0) pub.publishNow();
-    }
-  }
-
-  private async run(): Promise<void> {
-    const w = this.world;
-    const svc = w.state<ConsoleService>("console");
-    const pub = w.state<TelemetryPublisher>("telemetry");
-    let next = performance.now();
-    let lastYield = performance.now();
-    while (!this.stopped) {
-      const reached = this.until !== null && w.tick >= this.until;
-      if (reached && !this.reachedLogged) {
-        this.reachedLogged = true;
-        this.changed = true;
-        this.onReached?.();
-        if (this.stopped) break;
-      }
-      if (this.paused || reached) {
-        // Between ticks: commands apply now, and clients see their effect at once.
-        if (svc.drain("all") > 0 || this.changed) pub.publishNow();
-        this.changed = false;
-        await sleep(10);
-        next = performance.now();
-        continue;
-      }
-      try {
-        const t0 = performance.now();
-        w.step();
-        this.onStep?.(performance.now() - t0);
-      } catch (e) {
-        this.error = e;
-        this.stopped = true;
-        break;
-      }
-      const now = performance.now();
-      if (this.tps !== null) {
-        next = await this.waitForNextTick(next, svc, pub);
-        lastYield = performance.now();
-      } else if (now - lastYield >= 10) {
-        await yieldNow();
-        lastYield = performance.now();
-      }
-    }
-  }
 }
 
 /**
@@ -293,13 +61,8 @@ function openBrowser(url: string): void {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-/** Longest single wait of a paced loop, ms: boundary commands and a stop apply within it. */
-const WAIT_SLICE_MS = 50;
-const tickIntervalMs = (tps: number) => Math.min(1000 / tps, MAX_TICK_INTERVAL_MS);
 /** How long a stop waits for the server to close before the CLI exits anyway, ms. */
 const CLOSE_DEADLINE_MS = 800;
-const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 
 // ---- the server ---------------------------------------------------------------------------------
 
