@@ -11,6 +11,7 @@ export type { CommandContext, CommandIssuer, Role, ErrorCode } from "./command.t
 export { round4, agentsPerTown, townMeans } from "./telemetry.ts";
 export type { TelemetryContext, TelemetryOptions, TelemetryPart, EventField } from "./telemetry.ts";
 export type { ObservationContext, ObservationFeatures, FeatureWriter } from "./observation.ts";
+export { defineRewardTerm, type RewardTerm, type RewardBias } from "./reward-term.ts";
 export { PHASES, phaseIndex } from "./phases.ts";
 export { resolveSchedule, formatSchedule, ScheduleError } from "./schedule.ts";
 export { createRng, RngStreams, CORE_STREAMS, isRngState } from "./rng.ts";

@@ -12,6 +12,7 @@ import type { ResourceKey, ResourceSource } from "./resource.ts";
 import type { CommandDef } from "./command.ts";
 import type { TelemetryContext, TelemetryOptions, TelemetryPart } from "./telemetry.ts";
 import type { ObservationFeatures } from "./observation.ts";
+import type { RewardTerm } from "./reward-term.ts";
 
 export type { CommandDef } from "./command.ts";
 
@@ -170,6 +171,11 @@ export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDe
    * writer of an agent's slots; the observations plug-in lays them out and calls the writers.
    */
   observations?: ObservationFeatures<NoInfer<Cfg>, NoInfer<S>>;
+  /**
+   * The reward terms this plug-in computes (engine/reward-term.ts): weight × a column it writes;
+   * the rewards plug-in resolves them once at start-up and adds them in its pass.
+   */
+  rewardTerms?: RewardTerm[];
   /** Initialises this plug-in's components on every new agent (runs in plug-in order). */
   onAgentSpawn?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
   /** Runs after every onAgentSpawn and the caller's `init` values: the agent is complete. */

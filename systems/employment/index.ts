@@ -26,6 +26,7 @@ import { SpaceKey } from "../../components/grid.ts";
 import { employmentCommands } from "./commands.ts";
 import { employmentTelemetry } from "./telemetry.ts";
 import { employmentObservations } from "./observations.ts";
+import { employmentRewardTerms } from "./rewards.ts";
 
 export { EmploymentState, ABSENCE_SLOTS, absenceSlots } from "./state.ts";
 export { compileJobs } from "../../components/jobs.ts";
@@ -63,6 +64,7 @@ export const employmentPlugin = definePlugin({
   name: "employment",
   telemetry: employmentTelemetry,
   observations: employmentObservations,
+  rewardTerms: employmentRewardTerms,
   commands: employmentCommands,
   provides: [EmploymentKey],
   optional: [SpaceKey],

@@ -1,5 +1,6 @@
 // Rewards (phase: needs, set NeedsSets.Rewards, after NeedsSets.Exits): one reward per agent per
-// tick with its breakdown in Reward. Reads Needs, Employment (wage, punctuality), Lifecycle (exit
+// tick with its breakdown in Reward. Reads Needs, the reward terms other plug-ins declare
+// (PluginDef.rewardTerms, e.g. employment's wage: systems/rewards/terms.ts), Employment (punctuality), Lifecycle (exit
 // reason, replacement window), Personality (reward bias), Position (curiosity), ChatSuccess,
 // ChatFailure and GuardrailBlock; writes Reward. Formula and order: see pass.ts.
 import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
@@ -18,6 +19,7 @@ import { sections } from "./config.ts";
 import { SocialKey } from "../../components/social.ts";
 import { rewardsTelemetry } from "./telemetry.ts";
 import { RewardPass, type PassInputs } from "./pass.ts";
+import { resolveTerms } from "./terms.ts";
 
 /** Need deficit above which an agent earns no chat reward (the original's needs override). */
 const CHAT_NEEDS_OVERRIDE = 0.85;
@@ -190,6 +192,10 @@ export const rewardsPlugin = definePlugin({
   },
   messages: [ChatSuccess, ChatFailure, GuardrailBlock],
   state: makeState,
+  setup({ world, settings, state }) {
+    // Other plug-ins' reward terms, resolved once every plug-in is registered.
+    state.pass = new RewardPass(settings, resolveTerms(world));
+  },
   onAgentSpawn({ world, defs }, eid) {
     world.addComponent(eid, Reward);
     world.addComponent(eid, defs.RewardMemo);
@@ -208,8 +214,9 @@ export const rewardsPlugin = definePlugin({
       run(ctx) {
         const { world, tick, agents, settings, state: st } = ctx;
         const c = ctx.components;
-        const pass = st.pass ?? (st.pass = new RewardPass(settings));
+        const pass = st.pass ?? (st.pass = new RewardPass(settings, resolveTerms(world)));
         const needs = pass.needColumns(c.Needs as unknown as Record<string, Float32Array>);
+        pass.termColumns(world, c.Reward);
         gatherSocial(world, st, tick, settings, needs, ctx.read);
         let visits: Uint16Array | null = null;
         if (pass.curiosity > 0) {

@@ -1,7 +1,9 @@
 // The per-tick reward of every agent (rewards/compute's work): a few passes over the agent list,
 // each reading and writing only the columns of its terms, the terms summed in the formula's order:
 //
-//   raw = survival + needs + wage + punctuality + social + shaping + curiosity
+//   raw = survival + needs + declared terms + punctuality + social + shaping + curiosity
+//   declared terms = Σ weight·value over the terms other plug-ins declare (engine/reward-term.ts,
+//     e.g. employment's wage), in plug-in then declaration order, each with its profile bias
 //   needs = Φ(s) = −Σ w·(1−need)² over the world's need table (components/needs.ts), table order
 //   shaping = γ·Φ(s′) − Φ(s) (0 on an agent's first rewarded tick)
 //   then the guard (nothing positive on the exit tick nor in a replacement's first ticks), the
@@ -18,6 +20,8 @@ import { needTable } from "../../components/needs.ts";
 import { Employment, ExitReason, Lifecycle, Reward } from "../../components/people.ts";
 import { PROFILES } from "../../components/profiles.ts";
 import { Position } from "../../components/space.ts";
+import type { World } from "../../engine/world.ts";
+import type { ResolvedTerm } from "./terms.ts";
 
 type Cols<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
 
@@ -33,6 +37,7 @@ const EMPTY = new Float32Array(0);
 /** Reward bias factors by profile index (components/profiles.ts). */
 const BIAS_SOCIAL = Float64Array.from(PROFILES, (p) => p.reward.social);
 const BIAS_EMPLOYMENT = Float64Array.from(PROFILES, (p) => p.reward.employment);
+const NO_TERMS: readonly ResolvedTerm[] = [];
 const BIAS_SURVIVAL = Float64Array.from(PROFILES, (p) => p.reward.survival);
 
 /** A profile's reward bias: a gain grows by the factor, a loss shrinks by it (the original's rule). */
@@ -70,7 +75,10 @@ export class RewardPass {
   private readonly needCols: Float32Array[] = [];
   private readonly useBias: boolean;
   private readonly survivalTick: number;
-  private readonly wageOn: boolean;
+  /** The terms other plug-ins declare (resolved once), their columns and breakdown columns (refreshed every tick). */
+  private readonly terms: readonly ResolvedTerm[];
+  private readonly termCols: (Float32Array | Float64Array)[] = [];
+  private readonly termOut: (Float32Array | null)[] = [];
   private readonly punctuality: number;
   private readonly shapingOn: boolean;
   private readonly gamma: number;
@@ -88,14 +96,14 @@ export class RewardPass {
   /** The curiosity bonus by visit count below CURIOSITY_TABLE (built on first use). */
   private bonus: Float64Array | null = null;
 
-  constructor(settings: ConfigSections) {
+  constructor(settings: ConfigSections, terms: readonly ResolvedTerm[] = NO_TERMS) {
     const table = needTable(settings);
     this.needNames = table.names;
     this.needWeights = Float64Array.from(table.list, (n) => n.reward_weight);
     const rw = settings.rewards;
     this.useBias = settings.features.behavior.reward_multipliers;
     this.survivalTick = rw.survival_tick;
-    this.wageOn = rw.wage_rate > 0;
+    this.terms = terms;
     this.punctuality = rw.punctuality_bonus;
     this.shapingOn = settings.shaping.use_potential;
     this.gamma = settings.ppo.gamma;
@@ -114,10 +122,20 @@ export class RewardPass {
     return cols;
   }
 
+  /** Fetches the declared terms' value and breakdown columns (columns move when the store grows). */
+  termColumns(world: World, R: Cols<typeof Reward>): void {
+    const out = R as unknown as Record<string, Float32Array>;
+    for (let k = 0; k < this.terms.length; k++) {
+      const t = this.terms[k];
+      this.termCols[k] = (world.columns(t.term.component) as unknown as Record<string, Float32Array | Float64Array>)[t.term.field];
+      this.termOut[k] = t.breakdown === null ? null : out[t.breakdown];
+    }
+  }
+
   /**
    * Computes every agent's reward and writes Reward (total, episode, potential and the
    * breakdown columns, which are part of the hashed, snapshotted Reward component) and
-   * RewardMemo.primed. Call `needColumns` first in the same tick. Returns the sum of the totals.
+   * RewardMemo.primed. Call `needColumns` and `termColumns` first in the same tick. Returns the sum of the totals.
    */
   compute(io: PassInputs): number {
     const n = io.R.total.length;
@@ -134,6 +152,7 @@ export class RewardPass {
       this.needsTerm(io.agents, cols.length);
       this.survivalAndShaping(io, -1);
     }
+    for (let k = 0; k < this.terms.length; k++) this.declaredTerm(io, k);
     this.employmentAndSocial(io);
     this.curiosityTerm(io);
     return this.clipsAndTerminal(io);
@@ -219,39 +238,60 @@ export class RewardPass {
     }
   }
 
-  /** part += wage + punctuality + social + shaping. */
+  /**
+   * part += bias(weight · value) of declared term k; its breakdown column (if any) gets the same
+   * value. A weight of 0 adds nothing (part + 0 is part: part is never −0 here, survival + Φ is not).
+   */
+  private declaredTerm(io: PassInputs, k: number): void {
+    const { agents, profile } = io;
+    const part = this.part;
+    const col = this.termCols[k];
+    const out = this.termOut[k];
+    const w = this.terms[k].weight;
+    const biasOf = this.useBias ? this.terms[k].bias : null;
+    if (w === 0) {
+      if (out !== null) for (let i = 0; i < agents.length; i++) out[agents[i]] = 0;
+      return;
+    }
+    for (let i = 0; i < agents.length; i++) {
+      const eid = agents[i];
+      let v = w * col[eid];
+      if (biasOf !== null) {
+        const f = biasOf[profile[eid]];
+        v = v >= 0 ? v * f : v / f;
+      }
+      if (out !== null) out[eid] = v;
+      part[eid] += v;
+    }
+  }
+
+  /** part += punctuality + social + shaping. */
   private employmentAndSocial(io: PassInputs): void {
     const { agents, profile, tick, stamp } = io;
     const part = this.part;
     const shapingOf = this.shaping;
-    const wageCol = io.E.wage_this_tick;
     const schedCol = io.E.scheduled_ticks;
     const onShift = io.E.on_shift;
     const onTime = io.E.on_time_ticks;
     const socialOf = io.social;
     const stampLen = stamp.length;
-    const wageOut = io.R.wage;
     const punctCol = io.R.punctuality;
     const socialCol = io.R.social;
-    const wageOn = this.wageOn;
     const punctuality = this.punctuality;
     const useBias = this.useBias;
     for (let i = 0; i < agents.length; i++) {
       const eid = agents[i];
-      let wage = wageOn ? wageCol[eid] : 0;
       const sched = schedCol[eid];
       let punct = onShift[eid] === 1 && sched > 0 ? (punctuality * onTime[eid]) / sched : 0;
       let social = eid < stampLen && stamp[eid] === tick ? socialOf[eid] : 0;
       if (useBias) {
         const p = profile[eid];
-        wage = bias(wage, BIAS_EMPLOYMENT[p]);
         punct = bias(punct, BIAS_EMPLOYMENT[p]);
         social = bias(social, BIAS_SOCIAL[p]);
       }
-      wageOut[eid] = wage;
       punctCol[eid] = punct;
       socialCol[eid] = social;
-      part[eid] = part[eid] + wage + punct + social + shapingOf[eid];
+      part[eid] = part[eid] + punct + social + shapingOf[eid];
     }
   }
 

@@ -1,0 +1,57 @@
+// The reward terms other plug-ins declare (`PluginDef.rewardTerms`, engine/reward-term.ts),
+// resolved once per world: weight from the settings, bias table, breakdown field, checked with
+// errors naming the plug-in. Columns are fetched again every tick (they move when the store grows).
+import type { World } from "../../engine/world.ts";
+import type { AnyPlugin } from "../../engine/plugin.ts";
+import type { RewardBias, RewardTerm } from "../../engine/reward-term.ts";
+import { Reward } from "../../components/people.ts";
+import { PROFILES } from "../../components/profiles.ts";
+
+/** The Reward fields the rewards plug-in writes itself: no declared term may record into them. */
+const OWN_FIELDS = new Set(["total", "survival", "needs_penalty", "punctuality", "social", "shaping", "curiosity", "terminal", "clip_adjustment", "episode", "potential"]);
+const BIASES: readonly RewardBias[] = ["survival", "employment", "social"];
+
+/** A declared term as the pass uses it. */
+export interface ResolvedTerm {
+  readonly name: string;
+  readonly plugin: string;
+  readonly weight: number;
+  readonly term: RewardTerm;
+  /** Bias factor by profile index, or null (unbiased). */
+  readonly bias: Float64Array | null;
+  /** The Reward field that records the term, or null. */
+  readonly breakdown: string | null;
+}
+
+/** Every plug-in's declared reward terms, in plug-in order then declaration order. */
+export function resolveTerms(world: World): ResolvedTerm[] {
+  const out: ResolvedTerm[] = [];
+  const names = new Map<string, string>();
+  const recorded = new Map<string, string>();
+  for (const plugin of world.plugins as readonly AnyPlugin[]) {
+    for (const term of (plugin.rewardTerms ?? []) as RewardTerm[]) {
+      const where = `reward term "${term.name}" of plug-in "${plugin.name}"`;
+      const prior = names.get(term.name);
+      if (prior !== undefined) throw new Error(`${where}: the name is already declared by plug-in "${prior}"`);
+      names.set(term.name, plugin.name);
+      const decl = term.component.schema[term.field] as { type?: unknown } | undefined;
+      if (!decl || (decl.type !== Float32Array && decl.type !== Float64Array))
+        throw new Error(`${where}: ${term.component.name}.${term.field} is not a Float32Array or Float64Array field`);
+      if (!world.components.isRegistered(term.component)) throw new Error(`${where}: component ${term.component.name} is not registered in this world`);
+      const weight = term.weight(world.settings);
+      if (!Number.isFinite(weight)) throw new Error(`${where}: weight ${weight} is not a finite number`);
+      if (term.bias !== undefined && !BIASES.includes(term.bias)) throw new Error(`${where}: bias "${term.bias}" is not one of ${BIASES.join(", ")}`);
+      const b = term.breakdown ?? null;
+      if (b !== null) {
+        if (!(b in Reward.schema) || OWN_FIELDS.has(b))
+          throw new Error(`${where}: breakdown "${b}" is not a Reward field a term may record (${Object.keys(Reward.schema).filter((k) => !OWN_FIELDS.has(k)).join(", ")})`);
+        const other = recorded.get(b);
+        if (other !== undefined) throw new Error(`${where}: Reward.${b} already records reward term "${other}"`);
+        recorded.set(b, term.name);
+      }
+      const bias = term.bias === undefined ? null : Float64Array.from(PROFILES, (p) => p.reward[term.bias as RewardBias]);
+      out.push({ name: term.name, plugin: plugin.name, weight, term, bias, breakdown: b });
+    }
+  }
+  return out;
+}

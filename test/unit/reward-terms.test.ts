@@ -1,0 +1,108 @@
+// Reward terms declared by the plug-in that computes them (PluginDef.rewardTerms,
+// engine/reward-term.ts): the rewards plug-in adds weight × the plug-in's column to each agent's
+// reward, with the declared bias and breakdown field, and refuses a bad declaration at start-up
+// naming the plug-in.
+import { describe, expect, it } from "vitest";
+import { defineComponent } from "../../engine/component.ts";
+import { definePlugin } from "../../engine/plugin.ts";
+import { defineRewardTerm, type RewardTerm } from "../../engine/reward-term.ts";
+import type { World } from "../../engine/world.ts";
+import { Needs } from "../../components/needs.ts";
+import { Employment, Reward } from "../../components/people.ts";
+import { NeedsSets } from "../../components/sets.ts";
+import { corePlugins } from "../../systems/index.ts";
+import { makeWorld } from "../helpers/world.ts";
+
+const Bonus = defineComponent("Bonus", { value: { type: Float32Array, doc: "this tick's bonus" } });
+
+/** A plug-in that writes value(i) to agent i's Bonus.value every tick before rewards, and declares `terms`. */
+function bonusPlugin(terms: RewardTerm[], value: (i: number) => number) {
+  return definePlugin({
+    name: "bonus",
+    components: { Bonus },
+    rewardTerms: terms,
+    onAgentSpawn({ world }, eid) {
+      world.addComponent(eid, Bonus);
+    },
+    systems: [
+      {
+        name: "bonus/write",
+        phase: "needs",
+        before: [NeedsSets.Rewards],
+        run({ agents, components }) {
+          for (let i = 0; i < agents.length; i++) components.Bonus.value[agents[i]] = value(i);
+        },
+      },
+    ],
+  });
+}
+
+const term = (extra: Partial<RewardTerm> = {}): RewardTerm =>
+  defineRewardTerm({ name: "bonus", weight: () => 0.5, component: Bonus, field: "value", ...extra });
+
+/** Full needs, no wage, no shaping, clip 1: each agent's raw reward is survival_tick plus the declared terms. */
+function world(terms: RewardTerm[], value: (i: number) => number, overrides: Record<string, Record<string, unknown>> = {}): World {
+  const base: Record<string, Record<string, unknown>> = {
+    world: { agents_per_town: 4, grid_size: [8, 8] },
+    rewards: { wage_rate: 0, decay_rates: { hunger: 0, hygiene: 0, energy: 0 }, clip: { clip_per_tick: 1 } },
+    shaping: { use_potential: false },
+  };
+  for (const [k, v] of Object.entries(overrides)) base[k] = { ...base[k], ...v };
+  const w = makeWorld(base, corePlugins, [bonusPlugin(terms, value)]);
+  const N = w.columns(Needs);
+  for (const eid of w.agents) N.hunger[eid] = N.hygiene[eid] = N.energy[eid] = 1;
+  return w;
+}
+
+const values = (i: number) => [0.01, -0.02, 0.125, 0][i];
+
+describe("reward terms declared by plug-ins", () => {
+  it("changes each agent's reward by exactly weight × its value", () => {
+    const w = world([term()], values);
+    w.step();
+    const R = w.columns(Reward);
+    w.agents.forEach((eid, i) => {
+      expect(R.total[eid]).toBe(Math.fround(0.002 + 0.5 * Math.fround(values(i))));
+      expect(R.survival[eid] + R.needs_penalty[eid] + R.wage[eid] + R.punctuality[eid] + R.social[eid]).toBe(Math.fround(0.002));
+    });
+    // The same world without the declaration: survival alone.
+    const plain = world([], values);
+    plain.step();
+    for (const eid of plain.agents) expect(plain.columns(Reward).total[eid]).toBe(Math.fround(0.002));
+  });
+
+  it("adds nothing with weight 0 and applies the declared profile bias with reward_multipliers on", () => {
+    const off = world([term({ weight: () => 0 })], values);
+    off.step();
+    for (const eid of off.agents) expect(off.columns(Reward).total[eid]).toBe(Math.fround(0.002));
+    const w = world([term({ weight: () => 2, bias: "employment" })], values, {
+      world: { agents_per_town: 0 },
+      personalities: { overrides: { ann: "industrious", bob: "industrious" } },
+      features: { behavior: { reward_multipliers: true } },
+    });
+    const ann = w.spawnAgent(0, { name: "ann" });
+    const bob = w.spawnAgent(0, { name: "bob" });
+    const N = w.columns(Needs);
+    for (const e of [ann, bob]) N.hunger[e] = N.hygiene[e] = N.energy[e] = 1;
+    w.step();
+    const R = w.columns(Reward);
+    // An industrious agent's employment factor is 1.25: a gain grows by it, a loss shrinks by it.
+    expect(R.total[ann]).toBe(Math.fround(0.002 + 2 * Math.fround(0.01) * 1.25));
+    expect(R.total[bob]).toBe(Math.fround(0.002 + (2 * Math.fround(-0.02)) / 1.25));
+  });
+
+  it("records the employment plug-in's wage term in Reward.wage", () => {
+    const w = world([], () => 0, { rewards: { wage_rate: 0.01 } });
+    w.step();
+    const eid = w.agents[0];
+    expect(w.plugins.find((p) => p.name === "employment")?.rewardTerms?.map((t) => [t.name, t.breakdown])).toEqual([["wage", "wage"]]);
+    expect(w.columns(Reward).wage[eid]).toBe(w.columns(Employment).wage_this_tick[eid]);
+  });
+
+  it("refuses a term that records into a field of the rewards plug-in, or reuses a name, naming the plug-in", () => {
+    expect(() => world([term({ breakdown: "social" })], values).step()).toThrow(/reward term "bonus" of plug-in "bonus": breakdown "social" is not a Reward field/);
+    expect(() => world([term({ name: "wage" })], values).step()).toThrow(/reward term "wage" of plug-in "bonus": the name is already declared by plug-in "employment"/);
+    expect(() => world([term({ breakdown: "wage" })], values).step()).toThrow(/Reward.wage already records reward term "wage"/);
+    expect(() => world([term({ weight: () => NaN })], values).step()).toThrow(/weight NaN is not a finite number/);
+  });
+});
