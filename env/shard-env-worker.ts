@@ -11,7 +11,7 @@ import { ShardError, planBlocks, shardsOf } from "../engine/shard-blocks.ts";
 import { corePlugins } from "../systems/index.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { BlockEnvs, type BlockMeta } from "./shard-blocks-env.ts";
-import { blockViews, blockBytes, type EnvWorkerInit, type WorkerReply, type WorkerRequest } from "./sharded.ts";
+import { blockViews, blockBytes, type EnvWorkerInit, type WorkerReply, type WorkerRequest } from "./shard-groups.ts";
 
 function errorOf(e: unknown): Extract<WorkerReply, { ok: false }>["error"] {
   if (e instanceof ShardError) return { name: e.name, message: e.message, block: e.block, towns: [e.towns[0], e.towns[1]], tick: e.tick };
