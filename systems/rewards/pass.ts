@@ -152,7 +152,8 @@ export class RewardPass {
       this.needsTerm(io.agents, cols.length);
       this.survivalAndShaping(io, -1);
     }
-    for (let k = 0; k < this.terms.length; k++) this.declaredTerm(io, k);
+    // The last declared term is added in the next pass (one pass fewer over the partial sum).
+    for (let k = 0; k < this.terms.length - 1; k++) this.declaredTerm(io, k);
     this.employmentAndSocial(io);
     this.curiosityTerm(io);
     return this.clipsAndTerminal(io);
@@ -265,7 +266,7 @@ export class RewardPass {
     }
   }
 
-  /** part += punctuality + social + shaping. */
+  /** part += the last declared term (if any) + punctuality + social + shaping. */
   private employmentAndSocial(io: PassInputs): void {
     const { agents, profile, tick, stamp } = io;
     const part = this.part;
@@ -279,8 +280,29 @@ export class RewardPass {
     const socialCol = io.R.social;
     const punctuality = this.punctuality;
     const useBias = this.useBias;
+    // The last declared term, as in declaredTerm: weight, bias table, value and breakdown columns.
+    const last = this.terms.length - 1;
+    const hasTerm = last >= 0;
+    const tw = hasTerm ? this.terms[last].weight : 0;
+    const tOn = tw !== 0;
+    const tCol = tOn ? this.termCols[last] : EMPTY;
+    const tOut = hasTerm ? this.termOut[last] : null;
+    const tBias = useBias && hasTerm ? this.terms[last].bias : null;
     for (let i = 0; i < agents.length; i++) {
       const eid = agents[i];
+      let acc = part[eid];
+      if (hasTerm) {
+        let v = 0;
+        if (tOn) {
+          v = tw * tCol[eid];
+          if (tBias !== null) {
+            const f = tBias[profile[eid]];
+            v = v >= 0 ? v * f : v / f;
+          }
+          acc += v;
+        }
+        if (tOut !== null) tOut[eid] = v;
+      }
       const sched = schedCol[eid];
       let punct = onShift[eid] === 1 && sched > 0 ? (punctuality * onTime[eid]) / sched : 0;
       let social = eid < stampLen && stamp[eid] === tick ? socialOf[eid] : 0;
@@ -291,7 +313,7 @@ export class RewardPass {
       }
       punctCol[eid] = punct;
       socialCol[eid] = social;
-      part[eid] = part[eid] + punct + social + shapingOf[eid];
+      part[eid] = acc + punct + social + shapingOf[eid];
     }
   }
 
