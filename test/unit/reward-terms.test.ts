@@ -71,6 +71,19 @@ describe("reward terms declared by plug-ins", () => {
     for (const eid of plain.agents) expect(plain.columns(Reward).total[eid]).toBe(Math.fround(0.002));
   });
 
+  it("adds several terms in declaration order, the breakdown of each recorded where declared", () => {
+    const wage = (eid: number, w: World) => w.columns(Employment).wage_this_tick[eid];
+    const w = world([term(), term({ name: "malus", weight: () => -0.25 })], values, { rewards: { wage_rate: 0.01 } });
+    w.step();
+    const R = w.columns(Reward);
+    w.agents.forEach((eid, i) => {
+      const v = Math.fround(values(i));
+      // survival, then employment's wage, then the fixture's two terms, in that order.
+      expect(R.total[eid]).toBe(Math.fround(0.002 + wage(eid, w) + 0.5 * v + -0.25 * v));
+      expect(R.wage[eid]).toBe(wage(eid, w));
+    });
+  });
+
   it("adds nothing with weight 0 and applies the declared profile bias with reward_multipliers on", () => {
     const off = world([term({ weight: () => 0 })], values);
     off.step();
