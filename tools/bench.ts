@@ -130,6 +130,10 @@ async function benchWorkers(
     if (shards > towns) throw new UsageError(`--shards ${shards}: more blocks than the ${towns} towns of ${agents} agents`);
     let base: number | undefined;
     let capNoted = false;
+    // Every row of a size runs the first row's warm-up and timed ticks (a time-based warm-up would
+    // end at another tick on another thread count), so their final state hashes must be equal.
+    let ticks = o.ticks;
+    let warmup = o.warmup;
     for (const workers of counts) {
       if (workers > shards && !capNoted) {
         out.err(`bench: --workers ${workers} capped at ${shards}: the world has ${shards} blocks`);
@@ -137,11 +141,11 @@ async function benchWorkers(
       }
       progress(`bench: ${agents.toLocaleString("en-US")} agents, ${shards} blocks, ${Math.min(workers, shards)} worker(s)`);
       let r: WorkersResult | undefined;
-      if (o["in-process"]) r = await runWorkersSim({ agents, workers, shards, ticks: o.ticks, warmup: o.warmup, seed: o.seed, quiet: o.quiet, log: progress });
+      if (o["in-process"]) r = await runWorkersSim({ agents, workers, shards, ticks, warmup, seed: o.seed, quiet: o.quiet, log: progress });
       else {
         const args = ["--agents", String(agents), "--layout", "towns", "--workers", String(workers), "--shards", String(shards)];
-        if (o.ticks !== undefined) args.push("--ticks", String(o.ticks));
-        if (o.warmup !== undefined) args.push("--warmup", String(o.warmup));
+        if (ticks !== undefined) args.push("--ticks", String(ticks));
+        if (warmup !== undefined) args.push("--warmup", String(warmup));
         if (o.seed !== undefined) args.push("--seed", String(o.seed));
         if (o.quiet) args.push("--quiet");
         const c = await runChild<WorkersResult>(SCRIPTS.sim, args, progress);
@@ -152,13 +156,18 @@ async function benchWorkers(
         }
       }
       if (!r) continue;
+      ticks ??= r.ticks;
+      warmup ??= r.warmup_ticks;
       base ??= r.agent_steps_per_sec;
       rows.push({ ...r, speedup: Math.round((r.agent_steps_per_sec / base) * 100) / 100 });
     }
   }
-  if (o.json) out.log(JSON.stringify({ bench: "workers", layout: "towns", policy: "scripted", results: rows, ...(failures.length ? { failures } : {}) }));
+  // The same world whatever the number of threads: a differing hash is a determinism failure.
+  const mismatched = [...new Set(rows.map((r) => r.agents))].filter((a) => new Set(rows.filter((r) => r.agents === a).map((r) => r.state_hash)).size > 1);
+  for (const a of mismatched) out.err(`bench: ${a} agents: the final state hash differs between worker counts (a determinism failure)`);
+  if (o.json) out.log(JSON.stringify({ bench: "workers", layout: "towns", policy: "scripted", results: rows, same_state_hash: mismatched.length === 0, ...(failures.length ? { failures } : {}) }));
   else out.log(formatWorkers(rows, failures));
-  return failures.length ? 2 : 0;
+  return failures.length || mismatched.length ? 2 : 0;
 }
 
 /** The --workers table: one row per size and worker count. */
@@ -181,6 +190,10 @@ export function formatWorkers(rows: readonly (WorkersResult & { speedup: number 
   lines.push("  " + cols.map(([h, w]) => h.padStart(w)).join("  "));
   for (const r of rows) lines.push("  " + cols.map(([, w, f]) => f(r).padStart(w)).join("  "));
   for (const f of failures) lines.push(`  ${fmt(f.agents)} agents, ${f.workers} worker(s): FAILED (${f.error})`);
+  for (const a of new Set(rows.map((r) => r.agents))) {
+    const same = rows.filter((r) => r.agents === a);
+    if (same.length > 1) lines.push(`  ${fmt(a)} agents: final state hash ${new Set(same.map((r) => r.state_hash)).size === 1 ? "the same" : "DIFFERS"} on every worker count (${same[0].ticks} timed ticks after ${same[0].warmup_ticks} warm-up)`);
+  }
   for (const r of rows) {
     if (r.workers === 2 && rows.some((x) => x.agents === r.agents && x.workers === 1)) {
       lines.push(`  goal --workers 2 >= ${WORKERS_GOAL_SPEEDUP_AT_2}x one at ${fmt(r.agents)} agents: ${r.speedup.toFixed(2)}x ${r.speedup >= WORKERS_GOAL_SPEEDUP_AT_2 ? "met" : "NOT met"}`);
