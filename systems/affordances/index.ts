@@ -5,14 +5,10 @@
 // registry, hot-reloaded at tick boundaries (phase console). Reads Intent, Needs, Wallet,
 // TownEconomy; writes Activity, Obj, Position, Needs, Wallet; sends the affordance and queue
 // messages.
-import { definePlugin, type ConfigCheckProblem, type PersistentState } from "../../engine/plugin.ts";
-import type { ConfigSections } from "../../engine/config/sections.ts";
-import type { StateHasher } from "../../engine/hash.ts";
+import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
-import { Town } from "../../engine/core-components.ts";
 import { Obj } from "../../components/objects.ts";
 import { Activity, Intent, IntentKind } from "../../components/activity.ts";
-import { Position } from "../../components/space.ts";
 import { Wallet } from "../../components/economy.ts";
 import { Needs } from "../../components/needs.ts";
 import { AffordanceSets } from "../../components/sets.ts";
@@ -27,18 +23,22 @@ import {
   QueueConflict,
   QueueHandover,
 } from "../../components/messages.ts";
-import { sections as affordanceSections, AffordanceManifest, type ManifestObjectEntry } from "./config.ts";
+import { sections as affordanceSections, AffordanceManifest } from "./config.ts";
 import { sections as queueSections } from "./queue-config.ts";
 import { AffordancesState } from "./state.ts";
 import { Runtime, Req } from "./runtime.ts";
 import { manifestEffectProblems } from "./effects.ts";
-import { registerBuiltinHooks, objectsOf } from "./builtins.ts";
-import type { AffordanceInput, AffordanceService } from "../../components/affordances.ts";
+import { registerBuiltinHooks } from "./builtins.ts";
 import { SocialKey } from "../../components/social.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { affordanceCommands } from "./commands.ts";
 import { affordancesTelemetry } from "./telemetry.ts";
 import { COUNT_MEALS, MealCounter } from "./meals.ts";
+import { AffordancesResource } from "./resource.ts";
+import { parsedForWorld, instantiateObjects, rebuildTypeIndex, objectPlacementProblems } from "./objects.ts";
+// The object entities and registration functions live in objects.ts (the resource in
+// resource.ts); this path keeps exporting them.
+export { registerObject, registerAffordance, affordanceRegistry, affordancesState, objectById, objectsOfType, type ObjectInput } from "./objects.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const INT_BLOCKED = IntentKind.Blocked;
 const INT_CHAT = IntentKind.Chat;
@@ -48,65 +48,6 @@ const INT_RELEASE = IntentKind.Release;
 const INT_REQUEST = IntentKind.Request;
 const INT_START = IntentKind.Start;
 const INT_WAIT = IntentKind.Wait;
-
-/** Starting stock by object type (the original's register_object defaults). */
-const DEFAULT_STOCK: Record<string, Record<string, number>> = {
-  fridge: { meals: 5 },
-  stove: { raw_ingredients: 3 },
-  bed: { sleep_slots: 1 },
-};
-const STOCK_FIELDS = new Set(["meals", "raw_ingredients", "sleep_slots", "power_on", "water_on"]);
-const NO_OBJECTS = new Int32Array(0);
-
-/**
- * The plug-in's resource: its state and runtime, and the service other plug-ins call. Its
- * PersistentState is the AffordancesState's (counters); the object list and the (town, type)
- * index are rebuilt from the Obj columns after a snapshot is loaded.
- */
-class AffordancesResource implements AffordanceService, PersistentState {
-  constructor(
-    private readonly world: World,
-    readonly st: AffordancesState,
-    readonly rt: Runtime,
-    /** Meals each agent cooked and ate, for telemetry (meals.ts; not saved or hashed). */
-    readonly meals: MealCounter,
-  ) {}
-  get registry() {
-    return this.st.registry;
-  }
-  get objects(): readonly number[] {
-    return this.st.objects;
-  }
-  registerAffordance(a: AffordanceInput): number {
-    return registerAffordance(this.world, a);
-  }
-  objectById(town: number, id: string): number {
-    return objectById(this.world, town, id);
-  }
-  objectsOfType(town: number, type: number): Int32Array {
-    return this.st.byTownType.get(town * 65536 + type) ?? NO_OBJECTS;
-  }
-  /** The counters, and the registry's shape: a resumed world must have the same types and affordances. */
-  save(): unknown {
-    const r = this.st.registry;
-    return { state: this.st.save(), registry: { checksum: r.checksum, types: [...r.types], affordances: r.affordances.map((a) => a?.id ?? null) } };
-  }
-  load(data: unknown): void {
-    const d = data as { state: unknown; registry: { checksum: string; types: string[]; affordances: (string | null)[] } };
-    const r = this.st.registry;
-    const now = { checksum: r.checksum, types: [...r.types], affordances: r.affordances.map((a) => a?.id ?? null) };
-    if (JSON.stringify(now) !== JSON.stringify(d.registry)) {
-      throw new Error(
-        "affordance registry differs from the snapshot's (the manifest changed, or types/affordances were registered at run time): " +
-          `snapshot ${d.registry.types.length} types / ${d.registry.affordances.length} affordances, this world ${now.types.length} / ${now.affordances.length}`,
-      );
-    }
-    this.st.load(d.state);
-  }
-  hash(h: StateHasher): void {
-    this.st.hash(h);
-  }
-}
 
 export const affordancesPlugin = definePlugin({
   name: "affordances",
@@ -390,168 +331,4 @@ function step(world: World, space: SpatialIndex, P: { x: Int16Array; y: Int16Arr
   P.y[eid] = ny;
   space.place(eid, T[eid], nx, ny);
   void world;
-}
-
-// ---- objects ------------------------------------------------------------------------------
-
-/** A manifest parsed by `entities` for the world being built from these settings, used once by `state`. */
-const parsedForWorld = new WeakMap<object, AffordancesState>();
-
-export interface ObjectInput {
-  id: string;
-  object_type: string;
-  position?: readonly [number, number] | null;
-  stock?: Record<string, number>;
-}
-
-/** Creates an object in a town (programmatic registration for tests, scenarios and plug-ins). */
-export function registerObject(world: World, town: number, o: ObjectInput): number {
-  const eid = createObject(world, town, o);
-  const { st } = world.state<AffordancesResource>("affordances");
-  rebuildTypeIndex(world, st);
-  return eid;
-}
-
-function createObject(world: World, town: number, o: ObjectInput): number {
-  const { st } = world.state<AffordancesResource>("affordances");
-  const space = world.resource(SpaceKey);
-  const type = st.registry.ensureType(o.object_type);
-  const pos = o.position ?? freeTile(space, town, st.objects.length);
-  if (!space.inBounds(pos[0], pos[1])) {
-    throw new RangeError(`object ${o.id}: position [${pos[0]}, ${pos[1]}] is outside the ${space.width}x${space.height} grid`);
-  }
-  if (space.objectAt(town, pos[0], pos[1]) !== 0) {
-    throw new Error(`object ${o.id}: tile [${pos[0]}, ${pos[1]}] of town ${town} already holds an object`);
-  }
-  const stock: Record<string, number> = { ...(DEFAULT_STOCK[o.object_type] ?? {}) };
-  for (const [k, v] of Object.entries(o.stock ?? {})) {
-    if (!STOCK_FIELDS.has(k)) throw new Error(`object ${o.id}: unknown stock key "${k}" (known: ${[...STOCK_FIELDS].join(", ")})`);
-    stock[k] = v;
-  }
-  const eid = world.spawnEntity(town, [Obj, Position], {
-    Obj: { type, key: world.intern(o.id), running: -1, ...stock },
-    Position: { x: pos[0], y: pos[1] },
-  });
-  const n = st.objects.length;
-  st.objects.push(eid);
-  if (n > 0 && st.objects[n - 1] > eid) st.objects.sort((a, b) => a - b);
-  space.setObjectTypeCount(st.registry.types.length);
-  space.placeObject(eid, town, pos[0], pos[1], type);
-  return eid;
-}
-
-/** Adds or replaces an affordance (programmatic registration). */
-export function registerAffordance(world: World, a: AffordanceInput): number {
-  const { st } = world.state<AffordancesResource>("affordances");
-  const spec = st.registry.registerAffordance(a);
-  world.resource(SpaceKey).setObjectTypeCount(st.registry.types.length);
-  return spec.index;
-}
-
-/** The affordance registry of a world (object types, affordances). */
-export function affordanceRegistry(world: World) {
-  return world.state<AffordancesResource>("affordances").st.registry;
-}
-
-/** The affordances plug-in's resource (registry, hooks, counters, hot reload). */
-export function affordancesState(world: World): AffordancesState {
-  return world.state<AffordancesResource>("affordances").st;
-}
-
-/** The object entity of a town with the given id, or 0. */
-export function objectById(world: World, town: number, id: string): number {
-  const { st } = world.state<AffordancesResource>("affordances");
-  const O = world.columns(Obj);
-  const T = world.columns(Town).id;
-  const key = world.intern(id);
-  for (const e of st.objects) if (O.key[e] === key && T[e] === town) return e;
-  return 0;
-}
-
-/** [eid, x, y, ...] of the objects of `type` in `town`. */
-export function objectsOfType(world: World, town: number, type: number): Int32Array {
-  return objectsOf(world.state<AffordancesResource>("affordances").st, town, type);
-}
-
-function rebuildTypeIndex(world: World, st: AffordancesState): void {
-  const O = world.columns(Obj);
-  const P = world.columns(Position);
-  const T = world.columns(Town).id;
-  const lists = new Map<number, number[]>();
-  for (const e of st.objects) {
-    const key = T[e] * 65536 + O.type[e];
-    let l = lists.get(key);
-    if (!l) lists.set(key, (l = []));
-    l.push(e, P.x[e], P.y[e]);
-  }
-  st.byTownType = new Map([...lists].map(([k, v]) => [k, Int32Array.from(v)]));
-}
-
-/**
- * Why the objects of a town (the scenario's, else the manifest's) would not fit its grid: a
- * position outside it, two on one tile, or no free tile left for one without a position (the
- * tiles freeTile would try, in the same order). Checked for town 0; every town gets the same.
- */
-function objectPlacementProblems(settings: ConfigSections): ConfigCheckProblem[] {
-  const [w, h] = settings.world.grid_size;
-  const sc = settings.scenario;
-  let entries: readonly { id: string; position?: readonly [number, number] | null }[];
-  let where: string[];
-  if (sc && sc.objects.length > 0) {
-    entries = sc.objects;
-    where = ["scenario", "objects"];
-  } else {
-    try {
-      const st = AffordancesState.fromFile(settings.affordances.affordances_file);
-      parsedForWorld.set(settings, st);
-      entries = st.registry.objects;
-    } catch {
-      return []; // the manifest's own problems are reported where it is loaded
-    }
-    where = ["affordances", "affordances_file"];
-  }
-  const taken = new Set<number>();
-  const perRow = Math.max(1, Math.floor((w - 1) / 2));
-  for (let k = 0; k < entries.length; k++) {
-    const o = entries[k];
-    let pos = o.position ?? undefined;
-    if (!pos) {
-      for (let j = k; j < k + w * h && !pos; j++) {
-        const x = 1 + 2 * (j % perRow);
-        const y = (Math.floor(h / 2) + 2 * Math.floor(j / perRow)) % h;
-        if (x < w && !taken.has(y * w + x)) pos = [x, y];
-      }
-      if (!pos) return [{ path: ["world", "grid_size"], message: `no free tile left for object "${o.id}" (${entries.length} objects of ${where.join(".")}) on a ${w}x${h} grid; make the grid larger` }];
-    }
-    const [x, y] = pos;
-    if (x < 0 || y < 0 || x >= w || y >= h) return [{ path: ["world", "grid_size"], message: `object "${o.id}" of ${where.join(".")} is at [${x}, ${y}], outside the ${w}x${h} grid` }];
-    if (taken.has(y * w + x)) return [{ path: where, message: `object "${o.id}" is at [${x}, ${y}], a tile another object already holds` }];
-    taken.add(y * w + x);
-  }
-  return [];
-}
-
-/** A free tile for an object without a position: rows of every other tile from the centre. */
-function freeTile(space: SpatialIndex, town: number, k: number): [number, number] {
-  const w = space.width;
-  const h = space.height;
-  const perRow = Math.max(1, Math.floor((w - 1) / 2));
-  for (let j = k; j < k + w * h; j++) {
-    const x = 1 + 2 * (j % perRow);
-    const y = (Math.floor(h / 2) + 2 * Math.floor(j / perRow)) % h;
-    if (x < w && space.objectAt(town, x, y) === 0) return [x, y];
-  }
-  throw new Error(`town ${town}: no free tile left for an object`);
-}
-
-function instantiateObjects(world: World, st: AffordancesState): void {
-  const scenario = world.settings.scenario;
-  const entries: ManifestObjectEntry[] | ObjectInput[] =
-    scenario && scenario.objects.length > 0
-      ? scenario.objects.map((o) => ({ id: o.id, object_type: o.type, position: o.position }))
-      : st.registry.objects;
-  for (let t = 0; t < world.towns; t++) {
-    for (const o of entries) createObject(world, t, o);
-  }
-  rebuildTypeIndex(world, st);
 }
