@@ -24,6 +24,12 @@ export function needs(): readonly NeedInfo[] {
 /** Adopts the needs of a state; true when the list changed (views that list needs rebuild). */
 export function adoptNeeds(state: TownState): boolean {
   const given = state.layout?.needs;
+  // A state without layout.needs (before the layout arrives, or from an older server) lists only
+  // the names: keep the labels and colours a layout gave for the same names.
+  if (!(given && given.length > 0) && needList.length > 0) {
+    const names = Object.keys(state.aggregates?.mean_needs ?? (state.kpis?.mean_needs as Record<string, number> | undefined) ?? {});
+    if (names.length === 0 || (names.length === needList.length && names.every((n, i) => n === needList[i].name))) return false;
+  }
   const next: NeedInfo[] =
     given && given.length > 0
       ? given.map((n) => ({ ...n }))

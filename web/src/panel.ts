@@ -39,7 +39,10 @@ export class AgentPanel {
 
   /** Lists the world's needs in the setneed menu (again when the list changes). */
   setNeeds(): void {
+    // Keep the admin's choice across a rebuild (the list can arrive again after a resync).
+    const chosen = this.needSel.value;
     this.needSel.replaceChildren(...needs().map((n) => h("option", { value: n.name }, n.label)));
+    if (chosen && needs().some((n) => n.name === chosen)) this.needSel.value = chosen;
     this.lastRender = 0;
   }
 
