@@ -2,13 +2,11 @@
 // `employment`, economy.wage_income, behavior.job_arrival_buffer, Position; writes Employment,
 // Wallet, TownEconomy.wages_paid and, for exits, Lifecycle.exit_reason. Shift state machine per
 // agent per tick (inventory §3.7), then the exit queue when employment.enforce_job_loop is on.
-import { Activity } from "../../components/activity.ts";
-import { definePlugin, type SystemContext } from "../../engine/plugin.ts";
+import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import { defineMessage } from "../../engine/message.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
 import { didYouMean } from "../../engine/text.ts";
-import { ticksPerDay } from "../../engine/clock.ts";
 import { Employment, ShiftState, SHIFT_STATE_NAMES, Lifecycle, ExitReason, EmploymentKey } from "../../components/people.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Position } from "../../components/space.ts";
@@ -21,44 +19,25 @@ import {
   EmploymentExitProcessed,
 } from "../../components/messages.ts";
 import { sections } from "./config.ts";
-import { EmploymentState, ABSENCE_DAYS } from "./state.ts";
+import { EmploymentState } from "./state.ts";
 import { SpaceKey } from "../../components/grid.ts";
 import { employmentCommands } from "./commands.ts";
 import { employmentTelemetry } from "./telemetry.ts";
 import { employmentObservations } from "./observations.ts";
 import { employmentRewardTerms } from "./rewards.ts";
+import { runShifts, ShiftDepartedEarly, type EmploymentCtx } from "./shifts.ts";
 
 export { EmploymentState, ABSENCE_SLOTS, absenceSlots } from "./state.ts";
 export { compileJobs } from "../../components/jobs.ts";
 export type { JobTable } from "../../components/jobs.ts";
+export { ShiftDepartedEarly } from "./shifts.ts";
 
-/** Sent once per shift when a worker who had started the shift leaves it (state left on_time/late). */
-export const ShiftDepartedEarly = defineMessage("shift_departed_early", { agent: "eid", job: "int" });
 /** Sent instead of EmploymentExitPending when the queue grows beyond employment.exit_queue_limit. */
 export const EmploymentExitQueueOverflow = defineMessage("employment_exit_queue_overflow", {
   agent: "eid",
   pending_count: "int",
   limit: "int",
 });
-
-// Employment.flags bits, all cleared when a shift is finalised. Bits 0-2 are the component's
-// documented ones; the rest are this plug-in's own per-shift bookkeeping.
-const F_LATE_SENT = 1 << 0;
-const F_ABSENT_SENT = 1 << 1;
-const F_DEPARTED_SENT = 1 << 2;
-const F_LATE_PENALTY = 1 << 3;
-const F_ABSENT_PENALTY = 1 << 4;
-const F_ON_TIME_SENT = 1 << 5;
-const F_STARTED = 1 << 6;
-
-const UINT16_MAX = 0xffff;
-
-type EmploymentCtx = SystemContext<
-  unknown,
-  { Employment: typeof Employment; Position: typeof Position; Wallet: typeof Wallet; Lifecycle: typeof Lifecycle },
-  { TownEconomy: typeof TownEconomy },
-  EmploymentState
->;
 
 export const employmentPlugin = definePlugin({
   name: "employment",
@@ -124,201 +103,6 @@ export const employmentPlugin = definePlugin({
     },
   ],
 });
-
-// ---- shifts ------------------------------------------------------------------------------------
-
-function runShifts(ctx: EmploymentCtx): void {
-  const { world, tick, agents, settings, state, send } = ctx;
-  const { Employment: E, Position: P, Wallet: W } = ctx.components;
-  const townWages = ctx.townState.TownEconomy.wages_paid;
-  const wagesPaid = state.wagesPaid;
-  const town = world.columns(Town).id;
-  const cfg = settings.employment;
-  const jobs = state.jobs;
-  const nJobs = jobs.names.length;
-  const tpd = ticksPerDay(settings);
-  const buffer = settings.behavior.job_arrival_buffer;
-  const fallbackWage = settings.economy.wage_income;
-  const t = tick % tpd;
-  const day = Math.floor(tick / cfg.exit_review_window);
-  const newDay = day !== state.day;
-  state.day = day;
-  const horizon = ABSENCE_DAYS * cfg.exit_review_window;
-  const grace = cfg.grace_ticks;
-  const cutoff = cfg.absent_cutoff;
-  const slack = cfg.absence_slack;
-  const space = world.optionalResource(SpaceKey);
-  const A = world.components.isRegistered(Activity) ? world.columns(Activity) : undefined;
-  const holding = A?.holding;
-  // The shift state of each job's agents outside its window this tick, -1 inside it: computed
-  // once per job, not per agent (the same expressions as before, issue #19).
-  const outside = state.outsideScratch(nJobs);
-  for (let j = 0; j < nJobs; j++) {
-    const start = jobs.start[j];
-    const end = jobs.end[j];
-    outside[j] = t < start || t > end ? (t > end ? ShiftState.PostShift : t < start - buffer ? ShiftState.Idle : ShiftState.AwaitStart) : -1;
-  }
-  // Columns read once per tick (nothing in this loop grows the store).
-  const jobCol = E.job;
-  const shiftState = E.shift_state;
-  const flagsCol = E.flags;
-  const onShift = E.on_shift;
-  const wageThisTick = E.wage_this_tick;
-  const absent7d = E.absent_shifts_7d;
-  const lateToday = E.late_ticks_today;
-  const withheld = E.wages_withheld;
-  const everOnTime = E.ever_on_time;
-  const lastPresent = E.last_present_tick;
-  const onTimeTicks = E.on_time_ticks;
-  const money = W.money;
-  const absCount = state.absCount;
-  const px = P.x;
-  const py = P.y;
-  const earned = E.wages_earned;
-  // The spatial index's tiles, as space.tile(town, x, y) numbers them.
-  const cells = space ? space.cells : 0;
-  const width = space ? space.width : 0;
-
-  for (let i = 0; i < agents.length; i++) {
-    const eid = agents[i];
-    if (newDay) {
-      lateToday[eid] = 0;
-      withheld[eid] = 0;
-    }
-    wageThisTick[eid] = 0;
-    absent7d[eid] = absCount[eid] === 0 ? 0 : state.pruneAbsences(eid, tick, horizon);
-    const job = jobCol[eid];
-    const prev = shiftState[eid];
-
-    if (job < 0 || job >= nJobs) {
-      if ((flagsCol[eid] & F_STARTED) !== 0) finaliseShift(state, E, eid);
-      shiftState[eid] = ShiftState.Idle;
-      onShift[eid] = 0;
-      continue;
-    }
-    const out = outside[job];
-    if (out >= 0) {
-      if ((flagsCol[eid] & F_STARTED) !== 0) finaliseShift(state, E, eid);
-      shiftState[eid] = out;
-      onShift[eid] = 0;
-      continue;
-    }
-    const start = jobs.start[job];
-    const end = jobs.end[job];
-
-    // Inside the shift window.
-    if ((flagsCol[eid] & F_STARTED) === 0) {
-      flagsCol[eid] = F_STARTED;
-      onTimeTicks[eid] = 0;
-      E.scheduled_ticks[eid] = Math.min(UINT16_MAX, end - start + 1);
-      everOnTime[eid] = 0;
-      lastPresent[eid] = -1;
-    }
-    const jx = jobs.x[job];
-    let atLoc = true;
-    if (jx >= 0) {
-      // A workplace object on the job's tile (a counter) must be held to be at work;
-      // otherwise standing on or beside the tile is enough.
-      const workplace = space ? space.objectOn(town[eid] * cells + jobs.y[job] * width + jx) : 0;
-      if (workplace !== 0 && holding) atLoc = holding[eid] === workplace;
-      else {
-        const dx = px[eid] - jx;
-        const dy = py[eid] - jobs.y[job];
-        atLoc = (dx < 0 ? -dx : dx) + (dy < 0 ? -dy : dy) <= 1;
-      }
-    }
-    const since = t - start;
-    let st: number;
-    if (atLoc) {
-      lastPresent[eid] = tick;
-      if (everOnTime[eid] === 1 || since <= grace) {
-        st = ShiftState.OnTime;
-        everOnTime[eid] = 1;
-      } else {
-        st = ShiftState.Late;
-      }
-    } else {
-      const lp = lastPresent[eid];
-      if (everOnTime[eid] === 0 && since <= grace) st = ShiftState.AwaitStart;
-      else if (lp >= 0 && tick - lp <= slack) st = ShiftState.Late;
-      else if (since > cutoff || lp >= 0) st = ShiftState.Absent;
-      else st = ShiftState.Late;
-    }
-    shiftState[eid] = st;
-
-    const wage = jobs.wage[job] > 0 ? jobs.wage[job] : fallbackWage;
-    let flags = flagsCol[eid];
-    if (st === ShiftState.OnTime) {
-      if (onTimeTicks[eid] < UINT16_MAX) onTimeTicks[eid]++;
-      if ((flags & F_ON_TIME_SENT) === 0) {
-        flags |= F_ON_TIME_SENT;
-        state.onTime++;
-        send(ShiftOnTime, eid, job);
-      }
-    } else if (st === ShiftState.Late) {
-      if (lateToday[eid] < UINT16_MAX) lateToday[eid]++;
-      if ((flags & F_LATE_PENALTY) === 0 && prev !== ShiftState.OnTime && prev !== ShiftState.Late) {
-        flags |= F_LATE_PENALTY;
-        money[eid] = Math.max(0, money[eid] - jobs.latenessPenalty[job]);
-        if (E.lateness_counter[eid] < UINT16_MAX) E.lateness_counter[eid]++;
-        if ((flags & F_LATE_SENT) === 0) {
-          flags |= F_LATE_SENT;
-          state.jobLate++;
-          send(JobLate, eid, job, since);
-        }
-      }
-      if (!atLoc) {
-        money[eid] = Math.max(0, money[eid] - cfg.late_tick_penalty);
-        withheld[eid] += wage;
-      }
-    } else if (st === ShiftState.Absent) {
-      if ((flags & F_ABSENT_PENALTY) === 0) {
-        flags |= F_ABSENT_PENALTY;
-        money[eid] = Math.max(0, money[eid] - cfg.absence_penalty);
-      }
-      withheld[eid] += wage;
-      if ((flags & F_ABSENT_SENT) === 0) {
-        flags |= F_ABSENT_SENT;
-        state.shiftAbsent++;
-        state.addAbsence(eid, tick);
-        absent7d[eid] = absCount[eid];
-        send(ShiftAbsent, eid, job);
-      }
-    }
-    // Back at work: a later absence in the same shift is penalised again (no second event).
-    if (st === ShiftState.OnTime || st === ShiftState.Late) flags &= ~F_ABSENT_PENALTY;
-
-    if ((st === ShiftState.OnTime || st === ShiftState.Late) && atLoc) {
-      onShift[eid] = 1;
-      money[eid] += wage;
-      earned[eid] += wage;
-      wageThisTick[eid] = wage;
-      const tw = town[eid];
-      townWages[tw] += wage;
-      wagesPaid[tw] += wage;
-    } else {
-      onShift[eid] = 0;
-      const wasWorking = prev === ShiftState.OnTime || prev === ShiftState.Late;
-      const working = st === ShiftState.OnTime || st === ShiftState.Late;
-      if (wasWorking && !working && (flags & F_DEPARTED_SENT) === 0) {
-        flags |= F_DEPARTED_SENT;
-        send(ShiftDepartedEarly, eid, job);
-      }
-    }
-    flagsCol[eid] = flags;
-  }
-}
-
-/** Records the shift's on-time fraction as an attendance sample and clears per-shift state. */
-function finaliseShift(state: EmploymentState, E: EmploymentCtx["components"]["Employment"], eid: number): void {
-  const scheduled = E.scheduled_ticks[eid] > 0 ? E.scheduled_ticks[eid] : 1;
-  E.attendance_ratio[eid] = state.addAttendance(eid, Math.min(1, E.on_time_ticks[eid] / scheduled));
-  E.flags[eid] = 0;
-  E.ever_on_time[eid] = 0;
-  E.last_present_tick[eid] = -1;
-  E.on_shift[eid] = 0;
-  E.shift_state[eid] = ShiftState.PostShift;
-}
 
 // ---- exit queue ---------------------------------------------------------------------------------
 
