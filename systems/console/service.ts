@@ -60,21 +60,10 @@ export const CORE_COMMANDS: Readonly<Record<string, string>> = {
   rollback_policy: "policy",
 };
 
-/** A console command. Plug-ins' `commands` (engine/command.ts CommandDef) are adapted to this. */
-export interface ConsoleCommand<A = any> {
-  name: string;
-  /** The least role that may run it. */
-  role: Role;
-  /** A stricter role for some arguments (employment_exit approve needs admin, review does not). */
-  roleFor?(args: A): Role;
-  /** Destructive commands need a cmd_id (and are idempotent by it). */
-  destructive?: boolean | ((args: A) => boolean);
-  args: z.ZodType<A>;
-  doc?: string;
-  /** "tick" (default): in the console phase; "boundary": between ticks (snapshots, loop control). */
-  at?: "tick" | "boundary";
+/** A console command: a plug-in's `commands` entry (engine/command.ts CommandDef), adapted to run with the console's context. */
+export type ConsoleCommand<A = any> = Omit<CommandDef<A>, "run"> & {
   run(ctx: CommandContext, args: A): unknown;
-}
+};
 
 interface Queued {
   cmd: ConsoleCommand;
