@@ -20,6 +20,7 @@ import { BlockEnvs, type BlockMeta } from "./shard-blocks-env.ts";
 import { LocalGroup, WorkerGroup, type Group } from "./shard-groups.ts";
 
 import { checkSeed, type VectorStep } from "./vector.ts";
+import { StepRows, growInt32 } from "./rows.ts";
 
 export { blockBytes, blockViews, type BlockArrays, type EnvWorkerInit, type WorkerReply, type WorkerRequest } from "./shard-groups.ts";
 
@@ -58,20 +59,11 @@ export class ShardedVectorEnv {
   private finished = false;
   private cyclesDone = 0;
   private tickNow = 0;
-  private cap = 0;
-  private eidBuf = new Int32Array(0);
-  private uidBuf = new Int32Array(0);
-  private obsBuf = new Float32Array(0);
-  private maskBuf = new Uint8Array(0);
-  private rewardBuf = new Float32Array(0);
-  private termBuf = new Uint8Array(0);
-  private truncBuf = new Uint8Array(0);
-  private takenBuf = new Uint8Array(0);
-  private invalidBuf = new Uint8Array(0);
+  /** The result's rows (sized for observationSize and actionCount once they are known). */
+  private rows!: StepRows;
   /** Block of each row. */
   private rowBlock = new Int32Array(0);
   private names: string[] = [];
-  private lastIds: string[] = [];
   private joinedReplaces: (string | null)[] = [];
   /** Rows of each block in the last result. */
   private counts: number[];
@@ -115,6 +107,7 @@ export class ShardedVectorEnv {
       this.groups.push(new LocalGroup(set, runs[0]));
       this.observationSize = e0.observationSize;
       this.actionCount = e0.actionCount;
+      this.rows = new StepRows(this.observationSize, this.actionCount);
       this.featureCount = e0.featureCount;
       this.mapShape = e0.mapShape;
       this.startAgents = set.envs.reduce((k, e) => k + e.world.agents.length, 0);
@@ -135,6 +128,7 @@ export class ShardedVectorEnv {
       const sp = (this.groups[0] as WorkerGroup).spaces!;
       this.observationSize = sp.D;
       this.actionCount = sp.A;
+      this.rows = new StepRows(this.observationSize, this.actionCount);
       this.featureCount = sp.features;
       this.mapShape = [sp.map[0], sp.map[1], sp.map[2]];
       this.startAgents = agents;
@@ -146,16 +140,16 @@ export class ShardedVectorEnv {
     this.actionsOf = this.plans.map(() => new Int32Array(16));
     this.result = {
       count: 0,
-      agents: this.eidBuf,
-      uids: this.uidBuf,
+      agents: this.rows.eidBuf,
+      uids: this.rows.uidBuf,
       ids: undefined,
-      obs: this.obsBuf,
-      masks: this.maskBuf,
-      rewards: this.rewardBuf,
-      terminated: this.termBuf,
-      truncated: this.truncBuf,
-      taken: this.takenBuf,
-      invalid: this.invalidBuf,
+      obs: this.rows.obsBuf,
+      masks: this.rows.maskBuf,
+      rewards: this.rows.rewardBuf,
+      terminated: this.rows.termBuf,
+      truncated: this.rows.truncBuf,
+      taken: this.rows.takenBuf,
+      invalid: this.rows.invalidBuf,
       joined: 0,
       exits: [],
       invalidTotal: 0,
@@ -275,7 +269,7 @@ export class ShardedVectorEnv {
     let n = 0;
     let g = 0;
     while (g < prev) {
-      if (this.termBuf[g] === 1 || this.truncBuf[g] === 1) {
+      if (this.rows.termBuf[g] === 1 || this.rows.truncBuf[g] === 1) {
         g++;
         continue;
       }
@@ -284,7 +278,7 @@ export class ShardedVectorEnv {
       const n0 = n;
       const tg = this.toGlobal[b];
       while (g < prev) {
-        if (this.termBuf[g] === 1 || this.truncBuf[g] === 1) {
+        if (this.rows.termBuf[g] === 1 || this.rows.truncBuf[g] === 1) {
           g++;
           continue;
         }
@@ -322,7 +316,7 @@ export class ShardedVectorEnv {
     this.joinedReplaces = replaces;
     this.tickNow = metas[0].tick;
     let open = 0;
-    for (let i = 0; i < n; i++) if (this.termBuf[i] === 0 && this.truncBuf[i] === 0) open++;
+    for (let i = 0; i < n; i++) if (this.rows.termBuf[i] === 0 && this.rows.truncBuf[i] === 0) open++;
     this.finished = open === 0;
     this.result.exits = exits;
     return this.finish(n, replaces.length, false, metas);
@@ -347,66 +341,25 @@ export class ShardedVectorEnv {
     const D = this.observationSize;
     const A = this.actionCount;
     const l1 = l0 + len;
-    this.eidBuf.set(src.agents.subarray(l0, l1), n0);
-    this.uidBuf.set(src.uids.subarray(l0, l1), n0);
-    this.rewardBuf.set(src.rewards.subarray(l0, l1), n0);
-    this.termBuf.set(src.terminated.subarray(l0, l1), n0);
-    this.truncBuf.set(src.truncated.subarray(l0, l1), n0);
-    this.takenBuf.set(src.taken.subarray(l0, l1), n0);
-    this.invalidBuf.set(src.invalid.subarray(l0, l1), n0);
-    this.obsBuf.set(src.obs.subarray(l0 * D, l1 * D), n0 * D);
-    this.maskBuf.set(src.masks.subarray(l0 * A, l1 * A), n0 * A);
+    this.rows.eidBuf.set(src.agents.subarray(l0, l1), n0);
+    this.rows.uidBuf.set(src.uids.subarray(l0, l1), n0);
+    this.rows.rewardBuf.set(src.rewards.subarray(l0, l1), n0);
+    this.rows.termBuf.set(src.terminated.subarray(l0, l1), n0);
+    this.rows.truncBuf.set(src.truncated.subarray(l0, l1), n0);
+    this.rows.takenBuf.set(src.taken.subarray(l0, l1), n0);
+    this.rows.invalidBuf.set(src.invalid.subarray(l0, l1), n0);
+    this.rows.obsBuf.set(src.obs.subarray(l0 * D, l1 * D), n0 * D);
+    this.rows.maskBuf.set(src.masks.subarray(l0 * A, l1 * A), n0 * A);
   }
 
   private finish(n: number, joined: number, force: boolean, metas: BlockMeta[]): VectorStep {
-    const r = this.result;
-    const D = this.observationSize;
-    const A = this.actionCount;
-    r.count = n;
-    r.agents = this.eidBuf.subarray(0, n);
-    r.uids = this.uidBuf.subarray(0, n);
-    r.obs = this.obsBuf.subarray(0, n * D);
-    r.masks = this.maskBuf.subarray(0, n * A);
-    r.rewards = this.rewardBuf.subarray(0, n);
-    r.terminated = this.termBuf.subarray(0, n);
-    r.truncated = this.truncBuf.subarray(0, n);
-    r.taken = this.takenBuf.subarray(0, n);
-    r.invalid = this.invalidBuf.subarray(0, n);
-    r.joined = joined;
     let inv = 0;
     for (const m of metas) inv += m.invalidTotal;
-    r.invalidTotal = inv;
-    let changed = force || this.lastIds.length !== n;
-    for (let i = 0; !changed && i < n; i++) changed = this.lastIds[i] !== this.names[i];
-    if (changed) this.lastIds = this.names.slice();
-    r.ids = changed ? this.lastIds : undefined;
-    return r;
+    return this.rows.view(this.result, n, joined, inv, this.names, force);
   }
 
   private ensureRows(n: number): void {
-    if (n <= this.cap) return;
-    const cap = Math.max(16, n * 2);
-    const keep = (a: Int32Array) => {
-      const g = new Int32Array(cap);
-      g.set(a);
-      return g;
-    };
-    const keep8 = (a: Uint8Array) => {
-      const g = new Uint8Array(cap);
-      g.set(a);
-      return g;
-    };
-    // The previous rows' blocks and done flags are read while the new rows are written.
-    this.eidBuf = keep(this.eidBuf);
-    this.uidBuf = keep(this.uidBuf);
-    this.rowBlock = keep(this.rowBlock);
-    this.termBuf = keep8(this.termBuf);
-    this.truncBuf = keep8(this.truncBuf);
-    this.takenBuf = keep8(this.takenBuf);
-    this.invalidBuf = keep8(this.invalidBuf);
-    this.rewardBuf = new Float32Array(cap);
-    this.obsBuf = new Float32Array(cap * this.observationSize);
-    this.maskBuf = new Uint8Array(cap * this.actionCount);
-    this.cap = cap;
+    // The previous rows' blocks are read while the new rows are written, like their done flags.
+    if (this.rows.ensure(n)) this.rowBlock = growInt32(this.rowBlock, this.rows.cap);
   }
 }

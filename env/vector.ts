@@ -21,6 +21,7 @@ import {
   type ObservationBatch,
 } from "../systems/policy/index.ts";
 import { EnvPolicy } from "./env-policy.ts";
+import { StepRows } from "./rows.ts";
 import { Lifecycle } from "../components/people.ts";
 import { buildBlock, type BlockPlan } from "../engine/shard-blocks.ts";
 
@@ -118,18 +119,9 @@ export class TownletVectorEnv {
   private finished = false;
   private cyclesDone = 0;
   private stampCounter = 0;
-  private cap = 0;
-  private eidBuf = new Int32Array(0);
-  private uidBuf = new Int32Array(0);
-  private obsBuf = new Float32Array(0);
-  private maskBuf = new Uint8Array(0);
-  private rewardBuf = new Float32Array(0);
-  private termBuf = new Uint8Array(0);
-  private truncBuf = new Uint8Array(0);
-  private takenBuf = new Uint8Array(0);
-  private invalidBuf = new Uint8Array(0);
+  /** The result's rows (sized for observationSize and actionCount once they are known). */
+  private rows!: StepRows;
   private names: string[] = [];
-  private lastIds: string[] = [];
   // Scratch.
   private startEid = new Int32Array(0);
   private startUid = new Int32Array(0);
@@ -171,18 +163,19 @@ export class TownletVectorEnv {
     }
     this.observationSize = this.featureCount + this.mapShape[0] * this.mapShape[1] * this.mapShape[2];
     this.actionCount = worldActionCount(this.world);
+    this.rows = new StepRows(this.observationSize, this.actionCount);
     this.result = {
       count: 0,
-      agents: this.eidBuf,
-      uids: this.uidBuf,
+      agents: this.rows.eidBuf,
+      uids: this.rows.uidBuf,
       ids: undefined,
-      obs: this.obsBuf,
-      masks: this.maskBuf,
-      rewards: this.rewardBuf,
-      terminated: this.termBuf,
-      truncated: this.truncBuf,
-      taken: this.takenBuf,
-      invalid: this.invalidBuf,
+      obs: this.rows.obsBuf,
+      masks: this.rows.maskBuf,
+      rewards: this.rows.rewardBuf,
+      terminated: this.rows.termBuf,
+      truncated: this.rows.truncBuf,
+      taken: this.rows.takenBuf,
+      invalid: this.rows.invalidBuf,
       joined: 0,
       exits: [],
       invalidTotal: 0,
@@ -245,15 +238,15 @@ export class TownletVectorEnv {
     this.names = new Array<string>(n);
     for (let i = 0; i < n; i++) {
       const eid = agents[i];
-      this.eidBuf[i] = eid;
-      this.uidBuf[i] = U[eid];
+      this.rows.eidBuf[i] = eid;
+      this.rows.uidBuf[i] = U[eid];
       this.names[i] = this.remember(U[eid], world.agentName(eid));
     }
-    this.rewardBuf.fill(0, 0, n);
-    this.termBuf.fill(0, 0, n);
-    this.truncBuf.fill(0, 0, n);
-    this.takenBuf.fill(0, 0, n);
-    this.invalidBuf.fill(0, 0, n);
+    this.rows.rewardBuf.fill(0, 0, n);
+    this.rows.termBuf.fill(0, 0, n);
+    this.rows.truncBuf.fill(0, 0, n);
+    this.rows.takenBuf.fill(0, 0, n);
+    this.rows.invalidBuf.fill(0, 0, n);
     this.finished = n === 0;
     this.fillObservations(n);
     this.result.exits = [];
@@ -286,15 +279,15 @@ export class TownletVectorEnv {
     }
     let s = 0;
     for (let i = 0; i < prev; i++) {
-      if (this.termBuf[i] === 1 || this.truncBuf[i] === 1) continue;
-      const eid = this.eidBuf[i];
+      if (this.rows.termBuf[i] === 1 || this.rows.truncBuf[i] === 1) continue;
+      const eid = this.rows.eidBuf[i];
       this.startEid[s] = eid;
-      this.startUid[s] = this.uidBuf[i];
+      this.startUid[s] = this.rows.uidBuf[i];
       this.startNames[s] = this.names[i];
       const a = actions[i];
       const valid = Number.isInteger(a) && a >= 0 && a < A;
       policy.set(eid, valid ? a : INVALID);
-      this.startAllowed[s] = valid && this.maskBuf[i * A + a] === 1 ? 1 : 0;
+      this.startAllowed[s] = valid && this.rows.maskBuf[i * A + a] === 1 ? 1 : 0;
       s++;
     }
     this.startNames.length = s;
@@ -326,44 +319,44 @@ export class TownletVectorEnv {
     for (let k = 0; k < s; k++, n++) {
       const eid = this.startEid[k];
       const uid = this.startUid[k];
-      this.eidBuf[n] = eid;
-      this.uidBuf[n] = uid;
+      this.rows.eidBuf[n] = eid;
+      this.rows.uidBuf[n] = uid;
       names[n] = this.startNames[k];
       const tookAction = eid < policy.takenAt.length && policy.takenAt[eid] === stamp;
-      this.takenBuf[n] = tookAction ? 1 : 0;
-      this.invalidBuf[n] = tookAction && policy.invalidAt[eid] === stamp ? (this.startAllowed[k] === 1 ? 2 : 1) : 0;
-      this.truncBuf[n] = 0;
+      this.rows.takenBuf[n] = tookAction ? 1 : 0;
+      this.rows.invalidBuf[n] = tookAction && policy.invalidAt[eid] === stamp ? (this.startAllowed[k] === 1 ? 2 : 1) : 0;
+      this.rows.truncBuf[n] = 0;
       if (world.isAgent(eid) && (U[eid] | 0) === uid) {
         mark[eid] = stamp;
-        this.rewardBuf[n] = R ? R[eid] : 0;
-        this.termBuf[n] = 0;
+        this.rows.rewardBuf[n] = R ? R[eid] : 0;
+        this.rows.termBuf[n] = 0;
       } else {
         const m = exitRow?.get(uid);
-        this.rewardBuf[n] = m !== undefined ? ex.reward[m] : 0;
-        this.termBuf[n] = 1;
+        this.rows.rewardBuf[n] = m !== undefined ? ex.reward[m] : 0;
+        this.rows.termBuf[n] = 1;
         exits.push({ row: n, reason: m !== undefined ? world.text(ex.reason[m]) : "removed" });
       }
     }
     for (let i = 0; i < live.length; i++) {
       const eid = live[i];
       if (mark[eid] === stamp) continue;
-      this.eidBuf[n] = eid;
-      this.uidBuf[n] = U[eid];
+      this.rows.eidBuf[n] = eid;
+      this.rows.uidBuf[n] = U[eid];
       names[n] = this.remember(U[eid], world.agentName(eid));
-      this.rewardBuf[n] = 0;
-      this.termBuf[n] = 0;
-      this.truncBuf[n] = 0;
-      this.takenBuf[n] = 0;
-      this.invalidBuf[n] = 0;
+      this.rows.rewardBuf[n] = 0;
+      this.rows.termBuf[n] = 0;
+      this.rows.truncBuf[n] = 0;
+      this.rows.takenBuf[n] = 0;
+      this.rows.invalidBuf[n] = 0;
       n++;
     }
     this.names = names;
 
     // 4. Truncation, then the observations of the next decision.
     let open = 0;
-    for (let i = 0; i < n; i++) if (this.termBuf[i] === 0) open++;
+    for (let i = 0; i < n; i++) if (this.rows.termBuf[i] === 0) open++;
     if (this.cyclesDone >= this.maxCycles) {
-      for (let i = 0; i < n; i++) if (this.termBuf[i] === 0) this.truncBuf[i] = 1;
+      for (let i = 0; i < n; i++) if (this.rows.termBuf[i] === 0) this.rows.truncBuf[i] = 1;
       open = 0;
     }
     this.finished = open === 0;
@@ -394,52 +387,11 @@ export class TownletVectorEnv {
   }
 
   private finish(n: number, joined: number, force: boolean): VectorStep {
-    const r = this.result;
-    const D = this.observationSize;
-    const A = this.actionCount;
-    r.count = n;
-    r.agents = this.eidBuf.subarray(0, n);
-    r.uids = this.uidBuf.subarray(0, n);
-    r.obs = this.obsBuf.subarray(0, n * D);
-    r.masks = this.maskBuf.subarray(0, n * A);
-    r.rewards = this.rewardBuf.subarray(0, n);
-    r.terminated = this.termBuf.subarray(0, n);
-    r.truncated = this.truncBuf.subarray(0, n);
-    r.taken = this.takenBuf.subarray(0, n);
-    r.invalid = this.invalidBuf.subarray(0, n);
-    r.joined = joined;
-    r.invalidTotal = policyState(this.world).invalid;
-    let changed = force || this.lastIds.length !== n;
-    for (let i = 0; !changed && i < n; i++) changed = this.lastIds[i] !== this.names[i];
-    if (changed) this.lastIds = this.names.slice();
-    r.ids = changed ? this.lastIds : undefined;
-    return r;
+    return this.rows.view(this.result, n, joined, policyState(this.world).invalid, this.names, force);
   }
 
   private ensureRows(n: number): void {
-    if (n <= this.cap) return;
-    const cap = Math.max(16, n * 2);
-    const keep = (a: Int32Array) => {
-      const g = new Int32Array(cap);
-      g.set(a);
-      return g;
-    };
-    const keep8 = (a: Uint8Array) => {
-      const g = new Uint8Array(cap);
-      g.set(a);
-      return g;
-    };
-    // Rows of the previous result are read while a step writes the new ones: keep their values.
-    this.eidBuf = keep(this.eidBuf);
-    this.uidBuf = keep(this.uidBuf);
-    this.termBuf = keep8(this.termBuf);
-    this.truncBuf = keep8(this.truncBuf);
-    this.takenBuf = keep8(this.takenBuf);
-    this.invalidBuf = keep8(this.invalidBuf);
-    this.rewardBuf = new Float32Array(cap);
-    this.obsBuf = new Float32Array(cap * this.observationSize);
-    this.maskBuf = new Uint8Array(cap * this.actionCount);
-    this.cap = cap;
+    this.rows.ensure(n);
   }
 
   /** Observations and masks of rows [0, n) for the next decision; zeros on terminated rows. */
@@ -447,14 +399,14 @@ export class TownletVectorEnv {
     const world = this.world;
     const D = this.observationSize;
     const A = this.actionCount;
-    const obs = this.obsBuf;
-    const masks = this.maskBuf;
+    const obs = this.rows.obsBuf;
+    const masks = this.rows.maskBuf;
     if (worldActionCount(world) !== A) {
       throw new Error(`the action space changed during the episode (${A} -> ${worldActionCount(world)} actions: the affordance registry was reloaded); call reset()`);
     }
     let m = 0;
     if (this.liveList.length < n) this.liveList = new Int32Array(n * 2);
-    for (let i = 0; i < n; i++) if (this.termBuf[i] === 0) this.liveList[m++] = this.eidBuf[i];
+    for (let i = 0; i < n; i++) if (this.rows.termBuf[i] === 0) this.liveList[m++] = this.rows.eidBuf[i];
     if (m === 0) {
       obs.fill(0, 0, n * D);
       masks.fill(0, 0, n * A);
@@ -498,12 +450,12 @@ export class TownletVectorEnv {
 
     let k = 0;
     for (let i = 0; i < n; i++) {
-      if (this.termBuf[i] === 1) {
+      if (this.rows.termBuf[i] === 1) {
         obs.fill(0, i * D, (i + 1) * D);
         masks.fill(0, i * A, (i + 1) * A);
         continue;
       }
-      const j = at[this.eidBuf[i]];
+      const j = at[this.rows.eidBuf[i]];
       obs.set(feats.subarray(j * F, (j + 1) * F), i * D);
       if (M > 0) obs.set(map.subarray(j * M, (j + 1) * M), i * D + F);
       masks.set(lm.subarray(k * A, (k + 1) * A), i * A);
