@@ -43,6 +43,26 @@ export class StepRows {
     return true;
   }
 
+  /** A result of no rows, over these arrays (a step's result object, reused by every step). */
+  empty(): VectorStep {
+    return {
+      count: 0,
+      agents: this.eidBuf,
+      uids: this.uidBuf,
+      ids: undefined,
+      obs: this.obsBuf,
+      masks: this.maskBuf,
+      rewards: this.rewardBuf,
+      terminated: this.termBuf,
+      truncated: this.truncBuf,
+      taken: this.takenBuf,
+      invalid: this.invalidBuf,
+      joined: 0,
+      exits: [],
+      invalidTotal: 0,
+    };
+  }
+
   /** Points `r` at rows [0, n); `ids` only when `names` differ from the last ones handed out (or `force`). */
   view(r: VectorStep, n: number, joined: number, invalidTotal: number, names: readonly string[], force: boolean): VectorStep {
     const D = this.observationSize;

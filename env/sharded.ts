@@ -138,22 +138,7 @@ export class ShardedVectorEnv {
     this.cursor = new Array<number>(K).fill(0);
     this.toGlobal = this.plans.map(() => new Int32Array(16));
     this.actionsOf = this.plans.map(() => new Int32Array(16));
-    this.result = {
-      count: 0,
-      agents: this.rows.eidBuf,
-      uids: this.rows.uidBuf,
-      ids: undefined,
-      obs: this.rows.obsBuf,
-      masks: this.rows.maskBuf,
-      rewards: this.rows.rewardBuf,
-      terminated: this.rows.termBuf,
-      truncated: this.rows.truncBuf,
-      taken: this.rows.takenBuf,
-      invalid: this.rows.invalidBuf,
-      joined: 0,
-      exits: [],
-      invalidTotal: 0,
-    };
+    this.result = this.rows.empty();
   }
 
   get blocks(): number {

@@ -164,22 +164,7 @@ export class TownletVectorEnv {
     this.observationSize = this.featureCount + this.mapShape[0] * this.mapShape[1] * this.mapShape[2];
     this.actionCount = worldActionCount(this.world);
     this.rows = new StepRows(this.observationSize, this.actionCount);
-    this.result = {
-      count: 0,
-      agents: this.rows.eidBuf,
-      uids: this.rows.uidBuf,
-      ids: undefined,
-      obs: this.rows.obsBuf,
-      masks: this.rows.maskBuf,
-      rewards: this.rows.rewardBuf,
-      terminated: this.rows.termBuf,
-      truncated: this.rows.truncBuf,
-      taken: this.rows.takenBuf,
-      invalid: this.rows.invalidBuf,
-      joined: 0,
-      exits: [],
-      invalidTotal: 0,
-    };
+    this.result = this.rows.empty();
   }
 
   /** Steps taken since the last reset. */
