@@ -195,9 +195,10 @@ export function combineHashes(tick: number, hashes: readonly string[]): string {
 }
 
 /**
- * KPIs of several blocks as one world's: counts add up; keys with "mean" or "rate" in their name
- * are means weighted by each block's live agents; "max"/"min" keys take the largest/smallest;
- * booleans are true when any block's is; lists are concatenated in block order.
+ * KPIs of several blocks as one world's: counts add up; a number whose key path has "mean" or
+ * "rate" in it (`mean_needs.hunger` as well as `exit_rate`) is a mean weighted by each block's
+ * live agents; "max"/"min" keys take the largest/smallest; booleans are true when any block's is;
+ * lists are concatenated in block order.
  */
 export function mergeKpis(blocks: readonly Record<string, unknown>[]): Record<string, unknown> {
   const weights = blocks.map((k) => (typeof k.alive_agents === "number" ? k.alive_agents : 0));
@@ -208,8 +209,9 @@ function mergeObjects(xs: readonly unknown[], weights: readonly number[], key = 
   const first = xs.find((x) => x !== undefined);
   if (typeof first === "number") {
     const nums = xs.map((x) => (typeof x === "number" ? x : 0));
-    if (/(^|_)max($|_)/.test(key)) return Math.max(...nums);
-    if (/(^|_)min($|_)/.test(key)) return Math.min(...nums);
+    const last = key.slice(key.lastIndexOf(".") + 1);
+    if (/(^|_)max($|_)/.test(last)) return Math.max(...nums);
+    if (/(^|_)min($|_)/.test(last)) return Math.min(...nums);
     if (/mean|rate/.test(key)) {
       const wsum = weights.reduce((a, b) => a + b, 0);
       if (wsum === 0) return nums.reduce((a, b) => a + b, 0) / Math.max(1, nums.length);
@@ -223,7 +225,7 @@ function mergeObjects(xs: readonly unknown[], weights: readonly number[], key = 
     const keys: string[] = [];
     for (const x of xs) if (x && typeof x === "object") for (const k of Object.keys(x)) if (!keys.includes(k)) keys.push(k);
     const out: Record<string, unknown> = {};
-    for (const k of keys) out[k] = mergeObjects(xs.map((x) => (x as Record<string, unknown> | undefined)?.[k]), weights, k);
+    for (const k of keys) out[k] = mergeObjects(xs.map((x) => (x as Record<string, unknown> | undefined)?.[k]), weights, key ? `${key}.${k}` : k);
     return out;
   }
   return first;
