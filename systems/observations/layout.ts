@@ -91,24 +91,9 @@ export const SOCIAL_AGGREGATES = ["social_trust_mean", "social_trust_max", "soci
  * employment features (employment), rivalry (social), personality (personality).
  */
 export const OWN_FEATURES: ReadonlySet<string> = new Set([
-  "time_sin",
-  "time_cos",
-  "embedding_slot_norm",
-  "ctx_reset_flag",
-  "episode_progress",
-  "last_action_id_hash",
-  "last_action_success",
-  "last_action_duration",
-  "reservation_active",
-  "in_queue",
-  "path_hint_north",
-  "path_hint_south",
-  "path_hint_east",
-  "path_hint_west",
-  "neighbor_agent_ratio",
-  "neighbor_object_ratio",
-  "reserved_tile_ratio",
-  "nearest_agent_distance",
+  ...AGENT_FEATURES.slice(F_TIME_SIN, F_TIME_COS + 1),
+  ...AGENT_FEATURES.slice(F_SLOT, F_EPISODE + 1),
+  ...AGENT_FEATURES.slice(F_LAST_HASH),
   ...LANDMARKS.flatMap((l) => [`${l}_dx`, `${l}_dy`, `${l}_dist`]),
   ...SOCIAL_AGGREGATES,
 ]);
