@@ -41,11 +41,14 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? "the observer on the thirst mod 
     const labels = () => panel.locator(".bar").evaluateAll((bars) => bars.slice(0, 4).map((b) => b.getAttribute("data-label")));
     await expect.poll(labels, { timeout: 10_000 }).toEqual(["hunger", "hygiene", "energy", "thirst"]);
     // Value and fill read together (the panel re-renders as ticks arrive): below 0.6 the bar takes
-    // its need's colour (config: #2ec4b6), above it the "needs met" green (#57c26a).
+    // its need's colour (config: #2ec4b6), above it the "needs met" green (#57c26a). The value is
+    // the bar's exact data-value: the shown text is rounded (0.597 shows as "0.60"), which made
+    // this test fail in CI when thirst sat just under 0.6.
     const bar = await panel.locator('.bar[data-label="thirst"]').evaluate((el) => {
-      const e = el as unknown as { querySelector(s: string): { textContent: string; style: { background: string } } };
-      return { v: Number(e.querySelector(".val").textContent), fill: e.querySelector(".fill").style.background };
+      const e = el as unknown as { getAttribute(n: string): string | null; querySelector(s: string): { textContent: string; style: { background: string } } };
+      return { v: Number(e.getAttribute("data-value")), shown: e.querySelector(".val").textContent, fill: e.querySelector(".fill").style.background };
     });
+    expect(bar.shown).toBe(bar.v.toFixed(2));
     expect(bar.v).toBeGreaterThanOrEqual(0);
     expect(bar.v).toBeLessThanOrEqual(1);
     expect(bar.fill).toBe(bar.v >= 0.6 ? "rgb(87, 194, 106)" : "rgb(46, 196, 182)");

@@ -146,7 +146,8 @@ function bar(name: string, v: number, colour: string, label = name): HTMLElement
   const fill = h("div", { class: "fill" });
   fill.style.width = `${Math.max(0, Math.min(1, v)) * 100}%`;
   fill.style.background = colour;
-  return h("div", { class: "bar", "data-label": name }, h("span", {}, label), h("div", { class: "track" }, fill), h("span", { class: "val" }, v.toFixed(2)));
+  // data-value keeps the exact value (the shown one is rounded: 0.597 shows as 0.60 but is below 0.6).
+  return h("div", { class: "bar", "data-label": name, "data-value": String(v) }, h("span", {}, label), h("div", { class: "track" }, fill), h("span", { class: "val" }, v.toFixed(2)));
 }
 
 /** A bar centred on zero (rewards are small and signed): the scale is +-0.2, a tick's clip. */
