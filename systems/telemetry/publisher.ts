@@ -13,19 +13,10 @@ import type { TelemetryConfig } from "./config.ts";
 import { DEFAULT_NARRATORS, NarrationLimiter, narrate, type Narrator } from "./narration.ts";
 import { collectEvents } from "./events.ts";
 import { AgentIds } from "./identities.ts";
+import { Subscriptions } from "./subscriptions.ts";
 import { consoleSnapshotOf, filterDiff, pickCollections, TRANSIENT_KEYS, type Collection, type PublishedCollections } from "./views.ts";
-import { collectParts, diffCollection, eventFieldsOf, mergeSections, objectRecords, once, ownPart, layoutOf, RecordBuilder, type CollectionDiff } from "./dispatch.ts";
-import {
-  SCHEMA_VERSION,
-  type AgentRecordT,
-  type DiffPayloadT,
-  type JobRecordT,
-  type NarrationT,
-  type ObjectRecordT,
-  type SnapshotPayloadT,
-  type SnapshotReason,
-  type TelemetryEventT,
-} from "./schema.ts";
+import { collectParts, diffCollection, eventFieldsOf, mergeSections, objectRecords, once, ownPart, layoutOf, RecordBuilder } from "./dispatch.ts";
+import { SCHEMA_VERSION, type DiffPayloadT, type NarrationT, type SnapshotPayloadT, type SnapshotReason, type TelemetryEventT } from "./schema.ts";
 
 /** What a sink receives after every publish: a diff, or a snapshot (first payload, mode change). */
 export interface Published {
@@ -68,14 +59,8 @@ export class TelemetryPublisher {
   private lastNarrations: NarrationT[] = [];
 
   private readonly ids: AgentIds;
-  /** Agents clients subscribed to (aggregate mode), by published id, with a reference count. */
-  private watched = new Map<string, number>();
-  /** Records of agents watched since the last publish, read when they were subscribed to. */
-  private early = new Map<string, { agent: AgentRecordT; job: JobRecordT }>();
-  /** Towns clients subscribed to (aggregate mode: every agent and object of the town), with a reference count. */
-  private watchedTowns = new Map<number, number>();
-  /** Objects of towns watched since the last publish, read when they were subscribed to. */
-  private earlyObjects = new Map<string, ObjectRecordT>();
+  /** What aggregate-mode clients subscribed to (agents, towns) and the records read for them. */
+  private readonly subs: Subscriptions;
   /** Town of each agent or object that left the published state at the last publish (per-client filters need it). */
   private goneTown = { agents: new Map<string, number>(), objects: new Map<string, number>() };
   private layoutCache: Rec | undefined;
@@ -96,6 +81,7 @@ export class TelemetryPublisher {
   ) {
     this.limiter = new NarrationLimiter(cfg.narration);
     this.ids = new AgentIds(world, cfg);
+    this.subs = new Subscriptions(world, this.ids, this.coll);
   }
 
   // ---- wiring ------------------------------------------------------------------------------------
@@ -177,7 +163,7 @@ export class TelemetryPublisher {
     const w = this.world;
     const townId = w.columns(Town).id;
     const O = w.components.isRegistered(Obj) ? w.columns(Obj) : undefined;
-    const watched = this.watched;
+    const subs = this.subs;
     return {
       mode,
       maxTownsListed: this.cfg.stream.max_towns_listed,
@@ -185,7 +171,7 @@ export class TelemetryPublisher {
       kpis,
       // Read when a part asks (after this publish's records dropped agents that left).
       get watched() {
-        return [...watched.keys()].sort();
+        return subs.agentIds();
       },
       publicId: (name) => this.publicId(name),
       agentByPublicId: (id) => this.agentByPublicId(id),
@@ -216,7 +202,6 @@ export class TelemetryPublisher {
     const events = withEvents ? this.events(tick, parts) : [];
     this.ids.refresh();
     const records = new RecordBuilder(parts);
-    const townId = w.columns(Town).id;
 
     // Collections: every agent (full) or the watched ones (aggregate).
     const nextAgents = new Map<string, Rec>();
@@ -231,19 +216,9 @@ export class TelemetryPublisher {
       const agents = w.agents;
       for (let i = 0; i < agents.length; i++) put(agents[i]);
     } else {
-      // Watched towns first, in entity order; then agents watched one by one.
-      const towns = this.townMask();
-      if (towns) {
-        const agents = w.agents;
-        for (let i = 0; i < agents.length; i++) if (towns[townId[agents[i]]] === 1) put(agents[i]);
-      }
-      for (const id of [...this.watched.keys()].sort()) {
-        const eid = this.agentByPublicId(id);
-        if (eid < 0) this.watched.delete(id);
-        else if (!nextAgents.has(id)) put(eid);
-      }
+      this.subs.selectAgents(put, (id) => nextAgents.has(id));
     }
-    const mask = mode === "full" ? undefined : this.townMask();
+    const mask = mode === "full" ? undefined : this.subs.townMask();
     const nextObjects = mode === "full" || mask ? objectRecords(parts, mask) : new Map<string, Rec>();
 
     const diff: DiffPayloadT = {
@@ -288,8 +263,7 @@ export class TelemetryPublisher {
     cd("agents", nextAgents);
     cd("jobs", nextJobs);
     cd("objects", nextObjects);
-    this.early.clear();
-    this.earlyObjects.clear();
+    this.subs.clearEarly();
     if (this.eventsDropped > 0 || events.length > 0) {
       diff.narrations = narrate(tick, events, this.narrators, this.limiter);
     }
@@ -388,15 +362,12 @@ export class TelemetryPublisher {
   }
 
   private published(): PublishedCollections {
-    return { coll: this.coll, goneTown: this.goneTown, early: this.early, earlyObjects: this.earlyObjects };
+    return { coll: this.coll, goneTown: this.goneTown, early: this.subs.early, earlyObjects: this.subs.earlyObjects };
   }
 
-  /** 1 per town some client watches (undefined when none). */
-  private townMask(): Uint8Array | undefined {
-    if (this.watchedTowns.size === 0) return undefined;
-    const m = new Uint8Array(this.world.towns);
-    for (const t of this.watchedTowns.keys()) if (t < m.length) m[t] = 1;
-    return m;
+  /** The parts to read subscribed records with now (aggregate mode only; full mode publishes every record anyway). */
+  private reader(): (() => Parts) | undefined {
+    return this.mode === "aggregate" ? () => this.parts(this.mode) : undefined;
   }
 
   /** Live agents per town (a subscription's cost, checked before it is accepted). */
@@ -416,40 +387,11 @@ export class TelemetryPublisher {
    */
   watchTowns(towns: readonly number[]): number[] {
     this.ensureState();
-    const bad: number[] = [];
-    const fresh: number[] = [];
-    for (const t of towns) {
-      if (!Number.isInteger(t) || t < 0 || t >= this.world.towns) {
-        bad.push(t);
-        continue;
-      }
-      if (!this.watchedTowns.has(t)) fresh.push(t);
-      this.watchedTowns.set(t, (this.watchedTowns.get(t) ?? 0) + 1);
-    }
-    if (this.mode === "aggregate" && fresh.length > 0) {
-      const parts = this.parts(this.mode);
-      const records = new RecordBuilder(parts);
-      const townId = this.world.columns(Town).id;
-      const mask = new Uint8Array(this.world.towns);
-      for (const t of fresh) mask[t] = 1;
-      const agents = this.world.agents;
-      for (let i = 0; i < agents.length; i++) {
-        const eid = agents[i];
-        if (mask[townId[eid]] !== 1) continue;
-        const id = this.publicId(this.world.agentName(eid));
-        if (!this.coll.agents.has(id)) this.early.set(id, records.build(eid) as { agent: AgentRecordT; job: JobRecordT });
-      }
-      for (const [id, r] of objectRecords(parts, mask)) if (!this.coll.objects.has(id)) this.earlyObjects.set(id, r as ObjectRecordT);
-    }
-    return bad;
+    return this.subs.watchTowns(towns, this.reader());
   }
 
   unwatchTowns(towns: readonly number[]): void {
-    for (const t of towns) {
-      const n = (this.watchedTowns.get(t) ?? 0) - 1;
-      if (n <= 0) this.watchedTowns.delete(t);
-      else this.watchedTowns.set(t, n);
-    }
+    this.subs.unwatchTowns(towns);
   }
 
   /**
@@ -460,26 +402,11 @@ export class TelemetryPublisher {
    */
   watch(ids: readonly string[]): string[] {
     this.ensureState();
-    const unknown: string[] = [];
-    const records = this.mode === "aggregate" ? new RecordBuilder(this.parts(this.mode)) : undefined;
-    for (const id of ids) {
-      const eid = this.agentByPublicId(id);
-      if (eid < 0) {
-        unknown.push(id);
-        continue;
-      }
-      this.watched.set(id, (this.watched.get(id) ?? 0) + 1);
-      if (records && !this.coll.agents.has(id)) this.early.set(id, records.build(eid) as { agent: AgentRecordT; job: JobRecordT });
-    }
-    return unknown;
+    return this.subs.watch(ids, this.reader());
   }
 
   unwatch(ids: readonly string[]): void {
-    for (const id of ids) {
-      const n = (this.watched.get(id) ?? 0) - 1;
-      if (n <= 0) this.watched.delete(id);
-      else this.watched.set(id, n);
-    }
+    this.subs.unwatch(ids);
   }
 
   /** The published copy of one collection (tests and tools; do not modify). */
