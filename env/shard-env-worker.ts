@@ -29,11 +29,9 @@ async function main(): Promise<void> {
     Atomics.notify(ctrl, init.slot);
   };
   process.on("uncaughtException", (e) => reply({ ok: false, error: errorOf(e) }));
-  // A worker that ends (process.exit in a plug-in, ...) marks its word 2: the main thread never waits on it.
-  process.on("exit", () => {
-    Atomics.store(ctrl, init.slot, 2);
-    Atomics.notify(ctrl, init.slot);
-  });
+  // A worker that ends (process.exit in a plug-in, a V8 heap limit, terminate()) is reported by
+  // the supervisor thread that started it (env/shard-groups.ts): no exit handler here, since a
+  // worker stopped by V8 or terminate() never runs one.
   let set: BlockEnvs;
   try {
     const plugins = await resolvePlugins(corePlugins, undefined, init.pluginSpecs);

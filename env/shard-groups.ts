@@ -1,10 +1,15 @@
 // The threads of the sharded batch env (env/sharded.ts): LocalGroup runs blocks in the main
 // thread; WorkerGroup drives a worker thread (env/shard-env-worker.ts) through SharedArrayBuffers
 // (actions in, each block's arrays out), one message each way per request, and an Atomics word
-// the main thread waits on, so that reset/step stay synchronous.
+// the main thread waits on, so that reset/step stay synchronous. The env workers are started by
+// one supervisor thread (Supervisor, below), whose event loop is never blocked: it sees a
+// worker's end however it came (a V8 heap limit, terminate(), process.exit in a plug-in: no exit
+// handler of the worker runs in the first two) and marks the worker dead in a shared word, so the
+// main thread's wait, a timed loop over the reply word, the death words and the supervisor's
+// heartbeat, ends with an error naming the worker instead of hanging.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type ResourceLimits } from "node:worker_threads";
 import { ShardError } from "../engine/shard-blocks.ts";
 import type { BlockEnvs, BlockMeta } from "./shard-blocks-env.ts";
 
@@ -98,6 +103,124 @@ export class LocalGroup implements Group {
   close(): void {}
 }
 
+/**
+ * The supervisor thread's code (plain JavaScript: it imports nothing of ours, so it needs no
+ * loader). It starts one env worker per init, relays nothing, and on a worker's end (after its
+ * 'error', if any) posts { slot, code, error } on its report port, then sets the worker's death
+ * word and wakes the main thread waiting on the worker's reply word. Its heartbeat word goes up
+ * every 100 ms, so the main thread tells a dead supervisor (which takes its workers with it) from
+ * a busy worker.
+ */
+const SUPERVISOR = `
+const { Worker, workerData } = require("node:worker_threads");
+const d = workerData;
+const ctrl = new Int32Array(d.ctrl);
+const n = d.inits.length;
+setInterval(() => Atomics.add(ctrl, 2 * n, 1), 100);
+d.inits.forEach((init, slot) => {
+  let error;
+  const w = new Worker(d.boot, { eval: true, workerData: init, transferList: [init.port], resourceLimits: d.resourceLimits });
+  w.on("error", (e) => { error ??= { name: (e && e.name) || "Error", message: (e && e.message) || String(e), code: e && e.code }; });
+  w.on("exit", (code) => {
+    d.report.postMessage({ slot, code, error });
+    Atomics.store(ctrl, n + slot, 1);
+    Atomics.notify(ctrl, slot);
+  });
+});
+`;
+
+/** How a worker ended, as the supervisor saw it. */
+interface Death {
+  slot: number;
+  code: number;
+  error?: { name: string; message: string; code?: string };
+}
+
+/** Silence of the supervisor's heartbeat after which it counts as gone (it beats every 100 ms). */
+export const SUPERVISOR_SILENCE_MS = 10_000;
+
+/** A worker of the sharded env ended (V8 heap limit, terminate(), process.exit, a crash): the env is stopped. */
+export class EnvWorkerDied extends Error {
+  override name = "EnvWorkerDied";
+  constructor(
+    /** The worker (0-based). */
+    readonly worker: number,
+    readonly blocks: readonly number[],
+    readonly towns: readonly [number, number],
+    /** What the env was doing: "the step to tick 8", "reset (seed 3)", "start-up". */
+    readonly during: string,
+    readonly reason: string,
+  ) {
+    const b = blocks.length === 1 ? `block ${blocks[0]}` : `blocks ${blocks[0]}..${blocks[blocks.length - 1]}`;
+    super(`env worker ${worker} (${b}, towns ${towns[0]}..${towns[1]}) died during ${during}: ${reason}; the env is stopped (make a new one)`);
+  }
+}
+
+/**
+ * The supervisor thread of a sharded env's workers and the shared words: per worker a reply word
+ * (0 = waiting, 1 = a reply is on the port) and a death word (1 = ended), then the supervisor's
+ * heartbeat.
+ */
+export class Supervisor {
+  readonly ctrl: Int32Array;
+  private readonly worker: Worker;
+  private readonly report: MessagePort;
+  private readonly deaths = new Map<number, Death>();
+  /** Ports of the main thread, one per worker. */
+  readonly ports: MessagePort[] = [];
+
+  constructor(inits: Omit<EnvWorkerInit, "slot" | "port" | "envCtrl" | "shardEnvWorker">[], resourceLimits?: ResourceLimits) {
+    const n = inits.length;
+    const ctrlSab = new SharedArrayBuffer(4 * (2 * n + 1));
+    this.ctrl = new Int32Array(ctrlSab);
+    const mod = workerModule();
+    const tsx = mod.tsx ? import.meta.resolve("tsx/esm/api") : undefined;
+    const boot = tsx
+      ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(mod.url)}); });`
+      : `import(${JSON.stringify(mod.url)});`;
+    const full: EnvWorkerInit[] = inits.map((init, slot) => {
+      const { port1, port2 } = new MessageChannel();
+      port1.unref();
+      this.ports.push(port1);
+      return { ...init, shardEnvWorker: true, envCtrl: ctrlSab, slot, port: port2 };
+    });
+    const { port1, port2 } = new MessageChannel();
+    port1.unref();
+    this.report = port1;
+    this.worker = new Worker(SUPERVISOR, {
+      eval: true,
+      workerData: { ctrl: ctrlSab, boot, inits: full, report: port2, resourceLimits },
+      transferList: [port2, ...full.map((f) => f.port)],
+    });
+    this.worker.unref();
+  }
+
+  get workers(): number {
+    return this.ports.length;
+  }
+
+  /** How worker `slot` ended, or undefined while it runs. */
+  death(slot: number): Death | undefined {
+    if (Atomics.load(this.ctrl, this.workers + slot) === 0) return undefined;
+    for (let m = receiveMessageOnPort(this.report); m !== undefined; m = receiveMessageOnPort(this.report)) {
+      const d = m.message as Death;
+      this.deaths.set(d.slot, d);
+    }
+    // The word is set after the report is posted, so the report is there.
+    return this.deaths.get(slot) ?? { slot, code: -1 };
+  }
+
+  /** The heartbeat (goes up every 100 ms while the supervisor runs). */
+  beat(): number {
+    return Atomics.load(this.ctrl, 2 * this.workers);
+  }
+
+  /** Stops the supervisor, and with it every env worker. */
+  close(): void {
+    void this.worker.terminate();
+  }
+}
+
 export class WorkerGroup implements Group {
   private readonly views: BlockArrays[] = [];
   private readonly caps: number[] = [];
@@ -106,53 +229,57 @@ export class WorkerGroup implements Group {
   private actionViews: Int32Array[];
   private sendActions = true;
   private dead: Error | undefined;
+  private readonly port: MessagePort;
   spaces: NonNullable<Extract<WorkerReply, { ok: true }>["spaces"]> | undefined;
 
+  /** Worker `index` of `sup`, running `blocks` (towns `towns[0]..towns[1]`). */
   constructor(
     readonly index: number,
     readonly blocks: readonly number[],
-    private readonly worker: Worker,
-    private readonly port: MessagePort,
-    private readonly ctrl: Int32Array,
+    readonly towns: readonly [number, number],
+    private readonly sup: Supervisor,
   ) {
+    this.port = sup.ports[index];
     this.actionSabs = blocks.map(() => new SharedArrayBuffer(64));
     this.actionViews = this.actionSabs.map((b) => new Int32Array(b));
-    worker.unref();
-    port.unref();
-  }
-
-  static start(index: number, blocks: number[], init: Omit<EnvWorkerInit, "blocks" | "slot" | "port" | "envCtrl" | "shardEnvWorker">, ctrlSab: SharedArrayBuffer): WorkerGroup {
-    const mod = workerModule();
-    const tsx = mod.tsx ? import.meta.resolve("tsx/esm/api") : undefined;
-    const boot = tsx
-      ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(mod.url)}); });`
-      : `import(${JSON.stringify(mod.url)});`;
-    const { port1, port2 } = new MessageChannel();
-    const full: EnvWorkerInit = { ...init, shardEnvWorker: true, blocks, envCtrl: ctrlSab, slot: index, port: port2 };
-    const ctrl = new Int32Array(ctrlSab);
-    Atomics.store(ctrl, index, 0);
-    const worker = new Worker(boot, { eval: true, workerData: full, transferList: [port2] });
-    return new WorkerGroup(index, blocks, worker, port1, ctrl);
   }
 
   /** Waits until the worker has built its blocks (or throws its error). */
   ready(): void {
-    this.spaces = this.await().spaces;
+    this.spaces = this.await("start-up").spaces;
   }
 
   private range(): string {
     return this.blocks.length === 1 ? String(this.blocks[0]) : `${this.blocks[0]}..${this.blocks[this.blocks.length - 1]}`;
   }
 
-  /** Waits for the worker's reply to the last request; throws its error. */
-  private await(): Extract<WorkerReply, { ok: true }> {
+  /**
+   * Waits for the worker's reply to the last request; throws its error, or EnvWorkerDied when
+   * the worker ended (or its supervisor went silent) before replying. A timed wait: the death
+   * word and the heartbeat are read at least every 100 ms; a busy worker is waited for as long
+   * as it takes.
+   */
+  private await(during: string): Extract<WorkerReply, { ok: true }> {
     if (this.dead) throw this.dead;
-    while (Atomics.load(this.ctrl, this.index) === 0) Atomics.wait(this.ctrl, this.index, 0, 1000);
-    const state = Atomics.load(this.ctrl, this.index);
+    const ctrl = this.sup.ctrl;
+    let beat = this.sup.beat();
+    let beatAt = Date.now();
+    while (Atomics.load(ctrl, this.index) === 0) {
+      const d = this.sup.death(this.index);
+      // A reply posted just before the end still counts: read the word again.
+      if (d !== undefined && Atomics.load(ctrl, this.index) === 0) throw (this.dead = this.died(during, d));
+      Atomics.wait(ctrl, this.index, 0, 100);
+      const b = this.sup.beat();
+      if (b !== beat) {
+        beat = b;
+        beatAt = Date.now();
+      } else if (Date.now() - beatAt > SUPERVISOR_SILENCE_MS) {
+        throw (this.dead = new EnvWorkerDied(this.index, this.blocks, this.towns, during, `its supervisor thread gave no sign of life for ${SUPERVISOR_SILENCE_MS / 1000} s`));
+      }
+    }
     const m = receiveMessageOnPort(this.port)?.message as WorkerReply | undefined;
-    if (state === 2 && m === undefined) throw (this.dead = new Error(`env worker ${this.index} (blocks ${this.range()}) exited`));
-    Atomics.store(this.ctrl, this.index, 0);
-    if (m === undefined) throw (this.dead = new Error(`env worker ${this.index} (blocks ${this.range()}) signalled without a reply`));
+    Atomics.store(ctrl, this.index, 0);
+    if (m === undefined) throw (this.dead = new Error(`internal error (please report a bug): env worker ${this.index} (blocks ${this.range()}) signalled without a reply`));
     if (!m.ok) {
       const e = m.error;
       if (e.name === "ShardError" && e.block !== undefined && e.towns && e.tick !== undefined) {
@@ -163,6 +290,11 @@ export class WorkerGroup implements Group {
       throw (this.dead = err);
     }
     return m;
+  }
+
+  private died(during: string, d: Death): EnvWorkerDied {
+    const how = d.error ? `${d.error.message}${d.error.code ? ` (${d.error.code})` : ""}, exit code ${d.code}` : `it exited with code ${d.code}`;
+    return new EnvWorkerDied(this.index, this.blocks, this.towns, during, how);
   }
 
   private adopt(r: Extract<WorkerReply, { ok: true }>): BlockMeta[] {
@@ -184,10 +316,10 @@ export class WorkerGroup implements Group {
 
   reset(seed: number): BlockMeta[] {
     this.post({ op: "reset", seed });
-    return this.adopt(this.await());
+    return this.finish(`reset (seed ${seed})`);
   }
 
-  /** Writes the actions into the shared buffers and asks for a step (collect with finishStep). */
+  /** Writes the actions into the shared buffers and asks for a step (collect with finish). */
   beginStep(counts: number[], actions: Int32Array[]): void {
     for (let i = 0; i < this.blocks.length; i++) {
       if (this.actionViews[i].length < counts[i]) {
@@ -201,13 +333,14 @@ export class WorkerGroup implements Group {
     this.sendActions = false;
   }
 
-  finishStep(): BlockMeta[] {
-    return this.adopt(this.await());
+  /** The reply to the request posted last (`during` names it in an EnvWorkerDied). */
+  finish(during: string): BlockMeta[] {
+    return this.adopt(this.await(during));
   }
 
   step(counts: number[], actions: Int32Array[]): BlockMeta[] {
     this.beginStep(counts, actions);
-    return this.finishStep();
+    return this.finish("a step");
   }
 
   arrays(i: number): BlockArrays {
@@ -216,6 +349,5 @@ export class WorkerGroup implements Group {
 
   close(): void {
     this.dead ??= new Error("the env is closed");
-    void this.worker.terminate();
   }
 }

@@ -9,7 +9,9 @@
 // through SharedArrayBuffers; per step one message to and one from each worker, and the main
 // thread waits on an Atomics word, so reset/step stay synchronous like TownletVectorEnv's.
 // Replies do not depend on N. A failing block stops the env: this and every later call throws a
-// ShardError naming the block, its towns and the tick.
+// ShardError naming the block, its towns and the tick. A worker that dies (a V8 heap limit, a
+// plug-in calling process.exit, ...) stops it the same way with an EnvWorkerDied naming the
+// worker, its blocks and towns and the tick (its supervisor thread sees the end: never a hang).
 import { loadConfig, type LoadedConfig } from "../engine/config/loader.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
@@ -17,12 +19,12 @@ import { planBlocks, shardsOf, type BlockPlan } from "../engine/shard-blocks.ts"
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { corePlugins } from "../systems/index.ts";
 import { BlockEnvs, type BlockMeta } from "./shard-blocks-env.ts";
-import { LocalGroup, WorkerGroup, type Group } from "./shard-groups.ts";
+import { LocalGroup, Supervisor, WorkerGroup, type Group } from "./shard-groups.ts";
 
 import { checkSeed, type VectorStep } from "./vector.ts";
 import { StepRows, growInt32 } from "./rows.ts";
 
-export { blockBytes, blockViews, type BlockArrays, type EnvWorkerInit, type WorkerReply, type WorkerRequest } from "./shard-groups.ts";
+export { EnvWorkerDied, blockBytes, blockViews, type BlockArrays, type EnvWorkerInit, type WorkerReply, type WorkerRequest } from "./shard-groups.ts";
 
 export interface ShardedEnvOptions {
   config?: string;
@@ -35,6 +37,11 @@ export interface ShardedEnvOptions {
    * them): loaded by open(), and by each worker thread.
    */
   pluginSpecs?: readonly string[];
+  /**
+   * Heap limit of each worker thread in MiB (V8's old generation; default: Node's). A worker over
+   * it dies alone and the env stops with an EnvWorkerDied, instead of the process running out.
+   */
+  workerHeapMb?: number;
 }
 
 /** Batch env over a sharded world; the same public surface as TownletVectorEnv for the bridge. */
@@ -50,6 +57,7 @@ export class ShardedVectorEnv {
   /** Live agents when the worlds were built. */
   readonly startAgents: number;
   private readonly groups: Group[];
+  private readonly supervisor: Supervisor | undefined;
   /** Group and index in it of each block. */
   private readonly where: [number, number][] = [];
   private failure: Error | undefined;
@@ -91,7 +99,9 @@ export class ShardedVectorEnv {
     this.rootSeed = s.seed;
     const K = this.plans.length;
     const want = opts.workers ?? 1;
-    if (!Number.isInteger(want) || want < 1) throw new RangeError(`workers: expected an integer >= 1, got ${want}`);
+    if (typeof want !== "number" || !Number.isInteger(want) || want < 1) throw new RangeError(`workers: expected an integer >= 1, got ${String(want)}`);
+    const heap = opts.workerHeapMb;
+    if (heap !== undefined && (typeof heap !== "number" || !Number.isInteger(heap) || heap < 16)) throw new RangeError(`workerHeapMb: expected an integer >= 16 (MiB), got ${String(heap)}`);
     const N = Math.min(want, K);
     this.workers = N;
     const runs: number[][] = [];
@@ -112,17 +122,26 @@ export class ShardedVectorEnv {
       this.mapShape = e0.mapShape;
       this.startAgents = set.envs.reduce((k, e) => k + e.world.agents.length, 0);
     } else {
-      const ctrl = new SharedArrayBuffer(4 * N);
+      const base = { configFile, overrides: opts.overrides, maxCycles, pluginSpecs: [...(opts.pluginSpecs ?? [])] };
+      // Every worker builds its blocks at once; then each is waited for.
+      const sup = new Supervisor(
+        runs.map((blocks) => ({ ...base, blocks })),
+        heap !== undefined ? { maxOldGenerationSizeMb: heap } : undefined,
+      );
+      this.supervisor = sup;
       let agents = 0;
       try {
-        // Every worker builds its blocks at once; then each is waited for.
-        for (let w = 0; w < N; w++) this.groups.push(WorkerGroup.start(w, runs[w], { configFile, overrides: opts.overrides, maxCycles, pluginSpecs: [...(opts.pluginSpecs ?? [])] }, ctrl));
+        for (let w = 0; w < N; w++) {
+          const first = this.plans[runs[w][0]];
+          const last = this.plans[runs[w][runs[w].length - 1]];
+          this.groups.push(new WorkerGroup(w, runs[w], [first.townOffset, last.townOffset + last.towns - 1], sup));
+        }
         for (const g of this.groups as WorkerGroup[]) {
           g.ready();
           agents += g.spaces!.agents;
         }
       } catch (e) {
-        for (const g of this.groups) g.close();
+        this.closeGroups();
         throw e;
       }
       const sp = (this.groups[0] as WorkerGroup).spaces!;
@@ -172,8 +191,13 @@ export class ShardedVectorEnv {
 
   /** Stops the worker threads. */
   close(): void {
-    for (const g of this.groups) g.close();
+    this.closeGroups();
     this.failure ??= new Error("the env is closed");
+  }
+
+  private closeGroups(): void {
+    for (const g of this.groups) g.close();
+    this.supervisor?.close();
   }
 
   /** Starts an episode of every block; seeds as TownletVectorEnv's (block b's derived from the root seed and b). */
@@ -183,7 +207,7 @@ export class ShardedVectorEnv {
     const metas = this.run(() => {
       // Workers first (they run while the main thread works or waits), then collect in block order.
       for (const g of this.groups) if (g instanceof WorkerGroup) g.post({ op: "reset", seed: s });
-      return this.groups.map((g) => (g instanceof WorkerGroup ? g.finishStep() : g.reset(s)));
+      return this.groups.map((g) => (g instanceof WorkerGroup ? g.finish(`reset (seed ${s})`) : g.reset(s)));
     });
     this.rootSeed = s;
     this.episodes++;
@@ -237,7 +261,8 @@ export class ShardedVectorEnv {
       this.groups.forEach((g, i) => {
         if (g instanceof WorkerGroup) g.beginStep(per[i], acts[i]);
       });
-      this.groups.forEach((g, i) => out.push(g instanceof WorkerGroup ? g.finishStep() : g.step(per[i], acts[i])));
+      const during = `the step to tick ${this.tickNow + 1}`;
+      this.groups.forEach((g, i) => out.push(g instanceof WorkerGroup ? g.finish(during) : g.step(per[i], acts[i])));
       return out;
     });
     this.cyclesDone++;
@@ -313,7 +338,7 @@ export class ShardedVectorEnv {
       return f().flat();
     } catch (e) {
       this.failure = e as Error;
-      for (const g of this.groups) g.close();
+      this.closeGroups();
       throw e;
     }
   }
