@@ -19,19 +19,60 @@ export class TickRunner {
   /** Milliseconds spent in each system since timing was enabled, by system name. */
   private timing: Map<string, number> | undefined;
 
+  /** Where a tick split by stepTo() stopped: the phase, the index of the system not yet run, the tick. */
+  private paused: { p: number; i: number; tick: number } | undefined;
+
   /** Runs one tick of `world`: every phase, every system in schedule order. */
   step(world: World): void {
+    if (this.paused) throw new Error("world.step() while a tick is paused (stepTo): call stepRest() first");
     if (this.inTick) throw new Error("world.step() called from inside a tick");
-    const tick = world.tick + 1;
+    this.runFrom(world, world.tick + 1, 0, 0, false, -1, -1);
+  }
+
+  /**
+   * Runs the first part of a tick: every system before the one named `system` (which is not run),
+   * then stops inside the tick; `stepRest` runs the rest. A sharded rollout builds every block's
+   * decisions this way before one policy batch over all of them (training/sharded-*.ts).
+   */
+  stepTo(world: World, system: string): void {
+    if (this.paused) throw new Error("world.stepTo() while a tick is paused: call stepRest() first");
+    if (this.inTick) throw new Error("world.stepTo() called from inside a tick");
+    let sp = -1;
+    let si = -1;
+    for (let p = 0; p < this.systems.length && sp < 0; p++) {
+      const i = this.systems[p].findIndex((s) => s.name === system);
+      if (i >= 0) [sp, si] = [p, i];
+    }
+    if (sp < 0) throw new Error(`world.stepTo(): no system "${system}" in the schedule`);
+    this.runFrom(world, world.tick + 1, 0, 0, false, sp, si);
+  }
+
+  /** Runs the rest of a tick paused by stepTo(). */
+  stepRest(world: World): void {
+    const at = this.paused;
+    if (!at) throw new Error("world.stepRest(): no tick is paused (call stepTo() first)");
+    this.paused = undefined;
+    this.runFrom(world, at.tick, at.p, at.i, true, -1, -1);
+  }
+
+  /**
+   * Runs systems from phase p0, system i0 (`resumed`: that phase has begun already) to the end of
+   * the tick, or up to (not including) system (stopP, stopI), where the tick stays open.
+   */
+  private runFrom(world: World, tick: number, p0: number, i0: number, resumed: boolean, stopP: number, stopI: number): void {
     this.inTick = true;
-    world.messages.beginTick();
+    if (!resumed) world.messages.beginTick();
     let sys: RunnableSystem | undefined;
     try {
-      for (let p = 0; p < this.systems.length; p++) {
+      for (let p = p0; p < this.systems.length; p++) {
         this.phase = p;
-        world.messages.beginPhase(p);
+        if (!resumed || p !== p0) world.messages.beginPhase(p);
         const list = this.systems[p];
-        for (let i = 0; i < list.length; i++) {
+        for (let i = p === p0 ? i0 : 0; i < list.length; i++) {
+          if (p === stopP && i === stopI) {
+            this.paused = { p, i, tick };
+            return;
+          }
           sys = list[i];
           const ctx = sys.ctx;
           ctx.tick = tick;
@@ -52,7 +93,7 @@ export class TickRunner {
       if (sys) throw new SystemError(sys.name, tick, sys.phase, err);
       throw err;
     } finally {
-      this.inTick = false;
+      if (this.paused === undefined) this.inTick = false;
     }
     if (this.tickEndTasks.length > 0) {
       const tasks = this.tickEndTasks;

@@ -135,6 +135,19 @@ export class World {
     this.ticker.step(this);
   }
 
+  /**
+   * Runs a tick up to (not including) the system named `system` and leaves the tick open;
+   * `stepRest()` finishes it. Together they equal one step() (tools that act between phases).
+   */
+  stepTo(system: string): void {
+    this.ticker.stepTo(this, system);
+  }
+
+  /** Finishes a tick paused by stepTo(). */
+  stepRest(): void {
+    this.ticker.stepRest(this);
+  }
+
   /** Runs `n` ticks. */
   run(n: number): void {
     for (let i = 0; i < n; i++) this.step();

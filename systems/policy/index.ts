@@ -55,6 +55,9 @@ export interface PolicyState extends PersistentState, PolicyReleaseService {
   eligible: Int32Array;
   masks: Uint8Array;
   actions: Int32Array;
+  /** The tick whose decisions prepareDecisions built ahead of policy/act (−1: none), and how many. */
+  preparedTick: number;
+  prepared: number;
 }
 
 /** A neural provider named in the config: loading it is asynchronous (see preparePolicy). */
@@ -103,6 +106,8 @@ function makeState(world: World): PolicyState {
     eligible: new Int32Array(16),
     masks: new Uint8Array(16),
     actions: new Int32Array(16),
+    preparedTick: -1,
+    prepared: 0,
     save: () => ({ invalid: s.invalid, decisions: s.decisions, scripted_ratio: s.policy instanceof BlendPolicy ? s.policy.scriptedRatio : null }),
     load(data: unknown) {
       const d = data as { invalid: number; decisions: number; scripted_ratio: number | null };
@@ -157,42 +162,55 @@ export const policyPlugin = definePlugin({
       after: OBSERVE ? [OBSERVE, PolicySets.Decide] : [PolicySets.Decide],
       reads: ["Option", "Activity", "Employment", "Wallet", "Position", "Obj", "TownEconomy", "social ledger", "observations"],
       writes: ["Option"],
-      run({ world, tick, agents, state, settings }) {
-        const policy = state.policy;
-        if (policy === scriptedPolicy) return;
-        const Op = world.columns(Option);
-        const Act = world.columns(Activity);
-        const commit = settings.policy_runtime.option_commit_ticks;
-        if (state.eligible.length < agents.length) state.eligible = new Int32Array(agents.length * 2);
-        const el = state.eligible;
-        let m = 0;
-        for (let i = 0; i < agents.length; i++) {
-          const eid = agents[i];
-          const kind = Op.kind[eid];
-          if (kind === OptionKind.None || Op.external[eid] === 1) continue;
-          if (Act.running[eid] >= 0) continue; // busy: its option stands
-          if (Op.done[eid] === 1 || kind === OptionKind.Wait || Op.since[eid] === tick || tick - Op.since[eid] >= commit) el[m++] = eid;
-        }
+      run({ world, tick, agents, state }) {
+        // Built before this system by a sharded rollout (prepareDecisions after world.stepTo), else here.
+        const m = state.preparedTick === tick ? state.prepared : prepareDecisions(world, tick, agents, state);
+        state.preparedTick = -1;
         if (m === 0) return;
-        const list = el.subarray(0, m);
+        const policy = state.policy;
+        const list = state.eligible.subarray(0, m);
         const A = worldActionCount(world);
-        if (state.masks.length < m * A) state.masks = new Uint8Array(m * A * 2);
-        if (state.actions.length < m) state.actions = new Int32Array(m * 2);
         const masks = state.masks.subarray(0, m * A);
         const actions = state.actions.subarray(0, m);
-        buildMasks(world, list, masks);
-        let obs: ObservationBatch | undefined;
-        if (policy.needsObservations) {
-          state.source.build(world, list, state.batch);
-          obs = state.batch;
-        }
         actions.fill(KEEP);
-        policy.act(world, obs, masks, list, actions);
+        policy.act(world, policy.needsObservations ? state.batch : undefined, masks, list, actions);
         applyActions(world, tick, list, masks, A, actions, state);
       },
     },
   ],
 });
+
+/**
+ * The agents that choose at `tick` (state.eligible[0..m)), their masks (state.masks) and, when the
+ * policy reads them, their observations (state.batch); returns m. policy/act calls it, or a tool
+ * that paused the tick before policy/act (World.stepTo) calls it and sets state.preparedTick =
+ * tick, so that policy/act uses what was built (nothing changes in between).
+ */
+export function prepareDecisions(world: World, tick: number, agents: Int32Array, state: PolicyState): number {
+  const policy = state.policy;
+  if (policy === scriptedPolicy) return 0;
+  const Op = world.columns(Option);
+  const Act = world.columns(Activity);
+  const commit = world.settings.policy_runtime.option_commit_ticks;
+  if (state.eligible.length < agents.length) state.eligible = new Int32Array(agents.length * 2);
+  const el = state.eligible;
+  let m = 0;
+  for (let i = 0; i < agents.length; i++) {
+    const eid = agents[i];
+    const kind = Op.kind[eid];
+    if (kind === OptionKind.None || Op.external[eid] === 1) continue;
+    if (Act.running[eid] >= 0) continue; // busy: its option stands
+    if (Op.done[eid] === 1 || kind === OptionKind.Wait || Op.since[eid] === tick || tick - Op.since[eid] >= commit) el[m++] = eid;
+  }
+  if (m === 0) return 0;
+  const list = el.subarray(0, m);
+  const A = worldActionCount(world);
+  if (state.masks.length < m * A) state.masks = new Uint8Array(m * A * 2);
+  if (state.actions.length < m) state.actions = new Int32Array(m * 2);
+  buildMasks(world, list, state.masks.subarray(0, m * A));
+  if (policy.needsObservations) state.source.build(world, list, state.batch);
+  return m;
+}
 
 /**
  * Turns chosen actions into options: KEEP leaves the option; a forbidden action becomes wait
