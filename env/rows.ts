@@ -6,7 +6,7 @@ import type { VectorStep } from "./vector.ts";
 export class StepRows {
   cap = 0;
   eidBuf = new Int32Array(0);
-  uidBuf = new Int32Array(0);
+  uidBuf = new Uint32Array(0);
   obsBuf = new Float32Array(0);
   maskBuf = new Uint8Array(0);
   rewardBuf = new Float32Array(0);
@@ -31,7 +31,7 @@ export class StepRows {
     if (n <= this.cap) return false;
     const cap = Math.max(16, n * 2);
     this.eidBuf = growInt32(this.eidBuf, cap);
-    this.uidBuf = growInt32(this.uidBuf, cap);
+    this.uidBuf = growUint32(this.uidBuf, cap);
     this.termBuf = growUint8(this.termBuf, cap);
     this.truncBuf = growUint8(this.truncBuf, cap);
     this.takenBuf = growUint8(this.takenBuf, cap);
@@ -90,6 +90,12 @@ export class StepRows {
 /** A larger copy of `a` (its values kept). */
 export function growInt32(a: Int32Array, cap: number): Int32Array<ArrayBuffer> {
   const g = new Int32Array(cap);
+  g.set(a);
+  return g;
+}
+
+function growUint32(a: Uint32Array, cap: number): Uint32Array<ArrayBuffer> {
+  const g = new Uint32Array(cap);
   g.set(a);
   return g;
 }

@@ -34,7 +34,7 @@ export type WorkerReply =
 /** A block's arrays (rows of its last result). */
 export interface BlockArrays {
   agents: Int32Array;
-  uids: Int32Array;
+  uids: Uint32Array;
   rewards: Float32Array;
   obs: Float32Array;
   masks: Uint8Array;
@@ -54,7 +54,7 @@ export function blockViews(sab: SharedArrayBuffer, cap: number, D: number, A: nu
   const u8 = 12 * cap + 4 * cap * D;
   return {
     agents: new Int32Array(sab, 0, cap),
-    uids: new Int32Array(sab, 4 * cap, cap),
+    uids: new Uint32Array(sab, 4 * cap, cap),
     rewards: new Float32Array(sab, 8 * cap, cap),
     obs: new Float32Array(sab, 12 * cap, cap * D),
     masks: new Uint8Array(sab, u8, cap * A),

@@ -55,8 +55,8 @@ export interface VectorStep {
   count: number;
   /** Entity id of each row [N] (an id may be reused by a later agent: `uids` never are). */
   agents: Int32Array;
-  /** Agent uid of each row [N] (the id `agent_<uid>` unless the agent was named). */
-  uids: Int32Array;
+  /** Agent uid of each row [N], 0 .. 2^32 - 1 (the id `agent_<uid>` unless the agent was named). */
+  uids: Uint32Array;
   /** External id of each row, only when the rows differ from the previous result's. */
   ids: readonly string[] | undefined;
   /** Observations [N, D] float32: features, then the flattened map; zeros on terminated rows. */
@@ -124,7 +124,7 @@ export class TownletVectorEnv {
   private names: string[] = [];
   // Scratch.
   private startEid = new Int32Array(0);
-  private startUid = new Int32Array(0);
+  private startUid = new Uint32Array(0);
   private startNames: string[] = [];
   /** 1 = the start agent's action was allowed by the mask it was given. */
   private startAllowed = new Uint8Array(0);
@@ -259,7 +259,7 @@ export class TownletVectorEnv {
     // 1. Agents live at the start, with their actions.
     if (this.startEid.length < prev) {
       this.startEid = new Int32Array(prev * 2);
-      this.startUid = new Int32Array(prev * 2);
+      this.startUid = new Uint32Array(prev * 2);
       this.startAllowed = new Uint8Array(prev * 2);
     }
     let s = 0;
@@ -286,8 +286,7 @@ export class TownletVectorEnv {
     let exitRow: Map<number, number> | undefined;
     if (ex.count > 0) {
       exitRow = new Map();
-      // Keyed as the int32 rows hold uids (a uid >= 2^31, a high block's, reads negative there).
-      for (let i = ex.start; i < ex.end; i++) exitRow.set(ex.uid[i] | 0, i);
+      for (let i = ex.start; i < ex.end; i++) exitRow.set(ex.uid[i], i);
     }
 
     // 3. Rows: the agents of the start, then the newcomers.
@@ -311,7 +310,7 @@ export class TownletVectorEnv {
       this.rows.takenBuf[n] = tookAction ? 1 : 0;
       this.rows.invalidBuf[n] = tookAction && policy.invalidAt[eid] === stamp ? (this.startAllowed[k] === 1 ? 2 : 1) : 0;
       this.rows.truncBuf[n] = 0;
-      if (world.isAgent(eid) && (U[eid] | 0) === uid) {
+      if (world.isAgent(eid) && U[eid] === uid) {
         mark[eid] = stamp;
         this.rows.rewardBuf[n] = R ? R[eid] : 0;
         this.rows.termBuf[n] = 0;

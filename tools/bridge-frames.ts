@@ -3,13 +3,13 @@
 // stream into frames (FrameReader, with its length limits) and reading a request's arrays.
 import { writevSync } from "node:fs";
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** Largest frame accepted from the client (actions only: 4 bytes per agent). */
 const MAX_REQUEST = 256 * 1024 * 1024;
 
-export type Dtype = "float32" | "int32" | "uint8";
-export type Typed = Float32Array | Int32Array | Uint8Array;
-const DTYPE_OF = (a: Typed): Dtype => (a instanceof Float32Array ? "float32" : a instanceof Int32Array ? "int32" : "uint8");
+export type Dtype = "float32" | "int32" | "uint32" | "uint8";
+export type Typed = Float32Array | Int32Array | Uint32Array | Uint8Array;
+const DTYPE_OF = (a: Typed): Dtype => (a instanceof Float32Array ? "float32" : a instanceof Int32Array ? "int32" : a instanceof Uint32Array ? "uint32" : "uint8");
 
 export interface ArrayDesc {
   name: string;
@@ -236,7 +236,20 @@ export function readArray(header: Record<string, unknown>, frame: Buffer, name: 
   if (start % size !== 0) {
     const copy = new Uint8Array(n * size);
     copy.set(frame.subarray(d.offset, d.offset + n * size));
-    return dtype === "int32" ? new Int32Array(copy.buffer) : dtype === "float32" ? new Float32Array(copy.buffer) : copy;
+    return typedOf(dtype, copy.buffer, 0, n);
   }
-  return dtype === "int32" ? new Int32Array(frame.buffer, start, n) : dtype === "float32" ? new Float32Array(frame.buffer, start, n) : new Uint8Array(frame.buffer, start, n);
+  return typedOf(dtype, frame.buffer, start, n);
+}
+
+function typedOf(dtype: Dtype, buf: ArrayBufferLike, at: number, n: number): Typed {
+  switch (dtype) {
+    case "int32":
+      return new Int32Array(buf, at, n);
+    case "uint32":
+      return new Uint32Array(buf, at, n);
+    case "float32":
+      return new Float32Array(buf, at, n);
+    case "uint8":
+      return new Uint8Array(buf, at, n);
+  }
 }

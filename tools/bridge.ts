@@ -6,13 +6,14 @@
 // Requests (header.type): hello, reset { seed?, options? }, step (array "actions" int32 [N]),
 // close. Replies carry the same type (or "error" with a message) and `id` of the request.
 // Step/reset replies: tick, count, joined, ids (reset) or joined_ids (step), sparse infos,
-// and the arrays agents, uids, obs [N, D] float32, masks [N, A] uint8, rewards float32,
+// and the arrays agents int32, uids uint32, obs [N, D] float32, masks [N, A] uint8, rewards float32,
 // terminated, truncated, taken, invalid (uint8). A reset/step request may name a shared-memory
 // slot (`shm`, and `shm_path` the first time): the reply's arrays then go into that file and
 // only the header travels on the pipe. Stdout carries frames only: logs go to stderr.
 // Version history: 1 first version (shared memory: two fixed slots named in hello);
 // 2 the client names the slot per request (a slot is reused only when the client holds no view
-// of it), a failed shared-memory write falls back to the pipe with `shm_error`.
+// of it), a failed shared-memory write falls back to the pipe with `shm_error`; 3 `uids` is
+// uint32 (it was int32, where the uids of a sharded world's upper blocks, >= 2^31, read negative).
 // `--workers N [--shards K]`: a world of several blocks (world.shards) is served by
 // env/sharded.ts (its blocks on N threads); the replies are the same for any N, and a world of one
 // block is served by TownletVectorEnv exactly as before.

@@ -61,6 +61,10 @@ class WorkersVectorEnvTest(unittest.TestCase):
         # Both blocks' agents are rows (uids of block 1 start at 2^31), and rows joined on the way.
         self.assertEqual(len(one[0][1]), 16)
         self.assertEqual(sum(1 for i in one[0][1] if int(i.split("_")[1]) >= 2**31), 8)
+        # uids are uint32 (protocol 3): every row's uid is the number of its id, those >= 2^31 too.
+        for arrays, ids, _, _ in one:
+            self.assertEqual(arrays["uids"].dtype, np.uint32)
+            self.assertEqual(arrays["uids"].tolist(), [int(i.split("_")[1]) for i in ids])
         self.assertGreater(sum(joined for *_, joined in one[1:]), 0)
         self.assertGreater(float(np.abs(one[-1][0]["obs"]).sum()), 0.0)
 

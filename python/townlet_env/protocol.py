@@ -6,7 +6,9 @@ then arrays at 8-byte-aligned offsets from the frame start, listed in header["ar
 arrays in a shared-memory file the request named (header "shm": the slot; offsets from 0 there).
 
 Version history: 1 first version; 2 the client names a shared-memory slot per request
-("shm", "shm_path"), and a slot the engine cannot write falls back to the pipe ("shm_error").
+("shm", "shm_path"), and a slot the engine cannot write falls back to the pipe ("shm_error");
+3 the "uids" array is uint32 (it was int32: the uids of a sharded world's upper blocks, which
+start at 2^31 and up, read negative).
 """
 from __future__ import annotations
 
@@ -16,8 +18,8 @@ import struct
 
 import numpy as np
 
-PROTOCOL_VERSION = 2
-DTYPES = {"float32": np.dtype("<f4"), "int32": np.dtype("<i4"), "uint8": np.dtype("u1")}
+PROTOCOL_VERSION = 3
+DTYPES = {"float32": np.dtype("<f4"), "int32": np.dtype("<i4"), "uint32": np.dtype("<u4"), "uint8": np.dtype("u1")}
 MAX_FRAME = 1 << 32  # u32 length field
 
 

@@ -90,7 +90,7 @@ class StepResult(NamedTuple):
     truncated: np.ndarray  # [N] bool
     ids: list  # external id of each row
     infos: dict  # sparse: {row: {exit_reason | joined | replaces}}
-    extra: dict  # agents, uids, taken, invalid arrays; tick, cycles, joined, done, invalid_total
+    extra: dict  # agents (int32), uids (uint32), taken, invalid arrays; tick, cycles, joined, done, invalid_total
 
 
 class VectorEnv:

@@ -6,14 +6,14 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { MANY_TOWNS_CONFIG } from "../../bench/layouts.ts";
 import { EnvWorkerDied, ShardedVectorEnv } from "../../env/sharded.ts";
-import { Bridge, encodeFrame } from "../../tools/bridge.ts";
+import { Bridge, encodeFrame, PROTOCOL_VERSION } from "../../tools/bridge.ts";
 
 const CRASH = fileURLToPath(new URL("../fixtures/crash.ts", import.meta.url));
 /** 6 towns x 4 agents in 3 blocks; the crash plug-in picks block 2 (towns 4..5), on worker 2 of 3. */
 const THREE = { "world.towns": 6, "world.agents_per_town": 4, "world.shards": 3 };
 
 function send(bridge: Bridge, header: Record<string, unknown>, actions?: Int32Array): Record<string, unknown> {
-  const frame = Buffer.concat(encodeFrame({ v: 2, id: 1, ...header }, actions ? [["actions", actions, [actions.length]]] : []));
+  const frame = Buffer.concat(encodeFrame({ v: PROTOCOL_VERSION, id: 1, ...header }, actions ? [["actions", actions, [actions.length]]] : []));
   const parsed = JSON.parse(frame.subarray(8, 8 + frame.readUInt32LE(4)).toString("utf8")) as Record<string, unknown>;
   const out = Buffer.concat(bridge.handle(parsed, frame).reply);
   return JSON.parse(out.subarray(8, 8 + out.readUInt32LE(4)).toString("utf8")) as Record<string, unknown>;

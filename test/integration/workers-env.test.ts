@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { MANY_TOWNS_CONFIG } from "../../bench/layouts.ts";
 import { ShardedVectorEnv } from "../../env/sharded.ts";
 import { TownletVectorEnv } from "../../env/vector.ts";
-import { Bridge, encodeFrame, openBridgeEnv, type BridgeEnv } from "../../tools/bridge.ts";
+import { Bridge, encodeFrame, openBridgeEnv, PROTOCOL_VERSION, type BridgeEnv } from "../../tools/bridge.ts";
 
 const BOOM = fileURLToPath(new URL("../fixtures/boom.ts", import.meta.url));
 /** 6 towns x 4 agents; agents faint soon and are replaced soon, so rows leave and join. */
@@ -30,7 +30,7 @@ class Session {
     this.bridge = new Bridge(env);
   }
   send(header: Record<string, unknown>, arrays: [string, Int32Array, number[]][] = []): Header {
-    const frame = Buffer.concat(encodeFrame({ v: 2, id: this.frames.length, ...header }, arrays));
+    const frame = Buffer.concat(encodeFrame({ v: PROTOCOL_VERSION, id: this.frames.length, ...header }, arrays));
     const parsed = JSON.parse(frame.subarray(8, 8 + frame.readUInt32LE(4)).toString("utf8")) as Record<string, unknown>;
     const out = Buffer.concat(this.bridge.handle(parsed, frame).reply);
     this.frames.push(out);
@@ -138,6 +138,38 @@ describe("the env bridge on a sharded world", () => {
     }
     expect(messages[0]).toMatch(/^block 2 \(towns 4\.\.5\) failed at tick 7: system "boom\/explode" failed in phase needs at tick 7: boom at tick 7$/);
     expect(messages[1]).toBe(messages[0]);
+  }, 120_000);
+
+  it("sends uids as uint32 (protocol 3): the rows of the upper blocks, uids >= 2^31, carry the numbers of their ids", () => {
+    const env = openBridgeEnv({ config: MANY_TOWNS_CONFIG, overrides: THREE, maxCycles: 30, workers: 2 }, { log: () => {}, err: () => {} });
+    const s = new Session(env);
+    try {
+      const { headers } = drive(s, 30, 4);
+      let ids: string[] = [];
+      let high = 0;
+      for (let k = 1; k < headers.length; k++) {
+        const h = headers[k];
+        const frame = s.frames[k];
+        const d = (h.arrays as { name: string; dtype: string; shape: number[]; offset: number }[]).find((a) => a.name === "uids")!;
+        expect(d.dtype).toBe("uint32");
+        const uids = new Uint32Array(frame.buffer.slice(frame.byteOffset + d.offset, frame.byteOffset + d.offset + 4 * h.count));
+        // The rows: the previous ones not done, then the joined ones (as a client rebuilds them).
+        if (h.ids) ids = h.ids;
+        else {
+          const prev = headers[k - 1];
+          const gone = new Set(Object.entries(prev.infos).filter(([, i]) => i.exit_reason !== undefined).map(([row]) => Number(row)));
+          ids = prev.done ? [] : ids.filter((_, i) => !gone.has(i)).concat(h.joined_ids ?? []);
+        }
+        expect(ids.length).toBe(h.count);
+        for (let i = 0; i < h.count; i++) {
+          expect(`agent_${uids[i]}`).toBe(ids[i]);
+          if (uids[i] >= 2 ** 31) high++;
+        }
+      }
+      expect(high).toBeGreaterThan(0);
+    } finally {
+      s.bridge.shutdown();
+    }
   }, 120_000);
 
   it("refuses a world with more blocks than towns, naming world.shards", () => {
