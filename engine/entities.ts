@@ -87,3 +87,46 @@ export class EntityIndex {
     this.sparse = s;
   }
 }
+
+/**
+ * Live agents' entity ids by uid: an `Int32Array` indexed by `uid - base` (-1 where no live agent
+ * has that uid), grown by a quarter. Uids are handed out in order and never reused, so this is
+ * 4 bytes per agent ever spawned, against about 37 for a `Map` entry (issue #19 memory).
+ */
+export class UidIndex {
+  private eids: Int32Array;
+
+  constructor(
+    private readonly base: number,
+    capacity = 16,
+  ) {
+    this.eids = new Int32Array(Math.max(16, capacity)).fill(-1);
+  }
+
+  /** The entity of the live agent with `uid`, or -1. */
+  get(uid: number): number {
+    const i = uid - this.base;
+    return i >= 0 && i < this.eids.length ? this.eids[i] : -1;
+  }
+
+  set(uid: number, eid: number): void {
+    const i = uid - this.base;
+    if (!(Number.isInteger(i) && i >= 0)) throw new RangeError(`uid ${uid} is below this world's first uid ${this.base}`);
+    if (i >= this.eids.length) {
+      const grown = new Int32Array(Math.max(i + 1, Math.ceil(this.eids.length * 1.25))).fill(-1);
+      grown.set(this.eids);
+      this.eids = grown;
+    }
+    this.eids[i] = eid;
+  }
+
+  delete(uid: number): void {
+    const i = uid - this.base;
+    if (i >= 0 && i < this.eids.length) this.eids[i] = -1;
+  }
+
+  /** Bytes held. */
+  bytes(): number {
+    return this.eids.byteLength;
+  }
+}

@@ -5,7 +5,7 @@
 // world-tick.ts (the tick), agent-list.ts (live agents and their runs), world-hash.ts (the state hash).
 import { ComponentStore, type Column, type ComponentDef, type ComponentSchema } from "./component.ts";
 import { Agent, Town } from "./core-components.ts";
-import { EntityIndex } from "./entities.ts";
+import { EntityIndex, UidIndex } from "./entities.ts";
 import { MessageBus, type MessageDef, type MessageFields, type MessageView } from "./message.ts";
 import { PHASES, phaseIndex, type Phase } from "./phases.ts";
 import type { AnyPlugin } from "./plugin.ts";
@@ -43,7 +43,7 @@ export class World {
   /** Live agents (and their runs of ids), rebuilt when agents come or go. */
   private agentList = new AgentList();
   private nextUid = 0;
-  private uidToEid = new Map<number, number>();
+  private uidToEid!: UidIndex;
   private names = new Map<number, string>();
   private nameToUid = new Map<string, number>();
   private interned: string[] = [];
@@ -92,7 +92,7 @@ export class World {
     this.runtimes = [];
     this.agentList = new AgentList();
     this.nextUid = 0;
-    this.uidToEid = new Map();
+    this.uidToEid = new UidIndex(this.uidBase, this.agentHint());
     this.names = new Map();
     this.nameToUid = new Map();
     this.interned = [];
@@ -128,24 +128,17 @@ export class World {
     return Math.max(1024, hint + 1);
   }
 
+  /** Agents the settings ask for at start (world.agents_per_town x towns), for up-front sizing; 16 when unknown. */
+  private agentHint(): number {
+    const perTown = (this.settings as { world?: { agents_per_town?: unknown } }).world?.agents_per_town;
+    return typeof perTown === "number" && perTown > 0 ? Math.min(perTown * this.towns, this.uidLimit) : 16;
+  }
+
   // ---- running -----------------------------------------------------------------------------
 
   /** Runs one tick: every phase, every system in schedule order. */
   step(): void {
     this.ticker.step(this);
-  }
-
-  /**
-   * Runs a tick up to (not including) the system named `system` and leaves the tick open;
-   * `stepRest()` finishes it. Together they equal one step() (tools that act between phases).
-   */
-  stepTo(system: string): void {
-    this.ticker.stepTo(this, system);
-  }
-
-  /** Finishes a tick paused by stepTo(). */
-  stepRest(): void {
-    this.ticker.stepRest(this);
   }
 
   /** Runs `n` ticks. */
@@ -321,7 +314,7 @@ export class World {
       uid = Number(m[1]);
       if (this.names.has(uid)) return -1;
     }
-    return this.uidToEid.get(uid) ?? -1;
+    return this.uidToEid.get(uid);
   }
 
   /** Number of agents ever spawned (the next agent's uid). */
@@ -461,7 +454,7 @@ export class World {
     this.nameToUid = new Map(k.names.map(([uid, n]) => [n, uid]));
     this.interned = [...k.interned];
     this.internIds = new Map(this.interned.map((s, i) => [s, i]));
-    this.uidToEid = new Map();
+    this.uidToEid = new UidIndex(this.uidBase, k.nextUid);
     const isAgent = this.components.flags(Agent);
     const uid = this.components.columns(Agent).uid;
     for (let eid = 1; eid <= k.maxId; eid++) if (isAgent[eid] === 1) this.uidToEid.set(uid[eid], eid);

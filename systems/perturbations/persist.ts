@@ -2,7 +2,7 @@
 // of the world's state hash (events, buckets, cooldowns, windows, baselines, counts, streams).
 import type { StateHasher } from "../../engine/hash.ts";
 import { isRngState, type RngState } from "../../engine/rng.ts";
-import type { PEvent } from "./spec.ts";
+import { NO_EVENTS, NO_TICKS, type PEvent } from "./spec.ts";
 import type { PerturbationsState } from "./scheduler.ts";
 
 function saveEvent(ev: PEvent): unknown {
@@ -28,7 +28,7 @@ export function savePerturbations(s: PerturbationsState): unknown {
     water: { base: [...s.waterBase], held: [...s.waterHeld] },
     started_by_town: [...s.startedByTown],
     counts: { ...s.counts },
-    rngs: s.rngs.map((r) => r.state()),
+    rngs: Array.from({ length: s.rngs.length }, (_, t) => s.rngs.state(t)),
   };
 }
 
@@ -59,11 +59,14 @@ export function loadPerturbations(s: PerturbationsState, data: unknown): void {
   const copy = (ev: PEvent): PEvent => ({ ...ev, agents: [...ev.agents], keys: [...ev.keys] });
   s.nextId = d.next_id;
   s.pending = d.pending.map(copy);
-  s.active = Array.from({ length: s.towns }, () => []);
-  for (const ev of d.active) s.active[ev.town].push(copy(ev));
+  s.active = new Array<PEvent[]>(s.towns).fill(NO_EVENTS);
+  for (const ev of d.active) {
+    if (s.active[ev.town] === NO_EVENTS) s.active[ev.town] = [];
+    s.active[ev.town].push(copy(ev));
+  }
   s.credit.set(d.credit);
   s.cooldownUntil.set(d.cooldown_until);
-  s.windows = d.windows.map((w) => [...w]);
+  s.windows = d.windows.map((w) => (w.length === 0 ? NO_TICKS : [...w]));
   s.agentCooldown = new Map(d.agent_cooldowns);
   s.lastTown.set(d.last_town);
   s.priceBase.set(d.price.base);
@@ -74,7 +77,7 @@ export function loadPerturbations(s: PerturbationsState, data: unknown): void {
   s.waterHeld.set(d.water.held);
   s.startedByTown.set(d.started_by_town);
   s.counts = { ...d.counts };
-  d.rngs.forEach((r, t) => s.rngs[t].restore(r));
+  d.rngs.forEach((r, t) => s.rngs.restore(t, r));
   s.meets.reset();
 }
 
@@ -102,8 +105,8 @@ export function hashPerturbations(s: PerturbationsState, h: StateHasher): void {
     h.f64(s.priceBase[t]).u32(s.priceHeld[t]).u32(s.powerBase[t]).u32(s.powerHeld[t]).u32(s.waterBase[t]).u32(s.waterHeld[t]).u32(s.startedByTown[t]);
   }
   h.u32(s.counts.started).u32(s.counts.ended).u32(s.counts.cancelled);
-  for (const r of s.rngs) {
-    const st = r.state();
+  for (let t = 0; t < s.rngs.length; t++) {
+    const st = s.rngs.state(t);
     h.f64(st.c).f64(st.s0).f64(st.s1).f64(st.s2);
   }
 }

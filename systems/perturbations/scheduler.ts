@@ -4,7 +4,7 @@
 import type { PersistentState } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import type { StateHasher } from "../../engine/hash.ts";
-import { createRng, type Rng } from "../../engine/rng.ts";
+import { RngBank } from "../../engine/rng-bank.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
 import { PRICE_MULTIPLIER_MAX } from "../../components/economy.ts";
 import {
@@ -26,7 +26,7 @@ import type { PerturbationFileConfig } from "./config.ts";
 import { applyTownEffects, economyOf } from "./effects.ts";
 import { ArrangedMeets } from "./meets.ts";
 import { hashPerturbations, loadPerturbations, savePerturbations } from "./persist.ts";
-import { perturbationSettings, specTable, type PEvent, type Spec } from "./spec.ts";
+import { NO_EVENTS, NO_TICKS, perturbationSettings, specTable, type PEvent, type Spec } from "./spec.ts";
 import { ticksPerDay } from "../../engine/clock.ts";
 
 /** Most credit a fairness bucket holds (credit beyond it is lost while the spec is blocked). */
@@ -46,14 +46,15 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   nextId = 1;
   /** Pending events, in creation order. */
   pending: PEvent[] = [];
-  /** Active events per town, in activation order. */
+  /** Active events per town, in activation order (NO_EVENTS until a town's first). */
   active: PEvent[][];
-  rngs: Rng[];
+  /** The towns' streams `perturbations:town:<t>`, in one bank. */
+  rngs: RngBank;
   /** Fairness credit per (town, spec): index town * S + spec. */
   credit: Float64Array;
   /** First tick the spec may fire again in the town, per (town, spec). */
   cooldownUntil: Int32Array;
-  /** Start ticks within the window, per (town, spec). */
+  /** Start ticks within the window, per (town, spec) (NO_TICKS until the first). */
   windows: number[][];
   /** Per-agent cooldowns: uid -> first tick the agent may be picked again. */
   agentCooldown = new Map<number, number>();
@@ -80,12 +81,12 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     this.towns = world.towns;
     this.S = this.table.length;
     const n = this.towns * this.S;
-    this.active = Array.from({ length: this.towns }, () => []);
-    this.rngs = Array.from({ length: this.towns }, (_, t) => createRng(world.seed, `perturbations:town:${t}`));
+    this.active = new Array<PEvent[]>(this.towns).fill(NO_EVENTS);
+    this.rngs = new RngBank(world.seed, this.towns, (t) => `perturbations:town:${t}`);
     this.credit = new Float64Array(n);
-    for (let t = 0; t < this.towns; t++) for (let s = 0; s < this.S; s++) this.credit[t * this.S + s] = this.table[s].p > 0 ? this.rngs[t].next() : 0;
+    for (let t = 0; t < this.towns; t++) for (let s = 0; s < this.S; s++) this.credit[t * this.S + s] = this.table[s].p > 0 ? this.rngs.at(t).next() : 0;
     this.cooldownUntil = new Int32Array(n);
-    this.windows = Array.from({ length: n }, () => []);
+    this.windows = new Array<number[]>(n).fill(NO_TICKS);
     this.lastTown = new Int32Array(this.S).fill(-1);
     this.priceBase = new Float64Array(this.towns).fill(1);
     this.priceHeld = new Uint8Array(this.towns);
@@ -154,7 +155,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
         // Fairness across towns: the town that drew this spec last waits while another can take it.
         if (this.lastTown[s] === t && eligibleTowns > 1) continue;
         const k = t * S + s;
-        const rng = this.rngs[t];
+        const rng = this.rngs.at(t);
         const hazard = Math.min(1, HAZARD_BOOST * p * this.credit[k]);
         if (rng.next() >= hazard) continue;
         const duration = Math.max(1, rng.intBetween(spec.duration.min, spec.duration.max));
@@ -208,13 +209,15 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     ev.starts_at = tick;
     ev.ends_at = tick + ev.duration;
     ev.active = true;
-    if (spec.kind === "arranged_meet" && ev.agents.length === 0) ev.agents = this.meets.pickParticipants(t, spec, tick, this.rngs[t], this.agentCooldown);
+    if (spec.kind === "arranged_meet" && ev.agents.length === 0) ev.agents = this.meets.pickParticipants(t, spec, tick, this.rngs.at(t), this.agentCooldown);
     const k = t * this.S + ev.spec;
     const until = ev.ends_at + spec.cooldown + this.cfg.global_cooldown_ticks;
     if (until > this.cooldownUntil[k]) this.cooldownUntil[k] = until;
+    if (this.windows[k] === NO_TICKS) this.windows[k] = [];
     this.windows[k].push(tick);
     const agentUntil = ev.ends_at + this.cfg.per_agent_cooldown_ticks;
     for (const uid of ev.agents) if ((this.agentCooldown.get(uid) ?? -1) < agentUntil) this.agentCooldown.set(uid, agentUntil);
+    if (this.active[t] === NO_EVENTS) this.active[t] = [];
     this.active[t].push(ev);
     this.startedByTown[t]++;
     this.counts.started++;
@@ -270,7 +273,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     const spec = this.table[s];
     const startsIn = opts.startsIn ?? 0;
     if (!Number.isInteger(startsIn) || startsIn < 0) throw new PerturbationError("invalid_args", `starts_in must be an integer >= 0, got ${startsIn}`);
-    const rng = this.rngs[town];
+    const rng = this.rngs.at(town);
     const duration = opts.duration ?? Math.max(1, rng.intBetween(spec.duration.min, spec.duration.max));
     if (!Number.isInteger(duration) || duration < 1) throw new PerturbationError("invalid_args", `duration must be an integer >= 1, got ${duration}`);
     let magnitude = 1;

@@ -63,3 +63,10 @@ export function specTable(cfg: PerturbationFileConfig, perDay: number): Spec[] {
   suppress: e.suppress_exits ?? (e.kind === "blackout" || e.kind === "outage"),
   }));
 }
+
+/**
+ * The list of a town (or window) with nothing in it, shared until its first push (frozen, so a
+ * push on it throws instead of filling every town's list): per-town lists cost ~40 bytes each.
+ */
+export const NO_EVENTS: PEvent[] = Object.freeze([]) as unknown as PEvent[];
+export const NO_TICKS: number[] = Object.freeze([]) as unknown as number[];

@@ -1,0 +1,61 @@
+// Issue #19's memory structures: the random-stream bank gives exactly the numbers and states of
+// the stream objects it replaces, and the uid index finds live agents by uid like the Map did.
+import { describe, expect, it } from "vitest";
+import { createRng } from "../../engine/rng.ts";
+import { RngBank } from "../../engine/rng-bank.ts";
+import { UidIndex } from "../../engine/entities.ts";
+
+describe("RngBank", () => {
+  it("draws, per stream, the numbers createRng's stream of the same name draws, interleaved across streams", () => {
+    const bank = new RngBank(7, 3, (i) => `perturbations:town:${i}`);
+    const refs = [0, 1, 2].map((i) => createRng(7, `perturbations:town:${i}`));
+    for (let k = 0; k < 300; k++) {
+      const i = (k * 7) % 3;
+      const r = bank.at(i);
+      expect(k % 4 === 0 ? r.int(17) : k % 4 === 1 ? r.intBetween(2, 9) : k % 4 === 2 ? r.uniform(-1, 3) : r.next()).toBe(
+        k % 4 === 0 ? refs[i].int(17) : k % 4 === 1 ? refs[i].intBetween(2, 9) : k % 4 === 2 ? refs[i].uniform(-1, 3) : refs[i].next(),
+      );
+    }
+    for (let i = 0; i < 3; i++) expect(bank.state(i)).toEqual(refs[i].state());
+  });
+
+  it("restores a saved state so that the stream continues as the saved one would", () => {
+    const bank = new RngBank(3, 2, (i) => `s${i}`);
+    for (let k = 0; k < 10; k++) bank.at(1).next();
+    const saved = bank.state(1);
+    const ahead = Array.from({ length: 5 }, () => bank.at(1).next());
+    const other = new RngBank(3, 2, (i) => `s${i}`);
+    other.restore(1, saved);
+    expect(Array.from({ length: 5 }, () => other.at(1).next())).toEqual(ahead);
+    const ref = createRng(3, "s1");
+    ref.restore(saved);
+    expect(Array.from({ length: 5 }, () => ref.next())).toEqual(ahead);
+  });
+
+  it("refuses an invalid saved state and a stream out of range, naming the stream", () => {
+    const bank = new RngBank(1, 2, (i) => `perturbations:town:${i}`);
+    expect(() => bank.restore(1, { c: 1, s0: Number.NaN, s1: 0, s2: 0 })).toThrow(/perturbations:town:1.*invalid saved state/);
+    expect(() => bank.at(2)).toThrow(/stream 2 out of range 0\.\.1/);
+  });
+
+  it("holds 32 bytes per stream", () => {
+    expect(new RngBank(1, 1000, (i) => `t${i}`).bytes()).toBe(32_000);
+  });
+});
+
+describe("UidIndex", () => {
+  it("maps uids from its base to entity ids, -1 for unknown, removed or out-of-range uids, and grows", () => {
+    const ix = new UidIndex(100, 4);
+    ix.set(100, 7);
+    ix.set(140, 9);
+    expect(ix.get(100)).toBe(7);
+    expect(ix.get(140)).toBe(9);
+    expect(ix.get(101)).toBe(-1);
+    expect(ix.get(99)).toBe(-1);
+    expect(ix.get(10_000_000)).toBe(-1);
+    ix.delete(100);
+    expect(ix.get(100)).toBe(-1);
+    expect(ix.get(140)).toBe(9);
+    expect(() => ix.set(50, 1)).toThrow(/uid 50 is below this world's first uid 100/);
+  });
+});
