@@ -31,6 +31,8 @@ import { ticksPerDay } from "../../engine/clock.ts";
 
 /** Most credit a fairness bucket holds (credit beyond it is lost while the spec is blocked). */
 export const BUCKET_CAPACITY = 3;
+/** The cap as a float64 (read from a Float64Array): a Smi constant in the clamp made V8 box every credit. */
+const CAP = Float64Array.of(BUCKET_CAPACITY);
 /** An eligible bucket fires at a per-tick hazard of min(1, HAZARD_BOOST x p x credit). */
 export const HAZARD_BOOST = 2;
 
@@ -131,6 +133,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     }
     // 4. Drawing new events, spec by spec.
     const S = this.S;
+    const cap = CAP[0];
     for (let s = 0; s < S; s++) {
       const spec = this.table[s];
       const p = spec.p;
@@ -138,7 +141,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
       for (let t = 0; t < this.towns; t++) {
         const k = t * S + s;
         const c = this.credit[k] + p;
-        this.credit[k] = c > BUCKET_CAPACITY ? BUCKET_CAPACITY : c;
+        this.credit[k] = c > cap ? cap : c;
       }
       if (tick <= cfg.grace_window_ticks) continue;
       // Meeting objects of every town (cached), looked up once per pass.
