@@ -1,27 +1,29 @@
 // The reward-term hook's shape (`PluginDef.rewardTerms`): a term of every agent's reward that a
 // plug-in computes in its own systems and declares as data, so the rewards plug-in need not know
 // its internals. A term is a weight (from the settings, read once at start-up) times a float
-// column of the plug-in's component that the plug-in writes before rewards/compute runs. The
-// rewards plug-in resolves every declared term once, then adds weight × value per agent in a
-// tight loop over typed arrays (no callback per agent or per term), in plug-in order then
-// declaration order, after survival and the need term and before its own punctuality, social,
-// shaping and curiosity terms (systems/rewards/pass.ts).
+// column that the plug-in writes before rewards/compute runs: a field of one of its components
+// (hashed and snapshotted with it), or a per-tick column of its own (`values`: derived from the
+// state this tick, neither hashed nor saved). The rewards plug-in resolves every declared term
+// once, then adds weight × value per agent in a tight loop over typed arrays (no callback per
+// agent or per term), in plug-in order then declaration order, after survival and the need
+// term and before shaping and curiosity (systems/rewards/pass.ts).
+//
+// The core terms: employment's `wage` and `punctuality` (systems/employment/rewards.ts) and
+// social's `social` (systems/social/reward.ts). A term whose value already carries its
+// coefficients declares weight 1: 1 × v is v to the bit, so the reward is the plug-in's own
+// expression, rounded as it rounds it.
 import type { ComponentDef, ComponentSchema } from "./component.ts";
 import type { ConfigSections } from "./config/sections.ts";
+import type { World } from "./world.ts";
 
 /** The profile reward biases (components/profiles.ts `reward`): a gain grows by the factor, a loss shrinks by it. */
 export type RewardBias = "survival" | "employment" | "social";
 
-/** One reward term a plug-in computes. */
-export interface RewardTerm<S extends ComponentSchema = ComponentSchema> {
+interface TermBase {
   /** The term's name (errors, docs); unique among a world's terms. */
   readonly name: string;
   /** The weight in this world, from the settings (read once at start-up). 0: the term adds 0. */
   weight(settings: ConfigSections): number;
-  /** The component whose column holds each agent's value this tick (written before rewards/compute). */
-  readonly component: ComponentDef<S>;
-  /** The Float32Array or Float64Array field of that component. */
-  readonly field: keyof S & string;
   /** The profile bias applied to weight × value (features.behavior.reward_multipliers); none: unbiased. */
   readonly bias?: RewardBias;
   /**
@@ -31,7 +33,59 @@ export interface RewardTerm<S extends ComponentSchema = ComponentSchema> {
   readonly breakdown?: string;
 }
 
+/** A term whose value is a column of the plug-in's component. */
+export interface ComponentRewardTerm<S extends ComponentSchema = ComponentSchema> extends TermBase {
+  /** The component whose column holds each agent's value this tick (written before rewards/compute). */
+  readonly component: ComponentDef<S>;
+  /** The Float32Array or Float64Array field of that component. */
+  readonly field: keyof S & string;
+  readonly values?: undefined;
+}
+
+/** A term whose value is a column the plug-in keeps itself and rewrites every tick. */
+export interface ColumnRewardTerm extends TermBase {
+  /**
+   * This tick's values, indexed by entity id: a Float32Array or Float64Array at least
+   * `world.maxEntityId() + 1` long, holding 0 for every agent without the term this tick.
+   * Called once per tick (not per agent) when rewards/compute starts; the plug-in's system
+   * must have written it by then (order it `before: [NeedsSets.Rewards]`).
+   */
+  values(world: World): Float32Array | Float64Array;
+  readonly component?: undefined;
+  readonly field?: undefined;
+}
+
+/** One reward term a plug-in computes. */
+export type RewardTerm<S extends ComponentSchema = ComponentSchema> = ComponentRewardTerm<S> | ColumnRewardTerm;
+
 /** Checks a term's field against its component's schema, and gives it the type plug-ins list. */
-export function defineRewardTerm<S extends ComponentSchema>(term: RewardTerm<S>): RewardTerm {
+export function defineRewardTerm<S extends ComponentSchema>(term: ComponentRewardTerm<S> | ColumnRewardTerm): RewardTerm {
   return term as unknown as RewardTerm;
 }
+
+/**
+ * One Float64Array per world for a `values` term: the plug-in's system grows it with `ensure`
+ * (zero-filled, the old entries kept) and writes it; `values` hands out `get`. Not plug-in
+ * state: derived from this tick's state, never saved nor hashed.
+ */
+export class RewardColumn {
+  private readonly byWorld = new WeakMap<World, Float64Array>();
+
+  /** The world's column with at least `world.maxEntityId() + 1` entries. */
+  ensure(world: World): Float64Array {
+    const n = world.maxEntityId() + 1;
+    const col = this.byWorld.get(world);
+    if (col !== undefined && col.length >= n) return col;
+    const grown = new Float64Array(Math.max(n, Math.ceil((col?.length ?? 0) * 1.25), 16));
+    if (col !== undefined) grown.set(col);
+    this.byWorld.set(world, grown);
+    return grown;
+  }
+
+  /** The world's column as last grown (empty before its first `ensure`). */
+  get(world: World): Float64Array {
+    return this.byWorld.get(world) ?? EMPTY;
+  }
+}
+
+const EMPTY = new Float64Array(0);

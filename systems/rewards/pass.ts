@@ -1,9 +1,10 @@
 // The per-tick reward of every agent (rewards/compute's work): a few passes over the agent list,
 // each reading and writing only the columns of its terms, the terms summed in the formula's order:
 //
-//   raw = survival + needs + declared terms + punctuality + social + shaping + curiosity
-//   declared terms = Σ weight·value over the terms other plug-ins declare (engine/reward-term.ts,
-//     e.g. employment's wage), in plug-in then declaration order, each with its profile bias
+//   raw = survival + needs + declared terms + shaping + curiosity
+//   declared terms = Σ bias(weight·value) over the terms other plug-ins declare
+//     (engine/reward-term.ts), in plug-in then declaration order: in the core world
+//     employment's wage and punctuality, then social's chat and avoidance term
 //   needs = Φ(s) = −Σ w·(1−need)² over the world's need table (components/needs.ts), table order
 //   shaping = γ·Φ(s′) − Φ(s) (0 on an agent's first rewarded tick)
 //   then the guard (nothing positive on the exit tick nor in a replacement's first ticks), the
@@ -17,7 +18,7 @@
 import type { ComponentDef, Columns } from "../../engine/component.ts";
 import type { ConfigSections } from "../../engine/config/sections.ts";
 import { needTable } from "../../components/needs.ts";
-import { Employment, ExitReason, Lifecycle, Reward } from "../../components/people.ts";
+import { ExitReason, Lifecycle, Reward } from "../../components/people.ts";
 import { PROFILES } from "../../components/profiles.ts";
 import { Position } from "../../components/space.ts";
 import type { World } from "../../engine/world.ts";
@@ -35,8 +36,6 @@ const CURIOSITY_TABLE = 4096;
 const EMPTY = new Float32Array(0);
 
 /** Reward bias factors by profile index (components/profiles.ts). */
-const BIAS_SOCIAL = Float64Array.from(PROFILES, (p) => p.reward.social);
-const BIAS_EMPLOYMENT = Float64Array.from(PROFILES, (p) => p.reward.employment);
 const NO_TERMS: readonly ResolvedTerm[] = [];
 const BIAS_SURVIVAL = Float64Array.from(PROFILES, (p) => p.reward.survival);
 
@@ -51,12 +50,8 @@ export interface PassInputs {
   agents: Int32Array;
   R: Cols<typeof Reward>;
   primed: Uint8Array;
-  E: Cols<typeof Employment>;
   L: Cols<typeof Lifecycle>;
   profile: Uint8Array;
-  /** Social reward gathered this tick, valid where stamp = tick. */
-  social: Float64Array;
-  stamp: Int32Array;
   /** Curiosity: tile visit counts, Position membership, town ids and positions (null: curiosity off). */
   visits: Uint16Array | null;
   hasPos: Uint8Array;
@@ -79,7 +74,6 @@ export class RewardPass {
   private readonly terms: readonly ResolvedTerm[];
   private readonly termCols: (Float32Array | Float64Array)[] = [];
   private readonly termOut: (Float32Array | null)[] = [];
-  private readonly punctuality: number;
   private readonly shapingOn: boolean;
   private readonly gamma: number;
   /** Weight of the curiosity bonus (0: off). */
@@ -104,7 +98,6 @@ export class RewardPass {
     this.useBias = settings.features.behavior.reward_multipliers;
     this.survivalTick = rw.survival_tick;
     this.terms = terms;
-    this.punctuality = rw.punctuality_bonus;
     this.shapingOn = settings.shaping.use_potential;
     this.gamma = settings.ppo.gamma;
     this.curiosity = settings.features.training.curiosity === "phase_A" ? settings.curiosity.phase_A_weight : 0;
@@ -125,9 +118,15 @@ export class RewardPass {
   /** Fetches the declared terms' value and breakdown columns (columns move when the store grows). */
   termColumns(world: World, R: Cols<typeof Reward>): void {
     const out = R as unknown as Record<string, Float32Array>;
+    const max = world.maxEntityId();
     for (let k = 0; k < this.terms.length; k++) {
       const t = this.terms[k];
-      this.termCols[k] = (world.columns(t.term.component) as unknown as Record<string, Float32Array | Float64Array>)[t.term.field];
+      const col =
+        t.term.component !== undefined
+          ? (world.columns(t.term.component) as unknown as Record<string, Float32Array | Float64Array>)[t.term.field]
+          : t.term.values(world);
+      if (col.length <= max) throw new Error(`reward term "${t.name}" of plug-in "${t.plugin}": values() returned ${col.length} entries, entity ids reach ${max}`);
+      this.termCols[k] = col;
       this.termOut[k] = t.breakdown === null ? null : out[t.breakdown];
     }
   }
@@ -152,9 +151,14 @@ export class RewardPass {
       this.needsTerm(io.agents, cols.length);
       this.survivalAndShaping(io, -1);
     }
-    // The last declared term is added in the next pass (one pass fewer over the partial sum).
-    for (let k = 0; k < this.terms.length - 1; k++) this.declaredTerm(io, k);
-    this.employmentAndSocial(io);
+    // The declared terms, three per pass; the last pass adds shaping after them.
+    const count = this.terms.length;
+    let from = 0;
+    while (count - from > 3) {
+      this.termsPass(io, from, 3, false);
+      from += 3;
+    }
+    if (count > 0 || this.shapingOn) this.termsPass(io, from, count - from, true);
     this.curiosityTerm(io);
     return this.clipsAndTerminal(io);
   }
@@ -240,80 +244,76 @@ export class RewardPass {
   }
 
   /**
-   * part += bias(weight · value) of declared term k; its breakdown column (if any) gets the same
-   * value. A weight of 0 adds nothing (part + 0 is part: part is never −0 here, survival + Φ is not).
+   * part += the declared terms `from` .. `from + count - 1` (count <= 3), each bias(weight ·
+   * value), in declaration order, then (with `withShaping`) the shaping term. A term's breakdown
+   * column (if any) gets its value. A weight of 0 adds nothing and records 0 (part + 0 is part:
+   * part is never −0 here, survival + Φ is not). Three terms per pass: fewer passes over the
+   * partial sum, and the additions happen in the same order as one expression.
    */
-  private declaredTerm(io: PassInputs, k: number): void {
+  private termsPass(io: PassInputs, from: number, count: number, withShaping: boolean): void {
     const { agents, profile } = io;
     const part = this.part;
-    const col = this.termCols[k];
-    const out = this.termOut[k];
-    const w = this.terms[k].weight;
-    const biasOf = this.useBias ? this.terms[k].bias : null;
-    if (w === 0) {
-      if (out !== null) for (let i = 0; i < agents.length; i++) out[agents[i]] = 0;
-      return;
-    }
-    for (let i = 0; i < agents.length; i++) {
-      const eid = agents[i];
-      let v = w * col[eid];
-      if (biasOf !== null) {
-        const f = biasOf[profile[eid]];
-        v = v >= 0 ? v * f : v / f;
-      }
-      if (out !== null) out[eid] = v;
-      part[eid] += v;
-    }
-  }
-
-  /** part += the last declared term (if any) + punctuality + social + shaping. */
-  private employmentAndSocial(io: PassInputs): void {
-    const { agents, profile, tick, stamp } = io;
-    const part = this.part;
     const shapingOf = this.shaping;
-    const schedCol = io.E.scheduled_ticks;
-    const onShift = io.E.on_shift;
-    const onTime = io.E.on_time_ticks;
-    const socialOf = io.social;
-    const stampLen = stamp.length;
-    const punctCol = io.R.punctuality;
-    const socialCol = io.R.social;
-    const punctuality = this.punctuality;
     const useBias = this.useBias;
-    // The last declared term, as in declaredTerm: weight, bias table, value and breakdown columns.
-    const last = this.terms.length - 1;
-    const hasTerm = last >= 0;
-    const tw = hasTerm ? this.terms[last].weight : 0;
-    const tOn = tw !== 0;
-    const tCol = tOn ? this.termCols[last] : EMPTY;
-    const tOut = hasTerm ? this.termOut[last] : null;
-    const tBias = useBias && hasTerm ? this.terms[last].bias : null;
+    const terms = this.terms;
+    const has0 = count > 0;
+    const has1 = count > 1;
+    const has2 = count > 2;
+    const w0 = has0 ? terms[from].weight : 0;
+    const w1 = has1 ? terms[from + 1].weight : 0;
+    const w2 = has2 ? terms[from + 2].weight : 0;
+    const on0 = w0 !== 0;
+    const on1 = w1 !== 0;
+    const on2 = w2 !== 0;
+    const c0 = on0 ? this.termCols[from] : EMPTY;
+    const c1 = on1 ? this.termCols[from + 1] : EMPTY;
+    const c2 = on2 ? this.termCols[from + 2] : EMPTY;
+    const o0 = has0 ? this.termOut[from] : null;
+    const o1 = has1 ? this.termOut[from + 1] : null;
+    const o2 = has2 ? this.termOut[from + 2] : null;
+    const b0 = useBias && has0 ? terms[from].bias : null;
+    const b1 = useBias && has1 ? terms[from + 1].bias : null;
+    const b2 = useBias && has2 ? terms[from + 2].bias : null;
     for (let i = 0; i < agents.length; i++) {
       const eid = agents[i];
       let acc = part[eid];
-      if (hasTerm) {
+      if (has0) {
         let v = 0;
-        if (tOn) {
-          v = tw * tCol[eid];
-          if (tBias !== null) {
-            const f = tBias[profile[eid]];
+        if (on0) {
+          v = w0 * c0[eid];
+          if (b0 !== null) {
+            const f = b0[profile[eid]];
             v = v >= 0 ? v * f : v / f;
           }
           acc += v;
         }
-        if (tOut !== null) tOut[eid] = v;
+        if (o0 !== null) o0[eid] = v;
       }
-      const sched = schedCol[eid];
-      let punct = onShift[eid] === 1 && sched > 0 ? (punctuality * onTime[eid]) / sched : 0;
-      let social = eid < stampLen && stamp[eid] === tick ? socialOf[eid] : 0;
-      if (useBias) {
-        const p = profile[eid];
-        punct = bias(punct, BIAS_EMPLOYMENT[p]);
-        social = bias(social, BIAS_SOCIAL[p]);
+      if (has1) {
+        let v = 0;
+        if (on1) {
+          v = w1 * c1[eid];
+          if (b1 !== null) {
+            const f = b1[profile[eid]];
+            v = v >= 0 ? v * f : v / f;
+          }
+          acc += v;
+        }
+        if (o1 !== null) o1[eid] = v;
       }
-      punctCol[eid] = punct;
-      socialCol[eid] = social;
-      part[eid] = acc + punct + social + shapingOf[eid];
+      if (has2) {
+        let v = 0;
+        if (on2) {
+          v = w2 * c2[eid];
+          if (b2 !== null) {
+            const f = b2[profile[eid]];
+            v = v >= 0 ? v * f : v / f;
+          }
+          acc += v;
+        }
+        if (o2 !== null) o2[eid] = v;
+      }
+      part[eid] = withShaping ? acc + shapingOf[eid] : acc;
     }
   }
 

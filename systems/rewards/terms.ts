@@ -1,6 +1,7 @@
 // The reward terms other plug-ins declare (`PluginDef.rewardTerms`, engine/reward-term.ts),
 // resolved once per world: weight from the settings, bias table, breakdown field, checked with
-// errors naming the plug-in. Columns are fetched again every tick (they move when the store grows).
+// errors naming the plug-in. Columns are fetched again every tick (they move when the store
+// grows, and a plug-in's own column may be replaced when it grows).
 import type { World } from "../../engine/world.ts";
 import type { AnyPlugin } from "../../engine/plugin.ts";
 import type { RewardBias, RewardTerm } from "../../engine/reward-term.ts";
@@ -8,7 +9,7 @@ import { Reward } from "../../components/people.ts";
 import { PROFILES } from "../../components/profiles.ts";
 
 /** The Reward fields the rewards plug-in writes itself: no declared term may record into them. */
-const OWN_FIELDS = new Set(["total", "survival", "needs_penalty", "punctuality", "social", "shaping", "curiosity", "terminal", "clip_adjustment", "episode", "potential"]);
+const OWN_FIELDS = new Set(["total", "survival", "needs_penalty", "shaping", "curiosity", "terminal", "clip_adjustment", "episode", "potential"]);
 const BIASES: readonly RewardBias[] = ["survival", "employment", "social"];
 
 /** A declared term as the pass uses it. */
@@ -34,10 +35,12 @@ export function resolveTerms(world: World): ResolvedTerm[] {
       const prior = names.get(term.name);
       if (prior !== undefined) throw new Error(`${where}: the name is already declared by plug-in "${prior}"`);
       names.set(term.name, plugin.name);
-      const decl = term.component.schema[term.field] as { type?: unknown } | undefined;
-      if (!decl || (decl.type !== Float32Array && decl.type !== Float64Array))
-        throw new Error(`${where}: ${term.component.name}.${term.field} is not a Float32Array or Float64Array field`);
-      if (!world.components.isRegistered(term.component)) throw new Error(`${where}: component ${term.component.name} is not registered in this world`);
+      if (term.component !== undefined) {
+        const decl = term.component.schema[term.field] as { type?: unknown } | undefined;
+        if (!decl || (decl.type !== Float32Array && decl.type !== Float64Array))
+          throw new Error(`${where}: ${term.component.name}.${term.field} is not a Float32Array or Float64Array field`);
+        if (!world.components.isRegistered(term.component)) throw new Error(`${where}: component ${term.component.name} is not registered in this world`);
+      } else if (typeof term.values !== "function") throw new Error(`${where}: declares neither a component and field nor values(world)`);
       const weight = term.weight(world.settings);
       if (!Number.isFinite(weight)) throw new Error(`${where}: weight ${weight} is not a finite number`);
       if (term.bias !== undefined && !BIASES.includes(term.bias)) throw new Error(`${where}: bias "${term.bias}" is not one of ${BIASES.join(", ")}`);

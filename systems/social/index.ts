@@ -12,6 +12,7 @@ import { ChatFailure, ChatSuccess, QueueConflict, QueueHandover } from "../../co
 import { socialCommands } from "./commands.ts";
 import { socialTelemetry } from "./telemetry.ts";
 import { socialObservations } from "./observations.ts";
+import { socialRewardSystem, socialRewardTerms } from "./reward.ts";
 
 export interface RivalryEvent {
   tick: number;
@@ -50,6 +51,7 @@ export const socialPlugin = definePlugin({
   name: "social",
   telemetry: socialTelemetry,
   observations: socialObservations,
+  rewardTerms: socialRewardTerms,
   commands: socialCommands,
   provides: [SocialKey],
   doc: "rivalry ledger and relationships (trust, familiarity)",
@@ -166,6 +168,7 @@ export const socialPlugin = definePlugin({
         L.hotCount = kept;
       },
     },
+    socialRewardSystem,
   ],
 });
 

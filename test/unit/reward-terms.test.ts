@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { defineComponent } from "../../engine/component.ts";
 import { definePlugin } from "../../engine/plugin.ts";
-import { defineRewardTerm, type RewardTerm } from "../../engine/reward-term.ts";
+import { defineRewardTerm, type ComponentRewardTerm, type RewardTerm } from "../../engine/reward-term.ts";
 import type { World } from "../../engine/world.ts";
 import { Needs } from "../../components/needs.ts";
 import { Employment, Reward } from "../../components/people.ts";
@@ -37,7 +37,7 @@ function bonusPlugin(terms: RewardTerm[], value: (i: number) => number) {
   });
 }
 
-const term = (extra: Partial<RewardTerm> = {}): RewardTerm =>
+const term = (extra: Partial<ComponentRewardTerm> = {}): RewardTerm =>
   defineRewardTerm({ name: "bonus", weight: () => 0.5, component: Bonus, field: "value", ...extra });
 
 /** Full needs, no wage, no shaping, clip 1: each agent's raw reward is survival_tick plus the declared terms. */
@@ -108,12 +108,16 @@ describe("reward terms declared by plug-ins", () => {
     const w = world([], () => 0, { rewards: { wage_rate: 0.01 } });
     w.step();
     const eid = w.agents[0];
-    expect(w.plugins.find((p) => p.name === "employment")?.rewardTerms?.map((t) => [t.name, t.breakdown])).toEqual([["wage", "wage"]]);
+    expect(w.plugins.find((p) => p.name === "employment")?.rewardTerms?.map((t) => [t.name, t.breakdown])).toEqual([
+      ["wage", "wage"],
+      ["punctuality", "punctuality"],
+    ]);
     expect(w.columns(Reward).wage[eid]).toBe(w.columns(Employment).wage_this_tick[eid]);
   });
 
   it("refuses a term that records into a field of the rewards plug-in, or reuses a name, naming the plug-in", () => {
-    expect(() => world([term({ breakdown: "social" })], values).step()).toThrow(/reward term "bonus" of plug-in "bonus": breakdown "social" is not a Reward field/);
+    expect(() => world([term({ breakdown: "shaping" })], values).step()).toThrow(/reward term "bonus" of plug-in "bonus": breakdown "shaping" is not a Reward field/);
+    expect(() => world([term({ breakdown: "social" })], values).step()).toThrow(/Reward.social already records reward term "social"/);
     expect(() => world([term({ name: "wage" })], values).step()).toThrow(/reward term "wage" of plug-in "bonus": the name is already declared by plug-in "employment"/);
     expect(() => world([term({ breakdown: "wage" })], values).step()).toThrow(/Reward.wage already records reward term "wage"/);
     expect(() => world([term({ weight: () => NaN })], values).step()).toThrow(/weight NaN is not a finite number/);
