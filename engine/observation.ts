@@ -3,8 +3,10 @@
 // the settings, so the layout is known before any state exists); the observations plug-in lays
 // every declared feature out (the original's order for the original's names, then new names in
 // plug-in order), and once per build asks each plug-in for a writer that fills its features of
-// every agent's row, after the builder's own pass. Writers loop over typed arrays only and
-// allocate nothing per agent.
+// every agent's row, after its own pass (the map with its local summary, the clock, the
+// embedding slot and the context flags). A writer is called once per batch and loops over the
+// agents itself, so there is no call per agent; writers loop over typed arrays only and allocate
+// nothing per agent. Below: hashes shared by several plug-ins' features.
 import type { ConfigSections } from "./config/sections.ts";
 import type { ResourceSource } from "./resource.ts";
 import type { World } from "./world.ts";
@@ -36,4 +38,36 @@ export interface ObservationFeatures<Cfg = unknown, S = unknown> {
    * this build.
    */
   bind(ctx: ObservationContext<Cfg, S>, at: Int32Array): FeatureWriter | undefined;
+}
+
+// ---- helpers shared by the plug-ins' writers -------------------------------------------------
+
+/** FNV-1a over the UTF-16 code units, scaled to [0, 1). Stable across runs and platforms. */
+export function unitHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) / 4294967296;
+}
+
+/** Mixes a 32-bit word (murmur3's finaliser). */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * Component `j` of the identity embedding of agent `uid`, in [0, 1]: a 32-bit hash of the uid,
+ * expanded by mixing in the component index, top byte / 255 (ours: the original uses blake2s
+ * of the agent id string, tiled). The social snippet's slots carry it.
+ */
+export function uidEmbedding(uid: number, j: number): number {
+  const h0 = fmix32(Math.imul(uid ^ 0x5bd1e995, 0x9e3779b1));
+  return (fmix32((h0 + Math.imul(j + 1, 0x7feb352d)) | 0) >>> 24) / 255;
 }

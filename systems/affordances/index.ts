@@ -33,6 +33,7 @@ import { SocialKey } from "../../components/social.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { affordanceCommands } from "./commands.ts";
 import { affordancesTelemetry } from "./telemetry.ts";
+import { affordancesObservations } from "./observations.ts";
 import { COUNT_MEALS, MealCounter } from "./meals.ts";
 import { AffordancesResource } from "./resource.ts";
 import { parsedForWorld, instantiateObjects, rebuildTypeIndex, objectPlacementProblems } from "./objects.ts";
@@ -52,6 +53,7 @@ const INT_WAIT = IntentKind.Wait;
 export const affordancesPlugin = definePlugin({
   name: "affordances",
   telemetry: affordancesTelemetry,
+  observations: affordancesObservations,
   commands: affordanceCommands,
   provides: [AffordancesKey],
   requires: [SpaceKey],

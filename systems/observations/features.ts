@@ -1,7 +1,8 @@
 // The observations plug-in's side of the plug-ins' `observations` hooks (engine/observation.ts):
 // once per build, each plug-in that declared features binds its writer to this build's columns;
-// the builder then runs the writers over the batch after its own pass. Contexts are made once per world and the writer
-// list is reused, so a build allocates only what the plug-ins' `bind` does (a closure each).
+// the builder then runs the writers over the batch after its own pass (maps, clock, own state).
+// Contexts are made once per world and the writer list is reused, so a build allocates only what
+// the plug-ins' `bind` does (a closure each).
 import type { World } from "../../engine/world.ts";
 import type { FeatureWriter, ObservationContext } from "../../engine/observation.ts";
 import type { FeatureLayout } from "./layout.ts";

@@ -2,8 +2,9 @@
 // (slots taken on spawn, released on removal) and the observation builder, which writes every
 // agent of every town into one preallocated batch per variant (map [N, C, W, W] and features
 // [N, F], float32). The build system runs only when a consumer sets `want` on the resource;
-// `buildObservations` builds on demand. Reads Position, Needs, Wallet, Employment, Activity,
-// Option, Personality, Obj, the spatial index and the social ledger; writes its own resource.
+// `buildObservations` builds on demand. The builder lays the row out and writes the maps and its
+// own features (clock, embedding slot, context flags, local summary); every other feature comes
+// from the plug-in that computes it (`PluginDef.observations`, engine/observation.ts).
 import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import { Agent } from "../../engine/core-components.ts";
@@ -60,7 +61,7 @@ export const observationsPlugin = definePlugin({
       phase: "policy",
       sets: [PolicySets.Observe],
       before: [PolicySets.Decide],
-      reads: ["Position", "Employment (path hint to the job)", "Activity", "Option", "Obj", "spatial index", "social ledger", "the features other plug-ins declare (their writers)"],
+      reads: ["Position", "Obj", "spatial index", "embedding allocator", "the features other plug-ins declare (their writers)"],
       writes: ["observation batch (resource: last)"],
       run({ world, state }) {
         if (!state.want) return;

@@ -56,26 +56,13 @@ export const AGENT_FEATURES = [
 /** The 33 base features of the default needs (NEED_NAMES), in order. */
 export const BASE_FEATURES: readonly string[] = [...NEED_NAMES.map((n) => `need_${n}`), ...AGENT_FEATURES];
 
-// Indices of the agent features, counted from the first one after the needs (FeatureLayout.agent).
-export const F_WALLET = 0;
-export const F_LATENESS = 1;
-export const F_ON_SHIFT = 2;
+// Indices of the agent features the observations plug-in writes, counted from the first one after
+// the needs (FeatureLayout.agent).
 export const F_TIME_SIN = 3;
 export const F_TIME_COS = 4;
-export const F_ATTENDANCE = 5;
-export const F_WITHHELD = 6;
-export const F_SHIFT = 7;
 export const F_SLOT = 12;
 export const F_CTX_RESET = 13;
 export const F_EPISODE = 14;
-export const F_RIVALRY_MAX = 15;
-export const F_RIVALRY_AVOID = 16;
-export const F_LAST_HASH = 17;
-export const F_LAST_OK = 18;
-export const F_LAST_DURATION = 19;
-export const F_RESERVATION = 20;
-export const F_IN_QUEUE = 21;
-export const F_PATH_N = 22;
 export const F_AGENT_RATIO = 26;
 
 /** Object types with landmark features when include_targets is on, in order. */
@@ -84,18 +71,17 @@ export const PERSONALITY_FEATURES = ["personality_extroversion", "personality_fo
 export const SOCIAL_AGGREGATES = ["social_trust_mean", "social_trust_max", "social_rivalry_mean", "social_rivalry_max"] as const;
 
 /**
- * The features of the original's order that the observations plug-in writes itself (the clock,
- * its own state, the map summary, options and reservations, landmarks, the social snippet).
- * Every other feature is declared and written by the plug-in that computes it (`PluginDef.
- * observations`, engine/observation.ts): the need features (needs), wallet (economy), the
- * employment features (employment), rivalry (social), personality (personality).
+ * The features of the original's order that the observations plug-in writes itself: the time of
+ * day, its own state (embedding slot, context reset, episode progress) and the local summary of
+ * the map walk. Every other feature is declared and written by the plug-in that computes it
+ * (`PluginDef.observations`, engine/observation.ts): the need features (needs), wallet (economy),
+ * the employment features (employment), the last action (options), reservation, queue, path
+ * hints and landmarks (affordances), rivalry and the social snippet (social), personality.
  */
 export const OWN_FEATURES: ReadonlySet<string> = new Set([
   ...AGENT_FEATURES.slice(F_TIME_SIN, F_TIME_COS + 1),
   ...AGENT_FEATURES.slice(F_SLOT, F_EPISODE + 1),
-  ...AGENT_FEATURES.slice(F_LAST_HASH),
-  ...LANDMARKS.flatMap((l) => [`${l}_dx`, `${l}_dy`, `${l}_dist`]),
-  ...SOCIAL_AGGREGATES,
+  ...AGENT_FEATURES.slice(F_AGENT_RATIO),
 ]);
 
 /** Features of the original's order that read 1 when no loaded plug-in declares them (an agent without employment is before its shift). */
@@ -135,8 +121,6 @@ export interface FeatureLayout {
   ones: Int32Array;
 }
 
-/** A social snippet feature (`social_slot<k>_d<d>`): written by the observations plug-in. */
-const isOwn = (name: string) => OWN_FEATURES.has(name) || /^social_slot\d+_d\d+$/.test(name);
 
 /**
  * Places every plug-in's declared features: a name of the original's order keeps its slot, a new
@@ -153,7 +137,7 @@ function placeDeclared(names: string[], plugins: readonly AnyPlugin[], settings:
     if (!list || list.length === 0) continue;
     const at = new Int32Array(list.length);
     list.forEach((name, k) => {
-      if (isOwn(name)) throw new Error(`observation feature "${name}" of plug-in "${plugin.name}": the observations plug-in writes it`);
+      if (OWN_FEATURES.has(name)) throw new Error(`observation feature "${name}" of plug-in "${plugin.name}": the observations plug-in writes it`);
       const prev = owner.get(name);
       if (prev !== undefined) throw new Error(`observation feature "${name}" is declared by plug-ins "${prev}" and "${plugin.name}"`);
       owner.set(name, plugin.name);

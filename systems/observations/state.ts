@@ -1,21 +1,17 @@
 // The observations plug-in's resource: the embedding allocator (persistent), per-agent context
 // tracking for ctx_reset_flag and episode_progress, the preallocated batches (one per variant),
-// and caches derived from the registry and the object list (rebuilt only when those change).
+// and the compact map's channel of each object type (rebuilt only when the registry changes).
 import type { StateHasher } from "../../engine/hash.ts";
 import type { PersistentState } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import type { AffordanceTable } from "../../components/affordances.ts";
-import { Obj } from "../../components/objects.ts";
-import { Town } from "../../engine/core-components.ts";
-import { actionNames } from "../../components/actions.ts";
-import { INTENT_NAMES } from "../../components/activity.ts";
 import { EmbeddingAllocator } from "./embedding.ts";
 import { FeatureWriters } from "./features.ts";
-import { featureLayout, mapLayout, LANDMARKS, type FeatureLayout, type MapLayout, type ObservationVariant } from "./layout.ts";
+import { featureLayout, mapLayout, type FeatureLayout, type MapLayout, type ObservationVariant } from "./layout.ts";
 import type { ObservationService, ObservationSpec } from "../../components/observations.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 
-const EMPTY = new Int32Array(0);
+export { unitHash } from "../../engine/observation.ts";
 
 /**
  * One batch of observations for all agents of all towns, row-major with the agent first:
@@ -125,36 +121,13 @@ export class ObservationsState implements PersistentState, ObservationService {
   private readonly maps = new Map<ObservationVariant, MapLayout>();
   private readonly batches = new Map<ObservationVariant, ObservationBatch>();
 
-  // Caches derived from the registry (rebuilt when it changes).
+  // Derived from the registry (rebuilt when it changes).
   registry: AffordanceTable | undefined;
   private registrySig = "";
-  /** Hash in [0,1) of each action name (wait, work, chat, avoid, use:<id>), by action index. */
-  actionHash = new Float64Array(0);
-  /** Hash of "intent:<name>" by IntentKind, for agents driven by intents without an option. */
-  readonly intentHash: Float64Array;
-  /** Object type of each affordance, by affordance index. */
-  affType = new Int32Array(0);
-  /** Type index of each landmark (fridge, stove, bed, shower), -1 = unknown. */
-  readonly landmarkType = new Int32Array(LANDMARKS.length);
   /** Compact map channel of each object type, -1 = none. */
   compactChannel = new Int16Array(0);
-  types = 0;
-
-  // Objects by (town, type), CSR: objects of key k are objList[objStart[k] .. objStart[k+1]).
-  objStart = new Int32Array(1);
-  objList = new Int32Array(0);
-  private objectsSig = -1;
-  private objectsRef: readonly number[] | undefined;
-  /** [eid, x, y, ...] of a town's objects of a type, for the space plug-in's distance fields. */
-  readonly objectsOfType: (town: number, type: number) => Int32Array;
-
-  /** Job locations by job index (-1 = anywhere). */
-  readonly jobX: Int32Array;
-  readonly jobY: Int32Array;
   /** The plug-ins' feature writers, bound once per build. */
   readonly writers = new FeatureWriters();
-  /** Scratch: edges of one agent already placed in a social slot (grown to the ledger's max_edges). */
-  taken = new Uint8Array(8);
 
   constructor(world: World) {
     const s = world.settings;
@@ -163,21 +136,6 @@ export class ObservationsState implements PersistentState, ObservationService {
     this.variant = s.features.systems.observations;
     this.features = featureLayout(s, world.plugins);
     this.ensure(cap);
-    this.intentHash = new Float64Array(INTENT_NAMES.length);
-    for (let k = 0; k < INTENT_NAMES.length; k++) this.intentHash[k] = unitHash(`intent:${INTENT_NAMES[k]}`);
-    const jobs = Object.keys(s.jobs ?? {});
-    this.jobX = new Int32Array(jobs.length).fill(-1);
-    this.jobY = new Int32Array(jobs.length).fill(-1);
-    jobs.forEach((name, i) => {
-      const loc = s.jobs[name].location;
-      if (loc) {
-        this.jobX[i] = loc[0];
-        this.jobY[i] = loc[1];
-      }
-    });
-    this.objectsOfType = (town, type) => {
-      return world.optionalResource(AffordancesKey)?.objectsOfType(town, type) ?? EMPTY;
-    };
   }
 
   /** Grows the per-entity arrays to hold ids below `n`. */
@@ -232,51 +190,23 @@ export class ObservationsState implements PersistentState, ObservationService {
     return b;
   }
 
-  /** Rebuilds registry- and object-derived caches when they changed. */
+  /** Rebuilds the compact map's channel of each object type when the registry changed. */
   refresh(world: World, compact: MapLayout | undefined): void {
-    const affordances = world.optionalResource(AffordancesKey);
-    if (!affordances) {
+    const registry = world.optionalResource(AffordancesKey)?.registry;
+    if (!registry) {
       this.registry = undefined;
-      this.types = 0;
-      this.objStart = new Int32Array(1);
-      this.objList = new Int32Array(0);
       return;
     }
-    const { registry, objects } = affordances;
     const sig = `${registry.types.length}:${registry.affordances.length}:${compact ? compact.objectChannels.join(",") : ""}`;
-    if (registry !== this.registry || sig !== this.registrySig) {
-      this.registry = registry;
-      this.registrySig = sig;
-      this.types = registry.types.length;
-      const names = actionNames(registry);
-      this.actionHash = new Float64Array(names.length);
-      for (let a = 0; a < names.length; a++) this.actionHash[a] = unitHash(names[a]);
-      this.affType = new Int32Array(registry.affordances.length).fill(-1);
-      for (const a of registry.affordances) if (a) this.affType[a.index] = a.type;
-      for (let l = 0; l < LANDMARKS.length; l++) this.landmarkType[l] = registry.types.indexOf(LANDMARKS[l]);
-      this.compactChannel = new Int16Array(this.types).fill(-1);
-      if (compact) {
-        compact.objectChannels.forEach((name, k) => {
-          const t = registry.types.findIndex((n) => n.toLowerCase() === name);
-          if (t >= 0) this.compactChannel[t] = 4 + k;
-        });
-      }
-      this.objectsSig = -1;
-    }
-    if (objects !== this.objectsRef || objects.length !== this.objectsSig) {
-      this.objectsRef = objects;
-      this.objectsSig = objects.length;
-      const T = world.columns(Town).id;
-      const types = world.columns(Obj).type;
-      const keys = world.towns * this.types;
-      const start = new Int32Array(keys + 1);
-      for (const o of objects) start[T[o] * this.types + types[o] + 1]++;
-      for (let k = 0; k < keys; k++) start[k + 1] += start[k];
-      const fill = start.slice(0, keys);
-      const list = new Int32Array(objects.length);
-      for (const o of objects) list[fill[T[o] * this.types + types[o]]++] = o;
-      this.objStart = start;
-      this.objList = list;
+    if (registry === this.registry && sig === this.registrySig) return;
+    this.registry = registry;
+    this.registrySig = sig;
+    this.compactChannel = new Int16Array(registry.types.length).fill(-1);
+    if (compact) {
+      compact.objectChannels.forEach((name, k) => {
+        const t = registry.types.findIndex((n) => n.toLowerCase() === name);
+        if (t >= 0) this.compactChannel[t] = 4 + k;
+      });
     }
   }
 
@@ -315,14 +245,4 @@ export class ObservationsState implements PersistentState, ObservationService {
   hash(h: StateHasher): void {
     this.allocator.hash(h);
   }
-}
-
-/** FNV-1a over the UTF-16 code units, scaled to [0, 1). Stable across runs and platforms. */
-export function unitHash(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) / 4294967296;
 }

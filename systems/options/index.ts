@@ -22,6 +22,7 @@ import type { AffordanceTable } from "../../components/affordances.ts";
 import { SocialKey } from "../../components/social.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { optionsTelemetry } from "./telemetry.ts";
+import { optionsObservations } from "./observations.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const INT_CHAT = IntentKind.Chat;
 const INT_MOVE = IntentKind.Move;
@@ -124,6 +125,7 @@ function hasRival(c: Ctx, eid: number, obj: number, uid: Uint32Array, O: { holde
 export const optionsPlugin = definePlugin({
   name: "options",
   telemetry: optionsTelemetry,
+  observations: optionsObservations,
   requires: [SpaceKey, AffordancesKey],
   optional: [SocialKey],
   doc: "turns each agent's option into this tick's intent",
