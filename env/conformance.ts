@@ -307,13 +307,16 @@ class ParallelApiRun {
 export function parallelApiTest(makeEnv: EnvFactory, opts: ParallelApiOptions = {}): SuiteResult {
   const cycles = opts.cycles ?? 1000;
   const run = new ParallelApiRun(createRng(opts.actionSeed ?? 0, "conformance"));
+  let env: ParallelEnv<AgentObservation, unknown> | undefined;
   try {
-    const env = makeEnv();
+    env = makeEnv();
     let { agents, obs } = run.reset(env, opts.seed);
     while (run.steps < cycles && agents.length > 0) ({ agents, obs } = run.step(env, agents, obs));
     run.finish(env, agents);
   } catch (e) {
     run.c.fail(API.runs, `threw at step ${run.steps}: ${errorText(e)}`);
+  } finally {
+    env?.close?.();
   }
   return run.c.result();
 }
@@ -386,9 +389,10 @@ export function seedTest(makeEnv: EnvFactory, opts: SeedTestOptions = {}): Suite
   const at = (i: number) => (i === 0 ? "after reset" : `at step ${i}`);
   let a: string[] | undefined;
   let envA: ParallelEnv<AgentObservation, unknown> | undefined;
+  let envB: ParallelEnv<AgentObservation, unknown> | undefined;
   try {
     envA = makeEnv();
-    const envB = makeEnv();
+    envB = makeEnv();
     a = trace(envA, seed, steps, false);
     const b = trace(envB, seed, steps, true);
     const d = firstDifference(a, b);
@@ -396,6 +400,8 @@ export function seedTest(makeEnv: EnvFactory, opts: SeedTestOptions = {}): Suite
     else c.note(SEED.same, `${a.length - 1} steps agree`);
   } catch (e) {
     c.fail(SEED.same, `threw: ${errorText(e)}`);
+  } finally {
+    envB?.close?.();
   }
   try {
     if (!a || !envA) throw new Error("no first run to compare with");
@@ -405,16 +411,22 @@ export function seedTest(makeEnv: EnvFactory, opts: SeedTestOptions = {}): Suite
     else c.note(SEED.reset, `${again.length - 1} steps agree`);
   } catch (e) {
     c.fail(SEED.reset, `threw: ${errorText(e)}`);
+  } finally {
+    envA?.close?.();
   }
+  let envC: ParallelEnv<AgentObservation, unknown> | undefined;
   try {
     if (!a) throw new Error("no first run to compare with");
     const short = Math.min(steps, 20);
-    const other = trace(makeEnv(), seed + 1, short, false);
+    envC = makeEnv();
+    const other = trace(envC, seed + 1, short, false);
     const d = firstDifference(a.slice(0, other.length), other);
     if (d < 0) c.fail(SEED.differ, `seeds ${seed} and ${seed + 1} give the same ${other.length - 1} steps: is the seed ignored?`);
     else c.note(SEED.differ, `they differ ${at(d)}`);
   } catch (e) {
     c.fail(SEED.differ, `threw: ${errorText(e)}`);
+  } finally {
+    envC?.close?.();
   }
   return c.result();
 }

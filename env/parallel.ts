@@ -1,11 +1,14 @@
 // PettingZoo's ParallelEnv contract over a Townlet world: reset/step with dicts keyed by agent id,
 // `possible_agents` / `agents`, spaces that are the same object on every call, and an
-// `action_mask` inside every observation. A view over TownletVectorEnv (vector.ts), which runs it.
+// `action_mask` inside every observation. A view over a batch env, which runs it: TownletVectorEnv
+// (vector.ts), or ShardedVectorEnv (sharded.ts: a world of several blocks on N threads, with the
+// same dicts for every N).
 //
 // Version history (bump ENV_NAME whenever behaviour changes):
 //   townlet_v1  first version: options as actions with commitment windows, replacements under
 //               new ids, possible_agents growing as they appear, truncation at maxCycles.
-import { Lifecycle } from "../components/people.ts";
+import type { World } from "../engine/world.ts";
+import type { ShardedVectorEnv } from "./sharded.ts";
 import { TownletVectorEnv, type EnvOptions, type VectorStep } from "./vector.ts";
 
 export const ENV_NAME = "townlet_v1";
@@ -82,6 +85,17 @@ export interface ParallelEnv<O = AgentObservation, I = AgentInfo> {
   ): [Record<string, O>, Record<string, number>, Record<string, boolean>, Record<string, boolean>, Record<string, I>];
   observation_space(agent: string): ObservationSpace;
   action_space(agent: string): DiscreteSpace;
+  /** Releases what the env holds (worker threads); the conformance suite calls it when done with an env. */
+  close?(): void;
+}
+
+export interface ParallelEnvOptions extends EnvOptions {
+  /**
+   * The batch env to view, instead of one built from these options: e.g. a ShardedVectorEnv
+   * (`await ShardedVectorEnv.open({ config, workers })`) for a world of several blocks on N
+   * threads. The other options are then ignored.
+   */
+  vector?: TownletVectorEnv | ShardedVectorEnv;
 }
 
 function box(shape: readonly number[], dtype: "float32" | "uint8", low: number, high: number): BoxSpace {
@@ -133,7 +147,7 @@ function discrete(n: number): DiscreteSpace {
 export class TownletParallelEnv implements ParallelEnv {
   readonly metadata = Object.freeze({ name: ENV_NAME, render_modes: Object.freeze([] as string[]) });
   /** The batch form this env is a view of (same world). */
-  readonly vector: TownletVectorEnv;
+  readonly vector: TownletVectorEnv | ShardedVectorEnv;
   private readonly obsSpace: ObservationSpace;
   private readonly actSpace: DiscreteSpace;
   private last: VectorStep | undefined;
@@ -141,8 +155,8 @@ export class TownletParallelEnv implements ParallelEnv {
   private possibleCache: readonly string[] = Object.freeze([]);
   private actionBuf = new Int32Array(16);
 
-  constructor(opts: EnvOptions = {}) {
-    this.vector = new TownletVectorEnv(opts);
+  constructor(opts: ParallelEnvOptions = {}) {
+    this.vector = opts.vector ?? new TownletVectorEnv(opts);
     const v = this.vector;
     const observation = box([v.observationSize], "float32", -Infinity, Infinity);
     const action_mask = box([v.actionCount], "uint8", 0, 1);
@@ -159,9 +173,16 @@ export class TownletParallelEnv implements ParallelEnv {
     this.actSpace = discrete(v.actionCount);
   }
 
-  /** The world the env drives (read it, or e.g. killAgent between steps). */
-  get world() {
-    return this.vector.world;
+  /** The world the env drives (read it, or e.g. killAgent between steps); a sharded world has none (its blocks may run on other threads). */
+  get world(): World {
+    const v = this.vector;
+    if (v instanceof TownletVectorEnv) return v.world;
+    throw new Error(`TownletParallelEnv.world: this env views a sharded world of ${v.blocks} blocks on ${v.workers} thread(s), which has no single World`);
+  }
+
+  /** Stops the batch env's worker threads (if any). */
+  close(): void {
+    this.vector.close();
   }
 
   get possible_agents(): readonly string[] {
@@ -242,8 +263,6 @@ export class TownletParallelEnv implements ParallelEnv {
     const maskCopy = r.masks.slice();
     const reasons = new Map<number, string>();
     for (const e of r.exits) reasons.set(e.row, e.reason);
-    const world = this.vector.world;
-    const replaces = world.components.isRegistered(Lifecycle) ? world.columns(Lifecycle).replaces_uid : undefined;
     const obs: Record<string, AgentObservation> = {};
     const rewards: Record<string, number> = {};
     const terms: Record<string, boolean> = {};
@@ -263,8 +282,8 @@ export class TownletParallelEnv implements ParallelEnv {
       if (reason !== undefined) info.exit_reason = reason;
       if (i >= firstJoined && r.joined > 0) {
         info.joined = true;
-        const eid = r.agents[i];
-        if (replaces && world.isAgent(eid) && world.has(eid, Lifecycle) && replaces[eid] >= 0) info.replaces = this.vector.idOfUid(replaces[eid]);
+        const replaces = this.vector.replacesOf(i);
+        if (replaces !== undefined) info.replaces = replaces;
       }
       infos[id] = info;
       if (!terms[id] && !truncs[id]) live.push(id);

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   // worker stopped by V8 or terminate() never runs one.
   let set: BlockEnvs;
   try {
-    const plugins = await resolvePlugins(corePlugins, undefined, init.pluginSpecs);
+    const plugins = await resolvePlugins(corePlugins, init.configFile, init.pluginSpecs);
     const config = loadConfig(init.configFile, plugins, { overrides: init.overrides });
     const s = config.settings;
     const plans = planBlocks(s.world.towns, shardsOf(s), s.seed);

@@ -33,8 +33,9 @@ export interface ShardedEnvOptions {
   /** Threads running the blocks (1 = the main thread); at most the blocks. */
   workers?: number;
   /**
-   * Plug-in modules beyond the core ones (absolute paths or package names, as --plugin takes
-   * them): loaded by open(), and by each worker thread.
+   * Plug-in modules beyond the core ones and the config's `plugins:` (paths relative to the
+   * working folder or package names, as --plugin takes them): loaded by open(), and with the
+   * config's by each worker thread.
    */
   pluginSpecs?: readonly string[];
   /**
@@ -72,6 +73,9 @@ export class ShardedVectorEnv {
   /** Block of each row. */
   private rowBlock = new Int32Array(0);
   private names: string[] = [];
+  /** Every agent id of this episode, in order of appearance (as TownletVectorEnv's seenIds). */
+  private seen: string[] = [];
+  private seenSet = new Set<string>();
   private joinedReplaces: (string | null)[] = [];
   /** Rows of each block in the last result. */
   private counts: number[];
@@ -83,7 +87,7 @@ export class ShardedVectorEnv {
 
   /** Like the constructor, with `pluginSpecs` loaded first (the constructor takes none). */
   static async open(opts: ShardedEnvOptions = {}): Promise<ShardedVectorEnv> {
-    const plugins = await resolvePlugins(corePlugins, undefined, opts.pluginSpecs ?? []);
+    const plugins = await resolvePlugins(corePlugins, opts.config ?? DEFAULT_CONFIG_FILE, opts.pluginSpecs ?? []);
     return new ShardedVectorEnv(opts, plugins);
   }
 
@@ -183,6 +187,16 @@ export class ShardedVectorEnv {
     return this.names;
   }
 
+  /** Ids of every agent seen since the last reset, in order of appearance (reset rows, then joined rows). */
+  get seenIds(): readonly string[] {
+    return this.seen;
+  }
+
+  /** True when `id` names an agent seen since the last reset. */
+  hasSeen(id: string): boolean {
+    return this.seenSet.has(id);
+  }
+
   /** The id of the agent that joined row `row` of the last result replaces, if any. */
   replacesOf(row: number): string | undefined {
     const k = row - (this.result.count - this.result.joined);
@@ -227,6 +241,8 @@ export class ShardedVectorEnv {
       at += m.count;
     }
     this.names = names;
+    this.seen = names.slice();
+    this.seenSet = new Set(names);
     this.tickNow = metas[0].tick;
     this.joinedReplaces = [];
     this.finished = n === 0;
@@ -316,7 +332,13 @@ export class ShardedVectorEnv {
       const s = m.count - m.joined;
       this.copyRun(b, s, n, m.joined);
       this.rowBlock.fill(b, n, n + m.joined);
-      for (const name of m.names) names.push(name);
+      for (const name of m.names) {
+        names.push(name);
+        if (!this.seenSet.has(name)) {
+          this.seenSet.add(name);
+          this.seen.push(name);
+        }
+      }
       for (const r of m.replaces) replaces.push(r);
       n += m.joined;
       this.counts[b] = m.count;
