@@ -9,6 +9,13 @@ import { ShardedSim, ShardPlanError, defaultWorkers, type ShardedOptions } from 
 import { createProgress } from "./progress.ts";
 import { SHARD_HOST, SHARD_HOST_MODULE } from "./shard-host.ts";
 import { UsageError } from "./args.ts";
+import { resolvePlugins } from "../engine/plugin-loader.ts";
+import { buildBlock, loadShardedConfig } from "../engine/shard-blocks.ts";
+import type { AnyPlugin } from "../engine/plugin.ts";
+import { initTensorBackend, parseBackendName } from "../engine/tensor.ts";
+import { corePlugins } from "../systems/index.ts";
+import { NeuralPolicy, createPolicy } from "../systems/policy/index.ts";
+import { ShardedRollout } from "../training/sharded-rollout.ts";
 import { formatSummary } from "./run.ts";
 
 interface Out {
@@ -20,7 +27,7 @@ interface Out {
 const NOT_YET: [flag: string, what: string][] = [
   ["telemetry", "telemetry of sharded worlds is not streamed yet"],
   ["realtime", "sharded worlds run flat out"],
-  ["backend", "a neural policy does not run in a sharded world yet"],
+  ["backend", "only a neural policy uses a tensor backend"],
 ];
 
 export interface ShardedRunValues {
@@ -79,6 +86,9 @@ async function profileTable(sim: ShardedSim, ticks: number): Promise<Record<stri
 }
 
 export async function runSharded(values: ShardedRunValues, configFile: string, build: BuildOverrides, out: Out, resume?: { path: string; snapshot: ShardSnapshot }): Promise<number> {
+  const plugins = await resolvePlugins(corePlugins, configFile, values.plugin ?? []);
+  const spec = values.policy ?? loadShardedConfig(configFile, plugins, build).settings.runtime.policy.provider;
+  if (spec === "neural" || spec.startsWith("neural:")) return runShardedNeural(values, configFile, build, out, plugins, spec, resume);
   for (const [flag, why] of NOT_YET) {
     if (values[flag] !== undefined && values[flag] !== false) throw new UsageError(`--${flag}: not supported with world.shards > 1 yet (${why}); run with --shards 1`);
   }
@@ -175,4 +185,112 @@ export async function runSharded(values: ShardedRunValues, configFile: string, b
   } finally {
     await sim.close();
   }
+}
+
+/** What a neural policy on a sharded world does not do yet, with the reason. */
+const NOT_YET_NEURAL: [flag: string, what: string][] = [
+  ...NOT_YET.filter(([f]) => f !== "backend"),
+  ["resume", "snapshots of a neural run on blocks are not written yet"],
+  ["snapshot-every", "snapshots of a neural run on blocks are not written yet"],
+  ["snapshot-dir", "snapshots of a neural run on blocks are not written yet"],
+  ["profile", "system times of a neural run on blocks are not gathered yet"],
+  ["print-schedule", "print the schedule with --policy scripted"],
+];
+
+/**
+ * `townlet run --policy neural[:DIR]` on a sharded world: every tick the blocks run up to the
+ * policy on --workers threads, this thread runs the network once over every block's rows
+ * (training/sharded-rollout.ts), and the blocks finish the tick. Sampling draws come from each
+ * block's own `policy` stream, so the state hash is the same for any number of workers.
+ */
+async function runShardedNeural(
+  values: ShardedRunValues,
+  configFile: string,
+  build: BuildOverrides,
+  out: Out,
+  plugins: readonly AnyPlugin[],
+  spec: string,
+  resume: unknown,
+): Promise<number> {
+  for (const [flag, why] of NOT_YET_NEURAL) {
+    if ((values[flag] !== undefined && values[flag] !== false) || (flag === "resume" && resume)) throw new UsageError(`--${flag}: not supported with a neural policy on world.shards > 1 yet (${why})`);
+  }
+  const ticks = values.ticks ?? 1000;
+  if (typeof values.backend === "string") {
+    try {
+      await initTensorBackend(parseBackendName(values.backend));
+    } catch (e) {
+      throw new UsageError(`--backend: ${(e as Error).message}`);
+    }
+  }
+  const blocks = shardsOfBuild(configFile, plugins, build);
+  let sr: ShardedRollout;
+  try {
+    sr = await ShardedRollout.open({ configFile, build, plugins, pluginSpecs: values.plugin ?? [], workers: values.workers ?? defaultWorkers(blocks) });
+  } catch (e) {
+    if (e instanceof ShardPlanError) throw new UsageError(`townlet run: ${e.message}`);
+    throw e;
+  }
+  try {
+    if (sr.requestedWorkers > sr.workers && !values.quiet) out.err(`townlet run: --workers ${sr.requestedWorkers} capped at ${sr.workers}: the world has ${sr.blocks} blocks (world.shards)`);
+    const settings = sr.config.settings;
+    // The network is shaped (and a checkpoint checked) against a one-town model of block 0.
+    const model = buildBlock(settings, plugins, { ...sr.plans[0], towns: 1 });
+    const policy = await createPolicy(model, spec, settings.runtime.policy.options);
+    if (!(policy instanceof NeuralPolicy)) throw new UsageError(`--policy ${spec}: a blend of the scripted controller and a neural policy (training.anneal_enable_policy_blend) does not run on world.shards > 1 yet`);
+    sr.use(policy.greedy ? "greedy" : "policy");
+    const { currentTensorBackend, describeTensorBackend } = await import("../engine/tensor.ts");
+    const tb = currentTensorBackend();
+    if (!values.json && !values.quiet) {
+      out.err(`townlet run: ${sr.blocks} blocks of towns on ${sr.workers} thread(s), one ${policy.greedy ? "greedy" : "sampled"} policy batch per tick on this thread${values.workers === undefined ? ` (default: ${defaultWorkers(sr.blocks)} threads)` : ""}`);
+      if (tb) out.err(`tensor backend: ${describeTensorBackend(tb)}`);
+    }
+    const wantHashes = values["hash-log"] !== undefined;
+    const hashes: string[] = [];
+    let steps = 0;
+    const progress = createProgress("run", ticks, { quiet: values.quiet });
+    const t0 = performance.now();
+    try {
+      while (sr.tick < ticks) {
+        const h = await sr.inferTick(policy, wantHashes);
+        steps += sr.agents;
+        if (h !== undefined) hashes.push(`${sr.tick} ${h}`);
+        if (sr.tick % 10 === 0) {
+          const el = (performance.now() - t0) / 1000;
+          progress.update(sr.tick, `${sr.agents} agents, ${el > 0 ? Math.round(sr.tick / el) : 0} ticks/s`);
+        }
+      }
+    } finally {
+      progress.stop();
+    }
+    const wall = (performance.now() - t0) / 1000;
+    if (wantHashes) writeFileSync(values["hash-log"]!, hashes.join("\n") + (hashes.length ? "\n" : ""));
+    const summary = {
+      ticks: sr.tick,
+      towns: settings.world.towns,
+      agents: sr.agents,
+      seed: settings.seed,
+      config_id: sr.config.configId,
+      config_hash: sr.config.configHash,
+      state_hash: await sr.stateHash(),
+      wall_s: Math.round(wall * 1e4) / 1e4,
+      agent_steps_per_sec: wall > 0 ? Math.round(steps / wall) : 0,
+      tensor_backend: tb?.name ?? "none",
+      tensor_device: tb?.device ?? "none",
+      policy: spec,
+      blocks: sr.blocks,
+      workers: sr.workers,
+      kpis: await sr.kpis(),
+    };
+    if (values.json) out.log(JSON.stringify(summary));
+    else out.log(formatSummary(summary));
+    return 0;
+  } finally {
+    await sr.close();
+  }
+}
+
+/** Blocks of the world a run's config and overrides give. */
+function shardsOfBuild(configFile: string, plugins: readonly AnyPlugin[], build: BuildOverrides): number {
+  return loadShardedConfig(configFile, plugins, build).settings.world.shards ?? 1;
 }

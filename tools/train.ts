@@ -59,12 +59,14 @@ evaluation always uses the config as it is. --quick is a tiny run for smoke test
     set: { kind: "string", arg: "KEY=VALUE", multiple: true, help: "change the config for training and evaluation" },
     "train-set": { kind: "string", arg: "KEY=VALUE|none", multiple: true, help: "change the training world only" },
     "alive-bonus": { kind: "number", min: 0, max: 10, default: 0.2, help: "reward per live agent per tick in PPO's rewards" },
+    shards: FLAG.shards,
+    workers: FLAG.workers,
     quick: { kind: "boolean", help: "a tiny run for smoke tests" },
     plugin: FLAG.plugin,
     json: FLAG.json,
     quiet: FLAG.quiet,
   },
-  examples: ["townlet train --quick --out runs/quick", "townlet train configs/default.yaml --updates 80 --towns 32"],
+  examples: ["townlet train --quick --out runs/quick", "townlet train configs/default.yaml --updates 80 --towns 32", "townlet train --quick --towns 4 --shards 4 --workers 2 --out runs/quick-sharded"],
 } as const satisfies CommandSpec;
 
 /** The command line as settings. `--quick` is a tiny run for smoke tests (seconds, not minutes). */
@@ -123,6 +125,8 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
     resume: v.resume ? path.resolve(v.resume) : undefined,
     backend,
     hp,
+    shards: v.shards,
+    workers: v.workers,
   };
   if (settings.dataset && settings.bc === null) settings.bc = { recordTicks: 0, epochs: bcEpochs };
   return { settings, json: v.json === true, quiet: v.quiet === true, plugins: v.plugin ?? [] };
@@ -173,6 +177,7 @@ export async function cmdTrain(argv: string[], out: Out): Promise<number> {
   const { settings, json, quiet, plugins } = parseTrainArgs(argv);
   const { corePlugins } = await import("../systems/index.ts");
   settings.plugins = await resolvePlugins(corePlugins, settings.config, plugins);
+  settings.pluginSpecs = plugins;
   let bar: Progress | undefined;
   settings.onStage = (stage, total) => {
     bar?.stop();
@@ -188,6 +193,7 @@ export async function cmdTrain(argv: string[], out: Out): Promise<number> {
         : `${fmtRate(c.sps)} agent-steps/s | reward/1k ticks ${c.rewardPer1k.toFixed(2)} | exits/agent-day ${c.exitsPerAgentDay.toFixed(3)}`;
     bar?.update(c.done, extra);
   };
+  await checkShards(settings, out, quiet);
   const { train } = await import("../training/trainer.ts");
   const summary = await train(settings);
   bar?.stop();
@@ -232,4 +238,30 @@ export function formatSummary(s: TrainSummary): string {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * --shards / --workers against the training world: blocks that cannot split the towns are a usage
+ * error; workers beyond the blocks (or on a one-block world) are capped, with a note.
+ */
+async function checkShards(settings: TrainSettings, out: Out, quiet: boolean): Promise<void> {
+  const { loadBuildConfig } = await import("../engine/build.ts");
+  const { planBlocks, shardsOf, ShardPlanError } = await import("../engine/shard-blocks.ts");
+  const build = { seed: settings.seed, towns: settings.towns, shards: settings.shards, overrides: { ...settings.overrides, ...settings.trainOverrides } };
+  const s = loadBuildConfig(settings.config, settings.plugins ?? [], build).settings;
+  const blocks = shardsOf(s);
+  try {
+    planBlocks(s.world.towns, blocks, s.seed);
+  } catch (e) {
+    if (e instanceof ShardPlanError) throw new UsageError(`townlet train: ${e.message}`);
+    throw e;
+  }
+  const w = settings.workers;
+  if (w !== undefined && w > blocks && !quiet) {
+    out.err(
+      blocks === 1
+        ? `townlet train: --workers ${w} capped at 1: this training world is one block (set world.shards or --shards to split its towns)`
+        : `townlet train: --workers ${w} capped at ${blocks}: the training world has ${blocks} blocks (world.shards)`,
+    );
+  }
 }

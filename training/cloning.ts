@@ -3,7 +3,6 @@
 // clone acts, the scripted controller labels the states it visits).
 import path from "node:path";
 import type { TF } from "../engine/tensor.ts";
-import { Agent } from "../engine/core-components.ts";
 import type { NeuralPolicy } from "../systems/policy/index.ts";
 import { policyState } from "../systems/policy/index.ts";
 import { computeGae, PpoOptimizer, type PpoHyperparameters, type UpdateBatch, type UpdateStats } from "./ppo.ts";
@@ -32,13 +31,13 @@ export function baselineFields(d: Dataset | undefined): Partial<EpochRecord> {
  * returns the value targets. Writes the dataset to `<out>/dataset`, reads it back, and starts a
  * fresh episode for PPO.
  */
-export function recordScripted(run: TrainingSession, names: string[], hp: PpoHyperparameters, aliveBonus: number): { dataset: Dataset; dir: string } {
+export async function recordScripted(run: TrainingSession, names: string[], hp: PpoHyperparameters, aliveBonus: number): Promise<{ dataset: Dataset; dir: string }> {
   const { s, world, collector } = run;
   const recordTicks = s.bc!.recordTicks;
   const settings = world.settings;
   run.beginStage("record");
   s.onStage?.("record", recordTicks);
-  collector.use(world, "scripted");
+  run.use("scripted");
   // The value targets of the recording are the world's rewards plus the same alive bonus PPO uses.
   collector.aliveBonus = aliveBonus;
   const parts: DatasetPart[] = [];
@@ -50,10 +49,9 @@ export function recordScripted(run: TrainingSession, names: string[], hp: PpoHyp
   for (let done = 0; done < recordTicks; ) {
     const chunk = Math.min(s.rolloutTicks, recordTicks - done);
     const c0 = performance.now();
-    const U = world.columns(Agent).uid;
-    for (const e of world.agents) seen.add(U[e]);
-    run.rollout(chunk);
-    for (const e of world.agents) seen.add(world.columns(Agent).uid[e]);
+    for (const id of run.liveIds()) seen.add(id);
+    await run.rollout(chunk);
+    for (const id of run.liveIds()) seen.add(id);
     const b = collector.buffer;
     // Monte Carlo value targets: λ = 1 over the recorded rewards.
     computeGae(b, 1, b.advantages, b.returns);
@@ -95,7 +93,7 @@ export function recordScripted(run: TrainingSession, names: string[], hp: PpoHyp
   });
   const dataset = readDataset(dir);
   // A fresh episode for PPO.
-  run.newEpisode();
+  await run.newEpisode();
   return { dataset, dir };
 }
 
@@ -185,9 +183,9 @@ export async function cloneScripted(run: TrainingSession, replay: Replay, hp: Pp
     s.onStage?.("dagger", s.dagger.iterations);
     for (let it = 0; it < s.dagger.iterations; it++) {
       const c0 = performance.now();
-      collector.use(world, "dagger");
+      run.use("dagger");
       collector.aliveBonus = aliveBonus;
-      run.rollout(s.rolloutTicks);
+      await run.rollout(s.rolloutTicks);
       const b = collector.buffer;
       computeGae(b, hp.gaeLambda, b.advantages, b.returns);
       pool.addVisited(b);

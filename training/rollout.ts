@@ -201,53 +201,47 @@ export class RolloutCollector implements Policy {
       this.labelOf = new Int32Array(c);
       this.flags = new Uint8Array(c);
     }
-    const draws = this.draws;
-    const forced = this.forced;
-    const labelOf = this.labelOf;
-    const flags = this.flags;
-    const rng = world.rng.get("policy");
-    const Op = world.columns(Option);
-    // Inside world.step() the tick being run is world.tick + 1 (world.tick counts finished ticks).
     const tick = world.tick + 1;
-    // 1. Who chooses each row, and the draws, on the host (the `policy` stream in agent order:
-    //    the blend's coin, then the sampling draw where the network chooses).
-    for (let i = 0; i < n; i++) {
-      const eid = agents[i];
-      // The scripted controller's choice for this state, if it made one this tick and the mask
-      // allows it (−1 otherwise). Only choices of this tick are labels: an option it merely lets
-      // run (the agent is eligible because a commitment window passed) would teach "repeat the
-      // last action", which the observation shows: a clone that only copies it never acts. A
-      // label the mask forbids cannot be learned either.
-      let label = -1;
-      if (this.mode !== "policy" && Op.since[eid] === tick) {
-        const s = optionAction(Op.kind[eid], Op.affordance[eid]);
-        if (masks[i * A + s] !== 0) label = s;
-      }
-      labelOf[i] = label;
-      let scripted = this.mode === "scripted" || (this.mode === "blend" && rng.next() < this.scriptedRatio);
-      // flags: 0 = the network samples, 1 = the scripted choice stands (recorded), 2 = unrecorded.
-      let flag = 0;
-      if (scripted && label < 0) {
-        // No label: when recording, the scripted choice stands, unrecorded; in a blend, the
-        // learned policy decides this one.
-        if (this.mode === "scripted") flag = 2;
-        else scripted = false;
-      } else if (scripted) flag = 1;
-      flags[i] = flag;
-      forced[i] = flag === 1 ? label : flag === 2 ? 0 : -1;
-      draws[i] = flag === 0 ? rng.next() : 0;
-    }
-    // 2. One pass on the device: actions, their log-probabilities and the values.
-    const r = p.decide(obs.data, masks, n, draws, forced);
+    // 1. Who chooses each row, and the draws (the world's `policy` stream).
+    chooseRows(world, this.mode, this.scriptedRatio, masks, agents, A, tick, this.labelOf, this.flags, this.forced, this.draws);
     const U = world.columns(Agent).uid;
+    if (this.keys.length < n) this.keys = new Int32Array(this.draws.length);
+    for (let i = 0; i < n; i++) this.keys[i] = U[agents[i]];
+    this.recordRows(n, tick, obs.data, masks, this.keys, this.keys, this.flags, this.forced, this.draws, this.labelOf, out);
+  }
+
+  /**
+   * Steps 2 and 3 of a decision tick over `n` contiguous rows (chooseRows made flags, forced,
+   * draws and labels): one pass of the network, then the rows recorded and `out` written (KEEP
+   * where the scripted choice stands). `keys` name each agent's open decision (its uid in one
+   * world; a sharded rollout's key tells blocks apart), `uids` are recorded as they are.
+   */
+  recordRows(
+    n: number,
+    tick: number,
+    obs: Float32Array,
+    masks: Uint8Array,
+    keys: Int32Array,
+    uids: Int32Array,
+    flags: Uint8Array,
+    forced: Int32Array,
+    draws: Float32Array,
+    labels: Int32Array,
+    out: Int32Array,
+  ): void {
+    if (n === 0) return;
+    const p = this.policy;
+    const D = p.inputSize;
+    const A = p.actionCount;
+    // 2. One pass on the device: actions, their log-probabilities and the values.
+    const r = p.decide(obs, masks, n, draws, forced);
     const b = this.buffer;
     b.ensure(b.count + n);
     // 3. The rows.
     for (let i = 0; i < n; i++) {
-      const eid = agents[i];
-      const uid = U[eid];
-      if (uid >= this.open.length) {
-        const g = new Int32Array(Math.max(uid + 1, this.open.length * 2)).fill(-1);
+      const key = keys[i];
+      if (key >= this.open.length) {
+        const g = new Int32Array(Math.max(key + 1, this.open.length * 2)).fill(-1);
         g.set(this.open);
         this.open = g;
       }
@@ -258,16 +252,16 @@ export class RolloutCollector implements Policy {
       }
       // The agent's previous decision ends here: its successor's value is the bootstrap.
       const k = b.count++;
-      const prev = this.open[uid];
+      const prev = this.open[key];
       if (prev >= 0) {
         b.next[prev] = k;
         b.nextValues[prev] = r.value[i];
       }
-      this.open[uid] = k;
+      this.open[key] = k;
       const scripted = flags[i] === 1;
       const a = r.actions[i];
       out[i] = scripted ? KEEP : a;
-      b.obs.set(obs.data.subarray(i * D, i * D + D), k * D);
+      b.obs.set(obs.subarray(i * D, i * D + D), k * D);
       b.masks.set(masks.subarray(i * A, i * A + A), k * A);
       b.actions[k] = a;
       b.logp[k] = Math.max(r.logp[i], LOGP_FLOOR);
@@ -280,55 +274,111 @@ export class RolloutCollector implements Policy {
       b.terminated[k] = 0;
       b.truncated[k] = 0;
       b.ppoRows[k] = scripted ? 0 : 1;
-      b.uid[k] = uid;
+      b.uid[k] = uids[i];
       b.tick[k] = tick;
-      b.labels[k] = labelOf[i];
+      b.labels[k] = labels[i];
     }
     this.stats.decisions += n;
   }
 
-  /** Credits the tick's rewards to each agent's open decision and closes the decisions of agents who left. */
-  afterTick(world: World): void {
+  /** An agent left with reward `r`: its open decision (by key) is credited and terminated (`reason` counted unless null). */
+  creditExit(key: number, r: number, reason: string | null): void {
+    this.stats.rewardSum += r;
+    this.stats.exits++;
+    if (reason !== null) this.stats.exitReasons[reason] = (this.stats.exitReasons[reason] ?? 0) + 1;
+    const k = key < this.open.length ? this.open[key] : -1;
+    if (k < 0) return;
+    const b = this.buffer;
+    b.rewards[k] += b.discounts[k] * r;
+    b.rawRewards[k] += r;
+    b.discounts[k] *= this.gamma;
+    b.terminated[k] = 1;
+    b.nextValues[k] = 0;
+    this.open[key] = -1;
+  }
+
+  /** The tick's rewards of `n` live agents (by key), credited to their open decisions; counts the agent-steps (not the tick). */
+  creditLive(n: number, keys: Int32Array, rewards: Float32Array): void {
     const b = this.buffer;
     const g = this.gamma;
     const open = this.open;
-    const ex = world.lastTick(AgentExit);
-    for (let i = ex.start; i < ex.end; i++) {
-      const uid = ex.uid[i];
-      const r = ex.reward[i];
-      this.stats.rewardSum += r;
-      this.stats.exits++;
-      const reason = world.text(ex.reason[i]);
-      this.stats.exitReasons[reason] = (this.stats.exitReasons[reason] ?? 0) + 1;
-      const k = uid < open.length ? open[uid] : -1;
-      if (k < 0) continue;
-      b.rewards[k] += b.discounts[k] * r;
-      b.rawRewards[k] += r;
-      b.discounts[k] *= g;
-      b.terminated[k] = 1;
-      b.nextValues[k] = 0;
-      open[uid] = -1;
-    }
-    const agents = world.agents;
-    const U = world.columns(Agent).uid;
-    const R = world.columns(Reward).total;
-    let sum = 0;
     const bonus = this.aliveBonus;
-    for (let i = 0; i < agents.length; i++) {
-      const eid = agents[i];
-      const r = R[eid];
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const r = rewards[i];
       sum += r;
-      const uid = U[eid];
-      const k = uid < open.length ? open[uid] : -1;
+      const key = keys[i];
+      const k = key < open.length ? open[key] : -1;
       if (k < 0) continue;
       b.rewards[k] += b.discounts[k] * (r + bonus);
       b.rawRewards[k] += r;
       b.discounts[k] *= g;
     }
     this.stats.rewardSum += sum;
-    this.stats.agentSteps += agents.length;
+    this.stats.agentSteps += n;
+  }
+
+  /**
+   * Ends the rollout from rows of the live agents (keys and observations of `n` agents, e.g.
+   * every block's): those with an open decision are truncated, bootstrapping from one pass of
+   * the network over their rows.
+   */
+  finishRows(n: number, keys: Int32Array, obs: Float32Array): void {
+    const D = this.policy.inputSize;
+    const b = this.buffer;
+    let m = 0;
+    if (this.finishObs.length < n * D) this.finishObs = new Float32Array(n * D);
+    if (this.finishRowsOf.length < n) this.finishRowsOf = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const key = keys[i];
+      const k = key < this.open.length ? this.open[key] : -1;
+      if (k < 0) continue;
+      this.finishObs.set(obs.subarray(i * D, i * D + D), m * D);
+      this.finishRowsOf[m++] = k;
+    }
+    if (m > 0) {
+      const { value } = this.policy.evaluate(this.finishObs, m);
+      for (let j = 0; j < m; j++) {
+        b.nextValues[this.finishRowsOf[j]] = value[j];
+        b.truncated[this.finishRowsOf[j]] = 1;
+      }
+    }
+    this.closeOpen();
+  }
+
+  /** Any decision still marked open (agents no longer live without an exit message) ends here. */
+  private closeOpen(): void {
+    const b = this.buffer;
+    for (let k = 0; k < b.count; k++) if (b.next[k] < 0 && b.terminated[k] === 0) b.truncated[k] = 1;
+    this.open.fill(-1);
+  }
+
+  private keys = new Int32Array(0);
+  private finishObs = new Float32Array(0);
+  private finishRowsOf = new Int32Array(0);
+
+  /** Credits the tick's rewards to each agent's open decision and closes the decisions of agents who left. */
+  afterTick(world: World): void {
+    const ex = world.lastTick(AgentExit);
+    for (let i = ex.start; i < ex.end; i++) this.creditExit(ex.uid[i], ex.reward[i], world.text(ex.reason[i]));
+    const agents = world.agents;
+    const n = agents.length;
+    if (this.liveKeys.length < n) {
+      this.liveKeys = new Int32Array(n * 2);
+      this.liveRewards = new Float32Array(n * 2);
+    }
+    const U = world.columns(Agent).uid;
+    const R = world.columns(Reward).total;
+    for (let i = 0; i < n; i++) {
+      this.liveKeys[i] = U[agents[i]];
+      this.liveRewards[i] = R[agents[i]];
+    }
+    this.creditLive(n, this.liveKeys, this.liveRewards);
     this.stats.ticks++;
   }
+
+  private liveKeys = new Int32Array(0);
+  private liveRewards = new Float32Array(0);
 
   /**
    * Ends the rollout: every open decision is truncated, bootstrapping from the value of the
@@ -357,9 +407,58 @@ export class RolloutCollector implements Policy {
         b.truncated[rows[j]] = 1;
       }
     }
-    // Any decision still marked open (agents no longer live without an exit message) ends here too.
-    for (let k = 0; k < b.count; k++) if (b.next[k] < 0 && b.terminated[k] === 0) b.truncated[k] = 1;
-    this.open.fill(-1);
+    this.closeOpen();
+  }
+}
+
+/**
+ * Step 1 of a decision tick, for `agents` (n rows, masks of A actions each) of `world` at `tick`:
+ * who chooses each row and the draws, from the world's `policy` stream in agent order (the blend's
+ * coin, then the sampling draw where the network chooses). flags: 0 = the network samples, 1 = the
+ * scripted choice stands (recorded), 2 = unrecorded; forced: the action taken instead of sampling
+ * (−1: none); labels: the scripted controller's choice this tick where the mask allows it (−1
+ * otherwise). `mode` "greedy" (a learned policy's inference without sampling) draws nothing.
+ */
+export function chooseRows(
+  world: World,
+  mode: CollectMode | "greedy",
+  scriptedRatio: number,
+  masks: Uint8Array,
+  agents: Int32Array,
+  A: number,
+  tick: number,
+  labelOf: Int32Array,
+  flags: Uint8Array,
+  forced: Int32Array,
+  draws: Float32Array,
+): void {
+  const n = agents.length;
+  const rng = world.rng.get("policy");
+  const Op = world.columns(Option);
+  for (let i = 0; i < n; i++) {
+    const eid = agents[i];
+    // The scripted controller's choice for this state, if it made one this tick and the mask
+    // allows it (−1 otherwise). Only choices of this tick are labels: an option it merely lets
+    // run (the agent is eligible because a commitment window passed) would teach "repeat the
+    // last action", which the observation shows: a clone that only copies it never acts. A
+    // label the mask forbids cannot be learned either.
+    let label = -1;
+    if (mode !== "policy" && mode !== "greedy" && Op.since[eid] === tick) {
+      const s = optionAction(Op.kind[eid], Op.affordance[eid]);
+      if (masks[i * A + s] !== 0) label = s;
+    }
+    labelOf[i] = label;
+    let scripted = mode === "scripted" || (mode === "blend" && rng.next() < scriptedRatio);
+    let flag = 0;
+    if (scripted && label < 0) {
+      // No label: when recording, the scripted choice stands, unrecorded; in a blend, the
+      // learned policy decides this one.
+      if (mode === "scripted") flag = 2;
+      else scripted = false;
+    } else if (scripted) flag = 1;
+    flags[i] = flag;
+    forced[i] = flag === 1 ? label : flag === 2 ? 0 : -1;
+    draws[i] = flag === 0 && mode !== "greedy" ? rng.next() : 0;
   }
 }
 

@@ -5,7 +5,9 @@ import type { World } from "../engine/world.ts";
 import { ticksPerDay } from "../engine/clock.ts";
 import type { SocialLedger } from "../components/social.ts";
 import type { UpdateStats } from "./ppo.ts";
-import type { RolloutCollector } from "./rollout.ts";
+import type { CollectMode, RolloutCollector } from "./rollout.ts";
+import type { ShardedRollout } from "./sharded-rollout.ts";
+import { Agent } from "../engine/core-components.ts";
 import type { EpochRecord, PpoLogWriter } from "./log.ts";
 import type { StageTiming, TrainSettings } from "./trainer.ts";
 
@@ -32,6 +34,8 @@ export class TrainingSession {
     readonly collector: RolloutCollector,
     readonly log: PpoLogWriter,
     start: { steps: number; cycle: number; decisions: number },
+    /** The blocks of a sharded training world (world.shards > 1); `world` is then a one-town model of it (settings, spaces). */
+    readonly shards?: ShardedRollout,
   ) {
     this.steps = start.steps;
     this.cycle = start.cycle;
@@ -72,22 +76,37 @@ export class TrainingSession {
 
   // ---- the training world ---------------------------------------------------------------------
 
+  /** Switches who chooses in the training world (the collector's mode; see RolloutCollector.use). */
+  use(mode: CollectMode, scriptedRatio = 0): void {
+    if (this.shards) this.shards.use(mode, scriptedRatio);
+    else this.collector.use(this.world, mode, scriptedRatio);
+  }
+
   /** Starts a new episode: the training world reset with the next seed. */
-  newEpisode(): void {
+  async newEpisode(): Promise<void> {
     this.episodeSeed++;
-    this.world.reset(this.episodeSeed);
+    if (this.shards) await this.shards.reset(this.episodeSeed);
+    else this.world.reset(this.episodeSeed);
     this.episodeTick = 0;
   }
 
+  /** Ids of the training world's live agents (uids in one world, keys of a sharded one). */
+  liveIds(): Iterable<number> {
+    if (this.shards) return this.shards.liveKeys();
+    const U = this.world.columns(Agent).uid;
+    return Array.from(this.world.agents, (e) => U[e]);
+  }
+
   /** Runs `ticks` ticks of the training world into the collector (starting new episodes as due). */
-  rollout(ticks: number): Partial<EpochRecord> {
+  async rollout(ticks: number): Promise<Partial<EpochRecord>> {
+    if (this.shards) return this.shards.rollout(this, ticks);
     const { world, collector } = this;
     collector.begin();
     const conflict = newConflictSampler();
     for (let t = 0; t < ticks; t++) {
       if (this.episodeTick >= this.s.episodeTicks) {
         collector.finish(world);
-        this.newEpisode();
+        await this.newEpisode();
       }
       world.step();
       collector.afterTick(world);
@@ -130,43 +149,70 @@ export class TrainingSession {
   }
 }
 
-/** Rivalry aggregates of the training world, sampled during a rollout: the log's `conflict.*` fields. */
-function newConflictSampler() {
+/**
+ * Rivalry sums of one world (or block) now: [sum over agents of the largest rivalry, the largest,
+ * sum of rivals at or above the avoid threshold, the most such rivals of one agent, agents].
+ */
+export function conflictSums(world: World): number[] {
+  if (!world.hasPlugin("social")) return [0, 0, 0, 0, 0];
+  const L = world.state<{ ledger: SocialLedger }>("social").ledger;
+  const threshold = world.settings.conflict.rivalry.avoid_threshold;
+  const agents = world.agents;
+  let sumMax = 0;
+  let maxMax = 0;
+  let sumAvoid = 0;
+  let maxAvoid = 0;
+  for (let i = 0; i < agents.length; i++) {
+    const e = agents[i];
+    let m = 0;
+    let avoid = 0;
+    const base = L.base(e);
+    for (let k = 0; base >= 0 && k < L.maxEdges; k++) {
+      const slot = base + k;
+      if (L.other[slot] === -1) continue;
+      const r = L.rivalry[slot];
+      if (r > m) m = r;
+      if (r >= threshold) avoid++;
+    }
+    sumMax += m;
+    if (m > maxMax) maxMax = m;
+    sumAvoid += avoid;
+    if (avoid > maxAvoid) maxAvoid = avoid;
+  }
+  return [sumMax, maxMax, sumAvoid, maxAvoid, agents.length];
+}
+
+/**
+ * Rivalry aggregates of the training world, sampled during a rollout: the log's `conflict.*`
+ * fields. `add` takes the sums of each block of the world at one tick, in block order.
+ */
+export function newConflictSampler() {
   let n = 0;
   const acc = { maxMean: 0, maxMax: 0, avoidMean: 0, avoidMax: 0 };
+  const add = (blocks: readonly number[][]) => {
+    let sumMax = 0;
+    let maxMax = 0;
+    let sumAvoid = 0;
+    let maxAvoid = 0;
+    let agents = 0;
+    for (const b of blocks) {
+      sumMax += b[0];
+      maxMax = Math.max(maxMax, b[1]);
+      sumAvoid += b[2];
+      maxAvoid = Math.max(maxAvoid, b[3]);
+      agents += b[4];
+    }
+    if (agents === 0) return;
+    acc.maxMean += sumMax / agents;
+    acc.maxMax += maxMax;
+    acc.avoidMean += sumAvoid / agents;
+    acc.avoidMax += maxAvoid;
+    n++;
+  };
   return {
+    add,
     sample(world: World) {
-      if (!world.hasPlugin("social")) return;
-      const L = world.state<{ ledger: SocialLedger }>("social").ledger;
-      const threshold = world.settings.conflict.rivalry.avoid_threshold;
-      const agents = world.agents;
-      if (agents.length === 0) return;
-      let sumMax = 0;
-      let maxMax = 0;
-      let sumAvoid = 0;
-      let maxAvoid = 0;
-      for (let i = 0; i < agents.length; i++) {
-        const e = agents[i];
-        let m = 0;
-        let avoid = 0;
-        const base = L.base(e);
-        for (let k = 0; base >= 0 && k < L.maxEdges; k++) {
-          const slot = base + k;
-          if (L.other[slot] === -1) continue;
-          const r = L.rivalry[slot];
-          if (r > m) m = r;
-          if (r >= threshold) avoid++;
-        }
-        sumMax += m;
-        if (m > maxMax) maxMax = m;
-        sumAvoid += avoid;
-        if (avoid > maxAvoid) maxAvoid = avoid;
-      }
-      acc.maxMean += sumMax / agents.length;
-      acc.maxMax += maxMax;
-      acc.avoidMean += sumAvoid / agents.length;
-      acc.avoidMax += maxAvoid;
-      n++;
+      if (world.hasPlugin("social")) add([conflictSums(world)]);
     },
     result(): Partial<EpochRecord> {
       if (n === 0) return {};

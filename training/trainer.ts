@@ -12,7 +12,10 @@ import { actionNames } from "../components/actions.ts";
 import { corePlugins } from "../systems/index.ts";
 import { NeuralPolicy, RandomPolicy, createNeuralPolicy, loadNeuralPolicy, policyState, scriptedPolicy, setPolicy } from "../systems/policy/index.ts";
 import { registryOf } from "../systems/policy/masks.ts";
-import { buildWorld } from "../engine/build.ts";
+import { buildWorld, loadBuildConfig } from "../engine/build.ts";
+import { buildBlock, shardsOf } from "../engine/shard-blocks.ts";
+import { defaultWorkers } from "../engine/shards.ts";
+import { ShardedRollout } from "./sharded-rollout.ts";
 import { computeGae, hyperparametersFrom, pearson, PpoOptimizer, type PpoHyperparameters } from "./ppo.ts";
 import { RolloutCollector } from "./rollout.ts";
 import { readDataset, type Dataset } from "./dataset.ts";
@@ -80,6 +83,16 @@ export interface TrainSettings {
   resume?: string;
   /** Tensor backend to force. */
   backend?: BackendName;
+  /**
+   * Blocks of towns of the training world (world.shards; default: the config's). With more than
+   * one, the blocks run on `workers` threads and one policy batch covers every block's agents
+   * (training/sharded-rollout.ts); the numbers depend on the blocks, never on the workers.
+   */
+  shards?: number;
+  /** Threads running the blocks (default: the machine's cores, capped by the blocks). */
+  workers?: number;
+  /** Plug-in specs as given on the command line (worker threads resolve them, with the config's own). */
+  pluginSpecs?: readonly string[];
   /** Hyperparameters replacing the config's `ppo` section. */
   hp?: Partial<PpoHyperparameters>;
   /** Called after every cycle (progress display). */
@@ -140,17 +153,45 @@ export interface TrainSummary {
   log: string;
   chart: string | null;
   evaluation: EvalResult[];
+  /** A sharded training world (world.shards > 1): its blocks and the threads that ran them. */
+  shards?: { blocks: number; workers: number };
 }
 
 export async function train(s: TrainSettings): Promise<TrainSummary> {
   const t0 = performance.now();
   mkdirSync(s.out, { recursive: true });
   const tensorBackend = await initTensorBackend(s.backend);
-  const { tf, name: backend } = tensorBackend;
   const plugins = s.plugins ?? corePlugins;
 
   // ---- the training world -----------------------------------------------------------------------
-  const { world, config } = buildWorld(s.config, plugins, { seed: s.seed, towns: s.towns, overrides: { ...s.overrides, ...s.trainOverrides } });
+  // One world, or (world.shards > 1) blocks on worker threads with a one-town model of block 0
+  // on this thread for the settings and the spaces.
+  const build = { seed: s.seed, towns: s.towns, shards: s.shards, overrides: { ...s.overrides, ...s.trainOverrides } };
+  const loaded = loadBuildConfig(s.config, plugins, build);
+  let shards: ShardedRollout | undefined;
+  let world: World;
+  const config = loaded;
+  if (shardsOf(loaded.settings) > 1) {
+    shards = await ShardedRollout.open({ configFile: s.config, build, plugins, pluginSpecs: s.pluginSpecs, workers: s.workers ?? defaultWorkers(shardsOf(loaded.settings)) });
+    world = buildBlock(loaded.settings, plugins, { ...shards.plans[0], towns: 1 });
+  } else world = buildWorld(s.config, plugins, build, loaded).world;
+  try {
+    return await trainOn(s, t0, tensorBackend, plugins, world, config, shards);
+  } finally {
+    await shards?.close();
+  }
+}
+
+async function trainOn(
+  s: TrainSettings,
+  t0: number,
+  tensorBackend: Awaited<ReturnType<typeof initTensorBackend>>,
+  plugins: readonly AnyPlugin[],
+  world: World,
+  config: ReturnType<typeof loadBuildConfig>,
+  shards: ShardedRollout | undefined,
+): Promise<TrainSummary> {
+  const { tf, name: backend } = tensorBackend;
   const settings = world.settings;
   const names = actionNames(registryOf(world));
   const start = await startingPolicy(s, tf, world, names);
@@ -161,7 +202,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
   setPolicy(world, collector);
   const logPath = path.join(s.out, "ppo_log.jsonl");
   const log = new PpoLogWriter({ path: logPath, version: s.logVersion, maxEntries: s.maxLogEntries, resume: s.resume !== undefined });
-  const run = new TrainingSession(s, world, collector, log, { steps: start.steps, cycle: start.cycle, decisions: start.transitions });
+  const run = new TrainingSession(s, world, collector, log, { steps: start.steps, cycle: start.cycle, decisions: start.transitions }, shards);
 
   // ---- 1. behaviour cloning -----------------------------------------------------------------------
   let dataset: Dataset | undefined;
@@ -171,7 +212,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
     dataset = readDataset(s.dataset, { configId: settings.config_id, variant: src.variant(world), obsSize: src.size(world), actionNames: names });
     datasetDir = s.dataset;
   } else if (s.bc && !s.resume) {
-    ({ dataset, dir: datasetDir } = recordScripted(run, names, hp, aliveBonus));
+    ({ dataset, dir: datasetDir } = await recordScripted(run, names, hp, aliveBonus));
   }
   const bcHp = bcHyperparameters(run, hp, dataset);
   const replay = dataset ? new Replay(run, tf, policy, bcHp, dataset) : undefined;
@@ -208,6 +249,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
     log: logPath,
     chart,
     evaluation,
+    ...(shards ? { shards: { blocks: shards.blocks, workers: shards.workers } } : {}),
   };
   writeFileSync(path.join(s.out, "summary.json"), JSON.stringify({ ...summary, config_hash: config.configHash }, null, 2) + "\n");
   ppo.opt.dispose();
@@ -247,7 +289,7 @@ async function runPpo(
   replay: Replay | undefined,
   start: Awaited<ReturnType<typeof startingPolicy>>,
 ): Promise<{ opt: PpoOptimizer; finalDir: string; policyHash: string; curves: Curves }> {
-  const { s, world, collector, log } = run;
+  const { s, collector, log } = run;
   const dataset = replay?.dataset;
   const pool = replay?.pool;
   const curves = emptyCurves();
@@ -262,9 +304,9 @@ async function runPpo(
     const c0 = performance.now();
     const ratio = s.anneal.updates > 0 ? s.anneal.startRatio * Math.max(0, 1 - u / s.anneal.updates) : 0;
     // Mixed mode with a pool: the scripted controller labels PPO's states too (DAgger continues).
-    collector.use(world, ratio > 0 ? "blend" : s.mode === "mixed" && pool ? "dagger" : "policy", ratio);
+    run.use(ratio > 0 ? "blend" : s.mode === "mixed" && pool ? "dagger" : "policy", ratio);
     collector.aliveBonus = aliveBonus;
-    const conflict = run.rollout(s.rolloutTicks);
+    const conflict = await run.rollout(s.rolloutTicks);
     const b = collector.buffer;
     computeGae(b, hp.gaeLambda, b.advantages, b.returns);
     // Rows the scripted controller chose are cloned (weight 1 while the blend lasts).

@@ -1,0 +1,317 @@
+// The blocks of a sharded world as one thread runs them for a main-thread policy (training and
+// `townlet run --policy neural` on world.shards > 1; training/sharded-rollout.ts drives them). Each
+// tick has two halves: `decide` runs every block up to the policy/act system (World.stepTo), builds
+// the eligible agents' masks and observations (prepareDecisions) and step 1 of a decision (who
+// chooses, the draws of the block's own `policy` stream) into the block's SharedArrayBuffer;
+// the main thread runs one policy batch over every block's rows and writes the actions into the
+// same buffers; `advance` finishes every block's tick (World.stepRest: policy/act reads the
+// actions, then affordances, needs, rewards, ...) and writes each live agent's key and reward
+// and each exit's key and reward. Only counts and a few numbers per block travel in messages.
+// Runs in the main thread (--workers 1) or in a worker thread (training/sharded-worker.ts).
+import type { World } from "../engine/world.ts";
+import type { AnyPlugin } from "../engine/plugin.ts";
+import type { ConfigSections } from "../engine/config/sections.ts";
+import { BlockSet, ShardError, blockSeed, type BlockPlan } from "../engine/shard-blocks.ts";
+import { Agent } from "../engine/core-components.ts";
+import { AgentExit } from "../components/messages.ts";
+import { Reward } from "../components/people.ts";
+import { policyState, prepareDecisions, setPolicy, worldActionCount, type ObservationBatch, type Policy } from "../systems/policy/index.ts";
+import { chooseRows, type CollectMode } from "./rollout.ts";
+import { conflictSums } from "./session.ts";
+
+/** Who decides in the blocks: a rollout's collect mode, or a learned policy's inference (sampled = "policy", or greedy). */
+export type BlockMode = CollectMode | "greedy";
+
+/** The system a tick pauses before (the policy plug-in's decision system). */
+export const POLICY_SYSTEM = "policy/act";
+
+/** One block's shared arrays, `cap` rows each (D floats of observation, A mask bytes per row). */
+export interface BlockRows {
+  cap: number;
+  /** Decision rows: the agent's key (local uid x blocks + block), uid, label, forced action, chosen action, draw, flag, observation, mask. */
+  keys: Int32Array;
+  uids: Int32Array;
+  labels: Int32Array;
+  forced: Int32Array;
+  actions: Int32Array;
+  draws: Float32Array;
+  flags: Uint8Array;
+  obs: Float32Array;
+  masks: Uint8Array;
+  /** After a tick: each live agent's key and reward, each exit's key and reward. */
+  liveKeys: Int32Array;
+  liveRewards: Float32Array;
+  exitKeys: Int32Array;
+  exitRewards: Float64Array;
+}
+
+/** Bytes of a block's buffer of `cap` rows. */
+export function rowsBytes(cap: number, D: number, A: number): number {
+  return cap * (8 + 7 * 4 + 2 * 4 + 4 * D + 1 + A);
+}
+
+/** The views over a block's buffer (the same layout in every thread). */
+export function rowsViews(sab: SharedArrayBuffer, cap: number, D: number, A: number): BlockRows {
+  let at = 0;
+  const take = <T>(make: (b: SharedArrayBuffer, o: number, n: number) => T, bytes: number, n: number): T => {
+    const v = make(sab, at, n);
+    at += bytes * n;
+    return v;
+  };
+  const f64 = (b: SharedArrayBuffer, o: number, n: number) => new Float64Array(b, o, n);
+  const i32 = (b: SharedArrayBuffer, o: number, n: number) => new Int32Array(b, o, n);
+  const f32 = (b: SharedArrayBuffer, o: number, n: number) => new Float32Array(b, o, n);
+  const u8 = (b: SharedArrayBuffer, o: number, n: number) => new Uint8Array(b, o, n);
+  const exitRewards = take(f64, 8, cap);
+  const keys = take(i32, 4, cap);
+  const uids = take(i32, 4, cap);
+  const labels = take(i32, 4, cap);
+  const forced = take(i32, 4, cap);
+  const actions = take(i32, 4, cap);
+  const liveKeys = take(i32, 4, cap);
+  const exitKeys = take(i32, 4, cap);
+  const draws = take(f32, 4, cap);
+  const liveRewards = take(f32, 4, cap);
+  const obs = take(f32, 4, cap * D);
+  const flags = take(u8, 1, cap);
+  const masks = take(u8, 1, cap * A);
+  return { cap, keys, uids, labels, forced, actions, draws, flags, obs, masks, liveKeys, liveRewards, exitKeys, exitRewards };
+}
+
+/** Reply to `decide`: rows per block; buffers replaced by larger ones (null = the same). */
+export interface DecideReport {
+  counts: number[];
+  sabs: (SharedArrayBuffer | null)[];
+}
+
+/** Reply to `advance`: per block live agents and exits (and, when asked, the conflict sums and state hashes). */
+export interface AdvanceReport {
+  tick: number;
+  live: number[];
+  exits: number[];
+  /** Exit reasons of the tick, per block (absent when none left). */
+  reasons: (Record<string, number> | null)[];
+  conflict?: number[][];
+  hashes?: string[];
+  sabs: (SharedArrayBuffer | null)[];
+}
+
+/** The policy every block runs: the actions the main thread wrote for the prepared rows. */
+class SharedRowsPolicy implements Policy {
+  readonly name = "sharded";
+  readonly needsObservations = true;
+  scriptedDecides = false;
+  constructor(private readonly block: PolicyBlocks, private readonly i: number) {}
+  act(_world: World, _obs: ObservationBatch | undefined, _masks: Uint8Array, agents: Int32Array, out: Int32Array): void {
+    const n = agents.length;
+    const want = this.block.prepared[this.i];
+    if (n !== want) throw new Error(`internal error (please report a bug): policy/act has ${n} rows, ${want} were prepared`);
+    out.set(this.block.rows[this.i].actions.subarray(0, n));
+  }
+}
+
+/** The blocks one thread runs, with their shared row buffers. */
+export class PolicyBlocks {
+  readonly set: BlockSet;
+  readonly rows: BlockRows[] = [];
+  readonly sabs: SharedArrayBuffer[] = [];
+  readonly prepared: number[];
+  readonly D: number;
+  readonly A: number;
+  private mode: BlockMode = "policy";
+  private ratio = 0;
+  private readonly policies: SharedRowsPolicy[];
+  private readonly finalBatch: ObservationBatch = { variant: "", size: 0, count: 0, data: new Float32Array(0) };
+
+  constructor(
+    readonly plans: readonly BlockPlan[],
+    settings: ConfigSections,
+    plugins: readonly AnyPlugin[],
+    /** Blocks of the whole world (keys: local uid x blocks + block). */
+    readonly totalBlocks: number,
+  ) {
+    this.set = new BlockSet(plans, settings, plugins);
+    this.policies = this.set.worlds.map((_, i) => new SharedRowsPolicy(this, i));
+    this.set.worlds.forEach((w, i) => setPolicy(w, this.policies[i]));
+    const w0 = this.set.worlds[0];
+    const st = policyState(w0);
+    this.D = st.source.size(w0);
+    this.A = worldActionCount(w0);
+    this.prepared = plans.map(() => 0);
+    for (let i = 0; i < plans.length; i++) this.grow(i, Math.max(16, this.set.worlds[i].agents.length * 2));
+    this.publishLive();
+  }
+
+  get worlds(): World[] {
+    return this.set.worlds;
+  }
+
+  /** Live agents of every block. */
+  agents(): number {
+    return this.set.agents();
+  }
+
+  private grow(i: number, cap: number): SharedArrayBuffer {
+    const sab = new SharedArrayBuffer(rowsBytes(cap, this.D, this.A));
+    this.sabs[i] = sab;
+    this.rows[i] = rowsViews(sab, cap, this.D, this.A);
+    return sab;
+  }
+
+  /** Room for n rows in block i's buffer: a new (larger) buffer when needed, returned to be sent. */
+  private room(i: number, n: number, fresh: (SharedArrayBuffer | null)[]): void {
+    if (n > this.rows[i].cap) fresh[i] = this.grow(i, Math.max(n, this.rows[i].cap * 2));
+  }
+
+  private fail(i: number, tick: number, e: unknown): ShardError {
+    const p = this.plans[i];
+    return new ShardError(p.index, [p.townOffset, p.townOffset + p.towns - 1], tick, e instanceof Error ? e.message : String(e));
+  }
+
+  private key(i: number, uid: number): number {
+    const p = this.plans[i];
+    return ((uid - p.uidBase) >>> 0) * this.totalBlocks + p.index;
+  }
+
+  /** Who decides from now on (applied before the next tick). */
+  setMode(mode: BlockMode, ratio: number): void {
+    if (mode === this.mode && ratio === this.ratio) return;
+    this.mode = mode;
+    this.ratio = ratio;
+    const scripted = mode !== "policy" && mode !== "greedy";
+    this.set.worlds.forEach((w, i) => {
+      this.policies[i].scriptedDecides = scripted;
+      setPolicy(w, this.policies[i]);
+    });
+  }
+
+  /** First half of a tick in every block: up to policy/act, the decision rows written. */
+  decide(): DecideReport {
+    const fresh: (SharedArrayBuffer | null)[] = this.plans.map(() => null);
+    const counts: number[] = [];
+    const A = this.A;
+    const D = this.D;
+    for (let i = 0; i < this.set.worlds.length; i++) {
+      const w = this.set.worlds[i];
+      const tick = w.tick + 1;
+      let m: number;
+      try {
+        w.stepTo(POLICY_SYSTEM);
+        const st = policyState(w);
+        m = prepareDecisions(w, tick, w.agents, st);
+        st.preparedTick = tick;
+        st.prepared = m;
+        this.prepared[i] = m;
+        this.room(i, m, fresh);
+        const r = this.rows[i];
+        const list = st.eligible.subarray(0, m);
+        const U = w.columns(Agent).uid;
+        for (let j = 0; j < m; j++) {
+          const uid = U[list[j]];
+          r.uids[j] = uid | 0;
+          r.keys[j] = this.key(i, uid);
+        }
+        if (m > 0) {
+          r.masks.set(st.masks.subarray(0, m * A));
+          r.obs.set(st.batch.data.subarray(0, m * D));
+          chooseRows(w, this.mode, this.ratio, r.masks.subarray(0, m * A), list, A, tick, r.labels, r.flags, r.forced, r.draws);
+        }
+      } catch (e) {
+        throw this.fail(i, tick, e);
+      }
+      counts.push(m);
+    }
+    return { counts, sabs: fresh };
+  }
+
+  /** Second half of the tick in every block (the actions are in the buffers), then the rewards and exits written. */
+  advance(conflict: boolean, hashes: boolean): AdvanceReport {
+    const fresh: (SharedArrayBuffer | null)[] = this.plans.map(() => null);
+    const live: number[] = [];
+    const exits: number[] = [];
+    const reasons: (Record<string, number> | null)[] = [];
+    const sums: number[][] = [];
+    for (let i = 0; i < this.set.worlds.length; i++) {
+      const w = this.set.worlds[i];
+      try {
+        w.stepRest();
+      } catch (e) {
+        throw this.fail(i, w.tick + 1, e);
+      }
+      const ex = w.lastTick(AgentExit);
+      const E = ex.end - ex.start;
+      this.room(i, Math.max(E, w.agents.length), fresh);
+      const r = this.rows[i];
+      let why: Record<string, number> | null = null;
+      for (let j = 0; j < E; j++) {
+        r.exitKeys[j] = this.key(i, ex.uid[ex.start + j]);
+        r.exitRewards[j] = ex.reward[ex.start + j];
+        const reason = w.text(ex.reason[ex.start + j]);
+        why ??= {};
+        why[reason] = (why[reason] ?? 0) + 1;
+      }
+      exits.push(E);
+      reasons.push(why);
+      live.push(this.writeLive(i, true));
+      if (conflict) sums.push(conflictSums(w));
+    }
+    return { tick: this.set.tick, live, exits, reasons, ...(conflict ? { conflict: sums } : {}), ...(hashes ? { hashes: this.set.hashes() } : {}), sabs: fresh };
+  }
+
+  /** Block i's live agents' keys (and this tick's rewards when `rewards`) into its buffer; returns how many. */
+  private writeLive(i: number, rewards: boolean): number {
+    const w = this.set.worlds[i];
+    const r = this.rows[i];
+    const agents = w.agents;
+    const U = w.columns(Agent).uid;
+    const R = w.columns(Reward).total;
+    for (let j = 0; j < agents.length; j++) {
+      r.liveKeys[j] = this.key(i, U[agents[j]]);
+      r.liveRewards[j] = rewards ? R[agents[j]] : 0;
+    }
+    return agents.length;
+  }
+
+  /** The live keys of every block, written after building or a reset (no rewards). */
+  publishLive(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.set.worlds.length; i++) {
+      this.room(i, this.set.worlds[i].agents.length, []);
+      out.push(this.writeLive(i, false));
+    }
+    return out;
+  }
+
+  /** Every block starts a new episode: block b's seed derived from (root seed, b). */
+  reset(rootSeed: number): { live: number[]; sabs: (SharedArrayBuffer | null)[] } {
+    const fresh: (SharedArrayBuffer | null)[] = this.plans.map(() => null);
+    for (let i = 0; i < this.set.worlds.length; i++) {
+      const w = this.set.worlds[i];
+      try {
+        w.reset(blockSeed(rootSeed, this.plans[i].index));
+      } catch (e) {
+        throw this.fail(i, 0, e);
+      }
+      this.room(i, w.agents.length, fresh);
+    }
+    return { live: this.publishLive(), sabs: fresh };
+  }
+
+  /** Observations of every live agent of every block (and their keys), for the rollout's bootstrap values. */
+  final(): { live: number[]; sabs: (SharedArrayBuffer | null)[] } {
+    const fresh: (SharedArrayBuffer | null)[] = this.plans.map(() => null);
+    const live: number[] = [];
+    for (let i = 0; i < this.set.worlds.length; i++) {
+      const w = this.set.worlds[i];
+      const n = w.agents.length;
+      this.room(i, n, fresh);
+      this.writeLive(i, false);
+      if (n > 0) {
+        policyState(w).source.build(w, w.agents, this.finalBatch);
+        this.rows[i].obs.set(this.finalBatch.data.subarray(0, n * this.D));
+      }
+      live.push(n);
+    }
+    return { live, sabs: fresh };
+  }
+}

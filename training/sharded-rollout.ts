@@ -1,0 +1,513 @@
+// A sharded world (world.shards = K blocks) stepped tick by tick for ONE main-thread policy batch
+// over every agent of every block: the blocks run on N threads (training/sharded-blocks.ts; the
+// main thread itself when N = 1, worker threads otherwise: training/sharded-worker.ts). Per tick:
+//   1. every thread runs its blocks up to policy/act and writes the decision rows (observations,
+//      masks, who chooses, draws) into each block's SharedArrayBuffer;
+//   2. the main thread gathers the rows in block order, runs the network once over all of them
+//      (RolloutCollector.recordRows for training, NeuralPolicy.decide for `townlet run`) and writes
+//      each block's actions into its buffer;
+//   3. every thread finishes its blocks' tick and writes the rewards and exits into the buffers.
+// Per phase one small message to and from each worker (counts, a few numbers per block, a buffer
+// only when one grew); nothing per agent. Rows are in block order and every random draw comes
+// from a block's own stream, so the batch, and everything computed from it, is the same for any N.
+// A block that throws, or a worker that dies, stops the world with a ShardError (block, towns,
+// tick) or an error naming the worker; every later call fails with it, none hangs.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { BuildOverrides } from "../engine/build.ts";
+import type { LoadedConfig } from "../engine/config/loader.ts";
+import type { AnyPlugin } from "../engine/plugin.ts";
+import { ShardError, combineHashes, loadShardedConfig, mergeKpis, planBlocks, shardsOf, type BlockPlan } from "../engine/shard-blocks.ts";
+import type { NeuralPolicy } from "../systems/policy/index.ts";
+import { PolicyBlocks, rowsBytes, rowsViews, type AdvanceReport, type BlockMode, type BlockRows, type DecideReport } from "./sharded-blocks.ts";
+import type { CollectMode, RolloutCollector } from "./rollout.ts";
+import { newConflictSampler, type TrainingSession } from "./session.ts";
+import type { EpochRecord } from "./log.ts";
+
+/** What a worker needs to build its blocks (structured-cloned). */
+export interface PolicyWorkerInit {
+  policyShardWorker: true;
+  configFile: string;
+  build: BuildOverrides;
+  pluginSpecs: string[];
+  blocks: number[];
+}
+
+export type PolicyWorkerRequest =
+  | { id: number; op: "decide"; mode: BlockMode; ratio: number }
+  | { id: number; op: "advance"; conflict: boolean; hashes: boolean }
+  | { id: number; op: "reset"; seed: number }
+  | { id: number; op: "final" | "kpis" | "hashes" };
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; reason?: string; block?: number; towns?: [number, number]; tick?: number } };
+
+type Rebuffer = { live: number[]; sabs: (SharedArrayBuffer | null)[] };
+
+/** One thread's blocks, driven from the main thread. */
+interface Group {
+  readonly blocks: readonly number[];
+  /** Block i's views (of the group's i-th block). */
+  rows(i: number): BlockRows;
+  decide(mode: BlockMode, ratio: number): Promise<DecideReport>;
+  advance(conflict: boolean, hashes: boolean): Promise<AdvanceReport>;
+  reset(seed: number): Promise<Rebuffer>;
+  final(): Promise<Rebuffer>;
+  kpis(): Promise<Record<string, unknown>[]>;
+  hashes(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+class LocalGroup implements Group {
+  constructor(
+    readonly set: PolicyBlocks,
+    readonly blocks: readonly number[],
+  ) {}
+  rows(i: number): BlockRows {
+    return this.set.rows[i];
+  }
+  async decide(mode: BlockMode, ratio: number): Promise<DecideReport> {
+    this.set.setMode(mode, ratio);
+    return this.set.decide();
+  }
+  async advance(conflict: boolean, hashes: boolean): Promise<AdvanceReport> {
+    return this.set.advance(conflict, hashes);
+  }
+  async reset(seed: number): Promise<Rebuffer> {
+    return this.set.reset(seed);
+  }
+  async final(): Promise<Rebuffer> {
+    return this.set.final();
+  }
+  async kpis(): Promise<Record<string, unknown>[]> {
+    return this.set.set.kpis();
+  }
+  async hashes(): Promise<string[]> {
+    return this.set.set.hashes();
+  }
+  async close(): Promise<void> {}
+}
+
+/** The worker's entry module, as sources (through tsx) or compiled. */
+function workerModule(): { url: string; tsx: boolean } {
+  const here = import.meta.url;
+  if (here.endsWith(".ts")) return { url: new URL("./sharded-worker.ts", here).href, tsx: true };
+  for (const rel of ["./sharded-worker.js", "../training/sharded-worker.js"]) {
+    const u = new URL(rel, here);
+    if (existsSync(fileURLToPath(u))) return { url: u.href, tsx: false };
+  }
+  throw new Error(`the training shard worker module (training/sharded-worker.js) was not found next to ${fileURLToPath(here)}`);
+}
+
+function toError(e: Extract<Reply, { ok: false }>["error"], who: string): Error {
+  if (e.name === "ShardError" && e.block !== undefined && e.towns && e.tick !== undefined) return new ShardError(e.block, e.towns, e.tick, e.reason ?? e.message);
+  const err = new Error(`${who}: ${e.message}`);
+  err.name = e.name;
+  return err;
+}
+
+class WorkerGroup implements Group {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private failure: Error | undefined;
+  private closing = false;
+  private views: BlockRows[] = [];
+  startLive: number[] = [];
+
+  private constructor(
+    readonly index: number,
+    readonly blocks: readonly number[],
+    private readonly worker: Worker,
+    private readonly D: number,
+    private readonly A: number,
+  ) {}
+
+  private get who(): string {
+    const b = this.blocks;
+    return `training worker ${this.index} (blocks ${b.length === 1 ? b[0] : `${b[0]}..${b[b.length - 1]}`})`;
+  }
+
+  /** Starts a worker and waits until it has built its blocks (or rejects with its error). */
+  static start(index: number, init: PolicyWorkerInit, D: number, A: number): Promise<WorkerGroup> {
+    const mod = workerModule();
+    const tsx = mod.tsx ? import.meta.resolve("tsx/esm/api") : undefined;
+    const boot = tsx
+      ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(mod.url)}); });`
+      : `import(${JSON.stringify(mod.url)});`;
+    const worker = new Worker(boot, { eval: true, workerData: init });
+    const g = new WorkerGroup(index, init.blocks, worker, D, A);
+    const ready = new Promise<WorkerGroup>((resolve, reject) => {
+      g.pending.set(0, {
+        resolve: (v) => {
+          const r = v as { sabs: SharedArrayBuffer[]; live: number[] };
+          g.adopt(r.sabs);
+          g.startLive = r.live;
+          resolve(g);
+        },
+        reject,
+      });
+    });
+    worker.on("message", (m: Reply) => g.settle(m));
+    worker.on("error", (e) => g.fail(new Error(`${g.who} failed: ${e instanceof Error ? e.message : String(e)}`)));
+    worker.on("exit", (code) => {
+      if (!g.closing) g.fail(new Error(`${g.who} exited (code ${code}) while the world ran`));
+    });
+    return ready;
+  }
+
+  private settle(m: Reply): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.ok) p.resolve(m.value);
+    else p.reject(toError(m.error, this.who));
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const p of this.pending.values()) p.reject(this.failure);
+    this.pending.clear();
+  }
+
+  private call<T>(req: DistributiveOmit<PolicyWorkerRequest, "id">): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ ...req, id });
+    });
+  }
+
+  private adopt(sabs: (SharedArrayBuffer | null)[]): void {
+    const per = rowsBytes(1, this.D, this.A);
+    for (let i = 0; i < sabs.length; i++) {
+      const sab = sabs[i];
+      if (sab) this.views[i] = rowsViews(sab, Math.floor(sab.byteLength / per), this.D, this.A);
+    }
+  }
+
+  rows(i: number): BlockRows {
+    return this.views[i];
+  }
+  async decide(mode: BlockMode, ratio: number): Promise<DecideReport> {
+    const r = await this.call<DecideReport>({ op: "decide", mode, ratio });
+    this.adopt(r.sabs);
+    return r;
+  }
+  async advance(conflict: boolean, hashes: boolean): Promise<AdvanceReport> {
+    const r = await this.call<AdvanceReport>({ op: "advance", conflict, hashes });
+    this.adopt(r.sabs);
+    return r;
+  }
+  async reset(seed: number): Promise<Rebuffer> {
+    const r = await this.call<Rebuffer>({ op: "reset", seed });
+    this.adopt(r.sabs);
+    return r;
+  }
+  async final(): Promise<Rebuffer> {
+    const r = await this.call<Rebuffer>({ op: "final" });
+    this.adopt(r.sabs);
+    return r;
+  }
+  kpis(): Promise<Record<string, unknown>[]> {
+    return this.call({ op: "kpis" });
+  }
+  hashes(): Promise<string[]> {
+    return this.call({ op: "hashes" });
+  }
+  async close(): Promise<void> {
+    this.closing = true;
+    this.failure ??= new Error("the sharded world is closed");
+    await this.worker.terminate();
+  }
+}
+
+export interface ShardedRolloutOptions {
+  configFile: string;
+  /** --seed, --towns, --shards and dotted overrides (the same in every thread). */
+  build: BuildOverrides;
+  /** Plug-ins of the main thread (the config's and `pluginSpecs`, resolved). */
+  plugins: readonly AnyPlugin[];
+  /** Plug-in specs as given (each worker resolves them, with the config's own, itself). */
+  pluginSpecs?: readonly string[];
+  /** Threads (1 = the main thread); capped by the blocks. */
+  workers: number;
+}
+
+/** A sharded world stepped for a main-thread policy; see the file comment. */
+export class ShardedRollout {
+  /** The block worlds' tick. */
+  tick = 0;
+  private failure: Error | undefined;
+  private mode: BlockMode = "policy";
+  private ratio = 0;
+  /** Live agents per block after the last tick, reset or final. */
+  private live: number[];
+  // The gathered batch (grown by doubling, reused).
+  private cap = 0;
+  private obs = new Float32Array(0);
+  private masks = new Uint8Array(0);
+  private keys = new Int32Array(0);
+  private uids = new Int32Array(0);
+  private flags = new Uint8Array(0);
+  private forced = new Int32Array(0);
+  private draws = new Float32Array(0);
+  private labels = new Int32Array(0);
+  private out = new Int32Array(0);
+  private counts: number[];
+  /** Group and index in it of each block. */
+  private readonly where: [Group, number][] = [];
+
+  private constructor(
+    readonly config: LoadedConfig,
+    readonly plans: readonly BlockPlan[],
+    private readonly groups: Group[],
+    readonly D: number,
+    readonly A: number,
+    /** Workers asked for, before the cap by blocks. */
+    readonly requestedWorkers: number,
+    live: number[],
+  ) {
+    this.live = live;
+    this.counts = plans.map(() => 0);
+    for (const g of groups) g.blocks.forEach((_, i) => this.where.push([g, i]));
+  }
+
+  get blocks(): number {
+    return this.plans.length;
+  }
+  get workers(): number {
+    return this.groups.length;
+  }
+  /** Live agents of every block now. */
+  get agents(): number {
+    return this.live.reduce((a, b) => a + b, 0);
+  }
+
+  /** Loads the config, plans the blocks and builds them (in this thread, or `workers` worker threads). */
+  static async open(o: ShardedRolloutOptions): Promise<ShardedRollout> {
+    const config = loadShardedConfig(o.configFile, o.plugins, o.build);
+    const s = config.settings;
+    const plans = planBlocks(s.world.towns, shardsOf(s), s.seed);
+    if (!Number.isInteger(o.workers) || o.workers < 1) throw new RangeError(`workers must be an integer >= 1, got ${o.workers}`);
+    const n = Math.min(o.workers, plans.length);
+    if (n === 1) {
+      const set = new PolicyBlocks(plans, s, o.plugins, plans.length);
+      const sr = new ShardedRollout(config, plans, [new LocalGroup(set, plans.map((p) => p.index))], set.D, set.A, o.workers, set.worlds.map((w) => w.agents.length));
+      sr.tick = set.set.tick;
+      return sr;
+    }
+    // The spaces (D, A) from a one-town model of block 0, so that views can be made before any worker replies.
+    const model = new PolicyBlocks([{ ...plans[0], towns: 1 }], s, o.plugins, plans.length);
+    const D = model.D;
+    const A = model.A;
+    const starts: Promise<WorkerGroup>[] = [];
+    for (let k = 0; k < n; k++) {
+      const from = Math.floor((k * plans.length) / n);
+      const to = Math.floor(((k + 1) * plans.length) / n);
+      const init: PolicyWorkerInit = { policyShardWorker: true, configFile: o.configFile, build: o.build, pluginSpecs: [...(o.pluginSpecs ?? [])], blocks: plans.slice(from, to).map((p) => p.index) };
+      starts.push(WorkerGroup.start(k, init, D, A));
+    }
+    const started = await Promise.allSettled(starts);
+    const ok = started.filter((r): r is PromiseFulfilledResult<WorkerGroup> => r.status === "fulfilled").map((r) => r.value);
+    const failed = started.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+    if (failed) {
+      await Promise.all(ok.map((g) => g.close()));
+      throw failed.reason;
+    }
+    return new ShardedRollout(config, plans, ok, D, A, o.workers, ok.flatMap((g) => g.startLive));
+  }
+
+  /** Runs `f` on every thread at once; a failure stops the world (the earliest tick, then the lowest block, is thrown). */
+  private async all<T>(f: (g: Group) => Promise<T>): Promise<T[]> {
+    if (this.failure) throw this.failure;
+    const rs = await Promise.allSettled(this.groups.map(f));
+    const bad = (rs.filter((r) => r.status === "rejected") as PromiseRejectedResult[]).map((r) => r.reason as unknown);
+    if (bad.length) {
+      const key = (e: unknown) => (e instanceof ShardError ? [e.tick, e.block] : [Infinity, Infinity]);
+      bad.sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);
+      this.failure = bad[0] instanceof Error ? bad[0] : new Error(String(bad[0]));
+      await Promise.allSettled(this.groups.map((g) => g.close()));
+      throw this.failure;
+    }
+    return rs.map((r) => (r as PromiseFulfilledResult<T>).value);
+  }
+
+  private ensure(n: number): void {
+    if (n <= this.cap) return;
+    const c = Math.max(n, this.cap * 2, 64);
+    this.obs = new Float32Array(c * this.D);
+    this.masks = new Uint8Array(c * this.A);
+    this.keys = new Int32Array(c);
+    this.uids = new Int32Array(c);
+    this.flags = new Uint8Array(c);
+    this.forced = new Int32Array(c);
+    this.draws = new Float32Array(c);
+    this.labels = new Int32Array(c);
+    this.out = new Int32Array(c);
+    this.cap = c;
+  }
+
+  /** Who decides from the next tick on: a rollout's collect mode, or a learned policy's inference ("policy" samples, "greedy" does not). */
+  use(mode: BlockMode, ratio = 0): void {
+    this.mode = mode;
+    this.ratio = ratio;
+  }
+
+  /** First half of a tick: every block's decision rows gathered in block order into the batch; returns the rows. */
+  private async gather(): Promise<number> {
+    const reps = await this.all((g) => g.decide(this.mode, this.ratio));
+    let b = 0;
+    for (const r of reps) for (const c of r.counts) this.counts[b++] = c;
+    let n = 0;
+    for (const c of this.counts) n += c;
+    this.ensure(n);
+    const D = this.D;
+    const A = this.A;
+    let at = 0;
+    for (let k = 0; k < this.plans.length; k++) {
+      const m = this.counts[k];
+      if (m === 0) continue;
+      const [g, i] = this.where[k];
+      const r = g.rows(i);
+      this.obs.set(r.obs.subarray(0, m * D), at * D);
+      this.masks.set(r.masks.subarray(0, m * A), at * A);
+      this.keys.set(r.keys.subarray(0, m), at);
+      this.uids.set(r.uids.subarray(0, m), at);
+      this.flags.set(r.flags.subarray(0, m), at);
+      this.forced.set(r.forced.subarray(0, m), at);
+      this.draws.set(r.draws.subarray(0, m), at);
+      this.labels.set(r.labels.subarray(0, m), at);
+      at += m;
+    }
+    return n;
+  }
+
+  /** Second half: the batch's actions (this.out or `actions`) scattered to the blocks, every block's tick finished. */
+  private async finishTick(actions: Int32Array, conflict: boolean, hashes: boolean): Promise<AdvanceReport[]> {
+    let at = 0;
+    for (let k = 0; k < this.plans.length; k++) {
+      const m = this.counts[k];
+      if (m === 0) continue;
+      const [g, i] = this.where[k];
+      g.rows(i).actions.set(actions.subarray(at, at + m));
+      at += m;
+    }
+    const reps = await this.all((g) => g.advance(conflict, hashes));
+    this.tick = reps[0].tick;
+    let b = 0;
+    for (const r of reps) for (const l of r.live) this.live[b++] = l;
+    return reps;
+  }
+
+  /** One tick of every block with the collector's network deciding (one batch); rewards and exits credited in block order. */
+  async collectTick(c: RolloutCollector, conflict: ReturnType<typeof newConflictSampler> | undefined): Promise<void> {
+    const n = await this.gather();
+    c.recordRows(n, this.tick + 1, this.obs.subarray(0, n * this.D), this.masks.subarray(0, n * this.A), this.keys, this.uids, this.flags, this.forced, this.draws, this.labels, this.out);
+    const reps = await this.finishTick(this.out, conflict !== undefined, false);
+    let k = 0;
+    const sums: number[][] = [];
+    for (const r of reps) {
+      for (let j = 0; j < r.live.length; j++, k++) {
+        const [g, i] = this.where[k];
+        const rows = g.rows(i);
+        for (let e = 0; e < r.exits[j]; e++) c.creditExit(rows.exitKeys[e], rows.exitRewards[e], null);
+        const why = r.reasons[j];
+        if (why) for (const [reason, x] of Object.entries(why)) c.stats.exitReasons[reason] = (c.stats.exitReasons[reason] ?? 0) + x;
+        c.creditLive(r.live[j], rows.liveKeys, rows.liveRewards);
+      }
+      if (r.conflict) sums.push(...r.conflict);
+    }
+    c.stats.ticks++;
+    if (conflict) conflict.add(sums);
+  }
+
+  /**
+   * One tick of every block with a learned policy deciding (one batch; sampled from each block's
+   * `policy` stream, or greedy, as use() said); returns the state hash when `hash` (the same for any N).
+   */
+  async inferTick(policy: NeuralPolicy, hash: boolean): Promise<string | undefined> {
+    const n = await this.gather();
+    let actions: Int32Array = this.out.subarray(0, 0);
+    if (n > 0) actions = policy.decide(this.obs.subarray(0, n * this.D), this.masks.subarray(0, n * this.A), n, this.mode === "greedy" ? undefined : this.draws).actions;
+    const reps = await this.finishTick(actions, false, hash);
+    return hash ? combineHashes(this.tick, reps.flatMap((r) => r.hashes ?? [])) : undefined;
+  }
+
+  /** Every block starts a new episode (block b's seed derived from `seed` and b). */
+  async reset(seed: number): Promise<void> {
+    const reps = await this.all((g) => g.reset(seed));
+    let b = 0;
+    for (const r of reps) for (const l of r.live) this.live[b++] = l;
+    this.tick = 0;
+  }
+
+  /** The keys of every live agent (after the last tick, reset or final). */
+  liveKeys(): number[] {
+    const out: number[] = [];
+    for (let k = 0; k < this.plans.length; k++) {
+      const [g, i] = this.where[k];
+      const r = g.rows(i);
+      for (let j = 0; j < this.live[k]; j++) out.push(r.liveKeys[j]);
+    }
+    return out;
+  }
+
+  /** Ends the collector's rollout: every live agent's observation, the open decisions bootstrapped in one batch. */
+  async finishRollout(c: RolloutCollector): Promise<void> {
+    const reps = await this.all((g) => g.final());
+    let b = 0;
+    for (const r of reps) for (const l of r.live) this.live[b++] = l;
+    const n = this.agents;
+    this.ensure(n);
+    let at = 0;
+    for (let k = 0; k < this.plans.length; k++) {
+      const m = this.live[k];
+      if (m === 0) continue;
+      const [g, i] = this.where[k];
+      const r = g.rows(i);
+      this.keys.set(r.liveKeys.subarray(0, m), at);
+      this.obs.set(r.obs.subarray(0, m * this.D), at * this.D);
+      at += m;
+    }
+    c.finishRows(n, this.keys, this.obs);
+  }
+
+  /** A training session's rollout of `ticks` ticks (TrainingSession.rollout on a sharded world). */
+  async rollout(run: TrainingSession, ticks: number): Promise<Partial<EpochRecord>> {
+    const c = run.collector;
+    this.use(c.mode as CollectMode, c.scriptedRatio);
+    c.begin();
+    const conflict = newConflictSampler();
+    for (let t = 0; t < ticks; t++) {
+      if (run.episodeTick >= run.s.episodeTicks) {
+        await this.finishRollout(c);
+        await run.newEpisode();
+      }
+      await this.collectTick(c, t % 10 === 0 ? conflict : undefined);
+      run.episodeTick++;
+    }
+    await this.finishRollout(c);
+    run.steps += c.stats.agentSteps;
+    run.decisions += c.buffer.count;
+    return conflict.result();
+  }
+
+  /** Every block's KPIs merged (engine/shard-blocks.ts mergeKpis). */
+  async kpis(): Promise<Record<string, unknown>> {
+    return mergeKpis((await this.all((g) => g.kpis())).flat());
+  }
+
+  /** The state hash now (engine/shard-blocks.ts combineHashes: the same for any N). */
+  async stateHash(): Promise<string> {
+    return combineHashes(this.tick, (await this.all((g) => g.hashes())).flat());
+  }
+
+  /** Stops the worker threads. */
+  async close(): Promise<void> {
+    this.failure ??= new Error("the sharded world is closed");
+    await Promise.allSettled(this.groups.map((g) => g.close()));
+  }
+}
