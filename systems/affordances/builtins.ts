@@ -84,6 +84,5 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
 
 /** [eid, x, y, ...] of a town's objects of one type, cached until objects change. */
 export function objectsOf(st: AffordancesState, town: number, type: number): Int32Array {
-  const key = town * 65536 + type;
-  return st.byTownType.get(key) ?? new Int32Array(0);
+  return st.byTownType.get(town, type);
 }

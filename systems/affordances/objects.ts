@@ -11,6 +11,7 @@ import { type SpatialIndex, SpaceKey } from "../../components/grid.ts";
 import type { AffordanceInput } from "../../components/affordances.ts";
 import type { ManifestObjectEntry } from "./config.ts";
 import { AffordancesState } from "./state.ts";
+import { TownTypeIndex } from "./type-index.ts";
 import { objectsOf } from "./builtins.ts";
 import type { AffordancesResource } from "./resource.ts";
 
@@ -107,14 +108,9 @@ export function rebuildTypeIndex(world: World, st: AffordancesState): void {
   const O = world.columns(Obj);
   const P = world.columns(Position);
   const T = world.columns(Town).id;
-  const lists = new Map<number, number[]>();
-  for (const e of st.objects) {
-    const key = T[e] * 65536 + O.type[e];
-    let l = lists.get(key);
-    if (!l) lists.set(key, (l = []));
-    l.push(e, P.x[e], P.y[e]);
-  }
-  st.byTownType = new Map([...lists].map(([k, v]) => [k, Int32Array.from(v)]));
+  let types = 0;
+  for (const e of st.objects) if (O.type[e] >= types) types = O.type[e] + 1;
+  st.byTownType = new TownTypeIndex(st.objects, world.towns, types, (e) => T[e], (e) => O.type[e], (e) => P.x[e], (e) => P.y[e]);
 }
 
 /**

@@ -9,8 +9,6 @@ import type { Runtime } from "./runtime.ts";
 import type { MealCounter } from "./meals.ts";
 import { registerAffordance, objectById } from "./objects.ts";
 
-const NO_OBJECTS = new Int32Array(0);
-
 /**
  * The plug-in's resource: its state and runtime, and the service other plug-ins call. Its
  * PersistentState is the AffordancesState's (counters); the object list and the (town, type)
@@ -37,7 +35,7 @@ export class AffordancesResource implements AffordanceService, PersistentState {
     return objectById(this.world, town, id);
   }
   objectsOfType(town: number, type: number): Int32Array {
-    return this.st.byTownType.get(town * 65536 + type) ?? NO_OBJECTS;
+    return this.st.byTownType.get(town, type);
   }
   /** The counters, and the registry's shape: a resumed world must have the same types and affordances. */
   save(): unknown {

@@ -8,6 +8,7 @@ import { AffordanceManifest } from "./config.ts";
 import { AffordanceRegistry, ManifestError } from "./registry.ts";
 import { HookRegistry } from "./hooks.ts";
 import type { AffordanceManifestEntries } from "./config.ts";
+import { TownTypeIndex } from "./type-index.ts";
 
 export interface Counters {
   cooldown_events: number;
@@ -27,7 +28,7 @@ export class AffordancesState implements PersistentState {
   /** Object entities in creation (entity) order. */
   objects: number[] = [];
   /** Per (town, type): [eid, x, y, ...] of its objects; rebuilt when objects change. */
-  byTownType = new Map<number, Int32Array>();
+  byTownType = TownTypeIndex.empty();
   counters: Counters = {
     cooldown_events: 0,
     ghost_step_events: 0,

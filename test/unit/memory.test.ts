@@ -1,9 +1,11 @@
 // Issue #19's memory structures: the random-stream bank gives exactly the numbers and states of
-// the stream objects it replaces, and the uid index finds live agents by uid like the Map did.
+// the stream objects it replaces, the uid index finds live agents by uid like the Map did, and
+// the (town, type) object index lists what the Map of arrays listed.
 import { describe, expect, it } from "vitest";
 import { createRng } from "../../engine/rng.ts";
 import { RngBank } from "../../engine/rng-bank.ts";
 import { UidIndex } from "../../engine/entities.ts";
+import { TownTypeIndex } from "../../systems/affordances/type-index.ts";
 
 describe("RngBank", () => {
   it("draws, per stream, the numbers createRng's stream of the same name draws, interleaved across streams", () => {
@@ -57,5 +59,30 @@ describe("UidIndex", () => {
     expect(ix.get(100)).toBe(-1);
     expect(ix.get(140)).toBe(9);
     expect(() => ix.set(50, 1)).toThrow(/uid 50 is below this world's first uid 100/);
+  });
+});
+
+describe("TownTypeIndex", () => {
+  it("lists each (town, type)'s [eid, x, y] in object order, the same view on every request, and nothing for unknown keys", () => {
+    // Objects 1..9 in 3 towns of 3 types (type 1 absent from town 2), tiles from the id.
+    const objects = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+    const town = (e: number) => (e - 1) % 3;
+    const type = (e: number) => (e === 8 ? 2 : e % 3);
+    const ix = new TownTypeIndex(objects, 3, 3, town, type, (e) => e * 10, (e) => e * 100);
+    const expected = new Map<string, number[]>();
+    for (const e of objects) {
+      const k = `${town(e)}/${type(e)}`;
+      expected.set(k, [...(expected.get(k) ?? []), e, e * 10, e * 100]);
+    }
+    for (let t = 0; t < 3; t++) {
+      for (let ty = 0; ty < 3; ty++) {
+        expect([...ix.get(t, ty)]).toEqual(expected.get(`${t}/${ty}`) ?? []);
+        expect(ix.get(t, ty)).toBe(ix.get(t, ty));
+      }
+    }
+    expect(ix.get(3, 0).length).toBe(0);
+    expect(ix.get(0, 3).length).toBe(0);
+    expect(ix.get(-1, 0).length).toBe(0);
+    expect(TownTypeIndex.empty().get(0, 0).length).toBe(0);
   });
 });
