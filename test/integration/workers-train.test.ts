@@ -50,7 +50,8 @@ function logNumbers(file: string): Record<string, unknown>[] {
 
 /** Rows of one rollout of `ticks` ticks in `mode`: through the plain world's policy system, or through the sharded rollout. */
 async function rows(how: "plain" | "sharded", mode: CollectMode, ticks: number, policy?: NeuralPolicy) {
-  const build = { seed: 11, towns: 2, shards: 1 };
+  // Hunger falls fast and fainting comes early: agents exit and are replaced within the rollout.
+  const build = { seed: 11, towns: 2, shards: 1, overrides: { "rewards.decay_rates.hunger": 0.03, "lifecycle.faint_hunger": 0.4 } };
   const { world } = buildWorld(DEFAULT_CONFIG_FILE, corePlugins, build);
   const p = policy ?? (await createNeuralPolicy(world, { hidden: [8], seed: 3, greedy: false }));
   const c = new RolloutCollector(p, 0.95);
@@ -149,6 +150,8 @@ describe("training on a sharded world", () => {
       policy = plain.policy;
       const sharded = await rows("sharded", mode, 60, policy);
       expect(plain.rows.actions.length, mode).toBeGreaterThan(0);
+      expect(plain.stats.exits, mode).toBeGreaterThan(0);
+      expect(plain.rows.uid.some((u) => u >= 24), `${mode}: rows of agents that joined`).toBe(true);
       expect(sharded.stats, mode).toEqual(plain.stats);
       expect(sharded.rows, mode).toEqual(plain.rows);
     }
