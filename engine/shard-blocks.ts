@@ -95,6 +95,8 @@ export interface StepReport {
   agents: number;
   /** Each block's state hash, in block order (when asked for). */
   hashes?: string[];
+  /** What the host's extension reports after the tick, one entry per block (ShardExtension.afterStep). */
+  extra?: unknown[];
 }
 
 /** What one thread reports after several ticks: per tick, its live agents and (when asked) block hashes. */
@@ -205,13 +207,28 @@ export function mergeKpis(blocks: readonly Record<string, unknown>[]): Record<st
   return mergeObjects(blocks, weights) as Record<string, unknown>;
 }
 
-function mergeObjects(xs: readonly unknown[], weights: readonly number[], key = ""): unknown {
+/**
+ * Any values of several blocks (telemetry sections, console results) merged as mergeKpis merges
+ * KPIs, `weights` being each block's live agents. Beyond mergeKpis' rules, a number under a
+ * max/min key anywhere in its path (`min_needs.hunger`) is an extreme, and a tick, a window or a
+ * threshold (`metrics.tick`, `starvation_window_ticks`, `thresholds.x`) is the largest, not a sum.
+ */
+export function mergeValues(xs: readonly unknown[], weights: readonly number[]): unknown {
+  return mergeObjects(xs, weights, "", true);
+}
+
+function mergeObjects(xs: readonly unknown[], weights: readonly number[], key = "", paths = false): unknown {
   const first = xs.find((x) => x !== undefined);
   if (typeof first === "number") {
     const nums = xs.map((x) => (typeof x === "number" ? x : 0));
     const last = key.slice(key.lastIndexOf(".") + 1);
     if (/(^|_)max($|_)/.test(last)) return Math.max(...nums);
     if (/(^|_)min($|_)/.test(last)) return Math.min(...nums);
+    if (paths) {
+      const up = key.split(".").slice(0, -1).reverse().find((k) => /(^|_)(max|min)($|_)/.test(k));
+      if (up !== undefined) return /(^|_)max($|_)/.test(up) ? Math.max(...nums) : Math.min(...nums);
+      if (/(^|_)ticks?$|window|threshold|limit/.test(key)) return Math.max(...nums);
+    }
     if (/mean|rate/.test(key)) {
       const wsum = weights.reduce((a, b) => a + b, 0);
       if (wsum === 0) return nums.reduce((a, b) => a + b, 0) / Math.max(1, nums.length);
@@ -225,7 +242,7 @@ function mergeObjects(xs: readonly unknown[], weights: readonly number[], key = 
     const keys: string[] = [];
     for (const x of xs) if (x && typeof x === "object") for (const k of Object.keys(x)) if (!keys.includes(k)) keys.push(k);
     const out: Record<string, unknown> = {};
-    for (const k of keys) out[k] = mergeObjects(xs.map((x) => (x as Record<string, unknown> | undefined)?.[k]), weights, key ? `${key}.${k}` : k);
+    for (const k of keys) out[k] = mergeObjects(xs.map((x) => (x as Record<string, unknown> | undefined)?.[k]), weights, key ? `${key}.${k}` : k, paths);
     return out;
   }
   return first;

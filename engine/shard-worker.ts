@@ -6,7 +6,7 @@ import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import { resolvePlugins } from "./plugin-loader.ts";
 import { BlockSet, ShardError, loadShardedConfig, planBlocks, shardsOf } from "./shard-blocks.ts";
-import type { ShardHost, WorkerInit } from "./shards.ts";
+import type { ShardExtension, ShardHost, WorkerInit } from "./shards.ts";
 
 function errorOf(e: unknown): { name: string; message: string; stack?: string; block?: number; towns?: [number, number]; tick?: number } {
   if (e instanceof ShardError) return { name: e.name, message: e.message, block: e.block, towns: [e.towns[0], e.towns[1]], tick: e.tick };
@@ -18,6 +18,7 @@ async function main(): Promise<void> {
   const port = parentPort!;
   const init = workerData as WorkerInit;
   let set: BlockSet;
+  let ext: ShardExtension | undefined;
   try {
     const host = (await import(init.hostModule.startsWith("file:") ? init.hostModule : pathToFileURL(init.hostModule).href)) as ShardHost;
     const plugins = await resolvePlugins(host.corePlugins, init.configFile, init.pluginSpecs);
@@ -30,14 +31,31 @@ async function main(): Promise<void> {
       plugins,
     );
     for (const w of set.worlds) await host.prepareBlock(w, init.policy);
+    ext = host.extend?.(set);
   } catch (e) {
     port.postMessage({ ready: false, error: { id: 0, ok: false, error: errorOf(e) } });
     return;
   }
-  port.on("message", (m: { id: number; op: string; hashes?: boolean; ticks?: number; configHash?: string | null; blocks?: Uint8Array[] }) => {
+  port.on("message", (m: { id: number; op: string; hashes?: boolean; ticks?: number; configHash?: string | null; blocks?: Uint8Array[]; name?: string; payload?: unknown }) => {
     try {
       let value: unknown;
-      if (m.op === "step") value = set.step(m.hashes === true);
+      if (m.op === "ext") {
+        if (!ext) throw new Error(`the host has no extension for "${m.name}"`);
+        // A request answered later (a console command applied at the next tick) is posted when it settles.
+        const v = ext.call(m.name ?? "", m.payload);
+        if (v instanceof Promise) {
+          v.then(
+            (r: unknown) => port.postMessage({ id: m.id, ok: true, value: r }),
+            (e: unknown) => port.postMessage({ id: m.id, ok: false, error: errorOf(e) }),
+          );
+          return;
+        }
+        value = v;
+      } else if (m.op === "step") {
+        const r = set.step(m.hashes === true);
+        if (ext?.afterStep) r.extra = ext.afterStep();
+        value = r;
+      }
       else if (m.op === "advance") value = set.advance(m.ticks ?? 1, m.hashes === true);
       else if (m.op === "hashes") value = set.hashes();
       else if (m.op === "kpis") value = set.kpis();

@@ -50,7 +50,7 @@ export interface WorkerInit {
   cwd: string;
 }
 
-type Request = { id: number; op: "step"; hashes: boolean } | { id: number; op: "hashes" | "kpis" | "schedule" | "save" | "load" | "advance" | "timing" | "times" };
+type Request = { id: number; op: "step"; hashes: boolean } | { id: number; op: "hashes" | "kpis" | "schedule" | "save" | "load" | "advance" | "timing" | "times" | "ext" };
 type Reply =
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; error: { name: string; message: string; stack?: string; block?: number; towns?: [number, number]; tick?: number } };
@@ -73,16 +73,24 @@ interface Group {
   save(configHash: string | null): Promise<Uint8Array[]>;
   /** Restores the thread's blocks; resolves to [tick, live agents]. */
   load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number]>;
+  /** A request to the host's extension of this thread's blocks (ShardExtension.call). */
+  ext(op: string, payload: unknown): Promise<unknown>;
   close(): Promise<void>;
 }
 
 class LocalGroup implements Group {
-  constructor(private readonly set: BlockSet) {}
+  constructor(
+    private readonly set: BlockSet,
+    private readonly extension?: ShardExtension,
+  ) {}
   get blocks(): number[] {
     return this.set.plans.map((p) => p.index);
   }
   async step(hashes: boolean): Promise<StepReport> {
-    return this.set.step(hashes);
+    const r = this.set.step(hashes);
+    // Copied as a worker's reply would be: what the main thread keeps is never the block's own.
+    if (this.extension?.afterStep) r.extra = structuredClone(this.extension.afterStep());
+    return r;
   }
   async advance(ticks: number, hashes: boolean): Promise<AdvanceReport> {
     return this.set.advance(ticks, hashes);
@@ -108,6 +116,10 @@ class LocalGroup implements Group {
   async load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number]> {
     this.set.load(blocks, configHash);
     return [this.set.tick, this.set.agents()];
+  }
+  async ext(op: string, payload: unknown): Promise<unknown> {
+    if (!this.extension) throw new Error(`the host has no extension for "${op}"`);
+    return structuredClone(await this.extension.call(op, payload));
   }
   async close(): Promise<void> {}
 }
@@ -250,6 +262,9 @@ class WorkerGroup implements Group {
     this.tick = r[0];
     return r;
   }
+  ext(op: string, payload: unknown): Promise<unknown> {
+    return this.call("ext", { name: op, payload });
+  }
   async close(): Promise<void> {
     this.closing = true;
     await this.worker.terminate();
@@ -266,6 +281,8 @@ export class ShardedSim {
   lastHash: string | undefined;
   /** Ask every thread for its blocks' hashes after each tick (for --hash-log). */
   hashEveryTick = false;
+  /** What the host's extension reported after the last step(), one entry per block in block order (empty without one). */
+  extras: unknown[] = [];
   /** The error that stopped this world (a block failed); every later call rejects with it. */
   private failure: Error | undefined;
 
@@ -308,7 +325,7 @@ export class ShardedSim {
     if (n === 1) {
       const set = new BlockSet(plans, s, plugins);
       for (const w of set.worlds) await o.host.prepareBlock(w, o.policy);
-      const sim = new ShardedSim(config, plans, [new LocalGroup(set)], requested);
+      const sim = new ShardedSim(config, plans, [new LocalGroup(set, o.host.extend?.(set))], requested);
       sim.agents = set.agents();
       return sim;
     }
@@ -341,6 +358,24 @@ export class ShardedSim {
     this.tick = reports[0].tick;
     this.agents = agents;
     this.lastHash = want ? combineHashes(this.tick, reports.flatMap((r) => r.hashes ?? [])) : undefined;
+    this.extras = reports.flatMap((r) => r.extra ?? []);
+  }
+
+  /**
+   * A request to the host's extension (ShardHost.extend) on the thread holding `block`, or on
+   * every thread (one answer per thread, in thread order). A failing request rejects without
+   * stopping the world (a thread that died does stop it: its next step fails).
+   */
+  async ext(op: string, payload: unknown, block?: number): Promise<unknown[]> {
+    if (this.failure) throw this.failure;
+    const groups = block === undefined ? this.groups : this.groups.filter((g) => g.blocks.includes(block));
+    if (groups.length === 0) throw new RangeError(`no block ${block} (this world has ${this.blocks})`);
+    return Promise.all(groups.map((g) => g.ext(op, payload)));
+  }
+
+  /** The error that stopped this world, if one did. */
+  get stoppedBy(): Error | undefined {
+    return this.failure;
   }
 
   /**
@@ -463,4 +498,17 @@ export interface ShardHost {
   corePlugins: readonly AnyPlugin[];
   /** Readies one block after it is built (its policy: `spec`, or the config's). */
   prepareBlock(world: World, policy: string | undefined): Promise<void>;
+  /**
+   * What a tool adds to each thread's blocks (townlet serve: their telemetry and console), built
+   * once per thread after its blocks are ready; absent for run, bench and the env.
+   */
+  extend?(set: BlockSet): ShardExtension;
+}
+
+/** A host's per-thread extension: requests by name (ShardedSim.ext), and a report after each step. */
+export interface ShardExtension {
+  /** Answers a request (a value, or a promise of one: structured-cloneable either way). */
+  call(op: string, payload: unknown): unknown;
+  /** After each step(): one entry per block of the thread, in block order (sent with the step's reply). */
+  afterStep?(): unknown[];
 }

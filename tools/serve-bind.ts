@@ -43,7 +43,7 @@ const isInside = (root: string, p: string) => {
  * one of `roots` (that folder and snapshot.guardrails.allowed_paths), after symlinks are
  * resolved: a link inside the folder that points out of it is refused like "../x".
  */
-function insideRoot(roots: readonly string[], path: string | undefined, arg = "path"): string {
+export function insideRoot(roots: readonly string[], path: string | undefined, arg = "path"): string {
   if (path !== undefined && path.includes("\0")) throw new CommandError("invalid_args", `${arg}: contains a NUL byte`);
   const p = resolve(roots[0], path ?? ".");
   const real = realPathOf(p);
@@ -54,7 +54,7 @@ function insideRoot(roots: readonly string[], path: string | undefined, arg = "p
   return p;
 }
 
-function snapshotFailure(e: unknown): never {
+export function snapshotFailure(e: unknown): never {
   if (e instanceof SnapshotError) {
     const code = e.code === "not_found" ? "not_found" : e.code === "config_mismatch" || e.code === "schema" || e.code === "state_mismatch" ? "conflict" : e.code === "io" ? "internal" : "invalid_args";
     throw new CommandError(code, `snapshot ${e.code}: ${e.message}`);

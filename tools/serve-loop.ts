@@ -1,8 +1,33 @@
 // The loop of `townlet serve` (tools/serve.ts): steps the world flat out or paced, pausable.
-import type { World } from "../engine/world.ts";
+import { World } from "../engine/world.ts";
 import { MAX_TICK_INTERVAL_MS, REALTIME_TICK_MS } from "../engine/loop.ts";
 import type { ConsoleService } from "../systems/console/index.ts";
 import type { TelemetryPublisher } from "../systems/telemetry/index.ts";
+
+/** What the loop steps: a World, or a sharded world's blocks (tools/serve-shards.ts). */
+export interface ServeTarget {
+  /** Ticks completed. */
+  readonly tick: number;
+  /** One tick, its console commands applied and its telemetry published. */
+  step(): void | Promise<void>;
+  /** Between ticks: applies the queued commands of `at` ("all" for a paused loop) and publishes when any ran, or when `force`. */
+  between(at: "boundary" | "all", force: boolean): void | Promise<void>;
+}
+
+/** A World as the loop steps it: its console and telemetry publisher in the world. */
+function worldTarget(w: World): ServeTarget {
+  const svc = w.state<ConsoleService>("console");
+  const pub = w.state<TelemetryPublisher>("telemetry");
+  return {
+    get tick() {
+      return w.tick;
+    },
+    step: () => w.step(),
+    between(at, force) {
+      if (svc.drain(at) > 0 || force) pub.publishNow();
+    },
+  };
+}
 
 /** Steps the world: flat out, or paced; pausable; applies commands while paused. */
 export class ServeLoop {
@@ -18,24 +43,28 @@ export class ServeLoop {
   private reachedLogged = false;
   /** The loop's state changed between ticks (a pause applies after the tick's publish). */
   private changed = false;
+  readonly target: ServeTarget;
 
   constructor(
-    readonly world: World,
+    world: World | ServeTarget,
     readonly until: number | null,
     tps: number | null,
     private readonly onReached?: () => void,
   ) {
     this.tps = tps;
+    this.target = world instanceof World ? worldTarget(world) : world;
   }
 
   status() {
-    const reached = this.until !== null && this.world.tick >= this.until;
+    const reached = this.until !== null && this.target.tick >= this.until;
     return {
       state: this.stopped ? "stopped" : this.paused ? "paused" : reached ? "finished" : "running",
-      tick: this.world.tick,
+      tick: this.target.tick,
       until: this.until,
       ticks_per_second: this.tps,
       speed: this.tps === null ? null : this.tps / (1000 / REALTIME_TICK_MS),
+      // Why the loop stopped, when a tick threw (a sharded world's block names itself and the tick).
+      ...(this.error !== undefined ? { error: this.error instanceof Error ? this.error.message : String(this.error) } : {}),
     };
   }
 
@@ -60,7 +89,7 @@ export class ServeLoop {
    * never wait for a slow tick and a speed change takes effect at once; no single timer is long
    * (Node's overflow above 2^31-1 ms cannot happen). Resolves with when the next tick is due.
    */
-  private async waitForNextTick(tickAt: number, svc: ConsoleService, pub: TelemetryPublisher): Promise<number> {
+  private async waitForNextTick(tickAt: number): Promise<number> {
     let yielded = false;
     for (;;) {
       if (this.stopped || this.paused || this.tps === null) return performance.now();
@@ -74,14 +103,13 @@ export class ServeLoop {
       }
       await sleep(Math.min(due - now, WAIT_SLICE_MS));
       yielded = true;
-      if (svc.drain("boundary") > 0) pub.publishNow();
+      const r = this.target.between("boundary", false);
+      if (r) await r;
     }
   }
 
   private async run(): Promise<void> {
-    const w = this.world;
-    const svc = w.state<ConsoleService>("console");
-    const pub = w.state<TelemetryPublisher>("telemetry");
+    const w = this.target;
     let next = performance.now();
     let lastYield = performance.now();
     while (!this.stopped) {
@@ -94,15 +122,24 @@ export class ServeLoop {
       }
       if (this.paused || reached) {
         // Between ticks: commands apply now, and clients see their effect at once.
-        if (svc.drain("all") > 0 || this.changed) pub.publishNow();
+        const changed = this.changed;
         this.changed = false;
+        try {
+          const r = w.between("all", changed);
+          if (r) await r;
+        } catch (e) {
+          this.error = e;
+          this.stopped = true;
+          break;
+        }
         await sleep(10);
         next = performance.now();
         continue;
       }
       try {
         const t0 = performance.now();
-        w.step();
+        const r = w.step();
+        if (r) await r;
         this.onStep?.(performance.now() - t0);
       } catch (e) {
         this.error = e;
@@ -111,7 +148,13 @@ export class ServeLoop {
       }
       const now = performance.now();
       if (this.tps !== null) {
-        next = await this.waitForNextTick(next, svc, pub);
+        try {
+          next = await this.waitForNextTick(next);
+        } catch (e) {
+          this.error = e;
+          this.stopped = true;
+          break;
+        }
         lastYield = performance.now();
       } else if (now - lastYield >= 10) {
         await yieldNow();

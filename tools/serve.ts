@@ -22,7 +22,9 @@ import {
   type GatewayOptions,
 } from "../systems/console/index.ts";
 import { ServeMetrics } from "../systems/telemetry/metrics.ts";
-import { buildWorld } from "../engine/build.ts";
+import { buildWorld, loadBuildConfig } from "../engine/build.ts";
+import { ShardPlanError } from "../engine/shard-blocks.ts";
+import { startShardedServe, type ShardServeHandle } from "./serve-shards.ts";
 import { observerSite } from "./web.ts";
 import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
@@ -104,6 +106,14 @@ export interface ServeOptions {
   adoptRelease?: boolean;
   /** GET /metrics without a token even when the server has tokens. */
   metricsPublic?: boolean;
+  /** world.shards (--shards): blocks of towns; above 1 the world is served by startShardedServe (tools/serve-shards.ts). */
+  shards?: number;
+  /** Threads simulating a sharded world's blocks (default: the machine's cores, capped by the blocks). */
+  workers?: number;
+  /** --plugin specs, which a sharded world's worker threads load themselves. */
+  pluginSpecs?: readonly string[];
+  /** A sharded world: count the bytes of the blocks' telemetry crossing threads (ShardStream.bytesIn; for measuring). */
+  measureCrossing?: boolean;
 }
 
 export interface ServeHandle {
@@ -123,7 +133,10 @@ export interface ServeHandle {
 
 /** Builds the world, binds the plug-ins, starts the server and the loop. */
 export async function startServe(o: ServeOptions = {}): Promise<ServeHandle> {
-  const { world, config } = buildWorld(o.config ?? DEFAULT_CONFIG, o.plugins ?? corePlugins, { seed: o.seed, towns: o.towns, agentsPerTown: o.agents, overrides: o.overrides });
+  const loaded = loadBuildConfig(o.config ?? DEFAULT_CONFIG, o.plugins ?? corePlugins, { seed: o.seed, towns: o.towns, agentsPerTown: o.agents, shards: o.shards, overrides: o.overrides });
+  const shards = loaded.settings.world.shards ?? 1;
+  if (shards > 1) throw new ShardPlanError(`world.shards is ${shards}: a sharded world is served by startShardedServe (tools/serve-shards.ts); townlet serve picks it itself`);
+  const { world, config } = buildWorld(o.config ?? DEFAULT_CONFIG, o.plugins ?? corePlugins, {}, loaded);
   const tokens = o.tokensFile ? TokenTable.fromFile(o.tokensFile) : TokenTable.fromConfig(world.settings.console_auth);
   const { console: svc, publisher } = bindSystems(world, { configHash: config.configHash });
   if (world.hasPlugin("persistence")) world.state<PersistenceState>("persistence").configHash = config.configHash;
@@ -249,10 +262,12 @@ townlet serve --stdio --help).`,
     "adopt-release": { kind: "boolean", help: "make DIR/release.json's live checkpoint live again at start" },
     "metrics-public": { kind: "boolean", help: "serve GET /metrics without a token" },
     plugin: FLAG.plugin,
+    shards: FLAG.shards,
+    workers: FLAG.workers,
     stdio: { kind: "boolean", help: "the Python bridge protocol on stdin/stdout (see townlet serve --stdio --help)" },
     quiet: FLAG.quiet,
   },
-  examples: ["townlet serve", "townlet serve configs/many-towns.yaml --port 8080 --realtime", "townlet serve --ticks 500 --exit --quiet"],
+  examples: ["townlet serve", "townlet serve configs/many-towns.yaml --port 8080 --realtime", "townlet serve configs/many-towns.yaml --shards 8 --workers 2", "townlet serve --ticks 500 --exit --quiet"],
 } as const satisfies CommandSpec;
 
 /** `townlet serve ...`: resolves with the exit code when stopped (SIGINT/SIGTERM, or --exit). */
@@ -276,11 +291,19 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
-  let handle: ServeHandle;
+  const plugins = await resolvePlugins(corePlugins, config ?? DEFAULT_CONFIG, values.plugin);
+  // A world of several blocks (world.shards or --shards) runs on worker threads; one block is today's world.
+  const shards = values.shards ?? loadBuildConfig(config ?? DEFAULT_CONFIG, plugins, { towns: values.towns }).settings.world.shards ?? 1;
+  if (shards === 1 && values.workers !== undefined && values.workers > 1) out.err(`townlet serve: --workers ${values.workers} capped at 1: the world has 1 block (give --shards K or world.shards to split its towns)`);
+  let handle: ServeHandle | ShardServeHandle;
   try {
-    handle = await startServe({
+    const start = shards > 1 ? (o: ServeOptions) => startShardedServe({ ...o, configFile: config ?? DEFAULT_CONFIG }) : startServe;
+    handle = await start({
       config,
-      plugins: await resolvePlugins(corePlugins, config ?? DEFAULT_CONFIG, values.plugin),
+      plugins,
+      shards: values.shards,
+      workers: values.workers,
+      pluginSpecs: values.plugin,
       host: values.host,
       port: port ?? DEFAULT_PORT,
       tokensFile: values.tokens,
@@ -303,7 +326,7 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
       },
     });
   } catch (e) {
-    if (e instanceof ConsoleAuthError) throw new UsageError(e.message);
+    if (e instanceof ConsoleAuthError || e instanceof ShardPlanError || (e instanceof Error && e.name === "ShardPolicyError")) throw new UsageError(e.message);
     if (e instanceof Error && ["PolicyReleaseError", "CheckpointError", "PolicySpecError", "TensorBackendError"].includes(e.name)) throw new UsageError(e.message);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
@@ -322,8 +345,11 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
     out.log(`townlet serve: open ${h.url}/ to watch the town`);
     openBrowser(`${h.url}/`);
   } else out.err(`townlet serve: the observer page is at ${h.url}/`);
+  const view = "sim" in h ? { agents: () => h.publisher.agents, towns: h.sim.towns, tick: () => h.sim.tick } : { agents: () => h.world.agents.length, towns: h.world.towns, tick: () => h.world.tick };
+  const blocks = "sim" in h ? ` in ${h.sim.blocks} blocks on ${h.sim.workers} thread(s)` : "";
+  if ("sim" in h && h.sim.requestedWorkers > h.sim.workers) out.err(`townlet serve: --workers ${h.sim.requestedWorkers} capped at ${h.sim.workers}: the world has ${h.sim.blocks} blocks (world.shards)`);
   out.err(
-    `townlet serve: ${h.world.agents.length} agents in ${h.world.towns} town(s), ${h.tokens.enabled ? `${h.tokens.size} token(s)` : "no tokens: everyone is a viewer"}, ` +
+    `townlet serve: ${view.agents()} agents in ${view.towns} town(s)${blocks}, ${h.tokens.enabled ? `${h.tokens.size} token(s)` : "no tokens: everyone is a viewer"}, ` +
       `${h.loop.tps === null ? "as fast as possible" : `${h.loop.tps} ticks/s`}${ticks !== undefined ? `, until tick ${ticks}` : ""}`,
   );
   // A tick that throws stops the loop: report it and exit 2.
@@ -342,9 +368,11 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
   if (!closedInTime) out.err(`townlet serve: the server did not close within ${CLOSE_DEADLINE_MS} ms; exiting anyway`);
   if (h.loop.error !== undefined) {
     const e = h.loop.error;
-    out.err(`internal error (please report a bug): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    // A sharded world's block names itself, its towns and the tick (ShardError).
+    if (e instanceof Error && e.name === "ShardError") out.err(`townlet serve: the world stopped: ${e.message}`);
+    else out.err(`internal error (please report a bug): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     return 2;
   }
-  out.err(`townlet serve: stopped at tick ${h.world.tick}`);
+  out.err(`townlet serve: stopped at tick ${view.tick()}`);
   return code;
 }

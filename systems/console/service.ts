@@ -278,6 +278,20 @@ export class ConsoleService {
       cmdId: q.cmdId,
       bindings: this.bindings,
     };
+    let out: unknown;
+    try {
+      out = q.cmd.run(ctx, q.args);
+    } catch (e) {
+      this.settle(q, tick, { error: e });
+      return;
+    }
+    // A command that answers later (townlet serve's sharded world routes it to a worker thread)
+    // is answered when its promise settles; the queue moves on meanwhile.
+    if (out instanceof Promise) out.then((v: unknown) => this.settle(q, tick, { value: v }), (e: unknown) => this.settle(q, tick, { error: e }));
+    else this.settle(q, tick, { value: out });
+  }
+
+  private settle(q: Queued, tick: number, outcome: { value: unknown } | { error: unknown }): void {
     let res: CommandResultT;
     const base = {
       type: "result" as const,
@@ -288,7 +302,8 @@ export class ConsoleService {
       tick,
     };
     try {
-      const out = q.cmd.run(ctx, q.args);
+      if ("error" in outcome) throw outcome.error;
+      const out = outcome.value;
       // A deep copy that is certainly JSON (a command must not hand out live arrays).
       const result = out === undefined ? null : JSON.parse(JSON.stringify(out));
       res = { ...base, status: "ok", result, latency_ms: round(performance.now() - q.t0) };

@@ -17,7 +17,7 @@ export type { ApplyResult } from "./client.ts";
 export { StreamSink, FileSink, createTransportSink } from "./transports.ts";
 export type { FileSinkOptions } from "./transports.ts";
 export { TelemetryServer, Connection } from "./websocket.ts";
-export type { Principal, Role, AuthOutcome, ServerHooks, TelemetryServerOptions } from "./websocket.ts";
+export type { Principal, Role, AuthOutcome, ServerHooks, TelemetryServerOptions, StreamSource } from "./websocket.ts";
 export { NarrationLimiter, DEFAULT_NARRATORS, narrate } from "./narration.ts";
 export type { Narrator } from "./narration.ts";
 export * from "./schema.ts";

@@ -63,7 +63,7 @@ export class FileSink implements TelemetrySink {
   rotations = 0;
 
   constructor(
-    private readonly publisher: TelemetryPublisher,
+    private readonly publisher: Pick<TelemetryPublisher, "cfg" | "snapshot">,
     readonly path: string,
     private readonly opts: FileSinkOptions = {
       rotateBytes: publisher.cfg.stream.file_rotate_bytes,

@@ -55,6 +55,14 @@ export interface TelemetryServerOptions {
   site?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 }
 
+/**
+ * What the server streams: a world's TelemetryPublisher, or (townlet serve of a sharded world)
+ * the main thread's merge of every block's stream (tools/serve-shard-stream.ts).
+ */
+export type StreamSource = Pick<TelemetryPublisher, "cfg" | "mode" | "seq" | "addSink" | "snapshot" | "filterDiff" | "watch" | "unwatch" | "watchTowns" | "unwatchTowns" | "agentsPerTown"> & {
+  readonly world: { readonly tick: number; readonly towns: number };
+};
+
 const OWN_TYPES = ["resync", "subscribe", "unsubscribe", "ping"] as const;
 
 let nextConnId = 1;
@@ -137,7 +145,7 @@ export class TelemetryServer implements TelemetrySink {
   url = "";
 
   constructor(
-    readonly publisher: TelemetryPublisher,
+    readonly publisher: StreamSource,
     readonly hooks: ServerHooks,
     private readonly opts: TelemetryServerOptions = {},
   ) {

@@ -1,0 +1,75 @@
+// The host of a sharded world served by `townlet serve` (tools/serve-shards.ts): the run host's
+// plug-ins and policies (tools/shard-host.ts), plus an extension for each thread's blocks. Each
+// block publishes its own telemetry in its own thread (a snapshot, then one diff per tick, named
+// globally: tools/serve-shard-ids.ts); the payloads go back with the step's reply and the main
+// thread merges them (tools/serve-shard-stream.ts). Console commands the main thread routed to a
+// block are queued in that block's console and answered when they are applied. Worker threads
+// import this module by its URL (SERVE_SHARD_HOST_MODULE).
+import type { BlockSet } from "../engine/shard-blocks.ts";
+import type { ShardExtension, ShardHost } from "../engine/shards.ts";
+import type { ConsoleService, Principal, Via } from "../systems/console/index.ts";
+import type { PersistenceState } from "../systems/persistence/index.ts";
+import type { Published, TelemetryPublisher } from "../systems/telemetry/index.ts";
+import { bindSystems } from "./serve-bind.ts";
+import { corePlugins, prepareBlock } from "./shard-host.ts";
+import { frameOf, payloadToGlobal, type BlockFrame } from "./serve-shard-ids.ts";
+
+export { corePlugins, prepareBlock };
+
+/** What the main thread asks a thread's blocks (ShardedSim.ext). */
+export type ServeRequest =
+  | { op: "init"; configHash: string | null; worldTowns: number }
+  | { op: "command"; block: number; name: string; args: unknown; principal: Principal; via: Via }
+  | { op: "flush"; force: boolean };
+
+/** Payloads each block published since the last report (usually one diff), named globally. */
+export type BlockPayloads = Published["payload"][];
+
+interface Served {
+  svc: ConsoleService;
+  pub: TelemetryPublisher;
+  frame: BlockFrame;
+  out: BlockPayloads;
+}
+
+/** The extension of one thread's blocks. */
+export function extend(set: BlockSet): ShardExtension {
+  let served: Served[] | undefined;
+  let routed = 0;
+  const take = () => (served ?? []).map((s) => s.out.splice(0, s.out.length));
+  return {
+    afterStep: () => take(),
+    call(op: string, payload: unknown): unknown {
+      const r = payload as ServeRequest;
+      if (op === "init" && r.op === "init") {
+        served = set.worlds.map((w, i) => {
+          const { console: svc, publisher: pub } = bindSystems(w, { configHash: r.configHash });
+          if (w.hasPlugin("persistence")) w.state<PersistenceState>("persistence").configHash = r.configHash;
+          pub.townOverview = true;
+          const s: Served = { svc, pub, frame: frameOf(set.plans[i], r.worldTowns), out: [] };
+          pub.addSink({ deliver: (p) => s.out.push(payloadToGlobal(p.payload, s.frame)) });
+          return s;
+        });
+        return take();
+      }
+      if (!served) throw new Error(`serve extension: "${op}" before "init"`);
+      if (op === "command" && r.op === "command") {
+        const i = set.plans.findIndex((p) => p.index === r.block);
+        if (i < 0) throw new Error(`serve extension: block ${r.block} is not on this thread`);
+        // Checked already by the main thread's console (role, arguments, cmd_id); this block's
+        // console checks again, applies it in its next tick (or flush) and answers.
+        return served[i].svc.submit({ name: r.name, args: r.args, cmd_id: `routed-${++routed}` }, r.principal, r.via, "townlet-serve-router");
+      }
+      if (op === "flush" && r.op === "flush") {
+        // Between ticks (a paused loop, a boundary command): queued commands apply now.
+        for (const s of served) if (s.svc.drain("all") > 0 || r.force) s.pub.publishNow();
+        return take();
+      }
+      throw new Error(`serve extension: unknown request "${op}"`);
+    },
+  };
+}
+
+export const SERVE_SHARD_HOST: ShardHost = { corePlugins, prepareBlock, extend };
+/** This module's URL for worker threads (as SHARD_HOST_MODULE: the compiled file from the CLI bundle). */
+export const SERVE_SHARD_HOST_MODULE = /\/tools\/serve-shard-host\.[mc]?[jt]s$/.test(import.meta.url) ? import.meta.url : new URL("../tools/serve-shard-host.js", import.meta.url).href;

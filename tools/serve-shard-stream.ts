@@ -1,0 +1,251 @@
+// The telemetry stream of a sharded world served by `townlet serve` (tools/serve-shards.ts): each
+// block publishes its own stream in its own thread (a snapshot, then one diff per tick, named
+// globally: tools/serve-shard-ids.ts); this main-thread merge keeps a mirror of each block's
+// state and publishes one stream that looks like a one-block world's: the blocks' collection
+// diffs joined (their agent and object ids never collide), their events and narrations in block
+// order, and each section that changed in some block merged over every block (per-town lists
+// joined in town order, counts added, means weighted by live agents: mergeValues). The
+// WebSocket server streams from it as from a TelemetryPublisher (StreamSource).
+import { mergeValues } from "../engine/shard-blocks.ts";
+import { SCHEMA_VERSION, TelemetryMirror, type Published, type StreamSource, type TelemetrySink } from "../systems/telemetry/index.ts";
+import { once } from "../systems/telemetry/dispatch.ts";
+import type { DiffPayloadT, NarrationT, SnapshotPayloadT, SnapshotReason, TelemetryEventT } from "../systems/telemetry/index.ts";
+import type { TelemetryConfig } from "../systems/telemetry/config.ts";
+import type { BlockPayloads } from "./serve-shard-host.ts";
+
+type Rec = Record<string, unknown>;
+type Collection = "agents" | "jobs" | "objects";
+const COLLECTIONS: readonly Collection[] = ["agents", "jobs", "objects"];
+/** Sections every block publishes alike (its config): block 0's is the world's. */
+const SAME_IN_EVERY_BLOCK = new Set(["mode", "layout"]);
+
+export class ShardStream implements StreamSource {
+  seq = 0;
+  mode: "full" | "aggregate" = "full";
+  /** What the server reads of the world: the tick published last, the towns. */
+  readonly world: { tick: number; readonly towns: number };
+  /** Bytes of block payloads received since the start (structured-clone size estimated as their JSON). */
+  bytesIn = 0;
+  private readonly mirrors: TelemetryMirror[];
+  private sections = new Map<string, { value: unknown; json: string }>();
+  private extra = new Map<string, () => unknown>();
+  private sinks: TelemetrySink[] = [];
+  private lastEvents: TelemetryEventT[] = [];
+  private lastNarrations: NarrationT[] = [];
+  /** Count payload bytes (JSON length) as they arrive: off unless measuring (it serialises every payload). */
+  measure = false;
+
+  constructor(
+    readonly cfg: TelemetryConfig,
+    readonly configId: string,
+    blocks: number,
+    towns: number,
+  ) {
+    this.world = { tick: 0, towns };
+    this.mirrors = Array.from({ length: blocks }, () => new TelemetryMirror(() => {}, { own: true }));
+  }
+
+  /** A top-level section computed by the main thread at each publish (the serve loop's state). */
+  addSection(name: string, fn: () => unknown): void {
+    this.extra.set(name, fn);
+  }
+
+  /** The block that publishes agent `id` (by the published id), or -1. */
+  blockOfAgent(id: string): number {
+    return this.mirrors.findIndex((m) => (m.state?.agents as Rec | undefined)?.[id] !== undefined);
+  }
+
+  /** Live agents per block, as last published (the weights of merged means). */
+  private weights(): number[] {
+    return this.mirrors.map((m) => {
+      const k = m.state?.kpis as Rec | undefined;
+      return typeof k?.alive_agents === "number" ? k.alive_agents : Object.keys((m.state?.agents as Rec | undefined) ?? {}).length;
+    });
+  }
+
+  /** Live agents of the world, as last published. */
+  get agents(): number {
+    return this.weights().reduce((a, b) => a + b, 0);
+  }
+
+  /** The world's KPIs, merged (GET /metrics). */
+  kpis(): Record<string, unknown> {
+    return (this.sections.get("kpis")?.value as Record<string, unknown> | undefined) ?? {};
+  }
+
+  private merged(name: string, weights: number[]): unknown {
+    if (name === "towns") return this.world.towns;
+    const values = this.mirrors.map((m) => m.state?.[name]);
+    if (SAME_IN_EVERY_BLOCK.has(name)) return values.find((v) => v !== undefined);
+    return mergeValues(values, weights);
+  }
+
+  /** Section names in publish order: block 0's (then any other block's), then the main thread's. */
+  private sectionNames(): string[] {
+    const names: string[] = [];
+    for (const m of this.mirrors) for (const k of Object.keys(m.state ?? {})) if (!COLLECTIONS.includes(k as Collection) && !names.includes(k)) names.push(k);
+    for (const k of this.extra.keys()) if (!names.includes(k)) names.push(k);
+    return names;
+  }
+
+  /**
+   * Takes what the blocks published (one list per block, in block order; undefined or empty: the
+   * block published nothing) and publishes the merged payload: a diff, or a snapshot when this is
+   * the first publish or a block sent a snapshot (its mode changed). `tick`: the world's tick.
+   */
+  ingest(perBlock: readonly (BlockPayloads | undefined)[], tick: number): void {
+    let snapshotReason: SnapshotReason | undefined = this.seq === 0 ? "initial" : undefined;
+    const changed = new Set<string>();
+    const coll: Record<Collection, { spawned?: Rec; changed?: Rec; removed?: string[] }> = { agents: {}, jobs: {}, objects: {} };
+    const events: TelemetryEventT[] = [];
+    const narrations: NarrationT[] = [];
+    for (let b = 0; b < perBlock.length; b++) {
+      for (const p of perBlock[b] ?? []) {
+        if (this.measure) this.bytesIn += JSON.stringify(p).length;
+        this.mirrors[b].apply(p);
+        if (p.payload_type === "snapshot") {
+          snapshotReason ??= "mode";
+          for (const k of Object.keys(this.mirrors[b].state ?? {})) changed.add(k);
+        } else {
+          for (const k of Object.keys(p.changes)) changed.add(k);
+          for (const k of p.removed) changed.add(k);
+          for (const name of COLLECTIONS) {
+            const d = p[name];
+            if (!d) continue;
+            const into = coll[name];
+            if (d.spawned) Object.assign((into.spawned ??= {}), d.spawned);
+            if (d.changed) Object.assign((into.changed ??= {}), d.changed);
+            if (d.removed) (into.removed ??= []).push(...d.removed);
+          }
+        }
+        events.push(...(p.events as TelemetryEventT[]));
+        narrations.push(...(p.narrations as NarrationT[]));
+      }
+    }
+    this.world.tick = tick;
+    const diff = this.refresh(changed, snapshotReason !== undefined, tick, events, narrations);
+    for (const name of COLLECTIONS) {
+      const c = coll[name];
+      if (c.spawned || c.changed || c.removed) (diff as Rec)[name] = c;
+    }
+    this.emit(diff, snapshotReason);
+  }
+
+  /** Publishes between ticks with nothing from the blocks (the loop's state changed). */
+  publishNow(): void {
+    this.ingest([], this.world.tick);
+  }
+
+  private refresh(changed: Set<string>, all: boolean, tick: number, events: TelemetryEventT[], narrations: NarrationT[]): DiffPayloadT {
+    const diff: DiffPayloadT = {
+      schema_version: SCHEMA_VERSION,
+      payload_type: "diff",
+      tick,
+      seq: this.seq + 1,
+      config_id: this.configId,
+      changes: {},
+      removed: [],
+      events,
+      narrations,
+    };
+    const weights = this.weights();
+    const names = this.sectionNames();
+    for (const k of names) {
+      if (!all && !changed.has(k) && !this.extra.has(k)) continue;
+      const v = this.extra.get(k)?.() ?? this.merged(k, weights);
+      const json = JSON.stringify(v);
+      const prev = this.sections.get(k);
+      if (!prev || prev.json !== json) {
+        (diff.changes as Rec)[k] = v;
+        this.sections.set(k, { value: v, json });
+      }
+    }
+    for (const k of [...this.sections.keys()]) {
+      if (!names.includes(k)) {
+        this.sections.delete(k);
+        diff.removed.push(k);
+      }
+    }
+    const mode = this.sections.get("mode")?.value;
+    this.mode = mode === "aggregate" ? "aggregate" : "full";
+    this.seq = diff.seq;
+    this.lastEvents = events;
+    this.lastNarrations = narrations;
+    return diff;
+  }
+
+  private emit(diff: DiffPayloadT, snapshotReason: SnapshotReason | undefined): void {
+    let p: Published;
+    if (snapshotReason !== undefined) {
+      const snap = this.snapshot(snapshotReason);
+      snap.events = diff.events;
+      snap.narrations = diff.narrations;
+      p = { payload: snap, line: once(() => JSON.stringify(snap)) };
+    } else p = { payload: diff, line: once(() => JSON.stringify(diff)) };
+    for (const s of [...this.sinks]) s.deliver(p);
+  }
+
+  addSink(sink: TelemetrySink, reason: SnapshotReason = "initial"): () => void {
+    this.sinks.push(sink);
+    const snap = this.snapshot(reason);
+    sink.deliver({ payload: snap, line: once(() => JSON.stringify(snap)) });
+    return () => {
+      const i = this.sinks.indexOf(sink);
+      if (i >= 0) this.sinks.splice(i, 1);
+    };
+  }
+
+  /** Closes every sink. */
+  async close(): Promise<void> {
+    const sinks = this.sinks;
+    this.sinks = [];
+    for (const s of sinks) await s.close?.();
+  }
+
+  /** The merged state as a snapshot (every agent, job and object of every block, block after block). */
+  snapshot(reason: SnapshotReason, _subs: ReadonlySet<string> | null = null, _towns?: ReadonlySet<number>): SnapshotPayloadT {
+    const snap: Rec = { schema_version: SCHEMA_VERSION, payload_type: "snapshot", tick: this.world.tick, seq: this.seq, config_id: this.configId, reason };
+    for (const [k, v] of this.sections) snap[k] = v.value;
+    for (const name of COLLECTIONS) {
+      const all: Rec = {};
+      for (const m of this.mirrors) Object.assign(all, (m.state?.[name] as Rec | undefined) ?? {});
+      snap[name] = all;
+    }
+    snap.events = reason === "initial" ? this.lastEvents : [];
+    snap.narrations = reason === "initial" ? this.lastNarrations : [];
+    return snap as SnapshotPayloadT;
+  }
+
+  /** The published state as a client rebuilds it (sections and collections). */
+  state(): Rec {
+    const s = this.snapshot("resync");
+    const out: Rec = {};
+    for (const [k, v] of Object.entries(s)) if (!["schema_version", "payload_type", "tick", "seq", "config_id", "reason", "events", "narrations"].includes(k)) out[k] = v;
+    return out;
+  }
+
+  /** Every client sees every agent (subscriptions filter nothing in a sharded world's stream). */
+  filterDiff(diff: DiffPayloadT, _subs: ReadonlySet<string>, _towns?: ReadonlySet<number>): DiffPayloadT {
+    return diff;
+  }
+
+  watch(ids: readonly string[]): string[] {
+    return ids.filter((id) => this.blockOfAgent(id) < 0);
+  }
+  unwatch(_ids: readonly string[]): void {}
+  watchTowns(towns: readonly number[]): number[] {
+    return towns.filter((t) => !Number.isInteger(t) || t < 0 || t >= this.world.towns);
+  }
+  unwatchTowns(_towns: readonly number[]): void {}
+
+  agentsPerTown(): Uint32Array {
+    const out = new Uint32Array(this.world.towns);
+    for (const m of this.mirrors) {
+      for (const r of Object.values((m.state?.agents as Record<string, Rec> | undefined) ?? {})) {
+        const t = r.town;
+        if (typeof t === "number" && t >= 0 && t < out.length) out[t]++;
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,216 @@
+// `townlet serve` of a sharded world (world.shards > 1 or --shards K, any --workers N): the
+// blocks run on N threads (engine/shards.ts, host tools/serve-shard-host.ts); each block
+// publishes its own telemetry in its thread and the main thread merges the blocks' payloads into
+// one stream (tools/serve-shard-stream.ts); the main thread's console checks every command and
+// routes it to the block that owns its target (tools/serve-shard-console.ts). The WebSocket
+// server, the console gateway, tokens, the audit trail, GET /metrics and the observer page are
+// those of a one-block world. Per tick only the blocks' payloads cross threads (what subscribers
+// get: a diff of what changed), plus the loop's few numbers.
+//
+// A block that throws (or a worker that dies) stops the loop with the block's error and tick:
+// the server stays up and says so (the `loop` section: state "stopped", error), and
+// `townlet serve` exits 2 with that message.
+import { resolve } from "node:path";
+import { World } from "../engine/world.ts";
+import { ShardedSim, type ShardedOptions } from "../engine/shards.ts";
+import { resolvePlugins } from "../engine/plugin-loader.ts";
+import { AuditLog, ConsoleGateway, TokenTable } from "../systems/console/index.ts";
+import { TelemetryServer, FileSink } from "../systems/telemetry/index.ts";
+import { ServeMetrics } from "../systems/telemetry/metrics.ts";
+import { TelemetrySection } from "../systems/telemetry/config.ts";
+import { observerSite } from "./web.ts";
+import { ServeLoop, type ServeTarget } from "./serve-loop.ts";
+import { ShardStream } from "./serve-shard-stream.ts";
+import { ShardConsole } from "./serve-shard-console.ts";
+import { SERVE_SHARD_HOST, SERVE_SHARD_HOST_MODULE, corePlugins, type BlockPayloads, type ServeRequest } from "./serve-shard-host.ts";
+import { frameOf } from "./serve-shard-ids.ts";
+import type { ServeOptions } from "./serve.ts";
+import type { ConsoleService } from "../systems/console/index.ts";
+
+export interface ShardServeHandle {
+  url: string;
+  wsUrl: string;
+  sim: ShardedSim;
+  console: ConsoleService;
+  publisher: ShardStream;
+  server: TelemetryServer;
+  loop: ServeLoop;
+  tokens: TokenTable;
+  metrics: ServeMetrics;
+  /** Per tick: bytes of block payloads that crossed to the main thread, when `measure` was asked for. */
+  close(): Promise<void>;
+}
+
+/** The payload lists of ShardedSim.ext / extras, one per block in block order. */
+function perBlock(groups: readonly unknown[]): BlockPayloads[] {
+  return (groups as BlockPayloads[][]).flat();
+}
+
+/** Builds the blocks on their threads, binds the merged stream and console, starts the server and the loop. */
+export async function startShardedServe(o: ServeOptions & { configFile: string }): Promise<ShardServeHandle> {
+  const opts: ShardedOptions = {
+    configFile: o.configFile,
+    build: { seed: o.seed, towns: o.towns, agentsPerTown: o.agents, shards: o.shards, overrides: o.overrides },
+    pluginSpecs: o.pluginSpecs ?? [],
+    host: SERVE_SHARD_HOST,
+    hostModule: SERVE_SHARD_HOST_MODULE,
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    ...(o.policy !== undefined ? { policy: o.policy } : {}),
+  };
+  const sim = await ShardedSim.open(opts);
+  try {
+    return await serveSim(sim, o);
+  } catch (e) {
+    await sim.close();
+    throw e;
+  }
+}
+
+async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string }): Promise<ShardServeHandle> {
+  const config = sim.config;
+  const settings = config.settings;
+  const plugins = o.plugins ?? (await resolvePlugins(corePlugins, o.configFile, o.pluginSpecs ?? []));
+  const frames = sim.plans.map((p) => frameOf(p, sim.towns));
+  const tcfg = (settings as { telemetry?: ReturnType<typeof TelemetrySection.parse> }).telemetry ?? TelemetrySection.parse(undefined);
+  const stream = new ShardStream(tcfg, config.configId, sim.blocks, sim.towns);
+  stream.measure = o.measureCrossing ?? false;
+  const init: ServeRequest = { op: "init", configHash: config.configHash, worldTowns: sim.towns };
+  const first = perBlock(await sim.ext("init", init));
+  // The console's own world: no plug-ins, the served world's towns; its tick follows the blocks'.
+  const front = new World({ settings, plugins: [], towns: sim.towns, seed: sim.seed });
+  const flush = async (force: boolean) => {
+    const req: ServeRequest = { op: "flush", force };
+    stream.ingest(perBlock(await sim.ext("flush", req)), sim.tick);
+  };
+  const persistenceDir = (settings as { snapshot?: { storage?: { root?: string } } }).snapshot?.storage?.root;
+  const roots = [resolve(persistenceDir ?? "snapshots"), ...(settings.snapshot?.guardrails.allowed_paths ?? []).map((p) => resolve(p))];
+  const router = new ShardConsole({ sim, plugins, front, frames, stream, snapshotRoots: roots, flush });
+  const svc = router.service;
+  const tokens = o.tokensFile ? TokenTable.fromFile(o.tokensFile) : TokenTable.fromConfig(settings.console_auth);
+  svc.audit = typeof o.audit === "object" ? o.audit : new AuditLog(resolve(o.audit ?? "townlet-audit.ndjson"));
+
+  /** Queued commands of `at` applied between ticks; blocks apply what was routed to them at once. */
+  const between = async (at: "boundary" | "all", force: boolean) => {
+    front.tick = sim.tick;
+    router.routed = 0;
+    const ran = svc.drain(at, sim.tick);
+    if (router.routed > 0) await flush(false);
+    await router.idle();
+    if ((ran > 0 || force) && router.routed === 0) stream.publishNow();
+  };
+  const target: ServeTarget = {
+    get tick() {
+      return sim.tick;
+    },
+    async step() {
+      // Commands of the last boundary (a snapshot being written) finish before the next tick.
+      await router.idle();
+      front.tick = sim.tick;
+      // Routed commands reach their blocks before the step does (one message queue per thread).
+      svc.drain("tick", sim.tick + 1);
+      await sim.step();
+      front.tick = sim.tick;
+      stream.ingest(sim.extras as BlockPayloads[], sim.tick);
+      // Boundary commands run after the tick (as a world's onTick drain): snapshots here, a
+      // block's own at once; their effects are published with the next tick.
+      router.routed = 0;
+      if (svc.drain("boundary", sim.tick) > 0 && router.routed > 0) await flush(false);
+    },
+    between,
+  };
+  stream.ingest(first, sim.tick);
+
+  const metrics: ServeMetrics = new ServeMetrics({
+    world: {
+      get tick() {
+        return sim.tick;
+      },
+      towns: sim.towns,
+      get agents() {
+        return { length: stream.agents };
+      },
+      kpis: () => stream.kpis(),
+    },
+    configId: config.configId,
+    loop: () => loop.status(),
+    clients: () => server.conns,
+    server: () => server.stats,
+    eventsDropped: () => 0,
+    consoleQueue: () => svc.queued,
+  });
+  svc.audit = metrics.countingSink(svc.audit);
+  const loop = new ServeLoop(target, o.ticks ?? null, o.ticksPerSecond ?? null, o.onReached);
+  loop.paused = o.paused ?? false;
+  loop.onStep = (ms) => metrics.tickDone(ms);
+  svc.bind({
+    loop: {
+      pause: () => {
+        loop.paused = true;
+        loop.announce();
+        return loop.status();
+      },
+      resume: () => {
+        loop.paused = false;
+        loop.announce();
+        return loop.status();
+      },
+      speed: (tps) => {
+        loop.tps = tps;
+        loop.announce();
+        return loop.status();
+      },
+      status: () => loop.status(),
+    },
+  });
+  stream.addSection("loop", () => {
+    const { tick: _tick, ...rest } = loop.status();
+    void _tick;
+    return rest;
+  });
+  const gateway = new ConsoleGateway(svc, tokens, o.gateway);
+  const site = o.observer === false ? undefined : observerSite({ tokens });
+  const metricsRoute = metrics.route({ tokens, public: o.metricsPublic });
+  const server: TelemetryServer = new TelemetryServer(stream, gateway, {
+    host: o.host ?? "127.0.0.1",
+    port: o.port ?? 8765,
+    site: (req, res) => metricsRoute(req, res) || (site?.handle(req, res) ?? false),
+    ...o.server,
+  });
+  const url = await server.listen();
+  let detachFile: (() => void) | undefined;
+  let fileSink: FileSink | undefined;
+  const telemetryFile = o.telemetryFile ?? (tcfg.transport.type === "file" ? (tcfg.transport.file_path ?? undefined) : undefined);
+  if (telemetryFile) {
+    fileSink = new FileSink(stream, resolve(telemetryFile));
+    detachFile = stream.addSink(fileSink);
+  }
+  // A block that failed stopped the loop: clients hear of it (the loop section says stopped, with the error).
+  const running = loop.start().then(() => {
+    if (loop.error !== undefined) stream.publishNow();
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    wsUrl: url.replace(/^http/, "ws") + "/ws",
+    sim,
+    console: svc,
+    publisher: stream,
+    server,
+    loop,
+    tokens,
+    metrics,
+    close() {
+      closing ??= (async () => {
+        await loop.stop();
+        await running;
+        await router.idle().catch(() => {});
+        svc.cancelAll();
+        await server.close();
+        detachFile?.();
+        fileSink?.close();
+        await sim.close();
+      })();
+      return closing;
+    },
+  };
+}
