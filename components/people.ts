@@ -1,6 +1,8 @@
 // Per-agent employment, personality, lifecycle and reward state.
 import { defineResource } from "../engine/resource.ts";
-import { defineComponent } from "../engine/component.ts";
+import { defineComponent, type ComponentDef, type ComponentSchema } from "../engine/component.ts";
+import type { ConfigSections } from "../engine/config/sections.ts";
+import { needTable } from "./needs.ts";
 
 /** Shift states (Employment.shift_state). */
 export const ShiftState = { Idle: 0, PreShift: 1, AwaitStart: 2, OnTime: 3, Late: 4, Absent: 5, PostShift: 6 } as const;
@@ -32,7 +34,7 @@ export const Employment = defineComponent(
 /** Personality profiles (Personality.profile), as the original's agents/models.py. */
 export const PROFILE_NAMES = ["balanced", "socialite", "industrious", "stoic"] as const;
 
-export const Personality = defineComponent(
+const personalityTemplate = defineComponent(
   "Personality",
   {
     profile: { type: Uint8Array, doc: "index into PROFILE_NAMES" },
@@ -45,6 +47,30 @@ export const Personality = defineComponent(
   },
   "an agent's personality profile and traits",
 );
+
+const personalityPerWorld = new WeakMap<object, ComponentDef>();
+
+/**
+ * An agent's personality. Its need multipliers are per world: a `<need>_mult` column (default 1)
+ * for each need of the world's table (components/needs.ts) besides the default three, which the
+ * needs plug-in's decay reads. A world with no other need registers this very definition (the
+ * state hash and snapshots are the same as before needs were data).
+ */
+export const Personality: typeof personalityTemplate = {
+  ...personalityTemplate,
+  perWorld(settings: unknown): ComponentDef {
+    const extra = needTable(settings as ConfigSections).names.filter((n) => !(`${n}_mult` in personalityTemplate.schema));
+    if (extra.length === 0) return Personality;
+    let def = personalityPerWorld.get(settings as object);
+    if (!def) {
+      const fields: ComponentSchema = { ...personalityTemplate.schema };
+      for (const n of extra) fields[`${n}_mult`] = { type: Float32Array, default: 1, doc: `${n} decay multiplier (profile, personalities.need_multipliers), 1 = neutral` };
+      def = defineComponent("Personality", fields, personalityTemplate.doc);
+      personalityPerWorld.set(settings as object, def);
+    }
+    return def;
+  },
+};
 
 /** Exit reasons (Lifecycle.exit_reason). */
 export const ExitReason = { None: 0, Faint: 1, Eviction: 2, Unemployment: 3, Console: 4 } as const;

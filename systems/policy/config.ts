@@ -30,6 +30,15 @@ export const PersonalitiesSection = z
       .default({ balanced: 1.0 })
       .describe("profile -> weight for agents without an override; weights sum > 0, normalised to 1"),
     overrides: z.record(z.string().min(1), z.string()).default({}).describe("agent id -> profile, taking precedence over the draw"),
+    need_multipliers: z
+      .record(
+        z.string().min(1),
+        z.record(z.string().min(1), z.number().positive().max(10).describe("decay multiplier, 1 = neutral")).describe("need -> decay multiplier"),
+      )
+      .optional()
+      .describe(
+        "profile -> need -> decay multiplier with features.behavior.reward_multipliers on, over the profile's built-in ones (any need of needs:, a mod's included; the personality plug-in checks the names)",
+      ),
   })
   .superRefine((p, ctx) => {
     let total = 0;
@@ -59,6 +68,15 @@ export const PersonalitiesSection = z
         });
       }
     }
+    for (const profile of Object.keys(p.need_multipliers ?? {})) {
+      if (!isKnownProfile(profile.toLowerCase())) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["need_multipliers", profile],
+          message: `expected a known personality profile (${PERSONALITY_PROFILES.join(", ")}), got "${profile}"`,
+        });
+      }
+    }
   })
   .transform((p) => {
     // Names are case-insensitive as in the original; weights are normalised so they sum to 1.
@@ -73,7 +91,14 @@ export const PersonalitiesSection = z
     for (const key of Object.keys(summed).sort() as PersonalityProfile[]) distribution[key] = summed[key]! / total;
     const overrides: Record<string, PersonalityProfile> = {};
     for (const [agent, profile] of Object.entries(p.overrides)) overrides[agent] = profile.toLowerCase() as PersonalityProfile;
-    return { distribution, overrides };
+    // Absent stays absent (the config hash of a file without it is unchanged).
+    if (p.need_multipliers === undefined) return { distribution, overrides };
+    const need_multipliers: Partial<Record<PersonalityProfile, Record<string, number>>> = {};
+    for (const [profile, needs] of Object.entries(p.need_multipliers)) {
+      const key = profile.toLowerCase() as PersonalityProfile;
+      need_multipliers[key] = { ...need_multipliers[key], ...needs };
+    }
+    return { distribution, overrides, need_multipliers };
   })
   .prefault({})
   .describe("personality profile assignment");

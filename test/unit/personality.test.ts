@@ -135,3 +135,72 @@ describe("need multipliers", () => {
     expect(decayOnce(false)).toEqual([Math.fround(1 - 0.01), Math.fround(1 - 0.005)]);
   });
 });
+
+describe("need multipliers as data (personalities.need_multipliers)", () => {
+  /** A world with a fourth need, thirst (decay 0.01), and the given multipliers; sam is a socialite, bo balanced. */
+  function thirsty(multipliers: Record<string, unknown> | undefined, flag = true) {
+    let seen: [number, number] = [0, 0];
+    let sam = 0;
+    let bo = 0;
+    // Reads thirst after the decay of tick 1, before anything else of the tick changes it.
+    const probe = pinPlugin(({ world: ww, tick }) => {
+      if (tick === 1) {
+        const thirst = (ww.columns(Needs) as unknown as Record<string, Float32Array>).thirst;
+        seen = [thirst[sam], thirst[bo]];
+      }
+    });
+    const w = makeWorld(
+      {
+        world: { agents_per_town: 0, grid_size: [8, 8] },
+        needs: { thirst: { decay: 0.01 } },
+        personalities: { overrides: { sam: "socialite", bo: "balanced" }, ...(multipliers ? { need_multipliers: multipliers } : {}) },
+        features: { behavior: { reward_multipliers: flag } },
+      },
+      corePlugins,
+      [probe],
+    );
+    const full = { Needs: { hunger: 1, hygiene: 1, energy: 1, thirst: 1 } };
+    sam = w.spawnAgent(0, { name: "sam", init: full });
+    bo = w.spawnAgent(0, { name: "bo", init: full });
+    const P = w.columns(Personality) as unknown as Record<string, Float32Array>;
+    w.step();
+    return { w, P, sam, bo, seen };
+  }
+
+  it("gives a mod need its per-profile multiplier from config, and decay applies it", () => {
+    const { P, sam, bo, seen } = thirsty({ socialite: { thirst: 1.5 } });
+    expect(P.thirst_mult[sam]).toBe(Math.fround(1.5));
+    expect(P.thirst_mult[bo]).toBe(1);
+    expect(seen).toEqual([Math.fround(1 - 0.01 * Math.fround(1.5)), Math.fround(1 - 0.01)]);
+  });
+
+  it("decays a mod need at its plain rate for a profile the config does not name, and with the flag off", () => {
+    const none = thirsty(undefined);
+    expect(none.P.thirst_mult[none.sam]).toBe(1);
+    expect(none.seen).toEqual([Math.fround(1 - 0.01), Math.fround(1 - 0.01)]);
+    const off = thirsty({ socialite: { thirst: 1.5 } }, false);
+    expect(off.seen).toEqual([Math.fround(1 - 0.01), Math.fround(1 - 0.01)]);
+  });
+
+  it("lets the config override a built-in profile's multiplier of a default need, names case-insensitive", () => {
+    const { P, sam } = thirsty({ Socialite: { hygiene: 1.3 } });
+    expect(P.hygiene_mult[sam]).toBe(Math.fround(1.3));
+    expect(P.energy_mult[sam]).toBe(1);
+  });
+
+  it("refuses an unknown need naming the profile and the need, with the world's needs", () => {
+    expect(() => thirsty({ socialite: { thrist: 1.2 } })).toThrow(
+      /personalities\.need_multipliers\.socialite\.thrist: profile "socialite": "thrist" is not a need of this world \(needs: hunger, hygiene, energy, thirst; add it under needs:\) \(did you mean "thirst"\?\)/,
+    );
+  });
+
+  it("refuses an unknown profile and a multiplier that is not positive, naming where", () => {
+    expect(() => thirsty({ socialight: { thirst: 1.2 } })).toThrow(/need_multipliers\.socialight.*expected a known personality profile/s);
+    expect(() => thirsty({ stoic: { thirst: 0 } })).toThrow(/need_multipliers\.stoic\.thirst/);
+  });
+
+  it("keeps the Personality component of a world with only the default needs as it was", () => {
+    const w = empty();
+    expect(Object.keys(w.columns(Personality))).toEqual(["profile", "extroversion", "forgiveness", "ambition", "hunger_mult", "hygiene_mult", "energy_mult"]);
+  });
+});
