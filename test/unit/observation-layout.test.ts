@@ -1,15 +1,21 @@
 // The observation row's layout and who writes it: with every optional block on, each feature of
 // the original's order is written by exactly one owner (the observations plug-in for the clock,
 // its own state and the map summary; every other feature by the plug-in that declares it), and
-// a fresh small world's whole rows match, slot by slot, values derived from how it was set up.
+// a fresh small world's whole rows match, slot by slot, values derived from how it was set up;
+// and docs/modding.md's example feature works on the thirst mod.
 import { describe, expect, it } from "vitest";
 import { Activity, INTENT_NAMES, Option, OptionKind } from "../../components/activity.ts";
 import { Wallet, WALLET_SCALE } from "../../components/economy.ts";
-import { Needs } from "../../components/needs.ts";
+import { Needs, NeedsKey } from "../../components/needs.ts";
 import { Obj } from "../../components/objects.ts";
 import { Employment, Personality, ShiftState } from "../../components/people.ts";
 import { Agent } from "../../engine/core-components.ts";
-import { uidEmbedding, unitHash } from "../../engine/observation.ts";
+import { loadConfig } from "../../engine/config/loader.ts";
+import { uidEmbedding, unitHash, type ObservationFeatures } from "../../engine/observation.ts";
+import { definePlugin } from "../../engine/plugin.ts";
+import { resolvePlugins } from "../../engine/plugin-loader.ts";
+import { World } from "../../engine/world.ts";
+import { corePlugins } from "../../systems/index.ts";
 import { affordanceRegistry, objectById } from "../../systems/affordances/index.ts";
 import { buildObservations, observationSpec, observationsState } from "../../systems/observations/index.ts";
 import { OWN_FEATURES } from "../../systems/observations/layout.ts";
@@ -181,5 +187,47 @@ describe("the observation row's layout", () => {
     expect(Array.from(batch.agents)).toEqual([a, b]);
     expect(named(batch.features.subarray(0, F))).toEqual(named(expected(rowA)));
     expect(named(batch.features.subarray(F, 2 * F))).toEqual(named(expected(rowB)));
+  });
+});
+
+/** docs/modding.md's example (section "Observation features"): thirst felt at work. */
+const thirstAtWork: ObservationFeatures = {
+  // Names, from the settings: the layout is known before any state exists.
+  features: () => ["thirst_at_work"],
+  // Once per build: fetch columns here. at[k] is the row offset of features()[k].
+  bind({ world, resource }, at) {
+    if (!world.components.isRegistered(Employment)) return undefined; // the feature stays 0
+    const needs = resource(NeedsKey);
+    const thirst = needs.columns()[needs.table.index("thirst")];
+    const onShift = world.columns(Employment).on_shift;
+    const slot = at[0];
+    // Once per batch: agents[i]'s row starts at i * stride; rows start at 0.
+    return (agents, n, f, stride) => {
+      for (let i = 0; i < n; i++) {
+        const eid = agents[i];
+        if (onShift[eid] === 1) f[i * stride + slot] = 1 - thirst[eid];
+      }
+    };
+  },
+};
+
+describe("a mod's observation feature (docs/modding.md)", () => {
+  it("widens the thirst mod's row by one feature, after need_thirst and the original's features", async () => {
+    const MOD = "examples/mods/thirst/config.yaml";
+    const plugins = [...(await resolvePlugins(corePlugins, MOD)), definePlugin({ name: "fixture_thirst_at_work", requires: [NeedsKey], observations: thirstAtWork })];
+    const w = new World({ settings: loadConfig(MOD, plugins).settings, plugins });
+    const spec = observationSpec(w);
+    expect(spec.feature_count).toBe(83);
+    expect(spec.feature_index.need_thirst).toBe(3);
+    expect(spec.feature_names.at(-1)).toBe("thirst_at_work");
+    const [a, b] = w.agents;
+    const needs = w.resource(NeedsKey);
+    needs.columns()[needs.table.index("thirst")][a] = 0.25;
+    const E = w.columns(Employment);
+    E.on_shift[a] = 1;
+    E.on_shift[b] = 0;
+    const batch = buildObservations(w);
+    expect(batch.features[spec.feature_index.thirst_at_work]).toBe(0.75);
+    expect(batch.features[spec.feature_count + spec.feature_index.thirst_at_work]).toBe(0);
   });
 });
