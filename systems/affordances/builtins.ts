@@ -8,7 +8,7 @@ import { Position } from "../../components/space.ts";
 import { Town } from "../../engine/core-components.ts";
 import type { HookCall, HookRegistry } from "./hooks.ts";
 import type { AffordancesState } from "./state.ts";
-import { SpaceKey } from "../../components/grid.ts";
+import { nearestObject, SpaceKey } from "../../components/grid.ts";
 
 function price(call: HookCall, key: string): number {
   const econ = call.world.settings.economy as Record<string, number>;
@@ -60,8 +60,7 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
     if (space) {
       const P = c.world.columns(Position);
       const town = c.world.columns(Town).id[c.object];
-      const f = space.field(town, fridge, (t, ty) => objectsOf(st, t, ty));
-      const nearest = f.nearest[P.y[c.object] * space.width + P.x[c.object]];
+      const nearest = nearestObject(space, town, fridge, P.x[c.object], P.y[c.object], (t, ty) => objectsOf(st, t, ty));
       if (nearest !== 0) target = nearest;
     }
     // A batch: `economy.meals_per_cook` meals (default 1, as the original).

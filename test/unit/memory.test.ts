@@ -1,11 +1,13 @@
 // Issue #19's memory structures: the random-stream bank gives exactly the numbers and states of
 // the stream objects it replaces, the uid index finds live agents by uid like the Map did, and
-// the (town, type) object index lists what the Map of arrays listed.
+// the (town, type) object index lists what the Map of arrays listed, and the nearest object
+// without a distance field is the field's nearest object.
 import { describe, expect, it } from "vitest";
 import { createRng } from "../../engine/rng.ts";
 import { RngBank } from "../../engine/rng-bank.ts";
 import { UidIndex } from "../../engine/entities.ts";
 import { TownTypeIndex } from "../../systems/affordances/type-index.ts";
+import { nearestObject, SpatialIndex } from "../../components/grid.ts";
 
 describe("RngBank", () => {
   it("draws, per stream, the numbers createRng's stream of the same name draws, interleaved across streams", () => {
@@ -84,5 +86,23 @@ describe("TownTypeIndex", () => {
     expect(ix.get(0, 3).length).toBe(0);
     expect(ix.get(-1, 0).length).toBe(0);
     expect(TownTypeIndex.empty().get(0, 0).length).toBe(0);
+  });
+});
+
+describe("nearestObject", () => {
+  it("gives the distance field's nearest object on every tile, with one object or several, and 0 with none", () => {
+    const lists: Record<string, Int32Array> = {
+      one: Int32Array.of(41, 5, 2),
+      several: Int32Array.of(41, 5, 2, 42, 1, 6, 43, 6, 6),
+      none: new Int32Array(0),
+    };
+    for (const [name, list] of Object.entries(lists)) {
+      const of = () => list;
+      const field = new SpatialIndex(1, 8, 8, 64).field(0, 0, of);
+      const space = new SpatialIndex(1, 8, 8, 64);
+      for (let y = 0; y < 8; y++) {
+        for (let x = 0; x < 8; x++) expect(nearestObject(space, 0, 0, x, y, of), `${name} at ${x},${y}`).toBe(field.nearest[y * 8 + x]);
+      }
+    }
   });
 });
