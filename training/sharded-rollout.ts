@@ -328,7 +328,13 @@ export class ShardedRollout {
     if (bad.length) {
       const key = (e: unknown) => (e instanceof ShardError ? [e.tick, e.block] : [Infinity, Infinity]);
       bad.sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);
-      this.failure = bad[0] instanceof Error ? bad[0] : new Error(String(bad[0]));
+      const e = bad[0];
+      // A block's error names its tick; a worker that died is named with the tick it was running.
+      if (e instanceof ShardError) this.failure = e;
+      else {
+        this.failure = new Error(`${e instanceof Error ? e.message : String(e)} (at tick ${this.tick + 1})`);
+        if (e instanceof Error) this.failure.name = e.name;
+      }
       await Promise.allSettled(this.groups.map((g) => g.close()));
       throw this.failure;
     }

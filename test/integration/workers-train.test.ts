@@ -19,6 +19,7 @@ import { RolloutCollector, type CollectMode } from "../../training/rollout.ts";
 import { ShardedRollout } from "../../training/sharded-rollout.ts";
 
 const BOOM = fileURLToPath(new URL("../fixtures/boom.ts", import.meta.url));
+const CRASH = fileURLToPath(new URL("../fixtures/crash.ts", import.meta.url));
 
 let dir: string;
 beforeAll(async () => {
@@ -199,6 +200,28 @@ describe("training on a sharded world", () => {
       }
     }
   }, 120_000);
+
+  it("stops with an error naming the worker and the tick when a worker thread dies, instead of waiting for it", async () => {
+    const { resolvePlugins } = await import("../../engine/plugin-loader.ts");
+    const plugins = await resolvePlugins(corePlugins, DEFAULT_CONFIG_FILE, [CRASH]);
+    const build = { seed: 7, towns: 6, shards: 3, overrides: { "crash.how": "exit" } };
+    const sr = await ShardedRollout.open({ configFile: DEFAULT_CONFIG_FILE, build, plugins, pluginSpecs: [CRASH], workers: 2 });
+    try {
+      const model = buildBlock(sr.config.settings, plugins, { ...sr.plans[0], towns: 1 });
+      const c = new RolloutCollector(await createNeuralPolicy(model, { hidden: [8], seed: 1 }), 0.9);
+      let err: unknown;
+      try {
+        for (let t = 0; t < 20; t++) await sr.collectTick(c, undefined);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toBe("training worker 1 (blocks 1..2) exited (code 3) while the world ran (at tick 5)");
+      await expect(sr.collectTick(c, undefined)).rejects.toBe(err);
+    } finally {
+      await sr.close();
+    }
+  }, 60_000);
 
   it("refuses bad combinations with one line naming what and why", async () => {
     const tooMany = capture();
