@@ -182,6 +182,8 @@ export class ShardConsole {
 
   /** Sends one command to one block; resolves with its result (named globally) or throws its error. */
   private async send(block: number, name: string, args: unknown, ctx: CommandContext): Promise<unknown> {
+    const stopped = this.o.sim.stoppedBy;
+    if (stopped) throw new CommandError("unavailable", `${name} is unavailable: the world stopped: ${stopped.message}`);
     const req: ServeRequest = { op: "command", block, name, args, principal: { role: ctx.principal.role, label: ctx.principal.label }, via: ctx.via };
     this.routed++;
     const [res] = (await this.o.sim.ext("command", req, block)) as CommandResultT[];

@@ -12,7 +12,7 @@ import type { PersistenceState } from "../systems/persistence/index.ts";
 import type { Published, TelemetryPublisher } from "../systems/telemetry/index.ts";
 import { bindSystems } from "./serve-bind.ts";
 import { corePlugins, prepareBlock } from "./shard-host.ts";
-import { frameOf, payloadToGlobal, type BlockFrame } from "./serve-shard-ids.ts";
+import { frameOf, payloadToGlobal, toGlobal, type BlockFrame } from "./serve-shard-ids.ts";
 
 export { corePlugins, prepareBlock };
 
@@ -58,7 +58,8 @@ export function extend(set: BlockSet): ShardExtension {
         if (i < 0) throw new Error(`serve extension: block ${r.block} is not on this thread`);
         // Checked already by the main thread's console (role, arguments, cmd_id); this block's
         // console checks again, applies it in its next tick (or flush) and answers.
-        return served[i].svc.submit({ name: r.name, args: r.args, cmd_id: `routed-${++routed}` }, r.principal, r.via, "townlet-serve-router");
+        const frame = served[i].frame;
+        return served[i].svc.submit({ name: r.name, args: r.args, cmd_id: `routed-${++routed}` }, r.principal, r.via, "townlet-serve-router").then((res) => toGlobal(res, frame));
       }
       if (op === "flush" && r.op === "flush") {
         // Between ticks (a paused loop, a boundary command): queued commands apply now.

@@ -185,8 +185,13 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
     detachFile = stream.addSink(fileSink);
   }
   // A block that failed stopped the loop: clients hear of it (the loop section says stopped, with the error).
+  // Commands still apply (those needing the world answer that it stopped) until the server closes.
+  let afterStop: NodeJS.Timeout | undefined;
   const running = loop.start().then(() => {
-    if (loop.error !== undefined) stream.publishNow();
+    if (loop.error === undefined) return;
+    stream.publishNow();
+    afterStop = setInterval(() => void between("all", false).catch(() => {}), 50);
+    afterStop.unref();
   });
   let closing: Promise<void> | undefined;
   return {
@@ -203,6 +208,7 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
       closing ??= (async () => {
         await loop.stop();
         await running;
+        clearInterval(afterStop);
         await router.idle().catch(() => {});
         svc.cancelAll();
         await server.close();
