@@ -25,6 +25,8 @@ import { ENV_NAME } from "../env/parallel.ts";
 import { DEFAULT_ENV_CONFIG, TownletVectorEnv, type VectorStep } from "../env/vector.ts";
 import { loadConfig } from "../engine/config/loader.ts";
 import { corePlugins } from "../systems/index.ts";
+import type { AnyPlugin } from "../engine/plugin.ts";
+import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { ShardedVectorEnv } from "../env/sharded.ts";
 import { shardsOf } from "../engine/shard-blocks.ts";
 import {
@@ -65,7 +67,14 @@ export class Bridge {
   readonly env: BridgeEnv;
   /** Shared-memory files by slot, opened when a request names them (`shm_path`). */
   private shm: (number | undefined)[] = [];
-  constructor(env: BridgeEnv) {
+  /**
+   * `notes`: what openBridgeEnv said about the setup (a --workers cap), repeated in hello so that
+   * a client that does not read stderr sees it too.
+   */
+  constructor(
+    env: BridgeEnv,
+    private readonly notes: readonly string[] = [],
+  ) {
     this.env = env;
   }
 
@@ -140,6 +149,10 @@ export class Bridge {
       towns: v instanceof ShardedVectorEnv ? v.towns : v.world.towns,
       agents: v instanceof ShardedVectorEnv ? v.startAgents : v.world.agents.length,
       seed: v instanceof ShardedVectorEnv ? v.seed : v.world.seed,
+      // Threads running the world's blocks, the blocks (world.shards), and any cap on --workers.
+      workers: v instanceof ShardedVectorEnv ? v.workers : 1,
+      blocks: v instanceof ShardedVectorEnv ? v.blocks : 1,
+      notes: [...this.notes],
       spaces: {
         observation: { shape: [v.observationSize], dtype: "float32", low: null, high: null, features: v.featureCount, map: v.mapShape },
         action_mask: { shape: [v.actionCount], dtype: "uint8", low: 0, high: 1 },
@@ -239,6 +252,7 @@ export const BRIDGE_SPEC = {
     "max-cycles": { kind: "int", min: 1, help: "truncate episodes after N steps" },
     workers: { ...FLAG.workers, help: "threads running the world's blocks (default 1; capped by the blocks, see world.shards); replies do not depend on it" },
     shards: FLAG.shards,
+    plugin: FLAG.plugin,
   },
   examples: ["townlet serve --stdio --config configs/default.yaml --max-cycles 200", "townlet serve --stdio --shards 4 --workers 2"],
 } as const satisfies CommandSpec;
@@ -268,8 +282,19 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
   const workers = values.workers ?? 1;
   if (values.shards !== undefined) overrides = { ...overrides, "world.shards": values.shards };
   let bridge: Bridge;
+  const notes: string[] = [];
   try {
-    bridge = new Bridge(openBridgeEnv({ config: values.config, overrides, maxCycles, workers }, out));
+    // The config's plugins: and each --plugin (the sharded env's workers load the same specs).
+    const pluginSpecs = values.plugin ?? [];
+    const plugins = await resolvePlugins(corePlugins, values.config ?? DEFAULT_ENV_CONFIG, pluginSpecs);
+    const env = openBridgeEnv({ config: values.config, overrides, maxCycles, workers, plugins, pluginSpecs }, {
+      log: (l) => out.log(l),
+      err: (l) => {
+        notes.push(l);
+        out.err(l);
+      },
+    });
+    bridge = new Bridge(env, notes);
   } catch (e) {
     send(encodeFrame({ type: "error", id: null, fatal: true, error: (e as Error).name, message: (e as Error).message }));
     out.err((e as Error).message);
@@ -317,12 +342,24 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
  * TownletVectorEnv, whatever --workers says (one stderr line says so when N > 1); a sharded world
  * runs its blocks on min(N, blocks) threads.
  */
-export function openBridgeEnv(o: { config?: string; overrides?: Record<string, unknown>; maxCycles?: number; workers: number }, out: Out): BridgeEnv {
-  const blocks = shardsOf(loadConfig(o.config ?? DEFAULT_ENV_CONFIG, corePlugins, { overrides: o.overrides }).settings);
+export function openBridgeEnv(
+  o: {
+    config?: string;
+    overrides?: Record<string, unknown>;
+    maxCycles?: number;
+    workers: number;
+    /** The plug-ins, resolved (default: the core ones); `pluginSpecs` are the modules beyond the config's, for the worker threads. */
+    plugins?: readonly AnyPlugin[];
+    pluginSpecs?: readonly string[];
+  },
+  out: Out,
+): BridgeEnv {
+  const plugins = o.plugins ?? corePlugins;
+  const blocks = shardsOf(loadConfig(o.config ?? DEFAULT_ENV_CONFIG, plugins, { overrides: o.overrides }).settings);
   if (blocks <= 1) {
     if (o.workers > 1) out.err(`--workers ${o.workers}: capped at 1: this world is one block (set world.shards or --shards to split its towns)`);
-    return new TownletVectorEnv({ config: o.config, overrides: o.overrides, maxCycles: o.maxCycles });
+    return new TownletVectorEnv({ config: o.config, overrides: o.overrides, maxCycles: o.maxCycles, plugins });
   }
   if (o.workers > blocks) out.err(`--workers ${o.workers}: capped at ${blocks}: the world has ${blocks} blocks`);
-  return new ShardedVectorEnv({ config: o.config, overrides: o.overrides, maxCycles: o.maxCycles, workers: o.workers });
+  return new ShardedVectorEnv({ config: o.config, overrides: o.overrides, maxCycles: o.maxCycles, workers: o.workers, pluginSpecs: o.pluginSpecs }, plugins);
 }

@@ -2,6 +2,7 @@
 the replies do not depend on the number of threads."""
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import unittest
@@ -13,10 +14,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))
 
-from townlet_env import VectorEnv  # noqa: E402
+from townlet_env import EngineError, ParallelEnv, RayVectorEnv, VectorEnv, find_engine_command  # noqa: E402
 
 HAVE_ENGINE = shutil.which("node") is not None and (ROOT / "bin" / "townlet.mjs").is_file() and (ROOT / "node_modules").is_dir()
 MANY = str(ROOT / "configs" / "many-towns.yaml")
+CRASH = str(ROOT / "test" / "fixtures" / "crash.ts")
 # 4 towns in 2 blocks; agents faint soon and are replaced soon, so rows leave and join.
 OVERRIDES = {
     "world.towns": 4,
@@ -69,8 +71,50 @@ class WorkersVectorEnvTest(unittest.TestCase):
         self.assertGreater(float(np.abs(one[-1][0]["obs"]).sum()), 0.0)
 
     def test_vector_env_refuses_a_bad_worker_count(self):
+        for bad in (0, -1, 1.5, 2.0, "2", True, [2]):
+            with self.subTest(workers=bad), self.assertRaises(ValueError) as cm:
+                VectorEnv(config=MANY, overrides=OVERRIDES, workers=bad)
+            self.assertIn("workers must be None or an integer >= 1", str(cm.exception))
         with self.assertRaises(ValueError):
-            VectorEnv(config=MANY, overrides=OVERRIDES, workers=0)
+            RayVectorEnv(config=MANY, overrides=OVERRIDES, workers_per_actor=0)
+
+    def test_more_workers_than_blocks_are_capped_and_the_cap_is_stated(self):
+        with self.assertWarnsRegex(UserWarning, r"--workers 5: capped at 2: the world has 2 blocks"):
+            env = VectorEnv(config=MANY, overrides=OVERRIDES, max_cycles=5, workers=np.int64(5))
+        with env:
+            self.assertEqual((env.workers, env.blocks), (2, 2))
+            self.assertEqual(len(env.reset(seed=1).ids), 16)
+        one_block = {k: v for k, v in OVERRIDES.items() if k != "world.shards"}
+        with self.assertWarnsRegex(UserWarning, r"--workers 3: capped at 1: this world is one block"):
+            env = VectorEnv(config=MANY, overrides=one_block, max_cycles=5, workers=3)
+        with env:
+            self.assertEqual((env.workers, env.blocks), (1, 1))
+
+    def test_parallel_env_takes_workers(self):
+        with ParallelEnv(config=MANY, overrides=OVERRIDES, max_cycles=5, workers=2) as env:
+            obs, _ = env.reset(seed=3)
+            self.assertEqual(env.vector.workers, 2)
+            self.assertEqual(len(obs), 16)
+
+    def test_a_worker_that_exits_is_an_error_naming_it_and_the_engine_stays_up(self):
+        # TOWNLET_TSX=1: the fixture plug-in is TypeScript (a checkout built to dist/ would run compiled code).
+        cmd = ["env", "TOWNLET_TSX=1"] + find_engine_command() + [
+            "serve", "--stdio", "--workers", "2", "--plugin", CRASH,
+            "--overrides", json.dumps(dict(OVERRIDES, **{"crash.how": "exit", "crash.at_tick": 3, "crash.min_uid": 2**31})),
+        ]
+        with VectorEnv(command=cmd) as env:
+            r = env.reset()
+            for _ in range(2):
+                r = env.step(np.zeros(len(r.ids), np.int32))
+            with self.assertRaises(EngineError) as cm:
+                env.step(np.zeros(len(r.ids), np.int32))
+            msg = str(cm.exception)
+            self.assertEqual(msg, "env worker 1 (block 1, towns 2..3) died during the step to tick 3: it exited with code 3; the env is stopped (make a new one)")
+            # The engine process is up and answers every later request with the same error.
+            with self.assertRaises(EngineError) as again:
+                env.reset()
+            self.assertEqual(str(again.exception), msg)
+            self.assertIsNone(env.engine.proc.poll())
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import atexit
 import json
 import math
 import mmap
+import numbers
 import os
 import selectors
 import shutil
@@ -122,9 +123,11 @@ class EngineProcess:
     EngineDied; close() (or the context manager, or interpreter exit) leaves no process behind."""
 
     def __init__(self, config=None, overrides=None, max_cycles=None, command=None, timeout=30.0, startup_timeout=120.0, shm=None, workers=None):
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1):
+            raise ValueError(f"workers must be None or an integer >= 1 (threads running the world's blocks), got {workers!r}")
+        if workers is not None and command is not None:
+            raise ValueError("workers: give it in the command (--workers N) when you pass command")
         cmd = list(command) if command is not None else find_engine_command() + ["serve", "--stdio"]
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-            raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
         if command is None:
             if config is not None:
                 cmd += ["--config", str(config)]

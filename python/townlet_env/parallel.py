@@ -28,8 +28,9 @@ class ParallelEnv(_Base):
     metadata = {"name": "townlet_v1", "render_modes": [], "is_parallelizable": True}
     render_mode = None
 
-    def __init__(self, config=None, overrides=None, max_cycles=None, command=None, timeout=30.0, startup_timeout=120.0, shm=None):
-        self.vector = VectorEnv(config=config, overrides=overrides, max_cycles=max_cycles, command=command, timeout=timeout, startup_timeout=startup_timeout, shm=shm)
+    def __init__(self, config=None, overrides=None, max_cycles=None, command=None, timeout=30.0, startup_timeout=120.0, shm=None, workers=None):
+        # workers: as VectorEnv's (threads running a sharded world's blocks; the dicts do not depend on it).
+        self.vector = VectorEnv(config=config, overrides=overrides, max_cycles=max_cycles, command=command, timeout=timeout, startup_timeout=startup_timeout, shm=shm, workers=workers)
         v = self.vector
         obs_sp = v.hello["spaces"]
         self._obs_space = _spaces.make_dict(

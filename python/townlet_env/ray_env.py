@@ -19,6 +19,7 @@ import numbers
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -75,7 +76,10 @@ class _EngineActor:
         if self.env is not None:
             self.env.close()
             self.env = None
-        self.env = VectorEnv(command=self.command + ["serve", "--stdio", *args], timeout=self.timeout, startup_timeout=self.startup_timeout, shm=self.shm)
+        with warnings.catch_warnings():
+            # A --workers cap is stated once by the driver (RayVectorEnv), from the hello notes.
+            warnings.simplefilter("ignore", UserWarning)
+            self.env = VectorEnv(command=self.command + ["serve", "--stdio", *args], timeout=self.timeout, startup_timeout=self.startup_timeout, shm=self.shm)
         try:
             import ray
 
@@ -145,7 +149,8 @@ class RayVectorEnv:
     config, overrides, max_cycles: as VectorEnv (a relative config path is resolved here, on the
     driver). The towns (`world.towns`, from overrides or the config) are split over the actors.
     workers_per_actor: the engine's `--workers N` (worker threads in each engine); 1 = one
-    thread. Passed only when > 1. The threads run the blocks of each actor's world, so give
+    thread. Passed only when > 1; more than the blocks of an actor's world is capped (a
+    UserWarning says so; `self.workers` is the threads each engine uses). The threads run the blocks of each actor's world, so give
     `world.shards` (in overrides or the config; at most the towns of each actor's slice): a world
     of one block runs on one thread whatever N says. Replies do not depend on N. engine_command: the command that starts the engine on every
     node, without `serve --stdio` (default: the one this driver finds: TOWNLET_ENGINE,
@@ -230,7 +235,9 @@ class RayVectorEnv:
         for k, info in enumerate(infos):
             self._where[k] = info
         hello = infos[0]["hello"]
-        adopt_hello(self, hello)
+        adopt_hello(self, hello)  # workers and blocks: actor 0's engine's (per actor)
+        for note in dict.fromkeys(n for i in infos for n in i["hello"].get("notes") or ()):
+            warnings.warn(f"townlet_env: RayVectorEnv actors: {note}", UserWarning, stacklevel=2)
         self.transport = "ray:" + ",".join(sorted({i["transport"] for i in infos}))
         self.transport_reason = f"{self.actors} Ray actors, each with one engine child ({', '.join(i['transport'] for i in infos)} between actor and engine)"
         #: The first root seed (the config's), as VectorEnv's first reset without a seed uses.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -76,6 +77,9 @@ def adopt_hello(env, hello: dict) -> None:
     env.config_hash = hello["config_hash"]
     env.engine_version = hello["engine_version"]
     env.max_cycles = hello["max_cycles"]
+    #: Threads running the world's blocks, and the blocks (world.shards): 1 and 1 for a plain world.
+    env.workers = int(hello.get("workers", 1))
+    env.blocks = int(hello.get("blocks", 1))
 
 
 class StepResult(NamedTuple):
@@ -105,9 +109,12 @@ class VectorEnv:
         # `transport_reason` say which and why.
         # workers: the engine's `--workers N`, threads running the world's blocks (world.shards in
         # the overrides or the config; a world of one block runs on one thread whatever N says).
-        # Replies do not depend on it.
+        # Replies do not depend on it. More than the blocks is capped: `self.workers` holds the
+        # threads in use, and a UserWarning says so (the engine's note from hello).
         self.engine = EngineProcess(config=config, overrides=overrides, max_cycles=max_cycles, command=command, timeout=timeout, startup_timeout=startup_timeout, shm=shm, workers=workers)
         adopt_hello(self, self.engine.info)
+        for note in self.engine.info.get("notes") or ():
+            warnings.warn(f"townlet_env: {note}", UserWarning, stacklevel=2)
         self._ids: list = []
         self.last: Optional[StepResult] = None
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { MANY_TOWNS_CONFIG } from "../../bench/layouts.ts";
 import { ShardedVectorEnv } from "../../env/sharded.ts";
 import { TownletVectorEnv } from "../../env/vector.ts";
-import { Bridge, encodeFrame, openBridgeEnv, PROTOCOL_VERSION, type BridgeEnv } from "../../tools/bridge.ts";
+import { Bridge, cmdBridge, encodeFrame, openBridgeEnv, PROTOCOL_VERSION, type BridgeEnv } from "../../tools/bridge.ts";
 
 const BOOM = fileURLToPath(new URL("../fixtures/boom.ts", import.meta.url));
 /** 6 towns x 4 agents; agents faint soon and are replaced soon, so rows leave and join. */
@@ -26,8 +26,8 @@ type Header = Record<string, unknown> & { count: number; done: boolean; joined: 
 class Session {
   readonly bridge: Bridge;
   readonly frames: Buffer[] = [];
-  constructor(env: BridgeEnv) {
-    this.bridge = new Bridge(env);
+  constructor(env: BridgeEnv, notes: string[] = []) {
+    this.bridge = new Bridge(env, notes);
   }
   send(header: Record<string, unknown>, arrays: [string, Int32Array, number[]][] = []): Header {
     const frame = Buffer.concat(encodeFrame({ v: PROTOCOL_VERSION, id: this.frames.length, ...header }, arrays));
@@ -69,6 +69,18 @@ describe("the env bridge on a sharded world", () => {
     expect(a.headers.some((h) => Object.values(h.infos ?? {}).some((i) => i.exit_reason !== undefined))).toBe(true);
   });
 
+  it("states a --workers cap on stderr and in hello (a client may not read stderr)", () => {
+    const lines: string[] = [];
+    const env = openBridgeEnv({ config: MANY_TOWNS_CONFIG, overrides: THREE, maxCycles: 10, workers: 5 }, { log: () => {}, err: (l) => lines.push(l) });
+    const s = new Session(env, lines);
+    try {
+      expect(lines).toEqual(["--workers 5: capped at 3: the world has 3 blocks"]);
+      expect(s.send({ type: "hello" })).toMatchObject({ workers: 3, blocks: 3, notes: lines });
+    } finally {
+      s.bridge.shutdown();
+    }
+  }, 60_000);
+
   it("serves a one-block world with today's env whatever --workers says, and says so once", () => {
     const lines: string[] = [];
     const env = openBridgeEnv({ config: MANY_TOWNS_CONFIG, overrides: SMALL, maxCycles: 10, workers: 4 }, { log: () => {}, err: (l) => lines.push(l) });
@@ -93,12 +105,16 @@ describe("the env bridge on a sharded world", () => {
         s.bridge.shutdown();
       }
     }
+    // Every reply but the hellos (they say how many threads run the blocks) is the same bytes.
+    const hellos = [0, runs[0].headers.findIndex((x, i) => i > 0 && x.type === "hello")];
     for (const r of runs.slice(1)) {
       expect(r.frames.length).toBe(runs[0].frames.length);
-      for (let i = 0; i < r.frames.length; i++) expect(Buffer.compare(r.frames[i], runs[0].frames[i]), `reply ${i}`).toBe(0);
+      for (let i = 0; i < r.frames.length; i++) if (!hellos.includes(i)) expect(Buffer.compare(r.frames[i], runs[0].frames[i]), `reply ${i}`).toBe(0);
+      for (const i of hellos) expect({ ...r.headers[i], workers: 0 }).toEqual({ ...runs[0].headers[i], workers: 0 });
     }
+    expect(runs.map((r) => r.headers[0].workers)).toEqual([1, 2, 3]);
     const h = runs[0].headers;
-    expect(h[0]).toMatchObject({ type: "hello", towns: 6, agents: 24 });
+    expect(h[0]).toMatchObject({ type: "hello", towns: 6, agents: 24, blocks: 3, notes: [] });
     const reset = h[1];
     expect(reset.count).toBe(24);
     // Rows after a reset: the blocks' agents in block order, ids unique across blocks.
@@ -171,6 +187,12 @@ describe("the env bridge on a sharded world", () => {
       s.bridge.shutdown();
     }
   }, 120_000);
+
+  it("refuses --workers 0, a negative or fractional count and a non-number on serve --stdio, naming the flag", async () => {
+    for (const bad of ["0", "-1", "1.5", "two"]) {
+      await expect(cmdBridge(["--workers", bad], { log: () => {}, err: () => {} })).rejects.toThrow(/--workers/);
+    }
+  });
 
   it("refuses a world with more blocks than towns, naming world.shards", () => {
     expect(() => openBridgeEnv({ config: MANY_TOWNS_CONFIG, overrides: { ...SMALL, "world.shards": 7 }, workers: 2 }, { log: () => {}, err: () => {} })).toThrow(/world\.shards \(7\) must be at most world\.towns \(6\)/);
