@@ -9,7 +9,7 @@ import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { ShardError, loadShardedConfig, planBlocks, shardsOf } from "../engine/shard-blocks.ts";
 import { corePlugins } from "../systems/index.ts";
 import { PolicyBlocks, type BlockMode } from "./sharded-blocks.ts";
-import type { PolicyWorkerInit, PolicyWorkerRequest } from "./sharded-rollout.ts";
+import type { PolicyWorkerInit, PolicyWorkerRequest } from "./sharded-groups.ts";
 
 export function errorOf(e: unknown): { name: string; message: string; reason?: string; block?: number; towns?: [number, number]; tick?: number } {
   if (e instanceof ShardError) return { name: e.name, message: e.message, reason: e.reason, block: e.block, towns: [e.towns[0], e.towns[1]], tick: e.tick };

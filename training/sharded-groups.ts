@@ -1,0 +1,211 @@
+// The threads of a sharded rollout (training/sharded-rollout.ts) as the main thread drives them:
+// LocalGroup runs its blocks in the main thread (--workers 1), WorkerGroup in a worker thread
+// (training/sharded-worker.ts) with one message each way per request; each gives the views of its
+// blocks' shared row buffers (training/sharded-blocks.ts). A worker that fails or exits rejects
+// every pending and later request with an error naming it.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { BuildOverrides } from "../engine/build.ts";
+import { ShardError } from "../engine/shard-blocks.ts";
+import { rowsBytes, rowsViews, type AdvanceReport, type BlockMode, type BlockRows, type DecideReport, type PolicyBlocks } from "./sharded-blocks.ts";
+
+/** What a worker needs to build its blocks (structured-cloned). */
+export interface PolicyWorkerInit {
+  policyShardWorker: true;
+  configFile: string;
+  build: BuildOverrides;
+  pluginSpecs: string[];
+  blocks: number[];
+}
+
+export type PolicyWorkerRequest =
+  | { id: number; op: "decide"; mode: BlockMode; ratio: number }
+  | { id: number; op: "advance"; conflict: boolean; hashes: boolean }
+  | { id: number; op: "reset"; seed: number }
+  | { id: number; op: "final" | "kpis" | "hashes" };
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; reason?: string; block?: number; towns?: [number, number]; tick?: number } };
+
+type Rebuffer = { live: number[]; sabs: (SharedArrayBuffer | null)[] };
+
+/** One thread's blocks, driven from the main thread. */
+export interface Group {
+  readonly blocks: readonly number[];
+  /** Block i's views (of the group's i-th block). */
+  rows(i: number): BlockRows;
+  decide(mode: BlockMode, ratio: number): Promise<DecideReport>;
+  advance(conflict: boolean, hashes: boolean): Promise<AdvanceReport>;
+  reset(seed: number): Promise<Rebuffer>;
+  final(): Promise<Rebuffer>;
+  kpis(): Promise<Record<string, unknown>[]>;
+  hashes(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export class LocalGroup implements Group {
+  constructor(
+    readonly set: PolicyBlocks,
+    readonly blocks: readonly number[],
+  ) {}
+  rows(i: number): BlockRows {
+    return this.set.rows[i];
+  }
+  async decide(mode: BlockMode, ratio: number): Promise<DecideReport> {
+    this.set.setMode(mode, ratio);
+    return this.set.decide();
+  }
+  async advance(conflict: boolean, hashes: boolean): Promise<AdvanceReport> {
+    return this.set.advance(conflict, hashes);
+  }
+  async reset(seed: number): Promise<Rebuffer> {
+    return this.set.reset(seed);
+  }
+  async final(): Promise<Rebuffer> {
+    return this.set.final();
+  }
+  async kpis(): Promise<Record<string, unknown>[]> {
+    return this.set.set.kpis();
+  }
+  async hashes(): Promise<string[]> {
+    return this.set.set.hashes();
+  }
+  async close(): Promise<void> {}
+}
+
+/** The worker's entry module, as sources (through tsx) or compiled. */
+function workerModule(): { url: string; tsx: boolean } {
+  const here = import.meta.url;
+  if (here.endsWith(".ts")) return { url: new URL("./sharded-worker.ts", here).href, tsx: true };
+  for (const rel of ["./sharded-worker.js", "../training/sharded-worker.js"]) {
+    const u = new URL(rel, here);
+    if (existsSync(fileURLToPath(u))) return { url: u.href, tsx: false };
+  }
+  throw new Error(`the training shard worker module (training/sharded-worker.js) was not found next to ${fileURLToPath(here)}`);
+}
+
+function toError(e: Extract<Reply, { ok: false }>["error"], who: string): Error {
+  if (e.name === "ShardError" && e.block !== undefined && e.towns && e.tick !== undefined) return new ShardError(e.block, e.towns, e.tick, e.reason ?? e.message);
+  const err = new Error(`${who}: ${e.message}`);
+  err.name = e.name;
+  return err;
+}
+
+export class WorkerGroup implements Group {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private failure: Error | undefined;
+  private closing = false;
+  private views: BlockRows[] = [];
+  startLive: number[] = [];
+
+  private constructor(
+    readonly index: number,
+    readonly blocks: readonly number[],
+    private readonly worker: Worker,
+    private readonly D: number,
+    private readonly A: number,
+  ) {}
+
+  private get who(): string {
+    const b = this.blocks;
+    return `training worker ${this.index} (blocks ${b.length === 1 ? b[0] : `${b[0]}..${b[b.length - 1]}`})`;
+  }
+
+  /** Starts a worker and waits until it has built its blocks (or rejects with its error). */
+  static start(index: number, init: PolicyWorkerInit, D: number, A: number): Promise<WorkerGroup> {
+    const mod = workerModule();
+    const tsx = mod.tsx ? import.meta.resolve("tsx/esm/api") : undefined;
+    const boot = tsx
+      ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(mod.url)}); });`
+      : `import(${JSON.stringify(mod.url)});`;
+    const worker = new Worker(boot, { eval: true, workerData: init });
+    const g = new WorkerGroup(index, init.blocks, worker, D, A);
+    const ready = new Promise<WorkerGroup>((resolve, reject) => {
+      g.pending.set(0, {
+        resolve: (v) => {
+          const r = v as { sabs: SharedArrayBuffer[]; live: number[] };
+          g.adopt(r.sabs);
+          g.startLive = r.live;
+          resolve(g);
+        },
+        reject,
+      });
+    });
+    worker.on("message", (m: Reply) => g.settle(m));
+    worker.on("error", (e) => g.fail(new Error(`${g.who} failed: ${e instanceof Error ? e.message : String(e)}`)));
+    worker.on("exit", (code) => {
+      if (!g.closing) g.fail(new Error(`${g.who} exited (code ${code}) while the world ran`));
+    });
+    return ready;
+  }
+
+  private settle(m: Reply): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.ok) p.resolve(m.value);
+    else p.reject(toError(m.error, this.who));
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const p of this.pending.values()) p.reject(this.failure);
+    this.pending.clear();
+  }
+
+  private call<T>(req: DistributiveOmit<PolicyWorkerRequest, "id">): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ ...req, id });
+    });
+  }
+
+  private adopt(sabs: (SharedArrayBuffer | null)[]): void {
+    const per = rowsBytes(1, this.D, this.A);
+    for (let i = 0; i < sabs.length; i++) {
+      const sab = sabs[i];
+      if (sab) this.views[i] = rowsViews(sab, Math.floor(sab.byteLength / per), this.D, this.A);
+    }
+  }
+
+  rows(i: number): BlockRows {
+    return this.views[i];
+  }
+  async decide(mode: BlockMode, ratio: number): Promise<DecideReport> {
+    const r = await this.call<DecideReport>({ op: "decide", mode, ratio });
+    this.adopt(r.sabs);
+    return r;
+  }
+  async advance(conflict: boolean, hashes: boolean): Promise<AdvanceReport> {
+    const r = await this.call<AdvanceReport>({ op: "advance", conflict, hashes });
+    this.adopt(r.sabs);
+    return r;
+  }
+  async reset(seed: number): Promise<Rebuffer> {
+    const r = await this.call<Rebuffer>({ op: "reset", seed });
+    this.adopt(r.sabs);
+    return r;
+  }
+  async final(): Promise<Rebuffer> {
+    const r = await this.call<Rebuffer>({ op: "final" });
+    this.adopt(r.sabs);
+    return r;
+  }
+  kpis(): Promise<Record<string, unknown>[]> {
+    return this.call({ op: "kpis" });
+  }
+  hashes(): Promise<string[]> {
+    return this.call({ op: "hashes" });
+  }
+  async close(): Promise<void> {
+    this.closing = true;
+    this.failure ??= new Error("the sharded world is closed");
+    await this.worker.terminate();
+  }
+}
+
