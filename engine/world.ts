@@ -2,10 +2,11 @@
 // plug-ins' components, per-town state, messages, random streams and resources, and the tick
 // that runs every system in phase order. Knows no game rule. Its parts: world-types.ts (options,
 // SystemError, KernelState), world-plugins.ts (loading plug-ins, contexts, states and resources),
-// world-tick.ts (the tick), agent-list.ts (live agents and their runs), world-hash.ts (the state hash).
+// world-tick.ts (the tick), agent-list.ts (live agents and their runs), agent-ids.ts (uids and names),
+// world-hash.ts (the state hash).
 import { ComponentStore, type Column, type ComponentDef, type ComponentSchema } from "./component.ts";
 import { Agent, Town } from "./core-components.ts";
-import { EntityIndex, UidIndex } from "./entities.ts";
+import { EntityIndex } from "./entities.ts";
 import { MessageBus, type MessageDef, type MessageFields, type MessageView } from "./message.ts";
 import { PHASES, phaseIndex, type Phase } from "./phases.ts";
 import type { AnyPlugin } from "./plugin.ts";
@@ -17,6 +18,7 @@ import { SystemError, type InitValues, type KernelState, type WorldOptions } fro
 import { PluginStates, loadPlugin, pluginStreamName, type PluginRuntime, type RunnableSystem } from "./world-plugins.ts";
 import { hashWorldState } from "./world-hash.ts";
 import { AgentList } from "./agent-list.ts";
+import { AgentIds, checkUidRange } from "./agent-ids.ts";
 import { TickRunner } from "./world-tick.ts";
 
 // The world's parts live beside it; every name it exported is still exported here.
@@ -42,10 +44,8 @@ export class World {
   private plugs = new PluginStates();
   /** Live agents (and their runs of ids), rebuilt when agents come or go. */
   private agentList = new AgentList();
-  private nextUid = 0;
-  private uidToEid!: UidIndex;
-  private names = new Map<number, string>();
-  private nameToUid = new Map<string, number>();
+  /** Agent uids, the live uid -> entity index and agents' names (engine/agent-ids.ts). */
+  private ids!: AgentIds;
   private interned: string[] = [];
   private internIds = new Map<string, number>();
   private readonly initialCapacity: number | undefined;
@@ -68,9 +68,7 @@ export class World {
     this.initialCapacity = opts.capacity;
     this.uidBase = opts.uidBase ?? 0;
     this.uidLimit = opts.uidLimit ?? 2 ** 32 - this.uidBase;
-    if (!Number.isInteger(this.uidBase) || this.uidBase < 0 || !Number.isInteger(this.uidLimit) || this.uidLimit < 1 || this.uidBase + this.uidLimit > 2 ** 32) {
-      throw new RangeError(`uidBase/uidLimit must be integers with 0 <= base and base + limit <= 2^32, got ${this.uidBase}/${this.uidLimit}`);
-    }
+    checkUidRange(this.uidBase, this.uidLimit);
     const seen = new Set<string>();
     for (const p of this.plugins) {
       if (seen.has(p.name)) throw new Error(`plug-in "${p.name}" is registered twice`);
@@ -91,10 +89,7 @@ export class World {
     this.plugs = new PluginStates();
     this.runtimes = [];
     this.agentList = new AgentList();
-    this.nextUid = 0;
-    this.uidToEid = new UidIndex(this.uidBase, this.agentHint());
-    this.names = new Map();
-    this.nameToUid = new Map();
+    this.ids = new AgentIds(this.uidBase, this.uidLimit, this.agentHint());
     this.interned = [];
     this.internIds = new Map();
     this.ticker.tickEndTasks = [];
@@ -139,6 +134,19 @@ export class World {
   /** Runs one tick: every phase, every system in schedule order. */
   step(): void {
     this.ticker.step(this);
+  }
+
+  /**
+   * Runs a tick up to (not including) the system named `system` and leaves the tick open;
+   * `stepRest()` finishes it. Together they equal one step() (tools that act between phases).
+   */
+  stepTo(system: string): void {
+    this.ticker.stepTo(this, system);
+  }
+
+  /** Finishes a tick paused by stepTo(). */
+  stepRest(): void {
+    this.ticker.stepRest(this);
   }
 
   /** Runs `n` ticks. */
@@ -252,19 +260,10 @@ export class World {
    * job, ...), then `init` overrides fields. `name` replaces the default id `agent_<uid>`.
    */
   spawnAgent(town: number, opts: { name?: string; init?: InitValues } = {}): number {
-    if (opts.name !== undefined) {
-      if (this.nameToUid.has(opts.name)) throw new Error(`an agent named "${opts.name}" already exists`);
-      if (/^agent_\d+$/.test(opts.name)) throw new Error(`agent name "${opts.name}" is reserved for default ids (agent_<n>); choose another`);
-    }
-    if (this.nextUid >= this.uidLimit) throw new RangeError(`this world has handed out all of its ${this.uidLimit} agent ids`);
-    const uid = this.uidBase + this.nextUid++;
+    const uid = this.ids.claim(opts.name);
     const eid = this.spawnEntity(town, []);
     this.attach(eid, Agent, { uid });
-    this.uidToEid.set(uid, eid);
-    if (opts.name !== undefined) {
-      this.names.set(uid, opts.name);
-      this.nameToUid.set(opts.name, uid);
-    }
+    this.ids.place(uid, eid, opts.name);
     this.agentList.dirty = true;
     for (const r of this.spawnHooks) r.plugin.onAgentSpawn!(r.ctx, eid);
     if (opts.init) {
@@ -287,8 +286,7 @@ export class World {
   removeEntity(eid: number): void {
     if (this.components.has(Agent, eid)) {
       for (const r of this.removeHooks) r.plugin.onAgentRemove!(r.ctx, eid);
-      const uid = this.components.columns(Agent).uid[eid];
-      this.uidToEid.delete(uid);
+      this.ids.forget(this.components.columns(Agent).uid[eid]);
       this.agentList.dirty = true;
     }
     this.components.removeAll(eid);
@@ -301,25 +299,17 @@ export class World {
 
   /** The stable external id of an agent: its name, or `agent_<uid>`. */
   agentName(eid: number): string {
-    const uid = this.components.columns(Agent).uid[eid];
-    return this.names.get(uid) ?? `agent_${uid}`;
+    return this.ids.name(this.components.columns(Agent).uid[eid]);
   }
 
   /** The entity of a live agent by external id, or -1. */
   agentEid(name: string): number {
-    let uid = this.nameToUid.get(name);
-    if (uid === undefined) {
-      const m = /^agent_(0|[1-9]\d*)$/.exec(name);
-      if (!m) return -1;
-      uid = Number(m[1]);
-      if (this.names.has(uid)) return -1;
-    }
-    return this.uidToEid.get(uid);
+    return this.ids.eid(name);
   }
 
   /** Number of agents ever spawned (the next agent's uid). */
   get agentsSpawned(): number {
-    return this.nextUid;
+    return this.ids.next;
   }
 
   // ---- access for tools and plug-ins ----------------------------------------------------------
@@ -396,7 +386,7 @@ export class World {
 
   /** Key figures from the kernel (alive_agents) and every plug-in's `kpis`, in plug-in order. */
   kpis(): Record<string, unknown> {
-    const out: Record<string, unknown> = { alive_agents: this.agents.length, agents_spawned: this.nextUid };
+    const out: Record<string, unknown> = { alive_agents: this.agents.length, agents_spawned: this.ids.next };
     for (const { plugin, ctx } of this.runtimes) {
       if (!plugin.kpis) continue;
       ctx.agents = this.agents;
@@ -428,11 +418,11 @@ export class World {
       tick: this.tick,
       seed: this.seed,
       capacity: this.components.capacity,
-      nextUid: this.nextUid,
+      nextUid: this.ids.next,
       aliveCount: ix.aliveCount,
       maxId: ix.maxId,
       dense: ix.dense.slice(),
-      names: [...this.names.entries()].sort((a, b) => a[0] - b[0]),
+      names: this.ids.namedList(),
       interned: [...this.interned],
     };
   }
@@ -449,15 +439,9 @@ export class World {
     this.entities = ix;
     this.tick = k.tick;
     this.seed = k.seed;
-    this.nextUid = k.nextUid;
-    this.names = new Map(k.names);
-    this.nameToUid = new Map(k.names.map(([uid, n]) => [n, uid]));
     this.interned = [...k.interned];
     this.internIds = new Map(this.interned.map((s, i) => [s, i]));
-    this.uidToEid = new UidIndex(this.uidBase, k.nextUid);
-    const isAgent = this.components.flags(Agent);
-    const uid = this.components.columns(Agent).uid;
-    for (let eid = 1; eid <= k.maxId; eid++) if (isAgent[eid] === 1) this.uidToEid.set(uid[eid], eid);
+    this.ids.restore(k.nextUid, k.names, this.components.flags(Agent), this.components.columns(Agent).uid, k.maxId);
     this.agentList.dirty = true;
     this.ticker.tickEndTasks = [];
   }
@@ -479,7 +463,8 @@ export class World {
    * still in flight, interned strings and every plug-in's persistent state.
    */
   stateHash(): string {
-    const { tick, towns, nextUid, entities, components, townStore, rng, messages, interned, names, plugins } = this;
+    const { tick, towns, entities, components, townStore, rng, messages, interned, plugins } = this;
+    const { next: nextUid, names } = this.ids;
     return hashWorldState({ tick, towns, nextUid, entities, components, townStore, rng, messages, interned, names, plugins, states: this.plugs.states });
   }
 }
