@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import unittest
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -232,6 +233,16 @@ class RayVectorEnvTest(unittest.TestCase):
                 return r.obs.tobytes(), list(r.ids)
 
         self.assertEqual(run(2), run(1))
+
+    def test_more_workers_per_actor_than_blocks_are_capped_once_in_the_driver(self):
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            env = RayVectorEnv(config=MANY, actors=1, overrides={"world.towns": 4, "world.shards": 2}, max_cycles=5, workers_per_actor=3, actor_options={"num_cpus": 1})
+        with env:
+            self.assertEqual((env.workers, env.blocks), (2, 2))
+            self.assertEqual(len(env.reset(seed=1).ids), 32)
+        notes = [str(w.message) for w in got if issubclass(w.category, UserWarning)]
+        self.assertEqual(notes, ["townlet_env: RayVectorEnv actors: --workers 3: capped at 2: the world has 2 blocks"])
 
     def test_more_cpus_than_the_cluster_has_is_refused(self):
         with self.assertRaises(ValueError) as cm:
