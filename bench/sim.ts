@@ -68,6 +68,14 @@ export interface SimResult {
   buffer_bytes_per_agent: number;
   /** Bytes of component and town-state columns, per agent (capacity, not just live rows). */
   column_bytes_per_agent: number;
+  /**
+   * bytes_per_agent (and its split) again after the timed ticks (two forced GCs; the bare loop's
+   * arrays left out), over the agents then live: what pools, caches and message buffers add once
+   * the world runs.
+   */
+  ticked_bytes_per_agent: number;
+  ticked_heap_bytes_per_agent: number;
+  ticked_buffer_bytes_per_agent: number;
   /** Whether a forced GC preceded the memory readings (node --expose-gc). */
   gc_exposed: boolean;
   /** Garbage collections that started during the timed ticks, by kind, and their total pause. */
@@ -90,6 +98,11 @@ export interface SimResult {
    * and bytes per agent (allocated capacity), largest first; plus the entity index.
    */
   column_table: ColumnRow[];
+  /**
+   * Typed-array bytes reachable from each plug-in's state after the timed ticks (columns left
+   * out: they are column_table's), per agent, largest first.
+   */
+  state_table: { plugin: string; bytes: number; bytes_per_agent: number }[];
 }
 
 export interface ColumnRow {
@@ -115,6 +128,61 @@ export function columnTable(world: World): ColumnRow[] {
   });
   add("(entity index)", "Uint32Array", world.entities.bytes());
   return rows.sort((a, b) => b.bytes - a.bytes || (a.column < b.column ? -1 : 1));
+}
+
+/**
+ * Bytes of the typed arrays reachable from each plug-in's state (own properties, array elements,
+ * Map and Set values, at most 6 levels deep; each buffer counted once, the world's columns not at
+ * all), per agent, largest first.
+ */
+export function stateTable(world: World): { plugin: string; bytes: number; bytes_per_agent: number }[] {
+  const agents = Math.max(1, world.agents.length);
+  const seen = new Set<unknown>([world]);
+  const mark = (_d: unknown, cols: Record<string, ArrayBufferView>, has: Uint8Array) => {
+    for (const c of Object.values(cols)) seen.add(c.buffer);
+    seen.add(has.buffer);
+  };
+  world.components.forEach(mark);
+  world.townStore.forEach(mark);
+  // Another plug-in's state reached from this one (a resource it holds) is that plug-in's row.
+  const states = new Map<string, unknown>();
+  for (const p of world.plugins) {
+    try {
+      states.set(p.name, world.state(p.name));
+    } catch {
+      // no state
+    }
+  }
+  // A state and what it holds directly belong to its plug-in, whoever else holds them.
+  const owner = new Map<unknown, string>();
+  for (const [name, st] of states) {
+    owner.set(st, name);
+    if (st !== null && typeof st === "object") for (const v of Object.values(st)) if (v !== null && typeof v === "object" && !owner.has(v)) owner.set(v, name);
+  }
+  let current = "";
+  const walk = (x: unknown, depth: number): number => {
+    if (x === null || typeof x !== "object" || seen.has(x)) return 0;
+    const o = owner.get(x);
+    if (o !== undefined && o !== current) return 0;
+    seen.add(x);
+    if (ArrayBuffer.isView(x)) {
+      if (seen.has(x.buffer)) return 0;
+      seen.add(x.buffer);
+      return x.buffer.byteLength;
+    }
+    if (depth >= 6) return 0;
+    let b = 0;
+    const values = x instanceof Map || x instanceof Set ? [...x.values()] : Array.isArray(x) ? x : Object.values(x);
+    for (const v of values) b += walk(v, depth + 1);
+    return b;
+  };
+  const rows: { plugin: string; bytes: number; bytes_per_agent: number }[] = [];
+  for (const [plugin, st] of states) {
+    current = plugin;
+    const bytes = walk(st, 0);
+    if (bytes > 0) rows.push({ plugin, bytes, bytes_per_agent: round(bytes / agents, 2) });
+  }
+  return rows.sort((a, b) => b.bytes - a.bytes);
 }
 
 /** The q-quantile (0..1) of `xs` by the nearest-rank rule. */
@@ -180,7 +248,7 @@ class GcCounter {
  * returns its ms; needs are refilled every 50 passes (outside the timing), as the engine's
  * agents eat and sleep, so the clamps do real work. Created warm (optimised).
  */
-export function bareDecay(n: number, rates: { hunger: number; hygiene: number; energy: number }, scaled: boolean): { pass(): number } {
+export function bareDecay(n: number, rates: { hunger: number; hygiene: number; energy: number }, scaled: boolean): { pass(): number; bytes: number } {
   const h = new Float32Array(n);
   const y = new Float32Array(n);
   const e = new Float32Array(n);
@@ -228,7 +296,7 @@ export function bareDecay(n: number, rates: { hunger: number; hygiene: number; e
   // Warm until the optimising compiler has surely taken the loop (a few million iterations).
   const warm = Math.max(20, Math.ceil(3e6 / Math.max(1, n)));
   for (let r = 0; r < warm; r++) pass();
-  return { pass };
+  return { pass, bytes: 6 * 4 * n };
 }
 
 /** Runs one size. */
@@ -299,6 +367,8 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     progress.stop();
     const g = await gcs.stop(start, end);
     const heapGrowth = (process.memoryUsage().heapUsed - heap0) / ticks;
+    const ticked = memory();
+    const liveNow = Math.max(1, world.agents.length);
     const ms = tickMs / ticks;
     const system_ms: Record<string, number> = {};
     for (const s of world.systemTimes()) system_ms[s.system] = round(s.ms / ticks, 4);
@@ -330,6 +400,9 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       heap_bytes_per_agent: Math.round((after.heap - before.heap) / Math.max(1, agents)),
       buffer_bytes_per_agent: Math.round((after.buffers - before.buffers) / Math.max(1, agents)),
       column_bytes_per_agent: Math.round(world.columnBytes() / Math.max(1, agents)),
+      ticked_bytes_per_agent: Math.round((ticked.total - before.total - bare.bytes) / liveNow),
+      ticked_heap_bytes_per_agent: Math.round((ticked.heap - before.heap) / liveNow),
+      ticked_buffer_bytes_per_agent: Math.round((ticked.buffers - before.buffers - bare.bytes) / liveNow),
       gc_exposed: gc !== undefined,
       major_gcs: g.major,
       minor_gcs: g.minor,
@@ -342,6 +415,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       build_s: round(buildS, 2),
       system_ms,
       column_table: columnTable(world),
+      state_table: stateTable(world),
     };
   } finally {
     bw.dispose();

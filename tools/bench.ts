@@ -250,6 +250,7 @@ export function formatResults(layout: string, policy: string, tensorBackend: str
     ["cpu ms/tick", 11, (r) => r.cpu_ms_per_tick.toFixed(3)],
     ["B/agent", 8, (r) => fmt(r.bytes_per_agent)],
     ["col B/agent", 11, (r) => fmt(r.column_bytes_per_agent)],
+    ["B/agent ticked", 14, (r) => fmt(r.ticked_bytes_per_agent)],
     ["major GC", 8, (r) => String(r.major_gcs)],
     ["minor GC", 8, (r) => String(r.minor_gcs)],
     ["baseline", 8, (r) => r.baseline_ratio.toFixed(2)],
