@@ -72,6 +72,12 @@ describe("townlet bench", () => {
     for (let i = 1; i < table.length; i++) expect(table[i - 1].bytes).toBeGreaterThanOrEqual(table[i].bytes);
     const columns = table.filter((c) => c.column !== "(entity index)").reduce((a, c) => a + c.bytes, 0);
     expect(Math.round(columns / 96)).toBe(res.column_bytes_per_agent);
+    // Memory after the ticks, and typed arrays per plug-in state (columns not among them), largest first.
+    expect(Number.isFinite(res.ticked_bytes_per_agent) && Number.isFinite(res.ticked_buffer_bytes_per_agent)).toBe(true);
+    const states = res.state_table as { plugin: string; bytes: number; bytes_per_agent: number }[];
+    expect(states.map((s) => s.plugin)).toEqual(expect.arrayContaining(["space", "employment"]));
+    for (let i = 1; i < states.length; i++) expect(states[i - 1].bytes).toBeGreaterThanOrEqual(states[i].bytes);
+    for (const s of states) expect(s.bytes_per_agent).toBeCloseTo(s.bytes / 96, 1);
   });
 
   it("prints the results table and the per-system table without --json", async () => {
