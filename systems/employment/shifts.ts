@@ -30,6 +30,16 @@ const F_STARTED = 1 << 6;
 
 const UINT16_MAX = 0xffff;
 
+// ShiftState members as module constants: plain loads in the per-agent loop. A property read of
+// ShiftState in a branch that first runs mid-run (the first absence, tick ~210 in the bench
+// world) has no type feedback, so the optimised loop deoptimised there (issue #19, p99).
+const S_IDLE = ShiftState.Idle;
+const S_AWAIT_START = ShiftState.AwaitStart;
+const S_ON_TIME = ShiftState.OnTime;
+const S_LATE = ShiftState.Late;
+const S_ABSENT = ShiftState.Absent;
+const S_POST_SHIFT = ShiftState.PostShift;
+
 export type EmploymentCtx = SystemContext<
   unknown,
   { Employment: typeof Employment; Position: typeof Position; Wallet: typeof Wallet; Lifecycle: typeof Lifecycle },
@@ -107,7 +117,7 @@ class ShiftPass {
     for (let j = 0; j < nJobs; j++) {
       const start = jobs.start[j];
       const end = jobs.end[j];
-      outside[j] = t < start || t > end ? (t > end ? ShiftState.PostShift : t < start - buffer ? ShiftState.Idle : ShiftState.AwaitStart) : -1;
+      outside[j] = t < start || t > end ? (t > end ? S_POST_SHIFT : t < start - buffer ? S_IDLE : S_AWAIT_START) : -1;
     }
     const P = ctx.components.Position;
     this.px = P.x;
@@ -148,7 +158,7 @@ class ShiftPass {
 
       if (job < 0 || job >= nJobs) {
         if ((flagsCol[eid] & F_STARTED) !== 0) finaliseShift(state, E, eid);
-        shiftState[eid] = ShiftState.Idle;
+        shiftState[eid] = S_IDLE;
         onShift[eid] = 0;
         continue;
       }
@@ -206,17 +216,17 @@ class ShiftPass {
     if (atLoc) {
       lastPresent[eid] = tick;
       if (everOnTime[eid] === 1 || since <= grace) {
-        st = ShiftState.OnTime;
+        st = S_ON_TIME;
         everOnTime[eid] = 1;
       } else {
-        st = ShiftState.Late;
+        st = S_LATE;
       }
     } else {
       const lp = lastPresent[eid];
-      if (everOnTime[eid] === 0 && since <= grace) st = ShiftState.AwaitStart;
-      else if (lp >= 0 && tick - lp <= this.slack) st = ShiftState.Late;
-      else if (since > this.cutoff || lp >= 0) st = ShiftState.Absent;
-      else st = ShiftState.Late;
+      if (everOnTime[eid] === 0 && since <= grace) st = S_AWAIT_START;
+      else if (lp >= 0 && tick - lp <= this.slack) st = S_LATE;
+      else if (since > this.cutoff || lp >= 0) st = S_ABSENT;
+      else st = S_LATE;
     }
     return st;
   }
@@ -230,16 +240,16 @@ class ShiftPass {
     const onTimeTicks = E.on_time_ticks;
     const wage = jobs.wage[job] > 0 ? jobs.wage[job] : this.fallbackWage;
     let flags = E.flags[eid];
-    if (st === ShiftState.OnTime) {
+    if (st === S_ON_TIME) {
       if (onTimeTicks[eid] < UINT16_MAX) onTimeTicks[eid]++;
       if ((flags & F_ON_TIME_SENT) === 0) {
         flags |= F_ON_TIME_SENT;
         state.onTime++;
         send(ShiftOnTime, eid, job);
       }
-    } else if (st === ShiftState.Late) {
+    } else if (st === S_LATE) {
       if (lateToday[eid] < UINT16_MAX) lateToday[eid]++;
-      if ((flags & F_LATE_PENALTY) === 0 && prev !== ShiftState.OnTime && prev !== ShiftState.Late) {
+      if ((flags & F_LATE_PENALTY) === 0 && prev !== S_ON_TIME && prev !== S_LATE) {
         flags |= F_LATE_PENALTY;
         money[eid] = Math.max(0, money[eid] - jobs.latenessPenalty[job]);
         if (E.lateness_counter[eid] < UINT16_MAX) E.lateness_counter[eid]++;
@@ -253,7 +263,7 @@ class ShiftPass {
         money[eid] = Math.max(0, money[eid] - cfg.late_tick_penalty);
         withheld[eid] += wage;
       }
-    } else if (st === ShiftState.Absent) {
+    } else if (st === S_ABSENT) {
       if ((flags & F_ABSENT_PENALTY) === 0) {
         flags |= F_ABSENT_PENALTY;
         money[eid] = Math.max(0, money[eid] - cfg.absence_penalty);
@@ -268,9 +278,9 @@ class ShiftPass {
       }
     }
     // Back at work: a later absence in the same shift is penalised again (no second event).
-    if (st === ShiftState.OnTime || st === ShiftState.Late) flags &= ~F_ABSENT_PENALTY;
+    if (st === S_ON_TIME || st === S_LATE) flags &= ~F_ABSENT_PENALTY;
 
-    if ((st === ShiftState.OnTime || st === ShiftState.Late) && atLoc) {
+    if ((st === S_ON_TIME || st === S_LATE) && atLoc) {
       E.on_shift[eid] = 1;
       money[eid] += wage;
       E.wages_earned[eid] += wage;
@@ -280,8 +290,8 @@ class ShiftPass {
       this.wagesPaid[tw] += wage;
     } else {
       E.on_shift[eid] = 0;
-      const wasWorking = prev === ShiftState.OnTime || prev === ShiftState.Late;
-      const working = st === ShiftState.OnTime || st === ShiftState.Late;
+      const wasWorking = prev === S_ON_TIME || prev === S_LATE;
+      const working = st === S_ON_TIME || st === S_LATE;
       if (wasWorking && !working && (flags & F_DEPARTED_SENT) === 0) {
         flags |= F_DEPARTED_SENT;
         send(ShiftDepartedEarly, eid, job);
@@ -299,5 +309,5 @@ function finaliseShift(state: EmploymentState, E: EmploymentColumns, eid: number
   E.ever_on_time[eid] = 0;
   E.last_present_tick[eid] = -1;
   E.on_shift[eid] = 0;
-  E.shift_state[eid] = ShiftState.PostShift;
+  E.shift_state[eid] = S_POST_SHIFT;
 }
