@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { MANY_TOWNS_CONFIG } from "../../bench/layouts.ts";
 import { EnvWorkerDied, ShardedVectorEnv } from "../../env/sharded.ts";
+import { SUPERVISOR_SILENCE_MS } from "../../env/shard-groups.ts";
 import { Bridge, encodeFrame, PROTOCOL_VERSION } from "../../tools/bridge.ts";
 
 const CRASH = fileURLToPath(new URL("../fixtures/crash.ts", import.meta.url));
@@ -59,6 +60,21 @@ describe("a worker of the sharded env that dies", () => {
       expect(died.message).toBe("env worker 0 (block 0, towns 0..1) died during the step to tick 2: it exited with code 3; the env is stopped (make a new one)");
       expect([died.worker, died.blocks, died.towns, died.during]).toEqual([0, [0], [0, 1], "the step to tick 2"]);
       expect(() => env.reset(3)).toThrow(died.message);
+    } finally {
+      env.close();
+    }
+  }, 120_000);
+
+  it("stops the env, after SUPERVISOR_SILENCE_MS, when the supervisor thread itself is gone (its workers go with it)", async () => {
+    const env = new ShardedVectorEnv({ config: MANY_TOWNS_CONFIG, overrides: { ...THREE, "world.shards": 2 }, maxCycles: 60, workers: 2 });
+    try {
+      const r = env.reset(1);
+      env.step(new Int32Array(r.count));
+      // The supervisor (private) stopped from outside, and waited for: no exit event will ever report the workers.
+      await (env as unknown as { supervisor: { worker: { terminate(): Promise<number> } } }).supervisor.worker.terminate();
+      expect(() => env.step(new Int32Array(env.rowIds.length))).toThrow(
+        `env worker 0 (block 0, towns 0..2) died during the step to tick 2: its supervisor thread gave no sign of life for ${SUPERVISOR_SILENCE_MS / 1000} s; the env is stopped (make a new one)`,
+      );
     } finally {
       env.close();
     }
