@@ -89,6 +89,23 @@ class RealPettingZooTest(unittest.TestCase):
             parallel_seed_test(lambda: ParallelEnv(max_cycles=60), num_cycles=60)
             gc.collect()
 
+    def test_both_checks_pass_on_a_sharded_world_with_two_worker_threads(self):
+        from pettingzoo.test import parallel_api_test, parallel_seed_test
+
+        # 4 towns of 4 agents in 2 blocks on 2 threads (issue #14: the real checks with any N).
+        kw = dict(config=str(ROOT / "configs" / "many-towns.yaml"), overrides={"world.towns": 4, "world.agents_per_town": 4, "world.shards": 2}, max_cycles=40, workers=2)
+        with warnings.catch_warnings():
+            strict_warnings()
+            env = ParallelEnv(**kw)
+            try:
+                self.assertEqual((env.vector.workers, env.vector.blocks), (2, 2))
+                parallel_api_test(env, num_cycles=40)
+            finally:
+                env.close()
+            del env
+            parallel_seed_test(lambda: ParallelEnv(**kw), num_cycles=40)
+            gc.collect()
+
     def test_close_leaves_no_open_file(self):
         # ResourceWarning is raised from finalizers, where "error" cannot turn it into an
         # exception: record every warning instead and look for it.
