@@ -93,6 +93,16 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? "the observer in headless Chromi
     await page.locator("#login").waitFor({ state: "hidden" });
   };
 
+  /** A console command over HTTP (POST /commands) from the page, with `token`; its status and reply. */
+  const consoleCommand = (token: string, name: string, args: Record<string, unknown> = {}) =>
+    page.evaluate(
+      async ([t, n, a]) => {
+        const res = await fetch("/commands", { method: "POST", headers: { authorization: `Bearer ${t}`, "content-type": "application/json" }, body: JSON.stringify({ name: n, args: a }) });
+        return { status: res.status, body: (await res.json()) as CommandOutcome };
+      },
+      [token, name, args] as const,
+    );
+
   it("asks for a token (this server has no anonymous viewers) and refuses a wrong one", async () => {
     await page.locator("#login").waitFor({ state: "visible" });
     expect(await page.isHidden("#login-anon")).toBe(true);
@@ -211,10 +221,7 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? "the observer in headless Chromi
     await page.waitForFunction(() => window.__observer.results().some((x) => x.id === "forged"));
     expect((await obs((o) => o.results())).find((x) => x.id === "forged")).toMatchObject({ status: "error", error: { code: "forbidden" } });
     // Over HTTP with the viewer's token.
-    const http = await page.evaluate(async (token) => {
-      const res = await fetch("/commands", { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ name: "resume", args: {} }) });
-      return { status: res.status, body: (await res.json()) as CommandOutcome };
-    }, VIEWER_TOKEN);
+    const http = await consoleCommand(VIEWER_TOKEN, "resume");
     expect(http).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
     // The loop never paused.
     const t = await obs((o) => o.status().tick);
@@ -236,12 +243,27 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? "the observer in headless Chromi
     await page.click("#btn-cancel");
     await expect.poll(() => page.textContent("#result"), { timeout: 10_000 }).toMatch(/perturbation_cancel: ok/);
     await page.waitForFunction(() => window.__observer.feed().some((t) => /perturbation_(cancelled|ended)/.test(t)), null, { timeout: 15_000 });
-    // Pause and resume the loop from the page.
+    // Pause and resume the loop from the page. The button reads "Resume" once the server's `loop`
+    // section says paused; that payload comes after the last tick's, so the page's tick is the paused one.
     await page.click("#btn-pause");
     await expect.poll(() => page.textContent("#btn-pause"), { timeout: 10_000 }).toBe("Resume");
     const paused = await obs((o) => o.status().tick);
-    await page.waitForTimeout(500);
+    const seq = await obs((o) => o.status().seq);
+    // While paused the admin sets the loop to run as fast as possible: a loop that still ticked
+    // would now run many ticks between any two commands. Every command applied while paused makes
+    // the server publish at once, so the page receives one payload per command (seq advances)
+    // and the server's own status replies say where the loop is: still paused, at the same tick.
+    await page.selectOption("#sel-speed", "max");
+    await expect.poll(() => page.textContent("#result"), { timeout: 10_000 }).toMatch(/speed: ok/);
+    for (let i = 0; i < 3; i++) {
+      expect(await consoleCommand(ADMIN_TOKEN, "status")).toMatchObject({ status: 200, body: { status: "ok", result: { tick: paused, loop: { state: "paused", tick: paused, ticks_per_second: null } } } });
+    }
+    await page.waitForFunction((n) => window.__observer.status().seq >= n + 4, seq, { timeout: 10_000 });
     expect(await obs((o) => o.status().tick)).toBe(paused);
+    // Back to 2x (8 ticks a second), still paused, then resume.
+    await page.selectOption("#sel-speed", "2");
+    await expect.poll(() => page.textContent("#result"), { timeout: 10_000 }).toMatch(/speed: ok/);
+    expect(await consoleCommand(ADMIN_TOKEN, "status")).toMatchObject({ body: { result: { tick: paused, loop: { state: "paused", ticks_per_second: 8 } } } });
     await page.click("#btn-pause");
     await expect.poll(() => page.textContent("#btn-pause"), { timeout: 10_000 }).toBe("Pause");
     await page.waitForFunction((n) => window.__observer.status().tick > n, paused, { timeout: 5_000 });
