@@ -190,9 +190,6 @@ export async function runSharded(values: ShardedRunValues, configFile: string, b
 /** What a neural policy on a sharded world does not do yet, with the reason. */
 const NOT_YET_NEURAL: [flag: string, what: string][] = [
   ...NOT_YET.filter(([f]) => f !== "backend"),
-  ["resume", "snapshots of a neural run on blocks are not written yet"],
-  ["snapshot-every", "snapshots of a neural run on blocks are not written yet"],
-  ["snapshot-dir", "snapshots of a neural run on blocks are not written yet"],
   ["profile", "system times of a neural run on blocks are not gathered yet"],
   ["print-schedule", "print the schedule with --policy scripted"],
 ];
@@ -210,10 +207,10 @@ async function runShardedNeural(
   out: Out,
   plugins: readonly AnyPlugin[],
   spec: string,
-  resume: unknown,
+  resume: { path: string; snapshot: ShardSnapshot } | undefined,
 ): Promise<number> {
   for (const [flag, why] of NOT_YET_NEURAL) {
-    if ((values[flag] !== undefined && values[flag] !== false) || (flag === "resume" && resume)) throw new UsageError(`--${flag}: not supported with a neural policy on world.shards > 1 yet (${why})`);
+    if (values[flag] !== undefined && values[flag] !== false) throw new UsageError(`--${flag}: not supported with a neural policy on world.shards > 1 yet (${why})`);
   }
   const ticks = values.ticks ?? 1000;
   if (typeof values.backend === "string") {
@@ -239,6 +236,22 @@ async function runShardedNeural(
     const policy = await createPolicy(model, spec, settings.runtime.policy.options);
     if (!(policy instanceof NeuralPolicy)) throw new UsageError(`--policy ${spec}: a blend of the scripted controller and a neural policy (training.anneal_enable_policy_blend) does not run on world.shards > 1 yet`);
     sr.use(policy.greedy ? "greedy" : "policy");
+    const userError = (e: unknown) => (e instanceof Error && e.name === "SnapshotError" ? new UsageError(e.message) : e);
+    if (resume) {
+      try {
+        await sr.restore(resume.snapshot, resume.path);
+      } catch (e) {
+        throw userError(e);
+      }
+      if (!values.json && !values.quiet) out.err(`resumed from ${resume.path} at tick ${sr.tick}`);
+    }
+    // Snapshots: --snapshot-every N (or the config's autosave cadence) into --snapshot-dir (or the config's root).
+    const autosave = settings.snapshot.autosave;
+    const every = values["snapshot-every"] ?? autosave.cadence_ticks ?? undefined;
+    if (values["snapshot-dir"] !== undefined && every === undefined) throw new UsageError("--snapshot-dir: give --snapshot-every N (or set snapshot.autosave.cadence_ticks in the config)");
+    const snapDir = values["snapshot-dir"] ?? settings.snapshot.storage.root;
+    const written: string[] = [];
+    const startTick = sr.tick;
     const { currentTensorBackend, describeTensorBackend } = await import("../engine/tensor.ts");
     const tb = currentTensorBackend();
     if (!values.json && !values.quiet) {
@@ -255,9 +268,16 @@ async function runShardedNeural(
         const h = await sr.inferTick(policy, wantHashes);
         steps += sr.agents;
         if (h !== undefined) hashes.push(`${sr.tick} ${h}`);
+        if (every !== undefined && sr.tick % every === 0) {
+          try {
+            written.push(writeShardSnapshotFile(snapDir, await sr.snapshot(), { retain: autosave.retain }));
+          } catch (e) {
+            throw userError(e);
+          }
+        }
         if (sr.tick % 10 === 0) {
           const el = (performance.now() - t0) / 1000;
-          progress.update(sr.tick, `${sr.agents} agents, ${el > 0 ? Math.round(sr.tick / el) : 0} ticks/s`);
+          progress.update(sr.tick, `${sr.agents} agents, ${el > 0 ? Math.round((sr.tick - startTick) / el) : 0} ticks/s`);
         }
       }
     } finally {
@@ -281,6 +301,8 @@ async function runShardedNeural(
       blocks: sr.blocks,
       workers: sr.workers,
       kpis: await sr.kpis(),
+      ...(resume ? { resumed_from: startTick, resumed_snapshot: resume.path } : {}),
+      ...(written.length ? { snapshots_written: written.length, last_snapshot: written[written.length - 1] } : {}),
     };
     if (values.json) out.log(JSON.stringify(summary));
     else out.log(formatSummary(summary));

@@ -297,6 +297,14 @@ export class PolicyBlocks {
     return { live: this.publishLive(), sabs: fresh };
   }
 
+  /** Restores every block from its snapshot (engine/snapshot.ts, block order); returns the tick and each block's live agents. */
+  load(blocks: readonly Uint8Array[], configHash: string | null): { tick: number; live: number[]; sabs: (SharedArrayBuffer | null)[] } {
+    this.set.load(blocks, configHash);
+    const fresh: (SharedArrayBuffer | null)[] = this.plans.map(() => null);
+    for (let i = 0; i < this.set.worlds.length; i++) this.room(i, this.set.worlds[i].agents.length, fresh);
+    return { tick: this.set.tick, live: this.publishLive(), sabs: fresh };
+  }
+
   /** Observations of every live agent of every block (and their keys), for the rollout's bootstrap values. */
   final(): { live: number[]; sabs: (SharedArrayBuffer | null)[] } {
     const fresh: (SharedArrayBuffer | null)[] = this.plans.map(() => null);

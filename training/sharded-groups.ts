@@ -23,6 +23,8 @@ export type PolicyWorkerRequest =
   | { id: number; op: "decide"; mode: BlockMode; ratio: number }
   | { id: number; op: "advance"; conflict: boolean; hashes: boolean }
   | { id: number; op: "reset"; seed: number }
+  | { id: number; op: "load"; blocks: Uint8Array[]; configHash: string | null }
+  | { id: number; op: "save"; configHash: string | null }
   | { id: number; op: "final" | "kpis" | "hashes" };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -30,6 +32,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; reason?: string; block?: number; towns?: [number, number]; tick?: number } };
 
 type Rebuffer = { live: number[]; sabs: (SharedArrayBuffer | null)[] };
+type Loaded = Rebuffer & { tick: number };
 
 /** One thread's blocks, driven from the main thread. */
 export interface Group {
@@ -42,6 +45,8 @@ export interface Group {
   final(): Promise<Rebuffer>;
   kpis(): Promise<Record<string, unknown>[]>;
   hashes(): Promise<string[]>;
+  save(configHash: string | null): Promise<Uint8Array[]>;
+  load(blocks: Uint8Array[], configHash: string | null): Promise<Loaded>;
   close(): Promise<void>;
 }
 
@@ -71,6 +76,12 @@ export class LocalGroup implements Group {
   }
   async hashes(): Promise<string[]> {
     return this.set.set.hashes();
+  }
+  async save(configHash: string | null): Promise<Uint8Array[]> {
+    return this.set.set.save(configHash);
+  }
+  async load(blocks: Uint8Array[], configHash: string | null): Promise<Loaded> {
+    return this.set.load(blocks, configHash);
   }
   async close(): Promise<void> {}
 }
@@ -201,6 +212,14 @@ export class WorkerGroup implements Group {
   }
   hashes(): Promise<string[]> {
     return this.call({ op: "hashes" });
+  }
+  save(configHash: string | null): Promise<Uint8Array[]> {
+    return this.call({ op: "save", configHash });
+  }
+  async load(blocks: Uint8Array[], configHash: string | null): Promise<Loaded> {
+    const r = await this.call<Loaded>({ op: "load", blocks, configHash });
+    this.adopt(r.sabs);
+    return r;
   }
   async close(): Promise<void> {
     this.closing = true;

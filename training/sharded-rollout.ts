@@ -17,6 +17,8 @@ import type { LoadedConfig } from "../engine/config/loader.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import { ShardError, combineHashes, loadShardedConfig, mergeKpis, planBlocks, shardsOf, type BlockPlan } from "../engine/shard-blocks.ts";
 import type { NeuralPolicy } from "../systems/policy/index.ts";
+import { SnapshotError } from "../engine/snapshot.ts";
+import type { ShardSnapshot } from "../engine/shard-snapshot.ts";
 import { PolicyBlocks, type AdvanceReport, type BlockMode } from "./sharded-blocks.ts";
 import { LocalGroup, WorkerGroup, type Group, type PolicyWorkerInit } from "./sharded-groups.ts";
 import type { CollectMode, RolloutCollector } from "./rollout.ts";
@@ -310,6 +312,35 @@ export class ShardedRollout {
   /** The state hash now (engine/shard-blocks.ts combineHashes: the same for any N). */
   async stateHash(): Promise<string> {
     return combineHashes(this.tick, (await this.all((g) => g.hashes())).flat());
+  }
+
+  /** A snapshot of every block (between ticks) with the world's identity and state hash: the format of engine/shard-snapshot.ts. */
+  async snapshot(): Promise<ShardSnapshot> {
+    const c = this.config;
+    const s = c.settings;
+    const parts = await this.all((g) => g.save(c.configHash));
+    return {
+      header: { config_id: c.configId, config_hash: c.configHash, tick: this.tick, seed: s.seed, towns: s.world.towns, blocks: this.blocks, state_hash: await this.stateHash() },
+      blocks: parts.flat(),
+    };
+  }
+
+  /** Restores every block from a snapshot of this config (any number of workers), then checks the state hash against the saved one. */
+  async restore(snap: ShardSnapshot, path?: string): Promise<void> {
+    const h = snap.header;
+    const c = this.config;
+    const mismatch = (what: string) => new SnapshotError("config_mismatch", what, path);
+    if (h.config_id !== c.configId) throw mismatch(`snapshot of config "${h.config_id}", this world runs "${c.configId}"`);
+    if (h.config_hash && h.config_hash !== c.configHash) throw mismatch(`config "${h.config_id}" has hash ${c.configHash} here, ${h.config_hash} in the snapshot (the config file or the run's --seed/--towns/--agents/--shards differ from the run that wrote it)`);
+    if (h.blocks !== this.blocks || h.towns !== c.settings.world.towns) throw mismatch(`snapshot of ${h.towns} towns in ${h.blocks} blocks, this world has ${c.settings.world.towns} in ${this.blocks}`);
+    let at = 0;
+    const slices = new Map(this.groups.map((g) => [g, snap.blocks.slice(at, (at += g.blocks.length))]));
+    const reps = await this.all((g) => g.load(slices.get(g)!, c.configHash));
+    this.tick = reps[0].tick;
+    let b = 0;
+    for (const r of reps) for (const l of r.live) this.live[b++] = l;
+    const now = await this.stateHash();
+    if (now !== h.state_hash) throw new SnapshotError("state_mismatch", `restored state hash ${now} differs from the saved ${h.state_hash}`, path);
   }
 
   /** Stops the worker threads. */

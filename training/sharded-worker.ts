@@ -47,6 +47,8 @@ async function main(): Promise<void> {
       else if (m.op === "final") value = set.final();
       else if (m.op === "kpis") value = set.set.kpis();
       else if (m.op === "hashes") value = set.set.hashes();
+      else if (m.op === "save") value = set.set.save(m.configHash);
+      else if (m.op === "load") value = set.load(m.blocks, m.configHash);
       else throw new Error(`unknown request "${(m as { op: string }).op}"`);
       port.postMessage({ id: m.id, ok: true, value });
     } catch (e) {
