@@ -5,11 +5,12 @@
 // (hashed and snapshotted with it), or a per-tick column of its own (`values`: derived from the
 // state this tick, neither hashed nor saved). The rewards plug-in resolves every declared term
 // once, then adds weight × value per agent in a tight loop over typed arrays (no callback per
-// agent or per term), in plug-in order then declaration order, after survival and the need
-// term and before shaping and curiosity (systems/rewards/pass.ts).
+// agent or per term), in plug-in order then declaration order, after survival and the
+// potential term and before shaping and curiosity (systems/rewards/pass.ts).
 //
-// The core terms: employment's `wage` and `punctuality` (systems/employment/rewards.ts) and
-// social's `social` (systems/social/reward.ts). A term whose value already carries its
+// The core terms: the needs plug-in's `needs` (the potential, systems/needs/reward.ts),
+// employment's `wage` and `punctuality` (systems/employment/rewards.ts) and social's `social`
+// (systems/social/reward.ts). A term whose value already carries its
 // coefficients declares weight 1: 1 × v is v to the bit, so the reward is the plug-in's own
 // expression, rounded as it rounds it.
 import type { ComponentDef, ComponentSchema } from "./component.ts";
@@ -31,6 +32,12 @@ interface TermBase {
    * none: not recorded. The rewards plug-in's own fields cannot be named, nor one field twice.
    */
   readonly breakdown?: string;
+  /**
+   * The term is the shaping potential Φ(s) (at most one per world; no bias): it is added first,
+   * with survival, and the rewards plug-in's shaping adds γ·Φ(s′) − Φ(s) from it (the needs
+   * plug-in's need term, Φ = −Σ w·(1−need)², is the core one).
+   */
+  readonly potential?: boolean;
 }
 
 /** A term whose value is a column of the plug-in's component. */

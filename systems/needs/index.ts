@@ -12,6 +12,7 @@ import { NeedsSection, needsProblems } from "./config.ts";
 import { needsCommands } from "./commands.ts";
 import { needsTelemetry } from "./telemetry.ts";
 import { needsObservations } from "./observations.ts";
+import { needsRewardTerms, potentialSystem } from "./reward.ts";
 
 /** The table and live columns of one world. Derived from config: not hashed, not snapshotted. */
 class NeedsState implements NeedsService {
@@ -55,6 +56,7 @@ export const needsPlugin = definePlugin({
   name: "needs",
   telemetry: needsTelemetry,
   observations: needsObservations,
+  rewardTerms: needsRewardTerms,
   commands: needsCommands,
   doc: "the needs as data (needs:) and their decay: each need falls by its rate per tick, clamped to [0,1]",
   sections: { needs: NeedsSection },
@@ -96,6 +98,7 @@ export const needsPlugin = definePlugin({
         else decayNeeds(spans, state.columns(), state.rates);
       },
     },
+    potentialSystem,
   ],
 });
 

@@ -1,9 +1,10 @@
 // Rewards (phase: needs, set NeedsSets.Rewards, after NeedsSets.Exits): one reward per agent per
 // tick with its breakdown in Reward. The plug-in sums, clips and records: its own terms are
-// survival, the need term Φ, shaping, curiosity and the terminal penalties (its `rewards`,
-// `shaping` and `curiosity` sections); every other term is declared by the plug-in that
-// computes it (PluginDef.rewardTerms: employment's wage and punctuality, social's chat and
-// avoidance term; systems/rewards/terms.ts). Reads Needs, the declared terms' columns,
+// survival, shaping (from the declared potential Φ), curiosity and the terminal penalties (its
+// `rewards`, `shaping` and `curiosity` sections); every other term is declared by the plug-in
+// that computes it (PluginDef.rewardTerms: the needs plug-in's need term, which is the
+// potential Φ, employment's wage and punctuality, social's chat and avoidance term;
+// systems/rewards/terms.ts). Reads the declared terms' columns,
 // Lifecycle (exit reason, replacement window), Personality (reward bias) and Position
 // (curiosity); writes Reward. Formula and order: see pass.ts.
 import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
@@ -81,10 +82,12 @@ function makeState(world: World): RewardsState {
 export const rewardsPlugin = definePlugin({
   name: "rewards",
   telemetry: rewardsTelemetry,
-  doc: "per-agent rewards: survival, needs, the terms other plug-ins declare (wage, punctuality, social), shaping, curiosity, terminal penalties, clips",
+  doc: "per-agent rewards: survival, the terms other plug-ins declare (needs, wage, punctuality, social), shaping, curiosity, terminal penalties, clips",
   sections,
   components: {
     Reward,
+    // Read by nobody here any more (the needs plug-in declares the need term), but registered
+    // here first: the state hash covers components in registration order, so it stays.
     Needs,
     Lifecycle,
     Personality,
@@ -114,13 +117,12 @@ export const rewardsPlugin = definePlugin({
       phase: "needs",
       sets: [NeedsSets.Rewards],
       after: [NeedsSets.Exits],
-      reads: ["Needs", "declared reward terms' columns", "Lifecycle", "Personality.profile", "Position", "rewards.*", "shaping", "curiosity", "ppo.gamma", "features"],
+      reads: ["declared reward terms' columns", "Lifecycle", "Personality.profile", "Position", "rewards.*", "shaping", "curiosity", "ppo.gamma", "features"],
       writes: ["Reward", "tile visits"],
       run(ctx) {
         const { world, tick, agents, settings, state: st } = ctx;
         const c = ctx.components;
         const pass = st.pass ?? (st.pass = new RewardPass(settings, resolveTerms(world)));
-        pass.needColumns(c.Needs as unknown as Record<string, Float32Array>);
         pass.termColumns(world, c.Reward);
         let visits: Uint16Array | null = null;
         if (pass.curiosity > 0) {

@@ -1,11 +1,12 @@
 // The per-tick reward of every agent (rewards/compute's work): a few passes over the agent list,
 // each reading and writing only the columns of its terms, the terms summed in the formula's order:
 //
-//   raw = survival + needs + declared terms + shaping + curiosity
-//   declared terms = Σ bias(weight·value) over the terms other plug-ins declare
-//     (engine/reward-term.ts), in plug-in then declaration order: in the core world
-//     employment's wage and punctuality, then social's chat and avoidance term
-//   needs = Φ(s) = −Σ w·(1−need)² over the world's need table (components/needs.ts), table order
+//   raw = survival + Φ + declared terms + shaping + curiosity
+//   Φ(s) = the declared potential term (engine/reward-term.ts `potential`): in the core world
+//     the needs plug-in's need term −Σ w·(1−need)² over the need table (systems/needs/reward.ts)
+//   declared terms = Σ bias(weight·value) over the other terms plug-ins declare, in plug-in
+//     then declaration order: in the core world employment's wage and punctuality, then
+//     social's chat and avoidance term
 //   shaping = γ·Φ(s′) − Φ(s) (0 on an agent's first rewarded tick)
 //   then the guard (nothing positive on the exit tick nor in a replacement's first ticks), the
 //   per-tick clip, the per-episode clip, and the terminal penalty after both clips.
@@ -17,7 +18,6 @@
 // precision as in one expression: the rewards, and the hash stream, are identical to the bit.
 import type { ComponentDef, Columns } from "../../engine/component.ts";
 import type { ConfigSections } from "../../engine/config/sections.ts";
-import { needTable } from "../../components/needs.ts";
 import { ExitReason, Lifecycle, Reward } from "../../components/people.ts";
 import { PROFILES } from "../../components/profiles.ts";
 import { Position } from "../../components/space.ts";
@@ -38,6 +38,16 @@ const EMPTY = new Float32Array(0);
 /** Reward bias factors by profile index (components/profiles.ts). */
 const NO_TERMS: readonly ResolvedTerm[] = [];
 const BIAS_SURVIVAL = Float64Array.from(PROFILES, (p) => p.reward.survival);
+
+/** A declared term's value column this tick, checked to cover every entity id up to `max`. */
+function valuesOf(world: World, t: ResolvedTerm, max: number): Float32Array | Float64Array {
+  const col =
+    t.term.component !== undefined
+      ? (world.columns(t.term.component) as unknown as Record<string, Float32Array | Float64Array>)[t.term.field]
+      : t.term.values(world);
+  if (col.length <= max) throw new Error(`reward term "${t.name}" of plug-in "${t.plugin}": values() returned ${col.length} entries, entity ids reach ${max}`);
+  return col;
+}
 
 /** A profile's reward bias: a gain grows by the factor, a loss shrinks by it (the original's rule). */
 export function bias(value: number, factor: number): number {
@@ -64,16 +74,21 @@ export interface PassInputs {
 
 /** The reward pass with one world's config (derived from settings: not saved, not hashed). */
 export class RewardPass {
-  /** Need weights (`reward_weight` of the need table), in table order. */
-  readonly needWeights: Float64Array;
-  private readonly needNames: readonly string[];
-  private readonly needCols: Float32Array[] = [];
   private readonly useBias: boolean;
   private readonly survivalTick: number;
-  /** The terms other plug-ins declare (resolved once), their columns and breakdown columns (refreshed every tick). */
+  /** The terms other plug-ins declare (resolved once) but the potential, their columns and breakdown columns (refreshed every tick). */
   private readonly terms: readonly ResolvedTerm[];
+  /** The declared shaping potential Φ (the needs plug-in's need term), its column and breakdown column; null: Φ = 0. */
+  private readonly potentialTerm: ResolvedTerm | null;
+  private potentialCol: Float32Array | Float64Array = EMPTY;
+  private potentialOut: Float32Array | null = null;
   private readonly termCols: (Float32Array | Float64Array)[] = [];
   private readonly termOut: (Float32Array | null)[] = [];
+  /**
+   * The last tick's value of each declared term that names no Reward field, by term name, per
+   * entity (derived, like the pass: not saved, not hashed; 0 after a load until the next tick).
+   */
+  readonly named = new Map<string, Float32Array>();
   private readonly shapingOn: boolean;
   private readonly gamma: number;
   /** Weight of the curiosity bonus (0: off). */
@@ -91,13 +106,11 @@ export class RewardPass {
   private bonus: Float64Array | null = null;
 
   constructor(settings: ConfigSections, terms: readonly ResolvedTerm[] = NO_TERMS) {
-    const table = needTable(settings);
-    this.needNames = table.names;
-    this.needWeights = Float64Array.from(table.list, (n) => n.reward_weight);
     const rw = settings.rewards;
     this.useBias = settings.features.behavior.reward_multipliers;
     this.survivalTick = rw.survival_tick;
-    this.terms = terms;
+    this.terms = terms.filter((t) => !t.potential);
+    this.potentialTerm = terms.find((t) => t.potential) ?? null;
     this.shapingOn = settings.shaping.use_potential;
     this.gamma = settings.ppo.gamma;
     this.curiosity = settings.features.training.curiosity === "phase_A" ? settings.curiosity.phase_A_weight : 0;
@@ -108,33 +121,36 @@ export class RewardPass {
     this.evictionPenalty = rw.eviction_penalty;
   }
 
-  /** The need columns in table order (the same array each call, entries refreshed: columns move when the store grows). */
-  needColumns(needs: Record<string, Float32Array>): readonly Float32Array[] {
-    const cols = this.needCols;
-    for (let k = 0; k < this.needNames.length; k++) cols[k] = needs[this.needNames[k]];
-    return cols;
-  }
-
   /** Fetches the declared terms' value and breakdown columns (columns move when the store grows). */
   termColumns(world: World, R: Cols<typeof Reward>): void {
     const out = R as unknown as Record<string, Float32Array>;
     const max = world.maxEntityId();
     for (let k = 0; k < this.terms.length; k++) {
       const t = this.terms[k];
-      const col =
-        t.term.component !== undefined
-          ? (world.columns(t.term.component) as unknown as Record<string, Float32Array | Float64Array>)[t.term.field]
-          : t.term.values(world);
-      if (col.length <= max) throw new Error(`reward term "${t.name}" of plug-in "${t.plugin}": values() returned ${col.length} entries, entity ids reach ${max}`);
-      this.termCols[k] = col;
-      this.termOut[k] = t.breakdown === null ? null : out[t.breakdown];
+      this.termCols[k] = valuesOf(world, t, max);
+      if (t.breakdown !== null) this.termOut[k] = out[t.breakdown];
+      else {
+        // Recorded here under the term's name (telemetry's reward_breakdown), not in Reward.
+        let own = this.named.get(t.name);
+        if (own === undefined || own.length < R.total.length) {
+          const grown = new Float32Array(R.total.length);
+          if (own !== undefined) grown.set(own);
+          this.named.set(t.name, (own = grown));
+        }
+        this.termOut[k] = own;
+      }
+    }
+    const p = this.potentialTerm;
+    if (p !== null) {
+      this.potentialCol = valuesOf(world, p, max);
+      this.potentialOut = p.breakdown === null ? null : out[p.breakdown];
     }
   }
 
   /**
    * Computes every agent's reward and writes Reward (total, episode, potential and the
    * breakdown columns, which are part of the hashed, snapshotted Reward component) and
-   * RewardMemo.primed. Call `needColumns` and `termColumns` first in the same tick. Returns the sum of the totals.
+   * RewardMemo.primed. Call `termColumns` first in the same tick. Returns the sum of the totals.
    */
   compute(io: PassInputs): number {
     const n = io.R.total.length;
@@ -142,15 +158,7 @@ export class RewardPass {
       this.part = new Float64Array(n);
       this.shaping = new Float64Array(n);
     }
-    const cols = this.needCols;
-    if (cols.length >= 3) {
-      // The last three needs are added in the survival pass, the others before it.
-      this.needsTerm(io.agents, cols.length - 3);
-      this.survivalAndShaping(io, cols.length - 3);
-    } else {
-      this.needsTerm(io.agents, cols.length);
-      this.survivalAndShaping(io, -1);
-    }
+    this.survivalAndShaping(io);
     // The declared terms, three per pass; the last pass adds shaping after them.
     const count = this.terms.length;
     let from = 0;
@@ -163,70 +171,28 @@ export class RewardPass {
     return this.clipsAndTerminal(io);
   }
 
-  /** part = Σ w·(1−need)² over the first `count` needs of the table, added in table order. */
-  private needsTerm(agents: Int32Array, count: number): void {
-    const part = this.part;
-    const cols = this.needCols;
-    const weights = this.needWeights;
-    const n = agents.length;
-    if (count === 0) return;
-    const first = cols[0];
-    const w0 = weights[0];
-    for (let i = 0; i < n; i++) {
-      const eid = agents[i];
-      const d = 1 - first[eid];
-      part[eid] = w0 * d * d;
-    }
-    for (let k = 1; k < count; k++) {
-      const col = cols[k];
-      const w = weights[k];
-      for (let i = 0; i < n; i++) {
-        const eid = agents[i];
-        const d = 1 - col[eid];
-        part[eid] += w * d * d;
-      }
-    }
-  }
-
   /**
-   * Survival and Φ: part = survival + Φ; shaping from Φ and the last potential. With `from` >= 0
-   * the needs `from`, `from`+1 and `from`+2 (the table's last three) are added here to the
-   * partial sum of the needs before them (none when `from` is 0), in the same order as one
-   * sum; with -1, part already holds the whole sum (tables of fewer than three needs).
+   * Survival and Φ: part = survival + Φ, Φ being weight × the potential term's value (0 without
+   * one), recorded in the term's breakdown column; shaping from Φ and the last potential.
    */
-  private survivalAndShaping(io: PassInputs, from: number): void {
+  private survivalAndShaping(io: PassInputs): void {
     const { agents, primed, profile } = io;
     const part = this.part;
     const shapingOf = this.shaping;
     const potential = io.R.potential;
     const survivalCol = io.R.survival;
-    const needsCol = io.R.needs_penalty;
     const shapingCol = io.R.shaping;
     const survivalTick = this.survivalTick;
     const useBias = this.useBias;
     const shapingOn = this.shapingOn;
     const gamma = this.gamma;
-    const inline = from >= 0;
-    const carried = from > 0;
-    const none = this.needCols.length === 0;
-    const c0 = inline ? this.needCols[from] : EMPTY;
-    const c1 = inline ? this.needCols[from + 1] : EMPTY;
-    const c2 = inline ? this.needCols[from + 2] : EMPTY;
-    const w0 = inline ? this.needWeights[from] : 0;
-    const w1 = inline ? this.needWeights[from + 1] : 0;
-    const w2 = inline ? this.needWeights[from + 2] : 0;
+    const hasPhi = this.potentialTerm !== null && this.potentialTerm.weight !== 0;
+    const w = hasPhi ? this.potentialTerm!.weight : 0;
+    const phiCol = hasPhi ? this.potentialCol : EMPTY;
+    const phiOut = this.potentialTerm !== null ? this.potentialOut : null;
     for (let i = 0; i < agents.length; i++) {
       const eid = agents[i];
-      let acc: number;
-      if (inline) {
-        let d = 1 - c0[eid];
-        acc = carried ? part[eid] + w0 * d * d : w0 * d * d;
-        d = 1 - c1[eid];
-        acc += w1 * d * d;
-        d = 1 - c2[eid];
-        acc += w2 * d * d;
-      } else acc = none ? 0 : part[eid];
-      const phi = -acc;
+      const phi = hasPhi ? w * phiCol[eid] : 0;
       const survival = useBias ? bias(survivalTick, BIAS_SURVIVAL[profile[eid]]) : survivalTick;
       let shaping = 0;
       if (shapingOn) {
@@ -236,7 +202,7 @@ export class RewardPass {
       }
       primed[eid] = 1;
       survivalCol[eid] = survival;
-      needsCol[eid] = phi;
+      if (phiOut !== null) phiOut[eid] = phi;
       shapingCol[eid] = shaping;
       shapingOf[eid] = shaping;
       part[eid] = survival + phi;

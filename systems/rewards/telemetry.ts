@@ -1,13 +1,15 @@
 // The rewards plug-in's part of the telemetry stream: each agent's last reward, and the reward by
-// component for the agents clients watch (`reward_breakdown`, the observer's agent panel).
+// component for the agents clients watch (`reward_breakdown`, the observer's agent panel): the
+// Reward fields, then each declared term that records into none of them, under its name.
 import type { TelemetryContext, TelemetryOptions, TelemetryPart } from "../../engine/telemetry.ts";
 import { round4 } from "../../engine/telemetry.ts";
 import { Reward } from "../../components/people.ts";
+import type { RewardsState } from "./index.ts";
 
 /** Reward columns published in `reward_breakdown` (the shaping potential is internal). */
 const REWARD_COMPONENTS = ["total", "survival", "needs_penalty", "wage", "punctuality", "social", "shaping", "curiosity", "terminal", "clip_adjustment", "episode"] as const;
 
-export function rewardsTelemetry({ world }: TelemetryContext, opts: TelemetryOptions): TelemetryPart | undefined {
+export function rewardsTelemetry({ world, state }: TelemetryContext<unknown, RewardsState>, opts: TelemetryOptions): TelemetryPart | undefined {
   if (!world.components.isRegistered(Reward)) return undefined;
   const R = world.columns(Reward);
   return {
@@ -19,6 +21,8 @@ export function rewardsTelemetry({ world }: TelemetryContext, opts: TelemetryOpt
         if (e < 0) continue;
         const row: Record<string, number> = {};
         for (const k of REWARD_COMPONENTS) row[k] = round4(R[k][e]);
+        // Declared terms that record into no Reward field, under their names (after the fixed ones).
+        if (state.pass !== null) for (const [name, col] of state.pass.named) row[name] = e < col.length ? round4(col[e]) : 0;
         out[id] = row;
       }
       return { reward_breakdown: out };

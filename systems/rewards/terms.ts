@@ -9,7 +9,7 @@ import { Reward } from "../../components/people.ts";
 import { PROFILES } from "../../components/profiles.ts";
 
 /** The Reward fields the rewards plug-in writes itself: no declared term may record into them. */
-const OWN_FIELDS = new Set(["total", "survival", "needs_penalty", "shaping", "curiosity", "terminal", "clip_adjustment", "episode", "potential"]);
+const OWN_FIELDS = new Set(["total", "survival", "shaping", "curiosity", "terminal", "clip_adjustment", "episode", "potential"]);
 const BIASES: readonly RewardBias[] = ["survival", "employment", "social"];
 
 /** A declared term as the pass uses it. */
@@ -22,13 +22,16 @@ export interface ResolvedTerm {
   readonly bias: Float64Array | null;
   /** The Reward field that records the term, or null. */
   readonly breakdown: string | null;
+  /** The term is the shaping potential Φ. */
+  readonly potential: boolean;
 }
 
-/** Every plug-in's declared reward terms, in plug-in order then declaration order. */
+/** Every plug-in's declared reward terms, in plug-in order then declaration order (the potential among them). */
 export function resolveTerms(world: World): ResolvedTerm[] {
   const out: ResolvedTerm[] = [];
   const names = new Map<string, string>();
   const recorded = new Map<string, string>();
+  let potential: string | undefined;
   for (const plugin of world.plugins as readonly AnyPlugin[]) {
     for (const term of (plugin.rewardTerms ?? []) as RewardTerm[]) {
       const where = `reward term "${term.name}" of plug-in "${plugin.name}"`;
@@ -43,8 +46,16 @@ export function resolveTerms(world: World): ResolvedTerm[] {
       } else if (typeof term.values !== "function") throw new Error(`${where}: declares neither a component and field nor values(world)`);
       const weight = term.weight(world.settings);
       if (!Number.isFinite(weight)) throw new Error(`${where}: weight ${weight} is not a finite number`);
+      if (term.potential === true) {
+        if (potential !== undefined) throw new Error(`${where}: reward term "${potential}" is already the shaping potential (at most one term may be)`);
+        if (term.bias !== undefined) throw new Error(`${where}: the shaping potential takes no profile bias`);
+        potential = term.name;
+      }
       if (term.bias !== undefined && !BIASES.includes(term.bias)) throw new Error(`${where}: bias "${term.bias}" is not one of ${BIASES.join(", ")}`);
       const b = term.breakdown ?? null;
+      // A term recorded nowhere else is published under its name beside the Reward fields.
+      if (b === null && term.name in Reward.schema)
+        throw new Error(`${where}: without a breakdown field, the term is recorded under its name, which is a Reward field: name it otherwise`);
       if (b !== null) {
         if (!(b in Reward.schema) || OWN_FIELDS.has(b))
           throw new Error(`${where}: breakdown "${b}" is not a Reward field a term may record (${Object.keys(Reward.schema).filter((k) => !OWN_FIELDS.has(k)).join(", ")})`);
@@ -53,7 +64,7 @@ export function resolveTerms(world: World): ResolvedTerm[] {
         recorded.set(b, term.name);
       }
       const bias = term.bias === undefined ? null : Float64Array.from(PROFILES, (p) => p.reward[term.bias as RewardBias]);
-      out.push({ name: term.name, plugin: plugin.name, weight, term, bias, breakdown: b });
+      out.push({ name: term.name, plugin: plugin.name, weight, term, bias, breakdown: b, potential: term.potential === true });
     }
   }
   return out;

@@ -12,6 +12,9 @@ import { Employment, Reward } from "../../components/people.ts";
 import { NeedsSets } from "../../components/sets.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { makeWorld } from "../helpers/world.ts";
+import { pinPlugin } from "../helpers/pin.ts";
+import { ChatSuccess } from "../../components/messages.ts";
+import type { TelemetryPublisher } from "../../systems/telemetry/index.ts";
 
 const Bonus = defineComponent("Bonus", { value: { type: Float32Array, doc: "this tick's bonus" } });
 
@@ -121,5 +124,108 @@ describe("reward terms declared by plug-ins", () => {
     expect(() => world([term({ name: "wage" })], values).step()).toThrow(/reward term "wage" of plug-in "bonus": the name is already declared by plug-in "employment"/);
     expect(() => world([term({ breakdown: "wage" })], values).step()).toThrow(/Reward.wage already records reward term "wage"/);
     expect(() => world([term({ weight: () => NaN })], values).step()).toThrow(/weight NaN is not a finite number/);
+  });
+});
+
+/** Sets needs (by name) and shift counters of agents (by index) every tick before exits and rewards. */
+function pinned(pins: Record<number, { needs?: Record<string, number>; onShift?: [number, number] }>) {
+  return pinPlugin(({ world: w, agents }) => {
+    const N = w.columns(Needs) as unknown as Record<string, Float32Array>;
+    const E = w.columns(Employment);
+    for (const [i, p] of Object.entries(pins)) {
+      const eid = agents[Number(i)];
+      for (const [need, v] of Object.entries(p.needs ?? {})) N[need][eid] = v;
+      if (p.onShift) {
+        E.on_shift[eid] = 1;
+        [E.on_time_ticks[eid], E.scheduled_ticks[eid]] = p.onShift;
+      }
+    }
+  });
+}
+
+const QUIET = {
+  rewards: { wage_rate: 0, decay_rates: { hunger: 0, hygiene: 0, energy: 0 }, clip: { clip_per_tick: 1 } },
+  shaping: { use_potential: false },
+};
+
+describe("the core terms, each declared by the plug-in that computes it", () => {
+  it("gives a late agent less punctuality than one on time (employment's term, employment bias)", () => {
+    const settings = { world: { agents_per_town: 3, grid_size: [8, 8] }, ...QUIET };
+    const full = { hunger: 1, hygiene: 1, energy: 1 };
+    const pins = pinned({ 0: { needs: full, onShift: [4, 4] }, 1: { needs: full, onShift: [1, 4] }, 2: { needs: full } });
+    const w = makeWorld(settings, corePlugins, [pins]);
+    w.step();
+    const R = w.columns(Reward);
+    const [onTime, late, off] = w.agents;
+    expect(R.punctuality[onTime]).toBe(Math.fround(0.05));
+    expect(R.punctuality[late]).toBe(Math.fround((0.05 * 1) / 4));
+    expect(R.punctuality[off]).toBe(0);
+    expect(R.total[late]).toBe(Math.fround(0.002 + (0.05 * 1) / 4));
+    // An industrious agent's employment bias applies to the declared term.
+    const biased = makeWorld(
+      { ...settings, personalities: { distribution: { industrious: 1 } }, features: { behavior: { reward_multipliers: true } } },
+      corePlugins,
+      [pinned({ 0: { needs: full, onShift: [1, 4] } })],
+    );
+    biased.step();
+    expect(biased.columns(Reward).punctuality[biased.agents[0]]).toBe(Math.fround(((0.05 * 1) / 4) * 1.25));
+  });
+
+  it("gives both sides of a chat the social reward through the social plug-in's term, for that tick only", () => {
+    const settings = { world: { agents_per_town: 2, grid_size: [8, 8] }, ...QUIET, features: { stages: { social_rewards: "C1", relationships: "OFF" } } };
+    const full = { hunger: 1, hygiene: 1, energy: 1 };
+    const w = makeWorld(settings, corePlugins, [pinned({ 0: { needs: full }, 1: { needs: full } })]);
+    const [a, b] = w.agents;
+    // A message sent between ticks is read by the next tick's systems.
+    w.send(ChatSuccess, a, b, 0.5);
+    w.step();
+    const R = w.columns(Reward);
+    expect([R.social[a], R.social[b]]).toEqual([Math.fround(0.01 * 0.5), Math.fround(0.01 * 0.5)]);
+    expect(R.total[a]).toBe(Math.fround(0.002 + 0.01 * 0.5));
+    // The next tick has no chat: the term's column was reset.
+    w.step();
+    expect([R.social[a], R.social[b]]).toEqual([0, 0]);
+  });
+
+  it("takes the need term from the needs plug-in: every need of the table, a mod need included, in Reward.needs_penalty", () => {
+    const settings = { world: { agents_per_town: 1, grid_size: [8, 8] }, ...QUIET, needs: { thirst: { decay: 0, reward_weight: 0.7 } } };
+    const w = makeWorld(settings, corePlugins, [pinned({ 0: { needs: { hunger: 1, hygiene: 0.5, energy: 1, thirst: 0.25 } } })]);
+    w.step();
+    const R = w.columns(Reward);
+    const eid = w.agents[0];
+    const phi = -(0.6 * 0.25 + 0.7 * 0.5625);
+    expect(R.needs_penalty[eid]).toBe(Math.fround(phi));
+    expect(R.total[eid]).toBe(Math.fround(0.002 + phi));
+  });
+
+  it("shapes with the declared potential, and refuses a second one naming both", () => {
+    const settings = { world: { agents_per_town: 1, grid_size: [8, 8] }, ...QUIET, shaping: { use_potential: true }, ppo: { gamma: 1 } };
+    const w = makeWorld(settings, corePlugins, [pinned({ 0: { needs: { hunger: 0.5, hygiene: 1, energy: 1 } } })]);
+    w.step();
+    w.step();
+    const eid = w.agents[0];
+    // Φ constant over both ticks: with γ = 1 the second tick's shaping is Φ − Φ = 0, the first's 0 by rule.
+    expect(w.columns(Reward).shaping[eid]).toBe(0);
+    expect(w.columns(Reward).potential[eid]).toBe(Math.fround(-0.25));
+    const second = defineRewardTerm({ name: "calm", weight: () => 1, component: Bonus, field: "value", potential: true });
+    expect(() => makeWorld(settings, corePlugins, [bonusPlugin([second], () => 0)]).step()).toThrow(
+      /reward term "calm" of plug-in "bonus": reward term "needs" is already the shaping potential/,
+    );
+  });
+
+  it("publishes a mod's term that names no Reward field in reward_breakdown under its name", () => {
+    const hydration = defineRewardTerm({ name: "hydration", weight: () => 0.5, component: Bonus, field: "value" });
+    const w = world([hydration], (i) => (i === 0 ? 0.02 : 0));
+    const pub = w.state<TelemetryPublisher>("telemetry");
+    const id = w.agentName(w.agents[0]);
+    pub.watch([id]);
+    w.step();
+    const row = pub.snapshot("request").reward_breakdown![id];
+    expect(row.hydration).toBe(0.01);
+    expect(row.total).toBeCloseTo(0.012, 4);
+    // A name that is a Reward field would shadow it there: refused.
+    expect(() => world([defineRewardTerm({ name: "curiosity", weight: () => 1, component: Bonus, field: "value" })], values).step()).toThrow(
+      /reward term "curiosity" of plug-in "bonus": without a breakdown field, the term is recorded under its name, which is a Reward field/,
+    );
   });
 });

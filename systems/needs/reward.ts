@@ -1,0 +1,90 @@
+// The needs plug-in's reward term (PluginDef.rewardTerms, engine/reward-term.ts): the need term
+// Φ(s) = −Σ w·(1−need)² over the world's need table, in table order, w being each need's
+// `reward_weight` (needs:, or the original's rewards.needs_weights). It is the shaping potential
+// (`potential: true`): the rewards plug-in adds it with survival, records it in
+// Reward.needs_penalty and shapes with γ·Φ(s′) − Φ(s). needs/potential writes it each tick after
+// exits, just before rewards/compute, into a Float64 column of its own; weight 1, no bias.
+import { defineRewardTerm, RewardColumn, type RewardTerm } from "../../engine/reward-term.ts";
+import type { SystemContext } from "../../engine/plugin.ts";
+import type { World } from "../../engine/world.ts";
+import { NeedsKey } from "../../components/needs.ts";
+import { Reward } from "../../components/people.ts";
+import { NeedsSets } from "../../components/sets.ts";
+
+const phi = new RewardColumn();
+/** Need weights in table order, per world (derived from the settings once). */
+const weightsOf = new WeakMap<World, Float64Array>();
+
+export const needsRewardTerms: RewardTerm[] = [
+  defineRewardTerm({
+    name: "needs",
+    weight: () => 1,
+    values: (world) => phi.get(world),
+    breakdown: "needs_penalty",
+    potential: true,
+  }),
+];
+
+/** Writes every agent's Φ for this tick (after exits, before rewards/compute). */
+export const potentialSystem = {
+  name: "needs/potential",
+  phase: "needs" as const,
+  after: [NeedsSets.Exits],
+  before: [NeedsSets.Rewards],
+  reads: ["Needs", "needs.*.reward_weight (rewards.needs_weights)"],
+  writes: ["the need term's column"],
+  run({ world, agents }: Pick<SystemContext, "world" | "agents">): void {
+    const out = phi.ensure(world);
+    // Without the rewards plug-in nobody reads the term.
+    if (!world.components.isRegistered(Reward)) return;
+    const needs = world.resource(NeedsKey);
+    let weights = weightsOf.get(world);
+    if (weights === undefined) weightsOf.set(world, (weights = Float64Array.from(needs.table.list, (n) => n.reward_weight)));
+    writePotential(agents, needs.columns(), weights, out);
+  },
+};
+
+/**
+ * out = −Σ w·(1−need)², added in table order at double precision: the needs before the last
+ * three in one pass each, the last three and the negation in one pass (tables of fewer than
+ * three: a pass each, then the negation; no need: −0).
+ */
+export function writePotential(agents: Int32Array, cols: readonly Float32Array[], weights: Float64Array, out: Float64Array): void {
+  const n = agents.length;
+  const count = cols.length;
+  const inline = count >= 3;
+  const before = inline ? count - 3 : count;
+  for (let k = 0; k < before; k++) {
+    const col = cols[k];
+    const w = weights[k];
+    for (let i = 0; i < n; i++) {
+      const eid = agents[i];
+      const d = 1 - col[eid];
+      out[eid] = k === 0 ? w * d * d : out[eid] + w * d * d;
+    }
+  }
+  if (!inline) {
+    for (let i = 0; i < n; i++) {
+      const eid = agents[i];
+      out[eid] = -(count === 0 ? 0 : out[eid]);
+    }
+    return;
+  }
+  const carried = before > 0;
+  const c0 = cols[before];
+  const c1 = cols[before + 1];
+  const c2 = cols[before + 2];
+  const w0 = weights[before];
+  const w1 = weights[before + 1];
+  const w2 = weights[before + 2];
+  for (let i = 0; i < n; i++) {
+    const eid = agents[i];
+    let d = 1 - c0[eid];
+    let acc = carried ? out[eid] + w0 * d * d : w0 * d * d;
+    d = 1 - c1[eid];
+    acc += w1 * d * d;
+    d = 1 - c2[eid];
+    acc += w2 * d * d;
+    out[eid] = -acc;
+  }
+}
