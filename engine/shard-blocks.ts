@@ -210,8 +210,9 @@ export function mergeKpis(blocks: readonly Record<string, unknown>[]): Record<st
 /**
  * Any values of several blocks (telemetry sections, console results) merged as mergeKpis merges
  * KPIs, `weights` being each block's live agents. Beyond mergeKpis' rules, a number under a
- * max/min key anywhere in its path (`min_needs.hunger`) is an extreme, and a tick, a window or a
- * threshold (`metrics.tick`, `starvation_window_ticks`, `thresholds.x`) is the largest, not a sum.
+ * max/min key anywhere in its path (`min_needs.hunger`) is an extreme, a tick, a window or a
+ * threshold (`metrics.tick`, `starvation_window_ticks`, `thresholds.x`) is the largest, not a sum,
+ * and a value only one block has is kept as it is.
  */
 export function mergeValues(xs: readonly unknown[], weights: readonly number[]): unknown {
   return mergeObjects(xs, weights, "", true);
@@ -219,6 +220,8 @@ export function mergeValues(xs: readonly unknown[], weights: readonly number[]):
 
 function mergeObjects(xs: readonly unknown[], weights: readonly number[], key = "", paths = false): unknown {
   const first = xs.find((x) => x !== undefined);
+  // A value only one block has (a record keyed by its agent) is that block's, as it is.
+  if (paths && xs.filter((x) => x !== undefined).length === 1) return first;
   if (typeof first === "number") {
     const nums = xs.map((x) => (typeof x === "number" ? x : 0));
     const last = key.slice(key.lastIndexOf(".") + 1);

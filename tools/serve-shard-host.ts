@@ -20,7 +20,8 @@ export { corePlugins, prepareBlock };
 export type ServeRequest =
   | { op: "init"; configHash: string | null; worldTowns: number }
   | { op: "command"; block: number; name: string; args: unknown; principal: Principal; via: Via }
-  | { op: "flush"; force: boolean };
+  | { op: "flush"; force: boolean }
+  | { op: "watch"; block: number; ids: string[]; on: boolean };
 
 /** Payloads each block published since the last report (usually one diff), named globally. */
 export type BlockPayloads = Published["payload"][];
@@ -46,6 +47,9 @@ export function extend(set: BlockSet): ShardExtension {
           const { console: svc, publisher: pub } = bindSystems(w, { configHash: r.configHash });
           if (w.hasPlugin("persistence")) w.state<PersistenceState>("persistence").configHash = r.configHash;
           pub.townOverview = true;
+          // Every agent goes to the main thread, which decides aggregate mode over the whole world
+          // (tools/serve-shard-stream.ts): this block's publisher stays in full mode.
+          (pub.cfg.stream as { aggregate_above_agents: number }).aggregate_above_agents = 0;
           const s: Served = { svc, pub, frame: frameOf(set.plans[i], r.worldTowns), out: [] };
           pub.addSink({ deliver: (p) => s.out.push(payloadToGlobal(p.payload, s.frame)) });
           return s;
@@ -60,6 +64,13 @@ export function extend(set: BlockSet): ShardExtension {
         // console checks again, applies it in its next tick (or flush) and answers.
         const frame = served[i].frame;
         return served[i].svc.submit({ name: r.name, args: r.args, cmd_id: `routed-${++routed}` }, r.principal, r.via, "townlet-serve-router").then((res) => toGlobal(res, frame));
+      }
+      if (op === "watch" && r.op === "watch") {
+        // What the block's own parts publish for watched agents (reward_breakdown) follows the clients' subscriptions.
+        const s = served[set.plans.findIndex((p) => p.index === r.block)];
+        if (r.on) s.pub.watch(r.ids);
+        else s.pub.unwatch(r.ids);
+        return null;
       }
       if (op === "flush" && r.op === "flush") {
         // Between ticks (a paused loop, a boundary command): queued commands apply now.

@@ -6,12 +6,20 @@
 // order, and each section that changed in some block merged over every block (per-town lists
 // joined in town order, counts added, means weighted by live agents: mergeValues). The
 // WebSocket server streams from it as from a TelemetryPublisher (StreamSource).
+//
+// Aggregate mode (more live agents than telemetry.stream.aggregate_above_agents, counted over the
+// whole world) is decided here: blocks always publish every agent to the main thread (so a
+// subscription is answered at once, from the mirrors), and the stream keeps and sends only the
+// agents and towns clients subscribed to, as a one-block publisher does (views.ts filters).
 import { mergeValues } from "../engine/shard-blocks.ts";
 import { SCHEMA_VERSION, TelemetryMirror, type Published, type StreamSource, type TelemetrySink } from "../systems/telemetry/index.ts";
 import { once } from "../systems/telemetry/dispatch.ts";
 import type { DiffPayloadT, NarrationT, SnapshotPayloadT, SnapshotReason, TelemetryEventT } from "../systems/telemetry/index.ts";
 import type { TelemetryConfig } from "../systems/telemetry/config.ts";
 import type { BlockPayloads } from "./serve-shard-host.ts";
+import { diffCollection } from "../systems/telemetry/dispatch.ts";
+import { filterDiff, pickCollections, type PublishedCollections } from "../systems/telemetry/views.ts";
+import type { AgentRecordT, JobRecordT, ObjectRecordT } from "../systems/telemetry/index.ts";
 
 type Rec = Record<string, unknown>;
 type Collection = "agents" | "jobs" | "objects";
@@ -34,6 +42,14 @@ export class ShardStream implements StreamSource {
   private lastNarrations: NarrationT[] = [];
   /** Count payload bytes (JSON length) as they arrive: off unless measuring (it serialises every payload). */
   measure = false;
+  /** Aggregate mode above this many live agents (0: never), read from the config at start. */
+  private readonly threshold: number;
+  /** Aggregate mode: the published collections (watched agents, towns), and what client filters need. */
+  private pub: PublishedCollections = { coll: { agents: new Map(), jobs: new Map(), objects: new Map() }, goneTown: { agents: new Map(), objects: new Map() }, early: new Map(), earlyObjects: new Map() };
+  private watched = new Map<string, number>();
+  /** Told the agents clients start or stop watching (their blocks publish reward_breakdown for them). */
+  onWatch: ((ids: string[], on: boolean) => void) | undefined;
+  private watchedTowns = new Map<number, number>();
 
   constructor(
     readonly cfg: TelemetryConfig,
@@ -42,6 +58,7 @@ export class ShardStream implements StreamSource {
     towns: number,
   ) {
     this.world = { tick: 0, towns };
+    this.threshold = cfg.stream.aggregate_above_agents;
     this.mirrors = Array.from({ length: blocks }, () => new TelemetryMirror(() => {}, { own: true }));
   }
 
@@ -75,6 +92,7 @@ export class ShardStream implements StreamSource {
 
   private merged(name: string, weights: number[]): unknown {
     if (name === "towns") return this.world.towns;
+    if (name === "mode") return this.sections.get("mode")?.value ?? "full";
     const values = this.mirrors.map((m) => m.state?.[name]);
     if (SAME_IN_EVERY_BLOCK.has(name)) return values.find((v) => v !== undefined);
     return mergeValues(values, weights);
@@ -123,12 +141,58 @@ export class ShardStream implements StreamSource {
       }
     }
     this.world.tick = tick;
+    const was = this.mode;
     const diff = this.refresh(changed, snapshotReason !== undefined, tick, events, narrations);
-    for (const name of COLLECTIONS) {
-      const c = coll[name];
-      if (c.spawned || c.changed || c.removed) (diff as Rec)[name] = c;
-    }
+    if (this.mode !== was) snapshotReason ??= "mode";
+    if (this.mode === "full") {
+      for (const name of COLLECTIONS) {
+        const c = coll[name];
+        if (c.spawned || c.changed || c.removed) (diff as Rec)[name] = c;
+      }
+    } else this.aggregateDiff(diff);
     this.emit(diff, snapshotReason);
+  }
+
+  /** Aggregate mode: the watched agents (one by one and by town) and the watched towns' objects, diffed against the last publish. */
+  private aggregateDiff(diff: DiffPayloadT): void {
+    const next: Record<Collection, Map<string, Rec>> = { agents: new Map(), jobs: new Map(), objects: new Map() };
+    const towns = this.watchedTowns;
+    const take = (m: TelemetryMirror, id: string) => {
+      const a = (m.state?.agents as Record<string, Rec> | undefined)?.[id];
+      if (!a) return false;
+      next.agents.set(id, { ...a });
+      const j = (m.state?.jobs as Record<string, Rec> | undefined)?.[id];
+      if (j) next.jobs.set(id, { ...j });
+      return true;
+    };
+    if (towns.size > 0) {
+      for (const m of this.mirrors) {
+        for (const [id, a] of Object.entries((m.state?.agents as Record<string, Rec> | undefined) ?? {})) if (towns.has(a.town as number)) take(m, id);
+        for (const [id, o] of Object.entries((m.state?.objects as Record<string, Rec> | undefined) ?? {})) if (towns.has(o.town as number)) next.objects.set(id, { ...o });
+      }
+    }
+    for (const id of [...this.watched.keys()].sort()) {
+      if (next.agents.has(id)) continue;
+      const b = this.blockOfAgent(id);
+      if (b < 0) this.watched.delete(id);
+      else take(this.mirrors[b], id);
+    }
+    for (const name of COLLECTIONS) {
+      const prev = this.pub.coll[name];
+      const d = diffCollection(prev, next[name]);
+      if (name !== "jobs") {
+        const gone = this.pub.goneTown[name];
+        gone.clear();
+        for (const id of d?.removed ?? []) {
+          const t = prev.get(id)?.town;
+          if (typeof t === "number") gone.set(id, t);
+        }
+      }
+      this.pub.coll[name] = next[name];
+      if (d) (diff as Rec)[name] = d;
+    }
+    this.pub.early.clear();
+    this.pub.earlyObjects.clear();
   }
 
   /** Publishes between ticks with nothing from the blocks (the loop's state changed). */
@@ -166,8 +230,13 @@ export class ShardStream implements StreamSource {
         diff.removed.push(k);
       }
     }
-    const mode = this.sections.get("mode")?.value;
-    this.mode = mode === "aggregate" ? "aggregate" : "full";
+    // The world's mode, by its live agents (each block publishes all of its agents here).
+    const mode = this.threshold > 0 && this.agents > this.threshold ? "aggregate" : "full";
+    if (this.sections.get("mode")?.value !== mode) {
+      (diff.changes as Rec).mode = mode;
+      this.sections.set("mode", { value: mode, json: JSON.stringify(mode) });
+    }
+    this.mode = mode;
     this.seq = diff.seq;
     this.lastEvents = events;
     this.lastNarrations = narrations;
@@ -202,14 +271,23 @@ export class ShardStream implements StreamSource {
     for (const s of sinks) await s.close?.();
   }
 
-  /** The merged state as a snapshot (every agent, job and object of every block, block after block). */
-  snapshot(reason: SnapshotReason, _subs: ReadonlySet<string> | null = null, _towns?: ReadonlySet<number>): SnapshotPayloadT {
+  /**
+   * The merged state as a snapshot: every agent, job and object of every block, block after block
+   * (full mode); in aggregate mode what is published, or what one client sees of it (`subs`, `towns`).
+   */
+  snapshot(reason: SnapshotReason, subs: ReadonlySet<string> | null = null, towns?: ReadonlySet<number>): SnapshotPayloadT {
     const snap: Rec = { schema_version: SCHEMA_VERSION, payload_type: "snapshot", tick: this.world.tick, seq: this.seq, config_id: this.configId, reason };
     for (const [k, v] of this.sections) snap[k] = v.value;
-    for (const name of COLLECTIONS) {
-      const all: Rec = {};
-      for (const m of this.mirrors) Object.assign(all, (m.state?.[name] as Rec | undefined) ?? {});
-      snap[name] = all;
+    if (this.mode === "full") {
+      for (const name of COLLECTIONS) {
+        const all: Rec = {};
+        for (const m of this.mirrors) Object.assign(all, (m.state?.[name] as Rec | undefined) ?? {});
+        snap[name] = all;
+      }
+    } else {
+      Object.assign(snap, pickCollections(this.pub, subs, towns));
+      if (subs !== null) snap.subscribed = [...subs].sort();
+      if (subs !== null && towns?.size) snap.subscribed_towns = [...towns].sort((a, b) => a - b);
     }
     snap.events = reason === "initial" ? this.lastEvents : [];
     snap.narrations = reason === "initial" ? this.lastNarrations : [];
@@ -224,19 +302,78 @@ export class ShardStream implements StreamSource {
     return out;
   }
 
-  /** Every client sees every agent (subscriptions filter nothing in a sharded world's stream). */
-  filterDiff(diff: DiffPayloadT, _subs: ReadonlySet<string>, _towns?: ReadonlySet<number>): DiffPayloadT {
-    return diff;
+  /** The diff as one aggregate-mode client sees it (its agents and towns). */
+  filterDiff(diff: DiffPayloadT, subs: ReadonlySet<string>, towns?: ReadonlySet<number>): DiffPayloadT {
+    return this.mode === "full" ? diff : filterDiff(this.pub, diff, subs, towns);
   }
 
+  /**
+   * Aggregate mode: agents to publish (reference counted); their records are read now for the
+   * snapshot of the client that subscribed. Returns the ids that name no live agent.
+   */
   watch(ids: readonly string[]): string[] {
-    return ids.filter((id) => this.blockOfAgent(id) < 0);
+    const unknown: string[] = [];
+    const known: string[] = [];
+    for (const id of ids) {
+      const b = this.blockOfAgent(id);
+      if (b < 0) {
+        unknown.push(id);
+        continue;
+      }
+      known.push(id);
+      this.watched.set(id, (this.watched.get(id) ?? 0) + 1);
+      if (this.mode === "aggregate" && !this.pub.coll.agents.has(id)) {
+        const st = this.mirrors[b].state!;
+        this.pub.early.set(id, { agent: (st.agents as Record<string, AgentRecordT>)[id], job: (st.jobs as Record<string, JobRecordT>)[id] });
+      }
+    }
+    if (known.length) this.onWatch?.(known, true);
+    return unknown;
   }
-  unwatch(_ids: readonly string[]): void {}
+
+  unwatch(ids: readonly string[]): void {
+    if (ids.length) this.onWatch?.([...ids], false);
+    for (const id of ids) {
+      const n = (this.watched.get(id) ?? 0) - 1;
+      if (n <= 0) this.watched.delete(id);
+      else this.watched.set(id, n);
+    }
+  }
+
+  /** Aggregate mode: towns whose agents and objects are published. Returns the towns that do not exist. */
   watchTowns(towns: readonly number[]): number[] {
-    return towns.filter((t) => !Number.isInteger(t) || t < 0 || t >= this.world.towns);
+    const bad: number[] = [];
+    const fresh = new Set<number>();
+    for (const t of towns) {
+      if (!Number.isInteger(t) || t < 0 || t >= this.world.towns) {
+        bad.push(t);
+        continue;
+      }
+      if (!this.watchedTowns.has(t)) fresh.add(t);
+      this.watchedTowns.set(t, (this.watchedTowns.get(t) ?? 0) + 1);
+    }
+    if (this.mode === "aggregate" && fresh.size > 0) {
+      for (const m of this.mirrors) {
+        const st = m.state;
+        if (!st) continue;
+        for (const [id, a] of Object.entries(st.agents as Record<string, AgentRecordT>)) {
+          if (fresh.has(a.town) && !this.pub.coll.agents.has(id)) this.pub.early.set(id, { agent: a, job: (st.jobs as Record<string, JobRecordT>)[id] });
+        }
+        for (const [id, o] of Object.entries((st.objects as Record<string, ObjectRecordT> | undefined) ?? {})) {
+          if (fresh.has(o.town) && !this.pub.coll.objects.has(id)) this.pub.earlyObjects.set(id, o);
+        }
+      }
+    }
+    return bad;
   }
-  unwatchTowns(_towns: readonly number[]): void {}
+
+  unwatchTowns(towns: readonly number[]): void {
+    for (const t of towns) {
+      const n = (this.watchedTowns.get(t) ?? 0) - 1;
+      if (n <= 0) this.watchedTowns.delete(t);
+      else this.watchedTowns.set(t, n);
+    }
+  }
 
   agentsPerTown(): Uint32Array {
     const out = new Uint32Array(this.world.towns);

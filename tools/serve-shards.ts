@@ -71,7 +71,8 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
   const settings = config.settings;
   const plugins = o.plugins ?? (await resolvePlugins(corePlugins, o.configFile, o.pluginSpecs ?? []));
   const frames = sim.plans.map((p) => frameOf(p, sim.towns));
-  const tcfg = (settings as { telemetry?: ReturnType<typeof TelemetrySection.parse> }).telemetry ?? TelemetrySection.parse(undefined);
+  // A copy: with one thread the blocks share these settings, and their publishers are set to full mode.
+  const tcfg = structuredClone((settings as { telemetry?: ReturnType<typeof TelemetrySection.parse> }).telemetry ?? TelemetrySection.parse(undefined));
   const stream = new ShardStream(tcfg, config.configId, sim.blocks, sim.towns);
   stream.measure = o.measureCrossing ?? false;
   const init: ServeRequest = { op: "init", configHash: config.configHash, worldTowns: sim.towns };
@@ -119,6 +120,17 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
     between,
   };
   stream.ingest(first, sim.tick);
+  stream.onWatch = (ids, on) => {
+    const by = new Map<number, string[]>();
+    for (const id of ids) {
+      const b = stream.blockOfAgent(id);
+      if (b >= 0) by.set(b, [...(by.get(b) ?? []), id]);
+    }
+    for (const [block, list] of by) {
+      const req: ServeRequest = { op: "watch", block, ids: list, on };
+      sim.ext("watch", req, block).catch(() => {});
+    }
+  };
 
   const metrics: ServeMetrics = new ServeMetrics({
     world: {

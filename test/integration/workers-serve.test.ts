@@ -213,6 +213,36 @@ describe("townlet serve of a sharded world on worker threads", () => {
     expect(await viewer.command("setneed", { agent_id: last, need: "hunger", value: 0.9 }, "v-1")).toMatchObject({ status: "error", error: { code: "forbidden" } });
   }, 120_000);
 
+  it("streams aggregates over every block above aggregate_above_agents, and the agents and towns a client subscribed to", async () => {
+    const { h } = await serve(2, { ticks: 40, overrides: { "snapshot.storage.root": join(dir, "snapshots"), "telemetry.stream.aggregate_above_agents": 10 } });
+    const c = await Client.open(h.wsUrl, VIEWER_TOKEN);
+    const snap = await c.next((m) => m.payload_type === "snapshot");
+    expect(snap).toMatchObject({ mode: "aggregate", agents: {}, objects: {}, towns: 5 });
+    expect((snap.aggregates as { agents: number }).agents).toBe(15);
+    // A town of the last block and an agent of the first, and one that does not exist.
+    const admin = await Client.open(h.wsUrl, ADMIN_TOKEN);
+    await admin.next((m) => m.payload_type === "snapshot");
+    c.send({ type: "subscribe", towns: [4], agents: ["agent_0", "nobody"] });
+    expect(await c.next((m) => m.type === "subscribed")).toEqual({ type: "subscribed", agents: ["agent_0"], unknown: ["nobody"], towns: [4] });
+    const sub = await c.next((m) => m.payload_type === "snapshot" && m.reason === "subscribe");
+    const seen = sub.agents as Record<string, Rec>;
+    expect(Object.keys(seen)).toContain("agent_0");
+    expect(Object.values(seen).filter((a) => a.town === 4).length).toBe(3);
+    expect(Object.keys(seen).length).toBe(4);
+    expect(Object.values(sub.objects as Record<string, Rec>).every((o) => o.town === 4)).toBe(true);
+    expect(Object.keys(sub.objects as object).length).toBeGreaterThan(0);
+    expect(await admin.command("resume")).toMatchObject({ status: "ok" });
+    await until(() => c.mirror.tick === 40, "tick 40");
+    const st = c.mirror.state!;
+    expect(c.mirror.gaps).toBe(0);
+    expect(Object.keys(st.agents as object).sort()).toEqual(Object.keys(seen).sort());
+    expect(Object.values(st.objects as Record<string, Rec>).every((o) => o.town === 4)).toBe(true);
+    // The agent's own block publishes its reward breakdown for the client that watches it.
+    expect(Object.keys((st.reward_breakdown as Rec | undefined) ?? {})).toContain("agent_0");
+    // A client without subscriptions still gets no agents.
+    expect(Object.keys(admin.mirror.state!.agents as object)).toEqual([]);
+  }, 120_000);
+
   it("saves every block with snapshot_save and restores them with snapshot_load", async () => {
     const { h } = await serve(2, { ticks: 100 });
     const admin = await Client.open(h.wsUrl, ADMIN_TOKEN);
