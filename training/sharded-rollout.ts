@@ -1,6 +1,6 @@
 // A sharded world (world.shards = K blocks) stepped tick by tick for ONE main-thread policy batch
-// over every agent of every block: the blocks run on N threads (training/sharded-blocks.ts; the
-// main thread itself when N = 1, worker threads otherwise: training/sharded-worker.ts). Per tick:
+// over every agent of every block: the blocks run on N threads (training/sharded-blocks.ts): the
+// main thread runs the first run of blocks, N - 1 worker threads the others (training/sharded-worker.ts). Per tick:
 //   1. every thread runs its blocks up to policy/act and writes the decision rows (observations,
 //      masks, who chooses, draws) into each block's SharedArrayBuffer;
 //   2. the main thread gathers the rows in block order, runs the network once over all of them
@@ -102,31 +102,50 @@ export class ShardedRollout {
       sr.tick = set.set.tick;
       return sr;
     }
-    // The spaces (D, A) from a one-town model of block 0, so that views can be made before any worker replies.
-    const model = new PolicyBlocks([{ ...plans[0], towns: 1 }], s, o.plugins, plans.length);
-    const D = model.D;
-    const A = model.A;
+    // The main thread runs the first run of blocks itself (it would wait idle while the workers
+    // run theirs), workers 1 .. n-1 the others: n threads in all. Its blocks give the spaces
+    // (D, A) the workers' buffer views need.
+    const runs = Array.from({ length: n }, (_, k) => plans.slice(Math.floor((k * plans.length) / n), Math.floor(((k + 1) * plans.length) / n)));
     const starts: Promise<WorkerGroup>[] = [];
-    for (let k = 0; k < n; k++) {
-      const from = Math.floor((k * plans.length) / n);
-      const to = Math.floor(((k + 1) * plans.length) / n);
-      const init: PolicyWorkerInit = { policyShardWorker: true, configFile: o.configFile, build: o.build, pluginSpecs: [...(o.pluginSpecs ?? [])], blocks: plans.slice(from, to).map((p) => p.index) };
-      starts.push(WorkerGroup.start(k, init, D, A));
+    let local: PolicyBlocks | undefined;
+    let localError: unknown;
+    try {
+      local = new PolicyBlocks(runs[0], s, o.plugins, plans.length);
+    } catch (e) {
+      localError = e;
+    }
+    if (local) {
+      for (let k = 1; k < n; k++) {
+        const init: PolicyWorkerInit = { policyShardWorker: true, configFile: o.configFile, build: o.build, pluginSpecs: [...(o.pluginSpecs ?? [])], blocks: runs[k].map((p) => p.index) };
+        starts.push(WorkerGroup.start(k, init, local.D, local.A));
+      }
     }
     const started = await Promise.allSettled(starts);
     const ok = started.filter((r): r is PromiseFulfilledResult<WorkerGroup> => r.status === "fulfilled").map((r) => r.value);
     const failed = started.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
-    if (failed) {
+    if (!local || failed) {
       await Promise.all(ok.map((g) => g.close()));
-      throw failed.reason;
+      throw local ? failed!.reason : localError;
     }
-    return new ShardedRollout(config, plans, ok, D, A, o.workers, ok.flatMap((g) => g.startLive));
+    const groups: Group[] = [new LocalGroup(local, runs[0].map((p) => p.index)), ...ok];
+    const live = [...local.worlds.map((w) => w.agents.length), ...ok.flatMap((g) => g.startLive)];
+    const sr = new ShardedRollout(config, plans, groups, local.D, local.A, o.workers, live);
+    sr.tick = local.set.tick;
+    return sr;
   }
 
   /** Runs `f` on every thread at once; a failure stops the world (the earliest tick, then the lowest block, is thrown). */
   private async all<T>(f: (g: Group) => Promise<T>): Promise<T[]> {
     if (this.failure) throw this.failure;
-    const rs = await Promise.allSettled(this.groups.map(f));
+    // Requests go to the workers first; then this thread runs its own blocks while they run theirs.
+    const ps: Promise<T>[] = new Array<Promise<T>>(this.groups.length);
+    this.groups.forEach((g, i) => {
+      if (!(g instanceof LocalGroup)) ps[i] = f(g);
+    });
+    this.groups.forEach((g, i) => {
+      if (g instanceof LocalGroup) ps[i] = f(g);
+    });
+    const rs = await Promise.allSettled(ps);
     const bad = (rs.filter((r) => r.status === "rejected") as PromiseRejectedResult[]).map((r) => r.reason as unknown);
     if (bad.length) {
       const key = (e: unknown) => (e instanceof ShardError ? [e.tick, e.block] : [Infinity, Infinity]);
