@@ -103,9 +103,9 @@ export class ShardedVectorEnv {
     this.rootSeed = s.seed;
     const K = this.plans.length;
     const want = opts.workers ?? 1;
-    if (typeof want !== "number" || !Number.isInteger(want) || want < 1) throw new RangeError(`workers: expected an integer >= 1, got ${String(want)}`);
+    if (typeof want !== "number" || !Number.isInteger(want) || want < 1) throw new RangeError(`workers: expected an integer >= 1, got ${typeof want === "string" ? JSON.stringify(want) : String(want)}`);
     const heap = opts.workerHeapMb;
-    if (heap !== undefined && (typeof heap !== "number" || !Number.isInteger(heap) || heap < 16)) throw new RangeError(`workerHeapMb: expected an integer >= 16 (MiB), got ${String(heap)}`);
+    if (heap !== undefined && (typeof heap !== "number" || !Number.isInteger(heap) || heap < 16)) throw new RangeError(`workerHeapMb: expected an integer >= 16 (MiB), got ${typeof heap === "string" ? JSON.stringify(heap) : String(heap)}`);
     const N = Math.min(want, K);
     this.workers = N;
     const runs: number[][] = [];

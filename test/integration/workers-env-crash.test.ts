@@ -80,6 +80,12 @@ describe("a worker of the sharded env that dies", () => {
     }
   }, 120_000);
 
+  it("refuses a worker count that is not an integer of at least 1, naming the value", () => {
+    for (const [bad, shown] of [[0, "0"], [-1, "-1"], [1.5, "1.5"], ["2", '"2"'], [Number.NaN, "NaN"]] as const) {
+      expect(() => new ShardedVectorEnv({ config: MANY_TOWNS_CONFIG, overrides: THREE, workers: bad as number })).toThrow(`workers: expected an integer >= 1, got ${shown}`);
+    }
+  });
+
   it("refuses a worker heap limit that is not an integer of at least 16 MiB", () => {
     expect(() => new ShardedVectorEnv({ config: MANY_TOWNS_CONFIG, overrides: THREE, workers: 2, workerHeapMb: 8 })).toThrow("workerHeapMb: expected an integer >= 16 (MiB), got 8");
   });
