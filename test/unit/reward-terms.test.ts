@@ -2,11 +2,17 @@
 // engine/reward-term.ts): the rewards plug-in adds weight × the plug-in's column to each agent's
 // reward, with the declared bias and breakdown field, and refuses a bad declaration at start-up
 // naming the plug-in.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { defineComponent } from "../../engine/component.ts";
-import { definePlugin } from "../../engine/plugin.ts";
+import { definePlugin, type AnyPlugin } from "../../engine/plugin.ts";
+import { resolvePlugins } from "../../engine/plugin-loader.ts";
+import { loadConfig } from "../../engine/config/loader.ts";
+import { PROJECT_ROOT } from "../../engine/paths.ts";
+import { World } from "../../engine/world.ts";
 import { defineRewardTerm, type ComponentRewardTerm, type RewardTerm } from "../../engine/reward-term.ts";
-import type { World } from "../../engine/world.ts";
 import { Needs } from "../../components/needs.ts";
 import { Employment, Reward } from "../../components/people.ts";
 import { NeedsSets } from "../../components/sets.ts";
@@ -227,5 +233,39 @@ describe("the core terms, each declared by the plug-in that computes it", () => 
     expect(() => world([defineRewardTerm({ name: "curiosity", weight: () => 1, component: Bonus, field: "value" })], values).step()).toThrow(
       /reward term "curiosity" of plug-in "bonus": without a breakdown field, the term is recorded under its name, which is a Reward field/,
     );
+  });
+});
+
+describe("docs/modding.md's reward term example", () => {
+  it("runs as written on the thirst mod: 0.001 to each agent whose thirst is above 0.8, in reward_breakdown as hydrated", async () => {
+    const doc = readFileSync(join(PROJECT_ROOT, "docs", "modding.md"), "utf8");
+    const block = /```ts\n((?:(?!```)[\s\S])*name: "hydration"(?:(?!```)[\s\S])*)```/.exec(doc)?.[1];
+    expect(block).toBeDefined();
+    mkdirSync(join(PROJECT_ROOT, ".tmp"), { recursive: true });
+    const dir = mkdtempSync(join(PROJECT_ROOT, ".tmp", "reward-doc-"));
+    try {
+      // The example's imports are relative to examples/mods/thirst/.
+      const file = join(dir, "hydration.ts");
+      writeFileSync(file, block!.replaceAll('"../../../', `"${pathToFileURL(PROJECT_ROOT).href}/`));
+      const hydration = ((await import(pathToFileURL(file).href)) as { default: AnyPlugin }).default;
+      const mod = join(PROJECT_ROOT, "examples", "mods", "thirst", "config.yaml");
+      const plugins = [...(await resolvePlugins(corePlugins, mod)), hydration];
+      const w = new World({ settings: loadConfig(mod, plugins).settings, plugins, seed: 3 });
+      const pub = w.state<TelemetryPublisher>("telemetry");
+      w.step();
+      pub.watch(Array.from(w.agents, (e) => w.agentName(e)));
+      w.step();
+      const rows = pub.snapshot("request").reward_breakdown!;
+      const thirst = (w.columns(Needs) as unknown as Record<string, Float32Array>).thirst;
+      const seen = new Set<number>();
+      for (const eid of w.agents) {
+        const v = rows[w.agentName(eid)].hydrated;
+        expect(v).toBe(thirst[eid] > 0.8 ? 0.001 : 0);
+        seen.add(v);
+      }
+      expect([...seen].sort()).toEqual([0, 0.001]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
