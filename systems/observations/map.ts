@@ -48,7 +48,7 @@ export interface MapTarget {
 
 /** Writes the maps and local summaries of the first `n` agents of `agents` (rows start at 0). */
 export function writeMaps(world: World, space: SpatialIndex, ml: MapLayout, agents: Int32Array, n: number, out: MapTarget): void {
-  const { map, mapStride, features: f, stride: F, compactChannel } = out;
+  const { map, mapStride, features: f, stride: F, compactChannel, agentFeatures } = out;
   const next = space.next;
   const width = space.width;
   const height = space.height;
@@ -75,7 +75,7 @@ export function writeMaps(world: World, space: SpatialIndex, ml: MapLayout, agen
     const cx = PX[eid];
     const cy = PY[eid];
     const mb = i * mapStride;
-    const fo = i * F + out.agentFeatures;
+    const fo = i * F + agentFeatures;
     map[mb + r * W + r] = 1;
     if (path !== undefined) map.set(path, mb + CH_PATH_DX * WW);
     let others = 0;
