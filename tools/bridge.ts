@@ -15,8 +15,10 @@
 // of it), a failed shared-memory write falls back to the pipe with `shm_error`; 3 `uids` is
 // uint32 (it was int32, where the uids of a sharded world's upper blocks, >= 2^31, read negative).
 // `--workers N [--shards K]`: a world of several blocks (world.shards) is served by
-// env/sharded.ts (its blocks on N threads); the replies are the same for any N, and a world of one
-// block is served by TownletVectorEnv exactly as before.
+// env/sharded.ts (its blocks on N threads); the replies are the same for any N (hello says N, the
+// blocks, and any cap on N in `notes`), and a world of one block is served by TownletVectorEnv
+// exactly as before. A worker thread that dies is a non-fatal error reply (EnvWorkerDied) naming
+// it, repeated for every later reset/step. `--plugin` and the config's `plugins:` load in every thread.
 import { FLAG, parseCommand, type CommandSpec } from "./args.ts";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../engine/paths.ts";
