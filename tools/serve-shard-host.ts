@@ -9,7 +9,7 @@ import type { BlockSet } from "../engine/shard-blocks.ts";
 import type { ShardExtension, ShardHost } from "../engine/shards.ts";
 import type { ConsoleService, Principal, Via } from "../systems/console/index.ts";
 import type { PersistenceState } from "../systems/persistence/index.ts";
-import type { Published, TelemetryPublisher } from "../systems/telemetry/index.ts";
+import type { Published as PublishedPayload, TelemetryPublisher } from "../systems/telemetry/index.ts";
 import { bindSystems } from "./serve-bind.ts";
 import { corePlugins, prepareBlock } from "./shard-host.ts";
 import { frameOf, payloadToGlobal, toGlobal, type BlockFrame } from "./serve-shard-ids.ts";
@@ -18,13 +18,30 @@ export { corePlugins, prepareBlock };
 
 /** What the main thread asks a thread's blocks (ShardedSim.ext). */
 export type ServeRequest =
-  | { op: "init"; configHash: string | null; worldTowns: number }
+  | { op: "init"; configHash: string | null; worldTowns: number; mode: "full" | "aggregate" }
   | { op: "command"; block: number; name: string; args: unknown; principal: Principal; via: Via }
   | { op: "flush"; force: boolean }
-  | { op: "watch"; block: number; ids: string[]; on: boolean };
+  | { op: "watch"; block: number; ids: string[]; on: boolean }
+  | { op: "watchTowns"; block: number; towns: number[]; on: boolean }
+  | { op: "mode"; mode: "full" | "aggregate" };
+
+/** What a request that may publish answers: the thread's blocks and what each published since the last report. */
+export interface Published {
+  blocks: number[];
+  payloads: BlockPayloads[];
+}
 
 /** Payloads each block published since the last report (usually one diff), named globally. */
-export type BlockPayloads = Published["payload"][];
+export type BlockPayloads = PublishedPayload["payload"][];
+
+/**
+ * The block publisher's mode as the main thread decided it over the whole world: full (every
+ * agent), or aggregate (sections and the watched agents and towns) whenever the block has more
+ * than one live agent (a block of one agent publishes it; the main thread filters per client).
+ */
+function setMode(pub: TelemetryPublisher, mode: "full" | "aggregate"): void {
+  (pub.cfg.stream as { aggregate_above_agents: number }).aggregate_above_agents = mode === "full" ? 0 : 1;
+}
 
 interface Served {
   svc: ConsoleService;
@@ -38,6 +55,12 @@ export function extend(set: BlockSet): ShardExtension {
   let served: Served[] | undefined;
   let routed = 0;
   const take = () => (served ?? []).map((s) => s.out.splice(0, s.out.length));
+  const published = (): Published => ({ blocks: set.plans.map((p) => p.index), payloads: take() });
+  const block = (b: number) => {
+    const i = set.plans.findIndex((p) => p.index === b);
+    if (i < 0 || !served) throw new Error(`serve extension: block ${b} is not on this thread`);
+    return served[i];
+  };
   return {
     afterStep: () => take(),
     call(op: string, payload: unknown): unknown {
@@ -47,14 +70,13 @@ export function extend(set: BlockSet): ShardExtension {
           const { console: svc, publisher: pub } = bindSystems(w, { configHash: r.configHash });
           if (w.hasPlugin("persistence")) w.state<PersistenceState>("persistence").configHash = r.configHash;
           pub.townOverview = true;
-          // Every agent goes to the main thread, which decides aggregate mode over the whole world
-          // (tools/serve-shard-stream.ts): this block's publisher stays in full mode.
-          (pub.cfg.stream as { aggregate_above_agents: number }).aggregate_above_agents = 0;
+          // The main thread decides the mode over the whole world (tools/serve-shard-stream.ts).
+          setMode(pub, r.mode);
           const s: Served = { svc, pub, frame: frameOf(set.plans[i], r.worldTowns), out: [] };
           pub.addSink({ deliver: (p) => s.out.push(payloadToGlobal(p.payload, s.frame)) });
           return s;
         });
-        return take();
+        return published();
       }
       if (!served) throw new Error(`serve extension: "${op}" before "init"`);
       if (op === "command" && r.op === "command") {
@@ -66,16 +88,30 @@ export function extend(set: BlockSet): ShardExtension {
         return served[i].svc.submit({ name: r.name, args: r.args, cmd_id: `routed-${++routed}` }, r.principal, r.via, "townlet-serve-router").then((res) => toGlobal(res, frame));
       }
       if (op === "watch" && r.op === "watch") {
-        // What the block's own parts publish for watched agents (reward_breakdown) follows the clients' subscriptions.
-        const s = served[set.plans.findIndex((p) => p.index === r.block)];
+        // Clients' subscriptions: aggregate mode publishes these agents (at once, so that a
+        // subscriber sees them without waiting for a tick); reward_breakdown follows them in either mode.
+        const s = block(r.block);
         if (r.on) s.pub.watch(r.ids);
         else s.pub.unwatch(r.ids);
+        if (r.on && s.pub.mode === "aggregate") s.pub.publishNow();
+        return published();
+      }
+      if (op === "watchTowns" && r.op === "watchTowns") {
+        const s = block(r.block);
+        if (r.on) s.pub.watchTowns(r.towns);
+        else s.pub.unwatchTowns(r.towns);
+        if (r.on && s.pub.mode === "aggregate") s.pub.publishNow();
+        return published();
+      }
+      if (op === "mode" && r.op === "mode") {
+        // Takes effect at the blocks' next publish (a snapshot: the mode changed).
+        for (const s of served) setMode(s.pub, r.mode);
         return null;
       }
       if (op === "flush" && r.op === "flush") {
         // Between ticks (a paused loop, a boundary command): queued commands apply now.
         for (const s of served) if (s.svc.drain("all") > 0 || r.force) s.pub.publishNow();
-        return take();
+        return published();
       }
       throw new Error(`serve extension: unknown request "${op}"`);
     },

@@ -8,18 +8,21 @@
 // WebSocket server streams from it as from a TelemetryPublisher (StreamSource).
 //
 // Aggregate mode (more live agents than telemetry.stream.aggregate_above_agents, counted over the
-// whole world) is decided here: blocks always publish every agent to the main thread (so a
-// subscription is answered at once, from the mirrors), and the stream keeps and sends only the
-// agents and towns clients subscribed to, as a one-block publisher does (views.ts filters).
+// whole world) is decided here and passed on to the blocks (onMode), which then publish sections
+// and the agents and towns clients subscribed to only: subscriptions go to the block of the
+// agent or town (onWatch, onWatchTowns). The stream keeps the union of what blocks publish and
+// filters it per client as a one-block publisher does (views.ts pickCollections, filterDiff).
+// Unlike a one-block world, an agent or town just subscribed to arrives with the block's next
+// payload (published at once by the block), not in the subscriber's snapshot, unless another
+// client already watched it; an agent_<uid> that does not exist is not reported as unknown.
 import { mergeValues } from "../engine/shard-blocks.ts";
 import { SCHEMA_VERSION, TelemetryMirror, type Published, type StreamSource, type TelemetrySink } from "../systems/telemetry/index.ts";
 import { once } from "../systems/telemetry/dispatch.ts";
 import type { DiffPayloadT, NarrationT, SnapshotPayloadT, SnapshotReason, TelemetryEventT } from "../systems/telemetry/index.ts";
 import type { TelemetryConfig } from "../systems/telemetry/config.ts";
 import type { BlockPayloads } from "./serve-shard-host.ts";
-import { diffCollection } from "../systems/telemetry/dispatch.ts";
 import { filterDiff, pickCollections, type PublishedCollections } from "../systems/telemetry/views.ts";
-import type { AgentRecordT, JobRecordT, ObjectRecordT } from "../systems/telemetry/index.ts";
+import { townToLocal, type BlockFrame } from "./serve-shard-ids.ts";
 
 type Rec = Record<string, unknown>;
 type Collection = "agents" | "jobs" | "objects";
@@ -44,21 +47,34 @@ export class ShardStream implements StreamSource {
   measure = false;
   /** Aggregate mode above this many live agents (0: never), read from the config at start. */
   private readonly threshold: number;
-  /** Aggregate mode: the published collections (watched agents, towns), and what client filters need. */
+  /** Every block's published collections joined (records shared with the mirrors), and what client filters need. */
   private pub: PublishedCollections = { coll: { agents: new Map(), jobs: new Map(), objects: new Map() }, goneTown: { agents: new Map(), objects: new Map() }, early: new Map(), earlyObjects: new Map() };
+  /** Block of each published agent. */
+  private agentBlocks = new Map<string, number>();
+  /** Per block, payloads that arrived ahead of their turn (inOrder). */
+  private held: BlockPayloads[] = [];
   private watched = new Map<string, number>();
-  /** Told the agents clients start or stop watching (their blocks publish reward_breakdown for them). */
-  onWatch: ((ids: string[], on: boolean) => void) | undefined;
   private watchedTowns = new Map<number, number>();
+  /** Told the agents clients start or stop watching, by block (aggregate mode publishes them; reward_breakdown follows them in either mode). */
+  onWatch: ((block: number, ids: string[], on: boolean) => void) | undefined;
+  /** Told the towns clients start or stop watching, by block, as the block's own towns. */
+  onWatchTowns: ((block: number, towns: number[], on: boolean) => void) | undefined;
+  /** Told when the world's mode changes (every block then publishes in it). */
+  onMode: ((mode: "full" | "aggregate") => void) | undefined;
+  /** The block of an agent id the blocks may not have published (agent_<uid> by uid range), or -1. */
+  routeAgent: (id: string) => number = () => -1;
+  private readonly frames: readonly BlockFrame[];
 
   constructor(
     readonly cfg: TelemetryConfig,
     readonly configId: string,
     blocks: number,
     towns: number,
+    frames: readonly BlockFrame[] = [],
   ) {
     this.world = { tick: 0, towns };
     this.threshold = cfg.stream.aggregate_above_agents;
+    this.frames = frames;
     this.mirrors = Array.from({ length: blocks }, () => new TelemetryMirror(() => {}, { own: true }));
   }
 
@@ -69,7 +85,12 @@ export class ShardStream implements StreamSource {
 
   /** The block that publishes agent `id` (by the published id), or -1. */
   blockOfAgent(id: string): number {
-    return this.mirrors.findIndex((m) => (m.state?.agents as Rec | undefined)?.[id] !== undefined);
+    return this.agentBlocks.get(id) ?? -1;
+  }
+
+  /** The mode the world's live agents call for. */
+  wantedMode(agents = this.agents): "full" | "aggregate" {
+    return this.threshold > 0 && agents > this.threshold ? "aggregate" : "full";
   }
 
   /** Live agents per block, as last published (the weights of merged means). */
@@ -117,14 +138,20 @@ export class ShardStream implements StreamSource {
     const coll: Record<Collection, { spawned?: Rec; changed?: Rec; removed?: string[] }> = { agents: {}, jobs: {}, objects: {} };
     const events: TelemetryEventT[] = [];
     const narrations: NarrationT[] = [];
-    for (let b = 0; b < perBlock.length; b++) {
-      for (const p of perBlock[b] ?? []) {
+    let rebuild = false;
+    this.pub.goneTown.agents.clear();
+    this.pub.goneTown.objects.clear();
+    for (let b = 0; b < this.mirrors.length; b++) {
+      for (const p of this.inOrder(b, perBlock[b])) {
         if (this.measure) this.bytesIn += JSON.stringify(p).length;
+        if (p.payload_type === "diff") this.forget(p);
         this.mirrors[b].apply(p);
         if (p.payload_type === "snapshot") {
           snapshotReason ??= "mode";
+          rebuild = true;
           for (const k of Object.keys(this.mirrors[b].state ?? {})) changed.add(k);
         } else {
+          this.remember(b, p);
           for (const k of Object.keys(p.changes)) changed.add(k);
           for (const k of p.removed) changed.add(k);
           for (const name of COLLECTIONS) {
@@ -140,59 +167,84 @@ export class ShardStream implements StreamSource {
         narrations.push(...(p.narrations as NarrationT[]));
       }
     }
+    if (rebuild) this.rebuild();
     this.world.tick = tick;
     const was = this.mode;
     const diff = this.refresh(changed, snapshotReason !== undefined, tick, events, narrations);
-    if (this.mode !== was) snapshotReason ??= "mode";
-    if (this.mode === "full") {
-      for (const name of COLLECTIONS) {
-        const c = coll[name];
-        if (c.spawned || c.changed || c.removed) (diff as Rec)[name] = c;
-      }
-    } else this.aggregateDiff(diff);
+    if (this.mode !== was) {
+      snapshotReason ??= "mode";
+      this.onMode?.(this.mode);
+    }
+    for (const name of COLLECTIONS) {
+      const c = coll[name];
+      if (c.spawned || c.changed || c.removed) (diff as Rec)[name] = c;
+    }
     this.emit(diff, snapshotReason);
   }
 
-  /** Aggregate mode: the watched agents (one by one and by town) and the watched towns' objects, diffed against the last publish. */
-  private aggregateDiff(diff: DiffPayloadT): void {
-    const next: Record<Collection, Map<string, Rec>> = { agents: new Map(), jobs: new Map(), objects: new Map() };
-    const towns = this.watchedTowns;
-    const take = (m: TelemetryMirror, id: string) => {
-      const a = (m.state?.agents as Record<string, Rec> | undefined)?.[id];
-      if (!a) return false;
-      next.agents.set(id, { ...a });
-      const j = (m.state?.jobs as Record<string, Rec> | undefined)?.[id];
-      if (j) next.jobs.set(id, { ...j });
-      return true;
-    };
-    if (towns.size > 0) {
-      for (const m of this.mirrors) {
-        for (const [id, a] of Object.entries((m.state?.agents as Record<string, Rec> | undefined) ?? {})) if (towns.has(a.town as number)) take(m, id);
-        for (const [id, o] of Object.entries((m.state?.objects as Record<string, Rec> | undefined) ?? {})) if (towns.has(o.town as number)) next.objects.set(id, { ...o });
+  /**
+   * Block `b`'s payloads to apply now, in its seq order: those that follow on from its mirror. A
+   * payload that came ahead of one still on its way (a subscription's, answered while a tick's
+   * report was in flight from another thread) waits for it.
+   */
+  private inOrder(b: number, fresh: BlockPayloads | undefined): BlockPayloads {
+    const pool = [...(this.held[b] ?? []), ...(fresh ?? [])].sort((x, y) => x.seq - y.seq);
+    const m = this.mirrors[b];
+    const out: BlockPayloads = [];
+    let seq = m.state === undefined ? -1 : m.seq;
+    const keep: BlockPayloads = [];
+    for (const p of pool) {
+      if (seq >= 0 && p.seq <= seq) continue;
+      if (p.seq === seq + 1 || (p.payload_type === "snapshot" && (seq < 0 || p.seq > seq))) {
+        out.push(p);
+        seq = p.seq;
+      } else keep.push(p);
+    }
+    this.held[b] = keep;
+    return out;
+  }
+
+  /** Before a block's diff: what it removes leaves the joined collections (with its town, for client filters). */
+  private forget(p: DiffPayloadT): void {
+    for (const name of COLLECTIONS) {
+      for (const id of p[name]?.removed ?? []) {
+        const t = this.pub.coll[name].get(id)?.town;
+        if (name !== "jobs" && typeof t === "number") this.pub.goneTown[name].set(id, t);
+        this.pub.coll[name].delete(id);
+        if (name === "agents") this.agentBlocks.delete(id);
       }
     }
-    for (const id of [...this.watched.keys()].sort()) {
-      if (next.agents.has(id)) continue;
-      const b = this.blockOfAgent(id);
-      if (b < 0) this.watched.delete(id);
-      else take(this.mirrors[b], id);
-    }
+  }
+
+  /** After block `b`'s diff: what it spawned or changed, as the block's mirror now holds it. */
+  private remember(b: number, p: DiffPayloadT): void {
+    const st = this.mirrors[b].state!;
     for (const name of COLLECTIONS) {
-      const prev = this.pub.coll[name];
-      const d = diffCollection(prev, next[name]);
-      if (name !== "jobs") {
-        const gone = this.pub.goneTown[name];
-        gone.clear();
-        for (const id of d?.removed ?? []) {
-          const t = prev.get(id)?.town;
-          if (typeof t === "number") gone.set(id, t);
+      const d = p[name];
+      if (!d) continue;
+      const recs = st[name] as Record<string, Rec>;
+      for (const part of [d.spawned, d.changed]) {
+        if (!part) continue;
+        for (const id of Object.keys(part)) {
+          this.pub.coll[name].set(id, recs[id]);
+          if (name === "agents") this.agentBlocks.set(id, b);
         }
       }
-      this.pub.coll[name] = next[name];
-      if (d) (diff as Rec)[name] = d;
     }
-    this.pub.early.clear();
-    this.pub.earlyObjects.clear();
+  }
+
+  /** The joined collections rebuilt from every mirror (after a block's snapshot). */
+  private rebuild(): void {
+    for (const name of COLLECTIONS) this.pub.coll[name].clear();
+    this.agentBlocks.clear();
+    this.mirrors.forEach((m, b) => {
+      for (const name of COLLECTIONS) {
+        for (const [id, r] of Object.entries((m.state?.[name] as Record<string, Rec> | undefined) ?? {})) {
+          this.pub.coll[name].set(id, r);
+          if (name === "agents") this.agentBlocks.set(id, b);
+        }
+      }
+    });
   }
 
   /** Publishes between ticks with nothing from the blocks (the loop's state changed). */
@@ -231,7 +283,7 @@ export class ShardStream implements StreamSource {
       }
     }
     // The world's mode, by its live agents (each block publishes all of its agents here).
-    const mode = this.threshold > 0 && this.agents > this.threshold ? "aggregate" : "full";
+    const mode = this.wantedMode();
     if (this.sections.get("mode")?.value !== mode) {
       (diff.changes as Rec).mode = mode;
       this.sections.set("mode", { value: mode, json: JSON.stringify(mode) });
@@ -308,75 +360,71 @@ export class ShardStream implements StreamSource {
   }
 
   /**
-   * Aggregate mode: agents to publish (reference counted); their records are read now for the
-   * snapshot of the client that subscribed. Returns the ids that name no live agent.
+   * Agents clients watch (reference counted), passed on to their blocks. Returns the ids that name
+   * no agent: neither published nor agent_<uid> of a block's uids.
    */
   watch(ids: readonly string[]): string[] {
     const unknown: string[] = [];
-    const known: string[] = [];
+    const by = new Map<number, string[]>();
     for (const id of ids) {
-      const b = this.blockOfAgent(id);
+      const b = this.agentBlocks.get(id) ?? this.routeAgent(id);
       if (b < 0) {
         unknown.push(id);
         continue;
       }
-      known.push(id);
       this.watched.set(id, (this.watched.get(id) ?? 0) + 1);
-      if (this.mode === "aggregate" && !this.pub.coll.agents.has(id)) {
-        const st = this.mirrors[b].state!;
-        this.pub.early.set(id, { agent: (st.agents as Record<string, AgentRecordT>)[id], job: (st.jobs as Record<string, JobRecordT>)[id] });
-      }
+      by.set(b, [...(by.get(b) ?? []), id]);
     }
-    if (known.length) this.onWatch?.(known, true);
+    for (const [b, list] of by) this.onWatch?.(b, list, true);
     return unknown;
   }
 
   unwatch(ids: readonly string[]): void {
-    if (ids.length) this.onWatch?.([...ids], false);
+    const by = new Map<number, string[]>();
     for (const id of ids) {
       const n = (this.watched.get(id) ?? 0) - 1;
       if (n <= 0) this.watched.delete(id);
       else this.watched.set(id, n);
+      const b = this.agentBlocks.get(id) ?? this.routeAgent(id);
+      if (b >= 0) by.set(b, [...(by.get(b) ?? []), id]);
     }
+    for (const [b, list] of by) this.onWatch?.(b, list, false);
   }
 
-  /** Aggregate mode: towns whose agents and objects are published. Returns the towns that do not exist. */
+  /** Towns clients watch (aggregate mode: every agent and object of each), passed on to their blocks. Returns the towns that do not exist. */
   watchTowns(towns: readonly number[]): number[] {
-    const bad: number[] = [];
-    const fresh = new Set<number>();
-    for (const t of towns) {
-      if (!Number.isInteger(t) || t < 0 || t >= this.world.towns) {
-        bad.push(t);
-        continue;
-      }
-      if (!this.watchedTowns.has(t)) fresh.add(t);
-      this.watchedTowns.set(t, (this.watchedTowns.get(t) ?? 0) + 1);
-    }
-    if (this.mode === "aggregate" && fresh.size > 0) {
-      for (const m of this.mirrors) {
-        const st = m.state;
-        if (!st) continue;
-        for (const [id, a] of Object.entries(st.agents as Record<string, AgentRecordT>)) {
-          if (fresh.has(a.town) && !this.pub.coll.agents.has(id)) this.pub.early.set(id, { agent: a, job: (st.jobs as Record<string, JobRecordT>)[id] });
-        }
-        for (const [id, o] of Object.entries((st.objects as Record<string, ObjectRecordT> | undefined) ?? {})) {
-          if (fresh.has(o.town) && !this.pub.coll.objects.has(id)) this.pub.earlyObjects.set(id, o);
-        }
-      }
-    }
+    const bad = towns.filter((t) => !Number.isInteger(t) || t < 0 || t >= this.world.towns);
+    this.townsTo(
+      towns.filter((t) => !bad.includes(t)),
+      true,
+    );
     return bad;
   }
 
   unwatchTowns(towns: readonly number[]): void {
-    for (const t of towns) {
-      const n = (this.watchedTowns.get(t) ?? 0) - 1;
-      if (n <= 0) this.watchedTowns.delete(t);
-      else this.watchedTowns.set(t, n);
-    }
+    this.townsTo(towns, false);
   }
 
+  private townsTo(towns: readonly number[], on: boolean): void {
+    const by = new Map<number, number[]>();
+    for (const t of towns) {
+      const n = (this.watchedTowns.get(t) ?? 0) + (on ? 1 : -1);
+      if (n <= 0) this.watchedTowns.delete(t);
+      else this.watchedTowns.set(t, n);
+      const local = townToLocal(t, this.frames);
+      if (local) by.set(local.block, [...(by.get(local.block) ?? []), local.town]);
+    }
+    for (const [b, list] of by) this.onWatchTowns?.(b, list, on);
+  }
+
+  /** Live agents per town, from the towns_overview section (blocks publish it in either mode). */
   agentsPerTown(): Uint32Array {
     const out = new Uint32Array(this.world.towns);
+    const overview = (this.sections.get("towns_overview")?.value as { agents?: number[] } | undefined)?.agents;
+    if (overview && overview.length === out.length) {
+      out.set(overview);
+      return out;
+    }
     for (const m of this.mirrors) {
       for (const r of Object.values((m.state?.agents as Record<string, Rec> | undefined) ?? {})) {
         const t = r.town;

@@ -22,7 +22,7 @@ import { observerSite } from "./web.ts";
 import { ServeLoop, type ServeTarget } from "./serve-loop.ts";
 import { ShardStream } from "./serve-shard-stream.ts";
 import { ShardConsole } from "./serve-shard-console.ts";
-import { SERVE_SHARD_HOST, SERVE_SHARD_HOST_MODULE, corePlugins, type BlockPayloads, type ServeRequest } from "./serve-shard-host.ts";
+import { SERVE_SHARD_HOST, SERVE_SHARD_HOST_MODULE, corePlugins, type BlockPayloads, type Published, type ServeRequest } from "./serve-shard-host.ts";
 import { frameOf } from "./serve-shard-ids.ts";
 import type { ServeOptions } from "./serve.ts";
 import type { ConsoleService } from "../systems/console/index.ts";
@@ -41,9 +41,11 @@ export interface ShardServeHandle {
   close(): Promise<void>;
 }
 
-/** The payload lists of ShardedSim.ext / extras, one per block in block order. */
-function perBlock(groups: readonly unknown[]): BlockPayloads[] {
-  return (groups as BlockPayloads[][]).flat();
+/** What the threads answered (Published: their blocks and payloads), as one list per block of the world. */
+function perBlock(answers: readonly unknown[], blocks: number): (BlockPayloads | undefined)[] {
+  const out = new Array<BlockPayloads | undefined>(blocks);
+  for (const a of answers as Published[]) a.blocks.forEach((b, i) => (out[b] = a.payloads[i]));
+  return out;
 }
 
 /** Builds the blocks on their threads, binds the merged stream and console, starts the server and the loop. */
@@ -73,15 +75,21 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
   const frames = sim.plans.map((p) => frameOf(p, sim.towns));
   // A copy: with one thread the blocks share these settings, and their publishers are set to full mode.
   const tcfg = structuredClone((settings as { telemetry?: ReturnType<typeof TelemetrySection.parse> }).telemetry ?? TelemetrySection.parse(undefined));
-  const stream = new ShardStream(tcfg, config.configId, sim.blocks, sim.towns);
+  const stream = new ShardStream(tcfg, config.configId, sim.blocks, sim.towns, frames);
   stream.measure = o.measureCrossing ?? false;
-  const init: ServeRequest = { op: "init", configHash: config.configHash, worldTowns: sim.towns };
-  const first = perBlock(await sim.ext("init", init));
+  // agent_<uid> names its block by the block's uid range (aggregate mode publishes few agents).
+  stream.routeAgent = (id) => {
+    const m = /^agent_(\d+)$/.exec(id);
+    const uid = m ? Number(m[1]) : -1;
+    return sim.plans.find((p) => uid >= p.uidBase && uid < p.uidBase + p.uidLimit)?.index ?? -1;
+  };
+  const init: ServeRequest = { op: "init", configHash: config.configHash, worldTowns: sim.towns, mode: stream.wantedMode(sim.agents) };
+  const first = perBlock(await sim.ext("init", init), sim.blocks);
   // The console's own world: no plug-ins, the served world's towns; its tick follows the blocks'.
   const front = new World({ settings, plugins: [], towns: sim.towns, seed: sim.seed });
   const flush = async (force: boolean) => {
     const req: ServeRequest = { op: "flush", force };
-    stream.ingest(perBlock(await sim.ext("flush", req)), sim.tick);
+    stream.ingest(perBlock(await sim.ext("flush", req), sim.blocks), sim.tick);
   };
   const persistenceDir = (settings as { snapshot?: { storage?: { root?: string } } }).snapshot?.storage?.root;
   const roots = [resolve(persistenceDir ?? "snapshots"), ...(settings.snapshot?.guardrails.allowed_paths ?? []).map((p) => resolve(p))];
@@ -120,17 +128,15 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
     between,
   };
   stream.ingest(first, sim.tick);
-  stream.onWatch = (ids, on) => {
-    const by = new Map<number, string[]>();
-    for (const id of ids) {
-      const b = stream.blockOfAgent(id);
-      if (b >= 0) by.set(b, [...(by.get(b) ?? []), id]);
-    }
-    for (const [block, list] of by) {
-      const req: ServeRequest = { op: "watch", block, ids: list, on };
-      sim.ext("watch", req, block).catch(() => {});
-    }
-  };
+  // Subscriptions and the mode reach the blocks; what a block publishes at once comes back as any payload.
+  const publishedBy = (p: Promise<unknown[]>) =>
+    void p.then(
+      (answers) => stream.ingest(perBlock(answers, sim.blocks), sim.tick),
+      () => {},
+    );
+  stream.onWatch = (block, ids, on) => publishedBy(sim.ext("watch", { op: "watch", block, ids, on } satisfies ServeRequest, block));
+  stream.onWatchTowns = (block, towns, on) => publishedBy(sim.ext("watchTowns", { op: "watchTowns", block, towns, on } satisfies ServeRequest, block));
+  stream.onMode = (mode) => void sim.ext("mode", { op: "mode", mode } satisfies ServeRequest).catch(() => {});
 
   const metrics: ServeMetrics = new ServeMetrics({
     world: {
