@@ -22,7 +22,7 @@ function send(bridge: Bridge, header: Record<string, unknown>, actions?: Int32Ar
 
 describe("a worker of the sharded env that dies", () => {
   it("stops the env with an error naming the worker, its block, towns and tick when V8's heap limit kills it (no exit handler runs)", async () => {
-    const env = await ShardedVectorEnv.open({ config: MANY_TOWNS_CONFIG, overrides: { ...THREE, "crash.at_tick": 4 }, maxCycles: 60, workers: 3, pluginSpecs: [CRASH], workerHeapMb: 64 });
+    const env = await ShardedVectorEnv.open({ config: MANY_TOWNS_CONFIG, overrides: { ...THREE, "crash.at_tick": 4 }, maxCycles: 60, workers: 3, pluginSpecs: [CRASH], workerHeapMb: 128 });
     const bridge = new Bridge(env);
     try {
       let r = send(bridge, { type: "reset" });
