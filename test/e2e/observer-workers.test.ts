@@ -155,3 +155,46 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? "the observer of a sharded world
     expect(errors).toEqual([]);
   });
 });
+
+// Added by A: aggregate mode over the whole world (300 towns of 8 agents, above
+// stream.aggregate_above_agents), decided by the main thread and passed on to the blocks; a town
+// of the last block picked on the overview reaches that block as a subscription to its local town.
+const many = new Harness();
+
+describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? "the observer of many towns in 6 blocks (aggregate mode)" : `the observer of many towns in 6 blocks (${SKIP_REASON})`, () => {
+  let ctx: BrowserContext | undefined;
+  let page: Page;
+  let errors: string[] = [];
+
+  beforeAll(async () => {
+    many.begin("townlet-observer-workers-many-");
+    const s = await many.serve("--config", fileURLToPath(new URL("../../configs/many-towns.yaml", import.meta.url)), "--towns", "300", "--shards", "6", "--workers", "2", "--speed", "2");
+    ({ ctx, page, errors } = await many.launch(s.url));
+  }, 120_000);
+
+  afterAll(async () => {
+    await ctx?.close();
+    await many.end();
+  });
+
+  it("shows the overview of every town to an anonymous viewer, and a town of the last block picked on it", async () => {
+    await page.waitForFunction(() => window.__observer.status().towns === 300 && window.__observer.drawn.agents > 0, null, { timeout: 30_000 });
+    expect(await page.evaluate(() => window.__observer.status())).toMatchObject({ role: "viewer", label: "anonymous", mode: "aggregate", town: 0 });
+    await page.locator("#overview").scrollIntoViewIfNeeded();
+    // Town 287 is block 5's (towns 250..299): its local town 37.
+    const p = await page.evaluate(() => window.__observer.townPoint(287));
+    expect(p).not.toBeNull();
+    await page.mouse.click(p!.x, p!.y);
+    await page.waitForFunction(() => window.__observer.status().town === 287, null, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => {
+        const o = window.__observer;
+        const ids = o.agents();
+        return ids.length === 8 && ids.every((id) => o.agentTown(id) === 287);
+      },
+      null,
+      { timeout: 15_000 },
+    );
+    expect(errors).toEqual([]);
+  });
+});
