@@ -78,8 +78,11 @@ export class TrainingSession {
 
   /** Switches who chooses in the training world (the collector's mode; see RolloutCollector.use). */
   use(mode: CollectMode, scriptedRatio = 0): void {
-    if (this.shards) this.shards.use(mode, scriptedRatio);
-    else this.collector.use(this.world, mode, scriptedRatio);
+    if (this.shards) {
+      // The blocks take the mode from the collector at the start of each rollout.
+      this.collector.mode = mode;
+      this.collector.scriptedRatio = scriptedRatio;
+    } else this.collector.use(this.world, mode, scriptedRatio);
   }
 
   /** Starts a new episode: the training world reset with the next seed. */

@@ -17,6 +17,9 @@ import { createNeuralPolicy, setPolicy, type NeuralPolicy } from "../../systems/
 import { main } from "../../tools/cli.ts";
 import { RolloutCollector, type CollectMode } from "../../training/rollout.ts";
 import { ShardedRollout } from "../../training/sharded-rollout.ts";
+import { TrainingSession } from "../../training/session.ts";
+import type { TrainSettings } from "../../training/trainer.ts";
+import type { PpoLogWriter } from "../../training/log.ts";
 
 const BOOM = fileURLToPath(new URL("../fixtures/boom.ts", import.meta.url));
 const CRASH = fileURLToPath(new URL("../fixtures/crash.ts", import.meta.url));
@@ -113,6 +116,7 @@ describe("training on a sharded world", () => {
       const summary = JSON.parse(c.lines.join("\n"));
       expect(summary.shards).toEqual({ blocks: 2, workers: n });
       expect(summary.agent_steps).toBeGreaterThan(0);
+      expect(summary.bc.dagger_rows, "DAgger labelled the states the clone visited").toBeGreaterThan(0);
       hashes.push(summary.policy_hash);
       logs.push(logNumbers(path.join(out, "ppo_log.jsonl")));
       checkpoint = path.join(out, "checkpoints", "final");
@@ -168,6 +172,35 @@ describe("training on a sharded world", () => {
       expect(plain.rows.uid.some((u) => u >= 24), `${mode}: rows of agents that joined`).toBe(true);
       expect(sharded.stats, mode).toEqual(plain.stats);
       expect(sharded.rows, mode).toEqual(plain.rows);
+    }
+  }, 120_000);
+
+  it("switches modes and starts episodes through the training session alike on a plain world and on one block of the sharded rollout", async () => {
+    const build = { seed: 13, towns: 2, shards: 1, overrides: { "rewards.decay_rates.hunger": 0.03, "lifecycle.faint_hunger": 0.4 } };
+    const settings = { seed: 13, episodeTicks: 25 } as TrainSettings;
+    const log = {} as PpoLogWriter;
+    const start = { steps: 0, cycle: 0, decisions: 0 };
+    const { world } = buildWorld(DEFAULT_CONFIG_FILE, corePlugins, build);
+    const policy = await createNeuralPolicy(world, { hidden: [8], seed: 4, greedy: false });
+    const plain = new TrainingSession(settings, world, new RolloutCollector(policy, 0.9), log, start);
+    const sr = await ShardedRollout.open({ configFile: DEFAULT_CONFIG_FILE, build, plugins: corePlugins, workers: 1 });
+    const model = buildWorld(DEFAULT_CONFIG_FILE, corePlugins, build).world;
+    const sharded = new TrainingSession(settings, model, new RolloutCollector(policy, 0.9), log, start, sr);
+    try {
+      for (const [mode, ratio] of [["scripted", 0], ["blend", 0.5], ["dagger", 0], ["policy", 0]] as const) {
+        const got = [];
+        for (const run of [plain, sharded]) {
+          run.use(mode, ratio);
+          const conflict = await run.rollout(30);
+          const b = run.collector.buffer;
+          got.push({ conflict, stats: run.collector.stats, actions: Array.from(b.actions.subarray(0, b.count)), labels: Array.from(b.labels.subarray(0, b.count)), rewards: Array.from(b.rewards.subarray(0, b.count)), ids: [...run.liveIds()].length, seed: run.episodeSeed });
+        }
+        expect(got[0].labels.some((l) => l >= 0), `${mode}: labels`).toBe(mode !== "policy");
+        expect(got[1], mode).toEqual(got[0]);
+      }
+      expect(plain.episodeSeed).toBeGreaterThan(13); // episodes began anew inside the rollouts
+    } finally {
+      await sr.close();
     }
   }, 120_000);
 
