@@ -1,5 +1,7 @@
 // Components: columns of typed arrays (structure of arrays), one column per field, indexed by
-// entity id, sized up front by the world and grown by a quarter when an id goes beyond. A definition is world-independent; each world keeps its own
+// entity id, sized up front by the world and grown by a quarter when an id goes beyond. After
+// the world is built, a component held only by low ids (objects, made before the agents) is
+// trimmed to them (`trim`) and grows again when a higher id gets it. A definition is world-independent; each world keeps its own
 // columns in a ComponentStore. The same store type holds per-town state, indexed by town id.
 
 export type ColumnCtor =
@@ -78,6 +80,8 @@ interface Entry {
   /** 1 where the entity (or town) has this component. */
   has: Uint8Array;
   owner: string;
+  /** Length of this entry's columns: the store's capacity, or less once trimmed. */
+  length: number;
 }
 
 /** The columns of every registered component of one world (or per-town state of one world). */
@@ -112,7 +116,7 @@ export class ComponentStore {
       if (f.default !== 0) col.fill(f.default);
       columns[f.name] = col;
     }
-    const entry: Entry = { def, columns, has: new Uint8Array(this.capacity), owner };
+    const entry: Entry = { def, columns, has: new Uint8Array(this.capacity), owner, length: this.capacity };
     this.entries.push(entry);
     this.byDef.set(def, entry);
     if (def !== template) this.byDef.set(template, entry);
@@ -131,7 +135,7 @@ export class ComponentStore {
     return e !== undefined && e.has[id] === 1;
   }
 
-  /** The membership flags of `def` (1 where an id has it); replaced when the store grows. */
+  /** The membership flags of `def` (1 where an id has it); replaced when the store grows or is trimmed. */
   flags(def: ComponentDef): Uint8Array {
     const e = this.byDef.get(def);
     if (!e) throw new Error(`${this.what} "${def.name}" is not registered in this world (no plug-in declares it)`);
@@ -151,29 +155,43 @@ export class ComponentStore {
     return this.entries.map((e) => e.def);
   }
 
-  /** Makes room for ids below `n` (at least a quarter more); columns are replaced by larger copies. */
+  /**
+   * Makes room for ids below `n` (at least a quarter more); columns are replaced by larger copies.
+   * Trimmed entries keep their length (they grow when an id beyond it gets the component).
+   */
   ensure(n: number): void {
     if (n <= this.capacity) return;
     const cap = Math.max(n, 16, Math.ceil(this.capacity * 1.25));
-    for (const e of this.entries) {
-      for (const f of e.def.fields) {
-        const old = e.columns[f.name];
-        const col = new f.type(cap);
-        col.set(old as never);
-        if (f.default !== 0) col.fill(f.default, this.capacity);
-        e.columns[f.name] = col;
-      }
-      const has = new Uint8Array(cap);
-      has.set(e.has);
-      e.has = has;
-    }
+    for (const e of this.entries) if (e.length === this.capacity) resize(e, cap);
     this.capacity = cap;
+  }
+
+  /** Gives every entry, trimmed ones included, room for ids below `n` (snapshot restore). */
+  ensureAll(n: number): void {
+    this.ensure(n);
+    for (const e of this.entries) if (e.length < n) resize(e, Math.min(this.capacity, Math.max(n, e.length)));
+  }
+
+  /**
+   * Shrinks every entry that no id at or above three quarters of the capacity has to its highest
+   * member + 1 (at least 16): in a built world, the objects' components (objects are made before
+   * the agents) hold the objects' ids only. Values and flags are unchanged; reads of such a
+   * column at an id beyond its length give undefined (an id that does not have the component).
+   */
+  trim(): void {
+    for (const e of this.entries) {
+      let top = e.length - 1;
+      while (top > 0 && e.has[top] !== 1) top--;
+      const n = Math.max(16, top + 1);
+      if (n <= (e.length * 3) / 4) resize(e, n);
+    }
   }
 
   /** Marks `id` as having `def` and writes defaults, then the given initial values. */
   add(def: ComponentDef, id: number, init?: Record<string, number>): void {
     const e = this.byDef.get(def);
     if (!e) throw new Error(`${this.what} "${def.name}" is not registered in this world (no plug-in declares it)`);
+    if (id >= e.length) resize(e, Math.min(Math.max(this.capacity, id + 1), Math.max(id + 1, Math.ceil(e.length * 1.25))));
     e.has[id] = 1;
     for (const f of e.def.fields) e.columns[f.name][id] = f.default;
     if (init) {
@@ -188,7 +206,7 @@ export class ComponentStore {
   /** Clears `id` from `def`: fields back to their defaults so recycled ids start clean. */
   remove(def: ComponentDef, id: number): void {
     const e = this.byDef.get(def);
-    if (!e || e.has[id] === 0) return;
+    if (!e || e.has[id] !== 1) return;
     e.has[id] = 0;
     for (const f of e.def.fields) e.columns[f.name][id] = f.default;
   }
@@ -219,4 +237,19 @@ export class ComponentStore {
   forEach(visit: (def: ComponentDef, columns: Record<string, Column>, has: Uint8Array) => void): void {
     for (const e of this.entries) visit(e.def, e.columns, e.has);
   }
+}
+
+/** Replaces an entry's columns and flags by copies of length `n` (new rows hold the defaults). */
+function resize(e: Entry, n: number): void {
+  const keep = Math.min(n, e.length);
+  for (const f of e.def.fields) {
+    const col = new f.type(n);
+    col.set(e.columns[f.name].subarray(0, keep) as never);
+    if (f.default !== 0 && n > keep) col.fill(f.default, keep);
+    e.columns[f.name] = col;
+  }
+  const has = new Uint8Array(n);
+  has.set(e.has.subarray(0, keep));
+  e.has = has;
+  e.length = n;
 }

@@ -17,7 +17,12 @@ export const MAX_ENTITIES = 2 ** 31 - 1;
  * Bytes per entity beyond its declared columns (entity index, spatial links, plug-in state,
  * JS heap), measured after issue #19's memory work: 635 bytes per entity in all at 1M agents in
  * towns of 8 (1,032 per agent, 1.625 entities per agent; columns 281 of them) and 681 at 100k
- * agents in one big town (columns ~279): 354-400 beyond the columns, rounded up.
+ * agents in one big town (columns ~279): 354-400 beyond the columns, rounded up. Since the third
+ * session's work a built world holds less (1M towns of 8: ~460 per entity with the objects'
+ * columns trimmed, against 281 + 512 here), but once it has run, pools, caches and messages fill:
+ * 684 per entity after 300 ticks at 100k (`ticked_bytes_per_agent`, 1,112), 403 beyond the
+ * declared columns; and more as social ledgers fill. The figure stays 512: the estimate is for
+ * refusing a world that will not fit while it runs.
  */
 const BYTES_PER_ENTITY_OVERHEAD = 512;
 /**

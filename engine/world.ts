@@ -113,6 +113,8 @@ export class World {
         plugin.setup(ctx);
       }
     }
+    // Components held by low ids only (the objects, made before the agents) shrink to them.
+    this.components.trim();
   }
 
   /** Entity capacity at start: the option, else the plug-ins' `entities` hints (ids start at 1), at least 1024. */

@@ -130,8 +130,10 @@ function apply(world: World, snap: SnapshotData): void {
   const kernelJson = JSON.parse(fromUtf8.decode(snap.sections.get("kernel")!)) as { names: [number, string][]; interned: string[] };
   // Plug-in states are decoded first: a bad one fails before anything changes.
   const states = persistentStates(world).map(([name, st]) => [st, decodeState(snap, name)] as const);
-  world.components.ensure(Math.max(h.kernel.capacity, h.kernel.max_id + 1));
+  world.components.ensureAll(Math.max(h.kernel.capacity, h.kernel.max_id + 1));
   restoreColumns(world.components, snap, "comp", h.kernel.max_id + 1);
+  // As after a build: components held by low ids only (objects) shrink back to them.
+  world.components.trim();
   restoreColumns(world.townStore, snap, "town", h.towns);
   const kernel: KernelState = {
     tick: h.tick,

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../config/loader.ts";
 import type { World } from "../world.ts";
+import type { Column } from "../component.ts";
 import {
   MAGIC,
   NPHASE,
@@ -32,9 +33,9 @@ export function saveSnapshot(world: World, meta: SnapshotMeta = {}): Uint8Array 
   world.components.forEach((def, cols, has) => {
     for (const f of def.fields) {
       const col = cols[f.name];
-      parts.push([`comp/${def.name}/${f.name}`, bytesOf(col, (max + 1) * col.BYTES_PER_ELEMENT)]);
+      parts.push([`comp/${def.name}/${f.name}`, bytesOf(rows(col, max + 1, f.default), (max + 1) * col.BYTES_PER_ELEMENT)]);
     }
-    parts.push([`comp/${def.name}/$has`, bytesOf(has, max + 1)]);
+    parts.push([`comp/${def.name}/$has`, bytesOf(rows(has, max + 1, 0), max + 1)]);
   });
   world.townStore.forEach((def, cols, has) => {
     for (const f of def.fields) {
@@ -129,5 +130,14 @@ export function encodeSnapshot(
     at += 4 + bytes.byteLength;
   }
   out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
+  return out;
+}
+
+/** `col` itself when it has `n` rows, else a copy padded with `fill` (a trimmed component's column). */
+function rows<C extends Column>(col: C, n: number, fill: number): C {
+  if (col.length >= n) return col;
+  const out = new (col.constructor as new (n: number) => C)(n);
+  out.set(col as never);
+  out.fill(fill, col.length);
   return out;
 }

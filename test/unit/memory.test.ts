@@ -1,13 +1,15 @@
 // Issue #19's memory structures: the random-stream bank gives exactly the numbers and states of
 // the stream objects it replaces, the uid index finds live agents by uid like the Map did, and
 // the (town, type) object index lists what the Map of arrays listed, and the nearest object
-// without a distance field is the field's nearest object.
+// without a distance field is the field's nearest object; a component held by low ids only is
+// trimmed to them and grows back, keeping its values and defaults.
 import { describe, expect, it } from "vitest";
 import { createRng } from "../../engine/rng.ts";
 import { RngBank } from "../../engine/rng-bank.ts";
 import { UidIndex } from "../../engine/entities.ts";
 import { TownTypeIndex } from "../../systems/affordances/type-index.ts";
 import { nearestObject, SpatialIndex } from "../../components/grid.ts";
+import { ComponentStore, defineComponent } from "../../engine/component.ts";
 
 describe("RngBank", () => {
   it("draws, per stream, the numbers createRng's stream of the same name draws, interleaved across streams", () => {
@@ -104,5 +106,61 @@ describe("nearestObject", () => {
         for (let x = 0; x < 8; x++) expect(nearestObject(space, 0, 0, x, y, of), `${name} at ${x},${y}`).toBe(field.nearest[y * 8 + x]);
       }
     }
+  });
+});
+
+describe("ComponentStore.trim", () => {
+  const Thing = defineComponent("Thing", { a: Int32Array, b: { type: Float32Array, default: 2.5 } });
+  const Person = defineComponent("Person", { c: Uint16Array });
+  const built = () => {
+    const store = new ComponentStore(100);
+    store.register(Thing, "test");
+    store.register(Person, "test");
+    for (let id = 1; id <= 10; id++) store.add(Thing, id, { a: id * 3 });
+    for (let id = 11; id <= 90; id++) store.add(Person, id, { c: id });
+    return store;
+  };
+
+  it("shrinks a component held by low ids only to them, and keeps one held up to the top", () => {
+    const store = built();
+    const before = store.bytes();
+    store.trim();
+    expect(store.columns(Thing).a.length).toBe(16);
+    expect(store.flags(Thing).length).toBe(16);
+    expect(store.columns(Person).c.length).toBe(100);
+    expect(store.bytes()).toBe(before - 84 * (4 + 4 + 1));
+    expect(Array.from(store.columns(Thing).a.subarray(1, 11))).toEqual([3, 6, 9, 12, 15, 18, 21, 24, 27, 30]);
+    expect(store.has(Thing, 5)).toBe(true);
+    expect(store.has(Thing, 50)).toBe(false);
+  });
+
+  it("grows a trimmed component when a higher id gets it, with defaults in the new rows", () => {
+    const store = built();
+    store.trim();
+    store.add(Thing, 95, { a: 7 });
+    const t = store.columns(Thing);
+    expect(t.a.length).toBeGreaterThanOrEqual(96);
+    expect(t.a[95]).toBe(7);
+    expect(t.b[95]).toBe(2.5);
+    expect(t.b[60]).toBe(2.5);
+    expect(t.a[4]).toBe(12);
+    expect(store.has(Thing, 95)).toBe(true);
+    expect(store.componentsOf(95)).toEqual([Thing]);
+  });
+
+  it("removes nothing at an id beyond a trimmed column, grows only untrimmed entries on ensure, all on ensureAll", () => {
+    const store = built();
+    store.trim();
+    store.remove(Thing, 50);
+    store.removeAll(60);
+    expect(store.has(Person, 60)).toBe(false);
+    expect(store.columns(Thing).a.length).toBe(16);
+    store.ensure(200);
+    expect(store.columns(Person).c.length).toBe(200);
+    expect(store.columns(Thing).a.length).toBe(16);
+    store.ensureAll(200);
+    expect(store.columns(Thing).a.length).toBe(200);
+    expect(store.columns(Thing).b[150]).toBe(2.5);
+    expect(store.columns(Thing).a[10]).toBe(30);
   });
 });
