@@ -3,15 +3,18 @@
 import { z } from "zod";
 import { CommandError, CoordArg, TownArg, UnitArg, checkTile, checkTown, unavailable, type CommandDef } from "../../engine/command.ts";
 import { didYouMean } from "../../engine/text.ts";
-import { Needs, NEED_NAMES } from "../../components/needs.ts";
+import { Needs, needTable } from "../../components/needs.ts";
 import { Position } from "../../components/space.ts";
 import { Wallet } from "../../components/economy.ts";
 import { EmploymentKey } from "../../components/people.ts";
 import { jobTable } from "../../components/jobs.ts";
 import { consoleCommand } from "../../components/console.ts";
 
-/** `{<need>?: number in [0, 1]}` for every need of the world. */
-const needValues = () => z.strictObject(Object.fromEntries(NEED_NAMES.map((n) => [n, UnitArg.optional()])) as Record<string, z.ZodOptional<typeof UnitArg>>);
+/**
+ * `{<need>: number in [0, 1]}`: any need of the world's table (config needs:, a mod's need
+ * included). The schema is the same for every world; the names are checked when the command runs.
+ */
+const NeedName = z.string().min(1).max(64).describe("a need of this world (config needs:)");
 
 export const populationCommands: CommandDef[] = [
   consoleCommand({
@@ -27,7 +30,7 @@ export const populationCommands: CommandDef[] = [
         y: CoordArg.optional(),
         job: z.string().min(1).optional().describe("a key of `jobs`"),
         wallet: z.number().min(0).max(1e9).optional(),
-        needs: needValues().optional(),
+        needs: z.record(NeedName, UnitArg).optional(),
       })
       .refine((a) => (a.x === undefined) === (a.y === undefined), { message: "expected both x and y, or neither", path: ["y"] }),
     run(w, a) {
@@ -35,6 +38,12 @@ export const populationCommands: CommandDef[] = [
       if (a.x !== undefined) checkTile(w, a.x, a.y!);
       if (a.name !== undefined && w.agentEid(a.name) >= 0) throw new CommandError("conflict", `name: an agent named "${a.name}" already exists`);
       if (a.name !== undefined && /^agent_\d+$/.test(a.name)) throw new CommandError("invalid_args", `name: "${a.name}" is reserved for default ids (agent_<n>)`);
+      if (a.needs !== undefined) {
+        const names = needTable(w.settings).names;
+        for (const k of Object.keys(a.needs)) {
+          if (!names.includes(k)) throw new CommandError("invalid_args", `needs.${k}: expected one of ${names.join(", ")}, got "${k}"${didYouMean(k, names)}`);
+        }
+      }
       if (a.job !== undefined) {
         const names = jobTable(w).names;
         if (!names.includes(a.job)) {

@@ -213,6 +213,19 @@ describe("commands", () => {
     err(await run(w, svc, "spawn", { colour: "red" }), "invalid_args", /colour: unknown argument/);
   });
 
+  it("spawn: needs may name any need of the world's needs: list (a mod's need), and no other", async () => {
+    const { w, svc } = setup({ needs: { thirst: { decay: 0 } } });
+    ok(await run(w, svc, "spawn", { name: "tess", needs: { thirst: 0.15, hunger: 0.4 } }));
+    const N = w.columns(Needs) as unknown as Record<string, Float32Array>;
+    const eid = w.agentEid("tess");
+    expect([N.thirst[eid], N.hunger[eid]]).toEqual([Math.fround(0.15), Math.fround(0.4)]);
+    err(await run(w, svc, "spawn", { needs: { thrist: 0.2 } }), "invalid_args", /needs\.thrist: expected one of hunger, hygiene, energy, thirst, got "thrist" \(did you mean "thirst"\?\)/);
+    err(await run(w, svc, "spawn", { needs: { thirst: 2 } }), "invalid_args", /needs\.thirst: /);
+    const plain = setup();
+    err(await run(plain.w, plain.svc, "spawn", { needs: { thirst: 0.2 } }), "invalid_args", /needs\.thirst: expected one of hunger, hygiene, energy, got "thirst"/);
+    expect(plain.w.agentEid("agent_4")).toBe(-1);
+  });
+
   it("teleport: moves the agent in its columns and the spatial index", async () => {
     const { w, svc } = setup();
     const eid = w.agentEid("agent_1");
