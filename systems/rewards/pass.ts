@@ -34,6 +34,8 @@ const VISITS_MAX = 0xffff;
 /** Visit counts whose curiosity bonus is looked up instead of computed (a 32 KB table). */
 const CURIOSITY_TABLE = 4096;
 const EMPTY = new Float32Array(0);
+/** Scratch for clipsAndTerminal's constants (clip per tick, per episode, faint and eviction penalties). */
+const LIMITS = new Float64Array(4);
 
 /** Reward bias factors by profile index (components/profiles.ts). */
 const NO_TERMS: readonly ResolvedTerm[] = [];
@@ -332,11 +334,23 @@ export class RewardPass {
     const totalCol = io.R.total;
     const terminalCol = io.R.terminal;
     const clipCol = io.R.clip_adjustment;
-    const clipTick = this.clipTick;
-    const clipEpisode = this.clipEpisode;
+    // The constants go through a Float64Array so that they are float64 in optimised code: a
+    // Smi-valued field (clip_per_episode = 50, penalties -1 and -2) made the clamps' results
+    // tagged, one HeapNumber per agent and value (~3 MB of garbage a tick at 100k agents, most
+    // of a tick's allocation: issue #19). The negations are made here, not in the loop: a unary
+    // minus first reached mid-run (the first reward clipped low) deoptimised the loop.
+    const k = LIMITS;
+    k[0] = this.clipTick;
+    k[1] = this.clipEpisode;
+    k[2] = this.faintPenalty;
+    k[3] = this.evictionPenalty;
+    const clipTick = k[0];
+    const clipEpisode = k[1];
+    const faintPenalty = k[2];
+    const evictionPenalty = k[3];
+    const loTick = -clipTick;
+    const loEpisode = -clipEpisode;
     const window = this.window;
-    const faintPenalty = this.faintPenalty;
-    const evictionPenalty = this.evictionPenalty;
     let sum = 0;
     for (let i = 0; i < agents.length; i++) {
       const eid = agents[i];
@@ -346,10 +360,10 @@ export class RewardPass {
       // Guard: nothing positive on the exit tick, nor in a replacement's first ticks. The rare,
       // predictable conditions first: the sign of the total changes from agent to agent.
       if ((reason !== EXIT_NONE || (replaces[eid] >= 0 && tick - spawned[eid] <= window)) && total > 0) total = 0;
-      total = total > clipTick ? clipTick : total < -clipTick ? -clipTick : total;
+      total = total > clipTick ? clipTick : total < loTick ? loTick : total;
       const before = episodeCol[eid];
       let episode = before + total;
-      episode = episode > clipEpisode ? clipEpisode : episode < -clipEpisode ? -clipEpisode : episode;
+      episode = episode > clipEpisode ? clipEpisode : episode < loEpisode ? loEpisode : episode;
       total = episode - before;
       // The terminal penalty comes after both clips, so an exit costs its full penalty.
       const terminal =
