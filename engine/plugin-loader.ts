@@ -26,6 +26,18 @@ function isPath(spec: string): boolean {
 
 let tsxRegistered = false;
 
+/**
+ * Node takes a `.ts` file outside an ES-module package (no package.json with "type": "module"
+ * above it: a modder's own folder) for CommonJS, and its `import`/`export` then fail with
+ * "Cannot require() ES Module ... in a cycle", which names no remedy. Says what to do.
+ */
+function moduleHint(target: string, e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  const msg = e instanceof Error ? e.message : "";
+  if (!/\.ts$/.test(target) || !(code === "ERR_REQUIRE_CYCLE_MODULE" || code === "ERR_REQUIRE_ESM" || /require\(\) ES Module/.test(msg))) return "";
+  return ` (Node loads a .ts file as an ES module only inside a package whose package.json says "type": "module": add such a package.json beside the plug-in, or name the file .mts)`;
+}
+
 /** Imports one plug-in module; `from` is where the spec was written (a config's folder, or the working folder). */
 export async function loadPluginModule(spec: string, from: string, origin: string): Promise<AnyPlugin[]> {
   let target: string;
@@ -49,7 +61,7 @@ export async function loadPluginModule(spec: string, from: string, origin: strin
   try {
     mod = (await import(pathToFileURL(target).href)) as Record<string, unknown>;
   } catch (e) {
-    throw new PluginLoadError(`${origin}: plug-in ${target} failed to load: ${e instanceof Error ? e.message : String(e)}`);
+    throw new PluginLoadError(`${origin}: plug-in ${target} failed to load: ${e instanceof Error ? e.message : String(e)}${moduleHint(target, e)}`);
   }
   const found = [mod.default, mod.plugins, mod.plugin].flatMap((x) => (Array.isArray(x) ? x : x === undefined ? [] : [x]));
   const plugins = found.filter(isPlugin);

@@ -1,5 +1,6 @@
 // Plug-ins from outside (engine/plugin-loader.ts): a config's `plugins:` list (relative to the
 // config) and --plugin PATH on the command line, through the real CLI; failures name the file.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -69,6 +70,26 @@ describe("plug-ins from outside", () => {
     const e = await cli("env-check", "--plugin", empty, "--cycles", "1");
     expect(e.code).toBe(1);
     expect(e.err).toMatch(/plug-in .*empty\.mjs exports no plug-in/);
+  });
+
+  it("a .ts plug-in in a folder that is no ES-module package loads, or is refused saying how to fix it (the real command)", () => {
+    // Through bin/townlet.mjs in a child: Node's own loader (with tsx), not vitest's.
+    const mod = join(dir, "probe-mod.ts");
+    writeFileSync(mod, 'export default { name: "probe_mod", systems: [] };\n');
+    const townlet = (plugin: string) =>
+      spawnSync(process.execPath, [join(PROJECT_ROOT, "bin", "townlet.mjs"), "run", "--plugin", plugin, "--ticks", "1", "--quiet"], { cwd: PROJECT_ROOT, encoding: "utf8" });
+    const bare = townlet(mod);
+    if (bare.status !== 0) {
+      expect(bare.status, bare.stderr).toBe(1);
+      expect(bare.stderr).toContain(`--plugin: plug-in ${mod} failed to load: `);
+      expect(bare.stderr).toContain('add such a package.json beside the plug-in, or name the file .mts');
+    }
+    // Each remedy the message names works.
+    writeFileSync(join(dir, "probe-mod.mts"), readFileSync(mod));
+    expect(townlet(join(dir, "probe-mod.mts")).stderr).toBe("");
+    writeFileSync(join(dir, "package.json"), '{ "type": "module" }\n');
+    const inPackage = townlet(mod);
+    expect({ status: inPackage.status, stderr: inPackage.stderr }).toEqual({ status: 0, stderr: "" });
   });
 
   it("loading a plug-in twice is refused, naming both", async () => {
