@@ -209,6 +209,7 @@ export function formatSummary(s: TrainSummary): string {
     `townlet train: ${s.config_id} (${s.observation_variant}), ${s.parameters.toLocaleString("en-US")} parameters, backend ${s.backend} on ${s.tensor_device}`,
     `  ${s.updates} PPO updates, ${s.agent_steps.toLocaleString("en-US")} agent-steps, ${s.decisions.toLocaleString("en-US")} decisions in ${s.wall_sec.toFixed(1)} s (${fmtRate(s.train_sps)} training agent-steps/s)`,
   ];
+  if (s.shards) lines.push(`  training world: ${s.shards.blocks} blocks of towns on ${s.shards.workers} thread(s), one policy batch per tick over every block`);
   if (s.stages.length > 0) {
     const part = (t: TrainSummary["stages"][number]) =>
       `${t.stage} ${t.sec.toFixed(1)} s` +
