@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { MANY_TOWNS_CONFIG } from "../../bench/layouts.ts";
 import { createRng } from "../../engine/rng.ts";
@@ -89,6 +90,29 @@ describe("the dict env on a sharded world", () => {
     expect(() => env.world).toThrow("TownletParallelEnv.world: this env views a sharded world of 3 blocks on 1 thread(s), which has no single World");
     env.close();
   });
+});
+
+describe("plug-ins of a sharded env", () => {
+  it("loads the config's plugins: list in every worker thread (the thirst mod), with the same arrays on 1 and 2 threads", async () => {
+    const THIRST = fileURLToPath(new URL("../../examples/mods/thirst/config.yaml", import.meta.url));
+    const runs: string[][] = [];
+    for (const workers of [1, 2]) {
+      const env = await ShardedVectorEnv.open({ config: THIRST, overrides: { "world.towns": 2, "world.shards": 2 }, maxCycles: 20, workers });
+      try {
+        expect(env.workers).toBe(workers);
+        const out: string[] = [];
+        let r = env.reset(2);
+        for (let t = 0; t < 10; t++) {
+          out.push(Buffer.from(r.obs.buffer, r.obs.byteOffset, r.obs.byteLength).toString("base64") + Array.from(r.rewards).join(","));
+          r = env.step(new Int32Array(r.count));
+        }
+        runs.push(out);
+      } finally {
+        env.close();
+      }
+    }
+    expect(runs[1]).toEqual(runs[0]);
+  }, 120_000);
 });
 
 describe("townlet env-check on a sharded world", () => {
