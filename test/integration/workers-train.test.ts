@@ -204,6 +204,23 @@ describe("training on a sharded world", () => {
     }
   }, 120_000);
 
+  it("runs a tick in two halves (World.stepTo before policy/act, then stepRest) to the same state as step(), and refuses another tick in between", () => {
+    const a = buildWorld(DEFAULT_CONFIG_FILE, corePlugins, { seed: 3, towns: 2 }).world;
+    const b = buildWorld(DEFAULT_CONFIG_FILE, corePlugins, { seed: 3, towns: 2 }).world;
+    for (let t = 0; t < 30; t++) {
+      a.step();
+      b.stepTo("policy/act");
+      if (t === 0) {
+        expect(() => b.step()).toThrow(/while a tick is paused/);
+        expect(() => b.reset()).toThrow(/inside a tick/);
+      }
+      b.stepRest();
+      expect(b.stateHash(), `tick ${t + 1}`).toBe(a.stateHash());
+    }
+    expect(() => b.stepRest()).toThrow(/no tick is paused/);
+    expect(() => b.stepTo("no/such")).toThrow(/no system "no\/such"/);
+  });
+
   it("runs a neural policy on a one-block world through the per-tick policy step with the plain world's state hash", async () => {
     const build = { seed: 5, towns: 2, shards: 1 };
     const { world } = buildWorld(DEFAULT_CONFIG_FILE, corePlugins, build);
