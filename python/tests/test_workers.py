@@ -96,6 +96,26 @@ class WorkersVectorEnvTest(unittest.TestCase):
             self.assertEqual(env.vector.workers, 2)
             self.assertEqual(len(obs), 16)
 
+    def test_a_mod_config_with_plugins_is_served_on_one_thread_and_on_worker_threads(self):
+        # serve --stdio loads the config's plugins: (the thirst mod adds a need, so one feature).
+        thirst = str(ROOT / "examples" / "mods" / "thirst" / "config.yaml")
+        with VectorEnv(max_cycles=3) as plain:
+            base = plain.feature_count
+        with VectorEnv(config=thirst, max_cycles=3) as env:
+            self.assertEqual(env.feature_count, base + 1)
+        runs = []
+        for w in (1, 2):
+            with VectorEnv(config=thirst, overrides={"world.towns": 2, "world.shards": 2}, max_cycles=10, workers=w) as env:
+                self.assertEqual((env.workers, env.feature_count), (w, base + 1))
+                r = env.reset(seed=4)
+                out = [np.array(r.obs)]
+                for _ in range(5):
+                    r = env.step(np.zeros(len(r.ids), np.int32))
+                    out.append(np.array(r.obs))
+                runs.append(out)
+        for a, b in zip(*runs):
+            np.testing.assert_array_equal(a, b)
+
     def test_a_worker_that_exits_is_an_error_naming_it_and_the_engine_stays_up(self):
         # TOWNLET_TSX=1: the fixture plug-in is TypeScript (a checkout built to dist/ would run compiled code).
         cmd = ["env", "TOWNLET_TSX=1"] + find_engine_command() + [
