@@ -4,6 +4,8 @@
 //    and the files it names exist; `npm run X` / `npm start` / `npm test` name package scripts;
 //  - the cheap ones are run for real (validate, config explain, --help);
 //  - the README's env example runs as written (its `townlet/env` import mapped to the sources);
+//  - the README's plug-in listing is the fixture the plug-in tests run, and its typed-resources
+//    example runs (its imports added);
 //  - each Python block compiles and uses no name it never defines (python3, skipped without it);
 //  - no doc points at ../shared (a reader has only this repository).
 import { spawnSync } from "node:child_process";
@@ -15,6 +17,10 @@ import { describe, expect, it } from "vitest";
 import { parseCommand, HelpRequested } from "../../tools/args.ts";
 import { COMMANDS, main } from "../../tools/cli.ts";
 import { PROJECT_ROOT } from "../../engine/paths.ts";
+import type { AnyPlugin } from "../../engine/plugin.ts";
+import type { ResourceKey } from "../../engine/resource.ts";
+import { corePlugins } from "../../systems/index.ts";
+import { makeWorld } from "../helpers/world.ts";
 
 const DOCS = ["README.md", "docs/python.md", "docs/modding.md"];
 const read = (f: string) => readFileSync(join(PROJECT_ROOT, f), "utf8");
@@ -180,6 +186,45 @@ describe("the docs' code", () => {
     expect(block).toBeDefined();
     const file = read("examples/mods/thirst/thirst.ts");
     expect(file.slice(file.indexOf("import "))).toBe(`${block!.text}\n`);
+  });
+
+  it("the README's plug-in listing is test/fixtures/graffiti.ts as it is (test/unit/plugins.test.ts runs that file)", () => {
+    const block = blocks("README.md").find((b) => b.lang === "ts" && b.text.includes('name: "graffiti"'));
+    expect(block).toBeDefined();
+    const file = read("test/fixtures/graffiti.ts");
+    expect(file.slice(file.indexOf("import "))).toBe(`${block!.text}\n`);
+  });
+
+  it("the README's typed-resources example runs as written: the user reads the provider's resource each tick, and refuses to start without it", async () => {
+    const block = blocks("README.md").find((b) => b.lang === "ts" && b.text.includes("defineResource<TagService>"));
+    expect(block).toBeDefined();
+    const url = (...p: string[]) => JSON.stringify(pathToFileURL(join(PROJECT_ROOT, ...p)).href);
+    const dir = mkdtempSync(join(PROJECT_ROOT, ".tmp-docs-"));
+    try {
+      const file = join(dir, "resources-example.ts");
+      // The block's own names, imported; each definePlugin(...) it writes is collected.
+      const head = [
+        `import { defineResource } from ${url("engine", "resource.ts")};`,
+        `import { definePlugin as define } from ${url("engine", "plugin.ts")};`,
+        `import { SpaceKey } from ${url("components", "grid.ts")};`,
+        `import { SocialKey } from ${url("components", "social.ts")};`,
+        "export const plugins: unknown[] = [];",
+        "const definePlugin = ((p: unknown) => (plugins.push(p), p)) as typeof define;",
+      ].join("\n");
+      writeFileSync(file, `${head}\n${block!.text}\n`);
+      const m = (await import(pathToFileURL(file).href)) as { plugins: AnyPlugin[]; TagsKey: ResourceKey<{ tagsOf(eid: number): number }> };
+      expect(m.plugins.map((p) => p.name)).toEqual(["tags", "tag-report"]);
+      const w = makeWorld({}, corePlugins, m.plugins);
+      const tags = w.resource(m.TagsKey);
+      let calls = 0;
+      const tagsOf = tags.tagsOf;
+      tags.tagsOf = (eid) => (calls++, tagsOf(eid));
+      w.run(3);
+      expect(calls).toBe(3 * w.agents.length);
+      expect(() => makeWorld({}, corePlugins, [m.plugins[1]])).toThrow('plug-in "tag-report" requires resource "tags" from plug-in "tags", which is not in this world');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the README's env example runs as written", async () => {
