@@ -76,6 +76,7 @@ export class LifecycleState implements PersistentState {
 export const lifecyclePlugin = definePlugin({
   name: "lifecycle",
   commands: lifecycleCommands,
+  optional: [NeedsKey],
   doc: "exits (faint, eviction, unemployment, console), replacements with cooldown and daily cap, nightly reset",
   sections,
   components: { Lifecycle, Needs, Wallet, Employment, Reward },

@@ -29,6 +29,7 @@ import { SpaceKey } from "../../components/grid.ts";
 import { SocialKey } from "../../components/social.ts";
 import { ObservationsKey } from "../../components/observations.ts";
 import { StabilityKey } from "../../components/stability.ts";
+import { NeedsKey } from "../../components/needs.ts";
 import { policyCommands } from "./commands.ts";
 
 export * from "./policies.ts";
@@ -131,7 +132,7 @@ export const policyPlugin = definePlugin({
   name: "policy",
   commands: policyCommands,
   provides: [PolicyKey],
-  optional: [AffordancesKey, SpaceKey, SocialKey, ObservationsKey, StabilityKey],
+  optional: [AffordancesKey, SpaceKey, SocialKey, ObservationsKey, StabilityKey, NeedsKey],
   doc: "runs the configured policy (random, neural, blend) with action masks and option commitment; behaviour, PPO and training settings",
   sections,
   checks: (settings) => {
