@@ -138,6 +138,8 @@ interface Death {
 
 /** Silence of the supervisor's heartbeat after which it counts as gone (it beats every 100 ms). */
 export const SUPERVISOR_SILENCE_MS = 10_000;
+/** The same before its first beat: starting a thread can take seconds on a loaded machine. */
+const SUPERVISOR_BOOT_MS = 60_000;
 
 /** A worker of the sharded env ended (V8 heap limit, terminate(), process.exit, a crash): the env is stopped. */
 export class EnvWorkerDied extends Error {
@@ -273,8 +275,9 @@ export class WorkerGroup implements Group {
       if (b !== beat) {
         beat = b;
         beatAt = Date.now();
-      } else if (Date.now() - beatAt > SUPERVISOR_SILENCE_MS) {
-        throw (this.dead = new EnvWorkerDied(this.index, this.blocks, this.towns, during, `its supervisor thread gave no sign of life for ${SUPERVISOR_SILENCE_MS / 1000} s`));
+      } else if (Date.now() - beatAt > (b === 0 ? SUPERVISOR_BOOT_MS : SUPERVISOR_SILENCE_MS)) {
+        const s = (b === 0 ? SUPERVISOR_BOOT_MS : SUPERVISOR_SILENCE_MS) / 1000;
+        throw (this.dead = new EnvWorkerDied(this.index, this.blocks, this.towns, during, `its supervisor thread gave no sign of life for ${s} s`));
       }
     }
     const m = receiveMessageOnPort(this.port)?.message as WorkerReply | undefined;
