@@ -232,6 +232,7 @@ export class ShardedRollout {
 
   /** One tick of every block with the collector's network deciding (one batch); rewards and exits credited in block order. */
   async collectTick(c: RolloutCollector, conflict: ReturnType<typeof newConflictSampler> | undefined): Promise<void> {
+    this.fits(c.policy);
     const n = await this.gather();
     c.recordRows(n, this.tick + 1, this.obs.subarray(0, n * this.D), this.masks.subarray(0, n * this.A), this.keys, this.uids, this.flags, this.forced, this.draws, this.labels, this.out);
     const reps = await this.finishTick(this.out, conflict !== undefined, false);
@@ -257,11 +258,19 @@ export class ShardedRollout {
    * `policy` stream, or greedy, as use() said); returns the state hash when `hash` (the same for any N).
    */
   async inferTick(policy: NeuralPolicy, hash: boolean): Promise<string | undefined> {
+    this.fits(policy);
     const n = await this.gather();
     let actions: Int32Array = this.out.subarray(0, 0);
     if (n > 0) actions = policy.decide(this.obs.subarray(0, n * this.D), this.masks.subarray(0, n * this.A), n, this.mode === "greedy" ? undefined : this.draws).actions;
     const reps = await this.finishTick(actions, false, hash);
     return hash ? combineHashes(this.tick, reps.flatMap((r) => r.hashes ?? [])) : undefined;
+  }
+
+  /** The network must read the blocks' observation rows and choose among their actions. */
+  private fits(p: NeuralPolicy): void {
+    if (p.inputSize !== this.D || p.actionCount !== this.A) {
+      throw new Error(`the network reads ${p.inputSize} floats and chooses among ${p.actionCount} actions; the blocks' rows hold ${this.D} floats and ${this.A} actions`);
+    }
   }
 
   /** Every block starts a new episode (block b's seed derived from `seed` and b). */
