@@ -4,10 +4,8 @@
 // t + 1. The state hash is defined over the blocks in block order, so it is the same for every N.
 // Per tick only a few numbers cross between threads (tick, live agents, and block hashes when
 // asked for); a failing block stops the run with its error, block, towns and tick, never a hang.
+// The threads themselves (in this one, or worker threads) are engine/shard-groups.ts.
 import { availableParallelism } from "node:os";
-import { existsSync } from "node:fs";
-import { Worker } from "node:worker_threads";
-import { fileURLToPath } from "node:url";
 import type { BuildOverrides } from "./build.ts";
 import type { LoadedConfig } from "./config/loader.ts";
 import { resolvePlugins } from "./plugin-loader.ts";
@@ -15,7 +13,8 @@ import type { AnyPlugin } from "./plugin.ts";
 import type { World } from "./world.ts";
 import { SnapshotError } from "./snapshot.ts";
 import type { ShardSnapshot } from "./shard-snapshot.ts";
-import { BlockSet, ShardError, combineHashes, loadShardedConfig, mergeKpis, planBlocks, shardsOf, type AdvanceReport, type BlockPlan, type StepReport } from "./shard-blocks.ts";
+import { BlockSet, ShardError, combineHashes, loadShardedConfig, mergeKpis, planBlocks, shardsOf, type BlockPlan } from "./shard-blocks.ts";
+import { LocalGroup, WorkerGroup, type Group } from "./shard-groups.ts";
 
 export { ShardError, ShardPlanError, planBlocks, blockSeed, combineHashes, mergeKpis, MAX_SHARDS, type BlockPlan } from "./shard-blocks.ts";
 
@@ -50,226 +49,11 @@ export interface WorkerInit {
   cwd: string;
 }
 
-type Request = { id: number; op: "step"; hashes: boolean } | { id: number; op: "hashes" | "kpis" | "schedule" | "save" | "load" | "advance" | "timing" | "times" | "ext" };
-type Reply =
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: { name: string; message: string; stack?: string; block?: number; towns?: [number, number]; tick?: number } };
-
 /** Default number of workers: the machine's cores, at most the blocks. */
 export function defaultWorkers(blocks: number): number {
   return Math.max(1, Math.min(availableParallelism(), blocks));
 }
 
-/** One thread's blocks, driven from the main thread. */
-interface Group {
-  readonly blocks: readonly number[];
-  step(hashes: boolean): Promise<StepReport>;
-  advance(ticks: number, hashes: boolean): Promise<AdvanceReport>;
-  hashes(): Promise<string[]>;
-  kpis(): Promise<Record<string, unknown>[]>;
-  schedule(): Promise<string>;
-  enableTiming(): Promise<void>;
-  systemTimes(): Promise<[string, number][]>;
-  save(configHash: string | null): Promise<Uint8Array[]>;
-  /** Restores the thread's blocks; resolves to [tick, live agents]. */
-  load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number]>;
-  /** A request to the host's extension of this thread's blocks (ShardExtension.call). */
-  ext(op: string, payload: unknown): Promise<unknown>;
-  close(): Promise<void>;
-}
-
-class LocalGroup implements Group {
-  constructor(
-    private readonly set: BlockSet,
-    private readonly extension?: ShardExtension,
-  ) {}
-  get blocks(): number[] {
-    return this.set.plans.map((p) => p.index);
-  }
-  async step(hashes: boolean): Promise<StepReport> {
-    const r = this.set.step(hashes);
-    // Copied as a worker's reply would be: what the main thread keeps is never the block's own.
-    if (this.extension?.afterStep) r.extra = structuredClone(this.extension.afterStep());
-    return r;
-  }
-  async advance(ticks: number, hashes: boolean): Promise<AdvanceReport> {
-    return this.set.advance(ticks, hashes);
-  }
-  async hashes(): Promise<string[]> {
-    return this.set.hashes();
-  }
-  async kpis(): Promise<Record<string, unknown>[]> {
-    return this.set.kpis();
-  }
-  async schedule(): Promise<string> {
-    return this.set.worlds[0].formatSchedule();
-  }
-  async enableTiming(): Promise<void> {
-    this.set.enableTiming();
-  }
-  async systemTimes(): Promise<[string, number][]> {
-    return this.set.systemTimes();
-  }
-  async save(configHash: string | null): Promise<Uint8Array[]> {
-    return this.set.save(configHash);
-  }
-  async load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number]> {
-    this.set.load(blocks, configHash);
-    return [this.set.tick, this.set.agents()];
-  }
-  async ext(op: string, payload: unknown): Promise<unknown> {
-    if (!this.extension) throw new Error(`the host has no extension for "${op}"`);
-    return structuredClone(await this.extension.call(op, payload));
-  }
-  async close(): Promise<void> {}
-}
-
-/** The worker's entry module, as sources (through tsx) or compiled (dist/engine/shard-worker.js). */
-function workerModule(): { url: string; tsx: boolean } {
-  const here = import.meta.url;
-  if (here.endsWith(".ts")) return { url: new URL("./shard-worker.ts", here).href, tsx: true };
-  for (const rel of ["./shard-worker.js", "../engine/shard-worker.js"]) {
-    const u = new URL(rel, here);
-    if (existsSync(fileURLToPath(u))) return { url: u.href, tsx: false };
-  }
-  throw new Error(`the shard worker module (engine/shard-worker.js) was not found next to ${fileURLToPath(here)}`);
-}
-
-class WorkerGroup implements Group {
-  private nextId = 1;
-  private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private failure: Error | undefined;
-  private closing = false;
-  tick = 0;
-  /** Live agents once the worker had built its blocks. */
-  startAgents = 0;
-
-  private constructor(
-    readonly index: number,
-    readonly blocks: readonly number[],
-    private readonly worker: Worker,
-  ) {}
-
-  /** Starts a worker and waits until it has built its blocks (or rejects with its error). */
-  static start(index: number, init: WorkerInit): Promise<WorkerGroup> {
-    const mod = workerModule();
-    // Node 20 does not honour `--import tsx` in a worker's execArgv: the worker registers tsx's
-    // loader itself before importing the TypeScript entry (as systems/policy/device-worker.ts does).
-    const tsx = mod.tsx ? import.meta.resolve("tsx/esm/api") : undefined;
-    const boot = tsx
-      ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(mod.url)}); });`
-      : `import(${JSON.stringify(mod.url)});`;
-    const worker = new Worker(boot, { eval: true, workerData: init });
-    const g = new WorkerGroup(index, init.blocks, worker);
-    return new Promise((resolve, reject) => {
-      let ready = false;
-      worker.on("message", (m: Reply | { ready: true; agents: number } | { ready: false; error: Reply & { ok: false } }) => {
-        if ("ready" in m) {
-          if (m.ready) {
-            ready = true;
-            g.startAgents = m.agents;
-            resolve(g);
-          } else {
-            g.failure = g.toError(m.error.error);
-            reject(g.failure);
-          }
-          return;
-        }
-        g.settle(m);
-      });
-      worker.on("error", (e) => {
-        const err = new Error(`worker ${index} (blocks ${g.range()}) failed${g.tick ? ` at tick ${g.tick + 1}` : ""}: ${e.message}`);
-        g.fail(err);
-        if (!ready) reject(err);
-      });
-      worker.on("exit", (code) => {
-        if (g.closing) return;
-        const err = g.failure ?? new Error(`worker ${index} (blocks ${g.range()}) exited with code ${code}${g.tick ? ` after tick ${g.tick}` : " while starting"}`);
-        g.fail(err);
-        if (!ready) reject(err);
-      });
-    });
-  }
-
-  private range(): string {
-    return this.blocks.length === 1 ? String(this.blocks[0]) : `${this.blocks[0]}..${this.blocks[this.blocks.length - 1]}`;
-  }
-
-  private toError(e: Extract<Reply, { ok: false }>["error"]): Error {
-    if (e.name === "ShardError" && e.block !== undefined && e.towns && e.tick !== undefined) {
-      const err = new ShardError(e.block, e.towns, e.tick, e.message.replace(/^block \d+ \(towns \d+\.\.\d+\) failed at tick \d+: /, ""));
-      return err;
-    }
-    const err = new Error(`worker ${this.index} (blocks ${this.range()}): ${e.message}`);
-    err.name = e.name;
-    if (e.stack) err.stack = e.stack;
-    return err;
-  }
-
-  private settle(m: Reply): void {
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    this.pending.delete(m.id);
-    if (m.ok) p.resolve(m.value);
-    else p.reject(this.toError(m.error));
-  }
-
-  private fail(e: Error): void {
-    this.failure ??= e;
-    for (const p of this.pending.values()) p.reject(this.failure);
-    this.pending.clear();
-  }
-
-  private call<T>(op: Request["op"], extra: Record<string, unknown> = {}): Promise<T> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, op, ...extra });
-    });
-  }
-
-  async step(hashes: boolean): Promise<StepReport> {
-    const r = await this.call<StepReport>("step", { hashes });
-    this.tick = r.tick;
-    return r;
-  }
-  async advance(ticks: number, hashes: boolean): Promise<AdvanceReport> {
-    const r = await this.call<AdvanceReport>("advance", { ticks, hashes });
-    this.tick = r.tick;
-    return r;
-  }
-  hashes(): Promise<string[]> {
-    return this.call("hashes");
-  }
-  kpis(): Promise<Record<string, unknown>[]> {
-    return this.call("kpis");
-  }
-  schedule(): Promise<string> {
-    return this.call("schedule");
-  }
-  enableTiming(): Promise<void> {
-    return this.call("timing");
-  }
-  systemTimes(): Promise<[string, number][]> {
-    return this.call("times");
-  }
-  save(configHash: string | null): Promise<Uint8Array[]> {
-    return this.call("save", { configHash });
-  }
-  async load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number]> {
-    const r = await this.call<[number, number]>("load", { blocks, configHash });
-    this.tick = r[0];
-    return r;
-  }
-  ext(op: string, payload: unknown): Promise<unknown> {
-    return this.call("ext", { name: op, payload });
-  }
-  async close(): Promise<void> {
-    this.closing = true;
-    await this.worker.terminate();
-  }
-}
 
 /** A sharded world and the threads that simulate it. */
 export class ShardedSim {

@@ -77,12 +77,7 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
   const tcfg = structuredClone((settings as { telemetry?: ReturnType<typeof TelemetrySection.parse> }).telemetry ?? TelemetrySection.parse(undefined));
   const stream = new ShardStream(tcfg, config.configId, sim.blocks, sim.towns, frames);
   stream.measure = o.measureCrossing ?? false;
-  // agent_<uid> names its block by the block's uid range (aggregate mode publishes few agents).
-  stream.routeAgent = (id) => {
-    const m = /^agent_(\d+)$/.exec(id);
-    const uid = m ? Number(m[1]) : -1;
-    return sim.plans.find((p) => uid >= p.uidBase && uid < p.uidBase + p.uidLimit)?.index ?? -1;
-  };
+  stream.routeAgent = agentRouter(sim);
   const init: ServeRequest = { op: "init", configHash: config.configHash, worldTowns: sim.towns, mode: stream.wantedMode(sim.agents) };
   const first = perBlock(await sim.ext("init", init), sim.blocks);
   // The console's own world: no plug-ins, the served world's towns; its tick follows the blocks'.
@@ -98,45 +93,9 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
   const tokens = o.tokensFile ? TokenTable.fromFile(o.tokensFile) : TokenTable.fromConfig(settings.console_auth);
   svc.audit = typeof o.audit === "object" ? o.audit : new AuditLog(resolve(o.audit ?? "townlet-audit.ndjson"));
 
-  /** Queued commands of `at` applied between ticks; blocks apply what was routed to them at once. */
-  const between = async (at: "boundary" | "all", force: boolean) => {
-    front.tick = sim.tick;
-    router.routed = 0;
-    const ran = svc.drain(at, sim.tick);
-    if (router.routed > 0) await flush(false);
-    await router.idle();
-    if ((ran > 0 || force) && router.routed === 0) stream.publishNow();
-  };
-  const target: ServeTarget = {
-    get tick() {
-      return sim.tick;
-    },
-    async step() {
-      // Commands of the last boundary (a snapshot being written) finish before the next tick.
-      await router.idle();
-      front.tick = sim.tick;
-      // Routed commands reach their blocks before the step does (one message queue per thread).
-      svc.drain("tick", sim.tick + 1);
-      await sim.step();
-      front.tick = sim.tick;
-      stream.ingest(sim.extras as BlockPayloads[], sim.tick);
-      // Boundary commands run after the tick (as a world's onTick drain): snapshots here, a
-      // block's own at once; their effects are published with the next tick.
-      router.routed = 0;
-      if (svc.drain("boundary", sim.tick) > 0 && router.routed > 0) await flush(false);
-    },
-    between,
-  };
+  const target = shardTarget(sim, router, stream, front, flush);
   stream.ingest(first, sim.tick);
-  // Subscriptions and the mode reach the blocks; what a block publishes at once comes back as any payload.
-  const publishedBy = (p: Promise<unknown[]>) =>
-    void p.then(
-      (answers) => stream.ingest(perBlock(answers, sim.blocks), sim.tick),
-      () => {},
-    );
-  stream.onWatch = (block, ids, on) => publishedBy(sim.ext("watch", { op: "watch", block, ids, on } satisfies ServeRequest, block));
-  stream.onWatchTowns = (block, towns, on) => publishedBy(sim.ext("watchTowns", { op: "watchTowns", block, towns, on } satisfies ServeRequest, block));
-  stream.onMode = (mode) => void sim.ext("mode", { op: "mode", mode } satisfies ServeRequest).catch(() => {});
+  connectStream(sim, stream);
 
   const metrics: ServeMetrics = new ServeMetrics({
     world: {
@@ -160,26 +119,7 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
   const loop = new ServeLoop(target, o.ticks ?? null, o.ticksPerSecond ?? null, o.onReached);
   loop.paused = o.paused ?? false;
   loop.onStep = (ms) => metrics.tickDone(ms);
-  svc.bind({
-    loop: {
-      pause: () => {
-        loop.paused = true;
-        loop.announce();
-        return loop.status();
-      },
-      resume: () => {
-        loop.paused = false;
-        loop.announce();
-        return loop.status();
-      },
-      speed: (tps) => {
-        loop.tps = tps;
-        loop.announce();
-        return loop.status();
-      },
-      status: () => loop.status(),
-    },
-  });
+  bindLoop(svc, loop);
   stream.addSection("loop", () => {
     const { tick: _tick, ...rest } = loop.status();
     void _tick;
@@ -208,7 +148,7 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
   const running = loop.start().then(() => {
     if (loop.error === undefined) return;
     stream.publishNow();
-    afterStop = setInterval(() => void between("all", false).catch(() => {}), 50);
+    afterStop = setInterval(() => void target.between("all", false).catch(() => {}), 50);
     afterStop.unref();
   });
   let closing: Promise<void> | undefined;
@@ -237,4 +177,90 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
       return closing;
     },
   };
+}
+
+/** agent_<uid> names its block by the block's uid range (aggregate mode publishes few agents). */
+function agentRouter(sim: ShardedSim): (id: string) => number {
+  return (id) => {
+    const m = /^agent_(\d+)$/.exec(id);
+    const uid = m ? Number(m[1]) : -1;
+    return sim.plans.find((p) => uid >= p.uidBase && uid < p.uidBase + p.uidLimit)?.index ?? -1;
+  };
+}
+
+/** Subscriptions and the mode reach the blocks; what a block publishes at once comes back as any payload. */
+function connectStream(sim: ShardedSim, stream: ShardStream): void {
+  const publishedBy = (p: Promise<unknown[]>) =>
+    void p.then(
+      (answers) => stream.ingest(perBlock(answers, sim.blocks), sim.tick),
+      () => {},
+    );
+  stream.onWatch = (block, ids, on) => publishedBy(sim.ext("watch", { op: "watch", block, ids, on } satisfies ServeRequest, block));
+  stream.onWatchTowns = (block, towns, on) => publishedBy(sim.ext("watchTowns", { op: "watchTowns", block, towns, on } satisfies ServeRequest, block));
+  stream.onMode = (mode) => void sim.ext("mode", { op: "mode", mode } satisfies ServeRequest).catch(() => {});
+}
+
+interface ShardTarget extends ServeTarget {
+  between(at: "boundary" | "all", force: boolean): Promise<void>;
+}
+
+/**
+ * The loop's view of the sharded world: a tick is the commands routed to the blocks, the blocks'
+ * step, the merged publish and the boundary commands; between ticks, queued commands apply.
+ */
+function shardTarget(sim: ShardedSim, router: ShardConsole, stream: ShardStream, front: World, flush: (force: boolean) => Promise<void>): ShardTarget {
+  const svc = router.service;
+  /** Queued commands of `at` applied between ticks; blocks apply what was routed to them at once. */
+  const between = async (at: "boundary" | "all", force: boolean) => {
+    front.tick = sim.tick;
+    router.routed = 0;
+    const ran = svc.drain(at, sim.tick);
+    if (router.routed > 0) await flush(false);
+    await router.idle();
+    if ((ran > 0 || force) && router.routed === 0) stream.publishNow();
+  };
+  return {
+    get tick() {
+      return sim.tick;
+    },
+    async step() {
+      // Commands of the last boundary (a snapshot being written) finish before the next tick.
+      await router.idle();
+      front.tick = sim.tick;
+      // Routed commands reach their blocks before the step does (one message queue per thread).
+      svc.drain("tick", sim.tick + 1);
+      await sim.step();
+      front.tick = sim.tick;
+      stream.ingest(sim.extras as BlockPayloads[], sim.tick);
+      // Boundary commands run after the tick (as a world's onTick drain): snapshots here, a
+      // block's own at once; their effects are published with the next tick.
+      router.routed = 0;
+      if (svc.drain("boundary", sim.tick) > 0 && router.routed > 0) await flush(false);
+    },
+    between,
+  };
+}
+
+/** pause, resume and speed: the loop's. */
+function bindLoop(svc: ConsoleService, loop: ServeLoop): void {
+  svc.bind({
+    loop: {
+      pause: () => {
+        loop.paused = true;
+        loop.announce();
+        return loop.status();
+      },
+      resume: () => {
+        loop.paused = false;
+        loop.announce();
+        return loop.status();
+      },
+      speed: (tps) => {
+        loop.tps = tps;
+        loop.announce();
+        return loop.status();
+      },
+      status: () => loop.status(),
+    },
+  });
 }
