@@ -49,4 +49,19 @@ describe("config reference", () => {
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/no config key "wrld.towns" \(did you mean "world.towns"\?\)/);
   });
+
+  it("lists a mod's keys with its plug-ins (--plugin PATH, or --config FILE's plugins:), and only then", async () => {
+    const mod = join(PROJECT_ROOT, "examples", "mods", "thirst");
+    const byPlugin = await cli("config", "explain", "thirst.work_extra_decay", "--plugin", join(mod, "thirst.ts"));
+    expect(byPlugin.code, byPlugin.err).toBe(0);
+    expect(byPlugin.out).toMatch(/^thirst\.work_extra_decay\n  type +number\n  default +0\.001\n[\s\S]*read by +the thirst plug-in$/);
+    const byConfig = await cli("config", "explain", "thirst.work_extra_decay", "--config", join(mod, "config.yaml"));
+    expect(byConfig).toEqual(byPlugin);
+    const without = await cli("config", "explain", "thirst.work_extra_decay");
+    expect(without.code).toBe(1);
+    expect(without.err).toMatch(/no config key "thirst.work_extra_decay"/);
+    const missing = await cli("config", "reference", "--plugin", "./no-such-mod.ts");
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('--plugin: plug-in "./no-such-mod.ts" not found');
+  });
 });

@@ -120,7 +120,7 @@ function documentedCommands(): { townlet: Cmd[]; npm: Cmd[] } {
 
 /** A value for a placeholder in the command table (N, FILE, DIR, ...). */
 function placeholderValue(p: string): string {
-  if (p === "N") return "1";
+  if (p === "N" || p === "K") return "1";
   if (p === "FILE" || p === "FILE|DIR") return "configs/default.yaml";
   if (p === "DIR") return "configs";
   if (p === "P") return "scripted";
