@@ -1,7 +1,8 @@
 // The reward-term hook's shape (`PluginDef.rewardTerms`): a term of every agent's reward that a
 // plug-in computes in its own systems and declares as data, so the rewards plug-in need not know
 // its internals. A term is a weight (from the settings, read once at start-up) times a float
-// column that the plug-in writes before rewards/compute runs: a field of one of its components
+// column that the plug-in writes before rewards/compute reads it (in the term's `update`, which
+// rewards/compute calls once per tick, or in its own systems): a field of one of its components
 // (hashed and snapshotted with it), or a per-tick column of its own (`values`: derived from the
 // state this tick, neither hashed nor saved). The rewards plug-in resolves every declared term
 // once, then adds weight × value per agent in a tight loop over typed arrays (no callback per
@@ -16,6 +17,10 @@
 import type { ComponentDef, ComponentSchema } from "./component.ts";
 import type { ConfigSections } from "./config/sections.ts";
 import type { World } from "./world.ts";
+import type { SystemContext } from "./plugin.ts";
+
+/** What a term's `update` gets: the rewards/compute system's tick (its message reads included). */
+export type RewardTermContext = Pick<SystemContext, "world" | "tick" | "agents" | "settings" | "read">;
 
 /** The profile reward biases (components/profiles.ts `reward`): a gain grows by the factor, a loss shrinks by it. */
 export type RewardBias = "survival" | "employment" | "social";
@@ -32,6 +37,13 @@ interface TermBase {
    * none: not recorded. The rewards plug-in's own fields cannot be named, nor one field twice.
    */
   readonly breakdown?: string;
+  /**
+   * Computes this tick's values (every live agent's entry of the column): called once per tick,
+   * not per agent, when rewards/compute starts and before it reads any column, in plug-in then
+   * declaration order. A term without it has its column written by the plug-in's own systems
+   * before rewards/compute (order them `before: [NeedsSets.Rewards]`).
+   */
+  update?(ctx: RewardTermContext): void;
   /**
    * The term is the shaping potential Φ(s) (at most one per world; no bias): it is added first,
    * with survival, and the rewards plug-in's shaping adds γ·Φ(s′) − Φ(s) from it (the needs
@@ -54,8 +66,8 @@ export interface ColumnRewardTerm extends TermBase {
   /**
    * This tick's values, indexed by entity id: a Float32Array or Float64Array at least
    * `world.maxEntityId() + 1` long, holding 0 for every agent without the term this tick.
-   * Called once per tick (not per agent) when rewards/compute starts; the plug-in's system
-   * must have written it by then (order it `before: [NeedsSets.Rewards]`).
+   * Called once per tick (not per agent) when rewards/compute starts, after the terms'
+   * `update`; the plug-in writes it there (or in a system ordered `before: [NeedsSets.Rewards]`).
    */
   values(world: World): Float32Array | Float64Array;
   readonly component?: undefined;
@@ -71,7 +83,7 @@ export function defineRewardTerm<S extends ComponentSchema>(term: ComponentRewar
 }
 
 /**
- * One Float64Array per world for a `values` term: the plug-in's system grows it with `ensure`
+ * One Float64Array per world for a `values` term: the term's `update` grows it with `ensure`
  * (zero-filled, the old entries kept) and writes it; `values` hands out `get`. Not plug-in
  * state: derived from this tick's state, never saved nor hashed.
  */

@@ -24,7 +24,7 @@ import { SpaceKey } from "../../components/grid.ts";
 import { employmentCommands } from "./commands.ts";
 import { employmentTelemetry } from "./telemetry.ts";
 import { employmentObservations } from "./observations.ts";
-import { employmentRewardTerms, punctualitySystem } from "./rewards.ts";
+import { employmentRewardTerms } from "./rewards.ts";
 import { runShifts, ShiftDepartedEarly, type EmploymentCtx } from "./shifts.ts";
 
 export { EmploymentState, ABSENCE_SLOTS, absenceSlots } from "./state.ts";
@@ -101,7 +101,6 @@ export const employmentPlugin = definePlugin({
         if (ctx.settings.employment.enforce_job_loop) reviewQueue(ctx);
       },
     },
-    punctualitySystem,
   ],
 });
 

@@ -12,7 +12,7 @@ import { NeedsSection, needsProblems } from "./config.ts";
 import { needsCommands } from "./commands.ts";
 import { needsTelemetry } from "./telemetry.ts";
 import { needsObservations } from "./observations.ts";
-import { needsRewardTerms, potentialSystem } from "./reward.ts";
+import { needsRewardTerms } from "./reward.ts";
 
 /** The table and live columns of one world. Derived from config: not hashed, not snapshotted. */
 class NeedsState implements NeedsService {
@@ -98,7 +98,6 @@ export const needsPlugin = definePlugin({
         else decayNeeds(spans, state.columns(), state.rates);
       },
     },
-    potentialSystem,
   ],
 });
 

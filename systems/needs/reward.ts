@@ -2,14 +2,12 @@
 // Φ(s) = −Σ w·(1−need)² over the world's need table, in table order, w being each need's
 // `reward_weight` (needs:, or the original's rewards.needs_weights). It is the shaping potential
 // (`potential: true`): the rewards plug-in adds it with survival, records it in
-// Reward.needs_penalty and shapes with γ·Φ(s′) − Φ(s). needs/potential writes it each tick after
-// exits, just before rewards/compute, into a Float64 column of its own; weight 1, no bias.
-import { defineRewardTerm, RewardColumn, type RewardTerm } from "../../engine/reward-term.ts";
-import type { SystemContext } from "../../engine/plugin.ts";
+// Reward.needs_penalty and shapes with γ·Φ(s′) − Φ(s). The term's update writes it when
+// rewards/compute starts (where rewards summed the needs before) into a Float64 column of its
+// own; weight 1, no bias.
+import { defineRewardTerm, RewardColumn, type RewardTerm, type RewardTermContext } from "../../engine/reward-term.ts";
 import type { World } from "../../engine/world.ts";
 import { NeedsKey } from "../../components/needs.ts";
-import { Reward } from "../../components/people.ts";
-import { NeedsSets } from "../../components/sets.ts";
 
 const phi = new RewardColumn();
 /** Need weights in table order, per world (derived from the settings once). */
@@ -19,30 +17,21 @@ export const needsRewardTerms: RewardTerm[] = [
   defineRewardTerm({
     name: "needs",
     weight: () => 1,
+    update: (ctx) => update(ctx),
     values: (world) => phi.get(world),
     breakdown: "needs_penalty",
     potential: true,
   }),
 ];
 
-/** Writes every agent's Φ for this tick (after exits, before rewards/compute). */
-export const potentialSystem = {
-  name: "needs/potential",
-  phase: "needs" as const,
-  after: [NeedsSets.Exits],
-  before: [NeedsSets.Rewards],
-  reads: ["Needs", "needs.*.reward_weight (rewards.needs_weights)"],
-  writes: ["the need term's column"],
-  run({ world, agents }: Pick<SystemContext, "world" | "agents">): void {
-    const out = phi.ensure(world);
-    // Without the rewards plug-in nobody reads the term.
-    if (!world.components.isRegistered(Reward)) return;
-    const needs = world.resource(NeedsKey);
-    let weights = weightsOf.get(world);
-    if (weights === undefined) weightsOf.set(world, (weights = Float64Array.from(needs.table.list, (n) => n.reward_weight)));
-    writePotential(agents, needs.columns(), weights, out);
-  },
-};
+/** Every agent's Φ for this tick (the term's update: when rewards/compute starts). */
+function update({ world, agents }: RewardTermContext): void {
+  const out = phi.ensure(world);
+  const needs = world.resource(NeedsKey);
+  let weights = weightsOf.get(world);
+  if (weights === undefined) weightsOf.set(world, (weights = Float64Array.from(needs.table.list, (n) => n.reward_weight)));
+  writePotential(agents, needs.columns(), weights, out);
+}
 
 /**
  * out = −Σ w·(1−need)², added in table order at double precision: the needs before the last

@@ -117,12 +117,14 @@ export const rewardsPlugin = definePlugin({
       phase: "needs",
       sets: [NeedsSets.Rewards],
       after: [NeedsSets.Exits],
-      reads: ["declared reward terms' columns", "Lifecycle", "Personality.profile", "Position", "rewards.*", "shaping", "curiosity", "ppo.gamma", "features"],
+      reads: ["declared reward terms' columns and what their update reads (Needs, Employment, chat_success, chat_failure, policy_guardrail_block, social ledger)", "Lifecycle", "Personality.profile", "Position", "rewards.*", "shaping", "curiosity", "ppo.gamma", "features"],
       writes: ["Reward", "tile visits"],
       run(ctx) {
         const { world, tick, agents, settings, state: st } = ctx;
         const c = ctx.components;
         const pass = st.pass ?? (st.pass = new RewardPass(settings, resolveTerms(world)));
+        // The declared terms compute this tick's values (their plug-ins' code), then are read.
+        pass.updateTerms(ctx);
         pass.termColumns(world, c.Reward);
         let visits: Uint16Array | null = null;
         if (pass.curiosity > 0) {

@@ -23,6 +23,7 @@ import { PROFILES } from "../../components/profiles.ts";
 import { Position } from "../../components/space.ts";
 import type { World } from "../../engine/world.ts";
 import type { ResolvedTerm } from "./terms.ts";
+import type { RewardTerm, RewardTermContext } from "../../engine/reward-term.ts";
 
 type Cols<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
 
@@ -84,6 +85,8 @@ export class RewardPass {
   private readonly potentialTerm: ResolvedTerm | null;
   private potentialCol: Float32Array | Float64Array = EMPTY;
   private potentialOut: Float32Array | null = null;
+  /** The declared terms with an `update`, in declaration order (the potential included). */
+  private readonly updates: readonly RewardTerm[];
   private readonly termCols: (Float32Array | Float64Array)[] = [];
   private readonly termOut: (Float32Array | null)[] = [];
   /**
@@ -113,6 +116,7 @@ export class RewardPass {
     this.survivalTick = rw.survival_tick;
     this.terms = terms.filter((t) => !t.potential);
     this.potentialTerm = terms.find((t) => t.potential) ?? null;
+    this.updates = terms.filter((t) => t.term.update !== undefined).map((t) => t.term);
     this.shapingOn = settings.shaping.use_potential;
     this.gamma = settings.ppo.gamma;
     this.curiosity = settings.features.training.curiosity === "phase_A" ? settings.curiosity.phase_A_weight : 0;
@@ -121,6 +125,11 @@ export class RewardPass {
     this.window = rw.clip.no_positive_within_death_ticks;
     this.faintPenalty = rw.faint_penalty;
     this.evictionPenalty = rw.eviction_penalty;
+  }
+
+  /** Every declared term's `update` (plug-in then declaration order): their columns for this tick. */
+  updateTerms(ctx: RewardTermContext): void {
+    for (let k = 0; k < this.updates.length; k++) this.updates[k].update!(ctx);
   }
 
   /** Fetches the declared terms' value and breakdown columns (columns move when the store grows). */
@@ -152,7 +161,7 @@ export class RewardPass {
   /**
    * Computes every agent's reward and writes Reward (total, episode, potential and the
    * breakdown columns, which are part of the hashed, snapshotted Reward component) and
-   * RewardMemo.primed. Call `termColumns` first in the same tick. Returns the sum of the totals.
+   * RewardMemo.primed. Call `updateTerms` and `termColumns` first in the same tick. Returns the sum of the totals.
    */
   compute(io: PassInputs): number {
     const n = io.R.total.length;

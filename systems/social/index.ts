@@ -12,7 +12,7 @@ import { ChatFailure, ChatSuccess, QueueConflict, QueueHandover } from "../../co
 import { socialCommands } from "./commands.ts";
 import { socialTelemetry } from "./telemetry.ts";
 import { socialObservations } from "./observations.ts";
-import { socialRewardSystem, socialRewardTerms } from "./reward.ts";
+import { socialRewardTerms } from "./reward.ts";
 
 export interface RivalryEvent {
   tick: number;
@@ -170,7 +170,6 @@ export const socialPlugin = definePlugin({
         L.hotCount = kept;
       },
     },
-    socialRewardSystem,
   ],
 });
 

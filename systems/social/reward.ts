@@ -5,19 +5,16 @@
 //    for the other; nothing to an agent with a need deficit above 0.85 (the original's override);
 //  - a failed chat (from C1) costs the speaker 0.5 · C1_chat_base and the listener 0.25 · it;
 //  - a guardrail block (from C2: the agent kept away from a rival) pays C2_avoid_conflict.
-// social/reward gathers them after exits, just before rewards/compute, into a column of its own
-// (only the agents it touched are written, and reset on the next tick); the term has weight 1
-// and the social profile bias, and is recorded in Reward.social.
-import { defineRewardTerm, RewardColumn, type RewardTerm } from "../../engine/reward-term.ts";
-import type { ComponentDecls, SystemContext, SystemDef } from "../../engine/plugin.ts";
-import type { SocialState } from "./index.ts";
+// The term's update gathers them when rewards/compute starts (where rewards gathered them before,
+// with its message reads) into a column of its own (only the agents it touched are written, and
+// reset on the next tick); the term has weight 1 and the social profile bias, and is recorded in
+// Reward.social.
+import { defineRewardTerm, RewardColumn, type RewardTerm, type RewardTermContext } from "../../engine/reward-term.ts";
 import type { World } from "../../engine/world.ts";
 import { Agent } from "../../engine/core-components.ts";
 import { Needs, needTable } from "../../components/needs.ts";
-import { Reward } from "../../components/people.ts";
 import { ChatFailure, ChatSuccess, GuardrailBlock } from "../../components/messages.ts";
-import { NeedsSets } from "../../components/sets.ts";
-import type { SocialLedger } from "../../components/social.ts";
+import { SocialKey } from "../../components/social.ts";
 
 /** Need deficit above which an agent earns no chat reward (the original's needs override). */
 const CHAT_NEEDS_OVERRIDE = 0.85;
@@ -28,6 +25,7 @@ export const socialRewardTerms: RewardTerm[] = [
   defineRewardTerm({
     name: "social",
     weight: () => 1,
+    update: (ctx) => gather(ctx),
     values: (world) => social.get(world),
     bias: "social",
     breakdown: "social",
@@ -63,8 +61,8 @@ function chatOverride(needs: readonly Float32Array[], eid: number): boolean {
 }
 
 /** Resets last tick's entries, then gathers this tick's social terms into the column. */
-function gather(ctx: SystemContext<unknown, ComponentDecls, ComponentDecls, SocialState>, ledger: SocialLedger): void {
-  const { world, settings, read } = ctx;
+function gather({ world, settings, read }: RewardTermContext): void {
+  const ledger = world.resource(SocialKey).ledger;
   const col = social.ensure(world);
   let t = touchedByWorld.get(world);
   if (t === undefined) touchedByWorld.set(world, (t = new Touched()));
@@ -78,8 +76,6 @@ function gather(ctx: SystemContext<unknown, ComponentDecls, ComponentDecls, Soci
     t.mark[t.list[i]] = 0;
   }
   t.count = 0;
-  // Without the rewards plug-in nobody reads the term (and there is no rewards section).
-  if (!world.components.isRegistered(Reward)) return;
   const stage = settings.features.stages.social_rewards;
   if (stage === "OFF") return;
   const s = settings.rewards.social;
@@ -117,16 +113,3 @@ function gather(ctx: SystemContext<unknown, ComponentDecls, ComponentDecls, Soci
   const avoid = read(GuardrailBlock);
   for (let i = avoid.start; i < avoid.end; i++) if (world.isAgent(avoid.agent[i])) add(col, t, avoid.agent[i], s.C2_avoid_conflict);
 }
-
-/** Gathers the term's column each tick (after exits, just before rewards/compute). */
-export const socialRewardSystem: SystemDef<unknown, ComponentDecls, ComponentDecls, SocialState> = {
-  name: "social/reward",
-  phase: "needs",
-  after: [NeedsSets.Exits],
-  before: [NeedsSets.Rewards],
-  reads: ["chat_success", "chat_failure", "policy_guardrail_block", "social ledger (trust, familiarity)", "Needs", "rewards.social", "features.stages.social_rewards"],
-  writes: ["the social term's column"],
-  run(ctx) {
-    gather(ctx, ctx.state.ledger);
-  },
-};

@@ -15,9 +15,12 @@ function empty(overrides: Record<string, unknown> = {}): World {
 }
 
 function profileCounts(w: World, n: number): Record<string, number> {
-  const P = w.columns(Personality);
   const counts: Record<string, number> = Object.fromEntries(PROFILE_NAMES.map((p) => [p, 0]));
-  for (let i = 0; i < n; i++) counts[PROFILE_NAMES[P.profile[w.spawnAgent(0)]]]++;
+  for (let i = 0; i < n; i++) {
+    const eid = w.spawnAgent(0);
+    // Columns are fetched after the spawn: they move when the store grows.
+    counts[PROFILE_NAMES[w.columns(Personality).profile[eid]]]++;
+  }
   return counts;
 }
 
@@ -50,8 +53,9 @@ describe("profile assignment", () => {
   it("draws the same profiles for the same seed, and overrides do not shift other agents' draws", () => {
     const draw = (seed: number, overrides: Record<string, string>) => {
       const w = empty({ seed, personalities: { distribution: { balanced: 1, socialite: 1, industrious: 1, stoic: 1 }, overrides } });
+      const ids = Array.from({ length: 20 }, (_, i) => w.spawnAgent(0, { name: `a${i}` }));
       const P = w.columns(Personality);
-      return Array.from({ length: 20 }, (_, i) => P.profile[w.spawnAgent(0, { name: `a${i}` })]);
+      return ids.map((eid) => P.profile[eid]);
     };
     const plain = draw(5, {});
     expect(draw(5, {})).toEqual(plain);
@@ -72,13 +76,13 @@ describe("profile assignment", () => {
 describe("profile values", () => {
   it("writes the profile's traits and need multipliers", () => {
     const w = empty({ personalities: { overrides: { ivy: "industrious", sam: "socialite", sol: "stoic" } } });
-    const P = w.columns(Personality);
     const ivy = w.spawnAgent(0, { name: "ivy" });
+    const sam = w.spawnAgent(0, { name: "sam" });
+    const sol = w.spawnAgent(0, { name: "sol" });
+    const P = w.columns(Personality);
     expect([P.extroversion[ivy], P.forgiveness[ivy], P.ambition[ivy]]).toEqual([-0.2, -0.1, 0.5].map(Math.fround));
     expect([P.hunger_mult[ivy], P.hygiene_mult[ivy], P.energy_mult[ivy]]).toEqual([1, 1, Math.fround(0.9)]);
-    const sam = w.spawnAgent(0, { name: "sam" });
     expect(P.hygiene_mult[sam]).toBe(Math.fround(1.1));
-    const sol = w.spawnAgent(0, { name: "sol" });
     expect(P.hunger_mult[sol]).toBe(Math.fround(0.95));
   });
 
