@@ -70,7 +70,7 @@ async function serve(workers: number, o: Partial<ServeOptions> = {}): Promise<{ 
 class Client {
   readonly messages: Record<string, unknown>[] = [];
   readonly mirror = new TelemetryMirror(() => this.send({ type: "resync" }));
-  /** Payloads whose rebuilt state differed from the server's at the same seq. */
+  /** Payloads (full mode) whose rebuilt state differed from the server's at the same seq. */
   readonly mismatches: number[] = [];
   applied = 0;
   private nextId = 1;
@@ -84,7 +84,8 @@ class Client {
       this.messages.push(m);
       if (typeof m.payload_type === "string" && this.mirror.apply(m as unknown as TelemetryPayloadT) !== "gap" && states && this.mirror.state) {
         this.applied++;
-        if (states.get(this.mirror.seq) !== key(this.mirror.state)) this.mismatches.push(this.mirror.seq);
+        // In aggregate mode a client sees its subscriptions only, not the server's whole copy.
+        if (this.mirror.state.mode === "full" && states.get(this.mirror.seq) !== key(this.mirror.state)) this.mismatches.push(this.mirror.seq);
       }
     });
   }
@@ -245,6 +246,31 @@ describe("townlet serve of a sharded world on worker threads", () => {
     expect(Object.keys((st.reward_breakdown as Rec | undefined) ?? {})).toContain("agent_0");
     // A client without subscriptions still gets no agents.
     expect(Object.keys(admin.mirror.state!.agents as object)).toEqual([]);
+  }, 120_000);
+
+  it("switches to aggregate mode when the world's agents pass the threshold, and back, with a client rebuilding the stream exactly", async () => {
+    const { h, states } = await serve(2, { overrides: { "snapshot.storage.root": join(dir, "snapshots"), "telemetry.stream.aggregate_above_agents": 15 } });
+    const c = await Client.open(h.wsUrl, ADMIN_TOKEN, states);
+    const first = await c.next((m) => m.payload_type === "snapshot");
+    expect(first).toMatchObject({ mode: "full" });
+    expect(Object.keys(first.agents as object).length).toBe(15);
+    // A 16th agent (in town 4, the last block) puts the world above 15: aggregate mode.
+    expect(await c.command("spawn", { town: 4, name: "visitor" }, "spawn-1")).toMatchObject({ status: "ok", result: { agent_id: "visitor", town: 4 } });
+    await until(() => c.mirror.state?.mode === "aggregate", "aggregate mode");
+    expect(Object.keys(agentsOf(c))).toEqual([]);
+    // The spawned agent is named by its block: a subscription to it reaches that block.
+    c.send({ type: "subscribe", agents: ["visitor"] });
+    await until(() => agentsOf(c).visitor?.town === 4, "the subscribed visitor");
+    // Two leave: 14, full mode again, every agent back.
+    const ids = Object.keys(first.agents as object);
+    expect(await c.command("kill", { agent_id: ids[0] }, "kill-1")).toMatchObject({ status: "ok" });
+    expect(await c.command("kill", { agent_id: ids[14] }, "kill-2")).toMatchObject({ status: "ok" });
+    expect(await c.command("resume")).toMatchObject({ status: "ok" });
+    await until(() => c.mirror.state?.mode === "full" && Object.keys(agentsOf(c)).length > 1, "full mode again");
+    // In full mode, before and after, the client's copy is the server's at every seq.
+    expect(c.applied).toBeGreaterThan(5);
+    expect(c.mismatches).toEqual([]);
+    expect(c.mirror.gaps).toBe(0);
   }, 120_000);
 
   it("saves every block with snapshot_save and restores them with snapshot_load", async () => {
