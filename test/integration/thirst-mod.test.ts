@@ -15,7 +15,7 @@ import type { AnyPlugin } from "../../engine/plugin.ts";
 import { World } from "../../engine/world.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { observationSpec } from "../../systems/observations/index.ts";
-import { DEFAULT_CONFIG } from "../../tools/cli.ts";
+import { DEFAULT_CONFIG, main } from "../../tools/cli.ts";
 
 const MOD = resolve("examples/mods/thirst/config.yaml");
 
@@ -104,5 +104,28 @@ describe("the thirst mod", () => {
     const problems = problemsOf(() => loadConfig(file, plugins));
     expect(problems).toContainEqual(expect.stringMatching(/^needs: plug-in "thirst" needs a `thirst` entry/));
     expect(problems).toContainEqual(expect.stringMatching(/affordance "drink": effect "thirst" is not a need of this world \(needs: hunger, hygiene, energy/));
+  });
+
+  it("runs from the command line: townlet run and env-check on its config, and the same run with --plugin on a config without plugins:", async () => {
+    const cli = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main(argv, { log: (l) => out.push(l), err: (l) => err.push(l) });
+      expect(code, err.join("\n")).toBe(0);
+      return JSON.parse(out[out.length - 1]) as Record<string, unknown>;
+    };
+    const run = await cli("run", MOD, "--ticks", "400", "--json", "--quiet");
+    expect(Object.keys((run.kpis as { mean_needs: object }).mean_needs)).toEqual(["hunger", "hygiene", "energy", "thirst"]);
+    // The plug-in given on the command line instead of the config's list: the same world; without
+    // it (its section then only warned about, as in a config for the original) another one.
+    const bare = variant("no-plugins.yaml", (t) => t.replace(/^plugins:\n  - \.\/thirst\.ts\n/m, ""));
+    expect(readFileSync(bare, "utf8")).not.toMatch(/^plugins:/m);
+    const byFlag = await cli("run", bare, "--plugin", resolve("examples/mods/thirst/thirst.ts"), "--ticks", "400", "--json", "--quiet");
+    expect(byFlag.state_hash).toBe(run.state_hash);
+    const without = await cli("run", bare, "--ticks", "400", "--json", "--quiet");
+    expect(without.state_hash).not.toBe(run.state_hash);
+    const check = await cli("env-check", MOD, "--cycles", "5", "--json");
+    expect(check.ok).toBe(true);
+    expect((check.observation as { need_features: string[] }).need_features).toEqual(["need_hunger", "need_hygiene", "need_energy", "need_thirst"]);
   });
 });
