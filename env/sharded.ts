@@ -16,6 +16,7 @@ import { loadConfig, type LoadedConfig } from "../engine/config/loader.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { planBlocks, shardsOf, type BlockPlan } from "../engine/shard-blocks.ts";
+import { defaultWorkers } from "../engine/shards.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { corePlugins } from "../systems/index.ts";
 import { BlockEnvs, type BlockMeta } from "./shard-blocks-env.ts";
@@ -30,7 +31,10 @@ export interface ShardedEnvOptions {
   config?: string;
   overrides?: Record<string, unknown>;
   maxCycles?: number;
-  /** Threads running the blocks (1 = the main thread); at most the blocks. */
+  /**
+   * Threads running the blocks (1 = the main thread); at most the blocks. Default: the
+   * machine's cores, capped by the blocks (`defaultWorkers`, as every command's --workers).
+   */
   workers?: number;
   /**
    * Plug-in modules beyond the core ones and the config's `plugins:` (paths relative to the
@@ -102,7 +106,7 @@ export class ShardedVectorEnv {
     this.plans = planBlocks(s.world.towns, shardsOf(s), s.seed);
     this.rootSeed = s.seed;
     const K = this.plans.length;
-    const want = opts.workers ?? 1;
+    const want = opts.workers ?? defaultWorkers(K);
     if (typeof want !== "number" || !Number.isInteger(want) || want < 1) throw new RangeError(`workers: expected an integer >= 1, got ${typeof want === "string" ? JSON.stringify(want) : String(want)}`);
     const heap = opts.workerHeapMb;
     if (heap !== undefined && (typeof heap !== "number" || !Number.isInteger(heap) || heap < 16)) throw new RangeError(`workerHeapMb: expected an integer >= 16 (MiB), got ${typeof heap === "string" ? JSON.stringify(heap) : String(heap)}`);

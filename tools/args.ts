@@ -11,6 +11,8 @@
 // check (kind, min/max, choices) and "did you mean" come with it.
 
 /** A mistake in the command line or its input: the CLI prints the message and exits 1. */
+import { availableParallelism } from "node:os";
+
 export class UsageError extends Error {
   override name = "UsageError";
 }
@@ -100,6 +102,16 @@ export interface Parsed<F extends FlagTable> {
 }
 
 // ---- the shared flags ---------------------------------------------------------------------------
+
+/**
+ * The one line every command gives about its threads: "3 blocks on 2 threads", and when --workers
+ * was not given, how the count was chosen (engine/shards.ts defaultWorkers: the machine's cores,
+ * capped by the blocks), e.g. "(default --workers: 2 cores, 3 blocks)".
+ */
+export function threadsLine(blocks: number, threads: number, defaulted: boolean): string {
+  const line = `${blocks} ${blocks === 1 ? "block" : "blocks"} of towns on ${threads} ${threads === 1 ? "thread" : "threads"}`;
+  return defaulted ? `${line} (default --workers: ${availableParallelism()} cores, ${blocks} blocks)` : line;
+}
 
 /** Flags with one meaning on every command that has them. Commands put these objects in their tables. */
 export const FLAG = {

@@ -15,11 +15,11 @@
 // of it), a failed shared-memory write falls back to the pipe with `shm_error`; 3 `uids` is
 // uint32 (it was int32, where the uids of a sharded world's upper blocks, >= 2^31, read negative).
 // `--workers N [--shards K]`: a world of several blocks (world.shards) is served by
-// env/sharded.ts (its blocks on N threads); the replies are the same for any N (hello says N, the
+// env/sharded.ts (its blocks on N threads; default: the machine's cores, capped by the blocks); the replies are the same for any N (hello says N, the
 // blocks, and any cap on N in `notes`), and a world of one block is served by TownletVectorEnv
 // exactly as before. A worker thread that dies is a non-fatal error reply (EnvWorkerDied) naming
 // it, repeated for every later reset/step. `--plugin` and the config's `plugins:` load in every thread.
-import { FLAG, parseCommand, type CommandSpec } from "./args.ts";
+import { FLAG, parseCommand, threadsLine, type CommandSpec } from "./args.ts";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../engine/paths.ts";
 import { closeSync, openSync, readFileSync } from "node:fs";
@@ -252,7 +252,7 @@ export const BRIDGE_SPEC = {
     config: { kind: "string", arg: "FILE", help: "the config file (default configs/default.yaml)" },
     overrides: { kind: "string", arg: "JSON", help: "config values by dotted key, as one JSON object" },
     "max-cycles": { kind: "int", min: 1, help: "truncate episodes after N steps" },
-    workers: { ...FLAG.workers, help: "threads running the world's blocks (default 1; capped by the blocks, see world.shards); replies do not depend on it" },
+    workers: { ...FLAG.workers, help: "threads running the world's blocks (default: the machine's cores, capped by the blocks, see world.shards; 1 = one thread); replies do not depend on it" },
     shards: FLAG.shards,
     plugin: FLAG.plugin,
   },
@@ -281,7 +281,7 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
     for (const p of parts) stdout.write(p);
     stdout.uncork();
   };
-  const workers = values.workers ?? 1;
+  const workers = values.workers;
   if (values.shards !== undefined) overrides = { ...overrides, "world.shards": values.shards };
   let bridge: Bridge;
   const notes: string[] = [];
@@ -297,6 +297,7 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
       },
     });
     bridge = new Bridge(env, notes);
+    if (env instanceof ShardedVectorEnv) out.err(`townlet serve --stdio: ${threadsLine(env.blocks, env.workers, workers === undefined)}`);
   } catch (e) {
     send(encodeFrame({ type: "error", id: null, fatal: true, error: (e as Error).name, message: (e as Error).message }));
     out.err((e as Error).message);
@@ -349,7 +350,8 @@ export function openBridgeEnv(
     config?: string;
     overrides?: Record<string, unknown>;
     maxCycles?: number;
-    workers: number;
+    /** Threads for a sharded world's blocks (default: defaultWorkers, the machine's cores capped by the blocks). */
+    workers?: number;
     /** The plug-ins, resolved (default: the core ones); `pluginSpecs` are the modules beyond the config's, for the worker threads. */
     plugins?: readonly AnyPlugin[];
     pluginSpecs?: readonly string[];
@@ -359,9 +361,9 @@ export function openBridgeEnv(
   const plugins = o.plugins ?? corePlugins;
   const blocks = shardsOf(loadConfig(o.config ?? DEFAULT_ENV_CONFIG, plugins, { overrides: o.overrides }).settings);
   if (blocks <= 1) {
-    if (o.workers > 1) out.err(`--workers ${o.workers}: capped at 1: this world is one block (set world.shards or --shards to split its towns)`);
+    if (o.workers !== undefined && o.workers > 1) out.err(`--workers ${o.workers}: capped at 1: this world is one block (set world.shards or --shards to split its towns)`);
     return new TownletVectorEnv({ config: o.config, overrides: o.overrides, maxCycles: o.maxCycles, plugins });
   }
-  if (o.workers > blocks) out.err(`--workers ${o.workers}: capped at ${blocks}: the world has ${blocks} blocks`);
+  if (o.workers !== undefined && o.workers > blocks) out.err(`--workers ${o.workers}: capped at ${blocks}: the world has ${blocks} blocks`);
   return new ShardedVectorEnv({ config: o.config, overrides: o.overrides, maxCycles: o.maxCycles, workers: o.workers, pluginSpecs: o.pluginSpecs }, plugins);
 }

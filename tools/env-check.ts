@@ -3,14 +3,15 @@
 // truncating there) and the seed test over min(cycles, 200) steps. Prints each check (✓/✗ and
 // detail), or one JSON object with --json; exit 1 when a check fails. A world of several blocks
 // (world.shards or --shards K) is checked through the sharded env (env/sharded.ts), its blocks on
-// --workers N threads (capped by the blocks, said on stderr): the same dicts for every N.
+// --workers N threads (default: the machine's cores; capped by the blocks, said on stderr): the same dicts for every N.
 import { relative } from "node:path";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { needTable } from "../components/needs.ts";
-import { FLAG, configArg, parseCommand, type CommandSpec } from "./args.ts";
+import { FLAG, configArg, parseCommand, threadsLine, type CommandSpec } from "./args.ts";
 import { loadConfig } from "../engine/config/loader.ts";
 import { shardsOf } from "../engine/shard-blocks.ts";
+import { defaultWorkers } from "../engine/shards.ts";
 
 interface Out {
   log(line: string): void;
@@ -25,7 +26,7 @@ export const ENV_CHECK_SPEC = {
     config: FLAG.config,
     cycles: { kind: "int", min: 1, default: 200, help: "steps of the parallel api test (the seed test takes min(N, 200))" },
     plugin: FLAG.plugin,
-    workers: { ...FLAG.workers, help: "threads running the world's blocks (default 1; capped by the blocks, see world.shards); the checks do not depend on it" },
+    workers: { ...FLAG.workers, help: "threads running the world's blocks (default: the machine's cores, capped by the blocks, see world.shards; 1 = one thread); the checks do not depend on it" },
     shards: FLAG.shards,
     json: FLAG.json,
   },
@@ -43,7 +44,7 @@ export async function cmdEnvCheck(argv: string[], out: Out): Promise<number> {
   const overrides = values.shards !== undefined ? { "world.shards": values.shards } : undefined;
   const settings = loadConfig(config, plugins, { overrides }).settings;
   const blocks = shardsOf(settings);
-  const asked = values.workers ?? 1;
+  const asked = values.workers ?? defaultWorkers(blocks);
   const workers = Math.min(asked, blocks);
   if (asked > workers) {
     out.err(
@@ -77,10 +78,10 @@ export async function cmdEnvCheck(argv: string[], out: Out): Promise<number> {
   ];
   const ok = suites.every((s) => s.result.ok);
   if (values.json) {
-    out.log(JSON.stringify({ env: ENV_NAME, config: relative(process.cwd(), config) || config, cycles, blocks, workers, ok, observation, suites }));
+    out.log(JSON.stringify({ env: ENV_NAME, config: relative(process.cwd(), config) || config, cycles, blocks, workers, workers_default: values.workers === undefined, ok, observation, suites }));
     return ok ? 0 : 1;
   }
-  out.log(`townlet env-check: ${ENV_NAME} on ${relative(process.cwd(), config) || config}${blocks > 1 ? ` (${blocks} blocks on ${workers} thread${workers === 1 ? "" : "s"})` : ""}`);
+  out.log(`townlet env-check: ${ENV_NAME} on ${relative(process.cwd(), config) || config}${blocks > 1 ? ` (${threadsLine(blocks, workers, values.workers === undefined)})` : ""}`);
   out.log(
     `  observation: ${observation.size} floats = ${features} features (${needFeatures.length} needs: ${needFeatures.join(", ")}) + map ${map.join("x")}; ${observation.actions} actions`,
   );

@@ -8,7 +8,7 @@ import type { BuildOverrides } from "../engine/build.ts";
 import { ShardedSim, ShardPlanError, defaultWorkers, type ShardedOptions } from "../engine/shards.ts";
 import { createProgress } from "./progress.ts";
 import { SHARD_HOST, SHARD_HOST_MODULE } from "./shard-host.ts";
-import { UsageError } from "./args.ts";
+import { UsageError, threadsLine } from "./args.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { buildBlock, loadShardedConfig } from "../engine/shard-blocks.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
@@ -114,7 +114,7 @@ export async function runSharded(values: ShardedRunValues, configFile: string, b
       out.log(await sim.schedule());
       return 0;
     }
-    if (!values.json && !values.quiet) out.err(`townlet run: ${sim.blocks} blocks of towns on ${sim.workers} thread(s)${values.workers === undefined ? ` (default: ${defaultWorkers(sim.blocks)})` : ""}`);
+    if (!values.json && !values.quiet) out.err(`townlet run: ${threadsLine(sim.blocks, sim.workers, values.workers === undefined)}`);
     const hashes: string[] = [];
     sim.hashEveryTick = values["hash-log"] !== undefined;
     let steps = 0;
@@ -255,7 +255,7 @@ async function runShardedNeural(
     const { currentTensorBackend, describeTensorBackend } = await import("../engine/tensor.ts");
     const tb = currentTensorBackend();
     if (!values.json && !values.quiet) {
-      out.err(`townlet run: ${sr.blocks} blocks of towns on ${sr.workers} thread(s), one ${policy.greedy ? "greedy" : "sampled"} policy batch per tick on this thread${values.workers === undefined ? ` (default: ${defaultWorkers(sr.blocks)} threads)` : ""}`);
+      out.err(`townlet run: ${threadsLine(sr.blocks, sr.workers, values.workers === undefined)}, one ${policy.greedy ? "greedy" : "sampled"} policy batch per tick on this thread`);
       if (tb) out.err(`tensor backend: ${describeTensorBackend(tb)}`);
     }
     const wantHashes = values["hash-log"] !== undefined;

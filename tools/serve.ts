@@ -26,7 +26,7 @@ import { buildWorld, loadBuildConfig } from "../engine/build.ts";
 import { ShardPlanError } from "../engine/shard-blocks.ts";
 import { startShardedServe, type ShardServeHandle } from "./serve-shards.ts";
 import { observerSite } from "./web.ts";
-import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
+import { FLAG, UsageError, configArg, parseCommand, threadsLine, type CommandSpec } from "./args.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
@@ -346,7 +346,7 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
     openBrowser(`${h.url}/`);
   } else out.err(`townlet serve: the observer page is at ${h.url}/`);
   const view = "sim" in h ? { agents: () => h.publisher.agents, towns: h.sim.towns, tick: () => h.sim.tick } : { agents: () => h.world.agents.length, towns: h.world.towns, tick: () => h.world.tick };
-  const blocks = "sim" in h ? ` in ${h.sim.blocks} blocks on ${h.sim.workers} thread(s)` : "";
+  const blocks = "sim" in h ? ` in ${threadsLine(h.sim.blocks, h.sim.workers, values.workers === undefined)}` : "";
   if ("sim" in h && h.sim.requestedWorkers > h.sim.workers) out.err(`townlet serve: --workers ${h.sim.requestedWorkers} capped at ${h.sim.workers}: the world has ${h.sim.blocks} blocks (world.shards)`);
   out.err(
     `townlet serve: ${view.agents()} agents in ${view.towns} town(s)${blocks}, ${h.tokens.enabled ? `${h.tokens.size} token(s)` : "no tokens: everyone is a viewer"}, ` +

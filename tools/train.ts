@@ -8,7 +8,7 @@ import type { TrainSettings, TrainSummary } from "../training/trainer.ts";
 import { formatEvalTable } from "../training/evaluate.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
-import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
+import { FLAG, UsageError, configArg, parseCommand, threadsLine, type CommandSpec } from "./args.ts";
 import type { PpoHyperparameters } from "../training/ppo.ts";
 
 
@@ -264,5 +264,10 @@ async function checkShards(settings: TrainSettings, out: Out, quiet: boolean): P
         ? `townlet train: --workers ${w} capped at 1: this training world is one block (set world.shards or --shards to split its towns)`
         : `townlet train: --workers ${w} capped at ${blocks}: the training world has ${blocks} blocks (world.shards)`,
     );
+  }
+  // The default count (the same function the rollout uses), said once before training starts.
+  if (w === undefined && blocks > 1 && !quiet) {
+    const { defaultWorkers } = await import("../engine/shards.ts");
+    out.err(`townlet train: ${threadsLine(blocks, defaultWorkers(blocks), true)}`);
   }
 }

@@ -135,7 +135,8 @@ class EngineProcess:
                 cmd += ["--overrides", json.dumps(overrides)]
             if max_cycles is not None:
                 cmd += ["--max-cycles", str(int(max_cycles))]
-            if workers is not None and workers > 1:
+            # None: the engine's default (the machine's cores, capped by the blocks); 1 forces one thread.
+            if workers is not None:
                 cmd += ["--workers", str(int(workers))]
         self.timeout = float(timeout)
         self._stderr = tempfile.TemporaryFile()

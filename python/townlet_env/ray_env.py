@@ -149,7 +149,8 @@ class RayVectorEnv:
     config, overrides, max_cycles: as VectorEnv (a relative config path is resolved here, on the
     driver). The towns (`world.towns`, from overrides or the config) are split over the actors.
     workers_per_actor: the engine's `--workers N` (worker threads in each engine); 1 = one
-    thread. Passed only when > 1; more than the blocks of an actor's world is capped (a
+    thread (the default, always passed: Ray reserves num_cpus=workers_per_actor per actor, so the
+    engine's own default, the machine's cores, does not apply here); more than the blocks of an actor's world is capped (a
     UserWarning says so; `self.workers` is the threads each engine uses). The threads run the blocks of each actor's world, so give
     `world.shards` (in overrides or the config; at most the towns of each actor's slice): a world
     of one block runs on one thread whatever N says. Replies do not depend on N. engine_command: the command that starts the engine on every
@@ -204,8 +205,9 @@ class RayVectorEnv:
             base_args += ["--config", str(config)]
         if max_cycles is not None:
             base_args += ["--max-cycles", str(int(max_cycles))]
-        if self.workers_per_actor > 1:
-            base_args += ["--workers", str(self.workers_per_actor)]
+        # Always passed: without it each engine would take the machine's cores (its default), more
+        # than the num_cpus Ray reserved for the actor.
+        base_args += ["--workers", str(self.workers_per_actor)]
 
         here = str(Path(__file__).resolve().parent.parent)
         opts = {"num_cpus": self.workers_per_actor, "runtime_env": {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}}}

@@ -109,6 +109,7 @@ class VectorEnv:
         # `transport_reason` say which and why.
         # workers: the engine's `--workers N`, threads running the world's blocks (world.shards in
         # the overrides or the config; a world of one block runs on one thread whatever N says).
+        # None (default): the engine's default, the machine's cores capped by the blocks; 1: one thread.
         # Replies do not depend on it. More than the blocks is capped: `self.workers` holds the
         # threads in use, and a UserWarning says so (the engine's note from hello).
         self.engine = EngineProcess(config=config, overrides=overrides, max_cycles=max_cycles, command=command, timeout=timeout, startup_timeout=startup_timeout, shm=shm, workers=workers)
