@@ -14,6 +14,7 @@ import {
   schemaOf,
   typedFrom,
   type ComponentSchemaEntry,
+  type FieldSchema,
   type SnapshotData,
   type SnapshotErrorCode,
   type SnapshotHeader,
@@ -44,14 +45,30 @@ export interface LoadSnapshotResult {
   migrated?: string[];
 }
 
+/**
+ * What differs between a component's fields in a snapshot and here, field by field (a build that
+ * changed a column's type or added a field wrote it), and what to do about it.
+ */
+function fieldDifferences(saved: FieldSchema[], here: FieldSchema[]): string {
+  const mine = new Map(here);
+  const theirs = new Map(saved);
+  const out: string[] = [];
+  for (const [name, type] of saved) {
+    const t = mine.get(name);
+    if (t === undefined) out.push(`field ${name} is only in the snapshot`);
+    else if (t !== type) out.push(`field ${name} is ${type} in the snapshot, ${t} here`);
+  }
+  for (const [name] of here) if (!theirs.has(name)) out.push(`field ${name} is not in the snapshot`);
+  if (!out.length) out.push(`fields in another order (${saved.map(([n]) => n).join(", ")} in the snapshot)`);
+  return `${out.join("; ")} (written by a build with another layout of it: load it with that build, or write the snapshot again with this one)`;
+}
+
 function sameSchema(a: ComponentSchemaEntry[], b: ComponentSchemaEntry[], what: string): string | undefined {
   const byName = new Map(b.map((e) => [e.name, e]));
   for (const e of a) {
     const o = byName.get(e.name);
     if (!o) return `${what} "${e.name}" is in the snapshot but not in this world`;
-    if (JSON.stringify(o.fields) !== JSON.stringify(e.fields)) {
-      return `${what} "${e.name}" has fields ${JSON.stringify(e.fields)} in the snapshot, ${JSON.stringify(o.fields)} here`;
-    }
+    if (JSON.stringify(o.fields) !== JSON.stringify(e.fields)) return `${what} "${e.name}": ${fieldDifferences(e.fields, o.fields)}`;
     byName.delete(e.name);
   }
   const extra = [...byName.keys()];

@@ -274,6 +274,23 @@ describe("refused snapshots", () => {
     expectRefused(encodeSnapshotData({ ...snap, header: { ...snap.header, schema_version: 2 } }), "version");
   });
 
+  it("refuses a snapshot whose component layout differs, naming the component and each field that differs (code schema)", () => {
+    // What a build that changed a column's type (Employment.absent_shifts_7d Uint16 -> Uint8 in
+    // issue #19) or added a field finds in an older file.
+    const snap = decodeSnapshot(good);
+    const changed = snap.header.components.map((c) =>
+      c.name !== "Employment"
+        ? c
+        : { ...c, fields: c.fields.map(([n, t]): [string, string] => (n === "absent_shifts_7d" ? [n, t === "Uint8Array" ? "Uint16Array" : "Uint8Array"] : [n, t])).filter(([n]) => n !== "flags").concat([["old_field", "Float32Array"]]) },
+    );
+    const here = snap.header.components.find((c) => c.name === "Employment")!.fields.find(([n]) => n === "absent_shifts_7d")![1];
+    const e = expectRefused(encodeSnapshotData({ ...snap, header: { ...snap.header, components: changed } }), "schema");
+    expect(e.message).toContain(
+      `component "Employment": field absent_shifts_7d is ${here === "Uint8Array" ? "Uint16Array" : "Uint8Array"} in the snapshot, ${here} here; ` +
+        "field old_field is only in the snapshot; field flags is not in the snapshot (written by a build with another layout of it: load it with that build, or write the snapshot again with this one)",
+    );
+  });
+
   it("refuses another config_id without a migration, and another config hash (code config_mismatch)", () => {
     const other = loadConfig(join(ROOT, "configs/many-towns.yaml"), corePlugins, { overrides: { "world.towns": 1 } });
     const w = new World({ settings: other.settings, plugins: corePlugins });
