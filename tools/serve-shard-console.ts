@@ -52,8 +52,13 @@ export class ShardConsole {
   private readonly waiting = new Set<Promise<unknown>>();
   /** Commands routed to blocks since the last flush (a paused loop flushes them at once). */
   routed = 0;
+  /** Rejects every routed command still waiting for its block (abort). */
+  private aborted: Promise<never>;
+  private abortWith!: (e: Error) => void;
 
   constructor(private readonly o: ShardConsoleOptions) {
+    this.aborted = new Promise<never>((_, reject) => (this.abortWith = reject));
+    this.aborted.catch(() => {});
     const svc = new ConsoleService(o.front);
     this.service = svc;
     for (const c of builtinCommands(svc)) svc.register(c.name === "status" ? this.status(c) : c);
@@ -70,6 +75,14 @@ export class ShardConsole {
         } else svc.register(this.local(def, (a, ctx) => this.route(def.name, a as Record<string, unknown>, ctx)));
       }
     }
+  }
+
+  /**
+   * The world stopped (a block failed) or the server closes: commands still waiting for a block
+   * are answered `unavailable` with `why`, and so is every later one.
+   */
+  abort(why: string): void {
+    this.abortWith(new CommandError("unavailable", why));
   }
 
   /** Resolves when every command sent so far is answered. */
@@ -186,7 +199,10 @@ export class ShardConsole {
     if (stopped) throw new CommandError("unavailable", `${name} is unavailable: the world stopped: ${stopped.message}`);
     const req: ServeRequest = { op: "command", block, name, args, principal: { role: ctx.principal.role, label: ctx.principal.label }, via: ctx.via };
     this.routed++;
-    const [res] = (await this.o.sim.ext("command", req, block)) as CommandResultT[];
+    // A block that stopped with its command still queued never applies it: abort() answers it.
+    const sent = this.o.sim.ext("command", req, block);
+    sent.catch(() => {}); // when abort() answered first
+    const [res] = (await Promise.race([sent, this.aborted])) as CommandResultT[];
     if (res.status === "ok") return res.result;
     throw new CommandError(res.error!.code, res.error!.message, res.error!.details);
   }

@@ -147,6 +147,7 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
   let afterStop: NodeJS.Timeout | undefined;
   const running = loop.start().then(() => {
     if (loop.error === undefined) return;
+    router.abort(`the world stopped: ${loop.error instanceof Error ? loop.error.message : String(loop.error)}`);
     stream.publishNow();
     afterStop = setInterval(() => void target.between("all", false).catch(() => {}), 50);
     afterStop.unref();
@@ -167,7 +168,8 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
         await loop.stop();
         await running;
         clearInterval(afterStop);
-        await router.idle().catch(() => {});
+        router.abort("the server is shutting down");
+        await router.idle();
         svc.cancelAll();
         await server.close();
         detachFile?.();

@@ -321,7 +321,7 @@ describe("townlet serve of a sharded world on worker threads", () => {
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
     expect(code, err).toBe(2);
-    expect(err).toMatch(/in 3 blocks on 2 thread\(s\)/);
+    expect(err).toMatch(/15 agents in 5 town\(s\) in 3 blocks of towns on 2 threads/);
     expect(err).toMatch(/townlet serve: the world stopped: block 2 \(towns 3\.\.4\) failed at tick 7: system "boom\/explode" failed in phase needs at tick 7: boom at tick 7/);
   }, 60_000);
 });
