@@ -164,7 +164,7 @@ export function manifest(world: World, variant?: ObservationVariant): ManifestEn
     },
     {
       name: "obs_features",
-      source: "observations: Needs, Wallet, Employment, Activity, Option, Personality, social ledger, embedding allocator",
+      source: "observations: the clock, embedding allocator and map summary; the features the plug-ins declare (needs, economy, employment, options, affordances, social, personality)",
       dtype: "float32",
       shape: ["agents", spec.feature_count],
       doc: "feature vector, names in observationSpec().feature_names",
