@@ -230,7 +230,7 @@ function mergeObjects(xs: readonly unknown[], weights: readonly number[], key = 
     if (paths) {
       const up = key.split(".").slice(0, -1).reverse().find((k) => /(^|_)(max|min)($|_)/.test(k));
       if (up !== undefined) return /(^|_)max($|_)/.test(up) ? Math.max(...nums) : Math.min(...nums);
-      if (/(^|_)ticks?$|window|threshold|limit/.test(key)) return Math.max(...nums);
+      if (/(^|[._])ticks?$|window|threshold|limit/.test(key)) return Math.max(...nums);
     }
     if (/mean|rate/.test(key)) {
       const wsum = weights.reduce((a, b) => a + b, 0);
