@@ -65,7 +65,7 @@ async function one(workers: number, rep: number): Promise<Row> {
     c.mode = "policy";
     sr.use("policy");
     c.begin();
-    for (let t = 0; t < warmup; t++) await sr.collectTick(c, undefined);
+    for (let t = 0; t < warmup; t++) await sr.collectTick(c, undefined, t + 1 < warmup);
     c.begin();
     const load = loadavg()[0];
     // Time in the policy batch (main thread): the network's decide, wrapped.
@@ -79,7 +79,7 @@ async function one(workers: number, rep: number): Promise<Row> {
     }) as typeof policy.decide;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    for (let t = 0; t < ticks; t++) await sr.collectTick(c, undefined);
+    for (let t = 0; t < ticks; t++) await sr.collectTick(c, undefined, t + 1 < ticks);
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuS = (cpu.user + cpu.system) / 1e6;

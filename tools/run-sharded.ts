@@ -265,7 +265,9 @@ async function runShardedNeural(
     const t0 = performance.now();
     try {
       while (sr.tick < ticks) {
-        const h = await sr.inferTick(policy, wantHashes);
+        // Blocks run on into the next tick unless this is the last one or a snapshot is due.
+        const next = sr.tick + 1 < ticks && !(every !== undefined && (sr.tick + 1) % every === 0);
+        const h = await sr.inferTick(policy, wantHashes, next);
         steps += sr.agents;
         if (h !== undefined) hashes.push(`${sr.tick} ${h}`);
         if (every !== undefined && sr.tick % every === 0) {

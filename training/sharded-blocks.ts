@@ -93,6 +93,8 @@ export interface AdvanceReport {
   reasons: (Record<string, number> | null)[];
   conflict?: number[][];
   hashes?: string[];
+  /** Rows per block of the next tick's first half, when it was asked for. */
+  next?: number[];
   sabs: (SharedArrayBuffer | null)[];
 }
 
@@ -153,8 +155,17 @@ export class PolicyBlocks {
 
   private grow(i: number, cap: number): SharedArrayBuffer {
     const sab = new SharedArrayBuffer(rowsBytes(cap, this.D, this.A));
+    const old = this.rows[i];
     this.sabs[i] = sab;
     this.rows[i] = rowsViews(sab, cap, this.D, this.A);
+    if (old) {
+      // A tick's live and exit rows survive a growth by the next tick's first half (advance then decide).
+      const r = this.rows[i];
+      r.liveKeys.set(old.liveKeys);
+      r.liveRewards.set(old.liveRewards);
+      r.exitKeys.set(old.exitKeys);
+      r.exitRewards.set(old.exitRewards);
+    }
     return sab;
   }
 
@@ -224,8 +235,12 @@ export class PolicyBlocks {
     return { counts, sabs: fresh };
   }
 
-  /** Second half of the tick in every block (the actions are in the buffers), then the rewards and exits written. */
-  advance(conflict: boolean, hashes: boolean): AdvanceReport {
+  /**
+   * Second half of the tick in every block (the actions are in the buffers), then the rewards and
+   * exits written; with `next`, the first half of the next tick follows at once (its rows written
+   * and counted in `next`), which saves the main thread one round trip per tick.
+   */
+  advance(conflict: boolean, hashes: boolean, next?: { mode: BlockMode; ratio: number }): AdvanceReport {
     const fresh: (SharedArrayBuffer | null)[] = this.plans.map(() => null);
     const live: number[] = [];
     const exits: number[] = [];
@@ -255,7 +270,14 @@ export class PolicyBlocks {
       live.push(this.writeLive(i, true));
       if (conflict) sums.push(conflictSums(w));
     }
-    return { tick: this.set.tick, live, exits, reasons, ...(conflict ? { conflict: sums } : {}), ...(hashes ? { hashes: this.set.hashes() } : {}), sabs: fresh };
+    const report: AdvanceReport = { tick: this.set.tick, live, exits, reasons, ...(conflict ? { conflict: sums } : {}), ...(hashes ? { hashes: this.set.hashes() } : {}), sabs: fresh };
+    if (next) {
+      this.setMode(next.mode, next.ratio);
+      const d = this.decide();
+      report.next = d.counts;
+      for (let i = 0; i < fresh.length; i++) fresh[i] = d.sabs[i] ?? fresh[i];
+    }
+    return report;
   }
 
   /** Block i's live agents' keys (and this tick's rewards when `rewards`) into its buffer; returns how many. */

@@ -21,7 +21,7 @@ export interface PolicyWorkerInit {
 
 export type PolicyWorkerRequest =
   | { id: number; op: "decide"; mode: BlockMode; ratio: number }
-  | { id: number; op: "advance"; conflict: boolean; hashes: boolean }
+  | { id: number; op: "advance"; conflict: boolean; hashes: boolean; next?: { mode: BlockMode; ratio: number } }
   | { id: number; op: "reset"; seed: number }
   | { id: number; op: "load"; blocks: Uint8Array[]; configHash: string | null }
   | { id: number; op: "save"; configHash: string | null }
@@ -40,7 +40,7 @@ export interface Group {
   /** Block i's views (of the group's i-th block). */
   rows(i: number): BlockRows;
   decide(mode: BlockMode, ratio: number): Promise<DecideReport>;
-  advance(conflict: boolean, hashes: boolean): Promise<AdvanceReport>;
+  advance(conflict: boolean, hashes: boolean, next?: { mode: BlockMode; ratio: number }): Promise<AdvanceReport>;
   reset(seed: number): Promise<Rebuffer>;
   final(): Promise<Rebuffer>;
   kpis(): Promise<Record<string, unknown>[]>;
@@ -62,8 +62,8 @@ export class LocalGroup implements Group {
     this.set.setMode(mode, ratio);
     return this.set.decide();
   }
-  async advance(conflict: boolean, hashes: boolean): Promise<AdvanceReport> {
-    return this.set.advance(conflict, hashes);
+  async advance(conflict: boolean, hashes: boolean, next?: { mode: BlockMode; ratio: number }): Promise<AdvanceReport> {
+    return this.set.advance(conflict, hashes, next);
   }
   async reset(seed: number): Promise<Rebuffer> {
     return this.set.reset(seed);
@@ -192,8 +192,8 @@ export class WorkerGroup implements Group {
     this.adopt(r.sabs);
     return r;
   }
-  async advance(conflict: boolean, hashes: boolean): Promise<AdvanceReport> {
-    const r = await this.call<AdvanceReport>({ op: "advance", conflict, hashes });
+  async advance(conflict: boolean, hashes: boolean, next?: { mode: BlockMode; ratio: number }): Promise<AdvanceReport> {
+    const r = await this.call<AdvanceReport>({ op: "advance", conflict, hashes, ...(next ? { next } : {}) });
     this.adopt(r.sabs);
     return r;
   }

@@ -44,6 +44,8 @@ export class ShardedRollout {
   /** The block worlds' tick. */
   tick = 0;
   private failure: Error | undefined;
+  /** The blocks ran on into the next tick's first half: its rows are in the buffers (counts in `counts`). */
+  private ahead = false;
   private mode: BlockMode = "policy";
   private ratio = 0;
   /** Live agents per block after the last tick, reset or final. */
@@ -180,15 +182,20 @@ export class ShardedRollout {
 
   /** Who decides from the next tick on: a rollout's collect mode, or a learned policy's inference ("policy" samples, "greedy" does not). */
   use(mode: BlockMode, ratio = 0): void {
+    if (this.ahead && (mode !== this.mode || ratio !== this.ratio)) this.settled("a change of mode");
     this.mode = mode;
     this.ratio = ratio;
   }
 
   /** First half of a tick: every block's decision rows gathered in block order into the batch; returns the rows. */
   private async gather(): Promise<number> {
-    const reps = await this.all((g) => g.decide(this.mode, this.ratio));
-    let b = 0;
-    for (const r of reps) for (const c of r.counts) this.counts[b++] = c;
+    // The rows are written already when the last tick's second half ran on into this one (`ahead`).
+    if (!this.ahead) {
+      const reps = await this.all((g) => g.decide(this.mode, this.ratio));
+      let b = 0;
+      for (const r of reps) for (const c of r.counts) this.counts[b++] = c;
+    }
+    this.ahead = false;
     let n = 0;
     for (const c of this.counts) n += c;
     this.ensure(n);
@@ -213,8 +220,12 @@ export class ShardedRollout {
     return n;
   }
 
-  /** Second half: the batch's actions (this.out or `actions`) scattered to the blocks, every block's tick finished. */
-  private async finishTick(actions: Int32Array, conflict: boolean, hashes: boolean): Promise<AdvanceReport[]> {
+  /**
+   * Second half: the batch's actions (this.out or `actions`) scattered to the blocks, every block's
+   * tick finished; with `next`, every block runs on into the next tick's first half in the same
+   * request (one round trip per tick instead of two; nothing else may happen before that tick).
+   */
+  private async finishTick(actions: Int32Array, conflict: boolean, hashes: boolean, next: boolean): Promise<AdvanceReport[]> {
     let at = 0;
     for (let k = 0; k < this.plans.length; k++) {
       const m = this.counts[k];
@@ -223,19 +234,25 @@ export class ShardedRollout {
       g.rows(i).actions.set(actions.subarray(at, at + m));
       at += m;
     }
-    const reps = await this.all((g) => g.advance(conflict, hashes));
+    const ahead = next ? { mode: this.mode, ratio: this.ratio } : undefined;
+    const reps = await this.all((g) => g.advance(conflict, hashes, ahead));
     this.tick = reps[0].tick;
     let b = 0;
-    for (const r of reps) for (const l of r.live) this.live[b++] = l;
+    let k = 0;
+    for (const r of reps) {
+      for (const l of r.live) this.live[b++] = l;
+      if (next) for (const c of r.next!) this.counts[k++] = c;
+    }
+    this.ahead = next;
     return reps;
   }
 
   /** One tick of every block with the collector's network deciding (one batch); rewards and exits credited in block order. */
-  async collectTick(c: RolloutCollector, conflict: ReturnType<typeof newConflictSampler> | undefined): Promise<void> {
+  async collectTick(c: RolloutCollector, conflict: ReturnType<typeof newConflictSampler> | undefined, next = false): Promise<void> {
     this.fits(c.policy);
     const n = await this.gather();
     c.recordRows(n, this.tick + 1, this.obs.subarray(0, n * this.D), this.masks.subarray(0, n * this.A), this.keys, this.uids, this.flags, this.forced, this.draws, this.labels, this.out);
-    const reps = await this.finishTick(this.out, conflict !== undefined, false);
+    const reps = await this.finishTick(this.out, conflict !== undefined, false, next);
     let k = 0;
     const sums: number[][] = [];
     for (const r of reps) {
@@ -256,14 +273,20 @@ export class ShardedRollout {
   /**
    * One tick of every block with a learned policy deciding (one batch; sampled from each block's
    * `policy` stream, or greedy, as use() said); returns the state hash when `hash` (the same for any N).
+   * `next`: the blocks run on into the next tick's first half (see finishTick).
    */
-  async inferTick(policy: NeuralPolicy, hash: boolean): Promise<string | undefined> {
+  async inferTick(policy: NeuralPolicy, hash: boolean, next = false): Promise<string | undefined> {
     this.fits(policy);
     const n = await this.gather();
     let actions: Int32Array = this.out.subarray(0, 0);
     if (n > 0) actions = policy.decide(this.obs.subarray(0, n * this.D), this.masks.subarray(0, n * this.A), n, this.mode === "greedy" ? undefined : this.draws).actions;
-    const reps = await this.finishTick(actions, false, hash);
+    const reps = await this.finishTick(actions, false, hash, next);
     return hash ? combineHashes(this.tick, reps.flatMap((r) => r.hashes ?? [])) : undefined;
+  }
+
+  /** Between ticks only: not while the next tick's first half has run (collectTick/inferTick with `next`). */
+  private settled(what: string): void {
+    if (this.ahead) throw new Error(`internal error (please report a bug): ${what} while the next tick is half run (a tick was asked to run on)`);
   }
 
   /** The network must read the blocks' observation rows and choose among their actions. */
@@ -275,6 +298,7 @@ export class ShardedRollout {
 
   /** Every block starts a new episode (block b's seed derived from `seed` and b). */
   async reset(seed: number): Promise<void> {
+    this.settled("reset");
     const reps = await this.all((g) => g.reset(seed));
     let b = 0;
     for (const r of reps) for (const l of r.live) this.live[b++] = l;
@@ -294,6 +318,7 @@ export class ShardedRollout {
 
   /** Ends the collector's rollout: every live agent's observation, the open decisions bootstrapped in one batch. */
   async finishRollout(c: RolloutCollector): Promise<void> {
+    this.settled("finishRollout");
     const reps = await this.all((g) => g.final());
     let b = 0;
     for (const r of reps) for (const l of r.live) this.live[b++] = l;
@@ -323,7 +348,9 @@ export class ShardedRollout {
         await this.finishRollout(c);
         await run.newEpisode();
       }
-      await this.collectTick(c, t % 10 === 0 ? conflict : undefined);
+      // Run on into the next tick unless the rollout or the episode ends here.
+      const next = t + 1 < ticks && run.episodeTick + 1 < run.s.episodeTicks;
+      await this.collectTick(c, t % 10 === 0 ? conflict : undefined, next);
       run.episodeTick++;
     }
     await this.finishRollout(c);
@@ -334,16 +361,19 @@ export class ShardedRollout {
 
   /** Every block's KPIs merged (engine/shard-blocks.ts mergeKpis). */
   async kpis(): Promise<Record<string, unknown>> {
+    this.settled("kpis");
     return mergeKpis((await this.all((g) => g.kpis())).flat());
   }
 
   /** The state hash now (engine/shard-blocks.ts combineHashes: the same for any N). */
   async stateHash(): Promise<string> {
+    this.settled("stateHash");
     return combineHashes(this.tick, (await this.all((g) => g.hashes())).flat());
   }
 
   /** A snapshot of every block (between ticks) with the world's identity and state hash: the format of engine/shard-snapshot.ts. */
   async snapshot(): Promise<ShardSnapshot> {
+    this.settled("snapshot");
     const c = this.config;
     const s = c.settings;
     const parts = await this.all((g) => g.save(c.configHash));
@@ -355,6 +385,7 @@ export class ShardedRollout {
 
   /** Restores every block from a snapshot of this config (any number of workers), then checks the state hash against the saved one. */
   async restore(snap: ShardSnapshot, path?: string): Promise<void> {
+    this.settled("restore");
     const h = snap.header;
     const c = this.config;
     const mismatch = (what: string) => new SnapshotError("config_mismatch", what, path);

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
       if (m.op === "decide") {
         set.setMode(m.mode as BlockMode, m.ratio);
         value = set.decide();
-      } else if (m.op === "advance") value = set.advance(m.conflict, m.hashes);
+      } else if (m.op === "advance") value = set.advance(m.conflict, m.hashes, m.next);
       else if (m.op === "reset") value = set.reset(m.seed);
       else if (m.op === "final") value = set.final();
       else if (m.op === "kpis") value = set.set.kpis();

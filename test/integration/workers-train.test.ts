@@ -75,7 +75,7 @@ async function rows(how: "plain" | "sharded", mode: CollectMode, ticks: number, 
       c.scriptedRatio = 0.5;
       sr.use(mode, 0.5);
       c.begin();
-      for (let t = 0; t < ticks; t++) await sr.collectTick(c, undefined);
+      for (let t = 0; t < ticks; t++) await sr.collectTick(c, undefined, t + 1 < ticks && t % 7 !== 0);
       await sr.finishRollout(c);
     } finally {
       await sr.close();
@@ -230,7 +230,8 @@ describe("training on a sharded world", () => {
     const sr = await ShardedRollout.open({ configFile: DEFAULT_CONFIG_FILE, build, plugins: corePlugins, workers: 1 });
     try {
       sr.use("policy");
-      while (sr.tick < 50) await sr.inferTick(policy, false);
+      // Each tick's second half runs on into the next tick's first half (one request per tick), but the last.
+      while (sr.tick < 50) await sr.inferTick(policy, false, sr.tick + 1 < 50);
       expect(await sr.stateHash()).toBe(world.stateHash());
     } finally {
       await sr.close();
