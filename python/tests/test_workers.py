@@ -90,6 +90,19 @@ class WorkersVectorEnvTest(unittest.TestCase):
         with env:
             self.assertEqual((env.workers, env.blocks), (1, 1))
 
+    def test_workers_none_is_the_engines_default_and_one_is_one_thread(self):
+        # The engine's default: the machine's cores (as Node counts them), capped by the blocks.
+        import subprocess
+
+        cores = int(subprocess.run(["node", "-p", "require('os').availableParallelism()"], capture_output=True, text=True, check=True).stdout)
+        with VectorEnv(config=MANY, overrides=OVERRIDES, max_cycles=5) as env:
+            self.assertEqual((env.workers, env.blocks), (min(cores, 2), 2))
+        # An explicit 1 reaches the engine as --workers 1 (before, only N > 1 was passed on).
+        with VectorEnv(config=MANY, overrides=OVERRIDES, max_cycles=5, workers=1) as env:
+            self.assertEqual((env.workers, env.blocks), (1, 2))
+        with ParallelEnv(config=MANY, overrides=OVERRIDES, max_cycles=5) as env:
+            self.assertEqual(env.vector.workers, min(cores, 2))
+
     def test_parallel_env_takes_workers(self):
         with ParallelEnv(config=MANY, overrides=OVERRIDES, max_cycles=5, workers=2) as env:
             obs, _ = env.reset(seed=3)
