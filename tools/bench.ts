@@ -10,6 +10,8 @@ import { formatPolicySuite, runPolicySuite, SECTIONS } from "../bench/policy.ts"
 import { benchShards, runSim, runWorkersSim, type SimResult, type WorkersResult } from "../bench/sim.ts";
 import { AGENTS_PER_SMALL_TOWN } from "../bench/layouts.ts";
 import { FLAG, UsageError, parseCommand, type CommandSpec } from "./args.ts";
+import { resolvePlugins } from "../engine/plugin-loader.ts";
+import { corePlugins } from "../systems/index.ts";
 
 interface Out {
   log(line: string): void;
@@ -31,12 +33,13 @@ export const BENCH_SPEC = {
     seed: FLAG.seed,
     suite: { kind: "string", choices: ["sim", "policy"], default: "sim", help: "the simulation, or observation/inference/end-to-end" },
     "in-process": { kind: "boolean", help: "run every size in this process (no child processes)" },
-    workers: { kind: "ints", min: 1, help: "worker threads, one row per count (--layout towns, a sharded world of --shards blocks; speed-up against the first count)" },
+    workers: { kind: "ints", min: 1, help: "worker threads, one row per count (--layout towns, a sharded world of --shards blocks; speed-up against the first count). Absent: the one-block world on one thread" },
     shards: { ...FLAG.shards, help: "blocks of towns with --workers (default: the towns, at most 64)" },
+    plugin: { ...FLAG.plugin, help: "load a plug-in module (a file, or a package name) beside the core plug-ins, in every size's world (and every worker); repeatable" },
     json: FLAG.json,
     quiet: FLAG.quiet,
   },
-  examples: ["townlet bench --agents 1000 --ticks 50", "townlet bench --workers 1,2 --agents 10000 --ticks 20 --quiet", "townlet bench --agents 1000,10000 --policy random --json --quiet"],
+  examples: ["townlet bench --agents 1000 --ticks 50", "townlet bench --workers 1,2 --agents 10000 --ticks 20 --quiet", "townlet bench --agents 1000,10000 --policy random --json --quiet", "townlet bench --plugin ./my-mod.ts --agents 1000 --ticks 50"],
 } as const satisfies CommandSpec;
 
 const POLICIES = ["scripted", "random", "neural"];
@@ -66,6 +69,9 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
   if (!isLayout(values.layout)) throw new UsageError(`--layout: expected one of ${LAYOUTS.join(", ")}, got "${values.layout}"`);
   const backend = values.backend !== undefined ? parseBackendName(values.backend) : undefined;
   const progress = values.quiet ? () => {} : (l: string) => out.err(l);
+  // Loaded here first: a missing or broken plug-in is one error naming it, before any size runs.
+  const plugins = v.plugin ?? [];
+  if (plugins.length) await resolvePlugins(corePlugins, undefined, plugins);
 
   if (values.suite === "policy") {
     const r = await runPolicySuite({ sections: SECTIONS, agents: sizes.length === 1 ? sizes[0] : 10_000, backends: backend ? [backend] : undefined, log: progress });
@@ -74,14 +80,14 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
   }
 
   const layout: Layout = values.layout;
-  if (v.workers !== undefined) return benchWorkers(v.workers, sizes, { ...values, ticks, warmup, seed, shards: v.shards }, out, progress);
+  if (v.workers !== undefined) return benchWorkers(v.workers, sizes, { ...values, ticks, warmup, seed, shards: v.shards, plugins }, out, progress);
   if (v.shards !== undefined) throw new UsageError("--shards: only with --workers");
   const results: SimResult[] = [];
   const failures: Failure[] = [];
   for (const agents of sizes) {
     progress(`bench: ${agents.toLocaleString("en-US")} agents, layout ${layout}, policy ${values.policy}${values["in-process"] ? " (in this process)" : ""}`);
     if (values["in-process"]) {
-      results.push(await runSim({ agents, layout, ticks, warmup, policy: values.policy, backend, seed, quiet: values.quiet, log: progress }));
+      results.push(await runSim({ agents, layout, ticks, warmup, policy: values.policy, backend, seed, plugins, quiet: values.quiet, log: progress }));
       continue;
     }
     const args = ["--agents", String(agents), "--layout", layout, "--policy", values.policy];
@@ -89,6 +95,7 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
     if (warmup !== undefined) args.push("--warmup", String(warmup));
     if (backend !== undefined) args.push("--backend", backend);
     if (seed !== undefined) args.push("--seed", String(seed));
+    for (const p of plugins) args.push("--plugin", p);
     if (values.quiet) args.push("--quiet");
     const r = await runChild<SimResult>(SCRIPTS.sim, args, progress);
     if (r.ok) results.push(r.value!);
@@ -116,7 +123,7 @@ export const WORKERS_GOAL_SPEEDUP_AT_2 = 1.7;
 async function benchWorkers(
   counts: readonly number[],
   sizes: readonly number[],
-  o: { layout: string; policy: string; ticks?: number; warmup?: number; seed?: number; shards?: number; json?: boolean; quiet?: boolean; "in-process"?: boolean },
+  o: { layout: string; policy: string; ticks?: number; warmup?: number; seed?: number; shards?: number; plugins: readonly string[]; json?: boolean; quiet?: boolean; "in-process"?: boolean },
   out: Out,
   progress: (l: string) => void,
 ): Promise<number> {
@@ -141,12 +148,13 @@ async function benchWorkers(
       }
       progress(`bench: ${agents.toLocaleString("en-US")} agents, ${shards} blocks, ${Math.min(workers, shards)} worker(s)`);
       let r: WorkersResult | undefined;
-      if (o["in-process"]) r = await runWorkersSim({ agents, workers, shards, ticks, warmup, seed: o.seed, quiet: o.quiet, log: progress });
+      if (o["in-process"]) r = await runWorkersSim({ agents, workers, shards, ticks, warmup, seed: o.seed, plugins: o.plugins, quiet: o.quiet, log: progress });
       else {
         const args = ["--agents", String(agents), "--layout", "towns", "--workers", String(workers), "--shards", String(shards)];
         if (ticks !== undefined) args.push("--ticks", String(ticks));
         if (warmup !== undefined) args.push("--warmup", String(warmup));
         if (o.seed !== undefined) args.push("--seed", String(o.seed));
+        for (const p of o.plugins) args.push("--plugin", p);
         if (o.quiet) args.push("--quiet");
         const c = await runChild<WorkersResult>(SCRIPTS.sim, args, progress);
         if (c.ok) r = c.value!;
