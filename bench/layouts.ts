@@ -12,6 +12,7 @@ import { loadConfig } from "../engine/config/loader.ts";
 import { corePlugins } from "../systems/index.ts";
 import { buildWorld } from "../engine/build.ts";
 import type { World } from "../engine/world.ts";
+import type { AnyPlugin } from "../engine/plugin.ts";
 
 export const LAYOUTS = ["towns", "big"] as const;
 export type Layout = (typeof LAYOUTS)[number];
@@ -40,12 +41,16 @@ export function isLayout(s: string): s is Layout {
   return (LAYOUTS as readonly string[]).includes(s);
 }
 
-/** A world of about `agents` agents (rounded up to whole towns of 8 in the `towns` layout). */
-export function buildBenchWorld(layout: Layout, agents: number, opts: { seed?: number } = {}): BenchWorld {
+/**
+ * A world of about `agents` agents (rounded up to whole towns of 8 in the `towns` layout).
+ * `plugins`: the world's plug-ins (default: the core ones; a mod's from `townlet bench --plugin`).
+ */
+export function buildBenchWorld(layout: Layout, agents: number, opts: { seed?: number; plugins?: readonly AnyPlugin[] } = {}): BenchWorld {
   const overrides: Record<string, unknown> = {};
+  const plugins = opts.plugins ?? corePlugins;
   if (layout === "towns") {
     const towns = Math.max(1, Math.ceil(agents / AGENTS_PER_SMALL_TOWN));
-    const { world, config } = buildWorld(MANY_TOWNS_CONFIG, corePlugins, { seed: opts.seed, towns, agentsPerTown: AGENTS_PER_SMALL_TOWN, overrides });
+    const { world, config } = buildWorld(MANY_TOWNS_CONFIG, plugins, { seed: opts.seed, towns, agentsPerTown: AGENTS_PER_SMALL_TOWN, overrides });
     const [side] = world.settings.world.grid_size;
     return { world, layout, configId: config.configId, grid: side, objects: countObjects(world), dispose() {} };
   }
@@ -53,7 +58,7 @@ export function buildBenchWorld(layout: Layout, agents: number, opts: { seed?: n
   try {
     overrides["affordances.affordances_file"] = file;
     overrides["world.grid_size"] = [side, side];
-    const { world, config } = buildWorld(BIG_TOWN_CONFIG, corePlugins, { seed: opts.seed, towns: 1, agentsPerTown: agents, overrides });
+    const { world, config } = buildWorld(BIG_TOWN_CONFIG, plugins, { seed: opts.seed, towns: 1, agentsPerTown: agents, overrides });
     return { world, layout, configId: config.configId, grid: side, objects, dispose: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // warms up, times N ticks with per-system timing, counts garbage collections during them, and
 // compares the need-decay system with a bare Float32Array loop doing the same arithmetic.
 // Run alone: node --expose-gc --import tsx bench/sim.ts --agents 100000 [--layout towns|big]
-//   [--ticks N] [--warmup N] [--policy scripted|random|neural] [--backend B] [--seed N]
+//   [--ticks N] [--warmup N] [--policy scripted|random|neural] [--backend B] [--seed N] [--plugin PATH]...
 // Prints one JSON object (a SimResult) as its last stdout line; progress goes to stderr.
 import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,8 @@ import { createProgress } from "../tools/progress.ts";
 import { loadavg } from "node:os";
 import { ShardedSim } from "../engine/shards.ts";
 import { SHARD_HOST, SHARD_HOST_MODULE } from "../tools/shard-host.ts";
+import { resolvePlugins } from "../engine/plugin-loader.ts";
+import { corePlugins } from "../systems/index.ts";
 import { AGENTS_PER_SMALL_TOWN, buildBenchWorld, isLayout, LAYOUTS, MANY_TOWNS_CONFIG, type Layout } from "./layouts.ts";
 
 export interface SimOptions {
@@ -31,6 +33,8 @@ export interface SimOptions {
   policy?: string;
   backend?: string;
   seed?: number;
+  /** --plugin specs (files relative to the working folder, or packages) loaded beside the core plug-ins. */
+  plugins?: readonly string[];
   quiet?: boolean;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
@@ -304,12 +308,13 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const log = o.quiet ? () => {} : (o.log ?? ((l: string) => process.stderr.write(l + "\n")));
   const label = `bench ${o.agents} agents (${o.layout}, ${o.policy ?? "scripted"})`;
   if (o.backend !== undefined) await initTensorBackend(parseBackendName(o.backend));
+  const plugins = await resolvePlugins(corePlugins, undefined, o.plugins ?? []);
   // A tiny world first: loads modules and lazily built tables, so the reading below is the world's.
-  buildBenchWorld(o.layout, 8, { seed: o.seed }).dispose();
+  buildBenchWorld(o.layout, 8, { seed: o.seed, plugins }).dispose();
   const before = memory();
   const t0 = performance.now();
   log(`${label}: building`);
-  const bw = buildBenchWorld(o.layout, o.agents, { seed: o.seed });
+  const bw = buildBenchWorld(o.layout, o.agents, { seed: o.seed, plugins });
   const { world } = bw;
   try {
     const buildS = (performance.now() - t0) / 1000;
@@ -450,7 +455,7 @@ export function benchShards(towns: number): number {
  * Runs the `towns` layout (many-towns.yaml, 8 agents a town) as a sharded world of `shards`
  * blocks (default benchShards) on `workers` threads: warm-up, then timed ticks.
  */
-export async function runWorkersSim(o: { agents: number; workers: number; shards?: number; ticks?: number; warmup?: number; seconds?: number; seed?: number; quiet?: boolean; log?: (line: string) => void }): Promise<WorkersResult> {
+export async function runWorkersSim(o: { agents: number; workers: number; shards?: number; ticks?: number; warmup?: number; seconds?: number; seed?: number; plugins?: readonly string[]; quiet?: boolean; log?: (line: string) => void }): Promise<WorkersResult> {
   const log = o.quiet ? () => {} : (o.log ?? ((l: string) => process.stderr.write(l + "\n")));
   const towns = Math.max(1, Math.ceil(o.agents / AGENTS_PER_SMALL_TOWN));
   const shards = o.shards ?? benchShards(towns);
@@ -462,6 +467,7 @@ export async function runWorkersSim(o: { agents: number; workers: number; shards
     host: SHARD_HOST,
     hostModule: SHARD_HOST_MODULE,
     workers: o.workers,
+    pluginSpecs: o.plugins, // every worker loads them too
   });
   try {
     const buildS = (performance.now() - t0) / 1000;
@@ -527,6 +533,7 @@ async function cli(): Promise<void> {
       seed: { type: "string" },
       workers: { type: "string" },
       shards: { type: "string" },
+      plugin: { type: "string", multiple: true },
       quiet: { type: "boolean" },
     },
   });
@@ -540,6 +547,7 @@ async function cli(): Promise<void> {
       warmup: intArg("warmup", values.warmup),
       seconds: values.seconds !== undefined ? Number(values.seconds) : undefined,
       seed: intArg("seed", values.seed),
+      plugins: values.plugin,
       quiet: values.quiet,
     });
     process.stdout.write(JSON.stringify(w) + "\n");
@@ -555,6 +563,7 @@ async function cli(): Promise<void> {
     policy: values.policy,
     backend: values.backend,
     seed: intArg("seed", values.seed),
+    plugins: values.plugin,
     quiet: values.quiet,
   });
   process.stdout.write(JSON.stringify(r) + "\n");
