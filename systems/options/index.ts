@@ -173,38 +173,40 @@ export const optionsPlugin = definePlugin({
         const space = world.resource(SpaceKey);
         const out = { rivalBlocked: false };
         const uid = world.columns(Agent).uid;
+        const optKind = Op.kind;
+        const optDone = Op.done;
+        const intentKind = I.kind;
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
-          const kind = Op.kind[eid];
+          const kind = optKind[eid];
           if (kind === OPT_NONE || Op.external[eid] === 1) continue;
           I.blocked[eid] = 0;
-          if (Op.done[eid] === 1 || kind === OPT_WAIT) {
-            I.kind[eid] = INT_WAIT;
+          if (optDone[eid] === 1 || kind === OPT_WAIT) {
+            intentKind[eid] = INT_WAIT;
             continue;
           }
+          // The intent and whether the option ends are decided in the branches and written once
+          // below: a column store first reached mid-run (the first shift end ends every Work
+          // option at once) has no type feedback and deoptimised this loop (issue #19, p99).
+          let ik: number = INT_WAIT;
+          let done = false;
           switch (kind) {
             case OPT_USE: {
               const aff = Op.affordance[eid];
-              if (A.running[eid] === aff) {
-                I.kind[eid] = INT_WAIT;
-                break;
-              }
+              if (A.running[eid] === aff) break;
               let obj = Op.object[eid];
               // Choose an object, and re-choose every RECHOOSE_TICKS while still walking to it:
               // a shorter queue may have opened elsewhere.
               if (obj === 0 || (A.holding[eid] !== obj && A.queued[eid] !== obj && (tick - Op.since[eid]) % RECHOOSE_TICKS === 0)) {
-                {
-                  obj = chooseObject(c, eid, aff, out);
-                  if (obj === 0) {
-                    if (out.rivalBlocked) send(GuardrailBlock, eid, world.intern("queue_rival"));
-                    Op.done[eid] = 1;
-                    I.kind[eid] = INT_WAIT;
-                    break;
-                  }
-                  Op.object[eid] = obj;
+                obj = chooseObject(c, eid, aff, out);
+                if (obj === 0) {
+                  if (out.rivalBlocked) send(GuardrailBlock, eid, world.intern("queue_rival"));
+                  done = true;
+                  break;
                 }
+                Op.object[eid] = obj;
               }
-              I.kind[eid] = INT_START;
+              ik = INT_START;
               I.object[eid] = obj;
               I.affordance[eid] = aff;
               break;
@@ -212,14 +214,12 @@ export const optionsPlugin = definePlugin({
             case OPT_WORK: {
               const job = E ? E.job[eid] : -1;
               if (job < 0 || tod >= jobs.end[job]) {
-                Op.done[eid] = 1;
-                I.kind[eid] = INT_WAIT;
+                done = true;
                 break;
               }
               const jx = jobs.x[job];
-              if (jx < 0 || Math.abs(P.x[eid] - jx) + Math.abs(P.y[eid] - jobs.y[job]) <= 1) I.kind[eid] = INT_WAIT;
-              else {
-                I.kind[eid] = INT_MOVE;
+              if (jx >= 0 && Math.abs(P.x[eid] - jx) + Math.abs(P.y[eid] - jobs.y[job]) > 1) {
+                ik = INT_MOVE;
                 I.x[eid] = jx;
                 I.y[eid] = jobs.y[job];
               }
@@ -228,16 +228,15 @@ export const optionsPlugin = definePlugin({
             case OPT_CHAT: {
               const other = Op.target[eid];
               if (other > 0 && world.isAgent(other)) {
-                I.kind[eid] = INT_CHAT;
+                ik = INT_CHAT;
                 I.target[eid] = other;
                 I.quality[eid] = 0.5;
-              } else I.kind[eid] = INT_WAIT;
-              Op.done[eid] = 1;
+              }
+              done = true;
               break;
             }
             case OPT_AVOID: {
               // First 4-neighbour with no rival on it (west, east, north, south).
-              I.kind[eid] = INT_WAIT;
               for (let s = 0; s < 4; s++) {
                 const nx = P.x[eid] + STEPS[s][0];
                 const ny = P.y[eid] + STEPS[s][1];
@@ -249,16 +248,21 @@ export const optionsPlugin = definePlugin({
                   }
                 }
                 if (!rival) {
-                  I.kind[eid] = INT_MOVE;
+                  ik = INT_MOVE;
                   I.x[eid] = nx;
                   I.y[eid] = ny;
                   break;
                 }
               }
-              Op.done[eid] = 1;
+              done = true;
               break;
             }
+            default:
+              // Not an option kind of this plug-in: its intent is left as it is.
+              continue;
           }
+          intentKind[eid] = ik;
+          if (done) optDone[eid] = 1;
         }
       },
     },
