@@ -218,21 +218,36 @@ export function mergeValues(xs: readonly unknown[], weights: readonly number[]):
   return mergeObjects(xs, weights, "", true);
 }
 
+type Rule = "max" | "min" | "mean" | "sum";
+/** The rule of each key path met (key paths are few: a section's fields, per town at most). */
+const rules = new Map<string, Rule>();
+
+/** How numbers under `key` merge (see mergeKpis and mergeValues). */
+function ruleOf(key: string, paths: boolean): Rule {
+  const id = (paths ? "p:" : "k:") + key;
+  let r = rules.get(id);
+  if (r !== undefined) return r;
+  const last = key.slice(key.lastIndexOf(".") + 1);
+  const up = paths ? key.split(".").slice(0, -1).reverse().find((k) => /(^|_)(max|min)($|_)/.test(k)) : undefined;
+  if (/(^|_)max($|_)/.test(last)) r = "max";
+  else if (/(^|_)min($|_)/.test(last)) r = "min";
+  else if (up !== undefined) r = /(^|_)max($|_)/.test(up) ? "max" : "min";
+  else if (paths && /(^|[._])ticks?$|window|threshold|limit/.test(key)) r = "max";
+  else r = /mean|rate/.test(key) ? "mean" : "sum";
+  rules.set(id, r);
+  return r;
+}
+
 function mergeObjects(xs: readonly unknown[], weights: readonly number[], key = "", paths = false): unknown {
   const first = xs.find((x) => x !== undefined);
   // A value only one block has (a record keyed by its agent) is that block's, as it is.
   if (paths && xs.filter((x) => x !== undefined).length === 1) return first;
   if (typeof first === "number") {
     const nums = xs.map((x) => (typeof x === "number" ? x : 0));
-    const last = key.slice(key.lastIndexOf(".") + 1);
-    if (/(^|_)max($|_)/.test(last)) return Math.max(...nums);
-    if (/(^|_)min($|_)/.test(last)) return Math.min(...nums);
-    if (paths) {
-      const up = key.split(".").slice(0, -1).reverse().find((k) => /(^|_)(max|min)($|_)/.test(k));
-      if (up !== undefined) return /(^|_)max($|_)/.test(up) ? Math.max(...nums) : Math.min(...nums);
-      if (/(^|[._])ticks?$|window|threshold|limit/.test(key)) return Math.max(...nums);
-    }
-    if (/mean|rate/.test(key)) {
+    const rule = ruleOf(key, paths);
+    if (rule === "max") return Math.max(...nums);
+    if (rule === "min") return Math.min(...nums);
+    if (rule === "mean") {
       const wsum = weights.reduce((a, b) => a + b, 0);
       if (wsum === 0) return nums.reduce((a, b) => a + b, 0) / Math.max(1, nums.length);
       return nums.reduce((a, b, i) => a + b * weights[i], 0) / wsum;
@@ -242,8 +257,8 @@ function mergeObjects(xs: readonly unknown[], weights: readonly number[], key = 
   if (typeof first === "boolean") return xs.some((x) => x === true);
   if (Array.isArray(first)) return xs.flatMap((x) => (Array.isArray(x) ? x : []));
   if (first !== null && typeof first === "object") {
-    const keys: string[] = [];
-    for (const x of xs) if (x && typeof x === "object") for (const k of Object.keys(x)) if (!keys.includes(k)) keys.push(k);
+    const keys = new Set<string>();
+    for (const x of xs) if (x && typeof x === "object") for (const k of Object.keys(x)) keys.add(k);
     const out: Record<string, unknown> = {};
     for (const k of keys) out[k] = mergeObjects(xs.map((x) => (x as Record<string, unknown> | undefined)?.[k]), weights, key ? `${key}.${k}` : k, paths);
     return out;

@@ -42,7 +42,8 @@ export class LocalGroup implements Group {
   async step(hashes: boolean): Promise<StepReport> {
     const r = this.set.step(hashes);
     // Copied as a worker's reply would be: what the main thread keeps is never the block's own.
-    if (this.extension?.afterStep) r.extra = structuredClone(this.extension.afterStep());
+    // An extension hands over values it keeps no reference to, as a worker's reply would be.
+    if (this.extension?.afterStep) r.extra = this.extension.afterStep();
     return r;
   }
   async advance(ticks: number, hashes: boolean): Promise<AdvanceReport> {
@@ -72,7 +73,7 @@ export class LocalGroup implements Group {
   }
   async ext(op: string, payload: unknown): Promise<unknown> {
     if (!this.extension) throw new Error(`the host has no extension for "${op}"`);
-    return structuredClone(await this.extension.call(op, payload));
+    return this.extension.call(op, payload);
   }
   async close(): Promise<void> {}
 }
