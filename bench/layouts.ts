@@ -44,16 +44,19 @@ export function isLayout(s: string): s is Layout {
 /**
  * A world of about `agents` agents (rounded up to whole towns of 8 in the `towns` layout).
  * `plugins`: the world's plug-ins (default: the core ones; a mod's from `townlet bench --plugin`).
+ * `config`: the towns layout's config instead of many-towns.yaml (`townlet bench --config`: a
+ * mod's town, repeated in towns of 8 agents).
  */
-export function buildBenchWorld(layout: Layout, agents: number, opts: { seed?: number; plugins?: readonly AnyPlugin[] } = {}): BenchWorld {
+export function buildBenchWorld(layout: Layout, agents: number, opts: { seed?: number; plugins?: readonly AnyPlugin[]; config?: string } = {}): BenchWorld {
   const overrides: Record<string, unknown> = {};
   const plugins = opts.plugins ?? corePlugins;
   if (layout === "towns") {
     const towns = Math.max(1, Math.ceil(agents / AGENTS_PER_SMALL_TOWN));
-    const { world, config } = buildWorld(MANY_TOWNS_CONFIG, plugins, { seed: opts.seed, towns, agentsPerTown: AGENTS_PER_SMALL_TOWN, overrides });
+    const { world, config } = buildWorld(opts.config ?? MANY_TOWNS_CONFIG, plugins, { seed: opts.seed, towns, agentsPerTown: AGENTS_PER_SMALL_TOWN, overrides });
     const [side] = world.settings.world.grid_size;
     return { world, layout, configId: config.configId, grid: side, objects: countObjects(world), dispose() {} };
   }
+  if (opts.config !== undefined) throw new Error(`--config: the big layout builds its own town (configs/bench/big-town.yaml); use --layout towns`);
   const { file, dir, side, objects } = writeBigTownManifest(agents);
   try {
     overrides["affordances.affordances_file"] = file;

@@ -3,7 +3,7 @@
 // warms up, times N ticks with per-system timing, counts garbage collections during them, and
 // compares the need-decay system with a bare Float32Array loop doing the same arithmetic.
 // Run alone: node --expose-gc --import tsx bench/sim.ts --agents 100000 [--layout towns|big]
-//   [--ticks N] [--warmup N] [--policy scripted|random|neural] [--backend B] [--seed N] [--plugin PATH]...
+//   [--ticks N] [--warmup N] [--policy scripted|random|neural] [--backend B] [--seed N] [--plugin PATH]... [--config FILE]
 // Prints one JSON object (a SimResult) as its last stdout line; progress goes to stderr.
 import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -35,6 +35,8 @@ export interface SimOptions {
   seed?: number;
   /** --plugin specs (files relative to the working folder, or packages) loaded beside the core plug-ins. */
   plugins?: readonly string[];
+  /** The towns layout's config instead of many-towns.yaml (its own `plugins:` are loaded too). */
+  config?: string;
   quiet?: boolean;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
@@ -308,13 +310,13 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const log = o.quiet ? () => {} : (o.log ?? ((l: string) => process.stderr.write(l + "\n")));
   const label = `bench ${o.agents} agents (${o.layout}, ${o.policy ?? "scripted"})`;
   if (o.backend !== undefined) await initTensorBackend(parseBackendName(o.backend));
-  const plugins = await resolvePlugins(corePlugins, undefined, o.plugins ?? []);
+  const plugins = await resolvePlugins(corePlugins, o.config, o.plugins ?? []);
   // A tiny world first: loads modules and lazily built tables, so the reading below is the world's.
-  buildBenchWorld(o.layout, 8, { seed: o.seed, plugins }).dispose();
+  buildBenchWorld(o.layout, 8, { seed: o.seed, plugins, config: o.config }).dispose();
   const before = memory();
   const t0 = performance.now();
   log(`${label}: building`);
-  const bw = buildBenchWorld(o.layout, o.agents, { seed: o.seed, plugins });
+  const bw = buildBenchWorld(o.layout, o.agents, { seed: o.seed, plugins, config: o.config });
   const { world } = bw;
   try {
     const buildS = (performance.now() - t0) / 1000;
@@ -455,14 +457,14 @@ export function benchShards(towns: number): number {
  * Runs the `towns` layout (many-towns.yaml, 8 agents a town) as a sharded world of `shards`
  * blocks (default benchShards) on `workers` threads: warm-up, then timed ticks.
  */
-export async function runWorkersSim(o: { agents: number; workers: number; shards?: number; ticks?: number; warmup?: number; seconds?: number; seed?: number; plugins?: readonly string[]; quiet?: boolean; log?: (line: string) => void }): Promise<WorkersResult> {
+export async function runWorkersSim(o: { agents: number; workers: number; shards?: number; ticks?: number; warmup?: number; seconds?: number; seed?: number; plugins?: readonly string[]; config?: string; quiet?: boolean; log?: (line: string) => void }): Promise<WorkersResult> {
   const log = o.quiet ? () => {} : (o.log ?? ((l: string) => process.stderr.write(l + "\n")));
   const towns = Math.max(1, Math.ceil(o.agents / AGENTS_PER_SMALL_TOWN));
   const shards = o.shards ?? benchShards(towns);
   const label = `bench ${o.agents} agents, ${shards} blocks, ${o.workers} worker(s)`;
   const t0 = performance.now();
   const sim = await ShardedSim.open({
-    configFile: MANY_TOWNS_CONFIG,
+    configFile: o.config ?? MANY_TOWNS_CONFIG,
     build: { seed: o.seed, towns, agentsPerTown: AGENTS_PER_SMALL_TOWN, shards },
     host: SHARD_HOST,
     hostModule: SHARD_HOST_MODULE,
@@ -534,6 +536,7 @@ async function cli(): Promise<void> {
       workers: { type: "string" },
       shards: { type: "string" },
       plugin: { type: "string", multiple: true },
+      config: { type: "string" },
       quiet: { type: "boolean" },
     },
   });
@@ -548,6 +551,7 @@ async function cli(): Promise<void> {
       seconds: values.seconds !== undefined ? Number(values.seconds) : undefined,
       seed: intArg("seed", values.seed),
       plugins: values.plugin,
+      config: values.config,
       quiet: values.quiet,
     });
     process.stdout.write(JSON.stringify(w) + "\n");
@@ -564,6 +568,7 @@ async function cli(): Promise<void> {
     backend: values.backend,
     seed: intArg("seed", values.seed),
     plugins: values.plugin,
+    config: values.config,
     quiet: values.quiet,
   });
   process.stdout.write(JSON.stringify(r) + "\n");

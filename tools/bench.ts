@@ -8,8 +8,9 @@ import { runChild, SCRIPTS } from "../bench/child.ts";
 import { isLayout, LAYOUTS, type Layout } from "../bench/layouts.ts";
 import { formatPolicySuite, runPolicySuite, SECTIONS } from "../bench/policy.ts";
 import { benchShards, runSim, runWorkersSim, type SimResult, type WorkersResult } from "../bench/sim.ts";
-import { AGENTS_PER_SMALL_TOWN } from "../bench/layouts.ts";
-import { FLAG, UsageError, parseCommand, type CommandSpec } from "./args.ts";
+import { AGENTS_PER_SMALL_TOWN, BIG_TOWN_CONFIG, MANY_TOWNS_CONFIG } from "../bench/layouts.ts";
+import { FLAG, UsageError, configArg, parseCommand, type CommandSpec } from "./args.ts";
+import { loadConfig } from "../engine/config/loader.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { corePlugins } from "../systems/index.ts";
 
@@ -21,8 +22,8 @@ interface Out {
 export const BENCH_SPEC = {
   name: "bench",
   summary: "agent-steps/s, ms/tick, bytes/agent and GC counts at several sizes (see bench/README.md)",
-  details: "Progress on stderr, tables on stdout; with --json the last stdout line is one JSON object. A CONFIG argument is refused: the\nbench builds its towns from --layout (configs/many-towns.yaml or configs/bench/big-town.yaml).",
-  positionals: { name: "CONFIG", min: 0, max: 1, help: "refused with the reason: the sizes come from --agents and --layout" },
+  details: "Progress on stderr, tables on stdout; with --json the last stdout line is one JSON object. The bench builds its towns\nfrom --layout (configs/many-towns.yaml or configs/bench/big-town.yaml); with a CONFIG (--layout towns only) from that\nconfig instead, in towns of 8 agents, its `plugins:` loaded: a mod's town benchmarked.",
+  positionals: { name: "CONFIG", min: 0, max: 1, help: "the towns layout's config instead of configs/many-towns.yaml (towns of 8 agents; same as --config)" },
   flags: {
     agents: { kind: "ints", min: 1, default: "1000,10000,100000", help: "total agents per run, one run per size" },
     ticks: { kind: "int", min: 1, help: "measured ticks per size (default: by size)" },
@@ -35,11 +36,12 @@ export const BENCH_SPEC = {
     "in-process": { kind: "boolean", help: "run every size in this process (no child processes)" },
     workers: { kind: "ints", min: 1, help: "worker threads, one row per count (--layout towns, a sharded world of --shards blocks; speed-up against the first count). Absent: the one-block world on one thread" },
     shards: { ...FLAG.shards, help: "blocks of towns with --workers (default: the towns, at most 64)" },
+    config: { ...FLAG.config, help: "the towns layout's config instead of configs/many-towns.yaml (towns of 8 agents); its plugins: are loaded" },
     plugin: { ...FLAG.plugin, help: "load a plug-in module (a file, or a package name) beside the core plug-ins, in every size's world (and every worker); repeatable" },
     json: FLAG.json,
     quiet: FLAG.quiet,
   },
-  examples: ["townlet bench --agents 1000 --ticks 50", "townlet bench --workers 1,2 --agents 10000 --ticks 20 --quiet", "townlet bench --agents 1000,10000 --policy random --json --quiet", "townlet bench --plugin ./my-mod.ts --agents 1000 --ticks 50"],
+  examples: ["townlet bench --agents 1000 --ticks 50", "townlet bench --workers 1,2 --agents 10000 --ticks 20 --quiet", "townlet bench --agents 1000,10000 --policy random --json --quiet", "townlet bench --plugin ./my-mod.ts --agents 1000 --ticks 50", "townlet bench --config examples/mods/thirst/config.yaml --agents 2000 --ticks 20"],
 } as const satisfies CommandSpec;
 
 const POLICIES = ["scripted", "random", "neural"];
@@ -60,18 +62,19 @@ interface Failure {
 
 export async function cmdBench(argv: string[], out: Out): Promise<number> {
   const { values: v, positionals } = parseCommand(BENCH_SPEC, argv);
-  if (positionals.length) {
-    throw new UsageError(`townlet bench: takes no config ("${positionals[0]}"); it builds its towns from --layout (towns: configs/many-towns.yaml, big: configs/bench/big-town.yaml) and --agents`);
-  }
+  const config = configArg("bench", v.config, positionals);
   const values = { ...v, policy: v.policy ?? "scripted", layout: v.layout ?? "towns", suite: v.suite ?? "sim" };
   const sizes = v.agents ?? [1000, 10000, 100000];
   const { ticks, warmup, seed } = v;
   if (!isLayout(values.layout)) throw new UsageError(`--layout: expected one of ${LAYOUTS.join(", ")}, got "${values.layout}"`);
   const backend = values.backend !== undefined ? parseBackendName(values.backend) : undefined;
   const progress = values.quiet ? () => {} : (l: string) => out.err(l);
-  // Loaded here first: a missing or broken plug-in is one error naming it, before any size runs.
   const plugins = v.plugin ?? [];
-  if (plugins.length) await resolvePlugins(corePlugins, undefined, plugins);
+  if (config !== undefined && (values.layout !== "towns" || values.suite !== "sim")) {
+    throw new UsageError(`townlet bench: a config ("${config}") only with --layout towns and --suite sim (the big layout and the policy suite build their own worlds)`);
+  }
+  // Loaded here first: a missing plug-in, a bad config or a mod's refusal is one error naming it, before any size runs.
+  if (plugins.length || config !== undefined) loadConfig(config ?? (values.layout === "big" ? BIG_TOWN_CONFIG : MANY_TOWNS_CONFIG), await resolvePlugins(corePlugins, config, plugins));
 
   if (values.suite === "policy") {
     const r = await runPolicySuite({ sections: SECTIONS, agents: sizes.length === 1 ? sizes[0] : 10_000, backends: backend ? [backend] : undefined, log: progress });
@@ -80,14 +83,14 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
   }
 
   const layout: Layout = values.layout;
-  if (v.workers !== undefined) return benchWorkers(v.workers, sizes, { ...values, ticks, warmup, seed, shards: v.shards, plugins }, out, progress);
+  if (v.workers !== undefined) return benchWorkers(v.workers, sizes, { ...values, ticks, warmup, seed, shards: v.shards, plugins, config }, out, progress);
   if (v.shards !== undefined) throw new UsageError("--shards: only with --workers");
   const results: SimResult[] = [];
   const failures: Failure[] = [];
   for (const agents of sizes) {
     progress(`bench: ${agents.toLocaleString("en-US")} agents, layout ${layout}, policy ${values.policy}${values["in-process"] ? " (in this process)" : ""}`);
     if (values["in-process"]) {
-      results.push(await runSim({ agents, layout, ticks, warmup, policy: values.policy, backend, seed, plugins, quiet: values.quiet, log: progress }));
+      results.push(await runSim({ agents, layout, ticks, warmup, policy: values.policy, backend, seed, plugins, config, quiet: values.quiet, log: progress }));
       continue;
     }
     const args = ["--agents", String(agents), "--layout", layout, "--policy", values.policy];
@@ -96,6 +99,7 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
     if (backend !== undefined) args.push("--backend", backend);
     if (seed !== undefined) args.push("--seed", String(seed));
     for (const p of plugins) args.push("--plugin", p);
+    if (config !== undefined) args.push("--config", config);
     if (values.quiet) args.push("--quiet");
     const r = await runChild<SimResult>(SCRIPTS.sim, args, progress);
     if (r.ok) results.push(r.value!);
@@ -123,7 +127,7 @@ export const WORKERS_GOAL_SPEEDUP_AT_2 = 1.7;
 async function benchWorkers(
   counts: readonly number[],
   sizes: readonly number[],
-  o: { layout: string; policy: string; ticks?: number; warmup?: number; seed?: number; shards?: number; plugins: readonly string[]; json?: boolean; quiet?: boolean; "in-process"?: boolean },
+  o: { layout: string; policy: string; ticks?: number; warmup?: number; seed?: number; shards?: number; plugins: readonly string[]; config?: string; json?: boolean; quiet?: boolean; "in-process"?: boolean },
   out: Out,
   progress: (l: string) => void,
 ): Promise<number> {
@@ -148,13 +152,14 @@ async function benchWorkers(
       }
       progress(`bench: ${agents.toLocaleString("en-US")} agents, ${shards} blocks, ${Math.min(workers, shards)} worker(s)`);
       let r: WorkersResult | undefined;
-      if (o["in-process"]) r = await runWorkersSim({ agents, workers, shards, ticks, warmup, seed: o.seed, plugins: o.plugins, quiet: o.quiet, log: progress });
+      if (o["in-process"]) r = await runWorkersSim({ agents, workers, shards, ticks, warmup, seed: o.seed, plugins: o.plugins, config: o.config, quiet: o.quiet, log: progress });
       else {
         const args = ["--agents", String(agents), "--layout", "towns", "--workers", String(workers), "--shards", String(shards)];
         if (ticks !== undefined) args.push("--ticks", String(ticks));
         if (warmup !== undefined) args.push("--warmup", String(warmup));
         if (o.seed !== undefined) args.push("--seed", String(o.seed));
         for (const p of o.plugins) args.push("--plugin", p);
+        if (o.config !== undefined) args.push("--config", o.config);
         if (o.quiet) args.push("--quiet");
         const c = await runChild<WorkersResult>(SCRIPTS.sim, args, progress);
         if (c.ok) r = c.value!;

@@ -100,10 +100,13 @@ describe("positional config files", () => {
     expect(two.err).toMatch(/^townlet run: unexpected argument "configs\/many-towns.yaml"/);
   });
 
-  it("bench refuses a config with the reason", async () => {
-    const r = await cli("bench", "configs/default.yaml");
-    expect(r.code).toBe(1);
-    expect(r.err).toMatch(/takes no config .* --layout/);
+  it("bench refuses a config with the big layout or the policy suite, with the reason", async () => {
+    const big = await cli("bench", "configs/default.yaml", "--layout", "big");
+    expect(big.code).toBe(1);
+    expect(big.err).toMatch(/a config \("configs\/default.yaml"\) only with --layout towns and --suite sim/);
+    const policy = await cli("bench", "--config", "configs/default.yaml", "--suite", "policy");
+    expect(policy.code).toBe(1);
+    expect(policy.err).toMatch(/only with --layout towns and --suite sim/);
   });
 });
 
