@@ -73,6 +73,7 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
   if (config !== undefined && (values.layout !== "towns" || values.suite !== "sim")) {
     throw new UsageError(`townlet bench: a config ("${config}") only with --layout towns and --suite sim (the big layout and the policy suite build their own worlds)`);
   }
+  if (plugins.length && values.suite !== "sim") throw new UsageError("--plugin: only with --suite sim (the policy suite builds its own worlds)");
   // Loaded here first: a missing plug-in, a bad config or a mod's refusal is one error naming it, before any size runs.
   if (plugins.length || config !== undefined) loadConfig(config ?? (values.layout === "big" ? BIG_TOWN_CONFIG : MANY_TOWNS_CONFIG), await resolvePlugins(corePlugins, config, plugins));
 

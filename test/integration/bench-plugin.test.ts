@@ -67,6 +67,12 @@ describe("townlet bench --plugin", () => {
     expect(r.stderr.some((l) => /^bench: 16 agents/.test(l))).toBe(false);
   });
 
+  it("refuses --plugin with the policy suite, which builds its own worlds", async () => {
+    const r = await bench(["--plugin", GRAFFITI, "--suite", "policy", "--agents", "16"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.join("\n")).toMatch(/--plugin: only with --suite sim/);
+  });
+
   it("refuses a missing plug-in with exit 1 and an error naming the path, before any size runs", async () => {
     const r = await bench(["--plugin", "no/such-mod.ts", "--agents", "16", "--ticks", "3", "--json"]);
     expect(r.code).toBe(1);
