@@ -22,17 +22,6 @@ import { RewardPass, type PassInputs } from "./pass.ts";
 import { resolveTerms } from "./terms.ts";
 
 /**
- * The shaping potential of a need state: Φ(s) = −Σ w·(1−need)², the negated needs penalty.
- * Shaping adds F = γ·Φ(s′) − Φ(s) (Ng, Harada & Russell 1999), which leaves optimal policies unchanged.
- */
-export function potential(hunger: number, hygiene: number, energy: number, w: { hunger: number; hygiene: number; energy: number }): number {
-  const a = hunger < 1 ? 1 - hunger : 0;
-  const b = hygiene < 1 ? 1 - hygiene : 0;
-  const c = energy < 1 ? 1 - energy : 0;
-  return -(w.hunger * a * a + w.hygiene * b * b + w.energy * c * c);
-}
-
-/**
  * Reward state that survives snapshots: tile visit counts for curiosity (one counter per town
  * tile, allocated when curiosity is first used, saturating at 65535) and the KPI sums.
  */

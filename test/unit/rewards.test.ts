@@ -7,12 +7,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
-import { Needs } from "../../components/needs.ts";
+import { Needs, NeedsKey } from "../../components/needs.ts";
 import { Employment, ExitReason, Lifecycle, Reward } from "../../components/people.ts";
 import { AgentExit, ChatFailure, ChatSuccess, GuardrailBlock } from "../../components/messages.ts";
 import type { World } from "../../engine/world.ts";
 import { corePlugins } from "../../systems/index.ts";
-import { potential, RewardsState } from "../../systems/rewards/index.ts";
+import { RewardsState } from "../../systems/rewards/index.ts";
+import { resolveTerms } from "../../systems/rewards/terms.ts";
 import { moveAgent } from "../../systems/space/index.ts";
 import type { SpatialIndex } from "../../components/grid.ts";
 import { pinPlugin, record } from "../helpers/pin.ts";
@@ -238,6 +239,21 @@ describe("clips and guards", () => {
   });
 });
 
+/** Φ of an agent this tick through the real path: the world's declared potential term (weight × its column). */
+function declaredPotential(w: World, eid: number): number {
+  const p = resolveTerms(w).find((t) => t.potential);
+  if (p === undefined) throw new Error("no reward term of this world is the shaping potential");
+  const col = p.term.component !== undefined ? (w.columns(p.term.component) as Record<string, Float32Array | Float64Array>)[p.term.field] : p.term.values(w);
+  return p.weight * col[eid];
+}
+
+/** −Σ w·(1−need)² over the world's need table (each need's reward_weight), from the agent's needs now. */
+function needsPenalty(w: World, eid: number): number {
+  const needs = w.resource(NeedsKey);
+  const cols = needs.columns();
+  return -needs.table.list.reduce((acc, n, k) => acc + n.reward_weight * (1 - cols[k][eid]) ** 2, 0);
+}
+
 describe("shaping", () => {
   it("adds γΦ(s′) − Φ(s), 0 on an agent's first tick, telescoping to Φ(end) − Φ(start) with γ = 1", () => {
     const w = makeWorld({
@@ -247,18 +263,20 @@ describe("shaping", () => {
       ppo: { gamma: 1 },
       lifecycle: { mortality: false },
     });
-    const N = w.columns(Needs);
     const R = w.columns(Reward);
     const eid = w.agents[0];
-    const phi = () => potential(N.hunger[eid], N.hygiene[eid], N.energy[eid], W);
+    const phi = () => declaredPotential(w, eid);
+    expect(resolveTerms(w).find((t) => t.potential)?.plugin).toBe("needs");
     w.step();
     expect(R.shaping[eid]).toBe(0);
+    expect(phi()).toBeCloseTo(needsPenalty(w, eid), 6);
     const start = phi();
     let sum = 0;
     for (let t = 2; t <= 60; t++) {
       w.step();
       sum += R.shaping[eid];
     }
+    expect(phi()).toBeCloseTo(needsPenalty(w, eid), 6);
     expect(phi()).toBeLessThan(start);
     expect(sum).toBeCloseTo(phi() - start, 4);
   });
