@@ -174,20 +174,27 @@ export const affordancesPlugin = definePlugin({
         const uid = world.columns(world.componentDef("Agent")).uid as Uint32Array;
         const isObj = world.components.flags(Obj);
         const isAgent = world.components.flags(world.componentDef("Agent"));
+        // last_ok is decided in the branches (`ok`) and written at the three ends of an
+        // iteration, sites every tick reaches: a store first reached mid-run (the first failed
+        // start, tick ~311 in the bench world) had no type feedback and deoptimised this loop
+        // (issue #19, p99). Nothing the loop calls reads last_ok.
+        const lastOk = A.last_ok;
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
           const kind = I.kind[eid];
           A.last_intent[eid] = kind;
-          A.last_ok[eid] = 1;
+          let ok = 1;
           const held = A.holding[eid];
           if (A.running[eid] >= 0) {
             // Busy: only letting go of the object interrupts a running affordance.
             if (kind === INT_RELEASE && (I.object[eid] === 0 || I.object[eid] === held)) rt.fail(eid, held, A.running[eid], "released");
-            else if (kind !== INT_NONE && kind !== INT_WAIT) A.last_ok[eid] = 0;
+            else if (kind !== INT_NONE && kind !== INT_WAIT) ok = 0;
+            lastOk[eid] = ok;
             continue;
           }
           if (held !== 0 && A.pending[eid] >= 0 && kind !== INT_RELEASE && kind !== INT_BLOCKED && rt.adjacent(eid, held)) {
-            if (!rt.start(eid, held, A.pending[eid])) A.last_ok[eid] = 0;
+            if (!rt.start(eid, held, A.pending[eid])) ok = 0;
+            lastOk[eid] = ok;
             continue;
           }
           switch (kind) {
@@ -200,7 +207,7 @@ export const affordancesPlugin = definePlugin({
             case INT_START: {
               const obj = I.object[eid];
               if (obj <= 0 || isObj[obj] !== 1 || T[obj] !== T[eid]) {
-                A.last_ok[eid] = 0;
+                ok = 0;
                 break;
               }
               let aff = I.affordance[eid];
@@ -214,39 +221,39 @@ export const affordancesPlugin = definePlugin({
               }
               const r = rt.request(eid, obj, aff);
               if ((r === Req.Granted || r === Req.Held) && kind === INT_START && aff >= 0) {
-                if (!rt.start(eid, obj, aff)) A.last_ok[eid] = 0;
+                if (!rt.start(eid, obj, aff)) ok = 0;
               } else if (r === Req.Queued && I.blocked[eid] === 1) {
                 blockedAttempt(rt, obj, eid, ghostAfter);
-              } else if (r < 0) A.last_ok[eid] = 0;
+              } else if (r < 0) ok = 0;
               break;
             }
             case INT_RELEASE: {
               const obj = I.object[eid] || held || A.queued[eid];
               if (obj !== 0 && held === obj) rt.release(obj, eid, false);
               else if (obj !== 0 && A.queued[eid] === obj) rt.leaveQueue(eid);
-              else A.last_ok[eid] = 0;
+              else ok = 0;
               break;
             }
             case INT_BLOCKED: {
               const obj = I.object[eid];
               if (obj > 0 && A.queued[eid] === obj) blockedAttempt(rt, obj, eid, ghostAfter);
-              else A.last_ok[eid] = 0;
+              else ok = 0;
               break;
             }
             case INT_CHAT: {
               const other = I.target[eid];
               if (other <= 0 || other === eid || isAgent[other] !== 1 || T[other] !== T[eid]) {
-                A.last_ok[eid] = 0;
+                ok = 0;
                 break;
               }
               if (Math.abs(P.x[eid] - P.x[other]) + Math.abs(P.y[eid] - P.y[other]) > 1) {
                 send(ChatFailure, eid, other, world.intern("too_far"));
                 st.counters.chats_failed++;
-                A.last_ok[eid] = 0;
+                ok = 0;
               } else if (social && social.rivalryOf(eid, uid[other]) >= avoid) {
                 send(ChatFailure, eid, other, world.intern("rival"));
                 st.counters.chats_failed++;
-                A.last_ok[eid] = 0;
+                ok = 0;
               } else {
                 send(ChatSuccess, eid, other, I.quality[eid]);
                 st.counters.chats_ok++;
@@ -254,6 +261,7 @@ export const affordancesPlugin = definePlugin({
               break;
             }
           }
+          lastOk[eid] = ok;
         }
       },
     },
