@@ -3,7 +3,7 @@
 // each stage, and the fields every epoch record of the log carries.
 import type { World } from "../engine/world.ts";
 import { ticksPerDay } from "../engine/clock.ts";
-import type { SocialLedger } from "../components/social.ts";
+import { SocialKey } from "../components/social.ts";
 import type { UpdateStats } from "./ppo.ts";
 import type { CollectMode, RolloutCollector } from "./rollout.ts";
 import type { ShardedRollout } from "./sharded-rollout.ts";
@@ -157,8 +157,8 @@ export class TrainingSession {
  * sum of rivals at or above the avoid threshold, the most such rivals of one agent, agents].
  */
 export function conflictSums(world: World): number[] {
-  if (!world.hasPlugin("social")) return [0, 0, 0, 0, 0];
-  const L = world.state<{ ledger: SocialLedger }>("social").ledger;
+  const L = world.optionalResource(SocialKey)?.ledger;
+  if (L === undefined) return [0, 0, 0, 0, 0];
   const threshold = world.settings.conflict.rivalry.avoid_threshold;
   const agents = world.agents;
   let sumMax = 0;
@@ -215,7 +215,7 @@ export function newConflictSampler() {
   return {
     add,
     sample(world: World) {
-      if (world.hasPlugin("social")) add([conflictSums(world)]);
+      if (world.optionalResource(SocialKey) !== undefined) add([conflictSums(world)]);
     },
     result(): Partial<EpochRecord> {
       if (n === 0) return {};
