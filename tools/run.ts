@@ -7,13 +7,13 @@ import { shardsOf } from "../engine/shard-blocks.ts";
 import { findShardResume, runSharded } from "./run-sharded.ts";
 import { loadConfig } from "../engine/config/loader.ts";
 import type { World } from "../engine/world.ts";
-import { createTransportSink, type TelemetryPublisher } from "../systems/telemetry/index.ts";
+import { createTransportSink, TelemetryPublisherKey } from "../systems/telemetry/index.ts";
 import { affordancesState } from "../systems/affordances/index.ts";
 import { currentTensorBackend, describeTensorBackend, initTensorBackend, parseBackendName } from "../engine/tensor.ts";
 import { preparePolicy } from "../systems/policy/index.ts";
 import { createProgress } from "./progress.ts";
 import { SnapshotError, loadSnapshot, newestValidSnapshot, readSnapshotFile, type SnapshotData } from "../engine/snapshot.ts";
-import { configureAutosave, type PersistenceState } from "../systems/persistence/index.ts";
+import { configureAutosave, PersistenceKey } from "../systems/persistence/index.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { FLAG, UsageError, configArg, parseCommand, type CommandSpec, type FlagValues } from "./args.ts";
@@ -111,7 +111,7 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
     closeTelemetry?.();
     stopWatching?.();
   });
-  const written = world.state<PersistenceState>("persistence").written;
+  const written = world.resource(PersistenceKey).written;
   const summary = {
     ticks: world.tick,
     towns: world.towns,
@@ -166,14 +166,14 @@ function configureSnapshots(world: World, values: RunValues, configHash: string)
     const every = snapshotEvery ?? world.settings.snapshot.autosave.cadence_ticks;
     if (every === null) throw new UsageError("--snapshot-dir: give --snapshot-every N (or set snapshot.autosave.cadence_ticks in the config)");
     configureAutosave(world, { every, dir: values["snapshot-dir"], configHash });
-  } else configureAutosave(world, { every: world.state<PersistenceState>("persistence").every, configHash });
+  } else configureAutosave(world, { every: world.resource(PersistenceKey).every, configHash });
 }
 
 /** --telemetry stdout|file:PATH: the snapshot + diff stream (NDJSON) of this run; returns its closer. */
 function attachTelemetry(world: World, values: RunValues): (() => void) | undefined {
   if (values.telemetry === undefined) return undefined;
   if (values.telemetry === "stdout" && values.json) throw new UsageError("--telemetry stdout and --json both write to stdout; use --telemetry file:PATH");
-  const publisher = world.state<TelemetryPublisher>("telemetry");
+  const publisher = world.resource(TelemetryPublisherKey);
   let sink: ReturnType<typeof createTransportSink>;
   try {
     sink = createTransportSink(publisher, values.telemetry);

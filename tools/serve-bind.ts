@@ -6,9 +6,10 @@ import { mkdirSync, realpathSync, statSync } from "node:fs";
 import type { World } from "../engine/world.ts";
 import { loadSnapshot, newestValidSnapshot, readSnapshotFile, saveSnapshot, SnapshotError, writeFileAtomic, writeSnapshotFile } from "../engine/snapshot.ts";
 import { approveExit, deferExit, employmentStatus, reviewExits } from "../systems/employment/index.ts";
-import { snapshotMeta, type PersistenceState } from "../systems/persistence/index.ts";
-import type { TelemetryPublisher } from "../systems/telemetry/index.ts";
-import { CommandError, type ConsoleBindings, type ConsoleService } from "../systems/console/index.ts";
+import { EmploymentKey } from "../components/people.ts";
+import { snapshotMeta, PersistenceKey } from "../systems/persistence/index.ts";
+import { TelemetryPublisherKey, type TelemetryPublisher } from "../systems/telemetry/index.ts";
+import { CommandError, ConsoleKey, type ConsoleBindings, type ConsoleService } from "../systems/console/index.ts";
 
 export interface BindOptions {
   /** The config's hash, stamped on snapshots (and required to match on load). */
@@ -67,12 +68,12 @@ export function snapshotFailure(e: unknown): never {
  * and the publisher's console snapshot (telemetry sections come from each plug-in's own part).
  */
 export function bindSystems(world: World, opts: BindOptions = {}): { console: ConsoleService; publisher: TelemetryPublisher } {
-  const svc = world.state<ConsoleService>("console");
-  const pub = world.state<TelemetryPublisher>("telemetry");
+  const svc = world.resource(ConsoleKey);
+  const pub = world.resource(TelemetryPublisherKey);
   const b: ConsoleBindings = {
     telemetry: { snapshot: (agents) => pub.consoleSnapshot(agents) },
   };
-  if (world.hasPlugin("employment")) {
+  if (world.optionalResource(EmploymentKey) !== undefined) {
     b.employment = {
       status: (w) => employmentStatus(w),
       review: (w) => reviewExits(w),
@@ -80,7 +81,7 @@ export function bindSystems(world: World, opts: BindOptions = {}): { console: Co
       defer: (w, id) => deferExit(w, id),
     };
   }
-  const persistence = world.hasPlugin("persistence") ? world.state<PersistenceState>("persistence") : undefined;
+  const persistence = world.optionalResource(PersistenceKey);
   const root = resolve(opts.snapshotDir ?? persistence?.dir ?? "snapshots");
   const roots = [root, ...(world.settings.snapshot?.guardrails.allowed_paths ?? []).map((p) => resolve(p))];
   const configHash = opts.configHash ?? persistence?.configHash ?? null;

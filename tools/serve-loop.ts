@@ -1,8 +1,8 @@
 // The loop of `townlet serve` (tools/serve.ts): steps the world flat out or paced, pausable.
 import { World } from "../engine/world.ts";
 import { MAX_TICK_INTERVAL_MS, REALTIME_TICK_MS } from "../engine/loop.ts";
-import type { ConsoleService } from "../systems/console/index.ts";
-import type { TelemetryPublisher } from "../systems/telemetry/index.ts";
+import { ConsoleKey } from "../systems/console/index.ts";
+import { TelemetryPublisherKey } from "../systems/telemetry/index.ts";
 
 /** What the loop steps: a World, or a sharded world's blocks (tools/serve-shards.ts). */
 export interface ServeTarget {
@@ -16,8 +16,8 @@ export interface ServeTarget {
 
 /** A World as the loop steps it: its console and telemetry publisher in the world. */
 function worldTarget(w: World): ServeTarget {
-  const svc = w.state<ConsoleService>("console");
-  const pub = w.state<TelemetryPublisher>("telemetry");
+  const svc = w.resource(ConsoleKey);
+  const pub = w.resource(TelemetryPublisherKey);
   return {
     get tick() {
       return w.tick;

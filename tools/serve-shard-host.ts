@@ -8,7 +8,7 @@
 import type { BlockSet } from "../engine/shard-blocks.ts";
 import type { ShardExtension, ShardHost } from "../engine/shards.ts";
 import type { ConsoleService, Principal, Via } from "../systems/console/index.ts";
-import type { PersistenceState } from "../systems/persistence/index.ts";
+import { PersistenceKey } from "../systems/persistence/index.ts";
 import type { Published as PublishedPayload, TelemetryPublisher } from "../systems/telemetry/index.ts";
 import { bindSystems } from "./serve-bind.ts";
 import { corePlugins, prepareBlock } from "./shard-host.ts";
@@ -68,7 +68,8 @@ export function extend(set: BlockSet): ShardExtension {
       if (op === "init" && r.op === "init") {
         served = set.worlds.map((w, i) => {
           const { console: svc, publisher: pub } = bindSystems(w, { configHash: r.configHash });
-          if (w.hasPlugin("persistence")) w.state<PersistenceState>("persistence").configHash = r.configHash;
+          const persistence = w.optionalResource(PersistenceKey);
+          if (persistence) persistence.configHash = r.configHash;
           pub.townOverview = true;
           // The main thread decides the mode over the whole world (tools/serve-shard-stream.ts).
           setMode(pub, r.mode);

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { MAX_TICK_INTERVAL_MS, MIN_TICKS_PER_SECOND, REALTIME_TICK_MS } from "../engine/loop.ts";
 import { corePlugins } from "../systems/index.ts";
 import { enablePolicyRelease, preparePolicy } from "../systems/policy/index.ts";
-import type { PersistenceState } from "../systems/persistence/index.ts";
+import { PersistenceKey } from "../systems/persistence/index.ts";
 import { FileSink, TelemetryServer, type TelemetryPublisher } from "../systems/telemetry/index.ts";
 import {
   AuditLog,
@@ -139,7 +139,8 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeHandle> {
   const { world, config } = buildWorld(o.config ?? DEFAULT_CONFIG, o.plugins ?? corePlugins, {}, loaded);
   const tokens = o.tokensFile ? TokenTable.fromFile(o.tokensFile) : TokenTable.fromConfig(world.settings.console_auth);
   const { console: svc, publisher } = bindSystems(world, { configHash: config.configHash });
-  if (world.hasPlugin("persistence")) world.state<PersistenceState>("persistence").configHash = config.configHash;
+  const persistence = world.optionalResource(PersistenceKey);
+  if (persistence) persistence.configHash = config.configHash;
   svc.audit = typeof o.audit === "object" ? o.audit : new AuditLog(resolve(o.audit ?? "townlet-audit.ndjson"));
   // GET /metrics reads these at scrape time; commands are counted on their way to the audit trail.
   const metrics: ServeMetrics = new ServeMetrics({

@@ -2,9 +2,10 @@
 // commands queued since the last tick, applies them and answers; commands marked `boundary`
 // (snapshots, loop control) run right after the tick. Auth, cmd_id idempotency, the audit and
 // the queue limit are here; what a command does is its plug-in's. Its resource is the
-// ConsoleService (world.state<ConsoleService>("console")); the HTTP/WebSocket gateway and the
+// ConsoleService (`world.resource(ConsoleKey)`); the HTTP/WebSocket gateway and the
 // tokens live beside it. Reads `console_auth`.
 import { definePlugin } from "../../engine/plugin.ts";
+import { defineResource } from "../../engine/resource.ts";
 import type { World } from "../../engine/world.ts";
 import { sections } from "./config.ts";
 import { ConsoleService } from "./service.ts";
@@ -21,11 +22,15 @@ export { ConsoleGateway, ANONYMOUS } from "./gateway.ts";
 export type { GatewayOptions, GatewayConnection } from "./gateway.ts";
 export * from "./protocol.ts";
 
+/** The console plug-in's resource: its ConsoleService (the composer binds it to the gateway). */
+export const ConsoleKey = defineResource<ConsoleService>("console");
+
 /** Worlds whose boundary commands are drained after each tick (listeners survive world.reset). */
 const hooked = new WeakSet<World>();
 
 export const consolePlugin = definePlugin({
   name: "console",
+  provides: [ConsoleKey],
   doc: "operator commands: queued, checked, applied in the console phase, answered and audited",
   sections,
   state: (world: World) => {

@@ -1,4 +1,4 @@
-// The console service (the console plug-in's resource, world.state<ConsoleService>("console")):
+// The console service (the console plug-in's resource, `world.resource(ConsoleKey)`):
 // the command registry (built-ins, every plug-in's `commands`, and `register`), the queue that
 // the console phase drains, idempotency by cmd_id, and the audit trail. Requests are checked
 // at once (unknown command, role, arguments, cmd_id) and answered without waiting for a tick;

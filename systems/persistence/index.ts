@@ -6,6 +6,7 @@
 // observation variant and anneal ratio. The codec itself lives in engine/snapshot.ts.
 import { resolve } from "node:path";
 import { definePlugin } from "../../engine/plugin.ts";
+import { defineResource } from "../../engine/resource.ts";
 import type { World } from "../../engine/world.ts";
 import { writeSnapshotFile, type SnapshotMeta } from "../../engine/snapshot.ts";
 import { sections, type SnapshotConfig } from "./config.ts";
@@ -34,6 +35,9 @@ export class PersistenceState {
     this.retain = cfg?.autosave.retain ?? 3;
   }
 }
+
+/** The persistence plug-in's resource: its PersistenceState (tools set the config hash and cadence, read what was written). */
+export const PersistenceKey = defineResource<PersistenceState>("persistence");
 
 export interface AutosaveOptions {
   /** Ticks between snapshots (>= 1); null turns autosave off. */
@@ -90,6 +94,7 @@ export function snapshotMeta(world: World, configHash: string | null = null): Sn
 
 export const persistencePlugin = definePlugin({
   name: "persistence",
+  provides: [PersistenceKey],
   commands: persistenceCommands,
   optional: [PolicyKey],
   doc: "snapshots: autosave cadence and retention, identity stamped on snapshots",

@@ -1,9 +1,10 @@
 // Telemetry (phase: telemetry): the dispatcher of every plug-in's `telemetry` part (sections and
 // record fields, engine/telemetry.ts). Reads every message channel (events) and world.kpis();
 // writes nothing in the world. Its resource,
-// the TelemetryPublisher (world.state<TelemetryPublisher>("telemetry")), keeps the published
+// the TelemetryPublisher (`world.resource(TelemetryPublisherKey)`), keeps the published
 // state and hands a snapshot, then one diff per tick, to its sinks (stdout, file, WebSocket).
 import { definePlugin } from "../../engine/plugin.ts";
+import { defineResource } from "../../engine/resource.ts";
 import type { World } from "../../engine/world.ts";
 import { sections, TelemetrySection, type TelemetryConfig } from "./config.ts";
 import { TelemetryPublisher } from "./publisher.ts";
@@ -21,6 +22,13 @@ export type { Principal, Role, AuthOutcome, ServerHooks, TelemetryServerOptions,
 export { NarrationLimiter, DEFAULT_NARRATORS, narrate } from "./narration.ts";
 export type { Narrator } from "./narration.ts";
 export * from "./schema.ts";
+
+/**
+ * The telemetry resource (TelemetryKey, the service other plug-ins use) typed as the whole
+ * TelemetryPublisher, for the composer (tools/) that adds its sinks: the same resource name, so it
+ * resolves to the same state; not listed in `provides` again.
+ */
+export const TelemetryPublisherKey = defineResource<TelemetryPublisher>(TelemetryKey.name, TelemetryKey.plugin);
 
 /** The telemetry section of a world's settings (defaults when the world was built without it). */
 function telemetryConfig(world: World): TelemetryConfig {
