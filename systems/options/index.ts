@@ -35,6 +35,14 @@ const OPT_USE = OptionKind.Use;
 const OPT_WAIT = OptionKind.Wait;
 const OPT_WORK = OptionKind.Work;
 
+/** Use options end when their affordance finished or failed last tick (one message view). */
+function endUses(kind: ArrayLike<number>, done: { [eid: number]: number }, m: { start: number; end: number; agent: ArrayLike<number> }): void {
+  for (let i = m.start; i < m.end; i++) {
+    const a = m.agent[i];
+    if (kind[a] === OPT_USE) done[a] = 1;
+  }
+}
+
 /** Affordances need stock their object must have to be worth walking to (by affordance id). */
 const STOCK_NEED: Record<string, "meals" | "raw_ingredients" | "sleep_slots"> = {
   eat_meal: "meals",
@@ -158,14 +166,8 @@ export const optionsPlugin = definePlugin({
           avoid: world.settings.conflict.rivalry.avoid_threshold,
           space: world.resource(SpaceKey),
         };
-        // Use options end when their affordance finished or failed last tick.
-        const fin = read(AffordanceFinish);
-        for (let i = fin.start; i < fin.end; i++) if (Op.kind[fin.agent[i]] === OPT_USE) Op.done[fin.agent[i]] = 1;
-        const fail = read(AffordanceFail);
-        for (let i = fail.start; i < fail.end; i++) {
-          const a = fail.agent[i];
-          if (Op.kind[a] === OPT_USE) Op.done[a] = 1;
-        }
+        endUses(Op.kind, Op.done, read(AffordanceFinish));
+        endUses(Op.kind, Op.done, read(AffordanceFail));
         const hasJobs = world.hasPlugin("employment");
         const E = hasJobs ? world.columns(Employment) : undefined;
         const jobs = jobTable(world);
