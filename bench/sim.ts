@@ -5,11 +5,8 @@
 // Run alone: node --expose-gc --import tsx bench/sim.ts --agents 100000 [--layout towns|big]
 //   [--ticks N] [--warmup N] [--policy scripted|random|neural] [--backend B] [--seed N] [--plugin PATH]... [--config FILE]
 // Prints one JSON object (a SimResult) as its last stdout line; progress goes to stderr.
-import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { currentTensorBackend, initTensorBackend, parseBackendName } from "../engine/tensor.ts";
 import type { World } from "../engine/world.ts";
 import { preparePolicy } from "../systems/policy/index.ts";
@@ -20,6 +17,10 @@ import { SHARD_HOST, SHARD_HOST_MODULE } from "../tools/shard-host.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { corePlugins } from "../systems/index.ts";
 import { AGENTS_PER_SMALL_TOWN, buildBenchWorld, isLayout, LAYOUTS, MANY_TOWNS_CONFIG, type Layout } from "./layouts.ts";
+import { columnTable, memory, memoryFields, stateTable, type ColumnRow } from "./memory.ts";
+import { GcCounter, gcFields, latencyFields } from "./tick-stats.ts";
+
+export type { ColumnRow };
 
 export interface SimOptions {
   agents: number;
@@ -111,141 +112,9 @@ export interface SimResult {
   state_table: { plugin: string; bytes: number; bytes_per_agent: number }[];
 }
 
-export interface ColumnRow {
-  /** `Component.field`, `Component.(flags)` or `town:Component.field`, or `(entity index)`. */
-  column: string;
-  type: string;
-  bytes: number;
-  bytes_per_agent: number;
-}
-
-/** The bytes-per-column table of a world (see SimResult.column_table). */
-export function columnTable(world: World): ColumnRow[] {
-  const agents = Math.max(1, world.agents.length);
-  const rows: ColumnRow[] = [];
-  const add = (column: string, type: string, bytes: number) => rows.push({ column, type, bytes, bytes_per_agent: round(bytes / agents, 2) });
-  world.components.forEach((def, cols, has) => {
-    for (const f of def.fields) add(`${def.name}.${f.name}`, f.type.name, cols[f.name].byteLength);
-    add(`${def.name}.(flags)`, "Uint8Array", has.byteLength);
-  });
-  world.townStore.forEach((def, cols, has) => {
-    for (const f of def.fields) add(`town:${def.name}.${f.name}`, f.type.name, cols[f.name].byteLength);
-    add(`town:${def.name}.(flags)`, "Uint8Array", has.byteLength);
-  });
-  add("(entity index)", "Uint32Array", world.entities.bytes());
-  return rows.sort((a, b) => b.bytes - a.bytes || (a.column < b.column ? -1 : 1));
-}
-
-/**
- * Bytes of the typed arrays reachable from each plug-in's state (own properties, array elements,
- * Map and Set values, at most 6 levels deep; each buffer counted once, the world's columns not at
- * all), per agent, largest first.
- */
-export function stateTable(world: World): { plugin: string; bytes: number; bytes_per_agent: number }[] {
-  const agents = Math.max(1, world.agents.length);
-  const seen = new Set<unknown>([world]);
-  const mark = (_d: unknown, cols: Record<string, ArrayBufferView>, has: Uint8Array) => {
-    for (const c of Object.values(cols)) seen.add(c.buffer);
-    seen.add(has.buffer);
-  };
-  world.components.forEach(mark);
-  world.townStore.forEach(mark);
-  // Another plug-in's state reached from this one (a resource it holds) is that plug-in's row.
-  const states = new Map<string, unknown>();
-  for (const p of world.plugins) {
-    try {
-      states.set(p.name, world.state(p.name));
-    } catch {
-      // no state
-    }
-  }
-  // A state and what it holds directly belong to its plug-in, whoever else holds them.
-  const owner = new Map<unknown, string>();
-  for (const [name, st] of states) {
-    owner.set(st, name);
-    if (st !== null && typeof st === "object") for (const v of Object.values(st)) if (v !== null && typeof v === "object" && !owner.has(v)) owner.set(v, name);
-  }
-  let current = "";
-  const walk = (x: unknown, depth: number): number => {
-    if (x === null || typeof x !== "object" || seen.has(x)) return 0;
-    const o = owner.get(x);
-    if (o !== undefined && o !== current) return 0;
-    seen.add(x);
-    if (ArrayBuffer.isView(x)) {
-      if (seen.has(x.buffer)) return 0;
-      seen.add(x.buffer);
-      return x.buffer.byteLength;
-    }
-    if (depth >= 6) return 0;
-    let b = 0;
-    const values = x instanceof Map || x instanceof Set ? [...x.values()] : Array.isArray(x) ? x : Object.values(x);
-    for (const v of values) b += walk(v, depth + 1);
-    return b;
-  };
-  const rows: { plugin: string; bytes: number; bytes_per_agent: number }[] = [];
-  for (const [plugin, st] of states) {
-    current = plugin;
-    const bytes = walk(st, 0);
-    if (bytes > 0) rows.push({ plugin, bytes, bytes_per_agent: round(bytes / agents, 2) });
-  }
-  return rows.sort((a, b) => b.bytes - a.bytes);
-}
-
-/** The q-quantile (0..1) of `xs` by the nearest-rank rule. */
-function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-}
-
-/** A forced full GC: `global.gc` under --expose-gc, else one from a fresh context after setting the flag. */
-function findGc(): (() => void) | undefined {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (g) return g;
-  try {
-    setFlagsFromString("--expose-gc");
-    return runInNewContext("gc") as () => void;
-  } catch {
-    return undefined;
-  }
-}
-const gc = findGc();
-
-function memory(): { heap: number; buffers: number; total: number } {
-  gc?.();
-  gc?.();
-  const m = process.memoryUsage();
-  return { heap: m.heapUsed, buffers: m.arrayBuffers, total: m.heapUsed + m.arrayBuffers };
-}
-
 function round(x: number, d: number): number {
   const f = 10 ** d;
   return Math.round(x * f) / f;
-}
-
-/** GC entries (perf_hooks) started within [from, to], by kind. */
-class GcCounter {
-  private entries: PerformanceEntry[] = [];
-  private obs = new PerformanceObserver((list) => this.entries.push(...list.getEntries()));
-  start(): void {
-    this.obs.observe({ entryTypes: ["gc"] });
-  }
-  /** Waits for buffered entries to arrive, stops observing and counts those inside the window. */
-  async stop(from: number, to: number): Promise<{ major: number; minor: number; ms: number }> {
-    await new Promise((r) => setTimeout(r, 20));
-    this.obs.disconnect();
-    let major = 0;
-    let minor = 0;
-    let ms = 0;
-    for (const e of this.entries) {
-      if (e.startTime < from || e.startTime > to) continue;
-      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? (e as unknown as { kind?: number }).kind;
-      if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) major++;
-      else if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) minor++;
-      ms += e.duration;
-    }
-    return { major, minor, ms };
-  }
 }
 
 /**
@@ -305,6 +174,29 @@ export function bareDecay(n: number, rates: { hunger: number; hygiene: number; e
   return { pass, bytes: 6 * 4 * n };
 }
 
+/**
+ * Warm-up: JIT, and agents leave their spawn tiles, queue and start affordances (`o.warmup` ticks,
+ * default 10 to 200 in about 0.5 s). The length of the timed part (`o.ticks`, default about
+ * `o.seconds`) is estimated from the second half of the warm-up (the first is JIT-cold).
+ */
+function warmUp(world: World, o: SimOptions): { warmup: number; tickMsGuess: number; ticks: number } {
+  const times: number[] = [];
+  let warmup = 0;
+  const tw = performance.now();
+  const stepTimed = () => {
+    const t = performance.now();
+    world.step();
+    times.push(performance.now() - t);
+    warmup++;
+  };
+  if (o.warmup === undefined) while (warmup < 10 || (warmup < 200 && performance.now() - tw < 500)) stepTimed();
+  else while (warmup < o.warmup) stepTimed();
+  const late = times.slice(Math.floor(times.length / 2));
+  const tickMsGuess = late.length ? late.reduce((a, b) => a + b, 0) / late.length : 1;
+  const ticks = o.ticks ?? Math.max(20, Math.ceil(((o.seconds ?? 2) * 1000) / Math.max(tickMsGuess, 1e-3)));
+  return { warmup, tickMsGuess, ticks };
+}
+
 /** Runs one size. */
 export async function runSim(o: SimOptions): Promise<SimResult> {
   const log = o.quiet ? () => {} : (o.log ?? ((l: string) => process.stderr.write(l + "\n")));
@@ -321,27 +213,11 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   try {
     const buildS = (performance.now() - t0) / 1000;
     const after = memory();
-    const bytes = after.total - before.total;
     const agents = world.agents.length;
     log(`${label}: built in ${buildS.toFixed(1)} s (${world.towns} town(s), ${bw.grid}x${bw.grid} grid, ${bw.objects} objects)`);
     const policy = await preparePolicy(world, o.policy ?? "scripted");
 
-    // Warm-up: JIT, and agents leave their spawn tiles, queue and start affordances. The length
-    // of the timed part is estimated from the second half of the warm-up (the first is JIT-cold).
-    const times: number[] = [];
-    let warmup = 0;
-    const tw = performance.now();
-    const stepTimed = () => {
-      const t = performance.now();
-      world.step();
-      times.push(performance.now() - t);
-      warmup++;
-    };
-    if (o.warmup === undefined) while (warmup < 10 || (warmup < 200 && performance.now() - tw < 500)) stepTimed();
-    else while (warmup < o.warmup) stepTimed();
-    const late = times.slice(Math.floor(times.length / 2));
-    const tickMsGuess = late.length ? late.reduce((a, b) => a + b, 0) / late.length : 1;
-    const ticks = o.ticks ?? Math.max(20, Math.ceil(((o.seconds ?? 2) * 1000) / Math.max(tickMsGuess, 1e-3)));
+    const { warmup, tickMsGuess, ticks } = warmUp(world, o);
     log(`${label}: ${warmup} warm-up ticks (${tickMsGuess.toFixed(2)} ms/tick), timing ${ticks}`);
 
     // The bare loop runs after each tick, timed apart: both sides of baseline_ratio then see the
@@ -375,15 +251,10 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     const g = await gcs.stop(start, end);
     const heapGrowth = (process.memoryUsage().heapUsed - heap0) / ticks;
     const ticked = memory();
-    const liveNow = Math.max(1, world.agents.length);
     const ms = tickMs / ticks;
     const system_ms: Record<string, number> = {};
     for (const s of world.systemTimes()) system_ms[s.system] = round(s.ms / ticks, 4);
-
     const decayMs = system_ms["needs/decay"] ?? NaN;
-    const timed = Array.from(tickTimes);
-    const p50 = quantile(timed, 0.5);
-    const p99 = quantile(timed, 0.99);
     const barePerTick = bareMs / ticks;
     return {
       agents,
@@ -398,23 +269,10 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       ticks,
       agent_steps_per_sec: Math.round((steps * 1000) / tickMs),
       ms_per_tick: round(ms, 4),
-      tick_ms_p50: round(p50, 4),
-      tick_ms_p99: round(p99, 4),
-      tick_ms_max: round(Math.max(...timed), 4),
-      p99_over_p50: round(p99 / p50, 3),
+      ...latencyFields(tickTimes),
       cpu_ms_per_tick: round(Math.max(0, (cpu.user + cpu.system) / 1000 - bareMs) / ticks, 4),
-      bytes_per_agent: Math.round(bytes / Math.max(1, agents)),
-      heap_bytes_per_agent: Math.round((after.heap - before.heap) / Math.max(1, agents)),
-      buffer_bytes_per_agent: Math.round((after.buffers - before.buffers) / Math.max(1, agents)),
-      column_bytes_per_agent: Math.round(world.columnBytes() / Math.max(1, agents)),
-      ticked_bytes_per_agent: Math.round((ticked.total - before.total - bare.bytes) / liveNow),
-      ticked_heap_bytes_per_agent: Math.round((ticked.heap - before.heap) / liveNow),
-      ticked_buffer_bytes_per_agent: Math.round((ticked.buffers - before.buffers - bare.bytes) / liveNow),
-      gc_exposed: gc !== undefined,
-      major_gcs: g.major,
-      minor_gcs: g.minor,
-      gc_ms: round(g.ms, 2),
-      major_gcs_per_10k_ticks: round((g.major * 10_000) / ticks, 2),
+      ...memoryFields(world, agents, before, after, ticked, bare.bytes),
+      ...gcFields(g, ticks),
       heap_growth_per_tick: Math.round(heapGrowth),
       baseline_ratio: round(decayMs / barePerTick, 3),
       decay_ms_per_tick: round(decayMs, 4),
