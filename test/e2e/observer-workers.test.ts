@@ -60,7 +60,8 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? "the observer of a sharded world
   });
 
   it("serves the world in its blocks on two threads, and the page logs an admin in to it", async () => {
-    const line = new RegExp(`${TOWNS * AGENTS_PER_TOWN} agents in ${TOWNS} town\\(s\\) in ${SHARDS} blocks on 2 thread\\(s\\)`);
+    // tools/args.ts threadsLine: "<blocks> blocks of towns on <threads> threads".
+    const line = new RegExp(`${TOWNS * AGENTS_PER_TOWN} agents in ${TOWNS} town\\(s\\) in ${SHARDS} blocks of towns on 2 threads`);
     await h.until(() => line.test(served.stderr), 10_000, "the server's line on its blocks and threads");
     expect(await obs((o) => o.status())).toMatchObject({ connected: true, role: "admin", label: "ops", mode: "full", towns: TOWNS, town: 0 });
     // The server's status, asked from the page's own session, is the whole world's.
