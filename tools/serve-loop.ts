@@ -1,7 +1,7 @@
 // The loop of `townlet serve` (tools/serve.ts): steps the world flat out or paced, pausable.
 import { World } from "../engine/world.ts";
 import { MAX_TICK_INTERVAL_MS, REALTIME_TICK_MS } from "../engine/loop.ts";
-import { ConsoleKey } from "../systems/console/index.ts";
+import { ConsoleKey, type ConsoleService } from "../systems/console/index.ts";
 import { TelemetryPublisherKey } from "../systems/telemetry/index.ts";
 
 /** What the loop steps: a World, or a sharded world's blocks (tools/serve-shards.ts). */
@@ -169,3 +169,27 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const WAIT_SLICE_MS = 50;
 const tickIntervalMs = (tps: number) => Math.min(1000 / tps, MAX_TICK_INTERVAL_MS);
 const yieldNow = () => new Promise<void>((r) => setImmediate(r));
+
+/** The console's pause, resume, speed and status: the loop's (a World's serve and a sharded world's). */
+export function bindLoop(svc: ConsoleService, loop: ServeLoop): void {
+  svc.bind({
+    loop: {
+      pause: () => {
+        loop.paused = true;
+        loop.announce();
+        return loop.status();
+      },
+      resume: () => {
+        loop.paused = false;
+        loop.announce();
+        return loop.status();
+      },
+      speed: (tps) => {
+        loop.tps = tps;
+        loop.announce();
+        return loop.status();
+      },
+      status: () => loop.status(),
+    },
+  });
+}

@@ -19,7 +19,7 @@ import { TelemetryServer, FileSink } from "../systems/telemetry/index.ts";
 import { ServeMetrics } from "../systems/telemetry/metrics.ts";
 import { TelemetrySection } from "../systems/telemetry/config.ts";
 import { observerSite } from "./web.ts";
-import { ServeLoop, type ServeTarget } from "./serve-loop.ts";
+import { ServeLoop, bindLoop, type ServeTarget } from "./serve-loop.ts";
 import { ShardStream } from "./serve-shard-stream.ts";
 import { ShardConsole } from "./serve-shard-console.ts";
 import { SERVE_SHARD_HOST, SERVE_SHARD_HOST_MODULE, corePlugins, type BlockPayloads, type Published, type ServeRequest } from "./serve-shard-host.ts";
@@ -243,26 +243,3 @@ function shardTarget(sim: ShardedSim, router: ShardConsole, stream: ShardStream,
   };
 }
 
-/** pause, resume and speed: the loop's. */
-function bindLoop(svc: ConsoleService, loop: ServeLoop): void {
-  svc.bind({
-    loop: {
-      pause: () => {
-        loop.paused = true;
-        loop.announce();
-        return loop.status();
-      },
-      resume: () => {
-        loop.paused = false;
-        loop.announce();
-        return loop.status();
-      },
-      speed: (tps) => {
-        loop.tps = tps;
-        loop.announce();
-        return loop.status();
-      },
-      status: () => loop.status(),
-    },
-  });
-}

@@ -31,7 +31,7 @@ import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import { bindSystems } from "./serve-bind.ts";
-import { ServeLoop } from "./serve-loop.ts";
+import { ServeLoop, bindLoop } from "./serve-loop.ts";
 
 // The bindings and the loop live beside this file; every name it exported is still exported here.
 export { bindSystems, ServeLoop };
@@ -159,26 +159,7 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeHandle> {
   const loop = new ServeLoop(world, o.ticks ?? null, o.ticksPerSecond ?? null, o.onReached);
   loop.paused = o.paused ?? false;
   loop.onStep = (ms) => metrics.tickDone(ms);
-  svc.bind({
-    loop: {
-      pause: () => {
-        loop.paused = true;
-        loop.announce();
-        return loop.status();
-      },
-      resume: () => {
-        loop.paused = false;
-        loop.announce();
-        return loop.status();
-      },
-      speed: (tps) => {
-        loop.tps = tps;
-        loop.announce();
-        return loop.status();
-      },
-      status: () => loop.status(),
-    },
-  });
+  bindLoop(svc, loop);
   // What the observer page shows beyond the world: the loop's state, and figures per town for its
   // overview of many towns.
   publisher.addSection("loop", () => {
