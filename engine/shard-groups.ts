@@ -1,11 +1,10 @@
 // The threads of a sharded world (engine/shards.ts): one thread's blocks driven from the main
 // thread, either in it (LocalGroup, --workers 1) or in a worker thread (WorkerGroup: requests
 // and replies by message; a worker that fails, dies or exits rejects every pending request).
-import { existsSync } from "node:fs";
 import { Worker } from "node:worker_threads";
-import { fileURLToPath } from "node:url";
 import { BlockSet, ShardError, type AdvanceReport, type StepReport } from "./shard-blocks.ts";
 import type { ShardExtension, WorkerInit } from "./shards.ts";
+import { workerModule } from "./worker-module.ts";
 
 type Request = { id: number; op: "step"; hashes: boolean } | { id: number; op: "hashes" | "kpis" | "schedule" | "save" | "load" | "advance" | "timing" | "times" | "ext" };
 type Reply =
@@ -78,17 +77,6 @@ export class LocalGroup implements Group {
   async close(): Promise<void> {}
 }
 
-/** The worker's entry module, as sources (through tsx) or compiled (dist/engine/shard-worker.js). */
-function workerModule(): { url: string; tsx: boolean } {
-  const here = import.meta.url;
-  if (here.endsWith(".ts")) return { url: new URL("./shard-worker.ts", here).href, tsx: true };
-  for (const rel of ["./shard-worker.js", "../engine/shard-worker.js"]) {
-    const u = new URL(rel, here);
-    if (existsSync(fileURLToPath(u))) return { url: u.href, tsx: false };
-  }
-  throw new Error(`the shard worker module (engine/shard-worker.js) was not found next to ${fileURLToPath(here)}`);
-}
-
 export class WorkerGroup implements Group {
   private nextId = 1;
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -106,7 +94,7 @@ export class WorkerGroup implements Group {
 
   /** Starts a worker and waits until it has built its blocks (or rejects with its error). */
   static start(index: number, init: WorkerInit): Promise<WorkerGroup> {
-    const mod = workerModule();
+    const mod = workerModule(import.meta.url, "engine", "shard-worker");
     // Node 20 does not honour `--import tsx` in a worker's execArgv: the worker registers tsx's
     // loader itself before importing the TypeScript entry (as systems/policy/device-worker.ts does).
     const tsx = mod.tsx ? import.meta.resolve("tsx/esm/api") : undefined;

@@ -7,11 +7,10 @@
 // handler of the worker runs in the first two) and marks the worker dead in a shared word, so the
 // main thread's wait, a timed loop over the reply word, the death words and the supervisor's
 // heartbeat, ends with an error naming the worker instead of hanging.
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type ResourceLimits } from "node:worker_threads";
 import { ShardError } from "../engine/shard-blocks.ts";
 import type { BlockEnvs, BlockMeta } from "./shard-blocks-env.ts";
+import { workerModule } from "../engine/worker-module.ts";
 
 /** What an env worker needs to build its blocks. */
 export interface EnvWorkerInit {
@@ -63,17 +62,6 @@ export function blockViews(sab: SharedArrayBuffer, cap: number, D: number, A: nu
     taken: new Uint8Array(sab, u8 + cap * A + 2 * cap, cap),
     invalid: new Uint8Array(sab, u8 + cap * A + 3 * cap, cap),
   };
-}
-
-/** The worker's entry module, as sources (through tsx) or compiled. */
-function workerModule(): { url: string; tsx: boolean } {
-  const here = import.meta.url;
-  if (here.endsWith(".ts")) return { url: new URL("./shard-env-worker.ts", here).href, tsx: true };
-  for (const rel of ["./shard-env-worker.js", "../env/shard-env-worker.js"]) {
-    const u = new URL(rel, here);
-    if (existsSync(fileURLToPath(u))) return { url: u.href, tsx: false };
-  }
-  throw new Error(`the env shard worker module (env/shard-env-worker.js) was not found next to ${fileURLToPath(here)}`);
 }
 
 /** One thread's blocks as seen from the main thread. */
@@ -175,7 +163,7 @@ export class Supervisor {
     const n = inits.length;
     const ctrlSab = new SharedArrayBuffer(4 * (2 * n + 1));
     this.ctrl = new Int32Array(ctrlSab);
-    const mod = workerModule();
+    const mod = workerModule(import.meta.url, "env", "shard-env-worker");
     const tsx = mod.tsx ? import.meta.resolve("tsx/esm/api") : undefined;
     const boot = tsx
       ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(mod.url)}); });`

@@ -3,12 +3,11 @@
 // (training/sharded-worker.ts) with one message each way per request; each gives the views of its
 // blocks' shared row buffers (training/sharded-blocks.ts). A worker that fails or exits rejects
 // every pending and later request with an error naming it.
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { BuildOverrides } from "../engine/build.ts";
 import { ShardError } from "../engine/shard-blocks.ts";
 import { rowsBytes, rowsViews, type AdvanceReport, type BlockMode, type BlockRows, type DecideReport, type PolicyBlocks } from "./sharded-blocks.ts";
+import { workerModule } from "../engine/worker-module.ts";
 
 /** What a worker needs to build its blocks (structured-cloned). */
 export interface PolicyWorkerInit {
@@ -86,17 +85,6 @@ export class LocalGroup implements Group {
   async close(): Promise<void> {}
 }
 
-/** The worker's entry module, as sources (through tsx) or compiled. */
-function workerModule(): { url: string; tsx: boolean } {
-  const here = import.meta.url;
-  if (here.endsWith(".ts")) return { url: new URL("./sharded-worker.ts", here).href, tsx: true };
-  for (const rel of ["./sharded-worker.js", "../training/sharded-worker.js"]) {
-    const u = new URL(rel, here);
-    if (existsSync(fileURLToPath(u))) return { url: u.href, tsx: false };
-  }
-  throw new Error(`the training shard worker module (training/sharded-worker.js) was not found next to ${fileURLToPath(here)}`);
-}
-
 function toError(e: Extract<Reply, { ok: false }>["error"], who: string): Error {
   if (e.name === "ShardError" && e.block !== undefined && e.towns && e.tick !== undefined) return new ShardError(e.block, e.towns, e.tick, e.reason ?? e.message);
   const err = new Error(`${who}: ${e.message}`);
@@ -127,7 +115,7 @@ export class WorkerGroup implements Group {
 
   /** Starts a worker and waits until it has built its blocks (or rejects with its error). */
   static start(index: number, init: PolicyWorkerInit, D: number, A: number): Promise<WorkerGroup> {
-    const mod = workerModule();
+    const mod = workerModule(import.meta.url, "training", "sharded-worker");
     const tsx = mod.tsx ? import.meta.resolve("tsx/esm/api") : undefined;
     const boot = tsx
       ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(mod.url)}); });`
