@@ -21,7 +21,7 @@ import { once } from "../systems/telemetry/dispatch.ts";
 import type { DiffPayloadT, NarrationT, SnapshotPayloadT, SnapshotReason, TelemetryEventT } from "../systems/telemetry/index.ts";
 import type { TelemetryConfig } from "../systems/telemetry/config.ts";
 import type { BlockPayloads } from "./serve-shard-host.ts";
-import { filterDiff, pickCollections, type PublishedCollections } from "../systems/telemetry/views.ts";
+import { dropSections, filterDiff, pickCollections, putSection, type PublishedCollections, type SectionCopies } from "../systems/telemetry/views.ts";
 import { townToLocal, type BlockFrame } from "./serve-shard-ids.ts";
 
 type Rec = Record<string, unknown>;
@@ -38,7 +38,7 @@ export class ShardStream implements StreamSource {
   /** Bytes of block payloads received since the start (structured-clone size estimated as their JSON). */
   bytesIn = 0;
   private readonly mirrors: TelemetryMirror[];
-  private sections = new Map<string, { value: unknown; json: string }>();
+  private sections: SectionCopies = new Map();
   private extra = new Map<string, () => unknown>();
   private sinks: TelemetrySink[] = [];
   private lastEvents: TelemetryEventT[] = [];
@@ -268,20 +268,9 @@ export class ShardStream implements StreamSource {
     const names = this.sectionNames();
     for (const k of names) {
       if (!all && !changed.has(k) && !this.extra.has(k)) continue;
-      const v = this.extra.get(k)?.() ?? this.merged(k, weights);
-      const json = JSON.stringify(v);
-      const prev = this.sections.get(k);
-      if (!prev || prev.json !== json) {
-        (diff.changes as Rec)[k] = v;
-        this.sections.set(k, { value: v, json });
-      }
+      putSection(this.sections, diff, k, this.extra.get(k)?.() ?? this.merged(k, weights));
     }
-    for (const k of [...this.sections.keys()]) {
-      if (!names.includes(k)) {
-        this.sections.delete(k);
-        diff.removed.push(k);
-      }
-    }
+    dropSections(this.sections, diff, (k) => names.includes(k));
     // The world's mode, by its live agents (each block publishes all of its agents here).
     const mode = this.wantedMode();
     if (this.sections.get("mode")?.value !== mode) {

@@ -14,7 +14,7 @@ import { DEFAULT_NARRATORS, NarrationLimiter, narrate, type Narrator } from "./n
 import { collectEvents } from "./events.ts";
 import { AgentIds } from "./identities.ts";
 import { Subscriptions } from "./subscriptions.ts";
-import { consoleSnapshotOf, filterDiff, pickCollections, TRANSIENT_KEYS, type Collection, type PublishedCollections } from "./views.ts";
+import { consoleSnapshotOf, dropSections, filterDiff, pickCollections, putSection, TRANSIENT_KEYS, type Collection, type PublishedCollections, type SectionCopies } from "./views.ts";
 import { collectParts, diffCollection, eventFieldsOf, mergeSections, objectRecords, once, ownPart, layoutOf, RecordBuilder } from "./dispatch.ts";
 import { SCHEMA_VERSION, type DiffPayloadT, type NarrationT, type SnapshotPayloadT, type SnapshotReason, type TelemetryEventT } from "./schema.ts";
 
@@ -48,7 +48,7 @@ export class TelemetryPublisher {
   tick = 0;
   mode: "full" | "aggregate" = "full";
   /** Copy of the published state: top-level sections (with their JSON) and the collections. */
-  private sections = new Map<string, { value: unknown; json: string }>();
+  private sections: SectionCopies = new Map();
   private coll: Record<Collection, Map<string, Rec>> = { agents: new Map(), jobs: new Map(), objects: new Map() };
   private extraSections = new Map<string, (world: World) => unknown>();
   private sinks: TelemetrySink[] = [];
@@ -233,20 +233,8 @@ export class TelemetryPublisher {
       narrations: [],
     };
     const sections = mergeSections(parts);
-    for (const [k, v] of sections) {
-      const json = JSON.stringify(v);
-      const prev = this.sections.get(k);
-      if (!prev || prev.json !== json) {
-        (diff.changes as Rec)[k] = v;
-        this.sections.set(k, { value: v, json });
-      }
-    }
-    for (const k of [...this.sections.keys()]) {
-      if (!sections.has(k)) {
-        this.sections.delete(k);
-        diff.removed.push(k);
-      }
-    }
+    for (const [k, v] of sections) putSection(this.sections, diff, k, v);
+    dropSections(this.sections, diff, (k) => sections.has(k));
     const cd = (name: Collection, next: Map<string, Rec>) => {
       const d = diffCollection(this.coll[name], next);
       if (name !== "jobs") {

@@ -127,3 +127,26 @@ export function consoleSnapshotOf(
     ...(unknown.length ? { unknown_agents: unknown } : {}),
   };
 }
+
+/** Published top-level sections, each with its JSON (what the last diff sent). */
+export type SectionCopies = Map<string, { value: unknown; json: string }>;
+
+/** Puts section `k` into `diff.changes` and the copies when its JSON differs from what was published (the publisher's and the sharded stream's rule). */
+export function putSection(copies: SectionCopies, diff: DiffPayloadT, k: string, v: unknown): void {
+  const json = JSON.stringify(v);
+  const prev = copies.get(k);
+  if (!prev || prev.json !== json) {
+    (diff.changes as Rec)[k] = v;
+    copies.set(k, { value: v, json });
+  }
+}
+
+/** Drops the published sections that `keep` no longer has, listing them in `diff.removed`. */
+export function dropSections(copies: SectionCopies, diff: DiffPayloadT, keep: (k: string) => boolean): void {
+  for (const k of [...copies.keys()]) {
+    if (!keep(k)) {
+      copies.delete(k);
+      diff.removed.push(k);
+    }
+  }
+}
