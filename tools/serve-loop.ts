@@ -193,3 +193,29 @@ export function bindLoop(svc: ConsoleService, loop: ServeLoop): void {
     },
   });
 }
+
+/** What the serve options say about the loop (tools/serve.ts ServeOptions). */
+export interface LoopOptions {
+  ticks?: number | null;
+  ticksPerSecond?: number | null;
+  paused?: boolean;
+  onReached?: () => void;
+}
+
+/**
+ * The loop of a serve (a World's or a sharded world's): paused or not as asked, each tick's time
+ * to `onStep`, the console's pause/resume/speed/status bound to it, and its state (less the tick)
+ * published as the `loop` section through `addSection`, which the observer page shows.
+ */
+export function makeServeLoop(target: World | ServeTarget, o: LoopOptions, svc: ConsoleService, onStep: (ms: number) => void, addSection: (name: string, fn: () => unknown) => void): ServeLoop {
+  const loop = new ServeLoop(target, o.ticks ?? null, o.ticksPerSecond ?? null, o.onReached);
+  loop.paused = o.paused ?? false;
+  loop.onStep = onStep;
+  bindLoop(svc, loop);
+  addSection("loop", () => {
+    const { tick: _tick, ...rest } = loop.status();
+    void _tick;
+    return rest;
+  });
+  return loop;
+}

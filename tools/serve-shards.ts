@@ -19,7 +19,7 @@ import { TelemetryServer, FileSink } from "../systems/telemetry/index.ts";
 import { ServeMetrics } from "../systems/telemetry/metrics.ts";
 import { TelemetrySection } from "../systems/telemetry/config.ts";
 import { observerSite } from "./web.ts";
-import { ServeLoop, bindLoop, type ServeTarget } from "./serve-loop.ts";
+import { ServeLoop, makeServeLoop, type ServeTarget } from "./serve-loop.ts";
 import { ShardStream } from "./serve-shard-stream.ts";
 import { ShardConsole } from "./serve-shard-console.ts";
 import { SERVE_SHARD_HOST, SERVE_SHARD_HOST_MODULE, corePlugins, type BlockPayloads, type Published, type ServeRequest } from "./serve-shard-host.ts";
@@ -116,15 +116,7 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
     consoleQueue: () => svc.queued,
   });
   svc.audit = metrics.countingSink(svc.audit);
-  const loop = new ServeLoop(target, o.ticks ?? null, o.ticksPerSecond ?? null, o.onReached);
-  loop.paused = o.paused ?? false;
-  loop.onStep = (ms) => metrics.tickDone(ms);
-  bindLoop(svc, loop);
-  stream.addSection("loop", () => {
-    const { tick: _tick, ...rest } = loop.status();
-    void _tick;
-    return rest;
-  });
+  const loop = makeServeLoop(target, o, svc, (ms) => metrics.tickDone(ms), (name, fn) => stream.addSection(name, fn));
   const gateway = new ConsoleGateway(svc, tokens, o.gateway);
   const site = o.observer === false ? undefined : observerSite({ tokens });
   const metricsRoute = metrics.route({ tokens, public: o.metricsPublic });

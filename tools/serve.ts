@@ -31,7 +31,7 @@ import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import { bindSystems } from "./serve-bind.ts";
-import { ServeLoop, bindLoop } from "./serve-loop.ts";
+import { ServeLoop, makeServeLoop } from "./serve-loop.ts";
 
 // The bindings and the loop live beside this file; every name it exported is still exported here.
 export { bindSystems, ServeLoop };
@@ -156,17 +156,9 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeHandle> {
   // A neural policy loads asynchronously: before the loop's first tick.
   if (o.policy !== undefined || world.settings.runtime.policy.provider.startsWith("neural")) await preparePolicy(world, o.policy);
   if (o.checkpointRoot) await enablePolicyRelease(world, { checkpointRoot: resolve(o.checkpointRoot), adoptLive: o.adoptRelease ?? false });
-  const loop = new ServeLoop(world, o.ticks ?? null, o.ticksPerSecond ?? null, o.onReached);
-  loop.paused = o.paused ?? false;
-  loop.onStep = (ms) => metrics.tickDone(ms);
-  bindLoop(svc, loop);
-  // What the observer page shows beyond the world: the loop's state, and figures per town for its
-  // overview of many towns.
-  publisher.addSection("loop", () => {
-    const { tick: _tick, ...rest } = loop.status();
-    void _tick;
-    return rest;
-  });
+  // What the observer page shows beyond the world: the loop's state (a section), and figures per
+  // town for its overview of many towns.
+  const loop = makeServeLoop(world, o, svc, (ms) => metrics.tickDone(ms), (name, fn) => publisher.addSection(name, fn));
   publisher.townOverview = true;
   const gateway = new ConsoleGateway(svc, tokens, o.gateway);
   const site = o.observer === false ? undefined : observerSite({ tokens });
