@@ -13,6 +13,7 @@ import { needsCommands } from "./commands.ts";
 import { needsTelemetry } from "./telemetry.ts";
 import { needsObservations } from "./observations.ts";
 import { needsRewardTerms } from "./reward.ts";
+import { compileDecay, type DecayKernel } from "./decay-kernel.ts";
 
 /** The table and live columns of one world. Derived from config: not hashed, not snapshotted. */
 class NeedsState implements NeedsService {
@@ -42,6 +43,34 @@ class NeedsState implements NeedsService {
       for (let k = 0; k < cols.length; k++) cols[k] = this.source[this.table.list[k].name];
     }
     return cols;
+  }
+
+  /** The generated kernel and the columns it was made for (systems/needs/decay-kernel.ts). */
+  private kernel: DecayKernel | undefined;
+  private kernelFor: (Float32Array | undefined)[] = [];
+  private kernelScaled = false;
+  private noCodegen = false;
+
+  /** One decay pass. The generated kernel, remade when a column moved (the store grew). */
+  decay(spans: Int32Array, scaled: boolean): void {
+    const cols = this.columns();
+    const mults = scaled ? this.multipliers() : undefined;
+    if (!this.noCodegen && (this.kernel === undefined || scaled !== this.kernelScaled || this.moved(cols, mults))) {
+      this.kernel = compileDecay(cols, mults);
+      this.noCodegen = this.kernel === undefined;
+      this.kernelScaled = scaled;
+      this.kernelFor = mults === undefined ? [...cols] : [...cols, ...mults];
+    }
+    if (this.kernel !== undefined) this.kernel(spans, this.rates);
+    else if (mults !== undefined) decayNeedsScaled(spans, cols, this.rates, mults);
+    else decayNeeds(spans, cols, this.rates);
+  }
+
+  private moved(cols: readonly Float32Array[], mults: readonly (Float32Array | undefined)[] | undefined): boolean {
+    const was = this.kernelFor;
+    for (let k = 0; k < cols.length; k++) if (was[k] !== cols[k]) return true;
+    if (mults !== undefined) for (let k = 0; k < mults.length; k++) if (was[cols.length + k] !== mults[k]) return true;
+    return false;
   }
 
   /** Personality multiplier columns by need (undefined: the profile has none for it). */
@@ -94,8 +123,7 @@ export const needsPlugin = definePlugin({
       reads: ["needs.*.decay (rewards.decay_rates)", "features.behavior.reward_multipliers", "Personality.<need>_mult"],
       writes: ["Needs"],
       run({ spans, settings, state }) {
-        if (settings.features.behavior.reward_multipliers) decayNeedsScaled(spans, state.columns(), state.rates, state.multipliers());
-        else decayNeeds(spans, state.columns(), state.rates);
+        state.decay(spans, settings.features.behavior.reward_multipliers);
       },
     },
   ],

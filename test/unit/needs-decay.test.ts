@@ -4,6 +4,9 @@
 // of needs, with and without multiplier columns, and nothing outside the spans may change.
 import { describe, expect, it } from "vitest";
 import { decayNeeds, decayNeedsScaled } from "../../systems/needs/index.ts";
+import { compileDecay } from "../../systems/needs/decay-kernel.ts";
+import { Needs } from "../../components/needs.ts";
+import { makeWorld } from "../helpers/world.ts";
 
 const SIZE = 64;
 // Three runs of agents with gaps (objects) between them, as a world's spans are.
@@ -67,5 +70,35 @@ describe("need decay kernels", () => {
     decayNeeds(SPANS, cols, Float64Array.of(0.1, 0.2, 0, 0.01));
     expect([cols[0][1], cols[1][1], cols[2][1], cols[3][1]]).toEqual([Math.fround(0.5 - 0.1), Math.fround(0.5 - 0.2), 0.5, 0]);
     expect([cols[0][10], cols[3][10]]).toEqual([0.5, Math.fround(0.005)]);
+  });
+
+  it("a kernel generated for the columns decays exactly as one need at a time, with and without multipliers", () => {
+    for (let K = 1; K <= 7; K++) {
+      const rates = Array.from({ length: K }, (_, k) => 0.002 + 0.029 * k);
+      const plain = Array.from({ length: K }, (_, k) => column(K * 10 + k));
+      const expectedPlain = reference(plain, rates);
+      compileDecay(plain)!(SPANS, Float64Array.from(rates));
+      for (let k = 0; k < K; k++) expect(Array.from(plain[k]), `${K} needs, need ${k}`).toEqual(Array.from(expectedPlain[k]));
+      const cols = Array.from({ length: K }, (_, k) => column(K * 10 + k));
+      const mults = Array.from({ length: K }, (_, k) => (k % 3 === 1 ? undefined : column(100 + K * 10 + k).map((v) => 0.5 + v)));
+      const expected = reference(cols, rates, mults);
+      compileDecay(cols, mults)!(SPANS, Float64Array.from(rates));
+      for (let k = 0; k < K; k++) expect(Array.from(cols[k]), `${K} needs scaled, need ${k}`).toEqual(Array.from(expected[k]));
+    }
+  });
+
+  it("a world keeps decaying every agent after its columns grow and move", () => {
+    const world = makeWorld({ world: { agents_per_town: 2 } });
+    const before = world.columns(Needs).hunger;
+    world.step();
+    // Enough agents to make the store grow its columns (a new kernel for the new arrays).
+    const spawned: number[] = [];
+    for (let i = 0; i < 400; i++) spawned.push(world.spawnAgent(0));
+    const cols = world.columns(Needs);
+    expect(cols.hunger).not.toBe(before);
+    const eid = spawned[spawned.length - 1];
+    const was = cols.hunger[eid];
+    world.step();
+    expect(world.columns(Needs).hunger[eid]).toBeLessThan(was);
   });
 });
