@@ -1,7 +1,8 @@
 // Typed messages (events): declared once with `defineMessage`, sent by systems, read at phase
 // boundaries. A message sent in phase P of tick t is seen by every system exactly once: by
 // systems of later phases in tick t and of phases up to P in tick t+1. Storage is columnar
-// (one Float64Array per field) so sending allocates nothing once the buffers have grown.
+// (one Float64Array per field) so sending allocates nothing once the buffers have grown; a
+// buffer that a burst grew shrinks again once the burst is over (MessageChannel.settle).
 import { PHASES } from "./phases.ts";
 
 /** eid: an entity id; int/float: numbers; str: an interned string id (world.intern/text). */
@@ -33,6 +34,10 @@ export type MessageView<F extends MessageFields = MessageFields> = {
 } & { readonly [K in keyof F]: Float64Array };
 
 const NPHASE = PHASES.length;
+/** Messages a channel starts with room for, and the least it shrinks to. */
+const MIN_ROOM = 16;
+/** Tick starts in a row under an eighth full before a channel gives back room (see MessageChannel.settle). */
+export const SHRINK_AFTER = 32;
 
 /** One message type's buffer: [previous tick's messages][current tick's messages]. */
 export class MessageChannel<F extends MessageFields = MessageFields> {
@@ -45,7 +50,7 @@ export class MessageChannel<F extends MessageFields = MessageFields> {
   readonly view: MessageView<F>;
 
   constructor(readonly def: MessageDef<F>) {
-    this.cols = def.keys.map(() => new Float64Array(16));
+    this.cols = def.keys.map(() => new Float64Array(MIN_ROOM));
     this.view = { start: 0, end: 0, count: 0 } as MessageView<F>;
     this.bindView();
   }
@@ -82,6 +87,44 @@ export class MessageChannel<F extends MessageFields = MessageFields> {
     this.prevCount = this.len;
     this.prevOffsets.set(this.curOffsets);
     this.curOffsets.fill(0);
+    this.settle();
+  }
+
+  /** Ticks in a row that the buffer held under an eighth of its room (see settle). */
+  private quietTicks = 0;
+  /** The most messages held at a tick's start during those ticks. */
+  private quietPeak = 0;
+
+  /**
+   * Gives back the room of a burst (issue #19 memory: a world's 1M spawn messages kept a 34-byte-
+   * per-agent buffer for good): after SHRINK_AFTER tick starts in a row holding under an eighth
+   * of the room, the columns shrink to four times the most held then (a power of two, at least
+   * 16). At most one allocation per SHRINK_AFTER ticks, and none while the traffic fills them.
+   */
+  private settle(): void {
+    const room = this.cols[0]?.length ?? 0;
+    if (room <= MIN_ROOM || this.len * 8 >= room) {
+      this.quietTicks = 0;
+      this.quietPeak = 0;
+      return;
+    }
+    if (this.len > this.quietPeak) this.quietPeak = this.len;
+    if (++this.quietTicks < SHRINK_AFTER) return;
+    let n = MIN_ROOM;
+    while (n < this.quietPeak * 4) n *= 2;
+    if (n < room) {
+      this.cols = this.cols.map((c) => c.slice(0, n));
+      this.bindView();
+    }
+    this.quietTicks = 0;
+    this.quietPeak = 0;
+  }
+
+  /** Bytes held by the columns. */
+  bytes(): number {
+    let b = 0;
+    for (const c of this.cols) b += c.byteLength;
+    return b;
   }
 
   beginPhase(q: number): void {
