@@ -58,8 +58,7 @@ export class EmbeddingAllocator {
 
   ensure(n: number): void {
     if (n <= this.slotOf.length) return;
-    let cap = this.slotOf.length;
-    while (cap < n) cap *= 2;
+    const cap = Math.max(n, Math.ceil(this.slotOf.length * 1.25));
     const g = new Int32Array(cap).fill(-1);
     g.set(this.slotOf);
     this.slotOf = g;

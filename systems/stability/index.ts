@@ -95,12 +95,13 @@ export class StabilityState implements PersistentState, StabilityService {
     this.hasPerturbations = world.hasPlugin("perturbations");
     this.perTown = new PerTown(world.towns);
     this.hasObservations = world.hasPlugin("observations");
+    this.ensure(world.components.capacity);
   }
 
   ensure(n: number): void {
     if (n <= this.streak.length) return;
-    let cap = Math.max(16, this.streak.length);
-    while (cap < n) cap *= 2;
+    // Exact at first (the world's ids), then by a quarter: doubling from 16 left up to 2x slack (#19).
+    const cap = this.streak.length === 0 ? Math.max(16, n) : Math.max(n, Math.ceil(this.streak.length * 1.25));
     const s = new Int32Array(cap);
     s.set(this.streak);
     this.streak = s;
