@@ -123,9 +123,14 @@ function reviewQueue(ctx: EmploymentCtx): void {
 
   // 3. Agents at the absence threshold join the queue (0 = absences never queue anyone; the
   // original's `>= 0` would queue every agent).
+  // Only an absence recorded this tick raises absent_shifts_7d, so after a full pass (the first
+  // tick, after a load) only this tick's absent agents can newly qualify (issue #19).
   const threshold = cfg.max_absent_shifts;
-  for (let i = 0; threshold > 0 && i < agents.length; i++) {
-    const eid = agents[i];
+  const full = state.fullPass;
+  const n = full ? agents.length : state.absentNowN;
+  const absentNow = state.absentNow;
+  for (let i = 0; threshold > 0 && i < n; i++) {
+    const eid = full ? agents[i] : absentNow[i];
     if (E.exit_pending[eid] === 1 || E.absent_shifts_7d[eid] < threshold) continue;
     if (lifecycle[eid] === 1 && L.exit_reason[eid] !== ExitReason.None) continue;
     const deferred = state.deferAt[eid];

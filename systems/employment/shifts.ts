@@ -13,7 +13,7 @@ import { JobLate, ShiftAbsent, ShiftOnTime } from "../../components/messages.ts"
 import type { JobTable } from "../../components/jobs.ts";
 import { SpaceKey, type SpatialIndex } from "../../components/grid.ts";
 import type { ComponentDef, Columns } from "../../engine/component.ts";
-import { EmploymentState, ABSENCE_DAYS } from "./state.ts";
+import { EmploymentState, ABSENCE_DAYS, A_ABS, A_DIRTY } from "./state.ts";
 
 /** Sent once per shift when a worker who had started the shift leaves it (state left on_time/late). */
 export const ShiftDepartedEarly = defineMessage("shift_departed_early", { agent: "eid", job: "int" });
@@ -127,10 +127,35 @@ class ShiftPass {
     this.width = space ? space.width : 0;
   }
 
+  /**
+   * Which jobs are steady this tick: outside their window as they were last tick. An agent of a
+   * steady job that the last pass handled (no A_DIRTY) has nothing to change this tick but an
+   * absence expiring (A_ABS). Every job counts as not steady on a new day (the daily resets) and
+   * when the last pass was not last tick (the first tick, after a load).
+   */
+  private markSteady(): void {
+    const { state, outside, nJobs, tick } = this;
+    const full = this.newDay || state.passTick !== tick - 1;
+    const prevOut = state.prevOut;
+    const steady = state.steady;
+    for (let k = 0; k <= nJobs; k++) {
+      // Index nJobs: agents without a (known) job, always idle.
+      const out = k < nJobs ? outside[k] : S_IDLE;
+      steady[k] = !full && out >= 0 && prevOut[k] === out ? 1 : 0;
+      prevOut[k] = out;
+    }
+    state.passTick = tick;
+    state.fullPass = full;
+    state.absentNowN = 0;
+  }
+
   /** The loop over agents: per-day resets, absence pruning, then the shift window's state. */
   run(): void {
     const { tick, agents } = this.ctx;
     const { state, E, jobs, nJobs, outside, newDay, horizon } = this;
+    this.markSteady();
+    const steady = state.steady;
+    const attn = state.attn;
     // Columns read once per tick (nothing in this loop grows the store).
     const jobCol = E.job;
     const shiftState = E.shift_state;
@@ -147,13 +172,20 @@ class ShiftPass {
 
     for (let i = 0; i < agents.length; i++) {
       const eid = agents[i];
+      const job = jobCol[eid];
+      const a = attn[eid];
+      if (steady[job >= 0 && job < nJobs ? job : nJobs] === 1 && (a & A_DIRTY) === 0) {
+        // Nothing of this agent changes this tick but its absences expiring.
+        if (a !== 0) absent7d[eid] = state.pruneAbsences(eid, tick, horizon);
+        continue;
+      }
+      attn[eid] = a & A_ABS;
       if (newDay) {
         lateToday[eid] = 0;
         withheld[eid] = 0;
       }
       wageThisTick[eid] = 0;
       absent7d[eid] = absCount[eid] === 0 ? 0 : state.pruneAbsences(eid, tick, horizon);
-      const job = jobCol[eid];
       const prev = shiftState[eid];
 
       if (job < 0 || job >= nJobs) {
@@ -274,6 +306,7 @@ class ShiftPass {
         state.shiftAbsent++;
         state.addAbsence(eid, tick);
         E.absent_shifts_7d[eid] = state.absCount[eid];
+        state.noteAbsent(eid);
         send(ShiftAbsent, eid, job);
       }
     }

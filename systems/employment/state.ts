@@ -14,6 +14,11 @@ import { ticksPerDay, type DaySettings } from "../../engine/clock.ts";
 export const ABSENCE_SLOTS = 32;
 /** Absences count toward absent_shifts_7d for this many review windows ("days"). */
 export const ABSENCE_DAYS = 7;
+/** EmploymentState.attn bits: the agent must be looked at by the shifts pass even on a steady job. */
+export const A_DIRTY = 1;
+/** EmploymentState.attn: the agent keeps absences, which expire (absent_shifts_7d falls). */
+export const A_ABS = 2;
+
 /** Version of save()'s layout; load() refuses another (issue #19: absence rings resized). */
 export const EMPLOYMENT_STATE_VERSION = 2;
 
@@ -71,6 +76,23 @@ export class EmploymentState implements PersistentState, EmploymentService {
   deferAt: Int32Array;
   /** Tick the agent joined the exit queue. */
   enqueuedTick: Int32Array;
+  /**
+   * Not state (issue #19, shifts on events): A_DIRTY = spawned or given a job since the shifts
+   * pass last looked at it; A_ABS = keeps absences. An agent with neither, whose job is outside
+   * its window this tick as it was last tick, is skipped by the pass: nothing of it can change.
+   */
+  attn: Uint8Array;
+  /** Not state: each job's outside-the-window state last tick (index nJobs: agents without a job); -2 = unknown. */
+  prevOut: Int8Array;
+  /** Not state: 1 = the job's agents are outside the window this tick as last tick (per job, as prevOut). */
+  steady: Uint8Array;
+  /** Not state: the tick of the last shifts pass (-2 = none since build or load: the next pass looks at everyone). */
+  passTick = -2;
+  /** Not state: whether this tick's pass looked at every agent. */
+  fullPass = true;
+  /** Not state: agents given an absence this tick, in pass order (the exit queue's candidates). */
+  absentNow: Int32Array = new Int32Array(16);
+  absentNowN = 0;
 
   /** Day index (tick / exit_review_window) of the last daily reset of late ticks and withheld wages. */
   day = -1;
@@ -106,7 +128,20 @@ export class EmploymentState implements PersistentState, EmploymentService {
     this.manual = new Uint8Array(cap);
     this.deferAt = new Int32Array(cap).fill(-1);
     this.enqueuedTick = new Int32Array(cap);
+    this.attn = new Uint8Array(cap).fill(A_DIRTY);
+    this.prevOut = new Int8Array(this.jobs.names.length + 1).fill(-2);
+    this.steady = new Uint8Array(this.jobs.names.length + 1);
     this.wagesPaid = new Float64Array(world.towns);
+  }
+
+  /** Records that `eid` got an absence this tick (the exit queue looks at these agents). */
+  noteAbsent(eid: number): void {
+    if (this.absentNowN === this.absentNow.length) {
+      const a = new Int32Array(this.absentNow.length * 2);
+      a.set(this.absentNow);
+      this.absentNow = a;
+    }
+    this.absentNow[this.absentNowN++] = eid;
   }
 
   private outside = new Int8Array(0);
@@ -126,6 +161,8 @@ export class EmploymentState implements PersistentState, EmploymentService {
     }
     if (!this.world.has(eid, Employment)) this.world.addComponent(eid, Employment);
     this.world.columns(Employment).job[eid] = j;
+    this.ensure(eid + 1);
+    this.attn[eid] |= A_DIRTY;
   }
 
   /** Makes room for entity ids below `n` (at least a quarter more). */
@@ -148,6 +185,9 @@ export class EmploymentState implements PersistentState, EmploymentService {
     this.manual = grow(this.manual, c);
     this.deferAt = grow(this.deferAt, c, -1);
     this.enqueuedTick = grow(this.enqueuedTick, c);
+    const attn = new Uint8Array(c).fill(A_DIRTY);
+    attn.set(this.attn);
+    this.attn = attn;
   }
 
   /** Forgets an agent (spawn of a recycled id, removal, exit). */
@@ -159,11 +199,13 @@ export class EmploymentState implements PersistentState, EmploymentService {
     this.manual[eid] = 0;
     this.deferAt[eid] = -1;
     this.enqueuedTick[eid] = 0;
+    this.attn[eid] = A_DIRTY;
   }
 
   clearAbsences(eid: number): void {
     this.absCount[eid] = 0;
     this.absHead[eid] = 0;
+    this.attn[eid] &= ~A_ABS;
     this.releaseRing(eid);
   }
 
@@ -211,6 +253,7 @@ export class EmploymentState implements PersistentState, EmploymentService {
   addAbsence(eid: number, tick: number): void {
     const K = this.slots;
     const base = this.ring(eid);
+    this.attn[eid] |= A_ABS;
     const n = this.absCount[eid];
     if (n === K) {
       // Full: the oldest slot (head) is overwritten.
@@ -240,7 +283,10 @@ export class EmploymentState implements PersistentState, EmploymentService {
     }
     this.absCount[eid] = n;
     this.absHead[eid] = n === 0 ? 0 : head;
-    if (n === 0) this.releaseRing(eid);
+    if (n === 0) {
+      this.attn[eid] &= ~A_ABS;
+      this.releaseRing(eid);
+    }
     return n;
   }
 
@@ -340,6 +386,9 @@ export class EmploymentState implements PersistentState, EmploymentService {
     });
     this.queue = [...d.queue];
     this.manualOrder = [...d.manualOrder];
+    // The next shifts pass looks at every agent.
+    this.passTick = -2;
+    this.prevOut.fill(-2);
   }
 
   hash(h: StateHasher): void {
