@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { currentTensorBackend, initTensorBackend, parseBackendName } from "../engine/tensor.ts";
 import type { World } from "../engine/world.ts";
+import type { TimingClock } from "../engine/world-tick.ts";
 import { preparePolicy } from "../systems/policy/index.ts";
 import { createProgress } from "../tools/progress.ts";
 import { loadavg } from "node:os";
@@ -18,7 +19,8 @@ import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { corePlugins } from "../systems/index.ts";
 import { AGENTS_PER_SMALL_TOWN, buildBenchWorld, isLayout, LAYOUTS, MANY_TOWNS_CONFIG, type Layout } from "./layouts.ts";
 import { columnTable, memory, memoryFields, stateTable, type ColumnRow } from "./memory.ts";
-import { GcCounter, gcFields, latencyFields } from "./tick-stats.ts";
+import { attributionFields, cpuDelta, cpuLatencyFields, GcCounter, gcFields, latencyFields, type SlowContributor, type SlowTick, type SystemLatency } from "./tick-stats.ts";
+import { ticksPerDay } from "../engine/clock.ts";
 
 export type { ColumnRow };
 
@@ -38,6 +40,8 @@ export interface SimOptions {
   plugins?: readonly string[];
   /** The towns layout's config instead of many-towns.yaml (its own `plugins:` are loaded too). */
   config?: string;
+  /** What the per-system latency view and its slow ticks time: wall ms (default) or process CPU ms. */
+  clock?: TimingClock;
   quiet?: boolean;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
@@ -100,6 +104,23 @@ export interface SimResult {
   build_s: number;
   /** Milliseconds per tick of each system over the timed ticks, in schedule order. */
   system_ms: Record<string, number>;
+  /** CPU ms (this process, process.cpuUsage) of one timed tick: median, 99th percentile, their ratio. */
+  tick_cpu_ms_p50: number;
+  tick_cpu_ms_p99: number;
+  cpu_p99_over_p50: number;
+  /** What system_latency and slowest_ticks time: "wall" ms or process "cpu" ms (--clock). */
+  system_clock: TimingClock;
+  /** Ticks per simulated day of the world (tick_of_day of the slow ticks is tick mod this). */
+  ticks_per_day: number | null;
+  /** Each system's median, 99th percentile, largest and mean wall ms per timed tick, in schedule order. */
+  system_latency: SystemLatency[];
+  /**
+   * The slowest timed ticks (the top 1%: 5 to 100), slowest first: wall ms, the systems at least
+   * 0.25 ms over their own median in that tick, time outside the systems, GCs that started in it.
+   */
+  slowest_ticks: SlowTick[];
+  /** Over slowest_ticks: per system (and "(gc)", whose pauses are also inside a system's time), in how many it was over its median and by how much in all. */
+  slow_tick_contributors: SlowContributor[];
   /**
    * Every component column, membership flag array and town-state column with its element type
    * and bytes per agent (allocated capacity), largest first; plus the entity index.
@@ -225,7 +246,10 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     const rates = world.settings.rewards.decay_rates;
     const bare = bareDecay(agents, rates, world.settings.features.behavior.reward_multipliers);
     const progress = createProgress(label, ticks, { quiet: o.quiet });
-    world.enableTiming();
+    const clock = o.clock ?? "wall";
+    world.enableTiming(ticks, clock);
+    const tickStart = new Float64Array(ticks);
+    const tickCpu = new Float64Array(ticks);
     const heap0 = memory().heap;
     const gcs = new GcCounter();
     gcs.start();
@@ -236,9 +260,12 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     const cpu0 = process.cpuUsage();
     const start = performance.now();
     for (let i = 0; i < ticks; i++) {
+      const c = process.cpuUsage();
       const t = performance.now();
       world.step();
       const dt = performance.now() - t;
+      tickCpu[i] = cpuDelta(c);
+      tickStart[i] = t;
       tickTimes[i] = dt;
       tickMs += dt;
       steps += world.agents.length;
@@ -255,6 +282,8 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     const system_ms: Record<string, number> = {};
     for (const s of world.systemTimes()) system_ms[s.system] = round(s.ms / ticks, 4);
     const decayMs = system_ms["needs/decay"] ?? NaN;
+    const perTick = world.systemTickTimes()!;
+    const attribution = attributionFields({ tickMs: clock === "cpu" ? tickCpu : tickTimes, tickStart, ticks: perTick.ticks, systems: perTick.systems, ms: perTick.ms, gcs: gcs.events, ticksPerDay: ticksPerDay(world.settings) });
     const barePerTick = bareMs / ticks;
     return {
       agents,
@@ -270,6 +299,8 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       agent_steps_per_sec: Math.round((steps * 1000) / tickMs),
       ms_per_tick: round(ms, 4),
       ...latencyFields(tickTimes),
+      ...cpuLatencyFields(tickCpu),
+      system_clock: clock,
       cpu_ms_per_tick: round(Math.max(0, (cpu.user + cpu.system) / 1000 - bareMs) / ticks, 4),
       ...memoryFields(world, agents, before, after, ticked, bare.bytes),
       ...gcFields(g, ticks),
@@ -279,6 +310,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       bare_ms_per_tick: round(barePerTick, 4),
       build_s: round(buildS, 2),
       system_ms,
+      ...attribution,
       column_table: columnTable(world),
       state_table: stateTable(world),
     };
@@ -395,9 +427,11 @@ async function cli(): Promise<void> {
       shards: { type: "string" },
       plugin: { type: "string", multiple: true },
       config: { type: "string" },
+      clock: { type: "string" },
       quiet: { type: "boolean" },
     },
   });
+  if (values.clock !== undefined && values.clock !== "wall" && values.clock !== "cpu") throw new Error(`--clock: expected wall or cpu, got "${values.clock}"`);
   if (values.workers !== undefined) {
     if (values.layout !== "towns") throw new Error(`--workers: the ${values.layout} layout is one town (one block); use --layout towns`);
     const w = await runWorkersSim({
@@ -427,6 +461,7 @@ async function cli(): Promise<void> {
     seed: intArg("seed", values.seed),
     plugins: values.plugin,
     config: values.config,
+    clock: values.clock as TimingClock | undefined,
     quiet: values.quiet,
   });
   process.stdout.write(JSON.stringify(r) + "\n");

@@ -2,10 +2,10 @@
 // quantiles of the timed ticks and the GCs (perf_hooks entries) that started during them.
 import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 
-/** The q-quantile (0..1) of `xs` by the nearest-rank rule. */
-function quantile(xs: readonly number[], q: number): number {
+/** The q-quantile (0..1) of `xs` by the nearest-rank rule (NaN when empty). */
+export function quantile(xs: ArrayLike<number>, q: number): number {
   if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = Float64Array.from(xs).sort();
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 
@@ -22,9 +22,31 @@ export function latencyFields(tickTimes: Float64Array) {
   };
 }
 
+/** One garbage collection: when it started (performance.now() time), how long, which kind. */
+export interface GcEvent {
+  start: number;
+  ms: number;
+  kind: "major" | "minor" | "other";
+}
+
+/** CPU ms of this process since `since` (a process.cpuUsage() reading). */
+export function cpuDelta(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+}
+
+/** The CPU latency fields of a SimResult from the CPU ms of each timed tick. */
+export function cpuLatencyFields(tickCpu: Float64Array) {
+  const p50 = quantile(tickCpu, 0.5);
+  const p99 = quantile(tickCpu, 0.99);
+  return { tick_cpu_ms_p50: round(p50, 4), tick_cpu_ms_p99: round(p99, 4), cpu_p99_over_p50: round(p99 / p50, 3) };
+}
+
 /** GC entries (perf_hooks) started within [from, to], by kind. */
 export class GcCounter {
   private entries: PerformanceEntry[] = [];
+  /** The GCs counted by the last stop(), in order. */
+  events: GcEvent[] = [];
   private obs = new PerformanceObserver((list) => this.entries.push(...list.getEntries()));
   start(): void {
     this.obs.observe({ entryTypes: ["gc"] });
@@ -33,15 +55,18 @@ export class GcCounter {
   async stop(from: number, to: number): Promise<{ major: number; minor: number; ms: number }> {
     await new Promise((r) => setTimeout(r, 20));
     this.obs.disconnect();
+    this.events = [];
     let major = 0;
     let minor = 0;
     let ms = 0;
     for (const e of this.entries) {
       if (e.startTime < from || e.startTime > to) continue;
       const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? (e as unknown as { kind?: number }).kind;
-      if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) major++;
-      else if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) minor++;
+      const k = kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR ? "major" : kind === perfConstants.NODE_PERFORMANCE_GC_MINOR ? "minor" : "other";
+      if (k === "major") major++;
+      else if (k === "minor") minor++;
       ms += e.duration;
+      this.events.push({ start: e.startTime, ms: e.duration, kind: k });
     }
     return { major, minor, ms };
   }
@@ -60,4 +85,163 @@ export function gcFields(g: { major: number; minor: number; ms: number }, ticks:
 function round(x: number, d: number): number {
   const f = 10 ** d;
   return Math.round(x * f) / f;
+}
+
+/** Median, 99th percentile, largest and mean ms per tick of one system. */
+export interface SystemLatency {
+  system: string;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/**
+ * Each system's ms-per-tick quantiles from a per-tick record (World.systemTickTimes): `ms[r *
+ * systems.length + k]` is system k's ms in recorded tick r. In the given (schedule) order.
+ */
+export function systemLatency(systems: readonly string[], ms: Float64Array): SystemLatency[] {
+  const n = systems.length;
+  const rows = n === 0 ? 0 : Math.floor(ms.length / n);
+  const col = new Float64Array(rows);
+  return systems.map((system, k) => {
+    let sum = 0;
+    let max = 0;
+    for (let r = 0; r < rows; r++) {
+      const v = ms[r * n + k];
+      col[r] = v;
+      sum += v;
+      if (v > max) max = v;
+    }
+    return { system, p50: round(quantile(col, 0.5), 4), p99: round(quantile(col, 0.99), 4), max: round(max, 4), mean: round(rows ? sum / rows : NaN, 4) };
+  });
+}
+
+/** A system that took longer than its median in a slow tick: its ms, and by how much. */
+export interface SystemOver {
+  system: string;
+  ms: number;
+  over_p50: number;
+}
+
+/** One of the slowest ticks and what made it slow. */
+export interface SlowTick {
+  /** The tick's number (world.tick after it). */
+  tick: number;
+  /** Its tick of the simulated day (tick mod ticks per day), when the day length is known. */
+  tick_of_day?: number;
+  /** Wall ms of the whole tick, and how far above the median tick. */
+  ms: number;
+  over_p50: number;
+  /** Systems at least `minOverMs` above their own median in this tick, largest excess first. */
+  systems: SystemOver[];
+  /** Wall ms of the tick outside every system (message bookkeeping, end-of-tick tasks, listeners). */
+  outside_systems_ms: number;
+  /** GCs that started inside the tick ("minor", "major" ...) and their total pause (ms). */
+  gcs: string[];
+  gc_ms: number;
+}
+
+/** The inputs of slowestTicks: the timed ticks and the per-system record of the same ticks. */
+export interface TickRecord {
+  /** Wall ms of each timed tick. */
+  tickMs: ArrayLike<number>;
+  /** performance.now() when each timed tick began (for placing GCs); optional. */
+  tickStart?: ArrayLike<number>;
+  /** The tick number of each timed tick. */
+  ticks: ArrayLike<number>;
+  /** System names and their ms per tick: ms[r * systems.length + k] (row r = timed tick r). */
+  systems: readonly string[];
+  ms: Float64Array;
+  gcs?: readonly GcEvent[];
+  ticksPerDay?: number;
+}
+
+/**
+ * The `count` slowest ticks (wall ms), slowest first, each with the systems that were at least
+ * `minOverMs` over their own median in it, the time outside the systems and the GCs inside it.
+ */
+export function slowestTicks(rec: TickRecord, count: number, minOverMs = 0.25): SlowTick[] {
+  const n = rec.systems.length;
+  const rows = rec.tickMs.length;
+  const med = systemLatency(rec.systems, rec.ms).map((l) => l.p50);
+  const tickP50 = quantile(rec.tickMs, 0.5);
+  const order = Array.from({ length: rows }, (_, r) => r).sort((a, b) => rec.tickMs[b] - rec.tickMs[a] || a - b);
+  const out: SlowTick[] = [];
+  for (const r of order.slice(0, Math.max(0, count))) {
+    const systems: SystemOver[] = [];
+    let inSystems = 0;
+    for (let k = 0; k < n; k++) {
+      const v = rec.ms[r * n + k];
+      inSystems += v;
+      if (v - med[k] >= minOverMs) systems.push({ system: rec.systems[k], ms: round(v, 3), over_p50: round(v - med[k], 3) });
+    }
+    systems.sort((a, b) => b.over_p50 - a.over_p50);
+    const gcs: string[] = [];
+    let gcMs = 0;
+    if (rec.gcs && rec.tickStart) {
+      const t0 = rec.tickStart[r];
+      const t1 = t0 + rec.tickMs[r];
+      for (const g of rec.gcs) {
+        if (g.start < t0 || g.start > t1) continue;
+        gcs.push(g.kind);
+        gcMs += g.ms;
+      }
+    }
+    const tick = rec.ticks[r];
+    out.push({
+      tick,
+      ...(rec.ticksPerDay ? { tick_of_day: tick % rec.ticksPerDay } : {}),
+      ms: round(rec.tickMs[r], 3),
+      over_p50: round(rec.tickMs[r] - tickP50, 3),
+      systems,
+      outside_systems_ms: round(rec.tickMs[r] - inSystems, 3),
+      gcs,
+      gc_ms: round(gcMs, 3),
+    });
+  }
+  return out;
+}
+
+/** A contributor to the slow ticks: in how many it was over its median, and its summed excess. */
+export interface SlowContributor {
+  /** A system, or "(gc)" for collections inside the slow ticks. */
+  system: string;
+  ticks: number;
+  over_p50_ms: number;
+}
+
+/** Who made the slow ticks slow: per system (and GC), summed over `slow`, largest excess first. */
+export function slowContributors(slow: readonly SlowTick[]): SlowContributor[] {
+  const by = new Map<string, SlowContributor>();
+  const add = (system: string, ms: number) => {
+    const c = by.get(system) ?? { system, ticks: 0, over_p50_ms: 0 };
+    c.ticks++;
+    c.over_p50_ms += ms;
+    by.set(system, c);
+  };
+  for (const t of slow) {
+    for (const s of t.systems) add(s.system, s.over_p50);
+    if (t.gcs.length) add("(gc)", t.gc_ms);
+  }
+  return [...by.values()].map((c) => ({ ...c, over_p50_ms: round(c.over_p50_ms, 3) })).sort((a, b) => b.over_p50_ms - a.over_p50_ms || a.system.localeCompare(b.system));
+}
+
+/** Slow ticks listed by the bench: the top 1% (at or above the p99), at least 5, at most 100. */
+export function slowTickCount(ticks: number): number {
+  return Math.min(ticks, Math.min(100, Math.max(5, Math.ceil(ticks / 100))));
+}
+
+/**
+ * The per-system latency fields of a SimResult: each system's p50/p99/max/mean wall ms per tick,
+ * the slowest ticks with the systems over their median in them, and the summed contributors.
+ */
+export function attributionFields(rec: TickRecord) {
+  const slowest = slowestTicks(rec, slowTickCount(rec.tickMs.length));
+  return {
+    ticks_per_day: rec.ticksPerDay ?? null,
+    system_latency: systemLatency(rec.systems, rec.ms),
+    slowest_ticks: slowest,
+    slow_tick_contributors: slowContributors(slowest),
+  };
 }

@@ -1,14 +1,27 @@
 // The world's tick (World.step): every phase, every system in schedule order, then the tasks
-// deferred to the end of the tick and the tick listeners; optional timing per system.
+// deferred to the end of the tick and the tick listeners; optional timing per system (totals, and
+// with a row count each system's ms in each of the next ticks, for tick-latency attribution).
 import type { Phase } from "./phases.ts";
 import { SystemError } from "./world-types.ts";
 import type { RunnableSystem } from "./world-plugins.ts";
 import type { World } from "./world.ts";
 
+/** What per-system timing reads: the wall clock or this process's CPU time. */
+export type TimingClock = "wall" | "cpu";
+
+/** CPU ms of this process so far (user + system). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 /** Runs a world's ticks: its systems by phase, its end-of-tick tasks and listeners, its timing. */
 export class TickRunner {
-  /** Systems by phase index, in schedule order. */
+  /** Systems by phase index, in schedule order (set with setSystems). */
   systems: RunnableSystem[][] = [];
+  /** Index of each phase's first system in schedule order (flat index = phaseBase[p] + i). */
+  private phaseBase = new Int32Array(0);
+  private systemCount = 0;
   /** True while a tick runs. */
   inTick = false;
   /** The current phase index while a tick runs. */
@@ -16,8 +29,30 @@ export class TickRunner {
   /** Deferred to the end of the current tick (World.atTickEnd). */
   tickEndTasks: (() => void)[] = [];
   private readonly tickListeners: ((w: World) => void)[] = [];
-  /** Milliseconds spent in each system since timing was enabled, by system name. */
-  private timing: Map<string, number> | undefined;
+  /** Milliseconds spent in each system since timing was enabled, by flat schedule index. */
+  private timing: Float64Array | undefined;
+  /** Per-tick record (enableTiming(rows)): ms of system k in recorded tick r at [r * systemCount + k]. */
+  private tickLog: Float64Array | undefined;
+  /** The tick number of each recorded row, and the rows filled. */
+  private tickLogTicks = new Int32Array(0);
+  private tickLogRows = 0;
+  /** Timing reads process CPU time instead of the wall clock. */
+  private cpuClock = false;
+
+  /** Sets the schedule (systems by phase index). */
+  setSystems(systems: RunnableSystem[][]): void {
+    this.systems = systems;
+    this.phaseBase = new Int32Array(systems.length);
+    let n = 0;
+    for (let p = 0; p < systems.length; p++) {
+      this.phaseBase[p] = n;
+      n += systems[p].length;
+    }
+    this.systemCount = n;
+    this.timing = undefined;
+    this.tickLog = undefined;
+    this.tickLogRows = 0;
+  }
 
   /** Where a tick split by stepTo() stopped: the phase, the index of the system not yet run, the tick. */
   private paused: { p: number; i: number; tick: number } | undefined;
@@ -61,7 +96,12 @@ export class TickRunner {
    */
   private runFrom(world: World, tick: number, p0: number, i0: number, resumed: boolean, stopP: number, stopI: number): void {
     this.inTick = true;
-    if (!resumed) world.messages.beginTick();
+    if (!resumed) {
+      world.messages.beginTick();
+      // A row left part-filled by a tick that threw starts over.
+      const log = this.tickLog;
+      if (log !== undefined && this.tickLogRows < this.tickLogTicks.length) log.fill(0, this.tickLogRows * this.systemCount, (this.tickLogRows + 1) * this.systemCount);
+    }
     let sys: RunnableSystem | undefined;
     try {
       for (let p = p0; p < this.systems.length; p++) {
@@ -79,16 +119,13 @@ export class TickRunner {
           ctx.agents = world.agents;
           ctx.spans = world.spans;
           if (this.timing === undefined) sys.def.run(ctx);
-          else {
-            const t0 = performance.now();
-            sys.def.run(ctx);
-            this.timing.set(sys.name, (this.timing.get(sys.name) ?? 0) + performance.now() - t0);
-          }
+          else this.runTimed(sys, this.phaseBase[p] + i);
         }
       }
       sys = undefined;
       world.messages.endTick();
       world.tick = tick;
+      if (this.tickLog !== undefined && this.tickLogRows < this.tickLogTicks.length) this.tickLogTicks[this.tickLogRows++] = tick;
     } catch (err) {
       if (sys) throw new SystemError(sys.name, tick, sys.phase, err);
       throw err;
@@ -103,16 +140,56 @@ export class TickRunner {
     for (let i = 0; i < this.tickListeners.length; i++) this.tickListeners[i](world);
   }
 
-  /** Starts (or restarts) recording the time each system takes. */
-  enableTiming(): void {
-    this.timing = new Map();
+  /** Runs one system, adding its ms to its total (and to the current tick's row when recording). */
+  private runTimed(sys: RunnableSystem, k: number): void {
+    const cpu = this.cpuClock;
+    const t0 = cpu ? cpuMs() : performance.now();
+    sys.def.run(sys.ctx);
+    const dt = (cpu ? cpuMs() : performance.now()) - t0;
+    this.timing![k] += dt;
+    const log = this.tickLog;
+    if (log !== undefined && this.tickLogRows < this.tickLogTicks.length) log[this.tickLogRows * this.systemCount + k] += dt;
+  }
+
+  /**
+   * Starts (or restarts) recording the time each system takes; with `rows` > 0 also each system's
+   * ms in each of the next `rows` completed ticks (systemTickTimes), allocated here, once.
+   * `clock`: wall-clock ms (performance.now), or the process's CPU ms (process.cpuUsage: user +
+   * system of all its threads, microsecond steps), which other processes on the core do not inflate.
+   */
+  enableTiming(rows = 0, clock: TimingClock = "wall"): void {
+    if (!Number.isInteger(rows) || rows < 0) throw new RangeError(`enableTiming: rows must be a non-negative integer, got ${rows}`);
+    if (clock !== "wall" && clock !== "cpu") throw new RangeError(`enableTiming: clock must be "wall" or "cpu", got "${String(clock)}"`);
+    this.cpuClock = clock === "cpu";
+    this.timing = new Float64Array(this.systemCount);
+    this.tickLog = rows > 0 ? new Float64Array(rows * this.systemCount) : undefined;
+    this.tickLogTicks = new Int32Array(rows);
+    this.tickLogRows = 0;
+  }
+
+  /** The system names in schedule order (the flat index of systemTickTimes' columns). */
+  systemNames(): string[] {
+    const out: string[] = [];
+    for (const list of this.systems) for (const s of list) out.push(s.name);
+    return out;
   }
 
   /** Milliseconds per system since enableTiming, in schedule order. */
   systemTimes(): { system: string; phase: Phase; ms: number }[] {
     const out: { system: string; phase: Phase; ms: number }[] = [];
-    for (const list of this.systems) for (const s of list) out.push({ system: s.name, phase: s.phase, ms: this.timing?.get(s.name) ?? 0 });
+    let k = 0;
+    for (const list of this.systems) for (const s of list) out.push({ system: s.name, phase: s.phase, ms: this.timing?.[k++] ?? 0 });
     return out;
+  }
+
+  /**
+   * The per-tick record since enableTiming(rows): `ms[r * systems.length + k]` is system k's ms
+   * in the tick numbered `ticks[r]` (only completed ticks, at most `rows`). Undefined without rows.
+   */
+  systemTickTimes(): { systems: string[]; ticks: Int32Array; ms: Float64Array } | undefined {
+    if (this.tickLog === undefined) return undefined;
+    const rows = this.tickLogRows;
+    return { systems: this.systemNames(), ticks: this.tickLogTicks.slice(0, rows), ms: this.tickLog.slice(0, rows * this.systemCount) };
   }
 
   /** Calls `fn` after every completed tick. Returns an unsubscribe. */

@@ -19,7 +19,7 @@ import { PluginStates, loadPlugin, pluginStreamName, type PluginRuntime, type Ru
 import { hashWorldState } from "./world-hash.ts";
 import { AgentList } from "./agent-list.ts";
 import { AgentIds, checkUidRange } from "./agent-ids.ts";
-import { TickRunner } from "./world-tick.ts";
+import { TickRunner, type TimingClock } from "./world-tick.ts";
 
 // The world's parts live beside it; every name it exported is still exported here.
 export { SystemError, pluginStreamName };
@@ -44,6 +44,9 @@ export class World {
   private plugs = new PluginStates();
   /** Live agents (and their runs of ids), rebuilt when agents come or go. */
   private agentList = new AgentList();
+  /** Its views as of the last rebuild, made once per rebuild (every system of a tick reads both). */
+  private agentsView: Int32Array = new Int32Array(0);
+  private spansView: Int32Array = new Int32Array(0);
   /** Agent uids, the live uid -> entity index and agents' names (engine/agent-ids.ts). */
   private ids!: AgentIds;
   private interned: string[] = [];
@@ -105,7 +108,7 @@ export class World {
     this.readyHooks = this.runtimes.filter((r) => r.plugin.onAgentReady);
     this.removeHooks = this.runtimes.filter((r) => r.plugin.onAgentRemove);
     this.schedule = resolveSchedule(all);
-    this.ticker.systems = PHASES.map((p) => this.schedule[p]);
+    this.ticker.setSystems(PHASES.map((p) => this.schedule[p]));
     for (const s of all) s.ctx.phase = phaseIndex(s.phase);
     for (const { plugin, ctx } of this.runtimes) {
       if (plugin.setup) {
@@ -156,9 +159,18 @@ export class World {
     for (let i = 0; i < n; i++) this.step();
   }
 
-  /** Starts (or restarts) recording the time each system takes (for benchmarks and --profile). */
-  enableTiming(): void {
-    this.ticker.enableTiming();
+  /**
+   * Starts (or restarts) recording the time each system takes (for benchmarks and --profile);
+   * with `rows` also each system's ms in each of the next `rows` ticks (systemTickTimes);
+   * `clock` "cpu" times with process CPU time instead of the wall clock.
+   */
+  enableTiming(rows = 0, clock: TimingClock = "wall"): void {
+    this.ticker.enableTiming(rows, clock);
+  }
+
+  /** Each system's ms per recorded tick since enableTiming(rows) (engine/world-tick.ts), or undefined. */
+  systemTickTimes(): { systems: string[]; ticks: Int32Array; ms: Float64Array } | undefined {
+    return this.ticker.systemTickTimes();
   }
 
   /** Milliseconds per system since enableTiming, in schedule order. */
@@ -197,7 +209,7 @@ export class World {
   /** Live agents of every town, in entity order (a view; do not keep it across structural changes). */
   get agents(): Int32Array {
     if (this.agentList.dirty) this.rebuildAgents();
-    return this.agentList.agents();
+    return this.agentsView;
   }
 
   /**
@@ -206,11 +218,13 @@ export class World {
    */
   get spans(): Int32Array {
     if (this.agentList.dirty) this.rebuildAgents();
-    return this.agentList.spans();
+    return this.spansView;
   }
 
   private rebuildAgents(): void {
     this.agentList.rebuild(this.maxEntityId(), this.components.flags(Agent));
+    this.agentsView = this.agentList.agents();
+    this.spansView = this.agentList.spans();
   }
 
   /** The largest entity id ever handed out. */

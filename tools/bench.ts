@@ -38,6 +38,7 @@ export const BENCH_SPEC = {
     shards: { ...FLAG.shards, help: "blocks of towns with --workers (default: the towns, at most 64)" },
     config: { ...FLAG.config, help: "the towns layout's config instead of configs/many-towns.yaml (towns of 8 agents); its plugins: are loaded" },
     plugin: { ...FLAG.plugin, help: "load a plug-in module (a file, or a package name) beside the core plug-ins, in every size's world (and every worker); repeatable" },
+    clock: { kind: "string", choices: ["wall", "cpu"], default: "wall", help: "what the per-system latency view (system_latency, slowest_ticks) times: wall ms, or this process's CPU ms (a loaded machine). tick_ms_p50/p99 are wall ms either way" },
     json: FLAG.json,
     quiet: FLAG.quiet,
   },
@@ -84,6 +85,7 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
   }
 
   const layout: Layout = values.layout;
+  const clock = v.clock === "cpu" ? "cpu" : "wall";
   if (v.workers !== undefined) return benchWorkers(v.workers, sizes, { ...values, ticks, warmup, seed, shards: v.shards, plugins, config }, out, progress);
   if (v.shards !== undefined) throw new UsageError("--shards: only with --workers");
   const results: SimResult[] = [];
@@ -91,7 +93,7 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
   for (const agents of sizes) {
     progress(`bench: ${agents.toLocaleString("en-US")} agents, layout ${layout}, policy ${values.policy}${values["in-process"] ? " (in this process)" : ""}`);
     if (values["in-process"]) {
-      results.push(await runSim({ agents, layout, ticks, warmup, policy: values.policy, backend, seed, plugins, config, quiet: values.quiet, log: progress }));
+      results.push(await runSim({ agents, layout, ticks, warmup, policy: values.policy, backend, seed, plugins, config, clock, quiet: values.quiet, log: progress }));
       continue;
     }
     const args = ["--agents", String(agents), "--layout", layout, "--policy", values.policy];
@@ -101,6 +103,7 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
     if (seed !== undefined) args.push("--seed", String(seed));
     for (const p of plugins) args.push("--plugin", p);
     if (config !== undefined) args.push("--config", config);
+    if (clock !== "wall") args.push("--clock", clock);
     if (values.quiet) args.push("--quiet");
     const r = await runChild<SimResult>(SCRIPTS.sim, args, progress);
     if (r.ok) results.push(r.value!);
