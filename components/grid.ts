@@ -24,13 +24,20 @@ function tileArray(slots: number, n: number): TileArray {
   return slots < 0xff ? new Uint8Array(n) : slots < 0xffff ? new Uint16Array(n) : new Uint32Array(n);
 }
 
+/** Largest slot + 1 that a packed tile's nibble holds (towns of up to 15 agents and objects). */
+const NIBBLE_MAX = 15;
+
 /**
  * The per-tile arrays hold town-local slot numbers, not entity ids (issue #19: 2 bytes per tile
  * in towns of up to 254 members instead of 8): every placed agent and every object holds a slot
  * in its town's member table (`members[town * slots + slot] = entity`), and a tile stores
  * slot + 1 (0 = none). The table starts at the world's entities per town (rounded up to a power
  * of two) and doubles for a town that needs more, widening the tile arrays' type past 254 and
- * 65,534 members. Slots are storage only: the state hash and snapshots see entity ids.
+ * 65,534 members. In worlds of towns of up to 15 members (8 agents and 5 objects in the bench's
+ * towns) both per-tile numbers share one byte (`packed`: the head in the low nibble, the object in
+ * the high one; issue #19: 1 byte per tile instead of 2, 32 bytes per agent on 16x16 towns of 8);
+ * the first slot beyond 15 in any town unpacks them into two arrays. Slots are storage only: the
+ * state hash and snapshots see entity ids.
  */
 export class SpatialIndex implements PersistentState {
   readonly cells: number;
@@ -43,10 +50,15 @@ export class SpatialIndex implements PersistentState {
   private freeHead: Int32Array;
   /** Each entity's slot in its town's table, -1 = none (index: entity). */
   private slotOf: Int32Array;
-  /** Slot + 1 of the first agent on each tile (index town*cells + y*width + x), 0 = none. */
+  /**
+   * Slot + 1 of the first agent on each tile (index town*cells + y*width + x), 0 = none; when
+   * `packed`, the low nibble of each byte (and `object` is the same array).
+   */
   private head: TileArray;
-  /** Slot + 1 of the object on each tile, 0 = none (one object per tile). */
+  /** Slot + 1 of the object on each tile, 0 = none (one object per tile); the high nibble when packed. */
   private object: TileArray;
+  /** Head and object share one byte per tile (see the class comment). */
+  private packed: boolean;
   /** Next / previous agent on the same tile (index: entity). */
   next: Int32Array;
   prev: Int32Array;
@@ -71,8 +83,9 @@ export class SpatialIndex implements PersistentState {
     this.members = new Int32Array(towns * slots);
     this.top = new Int32Array(towns);
     this.freeHead = new Int32Array(towns);
+    this.packed = Math.ceil(capacity / towns) <= NIBBLE_MAX;
     this.head = tileArray(slots, towns * this.cells);
-    this.object = tileArray(slots, towns * this.cells);
+    this.object = this.packed ? this.head : tileArray(slots, towns * this.cells);
     this.next = new Int32Array(capacity);
     this.prev = new Int32Array(capacity);
     this.tileOf = new Int32Array(capacity).fill(-1);
@@ -98,19 +111,54 @@ export class SpatialIndex implements PersistentState {
 
   /** The first agent on tile `t` (then follow `next`), 0 = none. */
   headAt(t: number): number {
-    const s = this.head[t];
+    const s = this.packed ? this.head[t] & 15 : this.head[t];
     return s === 0 ? 0 : this.members[((t / this.cells) | 0) * this.slots + s - 1];
   }
 
   /** The object on tile `t`, 0 = none. */
   objectOn(t: number): number {
-    const s = this.object[t];
+    const s = this.packed ? this.head[t] >> 4 : this.object[t];
     return s === 0 ? 0 : this.members[((t / this.cells) | 0) * this.slots + s - 1];
+  }
+
+  /** Sets tile `t`'s head (slot + 1, 0 = none). */
+  private setHead(t: number, v: number): void {
+    if (this.packed) this.head[t] = (this.head[t] & 0xf0) | v;
+    else this.head[t] = v;
+  }
+
+  /** Sets tile `t`'s object (slot + 1, 0 = none). */
+  private setObject(t: number, v: number): void {
+    if (this.packed) this.head[t] = (this.head[t] & 0x0f) | (v << 4);
+    else this.object[t] = v;
+  }
+
+  /** Whether head and object share one byte per tile (towns of up to 15 members). */
+  get packedTiles(): boolean {
+    return this.packed;
+  }
+
+  /** Splits packed tiles into a head array and an object array (a slot beyond 15 was needed). */
+  private unpack(): void {
+    if (!this.packed) return;
+    const both = this.head;
+    const head = tileArray(this.slots, both.length);
+    const object = tileArray(this.slots, both.length);
+    for (let t = 0; t < both.length; t++) {
+      const b = both[t];
+      if (b === 0) continue;
+      head[t] = b & 15;
+      object[t] = b >> 4;
+    }
+    this.head = head;
+    this.object = object;
+    this.packed = false;
   }
 
   /** Bytes of the per-tile arrays and the member table (for memory reports). */
   tileBytes(): number {
-    return this.head.byteLength + this.object.byteLength + this.members.byteLength + this.top.byteLength + this.freeHead.byteLength + this.slotOf.byteLength;
+    const tiles = this.packed ? this.head.byteLength : this.head.byteLength + this.object.byteLength;
+    return tiles + this.members.byteLength + this.top.byteLength + this.freeHead.byteLength + this.slotOf.byteLength;
   }
 
   /** A slot in `town`'s table for `eid` (its present one when it has one there). */
@@ -126,6 +174,7 @@ export class SpatialIndex implements PersistentState {
     } else {
       if (this.top[town] === this.slots) this.widen();
       s = this.top[town]++;
+      if (s >= NIBBLE_MAX) this.unpack();
     }
     this.members[town * this.slots + s] = eid;
     this.slotOf[eid] = s;
@@ -151,6 +200,7 @@ export class SpatialIndex implements PersistentState {
 
   /** Doubles every town's slots (same slot numbers), widening the tile arrays when needed. */
   private widen(): void {
+    this.unpack();
     const old = this.slots;
     const slots = old * 2;
     const members = new Int32Array(this.towns * slots);
@@ -187,7 +237,7 @@ export class SpatialIndex implements PersistentState {
     this.next[eid] = head;
     this.prev[eid] = 0;
     if (head !== 0) this.prev[head] = eid;
-    this.head[t] = s + 1;
+    this.setHead(t, s + 1);
     this.tileOf[eid] = t;
   }
 
@@ -206,7 +256,7 @@ export class SpatialIndex implements PersistentState {
     const n = this.next[eid];
     const p = this.prev[eid];
     if (p !== 0) this.next[p] = n;
-    else this.head[t] = n === 0 ? 0 : this.slotOf[n] + 1;
+    else this.setHead(t, n === 0 ? 0 : this.slotOf[n] + 1);
     if (n !== 0) this.prev[n] = p;
     this.next[eid] = 0;
     this.prev[eid] = 0;
@@ -229,7 +279,8 @@ export class SpatialIndex implements PersistentState {
       const o = this.objectOn(t);
       if (o !== 0) this.leave(o, (t / this.cells) | 0);
     }
-    this.object.fill(0);
+    if (this.packed) for (let t = 0; t < this.head.length; t++) this.head[t] &= 0x0f;
+    else this.object.fill(0);
     this.fields.clear();
     this.dirty.fill(1);
   }
@@ -237,7 +288,7 @@ export class SpatialIndex implements PersistentState {
   /** The agents on each tile, in list order (objects and distance fields are rebuilt on load). */
   save(): unknown {
     const tileHead = new Int32Array(this.head.length);
-    for (let t = 0; t < tileHead.length; t++) if (this.head[t] !== 0) tileHead[t] = this.headAt(t);
+    for (let t = 0; t < tileHead.length; t++) tileHead[t] = this.headAt(t);
     return {
       towns: this.towns,
       width: this.width,
@@ -270,7 +321,7 @@ export class SpatialIndex implements PersistentState {
     this.head.fill(0);
     this.object.fill(0);
     for (let eid = 0; eid < n; eid++) if (this.tileOf[eid] >= 0) this.join(eid, (this.tileOf[eid] / this.cells) | 0);
-    for (let t = 0; t < d.tileHead.length; t++) if (d.tileHead[t] !== 0) this.head[t] = this.slotOf[d.tileHead[t]] + 1;
+    for (let t = 0; t < d.tileHead.length; t++) if (d.tileHead[t] !== 0) this.setHead(t, this.slotOf[d.tileHead[t]] + 1);
     this.objectTypes = d.objectTypes;
     this.fields.clear();
     this.dirty = new Uint8Array(this.towns * d.objectTypes).fill(1);
@@ -278,8 +329,9 @@ export class SpatialIndex implements PersistentState {
 
   hash(h: StateHasher): void {
     const head = this.head;
+    const mask = this.packed ? 15 : -1;
     for (let t = 0; t < head.length; t++) {
-      if (head[t] === 0) continue;
+      if ((head[t] & mask) === 0) continue;
       h.u32(t);
       for (let a = this.headAt(t); a !== 0; a = this.next[a]) h.u32(a);
     }
@@ -289,7 +341,7 @@ export class SpatialIndex implements PersistentState {
   placeObject(eid: number, town: number, x: number, y: number, type: number): void {
     this.ensure(eid + 1);
     const t = this.tile(town, x, y);
-    this.object[t] = this.join(eid, town) + 1;
+    this.setObject(t, this.join(eid, town) + 1);
     this.markDirty(town, type);
   }
 
@@ -297,7 +349,7 @@ export class SpatialIndex implements PersistentState {
     const t = this.tile(town, x, y);
     const o = this.objectOn(t);
     if (o !== 0) this.leave(o, town);
-    this.object[t] = 0;
+    this.setObject(t, 0);
     this.markDirty(town, type);
   }
 

@@ -1,8 +1,11 @@
 // Issue #19's sizing rules: a message buffer that a burst grew gives the room back once the
-// burst is over (and never while the traffic fills it), the read views follow the new columns.
+// burst is over (and never while the traffic fills it), the read views follow the new columns;
+// the spatial index keeps a tile's head and object in one byte in towns of up to 15 members.
 import { describe, expect, it } from "vitest";
 import { MessageChannel, SHRINK_AFTER, defineMessage } from "../../engine/message.ts";
 import { PHASES } from "../../engine/phases.ts";
+import { SpatialIndex } from "../../components/grid.ts";
+import { StateHasher } from "../../engine/hash.ts";
 
 const Ping = defineMessage("ping", { agent: "eid", amount: "float" });
 
@@ -50,5 +53,73 @@ describe("MessageChannel sizing", () => {
       tick(ch, 5000);
     }
     expect(ch.cols).toBe(cols);
+  });
+});
+
+describe("SpatialIndex tile packing", () => {
+  /** The same moves on any index: 3 towns of 4x4, objects and agents placed, moved and removed. */
+  const script = (ix: SpatialIndex, extra: number) => {
+    let eid = 1;
+    for (let town = 0; town < 3; town++) for (let k = 0; k < 5; k++) ix.placeObject(eid++, town, k % 4, (k * 3) % 4, k % 2);
+    const agents: number[] = [];
+    for (let town = 0; town < 3; town++) for (let k = 0; k < 8 + (town === 1 ? extra : 0); k++) {
+      ix.place(eid, town, (k * 5) % 4, (k * 7) % 4);
+      agents.push(eid++);
+    }
+    for (let i = 0; i < agents.length; i += 3) ix.place(agents[i], (i / 3) % 3, 3 - (i % 4), i % 4);
+    for (let i = 1; i < agents.length; i += 5) ix.unplace(agents[i]);
+    ix.removeObject(2, 1, 3, 1);
+    return ix;
+  };
+  const view = (ix: SpatialIndex) => {
+    const out: number[][] = [];
+    for (let town = 0; town < 3; town++) for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) {
+      const row = [ix.objectAt(town, x, y)];
+      for (let a = ix.agentsAt(town, x, y); a !== 0; a = ix.next[a]) row.push(a);
+      out.push(row);
+    }
+    return out;
+  };
+  const hash = (ix: SpatialIndex) => {
+    const h = new StateHasher();
+    ix.hash(h);
+    return h.digest();
+  };
+
+  it("packs head and object in one byte per tile in towns of up to 15 members, and lists the same as two arrays", () => {
+    const packed = script(new SpatialIndex(3, 4, 4, 3 * 13 + 1), 0);
+    const wide = script(new SpatialIndex(3, 4, 4, 3 * 64), 0);
+    expect(packed.packedTiles).toBe(true);
+    expect(wide.packedTiles).toBe(false);
+    expect(view(packed)).toEqual(view(wide));
+    expect(hash(packed)).toBe(hash(wide));
+    const heads = (ix: SpatialIndex) => (ix.save() as { tileHead: Int32Array }).tileHead;
+    expect(heads(packed)).toEqual(heads(wide));
+    // The member tables differ in size; the per-tile part is one byte a tile against two.
+    const tiles = 3 * 16;
+    expect(wide.tileBytes() - packed.tileBytes()).toBeGreaterThanOrEqual(tiles);
+  });
+
+  it("unpacks when a town needs a 16th slot, keeping every tile's agents and object", () => {
+    const grown = script(new SpatialIndex(3, 4, 4, 3 * 13 + 1), 10);
+    const wide = script(new SpatialIndex(3, 4, 4, 3 * 64), 10);
+    expect(grown.packedTiles).toBe(false);
+    expect(view(grown)).toEqual(view(wide));
+    expect(hash(grown)).toBe(hash(wide));
+  });
+
+  it("restores a saved index into a packed one with the same lists", () => {
+    const src = script(new SpatialIndex(3, 4, 4, 3 * 64), 0);
+    const dst = new SpatialIndex(3, 4, 4, 3 * 13 + 1);
+    dst.load(src.save());
+    expect(dst.packedTiles).toBe(true);
+    for (let town = 0; town < 3; town++) for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) {
+      const a: number[] = [];
+      const b: number[] = [];
+      for (let e = src.agentsAt(town, x, y); e !== 0; e = src.next[e]) a.push(e);
+      for (let e = dst.agentsAt(town, x, y); e !== 0; e = dst.next[e]) b.push(e);
+      expect(b).toEqual(a);
+    }
+    expect(hash(dst)).toBe(hash(src));
   });
 });
