@@ -120,24 +120,23 @@ export const lifecyclePlugin = definePlugin({
       run({ world, agents, settings, state, components: { Lifecycle: L, Needs: N, Wallet: W, Employment: E } }) {
         if (settings.features.systems.lifecycle !== "on") return;
         const cfg = settings.lifecycle;
-        const hasWallet = world.components.flags(Wallet);
-        const faint = cfg.faint_hunger;
-        const grace = cfg.unemployment_grace_ticks;
-        const mortality = state.mortality;
         // A perturbation (blackout, outage) defers faints in its town while it lasts (TownEconomy.suppress_exit).
         const hold = world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy).suppress_exit : undefined;
-        const townOf = world.columns(Town).id;
-        for (let i = 0; i < agents.length; i++) {
-          const eid = agents[i];
-          if (hasWallet[eid] === 1) {
-            if (W.money[eid] <= 0 && E.wage_this_tick[eid] <= 0) {
-              if (L.broke_ticks[eid] < 0xffff) L.broke_ticks[eid]++;
-            } else L.broke_ticks[eid] = 0;
-          }
-          if (L.exit_reason[eid] !== ExitReason.None) continue;
-          if (mortality && N.hunger[eid] <= faint && !(hold !== undefined && hold[townOf[eid]] === 1)) L.exit_reason[eid] = ExitReason.Faint;
-          else if (L.broke_ticks[eid] >= grace) L.exit_reason[eid] = ExitReason.Unemployment;
-        }
+        exitsKernel(
+          agents,
+          world.components.flags(Wallet),
+          W.money,
+          E.wage_this_tick,
+          L.broke_ticks,
+          L.exit_reason,
+          N.hunger,
+          world.columns(Town).id,
+          hold ?? NO_HOLD,
+          hold !== undefined ? 1 : 0,
+          state.mortality ? 1 : 0,
+          cfg.faint_hunger,
+          cfg.unemployment_grace_ticks,
+        );
       },
     },
     {
@@ -155,8 +154,7 @@ export const lifecyclePlugin = definePlugin({
         // 1. Agents leaving this tick, collected first: removal and spawning change the agent list.
         if (state.leaving.length < agents.length) state.leaving = new Int32Array(agents.length * 2);
         const leaving = state.leaving;
-        let n = 0;
-        for (let i = 0; i < agents.length; i++) if (L.exit_reason[agents[i]] !== ExitReason.None) leaving[n++] = agents[i];
+        const n = collectLeaving(agents, L.exit_reason, leaving);
 
         // 2. Announce, schedule the replacement, remove.
         const town = world.columns(Town).id;
@@ -191,6 +189,81 @@ export const lifecyclePlugin = definePlugin({
     },
   ],
 });
+
+const NO_HOLD = new Uint8Array(0);
+const F_NONE = ExitReason.None;
+const F_FAINT = ExitReason.Faint;
+const F_UNEMPLOYMENT = ExitReason.Unemployment;
+
+/**
+ * lifecycle/exits' pass over the agents, on typed arrays and numbers only (issue #19: the
+ * closure's loop read the columns through objects, and `world.columns(Town)` after an on-stack
+ * replacement deoptimised it every tick for the first ~160 ticks of the 100k bench world).
+ * broke_ticks counts ticks with no money and no wage; an agent not yet leaving faints (hunger
+ * <= faint, mortality on, its town not holding exits) or leaves unemployed (broke_ticks >= grace).
+ */
+function exitsKernel(
+  agents: Int32Array,
+  hasWallet: Uint8Array,
+  money: Float32Array,
+  wage: Float32Array,
+  broke: Uint16Array,
+  exitReason: Uint8Array,
+  hunger: Float32Array,
+  townOf: Uint32Array,
+  hold: Uint8Array,
+  holdOn: number,
+  mortality: number,
+  faint: number,
+  grace: number,
+): void {
+  for (let i = 0; i < agents.length; i++) {
+    const eid = agents[i];
+    if (hasWallet[eid] === 1) {
+      if (money[eid] <= 0 && wage[eid] <= 0) {
+        if (broke[eid] < 0xffff) broke[eid]++;
+      } else broke[eid] = 0;
+    }
+    if (exitReason[eid] !== F_NONE) continue;
+    if (mortality === 1 && hunger[eid] <= faint && !(holdOn === 1 && hold[townOf[eid]] === 1)) exitReason[eid] = F_FAINT;
+    else if (broke[eid] >= grace) exitReason[eid] = F_UNEMPLOYMENT;
+  }
+}
+
+/**
+ * Runs exitsKernel on made-up agents taking every branch (broke, paid, leaving, a faint held by
+ * its town, a faint, unemployment), so the first real pass has type feedback everywhere: the
+ * first faint (tick ~450 in the bench world) deoptimised the loop for the rest of that pass.
+ */
+function primeExitsKernel(): void {
+  const n = 6;
+  const agents = Int32Array.of(0, 1, 2, 3, 4, 5);
+  const hasWallet = new Uint8Array(n).fill(1);
+  hasWallet[5] = 0;
+  const money = Float32Array.of(0, 1, 0, 1, 1, 0);
+  const wage = new Float32Array(n);
+  const broke = Uint16Array.of(0xffff, 3, 0, 0, 0, 9);
+  const exitReason = Uint8Array.of(0, 0, F_FAINT, 0, 0, 0);
+  const hunger = Float32Array.of(1, 1, 0, 0, 0, 1);
+  const townOf = Uint32Array.of(0, 0, 0, 1, 0, 0);
+  const hold = Uint8Array.of(0, 1);
+  for (let k = 0; k < 2; k++) {
+    exitsKernel(agents, hasWallet, money, wage, broke.slice(), exitReason.slice(), hunger, townOf, hold, 1, 1, 0.05, 5);
+  }
+}
+primeExitsKernel();
+
+/** Agents with an exit reason, in agent order, into `leaving`; returns how many. */
+function collectLeaving(agents: Int32Array, exitReason: Uint8Array, leaving: Int32Array): number {
+  let n = 0;
+  for (let i = 0; i < agents.length; i++) {
+    const eid = agents[i];
+    if (exitReason[eid] !== F_NONE) leaving[n++] = eid;
+  }
+  return n;
+}
+// Both branches seen before the first real pass (the first exit came mid-loop, tick ~105 in the bench world).
+for (let k = 0; k < 2; k++) collectLeaving(Int32Array.of(0, 1), Uint8Array.of(0, F_FAINT), new Int32Array(2));
 
 interface TownCols {
   last_respawn: Int32Array;

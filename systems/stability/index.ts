@@ -78,6 +78,8 @@ export class StabilityState implements PersistentState, StabilityService {
   /** Last tick's counts; the metrics payload is built from them (and the windows) on demand. */
   last: TickCounts = { tick: 0, late: 0, fails: 0, ghost: 0, rotations: 0, conflicts: 0, rivalry: 0, reuse: false, perturbations: 0, town_max: [0, 0, 0, 0, 0] };
   private readonly perTown: PerTown;
+  /** scanKernel's sums: switches, reward count, reward sum, reward sum of squares (scratch). */
+  private readonly scan = new Float64Array(4);
   private readonly allowed: Set<string>;
   private readonly hasPerturbations: boolean;
   private readonly hasObservations: boolean;
@@ -129,9 +131,7 @@ export class StabilityState implements PersistentState, StabilityService {
   step(tick: number, agents: Int32Array, read: <F extends MessageFields>(def: MessageDef<F>) => MessageView<F>): void {
     const w = this.world;
     this.ensure(w.maxEntityId() + 1);
-    this.countStarvation(tick, agents);
-    this.countSwitches(tick, agents);
-    this.countRewards(tick, agents);
+    this.scanAgents(tick, agents);
     this.countMessages(tick, read);
     const reuse = embeddingReuseWarning(w, this.hasObservations);
     this.raiseAlerts(reuse);
@@ -142,65 +142,43 @@ export class StabilityState implements PersistentState, StabilityService {
     l.perturbations = activePerturbations(w, this.hasPerturbations);
   }
 
-  /** Starvation streaks (hunger at or below the threshold) and the incidents within the window. */
-  private countStarvation(tick: number, agents: Int32Array): void {
+  /**
+   * One pass over the agents (issue #19: was three): starvation streaks and the incidents within
+   * the window, option switches (deltas of Option.switches) per agent-tick, and every agent's
+   * reward this tick (count, sum, sum of squares; summed in agent order as before).
+   */
+  private scanAgents(tick: number, agents: Int32Array): void {
     const w = this.world;
     const sc = this.cfg.starvation;
-    if (w.components.isRegistered(Needs)) {
-      const hunger = w.columns(Needs).hunger;
-      const has = w.components.flags(Needs);
-      const streak = this.streak;
+    const reg = w.components;
+    const needs = reg.isRegistered(Needs);
+    const options = reg.isRegistered(Option);
+    const rewards = reg.isRegistered(Reward);
+    const out = this.scan;
+    const incidents = scanKernel(
+      agents,
+      needs ? reg.flags(Needs) : NO_U8,
+      needs ? w.columns(Needs).hunger : NO_F32,
       // Needs are float32: a hunger set to the threshold itself counts as at it.
-      const threshold = Math.fround(sc.hunger_threshold);
-      for (let i = 0; i < agents.length; i++) {
-        const eid = agents[i];
-        if (has[eid] === 1 && hunger[eid] <= threshold) {
-          if (++streak[eid] === sc.min_duration_ticks) this.incidents.push(tick);
-        } else streak[eid] = 0;
-      }
-    }
+      Math.fround(sc.hunger_threshold),
+      sc.min_duration_ticks,
+      this.streak,
+      options ? w.columns(Option).switches : NO_U32,
+      this.lastSwitches,
+      rewards ? reg.flags(Reward) : NO_U8,
+      rewards ? w.columns(Reward).total : NO_F32,
+      needs ? 1 : 0,
+      options ? 1 : 0,
+      rewards ? 1 : 0,
+      out,
+    );
+    for (let k = 0; k < incidents; k++) this.incidents.push(tick);
     while (this.incidents.length > 0 && this.incidents[0] <= tick - sc.window_ticks) this.incidents.shift();
-  }
-
-  /** Option switches (deltas of Option.switches) per agent-tick. */
-  private countSwitches(tick: number, agents: Int32Array): void {
-    const w = this.world;
-    let sw = 0;
-    if (w.components.isRegistered(Option)) {
-      const switches = w.columns(Option).switches;
-      const last = this.lastSwitches;
-      for (let i = 0; i < agents.length; i++) {
-        const eid = agents[i];
-        const now = switches[eid];
-        if (now > last[eid]) sw += now - last[eid];
-        last[eid] = now;
-      }
-    }
-    this.switches.add(tick, sw);
+    this.switches.add(tick, out[0]);
     this.agentTicks.add(tick, agents.length);
-  }
-
-  /** Rewards of every agent this tick (count, sum and sum of squares). */
-  private countRewards(tick: number, agents: Int32Array): void {
-    const w = this.world;
-    let rn = 0;
-    let rs = 0;
-    let rq = 0;
-    if (w.components.isRegistered(Reward)) {
-      const total = w.columns(Reward).total;
-      const has = w.components.flags(Reward);
-      for (let i = 0; i < agents.length; i++) {
-        const eid = agents[i];
-        if (has[eid] !== 1) continue;
-        const r = total[eid];
-        rn++;
-        rs += r;
-        rq += r * r;
-      }
-    }
-    this.rewardN.add(tick, rn);
-    this.rewardSum.add(tick, rs);
-    this.rewardSq.add(tick, rq);
+    this.rewardN.add(tick, out[1]);
+    this.rewardSum.add(tick, out[2]);
+    this.rewardSq.add(tick, out[3]);
   }
 
   /**
@@ -382,6 +360,82 @@ export class StabilityState implements PersistentState, StabilityService {
     hashStability(this, h);
   }
 }
+
+const NO_U8 = new Uint8Array(0);
+const NO_U32 = new Uint32Array(0);
+const NO_F32 = new Float32Array(0);
+
+/**
+ * The monitor's pass over the agents (typed arrays and numbers only, so V8 keeps one optimised
+ * version of it): streaks (incidents returned), switch deltas and reward sums into `out`
+ * [switches, n, sum, sum of squares]. `*On` = 0: that component is not registered.
+ */
+function scanKernel(
+  agents: Int32Array,
+  hasNeeds: Uint8Array,
+  hunger: Float32Array,
+  threshold: number,
+  minDuration: number,
+  streak: Int32Array,
+  switches: Uint32Array,
+  last: Uint32Array,
+  hasReward: Uint8Array,
+  total: Float32Array,
+  needsOn: number,
+  optionsOn: number,
+  rewardsOn: number,
+  out: Float64Array,
+): number {
+  let incidents = 0;
+  let sw = 0;
+  let rn = 0;
+  let rs = 0;
+  let rq = 0;
+  for (let i = 0; i < agents.length; i++) {
+    const eid = agents[i];
+    if (needsOn === 1) {
+      if (hasNeeds[eid] === 1 && hunger[eid] <= threshold) {
+        if (++streak[eid] === minDuration) incidents++;
+      } else streak[eid] = 0;
+    }
+    if (optionsOn === 1) {
+      const now = switches[eid];
+      const was = last[eid];
+      if (now > was) sw += now - was;
+      last[eid] = now;
+    }
+    if (rewardsOn === 1 && hasReward[eid] === 1) {
+      const r = total[eid];
+      rn++;
+      rs += r;
+      rq += r * r;
+    }
+  }
+  out[0] = sw;
+  out[1] = rn;
+  out[2] = rs;
+  out[3] = rq;
+  return incidents;
+}
+
+/**
+ * Runs scanKernel once on four made-up agents that take every branch (a streak reaching the
+ * duration, one recovering, a switch, rewards), so that the first real pass (optimised mid-loop
+ * by V8) has type feedback everywhere: without it the code after the loop and the first incident
+ * deoptimised it, every tick for the first ~160 ticks of the 100k bench world (issue #19, p99).
+ */
+function primeScanKernel(): void {
+  const agents = Int32Array.of(0, 1, 2, 3);
+  const has = Uint8Array.of(1, 1, 0, 1);
+  const hunger = Float32Array.of(0, 1, 0, 0);
+  const streak = Int32Array.of(1, 5, 0, 0);
+  const switches = Uint32Array.of(3, 0, 1, 0);
+  const last = Uint32Array.of(1, 0, 2, 0);
+  const total = Float32Array.of(0.5, -0.25, 0, 1);
+  const out = new Float64Array(4);
+  for (let k = 0; k < 2; k++) scanKernel(agents, has, hunger, 0.1, 2, streak, switches, last, has, total, 1, 1, 1, out);
+}
+primeScanKernel();
 
 /** Perturbations active now, through the perturbation service when present. */
 function activePerturbations(world: World, present: boolean): number {
