@@ -11,7 +11,7 @@ import { Position } from "../../components/space.ts";
 import { Employment } from "../../components/people.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Obj } from "../../components/objects.ts";
-import type { AffordanceTable } from "../../components/affordances.ts";
+import type { AffordanceSpec, AffordanceTable } from "../../components/affordances.ts";
 import { chooseOption } from "../../components/options.ts";
 import { jobTable, type JobTable } from "../../components/jobs.ts";
 import { ticksPerDay } from "../../engine/clock.ts";
@@ -56,6 +56,14 @@ export class DecidePass {
   private readonly chatting: boolean;
   private readonly fridge: number;
   private readonly cook: number;
+  /** The cooking affordance's object type and its ingredients' price before the town's multiplier. */
+  private readonly cookType: number;
+  private readonly ingredientsCost: number;
+  private readonly critical_level: number;
+  /** Per affordance index: 1 when it feeds (its hunger effect > 0). */
+  private readonly feeds: Uint8Array;
+  /** Per need, the affordances that restore it, best first (bestFor). */
+  private readonly cands: Candidates;
   // One agent's scratch, written by its steps.
   private town = 0;
   private mult = 1;
@@ -66,7 +74,7 @@ export class DecidePass {
   private worstGap = 0;
 
   constructor(
-    private readonly world: World,
+    world: World,
     private readonly tick: number,
     private readonly config: BehaviorConfig,
     private readonly settings: World["settings"],
@@ -95,16 +103,71 @@ export class DecidePass {
     this.chatting = settings.features.stages.relationships !== "OFF";
     this.fridge = this.reg.typeIndex("fridge");
     this.cook = this.reg.affordanceIndex("cook_meal");
+    this.cookType = this.cook >= 0 ? this.reg.affordances[this.cook].type : -1;
+    const econ = settings.economy as Record<string, number>;
+    this.ingredientsCost = econ.ingredients_cost ?? 0;
+    this.critical_level = config.critical_level;
+    this.feeds = Uint8Array.from(this.reg.affordances, (a) => ((a?.hunger ?? 0) > 0 ? 1 : 0));
+    this.cands = candidates(this.reg, state.names, econ);
   }
 
-  /** Counts the pantry, then decides for every agent whose option is open to a decision. */
+  /**
+   * Counts the pantry, then decides for every agent whose option is open to a decision. The
+   * scan reads the option's kind first and, per kind, only the columns that can open it (issue
+   * #19): a Work agent its needs against the critical level, a waiting one its recheck tick and
+   * thresholds, a Use its affordance's progress; the rules are those of index.ts.
+   */
   run(agents: ArrayLike<number>): void {
     this.countPantry();
+    const { kind, external, done, since } = this.Op;
+    const running = this.Act.running;
+    const tick = this.tick;
+    const recheck = this.config.idle_recheck_ticks;
     for (let i = 0; i < agents.length; i++) {
       const eid = agents[i];
-      if (this.settled(eid)) continue;
+      const k = kind[eid];
+      if (k === OPT_NONE || external[eid] === 1) continue;
+      if (done[eid] === 0) {
+        // Committed; but no shift is worth fainting for: a critical need breaks Work.
+        if (k === OPT_WORK) {
+          if (this.allAtLeastLevel(eid)) continue;
+        } else if (k === OPT_USE) {
+          // Busy with its affordance, or a top-up not worth breaking (keepsUse).
+          if (running[eid] >= 0 || this.keepsUse(eid)) continue;
+        } else if (k === OPT_WAIT) {
+          if (tick - since[eid] < recheck && this.allAtLeast(eid)) continue;
+        } else continue;
+      } else if (k === OPT_WAIT && tick - since[eid] < recheck && this.allAtLeast(eid)) continue;
       this.decide(eid);
     }
+  }
+
+  /** True when every need of `eid` is at or above its threshold (an idle agent looks again at once when one falls low). */
+  private allAtLeast(eid: number): boolean {
+    const N = this.N;
+    const thresholds = this.state.thresholds;
+    for (let k = 0; k < N.length; k++) if (N[k][eid] < thresholds[k]) return false;
+    return true;
+  }
+
+  /** True when every need of `eid` is at or above the critical level. */
+  private allAtLeastLevel(eid: number): boolean {
+    const N = this.N;
+    const level = this.critical_level;
+    for (let k = 0; k < N.length; k++) if (N[k][eid] < level) return false;
+    return true;
+  }
+
+  /**
+   * True when a Use that has not started (walking, queued) is kept: only hunger below its
+   * threshold, with meals in town, breaks one that does not feed; a top-up sleep behind a
+   * 60-tick queue starved agents of the original's example config (issue #16).
+   */
+  private keepsUse(eid: number): boolean {
+    const aff = this.Op.affordance[eid];
+    if (aff >= 0 && this.feeds[aff] === 1) return true;
+    const hungerCol = this.hungerCol;
+    return hungerCol === undefined || hungerCol[eid] >= this.state.thresholds[this.H] || this.state.pantry[this.T[eid]] < 1;
   }
 
   /** Pantry: meals in each town's fridges (cooking for the town when it runs low). */
@@ -123,37 +186,6 @@ export class DecidePass {
       const e = objects[k];
       if (type[e] === fridge) pantry[T[e]] += meals[e];
     }
-  }
-
-  /** True when `eid` keeps its option this tick (nothing to decide). */
-  private settled(eid: number): boolean {
-    const Op = this.Op;
-    const Act = this.Act;
-    const kind = Op.kind[eid];
-    if (kind === OPT_NONE || Op.external[eid] === 1) return true;
-    // Busy with its affordance (the most common case after Work): nothing to decide; checked
-    // before anything else so that these agents read only three columns (issue #19).
-    if (kind === OPT_USE && Act.running[eid] >= 0 && Op.done[eid] === 0) return true;
-    const thresholds = this.state.thresholds;
-    // An idle agent looks again every idle_recheck_ticks, or at once when a need falls low.
-    if (kind === OPT_WAIT && this.tick - Op.since[eid] < this.config.idle_recheck_ticks && allAtLeast(this.N, eid, thresholds)) return true;
-    if (Op.done[eid] === 0 && kind !== OPT_WAIT) {
-      if (kind === OPT_USE) {
-        // Nor is a top-up: hunger below its threshold, with meals in town, breaks a Use that
-        // does not feed and has not started (walking, queued); a top-up sleep behind a
-        // 60-tick queue starved agents of the original's example config (issue #16).
-        const aff = Op.affordance[eid];
-        const feeds = aff >= 0 && (this.reg.affordances[aff]?.hunger ?? 0) > 0;
-        const H = this.H;
-        const hungerCol = this.hungerCol;
-        if (Act.running[eid] >= 0 || feeds || hungerCol === undefined || hungerCol[eid] >= thresholds[H] || this.state.pantry[this.T[eid]] < 1) return true;
-      } else {
-        // Committed; but no shift is worth fainting for: a critical need breaks Work.
-        if (kind !== OPT_WORK) return true;
-        if (allAtLeastLevel(this.N, eid, this.config.critical_level)) return true;
-      }
-    }
-    return false;
   }
 
   /** Chooses `eid`'s next option, by the rules in order (index.ts). */
@@ -239,21 +271,26 @@ export class DecidePass {
     );
   }
 
-  /** The affordance that restores `need` most for `eid` (bestAffordance); -1 when none. */
-  private bestFor(eid: number, need: string): number {
-    return bestAffordance(this.world, this.reg, this.st, this.O, this.town, need, this.W.money[eid], this.mult);
+  /**
+   * The affordance that restores need `k` most among those `eid` can afford and whose object
+   * type has a stocked object in its town (bestAffordance's answer, from the pass's table); -1
+   * when none.
+   */
+  private bestFor(eid: number, k: number): number {
+    const c = this.cands;
+    return firstOpen(c, c.start[k], c.start[k + 1], this.st, this.O, this.town, this.W.money[eid], this.mult);
   }
 
   /** 3: uses the best affordance for the most urgent need; false when none is open. */
   private seeToWorstNeed(eid: number): boolean {
     const worst = this.worst;
     if (worst < 0) return false;
-    const { needs, rates, names } = this.state;
+    const { needs, rates } = this.state;
     const H = this.H;
-    let aff = this.bestFor(eid, names[worst]);
+    let aff = this.bestFor(eid, worst);
     // Eat first when the other need's affordance would leave hunger critical (issue #16).
     if (H >= 0 && worst !== H && aff >= 0 && starves(this.reg.affordances[aff], needs[H], rates[H], this.config.critical_level)) {
-      const food = this.bestFor(eid, "hunger");
+      const food = this.bestFor(eid, H);
       if (food >= 0) aff = food;
     }
     if (aff < 0) return false;
@@ -263,7 +300,7 @@ export class DecidePass {
 
   /** 4: tops up the need closest to (or below) its threshold plus the margin; false when none. */
   private topUp(eid: number): boolean {
-    const { needs, thresholds, rates, names } = this.state;
+    const { needs, thresholds, rates } = this.state;
     const margin = this.config.top_up_margin;
     let topUp = -1;
     let topGap = -Infinity;
@@ -275,7 +312,7 @@ export class DecidePass {
       }
     }
     if (topUp < 0) return false;
-    const aff = this.bestFor(eid, names[topUp]);
+    const aff = this.bestFor(eid, topUp);
     const H = this.H;
     // No top-up that leaves hunger below its threshold by the time it ends (a 60-tick
     // sleep begun at hunger 0.65 with decay 0.01 ends in a faint: issue #16).
@@ -293,18 +330,34 @@ export class DecidePass {
     const pantry = this.state.pantry;
     if (cook < 0 || pantry[town] >= this.config.pantry_low_meals) return false;
     const O = this.O;
-    const list = this.st.objectsOfType(town, this.reg.affordances[cook].type);
-    const price = ((this.settings.economy as Record<string, number>).ingredients_cost ?? 0) * this.mult;
-    let stocked = false;
-    if (list) for (let k = 0; k < list.length; k += 3) if (O.raw_ingredients[list[k]] >= 1 && O.holder[list[k]] === 0) stocked = true;
-    if (!(stocked && this.W.money[eid] >= price)) return false;
+    const list = this.st.objectsOfType(town, this.cookType);
+    const price = this.ingredientsCost * this.mult;
+    let ready = false;
+    for (let k = 0; k < list.length; k += 3) {
+      if (O.raw_ingredients[list[k]] >= 1 && O.holder[list[k]] === 0) {
+        ready = true;
+        break;
+      }
+    }
+    if (!(ready && this.W.money[eid] >= price)) return false;
     pantry[town] += 1; // one cook per tick per town is enough to answer a low pantry
     chooseOption(this.Op, eid, OPT_USE, cook, 0, this.tick);
     return true;
   }
 
-  /** 5: steps away from a rival on its tile, or chats with a friend; false when neither. */
+  /**
+   * 5: steps away from a rival on its tile, or chats with a friend; false when neither. The
+   * tile is walked only when one can follow: a chat off its cooldown, or an edge of `eid` at the
+   * avoid threshold (rivalryOf is 0 without an edge, so with every edge below a positive
+   * threshold no neighbour is a rival and the friend is the first other agent on the tile).
+   */
   private meetNeighbours(eid: number, social: SocialLedger): boolean {
+    const tick = this.tick;
+    const lastChat = this.state.lastChat;
+    const canChat = this.chatting && tick - lastChat[eid] >= this.config.chat_cooldown_ticks;
+    const avoid = this.avoid;
+    const mayAvoid = !(avoid > 0 && social.maxRivalry(eid) < avoid);
+    if (!canChat && !mayAvoid) return false;
     const P = this.P;
     const space = this.space;
     const uid = this.uid;
@@ -312,17 +365,19 @@ export class DecidePass {
     let friend = 0;
     for (let o = space.agentsAt(this.town, P.x[eid], P.y[eid]); o !== 0; o = space.next[o]) {
       if (o === eid) continue;
+      if (!mayAvoid) {
+        friend = o;
+        break;
+      }
       const r = social.rivalryOf(eid, uid[o]);
-      if (r >= this.avoid) rival = true;
+      if (r >= avoid) rival = true;
       else if (friend === 0) friend = o;
     }
     if (rival) {
-      chooseOption(this.Op, eid, OPT_AVOID, -1, 0, this.tick);
+      chooseOption(this.Op, eid, OPT_AVOID, -1, 0, tick);
       return true;
     }
-    const tick = this.tick;
-    const lastChat = this.state.lastChat;
-    if (this.chatting && friend !== 0 && tick - lastChat[eid] >= this.config.chat_cooldown_ticks) {
+    if (canChat && friend !== 0) {
       lastChat[eid] = tick;
       chooseOption(this.Op, eid, OPT_CHAT, -1, friend, tick);
       return true;
@@ -331,62 +386,100 @@ export class DecidePass {
   }
 }
 
-/** True when every need of `eid` is at or above its threshold. */
-function allAtLeast(N: readonly Float32Array[], eid: number, thresholds: Float64Array): boolean {
-  for (let k = 0; k < N.length; k++) if (N[k][eid] < thresholds[k]) return false;
-  return true;
-}
-
-/** True when every need of `eid` is at or above `level`. */
-function allAtLeastLevel(N: readonly Float32Array[], eid: number, level: number): boolean {
-  for (let k = 0; k < N.length; k++) if (N[k][eid] < level) return false;
-  return true;
-}
-
 /** True when `a` does not feed and hunger, decaying at `rate`, would be below `floor` by its end. */
 function starves(a: { hunger: number; duration: number }, hunger: number, rate: number, floor: number): boolean {
   return a.hunger <= 0 && hunger - rate * a.duration < floor;
 }
 
+/** Per need, the affordances that restore it, best first: flat columns, need k's in [start[k], start[k + 1]). */
+interface Candidates {
+  readonly start: Int32Array;
+  readonly index: Int32Array;
+  readonly type: Int32Array;
+  /** Price before the town's multiplier; `free` 1 = no price (a cost of 0 whatever the multiplier). */
+  readonly cost: Float64Array;
+  readonly free: Uint8Array;
+  /** What makes an object of its type stocked: STOCK_ANY, STOCK_MEALS, STOCK_INGREDIENTS. */
+  readonly stock: Uint8Array;
+}
+
+const STOCK_ANY = 0;
+const STOCK_MEALS = 1;
+const STOCK_INGREDIENTS = 2;
+
+/**
+ * The candidates for each need of `needs`: the active affordances with a positive effect on it,
+ * by effect descending, registry order on ties (a stable sort), so the first one an agent can
+ * afford and find stocked is the one that restores the need most (the first in registry order
+ * among equals). Price: the money effect, or the hook's charge for meals and ingredients.
+ */
+function candidates(reg: AffordanceTable, needs: readonly string[], econ: Record<string, number>): Candidates {
+  const rows: { k: number; gain: number; a: AffordanceSpec }[] = [];
+  const start = new Int32Array(needs.length + 1);
+  for (let k = 0; k < needs.length; k++) {
+    const need = needs[k];
+    const list: { k: number; gain: number; a: AffordanceSpec }[] = [];
+    for (const a of reg.affordances) {
+      if (!a || !a.active) continue;
+      const gain = a.effects[need] ?? 0;
+      if (gain > 0) list.push({ k, gain, a });
+    }
+    list.sort((x, y) => y.gain - x.gain);
+    rows.push(...list);
+    start[k + 1] = rows.length;
+  }
+  const n = rows.length;
+  const c = { start, index: new Int32Array(n), type: new Int32Array(n), cost: new Float64Array(n), free: new Uint8Array(n), stock: new Uint8Array(n) };
+  rows.forEach(({ a }, j) => {
+    c.index[j] = a.index;
+    c.type[j] = a.type;
+    c.stock[j] = a.id === "eat_meal" ? STOCK_MEALS : a.id === "cook_meal" ? STOCK_INGREDIENTS : STOCK_ANY;
+    if (a.id === "eat_meal") c.cost[j] = econ.meal_cost ?? 0;
+    else if (a.id === "cook_meal") c.cost[j] = econ.ingredients_cost ?? 0;
+    else if (a.money < 0) c.cost[j] = -a.money;
+    else c.free[j] = 1;
+  });
+  return c;
+}
+
+type Stock = { meals: Float32Array; raw_ingredients: Float32Array };
+
+/**
+ * The first of candidates [from, to) that costs at most `money` (prices times `mult`) and has a
+ * stocked object in `town`: its affordance index, -1 when none.
+ */
+function firstOpen(c: Candidates, from: number, to: number, objects: AffordanceService, O: Stock, town: number, money: number, mult: number): number {
+  for (let j = from; j < to; j++) {
+    const cost = c.free[j] === 1 ? 0 : c.cost[j] * mult;
+    if (cost > money) continue;
+    if (stocked(objects.objectsOfType(town, c.type[j]), c.stock[j], O)) return c.index[j];
+  }
+  return -1;
+}
+
+/** True when `list` ([eid, x, y, ...]) holds an object stocked as `stock` asks (meals or ingredients: not below 1). */
+function stocked(list: Int32Array, stock: number, O: Stock): boolean {
+  if (list.length === 0) return false;
+  if (stock === STOCK_ANY) return true;
+  const col = stock === STOCK_MEALS ? O.meals : O.raw_ingredients;
+  for (let i = 0; i < list.length; i += 3) if (!(col[list[i]] < 1)) return true;
+  return false;
+}
+
 /**
  * The affordance that restores `need` most among those the agent can afford and whose object
- * type has a stocked object in its town; -1 when none.
+ * type has a stocked object in its town; -1 when none (the scripted controller's choice).
  */
 export function bestAffordance(
   world: World,
   reg: AffordanceTable,
   objects: AffordanceService,
-  O: { meals: Float32Array; raw_ingredients: Float32Array },
+  O: Stock,
   town: number,
   need: string,
   money: number,
   mult: number,
 ): number {
-  const econ = world.settings.economy as Record<string, number>;
-  let best = -1;
-  let bestGain = 0;
-  for (const a of reg.affordances) {
-    if (!a || !a.active) continue;
-    const gain = a.effects[need] ?? 0;
-    if (gain <= bestGain) continue;
-    // Price: the money effect, or the hook's charge for meals and ingredients.
-    let cost = a.money < 0 ? -a.money * mult : 0;
-    if (a.id === "eat_meal") cost = (econ.meal_cost ?? 0) * mult;
-    if (a.id === "cook_meal") cost = (econ.ingredients_cost ?? 0) * mult;
-    if (cost > money) continue;
-    const list = objects.objectsOfType(town, a.type);
-    if (list.length === 0) continue;
-    let stocked = false;
-    for (let i = 0; i < list.length; i += 3) {
-      const obj = list[i];
-      if (a.id === "eat_meal" && O.meals[obj] < 1) continue;
-      if (a.id === "cook_meal" && O.raw_ingredients[obj] < 1) continue;
-      stocked = true;
-      break;
-    }
-    if (!stocked) continue;
-    best = a.index;
-    bestGain = gain;
-  }
-  return best;
+  const c = candidates(reg, [need], world.settings.economy as Record<string, number>);
+  return firstOpen(c, 0, c.start[1], objects, O, town, money, mult);
 }
