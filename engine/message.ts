@@ -60,6 +60,15 @@ export class MessageChannel<F extends MessageFields = MessageFields> {
     this.def.keys.forEach((k, i) => (v[k] = this.cols[i]));
   }
 
+  private grow(): void {
+    this.cols = this.cols.map((c) => {
+      const g = new Float64Array(c.length * 2);
+      g.set(c);
+      return g;
+    });
+    this.bindView();
+  }
+
   push(values: ArrayLike<number>): void {
     const n = this.def.keys.length;
     if (values.length !== n) {
@@ -67,22 +76,39 @@ export class MessageChannel<F extends MessageFields = MessageFields> {
         `message "${this.def.name}" takes ${n} value(s) (${this.def.keys.join(", ")}), got ${values.length}`,
       );
     }
-    if (this.len === this.cols[0]?.length) {
-      this.cols = this.cols.map((c) => {
-        const g = new Float64Array(c.length * 2);
-        g.set(c);
-        return g;
-      });
-      this.bindView();
-    }
+    if (this.len === this.cols[0]?.length) this.grow();
     for (let i = 0; i < n; i++) this.cols[i][this.len] = values[i];
+    this.len++;
+  }
+
+  /**
+   * push() without an array: the first `n` of a..h (n <= 8), for ctx.send's fixed-arity path
+   * (a rest array per message was garbage). Same check, same growth, same stores as push().
+   */
+  pushN(n: number, a?: number, b?: number, c?: number, d?: number, e?: number, f?: number, g?: number, h?: number): void {
+    const k = this.def.keys.length;
+    if (n !== k) {
+      throw new TypeError(`message "${this.def.name}" takes ${k} value(s) (${this.def.keys.join(", ")}), got ${n}`);
+    }
+    if (this.len === this.cols[0]?.length) this.grow();
+    const cols = this.cols;
+    const i = this.len;
+    if (k > 0) cols[0][i] = a!;
+    if (k > 1) cols[1][i] = b!;
+    if (k > 2) cols[2][i] = c!;
+    if (k > 3) cols[3][i] = d!;
+    if (k > 4) cols[4][i] = e!;
+    if (k > 5) cols[5][i] = f!;
+    if (k > 6) cols[6][i] = g!;
+    if (k > 7) cols[7][i] = h!;
     this.len++;
   }
 
   beginTick(): void {
     // Drop the previous tick; the current tick becomes the previous one.
     const drop = this.prevCount;
-    if (drop > 0) for (const c of this.cols) c.copyWithin(0, drop, this.len);
+    // Index loops here and in MessageBus: for-of left an array iterator per channel per tick.
+    if (drop > 0) for (let i = 0; i < this.cols.length; i++) this.cols[i].copyWithin(0, drop, this.len);
     this.len -= drop;
     this.prevCount = this.len;
     this.prevOffsets.set(this.curOffsets);
@@ -181,12 +207,12 @@ export class MessageBus {
   }
 
   beginTick(): void {
-    for (const c of this.channels) c.beginTick();
+    for (let i = 0; i < this.channels.length; i++) this.channels[i].beginTick();
   }
   beginPhase(q: number): void {
-    for (const c of this.channels) c.beginPhase(q);
+    for (let i = 0; i < this.channels.length; i++) this.channels[i].beginPhase(q);
   }
   endTick(): void {
-    for (const c of this.channels) c.endTick();
+    for (let i = 0; i < this.channels.length; i++) this.channels[i].endTick();
   }
 }

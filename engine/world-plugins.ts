@@ -74,8 +74,13 @@ export function makeSystemContext(world: World, parts: ContextParts, state?: unk
     defs: parts.defs as never,
     townState: parts.townState as never,
     state,
-    send(def: MessageDef, ...values: number[]) {
-      world.messages.channel(def).push(values);
+    // Fixed arity, no rest array: a message of up to 8 fields allocates nothing (arguments.length
+    // is read without making the arguments object once optimised); more goes through an array.
+    send(def: MessageDef, a?: number, b?: number, c?: number, d?: number, e?: number, f?: number, g?: number, h?: number) {
+      const n = arguments.length - 1;
+      // eslint-disable-next-line prefer-rest-params
+      if (n > 8) world.messages.channel(def).push(Array.prototype.slice.call(arguments, 1) as number[]);
+      else world.messages.channel(def).pushN(n, a, b, c, d, e, f, g, h);
     },
     read<F extends MessageFields>(def: MessageDef<F>): MessageView<F> {
       return world.messages.channel(def).read(ctx.phase);
