@@ -16,7 +16,6 @@ import type { PEvent, Spec } from "./spec.ts";
 
 /** The arranged meets of a world's scheduler, with their per-tick and per-location caches (not state). */
 export class ArrangedMeets {
-  private byTown: number[][] | undefined;
   private byTownTick = -1;
   private readonly hasAffordances: boolean;
   private meetCache = new Map<string, Int32Array>();
@@ -34,21 +33,35 @@ export class ArrangedMeets {
 
   /** Forgets the caches (after a load). */
   reset(): void {
-    this.byTown = undefined;
+    this.byTownBuilt = false;
     this.meetCache.clear();
   }
 
-  /** Live agents of town t (entity order), rebuilt once per tick when needed. */
-  agentsOf(t: number, tick: number): number[] {
-    if (this.byTown === undefined || this.byTownTick !== tick) {
-      const byTown: number[][] = Array.from({ length: this.towns }, () => []);
-      const agents = this.world.agents;
-      const town = this.world.columns(Town).id;
-      for (let i = 0; i < agents.length; i++) byTown[town[agents[i]]].push(agents[i]);
-      this.byTown = byTown;
-      this.byTownTick = tick;
-    }
-    return this.byTown[t];
+  /**
+   * Live agents by town, in agent-list order, rebuilt once per tick when needed: town t's are
+   * townAgents[townStart[t]..townStart[t + 1]) (a counting sort into reused typed arrays; issue
+   * #19: an array per town every tick was ~0.5 ms and 12,500 arrays of garbage at 100k agents).
+   */
+  private townStart = new Int32Array(0);
+  private townAgents = new Int32Array(0);
+
+  private byTown(tick: number): void {
+    if (this.byTownTick === tick && this.byTownBuilt) return;
+    const agents = this.world.agents;
+    const town = this.world.columns(Town).id;
+    const T = this.towns;
+    if (this.townStart.length < T + 1) this.townStart = new Int32Array(T + 1);
+    if (this.townAgents.length < agents.length) this.townAgents = new Int32Array(Math.max(16, Math.ceil(agents.length * 1.25)));
+    this.byTownTick = tick;
+    this.byTownBuilt = true;
+    countingSortByTown(agents, town, T, this.townStart, this.townAgents);
+  }
+  private byTownBuilt = false;
+
+  /** Whether agent eid may join a meet now: off per-agent cooldown, not running an affordance. */
+  private free(eid: number, tick: number, uid: Uint32Array, running: Int16Array | undefined, agentCooldown: ReadonlyMap<number, number>): boolean {
+    if ((agentCooldown.get(uid[eid]) ?? -1) > tick) return false;
+    return !(running !== undefined && running[eid] >= 0);
   }
 
   /** Agents of t that may join a meet: off per-agent cooldown, not running an affordance. */
@@ -57,12 +70,22 @@ export class ArrangedMeets {
     const uid = w.columns(Agent).uid;
     const running = w.components.isRegistered(Activity) ? w.columns(Activity).running : undefined;
     const out: number[] = [];
-    for (const eid of this.agentsOf(t, tick)) {
-      if ((agentCooldown.get(uid[eid]) ?? -1) > tick) continue;
-      if (running !== undefined && running[eid] >= 0) continue;
-      out.push(eid);
-    }
+    this.byTown(tick);
+    const ids = this.townAgents;
+    for (let i = this.townStart[t]; i < this.townStart[t + 1]; i++) if (this.free(ids[i], tick, uid, running, agentCooldown)) out.push(ids[i]);
     return out;
+  }
+
+  /** Whether town t has at least `need` candidates (candidates(...).length >= need, without the list). */
+  hasCandidates(t: number, tick: number, agentCooldown: ReadonlyMap<number, number>, need: number): boolean {
+    const w = this.world;
+    const uid = w.columns(Agent).uid;
+    const running = w.components.isRegistered(Activity) ? w.columns(Activity).running : undefined;
+    this.byTown(tick);
+    const ids = this.townAgents;
+    let n = 0;
+    for (let i = this.townStart[t]; i < this.townStart[t + 1] && n < need; i++) if (this.free(ids[i], tick, uid, running, agentCooldown)) n++;
+    return n >= need;
   }
 
   /** Participants (uids): the town's top rival pair (target top_rivals), else a random set; filled up randomly. */
@@ -202,4 +225,18 @@ export class ArrangedMeets {
 /** Marks a context reset through the observations service when present. */
 function requestContextReset(world: World, eid: number): void {
   world.optionalResource(ObservationsKey)?.requestContextReset?.(eid);
+}
+
+/** Agents grouped by town (stable: agent-list order within a town) into start/out. */
+function countingSortByTown(agents: Int32Array, town: Uint32Array, towns: number, start: Int32Array, out: Int32Array): void {
+  start.fill(0, 0, towns + 1);
+  for (let i = 0; i < agents.length; i++) start[town[agents[i]] + 1]++;
+  for (let t = 0; t < towns; t++) start[t + 1] += start[t];
+  // start[t] is now town t's first slot; fill, advancing start[t], then shift back.
+  for (let i = 0; i < agents.length; i++) {
+    const eid = agents[i];
+    out[start[town[eid]]++] = eid;
+  }
+  for (let t = towns; t > 0; t--) start[t] = start[t - 1];
+  start[0] = 0;
 }

@@ -60,6 +60,8 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   windows: number[][];
   /** Per-agent cooldowns: uid -> first tick the agent may be picked again. */
   agentCooldown = new Map<number, number>();
+  /** Not state: no per-agent cooldown ends before this tick (0 = unknown: look). */
+  cooldownNext = 0;
   /** Town that drew each spec last, -1 = none. */
   lastTown: Int32Array;
   // Effect baselines, per town: the value before the first event of that effect, and whether held.
@@ -122,7 +124,15 @@ export class PerturbationsState implements PersistentState, PerturbationService 
       if (changed) this.applyTown(t);
     }
     // 2. Expired per-agent cooldowns.
-    if (this.agentCooldown.size > 0) for (const [uid, until] of this.agentCooldown) if (until <= tick) this.agentCooldown.delete(uid);
+    // Only on a tick where one has expired (issue #19: the map was walked every tick).
+    if (this.agentCooldown.size > 0 && this.cooldownNext <= tick) {
+      let next = Infinity;
+      for (const [uid, until] of this.agentCooldown) {
+        if (until <= tick) this.agentCooldown.delete(uid);
+        else if (until < next) next = until;
+      }
+      this.cooldownNext = next;
+    }
     // 3. Pending events whose start came, in creation order.
     if (this.pending.length > 0) {
       const due = this.pending.filter((ev) => ev.starts_at <= tick);
@@ -182,7 +192,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     if (w.length >= cfg.max_events_per_window) return false;
     if (meet !== undefined) {
       if (meet[t] === 0) return false;
-      if (this.meets.candidates(t, tick, this.agentCooldown).length < 2) return false;
+      if (!this.meets.hasCandidates(t, tick, this.agentCooldown, 2)) return false;
     }
     return true;
   }
@@ -220,6 +230,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     this.windows[k].push(tick);
     const agentUntil = ev.ends_at + this.cfg.per_agent_cooldown_ticks;
     for (const uid of ev.agents) if ((this.agentCooldown.get(uid) ?? -1) < agentUntil) this.agentCooldown.set(uid, agentUntil);
+    if (ev.agents.length > 0 && agentUntil < this.cooldownNext) this.cooldownNext = agentUntil;
     if (this.active[t] === NO_EVENTS) this.active[t] = [];
     this.active[t].push(ev);
     this.startedByTown[t]++;
