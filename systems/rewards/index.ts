@@ -33,6 +33,27 @@ export class RewardsState implements PersistentState {
   lastMean = 0;
   /** The reward pass with this world's config (derived from settings: not saved, not hashed). */
   pass: RewardPass | null = null;
+  /** Who wants the per-term breakdown of the terms that name no Reward field, and while what holds. */
+  private readonly wanted = new Map<string, () => boolean>();
+
+  /**
+   * Asks for the breakdown of the declared terms that record into no Reward field (the pass's
+   * `named` columns, telemetry's reward_breakdown) for `consumer`: always (true), while
+   * `when()` holds (checked when each tick's rewards start), or no longer (false). Recorded in
+   * every tick that starts with some consumer wanting it, so one that starts asking mid-run has
+   * it from the next tick on; otherwise such terms only add into each agent's sum. The Reward
+   * fields (survival ... clip_adjustment) are always written: they are hashed and snapshotted.
+   */
+  wantBreakdown(consumer: string, when: boolean | (() => boolean)): void {
+    if (when === false) this.wanted.delete(consumer);
+    else this.wanted.set(consumer, when === true ? () => true : when);
+  }
+
+  /** Whether some consumer wants the breakdown now. */
+  breakdownWanted(): boolean {
+    for (const when of this.wanted.values()) if (when()) return true;
+    return false;
+  }
 
   constructor(
     readonly cells: number,
@@ -109,12 +130,12 @@ export const rewardsPlugin = definePlugin({
       reads: ["declared reward terms' columns and what their update reads (Needs, Employment, chat_success, chat_failure, policy_guardrail_block, social ledger)", "Lifecycle", "Personality.profile", "Position", "rewards.*", "shaping", "curiosity", "ppo.gamma", "features"],
       writes: ["Reward", "tile visits"],
       run(ctx) {
-        const { world, tick, agents, settings, state: st } = ctx;
+        const { world, tick, agents, spans, settings, state: st } = ctx;
         const c = ctx.components;
         const pass = st.pass ?? (st.pass = new RewardPass(settings, resolveTerms(world)));
         // The declared terms compute this tick's values (their plug-ins' code), then are read.
         pass.updateTerms(ctx);
-        pass.termColumns(world, c.Reward);
+        pass.termColumns(world, c.Reward, st.breakdownWanted());
         let visits: Uint16Array | null = null;
         if (pass.curiosity > 0) {
           const [gw, gh] = settings.world.grid_size;
@@ -123,6 +144,7 @@ export const rewardsPlugin = definePlugin({
         const io: PassInputs = {
           tick,
           agents,
+          spans,
           R: c.Reward,
           primed: c.RewardMemo.primed,
           L: c.Lifecycle,

@@ -11,11 +11,12 @@
 //   then the guard (nothing positive on the exit tick nor in a replacement's first ticks), the
 //   per-tick clip, the per-episode clip, and the terminal penalty after both clips.
 //
-// Why passes and not one loop: one loop over all ~30 columns keeps more array pointers and
-// bounds than V8 has registers; measured at 100k agents, the same work split into passes of 5-12
-// columns took less CPU time than the single loop (bench/README.md, issue #19). The partial
-// sum is carried per agent in a Float64Array, so every addition happens in the same order and
-// precision as in one expression: the rewards, and the hash stream, are identical to the bit.
+// The fused kernel (kernel.ts) runs all of it in one loop generated for the world's columns,
+// the terms adding into one accumulator; the passes below are the same arithmetic where code
+// generation is not allowed (and the reference the kernel is tested against).
+//
+// The passes carry the partial sum per agent in a Float64Array, so every addition happens in
+// the same order and precision as in one expression: both paths give the same bits.
 import type { ComponentDef, Columns } from "../../engine/component.ts";
 import type { ConfigSections } from "../../engine/config/sections.ts";
 import { ExitReason, Lifecycle, Reward } from "../../components/people.ts";
@@ -24,6 +25,7 @@ import { Position } from "../../components/space.ts";
 import type { World } from "../../engine/world.ts";
 import type { ResolvedTerm } from "./terms.ts";
 import type { RewardTerm, RewardTermContext } from "../../engine/reward-term.ts";
+import { compileFused, K_CELLS, K_CLIP_EPISODE, K_CLIP_TICK, K_CURIOSITY, K_EVICTION, K_FAINT, K_GAMMA, K_PHI_WEIGHT, K_SURVIVAL, K_TERMS, K_TICK, K_WIDTH, K_WINDOW, VISITS_MAX, FusedCache, type FusedKernel } from "./kernel.ts";
 
 type Cols<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
 
@@ -31,10 +33,10 @@ const EXIT_NONE = ExitReason.None;
 const EXIT_FAINT = ExitReason.Faint;
 const EXIT_EVICTION = ExitReason.Eviction;
 const EXIT_UNEMPLOYMENT = ExitReason.Unemployment;
-const VISITS_MAX = 0xffff;
 /** Visit counts whose curiosity bonus is looked up instead of computed (a 32 KB table). */
 const CURIOSITY_TABLE = 4096;
 const EMPTY = new Float32Array(0);
+const [EMPTY_F64, EMPTY_U8, EMPTY_U16] = [new Float64Array(0), new Uint8Array(0), new Uint16Array(0)];
 /** Scratch for clipsAndTerminal's constants (clip per tick, per episode, faint and eviction penalties). */
 const LIMITS = new Float64Array(4);
 
@@ -61,6 +63,8 @@ export function bias(value: number, factor: number): number {
 export interface PassInputs {
   tick: number;
   agents: Int32Array;
+  /** The same agents as runs of consecutive ids (SystemContext.spans): the fused kernel's loop. */
+  spans: Int32Array;
   R: Cols<typeof Reward>;
   primed: Uint8Array;
   L: Cols<typeof Lifecycle>;
@@ -90,10 +94,16 @@ export class RewardPass {
   private readonly termCols: (Float32Array | Float64Array)[] = [];
   private readonly termOut: (Float32Array | null)[] = [];
   /**
-   * The last tick's value of each declared term that names no Reward field, by term name, per
-   * entity (derived, like the pass: not saved, not hashed; 0 after a load until the next tick).
+   * The value of each declared term that names no Reward field, by term name, per entity, as of
+   * tick `namedTick` (derived, like the pass: not saved, not hashed). Recorded only in ticks
+   * where some consumer wants the breakdown (RewardsState.wantBreakdown); otherwise such a term
+   * only adds into the sum.
    */
   readonly named = new Map<string, Float32Array>();
+  /** The tick `named` was last recorded (-1: never). */
+  namedTick = -1;
+  /** Whether the terms' `named` columns are written this tick (termColumns' `recordNamed`). */
+  private recordNamed = false;
   private readonly shapingOn: boolean;
   private readonly gamma: number;
   /** Weight of the curiosity bonus (0: off). */
@@ -109,8 +119,15 @@ export class RewardPass {
   private shaping = new Float64Array(0);
   /** The curiosity bonus by visit count below CURIOSITY_TABLE (built on first use). */
   private bonus: Float64Array | null = null;
+  /** Run the generated fused kernel (false: the passes, the reference path). */
+  private readonly fused: boolean;
+  /** The kernel for this world's arrays, and its scalars (kernel.ts K_*). */
+  private readonly cache = new FusedCache();
+  private ranKernel = false;
+  private readonly scalars: Float64Array;
 
-  constructor(settings: ConfigSections, terms: readonly ResolvedTerm[] = NO_TERMS) {
+  constructor(settings: ConfigSections, terms: readonly ResolvedTerm[] = NO_TERMS, opts: { fused?: boolean } = {}) {
+    this.fused = opts.fused ?? true;
     const rw = settings.rewards;
     this.useBias = settings.features.behavior.reward_multipliers;
     this.survivalTick = rw.survival_tick;
@@ -125,6 +142,20 @@ export class RewardPass {
     this.window = rw.clip.no_positive_within_death_ticks;
     this.faintPenalty = rw.faint_penalty;
     this.evictionPenalty = rw.eviction_penalty;
+    const k = (this.scalars = new Float64Array(K_TERMS + this.terms.length));
+    [k[K_SURVIVAL], k[K_PHI_WEIGHT], k[K_GAMMA], k[K_CURIOSITY]] = [this.survivalTick, this.potentialTerm?.weight ?? 0, this.gamma, this.curiosity];
+    [k[K_CLIP_TICK], k[K_CLIP_EPISODE], k[K_FAINT], k[K_EVICTION], k[K_WINDOW]] = [this.clipTick, this.clipEpisode, this.faintPenalty, this.evictionPenalty, this.window];
+    for (let t = 0; t < this.terms.length; t++) k[K_TERMS + t] = this.terms[t].weight;
+  }
+
+  /** Whether the last `compute` ran the fused kernel (false: the passes). */
+  get fusedRan(): boolean {
+    return this.ranKernel;
+  }
+
+  /** The declared terms' `named` columns if they were recorded in `tick` (else undefined). */
+  namedAt(tick: number): ReadonlyMap<string, Float32Array> | undefined {
+    return this.namedTick === tick ? this.named : undefined;
   }
 
   /** Every declared term's `update` (plug-in then declaration order): their columns for this tick. */
@@ -132,14 +163,19 @@ export class RewardPass {
     for (let k = 0; k < this.updates.length; k++) this.updates[k].update!(ctx);
   }
 
-  /** Fetches the declared terms' value and breakdown columns (columns move when the store grows). */
-  termColumns(world: World, R: Cols<typeof Reward>): void {
+  /**
+   * Fetches the declared terms' value and breakdown columns (columns move when the store grows).
+   * `recordNamed`: this tick also records the terms that name no Reward field (`named`).
+   */
+  termColumns(world: World, R: Cols<typeof Reward>, recordNamed = false): void {
     const out = R as unknown as Record<string, Float32Array>;
+    this.recordNamed = recordNamed;
     const max = world.maxEntityId();
     for (let k = 0; k < this.terms.length; k++) {
       const t = this.terms[k];
       this.termCols[k] = valuesOf(world, t, max);
       if (t.breakdown !== null) this.termOut[k] = out[t.breakdown];
+      else if (!recordNamed) this.termOut[k] = null;
       else {
         // Recorded here under the term's name (telemetry's reward_breakdown), not in Reward.
         let own = this.named.get(t.name);
@@ -164,6 +200,77 @@ export class RewardPass {
    * RewardMemo.primed. Call `updateTerms` and `termColumns` first in the same tick. Returns the sum of the totals.
    */
   compute(io: PassInputs): number {
+    if (this.recordNamed) this.namedTick = io.tick;
+    this.ranKernel = false;
+    if (this.fused && !this.cache.refused) {
+      const kernel = this.kernelOf(io);
+      this.ranKernel = kernel !== undefined;
+      if (kernel !== undefined) return kernel(io.spans);
+    }
+    return this.passes(io);
+  }
+
+  /** The fused kernel for this tick's columns (regenerated when one moved), its scalars set. */
+  private kernelOf(io: PassInputs): FusedKernel | undefined {
+    const now = this.cache.key();
+    const R = io.R;
+    const L = io.L;
+    const visits = io.visits;
+    now.push(this.recordNamed, io.primed, io.profile, R.potential, R.survival, R.shaping, this.potentialCol, this.potentialOut, R.curiosity);
+    now.push(visits, io.hasPos, io.town, io.pos.x, io.pos.y, L.exit_reason, L.replaces_uid, L.spawned_tick, R.episode, R.total, R.terminal, R.clip_adjustment);
+    for (let k = 0; k < this.terms.length; k++) now.push(this.termCols[k], this.termOut[k]);
+    const kernel = this.cache.get(() => {
+      const p = this.potentialTerm;
+      const hasPhi = p !== null && p.weight !== 0;
+      const terms = this.terms;
+      return compileFused(
+        {
+          useBias: this.useBias,
+          shapingOn: this.shapingOn,
+          hasPhi,
+          phiOut: this.potentialOut !== null,
+          terms: terms.map((t, k) => ({ on: t.weight !== 0, bias: this.useBias && t.bias !== null, out: this.termOut[k] !== null })),
+          curiosity: visits !== null,
+        },
+        {
+          primed: io.primed,
+          profile: io.profile,
+          potential: R.potential,
+          survival: R.survival,
+          shaping: R.shaping,
+          phi: hasPhi ? this.potentialCol : EMPTY,
+          phiOut: this.potentialOut ?? EMPTY,
+          biasSurvival: BIAS_SURVIVAL,
+          termCols: terms.map((t, k) => (t.weight !== 0 ? this.termCols[k] : EMPTY)),
+          termOut: terms.map((_, k) => this.termOut[k] ?? EMPTY),
+          termBias: terms.map((t) => (this.useBias && t.bias !== null ? t.bias : EMPTY_F64)),
+          curiosity: R.curiosity,
+          visits: visits ?? EMPTY_U16,
+          hasPos: visits !== null ? io.hasPos : EMPTY_U8,
+          town: io.town,
+          px: io.pos.x,
+          py: io.pos.y,
+          bonus: visits !== null ? this.curiosityBonus() : EMPTY_F64,
+          exitReason: L.exit_reason,
+          replaces: L.replaces_uid,
+          spawned: L.spawned_tick,
+          episode: R.episode,
+          total: R.total,
+          terminal: R.terminal,
+          clip: R.clip_adjustment,
+        },
+        this.scalars,
+      );
+    });
+    const k = this.scalars;
+    k[K_TICK] = io.tick;
+    k[K_CELLS] = io.cells;
+    k[K_WIDTH] = io.width;
+    return kernel;
+  }
+
+  /** The same reward, pass by pass (no code generation; the fused kernel's reference). */
+  private passes(io: PassInputs): number {
     const n = io.R.total.length;
     if (this.part.length < n) {
       this.part = new Float64Array(n);

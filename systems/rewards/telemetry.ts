@@ -12,6 +12,8 @@ const REWARD_COMPONENTS = ["total", "survival", "needs_penalty", "wage", "punctu
 export function rewardsTelemetry({ world, state }: TelemetryContext<unknown, RewardsState>, opts: TelemetryOptions): TelemetryPart | undefined {
   if (!world.components.isRegistered(Reward)) return undefined;
   const R = world.columns(Reward);
+  // The declared terms without a Reward field are recorded only while someone watches an agent.
+  state.wantBreakdown("telemetry", () => opts.watched.length > 0);
   return {
     sections() {
       if (opts.watched.length === 0) return undefined;
@@ -22,7 +24,9 @@ export function rewardsTelemetry({ world, state }: TelemetryContext<unknown, Rew
         const row: Record<string, number> = {};
         for (const k of REWARD_COMPONENTS) row[k] = round4(R[k][e]);
         // Declared terms that record into no Reward field, under their names (after the fixed ones).
-        if (state.pass !== null) for (const [name, col] of state.pass.named) row[name] = e < col.length ? round4(col[e]) : 0;
+        // Recorded from the first tick that started with an agent watched.
+        const named = state.pass?.namedAt(world.tick);
+        if (named !== undefined) for (const [name, col] of named) row[name] = e < col.length ? round4(col[e]) : 0;
         out[id] = row;
       }
       return { reward_breakdown: out };

@@ -1,0 +1,239 @@
+// The fused reward kernel (issue #19): rewards/compute's whole per-agent formula in one loop,
+// generated for one world's columns and terms, the terms adding straight into one accumulator.
+//
+// Why generated: V8 optimises a loop over typed arrays it sees as constants (`const` bindings
+// of the only closure of a function literal: function-context specialisation) far better than
+// the same loop over arrays that come in as arguments or object fields (no per-iteration loads
+// of each array's base and length). With ~30 columns the passes in pass.ts held more array
+// pointers than there are registers and carried a Float64 partial sum between them; here the
+// sum stays in a register and each array is an embedded constant. Same idea as the need-decay
+// kernel (systems/needs/decay-kernel.ts).
+//
+// The arithmetic is pass.ts's, term by term in the same order and precision (survival + Φ,
+// each declared term bias(weight · value), shaping, curiosity, the guard, both clips, the
+// terminal penalty): the rewards, the recorded breakdown and the hash stream are identical to
+// the bit (test/unit/reward-fused.test.ts runs both paths). The generated source holds only
+// names fixed here (c0, o0, w0 ...) and constants of this file, never config text. Where the
+// runtime forbids code generation from strings, compileFused returns undefined and the passes
+// run.
+import { ExitReason } from "../../components/people.ts";
+
+/** What decides the kernel's shape (it is regenerated when any of it changes). */
+export interface FusedLayout {
+  readonly useBias: boolean;
+  readonly shapingOn: boolean;
+  /** A potential term with a non-zero weight (otherwise Φ is 0). */
+  readonly hasPhi: boolean;
+  /** Φ is recorded in the potential term's breakdown column. */
+  readonly phiOut: boolean;
+  /** The declared terms but the potential, in order: weight non-zero, profile bias, recorded somewhere. */
+  readonly terms: readonly { readonly on: boolean; readonly bias: boolean; readonly out: boolean }[];
+  readonly curiosity: boolean;
+}
+
+/** Every array the kernel closes over (unused entries may be empty arrays). */
+export interface FusedArrays {
+  primed: Uint8Array;
+  profile: Uint8Array;
+  potential: Float32Array;
+  survival: Float32Array;
+  shaping: Float32Array;
+  phi: Float32Array | Float64Array;
+  phiOut: Float32Array;
+  biasSurvival: Float64Array;
+  termCols: readonly (Float32Array | Float64Array)[];
+  termOut: readonly Float32Array[];
+  termBias: readonly Float64Array[];
+  curiosity: Float32Array;
+  visits: Uint16Array;
+  hasPos: Uint8Array;
+  town: Uint32Array;
+  px: ArrayLike<number>;
+  py: ArrayLike<number>;
+  bonus: Float64Array;
+  exitReason: Uint8Array;
+  replaces: Int32Array;
+  spawned: Int32Array;
+  episode: Float32Array;
+  total: Float32Array;
+  terminal: Float32Array;
+  clip: Float32Array;
+}
+
+/** The scalars' slots in the kernel's Float64Array (read at the start of every span). */
+export const K_SURVIVAL = 0;
+export const K_PHI_WEIGHT = 1;
+export const K_GAMMA = 2;
+export const K_CURIOSITY = 3;
+export const K_CLIP_TICK = 4;
+export const K_CLIP_EPISODE = 5;
+export const K_FAINT = 6;
+export const K_EVICTION = 7;
+export const K_WINDOW = 8;
+export const K_TICK = 9;
+export const K_CELLS = 10;
+export const K_WIDTH = 11;
+/** Term k's weight is at K_TERMS + k. */
+export const K_TERMS = 12;
+
+/** A compiled kernel: every agent of the spans' reward; returns the sum of the totals, in agent order. */
+export type FusedKernel = (spans: Int32Array) => number;
+
+/**
+ * Agents per call of the inner loop. A loop of 100k iterations entered once a tick only ever
+ * runs as on-stack-replacement code, which V8 compiles without the context specialisation (the
+ * arrays would be loaded from the closure every iteration); calls of a few thousand agents get
+ * the function itself optimised, specialised.
+ */
+const CHUNK = 4096;
+
+/** Visit counts saturate here. */
+export const VISITS_MAX = 0xffff;
+
+/** The per-agent body of the kernel for this layout (`e` is the entity id, `acc` the running sum). */
+function body(l: FusedLayout): string {
+  const s: string[] = [];
+  s.push(l.hasPhi ? "const phi = wPhi * phiCol[e];" : "const phi = 0;");
+  s.push(l.useBias ? "const fs = biasSurvival[profile[e]]; const survival = survivalTick >= 0 ? survivalTick * fs : survivalTick / fs;" : "const survival = survivalTick;");
+  s.push("let shaping = 0;");
+  if (l.shapingOn) s.push("if (primed[e] === 1) shaping = gamma * phi - potential[e];", "potential[e] = phi;");
+  s.push("primed[e] = 1;", "survivalCol[e] = survival;");
+  if (l.phiOut) s.push("phiOut[e] = phi;");
+  s.push("shapingCol[e] = shaping;", "let acc = survival + phi;");
+  l.terms.forEach((t, k) => {
+    if (t.on) {
+      s.push(`{ let v = w${k} * c${k}[e];`);
+      if (t.bias) s.push(`const f = b${k}[profile[e]]; v = v >= 0 ? v * f : v / f;`);
+      s.push("acc += v;");
+      if (t.out) s.push(`o${k}[e] = v;`);
+      s.push("}");
+    } else if (t.out) s.push(`o${k}[e] = 0;`);
+  });
+  if (l.terms.length > 0 || l.shapingOn) s.push("acc = acc + shaping;");
+  if (l.curiosity) {
+    s.push(
+      "let cur = 0;",
+      "if (hasPos[e] === 1) {",
+      "  const tile = town[e] * cells + py[e] * width + px[e];",
+      "  const n = visits[tile];",
+      "  cur = n < bonus.length ? bonus[n] : curW / Math.sqrt(1 + n);",
+      `  if (n < ${VISITS_MAX}) visits[tile] = n + 1;`,
+      "}",
+      "curCol[e] = cur;",
+      "acc = acc + cur;",
+    );
+  } else s.push("curCol[e] = 0;");
+  const X = ExitReason;
+  s.push(
+    "const raw = acc;",
+    "let total = raw;",
+    "const reason = exitReason[e];",
+    `if ((reason !== ${X.None} || (replaces[e] >= 0 && tick - spawned[e] <= window)) && total > 0) total = 0;`,
+    "total = total > clipTick ? clipTick : total < loTick ? loTick : total;",
+    "const before = episodeCol[e];",
+    "let episode = before + total;",
+    "episode = episode > clipEpisode ? clipEpisode : episode < loEpisode ? loEpisode : episode;",
+    "total = episode - before;",
+    `const terminal = reason === ${X.None} ? 0 : reason === ${X.Faint} ? faint : reason === ${X.Eviction} || reason === ${X.Unemployment} ? eviction : 0;`,
+    "terminalCol[e] = terminal;",
+    "clipCol[e] = total - raw;",
+    "episodeCol[e] = episode + terminal;",
+    "totalCol[e] = total + terminal;",
+    "sum += total + terminal;",
+  );
+  return s.map((line) => "    " + line).join("\n");
+}
+
+/**
+ * Generates the kernel for this layout over these arrays; `k` holds the scalars (K_*), which
+ * the caller may rewrite between calls (the tick). Undefined where code generation is not allowed.
+ */
+export function compileFused(l: FusedLayout, a: FusedArrays, k: Float64Array): FusedKernel | undefined {
+  const named: [string, unknown][] = [
+    ["K", k],
+    ["primed", a.primed],
+    ["profile", a.profile],
+    ["potential", a.potential],
+    ["survivalCol", a.survival],
+    ["shapingCol", a.shaping],
+    ["phiCol", a.phi],
+    ["phiOut", a.phiOut],
+    ["biasSurvival", a.biasSurvival],
+    ["curCol", a.curiosity],
+    ["visits", a.visits],
+    ["hasPos", a.hasPos],
+    ["town", a.town],
+    ["px", a.px],
+    ["py", a.py],
+    ["bonus", a.bonus],
+    ["exitReason", a.exitReason],
+    ["replaces", a.replaces],
+    ["spawned", a.spawned],
+    ["episodeCol", a.episode],
+    ["totalCol", a.total],
+    ["terminalCol", a.terminal],
+    ["clipCol", a.clip],
+  ];
+  l.terms.forEach((_, i) => named.push([`c${i}`, a.termCols[i]], [`o${i}`, a.termOut[i]], [`b${i}`, a.termBias[i]]));
+  // `const` bindings (not the factory's parameters, which are mutable): what V8 folds into constants.
+  const consts = named.map(([n], i) => `const ${n} = A[${i}];`).join("\n");
+  const weights = l.terms.map((_, i) => `const w${i} = K[${K_TERMS + i}];`).join("\n  ");
+  const source = `"use strict";
+${consts}
+function run(start, end, sum) {
+  const survivalTick = K[${K_SURVIVAL}], wPhi = K[${K_PHI_WEIGHT}], gamma = K[${K_GAMMA}], curW = K[${K_CURIOSITY}];
+  const clipTick = K[${K_CLIP_TICK}], clipEpisode = K[${K_CLIP_EPISODE}], faint = K[${K_FAINT}], eviction = K[${K_EVICTION}];
+  const window = K[${K_WINDOW}], tick = K[${K_TICK}], cells = K[${K_CELLS}], width = K[${K_WIDTH}];
+  ${weights}
+  const loTick = -clipTick;
+  const loEpisode = -clipEpisode;
+  for (let e = start; e < end; e++) {
+${body(l)}
+  }
+  return sum;
+}
+return function fused(spans) {
+  let sum = 0;
+  for (let s = 0; s < spans.length; s += 2) {
+    const end = spans[s + 1];
+    for (let e = spans[s]; e < end; e += ${CHUNK}) sum = run(e, e + ${CHUNK} < end ? e + ${CHUNK} : end, sum);
+  }
+  return sum;
+};`;
+  try {
+    const factory = new Function("A", source) as (arrays: unknown[]) => FusedKernel;
+    return factory(named.map(([, v]) => v));
+  } catch (e) {
+    if (e instanceof EvalError) return undefined;
+    throw e;
+  }
+}
+
+/** One world's kernel, remade when any array or layout flag it was made for changed (the store grew). */
+export class FusedCache {
+  private kernel: FusedKernel | undefined;
+  private madeFor: unknown[] = [];
+  private readonly now: unknown[] = [];
+  /** Code generation was refused here: the caller runs its passes. */
+  refused = false;
+
+  /** The list to fill with this tick's arrays and flags (emptied). */
+  key(): unknown[] {
+    this.now.length = 0;
+    return this.now;
+  }
+
+  /** The kernel for the key just filled: the last one if every entry is the same, else a new one from `make`. */
+  get(make: () => FusedKernel | undefined): FusedKernel | undefined {
+    const now = this.now;
+    const was = this.madeFor;
+    let same = this.kernel !== undefined && was.length === now.length;
+    for (let i = 0; same && i < now.length; i++) same = was[i] === now[i];
+    if (!same) {
+      this.kernel = make();
+      this.refused = this.kernel === undefined;
+      this.madeFor = now.slice();
+    }
+    return this.kernel;
+  }
+}
