@@ -69,6 +69,7 @@ export function loadPerturbations(s: PerturbationsState, data: unknown): void {
   s.windows = d.windows.map((w) => (w.length === 0 ? NO_TICKS : [...w]));
   s.agentCooldown = new Map(d.agent_cooldowns);
   s.cooldownNext = 0;
+  s.openAt.fill(0);
   s.lastTown.set(d.last_town);
   s.priceBase.set(d.price.base);
   s.priceHeld.set(d.price.held);

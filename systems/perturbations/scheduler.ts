@@ -37,6 +37,8 @@ const CAP = Float64Array.of(BUCKET_CAPACITY);
 export const HAZARD_BOOST = 2;
 
 const EVENT_ID = /^evt_(\d+)$/;
+/** A tick never reached (a small integer, so the fields holding it keep one representation). */
+const NEVER = 0x3fffffff;
 
 /** The scheduler's state (a PersistentState) and the perturbation service the console calls. */
 export class PerturbationsState implements PersistentState, PerturbationService {
@@ -75,6 +77,13 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   counts = { started: 0, ended: 0, cancelled: 0 };
   // Scratch (not state).
   private eligible: Uint8Array;
+  /**
+   * Not state: per (town, spec), no tick before this one can open the gates (gatesOpen false
+   * without side effects before it): set when the gates close for a count, a cooldown or the
+   * window, which change on known ticks; 0 = look (issue #19: every bucket with credit was
+   * re-judged every tick). Cleared for a town when one of its events is cancelled, and on load.
+   */
+  openAt: Int32Array;
   /** Arranged meets and their caches (not state). */
   readonly meets: ArrangedMeets;
 
@@ -100,6 +109,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     this.waterHeld = new Uint8Array(this.towns);
     this.startedByTown = new Uint32Array(this.towns);
     this.eligible = new Uint8Array(this.towns);
+    this.openAt = new Int32Array(n);
     this.meets = new ArrangedMeets(world, this.towns);
   }
 
@@ -126,7 +136,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     // 2. Expired per-agent cooldowns.
     // Only on a tick where one has expired (issue #19: the map was walked every tick).
     if (this.agentCooldown.size > 0 && this.cooldownNext <= tick) {
-      let next = Infinity;
+      let next = NEVER;
       for (const [uid, until] of this.agentCooldown) {
         if (until <= tick) this.agentCooldown.delete(uid);
         else if (until < next) next = until;
@@ -158,7 +168,8 @@ export class PerturbationsState implements PersistentState, PerturbationService 
       const meet = spec.kind === "arranged_meet" ? this.meetingObjects(spec.location) : undefined;
       let eligibleTowns = 0;
       for (let t = 0; t < this.towns; t++) {
-        const ok = this.credit[t * S + s] >= 1 && this.gatesOpen(t, s, tick, meet);
+        const k = t * S + s;
+        const ok = this.credit[k] >= 1 && tick >= this.openAt[k] && this.gatesOpen(t, s, tick, meet);
         this.eligible[t] = ok ? 1 : 0;
         if (ok) eligibleTowns++;
       }
@@ -181,15 +192,32 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     }
   }
 
-  /** Whether spec s may be drawn in town t now (everything but the credit); `meet`: meeting objects by town. */
+  /**
+   * Whether spec s may be drawn in town t now (everything but the credit); `meet`: meeting objects
+   * by town. Closed by a count, a cooldown or the window: openAt says from when to look again.
+   */
   private gatesOpen(t: number, s: number, tick: number, meet: Int32Array | undefined): boolean {
     const cfg = this.cfg;
-    if (this.active[t].length >= cfg.max_concurrent_events) return false;
     const k = t * this.S + s;
-    if (tick < this.cooldownUntil[k]) return false;
+    const active = this.active[t];
+    if (active.length >= cfg.max_concurrent_events) {
+      // Until the first of the town's events ends (a cancel clears openAt).
+      let first = NEVER;
+      for (let i = 0; i < active.length; i++) if (active[i].ends_at < first) first = active[i].ends_at;
+      this.openAt[k] = first;
+      return false;
+    }
+    if (tick < this.cooldownUntil[k]) {
+      this.openAt[k] = this.cooldownUntil[k];
+      return false;
+    }
     const w = this.windows[k];
     while (w.length > 0 && w[0] <= tick - cfg.window_ticks) w.shift();
-    if (w.length >= cfg.max_events_per_window) return false;
+    if (w.length >= cfg.max_events_per_window) {
+      // Until the oldest start leaves the window (pruned then, as on every tick before).
+      this.openAt[k] = w[0] + cfg.window_ticks;
+      return false;
+    }
     if (meet !== undefined) {
       if (meet[t] === 0) return false;
       if (!this.meets.hasCandidates(t, tick, this.agentCooldown, 2)) return false;
@@ -348,6 +376,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
       if (ai < 0) continue;
       const ev = this.active[t][ai];
       this.active[t].splice(ai, 1);
+      this.openAt.fill(0, t * this.S, (t + 1) * this.S);
       ev.active = false;
       this.applyTown(t);
       this.counts.cancelled++;
