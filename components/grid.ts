@@ -70,11 +70,16 @@ export class SpatialIndex implements PersistentState {
   private dirty = new Uint8Array(0);
   private objectTypes = 0;
 
+  /**
+   * `capacity`: entity ids to size the slot table for (agents and objects); `agentCapacity`: ids
+   * to size the agents' tile links for (agents take the low ids, engine/entities.ts).
+   */
   constructor(
     readonly towns: number,
     readonly width: number,
     readonly height: number,
     capacity: number,
+    agentCapacity = capacity,
   ) {
     this.cells = width * height;
     let slots = 4;
@@ -86,27 +91,20 @@ export class SpatialIndex implements PersistentState {
     this.packed = Math.ceil(capacity / towns) <= NIBBLE_MAX;
     this.head = tileArray(slots, towns * this.cells);
     this.object = this.packed ? this.head : tileArray(slots, towns * this.cells);
-    this.next = new Int32Array(capacity);
-    this.prev = new Int32Array(capacity);
-    this.tileOf = new Int32Array(capacity).fill(-1);
-    this.slotOf = new Int32Array(capacity).fill(-1);
+    const a = Math.max(16, Math.min(capacity, agentCapacity));
+    this.next = new Int32Array(a);
+    this.prev = new Int32Array(a);
+    this.tileOf = new Int32Array(a).fill(-1);
+    this.slotOf = new Int32Array(Math.max(16, capacity)).fill(-1);
   }
 
-  /** Grows the per-entity arrays to hold ids below `n`. */
+  /** Grows the agents' per-entity arrays (tile links) to hold ids below `n`, by a quarter at least. */
   ensure(n: number): void {
+    if (n > this.slotOf.length) this.slotOf = grown(this.slotOf, n, -1);
     if (n <= this.next.length) return;
-    let cap = Math.max(16, this.next.length);
-    while (cap < n) cap *= 2;
-    const grow = (a: Int32Array, fill = 0) => {
-      const g = new Int32Array(cap);
-      if (fill !== 0) g.fill(fill);
-      g.set(a);
-      return g;
-    };
-    this.next = grow(this.next);
-    this.prev = grow(this.prev);
-    this.tileOf = grow(this.tileOf, -1);
-    this.slotOf = grow(this.slotOf, -1);
+    this.next = grown(this.next, n, 0);
+    this.prev = grown(this.prev, n, 0);
+    this.tileOf = grown(this.tileOf, n, -1);
   }
 
   /** The first agent on tile `t` (then follow `next`), 0 = none. */
@@ -310,7 +308,7 @@ export class SpatialIndex implements PersistentState {
     this.next = new Int32Array(n);
     this.prev = new Int32Array(n);
     this.tileOf = new Int32Array(n).fill(-1);
-    this.slotOf = new Int32Array(n).fill(-1);
+    this.slotOf = new Int32Array(Math.max(n, this.slotOf.length)).fill(-1);
     this.next.set(d.next);
     this.prev.set(d.prev);
     this.tileOf.set(d.tileOf);
@@ -339,7 +337,7 @@ export class SpatialIndex implements PersistentState {
 
   /** Registers an object on a tile; distance fields of its type in its town become stale. */
   placeObject(eid: number, town: number, x: number, y: number, type: number): void {
-    this.ensure(eid + 1);
+    if (eid >= this.slotOf.length) this.slotOf = grown(this.slotOf, eid + 1, -1);
     const t = this.tile(town, x, y);
     this.setObject(t, this.join(eid, town) + 1);
     this.markDirty(town, type);
@@ -412,6 +410,14 @@ export class SpatialIndex implements PersistentState {
     if (this.dirty.length > key) this.dirty[key] = 0;
     return f;
   }
+}
+
+/** A copy of `a` with room for `n` entries (at least a quarter more), new entries `fill`. */
+function grown(a: Int32Array, n: number, fill: number): Int32Array {
+  const g = new Int32Array(Math.max(n, Math.ceil(a.length * 1.25)));
+  if (fill !== 0) g.fill(fill, a.length);
+  g.set(a);
+  return g;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Components: columns of typed arrays (structure of arrays), one column per field, indexed by
 // entity id, sized up front by the world and grown by a quarter when an id goes beyond. After
-// the world is built, a component held only by low ids (objects, made before the agents) is
-// trimmed to them (`trim`) and grows again when a higher id gets it. A definition is world-independent; each world keeps its own
+// the world is built, a component held only by low ids (the agents' components: agents take ids
+// before objects) is trimmed to them (`trim`) and grows again when a higher id gets it. A definition is world-independent; each world keeps its own
 // columns in a ComponentStore. The same store type holds per-town state, indexed by town id.
 
 export type ColumnCtor =
@@ -173,17 +173,17 @@ export class ComponentStore {
   }
 
   /**
-   * Shrinks every entry that no id at or above three quarters of the capacity has to its highest
-   * member + 1 (at least 16): in a built world, the objects' components (objects are made before
-   * the agents) hold the objects' ids only. Values and flags are unchanged; reads of such a
-   * column at an id beyond its length give undefined (an id that does not have the component).
+   * Shrinks every entry to its highest member + 1 (at least 16): in a built world, the agents'
+   * components (agents take the low ids, engine/entities.ts) hold the agents' ids only, not the
+   * objects' above them. Values and flags are unchanged; reads of such a column at an id beyond
+   * its length give undefined (an id that does not have the component).
    */
   trim(): void {
     for (const e of this.entries) {
       let top = e.length - 1;
       while (top > 0 && e.has[top] !== 1) top--;
       const n = Math.max(16, top + 1);
-      if (n <= (e.length * 3) / 4) resize(e, n);
+      if (n < e.length) resize(e, n);
     }
   }
 

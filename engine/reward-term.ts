@@ -64,8 +64,9 @@ export interface ComponentRewardTerm<S extends ComponentSchema = ComponentSchema
 /** A term whose value is a column the plug-in keeps itself and rewrites every tick. */
 export interface ColumnRewardTerm extends TermBase {
   /**
-   * This tick's values, indexed by entity id: a Float32Array or Float64Array at least
-   * `world.maxEntityId() + 1` long, holding 0 for every agent without the term this tick.
+   * This tick's values, indexed by entity id: a Float32Array or Float64Array longer than the
+   * highest live agent's id (agents take the low ids; objects above need no value), holding 0
+   * for every agent without the term this tick.
    * Called once per tick (not per agent) when rewards/compute starts, after the terms'
    * `update`; the plug-in writes it there (or in a system ordered `before: [NeedsSets.Rewards]`).
    */
@@ -90,9 +91,10 @@ export function defineRewardTerm<S extends ComponentSchema>(term: ComponentRewar
 export class RewardColumn {
   private readonly byWorld = new WeakMap<World, Float64Array>();
 
-  /** The world's column with at least `world.maxEntityId() + 1` entries. */
+  /** The world's column with room for every live agent's id (the highest + 1). */
   ensure(world: World): Float64Array {
-    const n = world.maxEntityId() + 1;
+    const agents = world.agents;
+    const n = (agents.length > 0 ? agents[agents.length - 1] : 0) + 1;
     const col = this.byWorld.get(world);
     if (col !== undefined && col.length >= n) return col;
     const grown = new Float64Array(Math.max(n, Math.ceil((col?.length ?? 0) * 1.25), 16));

@@ -35,6 +35,8 @@ export function hashWorldState(w: HashedState): string {
   const dense = ix.dense;
   h.u32(ix.aliveCount).u32(ix.maxId).u32(dense.length);
   for (let i = 0; i < dense.length; i++) h.u32(dense[i]);
+  // The agents' id reservation (engine/entities.ts); absent from worlds without one, as before it.
+  if (ix.reserveEnd > 0) h.u32(ix.reserveNext).u32(ix.reserveEnd);
   const max = ix.maxId;
   w.components.forEach((def, cols, has) => hashColumns(h, def, cols, has, 1, max));
   w.townStore.forEach((def, cols, has) => hashColumns(h, def, cols, has, 0, w.towns - 1));

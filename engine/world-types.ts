@@ -54,6 +54,8 @@ export interface KernelState {
   aliveCount: number;
   maxId: number;
   dense: Uint32Array;
+  /** Reserved agent ids: the next not yet handed out and the last ([1, 0] or absent: none). */
+  reserve?: readonly [number, number];
   /** Custom agent names by uid, ascending uid. */
   names: [number, string][];
   interned: string[];

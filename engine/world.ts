@@ -85,6 +85,9 @@ export class World {
     this.tick = 0;
     const capacity = this.startCapacity();
     this.entities = new EntityIndex(capacity);
+    // Agents' ids first (issue #19 memory): the agents the settings ask for get ids 1..n, objects
+    // the ids above, so agent-only columns (trimmed below) and per-agent arrays skip the objects.
+    this.entities.reserve(this.agentReserve());
     this.rng = new RngStreams(this.seed);
     this.components = new ComponentStore(capacity, "component");
     this.townStore = new ComponentStore(this.towns, "town state");
@@ -126,6 +129,20 @@ export class World {
     let hint = 0;
     for (const p of this.plugins) if (p.entities) hint += p.entities(this.settings, this.towns);
     return Math.max(1024, hint + 1);
+  }
+
+  /** Ids reserved for agents: world.agents_per_town x towns (0 when unknown). */
+  private agentReserve(): number {
+    const perTown = (this.settings as { world?: { agents_per_town?: unknown } }).world?.agents_per_town;
+    return typeof perTown === "number" && Number.isInteger(perTown) && perTown > 0 ? perTown * this.towns : 0;
+  }
+
+  /**
+   * Entity ids below this are expected to be agents' (sizing hint for per-agent arrays, which
+   * grow beyond it when needed): the ids reserved for agents + 1, else the entity capacity.
+   */
+  agentIdLimit(): number {
+    return this.entities.reserveEnd > 0 ? this.entities.reserveEnd + 1 : this.components.capacity;
   }
 
   /** Agents the settings ask for at start (world.agents_per_town x towns), for up-front sizing; 16 when unknown. */
@@ -234,13 +251,19 @@ export class World {
 
   /** Creates an entity in `town` with the given components (defaults, then `init` values). */
   spawnEntity(town: number, defs: readonly ComponentDef[], init?: InitValues): number {
+    const eid = this.newEntity(town, false);
+    for (const d of defs) this.attach(eid, d, init?.[d.name]);
+    return eid;
+  }
+
+  /** A new entity in `town` with its Town component (an agent's id from the agents' range). */
+  private newEntity(town: number, agent: boolean): number {
     if (!Number.isInteger(town) || town < 0 || town >= this.towns) {
       throw new RangeError(`town must be an integer in [0, ${this.towns - 1}], got ${town}`);
     }
-    const eid = this.entities.add();
+    const eid = this.entities.add(agent);
     this.components.ensure(eid + 1);
     this.attach(eid, Town, { id: town });
-    for (const d of defs) this.attach(eid, d, init?.[d.name]);
     return eid;
   }
 
@@ -277,7 +300,7 @@ export class World {
    */
   spawnAgent(town: number, opts: { name?: string; init?: InitValues } = {}): number {
     const uid = this.ids.claim(opts.name);
-    const eid = this.spawnEntity(town, []);
+    const eid = this.newEntity(town, true);
     this.attach(eid, Agent, { uid });
     this.ids.place(uid, eid, opts.name);
     this.agentList.dirty = true;
@@ -438,6 +461,7 @@ export class World {
       aliveCount: ix.aliveCount,
       maxId: ix.maxId,
       dense: ix.dense.slice(),
+      reserve: [ix.reserveNext, ix.reserveEnd],
       names: this.ids.namedList(),
       interned: [...this.interned],
     };
@@ -451,7 +475,7 @@ export class World {
   restoreKernelState(k: KernelState): void {
     if (this.ticker.inTick) throw new Error("world.restoreKernelState() called from inside a tick");
     const ix = new EntityIndex(this.components.capacity);
-    ix.restore(k.dense, k.aliveCount, k.maxId);
+    ix.restore(k.dense, k.aliveCount, k.maxId, k.reserve);
     this.entities = ix;
     this.tick = k.tick;
     this.seed = k.seed;

@@ -9,8 +9,13 @@ import type { World } from "../world.ts";
 export const SNAPSHOT_MAGIC = "TWNLSNAP";
 /** Version of the binary layout above. */
 export const SNAPSHOT_FORMAT_VERSION = 1;
-/** Version of the header's fields and the section names. */
-export const SNAPSHOT_SCHEMA_VERSION = 1;
+/**
+ * Version of the header's fields and the section names. 2 (issue #19): kernel.reserve_next and
+ * reserve_end, the agents' id reservation (engine/entities.ts); kernel/dense then lists the ids
+ * handed out (max_id less the reserved ids not yet given). Version 1 snapshots (no reservation)
+ * still load; a build that reads version 1 only refuses version 2 by its version.
+ */
+export const SNAPSHOT_SCHEMA_VERSION = 2;
 export const SNAPSHOT_EXTENSION = ".snapshot";
 
 export const MAGIC = new TextEncoder().encode(SNAPSHOT_MAGIC);
@@ -91,7 +96,15 @@ export interface SnapshotHeader {
   anneal_ratio: number | null;
   /** world.stateHash() when saved; checked after a load. */
   state_hash: string;
-  kernel: { capacity: number; max_id: number; alive_count: number; next_uid: number };
+  kernel: {
+    capacity: number;
+    max_id: number;
+    alive_count: number;
+    next_uid: number;
+    /** Schema 2: the next reserved agent id not yet handed out and the last reserved id (0 = none). */
+    reserve_next?: number;
+    reserve_end?: number;
+  };
   components: ComponentSchemaEntry[];
   town_state: ComponentSchemaEntry[];
   messages: { name: string; fields: string[] }[];

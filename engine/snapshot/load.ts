@@ -112,6 +112,10 @@ function checkCompatible(world: World, snap: SnapshotData, path?: string): void 
   if (snap.sections.get("kernel/dense")!.byteLength % 4 !== 0 || snap.sections.get("kernel/dense")!.byteLength / 4 < k.alive_count) {
     throw fail("corrupt", "the entity index is shorter than its live count");
   }
+  const [rn, re] = reserveOf(h);
+  if (!(re <= k.max_id && rn >= 1 && rn <= re + 1) || snap.sections.get("kernel/dense")!.byteLength / 4 !== k.max_id - (re + 1 - rn)) {
+    throw fail("corrupt", `inconsistent entity index (max_id ${k.max_id}, reserved agent ids ${rn}..${re}, ${snap.sections.get("kernel/dense")!.byteLength / 4} ids listed)`);
+  }
   for (const [store, prefix, n] of [
     [h.components, "comp", k.max_id + 1],
     [h.town_state, "town", h.towns],
@@ -127,6 +131,11 @@ function checkCompatible(world: World, snap: SnapshotData, path?: string): void 
     need(`msg/${m.name}/data`, 8 * m.fields.length * count);
   }
   for (const p of h.plugins) need(`state/${p}`, -1);
+}
+
+/** The agents' id reservation of a snapshot: [next, end]; [1, 0] (none) in schema 1 snapshots. */
+function reserveOf(h: SnapshotHeader): [number, number] {
+  return [h.kernel.reserve_next ?? 1, h.kernel.reserve_end ?? 0];
 }
 
 function restoreColumns(store: World["components"], snap: SnapshotData, prefix: string, n: number): void {
@@ -160,6 +169,7 @@ function apply(world: World, snap: SnapshotData): void {
     aliveCount: h.kernel.alive_count,
     maxId: h.kernel.max_id,
     dense: typedFrom("Uint32Array", snap.sections.get("kernel/dense")!, "kernel/dense") as Uint32Array,
+    reserve: reserveOf(h),
     names: kernelJson.names,
     interned: kernelJson.interned,
   };

@@ -34,7 +34,7 @@ const HeaderSchema = z.looseObject({
   observation_variant: z.string().nullable().optional(),
   anneal_ratio: z.number().nullable().optional(),
   state_hash: z.string(),
-  kernel: z.looseObject({ capacity: Count, max_id: Count, alive_count: Count, next_uid: Count }),
+  kernel: z.looseObject({ capacity: Count, max_id: Count, alive_count: Count, next_uid: Count, reserve_next: Count.optional(), reserve_end: Count.optional() }),
   components: Schema,
   town_state: Schema,
   messages: z.array(z.looseObject({ name: z.string(), fields: z.array(z.string()) })),

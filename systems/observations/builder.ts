@@ -30,7 +30,7 @@ export function buildInto(world: World, st: ObservationsState, variant: Observat
   const n = agents.length;
   const tick = world.tick + 1;
   out.ensure(n);
-  st.ensure(world.maxEntityId() + 1);
+  if (n > 0) st.ensure(agents[n - 1] + 1);
   st.refresh(world, variant === "compact" ? ml : undefined);
   const { agents: aOut, map, features: f } = out.stores;
   const F = fl.count;

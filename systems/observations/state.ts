@@ -131,7 +131,8 @@ export class ObservationsState implements PersistentState, ObservationService {
 
   constructor(world: World) {
     const s = world.settings;
-    const cap = Math.max(16, world.components.capacity);
+    // Per-agent arrays: agents take the low entity ids (engine/entities.ts).
+    const cap = Math.max(16, world.agentIdLimit());
     this.allocator = new EmbeddingAllocator(s.embedding_allocator, cap);
     this.variant = s.features.systems.observations;
     this.features = featureLayout(s, world.plugins);

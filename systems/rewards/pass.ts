@@ -44,13 +44,13 @@ const LIMITS = new Float64Array(4);
 const NO_TERMS: readonly ResolvedTerm[] = [];
 const BIAS_SURVIVAL = Float64Array.from(PROFILES, (p) => p.reward.survival);
 
-/** A declared term's value column this tick, checked to cover every entity id up to `max`. */
+/** A declared term's value column this tick, checked to cover every agent id up to `max`. */
 function valuesOf(world: World, t: ResolvedTerm, max: number): Float32Array | Float64Array {
   const col =
     t.term.component !== undefined
       ? (world.columns(t.term.component) as unknown as Record<string, Float32Array | Float64Array>)[t.term.field]
       : t.term.values(world);
-  if (col.length <= max) throw new Error(`reward term "${t.name}" of plug-in "${t.plugin}": values() returned ${col.length} entries, entity ids reach ${max}`);
+  if (col.length <= max) throw new Error(`reward term "${t.name}" of plug-in "${t.plugin}": values() returned ${col.length} entries, agent ids reach ${max}`);
   return col;
 }
 
@@ -170,7 +170,9 @@ export class RewardPass {
   termColumns(world: World, R: Cols<typeof Reward>, recordNamed = false): void {
     const out = R as unknown as Record<string, Float32Array>;
     this.recordNamed = recordNamed;
-    const max = world.maxEntityId();
+    // The highest live agent's id: agents take the low ids, objects' ids above need no value.
+    const agents = world.agents;
+    const max = agents.length > 0 ? agents[agents.length - 1] : 0;
     for (let k = 0; k < this.terms.length; k++) {
       const t = this.terms[k];
       this.termCols[k] = valuesOf(world, t, max);

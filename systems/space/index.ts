@@ -21,7 +21,7 @@ export const spacePlugin = definePlugin({
   components: { Position },
   state: (world: World) => {
     const [w, h] = world.settings.world.grid_size;
-    return new SpatialIndex(world.towns, w, h, world.components.capacity);
+    return new SpatialIndex(world.towns, w, h, world.components.capacity, world.agentIdLimit());
   },
   onAgentSpawn({ world, rng, state, components: { Position: P } }, eid) {
     world.addComponent(eid, Position);

@@ -97,7 +97,7 @@ export class StabilityState implements PersistentState, StabilityService {
     this.hasPerturbations = world.hasPlugin("perturbations");
     this.perTown = new PerTown(world.towns);
     this.hasObservations = world.hasPlugin("observations");
-    this.ensure(world.components.capacity);
+    this.ensure(world.agentIdLimit());
   }
 
   ensure(n: number): void {
@@ -130,7 +130,7 @@ export class StabilityState implements PersistentState, StabilityService {
 
   step(tick: number, agents: Int32Array, read: <F extends MessageFields>(def: MessageDef<F>) => MessageView<F>): void {
     const w = this.world;
-    this.ensure(w.maxEntityId() + 1);
+    if (agents.length > 0) this.ensure(agents[agents.length - 1] + 1);
     this.scanAgents(tick, agents);
     this.countMessages(tick, read);
     const reuse = embeddingReuseWarning(w, this.hasObservations);

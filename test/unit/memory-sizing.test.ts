@@ -1,11 +1,18 @@
 // Issue #19's sizing rules: a message buffer that a burst grew gives the room back once the
 // burst is over (and never while the traffic fills it), the read views follow the new columns;
-// the spatial index keeps a tile's head and object in one byte in towns of up to 15 members.
+// the spatial index keeps a tile's head and object in one byte in towns of up to 15 members;
+// agents take the low entity ids and every column is sized to its highest member.
 import { describe, expect, it } from "vitest";
 import { MessageChannel, SHRINK_AFTER, defineMessage } from "../../engine/message.ts";
 import { PHASES } from "../../engine/phases.ts";
 import { SpatialIndex } from "../../components/grid.ts";
 import { StateHasher } from "../../engine/hash.ts";
+import { EntityIndex } from "../../engine/entities.ts";
+import { parseConfigObject } from "../../engine/config/loader.ts";
+import { World } from "../../engine/world.ts";
+import { Town } from "../../engine/core-components.ts";
+import { Needs } from "../../components/needs.ts";
+import { corePlugins } from "../../systems/index.ts";
 
 const Ping = defineMessage("ping", { agent: "eid", amount: "float" });
 
@@ -121,5 +128,52 @@ describe("SpatialIndex tile packing", () => {
       expect(b).toEqual(a);
     }
     expect(hash(dst)).toBe(hash(src));
+  });
+});
+
+describe("agents' ids first", () => {
+  it("hands agents the reserved ids in order and other entities the ids above, recycled ids first", () => {
+    const ix = new EntityIndex(8);
+    ix.reserve(4);
+    expect([ix.add(false), ix.add(true), ix.add(false), ix.add(true)]).toEqual([5, 1, 6, 2]);
+    ix.remove(1);
+    expect(ix.add(false)).toBe(1); // a recycled id goes to whoever comes next, as before
+    expect([ix.add(true), ix.add(true), ix.add(true)]).toEqual([3, 4, 7]); // reservation used up: above
+    expect(ix.maxId).toBe(7);
+    expect(Array.from(ix.dense).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it("restores a saved index with reserved ids not yet handed out, and refuses inconsistent ones", () => {
+    const ix = new EntityIndex();
+    ix.reserve(10);
+    for (let k = 0; k < 3; k++) ix.add(true);
+    ix.add(false);
+    ix.remove(2);
+    const copy = new EntityIndex();
+    copy.restore(ix.dense.slice(), ix.aliveCount, ix.maxId, [ix.reserveNext, ix.reserveEnd]);
+    expect([copy.add(true), copy.add(true), copy.add(false)]).toEqual([ix.add(true), ix.add(true), ix.add(false)]);
+    expect(() => new EntityIndex().restore([1, 2, 3], 3, 12, [4, 10])).toThrow(/3 ids saved for max id 12/);
+    expect(() => new EntityIndex().restore([1, 2, 5, 11], 4, 11, [4, 10])).toThrow(/id 5 out of range .* or reserved/);
+  });
+
+  it("builds a world whose agents hold ids 1..agents, objects the ids above, each column sized to its highest member", () => {
+    const settings = parseConfigObject({ config_id: "t", world: { towns: 40, agents_per_town: 6 } }, corePlugins);
+    const w = new World({ settings, plugins: corePlugins });
+    const agents = Array.from(w.agents);
+    expect(agents).toEqual(Array.from({ length: 240 }, (_, i) => i + 1));
+    expect(w.maxEntityId()).toBeGreaterThan(240);
+    w.components.forEach((def, cols, has) => {
+      let top = 0;
+      for (let id = has.length - 1; id > 0 && top === 0; id--) if (has[id] === 1) top = id;
+      expect([def.name, has.length]).toEqual([def.name, Math.max(16, top + 1)]);
+      for (const f of def.fields) expect([def.name, f.name, cols[f.name].length]).toEqual([def.name, f.name, has.length]);
+    });
+    // Agent-only components end at the last agent; those of objects too (Town, Position) at the last entity.
+    expect(w.columns(Needs).hunger.length).toBe(241);
+    expect(w.columns(Town).id.length).toBe(w.maxEntityId() + 1);
+    // A removed agent's id goes to the next agent, a later agent beyond the reservation above every id.
+    w.removeEntity(7);
+    expect(w.spawnAgent(0)).toBe(7);
+    expect(w.spawnAgent(0)).toBe(w.maxEntityId());
   });
 });

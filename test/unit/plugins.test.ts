@@ -12,6 +12,7 @@ import { PHASES, type Phase } from "../../engine/phases.ts";
 import { definePlugin, type AnyPlugin, type PersistentState, type SystemDef } from "../../engine/plugin.ts";
 import { defineResource, ResourceError } from "../../engine/resource.ts";
 import { World } from "../../engine/world.ts";
+import { Town } from "../../engine/core-components.ts";
 import { corePlugins } from "../../systems/index.ts";
 import graffiti, { GraffitiSprayed } from "../fixtures/graffiti.ts";
 
@@ -390,7 +391,12 @@ describe("columns and entities", () => {
     expect(w.maxEntityId()).toBeGreaterThan(1024); // above the floor small worlds get
     expect(w.agents.length).toBe(1500);
     expect(w.components.capacity).toBe(w.maxEntityId() + 1);
-    expect(w.columns(Needs).hunger.length).toBe(w.maxEntityId() + 1);
+    // Agents take ids 1..1500 (issue #19: agents' ids first), objects the ids above: the agents'
+    // columns hold the agents' ids only, the Town column every entity's.
+    expect(w.agents[0]).toBe(1);
+    expect(w.agents[1499]).toBe(1500);
+    expect(w.columns(Needs).hunger.length).toBe(1501);
+    expect(w.columns(Town).id.length).toBe(w.maxEntityId() + 1);
   });
 
   it("resets a removed agent's columns to defaults and keeps the agent list in entity order", () => {

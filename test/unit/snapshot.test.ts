@@ -17,6 +17,7 @@ import type { StateHasher } from "../../engine/hash.ts";
 import {
   MigrationRegistry,
   SNAPSHOT_FORMAT_VERSION,
+  SNAPSHOT_SCHEMA_VERSION,
   SnapshotError,
   decodeSnapshot,
   encodeSnapshotData,
@@ -183,7 +184,7 @@ describe("restore and continue", () => {
     const snap = decodeSnapshot(saveSnapshot(a, snapshotMeta(a, config.configHash)));
     const h = snap.header;
     expect(snap.formatVersion).toBe(SNAPSHOT_FORMAT_VERSION);
-    expect(h.schema_version).toBe(1);
+    expect(h.schema_version).toBe(SNAPSHOT_SCHEMA_VERSION);
     expect(h.config_id).toBe("townlet-default-v1");
     expect(h.config_hash).toBe(config.configHash);
     expect(h.tick).toBe(10);
@@ -271,7 +272,7 @@ describe("refused snapshots", () => {
     const e = expectRefused(newer, "version");
     expect(e.message).toMatch(/newer/);
     const snap = decodeSnapshot(good);
-    expectRefused(encodeSnapshotData({ ...snap, header: { ...snap.header, schema_version: 2 } }), "version");
+    expectRefused(encodeSnapshotData({ ...snap, header: { ...snap.header, schema_version: SNAPSHOT_SCHEMA_VERSION + 1 } }), "version");
   });
 
   it("refuses a snapshot whose component layout differs, naming the component and each field that differs (code schema)", () => {
