@@ -7,6 +7,9 @@
 // messages.
 import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
+import type { Columns } from "../../engine/component.ts";
+import type { MessageDef } from "../../engine/message.ts";
+import type { SocialLedger } from "../../components/social.ts";
 import { Obj } from "../../components/objects.ts";
 import { Activity, Intent, IntentKind } from "../../components/activity.ts";
 import { Wallet } from "../../components/economy.ts";
@@ -93,11 +96,13 @@ export const affordancesPlugin = definePlugin({
   setup({ world, state }) {
     instantiateObjects(world, state.st);
   },
-  onAgentSpawn({ world }, eid) {
+  onAgentSpawn({ world, state: { rt } }, eid) {
     world.addComponent(eid, Activity);
     world.addComponent(eid, Intent);
+    rt.wake(eid);
   },
-  onLoad({ world, state: { st } }) {
+  onLoad({ world, state: { st, rt } }) {
+    rt.wakeAll();
     // Objects in entity order (as createObject keeps them), then the (town, type) index.
     const isObj = world.components.flags(Obj);
     const max = world.maxEntityId();
@@ -165,23 +170,36 @@ export const affordancesPlugin = definePlugin({
       run({ world, tick, agents, send, state: { st, rt } }) {
         rt.bind(tick, send);
         const I = world.columns(Intent);
-        const { A, O, P } = rt;
-        const space = world.resource(SpaceKey);
-        const T = rt.T;
-        const ghostAfter = world.settings.queue_fairness.ghost_step_after;
-        const social = world.optionalResource(SocialKey)?.ledger;
-        const avoid = world.settings.conflict.rivalry.avoid_threshold;
-        const uid = world.columns(world.componentDef("Agent")).uid as Uint32Array;
-        const isObj = world.components.flags(Obj);
-        const isAgent = world.components.flags(world.componentDef("Agent"));
-        // last_ok is decided in the branches (`ok`) and written at the three ends of an
-        // iteration, sites every tick reaches: a store first reached mid-run (the first failed
-        // start, tick ~311 in the bench world) had no type feedback and deoptimised this loop
-        // (issue #19, p99). Nothing the loop calls reads last_ok.
+        const A = rt.A;
+        const c: ActCtx = {
+          world,
+          rt,
+          st,
+          I,
+          space: world.resource(SpaceKey),
+          isObj: world.components.flags(Obj),
+          isAgent: world.components.flags(world.componentDef("Agent")),
+          uid: world.columns(world.componentDef("Agent")).uid as Uint32Array,
+          social: world.optionalResource(SocialKey)?.ledger,
+          avoid: world.settings.conflict.rivalry.avoid_threshold,
+          ghostAfter: world.settings.queue_fairness.ghost_step_after,
+          send,
+        };
+        // last_ok is decided in the branches (`ok`) and written once at the end of an iteration,
+        // a site every tick reaches: a store first reached mid-run (the first failed start, tick
+        // ~311 in the bench world) had no type feedback and deoptimised this loop (issue #19,
+        // p99). Nothing the loop calls reads last_ok.
         const lastOk = A.last_ok;
+        const intentKind = I.kind;
+        // An agent whose Intent is Wait is skipped unless its bit in rt.actWake is set: with last
+        // intent Wait and ok, and no reservation with an affordance pending, carrying out Wait
+        // writes the values the columns hold (issue #19; runtime.ts says who sets the bit).
+        const wake = rt.actWake;
+        if (!rt.skipQuiet) wake.fill(0xffffffff);
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
-          const kind = I.kind[eid];
+          const kind = intentKind[eid];
+          if (kind === INT_WAIT && (wake[eid >>> 5] & (1 << (eid & 31))) === 0) continue;
           A.last_intent[eid] = kind;
           let ok = 1;
           const held = A.holding[eid];
@@ -189,80 +207,15 @@ export const affordancesPlugin = definePlugin({
             // Busy: only letting go of the object interrupts a running affordance.
             if (kind === INT_RELEASE && (I.object[eid] === 0 || I.object[eid] === held)) rt.fail(eid, held, A.running[eid], "released");
             else if (kind !== INT_NONE && kind !== INT_WAIT) ok = 0;
-            lastOk[eid] = ok;
-            continue;
-          }
-          if (held !== 0 && A.pending[eid] >= 0 && kind !== INT_RELEASE && kind !== INT_BLOCKED && rt.adjacent(eid, held)) {
+          } else if (held !== 0 && A.pending[eid] >= 0 && kind !== INT_RELEASE && kind !== INT_BLOCKED && rt.adjacent(eid, held)) {
             if (!rt.start(eid, held, A.pending[eid])) ok = 0;
-            lastOk[eid] = ok;
-            continue;
-          }
-          switch (kind) {
-            case INT_MOVE: {
-              const s = stepToward(P.x[eid], P.y[eid], I.x[eid], I.y[eid]);
-              if (s >= 0) step(world, space, P, T, eid, s);
-              break;
-            }
-            case INT_REQUEST:
-            case INT_START: {
-              const obj = I.object[eid];
-              if (obj <= 0 || isObj[obj] !== 1 || T[obj] !== T[eid]) {
-                ok = 0;
-                break;
-              }
-              let aff = I.affordance[eid];
-              if (aff < 0) aff = st.registry.ofType(O.type[obj])[0] ?? -1;
-              if (A.queued[eid] !== 0 && A.queued[eid] !== obj) rt.leaveQueue(eid);
-              if (held !== 0 && held !== obj) rt.release(held, eid, false);
-              if (!rt.adjacent(eid, obj)) {
-                const s = stepToward(P.x[eid], P.y[eid], P.x[obj], P.y[obj]);
-                if (s >= 0) step(world, space, P, T, eid, s);
-                break;
-              }
-              const r = rt.request(eid, obj, aff);
-              if ((r === Req.Granted || r === Req.Held) && kind === INT_START && aff >= 0) {
-                if (!rt.start(eid, obj, aff)) ok = 0;
-              } else if (r === Req.Queued && I.blocked[eid] === 1) {
-                blockedAttempt(rt, obj, eid, ghostAfter);
-              } else if (r < 0) ok = 0;
-              break;
-            }
-            case INT_RELEASE: {
-              const obj = I.object[eid] || held || A.queued[eid];
-              if (obj !== 0 && held === obj) rt.release(obj, eid, false);
-              else if (obj !== 0 && A.queued[eid] === obj) rt.leaveQueue(eid);
-              else ok = 0;
-              break;
-            }
-            case INT_BLOCKED: {
-              const obj = I.object[eid];
-              if (obj > 0 && A.queued[eid] === obj) blockedAttempt(rt, obj, eid, ghostAfter);
-              else ok = 0;
-              break;
-            }
-            case INT_CHAT: {
-              const other = I.target[eid];
-              if (other <= 0 || other === eid || isAgent[other] !== 1 || T[other] !== T[eid]) {
-                ok = 0;
-                break;
-              }
-              if (Math.abs(P.x[eid] - P.x[other]) + Math.abs(P.y[eid] - P.y[other]) > 1) {
-                send(ChatFailure, eid, other, world.intern("too_far"));
-                st.counters.chats_failed++;
-                ok = 0;
-              } else if (social && social.rivalryOf(eid, uid[other]) >= avoid) {
-                send(ChatFailure, eid, other, world.intern("rival"));
-                st.counters.chats_failed++;
-                ok = 0;
-              } else {
-                send(ChatSuccess, eid, other, I.quality[eid]);
-                st.counters.chats_ok++;
-              }
-              break;
-            }
-          }
+          } else ok = carryOut(c, eid, kind, held);
           lastOk[eid] = ok;
+          // Quiet now (a Wait carried out, nothing pending): skipped while its Intent stays Wait.
+          if (kind === INT_WAIT && ok === 1 && (A.running[eid] >= 0 || A.holding[eid] === 0 || A.pending[eid] < 0)) wake[eid >>> 5] &= ~(1 << (eid & 31));
+          else wake[eid >>> 5] |= 1 << (eid & 31);
         }
+
       },
     },
     {
@@ -324,6 +277,94 @@ export const affordancesPlugin = definePlugin({
     },
   ],
 });
+
+/** What affordances/act reads besides the agent (made once per tick). */
+interface ActCtx {
+  world: World;
+  rt: Runtime;
+  st: AffordancesState;
+  I: Columns<(typeof Intent)["schema"]>;
+  space: SpatialIndex;
+  isObj: Uint8Array;
+  isAgent: Uint8Array;
+  uid: Uint32Array;
+  social: SocialLedger | undefined;
+  avoid: number;
+  ghostAfter: number;
+  send: (def: MessageDef, ...values: number[]) => void;
+}
+
+/** Carries out an agent's intent when it is not busy nor starting its pending affordance; 1 = ok. */
+function carryOut(c: ActCtx, eid: number, kind: number, held: number): number {
+  const { world, rt, st, I, space, isObj, isAgent, uid, social, avoid, ghostAfter, send } = c;
+  const { A, O, P, T } = rt;
+  let ok = 1;
+  switch (kind) {
+    case INT_MOVE: {
+      const s = stepToward(P.x[eid], P.y[eid], I.x[eid], I.y[eid]);
+      if (s >= 0) step(world, space, P, T, eid, s);
+      break;
+    }
+    case INT_REQUEST:
+    case INT_START: {
+      const obj = I.object[eid];
+      if (obj <= 0 || isObj[obj] !== 1 || T[obj] !== T[eid]) {
+        ok = 0;
+        break;
+      }
+      let aff = I.affordance[eid];
+      if (aff < 0) aff = st.registry.ofType(O.type[obj])[0] ?? -1;
+      if (A.queued[eid] !== 0 && A.queued[eid] !== obj) rt.leaveQueue(eid);
+      if (held !== 0 && held !== obj) rt.release(held, eid, false);
+      if (!rt.adjacent(eid, obj)) {
+        const s = stepToward(P.x[eid], P.y[eid], P.x[obj], P.y[obj]);
+        if (s >= 0) step(world, space, P, T, eid, s);
+        break;
+      }
+      const r = rt.request(eid, obj, aff);
+      if ((r === Req.Granted || r === Req.Held) && kind === INT_START && aff >= 0) {
+        if (!rt.start(eid, obj, aff)) ok = 0;
+      } else if (r === Req.Queued && I.blocked[eid] === 1) {
+        blockedAttempt(rt, obj, eid, ghostAfter);
+      } else if (r < 0) ok = 0;
+      break;
+    }
+    case INT_RELEASE: {
+      const obj = I.object[eid] || held || A.queued[eid];
+      if (obj !== 0 && held === obj) rt.release(obj, eid, false);
+      else if (obj !== 0 && A.queued[eid] === obj) rt.leaveQueue(eid);
+      else ok = 0;
+      break;
+    }
+    case INT_BLOCKED: {
+      const obj = I.object[eid];
+      if (obj > 0 && A.queued[eid] === obj) blockedAttempt(rt, obj, eid, ghostAfter);
+      else ok = 0;
+      break;
+    }
+    case INT_CHAT: {
+      const other = I.target[eid];
+      if (other <= 0 || other === eid || isAgent[other] !== 1 || T[other] !== T[eid]) {
+        ok = 0;
+        break;
+      }
+      if (Math.abs(P.x[eid] - P.x[other]) + Math.abs(P.y[eid] - P.y[other]) > 1) {
+        send(ChatFailure, eid, other, world.intern("too_far"));
+        st.counters.chats_failed++;
+        ok = 0;
+      } else if (social && social.rivalryOf(eid, uid[other]) >= avoid) {
+        send(ChatFailure, eid, other, world.intern("rival"));
+        st.counters.chats_failed++;
+        ok = 0;
+      } else {
+        send(ChatSuccess, eid, other, I.quality[eid]);
+        st.counters.chats_ok++;
+      }
+      break;
+    }
+  }
+  return ok;
+}
 
 /** Counts a blocked attempt at `obj` by a waiter; an idle holder may be ghost-stepped. */
 function blockedAttempt(rt: Runtime, obj: number, agent: number, ghostAfter: number): void {

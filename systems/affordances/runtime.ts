@@ -47,6 +47,17 @@ export class Runtime implements PreconditionScope {
   // Precondition scope: the agent and object being checked.
   private sAgent = 0;
   private sObj = 0;
+  /**
+   * One bit per entity id: set = affordances/act must look at this agent even when its Intent is
+   * Wait (issue #19: act skips the agents for which a Wait intent is a no-op). Cleared by act
+   * when its Wait was carried out with nothing left to do (last intent Wait and ok, and no
+   * reservation with an affordance pending); set again by every change of the agent's holding,
+   * pending or running affordance (take, request, start, fail, release, ghost step), on spawn
+   * and after a snapshot is loaded. Ids beyond the words are set when the bitset grows.
+   */
+  actWake = new Uint32Array(0);
+  /** false: affordances/act looks at every agent every tick (tests compare both). */
+  skipQuiet = true;
 
   constructor(
     readonly world: World,
@@ -81,6 +92,28 @@ export class Runtime implements PreconditionScope {
     this.social = w.optionalResource(SocialKey)?.ledger;
     this.tick = tick;
     this.send = send;
+    const words = (w.maxEntityId() >>> 5) + 1;
+    if (this.actWake.length < words) this.growWake(words);
+  }
+
+  private growWake(words: number): void {
+    const old = this.actWake;
+    const next = new Uint32Array(Math.max(words, Math.ceil(old.length * 1.25)));
+    next.fill(0xffffffff);
+    next.set(old);
+    this.actWake = next;
+  }
+
+  /** affordances/act looks at `agent` again (its reservation or running affordance changed). */
+  wake(agent: number): void {
+    const w = this.actWake;
+    const k = agent >>> 5;
+    if (k < w.length) w[k] |= 1 << (agent & 31);
+  }
+
+  /** Every agent is looked at again (a snapshot was loaded: its Activity columns replaced). */
+  wakeAll(): void {
+    this.actWake.fill(0xffffffff);
   }
 
   priceMultiplier(eid: number): number {
@@ -159,6 +192,7 @@ export class Runtime implements PreconditionScope {
     this.O.idle_since[obj] = this.tick;
     this.O.stall[obj] = 0;
     this.A.holding[agent] = obj;
+    this.wake(agent);
   }
 
   /**
@@ -167,6 +201,7 @@ export class Runtime implements PreconditionScope {
    */
   request(agent: number, obj: number, affordance: number): number {
     const { O, A } = this;
+    this.wake(agent);
     if (A.holding[agent] === obj) {
       if (affordance >= 0) A.pending[agent] = affordance;
       return Req.Held;
@@ -201,6 +236,7 @@ export class Runtime implements PreconditionScope {
   release(obj: number, agent: number, success: boolean): void {
     const { O, A } = this;
     if (O.holder[obj] !== agent || agent === 0) return;
+    this.wake(agent);
     O.holder[obj] = 0;
     O.running[obj] = -1;
     O.stall[obj] = 0;
@@ -230,6 +266,7 @@ export class Runtime implements PreconditionScope {
     this.release(obj, holder, false);
     this.append(obj, holder);
     A.pending[holder] = pending;
+    this.wake(holder);
     this.st.counters.ghost_step_events++;
     this.st.counters.rotation_events++;
     const r = this.settings.conflict.rivalry;
@@ -306,6 +343,7 @@ export class Runtime implements PreconditionScope {
       this.st.hooks.get(name)?.(c);
       if (c.cancel) return this.fail(agent, obj, aff, c.reason || "hook_cancelled");
     }
+    this.wake(agent);
     A.running[agent] = aff;
     A.remaining[agent] = spec.duration;
     A.charged[agent] = c.charged ? 1 : 0;
@@ -324,6 +362,7 @@ export class Runtime implements PreconditionScope {
     this.st.counters.failures++;
     this.st.failReasons[reason] = (this.st.failReasons[reason] ?? 0) + 1;
     this.A.last_fail_tick[agent] = this.tick;
+    this.wake(agent);
     this.send(AffordanceFail, agent, obj, aff, this.world.intern(reason));
     if (this.O.holder[obj] === agent) this.release(obj, agent, false);
     else this.A.pending[agent] = -1;

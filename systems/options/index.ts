@@ -23,6 +23,7 @@ import { SocialKey } from "../../components/social.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { optionsTelemetry } from "./telemetry.ts";
 import { optionsObservations } from "./observations.ts";
+import { OptionsState, shiftEndsAt } from "./quiet.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const INT_CHAT = IntentKind.Chat;
 const INT_MOVE = IntentKind.Move;
@@ -41,6 +42,17 @@ function endUses(kind: ArrayLike<number>, done: { [eid: number]: number }, m: { 
     const a = m.agent[i];
     if (kind[a] === OPT_USE) done[a] = 1;
   }
+}
+
+/**
+ * Before the per-agent loop: sizes the quiet bitset and wakes every agent on the tick after a
+ * console command was applied and on a tick a shift ends (quiet.ts).
+ */
+function wakeChanged(world: World, qs: OptionsState, tod: number, jobs: ReturnType<typeof jobTable>): void {
+  qs.ensure(world.maxEntityId());
+  const applied = world.hasPlugin("console") ? (world.state<{ counts?: { applied: number } }>("console").counts?.applied ?? 0) : 0;
+  if (!qs.skipQuiet || applied !== qs.applied || shiftEndsAt(jobs, tod)) qs.wakeAll();
+  qs.applied = applied;
 }
 
 /** Affordances need stock their object must have to be worth walking to (by affordance id). */
@@ -122,6 +134,31 @@ export function chooseObject(c: Ctx, eid: number, aff: number, out: { rivalBlock
   return best;
 }
 
+/** Avoid: a Move to the first 4-neighbour with no rival on it (west, east, north, south); false when none. */
+function avoidStep(c: Ctx, I: { x: Int16Array; y: Int16Array }, eid: number): boolean {
+  const space = c.space!;
+  const P = c.world.columns(Position);
+  const T = c.world.columns(Town).id;
+  const uid = c.world.columns(Agent).uid;
+  for (let s = 0; s < 4; s++) {
+    const nx = P.x[eid] + STEPS[s][0];
+    const ny = P.y[eid] + STEPS[s][1];
+    if (!space.inBounds(nx, ny)) continue;
+    let rival = false;
+    if (c.social) {
+      for (let o = space.agentsAt(T[eid], nx, ny); o !== 0; o = space.next[o]) {
+        if (c.social.rivalryOf(eid, uid[o]) >= c.avoid) rival = true;
+      }
+    }
+    if (!rival) {
+      I.x[eid] = nx;
+      I.y[eid] = ny;
+      return true;
+    }
+  }
+  return false;
+}
+
 function hasRival(c: Ctx, eid: number, obj: number, uid: Uint32Array, O: { holder: Int32Array; queue_head: Int32Array }, A: { queue_next: Int32Array }): boolean {
   const L = c.social!;
   const h = O.holder[obj];
@@ -139,9 +176,14 @@ export const optionsPlugin = definePlugin({
   doc: "turns each agent's option into this tick's intent",
   components: { Option, Intent },
   messages: [GuardrailBlock],
-  onAgentSpawn({ world }, eid) {
+  state: () => new OptionsState(),
+  onAgentSpawn({ world, state }, eid) {
     world.addComponent(eid, Option, { kind: OPT_WAIT, done: 1 });
     world.addComponent(eid, Intent);
+    state.wake(eid);
+  },
+  onLoad({ state }) {
+    state.wakeAll();
   },
   systems: [
     {
@@ -151,12 +193,11 @@ export const optionsPlugin = definePlugin({
       after: [PolicySets.Decide],
       reads: ["Option", "Activity", "Position", "Obj", "Employment", "affordance_finish", "affordance_fail"],
       writes: ["Intent", "Option.done", "Option.object"],
-      run({ world, tick, agents, read, send }) {
+      run({ world, tick, agents, read, send, state: qs }) {
         const Op = world.columns(Option);
         const I = world.columns(Intent);
         const A = world.columns(Activity);
         const P = world.columns(Position);
-        const T = world.columns(Town).id;
         const st = world.resource(AffordancesKey);
         const c: Ctx = {
           world,
@@ -172,19 +213,26 @@ export const optionsPlugin = definePlugin({
         const E = hasJobs ? world.columns(Employment) : undefined;
         const jobs = jobTable(world);
         const tod = tick % ticksPerDay(world.settings);
-        const space = world.resource(SpaceKey);
+        wakeChanged(world, qs, tod, jobs);
+        const quiet = qs.bits;
+        const since = Op.since;
         const out = { rivalBlocked: false };
-        const uid = world.columns(Agent).uid;
         const optKind = Op.kind;
         const optDone = Op.done;
         const intentKind = I.kind;
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
+          const word = eid >>> 5;
+          const bit = 1 << (eid & 31);
+          // Quiet (quiet.ts): its Wait would be written again; an option set this tick or the
+          // last (chooseOption between ticks stamps the last tick) or an intent not Wait wakes it.
+          if ((quiet[word] & bit) === 0 && tick - since[eid] > 1 && intentKind[eid] === INT_WAIT) continue;
           const kind = optKind[eid];
           if (kind === OPT_NONE || Op.external[eid] === 1) continue;
           I.blocked[eid] = 0;
           if (optDone[eid] === 1 || kind === OPT_WAIT) {
             intentKind[eid] = INT_WAIT;
+            quiet[word] &= ~bit;
             continue;
           }
           // The intent and whether the option ends are decided in the branches and written once
@@ -237,34 +285,20 @@ export const optionsPlugin = definePlugin({
               done = true;
               break;
             }
-            case OPT_AVOID: {
-              // First 4-neighbour with no rival on it (west, east, north, south).
-              for (let s = 0; s < 4; s++) {
-                const nx = P.x[eid] + STEPS[s][0];
-                const ny = P.y[eid] + STEPS[s][1];
-                if (!space.inBounds(nx, ny)) continue;
-                let rival = false;
-                if (c.social) {
-                  for (let o = space.agentsAt(T[eid], nx, ny); o !== 0; o = space.next[o]) {
-                    if (c.social.rivalryOf(eid, uid[o]) >= c.avoid) rival = true;
-                  }
-                }
-                if (!rival) {
-                  ik = INT_MOVE;
-                  I.x[eid] = nx;
-                  I.y[eid] = ny;
-                  break;
-                }
-              }
+            case OPT_AVOID:
+              if (avoidStep(c, I, eid)) ik = INT_MOVE;
               done = true;
               break;
-            }
             default:
               // Not an option kind of this plug-in: its intent is left as it is.
+              quiet[word] |= bit;
               continue;
           }
           intentKind[eid] = ik;
           if (done) optDone[eid] = 1;
+          // A Wait is written again until something it depends on changes (quiet.ts).
+          if (ik === INT_WAIT) quiet[word] &= ~bit;
+          else quiet[word] |= bit;
         }
       },
     },
