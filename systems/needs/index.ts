@@ -15,6 +15,8 @@ import { needsObservations } from "./observations.ts";
 import { needsRewardTerms } from "./reward.ts";
 import { compileDecay, type DecayKernel } from "./decay-kernel.ts";
 
+const NO_COLUMN = new Float32Array(0);
+
 /** The table and live columns of one world. Derived from config: not hashed, not snapshotted. */
 class NeedsState implements NeedsService {
   readonly table: NeedTable;
@@ -31,9 +33,11 @@ class NeedsState implements NeedsService {
     this.rates = Float64Array.from(this.table.list, (n) => n.decay);
     this.source = world.columns(Needs) as unknown as Record<string, Float32Array>;
     this.multSource = world.components.isRegistered(Personality) ? (world.columns(Personality) as unknown as Record<string, Float32Array>) : undefined;
-    this.cols = this.table.list.map((n) => this.source[n.name]);
+    this.cols = this.table.list.map(() => NO_COLUMN); // taken on first use (columns())
     this.multKeys = this.table.list.map((n) => `${n.name}_mult`);
-    this.mults = this.multKeys.map((key) => this.multSource?.[key]);
+    // Filled when asked (multipliers()): arrays taken here would be the columns before the
+    // world's trim (issue #19) and, unused in unscaled worlds, would keep them alive.
+    this.mults = this.multKeys.map(() => undefined);
   }
 
   columns(): readonly Float32Array[] {
@@ -96,11 +100,13 @@ export const needsPlugin = definePlugin({
   onAgentSpawn({ world, rng, state }, eid) {
     world.addComponent(eid, Needs);
     // New agents start within their need's initial range (the original: between half and full).
-    const cols = state.columns();
+    // The columns by name, not state.columns(): that cache, filled during the build, would keep
+    // the columns from before the world's trim alive until the first tick (issue #19 memory).
+    const cols = world.columns(Needs) as unknown as Record<string, Float32Array>;
     const list = state.table.list;
     for (let k = 0; k < list.length; k++) {
       const [lo, hi] = list[k].initial;
-      cols[k][eid] = lo + (hi - lo) * rng.next();
+      cols[list[k].name][eid] = lo + (hi - lo) * rng.next();
     }
   },
   kpis({ world, state }) {
