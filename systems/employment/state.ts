@@ -9,6 +9,7 @@ import { compileJobs, type JobTable } from "../../components/jobs.ts";
 import { Employment, type EmploymentService } from "../../components/people.ts";
 import { didYouMean } from "../../engine/text.ts";
 import { ticksPerDay, type DaySettings } from "../../engine/clock.ts";
+import type { ShiftKernel } from "./shifts.ts";
 
 /** Most absence ticks kept per agent; absent_shifts_7d saturates here (max_absent_shifts is <= 20). */
 export const ABSENCE_SLOTS = 32;
@@ -88,6 +89,8 @@ export class EmploymentState implements PersistentState, EmploymentService {
   steady: Uint8Array;
   /** Not state: the tick of the last shifts pass (-2 = none since build or load: the next pass looks at everyone). */
   passTick = -2;
+  /** Not state: the shifts pass's inputs and event buffer (shifts.ts), made on its first tick. */
+  kernel: ShiftKernel | undefined;
   /** Not state: whether this tick's pass looked at every agent. */
   fullPass = true;
   /** Not state: agents given an absence this tick, in pass order (the exit queue's candidates). */
@@ -142,13 +145,6 @@ export class EmploymentState implements PersistentState, EmploymentService {
       this.absentNow = a;
     }
     this.absentNow[this.absentNowN++] = eid;
-  }
-
-  private outside = new Int8Array(0);
-  /** Per-job scratch for the shifts pass (not state: rewritten every tick). */
-  outsideScratch(jobs: number): Int8Array {
-    if (this.outside.length < jobs) this.outside = new Int8Array(jobs);
-    return this.outside;
   }
 
   /** Gives an agent a job by name (scenarios, the console); throws for an unknown job. */

@@ -190,6 +190,11 @@ export const lifecyclePlugin = definePlugin({
   ],
 });
 
+/**
+ * Calls of a kernel on made-up data before the first real pass: V8 allocates a function's type
+ * feedback only after several calls, and feedback is what the priming is for.
+ */
+const PRIME_CALLS = 40;
 const NO_HOLD = new Uint8Array(0);
 const F_NONE = ExitReason.None;
 const F_FAINT = ExitReason.Faint;
@@ -247,7 +252,7 @@ function primeExitsKernel(): void {
   const hunger = Float32Array.of(1, 1, 0, 0, 0, 1);
   const townOf = Uint32Array.of(0, 0, 0, 1, 0, 0);
   const hold = Uint8Array.of(0, 1);
-  for (let k = 0; k < 2; k++) {
+  for (let k = 0; k < PRIME_CALLS; k++) {
     exitsKernel(agents, hasWallet, money, wage, broke.slice(), exitReason.slice(), hunger, townOf, hold, 1, 1, 0.05, 5);
   }
 }
@@ -263,7 +268,7 @@ function collectLeaving(agents: Int32Array, exitReason: Uint8Array, leaving: Int
   return n;
 }
 // Both branches seen before the first real pass (the first exit came mid-loop, tick ~105 in the bench world).
-for (let k = 0; k < 2; k++) collectLeaving(Int32Array.of(0, 1), Uint8Array.of(0, F_FAINT), new Int32Array(2));
+for (let k = 0; k < PRIME_CALLS; k++) collectLeaving(Int32Array.of(0, 1), Uint8Array.of(0, F_FAINT), new Int32Array(2));
 
 interface TownCols {
   last_respawn: Int32Array;
