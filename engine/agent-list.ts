@@ -20,16 +20,25 @@ export class AgentList {
     return this.spanList.subarray(0, 2 * this.spanCount);
   }
 
-  /** Rebuilds from the Agent flags `has` of entities 1..max. */
+  /**
+   * Rebuilds from the Agent flags `has` of entities 1..max. The list is sized by the agents, not
+   * by the entity ids (issue #19 memory: objects' ids are above the agents'): exact at first,
+   * then a quarter more when the agents outgrow it.
+   */
   rebuild(max: number, has: Uint8Array): void {
-    if (this.list.length < max + 1) this.list = new Int32Array(Math.max(16, max + 1, Math.ceil(this.list.length * 1.25)));
+    if (this.list.length === 0) {
+      let count = 0;
+      for (let eid = 1; eid <= max; eid++) if (has[eid] === 1) count++;
+      this.list = new Int32Array(Math.max(16, count));
+    }
     let n = 0;
     let runs = 0;
-    const list = this.list;
+    let list = this.list;
     // Scan the Agent membership flags: linear, ordered by entity id, no sort.
     let prev = -2;
     for (let eid = 1; eid <= max; eid++) {
       if (has[eid] !== 1) continue;
+      if (n === list.length) list = this.grow(n + 1);
       list[n++] = eid;
       if (eid !== prev + 1) runs++;
       prev = eid;
@@ -50,5 +59,13 @@ export class AgentList {
     this.count = n;
     this.spanCount = runs;
     this.dirty = false;
+  }
+
+  /** Replaces the list by a copy with room for `n` agents (at least a quarter more). */
+  private grow(n: number): Int32Array {
+    const g = new Int32Array(Math.max(n, Math.ceil(this.list.length * 1.25)));
+    g.set(this.list);
+    this.list = g;
+    return g;
   }
 }

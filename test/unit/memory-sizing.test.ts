@@ -8,6 +8,7 @@ import { PHASES } from "../../engine/phases.ts";
 import { SpatialIndex } from "../../components/grid.ts";
 import { StateHasher } from "../../engine/hash.ts";
 import { EntityIndex } from "../../engine/entities.ts";
+import { AgentList } from "../../engine/agent-list.ts";
 import { parseConfigObject } from "../../engine/config/loader.ts";
 import { World } from "../../engine/world.ts";
 import { Town } from "../../engine/core-components.ts";
@@ -175,5 +176,22 @@ describe("agents' ids first", () => {
     w.removeEntity(7);
     expect(w.spawnAgent(0)).toBe(7);
     expect(w.spawnAgent(0)).toBe(w.maxEntityId());
+  });
+});
+
+describe("AgentList sizing", () => {
+  it("sizes the list by the agents, not the entity ids, and grows it by a quarter when they outgrow it", () => {
+    const list = new AgentList();
+    const has = new Uint8Array(1001);
+    for (let e = 1; e <= 100; e++) has[e] = 1; // agents 1..100, other entities up to 1000
+    list.rebuild(1000, has);
+    expect(list.agents().length).toBe(100);
+    expect(list.agents().buffer.byteLength).toBe(100 * 4);
+    for (let e = 101; e <= 110; e++) has[e] = 1;
+    has[3] = 0;
+    list.rebuild(1000, has);
+    expect(Array.from(list.agents())).toEqual([1, 2, ...Array.from({ length: 107 }, (_, i) => i + 4)]);
+    expect(list.agents().buffer.byteLength).toBe(125 * 4);
+    expect(Array.from(list.spans())).toEqual([1, 3, 4, 111]);
   });
 });
