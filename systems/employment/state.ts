@@ -120,7 +120,8 @@ export class EmploymentState implements PersistentState, EmploymentService {
     this.jobs = compileJobs(world.settings);
     this.window = world.settings.employment.attendance_window;
     this.slots = absenceSlots(world.settings);
-    const cap = world.components.capacity;
+    // Per-agent arrays: agents take the low entity ids (issue #19; they grow past on a higher one).
+    const cap = world.agentIdLimit();
     this.attSamples = new Float32Array(cap * this.window);
     this.attCount = new Uint8Array(cap);
     this.attHead = new Uint8Array(cap);
