@@ -64,14 +64,16 @@ export class DecidePass {
   private readonly feeds: Uint8Array;
   /** Per need, the affordances that restore it, best first (bestFor). */
   private readonly cands: Candidates;
-  // One agent's scratch, written by its steps.
+  // One agent's scratch, written by its steps. The two that hold fractions start as one, so
+  // their fields hold doubles from the start: a first fractional store into a field that held
+  // small integers changes the object's shape and deoptimised every step (tick ~46 at 100k).
   private town = 0;
-  private mult = 1;
+  private mult = 0.5;
   private job = -1;
   private leaveAt = 0;
   /** The most urgent need (-1: none) and its weighted gap. */
   private worst = -1;
-  private worstGap = 0;
+  private worstGap = 0.5;
 
   constructor(
     world: World,
@@ -115,10 +117,15 @@ export class DecidePass {
    * Counts the pantry, then decides for every agent whose option is open to a decision. The
    * scan reads the option's kind first and, per kind, only the columns that can open it (issue
    * #19): a Work agent its needs against the critical level, a waiting one its recheck tick and
-   * thresholds, a Use its affordance's progress; the rules are those of index.ts.
+   * thresholds, a Use its affordance's progress, and `external` only for an agent that would
+   * decide; the rules are those of index.ts.
    */
   run(agents: ArrayLike<number>): void {
     this.countPantry();
+    if (this.state.plainScan) {
+      for (let i = 0; i < agents.length; i++) if (!this.settled(agents[i])) this.decide(agents[i]);
+      return;
+    }
     const { kind, external, done, since } = this.Op;
     const running = this.Act.running;
     const tick = this.tick;
@@ -126,20 +133,47 @@ export class DecidePass {
     for (let i = 0; i < agents.length; i++) {
       const eid = agents[i];
       const k = kind[eid];
-      if (k === OPT_NONE || external[eid] === 1) continue;
-      if (done[eid] === 0) {
+      if (k === OPT_WORK) {
         // Committed; but no shift is worth fainting for: a critical need breaks Work.
-        if (k === OPT_WORK) {
-          if (this.allAtLeastLevel(eid)) continue;
-        } else if (k === OPT_USE) {
-          // Busy with its affordance, or a top-up not worth breaking (keepsUse).
-          if (running[eid] >= 0 || this.keepsUse(eid)) continue;
-        } else if (k === OPT_WAIT) {
-          if (tick - since[eid] < recheck && this.allAtLeast(eid)) continue;
-        } else continue;
-      } else if (k === OPT_WAIT && tick - since[eid] < recheck && this.allAtLeast(eid)) continue;
+        if (done[eid] === 0 && this.allAtLeastLevel(eid)) continue;
+      } else if (k === OPT_USE) {
+        // Busy with its affordance, or a top-up not worth breaking (keepsUse).
+        if (done[eid] === 0 && (running[eid] >= 0 || this.keepsUse(eid))) continue;
+      } else if (k === OPT_WAIT) {
+        if (tick - since[eid] < recheck && this.allAtLeast(eid)) continue;
+      } else if (k === OPT_NONE || done[eid] === 0) continue;
+      // Driven from outside: read last, since it only matters to an agent open to a decision.
+      if (external[eid] === 1) continue;
       this.decide(eid);
     }
+  }
+
+  /**
+   * True when `eid` keeps its option this tick (nothing to decide): the rules of the scan in
+   * run(), checked one after the other for every agent (BehaviorState.plainScan: the reference
+   * tests compare the scan with).
+   */
+  private settled(eid: number): boolean {
+    const Op = this.Op;
+    const Act = this.Act;
+    const kind = Op.kind[eid];
+    if (kind === OPT_NONE || Op.external[eid] === 1) return true;
+    if (kind === OPT_USE && Act.running[eid] >= 0 && Op.done[eid] === 0) return true;
+    const thresholds = this.state.thresholds;
+    if (kind === OPT_WAIT && this.tick - Op.since[eid] < this.config.idle_recheck_ticks && this.allAtLeast(eid)) return true;
+    if (Op.done[eid] === 0 && kind !== OPT_WAIT) {
+      if (kind === OPT_USE) {
+        const aff = Op.affordance[eid];
+        const feeds = aff >= 0 && (this.reg.affordances[aff]?.hunger ?? 0) > 0;
+        const H = this.H;
+        const hungerCol = this.hungerCol;
+        if (Act.running[eid] >= 0 || feeds || hungerCol === undefined || hungerCol[eid] >= thresholds[H] || this.state.pantry[this.T[eid]] < 1) return true;
+      } else {
+        if (kind !== OPT_WORK) return true;
+        if (this.allAtLeastLevel(eid)) return true;
+      }
+    }
+    return false;
   }
 
   /** True when every need of `eid` is at or above its threshold (an idle agent looks again at once when one falls low). */
@@ -287,11 +321,16 @@ export class DecidePass {
     if (worst < 0) return false;
     const { needs, rates } = this.state;
     const H = this.H;
-    let aff = this.bestFor(eid, worst);
-    // Eat first when the other need's affordance would leave hunger critical (issue #16).
-    if (H >= 0 && worst !== H && aff >= 0 && starves(this.reg.affordances[aff], needs[H], rates[H], this.config.critical_level)) {
-      const food = this.bestFor(eid, H);
-      if (food >= 0) aff = food;
+    const floor = this.config.critical_level;
+    const affordances = this.reg.affordances;
+    let aff = -1;
+    // Eat first when the other need's affordance would leave hunger critical (issue #16): the
+    // second look, for hunger, goes through the same call site as the first (a call of its own
+    // deoptimised the pass the first time an agent took it, tick ~244 of the bench world).
+    for (let need = worst; need >= 0; ) {
+      const found = this.bestFor(eid, need);
+      if (found >= 0 || need === worst) aff = found;
+      need = need === worst && H >= 0 && worst !== H && aff >= 0 && starves(affordances[aff], needs[H], rates[H], floor) ? H : -1;
     }
     if (aff < 0) return false;
     chooseOption(this.Op, eid, OPT_USE, aff, 0, this.tick);

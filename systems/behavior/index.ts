@@ -62,6 +62,11 @@ export class BehaviorState implements PersistentState {
   readonly urgency: Float64Array;
   /** Index of hunger in the table (-1: a world without it), for the original's rules about eating. */
   readonly hunger: number;
+  /**
+   * True: the pass checks every agent's rules one after the other (DecidePass.settled) instead
+   * of the scan by option kind; the same decisions, slower. Tests compare the two; not saved.
+   */
+  plainScan = false;
   constructor(capacity: number, towns: number, settings: World["settings"]) {
     this.lastChat = new Int32Array(Math.max(16, capacity)).fill(NEVER);
     this.pantry = new Float32Array(towns);
@@ -95,7 +100,8 @@ export const behaviorPlugin = definePlugin({
   doc: "the scripted behaviour controller (baseline policy)",
   config: BehaviorTuning,
   components: { Option },
-  state: (world: World): BehaviorState => new BehaviorState(world.components.capacity, world.towns, world.settings),
+  // lastChat is per agent: sized by the agents' ids (objects take the ids above them).
+  state: (world: World): BehaviorState => new BehaviorState(world.agentIdLimit(), world.towns, world.settings),
   systems: [
     {
       name: "scripted/decide",
@@ -106,8 +112,10 @@ export const behaviorPlugin = definePlugin({
       run({ world, tick, agents, config, settings, state }) {
         // A learned policy decides instead (the policy plug-in's state; runtime.policy.provider).
         if (world.optionalResource(PolicyKey)?.scriptedDecides === false) return;
-        if (state.lastChat.length <= world.maxEntityId()) {
-          const g = new Int32Array((world.maxEntityId() + 1) * 2).fill(NEVER);
+        // The agents are in entity order: the last one has the highest id; a quarter more.
+        const top = agents.length > 0 ? agents[agents.length - 1] : 0;
+        if (state.lastChat.length <= top) {
+          const g = new Int32Array(Math.ceil((top + 1) * 1.25)).fill(NEVER);
           g.set(state.lastChat);
           state.lastChat = g;
         }

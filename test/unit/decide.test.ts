@@ -1,0 +1,234 @@
+// The scripted controller's decision pass (systems/behavior/decide.ts): its scan by option kind
+// decides exactly the agents the rules open to a decision (compared with the plain rule check,
+// BehaviorState.plainScan), and an agent whose inputs change is decided again at once: a need
+// below its threshold (console setneed), a critical need during a shift, an affordance's end, a
+// walk to a top-up broken by hunger. bestAffordance: the most restoring affordable, stocked one.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { Activity, Option, OptionKind } from "../../components/activity.ts";
+import { Needs } from "../../components/needs.ts";
+import { Obj } from "../../components/objects.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
+import type { World } from "../../engine/world.ts";
+import { buildWorld } from "../../engine/build.ts";
+import { corePlugins } from "../../systems/index.ts";
+import { affordanceRegistry, registerAffordance, registerObject } from "../../systems/affordances/index.ts";
+import { bestAffordance, type BehaviorState } from "../../systems/behavior/index.ts";
+import type { ConsoleService } from "../../systems/console/index.ts";
+import { makeWorld } from "../helpers/world.ts";
+
+const CORE_YAML = fileURLToPath(new URL("../../configs/affordances/core.yaml", import.meta.url));
+const MANY_TOWNS = fileURLToPath(new URL("../../configs/many-towns.yaml", import.meta.url));
+
+/** The core affordances without core.yaml's objects: every test places its own. */
+const AFFORDANCES_ONLY = (() => {
+  const entries = (parse(readFileSync(CORE_YAML, "utf8")) as { type?: string }[]).filter((e) => e.type !== "object");
+  const file = join(mkdtempSync(join(tmpdir(), "townlet-decide-")), "affordances-only.yaml");
+  writeFileSync(file, stringify(entries));
+  return file;
+})();
+
+/** A 12x12 town with no agents, no objects and no need decay unless given. */
+function town(o: { scripted?: Record<string, unknown>; jobs?: Record<string, unknown>; decay?: Record<string, number>; extra?: Record<string, unknown> } = {}): World {
+  return makeWorld({
+    scripted: { idle_recheck_ticks: 1, ...o.scripted },
+    world: { agents_per_town: 0, grid_size: [12, 12] },
+    affordances: { affordances_file: AFFORDANCES_ONLY },
+    jobs: o.jobs ?? {},
+    rewards: { decay_rates: { hunger: 0, hygiene: 0, energy: 0, ...o.decay } },
+    lifecycle: { mortality: false, unemployment_grace_ticks: 65535, daily_respawn_cap: 0 },
+    conflict: { rivalry: { decay_per_tick: 0 } },
+    ...o.extra,
+  });
+}
+
+function furnish(w: World): void {
+  registerObject(w, 0, { id: "fridge_1", object_type: "fridge", position: [4, 4] });
+  registerObject(w, 0, { id: "shower_1", object_type: "shower", position: [7, 4] });
+  registerObject(w, 0, { id: "bed_1", object_type: "bed", position: [4, 7] });
+}
+
+function agent(w: World, x: number, y: number, needs: { hunger?: number; hygiene?: number; energy?: number } = {}): number {
+  return w.spawnAgent(0, {
+    init: { Position: { x, y }, Needs: { hunger: needs.hunger ?? 0.9, hygiene: needs.hygiene ?? 0.9, energy: needs.energy ?? 0.9 }, Wallet: { money: 5 } },
+  });
+}
+
+const aff = (w: World, id: string) => affordanceRegistry(w).affordanceIndex(id);
+
+/** Submits a console command and applies it (one tick). */
+async function command(w: World, name: string, args: Record<string, unknown>): Promise<void> {
+  const svc = w.state<ConsoleService>("console");
+  const p = svc.submit({ name, args, cmd_id: `${name}-${w.tick}` }, { role: "admin", label: "test" }, "local");
+  w.step();
+  const r = await p;
+  expect(r.status, JSON.stringify(r.error)).toBe("ok");
+}
+
+describe("the scan by option kind", () => {
+  it("decides exactly as the plain rule check, tick by tick, through shifts, chats, meals and changed needs", () => {
+    // Two copies of one world: the scan, and every agent's rules checked one after the other.
+    // Both pass through the first shift end (tick 360) and, at ticks 120 and 250 (before and
+    // during shifts), needs set low by hand (critical for workers, below the threshold for the
+    // others) and an agent driven from outside.
+    const make = (plain: boolean) => {
+      const w = buildWorld(MANY_TOWNS, corePlugins, { seed: 11, towns: 5, agentsPerTown: 8 }).world;
+      w.state<BehaviorState>("scripted").plainScan = plain;
+      return w;
+    };
+    const scan = make(false);
+    const plain = make(true);
+    const chosen = new Map<number, number>();
+    for (let t = 1; t <= 420; t++) {
+      if (t === 120 || t === 250) {
+        for (const w of [scan, plain]) {
+          const N = w.columns(Needs);
+          const agents = w.agents;
+          for (let i = 0; i < agents.length; i += 3) N.energy[agents[i]] = w.columns(Option).kind[agents[i]] === OptionKind.Work ? 0.1 : 0.3;
+          w.columns(Option).external[agents[t === 120 ? 1 : 2]] = 1;
+          w.columns(Option).done[agents[t === 120 ? 1 : 2]] = 1;
+        }
+      }
+      scan.step();
+      plain.step();
+      expect(scan.stateHash(), `tick ${t}`).toBe(plain.stateHash());
+      const Op = scan.columns(Option);
+      for (const e of scan.agents) if (Op.since[e] === scan.tick) chosen.set(Op.kind[e], (chosen.get(Op.kind[e]) ?? 0) + 1);
+    }
+    // The run did decide, and every kind of option was chosen.
+    for (const k of [OptionKind.Wait, OptionKind.Work, OptionKind.Use, OptionKind.Chat]) expect(chosen.get(k) ?? 0, `option kind ${k}`).toBeGreaterThan(0);
+  });
+});
+
+describe("an agent whose inputs change is decided again", () => {
+  it("a waiting agent, as soon as console setneed puts a need below its threshold, not at its next recheck", async () => {
+    const w = town({ scripted: { idle_recheck_ticks: 50 } });
+    furnish(w);
+    const a = agent(w, 5, 5);
+    const Op = w.columns(Option);
+    w.run(3);
+    expect(Op.kind[a]).toBe(OptionKind.Wait);
+    const since = Op.since[a];
+    w.run(5);
+    expect(Op.since[a]).toBe(since); // nothing changed: not decided again
+    await command(w, "setneed", { agent_id: w.agentName(a), need: "hunger", value: 0.2 });
+    expect(Op.kind[a]).toBe(OptionKind.Use);
+    expect(Op.affordance[a]).toBe(aff(w, "eat_meal"));
+    expect(Op.since[a]).toBe(w.tick);
+  });
+
+  it("a waiting agent looks again when its idle recheck is due, with nothing changed", () => {
+    const w = town({ scripted: { idle_recheck_ticks: 7 } });
+    furnish(w);
+    const a = agent(w, 5, 5);
+    const Op = w.columns(Option);
+    w.run(2);
+    expect(Op.kind[a]).toBe(OptionKind.Wait);
+    const first = Op.since[a];
+    w.run(first + 6 - w.tick);
+    expect(Op.since[a]).toBe(first);
+    w.step();
+    expect(Op.since[a]).toBe(first + 7);
+    expect(Op.kind[a]).toBe(OptionKind.Wait);
+  });
+
+  it("a worker, when a need falls below the critical level during its shift (and not for one below its threshold)", () => {
+    const w = town({ jobs: { grocer: { start_tick: 10, end_tick: 300, wage_rate: 0.05, location: [10, 10] } }, extra: { behavior: { job_arrival_buffer: 5 } } });
+    furnish(w);
+    const a = agent(w, 9, 10);
+    const Op = w.columns(Option);
+    w.run(30);
+    expect(Op.kind[a]).toBe(OptionKind.Work);
+    const since = Op.since[a];
+    w.columns(Needs).hunger[a] = 0.3; // below the threshold, above critical_level (0.15)
+    w.run(3);
+    expect([Op.kind[a], Op.since[a]]).toEqual([OptionKind.Work, since]);
+    w.columns(Needs).hunger[a] = 0.1;
+    w.step();
+    expect(Op.kind[a]).toBe(OptionKind.Use);
+    expect(Op.affordance[a]).toBe(aff(w, "eat_meal"));
+  });
+
+  it("an agent running an affordance keeps it whatever its needs, and decides the tick after it ends", () => {
+    const w = town();
+    furnish(w);
+    const a = agent(w, 7, 5, { hygiene: 0.3 });
+    const Op = w.columns(Option);
+    const running = w.columns(Activity).running;
+    let t = 0;
+    while (running[a] < 0 && t++ < 40) w.step();
+    expect(running[a]).toBeGreaterThanOrEqual(0);
+    const since = Op.since[a];
+    w.columns(Needs).hunger[a] = 0.1; // critical, but the shower is under way
+    while (Op.done[a] === 0 && t++ < 80) {
+      w.step();
+      if (Op.done[a] === 0) expect([Op.kind[a], Op.since[a]]).toEqual([OptionKind.Use, since]);
+    }
+    expect(Op.done[a]).toBe(1);
+    w.step();
+    expect(Op.kind[a]).toBe(OptionKind.Use);
+    expect(Op.affordance[a]).toBe(aff(w, "eat_meal"));
+    expect(Op.since[a]).toBe(w.tick);
+  });
+
+  it("an agent walking to a top-up that does not feed, when hunger falls below its threshold with meals in town", () => {
+    const w = town();
+    furnish(w);
+    const a = agent(w, 0, 11, { hygiene: 0.3 }); // far from the shower
+    const Op = w.columns(Option);
+    w.step();
+    expect([Op.kind[a], Op.affordance[a]]).toEqual([OptionKind.Use, aff(w, "use_shower")]);
+    const since = Op.since[a];
+    w.step();
+    expect(Op.since[a]).toBe(since); // on its way: kept
+    w.columns(Needs).hunger[a] = 0.3; // hunger's threshold is above 0.3; the fridge is stocked
+    w.step();
+    expect([Op.kind[a], Op.affordance[a]]).toEqual([OptionKind.Use, aff(w, "eat_meal")]);
+  });
+
+  it("never an agent driven from outside, even with its option done", () => {
+    const w = town();
+    furnish(w);
+    const a = agent(w, 5, 5, { hunger: 0.1 });
+    const Op = w.columns(Option);
+    Op.external[a] = 1;
+    Op.done[a] = 1;
+    const before = [Op.kind[a], Op.affordance[a], Op.since[a]];
+    w.run(5);
+    expect([Op.kind[a], Op.affordance[a], Op.since[a]]).toEqual(before);
+    // The same agent, not driven from outside: eats at once.
+    Op.external[a] = 0;
+    w.step();
+    expect([Op.kind[a], Op.affordance[a]]).toEqual([OptionKind.Use, aff(w, "eat_meal")]);
+  });
+});
+
+describe("bestAffordance", () => {
+  it("is the affordance restoring the need most among those the agent can afford and find stocked; the first registered on ties", () => {
+    const w = town();
+    furnish(w);
+    registerObject(w, 0, { id: "tub_1", object_type: "tub", position: [2, 2] });
+    const st = w.resource(AffordancesKey);
+    const reg = st.registry;
+    const O = w.columns(Obj);
+    const soak = registerAffordance(w, { id: "soak", object_type: "tub", duration: 5, effects: { hygiene: 0.9, money: -3 } });
+    const rinse = registerAffordance(w, { id: "rinse", object_type: "tub", duration: 5, effects: { hygiene: 0.6 } });
+    const splash = registerAffordance(w, { id: "splash", object_type: "tub", duration: 5, effects: { hygiene: 0.6 } });
+    const best = (need: string, money: number, mult = 1) => bestAffordance(w, reg, st, O, 0, need, money, mult);
+    expect(reg.affordances[aff(w, "use_shower")].effects.hygiene).toBeLessThan(0.6);
+    expect(best("hygiene", 5)).toBe(soak);
+    // Too dear at twice the price (6 > 5): the next best, of two equal ones the first registered.
+    expect(best("hygiene", 5, 2)).toBe(rinse);
+    expect(splash).toBeGreaterThan(rinse);
+    // An empty fridge is no place to eat.
+    const eat = aff(w, "eat_meal");
+    expect(best("hunger", 5)).toBe(eat);
+    const fridge = st.objectById(0, "fridge_1");
+    O.meals[fridge] = 0;
+    expect(best("hunger", 5)).not.toBe(eat);
+  });
+});
