@@ -19,8 +19,8 @@ import type { ConfigSections } from "./config/sections.ts";
 import type { World } from "./world.ts";
 import type { SystemContext } from "./plugin.ts";
 
-/** What a term's `update` gets: the rewards/compute system's tick (its message reads included). */
-export type RewardTermContext = Pick<SystemContext, "world" | "tick" | "agents" | "settings" | "read">;
+/** What a term's `update` gets: the rewards/compute system's tick (its message reads included; `spans` for element-wise passes). */
+export type RewardTermContext = Pick<SystemContext, "world" | "tick" | "agents" | "spans" | "settings" | "read">;
 
 /** The profile reward biases (components/profiles.ts `reward`): a gain grows by the factor, a loss shrinks by it. */
 export type RewardBias = "survival" | "employment" | "social";

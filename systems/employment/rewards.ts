@@ -32,16 +32,19 @@ export const employmentRewardTerms: RewardTerm[] = [
 ];
 
 /** Each agent's punctuality reward for this tick (the term's update: when rewards/compute starts). */
-function writePunctuality({ world, agents, settings }: RewardTermContext): void {
+function writePunctuality({ world, spans, settings }: RewardTermContext): void {
   const out = punctuality.ensure(world);
   const E = world.columns(Employment);
   const onShift = E.on_shift;
   const onTime = E.on_time_ticks;
   const sched = E.scheduled_ticks;
   const bonus = settings.rewards.punctuality_bonus;
-  for (let i = 0; i < agents.length; i++) {
-    const eid = agents[i];
-    const s = sched[eid];
-    out[eid] = onShift[eid] === 1 && s > 0 ? (bonus * onTime[eid]) / s : 0;
+  // Over runs of consecutive ids: no agent-list read per agent.
+  for (let k = 0; k < spans.length; k += 2) {
+    const end = spans[k + 1];
+    for (let eid = spans[k]; eid < end; eid++) {
+      const s = sched[eid];
+      out[eid] = onShift[eid] === 1 && s > 0 ? (bonus * onTime[eid]) / s : 0;
+    }
   }
 }

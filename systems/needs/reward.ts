@@ -25,37 +25,39 @@ export const needsRewardTerms: RewardTerm[] = [
 ];
 
 /** Every agent's Φ for this tick (the term's update: when rewards/compute starts). */
-function update({ world, agents }: RewardTermContext): void {
+function update({ world, spans }: RewardTermContext): void {
   const out = phi.ensure(world);
   const needs = world.resource(NeedsKey);
   let weights = weightsOf.get(world);
   if (weights === undefined) weightsOf.set(world, (weights = Float64Array.from(needs.table.list, (n) => n.reward_weight)));
-  writePotential(agents, needs.columns(), weights, out);
+  writePotential(spans, needs.columns(), weights, out);
 }
 
 /**
- * out = −Σ w·(1−need)², added in table order at double precision: the needs before the last
- * three in one pass each, the last three and the negation in one pass (tables of fewer than
- * three: a pass each, then the negation; no need: −0).
+ * out = −Σ w·(1−need)², added in table order at double precision, for every agent of `spans`
+ * (runs of consecutive ids, SystemContext.spans): the needs before the last three in one pass
+ * each, the last three and the negation in one pass (tables of fewer than three: a pass each,
+ * then the negation; no need: −0).
  */
-export function writePotential(agents: Int32Array, cols: readonly Float32Array[], weights: Float64Array, out: Float64Array): void {
-  const n = agents.length;
+export function writePotential(spans: Int32Array, cols: readonly Float32Array[], weights: Float64Array, out: Float64Array): void {
   const count = cols.length;
   const inline = count >= 3;
   const before = inline ? count - 3 : count;
   for (let k = 0; k < before; k++) {
     const col = cols[k];
     const w = weights[k];
-    for (let i = 0; i < n; i++) {
-      const eid = agents[i];
-      const d = 1 - col[eid];
-      out[eid] = k === 0 ? w * d * d : out[eid] + w * d * d;
+    for (let s = 0; s < spans.length; s += 2) {
+      const end = spans[s + 1];
+      for (let eid = spans[s]; eid < end; eid++) {
+        const d = 1 - col[eid];
+        out[eid] = k === 0 ? w * d * d : out[eid] + w * d * d;
+      }
     }
   }
   if (!inline) {
-    for (let i = 0; i < n; i++) {
-      const eid = agents[i];
-      out[eid] = -(count === 0 ? 0 : out[eid]);
+    for (let s = 0; s < spans.length; s += 2) {
+      const end = spans[s + 1];
+      for (let eid = spans[s]; eid < end; eid++) out[eid] = -(count === 0 ? 0 : out[eid]);
     }
     return;
   }
@@ -66,14 +68,16 @@ export function writePotential(agents: Int32Array, cols: readonly Float32Array[]
   const w0 = weights[before];
   const w1 = weights[before + 1];
   const w2 = weights[before + 2];
-  for (let i = 0; i < n; i++) {
-    const eid = agents[i];
-    let d = 1 - c0[eid];
-    let acc = carried ? out[eid] + w0 * d * d : w0 * d * d;
-    d = 1 - c1[eid];
-    acc += w1 * d * d;
-    d = 1 - c2[eid];
-    acc += w2 * d * d;
-    out[eid] = -acc;
+  for (let s = 0; s < spans.length; s += 2) {
+    const end = spans[s + 1];
+    for (let eid = spans[s]; eid < end; eid++) {
+      let d = 1 - c0[eid];
+      let acc = carried ? out[eid] + w0 * d * d : w0 * d * d;
+      d = 1 - c1[eid];
+      acc += w1 * d * d;
+      d = 1 - c2[eid];
+      acc += w2 * d * d;
+      out[eid] = -acc;
+    }
   }
 }
