@@ -250,7 +250,10 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     world.enableTiming(ticks, clock);
     const tickStart = new Float64Array(ticks);
     const tickCpu = new Float64Array(ticks);
-    const heap0 = memory().heap;
+    // Not memory(): its two forced full GCs right before the timed ticks made the first timed tick
+    // ~2.5x a normal one (CPU 104 vs 38 ms at 100k: decide and employment slowed after a forced
+    // GC), a spike of the bench's own in every p99. Both ends of heap_growth_per_tick are unforced.
+    const heap0 = process.memoryUsage().heapUsed;
     const gcs = new GcCounter();
     gcs.start();
     let steps = 0;
