@@ -24,6 +24,21 @@ function tileArray(slots: number, n: number): TileArray {
   return slots < 0xff ? new Uint8Array(n) : slots < 0xffff ? new Uint16Array(n) : new Uint32Array(n);
 }
 
+/** Each entity's slot (-1 = none): the smallest signed type that holds a town's slot numbers. */
+type SlotArray = Int8Array | Int16Array | Int32Array;
+
+function slotArray(slots: number, n: number): SlotArray {
+  const a = slots <= 0x80 ? new Int8Array(n) : slots <= 0x8000 ? new Int16Array(n) : new Int32Array(n);
+  return a.fill(-1);
+}
+
+/** A copy of `a` with room for `n` entries (at least a quarter more) in the type for `slots`, new entries -1. */
+function grownSlots(a: SlotArray, n: number, slots: number): SlotArray {
+  const g = slotArray(slots, Math.max(n, Math.ceil(a.length * 1.25)));
+  g.set(a);
+  return g;
+}
+
 /** Largest slot + 1 that a packed tile's nibble holds (towns of up to 15 agents and objects). */
 const NIBBLE_MAX = 15;
 
@@ -48,8 +63,8 @@ export class SpatialIndex implements PersistentState {
   /** Slots of each town handed out so far (a high-water mark) and the head of its free chain (slot + 1, 0 = none). */
   private top: Int32Array;
   private freeHead: Int32Array;
-  /** Each entity's slot in its town's table, -1 = none (index: entity). */
-  private slotOf: Int32Array;
+  /** Each entity's slot in its town's table, -1 = none (index: entity); Int8 while towns have up to 128 slots (#19). */
+  private slotOf: SlotArray;
   /**
    * Slot + 1 of the first agent on each tile (index town*cells + y*width + x), 0 = none; when
    * `packed`, the low nibble of each byte (and `object` is the same array).
@@ -95,12 +110,12 @@ export class SpatialIndex implements PersistentState {
     this.next = new Int32Array(a);
     this.prev = new Int32Array(a);
     this.tileOf = new Int32Array(a).fill(-1);
-    this.slotOf = new Int32Array(Math.max(16, capacity)).fill(-1);
+    this.slotOf = slotArray(slots, Math.max(16, capacity));
   }
 
   /** Grows the agents' per-entity arrays (tile links) to hold ids below `n`, by a quarter at least. */
   ensure(n: number): void {
-    if (n > this.slotOf.length) this.slotOf = grown(this.slotOf, n, -1);
+    if (n > this.slotOf.length) this.slotOf = grownSlots(this.slotOf, n, this.slots);
     if (n <= this.next.length) return;
     this.next = grown(this.next, n, 0);
     this.prev = grown(this.prev, n, 0);
@@ -213,6 +228,11 @@ export class SpatialIndex implements PersistentState {
     };
     this.head = wider(this.head);
     this.object = wider(this.object);
+    const so = slotArray(slots, this.slotOf.length);
+    if (so.constructor !== this.slotOf.constructor) {
+      so.set(this.slotOf);
+      this.slotOf = so;
+    }
   }
 
   inBounds(x: number, y: number): boolean {
@@ -308,7 +328,7 @@ export class SpatialIndex implements PersistentState {
     this.next = new Int32Array(n);
     this.prev = new Int32Array(n);
     this.tileOf = new Int32Array(n).fill(-1);
-    this.slotOf = new Int32Array(Math.max(n, this.slotOf.length)).fill(-1);
+    this.slotOf = slotArray(this.slots, Math.max(n, this.slotOf.length));
     this.next.set(d.next);
     this.prev.set(d.prev);
     this.tileOf.set(d.tileOf);
@@ -337,7 +357,7 @@ export class SpatialIndex implements PersistentState {
 
   /** Registers an object on a tile; distance fields of its type in its town become stale. */
   placeObject(eid: number, town: number, x: number, y: number, type: number): void {
-    if (eid >= this.slotOf.length) this.slotOf = grown(this.slotOf, eid + 1, -1);
+    if (eid >= this.slotOf.length) this.slotOf = grownSlots(this.slotOf, eid + 1, this.slots);
     const t = this.tile(town, x, y);
     this.setObject(t, this.join(eid, town) + 1);
     this.markDirty(town, type);

@@ -195,3 +195,29 @@ describe("AgentList sizing", () => {
     expect(Array.from(list.spans())).toEqual([1, 3, 4, 111]);
   });
 });
+
+describe("SpatialIndex slot numbers", () => {
+  it("keeps each entity's slot in one byte while towns have up to 128 slots, and widens it with the towns' tables", () => {
+    const ix = new SpatialIndex(2, 20, 20, 2 * 13 + 1);
+    const before = ix.tileBytes();
+    // Packed tiles (1 byte each), 16 slots per town (Int32 entities), top and free heads, 27 one-byte slots.
+    expect(before).toBe(2 * 400 + 2 * 16 * 4 + 2 * 4 + 2 * 4 + 27);
+    // 300 agents in town 0: its table doubles past 128 slots and past 256; lists stay right.
+    for (let e = 1; e <= 300; e++) ix.place(e, 0, e % 20, (e * 7) % 20);
+    for (let e = 301; e <= 305; e++) ix.place(e, 1, 0, 0);
+    expect(ix.tileBytes()).toBeGreaterThan(before);
+    const seen = new Set<number>();
+    for (let y = 0; y < 20; y++) for (let x = 0; x < 20; x++) for (let a = ix.agentsAt(0, x, y); a !== 0; a = ix.next[a]) {
+      expect([a % 20, (a * 7) % 20]).toEqual([x, y]);
+      seen.add(a);
+    }
+    expect(seen.size).toBe(300);
+    const town1: number[] = [];
+    for (let a = ix.agentsAt(1, 0, 0); a !== 0; a = ix.next[a]) town1.push(a);
+    expect(town1).toEqual([305, 304, 303, 302, 301]);
+    for (let e = 1; e <= 300; e += 2) ix.unplace(e);
+    let left = 0;
+    for (let y = 0; y < 20; y++) for (let x = 0; x < 20; x++) for (let a = ix.agentsAt(0, x, y); a !== 0; a = ix.next[a]) left++;
+    expect(left).toBe(150);
+  });
+});
