@@ -228,7 +228,7 @@ export class ShiftKernel {
  * when the last pass was not last tick (the first tick, after a load).
  */
 function markSteady(state: EmploymentState, outside: Int8Array, nJobs: number, tick: number, newDay: boolean): void {
-  const full = newDay || state.passTick !== tick - 1;
+  const full = newDay || state.passTick !== tick - 1 || !state.skipSteady;
   const prevOut = state.prevOut;
   const steady = state.steady;
   for (let k = 0; k <= nJobs; k++) {

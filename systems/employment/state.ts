@@ -87,6 +87,11 @@ export class EmploymentState implements PersistentState, EmploymentService {
   prevOut: Int8Array;
   /** Not state: 1 = the job's agents are outside the window this tick as last tick (per job, as prevOut). */
   steady: Uint8Array;
+  /**
+   * Not state: false = every pass looks at every agent and the exit queue at every agent (the
+   * behaviour before issue #19; tests compare the two).
+   */
+  skipSteady = true;
   /** Not state: the tick of the last shifts pass (-2 = none since build or load: the next pass looks at everyone). */
   passTick = -2;
   /** Not state: the shifts pass's inputs and event buffer (shifts.ts), made on its first tick. */

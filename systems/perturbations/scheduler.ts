@@ -84,6 +84,8 @@ export class PerturbationsState implements PersistentState, PerturbationService 
    * re-judged every tick). Cleared for a town when one of its events is cancelled, and on load.
    */
   openAt: Int32Array;
+  /** Not state: false = judge every bucket with credit and walk the cooldown map every tick (as before issue #19; tests compare). */
+  skipClosed = true;
   /** Arranged meets and their caches (not state). */
   readonly meets: ArrangedMeets;
 
@@ -135,7 +137,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     }
     // 2. Expired per-agent cooldowns.
     // Only on a tick where one has expired (issue #19: the map was walked every tick).
-    if (this.agentCooldown.size > 0 && this.cooldownNext <= tick) {
+    if (this.agentCooldown.size > 0 && (this.cooldownNext <= tick || !this.skipClosed)) {
       let next = NEVER;
       for (const [uid, until] of this.agentCooldown) {
         if (until <= tick) this.agentCooldown.delete(uid);
@@ -169,7 +171,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
       let eligibleTowns = 0;
       for (let t = 0; t < this.towns; t++) {
         const k = t * S + s;
-        const ok = this.credit[k] >= 1 && tick >= this.openAt[k] && this.gatesOpen(t, s, tick, meet);
+        const ok = this.credit[k] >= 1 && (tick >= this.openAt[k] || !this.skipClosed) && this.gatesOpen(t, s, tick, meet);
         this.eligible[t] = ok ? 1 : 0;
         if (ok) eligibleTowns++;
       }
