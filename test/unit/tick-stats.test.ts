@@ -131,11 +131,22 @@ describe("a real world's per-tick record", () => {
     for (let i = 1; i < f.slowest_ticks.length; i++) expect(f.slowest_ticks[i - 1].ms).toBeGreaterThanOrEqual(f.slowest_ticks[i].ms);
   });
 
-  it("is undefined without rows, and enableTiming refuses a negative row count", () => {
+  it("is undefined without rows, and enableTiming refuses a negative row count and an unknown clock", () => {
     const world = makeWorld({ world: { agents_per_town: 2 } });
     world.enableTiming();
     world.step();
     expect(world.systemTickTimes()).toBeUndefined();
     expect(() => world.enableTiming(-1)).toThrow(/rows must be a non-negative integer/);
+    expect(() => world.enableTiming(4, "sundial" as "cpu")).toThrow(/clock must be "wall" or "cpu", got "sundial"/);
+  });
+
+  it("records with the CPU clock too: one row per tick, every value finite and not negative", () => {
+    const world = makeWorld({ world: { agents_per_town: 4 } });
+    world.enableTiming(3, "cpu");
+    world.run(3);
+    const rec = world.systemTickTimes()!;
+    expect(Array.from(rec.ticks)).toEqual([1, 2, 3]);
+    expect(rec.ms.length).toBe(3 * rec.systems.length);
+    for (const v of rec.ms) expect(Number.isFinite(v) && v >= 0).toBe(true);
   });
 });
