@@ -36,7 +36,7 @@ export class EmbeddingAllocator {
   readonly threshold: number;
   readonly logForced: boolean;
   /** Slot of each entity, -1 = none (index: entity id). */
-  slotOf: Int32Array;
+  slotOf: Int16Array;
   /** Live agents holding each slot (more than one only when agents outnumber slots). */
   readonly holders: Int32Array;
   /** Tick each slot was last released, -1 = never released. */
@@ -51,7 +51,8 @@ export class EmbeddingAllocator {
     this.cooldown = cfg.cooldown_ticks;
     this.threshold = cfg.reuse_warning_threshold;
     this.logForced = cfg.log_forced_reuse;
-    this.slotOf = new Int32Array(Math.max(16, capacity)).fill(-1);
+    // Slots are < max_slots <= 256 (the config's bound): Int16 holds them and -1 (issue #19).
+    this.slotOf = new Int16Array(Math.max(16, capacity)).fill(-1);
     this.holders = new Int32Array(this.maxSlots);
     this.releasedAt = new Int32Array(this.maxSlots).fill(-1);
   }
@@ -59,7 +60,7 @@ export class EmbeddingAllocator {
   ensure(n: number): void {
     if (n <= this.slotOf.length) return;
     const cap = Math.max(n, Math.ceil(this.slotOf.length * 1.25));
-    const g = new Int32Array(cap).fill(-1);
+    const g = new Int16Array(cap).fill(-1);
     g.set(this.slotOf);
     this.slotOf = g;
   }

@@ -9,6 +9,8 @@ import { SpatialIndex } from "../../components/grid.ts";
 import { StateHasher } from "../../engine/hash.ts";
 import { EntityIndex } from "../../engine/entities.ts";
 import { AgentList } from "../../engine/agent-list.ts";
+import { EmbeddingAllocator } from "../../systems/observations/embedding.ts";
+import { EmbeddingAllocatorSection } from "../../systems/observations/config.ts";
 import { parseConfigObject } from "../../engine/config/loader.ts";
 import { World } from "../../engine/world.ts";
 import { Town } from "../../engine/core-components.ts";
@@ -219,5 +221,18 @@ describe("SpatialIndex slot numbers", () => {
     let left = 0;
     for (let y = 0; y < 20; y++) for (let x = 0; x < 20; x++) for (let a = ix.agentsAt(0, x, y); a !== 0; a = ix.next[a]) left++;
     expect(left).toBe(150);
+  });
+});
+
+describe("column types hold their whole range", () => {
+  it("an embedding slot (Int16) holds the largest slot the config allows, and the config refuses one more", () => {
+    expect(EmbeddingAllocatorSection.safeParse({ max_slots: 257 }).success).toBe(false);
+    const cfg = EmbeddingAllocatorSection.parse({ max_slots: 256, cooldown_ticks: 0 });
+    const alloc = new EmbeddingAllocator(cfg, 16);
+    const slots: number[] = [];
+    for (let e = 1; e <= 257; e++) slots.push(alloc.allocate(e, e, 0));
+    expect(slots[255]).toBe(255);
+    expect(alloc.slotOf[256]).toBe(255);
+    expect(alloc.slotOf[257]).toBe(slots[256]); // the 257th agent shares a slot (no slot left)
   });
 });
