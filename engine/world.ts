@@ -3,7 +3,7 @@
 // that runs every system in phase order. Knows no game rule. Its parts: world-types.ts (options,
 // SystemError, KernelState), world-plugins.ts (loading plug-ins, contexts, states and resources),
 // world-tick.ts (the tick), agent-list.ts (live agents and their runs), agent-ids.ts (uids and names),
-// world-hash.ts (the state hash).
+// interner.ts (interned strings), world-hash.ts (the state hash).
 import { ComponentStore, type Column, type ComponentDef, type ComponentSchema } from "./component.ts";
 import { Agent, Town } from "./core-components.ts";
 import { EntityIndex } from "./entities.ts";
@@ -20,6 +20,7 @@ import { hashWorldState } from "./world-hash.ts";
 import { AgentList } from "./agent-list.ts";
 import { AgentIds, checkUidRange } from "./agent-ids.ts";
 import { TickRunner, type TimingClock } from "./world-tick.ts";
+import { Interner } from "./interner.ts";
 
 // The world's parts live beside it; every name it exported is still exported here.
 export { SystemError, pluginStreamName };
@@ -49,8 +50,7 @@ export class World {
   private spansView: Int32Array = new Int32Array(0);
   /** Agent uids, the live uid -> entity index and agents' names (engine/agent-ids.ts). */
   private ids!: AgentIds;
-  private interned: string[] = [];
-  private internIds = new Map<string, number>();
+  private strings = new Interner();
   private readonly initialCapacity: number | undefined;
   /** First uid and number of uids of this world (see WorldOptions.uidBase). */
   readonly uidBase: number;
@@ -96,8 +96,7 @@ export class World {
     this.runtimes = [];
     this.agentList = new AgentList();
     this.ids = new AgentIds(this.uidBase, this.uidLimit, this.agentHint());
-    this.interned = [];
-    this.internIds = new Map();
+    this.strings = new Interner();
     this.ticker.tickEndTasks = [];
     this.components.register(Town, "engine");
     this.components.register(Agent, "engine");
@@ -158,10 +157,7 @@ export class World {
     this.ticker.step(this);
   }
 
-  /**
-   * Runs a tick up to (not including) the system named `system` and leaves the tick open;
-   * `stepRest()` finishes it. Together they equal one step() (tools that act between phases).
-   */
+  /** Runs a tick up to (not including) system `system`, leaving it open; stepTo + stepRest = one step(). */
   stepTo(system: string): void {
     this.ticker.stepTo(this, system);
   }
@@ -176,11 +172,7 @@ export class World {
     for (let i = 0; i < n; i++) this.step();
   }
 
-  /**
-   * Starts (or restarts) recording the time each system takes (for benchmarks and --profile);
-   * with `rows` also each system's ms in each of the next `rows` ticks (systemTickTimes);
-   * `clock` "cpu" times with process CPU time instead of the wall clock.
-   */
+  /** (Re)starts timing each system (bench, --profile); `rows`: also per tick (systemTickTimes); "cpu": process CPU time. */
   enableTiming(rows = 0, clock: TimingClock = "wall"): void {
     this.ticker.enableTiming(rows, clock);
   }
@@ -409,18 +401,10 @@ export class World {
 
   /** Interns a string for a `str` message field or a column; the same string always gets the same id in a run. */
   intern(s: string): number {
-    let id = this.internIds.get(s);
-    if (id === undefined) {
-      id = this.interned.length;
-      this.interned.push(s);
-      this.internIds.set(s, id);
-    }
-    return id;
+    return this.strings.intern(s);
   }
   text(id: number): string {
-    const s = this.interned[id];
-    if (s === undefined) throw new RangeError(`no interned string with id ${id}`);
-    return s;
+    return this.strings.text(id);
   }
 
   /** Key figures from the kernel (alive_agents) and every plug-in's `kpis`, in plug-in order. */
@@ -463,7 +447,7 @@ export class World {
       dense: ix.dense.slice(),
       reserve: [ix.reserveNext, ix.reserveEnd],
       names: this.ids.namedList(),
-      interned: [...this.interned],
+      interned: [...this.strings.list],
     };
   }
 
@@ -479,8 +463,7 @@ export class World {
     this.entities = ix;
     this.tick = k.tick;
     this.seed = k.seed;
-    this.interned = [...k.interned];
-    this.internIds = new Map(this.interned.map((s, i) => [s, i]));
+    this.strings = new Interner(k.interned);
     this.ids.restore(k.nextUid, k.names, this.components.flags(Agent), this.components.columns(Agent).uid, k.maxId);
     this.agentList.dirty = true;
     this.ticker.tickEndTasks = [];
@@ -503,9 +486,9 @@ export class World {
    * still in flight, interned strings and every plug-in's persistent state.
    */
   stateHash(): string {
-    const { tick, towns, entities, components, townStore, rng, messages, interned, plugins } = this;
+    const { tick, towns, entities, components, townStore, rng, messages, plugins } = this;
     const { next: nextUid, names } = this.ids;
-    return hashWorldState({ tick, towns, nextUid, entities, components, townStore, rng, messages, interned, names, plugins, states: this.plugs.states });
+    return hashWorldState({ tick, towns, nextUid, entities, components, townStore, rng, messages, interned: this.strings.list, names, plugins, states: this.plugs.states });
   }
 }
 
