@@ -61,8 +61,8 @@ export class SocialLedger {
   ensure(entities: number): void {
     const n = entities * this.maxEdges;
     if (n <= this.logical) return;
-    let cap = Math.max(16 * this.maxEdges, this.logical);
-    while (cap < n) cap *= 2;
+    // A quarter more at least (issue #19: doubling left up to 2x slack per entity id).
+    const cap = Math.max(16, entities, Math.ceil((this.logical / this.maxEdges) * 1.25)) * this.maxEdges;
     this.logical = cap;
     const c = new Uint8Array(cap / this.maxEdges);
     c.set(this.count);

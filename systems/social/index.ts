@@ -55,7 +55,8 @@ export const socialPlugin = definePlugin({
   commands: socialCommands,
   provides: [SocialKey],
   doc: "rivalry ledger and relationships (trust, familiarity)",
-  state: (world: World) => new SocialState(world.settings.conflict.rivalry.max_edges, world.components.capacity),
+  // Per-agent rows: agents take the low entity ids (issue #19); the ledger grows past on a higher one.
+  state: (world: World) => new SocialState(world.settings.conflict.rivalry.max_edges, world.agentIdLimit()),
   onAgentRemove({ state }, eid) {
     state.ledger.clear(eid);
   },
@@ -89,7 +90,7 @@ export const socialPlugin = definePlugin({
       writes: ["social ledger"],
       run({ world, tick, agents, state, read, settings }) {
         const L = state.ledger;
-        L.ensure(world.maxEntityId() + 1);
+        if (agents.length > 0) L.ensure(agents[agents.length - 1] + 1);
         const r = settings.conflict.rivalry;
         const relationships = settings.features.stages.relationships !== "OFF";
         const uid = world.columns(Agent).uid;
