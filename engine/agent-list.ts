@@ -33,7 +33,7 @@ export class AgentList {
     }
     let n = 0;
     let runs = 0;
-    let list = this.list;
+    let list: Int32Array = this.list;
     // Scan the Agent membership flags: linear, ordered by entity id, no sort.
     let prev = -2;
     for (let eid = 1; eid <= max; eid++) {
