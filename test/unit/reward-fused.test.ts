@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { defineComponent } from "../../engine/component.ts";
 import { definePlugin } from "../../engine/plugin.ts";
 import { defineRewardTerm, type RewardTerm } from "../../engine/reward-term.ts";
+import { loadSnapshot, saveSnapshot } from "../../engine/snapshot.ts";
 import type { World } from "../../engine/world.ts";
 import { Personality, Reward } from "../../components/people.ts";
 import { PROFILES } from "../../components/profiles.ts";
@@ -112,6 +113,27 @@ describe("the fused reward kernel", () => {
     expect(rewardsOf(fused).pass!.fusedRan).toBe(true);
     expect(rewardBits(fused)).toEqual(rewardBits(passes));
     expect(fused.stateHash()).toBe(passes.stateHash());
+  });
+});
+
+describe("the fused reward kernel across a snapshot", () => {
+  it("runs on the loaded columns after a load into a world whose kernel already ran, as the passes do", () => {
+    const passes = world();
+    const st = rewardsOf(passes);
+    st.pass = new RewardPass(passes.settings, resolveTerms(passes), { fused: false });
+    for (let t = 0; t < 12; t++) passes.step();
+    const bytes = saveSnapshot(passes);
+    const fused = world();
+    for (let t = 0; t < 3; t++) fused.step();
+    loadSnapshot(fused, bytes);
+    expect(fused.stateHash()).toBe(passes.stateHash());
+    for (let t = 0; t < 10; t++) {
+      fused.step();
+      passes.step();
+      expect(rewardsOf(fused).pass!.fusedRan).toBe(true);
+      expect(rewardBits(fused)).toEqual(rewardBits(passes));
+      expect(fused.stateHash()).toBe(passes.stateHash());
+    }
   });
 });
 
