@@ -6,6 +6,7 @@
 // Agents whose Option is None (scenario schedules) keep the Intent written for them.
 import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
+import type { Columns } from "../../engine/component.ts";
 import { Town, Agent } from "../../engine/core-components.ts";
 import { Activity, Intent, IntentKind, Option, OptionKind } from "../../components/activity.ts";
 import { Obj } from "../../components/objects.ts";
@@ -51,7 +52,12 @@ function endUses(kind: ArrayLike<number>, done: { [eid: number]: number }, m: { 
 function wakeChanged(world: World, qs: OptionsState, tod: number, jobs: ReturnType<typeof jobTable>): void {
   qs.ensure(world.maxEntityId());
   const applied = world.hasPlugin("console") ? (world.state<{ counts?: { applied: number } }>("console").counts?.applied ?? 0) : 0;
-  if (!qs.skipQuiet || applied !== qs.applied || shiftEndsAt(jobs, tod)) qs.wakeAll();
+  // Filled every tick (an empty range when nothing woke everyone): a call first reached on the
+  // first shift end had no type feedback and deoptimised the executor's loop there (issue #19, p99).
+  const all = !qs.skipQuiet || applied !== qs.applied || shiftEndsAt(jobs, tod);
+  const bits = qs.bits;
+  const n = bits.length;
+  bits.fill(0xffffffff, 0, all ? n : 0);
   qs.applied = applied;
 }
 
@@ -71,6 +77,28 @@ interface Ctx {
   objectsOfType: (town: number, type: number) => Int32Array;
   social: SocialLedger | undefined;
   avoid: number;
+  /** The world's columns, looked up once per tick (chooseObject runs for every new Use option; 40k of them the tick after a shift end in the 100k bench world). */
+  cols?: CtxColumns;
+}
+
+interface CtxColumns {
+  T: Uint32Array;
+  P: Columns<(typeof Position)["schema"]>;
+  O: Columns<(typeof Obj)["schema"]>;
+  A: Columns<(typeof Activity)["schema"]>;
+  uid: Uint32Array;
+  econ: Columns<(typeof TownEconomy)["schema"]> | undefined;
+}
+
+function ctxColumns(world: World): CtxColumns {
+  return {
+    T: world.columns(Town).id,
+    P: world.columns(Position),
+    O: world.columns(Obj),
+    A: world.columns(Activity),
+    uid: world.columns(Agent).uid,
+    econ: world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy) : undefined,
+  };
 }
 
 /**
@@ -82,17 +110,12 @@ export function chooseObject(c: Ctx, eid: number, aff: number, out: { rivalBlock
   const { world, registry } = c;
   const spec = registry.affordances[aff];
   if (!spec) return 0;
-  const T = world.columns(Town).id;
-  const P = world.columns(Position);
-  const O = world.columns(Obj);
-  const A = world.columns(Activity);
-  const uid = world.columns(Agent).uid;
+  const { T, P, O, A, uid, econ } = c.cols ?? ctxColumns(world);
   const town = T[eid];
   const list = c.objectsOfType(town, spec.type);
   const stock = STOCK_NEED[spec.id];
   const needsPower = spec.needsPower;
   const needsWater = spec.needsWater;
-  const econ = world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy) : undefined;
   let best = 0;
   let bestScore = Infinity;
   out.rivalBlocked = false;
@@ -206,6 +229,7 @@ export const optionsPlugin = definePlugin({
           social: world.optionalResource(SocialKey)?.ledger,
           avoid: world.settings.conflict.rivalry.avoid_threshold,
           space: world.resource(SpaceKey),
+          cols: ctxColumns(world),
         };
         endUses(Op.kind, Op.done, read(AffordanceFinish));
         endUses(Op.kind, Op.done, read(AffordanceFail));
