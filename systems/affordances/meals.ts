@@ -35,13 +35,13 @@ export class MealCounter {
     }
     const v = w.messages.channel(AffordanceFinish).read(w.phase);
     if (v.count === 0) return;
-    this.grow(w.maxEntityId() + 1);
     const uid = w.columns(Agent).uid;
     for (let i = v.start; i < v.end; i++) {
       const a = v.affordance[i];
       if (a !== this.cookIdx && a !== this.eatIdx) continue;
       const eid = v.agent[i];
       if (!w.isAgent(eid)) continue;
+      if (eid >= this.uidOf.length) this.grow(eid + 1);
       if (this.uidOf[eid] !== uid[eid]) {
         this.uidOf[eid] = uid[eid];
         this.cooked[eid] = 0;
@@ -52,9 +52,13 @@ export class MealCounter {
     }
   }
 
+  /**
+   * Room for entity ids below `max`: the agents' id range (agents take the low ids), and a
+   * quarter more when an id beyond it comes (not double the highest entity id: issue #19 memory).
+   */
   private grow(max: number): void {
     if (this.uidOf.length >= max) return;
-    const n = Math.max(16, max * 2);
+    const n = Math.max(16, max, this.world.agentIdLimit(), Math.ceil(this.uidOf.length * 1.25));
     const c = new Uint32Array(n);
     c.set(this.cooked);
     this.cooked = c;
