@@ -67,7 +67,7 @@ export function primeShiftKernel(): void {
     K.wagesEarned = new Float32Array(n);
     K.money = Float32Array.of(1, 1, 1, 1, 1, 0.1, 1, 1, 1, 1);
     K.px = Int16Array.of(0, 0, 0, 0, 1, 5, 0, 9, 9, 9);
-    K.py = Int16Array.of(0, 0, 0, 0, 1, 1, 1, 9, 9, 9);
+    K.py = Int16Array.of(0, 0, 0, 0, 1, 1, 1, 9, 9, 0);
     K.town = Uint32Array.of(0, 0, 0, 0, 0, 1, 1, 1, 1, 1);
     K.holding = Int32Array.of(0, 0, 0, 0, 7, 0, 0, 0, 0, 0);
     K.townWages = new Float32Array(2);
