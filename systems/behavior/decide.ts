@@ -11,14 +11,14 @@ import { Position } from "../../components/space.ts";
 import { Employment } from "../../components/people.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Obj } from "../../components/objects.ts";
-import type { AffordanceSpec, AffordanceTable } from "../../components/affordances.ts";
 import { chooseOption } from "../../components/options.ts";
 import { jobTable, type JobTable } from "../../components/jobs.ts";
 import { ticksPerDay } from "../../engine/clock.ts";
 import { SocialKey, type SocialLedger } from "../../components/social.ts";
 import { SpaceKey, type SpatialIndex } from "../../components/grid.ts";
-import { AffordancesKey, type AffordanceService } from "../../components/affordances.ts";
+import { AffordancesKey, type AffordanceService, type AffordanceTable } from "../../components/affordances.ts";
 import type { BehaviorState, BehaviorConfig } from "./index.ts";
+import { candidates, firstOpen, type Candidates } from "./candidates.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const OPT_AVOID = OptionKind.Avoid;
 const OPT_CHAT = OptionKind.Chat;
@@ -428,97 +428,4 @@ export class DecidePass {
 /** True when `a` does not feed and hunger, decaying at `rate`, would be below `floor` by its end. */
 function starves(a: { hunger: number; duration: number }, hunger: number, rate: number, floor: number): boolean {
   return a.hunger <= 0 && hunger - rate * a.duration < floor;
-}
-
-/** Per need, the affordances that restore it, best first: flat columns, need k's in [start[k], start[k + 1]). */
-interface Candidates {
-  readonly start: Int32Array;
-  readonly index: Int32Array;
-  readonly type: Int32Array;
-  /** Price before the town's multiplier; `free` 1 = no price (a cost of 0 whatever the multiplier). */
-  readonly cost: Float64Array;
-  readonly free: Uint8Array;
-  /** What makes an object of its type stocked: STOCK_ANY, STOCK_MEALS, STOCK_INGREDIENTS. */
-  readonly stock: Uint8Array;
-}
-
-const STOCK_ANY = 0;
-const STOCK_MEALS = 1;
-const STOCK_INGREDIENTS = 2;
-
-/**
- * The candidates for each need of `needs`: the active affordances with a positive effect on it,
- * by effect descending, registry order on ties (a stable sort), so the first one an agent can
- * afford and find stocked is the one that restores the need most (the first in registry order
- * among equals). Price: the money effect, or the hook's charge for meals and ingredients.
- */
-function candidates(reg: AffordanceTable, needs: readonly string[], econ: Record<string, number>): Candidates {
-  const rows: { k: number; gain: number; a: AffordanceSpec }[] = [];
-  const start = new Int32Array(needs.length + 1);
-  for (let k = 0; k < needs.length; k++) {
-    const need = needs[k];
-    const list: { k: number; gain: number; a: AffordanceSpec }[] = [];
-    for (const a of reg.affordances) {
-      if (!a || !a.active) continue;
-      const gain = a.effects[need] ?? 0;
-      if (gain > 0) list.push({ k, gain, a });
-    }
-    list.sort((x, y) => y.gain - x.gain);
-    rows.push(...list);
-    start[k + 1] = rows.length;
-  }
-  const n = rows.length;
-  const c = { start, index: new Int32Array(n), type: new Int32Array(n), cost: new Float64Array(n), free: new Uint8Array(n), stock: new Uint8Array(n) };
-  rows.forEach(({ a }, j) => {
-    c.index[j] = a.index;
-    c.type[j] = a.type;
-    c.stock[j] = a.id === "eat_meal" ? STOCK_MEALS : a.id === "cook_meal" ? STOCK_INGREDIENTS : STOCK_ANY;
-    if (a.id === "eat_meal") c.cost[j] = econ.meal_cost ?? 0;
-    else if (a.id === "cook_meal") c.cost[j] = econ.ingredients_cost ?? 0;
-    else if (a.money < 0) c.cost[j] = -a.money;
-    else c.free[j] = 1;
-  });
-  return c;
-}
-
-type Stock = { meals: Float32Array; raw_ingredients: Float32Array };
-
-/**
- * The first of candidates [from, to) that costs at most `money` (prices times `mult`) and has a
- * stocked object in `town`: its affordance index, -1 when none.
- */
-function firstOpen(c: Candidates, from: number, to: number, objects: AffordanceService, O: Stock, town: number, money: number, mult: number): number {
-  for (let j = from; j < to; j++) {
-    const cost = c.free[j] === 1 ? 0 : c.cost[j] * mult;
-    if (cost > money) continue;
-    if (stocked(objects.objectsOfType(town, c.type[j]), c.stock[j], O)) return c.index[j];
-  }
-  return -1;
-}
-
-/** True when `list` ([eid, x, y, ...]) holds an object stocked as `stock` asks (meals or ingredients: not below 1). */
-function stocked(list: Int32Array, stock: number, O: Stock): boolean {
-  if (list.length === 0) return false;
-  if (stock === STOCK_ANY) return true;
-  const col = stock === STOCK_MEALS ? O.meals : O.raw_ingredients;
-  for (let i = 0; i < list.length; i += 3) if (!(col[list[i]] < 1)) return true;
-  return false;
-}
-
-/**
- * The affordance that restores `need` most among those the agent can afford and whose object
- * type has a stocked object in its town; -1 when none (the scripted controller's choice).
- */
-export function bestAffordance(
-  world: World,
-  reg: AffordanceTable,
-  objects: AffordanceService,
-  O: Stock,
-  town: number,
-  need: string,
-  money: number,
-  mult: number,
-): number {
-  const c = candidates(reg, [need], world.settings.economy as Record<string, number>);
-  return firstOpen(c, 0, c.start[1], objects, O, town, money, mult);
 }

@@ -25,7 +25,7 @@ import { PolicyKey } from "../../components/release.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { DecidePass } from "./decide.ts";
 
-export { bestAffordance } from "./decide.ts";
+export { bestAffordance } from "./candidates.ts";
 
 export const BehaviorTuning = z
   .strictObject({
