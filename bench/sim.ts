@@ -287,7 +287,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     for (const s of world.systemTimes()) system_ms[s.system] = round(s.ms / ticks, 4);
     const decayMs = system_ms["needs/decay"] ?? NaN;
     const perTick = world.systemTickTimes()!;
-    const attribution = attributionFields({ tickMs: clock === "cpu" ? tickCpu : tickTimes, tickStart, ticks: perTick.ticks, systems: perTick.systems, ms: perTick.ms, gcs: gcs.events, ticksPerDay: ticksPerDay(world.settings) });
+    const attribution = attributionFields({ tickMs: clock === "cpu" ? tickCpu : tickTimes, tickStart, tickWallMs: tickTimes, ticks: perTick.ticks, systems: perTick.systems, ms: perTick.ms, gcs: gcs.events, ticksPerDay: ticksPerDay(world.settings) });
     const barePerTick = bareMs / ticks;
     return {
       agents,

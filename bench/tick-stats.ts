@@ -148,6 +148,8 @@ export interface TickRecord {
   tickMs: ArrayLike<number>;
   /** performance.now() when each timed tick began (for placing GCs); optional. */
   tickStart?: ArrayLike<number>;
+  /** Wall ms of each timed tick, when tickMs is another clock's (a GC lies in [start, start + wall]). */
+  tickWallMs?: ArrayLike<number>;
   /** The tick number of each timed tick. */
   ticks: ArrayLike<number>;
   /** System names and their ms per tick: ms[r * systems.length + k] (row r = timed tick r). */
@@ -181,7 +183,7 @@ export function slowestTicks(rec: TickRecord, count: number, minOverMs = 0.25): 
     let gcMs = 0;
     if (rec.gcs && rec.tickStart) {
       const t0 = rec.tickStart[r];
-      const t1 = t0 + rec.tickMs[r];
+      const t1 = t0 + (rec.tickWallMs ?? rec.tickMs)[r];
       for (const g of rec.gcs) {
         if (g.start < t0 || g.start > t1) continue;
         gcs.push(g.kind);

@@ -79,6 +79,15 @@ describe("slowestTicks", () => {
     expect(t14.gcs).toEqual([]);
   });
 
+  it("places GCs by the wall-clock window when the ticks are ranked by another clock", () => {
+    // CPU ms of tick 13 is 9.7, but it lasted 16 wall ms (20-36): the GC at 35 falls in it
+    const rec = { ...record(), tickWallMs: [3.6, 3.7, 16, 4.1, 3.4] };
+    const [t13] = slowestTicks(rec, 1);
+    expect(t13.tick).toBe(13);
+    expect(t13.gcs).toEqual(["minor", "major"]);
+    expect(t13.gc_ms).toBe(3.5);
+  });
+
   it("sums the contributors over the slow ticks, GC apart, largest excess first", () => {
     const c = slowContributors(slowestTicks(record(), 2));
     expect(c).toEqual([
