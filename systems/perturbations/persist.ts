@@ -2,7 +2,7 @@
 // of the world's state hash (events, buckets, cooldowns, windows, baselines, counts, streams).
 import type { StateHasher } from "../../engine/hash.ts";
 import { isRngState, type RngState } from "../../engine/rng.ts";
-import { NO_EVENTS, NO_TICKS, type PEvent } from "./spec.ts";
+import { NO_EVENTS, type PEvent } from "./spec.ts";
 import type { PerturbationsState } from "./scheduler.ts";
 
 function saveEvent(ev: PEvent): unknown {
@@ -20,7 +20,7 @@ export function savePerturbations(s: PerturbationsState): unknown {
     active,
     credit: s.credit.slice(),
     cooldown_until: s.cooldownUntil.slice(),
-    windows: s.windows.map((w) => [...w]),
+    windows: Array.from({ length: s.windows.buckets }, (_, k) => s.windows.list(k)),
     agent_cooldowns: [...s.agentCooldown].sort((a, b) => a[0] - b[0]),
     last_town: [...s.lastTown],
     price: { base: [...s.priceBase], held: [...s.priceHeld] },
@@ -66,7 +66,7 @@ export function loadPerturbations(s: PerturbationsState, data: unknown): void {
   }
   s.credit.set(d.credit);
   s.cooldownUntil.set(d.cooldown_until);
-  s.windows = d.windows.map((w) => (w.length === 0 ? NO_TICKS : [...w]));
+  s.windows.setAll(d.windows);
   s.agentCooldown = new Map(d.agent_cooldowns);
   s.cooldownNext = 0;
   s.openAt.fill(0);
@@ -97,8 +97,9 @@ export function hashPerturbations(s: PerturbationsState, h: StateHasher): void {
     h.u32(s.active[t].length);
     for (const e of s.active[t]) ev(e);
   }
-  for (let i = 0; i < s.credit.length; i++) h.f64(s.credit[i]).u32(s.cooldownUntil[i]).u32(s.windows[i].length);
-  for (const w of s.windows) for (const x of w) h.u32(x);
+  const win = s.windows;
+  for (let i = 0; i < s.credit.length; i++) h.f64(s.credit[i]).u32(s.cooldownUntil[i]).u32(win.length(i));
+  for (let k = 0; k < win.buckets; k++) for (let i = 0; i < win.length(k); i++) h.u32(win.at(k, i));
   const ac = [...s.agentCooldown].sort((a, b) => a[0] - b[0]);
   h.u32(ac.length);
   for (const [u, until] of ac) h.u32(u).u32(until);

@@ -26,7 +26,8 @@ import type { PerturbationFileConfig } from "./config.ts";
 import { applyTownEffects, economyOf } from "./effects.ts";
 import { ArrangedMeets } from "./meets.ts";
 import { hashPerturbations, loadPerturbations, savePerturbations } from "./persist.ts";
-import { NO_EVENTS, NO_TICKS, perturbationSettings, specTable, type PEvent, type Spec } from "./spec.ts";
+import { WindowRings } from "./windows.ts";
+import { NO_EVENTS, NO_UIDS, perturbationSettings, specTable, type PEvent, type Spec } from "./spec.ts";
 import { ticksPerDay } from "../../engine/clock.ts";
 
 /** Most credit a fairness bucket holds (credit beyond it is lost while the spec is blocked). */
@@ -58,8 +59,8 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   credit: Float64Array;
   /** First tick the spec may fire again in the town, per (town, spec). */
   cooldownUntil: Int32Array;
-  /** Start ticks within the window, per (town, spec) (NO_TICKS until the first). */
-  windows: number[][];
+  /** Start ticks within the window, per (town, spec), oldest first (typed rings: issue #19). */
+  windows: WindowRings;
   /** Per-agent cooldowns: uid -> first tick the agent may be picked again. */
   agentCooldown = new Map<number, number>();
   /** Not state: no per-agent cooldown ends before this tick (0 = unknown: look). */
@@ -101,7 +102,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     this.credit = new Float64Array(n);
     for (let t = 0; t < this.towns; t++) for (let s = 0; s < this.S; s++) this.credit[t * this.S + s] = this.table[s].p > 0 ? this.rngs.at(t).next() : 0;
     this.cooldownUntil = new Int32Array(n);
-    this.windows = new Array<number[]>(n).fill(NO_TICKS);
+    this.windows = new WindowRings(n, this.cfg.max_events_per_window);
     this.lastTown = new Int32Array(this.S).fill(-1);
     this.priceBase = new Float64Array(this.towns).fill(1);
     this.priceHeld = new Uint8Array(this.towns);
@@ -213,11 +214,11 @@ export class PerturbationsState implements PersistentState, PerturbationService 
       this.openAt[k] = this.cooldownUntil[k];
       return false;
     }
-    const w = this.windows[k];
-    while (w.length > 0 && w[0] <= tick - cfg.window_ticks) w.shift();
-    if (w.length >= cfg.max_events_per_window) {
+    const w = this.windows;
+    while (w.length(k) > 0 && w.at(k, 0) <= tick - cfg.window_ticks) w.shift(k);
+    if (w.length(k) >= cfg.max_events_per_window) {
       // Until the oldest start leaves the window (pruned then, as on every tick before).
-      this.openAt[k] = w[0] + cfg.window_ticks;
+      this.openAt[k] = w.at(k, 0) + cfg.window_ticks;
       return false;
     }
     if (meet !== undefined) {
@@ -238,8 +239,9 @@ export class PerturbationsState implements PersistentState, PerturbationService 
       ends_at: startsAt + duration,
       duration,
       magnitude: spec.kind === "price_spike" ? magnitude : 1,
-      agents: [],
-      keys: [...spec.keys],
+      // Shared, never mutated (replaced by a meet's pick, a manual event's targets): issue #19.
+      agents: NO_UIDS,
+      keys: spec.keys,
       location: spec.location,
       active: false,
     };
@@ -256,8 +258,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     const k = t * this.S + ev.spec;
     const until = ev.ends_at + spec.cooldown + this.cfg.global_cooldown_ticks;
     if (until > this.cooldownUntil[k]) this.cooldownUntil[k] = until;
-    if (this.windows[k] === NO_TICKS) this.windows[k] = [];
-    this.windows[k].push(tick);
+    this.windows.push(k, tick);
     const agentUntil = ev.ends_at + this.cfg.per_agent_cooldown_ticks;
     for (const uid of ev.agents) if ((this.agentCooldown.get(uid) ?? -1) < agentUntil) this.agentCooldown.set(uid, agentUntil);
     if (ev.agents.length > 0 && agentUntil < this.cooldownNext) this.cooldownNext = agentUntil;

@@ -69,4 +69,5 @@ export function specTable(cfg: PerturbationFileConfig, perDay: number): Spec[] {
  * push on it throws instead of filling every town's list): per-town lists cost ~40 bytes each.
  */
 export const NO_EVENTS: PEvent[] = Object.freeze([]) as unknown as PEvent[];
-export const NO_TICKS: number[] = Object.freeze([]) as unknown as number[];
+/** An event's participants before any are picked (frozen, shared: a pick replaces it). */
+export const NO_UIDS: number[] = Object.freeze([]) as unknown as number[];

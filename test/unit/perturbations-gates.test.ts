@@ -70,7 +70,7 @@ describe("perturbation gates on events", () => {
         const k = ev.town * S + s;
         st.credit[k] = 3;
         st.cooldownUntil[k] = 0;
-        st.windows[k] = [];
+        st.windows.clear(k);
       }
     }
     // One tick judged (closed by the count: max_concurrent_events 1), then the cancel.
