@@ -8,7 +8,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { Activity, Intent, IntentKind, Option } from "../../components/activity.ts";
 import { Obj } from "../../components/objects.ts";
 import { Needs } from "../../components/needs.ts";
@@ -23,16 +22,12 @@ import { affordanceRegistry, affordancesState, registerAffordance, registerObjec
 import { ManifestError } from "../../systems/affordances/registry.ts";
 import { setPriceMultiplier, setUtility } from "../../systems/economy/index.ts";
 import { makeWorld } from "../helpers/world.ts";
+import { affordancesOnlyFile } from "../helpers/affordances.ts";
 
 const CORE_YAML = fileURLToPath(new URL("../../configs/affordances/core.yaml", import.meta.url));
 
 /** The core affordances without core.yaml's objects: every test places its own. */
-const AFFORDANCES_ONLY = (() => {
-  const entries = (parse(readFileSync(CORE_YAML, "utf8")) as { type?: string }[]).filter((e) => e.type !== "object");
-  const file = join(mkdtempSync(join(tmpdir(), "townlet-aff-")), "affordances-only.yaml");
-  writeFileSync(file, stringify(entries));
-  return file;
-})();
+const AFFORDANCES_ONLY = affordancesOnlyFile("townlet-aff-");
 
 /** A 12x12 town with no agents, objects, jobs, need decay or deaths; `extra` sections merged on top. */
 function town(extra: Record<string, unknown> = {}): World {

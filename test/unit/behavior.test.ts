@@ -3,12 +3,7 @@
 // rivals' objects avoided (policy_guardrail_block) and rivals on the tile stepped away from; the
 // object with the shortest distance + wait chosen; Use options ending on finish or failure; the
 // option-switch count.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { Activity, Intent, IntentKind, Option, OptionKind } from "../../components/activity.ts";
 import { Employment, ShiftState } from "../../components/people.ts";
 import { AffordanceFail, AffordanceFinish, AffordanceStart, ChatSuccess, GuardrailBlock } from "../../components/messages.ts";
@@ -20,16 +15,10 @@ import { setUtility } from "../../systems/economy/index.ts";
 import { chooseOption } from "../../components/options.ts";
 import type { SocialState } from "../../systems/social/index.ts";
 import { makeWorld } from "../helpers/world.ts";
-
-const CORE_YAML = fileURLToPath(new URL("../../configs/affordances/core.yaml", import.meta.url));
+import { affordancesOnlyFile } from "../helpers/affordances.ts";
 
 /** The core affordances without core.yaml's objects: every test places its own. */
-const AFFORDANCES_ONLY = (() => {
-  const entries = (parse(readFileSync(CORE_YAML, "utf8")) as { type?: string }[]).filter((e) => e.type !== "object");
-  const file = join(mkdtempSync(join(tmpdir(), "townlet-behavior-")), "affordances-only.yaml");
-  writeFileSync(file, stringify(entries));
-  return file;
-})();
+const AFFORDANCES_ONLY = affordancesOnlyFile("townlet-behavior-");
 
 interface TownOpts {
   jobs?: Record<string, unknown>;

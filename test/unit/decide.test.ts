@@ -3,12 +3,9 @@
 // BehaviorState.plainScan), and an agent whose inputs change is decided again at once: a need
 // below its threshold (console setneed), a critical need during a shift, an affordance's end, a
 // walk to a top-up broken by hunger. bestAffordance: the most restoring affordable, stocked one.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
+import { stringify } from "yaml";
 import { Activity, Option, OptionKind } from "../../components/activity.ts";
 import { Needs } from "../../components/needs.ts";
 import { Obj } from "../../components/objects.ts";
@@ -20,17 +17,12 @@ import { affordanceRegistry, registerAffordance, registerObject } from "../../sy
 import { bestAffordance, type BehaviorState } from "../../systems/behavior/index.ts";
 import type { ConsoleService } from "../../systems/console/index.ts";
 import { makeWorld } from "../helpers/world.ts";
+import { affordancesOnlyFile } from "../helpers/affordances.ts";
 
-const CORE_YAML = fileURLToPath(new URL("../../configs/affordances/core.yaml", import.meta.url));
 const MANY_TOWNS = fileURLToPath(new URL("../../configs/many-towns.yaml", import.meta.url));
 
 /** The core affordances without core.yaml's objects: every test places its own. */
-const AFFORDANCES_ONLY = (() => {
-  const entries = (parse(readFileSync(CORE_YAML, "utf8")) as { type?: string }[]).filter((e) => e.type !== "object");
-  const file = join(mkdtempSync(join(tmpdir(), "townlet-decide-")), "affordances-only.yaml");
-  writeFileSync(file, stringify(entries));
-  return file;
-})();
+const AFFORDANCES_ONLY = affordancesOnlyFile("townlet-decide-");
 
 /** A 12x12 town with no agents, no objects and no need decay unless given. */
 function town(o: { scripted?: Record<string, unknown>; jobs?: Record<string, unknown>; decay?: Record<string, number>; extra?: Record<string, unknown> } = {}): World {

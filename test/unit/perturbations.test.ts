@@ -2,12 +2,7 @@
 // long seeded runs with many towns; manual schedule and cancel; the effects (price multiplier,
 // power and water, arranged meets) and their reversal; exits deferred during a blackout;
 // determinism and save/load.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { Intent, IntentKind, Option } from "../../components/activity.ts";
 import { TownEconomy } from "../../components/economy.ts";
 import { Position } from "../../components/space.ts";
@@ -31,14 +26,9 @@ import { BUCKET_CAPACITY, cancel, latestState, perturbationsPlugin, perturbation
 import type { SocialState } from "../../systems/social/index.ts";
 import { record } from "../helpers/pin.ts";
 import { makeWorld } from "../helpers/world.ts";
+import { affordancesOnlyFile } from "../helpers/affordances.ts";
 
-const CORE_YAML = fileURLToPath(new URL("../../configs/affordances/core.yaml", import.meta.url));
-const AFFORDANCES_ONLY = (() => {
-  const entries = (parse(readFileSync(CORE_YAML, "utf8")) as { type?: string }[]).filter((e) => e.type !== "object");
-  const file = join(mkdtempSync(join(tmpdir(), "townlet-pert-")), "affordances-only.yaml");
-  writeFileSync(file, stringify(entries));
-  return file;
-})();
+const AFFORDANCES_ONLY = affordancesOnlyFile("townlet-pert-");
 
 /** Only the scheduler (prices and utilities through the TownEconomy columns): fast enough for runs of many simulated days. */
 const LEAN: AnyPlugin[] = [perturbationsPlugin];

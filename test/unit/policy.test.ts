@@ -5,9 +5,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { ACTION_AVOID, ACTION_CHAT, ACTION_USE_BASE, ACTION_WAIT, ACTION_WORK, actionNames } from "../../components/actions.ts";
 import { Activity, Intent, IntentKind, Option, OptionKind } from "../../components/activity.ts";
 import { Obj } from "../../components/objects.ts";
@@ -37,16 +35,10 @@ import {
   type Policy,
 } from "../../systems/policy/index.ts";
 import { makeWorld } from "../helpers/world.ts";
-
-const CORE_YAML = fileURLToPath(new URL("../../configs/affordances/core.yaml", import.meta.url));
+import { affordancesOnlyFile } from "../helpers/affordances.ts";
 
 /** The core affordances without core.yaml's objects: every test places its own. */
-const AFFORDANCES_ONLY = (() => {
-  const entries = (parse(readFileSync(CORE_YAML, "utf8")) as { type?: string }[]).filter((e) => e.type !== "object");
-  const file = join(mkdtempSync(join(tmpdir(), "townlet-policy-")), "affordances-only.yaml");
-  writeFileSync(file, stringify(entries));
-  return file;
-})();
+const AFFORDANCES_ONLY = affordancesOnlyFile("townlet-policy-");
 
 const JOB = { clerk: { start_tick: 0, end_tick: 1000, wage_rate: 0.01, location: [10, 10] } };
 

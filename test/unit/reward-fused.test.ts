@@ -3,44 +3,21 @@
 // terms that name no Reward field: recorded only in ticks some consumer asked for it, the
 // rewards the same either way.
 import { describe, expect, it } from "vitest";
-import { defineComponent } from "../../engine/component.ts";
-import { definePlugin } from "../../engine/plugin.ts";
-import { defineRewardTerm, type RewardTerm } from "../../engine/reward-term.ts";
+import { defineRewardTerm } from "../../engine/reward-term.ts";
 import { loadSnapshot, saveSnapshot } from "../../engine/snapshot.ts";
 import type { World } from "../../engine/world.ts";
 import { Personality, Reward } from "../../components/people.ts";
 import { PROFILES } from "../../components/profiles.ts";
-import { NeedsSets } from "../../components/sets.ts";
 import { corePlugins } from "../../systems/index.ts";
 import type { RewardsState } from "../../systems/rewards/index.ts";
 import { RewardPass } from "../../systems/rewards/pass.ts";
 import { resolveTerms } from "../../systems/rewards/terms.ts";
 import type { TelemetryPublisher } from "../../systems/telemetry/index.ts";
 import { makeWorld } from "../helpers/world.ts";
+import { Bonus, bonusPlugin } from "../helpers/bonus.ts";
 
-const Bonus = defineComponent("Bonus", { value: { type: Float32Array, doc: "this tick's bonus" } });
-
-/** A plug-in whose term names no Reward field: agent i gets a bonus that changes with i and the tick. */
-function bonusPlugin(terms: RewardTerm[]) {
-  return definePlugin({
-    name: "bonus",
-    components: { Bonus },
-    rewardTerms: terms,
-    onAgentSpawn({ world }, eid) {
-      world.addComponent(eid, Bonus);
-    },
-    systems: [
-      {
-        name: "bonus/write",
-        phase: "needs",
-        before: [NeedsSets.Rewards],
-        run({ agents, tick, components }) {
-          for (let i = 0; i < agents.length; i++) components.Bonus.value[agents[i]] = (((i * 7 + tick) % 5) - 2) * 0.003;
-        },
-      },
-    ],
-  });
-}
+/** The bonus term's values: they change with the agent and the tick. */
+const bonusValue = (i: number, tick: number) => (((i * 7 + tick) % 5) - 2) * 0.003;
 
 const hydration = defineRewardTerm({ name: "hydration", weight: () => 0.75, component: Bonus, field: "value", bias: "social" });
 
@@ -57,7 +34,7 @@ function world(): World {
       rewards: { clip: { clip_per_episode: 1 } },
     },
     corePlugins,
-    [bonusPlugin([hydration])],
+    [bonusPlugin([hydration], bonusValue)],
   );
 }
 

@@ -6,8 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { defineComponent } from "../../engine/component.ts";
-import { definePlugin, type AnyPlugin } from "../../engine/plugin.ts";
+import type { AnyPlugin } from "../../engine/plugin.ts";
 import { resolvePlugins } from "../../engine/plugin-loader.ts";
 import { loadConfig } from "../../engine/config/loader.ts";
 import { PROJECT_ROOT } from "../../engine/paths.ts";
@@ -15,36 +14,12 @@ import { World } from "../../engine/world.ts";
 import { defineRewardTerm, type ComponentRewardTerm, type RewardTerm } from "../../engine/reward-term.ts";
 import { Needs } from "../../components/needs.ts";
 import { Employment, Reward } from "../../components/people.ts";
-import { NeedsSets } from "../../components/sets.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { makeWorld } from "../helpers/world.ts";
 import { pinPlugin } from "../helpers/pin.ts";
 import { ChatSuccess } from "../../components/messages.ts";
 import type { TelemetryPublisher } from "../../systems/telemetry/index.ts";
-
-const Bonus = defineComponent("Bonus", { value: { type: Float32Array, doc: "this tick's bonus" } });
-
-/** A plug-in that writes value(i) to agent i's Bonus.value every tick before rewards, and declares `terms`. */
-function bonusPlugin(terms: RewardTerm[], value: (i: number) => number) {
-  return definePlugin({
-    name: "bonus",
-    components: { Bonus },
-    rewardTerms: terms,
-    onAgentSpawn({ world }, eid) {
-      world.addComponent(eid, Bonus);
-    },
-    systems: [
-      {
-        name: "bonus/write",
-        phase: "needs",
-        before: [NeedsSets.Rewards],
-        run({ agents, components }) {
-          for (let i = 0; i < agents.length; i++) components.Bonus.value[agents[i]] = value(i);
-        },
-      },
-    ],
-  });
-}
+import { Bonus, bonusPlugin } from "../helpers/bonus.ts";
 
 const term = (extra: Partial<ComponentRewardTerm> = {}): RewardTerm =>
   defineRewardTerm({ name: "bonus", weight: () => 0.5, component: Bonus, field: "value", ...extra });
