@@ -17,6 +17,7 @@ import { AgentExit, AgentSpawn } from "../../components/messages.ts";
 import { NeedsSets } from "../../components/sets.ts";
 import { sections } from "./config.ts";
 import { lifecycleCommands } from "./commands.ts";
+import { exitsFactory, freshCopy, leavingFactory, sameArrays, type ExitsKernel, type LeavingKernel } from "./kernels.ts";
 
 const NO_RESPAWN = -1;
 
@@ -36,6 +37,13 @@ export class LifecycleState implements PersistentState {
   respawns = 0;
   /** Scratch: agents leaving this tick (not state: empty between ticks). */
   leaving = new Int32Array(16);
+  /** The exits and leaving kernels (kernels.ts) and the inputs they were made for (not state). */
+  exitsKernel: ExitsKernel | undefined;
+  exitsKey: unknown[] = [];
+  exitsInputs: unknown[] = new Array<unknown>(10).fill(undefined);
+  leavingKernel: LeavingKernel | undefined;
+  leavingFor: Uint8Array | undefined;
+  leavingInto: Int32Array | undefined;
 
   constructor(mortality: boolean) {
     this.mortality = mortality;
@@ -117,26 +125,42 @@ export const lifecyclePlugin = definePlugin({
       after: [NeedsSets.Social],
       reads: ["Needs.hunger", "Wallet.money", "Employment.wage_this_tick", "lifecycle.*", "features.systems.lifecycle"],
       writes: ["Lifecycle.exit_reason", "Lifecycle.broke_ticks"],
-      run({ world, agents, settings, state, components: { Lifecycle: L, Needs: N, Wallet: W, Employment: E } }) {
+      run({ world, spans, settings, state, components: { Lifecycle: L, Needs: N, Wallet: W, Employment: E } }) {
         if (settings.features.systems.lifecycle !== "on") return;
         const cfg = settings.lifecycle;
         // A perturbation (blackout, outage) defers faints in its town while it lasts (TownEconomy.suppress_exit).
         const hold = world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy).suppress_exit : undefined;
-        exitsKernel(
-          agents,
-          world.components.flags(Wallet),
-          W.money,
-          E.wage_this_tick,
-          L.broke_ticks,
-          L.exit_reason,
-          N.hunger,
-          world.columns(Town).id,
-          hold ?? NO_HOLD,
-          hold !== undefined ? 1 : 0,
-          state.mortality ? 1 : 0,
-          cfg.faint_hunger,
-          cfg.unemployment_grace_ticks,
-        );
+        // The kernel's inputs, in a reused array (nothing allocated per tick unless one moved).
+        const key = state.exitsInputs;
+        key[0] = world.components.flags(Wallet);
+        key[1] = W.money;
+        key[2] = E.wage_this_tick;
+        key[3] = L.broke_ticks;
+        key[4] = L.exit_reason;
+        key[5] = N.hunger;
+        key[6] = world.columns(Town).id;
+        key[7] = hold ?? NO_HOLD;
+        key[8] = hold !== undefined ? 1 : 0;
+        key[9] = state.mortality ? 1 : 0;
+        if (state.exitsKernel === undefined || !sameArrays(key, state.exitsKey)) {
+          state.exitsKey = [...key];
+          state.exitsKernel = freshCopy(exitsFactory)(
+            key[0] as Uint8Array,
+            key[1] as Float32Array,
+            key[2] as Float32Array,
+            key[3] as Uint16Array,
+            key[4] as Uint8Array,
+            key[5] as Float32Array,
+            key[6] as Uint32Array,
+            key[7] as Uint8Array,
+            key[8] as number,
+            key[9] as number,
+            F_NONE,
+            F_FAINT,
+            F_UNEMPLOYMENT,
+          );
+        }
+        state.exitsKernel(spans, cfg.faint_hunger, cfg.unemployment_grace_ticks);
       },
     },
     {
@@ -147,7 +171,7 @@ export const lifecyclePlugin = definePlugin({
       reads: ["Lifecycle", "Reward.total", "lifecycle.*"],
       writes: ["AgentExit", "AgentSpawn", "entities", "Needs (nightly reset)"],
       run(ctx) {
-        const { world, tick, agents, settings, state, rng, send } = ctx;
+        const { world, tick, agents, spans, settings, state, rng, send } = ctx;
         const { Lifecycle: L, Reward: R } = ctx.components;
         const cfg = settings.lifecycle;
 
@@ -155,7 +179,12 @@ export const lifecyclePlugin = definePlugin({
         // Room for every agent (a quarter more when it grows: 5 B per agent, was 8).
         if (state.leaving.length < agents.length) state.leaving = new Int32Array(Math.ceil(agents.length * 1.25));
         const leaving = state.leaving;
-        const n = collectLeaving(agents, L.exit_reason, leaving);
+        if (state.leavingKernel === undefined || state.leavingFor !== L.exit_reason || state.leavingInto !== leaving) {
+          state.leavingFor = L.exit_reason;
+          state.leavingInto = leaving;
+          state.leavingKernel = freshCopy(leavingFactory)(L.exit_reason, leaving, F_NONE);
+        }
+        const n = state.leavingKernel(spans);
 
         // 2. Announce, schedule the replacement, remove.
         const town = world.columns(Town).id;
@@ -191,85 +220,10 @@ export const lifecyclePlugin = definePlugin({
   ],
 });
 
-/**
- * Calls of a kernel on made-up data before the first real pass: V8 allocates a function's type
- * feedback only after several calls, and feedback is what the priming is for.
- */
-const PRIME_CALLS = 40;
 const NO_HOLD = new Uint8Array(0);
 const F_NONE = ExitReason.None;
 const F_FAINT = ExitReason.Faint;
 const F_UNEMPLOYMENT = ExitReason.Unemployment;
-
-/**
- * lifecycle/exits' pass over the agents, on typed arrays and numbers only (issue #19: the
- * closure's loop read the columns through objects, and `world.columns(Town)` after an on-stack
- * replacement deoptimised it every tick for the first ~160 ticks of the 100k bench world).
- * broke_ticks counts ticks with no money and no wage; an agent not yet leaving faints (hunger
- * <= faint, mortality on, its town not holding exits) or leaves unemployed (broke_ticks >= grace).
- */
-function exitsKernel(
-  agents: Int32Array,
-  hasWallet: Uint8Array,
-  money: Float32Array,
-  wage: Float32Array,
-  broke: Uint16Array,
-  exitReason: Uint8Array,
-  hunger: Float32Array,
-  townOf: Uint32Array,
-  hold: Uint8Array,
-  holdOn: number,
-  mortality: number,
-  faint: number,
-  grace: number,
-): void {
-  for (let i = 0; i < agents.length; i++) {
-    const eid = agents[i];
-    if (hasWallet[eid] === 1) {
-      if (money[eid] <= 0 && wage[eid] <= 0) {
-        if (broke[eid] < 0xffff) broke[eid]++;
-      } else broke[eid] = 0;
-    }
-    if (exitReason[eid] !== F_NONE) continue;
-    if (mortality === 1 && hunger[eid] <= faint && !(holdOn === 1 && hold[townOf[eid]] === 1)) exitReason[eid] = F_FAINT;
-    else if (broke[eid] >= grace) exitReason[eid] = F_UNEMPLOYMENT;
-  }
-}
-
-/**
- * Runs exitsKernel on made-up agents taking every branch (broke, paid, leaving, a faint held by
- * its town, a faint, unemployment), so the first real pass has type feedback everywhere: the
- * first faint (tick ~450 in the bench world) deoptimised the loop for the rest of that pass.
- */
-function primeExitsKernel(): void {
-  const n = 6;
-  const agents = Int32Array.of(0, 1, 2, 3, 4, 5);
-  const hasWallet = new Uint8Array(n).fill(1);
-  hasWallet[5] = 0;
-  const money = Float32Array.of(0, 1, 0, 1, 1, 0);
-  const wage = new Float32Array(n);
-  const broke = Uint16Array.of(0xffff, 3, 0, 0, 0, 9);
-  const exitReason = Uint8Array.of(0, 0, F_FAINT, 0, 0, 0);
-  const hunger = Float32Array.of(1, 1, 0, 0, 0, 1);
-  const townOf = Uint32Array.of(0, 0, 0, 1, 0, 0);
-  const hold = Uint8Array.of(0, 1);
-  for (let k = 0; k < PRIME_CALLS; k++) {
-    exitsKernel(agents, hasWallet, money, wage, broke.slice(), exitReason.slice(), hunger, townOf, hold, 1, 1, 0.05, 5);
-  }
-}
-primeExitsKernel();
-
-/** Agents with an exit reason, in agent order, into `leaving`; returns how many. */
-function collectLeaving(agents: Int32Array, exitReason: Uint8Array, leaving: Int32Array): number {
-  let n = 0;
-  for (let i = 0; i < agents.length; i++) {
-    const eid = agents[i];
-    if (exitReason[eid] !== F_NONE) leaving[n++] = eid;
-  }
-  return n;
-}
-// Both branches seen before the first real pass (the first exit came mid-loop, tick ~105 in the bench world).
-for (let k = 0; k < PRIME_CALLS; k++) collectLeaving(Int32Array.of(0, 1), Uint8Array.of(0, F_FAINT), new Int32Array(2));
 
 interface TownCols {
   last_respawn: Int32Array;

@@ -43,7 +43,7 @@ import { ObservationsKey } from "../../components/observations.ts";
 import { stabilityTelemetry } from "./telemetry.ts";
 import { PT_FAILS, PT_GHOST, PT_KINDS, PT_LATE, PT_RIVALRY, PT_ROTATIONS, PerTown, Ring, type TickCounts } from "./windows.ts";
 import { hashStability, loadStability, saveStability } from "./persist.ts";
-import { NO_F32, NO_U32, NO_U8, scanKernel } from "./scan.ts";
+import { NO_F32, NO_U32, NO_U8, ScanKernels } from "./scan.ts";
 
 export { STABILITY_ALERTS } from "../../components/stability.ts";
 export type { PromotionStatus, StabilityMetrics, StabilityService } from "../../components/stability.ts";
@@ -79,8 +79,8 @@ export class StabilityState implements PersistentState, StabilityService {
   /** Last tick's counts; the metrics payload is built from them (and the windows) on demand. */
   last: TickCounts = { tick: 0, late: 0, fails: 0, ghost: 0, rotations: 0, conflicts: 0, rivalry: 0, reuse: false, perturbations: 0, town_max: [0, 0, 0, 0, 0] };
   private readonly perTown: PerTown;
-  /** scanKernel's sums: switches, reward count, reward sum, reward sum of squares (scratch). */
-  private readonly scan = new Float64Array(4);
+  /** The pass over the agents, generated per world (scan.ts). */
+  private readonly scan = new ScanKernels();
   private readonly allowed: Set<string>;
   private readonly hasPerturbations: boolean;
   private readonly hasObservations: boolean;
@@ -129,10 +129,10 @@ export class StabilityState implements PersistentState, StabilityService {
 
   // ---- the tick ----------------------------------------------------------------------------------
 
-  step(tick: number, agents: Int32Array, read: <F extends MessageFields>(def: MessageDef<F>) => MessageView<F>): void {
+  step(tick: number, agents: Int32Array, spans: Int32Array, read: <F extends MessageFields>(def: MessageDef<F>) => MessageView<F>): void {
     const w = this.world;
     if (agents.length > 0) this.ensure(agents[agents.length - 1] + 1);
-    this.scanAgents(tick, agents);
+    this.scanAgents(tick, agents.length, spans);
     this.countMessages(tick, read);
     const reuse = embeddingReuseWarning(w, this.hasObservations);
     this.raiseAlerts(reuse);
@@ -146,23 +146,19 @@ export class StabilityState implements PersistentState, StabilityService {
   /**
    * One pass over the agents (issue #19: was three): starvation streaks and the incidents within
    * the window, option switches (deltas of Option.switches) per agent-tick, and every agent's
-   * reward this tick (count, sum, sum of squares; summed in agent order as before).
+   * reward this tick (count, sum, sum of squares; summed in agent order as before). `spans`: the
+   * agents as runs of consecutive ids.
    */
-  private scanAgents(tick: number, agents: Int32Array): void {
+  private scanAgents(tick: number, nAgents: number, spans: Int32Array): void {
     const w = this.world;
     const sc = this.cfg.starvation;
     const reg = w.components;
     const needs = reg.isRegistered(Needs);
     const options = reg.isRegistered(Option);
     const rewards = reg.isRegistered(Reward);
-    const out = this.scan;
-    const incidents = scanKernel(
-      agents,
+    const kernel = this.scan.get(
       needs ? reg.flags(Needs) : NO_U8,
       needs ? w.columns(Needs).hunger : NO_F32,
-      // Needs are float32: a hunger set to the threshold itself counts as at it.
-      Math.fround(sc.hunger_threshold),
-      sc.min_duration_ticks,
       this.streak,
       options ? w.columns(Option).switches : NO_U32,
       this.lastSwitches,
@@ -171,12 +167,14 @@ export class StabilityState implements PersistentState, StabilityService {
       needs ? 1 : 0,
       options ? 1 : 0,
       rewards ? 1 : 0,
-      out,
     );
+    // Needs are float32: a hunger set to the threshold itself counts as at it.
+    const incidents = kernel(spans, Math.fround(sc.hunger_threshold), sc.min_duration_ticks);
+    const out = this.scan.sums;
     for (let k = 0; k < incidents; k++) this.incidents.push(tick);
     while (this.incidents.length > 0 && this.incidents[0] <= tick - sc.window_ticks) this.incidents.shift();
     this.switches.add(tick, out[0]);
-    this.agentTicks.add(tick, agents.length);
+    this.agentTicks.add(tick, nAgents);
     this.rewardN.add(tick, out[1]);
     this.rewardSum.add(tick, out[2]);
     this.rewardSq.add(tick, out[3]);
@@ -400,8 +398,8 @@ export const stabilityPlugin = definePlugin({
       phase: "telemetry",
       reads: ["Needs.hunger", "Option.switches", "Reward.total", "job_late", "affordance_fail", "queue_conflict", "queue_interaction", "embedding metrics", "perturbations"],
       writes: ["stability resource (alerts, metrics, promotion)"],
-      run({ tick, agents, state, read }) {
-        state.step(tick, agents, read);
+      run({ tick, agents, spans, state, read }) {
+        state.step(tick, agents, spans, read);
       },
     },
   ],

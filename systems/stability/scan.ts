@@ -1,26 +1,31 @@
 // The stability monitor's pass over the agents (index.ts calls it once per tick): starvation
-// streaks, option-switch deltas and reward sums in one loop over typed arrays, primed at module load.
+// streaks, option-switch deltas and reward sums in one loop over typed arrays.
+//
+// Issue #19: the pass is a kernel made per world (ScanKernels.get): a fresh copy of scanFactory's
+// source (new Function), closing over that world's arrays. V8 specialises a loop over the arrays
+// of the only closure of a function literal (constants: base pointers and lengths embedded, bounds
+// checks dropped), which a loop over arrays passed as arguments does not get (the lead's finding,
+// systems/needs/decay-kernel.ts). Remade when one of the arrays moves (a store or the streaks
+// grew). Where code generation from strings is not allowed, scanFactory itself is used (the same
+// arithmetic, unspecialised).
 
-/**
- * Calls of a kernel on made-up data before the first real pass: V8 allocates a function's type
- * feedback only after several calls, and feedback is what the priming is for.
- */
-const PRIME_CALLS = 40;
 export const NO_U8 = new Uint8Array(0);
 export const NO_U32 = new Uint32Array(0);
 export const NO_F32 = new Float32Array(0);
 
+/** One world's pass: the incidents this tick; sums into the factory's `out` [switches, n, sum, sum of squares]. */
+export type ScanKernel = (spans: Int32Array, threshold: number, minDuration: number) => number;
+
 /**
- * The monitor's pass over the agents (typed arrays and numbers only, so V8 keeps one optimised
- * version of it): streaks (incidents returned), switch deltas and reward sums into `out`
- * [switches, n, sum, sum of squares]. `*On` = 0: that component is not registered.
+ * The pass over the agents' spans (runs of consecutive ids, in agent order), closing over one
+ * world's arrays: streaks (incidents returned), switch deltas and reward sums into `out`
+ * [switches, n, sum, sum of squares]; the sums run in agent order as one sequence (the same
+ * floating-point result as one loop over the agents). `*On` = 0: that component is not registered.
+ * Self-contained (no module bindings): compiled per world from its source.
  */
-export function scanKernel(
-  agents: Int32Array,
+export function scanFactory(
   hasNeeds: Uint8Array,
   hunger: Float32Array,
-  threshold: number,
-  minDuration: number,
   streak: Int32Array,
   switches: Uint32Array,
   last: Uint32Array,
@@ -30,54 +35,91 @@ export function scanKernel(
   optionsOn: number,
   rewardsOn: number,
   out: Float64Array,
-): number {
-  let incidents = 0;
-  let sw = 0;
-  let rn = 0;
-  let rs = 0;
-  let rq = 0;
-  for (let i = 0; i < agents.length; i++) {
-    const eid = agents[i];
-    if (needsOn === 1) {
-      if (hasNeeds[eid] === 1 && hunger[eid] <= threshold) {
-        if (++streak[eid] === minDuration) incidents++;
-      } else streak[eid] = 0;
+): ScanKernel {
+  // acc: incidents, switches, reward count, sum, sum of squares, carried from span to span.
+  const acc = new Float64Array(5);
+  function run(start: number, end: number, threshold: number, minDuration: number): void {
+    let incidents = acc[0];
+    let sw = acc[1];
+    let rn = acc[2];
+    let rs = acc[3];
+    let rq = acc[4];
+    for (let eid = start; eid < end; eid++) {
+      if (needsOn === 1) {
+        if (hasNeeds[eid] === 1 && hunger[eid] <= threshold) {
+          if (++streak[eid] === minDuration) incidents++;
+        } else streak[eid] = 0;
+      }
+      if (optionsOn === 1) {
+        const now = switches[eid];
+        const was = last[eid];
+        if (now > was) sw += now - was;
+        last[eid] = now;
+      }
+      if (rewardsOn === 1 && hasReward[eid] === 1) {
+        const r = total[eid];
+        rn++;
+        rs += r;
+        rq += r * r;
+      }
     }
-    if (optionsOn === 1) {
-      const now = switches[eid];
-      const was = last[eid];
-      if (now > was) sw += now - was;
-      last[eid] = now;
-    }
-    if (rewardsOn === 1 && hasReward[eid] === 1) {
-      const r = total[eid];
-      rn++;
-      rs += r;
-      rq += r * r;
-    }
+    acc[0] = incidents;
+    acc[1] = sw;
+    acc[2] = rn;
+    acc[3] = rs;
+    acc[4] = rq;
   }
-  out[0] = sw;
-  out[1] = rn;
-  out[2] = rs;
-  out[3] = rq;
-  return incidents;
+  return function scan(spans: Int32Array, threshold: number, minDuration: number): number {
+    acc.fill(0);
+    for (let s = 0; s < spans.length; s += 2) run(spans[s], spans[s + 1], threshold, minDuration);
+    out[0] = acc[1];
+    out[1] = acc[2];
+    out[2] = acc[3];
+    out[3] = acc[4];
+    return acc[0];
+  };
 }
 
-/**
- * Runs scanKernel once on four made-up agents that take every branch (a streak reaching the
- * duration, one recovering, a switch, rewards), so that the first real pass (optimised mid-loop
- * by V8) has type feedback everywhere: without it the code after the loop and the first incident
- * deoptimised it, every tick for the first ~160 ticks of the 100k bench world (issue #19, p99).
- */
-function primeScanKernel(): void {
-  const agents = Int32Array.of(0, 1, 2, 3);
-  const has = Uint8Array.of(1, 1, 0, 1);
-  const hunger = Float32Array.of(0, 1, 0, 0);
-  const streak = Int32Array.of(1, 5, 0, 0);
-  const switches = Uint32Array.of(3, 0, 1, 0);
-  const last = Uint32Array.of(1, 0, 2, 0);
-  const total = Float32Array.of(0.5, -0.25, 0, 1);
-  const out = new Float64Array(4);
-  for (let k = 0; k < PRIME_CALLS; k++) scanKernel(agents, has, hunger, 0.1, 2, streak.slice(), switches, last.slice(), has, total, 1, 1, 1, out);
+/** A fresh copy of a self-contained factory (its own function literal), or the factory itself where code generation is not allowed. */
+export function freshCopy<F extends (...args: never[]) => unknown>(factory: F): F {
+  try {
+    // `__name`: the helper a keep-names transform (tsx, esbuild) wraps nested functions in.
+    const make = new Function("__name", `"use strict"; return (${factory.toString()});`) as (name: (f: unknown) => unknown) => F;
+    return make((f) => f);
+  } catch (e) {
+    if (e instanceof EvalError) return factory;
+    throw e;
+  }
 }
-primeScanKernel();
+
+/** The world's scan kernel, remade when one of its arrays moved. */
+export class ScanKernels {
+  private kernel: ScanKernel | undefined;
+  private key: ArrayBufferView[] = [];
+  private readonly out = new Float64Array(4);
+  /** The kernel's sums after a call: switches, reward count, sum, sum of squares. */
+  get sums(): Float64Array {
+    return this.out;
+  }
+
+  get(hasNeeds: Uint8Array, hunger: Float32Array, streak: Int32Array, switches: Uint32Array, last: Uint32Array, hasReward: Uint8Array, total: Float32Array, needsOn: number, optionsOn: number, rewardsOn: number): ScanKernel {
+    const key = this.key;
+    if (
+      this.kernel === undefined ||
+      key[0] !== hasNeeds ||
+      key[1] !== hunger ||
+      key[2] !== streak ||
+      key[3] !== switches ||
+      key[4] !== last ||
+      key[5] !== hasReward ||
+      key[6] !== total ||
+      this.flags !== needsOn * 4 + optionsOn * 2 + rewardsOn
+    ) {
+      this.key = [hasNeeds, hunger, streak, switches, last, hasReward, total];
+      this.flags = needsOn * 4 + optionsOn * 2 + rewardsOn;
+      this.kernel = freshCopy(scanFactory)(hasNeeds, hunger, streak, switches, last, hasReward, total, needsOn, optionsOn, rewardsOn, this.out);
+    }
+    return this.kernel;
+  }
+  private flags = -1;
+}

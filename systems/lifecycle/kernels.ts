@@ -1,0 +1,85 @@
+// lifecycle's passes over the agents (issue #19): exits (broke ticks, faints, unemployment) and
+// finalize's scan for the agents leaving, as kernels made per world: a fresh copy of each
+// factory's source (new Function) closing over that world's columns. V8 specialises a loop over
+// the arrays of the only closure of a function literal (constants: base pointers and lengths
+// embedded, bounds checks dropped), which a loop over arrays passed as arguments does not get
+// (the lead's finding, systems/needs/decay-kernel.ts). Remade when a column moves (a store grew).
+// Where code generation from strings is not allowed, the factories themselves are used (the same
+// arithmetic, unspecialised). The loops walk the agents' spans (runs of consecutive ids, in agent
+// order), the same agents in the same order as the agent list.
+
+/** One exits pass over the agents' spans. */
+export type ExitsKernel = (spans: Int32Array, faint: number, grace: number) => void;
+/** Agents with an exit reason, in agent order, into the factory's `leaving`; returns how many. */
+export type LeavingKernel = (spans: Int32Array) => number;
+
+/**
+ * lifecycle/exits' pass: broke_ticks counts ticks with no money and no wage; an agent not yet
+ * leaving (reason `none`) faints (hunger <= faint, mortality on, its town not holding exits:
+ * `holdOn` = 1 when the hold column exists) or leaves unemployed (broke_ticks >= grace).
+ * Self-contained (no module bindings): compiled per world from its source.
+ */
+export function exitsFactory(
+  hasWallet: Uint8Array,
+  money: Float32Array,
+  wage: Float32Array,
+  broke: Uint16Array,
+  exitReason: Uint8Array,
+  hunger: Float32Array,
+  townOf: Uint32Array,
+  hold: Uint8Array,
+  holdOn: number,
+  mortality: number,
+  none: number,
+  fainted: number,
+  unemployed: number,
+): ExitsKernel {
+  function run(start: number, end: number, faint: number, grace: number): void {
+    for (let eid = start; eid < end; eid++) {
+      if (hasWallet[eid] === 1) {
+        if (money[eid] <= 0 && wage[eid] <= 0) {
+          if (broke[eid] < 0xffff) broke[eid]++;
+        } else broke[eid] = 0;
+      }
+      if (exitReason[eid] !== none) continue;
+      if (mortality === 1 && hunger[eid] <= faint && !(holdOn === 1 && hold[townOf[eid]] === 1)) exitReason[eid] = fainted;
+      else if (broke[eid] >= grace) exitReason[eid] = unemployed;
+    }
+  }
+  return function exits(spans: Int32Array, faint: number, grace: number): void {
+    for (let s = 0; s < spans.length; s += 2) run(spans[s], spans[s + 1], faint, grace);
+  };
+}
+
+/** finalize's scan: the agents whose exit reason is not `none`, in order, into `leaving` (room for every agent). */
+export function leavingFactory(exitReason: Uint8Array, leaving: Int32Array, none: number): LeavingKernel {
+  function run(start: number, end: number, n0: number): number {
+    let n = n0;
+    for (let eid = start; eid < end; eid++) if (exitReason[eid] !== none) leaving[n++] = eid;
+    return n;
+  }
+  return function collect(spans: Int32Array): number {
+    let n = 0;
+    for (let s = 0; s < spans.length; s += 2) n = run(spans[s], spans[s + 1], n);
+    return n;
+  };
+}
+
+/** A fresh copy of a self-contained factory (its own function literal), or the factory itself where code generation is not allowed. */
+export function freshCopy<F extends (...args: never[]) => unknown>(factory: F): F {
+  try {
+    // `__name`: the helper a keep-names transform (tsx, esbuild) wraps nested functions in.
+    const make = new Function("__name", `"use strict"; return (${factory.toString()});`) as (name: (f: unknown) => unknown) => F;
+    return make((f) => f);
+  } catch (e) {
+    if (e instanceof EvalError) return factory;
+    throw e;
+  }
+}
+
+/** True when every entry of `a` is the same object as `b`'s (the arrays a kernel was made for). */
+export function sameArrays(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

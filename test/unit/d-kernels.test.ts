@@ -1,0 +1,120 @@
+// The stability and lifecycle passes as kernels generated per world (issue #19): a generated copy
+// computes exactly what its factory does, over agents in several spans, and a world whose columns
+// moved (the stores grew) gets a kernel remade for the new columns.
+import { describe, expect, it } from "vitest";
+import { Needs } from "../../components/needs.ts";
+import { Wallet } from "../../components/economy.ts";
+import { AgentExit } from "../../components/messages.ts";
+import { Agent } from "../../engine/core-components.ts";
+import { corePlugins } from "../../systems/index.ts";
+import { freshCopy as freshScan, scanFactory } from "../../systems/stability/scan.ts";
+import { exitsFactory, freshCopy, leavingFactory } from "../../systems/lifecycle/kernels.ts";
+import { latestMetrics } from "../../systems/stability/index.ts";
+import { record } from "../helpers/pin.ts";
+import { makeWorld } from "../helpers/world.ts";
+
+/** A small deterministic generator for made-up columns. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const SPANS = Int32Array.of(1, 9, 12, 40, 41, 42, 50, 64);
+const N = 64;
+
+describe("generated kernels (stability, lifecycle)", () => {
+  it("copies a factory into a function of its own where code generation is allowed", () => {
+    expect(freshCopy(exitsFactory)).not.toBe(exitsFactory);
+    expect(freshScan(scanFactory)).not.toBe(scanFactory);
+  });
+
+  it("the generated stability scan leaves the same streaks, switch baselines, incidents and reward sums as its factory", () => {
+    const rnd = lcg(3);
+    const has = Uint8Array.from({ length: N }, () => (rnd() < 0.9 ? 1 : 0));
+    const hunger = Float32Array.from({ length: N }, () => rnd() * 0.2);
+    const switches0 = Uint32Array.from({ length: N }, () => Math.floor(rnd() * 5));
+    const total = Float32Array.from({ length: N }, () => rnd() * 2 - 1);
+    const run = (make: typeof scanFactory) => {
+      const streak = Int32Array.from({ length: N }, () => 0);
+      const switches = switches0.slice();
+      const last = new Uint32Array(N);
+      const out = new Float64Array(4);
+      const k = make(has, hunger, streak, switches, last, has, total, 1, 1, 1, out);
+      const seen: number[] = [];
+      for (let t = 0; t < 5; t++) {
+        for (let e = 0; e < N; e++) switches[e] += e % 3;
+        seen.push(k(SPANS, Math.fround(0.1), 3), ...out);
+      }
+      return { seen, streak: [...streak], last: [...last] };
+    };
+    const plain = run(scanFactory);
+    const generated = run(freshScan(scanFactory));
+    expect(generated).toEqual(plain);
+    expect(plain.seen.some((v, i) => i % 5 === 0 && v > 0)).toBe(true);
+  });
+
+  it("the generated exits and leaving kernels mark and collect the same agents as their factories", () => {
+    const rnd = lcg(5);
+    const hasWallet = Uint8Array.from({ length: N }, () => (rnd() < 0.9 ? 1 : 0));
+    const money = Float32Array.from({ length: N }, () => (rnd() < 0.5 ? 0 : 1));
+    const wage = Float32Array.from({ length: N }, () => (rnd() < 0.7 ? 0 : 1));
+    const hunger = Float32Array.from({ length: N }, () => rnd() * 0.15);
+    const townOf = Uint32Array.from({ length: N }, () => Math.floor(rnd() * 3));
+    const hold = Uint8Array.of(0, 1, 0);
+    const run = (exits: typeof exitsFactory, leavingF: typeof leavingFactory) => {
+      const broke = Uint16Array.from({ length: N }, (_, e) => (e % 7 === 0 ? 0xffff : e % 5));
+      const reason = Uint8Array.from({ length: N }, (_, e) => (e % 11 === 0 ? 2 : 0));
+      const leaving = new Int32Array(N);
+      const k = exits(hasWallet, money, wage, broke, reason, hunger, townOf, hold, 1, 1, 0, 1, 3);
+      const collect = leavingF(reason, leaving, 0);
+      const counts: number[] = [];
+      for (let t = 0; t < 4; t++) {
+        k(SPANS, 0.05, 6);
+        counts.push(collect(SPANS));
+      }
+      return { counts, broke: [...broke], reason: [...reason], leaving: [...leaving] };
+    };
+    const plain = run(exitsFactory, leavingFactory);
+    const generated = run(freshCopy(exitsFactory), freshCopy(leavingFactory));
+    expect(generated).toEqual(plain);
+    expect(new Set(plain.reason)).toEqual(new Set([0, 1, 2, 3]));
+  });
+
+  it("faints an agent spawned after the columns grew (the exits kernel follows the moved columns)", () => {
+    const w = makeWorld({ world: { agents_per_town: 2, grid_size: [8, 8] }, rewards: { decay_rates: { hunger: 0, hygiene: 0, energy: 0 } } }, corePlugins);
+    w.step();
+    const before = w.columns(Wallet).money;
+    let late = 0;
+    for (let i = 0; i < 300; i++) late = w.spawnAgent(0, { init: { Needs: { hunger: 0.9, hygiene: 0.9, energy: 0.9 }, Wallet: { money: 5 } } });
+    expect(w.columns(Wallet).money).not.toBe(before);
+    w.columns(Needs).hunger[late] = 0;
+    const uid = w.columns(Agent).uid[late];
+    const exits = record(w, AgentExit);
+    w.step();
+    expect(exits.filter((e) => w.text(e.reason) === "faint").map((e) => e.uid)).toEqual([uid]);
+    expect(w.isAgent(late)).toBe(false);
+  });
+
+  it("counts a starvation incident of an agent spawned after the streaks grew (the scan follows the moved arrays)", () => {
+    const w = makeWorld(
+      {
+        world: { agents_per_town: 2, grid_size: [8, 8] },
+        rewards: { decay_rates: { hunger: 0, hygiene: 0, energy: 0 } },
+        lifecycle: { mortality: false },
+        stability: { starvation: { window_ticks: 100, max_incidents: 0, hunger_threshold: 0.05, min_duration_ticks: 3 } },
+      },
+      corePlugins,
+    );
+    w.step();
+    let late = 0;
+    for (let i = 0; i < 300; i++) late = w.spawnAgent(0, { init: { Needs: { hunger: 0.9, hygiene: 0.9, energy: 0.9 }, Wallet: { money: 5 } } });
+    for (let t = 0; t < 4; t++) {
+      w.columns(Needs).hunger[late] = 0;
+      w.step();
+    }
+    expect(latestMetrics(w).starvation_incidents).toBe(1);
+  });
+});
