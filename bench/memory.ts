@@ -18,10 +18,20 @@ export function columnTable(world: World): ColumnRow[] {
   const agents = Math.max(1, world.agents.length);
   const rows: ColumnRow[] = [];
   const add = (column: string, type: string, bytes: number) => rows.push({ column, type, bytes, bytes_per_agent: round(bytes / agents, 2) });
-  world.components.forEach((def, cols, has) => {
-    for (const f of def.fields) add(`${def.name}.${f.name}`, f.type.name, cols[f.name].byteLength);
+  // A pooled component's column (engine/component.ts, trim) owns its rows from `base` up; the
+  // pool's other bytes (the first view's rows below its base) are a row of their own.
+  let pooledOwn = 0;
+  world.components.forEach((def, cols, has, base) => {
+    for (const f of def.fields) {
+      const col = cols[f.name];
+      const own = (col.length - base) * col.BYTES_PER_ELEMENT;
+      if (base > 0) pooledOwn += own;
+      add(`${def.name}.${f.name}`, f.type.name, own);
+    }
     add(`${def.name}.(flags)`, "Uint8Array", has.byteLength);
   });
+  const poolRest = world.components.poolBytes() - pooledOwn;
+  if (poolRest > 0) add("(column pool below the bases)", "ArrayBuffer", poolRest);
   world.townStore.forEach((def, cols, has) => {
     for (const f of def.fields) add(`town:${def.name}.${f.name}`, f.type.name, cols[f.name].byteLength);
     add(`town:${def.name}.(flags)`, "Uint8Array", has.byteLength);

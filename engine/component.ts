@@ -82,6 +82,13 @@ interface Entry {
   owner: string;
   /** Length of this entry's columns: the store's capacity, or less once trimmed. */
   length: number;
+  /**
+   * 0, or (a pooled entry: held by high ids only, the objects) the lowest row its columns own:
+   * they are views into the store's shared pool buffer whose rows below `base` overlap other
+   * columns' rows (see ComponentStore.trim). Never read or write such a row: no id below `base`
+   * has the component.
+   */
+  base: number;
 }
 
 /** The columns of every registered component of one world (or per-town state of one world). */
@@ -89,6 +96,8 @@ export class ComponentStore {
   private readonly entries: Entry[] = [];
   private readonly byDef = new Map<ComponentDef, Entry>();
   private readonly byName = new Map<string, Entry>();
+  /** The buffer every pooled entry's columns view (see trim), or undefined. */
+  private pool: ArrayBuffer | undefined;
 
   constructor(
     public capacity: number,
@@ -116,7 +125,7 @@ export class ComponentStore {
       if (f.default !== 0) col.fill(f.default);
       columns[f.name] = col;
     }
-    const entry: Entry = { def, columns, has: new Uint8Array(this.capacity), owner, length: this.capacity };
+    const entry: Entry = { def, columns, has: new Uint8Array(this.capacity), owner, length: this.capacity, base: 0 };
     this.entries.push(entry);
     this.byDef.set(def, entry);
     if (def !== template) this.byDef.set(template, entry);
@@ -162,12 +171,16 @@ export class ComponentStore {
   ensure(n: number): void {
     if (n <= this.capacity) return;
     const cap = Math.max(n, 16, Math.ceil(this.capacity * 1.25));
-    for (const e of this.entries) if (e.length === this.capacity) resize(e, cap);
+    for (const e of this.entries) if (e.base === 0 && e.length === this.capacity) resize(e, cap);
+    // Pooled entries that span the capacity grow with it: the pool is laid out again.
+    const pooled = this.pooled();
+    if (pooled.length > 0) this.pack(pooled.map((e) => ({ e, length: e.length === this.capacity ? cap : e.length, base: e.base })));
     this.capacity = cap;
   }
 
-  /** Gives every entry, trimmed ones included, room for ids below `n` (snapshot restore). */
+  /** Gives every entry, trimmed ones included, room for ids below `n` (snapshot restore); ends any pooling. */
   ensureAll(n: number): void {
+    this.unpool();
     this.ensure(n);
     for (const e of this.entries) if (e.length < n) resize(e, Math.min(this.capacity, Math.max(n, e.length)));
   }
@@ -177,21 +190,96 @@ export class ComponentStore {
    * components (agents take the low ids, engine/entities.ts) hold the agents' ids only, not the
    * objects' above them. Values and flags are unchanged; reads of such a column at an id beyond
    * its length give undefined (an id that does not have the component).
+   *
+   * The objects' components (held by ids from `lo` >= POOL_MIN_BASE up only: objects take the ids
+   * above the agents') are pooled: each column becomes a view, still indexed by entity id, into
+   * one buffer shared by all of them, laid out so that only rows lo.. of each view are its own;
+   * rows below `lo` overlap the columns laid out before it (issue #19 memory: the objects'
+   * columns no longer hold a row per agent). Their flags keep a row per id. Such a row below
+   * `lo` belongs to no one's component here: reading it gives another column's value, writing it
+   * corrupts one. An entity below `lo` that gets the component lowers `lo` (the pool is laid out
+   * again), as does growth beyond the length; a snapshot restore ends the pooling (ensureAll)
+   * until its own trim.
    */
   trim(): void {
+    this.unpool();
+    const pool: PoolSpec[] = [];
     for (const e of this.entries) {
       let top = e.length - 1;
       while (top > 0 && e.has[top] !== 1) top--;
       const n = Math.max(16, top + 1);
       if (n < e.length) resize(e, n);
+      let lo = 0;
+      while (lo < e.length && e.has[lo] !== 1) lo++;
+      if (lo < e.length && lo >= POOL_MIN_BASE) pool.push({ e, length: e.length, base: lo });
     }
+    if (pool.length > 0) this.pack(pool);
+  }
+
+  /** Entries whose columns view the pool, in registration order. */
+  private pooled(): Entry[] {
+    return this.entries.filter((e) => e.base > 0);
+  }
+
+  /** Gives every pooled entry its own columns again (a row per id from 0). */
+  private unpool(): void {
+    for (const e of this.pooled()) resize(e, e.length);
+    this.pool = undefined;
+  }
+
+  /**
+   * Lays out a new pool for exactly the entries given (every pooled entry, old or new, with its
+   * new length and base) and copies their rows base..length into it. Columns are placed widest
+   * element first, each view's offset as low as keeps its own rows after the previous view's:
+   * the buffer holds the first view's rows below its base once, then every column's own rows.
+   */
+  private pack(specs: readonly PoolSpec[]): void {
+    const cols: { spec: PoolSpec; f: FieldInfo; size: number }[] = [];
+    for (const spec of specs) for (const f of spec.e.def.fields) cols.push({ spec, f, size: f.type.BYTES_PER_ELEMENT });
+    cols.sort((a, b) => b.size - a.size);
+    const offsets: number[] = [];
+    let end = 0;
+    for (const { spec, size } of cols) {
+      const o = Math.max(0, Math.ceil((end - spec.base * size) / size) * size);
+      offsets.push(o);
+      end = o + spec.length * size;
+    }
+    const buf = new ArrayBuffer(end);
+    const views = new Map<Entry, Record<string, Column>>();
+    cols.forEach(({ spec, f }, i) => {
+      const { e, length, base } = spec;
+      const view = new f.type(buf, offsets[i], length);
+      if (f.default !== 0) view.fill(f.default, base, length);
+      const from = Math.max(base, e.base);
+      const to = Math.min(length, e.length);
+      if (to > from) view.set(e.columns[f.name].subarray(from, to) as never, from);
+      let rec = views.get(e);
+      if (rec === undefined) views.set(e, (rec = {}));
+      rec[f.name] = view;
+    });
+    for (const { e, length, base } of specs) {
+      const rec = views.get(e)!;
+      for (const f of e.def.fields) e.columns[f.name] = rec[f.name];
+      if (e.has.length !== length) {
+        const has = new Uint8Array(length);
+        has.set(e.has.subarray(0, Math.min(length, e.has.length)));
+        e.has = has;
+      }
+      e.length = length;
+      e.base = base;
+    }
+    this.pool = buf;
   }
 
   /** Marks `id` as having `def` and writes defaults, then the given initial values. */
   add(def: ComponentDef, id: number, init?: Record<string, number>): void {
     const e = this.byDef.get(def);
     if (!e) throw new Error(`${this.what} "${def.name}" is not registered in this world (no plug-in declares it)`);
-    if (id >= e.length) resize(e, Math.min(Math.max(this.capacity, id + 1), Math.max(id + 1, Math.ceil(e.length * 1.25))));
+    if (id >= e.length || id < e.base) {
+      const n = id >= e.length ? Math.min(Math.max(this.capacity, id + 1), Math.max(id + 1, Math.ceil(e.length * 1.25))) : e.length;
+      if (e.base === 0) resize(e, n);
+      else this.pack(this.pooled().map((p) => (p === e ? { e, length: n, base: Math.min(e.base, id) } : { e: p, length: p.length, base: p.base })));
+    }
     e.has[id] = 1;
     for (const f of e.def.fields) e.columns[f.name][id] = f.default;
     if (init) {
@@ -220,34 +308,55 @@ export class ComponentStore {
     return this.entries.filter((e) => e.has[id] === 1).map((e) => e.def);
   }
 
-  /** Bytes held by columns and membership flags. */
+  /** Bytes held by columns (the pool once) and membership flags. */
   bytes(): number {
-    let b = 0;
+    let b = this.poolBytes();
     for (const e of this.entries) {
       b += e.has.byteLength;
-      for (const f of e.def.fields) b += e.columns[f.name].byteLength;
+      if (e.base === 0) for (const f of e.def.fields) b += e.columns[f.name].byteLength;
     }
     return b;
   }
 
+  /** Bytes of the pooled entries' shared buffer (0 when none is pooled). */
+  poolBytes(): number {
+    return this.pool?.byteLength ?? 0;
+  }
+
   /**
    * Calls `visit` for every registered definition, field column and membership flags, in
-   * registration order; used by the state hash and the snapshot codec.
+   * registration order; used by the state hash and the snapshot codec. `base` is 0, or for a
+   * pooled entry (see trim) the lowest row its columns own: read rows below it as the field's
+   * default (no id there has the component).
    */
-  forEach(visit: (def: ComponentDef, columns: Record<string, Column>, has: Uint8Array) => void): void {
-    for (const e of this.entries) visit(e.def, e.columns, e.has);
+  forEach(visit: (def: ComponentDef, columns: Record<string, Column>, has: Uint8Array, base: number) => void): void {
+    for (const e of this.entries) visit(e.def, e.columns, e.has, e.base);
   }
 }
 
-/** Replaces an entry's columns and flags by copies of length `n` (new rows hold the defaults). */
+/** The lowest first member that pools an entry (see ComponentStore.trim). */
+const POOL_MIN_BASE = 8;
+
+interface PoolSpec {
+  e: Entry;
+  length: number;
+  base: number;
+}
+
+/**
+ * Replaces an entry's columns and flags by copies of length `n` with their own buffers (new rows,
+ * and a pooled entry's rows below its base, hold the defaults); the entry is no longer pooled.
+ */
 function resize(e: Entry, n: number): void {
   const keep = Math.min(n, e.length);
+  const from = Math.min(e.base, keep);
   for (const f of e.def.fields) {
     const col = new f.type(n);
-    col.set(e.columns[f.name].subarray(0, keep) as never);
-    if (f.default !== 0 && n > keep) col.fill(f.default, keep);
+    if (f.default !== 0) col.fill(f.default);
+    col.set(e.columns[f.name].subarray(from, keep) as never, from);
     e.columns[f.name] = col;
   }
+  e.base = 0;
   const has = new Uint8Array(n);
   has.set(e.has.subarray(0, keep));
   e.has = has;

@@ -30,12 +30,12 @@ export function saveSnapshot(world: World, meta: SnapshotMeta = {}): Uint8Array 
   const parts: [string, Uint8Array][] = [];
   parts.push(["kernel", utf8.encode(JSON.stringify({ names: k.names, interned: k.interned }))]);
   parts.push(["kernel/dense", bytesOf(k.dense)]);
-  world.components.forEach((def, cols, has) => {
+  world.components.forEach((def, cols, has, base) => {
     for (const f of def.fields) {
       const col = cols[f.name];
-      parts.push([`comp/${def.name}/${f.name}`, bytesOf(rows(col, max + 1, f.default), (max + 1) * col.BYTES_PER_ELEMENT)]);
+      parts.push([`comp/${def.name}/${f.name}`, bytesOf(rows(col, max + 1, f.default, base), (max + 1) * col.BYTES_PER_ELEMENT)]);
     }
-    parts.push([`comp/${def.name}/$has`, bytesOf(rows(has, max + 1, 0), max + 1)]);
+    parts.push([`comp/${def.name}/$has`, bytesOf(rows(has, max + 1, 0, 0), max + 1)]);
   });
   world.townStore.forEach((def, cols, has) => {
     for (const f of def.fields) {
@@ -140,11 +140,17 @@ export function encodeSnapshot(
   return out;
 }
 
-/** `col` itself when it has `n` rows, else a copy padded with `fill` (a trimmed component's column). */
-function rows<C extends Column>(col: C, n: number, fill: number): C {
-  if (col.length >= n) return col;
+/**
+ * `col` itself when it has `n` rows of its own, else a copy padded with `fill` (a trimmed
+ * component's column) whose rows below `base` (a pooled component's, engine/component.ts) hold
+ * `fill` too: the bytes of the column it would be without pooling.
+ */
+function rows<C extends Column>(col: C, n: number, fill: number, base: number): C {
+  if (col.length >= n && base === 0) return col;
   const out = new (col.constructor as new (n: number) => C)(n);
-  out.set(col as never);
+  const from = Math.min(base, col.length);
+  out.set(col.subarray(from, Math.min(n, col.length)) as never, from);
+  out.fill(fill, 0, from);
   out.fill(fill, col.length);
   return out;
 }

@@ -166,15 +166,27 @@ describe("agents' ids first", () => {
     expect(agents).toEqual(Array.from({ length: 240 }, (_, i) => i + 1));
     expect(w.maxEntityId()).toBeGreaterThan(240);
     let expected = 0;
-    w.components.forEach((def, cols, has) => {
+    let pooledOwn = 0;
+    let widestPrefix = 0;
+    w.components.forEach((def, cols, has, base) => {
       let top = 0;
       for (let id = has.length - 1; id > 0 && top === 0; id--) if (has[id] === 1) top = id;
       expect([def.name, has.length]).toEqual([def.name, Math.max(16, top + 1)]);
       for (const f of def.fields) expect([def.name, f.name, cols[f.name].length]).toEqual([def.name, f.name, has.length]);
-      expected += has.length * (1 + def.fields.reduce((b, f) => b + f.type.BYTES_PER_ELEMENT, 0));
+      expected += has.length;
+      for (const f of def.fields) {
+        const size = f.type.BYTES_PER_ELEMENT;
+        expected += (has.length - base) * size;
+        if (base > 0) pooledOwn += (has.length - base) * size;
+        if (base > 0) widestPrefix = Math.max(widestPrefix, base * size);
+      }
     });
-    // The store's bytes are exactly that: no slack beyond each component's members.
-    expect(w.components.bytes()).toBe(expected);
+    // The store's bytes are exactly that: no slack beyond each component's members, and the
+    // pooled (objects') columns' rows from their lowest member up, plus once the rows below it
+    // of the pool's first (widest) column (memory-pool.test.ts).
+    expect(pooledOwn).toBeGreaterThan(0);
+    expect(w.components.poolBytes()).toBe(pooledOwn + widestPrefix);
+    expect(w.components.bytes()).toBe(expected + widestPrefix);
     // Agent-only components end at the last agent; those of objects too (Town, Position) at the last entity.
     expect(w.columns(Needs).hunger.length).toBe(241);
     expect(w.columns(Town).id.length).toBe(w.maxEntityId() + 1);
