@@ -30,6 +30,7 @@ import { sections as affordanceSections, AffordanceManifest } from "./config.ts"
 import { sections as queueSections } from "./queue-config.ts";
 import { AffordancesState } from "./state.ts";
 import { Runtime, Req } from "./runtime.ts";
+import { compileAct, actKernelFits, type ActArrays, type ActHelpers, type ActKernel } from "./act-kernel.ts";
 import { manifestEffectProblems } from "./effects.ts";
 import { registerBuiltinHooks } from "./builtins.ts";
 import { SocialKey } from "../../components/social.ts";
@@ -169,13 +170,11 @@ export const affordancesPlugin = definePlugin({
       writes: ["Activity", "Position", "Obj"],
       run({ world, tick, agents, send, state: { st, rt } }) {
         rt.bind(tick, send);
-        const I = world.columns(Intent);
-        const A = rt.A;
         const c: ActCtx = {
           world,
           rt,
           st,
-          I,
+          I: world.columns(Intent),
           space: world.resource(SpaceKey),
           isObj: world.components.flags(Obj),
           isAgent: world.components.flags(world.componentDef("Agent")),
@@ -185,37 +184,11 @@ export const affordancesPlugin = definePlugin({
           ghostAfter: world.settings.queue_fairness.ghost_step_after,
           send,
         };
-        // last_ok is decided in the branches (`ok`) and written once at the end of an iteration,
-        // a site every tick reaches: a store first reached mid-run (the first failed start, tick
-        // ~311 in the bench world) had no type feedback and deoptimised this loop (issue #19,
-        // p99). Nothing the loop calls reads last_ok.
-        const lastOk = A.last_ok;
-        const intentKind = I.kind;
-        // An agent whose Intent is Wait is skipped unless its bit in rt.actWake is set: with last
-        // intent Wait and ok, and no reservation with an affordance pending, carrying out Wait
-        // writes the values the columns hold (issue #19; runtime.ts says who sets the bit).
-        const wake = rt.actWake;
-        if (!rt.skipQuiet) wake.fill(0xffffffff);
-        for (let i = 0; i < agents.length; i++) {
-          const eid = agents[i];
-          const kind = intentKind[eid];
-          if (kind === INT_WAIT && (wake[eid >>> 5] & (1 << (eid & 31))) === 0) continue;
-          A.last_intent[eid] = kind;
-          let ok = 1;
-          const held = A.holding[eid];
-          if (A.running[eid] >= 0) {
-            // Busy: only letting go of the object interrupts a running affordance.
-            if (kind === INT_RELEASE && (I.object[eid] === 0 || I.object[eid] === held)) rt.fail(eid, held, A.running[eid], "released");
-            else if (kind !== INT_NONE && kind !== INT_WAIT) ok = 0;
-          } else if (held !== 0 && A.pending[eid] >= 0 && kind !== INT_RELEASE && kind !== INT_BLOCKED && rt.adjacent(eid, held)) {
-            if (!rt.start(eid, held, A.pending[eid])) ok = 0;
-          } else ok = carryOut(c, eid, kind, held);
-          lastOk[eid] = ok;
-          // Quiet now (a Wait carried out, nothing pending): skipped while its Intent stays Wait.
-          if (kind === INT_WAIT && ok === 1 && (A.running[eid] >= 0 || A.holding[eid] === 0 || A.pending[eid] < 0)) wake[eid >>> 5] &= ~(1 << (eid & 31));
-          else wake[eid >>> 5] |= 1 << (eid & 31);
-        }
-
+        if (!rt.skipQuiet) rt.actWake.fill(0xffffffff);
+        const kernel = rt.useActKernel ? actKernel(c) : undefined;
+        if (kernel !== undefined) kernel(world.spans);
+        else actGeneric(c, agents);
+        rt.actRan = kernel !== undefined ? "kernel" : "generic";
       },
     },
     {
@@ -278,6 +251,11 @@ export const affordancesPlugin = definePlugin({
   ],
 });
 
+/** Which loop affordances/act ran on the world's last tick ("" before its first). */
+export function actPath(world: World): "kernel" | "generic" | "" {
+  return world.state<AffordancesResource>("affordances").rt.actRan;
+}
+
 /** What affordances/act reads besides the agent (made once per tick). */
 interface ActCtx {
   world: World;
@@ -292,6 +270,128 @@ interface ActCtx {
   avoid: number;
   ghostAfter: number;
   send: (def: MessageDef, ...values: number[]) => void;
+}
+
+/**
+ * affordances/act's loop without a generated kernel (act-kernel.ts has the same steps): carries
+ * out each agent's intent in entity order.
+ */
+function actGeneric(c: ActCtx, agents: Int32Array): void {
+  const { rt, I } = c;
+  const A = rt.A;
+  // last_ok is decided in the branches (`ok`) and written once at the end of an iteration,
+  // a site every tick reaches: a store first reached mid-run (the first failed start, tick
+  // ~311 in the bench world) had no type feedback and deoptimised this loop (issue #19,
+  // p99). Nothing the loop calls reads last_ok.
+  const lastOk = A.last_ok;
+  const intentKind = I.kind;
+  // An agent whose Intent is Wait is skipped unless its bit in rt.actWake is set: with last
+  // intent Wait and ok, and no reservation with an affordance pending, carrying out Wait
+  // writes the values the columns hold (issue #19; runtime.ts says who sets the bit).
+  const wake = rt.actWake;
+  for (let i = 0; i < agents.length; i++) {
+    const eid = agents[i];
+    const kind = intentKind[eid];
+    if (kind === INT_WAIT && (wake[eid >>> 5] & (1 << (eid & 31))) === 0) continue;
+    A.last_intent[eid] = kind;
+    let ok = 1;
+    const held = A.holding[eid];
+    if (A.running[eid] >= 0) {
+      // Busy: only letting go of the object interrupts a running affordance.
+      if (kind === INT_RELEASE && (I.object[eid] === 0 || I.object[eid] === held)) rt.fail(eid, held, A.running[eid], "released");
+      else if (kind !== INT_NONE && kind !== INT_WAIT) ok = 0;
+    } else if (held !== 0 && A.pending[eid] >= 0 && kind !== INT_RELEASE && kind !== INT_BLOCKED && rt.adjacent(eid, held)) {
+      if (!rt.start(eid, held, A.pending[eid])) ok = 0;
+    } else ok = carryOut(c, eid, kind, held);
+    lastOk[eid] = ok;
+    // Quiet now (a Wait carried out, nothing pending): skipped while its Intent stays Wait.
+    if (kind === INT_WAIT && ok === 1 && (A.running[eid] >= 0 || A.holding[eid] === 0 || A.pending[eid] < 0)) wake[eid >>> 5] &= ~(1 << (eid & 31));
+    else wake[eid >>> 5] |= 1 << (eid & 31);
+  }
+}
+
+/** The generated kernel's calls into the generic code, for the tick's context `c`. */
+class Helpers implements ActHelpers {
+  c!: ActCtx;
+  carry(eid: number, kind: number, held: number): number {
+    return carryOut(this.c, eid, kind, held);
+  }
+  start(eid: number, obj: number, aff: number): boolean {
+    return this.c.rt.start(eid, obj, aff);
+  }
+  request(eid: number, obj: number, aff: number): number {
+    return this.c.rt.request(eid, obj, aff);
+  }
+  firstAffordance(obj: number): number {
+    const c = this.c;
+    return c.st.registry.ofType(c.rt.O.type[obj])[0] ?? -1;
+  }
+  leaveQueue(eid: number): void {
+    this.c.rt.leaveQueue(eid);
+  }
+  release(obj: number, eid: number): void {
+    this.c.rt.release(obj, eid, false);
+  }
+  released(eid: number, obj: number, aff: number): void {
+    this.c.rt.fail(eid, obj, aff, "released");
+  }
+  blocked(obj: number, eid: number): void {
+    blockedAttempt(this.c.rt, obj, eid, this.c.ghostAfter);
+  }
+  place(eid: number, town: number, x: number, y: number): void {
+    this.c.space.place(eid, town, x, y);
+  }
+}
+
+/** A world's generated act kernel, the arrays it closes over and its helpers. */
+interface ActKernelSlot {
+  kernel: ActKernel;
+  arrays: ActArrays;
+  space: SpatialIndex;
+  helpers: Helpers;
+}
+const actKernels = new WeakMap<Runtime, ActKernelSlot | null>();
+
+/**
+ * The world's act kernel for this tick's columns (generated again when one moved), undefined
+ * where code generation from strings is not allowed (then the generic loop runs).
+ */
+function actKernel(c: ActCtx): ActKernel | undefined {
+  const { rt, I } = c;
+  let slot = actKernels.get(rt);
+  if (slot === null) return undefined;
+  const A = rt.A;
+  const arrays: ActArrays = {
+    kind: I.kind,
+    object: I.object,
+    affordance: I.affordance,
+    tx: I.x,
+    ty: I.y,
+    blocked: I.blocked,
+    lastIntent: A.last_intent,
+    lastOk: A.last_ok,
+    holding: A.holding,
+    running: A.running,
+    pending: A.pending,
+    queued: A.queued,
+    x: rt.P.x,
+    y: rt.P.y,
+    town: rt.T,
+    isObj: c.isObj,
+    wake: rt.actWake,
+  };
+  if (slot === undefined || slot.space !== c.space || !actKernelFits(slot.arrays, arrays)) {
+    const helpers = slot?.helpers ?? new Helpers();
+    const kernel = compileAct(arrays, helpers, c.space.width, c.space.height);
+    if (kernel === undefined) {
+      actKernels.set(rt, null);
+      return undefined;
+    }
+    slot = { kernel, arrays, space: c.space, helpers };
+    actKernels.set(rt, slot);
+  }
+  slot.helpers.c = c;
+  return slot.kernel;
 }
 
 /** Carries out an agent's intent when it is not busy nor starting its pending affordance; 1 = ok. */

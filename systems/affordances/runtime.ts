@@ -58,6 +58,13 @@ export class Runtime implements PreconditionScope {
   actWake = new Uint32Array(0);
   /** false: affordances/act looks at every agent every tick (tests compare both). */
   skipQuiet = true;
+  /**
+   * false: affordances/act runs its generic loop, not the kernel generated for the world's
+   * columns (act-kernel.ts; tests compare both).
+   */
+  useActKernel = true;
+  /** Which loop affordances/act ran last tick (index.ts actPath). */
+  actRan: "kernel" | "generic" | "" = "";
 
   constructor(
     readonly world: World,

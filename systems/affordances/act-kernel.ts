@@ -1,0 +1,171 @@
+// affordances/act's agent loop generated for one world's columns (issue #19).
+//
+// Why generated: V8 optimises a loop over typed arrays it sees as constants (the arrays of the
+// only closure of a function literal: function-context specialisation; systems/needs/
+// decay-kernel.ts) far better than the same loop over arrays held in object fields, where every
+// access reloads the field, the array's base and its length. act touches ~15 columns of each of
+// the ~10k agents it looks at per tick (at 100k agents) and scans the Intent kind and wake bit of
+// every agent. The kernel closes over that world's columns (remade when one moves: the store
+// grew) and inlines the frequent cases: Wait and None, Move, and Request/Start (the walk toward
+// the object, a waiter's repeated request of the object it already queues for or holds). Every
+// other case calls the generic code (`ActHelpers`, index.ts), and so does the whole loop where
+// code generation from strings is not allowed (node --disallow-code-generation-from-strings):
+// compileAct returns undefined there.
+//
+// The generated source holds only the names of this file (positional column names and helper
+// calls) and integer constants it defines: no config text. Its steps are the generic loop's, in
+// the same order (index.ts `actGeneric` and `carryOut`): the columns, messages and the hash stream
+// are identical (test/unit/act-kernel.test.ts runs both).
+import { IntentKind } from "../../components/activity.ts";
+import { Req } from "./runtime.ts";
+
+/** What the generated loop calls for everything it does not inline. */
+export interface ActHelpers {
+  /** Carries out an intent of a kind the kernel does not inline (Release, Blocked, Chat ...); 1 = ok. */
+  carry(eid: number, kind: number, held: number): number;
+  /** rt.start: starts the pending/requested affordance; false when it failed. */
+  start(eid: number, obj: number, aff: number): boolean;
+  /** rt.request for an agent that neither holds nor queues for `obj`. */
+  request(eid: number, obj: number, aff: number): number;
+  /** The object's type's first affordance, -1 = none (an Intent without an affordance). */
+  firstAffordance(obj: number): number;
+  leaveQueue(eid: number): void;
+  /** rt.release(obj, eid, false). */
+  release(obj: number, eid: number): void;
+  /** A running affordance let go of: rt.fail(eid, obj, aff, "released"). */
+  released(eid: number, obj: number, aff: number): void;
+  /** A blocked attempt at `obj` by a waiter (index.ts blockedAttempt). */
+  blocked(obj: number, eid: number): void;
+  /** space.place: the agent moved to (x, y) of its town. */
+  place(eid: number, town: number, x: number, y: number): void;
+}
+
+/** The columns the kernel closes over, in its parameter order (all of one world). */
+export interface ActArrays {
+  kind: Uint8Array;
+  object: Int32Array;
+  affordance: Int16Array;
+  tx: Int16Array;
+  ty: Int16Array;
+  blocked: Uint8Array;
+  lastIntent: Uint8Array;
+  lastOk: Uint8Array;
+  holding: Int32Array;
+  running: Int16Array;
+  pending: Int16Array;
+  queued: Int32Array;
+  x: Int16Array;
+  y: Int16Array;
+  town: Uint32Array;
+  isObj: Uint8Array;
+  wake: Uint32Array;
+}
+
+/** The order of ActArrays' fields as the kernel's parameters. */
+const ARRAY_NAMES = [
+  "kind",
+  "object",
+  "affordance",
+  "tx",
+  "ty",
+  "blocked",
+  "lastIntent",
+  "lastOk",
+  "holding",
+  "running",
+  "pending",
+  "queued",
+  "x",
+  "y",
+  "town",
+  "isObj",
+  "wake",
+] as const satisfies readonly (keyof ActArrays)[];
+
+/** A compiled act pass over the agents' spans (pairs [start, end) in entity order). */
+export type ActKernel = (spans: Int32Array) => void;
+
+/** Whether a kernel made for `made` still fits the columns `now` (none of them moved). */
+export function actKernelFits(made: ActArrays, now: ActArrays): boolean {
+  for (const name of ARRAY_NAMES) if (made[name] !== now[name]) return false;
+  return true;
+}
+
+// The enum values the source embeds (numbers, not config).
+const K = IntentKind;
+
+/**
+ * Generates the kernel for these columns and a grid of `width` x `height` tiles per town.
+ * Returns undefined when code generation is not allowed here.
+ */
+export function compileAct(a: ActArrays, h: ActHelpers, width: number, height: number): ActKernel | undefined {
+  const source = `"use strict";
+const W = ${width | 0}, H = ${height | 0};
+function run(start, end) {
+  for (let e = start; e < end; e++) {
+    const k = kind[e];
+    if (k === ${K.Wait} && (wake[e >>> 5] & (1 << (e & 31))) === 0) continue;
+    lastIntent[e] = k;
+    let ok = 1;
+    const held = holding[e];
+    if (running[e] >= 0) {
+      if (k === ${K.Release} && (object[e] === 0 || object[e] === held)) h.released(e, held, running[e]);
+      else if (k !== ${K.None} && k !== ${K.Wait}) ok = 0;
+    } else if (held !== 0 && pending[e] >= 0 && k !== ${K.Release} && k !== ${K.Blocked} &&
+        Math.abs(x[e] - x[held]) + Math.abs(y[e] - y[held]) <= 1) {
+      if (!h.start(e, held, pending[e])) ok = 0;
+    } else if (k === ${K.Start} || k === ${K.Request}) {
+      const obj = object[e];
+      if (obj <= 0 || isObj[obj] !== 1 || town[obj] !== town[e]) ok = 0;
+      else {
+        let aff = affordance[e];
+        if (aff < 0) aff = h.firstAffordance(obj);
+        const q = queued[e];
+        if (q !== 0 && q !== obj) h.leaveQueue(e);
+        if (held !== 0 && held !== obj) h.release(held, e);
+        const ax = x[e], ay = y[e], ox = x[obj], oy = y[obj];
+        if (Math.abs(ax - ox) + Math.abs(ay - oy) > 1) walk(e, ax, ay, ox, oy);
+        else {
+          let r = 0;
+          if (holding[e] === obj) {
+            if (aff >= 0) pending[e] = aff;
+            r = ${Req.Held};
+          } else if (queued[e] === obj) {
+            if (aff >= 0) pending[e] = aff;
+            r = ${Req.Queued};
+          } else r = h.request(e, obj, aff);
+          if ((r === ${Req.Granted} || r === ${Req.Held}) && k === ${K.Start} && aff >= 0) {
+            if (!h.start(e, obj, aff)) ok = 0;
+          } else if (r === ${Req.Queued} && blocked[e] === 1) h.blocked(obj, e);
+          else if (r < 0) ok = 0;
+        }
+      }
+    } else if (k === ${K.Move}) walk(e, x[e], y[e], tx[e], ty[e]);
+    else if (k !== ${K.Wait} && k !== ${K.None}) ok = h.carry(e, k, held);
+    lastOk[e] = ok;
+    if (k === ${K.Wait} && ok === 1 && (running[e] >= 0 || holding[e] === 0 || pending[e] < 0)) wake[e >>> 5] &= ~(1 << (e & 31));
+    else wake[e >>> 5] |= 1 << (e & 31);
+  }
+}
+function walk(e, ax, ay, bx, by) {
+  const dx = bx - ax, dy = by - ay;
+  if (dx === 0 && dy === 0) return;
+  let nx = ax, ny = ay;
+  if (Math.abs(dx) >= Math.abs(dy)) nx += dx < 0 ? -1 : 1;
+  else ny += dy < 0 ? -1 : 1;
+  if (nx < 0 || ny < 0 || nx >= W || ny >= H) return;
+  x[e] = nx;
+  y[e] = ny;
+  h.place(e, town[e], nx, ny);
+}
+return function act(spans) {
+  for (let s = 0; s < spans.length; s += 2) run(spans[s], spans[s + 1]);
+};`;
+  try {
+    const factory = new Function(...ARRAY_NAMES, "h", source) as (...args: unknown[]) => ActKernel;
+    return factory(...ARRAY_NAMES.map((n) => a[n]), h);
+  } catch (e) {
+    if (e instanceof EvalError) return undefined;
+    throw e;
+  }
+}

@@ -1,0 +1,170 @@
+// affordances/act's generated kernel (issue #19, systems/affordances/act-kernel.ts) against its
+// generic loop (`rt.useActKernel = false`): twin worlds from the same config and seed, the state
+// hash (Intent, Activity, queues, positions, needs ...) compared after every tick. A kernel step
+// that differs from the generic code in any branch (a missed wake, a request answered
+// differently, a walk one tile off, a column of the old store written after a growth) changes the
+// hash of the tick it happens on.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { Activity, Intent, IntentKind, Option } from "../../components/activity.ts";
+import { Position } from "../../components/space.ts";
+import { buildWorld } from "../../engine/build.ts";
+import type { World } from "../../engine/world.ts";
+import { corePlugins } from "../../systems/index.ts";
+import type { AffordancesResource } from "../../systems/affordances/resource.ts";
+import { registerAffordance, registerObject, actPath } from "../../systems/affordances/index.ts";
+import { makeWorld } from "../helpers/world.ts";
+
+const MANY_TOWNS = fileURLToPath(new URL("../../configs/many-towns.yaml", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+function generic(w: World): World {
+  w.state<AffordancesResource>("affordances").rt.useActKernel = false;
+  return w;
+}
+
+function towns(n: number, seed: number): [World, World] {
+  const make = () => buildWorld(MANY_TOWNS, corePlugins, { seed, towns: n, agentsPerTown: 8 }).world;
+  return [make(), generic(make())];
+}
+
+/** Steps both worlds `n` ticks, expecting the same state hash after every tick. */
+function stepBoth(a: World, b: World, n: number): void {
+  for (let t = 0; t < n; t++) {
+    a.step();
+    b.step();
+    expect(a.stateHash(), `tick ${a.tick}`).toBe(b.stateHash());
+  }
+}
+
+/** Two 12x12 towns of hand-driven agents (Option.external: the test writes their intents). */
+function handTown(): World {
+  return makeWorld({
+    world: { towns: 2, agents_per_town: 0, grid_size: [12, 12] },
+    jobs: {},
+    rewards: { decay_rates: { hunger: 0, hygiene: 0, energy: 0 } },
+    lifecycle: { mortality: false, unemployment_grace_ticks: 65535, daily_respawn_cap: 0 },
+    queue_fairness: { cooldown_ticks: 4, ghost_step_after: 3 },
+  });
+}
+
+function handAgent(w: World, town: number, x: number, y: number): number {
+  const eid = w.spawnAgent(town, { init: { Position: { x, y }, Wallet: { money: 5 } } });
+  w.columns(Option).external[eid] = 1;
+  return eid;
+}
+
+function intend(w: World, eid: number, kind: number, fields: { object?: number; affordance?: number; x?: number; y?: number; blocked?: number } = {}): void {
+  const I = w.columns(Intent);
+  I.kind[eid] = kind;
+  I.object[eid] = fields.object ?? 0;
+  I.affordance[eid] = fields.affordance ?? -1;
+  I.x[eid] = fields.x ?? 0;
+  I.y[eid] = fields.y ?? 0;
+  I.blocked[eid] = fields.blocked ?? 0;
+}
+
+describe("affordances/act's generated kernel does what the generic loop does", () => {
+  it("runs as the kernel where code generation is allowed, the generic loop when switched off", () => {
+    const [a, b] = towns(1, 3);
+    stepBoth(a, b, 3);
+    expect(actPath(a)).toBe("kernel");
+    expect(actPath(b)).toBe("generic");
+  });
+
+  it("keeps every tick's state hash through a day of three towns: walks, queues, starts, chats, handovers", () => {
+    const [a, b] = towns(3, 7);
+    stepBoth(a, b, 620);
+    const c = a.state<AffordancesResource>("affordances").st.counters;
+    // The day went through the branches the kernel inlines and those it hands back.
+    expect(c.chats_ok + c.chats_failed).toBeGreaterThan(0);
+    expect(c.handovers + c.rotation_events).toBeGreaterThan(0);
+    const done = a.state<AffordancesResource>("affordances").st.completed;
+    expect(done.reduce((s, n) => s + (n ?? 0), 0)).toBeGreaterThan(100);
+    expect(actPath(a)).toBe("kernel");
+  });
+
+  it("walks, queues, blocked attempts, ghost steps, releases, cooldowns and wrong towns the same, tick by tick", () => {
+    const ws = [handTown(), generic(handTown())];
+    const ids = ws.map((w) => {
+      const bench = registerObject(w, 0, { id: "bench_1", object_type: "bench", position: [5, 5] });
+      const other = registerObject(w, 1, { id: "bench_2", object_type: "bench", position: [5, 5] });
+      const sit = registerAffordance(w, { id: "sit", object_type: "bench", duration: 4, effects: { energy: 0.1 } });
+      return { bench, other, sit, h: handAgent(w, 0, 5, 5), q: handAgent(w, 0, 5, 4), far: handAgent(w, 0, 0, 11), edge: handAgent(w, 0, 0, 0), x: handAgent(w, 0, 11, 11) };
+    });
+    const [a, b] = ws;
+    const each = (f: (w: World, id: (typeof ids)[number]) => void) => ws.forEach((w, k) => f(w, ids[k]));
+    // The holder starts `sit`; a neighbour queues behind it; the far agent walks over with an
+    // intent that names no affordance (the type's first); one walks off the grid's edge; one asks
+    // for an object of another town.
+    each((w, i) => {
+      intend(w, i.h, IntentKind.Start, { object: i.bench, affordance: i.sit });
+      intend(w, i.q, IntentKind.Request, { object: i.bench, affordance: i.sit });
+      intend(w, i.far, IntentKind.Start, { object: i.bench });
+      intend(w, i.edge, IntentKind.Move, { x: -3, y: 0 });
+      intend(w, i.x, IntentKind.Start, { object: i.other, affordance: i.sit });
+    });
+    stepBoth(a, b, 3);
+    const A = a.columns(Activity);
+    expect(A.running[ids[0].h]).toBe(ids[0].sit);
+    expect(A.queued[ids[0].q]).toBe(ids[0].bench);
+    expect(A.last_ok[ids[0].x]).toBe(0);
+    expect(a.columns(Position).x[ids[0].edge]).toBe(0);
+    // The holder lets go mid-affordance (a failure), the waiter gets the bench and idles on it
+    // (a Blocked intent does not start the pending affordance) while the far agent, once beside
+    // it, counts blocked attempts until a ghost step.
+    each((w, i) => {
+      intend(w, i.h, IntentKind.Release, { object: i.bench });
+      intend(w, i.q, IntentKind.Blocked, { object: i.bench });
+      intend(w, i.far, IntentKind.Request, { object: i.bench, affordance: i.sit, blocked: 1 });
+      intend(w, i.edge, IntentKind.Move, { x: 11, y: 11 });
+      intend(w, i.x, IntentKind.Move, { x: 15, y: 11 });
+    });
+    stepBoth(a, b, 20);
+    expect(a.columns(Position).x[ids[0].x]).toBe(11);
+    expect(a.state<AffordancesResource>("affordances").st.counters.ghost_step_events).toBeGreaterThan(0);
+    // Everyone leaves: the queue is left, the reservation released; the holder asks again at once
+    // (a cooldown refusal only after a success), then starts; the edge walker goes Blocked.
+    each((w, i) => {
+      intend(w, i.q, IntentKind.Release, { object: i.bench });
+      intend(w, i.far, IntentKind.Release);
+      intend(w, i.h, IntentKind.Start, { object: i.bench, affordance: i.sit });
+      intend(w, i.edge, IntentKind.Blocked, { object: i.bench });
+    });
+    stepBoth(a, b, 10);
+    // The holder finished (a success): asking again inside the cooldown is refused.
+    each((w, i) => intend(w, i.h, IntentKind.Request, { object: i.bench, affordance: i.sit }));
+    stepBoth(a, b, 8);
+    expect(a.state<AffordancesResource>("affordances").st.counters.cooldown_events).toBeGreaterThan(0);
+  });
+
+  it("follows the columns when the entity store grows mid-run (the kernel is made again)", () => {
+    const [a, b] = towns(1, 5);
+    stepBoth(a, b, 40);
+    const before = a.columns(Intent).kind;
+    // Enough agents to outgrow every column: the store replaces them; a kernel still writing
+    // into the old arrays would lose this tick's intents in one world only.
+    for (const w of [a, b]) for (let k = 0; k < 200; k++) w.spawnAgent(0);
+    expect(a.columns(Intent).kind).not.toBe(before);
+    stepBoth(a, b, 60);
+  });
+
+  it("falls back to the generic loop where code generation from strings is not allowed, with the same hashes", () => {
+    const script = `
+      const { buildWorld } = await import(${JSON.stringify(ROOT + "engine/build.ts")});
+      const { corePlugins } = await import(${JSON.stringify(ROOT + "systems/index.ts")});
+      const { actPath } = await import(${JSON.stringify(ROOT + "systems/affordances/index.ts")});
+      const w = buildWorld(${JSON.stringify(MANY_TOWNS)}, corePlugins, { seed: 9, towns: 1, agentsPerTown: 8 }).world;
+      for (let t = 0; t < 150; t++) w.step();
+      console.log(JSON.stringify({ path: actPath(w), hash: w.stateHash() }));`;
+    const r = spawnSync(process.execPath, ["--disallow-code-generation-from-strings", "--import", "tsx", "--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { path: string; hash: string };
+    expect(out.path).toBe("generic");
+    const w = buildWorld(MANY_TOWNS, corePlugins, { seed: 9, towns: 1, agentsPerTown: 8 }).world;
+    for (let t = 0; t < 150; t++) w.step();
+    expect(actPath(w)).toBe("kernel");
+    expect(out.hash).toBe(w.stateHash());
+  }, 60_000);
+});
