@@ -13,13 +13,14 @@ import type { TimingClock } from "../engine/world-tick.ts";
 import { preparePolicy } from "../systems/policy/index.ts";
 import { createProgress } from "../tools/progress.ts";
 import { loadavg } from "node:os";
+import { getHeapStatistics } from "node:v8";
 import { ShardedSim } from "../engine/shards.ts";
 import { SHARD_HOST, SHARD_HOST_MODULE } from "../tools/shard-host.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { corePlugins } from "../systems/index.ts";
 import { AGENTS_PER_SMALL_TOWN, buildBenchWorld, isLayout, LAYOUTS, MANY_TOWNS_CONFIG, type Layout } from "./layouts.ts";
 import { columnTable, memory, memoryFields, stateTable, type ColumnRow } from "./memory.ts";
-import { attributionFields, cpuDelta, cpuLatencyFields, GcCounter, gcFields, latencyFields, type SlowContributor, type SlowTick, type SystemLatency } from "./tick-stats.ts";
+import { attributionFields, cpuDelta, cpuLatencyFields, GcCounter, gcFields, latencyFields, majorGcList, type MajorGc, type SlowContributor, type SlowTick, type SystemLatency } from "./tick-stats.ts";
 import { ticksPerDay } from "../engine/clock.ts";
 
 export type { ColumnRow };
@@ -95,6 +96,12 @@ export interface SimResult {
   gc_ms: number;
   /** major_gcs scaled to 10,000 ticks (goal: 0). */
   major_gcs_per_10k_ticks: number;
+  /**
+   * Each major GC of the timed ticks: the tick it fell in, its pause, and the JS heap used and
+   * V8's external memory (typed arrays' stores) at that tick's start and their growth before it
+   * (since the previous major or the first timed tick): which of V8's two triggers it was.
+   */
+  major_gc_list: MajorGc[];
   /** Heap growth over the timed ticks per tick (bytes; allocation that survived). */
   heap_growth_per_tick: number;
   /** needs/decay ms per tick in the engine over the bare loop's (same arithmetic, same agent count). */
@@ -250,6 +257,9 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     world.enableTiming(ticks, clock);
     const tickStart = new Float64Array(ticks);
     const tickCpu = new Float64Array(ticks);
+    // The heap before each tick (one small object per tick from getHeapStatistics), for major_gc_list.
+    const heapUsed = new Float64Array(ticks);
+    const external = new Float64Array(ticks);
     // Not memory(): its two forced full GCs right before the timed ticks made the first timed tick
     // ~2.5x a normal one (CPU 104 vs 38 ms at 100k: decide and employment slowed after a forced
     // GC), a spike of the bench's own in every p99. Both ends of heap_growth_per_tick are unforced.
@@ -263,6 +273,9 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     const cpu0 = process.cpuUsage();
     const start = performance.now();
     for (let i = 0; i < ticks; i++) {
+      const h = getHeapStatistics();
+      heapUsed[i] = h.used_heap_size;
+      external[i] = h.external_memory;
       const c = process.cpuUsage();
       const t = performance.now();
       world.step();
@@ -308,6 +321,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       cpu_ms_per_tick: round(Math.max(0, (cpu.user + cpu.system) / 1000 - bareMs) / ticks, 4),
       ...memoryFields(world, agents, before, after, ticked, bare.bytes),
       ...gcFields(g, ticks),
+      major_gc_list: majorGcList({ tickStart, tickWallMs: tickTimes, ticks: perTick.ticks, heapUsed, external, gcs: gcs.events, ticksPerDay: ticksPerDay(world.settings) }),
       heap_growth_per_tick: Math.round(heapGrowth),
       baseline_ratio: round(decayMs / barePerTick, 3),
       decay_ms_per_tick: round(decayMs, 4),

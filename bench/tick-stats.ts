@@ -205,6 +205,63 @@ export function slowestTicks(rec: TickRecord, count: number, minOverMs = 0.25): 
   return out;
 }
 
+/**
+ * A major GC in the timed ticks and what had grown before it. V8 starts a full GC when the old
+ * generation reaches a limit set from its size after the last one, or when its external memory
+ * (ArrayBuffer stores: typed arrays) has grown 64 MB past its level at the last one
+ * (node --trace-incremental-marking names which). The changes are since the tick after the
+ * previous major GC in the window, or since the first timed tick.
+ */
+export interface MajorGc {
+  /** The tick it started in (the next one when it started between ticks; the last one when after it, as the bench counts it). */
+  tick: number;
+  tick_of_day?: number;
+  ms: number;
+  /** JS heap used and V8's external memory at the start of that tick, MB. */
+  heap_used_mb: number;
+  external_mb: number;
+  heap_used_change_mb: number;
+  external_change_mb: number;
+}
+
+/** The inputs of majorGcList: each timed tick's start, wall ms and number, and the heap before it. */
+export interface HeapRecord {
+  tickStart: ArrayLike<number>;
+  tickWallMs: ArrayLike<number>;
+  ticks: ArrayLike<number>;
+  /** heap used and external memory (bytes) at the start of each timed tick. */
+  heapUsed: ArrayLike<number>;
+  external: ArrayLike<number>;
+  gcs: readonly GcEvent[];
+  ticksPerDay?: number;
+}
+
+/** Every major GC in the timed ticks with the tick it fell in and the heap's growth before it. */
+export function majorGcList(rec: HeapRecord): MajorGc[] {
+  const rows = rec.tickStart.length;
+  const out: MajorGc[] = [];
+  let since = 0;
+  const mb = (b: number) => round(b / 2 ** 20, 2);
+  for (const g of rec.gcs) {
+    if (g.kind !== "major") continue;
+    let r = 0;
+    while (r < rows - 1 && rec.tickStart[r] + rec.tickWallMs[r] < g.start) r++;
+    if (rows === 0) break;
+    const tick = rec.ticks[r];
+    out.push({
+      tick,
+      ...(rec.ticksPerDay ? { tick_of_day: tick % rec.ticksPerDay } : {}),
+      ms: round(g.ms, 3),
+      heap_used_mb: mb(rec.heapUsed[r]),
+      external_mb: mb(rec.external[r]),
+      heap_used_change_mb: mb(rec.heapUsed[r] - rec.heapUsed[since]),
+      external_change_mb: mb(rec.external[r] - rec.external[since]),
+    });
+    since = Math.min(rows - 1, r + 1);
+  }
+  return out;
+}
+
 /** A contributor to the slow ticks: in how many it was over its median, and its summed excess. */
 export interface SlowContributor {
   /** A system, or "(gc)" for collections inside the slow ticks. */

@@ -21,6 +21,7 @@ import { AgentList } from "./agent-list.ts";
 import { AgentIds, checkUidRange } from "./agent-ids.ts";
 import { TickRunner, type TimingClock } from "./world-tick.ts";
 import { Interner } from "./interner.ts";
+import { arrayBufferBytes, collectAfterBuild, COLLECT_AFTER_BUILD_BYTES } from "./heap.ts";
 
 // The world's parts live beside it; every name it exported is still exported here.
 export { SystemError, pluginStreamName };
@@ -60,6 +61,9 @@ export class World {
   private spawnHooks: PluginRuntime[] = [];
   private readyHooks: PluginRuntime[] = [];
   private removeHooks: PluginRuntime[] = [];
+  /** Whether the last build (constructor, reset) was followed by one full GC: it grew ArrayBuffer bytes by collectAfterBuildBytes or more (engine/heap.ts). */
+  collectedAfterBuild = false;
+  static collectAfterBuildBytes = COLLECT_AFTER_BUILD_BYTES;
 
   constructor(opts: WorldOptions) {
     this.plugins = opts.plugins;
@@ -82,6 +86,7 @@ export class World {
 
   /** Rebuilds every piece of state from the seed: a reset world equals a fresh one. */
   private init(): void {
+    const buffers = arrayBufferBytes();
     this.tick = 0;
     const capacity = this.startCapacity();
     this.entities = new EntityIndex(capacity);
@@ -120,6 +125,7 @@ export class World {
     }
     // Components held by low ids only (the objects, made before the agents) shrink to them.
     this.components.trim();
+    this.collectedAfterBuild = collectAfterBuild(buffers, World.collectAfterBuildBytes);
   }
 
   /** Entity capacity at start: the option, else the plug-ins' `entities` hints (ids start at 1), at least 1024. */
@@ -237,9 +243,7 @@ export class World {
   }
 
   /** The largest entity id ever handed out. */
-  maxEntityId(): number {
-    return this.entities.maxId;
-  }
+  maxEntityId(): number { return this.entities.maxId; }
 
   /** Creates an entity in `town` with the given components (defaults, then `init` values). */
   spawnEntity(town: number, defs: readonly ComponentDef[], init?: InitValues): number {
@@ -311,7 +315,6 @@ export class World {
     for (const r of this.readyHooks) r.plugin.onAgentReady!(r.ctx, eid);
     return eid;
   }
-
 
   /** Removes an entity (agent or object); its columns return to defaults and its id may be reused. */
   removeEntity(eid: number): void {
@@ -385,9 +388,7 @@ export class World {
     return this.plugs.service<T>(plugin, method);
   }
 
-  hasPlugin(name: string): boolean {
-    return this.plugins.some((p) => p.name === name);
-  }
+  hasPlugin(name: string): boolean { return this.plugins.some((p) => p.name === name); }
 
   /** Messages of the tick that just completed (for tools and tests). */
   lastTick<F extends MessageFields>(def: MessageDef<F>): MessageView<F> {

@@ -54,6 +54,7 @@ export const GOALS = {
   bytes_per_agent_at_1m: 512,
   major_gcs_in_steady_state: 0,
   tick_p99_over_p50_at_100k: 1.2,
+  baseline_ratio_at_100k: 1.5,
 };
 
 interface Failure {
@@ -237,6 +238,8 @@ export function checkGoals(results: readonly SimResult[]): GoalCheck[] {
       out.push({ goal: `sim-only agent-steps/s at 100k (${r.layout})`, agents: r.agents, measured: r.agent_steps_per_sec, target: t, met: r.agent_steps_per_sec >= t });
       const j = GOALS.tick_p99_over_p50_at_100k;
       out.push({ goal: `tick p99 / p50 at 100k over ${r.ticks} ticks`, agents: r.agents, measured: r.p99_over_p50, target: j, met: r.p99_over_p50 <= j });
+      const b = GOALS.baseline_ratio_at_100k;
+      out.push({ goal: "needs/decay over a bare typed-array loop (baseline_ratio) at 100k", agents: r.agents, measured: r.baseline_ratio, target: b, met: r.baseline_ratio <= b });
     }
     if (r.policy === "neural" && near(r.agents, 10_000)) {
       const t = GOALS.neural_end_to_end_agent_steps_per_sec_at_10k;
@@ -247,7 +250,8 @@ export function checkGoals(results: readonly SimResult[]): GoalCheck[] {
       out.push({ goal: "bytes of engine state per agent at 1M", agents: r.agents, measured: r.bytes_per_agent, target: t, met: r.bytes_per_agent <= t });
     }
     if (r.agents >= 10_000) {
-      out.push({ goal: `major GCs in ${r.ticks} steady-state ticks at ${r.agents}`, agents: r.agents, measured: r.major_gcs, target: 0, met: r.major_gcs === 0 });
+      const at = (r.major_gc_list ?? []).map((g) => g.tick);
+      out.push({ goal: `major GCs in ${r.ticks} ticks at ${r.agents}${at.length ? ` (at ticks ${at.join(", ")})` : ""}`, agents: r.agents, measured: r.major_gcs, target: 0, met: r.major_gcs === 0 });
     }
   }
   return out;
@@ -282,6 +286,11 @@ export function formatResults(layout: string, policy: string, tensorBackend: str
     lines.push("    " + "system".padEnd(26) + results.map((r) => fmt(r.agents).padStart(11)).join(""));
     for (const name of Object.keys(results[0].system_ms)) {
       lines.push("    " + name.padEnd(26) + results.map((r) => (r.system_ms[name] ?? 0).toFixed(3).padStart(11)).join(""));
+    }
+    for (const r of results) {
+      if (!r.major_gc_list?.length) continue;
+      const each = r.major_gc_list.map((g) => `tick ${g.tick} (heap ${g.heap_used_change_mb >= 0 ? "+" : ""}${g.heap_used_change_mb} MB, external ${g.external_change_mb >= 0 ? "+" : ""}${g.external_change_mb} MB before it)`);
+      lines.push(`  major GCs at ${fmt(r.agents)}: ${each.join("; ")}`);
     }
   }
   return lines.join("\n");

@@ -66,6 +66,7 @@ describe("townlet bench", () => {
     expect(res.tick_ms_max as number).toBeGreaterThanOrEqual(p99);
     expect(res.p99_over_p50).toBeCloseTo(p99 / p50, 2);
     expect(Number.isFinite(res.major_gcs_per_10k_ticks)).toBe(true);
+    expect((res.major_gc_list as unknown[]).length).toBe(res.major_gcs);
     const table = res.column_table as { column: string; type: string; bytes: number; bytes_per_agent: number }[];
     expect(table.map((c) => c.column)).toEqual(expect.arrayContaining(["Needs.hunger", "Needs.(flags)", "(entity index)"]));
     expect(table.find((c) => c.column === "Needs.hunger")!.type).toBe("Float32Array");

@@ -4,7 +4,7 @@
 // (World.enableTiming(rows)) checks the shapes and sums; hand-made records check the arithmetic.
 // No assertion depends on how fast anything ran.
 import { describe, expect, it } from "vitest";
-import { attributionFields, quantile, slowContributors, slowestTicks, slowTickCount, systemLatency, type TickRecord } from "../../bench/tick-stats.ts";
+import { attributionFields, majorGcList, quantile, slowContributors, slowestTicks, slowTickCount, systemLatency, type TickRecord } from "../../bench/tick-stats.ts";
 import { makeWorld } from "../helpers/world.ts";
 
 describe("quantile", () => {
@@ -99,6 +99,40 @@ describe("slowestTicks", () => {
 
   it("lists the top 1% of the ticks, at least 5 and at most 100", () => {
     expect([3, 20, 500, 2000, 10_000, 50_000].map(slowTickCount)).toEqual([3, 5, 5, 20, 100, 100]);
+  });
+});
+
+describe("majorGcList", () => {
+  const MB = 2 ** 20;
+  // Ticks 11..15 start at 0, 10, 20, 40, 50 and last 5 ms; the heap before each (MB):
+  const base = { tickStart: [0, 10, 20, 40, 50], tickWallMs: [5, 5, 5, 5, 5], ticks: [11, 12, 13, 14, 15], ticksPerDay: 12 };
+  const heapUsed = [30, 31, 33, 29, 29.5].map((x) => x * MB);
+  const external = [100, 120, 170, 171, 90].map((x) => x * MB);
+
+  it("places each major GC in its tick (the next one between ticks, the last one after it) and skips minor ones", () => {
+    const gcs = [
+      { start: 12, ms: 1, kind: "minor" as const },
+      { start: 22, ms: 30, kind: "major" as const },
+      { start: 36, ms: 20, kind: "major" as const },
+      { start: 99, ms: 9, kind: "major" as const },
+    ];
+    const list = majorGcList({ ...base, heapUsed, external, gcs });
+    expect(list.map((g) => [g.tick, g.tick_of_day, g.ms])).toEqual([
+      [13, 1, 30],
+      [14, 2, 20],
+      [15, 3, 9],
+    ]);
+  });
+
+  it("reports the heap and external memory at the tick's start and their growth since the previous major (or the first tick)", () => {
+    const gcs = [
+      { start: 22, ms: 30, kind: "major" as const },
+      { start: 52, ms: 20, kind: "major" as const },
+    ];
+    const [a, b] = majorGcList({ ...base, heapUsed, external, gcs });
+    expect([a.heap_used_mb, a.external_mb, a.heap_used_change_mb, a.external_change_mb]).toEqual([33, 170, 3, 70]);
+    // since tick 14 (the tick after the first major): heap 29 -> 29.5, external 171 -> 90
+    expect([b.tick, b.heap_used_change_mb, b.external_change_mb]).toEqual([15, 0.5, -81]);
   });
 });
 
