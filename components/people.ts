@@ -91,19 +91,11 @@ export const Reward = defineComponent(
   "Reward",
   {
     total: { type: Float32Array, doc: "this tick's reward after clips" },
-    survival: { type: Float32Array, doc: "survival_tick component" },
-    needs_penalty: { type: Float32Array, doc: "-sum w * (1-need)^2" },
-    wage: { type: Float32Array, doc: "wage component" },
-    punctuality: { type: Float32Array, doc: "punctuality component" },
-    social: { type: Float32Array, doc: "chat and avoidance component" },
-    shaping: { type: Float32Array, doc: "potential-based shaping" },
-    curiosity: { type: Float32Array, doc: "curiosity bonus" },
-    terminal: { type: Float32Array, doc: "faint/eviction penalty on the exit tick" },
-    clip_adjustment: { type: Float32Array, doc: "what the clips removed" },
     episode: { type: Float32Array, doc: "running episode sum (clamped to +-clip_per_episode)" },
     potential: { type: Float32Array, doc: "last shaping potential" },
+    primed: { type: Uint8Array, doc: "1 after the agent's first rewarded tick (it has a shaping potential)" },
   },
-  "per-agent reward breakdown of the last tick",
+  "per-agent reward of the last tick and what the next one needs; the breakdown by term is recorded on request (systems/rewards/breakdown.ts)",
 );
 
 /** What the employment plug-in offers other plug-ins: `ctx.resource(EmploymentKey)`. */

@@ -33,8 +33,10 @@ interface TermBase {
   /** The profile bias applied to weight × value (features.behavior.reward_multipliers); none: unbiased. */
   readonly bias?: RewardBias;
   /**
-   * The Reward component's field that records the term per agent (it is hashed and snapshotted);
-   * none: not recorded. The rewards plug-in's own fields cannot be named, nor one field twice.
+   * The breakdown column that records the term per agent (systems/rewards/breakdown.ts: one of
+   * needs_penalty, wage, punctuality, social; not hashed, not snapshotted, recorded only in ticks
+   * some consumer asks for it); none: recorded under the term's name. One column cannot record
+   * two terms.
    */
   readonly breakdown?: string;
   /**

@@ -1,11 +1,13 @@
 // Evaluation: runs a policy on fresh worlds built from the same config and seeds, and reports
 // each agent's episode return and survival. Every policy (PPO, BC, scripted, random) is judged by
-// the same loop, so the numbers compare. Reads Reward.total and AgentExit after each tick.
+// the same loop, so the numbers compare. Reads Reward.total, the reward breakdown's terminal and
+// clip_adjustment (asked for: systems/rewards/breakdown.ts) and AgentExit after each tick.
 import type { AnyPlugin } from "../engine/plugin.ts";
 import { Agent } from "../engine/core-components.ts";
 import { AgentExit } from "../components/messages.ts";
 import { Reward } from "../components/people.ts";
 import { corePlugins } from "../systems/index.ts";
+import { rewardsState } from "../systems/rewards/index.ts";
 import { setPolicy, policyState, type Policy } from "../systems/policy/index.ts";
 import { buildWorld } from "../engine/build.ts";
 import type { World } from "../engine/world.ts";
@@ -78,6 +80,9 @@ export async function evaluatePolicy(name: string, make: (world: World) => Polic
     const { world } = buildWorld(opts.config, opts.plugins ?? corePlugins, { seed, towns: opts.towns, overrides: opts.overrides });
     dayTicks = ticksPerDay(world.settings);
     setPolicy(world, await make(world));
+    // The unclipped return needs each tick's terminal penalty and clip adjustment.
+    const rewards = rewardsState(world);
+    rewards.wantBreakdown("evaluate", true);
     const U = world.columns(Agent).uid;
     // Initial agents by uid: return so far, and whether they are still present.
     const initial = new Map<number, number>();
@@ -102,8 +107,11 @@ export async function evaluatePolicy(name: string, make: (world: World) => Polic
           gone.add(uid);
         }
       }
-      const Rw = world.columns(Reward);
-      const R = Rw.total;
+      const R = world.columns(Reward).total;
+      const bd = rewards.lastBreakdown();
+      if (bd === undefined) throw new Error(`evaluate: tick ${world.tick} recorded no reward breakdown`);
+      const terminal = bd.column("terminal");
+      const clipAdjustment = bd.column("clip_adjustment");
       const Uc = world.columns(Agent).uid;
       const live = world.agents;
       for (let i = 0; i < live.length; i++) {
@@ -115,9 +123,9 @@ export async function evaluatePolicy(name: string, make: (world: World) => Polic
         if (cur !== undefined && !gone.has(uid)) {
           initial.set(uid, cur + r);
           // Before the clips: total − terminal − clip_adjustment; then the per-tick clip alone.
-          const raw = R[eid] - Rw.terminal[eid] - Rw.clip_adjustment[eid];
+          const raw = R[eid] - terminal[eid] - clipAdjustment[eid];
           const tickOnly = raw > clipTick ? clipTick : raw < -clipTick ? -clipTick : raw;
-          free.set(uid, free.get(uid)! + tickOnly + Rw.terminal[eid]);
+          free.set(uid, free.get(uid)! + tickOnly + terminal[eid]);
         }
       }
       agentSteps += live.length;

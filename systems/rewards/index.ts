@@ -1,12 +1,13 @@
 // Rewards (phase: needs, set NeedsSets.Rewards, after NeedsSets.Exits): one reward per agent per
-// tick with its breakdown in Reward. The plug-in sums, clips and records: its own terms are
+// tick in Reward (total, episode, and the shaping potential the next tick needs); the reward by
+// term (breakdown.ts) only in ticks some consumer asks for it (RewardsState.wantBreakdown). The plug-in sums, clips and records: its own terms are
 // survival, shaping (from the declared potential Φ), curiosity and the terminal penalties (its
 // `rewards`, `shaping` and `curiosity` sections); every other term is declared by the plug-in
 // that computes it (PluginDef.rewardTerms: the needs plug-in's need term, which is the
 // potential Φ, employment's wage and punctuality, social's chat and avoidance term;
 // systems/rewards/terms.ts). Reads the declared terms' columns,
 // Lifecycle (exit reason, replacement window), Personality (reward bias) and Position
-// (curiosity); writes Reward. Formula and order: see pass.ts.
+// (curiosity); writes Reward (and the breakdown when asked). Formula and order: see pass.ts.
 import { definePlugin, type PersistentState } from "../../engine/plugin.ts";
 import type { StateHasher } from "../../engine/hash.ts";
 import type { World } from "../../engine/world.ts";
@@ -20,6 +21,7 @@ import { sections } from "./config.ts";
 import { rewardsTelemetry } from "./telemetry.ts";
 import { RewardPass, type PassInputs } from "./pass.ts";
 import { resolveTerms } from "./terms.ts";
+import type { RewardBreakdown } from "./breakdown.ts";
 
 /**
  * Reward state that survives snapshots: tile visit counts for curiosity (one counter per town
@@ -33,16 +35,17 @@ export class RewardsState implements PersistentState {
   lastMean = 0;
   /** The reward pass with this world's config (derived from settings: not saved, not hashed). */
   pass: RewardPass | null = null;
-  /** Who wants the per-term breakdown of the terms that name no Reward field, and while what holds. */
+  /** Who wants the reward breakdown by term, and while what holds. */
   private readonly wanted = new Map<string, () => boolean>();
 
   /**
-   * Asks for the breakdown of the declared terms that record into no Reward field (the pass's
-   * `named` columns, telemetry's reward_breakdown) for `consumer`: always (true), while
+   * Asks for the reward breakdown by term (breakdown.ts: survival, needs_penalty, wage,
+   * punctuality, social, shaping, curiosity, terminal, clip_adjustment and each declared term
+   * recorded under its name; telemetry's reward_breakdown) for `consumer`: always (true), while
    * `when()` holds (checked when each tick's rewards start), or no longer (false). Recorded in
    * every tick that starts with some consumer wanting it, so one that starts asking mid-run has
-   * it from the next tick on; otherwise such terms only add into each agent's sum. The Reward
-   * fields (survival ... clip_adjustment) are always written: they are hashed and snapshotted.
+   * it from that tick on; otherwise the terms only add into each agent's reward and the
+   * breakdown's columns are not kept. Not hashed, not snapshotted: asking changes no reward.
    */
   wantBreakdown(consumer: string, when: boolean | (() => boolean)): void {
     if (when === false) this.wanted.delete(consumer);
@@ -53,6 +56,23 @@ export class RewardsState implements PersistentState {
   breakdownWanted(): boolean {
     for (const when of this.wanted.values()) if (when()) return true;
     return false;
+  }
+
+  /** The tick rewards/compute last ran in (-1: not since start or the last load). */
+  lastTick = -1;
+
+  /**
+   * The breakdown of the last tick's rewards, or undefined if that tick did not record it (nobody
+   * asked when it started) or no rewards ran since start or the last load.
+   */
+  lastBreakdown(): RewardBreakdown | undefined {
+    return this.breakdownAt(this.lastTick);
+  }
+
+  /** The breakdown recorded in `tick` (rewards/compute's tick), or undefined if that tick did not record it. */
+  breakdownAt(tick: number): RewardBreakdown | undefined {
+    const bd = this.pass?.breakdown;
+    return tick >= 0 && bd !== undefined && bd.recordedAt(tick) ? bd : undefined;
   }
 
   constructor(
@@ -75,6 +95,9 @@ export class RewardsState implements PersistentState {
     }
     this.total = d.total;
     this.lastMean = d.lastMean;
+    // The breakdown (not saved) belonged to the state before the load.
+    this.lastTick = -1;
+    this.pass?.breakdown.release();
   }
 
   hash(h: StateHasher): void {
@@ -102,8 +125,6 @@ export const rewardsPlugin = definePlugin({
     Lifecycle,
     Personality,
     Position,
-    /** 1 once the agent has a shaping potential (its first rewarded tick has passed). */
-    RewardMemo: { primed: { type: Uint8Array, doc: "1 after the agent's first rewarded tick" } },
   },
   // The rewards plug-in reads none of these any more (social's term does), but it registered
   // their channels first, and the state hash covers every channel in registration order:
@@ -114,9 +135,8 @@ export const rewardsPlugin = definePlugin({
     // Other plug-ins' reward terms, resolved once every plug-in is registered.
     state.pass = new RewardPass(settings, resolveTerms(world));
   },
-  onAgentSpawn({ world, defs }, eid) {
+  onAgentSpawn({ world }, eid) {
     world.addComponent(eid, Reward);
-    world.addComponent(eid, defs.RewardMemo);
   },
   kpis({ state }) {
     return { reward_mean: state.lastMean, reward_total: state.total };
@@ -128,7 +148,7 @@ export const rewardsPlugin = definePlugin({
       sets: [NeedsSets.Rewards],
       after: [NeedsSets.Exits],
       reads: ["declared reward terms' columns and what their update reads (Needs, Employment, chat_success, chat_failure, policy_guardrail_block, social ledger)", "Lifecycle", "Personality.profile", "Position", "rewards.*", "shaping", "curiosity", "ppo.gamma", "features"],
-      writes: ["Reward", "tile visits"],
+      writes: ["Reward", "tile visits", "reward breakdown (when asked)"],
       run(ctx) {
         const { world, tick, agents, spans, settings, state: st } = ctx;
         const c = ctx.components;
@@ -146,7 +166,6 @@ export const rewardsPlugin = definePlugin({
           agents,
           spans,
           R: c.Reward,
-          primed: c.RewardMemo.primed,
           L: c.Lifecycle,
           profile: c.Personality.profile,
           visits,
@@ -157,9 +176,15 @@ export const rewardsPlugin = definePlugin({
           width: st.width,
         };
         const sum = pass.compute(io);
+        st.lastTick = tick;
         st.total += sum;
         st.lastMean = agents.length > 0 ? sum / agents.length : 0;
       },
     },
   ],
 });
+
+/** The rewards plug-in's state in `world` (wantBreakdown, breakdownAt, the KPI sums). */
+export function rewardsState(world: World): RewardsState {
+  return world.state<RewardsState>("rewards");
+}

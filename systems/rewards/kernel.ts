@@ -12,7 +12,9 @@
 // The arithmetic is pass.ts's, term by term in the same order and precision (survival + Φ,
 // each declared term bias(weight · value), shaping, curiosity, the guard, both clips, the
 // terminal penalty): the rewards, the recorded breakdown and the hash stream are identical to
-// the bit (test/unit/reward-fused.test.ts runs both paths). The generated source holds only
+// the bit (test/unit/reward-fused.test.ts runs both paths). The breakdown (breakdown.ts) is
+// written only by a kernel made for a tick that records it (`breakdown`); the others write
+// total, episode, potential and primed alone. The generated source holds only
 // names fixed here (c0, o0, w0 ...) and constants of this file, never config text. Where the
 // runtime forbids code generation from strings, compileFused returns undefined and the passes
 // run.
@@ -24,14 +26,16 @@ export interface FusedLayout {
   readonly shapingOn: boolean;
   /** A potential term with a non-zero weight (otherwise Φ is 0). */
   readonly hasPhi: boolean;
-  /** Φ is recorded in the potential term's breakdown column. */
+  /** This kernel records the breakdown (every term's column, breakdown.ts). */
+  readonly breakdown: boolean;
+  /** Φ is recorded in the potential term's breakdown column (a potential term exists and the breakdown is recorded). */
   readonly phiOut: boolean;
-  /** The declared terms but the potential, in order: weight non-zero, profile bias, recorded somewhere. */
-  readonly terms: readonly { readonly on: boolean; readonly bias: boolean; readonly out: boolean }[];
+  /** The declared terms but the potential, in order: weight non-zero, profile bias. */
+  readonly terms: readonly { readonly on: boolean; readonly bias: boolean }[];
   readonly curiosity: boolean;
 }
 
-/** Every array the kernel closes over (unused entries may be empty arrays). */
+/** Every array the kernel closes over (unused entries may be empty arrays: the breakdown's when it is not recorded). */
 export interface FusedArrays {
   primed: Uint8Array;
   profile: Uint8Array;
@@ -99,21 +103,24 @@ export const VISITS_MAX = 0xffff;
 /** The per-agent body of the kernel for this layout (`e` is the entity id, `acc` the running sum). */
 function body(l: FusedLayout): string {
   const s: string[] = [];
+  const bd = l.breakdown;
   s.push(l.hasPhi ? "const phi = wPhi * phiCol[e];" : "const phi = 0;");
   s.push(l.useBias ? "const fs = biasSurvival[profile[e]]; const survival = survivalTick >= 0 ? survivalTick * fs : survivalTick / fs;" : "const survival = survivalTick;");
   s.push("let shaping = 0;");
   if (l.shapingOn) s.push("if (primed[e] === 1) shaping = gamma * phi - potential[e];", "potential[e] = phi;");
-  s.push("primed[e] = 1;", "survivalCol[e] = survival;");
+  s.push("primed[e] = 1;");
+  if (bd) s.push("survivalCol[e] = survival;");
   if (l.phiOut) s.push("phiOut[e] = phi;");
-  s.push("shapingCol[e] = shaping;", "let acc = survival + phi;");
+  if (bd) s.push("shapingCol[e] = shaping;");
+  s.push("let acc = survival + phi;");
   l.terms.forEach((t, k) => {
     if (t.on) {
       s.push(`{ let v = w${k} * c${k}[e];`);
       if (t.bias) s.push(`const f = b${k}[profile[e]]; v = v >= 0 ? v * f : v / f;`);
       s.push("acc += v;");
-      if (t.out) s.push(`o${k}[e] = v;`);
+      if (bd) s.push(`o${k}[e] = v;`);
       s.push("}");
-    } else if (t.out) s.push(`o${k}[e] = 0;`);
+    } else if (bd) s.push(`o${k}[e] = 0;`);
   });
   if (l.terms.length > 0 || l.shapingOn) s.push("acc = acc + shaping;");
   if (l.curiosity) {
@@ -125,10 +132,10 @@ function body(l: FusedLayout): string {
       "  cur = n < bonus.length ? bonus[n] : curW / Math.sqrt(1 + n);",
       `  if (n < ${VISITS_MAX}) visits[tile] = n + 1;`,
       "}",
-      "curCol[e] = cur;",
       "acc = acc + cur;",
     );
-  } else s.push("curCol[e] = 0;");
+    if (bd) s.push("curCol[e] = cur;");
+  } else if (bd) s.push("curCol[e] = 0;");
   const X = ExitReason;
   s.push(
     "const raw = acc;",
@@ -141,12 +148,9 @@ function body(l: FusedLayout): string {
     "episode = episode > clipEpisode ? clipEpisode : episode < loEpisode ? loEpisode : episode;",
     "total = episode - before;",
     `const terminal = reason === ${X.None} ? 0 : reason === ${X.Faint} ? faint : reason === ${X.Eviction} || reason === ${X.Unemployment} ? eviction : 0;`,
-    "terminalCol[e] = terminal;",
-    "clipCol[e] = total - raw;",
-    "episodeCol[e] = episode + terminal;",
-    "totalCol[e] = total + terminal;",
-    "sum += total + terminal;",
   );
+  if (bd) s.push("terminalCol[e] = terminal;", "clipCol[e] = total - raw;");
+  s.push("episodeCol[e] = episode + terminal;", "totalCol[e] = total + terminal;", "sum += total + terminal;");
   return s.map((line) => "    " + line).join("\n");
 }
 

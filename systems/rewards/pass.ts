@@ -13,7 +13,8 @@
 //
 // The fused kernel (kernel.ts) runs all of it in one loop generated for the world's columns,
 // the terms adding into one accumulator; the passes below are the same arithmetic where code
-// generation is not allowed (and the reference the kernel is tested against).
+// generation is not allowed (and the reference the kernel is tested against). Both write the
+// per-term breakdown (breakdown.ts) only in ticks that record it (termColumns' `record`).
 //
 // The passes carry the partial sum per agent in a Float64Array, so every addition happens in
 // the same order and precision as in one expression: both paths give the same bits.
@@ -25,6 +26,7 @@ import { Position } from "../../components/space.ts";
 import type { World } from "../../engine/world.ts";
 import type { ResolvedTerm } from "./terms.ts";
 import type { RewardTerm, RewardTermContext } from "../../engine/reward-term.ts";
+import { RewardBreakdown, OWN_BREAKDOWN } from "./breakdown.ts";
 import { compileFused, K_CELLS, K_CLIP_EPISODE, K_CLIP_TICK, K_CURIOSITY, K_EVICTION, K_FAINT, K_GAMMA, K_PHI_WEIGHT, K_SURVIVAL, K_TERMS, K_TICK, K_WIDTH, K_WINDOW, VISITS_MAX, FusedCache, type FusedKernel } from "./kernel.ts";
 
 type Cols<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
@@ -66,7 +68,6 @@ export interface PassInputs {
   /** The same agents as runs of consecutive ids (SystemContext.spans): the fused kernel's loop. */
   spans: Int32Array;
   R: Cols<typeof Reward>;
-  primed: Uint8Array;
   L: Cols<typeof Lifecycle>;
   profile: Uint8Array;
   /** Curiosity: tile visit counts, Position membership, town ids and positions (null: curiosity off). */
@@ -88,22 +89,20 @@ export class RewardPass {
   /** The declared shaping potential Φ (the needs plug-in's need term), its column and breakdown column; null: Φ = 0. */
   private readonly potentialTerm: ResolvedTerm | null;
   private potentialCol: Float32Array | Float64Array = EMPTY;
-  private potentialOut: Float32Array | null = null;
+  private potentialOut: Float32Array = EMPTY;
   /** The declared terms with an `update`, in declaration order (the potential included). */
   private readonly updates: readonly RewardTerm[];
   private readonly termCols: (Float32Array | Float64Array)[] = [];
-  private readonly termOut: (Float32Array | null)[] = [];
+  /** The terms' breakdown columns this tick (empty arrays when the breakdown is not recorded). */
+  private readonly termOut: Float32Array[] = [];
   /**
-   * The value of each declared term that names no Reward field, by term name, per entity, as of
-   * tick `namedTick` (derived, like the pass: not saved, not hashed). Recorded only in ticks
-   * where some consumer wants the breakdown (RewardsState.wantBreakdown); otherwise such a term
-   * only adds into the sum.
+   * The reward by term, per entity, as of tick `breakdown.tick` (derived, like the pass: not
+   * saved, not hashed). Recorded only in ticks where some consumer wants it
+   * (RewardsState.wantBreakdown); its columns exist only while someone does.
    */
-  readonly named = new Map<string, Float32Array>();
-  /** The tick `named` was last recorded (-1: never). */
-  namedTick = -1;
-  /** Whether the terms' `named` columns are written this tick (termColumns' `recordNamed`). */
-  private recordNamed = false;
+  readonly breakdown: RewardBreakdown;
+  /** Whether this tick records the breakdown (termColumns' `record`). */
+  private record = false;
   private readonly shapingOn: boolean;
   private readonly gamma: number;
   /** Weight of the curiosity bonus (0: off). */
@@ -134,6 +133,7 @@ export class RewardPass {
     this.terms = terms.filter((t) => !t.potential);
     this.potentialTerm = terms.find((t) => t.potential) ?? null;
     this.updates = terms.filter((t) => t.term.update !== undefined).map((t) => t.term);
+    this.breakdown = new RewardBreakdown([...OWN_BREAKDOWN, ...terms.map((t) => t.column)]);
     this.shapingOn = settings.shaping.use_potential;
     this.gamma = settings.ppo.gamma;
     this.curiosity = settings.features.training.curiosity === "phase_A" ? settings.curiosity.phase_A_weight : 0;
@@ -153,10 +153,6 @@ export class RewardPass {
     return this.ranKernel;
   }
 
-  /** The declared terms' `named` columns if they were recorded in `tick` (else undefined). */
-  namedAt(tick: number): ReadonlyMap<string, Float32Array> | undefined {
-    return this.namedTick === tick ? this.named : undefined;
-  }
 
   /** Every declared term's `update` (plug-in then declaration order): their columns for this tick. */
   updateTerms(ctx: RewardTermContext): void {
@@ -164,45 +160,36 @@ export class RewardPass {
   }
 
   /**
-   * Fetches the declared terms' value and breakdown columns (columns move when the store grows).
-   * `recordNamed`: this tick also records the terms that name no Reward field (`named`).
+   * Fetches the declared terms' value columns (columns move when the store grows) and, with
+   * `record`, the breakdown's columns: this tick records the reward by term. Without it the
+   * breakdown's columns are freed (nobody wants them).
    */
-  termColumns(world: World, R: Cols<typeof Reward>, recordNamed = false): void {
-    const out = R as unknown as Record<string, Float32Array>;
-    this.recordNamed = recordNamed;
+  termColumns(world: World, R: Cols<typeof Reward>, record = false): void {
+    this.record = record;
+    const bd = this.breakdown;
+    if (record) bd.ensure(R.total.length);
+    else bd.release();
     // The highest live agent's id: agents take the low ids, objects' ids above need no value.
     const agents = world.agents;
     const max = agents.length > 0 ? agents[agents.length - 1] : 0;
     for (let k = 0; k < this.terms.length; k++) {
-      const t = this.terms[k];
-      this.termCols[k] = valuesOf(world, t, max);
-      if (t.breakdown !== null) this.termOut[k] = out[t.breakdown];
-      else if (!recordNamed) this.termOut[k] = null;
-      else {
-        // Recorded here under the term's name (telemetry's reward_breakdown), not in Reward.
-        let own = this.named.get(t.name);
-        if (own === undefined || own.length < R.total.length) {
-          const grown = new Float32Array(R.total.length);
-          if (own !== undefined) grown.set(own);
-          this.named.set(t.name, (own = grown));
-        }
-        this.termOut[k] = own;
-      }
+      this.termCols[k] = valuesOf(world, this.terms[k], max);
+      this.termOut[k] = record ? bd.column(this.terms[k].column) : EMPTY;
     }
     const p = this.potentialTerm;
     if (p !== null) {
       this.potentialCol = valuesOf(world, p, max);
-      this.potentialOut = p.breakdown === null ? null : out[p.breakdown];
+      this.potentialOut = record ? bd.column(p.column) : EMPTY;
     }
   }
 
   /**
-   * Computes every agent's reward and writes Reward (total, episode, potential and the
-   * breakdown columns, which are part of the hashed, snapshotted Reward component) and
-   * RewardMemo.primed. Call `updateTerms` and `termColumns` first in the same tick. Returns the sum of the totals.
+   * Computes every agent's reward and writes Reward (total, episode, potential, primed: hashed
+   * and snapshotted) and, in a tick that records it, the breakdown. Call `updateTerms` and
+   * `termColumns` first in the same tick. Returns the sum of the totals.
    */
   compute(io: PassInputs): number {
-    if (this.recordNamed) this.namedTick = io.tick;
+    if (this.record) this.breakdown.tick = io.tick;
     this.ranKernel = false;
     if (this.fused && !this.cache.refused) {
       const kernel = this.kernelOf(io);
@@ -218,8 +205,12 @@ export class RewardPass {
     const R = io.R;
     const L = io.L;
     const visits = io.visits;
-    now.push(this.recordNamed, io.primed, io.profile, R.potential, R.survival, R.shaping, this.potentialCol, this.potentialOut, R.curiosity);
-    now.push(visits, io.hasPos, io.town, io.pos.x, io.pos.y, L.exit_reason, L.replaces_uid, L.spawned_tick, R.episode, R.total, R.terminal, R.clip_adjustment);
+    const record = this.record;
+    const bd = this.breakdown;
+    const own = (name: string) => (record ? bd.column(name) : EMPTY);
+    const [survival, shaping, curiosity, terminal, clip] = [own("survival"), own("shaping"), own("curiosity"), own("terminal"), own("clip_adjustment")];
+    now.push(record, R.primed, io.profile, R.potential, survival, shaping, this.potentialCol, this.potentialOut, curiosity);
+    now.push(visits, io.hasPos, io.town, io.pos.x, io.pos.y, L.exit_reason, L.replaces_uid, L.spawned_tick, R.episode, R.total, terminal, clip);
     for (let k = 0; k < this.terms.length; k++) now.push(this.termCols[k], this.termOut[k]);
     const kernel = this.cache.get(() => {
       const p = this.potentialTerm;
@@ -230,23 +221,24 @@ export class RewardPass {
           useBias: this.useBias,
           shapingOn: this.shapingOn,
           hasPhi,
-          phiOut: this.potentialOut !== null,
-          terms: terms.map((t, k) => ({ on: t.weight !== 0, bias: this.useBias && t.bias !== null, out: this.termOut[k] !== null })),
+          breakdown: record,
+          phiOut: record && p !== null,
+          terms: terms.map((t) => ({ on: t.weight !== 0, bias: this.useBias && t.bias !== null })),
           curiosity: visits !== null,
         },
         {
-          primed: io.primed,
+          primed: R.primed,
           profile: io.profile,
           potential: R.potential,
-          survival: R.survival,
-          shaping: R.shaping,
+          survival,
+          shaping,
           phi: hasPhi ? this.potentialCol : EMPTY,
-          phiOut: this.potentialOut ?? EMPTY,
+          phiOut: this.potentialOut,
           biasSurvival: BIAS_SURVIVAL,
           termCols: terms.map((t, k) => (t.weight !== 0 ? this.termCols[k] : EMPTY)),
-          termOut: terms.map((_, k) => this.termOut[k] ?? EMPTY),
+          termOut: this.termOut.slice(),
           termBias: terms.map((t) => (this.useBias && t.bias !== null ? t.bias : EMPTY_F64)),
-          curiosity: R.curiosity,
+          curiosity,
           visits: visits ?? EMPTY_U16,
           hasPos: visits !== null ? io.hasPos : EMPTY_U8,
           town: io.town,
@@ -258,8 +250,8 @@ export class RewardPass {
           spawned: L.spawned_tick,
           episode: R.episode,
           total: R.total,
-          terminal: R.terminal,
-          clip: R.clip_adjustment,
+          terminal,
+          clip,
         },
         this.scalars,
       );
@@ -296,12 +288,14 @@ export class RewardPass {
    * one), recorded in the term's breakdown column; shaping from Φ and the last potential.
    */
   private survivalAndShaping(io: PassInputs): void {
-    const { agents, primed, profile } = io;
+    const { agents, profile } = io;
+    const primed = io.R.primed;
     const part = this.part;
     const shapingOf = this.shaping;
     const potential = io.R.potential;
-    const survivalCol = io.R.survival;
-    const shapingCol = io.R.shaping;
+    const record = this.record;
+    const survivalCol = record ? this.breakdown.column("survival") : EMPTY;
+    const shapingCol = record ? this.breakdown.column("shaping") : EMPTY;
     const survivalTick = this.survivalTick;
     const useBias = this.useBias;
     const shapingOn = this.shapingOn;
@@ -309,7 +303,7 @@ export class RewardPass {
     const hasPhi = this.potentialTerm !== null && this.potentialTerm.weight !== 0;
     const w = hasPhi ? this.potentialTerm!.weight : 0;
     const phiCol = hasPhi ? this.potentialCol : EMPTY;
-    const phiOut = this.potentialTerm !== null ? this.potentialOut : null;
+    const phiOut = this.potentialTerm !== null && record ? this.potentialOut : null;
     for (let i = 0; i < agents.length; i++) {
       const eid = agents[i];
       const phi = hasPhi ? w * phiCol[eid] : 0;
@@ -321,9 +315,11 @@ export class RewardPass {
         potential[eid] = phi;
       }
       primed[eid] = 1;
-      survivalCol[eid] = survival;
+      if (record) {
+        survivalCol[eid] = survival;
+        shapingCol[eid] = shaping;
+      }
       if (phiOut !== null) phiOut[eid] = phi;
-      shapingCol[eid] = shaping;
       shapingOf[eid] = shaping;
       part[eid] = survival + phi;
     }
@@ -354,9 +350,10 @@ export class RewardPass {
     const c0 = on0 ? this.termCols[from] : EMPTY;
     const c1 = on1 ? this.termCols[from + 1] : EMPTY;
     const c2 = on2 ? this.termCols[from + 2] : EMPTY;
-    const o0 = has0 ? this.termOut[from] : null;
-    const o1 = has1 ? this.termOut[from + 1] : null;
-    const o2 = has2 ? this.termOut[from + 2] : null;
+    const record = this.record;
+    const o0 = has0 && record ? this.termOut[from] : null;
+    const o1 = has1 && record ? this.termOut[from + 1] : null;
+    const o2 = has2 && record ? this.termOut[from + 2] : null;
     const b0 = useBias && has0 ? terms[from].bias : null;
     const b1 = useBias && has1 ? terms[from + 1].bias : null;
     const b2 = useBias && has2 ? terms[from + 2].bias : null;
@@ -406,10 +403,11 @@ export class RewardPass {
   /** part += curiosity / sqrt(1 + visits of the agent's tile); the visit is counted. */
   private curiosityTerm(io: PassInputs): void {
     const { agents, visits } = io;
-    const curCol = io.R.curiosity;
+    const record = this.record;
+    const curCol = record ? this.breakdown.column("curiosity") : EMPTY;
     if (visits === null) {
       // part + 0 is part: only the breakdown column needs writing.
-      for (let i = 0; i < agents.length; i++) curCol[agents[i]] = 0;
+      if (record) for (let i = 0; i < agents.length; i++) curCol[agents[i]] = 0;
       return;
     }
     const part = this.part;
@@ -427,7 +425,7 @@ export class RewardPass {
         cur = v < bonus.length ? bonus[v] : curiosity / Math.sqrt(1 + v);
         if (v < VISITS_MAX) visits[tile] = v + 1;
       }
-      curCol[eid] = cur;
+      if (record) curCol[eid] = cur;
       part[eid] = part[eid] + cur;
     }
   }
@@ -450,8 +448,9 @@ export class RewardPass {
     const spawned = io.L.spawned_tick;
     const episodeCol = io.R.episode;
     const totalCol = io.R.total;
-    const terminalCol = io.R.terminal;
-    const clipCol = io.R.clip_adjustment;
+    const record = this.record;
+    const terminalCol = record ? this.breakdown.column("terminal") : EMPTY;
+    const clipCol = record ? this.breakdown.column("clip_adjustment") : EMPTY;
     // The constants go through a Float64Array so that they are float64 in optimised code: a
     // Smi-valued field (clip_per_episode = 50, penalties -1 and -2) made the clamps' results
     // tagged, one HeapNumber per agent and value (~3 MB of garbage a tick at 100k agents, most
@@ -486,8 +485,10 @@ export class RewardPass {
       // The terminal penalty comes after both clips, so an exit costs its full penalty.
       const terminal =
         reason === EXIT_NONE ? 0 : reason === EXIT_FAINT ? faintPenalty : reason === EXIT_EVICTION || reason === EXIT_UNEMPLOYMENT ? evictionPenalty : 0;
-      terminalCol[eid] = terminal;
-      clipCol[eid] = total - raw;
+      if (record) {
+        terminalCol[eid] = terminal;
+        clipCol[eid] = total - raw;
+      }
       episodeCol[eid] = episode + terminal;
       totalCol[eid] = total + terminal;
       sum += total + terminal;

@@ -1,5 +1,5 @@
 // The reward terms other plug-ins declare (`PluginDef.rewardTerms`, engine/reward-term.ts),
-// resolved once per world: weight from the settings, bias table, breakdown field, checked with
+// resolved once per world: weight from the settings, bias table, breakdown column, checked with
 // errors naming the plug-in. Columns are fetched again every tick (they move when the store
 // grows, and a plug-in's own column may be replaced when it grows).
 import type { World } from "../../engine/world.ts";
@@ -7,9 +7,11 @@ import type { AnyPlugin } from "../../engine/plugin.ts";
 import type { RewardBias, RewardTerm } from "../../engine/reward-term.ts";
 import { Reward } from "../../components/people.ts";
 import { PROFILES } from "../../components/profiles.ts";
+import { OWN_BREAKDOWN, TERM_BREAKDOWN } from "./breakdown.ts";
 
-/** The Reward fields the rewards plug-in writes itself: no declared term may record into them. */
-const OWN_FIELDS = new Set(["total", "survival", "shaping", "curiosity", "terminal", "clip_adjustment", "episode", "potential"]);
+/** Names a term recorded under its own name may not take: the Reward fields and every fixed breakdown column. */
+const TAKEN = new Set<string>([...Object.keys(Reward.schema), ...OWN_BREAKDOWN, ...TERM_BREAKDOWN]);
+const TERM_COLUMNS = new Set<string>(TERM_BREAKDOWN);
 const BIASES: readonly RewardBias[] = ["survival", "employment", "social"];
 
 /** A declared term as the pass uses it. */
@@ -20,8 +22,8 @@ export interface ResolvedTerm {
   readonly term: RewardTerm;
   /** Bias factor by profile index, or null (unbiased). */
   readonly bias: Float64Array | null;
-  /** The Reward field that records the term, or null. */
-  readonly breakdown: string | null;
+  /** The breakdown column that records the term (breakdown.ts): its `breakdown` field, else its name. */
+  readonly column: string;
   /** The term is the shaping potential Φ. */
   readonly potential: boolean;
 }
@@ -53,18 +55,17 @@ export function resolveTerms(world: World): ResolvedTerm[] {
       }
       if (term.bias !== undefined && !BIASES.includes(term.bias)) throw new Error(`${where}: bias "${term.bias}" is not one of ${BIASES.join(", ")}`);
       const b = term.breakdown ?? null;
-      // A term recorded nowhere else is published under its name beside the Reward fields.
-      if (b === null && term.name in Reward.schema)
-        throw new Error(`${where}: without a breakdown field, the term is recorded under its name, which is a Reward field: name it otherwise`);
+      // A term without a breakdown field is recorded (and published) under its name.
+      if (b === null && TAKEN.has(term.name))
+        throw new Error(`${where}: without a breakdown field, the term is recorded under its name, which is a Reward field or breakdown column: name it otherwise`);
       if (b !== null) {
-        if (!(b in Reward.schema) || OWN_FIELDS.has(b))
-          throw new Error(`${where}: breakdown "${b}" is not a Reward field a term may record (${Object.keys(Reward.schema).filter((k) => !OWN_FIELDS.has(k)).join(", ")})`);
+        if (!TERM_COLUMNS.has(b)) throw new Error(`${where}: breakdown "${b}" is not a breakdown column a term may record (${TERM_BREAKDOWN.join(", ")})`);
         const other = recorded.get(b);
-        if (other !== undefined) throw new Error(`${where}: Reward.${b} already records reward term "${other}"`);
+        if (other !== undefined) throw new Error(`${where}: breakdown column ${b} already records reward term "${other}"`);
         recorded.set(b, term.name);
       }
       const bias = term.bias === undefined ? null : Float64Array.from(PROFILES, (p) => p.reward[term.bias as RewardBias]);
-      out.push({ name: term.name, plugin: plugin.name, weight, term, bias, breakdown: b, potential: term.potential === true });
+      out.push({ name: term.name, plugin: plugin.name, weight, term, bias, column: b ?? term.name, potential: term.potential === true });
     }
   }
   return out;

@@ -1,7 +1,7 @@
 // The fused reward kernel (systems/rewards/kernel.ts) against the passes it replaces
-// (systems/rewards/pass.ts, the path without code generation), and the breakdown of declared
-// terms that name no Reward field: recorded only in ticks some consumer asked for it, the
-// rewards the same either way.
+// (systems/rewards/pass.ts, the path without code generation), and the reward breakdown by term
+// (systems/rewards/breakdown.ts): recorded only in ticks some consumer asked for it, the rewards
+// and the state hash the same either way.
 import { describe, expect, it } from "vitest";
 import { defineRewardTerm } from "../../engine/reward-term.ts";
 import { loadSnapshot, saveSnapshot } from "../../engine/snapshot.ts";
@@ -40,23 +40,34 @@ function world(): World {
 
 const rewardsOf = (w: World) => w.state<RewardsState>("rewards");
 
-/** Every Reward field of every agent, as bits (Float32 columns: their Uint32 views). */
+/** Every Reward field of every agent, then every breakdown column if this tick recorded one, as bits (Float32 columns: their Uint32 views). */
 function rewardBits(w: World): number[] {
-  const R = w.columns(Reward) as unknown as Record<string, Float32Array>;
+  const R = w.columns(Reward) as unknown as Record<string, Float32Array | Uint8Array>;
+  const cols = Object.keys(Reward.schema).map((k) => R[k]);
+  const bd = rewardsOf(w).lastBreakdown();
+  if (bd !== undefined) for (const k of bd.names) cols.push(bd.column(k));
   const out: number[] = [];
-  for (const name of Object.keys(Reward.schema)) {
-    const bits = new Uint32Array(R[name].buffer, R[name].byteOffset, R[name].length);
+  for (const col of cols) {
+    const bits = col instanceof Float32Array ? new Uint32Array(col.buffer, col.byteOffset, col.length) : col;
     for (const eid of w.agents) out.push(eid, bits[eid]);
   }
   return out;
 }
 
+/** The world's breakdown column `name` as of its last tick (it must have been recorded). */
+function part(w: World, name: string): Float32Array {
+  const bd = rewardsOf(w).lastBreakdown();
+  if (bd === undefined) throw new Error(`tick ${w.tick} recorded no reward breakdown`);
+  return bd.column(name);
+}
+
 describe("the fused reward kernel", () => {
-  it("gives every Reward field and the state hash of the passes, to the bit, tick after tick", () => {
+  it("gives every Reward field, every breakdown column and the state hash of the passes, to the bit, tick after tick", () => {
     const fused = world();
     const passes = world();
     const st = rewardsOf(passes);
     st.pass = new RewardPass(passes.settings, resolveTerms(passes), { fused: false });
+    for (const w of [fused, passes]) rewardsOf(w).wantBreakdown("test", true);
     let clipped = 0;
     for (let t = 0; t < 80; t++) {
       fused.step();
@@ -65,8 +76,9 @@ describe("the fused reward kernel", () => {
       expect(st.pass.fusedRan).toBe(false);
       expect(rewardBits(fused)).toEqual(rewardBits(passes));
       expect(fused.stateHash()).toBe(passes.stateHash());
-      const R = fused.columns(Reward);
-      for (const eid of fused.agents) if (R.clip_adjustment[eid] !== 0) clipped++;
+      expect(rewardBits(fused).length).toBeGreaterThan(fused.agents.length * 2 * (Object.keys(Reward.schema).length + 9));
+      const clip = part(fused, "clip_adjustment");
+      for (const eid of fused.agents) if (clip[eid] !== 0) clipped++;
     }
     // The world exercised the clips and curiosity, not only the plain sum.
     expect(clipped).toBeGreaterThan(0);
@@ -102,7 +114,13 @@ describe("the fused reward kernel across a snapshot", () => {
     const bytes = saveSnapshot(passes);
     const fused = world();
     for (let t = 0; t < 3; t++) fused.step();
+    rewardsOf(fused).wantBreakdown("test", true);
+    fused.step();
+    expect(rewardsOf(fused).lastBreakdown()).toBeDefined();
     loadSnapshot(fused, bytes);
+    // The breakdown is not saved: the one before the load is gone, not passed off as the loaded tick's.
+    expect(rewardsOf(fused).lastBreakdown()).toBeUndefined();
+    rewardsOf(fused).wantBreakdown("test", false);
     expect(fused.stateHash()).toBe(passes.stateHash());
     for (let t = 0; t < 10; t++) {
       fused.step();
@@ -114,34 +132,59 @@ describe("the fused reward kernel across a snapshot", () => {
   });
 });
 
-describe("the breakdown of terms that name no Reward field", () => {
-  it("is not recorded when nothing asks, and the rewards and hashes are those of a world that asks", () => {
+describe("the reward breakdown by term", () => {
+  it("is not recorded nor kept when nothing asks, and the rewards and hashes are those of a world that asks, on either path", () => {
     const asks = world();
     const silent = world();
+    const silentPasses = world();
+    rewardsOf(silentPasses).pass = new RewardPass(silentPasses.settings, resolveTerms(silentPasses), { fused: false });
     rewardsOf(asks).wantBreakdown("test", true);
     for (let t = 0; t < 20; t++) {
-      asks.step();
-      silent.step();
-      expect(rewardBits(asks)).toEqual(rewardBits(silent));
-      expect(asks.stateHash()).toBe(silent.stateHash());
-      expect(rewardsOf(silent).pass!.namedAt(silent.tick)).toBeUndefined();
-      expect(rewardsOf(asks).pass!.namedAt(asks.tick)?.get("hydration")).toBeDefined();
+      for (const w of [asks, silent, silentPasses]) w.step();
+      expect(rewardsOf(asks).lastBreakdown()?.column("hydration")).toBeDefined();
+      for (const w of [silent, silentPasses]) {
+        expect(rewardsOf(w).lastBreakdown()).toBeUndefined();
+        expect(rewardsOf(w).pass!.breakdown.bytes).toBe(0);
+        expect(w.stateHash()).toBe(asks.stateHash());
+      }
+      // The Reward fields only (a world without a breakdown has no columns to add).
+      expect(rewardBits(silent)).toEqual(rewardBits(silentPasses));
+      expect(rewardBits(asks).slice(0, rewardBits(silent).length)).toEqual(rewardBits(silent));
     }
+    expect(rewardsOf(asks).pass!.breakdown.bytes).toBeGreaterThan(0);
   });
 
-  it("is recorded from the tick after a consumer starts asking, as weight × value with the profile bias, until it stops", () => {
+  it("sums, term by term, to the reward before the clips, and the clips' adjustment and terminal penalty to the total", () => {
+    const w = world();
+    rewardsOf(w).wantBreakdown("test", true);
+    for (let t = 0; t < 40; t++) {
+      w.step();
+      const bd = rewardsOf(w).lastBreakdown()!;
+      const total = w.columns(Reward).total;
+      for (const eid of w.agents) {
+        let raw = 0;
+        for (const k of ["survival", "needs_penalty", "wage", "punctuality", "social", "hydration", "shaping", "curiosity"]) raw += bd.column(k)[eid];
+        const terminal = bd.column("terminal")[eid];
+        expect(raw + bd.column("clip_adjustment")[eid] + terminal).toBeCloseTo(total[eid], 5);
+      }
+    }
+    // The plug-in's own columns, then each declared term's in plug-in and declaration order.
+    expect(rewardsOf(w).lastBreakdown()!.names).toEqual(["survival", "shaping", "curiosity", "terminal", "clip_adjustment", "wage", "punctuality", "social", "needs_penalty", "hydration"]);
+  });
+
+  it("is recorded from the tick a consumer starts asking, as weight × value with the profile bias, and freed when it stops", () => {
     const w = world();
     const st = rewardsOf(w);
     for (let t = 0; t < 5; t++) w.step();
-    expect(st.pass!.namedAt(w.tick)).toBeUndefined();
+    expect(st.lastBreakdown()).toBeUndefined();
     let asking = false;
     st.wantBreakdown("late", () => asking);
     w.step();
-    expect(st.pass!.namedAt(w.tick)).toBeUndefined();
+    expect(st.lastBreakdown()).toBeUndefined();
     asking = true;
     for (let t = 0; t < 3; t++) {
       w.step();
-      const col = st.pass!.namedAt(w.tick)!.get("hydration")!;
+      const col = part(w, "hydration");
       const B = w.columns(Bonus).value;
       const profile = w.columns(Personality).profile;
       let nonZero = 0;
@@ -156,10 +199,11 @@ describe("the breakdown of terms that name no Reward field", () => {
     }
     st.wantBreakdown("late", false);
     w.step();
-    expect(st.pass!.namedAt(w.tick)).toBeUndefined();
+    expect(st.lastBreakdown()).toBeUndefined();
+    expect(st.pass!.breakdown.bytes).toBe(0);
   });
 
-  it("reaches a telemetry client from the tick after it starts watching an agent", () => {
+  it("reaches a telemetry client from the tick after it starts watching an agent, every column in the published order", () => {
     const w = world();
     const pub = w.state<TelemetryPublisher>("telemetry");
     for (let t = 0; t < 3; t++) w.step();
@@ -168,8 +212,9 @@ describe("the breakdown of terms that name no Reward field", () => {
     pub.watch([id]);
     w.step();
     const row = pub.snapshot("request").reward_breakdown![id];
-    const col = rewardsOf(w).pass!.namedAt(w.tick)!.get("hydration")!;
-    expect(row.hydration).toBe(Math.round(col[eid] * 1e4) / 1e4);
+    expect(Object.keys(row)).toEqual(["total", "survival", "needs_penalty", "wage", "punctuality", "social", "shaping", "curiosity", "terminal", "clip_adjustment", "episode", "hydration"]);
+    expect(row.hydration).toBe(Math.round(part(w, "hydration")[eid] * 1e4) / 1e4);
+    expect(row.survival).toBe(Math.round(part(w, "survival")[eid] * 1e4) / 1e4);
     expect(w.columns(Bonus).value[eid]).not.toBe(0);
     expect(row.total).toBeCloseTo(w.columns(Reward).total[eid], 4);
   });

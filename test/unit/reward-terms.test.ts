@@ -1,7 +1,7 @@
 // Reward terms declared by the plug-in that computes them (PluginDef.rewardTerms,
 // engine/reward-term.ts): the rewards plug-in adds weight × the plug-in's column to each agent's
-// reward, with the declared bias and breakdown field, and refuses a bad declaration at start-up
-// naming the plug-in.
+// reward, with the declared bias and breakdown column (recorded when asked: the worlds here ask
+// from their first tick), and refuses a bad declaration at start-up naming the plug-in.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -20,6 +20,20 @@ import { pinPlugin } from "../helpers/pin.ts";
 import { ChatSuccess } from "../../components/messages.ts";
 import type { TelemetryPublisher } from "../../systems/telemetry/index.ts";
 import { Bonus, bonusPlugin } from "../helpers/bonus.ts";
+import { rewardsState } from "../../systems/rewards/index.ts";
+
+/** `w`, asking for the reward breakdown from its next tick on. */
+function asked(w: World): World {
+  rewardsState(w).wantBreakdown("test", true);
+  return w;
+}
+
+/** The reward breakdown's column `name` as of the last tick. */
+function part(w: World, name: string): Float32Array {
+  const bd = rewardsState(w).lastBreakdown();
+  if (bd === undefined) throw new Error(`tick ${w.tick} recorded no reward breakdown`);
+  return bd.column(name);
+}
 
 const term = (extra: Partial<ComponentRewardTerm> = {}): RewardTerm =>
   defineRewardTerm({ name: "bonus", weight: () => 0.5, component: Bonus, field: "value", ...extra });
@@ -32,7 +46,7 @@ function world(terms: RewardTerm[], value: (i: number) => number, overrides: Rec
     shaping: { use_potential: false },
   };
   for (const [k, v] of Object.entries(overrides)) base[k] = { ...base[k], ...v };
-  const w = makeWorld(base, corePlugins, [bonusPlugin(terms, value)]);
+  const w = asked(makeWorld(base, corePlugins, [bonusPlugin(terms, value)]));
   const N = w.columns(Needs);
   for (const eid of w.agents) N.hunger[eid] = N.hygiene[eid] = N.energy[eid] = 1;
   return w;
@@ -47,7 +61,9 @@ describe("reward terms declared by plug-ins", () => {
     const R = w.columns(Reward);
     w.agents.forEach((eid, i) => {
       expect(R.total[eid]).toBe(Math.fround(0.002 + 0.5 * Math.fround(values(i))));
-      expect(R.survival[eid] + R.needs_penalty[eid] + R.wage[eid] + R.punctuality[eid] + R.social[eid]).toBe(Math.fround(0.002));
+      const [survival, needs, wage, punctuality, social] = ["survival", "needs_penalty", "wage", "punctuality", "social"].map((k) => part(w, k)[eid]);
+      expect(survival + needs + wage + punctuality + social).toBe(Math.fround(0.002));
+      expect(part(w, "bonus")[eid]).toBe(Math.fround(0.5 * Math.fround(values(i))));
     });
     // The same world without the declaration: survival alone.
     const plain = world([], values);
@@ -64,7 +80,7 @@ describe("reward terms declared by plug-ins", () => {
       const v = Math.fround(values(i));
       // survival, then employment's wage, then the fixture's two terms, in that order.
       expect(R.total[eid]).toBe(Math.fround(0.002 + wage(eid, w) + 0.5 * v + -0.25 * v));
-      expect(R.wage[eid]).toBe(wage(eid, w));
+      expect(part(w, "wage")[eid]).toBe(wage(eid, w));
     });
   });
 
@@ -88,7 +104,7 @@ describe("reward terms declared by plug-ins", () => {
     expect(R.total[bob]).toBe(Math.fround(0.002 + (2 * Math.fround(-0.02)) / 1.25));
   });
 
-  it("records the employment plug-in's wage term in Reward.wage", () => {
+  it("records the employment plug-in's wage term in the breakdown's wage column", () => {
     const w = world([], () => 0, { rewards: { wage_rate: 0.01 } });
     w.step();
     const eid = w.agents[0];
@@ -96,14 +112,16 @@ describe("reward terms declared by plug-ins", () => {
       ["wage", "wage"],
       ["punctuality", "punctuality"],
     ]);
-    expect(w.columns(Reward).wage[eid]).toBe(w.columns(Employment).wage_this_tick[eid]);
+    expect(part(w, "wage")[eid]).toBe(w.columns(Employment).wage_this_tick[eid]);
   });
 
   it("refuses a term that records into a field of the rewards plug-in, or reuses a name, naming the plug-in", () => {
-    expect(() => world([term({ breakdown: "shaping" })], values).step()).toThrow(/reward term "bonus" of plug-in "bonus": breakdown "shaping" is not a Reward field/);
-    expect(() => world([term({ breakdown: "social" })], values).step()).toThrow(/Reward.social already records reward term "social"/);
+    expect(() => world([term({ breakdown: "shaping" })], values).step()).toThrow(
+      /reward term "bonus" of plug-in "bonus": breakdown "shaping" is not a breakdown column a term may record \(needs_penalty, wage, punctuality, social\)/,
+    );
+    expect(() => world([term({ breakdown: "social" })], values).step()).toThrow(/breakdown column social already records reward term "social"/);
     expect(() => world([term({ name: "wage" })], values).step()).toThrow(/reward term "wage" of plug-in "bonus": the name is already declared by plug-in "employment"/);
-    expect(() => world([term({ breakdown: "wage" })], values).step()).toThrow(/Reward.wage already records reward term "wage"/);
+    expect(() => world([term({ breakdown: "wage" })], values).step()).toThrow(/breakdown column wage already records reward term "wage"/);
     expect(() => world([term({ weight: () => NaN })], values).step()).toThrow(/weight NaN is not a finite number/);
   });
 });
@@ -134,13 +152,14 @@ describe("the core terms, each declared by the plug-in that computes it", () => 
     const settings = { world: { agents_per_town: 3, grid_size: [8, 8] }, ...QUIET };
     const full = { hunger: 1, hygiene: 1, energy: 1 };
     const pins = pinned({ 0: { needs: full, onShift: [4, 4] }, 1: { needs: full, onShift: [1, 4] }, 2: { needs: full } });
-    const w = makeWorld(settings, corePlugins, [pins]);
+    const w = asked(makeWorld(settings, corePlugins, [pins]));
     w.step();
     const R = w.columns(Reward);
     const [onTime, late, off] = w.agents;
-    expect(R.punctuality[onTime]).toBe(Math.fround(0.05));
-    expect(R.punctuality[late]).toBe(Math.fround((0.05 * 1) / 4));
-    expect(R.punctuality[off]).toBe(0);
+    const punctuality = part(w, "punctuality");
+    expect(punctuality[onTime]).toBe(Math.fround(0.05));
+    expect(punctuality[late]).toBe(Math.fround((0.05 * 1) / 4));
+    expect(punctuality[off]).toBe(0);
     expect(R.total[late]).toBe(Math.fround(0.002 + (0.05 * 1) / 4));
     // An industrious agent's employment bias applies to the declared term.
     const biased = makeWorld(
@@ -148,45 +167,46 @@ describe("the core terms, each declared by the plug-in that computes it", () => 
       corePlugins,
       [pinned({ 0: { needs: full, onShift: [1, 4] } })],
     );
+    asked(biased);
     biased.step();
-    expect(biased.columns(Reward).punctuality[biased.agents[0]]).toBe(Math.fround(((0.05 * 1) / 4) * 1.25));
+    expect(part(biased, "punctuality")[biased.agents[0]]).toBe(Math.fround(((0.05 * 1) / 4) * 1.25));
   });
 
   it("gives both sides of a chat the social reward through the social plug-in's term, for that tick only", () => {
     const settings = { world: { agents_per_town: 2, grid_size: [8, 8] }, ...QUIET, features: { stages: { social_rewards: "C1", relationships: "OFF" } } };
     const full = { hunger: 1, hygiene: 1, energy: 1 };
-    const w = makeWorld(settings, corePlugins, [pinned({ 0: { needs: full }, 1: { needs: full } })]);
+    const w = asked(makeWorld(settings, corePlugins, [pinned({ 0: { needs: full }, 1: { needs: full } })]));
     const [a, b] = w.agents;
     // A message sent between ticks is read by the next tick's systems.
     w.send(ChatSuccess, a, b, 0.5);
     w.step();
     const R = w.columns(Reward);
-    expect([R.social[a], R.social[b]]).toEqual([Math.fround(0.01 * 0.5), Math.fround(0.01 * 0.5)]);
+    expect([part(w, "social")[a], part(w, "social")[b]]).toEqual([Math.fround(0.01 * 0.5), Math.fround(0.01 * 0.5)]);
     expect(R.total[a]).toBe(Math.fround(0.002 + 0.01 * 0.5));
     // The next tick has no chat: the term's column was reset.
     w.step();
-    expect([R.social[a], R.social[b]]).toEqual([0, 0]);
+    expect([part(w, "social")[a], part(w, "social")[b]]).toEqual([0, 0]);
   });
 
-  it("takes the need term from the needs plug-in: every need of the table, a mod need included, in Reward.needs_penalty", () => {
+  it("takes the need term from the needs plug-in: every need of the table, a mod need included, in the needs_penalty column", () => {
     const settings = { world: { agents_per_town: 1, grid_size: [8, 8] }, ...QUIET, needs: { thirst: { decay: 0, reward_weight: 0.7 } } };
-    const w = makeWorld(settings, corePlugins, [pinned({ 0: { needs: { hunger: 1, hygiene: 0.5, energy: 1, thirst: 0.25 } } })]);
+    const w = asked(makeWorld(settings, corePlugins, [pinned({ 0: { needs: { hunger: 1, hygiene: 0.5, energy: 1, thirst: 0.25 } } })]));
     w.step();
     const R = w.columns(Reward);
     const eid = w.agents[0];
     const phi = -(0.6 * 0.25 + 0.7 * 0.5625);
-    expect(R.needs_penalty[eid]).toBe(Math.fround(phi));
+    expect(part(w, "needs_penalty")[eid]).toBe(Math.fround(phi));
     expect(R.total[eid]).toBe(Math.fround(0.002 + phi));
   });
 
   it("shapes with the declared potential, and refuses a second one naming both", () => {
     const settings = { world: { agents_per_town: 1, grid_size: [8, 8] }, ...QUIET, shaping: { use_potential: true }, ppo: { gamma: 1 } };
-    const w = makeWorld(settings, corePlugins, [pinned({ 0: { needs: { hunger: 0.5, hygiene: 1, energy: 1 } } })]);
+    const w = asked(makeWorld(settings, corePlugins, [pinned({ 0: { needs: { hunger: 0.5, hygiene: 1, energy: 1 } } })]));
     w.step();
     w.step();
     const eid = w.agents[0];
     // Φ constant over both ticks: with γ = 1 the second tick's shaping is Φ − Φ = 0, the first's 0 by rule.
-    expect(w.columns(Reward).shaping[eid]).toBe(0);
+    expect(part(w, "shaping")[eid]).toBe(0);
     expect(w.columns(Reward).potential[eid]).toBe(Math.fround(-0.25));
     const second = defineRewardTerm({ name: "calm", weight: () => 1, component: Bonus, field: "value", potential: true });
     expect(() => makeWorld(settings, corePlugins, [bonusPlugin([second], () => 0)]).step()).toThrow(
@@ -194,7 +214,7 @@ describe("the core terms, each declared by the plug-in that computes it", () => 
     );
   });
 
-  it("publishes a mod's term that names no Reward field in reward_breakdown under its name", () => {
+  it("publishes a mod's term that names no breakdown column in reward_breakdown under its name", () => {
     const hydration = defineRewardTerm({ name: "hydration", weight: () => 0.5, component: Bonus, field: "value" });
     const w = world([hydration], (i) => (i === 0 ? 0.02 : 0));
     const pub = w.state<TelemetryPublisher>("telemetry");
@@ -204,9 +224,9 @@ describe("the core terms, each declared by the plug-in that computes it", () => 
     const row = pub.snapshot("request").reward_breakdown![id];
     expect(row.hydration).toBe(0.01);
     expect(row.total).toBeCloseTo(0.012, 4);
-    // A name that is a Reward field would shadow it there: refused.
+    // A name that is a breakdown column (or Reward field) would shadow it there: refused.
     expect(() => world([defineRewardTerm({ name: "curiosity", weight: () => 1, component: Bonus, field: "value" })], values).step()).toThrow(
-      /reward term "curiosity" of plug-in "bonus": without a breakdown field, the term is recorded under its name, which is a Reward field/,
+      /reward term "curiosity" of plug-in "bonus": without a breakdown field, the term is recorded under its name, which is a Reward field or breakdown column/,
     );
   });
 });

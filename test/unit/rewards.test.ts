@@ -1,6 +1,7 @@
 // Rewards: each term of the per-tick formula on hand-set needs and shift counters, the reward
 // bias of profiles, the guard, the per-tick and per-episode clips, full-size terminal
-// penalties, potential-based shaping and the curiosity bonus.
+// penalties, potential-based shaping and the curiosity bonus. The worlds here ask for the reward
+// breakdown by term (systems/rewards/breakdown.ts) from their first tick.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +13,7 @@ import { Employment, ExitReason, Lifecycle, Reward } from "../../components/peop
 import { AgentExit, ChatFailure, ChatSuccess, GuardrailBlock } from "../../components/messages.ts";
 import type { World } from "../../engine/world.ts";
 import { corePlugins } from "../../systems/index.ts";
-import { RewardsState } from "../../systems/rewards/index.ts";
+import { RewardsState, rewardsState } from "../../systems/rewards/index.ts";
 import { resolveTerms } from "../../systems/rewards/terms.ts";
 import { moveAgent } from "../../systems/space/index.ts";
 import type { SpatialIndex } from "../../components/grid.ts";
@@ -60,15 +61,31 @@ function world(pins: Pins, overrides: Record<string, Record<string, unknown>> = 
       if (p.at) moveAgent(w, w.state<SpatialIndex>("space"), eid, p.at[0], p.at[1]);
     }
   });
-  return makeWorld(base, corePlugins, [pin]);
+  return asked(makeWorld(base, corePlugins, [pin]));
+}
+
+/** `w`, asking for the reward breakdown from its next tick on. */
+function asked(w: World): World {
+  rewardsState(w).wantBreakdown("test", true);
+  return w;
+}
+
+/** The breakdown column `name` as of the last tick. */
+function part(w: World, name: string): Float32Array {
+  const bd = rewardsState(w).lastBreakdown();
+  if (bd === undefined) throw new Error(`tick ${w.tick} recorded no reward breakdown`);
+  return bd.column(name);
 }
 
 const FULL: [number, number, number] = [1, 1, 1];
 
-function rewardOf(w: World, i: number) {
-  const R = w.columns(Reward);
+/** Agent i's Reward fields and reward breakdown as of the last tick. */
+function rewardOf(w: World, i: number): Record<string, number> {
+  const R = w.columns(Reward) as unknown as Record<string, Float32Array | Uint8Array>;
   const eid = w.agents[i];
-  return Object.fromEntries(Object.keys(R).map((k) => [k, (R as Record<string, Float32Array>)[k][eid]]));
+  const bd = rewardsState(w).lastBreakdown();
+  if (bd === undefined) throw new Error(`tick ${w.tick} recorded no reward breakdown`);
+  return Object.fromEntries([...Object.keys(Reward.schema).map((k) => [k, R[k][eid]]), ...bd.names.map((k) => [k, bd.column(k)[eid]])]);
 }
 
 describe("per-tick terms", () => {
@@ -150,25 +167,25 @@ describe("reward bias", () => {
     const { w, eid, other } = named(true, "socialite");
     w.send(ChatSuccess, eid, other, 1);
     w.step();
-    expect(w.columns(Reward).social[eid]).toBeCloseTo(0.012, 7);
+    expect(part(w, "social")[eid]).toBeCloseTo(0.012, 7);
     w.send(ChatFailure, eid, other, w.intern("busy"));
     w.step();
-    expect(w.columns(Reward).social[eid]).toBeCloseTo(-0.005 / 1.2, 7);
+    expect(part(w, "social")[eid]).toBeCloseTo(-0.005 / 1.2, 7);
   });
 
   it("scales a stoic's survival by 1.1 and an industrious agent's wage by 1.25", () => {
     const stoic = named(true, "stoic");
     stoic.w.step();
-    expect(stoic.w.columns(Reward).survival[stoic.eid]).toBeCloseTo(0.0022, 7);
+    expect(part(stoic.w, "survival")[stoic.eid]).toBeCloseTo(0.0022, 7);
     const busy = named(true, "industrious", { 0: { needs: FULL, wage: 0.02 } });
     busy.w.step();
-    expect(busy.w.columns(Reward).wage[busy.eid]).toBeCloseTo(0.025, 7);
+    expect(part(busy.w, "wage")[busy.eid]).toBeCloseTo(0.025, 7);
   });
 
   it("leaves every term unscaled with reward_multipliers off", () => {
     const { w, eid } = named(false, "stoic");
     w.step();
-    expect(w.columns(Reward).survival[eid]).toBeCloseTo(0.002, 7);
+    expect(part(w, "survival")[eid]).toBeCloseTo(0.002, 7);
   });
 });
 
@@ -256,25 +273,26 @@ function needsPenalty(w: World, eid: number): number {
 
 describe("shaping", () => {
   it("adds γΦ(s′) − Φ(s), 0 on an agent's first tick, telescoping to Φ(end) − Φ(start) with γ = 1", () => {
-    const w = makeWorld({
-      world: { agents_per_town: 2, grid_size: [8, 8] },
-      rewards: { clip: { clip_per_tick: 1 } },
-      shaping: { use_potential: true },
-      ppo: { gamma: 1 },
-      lifecycle: { mortality: false },
-    });
-    const R = w.columns(Reward);
+    const w = asked(
+      makeWorld({
+        world: { agents_per_town: 2, grid_size: [8, 8] },
+        rewards: { clip: { clip_per_tick: 1 } },
+        shaping: { use_potential: true },
+        ppo: { gamma: 1 },
+        lifecycle: { mortality: false },
+      }),
+    );
     const eid = w.agents[0];
     const phi = () => declaredPotential(w, eid);
     expect(resolveTerms(w).find((t) => t.potential)?.plugin).toBe("needs");
     w.step();
-    expect(R.shaping[eid]).toBe(0);
+    expect(part(w, "shaping")[eid]).toBe(0);
     expect(phi()).toBeCloseTo(needsPenalty(w, eid), 6);
     const start = phi();
     let sum = 0;
     for (let t = 2; t <= 60; t++) {
       w.step();
-      sum += R.shaping[eid];
+      sum += part(w, "shaping")[eid];
     }
     expect(phi()).toBeCloseTo(needsPenalty(w, eid), 6);
     expect(phi()).toBeLessThan(start);
@@ -355,7 +373,7 @@ describe("the need term over the world's need table", () => {
       const cols = w.columns(Needs) as unknown as Record<string, Float32Array>;
       for (const [name, v] of Object.entries(pinned)) cols[name][list[0]] = v;
     });
-    return makeWorld(
+    const w = makeWorld(
       {
         world: { agents_per_town: 1, grid_size: [8, 8] },
         rewards: { decay_rates: { hunger: 0, hygiene: 0, energy: 0 }, clip: { clip_per_tick: 1 } },
@@ -366,6 +384,7 @@ describe("the need term over the world's need table", () => {
       corePlugins,
       [pin],
     );
+    return asked(w);
   }
 
   /** −Σ w·(1−need)² in the given order, in float64, as the reward pass adds it. */
