@@ -229,14 +229,15 @@ export class ComponentStore {
 
   /**
    * Lays out a new pool for exactly the entries given (every pooled entry, old or new, with its
-   * new length and base) and copies their rows base..length into it. Columns are placed widest
-   * element first, each view's offset as low as keeps its own rows after the previous view's:
-   * the buffer holds the first view's rows below its base once, then every column's own rows.
+   * new length and base) and copies their rows base..length into it. Columns are placed
+   * narrowest element first, each view's offset as low as keeps its own rows after the previous
+   * view's (aligned to its element): the buffer holds the first view's rows below its base once
+   * (one byte per row when a Uint8 field is pooled), then every column's own rows.
    */
   private pack(specs: readonly PoolSpec[]): void {
     const cols: { spec: PoolSpec; f: FieldInfo; size: number }[] = [];
     for (const spec of specs) for (const f of spec.e.def.fields) cols.push({ spec, f, size: f.type.BYTES_PER_ELEMENT });
-    cols.sort((a, b) => b.size - a.size);
+    cols.sort((a, b) => a.size - b.size);
     const offsets: number[] = [];
     let end = 0;
     for (const { spec, size } of cols) {
