@@ -29,6 +29,7 @@ export function writeOwnFeatures(
   const phase = (tick % tpd) / tpd;
   const timeSin = Math.sin(2 * Math.PI * phase);
   const timeCos = Math.cos(2 * Math.PI * phase);
+  st.track();
   const { lastTick, lastX, lastY, resetTick, pendingReset, spawnTick } = st;
   for (let i = 0; i < n; i++) {
     const eid = agents[i];

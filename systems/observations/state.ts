@@ -108,6 +108,9 @@ export class ObservationsState implements PersistentState, ObservationService {
   // Per-entity tracking (index: entity id).
   /** Tick the agent's episode began (Lifecycle.spawned_tick when present). */
   spawnTick = new Int32Array(0);
+  // lastTick, lastX, lastY and resetTick are empty until the first observation is built
+  // (track()): a run whose policy never observes (scripted) holds none of them (issue #19
+  // memory: 12 bytes per agent). Empty reads as never observed (-1, 0, 0, -1).
   /** Decision tick of the agent's last observation, -1 = never observed. */
   lastTick = new Int32Array(0);
   lastX = new Int16Array(0);
@@ -139,13 +142,23 @@ export class ObservationsState implements PersistentState, ObservationService {
     this.ensure(cap);
   }
 
-  /** Grows the per-entity arrays to hold ids below `n`. */
+  /** Grows the per-entity arrays to hold ids below `n` (the observed tracking only once track() made it). */
   ensure(n: number): void {
     this.allocator.ensure(n);
-    if (n <= this.lastTick.length) return;
+    if (n <= this.spawnTick.length) return;
     // Sized up front from the world's capacity, then by a quarter (issue #19: doubling from 16
     // left up to 2x slack: 2.6 entries per agent at 200k).
-    const cap = this.lastTick.length === 0 ? Math.max(16, n) : Math.max(n, Math.ceil(this.lastTick.length * 1.25));
+    const cap = this.spawnTick.length === 0 ? Math.max(16, n) : Math.max(n, Math.ceil(this.spawnTick.length * 1.25));
+    this.grow(cap, this.lastTick.length > 0);
+  }
+
+  /** Makes the observed tracking (lastTick, lastX, lastY, resetTick) as long as spawnTick; before a build. */
+  track(): void {
+    if (this.lastTick.length < this.spawnTick.length) this.grow(this.spawnTick.length, true);
+  }
+
+  /** Copies the per-entity arrays into `cap` rows (the observed tracking only when `tracked`). */
+  private grow(cap: number, tracked: boolean): void {
     const i32 = (a: Int32Array, fill: number) => {
       const g = new Int32Array(cap).fill(fill);
       g.set(a);
@@ -156,22 +169,27 @@ export class ObservationsState implements PersistentState, ObservationService {
       g.set(a);
       return g;
     };
-    const u8 = new Uint8Array(cap);
-    u8.set(this.pendingReset);
-    this.spawnTick = i32(this.spawnTick, 0);
+    if (this.pendingReset.length !== cap) {
+      const u8 = new Uint8Array(cap);
+      u8.set(this.pendingReset);
+      this.pendingReset = u8;
+      this.spawnTick = i32(this.spawnTick, 0);
+    }
+    if (!tracked) return;
     this.lastTick = i32(this.lastTick, -1);
     this.resetTick = i32(this.resetTick, -1);
     this.lastX = i16(this.lastX);
     this.lastY = i16(this.lastY);
-    this.pendingReset = u8;
   }
 
   /** Forgets an entity's tracking (its id is new or recycled). */
   resetAgent(eid: number, spawnTick: number): void {
     this.ensure(eid + 1);
     this.spawnTick[eid] = spawnTick;
-    this.lastTick[eid] = -1;
-    this.resetTick[eid] = -1;
+    if (eid < this.lastTick.length) {
+      this.lastTick[eid] = -1;
+      this.resetTick[eid] = -1;
+    }
     this.pendingReset[eid] = 0;
   }
 
@@ -214,9 +232,12 @@ export class ObservationsState implements PersistentState, ObservationService {
 
   save(): unknown {
     const agents: number[] = [];
-    for (let e = 0; e < this.lastTick.length; e++) {
-      if (this.lastTick[e] < 0 && this.spawnTick[e] === 0 && this.pendingReset[e] === 0) continue;
-      agents.push(e, this.spawnTick[e], this.lastTick[e], this.lastX[e], this.lastY[e], this.resetTick[e], this.pendingReset[e]);
+    const tracked = this.lastTick.length > 0;
+    for (let e = 0; e < this.spawnTick.length; e++) {
+      const last = tracked ? this.lastTick[e] : -1;
+      if (last < 0 && this.spawnTick[e] === 0 && this.pendingReset[e] === 0) continue;
+      if (tracked) agents.push(e, this.spawnTick[e], last, this.lastX[e], this.lastY[e], this.resetTick[e], this.pendingReset[e]);
+      else agents.push(e, this.spawnTick[e], -1, 0, 0, -1, this.pendingReset[e]);
     }
     return { allocator: this.allocator.save(), agents };
   }
@@ -227,11 +248,22 @@ export class ObservationsState implements PersistentState, ObservationService {
     this.spawnTick.fill(0);
     this.lastTick.fill(-1);
     this.resetTick.fill(-1);
+    this.lastX.fill(0);
+    this.lastY.fill(0);
     this.pendingReset.fill(0);
+    // The observed tracking is made when the saved run had observed (a row not "never observed").
+    for (let i = 0; i < d.agents.length && this.lastTick.length === 0; i += 7) {
+      const a = d.agents;
+      if (a[i + 2] !== -1 || a[i + 3] !== 0 || a[i + 4] !== 0 || a[i + 5] !== -1) this.track();
+    }
     for (let i = 0; i < d.agents.length; i += 7) {
       const e = d.agents[i];
       this.ensure(e + 1);
       this.spawnTick[e] = d.agents[i + 1];
+      if (this.lastTick.length === 0) {
+        this.pendingReset[e] = d.agents[i + 6];
+        continue;
+      }
       this.lastTick[e] = d.agents[i + 2];
       this.lastX[e] = d.agents[i + 3];
       this.lastY[e] = d.agents[i + 4];
