@@ -19,6 +19,7 @@ import { SpaceKey, type SpatialIndex } from "../../components/grid.ts";
 import { AffordancesKey, type AffordanceService, type AffordanceTable } from "../../components/affordances.ts";
 import type { BehaviorState, BehaviorConfig } from "./index.ts";
 import { candidates, firstOpen, type Candidates } from "./candidates.ts";
+import { S_LEVEL, S_RECHECK, S_THRESHOLDS, S_TICK } from "./scan-kernel.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const OPT_AVOID = OptionKind.Avoid;
 const OPT_CHAT = OptionKind.Chat;
@@ -120,12 +121,42 @@ export class DecidePass {
    * thresholds, a Use its affordance's progress, and `external` only for an agent that would
    * decide; the rules are those of index.ts.
    */
-  run(agents: ArrayLike<number>): void {
+  run(agents: ArrayLike<number>, spans: Int32Array): void {
     this.countPantry();
-    if (this.state.plainScan) {
+    const state = this.state;
+    if (state.plainScan) {
+      state.scanPath = "plain";
       for (let i = 0; i < agents.length; i++) if (!this.settled(agents[i])) this.decide(agents[i]);
       return;
     }
+    const scan = state.scan;
+    const Op = this.Op;
+    const cols = { kind: Op.kind, done: Op.done, since: Op.since, external: Op.external, running: this.Act.running, needs: this.N };
+    const kernel = state.genericScan ? undefined : scan.kernelFor(cols, this.H);
+    if (kernel === undefined) {
+      state.scanPath = "generic";
+      this.scanGeneric(agents);
+      return;
+    }
+    state.scanPath = "kernel";
+    const s = scan.scalars;
+    s[S_TICK] = this.tick;
+    s[S_RECHECK] = this.config.idle_recheck_ticks;
+    s[S_LEVEL] = this.critical_level;
+    s.set(state.thresholds, S_THRESHOLDS);
+    const out = scan.room(agents.length);
+    const n = kernel(spans, out);
+    const { kind, done } = Op;
+    for (let i = 0; i < n; i++) {
+      const eid = out[i];
+      // Listed on hunger alone (scan-kernel.ts): keepsUse with the pantry as the pass left it.
+      if (kind[eid] === OPT_USE && done[eid] === 0 && this.keepsUse(eid)) continue;
+      this.decide(eid);
+    }
+  }
+
+  /** The scan of run() where no kernel is generated: the same rules, agent by agent. */
+  private scanGeneric(agents: ArrayLike<number>): void {
     const { kind, external, done, since } = this.Op;
     const running = this.Act.running;
     const tick = this.tick;

@@ -24,6 +24,7 @@ import { SpaceKey } from "../../components/grid.ts";
 import { PolicyKey } from "../../components/release.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { DecidePass } from "./decide.ts";
+import { ScanCache } from "./scan-kernel.ts";
 
 export { bestAffordance } from "./candidates.ts";
 
@@ -68,6 +69,16 @@ export class BehaviorState implements PersistentState {
    */
   plainScan = false;
   /**
+   * True: the scan by option kind runs as plain TypeScript (what runs where code generation from
+   * strings is refused) instead of the kernel generated for this world's columns
+   * (scan-kernel.ts); the same decisions. Tests compare the two; not saved.
+   */
+  genericScan = false;
+  /** The generated scan and its scratch (scan-kernel.ts; not saved). */
+  readonly scan: ScanCache;
+  /** Which scan the last pass ran (for tests and reports; not saved). */
+  scanPath: "kernel" | "generic" | "plain" | "none" = "none";
+  /**
    * The last decision pass, kept until the next one replaces it (scratch, not saved): while a
    * pass is alive its shape is too. With none alive a major GC collected the shape, and with it
    * every step's optimised code ("weak objects"): +35-41 CPU ms in the tick after each major GC
@@ -84,6 +95,7 @@ export class BehaviorState implements PersistentState {
     this.rates = Float64Array.from(table.list, (n) => n.decay);
     this.urgency = Float64Array.from(table.list, (n) => n.urgency);
     this.hunger = table.index("hunger");
+    this.scan = new ScanCache(table.list.length);
   }
   save(): unknown {
     return { lastChat: this.lastChat.slice() };
@@ -116,7 +128,7 @@ export const behaviorPlugin = definePlugin({
       sets: [PolicySets.Decide],
       reads: ["Needs", "Wallet", "Employment", "Position", "Obj", "social ledger"],
       writes: ["Option"],
-      run({ world, tick, agents, config, settings, state }) {
+      run({ world, tick, agents, spans, config, settings, state }) {
         // A learned policy decides instead (the policy plug-in's state; runtime.policy.provider).
         if (world.optionalResource(PolicyKey)?.scriptedDecides === false) return;
         // The agents are in entity order: the last one has the highest id; a quarter more.
@@ -127,7 +139,7 @@ export const behaviorPlugin = definePlugin({
           state.lastChat = g;
         }
         state.pass = new DecidePass(world, tick, config, settings, state);
-        state.pass.run(agents);
+        state.pass.run(agents, spans);
       },
     },
   ],

@@ -3,6 +3,7 @@
 // BehaviorState.plainScan), and an agent whose inputs change is decided again at once: a need
 // below its threshold (console setneed), a critical need during a shift, an affordance's end, a
 // walk to a top-up broken by hunger. bestAffordance: the most restoring affordable, stocked one.
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -61,39 +62,82 @@ async function command(w: World, name: string, args: Record<string, unknown>): P
   expect(r.status, JSON.stringify(r.error)).toBe("ok");
 }
 
+type ScanMode = "kernel" | "generic" | "plain";
+
+/** A world of many-towns.yaml deciding with the given scan (the generated kernel, its plain TypeScript twin, or the rule check agent by agent). */
+function scanWorld(mode: ScanMode, towns = 5): World {
+  const w = buildWorld(MANY_TOWNS, corePlugins, { seed: 11, towns, agentsPerTown: 8 }).world;
+  const st = w.state<BehaviorState>("scripted");
+  st.plainScan = mode === "plain";
+  st.genericScan = mode === "generic";
+  return w;
+}
+
+/** Needs set low by hand (critical for workers, below the threshold for the others) and one agent driven from outside. */
+function disturb(w: World, external: number): void {
+  const N = w.columns(Needs);
+  const Op = w.columns(Option);
+  const agents = w.agents;
+  for (let i = 0; i < agents.length; i += 3) N.energy[agents[i]] = Op.kind[agents[i]] === OptionKind.Work ? 0.1 : 0.3;
+  Op.external[agents[external]] = 1;
+  Op.done[agents[external]] = 1;
+}
+
 describe("the scan by option kind", () => {
-  it("decides exactly as the plain rule check, tick by tick, through shifts, chats, meals and changed needs", () => {
-    // Two copies of one world: the scan, and every agent's rules checked one after the other.
-    // Both pass through the first shift end (tick 360) and, at ticks 120 and 250 (before and
-    // during shifts), needs set low by hand (critical for workers, below the threshold for the
-    // others) and an agent driven from outside.
-    const make = (plain: boolean) => {
-      const w = buildWorld(MANY_TOWNS, corePlugins, { seed: 11, towns: 5, agentsPerTown: 8 }).world;
-      w.state<BehaviorState>("scripted").plainScan = plain;
-      return w;
-    };
-    const scan = make(false);
-    const plain = make(true);
+  it("decides exactly as the plain rule check, tick by tick, through shifts, chats, meals and changed needs, generated or not", () => {
+    // Three copies of one world: the generated scan, the same scan in plain TypeScript (where
+    // code generation is refused), and every agent's rules checked one after the other. All pass
+    // through the first shift end (tick 360) and, at ticks 120 and 250 (before and during
+    // shifts), needs set low by hand and an agent driven from outside.
+    const worlds = (["kernel", "generic", "plain"] as const).map((m) => scanWorld(m));
+    const [kernel, generic, plain] = worlds;
     const chosen = new Map<number, number>();
     for (let t = 1; t <= 420; t++) {
-      if (t === 120 || t === 250) {
-        for (const w of [scan, plain]) {
-          const N = w.columns(Needs);
-          const agents = w.agents;
-          for (let i = 0; i < agents.length; i += 3) N.energy[agents[i]] = w.columns(Option).kind[agents[i]] === OptionKind.Work ? 0.1 : 0.3;
-          w.columns(Option).external[agents[t === 120 ? 1 : 2]] = 1;
-          w.columns(Option).done[agents[t === 120 ? 1 : 2]] = 1;
-        }
-      }
-      scan.step();
-      plain.step();
-      expect(scan.stateHash(), `tick ${t}`).toBe(plain.stateHash());
-      const Op = scan.columns(Option);
-      for (const e of scan.agents) if (Op.since[e] === scan.tick) chosen.set(Op.kind[e], (chosen.get(Op.kind[e]) ?? 0) + 1);
+      if (t === 120 || t === 250) for (const w of worlds) disturb(w, t === 120 ? 1 : 2);
+      for (const w of worlds) w.step();
+      expect(kernel.stateHash(), `tick ${t}`).toBe(plain.stateHash());
+      expect(generic.stateHash(), `tick ${t}`).toBe(plain.stateHash());
+      const Op = kernel.columns(Option);
+      for (const e of kernel.agents) if (Op.since[e] === kernel.tick) chosen.set(Op.kind[e], (chosen.get(Op.kind[e]) ?? 0) + 1);
     }
+    expect(worlds.map((w) => w.state<BehaviorState>("scripted").scanPath)).toEqual(["kernel", "generic", "plain"]);
     // The run did decide, and every kind of option was chosen.
     for (const k of [OptionKind.Wait, OptionKind.Work, OptionKind.Use, OptionKind.Chat]) expect(chosen.get(k) ?? 0, `option kind ${k}`).toBeGreaterThan(0);
   });
+
+  it("follows the columns when the entity store grows mid-run (the generated scan is made again)", () => {
+    const [kernel, plain] = (["kernel", "plain"] as const).map((m) => scanWorld(m, 2));
+    for (let t = 0; t < 40; t++) for (const w of [kernel, plain]) w.step();
+    const before = kernel.columns(Option).kind;
+    // Enough agents to outgrow every column: a scan still reading the old arrays would see none
+    // of them and miss the changed needs below.
+    for (const w of [kernel, plain]) for (let k = 0; k < 200; k++) w.spawnAgent(0);
+    expect(kernel.columns(Option).kind).not.toBe(before);
+    for (let t = 0; t < 80; t++) {
+      if (t === 30) for (const w of [kernel, plain]) disturb(w, 3);
+      for (const w of [kernel, plain]) w.step();
+      expect(kernel.stateHash(), `tick ${kernel.tick}`).toBe(plain.stateHash());
+    }
+    expect(kernel.state<BehaviorState>("scripted").scanPath).toBe("kernel");
+  });
+
+  it("falls back to the plain TypeScript scan where code generation from strings is not allowed, with the same hashes", () => {
+    const root = fileURLToPath(new URL("../../", import.meta.url));
+    const script = `
+      const { buildWorld } = await import(${JSON.stringify(root + "engine/build.ts")});
+      const { corePlugins } = await import(${JSON.stringify(root + "systems/index.ts")});
+      const w = buildWorld(${JSON.stringify(MANY_TOWNS)}, corePlugins, { seed: 11, towns: 2, agentsPerTown: 8 }).world;
+      for (let t = 0; t < 150; t++) w.step();
+      console.log(JSON.stringify({ path: w.state("scripted").scanPath, hash: w.stateHash() }));`;
+    const r = spawnSync(process.execPath, ["--disallow-code-generation-from-strings", "--import", "tsx", "--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { path: string; hash: string };
+    expect(out.path).toBe("generic");
+    const w = scanWorld("kernel", 2);
+    for (let t = 0; t < 150; t++) w.step();
+    expect(w.state<BehaviorState>("scripted").scanPath).toBe("kernel");
+    expect(out.hash).toBe(w.stateHash());
+  }, 60_000);
 });
 
 describe("an agent whose inputs change is decided again", () => {
