@@ -48,7 +48,7 @@ export class SocialLedger {
     this.blockOf = new Int32Array(capacity).fill(-1);
     this.hot = new Uint8Array(capacity);
     this.hotList = new Int32Array(Math.min(capacity, 1024));
-    // A first pool of up to 1,024 blocks (a small world never grows it); then by a quarter.
+    // A first pool of up to 1,024 blocks (a small world never grows it); then see block().
     const first = Math.min(capacity, 1024) * maxEdges;
     this.other = new Int32Array(first).fill(-1);
     this.rivalry = new Float32Array(first);
@@ -106,7 +106,13 @@ export class SocialLedger {
     if (blk === undefined) {
       blk = this.blocks++;
       if (this.blocks > this.owner.length) {
-        const nb = Math.max(16, Math.ceil(this.owner.length * 1.25), this.blocks);
+        // Doubling up to a block per entity row (count.length: the agents' id range, as most
+        // agents get an edge within a day), a quarter beyond: growing by a quarter all the way
+        // copied ~5x the final pool (54.7 MB of ArrayBuffer garbage in the first ~120 ticks at
+        // 100k agents, F's finding: V8 starts a major GC per 64 MB of it); doubling copies about
+        // as much as it keeps, and the cap bounds the slack by the most the agents can hold.
+        const own = this.owner.length;
+        const nb = Math.max(16, this.blocks, Math.ceil(own * 1.25), Math.min(own * 2, this.count.length));
         const o = new Int32Array(nb * K).fill(-1);
         o.set(this.other);
         this.other = o;

@@ -38,6 +38,12 @@ const NPHASE = PHASES.length;
 const MIN_ROOM = 16;
 /** Tick starts in a row under an eighth full before a channel gives back room (see MessageChannel.settle). */
 export const SHRINK_AFTER = 32;
+/**
+ * Tick starts per window of a channel's traffic peak (more than a day of 1,440 ticks): a channel
+ * never shrinks below the most it held at a tick's end over the last one to two windows, so a
+ * daily burst (the shift ends) keeps its room instead of growing it again every day.
+ */
+export const PEAK_WINDOW = 2048;
 
 /** One message type's buffer: [previous tick's messages][current tick's messages]. */
 export class MessageChannel<F extends MessageFields = MessageFields> {
@@ -105,6 +111,7 @@ export class MessageChannel<F extends MessageFields = MessageFields> {
   }
 
   beginTick(): void {
+    this.notePeak(this.len);
     // Drop the previous tick; the current tick becomes the previous one.
     const drop = this.prevCount;
     // Index loops here and in MessageBus: for-of left an array iterator per channel per tick.
@@ -120,12 +127,34 @@ export class MessageChannel<F extends MessageFields = MessageFields> {
   private quietTicks = 0;
   /** The most messages held at a tick's start during those ticks. */
   private quietPeak = 0;
+  /** Tick starts seen, and the most held at a tick's end in this PEAK_WINDOW and the one before. */
+  private starts = 0;
+  private peakNow = 0;
+  private peakPrev = 0;
+
+  /**
+   * Counts `held` (the messages at a tick's end: the previous tick's and this one's) in the
+   * traffic peak. The first SHRINK_AFTER tick starts are not counted: they hold the build's
+   * messages (a world's spawn burst, read through tick 1), whose room is given back as before.
+   */
+  private notePeak(held: number): void {
+    const n = ++this.starts;
+    if (n <= SHRINK_AFTER) return;
+    if (held > this.peakNow) this.peakNow = held;
+    if (n % PEAK_WINDOW === 0) {
+      this.peakPrev = this.peakNow;
+      this.peakNow = 0;
+    }
+  }
 
   /**
    * Gives back the room of a burst (issue #19 memory: a world's 1M spawn messages kept a 34-byte-
    * per-agent buffer for good): after SHRINK_AFTER tick starts in a row holding under an eighth
-   * of the room, the columns shrink to four times the most held then (a power of two, at least
-   * 16). At most one allocation per SHRINK_AFTER ticks, and none while the traffic fills them.
+   * of the room, the columns shrink to four times the most held then, and at least the traffic
+   * peak of the last one to two PEAK_WINDOWs (a power of two, at least 16). At most one
+   * allocation per SHRINK_AFTER ticks, none while the traffic fills them, and none for a burst
+   * that comes back within the window (a shrink there was regrown the next day: F's finding,
+   * ArrayBuffer churn that brings major GCs).
    */
   private settle(): void {
     const room = this.cols[0]?.length ?? 0;
@@ -136,8 +165,9 @@ export class MessageChannel<F extends MessageFields = MessageFields> {
     }
     if (this.len > this.quietPeak) this.quietPeak = this.len;
     if (++this.quietTicks < SHRINK_AFTER) return;
+    const floor = Math.max(this.quietPeak * 4, this.peakNow, this.peakPrev);
     let n = MIN_ROOM;
-    while (n < this.quietPeak * 4) n *= 2;
+    while (n < floor) n *= 2;
     if (n < room) {
       this.cols = this.cols.map((c) => c.slice(0, n));
       this.bindView();

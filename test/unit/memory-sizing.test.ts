@@ -3,7 +3,7 @@
 // the spatial index keeps a tile's head and object in one byte in towns of up to 15 members;
 // agents take the low entity ids and every column is sized to its highest member.
 import { describe, expect, it } from "vitest";
-import { MessageChannel, SHRINK_AFTER, defineMessage } from "../../engine/message.ts";
+import { MessageChannel, PEAK_WINDOW, SHRINK_AFTER, defineMessage } from "../../engine/message.ts";
 import { PHASES } from "../../engine/phases.ts";
 import { SpatialIndex } from "../../components/grid.ts";
 import { StateHasher } from "../../engine/hash.ts";
@@ -15,6 +15,7 @@ import { parseConfigObject } from "../../engine/config/loader.ts";
 import { World } from "../../engine/world.ts";
 import { Town } from "../../engine/core-components.ts";
 import { Needs } from "../../components/needs.ts";
+import { SocialLedger } from "../../components/social.ts";
 import { corePlugins } from "../../systems/index.ts";
 
 const Ping = defineMessage("ping", { agent: "eid", amount: "float" });
@@ -63,6 +64,22 @@ describe("MessageChannel sizing", () => {
       tick(ch, 5000);
     }
     expect(ch.cols).toBe(cols);
+  });
+
+  it("keeps the room of a burst that comes back within PEAK_WINDOW ticks (a daily shift end), and gives it back once it stops", () => {
+    const ch = new MessageChannel(Ping);
+    for (let t = 0; t < SHRINK_AFTER; t++) tick(ch, 3);
+    tick(ch, 10_000);
+    const cols = ch.cols;
+    // Three "days" of 500 quiet ticks between bursts: no shrink, so no regrowth either.
+    for (let day = 0; day < 3; day++) {
+      for (let t = 0; t < 500; t++) tick(ch, 3, 100 * t);
+      tick(ch, 10_000);
+    }
+    expect(ch.cols).toBe(cols);
+    // The bursts stop: within two windows the peak is forgotten and the room given back.
+    for (let t = 0; t < 2 * PEAK_WINDOW + SHRINK_AFTER; t++) tick(ch, 3);
+    expect(ch.bytes()).toBeLessThanOrEqual(2 * 8 * 64);
   });
 });
 
@@ -198,6 +215,24 @@ describe("agents' ids first", () => {
     w.removeEntity(7);
     expect(w.spawnAgent(0)).toBe(7);
     expect(w.spawnAgent(0)).toBe(w.maxEntityId());
+  });
+});
+
+describe("SocialLedger edge pool", () => {
+  it("doubles its pool up to a block per agent row, then grows by a quarter, keeping every edge", () => {
+    const K = 3;
+    const L = new SocialLedger(K, 6000);
+    const sizes: number[] = [L.other.length / K];
+    for (let eid = 1; eid <= 7000; eid++) {
+      L.slot(eid, 100_000 + eid);
+      if (L.other.length / K !== sizes[sizes.length - 1]) sizes.push(L.other.length / K);
+    }
+    // 1,024 first; doubling to 4,096, then the 6,000 rows (not 8,192); past them (the rows grew
+    // to 7,500) the larger of a quarter more and the rows.
+    expect(sizes).toEqual([1024, 2048, 4096, 6000, 7500]);
+    const wrong: number[] = [];
+    for (let eid = 1; eid <= 7000; eid++) if (L.other[L.base(eid)] !== 100_000 + eid) wrong.push(eid);
+    expect(wrong).toEqual([]);
   });
 });
 
