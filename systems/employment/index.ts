@@ -26,9 +26,6 @@ import { employmentTelemetry } from "./telemetry.ts";
 import { employmentObservations } from "./observations.ts";
 import { employmentRewardTerms } from "./rewards.ts";
 import { runShifts, ShiftDepartedEarly, type EmploymentCtx } from "./shifts.ts";
-import { primeShiftKernel } from "./shift-prime.ts";
-
-primeShiftKernel();
 
 export { EmploymentState, ABSENCE_SLOTS, absenceSlots } from "./state.ts";
 export { compileJobs } from "../../components/jobs.ts";

@@ -1,10 +1,9 @@
 // The employment/shifts system's tick (systems/employment/index.ts registers it): the shift
 // state machine per agent (inventory §3.7). Each tick fills one ShiftKernel (per-job tables,
-// the columns) and runs shiftKernel over the agents: typed arrays and numbers only, allocating
+// the columns) and runs the pass over the agents: typed arrays and numbers only, allocating
 // nothing. What touches other objects (absence and attendance rings, messages, counters) the
-// kernel leaves as events in a buffer, applied after it in the same order (issue #19). The
-// kernel runs at module load on made-up agents that take every branch (primeShiftKernel), so the
-// first shift, absence and shift end of a run no longer deoptimise it mid-loop.
+// pass leaves as events in a buffer, applied after it in the same order (issue #19). The pass
+// is generated per world over its arrays (shift-kernel.ts), remade when one of them moves.
 import { Activity } from "../../components/activity.ts";
 import type { SystemContext } from "../../engine/plugin.ts";
 import { defineMessage } from "../../engine/message.ts";
@@ -18,6 +17,7 @@ import { JobLate, ShiftAbsent, ShiftOnTime } from "../../components/messages.ts"
 import { SpaceKey } from "../../components/grid.ts";
 import type { ComponentDef, Columns } from "../../engine/component.ts";
 import { EmploymentState, ABSENCE_DAYS, A_ABS, A_DIRTY } from "./state.ts";
+import { shiftFactory, type ShiftArrays, type ShiftCodes, type ShiftPass, type ShiftScalars } from "./shift-kernel.ts";
 
 /** Sent once per shift when a worker who had started the shift leaves it (state left on_time/late). */
 export const ShiftDepartedEarly = defineMessage("shift_departed_early", { agent: "eid", job: "int" });
@@ -62,7 +62,7 @@ export function runShifts(ctx: EmploymentCtx): void {
   let i = 0;
   do {
     K.nEvents = 0;
-    i = shiftKernel(K, agents, i);
+    i = K.pass()(agents, i, state.absTicks);
     applyEvents(ctx, K);
   } while (i < agents.length);
 }
@@ -80,8 +80,41 @@ const EVENT_BUFFER = 4096;
 
 const NO_I32 = new Int32Array(0);
 
-/** One tick's inputs of shiftKernel: per-job tables, the columns, settings; and its event buffer. */
-export class ShiftKernel {
+/** The constants of the generated pass (shift-kernel.ts). */
+export const SHIFT_CODES: ShiftCodes = Object.freeze({
+  S_AWAIT_START,
+  S_ON_TIME,
+  S_LATE,
+  S_ABSENT,
+  F_LATE_SENT,
+  F_ABSENT_SENT,
+  F_DEPARTED_SENT,
+  F_LATE_PENALTY,
+  F_ABSENT_PENALTY,
+  F_ON_TIME_SENT,
+  F_STARTED,
+  A_DIRTY,
+  A_ABS,
+  EV_PRUNE,
+  EV_FINALISE,
+  EV_ON_TIME,
+  EV_LATE,
+  EV_ABSENT,
+  EV_DEPARTED,
+  EVENTS_PER_AGENT,
+  UINT16_MAX,
+});
+
+/** The arrays of ShiftArrays, in the order the generated pass's key compares them. */
+const ARRAY_KEYS = [
+  "outside", "steady", "start", "end", "jx", "jy", "wage", "penalty", "workplace",
+  "attn", "absCount", "absHead", "absBlock", "job", "shiftState", "flags", "onShift", "wageThisTick",
+  "absent7d", "lateToday", "withheld", "everOnTime", "lastPresent", "onTimeTicks", "scheduled", "latenessCounter", "wagesEarned",
+  "money", "px", "py", "town", "holding", "townWages", "wagesPaid", "events",
+] as const satisfies readonly (keyof ShiftArrays)[];
+
+/** One tick's inputs of the pass: per-job tables, the columns, settings; and its event buffer. */
+export class ShiftKernel implements ShiftArrays, ShiftScalars {
   tick = 0;
   /** Tick of the day. */
   t = 0;
@@ -92,6 +125,8 @@ export class ShiftKernel {
   slack = 0;
   latePenalty = 0;
   absencePenalty = 0;
+  /** Ticks an absence is kept. */
+  horizon = 0;
   /** 1 = workplace objects count (a spatial index and Activity.holding). */
   objects = 0;
   // Per job (index nJobs: agents without a known job).
@@ -108,6 +143,8 @@ export class ShiftKernel {
   // Per agent.
   attn: Uint8Array = new Uint8Array(0);
   absCount: Uint8Array = new Uint8Array(0);
+  absHead: Uint8Array = new Uint8Array(0);
+  absBlock: Int32Array = NO_I32;
   job: Int16Array = new Int16Array(0);
   shiftState: Uint8Array = new Uint8Array(0);
   flags: Uint8Array = new Uint8Array(0);
@@ -132,6 +169,23 @@ export class ShiftKernel {
   wagesPaid: Float64Array = new Float64Array(0);
   events: Int32Array = new Int32Array(EVENT_BUFFER * 4);
   nEvents = 0;
+  /** The generated pass and the arrays it was made for. */
+  private made: ShiftPass | undefined;
+  private madeFor: Partial<ShiftArrays> = {};
+
+  /** The pass for the arrays held now: generated once per set of arrays (shift-kernel.ts). */
+  pass(): ShiftPass {
+    const made = this.madeFor;
+    let same = this.made !== undefined;
+    for (let k = 0; same && k < ARRAY_KEYS.length; k++) same = made[ARRAY_KEYS[k]] === this[ARRAY_KEYS[k]];
+    if (this.made === undefined || !same) {
+      const arrays = {} as Record<keyof ShiftArrays, unknown>;
+      for (const key of ARRAY_KEYS) arrays[key] = this[key];
+      this.madeFor = arrays as ShiftArrays;
+      this.made = freshCopy(shiftFactory)(arrays as ShiftArrays, this, SHIFT_CODES);
+    }
+    return this.made as ShiftPass;
+  }
 
   /** This tick's tables and columns (no allocation once the scratch tables are sized). */
   fill(ctx: EmploymentCtx, world: World, tick: number, settings: EmploymentCtx["settings"], state: EmploymentState): void {
@@ -153,6 +207,7 @@ export class ShiftKernel {
     this.slack = cfg.absence_slack;
     this.latePenalty = cfg.late_tick_penalty;
     this.absencePenalty = cfg.absence_penalty;
+    this.horizon = ABSENCE_DAYS * cfg.exit_review_window;
     if (this.outside.length < nJobs + 1) {
       this.outside = new Int8Array(nJobs + 1);
       this.wage = new Float64Array(nJobs);
@@ -181,6 +236,8 @@ export class ShiftKernel {
     const E = ctx.components.Employment;
     this.attn = state.attn;
     this.absCount = state.absCount;
+    this.absHead = state.absHead;
+    this.absBlock = state.absBlock;
     this.job = E.job;
     this.shiftState = E.shift_state;
     this.flags = E.flags;
@@ -208,9 +265,10 @@ export class ShiftKernel {
     const holding = world.components.isRegistered(Activity) ? world.columns(Activity).holding : undefined;
     this.objects = space !== undefined && holding !== undefined ? 1 : 0;
     this.holding = holding ?? NO_I32;
+    // Sized before the first window (the generated pass is made for it: issue #19).
+    if (this.workplace.length < world.towns * nJobs) this.workplace = new Int32Array(world.towns * nJobs);
     if (space !== undefined && holding !== undefined && inWindow) {
       const towns = world.towns;
-      if (this.workplace.length < towns * nJobs) this.workplace = new Int32Array(towns * nJobs);
       const wp = this.workplace;
       for (let j = 0; j < nJobs; j++) {
         if (outside[j] >= 0 || jobs.x[j] < 0) continue;
@@ -241,173 +299,16 @@ function markSteady(state: EmploymentState, outside: Int8Array, nJobs: number, t
   state.absentNowN = 0;
 }
 
-/** Leaves an event for applyEvents. */
-function event(K: ShiftKernel, code: number, eid: number, job: number, since: number): void {
-  const b = K.nEvents * 4;
-  const ev = K.events;
-  ev[b] = code;
-  ev[b + 1] = eid;
-  ev[b + 2] = job;
-  ev[b + 3] = since;
-  K.nEvents++;
-}
-
-/**
- * The shift state machine for agents[i0..]: per-day resets, the window's state, its counters,
- * penalties and wage. Returns the index of the first agent not done (the event buffer is full).
- */
-export function shiftKernel(K: ShiftKernel, agents: Int32Array, i0: number): number {
-  const { steady, attn, absCount, outside, nJobs, newDay, tick, grace, slack, cutoff } = K;
-  const jobCol = K.job;
-  const shiftState = K.shiftState;
-  const flagsCol = K.flags;
-  const onShift = K.onShift;
-  const wageThisTick = K.wageThisTick;
-  const absent7d = K.absent7d;
-  const lateToday = K.lateToday;
-  const withheld = K.withheld;
-  const everOnTime = K.everOnTime;
-  const lastPresent = K.lastPresent;
-  const onTimeTicks = K.onTimeTicks;
-  const town = K.town;
-  const limit = K.events.length / 4 - EVENTS_PER_AGENT;
-  for (let i = i0; i < agents.length; i++) {
-    if (K.nEvents > limit) return i;
-    const eid = agents[i];
-    const job = jobCol[eid];
-    const k = job >= 0 && job < nJobs ? job : nJobs;
-    const a = attn[eid];
-    if (steady[k] === 1 && (a & A_DIRTY) === 0) {
-      // Nothing of this agent changes this tick but its absences expiring.
-      if (a !== 0) event(K, EV_PRUNE, eid, job, 0);
-      continue;
-    }
-    attn[eid] = a & A_ABS;
-    if (newDay === 1) {
-      lateToday[eid] = 0;
-      withheld[eid] = 0;
-    }
-    wageThisTick[eid] = 0;
-    if (absCount[eid] === 0) absent7d[eid] = 0;
-    else event(K, EV_PRUNE, eid, job, 0);
-    const prev = shiftState[eid];
-    const out = outside[k];
-    if (out >= 0) {
-      if ((flagsCol[eid] & F_STARTED) !== 0) {
-        // The shift is over: its attendance sample is recorded by applyEvents.
-        event(K, EV_FINALISE, eid, job, 0);
-        flagsCol[eid] = 0;
-        everOnTime[eid] = 0;
-        lastPresent[eid] = -1;
-      }
-      shiftState[eid] = out;
-      onShift[eid] = 0;
-      continue;
-    }
-    const start = K.start[job];
-    // Inside the shift window.
-    let flags = flagsCol[eid];
-    if ((flags & F_STARTED) === 0) {
-      flags = F_STARTED;
-      onTimeTicks[eid] = 0;
-      K.scheduled[eid] = Math.min(UINT16_MAX, K.end[job] - start + 1);
-      everOnTime[eid] = 0;
-      lastPresent[eid] = -1;
-    }
-    // At the workplace: a workplace object on the job's tile (a counter) must be held; otherwise
-    // standing on or beside the tile is enough; a job without a tile: anywhere.
-    const jx = K.jx[job];
-    let atLoc = true;
-    if (jx >= 0) {
-      const workplace = K.objects === 1 ? K.workplace[town[eid] * nJobs + job] : 0;
-      if (workplace !== 0) atLoc = K.holding[eid] === workplace;
-      else {
-        const dx = K.px[eid] - jx;
-        const dy = K.py[eid] - K.jy[job];
-        atLoc = (dx < 0 ? 0 - dx : dx) + (dy < 0 ? 0 - dy : dy) <= 1;
-      }
-    }
-    // The state inside the window, `since` ticks after its start; presence recorded.
-    const since = K.t - start;
-    let st: number;
-    if (atLoc) {
-      lastPresent[eid] = tick;
-      if (everOnTime[eid] === 1 || since <= grace) {
-        st = S_ON_TIME;
-        everOnTime[eid] = 1;
-      } else st = S_LATE;
-    } else {
-      const lp = lastPresent[eid];
-      if (everOnTime[eid] === 0 && since <= grace) st = S_AWAIT_START;
-      else if (lp >= 0 && tick - lp <= slack) st = S_LATE;
-      else if (since > cutoff || lp >= 0) st = S_ABSENT;
-      else st = S_LATE;
-    }
-    shiftState[eid] = st;
-
-    settleKernel(K, eid, job, prev, st, atLoc, since, flags);
+/** A fresh copy of a self-contained factory (its own function literal), or the factory itself where code generation is not allowed. */
+export function freshCopy<F extends (...args: never[]) => unknown>(factory: F): F {
+  try {
+    // `__name`: the helper a keep-names transform (tsx, esbuild) wraps nested functions in.
+    const make = new Function("__name", `"use strict"; return (${factory.toString()});`) as (name: (f: unknown) => unknown) => F;
+    return make((f) => f);
+  } catch (e) {
+    if (e instanceof EvalError) return factory;
+    throw e;
   }
-  return agents.length;
-}
-
-/** The state's consequences for one agent inside the window: counters, penalties, events (once per shift), the wage. */
-function settleKernel(K: ShiftKernel, eid: number, job: number, prev: number, st: number, atLoc: boolean, since: number, flags: number): void {
-  const money = K.money;
-  const withheld = K.withheld;
-  const wage = K.wage[job];
-  const working = st === S_ON_TIME || st === S_LATE;
-  if (st === S_ON_TIME) {
-    if (K.onTimeTicks[eid] < UINT16_MAX) K.onTimeTicks[eid]++;
-    if ((flags & F_ON_TIME_SENT) === 0) {
-      flags |= F_ON_TIME_SENT;
-      event(K, EV_ON_TIME, eid, job, since);
-    }
-  } else if (st === S_LATE) {
-    if (K.lateToday[eid] < UINT16_MAX) K.lateToday[eid]++;
-    if ((flags & F_LATE_PENALTY) === 0 && prev !== S_ON_TIME && prev !== S_LATE) {
-      flags |= F_LATE_PENALTY;
-      money[eid] = Math.max(0, money[eid] - K.penalty[job]);
-      if (K.latenessCounter[eid] < UINT16_MAX) K.latenessCounter[eid]++;
-      if ((flags & F_LATE_SENT) === 0) {
-        flags |= F_LATE_SENT;
-        event(K, EV_LATE, eid, job, since);
-      }
-    }
-    if (!atLoc) {
-      money[eid] = Math.max(0, money[eid] - K.latePenalty);
-      withheld[eid] += wage;
-    }
-  } else if (st === S_ABSENT) {
-    if ((flags & F_ABSENT_PENALTY) === 0) {
-      flags |= F_ABSENT_PENALTY;
-      money[eid] = Math.max(0, money[eid] - K.absencePenalty);
-    }
-    withheld[eid] += wage;
-    if ((flags & F_ABSENT_SENT) === 0) {
-      flags |= F_ABSENT_SENT;
-      event(K, EV_ABSENT, eid, job, since);
-    }
-  }
-  // Back at work: a later absence in the same shift is penalised again (no second event).
-  if (working) flags &= ~F_ABSENT_PENALTY;
-
-  if (working && atLoc) {
-    K.onShift[eid] = 1;
-    money[eid] += wage;
-    K.wagesEarned[eid] += wage;
-    K.wageThisTick[eid] = wage;
-    const tw = K.town[eid];
-    K.townWages[tw] += wage;
-    K.wagesPaid[tw] += wage;
-  } else {
-    K.onShift[eid] = 0;
-    const wasWorking = prev === S_ON_TIME || prev === S_LATE;
-    if (wasWorking && !working && (flags & F_DEPARTED_SENT) === 0) {
-      flags |= F_DEPARTED_SENT;
-      event(K, EV_DEPARTED, eid, job, since);
-    }
-  }
-  K.flags[eid] = flags;
 }
 
 /** The kernel's events, in order: absence pruning and recording, attendance samples, messages, counters. */

@@ -173,6 +173,22 @@ describe("shifts and punctuality", () => {
     expect(E.wages_withheld[eid]).toBeCloseTo(7 * 0.1, 5);
   });
 
+  it("puts a hand-edited absent_shifts_7d back to the kept absences on the next tick, in and outside the window", () => {
+    const w = world();
+    const eid = spawn(w, "grocer", AWAY);
+    const E = w.columns(Employment);
+    runTo(w, 19);
+    expect(E.absent_shifts_7d[eid]).toBe(1);
+    E.absent_shifts_7d[eid] = 5;
+    runTo(w, 20);
+    expect(E.absent_shifts_7d[eid]).toBe(1);
+    runTo(w, 60);
+    expect(E.shift_state[eid]).toBe(ShiftState.PostShift);
+    E.absent_shifts_7d[eid] = 4;
+    runTo(w, 62);
+    expect(E.absent_shifts_7d[eid]).toBe(1);
+  });
+
   it("counts a worker who leaves for longer than absence_slack as absent", () => {
     const w = world();
     const eid = spawn(w, "grocer", WORK);

@@ -1,0 +1,297 @@
+// The employment/shifts pass over the agents, as a kernel generated per world (issue #19): a
+// fresh copy of shiftFactory's source (new Function) closing over that world's columns and job
+// tables as constants. V8 specialises a loop over the arrays of the only closure of a function
+// literal (base pointers and lengths embedded, bounds checks dropped), which the same loop over
+// arrays read from an object or passed as arguments does not get (the lead's finding,
+// systems/needs/decay-kernel.ts). shifts.ts remakes the kernel when one of the arrays moves (a
+// store grew, a load, more jobs or towns). Where code generation from strings is not allowed,
+// shiftFactory itself is used (the same steps, unspecialised).
+
+/** The arrays the pass reads and writes; the kernel is made for one set of them. */
+export interface ShiftArrays {
+  // Per job (index nJobs: agents without a known job).
+  outside: Int8Array;
+  steady: Uint8Array;
+  start: Int32Array;
+  end: Int32Array;
+  jx: Int32Array;
+  jy: Int32Array;
+  wage: Float64Array;
+  penalty: Float64Array;
+  /** The object on each job's workplace tile per town (town * nJobs + job), for jobs in their window. */
+  workplace: Int32Array;
+  // Per agent.
+  attn: Uint8Array;
+  absCount: Uint8Array;
+  absHead: Uint8Array;
+  absBlock: Int32Array;
+  job: Int16Array;
+  shiftState: Uint8Array;
+  flags: Uint8Array;
+  onShift: Uint8Array;
+  wageThisTick: Float32Array;
+  absent7d: Uint8Array;
+  lateToday: Uint16Array;
+  withheld: Float32Array;
+  everOnTime: Uint8Array;
+  lastPresent: Int32Array;
+  onTimeTicks: Uint16Array;
+  scheduled: Uint16Array;
+  latenessCounter: Uint16Array;
+  wagesEarned: Float32Array;
+  money: Float32Array;
+  px: Int16Array;
+  py: Int16Array;
+  town: Uint32Array;
+  holding: Int32Array;
+  // Per town.
+  townWages: Float32Array;
+  wagesPaid: Float64Array;
+  /** Events (4 ints each: code, eid, job, since), in agent order. */
+  events: Int32Array;
+}
+
+/** One tick's numbers (shifts.ts ShiftKernel): read once per call. */
+export interface ShiftScalars {
+  tick: number;
+  /** Tick of the day. */
+  t: number;
+  newDay: number;
+  nJobs: number;
+  grace: number;
+  cutoff: number;
+  slack: number;
+  latePenalty: number;
+  absencePenalty: number;
+  /** Ticks an absence is kept (ABSENCE_DAYS x exit_review_window). */
+  horizon: number;
+  /** 1 = workplace objects count (a spatial index and Activity.holding). */
+  objects: number;
+  /** Events left in the buffer by the last call. */
+  nEvents: number;
+}
+
+/** The constants the pass uses (ShiftState members, flag and attn bits, event codes): shifts.ts SHIFT_CODES. */
+export interface ShiftCodes {
+  S_AWAIT_START: number;
+  S_ON_TIME: number;
+  S_LATE: number;
+  S_ABSENT: number;
+  F_LATE_SENT: number;
+  F_ABSENT_SENT: number;
+  F_DEPARTED_SENT: number;
+  F_LATE_PENALTY: number;
+  F_ABSENT_PENALTY: number;
+  F_ON_TIME_SENT: number;
+  F_STARTED: number;
+  A_DIRTY: number;
+  A_ABS: number;
+  EV_PRUNE: number;
+  EV_FINALISE: number;
+  EV_ON_TIME: number;
+  EV_LATE: number;
+  EV_ABSENT: number;
+  EV_DEPARTED: number;
+  /** Events one agent can leave in a tick, rounded up. */
+  EVENTS_PER_AGENT: number;
+  UINT16_MAX: number;
+}
+
+/**
+ * The pass over agents[i0..] (`absTicks`: the absence rings, an argument since applying events
+ * grows them): returns the index of the first agent not done (the event buffer
+ * is full); the events left are in `events`, their count in K.nEvents.
+ */
+export type ShiftPass = (agents: Int32Array, i0: number, absTicks: Int32Array) => number;
+
+/**
+ * The shift state machine per agent (inventory §3.7): per-day resets, the window's state, its
+ * counters, penalties and wage; what touches other objects (absence and attendance rings,
+ * messages, counters) is left as events for shifts.ts's applyEvents, in agent order. An agent
+ * of a steady job (outside its window as last tick) not marked dirty is skipped but for its
+ * absences expiring. An absence-pruning event that would change nothing (no absence expired,
+ * absent_shifts_7d already the count) is not left (issue #19). Self-contained (no module
+ * bindings): compiled per world from its source; the constants come in `codes` (shifts.ts).
+ */
+export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes): ShiftPass {
+  // ShiftState members, Employment.flags bits, attn bits and event codes, as constants of this scope.
+  const { S_AWAIT_START, S_ON_TIME, S_LATE, S_ABSENT, F_LATE_SENT, F_ABSENT_SENT, F_DEPARTED_SENT, F_LATE_PENALTY } = codes;
+  const { F_ABSENT_PENALTY, F_ON_TIME_SENT, F_STARTED, A_DIRTY, A_ABS, EV_PRUNE, EV_FINALISE, EV_ON_TIME, EV_LATE } = codes;
+  const { EV_ABSENT, EV_DEPARTED, EVENTS_PER_AGENT, UINT16_MAX } = codes;
+  const { outside, steady, start, end, jx, jy, wage, penalty, workplace } = c;
+  const { attn, absCount, absHead, absBlock, job: jobCol, shiftState, flags: flagsCol, onShift, wageThisTick } = c;
+  const { absent7d, lateToday, withheld, everOnTime, lastPresent, onTimeTicks, scheduled, latenessCounter, wagesEarned } = c;
+  const { money, px, py, town, holding, townWages, wagesPaid, events } = c;
+  const limit = events.length / 4 - EVENTS_PER_AGENT;
+
+  /** Leaves an event; returns the new count. */
+  function put(n: number, code: number, eid: number, job: number, since: number): number {
+    const b = n * 4;
+    events[b] = code;
+    events[b + 1] = eid;
+    events[b + 2] = job;
+    events[b + 3] = since;
+    return n + 1;
+  }
+
+  /** 1 when pruning eid's absences at `tick` would change something (an absence expired, or absent_shifts_7d is not the count). */
+  function prunes(absTicks: Int32Array, eid: number, tick: number, horizon: number): number {
+    const n = absCount[eid];
+    if (n === 0 || absent7d[eid] !== n) return 1;
+    return tick - absTicks[absBlock[eid] + absHead[eid]] > horizon ? 1 : 0;
+  }
+
+  /** The state's consequences for one agent inside the window: counters, penalties, events (once per shift), the wage. */
+  function settle(n0: number, eid: number, job: number, prev: number, st: number, atLoc: boolean, since: number, flags0: number): number {
+    let n = n0;
+    let flags = flags0;
+    const w = wage[job];
+    const working = st === S_ON_TIME || st === S_LATE;
+    if (st === S_ON_TIME) {
+      if (onTimeTicks[eid] < UINT16_MAX) onTimeTicks[eid]++;
+      if ((flags & F_ON_TIME_SENT) === 0) {
+        flags |= F_ON_TIME_SENT;
+        n = put(n, EV_ON_TIME, eid, job, since);
+      }
+    } else if (st === S_LATE) {
+      if (lateToday[eid] < UINT16_MAX) lateToday[eid]++;
+      if ((flags & F_LATE_PENALTY) === 0 && prev !== S_ON_TIME && prev !== S_LATE) {
+        flags |= F_LATE_PENALTY;
+        money[eid] = Math.max(0, money[eid] - penalty[job]);
+        if (latenessCounter[eid] < UINT16_MAX) latenessCounter[eid]++;
+        if ((flags & F_LATE_SENT) === 0) {
+          flags |= F_LATE_SENT;
+          n = put(n, EV_LATE, eid, job, since);
+        }
+      }
+      if (!atLoc) {
+        money[eid] = Math.max(0, money[eid] - K.latePenalty);
+        withheld[eid] += w;
+      }
+    } else if (st === S_ABSENT) {
+      if ((flags & F_ABSENT_PENALTY) === 0) {
+        flags |= F_ABSENT_PENALTY;
+        money[eid] = Math.max(0, money[eid] - K.absencePenalty);
+      }
+      withheld[eid] += w;
+      if ((flags & F_ABSENT_SENT) === 0) {
+        flags |= F_ABSENT_SENT;
+        n = put(n, EV_ABSENT, eid, job, since);
+      }
+    }
+    // Back at work: a later absence in the same shift is penalised again (no second event).
+    if (working) flags &= ~F_ABSENT_PENALTY;
+
+    if (working && atLoc) {
+      onShift[eid] = 1;
+      money[eid] += w;
+      wagesEarned[eid] += w;
+      wageThisTick[eid] = w;
+      const tw = town[eid];
+      townWages[tw] += w;
+      wagesPaid[tw] += w;
+    } else {
+      onShift[eid] = 0;
+      const wasWorking = prev === S_ON_TIME || prev === S_LATE;
+      if (wasWorking && !working && (flags & F_DEPARTED_SENT) === 0) {
+        flags |= F_DEPARTED_SENT;
+        n = put(n, EV_DEPARTED, eid, job, since);
+      }
+    }
+    flagsCol[eid] = flags;
+    return n;
+  }
+
+  return function shiftPass(agents: Int32Array, i0: number, absTicks: Int32Array): number {
+    const nJobs = K.nJobs;
+    const newDay = K.newDay;
+    const tick = K.tick;
+    const t = K.t;
+    const grace = K.grace;
+    const slack = K.slack;
+    const cutoff = K.cutoff;
+    const horizon = K.horizon;
+    const objects = K.objects;
+    let n = K.nEvents;
+    for (let i = i0; i < agents.length; i++) {
+      if (n > limit) {
+        K.nEvents = n;
+        return i;
+      }
+      const eid = agents[i];
+      const job = jobCol[eid];
+      const k = job >= 0 && job < nJobs ? job : nJobs;
+      const a = attn[eid];
+      if (steady[k] === 1 && (a & A_DIRTY) === 0) {
+        // Nothing of this agent changes this tick but its absences expiring.
+        if (a !== 0 && prunes(absTicks, eid, tick, horizon) === 1) n = put(n, EV_PRUNE, eid, job, 0);
+        continue;
+      }
+      attn[eid] = a & A_ABS;
+      if (newDay === 1) {
+        lateToday[eid] = 0;
+        withheld[eid] = 0;
+      }
+      wageThisTick[eid] = 0;
+      if (absCount[eid] === 0) absent7d[eid] = 0;
+      else if (prunes(absTicks, eid, tick, horizon) === 1) n = put(n, EV_PRUNE, eid, job, 0);
+      const prev = shiftState[eid];
+      const out = outside[k];
+      if (out >= 0) {
+        if ((flagsCol[eid] & F_STARTED) !== 0) {
+          // The shift is over: its attendance sample is recorded by applyEvents.
+          n = put(n, EV_FINALISE, eid, job, 0);
+          flagsCol[eid] = 0;
+          everOnTime[eid] = 0;
+          lastPresent[eid] = -1;
+        }
+        shiftState[eid] = out;
+        onShift[eid] = 0;
+        continue;
+      }
+      const s0 = start[job];
+      // Inside the shift window.
+      let flags = flagsCol[eid];
+      if ((flags & F_STARTED) === 0) {
+        flags = F_STARTED;
+        onTimeTicks[eid] = 0;
+        scheduled[eid] = Math.min(UINT16_MAX, end[job] - s0 + 1);
+        everOnTime[eid] = 0;
+        lastPresent[eid] = -1;
+      }
+      // At the workplace: a workplace object on the job's tile (a counter) must be held; otherwise
+      // standing on or beside the tile is enough; a job without a tile: anywhere.
+      const x = jx[job];
+      let atLoc = true;
+      if (x >= 0) {
+        const wp = objects === 1 ? workplace[town[eid] * nJobs + job] : 0;
+        if (wp !== 0) atLoc = holding[eid] === wp;
+        else {
+          const dx = px[eid] - x;
+          const dy = py[eid] - jy[job];
+          atLoc = (dx < 0 ? 0 - dx : dx) + (dy < 0 ? 0 - dy : dy) <= 1;
+        }
+      }
+      // The state inside the window, `since` ticks after its start; presence recorded.
+      const since = t - s0;
+      let st: number;
+      if (atLoc) {
+        lastPresent[eid] = tick;
+        if (everOnTime[eid] === 1 || since <= grace) {
+          st = S_ON_TIME;
+          everOnTime[eid] = 1;
+        } else st = S_LATE;
+      } else {
+        const lp = lastPresent[eid];
+        if (everOnTime[eid] === 0 && since <= grace) st = S_AWAIT_START;
+        else if (lp >= 0 && tick - lp <= slack) st = S_LATE;
+        else if (since > cutoff || lp >= 0) st = S_ABSENT;
+        else st = S_LATE;
+      }
+      shiftState[eid] = st;
+      n = settle(n, eid, job, prev, st, atLoc, since, flags);
+    }
+    K.nEvents = n;
+    return agents.length;
+  };
+}
