@@ -14,7 +14,7 @@ import { Position } from "../../components/space.ts";
 import { Employment } from "../../components/people.ts";
 import { TownEconomy } from "../../components/economy.ts";
 import { PolicySets } from "../../components/sets.ts";
-import { jobTable } from "../../components/jobs.ts";
+import { jobTable, type JobTable } from "../../components/jobs.ts";
 import { ticksPerDay } from "../../engine/clock.ts";
 import { STEPS, type SpatialIndex, SpaceKey } from "../../components/grid.ts";
 import { AffordanceFail, AffordanceFinish, GuardrailBlock } from "../../components/messages.ts";
@@ -25,6 +25,8 @@ import { AffordancesKey } from "../../components/affordances.ts";
 import { optionsTelemetry } from "./telemetry.ts";
 import { optionsObservations } from "./observations.ts";
 import { OptionsState, shiftEndsAt } from "./quiet.ts";
+import { compileExec, sameArrays, type ExecArrays, type ExecKernel } from "./kernel.ts";
+import type { MessageDef } from "../../engine/message.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const INT_CHAT = IntentKind.Chat;
 const INT_MOVE = IntentKind.Move;
@@ -190,6 +192,197 @@ function hasRival(c: Ctx, eid: number, obj: number, uid: Uint32Array, O: { holde
   return false;
 }
 
+/** The executor's per-world context (made once, its per-tick fields refreshed by `prepare`). */
+interface Exec {
+  c: Ctx;
+  tick: number;
+  tod: number;
+  send: (def: MessageDef, ...values: number[]) => void;
+  quiet: Uint32Array;
+  out: { rivalBlocked: boolean };
+  jobs: JobTable;
+  E: Columns<(typeof Employment)["schema"]> | undefined;
+  Op: Columns<(typeof Option)["schema"]>;
+  I: Columns<(typeof Intent)["schema"]>;
+  A: Columns<(typeof Activity)["schema"]>;
+  P: Columns<(typeof Position)["schema"]>;
+  /** The generated loop and the arrays it was made for (kernel.ts); remade when one moves. */
+  kernel: ExecKernel | undefined;
+  arrays: ExecArrays | undefined;
+  /** false once code generation was refused here: the generic loop runs. */
+  canCompile: boolean;
+  /** `visit(this, eid)`, made once: the kernel's call for the agents it does not decide. */
+  slow: (eid: number) => void;
+  /** Which loop ran last tick (tests). */
+  ran: "kernel" | "generic" | "";
+}
+
+const EXECS = new WeakMap<OptionsState, Exec>();
+
+/** Which loop options/execute ran on the last tick: the generated kernel or the generic loop ("" before the first tick). */
+export function executePath(world: World): "kernel" | "generic" | "" {
+  return EXECS.get(world.state<OptionsState>("options"))?.ran ?? "";
+}
+
+/** The world's Exec with this tick's columns, settings and message sender. */
+function prepare(world: World, qs: OptionsState, tick: number, send: Exec["send"]): Exec {
+  const st = world.resource(AffordancesKey);
+  let x = EXECS.get(qs);
+  if (x === undefined) {
+    const made: Exec = {
+      c: { world, registry: st.registry, objectsOfType: (town, type) => st.objectsOfType(town, type), social: undefined, avoid: 0 },
+      tick,
+      tod: 0,
+      send,
+      quiet: qs.bits,
+      out: { rivalBlocked: false },
+      jobs: jobTable(world),
+      E: undefined,
+      Op: world.columns(Option),
+      I: world.columns(Intent),
+      A: world.columns(Activity),
+      P: world.columns(Position),
+      kernel: undefined,
+      arrays: undefined,
+      canCompile: true,
+      slow: (eid) => visit(made, eid),
+      ran: "",
+    };
+    EXECS.set(qs, made);
+    x = made;
+  }
+  const c = x.c;
+  c.registry = st.registry;
+  c.social = world.optionalResource(SocialKey)?.ledger;
+  c.avoid = world.settings.conflict.rivalry.avoid_threshold;
+  c.space = world.resource(SpaceKey);
+  c.cols = ctxColumns(world);
+  x.tick = tick;
+  x.jobs = jobTable(world);
+  x.tod = tick % ticksPerDay(world.settings);
+  x.send = send;
+  x.E = world.hasPlugin("employment") ? world.columns(Employment) : undefined;
+  x.Op = world.columns(Option);
+  x.I = world.columns(Intent);
+  x.A = world.columns(Activity);
+  x.P = world.columns(Position);
+  return x;
+}
+
+/** The generated loop for this tick's arrays (made again when one moved), or undefined where code generation is refused. */
+function kernelFor(x: Exec): ExecKernel | undefined {
+  if (!x.canCompile) return undefined;
+  const { Op, I, A, P, E, jobs } = x;
+  const arrays: ExecArrays = {
+    quiet: x.quiet,
+    since: Op.since,
+    kind: Op.kind,
+    done: Op.done,
+    external: Op.external,
+    affordance: Op.affordance,
+    object: Op.object,
+    intent: I.kind,
+    blocked: I.blocked,
+    iObject: I.object,
+    iAffordance: I.affordance,
+    ix: I.x,
+    iy: I.y,
+    running: A.running,
+    holding: A.holding,
+    queued: A.queued,
+    px: P.x,
+    py: P.y,
+    job: E?.job,
+    jobEnd: jobs.end,
+    jobX: jobs.x,
+    jobY: jobs.y,
+  };
+  if (x.kernel !== undefined && x.arrays !== undefined && sameArrays(x.arrays, arrays)) return x.kernel;
+  x.kernel = compileExec(arrays, x.slow, RECHOOSE_TICKS);
+  x.arrays = arrays;
+  if (x.kernel === undefined) x.canCompile = false;
+  return x.kernel;
+}
+
+/** One agent the quiet test did not skip: its option turned into this tick's intent (the generic body; kernel.ts mirrors its common branches). */
+function visit(x: Exec, eid: number): void {
+  const { c, Op, I, A, P, E, jobs, tick, tod, quiet } = x;
+  const word = eid >>> 5;
+  const bit = 1 << (eid & 31);
+  const kind = Op.kind[eid];
+  if (kind === OPT_NONE || Op.external[eid] === 1) return;
+  I.blocked[eid] = 0;
+  if (Op.done[eid] === 1 || kind === OPT_WAIT) {
+    I.kind[eid] = INT_WAIT;
+    quiet[word] &= ~bit;
+    return;
+  }
+  // The intent and whether the option ends are decided in the branches and written once
+  // below: a column store first reached mid-run (the first shift end ends every Work
+  // option at once) has no type feedback and deoptimised this loop (issue #19, p99).
+  let ik: number = INT_WAIT;
+  let done = false;
+  switch (kind) {
+    case OPT_USE: {
+      const aff = Op.affordance[eid];
+      if (A.running[eid] === aff) break;
+      let obj = Op.object[eid];
+      // Choose an object, and re-choose every RECHOOSE_TICKS while still walking to it:
+      // a shorter queue may have opened elsewhere.
+      if (obj === 0 || (A.holding[eid] !== obj && A.queued[eid] !== obj && (tick - Op.since[eid]) % RECHOOSE_TICKS === 0)) {
+        obj = chooseObject(c, eid, aff, x.out);
+        if (obj === 0) {
+          if (x.out.rivalBlocked) x.send(GuardrailBlock, eid, c.world.intern("queue_rival"));
+          done = true;
+          break;
+        }
+        Op.object[eid] = obj;
+      }
+      ik = INT_START;
+      I.object[eid] = obj;
+      I.affordance[eid] = aff;
+      break;
+    }
+    case OPT_WORK: {
+      const job = E ? E.job[eid] : -1;
+      if (job < 0 || tod >= jobs.end[job]) {
+        done = true;
+        break;
+      }
+      const jx = jobs.x[job];
+      if (jx >= 0 && Math.abs(P.x[eid] - jx) + Math.abs(P.y[eid] - jobs.y[job]) > 1) {
+        ik = INT_MOVE;
+        I.x[eid] = jx;
+        I.y[eid] = jobs.y[job];
+      }
+      break;
+    }
+    case OPT_CHAT: {
+      const other = Op.target[eid];
+      if (other > 0 && c.world.isAgent(other)) {
+        ik = INT_CHAT;
+        I.target[eid] = other;
+        I.quality[eid] = 0.5;
+      }
+      done = true;
+      break;
+    }
+    case OPT_AVOID:
+      if (avoidStep(c, I, eid)) ik = INT_MOVE;
+      done = true;
+      break;
+    default:
+      // Not an option kind of this plug-in: its intent is left as it is.
+      quiet[word] |= bit;
+      return;
+  }
+  I.kind[eid] = ik;
+  if (done) Op.done[eid] = 1;
+  // A Wait is written again until something it depends on changes (quiet.ts).
+  if (ik === INT_WAIT) quiet[word] &= ~bit;
+  else quiet[word] |= bit;
+}
+
 export const optionsPlugin = definePlugin({
   name: "options",
   telemetry: optionsTelemetry,
@@ -216,113 +409,31 @@ export const optionsPlugin = definePlugin({
       after: [PolicySets.Decide],
       reads: ["Option", "Activity", "Position", "Obj", "Employment", "affordance_finish", "affordance_fail"],
       writes: ["Intent", "Option.done", "Option.object"],
-      run({ world, tick, agents, read, send, state: qs }) {
-        const Op = world.columns(Option);
-        const I = world.columns(Intent);
-        const A = world.columns(Activity);
-        const P = world.columns(Position);
-        const st = world.resource(AffordancesKey);
-        const c: Ctx = {
-          world,
-          registry: st.registry,
-          objectsOfType: (town, type) => st.objectsOfType(town, type),
-          social: world.optionalResource(SocialKey)?.ledger,
-          avoid: world.settings.conflict.rivalry.avoid_threshold,
-          space: world.resource(SpaceKey),
-          cols: ctxColumns(world),
-        };
+      run({ world, tick, agents, spans, read, send, state: qs }) {
+        const x = prepare(world, qs, tick, send);
+        const Op = x.Op;
         endUses(Op.kind, Op.done, read(AffordanceFinish));
         endUses(Op.kind, Op.done, read(AffordanceFail));
-        const hasJobs = world.hasPlugin("employment");
-        const E = hasJobs ? world.columns(Employment) : undefined;
-        const jobs = jobTable(world);
-        const tod = tick % ticksPerDay(world.settings);
-        wakeChanged(world, qs, tod, jobs);
-        const quiet = qs.bits;
+        wakeChanged(world, qs, x.tod, x.jobs);
+        x.quiet = qs.bits;
+        const kernel = qs.useKernel ? kernelFor(x) : undefined;
+        x.ran = kernel !== undefined ? "kernel" : "generic";
+        if (kernel !== undefined) {
+          kernel(spans, tick, x.tod);
+          return;
+        }
+        const quiet = x.quiet;
         const since = Op.since;
-        const out = { rivalBlocked: false };
         const optKind = Op.kind;
         const optDone = Op.done;
-        const intentKind = I.kind;
+        const intentKind = x.I.kind;
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
-          const word = eid >>> 5;
-          const bit = 1 << (eid & 31);
           // Quiet (quiet.ts): its Wait would be written again; an option set this tick or the
-          // last (chooseOption between ticks stamps the last tick) or an intent not Wait wakes it.
-          if ((quiet[word] & bit) === 0 && tick - since[eid] > 1 && intentKind[eid] === INT_WAIT) continue;
-          const kind = optKind[eid];
-          if (kind === OPT_NONE || Op.external[eid] === 1) continue;
-          I.blocked[eid] = 0;
-          if (optDone[eid] === 1 || kind === OPT_WAIT) {
-            intentKind[eid] = INT_WAIT;
-            quiet[word] &= ~bit;
-            continue;
-          }
-          // The intent and whether the option ends are decided in the branches and written once
-          // below: a column store first reached mid-run (the first shift end ends every Work
-          // option at once) has no type feedback and deoptimised this loop (issue #19, p99).
-          let ik: number = INT_WAIT;
-          let done = false;
-          switch (kind) {
-            case OPT_USE: {
-              const aff = Op.affordance[eid];
-              if (A.running[eid] === aff) break;
-              let obj = Op.object[eid];
-              // Choose an object, and re-choose every RECHOOSE_TICKS while still walking to it:
-              // a shorter queue may have opened elsewhere.
-              if (obj === 0 || (A.holding[eid] !== obj && A.queued[eid] !== obj && (tick - Op.since[eid]) % RECHOOSE_TICKS === 0)) {
-                obj = chooseObject(c, eid, aff, out);
-                if (obj === 0) {
-                  if (out.rivalBlocked) send(GuardrailBlock, eid, world.intern("queue_rival"));
-                  done = true;
-                  break;
-                }
-                Op.object[eid] = obj;
-              }
-              ik = INT_START;
-              I.object[eid] = obj;
-              I.affordance[eid] = aff;
-              break;
-            }
-            case OPT_WORK: {
-              const job = E ? E.job[eid] : -1;
-              if (job < 0 || tod >= jobs.end[job]) {
-                done = true;
-                break;
-              }
-              const jx = jobs.x[job];
-              if (jx >= 0 && Math.abs(P.x[eid] - jx) + Math.abs(P.y[eid] - jobs.y[job]) > 1) {
-                ik = INT_MOVE;
-                I.x[eid] = jx;
-                I.y[eid] = jobs.y[job];
-              }
-              break;
-            }
-            case OPT_CHAT: {
-              const other = Op.target[eid];
-              if (other > 0 && world.isAgent(other)) {
-                ik = INT_CHAT;
-                I.target[eid] = other;
-                I.quality[eid] = 0.5;
-              }
-              done = true;
-              break;
-            }
-            case OPT_AVOID:
-              if (avoidStep(c, I, eid)) ik = INT_MOVE;
-              done = true;
-              break;
-            default:
-              // Not an option kind of this plug-in: its intent is left as it is.
-              quiet[word] |= bit;
-              continue;
-          }
-          intentKind[eid] = ik;
-          if (done) optDone[eid] = 1;
-          // A Wait is written again until something it depends on changes (quiet.ts).
-          if (ik === INT_WAIT) quiet[word] &= ~bit;
-          else quiet[word] |= bit;
+          // last (chooseOption between ticks stamps the last tick) or an intent not Wait wakes it,
+          // unless that option is a Wait or done: its Wait (blocked 0) is written already.
+          if ((quiet[eid >>> 5] & (1 << (eid & 31))) === 0 && intentKind[eid] === INT_WAIT && (tick - since[eid] > 1 || optKind[eid] === OPT_WAIT || optDone[eid] === 1)) continue;
+          visit(x, eid);
         }
       },
     },

@@ -23,6 +23,8 @@ export class OptionsState {
   applied = 0;
   /** false: the executor looks at every agent every tick (tests compare both). */
   skipQuiet = true;
+  /** false: the generic loop runs instead of the kernel generated for the world's columns (kernel.ts; tests compare both). */
+  useKernel = true;
 
   /** Sizes the bitset for entity ids up to `max`; new ids start awake. */
   ensure(max: number): void {

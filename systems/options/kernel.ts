@@ -1,0 +1,159 @@
+// The option executor's per-agent loop generated for one world's columns (issue #19).
+//
+// Why generated: V8 optimises a loop over typed arrays it sees as constants (the arrays captured
+// by the only closure of a function literal: function-context specialisation, base pointers and
+// lengths embedded, bounds checks dropped) far better than the same loop over arrays held in
+// locals or fields (systems/needs/decay-kernel.ts, systems/rewards/kernel.ts). The kernel closes
+// over the 20-odd columns the common branches touch and walks the agents' spans in calls of at
+// most CHUNK agents (a 100k-iteration loop entered once a tick only ever runs as on-stack
+// replacement code, compiled without the specialisation).
+//
+// What it does itself: the quiet test (quiet.ts), None and external options, a done option or a
+// Wait (Wait intent), a Use whose affordance runs (Wait) or whose object is kept (Start), and a
+// Work option (Move to the workplace, or Wait, or done at the shift's end). Everything else (a
+// Use that chooses an object, Chat, Avoid, another plug-in's option kind) goes to `slow`, the
+// generic per-agent body (index.ts `visit`), which decides that agent from the start: the
+// branches here are that body's, written for these columns, so the intents, the options and the
+// quiet bits are the same to the bit (test/unit/options-kernel.test.ts runs both). The source
+// holds only positional names and constants of this file and components/activity.ts, never
+// config text. Where the runtime forbids code generation from strings, compileExec returns
+// undefined and the generic loop runs.
+import { IntentKind, OptionKind } from "../../components/activity.ts";
+
+/** Every array the kernel closes over. */
+export interface ExecArrays {
+  /** The quiet bitset (quiet.ts). */
+  readonly quiet: Uint32Array;
+  readonly since: Int32Array;
+  readonly kind: Uint8Array;
+  readonly done: Uint8Array;
+  readonly external: Uint8Array;
+  readonly affordance: Int16Array;
+  readonly object: Int32Array;
+  readonly intent: Uint8Array;
+  readonly blocked: Uint8Array;
+  readonly iObject: Int32Array;
+  readonly iAffordance: Int16Array;
+  readonly ix: Int16Array;
+  readonly iy: Int16Array;
+  readonly running: Int16Array;
+  readonly holding: Int32Array;
+  readonly queued: Int32Array;
+  readonly px: Int16Array;
+  readonly py: Int16Array;
+  /** Employment.job, undefined when the world has no employment plug-in (every Work option ends). */
+  readonly job: Int16Array | undefined;
+  readonly jobEnd: Int32Array;
+  readonly jobX: Int32Array;
+  readonly jobY: Int32Array;
+}
+
+const NAMES: readonly (keyof ExecArrays)[] = [
+  "quiet",
+  "since",
+  "kind",
+  "done",
+  "external",
+  "affordance",
+  "object",
+  "intent",
+  "blocked",
+  "iObject",
+  "iAffordance",
+  "ix",
+  "iy",
+  "running",
+  "holding",
+  "queued",
+  "px",
+  "py",
+  "job",
+  "jobEnd",
+  "jobX",
+  "jobY",
+];
+
+/** True when both sets hold the same arrays (a kernel made for `a` serves `b`). */
+export function sameArrays(a: ExecArrays, b: ExecArrays): boolean {
+  for (const k of NAMES) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+/** Runs the executor for the agents of the spans (pairs [start, end)) at this tick and time of day. */
+export type ExecKernel = (spans: Int32Array, tick: number, tod: number) => void;
+
+/** Agents per call of the inner loop (see the file comment). */
+const CHUNK = 4096;
+
+/**
+ * Generates the executor loop for these arrays. `slow(eid)` decides an agent the kernel does not
+ * (the generic body, from the option's kind on); `rechoose` is the ticks between two object
+ * choices of a walking agent. Returns undefined when code generation is not allowed here.
+ */
+export function compileExec(a: ExecArrays, slow: (eid: number) => void, rechoose: number): ExecKernel | undefined {
+  const W = IntentKind.Wait;
+  const jobLoad = a.job !== undefined ? "job[e]" : "-1";
+  const source = `"use strict";
+function run(s, end, tick, tod) {
+  for (let e = s; e < end; e++) {
+    const word = e >>> 5;
+    const bit = 1 << (e & 31);
+    if ((quiet[word] & bit) === 0 && intent[e] === ${W} && (tick - since[e] > 1 || kind[e] === ${OptionKind.Wait} || done[e] === 1)) continue;
+    const k = kind[e];
+    if (k === ${OptionKind.None} || external[e] === 1) continue;
+    let ik = ${W};
+    let ends = false;
+    if (k === ${OptionKind.Use}) {
+      if (done[e] !== 1) {
+        const aff = affordance[e];
+        if (running[e] !== aff) {
+          const obj = object[e];
+          if (obj === 0 || (holding[e] !== obj && queued[e] !== obj && (tick - since[e]) % ${rechoose} === 0)) {
+            slow(e);
+            continue;
+          }
+          ik = ${IntentKind.Start};
+          iObject[e] = obj;
+          iAffordance[e] = aff;
+        }
+      }
+    } else if (k === ${OptionKind.Work}) {
+      if (done[e] !== 1) {
+        const j = ${jobLoad};
+        if (j < 0 || tod >= jobEnd[j]) {
+          ends = true;
+        } else {
+          const jx = jobX[j];
+          if (jx >= 0 && Math.abs(px[e] - jx) + Math.abs(py[e] - jobY[j]) > 1) {
+            ik = ${IntentKind.Move};
+            ix[e] = jx;
+            iy[e] = jobY[j];
+          }
+        }
+      }
+    } else if (k !== ${OptionKind.Wait}) {
+      slow(e);
+      continue;
+    }
+    blocked[e] = 0;
+    intent[e] = ik;
+    if (ends) done[e] = 1;
+    if (ik === ${W}) quiet[word] &= ~bit;
+    else quiet[word] |= bit;
+  }
+}
+return function execute(spans, tick, tod) {
+  for (let s = 0; s < spans.length; s += 2) {
+    const end = spans[s + 1];
+    for (let from = spans[s]; from < end; from += ${CHUNK}) run(from, Math.min(from + ${CHUNK}, end), tick, tod);
+  }
+};`;
+  const params = NAMES.filter((k) => a[k] !== undefined);
+  try {
+    const factory = new Function(...params, "slow", source) as (...x: unknown[]) => ExecKernel;
+    return factory(...params.map((k) => a[k]), slow);
+  } catch (e) {
+    if (e instanceof EvalError) return undefined;
+    throw e;
+  }
+}
