@@ -97,6 +97,12 @@ export interface ShiftCodes {
   UINT16_MAX: number;
 }
 
+/** settleFactory's function: (events, eid, job, previous state, state, at the workplace, ticks since the start, flags) -> events. */
+export type Settle = (n: number, eid: number, job: number, prev: number, st: number, atLoc: boolean, since: number, flags: number) => number;
+
+/** One agent's step inside its job's window (windowFactory): returns the new event count. */
+export type WindowStep = (n: number, eid: number, job: number, prev: number) => number;
+
 /**
  * The pass over agents[i0..] (`absTicks`: the absence rings, an argument since applying events
  * grows them): returns the index of the first agent not done (the event buffer
@@ -110,19 +116,19 @@ export type ShiftPass = (agents: Int32Array, i0: number, absTicks: Int32Array) =
  * messages, counters) is left as events for shifts.ts's applyEvents, in agent order. An agent
  * of a steady job (outside its window as last tick) not marked dirty is skipped but for its
  * absences expiring. An absence-pruning event that would change nothing (no absence expired,
- * absent_shifts_7d already the count) is not left (issue #19). Self-contained (no module
- * bindings): compiled per world from its source; the constants come in `codes` (shifts.ts).
+ * absent_shifts_7d already the count) is not left (issue #19). An agent inside its job's
+ * window goes to `step` (windowFactory's). Self-contained (no module bindings): compiled per
+ * world from its source; the constants come in `codes` (shifts.ts).
  */
-export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes): ShiftPass {
-  // ShiftState members, Employment.flags bits, attn bits and event codes, as constants of this scope.
-  const { S_AWAIT_START, S_ON_TIME, S_LATE, S_ABSENT, F_LATE_SENT, F_ABSENT_SENT, F_DEPARTED_SENT, F_LATE_PENALTY } = codes;
-  const { F_ABSENT_PENALTY, F_ON_TIME_SENT, F_STARTED, A_DIRTY, A_ABS, EV_PRUNE, EV_FINALISE, EV_ON_TIME, EV_LATE } = codes;
-  const { EV_ABSENT, EV_DEPARTED, EVENTS_PER_AGENT, UINT16_MAX } = codes;
-  const { outside, steady, start, end, jx, jy, wage, penalty, workplace } = c;
-  const { attn, absCount, absHead, absBlock, job: jobCol, shiftState, flags: flagsCol, onShift, wageThisTick } = c;
-  const { absent7d, lateToday, withheld, everOnTime, lastPresent, onTimeTicks, scheduled, latenessCounter, wagesEarned } = c;
-  const { money, px, py, town, holding, townWages, wagesPaid, events } = c;
-  const limit = events.length / 4 - EVENTS_PER_AGENT;
+/**
+ * The consequences of one agent's state inside the window (windowFactory's step calls it):
+ * counters, penalties, events (once per shift), the wage. Self-contained, compiled per world.
+ */
+export function settleFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes): Settle {
+  const { S_ON_TIME, S_LATE, S_ABSENT, F_LATE_SENT, F_ABSENT_SENT, F_DEPARTED_SENT, F_LATE_PENALTY } = codes;
+  const { F_ABSENT_PENALTY, F_ON_TIME_SENT, EV_ON_TIME, EV_LATE, EV_ABSENT, EV_DEPARTED, UINT16_MAX } = codes;
+  const { wage, penalty, flags: flagsCol, onShift, wageThisTick, lateToday, withheld, onTimeTicks } = c;
+  const { latenessCounter, wagesEarned, money, town, townWages, wagesPaid, events } = c;
 
   /** Leaves an event; returns the new count. */
   function put(n: number, code: number, eid: number, job: number, since: number): number {
@@ -134,15 +140,8 @@ export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes)
     return n + 1;
   }
 
-  /** 1 when pruning eid's absences at `tick` would change something (an absence expired, or absent_shifts_7d is not the count). */
-  function prunes(absTicks: Int32Array, eid: number, tick: number, horizon: number): number {
-    const n = absCount[eid];
-    if (n === 0 || absent7d[eid] !== n) return 1;
-    return tick - absTicks[absBlock[eid] + absHead[eid]] > horizon ? 1 : 0;
-  }
-
   /** The state's consequences for one agent inside the window: counters, penalties, events (once per shift), the wage. */
-  function settle(n0: number, eid: number, job: number, prev: number, st: number, atLoc: boolean, since: number, flags0: number): number {
+  return function settle(n0: number, eid: number, job: number, prev: number, st: number, atLoc: boolean, since: number, flags0: number): number {
     let n = n0;
     let flags = flags0;
     const w = wage[job];
@@ -200,18 +199,101 @@ export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes)
     }
     flagsCol[eid] = flags;
     return n;
+  };
+}
+
+/**
+ * The step of one agent inside its job's window (shiftFactory's pass calls it): whether it is at
+ * the workplace, its state `since` ticks after the start, presence recorded, then the state's
+ * counters, penalties, events (once per shift) and wage (`settle`). Returns the new event count.
+ * Self-contained, compiled per world like shiftFactory.
+ */
+export function windowFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes, settle: Settle): WindowStep {
+  const { S_AWAIT_START, S_ON_TIME, S_LATE, S_ABSENT, F_STARTED, UINT16_MAX } = codes;
+  const { start, end, jx, jy, workplace, shiftState, flags: flagsCol, everOnTime, lastPresent, onTimeTicks, scheduled } = c;
+  const { px, py, town, holding } = c;
+
+  return function windowStep(n: number, eid: number, job: number, prev: number): number {
+    const tick = K.tick;
+    const t = K.t;
+    const grace = K.grace;
+    const slack = K.slack;
+    const cutoff = K.cutoff;
+    const nJobs = K.nJobs;
+    const objects = K.objects;
+    const s0 = start[job];
+    // Inside the shift window.
+    let flags = flagsCol[eid];
+    if ((flags & F_STARTED) === 0) {
+      flags = F_STARTED;
+      onTimeTicks[eid] = 0;
+      scheduled[eid] = Math.min(UINT16_MAX, end[job] - s0 + 1);
+      everOnTime[eid] = 0;
+      lastPresent[eid] = -1;
+    }
+    // At the workplace: a workplace object on the job's tile (a counter) must be held; otherwise
+    // standing on or beside the tile is enough; a job without a tile: anywhere.
+    const x = jx[job];
+    let atLoc = true;
+    if (x >= 0) {
+      const wp = objects === 1 ? workplace[town[eid] * nJobs + job] : 0;
+      if (wp !== 0) atLoc = holding[eid] === wp;
+      else {
+        const dx = px[eid] - x;
+        const dy = py[eid] - jy[job];
+        atLoc = (dx < 0 ? 0 - dx : dx) + (dy < 0 ? 0 - dy : dy) <= 1;
+      }
+    }
+    // The state inside the window, `since` ticks after its start; presence recorded.
+    const since = t - s0;
+    let st: number;
+    if (atLoc) {
+      lastPresent[eid] = tick;
+      if (everOnTime[eid] === 1 || since <= grace) {
+        st = S_ON_TIME;
+        everOnTime[eid] = 1;
+      } else st = S_LATE;
+    } else {
+      const lp = lastPresent[eid];
+      if (everOnTime[eid] === 0 && since <= grace) st = S_AWAIT_START;
+      else if (lp >= 0 && tick - lp <= slack) st = S_LATE;
+      else if (since > cutoff || lp >= 0) st = S_ABSENT;
+      else st = S_LATE;
+    }
+    shiftState[eid] = st;
+    return settle(n, eid, job, prev, st, atLoc, since, flags);
+  };
+}
+
+export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes, step: WindowStep): ShiftPass {
+  // ShiftState members, Employment.flags bits, attn bits and event codes, as constants of this scope.
+  const { F_STARTED, A_DIRTY, A_ABS, EV_PRUNE, EV_FINALISE, EVENTS_PER_AGENT } = codes;
+  const { outside, steady, attn, absCount, absHead, absBlock, job: jobCol, shiftState, flags: flagsCol, onShift } = c;
+  const { wageThisTick, absent7d, lateToday, withheld, everOnTime, lastPresent, events } = c;
+  const limit = events.length / 4 - EVENTS_PER_AGENT;
+
+  /** Leaves an event; returns the new count. */
+  function put(n: number, code: number, eid: number, job: number, since: number): number {
+    const b = n * 4;
+    events[b] = code;
+    events[b + 1] = eid;
+    events[b + 2] = job;
+    events[b + 3] = since;
+    return n + 1;
+  }
+
+  /** 1 when pruning eid's absences at `tick` would change something (an absence expired, or absent_shifts_7d is not the count). */
+  function prunes(absTicks: Int32Array, eid: number, tick: number, horizon: number): number {
+    const n = absCount[eid];
+    if (n === 0 || absent7d[eid] !== n) return 1;
+    return tick - absTicks[absBlock[eid] + absHead[eid]] > horizon ? 1 : 0;
   }
 
   return function shiftPass(agents: Int32Array, i0: number, absTicks: Int32Array): number {
     const nJobs = K.nJobs;
     const newDay = K.newDay;
     const tick = K.tick;
-    const t = K.t;
-    const grace = K.grace;
-    const slack = K.slack;
-    const cutoff = K.cutoff;
     const horizon = K.horizon;
-    const objects = K.objects;
     let n = K.nEvents;
     for (let i = i0; i < agents.length; i++) {
       if (n > limit) {
@@ -249,47 +331,7 @@ export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes)
         onShift[eid] = 0;
         continue;
       }
-      const s0 = start[job];
-      // Inside the shift window.
-      let flags = flagsCol[eid];
-      if ((flags & F_STARTED) === 0) {
-        flags = F_STARTED;
-        onTimeTicks[eid] = 0;
-        scheduled[eid] = Math.min(UINT16_MAX, end[job] - s0 + 1);
-        everOnTime[eid] = 0;
-        lastPresent[eid] = -1;
-      }
-      // At the workplace: a workplace object on the job's tile (a counter) must be held; otherwise
-      // standing on or beside the tile is enough; a job without a tile: anywhere.
-      const x = jx[job];
-      let atLoc = true;
-      if (x >= 0) {
-        const wp = objects === 1 ? workplace[town[eid] * nJobs + job] : 0;
-        if (wp !== 0) atLoc = holding[eid] === wp;
-        else {
-          const dx = px[eid] - x;
-          const dy = py[eid] - jy[job];
-          atLoc = (dx < 0 ? 0 - dx : dx) + (dy < 0 ? 0 - dy : dy) <= 1;
-        }
-      }
-      // The state inside the window, `since` ticks after its start; presence recorded.
-      const since = t - s0;
-      let st: number;
-      if (atLoc) {
-        lastPresent[eid] = tick;
-        if (everOnTime[eid] === 1 || since <= grace) {
-          st = S_ON_TIME;
-          everOnTime[eid] = 1;
-        } else st = S_LATE;
-      } else {
-        const lp = lastPresent[eid];
-        if (everOnTime[eid] === 0 && since <= grace) st = S_AWAIT_START;
-        else if (lp >= 0 && tick - lp <= slack) st = S_LATE;
-        else if (since > cutoff || lp >= 0) st = S_ABSENT;
-        else st = S_LATE;
-      }
-      shiftState[eid] = st;
-      n = settle(n, eid, job, prev, st, atLoc, since, flags);
+      n = step(n, eid, job, prev);
     }
     K.nEvents = n;
     return agents.length;

@@ -17,7 +17,7 @@ import { JobLate, ShiftAbsent, ShiftOnTime } from "../../components/messages.ts"
 import { SpaceKey } from "../../components/grid.ts";
 import type { ComponentDef, Columns } from "../../engine/component.ts";
 import { EmploymentState, ABSENCE_DAYS, A_ABS, A_DIRTY } from "./state.ts";
-import { shiftFactory, type ShiftArrays, type ShiftCodes, type ShiftPass, type ShiftScalars } from "./shift-kernel.ts";
+import { settleFactory, shiftFactory, windowFactory, type ShiftArrays, type ShiftCodes, type ShiftPass, type ShiftScalars } from "./shift-kernel.ts";
 
 /** Sent once per shift when a worker who had started the shift leaves it (state left on_time/late). */
 export const ShiftDepartedEarly = defineMessage("shift_departed_early", { agent: "eid", job: "int" });
@@ -182,7 +182,9 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
       const arrays = {} as Record<keyof ShiftArrays, unknown>;
       for (const key of ARRAY_KEYS) arrays[key] = this[key];
       this.madeFor = arrays as ShiftArrays;
-      this.made = freshCopy(shiftFactory)(arrays as ShiftArrays, this, SHIFT_CODES);
+      const settle = freshCopy(settleFactory)(arrays as ShiftArrays, this, SHIFT_CODES);
+      const step = freshCopy(windowFactory)(arrays as ShiftArrays, this, SHIFT_CODES, settle);
+      this.made = freshCopy(shiftFactory)(arrays as ShiftArrays, this, SHIFT_CODES, step);
     }
     return this.made as ShiftPass;
   }
