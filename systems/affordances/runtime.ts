@@ -63,6 +63,11 @@ export class Runtime implements PreconditionScope {
    * columns (act-kernel.ts; tests compare both).
    */
   useActKernel = true;
+  /**
+   * false: affordances/queues and run run their generic loops, not the kernels generated for the
+   * world's columns (object-kernels.ts; tests compare both).
+   */
+  useObjectKernels = true;
   /** Which loop affordances/act ran last tick (index.ts actPath). */
   actRan: "kernel" | "generic" | "" = "";
 

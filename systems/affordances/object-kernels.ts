@@ -1,0 +1,135 @@
+// affordances/queues' and affordances/run's object loops generated for one world's columns
+// (issue #19; the same reason as act-kernel.ts: typed arrays the only closure of a function
+// literal sees as constants are loaded without the field, base and length loads of arrays held in
+// object fields). Both walk every object each tick (62.5k at 100k agents) and touch a handful of
+// its Obj columns; run also decrements the running agent's Activity.remaining.
+//
+// The generated source holds only the names and integer constants of this file: the settings
+// (ghost_step_after, reservation_timeout_ticks) and the tick come in as arguments, each
+// affordance's power/water needs as a Uint8Array made from the registry (the kernels are made again
+// when the registry or a column changes). Every queue change, outage failure and finish calls the
+// generic code (ObjectHelpers, objects-loop.ts), so the steps are the generic loops' in the same
+// order and the hash stream is identical (test/unit/object-kernels.test.ts runs both). Where code
+// generation from strings is not allowed, compileObjectKernels returns undefined and the generic
+// loops run.
+
+/** What the generated loops call for every change they do not make themselves. */
+export interface ObjectHelpers {
+  /** rt.grantNext: a free object with waiters goes to the next one. */
+  grantNext(obj: number): void;
+  /** rt.ghostStep: the idle holder goes to the back of the queue. */
+  ghostStep(obj: number): void;
+  /** A reservation held idle too long: counted and released. */
+  timeout(obj: number, holder: number): void;
+  /** An outage: the running affordance fails. */
+  outage(agent: number, obj: number, aff: number): void;
+  /** The running affordance is done: effects, hooks, handover, release. */
+  finish(agent: number, obj: number): void;
+  /** The running affordance index has no spec (the generic code's path, which throws). */
+  missing(agent: number, obj: number, aff: number): void;
+}
+
+/** Bits of ObjectArrays.needs per affordance index. */
+export const NEEDS_POWER = 1;
+export const NEEDS_WATER = 2;
+export const NO_SPEC = 4;
+
+/** The arrays the kernels close over, in their parameter order (all of one world). */
+export interface ObjectArrays {
+  holder: Int32Array;
+  running: Int16Array;
+  queueHead: Int32Array;
+  queueLen: Uint16Array;
+  stall: Uint16Array;
+  idleSince: Int32Array;
+  powerOn: Uint8Array;
+  waterOn: Uint8Array;
+  town: Uint32Array;
+  /** The towns' TownEconomy.power / water (empty arrays without economy: then always on). */
+  townPower: Uint8Array;
+  townWater: Uint8Array;
+  remaining: Int16Array;
+  /** NEEDS_POWER | NEEDS_WATER | NO_SPEC per affordance index. */
+  needs: Uint8Array;
+}
+
+const ARRAY_NAMES = [
+  "holder",
+  "running",
+  "queueHead",
+  "queueLen",
+  "stall",
+  "idleSince",
+  "powerOn",
+  "waterOn",
+  "town",
+  "townPower",
+  "townWater",
+  "remaining",
+  "needs",
+] as const satisfies readonly (keyof ObjectArrays)[];
+
+/** Whether kernels made for `made` still fit the arrays `now` (none of them moved). */
+export function objectKernelsFit(made: ObjectArrays, now: ObjectArrays): boolean {
+  for (const name of ARRAY_NAMES) if (made[name] !== now[name]) return false;
+  return true;
+}
+
+export interface ObjectKernels {
+  /** affordances/queues over `objects` (entity order). */
+  queues(objects: readonly number[], tick: number, ghostAfter: number, timeout: number): void;
+  /** affordances/run over `objects` (entity order). */
+  run(objects: readonly number[]): void;
+}
+
+/**
+ * Generates both loops for these arrays; `economy`: the world has town power and water columns.
+ * Returns undefined when code generation is not allowed here.
+ */
+export function compileObjectKernels(a: ObjectArrays, h: ObjectHelpers, economy: boolean): ObjectKernels | undefined {
+  const on = (obj: string, col: string, townCol: string) => (economy ? `(${col}[${obj}] === 1 && ${townCol}[town[${obj}]] === 1)` : `${col}[${obj}] === 1`);
+  const source = `"use strict";
+function queues(objects, tick, ghostAfter, timeout) {
+  for (let i = 0; i < objects.length; i++) {
+    const obj = objects[i];
+    const hold = holder[obj];
+    if (hold === 0) {
+      if (queueHead[obj] !== 0) h.grantNext(obj);
+      continue;
+    }
+    if (running[obj] >= 0 || idleSince[obj] >= tick) continue;
+    if (queueLen[obj] > 0) {
+      stall[obj]++;
+      if (ghostAfter > 0 && stall[obj] >= ghostAfter) h.ghostStep(obj);
+    } else if (tick - idleSince[obj] >= timeout) h.timeout(obj, hold);
+  }
+}
+function run(objects) {
+  const n = needs.length;
+  for (let i = 0; i < objects.length; i++) {
+    const obj = objects[i];
+    const aff = running[obj];
+    if (aff < 0) continue;
+    const agent = holder[obj];
+    const need = aff < n ? needs[aff] : ${NO_SPEC};
+    if ((need & ${NO_SPEC}) !== 0) {
+      h.missing(agent, obj, aff);
+      continue;
+    }
+    if (((need & ${NEEDS_POWER}) !== 0 && !${on("obj", "powerOn", "townPower")}) || ((need & ${NEEDS_WATER}) !== 0 && !${on("obj", "waterOn", "townWater")})) {
+      h.outage(agent, obj, aff);
+      continue;
+    }
+    remaining[agent]--;
+    if (remaining[agent] <= 0) h.finish(agent, obj);
+  }
+}
+return { queues, run };`;
+  try {
+    const factory = new Function(...ARRAY_NAMES, "h", source) as (...args: unknown[]) => ObjectKernels;
+    return factory(...ARRAY_NAMES.map((n) => a[n]), h);
+  } catch (e) {
+    if (e instanceof EvalError) return undefined;
+    throw e;
+  }
+}

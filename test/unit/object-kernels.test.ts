@@ -1,0 +1,152 @@
+// affordances/queues' and affordances/run's generated kernels (issue #19,
+// systems/affordances/object-kernels.ts) against their generic loops (`rt.useObjectKernels =
+// false`): twin worlds from the same config and seed, the state hash compared after every tick.
+// A kernel that counts a stall, a timeout, an outage or a tick of a running affordance differently
+// (or writes into columns or needs the world no longer has) changes the hash of that tick.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { Activity, Intent, IntentKind, Option } from "../../components/activity.ts";
+import { TownEconomy } from "../../components/economy.ts";
+import { buildWorld } from "../../engine/build.ts";
+import type { World } from "../../engine/world.ts";
+import { corePlugins } from "../../systems/index.ts";
+import type { AffordancesResource } from "../../systems/affordances/resource.ts";
+import { objectsPath } from "../../systems/affordances/objects-loop.ts";
+import { registerAffordance, registerObject } from "../../systems/affordances/index.ts";
+import { makeWorld } from "../helpers/world.ts";
+
+const MANY_TOWNS = fileURLToPath(new URL("../../configs/many-towns.yaml", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+function rtOf(w: World) {
+  return w.state<AffordancesResource>("affordances").rt;
+}
+
+function generic(w: World): World {
+  rtOf(w).useObjectKernels = false;
+  return w;
+}
+
+function towns(n: number, seed: number): [World, World] {
+  const make = () => buildWorld(MANY_TOWNS, corePlugins, { seed, towns: n, agentsPerTown: 8 }).world;
+  return [make(), generic(make())];
+}
+
+function stepBoth(a: World, b: World, n: number): void {
+  for (let t = 0; t < n; t++) {
+    a.step();
+    b.step();
+    expect(a.stateHash(), `tick ${a.tick}`).toBe(b.stateHash());
+  }
+}
+
+/** A 12x12 town of hand-driven agents with short reservation timeouts. */
+function handTown(): World {
+  return makeWorld({
+    world: { agents_per_town: 0, grid_size: [12, 12] },
+    jobs: {},
+    rewards: { decay_rates: { hunger: 0, hygiene: 0, energy: 0 } },
+    lifecycle: { mortality: false, unemployment_grace_ticks: 65535, daily_respawn_cap: 0 },
+    queue_fairness: { reservation_timeout_ticks: 5, ghost_step_after: 3 },
+  });
+}
+
+function handAgent(w: World, x: number, y: number): number {
+  const eid = w.spawnAgent(0, { init: { Position: { x, y }, Wallet: { money: 5 } } });
+  w.columns(Option).external[eid] = 1;
+  return eid;
+}
+
+function intend(w: World, eid: number, kind: number, object = 0, affordance = -1, blocked = 0): void {
+  const I = w.columns(Intent);
+  I.kind[eid] = kind;
+  I.object[eid] = object;
+  I.affordance[eid] = affordance;
+  I.blocked[eid] = blocked;
+}
+
+describe("affordances/queues and run's generated kernels do what the generic loops do", () => {
+  it("keeps every tick's state hash through a day of three towns, running as kernels", () => {
+    const [a, b] = towns(3, 13);
+    stepBoth(a, b, 620);
+    const done = a.state<AffordancesResource>("affordances").st.completed;
+    expect(done.reduce((s, n) => s + (n ?? 0), 0)).toBeGreaterThan(100);
+    expect(objectsPath(rtOf(a))).toBe("kernel");
+    expect(objectsPath(rtOf(b))).toBe("generic");
+  });
+
+  it("fails running affordances that need power or water on an outage, on the same tick", () => {
+    const [a, b] = towns(2, 11);
+    stepBoth(a, b, 250);
+    for (const w of [a, b]) {
+      const econ = w.townColumns(TownEconomy);
+      econ.power[0] = 0;
+      econ.water[1] = 0;
+    }
+    const before = a.state<AffordancesResource>("affordances").st.failReasons.outage ?? 0;
+    stepBoth(a, b, 40);
+    expect(a.state<AffordancesResource>("affordances").st.failReasons.outage ?? 0).toBeGreaterThan(before);
+  });
+
+  it("times out idle reservations, ghost-steps idle holders and follows an affordance replaced mid-run", () => {
+    const ws = [handTown(), generic(handTown())];
+    const ids = ws.map((w) => {
+      const lamp = registerObject(w, 0, { id: "lamp_1", object_type: "lamp", position: [5, 5] });
+      const bench = registerObject(w, 0, { id: "bench_1", object_type: "bench", position: [7, 7] });
+      const read = registerAffordance(w, { id: "read", object_type: "lamp", duration: 6, effects: { energy: 0.05 } });
+      const sit = registerAffordance(w, { id: "sit", object_type: "bench", duration: 3, effects: { energy: 0.05 } });
+      return { lamp, bench, read, sit, idle: handAgent(w, 5, 4), waiter: handAgent(w, 5, 6), reader: handAgent(w, 7, 6) };
+    });
+    const [a, b] = ws;
+    const each = (f: (w: World, i: (typeof ids)[number]) => void) => ws.forEach((w, k) => f(w, ids[k]));
+    // The idle agent takes the lamp and holds it without starting (Blocked does not start the
+    // pending affordance); nobody waits: its reservation times out.
+    each((w, i) => intend(w, i.idle, IntentKind.Request, i.lamp, i.read));
+    stepBoth(a, b, 1);
+    each((w, i) => intend(w, i.idle, IntentKind.Blocked, i.lamp));
+    stepBoth(a, b, 8);
+    const st = a.state<AffordancesResource>("affordances").st;
+    expect(st.counters.reservation_timeouts).toBeGreaterThan(0);
+    // It takes the lamp again and idles while a waiter queues: the idle holder is ghost-stepped.
+    each((w, i) => intend(w, i.idle, IntentKind.Request, i.lamp, i.read));
+    stepBoth(a, b, 1);
+    each((w, i) => {
+      intend(w, i.idle, IntentKind.Blocked, i.lamp);
+      intend(w, i.waiter, IntentKind.Request, i.lamp, i.read);
+    });
+    stepBoth(a, b, 6);
+    expect(st.counters.ghost_step_events).toBeGreaterThan(0);
+    // The bench's affordance is replaced in place by one that needs power while it runs; the
+    // power goes: the new spec's need fails it (a kernel keeping the old spec's needs would not).
+    each((w, i) => intend(w, i.reader, IntentKind.Start, i.bench, i.sit));
+    stepBoth(a, b, 1);
+    expect(a.columns(Activity).running[ids[0].reader]).toBe(ids[0].sit);
+    for (const w of ws) {
+      registerAffordance(w, { id: "sit", object_type: "bench", duration: 3, effects: { energy: 0.05 }, preconds: ["power_on"] });
+      w.townColumns(TownEconomy).power[0] = 0;
+    }
+    const before = st.failReasons.outage ?? 0;
+    stepBoth(a, b, 1);
+    expect(st.failReasons.outage ?? 0).toBe(before + 1);
+    stepBoth(a, b, 10);
+  });
+
+  it("falls back to the generic loops where code generation from strings is not allowed, with the same hashes", () => {
+    const script = `
+      const { buildWorld } = await import(${JSON.stringify(ROOT + "engine/build.ts")});
+      const { corePlugins } = await import(${JSON.stringify(ROOT + "systems/index.ts")});
+      const { objectsPath } = await import(${JSON.stringify(ROOT + "systems/affordances/objects-loop.ts")});
+      const w = buildWorld(${JSON.stringify(MANY_TOWNS)}, corePlugins, { seed: 9, towns: 1, agentsPerTown: 8 }).world;
+      for (let t = 0; t < 150; t++) w.step();
+      console.log(JSON.stringify({ path: objectsPath(w.state("affordances").rt), hash: w.stateHash() }));`;
+    const r = spawnSync(process.execPath, ["--disallow-code-generation-from-strings", "--import", "tsx", "--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { path: string; hash: string };
+    expect(out.path).toBe("generic");
+    const w = buildWorld(MANY_TOWNS, corePlugins, { seed: 9, towns: 1, agentsPerTown: 8 }).world;
+    for (let t = 0; t < 150; t++) w.step();
+    expect(objectsPath(rtOf(w))).toBe("kernel");
+    expect(out.hash).toBe(w.stateHash());
+  }, 60_000);
+});
