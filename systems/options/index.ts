@@ -49,18 +49,21 @@ function endUses(kind: ArrayLike<number>, done: { [eid: number]: number }, m: { 
 
 /**
  * Before the per-agent loop: sizes the quiet bitset and wakes every agent on the tick after a
- * console command was applied and on a tick a shift ends (quiet.ts).
+ * console command was applied (quiet.ts). Returns 1 on a tick a shift ends (and nothing woke
+ * everyone): the loop then looks at every agent with a Work option, quiet or not (the others'
+ * Waits do not depend on the time of day), else 0.
  */
-function wakeChanged(world: World, qs: OptionsState, tod: number, jobs: ReturnType<typeof jobTable>): void {
+function wakeChanged(world: World, qs: OptionsState, tod: number, jobs: ReturnType<typeof jobTable>): number {
   qs.ensure(world.maxEntityId());
   const applied = world.hasPlugin("console") ? (world.state<{ counts?: { applied: number } }>("console").counts?.applied ?? 0) : 0;
   // Filled every tick (an empty range when nothing woke everyone): a call first reached on the
   // first shift end had no type feedback and deoptimised the executor's loop there (issue #19, p99).
-  const all = !qs.skipQuiet || applied !== qs.applied || shiftEndsAt(jobs, tod);
+  const all = !qs.skipQuiet || applied !== qs.applied;
   const bits = qs.bits;
   const n = bits.length;
   bits.fill(0xffffffff, 0, all ? n : 0);
   qs.applied = applied;
+  return !all && shiftEndsAt(jobs, tod) ? 1 : 0;
 }
 
 /** Affordances need stock their object must have to be worth walking to (by affordance id). */
@@ -126,21 +129,25 @@ export function chooseObject(c: Ctx, eid: number, aff: number, out: { rivalBlock
   if (list.length > 3 * NEAREST_FIRST_ABOVE && c.space) {
     const f = c.space.field(town, spec.type, c.objectsOfType);
     const near = f.nearest[P.y[eid] * c.space.width + P.x[eid]];
-    if (
-      near !== 0 &&
-      !(stock && O[stock][near] < 1) &&
-      !(needsPower && (O.power_on[near] === 0 || (econ && econ.power[town] === 0))) &&
-      !(needsWater && (O.water_on[near] === 0 || (econ && econ.water[town] === 0))) &&
-      !(c.social && hasRival(c, eid, near, uid, O, A))
-    ) {
+    if (near !== 0 && !unsuitable(O, econ, town, near, stock, needsPower, needsWater) && !(c.social && hasRival(c, eid, near, uid, O, A))) {
       return near;
     }
   }
+  // One object of this type (most towns): it is the choice when suitable, whatever its score
+  // (the loop below would pick it), so its tile, queue and holder's time are not read (issue #19:
+  // each a cache miss at the agent's or the object's scattered id).
+  if (list.length === 3) {
+    const obj = list[0];
+    if (unsuitable(O, econ, town, obj, stock, needsPower, needsWater)) return 0;
+    if (c.social && hasRival(c, eid, obj, uid, O, A)) {
+      out.rivalBlocked = true;
+      return 0;
+    }
+    return obj;
+  }
   for (let i = 0; i < list.length; i += 3) {
     const obj = list[i];
-    if (stock && O[stock][obj] < 1) continue;
-    if (needsPower && (O.power_on[obj] === 0 || (econ && econ.power[town] === 0))) continue;
-    if (needsWater && (O.water_on[obj] === 0 || (econ && econ.water[town] === 0))) continue;
+    if (unsuitable(O, econ, town, obj, stock, needsPower, needsWater)) continue;
     if (c.social && hasRival(c, eid, obj, uid, O, A)) {
       out.rivalBlocked = true;
       continue;
@@ -157,6 +164,22 @@ export function chooseObject(c: Ctx, eid: number, aff: number, out: { rivalBlock
     }
   }
   return best;
+}
+
+/** An object lacking the stock its affordance needs, or the power or water (its own or its town's). */
+function unsuitable(
+  O: CtxColumns["O"],
+  econ: CtxColumns["econ"],
+  town: number,
+  obj: number,
+  stock: "meals" | "raw_ingredients" | "sleep_slots" | undefined,
+  needsPower: boolean | undefined,
+  needsWater: boolean | undefined,
+): boolean {
+  if (stock && O[stock][obj] < 1) return true;
+  if (needsPower && (O.power_on[obj] === 0 || (econ && econ.power[town] === 0))) return true;
+  if (needsWater && (O.water_on[obj] === 0 || (econ && econ.water[town] === 0))) return true;
+  return false;
 }
 
 /** Avoid: a Move to the first 4-neighbour with no rival on it (west, east, north, south); false when none. */
@@ -414,12 +437,12 @@ export const optionsPlugin = definePlugin({
         const Op = x.Op;
         endUses(Op.kind, Op.done, read(AffordanceFinish));
         endUses(Op.kind, Op.done, read(AffordanceFail));
-        wakeChanged(world, qs, x.tod, x.jobs);
+        const work = wakeChanged(world, qs, x.tod, x.jobs);
         x.quiet = qs.bits;
         const kernel = qs.useKernel ? kernelFor(x) : undefined;
         x.ran = kernel !== undefined ? "kernel" : "generic";
         if (kernel !== undefined) {
-          kernel(spans, tick, x.tod);
+          kernel(spans, tick, x.tod, work);
           return;
         }
         const quiet = x.quiet;
@@ -431,8 +454,15 @@ export const optionsPlugin = definePlugin({
           const eid = agents[i];
           // Quiet (quiet.ts): its Wait would be written again; an option set this tick or the
           // last (chooseOption between ticks stamps the last tick) or an intent not Wait wakes it,
-          // unless that option is a Wait or done: its Wait (blocked 0) is written already.
-          if ((quiet[eid >>> 5] & (1 << (eid & 31))) === 0 && intentKind[eid] === INT_WAIT && (tick - since[eid] > 1 || optKind[eid] === OPT_WAIT || optDone[eid] === 1)) continue;
+          // unless that option is a Wait or done: its Wait (blocked 0) is written already. On a
+          // shift's end (`work`) a Work option wakes it.
+          if (
+            (quiet[eid >>> 5] & (1 << (eid & 31))) === 0 &&
+            intentKind[eid] === INT_WAIT &&
+            (tick - since[eid] > 1 || optKind[eid] === OPT_WAIT || optDone[eid] === 1) &&
+            (work === 0 || optKind[eid] !== OPT_WORK)
+          )
+            continue;
           visit(x, eid);
         }
       },

@@ -79,8 +79,11 @@ export function sameArrays(a: ExecArrays, b: ExecArrays): boolean {
   return true;
 }
 
-/** Runs the executor for the agents of the spans (pairs [start, end)) at this tick and time of day. */
-export type ExecKernel = (spans: Int32Array, tick: number, tod: number) => void;
+/**
+ * Runs the executor for the agents of the spans (pairs [start, end)) at this tick and time of
+ * day; `work` 1 on a tick a shift ends (quiet agents with a Work option are looked at), else 0.
+ */
+export type ExecKernel = (spans: Int32Array, tick: number, tod: number, work: number) => void;
 
 /** Agents per call of the inner loop (see the file comment). */
 const CHUNK = 4096;
@@ -94,11 +97,11 @@ export function compileExec(a: ExecArrays, slow: (eid: number) => void, rechoose
   const W = IntentKind.Wait;
   const jobLoad = a.job !== undefined ? "job[e]" : "-1";
   const source = `"use strict";
-function run(s, end, tick, tod) {
+function run(s, end, tick, tod, work) {
   for (let e = s; e < end; e++) {
     const word = e >>> 5;
     const bit = 1 << (e & 31);
-    if ((quiet[word] & bit) === 0 && intent[e] === ${W} && (tick - since[e] > 1 || kind[e] === ${OptionKind.Wait} || done[e] === 1)) continue;
+    if ((quiet[word] & bit) === 0 && intent[e] === ${W} && (tick - since[e] > 1 || kind[e] === ${OptionKind.Wait} || done[e] === 1) && (work === 0 || kind[e] !== ${OptionKind.Work})) continue;
     const k = kind[e];
     if (k === ${OptionKind.None} || external[e] === 1) continue;
     let ik = ${W};
@@ -142,10 +145,10 @@ function run(s, end, tick, tod) {
     else quiet[word] |= bit;
   }
 }
-return function execute(spans, tick, tod) {
+return function execute(spans, tick, tod, work) {
   for (let s = 0; s < spans.length; s += 2) {
     const end = spans[s + 1];
-    for (let from = spans[s]; from < end; from += ${CHUNK}) run(from, Math.min(from + ${CHUNK}, end), tick, tod);
+    for (let from = spans[s]; from < end; from += ${CHUNK}) run(from, Math.min(from + ${CHUNK}, end), tick, tod, work);
   }
 };`;
   const params = NAMES.filter((k) => a[k] !== undefined);

@@ -9,7 +9,8 @@
 // - its running affordance (Use): a quiet Use is running its affordance; when that finishes or
 //   fails, the option is marked done before the loop (from the messages), and a done option's
 //   intent is Wait as well, until a new option is chosen (chooseOption, above);
-// - its shift's end (Work): every agent is looked at on a tick where some job ends;
+// - its shift's end (Work): every agent with a Work option is looked at on a tick where some job
+//   ends (the executor's `work` flag; the other quiet agents' Waits do not depend on the time);
 // - anything a console command may change (teleport, job): every agent is looked at on the tick
 //   after a command was applied; likewise after a snapshot is loaded and on spawn.
 // Code that writes Option, Intent, Position or Employment.job of agents between ticks by other
