@@ -12,6 +12,7 @@ import { World } from "../../engine/world.ts";
 import { Obj } from "../../components/objects.ts";
 import { Needs } from "../../components/needs.ts";
 import { corePlugins } from "../../systems/index.ts";
+import { registerObject } from "../../systems/affordances/index.ts";
 
 const Thing = defineComponent("Thing", {
   a: Int32Array,
@@ -143,6 +144,33 @@ describe("a built world's object columns", () => {
     // Rows of the agents' ids hold Obj's defaults (running -1, power_on 1), as an unpooled column's.
     expect(Array.from(running.subarray(0, 151)).every((v) => v === -1)).toBe(true);
     expect(Array.from(power.subarray(0, 151)).every((v) => v === 1)).toBe(true);
+  });
+
+  it("run hash for hash with a twin whose columns are unpooled, through an object made at a recycled agent id", () => {
+    const pooled = new World({ settings: settings(), plugins: corePlugins });
+    const plain = new World({ settings: settings(), plugins: corePlugins });
+    plain.components.ensureAll(plain.components.capacity);
+    expect([pooled.components.poolBytes() > 0, plain.components.poolBytes()]).toEqual([true, 0]);
+    const both = (f: (w: World) => void) => [pooled, plain].forEach(f);
+    const hashes = () => [pooled.stateHash(), plain.stateHash()];
+    for (let t = 0; t < 5; t++) {
+      both((w) => w.step());
+      const [a, b] = hashes();
+      expect(a, `tick ${t + 1}`).toBe(b);
+    }
+    // The object takes agent 7's id, below the pool's base: the pool is laid out again.
+    both((w) => w.removeEntity(7));
+    const made = [pooled, plain].map((w) => registerObject(w, 1, { id: "fridge_extra", object_type: "fridge" }));
+    expect(made).toEqual([7, 7]);
+    let base = -1;
+    pooled.components.forEach((def, _c, _h, b) => def === Obj && (base = b));
+    expect(base).toBe(7);
+    expect([pooled.columns(Obj).meals[7], pooled.columns(Obj).running[7]]).toEqual([5, -1]);
+    for (let t = 0; t < 15; t++) {
+      both((w) => w.step());
+      const [a, b] = hashes();
+      expect(a, `tick ${t + 6}`).toBe(b);
+    }
   });
 
   it("resume from a snapshot with the same hashes, pooled again after the load", () => {
