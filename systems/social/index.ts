@@ -13,6 +13,7 @@ import { socialCommands } from "./commands.ts";
 import { socialTelemetry } from "./telemetry.ts";
 import { socialObservations } from "./observations.ts";
 import { socialRewardTerms } from "./reward.ts";
+import { decayFactory, freshCopy, type DecayArrays, type DecayKernel } from "./decay.ts";
 
 export interface RivalryEvent {
   tick: number;
@@ -27,6 +28,9 @@ export class SocialState implements PersistentState {
   /** The last 256 rivalry events (uids), for telemetry. */
   events: RivalryEvent[] = [];
   conflicts = 0;
+  /** The decay kernel (decay.ts) and the arrays it was made for (not state). */
+  private decayKernel: DecayKernel | undefined;
+  private decayFor: DecayArrays | undefined;
   constructor(maxEdges: number, capacity: number) {
     this.ledger = new SocialLedger(maxEdges, capacity);
   }
@@ -42,6 +46,29 @@ export class SocialState implements PersistentState {
   hash(h: StateHasher): void {
     this.ledger.hash(h);
     h.u32(this.conflicts).u32(this.events.length);
+  }
+
+  /** The decay kernel for the ledger's arrays now, remade when one moved. */
+  decay(isAgent: Uint8Array): DecayKernel {
+    const L = this.ledger;
+    const m = this.decayFor;
+    if (
+      this.decayKernel === undefined ||
+      m === undefined ||
+      m.other !== L.other ||
+      m.rivalry !== L.rivalry ||
+      m.trust !== L.trust ||
+      m.familiarity !== L.familiarity ||
+      m.count !== L.count ||
+      m.hot !== L.hot ||
+      m.hotList !== L.hotList ||
+      m.isAgent !== isAgent
+    ) {
+      const arrays: DecayArrays = { other: L.other, rivalry: L.rivalry, trust: L.trust, familiarity: L.familiarity, count: L.count, hot: L.hot, hotList: L.hotList, isAgent };
+      this.decayFor = arrays;
+      this.decayKernel = freshCopy(decayFactory)(L, arrays);
+    }
+    return this.decayKernel;
   }
 }
 
@@ -94,8 +121,10 @@ export const socialPlugin = definePlugin({
         const r = settings.conflict.rivalry;
         const relationships = settings.features.stages.relationships !== "OFF";
         const uid = world.columns(Agent).uid;
+        // Agent membership by its flags (world.isAgent looks the store up on every call).
+        const isA = world.components.flags(Agent);
         const rival = (a: number, b: number, delta: number) => {
-          if (!world.isAgent(a) || !world.isAgent(b) || a === b) return;
+          if (isA[a] !== 1 || isA[b] !== 1 || a === b) return;
           const s = L.slot(a, uid[b], delta);
           if (s < 0) return;
           L.rivalry[s] = clamp(L.rivalry[s] + delta, r.min_value, r.max_value);
@@ -111,7 +140,7 @@ export const socialPlugin = definePlugin({
         // Both directions, a's edge first (two calls, not a loop over [[a, b], [b, a]]: that
         // allocated three arrays per event, ~80 KB a tick at 100k agents, issue #19).
         const relate = (a: number, b: number, trust: number, fam: number, riv: number) => {
-          if (!relationships || !world.isAgent(a) || !world.isAgent(b) || a === b) return;
+          if (!relationships || isA[a] !== 1 || isA[b] !== 1 || a === b) return;
           relateEdge(a, b, trust, fam, riv);
           relateEdge(b, a, trust, fam, riv);
         };
@@ -123,7 +152,7 @@ export const socialPlugin = definePlugin({
           rival(a, b, delta);
           rival(b, a, delta);
           state.conflicts++;
-          if (world.isAgent(a) && world.isAgent(b)) {
+          if (isA[a] === 1 && isA[b] === 1) {
             state.events.push({ tick, a: uid[a], b: uid[b], intensity: qc.intensity[i], reason: world.text(qc.reason[i]) });
             if (state.events.length > MAX_EVENTS) state.events.shift();
           }
@@ -142,33 +171,10 @@ export const socialPlugin = definePlugin({
         // are visited (issue #19): an edge whose rivalry is at min_value and whose trust or
         // familiarity is non-zero is at rest (decay leaves it as it is and it cannot be evicted),
         // and every edge that changes otherwise goes through slot(), which marks its entity.
-        // Edges are independent, so the order of visits does not matter.
-        const K = L.maxEdges;
-        const count = L.count;
-        const rest = Math.fround(r.min_value);
-        const hotList = L.hotList;
-        let kept = 0;
-        for (let i = 0; i < L.hotCount; i++) {
-          const eid = hotList[i];
-          if (count[eid] === 0) {
-            L.hot[eid] = 0;
-            continue;
-          }
-          // Only live agents decay (an entity that is not one keeps its place on the list).
-          let warm = !world.isAgent(eid);
-          const base = warm ? -1 : L.base(eid);
-          for (let k = 0; base >= 0 && k < K; k++) {
-            const s = base + k;
-            if (L.other[s] === -1) continue;
-            const v = L.rivalry[s] - r.decay_per_tick;
-            L.rivalry[s] = v < r.min_value ? r.min_value : v;
-            if (L.rivalry[s] <= r.eviction_threshold && L.trust[s] === 0 && L.familiarity[s] === 0) L.evict(s);
-            else if (L.rivalry[s] > rest || (L.trust[s] === 0 && L.familiarity[s] === 0)) warm = true;
-          }
-          if (warm) hotList[kept++] = eid;
-          else L.hot[eid] = 0;
-        }
-        L.hotCount = kept;
+        // Edges are independent, so the order of visits does not matter. A kernel generated per
+        // world over the ledger's arrays (decay.ts).
+        const decay = state.decay(isA);
+        L.hotCount = decay(L.hotCount, L.maxEdges, r.decay_per_tick, r.min_value, Math.fround(r.min_value), r.eviction_threshold);
       },
     },
   ],

@@ -11,6 +11,9 @@ import { freshCopy as freshScan, scanFactory } from "../../systems/stability/sca
 import { exitsFactory, freshCopy, leavingFactory } from "../../systems/lifecycle/kernels.ts";
 import { latestMetrics } from "../../systems/stability/index.ts";
 import { record } from "../helpers/pin.ts";
+import { SocialLedger } from "../../components/social.ts";
+import { SocialState } from "../../systems/social/index.ts";
+import { decayFactory, freshCopy as freshDecay } from "../../systems/social/decay.ts";
 import { makeWorld } from "../helpers/world.ts";
 
 /** A small deterministic generator for made-up columns. */
@@ -116,5 +119,52 @@ describe("generated kernels (stability, lifecycle)", () => {
       w.step();
     }
     expect(latestMetrics(w).starvation_incidents).toBe(1);
+  });
+
+  it("the generated social decay leaves the same ledger and hot list as its factory", () => {
+    const build = () => {
+      const L = new SocialLedger(4, 40);
+      for (let e = 1; e < 30; e++) {
+        for (let j = 0; j < 3 + (e % 3); j++) {
+          const s = L.slot(e, 100 + ((e * 7 + j * 3) % 11), 1);
+          if (s < 0) continue;
+          L.rivalry[s] = (e % 5) * 0.01;
+          if (j === 1) L.trust[s] = e % 2 === 0 ? 0.1 : 0;
+        }
+      }
+      return L;
+    };
+    const isAgent = Uint8Array.from({ length: 40 }, (_, e) => (e % 9 === 4 ? 0 : 1));
+    const run = (make: typeof decayFactory) => {
+      const L = build();
+      const k = make(L, { other: L.other, rivalry: L.rivalry, trust: L.trust, familiarity: L.familiarity, count: L.count, hot: L.hot, hotList: L.hotList, isAgent });
+      const hot: number[] = [];
+      for (let t = 0; t < 6; t++) {
+        L.hotCount = k(L.hotCount, 4, 0.01, 0, 0, 0.005);
+        hot.push(L.hotCount);
+      }
+      return { hot, other: [...L.other], rivalry: [...L.rivalry], count: [...L.count], list: [...L.hotList.subarray(0, L.hotCount)] };
+    };
+    const plain = run(decayFactory);
+    expect(run(freshDecay(decayFactory))).toEqual(plain);
+    expect(plain.hot[5]).toBeLessThan(plain.hot[0]);
+    expect(plain.other.filter((u) => u === -1).length).toBeGreaterThan(0);
+  });
+
+  it("remakes the social decay kernel when the ledger's pool grows, and decays the new edges", () => {
+    const st = new SocialState(2, 8);
+    const isAgent = new Uint8Array(4000).fill(1);
+    const first = st.decay(isAgent);
+    expect(st.decay(isAgent)).toBe(first);
+    const L = st.ledger;
+    const before = L.rivalry;
+    let last = -1;
+    for (let e = 1; e < 3000; e++) last = L.slot(e, 7, 1);
+    expect(L.rivalry).not.toBe(before);
+    L.rivalry[last] = 0.5;
+    const k = st.decay(isAgent);
+    expect(k).not.toBe(first);
+    L.hotCount = k(L.hotCount, 2, 0.1, 0, 0, -1);
+    expect(L.rivalry[last]).toBeCloseTo(0.4, 6);
   });
 });
