@@ -34,6 +34,10 @@ export class Runtime implements PreconditionScope {
   N!: Record<string, Float32Array>;
   /** The world's needs, in order. */
   readonly needs: NeedTable;
+  /** N's columns in the needs' table order (refreshed by bind when the store moved them). */
+  private needCols: Float32Array[] = [];
+  /** Agent.uid (refreshed by bind). */
+  private uid!: Uint32Array;
   /** Need deltas of each affordance spec in table order, compiled on its first finish. */
   private readonly deltas = new WeakMap<AffordanceSpec, Float64Array>();
   W!: Columns<(typeof Wallet)["schema"]>;
@@ -97,6 +101,13 @@ export class Runtime implements PreconditionScope {
     this.O = w.columns(Obj);
     this.A = w.columns(Activity);
     this.N = w.columns(Needs) as unknown as Record<string, Float32Array>;
+    const list = this.needs.list;
+    const cols = this.needCols;
+    if (cols.length !== list.length || (list.length > 0 && cols[0] !== this.N[list[0].name])) {
+      cols.length = 0;
+      for (const n of list) cols.push(this.N[n.name]);
+    }
+    this.uid = w.columns(w.componentDef("Agent")).uid as Uint32Array;
     this.W = w.columns(Wallet);
     this.P = w.columns(Position);
     this.T = w.columns(Town).id;
@@ -395,13 +406,13 @@ export class Runtime implements PreconditionScope {
 
   /** Finishes a running affordance: effects, after hooks, handover to a friendly waiter. */
   finish(agent: number, obj: number): void {
-    const { A, N, W } = this;
+    const { A, W } = this;
     const aff = A.running[agent];
     const spec = this.st.registry.affordances[aff];
     const d = this.deltasOf(spec);
-    const list = this.needs.list;
-    for (let k = 0; k < list.length; k++) {
-      const col = N[list[k].name];
+    const cols = this.needCols;
+    for (let k = 0; k < cols.length; k++) {
+      const col = cols[k];
       col[agent] = clamp(col[agent] + d[k], 0, 1);
     }
     if (spec.money !== 0 && A.charged[agent] === 0) {
@@ -420,7 +431,7 @@ export class Runtime implements PreconditionScope {
   private handover(obj: number, agent: number): void {
     const ledger = this.social;
     if (!ledger || this.O.queue_head[obj] === 0) return;
-    const uid = this.world.columns(this.world.componentDef("Agent")).uid as Uint32Array;
+    const uid = this.uid;
     let best = 0;
     let bestScore = 0;
     let i = 0;
