@@ -294,6 +294,9 @@ export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes,
     const newDay = K.newDay;
     const tick = K.tick;
     const horizon = K.horizon;
+    // Every job steady (outside its window as last tick): only agents with attn bits can change.
+    let allSteady = 1;
+    for (let k = 0; k <= nJobs; k++) if (steady[k] !== 1) allSteady = 0;
     let n = K.nEvents;
     for (let i = i0; i < agents.length; i++) {
       if (n > limit) {
@@ -301,9 +304,10 @@ export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes,
         return i;
       }
       const eid = agents[i];
+      const a = attn[eid];
+      if (a === 0 && allSteady === 1) continue;
       const job = jobCol[eid];
       const k = job >= 0 && job < nJobs ? job : nJobs;
-      const a = attn[eid];
       if (steady[k] === 1 && (a & A_DIRTY) === 0) {
         // Nothing of this agent changes this tick but its absences expiring.
         if (a !== 0 && prunes(absTicks, eid, tick, horizon) === 1) n = put(n, EV_PRUNE, eid, job, 0);
