@@ -47,6 +47,14 @@ interface TermBase {
    */
   update?(ctx: RewardTermContext): void;
   /**
+   * The term's value as an expression the rewards plug-in's fused kernel computes inline, per
+   * agent, in the same loop as the sum (issue #19): then `update` is not called and the column
+   * not read (nor allocated) while the kernel runs; `update` and the column remain the path where
+   * code generation is refused. It must give the column's value to the bit (double arithmetic,
+   * same operations in the same order). Called once per tick; see InlineRewardValue.
+   */
+  inline?(world: World): InlineRewardValue;
+  /**
    * The term is the shaping potential Φ(s) (at most one per world; no bias): it is added first,
    * with survival, and the rewards plug-in's shaping adds γ·Φ(s′) − Φ(s) from it (the needs
    * plug-in's need term, Φ = −Σ w·(1−need)², is the core one).
@@ -75,6 +83,20 @@ export interface ColumnRewardTerm extends TermBase {
   values(world: World): Float32Array | Float64Array;
   readonly component?: undefined;
   readonly field?: undefined;
+}
+
+/**
+ * A term's value as code for the fused reward kernel (RewardTerm.inline): an expression over
+ * the agent's entity id `e`, where `$k[e]` reads `columns[k]` and `#k` is `constants[k]` (a
+ * double). Only those names, numbers, arithmetic, comparisons, `?:`, `&&`, `||`, parentheses
+ * and Math.* may appear (checked; no config text goes into it: constants carry the numbers).
+ * The columns are fetched every tick (they move when the store grows); a kernel is made again
+ * when one of them, the constants or the expression changes.
+ */
+export interface InlineRewardValue {
+  readonly columns: readonly (Float32Array | Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array)[];
+  readonly constants: ArrayLike<number>;
+  readonly expression: string;
 }
 
 /** One reward term a plug-in computes. */

@@ -6,8 +6,11 @@
 //    (on_time_ticks / scheduled_ticks), written by the term's update when rewards/compute starts
 //    (where rewards read the shift counters before). The column holds bonus·on_time/scheduled, computed as the original's
 //    expression, and the term's weight is 1 (so the reward is that expression to the bit).
-// Both take the employment profile bias and keep their Reward breakdown fields.
-import { defineRewardTerm, RewardColumn, type RewardTerm, type RewardTermContext } from "../../engine/reward-term.ts";
+// Both take the employment profile bias and record into their breakdown columns. Where the
+// rewards plug-in runs its fused kernel, punctuality is computed there (`inline`: the same
+// expression; issue #19) and its column is neither written nor allocated.
+import { defineRewardTerm, RewardColumn, type InlineRewardValue, type RewardTerm, type RewardTermContext } from "../../engine/reward-term.ts";
+import type { World } from "../../engine/world.ts";
 import { Employment } from "../../components/people.ts";
 
 const punctuality = new RewardColumn();
@@ -26,6 +29,7 @@ export const employmentRewardTerms: RewardTerm[] = [
     weight: () => 1,
     update: writePunctuality,
     values: (world) => punctuality.get(world),
+    inline: inlinePunctuality,
     bias: "employment",
     breakdown: "punctuality",
   }),
@@ -47,4 +51,15 @@ function writePunctuality({ world, spans, settings }: RewardTermContext): void {
       out[eid] = onShift[eid] === 1 && s > 0 ? (bonus * onTime[eid]) / s : 0;
     }
   }
+}
+
+/** Constants per world (the bonus from the settings). */
+const bonusOf = new WeakMap<World, readonly number[]>();
+
+/** writePunctuality's expression for the fused reward kernel: on_shift, on_time_ticks, scheduled_ticks; the bonus. */
+function inlinePunctuality(world: World): InlineRewardValue {
+  const E = world.columns(Employment);
+  let constants = bonusOf.get(world);
+  if (constants === undefined) bonusOf.set(world, (constants = [world.settings.rewards.punctuality_bonus]));
+  return { columns: [E.on_shift, E.on_time_ticks, E.scheduled_ticks], constants, expression: "($0[e] === 1 && $2[e] > 0 ? (#0 * $1[e]) / $2[e] : 0)" };
 }

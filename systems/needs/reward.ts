@@ -4,8 +4,10 @@
 // (`potential: true`): the rewards plug-in adds it with survival, records it in
 // Reward.needs_penalty and shapes with γ·Φ(s′) − Φ(s). The term's update writes it when
 // rewards/compute starts (where rewards summed the needs before) into a Float64 column of its
-// own; weight 1, no bias.
-import { defineRewardTerm, RewardColumn, type RewardTerm, type RewardTermContext } from "../../engine/reward-term.ts";
+// own; weight 1, no bias. Where the rewards plug-in runs its fused kernel, the term is computed
+// there instead (`inline`: the same sum, in the same order, as an expression; issue #19), and
+// the column is neither written nor allocated.
+import { defineRewardTerm, RewardColumn, type InlineRewardValue, type RewardTerm, type RewardTermContext } from "../../engine/reward-term.ts";
 import type { World } from "../../engine/world.ts";
 import { NeedsKey } from "../../components/needs.ts";
 
@@ -19,18 +21,41 @@ export const needsRewardTerms: RewardTerm[] = [
     weight: () => 1,
     update: (ctx) => update(ctx),
     values: (world) => phi.get(world),
+    inline: (world) => inline(world),
     breakdown: "needs_penalty",
     potential: true,
   }),
 ];
 
+/** The need weights of `world`'s table, in table order. */
+function weightsFor(world: World): Float64Array {
+  let weights = weightsOf.get(world);
+  if (weights === undefined) weightsOf.set(world, (weights = Float64Array.from(world.resource(NeedsKey).table.list, (n) => n.reward_weight)));
+  return weights;
+}
+
 /** Every agent's Φ for this tick (the term's update: when rewards/compute starts). */
 function update({ world, spans }: RewardTermContext): void {
   const out = phi.ensure(world);
-  const needs = world.resource(NeedsKey);
-  let weights = weightsOf.get(world);
-  if (weights === undefined) weightsOf.set(world, (weights = Float64Array.from(needs.table.list, (n) => n.reward_weight)));
-  writePotential(spans, needs.columns(), weights, out);
+  writePotential(spans, world.resource(NeedsKey).columns(), weightsFor(world), out);
+}
+
+/** The expression per need count, made once: −(w0·d0·d0 + w1·d1·d1 + ...), d = 1 − need, added left to right. */
+const expressions: string[] = [];
+
+/**
+ * Φ as the fused reward kernel's expression: writePotential's arithmetic, term by term (w·d·d
+ * is (w·d)·d; the sum left to right; then negated; no need: −0), so the same double to the bit.
+ */
+function inline(world: World): InlineRewardValue {
+  const columns = world.resource(NeedsKey).columns();
+  const n = columns.length;
+  let expression = expressions[n];
+  if (expression === undefined) {
+    const terms = Array.from({ length: n }, (_, k) => `#${k} * (1 - $${k}[e]) * (1 - $${k}[e])`);
+    expressions[n] = expression = n === 0 ? "-0" : `-(${terms.join(" + ")})`;
+  }
+  return { columns, constants: weightsFor(world), expression };
 }
 
 /**

@@ -19,6 +19,7 @@
 // runtime forbids code generation from strings, compileFused returns undefined and the passes
 // run.
 import { ExitReason } from "../../components/people.ts";
+import type { InlineRewardValue } from "../../engine/reward-term.ts";
 
 /** What decides the kernel's shape (it is regenerated when any of it changes). */
 export interface FusedLayout {
@@ -32,6 +33,10 @@ export interface FusedLayout {
   readonly phiOut: boolean;
   /** The declared terms but the potential, in order: weight non-zero, profile bias. */
   readonly terms: readonly { readonly on: boolean; readonly bias: boolean }[];
+  /** Φ computed inline (the potential term's InlineRewardValue expression), or null: read from its column. */
+  readonly phiInline: string | null;
+  /** Per declared term (but the potential): its inline expression, or null (read from its column). */
+  readonly termInline: readonly (string | null)[];
   readonly curiosity: boolean;
 }
 
@@ -48,6 +53,9 @@ export interface FusedArrays {
   termCols: readonly (Float32Array | Float64Array)[];
   termOut: readonly Float32Array[];
   termBias: readonly Float64Array[];
+  /** The inline terms' columns and constants (the potential's; each term's, null for a term read from its column). */
+  phiInlineValue: InlineRewardValue | null;
+  termInlineValue: readonly (InlineRewardValue | null)[];
   curiosity: Float32Array;
   visits: Uint16Array;
   hasPos: Uint8Array;
@@ -104,7 +112,7 @@ export const VISITS_MAX = 0xffff;
 function body(l: FusedLayout): string {
   const s: string[] = [];
   const bd = l.breakdown;
-  s.push(l.hasPhi ? "const phi = wPhi * phiCol[e];" : "const phi = 0;");
+  s.push(!l.hasPhi ? "const phi = 0;" : l.phiInline !== null ? `const phi = wPhi * (${renamed(l.phiInline, "p")});` : "const phi = wPhi * phiCol[e];");
   s.push(l.useBias ? "const fs = biasSurvival[profile[e]]; const survival = survivalTick >= 0 ? survivalTick * fs : survivalTick / fs;" : "const survival = survivalTick;");
   s.push("let shaping = 0;");
   if (l.shapingOn) s.push("if (primed[e] === 1) shaping = gamma * phi - potential[e];", "potential[e] = phi;");
@@ -115,7 +123,8 @@ function body(l: FusedLayout): string {
   s.push("let acc = survival + phi;");
   l.terms.forEach((t, k) => {
     if (t.on) {
-      s.push(`{ let v = w${k} * c${k}[e];`);
+      const inl = l.termInline[k];
+      s.push(inl !== null ? `{ let v = w${k} * (${renamed(inl, String(k))});` : `{ let v = w${k} * c${k}[e];`);
       if (t.bias) s.push(`const f = b${k}[profile[e]]; v = v >= 0 ? v * f : v / f;`);
       s.push("acc += v;");
       if (bd) s.push(`o${k}[e] = v;`);
@@ -154,6 +163,20 @@ function body(l: FusedLayout): string {
   return s.map((line) => "    " + line).join("\n");
 }
 
+/** An inline term's expression checked: only `e`, `$k[e]`, `#k`, numbers, operators, parentheses and Math.*. */
+export function checkInline(v: InlineRewardValue, where: string): string {
+  const bare = v.expression.replace(/Math\.[A-Za-z0-9_]+/g, "");
+  if (!/^[\s$#\d.e+\-*/%()<>=!&|?:[\]]*$/.test(bare)) throw new Error(`${where}: inline expression ${JSON.stringify(v.expression)} holds more than $k[e], #k, numbers, operators and Math.*`);
+  for (const m of v.expression.matchAll(/\$(\d+)/g)) if (Number(m[1]) >= v.columns.length) throw new Error(`${where}: inline expression reads $${m[1]}, with ${v.columns.length} column(s)`);
+  for (const m of v.expression.matchAll(/#(\d+)/g)) if (Number(m[1]) >= v.constants.length) throw new Error(`${where}: inline expression reads #${m[1]}, with ${v.constants.length} constant(s)`);
+  return v.expression;
+}
+
+/** `expr` with $j and #j renamed to the kernel's bindings of inline term `tag` (p: the potential, k: term k). */
+function renamed(expr: string, tag: string): string {
+  return expr.replace(/\$(\d+)/g, (_, j: string) => `x${tag}_${j}`).replace(/#(\d+)/g, (_, j: string) => `q${tag}_${j}`);
+}
+
 /**
  * Generates the kernel for this layout over these arrays; `k` holds the scalars (K_*), which
  * the caller may rewrite between calls (the tick). Undefined where code generation is not allowed.
@@ -185,9 +208,26 @@ export function compileFused(l: FusedLayout, a: FusedArrays, k: Float64Array): F
     ["clipCol", a.clip],
   ];
   l.terms.forEach((_, i) => named.push([`c${i}`, a.termCols[i]], [`o${i}`, a.termOut[i]], [`b${i}`, a.termBias[i]]));
+  // Inline terms: their columns as constants too, their numbers in one Float64Array read into locals.
+  const inlineValues: [string, InlineRewardValue][] = [];
+  if (l.phiInline !== null && a.phiInlineValue !== null) inlineValues.push(["p", a.phiInlineValue]);
+  l.termInline.forEach((x, i) => {
+    const v = a.termInlineValue[i];
+    if (x !== null && v !== null && v !== undefined) inlineValues.push([String(i), v]);
+  });
+  const numbers: number[] = [];
+  const locals: string[] = [];
+  for (const [tag, v] of inlineValues) {
+    v.columns.forEach((col, j) => named.push([`x${tag}_${j}`, col]));
+    for (let j = 0; j < v.constants.length; j++) {
+      locals.push(`const q${tag}_${j} = IK[${numbers.length}];`);
+      numbers.push(v.constants[j]);
+    }
+  }
+  named.push(["IK", Float64Array.from(numbers)]);
   // `const` bindings (not the factory's parameters, which are mutable): what V8 folds into constants.
   const consts = named.map(([n], i) => `const ${n} = A[${i}];`).join("\n");
-  const weights = l.terms.map((_, i) => `const w${i} = K[${K_TERMS + i}];`).join("\n  ");
+  const weights = [...l.terms.map((_, i) => `const w${i} = K[${K_TERMS + i}];`), ...locals].join("\n  ");
   const source = `"use strict";
 ${consts}
 function run(start, end) {
@@ -218,6 +258,21 @@ return function fused(spans) {
     if (e instanceof EvalError) return undefined;
     throw e;
   }
+}
+
+let codegen: boolean | undefined;
+
+/** Whether this runtime allows code generation from strings (probed once). */
+export function codegenAllowed(): boolean {
+  if (codegen === undefined) {
+    try {
+      codegen = (new Function("return 1") as () => number)() === 1;
+    } catch (e) {
+      if (!(e instanceof EvalError)) throw e;
+      codegen = false;
+    }
+  }
+  return codegen;
 }
 
 /** One world's kernel, remade when any array or layout flag it was made for changed (the store grew). */

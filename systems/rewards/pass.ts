@@ -25,9 +25,9 @@ import { PROFILES } from "../../components/profiles.ts";
 import { Position } from "../../components/space.ts";
 import type { World } from "../../engine/world.ts";
 import type { ResolvedTerm } from "./terms.ts";
-import type { RewardTerm, RewardTermContext } from "../../engine/reward-term.ts";
+import type { InlineRewardValue, RewardTerm, RewardTermContext } from "../../engine/reward-term.ts";
 import { RewardBreakdown, OWN_BREAKDOWN } from "./breakdown.ts";
-import { compileFused, K_CELLS, K_CLIP_EPISODE, K_CLIP_TICK, K_CURIOSITY, K_EVICTION, K_FAINT, K_GAMMA, K_PHI_WEIGHT, K_SURVIVAL, K_TERMS, K_TICK, K_WIDTH, K_WINDOW, VISITS_MAX, FusedCache, type FusedKernel } from "./kernel.ts";
+import { checkInline, codegenAllowed, compileFused, K_CELLS, K_CLIP_EPISODE, K_CLIP_TICK, K_CURIOSITY, K_EVICTION, K_FAINT, K_GAMMA, K_PHI_WEIGHT, K_SURVIVAL, K_TERMS, K_TICK, K_WIDTH, K_WINDOW, VISITS_MAX, FusedCache, type FusedKernel } from "./kernel.ts";
 
 type Cols<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
 
@@ -90,8 +90,15 @@ export class RewardPass {
   private readonly potentialTerm: ResolvedTerm | null;
   private potentialCol: Float32Array | Float64Array = EMPTY;
   private potentialOut: Float32Array = EMPTY;
-  /** The declared terms with an `update`, in declaration order (the potential included). */
+  /** The declared terms with an `update`, in declaration order (the potential included), but those computed inline. */
   private readonly updates: readonly RewardTerm[];
+  /** The kernel computes the terms that have an `inline` value instead of calling their `update` (code generation allowed). */
+  private readonly inlineOn: boolean;
+  /** This tick's inline values: the potential's and each term's (null: read from the column). */
+  private phiInline: InlineRewardValue | null = null;
+  private readonly termInline: (InlineRewardValue | null)[] = [];
+  /** The expressions checked so far (checkInline runs once per expression). */
+  private readonly checked = new Set<string>();
   private readonly termCols: (Float32Array | Float64Array)[] = [];
   /** The terms' breakdown columns this tick (empty arrays when the breakdown is not recorded). */
   private readonly termOut: Float32Array[] = [];
@@ -132,7 +139,8 @@ export class RewardPass {
     this.survivalTick = rw.survival_tick;
     this.terms = terms.filter((t) => !t.potential);
     this.potentialTerm = terms.find((t) => t.potential) ?? null;
-    this.updates = terms.filter((t) => t.term.update !== undefined).map((t) => t.term);
+    this.inlineOn = this.fused && codegenAllowed();
+    this.updates = terms.filter((t) => t.term.update !== undefined && !(this.inlineOn && t.term.inline !== undefined)).map((t) => t.term);
     this.breakdown = new RewardBreakdown([...OWN_BREAKDOWN, ...terms.map((t) => t.column)]);
     this.shapingOn = settings.shaping.use_potential;
     this.gamma = settings.ppo.gamma;
@@ -173,14 +181,28 @@ export class RewardPass {
     const agents = world.agents;
     const max = agents.length > 0 ? agents[agents.length - 1] : 0;
     for (let k = 0; k < this.terms.length; k++) {
-      this.termCols[k] = valuesOf(world, this.terms[k], max);
+      const inl = this.inlineOf(world, this.terms[k]);
+      this.termInline[k] = inl;
+      this.termCols[k] = inl === null ? valuesOf(world, this.terms[k], max) : EMPTY;
       this.termOut[k] = record ? bd.column(this.terms[k].column) : EMPTY;
     }
     const p = this.potentialTerm;
     if (p !== null) {
-      this.potentialCol = valuesOf(world, p, max);
+      this.phiInline = this.inlineOf(world, p);
+      this.potentialCol = this.phiInline === null ? valuesOf(world, p, max) : EMPTY;
       this.potentialOut = record ? bd.column(p.column) : EMPTY;
     }
+  }
+
+  /** The term's inline value this tick (checked), or null: its column is read. */
+  private inlineOf(world: World, t: ResolvedTerm): InlineRewardValue | null {
+    if (!this.inlineOn || t.term.inline === undefined) return null;
+    const v = t.term.inline(world);
+    if (!this.checked.has(v.expression)) {
+      checkInline(v, `reward term "${t.name}" of plug-in "${t.plugin}"`);
+      this.checked.add(v.expression);
+    }
+    return v;
   }
 
   /**
@@ -195,6 +217,8 @@ export class RewardPass {
       const kernel = this.kernelOf(io);
       this.ranKernel = kernel !== undefined;
       if (kernel !== undefined) return kernel(io.spans);
+      // The probe allowed code generation, so the inline terms' updates were not called.
+      if (this.inlineOn) throw new Error("rewards: code generation was refused after the probe allowed it");
     }
     return this.passes(io);
   }
@@ -212,6 +236,11 @@ export class RewardPass {
     now.push(record, R.primed, io.profile, R.potential, survival, shaping, this.potentialCol, this.potentialOut, curiosity);
     now.push(visits, io.hasPos, io.town, io.pos.x, io.pos.y, L.exit_reason, L.replaces_uid, L.spawned_tick, R.episode, R.total, terminal, clip);
     for (let k = 0; k < this.terms.length; k++) now.push(this.termCols[k], this.termOut[k]);
+    for (const v of [this.phiInline, ...this.termInline]) {
+      if (v === null) continue;
+      now.push(v.expression, ...v.columns);
+      for (let j = 0; j < v.constants.length; j++) now.push(v.constants[j]);
+    }
     const kernel = this.cache.get(() => {
       const p = this.potentialTerm;
       const hasPhi = p !== null && p.weight !== 0;
@@ -224,6 +253,8 @@ export class RewardPass {
           breakdown: record,
           phiOut: record && p !== null,
           terms: terms.map((t) => ({ on: t.weight !== 0, bias: this.useBias && t.bias !== null })),
+          phiInline: this.phiInline?.expression ?? null,
+          termInline: this.termInline.map((v) => v?.expression ?? null),
           curiosity: visits !== null,
         },
         {
@@ -238,6 +269,8 @@ export class RewardPass {
           termCols: terms.map((t, k) => (t.weight !== 0 ? this.termCols[k] : EMPTY)),
           termOut: this.termOut.slice(),
           termBias: terms.map((t) => (this.useBias && t.bias !== null ? t.bias : EMPTY_F64)),
+          phiInlineValue: this.phiInline,
+          termInlineValue: this.termInline.slice(),
           curiosity,
           visits: visits ?? EMPTY_U16,
           hasPos: visits !== null ? io.hasPos : EMPTY_U8,

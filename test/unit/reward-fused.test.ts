@@ -15,6 +15,11 @@ import { resolveTerms } from "../../systems/rewards/terms.ts";
 import type { TelemetryPublisher } from "../../systems/telemetry/index.ts";
 import { makeWorld } from "../helpers/world.ts";
 import { Bonus, bonusPlugin } from "../helpers/bonus.ts";
+import { needsRewardTerms } from "../../systems/needs/reward.ts";
+import { employmentRewardTerms } from "../../systems/employment/rewards.ts";
+import { Needs } from "../../components/needs.ts";
+import { Employment } from "../../components/people.ts";
+import { pinPlugin } from "../helpers/pin.ts";
 
 /** The bonus term's values: they change with the agent and the tick. */
 const bonusValue = (i: number, tick: number) => (((i * 7 + tick) % 5) - 2) * 0.003;
@@ -54,6 +59,12 @@ function rewardBits(w: World): number[] {
   return out;
 }
 
+/** A Float32 column's bits at the agents' ids. */
+function bits(col: Float32Array, agents: Int32Array): number[] {
+  const u = new Uint32Array(col.buffer, col.byteOffset, col.length);
+  return Array.from(agents, (e) => u[e]);
+}
+
 /** The world's breakdown column `name` as of its last tick (it must have been recorded). */
 function part(w: World, name: string): Float32Array {
   const bd = rewardsOf(w).lastBreakdown();
@@ -82,6 +93,11 @@ describe("the fused reward kernel", () => {
     }
     // The world exercised the clips and curiosity, not only the plain sum.
     expect(clipped).toBeGreaterThan(0);
+    // The kernel computed the need and punctuality terms inline: their columns were never made.
+    for (const t of [...needsRewardTerms, employmentRewardTerms[1]]) {
+      expect(t.values!(fused)).toHaveLength(0);
+      expect(t.values!(passes).length).toBeGreaterThan(fused.agents.length);
+    }
     expect(rewardsOf(fused).visits!.some((v) => v > 1)).toBe(true);
   });
 
@@ -217,5 +233,82 @@ describe("the reward breakdown by term", () => {
     expect(row.survival).toBe(Math.round(part(w, "survival")[eid] * 1e4) / 1e4);
     expect(w.columns(Bonus).value[eid]).not.toBe(0);
     expect(row.total).toBeCloseTo(w.columns(Reward).total[eid], 4);
+  });
+});
+
+describe("inline reward terms", () => {
+  it("give the need term and punctuality of the passes to the bit, over many needs and shift counters", () => {
+    // Needs and shift counters pinned to values that vary by agent and tick (mortality off).
+    const pins = pinPlugin(({ world: w, agents, tick }) => {
+      const N = w.columns(Needs);
+      const E = w.columns(Employment);
+      agents.forEach((eid, i) => {
+        const r = (i * 31 + tick * 17) % 97;
+        N.hunger[eid] = 0.2 + (r % 13) / 16.3;
+        N.hygiene[eid] = 0.15 + (r % 11) / 13.7;
+        N.energy[eid] = 0.3 + (r % 7) / 9.1;
+        E.on_shift[eid] = r % 5 === 0 ? 0 : 1;
+        E.on_time_ticks[eid] = r % 9;
+        E.scheduled_ticks[eid] = r % 9 === 0 ? 0 : (r % 9) + (r % 4);
+      });
+    });
+    const make = () =>
+      makeWorld(
+        { world: { agents_per_town: 40, grid_size: [8, 8] }, lifecycle: { mortality: false }, rewards: { punctuality_bonus: 0.07 }, shaping: { use_potential: true } },
+        corePlugins,
+        [pins],
+      );
+    const fused = make();
+    const passes = make();
+    rewardsOf(passes).pass = new RewardPass(passes.settings, resolveTerms(passes), { fused: false });
+    for (const w of [fused, passes]) rewardsOf(w).wantBreakdown("test", true);
+    let paid = 0;
+    for (let t = 0; t < 25; t++) {
+      fused.step();
+      passes.step();
+      expect(rewardsOf(fused).pass!.fusedRan).toBe(true);
+      for (const name of ["needs_penalty", "punctuality", "shaping"]) expect(bits(part(fused, name), fused.agents)).toEqual(bits(part(passes, name), passes.agents));
+      expect(rewardBits(fused)).toEqual(rewardBits(passes));
+      for (const eid of fused.agents) if (part(fused, "punctuality")[eid] !== 0) paid++;
+    }
+    expect(paid).toBeGreaterThan(200);
+  });
+
+  it("refuses an inline expression that holds more than columns, constants, numbers and operators, naming the term", () => {
+    const sneaky = defineRewardTerm({
+      name: "sneaky",
+      weight: () => 1,
+      component: Bonus,
+      field: "value",
+      inline: (w) => ({ columns: [w.columns(Bonus).value], constants: [], expression: "$0[e] + globalThis.x" }),
+    });
+    const w = makeWorld({ world: { agents_per_town: 2, grid_size: [8, 8] } }, corePlugins, [bonusPlugin([sneaky], () => 0)]);
+    expect(() => w.step()).toThrow(/reward term "sneaky" of plug-in "bonus": inline expression "\$0\[e\] \+ globalThis.x" holds more than/);
+    const far = defineRewardTerm({ name: "far", weight: () => 1, component: Bonus, field: "value", inline: () => ({ columns: [], constants: [], expression: "$0[e]" }) });
+    const v = makeWorld({ world: { agents_per_town: 2, grid_size: [8, 8] } }, corePlugins, [bonusPlugin([far], () => 0)]);
+    expect(() => v.step()).toThrow(/reward term "far" of plug-in "bonus": inline expression reads \$0, with 0 column\(s\)/);
+  });
+
+  it("gives a mod's inline term the value of its column, to the bit, on the kernel path", () => {
+    const inlined = defineRewardTerm({
+      name: "hydration",
+      weight: () => 0.75,
+      component: Bonus,
+      field: "value",
+      bias: "social",
+      inline: (w) => ({ columns: [w.columns(Bonus).value], constants: [2], expression: "($0[e] * #0) / 2" }),
+    });
+    const make = (t: typeof hydration) =>
+      makeWorld({ world: { agents_per_town: 12, grid_size: [8, 8] }, features: { behavior: { reward_multipliers: true } } }, corePlugins, [bonusPlugin([t], bonusValue)]);
+    const a = make(inlined);
+    const b = make(hydration);
+    let nonZero = 0;
+    for (let t = 0; t < 10; t++) {
+      a.step();
+      b.step();
+      expect(rewardBits(a)).toEqual(rewardBits(b));
+      for (const eid of a.agents) if (a.columns(Bonus).value[eid] !== 0) nonZero++;
+    }
+    expect(nonZero).toBeGreaterThan(0);
   });
 });

@@ -256,12 +256,10 @@ describe("clips and guards", () => {
   });
 });
 
-/** Φ of an agent this tick through the real path: the world's declared potential term (weight × its column). */
+/** Φ of an agent as of the last tick: what the rewards plug-in kept as the shaping potential (Reward.potential). */
 function declaredPotential(w: World, eid: number): number {
-  const p = resolveTerms(w).find((t) => t.potential);
-  if (p === undefined) throw new Error("no reward term of this world is the shaping potential");
-  const col = p.term.component !== undefined ? (w.columns(p.term.component) as Record<string, Float32Array | Float64Array>)[p.term.field] : p.term.values(w);
-  return p.weight * col[eid];
+  if (resolveTerms(w).find((t) => t.potential) === undefined) throw new Error("no reward term of this world is the shaping potential");
+  return w.columns(Reward).potential[eid];
 }
 
 /** −Σ w·(1−need)² over the world's need table (each need's reward_weight), from the agent's needs now. */
