@@ -7,8 +7,12 @@
 const NO_OBJECTS = new Int32Array(0);
 
 export class TownTypeIndex {
-  /** [eid, x, y] triples, grouped by key town * types + type, in object order within a group. */
-  private readonly items: Int32Array;
+  /**
+   * [eid, x, y] triples, grouped by key town * types + type, in object order within a group.
+   * Read a (town, type)'s triples from `begin(town, type)` up to `end(town, type)` (no view made:
+   * issue #19 memory, each cached view is ~96 bytes of JS heap).
+   */
+  readonly items: Int32Array;
   /** Start of each key's triples in `items` (in ints); [key + 1] is its end. */
   private readonly start: Int32Array;
   /** Views made so far, by key. */
@@ -50,7 +54,29 @@ export class TownTypeIndex {
     return new TownTypeIndex([], 0, 0, () => 0, () => 0, () => 0, () => 0);
   }
 
-  /** [eid, x, y, ...] of the objects of `type` in `town`; empty for an unknown town or type. */
+  /** Where the (town, type)'s triples start in `items`; equal to `end` when it has none (or is unknown). */
+  begin(town: number, type: number): number {
+    const k = this.key(town, type);
+    return k < 0 ? 0 : this.start[k];
+  }
+
+  /** Where the (town, type)'s triples end in `items` (exclusive). */
+  end(town: number, type: number): number {
+    const k = this.key(town, type);
+    return k < 0 ? 0 : this.start[k + 1];
+  }
+
+  private key(town: number, type: number): number {
+    if (!(type >= 0 && type < this.types)) return -1;
+    const k = town * this.types + type;
+    return k >= 0 && k < this.views.length ? k : -1;
+  }
+
+  /**
+   * [eid, x, y, ...] of the objects of `type` in `town`; empty for an unknown town or type. The
+   * view is kept (made once per (town, type)); loops that run often read `items` from `begin`
+   * to `end` instead.
+   */
   get(town: number, type: number): Int32Array {
     if (!(type >= 0 && type < this.types)) return NO_OBJECTS;
     const k = town * this.types + type;
