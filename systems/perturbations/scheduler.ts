@@ -65,6 +65,10 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   agentCooldown = new Map<number, number>();
   /** Not state: no per-agent cooldown ends before this tick (0 = unknown: look). */
   cooldownNext = 0;
+  /** Not state: no active event ends before this tick (0 = unknown: look; issue #19: the towns were walked every tick). */
+  endNext = 0;
+  /** Not state: active events in all towns (0 = recount; issue #19: activeCount walked the towns every tick). */
+  activeN = -1;
   /** Town that drew each spec last, -1 = none. */
   lastTown: Int32Array;
   // Effect baselines, per town: the value before the first event of that effect, and whether held.
@@ -120,22 +124,8 @@ export class PerturbationsState implements PersistentState, PerturbationService 
 
   step(tick: number): void {
     const cfg = this.cfg;
-    // 1. Active events that reached their end.
-    for (let t = 0; t < this.towns; t++) {
-      const list = this.active[t];
-      if (list.length === 0) continue;
-      let changed = false;
-      for (let i = 0; i < list.length; i++) {
-        const ev = list[i];
-        if (ev.ends_at > tick) continue;
-        list.splice(i--, 1);
-        ev.active = false;
-        changed = true;
-        this.counts.ended++;
-        this.world.send(PerturbationEnded, ev.n, t, this.world.intern(this.table[ev.spec].kind), this.world.intern(this.table[ev.spec].name));
-      }
-      if (changed) this.applyTown(t);
-    }
+    // 1. Active events that reached their end (only on a tick where one can: issue #19).
+    if (this.endNext <= tick || !this.skipClosed) this.endEvents(tick);
     // 2. Expired per-agent cooldowns.
     // Only on a tick where one has expired (issue #19: the map was walked every tick).
     if (this.agentCooldown.size > 0 && (this.cooldownNext <= tick || !this.skipClosed)) {
@@ -193,6 +183,31 @@ export class PerturbationsState implements PersistentState, PerturbationService 
         this.activate(ev, tick);
       }
     }
+  }
+
+  /** Ends the active events whose end came, town by town; notes the next end. */
+  private endEvents(tick: number): void {
+    let next = NEVER;
+    for (let t = 0; t < this.towns; t++) {
+      const list = this.active[t];
+      if (list.length === 0) continue;
+      let changed = false;
+      for (let i = 0; i < list.length; i++) {
+        const ev = list[i];
+        if (ev.ends_at > tick) {
+          if (ev.ends_at < next) next = ev.ends_at;
+          continue;
+        }
+        list.splice(i--, 1);
+        ev.active = false;
+        changed = true;
+        this.counts.ended++;
+        if (this.activeN > 0) this.activeN--;
+        this.world.send(PerturbationEnded, ev.n, t, this.world.intern(this.table[ev.spec].kind), this.world.intern(this.table[ev.spec].name));
+      }
+      if (changed) this.applyTown(t);
+    }
+    this.endNext = next;
   }
 
   /**
@@ -264,6 +279,8 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     if (ev.agents.length > 0 && agentUntil < this.cooldownNext) this.cooldownNext = agentUntil;
     if (this.active[t] === NO_EVENTS) this.active[t] = [];
     this.active[t].push(ev);
+    if (ev.ends_at < this.endNext) this.endNext = ev.ends_at;
+    if (this.activeN >= 0) this.activeN++;
     this.startedByTown[t]++;
     this.counts.started++;
     this.applyTown(t);
@@ -379,6 +396,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
       if (ai < 0) continue;
       const ev = this.active[t][ai];
       this.active[t].splice(ai, 1);
+      if (this.activeN > 0) this.activeN--;
       this.openAt.fill(0, t * this.S, (t + 1) * this.S);
       ev.active = false;
       this.applyTown(t);
@@ -415,8 +433,10 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   }
 
   activeCount(): number {
+    if (this.activeN >= 0) return this.activeN;
     let n = 0;
     for (let t = 0; t < this.towns; t++) n += this.active[t].length;
+    this.activeN = n;
     return n;
   }
 

@@ -240,6 +240,25 @@ describe("manual schedule and cancel", () => {
     expect(latestState(w).active).toEqual([]);
   });
 
+  it("ends an event loaded into a running world on its end tick, and counts the active events through start, end and load", () => {
+    const a = lean(cfg, 2);
+    schedule(a, 1, "blackout", { startsIn: 5, duration: 10 });
+    a.run(6);
+    expect(perturbationsState(a).activeCount()).toBe(1);
+    const data = JSON.parse(JSON.stringify(perturbationsState(a).save()));
+    const b = lean(cfg, 2);
+    b.run(6);
+    expect(perturbationsState(b).activeCount()).toBe(0);
+    perturbationsState(b).load(data);
+    expect(perturbationsState(b).activeCount()).toBe(1);
+    const ended = record(b, PerturbationEnded);
+    b.run(9);
+    expect(ended).toEqual([]);
+    b.step();
+    expect(ended.map((e) => e.tick)).toEqual([16]);
+    expect(perturbationsState(b).activeCount()).toBe(0);
+  });
+
   it("cancels a pending event before it starts", () => {
     const w = lean(cfg, 1);
     const ev = schedule(w, 0, "spike", { startsIn: 3 });
