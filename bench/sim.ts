@@ -22,6 +22,7 @@ import { AGENTS_PER_SMALL_TOWN, buildBenchWorld, isLayout, LAYOUTS, MANY_TOWNS_C
 import { columnTable, memory, memoryFields, stateTable, type ColumnRow } from "./memory.ts";
 import { attributionFields, cpuDelta, cpuLatencyFields, GcCounter, gcFields, latencyFields, majorGcList, type MajorGc, type SlowContributor, type SlowTick, type SystemLatency } from "./tick-stats.ts";
 import { ticksPerDay } from "../engine/clock.ts";
+import { tuneHeap } from "../engine/heap.ts";
 
 export type { ColumnRow };
 
@@ -431,6 +432,7 @@ function intArg(name: string, v: string | undefined): number | undefined {
 }
 
 async function cli(): Promise<void> {
+  tuneHeap(); // as townlet's CLI does (tools/cli.ts): the child measures what a user's run gets
   const { values } = parseArgs({
     options: {
       agents: { type: "string", default: "10000" },

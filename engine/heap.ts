@@ -57,3 +57,22 @@ export function collectAfterBuild(before: number, threshold = COLLECT_AFTER_BUIL
   gc();
   return true;
 }
+
+/**
+ * The old generation's growing factor the CLI sets (V8's --heap-growing-percent: the limit for the
+ * next full GC is (1 + this / 100) x the old generation's size after the last one). V8's own
+ * factor follows the allocation rate: a simulation allocates little per ms, so V8 chose ~1.1-1.8
+ * over a JS heap of ~30 MB at 100k agents (most state is in typed arrays, outside it), and the
+ * first ~8-20 MB of promoted objects and grown ArrayBuffers (both count) started a full GC.
+ */
+export const HEAP_GROWING_PERCENT = 200;
+
+/**
+ * Sets HEAP_GROWING_PERCENT for this process unless it was started with its own
+ * --heap-growing-percent. Returns whether it set it. (townlet's CLI and the bench's child call it.)
+ */
+export function tuneHeap(percent = HEAP_GROWING_PERCENT): boolean {
+  if (process.execArgv.some((a) => /^--heap[-_]growing[-_]percent/.test(a))) return false;
+  setFlagsFromString(`--heap-growing-percent=${percent}`);
+  return true;
+}

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HelpRequested, UsageError, closest, formatHelp, type CommandSpec } from "./args.ts";
 import { DEFAULT_CONFIG_FILE, PROJECT_ROOT } from "../engine/paths.ts";
+import { tuneHeap } from "../engine/heap.ts";
 
 export { UsageError } from "./args.ts";
 export const DEFAULT_CONFIG = DEFAULT_CONFIG_FILE;
@@ -164,6 +165,7 @@ function unknownCommand(cmd: string): UsageError {
 }
 
 export async function main(argv: string[], out: Out = { log: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+  tuneHeap(); // V8's old-generation growing factor for a simulation (engine/heap.ts, bench/README.md)
   const [cmd, ...rest] = argv;
   try {
     if (cmd === undefined) {

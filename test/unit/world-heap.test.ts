@@ -5,7 +5,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { World } from "../../engine/world.ts";
-import { collectAfterBuild, COLLECT_AFTER_BUILD_BYTES, fullGc } from "../../engine/heap.ts";
+import { collectAfterBuild, COLLECT_AFTER_BUILD_BYTES, fullGc, HEAP_GROWING_PERCENT } from "../../engine/heap.ts";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { makeWorld } from "../helpers/world.ts";
 
 /**
@@ -90,5 +92,31 @@ describe("collectAfterBuild and fullGc", () => {
     expect(await majorGcsDuring(() => gc!())).toBeGreaterThanOrEqual(1);
     const { runInNewContext } = await import("node:vm");
     expect(runInNewContext("typeof gc")).toBe(typeof (globalThis as { gc?: unknown }).gc === "function" ? "function" : "undefined");
+  });
+});
+
+/**
+ * The factor V8 applied to the old generation's next limit after a forced full GC in a fresh node
+ * process (node --trace-gc-verbose prints "[HeapController] Limit: ... (3.0)") that calls tuneHeap().
+ */
+function factorInChild(nodeFlags: string[]): { set: boolean; factor: number } {
+  const heap = fileURLToPath(new URL("../../engine/heap.ts", import.meta.url));
+  const script = `const { tuneHeap } = await import(${JSON.stringify(heap)}); const set = tuneHeap(); const keep = []; for (let i = 0; i < 100000; i++) keep.push({ i }); globalThis.gc(); console.log("SET " + set + " " + keep.length);`;
+  const out = execFileSync(process.execPath, ["--expose-gc", "--trace-gc-verbose", ...nodeFlags, "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+  const limits = [...out.matchAll(/\[HeapController\] Limit: .*\((\d+(?:\.\d+)?)\)/g)];
+  return { set: /SET true/.test(out), factor: Number(limits.at(-1)?.[1]) };
+}
+
+describe("tuneHeap (what townlet's CLI and the bench's child set)", () => {
+  it("sets V8's old-generation growing factor to 1 + HEAP_GROWING_PERCENT / 100 for the next limit", () => {
+    const r = factorInChild([]);
+    expect(r.set).toBe(true);
+    expect(r.factor).toBeCloseTo(1 + HEAP_GROWING_PERCENT / 100, 5);
+  });
+
+  it("keeps a --heap-growing-percent the process was started with", () => {
+    const r = factorInChild(["--heap-growing-percent=50"]);
+    expect(r.set).toBe(false);
+    expect(r.factor).toBeCloseTo(1.5, 5);
   });
 });
