@@ -20,27 +20,22 @@
 // the same order and precision as in one expression: both paths give the same bits.
 import type { ComponentDef, Columns } from "../../engine/component.ts";
 import type { ConfigSections } from "../../engine/config/sections.ts";
-import { ExitReason, Lifecycle, Reward } from "../../components/people.ts";
+import type { Lifecycle, Reward } from "../../components/people.ts";
 import { PROFILES } from "../../components/profiles.ts";
 import { Position } from "../../components/space.ts";
 import type { World } from "../../engine/world.ts";
 import type { ResolvedTerm } from "./terms.ts";
 import type { InlineRewardValue, RewardTerm, RewardTermContext } from "../../engine/reward-term.ts";
 import { RewardBreakdown, OWN_BREAKDOWN } from "./breakdown.ts";
+import { clipsAndTerminal, type ClipRules } from "./clip-pass.ts";
 import { checkInline, codegenAllowed, compileFused, K_CELLS, K_CLIP_EPISODE, K_CLIP_TICK, K_CURIOSITY, K_EVICTION, K_FAINT, K_GAMMA, K_PHI_WEIGHT, K_SURVIVAL, K_TERMS, K_TICK, K_WIDTH, K_WINDOW, VISITS_MAX, FusedCache, type FusedKernel } from "./kernel.ts";
 
 type Cols<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
 
-const EXIT_NONE = ExitReason.None;
-const EXIT_FAINT = ExitReason.Faint;
-const EXIT_EVICTION = ExitReason.Eviction;
-const EXIT_UNEMPLOYMENT = ExitReason.Unemployment;
 /** Visit counts whose curiosity bonus is looked up instead of computed (a 32 KB table). */
 const CURIOSITY_TABLE = 4096;
 const EMPTY = new Float32Array(0);
 const [EMPTY_F64, EMPTY_U8, EMPTY_U16] = [new Float64Array(0), new Uint8Array(0), new Uint16Array(0)];
-/** Scratch for clipsAndTerminal's constants (clip per tick, per episode, faint and eviction penalties). */
-const LIMITS = new Float64Array(4);
 
 /** Reward bias factors by profile index (components/profiles.ts). */
 const NO_TERMS: readonly ResolvedTerm[] = [];
@@ -81,7 +76,7 @@ export interface PassInputs {
 }
 
 /** The reward pass with one world's config (derived from settings: not saved, not hashed). */
-export class RewardPass {
+export class RewardPass implements ClipRules {
   private readonly useBias: boolean;
   private readonly survivalTick: number;
   /** The terms other plug-ins declare (resolved once) but the potential, their columns and breakdown columns (refreshed every tick). */
@@ -114,11 +109,11 @@ export class RewardPass {
   private readonly gamma: number;
   /** Weight of the curiosity bonus (0: off). */
   readonly curiosity: number;
-  private readonly clipTick: number;
-  private readonly clipEpisode: number;
-  private readonly window: number;
-  private readonly faintPenalty: number;
-  private readonly evictionPenalty: number;
+  readonly clipTick: number;
+  readonly clipEpisode: number;
+  readonly window: number;
+  readonly faintPenalty: number;
+  readonly evictionPenalty: number;
   /** Per entity: the partial sum of the terms so far, then the raw reward. */
   private part = new Float64Array(0);
   /** Per entity: this tick's shaping term at full precision. */
@@ -313,7 +308,8 @@ export class RewardPass {
     }
     if (count > 0 || this.shapingOn) this.termsPass(io, from, count - from, true);
     this.curiosityTerm(io);
-    return this.clipsAndTerminal(io);
+    const bd = this.breakdown;
+    return clipsAndTerminal(io, this.part, this, this.record ? { terminal: bd.column("terminal"), clip: bd.column("clip_adjustment") } : null);
   }
 
   /**
@@ -470,62 +466,5 @@ export class RewardPass {
       for (let v = 0; v < CURIOSITY_TABLE; v++) this.bonus[v] = this.curiosity / Math.sqrt(1 + v);
     }
     return this.bonus;
-  }
-
-  /** The guard, both clips and the terminal penalty; writes total, episode, terminal, clip_adjustment. */
-  private clipsAndTerminal(io: PassInputs): number {
-    const { agents, tick } = io;
-    const part = this.part;
-    const exitReason = io.L.exit_reason;
-    const replaces = io.L.replaces_uid;
-    const spawned = io.L.spawned_tick;
-    const episodeCol = io.R.episode;
-    const totalCol = io.R.total;
-    const record = this.record;
-    const terminalCol = record ? this.breakdown.column("terminal") : EMPTY;
-    const clipCol = record ? this.breakdown.column("clip_adjustment") : EMPTY;
-    // The constants go through a Float64Array so that they are float64 in optimised code: a
-    // Smi-valued field (clip_per_episode = 50, penalties -1 and -2) made the clamps' results
-    // tagged, one HeapNumber per agent and value (~3 MB of garbage a tick at 100k agents, most
-    // of a tick's allocation: issue #19). The negations are made here, not in the loop: a unary
-    // minus first reached mid-run (the first reward clipped low) deoptimised the loop.
-    const k = LIMITS;
-    k[0] = this.clipTick;
-    k[1] = this.clipEpisode;
-    k[2] = this.faintPenalty;
-    k[3] = this.evictionPenalty;
-    const clipTick = k[0];
-    const clipEpisode = k[1];
-    const faintPenalty = k[2];
-    const evictionPenalty = k[3];
-    const loTick = -clipTick;
-    const loEpisode = -clipEpisode;
-    const window = this.window;
-    let sum = 0;
-    for (let i = 0; i < agents.length; i++) {
-      const eid = agents[i];
-      const raw = part[eid];
-      let total = raw;
-      const reason = exitReason[eid];
-      // Guard: nothing positive on the exit tick, nor in a replacement's first ticks. The rare,
-      // predictable conditions first: the sign of the total changes from agent to agent.
-      if ((reason !== EXIT_NONE || (replaces[eid] >= 0 && tick - spawned[eid] <= window)) && total > 0) total = 0;
-      total = total > clipTick ? clipTick : total < loTick ? loTick : total;
-      const before = episodeCol[eid];
-      let episode = before + total;
-      episode = episode > clipEpisode ? clipEpisode : episode < loEpisode ? loEpisode : episode;
-      total = episode - before;
-      // The terminal penalty comes after both clips, so an exit costs its full penalty.
-      const terminal =
-        reason === EXIT_NONE ? 0 : reason === EXIT_FAINT ? faintPenalty : reason === EXIT_EVICTION || reason === EXIT_UNEMPLOYMENT ? evictionPenalty : 0;
-      if (record) {
-        terminalCol[eid] = terminal;
-        clipCol[eid] = total - raw;
-      }
-      episodeCol[eid] = episode + terminal;
-      totalCol[eid] = total + terminal;
-      sum += total + terminal;
-    }
-    return sum;
   }
 }
