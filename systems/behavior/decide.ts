@@ -235,22 +235,9 @@ export class DecidePass {
     return hungerCol === undefined || hungerCol[eid] >= this.state.thresholds[this.H] || this.state.pantry[this.T[eid]] < 1;
   }
 
-  /** Pantry: meals in each town's fridges (cooking for the town when it runs low). */
+  /** Pantry: meals in each town's fridges (cooking for the town when it runs low); pantry.ts. */
   private countPantry(): void {
-    const pantry = this.state.pantry;
-    pantry.fill(0);
-    if (this.fridge < 0) return;
-    // One pass over the objects in entity order (the order of the per-town lists): no map
-    // lookup per town.
-    const objects = this.st.objects;
-    const type = this.O.type;
-    const meals = this.O.meals;
-    const T = this.T;
-    const fridge = this.fridge;
-    for (let k = 0; k < objects.length; k++) {
-      const e = objects[k];
-      if (type[e] === fridge) pantry[T[e]] += meals[e];
-    }
+    this.state.fridges.count(this.state.pantry, this.st.objects, this.O.type, this.O.meals, this.T, this.fridge);
   }
 
   /** Chooses `eid`'s next option, by the rules in order (index.ts). */
@@ -433,7 +420,12 @@ export class DecidePass {
     const uid = this.uid;
     let rival = false;
     let friend = 0;
-    for (let o = space.agentsAt(this.town, P.x[eid], P.y[eid]); o !== 0; o = space.next[o]) {
+    const t = space.tile(this.town, P.x[eid], P.y[eid]);
+    // The friend is the first other agent on the tile; when `eid` heads the tile's list (placed
+    // there, no previous agent) that is the next one, read beside eid's own links instead of
+    // through the tile's head and the town's slot table.
+    const first = !mayAvoid && space.tileOf[eid] === t && space.prev[eid] === 0 ? eid : space.headAt(t);
+    for (let o = first; o !== 0; o = space.next[o]) {
       if (o === eid) continue;
       if (!mayAvoid) {
         friend = o;

@@ -25,6 +25,7 @@ import { PolicyKey } from "../../components/release.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { DecidePass } from "./decide.ts";
 import { ScanCache } from "./scan-kernel.ts";
+import { FridgeList } from "./pantry.ts";
 
 export { bestAffordance } from "./candidates.ts";
 
@@ -76,6 +77,8 @@ export class BehaviorState implements PersistentState {
   genericScan = false;
   /** The generated scan and its scratch (scan-kernel.ts; not saved). */
   readonly scan: ScanCache;
+  /** The fridges among the objects, for the pantry count (pantry.ts; scratch, not saved). */
+  readonly fridges = new FridgeList();
   /** Which scan the last pass ran (for tests and reports; not saved). */
   scanPath: "kernel" | "generic" | "plain" | "none" = "none";
   /**

@@ -11,6 +11,7 @@ import { Activity, Option, OptionKind } from "../../components/activity.ts";
 import { Needs } from "../../components/needs.ts";
 import { Obj } from "../../components/objects.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
+import { SpaceKey } from "../../components/grid.ts";
 import type { World } from "../../engine/world.ts";
 import { buildWorld } from "../../engine/build.ts";
 import { corePlugins } from "../../systems/index.ts";
@@ -240,6 +241,44 @@ describe("an agent whose inputs change is decided again", () => {
     Op.external[a] = 0;
     w.step();
     expect([Op.kind[a], Op.affordance[a]]).toEqual([OptionKind.Use, aff(w, "eat_meal")]);
+  });
+});
+
+describe("the pass's inputs", () => {
+  it("the pantry counts a fridge registered mid-run and its meals, from the next pass on", () => {
+    const w = town();
+    furnish(w);
+    agent(w, 5, 5);
+    const st = w.state<BehaviorState>("scripted");
+    const O = () => w.columns(Obj);
+    const fridges = () => w.state<{ st: { objects: number[] } }>("affordances").st.objects.filter((e) => O().type[e] === affordanceRegistry(w).typeIndex("fridge"));
+    w.step();
+    const [first] = fridges();
+    expect(st.pantry[0]).toBe(O().meals[first]);
+    registerObject(w, 0, { id: "fridge_2", object_type: "fridge", position: [9, 9] });
+    const second = fridges().find((e) => e !== first)!;
+    O().meals[second] = 3;
+    w.step();
+    expect(fridges()).toHaveLength(2);
+    expect(st.pantry[0]).toBe(Math.fround(O().meals[first] + 3));
+    expect(st.pantry[0]).toBeGreaterThanOrEqual(3);
+  });
+
+  it("a waiting agent chats with the first other agent in its tile's list, whether it heads the list or not", () => {
+    const w = town({ extra: { features: { stages: { relationships: "B" } } } });
+    furnish(w);
+    const agents = [agent(w, 6, 6), agent(w, 6, 6), agent(w, 6, 6)];
+    w.step();
+    const space = w.resource(SpaceKey);
+    const order: number[] = [];
+    for (let o = space.agentsAt(0, 6, 6); o !== 0; o = space.next[o]) order.push(o);
+    expect([...order].sort((a, b) => a - b)).toEqual(agents);
+    const Op = w.columns(Option);
+    // The first tick: every agent off its chat cooldown, so each chats with the first other one.
+    for (const e of agents) {
+      expect(Op.kind[e], `agent ${e}`).toBe(OptionKind.Chat);
+      expect(Op.target[e], `agent ${e}`).toBe(order.find((o) => o !== e));
+    }
   });
 });
 
