@@ -120,7 +120,7 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
   } else {
     out.log(formatResults(layout, values.policy, tensorBackend, results));
     for (const f of failures) out.log(`  ${f.agents} agents: FAILED (${f.error})`);
-    for (const g of goals) out.log(`  goal ${g.goal}: ${g.measured.toLocaleString("en-US")} (target ${g.target.toLocaleString("en-US")}) ${g.met ? "met" : "NOT met"}`);
+    for (const g of goals) out.log(`  goal ${g.goal}: ${g.measured.toLocaleString("en-US")} (target ${g.target.toLocaleString("en-US")}) ${g.met ? "met" : "NOT met"}${g.note ? ` (${g.note})` : ""}`);
   }
   return failures.length ? 2 : 0;
 }
@@ -226,6 +226,8 @@ interface GoalCheck {
   measured: number;
   target: number;
   met: boolean;
+  /** Why this run's figure is weak evidence for the goal (a window shorter than the goal's). */
+  note?: string;
 }
 
 /** The goals a run's sizes speak to (sizes within 10% of the goal's). */
@@ -237,7 +239,9 @@ export function checkGoals(results: readonly SimResult[]): GoalCheck[] {
       const t = GOALS.sim_agent_steps_per_sec_at_100k;
       out.push({ goal: `sim-only agent-steps/s at 100k (${r.layout})`, agents: r.agents, measured: r.agent_steps_per_sec, target: t, met: r.agent_steps_per_sec >= t });
       const j = GOALS.tick_p99_over_p50_at_100k;
-      out.push({ goal: `tick p99 / p50 at 100k over ${r.ticks} ticks`, agents: r.agents, measured: r.p99_over_p50, target: j, met: r.p99_over_p50 <= j });
+      const day = r.ticks_per_day ?? 0;
+      const short = day > 0 && r.ticks < day ? { note: `${r.ticks} ticks are less than a simulated day (${day}): the p99 is the few slowest ticks of part of a day (one-time JIT and first-use ticks early in a run); measure over 10,000 ticks` } : {};
+      out.push({ goal: `tick p99 / p50 at 100k over ${r.ticks} ticks`, agents: r.agents, measured: r.p99_over_p50, target: j, met: r.p99_over_p50 <= j, ...short });
       const b = GOALS.baseline_ratio_at_100k;
       out.push({ goal: "needs/decay over a bare typed-array loop (baseline_ratio) at 100k", agents: r.agents, measured: r.baseline_ratio, target: b, met: r.baseline_ratio <= b });
     }
@@ -251,7 +255,8 @@ export function checkGoals(results: readonly SimResult[]): GoalCheck[] {
     }
     if (r.agents >= 10_000) {
       const at = (r.major_gc_list ?? []).map((g) => g.tick);
-      out.push({ goal: `major GCs in ${r.ticks} ticks at ${r.agents}${at.length ? ` (at ticks ${at.join(", ")})` : ""}`, agents: r.agents, measured: r.major_gcs, target: 0, met: r.major_gcs === 0 });
+      const few = r.ticks < 10_000 ? { note: `the goal is 0 per 10,000 ticks; this run timed ${r.ticks}` } : {};
+      out.push({ goal: `major GCs in ${r.ticks} ticks at ${r.agents}${at.length ? ` (at ticks ${at.join(", ")})` : ""}`, agents: r.agents, measured: r.major_gcs, target: 0, met: r.major_gcs === 0, ...few });
     }
   }
   return out;
