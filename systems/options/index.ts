@@ -236,6 +236,8 @@ interface Exec {
   canCompile: boolean;
   /** `visit(this, eid)`, made once: the kernel's call for the agents it does not decide. */
   slow: (eid: number) => void;
+  /** `choose(this, eid, aff)`, made once: the kernel's object choice. */
+  choose: (eid: number, aff: number) => number;
   /** Which loop ran last tick (tests). */
   ran: "kernel" | "generic" | "";
 }
@@ -269,6 +271,7 @@ function prepare(world: World, qs: OptionsState, tick: number, send: Exec["send"
       arrays: undefined,
       canCompile: true,
       slow: (eid) => visit(made, eid),
+      choose: (eid, aff) => choose(made, eid, aff),
       ran: "",
     };
     EXECS.set(qs, made);
@@ -321,10 +324,17 @@ function kernelFor(x: Exec): ExecKernel | undefined {
     jobY: jobs.y,
   };
   if (x.kernel !== undefined && x.arrays !== undefined && sameArrays(x.arrays, arrays)) return x.kernel;
-  x.kernel = compileExec(arrays, x.slow, RECHOOSE_TICKS);
+  x.kernel = compileExec(arrays, x.slow, x.choose, RECHOOSE_TICKS);
   x.arrays = arrays;
   if (x.kernel === undefined) x.canCompile = false;
   return x.kernel;
+}
+
+/** The object a Use option goes to (chooseObject), or 0: then a guardrail message when a rival ruled the objects out. */
+function choose(x: Exec, eid: number, aff: number): number {
+  const obj = chooseObject(x.c, eid, aff, x.out);
+  if (obj === 0 && x.out.rivalBlocked) x.send(GuardrailBlock, eid, x.c.world.intern("queue_rival"));
+  return obj;
 }
 
 /** One agent the quiet test did not skip: its option turned into this tick's intent (the generic body; kernel.ts mirrors its common branches). */
@@ -353,9 +363,8 @@ function visit(x: Exec, eid: number): void {
       // Choose an object, and re-choose every RECHOOSE_TICKS while still walking to it:
       // a shorter queue may have opened elsewhere.
       if (obj === 0 || (A.holding[eid] !== obj && A.queued[eid] !== obj && (tick - Op.since[eid]) % RECHOOSE_TICKS === 0)) {
-        obj = chooseObject(c, eid, aff, x.out);
+        obj = choose(x, eid, aff);
         if (obj === 0) {
-          if (x.out.rivalBlocked) x.send(GuardrailBlock, eid, c.world.intern("queue_rival"));
           done = true;
           break;
         }
@@ -450,17 +459,20 @@ export const optionsPlugin = definePlugin({
         const optKind = Op.kind;
         const optDone = Op.done;
         const intentKind = x.I.kind;
+        // The option kind a quiet agent is woken by (Work on a shift's end; -1: none), read for
+        // every quiet agent on every tick (no first use on the first shift end: kernel.ts).
+        const wake = work === 1 ? OPT_WORK : -1;
         for (let i = 0; i < agents.length; i++) {
           const eid = agents[i];
           // Quiet (quiet.ts): its Wait would be written again; an option set this tick or the
           // last (chooseOption between ticks stamps the last tick) or an intent not Wait wakes it,
           // unless that option is a Wait or done: its Wait (blocked 0) is written already. On a
-          // shift's end (`work`) a Work option wakes it.
+          // shift's end (`wake`) a Work option wakes it.
           if (
             (quiet[eid >>> 5] & (1 << (eid & 31))) === 0 &&
             intentKind[eid] === INT_WAIT &&
             (tick - since[eid] > 1 || optKind[eid] === OPT_WAIT || optDone[eid] === 1) &&
-            (work === 0 || optKind[eid] !== OPT_WORK)
+            optKind[eid] !== wake
           )
             continue;
           visit(x, eid);

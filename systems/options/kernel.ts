@@ -10,9 +10,10 @@
 //
 // What it does itself: the quiet test (quiet.ts), None and external options, a done option or a
 // Wait (Wait intent), a Use whose affordance runs (Wait) or whose object is kept (Start), and a
-// Work option (Move to the workplace, or Wait, or done at the shift's end). Everything else (a
-// Use that chooses an object, Chat, Avoid, another plug-in's option kind) goes to `slow`, the
-// generic per-agent body (index.ts `visit`), which decides that agent from the start: the
+// Work option (Move to the workplace, or Wait, or done at the shift's end); a Use's object choice
+// is the generic body's (`choose`). Everything else (Chat, Avoid, another plug-in's option kind)
+// goes to `slow`, the generic per-agent body (index.ts `visit`), which decides that agent from
+// the start: the
 // branches here are that body's, written for these columns, so the intents, the options and the
 // quiet bits are the same to the bit (test/unit/options-kernel.test.ts runs both). The source
 // holds only positional names and constants of this file and components/activity.ts, never
@@ -90,18 +91,20 @@ const CHUNK = 4096;
 
 /**
  * Generates the executor loop for these arrays. `slow(eid)` decides an agent the kernel does not
- * (the generic body, from the option's kind on); `rechoose` is the ticks between two object
- * choices of a walking agent. Returns undefined when code generation is not allowed here.
+ * (the generic body, from the option's kind on); `choose(eid, aff)` is the generic body's object
+ * choice for a Use (chooseObject, and the queue_rival guardrail message when a rival ruled the
+ * objects out), 0 when none; `rechoose` is the ticks between two object choices of a walking
+ * agent. Returns undefined when code generation is not allowed here.
  */
-export function compileExec(a: ExecArrays, slow: (eid: number) => void, rechoose: number): ExecKernel | undefined {
+export function compileExec(a: ExecArrays, slow: (eid: number) => void, choose: (eid: number, aff: number) => number, rechoose: number): ExecKernel | undefined {
   const W = IntentKind.Wait;
   const jobLoad = a.job !== undefined ? "job[e]" : "-1";
   const source = `"use strict";
-function run(s, end, tick, tod, work) {
+function run(s, end, tick, tod, wake) {
   for (let e = s; e < end; e++) {
     const word = e >>> 5;
     const bit = 1 << (e & 31);
-    if ((quiet[word] & bit) === 0 && intent[e] === ${W} && (tick - since[e] > 1 || kind[e] === ${OptionKind.Wait} || done[e] === 1) && (work === 0 || kind[e] !== ${OptionKind.Work})) continue;
+    if ((quiet[word] & bit) === 0 && intent[e] === ${W} && (tick - since[e] > 1 || kind[e] === ${OptionKind.Wait} || done[e] === 1) && kind[e] !== wake) continue;
     const k = kind[e];
     if (k === ${OptionKind.None} || external[e] === 1) continue;
     let ik = ${W};
@@ -110,14 +113,18 @@ function run(s, end, tick, tod, work) {
       if (done[e] !== 1) {
         const aff = affordance[e];
         if (running[e] !== aff) {
-          const obj = object[e];
+          let obj = object[e];
           if (obj === 0 || (holding[e] !== obj && queued[e] !== obj && (tick - since[e]) % ${rechoose} === 0)) {
-            slow(e);
-            continue;
+            obj = choose(e, aff);
+            if (obj !== 0) object[e] = obj;
           }
-          ik = ${IntentKind.Start};
-          iObject[e] = obj;
-          iAffordance[e] = aff;
+          if (obj === 0) {
+            ends = true;
+          } else {
+            ik = ${IntentKind.Start};
+            iObject[e] = obj;
+            iAffordance[e] = aff;
+          }
         }
       }
     } else if (k === ${OptionKind.Work}) {
@@ -146,15 +153,19 @@ function run(s, end, tick, tod, work) {
   }
 }
 return function execute(spans, tick, tod, work) {
+  // The option kind a quiet agent is woken by: Work on a shift's end, else none (-1: no Uint8).
+  // Read for every quiet agent on every tick: a load first reached on the first shift end had
+  // no type feedback and deoptimised the loop there (issue #19, p99).
+  const wake = work === 1 ? ${OptionKind.Work} : -1;
   for (let s = 0; s < spans.length; s += 2) {
     const end = spans[s + 1];
-    for (let from = spans[s]; from < end; from += ${CHUNK}) run(from, Math.min(from + ${CHUNK}, end), tick, tod, work);
+    for (let from = spans[s]; from < end; from += ${CHUNK}) run(from, Math.min(from + ${CHUNK}, end), tick, tod, wake);
   }
 };`;
   const params = NAMES.filter((k) => a[k] !== undefined);
   try {
-    const factory = new Function(...params, "slow", source) as (...x: unknown[]) => ExecKernel;
-    return factory(...params.map((k) => a[k]), slow);
+    const factory = new Function(...params, "slow", "choose", source) as (...x: unknown[]) => ExecKernel;
+    return factory(...params.map((k) => a[k]), slow, choose);
   } catch (e) {
     if (e instanceof EvalError) return undefined;
     throw e;
