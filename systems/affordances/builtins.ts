@@ -23,6 +23,8 @@ function cancel(call: HookCall, reason: string): void {
 }
 
 export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState): void {
+  // Made once, not a closure per cooked meal (issue #19: garbage per tick).
+  const listOf = (t: number, ty: number): Int32Array => objectsOf(st, t, ty);
   hooks.register("on_attempt_shower", (c) => {
     const O = c.world.columns(Obj);
     const T = c.world.columns(Town).id;
@@ -60,7 +62,7 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
     if (space) {
       const P = c.world.columns(Position);
       const town = c.world.columns(Town).id[c.object];
-      const nearest = nearestObject(space, town, fridge, P.x[c.object], P.y[c.object], (t, ty) => objectsOf(st, t, ty));
+      const nearest = nearestObject(space, town, fridge, P.x[c.object], P.y[c.object], listOf);
       if (nearest !== 0) target = nearest;
     }
     // A batch: `economy.meals_per_cook` meals (default 1, as the original).

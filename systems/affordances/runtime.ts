@@ -358,12 +358,13 @@ export class Runtime implements PreconditionScope {
     this.sObj = obj;
     if (firstFailing(spec.compiled, this) >= 0) return this.fail(agent, obj, aff, "precondition_failed");
     const mult = this.priceMultiplier(agent);
-    if (spec.money < 0 && W.money[agent] < -spec.money * mult && !spec.hooks.before.some((h) => this.st.hooks.charges(h))) {
+    if (spec.money < 0 && W.money[agent] < -spec.money * mult && !this.anyCharges(spec.hooks.before)) {
       return this.fail(agent, obj, aff, "insufficient_funds");
     }
     const c = this.hookCall("before", agent, obj, aff, "");
-    for (const name of spec.hooks.before) {
-      this.st.hooks.get(name)?.(c);
+    const before = spec.hooks.before;
+    for (let i = 0; i < before.length; i++) {
+      this.st.hooks.get(before[i])?.(c);
       if (c.cancel) return this.fail(agent, obj, aff, c.reason || "hook_cancelled");
     }
     this.wake(agent);
@@ -376,12 +377,18 @@ export class Runtime implements PreconditionScope {
     return true;
   }
 
+  /** Whether one of these hooks charges money itself (then the funds check is the hook's). */
+  private anyCharges(names: readonly string[]): boolean {
+    for (let i = 0; i < names.length; i++) if (this.st.hooks.charges(names[i])) return true;
+    return false;
+  }
+
   /** Fails an attempt or a running affordance: fail hooks, message, reservation released. */
   fail(agent: number, obj: number, aff: number, reason: string): false {
     const spec = this.st.registry.affordances[aff];
     const c = this.hookCall("fail", agent, obj, aff, reason);
-    if (spec && this.A.running[agent] === aff) for (const name of spec.hooks.before) this.st.hooks.undo(name)?.(c);
-    if (spec) for (const name of spec.hooks.fail) this.st.hooks.get(name)?.(c);
+    if (spec && this.A.running[agent] === aff) for (let i = 0; i < spec.hooks.before.length; i++) this.st.hooks.undo(spec.hooks.before[i])?.(c);
+    if (spec) for (let i = 0; i < spec.hooks.fail.length; i++) this.st.hooks.get(spec.hooks.fail[i])?.(c);
     this.st.counters.failures++;
     this.st.failReasons[reason] = (this.st.failReasons[reason] ?? 0) + 1;
     this.A.last_fail_tick[agent] = this.tick;
@@ -420,7 +427,9 @@ export class Runtime implements PreconditionScope {
       W.money[agent] = Math.max(0, W.money[agent] + delta);
     }
     const c = this.hookCall("after", agent, obj, aff, "");
-    for (const name of spec.hooks.after) this.st.hooks.get(name)?.(c);
+    // Indexed loops, no iterator or closure per call (issue #19: garbage per tick).
+    const after = spec.hooks.after;
+    for (let i = 0; i < after.length; i++) this.st.hooks.get(after[i])?.(c);
     this.st.completed[aff] = (this.st.completed[aff] ?? 0) + 1;
     this.send(AffordanceFinish, agent, obj, aff);
     this.handover(obj, agent);
