@@ -80,8 +80,8 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   waterHeld: Uint8Array;
   startedByTown: Uint32Array;
   counts = { started: 0, ended: 0, cancelled: 0 };
-  // Scratch (not state).
-  private eligible: Uint8Array;
+  // Scratch (not state): the towns judged, then the eligible ones, of one spec (in town order).
+  private eligible: Int32Array;
   /**
    * Not state: per (town, spec), no tick before this one can open the gates (gatesOpen false
    * without side effects before it): set when the gates close for a count, a cooldown or the
@@ -115,7 +115,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     this.waterBase = new Uint8Array(this.towns).fill(1);
     this.waterHeld = new Uint8Array(this.towns);
     this.startedByTown = new Uint32Array(this.towns);
-    this.eligible = new Uint8Array(this.towns);
+    this.eligible = new Int32Array(this.towns);
     this.openAt = new Int32Array(n);
     this.meets = new ArrangedMeets(world, this.towns);
   }
@@ -147,38 +147,47 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     // 4. Drawing new events, spec by spec.
     const S = this.S;
     const cap = CAP[0];
+    const credit = this.credit;
+    const openAt = this.openAt;
+    const cand = this.eligible;
+    const towns = this.towns;
+    const judge = tick > cfg.grace_window_ticks;
+    const skip = this.skipClosed;
     for (let s = 0; s < S; s++) {
       const spec = this.table[s];
       const p = spec.p;
       if (!(p > 0)) continue;
-      for (let t = 0; t < this.towns; t++) {
+      // Credit, and the towns whose bucket has a whole credit and may be open (issue #19: one pass
+      // over the towns, then the gates of those only, in town order as before).
+      let nc = 0;
+      for (let t = 0; t < towns; t++) {
         const k = t * S + s;
-        const c = this.credit[k] + p;
-        this.credit[k] = c > cap ? cap : c;
+        const c = credit[k] + p;
+        const v = c > cap ? cap : c;
+        credit[k] = v;
+        if (judge && v >= 1 && (tick >= openAt[k] || !skip)) cand[nc++] = t;
       }
-      if (tick <= cfg.grace_window_ticks) continue;
+      if (!judge) continue;
       // Meeting objects of every town (cached), looked up once per pass.
       const meet = spec.kind === "arranged_meet" ? this.meetingObjects(spec.location) : undefined;
       let eligibleTowns = 0;
-      for (let t = 0; t < this.towns; t++) {
-        const k = t * S + s;
-        const ok = this.credit[k] >= 1 && (tick >= this.openAt[k] || !this.skipClosed) && this.gatesOpen(t, s, tick, meet);
-        this.eligible[t] = ok ? 1 : 0;
-        if (ok) eligibleTowns++;
+      for (let i = 0; i < nc; i++) {
+        const t = cand[i];
+        if (this.gatesOpen(t, s, tick, meet)) cand[eligibleTowns++] = t;
       }
       if (eligibleTowns === 0) continue;
-      for (let t = 0; t < this.towns; t++) {
-        if (this.eligible[t] === 0) continue;
+      for (let i = 0; i < eligibleTowns; i++) {
+        const t = cand[i];
         // Fairness across towns: the town that drew this spec last waits while another can take it.
         if (this.lastTown[s] === t && eligibleTowns > 1) continue;
         const k = t * S + s;
         const rng = this.rngs.at(t);
-        const hazard = Math.min(1, HAZARD_BOOST * p * this.credit[k]);
+        const hazard = Math.min(1, HAZARD_BOOST * p * credit[k]);
         if (rng.next() >= hazard) continue;
         const duration = Math.max(1, rng.intBetween(spec.duration.min, spec.duration.max));
         const magnitude = spec.magnitude.min === spec.magnitude.max ? spec.magnitude.min : rng.uniform(spec.magnitude.min, spec.magnitude.max);
         const ev = this.newEvent(t, s, false, tick, duration, magnitude);
-        this.credit[k] -= 1;
+        credit[k] -= 1;
         this.lastTown[s] = t;
         this.activate(ev, tick);
       }
