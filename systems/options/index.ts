@@ -22,6 +22,8 @@ import type { SocialLedger } from "../../components/social.ts";
 import type { AffordanceTable } from "../../components/affordances.ts";
 import { SocialKey } from "../../components/social.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
+import type { AffordancesResource } from "../affordances/resource.ts";
+import type { TownTypeIndex } from "../affordances/type-index.ts";
 import { optionsTelemetry } from "./telemetry.ts";
 import { optionsObservations } from "./observations.ts";
 import { OptionsState, shiftEndsAt } from "./quiet.ts";
@@ -80,6 +82,8 @@ interface Ctx {
   world: World;
   registry: AffordanceTable;
   objectsOfType: (town: number, type: number) => Int32Array;
+  /** The affordances plug-in's (town, type) index, read as ranges of its `items` (no view per list: E's note, issue #19 memory); undefined: `objectsOfType` is used. */
+  types?: TownTypeIndex;
   social: SocialLedger | undefined;
   avoid: number;
   /** The world's columns, looked up once per tick (chooseObject runs for every new Use option; 40k of them the tick after a shift end in the 100k bench world). */
@@ -117,7 +121,11 @@ export function chooseObject(c: Ctx, eid: number, aff: number, out: { rivalBlock
   if (!spec) return 0;
   const { T, P, O, A, uid, econ } = c.cols ?? ctxColumns(world);
   const town = T[eid];
-  const list = c.objectsOfType(town, spec.type);
+  // [eid, x, y] triples of the town's objects of this type, from `from` to `to` (exclusive).
+  const idx = c.types;
+  const list = idx !== undefined ? idx.items : c.objectsOfType(town, spec.type);
+  const from = idx !== undefined ? idx.begin(town, spec.type) : 0;
+  const to = idx !== undefined ? idx.end(town, spec.type) : list.length;
   const stock = STOCK_NEED[spec.id];
   const needsPower = spec.needsPower;
   const needsWater = spec.needsWater;
@@ -126,7 +134,7 @@ export function chooseObject(c: Ctx, eid: number, aff: number, out: { rivalBlock
   out.rivalBlocked = false;
   // Many objects of this type (a big town): try the nearest one from the distance field first,
   // O(1); scan every object only when the nearest is unsuitable.
-  if (list.length > 3 * NEAREST_FIRST_ABOVE && c.space) {
+  if (to - from > 3 * NEAREST_FIRST_ABOVE && c.space) {
     const f = c.space.field(town, spec.type, c.objectsOfType);
     const near = f.nearest[P.y[eid] * c.space.width + P.x[eid]];
     if (near !== 0 && !unsuitable(O, econ, town, near, stock, needsPower, needsWater) && !(c.social && hasRival(c, eid, near, uid, O, A))) {
@@ -136,8 +144,8 @@ export function chooseObject(c: Ctx, eid: number, aff: number, out: { rivalBlock
   // One object of this type (most towns): it is the choice when suitable, whatever its score
   // (the loop below would pick it), so its tile, queue and holder's time are not read (issue #19:
   // each a cache miss at the agent's or the object's scattered id).
-  if (list.length === 3) {
-    const obj = list[0];
+  if (to - from === 3) {
+    const obj = list[from];
     if (unsuitable(O, econ, town, obj, stock, needsPower, needsWater)) return 0;
     if (c.social && hasRival(c, eid, obj, uid, O, A)) {
       out.rivalBlocked = true;
@@ -145,7 +153,7 @@ export function chooseObject(c: Ctx, eid: number, aff: number, out: { rivalBlock
     }
     return obj;
   }
-  for (let i = 0; i < list.length; i += 3) {
+  for (let i = from; i < to; i += 3) {
     const obj = list[i];
     if (unsuitable(O, econ, town, obj, stock, needsPower, needsWater)) continue;
     if (c.social && hasRival(c, eid, obj, uid, O, A)) {
@@ -279,6 +287,8 @@ function prepare(world: World, qs: OptionsState, tick: number, send: Exec["send"
   }
   const c = x.c;
   c.registry = st.registry;
+  // The core plug-in's resource holds the index (another provider of the service: its lists).
+  c.types = (st as Partial<AffordancesResource>).st?.byTownType;
   c.social = world.optionalResource(SocialKey)?.ledger;
   c.avoid = world.settings.conflict.rivalry.avoid_threshold;
   c.space = world.resource(SpaceKey);
