@@ -20,7 +20,8 @@
 //                     as raw sections state/<plug-in>/<k>, non-finite numbers and -0 tagged.
 // Files are written atomically: a unique temporary file, fsync, rename, fsync of the folder.//
 // The parts: snapshot/format.ts (layout constants, header and error types), write.ts, read.ts
-// (verify and split), plugin-state.ts, migrate.ts, load.ts (check and restore), files.ts.
+// (verify and split), plugin-state.ts, migrate.ts, upgrade.ts (earlier builds' component layouts),
+// load.ts (check and restore), files.ts.
 export {
   SNAPSHOT_EXTENSION,
   SNAPSHOT_FORMAT_VERSION,
@@ -48,4 +49,5 @@ export {
   type Migration,
 } from "./snapshot/migrate.ts";
 export { loadSnapshot, type LoadSnapshotOptions, type LoadSnapshotResult } from "./snapshot/load.ts";
+export { LAYOUT_UPGRADES, REWARD_BREAKDOWN_OUT, applyLayoutUpgrade, upgradeLayouts, type LayoutUpgrade } from "./snapshot/upgrade.ts";
 export { newestValidSnapshot, pruneSnapshots, readSnapshotFile, snapshotFileName, writeFileAtomic, writeSnapshotFile } from "./snapshot/files.ts";

@@ -14,6 +14,10 @@ export const SNAPSHOT_FORMAT_VERSION = 1;
  * reserve_end, the agents' id reservation (engine/entities.ts); kernel/dense then lists the ids
  * handed out (max_id less the reserved ids not yet given). Version 1 snapshots (no reservation)
  * still load; a build that reads version 1 only refuses version 2 by its version.
+ * Not bumped for a component's layout: the header lists every component's fields, so a build with
+ * another layout refuses the file by its schema check, naming the component and fields, and this
+ * build upgrades the earlier layouts it knows (upgrade.ts: the Reward of a7baac6). A bump is for a
+ * header field or section an older reader would misread silently (version 2's reservation).
  */
 export const SNAPSHOT_SCHEMA_VERSION = 2;
 export const SNAPSHOT_EXTENSION = ".snapshot";

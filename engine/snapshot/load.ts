@@ -22,6 +22,7 @@ import {
 import { migrations, type MigrationRegistry } from "./migrate.ts";
 import { decodeState } from "./plugin-state.ts";
 import { checkHeader, decodeSnapshot } from "./read.ts";
+import { upgradeLayouts } from "./upgrade.ts";
 import { saveSnapshot } from "./write.ts";
 
 export interface LoadSnapshotOptions {
@@ -43,6 +44,8 @@ export interface LoadSnapshotResult {
   header: SnapshotHeader;
   /** config_ids the snapshot went through, when migrated. */
   migrated?: string[];
+  /** Layout upgrades applied (a snapshot written by an earlier build, upgrade.ts), when any. */
+  upgraded?: string[];
 }
 
 /**
@@ -205,6 +208,10 @@ export function loadSnapshot(world: World, input: Uint8Array | SnapshotData, opt
   assertLittleEndian();
   let snap = input instanceof Uint8Array ? decodeSnapshot(input, opts.path) : input;
   checkHeader(snap.header, "full", opts.path);
+  // An earlier build's component layout (upgrade.ts) first: migrations and checks see this build's.
+  const up = upgradeLayouts(world, snap, opts.path);
+  snap = up.snap;
+  const upgraded = up.applied.length ? up.applied : undefined;
   const target = String((world.settings as { config_id?: unknown }).config_id ?? "");
   let migrated: string[] | undefined;
   if (snap.header.config_id !== target) {
@@ -233,7 +240,8 @@ export function loadSnapshot(world: World, input: Uint8Array | SnapshotData, opt
   const backup = opts.rollback === false ? undefined : saveSnapshot(world);
   try {
     apply(world, snap);
-    if (!migrated && opts.verifyStateHash !== false) {
+    // The saved hash covers the earlier layout's columns (an upgrade drops some): not comparable.
+    if (!migrated && !upgraded && opts.verifyStateHash !== false) {
       const now = world.stateHash();
       if (now !== snap.header.state_hash) {
         throw new SnapshotError(
@@ -248,5 +256,5 @@ export function loadSnapshot(world: World, input: Uint8Array | SnapshotData, opt
     if (e instanceof SnapshotError) throw e;
     throw new SnapshotError("schema", `restoring failed: ${e instanceof Error ? e.message : String(e)}`, opts.path);
   }
-  return { header: snap.header, migrated };
+  return { header: snap.header, migrated, ...(upgraded ? { upgraded } : {}) };
 }
