@@ -171,20 +171,15 @@ export const lifecyclePlugin = definePlugin({
       reads: ["Lifecycle", "Reward.total", "lifecycle.*"],
       writes: ["AgentExit", "AgentSpawn", "entities", "Needs (nightly reset)"],
       run(ctx) {
-        const { world, tick, agents, spans, settings, state, rng, send } = ctx;
+        const { world, tick, spans, settings, state, rng, send } = ctx;
         const { Lifecycle: L, Reward: R } = ctx.components;
         const cfg = settings.lifecycle;
 
         // 1. Agents leaving this tick, collected first: removal and spawning change the agent list.
-        // Room for every agent (a quarter more when it grows: 5 B per agent, was 8).
-        if (state.leaving.length < agents.length) state.leaving = new Int32Array(Math.ceil(agents.length * 1.25));
+        // The scratch holds what leaves (doubled when a tick's exits do not fit; issue #19 memory:
+        // it had room for every agent, 5 B per agent).
+        const n = collectLeaving(state, L.exit_reason, spans);
         const leaving = state.leaving;
-        if (state.leavingKernel === undefined || state.leavingFor !== L.exit_reason || state.leavingInto !== leaving) {
-          state.leavingFor = L.exit_reason;
-          state.leavingInto = leaving;
-          state.leavingKernel = freshCopy(leavingFactory)(L.exit_reason, leaving, F_NONE);
-        }
-        const n = state.leavingKernel(spans);
 
         // 2. Announce, schedule the replacement, remove.
         const town = world.columns(Town).id;
@@ -219,6 +214,20 @@ export const lifecyclePlugin = definePlugin({
     },
   ],
 });
+
+/** The agents leaving this tick into state.leaving (grown until they fit); returns how many. */
+function collectLeaving(state: LifecycleState, exitReason: Uint8Array, spans: Int32Array): number {
+  for (;;) {
+    if (state.leavingKernel === undefined || state.leavingFor !== exitReason || state.leavingInto !== state.leaving) {
+      state.leavingFor = exitReason;
+      state.leavingInto = state.leaving;
+      state.leavingKernel = freshCopy(leavingFactory)(exitReason, state.leaving, F_NONE);
+    }
+    const n = state.leavingKernel(spans);
+    if (n >= 0) return n;
+    state.leaving = new Int32Array(state.leaving.length * 2);
+  }
+}
 
 const NO_HOLD = new Uint8Array(0);
 const F_NONE = ExitReason.None;

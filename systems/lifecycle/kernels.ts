@@ -10,7 +10,7 @@
 
 /** One exits pass over the agents' spans. */
 export type ExitsKernel = (spans: Int32Array, faint: number, grace: number) => void;
-/** Agents with an exit reason, in agent order, into the factory's `leaving`; returns how many. */
+/** Agents with an exit reason, in agent order, into the factory's `leaving`; returns how many, -1 when they do not fit. */
 export type LeavingKernel = (spans: Int32Array) => number;
 
 /**
@@ -51,16 +51,25 @@ export function exitsFactory(
   };
 }
 
-/** finalize's scan: the agents whose exit reason is not `none`, in order, into `leaving` (room for every agent). */
+/**
+ * finalize's scan: the agents whose exit reason is not `none`, in order, into `leaving`; returns
+ * how many, or -1 when they do not fit (the caller grows `leaving` and scans again: the scan
+ * changes nothing).
+ */
 export function leavingFactory(exitReason: Uint8Array, leaving: Int32Array, none: number): LeavingKernel {
+  const room = leaving.length;
   function run(start: number, end: number, n0: number): number {
     let n = n0;
-    for (let eid = start; eid < end; eid++) if (exitReason[eid] !== none) leaving[n++] = eid;
+    for (let eid = start; eid < end; eid++) {
+      if (exitReason[eid] === none) continue;
+      if (n === room) return -1;
+      leaving[n++] = eid;
+    }
     return n;
   }
   return function collect(spans: Int32Array): number {
     let n = 0;
-    for (let s = 0; s < spans.length; s += 2) n = run(spans[s], spans[s + 1], n);
+    for (let s = 0; s < spans.length && n >= 0; s += 2) n = run(spans[s], spans[s + 1], n);
     return n;
   };
 }

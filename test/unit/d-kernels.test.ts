@@ -10,6 +10,7 @@ import { corePlugins } from "../../systems/index.ts";
 import { freshCopy as freshScan, scanFactory } from "../../systems/stability/scan.ts";
 import { exitsFactory, freshCopy, leavingFactory } from "../../systems/lifecycle/kernels.ts";
 import { latestMetrics } from "../../systems/stability/index.ts";
+import { killAgent, type LifecycleState } from "../../systems/lifecycle/index.ts";
 import { record } from "../helpers/pin.ts";
 import { SocialLedger } from "../../components/social.ts";
 import { SocialState } from "../../systems/social/index.ts";
@@ -84,6 +85,31 @@ describe("generated kernels (stability, lifecycle)", () => {
     const generated = run(freshCopy(exitsFactory), freshCopy(leavingFactory));
     expect(generated).toEqual(plain);
     expect(new Set(plain.reason)).toEqual(new Set([0, 1, 2, 3]));
+  });
+
+  it("reports leaving agents that do not fit the scratch instead of writing past it", () => {
+    const reason = Uint8Array.of(0, 1, 0, 4, 2, 0, 3);
+    const small = new Int32Array(2);
+    expect(freshCopy(leavingFactory)(reason, small, 0)(Int32Array.of(0, 7))).toBe(-1);
+    const room = new Int32Array(4);
+    expect(freshCopy(leavingFactory)(reason, room, 0)(Int32Array.of(0, 7))).toBe(4);
+    expect([...room]).toEqual([1, 3, 4, 6]);
+  });
+
+  it("removes every agent killed in one tick when more leave than the leaving scratch held", () => {
+    const w = makeWorld({ world: { agents_per_town: 40, grid_size: [16, 16] }, rewards: { decay_rates: { hunger: 0, hygiene: 0, energy: 0 } } }, corePlugins);
+    w.step();
+    const st = w.state<LifecycleState>("lifecycle");
+    const held = st.leaving.length;
+    const victims = [...w.agents].slice(0, held + 9);
+    const uids = victims.map((eid) => w.columns(Agent).uid[eid]);
+    for (const eid of victims) killAgent(w, eid);
+    const exits = record(w, AgentExit);
+    w.step();
+    expect(exits.filter((e) => w.text(e.reason) === "console").map((e) => e.uid)).toEqual(uids);
+    const live = new Set([...w.agents].map((eid) => w.columns(Agent).uid[eid]));
+    expect(uids.filter((u) => live.has(u))).toEqual([]);
+    expect(st.leaving.length).toBeGreaterThan(held);
   });
 
   it("faints an agent spawned after the columns grew (the exits kernel follows the moved columns)", () => {
