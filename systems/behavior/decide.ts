@@ -144,14 +144,20 @@ export class DecidePass {
     s[S_RECHECK] = this.config.idle_recheck_ticks;
     s[S_LEVEL] = this.critical_level;
     s.set(state.thresholds, S_THRESHOLDS);
-    const out = scan.room(agents.length);
-    const n = kernel(spans, out);
+    const chunk = scan.chunk;
+    const out = scan.room(chunk);
     const { kind, done } = Op;
-    for (let i = 0; i < n; i++) {
-      const eid = out[i];
-      // Listed on hunger alone (scan-kernel.ts): keepsUse with the pantry as the pass left it.
-      if (kind[eid] === OPT_USE && done[eid] === 0 && this.keepsUse(eid)) continue;
-      this.decide(eid);
+    for (let sp = 0; sp < spans.length; sp += 2) {
+      const end = spans[sp + 1];
+      for (let from = spans[sp]; from < end; from += chunk) {
+        const n = kernel(from, from + chunk < end ? from + chunk : end, out);
+        for (let i = 0; i < n; i++) {
+          const eid = out[i];
+          // Listed on hunger alone (scan-kernel.ts): keepsUse with the pantry as the pass left it.
+          if (kind[eid] === OPT_USE && done[eid] === 0 && this.keepsUse(eid)) continue;
+          this.decide(eid);
+        }
+      }
     }
   }
 

@@ -38,17 +38,18 @@ export interface ScanArrays {
 }
 
 /**
- * Lists into `out` (from index 0) the agents of `spans` ([start, end) pairs) whose option is
- * open to a decision, and Use agents whose hunger would break their walk unless keepsUse says
- * otherwise; returns how many.
+ * Lists into `out` (from index 0) the agents of ids [start, end) whose option is open to a
+ * decision, and Use agents whose hunger would break their walk unless keepsUse says otherwise;
+ * returns how many. The pass calls it on chunks of at most SCAN_CHUNK agents of its spans and
+ * decides each chunk's agents before the next: the columns the scan read are still in the cache
+ * when the decisions read and write them (measured), and a loop of 100k iterations entered once
+ * a tick would only run as on-stack-replacement code, compiled without the specialisation (the
+ * reward kernel's finding).
  */
-export type ScanKernel = (spans: Int32Array, out: Int32Array) => number;
+export type ScanKernel = (start: number, end: number, out: Int32Array) => number;
 
-/**
- * Agents per call of the inner loop: a loop of 100k iterations entered once a tick only runs as
- * on-stack-replacement code, compiled without the specialisation (the reward kernel's finding).
- */
-const CHUNK = 4096;
+/** Agents per call of the kernel (`out` needs room for as many). */
+export const SCAN_CHUNK = 4096;
 
 /**
  * Generates the scan for these columns; `hunger` is the index of hunger in `a.needs` (-1: none)
@@ -91,13 +92,8 @@ function run(start, end, n, out) {
   }
   return n;
 }
-return function scan(spans, out) {
-  let n = 0;
-  for (let s = 0; s < spans.length; s += 2) {
-    const end = spans[s + 1];
-    for (let e = spans[s]; e < end; e += ${CHUNK}) n = run(e, e + ${CHUNK} < end ? e + ${CHUNK} : end, n, out);
-  }
-  return n;
+return function scan(start, end, out) {
+  return run(start, end, 0, out);
 };`;
   try {
     const factory = new Function("A", source) as (arrays: unknown[]) => ScanKernel;
@@ -117,7 +113,9 @@ export class ScanCache {
   refused = false;
   /** The scalars (S_*), written by the pass each tick. */
   readonly scalars: Float64Array;
-  /** The agents the last scan listed (scratch, sized by the agents). */
+  /** Agents per call of the kernel (SCAN_CHUNK; tests make it small to cross chunk ends). */
+  chunk = SCAN_CHUNK;
+  /** The agents the last call listed (scratch, room for `chunk`). */
   out = new Int32Array(16);
 
   constructor(needs: number) {

@@ -71,6 +71,8 @@ function scanWorld(mode: ScanMode, towns = 5): World {
   const st = w.state<BehaviorState>("scripted");
   st.plainScan = mode === "plain";
   st.genericScan = mode === "generic";
+  // Chunks of 7 agents: the kernel's calls end inside towns and spans, as at 100k agents.
+  st.scan.chunk = 7;
   return w;
 }
 
