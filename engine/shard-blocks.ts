@@ -178,10 +178,15 @@ export class BlockSet {
     return this.worlds.map((w) => saveSnapshot(w, { configHash }));
   }
 
-  /** Restores each block from its snapshot (same order as save). */
-  load(blocks: readonly Uint8Array[], configHash: string | null): void {
+  /**
+   * Restores each block from its snapshot (same order as save). True when a block was written by
+   * an earlier build and its layout upgraded (engine/snapshot/upgrade.ts): the saved hash does not apply.
+   */
+  load(blocks: readonly Uint8Array[], configHash: string | null): boolean {
     if (blocks.length !== this.worlds.length) throw new Error(`${blocks.length} block snapshots for ${this.worlds.length} blocks`);
-    for (let i = 0; i < blocks.length; i++) loadSnapshot(this.worlds[i], blocks[i], { configHash });
+    let upgraded = false;
+    for (let i = 0; i < blocks.length; i++) if (loadSnapshot(this.worlds[i], blocks[i], { configHash }).upgraded) upgraded = true;
+    return upgraded;
   }
 }
 

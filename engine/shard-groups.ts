@@ -24,7 +24,8 @@ export interface Group {
   systemTimes(): Promise<[string, number][]>;
   save(configHash: string | null): Promise<Uint8Array[]>;
   /** Restores the thread's blocks; resolves to [tick, live agents]. */
-  load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number]>;
+  /** [tick, live agents, whether a block's layout was upgraded (BlockSet.load)] */
+  load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number, boolean]>;
   /** A request to the host's extension of this thread's blocks (ShardExtension.call). */
   ext(op: string, payload: unknown): Promise<unknown>;
   close(): Promise<void>;
@@ -66,9 +67,9 @@ export class LocalGroup implements Group {
   async save(configHash: string | null): Promise<Uint8Array[]> {
     return this.set.save(configHash);
   }
-  async load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number]> {
-    this.set.load(blocks, configHash);
-    return [this.set.tick, this.set.agents()];
+  async load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number, boolean]> {
+    const upgraded = this.set.load(blocks, configHash);
+    return [this.set.tick, this.set.agents(), upgraded];
   }
   async ext(op: string, payload: unknown): Promise<unknown> {
     if (!this.extension) throw new Error(`the host has no extension for "${op}"`);
@@ -199,8 +200,8 @@ export class WorkerGroup implements Group {
   save(configHash: string | null): Promise<Uint8Array[]> {
     return this.call("save", { configHash });
   }
-  async load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number]> {
-    const r = await this.call<[number, number]>("load", { blocks, configHash });
+  async load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number, boolean]> {
+    const r = await this.call<[number, number, boolean]>("load", { blocks, configHash });
     this.tick = r[0];
     return r;
   }

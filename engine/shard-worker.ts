@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       else if (m.op === "timing") value = set.enableTiming();
       else if (m.op === "times") value = set.systemTimes();
       else if (m.op === "save") value = set.save(m.configHash ?? null);
-      else if (m.op === "load") value = (set.load(m.blocks ?? [], m.configHash ?? null), [set.tick, set.agents()]);
+      else if (m.op === "load") value = ((u) => [set.tick, set.agents(), u])(set.load(m.blocks ?? [], m.configHash ?? null));
       else throw new Error(`unknown request "${m.op}"`);
       port.postMessage({ id: m.id, ok: true, value });
     } catch (e) {
