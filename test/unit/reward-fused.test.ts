@@ -289,6 +289,26 @@ describe("inline reward terms", () => {
     expect(() => v.step()).toThrow(/reward term "far" of plug-in "bonus": inline expression reads \$0, with 0 column\(s\)/);
   });
 
+  it("refuses an inline expression that assigns (a loop restarted forever, another column written) or reads a Math member that is not its own", () => {
+    for (const [expression, why] of [
+      ["($0[e] = 7)", /assigns/],
+      ["$0[e]++", /assigns/],
+      ["Math.PI = 3", /assigns/],
+      ["e => e", /assigns/],
+      ["Math.constructor", /holds more than/],
+      // Last: accepted, it would restart the kernel's agent loop forever instead of failing.
+      ["e = 0", /assigns/],
+    ] as const) {
+      const t = defineRewardTerm({ name: "writer", weight: () => 1, component: Bonus, field: "value", inline: (w) => ({ columns: [w.columns(Bonus).value], constants: [], expression }) });
+      const w = makeWorld({ world: { agents_per_town: 2, grid_size: [8, 8] } }, corePlugins, [bonusPlugin([t], () => 0)]);
+      expect(() => w.step(), expression).toThrow(why);
+    }
+    // Comparisons keep their = signs.
+    const ok = defineRewardTerm({ name: "cmp", weight: () => 1, component: Bonus, field: "value", inline: (w) => ({ columns: [w.columns(Bonus).value], constants: [1], expression: "$0[e] >= #0 && $0[e] !== 2 ? Math.min($0[e], Math.PI) : 0" }) });
+    const v = makeWorld({ world: { agents_per_town: 2, grid_size: [8, 8] } }, corePlugins, [bonusPlugin([ok], () => 0)]);
+    expect(() => v.step()).not.toThrow();
+  });
+
   it("gives a mod's inline term the value of its column, to the bit, on the kernel path", () => {
     const inlined = defineRewardTerm({
       name: "hydration",
