@@ -171,7 +171,7 @@ export function checkInline(v: InlineRewardValue, where: string): string {
   const bare = v.expression.replace(/Math\.([A-Za-z0-9_]+)/g, (m, name: string) => (MATH_NAMES.has(name) ? "" : m));
   if (!/^[\s$#\d.e+\-*/%()<>=!&|?:,[\]]*$/.test(bare)) throw new Error(`${where}: inline expression ${JSON.stringify(v.expression)} holds more than $k[e], #k, numbers, operators and Math.*`);
   // An assignment (`e = 0` would restart the kernel's loop forever, `$0[e] = 1` write another column) or ++/--.
-  if (/\+\+|--|(^|[^=!<>])=(?!=)/.test(bare)) throw new Error(`${where}: inline expression ${JSON.stringify(v.expression)} assigns (=, ++ or --): it may only read`);
+  if (/=|\+\+|--/.test(bare.replace(/[=!]==?|(?<![<>])[<>]=/g, " "))) throw new Error(`${where}: inline expression ${JSON.stringify(v.expression)} assigns (=, ++ or --): it may only read`);
   for (const m of v.expression.matchAll(/\$(\d+)/g)) if (Number(m[1]) >= v.columns.length) throw new Error(`${where}: inline expression reads $${m[1]}, with ${v.columns.length} column(s)`);
   for (const m of v.expression.matchAll(/#(\d+)/g)) if (Number(m[1]) >= v.constants.length) throw new Error(`${where}: inline expression reads #${m[1]}, with ${v.constants.length} constant(s)`);
   return v.expression;

@@ -295,6 +295,8 @@ describe("inline reward terms", () => {
       ["$0[e]++", /assigns/],
       ["Math.PI = 3", /assigns/],
       ["e => e", /assigns/],
+      ["$0[e] -= 1", /assigns/],
+      ["(e >>= 1)", /assigns/],
       ["Math.constructor", /holds more than/],
       // Last: accepted, it would restart the kernel's agent loop forever instead of failing.
       ["e = 0", /assigns/],
