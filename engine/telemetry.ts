@@ -29,7 +29,7 @@ export interface TelemetryOptions {
   publicId(name: string): string;
   /** The live agent behind a published id, or -1. */
   agentByPublicId(id: string): number;
-  /** The id published for an object entity (`<id>@<town>` when there are several towns). */
+  /** The id published for an object entity (`<id>@<town>` when there are several towns); "" for an entity that is not an object. */
   objectId(eid: number): string;
 }
 

@@ -175,7 +175,8 @@ export class TelemetryPublisher {
       },
       publicId: (name) => this.publicId(name),
       agentByPublicId: (id) => this.agentByPublicId(id),
-      objectId: (eid) => this.objectName(eid, O!, townId),
+      // Objects' columns are pooled views (engine/component.ts trim): only an object's own rows are its values.
+      objectId: (eid) => (O !== undefined && w.has(eid, Obj) ? this.objectName(eid, O, townId) : ""),
     };
   }
 

@@ -7,6 +7,7 @@ import { definePlugin } from "../../engine/plugin.ts";
 import { CommandError, defineCommand } from "../../engine/command.ts";
 import type { World } from "../../engine/world.ts";
 import { Needs } from "../../components/needs.ts";
+import { Obj } from "../../components/objects.ts";
 import { corePlugins } from "../../systems/index.ts";
 import type { CommandResultT, ConsoleService, Principal } from "../../systems/console/index.ts";
 import type { TelemetryPublisher } from "../../systems/telemetry/index.ts";
@@ -117,6 +118,28 @@ describe("a plug-in's telemetry part", () => {
     const rec = pub.collection("agents").get(w.agentName(eid))!;
     expect(rec).toMatchObject({ hunger: Math.round(N.hunger[eid] * 1e4) / 1e4, hygiene: Math.round(N.hygiene[eid] * 1e4) / 1e4, energy: Math.round(N.energy[eid] * 1e4) / 1e4 });
     expect(Object.keys((pub.state().aggregates as { mean_needs: object }).mean_needs)).toEqual(["hunger", "hygiene", "energy"]);
+  });
+
+  it("names an object by its key and gives an empty id for an agent, whose rows the pooled object columns do not own", () => {
+    let ids: { object: string; agent: string; key: string } | undefined;
+    const names = definePlugin({
+      name: "names",
+      telemetry: ({ world }, opts) => ({
+        sections: () => {
+          let obj = -1;
+          for (let e = 1; obj < 0 && e < 10_000; e++) if (world.has(e, Obj)) obj = e;
+          ids = { object: opts.objectId(obj), agent: opts.objectId(world.agents[0]), key: world.text(world.columns(Obj).key[obj]) };
+          return {};
+        },
+      }),
+    });
+    const w = makeWorld({ world: { agents_per_town: 3 } }, corePlugins, [names]);
+    const pub = w.state<TelemetryPublisher>("telemetry");
+    pub.retain();
+    w.step();
+    expect(ids?.object).toBe(ids?.key);
+    expect(ids?.object).not.toBe("");
+    expect(ids?.agent).toBe("");
   });
 
   it("refuses a field of a shared section that two plug-ins give, naming the second", () => {
