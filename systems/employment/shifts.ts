@@ -16,6 +16,7 @@ import { Position } from "../../components/space.ts";
 import { JobLate, ShiftAbsent, ShiftOnTime } from "../../components/messages.ts";
 import { SpaceKey } from "../../components/grid.ts";
 import type { ComponentDef, Columns } from "../../engine/component.ts";
+import { freshCopy } from "../../engine/kernel-source.ts";
 import { EmploymentState, ABSENCE_DAYS, A_ABS, A_DIRTY } from "./state.ts";
 import { settleFactory, shiftFactory, windowFactory, type ShiftArrays, type ShiftCodes, type ShiftPass, type ShiftScalars } from "./shift-kernel.ts";
 
@@ -299,18 +300,6 @@ function markSteady(state: EmploymentState, outside: Int8Array, nJobs: number, t
   state.passTick = tick;
   state.fullPass = full;
   state.absentNowN = 0;
-}
-
-/** A fresh copy of a self-contained factory (its own function literal), or the factory itself where code generation is not allowed. */
-export function freshCopy<F extends (...args: never[]) => unknown>(factory: F): F {
-  try {
-    // `__name`: the helper a keep-names transform (tsx, esbuild) wraps nested functions in.
-    const make = new Function("__name", `"use strict"; return (${factory.toString()});`) as (name: (f: unknown) => unknown) => F;
-    return make((f) => f);
-  } catch (e) {
-    if (e instanceof EvalError) return factory;
-    throw e;
-  }
 }
 
 /** The kernel's events, in order: absence pruning and recording, attendance samples, messages, counters. */

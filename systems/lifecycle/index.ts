@@ -17,7 +17,8 @@ import { AgentExit, AgentSpawn } from "../../components/messages.ts";
 import { NeedsSets } from "../../components/sets.ts";
 import { sections } from "./config.ts";
 import { lifecycleCommands } from "./commands.ts";
-import { exitsFactory, freshCopy, leavingFactory, sameArrays, type ExitsKernel, type LeavingKernel } from "./kernels.ts";
+import { freshCopy, sameArrays } from "../../engine/kernel-source.ts";
+import { exitsFactory, leavingFactory, type ExitsKernel, type LeavingKernel } from "./kernels.ts";
 
 const NO_RESPAWN = -1;
 

@@ -69,15 +69,3 @@ export function decayFactory(L: LedgerOps, a: DecayArrays): DecayKernel {
     return kept;
   };
 }
-
-/** A fresh copy of a self-contained factory (its own function literal), or the factory itself where code generation is not allowed. */
-export function freshCopy<F extends (...args: never[]) => unknown>(factory: F): F {
-  try {
-    // `__name`: the helper a keep-names transform (tsx, esbuild) wraps nested functions in.
-    const make = new Function("__name", `"use strict"; return (${factory.toString()});`) as (name: (f: unknown) => unknown) => F;
-    return make((f) => f);
-  } catch (e) {
-    if (e instanceof EvalError) return factory;
-    throw e;
-  }
-}

@@ -13,7 +13,8 @@ import { socialCommands } from "./commands.ts";
 import { socialTelemetry } from "./telemetry.ts";
 import { socialObservations } from "./observations.ts";
 import { socialRewardTerms } from "./reward.ts";
-import { decayFactory, freshCopy, type DecayArrays, type DecayKernel } from "./decay.ts";
+import { freshCopy } from "../../engine/kernel-source.ts";
+import { decayFactory, type DecayArrays, type DecayKernel } from "./decay.ts";
 
 export interface RivalryEvent {
   tick: number;

@@ -8,6 +8,7 @@
 // systems/needs/decay-kernel.ts). Remade when one of the arrays moves (a store or the streaks
 // grew). Where code generation from strings is not allowed, scanFactory itself is used (the same
 // arithmetic, unspecialised).
+import { freshCopy } from "../../engine/kernel-source.ts";
 
 export const NO_U8 = new Uint8Array(0);
 export const NO_U32 = new Uint32Array(0);
@@ -78,18 +79,6 @@ export function scanFactory(
     out[3] = acc[4];
     return acc[0];
   };
-}
-
-/** A fresh copy of a self-contained factory (its own function literal), or the factory itself where code generation is not allowed. */
-export function freshCopy<F extends (...args: never[]) => unknown>(factory: F): F {
-  try {
-    // `__name`: the helper a keep-names transform (tsx, esbuild) wraps nested functions in.
-    const make = new Function("__name", `"use strict"; return (${factory.toString()});`) as (name: (f: unknown) => unknown) => F;
-    return make((f) => f);
-  } catch (e) {
-    if (e instanceof EvalError) return factory;
-    throw e;
-  }
 }
 
 /** The world's scan kernel, remade when one of its arrays moved. */

@@ -7,14 +7,15 @@ import { Wallet } from "../../components/economy.ts";
 import { AgentExit } from "../../components/messages.ts";
 import { Agent } from "../../engine/core-components.ts";
 import { corePlugins } from "../../systems/index.ts";
-import { freshCopy as freshScan, scanFactory } from "../../systems/stability/scan.ts";
-import { exitsFactory, freshCopy, leavingFactory } from "../../systems/lifecycle/kernels.ts";
+import { freshCopy } from "../../engine/kernel-source.ts";
+import { scanFactory } from "../../systems/stability/scan.ts";
+import { exitsFactory, leavingFactory } from "../../systems/lifecycle/kernels.ts";
 import { latestMetrics } from "../../systems/stability/index.ts";
 import { killAgent, type LifecycleState } from "../../systems/lifecycle/index.ts";
 import { record } from "../helpers/pin.ts";
 import { SocialLedger } from "../../components/social.ts";
 import { SocialState } from "../../systems/social/index.ts";
-import { decayFactory, freshCopy as freshDecay } from "../../systems/social/decay.ts";
+import { decayFactory } from "../../systems/social/decay.ts";
 import { makeWorld } from "../helpers/world.ts";
 
 /** A small deterministic generator for made-up columns. */
@@ -32,7 +33,7 @@ const N = 64;
 describe("generated kernels (stability, lifecycle)", () => {
   it("copies a factory into a function of its own where code generation is allowed", () => {
     expect(freshCopy(exitsFactory)).not.toBe(exitsFactory);
-    expect(freshScan(scanFactory)).not.toBe(scanFactory);
+    expect(freshCopy(scanFactory)).not.toBe(scanFactory);
   });
 
   it("the generated stability scan leaves the same streaks, switch baselines, incidents and reward sums as its factory", () => {
@@ -55,7 +56,7 @@ describe("generated kernels (stability, lifecycle)", () => {
       return { seen, streak: [...streak], last: [...last] };
     };
     const plain = run(scanFactory);
-    const generated = run(freshScan(scanFactory));
+    const generated = run(freshCopy(scanFactory));
     expect(generated).toEqual(plain);
     expect(plain.seen.some((v, i) => i % 5 === 0 && v > 0)).toBe(true);
   });
@@ -172,7 +173,7 @@ describe("generated kernels (stability, lifecycle)", () => {
       return { hot, other: [...L.other], rivalry: [...L.rivalry], count: [...L.count], list: [...L.hotList.subarray(0, L.hotCount)] };
     };
     const plain = run(decayFactory);
-    expect(run(freshDecay(decayFactory))).toEqual(plain);
+    expect(run(freshCopy(decayFactory))).toEqual(plain);
     expect(plain.hot[5]).toBeLessThan(plain.hot[0]);
     expect(plain.other.filter((u) => u === -1).length).toBeGreaterThan(0);
   });
