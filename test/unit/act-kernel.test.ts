@@ -4,20 +4,13 @@
 // that differs from the generic code in any branch (a missed wake, a request answered
 // differently, a walk one tile off, a column of the old store written after a growth) changes the
 // hash of the tick it happens on.
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { Activity, Intent, IntentKind, Option } from "../../components/activity.ts";
+import { Activity, Intent, IntentKind } from "../../components/activity.ts";
 import { Position } from "../../components/space.ts";
-import { buildWorld } from "../../engine/build.ts";
 import type { World } from "../../engine/world.ts";
-import { corePlugins } from "../../systems/index.ts";
 import type { AffordancesResource } from "../../systems/affordances/resource.ts";
 import { registerAffordance, registerObject, actPath } from "../../systems/affordances/index.ts";
-import { makeWorld } from "../helpers/world.ts";
-
-const MANY_TOWNS = fileURLToPath(new URL("../../configs/many-towns.yaml", import.meta.url));
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+import { handAgent, handWorld, stepBoth, twinTowns, withCodegen, withoutCodegen } from "../helpers/twins.ts";
 
 function generic(w: World): World {
   w.state<AffordancesResource>("affordances").rt.useActKernel = false;
@@ -25,34 +18,12 @@ function generic(w: World): World {
 }
 
 function towns(n: number, seed: number): [World, World] {
-  const make = () => buildWorld(MANY_TOWNS, corePlugins, { seed, towns: n, agentsPerTown: 8 }).world;
-  return [make(), generic(make())];
-}
-
-/** Steps both worlds `n` ticks, expecting the same state hash after every tick. */
-function stepBoth(a: World, b: World, n: number): void {
-  for (let t = 0; t < n; t++) {
-    a.step();
-    b.step();
-    expect(a.stateHash(), `tick ${a.tick}`).toBe(b.stateHash());
-  }
+  return twinTowns(n, seed, generic);
 }
 
 /** Two 12x12 towns of hand-driven agents (Option.external: the test writes their intents). */
 function handTown(): World {
-  return makeWorld({
-    world: { towns: 2, agents_per_town: 0, grid_size: [12, 12] },
-    jobs: {},
-    rewards: { decay_rates: { hunger: 0, hygiene: 0, energy: 0 } },
-    lifecycle: { mortality: false, unemployment_grace_ticks: 65535, daily_respawn_cap: 0 },
-    queue_fairness: { cooldown_ticks: 4, ghost_step_after: 3 },
-  });
-}
-
-function handAgent(w: World, town: number, x: number, y: number): number {
-  const eid = w.spawnAgent(town, { init: { Position: { x, y }, Wallet: { money: 5 } } });
-  w.columns(Option).external[eid] = 1;
-  return eid;
+  return handWorld({ towns: 2 }, { cooldown_ticks: 4, ghost_step_after: 3 });
 }
 
 function intend(w: World, eid: number, kind: number, fields: { object?: number; affordance?: number; x?: number; y?: number; blocked?: number } = {}): void {
@@ -151,19 +122,9 @@ describe("affordances/act's generated kernel does what the generic loop does", (
   });
 
   it("falls back to the generic loop where code generation from strings is not allowed, with the same hashes", () => {
-    const script = `
-      const { buildWorld } = await import(${JSON.stringify(ROOT + "engine/build.ts")});
-      const { corePlugins } = await import(${JSON.stringify(ROOT + "systems/index.ts")});
-      const { actPath } = await import(${JSON.stringify(ROOT + "systems/affordances/index.ts")});
-      const w = buildWorld(${JSON.stringify(MANY_TOWNS)}, corePlugins, { seed: 9, towns: 1, agentsPerTown: 8 }).world;
-      for (let t = 0; t < 150; t++) w.step();
-      console.log(JSON.stringify({ path: actPath(w), hash: w.stateHash() }));`;
-    const r = spawnSync(process.execPath, ["--disallow-code-generation-from-strings", "--import", "tsx", "--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8" });
-    expect(r.stderr).toBe("");
-    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { path: string; hash: string };
+    const out = withoutCodegen("systems/affordances/index.ts", "actPath", "actPath(w)");
     expect(out.path).toBe("generic");
-    const w = buildWorld(MANY_TOWNS, corePlugins, { seed: 9, towns: 1, agentsPerTown: 8 }).world;
-    for (let t = 0; t < 150; t++) w.step();
+    const w = withCodegen();
     expect(actPath(w)).toBe("kernel");
     expect(out.hash).toBe(w.stateHash());
   }, 60_000);

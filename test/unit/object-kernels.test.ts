@@ -3,21 +3,14 @@
 // false`): twin worlds from the same config and seed, the state hash compared after every tick.
 // A kernel that counts a stall, a timeout, an outage or a tick of a running affordance differently
 // (or writes into columns or needs the world no longer has) changes the hash of that tick.
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { Activity, Intent, IntentKind, Option } from "../../components/activity.ts";
+import { Activity, Intent, IntentKind } from "../../components/activity.ts";
 import { TownEconomy } from "../../components/economy.ts";
-import { buildWorld } from "../../engine/build.ts";
 import type { World } from "../../engine/world.ts";
-import { corePlugins } from "../../systems/index.ts";
 import type { AffordancesResource } from "../../systems/affordances/resource.ts";
 import { objectsPath } from "../../systems/affordances/objects-loop.ts";
 import { registerAffordance, registerObject } from "../../systems/affordances/index.ts";
-import { makeWorld } from "../helpers/world.ts";
-
-const MANY_TOWNS = fileURLToPath(new URL("../../configs/many-towns.yaml", import.meta.url));
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+import { handAgent, handWorld, stepBoth, twinTowns, withCodegen, withoutCodegen } from "../helpers/twins.ts";
 
 function rtOf(w: World) {
   return w.state<AffordancesResource>("affordances").rt;
@@ -29,33 +22,12 @@ function generic(w: World): World {
 }
 
 function towns(n: number, seed: number): [World, World] {
-  const make = () => buildWorld(MANY_TOWNS, corePlugins, { seed, towns: n, agentsPerTown: 8 }).world;
-  return [make(), generic(make())];
-}
-
-function stepBoth(a: World, b: World, n: number): void {
-  for (let t = 0; t < n; t++) {
-    a.step();
-    b.step();
-    expect(a.stateHash(), `tick ${a.tick}`).toBe(b.stateHash());
-  }
+  return twinTowns(n, seed, generic);
 }
 
 /** A 12x12 town of hand-driven agents with short reservation timeouts. */
 function handTown(): World {
-  return makeWorld({
-    world: { agents_per_town: 0, grid_size: [12, 12] },
-    jobs: {},
-    rewards: { decay_rates: { hunger: 0, hygiene: 0, energy: 0 } },
-    lifecycle: { mortality: false, unemployment_grace_ticks: 65535, daily_respawn_cap: 0 },
-    queue_fairness: { reservation_timeout_ticks: 5, ghost_step_after: 3 },
-  });
-}
-
-function handAgent(w: World, x: number, y: number): number {
-  const eid = w.spawnAgent(0, { init: { Position: { x, y }, Wallet: { money: 5 } } });
-  w.columns(Option).external[eid] = 1;
-  return eid;
+  return handWorld({}, { reservation_timeout_ticks: 5, ghost_step_after: 3 });
 }
 
 function intend(w: World, eid: number, kind: number, object = 0, affordance = -1, blocked = 0): void {
@@ -96,7 +68,7 @@ describe("affordances/queues and run's generated kernels do what the generic loo
       const bench = registerObject(w, 0, { id: "bench_1", object_type: "bench", position: [7, 7] });
       const read = registerAffordance(w, { id: "read", object_type: "lamp", duration: 6, effects: { energy: 0.05 } });
       const sit = registerAffordance(w, { id: "sit", object_type: "bench", duration: 3, effects: { energy: 0.05 } });
-      return { lamp, bench, read, sit, idle: handAgent(w, 5, 4), waiter: handAgent(w, 5, 6), reader: handAgent(w, 7, 6) };
+      return { lamp, bench, read, sit, idle: handAgent(w, 0, 5, 4), waiter: handAgent(w, 0, 5, 6), reader: handAgent(w, 0, 7, 6) };
     });
     const [a, b] = ws;
     const each = (f: (w: World, i: (typeof ids)[number]) => void) => ws.forEach((w, k) => f(w, ids[k]));
@@ -133,19 +105,9 @@ describe("affordances/queues and run's generated kernels do what the generic loo
   });
 
   it("falls back to the generic loops where code generation from strings is not allowed, with the same hashes", () => {
-    const script = `
-      const { buildWorld } = await import(${JSON.stringify(ROOT + "engine/build.ts")});
-      const { corePlugins } = await import(${JSON.stringify(ROOT + "systems/index.ts")});
-      const { objectsPath } = await import(${JSON.stringify(ROOT + "systems/affordances/objects-loop.ts")});
-      const w = buildWorld(${JSON.stringify(MANY_TOWNS)}, corePlugins, { seed: 9, towns: 1, agentsPerTown: 8 }).world;
-      for (let t = 0; t < 150; t++) w.step();
-      console.log(JSON.stringify({ path: objectsPath(w.state("affordances").rt), hash: w.stateHash() }));`;
-    const r = spawnSync(process.execPath, ["--disallow-code-generation-from-strings", "--import", "tsx", "--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8" });
-    expect(r.stderr).toBe("");
-    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { path: string; hash: string };
+    const out = withoutCodegen("systems/affordances/objects-loop.ts", "objectsPath", 'objectsPath(w.state("affordances").rt)');
     expect(out.path).toBe("generic");
-    const w = buildWorld(MANY_TOWNS, corePlugins, { seed: 9, towns: 1, agentsPerTown: 8 }).world;
-    for (let t = 0; t < 150; t++) w.step();
+    const w = withCodegen();
     expect(objectsPath(rtOf(w))).toBe("kernel");
     expect(out.hash).toBe(w.stateHash());
   }, 60_000);

@@ -4,18 +4,12 @@
 // differs from the generic body (a Start to the wrong object, a missed re-choice, a Work option
 // that does not end at the shift's end, a quiet bit left set, a column of the old store written
 // after a growth) changes the hash of the tick it happens on, or of the next.
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Intent, IntentKind, Option, OptionKind } from "../../components/activity.ts";
-import { buildWorld } from "../../engine/build.ts";
 import type { World } from "../../engine/world.ts";
-import { corePlugins } from "../../systems/index.ts";
 import type { OptionsState } from "../../systems/options/quiet.ts";
 import { executePath } from "../../systems/options/index.ts";
-
-const MANY_TOWNS = fileURLToPath(new URL("../../configs/many-towns.yaml", import.meta.url));
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+import { stepBoth, twinTowns, withCodegen, withoutCodegen } from "../helpers/twins.ts";
 
 function generic(w: World): World {
   w.state<OptionsState>("options").useKernel = false;
@@ -23,17 +17,7 @@ function generic(w: World): World {
 }
 
 function towns(n: number, seed: number): [World, World] {
-  const make = () => buildWorld(MANY_TOWNS, corePlugins, { seed, towns: n, agentsPerTown: 8 }).world;
-  return [make(), generic(make())];
-}
-
-/** Steps both worlds `n` ticks, expecting the same state hash after every tick. */
-function stepBoth(a: World, b: World, n: number): void {
-  for (let t = 0; t < n; t++) {
-    a.step();
-    b.step();
-    expect(a.stateHash(), `tick ${a.tick}`).toBe(b.stateHash());
-  }
+  return twinTowns(n, seed, generic);
 }
 
 describe("options/execute kernel", () => {
@@ -86,19 +70,9 @@ describe("options/execute kernel", () => {
   });
 
   it("falls back to the generic loop where code generation from strings is not allowed, with the same hashes", () => {
-    const script = `
-      const { buildWorld } = await import(${JSON.stringify(ROOT + "engine/build.ts")});
-      const { corePlugins } = await import(${JSON.stringify(ROOT + "systems/index.ts")});
-      const { executePath } = await import(${JSON.stringify(ROOT + "systems/options/index.ts")});
-      const w = buildWorld(${JSON.stringify(MANY_TOWNS)}, corePlugins, { seed: 9, towns: 1, agentsPerTown: 8 }).world;
-      for (let t = 0; t < 150; t++) w.step();
-      console.log(JSON.stringify({ path: executePath(w), hash: w.stateHash() }));`;
-    const r = spawnSync(process.execPath, ["--disallow-code-generation-from-strings", "--import", "tsx", "--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8" });
-    expect(r.stderr).toBe("");
-    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { path: string; hash: string };
+    const out = withoutCodegen("systems/options/index.ts", "executePath", "executePath(w)");
     expect(out.path).toBe("generic");
-    const w = buildWorld(MANY_TOWNS, corePlugins, { seed: 9, towns: 1, agentsPerTown: 8 }).world;
-    for (let t = 0; t < 150; t++) w.step();
+    const w = withCodegen();
     expect(executePath(w)).toBe("kernel");
     expect(out.hash).toBe(w.stateHash());
   }, 60_000);
