@@ -20,20 +20,7 @@ import { pinPlugin } from "../helpers/pin.ts";
 import { ChatSuccess } from "../../components/messages.ts";
 import type { TelemetryPublisher } from "../../systems/telemetry/index.ts";
 import { Bonus, bonusPlugin } from "../helpers/bonus.ts";
-import { rewardsState } from "../../systems/rewards/index.ts";
-
-/** `w`, asking for the reward breakdown from its next tick on. */
-function asked(w: World): World {
-  rewardsState(w).wantBreakdown("test", true);
-  return w;
-}
-
-/** The reward breakdown's column `name` as of the last tick. */
-function part(w: World, name: string): Float32Array {
-  const bd = rewardsState(w).lastBreakdown();
-  if (bd === undefined) throw new Error(`tick ${w.tick} recorded no reward breakdown`);
-  return bd.column(name);
-}
+import { asked, part } from "../helpers/breakdown.ts";
 
 const term = (extra: Partial<ComponentRewardTerm> = {}): RewardTerm =>
   defineRewardTerm({ name: "bonus", weight: () => 0.5, component: Bonus, field: "value", ...extra });

@@ -19,6 +19,7 @@ import { moveAgent } from "../../systems/space/index.ts";
 import type { SpatialIndex } from "../../components/grid.ts";
 import { pinPlugin, record } from "../helpers/pin.ts";
 import { makeWorld } from "../helpers/world.ts";
+import { asked, part } from "../helpers/breakdown.ts";
 
 interface Pinned {
   needs?: [number, number, number];
@@ -62,19 +63,6 @@ function world(pins: Pins, overrides: Record<string, Record<string, unknown>> = 
     }
   });
   return asked(makeWorld(base, corePlugins, [pin]));
-}
-
-/** `w`, asking for the reward breakdown from its next tick on. */
-function asked(w: World): World {
-  rewardsState(w).wantBreakdown("test", true);
-  return w;
-}
-
-/** The breakdown column `name` as of the last tick. */
-function part(w: World, name: string): Float32Array {
-  const bd = rewardsState(w).lastBreakdown();
-  if (bd === undefined) throw new Error(`tick ${w.tick} recorded no reward breakdown`);
-  return bd.column(name);
 }
 
 const FULL: [number, number, number] = [1, 1, 1];
