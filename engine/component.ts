@@ -70,12 +70,21 @@ export function defineComponent<S extends ComponentSchema>(name: string, schema:
   return { kind: "component", name, schema, fields, doc };
 }
 
+/** True when two definitions declare the same fields: names, column types and defaults, in order. */
+function sameFields(a: ComponentDef, b: ComponentDef): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind || a.name !== b.name || a.fields.length !== b.fields.length || (a.perWorld === undefined) !== (b.perWorld === undefined)) return false;
+  return a.fields.every((f, i) => f.name === b.fields[i].name && f.type === b.fields[i].type && Object.is(f.default, b.fields[i].default));
+}
+
 export function isComponentDef(x: unknown): x is ComponentDef {
   return typeof x === "object" && x !== null && (x as { kind?: unknown }).kind === "component";
 }
 
 interface Entry {
   def: ComponentDef;
+  /** The definition it was registered by (`def`, or the template whose perWorld made `def`). */
+  template: ComponentDef;
   columns: Record<string, Column>;
   /** 1 where the entity (or town) has this component. */
   has: Uint8Array;
@@ -96,6 +105,8 @@ export class ComponentStore {
   private readonly entries: Entry[] = [];
   private readonly byDef = new Map<ComponentDef, Entry>();
   private readonly byName = new Map<string, Entry>();
+  /** Definitions looked up and found neither registered nor a copy of a registered one (until the next register). */
+  private strangers = new WeakSet<ComponentDef>();
   /** The buffer every pooled entry's columns view (see trim), or undefined. */
   private pool: ArrayBuffer | undefined;
 
@@ -125,7 +136,8 @@ export class ComponentStore {
       if (f.default !== 0) col.fill(f.default);
       columns[f.name] = col;
     }
-    const entry: Entry = { def, columns, has: new Uint8Array(this.capacity), owner, length: this.capacity, base: 0 };
+    const entry: Entry = { def, template, columns, has: new Uint8Array(this.capacity), owner, length: this.capacity, base: 0 };
+    this.strangers = new WeakSet();
     this.entries.push(entry);
     this.byDef.set(def, entry);
     if (def !== template) this.byDef.set(template, entry);
@@ -134,25 +146,41 @@ export class ComponentStore {
   }
 
   columns<S extends ComponentSchema>(def: ComponentDef<S>): Columns<S> {
-    const e = this.byDef.get(def as ComponentDef);
+    const e = this.find(def as ComponentDef);
     if (!e) throw new Error(`${this.what} "${def.name}" is not registered in this world (no plug-in declares it)`);
     return e.columns as Columns<S>;
   }
 
   has(def: ComponentDef, id: number): boolean {
-    const e = this.byDef.get(def);
+    const e = this.find(def);
     return e !== undefined && e.has[id] === 1;
   }
 
   /** The membership flags of `def` (1 where an id has it); replaced when the store grows or is trimmed. */
   flags(def: ComponentDef): Uint8Array {
-    const e = this.byDef.get(def);
+    const e = this.find(def);
     if (!e) throw new Error(`${this.what} "${def.name}" is not registered in this world (no plug-in declares it)`);
     return e.has;
   }
 
   isRegistered(def: ComponentDef): boolean {
-    return this.byDef.has(def);
+    return this.find(def) !== undefined;
+  }
+
+  /**
+   * The entry of `def`: by identity, else the registered definition `def` is a copy of. A copy is
+   * the same declaration evaluated by a second instance of its module (a TypeScript plug-in run by
+   * the compiled CLI imports components/*.ts while the CLI's bundle holds its own): same name, same
+   * fields (names, types, defaults) as the registered definition or the template that made it.
+   */
+  private find(def: ComponentDef): Entry | undefined {
+    const known = this.byDef.get(def);
+    if (known !== undefined || this.strangers.has(def)) return known;
+    const e = this.byName.get(def.name);
+    const copy = e !== undefined && (sameFields(def, e.template) || sameFields(def, e.def)) ? e : undefined;
+    if (copy) this.byDef.set(def, copy);
+    else this.strangers.add(def);
+    return copy;
   }
 
   byNameOrUndefined(name: string): ComponentDef | undefined {
@@ -274,7 +302,7 @@ export class ComponentStore {
 
   /** Marks `id` as having `def` and writes defaults, then the given initial values. */
   add(def: ComponentDef, id: number, init?: Record<string, number>): void {
-    const e = this.byDef.get(def);
+    const e = this.find(def);
     if (!e) throw new Error(`${this.what} "${def.name}" is not registered in this world (no plug-in declares it)`);
     if (id >= e.length || id < e.base) {
       const n = id >= e.length ? Math.min(Math.max(this.capacity, id + 1), Math.max(id + 1, Math.ceil(e.length * 1.25))) : e.length;
@@ -294,7 +322,7 @@ export class ComponentStore {
 
   /** Clears `id` from `def`: fields back to their defaults so recycled ids start clean. */
   remove(def: ComponentDef, id: number): void {
-    const e = this.byDef.get(def);
+    const e = this.find(def);
     if (!e || e.has[id] !== 1) return;
     e.has[id] = 0;
     for (const f of e.def.fields) e.columns[f.name][id] = f.default;
