@@ -18,6 +18,7 @@
 // are identical (test/unit/act-kernel.test.ts runs both).
 import { IntentKind } from "../../components/activity.ts";
 import { Req } from "./runtime.ts";
+import { compileKernel } from "../../engine/kernel-source.ts";
 
 /** What the generated loop calls for everything it does not inline. */
 export interface ActHelpers {
@@ -161,11 +162,5 @@ function walk(e, ax, ay, bx, by) {
 return function act(spans) {
   for (let s = 0; s < spans.length; s += 2) run(spans[s], spans[s + 1]);
 };`;
-  try {
-    const factory = new Function(...ARRAY_NAMES, "h", source) as (...args: unknown[]) => ActKernel;
-    return factory(...ARRAY_NAMES.map((n) => a[n]), h);
-  } catch (e) {
-    if (e instanceof EvalError) return undefined;
-    throw e;
-  }
+  return compileKernel<ActKernel>([...ARRAY_NAMES, "h"], source, [...ARRAY_NAMES.map((n) => a[n]), h]);
 }

@@ -13,6 +13,8 @@
 // generation from strings is not allowed, compileObjectKernels returns undefined and the generic
 // loops run.
 
+import { compileKernel } from "../../engine/kernel-source.ts";
+
 /** What the generated loops call for every change they do not make themselves. */
 export interface ObjectHelpers {
   /** rt.grantNext: a free object with waiters goes to the next one. */
@@ -125,11 +127,5 @@ function run(objects) {
   }
 }
 return { queues, run };`;
-  try {
-    const factory = new Function(...ARRAY_NAMES, "h", source) as (...args: unknown[]) => ObjectKernels;
-    return factory(...ARRAY_NAMES.map((n) => a[n]), h);
-  } catch (e) {
-    if (e instanceof EvalError) return undefined;
-    throw e;
-  }
+  return compileKernel<ObjectKernels>([...ARRAY_NAMES, "h"], source, [...ARRAY_NAMES.map((n) => a[n]), h]);
 }

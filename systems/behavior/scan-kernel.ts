@@ -19,6 +19,7 @@
 // text. Where the runtime forbids code generation from strings, compileScan returns undefined
 // and the generic scan runs.
 import { OptionKind } from "../../components/activity.ts";
+import { compileKernel } from "../../engine/kernel-source.ts";
 
 /** Scalars the kernel reads at the start of every chunk (the caller writes them each tick). */
 export const S_TICK = 0;
@@ -95,13 +96,7 @@ function run(start, end, n, out) {
 return function scan(start, end, out) {
   return run(start, end, 0, out);
 };`;
-  try {
-    const factory = new Function("A", source) as (arrays: unknown[]) => ScanKernel;
-    return factory(named.map(([, v]) => v));
-  } catch (e) {
-    if (e instanceof EvalError) return undefined;
-    throw e;
-  }
+  return compileKernel<ScanKernel>(["A"], source, [named.map(([, v]) => v)]);
 }
 
 /** One world's scan kernel, remade when a column it closes over moved (the store grew). */

@@ -15,6 +15,8 @@
 // --disallow-code-generation-from-strings), compileDecay returns undefined and the generic
 // kernels run.
 
+import { compileKernel } from "../../engine/kernel-source.ts";
+
 /** A compiled pass: every need column falls by rates[k] (times its multiplier), clamped to [0,1]. */
 export type DecayKernel = (spans: Int32Array, rates: Float64Array) => void;
 
@@ -56,11 +58,5 @@ return function decay(spans, rates) {
 ${loads}
   for (let s = 0; s < spans.length; s += 2) run(spans[s], spans[s + 1]${K > 0 ? ", " + rs : ""});
 };`;
-  try {
-    const factory = new Function(...params, source) as (...a: Float32Array[]) => DecayKernel;
-    return factory(...args);
-  } catch (e) {
-    if (e instanceof EvalError) return undefined;
-    throw e;
-  }
+  return compileKernel<DecayKernel>(params, source, args);
 }

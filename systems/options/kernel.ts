@@ -20,6 +20,7 @@
 // config text. Where the runtime forbids code generation from strings, compileExec returns
 // undefined and the generic loop runs.
 import { IntentKind, OptionKind } from "../../components/activity.ts";
+import { compileKernel } from "../../engine/kernel-source.ts";
 
 /** Every array the kernel closes over. */
 export interface ExecArrays {
@@ -163,11 +164,5 @@ return function execute(spans, tick, tod, work) {
   }
 };`;
   const params = NAMES.filter((k) => a[k] !== undefined);
-  try {
-    const factory = new Function(...params, "slow", "choose", source) as (...x: unknown[]) => ExecKernel;
-    return factory(...params.map((k) => a[k]), slow, choose);
-  } catch (e) {
-    if (e instanceof EvalError) return undefined;
-    throw e;
-  }
+  return compileKernel<ExecKernel>([...params, "slow", "choose"], source, [...params.map((k) => a[k]), slow, choose]);
 }

@@ -20,6 +20,7 @@
 // run.
 import { ExitReason } from "../../components/people.ts";
 import type { InlineRewardValue } from "../../engine/reward-term.ts";
+import { compileKernel } from "../../engine/kernel-source.ts";
 
 /** What decides the kernel's shape (it is regenerated when any of it changes). */
 export interface FusedLayout {
@@ -256,13 +257,7 @@ return function fused(spans) {
   }
   return K[${K_SUM}];
 };`;
-  try {
-    const factory = new Function("A", source) as (arrays: unknown[]) => FusedKernel;
-    return factory(named.map(([, v]) => v));
-  } catch (e) {
-    if (e instanceof EvalError) return undefined;
-    throw e;
-  }
+  return compileKernel<FusedKernel>(["A"], source, [named.map(([, v]) => v)]);
 }
 
 let codegen: boolean | undefined;
