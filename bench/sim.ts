@@ -13,6 +13,7 @@ import type { TimingClock } from "../engine/world-tick.ts";
 import { preparePolicy } from "../systems/policy/index.ts";
 import { createProgress } from "../tools/progress.ts";
 import { loadavg } from "node:os";
+import { writeFileSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
 import { ShardedSim } from "../engine/shards.ts";
 import { SHARD_HOST, SHARD_HOST_MODULE } from "../tools/shard-host.ts";
@@ -20,7 +21,7 @@ import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { corePlugins } from "../systems/index.ts";
 import { AGENTS_PER_SMALL_TOWN, buildBenchWorld, isLayout, LAYOUTS, MANY_TOWNS_CONFIG, type Layout } from "./layouts.ts";
 import { columnTable, memory, memoryFields, stateTable, type ColumnRow } from "./memory.ts";
-import { attributionFields, cpuDelta, cpuLatencyFields, GcCounter, gcFields, latencyFields, majorGcList, type MajorGc, type SlowContributor, type SlowTick, type SystemLatency } from "./tick-stats.ts";
+import { attributionFields, cpuDelta, cpuLatencyFields, GcCounter, gcFields, latencyFields, majorGcList, tickCsv, type MajorGc, type SlowContributor, type SlowTick, type SystemLatency } from "./tick-stats.ts";
 import { ticksPerDay } from "../engine/clock.ts";
 import { tuneHeap } from "../engine/heap.ts";
 
@@ -44,6 +45,12 @@ export interface SimOptions {
   config?: string;
   /** What the per-system latency view and its slow ticks time: wall ms (default) or process CPU ms. */
   clock?: TimingClock;
+  /**
+   * Write one CSV line per timed tick to this file after the run (tickCsv: tick, tick of day, wall
+   * and CPU ms, ms outside the systems, GCs, heap, each system's ms). Off by default; the loop
+   * records the same typed arrays either way, so the option costs the timed ticks nothing.
+   */
+  tickCsv?: string;
   quiet?: boolean;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
@@ -303,6 +310,10 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     const perTick = world.systemTickTimes()!;
     const attribution = attributionFields({ tickMs: clock === "cpu" ? tickCpu : tickTimes, tickStart, tickWallMs: tickTimes, ticks: perTick.ticks, systems: perTick.systems, ms: perTick.ms, gcs: gcs.events, ticksPerDay: ticksPerDay(world.settings) });
     const barePerTick = bareMs / ticks;
+    if (o.tickCsv !== undefined) {
+      writeFileSync(o.tickCsv, tickCsv({ tickWallMs: tickTimes, tickCpuMs: tickCpu, tickMs: tickTimes, tickStart, heapUsed, ticks: perTick.ticks, systems: perTick.systems, ms: perTick.ms, gcs: gcs.events, ticksPerDay: ticksPerDay(world.settings), clock }));
+      log(`${label}: per-tick CSV written to ${o.tickCsv}`);
+    }
     return {
       agents,
       towns: world.towns,
@@ -448,6 +459,7 @@ async function cli(): Promise<void> {
       plugin: { type: "string", multiple: true },
       config: { type: "string" },
       clock: { type: "string" },
+      "tick-csv": { type: "string" },
       quiet: { type: "boolean" },
     },
   });
@@ -482,6 +494,7 @@ async function cli(): Promise<void> {
     plugins: values.plugin,
     config: values.config,
     clock: values.clock as TimingClock | undefined,
+    tickCsv: values["tick-csv"],
     quiet: values.quiet,
   });
   process.stdout.write(JSON.stringify(r) + "\n");

@@ -304,3 +304,56 @@ export function attributionFields(rec: TickRecord) {
     slow_tick_contributors: slowContributors(slowest),
   };
 }
+
+/** The inputs of tickCsv: the timed ticks' record (TickRecord) with each tick's CPU ms and heap. */
+export interface TickCsvRecord extends TickRecord {
+  /** Wall ms and CPU ms of each timed tick (world.step() alone). */
+  tickWallMs: ArrayLike<number>;
+  tickCpuMs: ArrayLike<number>;
+  /** JS heap used at the start of each tick (bytes), when recorded. */
+  heapUsed?: ArrayLike<number>;
+  /** What the systems' ms were timed with ("wall" or "cpu"): outside_ms is the same clock's tick minus them. */
+  clock: "wall" | "cpu";
+}
+
+/**
+ * One line per timed tick, written after the run (`--tick-csv`): tick, tick_of_day, wall_ms,
+ * cpu_ms, outside_ms (the tick on the systems' clock minus their sum), minor and major GCs that
+ * started in it and their pause, heap_mb at its start, then each system's ms (the --clock's).
+ */
+export function tickCsv(rec: TickCsvRecord): string {
+  const n = rec.systems.length;
+  const rows = rec.tickWallMs.length;
+  const head = ["tick", "tick_of_day", "wall_ms", "cpu_ms", "outside_ms", "minor_gcs", "major_gcs", "gc_ms", "heap_mb", ...rec.systems];
+  const lines = [head.join(",")];
+  const gcs = rec.gcs ?? [];
+  let g = 0;
+  const f = (x: number) => String(round(x, 3));
+  for (let r = 0; r < rows; r++) {
+    const t0 = rec.tickStart ? rec.tickStart[r] : NaN;
+    const t1 = t0 + rec.tickWallMs[r];
+    let minor = 0;
+    let major = 0;
+    let gcMs = 0;
+    // GCs are in start order; one that started between ticks counts in no tick.
+    while (g < gcs.length && gcs[g].start < t0) g++;
+    for (let j = g; j < gcs.length && gcs[j].start <= t1; j++) {
+      if (gcs[j].kind === "major") major++;
+      else if (gcs[j].kind === "minor") minor++;
+      gcMs += gcs[j].ms;
+    }
+    let sum = 0;
+    const cells: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const v = rec.ms[r * n + k];
+      sum += v;
+      cells.push(f(v));
+    }
+    const tick = rec.ticks[r];
+    const own = rec.clock === "cpu" ? rec.tickCpuMs[r] : rec.tickWallMs[r];
+    const tod = rec.ticksPerDay ? tick % rec.ticksPerDay : "";
+    const heap = rec.heapUsed ? f(rec.heapUsed[r] / 2 ** 20) : "";
+    lines.push([tick, tod, f(rec.tickWallMs[r]), f(rec.tickCpuMs[r]), f(own - sum), minor, major, f(gcMs), heap, ...cells].join(","));
+  }
+  return lines.join("\n") + "\n";
+}

@@ -39,6 +39,7 @@ export const BENCH_SPEC = {
     config: { ...FLAG.config, help: "the towns layout's config instead of configs/many-towns.yaml (towns of 8 agents); its plugins: are loaded" },
     plugin: { ...FLAG.plugin, help: "load a plug-in module (a file, or a package name) beside the core plug-ins, in every size's world (and every worker); repeatable" },
     clock: { kind: "string", choices: ["wall", "cpu"], default: "wall", help: "what the per-system latency view (system_latency, slowest_ticks) times: wall ms, or this process's CPU ms (a loaded machine). tick_ms_p50/p99 are wall ms either way" },
+    "tick-csv": { kind: "string", arg: "FILE", help: "write one CSV line per timed tick (tick, tick of day, wall and CPU ms, ms outside the systems, GCs, heap, each system's ms on --clock) to FILE; with several sizes FILE-<agents>.csv per size" },
     json: FLAG.json,
     quiet: FLAG.quiet,
   },
@@ -46,6 +47,12 @@ export const BENCH_SPEC = {
 } as const satisfies CommandSpec;
 
 const POLICIES = ["scripted", "random", "neural"];
+
+/** `--tick-csv FILE` with several sizes: FILE-<agents>.csv (the extension kept when FILE has one). */
+export function perSizeFile(file: string, agents: number): string {
+  const m = /^(.*?)(\.[^./\\]+)?$/.exec(file)!;
+  return `${m[1]}-${agents}${m[2] ?? ""}`;
+}
 
 /** The brief's targets, checked where a run measured them. */
 export const GOALS = {
@@ -92,9 +99,10 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
   const results: SimResult[] = [];
   const failures: Failure[] = [];
   for (const agents of sizes) {
+    const tickCsv = v["tick-csv"] === undefined ? undefined : sizes.length === 1 ? v["tick-csv"] : perSizeFile(v["tick-csv"], agents);
     progress(`bench: ${agents.toLocaleString("en-US")} agents, layout ${layout}, policy ${values.policy}${values["in-process"] ? " (in this process)" : ""}`);
     if (values["in-process"]) {
-      results.push(await runSim({ agents, layout, ticks, warmup, policy: values.policy, backend, seed, plugins, config, clock, quiet: values.quiet, log: progress }));
+      results.push(await runSim({ agents, layout, ticks, warmup, policy: values.policy, backend, seed, plugins, config, clock, tickCsv, quiet: values.quiet, log: progress }));
       continue;
     }
     const args = ["--agents", String(agents), "--layout", layout, "--policy", values.policy];
@@ -105,6 +113,7 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
     for (const p of plugins) args.push("--plugin", p);
     if (config !== undefined) args.push("--config", config);
     if (clock !== "wall") args.push("--clock", clock);
+    if (tickCsv !== undefined) args.push("--tick-csv", tickCsv);
     if (values.quiet) args.push("--quiet");
     const r = await runChild<SimResult>(SCRIPTS.sim, args, progress);
     if (r.ok) results.push(r.value!);

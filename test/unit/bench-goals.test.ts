@@ -1,7 +1,7 @@
 // The goals block of `townlet bench --json` (tools/bench.ts checkGoals): which goals a run's sizes
 // speak to, met or not, and a note where the run's window is shorter than the goal's.
 import { describe, expect, it } from "vitest";
-import { checkGoals } from "../../tools/bench.ts";
+import { checkGoals, perSizeFile } from "../../tools/bench.ts";
 import type { SimResult } from "../../bench/sim.ts";
 
 /** The fields checkGoals reads, for a scripted towns run. */
@@ -48,5 +48,13 @@ describe("checkGoals", () => {
     const g = checkGoals([run({ agents: 1_000, major_gcs: 0 }), run({ agents: 1_000_000, bytes_per_agent: 500 })]);
     expect(g.map((x) => x.goal)).toEqual(["bytes of engine state per agent at 1M", "major GCs in 10000 ticks at 1000000"]);
     expect(g[0].met).toBe(true);
+  });
+});
+
+describe("perSizeFile", () => {
+  it("names one --tick-csv file per size: the agents before the extension, or at the end without one", () => {
+    expect(perSizeFile("/tmp/ticks.csv", 100_000)).toBe("/tmp/ticks-100000.csv");
+    expect(perSizeFile("out/ticks", 1000)).toBe("out/ticks-1000");
+    expect(perSizeFile("./run.d/ticks", 10)).toBe("./run.d/ticks-10");
   });
 });

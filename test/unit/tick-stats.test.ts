@@ -4,7 +4,7 @@
 // (World.enableTiming(rows)) checks the shapes and sums; hand-made records check the arithmetic.
 // No assertion depends on how fast anything ran.
 import { describe, expect, it } from "vitest";
-import { attributionFields, majorGcList, quantile, slowContributors, slowestTicks, slowTickCount, systemLatency, type TickRecord } from "../../bench/tick-stats.ts";
+import { attributionFields, majorGcList, quantile, slowContributors, slowestTicks, slowTickCount, systemLatency, tickCsv, type TickRecord } from "../../bench/tick-stats.ts";
 import { makeWorld } from "../helpers/world.ts";
 
 describe("quantile", () => {
@@ -191,5 +191,29 @@ describe("a real world's per-tick record", () => {
     expect(Array.from(rec.ticks)).toEqual([1, 2, 3]);
     expect(rec.ms.length).toBe(3 * rec.systems.length);
     for (const v of rec.ms) expect(Number.isFinite(v) && v >= 0).toBe(true);
+  });
+});
+
+describe("tickCsv", () => {
+  it("writes one line per tick: tick of day, both clocks, time outside the systems on the systems' clock, GCs in the tick, heap, each system", () => {
+    const rec = record();
+    const wall = rec.tickMs;
+    const cpu = [4, 3.5, 9, 4, 3.2];
+    const csv = tickCsv({ ...rec, tickWallMs: wall, tickCpuMs: cpu, heapUsed: [2 ** 20, 2 ** 21, 3 * 2 ** 20, 2 ** 22, 2 ** 22], clock: "cpu" });
+    const lines = csv.trimEnd().split("\n");
+    expect(lines[0]).toBe("tick,tick_of_day,wall_ms,cpu_ms,outside_ms,minor_gcs,major_gcs,gc_ms,heap_mb,a,b,c");
+    expect(lines).toHaveLength(6);
+    // tick 13 (tod 1): systems 1 + 8 + 0.6 = 9.6 ms; the CPU tick 9 ms -> outside -0.6; the minor GC at 21 ms is inside it
+    expect(lines[3].split(",").map(Number)).toEqual([13, 1, 9.7, 9, -0.6, 1, 0, 1.5, 3, 1, 8, 0.6]);
+    // the major GC at 35 ms started between ticks 13 and 14: in no line
+    expect(lines.slice(1).map((l) => l.split(",")[6])).toEqual(["0", "0", "0", "0", "0"]);
+    expect(lines[1].split(",").slice(0, 5).map(Number)).toEqual([11, 11, 3.6, 4, 0.5]);
+  });
+
+  it("times outside_ms on the wall clock when the systems were, and leaves tick of day and heap empty when unknown", () => {
+    const rec = record();
+    const csv = tickCsv({ ...rec, ticksPerDay: undefined, tickWallMs: rec.tickMs, tickCpuMs: [1, 1, 1, 1, 1], clock: "wall" });
+    const first = csv.split("\n")[1].split(",");
+    expect(first.slice(0, 9)).toEqual(["11", "", "3.6", "1", "0.1", "0", "0", "0", ""]);
   });
 });
