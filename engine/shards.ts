@@ -228,7 +228,7 @@ export class ShardedSim {
    * Restores every block from a snapshot of this config (same towns and blocks; any number of
    * workers), then checks the state hash against the one saved.
    */
-  async restore(s: ShardSnapshot, path?: string): Promise<void> {
+  async restore(s: ShardSnapshot, path?: string): Promise<{ upgraded: boolean }> {
     const h = s.header;
     const mismatch = (what: string) => new SnapshotError("config_mismatch", what, path);
     if (h.config_id !== this.config.configId) throw mismatch(`snapshot of config "${h.config_id}", this world runs "${this.config.configId}"`);
@@ -251,6 +251,7 @@ export class ShardedSim {
     const upgraded = loaded.some((r) => r[2]);
     if (!upgraded && now !== h.state_hash) throw new SnapshotError("state_mismatch", `restored state hash ${now} differs from the saved ${h.state_hash}`, path);
     if (this.hashEveryTick) this.lastHash = now;
+    return { upgraded };
   }
 
   /** Stops the worker threads. */

@@ -23,6 +23,9 @@ interface Out {
   err(line: string): void;
 }
 
+/** The resumed line's tail when a block was written by an earlier build (engine/snapshot/upgrade.ts). */
+const UPGRADED = " (written by an earlier build, its layout upgraded)";
+
 /** The run flags that sharded worlds do not take yet, with what to do instead. */
 const NOT_YET: [flag: string, what: string][] = [
   ["telemetry", "telemetry of sharded worlds is not streamed yet"],
@@ -97,12 +100,13 @@ export async function runSharded(values: ShardedRunValues, configFile: string, b
   const userError = (e: unknown) => (e instanceof Error && e.name === "SnapshotError" ? new UsageError(e.message) : e);
   try {
     if (resume) {
+      let upgraded = false;
       try {
-        await sim.restore(resume.snapshot, resume.path);
+        ({ upgraded } = await sim.restore(resume.snapshot, resume.path));
       } catch (e) {
         throw userError(e);
       }
-      if (!values.json && !values.quiet) out.err(`resumed from ${resume.path} at tick ${sim.tick}`);
+      if (!values.json && !values.quiet) out.err(`resumed from ${resume.path} at tick ${sim.tick}${upgraded ? UPGRADED : ""}`);
     }
     // Snapshots: --snapshot-every N (or the config's autosave cadence) into --snapshot-dir (or the config's root).
     const autosave = sim.config.settings.snapshot.autosave;
@@ -238,12 +242,13 @@ async function runShardedNeural(
     sr.use(policy.greedy ? "greedy" : "policy");
     const userError = (e: unknown) => (e instanceof Error && e.name === "SnapshotError" ? new UsageError(e.message) : e);
     if (resume) {
+      let upgraded = false;
       try {
-        await sr.restore(resume.snapshot, resume.path);
+        ({ upgraded } = await sr.restore(resume.snapshot, resume.path));
       } catch (e) {
         throw userError(e);
       }
-      if (!values.json && !values.quiet) out.err(`resumed from ${resume.path} at tick ${sr.tick}`);
+      if (!values.json && !values.quiet) out.err(`resumed from ${resume.path} at tick ${sr.tick}${upgraded ? UPGRADED : ""}`);
     }
     // Snapshots: --snapshot-every N (or the config's autosave cadence) into --snapshot-dir (or the config's root).
     const autosave = settings.snapshot.autosave;

@@ -97,8 +97,9 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
   if (backend) await initTensorBackend(backend);
   const policy = await preparePolicy(world, values.policy);
   if (resume) {
-    snapshotGuard(() => loadSnapshot(world, resume.snapshot, { configHash: config.configHash, path: resume.path }));
-    if (!values.json && !values.quiet) out.err(`resumed from ${resume.path} at tick ${world.tick}`);
+    const r = snapshotGuard(() => loadSnapshot(world, resume.snapshot, { configHash: config.configHash, path: resume.path }));
+    const up = r.upgraded ? ` (written by an earlier build, upgraded: ${r.upgraded.join("; ")})` : "";
+    if (!values.json && !values.quiet) out.err(`resumed from ${resume.path} at tick ${world.tick}${up}`);
   }
   configureSnapshots(world, values, config.configHash);
   const closeTelemetry = attachTelemetry(world, values);

@@ -262,10 +262,10 @@ export class ShardConsole {
         snap = found.snapshot;
       } else snap = readShardSnapshotFile(target);
       const before = sim.tick;
-      await sim.restore(snap, file);
+      const { upgraded } = await sim.restore(snap, file);
       this.o.front.tick = sim.tick;
       await this.o.flush(true);
-      return { path: file, from_tick: before, tick: sim.tick, config_id: snap.header.config_id };
+      return { path: file, from_tick: before, tick: sim.tick, config_id: snap.header.config_id, ...(upgraded ? { upgraded: true } : {}) };
     } catch (e) {
       return snapshotFailure(e);
     }

@@ -319,12 +319,15 @@ export class PolicyBlocks {
     return { live: this.publishLive(), sabs: fresh };
   }
 
-  /** Restores every block from its snapshot (engine/snapshot.ts, block order); returns the tick and each block's live agents. */
-  load(blocks: readonly Uint8Array[], configHash: string | null): { tick: number; live: number[]; sabs: (SharedArrayBuffer | null)[] } {
-    this.set.load(blocks, configHash);
+  /**
+   * Restores every block from its snapshot (engine/snapshot.ts, block order); returns the tick, each
+   * block's live agents, and whether a block was written by an earlier build and upgraded.
+   */
+  load(blocks: readonly Uint8Array[], configHash: string | null): { tick: number; live: number[]; sabs: (SharedArrayBuffer | null)[]; upgraded: boolean } {
+    const upgraded = this.set.load(blocks, configHash);
     const fresh: (SharedArrayBuffer | null)[] = this.plans.map(() => null);
     for (let i = 0; i < this.set.worlds.length; i++) this.room(i, this.set.worlds[i].agents.length, fresh);
-    return { tick: this.set.tick, live: this.publishLive(), sabs: fresh };
+    return { tick: this.set.tick, live: this.publishLive(), sabs: fresh, upgraded };
   }
 
   /** Observations of every live agent of every block (and their keys), for the rollout's bootstrap values. */

@@ -31,7 +31,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; reason?: string; block?: number; towns?: [number, number]; tick?: number } };
 
 type Rebuffer = { live: number[]; sabs: (SharedArrayBuffer | null)[] };
-type Loaded = Rebuffer & { tick: number };
+type Loaded = Rebuffer & { tick: number; upgraded: boolean };
 
 /** One thread's blocks, driven from the main thread. */
 export interface Group {

@@ -383,8 +383,12 @@ export class ShardedRollout {
     };
   }
 
-  /** Restores every block from a snapshot of this config (any number of workers), then checks the state hash against the saved one. */
-  async restore(snap: ShardSnapshot, path?: string): Promise<void> {
+  /**
+   * Restores every block from a snapshot of this config (any number of workers), then checks the
+   * state hash against the saved one, unless a block was written by an earlier build and upgraded
+   * (engine/snapshot/upgrade.ts: its saved hash covered columns this build drops).
+   */
+  async restore(snap: ShardSnapshot, path?: string): Promise<{ upgraded: boolean }> {
     this.settled("restore");
     const h = snap.header;
     const c = this.config;
@@ -399,7 +403,9 @@ export class ShardedRollout {
     let b = 0;
     for (const r of reps) for (const l of r.live) this.live[b++] = l;
     const now = await this.stateHash();
-    if (now !== h.state_hash) throw new SnapshotError("state_mismatch", `restored state hash ${now} differs from the saved ${h.state_hash}`, path);
+    const upgraded = reps.some((r) => r.upgraded);
+    if (!upgraded && now !== h.state_hash) throw new SnapshotError("state_mismatch", `restored state hash ${now} differs from the saved ${h.state_hash}`, path);
+    return { upgraded };
   }
 
   /** Stops the worker threads. */

@@ -27,6 +27,7 @@ import {
 import { World } from "../../engine/world.ts";
 import { Reward } from "../../components/people.ts";
 import { ShardedSim } from "../../engine/shards.ts";
+import { ShardedRollout } from "../../training/sharded-rollout.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { DEFAULT_CONFIG, main } from "../../tools/cli.ts";
 import { SHARD_HOST, SHARD_HOST_MODULE } from "../../tools/shard-host.ts";
@@ -190,6 +191,25 @@ describe("a sharded snapshot whose blocks were written before a7baac6", () => {
       await sim.close();
     }
   });
+
+  it("restores the same way into the neural policy's sharded runner, which says it upgraded", async () => {
+    const file = readFileSync(FIXTURE);
+    const h = readSnapshotFile(FIXTURE).header;
+    const sr = await ShardedRollout.open({ configFile: DEFAULT_CONFIG, build: {}, plugins: corePlugins, workers: 1 });
+    try {
+      const header = { config_id: h.config_id, config_hash: h.config_hash, tick: h.tick, seed: h.seed, towns: h.towns, blocks: 1, state_hash: h.state_hash };
+      expect(await sr.restore({ header, blocks: [new Uint8Array(file)] })).toEqual({ upgraded: true });
+      expect(sr.tick).toBe(300);
+      const ref = fresh();
+      ref.run(300);
+      expect(await sr.stateHash()).toBe(ref.stateHash());
+      const own = saveSnapshot(ref, { configHash: config.configHash });
+      expect(await sr.restore({ header: { ...header, state_hash: ref.stateHash() }, blocks: [own] })).toEqual({ upgraded: false });
+      await expect(sr.restore({ header: { ...header, state_hash: "0000000000000000" }, blocks: [own] })).rejects.toMatchObject({ code: "state_mismatch" });
+    } finally {
+      await sr.close();
+    }
+  });
 });
 
 describe("townlet run --resume on a snapshot written before a7baac6", () => {
@@ -208,6 +228,13 @@ describe("townlet run --resume on a snapshot written before a7baac6", () => {
     expect(resumed.json.resumed_from).toBe(300);
     expect(resumed.json.state_hash).toBe(whole.json.state_hash);
     expect(resumed.json.kpis).toEqual(whole.json.kpis);
+  });
+
+  it("says on its resumed line that the snapshot was written by an earlier build and upgraded", async () => {
+    const errs: string[] = [];
+    const code = await main(["run", "--resume", FIXTURE, "--ticks", "305"], { log: () => {}, err: (l) => errs.push(l) });
+    expect(code).toBe(0);
+    expect(errs.join("\n")).toContain(`resumed from ${FIXTURE} at tick 300 (written by an earlier build, upgraded: ${REWARD_BREAKDOWN_OUT.name})`);
   });
 
   it("exits 1 naming the damage for a corrupted copy of it", async () => {
