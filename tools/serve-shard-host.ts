@@ -48,6 +48,8 @@ interface Served {
   pub: TelemetryPublisher;
   frame: BlockFrame;
   out: BlockPayloads;
+  /** The publisher's eventsDropped already sent with a payload. */
+  droppedSent: number;
 }
 
 /** The extension of one thread's blocks. */
@@ -73,8 +75,20 @@ export function extend(set: BlockSet): ShardExtension {
           pub.townOverview = true;
           // The main thread decides the mode over the whole world (tools/serve-shard-stream.ts).
           setMode(pub, r.mode);
-          const s: Served = { svc, pub, frame: frameOf(set.plans[i], r.worldTowns), out: [] };
-          pub.addSink({ deliver: (p) => s.out.push(payloadToGlobal(p.payload, s.frame)) });
+          const s: Served = { svc, pub, frame: frameOf(set.plans[i], r.worldTowns), out: [], droppedSent: 0 };
+          pub.addSink({
+            deliver: (p) => {
+              const g = payloadToGlobal(p.payload, s.frame);
+              // Events this block left out (stream.max_events_per_tick) since its last payload: the
+              // main thread counts them for /metrics (a block's payload never carries them otherwise).
+              const d = pub.eventsDropped - s.droppedSent;
+              if (d > 0) {
+                g.dropped = { events: d, payloads: 0 };
+                s.droppedSent = pub.eventsDropped;
+              }
+              s.out.push(g);
+            },
+          });
           return s;
         });
         return published();

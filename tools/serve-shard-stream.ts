@@ -42,6 +42,11 @@ export class ShardStream implements StreamSource {
   private extra = new Map<string, () => unknown>();
   private sinks: TelemetrySink[] = [];
   private lastEvents: TelemetryEventT[] = [];
+  /**
+   * Events left out of payloads since start (stream.max_events_per_tick): what the blocks left out
+   * of theirs, and what the merged payload left out past the same limit (blocks in order).
+   */
+  eventsDropped = 0;
   private lastNarrations: NarrationT[] = [];
   /** Count payload bytes (JSON length) as they arrive: off unless measuring (it serialises every payload). */
   measure = false;
@@ -165,7 +170,13 @@ export class ShardStream implements StreamSource {
         }
         events.push(...(p.events as TelemetryEventT[]));
         narrations.push(...(p.narrations as NarrationT[]));
+        this.eventsDropped += p.dropped?.events ?? 0;
       }
+    }
+    const limit = this.cfg.stream.max_events_per_tick;
+    if (events.length > limit) {
+      this.eventsDropped += events.length - limit;
+      events.length = limit;
     }
     if (rebuild) this.rebuild();
     this.world.tick = tick;

@@ -112,7 +112,7 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
     loop: () => loop.status(),
     clients: () => server.conns,
     server: () => server.stats,
-    eventsDropped: () => 0,
+    eventsDropped: () => stream.eventsDropped,
     consoleQueue: () => svc.queued,
   });
   svc.audit = metrics.countingSink(svc.audit);

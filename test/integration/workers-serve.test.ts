@@ -273,6 +273,32 @@ describe("townlet serve of a sharded world on worker threads", () => {
     expect(c.mirror.gaps).toBe(0);
   }, 120_000);
 
+  it("leaves events past max_events_per_tick out of each merged payload and counts every one left out in /metrics", async () => {
+    /** The events a client got in each diff up to tick 60, and the server's dropped-events counter. */
+    async function stream(workers: number, max: number): Promise<{ perDiff: number[]; dropped: number }> {
+      const overrides = { "snapshot.storage.root": join(dir, "snapshots"), "telemetry.stream.max_events_per_tick": max };
+      const { h } = await serve(workers, { overrides });
+      const c = await Client.open(h.wsUrl, ADMIN_TOKEN);
+      await c.next((m) => m.payload_type === "snapshot");
+      expect(await c.command("resume")).toMatchObject({ status: "ok" });
+      await until(() => c.mirror.tick === 60 && (c.mirror.state?.loop as Rec | undefined)?.state === "finished", "tick 60");
+      expect(c.mirror.gaps).toBe(0);
+      const perDiff = c.messages.filter((m) => m.payload_type === "diff").map((m) => (m.events as unknown[]).length);
+      const res = await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${VIEWER_TOKEN}` } });
+      const line = (await res.text()).split("\n").find((l) => l.startsWith("townlet_telemetry_events_dropped_total "));
+      return { perDiff, dropped: Number(line?.split(" ")[1]) };
+    }
+    const all = await stream(1, 100_000);
+    const total = all.perDiff.reduce((a, b) => a + b, 0);
+    expect(all.dropped).toBe(0);
+    // A limit under what a tick's blocks publish together: each block keeps up to 3, the merge keeps 3.
+    const capped = await stream(2, 3);
+    expect(Math.max(...all.perDiff)).toBeGreaterThan(3);
+    expect(Math.max(...capped.perDiff)).toBeLessThanOrEqual(3);
+    expect(capped.dropped).toBeGreaterThan(0);
+    expect(capped.perDiff.reduce((a, b) => a + b, 0) + capped.dropped).toBe(total);
+  }, 120_000);
+
   it("saves every block with snapshot_save and restores them with snapshot_load", async () => {
     const { h } = await serve(2, { ticks: 100 });
     const admin = await Client.open(h.wsUrl, ADMIN_TOKEN);
