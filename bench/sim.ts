@@ -278,6 +278,10 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     let tickMs = 0;
     let bareMs = 0;
     const tickTimes = new Float64Array(ticks);
+    // With --tick-csv: each tick's messages per channel (the events of that tick: affordance
+    // starts and finishes, chats, exits ...), read after the tick, outside its timing.
+    const channels = o.tickCsv !== undefined ? world.messages.channels : [];
+    const events = new Int32Array(ticks * channels.length);
     const cpu0 = process.cpuUsage();
     const start = performance.now();
     for (let i = 0; i < ticks; i++) {
@@ -289,6 +293,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       world.step();
       const dt = performance.now() - t;
       tickCpu[i] = cpuDelta(c);
+      for (let k = 0; k < channels.length; k++) events[i * channels.length + k] = channels[k].lastTick().count;
       tickStart[i] = t;
       tickTimes[i] = dt;
       tickMs += dt;
@@ -311,7 +316,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     const attribution = attributionFields({ tickMs: clock === "cpu" ? tickCpu : tickTimes, tickStart, tickWallMs: tickTimes, ticks: perTick.ticks, systems: perTick.systems, ms: perTick.ms, gcs: gcs.events, ticksPerDay: ticksPerDay(world.settings) });
     const barePerTick = bareMs / ticks;
     if (o.tickCsv !== undefined) {
-      writeFileSync(o.tickCsv, tickCsv({ tickWallMs: tickTimes, tickCpuMs: tickCpu, tickMs: tickTimes, tickStart, heapUsed, ticks: perTick.ticks, systems: perTick.systems, ms: perTick.ms, gcs: gcs.events, ticksPerDay: ticksPerDay(world.settings), clock }));
+      writeFileSync(o.tickCsv, tickCsv({ tickWallMs: tickTimes, tickCpuMs: tickCpu, tickMs: tickTimes, tickStart, heapUsed, ticks: perTick.ticks, systems: perTick.systems, ms: perTick.ms, gcs: gcs.events, ticksPerDay: ticksPerDay(world.settings), clock, events: { names: channels.map((ch) => ch.def.name), counts: events } }));
       log(`${label}: per-tick CSV written to ${o.tickCsv}`);
     }
     return {

@@ -314,17 +314,28 @@ export interface TickCsvRecord extends TickRecord {
   heapUsed?: ArrayLike<number>;
   /** What the systems' ms were timed with ("wall" or "cpu"): outside_ms is the same clock's tick minus them. */
   clock: "wall" | "cpu";
+  /** Messages sent in each tick per channel: counts[r * names.length + k]; channels never used are left out. */
+  events?: { names: readonly string[]; counts: ArrayLike<number> };
 }
 
 /**
  * One line per timed tick, written after the run (`--tick-csv`): tick, tick_of_day, wall_ms,
  * cpu_ms, outside_ms (the tick on the systems' clock minus their sum), minor and major GCs that
- * started in it and their pause, heap_mb at its start, then each system's ms (the --clock's).
+ * started in it and their pause, heap_mb at its start, then each system's ms (the --clock's), then
+ * with `events` the messages sent in it per channel ("n:<channel>", the channels that ever sent).
  */
 export function tickCsv(rec: TickCsvRecord): string {
   const n = rec.systems.length;
   const rows = rec.tickWallMs.length;
-  const head = ["tick", "tick_of_day", "wall_ms", "cpu_ms", "outside_ms", "minor_gcs", "major_gcs", "gc_ms", "heap_mb", ...rec.systems];
+  const ev = rec.events;
+  const m = ev ? ev.names.length : 0;
+  const used: number[] = [];
+  for (let k = 0; k < m; k++) {
+    let r = 0;
+    while (r < rows && ev!.counts[r * m + k] === 0) r++;
+    if (r < rows) used.push(k);
+  }
+  const head = ["tick", "tick_of_day", "wall_ms", "cpu_ms", "outside_ms", "minor_gcs", "major_gcs", "gc_ms", "heap_mb", ...rec.systems, ...used.map((k) => `n:${ev!.names[k]}`)];
   const lines = [head.join(",")];
   const gcs = rec.gcs ?? [];
   let g = 0;
@@ -349,6 +360,7 @@ export function tickCsv(rec: TickCsvRecord): string {
       sum += v;
       cells.push(f(v));
     }
+    for (const k of used) cells.push(String(ev!.counts[r * m + k]));
     const tick = rec.ticks[r];
     const own = rec.clock === "cpu" ? rec.tickCpuMs[r] : rec.tickWallMs[r];
     const tod = rec.ticksPerDay ? tick % rec.ticksPerDay : "";

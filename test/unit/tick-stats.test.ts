@@ -217,3 +217,15 @@ describe("tickCsv", () => {
     expect(first.slice(0, 9)).toEqual(["11", "", "3.6", "1", "0.1", "0", "0", "0", ""]);
   });
 });
+
+describe("tickCsv events", () => {
+  it("adds each tick's messages per channel after the systems, leaving out channels that never sent", () => {
+    const rec = record();
+    // rows = ticks 11..15, columns start, spawn, chat
+    const counts = [3, 0, 0, 0, 0, 1, 9, 0, 0, 0, 0, 0, 2, 0, 0];
+    const csv = tickCsv({ ...rec, tickWallMs: rec.tickMs, tickCpuMs: rec.tickMs, clock: "wall", events: { names: ["start", "spawn", "chat"], counts } });
+    const lines = csv.trimEnd().split("\n");
+    expect(lines[0].split(",").slice(-5)).toEqual(["a", "b", "c", "n:start", "n:chat"]);
+    expect(lines.slice(1).map((l) => l.split(",").slice(-2).join(" "))).toEqual(["3 0", "0 1", "9 0", "0 0", "2 0"]);
+  });
+});
