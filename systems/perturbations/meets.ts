@@ -60,8 +60,9 @@ export class ArrangedMeets {
 
   /** Whether agent eid may join a meet now: off per-agent cooldown, not running an affordance. */
   private free(eid: number, tick: number, uid: Uint32Array, running: Int16Array | undefined, agentCooldown: ReadonlyMap<number, number>): boolean {
-    if ((agentCooldown.get(uid[eid]) ?? -1) > tick) return false;
-    return !(running !== undefined && running[eid] >= 0);
+    // The running check first (a column read): in busy hours most agents fail it without a map lookup (issue #19).
+    if (running !== undefined && running[eid] >= 0) return false;
+    return !(agentCooldown.size > 0 && (agentCooldown.get(uid[eid]) ?? -1) > tick);
   }
 
   /** Agents of t that may join a meet: off per-agent cooldown, not running an affordance. */

@@ -69,8 +69,7 @@ export function loadPerturbations(s: PerturbationsState, data: unknown): void {
   s.windows.setAll(d.windows);
   s.agentCooldown = new Map(d.agent_cooldowns);
   s.cooldownNext = 0;
-  s.endNext = 0;
-  s.activeN = -1;
+  s.recount();
   s.openAt.fill(0);
   s.lastTown.set(d.last_town);
   s.priceBase.set(d.price.base);

@@ -27,6 +27,8 @@ import { applyTownEffects, economyOf } from "./effects.ts";
 import { ArrangedMeets } from "./meets.ts";
 import { hashPerturbations, loadPerturbations, savePerturbations } from "./persist.ts";
 import { WindowRings } from "./windows.ts";
+import { EndQueue } from "./ends.ts";
+import { eventView, stateView } from "./views.ts";
 import { NO_EVENTS, NO_UIDS, perturbationSettings, specTable, type PEvent, type Spec } from "./spec.ts";
 import { ticksPerDay } from "../../engine/clock.ts";
 
@@ -69,6 +71,13 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   endNext = 0;
   /** Not state: active events in all towns (0 = recount; issue #19: activeCount walked the towns every tick). */
   activeN = -1;
+  /**
+   * Not state: the active events' (end tick, town), earliest first (issue #19: ending events walked
+   * all the towns' lists on every tick where one could end). Rebuilt by recount() after a load.
+   */
+  readonly ends = new EndQueue();
+  /** Not state: active events per town (active[t].length as a typed column, read by the gates; recount() after a load). */
+  activeLen: Int32Array;
   /** Town that drew each spec last, -1 = none. */
   lastTown: Int32Array;
   // Effect baselines, per town: the value before the first event of that effect, and whether held.
@@ -115,6 +124,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     this.waterBase = new Uint8Array(this.towns).fill(1);
     this.waterHeld = new Uint8Array(this.towns);
     this.startedByTown = new Uint32Array(this.towns);
+    this.activeLen = new Int32Array(this.towns);
     this.eligible = new Int32Array(this.towns);
     this.openAt = new Int32Array(n);
     this.meets = new ArrangedMeets(world, this.towns);
@@ -153,10 +163,13 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     const towns = this.towns;
     const judge = tick > cfg.grace_window_ticks;
     const skip = this.skipClosed;
+    const win = this.windows;
     for (let s = 0; s < S; s++) {
       const spec = this.table[s];
       const p = spec.p;
       if (!(p > 0)) continue;
+      // Meeting objects of every town (cached), looked up once per pass.
+      const meet = judge && spec.kind === "arranged_meet" ? this.meetingObjects(spec.location) : undefined;
       // Credit, and the towns whose bucket has a whole credit and may be open (issue #19: one pass
       // over the towns, then the gates of those only, in town order as before).
       let nc = 0;
@@ -165,11 +178,15 @@ export class PerturbationsState implements PersistentState, PerturbationService 
         const c = credit[k] + p;
         const v = c > cap ? cap : c;
         credit[k] = v;
-        if (judge && v >= 1 && (tick >= openAt[k] || !skip)) cand[nc++] = t;
+        if (judge && v >= 1 && (tick >= openAt[k] || !skip)) {
+          // A meet in a town without its meeting object is never drawn; with an empty window its
+          // gates change nothing but openAt (issue #19: with no such object in any town, as in the
+          // bench's towns, every town's bucket filled up and was judged on every tick).
+          if (meet !== undefined && skip && meet[t] === 0 && win.length(k) === 0) continue;
+          cand[nc++] = t;
+        }
       }
       if (!judge) continue;
-      // Meeting objects of every town (cached), looked up once per pass.
-      const meet = spec.kind === "arranged_meet" ? this.meetingObjects(spec.location) : undefined;
       let eligibleTowns = 0;
       for (let i = 0; i < nc; i++) {
         const t = cand[i];
@@ -194,29 +211,58 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     }
   }
 
-  /** Ends the active events whose end came, town by town; notes the next end. */
+  /**
+   * Ends the active events whose end came, town by town in town order; notes the next end. Only
+   * the towns the end queue names are visited (skipClosed = false: every town, as before).
+   */
   private endEvents(tick: number): void {
+    const q = this.ends;
+    q.takeDue(tick);
+    if (this.skipClosed) {
+      for (let i = 0; i < q.dueN; i++) this.endTown(q.due[i], tick);
+      this.endNext = q.first(NEVER);
+      return;
+    }
     let next = NEVER;
     for (let t = 0; t < this.towns; t++) {
       const list = this.active[t];
       if (list.length === 0) continue;
-      let changed = false;
-      for (let i = 0; i < list.length; i++) {
-        const ev = list[i];
-        if (ev.ends_at > tick) {
-          if (ev.ends_at < next) next = ev.ends_at;
-          continue;
-        }
-        list.splice(i--, 1);
-        ev.active = false;
-        changed = true;
-        this.counts.ended++;
-        if (this.activeN > 0) this.activeN--;
-        this.world.send(PerturbationEnded, ev.n, t, this.world.intern(this.table[ev.spec].kind), this.world.intern(this.table[ev.spec].name));
-      }
-      if (changed) this.applyTown(t);
+      this.endTown(t, tick);
+      for (let i = 0; i < list.length; i++) if (list[i].ends_at < next) next = list[i].ends_at;
     }
     this.endNext = next;
+  }
+
+  /** Ends town t's active events whose end came, in activation order. */
+  private endTown(t: number, tick: number): void {
+    const list = this.active[t];
+    let changed = false;
+    for (let i = 0; i < list.length; i++) {
+      const ev = list[i];
+      if (ev.ends_at > tick) continue;
+      list.splice(i--, 1);
+      this.activeLen[t]--;
+      ev.active = false;
+      changed = true;
+      this.counts.ended++;
+      if (this.activeN > 0) this.activeN--;
+      this.world.send(PerturbationEnded, ev.n, t, this.world.intern(this.table[ev.spec].kind), this.world.intern(this.table[ev.spec].name));
+    }
+    if (changed) this.applyTown(t);
+  }
+
+  /** Rebuilds what is derived from the active lists (after a load): counts per town, the end queue, the total. */
+  recount(): void {
+    this.ends.clear();
+    let n = 0;
+    for (let t = 0; t < this.towns; t++) {
+      const list = this.active[t];
+      this.activeLen[t] = list.length;
+      n += list.length;
+      for (let i = 0; i < list.length; i++) this.ends.push(list[i].ends_at, t);
+    }
+    this.activeN = n;
+    this.endNext = 0;
   }
 
   /**
@@ -226,9 +272,9 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   private gatesOpen(t: number, s: number, tick: number, meet: Int32Array | undefined): boolean {
     const cfg = this.cfg;
     const k = t * this.S + s;
-    const active = this.active[t];
-    if (active.length >= cfg.max_concurrent_events) {
+    if (this.activeLen[t] >= cfg.max_concurrent_events) {
       // Until the first of the town's events ends (a cancel clears openAt).
+      const active = this.active[t];
       let first = NEVER;
       for (let i = 0; i < active.length; i++) if (active[i].ends_at < first) first = active[i].ends_at;
       this.openAt[k] = first;
@@ -288,6 +334,8 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     if (ev.agents.length > 0 && agentUntil < this.cooldownNext) this.cooldownNext = agentUntil;
     if (this.active[t] === NO_EVENTS) this.active[t] = [];
     this.active[t].push(ev);
+    this.activeLen[t]++;
+    this.ends.push(ev.ends_at, t);
     if (ev.ends_at < this.endNext) this.endNext = ev.ends_at;
     if (this.activeN >= 0) this.activeN++;
     this.startedByTown[t]++;
@@ -405,6 +453,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
       if (ai < 0) continue;
       const ev = this.active[t][ai];
       this.active[t].splice(ai, 1);
+      this.activeLen[t]--;
       if (this.activeN > 0) this.activeN--;
       this.openAt.fill(0, t * this.S, (t + 1) * this.S);
       ev.active = false;
@@ -418,27 +467,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   }
 
   private view(ev: PEvent): PerturbationEventView {
-    const spec = this.table[ev.spec];
-    const names: string[] = [];
-    if (spec.kind === "arranged_meet") {
-      for (const u of ev.agents) {
-        const eid = this.meets.eidOfUid(u);
-        names.push(eid > 0 ? this.world.agentName(eid) : `agent_${u}`);
-      }
-    }
-    return {
-      id: `evt_${ev.n}`,
-      spec: spec.name,
-      kind: spec.kind,
-      town: ev.town,
-      starts_at: ev.starts_at,
-      ends_at: ev.ends_at,
-      duration: ev.duration,
-      magnitude: ev.magnitude,
-      targets: spec.kind === "arranged_meet" ? names : [...ev.keys],
-      location: ev.location,
-      manual: ev.manual,
-    };
+    return eventView(this, ev);
   }
 
   activeCount(): number {
@@ -450,36 +479,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   }
 
   latestState(): PerturbationStateView {
-    const tick = this.world.tick;
-    const active: PerturbationEventView[] = [];
-    for (let t = 0; t < this.towns; t++) for (const ev of this.active[t]) active.push(this.view(ev));
-    active.sort((a, b) => Number(a.id.slice(4)) - Number(b.id.slice(4)));
-    const spec: Record<string, Record<string, number>> = {};
-    const buckets: Record<string, Record<string, number>> = {};
-    for (let t = 0; t < this.towns; t++) {
-      for (let s = 0; s < this.S; s++) {
-        const k = t * this.S + s;
-        if (this.cooldownUntil[k] > tick) (spec[t] ??= {})[this.table[s].name] = this.cooldownUntil[k];
-        if (this.table[s].p > 0) (buckets[t] ??= {})[this.table[s].name] = this.credit[k];
-      }
-    }
-    const agents: Record<string, number> = {};
-    for (const [u, until] of [...this.agentCooldown].sort((a, b) => a[0] - b[0])) {
-      if (until <= tick) continue;
-      const eid = this.meets.eidOfUid(u);
-      agents[eid > 0 ? this.world.agentName(eid) : `agent_${u}`] = until;
-    }
-    const last_town: Record<string, number> = {};
-    for (let s = 0; s < this.S; s++) if (this.lastTown[s] >= 0) last_town[this.table[s].name] = this.lastTown[s];
-    return {
-      tick,
-      active,
-      pending: this.pending.map((ev) => this.view(ev)),
-      cooldowns: { spec, agents },
-      buckets,
-      last_town,
-      started_by_town: [...this.startedByTown],
-    };
+    return stateView(this);
   }
 
   // ---- persistence (persist.ts) --------------------------------------------------------------------

@@ -96,4 +96,29 @@ describe("perturbation gates on events", () => {
     expect(perturbationsState(a).counts.started).toBeGreaterThan(3);
     expect(cooldowns).toBeGreaterThan(0);
   });
+
+  it("hashes every tick as a world that judges every bucket, with a meet whose meeting object no town has", () => {
+    // As in the bench's towns (no cafe): the meet's buckets fill up and are never drawn. The
+    // skipping world leaves them out of the gates unless their window holds a start, which the
+    // gates must still prune on the same tick (a start left from before an object went away).
+    const absent = { ...BUSY, events: { ...BUSY.events, meet: { kind: "arranged_meet", prob_per_day: 40, cooldown_ticks: 10, duration: [5, 15], location: "cafe" } } };
+    const build = () => buildWorld(MANY_TOWNS, corePlugins, { seed: 4, towns: 6, agentsPerTown: 8, overrides: { perturbations: absent } }).world;
+    const a = build();
+    const b = judgeEveryTick(build());
+    stepBoth(a, b, 200);
+    for (const w of [a, b]) {
+      const st = perturbationsState(w);
+      const k = 2 * st.table.length + st.table.findIndex((x) => x.name === "meet");
+      st.credit[k] = 3;
+      st.windows.push(k, w.tick);
+    }
+    stepBoth(a, b, 700);
+    const st = perturbationsState(a);
+    const m = st.table.findIndex((x) => x.name === "meet");
+    let full = 0;
+    for (let t = 0; t < st.towns; t++) if (st.credit[t * st.table.length + m] >= 1) full++;
+    expect(full).toBeGreaterThan(1);
+    expect(st.windows.length(2 * st.table.length + m)).toBe(0);
+    expect(st.counts.started).toBeGreaterThan(10);
+  });
 });
