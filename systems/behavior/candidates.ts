@@ -3,6 +3,7 @@
 // (decide.ts), and the first one an agent can afford and find stocked in its town.
 import type { World } from "../../engine/world.ts";
 import type { AffordanceService, AffordanceSpec, AffordanceTable } from "../../components/affordances.ts";
+import type { TownTypeIndex } from "../affordances/type-index.ts";
 
 /** Per need, the affordances that restore it, best first: flat columns, need k's in [start[k], start[k + 1]). */
 export interface Candidates {
@@ -59,15 +60,40 @@ type Stock = { meals: Float32Array; raw_ingredients: Float32Array };
 
 /**
  * The first of candidates [from, to) that costs at most `money` (prices times `mult`) and has a
- * stocked object in `town`: its affordance index, -1 when none.
+ * stocked object in `town`: its affordance index, -1 when none. `types`: the affordances
+ * plug-in's (town, type) index, read by range (begin/end over its items: no per-(town, type)
+ * view object to load, issue #19); undefined (another provider of the service) reads
+ * `objects.objectsOfType`. Both give the same objects in the same order.
  */
-export function firstOpen(c: Candidates, from: number, to: number, objects: AffordanceService, O: Stock, town: number, money: number, mult: number): number {
+export function firstOpen(
+  c: Candidates,
+  from: number,
+  to: number,
+  objects: AffordanceService,
+  types: TownTypeIndex | undefined,
+  O: Stock,
+  town: number,
+  money: number,
+  mult: number,
+): number {
   for (let j = from; j < to; j++) {
     const cost = c.free[j] === 1 ? 0 : c.cost[j] * mult;
     if (cost > money) continue;
-    if (stocked(objects.objectsOfType(town, c.type[j]), c.stock[j], O)) return c.index[j];
+    if (types !== undefined ? stockedIn(types, town, c.type[j], c.stock[j], O) : stocked(objects.objectsOfType(town, c.type[j]), c.stock[j], O)) return c.index[j];
   }
   return -1;
+}
+
+/** stocked() for the objects of `type` in `town`, read from the index's items by range. */
+function stockedIn(types: TownTypeIndex, town: number, type: number, stock: number, O: Stock): boolean {
+  const b = types.begin(town, type);
+  const e = types.end(town, type);
+  if (b === e) return false;
+  if (stock === STOCK_ANY) return true;
+  const col = stock === STOCK_MEALS ? O.meals : O.raw_ingredients;
+  const items = types.items;
+  for (let i = b; i < e; i += 3) if (!(col[items[i]] < 1)) return true;
+  return false;
 }
 
 /** True when `list` ([eid, x, y, ...]) holds an object stocked as `stock` asks (meals or ingredients: not below 1). */
@@ -94,5 +120,5 @@ export function bestAffordance(
   mult: number,
 ): number {
   const c = candidates(reg, [need], world.settings.economy as Record<string, number>);
-  return firstOpen(c, 0, c.start[1], objects, O, town, money, mult);
+  return firstOpen(c, 0, c.start[1], objects, undefined, O, town, money, mult);
 }

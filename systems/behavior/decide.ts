@@ -17,6 +17,8 @@ import { ticksPerDay } from "../../engine/clock.ts";
 import { SocialKey, type SocialLedger } from "../../components/social.ts";
 import { SpaceKey, type SpatialIndex } from "../../components/grid.ts";
 import { AffordancesKey, type AffordanceService, type AffordanceTable } from "../../components/affordances.ts";
+import type { AffordancesResource } from "../affordances/resource.ts";
+import type { TownTypeIndex } from "../affordances/type-index.ts";
 import type { BehaviorState, BehaviorConfig } from "./index.ts";
 import { candidates, firstOpen, type Candidates } from "./candidates.ts";
 import { S_LEVEL, S_RECHECK, S_THRESHOLDS, S_TICK } from "./scan-kernel.ts";
@@ -47,6 +49,12 @@ export class DecidePass {
   private readonly E: ColumnsOf<typeof Employment> | undefined;
   private readonly econ: ColumnsOf<typeof TownEconomy> | undefined;
   private readonly st: AffordanceService;
+  /**
+   * The affordances plug-in's (town, type) index, read by range (begin/end over `items`) instead
+   * of through objectsOfType's cached views (issue #19); undefined for another provider of the
+   * service (then objectsOfType). Objects are not registered during a pass.
+   */
+  private readonly types: TownTypeIndex | undefined;
   private readonly reg: AffordanceTable;
   private readonly social: SocialLedger | undefined;
   private readonly space: SpatialIndex;
@@ -98,6 +106,7 @@ export class DecidePass {
     this.econ = world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy) : undefined;
     this.st = world.resource(AffordancesKey);
     this.reg = this.st.registry;
+    this.types = (this.st as Partial<AffordancesResource>).st?.byTownType;
     this.social = world.optionalResource(SocialKey)?.ledger;
     this.space = world.resource(SpaceKey);
     this.avoid = settings.conflict.rivalry.avoid_threshold;
@@ -336,7 +345,7 @@ export class DecidePass {
    */
   private bestFor(eid: number, k: number): number {
     const c = this.cands;
-    return firstOpen(c, c.start[k], c.start[k + 1], this.st, this.O, this.town, this.W.money[eid], this.mult);
+    return firstOpen(c, c.start[k], c.start[k + 1], this.st, this.types, this.O, this.town, this.W.money[eid], this.mult);
   }
 
   /** 3: uses the best affordance for the most urgent need; false when none is open. */
@@ -392,20 +401,29 @@ export class DecidePass {
     const town = this.town;
     const pantry = this.state.pantry;
     if (cook < 0 || pantry[town] >= this.config.pantry_low_meals) return false;
-    const O = this.O;
-    const list = this.st.objectsOfType(town, this.cookType);
+    // The money first: the agent's own column, read in entity order, before the town's stoves
+    // (both only read: the same answer in either order).
     const price = this.ingredientsCost * this.mult;
-    let ready = false;
-    for (let k = 0; k < list.length; k += 3) {
-      if (O.raw_ingredients[list[k]] >= 1 && O.holder[list[k]] === 0) {
-        ready = true;
-        break;
-      }
-    }
-    if (!(ready && this.W.money[eid] >= price)) return false;
+    if (!(this.W.money[eid] >= price)) return false;
+    if (!this.stoveReady(town)) return false;
     pantry[town] += 1; // one cook per tick per town is enough to answer a low pantry
     chooseOption(this.Op, eid, OPT_USE, cook, 0, this.tick);
     return true;
+  }
+
+  /** True when a stove (the cooking affordance's type) of `town` holds ingredients and is free. */
+  private stoveReady(town: number): boolean {
+    const O = this.O;
+    const types = this.types;
+    if (types !== undefined) {
+      const items = types.items;
+      const end = types.end(town, this.cookType);
+      for (let k = types.begin(town, this.cookType); k < end; k += 3) if (O.raw_ingredients[items[k]] >= 1 && O.holder[items[k]] === 0) return true;
+      return false;
+    }
+    const list = this.st.objectsOfType(town, this.cookType);
+    for (let k = 0; k < list.length; k += 3) if (O.raw_ingredients[list[k]] >= 1 && O.holder[list[k]] === 0) return true;
+    return false;
   }
 
   /**
@@ -418,19 +436,24 @@ export class DecidePass {
     const tick = this.tick;
     const lastChat = this.state.lastChat;
     const canChat = this.chatting && tick - lastChat[eid] >= this.config.chat_cooldown_ticks;
+    const P = this.P;
+    const space = this.space;
+    const t = space.tile(this.town, P.x[eid], P.y[eid]);
+    // `eid` heads the tile's list (placed there, no previous agent). Alone on it: no rival and no
+    // friend, so nothing follows; known from eid's own links, before its edges (a block of the
+    // ledger at a place of its own) are read for the rivalry (issue #19).
+    const heads = space.tileOf[eid] === t && space.prev[eid] === 0;
+    if (heads && space.next[eid] === 0) return false;
     const avoid = this.avoid;
     const mayAvoid = !(avoid > 0 && social.maxRivalry(eid) < avoid);
     if (!canChat && !mayAvoid) return false;
-    const P = this.P;
-    const space = this.space;
     const uid = this.uid;
     let rival = false;
     let friend = 0;
-    const t = space.tile(this.town, P.x[eid], P.y[eid]);
-    // The friend is the first other agent on the tile; when `eid` heads the tile's list (placed
-    // there, no previous agent) that is the next one, read beside eid's own links instead of
-    // through the tile's head and the town's slot table.
-    const first = !mayAvoid && space.tileOf[eid] === t && space.prev[eid] === 0 ? eid : space.headAt(t);
+    // The friend is the first other agent on the tile; when `eid` heads the tile's list that is
+    // the next one, read beside eid's own links instead of through the tile's head and the
+    // town's slot table.
+    const first = !mayAvoid && heads ? eid : space.headAt(t);
     for (let o = first; o !== 0; o = space.next[o]) {
       if (o === eid) continue;
       if (!mayAvoid) {

@@ -8,6 +8,7 @@ import { Activity, Intent, IntentKind, Option, OptionKind } from "../../componen
 import { Employment, ShiftState } from "../../components/people.ts";
 import { AffordanceFail, AffordanceFinish, AffordanceStart, ChatSuccess, GuardrailBlock } from "../../components/messages.ts";
 import { Position } from "../../components/space.ts";
+import { SpaceKey } from "../../components/grid.ts";
 import { Agent } from "../../engine/core-components.ts";
 import type { World } from "../../engine/world.ts";
 import { affordanceRegistry, registerObject } from "../../systems/affordances/index.ts";
@@ -279,6 +280,21 @@ describe("rivals", () => {
     w.step();
     expect(w.columns(Option).kind[a]).toBe(OptionKind.Wait);
     expect([P.x[a], P.y[a]]).toEqual([6, 5]);
+  });
+
+  it("does not step away from a rival on the next tile while alone on its own, and does once the rival joins it", () => {
+    const w = town();
+    const r = agent(w, 6, 5, { external: true });
+    const a = agent(w, 5, 5);
+    rival(w, a, r);
+    const P = w.columns(Position);
+    w.step();
+    expect(w.columns(Option).kind[a]).toBe(OptionKind.Wait);
+    expect([P.x[a], P.y[a]]).toEqual([5, 5]);
+    w.resource(SpaceKey).place(r, 0, 5, 5);
+    P.x[r] = 5;
+    w.step();
+    expect(w.columns(Option).kind[a]).toBe(OptionKind.Avoid);
   });
 
   it("does not step away from an agent it is not a rival of", () => {

@@ -17,6 +17,8 @@ import { buildWorld } from "../../engine/build.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { affordanceRegistry, registerAffordance, registerObject } from "../../systems/affordances/index.ts";
 import { bestAffordance, type BehaviorState } from "../../systems/behavior/index.ts";
+import { candidates, firstOpen } from "../../systems/behavior/candidates.ts";
+import type { AffordancesResource } from "../../systems/affordances/resource.ts";
 import type { ConsoleService } from "../../systems/console/index.ts";
 import { makeWorld } from "../helpers/world.ts";
 import { affordancesOnlyFile } from "../helpers/affordances.ts";
@@ -281,6 +283,51 @@ describe("the pass's inputs", () => {
       expect(Op.kind[e], `agent ${e}`).toBe(OptionKind.Chat);
       expect(Op.target[e], `agent ${e}`).toBe(order.find((o) => o !== e));
     }
+  });
+});
+
+describe("the choice of affordance", () => {
+  it("reads the (town, type) index by range with the same answer as objectsOfType's lists, stocked, empty, dear or not", () => {
+    const w = scanWorld("kernel", 5);
+    w.run(3);
+    const st = w.resource(AffordancesKey);
+    const reg = st.registry;
+    const state = w.state<BehaviorState>("scripted");
+    const c = candidates(reg, state.names, w.settings.economy as Record<string, number>);
+    // Town 1's fridge empty, town 3's stove without ingredients; town 2 has a second fridge, full
+    // behind an empty first one: the stocked columns decide there.
+    const fridge = reg.typeIndex("fridge");
+    const stove = reg.typeIndex("stove");
+    const second = registerObject(w, 2, { id: "fridge_2", object_type: "fridge", position: [1, 14] });
+    const O = w.columns(Obj);
+    O.meals[st.objectsOfType(1, fridge)[0]] = 0;
+    O.meals[st.objectsOfType(2, fridge)[0]] = 0;
+    O.meals[second] = 5;
+    O.raw_ingredients[st.objectsOfType(3, stove)[0]] = 0;
+    expect(st.objectsOfType(2, fridge)).toHaveLength(6);
+    expect(st.objectsOfType(2, fridge)[3]).toBe(second);
+    const types = (st as AffordancesResource).st.byTownType;
+    const answers = new Set<number>();
+    let compared = 0;
+    for (let town = 0; town < 5; town++)
+      for (let k = 0; k < state.names.length; k++)
+        for (const money of [0, 0.1, 0.3, 0.5, 5])
+          for (const mult of [1, 2]) {
+            const byRange = firstOpen(c, c.start[k], c.start[k + 1], st, types, O, town, money, mult);
+            const byList = firstOpen(c, c.start[k], c.start[k + 1], st, undefined, O, town, money, mult);
+            expect(byRange, `town ${town} need ${state.names[k]} money ${money} x${mult}`).toBe(byList);
+            answers.add(byRange);
+            compared++;
+          }
+    expect(compared).toBe(5 * state.names.length * 10);
+    // Not one answer everywhere: free, priced, empty-fridge and no-answer cases all occur.
+    expect(answers.size).toBeGreaterThanOrEqual(4);
+    expect(answers.has(-1)).toBe(true);
+    const hunger = state.names.indexOf("hunger");
+    const eat = firstOpen(c, c.start[hunger], c.start[hunger + 1], st, types, O, 0, 5, 1);
+    expect(eat).toBe(reg.affordanceIndex("eat_meal"));
+    expect(firstOpen(c, c.start[hunger], c.start[hunger + 1], st, types, O, 1, 5, 1)).not.toBe(eat);
+    expect(firstOpen(c, c.start[hunger], c.start[hunger + 1], st, types, O, 2, 5, 1)).toBe(eat);
   });
 });
 
