@@ -47,6 +47,11 @@ export interface ShiftArrays {
   // Per town.
   townWages: Float32Array;
   wagesPaid: Float64Array;
+  // Attendance samples (EmploymentState's rings, `window` per agent) and Employment.attendance_ratio.
+  attSamples: Float32Array;
+  attHead: Uint8Array;
+  attCount: Uint8Array;
+  attendance: Float32Array;
   /** Events (4 ints each: code, eid, job, since), in agent order. */
   events: Int32Array;
 }
@@ -67,6 +72,8 @@ export interface ShiftScalars {
   horizon: number;
   /** 1 = workplace objects count (a spatial index and Activity.holding). */
   objects: number;
+  /** Attendance samples kept per agent (employment.attendance_window). */
+  window: number;
   /** Events left in the buffer by the last call. */
   nEvents: number;
 }
@@ -87,7 +94,6 @@ export interface ShiftCodes {
   A_DIRTY: number;
   A_ABS: number;
   EV_PRUNE: number;
-  EV_FINALISE: number;
   EV_ON_TIME: number;
   EV_LATE: number;
   EV_ABSENT: number;
@@ -267,9 +273,10 @@ export function windowFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes
 
 export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes, step: WindowStep): ShiftPass {
   // ShiftState members, Employment.flags bits, attn bits and event codes, as constants of this scope.
-  const { F_STARTED, A_DIRTY, A_ABS, EV_PRUNE, EV_FINALISE, EVENTS_PER_AGENT } = codes;
+  const { F_STARTED, A_DIRTY, A_ABS, EV_PRUNE, EVENTS_PER_AGENT } = codes;
   const { outside, steady, attn, absCount, absHead, absBlock, job: jobCol, shiftState, flags: flagsCol, onShift } = c;
   const { wageThisTick, absent7d, lateToday, withheld, everOnTime, lastPresent, events } = c;
+  const { onTimeTicks, scheduled, attSamples, attHead, attCount, attendance } = c;
   const limit = events.length / 4 - EVENTS_PER_AGENT;
 
   /** Leaves an event; returns the new count. */
@@ -287,6 +294,26 @@ export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes,
     const n = absCount[eid];
     if (n === 0 || absent7d[eid] !== n) return 1;
     return tick - absTicks[absBlock[eid] + absHead[eid]] > horizon ? 1 : 0;
+  }
+
+  /**
+   * The finished shift's on-time fraction added to eid's attendance samples (a ring of `window`);
+   * returns the mean of the kept samples: EmploymentState.addAttendance's steps, in the pass
+   * (issue #19: an event per finishing agent, ~50k at a shift end at 100k agents, applied after it).
+   */
+  function addAttendance(eid: number): number {
+    const sch = scheduled[eid] > 0 ? scheduled[eid] : 1;
+    const sample = Math.min(1, onTimeTicks[eid] / sch);
+    const w = K.window;
+    const base = eid * w;
+    attSamples[base + attHead[eid]] = sample;
+    attHead[eid] = (attHead[eid] + 1) % w;
+    if (attCount[eid] < w) attCount[eid]++;
+    const m = attCount[eid];
+    let sum = 0;
+    // The kept samples are the first m slots until the ring is full, then all w.
+    for (let k = 0; k < m; k++) sum += attSamples[base + k];
+    return sum / m;
   }
 
   return function shiftPass(agents: Int32Array, i0: number, absTicks: Int32Array): number {
@@ -325,8 +352,8 @@ export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes,
       const out = outside[k];
       if (out >= 0) {
         if ((flagsCol[eid] & F_STARTED) !== 0) {
-          // The shift is over: its attendance sample is recorded by applyEvents.
-          n = put(n, EV_FINALISE, eid, job, 0);
+          // The shift is over: its attendance sample.
+          attendance[eid] = addAttendance(eid);
           flagsCol[eid] = 0;
           everOnTime[eid] = 0;
           lastPresent[eid] = -1;

@@ -18,6 +18,7 @@ import { SpaceKey } from "../../components/grid.ts";
 import type { ComponentDef, Columns } from "../../engine/component.ts";
 import { freshCopy } from "../../engine/kernel-source.ts";
 import { EmploymentState, ABSENCE_DAYS, A_ABS, A_DIRTY } from "./state.ts";
+import { primeShiftPass } from "./shift-prime.ts";
 import { settleFactory, shiftFactory, windowFactory, type ShiftArrays, type ShiftCodes, type ShiftPass, type ShiftScalars } from "./shift-kernel.ts";
 
 /** Sent once per shift when a worker who had started the shift leaves it (state left on_time/late). */
@@ -63,19 +64,18 @@ export function runShifts(ctx: EmploymentCtx): void {
   let i = 0;
   do {
     K.nEvents = 0;
-    i = K.pass()(agents, i, state.absTicks);
+    i = K.pass(agents, state.absTicks)(agents, i, state.absTicks);
     applyEvents(ctx, K);
   } while (i < agents.length);
 }
 
 // Events the kernel leaves for runShifts (4 ints each: code, eid, job, since), in agent order.
 const EV_PRUNE = 1;
-const EV_FINALISE = 2;
 const EV_ON_TIME = 3;
 const EV_LATE = 4;
 const EV_ABSENT = 5;
 const EV_DEPARTED = 6;
-/** Events one agent can leave in a tick (prune, then one of finalise / on time / late / absent, departed), rounded up. */
+/** Events one agent can leave in a tick (prune, then one of on time / late / absent, departed), rounded up. */
 export const EVENTS_PER_AGENT = 4;
 const EVENT_BUFFER = 4096;
 
@@ -97,7 +97,6 @@ export const SHIFT_CODES: ShiftCodes = Object.freeze({
   A_DIRTY,
   A_ABS,
   EV_PRUNE,
-  EV_FINALISE,
   EV_ON_TIME,
   EV_LATE,
   EV_ABSENT,
@@ -107,11 +106,11 @@ export const SHIFT_CODES: ShiftCodes = Object.freeze({
 });
 
 /** The arrays of ShiftArrays, in the order the generated pass's key compares them. */
-const ARRAY_KEYS = [
+export const ARRAY_KEYS = [
   "outside", "steady", "start", "end", "jx", "jy", "wage", "penalty", "workplace",
   "attn", "absCount", "absHead", "absBlock", "job", "shiftState", "flags", "onShift", "wageThisTick",
   "absent7d", "lateToday", "withheld", "everOnTime", "lastPresent", "onTimeTicks", "scheduled", "latenessCounter", "wagesEarned",
-  "money", "px", "py", "town", "holding", "townWages", "wagesPaid", "events",
+  "money", "px", "py", "town", "holding", "townWages", "wagesPaid", "attSamples", "attHead", "attCount", "attendance", "events",
 ] as const satisfies readonly (keyof ShiftArrays)[];
 
 /** One tick's inputs of the pass: per-job tables, the columns, settings; and its event buffer. */
@@ -168,14 +167,26 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
   // Per town.
   townWages: Float32Array = new Float32Array(0);
   wagesPaid: Float64Array = new Float64Array(0);
+  attSamples: Float32Array = new Float32Array(0);
+  attHead: Uint8Array = new Uint8Array(0);
+  attCount: Uint8Array = new Uint8Array(0);
+  attendance: Float32Array = new Float32Array(0);
+  /** Attendance samples kept per agent. */
+  window = 1;
   events: Int32Array = new Int32Array(EVENT_BUFFER * 4);
   nEvents = 0;
+  /** Not state: false = a new pass is not primed (tests compare). */
+  prime = true;
   /** The generated pass and the arrays it was made for. */
   private made: ShiftPass | undefined;
   private madeFor: Partial<ShiftArrays> = {};
 
-  /** The pass for the arrays held now: generated once per set of arrays (shift-kernel.ts). */
-  pass(): ShiftPass {
+  /**
+   * The pass for the arrays held now: generated once per set of arrays (shift-kernel.ts), and
+   * given type feedback for every branch on the first of `agents` (shift-prime.ts; its state is
+   * left as it was) unless `prime` is off.
+   */
+  pass(agents: Int32Array, absTicks: Int32Array): ShiftPass {
     const made = this.madeFor;
     let same = this.made !== undefined;
     for (let k = 0; same && k < ARRAY_KEYS.length; k++) same = made[ARRAY_KEYS[k]] === this[ARRAY_KEYS[k]];
@@ -186,6 +197,7 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
       const settle = freshCopy(settleFactory)(arrays as ShiftArrays, this, SHIFT_CODES);
       const step = freshCopy(windowFactory)(arrays as ShiftArrays, this, SHIFT_CODES, settle);
       this.made = freshCopy(shiftFactory)(arrays as ShiftArrays, this, SHIFT_CODES, step);
+      if (this.prime && agents.length > 0) primeShiftPass(this.made, this, arrays as ShiftArrays, ARRAY_KEYS, SHIFT_CODES, agents[0], absTicks);
     }
     return this.made as ShiftPass;
   }
@@ -261,6 +273,11 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
     this.town = world.columns(Town).id;
     this.townWages = ctx.townState.TownEconomy.wages_paid;
     this.wagesPaid = state.wagesPaid;
+    this.attSamples = state.attSamples;
+    this.attHead = state.attHead;
+    this.attCount = state.attCount;
+    this.attendance = E.attendance_ratio;
+    this.window = state.window;
 
     // Workplace objects: the object on each in-window job's tile in every town, looked up once
     // per tick and town (the same lookups the agents of the town made one by one before).
@@ -316,12 +333,6 @@ function applyEvents(ctx: EmploymentCtx, K: ShiftKernel): void {
       case EV_PRUNE:
         E.absent_shifts_7d[eid] = state.pruneAbsences(eid, tick, horizon);
         break;
-      case EV_FINALISE: {
-        // The shift's on-time fraction as an attendance sample.
-        const scheduled = E.scheduled_ticks[eid] > 0 ? E.scheduled_ticks[eid] : 1;
-        E.attendance_ratio[eid] = state.addAttendance(eid, Math.min(1, E.on_time_ticks[eid] / scheduled));
-        break;
-      }
       case EV_ON_TIME:
         state.onTime++;
         send(ShiftOnTime, eid, job);

@@ -48,6 +48,7 @@ export class LifecycleState implements PersistentState {
 
   constructor(mortality: boolean) {
     this.mortality = mortality;
+    primeRaise();
   }
 
   save(): unknown {
@@ -204,17 +205,38 @@ export const lifecyclePlugin = definePlugin({
         // 4. Nightly reset: every need of the table raised to at least 0.5. Agents stay on their
         // tiles: in a walking world a teleport home would skip the walk (the original moves them home).
         const needCols = world.optionalResource(NeedsKey)?.columns();
-        if (tick % ticksPerDay(settings) === 0 && needCols !== undefined) {
-          const live = world.agents;
-          for (let k = 0; k < needCols.length; k++) {
-            const col = needCols[k];
-            for (let i = 0; i < live.length; i++) if (col[live[i]] < 0.5) col[live[i]] = 0.5;
-          }
-        }
+        if (tick % ticksPerDay(settings) === 0 && needCols !== undefined) raiseTo(needCols, world.agents, 0.5);
       },
     },
   ],
 });
+
+/** Raises each live agent's value in every column to at least `floor` (the nightly reset). */
+function raiseTo(cols: readonly Float32Array[], live: Int32Array, floor: number): void {
+  for (let k = 0; k < cols.length; k++) {
+    const col = cols[k];
+    for (let i = 0; i < live.length; i++) if (col[live[i]] < floor) col[live[i]] = floor;
+  }
+}
+
+/**
+ * Runs raiseTo on scratch columns until V8 has optimised it, once per process (issue #19: the
+ * reset runs once a simulated day, so its first run at 100k agents, at tick 1440, ran cold:
+ * +6.8 ms in lifecycle/finalize; ~2.5 ms warm). Scratch data only: no world is touched.
+ */
+let raisePrimed = false;
+function primeRaise(): void {
+  if (raisePrimed) return;
+  raisePrimed = true;
+  const n = 4096;
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = i;
+  const cols = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  for (let r = 0; r < 32; r++) {
+    for (const c of cols) for (let i = 0; i < n; i++) c[i] = ((i * 7 + r) % 10) / 10;
+    raiseTo(cols, ids, 0.5);
+  }
+}
 
 /** The agents leaving this tick into state.leaving (grown until they fit); returns how many. */
 function collectLeaving(state: LifecycleState, exitReason: Uint8Array, spans: Int32Array): number {

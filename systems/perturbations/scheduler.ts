@@ -89,8 +89,11 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   waterHeld: Uint8Array;
   startedByTown: Uint32Array;
   counts = { started: 0, ended: 0, cancelled: 0 };
-  // Scratch (not state): the towns judged, then the eligible ones, of one spec (in town order).
+  // Scratch (not state): per spec (at spec x towns), the towns judged, then the eligible ones (in town order); their counts.
   private eligible: Int32Array;
+  private nCand: Int32Array;
+  /** Each spec's credit per tick (0 = never drawn). */
+  private ps: Float64Array;
   /**
    * Not state: per (town, spec), no tick before this one can open the gates (gatesOpen false
    * without side effects before it): set when the gates close for a count, a cooldown or the
@@ -125,7 +128,9 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     this.waterHeld = new Uint8Array(this.towns);
     this.startedByTown = new Uint32Array(this.towns);
     this.activeLen = new Int32Array(this.towns);
-    this.eligible = new Int32Array(this.towns);
+    this.eligible = new Int32Array(this.towns * this.S);
+    this.nCand = new Int32Array(this.S);
+    this.ps = Float64Array.from(this.table, (x) => (x.p > 0 ? x.p : 0));
     this.openAt = new Int32Array(n);
     this.meets = new ArrangedMeets(world, this.towns);
   }
@@ -159,56 +164,75 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     const cap = CAP[0];
     const credit = this.credit;
     const openAt = this.openAt;
-    const cand = this.eligible;
     const towns = this.towns;
     const judge = tick > cfg.grace_window_ticks;
     const skip = this.skipClosed;
     const win = this.windows;
+    const ps = this.ps;
+    const cand = this.eligible;
+    const nc = this.nCand;
+    nc.fill(0);
+    // Credit, and per spec the towns whose bucket has a whole credit and may be open, in one pass
+    // over the towns (issue #19: a pass per spec read every bucket's cache line once per spec; the
+    // buckets of a town are adjacent). Nothing a spec's draws change is read here for another
+    // spec, so the per-spec passes before gave the same credits and towns.
+    for (let t = 0; t < towns; t++) {
+      for (let s = 0; s < S; s++) {
+        const p = ps[s];
+        if (!(p > 0)) continue;
+        const k = t * S + s;
+        const c = credit[k] + p;
+        const v = c > cap ? cap : c;
+        credit[k] = v;
+        if (judge && v >= 1 && (tick >= openAt[k] || !skip)) cand[s * towns + nc[s]++] = t;
+      }
+    }
+    if (!judge) return;
     for (let s = 0; s < S; s++) {
       const spec = this.table[s];
       const p = spec.p;
       if (!(p > 0)) continue;
       // Meeting objects of every town (cached), looked up once per pass.
-      const meet = judge && spec.kind === "arranged_meet" ? this.meetingObjects(spec.location) : undefined;
-      // Credit, and the towns whose bucket has a whole credit and may be open (issue #19: one pass
-      // over the towns, then the gates of those only, in town order as before).
-      let nc = 0;
-      for (let t = 0; t < towns; t++) {
-        const k = t * S + s;
-        const c = credit[k] + p;
-        const v = c > cap ? cap : c;
-        credit[k] = v;
-        if (judge && v >= 1 && (tick >= openAt[k] || !skip)) {
-          // A meet in a town without its meeting object is never drawn; with an empty window its
-          // gates change nothing but openAt (issue #19: with no such object in any town, as in the
-          // bench's towns, every town's bucket filled up and was judged on every tick).
-          if (meet !== undefined && skip && meet[t] === 0 && win.length(k) === 0) continue;
-          cand[nc++] = t;
-        }
-      }
-      if (!judge) continue;
+      const meet = spec.kind === "arranged_meet" ? this.meetingObjects(spec.location) : undefined;
+      const at = s * towns;
       let eligibleTowns = 0;
-      for (let i = 0; i < nc; i++) {
-        const t = cand[i];
-        if (this.gatesOpen(t, s, tick, meet)) cand[eligibleTowns++] = t;
+      for (let i = 0; i < nc[s]; i++) {
+        const t = cand[at + i];
+        // A meet in a town without its meeting object is never drawn; with an empty window its
+        // gates change nothing but openAt (issue #19: with no such object in any town, as in the
+        // bench's towns, every town's bucket filled up and was judged on every tick).
+        if (meet !== undefined && skip && meet[t] === 0 && win.length(t * S + s) === 0) continue;
+        if (this.gatesOpen(t, s, tick, meet)) cand[at + eligibleTowns++] = t;
       }
       if (eligibleTowns === 0) continue;
       for (let i = 0; i < eligibleTowns; i++) {
-        const t = cand[i];
+        const t = cand[at + i];
         // Fairness across towns: the town that drew this spec last waits while another can take it.
         if (this.lastTown[s] === t && eligibleTowns > 1) continue;
         const k = t * S + s;
         const rng = this.rngs.at(t);
         const hazard = Math.min(1, HAZARD_BOOST * p * credit[k]);
         if (rng.next() >= hazard) continue;
-        const duration = Math.max(1, rng.intBetween(spec.duration.min, spec.duration.max));
-        const magnitude = spec.magnitude.min === spec.magnitude.max ? spec.magnitude.min : rng.uniform(spec.magnitude.min, spec.magnitude.max);
-        const ev = this.newEvent(t, s, false, tick, duration, magnitude);
-        credit[k] -= 1;
-        this.lastTown[s] = t;
-        this.activate(ev, tick);
+        this.fire(t, s, k, tick);
       }
     }
+  }
+
+  /**
+   * Draws spec s's event in town t (its duration and magnitude from the town's stream, selected)
+   * and starts it, consuming a credit. Its own function, not inlined into step (issue #19): the
+   * draw loop is optimised long before most of what an event does first runs, and each first
+   * (a kind's effect, a message) deoptimised step in the middle of its pass over the towns.
+   */
+  private fire(t: number, s: number, k: number, tick: number): void {
+    const spec = this.table[s];
+    const rng = this.rngs.at(t);
+    const duration = Math.max(1, rng.intBetween(spec.duration.min, spec.duration.max));
+    const magnitude = spec.magnitude.min === spec.magnitude.max ? spec.magnitude.min : rng.uniform(spec.magnitude.min, spec.magnitude.max);
+    const ev = this.newEvent(t, s, false, tick, duration, magnitude);
+    this.credit[k] -= 1;
+    this.lastTown[s] = t;
+    this.activate(ev, tick);
   }
 
   /**
