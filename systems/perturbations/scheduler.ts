@@ -5,18 +5,14 @@ import type { PersistentState } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import type { StateHasher } from "../../engine/hash.ts";
 import { RngBank } from "../../engine/rng-bank.ts";
-import { Agent, Town } from "../../engine/core-components.ts";
-import { PRICE_MULTIPLIER_MAX } from "../../components/economy.ts";
 import {
   PerturbationBlackout,
-  PerturbationCancelled,
   PerturbationEnded,
   PerturbationOutage,
   PerturbationPriceSpike,
   PerturbationStarted,
 } from "../../components/messages.ts";
 import {
-  PerturbationError,
   type ManualPerturbation,
   type PerturbationEventView,
   type PerturbationService,
@@ -29,6 +25,7 @@ import { hashPerturbations, loadPerturbations, savePerturbations } from "./persi
 import { WindowRings } from "./windows.ts";
 import { EndQueue } from "./ends.ts";
 import { eventView, stateView } from "./views.ts";
+import { cancelEvent, scheduleEvent } from "./service.ts";
 import { NO_EVENTS, NO_UIDS, perturbationSettings, specTable, type PEvent, type Spec } from "./spec.ts";
 import { ticksPerDay } from "../../engine/clock.ts";
 
@@ -39,7 +36,6 @@ const CAP = Float64Array.of(BUCKET_CAPACITY);
 /** An eligible bucket fires at a per-tick hazard of min(1, HAZARD_BOOST x p x credit). */
 export const HAZARD_BOOST = 2;
 
-const EVENT_ID = /^evt_(\d+)$/;
 /** A tick never reached (a small integer, so the fields holding it keep one representation). */
 const NEVER = 0x3fffffff;
 
@@ -49,7 +45,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   /** Parsed specs, in config order. */
   readonly table: Spec[];
   readonly towns: number;
-  private readonly S: number;
+  readonly S: number;
   nextId = 1;
   /** Pending events, in creation order. */
   pending: PEvent[] = [];
@@ -322,7 +318,8 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     return true;
   }
 
-  private newEvent(town: number, s: number, manual: boolean, startsAt: number, duration: number, magnitude: number): PEvent {
+  /** A new event of spec s (not yet pending or active). */
+  newEvent(town: number, s: number, manual: boolean, startsAt: number, duration: number, magnitude: number): PEvent {
     const spec = this.table[s];
     return {
       n: this.nextId++,
@@ -383,7 +380,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   }
 
   /** Recomputes a town's prices, utilities and exit suppression from its active events. */
-  private applyTown(t: number): void {
+  applyTown(t: number): void {
     applyTownEffects(this.world, this, t, this.active[t], this.table);
   }
 
@@ -407,90 +404,14 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   }
 
   schedule(town: number, specName: string, opts: ManualPerturbation = {}): PerturbationEventView {
-    const w = this.world;
-    if (!Number.isInteger(town) || town < 0 || town >= this.towns) {
-      throw new PerturbationError("invalid_args", `town must be an integer in [0, ${this.towns - 1}], got ${town}`);
-    }
-    const s = this.table.findIndex((x) => x.name === specName);
-    if (s < 0) throw new PerturbationError("unknown_spec", `unknown perturbation spec "${specName}" (known: ${this.table.map((x) => x.name).join(", ") || "none"})`);
-    const spec = this.table[s];
-    const startsIn = opts.startsIn ?? 0;
-    if (!Number.isInteger(startsIn) || startsIn < 0) throw new PerturbationError("invalid_args", `starts_in must be an integer >= 0, got ${startsIn}`);
-    const rng = this.rngs.at(town);
-    const duration = opts.duration ?? Math.max(1, rng.intBetween(spec.duration.min, spec.duration.max));
-    if (!Number.isInteger(duration) || duration < 1) throw new PerturbationError("invalid_args", `duration must be an integer >= 1, got ${duration}`);
-    let magnitude = 1;
-    if (spec.kind === "price_spike") {
-      magnitude = opts.magnitude ?? (spec.magnitude.min === spec.magnitude.max ? spec.magnitude.min : rng.uniform(spec.magnitude.min, spec.magnitude.max));
-      if (!Number.isFinite(magnitude) || magnitude < 0 || magnitude > PRICE_MULTIPLIER_MAX) {
-        throw new PerturbationError("invalid_args", `magnitude must be a number in [0, ${PRICE_MULTIPLIER_MAX}] (the highest price multiplier), got ${magnitude}`);
-      }
-    }
-    // Between ticks world.tick is the last tick completed; inside a tick it is the one before the
-    // running tick: either way the next scheduler pass is world.tick + 1.
-    const ev = this.newEvent(town, s, true, w.tick + 1 + startsIn, duration, magnitude);
-    if (spec.kind === "arranged_meet") {
-      if (opts.location !== undefined) {
-        if (typeof opts.location !== "string" || opts.location === "") throw new PerturbationError("invalid_args", "location must be a non-empty object id or type");
-        ev.location = opts.location;
-      }
-      if (this.meetingObject(town, ev.location) === 0) {
-        throw new PerturbationError("invalid_args", `no object with id or type "${ev.location}" in town ${town}`);
-      }
-      if (opts.targets !== undefined) {
-        const uid = w.columns(Agent).uid;
-        const townOf = w.columns(Town).id;
-        const seen = new Set<number>();
-        for (const name of opts.targets) {
-          const eid = w.agentEid(name);
-          if (eid < 0) throw new PerturbationError("invalid_args", `unknown agent "${name}"`);
-          if (townOf[eid] !== town) throw new PerturbationError("invalid_args", `agent "${name}" lives in town ${townOf[eid]}, not ${town}`);
-          seen.add(uid[eid]);
-        }
-        if (seen.size < 2) throw new PerturbationError("invalid_args", `an arranged meet needs at least 2 distinct agents, got ${seen.size}`);
-        ev.agents = [...seen];
-      }
-    } else if (spec.kind === "price_spike" && opts.targets !== undefined) {
-      ev.keys = [...opts.targets];
-    }
-    this.nextId = Math.max(this.nextId, ev.n + 1);
-    this.pending.push(ev);
-    return this.view(ev);
+    return scheduleEvent(this, town, specName, opts);
   }
 
   cancel(eventId: string): boolean {
-    const m = EVENT_ID.exec(eventId);
-    if (!m) return false;
-    const n = Number(m[1]);
-    const w = this.world;
-    const pi = this.pending.findIndex((e) => e.n === n);
-    if (pi >= 0) {
-      const ev = this.pending[pi];
-      this.pending.splice(pi, 1);
-      this.counts.cancelled++;
-      const spec = this.table[ev.spec];
-      w.send(PerturbationCancelled, ev.n, ev.town, w.intern(spec.kind), w.intern(spec.name), 1);
-      return true;
-    }
-    for (let t = 0; t < this.towns; t++) {
-      const ai = this.active[t].findIndex((e) => e.n === n);
-      if (ai < 0) continue;
-      const ev = this.active[t][ai];
-      this.active[t].splice(ai, 1);
-      this.activeLen[t]--;
-      if (this.activeN > 0) this.activeN--;
-      this.openAt.fill(0, t * this.S, (t + 1) * this.S);
-      ev.active = false;
-      this.applyTown(t);
-      this.counts.cancelled++;
-      const spec = this.table[ev.spec];
-      w.send(PerturbationCancelled, ev.n, t, w.intern(spec.kind), w.intern(spec.name), 0);
-      return true;
-    }
-    return false;
+    return cancelEvent(this, eventId);
   }
 
-  private view(ev: PEvent): PerturbationEventView {
+  view(ev: PEvent): PerturbationEventView {
     return eventView(this, ev);
   }
 
