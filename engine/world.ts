@@ -223,7 +223,7 @@ export class World {
 
   /** Live agents of every town, in entity order (a view; do not keep it across structural changes). */
   get agents(): Int32Array {
-    if (this.agentList.dirty) this.rebuildAgents();
+    if (this.agentList.changed) this.rebuildAgents();
     return this.agentsView;
   }
 
@@ -232,12 +232,12 @@ export class World {
    * that touch each agent's columns independently run fastest over these (no index gather).
    */
   get spans(): Int32Array {
-    if (this.agentList.dirty) this.rebuildAgents();
+    if (this.agentList.changed) this.rebuildAgents();
     return this.spansView;
   }
 
   private rebuildAgents(): void {
-    this.agentList.rebuild(this.maxEntityId(), this.components.flags(Agent));
+    this.agentList.refresh(this.maxEntityId(), this.components.flags(Agent));
     this.agentsView = this.agentList.agents();
     this.spansView = this.agentList.spans();
   }
@@ -299,7 +299,7 @@ export class World {
     const eid = this.newEntity(town, true);
     this.attach(eid, Agent, { uid });
     this.ids.place(uid, eid, opts.name);
-    this.agentList.dirty = true;
+    this.agentList.note(eid, true); // applied in place at the next read, not rebuilt
     for (const r of this.spawnHooks) r.plugin.onAgentSpawn!(r.ctx, eid);
     if (opts.init) {
       for (const [comp, values] of Object.entries(opts.init)) {
@@ -321,7 +321,7 @@ export class World {
     if (this.components.has(Agent, eid)) {
       for (const r of this.removeHooks) r.plugin.onAgentRemove!(r.ctx, eid);
       this.ids.forget(this.components.columns(Agent).uid[eid]);
-      this.agentList.dirty = true;
+      this.agentList.note(eid, false);
     }
     this.components.removeAll(eid);
     this.entities.remove(eid);
