@@ -23,6 +23,7 @@ function cancel(call: HookCall, reason: string): void {
 }
 
 export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState): void {
+  const B = { builtin: true };
   // Made once, not a closure per cooked meal (issue #19: garbage per tick).
   const listOf = (t: number, ty: number): Int32Array => objectsOf(st, t, ty);
   hooks.register("on_attempt_shower", (c) => {
@@ -30,9 +31,9 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
     const T = c.world.columns(Town).id;
     const town = c.world.townStore.isRegistered(TownEconomy) ? c.world.townColumns(TownEconomy) : undefined;
     if (O.power_on[c.object] === 0 || (town && town.power[T[c.object]] === 0)) cancel(c, "power_off");
-  });
-  hooks.register("on_finish_shower", () => {});
-  hooks.register("on_no_power", () => {});
+  }, B);
+  hooks.register("on_finish_shower", () => {}, B);
+  hooks.register("on_no_power", () => {}, B);
   hooks.register("on_attempt_eat", (c) => {
     const O = c.world.columns(Obj);
     const W = c.world.columns(Wallet);
@@ -42,8 +43,8 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
     O.meals[c.object] -= 1;
     W.money[c.agent] -= cost;
     c.charged = true;
-  }, { charges: true });
-  hooks.register("on_finish_eat", () => {});
+  }, { charges: true, builtin: true });
+  hooks.register("on_finish_eat", () => {}, B);
   hooks.register("on_attempt_cook", (c) => {
     const O = c.world.columns(Obj);
     const W = c.world.columns(Wallet);
@@ -53,7 +54,7 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
     O.raw_ingredients[c.object] -= 1;
     W.money[c.agent] -= cost;
     c.charged = true;
-  }, { charges: true });
+  }, { charges: true, builtin: true });
   hooks.register("on_finish_cook", (c) => {
     const O = c.world.columns(Obj);
     const fridge = st.registry.typeIndex("fridge");
@@ -68,19 +69,19 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
     // A batch: `economy.meals_per_cook` meals (default 1, as the original).
     const batch = (c.world.settings.economy as Record<string, number>).meals_per_cook ?? 1;
     O.meals[target] += batch;
-  });
-  hooks.register("on_cook_fail", () => {});
+  }, B);
+  hooks.register("on_cook_fail", () => {}, B);
   hooks.register("on_attempt_sleep", (c) => {
     const O = c.world.columns(Obj);
     if (O.sleep_slots[c.object] <= 0) return cancel(c, "bed_unavailable");
     O.sleep_slots[c.object] -= 1;
-  });
+  }, B);
   hooks.registerUndo("on_attempt_sleep", (c) => {
     c.world.columns(Obj).sleep_slots[c.object] += 1;
-  });
+  }, B);
   hooks.register("on_finish_sleep", (c) => {
     c.world.columns(Obj).sleep_slots[c.object] += 1;
-  });
+  }, B);
 }
 
 /** [eid, x, y, ...] of a town's objects of one type, cached until objects change. */

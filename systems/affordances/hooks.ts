@@ -24,12 +24,25 @@ export class HookRegistry {
   private readonly hooks = new Map<string, HookFn>();
   private readonly undos = new Map<string, HookFn>();
   private readonly charging = new Set<string>();
+  /** Hooks and undos registered without `builtin` (a plug-in's). */
+  private foreign = 0;
 
-  /** `charges`: the hook takes the affordance's price itself (its own funds check included). */
-  register(name: string, fn: HookFn, opts: { charges?: boolean } = {}): void {
+  /**
+   * `charges`: the hook takes the affordance's price itself (its own funds check included).
+   * `builtin`: the engine's own hooks (builtins.ts), which write only the call's agent and object
+   * and a town's fridge or bed, and read nothing that affordances/run checks: while every hook is
+   * one, run may finish a chunk of affordances after checking them (object-kernels.ts).
+   */
+  register(name: string, fn: HookFn, opts: { charges?: boolean; builtin?: boolean } = {}): void {
     if (this.hooks.has(name)) throw new Error(`affordance hook "${name}" is registered twice`);
     this.hooks.set(name, fn);
     if (opts.charges) this.charging.add(name);
+    if (!opts.builtin) this.foreign++;
+  }
+
+  /** True while every registered hook and undo is a built-in one (see register). */
+  onlyBuiltins(): boolean {
+    return this.foreign === 0;
   }
 
   /** True when the hook charges for its affordance (the runtime then skips its own funds check). */
@@ -38,8 +51,9 @@ export class HookRegistry {
   }
 
   /** Undoes what a `before` hook took when its affordance fails after starting (a bed slot). */
-  registerUndo(name: string, fn: HookFn): void {
+  registerUndo(name: string, fn: HookFn, opts: { builtin?: boolean } = {}): void {
     this.undos.set(name, fn);
+    if (!opts.builtin) this.foreign++;
   }
 
   undo(name: string): HookFn | undefined {

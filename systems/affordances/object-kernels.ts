@@ -9,7 +9,10 @@
 // affordance's power/water needs as a Uint8Array made from the registry (the kernels are made again
 // when the registry or a column changes). Every queue change, outage failure and finish calls the
 // generic code (ObjectHelpers, objects-loop.ts), so the steps are the generic loops' in the same
-// order and the hash stream is identical (test/unit/object-kernels.test.ts runs both). Where code
+// order and the hash stream is identical (test/unit/object-kernels.test.ts runs both). One
+// difference of order: while every hook is a built-in one, run finishes up to FINISH_CHUNK
+// affordances after checking their objects (and before an outage or a missing spec), not each
+// right after its own check; a finish changes nothing those checks read (hooks.ts register). Where code
 // generation from strings is not allowed, compileObjectKernels returns undefined and the generic
 // loops run.
 
@@ -27,6 +30,8 @@ export interface ObjectHelpers {
   outage(agent: number, obj: number, aff: number): void;
   /** The running affordance is done: effects, hooks, handover, release. */
   finish(agent: number, obj: number): void;
+  /** finish for agents[j], objects[j], j < n, in that order (rt.finishChunk). */
+  finishChunk(agents: Int32Array, objects: Int32Array, n: number): void;
   /** The running affordance index has no spec (the generic code's path, which throws). */
   missing(agent: number, obj: number, aff: number): void;
 }
@@ -80,15 +85,27 @@ export function objectKernelsFit(made: ObjectArrays, now: ObjectArrays): boolean
 export interface ObjectKernels {
   /** affordances/queues over `objects` (entity order). */
   queues(objects: readonly number[], tick: number, ghostAfter: number, timeout: number): void;
-  /** affordances/run over `objects` (entity order). */
-  run(objects: readonly number[]): void;
+  /**
+   * affordances/run over `objects` (entity order). `chunked`: the finishes of up to FINISH_CHUNK
+   * objects are made after those objects' checks (h.finishChunk), not one by one.
+   */
+  run(objects: readonly number[], chunked: boolean): void;
 }
 
 /**
- * Generates both loops for these arrays; `economy`: the world has town power and water columns.
+ * Finishes collected before h.finishChunk makes them (see run). A chunk's finishes read and write
+ * ~20 columns of scattered agents and objects each; made together, their rows are fetched
+ * together (rt.finishChunk) instead of one miss after another (issue #19: run's cost per finish
+ * in the busy hours, when thousands finish in one tick).
+ */
+export const FINISH_CHUNK = 64;
+
+/**
+ * Generates both loops for these arrays; `economy`: the world has town power and water columns;
+ * `chunk`: finishes per h.finishChunk call (tests make it small).
  * Returns undefined when code generation is not allowed here.
  */
-export function compileObjectKernels(a: ObjectArrays, h: ObjectHelpers, economy: boolean): ObjectKernels | undefined {
+export function compileObjectKernels(a: ObjectArrays, h: ObjectHelpers, economy: boolean, chunk = FINISH_CHUNK): ObjectKernels | undefined {
   const on = (obj: string, col: string, townCol: string) => (economy ? `(${col}[${obj}] === 1 && ${townCol}[town[${obj}]] === 1)` : `${col}[${obj}] === 1`);
   const source = `"use strict";
 function queues(objects, tick, ghostAfter, timeout) {
@@ -106,8 +123,9 @@ function queues(objects, tick, ghostAfter, timeout) {
     } else if (tick - idleSince[obj] >= timeout) h.timeout(obj, hold);
   }
 }
-function run(objects) {
+function run(objects, chunked) {
   const n = needs.length;
+  let m = 0;
   for (let i = 0; i < objects.length; i++) {
     const obj = objects[i];
     const aff = running[obj];
@@ -115,17 +133,33 @@ function run(objects) {
     const agent = holder[obj];
     const need = aff < n ? needs[aff] : ${NO_SPEC};
     if ((need & ${NO_SPEC}) !== 0) {
+      if (m > 0) m = flush(m);
       h.missing(agent, obj, aff);
       continue;
     }
     if (((need & ${NEEDS_POWER}) !== 0 && !${on("obj", "powerOn", "townPower")}) || ((need & ${NEEDS_WATER}) !== 0 && !${on("obj", "waterOn", "townWater")})) {
+      if (m > 0) m = flush(m);
       h.outage(agent, obj, aff);
       continue;
     }
     remaining[agent]--;
-    if (remaining[agent] <= 0) h.finish(agent, obj);
+    if (remaining[agent] <= 0) {
+      if (!chunked) h.finish(agent, obj);
+      else {
+        finAgents[m] = agent;
+        finObjects[m] = obj;
+        if (++m === ${Math.max(1, chunk | 0)}) m = flush(m);
+      }
+    }
   }
+  if (m > 0) flush(m);
+}
+function flush(m) {
+  h.finishChunk(finAgents, finObjects, m);
+  return 0;
 }
 return { queues, run };`;
-  return compileKernel<ObjectKernels>([...ARRAY_NAMES, "h"], source, [...ARRAY_NAMES.map((n) => a[n]), h]);
+  const finAgents = new Int32Array(Math.max(1, chunk | 0));
+  const finObjects = new Int32Array(Math.max(1, chunk | 0));
+  return compileKernel<ObjectKernels>([...ARRAY_NAMES, "h", "finAgents", "finObjects"], source, [...ARRAY_NAMES.map((n) => a[n]), h, finAgents, finObjects]);
 }

@@ -29,6 +29,9 @@ class Helpers implements ObjectHelpers {
   finish(agent: number, obj: number): void {
     this.rt.finish(agent, obj);
   }
+  finishChunk(agents: Int32Array, objects: Int32Array, n: number): void {
+    this.rt.finishChunk(agents, objects, n);
+  }
   missing(agent: number, obj: number, aff: number): void {
     runOne(this.rt, this.st, obj, aff, agent);
   }
@@ -40,6 +43,8 @@ interface Slot {
   /** The registry's specs the `needs` array was made from (registerAffordance replaces in place). */
   specs: readonly (RegisteredAffordance | undefined)[];
   economy: boolean;
+  /** rt.finishChunkSize the kernels were made for. */
+  chunk: number;
 }
 const slots = new WeakMap<Runtime, Slot | null>();
 const EMPTY = new Uint8Array(0);
@@ -84,13 +89,13 @@ function kernels(rt: Runtime, st: AffordancesState): ObjectKernels | undefined {
     remaining: A.remaining,
     needs: slot && sameSpecs(slot.specs, st.registry) ? slot.arrays.needs : needsOf(st.registry),
   };
-  if (slot === undefined || slot.economy !== economy || !objectKernelsFit(slot.arrays, arrays)) {
-    const made = compileObjectKernels(arrays, new Helpers(rt, st), economy);
+  if (slot === undefined || slot.economy !== economy || slot.chunk !== rt.finishChunkSize || !objectKernelsFit(slot.arrays, arrays)) {
+    const made = compileObjectKernels(arrays, new Helpers(rt, st), economy, rt.finishChunkSize);
     if (made === undefined) {
       slots.set(rt, null);
       return undefined;
     }
-    slot = { kernels: made, arrays, specs: [...st.registry.affordances], economy };
+    slot = { kernels: made, arrays, specs: [...st.registry.affordances], economy, chunk: rt.finishChunkSize };
     slots.set(rt, slot);
   }
   return slot.kernels;
@@ -134,7 +139,9 @@ export function queuesPass(world: World, rt: Runtime, st: AffordancesState, tick
 export function runPass(rt: Runtime, st: AffordancesState): void {
   const k = kernels(rt, st);
   if (k !== undefined) {
-    k.run(st.objects);
+    // Finishes in chunks only while every hook is a built-in one (hooks.ts register): a plug-in's
+    // after hook could change what run checks of the objects after its own.
+    k.run(st.objects, st.hooks.onlyBuiltins());
     return;
   }
   const O = rt.O;

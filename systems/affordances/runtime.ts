@@ -20,6 +20,7 @@ import type { RegisteredAffordance } from "./registry.ts";
 import type { HookCall } from "./hooks.ts";
 import { firstFailing, type PreconditionScope, type Value } from "./preconditions.ts";
 import { SocialKey } from "../../components/social.ts";
+import { FINISH_CHUNK } from "./object-kernels.ts";
 
 type ObjCols = Columns<(typeof Obj)["schema"]>;
 type ActCols = Columns<(typeof Activity)["schema"]>;
@@ -72,6 +73,8 @@ export class Runtime implements PreconditionScope {
    * world's columns (object-kernels.ts; tests compare both).
    */
   useObjectKernels = true;
+  /** Finishes per chunk of affordances/run's kernel (object-kernels.ts FINISH_CHUNK; tests make it small). */
+  finishChunkSize = FINISH_CHUNK;
   /** Which loop affordances/act ran last tick (index.ts actPath). */
   actRan: "kernel" | "generic" | "" = "";
 
@@ -194,7 +197,15 @@ export class Runtime implements PreconditionScope {
   /** Gives a free object to the waiter with the lowest `index - age_priority_weight * wait`. */
   grantNext(obj: number): void {
     const { O, A } = this;
-    if (O.holder[obj] !== 0 || O.queue_head[obj] === 0) return;
+    const head = O.queue_head[obj];
+    if (O.holder[obj] !== 0 || head === 0) return;
+    // One waiter: it is the one the scores below pick (best starts at the head), without the
+    // settings lookup and the scoring (issue #19: the cost of a finish or release).
+    if (A.queue_next[head] === 0) {
+      this.leaveQueue(head);
+      this.take(obj, head);
+      return;
+    }
     const w = this.settings.queue_fairness.age_priority_weight;
     let best = O.queue_head[obj];
     let bestScore = Infinity;
@@ -436,27 +447,77 @@ export class Runtime implements PreconditionScope {
     this.release(obj, agent, true);
   }
 
-  /** A waiter the finishing agent likes (trust + familiarity - rivalry - 0.05 * place > 0) goes first. */
+  /** What finishChunk's loads add up to (kept so that they are not dropped as unused). */
+  private touched = 0;
+
+  /**
+   * finish(agents[j], objects[j]) for j < n in order, after one pass that reads the rows those
+   * finishes read and write (the agent's Activity, need and wallet rows, the object's queue
+   * fields, the head waiter's rows): independent loads that the processor fetches side by side,
+   * where each finish alone waits for its misses one after another (issue #19: thousands of
+   * affordances finish in the same tick of the busy hours). The pass writes nothing.
+   */
+  finishChunk(agents: Int32Array, objects: Int32Array, n: number): void {
+    const { A, O } = this;
+    const { running, charged, holding, pending, cooldown_obj, cooldown_until, queue_next, queued, joined_tick } = A;
+    const { stall, idle_since, queue_head, queue_len } = O;
+    const money = this.W.money;
+    const wake = this.actWake;
+    const uid = this.uid;
+    const cols = this.needCols;
+    let sum = 0;
+    for (let j = 0; j < n; j++) {
+      const a = agents[j];
+      const o = objects[j];
+      sum += running[a] + charged[a] + holding[a] + pending[a] + cooldown_obj[a] + cooldown_until[a] + money[a] + wake[a >>> 5];
+      for (let k = 0; k < cols.length; k++) sum += cols[k][a];
+      const head = queue_head[o];
+      sum += stall[o] + idle_since[o] + queue_len[o];
+      if (head !== 0) sum += queue_next[head] + queued[head] + holding[head] + joined_tick[head] + uid[head] + wake[head >>> 5];
+    }
+    this.touched = sum;
+    for (let j = 0; j < n; j++) this.finish(agents[j], objects[j]);
+  }
+
+  /**
+   * A waiter the finishing agent likes (trust + familiarity - rivalry - 0.05 * place > 0) goes first.
+   * Only a queue of two or more can change: a lone waiter is the head whatever its score, and an
+   * agent without edges (no block in the ledger) likes nobody; neither reads the ledger (issue
+   * #19: the ledger's rows were most of a finish's cost in the busy hours). The edge lookup is
+   * SocialLedger.find's loop over the agent's block, taken once for the whole queue.
+   */
   private handover(obj: number, agent: number): void {
     const ledger = this.social;
-    if (!ledger || this.O.queue_head[obj] === 0) return;
+    const { O, A } = this;
+    const head = O.queue_head[obj];
+    if (!ledger || head === 0 || A.queue_next[head] === 0) return;
+    const base = ledger.base(agent);
+    if (base < 0) return;
+    const { other, trust, familiarity, rivalry } = ledger;
+    const K = ledger.maxEdges;
     const uid = this.uid;
     let best = 0;
     let bestScore = 0;
     let i = 0;
-    for (let cur = this.O.queue_head[obj]; cur !== 0; cur = this.A.queue_next[cur], i++) {
-      const s = ledger.find(agent, uid[cur]);
+    for (let cur = head; cur !== 0; cur = A.queue_next[cur], i++) {
+      const u = uid[cur];
+      let s = -1;
+      for (let k = 0; k < K; k++) {
+        if (other[base + k] === u) {
+          s = base + k;
+          break;
+        }
+      }
       if (s < 0) continue;
-      const score = ledger.trust[s] + ledger.familiarity[s] - ledger.rivalry[s] - 0.05 * i;
+      const score = trust[s] + familiarity[s] - rivalry[s] - 0.05 * i;
       if (score > bestScore) {
         bestScore = score;
         best = cur;
       }
     }
-    if (best === 0 || best === this.O.queue_head[obj]) return;
+    if (best === 0 || best === head) return;
     // Move the preferred waiter to the head of the queue.
     this.leaveQueue(best);
-    const A = this.A;
     A.queued[best] = obj;
     A.queue_next[best] = this.O.queue_head[obj];
     this.O.queue_head[obj] = best;

@@ -5,6 +5,7 @@
 // (or writes into columns or needs the world no longer has) changes the hash of that tick.
 import { describe, expect, it } from "vitest";
 import { Activity, Intent, IntentKind } from "../../components/activity.ts";
+import { Obj } from "../../components/objects.ts";
 import { TownEconomy } from "../../components/economy.ts";
 import type { World } from "../../engine/world.ts";
 import type { AffordancesResource } from "../../systems/affordances/resource.ts";
@@ -102,6 +103,50 @@ describe("affordances/queues and run's generated kernels do what the generic loo
     stepBoth(a, b, 1);
     expect(st.failReasons.outage ?? 0).toBe(before + 1);
     stepBoth(a, b, 10);
+  });
+
+  it("finishes a tick's affordances in chunks with the same state as one by one", () => {
+    const [a, b] = towns(6, 17);
+    const rt = rtOf(a);
+    rt.finishChunkSize = 2;
+    // Counts the chunks the kernel hands over (the real finishChunk does the work).
+    const real = rt.finishChunk.bind(rt);
+    let chunks = 0;
+    let full = 0;
+    rt.finishChunk = (agents, objects, n) => {
+      chunks++;
+      if (n === 2) full++;
+      real(agents, objects, n);
+    };
+    stepBoth(a, b, 620);
+    expect(chunks).toBeGreaterThan(50);
+    expect(full).toBeGreaterThan(5);
+  });
+
+  it("finishes one by one while a plug-in hook is registered: its power cut fails a later object the same tick", () => {
+    const ws = [handTown(), generic(handTown())];
+    const ids = ws.map((w) => {
+      const lamp = registerObject(w, 0, { id: "lamp_1", object_type: "lamp", position: [5, 5] });
+      const heater = registerObject(w, 0, { id: "heater_1", object_type: "heater", position: [8, 8] });
+      // A plug-in's after hook: reading at the lamp cuts the heater's power.
+      w.state<AffordancesResource>("affordances").st.hooks.register("cut_heater", (c) => {
+        c.world.columns(Obj).power_on[heater] = 0;
+      });
+      const read = registerAffordance(w, { id: "read", object_type: "lamp", duration: 3, effects: { energy: 0.05 }, hooks: { after: ["cut_heater"] } });
+      const warm = registerAffordance(w, { id: "warm", object_type: "heater", duration: 20, effects: { energy: 0.05 }, preconds: ["power_on"] });
+      return { lamp, heater, read, warm, reader: handAgent(w, 0, 5, 4), warmer: handAgent(w, 0, 8, 7) };
+    });
+    const [a, b] = ws;
+    expect(ids[0].heater).toBeGreaterThan(ids[0].lamp);
+    ws.forEach((w, k) => {
+      intend(w, ids[k].reader, IntentKind.Start, ids[k].lamp, ids[k].read);
+      intend(w, ids[k].warmer, IntentKind.Start, ids[k].heater, ids[k].warm);
+    });
+    const st = a.state<AffordancesResource>("affordances").st;
+    for (let t = 0; t < 6 && (st.completed[ids[0].read] ?? 0) === 0; t++) stepBoth(a, b, 1);
+    expect(st.completed[ids[0].read]).toBe(1);
+    expect(st.failReasons.outage ?? 0).toBe(1);
+    expect(objectsPath(rtOf(a))).toBe("kernel");
   });
 
   it("falls back to the generic loops where code generation from strings is not allowed, with the same hashes", () => {
