@@ -59,6 +59,11 @@ export class DecidePass {
   private readonly social: SocialLedger | undefined;
   private readonly space: SpatialIndex;
   private readonly avoid: number;
+  /**
+   * True when an edge at rest (rivalry at most min_value, as the social pass leaves it) is below
+   * the avoid threshold: then an agent off the ledger's hot list has no rival (meetNeighbours).
+   */
+  private readonly restBelowAvoid: boolean;
   private readonly jobs: JobTable;
   /** Tick of the day. */
   private readonly tod: number;
@@ -110,6 +115,7 @@ export class DecidePass {
     this.social = world.optionalResource(SocialKey)?.ledger;
     this.space = world.resource(SpaceKey);
     this.avoid = settings.conflict.rivalry.avoid_threshold;
+    this.restBelowAvoid = Math.max(0, Math.fround(settings.conflict.rivalry.min_value)) < this.avoid;
     this.jobs = jobTable(world);
     this.tod = tick % ticksPerDay(world.settings);
     this.chatting = settings.features.stages.relationships !== "OFF";
@@ -436,16 +442,21 @@ export class DecidePass {
     const tick = this.tick;
     const lastChat = this.state.lastChat;
     const canChat = this.chatting && tick - lastChat[eid] >= this.config.chat_cooldown_ticks;
+    const avoid = this.avoid;
+    // No edge of `eid` reaches the threshold, known without reading its edges (issue #19: a block
+    // of the ledger at a place of its own, the pass's dearest read): an entity off the ledger's
+    // hot list has every edge at rest, rivalry at most min_value, since every other change of an
+    // edge goes through slot(), which puts its entity on the list (systems/social/index.ts).
+    const calm = avoid > 0 && this.restBelowAvoid && social.hot[eid] === 0;
+    if (!canChat && calm) return false;
     const P = this.P;
     const space = this.space;
     const t = space.tile(this.town, P.x[eid], P.y[eid]);
     // `eid` heads the tile's list (placed there, no previous agent). Alone on it: no rival and no
-    // friend, so nothing follows; known from eid's own links, before its edges (a block of the
-    // ledger at a place of its own) are read for the rivalry (issue #19).
+    // friend, so nothing follows; known from eid's own links, before its edges are read.
     const heads = space.tileOf[eid] === t && space.prev[eid] === 0;
     if (heads && space.next[eid] === 0) return false;
-    const avoid = this.avoid;
-    const mayAvoid = !(avoid > 0 && social.maxRivalry(eid) < avoid);
+    const mayAvoid = !(avoid > 0 && (calm || social.maxRivalry(eid) < avoid));
     if (!canChat && !mayAvoid) return false;
     const uid = this.uid;
     let rival = false;

@@ -297,6 +297,31 @@ describe("rivals", () => {
     expect(w.columns(Option).kind[a]).toBe(OptionKind.Avoid);
   });
 
+  it("steps away from a rival whose edge is at rest (off the ledger's hot list) when min_value reaches the avoid threshold", () => {
+    const w = town({ extra: { conflict: { rivalry: { min_value: 0.75, avoid_threshold: 0.75, eviction_threshold: 0.75, decay_per_tick: 0.01 } } } });
+    const r = agent(w, 5, 5, { external: true });
+    const a = agent(w, 5, 5);
+    const L = w.state<SocialState>("social").ledger;
+    const s = L.slot(a, w.columns(Agent).uid[r]);
+    // 0.75: exact in the ledger's Float32 (0.7 is stored as 0.69999999, below a threshold of 0.7).
+    L.rivalry[s] = 0.75;
+    L.trust[s] = 0.5;
+    const Op = w.columns(Option);
+    w.step();
+    expect(Op.kind[a]).toBe(OptionKind.Avoid);
+    for (let i = 0; i < 5 && Op.kind[a] !== OptionKind.Wait; i++) w.step();
+    expect(Op.kind[a]).toBe(OptionKind.Wait);
+    // The social pass found the edge at rest (rivalry at min_value, trust non-zero): a is off the list.
+    expect(L.hot[a]).toBe(0);
+    expect(L.rivalryOf(a, w.columns(Agent).uid[r])).toBe(0.75);
+    const P = w.columns(Position);
+    w.resource(SpaceKey).place(a, 0, 5, 5);
+    P.x[a] = 5;
+    P.y[a] = 5;
+    w.step();
+    expect(Op.kind[a]).toBe(OptionKind.Avoid);
+  });
+
   it("does not step away from an agent it is not a rival of", () => {
     const w = town();
     agent(w, 5, 5, { external: true });
