@@ -7,27 +7,23 @@
 import { definePlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import type { Columns } from "../../engine/component.ts";
-import { Town, Agent } from "../../engine/core-components.ts";
 import { Activity, Intent, IntentKind, Option, OptionKind } from "../../components/activity.ts";
-import { Obj } from "../../components/objects.ts";
 import { Position } from "../../components/space.ts";
 import { Employment } from "../../components/people.ts";
-import { TownEconomy } from "../../components/economy.ts";
 import { PolicySets } from "../../components/sets.ts";
 import { jobTable, type JobTable } from "../../components/jobs.ts";
 import { ticksPerDay } from "../../engine/clock.ts";
-import { STEPS, type SpatialIndex, SpaceKey } from "../../components/grid.ts";
+import { SpaceKey } from "../../components/grid.ts";
 import { AffordanceFail, AffordanceFinish, GuardrailBlock } from "../../components/messages.ts";
-import type { SocialLedger } from "../../components/social.ts";
-import type { AffordanceTable } from "../../components/affordances.ts";
 import { SocialKey } from "../../components/social.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import type { AffordancesResource } from "../affordances/resource.ts";
-import type { TownTypeIndex } from "../affordances/type-index.ts";
 import { optionsTelemetry } from "./telemetry.ts";
 import { optionsObservations } from "./observations.ts";
 import { OptionsState, shiftEndsAt } from "./quiet.ts";
 import { compileExec, sameArrays, type ExecArrays, type ExecKernel } from "./kernel.ts";
+import { avoidStep, chooseObject, ctxColumns, type Ctx } from "./choose.ts";
+import { compileChooser, sameChooseArrays, type ChooseArrays, type Chooser } from "./choose-kernel.ts";
 import type { MessageDef } from "../../engine/message.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const INT_CHAT = IntentKind.Chat;
@@ -64,163 +60,9 @@ function wakeChanged(world: World, qs: OptionsState, tod: number, jobs: ReturnTy
   const bits = qs.bits;
   const n = bits.length;
   bits.fill(0xffffffff, 0, all ? n : 0);
+  qs.parked.fill(0, 0, all ? n : 0);
   qs.applied = applied;
   return !all && shiftEndsAt(jobs, tod) ? 1 : 0;
-}
-
-/** Affordances need stock their object must have to be worth walking to (by affordance id). */
-const STOCK_NEED: Record<string, "meals" | "raw_ingredients" | "sleep_slots"> = {
-  eat_meal: "meals",
-  cook_meal: "raw_ingredients",
-};
-
-/** Above this many objects of a type in a town, the nearest (distance field) is tried first. */
-const NEAREST_FIRST_ABOVE = 8;
-
-interface Ctx {
-  space?: SpatialIndex;
-  world: World;
-  registry: AffordanceTable;
-  objectsOfType: (town: number, type: number) => Int32Array;
-  /** The affordances plug-in's (town, type) index, read as ranges of its `items` (no view per list: E's note, issue #19 memory); undefined: `objectsOfType` is used. */
-  types?: TownTypeIndex;
-  social: SocialLedger | undefined;
-  avoid: number;
-  /** The world's columns, looked up once per tick (chooseObject runs for every new Use option; 40k of them the tick after a shift end in the 100k bench world). */
-  cols?: CtxColumns;
-}
-
-interface CtxColumns {
-  T: Uint32Array;
-  P: Columns<(typeof Position)["schema"]>;
-  O: Columns<(typeof Obj)["schema"]>;
-  A: Columns<(typeof Activity)["schema"]>;
-  uid: Uint32Array;
-  econ: Columns<(typeof TownEconomy)["schema"]> | undefined;
-}
-
-function ctxColumns(world: World): CtxColumns {
-  return {
-    T: world.columns(Town).id,
-    P: world.columns(Position),
-    O: world.columns(Obj),
-    A: world.columns(Activity),
-    uid: world.columns(Agent).uid,
-    econ: world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy) : undefined,
-  };
-}
-
-/**
- * The best object of `aff`'s type for an agent, or 0: Manhattan distance plus the wait ahead
- * (queue length times the duration, the remaining time of the holder), among objects that are
- * stocked, powered and free of rivals. `rivalBlocked` reports whether a rival ruled one out.
- */
-export function chooseObject(c: Ctx, eid: number, aff: number, out: { rivalBlocked: boolean }): number {
-  const { world, registry } = c;
-  const spec = registry.affordances[aff];
-  if (!spec) return 0;
-  const { T, P, O, A, uid, econ } = c.cols ?? ctxColumns(world);
-  const town = T[eid];
-  // [eid, x, y] triples of the town's objects of this type, from `from` to `to` (exclusive).
-  const idx = c.types;
-  const list = idx !== undefined ? idx.items : c.objectsOfType(town, spec.type);
-  const from = idx !== undefined ? idx.begin(town, spec.type) : 0;
-  const to = idx !== undefined ? idx.end(town, spec.type) : list.length;
-  const stock = STOCK_NEED[spec.id];
-  const needsPower = spec.needsPower;
-  const needsWater = spec.needsWater;
-  let best = 0;
-  let bestScore = Infinity;
-  out.rivalBlocked = false;
-  // Many objects of this type (a big town): try the nearest one from the distance field first,
-  // O(1); scan every object only when the nearest is unsuitable.
-  if (to - from > 3 * NEAREST_FIRST_ABOVE && c.space) {
-    const f = c.space.field(town, spec.type, c.objectsOfType);
-    const near = f.nearest[P.y[eid] * c.space.width + P.x[eid]];
-    if (near !== 0 && !unsuitable(O, econ, town, near, stock, needsPower, needsWater) && !(c.social && hasRival(c, eid, near, uid, O, A))) {
-      return near;
-    }
-  }
-  // One object of this type (most towns): it is the choice when suitable, whatever its score
-  // (the loop below would pick it), so its tile, queue and holder's time are not read (issue #19:
-  // each a cache miss at the agent's or the object's scattered id).
-  if (to - from === 3) {
-    const obj = list[from];
-    if (unsuitable(O, econ, town, obj, stock, needsPower, needsWater)) return 0;
-    if (c.social && hasRival(c, eid, obj, uid, O, A)) {
-      out.rivalBlocked = true;
-      return 0;
-    }
-    return obj;
-  }
-  for (let i = from; i < to; i += 3) {
-    const obj = list[i];
-    if (unsuitable(O, econ, town, obj, stock, needsPower, needsWater)) continue;
-    if (c.social && hasRival(c, eid, obj, uid, O, A)) {
-      out.rivalBlocked = true;
-      continue;
-    }
-    const dist = Math.abs(P.x[eid] - list[i + 1]) + Math.abs(P.y[eid] - list[i + 2]);
-    const holder = O.holder[obj];
-    let wait = O.queue_len[obj] * spec.duration;
-    if (holder !== 0 && holder !== eid) wait += A.running[holder] >= 0 ? A.remaining[holder] : spec.duration;
-    if (A.queued[eid] === obj) wait = 0;
-    const score = dist + wait;
-    if (score < bestScore) {
-      bestScore = score;
-      best = obj;
-    }
-  }
-  return best;
-}
-
-/** An object lacking the stock its affordance needs, or the power or water (its own or its town's). */
-function unsuitable(
-  O: CtxColumns["O"],
-  econ: CtxColumns["econ"],
-  town: number,
-  obj: number,
-  stock: "meals" | "raw_ingredients" | "sleep_slots" | undefined,
-  needsPower: boolean | undefined,
-  needsWater: boolean | undefined,
-): boolean {
-  if (stock && O[stock][obj] < 1) return true;
-  if (needsPower && (O.power_on[obj] === 0 || (econ && econ.power[town] === 0))) return true;
-  if (needsWater && (O.water_on[obj] === 0 || (econ && econ.water[town] === 0))) return true;
-  return false;
-}
-
-/** Avoid: a Move to the first 4-neighbour with no rival on it (west, east, north, south); false when none. */
-function avoidStep(c: Ctx, I: { x: Int16Array; y: Int16Array }, eid: number): boolean {
-  const space = c.space!;
-  const P = c.world.columns(Position);
-  const T = c.world.columns(Town).id;
-  const uid = c.world.columns(Agent).uid;
-  for (let s = 0; s < 4; s++) {
-    const nx = P.x[eid] + STEPS[s][0];
-    const ny = P.y[eid] + STEPS[s][1];
-    if (!space.inBounds(nx, ny)) continue;
-    let rival = false;
-    if (c.social) {
-      for (let o = space.agentsAt(T[eid], nx, ny); o !== 0; o = space.next[o]) {
-        if (c.social.rivalryOf(eid, uid[o]) >= c.avoid) rival = true;
-      }
-    }
-    if (!rival) {
-      I.x[eid] = nx;
-      I.y[eid] = ny;
-      return true;
-    }
-  }
-  return false;
-}
-
-function hasRival(c: Ctx, eid: number, obj: number, uid: Uint32Array, O: { holder: Int32Array; queue_head: Int32Array }, A: { queue_next: Int32Array }): boolean {
-  const L = c.social!;
-  const h = O.holder[obj];
-  if (h !== 0 && h !== eid && L.rivalryOf(eid, uid[h]) >= c.avoid) return true;
-  for (let q = O.queue_head[obj]; q !== 0; q = A.queue_next[q]) if (q !== eid && L.rivalryOf(eid, uid[q]) >= c.avoid) return true;
-  return false;
 }
 
 /** The executor's per-world context (made once, its per-tick fields refreshed by `prepare`). */
@@ -230,6 +72,8 @@ interface Exec {
   tod: number;
   send: (def: MessageDef, ...values: number[]) => void;
   quiet: Uint32Array;
+  /** The parked bitset (quiet.ts). */
+  parked: Uint32Array;
   out: { rivalBlocked: boolean };
   jobs: JobTable;
   E: Columns<(typeof Employment)["schema"]> | undefined;
@@ -244,8 +88,14 @@ interface Exec {
   canCompile: boolean;
   /** `visit(this, eid)`, made once: the kernel's call for the agents it does not decide. */
   slow: (eid: number) => void;
-  /** `choose(this, eid, aff)`, made once: the kernel's object choice. */
+  /** `choose(this, eid, aff)`, made once: the generic object choice (with its guardrail message). */
   choose: (eid: number, aff: number) => number;
+  /** The queue_rival guardrail message for `eid`, made once (the generated choice's). */
+  blocked: (eid: number) => void;
+  /** The generated object choice and what it was made for (choose-kernel.ts); the kernel made with it. */
+  chooser: Chooser | undefined;
+  chooseArrays: ChooseArrays | undefined;
+  kernelChooser: unknown;
   /** Which loop ran last tick (tests). */
   ran: "kernel" | "generic" | "";
 }
@@ -268,6 +118,7 @@ function prepare(world: World, qs: OptionsState, tick: number, send: Exec["send"
       tod: 0,
       send,
       quiet: qs.bits,
+      parked: qs.parked,
       out: { rivalBlocked: false },
       jobs: jobTable(world),
       E: undefined,
@@ -280,6 +131,10 @@ function prepare(world: World, qs: OptionsState, tick: number, send: Exec["send"
       canCompile: true,
       slow: (eid) => visit(made, eid),
       choose: (eid, aff) => choose(made, eid, aff),
+      blocked: (eid) => made.send(GuardrailBlock, eid, world.intern("queue_rival")),
+      chooser: undefined,
+      chooseArrays: undefined,
+      kernelChooser: undefined,
       ran: "",
     };
     EXECS.set(qs, made);
@@ -311,6 +166,7 @@ function kernelFor(x: Exec): ExecKernel | undefined {
   const { Op, I, A, P, E, jobs } = x;
   const arrays: ExecArrays = {
     quiet: x.quiet,
+    parked: x.parked,
     since: Op.since,
     kind: Op.kind,
     done: Op.done,
@@ -333,11 +189,50 @@ function kernelFor(x: Exec): ExecKernel | undefined {
     jobX: jobs.x,
     jobY: jobs.y,
   };
-  if (x.kernel !== undefined && x.arrays !== undefined && sameArrays(x.arrays, arrays)) return x.kernel;
-  x.kernel = compileExec(arrays, x.slow, x.choose, RECHOOSE_TICKS);
+  const chooser = chooserFor(x) ?? x.choose;
+  if (x.kernel !== undefined && x.arrays !== undefined && x.kernelChooser === chooser && sameArrays(x.arrays, arrays)) return x.kernel;
+  x.kernel = compileExec(arrays, x.slow, chooser, RECHOOSE_TICKS);
   x.arrays = arrays;
+  x.kernelChooser = chooser;
   if (x.kernel === undefined) x.canCompile = false;
   return x.kernel;
+}
+
+/** The generated object choice for this tick's columns, index, ledger and affordances (made again when one changed), or undefined: the generic one. */
+function chooserFor(x: Exec): Chooser | undefined {
+  const { c } = x;
+  const cols = c.cols;
+  if (c.types === undefined || cols === undefined) return undefined;
+  const { O, A } = cols;
+  const arrays: ChooseArrays = {
+    town: cols.T,
+    px: cols.P.x,
+    py: cols.P.y,
+    types: c.types,
+    items: c.types.items,
+    meals: O.meals,
+    raw: O.raw_ingredients,
+    powerOn: O.power_on,
+    waterOn: O.water_on,
+    holder: O.holder,
+    queueHead: O.queue_head,
+    queueLen: O.queue_len,
+    running: A.running,
+    remaining: A.remaining,
+    queued: A.queued,
+    queueNext: A.queue_next,
+    uid: cols.uid,
+    townPower: cols.econ?.power,
+    townWater: cols.econ?.water,
+    ledger: c.social,
+    specs: c.registry.affordances,
+  };
+  if (x.chooser !== undefined && x.chooseArrays !== undefined && sameChooseArrays(x.chooseArrays, arrays)) return x.chooser;
+  // The specs copied: a registration replaces an entry of the registry's own array.
+  const made = { ...arrays, specs: [...arrays.specs] };
+  x.chooser = compileChooser(made, x.choose, x.blocked);
+  x.chooseArrays = made;
+  return x.chooser;
 }
 
 /** The object a Use option goes to (chooseObject), or 0: then a guardrail message when a rival ruled the objects out. */
@@ -383,6 +278,8 @@ function visit(x: Exec, eid: number): void {
       ik = INT_START;
       I.object[eid] = obj;
       I.affordance[eid] = aff;
+      // Waiting in that object's queue: parked (quiet.ts) until it no longer waits there.
+      if (A.queued[eid] === obj) x.parked[word] |= bit;
       break;
     }
     case OPT_WORK: {
@@ -458,13 +355,17 @@ export const optionsPlugin = definePlugin({
         endUses(Op.kind, Op.done, read(AffordanceFail));
         const work = wakeChanged(world, qs, x.tod, x.jobs);
         x.quiet = qs.bits;
+        x.parked = qs.parked;
         const kernel = qs.useKernel ? kernelFor(x) : undefined;
         x.ran = kernel !== undefined ? "kernel" : "generic";
         if (kernel !== undefined) {
-          kernel(spans, tick, x.tod, work);
+          kernel(spans, tick, x.tod, work, x.c.avoid);
           return;
         }
         const quiet = x.quiet;
+        const parked = x.parked;
+        const object = Op.object;
+        const queued = x.A.queued;
         const since = Op.since;
         const optKind = Op.kind;
         const optDone = Op.done;
@@ -485,6 +386,14 @@ export const optionsPlugin = definePlugin({
             optKind[eid] !== wake
           )
             continue;
+          // Parked (quiet.ts): its Start would be written again while its option is not new,
+          // not done, and it still queues at the object.
+          const word = eid >>> 5;
+          const bit = 1 << (eid & 31);
+          if ((parked[word] & bit) !== 0) {
+            if (optDone[eid] === 0 && tick - since[eid] > 1 && queued[eid] === object[eid]) continue;
+            parked[word] &= ~bit;
+          }
           visit(x, eid);
         }
       },
@@ -492,7 +401,6 @@ export const optionsPlugin = definePlugin({
   ],
 });
 
-const EMPTY = new Int32Array(0);
 /** Ticks between two object choices of an agent walking to use an affordance. */
 const RECHOOSE_TICKS = 8;
 

@@ -8,12 +8,12 @@
 // most CHUNK agents (a 100k-iteration loop entered once a tick only ever runs as on-stack
 // replacement code, compiled without the specialisation).
 //
-// What it does itself: the quiet test (quiet.ts), None and external options, a done option or a
-// Wait (Wait intent), a Use whose affordance runs (Wait) or whose object is kept (Start), and a
-// Work option (Move to the workplace, or Wait, or done at the shift's end); a Use's object choice
-// is the generic body's (`choose`). Everything else (Chat, Avoid, another plug-in's option kind)
-// goes to `slow`, the generic per-agent body (index.ts `visit`), which decides that agent from
-// the start: the
+// What it does itself: the quiet and parked tests (quiet.ts), None and external options, a done
+// option or a Wait (Wait intent), a Use whose affordance runs (Wait) or whose object is kept
+// (Start), and a Work option (Move to the workplace, or Wait, or done at the shift's end); a
+// Use's object choice is `choose` (choose-kernel.ts, or the generic body's). Everything else
+// (Chat, Avoid, another plug-in's option kind) goes to `slow`, the generic per-agent body
+// (index.ts `visit`), which decides that agent from the start: the
 // branches here are that body's, written for these columns, so the intents, the options and the
 // quiet bits are the same to the bit (test/unit/options-kernel.test.ts runs both). The source
 // holds only positional names and constants of this file and components/activity.ts, never
@@ -26,6 +26,8 @@ import { compileKernel } from "../../engine/kernel-source.ts";
 export interface ExecArrays {
   /** The quiet bitset (quiet.ts). */
   readonly quiet: Uint32Array;
+  /** The parked bitset (quiet.ts). */
+  readonly parked: Uint32Array;
   readonly since: Int32Array;
   readonly kind: Uint8Array;
   readonly done: Uint8Array;
@@ -52,6 +54,7 @@ export interface ExecArrays {
 
 const NAMES: readonly (keyof ExecArrays)[] = [
   "quiet",
+  "parked",
   "since",
   "kind",
   "done",
@@ -83,29 +86,34 @@ export function sameArrays(a: ExecArrays, b: ExecArrays): boolean {
 
 /**
  * Runs the executor for the agents of the spans (pairs [start, end)) at this tick and time of
- * day; `work` 1 on a tick a shift ends (quiet agents with a Work option are looked at), else 0.
+ * day; `work` 1 on a tick a shift ends (quiet agents with a Work option are looked at), else 0;
+ * `avoid` the rivalry threshold (passed to `choose`).
  */
-export type ExecKernel = (spans: Int32Array, tick: number, tod: number, work: number) => void;
+export type ExecKernel = (spans: Int32Array, tick: number, tod: number, work: number, avoid: number) => void;
 
 /** Agents per call of the inner loop (see the file comment). */
 const CHUNK = 4096;
 
 /**
  * Generates the executor loop for these arrays. `slow(eid)` decides an agent the kernel does not
- * (the generic body, from the option's kind on); `choose(eid, aff)` is the generic body's object
- * choice for a Use (chooseObject, and the queue_rival guardrail message when a rival ruled the
- * objects out), 0 when none; `rechoose` is the ticks between two object choices of a walking
+ * (the generic body, from the option's kind on); `choose(eid, aff, avoid)` is the object choice
+ * for a Use (the generated one of choose-kernel.ts, or the generic body's: chooseObject, and the
+ * queue_rival guardrail message when a rival ruled the objects out), 0 when none; `rechoose` is the ticks between two object choices of a walking
  * agent. Returns undefined when code generation is not allowed here.
  */
-export function compileExec(a: ExecArrays, slow: (eid: number) => void, choose: (eid: number, aff: number) => number, rechoose: number): ExecKernel | undefined {
+export function compileExec(a: ExecArrays, slow: (eid: number) => void, choose: (eid: number, aff: number, avoid: number) => number, rechoose: number): ExecKernel | undefined {
   const W = IntentKind.Wait;
   const jobLoad = a.job !== undefined ? "job[e]" : "-1";
   const source = `"use strict";
-function run(s, end, tick, tod, wake) {
+function run(s, end, tick, tod, wake, avoid) {
   for (let e = s; e < end; e++) {
     const word = e >>> 5;
     const bit = 1 << (e & 31);
     if ((quiet[word] & bit) === 0 && intent[e] === ${W} && (tick - since[e] > 1 || kind[e] === ${OptionKind.Wait} || done[e] === 1) && kind[e] !== wake) continue;
+    if ((parked[word] & bit) !== 0) {
+      if (done[e] === 0 && tick - since[e] > 1 && queued[e] === object[e]) continue;
+      parked[word] &= ~bit;
+    }
     const k = kind[e];
     if (k === ${OptionKind.None} || external[e] === 1) continue;
     let ik = ${W};
@@ -116,7 +124,7 @@ function run(s, end, tick, tod, wake) {
         if (running[e] !== aff) {
           let obj = object[e];
           if (obj === 0 || (holding[e] !== obj && queued[e] !== obj && (tick - since[e]) % ${rechoose} === 0)) {
-            obj = choose(e, aff);
+            obj = choose(e, aff, avoid);
             if (obj !== 0) object[e] = obj;
           }
           if (obj === 0) {
@@ -125,6 +133,7 @@ function run(s, end, tick, tod, wake) {
             ik = ${IntentKind.Start};
             iObject[e] = obj;
             iAffordance[e] = aff;
+            if (queued[e] === obj) parked[word] |= bit;
           }
         }
       }
@@ -153,14 +162,14 @@ function run(s, end, tick, tod, wake) {
     else quiet[word] |= bit;
   }
 }
-return function execute(spans, tick, tod, work) {
+return function execute(spans, tick, tod, work, avoid) {
   // The option kind a quiet agent is woken by: Work on a shift's end, else none (-1: no Uint8).
   // Read for every quiet agent on every tick: a load first reached on the first shift end had
   // no type feedback and deoptimised the loop there (issue #19, p99).
   const wake = work === 1 ? ${OptionKind.Work} : -1;
   for (let s = 0; s < spans.length; s += 2) {
     const end = spans[s + 1];
-    for (let from = spans[s]; from < end; from += ${CHUNK}) run(from, Math.min(from + ${CHUNK}, end), tick, tod, wake);
+    for (let from = spans[s]; from < end; from += ${CHUNK}) run(from, Math.min(from + ${CHUNK}, end), tick, tod, wake, avoid);
   }
 };`;
   const params = NAMES.filter((k) => a[k] !== undefined);

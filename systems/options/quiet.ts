@@ -15,11 +15,29 @@
 //   after a command was applied; likewise after a snapshot is loaded and on spawn.
 // Code that writes Option, Intent, Position or Employment.job of agents between ticks by other
 // means calls `wakeAll` (or `wake`) on this state (`world.state<OptionsState>("options")`).
+//
+// An awake agent can be "parked" as well (`parked`, issue #19: ~30k of the 100k bench world's
+// agents in busy hours, ~13k at other times): its Use option's intent is Start(object,
+// affordance) and it waits in that object's queue (Activity.queued === Option.object). While it
+// waits there the executor would write the same Start again: its option is not re-chosen (the
+// re-choice every few ticks is only for an agent neither queued nor holding), and an agent in a
+// queue runs nothing (the runtime's request leaves a queue before it grants, starts only for the
+// holder), so the branch "its affordance runs: Wait" cannot apply. The executor skips it while
+// its option is not new (`since`, as above), not done and it still queues at that object (read
+// every tick: a grant, a ghost step or leaving the queue changes Activity.queued), and clears the
+// bit once that no longer holds. Every wake above also clears it.
 import type { JobTable } from "../../components/jobs.ts";
 
 /** The options plug-in's per-world state: one bit per entity id, set = look at it this tick. */
 export class OptionsState {
   bits = new Uint32Array(0);
+  /**
+   * One bit per entity id, read after options/execute in a tick (affordances/act may use it):
+   * set = the agent's Intent is Start(Option.object, Option.affordance), blocked 0, written while
+   * it waited in that object's queue, and this tick nothing it depends on changed (see above),
+   * so the executor left it as it was (or wrote it this tick, on the first tick it was parked).
+   */
+  parked = new Uint32Array(0);
   /** Console commands applied when the executor last ran (a change wakes every agent). */
   applied = 0;
   /** false: the executor looks at every agent every tick (tests compare both). */
@@ -36,15 +54,22 @@ export class OptionsState {
     next.fill(0xffffffff);
     next.set(old);
     this.bits = next;
+    const parked = new Uint32Array(next.length);
+    parked.set(this.parked);
+    this.parked = parked;
   }
 
   wake(eid: number): void {
     const k = eid >>> 5;
-    if (k < this.bits.length) this.bits[k] |= 1 << (eid & 31);
+    if (k < this.bits.length) {
+      this.bits[k] |= 1 << (eid & 31);
+      this.parked[k] &= ~(1 << (eid & 31));
+    }
   }
 
   wakeAll(): void {
     this.bits.fill(0xffffffff);
+    this.parked.fill(0);
   }
 }
 

@@ -9,6 +9,9 @@ import { Intent, IntentKind, Option, OptionKind } from "../../components/activit
 import type { World } from "../../engine/world.ts";
 import type { OptionsState } from "../../systems/options/quiet.ts";
 import { executePath } from "../../systems/options/index.ts";
+import { SocialKey } from "../../components/social.ts";
+import { GuardrailBlock } from "../../components/messages.ts";
+import { Agent, Town } from "../../engine/core-components.ts";
 import { stepBoth, twinTowns, withCodegen, withoutCodegen } from "../helpers/twins.ts";
 
 function generic(w: World): World {
@@ -30,14 +33,46 @@ describe("options/execute kernel", () => {
       b.step();
       expect(a.stateHash(), `tick ${a.tick}`).toBe(b.stateHash());
       for (const eid of a.agents) if (Op.kind[eid] === OptionKind.Use && Op.done[eid] === 0) uses.add(Op.object[eid]);
-      // The quiet bits are not hashed: compared directly (a bit left set wastes time only; one
+      // The quiet and parked bits are not hashed: compared directly (a bit left set wastes time only; one
       // cleared wrongly skips an agent, which the hash shows later).
       expect(Array.from(a.state<OptionsState>("options").bits)).toEqual(Array.from(b.state<OptionsState>("options").bits));
+      expect(Array.from(a.state<OptionsState>("options").parked)).toEqual(Array.from(b.state<OptionsState>("options").parked));
     }
     expect(executePath(a)).toBe("kernel");
     expect(executePath(b)).toBe("generic");
     // The day exercised the Use branches: objects were chosen and walked to.
     expect(uses.size).toBeGreaterThan(3);
+  });
+
+  it("chooses the generic loop's objects where rivals rule some out (holder and queue checks, queue_rival)", () => {
+    const [a, b] = towns(3, 11);
+    stepBoth(a, b, 30);
+    // Every agent a strong rival of every other of its town, in both worlds: rival holders and
+    // waiters rule objects out until the rivalry decays.
+    let edges = 0;
+    for (const w of [a, b]) {
+      const ledger = w.resource(SocialKey).ledger;
+      const uid = w.columns(Agent).uid;
+      const town = w.columns(Town).id;
+      for (const e of w.agents) {
+        for (const o of w.agents) {
+          if (o === e || town[o] !== town[e]) continue;
+          const s = ledger.slot(e, uid[o]);
+          if (s >= 0) {
+            ledger.rivalry[s] = 1;
+            edges++;
+          }
+        }
+      }
+    }
+    expect(edges).toBeGreaterThan(40);
+    let blocked = 0;
+    for (let t = 0; t < 200; t++) {
+      stepBoth(a, b, 1);
+      blocked += a.lastTick(GuardrailBlock).count;
+    }
+    // The rivalry ruled choices out (the guardrail message of both choices was sent).
+    expect(blocked).toBeGreaterThan(0);
   });
 
   it("follows the columns when the entity store grows mid-run (the kernel is made again)", () => {
