@@ -2,6 +2,9 @@
 // with every contract field (ARCHITECTURE.md §8), numbers finite and positive; bad flags exit 1.
 // Tiny sizes and few ticks: this checks the shape of the output, never a timing.
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../tools/cli.ts";
 
@@ -46,6 +49,24 @@ describe("townlet bench", () => {
     const summary = JSON.parse(r.stdout.at(-1)!) as Record<string, unknown>;
     expectContract(summary, 800, 100);
     expect(summary.tensor_backend).toBe("none");
+  });
+
+  it("writes one --tick-csv file per size from the child processes: a header, then one line per timed tick in tick order", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "townlet-tickcsv-"));
+    try {
+      const r = await bench(["--agents", "64,96", "--ticks", "5", "--warmup", "2", "--json", "--quiet", "--clock", "cpu", "--tick-csv", join(dir, "ticks.csv")]);
+      expect(r.code).toBe(0);
+      for (const agents of [64, 96]) {
+        const lines = readFileSync(join(dir, `ticks-${agents}.csv`), "utf8").trimEnd().split("\n");
+        const head = lines[0].split(",");
+        expect(head.slice(0, 9)).toEqual(["tick", "tick_of_day", "wall_ms", "cpu_ms", "outside_ms", "minor_gcs", "major_gcs", "gc_ms", "heap_mb"]);
+        expect(head).toContain("needs/decay");
+        expect(lines.slice(1).map((l) => Number(l.split(",")[0]))).toEqual([3, 4, 5, 6, 7]);
+        for (const l of lines.slice(1)) expect(l.split(",")).toHaveLength(head.length);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("runs one big town in this process with --layout big --in-process", async () => {
