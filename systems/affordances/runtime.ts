@@ -21,6 +21,7 @@ import type { HookCall } from "./hooks.ts";
 import { firstFailing, type PreconditionScope, type Value } from "./preconditions.ts";
 import { SocialKey } from "../../components/social.ts";
 import { FINISH_CHUNK } from "./object-kernels.ts";
+import { lookupName, sumFinishRows } from "./scope.ts";
 
 type ObjCols = Columns<(typeof Obj)["schema"]>;
 type ActCols = Columns<(typeof Activity)["schema"]>;
@@ -316,46 +317,7 @@ export class Runtime implements PreconditionScope {
   // ---- affordances ---------------------------------------------------------------------------
 
   lookup(path: readonly string[]): Value {
-    const { O, N, W } = this;
-    const a = this.sAgent;
-    const o = this.sObj;
-    const head = path[0];
-    if (path.length === 1) {
-      switch (head) {
-        case "occupied":
-          return O.holder[o] !== 0 && O.holder[o] !== a;
-        case "power_on":
-          return this.powered(o);
-        case "water_on":
-          return this.watered(o);
-        case "meal_available":
-          return O.meals[o] > 0;
-        case "wallet":
-          return W.money[a];
-        case "queue_length":
-          return O.queue_len[o];
-        case "reservation_active":
-          return O.holder[o] !== 0;
-        case "tick":
-          return this.tick;
-      }
-      return null;
-    }
-    const key = path[path.length - 1];
-    if (head === "needs" || (head === "agent" && path[1] === "needs")) {
-      const col = N[key];
-      if (col !== undefined) return col[a];
-    }
-    if (head === "agent" && key === "wallet") return W.money[a];
-    if (head === "stock" || (head === "object" && path[1] === "stock")) {
-      if (key === "meals") return O.meals[o];
-      if (key === "raw_ingredients") return O.raw_ingredients[o];
-      if (key === "sleep_slots") return O.sleep_slots[o];
-      if (key === "power_on") return O.power_on[o];
-      if (key === "water_on") return O.water_on[o];
-    }
-    if (head === "world" && key === "tick") return this.tick;
-    return null;
+    return lookupName(this, this.sAgent, this.sObj, path);
   }
 
   /** Starts the agent's affordance on the object it holds; returns false when it failed. */
@@ -451,31 +413,12 @@ export class Runtime implements PreconditionScope {
   private touched = 0;
 
   /**
-   * finish(agents[j], objects[j]) for j < n in order, after one pass that reads the rows those
-   * finishes read and write (the agent's Activity, need and wallet rows, the object's queue
-   * fields, the head waiter's rows): independent loads that the processor fetches side by side,
-   * where each finish alone waits for its misses one after another (issue #19: thousands of
-   * affordances finish in the same tick of the busy hours). The pass writes nothing.
+   * finish(agents[j], objects[j]) for j < n in order, after a pass that reads the rows they touch
+   * (scope.ts sumFinishRows): independent loads fetched side by side, where each finish alone
+   * waits for its misses one after another (issue #19: thousands finish in a busy-hour tick).
    */
   finishChunk(agents: Int32Array, objects: Int32Array, n: number): void {
-    const { A, O } = this;
-    const { running, charged, holding, pending, cooldown_obj, cooldown_until, queue_next, queued, joined_tick } = A;
-    const { stall, idle_since, queue_head, queue_len } = O;
-    const money = this.W.money;
-    const wake = this.actWake;
-    const uid = this.uid;
-    const cols = this.needCols;
-    let sum = 0;
-    for (let j = 0; j < n; j++) {
-      const a = agents[j];
-      const o = objects[j];
-      sum += running[a] + charged[a] + holding[a] + pending[a] + cooldown_obj[a] + cooldown_until[a] + money[a] + wake[a >>> 5];
-      for (let k = 0; k < cols.length; k++) sum += cols[k][a];
-      const head = queue_head[o];
-      sum += stall[o] + idle_since[o] + queue_len[o];
-      if (head !== 0) sum += queue_next[head] + queued[head] + holding[head] + joined_tick[head] + uid[head] + wake[head >>> 5];
-    }
-    this.touched = sum;
+    this.touched = sumFinishRows(this.A, this.O, this.W.money, this.actWake, this.uid, this.needCols, agents, objects, n);
     for (let j = 0; j < n; j++) this.finish(agents[j], objects[j]);
   }
 
