@@ -6,14 +6,38 @@ import { Obj } from "../../components/objects.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Position } from "../../components/space.ts";
 import { Town } from "../../engine/core-components.ts";
+import type { Columns } from "../../engine/component.ts";
+import type { World } from "../../engine/world.ts";
 import type { HookCall, HookRegistry } from "./hooks.ts";
 import type { AffordancesState } from "./state.ts";
 import { nearestObject, SpaceKey } from "../../components/grid.ts";
 
-function price(call: HookCall, key: string): number {
+/**
+ * A world's column records for the hooks, looked up on the first call (issue #19: each start ran
+ * four to six component lookups by definition). A record is the same object for the world's life
+ * (the store replaces the columns inside it when it grows), so the hooks read its fields per call.
+ */
+interface HookCols {
+  world: World;
+  O: Columns<(typeof Obj)["schema"]>;
+  W: Columns<(typeof Wallet)["schema"]>;
+  T: Columns<(typeof Town)["schema"]>;
+  econ: Columns<(typeof TownEconomy)["schema"]> | undefined;
+}
+
+function hookCols(world: World): HookCols {
+  return {
+    world,
+    O: world.columns(Obj),
+    W: world.columns(Wallet),
+    T: world.columns(Town),
+    econ: world.townStore.isRegistered(TownEconomy) ? world.townColumns(TownEconomy) : undefined,
+  };
+}
+
+function price(call: HookCall, k: HookCols, key: string): number {
   const econ = call.world.settings.economy as Record<string, number>;
-  const T = call.world.columns(Town).id;
-  const mult = call.world.townStore.isRegistered(TownEconomy) ? call.world.townColumns(TownEconomy).price_multiplier[T[call.agent]] : 1;
+  const mult = k.econ ? k.econ.price_multiplier[k.T.id[call.agent]] : 1;
   return (econ[key] ?? 0) * mult;
 }
 
@@ -24,20 +48,20 @@ function cancel(call: HookCall, reason: string): void {
 
 export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState): void {
   const B = { builtin: true };
+  let k: HookCols | undefined;
+  const cols = (w: World): HookCols => (k !== undefined && k.world === w ? k : (k = hookCols(w)));
   // Made once, not a closure per cooked meal (issue #19: garbage per tick).
   const listOf = (t: number, ty: number): Int32Array => objectsOf(st, t, ty);
   hooks.register("on_attempt_shower", (c) => {
-    const O = c.world.columns(Obj);
-    const T = c.world.columns(Town).id;
-    const town = c.world.townStore.isRegistered(TownEconomy) ? c.world.townColumns(TownEconomy) : undefined;
-    if (O.power_on[c.object] === 0 || (town && town.power[T[c.object]] === 0)) cancel(c, "power_off");
+    const { O, T, econ } = cols(c.world);
+    if (O.power_on[c.object] === 0 || (econ && econ.power[T.id[c.object]] === 0)) cancel(c, "power_off");
   }, B);
   hooks.register("on_finish_shower", () => {}, B);
   hooks.register("on_no_power", () => {}, B);
   hooks.register("on_attempt_eat", (c) => {
-    const O = c.world.columns(Obj);
-    const W = c.world.columns(Wallet);
-    const cost = price(c, "meal_cost");
+    const h = cols(c.world);
+    const { O, W } = h;
+    const cost = price(c, h, "meal_cost");
     if (O.meals[c.object] <= 0) return cancel(c, "insufficient_stock");
     if (W.money[c.agent] < cost) return cancel(c, "insufficient_funds");
     O.meals[c.object] -= 1;
@@ -46,9 +70,9 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
   }, { charges: true, builtin: true });
   hooks.register("on_finish_eat", () => {}, B);
   hooks.register("on_attempt_cook", (c) => {
-    const O = c.world.columns(Obj);
-    const W = c.world.columns(Wallet);
-    const cost = price(c, "ingredients_cost");
+    const h = cols(c.world);
+    const { O, W } = h;
+    const cost = price(c, h, "ingredients_cost");
     if (O.raw_ingredients[c.object] < 1) return cancel(c, "no_ingredients");
     if (W.money[c.agent] < cost) return cancel(c, "insufficient_funds");
     O.raw_ingredients[c.object] -= 1;
@@ -56,13 +80,13 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
     c.charged = true;
   }, { charges: true, builtin: true });
   hooks.register("on_finish_cook", (c) => {
-    const O = c.world.columns(Obj);
+    const { O, T } = cols(c.world);
     const fridge = st.registry.typeIndex("fridge");
     let target = c.object;
     const space = fridge >= 0 ? c.world.optionalResource(SpaceKey) : undefined;
     if (space) {
       const P = c.world.columns(Position);
-      const town = c.world.columns(Town).id[c.object];
+      const town = T.id[c.object];
       const nearest = nearestObject(space, town, fridge, P.x[c.object], P.y[c.object], listOf);
       if (nearest !== 0) target = nearest;
     }
@@ -72,15 +96,15 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
   }, B);
   hooks.register("on_cook_fail", () => {}, B);
   hooks.register("on_attempt_sleep", (c) => {
-    const O = c.world.columns(Obj);
+    const { O } = cols(c.world);
     if (O.sleep_slots[c.object] <= 0) return cancel(c, "bed_unavailable");
     O.sleep_slots[c.object] -= 1;
   }, B);
   hooks.registerUndo("on_attempt_sleep", (c) => {
-    c.world.columns(Obj).sleep_slots[c.object] += 1;
+    cols(c.world).O.sleep_slots[c.object] += 1;
   }, B);
   hooks.register("on_finish_sleep", (c) => {
-    c.world.columns(Obj).sleep_slots[c.object] += 1;
+    cols(c.world).O.sleep_slots[c.object] += 1;
   }, B);
 }
 
