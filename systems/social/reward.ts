@@ -32,25 +32,25 @@ export const socialRewardTerms: RewardTerm[] = [
   }),
 ];
 
-/** The agents whose entry of the column is non-zero since the last reset, per world. */
+/**
+ * The agents whose entry of the column may be non-zero since the last reset, per world: every
+ * agent a reward was added to, once per addition (an agent twice on the list is reset twice;
+ * no per-agent mark to read and write, issue #19).
+ */
 class Touched {
   list = new Int32Array(16);
   count = 0;
-  mark = new Uint8Array(16);
 }
 const touchedByWorld = new WeakMap<World, Touched>();
 
 /** Adds `v` to an agent's social reward for this tick. */
 function add(col: Float64Array, t: Touched, eid: number, v: number): void {
-  if (t.mark[eid] === 0) {
-    t.mark[eid] = 1;
-    if (t.count === t.list.length) {
-      const l = new Int32Array(t.list.length * 2);
-      l.set(t.list);
-      t.list = l;
-    }
-    t.list[t.count++] = eid;
+  if (t.count === t.list.length) {
+    const l = new Int32Array(t.list.length * 2);
+    l.set(t.list);
+    t.list = l;
   }
+  t.list[t.count++] = eid;
   col[eid] += v;
 }
 
@@ -66,15 +66,7 @@ function gather({ world, settings, read }: RewardTermContext): void {
   const col = social.ensure(world);
   let t = touchedByWorld.get(world);
   if (t === undefined) touchedByWorld.set(world, (t = new Touched()));
-  if (t.mark.length < col.length) {
-    const m = new Uint8Array(col.length);
-    m.set(t.mark);
-    t.mark = m;
-  }
-  for (let i = 0; i < t.count; i++) {
-    col[t.list[i]] = 0;
-    t.mark[t.list[i]] = 0;
-  }
+  for (let i = 0; i < t.count; i++) col[t.list[i]] = 0;
   t.count = 0;
   const stage = settings.features.stages.social_rewards;
   if (stage === "OFF") return;
@@ -84,32 +76,50 @@ function gather({ world, settings, read }: RewardTermContext): void {
   const N = world.components.isRegistered(Needs) ? (world.columns(Needs) as unknown as Record<string, Float32Array>) : undefined;
   const needs = N === undefined ? [] : needTable(settings).names.map((n) => N[n]);
 
+  // Agent membership by its flags (world.isAgent looks the store up on every call), the
+  // ledger's arrays and the coefficients read once (issue #19: this gather is the part of
+  // rewards/compute that grows with the tick's chats; most of a chat's cost is the cache misses
+  // of its two ledger lookups).
+  const isA = world.components.flags(Agent);
+  const other = ledger.other;
+  const trustOf = ledger.trust;
+  const famOf = ledger.familiarity;
+  const K = ledger.maxEdges;
+  const cTrust = s.C1_coeff_trust;
+  const cFam = s.C1_coeff_fam;
   const ok = read(ChatSuccess);
+  const speaker = ok.speaker;
+  const listener = ok.listener;
   for (let i = ok.start; i < ok.end; i++) {
     const q = ok.quality[i];
     const quality = q < 0 ? 0 : q > 1 ? 1 : q;
+    // Each side: the subject's edge toward the other (ledger.find: the first slot holding its uid).
     for (let side = 0; side < 2; side++) {
-      const subject = side === 0 ? ok.speaker[i] : ok.listener[i];
-      const other = side === 0 ? ok.listener[i] : ok.speaker[i];
-      if (!world.isAgent(subject) || chatOverride(needs, subject)) continue;
+      const subject = side === 0 ? speaker[i] : listener[i];
+      const to = side === 0 ? listener[i] : speaker[i];
+      if (isA[subject] !== 1 || chatOverride(needs, subject)) continue;
       let trust = 0;
       let fam = 0;
-      if (world.isAgent(other)) {
-        const slot = ledger.find(subject, uid[other]);
-        if (slot >= 0) {
-          trust = ledger.trust[slot];
-          fam = ledger.familiarity[slot];
+      const at = isA[to] === 1 ? ledger.base(subject) : -1;
+      if (at >= 0) {
+        const u = uid[to];
+        for (let k = at, end = at + K; k < end; k++) {
+          if (other[k] === u) {
+            trust = trustOf[k];
+            fam = famOf[k];
+            break;
+          }
         }
       }
-      add(col, t, subject, (base + s.C1_coeff_trust * trust + s.C1_coeff_fam * fam) * quality);
+      add(col, t, subject, (base + cTrust * trust + cFam * fam) * quality);
     }
   }
   const bad = read(ChatFailure);
   for (let i = bad.start; i < bad.end; i++) {
-    if (world.isAgent(bad.speaker[i])) add(col, t, bad.speaker[i], -0.5 * base);
-    if (world.isAgent(bad.listener[i])) add(col, t, bad.listener[i], -0.25 * base);
+    if (isA[bad.speaker[i]] === 1) add(col, t, bad.speaker[i], -0.5 * base);
+    if (isA[bad.listener[i]] === 1) add(col, t, bad.listener[i], -0.25 * base);
   }
   if (stage === "C1") return;
   const avoid = read(GuardrailBlock);
-  for (let i = avoid.start; i < avoid.end; i++) if (world.isAgent(avoid.agent[i])) add(col, t, avoid.agent[i], s.C2_avoid_conflict);
+  for (let i = avoid.start; i < avoid.end; i++) if (isA[avoid.agent[i]] === 1) add(col, t, avoid.agent[i], s.C2_avoid_conflict);
 }

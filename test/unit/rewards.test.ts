@@ -11,6 +11,8 @@ import { describe, expect, it } from "vitest";
 import { Needs, NeedsKey } from "../../components/needs.ts";
 import { Employment, ExitReason, Lifecycle, Reward } from "../../components/people.ts";
 import { AgentExit, ChatFailure, ChatSuccess, GuardrailBlock } from "../../components/messages.ts";
+import { SocialKey } from "../../components/social.ts";
+import { Agent } from "../../engine/core-components.ts";
 import type { World } from "../../engine/world.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { RewardsState, rewardsState } from "../../systems/rewards/index.ts";
@@ -117,6 +119,28 @@ describe("per-tick terms", () => {
     expect(rewardOf(w, 2).social).toBeCloseTo(-0.5 * 0.01, 7);
     w.step();
     expect(rewardOf(w, 0).social).toBe(0);
+  });
+
+  it("pays each side of a chat by its own edge's trust and familiarity toward the other, not another edge's", () => {
+    // relationships OFF: the social system leaves the edges as set here.
+    const w = world({ 0: { needs: FULL }, 1: { needs: FULL }, 2: { needs: FULL } }, { features: { stages: { social_rewards: "C1", relationships: "OFF" } } }, 3);
+    const [a, b, c] = w.agents;
+    const L = w.resource(SocialKey).ledger;
+    const uid = w.columns(Agent).uid;
+    const edge = (from: number, to: number, trust: number, fam: number) => {
+      const s = L.slot(from, uid[to]);
+      [L.trust[s], L.familiarity[s]] = [trust, fam];
+    };
+    edge(a, c, 0.9, 0.9); // a's first edge, to a third agent
+    edge(a, b, 0.5, 0.25);
+    edge(b, a, -0.4, 0.1);
+    w.send(ChatSuccess, a, b, 0.5);
+    w.send(ChatSuccess, c, b, 1); // c has no edge: the base alone; b has none to c
+    w.step();
+    const f = Math.fround;
+    expect(rewardOf(w, 0).social).toBeCloseTo((0.01 + 0.3 * f(0.5) + 0.2 * f(0.25)) * 0.5, 7);
+    expect(rewardOf(w, 1).social).toBeCloseTo((0.01 + 0.3 * f(-0.4) + 0.2 * f(0.1)) * 0.5 + 0.01, 7);
+    expect(rewardOf(w, 2).social).toBeCloseTo(0.01, 7);
   });
 
   it("adds C2_avoid_conflict per guardrail block from stage C2", () => {
