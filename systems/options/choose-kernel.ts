@@ -81,9 +81,18 @@ export function sameChooseArrays(a: ChooseArrays, b: ChooseArrays): boolean {
 
 /**
  * The object an agent's Use of `aff` goes to, or 0 (then, when a rival ruled an object out,
- * `blocked(eid)` was called: the queue_rival guardrail). `avoid`: the rivalry threshold.
+ * `blocked(eid)` was called: the queue_rival guardrail). `avoid`: the rivalry threshold; `calm`
+ * 1 when an edge at rest is below it (`calmAt`): an agent off the ledger's hot list has no rival.
  */
-export type Chooser = (eid: number, aff: number, avoid: number) => number;
+export type Chooser = (eid: number, aff: number, avoid: number, calm: number) => number;
+
+/**
+ * 1 when an edge at rest (rivalry at most min_value, as the social pass leaves an entity it takes
+ * off its hot list) is below the avoid threshold, else 0.
+ */
+export function calmAt(avoid: number, minValue: number): number {
+  return avoid > 0 && Math.max(0, Math.fround(minValue)) < avoid ? 1 : 0;
+}
 
 /**
  * Generates the choice for these arrays. `slow(eid, aff)` is the generic choice with its guardrail
@@ -114,13 +123,17 @@ export function compileChooser(a: ChooseArrays, slow: (eid: number, aff: number)
       (affPower[aff] === 1 && (powerOn[obj] === 0${econ ? " || townPower[t] === 0" : ""})) ||
       (affWater[aff] === 1 && (waterOn[obj] === 0${econ ? " || townWater[t] === 0" : ""}))`;
   const source = `"use strict";
-function rival(eid, obj, avoid) {
+function rival(eid, obj, avoid, calm) {
+  // Off the ledger's hot list, every edge of eid is at rest, below the threshold when calm is 1
+  // (systems/social/index.ts; scripted/decide's meetNeighbours reads the same): no rival, and
+  // its block of the ledger (a place of its own, a cache miss) is not read.
+  if (calm === 1 && ledger.hot[eid] === 0) return false;
   const h = holder[obj];
   if (h !== 0 && h !== eid && ledger.rivalryOf(eid, uid[h]) >= avoid) return true;
   for (let q = queueHead[obj]; q !== 0; q = queueNext[q]) if (q !== eid && ledger.rivalryOf(eid, uid[q]) >= avoid) return true;
   return false;
 }
-return function choose(eid, aff, avoid) {
+return function choose(eid, aff, avoid, calm) {
   if (!(aff >= 0 && aff < ${n}) || affType[aff] < 0) return 0;
   const t = town[eid];
   const from = types.begin(t, affType[aff]);
@@ -129,7 +142,7 @@ return function choose(eid, aff, avoid) {
   if (to - from === 3) {
     const obj = items[from];
     if (${unsuitable}) return 0;
-    ${rivals ? "if (rival(eid, obj, avoid)) { blocked(eid); return 0; }" : ""}
+    ${rivals ? "if (rival(eid, obj, avoid, calm)) { blocked(eid); return 0; }" : ""}
     return obj;
   }
   let best = 0;
@@ -139,7 +152,7 @@ return function choose(eid, aff, avoid) {
   for (let i = from; i < to; i += 3) {
     const obj = items[i];
     if (${unsuitable}) continue;
-    ${rivals ? "if (rival(eid, obj, avoid)) { ruledOut = true; continue; }" : ""}
+    ${rivals ? "if (rival(eid, obj, avoid, calm)) { ruledOut = true; continue; }" : ""}
     const dist = Math.abs(px[eid] - items[i + 1]) + Math.abs(py[eid] - items[i + 2]);
     const hd = holder[obj];
     let wait = queueLen[obj] * dur;

@@ -23,7 +23,7 @@ import { optionsObservations } from "./observations.ts";
 import { OptionsState, shiftEndsAt } from "./quiet.ts";
 import { compileExec, sameArrays, type ExecArrays, type ExecKernel } from "./kernel.ts";
 import { avoidStep, chooseObject, ctxColumns, type Ctx } from "./choose.ts";
-import { compileChooser, sameChooseArrays, type ChooseArrays, type Chooser } from "./choose-kernel.ts";
+import { calmAt, compileChooser, sameChooseArrays, type ChooseArrays, type Chooser } from "./choose-kernel.ts";
 import type { MessageDef } from "../../engine/message.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const INT_CHAT = IntentKind.Chat;
@@ -359,7 +359,7 @@ export const optionsPlugin = definePlugin({
         const kernel = qs.useKernel ? kernelFor(x) : undefined;
         x.ran = kernel !== undefined ? "kernel" : "generic";
         if (kernel !== undefined) {
-          kernel(spans, tick, x.tod, work, x.c.avoid);
+          kernel(spans, tick, x.tod, work, x.c.avoid, calmAt(x.c.avoid, world.settings.conflict.rivalry.min_value));
           return;
         }
         const quiet = x.quiet;

@@ -87,25 +87,25 @@ export function sameArrays(a: ExecArrays, b: ExecArrays): boolean {
 /**
  * Runs the executor for the agents of the spans (pairs [start, end)) at this tick and time of
  * day; `work` 1 on a tick a shift ends (quiet agents with a Work option are looked at), else 0;
- * `avoid` the rivalry threshold (passed to `choose`).
+ * `avoid` the rivalry threshold and `calm` (choose-kernel.ts calmAt), passed to `choose`.
  */
-export type ExecKernel = (spans: Int32Array, tick: number, tod: number, work: number, avoid: number) => void;
+export type ExecKernel = (spans: Int32Array, tick: number, tod: number, work: number, avoid: number, calm: number) => void;
 
 /** Agents per call of the inner loop (see the file comment). */
 const CHUNK = 4096;
 
 /**
  * Generates the executor loop for these arrays. `slow(eid)` decides an agent the kernel does not
- * (the generic body, from the option's kind on); `choose(eid, aff, avoid)` is the object choice
+ * (the generic body, from the option's kind on); `choose(eid, aff, avoid, calm)` is the object choice
  * for a Use (the generated one of choose-kernel.ts, or the generic body's: chooseObject, and the
  * queue_rival guardrail message when a rival ruled the objects out), 0 when none; `rechoose` is the ticks between two object choices of a walking
  * agent. Returns undefined when code generation is not allowed here.
  */
-export function compileExec(a: ExecArrays, slow: (eid: number) => void, choose: (eid: number, aff: number, avoid: number) => number, rechoose: number): ExecKernel | undefined {
+export function compileExec(a: ExecArrays, slow: (eid: number) => void, choose: (eid: number, aff: number, avoid: number, calm: number) => number, rechoose: number): ExecKernel | undefined {
   const W = IntentKind.Wait;
   const jobLoad = a.job !== undefined ? "job[e]" : "-1";
   const source = `"use strict";
-function run(s, end, tick, tod, wake, avoid) {
+function run(s, end, tick, tod, wake, avoid, calm) {
   for (let e = s; e < end; e++) {
     const word = e >>> 5;
     const bit = 1 << (e & 31);
@@ -124,7 +124,7 @@ function run(s, end, tick, tod, wake, avoid) {
         if (running[e] !== aff) {
           let obj = object[e];
           if (obj === 0 || (holding[e] !== obj && queued[e] !== obj && (tick - since[e]) % ${rechoose} === 0)) {
-            obj = choose(e, aff, avoid);
+            obj = choose(e, aff, avoid, calm);
             if (obj !== 0) object[e] = obj;
           }
           if (obj === 0) {
@@ -162,14 +162,14 @@ function run(s, end, tick, tod, wake, avoid) {
     else quiet[word] |= bit;
   }
 }
-return function execute(spans, tick, tod, work, avoid) {
+return function execute(spans, tick, tod, work, avoid, calm) {
   // The option kind a quiet agent is woken by: Work on a shift's end, else none (-1: no Uint8).
   // Read for every quiet agent on every tick: a load first reached on the first shift end had
   // no type feedback and deoptimised the loop there (issue #19, p99).
   const wake = work === 1 ? ${OptionKind.Work} : -1;
   for (let s = 0; s < spans.length; s += 2) {
     const end = spans[s + 1];
-    for (let from = spans[s]; from < end; from += ${CHUNK}) run(from, Math.min(from + ${CHUNK}, end), tick, tod, wake, avoid);
+    for (let from = spans[s]; from < end; from += ${CHUNK}) run(from, Math.min(from + ${CHUNK}, end), tick, tod, wake, avoid, calm);
   }
 };`;
   const params = NAMES.filter((k) => a[k] !== undefined);

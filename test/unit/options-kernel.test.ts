@@ -12,6 +12,11 @@ import { executePath } from "../../systems/options/index.ts";
 import { SocialKey } from "../../components/social.ts";
 import { GuardrailBlock } from "../../components/messages.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
+import { buildWorld } from "../../engine/build.ts";
+import { corePlugins } from "../../systems/index.ts";
+import { fileURLToPath } from "node:url";
+
+const MANY_TOWNS = fileURLToPath(new URL("../../configs/many-towns.yaml", import.meta.url));
 import { stepBoth, twinTowns, withCodegen, withoutCodegen } from "../helpers/twins.ts";
 
 function generic(w: World): World {
@@ -21,6 +26,38 @@ function generic(w: World): World {
 
 function towns(n: number, seed: number): [World, World] {
   return twinTowns(n, seed, generic);
+}
+
+/**
+ * Makes every agent a rival (rivalry `level`) of every other of its town in both worlds after 30
+ * ticks, then steps them 200 ticks comparing hashes; expects some choice ruled out (queue_rival).
+ */
+function rivalsRun(a: World, b: World, level: number): void {
+  stepBoth(a, b, 30);
+  let edges = 0;
+  for (const w of [a, b]) {
+    const ledger = w.resource(SocialKey).ledger;
+    const uid = w.columns(Agent).uid;
+    const town = w.columns(Town).id;
+    for (const e of w.agents) {
+      for (const o of w.agents) {
+        if (o === e || town[o] !== town[e]) continue;
+        const s = ledger.slot(e, uid[o]);
+        if (s >= 0) {
+          ledger.rivalry[s] = level;
+          edges++;
+        }
+      }
+    }
+  }
+  expect(edges).toBeGreaterThan(40);
+  let blocked = 0;
+  for (let t = 0; t < 200; t++) {
+    stepBoth(a, b, 1);
+    blocked += a.lastTick(GuardrailBlock).count;
+  }
+  // The rivalry ruled choices out (the guardrail message of both choices was sent).
+  expect(blocked).toBeGreaterThan(0);
 }
 
 describe("options/execute kernel", () => {
@@ -46,33 +83,19 @@ describe("options/execute kernel", () => {
 
   it("chooses the generic loop's objects where rivals rule some out (holder and queue checks, queue_rival)", () => {
     const [a, b] = towns(3, 11);
-    stepBoth(a, b, 30);
-    // Every agent a strong rival of every other of its town, in both worlds: rival holders and
-    // waiters rule objects out until the rivalry decays.
-    let edges = 0;
-    for (const w of [a, b]) {
-      const ledger = w.resource(SocialKey).ledger;
-      const uid = w.columns(Agent).uid;
-      const town = w.columns(Town).id;
-      for (const e of w.agents) {
-        for (const o of w.agents) {
-          if (o === e || town[o] !== town[e]) continue;
-          const s = ledger.slot(e, uid[o]);
-          if (s >= 0) {
-            ledger.rivalry[s] = 1;
-            edges++;
-          }
-        }
-      }
-    }
-    expect(edges).toBeGreaterThan(40);
-    let blocked = 0;
-    for (let t = 0; t < 200; t++) {
-      stepBoth(a, b, 1);
-      blocked += a.lastTick(GuardrailBlock).count;
-    }
-    // The rivalry ruled choices out (the guardrail message of both choices was sent).
-    expect(blocked).toBeGreaterThan(0);
+    rivalsRun(a, b, 1);
+  });
+
+  it("checks the rivals of an agent off the social ledger's hot list when an edge at rest reaches the avoid threshold", () => {
+    // min_value = avoid_threshold: an edge decayed to rest is still a rival, so an agent the
+    // social pass took off its hot list is not known to have none.
+    const rest = { "conflict.rivalry.min_value": 0.75, "conflict.rivalry.avoid_threshold": 0.75, "conflict.rivalry.eviction_threshold": 0.75 };
+    const make = (): World => buildWorld(MANY_TOWNS, corePlugins, { seed: 11, towns: 3, agentsPerTown: 8, overrides: rest }).world;
+    const [a, b] = [make(), generic(make())];
+    rivalsRun(a, b, 0.75);
+    const ledger = a.resource(SocialKey).ledger;
+    // Edges at rest: their agents left the hot list (the case the check is about).
+    expect(Array.from(a.agents).filter((e) => ledger.hot[e] === 0 && ledger.count[e] > 0).length).toBeGreaterThan(0);
   });
 
   it("follows the columns when the entity store grows mid-run (the kernel is made again)", () => {
