@@ -22,6 +22,8 @@ import type { TownTypeIndex } from "../affordances/type-index.ts";
 import type { BehaviorState, BehaviorConfig } from "./index.ts";
 import { candidates, firstOpen, type Candidates } from "./candidates.ts";
 import { S_LEVEL, S_RECHECK, S_THRESHOLDS, S_TICK } from "./scan-kernel.ts";
+import { stoveReady } from "./pantry.ts";
+import { tileHead } from "./tile-head.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const OPT_AVOID = OptionKind.Avoid;
 const OPT_CHAT = OptionKind.Chat;
@@ -258,6 +260,7 @@ export class DecidePass {
 
   /** Pantry: meals in each town's fridges (cooking for the town when it runs low); pantry.ts. */
   private countPantry(): void {
+    this.state.stoves.fill(0);
     this.state.fridges.count(this.state.pantry, this.st.objects, this.O.type, this.O.meals, this.T, this.fridge);
   }
 
@@ -417,19 +420,19 @@ export class DecidePass {
     return true;
   }
 
-  /** True when a stove (the cooking affordance's type) of `town` holds ingredients and is free. */
+  /**
+   * True when a stove (the cooking affordance's type) of `town` holds ingredients and is free;
+   * looked at once per town and pass (state.stoves: the stoves' columns are another entity's, a
+   * miss each).
+   */
   private stoveReady(town: number): boolean {
-    const O = this.O;
-    const types = this.types;
-    if (types !== undefined) {
-      const items = types.items;
-      const end = types.end(town, this.cookType);
-      for (let k = types.begin(town, this.cookType); k < end; k += 3) if (O.raw_ingredients[items[k]] >= 1 && O.holder[items[k]] === 0) return true;
-      return false;
-    }
-    const list = this.st.objectsOfType(town, this.cookType);
-    for (let k = 0; k < list.length; k += 3) if (O.raw_ingredients[list[k]] >= 1 && O.holder[list[k]] === 0) return true;
-    return false;
+    const memo = this.state.stoves;
+    const known = memo[town];
+    if (known === 1) return false;
+    if (known === 2) return true;
+    const ready = stoveReady(this.types, this.st, this.O, town, this.cookType);
+    memo[town] = ready ? 2 : 1;
+    return ready;
   }
 
   /**
@@ -461,10 +464,8 @@ export class DecidePass {
     const uid = this.uid;
     let rival = false;
     let friend = 0;
-    // The friend is the first other agent on the tile; when `eid` heads the tile's list that is
-    // the next one, read beside eid's own links instead of through the tile's head and the
-    // town's slot table.
-    const first = !mayAvoid && heads ? eid : space.headAt(t);
+    // The friend is the first other agent on the tile (tile-head.ts).
+    const first = heads ? eid : tileHead(space, eid, t);
     for (let o = first; o !== 0; o = space.next[o]) {
       if (o === eid) continue;
       if (!mayAvoid) {

@@ -55,6 +55,11 @@ export class BehaviorState implements PersistentState {
   lastChat: Int32Array;
   /** Meals in each town's fridges, counted at the start of each decision pass (scratch). */
   pantry: Float32Array;
+  /**
+   * Per town, whether a stove is ready to cook, as this pass found it: 0 not looked at yet, 1 no,
+   * 2 yes (scratch, cleared at each pass's start: no stove changes during a pass).
+   */
+  stoves: Uint8Array;
   /** One agent's needs, in table order (no allocation per agent per tick). */
   readonly needs: Float32Array;
   /** Per need, in table order: name, threshold, decay rate, urgency. */
@@ -91,6 +96,7 @@ export class BehaviorState implements PersistentState {
   constructor(capacity: number, towns: number, settings: World["settings"]) {
     this.lastChat = new Int32Array(Math.max(16, capacity)).fill(NEVER);
     this.pantry = new Float32Array(towns);
+    this.stoves = new Uint8Array(towns);
     const table = needTable(settings);
     this.needs = new Float32Array(table.list.length);
     this.names = table.names;

@@ -4,6 +4,9 @@
 // (issue #19). The sums are added in the same order as before, so each town's float total is the
 // same to the bit. The list is made again when the object list is replaced (snapshot load) or
 // grows (an object registered), when the type column moves, or when the fridge type changes.
+// stoveReady: whether a town's stove can cook, for the pass's "keep the pantry stocked" rule.
+import type { AffordanceService } from "../../components/affordances.ts";
+import type { TownTypeIndex } from "../affordances/type-index.ts";
 
 /** The fridges among a world's objects, and the count of their meals per town. */
 export class FridgeList {
@@ -41,4 +44,27 @@ export class FridgeList {
     this.type = type;
     this.fridge = fridge;
   }
+}
+
+/**
+ * True when an object of `type` (the cooking affordance's, a stove) in `town` holds ingredients
+ * and is free. `types`: the affordances plug-in's (town, type) index, read by range (issue #19);
+ * undefined (another provider of the service) reads `objects.objectsOfType`: the same objects.
+ */
+export function stoveReady(
+  types: TownTypeIndex | undefined,
+  objects: AffordanceService,
+  O: { raw_ingredients: ArrayLike<number>; holder: ArrayLike<number> },
+  town: number,
+  type: number,
+): boolean {
+  if (types !== undefined) {
+    const items = types.items;
+    const end = types.end(town, type);
+    for (let k = types.begin(town, type); k < end; k += 3) if (O.raw_ingredients[items[k]] >= 1 && O.holder[items[k]] === 0) return true;
+    return false;
+  }
+  const list = objects.objectsOfType(town, type);
+  for (let k = 0; k < list.length; k += 3) if (O.raw_ingredients[list[k]] >= 1 && O.holder[list[k]] === 0) return true;
+  return false;
 }

@@ -268,10 +268,29 @@ describe("the pass's inputs", () => {
     expect(st.pantry[0]).toBeGreaterThanOrEqual(3);
   });
 
-  it("a waiting agent chats with the first other agent in its tile's list, whether it heads the list or not", () => {
+  it("a stove looked at empty in one pass is looked at again in the next: the agent cooks once it is filled", () => {
+    const w = town();
+    furnish(w);
+    const stove = registerObject(w, 0, { id: "stove_1", object_type: "stove", position: [9, 4] });
+    const O = w.columns(Obj);
+    O.meals[w.resource(AffordancesKey).objectById(0, "fridge_1")] = 0;
+    O.raw_ingredients[stove] = 0;
+    const a = agent(w, 5, 5);
+    const Op = w.columns(Option);
+    w.step();
+    w.step();
+    expect(Op.kind[a]).toBe(OptionKind.Wait);
+    O.raw_ingredients[stove] = 5;
+    w.step();
+    expect(Op.kind[a]).toBe(OptionKind.Use);
+    expect(Op.affordance[a]).toBe(aff(w, "cook_meal"));
+  });
+
+  it("a waiting agent chats with the first other agent in its tile's list, whether it heads the list, stands near its head or deep in it", () => {
     const w = town({ extra: { features: { stages: { relationships: "B" } } } });
     furnish(w);
-    const agents = [agent(w, 6, 6), agent(w, 6, 6), agent(w, 6, 6)];
+    // Seven: the head is found back along the list within four steps, beyond that through the tile.
+    const agents = Array.from({ length: 7 }, () => agent(w, 6, 6));
     w.step();
     const space = w.resource(SpaceKey);
     const order: number[] = [];
