@@ -30,6 +30,7 @@ import { ShardedSim } from "../../engine/shards.ts";
 import { ShardedRollout } from "../../training/sharded-rollout.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { DEFAULT_CONFIG, main } from "../../tools/cli.ts";
+import { runJson } from "../helpers/cli-run.ts";
 import { SHARD_HOST, SHARD_HOST_MODULE } from "../../tools/shard-host.ts";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/snapshots/c8143e7-default-0000000300.snapshot", import.meta.url));
@@ -213,13 +214,7 @@ describe("a sharded snapshot whose blocks were written before a7baac6", () => {
 });
 
 describe("townlet run --resume on a snapshot written before a7baac6", () => {
-  async function run(args: string[]): Promise<{ code: number; json: Record<string, unknown>; errs: string[] }> {
-    const logs: string[] = [];
-    const errs: string[] = [];
-    const code = await main(["run", ...args, "--json", "--quiet"], { log: (l) => logs.push(l), err: (l) => errs.push(l) });
-    const last = logs.join("\n").trim().split("\n").at(-1) ?? "{}";
-    return { code, json: code === 0 ? (JSON.parse(last) as Record<string, unknown>) : {}, errs };
-  }
+  const run = runJson;
 
   it("resumes to the same state hash and KPIs as an uninterrupted run of this build", async () => {
     const whole = await run(["--ticks", "400"]);

@@ -36,7 +36,8 @@ import {
 import { World } from "../../engine/world.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { configureAutosave, snapshotMeta, type PersistenceState } from "../../systems/persistence/index.ts";
-import { DEFAULT_CONFIG, main } from "../../tools/cli.ts";
+import { DEFAULT_CONFIG } from "../../tools/cli.ts";
+import { runJson } from "../helpers/cli-run.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FIXTURES = fileURLToPath(new URL("../fixtures/snapshots/", import.meta.url));
@@ -518,13 +519,7 @@ describe("snapshot files and autosave", () => {
 });
 
 describe("townlet run --snapshot-every / --resume", () => {
-  async function run(args: string[]): Promise<{ code: number; json: Record<string, unknown>; errs: string[] }> {
-    const logs: string[] = [];
-    const errs: string[] = [];
-    const code = await main(["run", ...args, "--json", "--quiet"], { log: (l) => logs.push(l), err: (l) => errs.push(l) });
-    const last = logs.join("\n").trim().split("\n").at(-1) ?? "{}";
-    return { code, json: code === 0 ? (JSON.parse(last) as Record<string, unknown>) : {}, errs };
-  }
+  const run = runJson;
 
   it("resumes from the tick-200 snapshot (folder or file) to the same final state hash as an uninterrupted 300-tick run", async () => {
     const dir = join(tmp, "cli");
