@@ -13,7 +13,7 @@
 // big towns) goes to `slow`, the generic choice. Where code generation from strings is not
 // allowed, compileChooser returns undefined and the generic choice runs
 // (test/unit/options-kernel.test.ts compares the two through a day).
-import { compileKernel } from "../../engine/kernel-source.ts";
+import { compileKernel, sameArrays } from "../../engine/kernel-source.ts";
 import type { SocialLedger } from "../../components/social.ts";
 import type { AffordanceSpec } from "../../components/affordances.ts";
 import type { TownTypeIndex } from "../affordances/type-index.ts";
@@ -74,9 +74,7 @@ const NAMES = [
 /** True when a chooser made for `a` serves `b` (no column moved, the same index, ledger and specs). */
 export function sameChooseArrays(a: ChooseArrays, b: ChooseArrays): boolean {
   for (const k of NAMES) if (a[k] !== b[k]) return false;
-  if (a.specs.length !== b.specs.length) return false;
-  for (let i = 0; i < a.specs.length; i++) if (a.specs[i] !== b.specs[i]) return false;
-  return true;
+  return sameArrays(a.specs, b.specs);
 }
 
 /**
