@@ -52,6 +52,8 @@ export interface SimOptions {
    * default; written from the arrays the loop fills, the channels' counts read outside the timing.
    */
   tickCsv?: string;
+  /** Return each timed tick's wall ms in the result (tick_wall_ms: `townlet bench --repeat` compares runs tick by tick). */
+  tickTimes?: boolean;
   quiet?: boolean;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
@@ -147,6 +149,10 @@ export interface SimResult {
    * out: they are column_table's), per agent, largest first.
    */
   state_table: { plugin: string; bytes: number; bytes_per_agent: number }[];
+  /** The world's state hash after the last timed tick (computed outside the timing). */
+  state_hash: string;
+  /** Each timed tick's wall ms, in order (only with the tickTimes option). */
+  tick_wall_ms?: number[];
 }
 
 function round(x: number, d: number): number {
@@ -292,6 +298,8 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       ...attribution,
       column_table: columnTable(world),
       state_table: stateTable(world),
+      state_hash: world.stateHash(),
+      ...(o.tickTimes ? { tick_wall_ms: Array.from(tickTimes, (x) => round(x, 4)) } : {}),
     };
   } finally {
     bw.dispose();
@@ -409,6 +417,7 @@ async function cli(): Promise<void> {
       config: { type: "string" },
       clock: { type: "string" },
       "tick-csv": { type: "string" },
+      "tick-times": { type: "boolean" },
       quiet: { type: "boolean" },
     },
   });
@@ -444,6 +453,7 @@ async function cli(): Promise<void> {
     config: values.config,
     clock: values.clock as TimingClock | undefined,
     tickCsv: values["tick-csv"],
+    tickTimes: values["tick-times"],
     quiet: values.quiet,
   });
   process.stdout.write(JSON.stringify(r) + "\n");

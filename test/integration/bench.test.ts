@@ -69,6 +69,32 @@ describe("townlet bench", () => {
     }
   });
 
+  it("runs a size several times with --repeat, the later runs on the first run's ticks, and summarises them tick by tick", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "townlet-repeat-"));
+    try {
+      // No --ticks/--warmup: run 1 picks them by time, runs 2 and 3 must time the same ticks.
+      const r = await bench(["--agents", "96", "--repeat", "3", "--json", "--quiet", "--tick-csv", join(dir, "t.csv")]);
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout.at(-1)!) as { results: { ticks: number; warmup_ticks: number; state_hash: string; tick_wall_ms?: unknown }[]; repeats: { agents: number; runs: number; ticks: number; same_state_hash: boolean; per_run: unknown[]; tick_median: { tick_ms_p50: number; tick_ms_p99: number }; tick_min: { tick_ms_p50: number } }[] };
+      expect(out.results).toHaveLength(3);
+      expect(new Set(out.results.map((x) => `${x.warmup_ticks}/${x.ticks}/${x.state_hash}`)).size).toBe(1);
+      // The per-tick arrays feed the summary; they are not printed.
+      expect(out.results.every((x) => x.tick_wall_ms === undefined)).toBe(true);
+      const s = out.repeats[0];
+      expect([s.agents, s.runs, s.ticks, s.same_state_hash, s.per_run.length]).toEqual([96, 3, out.results[0].ticks, true, 3]);
+      expect(s.tick_min.tick_ms_p50).toBeLessThanOrEqual(s.tick_median.tick_ms_p50);
+      for (const k of [1, 2, 3]) expect(readFileSync(join(dir, `t-run${k}.csv`), "utf8").trimEnd().split("\n")).toHaveLength(out.results[0].ticks + 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses --repeat with --in-process, naming why", async () => {
+    const r = await bench(["--agents", "64", "--ticks", "3", "--repeat", "2", "--in-process", "--quiet"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.join("\n")).toMatch(/--repeat: each run needs a fresh process/);
+  });
+
   it("runs one big town in this process with --layout big --in-process", async () => {
     const r = await bench(["--agents", "200", "--ticks", "5", "--warmup", "2", "--layout", "big", "--in-process", "--json", "--quiet"]);
     expect(r.code).toBe(0);
