@@ -12,6 +12,13 @@
 // code generation from strings is not allowed (node --disallow-code-generation-from-strings):
 // compileAct returns undefined there.
 //
+// One walk call site for both walks (toward a requested object and Move's toward a tile): a Move
+// only picks the goal arrays (Intent.x/y at the agent, where a request picks Position.x/y at the
+// object), code without type feedback of its own. The first Move of a world comes late on the
+// first day (tick 134 of the 100k bench, after ~130 ticks of requests); a Move branch with its own
+// loads had none then, and the optimised loop was thrown away in that tick (deopt "insufficient
+// type feedback", act +6-7 ms at 100k, issue #19).
+//
 // The generated source holds only the names of this file (positional column names and helper
 // calls) and integer constants it defines: no config text. Its steps are the generic loop's, in
 // the same order (index.ts `actGeneric` and `carryOut`): the columns, messages and the hash stream
@@ -108,6 +115,7 @@ function run(start, end) {
     if (k === ${K.Wait} && (wake[e >>> 5] & (1 << (e & 31))) === 0) continue;
     lastIntent[e] = k;
     let ok = 1;
+    let gi = -1, gx = x, gy = y;
     const held = holding[e];
     if (running[e] >= 0) {
       if (k === ${K.Release} && (object[e] === 0 || object[e] === held)) h.released(e, held, running[e]);
@@ -125,7 +133,7 @@ function run(start, end) {
         if (q !== 0 && q !== obj) h.leaveQueue(e);
         if (held !== 0 && held !== obj) h.release(held, e);
         const ax = x[e], ay = y[e], ox = x[obj], oy = y[obj];
-        if (Math.abs(ax - ox) + Math.abs(ay - oy) > 1) walk(e, ax, ay, ox, oy);
+        if (Math.abs(ax - ox) + Math.abs(ay - oy) > 1) gi = obj;
         else {
           let r = 0;
           if (holding[e] === obj) {
@@ -141,8 +149,12 @@ function run(start, end) {
           else if (r < 0) ok = 0;
         }
       }
-    } else if (k === ${K.Move}) walk(e, x[e], y[e], tx[e], ty[e]);
-    else if (k !== ${K.Wait} && k !== ${K.None}) ok = h.carry(e, k, held);
+    } else if (k === ${K.Move}) {
+      gx = tx;
+      gy = ty;
+      gi = e;
+    } else if (k !== ${K.Wait} && k !== ${K.None}) ok = h.carry(e, k, held);
+    if (gi >= 0) walk(e, x[e], y[e], gx[gi], gy[gi]);
     lastOk[e] = ok;
     if (k === ${K.Wait} && ok === 1 && (running[e] >= 0 || holding[e] === 0 || pending[e] < 0)) wake[e >>> 5] &= ~(1 << (e & 31));
     else wake[e >>> 5] |= 1 << (e & 31);

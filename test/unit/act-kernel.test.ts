@@ -110,6 +110,33 @@ describe("affordances/act's generated kernel does what the generic loop does", (
     expect(a.state<AffordancesResource>("affordances").st.counters.cooldown_events).toBeGreaterThan(0);
   });
 
+  it("walks Move intents toward their tile and requests toward their object through one walk, agent after agent in one pass", () => {
+    const ws = [handTown(), generic(handTown())];
+    const ids = ws.map((w) => {
+      const bench = registerObject(w, 0, { id: "bench_1", object_type: "bench", position: [8, 2] });
+      const sit = registerAffordance(w, { id: "sit", object_type: "bench", duration: 30, effects: { energy: 0.1 } });
+      // In id order: a mover, a requester walking to the bench (away from the tile (0, 0) its
+      // Intent x/y name), a second mover, an idle agent.
+      return { bench, sit, m1: handAgent(w, 0, 0, 0), r: handAgent(w, 0, 2, 8), m2: handAgent(w, 0, 11, 0), idle: handAgent(w, 0, 2, 2) };
+    });
+    const [a, b] = ws;
+    ws.forEach((w, k) => {
+      const i = ids[k];
+      intend(w, i.m1, IntentKind.Move, { x: 3, y: 9 });
+      intend(w, i.r, IntentKind.Start, { object: i.bench, affordance: i.sit });
+      intend(w, i.m2, IntentKind.Move, { x: 9, y: 4 });
+      intend(w, i.idle, IntentKind.Wait);
+    });
+    const at = (eid: number) => [a.columns(Position).x[eid], a.columns(Position).y[eid]];
+    const i = ids[0];
+    stepBoth(a, b, 1);
+    // One step each along the longer axis: the requester toward the bench, not toward a tile.
+    expect([at(i.m1), at(i.r), at(i.m2), at(i.idle)]).toEqual([[0, 1], [3, 8], [11, 1], [2, 2]]);
+    stepBoth(a, b, 12);
+    expect([at(i.m1), at(i.r), at(i.m2), at(i.idle)]).toEqual([[3, 9], [8, 3], [9, 4], [2, 2]]);
+    expect(a.columns(Activity).running[i.r]).toBe(i.sit);
+  });
+
   it("follows the columns when the entity store grows mid-run (the kernel is made again)", () => {
     const [a, b] = towns(1, 5);
     stepBoth(a, b, 40);
