@@ -88,8 +88,12 @@ export interface ColumnRewardTerm extends TermBase {
 /**
  * A term's value as code for the fused reward kernel (RewardTerm.inline): an expression over
  * the agent's entity id `e`, where `$k[e]` reads `columns[k]` and `#k` is `constants[k]` (a
- * double). Only those names, numbers, arithmetic, comparisons, `?:`, `&&`, `||`, parentheses
- * and Math.* may appear (checked; no config text goes into it: constants carry the numbers).
+ * double). Only those names, numbers, arithmetic, comparisons, `?:`, `&&`, `||`, parentheses,
+ * `sel(c, a, b)` and Math.* may appear (checked; no config text goes into it: constants carry
+ * the numbers). `sel(c, a, b)` is `c ? a : b` with both sides evaluated for every agent: use it
+ * where a side reads a column or computes (`?:`, `&&` and `||` skip it), since an operation the
+ * kernel first evaluates mid-run, e.g. when the first shift starts, deoptimises it for that
+ * tick (+7-10 ms at 100k agents, issue #19).
  * The columns are fetched every tick (they move when the store grows); a kernel is made again
  * when one of them, the constants or the expression changes.
  */

@@ -32,8 +32,12 @@ import { checkInline, codegenAllowed, compileFused, K_CELLS, K_CLIP_EPISODE, K_C
 
 type Cols<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
 
-/** Visit counts whose curiosity bonus is looked up instead of computed (a 32 KB table). */
-const CURIOSITY_TABLE = 4096;
+/**
+ * Visit counts whose curiosity bonus is looked up instead of computed: every count a Uint16 holds
+ * (a 512 KB table per world with curiosity on). The fused kernel only looks up: a computed bonus
+ * first run when a tile reached 4,096 visits deoptimised it (+7-10 ms in that tick at 100k, #19).
+ */
+const CURIOSITY_TABLE = VISITS_MAX + 1;
 const EMPTY = new Float32Array(0);
 const [EMPTY_F64, EMPTY_U8, EMPTY_U16] = [new Float64Array(0), new Uint8Array(0), new Uint16Array(0)];
 
@@ -118,7 +122,7 @@ export class RewardPass implements ClipRules {
   private part = new Float64Array(0);
   /** Per entity: this tick's shaping term at full precision. */
   private shaping = new Float64Array(0);
-  /** The curiosity bonus by visit count below CURIOSITY_TABLE (built on first use). */
+  /** The curiosity bonus by visit count, for every count (built on first use). */
   private bonus: Float64Array | null = null;
   /** Run the generated fused kernel (false: the passes, the reference path). */
   private readonly fused: boolean;
@@ -459,12 +463,15 @@ export class RewardPass implements ClipRules {
     }
   }
 
-  /** curiosity / sqrt(1 + v) for the first visit counts (the same expression, computed once). */
+  /** The curiosity bonus table of this world's weight (built on first use). */
   private curiosityBonus(): Float64Array {
-    if (this.bonus === null) {
-      this.bonus = new Float64Array(CURIOSITY_TABLE);
-      for (let v = 0; v < CURIOSITY_TABLE; v++) this.bonus[v] = this.curiosity / Math.sqrt(1 + v);
-    }
-    return this.bonus;
+    return (this.bonus ??= curiosityTable(this.curiosity));
   }
+}
+
+/** weight / sqrt(1 + v) for every visit count v below CURIOSITY_TABLE (the same expression, computed once). */
+export function curiosityTable(weight: number): Float64Array {
+  const bonus = new Float64Array(CURIOSITY_TABLE);
+  for (let v = 0; v < CURIOSITY_TABLE; v++) bonus[v] = weight / Math.sqrt(1 + v);
+  return bonus;
 }

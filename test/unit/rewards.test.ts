@@ -17,6 +17,7 @@ import type { World } from "../../engine/world.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { RewardsState, rewardsState } from "../../systems/rewards/index.ts";
 import { resolveTerms } from "../../systems/rewards/terms.ts";
+import { RewardPass } from "../../systems/rewards/pass.ts";
 import { moveAgent } from "../../systems/space/index.ts";
 import type { SpatialIndex } from "../../components/grid.ts";
 import { pinPlugin, record } from "../helpers/pin.ts";
@@ -347,6 +348,27 @@ describe("curiosity", () => {
     w.step();
     expect(rewardOf(w, 0).curiosity).toBeCloseTo(0.02, 7);
     expect(rewardOf(w, 1).curiosity).toBeCloseTo(0.02 / Math.SQRT2, 7);
+  });
+
+  it("gives phase_A_weight / sqrt(1 + visits) past 4,096 visits and at the 65,535 the count stops at, on the fused kernel and the passes", () => {
+    for (const fused of [true, false]) {
+      const w = curious(true, { 0: { needs: FULL, at: [1, 1] }, 1: { needs: FULL, at: [5, 5] } });
+      const st = w.state<RewardsState>("rewards");
+      st.pass = new RewardPass(w.settings, resolveTerms(w), { fused });
+      w.step();
+      const weight = w.settings.curiosity.phase_A_weight;
+      for (const [count, next] of [
+        [5000, 5001],
+        [65534, 65535],
+        [65535, 65535],
+      ]) {
+        st.visits![1 * 8 + 1] = count;
+        w.step();
+        expect(st.pass.fusedRan).toBe(fused);
+        expect(rewardOf(w, 0).curiosity).toBe(Math.fround(weight / Math.sqrt(1 + count)));
+        expect(st.visits![1 * 8 + 1]).toBe(next);
+      }
+    }
   });
 
   it("is 0 when features.training.curiosity is off", () => {
