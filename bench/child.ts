@@ -38,11 +38,22 @@ function heapLimitMb(): number {
   return Math.max(2048, Math.min(65536, Math.floor((totalmem() / 2 ** 20) * 0.75)));
 }
 
-export function runChild<T>(script: string, args: readonly string[], onLine: (line: string) => void): Promise<ChildResult<T>> {
+/**
+ * The environment that makes glibc's malloc ask for transparent huge pages (madvise) on the memory
+ * it maps, typed arrays' stores included (GLIBC_TUNABLES glibc.malloc.hugetlb=1, glibc 2.35+; Linux
+ * with transparent_hugepage "madvise" or "always"). Other tunables already set are kept.
+ */
+export function hugePagesEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const have = env.GLIBC_TUNABLES;
+  if (have && /(^|:)glibc\.malloc\.hugetlb=/.test(have)) return env;
+  return { ...env, GLIBC_TUNABLES: have ? `${have}:glibc.malloc.hugetlb=1` : "glibc.malloc.hugetlb=1" };
+}
+
+export function runChild<T>(script: string, args: readonly string[], onLine: (line: string) => void, env?: NodeJS.ProcessEnv): Promise<ChildResult<T>> {
   const t0 = performance.now();
   const nodeArgs = ["--expose-gc", `--max-old-space-size=${heapLimitMb()}`, ...(COMPILED ? [] : ["--import", tsxLoader()]), script, ...args];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, nodeArgs, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, nodeArgs, { stdio: ["ignore", "pipe", "pipe"], ...(env ? { env } : {}) });
     let stdout = "";
     let errBuf = "";
     const tail: string[] = [];

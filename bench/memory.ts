@@ -1,6 +1,7 @@
 // Memory accounting of the simulation benchmark (bench/sim.ts): heap and typed-array buffer
 // readings after forced GCs, the bytes-per-agent fields of a SimResult, the table of every
 // component / town-state column and the typed-array bytes each plug-in's state holds.
+import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { World } from "../engine/world.ts";
@@ -144,4 +145,20 @@ export function memoryFields(world: World, agents: number, before: MemoryReading
 function round(x: number, d: number): number {
   const f = 10 ** d;
   return Math.round(x * f) / f;
+}
+
+/**
+ * MB of this process's anonymous memory on transparent huge pages (AnonHugePages of
+ * /proc/self/smaps_rollup), or null where that file is not there (not Linux). Nearly all of a big
+ * world's columns are on them when the process started with hugePagesEnv() (bench/child.ts).
+ */
+export function hugePagesMb(): number | null {
+  let text: string;
+  try {
+    text = readFileSync("/proc/self/smaps_rollup", "utf8");
+  } catch {
+    return null;
+  }
+  const m = /^AnonHugePages:\s+(\d+) kB/m.exec(text);
+  return m ? Math.round(Number(m[1]) / 1024) : null;
 }

@@ -20,7 +20,7 @@ import { SHARD_HOST, SHARD_HOST_MODULE } from "../tools/shard-host.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { corePlugins } from "../systems/index.ts";
 import { AGENTS_PER_SMALL_TOWN, buildBenchWorld, isLayout, LAYOUTS, MANY_TOWNS_CONFIG, type Layout } from "./layouts.ts";
-import { columnTable, memory, memoryFields, stateTable, type ColumnRow } from "./memory.ts";
+import { hugePagesMb, columnTable, memory, memoryFields, stateTable, type ColumnRow } from "./memory.ts";
 import { attributionFields, cpuDelta, cpuLatencyFields, GcCounter, gcFields, latencyFields, majorGcList, tickCsv, type MajorGc, type SlowContributor, type SlowTick, type SystemLatency } from "./tick-stats.ts";
 import { ticksPerDay } from "../engine/clock.ts";
 import { bareDecay } from "./bare-decay.ts";
@@ -151,6 +151,12 @@ export interface SimResult {
   state_table: { plugin: string; bytes: number; bytes_per_agent: number }[];
   /** The world's state hash after the last timed tick (computed outside the timing). */
   state_hash: string;
+  /**
+   * MB of the process on transparent huge pages after the timed ticks (null: not Linux). About the
+   * columns' size with `townlet bench --huge-pages`, near 0 without it where transparent_hugepage is
+   * "madvise".
+   */
+  huge_pages_mb: number | null;
   /** Each timed tick's wall ms, in order (only with the tickTimes option). */
   tick_wall_ms?: number[];
 }
@@ -299,6 +305,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       column_table: columnTable(world),
       state_table: stateTable(world),
       state_hash: world.stateHash(),
+      huge_pages_mb: hugePagesMb(),
       ...(o.tickTimes ? { tick_wall_ms: Array.from(tickTimes, (x) => round(x, 4)) } : {}),
     };
   } finally {

@@ -89,6 +89,23 @@ describe("townlet bench", () => {
     }
   });
 
+  // Where transparent huge pages can be asked for (Linux, "madvise" or "always"), a world of 20k
+  // agents has columns of several 2 MB pages; glibc 2.35+ maps them on huge pages with the tunable.
+  const thp = (() => {
+    try {
+      return /\[(madvise|always)\]/.test(readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8"));
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!thp)("puts a size's columns on transparent huge pages with --huge-pages and says how many MB", async () => {
+    const r = await bench(["--agents", "20000", "--ticks", "3", "--warmup", "1", "--huge-pages", "--json", "--quiet"]);
+    expect(r.code).toBe(0);
+    const [res] = (JSON.parse(r.stdout.at(-1)!) as { results: { huge_pages_mb: number | null; column_bytes_per_agent: number }[] }).results;
+    // At least half of the columns' bytes (the rest: stores under 2 MB, partial pages).
+    expect(res.huge_pages_mb!).toBeGreaterThanOrEqual((res.column_bytes_per_agent * 20000) / 2 ** 20 / 2);
+  });
+
   it("refuses --repeat with --in-process, naming why", async () => {
     const r = await bench(["--agents", "64", "--ticks", "3", "--repeat", "2", "--in-process", "--quiet"]);
     expect(r.code).toBe(1);
