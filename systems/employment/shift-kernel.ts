@@ -120,8 +120,9 @@ export type ShiftPass = (agents: Int32Array, i0: number, absTicks: Int32Array) =
  * The shift state machine per agent (inventory §3.7): per-day resets, the window's state, its
  * counters, penalties and wage; what touches other objects (absence and attendance rings,
  * messages, counters) is left as events for shifts.ts's applyEvents, in agent order. An agent
- * of a steady job (outside its window as last tick) not marked dirty is skipped but for its
- * absences expiring. An absence-pruning event that would change nothing (no absence expired,
+ * of a steady job (outside its window as last tick; steady 2: in another outside state) not
+ * marked dirty is skipped but for its absences expiring (and, for 2, its new shift state; on a
+ * new day, its daily resets of late ticks and withheld wages). An absence-pruning event that would change nothing (no absence expired,
  * absent_shifts_7d already the count) is not left (issue #19). An agent inside its job's
  * window goes to `step` (windowFactory's). Self-contained (no module bindings): compiled per
  * world from its source; the constants come in `codes` (shifts.ts).
@@ -322,7 +323,8 @@ export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes,
     const tick = K.tick;
     const horizon = K.horizon;
     // Every job steady (outside its window as last tick): only agents with attn bits can change.
-    let allSteady = 1;
+    // A new day resets every agent's late ticks and withheld wages (the daily resets).
+    let allSteady = newDay === 1 ? 0 : 1;
     for (let k = 0; k <= nJobs; k++) if (steady[k] !== 1) allSteady = 0;
     let n = K.nEvents;
     for (let i = i0; i < agents.length; i++) {
@@ -335,8 +337,16 @@ export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes,
       if (a === 0 && allSteady === 1) continue;
       const job = jobCol[eid];
       const k = job >= 0 && job < nJobs ? job : nJobs;
-      if (steady[k] === 1 && (a & A_DIRTY) === 0) {
-        // Nothing of this agent changes this tick but its absences expiring.
+      const sk = steady[k];
+      if (sk !== 0 && (a & A_DIRTY) === 0) {
+        // Nothing of this agent changes this tick but its absences expiring, and its shift state
+        // where the job went from one state outside the window to another (2: idle after the
+        // day's end, awaiting the start): issue #19, the midnight pass over every agent.
+        if (sk === 2) shiftState[eid] = outside[k];
+        if (newDay === 1) {
+          lateToday[eid] = 0;
+          withheld[eid] = 0;
+        }
         if (a !== 0 && prunes(absTicks, eid, tick, horizon) === 1) n = put(n, EV_PRUNE, eid, job, 0);
         continue;
       }

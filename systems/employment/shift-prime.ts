@@ -24,6 +24,8 @@ interface Scene {
   since: number;
   out: number;
   steadyAll: boolean;
+  /** Every job outside its window in another state than last tick's (steady 2). */
+  moved: boolean;
   attn: number;
   flags: number;
   prev: number;
@@ -66,7 +68,7 @@ export function primeShiftPass(pass: ShiftPass, K: ShiftScalars, arrays: ShiftAr
   try {
     const job = 0;
     const s0 = arrays.start[job];
-    const base: Scene = { since: 0, out: -1, steadyAll: false, attn: codes.A_DIRTY, flags: 0, prev: 0, everOnTime: 0, lastSeen: -1, atLoc: true, objects: 0, absences: 0, newDay: 0, job };
+    const base: Scene = { since: 0, out: -1, steadyAll: false, moved: false, attn: codes.A_DIRTY, flags: 0, prev: 0, everOnTime: 0, lastSeen: -1, atLoc: true, objects: 0, absences: 0, newDay: 0, job };
     const scenes: Partial<Scene>[] = [
       { newDay: 1 }, // on time at the start, daily resets
       { atLoc: false }, // awaiting the start
@@ -79,6 +81,10 @@ export function primeShiftPass(pass: ShiftPass, K: ShiftScalars, arrays: ShiftAr
       { out: 6, flags: codes.F_STARTED, absences: 1 }, // the shift's end (attendance), absences pruned
       { out: 6, steadyAll: true, attn: codes.A_ABS, absences: 1 }, // steady, an absence expiring
       { out: 6, steadyAll: true, attn: 0 }, // steady, nothing to do
+      { out: 6, moved: true, attn: codes.A_ABS, absences: 1 }, // another state outside the window, an absence expiring
+      { out: 6, moved: true, attn: 0 }, // another state outside the window
+      { out: 6, moved: true, attn: 0, newDay: 1 }, // ... on a new day: the daily resets
+      { out: 6, steadyAll: true, attn: 0, newDay: 1 }, // steady on a new day
       { out: 0, job: -1 }, // no job
     ];
     const one = Int32Array.of(eid);
@@ -94,7 +100,7 @@ export function primeShiftPass(pass: ShiftPass, K: ShiftScalars, arrays: ShiftAr
       K.nEvents = 0;
       for (let j = 0; j <= nJobs; j++) {
         arrays.outside[j] = j === job ? sc.out : 0;
-        arrays.steady[j] = sc.steadyAll ? 1 : 0;
+        arrays.steady[j] = sc.steadyAll ? 1 : sc.moved ? 2 : 0;
       }
       arrays.job[eid] = sc.job;
       arrays.attn[eid] = sc.attn;

@@ -245,7 +245,7 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
       this.wage[j] = jobs.wage[j] > 0 ? jobs.wage[j] : fallback;
     }
     outside[nJobs] = S_IDLE;
-    markSteady(state, outside, nJobs, tick, newDay);
+    markSteady(state, outside, nJobs, tick);
     this.steady = state.steady;
 
     const E = ctx.components.Employment;
@@ -300,18 +300,24 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
 }
 
 /**
- * Which jobs are steady this tick: outside their window as they were last tick. An agent of a
- * steady job that the last pass handled (no A_DIRTY) has nothing to change this tick but an
- * absence expiring (A_ABS). Every job counts as not steady on a new day (the daily resets) and
- * when the last pass was not last tick (the first tick, after a load).
+ * Which jobs are steady this tick: 1 = outside their window as they were last tick, 2 = outside
+ * it in another state than last tick's outside state (idle at midnight after the day's end,
+ * awaiting the start before it). An agent of a steady job that the last pass handled (no
+ * A_DIRTY) has nothing to change this tick but an absence expiring (A_ABS) and, for 2, its shift
+ * state: the last pass that handled it outside the window closed its shift (flags, on_shift,
+ * wage_this_tick). Every job counts as not steady when the last pass was not last tick (the
+ * first tick, after a load). A new day is not a reason (issue #19): its resets (late ticks,
+ * withheld wages) are done on the pass's short path for a steady agent, and nothing else of it changes; the exit queue's
+ * candidates are still only this tick's absent agents (only an absence raises absent_shifts_7d).
  */
-function markSteady(state: EmploymentState, outside: Int8Array, nJobs: number, tick: number, newDay: boolean): void {
-  const full = newDay || state.passTick !== tick - 1 || !state.skipSteady;
+function markSteady(state: EmploymentState, outside: Int8Array, nJobs: number, tick: number): void {
+  const full = state.passTick !== tick - 1 || !state.skipSteady;
   const prevOut = state.prevOut;
   const steady = state.steady;
   for (let k = 0; k <= nJobs; k++) {
     const out = outside[k];
-    steady[k] = !full && out >= 0 && prevOut[k] === out ? 1 : 0;
+    const prev = prevOut[k];
+    steady[k] = full || out < 0 ? 0 : prev === out ? 1 : prev >= 0 ? 2 : 0;
     prevOut[k] = out;
   }
   state.passTick = tick;

@@ -18,7 +18,7 @@ import { NeedsSets } from "../../components/sets.ts";
 import { sections } from "./config.ts";
 import { lifecycleCommands } from "./commands.ts";
 import { freshCopy, sameArrays } from "../../engine/kernel-source.ts";
-import { exitsFactory, leavingFactory, type ExitsKernel, type LeavingKernel } from "./kernels.ts";
+import { compileRaise, exitsFactory, leavingFactory, primeRaise, raiseSpans, type ExitsKernel, type LeavingKernel, type RaiseKernel } from "./kernels.ts";
 
 const NO_RESPAWN = -1;
 
@@ -45,10 +45,12 @@ export class LifecycleState implements PersistentState {
   leavingKernel: LeavingKernel | undefined;
   leavingFor: Uint8Array | undefined;
   leavingInto: Int32Array | undefined;
+  /** The nightly reset's kernel (null: code generation not allowed) and the need columns it was made for (not state). */
+  raiseKernel: RaiseKernel | null | undefined;
+  raiseCols: Float32Array[] = [];
 
   constructor(mortality: boolean) {
     this.mortality = mortality;
-    primeRaise();
   }
 
   save(): unknown {
@@ -205,36 +207,45 @@ export const lifecyclePlugin = definePlugin({
         // 4. Nightly reset: every need of the table raised to at least 0.5. Agents stay on their
         // tiles: in a walking world a teleport home would skip the walk (the original moves them home).
         const needCols = world.optionalResource(NeedsKey)?.columns();
-        if (tick % ticksPerDay(settings) === 0 && needCols !== undefined) raiseTo(needCols, world.agents, 0.5);
+        if (needCols !== undefined) nightly(state, needCols, world.spans, tick % ticksPerDay(settings) === 0);
       },
     },
   ],
 });
 
-/** Raises each live agent's value in every column to at least `floor` (the nightly reset). */
-function raiseTo(cols: readonly Float32Array[], live: Int32Array, floor: number): void {
-  for (let k = 0; k < cols.length; k++) {
-    const col = cols[k];
-    for (let i = 0; i < live.length; i++) if (col[live[i]] < floor) col[live[i]] = floor;
+/**
+ * The nightly reset (`midnight`): every need column raised to at least 0.5 over the agents, by a
+ * kernel generated for the world's need columns (kernels.ts compileRaise), made and primed on any
+ * tick where the columns moved, so that midnight runs it warm; raiseSpans where code generation
+ * is not allowed.
+ */
+function nightly(state: LifecycleState, cols: readonly Float32Array[], spans: Int32Array, midnight: boolean): void {
+  if (state.raiseKernel === undefined || !sameArrays(cols, state.raiseCols)) {
+    state.raiseCols = [...cols];
+    state.raiseKernel = compileRaise(cols) ?? null;
+    if (state.raiseKernel !== null) primeRaise(state.raiseKernel, cols, spans);
+    else primeRaiseSpans();
   }
+  if (!midnight) return;
+  if (state.raiseKernel !== null) state.raiseKernel(spans, 0.5);
+  else raiseSpans(cols, spans, 0.5);
 }
 
 /**
- * Runs raiseTo on scratch columns until V8 has optimised it, once per process (issue #19: the
+ * Runs raiseSpans on scratch columns until V8 has optimised it, once per process (issue #19: the
  * reset runs once a simulated day, so its first run at 100k agents, at tick 1440, ran cold:
- * +6.8 ms in lifecycle/finalize; ~2.5 ms warm). Scratch data only: no world is touched.
+ * +6.8 ms in lifecycle/finalize). Scratch data only: no world is touched.
  */
 let raisePrimed = false;
-function primeRaise(): void {
+function primeRaiseSpans(): void {
   if (raisePrimed) return;
   raisePrimed = true;
   const n = 4096;
-  const ids = new Int32Array(n);
-  for (let i = 0; i < n; i++) ids[i] = i;
+  const spans = Int32Array.of(0, n);
   const cols = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
   for (let r = 0; r < 32; r++) {
     for (const c of cols) for (let i = 0; i < n; i++) c[i] = ((i * 7 + r) % 10) / 10;
-    raiseTo(cols, ids, 0.5);
+    raiseSpans(cols, spans, 0.5);
   }
 }
 

@@ -12,6 +12,7 @@ import { definePlugin, type AnyPlugin } from "../../engine/plugin.ts";
 import type { World } from "../../engine/world.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { killAgent, LifecycleState, setMortality } from "../../systems/lifecycle/index.ts";
+import { compileRaise, primeRaise, raiseSpans } from "../../systems/lifecycle/kernels.ts";
 import { pinPlugin, record } from "../helpers/pin.ts";
 import { makeWorld } from "../helpers/world.ts";
 
@@ -321,6 +322,51 @@ describe("nightly reset", () => {
     w.run(50);
     const N = w.columns(Needs);
     expect([N.hunger[eid], N.hygiene[eid], N.energy[eid]]).toEqual([0.5, Math.fround(0.9), 0.5]);
+  });
+});
+
+describe("nightly reset kernel", () => {
+  it("raises every agent of every run of ids at midnight, a replacement's too, and no other entity", () => {
+    let low: number[] = [];
+    const pin = pinPlugin(({ tick, world: w, agents }) => {
+      if (tick !== 50) return;
+      const N = w.columns(Needs);
+      low = [...agents];
+      for (const eid of agents) N.hunger[eid] = N.hygiene[eid] = N.energy[eid] = 0.1;
+    });
+    const w = world({ observations_config: { hybrid: { time_ticks_per_day: 50 } }, lifecycle: { respawn_delay_ticks: 0, respawn_delay_min: 1, respawn_delay_max: 1 } }, [pin]);
+    // An entity that is not an agent between agents: the agents are more than one run of ids.
+    const other = w.spawnEntity(0, []);
+    w.spawnAgent(0);
+    killAgent(w, w.agents[1]);
+    w.run(10);
+    expect(w.spans.length).toBeGreaterThan(2);
+    const N = w.columns(Needs);
+    expect(other).toBeLessThan(N.hunger.length);
+    N.hunger[other] = 0.1;
+    w.run(40);
+    expect(low.length).toBe(w.agents.length);
+    for (const eid of low) expect([N.hunger[eid], N.hygiene[eid], N.energy[eid]], `agent ${eid}`).toEqual([0.5, 0.5, 0.5]);
+    expect(N.hunger[other]).toBe(Math.fround(0.1));
+  });
+
+  it("is primed without changing a value, and raises what the generic pass raises", () => {
+    const n = 300;
+    const cols = [0, 1, 2].map((k) => Float32Array.from({ length: n }, (_, i) => ((i * 37 + k * 11) % 100) / 100));
+    const before = cols.map((c) => Uint8Array.from(new Uint8Array(c.buffer)));
+    const spans = Int32Array.of(3, 40, 41, 200, 250, 300);
+    const kernel = compileRaise(cols);
+    expect(kernel).toBeDefined();
+    primeRaise(kernel!, cols, spans);
+    cols.forEach((c, k) => expect(new Uint8Array(c.buffer), `column ${k}`).toEqual(before[k]));
+    const copy = cols.map((c) => c.slice());
+    kernel!(spans, 0.5);
+    raiseSpans(copy, spans, 0.5);
+    cols.forEach((c, k) => expect(c, `column ${k}`).toEqual(copy[k]));
+    // Ids outside the runs (0-2, 40, 200-249) keep their values; inside, nothing is below 0.5.
+    expect(cols[0][40]).toBe(Math.fround(((40 * 37) % 100) / 100));
+    expect(cols[0][0]).toBe(0);
+    for (let s = 0; s < spans.length; s += 2) for (let e = spans[s]; e < spans[s + 1]; e++) expect(cols[1][e]).toBeGreaterThanOrEqual(0.5);
   });
 });
 
