@@ -21,7 +21,7 @@ import type { AffordancesResource } from "../affordances/resource.ts";
 import type { TownTypeIndex } from "../affordances/type-index.ts";
 import type { BehaviorState, BehaviorConfig } from "./index.ts";
 import { candidates, firstOpen, type Candidates } from "./candidates.ts";
-import { S_LEVEL, S_RECHECK, S_THRESHOLDS, S_TICK } from "./scan-kernel.ts";
+import { S_LEVEL, S_RECHECK, S_THRESHOLDS, S_TICK, primeWork } from "./scan-kernel.ts";
 import { stoveReady } from "./pantry.ts";
 import { tileHead } from "./tile-head.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
@@ -176,6 +176,10 @@ export class DecidePass {
         }
       }
     }
+    if (scan.primed !== kernel && spans.length > 0) {
+      primeWork(kernel, cols, spans[0], out);
+      scan.primed = kernel;
+    }
   }
 
   /** The scan of run() where no kernel is generated: the same rules, agent by agent. */
@@ -264,8 +268,8 @@ export class DecidePass {
     this.state.fridges.count(this.state.pantry, this.st.objects, this.O.type, this.O.meals, this.T, this.fridge);
   }
 
-  /** Chooses `eid`'s next option, by the rules in order (index.ts). */
-  private decide(eid: number): void {
+  /** Chooses `eid`'s next option, by the rules in order (index.ts); public for prime.ts. */
+  decide(eid: number): void {
     const { needs } = this.state;
     const N = this.N;
     this.town = this.T[eid];

@@ -24,6 +24,7 @@ import { SpaceKey } from "../../components/grid.ts";
 import { PolicyKey } from "../../components/release.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { DecidePass } from "./decide.ts";
+import { primeDecide } from "./prime.ts";
 import { ScanCache } from "./scan-kernel.ts";
 import { FridgeList } from "./pantry.ts";
 
@@ -46,6 +47,8 @@ export const BehaviorTuning = z
 export type BehaviorConfig = z.output<typeof BehaviorTuning>;
 
 const NEVER = -1_000_000;
+/** The pass after which decide()'s shift branches are walked once (prime.ts). */
+const PRIME_PASS = 16;
 
 /**
  * The controller's memory: each agent's last chat tick (snapshotted and hashed); pantry and the
@@ -93,6 +96,8 @@ export class BehaviorState implements PersistentState {
    * at 100k agents.
    */
   pass: DecidePass | undefined = undefined;
+  /** Passes run on this state, counted up to PRIME_PASS (prime.ts; scratch, not saved). */
+  passes = 0;
   constructor(capacity: number, towns: number, settings: World["settings"]) {
     this.lastChat = new Int32Array(Math.max(16, capacity)).fill(NEVER);
     this.pantry = new Float32Array(towns);
@@ -149,6 +154,9 @@ export const behaviorPlugin = definePlugin({
         }
         state.pass = new DecidePass(world, tick, config, settings, state);
         state.pass.run(agents, spans);
+        // Once, after PRIME_PASS passes (prime.ts: a function's feedback is only kept once it
+        // has run a while; walked before, the branches were left without it).
+        if (++state.passes === PRIME_PASS) primeDecide(world, config, settings, state, agents);
       },
     },
   ],

@@ -112,6 +112,8 @@ export class ScanCache {
   chunk = SCAN_CHUNK;
   /** The agents the last call listed (scratch, room for `chunk`). */
   out = new Int32Array(16);
+  /** The kernel primeWork has walked (after its first real call). */
+  primed: ScanKernel | undefined = undefined;
 
   constructor(needs: number) {
     this.scalars = new Float64Array(S_THRESHOLDS + needs);
@@ -138,5 +140,34 @@ export class ScanCache {
   room(n: number): Int32Array {
     if (this.out.length < n) this.out = new Int32Array(Math.ceil(n * 1.25));
     return this.out;
+  }
+}
+
+/**
+ * Runs a new scan's Work test once on agent `e` and puts its columns back (issue #19, p99).
+ *
+ * Why: the Work test is the only place the scan reads `done` and the needs against the critical
+ * level, and no agent works before the first shift (tick 135 of the 100k bench world): until
+ * then those loads have no type feedback, the optimised scan leaves them with a
+ * deoptimisation, and the first Work agent sent decide's pass through the interpreter for the
+ * rest of that tick (+2.4-3.2 ms on tick 136). Call it after the kernel's first real call (the
+ * feedback vector is made lazily). With e's option set to an open Work and its needs to 1 the
+ * test reads every column it can; `out` is scratch; e's kind, done and needs are restored to
+ * the bit.
+ */
+export function primeWork(kernel: ScanKernel, a: ScanArrays, e: number, out: Int32Array): void {
+  if (!(e >= 0 && e < a.kind.length)) return;
+  const kind = a.kind[e];
+  const done = a.done[e];
+  const needs = a.needs.map((c) => c[e]);
+  try {
+    a.kind[e] = OptionKind.Work;
+    a.done[e] = 0;
+    for (const c of a.needs) c[e] = 1;
+    kernel(e, e + 1, out);
+  } finally {
+    a.kind[e] = kind;
+    a.done[e] = done;
+    a.needs.forEach((c, k) => (c[e] = needs[k]));
   }
 }

@@ -21,7 +21,7 @@ import type { AffordancesResource } from "../affordances/resource.ts";
 import { optionsTelemetry } from "./telemetry.ts";
 import { optionsObservations } from "./observations.ts";
 import { OptionsState, shiftEndsAt } from "./quiet.ts";
-import { compileExec, sameArrays, type ExecArrays, type ExecKernel } from "./kernel.ts";
+import { compileExec, primeWork, sameArrays, type ExecArrays, type ExecKernel } from "./kernel.ts";
 import { avoidStep, chooseObject, ctxColumns, type Ctx } from "./choose.ts";
 import { calmAt, compileChooser, sameChooseArrays, type ChooseArrays, type Chooser } from "./choose-kernel.ts";
 import type { MessageDef } from "../../engine/message.ts";
@@ -96,6 +96,8 @@ interface Exec {
   chooser: Chooser | undefined;
   chooseArrays: ChooseArrays | undefined;
   kernelChooser: unknown;
+  /** The kernel whose Work branch primeWork has walked (kernel.ts), after its first real call. */
+  primed: ExecKernel | undefined;
   /** Which loop ran last tick (tests). */
   ran: "kernel" | "generic" | "";
 }
@@ -135,6 +137,7 @@ function prepare(world: World, qs: OptionsState, tick: number, send: Exec["send"
       chooser: undefined,
       chooseArrays: undefined,
       kernelChooser: undefined,
+      primed: undefined,
       ran: "",
     };
     EXECS.set(qs, made);
@@ -360,6 +363,10 @@ export const optionsPlugin = definePlugin({
         x.ran = kernel !== undefined ? "kernel" : "generic";
         if (kernel !== undefined) {
           kernel(spans, tick, x.tod, work, x.c.avoid, calmAt(x.c.avoid, world.settings.conflict.rivalry.min_value));
+          if (x.primed !== kernel && x.arrays !== undefined && spans.length > 0) {
+            primeWork(kernel, x.arrays, spans[0], tick);
+            x.primed = kernel;
+          }
           return;
         }
         const quiet = x.quiet;

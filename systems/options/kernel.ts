@@ -175,3 +175,52 @@ return function execute(spans, tick, tod, work, avoid, calm) {
   const params = NAMES.filter((k) => a[k] !== undefined);
   return compileKernel<ExecKernel>([...params, "slow", "choose"], source, [...params.map((k) => a[k]), slow, choose]);
 }
+
+/**
+ * Runs a new kernel's Work branch once on agent `e` and puts every value back (issue #19, p99).
+ *
+ * Why: a branch no agent has taken yet has no type feedback, so the optimised loop leaves it with
+ * a deoptimisation, and the first agent to take it sends the rest of that tick's chunks through
+ * the interpreter. On day 1 of the 100k bench world no agent works before tick 135: that tick's
+ * options/execute took 8-11 ms against ~1.3 around it. Call it after the kernel's first real
+ * call (the loop's feedback vector is made lazily, after some bytecode has run). It walks the
+ * branch three times (the shift over, a walk to the workplace, a done option) on e's columns and
+ * restores them (the agent's row of every per-agent array, its words of the two bitsets): the
+ * world is left as it was to the bit, and `slow` and `choose` are not called (a Work option
+ * reaches neither).
+ */
+export function primeWork(kernel: ExecKernel, a: ExecArrays, e: number, tick: number): void {
+  if (!(e >= 0 && e < a.kind.length) || a.jobEnd.length === 0) return;
+  const rows = PER_AGENT.map((k) => a[k]).filter((c): c is NonNullable<typeof c> => c !== undefined);
+  const saved = rows.map((c) => c[e]);
+  const word = e >>> 5;
+  const quiet = a.quiet[word];
+  const parked = a.parked[word];
+  const span = Int32Array.of(e, e + 1);
+  const j = 0;
+  const jx = a.jobX[j];
+  const jy = a.jobY[j];
+  try {
+    for (let r = 0; r < 3; r++) {
+      a.kind[e] = OptionKind.Work;
+      a.done[e] = r === 2 ? 1 : 0;
+      a.external[e] = 0;
+      a.intent[e] = IntentKind.Move;
+      a.parked[word] &= ~(1 << (e & 31));
+      if (a.job !== undefined) a.job[e] = j;
+      // r 1: on the way, two tiles from the workplace (when it has a place).
+      if (jx >= 0) {
+        a.px[e] = r === 1 ? jx + 2 : jx;
+        a.py[e] = jy;
+      }
+      kernel(span, tick, r === 1 ? a.jobEnd[j] - 1 : a.jobEnd[j], 0, 0, 0);
+    }
+  } finally {
+    rows.forEach((c, i) => (c[e] = saved[i]));
+    a.quiet[word] = quiet;
+    a.parked[word] = parked;
+  }
+}
+
+/** The per-agent arrays of ExecArrays (the rest are bitsets and the job table). */
+const PER_AGENT: readonly (keyof ExecArrays)[] = NAMES.filter((k) => k !== "quiet" && k !== "parked" && k !== "jobEnd" && k !== "jobX" && k !== "jobY");
