@@ -7,7 +7,9 @@
 // the ~10k agents it looks at per tick (at 100k agents) and scans the Intent kind and wake bit of
 // every agent. The kernel closes over that world's columns (remade when one moves: the store
 // grew) and inlines the frequent cases: Wait and None, Move, and Request/Start (the walk toward
-// the object, a waiter's repeated request of the object it already queues for or holds). Every
+// the object, a waiter's repeated request of the object it already queues for or holds, and a
+// fresh request: rt.request's cooldown check, take or append, for an agent that holds and queues
+// for nothing; issue #19: at the end of the shift, tod 367, ~30,000 agents request in one tick). Every
 // other case calls the generic code (`ActHelpers`, index.ts), and so does the whole loop where
 // code generation from strings is not allowed (node --disallow-code-generation-from-strings):
 // compileAct returns undefined there.
@@ -67,6 +69,16 @@ export interface ActArrays {
   town: Uint32Array;
   isObj: Uint8Array;
   wake: Uint32Array;
+  // A fresh request's columns (rt.request's cooldown check, take and append, inlined).
+  cooldownObj: Int32Array;
+  cooldownUntil: Int32Array;
+  queueNext: Int32Array;
+  joinedTick: Int32Array;
+  holder: Int32Array;
+  queueHead: Int32Array;
+  queueLen: Uint16Array;
+  idleSince: Int32Array;
+  stall: Uint16Array;
 }
 
 /** The order of ActArrays' fields as the kernel's parameters. */
@@ -88,10 +100,19 @@ const ARRAY_NAMES = [
   "town",
   "isObj",
   "wake",
+  "cooldownObj",
+  "cooldownUntil",
+  "queueNext",
+  "joinedTick",
+  "holder",
+  "queueHead",
+  "queueLen",
+  "idleSince",
+  "stall",
 ] as const satisfies readonly (keyof ActArrays)[];
 
-/** A compiled act pass over the agents' spans (pairs [start, end) in entity order). */
-export type ActKernel = (spans: Int32Array) => void;
+/** A compiled act pass over the agents' spans (pairs [start, end) in entity order) at `tick`. */
+export type ActKernel = (spans: Int32Array, tick: number) => void;
 
 /** Whether a kernel made for `made` still fits the columns `now` (none of them moved). */
 export function actKernelFits(made: ActArrays, now: ActArrays): boolean {
@@ -109,7 +130,7 @@ const K = IntentKind;
 export function compileAct(a: ActArrays, h: ActHelpers, width: number, height: number): ActKernel | undefined {
   const source = `"use strict";
 const W = ${width | 0}, H = ${height | 0};
-function run(start, end) {
+function run(start, end, tick) {
   for (let e = start; e < end; e++) {
     const k = kind[e];
     if (k === ${K.Wait} && (wake[e >>> 5] & (1 << (e & 31))) === 0) continue;
@@ -142,7 +163,8 @@ function run(start, end) {
           } else if (queued[e] === obj) {
             if (aff >= 0) pending[e] = aff;
             r = ${Req.Queued};
-          } else r = h.request(e, obj, aff);
+          } else if (holding[e] === 0 && queued[e] === 0 && (cooldownObj[e] !== obj || tick >= cooldownUntil[e])) r = fresh(e, obj, aff, tick);
+          else r = h.request(e, obj, aff);
           if ((r === ${Req.Granted} || r === ${Req.Held}) && k === ${K.Start} && aff >= 0) {
             if (!h.start(e, obj, aff)) ok = 0;
           } else if (r === ${Req.Queued} && blocked[e] === 1) h.blocked(obj, e);
@@ -160,6 +182,29 @@ function run(start, end) {
     else wake[e >>> 5] |= 1 << (e & 31);
   }
 }
+// rt.request for an agent that holds and queues for nothing, out of cooldown.
+function fresh(e, obj, aff, tick) {
+  wake[e >>> 5] |= 1 << (e & 31);
+  pending[e] = aff;
+  if (holder[obj] === 0 && queueHead[obj] === 0) {
+    holder[obj] = e;
+    idleSince[obj] = tick;
+    stall[obj] = 0;
+    holding[e] = obj;
+    return ${Req.Granted};
+  }
+  queueNext[e] = 0;
+  queued[e] = obj;
+  joinedTick[e] = tick;
+  let cur = queueHead[obj];
+  if (cur === 0) queueHead[obj] = e;
+  else {
+    while (queueNext[cur] !== 0) cur = queueNext[cur];
+    queueNext[cur] = e;
+  }
+  queueLen[obj]++;
+  return ${Req.Queued};
+}
 function walk(e, ax, ay, bx, by) {
   const dx = bx - ax, dy = by - ay;
   if (dx === 0 && dy === 0) return;
@@ -171,8 +216,8 @@ function walk(e, ax, ay, bx, by) {
   y[e] = ny;
   h.place(e, town[e], nx, ny);
 }
-return function act(spans) {
-  for (let s = 0; s < spans.length; s += 2) run(spans[s], spans[s + 1]);
+return function act(spans, tick) {
+  for (let s = 0; s < spans.length; s += 2) run(spans[s], spans[s + 1], tick);
 };`;
   return compileKernel<ActKernel>([...ARRAY_NAMES, "h"], source, [...ARRAY_NAMES.map((n) => a[n]), h]);
 }

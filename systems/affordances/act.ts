@@ -145,6 +145,15 @@ export function actKernel(c: ActCtx): ActKernel | undefined {
     town: rt.T,
     isObj: c.isObj,
     wake: rt.actWake,
+    cooldownObj: A.cooldown_obj,
+    cooldownUntil: A.cooldown_until,
+    queueNext: A.queue_next,
+    joinedTick: A.joined_tick,
+    holder: rt.O.holder,
+    queueHead: rt.O.queue_head,
+    queueLen: rt.O.queue_len,
+    idleSince: rt.O.idle_since,
+    stall: rt.O.stall,
   };
   if (slot === undefined || slot.space !== c.space || !actKernelFits(slot.arrays, arrays)) {
     const helpers = slot?.helpers ?? new Helpers();

@@ -175,7 +175,7 @@ export const affordancesPlugin = definePlugin({
         };
         if (!rt.skipQuiet) rt.actWake.fill(0xffffffff);
         const kernel = rt.useActKernel ? actKernel(c) : undefined;
-        if (kernel !== undefined) kernel(world.spans);
+        if (kernel !== undefined) kernel(world.spans, tick);
         else actGeneric(c, agents);
         rt.actRan = kernel !== undefined ? "kernel" : "generic";
       },

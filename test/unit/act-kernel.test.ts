@@ -137,6 +137,39 @@ describe("affordances/act's generated kernel does what the generic loop does", (
     expect(a.columns(Activity).running[i.r]).toBe(i.sit);
   });
 
+  it("answers fresh requests as rt.request does: the first free object granted, the rest queued in entity order, a cooldown refused", () => {
+    const ws = [handTown(), generic(handTown())];
+    const ids = ws.map((w) => {
+      const bench = registerObject(w, 0, { id: "bench_1", object_type: "bench", position: [5, 5] });
+      const sit = registerAffordance(w, { id: "sit", object_type: "bench", duration: 2, effects: { energy: 0.1 } });
+      // Five agents beside or on the bench, all asking in the same tick.
+      const group = [handAgent(w, 0, 5, 5), handAgent(w, 0, 4, 5), handAgent(w, 0, 6, 5), handAgent(w, 0, 5, 4), handAgent(w, 0, 5, 6)];
+      return { bench, sit, group };
+    });
+    const [a, b] = ws;
+    ws.forEach((w, k) => ids[k].group.forEach((e) => intend(w, e, IntentKind.Start, { object: ids[k].bench, affordance: ids[k].sit })));
+    stepBoth(a, b, 1);
+    const i = ids[0];
+    const A = a.columns(Activity);
+    const O = a.state<AffordancesResource>("affordances").rt.O;
+    expect(O.holder[i.bench]).toBe(i.group[0]);
+    expect(A.running[i.group[0]]).toBe(i.sit);
+    // The queue in entity order, each joined this tick.
+    const queue: number[] = [];
+    for (let cur = O.queue_head[i.bench]; cur !== 0; cur = A.queue_next[cur]) queue.push(cur);
+    expect(queue).toEqual(i.group.slice(1));
+    expect(O.queue_len[i.bench]).toBe(4);
+    const t = O.idle_since[i.bench]; // the tick the first was granted the bench
+    expect(i.group.slice(1).map((e) => A.joined_tick[e])).toEqual([t, t, t, t]);
+    // The first finishes (a success: its cooldown starts) and asks again at once: refused while
+    // the others take turns.
+    stepBoth(a, b, 3);
+    expect(A.holding[i.group[0]]).toBe(0);
+    stepBoth(a, b, 2);
+    expect(a.state<AffordancesResource>("affordances").st.counters.cooldown_events).toBeGreaterThan(0);
+    stepBoth(a, b, 20);
+  });
+
   it("follows the columns when the entity store grows mid-run (the kernel is made again)", () => {
     const [a, b] = towns(1, 5);
     stepBoth(a, b, 40);
