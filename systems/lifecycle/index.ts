@@ -18,7 +18,7 @@ import { NeedsSets } from "../../components/sets.ts";
 import { sections } from "./config.ts";
 import { lifecycleCommands } from "./commands.ts";
 import { freshCopy, sameArrays } from "../../engine/kernel-source.ts";
-import { compileRaise, exitsFactory, leavingFactory, primeRaise, raiseSpans, type ExitsKernel, type LeavingKernel, type RaiseKernel } from "./kernels.ts";
+import { compileRaise, exitsFactory, leavingFactory, primeExits, primeLeaving, primeRaise, raiseSpans, type ExitsArrays, type ExitsKernel, type LeavingKernel, type RaiseKernel } from "./kernels.ts";
 
 const NO_RESPAWN = -1;
 
@@ -163,6 +163,11 @@ export const lifecyclePlugin = definePlugin({
             F_FAINT,
             F_UNEMPLOYMENT,
           );
+          // Every branch given type feedback on the first agent, its values put back (issue #19).
+          if (spans.length >= 2) {
+            const arrays = { hasWallet: key[0], money: key[1], wage: key[2], broke: key[3], exitReason: key[4], hunger: key[5], townOf: key[6], hold: key[7] } as ExitsArrays;
+            primeExits(state.exitsKernel, arrays, spans[0], cfg.faint_hunger, cfg.unemployment_grace_ticks, F_NONE, F_FAINT);
+          }
         }
         state.exitsKernel(spans, cfg.faint_hunger, cfg.unemployment_grace_ticks);
       },
@@ -256,6 +261,7 @@ function collectLeaving(state: LifecycleState, exitReason: Uint8Array, spans: In
       state.leavingFor = exitReason;
       state.leavingInto = state.leaving;
       state.leavingKernel = freshCopy(leavingFactory)(exitReason, state.leaving, F_NONE);
+      if (spans.length >= 2) primeLeaving(state.leavingKernel, exitReason, spans[0], F_FAINT);
     }
     const n = state.leavingKernel(spans);
     if (n >= 0) return n;

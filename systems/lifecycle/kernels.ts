@@ -132,3 +132,87 @@ export function primeRaise(raise: RaiseKernel, cols: readonly Float32Array[], sp
   const some = Int32Array.of(e, Math.min(spans[1], e + 4096));
   for (let r = 0; r < 8; r++) raise(some, -1);
 }
+
+/** The arrays an exits kernel was made for (exitsFactory's first eight arguments). */
+export interface ExitsArrays {
+  hasWallet: Uint8Array;
+  money: Float32Array;
+  wage: Float32Array;
+  broke: Uint16Array;
+  exitReason: Uint8Array;
+  hunger: Float32Array;
+  townOf: Uint32Array;
+  hold: Uint8Array;
+}
+
+/** Times each primed situation runs (V8 gives a function its feedback vector after 8 calls). */
+const PRIME_ROUNDS = 12;
+
+/**
+ * Type feedback for every branch of a new exits kernel before the tick where it is first needed
+ * (issue #19: the first faint, tick 455 of the 100k bench, deoptimised the pass mid-loop, +2 ms
+ * that tick and +1.5 the next), on agent `eid` of the world: broke with and without a wallet,
+ * with money, at the counter's cap, leaving already, fainting, held by its town, unemployed.
+ * Every value the kernel can write (the agent's broke_ticks and exit_reason) or the priming sets
+ * (its wallet flag, money, wage, hunger, its town's hold) is put back.
+ */
+export function primeExits(exits: ExitsKernel, a: ExitsArrays, eid: number, faint: number, grace: number, none: number, leaving: number): void {
+  const town = a.townOf[eid];
+  const hasHold = town < a.hold.length;
+  const saved = [a.hasWallet[eid], a.money[eid], a.wage[eid], a.broke[eid], a.exitReason[eid], a.hunger[eid], hasHold ? a.hold[town] : 0];
+  const one = Int32Array.of(eid, eid + 1);
+  const low = faint - 1;
+  // wallet, money, broke, reason, hunger, hold
+  const scenes: [number, number, number, number, number, number][] = [
+    [1, 0, 0, none, 1, 0],
+    [1, 1, 5, none, 1, 0],
+    [1, 0, 0xffff, none, 1, 0],
+    [0, 0, 0, none, 1, 0],
+    [1, 1, 0, leaving, 1, 0],
+    [1, 1, 0, none, low, 0],
+    [1, 1, 0xffff, none, low, 1],
+    [1, 0, 0xffff, none, 1, 0],
+  ];
+  try {
+    for (let r = 0; r < PRIME_ROUNDS; r++) {
+      for (const [wallet, money, broke, reason, hunger, hold] of scenes) {
+        a.hasWallet[eid] = wallet;
+        a.money[eid] = money;
+        a.wage[eid] = 0;
+        a.broke[eid] = broke;
+        a.exitReason[eid] = reason;
+        a.hunger[eid] = hunger;
+        if (hasHold) a.hold[town] = hold;
+        exits(one, faint, grace);
+      }
+    }
+  } finally {
+    a.hasWallet[eid] = saved[0];
+    a.money[eid] = saved[1];
+    a.wage[eid] = saved[2];
+    a.broke[eid] = saved[3];
+    a.exitReason[eid] = saved[4];
+    a.hunger[eid] = saved[5];
+    if (hasHold) a.hold[town] = saved[6];
+  }
+}
+
+/**
+ * Type feedback for a new leaving kernel's branch of an agent leaving (issue #19: the first exit
+ * deoptimised the scan), on agent `eid` given a reason and put back; what the kernel writes is
+ * the scratch list of leaving agents.
+ */
+export function primeLeaving(collect: LeavingKernel, exitReason: Uint8Array, eid: number, leaving: number): void {
+  const saved = exitReason[eid];
+  const one = Int32Array.of(eid, eid + 1);
+  try {
+    for (let r = 0; r < PRIME_ROUNDS; r++) {
+      exitReason[eid] = leaving;
+      collect(one);
+      exitReason[eid] = saved;
+      collect(one);
+    }
+  } finally {
+    exitReason[eid] = saved;
+  }
+}

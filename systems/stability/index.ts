@@ -167,6 +167,9 @@ export class StabilityState implements PersistentState, StabilityService {
       needs ? 1 : 0,
       options ? 1 : 0,
       rewards ? 1 : 0,
+      spans,
+      Math.fround(sc.hunger_threshold),
+      sc.min_duration_ticks,
     );
     // Needs are float32: a hunger set to the threshold itself counts as at it.
     const incidents = kernel(spans, Math.fround(sc.hunger_threshold), sc.min_duration_ticks);

@@ -91,7 +91,8 @@ export class ScanKernels {
     return this.out;
   }
 
-  get(hasNeeds: Uint8Array, hunger: Float32Array, streak: Int32Array, switches: Uint32Array, last: Uint32Array, hasReward: Uint8Array, total: Float32Array, needsOn: number, optionsOn: number, rewardsOn: number): ScanKernel {
+  /** The kernel for these arrays; a new one is primed (primeScan) on the first agent of `spans` with the pass's threshold and duration. */
+  get(hasNeeds: Uint8Array, hunger: Float32Array, streak: Int32Array, switches: Uint32Array, last: Uint32Array, hasReward: Uint8Array, total: Float32Array, needsOn: number, optionsOn: number, rewardsOn: number, spans: Int32Array, threshold: number, minDuration: number): ScanKernel {
     const key = this.key;
     if (
       this.kernel === undefined ||
@@ -107,8 +108,73 @@ export class ScanKernels {
       this.key = [hasNeeds, hunger, streak, switches, last, hasReward, total];
       this.flags = needsOn * 4 + optionsOn * 2 + rewardsOn;
       this.kernel = freshCopy(scanFactory)(hasNeeds, hunger, streak, switches, last, hasReward, total, needsOn, optionsOn, rewardsOn, this.out);
+      if (spans.length >= 2) primeScan(this.kernel, { hasNeeds, hunger, streak, switches, last }, spans[0], needsOn, optionsOn, threshold, minDuration);
     }
     return this.kernel;
   }
   private flags = -1;
+}
+
+/** Times each primed situation runs (V8 gives a function its feedback vector after 8 calls). */
+const PRIME_ROUNDS = 12;
+
+/**
+ * Type feedback for a new scan kernel's branches before they first run (issue #19: the first
+ * hungry agent, tick 442 of the 100k bench, deoptimised the pass, stability/monitor +3-4.7 ms at
+ * ticks 442-443), on agent `eid`: hungry with a streak below, at and past the incident's
+ * duration, not hungry, without needs, a switch count that rose and one that did not. The
+ * agent's values the kernel writes or the priming sets (needs flag, hunger, streak, switch counts)
+ * are put back; the kernel's sums are scratch (the caller's own call rewrites them).
+ */
+function primeScan(
+  scan: ScanKernel,
+  a: { hasNeeds: Uint8Array; hunger: Float32Array; streak: Int32Array; switches: Uint32Array; last: Uint32Array },
+  eid: number,
+  needsOn: number,
+  optionsOn: number,
+  threshold: number,
+  minDuration: number,
+): void {
+  const one = Int32Array.of(eid, eid + 1);
+  const saved = [
+    needsOn === 1 ? a.hasNeeds[eid] : 0,
+    needsOn === 1 ? a.hunger[eid] : 0,
+    needsOn === 1 ? a.streak[eid] : 0,
+    optionsOn === 1 ? a.switches[eid] : 0,
+    optionsOn === 1 ? a.last[eid] : 0,
+  ];
+  // needs flag, hunger below the threshold, streak before the call, switch count rise
+  const scenes: [number, number, number, number][] = [
+    [1, 1, minDuration - 2, 1],
+    [1, 1, minDuration - 1, 0],
+    [1, 1, minDuration + 3, 1],
+    [1, 0, 4, 0],
+    [0, 1, 4, 1],
+  ];
+  try {
+    for (let r = 0; r < PRIME_ROUNDS; r++) {
+      for (const [flag, low, streak, rise] of scenes) {
+        if (needsOn === 1) {
+          a.hasNeeds[eid] = flag;
+          a.hunger[eid] = low === 1 ? threshold - 1 : threshold + 1;
+          a.streak[eid] = streak < 0 ? 0 : streak;
+        }
+        if (optionsOn === 1) {
+          a.last[eid] = 3;
+          a.switches[eid] = 3 + rise;
+        }
+        scan(one, threshold, minDuration);
+      }
+    }
+  } finally {
+    if (needsOn === 1) {
+      a.hasNeeds[eid] = saved[0];
+      a.hunger[eid] = saved[1];
+      a.streak[eid] = saved[2];
+    }
+    if (optionsOn === 1) {
+      a.switches[eid] = saved[3];
+      a.last[eid] = saved[4];
+    }
+  }
 }

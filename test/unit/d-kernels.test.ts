@@ -8,8 +8,8 @@ import { AgentExit } from "../../components/messages.ts";
 import { Agent } from "../../engine/core-components.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { freshCopy } from "../../engine/kernel-source.ts";
-import { scanFactory } from "../../systems/stability/scan.ts";
-import { exitsFactory, leavingFactory } from "../../systems/lifecycle/kernels.ts";
+import { ScanKernels, scanFactory } from "../../systems/stability/scan.ts";
+import { exitsFactory, leavingFactory, primeExits, primeLeaving } from "../../systems/lifecycle/kernels.ts";
 import { latestMetrics } from "../../systems/stability/index.ts";
 import { killAgent, type LifecycleState } from "../../systems/lifecycle/index.ts";
 import { record } from "../helpers/pin.ts";
@@ -193,5 +193,46 @@ describe("generated kernels (stability, lifecycle)", () => {
     expect(k).not.toBe(first);
     L.hotCount = k(L.hotCount, 2, 0.1, 0, 0, -1);
     expect(L.rivalry[last]).toBeCloseTo(0.4, 6);
+  });
+
+  it("primes new exits, leaving and scan kernels without changing a value, and they then compute what unprimed ones do", () => {
+    const rnd = lcg(9);
+    const hasWallet = Uint8Array.from({ length: N }, () => (rnd() < 0.9 ? 1 : 0));
+    const money = Float32Array.from({ length: N }, () => (rnd() < 0.5 ? 0 : 1));
+    const wage = Float32Array.from({ length: N }, () => (rnd() < 0.7 ? 0 : 1));
+    const hunger = Float32Array.from({ length: N }, () => rnd() * 0.15);
+    const townOf = Uint32Array.from({ length: N }, () => Math.floor(rnd() * 3));
+    const hold = Uint8Array.of(0, 1, 0);
+    const broke = Uint16Array.from({ length: N }, () => Math.floor(rnd() * 4));
+    const reason = Uint8Array.from({ length: N }, () => (rnd() < 0.1 ? 4 : 0));
+    const cols = [hasWallet, money, wage, broke, reason, hunger, townOf, hold];
+    const bytes = () => cols.map((c) => [...new Uint8Array(c.buffer)]);
+    const before = bytes();
+    const exits = freshCopy(exitsFactory)(hasWallet, money, wage, broke, reason, hunger, townOf, hold, 1, 1, 0, 1, 2);
+    primeExits(exits, { hasWallet, money, wage, broke, exitReason: reason, hunger, townOf, hold }, 12, 0.05, 3, 0, 1);
+    const leaving = new Int32Array(N);
+    const collect = freshCopy(leavingFactory)(reason, leaving, 0);
+    primeLeaving(collect, reason, 12, 1);
+    expect(bytes()).toEqual(before);
+    // The primed kernels' results equal unprimed ones' on copies of the same columns.
+    const copies = cols.map((c) => c.slice()) as typeof cols;
+    const plain = freshCopy(exitsFactory)(...(copies as [Uint8Array, Float32Array, Float32Array, Uint16Array, Uint8Array, Float32Array, Uint32Array, Uint8Array]), 1, 1, 0, 1, 2);
+    for (let t = 0; t < 4; t++) {
+      exits(SPANS, 0.05, 3);
+      plain(SPANS, 0.05, 3);
+    }
+    expect(bytes()).toEqual(copies.map((c) => [...new Uint8Array(c.buffer)]));
+    expect(collect(SPANS)).toBe(freshCopy(leavingFactory)(copies[4] as Uint8Array, new Int32Array(N), 0)(SPANS));
+
+    const has = Uint8Array.from({ length: N }, () => (rnd() < 0.9 ? 1 : 0));
+    const low = Float32Array.from({ length: N }, () => rnd() * 0.2);
+    const streak = Int32Array.from({ length: N }, () => Math.floor(rnd() * 3));
+    const switches = Uint32Array.from({ length: N }, () => Math.floor(rnd() * 5));
+    const last = Uint32Array.from({ length: N }, () => Math.floor(rnd() * 5));
+    const total = Float32Array.from({ length: N }, () => rnd());
+    const scanCols = [has, low, streak, switches, last];
+    const scanBefore = scanCols.map((c) => [...new Uint8Array(c.buffer)]);
+    new ScanKernels().get(has, low, streak, switches, last, has, total, 1, 1, 1, SPANS, Math.fround(0.1), 3);
+    expect(scanCols.map((c) => [...new Uint8Array(c.buffer)])).toEqual(scanBefore);
   });
 });
