@@ -116,7 +116,8 @@ function body(l: FusedLayout): string {
   s.push(!l.hasPhi ? "const phi = 0;" : l.phiInline !== null ? `const phi = wPhi * (${renamed(l.phiInline, "p")});` : "const phi = wPhi * phiCol[e];");
   s.push(l.useBias ? "const fs = biasSurvival[profile[e]]; const survival = survivalTick >= 0 ? survivalTick * fs : survivalTick / fs;" : "const survival = survivalTick;");
   s.push("let shaping = 0;");
-  if (l.shapingOn) s.push("if (primed[e] === 1) shaping = gamma * phi - potential[e];", "potential[e] = phi;");
+  // Computed for every agent (unprimed ones skip it: a skipped side first ran on tick 1 and deoptimised the kernel there).
+  if (l.shapingOn) s.push("const shaped = gamma * phi - potential[e];", "if (primed[e] === 1) shaping = shaped;", "potential[e] = phi;");
   s.push("primed[e] = 1;");
   if (bd) s.push("survivalCol[e] = survival;");
   if (l.phiOut) s.push("phiOut[e] = phi;");
