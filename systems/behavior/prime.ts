@@ -24,6 +24,7 @@ import { Employment } from "../../components/people.ts";
 import { Position } from "../../components/space.ts";
 import { jobTable } from "../../components/jobs.ts";
 import { SpaceKey } from "../../components/grid.ts";
+import { AffordancesKey } from "../../components/affordances.ts";
 import { ticksPerDay } from "../../engine/clock.ts";
 import { DecidePass } from "./decide.ts";
 import type { BehaviorConfig, BehaviorState } from "./index.ts";
@@ -34,6 +35,11 @@ const LOOK = 4096;
 
 /** Walks decide()'s shift branches once on an employed agent of `agents` and puts every value back; false when none has a job. */
 export function primeDecide(world: World, config: BehaviorConfig, settings: World["settings"], state: BehaviorState, agents: ArrayLike<number>): boolean {
+  // The affordances' (town, type) index keeps the lists it was asked for; the first kept list
+  // changes the kind of its array, and every optimised reader of the index (firstOpen, the stove
+  // check, options' generated choice) deoptimised on it at once, wherever that first request
+  // fell (tick 45 of the 100k bench world). One request here (a cache, no simulation value).
+  world.resource(AffordancesKey).objectsOfType(0, 0);
   const space = world.resource(SpaceKey);
   // A tile the agent is not on (tile 0, or 1 when it stands on 0): the list read through the tile.
   if (agents.length > 0) tileHead(space, agents[0], space.tileOf[agents[0]] === 0 ? 1 : 0);
