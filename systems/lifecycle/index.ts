@@ -212,7 +212,7 @@ export const lifecyclePlugin = definePlugin({
         // 4. Nightly reset: every need of the table raised to at least 0.5. Agents stay on their
         // tiles: in a walking world a teleport home would skip the walk (the original moves them home).
         const needCols = world.optionalResource(NeedsKey)?.columns();
-        if (needCols !== undefined) nightly(state, needCols, world.spans, tick % ticksPerDay(settings) === 0);
+        if (needCols !== undefined) nightly(state, needCols, world, tick % ticksPerDay(settings) === 0);
       },
     },
   ],
@@ -224,16 +224,18 @@ export const lifecyclePlugin = definePlugin({
  * tick where the columns moved, so that midnight runs it warm; raiseSpans where code generation
  * is not allowed.
  */
-function nightly(state: LifecycleState, cols: readonly Float32Array[], spans: Int32Array, midnight: boolean): void {
+function nightly(state: LifecycleState, cols: readonly Float32Array[], world: World, midnight: boolean): void {
+  // The agents' spans are read only when needed: after this tick's removals and spawns, reading
+  // them brings the agent list up to date (work the next reader would do otherwise).
   if (state.raiseKernel === undefined || !sameArrays(cols, state.raiseCols)) {
     state.raiseCols = [...cols];
     state.raiseKernel = compileRaise(cols) ?? null;
-    if (state.raiseKernel !== null) primeRaise(state.raiseKernel, cols, spans);
+    if (state.raiseKernel !== null) primeRaise(state.raiseKernel, cols, world.spans);
     else primeRaiseSpans();
   }
   if (!midnight) return;
-  if (state.raiseKernel !== null) state.raiseKernel(spans, 0.5);
-  else raiseSpans(cols, spans, 0.5);
+  if (state.raiseKernel !== null) state.raiseKernel(world.spans, 0.5);
+  else raiseSpans(cols, world.spans, 0.5);
 }
 
 /**
