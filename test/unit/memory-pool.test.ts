@@ -114,6 +114,21 @@ describe("pooled object columns", () => {
     expect(new Set(Object.values(cols).map((c) => c.buffer)).size).toBe(1);
   });
 
+  it("writes a removed member's defaults into the columns in use after every relayout (pooled, laid out again, grown)", () => {
+    const s = storeWithObjects();
+    s.trim();
+    s.add(Thing, 40); // the pool laid out again
+    s.ensure(1000);
+    s.add(Thing, 999); // grown
+    for (const id of [40, 150, 999]) writeAll(s.columns(Thing) as unknown as Record<string, Column>, [id]);
+    s.remove(Thing, 150);
+    s.removeAll(999);
+    s.add(Thing, 40); // a second add resets the row too
+    const cols = s.columns(Thing) as unknown as Record<string, Column>;
+    for (const id of [40, 150, 999]) expect([cols.a[id], cols.b[id], cols.c[id], cols.d[id], cols.e[id]]).toEqual([0, -1, 0, 1, 0]);
+    expect([s.has(Thing, 150), s.has(Thing, 999), s.has(Thing, 40)]).toEqual([false, false, true]);
+  });
+
   it("gives every column its own rows again for a restore (ensureAll), with the defaults below the old base", () => {
     const s = storeWithObjects();
     s.trim();
