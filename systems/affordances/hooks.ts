@@ -26,6 +26,8 @@ export class HookRegistry {
   private readonly charging = new Set<string>();
   /** Hooks and undos registered without `builtin` (a plug-in's). */
   private foreign = 0;
+  /** Counts registrations: a caller that keeps looked-up functions takes them again when it moved. */
+  version = 0;
 
   /**
    * `charges`: the hook takes the affordance's price itself (its own funds check included).
@@ -36,6 +38,7 @@ export class HookRegistry {
   register(name: string, fn: HookFn, opts: { charges?: boolean; builtin?: boolean } = {}): void {
     if (this.hooks.has(name)) throw new Error(`affordance hook "${name}" is registered twice`);
     this.hooks.set(name, fn);
+    this.version++;
     if (opts.charges) this.charging.add(name);
     if (!opts.builtin) this.foreign++;
   }
@@ -53,6 +56,7 @@ export class HookRegistry {
   /** Undoes what a `before` hook took when its affordance fails after starting (a bed slot). */
   registerUndo(name: string, fn: HookFn, opts: { builtin?: boolean } = {}): void {
     this.undos.set(name, fn);
+    this.version++;
     if (!opts.builtin) this.foreign++;
   }
 

@@ -18,10 +18,13 @@ import type { MessageDef } from "../../engine/message.ts";
 import type { AffordancesState } from "./state.ts";
 import type { RegisteredAffordance } from "./registry.ts";
 import type { HookCall } from "./hooks.ts";
+import { SpecCache } from "./spec-cache.ts";
 import { firstFailing, type PreconditionScope, type Value } from "./preconditions.ts";
 import { SocialKey } from "../../components/social.ts";
 import { FINISH_CHUNK } from "./object-kernels.ts";
-import { lookupName, sumFinishRows } from "./scope.ts";
+import { clamp, effectProblem, lookupName, sumFinishRows } from "./scope.ts";
+
+export { clamp, effectProblem };
 
 type ObjCols = Columns<(typeof Obj)["schema"]>;
 type ActCols = Columns<(typeof Activity)["schema"]>;
@@ -42,6 +45,8 @@ export class Runtime implements PreconditionScope {
   private uid!: Uint32Array;
   /** Need deltas of each affordance spec in table order, compiled on its first finish. */
   private readonly deltas = new WeakMap<AffordanceSpec, Float64Array>();
+  /** Deltas and hook functions by affordance index (spec-cache.ts). */
+  private readonly cache = new SpecCache();
   W!: Columns<(typeof Wallet)["schema"]>;
   P!: Columns<(typeof Position)["schema"]>;
   T!: Uint32Array;
@@ -335,9 +340,9 @@ export class Runtime implements PreconditionScope {
       return this.fail(agent, obj, aff, "insufficient_funds");
     }
     const c = this.hookCall("before", agent, obj, aff, "");
-    const before = spec.hooks.before;
+    const before = this.cache.hooks(aff, spec, this.st.hooks).before;
     for (let i = 0; i < before.length; i++) {
-      this.st.hooks.get(before[i])?.(c);
+      before[i]?.(c);
       if (c.cancel) return this.fail(agent, obj, aff, c.reason || "hook_cancelled");
     }
     this.wake(agent);
@@ -389,7 +394,7 @@ export class Runtime implements PreconditionScope {
     const { A, W } = this;
     const aff = A.running[agent];
     const spec = this.st.registry.affordances[aff];
-    const d = this.deltasOf(spec);
+    const d = this.cache.deltas(aff, spec, this);
     const cols = this.needCols;
     for (let k = 0; k < cols.length; k++) {
       const col = cols[k];
@@ -401,8 +406,8 @@ export class Runtime implements PreconditionScope {
     }
     const c = this.hookCall("after", agent, obj, aff, "");
     // Indexed loops, no iterator or closure per call (issue #19: garbage per tick).
-    const after = spec.hooks.after;
-    for (let i = 0; i < after.length; i++) this.st.hooks.get(after[i])?.(c);
+    const after = this.cache.hooks(aff, spec, this.st.hooks).after;
+    for (let i = 0; i < after.length; i++) after[i]?.(c);
     this.st.completed[aff] = (this.st.completed[aff] ?? 0) + 1;
     this.send(AffordanceFinish, agent, obj, aff);
     this.handover(obj, agent);
@@ -482,18 +487,4 @@ export class Runtime implements PreconditionScope {
     c.charged = false;
     return c;
   }
-}
-
-export function clamp(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : v > hi ? hi : v;
-}
-
-/** Why an affordance's effects do not fit a world's needs, or undefined when they do. */
-export function effectProblem(spec: { id: string; effects?: Readonly<Record<string, number>> }, needs: NeedTable): string | undefined {
-  for (const key of Object.keys(spec.effects ?? {})) {
-    if (key !== "money" && needs.index(key) < 0) {
-      return `affordance "${spec.id}": effect "${key}" is not a need of this world (needs: ${needs.names.join(", ")}; add it under needs:) nor money`;
-    }
-  }
-  return undefined;
 }

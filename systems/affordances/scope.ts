@@ -6,6 +6,7 @@ import type { Obj } from "../../components/objects.ts";
 import type { Activity } from "../../components/activity.ts";
 import type { Value } from "./preconditions.ts";
 import type { Runtime } from "./runtime.ts";
+import type { NeedTable } from "../../components/needs.ts";
 
 /** The value of a precondition's name `path` for agent `a` at object `o` (null: unknown). */
 export function lookupName(rt: Runtime, a: number, o: number, path: readonly string[]): Value {
@@ -78,4 +79,18 @@ export function sumFinishRows(
     if (head !== 0) sum += queue_next[head] + queued[head] + holding[head] + joined_tick[head] + uid[head] + wake[head >>> 5];
   }
   return sum;
+}
+
+export function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** Why an affordance's effects do not fit a world's needs, or undefined when they do. */
+export function effectProblem(spec: { id: string; effects?: Readonly<Record<string, number>> }, needs: NeedTable): string | undefined {
+  for (const key of Object.keys(spec.effects ?? {})) {
+    if (key !== "money" && needs.index(key) < 0) {
+      return `affordance "${spec.id}": effect "${key}" is not a need of this world (needs: ${needs.names.join(", ")}; add it under needs:) nor money`;
+    }
+  }
+  return undefined;
 }
