@@ -151,6 +151,11 @@ export function settleFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes
   return function settle(n0: number, eid: number, job: number, prev: number, st: number, atLoc: boolean, since: number, flags0: number): number {
     let n = n0;
     let flags = flags0;
+    // Read on every call, not in the branches that need them (issue #19: a read of K first made
+    // in the first late and absent branches, ticks 186 and 211, had no type feedback and
+    // deoptimised settle, though priming had run those branches: K's map is not the primed one).
+    const latePenalty = K.latePenalty;
+    const absencePenalty = K.absencePenalty;
     const w = wage[job];
     const working = st === S_ON_TIME || st === S_LATE;
     if (st === S_ON_TIME) {
@@ -171,13 +176,13 @@ export function settleFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes
         }
       }
       if (!atLoc) {
-        money[eid] = Math.max(0, money[eid] - K.latePenalty);
+        money[eid] = Math.max(0, money[eid] - latePenalty);
         withheld[eid] += w;
       }
     } else if (st === S_ABSENT) {
       if ((flags & F_ABSENT_PENALTY) === 0) {
         flags |= F_ABSENT_PENALTY;
-        money[eid] = Math.max(0, money[eid] - K.absencePenalty);
+        money[eid] = Math.max(0, money[eid] - absencePenalty);
       }
       withheld[eid] += w;
       if ((flags & F_ABSENT_SENT) === 0) {

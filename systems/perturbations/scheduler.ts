@@ -161,20 +161,21 @@ export class PerturbationsState implements PersistentState, PerturbationService 
       // window, where nothing is judged (issue #19: the cache's first build, a walk of every
       // object, ran at the first judged tick, 61, at +2-3 ms at 100k).
       const meet = spec.kind === "arranged_meet" ? this.meetingObjects(spec.location) : undefined;
-      const nc = this.creditPass(s, p, tick);
+      const nc = this.creditPass(s, p, tick, meet);
       if (judge && nc > 0) this.judgeSpec(s, p, nc, tick, meet);
     }
   }
 
   /**
    * Spec s's credit in every town (p added, capped), and the towns whose bucket has a whole
-   * credit and may be open, into `eligible` in town order; returns how many. Also during the
+   * credit and may be open (`meet`: meeting objects by town, for a meet), into `eligible` in
+   * town order; returns how many. Also during the
    * grace window (nothing reads them then): the loop is the same on every tick, so nothing in it
    * first runs at the first judged tick (issue #19: step deoptimised at ticks 61-63, +7-9 ms at
    * 100k, in its pass over the towns). One pass per spec: a single pass over the towns for all
    * specs was slower (0.83 against 0.66 CPU ms/step on day 7).
    */
-  private creditPass(s: number, p: number, tick: number): number {
+  private creditPass(s: number, p: number, tick: number, meet: Int32Array | undefined): number {
     const S = this.S;
     const cap = CAP[0];
     const credit = this.credit;
@@ -182,13 +183,20 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     const towns = this.towns;
     const cand = this.eligible;
     const skip = this.skipClosed;
+    const win = this.windows;
     let nc = 0;
     for (let t = 0; t < towns; t++) {
       const k = t * S + s;
       const c = credit[k] + p;
       const v = c > cap ? cap : c;
       credit[k] = v;
-      if (v >= 1 && (tick >= openAt[k] || !skip)) cand[nc++] = t;
+      if (v >= 1 && (tick >= openAt[k] || !skip)) {
+        // A meet in a town without its meeting object is never drawn; with an empty window its
+        // gates change nothing but openAt (issue #19: with no such object in any town, as in the
+        // bench's towns, every town's bucket filled up and was judged on every tick).
+        if (meet !== undefined && skip && meet[t] === 0 && win.length(k) === 0) continue;
+        cand[nc++] = t;
+      }
     }
     return nc;
   }
@@ -197,20 +205,9 @@ export class PerturbationsState implements PersistentState, PerturbationService 
    * Spec s's draws among the `nc` candidate towns in `eligible` (creditPass): the gates of each
    * (in town order), then the fairness rule and the hazard draw of each town whose gates are open.
    */
-  private judgeSpec(s: number, p: number, nc0: number, tick: number, meet: Int32Array | undefined): void {
+  private judgeSpec(s: number, p: number, nc: number, tick: number, meet: Int32Array | undefined): void {
     const S = this.S;
     const cand = this.eligible;
-    const win = this.windows;
-    const skip = this.skipClosed;
-    // A meet in a town without its meeting object is never drawn; with an empty window its gates
-    // change nothing but openAt (issue #19: with no such object in any town, as in the bench's
-    // towns, every town's bucket filled up and was judged on every tick).
-    let nc = 0;
-    for (let i = 0; i < nc0; i++) {
-      const t = cand[i];
-      if (meet !== undefined && skip && meet[t] === 0 && win.length(t * S + s) === 0) continue;
-      cand[nc++] = t;
-    }
     let eligibleTowns = 0;
     for (let i = 0; i < nc; i++) {
       const t = cand[i];

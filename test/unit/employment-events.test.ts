@@ -16,6 +16,8 @@ import { corePlugins } from "../../systems/index.ts";
 import { approveExit, assignJob, deferExit, type EmploymentState } from "../../systems/employment/index.ts";
 import { killAgent } from "../../systems/lifecycle/index.ts";
 import { makeWorld } from "../helpers/world.ts";
+import { record } from "../helpers/pin.ts";
+import { JobLate, ShiftAbsent, ShiftOnTime } from "../../components/messages.ts";
 
 const MANY_TOWNS = fileURLToPath(new URL("../../configs/many-towns.yaml", import.meta.url));
 
@@ -96,6 +98,26 @@ describe("employment/shifts on events", () => {
     expect(st.onTime).toBeGreaterThan(0);
     expect(st.shiftAbsent).toBeGreaterThan(0);
     expect(st.exits).toBeGreaterThan(0);
+  });
+
+  it("sends each kind of shift message once per counted event, in agent order, with the agent's own job", () => {
+    const w = buildWorld(MANY_TOWNS, corePlugins, { seed: 5, towns: 3, agentsPerTown: 8, overrides: { "employment.max_absent_shifts": 1 } }).world;
+    const kinds = { onTime: record(w, ShiftOnTime), late: record(w, JobLate), absent: record(w, ShiftAbsent) };
+    const st = employment(w);
+    const E = w.columns(Employment);
+    const jobs: Record<string, number>[] = [];
+    w.onTick(() => {
+      for (const rows of Object.values(kinds)) for (const r of rows) if (r.tick === w.tick && w.isAgent(r.agent)) jobs.push({ sent: r.job, has: E.job[r.agent] });
+    });
+    w.run(1440 + 220);
+    expect(kinds.onTime.length).toBe(st.onTime);
+    expect(kinds.late.length).toBe(st.jobLate);
+    expect(kinds.absent.length).toBe(st.shiftAbsent);
+    expect(Math.min(kinds.onTime.length, kinds.late.length, kinds.absent.length)).toBeGreaterThan(0);
+    for (const rows of Object.values(kinds)) {
+      for (let i = 1; i < rows.length; i++) if (rows[i].tick === rows[i - 1].tick) expect(rows[i].agent).toBeGreaterThan(rows[i - 1].agent);
+    }
+    expect(jobs.every((j) => j.sent === j.has)).toBe(true);
   });
 
   it("handles a shift start, absence, departure, firing, a job change, a kill and a spawn on their ticks, as a world that looks at everyone", () => {
