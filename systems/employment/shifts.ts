@@ -175,8 +175,6 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
   window = 1;
   events: Int32Array = new Int32Array(EVENT_BUFFER * 4);
   nEvents = 0;
-  /** Not state: events per code in the buffer (applyEvents). */
-  readonly counts = new Int32Array(8);
   /** Not state: false = a new pass is not primed (tests compare). */
   prime = true;
   /** The generated pass and the arrays it was made for. */
@@ -327,60 +325,38 @@ function markSteady(state: EmploymentState, outside: Int8Array, nJobs: number, t
   state.absentNowN = 0;
 }
 
-/**
- * The kernel's events: absences pruned, then recorded (each agent's prune comes before its new
- * absence, as in the buffer), the counters, and each kind's messages in buffer order (each kind
- * has its own channel). Kind by kind, not in one switch over the buffer (issue #19): the first
- * day's first batch of each kind (36k on-time at tick 180, 12.5k late at 186, 13k absent at 211
- * at 100k) reached code without type feedback and deoptimised the loop in the middle of the
- * batch; the message loop of the two-field kinds is now one function, optimised by the first
- * batch. Which ring block an agent's absences take from the pool may differ from the one switch's
- * order; the kept absences (what is hashed and saved) do not.
- */
+/** The kernel's events, in order: absence pruning and recording, attendance samples, messages, counters. */
 function applyEvents(ctx: EmploymentCtx, K: ShiftKernel): void {
-  const n = K.nEvents;
-  if (n === 0) return;
-  const ev = K.events;
-  const counts = K.counts;
-  counts.fill(0);
-  for (let e = 0; e < n; e++) counts[ev[e * 4]]++;
-  const state = ctx.state;
-  if (counts[EV_PRUNE] > 0) applyPrunes(ctx, ev, n);
-  if (counts[EV_ABSENT] > 0) applyAbsences(ctx, ev, n);
-  state.onTime += counts[EV_ON_TIME];
-  state.jobLate += counts[EV_LATE];
-  state.shiftAbsent += counts[EV_ABSENT];
-  const send = ctx.send;
-  if (counts[EV_ON_TIME] > 0) sendEach(send, ShiftOnTime, ev, n, EV_ON_TIME);
-  if (counts[EV_LATE] > 0) sendLate(send, ev, n);
-  if (counts[EV_ABSENT] > 0) sendEach(send, ShiftAbsent, ev, n, EV_ABSENT);
-  if (counts[EV_DEPARTED] > 0) sendEach(send, ShiftDepartedEarly, ev, n, EV_DEPARTED);
-}
-
-function applyPrunes(ctx: EmploymentCtx, ev: Int32Array, n: number): void {
-  const { state, tick } = ctx;
-  const absent7d = ctx.components.Employment.absent_shifts_7d;
+  const { state, send, tick } = ctx;
+  const E = ctx.components.Employment;
   const horizon = ABSENCE_DAYS * ctx.settings.employment.exit_review_window;
-  for (let e = 0; e < n; e++) if (ev[e * 4] === EV_PRUNE) absent7d[ev[e * 4 + 1]] = state.pruneAbsences(ev[e * 4 + 1], tick, horizon);
-}
-
-function applyAbsences(ctx: EmploymentCtx, ev: Int32Array, n: number): void {
-  const { state, tick } = ctx;
-  const absent7d = ctx.components.Employment.absent_shifts_7d;
-  for (let e = 0; e < n; e++) {
-    if (ev[e * 4] !== EV_ABSENT) continue;
-    const eid = ev[e * 4 + 1];
-    state.addAbsence(eid, tick);
-    absent7d[eid] = state.absCount[eid];
-    state.noteAbsent(eid);
+  const ev = K.events;
+  for (let e = 0; e < K.nEvents; e++) {
+    const b = e * 4;
+    const eid = ev[b + 1];
+    const job = ev[b + 2];
+    switch (ev[b]) {
+      case EV_PRUNE:
+        E.absent_shifts_7d[eid] = state.pruneAbsences(eid, tick, horizon);
+        break;
+      case EV_ON_TIME:
+        state.onTime++;
+        send(ShiftOnTime, eid, job);
+        break;
+      case EV_LATE:
+        state.jobLate++;
+        send(JobLate, eid, job, ev[b + 3]);
+        break;
+      case EV_ABSENT:
+        state.shiftAbsent++;
+        state.addAbsence(eid, tick);
+        E.absent_shifts_7d[eid] = state.absCount[eid];
+        state.noteAbsent(eid);
+        send(ShiftAbsent, eid, job);
+        break;
+      case EV_DEPARTED:
+        send(ShiftDepartedEarly, eid, job);
+        break;
+    }
   }
-}
-
-/** The messages of one two-field kind (agent, job), in buffer order. */
-function sendEach(send: EmploymentCtx["send"], def: typeof ShiftOnTime, ev: Int32Array, n: number, code: number): void {
-  for (let e = 0; e < n; e++) if (ev[e * 4] === code) send(def, ev[e * 4 + 1], ev[e * 4 + 2]);
-}
-
-function sendLate(send: EmploymentCtx["send"], ev: Int32Array, n: number): void {
-  for (let e = 0; e < n; e++) if (ev[e * 4] === EV_LATE) send(JobLate, ev[e * 4 + 1], ev[e * 4 + 2], ev[e * 4 + 3]);
 }
