@@ -96,9 +96,11 @@ export interface ObjectKernels {
  * Finishes collected before h.finishChunk makes them (see run). A chunk's finishes read and write
  * ~20 columns of scattered agents and objects each; made together, their rows are fetched
  * together (rt.finishChunk) instead of one miss after another (issue #19: run's cost per finish
- * in the busy hours, when thousands finish in one tick).
+ * in the busy hours, when thousands finish in one tick). 256, not 64 (eighth session): replays of
+ * run's pass at the finish waves of the 100k bench (ticks 2034, 2064, 2094) 4.25/4.06, 3.82/3.92,
+ * 3.96/4.29 -> 3.71/3.78, 3.87/3.94, 3.91/3.94 CPU ms; 1024 was slower.
  */
-export const FINISH_CHUNK = 64;
+export const FINISH_CHUNK = 256;
 
 /**
  * Generates both loops for these arrays; `economy`: the world has town power and water columns;
