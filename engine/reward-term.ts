@@ -88,12 +88,8 @@ export interface ColumnRewardTerm extends TermBase {
 /**
  * A term's value as code for the fused reward kernel (RewardTerm.inline): an expression over
  * the agent's entity id `e`, where `$k[e]` reads `columns[k]` and `#k` is `constants[k]` (a
- * double). Only those names, numbers, arithmetic, comparisons, `?:`, `&&`, `||`, parentheses,
- * `sel(c, a, b)` and Math.* may appear (checked; no config text goes into it: constants carry
- * the numbers). `sel(c, a, b)` is `c ? a : b` with both sides evaluated for every agent: use it
- * where a side reads a column or computes (`?:`, `&&` and `||` skip it), since an operation the
- * kernel first evaluates mid-run, e.g. when the first shift starts, deoptimises it for that
- * tick (+7-10 ms at 100k agents, issue #19).
+ * double). Only those names, numbers, arithmetic, comparisons, `?:`, `&&`, `||`, parentheses
+ * and Math.* may appear (checked; no config text goes into it: constants carry the numbers).
  * The columns are fetched every tick (they move when the store grows); a kernel is made again
  * when one of them, the constants or the expression changes.
  */
@@ -101,6 +97,14 @@ export interface InlineRewardValue {
   readonly columns: readonly (Float32Array | Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array)[];
   readonly constants: ArrayLike<number>;
   readonly expression: string;
+  /**
+   * Values of `columns` for one agent, one row per case, that together run every operation of
+   * the expression (both sides of each `?:`, `&&`, `||`). The kernel runs each row once, on one
+   * agent, when it is made, and puts every value back: an operation it first evaluates mid-run
+   * (the first agent on shift, say) deoptimises it for the rest of that tick (+7-10 ms at 100k
+   * agents, issue #19). None: the expression has no such side, or it may cost that once.
+   */
+  readonly samples?: readonly (readonly number[])[];
 }
 
 /** One reward term a plug-in computes. */

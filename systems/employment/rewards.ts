@@ -53,18 +53,21 @@ function writePunctuality({ world, spans, settings }: RewardTermContext): void {
   }
 }
 
+/** On shift, on time 3 of 5 ticks: every operation of the expression. */
+const SAMPLES = [[1, 3, 5]] as const;
+
 /** Constants per world (the bonus from the settings). */
 const bonusOf = new WeakMap<World, readonly number[]>();
 
 /**
  * writePunctuality's expression for the fused reward kernel: on_shift, on_time_ticks, scheduled_ticks;
- * the bonus. With sel (both sides evaluated for every agent), not `&&` and `?:`: the bonus's
- * arithmetic first ran when the first shift started and deoptimised the kernel (+7-10 ms in that
- * tick at 100k, issue #19); the same value to the bit.
+ * the bonus. Its sample (an agent on shift, on time 3 of 5 ticks) runs the bonus's arithmetic when
+ * the kernel is made: first run when the first shift started, it deoptimised the kernel there
+ * (+7-10 ms in that tick at 100k, issue #19).
  */
 function inlinePunctuality(world: World): InlineRewardValue {
   const E = world.columns(Employment);
   let constants = bonusOf.get(world);
   if (constants === undefined) bonusOf.set(world, (constants = [world.settings.rewards.punctuality_bonus]));
-  return { columns: [E.on_shift, E.on_time_ticks, E.scheduled_ticks], constants, expression: "sel($0[e] === 1, sel($2[e] > 0, (#0 * $1[e]) / $2[e], 0), 0)" };
+  return { columns: [E.on_shift, E.on_time_ticks, E.scheduled_ticks], constants, expression: "($0[e] === 1 && $2[e] > 0 ? (#0 * $1[e]) / $2[e] : 0)", samples: SAMPLES };
 }

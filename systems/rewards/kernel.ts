@@ -116,8 +116,7 @@ function body(l: FusedLayout): string {
   s.push(!l.hasPhi ? "const phi = 0;" : l.phiInline !== null ? `const phi = wPhi * (${renamed(l.phiInline, "p")});` : "const phi = wPhi * phiCol[e];");
   s.push(l.useBias ? "const fs = biasSurvival[profile[e]]; const survival = survivalTick >= 0 ? survivalTick * fs : survivalTick / fs;" : "const survival = survivalTick;");
   s.push("let shaping = 0;");
-  // Computed for every agent (unprimed ones skip it: a skipped side first ran on tick 1 and deoptimised the kernel there).
-  if (l.shapingOn) s.push("const shaped = gamma * phi - potential[e];", "if (primed[e] === 1) shaping = shaped;", "potential[e] = phi;");
+  if (l.shapingOn) s.push("if (primed[e] === 1) shaping = gamma * phi - potential[e];", "potential[e] = phi;");
   s.push("primed[e] = 1;");
   if (bd) s.push("survivalCol[e] = survival;");
   if (l.phiOut) s.push("phiOut[e] = phi;");
@@ -127,8 +126,7 @@ function body(l: FusedLayout): string {
     if (t.on) {
       const inl = l.termInline[k];
       s.push(inl !== null ? `{ let v = w${k} * (${renamed(inl, String(k))});` : `{ let v = w${k} * c${k}[e];`);
-      // Both sides computed (the bias's division first runs when a term first goes negative).
-      if (t.bias) s.push(`const f = b${k}[profile[e]]; const up = v * f; const down = v / f; v = v >= 0 ? up : down;`);
+      if (t.bias) s.push(`const f = b${k}[profile[e]]; v = v >= 0 ? v * f : v / f;`);
       s.push("acc += v;");
       if (bd) s.push(`o${k}[e] = v;`);
       s.push("}");
@@ -141,8 +139,7 @@ function body(l: FusedLayout): string {
       "if (hasPos[e] === 1) {",
       "  const tile = town[e] * cells + py[e] * width + px[e];",
       "  const n = visits[tile];",
-      // The table covers every count a Uint16 holds (a sqrt first run at 4,096 visits deoptimised the kernel).
-      "  cur = bonus[n];",
+      "  cur = n < bonus.length ? bonus[n] : curW / Math.sqrt(1 + n);",
       `  if (n < ${VISITS_MAX}) visits[tile] = n + 1;`,
       "}",
       "acc = acc + cur;",
@@ -154,19 +151,13 @@ function body(l: FusedLayout): string {
     "const raw = acc;",
     "let total = raw;",
     "const reason = exitReason[e];",
-    // Every comparison and load evaluated for every agent (none first run by the first exit or replacement).
-    `const exiting = reason !== ${X.None};`,
-    "const replacement = replaces[e] >= 0;",
-    "const recent = tick - spawned[e] <= window;",
-    "const positive = total > 0;",
-    "if ((exiting || (replacement && recent)) && positive) total = 0;",
+    `if ((reason !== ${X.None} || (replaces[e] >= 0 && tick - spawned[e] <= window)) && total > 0) total = 0;`,
     "total = total > clipTick ? clipTick : total < loTick ? loTick : total;",
     "const before = episodeCol[e];",
     "let episode = before + total;",
     "episode = episode > clipEpisode ? clipEpisode : episode < loEpisode ? loEpisode : episode;",
     "total = episode - before;",
-    // By reason from a table (fused() fills it from K): no comparison first run by the first exit of a kind.
-    "const terminal = terminalOf[reason];",
+    `const terminal = reason === ${X.None} ? 0 : reason === ${X.Faint} ? faint : reason === ${X.Eviction} || reason === ${X.Unemployment} ? eviction : 0;`,
   );
   if (bd) s.push("terminalCol[e] = terminal;", "clipCol[e] = total - raw;");
   s.push("episodeCol[e] = episode + terminal;", "totalCol[e] = total + terminal;", "sum += total + terminal;");
@@ -176,10 +167,10 @@ function body(l: FusedLayout): string {
 /** Math's own functions and constants (not constructor, __proto__ or a name a plug-in added). */
 const MATH_NAMES = new Set(Object.getOwnPropertyNames(Math).filter((n) => typeof (Math as unknown as Record<string, unknown>)[n] !== "object" && n !== "constructor"));
 
-/** An inline term's expression checked: only `e`, `$k[e]`, `#k`, numbers, operators, parentheses, sel(c, a, b) and Math.*. */
+/** An inline term's expression checked: only `e`, `$k[e]`, `#k`, numbers, operators, parentheses and Math.*. */
 export function checkInline(v: InlineRewardValue, where: string): string {
-  const bare = v.expression.replace(/Math\.([A-Za-z0-9_]+)/g, (m, name: string) => (MATH_NAMES.has(name) ? "" : m)).replace(/(?<![\w$.])sel\(/g, "(");
-  if (!/^[\s$#\d.e+\-*/%()<>=!&|?:,[\]]*$/.test(bare)) throw new Error(`${where}: inline expression ${JSON.stringify(v.expression)} holds more than $k[e], #k, numbers, operators, sel and Math.*`);
+  const bare = v.expression.replace(/Math\.([A-Za-z0-9_]+)/g, (m, name: string) => (MATH_NAMES.has(name) ? "" : m));
+  if (!/^[\s$#\d.e+\-*/%()<>=!&|?:,[\]]*$/.test(bare)) throw new Error(`${where}: inline expression ${JSON.stringify(v.expression)} holds more than $k[e], #k, numbers, operators and Math.*`);
   // An assignment (`e = 0` would restart the kernel's loop forever, `$0[e] = 1` write another column) or ++/--.
   if (/=|\+\+|--/.test(bare.replace(/[=!]==?|(?<![<>])[<>]=/g, " "))) throw new Error(`${where}: inline expression ${JSON.stringify(v.expression)} assigns (=, ++ or --): it may only read`);
   for (const m of v.expression.matchAll(/\$(\d+)/g)) if (Number(m[1]) >= v.columns.length) throw new Error(`${where}: inline expression reads $${m[1]}, with ${v.columns.length} column(s)`);
@@ -240,23 +231,15 @@ export function compileFused(l: FusedLayout, a: FusedArrays, k: Float64Array): F
     }
   }
   named.push(["IK", Float64Array.from(numbers)]);
-  // The terminal penalty by exit reason (a Uint8 column: 256 entries; 0 but faint, eviction, unemployment).
-  named.push(["terminalOf", new Float64Array(256)]);
-  if (l.curiosity && a.bonus.length <= VISITS_MAX) throw new Error(`rewards: the curiosity bonus table has ${a.bonus.length} entries, visit counts reach ${VISITS_MAX}`);
   // `const` bindings (not the factory's parameters, which are mutable): what V8 folds into constants.
   const consts = named.map(([n], i) => `const ${n} = A[${i}];`).join("\n");
   const weights = [...l.terms.map((_, i) => `const w${i} = K[${K_TERMS + i}];`), ...locals].join("\n  ");
-  const X = ExitReason;
   const source = `"use strict";
 ${consts}
-/** An inline term's select: both sides are evaluated (InlineRewardValue). */
-function sel(c, a, b) {
-  return c ? a : b;
-}
 function rewardsRun(start, end) {
   let sum = K[${K_SUM}];
-  const survivalTick = K[${K_SURVIVAL}], wPhi = K[${K_PHI_WEIGHT}], gamma = K[${K_GAMMA}];
-  const clipTick = K[${K_CLIP_TICK}], clipEpisode = K[${K_CLIP_EPISODE}];
+  const survivalTick = K[${K_SURVIVAL}], wPhi = K[${K_PHI_WEIGHT}], gamma = K[${K_GAMMA}], curW = K[${K_CURIOSITY}];
+  const clipTick = K[${K_CLIP_TICK}], clipEpisode = K[${K_CLIP_EPISODE}], faint = K[${K_FAINT}], eviction = K[${K_EVICTION}];
   const window = K[${K_WINDOW}], tick = K[${K_TICK}], cells = K[${K_CELLS}], width = K[${K_WIDTH}];
   ${weights}
   const loTick = -clipTick;
@@ -268,9 +251,6 @@ ${body(l)}
 }
 return function fused(spans) {
   K[${K_SUM}] = 0;
-  terminalOf[${X.Faint}] = K[${K_FAINT}];
-  terminalOf[${X.Eviction}] = K[${K_EVICTION}];
-  terminalOf[${X.Unemployment}] = K[${K_EVICTION}];
   for (let s = 0; s < spans.length; s += 2) {
     const end = spans[s + 1];
     for (let e = spans[s]; e < end; e += ${CHUNK}) rewardsRun(e, e + ${CHUNK} < end ? e + ${CHUNK} : end);
@@ -302,6 +282,8 @@ export class FusedCache {
   private readonly now: unknown[] = [];
   /** Code generation was refused here: the caller runs its passes. */
   refused = false;
+  /** The last `get` made a new kernel (the caller primes it). */
+  fresh = false;
 
   /** The list to fill with this tick's arrays and flags (emptied). */
   key(): unknown[] {
@@ -315,6 +297,7 @@ export class FusedCache {
     const was = this.madeFor;
     let same = this.kernel !== undefined && was.length === now.length;
     for (let i = 0; same && i < now.length; i++) same = was[i] === now[i];
+    this.fresh = !same;
     if (!same) {
       this.kernel = make();
       this.refused = this.kernel === undefined;

@@ -27,6 +27,7 @@ import type { World } from "../../engine/world.ts";
 import type { ResolvedTerm } from "./terms.ts";
 import type { InlineRewardValue, RewardTerm, RewardTermContext } from "../../engine/reward-term.ts";
 import { RewardBreakdown, OWN_BREAKDOWN } from "./breakdown.ts";
+import { primeKernel } from "./prime.ts";
 import { clipsAndTerminal, type ClipRules } from "./clip-pass.ts";
 import { checkInline, codegenAllowed, compileFused, K_CELLS, K_CLIP_EPISODE, K_CLIP_TICK, K_CURIOSITY, K_EVICTION, K_FAINT, K_GAMMA, K_PHI_WEIGHT, K_SURVIVAL, K_TERMS, K_TICK, K_WIDTH, K_WINDOW, VISITS_MAX, FusedCache, type FusedKernel } from "./kernel.ts";
 
@@ -34,8 +35,9 @@ type Cols<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
 
 /**
  * Visit counts whose curiosity bonus is looked up instead of computed: every count a Uint16 holds
- * (a 512 KB table per world with curiosity on). The fused kernel only looks up: a computed bonus
- * first run when a tile reached 4,096 visits deoptimised it (+7-10 ms in that tick at 100k, #19).
+ * (a 512 KB table per world with curiosity on), so the fused kernel's computed bonus never runs:
+ * first run when a tile reached 4,096 visits, it deoptimised the kernel (+7-10 ms in that tick at
+ * 100k, issue #19).
  */
 const CURIOSITY_TABLE = VISITS_MAX + 1;
 const EMPTY = new Float32Array(0);
@@ -292,6 +294,13 @@ export class RewardPass implements ClipRules {
     k[K_TICK] = io.tick;
     k[K_CELLS] = io.cells;
     k[K_WIDTH] = io.width;
+    if (kernel !== undefined && this.cache.fresh) {
+      const e = io.spans.length >= 2 ? io.spans[0] : -1;
+      const tile = visits !== null && e >= 0 && io.hasPos[e] === 1 ? io.town[e] * io.cells + io.pos.y[e] * io.width + io.pos.x[e] : -1;
+      const written = [R.primed, R.potential, R.episode, R.total, survival, shaping, this.potentialOut, curiosity, terminal, clip, ...this.termOut];
+      const termCols = this.terms.map((t, j) => (t.weight !== 0 ? this.termCols[j] : EMPTY));
+      primeKernel(kernel, { spans: io.spans, written, exitReason: L.exit_reason, replaces: L.replaces_uid, spawned: L.spawned_tick, termCols, inline: this.termInline, tile, visits, k });
+    }
     return kernel;
   }
 

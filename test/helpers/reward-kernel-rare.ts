@@ -1,6 +1,7 @@
 // The child-process half of test/unit/reward-kernel-tiers.test.ts (run under node --trace-opt
 // --trace-deopt): a fused reward kernel (systems/rewards/kernel.ts compileFused, with the
-// punctuality term's own inline expression from systems/employment/rewards.ts) runs long enough
+// punctuality term's own inline expression and samples from systems/employment/rewards.ts, primed
+// as systems/rewards/pass.ts primes every kernel it makes: systems/rewards/prime.ts) runs long enough
 // over ordinary agents for V8 to optimise its loop, then meets, in one tick, every rare case the
 // bench met once per run (issue #19): the first agents on shift, exits of every reason, young
 // replacements, a tile past 4,096 visits and a biased term gone negative. The parent reads the
@@ -8,6 +9,7 @@
 // (rewardsRun).
 import { compileFused, K_CELLS, K_CLIP_EPISODE, K_CLIP_TICK, K_CURIOSITY, K_EVICTION, K_FAINT, K_GAMMA, K_PHI_WEIGHT, K_SURVIVAL, K_TERMS, K_TICK, K_WIDTH, K_WINDOW } from "../../systems/rewards/kernel.ts";
 import { curiosityTable } from "../../systems/rewards/pass.ts";
+import { primeKernel } from "../../systems/rewards/prime.ts";
 import { employmentRewardTerms } from "../../systems/employment/rewards.ts";
 import { PROFILES } from "../../components/profiles.ts";
 import { ExitReason } from "../../components/people.ts";
@@ -39,6 +41,8 @@ export function runRare(warm: number, rare: number, log: (line: string) => void)
   [k[K_SURVIVAL], k[K_PHI_WEIGHT], k[K_GAMMA], k[K_CURIOSITY], k[K_CLIP_TICK], k[K_CLIP_EPISODE]] = [0.01, 1, 0.99, curiosity, 1, 1000];
   [k[K_FAINT], k[K_EVICTION], k[K_WINDOW], k[K_CELLS], k[K_WIDTH], k[K_TERMS], k[K_TERMS + 1]] = [-1, -0.5, 10, CELLS, WIDTH, 1, 1];
   const empty = new Float32Array(0);
+  const [primed, potential, episode, total] = [new Uint8Array(N), new Float32Array(N), new Float32Array(N), new Float32Array(N)];
+  const punctualityValue = { columns: [onShift, onTime, scheduled], constants: inline.constants, expression: inline.expression, samples: inline.samples };
   const kernel = compileFused(
     {
       useBias: true,
@@ -55,9 +59,9 @@ export function runRare(warm: number, rare: number, log: (line: string) => void)
       curiosity: true,
     },
     {
-      primed: new Uint8Array(N),
+      primed,
       profile: Uint8Array.from({ length: N }, (_, e) => e % PROFILES.length),
-      potential: new Float32Array(N),
+      potential,
       survival: empty,
       shaping: empty,
       phi: new Float64Array(N).fill(-0.1),
@@ -67,7 +71,7 @@ export function runRare(warm: number, rare: number, log: (line: string) => void)
       termOut: [empty, empty],
       termBias: [Float64Array.from(PROFILES, (p) => p.reward.social), Float64Array.from(PROFILES, (p) => p.reward.employment)],
       phiInlineValue: null,
-      termInlineValue: [null, { columns: [onShift, onTime, scheduled], constants: inline.constants, expression: inline.expression }],
+      termInlineValue: [null, punctualityValue],
       curiosity: empty,
       visits,
       hasPos: new Uint8Array(N).fill(1),
@@ -78,8 +82,8 @@ export function runRare(warm: number, rare: number, log: (line: string) => void)
       exitReason,
       replaces,
       spawned,
-      episode: new Float32Array(N),
-      total: new Float32Array(N),
+      episode,
+      total,
       terminal: empty,
       clip: empty,
     },
@@ -87,6 +91,8 @@ export function runRare(warm: number, rare: number, log: (line: string) => void)
   );
   if (kernel === undefined) throw new Error("code generation refused");
   const spans = Int32Array.from([0, N]);
+  // As RewardPass does with every kernel it makes.
+  primeKernel(kernel, { spans, written: [primed, potential, episode, total], exitReason, replaces, spawned, termCols: [social], inline: [null, punctualityValue], tile: 0, visits, k });
   let tick = 0;
   const step = () => {
     k[K_TICK] = tick++;

@@ -2,7 +2,8 @@
 // mid-run (issue #19: at 100k agents the bench's rewards/compute took +5-10 ms in the tick of the
 // first shift, the first exit, the first replacement, the first exit for eviction or
 // unemployment and the first tile past 4,096 visits: each ran an operation of the kernel's loop
-// that had never run, and V8 threw its optimised code away for the rest of the tick). Read from
+// that had never run, and V8 threw its optimised code away for the rest of the tick; now every
+// kernel RewardPass makes is primed with those cases, systems/rewards/prime.ts). Read from
 // V8's own trace in a child process (test/helpers/reward-kernel-rare.ts): which code V8 made and
 // threw away, no timing.
 import { describe, expect, it } from "vitest";
