@@ -73,9 +73,13 @@ export function firstOpen(
   types: TownTypeIndex | undefined,
   O: Stock,
   town: number,
-  money: number,
-  mult: number,
+  budget: Float64Array,
 ): number {
+  // money and mult come in an array (budget[0], budget[1]), not as arguments: a double passed to
+  // a call that is not inlined is boxed, one HeapNumber each per call (issue #19: most of decide's
+  // ~60 KB of garbage a tick at 100k agents, a minor GC every ~150 ticks in all).
+  const money = budget[0];
+  const mult = budget[1];
   // The steps (here and in stockedIn) are taken before the first test, from one before: a step
   // first reached when an agent's first candidate is out of reach (or a town's first object of
   // the type empty) had no type feedback and deoptimised the pass there (issue #19: ticks 68 and
@@ -126,5 +130,5 @@ export function bestAffordance(
   mult: number,
 ): number {
   const c = candidates(reg, [need], world.settings.economy as Record<string, number>);
-  return firstOpen(c, 0, c.start[1], objects, undefined, O, town, money, mult);
+  return firstOpen(c, 0, c.start[1], objects, undefined, O, town, Float64Array.of(money, mult));
 }

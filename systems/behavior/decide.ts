@@ -80,11 +80,11 @@ export class DecidePass {
   private readonly feeds: Uint8Array;
   /** Per need, the affordances that restore it, best first (bestFor). */
   private readonly cands: Candidates;
-  // One agent's scratch, written by its steps. The two that hold fractions start as one, so
-  // their fields hold doubles from the start: a first fractional store into a field that held
+  // One agent's scratch, written by its steps. The field that holds a fraction starts as one, so
+  // it holds doubles from the start: a first fractional store into a field that held
   // small integers changes the object's shape and deoptimised every step (tick ~46 at 100k).
   private town = 0;
-  private mult = 0.5;
+  private readonly budget = new Float64Array(2); // [money, town's price multiplier]: see firstOpen
   private job = -1;
   private leaveAt = 0;
   /** The most urgent need (-1: none) and its weighted gap. */
@@ -273,7 +273,7 @@ export class DecidePass {
     const { needs } = this.state;
     const N = this.N;
     this.town = this.T[eid];
-    this.mult = this.econ ? this.econ.price_multiplier[this.town] : 1;
+    this.budget[1] = this.econ ? this.econ.price_multiplier[this.town] : 1;
     for (let k = 0; k < this.K; k++) needs[k] = N[k][eid];
     this.findUrgentNeed();
     const job = (this.job = this.E ? this.E.job[eid] : -1);
@@ -358,7 +358,8 @@ export class DecidePass {
    */
   private bestFor(eid: number, k: number): number {
     const c = this.cands;
-    return firstOpen(c, c.start[k], c.start[k + 1], this.st, this.types, this.O, this.town, this.W.money[eid], this.mult);
+    this.budget[0] = this.W.money[eid];
+    return firstOpen(c, c.start[k], c.start[k + 1], this.st, this.types, this.O, this.town, this.budget);
   }
 
   /** 3: uses the best affordance for the most urgent need; false when none is open. */
@@ -416,7 +417,7 @@ export class DecidePass {
     if (cook < 0 || pantry[town] >= this.config.pantry_low_meals) return false;
     // The money first: the agent's own column, read in entity order, before the town's stoves
     // (both only read: the same answer in either order).
-    const price = this.ingredientsCost * this.mult;
+    const price = this.ingredientsCost * this.budget[1];
     if (!(this.W.money[eid] >= price)) return false;
     if (!this.stoveReady(town)) return false;
     pantry[town] += 1; // one cook per tick per town is enough to answer a low pantry

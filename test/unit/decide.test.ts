@@ -332,8 +332,8 @@ describe("the choice of affordance", () => {
       for (let k = 0; k < state.names.length; k++)
         for (const money of [0, 0.1, 0.3, 0.5, 5])
           for (const mult of [1, 2]) {
-            const byRange = firstOpen(c, c.start[k], c.start[k + 1], st, types, O, town, money, mult);
-            const byList = firstOpen(c, c.start[k], c.start[k + 1], st, undefined, O, town, money, mult);
+            const byRange = firstOpen(c, c.start[k], c.start[k + 1], st, types, O, town, Float64Array.of(money, mult));
+            const byList = firstOpen(c, c.start[k], c.start[k + 1], st, undefined, O, town, Float64Array.of(money, mult));
             expect(byRange, `town ${town} need ${state.names[k]} money ${money} x${mult}`).toBe(byList);
             answers.add(byRange);
             compared++;
@@ -343,10 +343,10 @@ describe("the choice of affordance", () => {
     expect(answers.size).toBeGreaterThanOrEqual(4);
     expect(answers.has(-1)).toBe(true);
     const hunger = state.names.indexOf("hunger");
-    const eat = firstOpen(c, c.start[hunger], c.start[hunger + 1], st, types, O, 0, 5, 1);
+    const eat = firstOpen(c, c.start[hunger], c.start[hunger + 1], st, types, O, 0, Float64Array.of(5, 1));
     expect(eat).toBe(reg.affordanceIndex("eat_meal"));
-    expect(firstOpen(c, c.start[hunger], c.start[hunger + 1], st, types, O, 1, 5, 1)).not.toBe(eat);
-    expect(firstOpen(c, c.start[hunger], c.start[hunger + 1], st, types, O, 2, 5, 1)).toBe(eat);
+    expect(firstOpen(c, c.start[hunger], c.start[hunger + 1], st, types, O, 1, Float64Array.of(5, 1))).not.toBe(eat);
+    expect(firstOpen(c, c.start[hunger], c.start[hunger + 1], st, types, O, 2, Float64Array.of(5, 1))).toBe(eat);
   });
 });
 
