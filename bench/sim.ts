@@ -190,6 +190,15 @@ function warmUp(world: World, o: SimOptions): { warmup: number; tickMsGuess: num
 }
 
 /** Runs one size. */
+/** What a result reads from the world and the process once the timed ticks are over. */
+function endFields(world: World, o: SimOptions, tickTimes: Float64Array): Pick<SimResult, "state_hash" | "huge_pages_mb" | "tick_wall_ms"> {
+  return {
+    state_hash: world.stateHash(),
+    huge_pages_mb: hugePagesMb(),
+    ...(o.tickTimes ? { tick_wall_ms: Array.from(tickTimes, (x) => round(x, 4)) } : {}),
+  };
+}
+
 export async function runSim(o: SimOptions): Promise<SimResult> {
   const log = o.quiet ? () => {} : (o.log ?? ((l: string) => process.stderr.write(l + "\n")));
   const label = `bench ${o.agents} agents (${o.layout}, ${o.policy ?? "scripted"})`;
@@ -304,9 +313,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       ...attribution,
       column_table: columnTable(world),
       state_table: stateTable(world),
-      state_hash: world.stateHash(),
-      huge_pages_mb: hugePagesMb(),
-      ...(o.tickTimes ? { tick_wall_ms: Array.from(tickTimes, (x) => round(x, 4)) } : {}),
+      ...endFields(world, o, tickTimes),
     };
   } finally {
     bw.dispose();
