@@ -35,10 +35,9 @@ function hookCols(world: World): HookCols {
   };
 }
 
-function price(call: HookCall, k: HookCols, key: string): number {
-  const econ = call.world.settings.economy as Record<string, number>;
-  const mult = k.econ ? k.econ.price_multiplier[k.T.id[call.agent]] : 1;
-  return (econ[key] ?? 0) * mult;
+/** The economy settings, read per call (a console command may change a price). */
+function economy(call: HookCall): Record<string, number> {
+  return call.world.settings.economy as Record<string, number>;
 }
 
 function cancel(call: HookCall, reason: string): void {
@@ -59,9 +58,10 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
   hooks.register("on_finish_shower", () => {}, B);
   hooks.register("on_no_power", () => {}, B);
   hooks.register("on_attempt_eat", (c) => {
-    const h = cols(c.world);
-    const { O, W } = h;
-    const cost = price(c, h, "meal_cost");
+    const { O, W, T, econ } = cols(c.world);
+    // The price times the town's multiplier, here and not in a helper: a double returned from a
+    // call V8 does not inline is boxed, a HeapNumber per start (issue #19: garbage per tick).
+    const cost = (economy(c).meal_cost ?? 0) * (econ ? econ.price_multiplier[T.id[c.agent]] : 1);
     if (O.meals[c.object] <= 0) return cancel(c, "insufficient_stock");
     if (W.money[c.agent] < cost) return cancel(c, "insufficient_funds");
     O.meals[c.object] -= 1;
@@ -70,9 +70,8 @@ export function registerBuiltinHooks(hooks: HookRegistry, st: AffordancesState):
   }, { charges: true, builtin: true });
   hooks.register("on_finish_eat", () => {}, B);
   hooks.register("on_attempt_cook", (c) => {
-    const h = cols(c.world);
-    const { O, W } = h;
-    const cost = price(c, h, "ingredients_cost");
+    const { O, W, T, econ } = cols(c.world);
+    const cost = (economy(c).ingredients_cost ?? 0) * (econ ? econ.price_multiplier[T.id[c.agent]] : 1);
     if (O.raw_ingredients[c.object] < 1) return cancel(c, "no_ingredients");
     if (W.money[c.agent] < cost) return cancel(c, "insufficient_funds");
     O.raw_ingredients[c.object] -= 1;
