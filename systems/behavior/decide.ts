@@ -377,7 +377,7 @@ export class DecidePass {
     for (let need = worst; need >= 0; ) {
       const found = this.bestFor(eid, need);
       if (found >= 0 || need === worst) aff = found;
-      need = need === worst && H >= 0 && worst !== H && aff >= 0 && starves(affordances[aff], needs[H], rates[H], floor) ? H : -1;
+      need = need === worst && H >= 0 && worst !== H && aff >= 0 && affordances[aff].hunger <= 0 && needs[H] - rates[H] * affordances[aff].duration < floor ? H : -1;
     }
     if (aff < 0) return false;
     chooseOption(this.Op, eid, OPT_USE, aff, 0, this.tick);
@@ -401,8 +401,10 @@ export class DecidePass {
     const aff = this.bestFor(eid, topUp);
     const H = this.H;
     // No top-up that leaves hunger below its threshold by the time it ends (a 60-tick
-    // sleep begun at hunger 0.65 with decay 0.01 ends in a faint: issue #16).
-    if (aff >= 0 && (H < 0 || !starves(this.reg.affordances[aff], needs[H], rates[H], thresholds[H]))) {
+    // sleep begun at hunger 0.65 with decay 0.01 ends in a faint: issue #16). Written out here
+    // and above, not a function: doubles passed to a call V8 does not inline are boxed (#19).
+    const a = aff >= 0 ? this.reg.affordances[aff] : undefined;
+    if (aff >= 0 && (H < 0 || !(a!.hunger <= 0 && needs[H] - rates[H] * a!.duration < thresholds[H]))) {
       chooseOption(this.Op, eid, OPT_USE, aff, 0, this.tick);
       return true;
     }
@@ -492,9 +494,4 @@ export class DecidePass {
     }
     return false;
   }
-}
-
-/** True when `a` does not feed and hunger, decaying at `rate`, would be below `floor` by its end. */
-function starves(a: { hunger: number; duration: number }, hunger: number, rate: number, floor: number): boolean {
-  return a.hunger <= 0 && hunger - rate * a.duration < floor;
 }
