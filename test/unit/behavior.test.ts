@@ -133,6 +133,35 @@ describe("needs", () => {
     expect(w.columns(Option).affordance[a]).toBe(aff(w, "eat_meal"));
   });
 
+  it("eats first when seeing to the worst need would leave hunger critical by its end (issue #16)", () => {
+    // Energy 0.2 is the worst need: rest_sleep (60 ticks, no food). Hunger 0.5 at 0.01 a tick
+    // would be -0.1 when it ends, below critical_level 0.15: eat_meal first. At 0.001: 0.44.
+    const choice = (rate: number) => {
+      const w = town({ decay: { hunger: rate } });
+      furnish(w);
+      const a = agent(w, 5, 5, { energy: 0.2, hunger: 0.5 });
+      w.step();
+      return w.columns(Option).affordance[a];
+    };
+    expect(choice(0.01)).toBe(aff(town(), "eat_meal"));
+    expect(choice(0.001)).toBe(aff(town(), "rest_sleep"));
+  });
+
+  it("tops up no need whose affordance would leave hunger below its threshold by its end (issue #16)", () => {
+    // Energy 0.5 is within top_up_margin (0.25) of its threshold (0.4): rest_sleep, 60 ticks.
+    // Hunger 0.7 at 0.01 a tick would be 0.1 by then, below its threshold 0.4: no top-up.
+    const choice = (rate: number) => {
+      const w = town({ decay: { hunger: rate } });
+      furnish(w);
+      const a = agent(w, 5, 5, { energy: 0.5, hunger: 0.7 });
+      w.step();
+      const Op = w.columns(Option);
+      return [Op.kind[a], Op.affordance[a]];
+    };
+    expect(choice(0.01)).toEqual([OptionKind.Wait, -1]);
+    expect(choice(0.001)).toEqual([OptionKind.Use, aff(town(), "rest_sleep")]);
+  });
+
   it("cooks instead of eating when the fridge is empty, and eats when it cannot pay for a meal but can for ingredients", () => {
     const w = town();
     registerObject(w, 0, { id: "fridge_1", object_type: "fridge", position: [4, 4], stock: { meals: 0 } });
