@@ -66,7 +66,7 @@ function wakeChanged(world: World, qs: OptionsState, tod: number, jobs: ReturnTy
 }
 
 /** The executor's per-world context (made once, its per-tick fields refreshed by `prepare`). */
-interface Exec {
+export interface Exec {
   c: Ctx;
   tick: number;
   tod: number;
@@ -163,11 +163,10 @@ function prepare(world: World, qs: OptionsState, tick: number, send: Exec["send"
   return x;
 }
 
-/** The generated loop for this tick's arrays (made again when one moved), or undefined where code generation is refused. */
-function kernelFor(x: Exec): ExecKernel | undefined {
-  if (!x.canCompile) return undefined;
+/** The arrays the generated executor reads, from a tick's columns, option bitsets and job table (also the tests'). */
+export function execArrays(x: Pick<Exec, "quiet" | "parked" | "Op" | "I" | "A" | "P" | "E" | "jobs">): ExecArrays {
   const { Op, I, A, P, E, jobs } = x;
-  const arrays: ExecArrays = {
+  return {
     quiet: x.quiet,
     parked: x.parked,
     since: Op.since,
@@ -192,6 +191,12 @@ function kernelFor(x: Exec): ExecKernel | undefined {
     jobX: jobs.x,
     jobY: jobs.y,
   };
+}
+
+/** The generated loop for this tick's arrays (made again when one moved), or undefined where code generation is refused. */
+function kernelFor(x: Exec): ExecKernel | undefined {
+  if (!x.canCompile) return undefined;
+  const arrays = execArrays(x);
   const chooser = chooserFor(x) ?? x.choose;
   if (x.kernel !== undefined && x.arrays !== undefined && x.kernelChooser === chooser && sameArrays(x.arrays, arrays)) return x.kernel;
   x.kernel = compileExec(arrays, x.slow, chooser, RECHOOSE_TICKS);

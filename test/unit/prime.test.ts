@@ -12,6 +12,7 @@ import { jobTable } from "../../components/jobs.ts";
 import type { World } from "../../engine/world.ts";
 import type { OptionsState } from "../../systems/options/quiet.ts";
 import { compileExec, primeWork as primeExec, type ExecArrays } from "../../systems/options/kernel.ts";
+import { execArrays as optionsExecArrays } from "../../systems/options/index.ts";
 import { compileScan, primeWork as primeScan, type ScanArrays } from "../../systems/behavior/scan-kernel.ts";
 import { primeDecide } from "../../systems/behavior/prime.ts";
 import { DecidePass } from "../../systems/behavior/decide.ts";
@@ -24,37 +25,9 @@ function copyAll(arrays: readonly ArrayLike<number>[]): number[][] {
 }
 
 function execArrays(w: World): ExecArrays {
-  const Op = w.columns(Option);
-  const I = w.columns(Intent);
-  const A = w.columns(Activity);
-  const P = w.columns(Position);
   const qs = w.state<OptionsState>("options");
-  const jobs = jobTable(w);
-  return {
-    quiet: qs.bits,
-    parked: qs.parked,
-    since: Op.since,
-    kind: Op.kind,
-    done: Op.done,
-    external: Op.external,
-    affordance: Op.affordance,
-    object: Op.object,
-    intent: I.kind,
-    blocked: I.blocked,
-    iObject: I.object,
-    iAffordance: I.affordance,
-    ix: I.x,
-    iy: I.y,
-    running: A.running,
-    holding: A.holding,
-    queued: A.queued,
-    px: P.x,
-    py: P.y,
-    job: w.columns(Employment).job,
-    jobEnd: jobs.end,
-    jobX: jobs.x,
-    jobY: jobs.y,
-  };
+  const E = w.columns(Employment);
+  return optionsExecArrays({ quiet: qs.bits, parked: qs.parked, Op: w.columns(Option), I: w.columns(Intent), A: w.columns(Activity), P: w.columns(Position), E, jobs: jobTable(w) });
 }
 
 const restore: (() => void)[] = [];
