@@ -30,6 +30,18 @@ function lcg(seed: number): () => number {
 const SPANS = Int32Array.of(1, 9, 12, 40, 41, 42, 50, 64);
 const N = 64;
 
+/** The exits kernel's agent columns, drawn from `rnd` in this order: wallets, money, wages, hunger, towns; towns 0-2, town 1 held. */
+function exitColumns(rnd: () => number) {
+  return {
+    hasWallet: Uint8Array.from({ length: N }, () => (rnd() < 0.9 ? 1 : 0)),
+    money: Float32Array.from({ length: N }, () => (rnd() < 0.5 ? 0 : 1)),
+    wage: Float32Array.from({ length: N }, () => (rnd() < 0.7 ? 0 : 1)),
+    hunger: Float32Array.from({ length: N }, () => rnd() * 0.15),
+    townOf: Uint32Array.from({ length: N }, () => Math.floor(rnd() * 3)),
+    hold: Uint8Array.of(0, 1, 0),
+  };
+}
+
 describe("generated kernels (stability, lifecycle)", () => {
   it("copies a factory into a function of its own where code generation is allowed", () => {
     expect(freshCopy(exitsFactory)).not.toBe(exitsFactory);
@@ -62,13 +74,7 @@ describe("generated kernels (stability, lifecycle)", () => {
   });
 
   it("the generated exits and leaving kernels mark and collect the same agents as their factories", () => {
-    const rnd = lcg(5);
-    const hasWallet = Uint8Array.from({ length: N }, () => (rnd() < 0.9 ? 1 : 0));
-    const money = Float32Array.from({ length: N }, () => (rnd() < 0.5 ? 0 : 1));
-    const wage = Float32Array.from({ length: N }, () => (rnd() < 0.7 ? 0 : 1));
-    const hunger = Float32Array.from({ length: N }, () => rnd() * 0.15);
-    const townOf = Uint32Array.from({ length: N }, () => Math.floor(rnd() * 3));
-    const hold = Uint8Array.of(0, 1, 0);
+    const { hasWallet, money, wage, hunger, townOf, hold } = exitColumns(lcg(5));
     const run = (exits: typeof exitsFactory, leavingF: typeof leavingFactory) => {
       const broke = Uint16Array.from({ length: N }, (_, e) => (e % 7 === 0 ? 0xffff : e % 5));
       const reason = Uint8Array.from({ length: N }, (_, e) => (e % 11 === 0 ? 2 : 0));
@@ -197,12 +203,7 @@ describe("generated kernels (stability, lifecycle)", () => {
 
   it("primes new exits, leaving and scan kernels without changing a value, and they then compute what unprimed ones do", () => {
     const rnd = lcg(9);
-    const hasWallet = Uint8Array.from({ length: N }, () => (rnd() < 0.9 ? 1 : 0));
-    const money = Float32Array.from({ length: N }, () => (rnd() < 0.5 ? 0 : 1));
-    const wage = Float32Array.from({ length: N }, () => (rnd() < 0.7 ? 0 : 1));
-    const hunger = Float32Array.from({ length: N }, () => rnd() * 0.15);
-    const townOf = Uint32Array.from({ length: N }, () => Math.floor(rnd() * 3));
-    const hold = Uint8Array.of(0, 1, 0);
+    const { hasWallet, money, wage, hunger, townOf, hold } = exitColumns(rnd);
     const broke = Uint16Array.from({ length: N }, () => Math.floor(rnd() * 4));
     const reason = Uint8Array.from({ length: N }, () => (rnd() < 0.1 ? 4 : 0));
     const cols = [hasWallet, money, wage, broke, reason, hunger, townOf, hold];
