@@ -102,6 +102,16 @@ function trace(w: World, eid: number, n: number): { tick: number; kind: string; 
   return out;
 }
 
+/** The option kind and affordance of an agent's first decision in a furnished town whose hunger decays at `rate`. */
+function firstChoice(rate: number, init: AgentInit): [number, number] {
+  const w = town({ decay: { hunger: rate } });
+  furnish(w);
+  const a = agent(w, 5, 5, init);
+  w.step();
+  const Op = w.columns(Option);
+  return [Op.kind[a], Op.affordance[a]];
+}
+
 describe("needs", () => {
   it("sees to the most urgent need below its threshold first, then the next", () => {
     const w = town();
@@ -136,28 +146,15 @@ describe("needs", () => {
   it("eats first when seeing to the worst need would leave hunger critical by its end (issue #16)", () => {
     // Energy 0.2 is the worst need: rest_sleep (60 ticks, no food). Hunger 0.5 at 0.01 a tick
     // would be -0.1 when it ends, below critical_level 0.15: eat_meal first. At 0.001: 0.44.
-    const choice = (rate: number) => {
-      const w = town({ decay: { hunger: rate } });
-      furnish(w);
-      const a = agent(w, 5, 5, { energy: 0.2, hunger: 0.5 });
-      w.step();
-      return w.columns(Option).affordance[a];
-    };
-    expect(choice(0.01)).toBe(aff(town(), "eat_meal"));
-    expect(choice(0.001)).toBe(aff(town(), "rest_sleep"));
+    const choice = (rate: number) => firstChoice(rate, { energy: 0.2, hunger: 0.5 });
+    expect(choice(0.01)).toEqual([OptionKind.Use, aff(town(), "eat_meal")]);
+    expect(choice(0.001)).toEqual([OptionKind.Use, aff(town(), "rest_sleep")]);
   });
 
   it("tops up no need whose affordance would leave hunger below its threshold by its end (issue #16)", () => {
     // Energy 0.5 is within top_up_margin (0.25) of its threshold (0.4): rest_sleep, 60 ticks.
     // Hunger 0.7 at 0.01 a tick would be 0.1 by then, below its threshold 0.4: no top-up.
-    const choice = (rate: number) => {
-      const w = town({ decay: { hunger: rate } });
-      furnish(w);
-      const a = agent(w, 5, 5, { energy: 0.5, hunger: 0.7 });
-      w.step();
-      const Op = w.columns(Option);
-      return [Op.kind[a], Op.affordance[a]];
-    };
+    const choice = (rate: number) => firstChoice(rate, { energy: 0.5, hunger: 0.7 });
     expect(choice(0.01)).toEqual([OptionKind.Wait, -1]);
     expect(choice(0.001)).toEqual([OptionKind.Use, aff(town(), "rest_sleep")]);
   });
