@@ -370,7 +370,11 @@ export class KpiCharts {
   }
 }
 
-/** A y axis as wide as its widest label, plus its ticks and gap. */
+/**
+ * A y axis as wide as its widest label, plus its ticks and gap; and at least as wide as the first
+ * x label's overhang (xOverhang), so that a tick label at the plot's left edge is not cut off by the
+ * canvas (short y labels such as "0" left ~3 px of "d1 00:25" outside it).
+ */
 function ySize(u: uPlot, values: string[] | null, axisIdx: number, cycle: number): number {
   const axis = u.axes[axisIdx] as uPlot.Axis & { _size?: number; font?: [string, number] };
   if (cycle > 1 && axis._size) return axis._size;
@@ -378,7 +382,7 @@ function ySize(u: uPlot, values: string[] | null, axisIdx: number, cycle: number
   u.ctx.font = axis.font?.[0] ?? "12px sans-serif";
   let widest = 0;
   for (const v of values ?? []) widest = Math.max(widest, u.ctx.measureText(v).width / ratio);
-  return Math.ceil(widest + AXIS.ticks.size + AXIS.gap + 4);
+  return Math.max(Math.ceil(widest + AXIS.ticks.size + AXIS.gap + 4), xOverhang(u));
 }
 
 /**
