@@ -55,6 +55,8 @@ export interface FlagSpec {
   multiple?: boolean;
   /** Shown in help as "(default ...)"; not applied (commands apply defaults that depend on other flags). */
   default?: string | number | boolean;
+  /** Kind "boolean" only: `--no-<name>` is accepted too and gives false (for a flag that is on by default). */
+  negatable?: boolean;
 }
 
 export type FlagTable = Record<string, FlagSpec>;
@@ -245,13 +247,22 @@ export function parseCommand<F extends FlagTable>(spec: CommandSpec<F>, argv: re
       positionals.push(a);
       continue;
     }
-    const s = flags[name];
+    let s = flags[name];
+    if (!s && name.startsWith("no-") && flags[name.slice(3)]?.negatable) {
+      name = name.slice(3);
+      s = flags[name];
+      if (inline !== undefined) throw new UsageError(`townlet ${cmd}: --no-${name} takes no value, got "${inline}"`);
+      if (values[name] !== undefined) throw new UsageError(`townlet ${cmd}: --${name} and --no-${name} given together`);
+      values[name] = false;
+      continue;
+    }
     if (!s) {
       const near = closest(name, Object.keys(flags));
       throw new UsageError(`townlet ${cmd}: unknown flag --${name}${near ? `; did you mean --${near}?` : ""} (townlet ${cmd} --help lists the flags)`);
     }
     if (s.kind === "boolean") {
       if (inline !== undefined) throw new UsageError(`townlet ${cmd}: --${name} takes no value, got "${inline}"`);
+      if (values[name] === false) throw new UsageError(`townlet ${cmd}: --${name} and --no-${name} given together`);
       values[name] = true;
       continue;
     }
@@ -302,7 +313,7 @@ export function usageLine(spec: CommandSpec): string {
 export function flagLines(flags: FlagTable): string[] {
   const rows: [string, string][] = [];
   for (const [name, s] of [...Object.entries(flags), ["help", HELP_FLAG] as const]) {
-    const left = `${s.short ? `-${s.short}, ` : "    "}--${name}${s.kind === "boolean" ? "" : ` ${placeholder(s)}`}`;
+    const left = `${s.short ? `-${s.short}, ` : "    "}--${s.negatable ? "[no-]" : ""}${name}${s.kind === "boolean" ? "" : ` ${placeholder(s)}`}`;
     const notes: string[] = [];
     const range = s.kind === "int" || s.kind === "number" || s.kind === "ints" ? rangeText(s) : "";
     if (range) notes.push(range);

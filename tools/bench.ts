@@ -41,7 +41,7 @@ export const BENCH_SPEC = {
     plugin: { ...FLAG.plugin, help: "load a plug-in module (a file, or a package name) beside the core plug-ins, in every size's world (and every worker); repeatable" },
     clock: { kind: "string", choices: ["wall", "cpu"], default: "wall", help: "what the per-system latency view (system_latency, slowest_ticks) times: wall ms, or this process's CPU ms (a loaded machine). tick_ms_p50/p99 are wall ms either way" },
     "tick-csv": { kind: "string", arg: "FILE", help: "write one CSV line per timed tick (tick, tick of day, wall and CPU ms, ms outside the systems, GCs, heap, each system's ms on --clock) to FILE; with several sizes FILE-<agents>.csv per size, with --repeat FILE-run<k>.csv per run" },
-    "huge-pages": { kind: "boolean", help: "start each size's process with glibc's malloc on transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1; Linux, glibc 2.35+): the columns on 2 MB pages; results[].huge_pages_mb says how much was. What `GLIBC_TUNABLES=glibc.malloc.hugetlb=1 townlet run` gets" },
+    "huge-pages": { kind: "boolean", negatable: true, default: "on for each size's child process", help: "start each size's child process with glibc's malloc on transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1; Linux, glibc 2.35+, transparent_hugepage \"madvise\" or \"always\"; elsewhere the variable does nothing): the columns on 2 MB pages, fewer TLB misses in the random-access systems; results[].huge_pages_mb says how many MB were. What `GLIBC_TUNABLES=glibc.malloc.hugetlb=1 townlet run` gets. --no-huge-pages: 4 KB pages, what a plain `townlet run` gets" },
     repeat: { kind: "int", min: 1, max: 25, default: "1", help: "run each size N times, each in a fresh process with the first run's warm-up and timed ticks; adds a summary per size: every run's p50/p99, and p50/p99 of the per-tick median and minimum over the runs (the same ticks do the same work in every run: what differs is the machine)" },
     json: FLAG.json,
     quiet: FLAG.quiet,
@@ -86,7 +86,7 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
     throw new UsageError(`townlet bench: a config ("${config}") only with --layout towns and --suite sim (the big layout and the policy suite build their own worlds)`);
   }
   if (plugins.length && values.suite !== "sim") throw new UsageError("--plugin: only with --suite sim (the policy suite builds its own worlds)");
-  if (v["huge-pages"] && (values["in-process"] || v.workers !== undefined || values.suite !== "sim")) throw new UsageError("--huge-pages: sets the environment of the size's child process at its start; not with --in-process, --workers or --suite policy");
+  if (v["huge-pages"] === true && (values["in-process"] || v.workers !== undefined || values.suite !== "sim")) throw new UsageError("--huge-pages: sets the environment of the size's child process at its start; not with --in-process, --workers or --suite policy");
   // Loaded here first: a missing plug-in, a bad config or a mod's refusal is one error naming it, before any size runs.
   if (plugins.length || config !== undefined) loadConfig(config ?? (values.layout === "big" ? BIG_TOWN_CONFIG : MANY_TOWNS_CONFIG), await resolvePlugins(corePlugins, config, plugins));
 
@@ -101,14 +101,15 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
   if (v.workers !== undefined) return benchWorkers(v.workers, sizes, { ...values, ticks, warmup, seed, shards: v.shards, plugins, config }, out, progress);
   if (v.shards !== undefined) throw new UsageError("--shards: only with --workers");
   const repeat = v.repeat ?? 1;
-  const childEnv = v["huge-pages"] ? hugePagesEnv() : undefined;
+  // On by default: the bench measures the engine as a high-agent-count run should be started.
+  const childEnv = v["huge-pages"] !== false ? hugePagesEnv() : undefined;
   if (repeat > 1 && values["in-process"]) throw new UsageError("--repeat: each run needs a fresh process (a second run in this one would start with the first run's compiled code); leave out --in-process");
   const results: SimResult[] = [];
   const failures: Failure[] = [];
   const repeats: RepeatSummary[] = [];
   for (const agents of sizes) {
     const tickCsv = v["tick-csv"] === undefined ? undefined : sizes.length === 1 ? v["tick-csv"] : perSizeFile(v["tick-csv"], agents);
-    progress(`bench: ${agents.toLocaleString("en-US")} agents, layout ${layout}, policy ${values.policy}${values["in-process"] ? " (in this process)" : ""}`);
+    progress(`bench: ${agents.toLocaleString("en-US")} agents, layout ${layout}, policy ${values.policy}${values["in-process"] ? " (in this process)" : childEnv ? " (malloc on huge pages; --no-huge-pages: 4 KB pages)" : ""}`);
     if (values["in-process"]) {
       results.push(await runSim({ agents, layout, ticks, warmup, policy: values.policy, backend, seed, plugins, config, clock, tickCsv, quiet: values.quiet, log: progress }));
       continue;

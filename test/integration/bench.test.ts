@@ -91,19 +91,35 @@ describe("townlet bench", () => {
 
   // Where transparent huge pages can be asked for (Linux, "madvise" or "always"), a world of 20k
   // agents has columns of several 2 MB pages; glibc 2.35+ maps them on huge pages with the tunable.
-  const thp = (() => {
+  const thpMode = (() => {
     try {
-      return /\[(madvise|always)\]/.test(readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8"));
+      return /\[(\w+)\]/.exec(readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8"))?.[1];
     } catch {
-      return false;
+      return undefined;
     }
   })();
-  it.skipIf(!thp)("puts a size's columns on transparent huge pages with --huge-pages and says how many MB", async () => {
-    const r = await bench(["--agents", "20000", "--ticks", "3", "--warmup", "1", "--huge-pages", "--json", "--quiet"]);
-    expect(r.code).toBe(0);
-    const [res] = (JSON.parse(r.stdout.at(-1)!) as { results: { huge_pages_mb: number | null; column_bytes_per_agent: number }[] }).results;
+  const thp = thpMode === "madvise" || thpMode === "always";
+  type HugeRow = { huge_pages_mb: number | null; column_bytes_per_agent: number };
+  it.skipIf(!thp)("puts a size's columns on transparent huge pages by default and says how many MB; --no-huge-pages does not ask", async () => {
+    const on = await bench(["--agents", "20000", "--ticks", "3", "--warmup", "1", "--json", "--quiet"]);
+    expect(on.code).toBe(0);
+    const [res] = (JSON.parse(on.stdout.at(-1)!) as { results: HugeRow[] }).results;
     // At least half of the columns' bytes (the rest: stores under 2 MB, partial pages).
-    expect(res.huge_pages_mb!).toBeGreaterThanOrEqual((res.column_bytes_per_agent * 20000) / 2 ** 20 / 2);
+    const columnsMb = (res.column_bytes_per_agent * 20000) / 2 ** 20;
+    expect(res.huge_pages_mb!).toBeGreaterThanOrEqual(columnsMb / 2);
+    if (thpMode !== "madvise" || /hugetlb/.test(process.env.GLIBC_TUNABLES ?? "")) return; // "always": every process gets them
+    const off = await bench(["--agents", "20000", "--ticks", "3", "--warmup", "1", "--no-huge-pages", "--json", "--quiet"]);
+    expect(off.code).toBe(0);
+    const [plain] = (JSON.parse(off.stdout.at(-1)!) as { results: HugeRow[] }).results;
+    expect(plain.huge_pages_mb!).toBeLessThan(columnsMb / 4);
+  });
+
+  it("refuses --huge-pages where it cannot set a child's environment, but not --no-huge-pages", async () => {
+    const r = await bench(["--agents", "64", "--ticks", "2", "--huge-pages", "--in-process", "--quiet"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.join("\n")).toMatch(/--huge-pages: sets the environment of the size's child process/);
+    const ok = await bench(["--agents", "64", "--ticks", "2", "--warmup", "0", "--no-huge-pages", "--in-process", "--quiet"]);
+    expect(ok.code).toBe(0);
   });
 
   it("refuses --repeat with --in-process, naming why", async () => {

@@ -27,7 +27,7 @@ describe("townlet --help and help CMD", () => {
     const spec = (await COMMANDS[name].load()).spec;
     const flagBlock = r.out.split("\nflags:\n")[1].split("\n\n")[0].split("\n");
     expect(flagBlock).toHaveLength(Object.keys(spec.flags).length + 1);
-    for (const f of Object.keys(spec.flags)) expect(flagBlock.filter((l) => l.includes(`--${f} `) || l.endsWith(`--${f}`)).length).toBeGreaterThanOrEqual(1);
+    for (const f of Object.keys(spec.flags)) expect(flagBlock.filter((l) => l.includes(`--${f} `) || l.endsWith(`--${f}`) || (spec.flags[f].negatable && / --\[no-\]/.test(l) && (l.includes(`]${f} `) || l.endsWith(`]${f}`)))).length).toBeGreaterThanOrEqual(1);
     expect(r.out).toMatch(/\nexamples:\n {2}townlet /);
     expect((await cli("help", name)).out).toBe(r.out);
     expect((await cli(name, "-h")).out).toBe(r.out);
@@ -121,6 +121,7 @@ describe("the parser", () => {
       set: { kind: "string", multiple: true, help: "repeatable" },
       mode: { kind: "string", choices: ["a", "b"], help: "a mode" },
       quiet: FLAG.quiet,
+      fast: { kind: "boolean", negatable: true, help: "on unless --no-fast" },
     },
     examples: ["townlet t --n 3 FILE"],
   } as const satisfies CommandSpec;
@@ -140,6 +141,16 @@ describe("the parser", () => {
   it("throws HelpRequested for -h but not for a value that is -h", () => {
     expect(() => parseCommand(spec, ["-h"])).toThrow(HelpRequested);
     expect(parseCommand(spec, ["--set", "-h"]).values.set).toEqual(["-h"]);
+  });
+
+  it("reads --no-<flag> as false for a negatable boolean only, and refuses both forms together", () => {
+    expect(parseCommand(spec, ["--no-fast"]).values.fast).toBe(false);
+    expect(parseCommand(spec, ["--fast"]).values.fast).toBe(true);
+    expect(parseCommand(spec, []).values.fast).toBeUndefined();
+    expect(() => parseCommand(spec, ["--no-quiet"])).toThrow(/unknown flag --no-quiet/);
+    expect(() => parseCommand(spec, ["--fast", "--no-fast"])).toThrow(/--fast and --no-fast given together/);
+    expect(() => parseCommand(spec, ["--no-fast", "--fast"])).toThrow(/--fast and --no-fast given together/);
+    expect(() => parseCommand(spec, ["--no-fast=1"])).toThrow(/--no-fast takes no value/);
   });
 
   it("finds the closest name within two edits, or none", () => {
