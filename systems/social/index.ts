@@ -15,6 +15,7 @@ import { socialObservations } from "./observations.ts";
 import { socialRewardTerms } from "./reward.ts";
 import { freshCopy } from "../../engine/kernel-source.ts";
 import { decayFactory, type DecayArrays, type DecayKernel } from "./decay.ts";
+import { relateFactory, type RelateArrays, type RelateKernel } from "./relate.ts";
 
 export interface RivalryEvent {
   tick: number;
@@ -32,6 +33,11 @@ export class SocialState implements PersistentState {
   /** The decay kernel (decay.ts) and the arrays it was made for (not state). */
   private decayKernel: DecayKernel | undefined;
   private decayFor: DecayArrays | undefined;
+  /** The relationship-event kernel (relate.ts) and the arrays it was made for (not state). */
+  private relateKernel: RelateKernel | undefined;
+  private relateFor: RelateArrays | undefined;
+  /** Rivalry's bounds for the kernel (kept while the settings stay the same). */
+  private rivalryBounds: RivalryBounds | undefined;
   constructor(maxEdges: number, capacity: number) {
     this.ledger = new SocialLedger(maxEdges, capacity);
   }
@@ -71,6 +77,63 @@ export class SocialState implements PersistentState {
     }
     return this.decayKernel;
   }
+
+  /** The relationship-event kernel for the ledger's arrays now, remade when one moved. */
+  relate(isAgent: Uint8Array, uid: Uint32Array): RelateKernel {
+    const L = this.ledger;
+    const m = this.relateFor;
+    if (
+      this.relateKernel === undefined ||
+      m === undefined ||
+      m.other !== L.other ||
+      m.rivalry !== L.rivalry ||
+      m.trust !== L.trust ||
+      m.familiarity !== L.familiarity ||
+      m.count !== L.count ||
+      m.hot !== L.hot ||
+      m.isAgent !== isAgent ||
+      m.uid !== uid
+    ) {
+      const arrays: RelateArrays = { other: L.other, rivalry: L.rivalry, trust: L.trust, familiarity: L.familiarity, count: L.count, hot: L.hot, isAgent, uid };
+      this.relateFor = arrays;
+      this.relateKernel = freshCopy(relateFactory)(L, arrays);
+    }
+    return this.relateKernel;
+  }
+
+  /** Rivalry's range and rest value for the settings `r` (the same object while they stay the same). */
+  bounds(r: { min_value: number; max_value: number; decay_per_tick: number }): RivalryBounds {
+    const b = this.rivalryBounds;
+    if (b !== undefined && b.min === r.min_value && b.max === r.max_value && b.decay === r.decay_per_tick) return b;
+    return (this.rivalryBounds = rivalryBounds(r));
+  }
+
+  /**
+   * Relationship events [start, end) of one channel through the kernel (relate.ts), remade and
+   * called again from where it stopped whenever an entity's first edge moved the ledger's arrays.
+   */
+  relateAll(isAgent: Uint8Array, uid: Uint32Array, src: Float64Array, dst: Float64Array, quality: Float64Array, useQ: number, start: number, end: number, tc: number, fc: number, rc: number, r: RivalryBounds): void {
+    let at = 2 * start;
+    while (at < 2 * end) at = this.relate(isAgent, uid)(src, dst, quality, useQ, at, end, tc, fc, rc, r.min, r.max, r.rest, r.settles);
+  }
+}
+
+/** Rivalry's range, its rest value and whether the decay leaves the rest value as it is. */
+interface RivalryBounds {
+  min: number;
+  max: number;
+  decay: number;
+  /** The rest value as the ledger holds it (Float32). */
+  rest: number;
+  /** 1 when a decay pass rewrites the rest value unchanged (relate.ts then leaves edges at rest off the hot list). */
+  settles: number;
+}
+
+function rivalryBounds(r: { min_value: number; max_value: number; decay_per_tick: number }): RivalryBounds {
+  const rest = Math.fround(r.min_value);
+  const v = rest - r.decay_per_tick;
+  const after = Math.fround(v < r.min_value ? r.min_value : v);
+  return { min: r.min_value, max: r.max_value, decay: r.decay_per_tick, rest, settles: Object.is(after, rest) ? 1 : 0 };
 }
 
 const MAX_EVENTS = 256;
@@ -124,49 +187,30 @@ export const socialPlugin = definePlugin({
         const uid = world.columns(Agent).uid;
         // Agent membership by its flags (world.isAgent looks the store up on every call).
         const isA = world.components.flags(Agent);
-        const rival = (a: number, b: number, delta: number) => {
-          if (isA[a] !== 1 || isA[b] !== 1 || a === b) return;
-          const s = L.slot(a, uid[b], delta);
-          if (s < 0) return;
-          L.rivalry[s] = clamp(L.rivalry[s] + delta, r.min_value, r.max_value);
-        };
-        // One direction of a relationship event (x's edge to y).
-        const relateEdge = (x: number, y: number, trust: number, fam: number, riv: number) => {
-          const s = L.slot(x, uid[y], Math.abs(trust) + Math.abs(fam) + Math.max(0, riv));
-          if (s < 0) return;
-          L.trust[s] = clamp(L.trust[s] + trust, -1, 1);
-          L.familiarity[s] = clamp(L.familiarity[s] + fam, -1, 1);
-          L.rivalry[s] = clamp(L.rivalry[s] + riv, r.min_value, r.max_value);
-        };
-        // Both directions, a's edge first (two calls, not a loop over [[a, b], [b, a]]: that
-        // allocated three arrays per event, ~80 KB a tick at 100k agents, issue #19).
-        const relate = (a: number, b: number, trust: number, fam: number, riv: number) => {
-          if (!relationships || isA[a] !== 1 || isA[b] !== 1 || a === b) return;
-          relateEdge(a, b, trust, fam, riv);
-          relateEdge(b, a, trust, fam, riv);
-        };
         const qc = read(QueueConflict);
         for (let i = qc.start; i < qc.end; i++) {
           const a = qc.actor[i];
           const b = qc.rival[i];
           const delta = r.increment_per_conflict * qc.intensity[i];
-          rival(a, b, delta);
-          rival(b, a, delta);
+          rival(L, isA, uid, a, b, delta, r.min_value, r.max_value);
+          rival(L, isA, uid, b, a, delta, r.min_value, r.max_value);
           state.conflicts++;
           if (isA[a] === 1 && isA[b] === 1) {
             state.events.push({ tick, a: uid[a], b: uid[b], intensity: qc.intensity[i], reason: world.text(qc.reason[i]) });
             if (state.events.length > MAX_EVENTS) state.events.shift();
           }
         }
+        // Relationship events, both directions each (the first's edge first), through the
+        // kernel (relate.ts): handovers, chats (trust and familiarity by quality), failed chats.
         const ho = read(QueueHandover);
-        for (let i = ho.start; i < ho.end; i++) relate(ho.actor[i], ho.rival[i], 0.05, 0.05, -0.05);
         const ok = read(ChatSuccess);
-        for (let i = ok.start; i < ok.end; i++) {
-          const q = clamp(ok.quality[i], 0, 1);
-          relate(ok.speaker[i], ok.listener[i], 0.05 * q, 0.1 * q, 0);
-        }
         const bad = read(ChatFailure);
-        for (let i = bad.start; i < bad.end; i++) relate(bad.speaker[i], bad.listener[i], 0, -0.05, 0.05);
+        if (relationships) {
+          const bounds = state.bounds(r);
+          state.relateAll(isA, uid, ho.actor, ho.rival, ok.quality, 0, ho.start, ho.end, 0.05, 0.05, -0.05, bounds);
+          state.relateAll(isA, uid, ok.speaker, ok.listener, ok.quality, 1, ok.start, ok.end, 0.05, 0.1, 0, bounds);
+          state.relateAll(isA, uid, bad.speaker, bad.listener, ok.quality, 0, bad.start, bad.end, 0, -0.05, 0.05, bounds);
+        }
 
         // Decay rivalry; an edge with nothing left is forgotten. Only the ledger's hot entities
         // are visited (issue #19): an edge whose rivalry is at min_value and whose trust or
@@ -183,6 +227,14 @@ export const socialPlugin = definePlugin({
 
 function clamp(v: number, lo: number, hi: number): number {
   return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** Rivalry from a queue conflict, a's edge to b (both live agents, not the same). */
+function rival(L: SocialLedger, isA: Uint8Array, uid: Uint32Array, a: number, b: number, delta: number, lo: number, hi: number): void {
+  if (isA[a] !== 1 || isA[b] !== 1 || a === b) return;
+  const s = L.slot(a, uid[b], delta);
+  if (s < 0) return;
+  L.rivalry[s] = clamp(L.rivalry[s] + delta, lo, hi);
 }
 
 /** Rivalry as the telemetry sample has it: { agent: { other: value } } (edges above 0). */
