@@ -5,7 +5,7 @@
 // summary keeps every run's own p50/p99 and adds the per-tick median and minimum over the runs:
 // how the tick's own work is distributed, with one run's interference left out. The per-run figures
 // stay the measure a user sees on one run; the summary says how much of it was the machine.
-import { quantile } from "./tick-stats.ts";
+import { dailyProfile, formatDailyProfile, quantile, type DailyProfile } from "./tick-stats.ts";
 
 /** One run's per-tick wall ms and what must agree across runs for the ticks to be comparable. */
 export interface RepeatRun {
@@ -20,6 +20,8 @@ export interface RepeatRun {
   state_hash?: string;
   /** Wall ms of each timed tick, in order. */
   tick_wall_ms?: readonly number[];
+  /** The world's ticks per simulated day (for the daily profile of the per-tick median). */
+  ticks_per_day?: number | null;
 }
 
 export interface TickQuantiles {
@@ -43,6 +45,8 @@ export interface RepeatSummary {
   tick_min: TickQuantiles;
   /** Standard deviation (ms) of the same tick's wall time across runs, averaged over the ticks: the machine's noise on identical work. */
   same_tick_sd_ms: number;
+  /** The daily profile (bench/tick-stats.ts) of the per-tick median: null under three simulated days. */
+  tick_median_daily: DailyProfile | null;
 }
 
 function round(x: number, d: number): number {
@@ -100,6 +104,7 @@ export function repeatSummary(runs: readonly RepeatRun[]): RepeatSummary {
     tick_median: quantiles(med),
     tick_min: quantiles(min),
     same_tick_sd_ms: round(sdSum / n, 3),
+    tick_median_daily: first.ticks_per_day ? dailyProfile(med, first.warmup_ticks + 1, first.ticks_per_day) : null,
   };
 }
 
@@ -110,6 +115,7 @@ export function formatRepeat(s: RepeatSummary): string[] {
   s.per_run.forEach((r, i) => lines.push(`    run ${i + 1}: ${fmt(r)}, ${r.agent_steps_per_sec.toLocaleString("en-US")} agent-steps/s`));
   lines.push(`    per-tick median of the runs: ${fmt(s.tick_median)}`);
   lines.push(`    per-tick minimum of the runs: ${fmt(s.tick_min)}`);
+  if (s.tick_median_daily) lines.push(`    per-tick median, ${formatDailyProfile(s.tick_median_daily)}`);
   lines.push(`    the same tick's wall ms differs between runs by ${s.same_tick_sd_ms.toFixed(2)} ms (standard deviation, mean over the ticks)`);
   return lines;
 }

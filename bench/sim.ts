@@ -21,7 +21,7 @@ import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { corePlugins } from "../systems/index.ts";
 import { AGENTS_PER_SMALL_TOWN, buildBenchWorld, isLayout, LAYOUTS, MANY_TOWNS_CONFIG, type Layout } from "./layouts.ts";
 import { hugePagesMb, columnTable, memory, memoryFields, stateTable, type ColumnRow } from "./memory.ts";
-import { attributionFields, cpuDelta, cpuLatencyFields, GcCounter, gcFields, latencyFields, majorGcList, tickCsv, type MajorGc, type SlowContributor, type SlowTick, type SystemLatency } from "./tick-stats.ts";
+import { attributionFields, cpuDelta, cpuLatencyFields, dailyProfile, GcCounter, gcFields, latencyFields, majorGcList, tickCsv, type DailyProfile, type MajorGc, type SlowContributor, type SlowTick, type SystemLatency } from "./tick-stats.ts";
 import { ticksPerDay } from "../engine/clock.ts";
 import { bareDecay } from "./bare-decay.ts";
 import { tuneHeap } from "../engine/heap.ts";
@@ -159,6 +159,8 @@ export interface SimResult {
   huge_pages_mb: number | null;
   /** Each timed tick's wall ms, in order (only with the tickTimes option). */
   tick_wall_ms?: number[];
+  /** Each tick of the day's median over the days timed against p50: the periodic spikes (null under three days). */
+  daily_profile: DailyProfile | null;
 }
 
 function round(x: number, d: number): number {
@@ -298,6 +300,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       agent_steps_per_sec: Math.round((steps * 1000) / tickMs),
       ms_per_tick: round(ms, 4),
       ...latencyFields(tickTimes),
+      daily_profile: dailyProfile(tickTimes, warmup + 1, ticksPerDay(world.settings)),
       ...cpuLatencyFields(tickCpu),
       system_clock: clock,
       cpu_ms_per_tick: round(Math.max(0, (cpu.user + cpu.system) / 1000 - bareMs) / ticks, 4),

@@ -369,3 +369,73 @@ export function tickCsv(rec: TickCsvRecord): string {
   }
   return lines.join("\n") + "\n";
 }
+
+/** A tick of the day, by its median wall ms over the simulated days a run timed. */
+export interface DailyTick {
+  tick_of_day: number;
+  median_ms: number;
+  /** median_ms over the p50 of all the timed ticks. */
+  over_p50: number;
+}
+
+/**
+ * The periodic view of a run's tick times (issue #19: "no periodic spikes from daily resets"):
+ * every tick of the day's median over the days timed, against the p50 of all timed ticks. A spike
+ * that comes back every day (a nightly reset, a shift change, a wave of finishes) stands out here
+ * however noisy one day was; a one-time spike (JIT, a first use) or a burst of machine noise does not.
+ */
+export interface DailyProfile {
+  /** The fewest times a tick of the day was timed (whole days; at least MIN_DAYS). */
+  days: number;
+  /** The ratio limit of over_limit (the #19 goal's 1.2). */
+  limit: number;
+  /** The slowest tick of the day. */
+  worst: DailyTick;
+  /** Ticks of the day whose median is over limit x p50, slowest first (at most 12). */
+  over_limit: DailyTick[];
+  /** How many ticks of the day are over limit x p50 in all. */
+  over_limit_count: number;
+}
+
+/** Whole days a daily profile needs: the median of three days leaves one day's one-time spike out (of two, it is half of it). */
+export const MIN_DAYS = 3;
+
+/** The limit of DailyProfile.over_limit: the #19 goal's ratio of p99 to p50. */
+export const PERIODIC_LIMIT = 1.2;
+
+/**
+ * DailyProfile of `tickMs` (wall ms of consecutive ticks, the first being tick `firstTick`) with
+ * `ticksPerDay` ticks a day; null when fewer than MIN_DAYS whole days were timed (or no day length).
+ */
+export function dailyProfile(tickMs: ArrayLike<number>, firstTick: number, ticksPerDay: number, limit = PERIODIC_LIMIT): DailyProfile | null {
+  const n = tickMs.length;
+  if (!(ticksPerDay > 0) || n < MIN_DAYS * ticksPerDay) return null;
+  const p50 = quantile(tickMs, 0.5);
+  const perDay = Math.floor(n / ticksPerDay) + 1;
+  const byTod: Float64Array[] = Array.from({ length: ticksPerDay }, () => new Float64Array(perDay));
+  const count = new Int32Array(ticksPerDay);
+  for (let i = 0; i < n; i++) {
+    const tod = (((firstTick + i) % ticksPerDay) + ticksPerDay) % ticksPerDay;
+    byTod[tod][count[tod]++] = tickMs[i];
+  }
+  const rows: DailyTick[] = byTod.map((xs, tod) => {
+    const m = median(xs.subarray(0, count[tod]));
+    return { tick_of_day: tod, median_ms: round(m, 4), over_p50: round(m / p50, 3) };
+  });
+  rows.sort((a, b) => b.over_p50 - a.over_p50 || a.tick_of_day - b.tick_of_day);
+  const over = rows.filter((r) => r.over_p50 > limit);
+  return { days: Math.min(...count), limit, worst: rows[0], over_limit: over.slice(0, 12), over_limit_count: over.length };
+}
+
+function median(xs: Float64Array): number {
+  const s = Float64Array.from(xs).sort();
+  const k = s.length;
+  return k & 1 ? s[k >> 1] : (s[k / 2 - 1] + s[k / 2]) / 2;
+}
+
+/** The profile as one line of text (the bench's table output). */
+export function formatDailyProfile(d: DailyProfile): string {
+  const list = d.over_limit.map((r) => `${r.tick_of_day} (${r.over_p50.toFixed(2)}x)`).join(", ");
+  const more = d.over_limit_count > d.over_limit.length ? ` and ${d.over_limit_count - d.over_limit.length} more` : "";
+  return `ticks of the day over ${d.limit}x p50 by their median over ${d.days} days: ${d.over_limit_count ? `${list}${more}` : "none"}; slowest tick of the day ${d.worst.tick_of_day} at ${d.worst.over_p50.toFixed(2)}x`;
+}
