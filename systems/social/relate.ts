@@ -87,20 +87,18 @@ export function relateFactory(L: LedgerSlots, a: RelateArrays): RelateKernel {
   return function relateEvents(src, dst, quality, useQ, from, end, tc, fc, rc, minValue, maxValue, rest, settles) {
     let d0 = from & 1;
     for (let i = from >> 1; i < end; i++) {
-      const ea = src[i];
-      const eb = dst[i];
+      // Entity ids as int32 (the channel holds them as doubles; one passed to a call was boxed).
+      const ea = src[i] | 0;
+      const eb = dst[i] | 0;
       if (isAgent[ea] !== 1 || isAgent[eb] !== 1 || ea === eb) {
         d0 = 0;
         continue;
       }
-      let t = tc;
-      let f = fc;
-      if (useQ === 1) {
-        const q0 = quality[i];
-        const q = q0 < 0 ? 0 : q0 > 1 ? 1 : q0;
-        t = tc * q;
-        f = fc * q;
-      }
+      // Without quality, tc x 1 and fc x 1: the same numbers, bit for bit.
+      const q0 = useQ === 1 ? quality[i] : 1;
+      const q = q0 < 0 ? 0 : q0 > 1 ? 1 : q0;
+      const t = tc * q;
+      const f = fc * q;
       const strength = Math.abs(t) + Math.abs(f) + Math.max(0, rc);
       for (let d = d0; d < 2; d++) {
         const x = d === 0 ? ea : eb;
