@@ -24,6 +24,7 @@ import { candidates, firstOpen, type Candidates } from "./candidates.ts";
 import { S_LEVEL, S_RECHECK, S_THRESHOLDS, S_TICK, primeWork } from "./scan-kernel.ts";
 import { stoveReady } from "./pantry.ts";
 import { tileHead } from "./tile-head.ts";
+import { R_JOB, R_WORST, type FrontKernel } from "./front-kernel.ts";
 // Enum members as module constants: plain loads in the per-agent loops.
 const OPT_AVOID = OptionKind.Avoid;
 const OPT_CHAT = OptionKind.Chat;
@@ -87,9 +88,12 @@ export class DecidePass {
   private readonly budget = new Float64Array(2); // [money, town's price multiplier]: see firstOpen
   private job = -1;
   private leaveAt = 0;
-  /** The most urgent need (-1: none) and its weighted gap. */
+  /** The most urgent need (-1: none). */
   private worst = -1;
-  private worstGap = 0.5;
+  /** The front of decide (front-kernel.ts: generated, or genericFront) and where it leaves its answers. */
+  private readonly front: FrontKernel;
+  private readonly frontInts: Int32Array;
+  private readonly frontLeave: Float64Array;
 
   constructor(
     world: World,
@@ -129,6 +133,13 @@ export class DecidePass {
     this.critical_level = config.critical_level;
     this.feeds = Uint8Array.from(this.reg.affordances, (a) => ((a?.hunger ?? 0) > 0 ? 1 : 0));
     this.cands = candidates(this.reg, state.names, econ);
+    const f = state.front;
+    [this.frontInts, this.frontLeave] = [f.ints, f.leaveAt];
+    const { jobs, P } = this;
+    const { thresholds, rates, urgency, needs } = state;
+    const arrays = { cols: this.N, job: this.E?.job, x: P.x, y: P.y, jobX: jobs.x, jobY: jobs.y, start: jobs.start, end: jobs.end, thresholds, rates, urgency, needs };
+    this.front = f.kernelFor(arrays, state.genericScan);
+    f.scalars.set([this.tod, settings.behavior.job_arrival_buffer, config.pre_shift_guard_ticks, config.travel_slack_ticks, config.critical_level, config.top_up_margin]);
   }
 
   /**
@@ -270,85 +281,26 @@ export class DecidePass {
 
   /** Chooses `eid`'s next option, by the rules in order (index.ts); public for prime.ts. */
   decide(eid: number): void {
-    const { needs } = this.state;
-    const N = this.N;
     this.town = this.T[eid];
     this.budget[1] = this.econ ? this.econ.price_multiplier[this.town] : 1;
-    for (let k = 0; k < this.K; k++) needs[k] = N[k][eid];
-    this.findUrgentNeed();
-    const job = (this.job = this.E ? this.E.job[eid] : -1);
-    const jobs = this.jobs;
-    const tod = this.tod;
-    const P = this.P;
-    // Leave for work job_arrival_buffer ticks early plus the walk there (one tile a tick).
-    const travel = job >= 0 && jobs.x[job] >= 0 ? Math.abs(P.x[eid] - jobs.x[job]) + Math.abs(P.y[eid] - jobs.y[job]) : 0;
-    this.leaveAt = job >= 0 ? jobs.start[job] - this.settings.behavior.job_arrival_buffer - travel : 0;
-    const inWindow = job >= 0 && tod >= this.leaveAt && tod < jobs.end[job];
-    this.planAhead();
-    if (inWindow && !this.critical()) {
+    // 1-3 (the most urgent need, planAhead, critical) and the shift window: front-kernel.ts.
+    const work = this.front(eid) === 1;
+    this.worst = this.frontInts[R_WORST];
+    this.job = this.frontInts[R_JOB];
+    this.leaveAt = this.frontLeave[0];
+    if (work) {
       chooseOption(this.Op, eid, OPT_WORK, -1, 0, this.tick);
       return;
     }
     if (this.seeToWorstNeed(eid)) return;
     // 4: top up early when no shift is near; 4b: keep the pantry stocked.
-    const nearShift = job >= 0 && tod >= this.leaveAt - this.config.pre_shift_guard_ticks && tod < jobs.end[job];
+    const job = this.job;
+    const tod = this.tod;
+    const nearShift = job >= 0 && tod >= this.leaveAt - this.config.pre_shift_guard_ticks && tod < this.jobs.end[job];
     if (!nearShift && (this.topUp(eid) || this.stockPantry(eid))) return;
     // 5: rivals and friends on this or the next tile.
     if (this.social && this.meetNeighbours(eid, this.social)) return;
     chooseOption(this.Op, eid, OPT_WAIT, -1, 0, this.tick);
-  }
-
-  /** 1-3: the most urgent need below its threshold (critical ones first). */
-  private findUrgentNeed(): void {
-    const { needs, thresholds, urgency } = this.state;
-    let worst = -1;
-    let worstGap = 0;
-    for (let k = 0; k < this.K; k++) {
-      // Times its urgency (hunger's is 2: it ends a life).
-      const gap = (thresholds[k] - needs[k]) * urgency[k];
-      if (gap > worstGap) {
-        worstGap = gap;
-        worst = k;
-      }
-    }
-    this.worst = worst;
-    this.worstGap = worstGap;
-  }
-
-  /**
-   * Plan ahead: a need that would fall below the critical level before the coming or current
-   * shift ends is seen to now (the agent cannot leave work to eat in time).
-   */
-  private planAhead(): void {
-    const job = this.job;
-    const jobs = this.jobs;
-    const tod = this.tod;
-    const config = this.config;
-    if (!(job >= 0 && tod < jobs.end[job] && tod >= this.leaveAt - config.pre_shift_guard_ticks)) return;
-    const { needs, thresholds, rates } = this.state;
-    // Until the shift ends, plus the walk back and a meal (travel_slack_ticks).
-    const horizon = jobs.end[job] - tod + config.travel_slack_ticks;
-    for (let k = 0; k < this.K; k++) {
-      const projected = needs[k] - rates[k] * horizon;
-      const gap = config.critical_level - projected;
-      if (projected < config.critical_level && needs[k] < thresholds[k] + config.top_up_margin && gap > this.worstGap) {
-        this.worstGap = gap;
-        this.worst = k;
-      }
-    }
-  }
-
-  /** True when the most urgent need is critical now, or would be by the end of the shift. */
-  private critical(): boolean {
-    const worst = this.worst;
-    if (worst < 0) return false;
-    const { needs, rates } = this.state;
-    const job = this.job;
-    const config = this.config;
-    return (
-      needs[worst] < config.critical_level ||
-      (job >= 0 && needs[worst] - rates[worst] * (this.jobs.end[job] - this.tod + config.travel_slack_ticks) < config.critical_level)
-    );
   }
 
   /**

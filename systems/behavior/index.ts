@@ -26,6 +26,7 @@ import { AffordancesKey } from "../../components/affordances.ts";
 import { DecidePass } from "./decide.ts";
 import { primeDecide } from "./prime.ts";
 import { ScanCache } from "./scan-kernel.ts";
+import { FrontCache } from "./front-kernel.ts";
 import { FridgeList } from "./pantry.ts";
 
 export { bestAffordance } from "./candidates.ts";
@@ -85,6 +86,8 @@ export class BehaviorState implements PersistentState {
   genericScan = false;
   /** The generated scan and its scratch (scan-kernel.ts; not saved). */
   readonly scan: ScanCache;
+  /** The generated front of each decision and its scratch (front-kernel.ts; not saved; off with genericScan too). */
+  readonly front = new FrontCache();
   /** The fridges among the objects, for the pantry count (pantry.ts; scratch, not saved). */
   readonly fridges = new FridgeList();
   /** Which scan the last pass ran (for tests and reports; not saved). */
