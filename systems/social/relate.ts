@@ -156,11 +156,11 @@ export function relateFactory(L: LedgerSlots, a: RelateArrays): RelateKernel {
         familiarity[s] = fv < -1 ? -1 : fv > 1 ? 1 : fv;
         const rv = rivalry[s] + rc;
         rivalry[s] = rv < minValue ? minValue : rv > maxValue ? maxValue : rv;
-        if (hot[x] === 1) continue;
-        // At rest: the rest value itself (not -0 where it is 0), trust or familiarity non-zero.
+        // At rest: the rest value itself (not -0 where it is 0), trust or familiarity non-zero
+        // (just written: in cache). Only an edge off rest reads x's hot flag (a place of its own).
         const r = rivalry[s];
         const atRest = settles === 1 && r === rest && (r !== 0 || 1 / r > 0) && (trust[s] !== 0 || familiarity[s] !== 0);
-        if (!atRest) L.markHot(x);
+        if (!atRest && hot[x] !== 1) L.markHot(x);
       }
       d0 = 0;
     }
