@@ -193,8 +193,9 @@ function warmUp(world: World, o: SimOptions): { warmup: number; tickMsGuess: num
 
 /** Runs one size. */
 /** What a result reads from the world and the process once the timed ticks are over. */
-function endFields(world: World, o: SimOptions, tickTimes: Float64Array): Pick<SimResult, "state_hash" | "huge_pages_mb" | "tick_wall_ms"> {
+function endFields(world: World, o: SimOptions, tickTimes: Float64Array, warmup: number): Pick<SimResult, "state_hash" | "huge_pages_mb" | "tick_wall_ms" | "daily_profile"> {
   return {
+    daily_profile: dailyProfile(tickTimes, warmup + 1, ticksPerDay(world.settings)),
     state_hash: world.stateHash(),
     huge_pages_mb: hugePagesMb(),
     ...(o.tickTimes ? { tick_wall_ms: Array.from(tickTimes, (x) => round(x, 4)) } : {}),
@@ -300,7 +301,6 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       agent_steps_per_sec: Math.round((steps * 1000) / tickMs),
       ms_per_tick: round(ms, 4),
       ...latencyFields(tickTimes),
-      daily_profile: dailyProfile(tickTimes, warmup + 1, ticksPerDay(world.settings)),
       ...cpuLatencyFields(tickCpu),
       system_clock: clock,
       cpu_ms_per_tick: round(Math.max(0, (cpu.user + cpu.system) / 1000 - bareMs) / ticks, 4),
@@ -316,7 +316,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       ...attribution,
       column_table: columnTable(world),
       state_table: stateTable(world),
-      ...endFields(world, o, tickTimes),
+      ...endFields(world, o, tickTimes, warmup),
     };
   } finally {
     bw.dispose();
