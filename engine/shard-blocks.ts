@@ -2,6 +2,7 @@
 // block's seed and uid range, and BlockSet, the blocks one thread simulates (the main thread's
 // when --workers 1, a worker thread's otherwise). Everything here depends on the config alone
 // (towns, world.shards, seed), never on the number of workers.
+import { heartbeat } from "./watchdog.ts";
 import type { LoadedConfig } from "./config/loader.ts";
 import type { ConfigSections } from "./config/sections.ts";
 import { StateHasher } from "./hash.ts";
@@ -109,6 +110,8 @@ export interface AdvanceReport {
 /** Blocks simulated by one thread, in block order. */
 export class BlockSet {
   readonly worlds: World[];
+  /** A worker's heartbeat word (engine/watchdog.ts): 1 added after each block's tick. */
+  heartbeat: Int32Array | undefined;
   constructor(
     readonly plans: readonly BlockPlan[],
     settings: ConfigSections,
@@ -137,6 +140,7 @@ export class BlockSet {
         const p = this.plans[i];
         throw new ShardError(p.index, [p.townOffset, p.townOffset + p.towns - 1], w.tick + 1, e instanceof Error ? e.message : String(e));
       }
+      heartbeat(this.heartbeat);
     }
     return { tick: this.tick, agents: this.agents(), ...(wantHashes ? { hashes: this.hashes() } : {}) };
   }

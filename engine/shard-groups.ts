@@ -5,6 +5,7 @@ import { Worker } from "node:worker_threads";
 import { BlockSet, ShardError, type AdvanceReport, type StepReport } from "./shard-blocks.ts";
 import type { ShardExtension, WorkerInit } from "./shards.ts";
 import { workerModule } from "./worker-module.ts";
+import { Watchdog, WorkerStallError, type Stall } from "./watchdog.ts";
 
 type Request = { id: number; op: "step"; hashes: boolean } | { id: number; op: "hashes" | "kpis" | "schedule" | "save" | "load" | "advance" | "timing" | "times" | "ext" };
 type Reply =
@@ -87,14 +88,24 @@ export class WorkerGroup implements Group {
   /** Live agents once the worker had built its blocks. */
   startAgents = 0;
 
+  /** Watches the worker while a request that ticks is pending (engine/watchdog.ts). */
+  private readonly watchdog: Watchdog;
+
   private constructor(
     readonly index: number,
     readonly blocks: readonly number[],
     private readonly worker: Worker,
-  ) {}
+    watchdog: Watchdog,
+  ) {
+    this.watchdog = watchdog;
+  }
 
-  /** Starts a worker and waits until it has built its blocks (or rejects with its error). */
-  static start(index: number, init: WorkerInit): Promise<WorkerGroup> {
+  /**
+   * Starts a worker and waits until it has built its blocks (or rejects with its error). A step or
+   * advance during which the worker finishes no block's tick for `watchdogSeconds` (0: never)
+   * stops the worker and rejects with an error naming it, the block and the tick.
+   */
+  static start(index: number, init: WorkerInit, watchdogSeconds = 0): Promise<WorkerGroup> {
     const mod = workerModule(import.meta.url, "engine", "shard-worker");
     // Node 20 does not honour `--import tsx` in a worker's execArgv: the worker registers tsx's
     // loader itself before importing the TypeScript entry (as systems/policy/device-worker.ts does).
@@ -102,8 +113,10 @@ export class WorkerGroup implements Group {
     const boot = tsx
       ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(mod.url)}); });`
       : `import(${JSON.stringify(mod.url)});`;
-    const worker = new Worker(boot, { eval: true, workerData: init });
-    const g = new WorkerGroup(index, init.blocks, worker);
+    let g: WorkerGroup | undefined = undefined;
+    const watchdog = new Watchdog(watchdogSeconds, (s) => g!.stalled(s));
+    const worker = new Worker(boot, { eval: true, workerData: { ...init, beat: watchdog.buffer } });
+    g = new WorkerGroup(index, init.blocks, worker, watchdog);
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on("message", (m: Reply | { ready: true; agents: number } | { ready: false; error: Reply & { ok: false } }) => {
@@ -157,7 +170,24 @@ export class WorkerGroup implements Group {
     else p.reject(this.toError(m.error));
   }
 
+  /** The watchdog fired: the worker is stuck in a tick. Stop it; every pending request fails. */
+  private stalled(s: Stall): void {
+    const n = this.blocks.length;
+    const tick = this.tick + 1 + Math.floor(s.beatsSinceArm / n);
+    const block = this.blocks[s.beatsSinceArm % n];
+    this.fail(
+      new WorkerStallError(
+        `worker ${this.index} (blocks ${this.range()}) finished no block's tick for ${(s.stalledMs / 1000).toFixed(1)} s: ` +
+          `block ${block} is stuck in tick ${tick} (a system that never returns, e.g. an endless loop in a plug-in); the worker was stopped ` +
+          `(limit ${this.watchdog.seconds} s: --watchdog SECONDS, 0 for none)`,
+      ),
+    );
+    this.closing = true;
+    void this.worker.terminate();
+  }
+
   private fail(e: Error): void {
+    this.watchdog.stop();
     this.failure ??= e;
     for (const p of this.pending.values()) p.reject(this.failure);
     this.pending.clear();
@@ -172,15 +202,22 @@ export class WorkerGroup implements Group {
     });
   }
 
-  async step(hashes: boolean): Promise<StepReport> {
-    const r = await this.call<StepReport>("step", { hashes });
-    this.tick = r.tick;
-    return r;
+  /** A request that ticks the blocks: watched until its reply (engine/watchdog.ts). */
+  private async ticking<T extends { tick: number }>(op: "step" | "advance", extra: Record<string, unknown>): Promise<T> {
+    this.watchdog.arm();
+    try {
+      const r = await this.call<T>(op, extra);
+      this.tick = r.tick;
+      return r;
+    } finally {
+      this.watchdog.disarm();
+    }
   }
-  async advance(ticks: number, hashes: boolean): Promise<AdvanceReport> {
-    const r = await this.call<AdvanceReport>("advance", { ticks, hashes });
-    this.tick = r.tick;
-    return r;
+  step(hashes: boolean): Promise<StepReport> {
+    return this.ticking<StepReport>("step", { hashes });
+  }
+  advance(ticks: number, hashes: boolean): Promise<AdvanceReport> {
+    return this.ticking<AdvanceReport>("advance", { ticks, hashes });
   }
   hashes(): Promise<string[]> {
     return this.call("hashes");
@@ -210,6 +247,7 @@ export class WorkerGroup implements Group {
   }
   async close(): Promise<void> {
     this.closing = true;
+    this.watchdog.stop();
     await this.worker.terminate();
   }
 }

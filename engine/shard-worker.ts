@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     );
     for (const w of set.worlds) await host.prepareBlock(w, init.policy);
     ext = host.extend?.(set);
+    if (init.beat) set.heartbeat = new Int32Array(init.beat);
   } catch (e) {
     port.postMessage({ ready: false, error: { id: 0, ok: false, error: errorOf(e) } });
     return;

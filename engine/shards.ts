@@ -15,6 +15,7 @@ import { SnapshotError } from "./snapshot.ts";
 import type { ShardSnapshot } from "./shard-snapshot.ts";
 import { BlockSet, ShardError, combineHashes, loadShardedConfig, mergeKpis, planBlocks, shardsOf, type BlockPlan } from "./shard-blocks.ts";
 import { LocalGroup, WorkerGroup, type Group } from "./shard-groups.ts";
+import { DEFAULT_WATCHDOG_SECONDS } from "./watchdog.ts";
 
 export { ShardError, ShardPlanError, planBlocks, blockSeed, combineHashes, mergeKpis, MAX_SHARDS, type BlockPlan } from "./shard-blocks.ts";
 
@@ -34,6 +35,11 @@ export interface ShardedOptions {
   workers?: number;
   /** Policy spec for every block (scripted or random; default: the config's). */
   policy?: string;
+  /**
+   * Seconds a worker thread may go without finishing a block's tick, while the main thread waits on
+   * it, before it is stopped and the run fails naming it (engine/watchdog.ts; default 60, 0: never).
+   */
+  watchdogSeconds?: number;
 }
 
 /** What each thread needs to build its blocks (structured-cloned into worker threads). */
@@ -47,6 +53,8 @@ export interface WorkerInit {
   blocks: number[];
   policy?: string;
   cwd: string;
+  /** The worker's heartbeat word (engine/watchdog.ts). */
+  beat?: SharedArrayBuffer;
 }
 
 /** Default number of workers: the machine's cores, at most the blocks. */
@@ -119,7 +127,7 @@ export class ShardedSim {
       const to = Math.floor(((k + 1) * plans.length) / n);
       const blocks = plans.slice(from, to).map((p) => p.index);
       const init: WorkerInit = { configFile: o.configFile, build, pluginSpecs, hostModule: o.hostModule, shardWorker: true, blocks, policy: o.policy, cwd: process.cwd() };
-      groups.push(WorkerGroup.start(k, init));
+      groups.push(WorkerGroup.start(k, init, o.watchdogSeconds ?? DEFAULT_WATCHDOG_SECONDS));
     }
     const started = await Promise.allSettled(groups);
     const failed = started.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;

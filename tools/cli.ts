@@ -154,6 +154,7 @@ const USER_ERRORS = new Set([
   "DatasetError",
   "PpoLogError",
   "PluginLoadError",
+  "WorkerStallError",
 ]);
 function isUserError(e: unknown): e is Error {
   return e instanceof Error && USER_ERRORS.has(e.name);

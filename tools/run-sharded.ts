@@ -36,6 +36,7 @@ const NOT_YET: [flag: string, what: string][] = [
 export interface ShardedRunValues {
   ticks?: number;
   workers?: number;
+  watchdog?: number;
   policy?: string;
   plugin?: string[];
   "hash-log"?: string;
@@ -96,7 +97,7 @@ export async function runSharded(values: ShardedRunValues, configFile: string, b
     if (values[flag] !== undefined && values[flag] !== false) throw new UsageError(`--${flag}: not supported with world.shards > 1 yet (${why}); run with --shards 1`);
   }
   const ticks = values.ticks ?? 1000;
-  const sim = await openSharded({ configFile, build, pluginSpecs: values.plugin ?? [], workers: values.workers, policy: values.policy }, "run", out, values.quiet);
+  const sim = await openSharded({ configFile, build, pluginSpecs: values.plugin ?? [], workers: values.workers, policy: values.policy, watchdogSeconds: values.watchdog }, "run", out, values.quiet);
   const userError = (e: unknown) => (e instanceof Error && e.name === "SnapshotError" ? new UsageError(e.message) : e);
   try {
     if (resume) {
@@ -227,7 +228,7 @@ async function runShardedNeural(
   const blocks = shardsOfBuild(configFile, plugins, build);
   let sr: ShardedRollout;
   try {
-    sr = await ShardedRollout.open({ configFile, build, plugins, pluginSpecs: values.plugin ?? [], workers: values.workers ?? defaultWorkers(blocks) });
+    sr = await ShardedRollout.open({ configFile, build, plugins, pluginSpecs: values.plugin ?? [], workers: values.workers ?? defaultWorkers(blocks), watchdogSeconds: values.watchdog });
   } catch (e) {
     if (e instanceof ShardPlanError) throw new UsageError(`townlet run: ${e.message}`);
     throw e;

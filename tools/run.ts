@@ -46,6 +46,7 @@ export const RUN_SPEC = {
     plugin: FLAG.plugin,
     workers: FLAG.workers,
     shards: FLAG.shards,
+    watchdog: FLAG.watchdog,
     json: FLAG.json,
     quiet: FLAG.quiet,
   },

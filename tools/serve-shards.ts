@@ -58,6 +58,7 @@ export async function startShardedServe(o: ServeOptions & { configFile: string }
     hostModule: SERVE_SHARD_HOST_MODULE,
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
     ...(o.policy !== undefined ? { policy: o.policy } : {}),
+    ...(o.watchdog !== undefined ? { watchdogSeconds: o.watchdog } : {}),
   };
   const sim = await ShardedSim.open(opts);
   try {

@@ -110,6 +110,8 @@ export interface ServeOptions {
   shards?: number;
   /** Threads simulating a sharded world's blocks (default: the machine's cores, capped by the blocks). */
   workers?: number;
+  /** --watchdog: seconds a worker thread may go without finishing a block's tick (engine/watchdog.ts; default 60, 0: never). */
+  watchdog?: number;
   /** --plugin specs, which a sharded world's worker threads load themselves. */
   pluginSpecs?: readonly string[];
   /** A sharded world: count the bytes of the blocks' telemetry crossing threads (ShardStream.bytesIn; for measuring). */
@@ -238,6 +240,7 @@ townlet serve --stdio --help).`,
     plugin: FLAG.plugin,
     shards: FLAG.shards,
     workers: FLAG.workers,
+    watchdog: FLAG.watchdog,
     stdio: { kind: "boolean", help: "the Python bridge protocol on stdin/stdout (see townlet serve --stdio --help)" },
     quiet: FLAG.quiet,
   },
@@ -277,6 +280,7 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
       plugins,
       shards: values.shards,
       workers: values.workers,
+      watchdog: values.watchdog,
       pluginSpecs: values.plugin,
       host: values.host,
       port: port ?? DEFAULT_PORT,

@@ -8,6 +8,7 @@
 // actions, then affordances, needs, rewards, ...) and writes each live agent's key and reward
 // and each exit's key and reward. Only counts and a few numbers per block travel in messages.
 // Runs in the main thread (--workers 1) or in a worker thread (training/sharded-worker.ts).
+import { heartbeat } from "../engine/watchdog.ts";
 import type { World } from "../engine/world.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import type { ConfigSections } from "../engine/config/sections.ts";
@@ -230,6 +231,7 @@ export class PolicyBlocks {
       } catch (e) {
         throw this.fail(i, tick, e);
       }
+      heartbeat(this.set.heartbeat);
       counts.push(m);
     }
     return { counts, sabs: fresh };
@@ -253,6 +255,7 @@ export class PolicyBlocks {
       } catch (e) {
         throw this.fail(i, w.tick + 1, e);
       }
+      heartbeat(this.set.heartbeat);
       const ex = w.lastTick(AgentExit);
       const E = ex.end - ex.start;
       this.room(i, Math.max(E, w.agents.length), fresh);

@@ -8,6 +8,7 @@ import type { BuildOverrides } from "../engine/build.ts";
 import { ShardError } from "../engine/shard-blocks.ts";
 import { rowsBytes, rowsViews, type AdvanceReport, type BlockMode, type BlockRows, type DecideReport, type PolicyBlocks } from "./sharded-blocks.ts";
 import { workerModule } from "../engine/worker-module.ts";
+import { Watchdog, WorkerStallError, type Stall } from "../engine/watchdog.ts";
 
 /** What a worker needs to build its blocks (structured-cloned). */
 export interface PolicyWorkerInit {
@@ -16,6 +17,8 @@ export interface PolicyWorkerInit {
   build: BuildOverrides;
   pluginSpecs: string[];
   blocks: number[];
+  /** The worker's heartbeat word (engine/watchdog.ts). */
+  beat?: SharedArrayBuffer;
 }
 
 export type PolicyWorkerRequest =
@@ -106,37 +109,49 @@ export class WorkerGroup implements Group {
     private readonly worker: Worker,
     private readonly D: number,
     private readonly A: number,
+    /** Watches the worker while a decide or advance is pending (engine/watchdog.ts). */
+    private readonly watchdog: Watchdog,
   ) {}
+  /** The last tick the worker's blocks finished. */
+  private tick = 0;
 
   private get who(): string {
     const b = this.blocks;
     return `training worker ${this.index} (blocks ${b.length === 1 ? b[0] : `${b[0]}..${b[b.length - 1]}`})`;
   }
 
-  /** Starts a worker and waits until it has built its blocks (or rejects with its error). */
-  static start(index: number, init: PolicyWorkerInit, D: number, A: number): Promise<WorkerGroup> {
+  /**
+   * Starts a worker and waits until it has built its blocks (or rejects with its error). A decide
+   * or advance during which the worker finishes no block's half-tick for `watchdogSeconds` (0:
+   * never) stops the worker and rejects with an error naming it and the tick.
+   */
+  static start(index: number, init: PolicyWorkerInit, D: number, A: number, watchdogSeconds = 0): Promise<WorkerGroup> {
     const mod = workerModule(import.meta.url, "training", "sharded-worker");
     const tsx = mod.tsx ? import.meta.resolve("tsx/esm/api") : undefined;
     const boot = tsx
       ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(mod.url)}); });`
       : `import(${JSON.stringify(mod.url)});`;
-    const worker = new Worker(boot, { eval: true, workerData: init });
-    const g = new WorkerGroup(index, init.blocks, worker, D, A);
+    let g: WorkerGroup | undefined = undefined;
+    const watchdog = new Watchdog(watchdogSeconds, (s) => g!.stalled(s));
+    const worker = new Worker(boot, { eval: true, workerData: { ...init, beat: watchdog.buffer } });
+    g = new WorkerGroup(index, init.blocks, worker, D, A, watchdog);
+    const group = g;
+
     const ready = new Promise<WorkerGroup>((resolve, reject) => {
-      g.pending.set(0, {
+      group.pending.set(0, {
         resolve: (v) => {
           const r = v as { sabs: SharedArrayBuffer[]; live: number[] };
-          g.adopt(r.sabs);
-          g.startLive = r.live;
-          resolve(g);
+          group.adopt(r.sabs);
+          group.startLive = r.live;
+          resolve(group);
         },
         reject,
       });
     });
-    worker.on("message", (m: Reply) => g.settle(m));
-    worker.on("error", (e) => g.fail(new Error(`${g.who} failed: ${e instanceof Error ? e.message : String(e)}`)));
+    worker.on("message", (m: Reply) => group.settle(m));
+    worker.on("error", (e) => group.fail(new Error(`${group.who} failed: ${e instanceof Error ? e.message : String(e)}`)));
     worker.on("exit", (code) => {
-      if (!g.closing) g.fail(new Error(`${g.who} exited (code ${code}) while the world ran`));
+      if (!group.closing) group.fail(new Error(`${group.who} exited (code ${code}) while the world ran`));
     });
     return ready;
   }
@@ -149,7 +164,20 @@ export class WorkerGroup implements Group {
     else p.reject(toError(m.error, this.who));
   }
 
+  /** The watchdog fired: the worker is stuck in a tick. Stop it; every pending request fails. */
+  private stalled(s: Stall): void {
+    this.fail(
+      new WorkerStallError(
+        `${this.who} finished no block's half-tick for ${(s.stalledMs / 1000).toFixed(1)} s during tick ${this.tick + 1} ` +
+          `(a system that never returns, e.g. an endless loop in a plug-in); the worker was stopped (limit ${this.watchdog.seconds} s: --watchdog SECONDS, 0 for none)`,
+      ),
+    );
+    this.closing = true;
+    void this.worker.terminate();
+  }
+
   private fail(e: Error): void {
+    this.watchdog.stop();
     this.failure ??= e;
     for (const p of this.pending.values()) p.reject(this.failure);
     this.pending.clear();
@@ -175,13 +203,23 @@ export class WorkerGroup implements Group {
   rows(i: number): BlockRows {
     return this.views[i];
   }
+  /** A request that runs the blocks' systems: watched until its reply (engine/watchdog.ts). */
+  private async watched<T>(req: DistributiveOmit<PolicyWorkerRequest, "id">): Promise<T> {
+    this.watchdog.arm();
+    try {
+      return await this.call<T>(req);
+    } finally {
+      this.watchdog.disarm();
+    }
+  }
   async decide(mode: BlockMode, ratio: number): Promise<DecideReport> {
-    const r = await this.call<DecideReport>({ op: "decide", mode, ratio });
+    const r = await this.watched<DecideReport>({ op: "decide", mode, ratio });
     this.adopt(r.sabs);
     return r;
   }
   async advance(conflict: boolean, hashes: boolean, next?: { mode: BlockMode; ratio: number }): Promise<AdvanceReport> {
-    const r = await this.call<AdvanceReport>({ op: "advance", conflict, hashes, ...(next ? { next } : {}) });
+    const r = await this.watched<AdvanceReport>({ op: "advance", conflict, hashes, ...(next ? { next } : {}) });
+    this.tick = r.tick;
     this.adopt(r.sabs);
     return r;
   }
@@ -211,6 +249,7 @@ export class WorkerGroup implements Group {
   }
   async close(): Promise<void> {
     this.closing = true;
+    this.watchdog.stop();
     this.failure ??= new Error("the sharded world is closed");
     await this.worker.terminate();
   }

@@ -12,6 +12,7 @@
 // from a block's own stream, so the batch, and everything computed from it, is the same for any N.
 // A block that throws, or a worker that dies, stops the world with a ShardError (block, towns,
 // tick) or an error naming the worker; every later call fails with it, none hangs.
+import { DEFAULT_WATCHDOG_SECONDS } from "../engine/watchdog.ts";
 import type { BuildOverrides } from "../engine/build.ts";
 import type { LoadedConfig } from "../engine/config/loader.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
@@ -37,6 +38,8 @@ export interface ShardedRolloutOptions {
   pluginSpecs?: readonly string[];
   /** Threads (1 = the main thread); capped by the blocks. */
   workers: number;
+  /** Seconds a worker may go without finishing a block's half-tick before it is stopped (engine/watchdog.ts; default 60, 0: never). */
+  watchdogSeconds?: number;
 }
 
 /** A sharded world stepped for a main-thread policy; see the file comment. */
@@ -119,7 +122,7 @@ export class ShardedRollout {
     if (local) {
       for (let k = 1; k < n; k++) {
         const init: PolicyWorkerInit = { policyShardWorker: true, configFile: o.configFile, build: o.build, pluginSpecs: [...(o.pluginSpecs ?? [])], blocks: runs[k].map((p) => p.index) };
-        starts.push(WorkerGroup.start(k, init, local.D, local.A));
+        starts.push(WorkerGroup.start(k, init, local.D, local.A, o.watchdogSeconds ?? DEFAULT_WATCHDOG_SECONDS));
       }
     }
     const started = await Promise.allSettled(starts);

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
       plugins,
       plans.length,
     );
+    if (init.beat) set.set.heartbeat = new Int32Array(init.beat);
   } catch (e) {
     port.postMessage({ id: 0, ok: false, error: errorOf(e) });
     return;
