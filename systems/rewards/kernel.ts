@@ -92,8 +92,14 @@ export const K_WIDTH = 11;
  * the loop's sum boxed, one HeapNumber per agent (1.6 MB of garbage a tick at 100k agents).
  */
 export const K_SUM = 12;
+/**
+ * The visit-count warm-up's sink (the sum of the counts it read, so its loads are not dropped)
+ * and the cache lines it read in the last call (see warmSource).
+ */
+export const K_WARM_SINK = 13;
+export const K_WARM_LINES = 14;
 /** Term k's weight is at K_TERMS + k. */
-export const K_TERMS = 13;
+export const K_TERMS = 15;
 
 /** A compiled kernel: every agent of the spans' reward; returns the sum of the totals, in agent order. */
 export type FusedKernel = (spans: Int32Array) => number;
@@ -108,6 +114,39 @@ const CHUNK = 4096;
 
 /** Visit counts saturate here. */
 export const VISITS_MAX = 0xffff;
+
+/** Visit counts per 64-byte cache line (Uint16). */
+const COUNTS_PER_LINE = 32;
+
+/**
+ * The visit-count warm-up (issue #19, p99/p50): before the agent loop runs a chunk, one
+ * sequential read per cache line of the visit counts of the towns the chunk's agents live in.
+ *
+ * Why: the curiosity term's read of each agent's tile count was most of the kernel's cost at
+ * 100k agents (in place in the bench world, CPU ms per tick: 3.8 with it, 1.9 without; its
+ * store alone changed nothing), and the part of it that grew in the evening (tod 860-960: +0.3
+ * ms over the median tick; the rest of the kernel +0.1). The counts (6.4 MB for 12,500 towns of
+ * 16 x 16) are out of the caches by the next tick, and the agents' tiles are read in agent order,
+ * which in the evening, agents spread over their towns, is no order in memory: each read waits
+ * for memory. The same lines read in address order are streamed in by the hardware prefetcher
+ * (2.8 ms with it, evening 3.0; full table in bench/README.md). Reads only: no value changes.
+ *
+ * Only where the chunk's first and last agent's towns bound a range of at most 2 lines per
+ * agent (towns of a few agents, as the bench's, with ids in town order): one big town's counts
+ * (`big` layout) are not read whole for every chunk.
+ */
+function warmSource(): string {
+  return `function visitsWarm(start, end) {
+  const cells = K[${K_CELLS}];
+  const lo = town[start] * cells, hi = (town[end - 1] + 1) * cells;
+  if (!(hi > lo && hi <= visits.length && hi - lo <= (end - start) * ${2 * COUNTS_PER_LINE})) return;
+  let t = 0;
+  for (let i = lo; i < hi; i += ${COUNTS_PER_LINE}) t += visits[i];
+  K[${K_WARM_SINK}] = t;
+  K[${K_WARM_LINES}] += Math.ceil((hi - lo) / ${COUNTS_PER_LINE});
+}
+`;
+}
 
 /** The per-agent body of the kernel for this layout (`e` is the entity id, `acc` the running sum). */
 function body(l: FusedLayout): string {
@@ -249,11 +288,15 @@ ${body(l)}
   }
   K[${K_SUM}] = sum;
 }
-return function fused(spans) {
+${l.curiosity ? warmSource() : ""}return function fused(spans) {
   K[${K_SUM}] = 0;
+  K[${K_WARM_LINES}] = 0;
   for (let s = 0; s < spans.length; s += 2) {
     const end = spans[s + 1];
-    for (let e = spans[s]; e < end; e += ${CHUNK}) rewardsRun(e, e + ${CHUNK} < end ? e + ${CHUNK} : end);
+    for (let e = spans[s]; e < end; e += ${CHUNK}) {
+      const to = e + ${CHUNK} < end ? e + ${CHUNK} : end;
+${l.curiosity ? "      visitsWarm(e, to);\n" : ""}      rewardsRun(e, to);
+    }
   }
   return K[${K_SUM}];
 };`;

@@ -29,7 +29,7 @@ import type { InlineRewardValue, RewardTerm, RewardTermContext } from "../../eng
 import { RewardBreakdown, OWN_BREAKDOWN } from "./breakdown.ts";
 import { primeKernel } from "./prime.ts";
 import { clipsAndTerminal, type ClipRules } from "./clip-pass.ts";
-import { checkInline, codegenAllowed, compileFused, K_CELLS, K_CLIP_EPISODE, K_CLIP_TICK, K_CURIOSITY, K_EVICTION, K_FAINT, K_GAMMA, K_PHI_WEIGHT, K_SURVIVAL, K_TERMS, K_TICK, K_WIDTH, K_WINDOW, VISITS_MAX, FusedCache, type FusedKernel } from "./kernel.ts";
+import { checkInline, codegenAllowed, compileFused, K_CELLS, K_CLIP_EPISODE, K_CLIP_TICK, K_CURIOSITY, K_EVICTION, K_FAINT, K_GAMMA, K_PHI_WEIGHT, K_SURVIVAL, K_TERMS, K_TICK, K_WARM_LINES, K_WIDTH, K_WINDOW, VISITS_MAX, FusedCache, type FusedKernel } from "./kernel.ts";
 
 type Cols<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
 
@@ -162,6 +162,10 @@ export class RewardPass implements ClipRules {
     return this.ranKernel;
   }
 
+  /** Cache lines of visit counts the last `compute` read ahead of its agents (kernel.ts warmSource; 0 on the passes). */
+  get warmedLines(): number {
+    return this.ranKernel ? this.scalars[K_WARM_LINES] : 0;
+  }
 
   /** Every declared term's `update` (plug-in then declaration order): their columns for this tick. */
   updateTerms(ctx: RewardTermContext): void {

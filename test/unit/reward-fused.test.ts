@@ -121,6 +121,48 @@ describe("the fused reward kernel", () => {
   });
 });
 
+/** Curiosity and shaping on, `towns` towns of `perTown` agents on a `side` x `side` grid. */
+function townsWorld(towns: number, perTown: number, side: number): World {
+  return makeWorld(
+    { world: { towns, agents_per_town: perTown, grid_size: [side, side] }, features: { training: { curiosity: "phase_A" } }, shaping: { use_potential: true } },
+    corePlugins,
+  );
+}
+
+describe("the fused reward kernel's visit-count warm-up", () => {
+  it("reads the counts of many small towns ahead of their agents and leaves the rewards, the counts and the hash of the passes", () => {
+    const fused = townsWorld(40, 8, 16);
+    const passes = townsWorld(40, 8, 16);
+    rewardsOf(passes).pass = new RewardPass(passes.settings, resolveTerms(passes), { fused: false });
+    for (let t = 0; t < 40; t++) {
+      fused.step();
+      passes.step();
+      // 40 towns of 256 counts, 32 to a cache line, for 320 agents (at most two lines each).
+      expect(rewardsOf(fused).pass!.warmedLines).toBe((40 * 256) / 32);
+      expect(rewardsOf(passes).pass!.warmedLines).toBe(0);
+      expect(rewardBits(fused)).toEqual(rewardBits(passes));
+      expect(Array.from(rewardsOf(fused).visits!)).toEqual(Array.from(rewardsOf(passes).visits!));
+      expect(fused.stateHash()).toBe(passes.stateHash());
+    }
+    expect(rewardsOf(fused).visits!.some((v) => v > 1)).toBe(true);
+  });
+
+  it("does not read a town's counts whole when the town has more than two cache lines of them per agent", () => {
+    // One town of 48 x 48 counts (72 lines) for 8 agents.
+    const fused = townsWorld(1, 8, 48);
+    const passes = townsWorld(1, 8, 48);
+    rewardsOf(passes).pass = new RewardPass(passes.settings, resolveTerms(passes), { fused: false });
+    for (let t = 0; t < 10; t++) {
+      fused.step();
+      passes.step();
+      expect(rewardsOf(fused).pass!.fusedRan).toBe(true);
+      expect(rewardsOf(fused).pass!.warmedLines).toBe(0);
+      expect(rewardBits(fused)).toEqual(rewardBits(passes));
+      expect(fused.stateHash()).toBe(passes.stateHash());
+    }
+  });
+});
+
 describe("the fused reward kernel across a snapshot", () => {
   it("runs on the loaded columns after a load into a world whose kernel already ran, as the passes do", () => {
     const passes = world();
