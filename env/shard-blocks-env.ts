@@ -2,6 +2,7 @@
 // run by one thread (the main thread with --workers 1, a worker thread otherwise). Reset and
 // step work on all of the thread's blocks and report, per block, only what is not in the arrays
 // (counts, exits, the ids of joined rows); the arrays are read from the block envs' results.
+import { heartbeat } from "../engine/watchdog.ts";
 import type { LoadedConfig } from "../engine/config/loader.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import { ShardError, blockSeed, type BlockPlan } from "../engine/shard-blocks.ts";
@@ -25,6 +26,8 @@ export class BlockEnvs {
   readonly envs: TownletVectorEnv[];
   /** Each block's last result (its arrays are valid until the block's next reset or step). */
   readonly results: VectorStep[] = [];
+  /** An env worker's progress word (env/shard-groups.ts, engine/watchdog.ts): 1 added after each block's reset or step. */
+  heartbeat: Int32Array | undefined;
   constructor(
     readonly plans: readonly BlockPlan[],
     config: LoadedConfig,
@@ -51,6 +54,7 @@ export class BlockEnvs {
       } catch (e) {
         throw this.error(i, 0, e);
       }
+      heartbeat(this.heartbeat);
       out.push(this.meta(i, r, true));
     }
     return out;
@@ -67,6 +71,7 @@ export class BlockEnvs {
       } catch (e) {
         throw this.error(i, env.world.tick + 1, e);
       }
+      heartbeat(this.heartbeat);
       out.push(this.meta(i, r, false));
     }
     return out;

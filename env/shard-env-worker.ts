@@ -44,6 +44,7 @@ async function main(): Promise<void> {
       plugins,
       init.maxCycles,
     );
+    set.heartbeat = new Int32Array(init.envCtrl, 4 * init.progress, 1);
   } catch (e) {
     reply({ ok: false, error: errorOf(e) });
     return;

@@ -22,6 +22,8 @@ export interface EnvWorkerInit {
   blocks: number[];
   envCtrl: SharedArrayBuffer;
   slot: number;
+  /** Index in envCtrl of this worker's progress word (1 added after each block's reset or step). */
+  progress: number;
   port: MessagePort;
 }
 
@@ -149,7 +151,9 @@ export class EnvWorkerDied extends Error {
 /**
  * The supervisor thread of a sharded env's workers and the shared words: per worker a reply word
  * (0 = waiting, 1 = a reply is on the port) and a death word (1 = ended), then the supervisor's
- * heartbeat.
+ * heartbeat, then per worker a progress word (the worker adds 1 after each block's reset or step:
+ * the main thread's watchdog, which stops the env, and with it the supervisor and every worker,
+ * when a worker stuck in a step made none for the limit).
  */
 export class Supervisor {
   readonly ctrl: Int32Array;
@@ -159,9 +163,9 @@ export class Supervisor {
   /** Ports of the main thread, one per worker. */
   readonly ports: MessagePort[] = [];
 
-  constructor(inits: Omit<EnvWorkerInit, "slot" | "port" | "envCtrl" | "shardEnvWorker">[], resourceLimits?: ResourceLimits) {
+  constructor(inits: Omit<EnvWorkerInit, "slot" | "port" | "envCtrl" | "shardEnvWorker" | "progress">[], resourceLimits?: ResourceLimits) {
     const n = inits.length;
-    const ctrlSab = new SharedArrayBuffer(4 * (2 * n + 1));
+    const ctrlSab = new SharedArrayBuffer(4 * (3 * n + 1));
     this.ctrl = new Int32Array(ctrlSab);
     const mod = workerModule(import.meta.url, "env", "shard-env-worker");
     const tsx = mod.tsx ? import.meta.resolve("tsx/esm/api") : undefined;
@@ -172,7 +176,7 @@ export class Supervisor {
       const { port1, port2 } = new MessageChannel();
       port1.unref();
       this.ports.push(port1);
-      return { ...init, shardEnvWorker: true, envCtrl: ctrlSab, slot, port: port2 };
+      return { ...init, shardEnvWorker: true, envCtrl: ctrlSab, slot, port: port2, progress: 2 * n + 1 + slot };
     });
     const { port1, port2 } = new MessageChannel();
     port1.unref();
@@ -205,6 +209,12 @@ export class Supervisor {
     return Atomics.load(this.ctrl, 2 * this.workers);
   }
 
+  /** Worker `slot`'s progress word: blocks reset or stepped so far. */
+  progress(slot: number): number {
+    return Atomics.load(this.ctrl, 2 * this.workers + 1 + slot);
+  }
+
+
   /** Stops the supervisor, and with it every env worker. */
   close(): void {
     void this.worker.terminate();
@@ -222,12 +232,17 @@ export class WorkerGroup implements Group {
   private readonly port: MessagePort;
   spaces: NonNullable<Extract<WorkerReply, { ok: true }>["spaces"]> | undefined;
 
-  /** Worker `index` of `sup`, running `blocks` (towns `towns[0]..towns[1]`). */
+  /**
+   * Worker `index` of `sup`, running `blocks` (towns `towns[0]..towns[1]`). During a reset or step,
+   * a worker that finishes no block's reset or step for `watchdogSeconds` (0: never) is stopped and
+   * the env fails with an EnvWorkerDied naming it (engine/watchdog.ts: a system that never returns).
+   */
   constructor(
     readonly index: number,
     readonly blocks: readonly number[],
     readonly towns: readonly [number, number],
     private readonly sup: Supervisor,
+    private readonly watchdogSeconds = 0,
   ) {
     this.port = sup.ports[index];
     this.actionSabs = blocks.map(() => new SharedArrayBuffer(64));
@@ -247,13 +262,17 @@ export class WorkerGroup implements Group {
    * Waits for the worker's reply to the last request; throws its error, or EnvWorkerDied when
    * the worker ended (or its supervisor went silent) before replying. A timed wait: the death
    * word and the heartbeat are read at least every 100 ms; a busy worker is waited for as long
-   * as it takes.
+   * as it finishes a block's reset or step within the watchdog's limit (none during start-up).
    */
   private await(during: string): Extract<WorkerReply, { ok: true }> {
     if (this.dead) throw this.dead;
     const ctrl = this.sup.ctrl;
     let beat = this.sup.beat();
     let beatAt = Date.now();
+    // Start-up builds the blocks (no progress until done): the watchdog watches resets and steps.
+    const limitMs = during === "start-up" ? 0 : this.watchdogSeconds * 1000;
+    let progress = this.sup.progress(this.index);
+    let progressAt = beatAt;
     while (Atomics.load(ctrl, this.index) === 0) {
       const d = this.sup.death(this.index);
       // A reply posted just before the end still counts: read the word again.
@@ -266,6 +285,15 @@ export class WorkerGroup implements Group {
       } else if (Date.now() - beatAt > (b === 0 ? SUPERVISOR_BOOT_MS : SUPERVISOR_SILENCE_MS)) {
         const s = (b === 0 ? SUPERVISOR_BOOT_MS : SUPERVISOR_SILENCE_MS) / 1000;
         throw (this.dead = new EnvWorkerDied(this.index, this.blocks, this.towns, during, `its supervisor thread gave no sign of life for ${s} s`));
+      }
+      const p = this.sup.progress(this.index);
+      if (p !== progress) {
+        progress = p;
+        progressAt = Date.now();
+      } else if (limitMs > 0 && Date.now() - progressAt >= limitMs && Atomics.load(ctrl, this.index) === 0) {
+        // The env stops on this error (ShardedVectorEnv closes the supervisor, which ends every worker).
+        const stuck = ((Date.now() - progressAt) / 1000).toFixed(1);
+        throw (this.dead = new EnvWorkerDied(this.index, this.blocks, this.towns, during, `it finished no block's reset or step for ${stuck} s (a system that never returns, e.g. an endless loop in a plug-in) and was stopped (limit ${this.watchdogSeconds} s: --watchdog SECONDS, 0 for none)`));
       }
     }
     const m = receiveMessageOnPort(this.port)?.message as WorkerReply | undefined;

@@ -12,6 +12,7 @@
 // ShardError naming the block, its towns and the tick. A worker that dies (a V8 heap limit, a
 // plug-in calling process.exit, ...) stops it the same way with an EnvWorkerDied naming the
 // worker, its blocks and towns and the tick (its supervisor thread sees the end: never a hang).
+import { DEFAULT_WATCHDOG_SECONDS } from "../engine/watchdog.ts";
 import { loadConfig, type LoadedConfig } from "../engine/config/loader.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
@@ -47,6 +48,11 @@ export interface ShardedEnvOptions {
    * it dies alone and the env stops with an EnvWorkerDied, instead of the process running out.
    */
   workerHeapMb?: number;
+  /**
+   * Seconds a worker thread may go without finishing a block's reset or step, during one, before
+   * it is stopped and the env fails naming it (engine/watchdog.ts; default 60, 0: never).
+   */
+  watchdogSeconds?: number;
 }
 
 /** Batch env over a sharded world; the same public surface as TownletVectorEnv for the bridge. */
@@ -142,7 +148,7 @@ export class ShardedVectorEnv {
         for (let w = 0; w < N; w++) {
           const first = this.plans[runs[w][0]];
           const last = this.plans[runs[w][runs[w].length - 1]];
-          this.groups.push(new WorkerGroup(w, runs[w], [first.townOffset, last.townOffset + last.towns - 1], sup));
+          this.groups.push(new WorkerGroup(w, runs[w], [first.townOffset, last.townOffset + last.towns - 1], sup, opts.watchdogSeconds ?? DEFAULT_WATCHDOG_SECONDS));
         }
         for (const g of this.groups as WorkerGroup[]) {
           g.ready();

@@ -254,6 +254,7 @@ export const BRIDGE_SPEC = {
     "max-cycles": { kind: "int", min: 1, help: "truncate episodes after N steps" },
     workers: { ...FLAG.workers, help: "threads running the world's blocks (default: the machine's cores, capped by the blocks, see world.shards; 1 = one thread); replies do not depend on it" },
     shards: FLAG.shards,
+    watchdog: FLAG.watchdog,
     plugin: FLAG.plugin,
   },
   examples: ["townlet serve --stdio --config configs/default.yaml --max-cycles 200", "townlet serve --stdio --shards 4 --workers 2"],
@@ -289,7 +290,7 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
     // The config's plugins: and each --plugin (the sharded env's workers load the same specs).
     const pluginSpecs = values.plugin ?? [];
     const plugins = await resolvePlugins(corePlugins, values.config ?? DEFAULT_ENV_CONFIG, pluginSpecs);
-    const env = openBridgeEnv({ config: values.config, overrides, maxCycles, workers, plugins, pluginSpecs }, {
+    const env = openBridgeEnv({ config: values.config, overrides, maxCycles, workers, plugins, pluginSpecs, watchdogSeconds: values.watchdog }, {
       log: (l) => out.log(l),
       err: (l) => {
         notes.push(l);
@@ -355,6 +356,8 @@ export function openBridgeEnv(
     /** The plug-ins, resolved (default: the core ones); `pluginSpecs` are the modules beyond the config's, for the worker threads. */
     plugins?: readonly AnyPlugin[];
     pluginSpecs?: readonly string[];
+    /** --watchdog: seconds a worker may go without finishing a block (engine/watchdog.ts; default 60, 0: never). */
+    watchdogSeconds?: number;
   },
   out: Out,
 ): BridgeEnv {
@@ -365,5 +368,5 @@ export function openBridgeEnv(
     return new TownletVectorEnv({ config: o.config, overrides: o.overrides, maxCycles: o.maxCycles, plugins });
   }
   if (o.workers !== undefined && o.workers > blocks) out.err(`--workers ${o.workers}: capped at ${blocks}: the world has ${blocks} blocks`);
-  return new ShardedVectorEnv({ config: o.config, overrides: o.overrides, maxCycles: o.maxCycles, workers: o.workers, pluginSpecs: o.pluginSpecs }, plugins);
+  return new ShardedVectorEnv({ config: o.config, overrides: o.overrides, maxCycles: o.maxCycles, workers: o.workers, pluginSpecs: o.pluginSpecs, watchdogSeconds: o.watchdogSeconds }, plugins);
 }

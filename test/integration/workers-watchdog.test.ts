@@ -16,6 +16,7 @@ import { SHARD_HOST, SHARD_HOST_MODULE } from "../../tools/shard-host.ts";
 import { RolloutCollector } from "../../training/rollout.ts";
 import { ShardedRollout } from "../../training/sharded-rollout.ts";
 import { MANY_TOWNS_CONFIG } from "../../bench/layouts.ts";
+import { EnvWorkerDied, ShardedVectorEnv } from "../../env/sharded.ts";
 
 const SPIN = fileURLToPath(new URL("../fixtures/spin.ts", import.meta.url));
 const SMALL = { towns: 6, agentsPerTown: 4, shards: 3 };
@@ -129,6 +130,30 @@ describe("a sharded training rollout with a worker stuck in a plug-in's endless 
       await expect(sr.collectTick(c, undefined)).rejects.toBe(err);
     } finally {
       await sr.close();
+    }
+  }, 60_000);
+});
+
+describe("a sharded batch env (the Python bridge's) with a worker stuck in a plug-in's endless loop", () => {
+  it("throws an EnvWorkerDied naming the worker, block, towns and step, and stays stopped (its threads ended)", async () => {
+    const env = await ShardedVectorEnv.open({ config: MANY_TOWNS_CONFIG, overrides: { "world.towns": 6, "world.agents_per_town": 4, "world.shards": 3 }, maxCycles: 60, workers: 3, pluginSpecs: [SPIN], watchdogSeconds: 1 });
+    try {
+      const r = env.reset(3);
+      env.step(new Int32Array(r.count));
+      env.step(new Int32Array(env.rowIds.length));
+      let caught: unknown;
+      try {
+        env.step(new Int32Array(env.rowIds.length));
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(EnvWorkerDied);
+      expect((caught as Error).message).toMatch(
+        /^env worker 2 \(block 2, towns 4\.\.5\) died during the step to tick 3: it finished no block's reset or step for 1\.\d s \(a system that never returns, e\.g\. an endless loop in a plug-in\) and was stopped \(limit 1 s: --watchdog SECONDS, 0 for none\); the env is stopped \(make a new one\)$/,
+      );
+      expect(() => env.step(new Int32Array(env.rowIds.length))).toThrow(caught as Error);
+    } finally {
+      env.close();
     }
   }, 60_000);
 });
