@@ -215,9 +215,10 @@ export const socialPlugin = definePlugin({
         // Decay rivalry; an edge with nothing left is forgotten. Only the ledger's hot entities
         // are visited (issue #19): an edge whose rivalry is at min_value and whose trust or
         // familiarity is non-zero is at rest (decay leaves it as it is and it cannot be evicted),
-        // and every edge that changes otherwise goes through slot(), which marks its entity.
-        // Edges are independent, so the order of visits does not matter. A kernel generated per
-        // world over the ledger's arrays (decay.ts).
+        // and every edge that changes otherwise goes through slot(), which marks its entity, or
+        // through the relate kernel, which marks it unless the event left the edge at rest
+        // (relate.ts). Edges are independent, so the order of visits does not matter. A kernel
+        // generated per world over the ledger's arrays (decay.ts).
         const decay = state.decay(isA);
         L.hotCount = decay(L.hotCount, L.maxEdges, r.decay_per_tick, r.min_value, Math.fround(r.min_value), r.eviction_threshold);
       },
