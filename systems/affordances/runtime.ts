@@ -14,7 +14,7 @@ import { Wallet, TownEconomy } from "../../components/economy.ts";
 import { Position } from "../../components/space.ts";
 import { AffordanceFail, AffordanceFinish, AffordanceStart, QueueConflict, QueueHandover } from "../../components/messages.ts";
 import type { SocialLedger } from "../../components/social.ts";
-import type { MessageDef } from "../../engine/message.ts";
+import type { MessageChannel, MessageDef } from "../../engine/message.ts";
 import type { AffordancesState } from "./state.ts";
 import type { RegisteredAffordance } from "./registry.ts";
 import type { HookCall } from "./hooks.ts";
@@ -53,6 +53,17 @@ export class Runtime implements PreconditionScope {
   econ: Columns<(typeof TownEconomy)["schema"]> | undefined;
   tick = 0;
   send!: (def: MessageDef, ...values: number[]) => void;
+  /**
+   * The channels of the five messages the runtime sends, taken from the world's bus in bind:
+   * each message is pushed without the send function's channel lookup (a Map.get per message;
+   * issue #19: a finish wave sends ~6,000 finishes and ~1,000 handovers in one tick). Same
+   * channel, same pushN as the context's send, in the same order.
+   */
+  private chStart!: MessageChannel;
+  private chFinish!: MessageChannel;
+  private chFail!: MessageChannel;
+  private chConflict!: MessageChannel;
+  private chHandover!: MessageChannel;
   private social: SocialLedger | undefined;
   private readonly call: HookCall;
   // Precondition scope: the agent and object being checked.
@@ -124,6 +135,12 @@ export class Runtime implements PreconditionScope {
     this.social = w.optionalResource(SocialKey)?.ledger;
     this.tick = tick;
     this.send = send;
+    const bus = w.messages;
+    this.chStart = bus.channel(AffordanceStart);
+    this.chFinish = bus.channel(AffordanceFinish);
+    this.chFail = bus.channel(AffordanceFail);
+    this.chConflict = bus.channel(QueueConflict);
+    this.chHandover = bus.channel(QueueHandover);
     const words = (w.maxEntityId() >>> 5) + 1;
     if (this.actWake.length < words) this.growWake(words);
   }
@@ -316,7 +333,7 @@ export class Runtime implements PreconditionScope {
 
   conflict(obj: number, actor: number, rival: number, reason: string, len: number, intensity: number): void {
     this.st.counters.queue_conflicts++;
-    this.send(QueueConflict, obj, actor, rival, this.world.intern(reason), len, intensity);
+    this.chConflict.pushN(6, obj, actor, rival, this.world.intern(reason), len, intensity);
   }
 
   // ---- affordances ---------------------------------------------------------------------------
@@ -351,7 +368,7 @@ export class Runtime implements PreconditionScope {
     A.charged[agent] = c.charged ? 1 : 0;
     A.pending[agent] = -1;
     O.running[obj] = aff;
-    this.send(AffordanceStart, agent, obj, aff, spec.duration);
+    this.chStart.pushN(4, agent, obj, aff, spec.duration);
     return true;
   }
 
@@ -371,7 +388,7 @@ export class Runtime implements PreconditionScope {
     this.st.failReasons[reason] = (this.st.failReasons[reason] ?? 0) + 1;
     this.A.last_fail_tick[agent] = this.tick;
     this.wake(agent);
-    this.send(AffordanceFail, agent, obj, aff, this.world.intern(reason));
+    this.chFail.pushN(4, agent, obj, aff, this.world.intern(reason));
     if (this.O.holder[obj] === agent) this.release(obj, agent, false);
     else this.A.pending[agent] = -1;
     return false;
@@ -409,7 +426,7 @@ export class Runtime implements PreconditionScope {
     const after = this.cache.hooks(aff, spec, this.st.hooks).after;
     for (let i = 0; i < after.length; i++) after[i]?.(c);
     this.st.completed[aff] = (this.st.completed[aff] ?? 0) + 1;
-    this.send(AffordanceFinish, agent, obj, aff);
+    this.chFinish.pushN(3, agent, obj, aff);
     this.handover(obj, agent);
     this.release(obj, agent, true);
   }
@@ -472,7 +489,7 @@ export class Runtime implements PreconditionScope {
     this.O.queue_len[obj]++;
     this.st.counters.rotation_events++;
     this.st.counters.handovers++;
-    this.send(QueueHandover, obj, agent, best);
+    this.chHandover.pushN(3, obj, agent, best);
   }
 
   private hookCall(stage: HookCall["stage"], agent: number, obj: number, aff: number, reason: string): HookCall {
