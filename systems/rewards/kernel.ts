@@ -125,11 +125,13 @@ const COUNTS_PER_LINE = 32;
  * Why: the curiosity term's read of each agent's tile count was most of the kernel's cost at
  * 100k agents (in place in the bench world, CPU ms per tick: 3.8 with it, 1.9 without; its
  * store alone changed nothing), and the part of it that grew in the evening (tod 860-960: +0.3
- * ms over the median tick; the rest of the kernel +0.1). The counts (6.4 MB for 12,500 towns of
- * 16 x 16) are out of the caches by the next tick, and the agents' tiles are read in agent order,
- * which in the evening, agents spread over their towns, is no order in memory: each read waits
- * for memory. The same lines read in address order are streamed in by the hardware prefetcher
- * (2.8 ms with it, evening 3.0; full table in bench/README.md). Reads only: no value changes.
+ * ms over the median tick; the rest of the kernel +0.1), though the evening reads about as many
+ * lines (27k of 100k; 29k at tod 0-180) with as many agents on the tile of the agent before them.
+ * The counts (6.4 MB for 12,500 towns of 16 x 16) are read in agent order, scattered within each
+ * town, and each read that misses the caches waits for memory, however cold the rest of the tick
+ * left them. The same lines read in address order are streamed in by the hardware prefetcher:
+ * kernel 3.56 -> 2.71 ms on the median ticks, 3.97 -> 2.88 in the evening (bench/README.md,
+ * issue #19 ninth session). Reads only: no value changes.
  *
  * Only where the chunk's first and last agent's towns bound a range of at most 2 lines per
  * agent (towns of a few agents, as the bench's, with ids in town order): one big town's counts
