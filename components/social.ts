@@ -31,9 +31,10 @@ export class SocialLedger {
   private logical: number;
   /**
    * Entities whose edges may change by decay alone (`hotList[0, hotCount)`, flagged in `hot`):
-   * every entity slot() returned an edge of since the social pass last found all its edges at
-   * rest (rivalry at min_value with trust or familiarity non-zero). Storage, not state: neither
-   * saved nor hashed (a load marks every entity with edges).
+   * every entity slot() returned an edge of, or whose edge the relate kernel (systems/social/
+   * relate.ts) left off rest, since the social pass last found all its edges at rest (rivalry at
+   * min_value with trust or familiarity non-zero): an entity off the list has every edge at rest.
+   * Storage, not state: neither saved nor hashed (a load marks every entity with edges).
    */
   hot: Uint8Array;
   hotList: Int32Array;
