@@ -408,7 +408,8 @@ export class DecidePass {
     // No edge of `eid` reaches the threshold, known without reading its edges (issue #19: a block
     // of the ledger at a place of its own, the pass's dearest read): an entity off the ledger's
     // hot list has every edge at rest, rivalry at most min_value, since every other change of an
-    // edge goes through slot(), which puts its entity on the list (systems/social/index.ts).
+    // edge goes through slot() or the relate kernel, which put its entity on the list unless the
+    // edge was left at rest (systems/social/index.ts, relate.ts).
     const calm = avoid > 0 && this.restBelowAvoid && social.hot[eid] === 0;
     if (!canChat && calm) return false;
     const P = this.P;
