@@ -539,6 +539,25 @@ describe("running affordances", () => {
     expect(log.filter((r) => r.msg === "finish")).toEqual([]);
   });
 
+  it("sends one start and one finish per agent, in entity order, when a tick's messages outgrow the channel's first room", () => {
+    // 20 of each in one tick: past a channel's first 16 rows, so the runtime's pushes grow it mid-tick.
+    const w = town();
+    const pairs: { obj: number; sit: number }[] = [];
+    for (let i = 0; i < 20; i++) pairs.push(bench(w, `bench_${i}`, 1 + (i % 10), 1 + 2 * Math.floor(i / 10), 3));
+    const agents = pairs.map((p, i) => {
+      const a = agent(w, 1 + (i % 10), 1 + 2 * Math.floor(i / 10));
+      intend(w, a, IntentKind.Start, p.obj, p.sit);
+      return a;
+    });
+    const log = run(w, 3);
+    const expected = pairs.map((p, i) => ({ agent: agents[i], object: p.obj, affordance: p.sit }));
+    const pick = (msg: string) => log.filter((r) => r.msg === msg).map(({ agent, object, affordance }) => ({ agent, object, affordance }));
+    expect(pick("start")).toEqual(expected);
+    expect(log.filter((r) => r.msg === "start").every((r) => r.tick === 1 && r.duration === 3)).toBe(true);
+    expect(pick("finish")).toEqual(expected);
+    expect(log.filter((r) => r.msg === "finish").every((r) => r.tick === 3)).toBe(true);
+  });
+
   it("ignores every intent but Release of its object while busy", () => {
     const w = town();
     const { obj, sit } = bench(w, "bench_1", 5, 5, 10);
