@@ -53,12 +53,7 @@ export class Runtime implements PreconditionScope {
   econ: Columns<(typeof TownEconomy)["schema"]> | undefined;
   tick = 0;
   send!: (def: MessageDef, ...values: number[]) => void;
-  /**
-   * The channels of the five messages the runtime sends, taken from the world's bus in bind:
-   * each message is pushed without the send function's channel lookup (a Map.get per message;
-   * issue #19: a finish wave sends ~6,000 finishes and ~1,000 handovers in one tick). Same
-   * channel, same pushN as the context's send, in the same order.
-   */
+  // Its messages' channels (taken in bind): pushed as send does, without its Map lookup per message (#19).
   private chStart!: MessageChannel;
   private chFinish!: MessageChannel;
   private chFail!: MessageChannel;
@@ -135,12 +130,11 @@ export class Runtime implements PreconditionScope {
     this.social = w.optionalResource(SocialKey)?.ledger;
     this.tick = tick;
     this.send = send;
-    const bus = w.messages;
-    this.chStart = bus.channel(AffordanceStart);
-    this.chFinish = bus.channel(AffordanceFinish);
-    this.chFail = bus.channel(AffordanceFail);
-    this.chConflict = bus.channel(QueueConflict);
-    this.chHandover = bus.channel(QueueHandover);
+    this.chStart = w.messages.channel(AffordanceStart);
+    this.chFinish = w.messages.channel(AffordanceFinish);
+    this.chFail = w.messages.channel(AffordanceFail);
+    this.chConflict = w.messages.channel(QueueConflict);
+    this.chHandover = w.messages.channel(QueueHandover);
     const words = (w.maxEntityId() >>> 5) + 1;
     if (this.actWake.length < words) this.growWake(words);
   }
@@ -435,9 +429,8 @@ export class Runtime implements PreconditionScope {
   private touched = 0;
 
   /**
-   * finish(agents[j], objects[j]) for j < n in order, after a pass that reads the rows they touch
-   * (scope.ts sumFinishRows): independent loads fetched side by side, where each finish alone
-   * waits for its misses one after another (issue #19: thousands finish in a busy-hour tick).
+   * finish(agents[j], objects[j]) for j < n in order, after a pass that reads the rows they touch (scope.ts
+   * sumFinishRows): loads fetched side by side, not one miss after another (#19: thousands finish in a busy tick).
    */
   finishChunk(agents: Int32Array, objects: Int32Array, n: number): void {
     this.touched = sumFinishRows(this.A, this.O, this.W.money, this.actWake, this.uid, this.needCols, agents, objects, n);
