@@ -55,22 +55,17 @@ export class SocialState implements PersistentState {
     h.u32(this.conflicts).u32(this.events.length);
   }
 
+  /** Whether one of the ledger's arrays a kernel was made for (`m`) has moved since (the pool grew). */
+  private ledgerMoved(m: Pick<DecayArrays, "other" | "rivalry" | "trust" | "familiarity" | "count" | "hot">): boolean {
+    const L = this.ledger;
+    return m.other !== L.other || m.rivalry !== L.rivalry || m.trust !== L.trust || m.familiarity !== L.familiarity || m.count !== L.count || m.hot !== L.hot;
+  }
+
   /** The decay kernel for the ledger's arrays now, remade when one moved. */
   decay(isAgent: Uint8Array): DecayKernel {
     const L = this.ledger;
     const m = this.decayFor;
-    if (
-      this.decayKernel === undefined ||
-      m === undefined ||
-      m.other !== L.other ||
-      m.rivalry !== L.rivalry ||
-      m.trust !== L.trust ||
-      m.familiarity !== L.familiarity ||
-      m.count !== L.count ||
-      m.hot !== L.hot ||
-      m.hotList !== L.hotList ||
-      m.isAgent !== isAgent
-    ) {
+    if (this.decayKernel === undefined || m === undefined || this.ledgerMoved(m) || m.hotList !== L.hotList || m.isAgent !== isAgent) {
       const arrays: DecayArrays = { other: L.other, rivalry: L.rivalry, trust: L.trust, familiarity: L.familiarity, count: L.count, hot: L.hot, hotList: L.hotList, isAgent };
       this.decayFor = arrays;
       this.decayKernel = freshCopy(decayFactory)(L, arrays);
@@ -82,18 +77,7 @@ export class SocialState implements PersistentState {
   relate(isAgent: Uint8Array, uid: Uint32Array): RelateKernel {
     const L = this.ledger;
     const m = this.relateFor;
-    if (
-      this.relateKernel === undefined ||
-      m === undefined ||
-      m.other !== L.other ||
-      m.rivalry !== L.rivalry ||
-      m.trust !== L.trust ||
-      m.familiarity !== L.familiarity ||
-      m.count !== L.count ||
-      m.hot !== L.hot ||
-      m.isAgent !== isAgent ||
-      m.uid !== uid
-    ) {
+    if (this.relateKernel === undefined || m === undefined || this.ledgerMoved(m) || m.isAgent !== isAgent || m.uid !== uid) {
       const arrays: RelateArrays = { other: L.other, rivalry: L.rivalry, trust: L.trust, familiarity: L.familiarity, count: L.count, hot: L.hot, isAgent, uid };
       this.relateFor = arrays;
       this.relateKernel = freshCopy(relateFactory)(L, arrays);

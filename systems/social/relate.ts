@@ -20,6 +20,7 @@
 // relateFactory itself is used (the same steps, unspecialised).
 
 /** What the kernel needs of the ledger besides its arrays (components/social.ts SocialLedger). */
+import type { DecayArrays } from "./decay.ts";
 export interface LedgerSlots {
   readonly maxEdges: number;
   /** The arrays now (compared after slot() to see whether they moved). */
@@ -37,16 +38,8 @@ export interface LedgerSlots {
   slot(eid: number, uid: number, strength: number): number;
 }
 
-/** The arrays the kernel is made for. */
-export interface RelateArrays {
-  other: Int32Array;
-  rivalry: Float32Array;
-  trust: Float32Array;
-  familiarity: Float32Array;
-  count: Uint8Array;
-  hot: Uint8Array;
-  /** Agent membership flags (1 = a live agent). */
-  isAgent: Uint8Array;
+/** The arrays the kernel is made for: the decay kernel's, less the hot list, and the agents' uids. */
+export interface RelateArrays extends Omit<DecayArrays, "hotList"> {
   /** Agent uids (Agent.uid). */
   uid: Uint32Array;
 }

@@ -21,6 +21,15 @@ import { EnvWorkerDied, ShardedVectorEnv } from "../../env/sharded.ts";
 const SPIN = fileURLToPath(new URL("../fixtures/spin.ts", import.meta.url));
 const SMALL = { towns: 6, agentsPerTown: 4, shards: 3 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** What `f` throws (undefined when it returns). */
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
 
 describe("Watchdog", () => {
   it("reports a stall when the word stands still for its seconds while armed, with the beats since arm()", async () => {
@@ -138,15 +147,12 @@ describe("a sharded batch env (the Python bridge's) with a worker stuck in a plu
   it("throws an EnvWorkerDied naming the worker, block, towns and step, and stays stopped (its threads ended)", async () => {
     const env = await ShardedVectorEnv.open({ config: MANY_TOWNS_CONFIG, overrides: { "world.towns": 6, "world.agents_per_town": 4, "world.shards": 3 }, maxCycles: 60, workers: 3, pluginSpecs: [SPIN], watchdogSeconds: 1 });
     try {
-      const r = env.reset(3);
-      env.step(new Int32Array(r.count));
-      env.step(new Int32Array(env.rowIds.length));
-      let caught: unknown;
-      try {
-        env.step(new Int32Array(env.rowIds.length));
-      } catch (e) {
-        caught = e;
-      }
+      // Ticks 1 and 2 step; block 2 spins in tick 3.
+      const step = () => env.step(new Int32Array(env.rowIds.length));
+      env.reset(3);
+      step();
+      step();
+      const caught = thrown(step);
       expect(caught).toBeInstanceOf(EnvWorkerDied);
       expect((caught as Error).message).toMatch(
         /^env worker 2 \(block 2, towns 4\.\.5\) died during the step to tick 3: it finished no block's reset or step for 1\.\d s \(a system that never returns, e\.g\. an endless loop in a plug-in\) and was stopped \(limit 1 s: --watchdog SECONDS, 0 for none\); the env is stopped \(make a new one\)$/,
