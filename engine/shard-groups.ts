@@ -88,17 +88,13 @@ export class WorkerGroup implements Group {
   /** Live agents once the worker had built its blocks. */
   startAgents = 0;
 
-  /** Watches the worker while a request that ticks is pending (engine/watchdog.ts). */
-  private readonly watchdog: Watchdog;
-
   private constructor(
     readonly index: number,
     readonly blocks: readonly number[],
     private readonly worker: Worker,
-    watchdog: Watchdog,
-  ) {
-    this.watchdog = watchdog;
-  }
+    /** Watches the worker while a request that ticks is pending (engine/watchdog.ts). */
+    private readonly watchdog: Watchdog,
+  ) {}
 
   /**
    * Starts a worker and waits until it has built its blocks (or rejects with its error). A step or

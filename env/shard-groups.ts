@@ -214,7 +214,6 @@ export class Supervisor {
     return Atomics.load(this.ctrl, 2 * this.workers + 1 + slot);
   }
 
-
   /** Stops the supervisor, and with it every env worker. */
   close(): void {
     void this.worker.terminate();
