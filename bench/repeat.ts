@@ -6,6 +6,7 @@
 // how the tick's own work is distributed, with one run's interference left out. The per-run figures
 // stay the measure a user sees on one run; the summary says how much of it was the machine.
 import { dailyProfile, formatDailyProfile, quantile, type DailyProfile } from "./tick-stats.ts";
+import { dayDrift, formatDayDrift, type DayDrift } from "./day-drift.ts";
 
 /** One run's per-tick wall ms and what must agree across runs for the ticks to be comparable. */
 export interface RepeatRun {
@@ -47,6 +48,8 @@ export interface RepeatSummary {
   same_tick_sd_ms: number;
   /** The daily profile (bench/tick-stats.ts) of the per-tick median: null under three simulated days. */
   tick_median_daily: DailyProfile | null;
+  /** The per-tick median's day-by-day view (bench/day-drift.ts, without systems): null under two whole days. */
+  tick_median_days: DayDrift | null;
 }
 
 function round(x: number, d: number): number {
@@ -105,6 +108,7 @@ export function repeatSummary(runs: readonly RepeatRun[]): RepeatSummary {
     tick_min: quantiles(min),
     same_tick_sd_ms: round(sdSum / n, 3),
     tick_median_daily: first.ticks_per_day ? dailyProfile(med, first.warmup_ticks + 1, first.ticks_per_day) : null,
+    tick_median_days: first.ticks_per_day ? dayDrift(med, first.warmup_ticks + 1, first.ticks_per_day) : null,
   };
 }
 
@@ -116,6 +120,7 @@ export function formatRepeat(s: RepeatSummary): string[] {
   lines.push(`    per-tick median of the runs: ${fmt(s.tick_median)}`);
   lines.push(`    per-tick minimum of the runs: ${fmt(s.tick_min)}`);
   if (s.tick_median_daily) lines.push(`    per-tick median, ${formatDailyProfile(s.tick_median_daily)}`);
+  if (s.tick_median_days) lines.push(`    per-tick median, ${formatDayDrift(s.tick_median_days)}`);
   lines.push(`    the same tick's wall ms differs between runs by ${s.same_tick_sd_ms.toFixed(2)} ms (standard deviation, mean over the ticks)`);
   return lines;
 }

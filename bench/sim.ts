@@ -21,6 +21,7 @@ import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { corePlugins } from "../systems/index.ts";
 import { AGENTS_PER_SMALL_TOWN, buildBenchWorld, isLayout, LAYOUTS, MANY_TOWNS_CONFIG, type Layout } from "./layouts.ts";
 import { hugePagesMb, columnTable, memory, memoryFields, stateTable, type ColumnRow } from "./memory.ts";
+import { dayDrift, type DayDrift } from "./day-drift.ts";
 import { attributionFields, cpuDelta, cpuLatencyFields, dailyProfile, GcCounter, gcFields, latencyFields, majorGcList, tickCsv, type DailyProfile, type MajorGc, type SlowContributor, type SlowTick, type SystemLatency } from "./tick-stats.ts";
 import { ticksPerDay } from "../engine/clock.ts";
 import { bareDecay } from "./bare-decay.ts";
@@ -161,6 +162,8 @@ export interface SimResult {
   tick_wall_ms?: number[];
   /** Each tick of the day's median over the days timed against p50: the periodic spikes (null under three days). */
   daily_profile: DailyProfile | null;
+  /** Each simulated day's median tick and each system's growth from the first whole day to the last (null under two whole days). */
+  day_drift: DayDrift | null;
 }
 
 function round(x: number, d: number): number {
@@ -314,6 +317,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       build_s: round(buildS, 2),
       system_ms,
       ...attribution,
+      day_drift: dayDrift(tickTimes, warmup + 1, ticksPerDay(world.settings), perTick.systems, perTick.ms),
       column_table: columnTable(world),
       state_table: stateTable(world),
       ...endFields(world, o, tickTimes, warmup),
