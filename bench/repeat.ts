@@ -37,7 +37,7 @@ export interface RepeatSummary {
   warmup_ticks: number;
   ticks: number;
   /** Every run's own figures, in run order. */
-  per_run: (TickQuantiles & { agent_steps_per_sec: number; state_hash?: string })[];
+  per_run: (TickQuantiles & { agent_steps_per_sec: number; state_hash?: string; over_tick_median_p99: number })[];
   /** Whether every run ended in the same state hash (false: the runs did not do the same work). */
   same_state_hash: boolean;
   /** p50/p99 of the per-tick median over the runs (of the two middle values' mean for an even count). */
@@ -97,12 +97,18 @@ export function repeatSummary(runs: readonly RepeatRun[]): RepeatSummary {
     sdSum += Math.sqrt(v / (k - 1));
   }
   const hashes = runs.map((r) => r.state_hash);
+  // Each run's ticks over the per-tick median of all runs: the same work, so what the machine alone did to this run.
+  const ratio = new Float64Array(n);
+  const overMedian = runs.map((r) => {
+    for (let t = 0; t < n; t++) ratio[t] = r.tick_wall_ms![t] / med[t];
+    return round(quantile(ratio, 0.99), 3);
+  });
   return {
     agents: first.agents,
     runs: k,
     warmup_ticks: first.warmup_ticks,
     ticks: n,
-    per_run: runs.map((r) => ({ tick_ms_p50: r.tick_ms_p50, tick_ms_p99: r.tick_ms_p99, p99_over_p50: r.p99_over_p50, agent_steps_per_sec: r.agent_steps_per_sec, ...(r.state_hash !== undefined ? { state_hash: r.state_hash } : {}) })),
+    per_run: runs.map((r, i) => ({ tick_ms_p50: r.tick_ms_p50, tick_ms_p99: r.tick_ms_p99, p99_over_p50: r.p99_over_p50, agent_steps_per_sec: r.agent_steps_per_sec, over_tick_median_p99: overMedian[i], ...(r.state_hash !== undefined ? { state_hash: r.state_hash } : {}) })),
     same_state_hash: hashes.every((h) => h !== undefined && h === hashes[0]),
     tick_median: quantiles(med),
     tick_min: quantiles(min),
@@ -116,7 +122,7 @@ export function repeatSummary(runs: readonly RepeatRun[]): RepeatSummary {
 export function formatRepeat(s: RepeatSummary): string[] {
   const fmt = (q: TickQuantiles) => `p50 ${q.tick_ms_p50.toFixed(2)} ms, p99 ${q.tick_ms_p99.toFixed(2)} ms, p99/p50 ${q.p99_over_p50.toFixed(3)}`;
   const lines = [`  ${s.agents.toLocaleString("en-US")} agents, ${s.runs} runs of ${s.ticks} ticks after ${s.warmup_ticks} warm-up (final state hash ${s.same_state_hash ? "the same in every run" : "DIFFERS between runs: the ticks did not do the same work"}):`];
-  s.per_run.forEach((r, i) => lines.push(`    run ${i + 1}: ${fmt(r)}, ${r.agent_steps_per_sec.toLocaleString("en-US")} agent-steps/s`));
+  s.per_run.forEach((r, i) => lines.push(`    run ${i + 1}: ${fmt(r)}, ${r.agent_steps_per_sec.toLocaleString("en-US")} agent-steps/s; p99 of its ticks over the per-tick median ${r.over_tick_median_p99.toFixed(3)}`));
   lines.push(`    per-tick median of the runs: ${fmt(s.tick_median)}`);
   lines.push(`    per-tick minimum of the runs: ${fmt(s.tick_min)}`);
   if (s.tick_median_daily) lines.push(`    per-tick median, ${formatDailyProfile(s.tick_median_daily)}`);

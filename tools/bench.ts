@@ -321,7 +321,9 @@ export function repeatGoals(repeats: readonly RepeatSummary[]): GoalCheck[] {
       measured: r.tick_median.p99_over_p50,
       target: j,
       met: r.same_state_hash && r.tick_median.p99_over_p50 <= j,
-      note: r.same_state_hash ? `each run alone: ${r.per_run.map((p) => p.p99_over_p50).join(", ")}` : "the runs ended in different state hashes: their ticks did not do the same work",
+      note: r.same_state_hash
+        ? `each run alone: ${r.per_run.map((p) => p.p99_over_p50).join(", ")}; the machine alone, p99 of each run's ticks over the per-tick median (the same work): ${r.per_run.map((p) => p.over_tick_median_p99).join(", ")}`
+        : "the runs ended in different state hashes: their ticks did not do the same work",
       ...(r.tick_median_daily ? { periodic: `${r.tick_median_daily.over_limit_count} tick${r.tick_median_daily.over_limit_count === 1 ? "" : "s"} of the day over ${r.tick_median_daily.limit}x p50 by the per-tick median's median over ${r.tick_median_daily.days} days` } : {}),
       ...(r.tick_median_days ? { days: `the per-tick median's ${r.tick_median_days.whole_days} whole days' median ticks spread ${r.tick_median_days.spread}x; its p99 over each tick's own day's median ${r.tick_median_days.p99_over_day_median}` } : {}),
     }));
