@@ -245,6 +245,37 @@ export class SpatialIndex implements PersistentState {
 
   /** Puts an agent on a tile (removing it from its previous tile). */
   place(eid: number, town: number, x: number, y: number): void {
+    const base = town * this.cells;
+    const was = eid < this.tileOf.length ? this.tileOf[eid] : -1;
+    if (was >= base && was < base + this.cells) this.step(eid, was, base + y * this.width + x, town * this.slots);
+    else this.placeAnew(eid, town, x, y);
+  }
+
+  /**
+   * place() for an agent placed in the same town (a walker's step, issue #19: ~50k on a shift's
+   * end at 100k agents): it keeps its slot, so the slot table is not looked at. The same steps
+   * as placeAnew, in the same order: out of tile `from`'s list, then first on tile `to`'s.
+   */
+  private step(eid: number, from: number, to: number, row: number): void {
+    const next = this.next;
+    const prev = this.prev;
+    const head = this.head;
+    const n = next[eid];
+    const p = prev[eid];
+    if (p !== 0) next[p] = n;
+    else this.setHead(from, n === 0 ? 0 : this.slotOf[n] + 1);
+    if (n !== 0) prev[n] = p;
+    const hs = this.packed ? head[to] & 15 : head[to];
+    const first = hs === 0 ? 0 : this.members[row + hs - 1];
+    next[eid] = first;
+    prev[eid] = 0;
+    if (first !== 0) prev[first] = eid;
+    this.setHead(to, this.slotOf[eid] + 1);
+    this.tileOf[eid] = to;
+  }
+
+  /** place() for an agent not placed yet, or placed in another town. */
+  private placeAnew(eid: number, town: number, x: number, y: number): void {
     this.ensure(eid + 1);
     const was = this.tileOf[eid];
     this.unlink(eid);

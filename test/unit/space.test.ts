@@ -120,4 +120,54 @@ describe("spatial index", () => {
     expectSame(b, m);
     expect(digest(b)).toBe(digest(a));
   });
+
+  it("keeps every tile's list and hash while walkers step tile to tile in their town (packed and two-array tiles)", () => {
+    // A town's walker keeps its slot (place's same-town step); 8 agents a town pack the tiles,
+    // 40 do not. Moves: a step to a 4-neighbour, the same tile again (first on it again), now and
+    // then another town, a removal and a return.
+    for (const perTown of [8, 40]) {
+      const towns = 3;
+      const ix = new SpatialIndex(towns, 6, 6, towns * perTown + 3);
+      const m = new Model();
+      const rnd = lcg(perTown);
+      const n = towns * perTown;
+      ix.placeObject(n + 1, 0, 5, 5, 0);
+      m.objects.set(ix.tile(0, 5, 5), n + 1);
+      const home = (eid: number) => eid % towns;
+      const at = new Map<number, [number, number, number]>();
+      const put = (eid: number, town: number, x: number, y: number) => {
+        ix.place(eid, town, x, y);
+        m.place(ix.tile(town, x, y), eid);
+        at.set(eid, [town, x, y]);
+      };
+      for (let eid = 1; eid <= n; eid++) put(eid, home(eid), rnd(6), rnd(6));
+      expect(ix.packedTiles).toBe(perTown === 8);
+      for (let step = 0; step < 4000; step++) {
+        const eid = 1 + rnd(n);
+        const where = at.get(eid);
+        const r = rnd(40);
+        if (where === undefined) put(eid, home(eid), rnd(6), rnd(6));
+        else if (r === 0) {
+          ix.unplace(eid);
+          m.unplace(eid);
+          at.delete(eid);
+        } else if (r === 1) put(eid, (where[0] + 1) % towns, where[1], where[2]);
+        else {
+          const [dx, dy] = r < 8 ? [0, 0] : [[-1, 0], [1, 0], [0, -1], [0, 1]][r & 3];
+          put(eid, where[0], Math.min(5, Math.max(0, where[1] + dx)), Math.min(5, Math.max(0, where[2] + dy)));
+        }
+        if (step % 500 === 0) expectSame(ix, m);
+      }
+      expectSame(ix, m);
+      // The hash lists each occupied tile and its agents in order (components/grid.ts hash).
+      const h = new StateHasher();
+      for (let t = 0; t < towns * ix.cells; t++) {
+        const list = m.agents.get(t) ?? [];
+        if (list.length === 0) continue;
+        h.u32(t);
+        for (const a of list) h.u32(a);
+      }
+      expect(digest(ix)).toBe(h.digest());
+    }
+  });
 });
