@@ -4,6 +4,12 @@
 // ending on most ticks) was a walk over 12,500 arrays per tick; now the scheduler visits only
 // the towns with an event whose end came. A cancelled event leaves its entry behind: popping it
 // makes the scheduler look at a town where nothing ends, which changes nothing.
+// Also the scheduler's ending of events (moved out of scheduler.ts: the file passed 500 lines).
+import { PerturbationEnded } from "../../components/messages.ts";
+import type { PerturbationsState } from "./scheduler.ts";
+
+/** A tick never reached (as the scheduler's). */
+const NEVER = 0x3fffffff;
 
 /** (end tick, town) pairs, the earliest end on top. */
 export class EndQueue {
@@ -94,4 +100,60 @@ export class EndQueue {
     at[i] = end;
     tw[i] = town;
   }
+}
+
+/**
+ * Ends the active events whose end came, town by town in town order; notes the next end. Only
+ * the towns the end queue names are visited (skipClosed = false: every town, as before).
+ */
+export function endEvents(s: PerturbationsState, tick: number): void {
+  const q = s.ends;
+  q.takeDue(tick);
+  if (s.skipClosed) {
+    for (let i = 0; i < q.dueN; i++) endTown(s, q.due[i], tick);
+    s.endNext = q.first(NEVER);
+    return;
+  }
+  let next = NEVER;
+  for (let t = 0; t < s.towns; t++) {
+    const list = s.active[t];
+    if (list.length === 0) continue;
+    endTown(s, t, tick);
+    for (let i = 0; i < list.length; i++) if (list[i].ends_at < next) next = list[i].ends_at;
+  }
+  s.endNext = next;
+}
+
+/** Ends town t's active events whose end came, in activation order. */
+function endTown(s: PerturbationsState, t: number, tick: number): void {
+  const list = s.active[t];
+  const w = s.world;
+  let changed = false;
+  for (let i = 0; i < list.length; i++) {
+    const ev = list[i];
+    if (ev.ends_at > tick) continue;
+    list.splice(i--, 1);
+    s.activeLen[t]--;
+    ev.active = false;
+    changed = true;
+    s.counts.ended++;
+    if (s.activeN > 0) s.activeN--;
+    w.send(PerturbationEnded, ev.n, t, w.intern(s.table[ev.spec].kind), w.intern(s.table[ev.spec].name));
+  }
+  if (changed) s.applyTown(t);
+}
+
+/** Rebuilds what is derived from the active lists (after a load): counts per town, the end queue, the total. */
+export function recountActive(s: PerturbationsState): void {
+  const q = s.ends;
+  q.clear();
+  let n = 0;
+  for (let t = 0; t < s.towns; t++) {
+    const list = s.active[t];
+    s.activeLen[t] = list.length;
+    n += list.length;
+    for (let i = 0; i < list.length; i++) q.push(list[i].ends_at, t);
+  }
+  s.activeN = n;
+  s.endNext = 0;
 }

@@ -71,6 +71,7 @@ export function loadPerturbations(s: PerturbationsState, data: unknown): void {
   s.cooldownNext = 0;
   s.recount();
   s.openAt.fill(0);
+  s.openUntil.fill(0);
   s.lastTown.set(d.last_town);
   s.priceBase.set(d.price.base);
   s.priceHeld.set(d.price.held);

@@ -7,7 +7,6 @@ import type { StateHasher } from "../../engine/hash.ts";
 import { RngBank } from "../../engine/rng-bank.ts";
 import {
   PerturbationBlackout,
-  PerturbationEnded,
   PerturbationOutage,
   PerturbationPriceSpike,
   PerturbationStarted,
@@ -23,7 +22,7 @@ import { applyTownEffects, economyOf } from "./effects.ts";
 import { ArrangedMeets } from "./meets.ts";
 import { hashPerturbations, loadPerturbations, savePerturbations } from "./persist.ts";
 import { WindowRings } from "./windows.ts";
-import { EndQueue } from "./ends.ts";
+import { EndQueue, endEvents, recountActive } from "./ends.ts";
 import { eventView, stateView } from "./views.ts";
 import { cancelEvent, scheduleEvent } from "./service.ts";
 import { NO_EVENTS, NO_UIDS, perturbationSettings, specTable, type PEvent, type Spec } from "./spec.ts";
@@ -94,6 +93,12 @@ export class PerturbationsState implements PersistentState, PerturbationService 
    * re-judged every tick). Cleared for a town when one of its events is cancelled, and on load.
    */
   openAt: Int32Array;
+  /**
+   * Not state: per (town, spec) not a meet, the gates were found open and stay open before this
+   * tick (drawPass draws without judging them again); 0 = judge. Cleared for a town when an event
+   * starts in it, and on load.
+   */
+  openUntil: Int32Array;
   /** Not state: false = judge every bucket with credit and walk the cooldown map every tick (as before issue #19; tests compare). */
   skipClosed = true;
   /** Arranged meets and their caches (not state). */
@@ -123,6 +128,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     this.activeLen = new Int32Array(this.towns);
     this.eligible = new Int32Array(this.towns);
     this.openAt = new Int32Array(n);
+    this.openUntil = new Int32Array(n);
     this.meets = new ArrangedMeets(world, this.towns);
   }
 
@@ -131,7 +137,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   step(tick: number): void {
     const cfg = this.cfg;
     // 1. Active events that reached their end (only on a tick where one can: issue #19).
-    if (this.endNext <= tick || !this.skipClosed) this.endEvents(tick);
+    if (this.endNext <= tick || !this.skipClosed) endEvents(this, tick);
     // 2. Expired per-agent cooldowns.
     // Only on a tick where one has expired (issue #19: the map was walked every tick).
     if (this.agentCooldown.size > 0 && (this.cooldownNext <= tick || !this.skipClosed)) {
@@ -161,8 +167,55 @@ export class PerturbationsState implements PersistentState, PerturbationService 
       // window, where nothing is judged (issue #19: the cache's first build, a walk of every
       // object, ran at the first judged tick, 61, at +2-3 ms at 100k).
       const meet = spec.kind === "arranged_meet" ? this.meetingObjects(spec.location) : undefined;
+      if (meet === undefined && this.skipClosed) {
+        this.drawPass(s, p, tick, judge);
+        continue;
+      }
       const nc = this.creditPass(s, p, tick, meet);
       if (judge && nc > 0) this.judgeSpec(s, p, nc, tick, meet);
+    }
+  }
+
+  /**
+   * Spec s (not a meet) in every town in one pass: the credit, then, past the grace window, the
+   * gates of a bucket with a whole credit and its hazard draw; the same draws, fires and state as
+   * creditPass + judgeSpec. Issue #19: by day 6 most buckets hold a credit with open gates, and
+   * each was listed, then had its gates judged again (a call, the window ring read) on every tick
+   * until it fired; a bucket whose gates were found open is known open until `openUntil` (its
+   * window's oldest start leaving: the gates prune it then, on the same tick as before) or until
+   * an event starts in its town (activate clears the town's marks). The town that drew the spec
+   * last waits to the end of the pass, where it draws only if no other town was eligible.
+   */
+  private drawPass(s: number, p: number, tick: number, judge: boolean): void {
+    const S = this.S;
+    const cap = CAP[0];
+    const credit = this.credit;
+    const openAt = this.openAt;
+    const openUntil = this.openUntil;
+    const towns = this.towns;
+    const last = this.lastTown[s];
+    let eligible = 0;
+    let fired = false;
+    let lastWaits = false;
+    for (let t = 0; t < towns; t++) {
+      const k = t * S + s;
+      const c = credit[k] + p;
+      const v = c > cap ? cap : c;
+      credit[k] = v;
+      if (!(v >= 1) || tick < openAt[k] || !judge) continue;
+      if (tick >= openUntil[k] && !this.gatesOpen(t, s, tick, undefined)) continue;
+      eligible++;
+      if (t === last && !fired) {
+        lastWaits = true;
+        continue;
+      }
+      if (this.rngs.at(t).next() >= Math.min(1, HAZARD_BOOST * p * v)) continue;
+      this.fire(t, s, k, tick);
+      fired = true;
+    }
+    if (lastWaits && eligible === 1) {
+      const k = last * S + s;
+      if (this.rngs.at(last).next() < Math.min(1, HAZARD_BOOST * p * credit[k])) this.fire(last, s, k, tick);
     }
   }
 
@@ -244,58 +297,9 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     this.activate(ev, tick);
   }
 
-  /**
-   * Ends the active events whose end came, town by town in town order; notes the next end. Only
-   * the towns the end queue names are visited (skipClosed = false: every town, as before).
-   */
-  private endEvents(tick: number): void {
-    const q = this.ends;
-    q.takeDue(tick);
-    if (this.skipClosed) {
-      for (let i = 0; i < q.dueN; i++) this.endTown(q.due[i], tick);
-      this.endNext = q.first(NEVER);
-      return;
-    }
-    let next = NEVER;
-    for (let t = 0; t < this.towns; t++) {
-      const list = this.active[t];
-      if (list.length === 0) continue;
-      this.endTown(t, tick);
-      for (let i = 0; i < list.length; i++) if (list[i].ends_at < next) next = list[i].ends_at;
-    }
-    this.endNext = next;
-  }
-
-  /** Ends town t's active events whose end came, in activation order. */
-  private endTown(t: number, tick: number): void {
-    const list = this.active[t];
-    let changed = false;
-    for (let i = 0; i < list.length; i++) {
-      const ev = list[i];
-      if (ev.ends_at > tick) continue;
-      list.splice(i--, 1);
-      this.activeLen[t]--;
-      ev.active = false;
-      changed = true;
-      this.counts.ended++;
-      if (this.activeN > 0) this.activeN--;
-      this.world.send(PerturbationEnded, ev.n, t, this.world.intern(this.table[ev.spec].kind), this.world.intern(this.table[ev.spec].name));
-    }
-    if (changed) this.applyTown(t);
-  }
-
   /** Rebuilds what is derived from the active lists (after a load): counts per town, the end queue, the total. */
   recount(): void {
-    this.ends.clear();
-    let n = 0;
-    for (let t = 0; t < this.towns; t++) {
-      const list = this.active[t];
-      this.activeLen[t] = list.length;
-      n += list.length;
-      for (let i = 0; i < list.length; i++) this.ends.push(list[i].ends_at, t);
-    }
-    this.activeN = n;
-    this.endNext = 0;
+    recountActive(this);
   }
 
   /**
@@ -327,6 +331,9 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     if (meet !== undefined) {
       if (meet[t] === 0) return false;
       if (!this.meets.hasCandidates(t, tick, this.agentCooldown, 2)) return false;
+    } else {
+      // Open until the oldest start leaves the window (or an event starts in the town).
+      this.openUntil[k] = w.length(k) > 0 ? w.at(k, 0) + cfg.window_ticks : NEVER;
     }
     return true;
   }
@@ -363,6 +370,7 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     const until = ev.ends_at + spec.cooldown + this.cfg.global_cooldown_ticks;
     if (until > this.cooldownUntil[k]) this.cooldownUntil[k] = until;
     this.windows.push(k, tick);
+    this.openUntil.fill(0, t * this.S, (t + 1) * this.S);
     const agentUntil = ev.ends_at + this.cfg.per_agent_cooldown_ticks;
     for (const uid of ev.agents) if ((this.agentCooldown.get(uid) ?? -1) < agentUntil) this.agentCooldown.set(uid, agentUntil);
     if (ev.agents.length > 0 && agentUntil < this.cooldownNext) this.cooldownNext = agentUntil;

@@ -84,6 +84,7 @@ export function cancelEvent(s: PerturbationsState, eventId: string): boolean {
     s.activeLen[t]--;
     if (s.activeN > 0) s.activeN--;
     s.openAt.fill(0, t * s.S, (t + 1) * s.S);
+    s.openUntil.fill(0, t * s.S, (t + 1) * s.S);
     ev.active = false;
     s.applyTown(t);
     s.counts.cancelled++;

@@ -122,3 +122,70 @@ describe("perturbation gates on events", () => {
     expect(st.counts.started).toBeGreaterThan(10);
   });
 });
+
+// drawPass (issue #19, tenth session): a bucket whose gates were found open is drawn on later
+// ticks without judging its gates again, until its window's oldest start leaves (the gates prune
+// it on that tick, as before) or an event starts in its town; the town that drew a spec last
+// waits to the end of the pass. Both against the world that judges every bucket on every tick.
+describe("perturbation draws of buckets known open", () => {
+  it("hashes every tick as a world that judges every bucket, while open buckets wait and their window starts leave", () => {
+    // Slow credit, a short window holding several starts: buckets hold a credit with open gates
+    // for many ticks, and window starts leave while they wait.
+    const waiting = {
+      max_concurrent_events: 3,
+      global_cooldown_ticks: 0,
+      per_agent_cooldown_ticks: 0,
+      grace_window_ticks: 20,
+      window_ticks: 120,
+      max_events_per_window: 3,
+      events: {
+        spike: { kind: "price_spike", prob_per_day: 12, cooldown_ticks: 5, duration: [5, 20], magnitude: [1.2, 1.8] },
+        blackout: { kind: "blackout", prob_per_day: 8, cooldown_ticks: 5, duration: [5, 20] },
+      },
+    };
+    const lean = () => makeWorld({ seed: 21, world: { towns: 30, agents_per_town: 0 }, perturbations: waiting }, [perturbationsPlugin]);
+    const a = lean();
+    const b = judgeEveryTick(lean());
+    // Buckets known open past the tick (drawn without their gates), and those whose mark ends
+    // when a window start leaves (gates judged again to prune it).
+    let knownOpen = 0;
+    let untilLeave = 0;
+    stepBoth(a, b, 1500, (w) => {
+      const st = perturbationsState(w);
+      for (let k = 0; k < st.openUntil.length; k++) {
+        if (st.openUntil[k] <= w.tick + 1) continue;
+        knownOpen++;
+        if (st.openUntil[k] < 0x3fffffff) untilLeave++;
+      }
+    });
+    expect(knownOpen).toBeGreaterThan(1000);
+    expect(untilLeave).toBeGreaterThan(100);
+    expect(perturbationsState(a).counts.started).toBeGreaterThan(200);
+  });
+
+  it("hashes every tick as a world that judges every bucket, when the town that drew a spec last is the only one eligible", () => {
+    // Two towns, one event at a time each, frequent draws: often the other town's event is still
+    // running when the town that drew last is open again, and it draws (the fairness rule lets it).
+    const two = {
+      max_concurrent_events: 1,
+      global_cooldown_ticks: 0,
+      per_agent_cooldown_ticks: 0,
+      grace_window_ticks: 10,
+      window_ticks: 100,
+      max_events_per_window: 100,
+      events: { spike: { kind: "price_spike", prob_per_day: 100, cooldown_ticks: 0, duration: [1, 8], magnitude: [1.2, 1.8] } },
+    };
+    const lean = () => makeWorld({ seed: 3, world: { towns: 2, agents_per_town: 0 }, perturbations: two }, [perturbationsPlugin]);
+    const a = lean();
+    const b = judgeEveryTick(lean());
+    let again = 0;
+    while (a.tick < 2400) {
+      const st = perturbationsState(a);
+      const last = st.lastTown[0];
+      const started = st.startedByTown[last] ?? 0;
+      stepBoth(a, b, a.tick + 1);
+      if (last >= 0 && st.lastTown[0] === last && st.startedByTown[last] > started) again++;
+    }
+    expect(again).toBeGreaterThan(10);
+  });
+});
