@@ -23,8 +23,6 @@ export interface ShiftArrays {
   // Per agent.
   attn: Uint8Array;
   absCount: Uint8Array;
-  absHead: Uint8Array;
-  absBlock: Int32Array;
   job: Int16Array;
   shiftState: Uint8Array;
   flags: Uint8Array;
@@ -68,8 +66,6 @@ export interface ShiftScalars {
   slack: number;
   latePenalty: number;
   absencePenalty: number;
-  /** Ticks an absence is kept (ABSENCE_DAYS x exit_review_window). */
-  horizon: number;
   /** 1 = workplace objects count (a spatial index and Activity.holding). */
   objects: number;
   /** Attendance samples kept per agent (employment.attendance_window). */
@@ -92,8 +88,6 @@ export interface ShiftCodes {
   F_ON_TIME_SENT: number;
   F_STARTED: number;
   A_DIRTY: number;
-  A_ABS: number;
-  EV_PRUNE: number;
   EV_ON_TIME: number;
   EV_LATE: number;
   EV_ABSENT: number;
@@ -110,23 +104,11 @@ export type Settle = (n: number, eid: number, job: number, prev: number, st: num
 export type WindowStep = (n: number, eid: number, job: number, prev: number) => number;
 
 /**
- * The pass over agents[i0..] (`absTicks`: the absence rings, an argument since applying events
- * grows them): returns the index of the first agent not done (the event buffer
+ * The pass over agents[i0..]: returns the index of the first agent not done (the event buffer
  * is full); the events left are in `events`, their count in K.nEvents.
  */
-export type ShiftPass = (agents: Int32Array, i0: number, absTicks: Int32Array) => number;
+export type ShiftPass = (agents: Int32Array, i0: number) => number;
 
-/**
- * The shift state machine per agent (inventory §3.7): per-day resets, the window's state, its
- * counters, penalties and wage; what touches other objects (absence and attendance rings,
- * messages, counters) is left as events for shifts.ts's applyEvents, in agent order. An agent
- * of a steady job (outside its window as last tick; steady 2: in another outside state) not
- * marked dirty is skipped but for its absences expiring (and, for 2, its new shift state; on a
- * new day, its daily resets of late ticks and withheld wages). An absence-pruning event that would change nothing (no absence expired,
- * absent_shifts_7d already the count) is not left (issue #19). An agent inside its job's
- * window goes to `step` (windowFactory's). Self-contained (no module bindings): compiled per
- * world from its source; the constants come in `codes` (shifts.ts).
- */
 /**
  * The consequences of one agent's state inside the window (windowFactory's step calls it):
  * counters, penalties, events (once per shift), the wage. Self-contained, compiled per world.
@@ -277,30 +259,25 @@ export function windowFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes
   };
 }
 
+/**
+ * The shift state machine per agent (inventory §3.7): per-day resets, the window's state, its
+ * counters, penalties and wage; what touches other objects (attendance and absence rings,
+ * messages, counters) is left as events for shifts.ts's applyEvents, in agent order. An agent
+ * of a steady job (outside its window as last tick; steady 2: in another outside state) not
+ * marked dirty is skipped but for absent_shifts_7d put back to its kept absences where it keeps
+ * any (and, for 2, its new shift state; on a new day, its daily resets of late ticks and
+ * withheld wages). Absences expire before the pass (EmploymentState.expireAbsences: issue #19),
+ * so absent_shifts_7d is the kept count, set without a branch on it. An agent inside its job's
+ * window goes to `step` (windowFactory's). Self-contained (no module bindings): compiled per
+ * world from its source; the constants come in `codes` (shifts.ts).
+ */
 export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes, step: WindowStep): ShiftPass {
   // ShiftState members, Employment.flags bits, attn bits and event codes, as constants of this scope.
-  const { F_STARTED, A_DIRTY, A_ABS, EV_PRUNE, EVENTS_PER_AGENT } = codes;
-  const { outside, steady, attn, absCount, absHead, absBlock, job: jobCol, shiftState, flags: flagsCol, onShift } = c;
+  const { F_STARTED, A_DIRTY, EVENTS_PER_AGENT } = codes;
+  const { outside, steady, attn, absCount, job: jobCol, shiftState, flags: flagsCol, onShift } = c;
   const { wageThisTick, absent7d, lateToday, withheld, everOnTime, lastPresent, events } = c;
   const { onTimeTicks, scheduled, attSamples, attHead, attCount, attendance } = c;
   const limit = events.length / 4 - EVENTS_PER_AGENT;
-
-  /** Leaves an event; returns the new count. */
-  function put(n: number, code: number, eid: number, job: number, since: number): number {
-    const b = n * 4;
-    events[b] = code;
-    events[b + 1] = eid;
-    events[b + 2] = job;
-    events[b + 3] = since;
-    return n + 1;
-  }
-
-  /** 1 when pruning eid's absences at `tick` would change something (an absence expired, or absent_shifts_7d is not the count). */
-  function prunes(absTicks: Int32Array, eid: number, tick: number, horizon: number): number {
-    const n = absCount[eid];
-    if (n === 0 || absent7d[eid] !== n) return 1;
-    return tick - absTicks[absBlock[eid] + absHead[eid]] > horizon ? 1 : 0;
-  }
 
   /**
    * The finished shift's on-time fraction added to eid's attendance samples (a ring of `window`);
@@ -322,13 +299,11 @@ export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes,
     return sum / m;
   }
 
-  return function shiftPass(agents: Int32Array, i0: number, absTicks: Int32Array): number {
+  return function shiftPass(agents: Int32Array, i0: number): number {
     const nJobs = K.nJobs;
     const newDay = K.newDay;
-    const tick = K.tick;
-    const horizon = K.horizon;
-    // Every job steady (outside its window as last tick): only agents with attn bits can change.
-    // A new day resets every agent's late ticks and withheld wages (the daily resets).
+    // Every job steady (outside its window as last tick): only dirty agents can change, but for
+    // absent_shifts_7d put back. A new day resets every agent's late ticks and withheld wages.
     let allSteady = newDay === 1 ? 0 : 1;
     for (let k = 0; k <= nJobs; k++) if (steady[k] !== 1) allSteady = 0;
     let n = K.nEvents;
@@ -339,6 +314,11 @@ export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes,
       }
       const eid = agents[i];
       const a = attn[eid];
+      // absent_shifts_7d: the kept absences where there are some (c - 1 >> 31: all bits set when
+      // c is 0, keeping the value), without a branch on whether the agent keeps any (issue #19:
+      // a branch on it took a mispredict per agent keeping absences, more each day of the week).
+      const c0 = absCount[eid];
+      absent7d[eid] = c0 | (absent7d[eid] & ((c0 - 1) >> 31));
       if (a === 0 && allSteady === 1) continue;
       const job = jobCol[eid];
       const k = job >= 0 && job < nJobs ? job : nJobs;
@@ -352,17 +332,15 @@ export function shiftFactory(c: ShiftArrays, K: ShiftScalars, codes: ShiftCodes,
           lateToday[eid] = 0;
           withheld[eid] = 0;
         }
-        if (a !== 0 && prunes(absTicks, eid, tick, horizon) === 1) n = put(n, EV_PRUNE, eid, job, 0);
         continue;
       }
-      attn[eid] = a & A_ABS;
+      attn[eid] = 0;
       if (newDay === 1) {
         lateToday[eid] = 0;
         withheld[eid] = 0;
       }
       wageThisTick[eid] = 0;
-      if (absCount[eid] === 0) absent7d[eid] = 0;
-      else if (prunes(absTicks, eid, tick, horizon) === 1) n = put(n, EV_PRUNE, eid, job, 0);
+      absent7d[eid] = c0;
       const prev = shiftState[eid];
       const out = outside[k];
       if (out >= 0) {

@@ -16,7 +16,7 @@ type Arrays = Record<string, ArrayLike<number> & { [i: number]: number; length: 
 /** Times every scene runs (enough for V8's lazy feedback allocation of the pass and its helpers). */
 const PRIME_ROUNDS = 4;
 
-const SCALARS = ["tick", "t", "newDay", "grace", "cutoff", "slack", "latePenalty", "absencePenalty", "horizon", "objects", "window", "nEvents"] as const;
+const SCALARS = ["tick", "t", "newDay", "grace", "cutoff", "slack", "latePenalty", "absencePenalty", "objects", "window", "nEvents"] as const;
 
 /** One made-up situation of the primed agent: the pass's inputs set before a call. */
 interface Scene {
@@ -42,12 +42,12 @@ interface Scene {
 
 /**
  * Runs `pass` over agent `eid` through every branch (window states, penalties, events, the shift
- * end, absences pruned, steady skips, newDay resets, no job), then restores every value it may
+ * end, absences kept, steady skips, newDay resets, no job), then restores every value it may
  * have changed. `K` holds this tick's inputs (fill() ran); `arrays` are the ones `pass` closes over.
  */
-export function primeShiftPass(pass: ShiftPass, K: ShiftScalars, arrays: ShiftArrays, keys: readonly (keyof ShiftArrays)[], codes: ShiftCodes, eid: number, absTicks: Int32Array): void {
+export function primeShiftPass(pass: ShiftPass, K: ShiftScalars, arrays: ShiftArrays, keys: readonly (keyof ShiftArrays)[], codes: ShiftCodes, eid: number): void {
   const nJobs = K.nJobs;
-  if (nJobs < 1 || absTicks.length === 0) return;
+  if (nJobs < 1) return;
   const A = arrays as unknown as Arrays;
   const tw = arrays.town[eid];
   const w = K.window;
@@ -78,10 +78,10 @@ export function primeShiftPass(pass: ShiftPass, K: ShiftScalars, arrays: ShiftAr
       { since: K.cutoff + 1, flags: codes.F_STARTED, atLoc: false, lastSeen: K.slack + 5, everOnTime: 1, prev: codes.S_ON_TIME }, // left: departed
       { since: 1, flags: codes.F_STARTED, everOnTime: 1, prev: codes.S_ON_TIME, objects: 1 }, // at the workplace object
       { since: 1, flags: codes.F_STARTED, everOnTime: 1, prev: codes.S_ON_TIME, objects: 1, atLoc: false }, // not holding it
-      { out: 6, flags: codes.F_STARTED, absences: 1 }, // the shift's end (attendance), absences pruned
-      { out: 6, steadyAll: true, attn: codes.A_ABS, absences: 1 }, // steady, an absence expiring
+      { out: 6, flags: codes.F_STARTED, absences: 1 }, // the shift's end (attendance), absences kept
+      { out: 6, steadyAll: true, attn: 0, absences: 1 }, // steady, absences kept
       { out: 6, steadyAll: true, attn: 0 }, // steady, nothing to do
-      { out: 6, moved: true, attn: codes.A_ABS, absences: 1 }, // another state outside the window, an absence expiring
+      { out: 6, moved: true, attn: 0, absences: 1 }, // another state outside the window, absences kept
       { out: 6, moved: true, attn: 0 }, // another state outside the window
       { out: 6, moved: true, attn: 0, newDay: 1 }, // ... on a new day: the daily resets
       { out: 6, steadyAll: true, attn: 0, newDay: 1 }, // steady on a new day
@@ -93,7 +93,7 @@ export function primeShiftPass(pass: ShiftPass, K: ShiftScalars, arrays: ShiftAr
     for (let round = 0; round < PRIME_ROUNDS; round++) for (const part of scenes) {
       const sc: Scene = { ...base, ...part };
       if (sc.objects === 1 && arrays.holding.length <= eid) continue;
-      K.tick = s0 + sc.since + 10 * K.horizon + 10;
+      K.tick = s0 + sc.since + 10;
       K.t = s0 + sc.since;
       K.newDay = sc.newDay;
       K.objects = sc.objects;
@@ -120,9 +120,7 @@ export function primeShiftPass(pass: ShiftPass, K: ShiftScalars, arrays: ShiftAr
       arrays.py[eid] = sc.atLoc ? y : y - away;
       arrays.absCount[eid] = sc.absences;
       arrays.absent7d[eid] = sc.absences;
-      arrays.absHead[eid] = 0;
-      arrays.absBlock[eid] = 0;
-      pass(one, 0, absTicks);
+      pass(one, 0);
     }
   } finally {
     let n = 0;

@@ -4,6 +4,7 @@
 // nothing. What touches other objects (absence and attendance rings, messages, counters) the
 // pass leaves as events in a buffer, applied after it in the same order (issue #19). The pass
 // is generated per world over its arrays (shift-kernel.ts), remade when one of them moves.
+// Absences that age out are dropped before it, found by the tick they were recorded.
 import { Activity } from "../../components/activity.ts";
 import type { SystemContext } from "../../engine/plugin.ts";
 import { defineMessage } from "../../engine/message.ts";
@@ -17,7 +18,7 @@ import { JobLate, ShiftAbsent, ShiftOnTime } from "../../components/messages.ts"
 import { SpaceKey } from "../../components/grid.ts";
 import type { ComponentDef, Columns } from "../../engine/component.ts";
 import { freshCopy } from "../../engine/kernel-source.ts";
-import { EmploymentState, ABSENCE_DAYS, A_ABS, A_DIRTY } from "./state.ts";
+import { EmploymentState, ABSENCE_DAYS, A_DIRTY } from "./state.ts";
 import { primeShiftPass } from "./shift-prime.ts";
 import { settleFactory, shiftFactory, windowFactory, type ShiftArrays, type ShiftCodes, type ShiftPass, type ShiftScalars } from "./shift-kernel.ts";
 
@@ -61,21 +62,22 @@ export function runShifts(ctx: EmploymentCtx): void {
   const { world, tick, settings, state, agents } = ctx;
   const K = state.kernel ?? (state.kernel = new ShiftKernel());
   K.fill(ctx, world, tick, settings, state);
+  // Absences older than the horizon, before the pass (which reads the kept count).
+  state.expireAbsences(tick, ABSENCE_DAYS * settings.employment.exit_review_window, ctx.components.Employment.absent_shifts_7d);
   let i = 0;
   do {
     K.nEvents = 0;
-    i = K.pass(agents, state.absTicks)(agents, i, state.absTicks);
+    i = K.pass(agents)(agents, i);
     applyEvents(ctx, K);
   } while (i < agents.length);
 }
 
 // Events the kernel leaves for runShifts (4 ints each: code, eid, job, since), in agent order.
-const EV_PRUNE = 1;
 const EV_ON_TIME = 3;
 const EV_LATE = 4;
 const EV_ABSENT = 5;
 const EV_DEPARTED = 6;
-/** Events one agent can leave in a tick (prune, then one of on time / late / absent, departed), rounded up. */
+/** Events one agent can leave in a tick (one of on time / late / absent, then departed), with room to spare. */
 export const EVENTS_PER_AGENT = 4;
 const EVENT_BUFFER = 4096;
 
@@ -95,8 +97,6 @@ export const SHIFT_CODES: ShiftCodes = Object.freeze({
   F_ON_TIME_SENT,
   F_STARTED,
   A_DIRTY,
-  A_ABS,
-  EV_PRUNE,
   EV_ON_TIME,
   EV_LATE,
   EV_ABSENT,
@@ -108,7 +108,7 @@ export const SHIFT_CODES: ShiftCodes = Object.freeze({
 /** The arrays of ShiftArrays, in the order the generated pass's key compares them. */
 export const ARRAY_KEYS = [
   "outside", "steady", "start", "end", "jx", "jy", "wage", "penalty", "workplace",
-  "attn", "absCount", "absHead", "absBlock", "job", "shiftState", "flags", "onShift", "wageThisTick",
+  "attn", "absCount", "job", "shiftState", "flags", "onShift", "wageThisTick",
   "absent7d", "lateToday", "withheld", "everOnTime", "lastPresent", "onTimeTicks", "scheduled", "latenessCounter", "wagesEarned",
   "money", "px", "py", "town", "holding", "townWages", "wagesPaid", "attSamples", "attHead", "attCount", "attendance", "events",
 ] as const satisfies readonly (keyof ShiftArrays)[];
@@ -125,8 +125,6 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
   slack = 0;
   latePenalty = 0;
   absencePenalty = 0;
-  /** Ticks an absence is kept. */
-  horizon = 0;
   /** 1 = workplace objects count (a spatial index and Activity.holding). */
   objects = 0;
   // Per job (index nJobs: agents without a known job).
@@ -143,8 +141,6 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
   // Per agent.
   attn: Uint8Array = new Uint8Array(0);
   absCount: Uint8Array = new Uint8Array(0);
-  absHead: Uint8Array = new Uint8Array(0);
-  absBlock: Int32Array = NO_I32;
   job: Int16Array = new Int16Array(0);
   shiftState: Uint8Array = new Uint8Array(0);
   flags: Uint8Array = new Uint8Array(0);
@@ -186,7 +182,7 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
    * given type feedback for every branch on the first of `agents` (shift-prime.ts; its state is
    * left as it was) unless `prime` is off.
    */
-  pass(agents: Int32Array, absTicks: Int32Array): ShiftPass {
+  pass(agents: Int32Array): ShiftPass {
     const made = this.madeFor;
     let same = this.made !== undefined;
     for (let k = 0; same && k < ARRAY_KEYS.length; k++) same = made[ARRAY_KEYS[k]] === this[ARRAY_KEYS[k]];
@@ -197,7 +193,7 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
       const settle = freshCopy(settleFactory)(arrays as ShiftArrays, this, SHIFT_CODES);
       const step = freshCopy(windowFactory)(arrays as ShiftArrays, this, SHIFT_CODES, settle);
       this.made = freshCopy(shiftFactory)(arrays as ShiftArrays, this, SHIFT_CODES, step);
-      if (this.prime && agents.length > 0) primeShiftPass(this.made, this, arrays as ShiftArrays, ARRAY_KEYS, SHIFT_CODES, agents[0], absTicks);
+      if (this.prime && agents.length > 0) primeShiftPass(this.made, this, arrays as ShiftArrays, ARRAY_KEYS, SHIFT_CODES, agents[0]);
     }
     return this.made as ShiftPass;
   }
@@ -222,7 +218,6 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
     this.slack = cfg.absence_slack;
     this.latePenalty = cfg.late_tick_penalty;
     this.absencePenalty = cfg.absence_penalty;
-    this.horizon = ABSENCE_DAYS * cfg.exit_review_window;
     if (this.outside.length < nJobs + 1) {
       this.outside = new Int8Array(nJobs + 1);
       this.wage = new Float64Array(nJobs);
@@ -251,8 +246,6 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
     const E = ctx.components.Employment;
     this.attn = state.attn;
     this.absCount = state.absCount;
-    this.absHead = state.absHead;
-    this.absBlock = state.absBlock;
     this.job = E.job;
     this.shiftState = E.shift_state;
     this.flags = E.flags;
@@ -303,11 +296,12 @@ export class ShiftKernel implements ShiftArrays, ShiftScalars {
  * Which jobs are steady this tick: 1 = outside their window as they were last tick, 2 = outside
  * it in another state than last tick's outside state (idle at midnight after the day's end,
  * awaiting the start before it). An agent of a steady job that the last pass handled (no
- * A_DIRTY) has nothing to change this tick but an absence expiring (A_ABS) and, for 2, its shift
+ * A_DIRTY) has nothing to change this tick but absent_shifts_7d (absences expire before the pass) and, for 2, its shift
  * state: the last pass that handled it outside the window closed its shift (flags, on_shift,
  * wage_this_tick). Every job counts as not steady when the last pass was not last tick (the
  * first tick, after a load). A new day is not a reason (issue #19): its resets (late ticks,
- * withheld wages) are done on the pass's short path for a steady agent, and nothing else of it changes; the exit queue's
+ * withheld wages) are done on the pass's short path for a steady agent, and nothing else of it
+ * changes; the exit queue's
  * candidates are still only this tick's absent agents (only an absence raises absent_shifts_7d).
  */
 function markSteady(state: EmploymentState, outside: Int8Array, nJobs: number, tick: number): void {
@@ -325,20 +319,16 @@ function markSteady(state: EmploymentState, outside: Int8Array, nJobs: number, t
   state.absentNowN = 0;
 }
 
-/** The kernel's events, in order: absence pruning and recording, attendance samples, messages, counters. */
+/** The kernel's events, in order: absences recorded, messages, counters. */
 function applyEvents(ctx: EmploymentCtx, K: ShiftKernel): void {
   const { state, send, tick } = ctx;
   const E = ctx.components.Employment;
-  const horizon = ABSENCE_DAYS * ctx.settings.employment.exit_review_window;
   const ev = K.events;
   for (let e = 0; e < K.nEvents; e++) {
     const b = e * 4;
     const eid = ev[b + 1];
     const job = ev[b + 2];
     switch (ev[b]) {
-      case EV_PRUNE:
-        E.absent_shifts_7d[eid] = state.pruneAbsences(eid, tick, horizon);
-        break;
       case EV_ON_TIME:
         state.onTime++;
         send(ShiftOnTime, eid, job);

@@ -17,8 +17,6 @@ export const ABSENCE_SLOTS = 32;
 export const ABSENCE_DAYS = 7;
 /** EmploymentState.attn bits: the agent must be looked at by the shifts pass even on a steady job. */
 export const A_DIRTY = 1;
-/** EmploymentState.attn: the agent keeps absences, which expire (absent_shifts_7d falls). */
-export const A_ABS = 2;
 
 /** Version of save()'s layout; load() refuses another (issue #19: absence rings resized). */
 export const EMPLOYMENT_STATE_VERSION = 2;
@@ -71,6 +69,20 @@ export class EmploymentState implements PersistentState, EmploymentService {
   absHead: Uint8Array;
   private absBlocks = 0;
   private absFree: number[] = [];
+  /**
+   * Not state: every absence recorded, by the tick it was recorded, oldest first (issue #19): a
+   * FIFO ring of (tick, entity id) pairs, `expLen` from `expHead`, its size a power of two. An
+   * absence expires horizon + 1 ticks after it was recorded, so expireAbsences finds the agents
+   * with one expiring at the head, without looking at every agent that keeps absences each tick.
+   * Entries of absences no longer kept (overwritten, cleared at an exit or removal) stay until
+   * their tick and are then passed over.
+   */
+  private expTick = new Int32Array(64);
+  private expEid = new Int32Array(64);
+  private expHead = 0;
+  private expLen = 0;
+  /** Not state: false after an absence was recorded out of tick order (a load): sorted before use. */
+  private expSorted = true;
   /** 1 = an operator approved this agent's exit; it leaves at the next review. */
   manual: Uint8Array;
   /** absent_shifts_7d when an operator deferred the exit, -1 = not deferred. */
@@ -79,8 +91,9 @@ export class EmploymentState implements PersistentState, EmploymentService {
   enqueuedTick: Int32Array;
   /**
    * Not state (issue #19, shifts on events): A_DIRTY = spawned or given a job since the shifts
-   * pass last looked at it; A_ABS = keeps absences. An agent with neither, whose job is outside
-   * its window this tick as it was last tick, is skipped by the pass: nothing of it can change.
+   * pass last looked at it. An agent without it, whose job is outside its window this tick as it
+   * was last tick, is skipped by the pass but for absent_shifts_7d set to its kept absences
+   * (a hand edit put back); its absences expire in expireAbsences.
    */
   attn: Uint8Array;
   /** Not state: each job's outside-the-window state last tick (index nJobs: agents without a job); -2 = unknown. */
@@ -207,7 +220,6 @@ export class EmploymentState implements PersistentState, EmploymentService {
   clearAbsences(eid: number): void {
     this.absCount[eid] = 0;
     this.absHead[eid] = 0;
-    this.attn[eid] &= ~A_ABS;
     this.releaseRing(eid);
   }
 
@@ -255,7 +267,7 @@ export class EmploymentState implements PersistentState, EmploymentService {
   addAbsence(eid: number, tick: number): void {
     const K = this.slots;
     const base = this.ring(eid);
-    this.attn[eid] |= A_ABS;
+    this.scheduleExpiry(eid, tick);
     const n = this.absCount[eid];
     if (n === K) {
       // Full: the oldest slot (head) is overwritten.
@@ -285,11 +297,73 @@ export class EmploymentState implements PersistentState, EmploymentService {
     }
     this.absCount[eid] = n;
     this.absHead[eid] = n === 0 ? 0 : head;
-    if (n === 0) {
-      this.attn[eid] &= ~A_ABS;
-      this.releaseRing(eid);
-    }
+    if (n === 0) this.releaseRing(eid);
     return n;
+  }
+
+  /**
+   * Drops the absences older than `horizon` ticks at `tick` of every agent keeping one, and sets
+   * its absent_shifts_7d (`absent7d`) to the count left: what pruning every such agent each tick
+   * does, on the agents whose oldest absence expires now only (issue #19: the work follows the
+   * absences recorded horizon + 1 ticks ago, not the agents keeping absences, which grow all week).
+   */
+  expireAbsences(tick: number, horizon: number, absent7d: Uint8Array): void {
+    if (!this.expSorted) this.sortExpiries();
+    const mask = this.expTick.length - 1;
+    while (this.expLen > 0) {
+      const h = this.expHead;
+      if (tick - this.expTick[h] <= horizon) return;
+      const eid = this.expEid[h];
+      this.expHead = (h + 1) & mask;
+      this.expLen--;
+      // Passed over: an absence no longer kept (the agent's oldest kept one is younger).
+      if (this.absCount[eid] > 0 && tick - this.absence(eid, 0) > horizon) absent7d[eid] = this.pruneAbsences(eid, tick, horizon);
+    }
+  }
+
+  /** Absences waiting in the expiry schedule (kept or not), for tests. */
+  get expiriesPending(): number {
+    return this.expLen;
+  }
+
+  /** Appends (tick, eid) to the expiry schedule, doubling it when full. */
+  private scheduleExpiry(eid: number, tick: number): void {
+    let cap = this.expTick.length;
+    if (this.expLen === cap) {
+      const t = new Int32Array(cap * 2);
+      const e = new Int32Array(cap * 2);
+      for (let k = 0; k < cap; k++) {
+        t[k] = this.expTick[(this.expHead + k) & (cap - 1)];
+        e[k] = this.expEid[(this.expHead + k) & (cap - 1)];
+      }
+      this.expTick = t;
+      this.expEid = e;
+      this.expHead = 0;
+      cap *= 2;
+    }
+    const mask = cap - 1;
+    const at = (this.expHead + this.expLen) & mask;
+    if (this.expLen > 0 && tick < this.expTick[(at - 1) & mask]) this.expSorted = false;
+    this.expTick[at] = tick;
+    this.expEid[at] = eid;
+    this.expLen++;
+  }
+
+  /** Puts the expiry schedule in tick order (after a load, which records absences agent by agent). */
+  private sortExpiries(): void {
+    const cap = this.expTick.length;
+    const pairs: [number, number][] = [];
+    for (let k = 0; k < this.expLen; k++) {
+      const at = (this.expHead + k) & (cap - 1);
+      pairs.push([this.expTick[at], this.expEid[at]]);
+    }
+    pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    pairs.forEach(([t, eid], k) => {
+      this.expTick[k] = t;
+      this.expEid[k] = eid;
+    });
+    this.expHead = 0;
+    this.expSorted = true;
   }
 
   /** Takes an agent out of the exit queue and the manual approvals (no-op when absent). */
@@ -360,6 +434,9 @@ export class EmploymentState implements PersistentState, EmploymentService {
     for (const row of d.agents) maxEid = Math.max(maxEid, row[0]);
     this.ensure(maxEid + 1);
     for (let eid = 0; eid < this.attCount.length; eid++) this.clearAgent(eid);
+    this.expHead = 0;
+    this.expLen = 0;
+    this.expSorted = true;
     for (const row of d.agents) {
       const n = row.length >= fixed ? row[fixed - 1] : -1;
       if (row.length !== fixed + n || n > this.slots) {

@@ -31,7 +31,7 @@ describe("primed shifts pass", () => {
     const inputs = { tick: K.tick, t: K.t, newDay: K.newDay, objects: K.objects, nEvents: K.nEvents, window: K.window };
     const hash = w.stateHash();
     forget(w);
-    K.pass(w.agents, st.absTicks);
+    K.pass(w.agents);
     expect(bytesOf(K)).toEqual(before);
     expect({ tick: K.tick, t: K.t, newDay: K.newDay, objects: K.objects, nEvents: K.nEvents, window: K.window }).toEqual(inputs);
     expect(w.stateHash()).toBe(hash);
