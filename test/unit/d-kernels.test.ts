@@ -8,7 +8,7 @@ import { AgentExit } from "../../components/messages.ts";
 import { Agent } from "../../engine/core-components.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { freshCopy } from "../../engine/kernel-source.ts";
-import { ScanKernels, scanFactory } from "../../systems/stability/scan.ts";
+import { SCAN_CHUNK, ScanKernels, scanFactory } from "../../systems/stability/scan.ts";
 import { exitsFactory, leavingFactory, primeExits, primeLeaving } from "../../systems/lifecycle/kernels.ts";
 import { latestMetrics } from "../../systems/stability/index.ts";
 import { killAgent, type LifecycleState } from "../../systems/lifecycle/index.ts";
@@ -71,6 +71,63 @@ describe("generated kernels (stability, lifecycle)", () => {
     const generated = run(freshCopy(scanFactory));
     expect(generated).toEqual(plain);
     expect(plain.seen.some((v, i) => i % 5 === 0 && v > 0)).toBe(true);
+  });
+
+  it("the scan over spans longer than its chunk visits every agent once, summing in agent order as one loop does", () => {
+    // Two spans crossing several chunk boundaries (SCAN_CHUNK agents per call of the loop's function).
+    expect(scanFactory.toString()).toContain(`const chunk = ${SCAN_CHUNK};`);
+    const M = 3 * SCAN_CHUNK + 100;
+    const spans = Int32Array.of(3, SCAN_CHUNK + 1, SCAN_CHUNK + 5, M);
+    const rnd = lcg(11);
+    const has = Uint8Array.from({ length: M }, () => (rnd() < 0.9 ? 1 : 0));
+    const hunger = Float32Array.from({ length: M }, () => rnd() * 0.2);
+    const switches = Uint32Array.from({ length: M }, () => Math.floor(rnd() * 5));
+    const total = Float32Array.from({ length: M }, () => rnd() * 2 - 1);
+    const threshold = Math.fround(0.1);
+    // The reference: one loop over the agents, written out here.
+    const refStreak = new Int32Array(M);
+    const refLast = new Uint32Array(M);
+    const reference = () => {
+      let incidents = 0;
+      let sw = 0;
+      let n = 0;
+      let sum = 0;
+      let sq = 0;
+      for (let s = 0; s < spans.length; s += 2) {
+        for (let e = spans[s]; e < spans[s + 1]; e++) {
+          if (has[e] === 1 && hunger[e] <= threshold) {
+            refStreak[e]++;
+            if (refStreak[e] === 2) incidents++;
+          } else refStreak[e] = 0;
+          if (switches[e] > refLast[e]) sw += switches[e] - refLast[e];
+          refLast[e] = switches[e];
+          if (has[e] === 1) {
+            n++;
+            sum += total[e];
+            sq += total[e] * total[e];
+          }
+        }
+      }
+      return [incidents, sw, n, sum, sq];
+    };
+    const streak = new Int32Array(M);
+    const last = new Uint32Array(M);
+    const out = new Float64Array(4);
+    const kernel = freshCopy(scanFactory)(has, hunger, streak, switches, last, has, total, 1, 1, 1, out);
+    const incidents: number[] = [];
+    for (let t = 0; t < 3; t++) {
+      for (let e = 0; e < M; e++) switches[e] += e % 4;
+      const got = [kernel(spans, threshold, 2), ...out];
+      expect(got).toEqual(reference());
+      incidents.push(got[0]);
+    }
+    // Streaks reach the duration (2) on the second tick.
+    expect(incidents[0]).toBe(0);
+    expect(incidents[1]).toBeGreaterThan(0);
+    expect([...streak]).toEqual([...refStreak]);
+    expect([...last]).toEqual([...refLast]);
+    // Agents outside the spans (0-2, the gap) were never visited.
+    expect([last[0], last[2], last[SCAN_CHUNK + 2]]).toEqual([0, 0, 0]);
   });
 
   it("the generated exits and leaving kernels mark and collect the same agents as their factories", () => {
