@@ -11,7 +11,7 @@ import type { PerturbationsState } from "./scheduler.ts";
 /** A tick never reached (as the scheduler's). */
 const NEVER = 0x3fffffff;
 
-/** (end tick, town) pairs, the earliest end on top. */
+/** (end tick, town) pairs, the earliest end on top (also the per-agent cooldowns' (until, uid)). */
 export class EndQueue {
   private at = new Int32Array(64);
   private town = new Int32Array(64);
@@ -143,7 +143,7 @@ function endTown(s: PerturbationsState, t: number, tick: number): void {
   if (changed) s.applyTown(t);
 }
 
-/** Rebuilds what is derived from the active lists (after a load): counts per town, the end queue, the total. */
+/** Rebuilds what is derived from the active lists and the cooldowns (after a load): counts per town, the end queues, the total. */
 export function recountActive(s: PerturbationsState): void {
   const q = s.ends;
   q.clear();
@@ -156,4 +156,7 @@ export function recountActive(s: PerturbationsState): void {
   }
   s.activeN = n;
   s.endNext = 0;
+  const c = s.cooldownEnds;
+  c.clear();
+  for (const [uid, until] of s.agentCooldown) c.push(until, uid);
 }

@@ -60,6 +60,11 @@ export class PerturbationsState implements PersistentState, PerturbationService 
   windows: WindowRings;
   /** Per-agent cooldowns: uid -> first tick the agent may be picked again. */
   agentCooldown = new Map<number, number>();
+  /**
+   * Not state: (until, uid) of every per-agent cooldown set, earliest first; one replaced by a
+   * later until stays behind and is skipped when taken. Rebuilt from the map after a load.
+   */
+  readonly cooldownEnds = new EndQueue();
   /** Not state: no per-agent cooldown ends before this tick (0 = unknown: look). */
   cooldownNext = 0;
   /** Not state: no active event ends before this tick (0 = unknown: look; issue #19: the towns were walked every tick). */
@@ -138,9 +143,15 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     const cfg = this.cfg;
     // 1. Active events that reached their end (only on a tick where one can: issue #19).
     if (this.endNext <= tick || !this.skipClosed) endEvents(this, tick);
-    // 2. Expired per-agent cooldowns.
-    // Only on a tick where one has expired (issue #19: the map was walked every tick).
-    if (this.agentCooldown.size > 0 && (this.cooldownNext <= tick || !this.skipClosed)) {
+    // 2. Expired per-agent cooldowns: only on a tick where one has expired, the uids from the
+    // queue (issue #19: the map was walked every tick, then on every such tick; skipClosed =
+    // false: walked every tick, as before).
+    if (this.agentCooldown.size > 0 && this.skipClosed && this.cooldownNext <= tick) {
+      const q = this.cooldownEnds;
+      q.takeDue(tick);
+      for (let i = 0; i < q.dueN; i++) if ((this.agentCooldown.get(q.due[i]) ?? NEVER) <= tick) this.agentCooldown.delete(q.due[i]);
+      this.cooldownNext = q.first(NEVER);
+    } else if (this.agentCooldown.size > 0 && !this.skipClosed) {
       let next = NEVER;
       for (const [uid, until] of this.agentCooldown) {
         if (until <= tick) this.agentCooldown.delete(uid);
@@ -372,7 +383,11 @@ export class PerturbationsState implements PersistentState, PerturbationService 
     this.windows.push(k, tick);
     this.openUntil.fill(0, t * this.S, (t + 1) * this.S);
     const agentUntil = ev.ends_at + this.cfg.per_agent_cooldown_ticks;
-    for (const uid of ev.agents) if ((this.agentCooldown.get(uid) ?? -1) < agentUntil) this.agentCooldown.set(uid, agentUntil);
+    for (const uid of ev.agents) {
+      if ((this.agentCooldown.get(uid) ?? -1) >= agentUntil) continue;
+      this.agentCooldown.set(uid, agentUntil);
+      this.cooldownEnds.push(agentUntil, uid);
+    }
     if (ev.agents.length > 0 && agentUntil < this.cooldownNext) this.cooldownNext = agentUntil;
     if (this.active[t] === NO_EVENTS) this.active[t] = [];
     this.active[t].push(ev);
