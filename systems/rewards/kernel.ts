@@ -63,6 +63,7 @@ export interface FusedArrays {
   town: Uint32Array;
   px: ArrayLike<number>;
   py: ArrayLike<number>;
+  bonus: Float64Array;
   exitReason: Uint8Array;
   replaces: Int32Array;
   spawned: Int32Array;
@@ -179,14 +180,12 @@ function body(l: FusedLayout): string {
       "if (hasPos[e] === 1) {",
       "  const tile = town[e] * cells + py[e] * width + px[e];",
       "  const n = visits[tile];",
-      // The bonus is computed for every count, not read from the passes' table of every count
-      // (pass.ts curiosityTable: the same expression, so the same bits). Issue #19, tenth session:
-      // the table's reads follow the counts, which rise all run (bench, 10k agents: mean count of
-      // the agents' tiles 255 -> 13,700, max 732 -> 24,179 from tod 240 of day 0 to tod 1200 of day
-      // 6), so the distinct 64-byte table lines read per tick grew 87-357 (day 0) -> 1,100-1,220 (day
-      // 6) and the kernel's cost with them (in place, median ms per day 0.268 -> 0.305); computed, it
-      // costs about the same every day (0.29-0.30).
-      "  cur = curW / Math.sqrt(1 + n);",
+      // The table of every count (pass.ts curiosityTable). Its lines read per tick grow with the
+      // counts, day by day (bench 10k: 87-357 on day 0, 1,100-1,220 on day 6), and the kernel with
+      // them; computing the bonus instead (the same bits) was flat at 10k but dearer every day at
+      // 100k (in place, CPU ms, days 0..6: table 2.64 -> 3.49, computed 3.09 -> 3.56; issue #19,
+      // tenth session, bench/README.md), so the table stays.
+      "  cur = n < bonus.length ? bonus[n] : curW / Math.sqrt(1 + n);",
       `  if (n < ${VISITS_MAX}) visits[tile] = n + 1;`,
       "}",
       "acc = acc + cur;",
@@ -251,6 +250,7 @@ export function compileFused(l: FusedLayout, a: FusedArrays, k: Float64Array): F
     ["town", a.town],
     ["px", a.px],
     ["py", a.py],
+    ["bonus", a.bonus],
     ["exitReason", a.exitReason],
     ["replaces", a.replaces],
     ["spawned", a.spawned],

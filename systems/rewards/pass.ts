@@ -34,9 +34,10 @@ import { checkInline, codegenAllowed, compileFused, K_CELLS, K_CLIP_EPISODE, K_C
 type Cols<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
 
 /**
- * Visit counts whose curiosity bonus the passes look up instead of computing: every count a Uint16
- * holds (a 512 KB table per world with curiosity on). The fused kernel computes it for every
- * count (kernel.ts body(): the same expression, the same bits; no branch on the count).
+ * Visit counts whose curiosity bonus is looked up instead of computed: every count a Uint16 holds
+ * (a 512 KB table per world with curiosity on), so the fused kernel's computed bonus never runs:
+ * first run when a tile reached 4,096 visits, it deoptimised the kernel (+7-10 ms in that tick at
+ * 100k, issue #19).
  */
 const CURIOSITY_TABLE = VISITS_MAX + 1;
 const EMPTY = new Float32Array(0);
@@ -281,6 +282,7 @@ export class RewardPass implements ClipRules {
           town: io.town,
           px: io.pos.x,
           py: io.pos.y,
+          bonus: visits !== null ? this.curiosityBonus() : EMPTY_F64,
           exitReason: L.exit_reason,
           replaces: L.replaces_uid,
           spawned: L.spawned_tick,

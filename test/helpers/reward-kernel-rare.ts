@@ -8,6 +8,7 @@
 // trace after the "RARE" line: an operation first evaluated there would deoptimise the loop
 // (rewardsRun).
 import { compileFused, K_CELLS, K_CLIP_EPISODE, K_CLIP_TICK, K_CURIOSITY, K_EVICTION, K_FAINT, K_GAMMA, K_PHI_WEIGHT, K_SURVIVAL, K_TERMS, K_TICK, K_WIDTH, K_WINDOW } from "../../systems/rewards/kernel.ts";
+import { curiosityTable } from "../../systems/rewards/pass.ts";
 import { primeKernel } from "../../systems/rewards/prime.ts";
 import { employmentRewardTerms } from "../../systems/employment/rewards.ts";
 import { PROFILES } from "../../components/profiles.ts";
@@ -35,6 +36,7 @@ export function runRare(warm: number, rare: number, log: (line: string) => void)
   const py = Uint8Array.from({ length: N }, (_, e) => (e >> 3) % WIDTH);
   const visits = new Uint16Array((N >> 3) * CELLS);
   const curiosity = 0.01;
+  const bonus = curiosityTable(curiosity);
   const k = new Float64Array(K_TERMS + 2);
   [k[K_SURVIVAL], k[K_PHI_WEIGHT], k[K_GAMMA], k[K_CURIOSITY], k[K_CLIP_TICK], k[K_CLIP_EPISODE]] = [0.01, 1, 0.99, curiosity, 1, 1000];
   [k[K_FAINT], k[K_EVICTION], k[K_WINDOW], k[K_CELLS], k[K_WIDTH], k[K_TERMS], k[K_TERMS + 1]] = [-1, -0.5, 10, CELLS, WIDTH, 1, 1];
@@ -76,6 +78,7 @@ export function runRare(warm: number, rare: number, log: (line: string) => void)
       town,
       px,
       py,
+      bonus,
       exitReason,
       replaces,
       spawned,
