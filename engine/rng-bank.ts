@@ -35,6 +35,15 @@ export class RngBank {
     return this.cursor;
   }
 
+  /**
+   * The next number of stream `i`: what `at(i).next()` returns, without selecting the cursor (a
+   * hot loop drawing from many streams, such as the perturbation scheduler's hazard draws per
+   * town, issue #19). `i` must be in 0..length-1 (not checked here: at() checks).
+   */
+  next(i: number): number {
+    return aleaStep(this.s, 4 * i);
+  }
+
   /** A copy of stream `i`'s state. */
   state(i: number): RngState {
     const o = 4 * i;
@@ -61,6 +70,16 @@ export class RngBank {
   }
 }
 
+/** alea's step (seedrandom's lib/alea.js) on the stream whose slots start at `o`: c, s0, s1, s2. */
+function aleaStep(s: Float64Array, o: number): number {
+  const t = 2091639 * s[o + 1] + s[o] * 2.3283064365386963e-10; // 2^-32
+  s[o + 1] = s[o + 2];
+  s[o + 2] = s[o + 3];
+  const c = t | 0;
+  s[o] = c;
+  return (s[o + 3] = t - c);
+}
+
 class BankCursor implements Rng {
   i = 0;
   constructor(
@@ -70,16 +89,9 @@ class BankCursor implements Rng {
   get name(): string {
     return this.nameOf(this.i);
   }
-  /** alea's step (seedrandom's lib/alea.js), on the selected stream's slots. */
+  /** alea's step on the selected stream's slots. */
   next(): number {
-    const s = this.s;
-    const o = 4 * this.i;
-    const t = 2091639 * s[o + 1] + s[o] * 2.3283064365386963e-10; // 2^-32
-    s[o + 1] = s[o + 2];
-    s[o + 2] = s[o + 3];
-    const c = t | 0;
-    s[o] = c;
-    return (s[o + 3] = t - c);
+    return aleaStep(this.s, 4 * this.i);
   }
   int(n: number): number {
     return Math.floor(this.next() * n);

@@ -25,6 +25,20 @@ describe("RngBank", () => {
     for (let i = 0; i < 3; i++) expect(bank.state(i)).toEqual(refs[i].state());
   });
 
+  it("draws from a stream by its index (next(i)) the numbers at(i).next() draws, the cursor left where it was", () => {
+    const bank = new RngBank(7, 3, (i) => `perturbations:town:${i}`);
+    const refs = [0, 1, 2].map((i) => createRng(7, `perturbations:town:${i}`));
+    const cursor = bank.at(2);
+    for (let k = 0; k < 90; k++) {
+      const i = (k * 5) % 3;
+      expect(k % 2 === 0 ? bank.next(i) : bank.at(i).next()).toBe(refs[i].next());
+    }
+    bank.at(1);
+    expect(bank.next(0)).toBe(refs[0].next());
+    expect(cursor.name).toBe("perturbations:town:1");
+    for (let i = 0; i < 3; i++) expect(bank.state(i)).toEqual(refs[i].state());
+  });
+
   it("restores a saved state so that the stream continues as the saved one would", () => {
     const bank = new RngBank(3, 2, (i) => `s${i}`);
     for (let k = 0; k < 10; k++) bank.at(1).next();
