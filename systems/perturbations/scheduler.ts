@@ -220,13 +220,13 @@ export class PerturbationsState implements PersistentState, PerturbationService 
         lastWaits = true;
         continue;
       }
-      if (this.rngs.at(t).next() >= Math.min(1, HAZARD_BOOST * p * v)) continue;
+      if (this.rngs.next(t) >= Math.min(1, HAZARD_BOOST * p * v)) continue;
       this.fire(t, s, k, tick);
       fired = true;
     }
     if (lastWaits && eligible === 1) {
       const k = last * S + s;
-      if (this.rngs.at(last).next() < Math.min(1, HAZARD_BOOST * p * credit[k])) this.fire(last, s, k, tick);
+      if (this.rngs.next(last) < Math.min(1, HAZARD_BOOST * p * credit[k])) this.fire(last, s, k, tick);
     }
   }
 
