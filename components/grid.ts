@@ -243,50 +243,43 @@ export class SpatialIndex implements PersistentState {
     return town * this.cells + y * this.width + x;
   }
 
-  /** Puts an agent on a tile (removing it from its previous tile). */
+  /**
+   * Puts an agent on a tile (removing it from its previous tile). An agent placed again in its
+   * own town (a walker's step, issue #19: ~50k on a shift's end at 100k agents) keeps its slot,
+   * so the slot table is not read; the rest take placeAnew.
+   */
   place(eid: number, town: number, x: number, y: number): void {
     const base = town * this.cells;
     const was = eid < this.tileOf.length ? this.tileOf[eid] : -1;
-    if (was >= base && was < base + this.cells) this.step(eid, was, base + y * this.width + x, town * this.slots);
-    else this.placeAnew(eid, town, x, y);
-  }
-
-  /**
-   * place() for an agent placed in the same town (a walker's step, issue #19: ~50k on a shift's
-   * end at 100k agents): it keeps its slot, so the slot table is not looked at. The same steps
-   * as placeAnew, in the same order: out of tile `from`'s list, then first on tile `to`'s.
-   */
-  private step(eid: number, from: number, to: number, row: number): void {
-    const next = this.next;
-    const prev = this.prev;
-    const head = this.head;
+    if (was < base || was >= base + this.cells) return this.placeAnew(eid, town, x, y);
+    // Out of its tile's list (unlink's steps, without its stores that link makes again).
+    const { next, prev } = this;
     const n = next[eid];
     const p = prev[eid];
     if (p !== 0) next[p] = n;
-    else this.setHead(from, n === 0 ? 0 : this.slotOf[n] + 1);
+    else this.setHead(was, n === 0 ? 0 : this.slotOf[n] + 1);
     if (n !== 0) prev[n] = p;
-    const hs = this.packed ? head[to] & 15 : head[to];
-    const first = hs === 0 ? 0 : this.members[row + hs - 1];
-    next[eid] = first;
-    prev[eid] = 0;
-    if (first !== 0) prev[first] = eid;
-    this.setHead(to, this.slotOf[eid] + 1);
-    this.tileOf[eid] = to;
+    this.link(eid, base + y * this.width + x, town * this.slots);
   }
 
-  /** place() for an agent not placed yet, or placed in another town. */
+  /** place() for an agent not placed yet, or placed in another town: a slot in `town` first. */
   private placeAnew(eid: number, town: number, x: number, y: number): void {
     this.ensure(eid + 1);
     const was = this.tileOf[eid];
     this.unlink(eid);
     if (was >= 0 && ((was / this.cells) | 0) !== town) this.leave(eid, (was / this.cells) | 0);
-    const t = this.tile(town, x, y);
-    const s = this.join(eid, town);
-    const head = this.headAt(t);
-    this.next[eid] = head;
+    this.join(eid, town);
+    this.link(eid, this.tile(town, x, y), town * this.slots);
+  }
+
+  /** Puts an unlinked agent first on tile `t`'s list by its slot (`row`: its town's first index in `members`). */
+  private link(eid: number, t: number, row: number): void {
+    const hs = this.packed ? this.head[t] & 15 : this.head[t];
+    const first = hs === 0 ? 0 : this.members[row + hs - 1];
+    this.next[eid] = first;
     this.prev[eid] = 0;
-    if (head !== 0) this.prev[head] = eid;
-    this.setHead(t, s + 1);
+    if (first !== 0) this.prev[first] = eid;
+    this.setHead(t, this.slotOf[eid] + 1);
     this.tileOf[eid] = t;
   }
 
