@@ -263,7 +263,7 @@ function collectLeaving(state: LifecycleState, exitReason: Uint8Array, spans: In
       state.leavingFor = exitReason;
       state.leavingInto = state.leaving;
       state.leavingKernel = freshCopy(leavingFactory)(exitReason, state.leaving, F_NONE);
-      if (spans.length >= 2) primeLeaving(state.leavingKernel, exitReason, spans[0], F_FAINT);
+      if (spans.length >= 2) primeLeaving(state.leavingKernel, exitReason, spans[0], F_FAINT, F_NONE);
     }
     const n = state.leavingKernel(spans);
     if (n >= 0) return n;

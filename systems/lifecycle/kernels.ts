@@ -7,6 +7,15 @@
 // Where code generation from strings is not allowed, the factories themselves are used (the same
 // arithmetic, unspecialised). The loops walk the agents' spans (runs of consecutive ids, in agent
 // order), the same agents in the same order as the agent list.
+//
+// Issue #19, tenth session (as stability's scan, c88ba1f): V8 does not specialise on-stack-
+// replacement code on the function's context. When a loop function running once per tick over a
+// whole span was first found hot inside that one long call, V8 compiled only OSR code and kept
+// entering it for thousands of ticks (10k bench world: exits 0.058-0.062 instead of 0.027-0.029 ms,
+// finalize 0.014 instead of 0.009-0.010, in 1-2 runs of 10). So each loop function runs over
+// chunks of at most LIFE_CHUNK agents (entered often: a request to optimise it is served at its
+// next entry), and a new kernel is primed over one agent repeated in PRIME_SPANS spans per call,
+// PRIME_CALLS calls, so V8 optimises the function itself before its first long run.
 import { compileKernel } from "../../engine/kernel-source.ts";
 
 /** One exits pass over the agents' spans. */
@@ -35,7 +44,9 @@ export function exitsFactory(
   fainted: number,
   unemployed: number,
 ): ExitsKernel {
-  function run(start: number, end: number, faint: number, grace: number): void {
+  // Agents per call of exitsRun (LIFE_CHUNK; a literal: the factory is compiled from its source).
+  const chunk = 1024;
+  function exitsRun(start: number, end: number, faint: number, grace: number): void {
     for (let eid = start; eid < end; eid++) {
       if (hasWallet[eid] === 1) {
         if (money[eid] <= 0 && wage[eid] <= 0) {
@@ -48,7 +59,10 @@ export function exitsFactory(
     }
   }
   return function exits(spans: Int32Array, faint: number, grace: number): void {
-    for (let s = 0; s < spans.length; s += 2) run(spans[s], spans[s + 1], faint, grace);
+    for (let s = 0; s < spans.length; s += 2) {
+      const end = spans[s + 1];
+      for (let from = spans[s]; from < end; from += chunk) exitsRun(from, from + chunk < end ? from + chunk : end, faint, grace);
+    }
   };
 }
 
@@ -59,7 +73,9 @@ export function exitsFactory(
  */
 export function leavingFactory(exitReason: Uint8Array, leaving: Int32Array, none: number): LeavingKernel {
   const room = leaving.length;
-  function run(start: number, end: number, n0: number): number {
+  // Agents per call of leavingRun (LIFE_CHUNK).
+  const chunk = 1024;
+  function leavingRun(start: number, end: number, n0: number): number {
     let n = n0;
     for (let eid = start; eid < end; eid++) {
       if (exitReason[eid] === none) continue;
@@ -70,7 +86,10 @@ export function leavingFactory(exitReason: Uint8Array, leaving: Int32Array, none
   }
   return function collect(spans: Int32Array): number {
     let n = 0;
-    for (let s = 0; s < spans.length && n >= 0; s += 2) n = run(spans[s], spans[s + 1], n);
+    for (let s = 0; s < spans.length && n >= 0; s += 2) {
+      const end = spans[s + 1];
+      for (let from = spans[s]; from < end && n >= 0; from += chunk) n = leavingRun(from, from + chunk < end ? from + chunk : end, n);
+    }
     return n;
   };
 }
@@ -147,6 +166,18 @@ export interface ExitsArrays {
 
 /** Times each primed situation runs (V8 gives a function its feedback vector after 8 calls). */
 const PRIME_ROUNDS = 12;
+/** Agents per call of a kernel's loop function (exitsRun's and leavingRun's `chunk`, checked by a test). */
+export const LIFE_CHUNK = 1024;
+/** Spans (the primed agent repeated) per priming call, and the calls: 60 x 40 = 2,400 calls of the loop function. */
+export const PRIME_SPANS = 40;
+const PRIME_CALLS = 60;
+
+/** One agent repeated in PRIME_SPANS spans. */
+function repeated(eid: number): Int32Array {
+  const spans = new Int32Array(2 * PRIME_SPANS);
+  for (let s = 0; s < spans.length; s += 2) [spans[s], spans[s + 1]] = [eid, eid + 1];
+  return spans;
+}
 
 /**
  * Type feedback for every branch of a new exits kernel before the tick where it is first needed
@@ -186,6 +217,17 @@ export function primeExits(exits: ExitsKernel, a: ExitsArrays, eid: number, fain
         exits(one, faint, grace);
       }
     }
+    // The loop function called often enough to be optimised itself (a wallet with money, nothing to leave for).
+    const many = repeated(eid);
+    for (let r = 0; r < PRIME_CALLS; r++) {
+      a.hasWallet[eid] = 1;
+      a.money[eid] = 1;
+      a.broke[eid] = 0;
+      a.exitReason[eid] = none;
+      a.hunger[eid] = 1;
+      if (hasHold) a.hold[town] = 0;
+      exits(many, faint, grace);
+    }
   } finally {
     a.hasWallet[eid] = saved[0];
     a.money[eid] = saved[1];
@@ -200,9 +242,10 @@ export function primeExits(exits: ExitsKernel, a: ExitsArrays, eid: number, fain
 /**
  * Type feedback for a new leaving kernel's branch of an agent leaving (issue #19: the first exit
  * deoptimised the scan), on agent `eid` given a reason and put back; what the kernel writes is
- * the scratch list of leaving agents.
+ * the scratch list of leaving agents. Then PRIME_CALLS calls over the agent repeated, its reason
+ * `none` (ExitReason.None) meanwhile, so the loop function is optimised before its first long run.
  */
-export function primeLeaving(collect: LeavingKernel, exitReason: Uint8Array, eid: number, leaving: number): void {
+export function primeLeaving(collect: LeavingKernel, exitReason: Uint8Array, eid: number, leaving: number, none = 0): void {
   const saved = exitReason[eid];
   const one = Int32Array.of(eid, eid + 1);
   try {
@@ -212,6 +255,10 @@ export function primeLeaving(collect: LeavingKernel, exitReason: Uint8Array, eid
       exitReason[eid] = saved;
       collect(one);
     }
+    // The loop function called often enough to be optimised itself (the agent not leaving).
+    const many = repeated(eid);
+    exitReason[eid] = none;
+    for (let r = 0; r < PRIME_CALLS; r++) collect(many);
   } finally {
     exitReason[eid] = saved;
   }

@@ -14,8 +14,21 @@
 // the bit. Where the runtime forbids code generation from strings (node
 // --disallow-code-generation-from-strings), compileDecay returns undefined and the generic
 // kernels run.
+//
+// Issue #19, tenth session (as stability's scan, c88ba1f): V8 does not specialise on-stack-
+// replacement code on the function's context, and a loop function first found hot inside one long
+// call (a whole span per tick) could be left running only OSR code for thousands of ticks (seen
+// after a remake on the 10k bench world). So the loop function runs over chunks of at most
+// DECAY_CHUNK agents, and primeDecay calls a new kernel often enough over one agent (its needs put
+// back) for V8 to optimise the function itself before its first long run.
 
 import { compileKernel } from "../../engine/kernel-source.ts";
+
+/** Agents per call of the generated loop function (needsRun). */
+export const DECAY_CHUNK = 1024;
+/** Spans (the primed agent repeated) per priming call, and the calls: 2,400 calls of needsRun. */
+const PRIME_SPANS = 40;
+const PRIME_CALLS = 60;
 
 /** A compiled pass: every need column falls by rates[k] (times its multiplier), clamped to [0,1]. */
 export type DecayKernel = (spans: Int32Array, rates: Float64Array) => void;
@@ -49,14 +62,41 @@ export function compileDecay(cols: readonly Float32Array[], mults?: readonly (Fl
   // The inner function (one closure per generated scope) holds the agent loop; the outer one walks
   // the spans. A loop nested in the spans loop would not get the specialisation (measured).
   const source = `"use strict";
-function run(start, end${K > 0 ? ", " + rs : ""}) {
+function needsRun(start, end${K > 0 ? ", " + rs : ""}) {
   let a = 0;
   for (let e = start; e < end; e++) {
 ${body}  }
 }
 return function decay(spans, rates) {
 ${loads}
-  for (let s = 0; s < spans.length; s += 2) run(spans[s], spans[s + 1]${K > 0 ? ", " + rs : ""});
+  for (let s = 0; s < spans.length; s += 2) {
+    const end = spans[s + 1];
+    for (let from = spans[s]; from < end; from += ${DECAY_CHUNK}) needsRun(from, from + ${DECAY_CHUNK} < end ? from + ${DECAY_CHUNK} : end${K > 0 ? ", " + rs : ""});
+  }
 };`;
   return compileKernel<DecayKernel>(params, source, args);
+}
+
+/**
+ * Calls a new kernel PRIME_CALLS times over the first agent of `spans` repeated in PRIME_SPANS
+ * spans, its needs set to 0.5 before each call, so V8 optimises its loop function before the first
+ * long run (see the file comment); the agent's needs are put back afterwards (the kernel writes
+ * only the need columns `cols`).
+ */
+export function primeDecay(kernel: DecayKernel, cols: readonly Float32Array[], spans: Int32Array, rates: Float64Array): void {
+  if (spans.length < 2) return;
+  const e = spans[0];
+  const saved = cols.map((c) => c[e]);
+  const many = new Int32Array(2 * PRIME_SPANS);
+  for (let s = 0; s < many.length; s += 2) [many[s], many[s + 1]] = [e, e + 1];
+  try {
+    for (let r = 0; r < PRIME_CALLS; r++) {
+      // Mid-range needs: both bounds' compares run (an agent at 0 never reached the upper one,
+      // and the loop was thrown away on its first long run for want of that compare's feedback).
+      for (const c of cols) c[e] = 0.5;
+      kernel(many, rates);
+    }
+  } finally {
+    cols.forEach((c, k) => (c[e] = saved[k]));
+  }
 }

@@ -13,7 +13,7 @@ import { needsCommands } from "./commands.ts";
 import { needsTelemetry } from "./telemetry.ts";
 import { needsObservations } from "./observations.ts";
 import { needsRewardTerms } from "./reward.ts";
-import { compileDecay, type DecayKernel } from "./decay-kernel.ts";
+import { compileDecay, primeDecay, type DecayKernel } from "./decay-kernel.ts";
 
 const NO_COLUMN = new Float32Array(0);
 
@@ -62,6 +62,8 @@ class NeedsState implements NeedsService {
     if (!this.noCodegen && (this.kernel === undefined || scaled !== this.kernelScaled || this.moved(cols, mults))) {
       this.kernel = compileDecay(cols, mults);
       this.noCodegen = this.kernel === undefined;
+      // Its loop optimised before the first long run, the primed agent's needs put back (issue #19).
+      if (this.kernel !== undefined) primeDecay(this.kernel, cols, spans, this.rates);
       this.kernelScaled = scaled;
       this.kernelFor = mults === undefined ? [...cols] : [...cols, ...mults];
     }

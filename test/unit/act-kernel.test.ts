@@ -10,6 +10,7 @@ import { Position } from "../../components/space.ts";
 import type { World } from "../../engine/world.ts";
 import type { AffordancesResource } from "../../systems/affordances/resource.ts";
 import { registerAffordance, registerObject, actPath } from "../../systems/affordances/index.ts";
+import { ACT_CHUNK } from "../../systems/affordances/act-kernel.ts";
 import { handAgent, handWorld, stepBoth, twinTowns, withCodegen, withoutCodegen } from "../helpers/twins.ts";
 
 function generic(w: World): World {
@@ -179,6 +180,16 @@ describe("affordances/act's generated kernel does what the generic loop does", (
     for (const w of [a, b]) for (let k = 0; k < 200; k++) w.spawnAgent(0);
     expect(a.columns(Intent).kind).not.toBe(before);
     stepBoth(a, b, 60);
+  });
+
+  it("runs spans longer than its chunk (ACT_CHUNK agents per call of the loop function) as the generic loop, tick by tick", () => {
+    const [a, b] = towns(1, 9);
+    // Spawned agents take consecutive ids: one span of more than two chunks.
+    for (const w of [a, b]) for (let k = 0; k < 2 * ACT_CHUNK + 50; k++) w.spawnAgent(0);
+    const spans = a.spans;
+    expect(Math.max(...Array.from({ length: spans.length / 2 }, (_, s) => spans[2 * s + 1] - spans[2 * s]))).toBeGreaterThan(2 * ACT_CHUNK);
+    stepBoth(a, b, 40);
+    expect(actPath(a)).toBe("kernel");
   });
 
   it("falls back to the generic loop where code generation from strings is not allowed, with the same hashes", () => {
