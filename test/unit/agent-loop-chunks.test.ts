@@ -1,11 +1,11 @@
-// The generated agent loops called per chunk (issue #19, tenth session: a loop function entered once
-// per chunk of agents instead of once per span, so V8 optimises the function itself, not only
-// on-stack-replacement code): lifecycle's exits and leaving kernels and needs' decay kernel over
-// spans longer than their chunks visit every agent of the spans once, in agent order, as one
-// written-out loop does, and nothing outside the spans.
+// The generated agent loops called per chunk (issue #19, tenth session: a loop function entered
+// once per chunk of agents instead of once per span, so V8 optimises the function itself, not only
+// on-stack-replacement code): lifecycle's exits, leaving and nightly raise kernels and needs' decay
+// kernel over spans longer than their chunks visit every agent of the spans once, in agent order,
+// as one written-out loop does, and nothing outside the spans.
 import { describe, expect, it } from "vitest";
 import { freshCopy } from "../../engine/kernel-source.ts";
-import { LIFE_CHUNK, exitsFactory, leavingFactory } from "../../systems/lifecycle/kernels.ts";
+import { LIFE_CHUNK, compileRaise, exitsFactory, leavingFactory } from "../../systems/lifecycle/kernels.ts";
 import { DECAY_CHUNK, compileDecay } from "../../systems/needs/decay-kernel.ts";
 
 function lcg(seed: number): () => number {
@@ -65,6 +65,15 @@ describe("generated agent loops over spans longer than their chunk", () => {
     expect([...leaving.subarray(0, n)]).toEqual(refLeaving);
     // A list too small for them: -1 (the caller grows it and scans again).
     expect(freshCopy(leavingFactory)(reason, new Int32Array(refLeaving.length - 1), 0)(spans)).toBe(-1);
+  });
+
+  it("the nightly raise lifts every need of every agent of the spans to the floor, and leaves the gaps alone", () => {
+    const { spans, size } = longSpans(LIFE_CHUNK);
+    const rnd = lcg(5);
+    const cols = [0, 1, 2].map(() => Float32Array.from({ length: size }, () => rnd()));
+    const expected = cols.map((c) => c.map((v, e) => (inSpans(spans, e) && v < 0.5 ? 0.5 : v)));
+    compileRaise(cols)!(spans, 0.5);
+    cols.forEach((c, k) => expect([...c], `need ${k}`).toEqual([...expected[k]]));
   });
 
   it("decay lowers every need of every agent of the spans once, clamped, and leaves the gaps alone", () => {

@@ -1,4 +1,4 @@
-// lifecycle's exits and leaving kernels and needs' decay kernel: each loop function is optimised as
+// lifecycle's exits, leaving and nightly raise kernels and needs' decay kernel: each loop function is optimised as
 // a function while its new kernel is primed, never as on-stack-replacement code (issue #19, tenth
 // session: V8 does not specialise OSR code on the kernel's arrays; on the 10k bench world a loop
 // first found hot inside its one long call per tick kept entering OSR code, lifecycle/exits 0.058-
@@ -15,13 +15,13 @@ function trace(ticks: number): string {
   return execFileSync(process.execPath, ["--trace-opt", "--trace-deopt", "--no-concurrent-recompilation", "--no-concurrent-osr", "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000, maxBuffer: 64 << 20 });
 }
 
-describe("the exits, leaving and needs decay kernels' loops under V8", () => {
+describe("the exits, leaving, raise and needs decay kernels' loops under V8", () => {
   it("are optimised as functions, never compiled as on-stack-replacement code nor deoptimised, over 200 one-span calls", () => {
     const out = trace(200);
     // 200 agents unemployed from the 120th call on: 81 calls x 200.
     expect(out).toMatch(/^left 16200$/m);
     expect(out).toMatch(/^END$/m);
-    for (const fn of ["exitsRun", "leavingRun", "needsRun"]) {
+    for (const fn of ["exitsRun", "leavingRun", "raiseRun", "needsRun"]) {
       const loop = (part: string) => part.split("\n").filter((l) => l.includes(`<JSFunction ${fn} `));
       // V8's trace and the helper's lines reach stdout through different buffers (their order is
       // not kept), so the whole run is read: the function itself compiled (on the main thread,
