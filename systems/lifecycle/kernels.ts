@@ -138,8 +138,8 @@ function raiseColumn(col: Float32Array, spans: Int32Array, floor: number): void 
  * Gives a new raise kernel type feedback and optimised code before its first nightly run (it runs
  * once a simulated day, so it would run cold at 100k agents every time it is remade), on the
  * world's own columns with every value left as it was: on one agent whose needs are set to 0 and
- * put back (the store's feedback), then PRIME_CALLS calls over that agent repeated in PRIME_SPANS
- * spans with a floor of -1 (needs are in [0, 1]: nothing is written).
+ * put back (the store's feedback), then passes over up to 4,096 agents with a floor of -1 (needs
+ * are in [0, 1]: nothing is written).
  */
 export function primeRaise(raise: RaiseKernel, cols: readonly Float32Array[], spans: Int32Array): void {
   if (spans.length < 2) return;
@@ -151,10 +151,11 @@ export function primeRaise(raise: RaiseKernel, cols: readonly Float32Array[], sp
     raise(one, 0.5);
   }
   cols.forEach((c, k) => (c[e] = saved[k]));
-  // The loop function called often enough to be optimised itself (issue #19, tenth session: 8
-  // passes over 4,096 agents could leave only OSR code; the file comment).
-  const many = repeated(e);
-  for (let r = 0; r < PRIME_CALLS; r++) raise(many, -1);
+  // Passes over up to 4,096 agents: the loop function called per chunk of LIFE_CHUNK agents (issue
+  // #19, tenth session: as one call over 4,096 agents it could be left with only OSR code; the file
+  // comment), enough work for V8 to mark it hot and optimise the function itself.
+  const some = Int32Array.of(e, Math.min(spans[1], e + 4096));
+  for (let r = 0; r < 8; r++) raise(some, -1);
 }
 
 /** The arrays an exits kernel was made for (exitsFactory's first eight arguments). */
