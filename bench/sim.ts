@@ -196,9 +196,10 @@ function warmUp(world: World, o: SimOptions): { warmup: number; tickMsGuess: num
 
 /** Runs one size. */
 /** What a result reads from the world and the process once the timed ticks are over. */
-function endFields(world: World, o: SimOptions, tickTimes: Float64Array, warmup: number): Pick<SimResult, "state_hash" | "huge_pages_mb" | "tick_wall_ms" | "daily_profile"> {
+function endFields(world: World, o: SimOptions, tickTimes: Float64Array, warmup: number, perTick: { systems: string[]; ms: Float64Array }): Pick<SimResult, "state_hash" | "huge_pages_mb" | "tick_wall_ms" | "daily_profile" | "day_drift"> {
   return {
     daily_profile: dailyProfile(tickTimes, warmup + 1, ticksPerDay(world.settings)),
+    day_drift: dayDrift(tickTimes, warmup + 1, ticksPerDay(world.settings), perTick.systems, perTick.ms),
     state_hash: world.stateHash(),
     huge_pages_mb: hugePagesMb(),
     ...(o.tickTimes ? { tick_wall_ms: Array.from(tickTimes, (x) => round(x, 4)) } : {}),
@@ -317,10 +318,9 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       build_s: round(buildS, 2),
       system_ms,
       ...attribution,
-      day_drift: dayDrift(tickTimes, warmup + 1, ticksPerDay(world.settings), perTick.systems, perTick.ms),
       column_table: columnTable(world),
       state_table: stateTable(world),
-      ...endFields(world, o, tickTimes, warmup),
+      ...endFields(world, o, tickTimes, warmup, perTick),
     };
   } finally {
     bw.dispose();
