@@ -5,14 +5,13 @@
 // whatever happened to the agent since; a restored state expires its absences on their ticks.
 import { describe, expect, it } from "vitest";
 import { Employment } from "../../components/people.ts";
-import { Position } from "../../components/space.ts";
 import { PolicySets } from "../../components/sets.ts";
 import { definePlugin } from "../../engine/plugin.ts";
 import { loadSnapshot, saveSnapshot } from "../../engine/snapshot.ts";
 import { World } from "../../engine/world.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { assignJob, type EmploymentState } from "../../systems/employment/index.ts";
-import { makeSettings } from "../helpers/world.ts";
+import { makeSettings, moveTo, runTo } from "../helpers/world.ts";
 
 // A 100-tick day; the grocer works ticks 10..19 beside (5, 5). exit_review_window 103: absences
 // are kept 721 ticks, so one recorded at tick 16 (inside the window) expires at tick 738, outside it.
@@ -44,14 +43,6 @@ function grocer(w: World, at: [number, number]): number {
   assignJob(w, eid, "grocer");
   moveTo(w, eid, at);
   return eid;
-}
-
-function moveTo(w: World, eid: number, [x, y]: [number, number]): void {
-  w.addComponent(eid, Position, { x, y });
-}
-
-function runTo(w: World, tick: number): void {
-  while (w.tick < tick) w.step();
 }
 
 /** absent_shifts_7d of `eid` after each tick from..to. */

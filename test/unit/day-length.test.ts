@@ -19,7 +19,7 @@ import { buildObservations, observationSpec } from "../../systems/observations/i
 import { latestState, perturbationsPlugin } from "../../systems/perturbations/index.ts";
 import { layoutOf } from "../../systems/telemetry/dispatch.ts";
 import { pinPlugin, record } from "../helpers/pin.ts";
-import { makeWorld } from "../helpers/world.ts";
+import { makeWorld, runTo } from "../helpers/world.ts";
 import { join } from "node:path";
 
 /** A 100-tick day through the engine's key; the observation key stays at its default, 1440. */
@@ -32,10 +32,6 @@ const STILL: AnyPlugin[] = [
   ...corePlugins.filter((p) => p.name !== "scripted"),
   definePlugin({ name: "stand_still", systems: [{ name: "stand_still/decide", phase: "policy", sets: [PolicySets.Decide], run() {} }] }),
 ];
-
-function runTo(w: World, tick: number): void {
-  while (w.tick < tick) w.step();
-}
 
 describe("world.ticks_per_day sets the day of every plug-in", () => {
   it("is the day ticksPerDay reads and telemetry's layout publishes, over the observation key's default", () => {

@@ -10,7 +10,7 @@ import { World } from "../../engine/world.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { registerObject } from "../../systems/affordances/index.ts";
 import { basketCost, RESTOCK_EVERY, setPriceMultiplier, setUtility } from "../../systems/economy/index.ts";
-import { makeSettings, makeWorld } from "../helpers/world.ts";
+import { makeSettings, makeWorld, runTo } from "../helpers/world.ts";
 
 /** The core plug-ins with a policy that decides nothing (no agent walks or uses objects). */
 const STILL = [
@@ -20,10 +20,6 @@ const STILL = [
 
 function world(overrides: Record<string, unknown> = {}): World {
   return makeWorld({ world: { agents_per_town: 0, grid_size: [16, 16] }, ...overrides }, STILL);
-}
-
-function runTo(w: World, tick: number): void {
-  while (w.tick < tick) w.step();
 }
 
 describe("wallets", () => {

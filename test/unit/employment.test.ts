@@ -4,7 +4,6 @@
 import { describe, expect, it } from "vitest";
 import { Employment, ShiftState } from "../../components/people.ts";
 import { Wallet, TownEconomy } from "../../components/economy.ts";
-import { Position } from "../../components/space.ts";
 import {
   JobLate,
   ShiftAbsent,
@@ -31,7 +30,7 @@ import {
 } from "../../systems/employment/index.ts";
 import { definePlugin } from "../../engine/plugin.ts";
 import { PolicySets } from "../../components/sets.ts";
-import { makeWorld } from "../helpers/world.ts";
+import { makeWorld, moveTo, runTo } from "../helpers/world.ts";
 
 // A 100-tick day; the grocer works ticks 10..19 of each day beside tile (5, 5).
 const WORK: [number, number] = [5, 5];
@@ -79,14 +78,6 @@ function spawn(w: World, job: string, at: [number, number], name?: string): numb
   assignJob(w, eid, job);
   moveTo(w, eid, at);
   return eid;
-}
-
-function moveTo(w: World, eid: number, [x, y]: [number, number]): void {
-  w.addComponent(eid, Position, { x, y });
-}
-
-function runTo(w: World, tick: number): void {
-  while (w.tick < tick) w.step();
 }
 
 /** Every message of `def` from now on, one record per message. */
