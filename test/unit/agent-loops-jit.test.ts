@@ -27,7 +27,8 @@ describe("the exits, leaving, raise and needs decay kernels' loops under V8", ()
       // not kept), so the whole run is read: the function itself compiled (on the main thread,
       // --no-concurrent-*), no OSR compile of it and no deoptimisation, before or after the kernel
       // was made.
-      expect(loop(out).some((l) => /completed compiling .*TURBOFAN\) - took/.test(l)), fn).toBe(true);
+      // On failure the message holds the function's trace lines (what V8 made of it instead).
+      expect(loop(out).some((l) => /completed compiling .*TURBOFAN\) - took/.test(l)), `${fn}:\n${loop(out).join("\n")}`).toBe(true);
       expect(loop(out).filter((l) => / OSR/.test(l)), fn).toEqual([]);
       expect(loop(out).filter((l) => /deoptimizing/.test(l)), fn).toEqual([]);
     }
