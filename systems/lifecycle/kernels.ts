@@ -17,7 +17,7 @@
 // optimise it is served at its next entry), and a new exits or leaving kernel is primed over one
 // agent repeated in PRIME_SPANS spans per call, PRIME_CALLS calls, so V8 optimises the function
 // itself before its first long run (the raise kernel: passes over up to 4,096 agents, primeRaise).
-import { compileKernel } from "../../engine/kernel-source.ts";
+import { compileKernel, PRIME_CALLS, repeatedSpans } from "../../engine/kernel-source.ts";
 
 /** One exits pass over the agents' spans. */
 export type ExitsKernel = (spans: Int32Array, faint: number, grace: number) => void;
@@ -175,16 +175,6 @@ export interface ExitsArrays {
 const PRIME_ROUNDS = 12;
 /** Agents per call of a kernel's loop function (exitsRun's and leavingRun's `chunk`, checked by a test). */
 export const LIFE_CHUNK = 1024;
-/** Spans (the primed agent repeated) per priming call, and the calls: 60 x 40 = 2,400 calls of the loop function. */
-export const PRIME_SPANS = 40;
-const PRIME_CALLS = 60;
-
-/** One agent repeated in PRIME_SPANS spans. */
-function repeated(eid: number): Int32Array {
-  const spans = new Int32Array(2 * PRIME_SPANS);
-  for (let s = 0; s < spans.length; s += 2) [spans[s], spans[s + 1]] = [eid, eid + 1];
-  return spans;
-}
 
 /**
  * Type feedback for every branch of a new exits kernel before the tick where it is first needed
@@ -225,7 +215,7 @@ export function primeExits(exits: ExitsKernel, a: ExitsArrays, eid: number, fain
       }
     }
     // The loop function called often enough to be optimised itself (a wallet with money, nothing to leave for).
-    const many = repeated(eid);
+    const many = repeatedSpans(eid);
     for (let r = 0; r < PRIME_CALLS; r++) {
       a.hasWallet[eid] = 1;
       a.money[eid] = 1;
@@ -263,7 +253,7 @@ export function primeLeaving(collect: LeavingKernel, exitReason: Uint8Array, eid
       collect(one);
     }
     // The loop function called often enough to be optimised itself (the agent not leaving).
-    const many = repeated(eid);
+    const many = repeatedSpans(eid);
     exitReason[eid] = none;
     for (let r = 0; r < PRIME_CALLS; r++) collect(many);
   } finally {

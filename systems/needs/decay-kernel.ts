@@ -22,13 +22,10 @@
 // DECAY_CHUNK agents, and primeDecay calls a new kernel often enough over one agent (its needs put
 // back) for V8 to optimise the function itself before its first long run.
 
-import { compileKernel } from "../../engine/kernel-source.ts";
+import { compileKernel, PRIME_CALLS, repeatedSpans } from "../../engine/kernel-source.ts";
 
 /** Agents per call of the generated loop function (needsRun). */
 export const DECAY_CHUNK = 1024;
-/** Spans (the primed agent repeated) per priming call, and the calls: 2,400 calls of needsRun. */
-const PRIME_SPANS = 40;
-const PRIME_CALLS = 60;
 
 /** A compiled pass: every need column falls by rates[k] (times its multiplier), clamped to [0,1]. */
 export type DecayKernel = (spans: Int32Array, rates: Float64Array) => void;
@@ -87,8 +84,7 @@ export function primeDecay(kernel: DecayKernel, cols: readonly Float32Array[], s
   if (spans.length < 2) return;
   const e = spans[0];
   const saved = cols.map((c) => c[e]);
-  const many = new Int32Array(2 * PRIME_SPANS);
-  for (let s = 0; s < many.length; s += 2) [many[s], many[s + 1]] = [e, e + 1];
+  const many = repeatedSpans(e);
   try {
     for (let r = 0; r < PRIME_CALLS; r++) {
       // Mid-range needs: both bounds' compares run (an agent at 0 never reached the upper one,

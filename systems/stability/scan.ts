@@ -19,7 +19,7 @@
 // the function is entered often, and a request to optimise it is served at its next entry), and
 // a new kernel is primed over one agent repeated in PRIME_SPANS spans per call, enough calls for
 // V8 to mark the loop's function hot before its first long run.
-import { freshCopy } from "../../engine/kernel-source.ts";
+import { freshCopy, repeatedSpans } from "../../engine/kernel-source.ts";
 
 export const NO_U8 = new Uint8Array(0);
 export const NO_U32 = new Uint32Array(0);
@@ -135,8 +135,6 @@ export class ScanKernels {
 const PRIME_ROUNDS = 12;
 /** Agents per call of a kernel's loop function (its `chunk`, checked by a test). */
 export const SCAN_CHUNK = 1024;
-/** Spans (the primed agent repeated) per priming call: 60 calls x 40 spans runs the loop's function 2,400 times. */
-export const PRIME_SPANS = 40;
 
 /**
  * Type feedback for a new scan kernel's branches before they first run (issue #19: the first
@@ -158,8 +156,7 @@ function primeScan(
   // The agent repeated: each call runs the loop's function PRIME_SPANS times. The sums run over
   // it that often, the streak rises that often (set again before each call) and the switch delta
   // counts once (the baseline is written at the first visit).
-  const one = new Int32Array(2 * PRIME_SPANS);
-  for (let s = 0; s < one.length; s += 2) [one[s], one[s + 1]] = [eid, eid + 1];
+  const one = repeatedSpans(eid);
   const saved = [
     needsOn === 1 ? a.hasNeeds[eid] : 0,
     needsOn === 1 ? a.hunger[eid] : 0,
