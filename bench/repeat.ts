@@ -7,6 +7,7 @@
 // stay the measure a user sees on one run; the summary says how much of it was the machine.
 import { dailyProfile, formatDailyProfile, quantile, type DailyProfile } from "./tick-stats.ts";
 import { dayDrift, formatDayDrift, type DayDrift } from "./day-drift.ts";
+import { formatSlowTicks, slowTicks, type SlowTicks, type TickSystemMs } from "./slow-ticks.ts";
 
 /** One run's per-tick wall ms and what must agree across runs for the ticks to be comparable. */
 export interface RepeatRun {
@@ -23,6 +24,8 @@ export interface RepeatRun {
   tick_wall_ms?: readonly number[];
   /** The world's ticks per simulated day (for the daily profile of the per-tick median). */
   ticks_per_day?: number | null;
+  /** Each timed tick's ms per system (for where the slow ticks' time went). */
+  tick_system_ms?: TickSystemMs;
 }
 
 export interface TickQuantiles {
@@ -37,7 +40,7 @@ export interface RepeatSummary {
   warmup_ticks: number;
   ticks: number;
   /** Every run's own figures, in run order. */
-  per_run: (TickQuantiles & { agent_steps_per_sec: number; state_hash?: string; over_tick_median_p99: number })[];
+  per_run: (TickQuantiles & { agent_steps_per_sec: number; state_hash?: string; over_tick_median_p99: number; slow_ticks?: SlowTicks })[];
   /** Whether every run ended in the same state hash (false: the runs did not do the same work). */
   same_state_hash: boolean;
   /** p50/p99 of the per-tick median over the runs (of the two middle values' mean for an even count). */
@@ -103,12 +106,13 @@ export function repeatSummary(runs: readonly RepeatRun[]): RepeatSummary {
     for (let t = 0; t < n; t++) ratio[t] = r.tick_wall_ms![t] / med[t];
     return round(quantile(ratio, 0.99), 3);
   });
+  const slow = slowTicks(runs.map((r) => r.tick_wall_ms!), med, runs.map((r) => r.tick_system_ms));
   return {
     agents: first.agents,
     runs: k,
     warmup_ticks: first.warmup_ticks,
     ticks: n,
-    per_run: runs.map((r, i) => ({ tick_ms_p50: r.tick_ms_p50, tick_ms_p99: r.tick_ms_p99, p99_over_p50: r.p99_over_p50, agent_steps_per_sec: r.agent_steps_per_sec, over_tick_median_p99: overMedian[i], ...(r.state_hash !== undefined ? { state_hash: r.state_hash } : {}) })),
+    per_run: runs.map((r, i) => ({ tick_ms_p50: r.tick_ms_p50, tick_ms_p99: r.tick_ms_p99, p99_over_p50: r.p99_over_p50, agent_steps_per_sec: r.agent_steps_per_sec, over_tick_median_p99: overMedian[i], ...(slow ? { slow_ticks: slow[i] } : {}), ...(r.state_hash !== undefined ? { state_hash: r.state_hash } : {}) })),
     same_state_hash: hashes.every((h) => h !== undefined && h === hashes[0]),
     tick_median: quantiles(med),
     tick_min: quantiles(min),
@@ -122,7 +126,10 @@ export function repeatSummary(runs: readonly RepeatRun[]): RepeatSummary {
 export function formatRepeat(s: RepeatSummary): string[] {
   const fmt = (q: TickQuantiles) => `p50 ${q.tick_ms_p50.toFixed(2)} ms, p99 ${q.tick_ms_p99.toFixed(2)} ms, p99/p50 ${q.p99_over_p50.toFixed(3)}`;
   const lines = [`  ${s.agents.toLocaleString("en-US")} agents, ${s.runs} runs of ${s.ticks} ticks after ${s.warmup_ticks} warm-up (final state hash ${s.same_state_hash ? "the same in every run" : "DIFFERS between runs: the ticks did not do the same work"}):`];
-  s.per_run.forEach((r, i) => lines.push(`    run ${i + 1}: ${fmt(r)}, ${r.agent_steps_per_sec.toLocaleString("en-US")} agent-steps/s; p99 of its ticks over the per-tick median ${r.over_tick_median_p99.toFixed(3)}`));
+  s.per_run.forEach((r, i) => {
+    lines.push(`    run ${i + 1}: ${fmt(r)}, ${r.agent_steps_per_sec.toLocaleString("en-US")} agent-steps/s; p99 of its ticks over the per-tick median ${r.over_tick_median_p99.toFixed(3)}`);
+    if (r.slow_ticks) lines.push(`      ${formatSlowTicks(r.slow_ticks)}`);
+  });
   lines.push(`    per-tick median of the runs: ${fmt(s.tick_median)}`);
   lines.push(`    per-tick minimum of the runs: ${fmt(s.tick_min)}`);
   if (s.tick_median_daily) lines.push(`    per-tick median, ${formatDailyProfile(s.tick_median_daily)}`);

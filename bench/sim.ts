@@ -25,6 +25,7 @@ import { dayDrift, type DayDrift } from "./day-drift.ts";
 import { attributionFields, cpuDelta, cpuLatencyFields, dailyProfile, GcCounter, gcFields, latencyFields, majorGcList, tickCsv, type DailyProfile, type MajorGc, type SlowContributor, type SlowTick, type SystemLatency } from "./tick-stats.ts";
 import { ticksPerDay } from "../engine/clock.ts";
 import { bareDecay } from "./bare-decay.ts";
+import { tickSystemMs, type TickSystemMs } from "./slow-ticks.ts";
 import { tuneHeap } from "../engine/heap.ts";
 
 export type { ColumnRow };
@@ -160,6 +161,8 @@ export interface SimResult {
   huge_pages_mb: number | null;
   /** Each timed tick's wall ms, in order (only with the tickTimes option). */
   tick_wall_ms?: number[];
+  /** Each timed tick's ms per system on the system clock (only with the tickTimes option; bench/slow-ticks.ts). */
+  tick_system_ms?: TickSystemMs;
   /** Each tick of the day's median over the days timed against p50: the periodic spikes (null under three days). */
   daily_profile: DailyProfile | null;
   /** Each simulated day's median tick and each system's growth from the first whole day to the last (null under two whole days). */
@@ -196,13 +199,13 @@ function warmUp(world: World, o: SimOptions): { warmup: number; tickMsGuess: num
 
 /** Runs one size. */
 /** What a result reads from the world and the process once the timed ticks are over. */
-function endFields(world: World, o: SimOptions, tickTimes: Float64Array, warmup: number, perTick: { systems: string[]; ms: Float64Array }): Pick<SimResult, "state_hash" | "huge_pages_mb" | "tick_wall_ms" | "daily_profile" | "day_drift"> {
+function endFields(world: World, o: SimOptions, tickTimes: Float64Array, warmup: number, perTick: { systems: string[]; ms: Float64Array }): Pick<SimResult, "state_hash" | "huge_pages_mb" | "tick_wall_ms" | "tick_system_ms" | "daily_profile" | "day_drift"> {
   return {
     daily_profile: dailyProfile(tickTimes, warmup + 1, ticksPerDay(world.settings)),
     day_drift: dayDrift(tickTimes, warmup + 1, ticksPerDay(world.settings), perTick.systems, perTick.ms),
     state_hash: world.stateHash(),
     huge_pages_mb: hugePagesMb(),
-    ...(o.tickTimes ? { tick_wall_ms: Array.from(tickTimes, (x) => round(x, 4)) } : {}),
+    ...(o.tickTimes ? { tick_wall_ms: Array.from(tickTimes, (x) => round(x, 4)), tick_system_ms: tickSystemMs(perTick.systems, perTick.ms) } : {}),
   };
 }
 

@@ -141,7 +141,7 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
         out.err(`bench: ${agents} agents${repeat > 1 ? `, run ${k + 1},` : ""} failed after ${r.wall_s.toFixed(1)} s: ${r.error}`);
         continue;
       }
-      const { tick_wall_ms: _times, ...rest } = r.value!;
+      const { tick_wall_ms: _times, tick_system_ms: _systems, ...rest } = r.value!;
       runs.push(r.value!);
       results.push(rest);
       runTicks ??= rest.ticks;
