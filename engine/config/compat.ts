@@ -2,7 +2,8 @@
 // key tree is original-spec.json, written by tools/parity/original_spec.py) ignore unknown keys
 // except where a model forbids them; a key that ours does not know but the original accepts or
 // ignores loads here with a warning (an error with `strict`), and a demo timeline is recognised.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import type { z } from "zod";
 import { didYouMean } from "../text.ts";
 import type { ConfigProblem } from "./loader.ts";
@@ -76,8 +77,7 @@ export interface CompatHooks {
  * Removes from `raw` the keys our schema refuses but the original accepts or ignores, returning
  * one warning per key (or, with `strict`, one problem per key that the loader reports as an
  * error). Keys the original forbids, and keys in our own sections, stay for the schema to refuse.
- * (An unknown top-level section of a config that lists `plugins:` was taken out before: see
- * unloadedPluginSections.)
+ * (An unknown top-level section was taken out before: see unloadedPluginSections.)
  */
 export function dropOriginalIgnoredKeys(schema: z.ZodType, raw: unknown, hooks: CompatHooks, strict: boolean): ConfigProblem[] {
   const out: ConfigProblem[] = [];
@@ -110,29 +110,52 @@ export function dropOriginalIgnoredKeys(schema: z.ZodType, raw: unknown, hooks: 
   return out;
 }
 
+/** The config key that turns a section no loaded plug-in declares back into a warning. */
+export const ALLOW_UNKNOWN_SECTIONS = "allow_unknown_sections";
+const RUN_WITHOUT = `or set ${ALLOW_UNKNOWN_SECTIONS}: true to run without it`;
+
 /**
- * A config that lists `plugins:` is written for Townlet's plug-ins, not for the original (which
- * has no such key): there, a top-level section that no loaded plug-in declares is a plug-in's
- * section whose plug-in is missing, an error naming it (issue #15 item 4). Removes those keys
- * from `raw` (the schema would only say "unknown key") and returns one problem each. A config
- * without `plugins:` (every file written for the original) keeps #16's rule: the original
- * ignores unknown top-level keys, so they load with a warning.
+ * A top-level section that no loaded plug-in declares is a plug-in's section whose plug-in is not
+ * loaded (a missing `plugins:` entry or --plugin flag), or a misspelt section: an error naming it,
+ * with a config's `plugins:` list (issue #15 item 4) or without one. The original ignores unknown
+ * top-level keys (its root model allows extra keys), but there a mod's forgotten plug-in or a typo
+ * silently runs a town without it, so here `allow_unknown_sections: true` is the explicit way to
+ * load such a file (each section then a warning; `strict` still refuses them). Removes those keys
+ * from `raw` (the schema would only say "unknown key").
  */
-export function unloadedPluginSections(raw: unknown, hooks: CompatHooks): ConfigProblem[] {
-  if (typeof raw !== "object" || raw === null || !("plugins" in raw)) return [];
+export function unloadedPluginSections(raw: unknown, hooks: CompatHooks, strict: boolean): { errors: ConfigProblem[]; warnings: ConfigProblem[] } {
+  const errors: ConfigProblem[] = [];
+  const warnings: ConfigProblem[] = [];
+  if (typeof raw !== "object" || raw === null) return { errors, warnings };
+  const obj = raw as Record<string, unknown>;
   const known = new Set(hooks.allowed([]));
-  const out: ConfigProblem[] = [];
-  for (const key of Object.keys(raw)) {
+  const allowed = obj[ALLOW_UNKNOWN_SECTIONS] === true;
+  for (const key of Object.keys(obj)) {
     if (known.has(key)) continue;
-    delete (raw as Record<string, unknown>)[key];
-    out.push({
-      file: hooks.file,
-      line: hooks.line([], key),
-      path: hooks.formatPath([key]),
-      message: `section of a plug-in that is not loaded: no plug-in of this run declares "${key}" (add the module of plug-in "${key}" to plugins:, or pass --plugin PATH)${didYouMean(key, known)}`,
-    });
+    delete obj[key];
+    const at = { file: hooks.file, line: hooks.line([], key), path: hooks.formatPath([key]) };
+    const hint = didYouMean(key, known);
+    const none = `no plug-in of this run declares "${key}"`;
+    if (allowed && strict) errors.push({ ...at, message: `unknown section: ${none} (--strict refuses it)${hint}` });
+    else if (allowed) warnings.push({ ...at, message: `ignored: ${none} (${ALLOW_UNKNOWN_SECTIONS}: true)${hint}` });
+    else if (hint) errors.push({ ...at, message: `unknown section${hint}; if it is a plug-in's section, that plug-in is not loaded (add its module to plugins:, or pass --plugin PATH; ${RUN_WITHOUT})` });
+    else errors.push({ ...at, message: `section of a plug-in that is not loaded: ${none} (${howToLoad(key, hooks.file)}; ${RUN_WITHOUT})` });
   }
-  return out;
+  return { errors, warnings };
+}
+
+/** Module names beside a config that would be the plug-in of section `key`, in order of preference. */
+const LIKELY_MODULES = (key: string) => [`${key}.ts`, `${key}.mts`, `${key}.js`, `${key}.mjs`, `${key}/index.ts`, `${key}/index.js`, `${key}/${key}.ts`];
+
+/** How to load plug-in `key`: a module beside the config named like it when there is one. */
+function howToLoad(key: string, configFile: string): string {
+  const dir = dirname(resolve(configFile));
+  const found = LIKELY_MODULES(key).find((m) => {
+    const p = join(dir, m);
+    return existsSync(p) && statSync(p).isFile();
+  });
+  if (!found) return `add the module of plug-in "${key}" to plugins:, or pass --plugin PATH`;
+  return `add the module of plug-in "${key}" to plugins: (./${found} beside this config looks like it), or pass --plugin ${relative(process.cwd(), join(dir, found))}`;
 }
 
 type Issue = z.core.$ZodIssue;

@@ -102,6 +102,12 @@ export const coreSections = {
     .array(z.string().min(1))
     .optional()
     .describe("Plug-in modules to load besides the core ones: paths relative to this config's folder, or package names (the command line adds more with --plugin PATH)."),
+  allow_unknown_sections: z
+    .boolean()
+    .optional()
+    .describe(
+      "Load this config even when a top-level section is declared by no loaded plug-in (a mod whose plug-in is not loaded, or a misspelt section): each such section is then ignored with a warning instead of refused (--strict still refuses it). Absent: such a section is an error naming the plug-in and --plugin.",
+    ),
 } satisfies SectionSchemas;
 
 declare module "./sections.ts" {
@@ -113,5 +119,6 @@ declare module "./sections.ts" {
     world: z.output<typeof WorldSection>;
     docs?: Record<string, unknown>;
     plugins?: string[];
+    allow_unknown_sections?: boolean;
   }
 }

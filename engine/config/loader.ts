@@ -30,7 +30,7 @@ export interface LoadedConfig {
   configHash: string;
   /** Referenced files, resolved to absolute paths. */
   references: { kind: string; path: string }[];
-  /** Keys dropped because the original ignores them too (compat.ts): one line each. */
+  /** Keys dropped with a warning: keys the original ignores too, and sections no loaded plug-in declares under allow_unknown_sections (compat.ts): one line each. */
   warnings: ConfigProblem[];
 }
 
@@ -121,13 +121,14 @@ export function parseConfigText(file: string, text: string, plugins: readonly An
   if (isTimeline(raw)) throw new ConfigError([{ file, line: 1, path: "", message: TIMELINE_NOT_CONFIG }]);
   const schema = rootSchema(collectSections(plugins));
   const hooks = { file, line: (p: readonly PropertyKey[], k: string) => lineOf(src, p, k), allowed: (p: readonly PropertyKey[]) => allowedKeys(schema, p), formatPath };
-  const unloaded = unloadedPluginSections(raw, hooks);
-  const warnings = dropOriginalIgnoredKeys(schema, raw, hooks, opts.strict ?? false);
+  const sectionsOf = unloadedPluginSections(raw, hooks, opts.strict ?? false);
+  const unloaded = sectionsOf.errors;
+  const warnings = [...sectionsOf.warnings, ...dropOriginalIgnoredKeys(schema, raw, hooks, opts.strict ?? false)].sort((a, b) => a.line - b.line);
   const r = validate(schema, raw, src);
-  if (unloaded.length) throw new ConfigError([...unloaded, ...(r.ok ? [] : r.problems)].sort((a, b) => a.line - b.line));
-  if (opts.strict && warnings.length) throw new ConfigError([...warnings, ...(r.ok ? [] : r.problems)].sort((a, b) => a.line - b.line));
-  for (const w of warnings) (opts.onWarning ?? ((p) => process.stderr.write(`${formatProblem(p)}\n`)))(w);
-  if (!r.ok) throw new ConfigError(r.problems);
+  // With strict the warnings are errors; without, they are told even when the file has errors.
+  if (!opts.strict) for (const w of warnings) (opts.onWarning ?? ((p) => process.stderr.write(`${formatProblem(p)}\n`)))(w);
+  const refused = [...unloaded, ...(opts.strict ? warnings : [])];
+  if (refused.length || !r.ok) throw new ConfigError([...refused, ...(r.ok ? [] : r.problems)].sort((a, b) => a.line - b.line));
   // Numbers too large to mean anything (a wallet of 1.8e308 would print as null): at their lines.
   const huge = hugeNumberProblems(raw);
   if (huge.length) throw new ConfigError(huge.map((c) => ({ file, line: lineOf(src, c.path), path: formatPath(c.path), message: c.message })));

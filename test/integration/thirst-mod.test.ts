@@ -116,13 +116,18 @@ describe("the thirst mod", () => {
     };
     const run = await cli("run", MOD, "--ticks", "400", "--json", "--quiet");
     expect(Object.keys((run.kpis as { mean_needs: object }).mean_needs)).toEqual(["hunger", "hygiene", "energy", "thirst"]);
-    // The plug-in given on the command line instead of the config's list: the same world; without
-    // it (its section then only warned about, as in a config for the original) another one.
+    // The plug-in given on the command line instead of the config's list: the same world. Without
+    // it the config is refused, naming the section (it used to run a town without the mod, with
+    // only a warning); allow_unknown_sections: true runs that other town on purpose.
     const bare = variant("no-plugins.yaml", (t) => t.replace(/^plugins:\n  - \.\/thirst\.ts\n/m, ""));
     expect(readFileSync(bare, "utf8")).not.toMatch(/^plugins:/m);
     const byFlag = await cli("run", bare, "--plugin", resolve("examples/mods/thirst/thirst.ts"), "--ticks", "400", "--json", "--quiet");
     expect(byFlag.state_hash).toBe(run.state_hash);
-    const without = await cli("run", bare, "--ticks", "400", "--json", "--quiet");
+    const refused: string[] = [];
+    expect(await main(["run", bare, "--ticks", "400", "--json", "--quiet"], { log: () => {}, err: (l) => refused.push(l) })).toBe(1);
+    expect(refused.join("\n")).toMatch(/no-plugins\.yaml:\d+: thirst: section of a plug-in that is not loaded: .*--plugin .*thirst\.ts/);
+    const allowed = variant("no-plugins-allowed.yaml", (t) => t.replace(/^plugins:\n  - \.\/thirst\.ts\n/m, "allow_unknown_sections: true\n"));
+    const without = await cli("run", allowed, "--ticks", "400", "--json", "--quiet");
     expect(without.state_hash).not.toBe(run.state_hash);
     const check = await cli("env-check", MOD, "--cycles", "5", "--json");
     expect(check.ok).toBe(true);

@@ -33,16 +33,18 @@ function write(name: string, lines: string[]): string {
 const rel = (p: ConfigProblem) => formatProblem({ ...p, file: p.file.slice(dir.length + 1) });
 
 describe("keys the original ignores", () => {
-  const text = ["config_id: x", "employment:", "  narration: true", "telemetry:", "  scenario: demo", "rewardz: {}"];
+  // A top-level key no plug-in declares (the original ignores those too) is refused unless the
+  // config says allow_unknown_sections: true (test/unit/config-unloaded-sections.test.ts).
+  const text = ["config_id: x", "allow_unknown_sections: true", "employment:", "  narration: true", "telemetry:", "  scenario: demo", "rewardz: {}"];
 
   it("load with one warning line per key, naming file, line and path", () => {
     const warnings: ConfigProblem[] = [];
     const cfg = loadConfig(write("ignored.yaml", text), corePlugins, { onWarning: (w) => warnings.push(w) });
     expect(cfg.configId).toBe("x");
     expect(warnings.map(rel)).toEqual([
-      "ignored.yaml:3: employment.narration: ignored (the original ignores it too)",
-      "ignored.yaml:5: telemetry.scenario: ignored (the original ignores it too)",
-      'ignored.yaml:6: rewardz: ignored (the original ignores it too) (did you mean "rewards"?)',
+      "ignored.yaml:4: employment.narration: ignored (the original ignores it too)",
+      "ignored.yaml:6: telemetry.scenario: ignored (the original ignores it too)",
+      'ignored.yaml:7: rewardz: ignored: no plug-in of this run declares "rewardz" (allow_unknown_sections: true) (did you mean "rewards"?)',
     ]);
     expect(cfg.warnings).toEqual(warnings);
   });
@@ -57,9 +59,9 @@ describe("keys the original ignores", () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).problems.map(rel)).toEqual([
-      "ignored-strict.yaml:3: employment.narration: unknown key (the original ignores it too; --strict refuses it)",
-      "ignored-strict.yaml:5: telemetry.scenario: unknown key (the original ignores it too; --strict refuses it)",
-      'ignored-strict.yaml:6: rewardz: unknown key (did you mean "rewards"?) (the original ignores it too; --strict refuses it)',
+      "ignored-strict.yaml:4: employment.narration: unknown key (the original ignores it too; --strict refuses it)",
+      "ignored-strict.yaml:6: telemetry.scenario: unknown key (the original ignores it too; --strict refuses it)",
+      'ignored-strict.yaml:7: rewardz: unknown section: no plug-in of this run declares "rewardz" (--strict refuses it) (did you mean "rewards"?)',
     ]);
   });
 
