@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { SnapshotError, writeFileAtomic } from "./snapshot.ts";
+import { SnapshotError, peekSnapshotHeader, upgradeNotes, writeFileAtomic } from "./snapshot.ts";
 
 export const SHARD_SNAPSHOT_EXTENSION = ".shards";
 export const SHARD_SNAPSHOT_FORMAT_VERSION = 1;
@@ -32,6 +32,17 @@ export interface ShardSnapshot {
   header: ShardSnapshotHeader;
   /** Each block's snapshot, in block order. */
   blocks: Uint8Array[];
+}
+
+/**
+ * What this build did to read the blocks of a sharded snapshot it restored (engine/snapshot.ts:
+ * upgradeNotes), each line once, in block order: for the "resumed from" line and snapshot_load's
+ * reply, whichever runner restored the blocks.
+ */
+export function shardUpgradeNotes(s: ShardSnapshot): string[] {
+  const out = new Set<string>();
+  for (const b of s.blocks) for (const n of upgradeNotes(peekSnapshotHeader(b))) out.add(n);
+  return [...out];
 }
 
 export function encodeShardSnapshot(s: ShardSnapshot): Uint8Array {

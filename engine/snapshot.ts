@@ -36,7 +36,7 @@ export {
   type SnapshotMeta,
 } from "./snapshot/format.ts";
 export { encodeSnapshot, saveSnapshot } from "./snapshot/write.ts";
-export { decodeSnapshot, encodeSnapshotData } from "./snapshot/read.ts";
+export { decodeSnapshot, encodeSnapshotData, peekSnapshotHeader } from "./snapshot/read.ts";
 export {
   MigrationRegistry,
   cloneSnapshot,
@@ -49,5 +49,5 @@ export {
   type Migration,
 } from "./snapshot/migrate.ts";
 export { loadSnapshot, type LoadSnapshotOptions, type LoadSnapshotResult } from "./snapshot/load.ts";
-export { LAYOUT_UPGRADES, REWARD_BREAKDOWN_OUT, applyLayoutUpgrade, upgradeLayouts, type LayoutUpgrade } from "./snapshot/upgrade.ts";
+export { LAYOUT_UPGRADES, REWARD_BREAKDOWN_OUT, applyLayoutUpgrade, schemaUpgradeNote, upgradeLayouts, upgradeNotes, type LayoutUpgrade } from "./snapshot/upgrade.ts";
 export { newestValidSnapshot, pruneSnapshots, readSnapshotFile, snapshotFileName, writeFileAtomic, writeSnapshotFile } from "./snapshot/files.ts";

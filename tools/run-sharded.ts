@@ -3,7 +3,7 @@
 // --hash-log are the same for any number of workers.
 import { statSync, writeFileSync } from "node:fs";
 import { SnapshotError } from "../engine/snapshot.ts";
-import { SHARD_SNAPSHOT_EXTENSION, newestShardSnapshot, readShardSnapshotFile, writeShardSnapshotFile, type ShardSnapshot } from "../engine/shard-snapshot.ts";
+import { SHARD_SNAPSHOT_EXTENSION, newestShardSnapshot, readShardSnapshotFile, shardUpgradeNotes, writeShardSnapshotFile, type ShardSnapshot } from "../engine/shard-snapshot.ts";
 import type { BuildOverrides } from "../engine/build.ts";
 import { ShardedSim, ShardPlanError, defaultWorkers, type ShardedOptions } from "../engine/shards.ts";
 import { createProgress } from "./progress.ts";
@@ -16,15 +16,12 @@ import { initTensorBackend, parseBackendName } from "../engine/tensor.ts";
 import { corePlugins } from "../systems/index.ts";
 import { NeuralPolicy, createPolicy } from "../systems/policy/index.ts";
 import { ShardedRollout } from "../training/sharded-rollout.ts";
-import { formatSummary } from "./run.ts";
+import { formatSummary, resumedLine } from "./run.ts";
 
 interface Out {
   log(line: string): void;
   err(line: string): void;
 }
-
-/** The resumed line's tail when a block was written by an earlier build (engine/snapshot/upgrade.ts). */
-const UPGRADED = " (written by an earlier build, its layout upgraded)";
 
 /** The run flags that sharded worlds do not take yet, with what to do instead. */
 const NOT_YET: [flag: string, what: string][] = [
@@ -101,13 +98,13 @@ export async function runSharded(values: ShardedRunValues, configFile: string, b
   const userError = (e: unknown) => (e instanceof Error && e.name === "SnapshotError" ? new UsageError(e.message) : e);
   try {
     if (resume) {
-      let upgraded = false;
       try {
-        ({ upgraded } = await sim.restore(resume.snapshot, resume.path));
+        await sim.restore(resume.snapshot, resume.path);
       } catch (e) {
         throw userError(e);
       }
-      if (!values.json && !values.quiet) out.err(`resumed from ${resume.path} at tick ${sim.tick}${upgraded ? UPGRADED : ""}`);
+      // What was upgraded to read blocks an earlier build wrote (engine/snapshot/upgrade.ts), named.
+      if (!values.json && !values.quiet) out.err(resumedLine(resume.path, sim.tick, shardUpgradeNotes(resume.snapshot)));
     }
     // Snapshots: --snapshot-every N (or the config's autosave cadence) into --snapshot-dir (or the config's root).
     const autosave = sim.config.settings.snapshot.autosave;
@@ -243,13 +240,13 @@ async function runShardedNeural(
     sr.use(policy.greedy ? "greedy" : "policy");
     const userError = (e: unknown) => (e instanceof Error && e.name === "SnapshotError" ? new UsageError(e.message) : e);
     if (resume) {
-      let upgraded = false;
       try {
-        ({ upgraded } = await sr.restore(resume.snapshot, resume.path));
+        await sr.restore(resume.snapshot, resume.path);
       } catch (e) {
         throw userError(e);
       }
-      if (!values.json && !values.quiet) out.err(`resumed from ${resume.path} at tick ${sr.tick}${upgraded ? UPGRADED : ""}`);
+      // What was upgraded to read blocks an earlier build wrote (engine/snapshot/upgrade.ts), named.
+      if (!values.json && !values.quiet) out.err(resumedLine(resume.path, sr.tick, shardUpgradeNotes(resume.snapshot)));
     }
     // Snapshots: --snapshot-every N (or the config's autosave cadence) into --snapshot-dir (or the config's root).
     const autosave = settings.snapshot.autosave;

@@ -99,8 +99,7 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
   const policy = await preparePolicy(world, values.policy);
   if (resume) {
     const r = snapshotGuard(() => loadSnapshot(world, resume.snapshot, { configHash: config.configHash, path: resume.path }));
-    const up = r.upgraded ? ` (written by an earlier build, upgraded: ${r.upgraded.join("; ")})` : "";
-    if (!values.json && !values.quiet) out.err(`resumed from ${resume.path} at tick ${world.tick}${up}`);
+    if (!values.json && !values.quiet) out.err(resumedLine(resume.path, world.tick, r.upgrades));
   }
   configureSnapshots(world, values, config.configHash);
   const closeTelemetry = attachTelemetry(world, values);
@@ -268,4 +267,9 @@ export function formatSummary(s: Record<string, unknown> & { kpis: Record<string
     lines.push(`  ${k.padEnd(12)} ${val}`);
   }
   return lines.join("\n");
+}
+
+/** The line a resumed run prints: the snapshot, its tick, and what was upgraded to read it (an earlier build's). */
+export function resumedLine(path: string, tick: number, upgrades: readonly string[] = []): string {
+  return `resumed from ${path} at tick ${tick}${upgrades.length ? ` (written by an earlier build, upgraded: ${upgrades.join("; ")})` : ""}`;
 }

@@ -114,7 +114,7 @@ export function bindSystems(world: World, opts: BindOptions = {}): { console: Co
         }
         const before = w.tick;
         const r = loadSnapshot(w, readSnapshotFile(file), { configHash, path: file });
-        return { path: file, from_tick: before, tick: w.tick, config_id: r.header.config_id, ...(r.migrated ? { migrated: r.migrated } : {}), ...(r.upgraded ? { upgraded: r.upgraded } : {}) };
+        return { path: file, from_tick: before, tick: w.tick, config_id: r.header.config_id, ...(r.migrated ? { migrated: r.migrated } : {}), ...(r.upgrades ? { upgraded: r.upgrades } : {}) };
       } catch (e) {
         return snapshotFailure(e);
       }

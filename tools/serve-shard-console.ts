@@ -17,7 +17,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { writeFileAtomic, SnapshotError } from "../engine/snapshot.ts";
 import { mergeValues, type BlockPlan } from "../engine/shard-blocks.ts";
 import type { ShardedSim } from "../engine/shards.ts";
-import { encodeShardSnapshot, newestShardSnapshot, readShardSnapshotFile, writeShardSnapshotFile, SHARD_SNAPSHOT_EXTENSION } from "../engine/shard-snapshot.ts";
+import { encodeShardSnapshot, newestShardSnapshot, readShardSnapshotFile, shardUpgradeNotes, writeShardSnapshotFile, SHARD_SNAPSHOT_EXTENSION } from "../engine/shard-snapshot.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import type { CommandDef } from "../engine/command.ts";
 import type { World } from "../engine/world.ts";
@@ -262,10 +262,12 @@ export class ShardConsole {
         snap = found.snapshot;
       } else snap = readShardSnapshotFile(target);
       const before = sim.tick;
-      const { upgraded } = await sim.restore(snap, file);
+      await sim.restore(snap, file);
       this.o.front.tick = sim.tick;
       await this.o.flush(true);
-      return { path: file, from_tick: before, tick: sim.tick, config_id: snap.header.config_id, ...(upgraded ? { upgraded: true } : {}) };
+      // What was upgraded to read blocks an earlier build wrote, named as the one-block reply does.
+      const upgraded = shardUpgradeNotes(snap);
+      return { path: file, from_tick: before, tick: sim.tick, config_id: snap.header.config_id, ...(upgraded.length ? { upgraded } : {}) };
     } catch (e) {
       return snapshotFailure(e);
     }

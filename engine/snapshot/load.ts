@@ -22,7 +22,7 @@ import {
 import { migrations, type MigrationRegistry } from "./migrate.ts";
 import { decodeState } from "./plugin-state.ts";
 import { checkHeader, decodeSnapshot } from "./read.ts";
-import { upgradeLayouts } from "./upgrade.ts";
+import { schemaUpgradeNote, upgradeLayouts } from "./upgrade.ts";
 import { saveSnapshot } from "./write.ts";
 
 export interface LoadSnapshotOptions {
@@ -44,8 +44,14 @@ export interface LoadSnapshotResult {
   header: SnapshotHeader;
   /** config_ids the snapshot went through, when migrated. */
   migrated?: string[];
-  /** Layout upgrades applied (a snapshot written by an earlier build, upgrade.ts), when any. */
+  /** Layout upgrades applied (a snapshot written by an earlier build, upgrade.ts), when any: the saved state hash was not compared. */
   upgraded?: string[];
+  /**
+   * Everything done to read a snapshot an earlier build wrote, one line each for users (the CLI's
+   * "resumed from" line, the console's snapshot_load reply), when anything: the header's older
+   * schema version (upgrade.ts: schemaUpgradeNote), then the layout upgrades of `upgraded`.
+   */
+  upgrades?: string[];
 }
 
 /**
@@ -208,10 +214,12 @@ export function loadSnapshot(world: World, input: Uint8Array | SnapshotData, opt
   assertLittleEndian();
   let snap = input instanceof Uint8Array ? decodeSnapshot(input, opts.path) : input;
   checkHeader(snap.header, "full", opts.path);
+  const schemaNote = schemaUpgradeNote(snap.header.schema_version);
   // An earlier build's component layout (upgrade.ts) first: migrations and checks see this build's.
   const up = upgradeLayouts(world, snap, opts.path);
   snap = up.snap;
   const upgraded = up.applied.length ? up.applied : undefined;
+  const upgrades = schemaNote ? [schemaNote, ...up.applied] : upgraded;
   const target = String((world.settings as { config_id?: unknown }).config_id ?? "");
   let migrated: string[] | undefined;
   if (snap.header.config_id !== target) {
@@ -256,5 +264,5 @@ export function loadSnapshot(world: World, input: Uint8Array | SnapshotData, opt
     if (e instanceof SnapshotError) throw e;
     throw new SnapshotError("schema", `restoring failed: ${e instanceof Error ? e.message : String(e)}`, opts.path);
   }
-  return { header: snap.header, migrated, ...(upgraded ? { upgraded } : {}) };
+  return { header: snap.header, migrated, ...(upgraded ? { upgraded } : {}), ...(upgrades ? { upgrades } : {}) };
 }

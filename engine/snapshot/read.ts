@@ -121,6 +121,16 @@ export function decodeSnapshot(input: Uint8Array, path?: string): SnapshotData {
   return { formatVersion: version, header, sections };
 }
 
+/**
+ * The header of snapshot bytes, parsed without verifying the payload or its checksum: for bytes a
+ * load has already verified (decodeSnapshot), where only the header is wanted again.
+ */
+export function peekSnapshotHeader(input: Uint8Array): SnapshotHeader {
+  const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  const hlen = dv.getUint32(MAGIC.length + 4, true);
+  return JSON.parse(fromUtf8.decode(input.subarray(PREFIX, PREFIX + hlen))) as SnapshotHeader;
+}
+
 /** Re-encodes decoded (possibly migrated) snapshot data as file bytes. */
 export function encodeSnapshotData(snap: SnapshotData): Uint8Array {
   const { payload_bytes: _b, payload_sha256: _s, ...header } = snap.header;

@@ -4,7 +4,7 @@
 // former and this world registers the latter, so any other difference is still refused by the
 // schema check, naming the component and field. Not config migrations (migrate.ts): those change
 // a town's data between config_ids; these change nothing a simulation reads.
-import { SnapshotError, schemaOf, type ComponentSchemaEntry, type FieldSchema, type SnapshotData } from "./format.ts";
+import { SNAPSHOT_SCHEMA_VERSION, SnapshotError, schemaOf, type ComponentSchemaEntry, type FieldSchema, type SnapshotData, type SnapshotHeader } from "./format.ts";
 import type { World } from "../world.ts";
 
 /** An upgrade of component layouts written by an earlier build (pure: returns new data). */
@@ -106,4 +106,31 @@ export function upgradeLayouts(world: World, snap: SnapshotData, path?: string, 
     applied.push(u.name);
   }
   return { snap: cur, applied };
+}
+
+/** What each header schema version added (format.ts: SNAPSHOT_SCHEMA_VERSION), for the notes. */
+const SCHEMA_ADDED: Record<number, string> = { 2: "the agents' id reservation, issue #19" };
+
+/** The note for a header of an older schema version (read as this build's), else undefined. */
+export function schemaUpgradeNote(schemaVersion: number): string | undefined {
+  if (schemaVersion >= SNAPSHOT_SCHEMA_VERSION) return undefined;
+  const added: string[] = [];
+  for (let v = schemaVersion + 1; v <= SNAPSHOT_SCHEMA_VERSION; v++) if (SCHEMA_ADDED[v]) added.push(SCHEMA_ADDED[v]);
+  return `snapshot schema version ${schemaVersion} read as ${SNAPSHOT_SCHEMA_VERSION}${added.length ? ` (written before ${added.join("; ")})` : ""}`;
+}
+
+/**
+ * What this build does to read a snapshot with this header, one line each for users: its older
+ * schema version, then each layout upgrade whose earlier layouts the header lists exactly. For a
+ * snapshot that a load accepted these are the upgrades applied (a component in an upgrade's
+ * earlier layout is refused by the schema check unless the upgrade turned it into this build's).
+ * loadSnapshot's `upgrades` gives the same lines from the load itself.
+ */
+export function upgradeNotes(header: Pick<SnapshotHeader, "schema_version" | "components">, upgrades: readonly LayoutUpgrade[] = LAYOUT_UPGRADES): string[] {
+  const out: string[] = [];
+  const schema = schemaUpgradeNote(header.schema_version);
+  if (schema) out.push(schema);
+  const saved = new Map(header.components.map((c) => [c.name, c]));
+  for (const u of upgrades) if (u.from.every((c) => sameEntry(saved.get(c.name), c))) out.push(u.name);
+  return out;
 }
