@@ -7,15 +7,14 @@ import { SHARD_SNAPSHOT_EXTENSION, newestShardSnapshot, readShardSnapshotFile, s
 import type { BuildOverrides } from "../engine/build.ts";
 import { ShardedSim, ShardPlanError, defaultWorkers, type ShardedOptions } from "../engine/shards.ts";
 import { createProgress } from "./progress.ts";
-import { SHARD_HOST, SHARD_HOST_MODULE } from "./shard-host.ts";
+import { SHARD_HOST, SHARD_HOST_MODULE, ShardPolicyError } from "./shard-host.ts";
 import { UsageError, threadsLine } from "./args.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
-import { buildBlock, loadShardedConfig } from "../engine/shard-blocks.ts";
+import { loadShardedConfig } from "../engine/shard-blocks.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import { initTensorBackend, parseBackendName } from "../engine/tensor.ts";
 import { corePlugins } from "../systems/index.ts";
-import { NeuralPolicy, createPolicy } from "../systems/policy/index.ts";
-import { ShardedRollout } from "../training/sharded-rollout.ts";
+import { ShardedInference, isNeuralSpec } from "./shard-neural.ts";
 import { formatSummary, resumedLine } from "./run.ts";
 
 interface Out {
@@ -89,7 +88,7 @@ async function profileTable(sim: ShardedSim, ticks: number): Promise<Record<stri
 export async function runSharded(values: ShardedRunValues, configFile: string, build: BuildOverrides, out: Out, resume?: { path: string; snapshot: ShardSnapshot }): Promise<number> {
   const plugins = await resolvePlugins(corePlugins, configFile, values.plugin ?? []);
   const spec = values.policy ?? loadShardedConfig(configFile, plugins, build).settings.runtime.policy.provider;
-  if (spec === "neural" || spec.startsWith("neural:")) return runShardedNeural(values, configFile, build, out, plugins, spec, resume);
+  if (isNeuralSpec(spec)) return runShardedNeural(values, configFile, build, out, plugins, spec, resume);
   for (const [flag, why] of NOT_YET) {
     if (values[flag] !== undefined && values[flag] !== false) throw new UsageError(`--${flag}: not supported with world.shards > 1 yet (${why}); run with --shards 1`);
   }
@@ -199,7 +198,7 @@ const NOT_YET_NEURAL: [flag: string, what: string][] = [
 /**
  * `townlet run --policy neural[:DIR]` on a sharded world: every tick the blocks run up to the
  * policy on --workers threads, this thread runs the network once over every block's rows
- * (training/sharded-rollout.ts), and the blocks finish the tick. Sampling draws come from each
+ * (tools/shard-neural.ts, the runner townlet serve uses too), and the blocks finish the tick. Sampling draws come from each
  * block's own `policy` stream, so the state hash is the same for any number of workers.
  */
 async function runShardedNeural(
@@ -223,21 +222,17 @@ async function runShardedNeural(
     }
   }
   const blocks = shardsOfBuild(configFile, plugins, build);
-  let sr: ShardedRollout;
+  let sr: ShardedInference;
   try {
-    sr = await ShardedRollout.open({ configFile, build, plugins, pluginSpecs: values.plugin ?? [], workers: values.workers ?? defaultWorkers(blocks), watchdogSeconds: values.watchdog });
+    sr = await ShardedInference.open({ configFile, build, plugins, pluginSpecs: values.plugin ?? [], workers: values.workers ?? defaultWorkers(blocks), watchdogSeconds: values.watchdog, spec });
   } catch (e) {
-    if (e instanceof ShardPlanError) throw new UsageError(`townlet run: ${e.message}`);
+    if (e instanceof ShardPlanError || e instanceof ShardPolicyError) throw new UsageError(`townlet run: ${e.message}`);
     throw e;
   }
   try {
     if (sr.requestedWorkers > sr.workers && !values.quiet) out.err(`townlet run: --workers ${sr.requestedWorkers} capped at ${sr.workers}: the world has ${sr.blocks} blocks (world.shards)`);
     const settings = sr.config.settings;
-    // The network is shaped (and a checkpoint checked) against a one-town model of block 0.
-    const model = buildBlock(settings, plugins, { ...sr.plans[0], towns: 1 });
-    const policy = await createPolicy(model, spec, settings.runtime.policy.options);
-    if (!(policy instanceof NeuralPolicy)) throw new UsageError(`--policy ${spec}: a blend of the scripted controller and a neural policy (training.anneal_enable_policy_blend) does not run on world.shards > 1 yet`);
-    sr.use(policy.greedy ? "greedy" : "policy");
+    const policy = sr.policy;
     const userError = (e: unknown) => (e instanceof Error && e.name === "SnapshotError" ? new UsageError(e.message) : e);
     if (resume) {
       try {
@@ -262,6 +257,7 @@ async function runShardedNeural(
       if (tb) out.err(`tensor backend: ${describeTensorBackend(tb)}`);
     }
     const wantHashes = values["hash-log"] !== undefined;
+    sr.hashEveryTick = wantHashes;
     const hashes: string[] = [];
     let steps = 0;
     const progress = createProgress("run", ticks, { quiet: values.quiet });
@@ -270,7 +266,7 @@ async function runShardedNeural(
       while (sr.tick < ticks) {
         // Blocks run on into the next tick unless this is the last one or a snapshot is due.
         const next = sr.tick + 1 < ticks && !(every !== undefined && (sr.tick + 1) % every === 0);
-        const h = await sr.inferTick(policy, wantHashes, next);
+        const h = await sr.step(next);
         steps += sr.agents;
         if (h !== undefined) hashes.push(`${sr.tick} ${h}`);
         if (every !== undefined && sr.tick % every === 0) {

@@ -8,15 +8,15 @@
 //   without a town, telemetry_snapshot without agents, a mod's command), the answers merged
 //   (mergeValues); telemetry_snapshot with agents asks each of their blocks;
 // - or runs it here: help, status, pause/resume/speed (the loop), snapshot_save/snapshot_load (a
-//   `.shards` file of every block). promote_policy/rollback_policy are unavailable (a sharded world
-//   runs scripted or random policies).
+//   `.shards` file of every block); policy_status with a neural policy (block 0's gate, the
+//   main thread's network). promote_policy/rollback_policy answer `unavailable`, saying why: the
+//   release pointer (--checkpoints) is served by a one-block world only.
 // A routed command is applied in its block's console phase of the next tick (or at once while
 // paused) and answered then, with the block's result named globally.
 import { resolve, dirname } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
 import { writeFileAtomic, SnapshotError } from "../engine/snapshot.ts";
 import { mergeValues, type BlockPlan } from "../engine/shard-blocks.ts";
-import type { ShardedSim } from "../engine/shards.ts";
 import { encodeShardSnapshot, newestShardSnapshot, readShardSnapshotFile, shardUpgradeNotes, writeShardSnapshotFile, SHARD_SNAPSHOT_EXTENSION } from "../engine/shard-snapshot.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import type { CommandDef } from "../engine/command.ts";
@@ -26,11 +26,14 @@ import { builtinCommands, CommandError, ConsoleService, type CommandContext, typ
 import type { CommandResultT } from "../systems/console/protocol.ts";
 import { eventToLocal, objectToLocal, townToLocal, type BlockFrame } from "./serve-shard-ids.ts";
 import { insideRoot, snapshotFailure } from "./serve-bind.ts";
-import type { ServeRequest } from "./serve-shard-host.ts";
+import type { ServeRequest, ServedBlocks } from "./serve-shard-host.ts";
+import type { ShardedPolicyView } from "./shard-neural.ts";
 import type { ShardStream } from "./serve-shard-stream.ts";
 
 export interface ShardConsoleOptions {
-  sim: ShardedSim;
+  sim: ServedBlocks;
+  /** The neural policy the main thread runs over every block (tools/shard-neural.ts); absent: each block runs its own scripted or random policy. */
+  neural?: ShardedPolicyView;
   plugins: readonly AnyPlugin[];
   /** A world with no plug-ins and the served world's towns: the console's own (its tick follows the blocks'). */
   front: World;
@@ -69,10 +72,11 @@ export class ShardConsole {
         else if (def.name === "promote_policy" || def.name === "rollback_policy") {
           svc.register(
             this.local(def, () => {
-              throw new CommandError("unavailable", `${def.name} is unavailable: a sharded world (world.shards > 1) runs scripted or random policies`);
+              throw new CommandError("unavailable", this.noRelease(def.name));
             }),
           );
-        } else svc.register(this.local(def, (a, ctx) => this.route(def.name, a as Record<string, unknown>, ctx)));
+        } else if (def.name === "policy_status" && o.neural) svc.register(this.local(def, (a, ctx) => this.neuralStatus(o.neural!, a as Record<string, unknown>, ctx)));
+        else svc.register(this.local(def, (a, ctx) => this.route(def.name, a as Record<string, unknown>, ctx)));
       }
     }
   }
@@ -131,6 +135,29 @@ export class ShardConsole {
         queued_commands: this.service.queued,
         you: ctx.principal,
       }),
+    };
+  }
+
+  /** Why promote_policy / rollback_policy cannot apply on blocks: who decides, and what to do instead. */
+  private noRelease(name: string): string {
+    const who = this.o.neural
+      ? `one network (${this.o.neural.spec}) decides for every block's agents on the main thread, the one the server started with`
+      : "each block runs the scripted or random policy the server started with";
+    return `${name} is unavailable on a sharded world (world.shards > 1): ${who}; promotion and rollback (the release pointer, --checkpoints DIR) are served by a one-block world only. Serve another checkpoint by restarting with --policy neural:DIR, or serve with --shards 1 to promote and roll back`;
+  }
+
+  /**
+   * policy_status of a neural policy on blocks: block 0's answer (the promotion gate of its
+   * stability monitor; no release) with the live policy the main thread runs over every block.
+   */
+  private async neuralStatus(v: ShardedPolicyView, a: Record<string, unknown>, ctx: CommandContext): Promise<unknown> {
+    const r = (await this.route("policy_status", a, ctx)) as Record<string, unknown>;
+    const { currentTensorBackend } = await import("../engine/tensor.ts");
+    return {
+      ...r,
+      live: { policy: v.policy, checkpoint: null, path: v.checkpoint, policy_hash: v.policy_hash, seq: 0 },
+      tensor_backend: currentTensorBackend()?.name ?? null,
+      sharded: { blocks: this.o.sim.blocks, spec: v.spec, greedy: v.greedy, batch: v.batch, gate_of_block: 0 },
     };
   }
 

@@ -5,7 +5,9 @@
 // thread merges them (tools/serve-shard-stream.ts). Console commands the main thread routed to a
 // block are queued in that block's console and answered when they are applied. Worker threads
 // import this module by its URL (SERVE_SHARD_HOST_MODULE).
-import type { BlockSet } from "../engine/shard-blocks.ts";
+import type { LoadedConfig } from "../engine/config/loader.ts";
+import type { BlockPlan, BlockSet } from "../engine/shard-blocks.ts";
+import type { ShardSnapshot } from "../engine/shard-snapshot.ts";
 import type { ShardExtension, ShardHost } from "../engine/shards.ts";
 import type { ConsoleService, Principal, Via } from "../systems/console/index.ts";
 import { PersistenceKey } from "../systems/persistence/index.ts";
@@ -16,7 +18,37 @@ import { frameOf, payloadToGlobal, toGlobal, type BlockFrame } from "./serve-sha
 
 export { corePlugins, prepareBlock };
 
-/** What the main thread asks a thread's blocks (ShardedSim.ext). */
+/**
+ * The sharded world a server drives, whoever decides: engine/shards.ts ShardedSim (each block
+ * runs its own scripted or random policy) or tools/shard-neural.ts ShardedInference (one neural
+ * batch per tick on the main thread). Both run this host's extension in every thread.
+ */
+export interface ServedBlocks {
+  readonly config: LoadedConfig;
+  readonly plans: readonly BlockPlan[];
+  readonly tick: number;
+  /** Live agents after the last tick. */
+  readonly agents: number;
+  readonly blocks: number;
+  readonly towns: number;
+  readonly seed: number;
+  readonly workers: number;
+  readonly requestedWorkers: number;
+  /** What each block's extension reported after the last step, in block order. */
+  readonly extras: unknown[];
+  readonly stoppedBy: Error | undefined;
+  /** Compute the state hash after every step (lastHash). */
+  hashEveryTick: boolean;
+  readonly lastHash: string | undefined;
+  step(): Promise<unknown>;
+  ext(op: string, payload: unknown, block?: number): Promise<unknown[]>;
+  stateHash(): Promise<string>;
+  snapshot(): Promise<ShardSnapshot>;
+  restore(s: ShardSnapshot, path?: string): Promise<{ upgraded: boolean }>;
+  close(): Promise<void>;
+}
+
+/** What the main thread asks a thread's blocks (ServedBlocks.ext). */
 export type ServeRequest =
   | { op: "init"; configHash: string | null; worldTowns: number; mode: "full" | "aggregate" }
   | { op: "command"; block: number; name: string; args: unknown; principal: Principal; via: Via }

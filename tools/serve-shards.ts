@@ -1,5 +1,7 @@
 // `townlet serve` of a sharded world (world.shards > 1 or --shards K, any --workers N): the
-// blocks run on N threads (engine/shards.ts, host tools/serve-shard-host.ts); each block
+// blocks run on N threads (engine/shards.ts, host tools/serve-shard-host.ts; with --policy
+// neural[:DIR] tools/shard-neural.ts, the runner of townlet run: one network batch over every
+// block's agents per tick on the main thread, the same state hashes as that run); each block
 // publishes its own telemetry in its thread and the main thread merges the blocks' payloads into
 // one stream (tools/serve-shard-stream.ts); the main thread's console checks every command and
 // routes it to the block that owns its target (tools/serve-shard-console.ts). The WebSocket
@@ -12,7 +14,9 @@
 // `townlet serve` exits 2 with that message.
 import { resolve } from "node:path";
 import { World } from "../engine/world.ts";
-import { ShardedSim, type ShardedOptions } from "../engine/shards.ts";
+import { ShardedSim, defaultWorkers, type ShardedOptions } from "../engine/shards.ts";
+import { loadShardedConfig } from "../engine/shard-blocks.ts";
+import type { AnyPlugin } from "../engine/plugin.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { AuditLog, ConsoleGateway, TokenTable } from "../systems/console/index.ts";
 import { TelemetryServer, FileSink } from "../systems/telemetry/index.ts";
@@ -22,7 +26,9 @@ import { observerSite } from "./web.ts";
 import { ServeLoop, makeServeLoop, type ServeTarget } from "./serve-loop.ts";
 import { ShardStream } from "./serve-shard-stream.ts";
 import { ShardConsole } from "./serve-shard-console.ts";
-import { SERVE_SHARD_HOST, SERVE_SHARD_HOST_MODULE, corePlugins, type BlockPayloads, type Published, type ServeRequest } from "./serve-shard-host.ts";
+import { SERVE_SHARD_HOST, SERVE_SHARD_HOST_MODULE, corePlugins, extend, type BlockPayloads, type Published, type ServeRequest, type ServedBlocks } from "./serve-shard-host.ts";
+import { ShardedInference, isNeuralSpec, type ShardedPolicyView } from "./shard-neural.ts";
+import { ShardPolicyError } from "./shard-host.ts";
 import { frameOf } from "./serve-shard-ids.ts";
 import type { ServeOptions } from "./serve.ts";
 import type { ConsoleService } from "../systems/console/index.ts";
@@ -30,7 +36,8 @@ import type { ConsoleService } from "../systems/console/index.ts";
 export interface ShardServeHandle {
   url: string;
   wsUrl: string;
-  sim: ShardedSim;
+  /** The blocks: ShardedSim (scripted or random in each block) or ShardedInference (a neural policy on the main thread). */
+  sim: ServedBlocks;
   console: ConsoleService;
   publisher: ShardStream;
   server: TelemetryServer;
@@ -50,35 +57,63 @@ function perBlock(answers: readonly unknown[], blocks: number): (BlockPayloads |
 
 /** Builds the blocks on their threads, binds the merged stream and console, starts the server and the loop. */
 export async function startShardedServe(o: ServeOptions & { configFile: string }): Promise<ShardServeHandle> {
-  const opts: ShardedOptions = {
-    configFile: o.configFile,
-    build: { seed: o.seed, towns: o.towns, agentsPerTown: o.agents, shards: o.shards, overrides: o.overrides },
-    pluginSpecs: o.pluginSpecs ?? [],
-    host: SERVE_SHARD_HOST,
-    hostModule: SERVE_SHARD_HOST_MODULE,
-    ...(o.workers !== undefined ? { workers: o.workers } : {}),
-    ...(o.policy !== undefined ? { policy: o.policy } : {}),
-    ...(o.watchdog !== undefined ? { watchdogSeconds: o.watchdog } : {}),
-  };
-  const sim = await ShardedSim.open(opts);
+  // The release pointer is a one-block world's (systems/policy/release.ts); refused rather than ignored.
+  if (o.checkpointRoot !== undefined || o.adoptRelease) {
+    throw new ShardPolicyError(`--checkpoints: promote_policy/rollback_policy (the release pointer) are not served on a sharded world (world.shards > 1) yet; serve a checkpoint on blocks with --policy neural:DIR, or promote and roll back with --shards 1`);
+  }
+  const build = { seed: o.seed, towns: o.towns, agentsPerTown: o.agents, shards: o.shards, overrides: o.overrides };
+  const plugins = o.plugins ?? (await resolvePlugins(corePlugins, o.configFile, o.pluginSpecs ?? []));
+  const spec = o.policy ?? loadShardedConfig(o.configFile, plugins, build).settings.runtime.policy.provider;
+  let sim: ServedBlocks;
+  let neural: ShardedInference | undefined;
+  if (isNeuralSpec(spec)) {
+    // One network over every block's agents per tick on this thread (the runner of townlet run --shards).
+    const blocks = loadShardedConfig(o.configFile, plugins, build).settings.world.shards ?? 1;
+    sim = neural = await ShardedInference.open({
+      configFile: o.configFile,
+      build,
+      plugins,
+      pluginSpecs: o.pluginSpecs ?? [],
+      workers: o.workers ?? defaultWorkers(blocks),
+      ...(o.watchdog !== undefined ? { watchdogSeconds: o.watchdog } : {}),
+      spec,
+      extension: { module: SERVE_SHARD_HOST_MODULE, extend },
+    });
+  } else {
+    const opts: ShardedOptions = {
+      configFile: o.configFile,
+      build,
+      pluginSpecs: o.pluginSpecs ?? [],
+      host: SERVE_SHARD_HOST,
+      hostModule: SERVE_SHARD_HOST_MODULE,
+      ...(o.workers !== undefined ? { workers: o.workers } : {}),
+      ...(o.policy !== undefined ? { policy: o.policy } : {}),
+      ...(o.watchdog !== undefined ? { watchdogSeconds: o.watchdog } : {}),
+    };
+    sim = await ShardedSim.open(opts);
+  }
   try {
-    return await serveSim(sim, o);
+    return await serveSim(sim, { ...o, plugins }, neural?.view ?? { policy: spec, batch: "each block" });
   } catch (e) {
     await sim.close();
     throw e;
   }
 }
 
-async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string }): Promise<ShardServeHandle> {
+/** Who decides, as the `policy` telemetry section names it: the main thread's network, or each block's own policy. */
+type PolicySection = ShardedPolicyView | { policy: string; batch: "each block" };
+
+async function serveSim(sim: ServedBlocks, o: ServeOptions & { configFile: string; plugins: readonly AnyPlugin[] }, policy: PolicySection): Promise<ShardServeHandle> {
   const config = sim.config;
   const settings = config.settings;
-  const plugins = o.plugins ?? (await resolvePlugins(corePlugins, o.configFile, o.pluginSpecs ?? []));
+  const plugins = o.plugins;
   const frames = sim.plans.map((p) => frameOf(p, sim.towns));
   // A copy: with one thread the blocks share these settings, and their publishers are set to full mode.
   const tcfg = structuredClone((settings as { telemetry?: ReturnType<typeof TelemetrySection.parse> }).telemetry ?? TelemetrySection.parse(undefined));
   const stream = new ShardStream(tcfg, config.configId, sim.blocks, sim.towns, frames);
   stream.measure = o.measureCrossing ?? false;
   stream.routeAgent = agentRouter(sim);
+  stream.addSection("policy", () => policy);
   const init: ServeRequest = { op: "init", configHash: config.configHash, worldTowns: sim.towns, mode: stream.wantedMode(sim.agents) };
   const first = perBlock(await sim.ext("init", init), sim.blocks);
   // The console's own world: no plug-ins, the served world's towns; its tick follows the blocks'.
@@ -89,7 +124,7 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
   };
   const persistenceDir = (settings as { snapshot?: { storage?: { root?: string } } }).snapshot?.storage?.root;
   const roots = [resolve(persistenceDir ?? "snapshots"), ...(settings.snapshot?.guardrails.allowed_paths ?? []).map((p) => resolve(p))];
-  const router = new ShardConsole({ sim, plugins, front, frames, stream, snapshotRoots: roots, flush });
+  const router = new ShardConsole({ sim, plugins, front, frames, stream, snapshotRoots: roots, flush, ...("policy_hash" in policy ? { neural: policy } : {}) });
   const svc = router.service;
   const tokens = o.tokensFile ? TokenTable.fromFile(o.tokensFile) : TokenTable.fromConfig(settings.console_auth);
   svc.audit = typeof o.audit === "object" ? o.audit : new AuditLog(resolve(o.audit ?? "townlet-audit.ndjson"));
@@ -175,7 +210,7 @@ async function serveSim(sim: ShardedSim, o: ServeOptions & { configFile: string 
 }
 
 /** agent_<uid> names its block by the block's uid range (aggregate mode publishes few agents). */
-function agentRouter(sim: ShardedSim): (id: string) => number {
+function agentRouter(sim: ServedBlocks): (id: string) => number {
   return (id) => {
     const m = /^agent_(\d+)$/.exec(id);
     const uid = m ? Number(m[1]) : -1;
@@ -184,7 +219,7 @@ function agentRouter(sim: ShardedSim): (id: string) => number {
 }
 
 /** Subscriptions and the mode reach the blocks; what a block publishes at once comes back as any payload. */
-function connectStream(sim: ShardedSim, stream: ShardStream): void {
+function connectStream(sim: ServedBlocks, stream: ShardStream): void {
   const publishedBy = (p: Promise<unknown[]>) =>
     void p.then(
       (answers) => stream.ingest(perBlock(answers, sim.blocks), sim.tick),
@@ -203,7 +238,7 @@ interface ShardTarget extends ServeTarget {
  * The loop's view of the sharded world: a tick is the commands routed to the blocks, the blocks'
  * step, the merged publish and the boundary commands; between ticks, queued commands apply.
  */
-function shardTarget(sim: ShardedSim, router: ShardConsole, stream: ShardStream, front: World, flush: (force: boolean) => Promise<void>): ShardTarget {
+function shardTarget(sim: ServedBlocks, router: ShardConsole, stream: ShardStream, front: World, flush: (force: boolean) => Promise<void>): ShardTarget {
   const svc = router.service;
   /** Queued commands of `at` applied between ticks; blocks apply what was routed to them at once. */
   const between = async (at: "boundary" | "all", force: boolean) => {

@@ -13,10 +13,10 @@ export class ShardPolicyError extends Error {
   override name = "ShardPolicyError";
 }
 
-/** Scripted or random (or the config's); a neural policy is refused here (serve, bench): each block would hold its own network. run and train run neural policies on blocks through training/sharded-rollout.ts instead. */
+/** Scripted or random (or the config's); a neural policy is refused here: each block would hold its own network. run, serve and train run neural policies on blocks with one main-thread batch per tick instead (tools/shard-neural.ts, training/sharded-rollout.ts). */
 export async function prepareBlock(world: World, spec: string | undefined): Promise<void> {
   const name = spec ?? world.settings.runtime.policy.provider;
-  if (name.startsWith("neural")) throw new ShardPolicyError(`policy "${name}": on a sharded world (world.shards > 1) a neural policy runs in townlet run and train (one batch per tick on the main thread), not yet in serve or bench; use scripted or random here`);
+  if (name.startsWith("neural")) throw new ShardPolicyError(`policy "${name}": on a sharded world (world.shards > 1) a neural policy runs in townlet run, serve and train (one batch per tick on the main thread), not in a world whose blocks each choose their own actions (townlet bench --workers); use scripted or random here`);
   await preparePolicy(world, spec);
 }
 

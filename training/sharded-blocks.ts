@@ -13,6 +13,7 @@ import type { World } from "../engine/world.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import type { ConfigSections } from "../engine/config/sections.ts";
 import { BlockSet, ShardError, blockSeed, type BlockPlan } from "../engine/shard-blocks.ts";
+import type { ShardExtension } from "../engine/shards.ts";
 import { Agent } from "../engine/core-components.ts";
 import { AgentExit } from "../components/messages.ts";
 import { Reward } from "../components/people.ts";
@@ -96,6 +97,8 @@ export interface AdvanceReport {
   hashes?: string[];
   /** Rows per block of the next tick's first half, when it was asked for. */
   next?: number[];
+  /** What the blocks' extension (`PolicyBlocks.ext`: townlet serve's telemetry) reported after the tick, one entry per block. */
+  extra?: unknown[];
   sabs: (SharedArrayBuffer | null)[];
 }
 
@@ -121,6 +124,8 @@ export class PolicyBlocks {
   readonly prepared: number[];
   readonly D: number;
   readonly A: number;
+  /** A tool's extension of these blocks (townlet serve: their telemetry and console; ShardHost.extend), set once they are built. */
+  ext: ShardExtension | undefined;
   private mode: BlockMode = "policy";
   private ratio = 0;
   private readonly policies: SharedRowsPolicy[];
@@ -274,6 +279,7 @@ export class PolicyBlocks {
       if (conflict) sums.push(conflictSums(w));
     }
     const report: AdvanceReport = { tick: this.set.tick, live, exits, reasons, ...(conflict ? { conflict: sums } : {}), ...(hashes ? { hashes: this.set.hashes() } : {}), sabs: fresh };
+    if (this.ext?.afterStep) report.extra = this.ext.afterStep();
     if (next) {
       this.setMode(next.mode, next.ratio);
       const d = this.decide();

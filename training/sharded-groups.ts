@@ -17,6 +17,8 @@ export interface PolicyWorkerInit {
   build: BuildOverrides;
   pluginSpecs: string[];
   blocks: number[];
+  /** A tool's host module (engine/shards.ts ShardHost) whose `extend` the worker applies to its blocks (townlet serve: tools/serve-shard-host.ts). */
+  hostModule?: string;
   /** The worker's heartbeat word (engine/watchdog.ts). */
   beat?: SharedArrayBuffer;
 }
@@ -27,6 +29,7 @@ export type PolicyWorkerRequest =
   | { id: number; op: "reset"; seed: number }
   | { id: number; op: "load"; blocks: Uint8Array[]; configHash: string | null }
   | { id: number; op: "save"; configHash: string | null }
+  | { id: number; op: "ext"; name: string; payload: unknown }
   | { id: number; op: "final" | "kpis" | "hashes" };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -49,6 +52,8 @@ export interface Group {
   hashes(): Promise<string[]>;
   save(configHash: string | null): Promise<Uint8Array[]>;
   load(blocks: Uint8Array[], configHash: string | null): Promise<Loaded>;
+  /** A request to the blocks' extension (PolicyBlocks.ext), answered when it settles. */
+  ext(name: string, payload: unknown): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -84,6 +89,10 @@ export class LocalGroup implements Group {
   }
   async load(blocks: Uint8Array[], configHash: string | null): Promise<Loaded> {
     return this.set.load(blocks, configHash);
+  }
+  async ext(name: string, payload: unknown): Promise<unknown> {
+    if (!this.set.ext) throw new Error(`the blocks have no extension for "${name}"`);
+    return this.set.ext.call(name, payload);
   }
   async close(): Promise<void> {}
 }
@@ -246,6 +255,9 @@ export class WorkerGroup implements Group {
     const r = await this.call<Loaded>({ op: "load", blocks, configHash });
     this.adopt(r.sabs);
     return r;
+  }
+  ext(name: string, payload: unknown): Promise<unknown> {
+    return this.call({ op: "ext", name, payload });
   }
   async close(): Promise<void> {
     this.closing = true;

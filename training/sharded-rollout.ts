@@ -16,7 +16,8 @@ import { DEFAULT_WATCHDOG_SECONDS } from "../engine/watchdog.ts";
 import type { BuildOverrides } from "../engine/build.ts";
 import type { LoadedConfig } from "../engine/config/loader.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
-import { ShardError, combineHashes, loadShardedConfig, mergeKpis, planBlocks, shardsOf, type BlockPlan } from "../engine/shard-blocks.ts";
+import { ShardError, combineHashes, loadShardedConfig, mergeKpis, planBlocks, shardsOf, type BlockPlan, type BlockSet } from "../engine/shard-blocks.ts";
+import type { ShardExtension } from "../engine/shards.ts";
 import type { NeuralPolicy } from "../systems/policy/index.ts";
 import { SnapshotError } from "../engine/snapshot.ts";
 import type { ShardSnapshot } from "../engine/shard-snapshot.ts";
@@ -40,12 +41,20 @@ export interface ShardedRolloutOptions {
   workers: number;
   /** Seconds a worker may go without finishing a block's half-tick before it is stopped (engine/watchdog.ts; default 60, 0: never). */
   watchdogSeconds?: number;
+  /**
+   * A tool's extension of every thread's blocks (townlet serve: their telemetry and console):
+   * `extend` for this thread's, `module` (a ShardHost module's URL, tools/serve-shard-host.ts) for
+   * the workers'. Reached with ext(); what it reports after a tick is in `extras`.
+   */
+  extension?: { module: string; extend(set: BlockSet): ShardExtension };
 }
 
 /** A sharded world stepped for a main-thread policy; see the file comment. */
 export class ShardedRollout {
   /** The block worlds' tick. */
   tick = 0;
+  /** What the blocks' extension reported after the last tick, one entry per block in block order (empty without one). */
+  extras: unknown[] = [];
   private failure: Error | undefined;
   /** The blocks ran on into the next tick's first half: its rows are in the buffers (counts in `counts`). */
   private ahead = false;
@@ -89,6 +98,16 @@ export class ShardedRollout {
   get workers(): number {
     return this.groups.length;
   }
+  get towns(): number {
+    return this.config.settings.world.towns;
+  }
+  get seed(): number {
+    return this.config.settings.seed;
+  }
+  /** The error that stopped this world (a block failed, a worker died, or it was closed), if any. */
+  get stoppedBy(): Error | undefined {
+    return this.failure;
+  }
   /** Live agents of every block now. */
   get agents(): number {
     return this.live.reduce((a, b) => a + b, 0);
@@ -103,6 +122,7 @@ export class ShardedRollout {
     const n = Math.min(o.workers, plans.length);
     if (n === 1) {
       const set = new PolicyBlocks(plans, s, o.plugins, plans.length);
+      set.ext = o.extension?.extend(set.set);
       const sr = new ShardedRollout(config, plans, [new LocalGroup(set, plans.map((p) => p.index))], set.D, set.A, o.workers, set.worlds.map((w) => w.agents.length));
       sr.tick = set.set.tick;
       return sr;
@@ -116,12 +136,13 @@ export class ShardedRollout {
     let localError: unknown;
     try {
       local = new PolicyBlocks(runs[0], s, o.plugins, plans.length);
+      local.ext = o.extension?.extend(local.set);
     } catch (e) {
       localError = e;
     }
     if (local) {
       for (let k = 1; k < n; k++) {
-        const init: PolicyWorkerInit = { policyShardWorker: true, configFile: o.configFile, build: o.build, pluginSpecs: [...(o.pluginSpecs ?? [])], blocks: runs[k].map((p) => p.index) };
+        const init: PolicyWorkerInit = { policyShardWorker: true, configFile: o.configFile, build: o.build, pluginSpecs: [...(o.pluginSpecs ?? [])], blocks: runs[k].map((p) => p.index), ...(o.extension ? { hostModule: o.extension.module } : {}) };
         starts.push(WorkerGroup.start(k, init, local.D, local.A, o.watchdogSeconds ?? DEFAULT_WATCHDOG_SECONDS));
       }
     }
@@ -240,6 +261,7 @@ export class ShardedRollout {
     const ahead = next ? { mode: this.mode, ratio: this.ratio } : undefined;
     const reps = await this.all((g) => g.advance(conflict, hashes, ahead));
     this.tick = reps[0].tick;
+    this.extras = reps.flatMap((r) => r.extra ?? []);
     let b = 0;
     let k = 0;
     for (const r of reps) {
@@ -285,6 +307,19 @@ export class ShardedRollout {
     if (n > 0) actions = policy.decide(this.obs.subarray(0, n * this.D), this.masks.subarray(0, n * this.A), n, this.mode === "greedy" ? undefined : this.draws).actions;
     const reps = await this.finishTick(actions, false, hash, next);
     return hash ? combineHashes(this.tick, reps.flatMap((r) => r.hashes ?? [])) : undefined;
+  }
+
+  /**
+   * A request to the blocks' extension (ShardedRolloutOptions.extension) on the thread holding
+   * `block`, or on every thread (one answer per thread, in thread order); between ticks. A failing
+   * request rejects without stopping the world (a thread that died does: its next tick fails).
+   */
+  async ext(op: string, payload: unknown, block?: number): Promise<unknown[]> {
+    if (this.failure) throw this.failure;
+    this.settled(`the extension's "${op}"`);
+    const groups = block === undefined ? this.groups : this.groups.filter((g) => g.blocks.includes(block));
+    if (groups.length === 0) throw new RangeError(`no block ${block} (this world has ${this.blocks})`);
+    return Promise.all(groups.map((g) => g.ext(op, payload)));
   }
 
   /** Between ticks only: not while the next tick's first half has run (collectTick/inferTick with `next`). */

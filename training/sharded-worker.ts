@@ -1,10 +1,13 @@
 // A worker thread of a sharded training world (training/sharded-rollout.ts): builds its blocks
 // from the config (the same inputs as the main thread, so the same worlds) into PolicyBlocks,
 // reports ready with its shared buffers, then answers one request at a time (decide, advance,
-// reset, final, kpis, hashes). Per request one small message back: counts, a few numbers per
+// reset, final, kpis, hashes, and `ext`: requests to a tool's extension of the blocks, e.g. townlet
+// serve's telemetry and console, when its host module was given). Per request one small message back: counts, a few numbers per
 // block, and a buffer only when one grew. A block's error goes back with its block, towns and
 // tick (ShardError); an error outside a request reaches the main thread as the worker's 'error'.
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { pathToFileURL } from "node:url";
+import type { ShardHost } from "../engine/shards.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { ShardError, loadShardedConfig, planBlocks, shardsOf } from "../engine/shard-blocks.ts";
 import { corePlugins } from "../systems/index.ts";
@@ -32,6 +35,10 @@ async function main(): Promise<void> {
       plugins,
       plans.length,
     );
+    if (init.hostModule) {
+      const host = (await import(init.hostModule.startsWith("file:") ? init.hostModule : pathToFileURL(init.hostModule).href)) as ShardHost;
+      set.ext = host.extend?.(set.set);
+    }
     if (init.beat) set.set.heartbeat = new Int32Array(init.beat);
   } catch (e) {
     port.postMessage({ id: 0, ok: false, error: errorOf(e) });
@@ -40,7 +47,19 @@ async function main(): Promise<void> {
   port.on("message", (m: PolicyWorkerRequest) => {
     try {
       let value: unknown;
-      if (m.op === "decide") {
+      if (m.op === "ext") {
+        if (!set.ext) throw new Error(`the blocks have no extension for "${m.name}"`);
+        // A request answered later (a console command applied at the next tick) is posted when it settles.
+        const v = set.ext.call(m.name, m.payload);
+        if (v instanceof Promise) {
+          v.then(
+            (r: unknown) => port.postMessage({ id: m.id, ok: true, value: r }),
+            (e: unknown) => port.postMessage({ id: m.id, ok: false, error: errorOf(e) }),
+          );
+          return;
+        }
+        value = v;
+      } else if (m.op === "decide") {
         set.setMode(m.mode as BlockMode, m.ratio);
         value = set.decide();
       } else if (m.op === "advance") value = set.advance(m.conflict, m.hashes, m.next);
