@@ -17,6 +17,8 @@ import { writeFileSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
 import { ShardedSim } from "../engine/shards.ts";
 import { SHARD_HOST, SHARD_HOST_MODULE } from "../tools/shard-host.ts";
+import { isNeuralSpec } from "../tools/shard-neural.ts";
+import { openNeuralWorkers } from "./workers-neural.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { corePlugins } from "../systems/index.ts";
 import { AGENTS_PER_SMALL_TOWN, buildBenchWorld, isLayout, LAYOUTS, MANY_TOWNS_CONFIG, type Layout } from "./layouts.ts";
@@ -358,14 +360,16 @@ export function benchShards(towns: number): number {
  * Runs the `towns` layout (many-towns.yaml, 8 agents a town) as a sharded world of `shards`
  * blocks (default benchShards) on `workers` threads: warm-up, then timed ticks.
  */
-export async function runWorkersSim(o: { agents: number; workers: number; shards?: number; ticks?: number; warmup?: number; seconds?: number; seed?: number; plugins?: readonly string[]; config?: string; quiet?: boolean; log?: (line: string) => void }): Promise<WorkersResult> {
+export async function runWorkersSim(o: { agents: number; workers: number; shards?: number; ticks?: number; warmup?: number; seconds?: number; seed?: number; policy?: string; backend?: string; plugins?: readonly string[]; config?: string; quiet?: boolean; log?: (line: string) => void }): Promise<WorkersResult> {
   const log = o.quiet ? () => {} : (o.log ?? ((l: string) => process.stderr.write(l + "\n")));
   const towns = Math.max(1, Math.ceil(o.agents / AGENTS_PER_SMALL_TOWN));
   const shards = o.shards ?? benchShards(towns);
   const label = `bench ${o.agents} agents, ${shards} blocks, ${o.workers} worker(s)`;
   const t0 = performance.now();
-  const sim = await ShardedSim.open({
+  // A neural policy: one main-thread batch per tick (bench/workers-neural.ts); else each block's own.
+  const sim = isNeuralSpec(o.policy ?? "") ? await openNeuralWorkers({ ...o, policy: o.policy!, towns, shards }) : await ShardedSim.open({
     configFile: o.config ?? MANY_TOWNS_CONFIG,
+    policy: o.policy,
     build: { seed: o.seed, towns, agentsPerTown: AGENTS_PER_SMALL_TOWN, shards },
     host: SHARD_HOST,
     hostModule: SHARD_HOST_MODULE,
@@ -456,6 +460,7 @@ async function cli(): Promise<void> {
       warmup: intArg("warmup", values.warmup),
       seconds: values.seconds !== undefined ? Number(values.seconds) : undefined,
       seed: intArg("seed", values.seed),
+      policy: values.policy, backend: values.backend,
       plugins: values.plugin,
       config: values.config,
       quiet: values.quiet,

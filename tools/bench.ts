@@ -100,7 +100,7 @@ export async function cmdBench(argv: string[], out: Out): Promise<number> {
 
   const layout: Layout = values.layout;
   const clock = v.clock === "cpu" ? "cpu" : "wall";
-  if (v.workers !== undefined) return benchWorkers(v.workers, sizes, { ...values, ticks, warmup, seed, shards: v.shards, plugins, config }, out, progress);
+  if (v.workers !== undefined) return benchWorkers(v.workers, sizes, { ...values, ticks, warmup, seed, shards: v.shards, plugins, config, backend }, out, progress);
   if (v.shards !== undefined) throw new UsageError("--shards: only with --workers");
   const repeat = v.repeat ?? 1;
   // Off by default: the bench measures what a plain `townlet run` gets (huge pages were faster at
@@ -169,12 +169,12 @@ export const WORKERS_GOAL_SPEEDUP_AT_2 = 1.7;
 async function benchWorkers(
   counts: readonly number[],
   sizes: readonly number[],
-  o: { layout: string; policy: string; ticks?: number; warmup?: number; seed?: number; shards?: number; plugins: readonly string[]; config?: string; json?: boolean; quiet?: boolean; "in-process"?: boolean },
+  o: { layout: string; policy: string; backend?: string; ticks?: number; warmup?: number; seed?: number; shards?: number; plugins: readonly string[]; config?: string; json?: boolean; quiet?: boolean; "in-process"?: boolean },
   out: Out,
   progress: (l: string) => void,
 ): Promise<number> {
   if (o.layout !== "towns") throw new UsageError(`--workers: the ${o.layout} layout is one town, which cannot be split into blocks; use --layout towns`);
-  if (o.policy !== "scripted") throw new UsageError(`--workers: only the scripted policy runs in a sharded world so far (got --policy ${o.policy})`);
+  // scripted and random run in each block; neural as one main-thread batch per tick (tools/shard-neural.ts, as townlet run --shards).
   const rows: (WorkersResult & { speedup: number })[] = [];
   const failures: (Failure & { workers: number })[] = [];
   for (const agents of sizes) {
@@ -194,9 +194,10 @@ async function benchWorkers(
       }
       progress(`bench: ${agents.toLocaleString("en-US")} agents, ${shards} blocks, ${Math.min(workers, shards)} worker(s)`);
       let r: WorkersResult | undefined;
-      if (o["in-process"]) r = await runWorkersSim({ agents, workers, shards, ticks, warmup, seed: o.seed, plugins: o.plugins, config: o.config, quiet: o.quiet, log: progress });
+      if (o["in-process"]) r = await runWorkersSim({ agents, workers, shards, ticks, warmup, seed: o.seed, policy: o.policy, backend: o.backend, plugins: o.plugins, config: o.config, quiet: o.quiet, log: progress });
       else {
-        const args = ["--agents", String(agents), "--layout", "towns", "--workers", String(workers), "--shards", String(shards)];
+        const args = ["--agents", String(agents), "--layout", "towns", "--workers", String(workers), "--shards", String(shards), "--policy", o.policy];
+        if (o.backend !== undefined) args.push("--backend", o.backend);
         if (ticks !== undefined) args.push("--ticks", String(ticks));
         if (warmup !== undefined) args.push("--warmup", String(warmup));
         if (o.seed !== undefined) args.push("--seed", String(o.seed));
@@ -220,13 +221,13 @@ async function benchWorkers(
   // The same world whatever the number of threads: a differing hash is a determinism failure.
   const mismatched = [...new Set(rows.map((r) => r.agents))].filter((a) => new Set(rows.filter((r) => r.agents === a).map((r) => r.state_hash)).size > 1);
   for (const a of mismatched) out.err(`bench: ${a} agents: the final state hash differs between worker counts (a determinism failure)`);
-  if (o.json) out.log(JSON.stringify({ bench: "workers", layout: "towns", policy: "scripted", results: rows, same_state_hash: mismatched.length === 0, ...(failures.length ? { failures } : {}) }));
-  else out.log(formatWorkers(rows, failures));
+  if (o.json) out.log(JSON.stringify({ bench: "workers", layout: "towns", policy: o.policy, results: rows, same_state_hash: mismatched.length === 0, ...(failures.length ? { failures } : {}) }));
+  else out.log(formatWorkers(rows, failures, o.policy));
   return failures.length || mismatched.length ? 2 : 0;
 }
 
 /** The --workers table: one row per size and worker count. */
-export function formatWorkers(rows: readonly (WorkersResult & { speedup: number })[], failures: readonly (Failure & { workers: number })[] = []): string {
+export function formatWorkers(rows: readonly (WorkersResult & { speedup: number })[], failures: readonly (Failure & { workers: number })[] = [], policy = "scripted"): string {
   const fmt = (n: number) => n.toLocaleString("en-US");
   const cols: [string, number, (r: WorkersResult & { speedup: number }) => string][] = [
     ["agents", 9, (r) => fmt(r.agents)],
@@ -241,7 +242,7 @@ export function formatWorkers(rows: readonly (WorkersResult & { speedup: number 
     ["load 1m", 7, (r) => r.load_avg_1m.toFixed(2)],
     ["state hash", 16, (r) => r.state_hash],
   ];
-  const lines = ["townlet bench --workers: layout towns (8 agents a town), policy scripted; speed-up against the first worker count of each size"];
+  const lines = [`townlet bench --workers: layout towns (8 agents a town), policy ${policy}${policy === "neural" ? " (one batch per tick on the main thread)" : ""}; speed-up against the first worker count of each size`];
   lines.push("  " + cols.map(([h, w]) => h.padStart(w)).join("  "));
   for (const r of rows) lines.push("  " + cols.map(([, w, f]) => f(r).padStart(w)).join("  "));
   for (const f of failures) lines.push(`  ${fmt(f.agents)} agents, ${f.workers} worker(s): FAILED (${f.error})`);

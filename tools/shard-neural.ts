@@ -1,5 +1,5 @@
-// The neural policy on a sharded world (world.shards > 1), one runner for `townlet run` and
-// `townlet serve`: the blocks run on --workers threads (training/sharded-rollout.ts), and every
+// The neural policy on a sharded world (world.shards > 1), one runner for `townlet run`,
+// `townlet serve` and `townlet bench --workers`: the blocks run on --workers threads (training/sharded-rollout.ts), and every
 // tick this thread runs the network once over every block's decision rows (one batch, sampled
 // from each block's own `policy` stream, or greedy), then the blocks finish the tick. The state
 // hash is the same for any number of workers, and the same whether the blocks run on into the
@@ -123,6 +123,16 @@ export class ShardedInference {
   async step(next = false): Promise<string | undefined> {
     this.lastHash = await this.rollout.inferTick(this.policy, this.hashEveryTick, next);
     return this.lastHash;
+  }
+
+  /** `n` ticks, the blocks running on into each next tick inside the run (townlet bench --workers); live agents after each. */
+  async advance(n: number): Promise<{ agents: number[] }> {
+    const agents: number[] = [];
+    for (let i = 0; i < n; i++) {
+      await this.step(i + 1 < n);
+      agents.push(this.agents);
+    }
+    return { agents };
   }
 
   ext(op: string, payload: unknown, block?: number): Promise<unknown[]> {

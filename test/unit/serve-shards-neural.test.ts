@@ -15,6 +15,7 @@ import { DEFAULT_CONFIG_FILE } from "../../engine/paths.ts";
 import { initTensorBackend } from "../../engine/tensor.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { NeuralPolicy, checkpointExpectations, createNeuralPolicy } from "../../systems/policy/index.ts";
+import { readCheckpoint, writeCheckpoint } from "../../systems/policy/checkpoint.ts";
 import { TelemetryMirror, type TelemetryPayloadT } from "../../systems/telemetry/index.ts";
 import { main } from "../../tools/cli.ts";
 import { startShardedServe, type ShardServeHandle } from "../../tools/serve-shards.ts";
@@ -36,14 +37,17 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "townlet-serve-shards-neural-"));
   tokensFile = join(dir, "tokens.yaml");
   writeFileSync(tokensFile, `- {token: ${ADMIN_TOKEN}, role: admin, label: operator}\n`);
-  // A small untrained network saved as a checkpoint: what matters is that run and serve load the same one.
-  const { tf } = await initTensorBackend("cpu");
-  void tf;
+  // A small network saved as a checkpoint, its weights scaled up: a fresh network's near-uniform
+  // choices sample what the random policy picks from the same draws; these do not.
+  await initTensorBackend("cpu");
   const { world } = buildWorld(DEFAULT_CONFIG_FILE, corePlugins, { towns: 1 });
   const p = await createNeuralPolicy(world, { hidden: [8], seed: 5, greedy: false });
   checkpoint = join(dir, "ck");
-  policyHash = p.save(checkpoint);
+  p.save(checkpoint);
   p.dispose();
+  const { meta, weights } = readCheckpoint(checkpoint);
+  for (let i = 0; i < weights.length; i++) weights[i] *= 40;
+  policyHash = writeCheckpoint(checkpoint, meta, meta.tensors, weights);
 });
 afterEach(async () => {
   for (const ws of sockets.splice(0)) ws.terminate();
@@ -119,6 +123,10 @@ describe("townlet serve of a sharded world with a neural policy", () => {
     expect(code).toBe(0);
     const runHashes = readFileSync(log, "utf8").trim().split("\n");
     expect(runHashes).toHaveLength(TICKS);
+    // The network's choices show in the hashes: the random policy's differ.
+    const randomLog = join(dir, "random.hash");
+    expect(await main(["run", "--towns", "4", "--shards", "2", "--workers", "1", "--policy", "random", "--ticks", String(TICKS), "--hash-log", randomLog, "--quiet"], capture().out)).toBe(0);
+    expect(readFileSync(randomLog, "utf8").trim().split("\n").at(-1)).not.toBe(runHashes.at(-1));
 
     // The server on 2 threads: its hash after every tick, read as each tick's payload is published.
     const h = await serve({ workers: 2, policy: `neural:${checkpoint}` });
