@@ -116,6 +116,12 @@ export class ComponentStore {
   private strangers = new WeakSet<ComponentDef>();
   /** The buffer every pooled entry's columns view (see trim), or undefined. */
   private pool: ArrayBuffer | undefined;
+  /**
+   * Counts the times any column or flags array was replaced (growth, trim, a pool laid out
+   * again). A loop holding arrays that calls code which may spawn (a plug-in's hook) compares it
+   * before and after the call: when it changed, the arrays it holds may be stale.
+   */
+  generation = 0;
 
   constructor(
     public capacity: number,
@@ -206,7 +212,7 @@ export class ComponentStore {
   ensure(n: number): void {
     if (n <= this.capacity) return;
     const cap = Math.max(n, 16, Math.ceil(this.capacity * 1.25));
-    for (const e of this.entries) if (e.base === 0 && e.length === this.capacity) resize(e, cap);
+    for (const e of this.entries) if (e.base === 0 && e.length === this.capacity) this.regrow(e, cap);
     // Pooled entries that span the capacity grow with it: the pool is laid out again.
     const pooled = this.pooled();
     if (pooled.length > 0) this.pack(pooled.map((e) => ({ e, length: e.length === this.capacity ? cap : e.length, base: e.base })));
@@ -217,7 +223,7 @@ export class ComponentStore {
   ensureAll(n: number): void {
     this.unpool();
     this.ensure(n);
-    for (const e of this.entries) if (e.length < n) resize(e, Math.min(this.capacity, Math.max(n, e.length)));
+    for (const e of this.entries) if (e.length < n) this.regrow(e, Math.min(this.capacity, Math.max(n, e.length)));
   }
 
   /**
@@ -243,12 +249,18 @@ export class ComponentStore {
       let top = e.length - 1;
       while (top > 0 && e.has[top] !== 1) top--;
       const n = Math.max(16, top + 1);
-      if (n < e.length) resize(e, n);
+      if (n < e.length) this.regrow(e, n);
       let lo = 0;
       while (lo < e.length && e.has[lo] !== 1) lo++;
       if (lo < e.length && lo >= POOL_MIN_BASE) pool.push({ e, length: e.length, base: lo });
     }
     if (pool.length > 0) this.pack(pool);
+  }
+
+  /** resize, counted in `generation`. */
+  private regrow(e: Entry, n: number): void {
+    this.generation++;
+    resize(e, n);
   }
 
   /** Entries whose columns view the pool, in registration order. */
@@ -258,7 +270,7 @@ export class ComponentStore {
 
   /** Gives every pooled entry its own columns again (a row per id from 0). */
   private unpool(): void {
-    for (const e of this.pooled()) resize(e, e.length);
+    for (const e of this.pooled()) this.regrow(e, e.length);
     this.pool = undefined;
   }
 
@@ -270,6 +282,7 @@ export class ComponentStore {
    * (one byte per row when a Uint8 field is pooled), then every column's own rows.
    */
   private pack(specs: readonly PoolSpec[]): void {
+    this.generation++;
     const cols: { spec: PoolSpec; f: FieldInfo; size: number }[] = [];
     for (const spec of specs) for (const f of spec.e.def.fields) cols.push({ spec, f, size: f.type.BYTES_PER_ELEMENT });
     cols.sort((a, b) => a.size - b.size);
@@ -313,7 +326,7 @@ export class ComponentStore {
     if (!e) throw new Error(`${this.what} "${def.name}" is not registered in this world (no plug-in declares it)`);
     if (id >= e.length || id < e.base) {
       const n = id >= e.length ? Math.min(Math.max(this.capacity, id + 1), Math.max(id + 1, Math.ceil(e.length * 1.25))) : e.length;
-      if (e.base === 0) resize(e, n);
+      if (e.base === 0) this.regrow(e, n);
       else this.pack(this.pooled().map((p) => (p === e ? { e, length: n, base: Math.min(e.base, id) } : { e: p, length: p.length, base: p.base })));
     }
     e.has[id] = 1;

@@ -14,6 +14,13 @@
 // code generation from strings is not allowed (node --disallow-code-generation-from-strings):
 // compileAct returns undefined there.
 //
+// A hook (h.start and h.released run them: a plug-in's code) may spawn entities, and the store may
+// replace the columns this kernel closes over: it compares the store's generation after those
+// calls and, when it moved, finishes that agent's step through h.settle and returns where to go
+// on; the caller makes the kernel again for the columns now and calls it from there (act.ts
+// actKernelPass; as social's relate kernel does when the edge pool grows). The comparison follows
+// only those calls, never the per-agent path.
+//
 // One walk call site for both walks (toward a requested object and Move's toward a tile): a Move
 // only picks the goal arrays (Intent.x/y at the agent, where a request picks Position.x/y at the
 // object), code without type feedback of its own. The first Move of a world comes late on the
@@ -28,12 +35,13 @@
 import { IntentKind } from "../../components/activity.ts";
 import { Req } from "./runtime.ts";
 import { compileKernel } from "../../engine/kernel-source.ts";
+import type { ComponentStore } from "../../engine/component.ts";
 
 /** What the generated loop calls for everything it does not inline. */
 export interface ActHelpers {
   /** Carries out an intent of a kind the kernel does not inline (Release, Blocked, Chat ...); 1 = ok. */
   carry(eid: number, kind: number, held: number): number;
-  /** rt.start: starts the pending/requested affordance; false when it failed. */
+  /** rt.start: starts the pending/requested affordance; false when it failed. Runs hooks (a plug-in's code). */
   start(eid: number, obj: number, aff: number): boolean;
   /** rt.request for an agent that neither holds nor queues for `obj`. */
   request(eid: number, obj: number, aff: number): number;
@@ -42,8 +50,13 @@ export interface ActHelpers {
   leaveQueue(eid: number): void;
   /** rt.release(obj, eid, false). */
   release(obj: number, eid: number): void;
-  /** A running affordance let go of: rt.fail(eid, obj, aff, "released"). */
+  /** A running affordance let go of: rt.fail(eid, obj, aff, "released"). Runs hooks (a plug-in's code). */
   released(eid: number, obj: number, aff: number): void;
+  /**
+   * The end of agent `eid`'s step (last_ok = `ok`, its wake bit) in the world's columns now, after
+   * a hook replaced them (the generation moved) mid-step; returns eid + 1, where the pass goes on.
+   */
+  settle(eid: number, kind: number, ok: number): number;
   /** A blocked attempt at `obj` by a waiter (index.ts blockedAttempt). */
   blocked(obj: number, eid: number): void;
   /** space.place: the agent moved to (x, y) of its town. */
@@ -122,8 +135,14 @@ const ARRAY_NAMES = [
  */
 export const ACT_CHUNK = 256;
 
-/** A compiled act pass over the agents' spans (pairs [start, end) in entity order) at `tick`. */
-export type ActKernel = (spans: Int32Array, tick: number) => void;
+/**
+ * A compiled act pass over the agents' spans (pairs [start, end) in entity order) at `tick`, from
+ * entity `from` on (0: all). Returns -1 when done, or the entity to go on from when a hook
+ * (h.start, h.released: a plug-in's code) made the store replace columns: that agent's step was
+ * finished by h.settle, and the caller makes the kernel again for the columns now and calls it
+ * from there, over the same spans.
+ */
+export type ActKernel = (spans: Int32Array, tick: number, from: number) => number;
 
 /** Whether a kernel made for `made` still fits the columns `now` (none of them moved). */
 export function actKernelFits(made: ActArrays, now: ActArrays): boolean {
@@ -138,10 +157,13 @@ const K = IntentKind;
  * Generates the kernel for these columns and a grid of `width` x `height` tiles per town.
  * Returns undefined when code generation is not allowed here.
  */
-export function compileAct(a: ActArrays, h: ActHelpers, width: number, height: number): ActKernel | undefined {
+export function compileAct(a: ActArrays, h: ActHelpers, store: Pick<ComponentStore, "generation">, width: number, height: number): ActKernel | undefined {
+  // After a call that runs hooks: columns replaced since the call began end this run (see ActKernel).
+  const moved = "if (store.generation !== g) return h.settle(e, k, ok);";
   const source = `"use strict";
 const W = ${width | 0}, H = ${height | 0};
 function actRun(start, end, tick) {
+  const g = store.generation;
   for (let e = start; e < end; e++) {
     const k = kind[e];
     if (k === ${K.Wait} && (wake[e >>> 5] & (1 << (e & 31))) === 0) continue;
@@ -150,11 +172,14 @@ function actRun(start, end, tick) {
     let gi = -1, gx = x, gy = y;
     const held = holding[e];
     if (running[e] >= 0) {
-      if (k === ${K.Release} && (object[e] === 0 || object[e] === held)) h.released(e, held, running[e]);
-      else if (k !== ${K.None} && k !== ${K.Wait}) ok = 0;
+      if (k === ${K.Release} && (object[e] === 0 || object[e] === held)) {
+        h.released(e, held, running[e]);
+        ${moved}
+      } else if (k !== ${K.None} && k !== ${K.Wait}) ok = 0;
     } else if (held !== 0 && pending[e] >= 0 && k !== ${K.Release} && k !== ${K.Blocked} &&
         Math.abs(x[e] - x[held]) + Math.abs(y[e] - y[held]) <= 1) {
       if (!h.start(e, held, pending[e])) ok = 0;
+      ${moved}
     } else if (k === ${K.Start} || k === ${K.Request}) {
       const obj = object[e];
       if (obj <= 0 || isObj[obj] !== 1 || town[obj] !== town[e]) ok = 0;
@@ -178,6 +203,7 @@ function actRun(start, end, tick) {
           else r = h.request(e, obj, aff);
           if ((r === ${Req.Granted} || r === ${Req.Held}) && k === ${K.Start} && aff >= 0) {
             if (!h.start(e, obj, aff)) ok = 0;
+            ${moved}
           } else if (r === ${Req.Queued} && blocked[e] === 1) h.blocked(obj, e);
           else if (r < 0) ok = 0;
         }
@@ -192,6 +218,7 @@ function actRun(start, end, tick) {
     if (k === ${K.Wait} && ok === 1 && (running[e] >= 0 || holding[e] === 0 || pending[e] < 0)) wake[e >>> 5] &= ~(1 << (e & 31));
     else wake[e >>> 5] |= 1 << (e & 31);
   }
+  return -1;
 }
 // rt.request for an agent that holds and queues for nothing, out of cooldown.
 function fresh(e, obj, aff, tick) {
@@ -227,11 +254,15 @@ function walk(e, ax, ay, bx, by) {
   y[e] = ny;
   h.place(e, town[e], nx, ny);
 }
-return function act(spans, tick) {
+return function act(spans, tick, from) {
   for (let s = 0; s < spans.length; s += 2) {
     const end = spans[s + 1];
-    for (let from = spans[s]; from < end; from += ${ACT_CHUNK}) actRun(from, from + ${ACT_CHUNK} < end ? from + ${ACT_CHUNK} : end, tick);
+    for (let i = spans[s] > from ? spans[s] : from; i < end; i += ${ACT_CHUNK}) {
+      const at = actRun(i, i + ${ACT_CHUNK} < end ? i + ${ACT_CHUNK} : end, tick);
+      if (at >= 0) return at;
+    }
   }
+  return -1;
 };`;
-  return compileKernel<ActKernel>([...ARRAY_NAMES, "h"], source, [...ARRAY_NAMES.map((n) => a[n]), h]);
+  return compileKernel<ActKernel>([...ARRAY_NAMES, "h", "store"], source, [...ARRAY_NAMES.map((n) => a[n]), h, store]);
 }

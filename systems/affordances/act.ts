@@ -6,6 +6,7 @@ import type { Columns } from "../../engine/component.ts";
 import type { MessageDef } from "../../engine/message.ts";
 import type { SocialLedger } from "../../components/social.ts";
 import { Intent, IntentKind } from "../../components/activity.ts";
+import { Obj } from "../../components/objects.ts";
 import { STEPS, stepToward, type SpatialIndex } from "../../components/grid.ts";
 import { ChatFailure, ChatSuccess } from "../../components/messages.ts";
 import type { AffordancesState } from "./state.ts";
@@ -49,8 +50,12 @@ export function actGeneric(c: ActCtx, agents: Int32Array): void {
   // a site every tick reaches: a store first reached mid-run (the first failed start, tick
   // ~311 in the bench world) had no type feedback and deoptimised this loop (issue #19,
   // p99). Nothing the loop calls reads last_ok.
-  const lastOk = A.last_ok;
-  const intentKind = I.kind;
+  let lastOk = A.last_ok;
+  let intentKind = I.kind;
+  // The store's generation: a call that ran hooks (a plug-in's code) may have spawned entities
+  // and replaced the columns; the arrays held here are taken again then (A and I are live records).
+  const store = c.world.components;
+  let g = store.generation;
   // An agent whose Intent is Wait is skipped unless its bit in rt.actWake is set: with last
   // intent Wait and ok, and no reservation with an affordance pending, carrying out Wait
   // writes the values the columns hold (issue #19; runtime.ts says who sets the bit).
@@ -69,10 +74,37 @@ export function actGeneric(c: ActCtx, agents: Int32Array): void {
     } else if (held !== 0 && A.pending[eid] >= 0 && kind !== INT_RELEASE && kind !== INT_BLOCKED && rt.adjacent(eid, held)) {
       if (!rt.start(eid, held, A.pending[eid])) ok = 0;
     } else ok = carryOut(c, eid, kind, held);
+    if (store.generation !== g) {
+      g = store.generation;
+      followColumns(c);
+      lastOk = A.last_ok;
+      intentKind = I.kind;
+    }
     lastOk[eid] = ok;
     // Quiet now (a Wait carried out, nothing pending): skipped while its Intent stays Wait.
     if (kind === INT_WAIT && ok === 1 && (A.running[eid] >= 0 || A.holding[eid] === 0 || A.pending[eid] < 0)) wake[eid >>> 5] &= ~(1 << (eid & 31));
     else wake[eid >>> 5] |= 1 << (eid & 31);
+  }
+}
+
+/** Takes the tick context's arrays again (the store replaced columns: a hook spawned entities). */
+export function followColumns(c: ActCtx): void {
+  const w = c.world;
+  c.isObj = w.components.flags(Obj);
+  c.isAgent = w.components.flags(w.componentDef("Agent"));
+  c.uid = w.columns(w.componentDef("Agent")).uid as Uint32Array;
+}
+
+/**
+ * affordances/act through the world's kernel, from the first agent of `spans`: made again for the
+ * columns now and called on from where it stopped whenever a hook replaced them (act-kernel.ts
+ * ActKernel), over the same spans (the agents of the tick's start: not the newcomers).
+ */
+export function actKernelPass(c: ActCtx, kernel: ActKernel, spans: Int32Array, tick: number): void {
+  for (let at = kernel(spans, tick, 0); at >= 0; ) {
+    followColumns(c);
+    // Made before in this process: code generation is allowed, so a kernel is made again.
+    at = actKernel(c)!(spans, tick, at);
   }
 }
 
@@ -100,6 +132,14 @@ class Helpers implements ActHelpers {
   }
   released(eid: number, obj: number, aff: number): void {
     this.c.rt.fail(eid, obj, aff, "released");
+  }
+  settle(eid: number, kind: number, ok: number): number {
+    const { A, actWake: wake } = this.c.rt;
+    A.last_ok[eid] = ok;
+    // The loops' rule (actGeneric's last lines, the kernel's).
+    if (kind === INT_WAIT && ok === 1 && (A.running[eid] >= 0 || A.holding[eid] === 0 || A.pending[eid] < 0)) wake[eid >>> 5] &= ~(1 << (eid & 31));
+    else wake[eid >>> 5] |= 1 << (eid & 31);
+    return eid + 1;
   }
   blocked(obj: number, eid: number): void {
     blockedAttempt(this.c.rt, obj, eid, this.c.ghostAfter);
@@ -157,7 +197,7 @@ export function actKernel(c: ActCtx): ActKernel | undefined {
   };
   if (slot === undefined || slot.space !== c.space || !actKernelFits(slot.arrays, arrays)) {
     const helpers = slot?.helpers ?? new Helpers();
-    const kernel = compileAct(arrays, helpers, c.space.width, c.space.height);
+    const kernel = compileAct(arrays, helpers, c.world.components, c.space.width, c.space.height);
     if (kernel === undefined) {
       actKernels.set(rt, null);
       return undefined;

@@ -27,7 +27,7 @@ import { sections as affordanceSections, AffordanceManifest } from "./config.ts"
 import { sections as queueSections } from "./queue-config.ts";
 import { AffordancesState } from "./state.ts";
 import { Runtime } from "./runtime.ts";
-import { actGeneric, actKernel, type ActCtx } from "./act.ts";
+import { actGeneric, actKernel, actKernelPass, type ActCtx } from "./act.ts";
 import { queuesPass, runPass } from "./objects-loop.ts";
 import { manifestEffectProblems } from "./effects.ts";
 import { registerBuiltinHooks } from "./builtins.ts";
@@ -175,7 +175,7 @@ export const affordancesPlugin = definePlugin({
         };
         if (!rt.skipQuiet) rt.actWake.fill(0xffffffff);
         const kernel = rt.useActKernel ? actKernel(c) : undefined;
-        if (kernel !== undefined) kernel(world.spans, tick);
+        if (kernel !== undefined) actKernelPass(c, kernel, world.spans, tick);
         else actGeneric(c, agents);
         rt.actRan = kernel !== undefined ? "kernel" : "generic";
       },

@@ -12,11 +12,15 @@
 // order and the hash stream is identical (test/unit/object-kernels.test.ts runs both). One
 // difference of order: while every hook is a built-in one, run finishes up to FINISH_CHUNK
 // affordances after checking their objects (and before an outage or a missing spec), not each
-// right after its own check; a finish changes nothing those checks read (hooks.ts register). Where code
-// generation from strings is not allowed, compileObjectKernels returns undefined and the generic
-// loops run.
+// right after its own check; a finish changes nothing those checks read (hooks.ts register). An
+// outage or a finish one by one runs hooks, which may spawn entities and make the store replace
+// the columns run closes over: run compares the store's generation after them and returns where
+// to go on, and runPass (objects-loop.ts) makes the kernels again and calls run from there
+// (queues calls no hook). Where code generation from strings is not allowed,
+// compileObjectKernels returns undefined and the generic loops run.
 
 import { compileKernel } from "../../engine/kernel-source.ts";
+import type { ComponentStore } from "../../engine/component.ts";
 
 /** What the generated loops call for every change they do not make themselves. */
 export interface ObjectHelpers {
@@ -86,10 +90,13 @@ export interface ObjectKernels {
   /** affordances/queues over `objects` (entity order). */
   queues(objects: readonly number[], tick: number, ghostAfter: number, timeout: number): void;
   /**
-   * affordances/run over `objects` (entity order). `chunked`: the finishes of up to FINISH_CHUNK
-   * objects are made after those objects' checks (h.finishChunk), not one by one.
+   * affordances/run over `objects` (entity order) from index `from`. `chunked`: the finishes of up
+   * to FINISH_CHUNK objects are made after those objects' checks (h.finishChunk), not one by one.
+   * Returns -1 when done, or the index to go on from when an outage or a finish (hooks: a
+   * plug-in's code) made the store replace columns: the caller makes the kernels again for the
+   * columns now and calls run from there.
    */
-  run(objects: readonly number[], chunked: boolean): void;
+  run(objects: readonly number[], chunked: boolean, from: number): number;
 }
 
 /**
@@ -107,7 +114,7 @@ export const FINISH_CHUNK = 256;
  * `chunk`: finishes per h.finishChunk call (tests make it small).
  * Returns undefined when code generation is not allowed here.
  */
-export function compileObjectKernels(a: ObjectArrays, h: ObjectHelpers, economy: boolean, chunk = FINISH_CHUNK): ObjectKernels | undefined {
+export function compileObjectKernels(a: ObjectArrays, h: ObjectHelpers, store: Pick<ComponentStore, "generation">, economy: boolean, chunk = FINISH_CHUNK): ObjectKernels | undefined {
   const on = (obj: string, col: string, townCol: string) => (economy ? `(${col}[${obj}] === 1 && ${townCol}[town[${obj}]] === 1)` : `${col}[${obj}] === 1`);
   const source = `"use strict";
 function queues(objects, tick, ghostAfter, timeout) {
@@ -125,10 +132,11 @@ function queues(objects, tick, ghostAfter, timeout) {
     } else if (tick - idleSince[obj] >= timeout) h.timeout(obj, hold);
   }
 }
-function run(objects, chunked) {
+function run(objects, chunked, from) {
   const n = needs.length;
+  const g = store.generation;
   let m = 0;
-  for (let i = 0; i < objects.length; i++) {
+  for (let i = from; i < objects.length; i++) {
     const obj = objects[i];
     const aff = running[obj];
     if (aff < 0) continue;
@@ -142,12 +150,15 @@ function run(objects, chunked) {
     if (((need & ${NEEDS_POWER}) !== 0 && !${on("obj", "powerOn", "townPower")}) || ((need & ${NEEDS_WATER}) !== 0 && !${on("obj", "waterOn", "townWater")})) {
       if (m > 0) m = flush(m);
       h.outage(agent, obj, aff);
+      if (store.generation !== g) return i + 1;
       continue;
     }
     remaining[agent]--;
     if (remaining[agent] <= 0) {
-      if (!chunked) h.finish(agent, obj);
-      else {
+      if (!chunked) {
+        h.finish(agent, obj);
+        if (store.generation !== g) return i + 1;
+      } else {
         finAgents[m] = agent;
         finObjects[m] = obj;
         if (++m === ${Math.max(1, chunk | 0)}) m = flush(m);
@@ -155,6 +166,7 @@ function run(objects, chunked) {
     }
   }
   if (m > 0) flush(m);
+  return -1;
 }
 function flush(m) {
   h.finishChunk(finAgents, finObjects, m);
@@ -163,5 +175,5 @@ function flush(m) {
 return { queues, run };`;
   const finAgents = new Int32Array(Math.max(1, chunk | 0));
   const finObjects = new Int32Array(Math.max(1, chunk | 0));
-  return compileKernel<ObjectKernels>([...ARRAY_NAMES, "h", "finAgents", "finObjects"], source, [...ARRAY_NAMES.map((n) => a[n]), h, finAgents, finObjects]);
+  return compileKernel<ObjectKernels>([...ARRAY_NAMES, "h", "store", "finAgents", "finObjects"], source, [...ARRAY_NAMES.map((n) => a[n]), h, store, finAgents, finObjects]);
 }

@@ -90,7 +90,7 @@ function kernels(rt: Runtime, st: AffordancesState): ObjectKernels | undefined {
     needs: slot && sameSpecs(slot.specs, st.registry) ? slot.arrays.needs : needsOf(st.registry),
   };
   if (slot === undefined || slot.economy !== economy || slot.chunk !== rt.finishChunkSize || !objectKernelsFit(slot.arrays, arrays)) {
-    const made = compileObjectKernels(arrays, new Helpers(rt, st), economy, rt.finishChunkSize);
+    const made = compileObjectKernels(arrays, new Helpers(rt, st), rt.world.components, economy, rt.finishChunkSize);
     if (made === undefined) {
       slots.set(rt, null);
       return undefined;
@@ -140,10 +140,15 @@ export function runPass(rt: Runtime, st: AffordancesState): void {
   const k = kernels(rt, st);
   if (k !== undefined) {
     // Finishes in chunks only while every hook is a built-in one (hooks.ts register): a plug-in's
-    // after hook could change what run checks of the objects after its own.
-    k.run(st.objects, st.hooks.onlyBuiltins());
+    // after hook could change what run checks of the objects after its own. A hook that made the
+    // store replace columns (it spawned entities) stops the kernel: made again, it goes on.
+    const chunked = st.hooks.onlyBuiltins();
+    // Made before in this process: code generation is allowed, so kernels are made again.
+    for (let at = k.run(st.objects, chunked, 0); at >= 0; ) at = kernels(rt, st)!.run(st.objects, chunked, at);
     return;
   }
+  // O is the live Obj record (the store replaces its entries in place) and runOne reads rt's
+  // arrays, which follow the columns after hooks (runtime.ts follow): nothing here goes stale.
   const O = rt.O;
   const objects = st.objects;
   for (let i = 0; i < objects.length; i++) {

@@ -22,7 +22,7 @@ import { SpecCache } from "./spec-cache.ts";
 import { firstFailing, type PreconditionScope, type Value } from "./preconditions.ts";
 import { SocialKey } from "../../components/social.ts";
 import { FINISH_CHUNK } from "./object-kernels.ts";
-import { clamp, effectProblem, lookupName, sumFinishRows } from "./scope.ts";
+import { clamp, effectProblem, lookupName, preferredWaiter, sumFinishRows } from "./scope.ts";
 
 export { clamp, effectProblem };
 
@@ -43,6 +43,8 @@ export class Runtime implements PreconditionScope {
   private needCols: Float32Array[] = [];
   /** Agent.uid (refreshed by bind). */
   private uid!: Uint32Array;
+  /** The component store's generation the typed arrays above and T were taken at (see follow). */
+  private gen = -1;
   /** Need deltas of each affordance spec in table order, compiled on its first finish. */
   private readonly deltas = new WeakMap<AffordanceSpec, Float64Array>();
   /** Deltas and hook functions by affordance index (spec-cache.ts). */
@@ -116,16 +118,9 @@ export class Runtime implements PreconditionScope {
     this.O = w.columns(Obj);
     this.A = w.columns(Activity);
     this.N = w.columns(Needs) as unknown as Record<string, Float32Array>;
-    const list = this.needs.list;
-    const cols = this.needCols;
-    if (cols.length !== list.length || (list.length > 0 && cols[0] !== this.N[list[0].name])) {
-      cols.length = 0;
-      for (const n of list) cols.push(this.N[n.name]);
-    }
-    this.uid = w.columns(w.componentDef("Agent")).uid as Uint32Array;
     this.W = w.columns(Wallet);
     this.P = w.columns(Position);
-    this.T = w.columns(Town).id;
+    this.takeArrays();
     this.econ = w.townStore.isRegistered(TownEconomy) ? w.townColumns(TownEconomy) : undefined;
     this.social = w.optionalResource(SocialKey)?.ledger;
     this.tick = tick;
@@ -137,6 +132,31 @@ export class Runtime implements PreconditionScope {
     this.chHandover = w.messages.channel(QueueHandover);
     const words = (w.maxEntityId() >>> 5) + 1;
     if (this.actWake.length < words) this.growWake(words);
+  }
+
+  /**
+   * The typed arrays held outside the live column records (O, A, N, W, P: the store replaces
+   * their entries in place): the need columns in table order, Agent.uid and Town.id.
+   */
+  private takeArrays(): void {
+    const w = this.world;
+    const list = this.needs.list;
+    const cols = this.needCols;
+    if (cols.length !== list.length || (list.length > 0 && cols[0] !== this.N[list[0].name])) {
+      cols.length = 0;
+      for (const n of list) cols.push(this.N[n.name]);
+    }
+    this.uid = w.columns(w.componentDef("Agent")).uid as Uint32Array;
+    this.T = w.columns(Town).id;
+    this.gen = w.components.generation;
+  }
+
+  /**
+   * After hooks ran (a plug-in's code: it may spawn entities), the arrays again if the store
+   * replaced columns meanwhile (the loops holding arrays of their own check too: act.ts, object-kernels.ts).
+   */
+  private follow(): void {
+    if (this.world.components.generation !== this.gen) this.takeArrays();
   }
 
   private growWake(words: number): void {
@@ -354,6 +374,7 @@ export class Runtime implements PreconditionScope {
     const before = this.cache.hooks(aff, spec, this.st.hooks).before;
     for (let i = 0; i < before.length; i++) {
       before[i]?.(c);
+      this.follow();
       if (c.cancel) return this.fail(agent, obj, aff, c.reason || "hook_cancelled");
     }
     this.wake(agent);
@@ -378,6 +399,7 @@ export class Runtime implements PreconditionScope {
     const c = this.hookCall("fail", agent, obj, aff, reason);
     if (spec && this.A.running[agent] === aff) for (let i = 0; i < spec.hooks.before.length; i++) this.st.hooks.undo(spec.hooks.before[i])?.(c);
     if (spec) for (let i = 0; i < spec.hooks.fail.length; i++) this.st.hooks.get(spec.hooks.fail[i])?.(c);
+    this.follow();
     this.st.counters.failures++;
     this.st.failReasons[reason] = (this.st.failReasons[reason] ?? 0) + 1;
     this.A.last_fail_tick[agent] = this.tick;
@@ -419,6 +441,7 @@ export class Runtime implements PreconditionScope {
     // Indexed loops, no iterator or closure per call (issue #19: garbage per tick).
     const after = this.cache.hooks(aff, spec, this.st.hooks).after;
     for (let i = 0; i < after.length; i++) after[i]?.(c);
+    this.follow();
     this.st.completed[aff] = (this.st.completed[aff] ?? 0) + 1;
     this.chFinish.pushN(3, agent, obj, aff);
     this.handover(obj, agent);
@@ -441,38 +464,14 @@ export class Runtime implements PreconditionScope {
    * A waiter the finishing agent likes (trust + familiarity - rivalry - 0.05 * place > 0) goes first.
    * Only a queue of two or more can change: a lone waiter is the head whatever its score, and an
    * agent without edges (no block in the ledger) likes nobody; neither reads the ledger (issue
-   * #19: the ledger's rows were most of a finish's cost in the busy hours). The edge lookup is
-   * SocialLedger.find's loop over the agent's block, taken once for the whole queue.
+   * #19: the ledger's rows were most of a finish's cost in the busy hours). scope.ts preferredWaiter.
    */
   private handover(obj: number, agent: number): void {
     const ledger = this.social;
     const { O, A } = this;
     const head = O.queue_head[obj];
     if (!ledger || head === 0 || A.queue_next[head] === 0) return;
-    const base = ledger.base(agent);
-    if (base < 0) return;
-    const { other, trust, familiarity, rivalry } = ledger;
-    const K = ledger.maxEdges;
-    const uid = this.uid;
-    let best = 0;
-    let bestScore = 0;
-    let i = 0;
-    for (let cur = head; cur !== 0; cur = A.queue_next[cur], i++) {
-      const u = uid[cur];
-      let s = -1;
-      for (let k = 0; k < K; k++) {
-        if (other[base + k] === u) {
-          s = base + k;
-          break;
-        }
-      }
-      if (s < 0) continue;
-      const score = trust[s] + familiarity[s] - rivalry[s] - 0.05 * i;
-      if (score > bestScore) {
-        bestScore = score;
-        best = cur;
-      }
-    }
+    const best = preferredWaiter(ledger, A.queue_next, this.uid, head, agent);
     if (best === 0 || best === head) return;
     // Move the preferred waiter to the head of the queue.
     this.leaveQueue(best);

@@ -1,12 +1,14 @@
-// Two helpers of the runtime (runtime.ts): the names a precondition reads (its PreconditionScope
-// lookup: the object's state, the agent's needs and wallet, the tick), and the read-only pass of
-// Runtime.finishChunk over the rows a chunk of finishes touches.
+// Helpers of the runtime (runtime.ts): the names a precondition reads (its PreconditionScope
+// lookup: the object's state, the agent's needs and wallet, the tick), the read-only pass of
+// Runtime.finishChunk over the rows a chunk of finishes touches, and the waiter a finishing agent
+// hands its object to.
 import type { Columns } from "../../engine/component.ts";
 import type { Obj } from "../../components/objects.ts";
 import type { Activity } from "../../components/activity.ts";
 import type { Value } from "./preconditions.ts";
 import type { Runtime } from "./runtime.ts";
 import type { NeedTable } from "../../components/needs.ts";
+import type { SocialLedger } from "../../components/social.ts";
 
 /** The value of a precondition's name `path` for agent `a` at object `o` (null: unknown). */
 export function lookupName(rt: Runtime, a: number, o: number, path: readonly string[]): Value {
@@ -93,4 +95,36 @@ export function effectProblem(spec: { id: string; effects?: Readonly<Record<stri
     }
   }
   return undefined;
+}
+
+/**
+ * The waiter of the queue from `head` (linked through `queueNext`) that `agent` likes best, with
+ * trust + familiarity - rivalry - 0.05 * place > 0, or 0 (Runtime.handover). `agent` has edges (a
+ * block in the ledger, else 0): the lookup is SocialLedger.find's loop over its block.
+ */
+export function preferredWaiter(ledger: SocialLedger, queueNext: Int32Array, uid: Uint32Array, head: number, agent: number): number {
+  const base = ledger.base(agent);
+  if (base < 0) return 0;
+  const { other, trust, familiarity, rivalry } = ledger;
+  const K = ledger.maxEdges;
+  let best = 0;
+  let bestScore = 0;
+  let i = 0;
+  for (let cur = head; cur !== 0; cur = queueNext[cur], i++) {
+    const u = uid[cur];
+    let s = -1;
+    for (let k = 0; k < K; k++) {
+      if (other[base + k] === u) {
+        s = base + k;
+        break;
+      }
+    }
+    if (s < 0) continue;
+    const score = trust[s] + familiarity[s] - rivalry[s] - 0.05 * i;
+    if (score > bestScore) {
+      bestScore = score;
+      best = cur;
+    }
+  }
+  return best;
 }
