@@ -38,6 +38,8 @@ export interface ShardServeHandle {
   wsUrl: string;
   /** The blocks: ShardedSim (scripted or random in each block) or ShardedInference (a neural policy on the main thread). */
   sim: ServedBlocks;
+  /** Who decides: the main thread's network (tools/shard-neural.ts), or each block's own policy (as the `policy` section says). */
+  policy: PolicySection;
   console: ConsoleService;
   publisher: ShardStream;
   server: TelemetryServer;
@@ -101,7 +103,7 @@ export async function startShardedServe(o: ServeOptions & { configFile: string }
 }
 
 /** Who decides, as the `policy` telemetry section names it: the main thread's network, or each block's own policy. */
-type PolicySection = ShardedPolicyView | { policy: string; batch: "each block" };
+export type PolicySection = ShardedPolicyView | { policy: string; batch: "each block" };
 
 async function serveSim(sim: ServedBlocks, o: ServeOptions & { configFile: string; plugins: readonly AnyPlugin[] }, policy: PolicySection): Promise<ShardServeHandle> {
   const config = sim.config;
@@ -185,6 +187,7 @@ async function serveSim(sim: ServedBlocks, o: ServeOptions & { configFile: strin
     url,
     wsUrl: url.replace(/^http/, "ws") + "/ws",
     sim,
+    policy,
     console: svc,
     publisher: stream,
     server,

@@ -326,7 +326,7 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
     openBrowser(`${h.url}/`);
   } else out.err(`townlet serve: the observer page is at ${h.url}/`);
   const view = "sim" in h ? { agents: () => h.publisher.agents, towns: h.sim.towns, tick: () => h.sim.tick } : { agents: () => h.world.agents.length, towns: h.world.towns, tick: () => h.world.tick };
-  const blocks = "sim" in h ? ` in ${threadsLine(h.sim.blocks, h.sim.workers, values.workers === undefined)}` : "";
+  const blocks = "sim" in h ? ` in ${threadsLine(h.sim.blocks, h.sim.workers, values.workers === undefined)}${h.policy.batch === "main thread" ? `, policy ${h.policy.spec}: one batch per tick on this thread` : ""}` : "";
   if ("sim" in h && h.sim.requestedWorkers > h.sim.workers) out.err(`townlet serve: --workers ${h.sim.requestedWorkers} capped at ${h.sim.workers}: the world has ${h.sim.blocks} blocks (world.shards)`);
   out.err(
     `townlet serve: ${view.agents()} agents in ${view.towns} town(s)${blocks}, ${h.tokens.enabled ? `${h.tokens.size} token(s)` : "no tokens: everyone is a viewer"}, ` +

@@ -8,6 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { buildWorld } from "../../engine/build.ts";
@@ -22,6 +23,7 @@ import { startShardedServe, type ShardServeHandle } from "../../tools/serve-shar
 import type { ServeOptions } from "../../tools/serve.ts";
 
 const ADMIN_TOKEN = "admin-token-0123456789";
+const BOOM = fileURLToPath(new URL("../fixtures/boom.ts", import.meta.url));
 /** 4 towns in 2 blocks; the run's and the server's world alike. */
 const WORLD = { towns: 4, shards: 2 } as const;
 const TICKS = 24;
@@ -154,6 +156,52 @@ describe("townlet serve of a sharded world with a neural policy", () => {
     expect(JSON.stringify(promote)).toMatch(/one network \(neural:.*\) decides for every block's agents on the main thread.*--shards 1 to promote and roll back/);
     expect(await admin.command("rollback_policy")).toMatchObject({ status: "error", error: { code: "unavailable" } });
   }, 180_000);
+
+  it("saves the served neural blocks with snapshot_save and goes on from them in another server on the run's hashes", async () => {
+    const log = join(dir, "run16.hash");
+    expect(await main(["run", "--towns", "4", "--shards", "2", "--policy", `neural:${checkpoint}`, "--ticks", "16", "--backend", "cpu", "--hash-log", log, "--quiet"], capture().out)).toBe(0);
+    const run = readFileSync(log, "utf8").trim().split("\n").map((l) => l.split(" ")[1]);
+    const overrides = { "snapshot.storage.root": join(dir, "snapshots") };
+    const a = await serve({ workers: 2, policy: `neural:${checkpoint}`, ticks: 8, overrides });
+    const first = await client(a.wsUrl);
+    await first.next((m) => m.payload_type === "snapshot");
+    expect(await first.command("resume")).toMatchObject({ status: "ok" });
+    await until(() => a.sim.tick === 8 && a.loop.status().state === "finished", "tick 8");
+    expect(await first.command("snapshot_save", { path: "neural.shards" })).toMatchObject({ status: "ok", result: { tick: 8, blocks: 2 } });
+    expect(await a.sim.stateHash()).toBe(run[7]);
+    // Another server of the same world, on one thread, loads it and runs on to tick 16.
+    const b = await serve({ workers: 1, policy: `neural:${checkpoint}`, ticks: 16, overrides });
+    const second = await client(b.wsUrl);
+    await second.next((m) => m.payload_type === "snapshot");
+    expect(await second.command("snapshot_load", { path: "neural.shards" })).toMatchObject({ status: "ok", result: { tick: 8 } });
+    expect(await second.command("resume")).toMatchObject({ status: "ok" });
+    await until(() => b.sim.tick === 16 && b.loop.status().state === "finished", "tick 16");
+    expect(await b.sim.stateHash()).toBe(run[15]);
+  }, 180_000);
+
+  it("stops the loop when a block throws under the neural policy, with the block's error and tick, and stays up", async () => {
+    const h = await serve({ workers: 2, policy: `neural:${checkpoint}`, ticks: 40, pluginSpecs: [BOOM] });
+    const admin = await client(h.wsUrl);
+    await admin.next((m) => m.payload_type === "snapshot");
+    expect(await admin.command("resume")).toMatchObject({ status: "ok" });
+    await until(() => (admin.mirror.state?.loop as { state?: string } | undefined)?.state === "stopped", "the stopped loop in the stream");
+    // Block 1 (towns 2..3) holds the uids from 2^31, which the fixture throws on at tick 7.
+    expect((admin.mirror.state!.loop as { error: string }).error).toMatch(/^block 1 \(towns 2\.\.3\) failed at tick 7: .*boom at tick 7$/);
+    expect(h.sim.tick).toBe(6);
+    expect(await admin.command("status")).toMatchObject({ status: "ok", result: { tick: 6 } });
+    const set = await admin.command("setneed", { agent_id: "agent_0", need: "hunger", value: 0.5 });
+    expect(set).toMatchObject({ status: "error" });
+    expect(JSON.stringify(set)).toMatch(/block 1 \(towns 2\.\.3\) failed at tick 7/);
+  }, 60_000);
+
+  it("says from the CLI which network decides and where it runs, and stops at --ticks with --exit", async () => {
+    const c = capture();
+    const args = ["serve", "--towns", "4", "--shards", "2", "--workers", "2", "--policy", `neural:${checkpoint}`, "--ticks", "3", "--exit", "--port", "0", "--audit", join(dir, "cli-ok.ndjson")];
+    expect(await main(args, c.out)).toBe(0);
+    const err = c.errs.join("\n");
+    expect(err).toContain(`48 agents in 4 town(s) in 2 blocks of towns on 2 threads, policy neural:${checkpoint}: one batch per tick on this thread`);
+    expect(err).toMatch(/stopped at tick 3/);
+  }, 60_000);
 
   it("names the scripted policy of each block in the policy section", async () => {
     const h = await serve({ workers: 1, policy: "scripted" });
