@@ -38,35 +38,60 @@ function moduleHint(target: string, e: unknown): string {
   return ` (Node loads a .ts file as an ES module only inside a package whose package.json says "type": "module": add such a package.json beside the plug-in, or name the file .mts)`;
 }
 
-/** Imports one plug-in module; `from` is where the spec was written (a config's folder, or the working folder). */
-export async function loadPluginModule(spec: string, from: string, origin: string): Promise<AnyPlugin[]> {
-  let target: string;
+/**
+ * The file a module spec names, looked for from `from`; `what` names the kind in errors
+ * ("plug-in", "hook module"). Throws PluginLoadError naming the spec and where it looked.
+ */
+export function resolveModuleSpec(spec: string, from: string, origin: string, what = "plug-in"): string {
   if (isPath(spec)) {
-    target = resolve(from, spec);
-    if (!existsSync(target) || !statSync(target).isFile()) throw new PluginLoadError(`${origin}: plug-in "${spec}" not found (looked for ${target})`);
-  } else {
-    try {
-      target = createRequire(resolve(from, "index.js")).resolve(spec);
-    } catch {
-      throw new PluginLoadError(`${origin}: plug-in package "${spec}" not found from ${from} (install it, or give a path such as ./${spec}.ts)`);
-    }
+    const target = resolve(from, spec);
+    if (!existsSync(target) || !statSync(target).isFile()) throw new PluginLoadError(`${origin}: ${what} "${spec}" not found (looked for ${target})`);
+    return target;
   }
-  // A TypeScript plug-in under the compiled CLI: Node needs tsx's loader for it.
+  try {
+    return createRequire(resolve(from, "index.js")).resolve(spec);
+  } catch {
+    throw new PluginLoadError(`${origin}: ${what} package "${spec}" not found from ${from} (install it, or give a path such as ./${spec}.ts)`);
+  }
+}
+
+/** Imports a resolved module file (a TypeScript one through tsx under the compiled CLI); a failure names the file. */
+export async function importModuleFile(target: string, origin: string, what = "plug-in"): Promise<Record<string, unknown>> {
+  // A TypeScript module under the compiled CLI: Node needs tsx's loader for it.
   if (/\.m?ts$/.test(target) && !tsxRegistered && !import.meta.url.endsWith(".ts")) {
     const { register } = await import("tsx/esm/api");
     register();
     tsxRegistered = true;
   }
-  let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(target).href)) as Record<string, unknown>;
+    return (await import(pathToFileURL(target).href)) as Record<string, unknown>;
   } catch (e) {
-    throw new PluginLoadError(`${origin}: plug-in ${target} failed to load: ${e instanceof Error ? e.message : String(e)}${moduleHint(target, e)}`);
+    throw new PluginLoadError(`${origin}: ${what} ${target} failed to load: ${e instanceof Error ? e.message : String(e)}${moduleHint(target, e)}`);
   }
+}
+
+/** Imports one plug-in module; `from` is where the spec was written (a config's folder, or the working folder). */
+export async function loadPluginModule(spec: string, from: string, origin: string): Promise<AnyPlugin[]> {
+  const target = resolveModuleSpec(spec, from, origin);
+  const mod = await importModuleFile(target, origin);
   const found = [mod.default, mod.plugins, mod.plugin].flatMap((x) => (Array.isArray(x) ? x : x === undefined ? [] : [x]));
   const plugins = found.filter(isPlugin);
   if (!plugins.length) throw new PluginLoadError(`${origin}: plug-in ${target} exports no plug-in (expected a default export made with definePlugin, or a list of them)`);
   return plugins;
+}
+
+/**
+ * A plug-in whose own config keys name further modules (affordances: the hook modules of
+ * `affordances.runtime.hook_allowlist`): resolvePlugins calls `configModules` with the config
+ * file and adds the plug-ins it returns, so every world built from that config (this thread,
+ * worker threads, blocks) loads them the same way before its first tick.
+ */
+export interface LoadsConfigModules {
+  configModules(configFile: string): Promise<AnyPlugin[]>;
+}
+
+function loadsConfigModules(p: AnyPlugin): p is AnyPlugin & LoadsConfigModules {
+  return typeof (p as Partial<LoadsConfigModules>).configModules === "function";
 }
 
 /** The `plugins:` list of a config file (empty when it has none; the loader reports a malformed one). */
@@ -83,7 +108,8 @@ export function pluginsListed(configFile: string): string[] {
 
 /**
  * The plug-ins of a run: `base` (the core plug-ins), then the config's `plugins:` (relative to the
- * config's folder), then each --plugin (relative to the working folder). A plug-in whose name is
+ * config's folder), then each --plugin (relative to the working folder), then the plug-ins that
+ * modules named by the config's own keys make (LoadsConfigModules). A plug-in whose name is
  * already loaded is refused, naming both files.
  */
 export async function resolvePlugins(base: readonly AnyPlugin[], configFile: string | undefined, cli: readonly string[] = []): Promise<AnyPlugin[]> {
@@ -99,5 +125,15 @@ export async function resolvePlugins(base: readonly AnyPlugin[], configFile: str
   };
   if (configFile !== undefined) for (const spec of pluginsListed(configFile)) await add(spec, dirname(resolve(configFile)), `${configFile}: plugins`);
   for (const spec of cli) await add(spec, process.cwd(), "--plugin");
+  if (configFile !== undefined) {
+    for (const p of out.filter(loadsConfigModules)) {
+      for (const extra of await p.configModules(configFile)) {
+        const prior = from.get(extra.name);
+        if (prior !== undefined) throw new PluginLoadError(`${configFile}: plug-in "${extra.name}" (from ${p.name}'s config) is already loaded by ${prior}`);
+        from.set(extra.name, `${p.name}'s config`);
+        out.push(extra);
+      }
+    }
+  }
   return out;
 }

@@ -1,7 +1,8 @@
 // Affordance hooks: named functions run when an affordance starts (`before`, may cancel),
 // finishes (`after`) or fails (`fail`). The built-in hooks implement the original's stock and
 // money rules; plug-ins add their own with `register` on the affordances state's registry
-// (`affordancesState(world).hooks`). A hook may spawn agents and entities: the loops that call
+// (`affordancesState(world).hooks`), and so do the hook modules a config lists
+// (`affordances.runtime.hook_allowlist`, hook-modules.ts). A hook may spawn agents and entities: the loops that call
 // hooks (affordances/act and run) carry on in the columns the world has after it (runtime.ts follow).
 import type { World } from "../../engine/world.ts";
 

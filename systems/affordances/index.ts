@@ -31,6 +31,7 @@ import { actGeneric, actKernel, actKernelPass, type ActCtx } from "./act.ts";
 import { queuesPass, runPass } from "./objects-loop.ts";
 import { manifestEffectProblems } from "./effects.ts";
 import { registerBuiltinHooks } from "./builtins.ts";
+import { checkHookModulesLoaded, loadHookModules } from "./hook-modules.ts";
 import { SocialKey } from "../../components/social.ts";
 import { AffordancesKey } from "../../components/affordances.ts";
 import { affordanceCommands } from "./commands.ts";
@@ -43,7 +44,7 @@ import { parsedForWorld, instantiateObjects, rebuildTypeIndex, objectPlacementPr
 // resource.ts); this path keeps exporting them.
 export { registerObject, registerAffordance, affordanceRegistry, affordancesState, objectById, objectsOfType, type ObjectInput } from "./objects.ts";
 
-export const affordancesPlugin = definePlugin({
+export const affordancesPlugin = Object.assign(definePlugin({
   name: "affordances",
   telemetry: affordancesTelemetry,
   observations: affordancesObservations,
@@ -84,6 +85,7 @@ export const affordancesPlugin = definePlugin({
   // Objects that could not be placed would stop `run` at build time: validate says so instead.
   checks: (settings) => [...objectPlacementProblems(settings), ...manifestEffectProblems(settings)],
   setup({ world, state }) {
+    checkHookModulesLoaded(world);
     instantiateObjects(world, state.st);
   },
   onAgentSpawn({ world, state: { rt } }, eid) {
@@ -205,6 +207,9 @@ export const affordancesPlugin = definePlugin({
       },
     },
   ],
+}), {
+  /** The hook modules its config names (hook-modules.ts), as one plug-in: engine/plugin-loader.ts resolvePlugins adds it. */
+  configModules: (configFile: string) => loadHookModules(configFile),
 });
 
 /** Which loop affordances/act ran on the world's last tick ("" before its first). */
