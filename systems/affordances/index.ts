@@ -105,7 +105,9 @@ export const affordancesPlugin = Object.assign(definePlugin({
     world.optionalResource(SpaceKey)?.setObjectTypeCount(st.registry.types.length);
   },
   onAgentRemove({ world, state: { st, rt } }, eid) {
-    rt.bind(world.tick, world.send.bind(world));
+    // Removed by a hook while act/queues/run runs: that pass's binding stands (its tick, send and
+    // wake bitset, which the act loops hold; the arrays a spawn replaced are taken after the hook).
+    if (!rt.inPass) rt.bind(world.tick, world.send.bind(world));
     const A = rt.A;
     if (A.running[eid] >= 0) rt.fail(eid, A.holding[eid], A.running[eid], "agent_exit");
     if (A.holding[eid] !== 0) rt.release(A.holding[eid], eid, false);
@@ -177,8 +179,13 @@ export const affordancesPlugin = Object.assign(definePlugin({
         };
         if (!rt.skipQuiet) rt.actWake.fill(0xffffffff);
         const kernel = rt.useActKernel ? actKernel(c) : undefined;
-        if (kernel !== undefined) actKernelPass(c, kernel, world.spans, tick);
-        else actGeneric(c, agents);
+        rt.inPass = true;
+        try {
+          if (kernel !== undefined) actKernelPass(c, kernel, world.spans, tick);
+          else actGeneric(c, agents);
+        } finally {
+          rt.inPass = false;
+        }
         rt.actRan = kernel !== undefined ? "kernel" : "generic";
       },
     },
@@ -191,7 +198,12 @@ export const affordancesPlugin = Object.assign(definePlugin({
       writes: ["Obj", "Activity"],
       run({ world, tick, send, state: { st, rt } }) {
         rt.bind(tick, send);
-        queuesPass(world, rt, st, tick);
+        rt.inPass = true;
+        try {
+          queuesPass(world, rt, st, tick);
+        } finally {
+          rt.inPass = false;
+        }
       },
     },
     {
@@ -203,7 +215,12 @@ export const affordancesPlugin = Object.assign(definePlugin({
       writes: ["Needs", "Wallet", "Obj", "Activity"],
       run({ tick, send, state: { st, rt } }) {
         rt.bind(tick, send);
-        runPass(rt, st);
+        rt.inPass = true;
+        try {
+          runPass(rt, st);
+        } finally {
+          rt.inPass = false;
+        }
       },
     },
   ],

@@ -89,6 +89,7 @@ export class Runtime implements PreconditionScope {
   useObjectKernels = true;
   /** Finishes per chunk of affordances/run's kernel (object-kernels.ts FINISH_CHUNK; tests make it small). */
   finishChunkSize = FINISH_CHUNK;
+  inPass = false; // while affordances/act, queues or run runs: a hook's removal keeps its binding (index.ts onAgentRemove)
   /** Which loop affordances/act ran last tick (index.ts actPath). */
   actRan: "kernel" | "generic" | "" = "";
 
