@@ -22,6 +22,28 @@ export const HOOK_MODULES_ENV = "TOWNLET_AFFORDANCE_HOOK_MODULES";
 /** The name of the plug-in that registers a config's hook modules. */
 export const HOOK_MODULES_PLUGIN = "affordance-hooks";
 const KEY = "affordances.runtime.hook_allowlist";
+/**
+ * The original's module of its built-in hooks (register_hooks of townlet/world/hooks/default.py):
+ * ours are builtins.ts, registered in every world, so a config (the original's poc_hybrid.yaml)
+ * or the variable naming it loads nothing more. The original allows its own namespace without the
+ * allowlist; this is the only module in it.
+ */
+export const ORIGINAL_BUILTIN_HOOKS = "townlet.world.hooks.default";
+const ORIGINAL_NAMESPACE = "townlet.world.hooks";
+
+/** True for the original's built-in hook module; throws for another name of its namespace (none exists). */
+function isOriginalBuiltin(spec: string, origin: string): boolean {
+  if (spec === ORIGINAL_BUILTIN_HOOKS) return true;
+  if (spec === ORIGINAL_NAMESPACE || spec.startsWith(`${ORIGINAL_NAMESPACE}.`)) {
+    throw new PluginLoadError(`${origin}: hook module "${spec}" is a module of the original's namespace that does not exist; its only one, "${ORIGINAL_BUILTIN_HOOKS}", is built in here`);
+  }
+  return false;
+}
+
+/** The entries of an allowlist that name modules to load (not the original's built-in one). */
+function loadable(allowlist: readonly string[]): string[] {
+  return allowlist.filter((s) => s !== ORIGINAL_BUILTIN_HOOKS);
+}
 
 /** What a hook module exports: registers its hooks on the world's registry (`hooks.register(name, fn)`). */
 export type RegisterHooks = (world: World, hooks: HookRegistry) => void;
@@ -69,6 +91,7 @@ export function planHookModules(configFile: string, env: Record<string, string |
   const dir = dirname(resolve(configFile));
   const out: HookModule[] = [];
   for (const spec of allowlist) {
+    if (isOriginalBuiltin(spec, origin)) continue;
     const target = resolveModuleSpec(spec, dir, origin, "hook module");
     if (!out.some((m) => m.target === target)) out.push({ spec, origin, target });
   }
@@ -79,6 +102,7 @@ export function planHookModules(configFile: string, env: Record<string, string |
     return out;
   }
   for (const spec of extra) {
+    if (isOriginalBuiltin(spec, HOOK_MODULES_ENV)) continue;
     const target = resolveModuleSpec(spec, process.cwd(), HOOK_MODULES_ENV, "hook module");
     if (out.some((m) => m.target === target)) continue;
     const allowed = allowlist.length ? allowlist.map((s) => `"${s}"`).join(", ") : "none";
@@ -93,7 +117,7 @@ export function planHookModules(configFile: string, env: Record<string, string |
  * function is refused here, naming it.
  */
 export async function loadHookModules(configFile: string, env: Record<string, string | undefined> = process.env): Promise<AnyPlugin[]> {
-  const allowlist = runtimeKeys(configFile).allowlist;
+  const allowlist = loadable(runtimeKeys(configFile).allowlist);
   const modules = planHookModules(configFile, env);
   if (!modules.length) return [];
   for (const m of modules) {
@@ -129,7 +153,7 @@ export async function loadHookModules(configFile: string, env: Record<string, st
  * from settings with plug-ins that did not come from resolvePlugins of its config file).
  */
 export function checkHookModulesLoaded(world: World): void {
-  const named = world.settings.affordances.runtime.hook_allowlist;
+  const named = loadable(world.settings.affordances.runtime.hook_allowlist);
   const plugin = world.plugins.find((p) => p.name === HOOK_MODULES_PLUGIN);
   const loaded = plugin ? loadedOf.get(plugin)?.allowlist : undefined;
   if (!named.length && loaded === undefined) return;

@@ -14,7 +14,7 @@ import { resolvePlugins } from "../../engine/plugin-loader.ts";
 import { ShardedSim } from "../../engine/shards.ts";
 import { World } from "../../engine/world.ts";
 import { affordancesState } from "../../systems/affordances/index.ts";
-import { HOOK_MODULES_ENV, HOOK_MODULES_PLUGIN } from "../../systems/affordances/hook-modules.ts";
+import { HOOK_MODULES_ENV, HOOK_MODULES_PLUGIN, ORIGINAL_BUILTIN_HOOKS } from "../../systems/affordances/hook-modules.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { SHARD_HOST, SHARD_HOST_MODULE } from "../../tools/shard-host.ts";
 
@@ -118,6 +118,27 @@ describe("hook modules on the allowlist", () => {
     const plugins = await resolvePlugins(corePlugins, TOWN);
     const settings = loadConfig(TOWN, plugins).settings;
     expect(() => new World({ settings, plugins: corePlugins })).toThrow(`${KEY} names hook modules ("./tip-jar.ts") that were not loaded for this world`);
+  });
+});
+
+describe("the original's built-in hook module (townlet.world.hooks.default, in its poc_hybrid.yaml)", () => {
+  it("loads nothing: its hooks are the engine's built-in ones, in every world", async () => {
+    const plain = hashes((await build(townWith("plain.yaml", { hook_allowlist: [] }))).world);
+    const original = await build(townWith("original.yaml", { hook_allowlist: [ORIGINAL_BUILTIN_HOOKS] }));
+    expect(original.plugins.some((p) => p.name === HOOK_MODULES_PLUGIN)).toBe(false);
+    expect(hashes(original.world)).toEqual(plain);
+    // Beside a module of ours, only that module loads.
+    expect((await build(townWith("both.yaml", { hook_allowlist: [ORIGINAL_BUILTIN_HOOKS, TIP_JAR] }))).plugins.filter((p) => p.name === HOOK_MODULES_PLUGIN)).toHaveLength(1);
+  });
+
+  it("is allowed in the variable without the allowlist, as the original allows its namespace; another name of that namespace is refused", async () => {
+    const file = townWith("unlisted.yaml", { hook_allowlist: [] });
+    process.env[HOOK_MODULES_ENV] = ORIGINAL_BUILTIN_HOOKS;
+    expect((await resolvePlugins(corePlugins, file)).some((p) => p.name === HOOK_MODULES_PLUGIN)).toBe(false);
+    process.env[HOOK_MODULES_ENV] = "townlet.world.hooks.extra";
+    await expect(resolvePlugins(corePlugins, file)).rejects.toThrow(
+      `${HOOK_MODULES_ENV}: hook module "townlet.world.hooks.extra" is a module of the original's namespace that does not exist; its only one, "${ORIGINAL_BUILTIN_HOOKS}", is built in here`,
+    );
   });
 });
 
