@@ -64,13 +64,17 @@ interface LoadedHooks {
 
 const loadedOf = new WeakMap<AnyPlugin, LoadedHooks>();
 
-/** The runtime keys of a config file as written (defaults when absent; the config loader reports malformed ones). */
-function runtimeKeys(configFile: string): { allowlist: string[]; allowEnv: boolean } {
+/**
+ * The runtime keys of a config file as written (defaults when absent; the config loader reports
+ * malformed ones). A file that cannot be read or parsed allows nothing, the variable included:
+ * the loader's error about the file comes first.
+ */
+function runtimeKeys(configFile: string): { allowlist: string[]; allowEnv: boolean } | undefined {
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(configFile, "utf8"));
   } catch {
-    return { allowlist: [], allowEnv: true };
+    return undefined;
   }
   const rt = (raw as { affordances?: { runtime?: { hook_allowlist?: unknown; allow_env_hooks?: unknown } } } | null)?.affordances?.runtime;
   const list = rt?.hook_allowlist;
@@ -86,7 +90,9 @@ function runtimeKeys(configFile: string): { allowlist: string[]; allowEnv: boole
  * allowlist (it is then loaded once). Throws PluginLoadError naming the module, the key and the file.
  */
 export function planHookModules(configFile: string, env: Record<string, string | undefined> = process.env): HookModule[] {
-  const { allowlist, allowEnv } = runtimeKeys(configFile);
+  const keys = runtimeKeys(configFile);
+  if (keys === undefined) return [];
+  const { allowlist, allowEnv } = keys;
   const origin = `${configFile}: ${KEY}`;
   const dir = dirname(resolve(configFile));
   const out: HookModule[] = [];
@@ -117,7 +123,7 @@ export function planHookModules(configFile: string, env: Record<string, string |
  * function is refused here, naming it.
  */
 export async function loadHookModules(configFile: string, env: Record<string, string | undefined> = process.env): Promise<AnyPlugin[]> {
-  const allowlist = loadable(runtimeKeys(configFile).allowlist);
+  const allowlist = loadable(runtimeKeys(configFile)?.allowlist ?? []);
   const modules = planHookModules(configFile, env);
   if (!modules.length) return [];
   for (const m of modules) {

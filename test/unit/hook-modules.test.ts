@@ -151,6 +151,14 @@ describe(`${HOOK_MODULES_ENV}`, () => {
     );
   });
 
+  it("leaves a config file that cannot be read to the config loader's error", async () => {
+    process.env[HOOK_MODULES_ENV] = TIP_JAR;
+    const missing = join(tmp, "missing.yaml");
+    const plugins = await resolvePlugins(corePlugins, missing);
+    expect(plugins.some((p) => p.name === HOOK_MODULES_PLUGIN)).toBe(false);
+    expect(() => loadConfig(missing, plugins)).toThrow(/file not found/);
+  });
+
   it("loads a module of the allowlist once (as without the variable)", async () => {
     const plain = hashes((await build(TOWN)).world);
     process.env[HOOK_MODULES_ENV] = ` ${TIP_JAR} , ${join(DIR, "tip-jar.ts")},`;
