@@ -1,6 +1,7 @@
 // The world's tick (World.step): every phase, every system in schedule order, then the tasks
 // deferred to the end of the tick and the tick listeners; optional timing per system (totals, and
 // with a row count each system's ms in each of the next ticks, for tick-latency attribution).
+import { BEAT_SCHEDULE, BEAT_SEQ, BEAT_SYSTEM, BEAT_TICK, heartbeat, scheduleId } from "./heartbeat.ts";
 import type { Phase } from "./phases.ts";
 import { SystemError } from "./world-types.ts";
 import type { RunnableSystem } from "./world-plugins.ts";
@@ -22,6 +23,8 @@ export class TickRunner {
   /** Index of each phase's first system in schedule order (flat index = phaseBase[p] + i). */
   private phaseBase = new Int32Array(0);
   private systemCount = 0;
+  /** This schedule's id in the heartbeat (engine/heartbeat.ts: which system a stuck tick is in). */
+  private beatSchedule = 0;
   /** True while a tick runs. */
   inTick = false;
   /** The current phase index while a tick runs. */
@@ -49,6 +52,7 @@ export class TickRunner {
       n += systems[p].length;
     }
     this.systemCount = n;
+    this.beatSchedule = scheduleId(systems.flatMap((list) => list.map((sys) => ({ system: sys.name, plugin: sys.plugin }))));
     this.timing = undefined;
     this.tickLog = undefined;
     this.tickLogRows = 0;
@@ -95,6 +99,19 @@ export class TickRunner {
    * the tick, or up to (not including) system (stopP, stopI), where the tick stays open.
    */
   private runFrom(world: World, tick: number, p0: number, i0: number, resumed: boolean, stopP: number, stopI: number): void {
+    // The heartbeat (engine/heartbeat.ts): one store set per system, 0 again whenever this returns.
+    const beat = heartbeat.words;
+    beat[BEAT_SCHEDULE] = this.beatSchedule;
+    beat[BEAT_TICK] = tick;
+    try {
+      this.runSystems(world, tick, p0, i0, resumed, stopP, stopI, beat);
+    } finally {
+      beat[BEAT_SYSTEM] = 0;
+      beat[BEAT_SEQ]++;
+    }
+  }
+
+  private runSystems(world: World, tick: number, p0: number, i0: number, resumed: boolean, stopP: number, stopI: number, beat: Int32Array<ArrayBufferLike>): void {
     this.inTick = true;
     if (!resumed) {
       world.messages.beginTick();
@@ -114,6 +131,8 @@ export class TickRunner {
             return;
           }
           sys = list[i];
+          beat[BEAT_SYSTEM] = this.phaseBase[p] + i + 1;
+          beat[BEAT_SEQ]++;
           const ctx = sys.ctx;
           ctx.tick = tick;
           ctx.agents = world.agents;
@@ -132,6 +151,8 @@ export class TickRunner {
     } finally {
       if (this.paused === undefined) this.inTick = false;
     }
+    beat[BEAT_SYSTEM] = this.systemCount + 1;
+    beat[BEAT_SEQ]++;
     if (this.tickEndTasks.length > 0) {
       const tasks = this.tickEndTasks;
       this.tickEndTasks = [];

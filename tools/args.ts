@@ -123,7 +123,7 @@ export const FLAG = {
   towns: { kind: "int", min: 1, help: "number of towns (default: the config's world.towns)" },
   agents: { kind: "int", min: 1, help: "agents per town (default: the config's world.agents_per_town)" },
   workers: { kind: "int", min: 1, help: "threads simulating the world's blocks (default: the machine's cores, capped by the blocks; see world.shards)" },
-  watchdog: { kind: "number", min: 0, arg: "SECONDS", help: "stop a worker thread that finishes no block's tick for this long (a plug-in's system that never returns) and fail naming it (default 60; 0: never; with --workers 2 or more)" },
+  watchdog: { kind: "number", min: 0, arg: "SECONDS", help: "a system that runs this long without returning (a plug-in's endless loop) ends the run naming it: a worker thread is stopped and the run fails; a world on one thread exits the process with code 70 (default 60; 0: never)" },
   shards: { kind: "int", min: 1, max: 4096, help: "blocks of towns, each simulated apart (default: the config's world.shards, else 1); the state hash depends on it, not on --workers" },
   json: { kind: "boolean", help: "print one JSON object on stdout instead of text" },
   quiet: { kind: "boolean", short: "q", help: "no progress or notes on stderr" },

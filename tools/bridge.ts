@@ -31,6 +31,8 @@ import type { AnyPlugin } from "../engine/plugin.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { ShardedVectorEnv } from "../env/sharded.ts";
 import { shardsOf } from "../engine/shard-blocks.ts";
+import { DEFAULT_WATCHDOG_SECONDS } from "../engine/watchdog.ts";
+import { startTickWatchdog, type TickWatch } from "../engine/tick-watchdog.ts";
 import {
   PROTOCOL_VERSION,
   encodeFrame,
@@ -285,6 +287,7 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
   const workers = values.workers;
   if (values.shards !== undefined) overrides = { ...overrides, "world.shards": values.shards };
   let bridge: Bridge;
+  let watch: TickWatch | undefined;
   const notes: string[] = [];
   try {
     // The config's plugins: and each --plugin (the sharded env's workers load the same specs).
@@ -299,6 +302,10 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
     });
     bridge = new Bridge(env, notes);
     if (env instanceof ShardedVectorEnv) out.err(`townlet serve --stdio: ${threadsLine(env.blocks, env.workers, workers === undefined)}`);
+    // A one-block env ticks on this thread: a system that never returns ends the process naming it
+    // (engine/tick-watchdog.ts); a sharded env's workers have their own watch.
+    else watch = startTickWatchdog(values.watchdog ?? DEFAULT_WATCHDOG_SECONDS);
+    if (watch?.note) out.err(`townlet serve --stdio: ${watch.note}`);
   } catch (e) {
     send(encodeFrame({ type: "error", id: null, fatal: true, error: (e as Error).name, message: (e as Error).message }));
     out.err((e as Error).message);
@@ -310,6 +317,7 @@ export async function cmdBridge(argv: string[], out: Out): Promise<number> {
     const finish = (code: number) => {
       if (finished) return;
       finished = true;
+      watch?.stop();
       bridge.shutdown();
       process.stdin.removeAllListeners("data");
       process.stdin.destroy();

@@ -16,6 +16,8 @@ import { SnapshotError, loadSnapshot, newestValidSnapshot, readSnapshotFile, typ
 import { configureAutosave, PersistenceKey } from "../systems/persistence/index.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
+import { DEFAULT_WATCHDOG_SECONDS } from "../engine/watchdog.ts";
+import { startTickWatchdog } from "../engine/tick-watchdog.ts";
 import { FLAG, UsageError, configArg, parseCommand, type CommandSpec, type FlagValues } from "./args.ts";
 
 interface Out {
@@ -108,7 +110,11 @@ export async function cmdRun(argv: string[], out: Out): Promise<number> {
   const startTick = world.tick;
   const tensorBackend = currentTensorBackend();
   if (tensorBackend && !values.json && !values.quiet) out.err(`tensor backend: ${describeTensorBackend(tensorBackend)}`);
+  // The world ticks on this thread: a system that never returns ends the process naming it (engine/tick-watchdog.ts).
+  const watch = startTickWatchdog(values.watchdog ?? DEFAULT_WATCHDOG_SECONDS);
+  if (watch.note && !values.json && !values.quiet) out.err(`townlet run: ${watch.note}`);
   const { wall, steps } = await runTicks(world, values, ticks, () => {
+    watch.stop();
     closeTelemetry?.();
     stopWatching?.();
   });

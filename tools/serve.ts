@@ -29,6 +29,8 @@ import { observerSite } from "./web.ts";
 import { FLAG, UsageError, configArg, parseCommand, threadsLine, type CommandSpec } from "./args.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
+import { DEFAULT_WATCHDOG_SECONDS } from "../engine/watchdog.ts";
+import { startTickWatchdog } from "../engine/tick-watchdog.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import { bindSystems } from "./serve-bind.ts";
 import { ServeLoop, makeServeLoop } from "./serve-loop.ts";
@@ -275,6 +277,10 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
   const shards = values.shards ?? loadBuildConfig(config ?? DEFAULT_CONFIG, plugins, { towns: values.towns }).settings.world.shards ?? 1;
   if (shards === 1 && values.workers !== undefined && values.workers > 1) out.err(`townlet serve: --workers ${values.workers} capped at 1: the world has 1 block (give --shards K or world.shards to split its towns)`);
   let handle: ServeHandle | ShardServeHandle;
+  // A one-block world ticks on this thread, from its first tick: a system that never returns ends
+  // the process naming it (engine/tick-watchdog.ts); a sharded world's workers have their own watch.
+  const stuck = shards > 1 ? undefined : startTickWatchdog(values.watchdog ?? DEFAULT_WATCHDOG_SECONDS);
+  if (stuck?.note) out.err(`townlet serve: ${stuck.note}`);
   try {
     const start = shards > 1 ? (o: ServeOptions) => startShardedServe({ ...o, configFile: config ?? DEFAULT_CONFIG }) : startServe;
     handle = await start({
@@ -306,6 +312,7 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
       },
     });
   } catch (e) {
+    stuck?.stop();
     if (e instanceof ConsoleAuthError || e instanceof ShardPlanError || (e instanceof Error && e.name === "ShardPolicyError")) throw new UsageError(e.message);
     if (e instanceof Error && ["PolicyReleaseError", "CheckpointError", "PolicySpecError", "TensorBackendError"].includes(e.name)) throw new UsageError(e.message);
     const code = (e as NodeJS.ErrnoException).code;
@@ -338,6 +345,7 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
   }, 50);
   const code = await finished;
   clearInterval(watchdog);
+  stuck?.stop();
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   // A signal is honoured within a second: a close that hangs (a client holding its connection,

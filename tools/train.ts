@@ -8,6 +8,7 @@ import type { TrainSettings, TrainSummary } from "../training/trainer.ts";
 import { formatEvalTable } from "../training/evaluate.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
+import { DEFAULT_WATCHDOG_SECONDS } from "../engine/watchdog.ts";
 import { FLAG, UsageError, configArg, parseCommand, threadsLine, type CommandSpec } from "./args.ts";
 import type { PpoHyperparameters } from "../training/ppo.ts";
 
@@ -61,6 +62,7 @@ evaluation always uses the config as it is. --quick is a tiny run for smoke test
     "alive-bonus": { kind: "number", min: 0, max: 10, default: 0.2, help: "reward per live agent per tick in PPO's rewards" },
     shards: FLAG.shards,
     workers: FLAG.workers,
+    watchdog: FLAG.watchdog,
     quick: { kind: "boolean", help: "a tiny run for smoke tests" },
     plugin: FLAG.plugin,
     json: FLAG.json,
@@ -127,6 +129,7 @@ export function parseTrainArgs(argv: string[]): { settings: TrainSettings; json:
     hp,
     shards: v.shards,
     workers: v.workers,
+    watchdogSeconds: v.watchdog,
   };
   if (settings.dataset && settings.bc === null) settings.bc = { recordTicks: 0, epochs: bcEpochs };
   return { settings, json: v.json === true, quiet: v.quiet === true, plugins: v.plugin ?? [] };
@@ -195,7 +198,17 @@ export async function cmdTrain(argv: string[], out: Out): Promise<number> {
   };
   await checkShards(settings, out, quiet);
   const { train } = await import("../training/trainer.ts");
-  const summary = await train(settings);
+  // Worlds ticking on this thread (a one-block training world, evaluation): a system that never
+  // returns ends the process naming it (engine/tick-watchdog.ts); a sharded world's workers have their own watch.
+  const { startTickWatchdog } = await import("../engine/tick-watchdog.ts");
+  const watch = startTickWatchdog(settings.watchdogSeconds ?? DEFAULT_WATCHDOG_SECONDS);
+  if (watch.note && !quiet) out.err(`townlet train: ${watch.note}`);
+  let summary: TrainSummary;
+  try {
+    summary = await train(settings);
+  } finally {
+    watch.stop();
+  }
   bar?.stop();
   if (json) out.log(JSON.stringify(summary, null, 2));
   else out.log(formatSummary(summary));

@@ -91,6 +91,8 @@ export interface TrainSettings {
   shards?: number;
   /** Threads running the blocks (default: the machine's cores, capped by the blocks). */
   workers?: number;
+  /** --watchdog: seconds a worker may go without finishing a block's half-tick before it is stopped (engine/watchdog.ts; default 60, 0: never). */
+  watchdogSeconds?: number;
   /** Plug-in specs as given on the command line (worker threads resolve them, with the config's own). */
   pluginSpecs?: readonly string[];
   /** Hyperparameters replacing the config's `ppo` section. */
@@ -172,7 +174,7 @@ export async function train(s: TrainSettings): Promise<TrainSummary> {
   let world: World;
   const config = loaded;
   if (shardsOf(loaded.settings) > 1) {
-    shards = await ShardedRollout.open({ configFile: s.config, build, plugins, pluginSpecs: s.pluginSpecs, workers: s.workers ?? defaultWorkers(shardsOf(loaded.settings)) });
+    shards = await ShardedRollout.open({ configFile: s.config, build, plugins, pluginSpecs: s.pluginSpecs, workers: s.workers ?? defaultWorkers(shardsOf(loaded.settings)), watchdogSeconds: s.watchdogSeconds });
     world = buildBlock(loaded.settings, plugins, { ...shards.plans[0], towns: 1 });
   } else world = buildWorld(s.config, plugins, build, loaded).world;
   try {
