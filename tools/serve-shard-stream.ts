@@ -2,10 +2,11 @@
 // block publishes its own stream in its own thread (a snapshot, then one diff per tick, named
 // globally: tools/serve-shard-ids.ts); this main-thread merge keeps a mirror of each block's
 // state and publishes one stream that looks like a one-block world's: the blocks' collection
-// diffs joined (their agent and object ids never collide), their events and narrations in block
-// order, and each section that changed in some block merged over every block (per-town lists
-// joined in town order, counts added, means weighted by live agents: mergeValues). The
-// WebSocket server streams from it as from a TelemetryPublisher (StreamSource).
+// diffs joined (their agent and object ids never collide), their events in block order (the
+// world's narrations made here from them), and each section that changed in some block merged
+// over every block (per-town lists joined in town order, counts added, means weighted by live
+// agents: mergeValues; the keys that rule gets wrong set by the one-block rules:
+// tools/serve-shard-exact.ts). The WebSocket server streams from it as from a TelemetryPublisher (StreamSource).
 //
 // Aggregate mode (more live agents than telemetry.stream.aggregate_above_agents, counted over the
 // whole world) is decided here and passed on to the blocks (onMode), which then publish sections
@@ -23,6 +24,7 @@ import type { TelemetryConfig } from "../systems/telemetry/config.ts";
 import type { BlockPayloads } from "./serve-shard-host.ts";
 import { dropSections, filterDiff, pickCollections, putSection, type PublishedCollections, type SectionCopies } from "../systems/telemetry/views.ts";
 import { townToLocal, type BlockFrame } from "./serve-shard-ids.ts";
+import { ExactMerge } from "./serve-shard-exact.ts";
 
 type Rec = Record<string, unknown>;
 type Collection = "agents" | "jobs" | "objects";
@@ -69,6 +71,8 @@ export class ShardStream implements StreamSource {
   /** The block of an agent id the blocks may not have published (agent_<uid> by uid range), or -1. */
   routeAgent: (id: string) => number = () => -1;
   private readonly frames: readonly BlockFrame[];
+  /** The keys the generic merge gets wrong, and the world's narrations (tools/serve-shard-exact.ts). */
+  private readonly exact: ExactMerge;
 
   constructor(
     readonly cfg: TelemetryConfig,
@@ -80,6 +84,7 @@ export class ShardStream implements StreamSource {
     this.world = { tick: 0, towns };
     this.threshold = cfg.stream.aggregate_above_agents;
     this.frames = frames;
+    this.exact = new ExactMerge(cfg, towns);
     this.mirrors = Array.from({ length: blocks }, () => new TelemetryMirror(() => {}, { own: true }));
   }
 
@@ -121,7 +126,7 @@ export class ShardStream implements StreamSource {
     if (name === "mode") return this.sections.get("mode")?.value ?? "full";
     const values = this.mirrors.map((m) => m.state?.[name]);
     if (SAME_IN_EVERY_BLOCK.has(name)) return values.find((v) => v !== undefined);
-    return mergeValues(values, weights);
+    return this.exact.section(name, mergeValues(values, weights), values);
   }
 
   /** Section names in publish order: block 0's (then any other block's), then the main thread's. */
@@ -142,7 +147,6 @@ export class ShardStream implements StreamSource {
     const changed = new Set<string>();
     const coll: Record<Collection, { spawned?: Rec; changed?: Rec; removed?: string[] }> = { agents: {}, jobs: {}, objects: {} };
     const events: TelemetryEventT[] = [];
-    const narrations: NarrationT[] = [];
     let rebuild = false;
     this.pub.goneTown.agents.clear();
     this.pub.goneTown.objects.clear();
@@ -169,7 +173,6 @@ export class ShardStream implements StreamSource {
           }
         }
         events.push(...(p.events as TelemetryEventT[]));
-        narrations.push(...(p.narrations as NarrationT[]));
         this.eventsDropped += p.dropped?.events ?? 0;
       }
     }
@@ -178,6 +181,8 @@ export class ShardStream implements StreamSource {
       this.eventsDropped += events.length - limit;
       events.length = limit;
     }
+    // The world's narrations, from the merged events (the blocks' own, each limited alone, are dropped).
+    const narrations = this.exact.narrations(tick, events);
     if (rebuild) this.rebuild();
     this.world.tick = tick;
     const was = this.mode;

@@ -75,7 +75,7 @@ export const EmploymentMetrics = z
     pending: z.array(z.string()),
     pending_count: count,
     exits_today: count.nullable().describe("null when the employment plug-in does not report it"),
-    daily_exit_cap: count,
+    daily_exit_cap: count.describe("the config's cap; a world of several blocks enforces it per block (each has its own exit queue)"),
     queue_limit: count,
     review_window: count,
   })
@@ -92,7 +92,7 @@ export const TownEconomyRecord = z.strictObject({
 
 export const Economy = z
   .looseObject({
-    towns: z.array(TownEconomyRecord).describe("every town, or (beyond stream.max_towns_listed) the towns off baseline"),
+    towns: z.array(TownEconomyRecord).describe("every town, or (beyond stream.max_towns_listed) the towns off baseline; over the whole world in a world of several blocks"),
     towns_listed: z.enum(["all", "off_baseline"]),
     summary: z.strictObject({
       towns: count,
@@ -221,7 +221,7 @@ export const SnapshotPayload = z
     subscribed: z.array(z.string()).optional().describe("agents this client subscribed to (aggregate mode)"),
     subscribed_towns: z.array(count).optional().describe("towns this client subscribed to (aggregate mode)"),
     events: z.array(TelemetryEvent),
-    narrations: z.array(Narration),
+    narrations: z.array(Narration).describe("lines narrated from the events under telemetry.narration (several blocks: once over the merged events)"),
     dropped: Dropped.optional(),
   })
   .describe("the whole state: a client starts from it");
@@ -251,7 +251,7 @@ export const DiffPayload = z
     jobs: JobsDiff.optional(),
     objects: ObjectsDiff.optional(),
     events: z.array(TelemetryEvent),
-    narrations: z.array(Narration),
+    narrations: z.array(Narration).describe("lines narrated from the events under telemetry.narration (several blocks: once over the merged events)"),
     dropped: Dropped.optional(),
   })
   .describe("what changed since the payload of seq - 1");
