@@ -110,12 +110,13 @@ export function objectsPath(rt: Runtime): "kernel" | "generic" {
 export function queuesPass(world: World, rt: Runtime, st: AffordancesState, tick: number): void {
   const q = world.settings.queue_fairness;
   const k = kernels(rt, st);
+  // The objects of the pass's start: registerObject replaces st.objects, never changes it in place.
+  const objects = st.objects;
   if (k !== undefined) {
-    k.queues(st.objects, tick, q.ghost_step_after, q.reservation_timeout_ticks);
+    k.queues(objects, tick, q.ghost_step_after, q.reservation_timeout_ticks);
     return;
   }
   const O = rt.O;
-  const objects = st.objects;
   for (let i = 0; i < objects.length; i++) {
     const obj = objects[i];
     const holder = O.holder[obj];
@@ -138,19 +139,22 @@ export function queuesPass(world: World, rt: Runtime, st: AffordancesState, tick
 /** affordances/run: each running affordance fails on an outage or counts down and finishes. */
 export function runPass(rt: Runtime, st: AffordancesState): void {
   const k = kernels(rt, st);
+  const objects = st.objects;
   if (k !== undefined) {
     // Finishes in chunks only while every hook is a built-in one (hooks.ts register): a plug-in's
     // after hook could change what run checks of the objects after its own. A hook that made the
-    // store replace columns (it spawned entities) stops the kernel: made again, it goes on.
+    // store replace columns (it spawned entities) stops the kernel: made again, it goes on, over
+    // the objects of the pass's start (a hook that registers an object replaces st.objects: the
+    // index `at` is into the list the pass started with, and the new object waits for the next pass).
     const chunked = st.hooks.onlyBuiltins();
     // Made before in this process: code generation is allowed, so kernels are made again.
-    for (let at = k.run(st.objects, chunked, 0); at >= 0; ) at = kernels(rt, st)!.run(st.objects, chunked, at);
+    for (let at = k.run(objects, chunked, 0); at >= 0; ) at = kernels(rt, st)!.run(objects, chunked, at);
     return;
   }
   // O is the live Obj record (the store replaces its entries in place) and runOne reads rt's
   // arrays, which follow the columns after hooks (runtime.ts follow): nothing here goes stale.
+  // `objects` is the list of the pass's start (registerObject replaces st.objects).
   const O = rt.O;
-  const objects = st.objects;
   for (let i = 0; i < objects.length; i++) {
     const obj = objects[i];
     const aff = O.running[obj];

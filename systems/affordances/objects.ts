@@ -35,19 +35,28 @@ export interface ObjectInput {
   stock?: Record<string, number>;
 }
 
-/** Creates an object in a town (programmatic registration for tests, scenarios and plug-ins). */
+/**
+ * Creates an object in a town (programmatic registration for tests, scenarios and plug-ins). The
+ * object list is replaced, not changed in place: a pass that walks the list (affordances/queues,
+ * run) and calls a hook that registers an object goes on over the objects it started with, and
+ * visits the new one from its next pass. The object is in the world at once (its entity, tile,
+ * objectById, the (town, type) index).
+ */
 export function registerObject(world: World, town: number, o: ObjectInput): number {
-  const eid = createObject(world, town, o);
   const { st } = world.state<AffordancesResource>("affordances");
+  const objects = st.objects.slice();
+  const eid = createObject(world, town, o, objects);
+  st.objects = objects;
   rebuildTypeIndex(world, st);
   return eid;
 }
 
-function createObject(world: World, town: number, o: ObjectInput): number {
+/** Creates the object's entity and puts it into `objects` (entity order). */
+function createObject(world: World, town: number, o: ObjectInput, objects: number[]): number {
   const { st } = world.state<AffordancesResource>("affordances");
   const space = world.resource(SpaceKey);
   const type = st.registry.ensureType(o.object_type);
-  const pos = o.position ?? freeTile(space, town, st.objects.length);
+  const pos = o.position ?? freeTile(space, town, objects.length);
   if (!space.inBounds(pos[0], pos[1])) {
     throw new RangeError(`object ${o.id}: position [${pos[0]}, ${pos[1]}] is outside the ${space.width}x${space.height} grid`);
   }
@@ -63,9 +72,9 @@ function createObject(world: World, town: number, o: ObjectInput): number {
     Obj: { type, key: world.intern(o.id), running: -1, ...stock },
     Position: { x: pos[0], y: pos[1] },
   });
-  const n = st.objects.length;
-  st.objects.push(eid);
-  if (n > 0 && st.objects[n - 1] > eid) st.objects.sort((a, b) => a - b);
+  const n = objects.length;
+  objects.push(eid);
+  if (n > 0 && objects[n - 1] > eid) objects.sort((a, b) => a - b);
   space.setObjectTypeCount(st.registry.types.length);
   space.placeObject(eid, town, pos[0], pos[1], type);
   return eid;
@@ -177,7 +186,7 @@ export function instantiateObjects(world: World, st: AffordancesState): void {
       ? scenario.objects.map((o) => ({ id: o.id, object_type: o.type, position: o.position }))
       : st.registry.objects;
   for (let t = 0; t < world.towns; t++) {
-    for (const o of entries) createObject(world, t, o);
+    for (const o of entries) createObject(world, t, o, st.objects);
   }
   rebuildTypeIndex(world, st);
 }
