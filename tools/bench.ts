@@ -25,7 +25,7 @@ interface Out {
 export const BENCH_SPEC = {
   name: "bench",
   summary: "agent-steps/s, ms/tick, bytes/agent and GC counts at several sizes (see bench/README.md)",
-  details: "Progress on stderr, tables on stdout; with --json the last stdout line is one JSON object. The bench builds its towns\nfrom --layout (configs/many-towns.yaml or configs/bench/big-town.yaml); with a CONFIG (--layout towns only) from that\nconfig instead, in towns of 8 agents, its `plugins:` loaded: a mod's town benchmarked.",
+  details: "Progress on stderr, tables on stdout; with --json the last stdout line is one JSON object. The bench builds its towns\nfrom --layout (configs/many-towns.yaml or configs/bench/big-town.yaml); with a CONFIG (--layout towns only) from that\nconfig instead, in towns of 8 agents, its `plugins:` and affordance hook modules loaded as `run` loads them: a mod's town benchmarked.",
   positionals: { name: "CONFIG", min: 0, max: 1, help: "the towns layout's config instead of configs/many-towns.yaml (towns of 8 agents; same as --config)" },
   flags: {
     agents: { kind: "ints", min: 1, default: "1000,10000,100000", help: "total agents per run, one run per size" },
@@ -39,7 +39,7 @@ export const BENCH_SPEC = {
     "in-process": { kind: "boolean", help: "run every size in this process (no child processes)" },
     workers: { kind: "ints", min: 1, help: "worker threads, one row per count (--layout towns, a sharded world of --shards blocks; speed-up against the first count). Absent: the one-block world on one thread" },
     shards: { ...FLAG.shards, help: "blocks of towns with --workers (default: the towns, at most 64)" },
-    config: { ...FLAG.config, help: "the towns layout's config instead of configs/many-towns.yaml (towns of 8 agents); its plugins: are loaded" },
+    config: { ...FLAG.config, help: "the towns layout's config instead of configs/many-towns.yaml (towns of 8 agents); its plugins: and hook modules (affordances.runtime.hook_allowlist) are loaded" },
     plugin: { ...FLAG.plugin, help: "load a plug-in module (a file, or a package name) beside the core plug-ins, in every size's world (and every worker); repeatable" },
     clock: { kind: "string", choices: ["wall", "cpu"], default: "wall", help: "what the per-system latency view (system_latency, slowest_ticks) times: wall ms, or this process's CPU ms (a loaded machine). tick_ms_p50/p99 are wall ms either way" },
     "tick-csv": { kind: "string", arg: "FILE", help: "write one CSV line per timed tick (tick, tick of day, wall and CPU ms, ms outside the systems, GCs, heap, each system's ms on --clock) to FILE; with several sizes FILE-<agents>.csv per size, with --repeat FILE-run<k>.csv per run" },
