@@ -11,16 +11,105 @@
 // - aggregates.by_town: left out when the world has more than max_towns_listed towns.
 // - employment.daily_exit_cap (a config value): the config's, not the sum over blocks. Each
 //   block's employment system enforces it on its own exit queue (README, Many cores).
+// - kpis.price_multiplier_mean: a mean over towns (weighted by the blocks' towns);
+//   kpis.rivalry.max_mean: a mean over live agents (its name reads as a max to mergeValues).
+// - forced_reuse_rate (kpis.embedding, embedding_metrics): the summed forced reuses over the
+//   summed allocations; embedding_metrics.reuse_warning: 0 or 1 (any block's), not a sum.
+// - stability.metrics: option_switch_rate weighted by option_samples, reward_mean by
+//   reward_samples, reward_variance pooled over the blocks' samples (not a sum); the alert lists
+//   (stability.alerts, stability.metrics.alerts, kpis.stability.alerts) each alert once, in
+//   STABILITY_ALERTS order; kpis.stability.pass_streak the blocks' least (a window passes for the
+//   world when it passes in every block), candidate_ready when every block's is.
 // - narrations: the blocks' own are dropped; the world's are narrated here from the merged
 //   events (blocks in order, after stream.max_events_per_tick) through one NarrationLimiter, as
 //   a one-block publisher narrates its events.
 import type { TelemetryConfig } from "../systems/telemetry/config.ts";
 import { DEFAULT_NARRATORS, NarrationLimiter, narrate } from "../systems/telemetry/narration.ts";
 import type { NarrationT, TelemetryEventT } from "../systems/telemetry/index.ts";
+import { STABILITY_ALERTS } from "../components/stability.ts";
 
 type Rec = Record<string, unknown>;
 
 const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;
+/** The sections this module sets right. */
+const FIXED = new Set(["economy", "aggregates", "employment", "kpis", "embedding_metrics", "stability"]);
+
+const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+/** The value at `path` of a block's section. */
+function at(v: Rec | undefined, path: readonly string[]): unknown {
+  let x: unknown = v;
+  for (const k of path) x = x !== null && typeof x === "object" ? (x as Rec)[k] : undefined;
+  return x;
+}
+
+/** Σ x·w / Σ w over the blocks that have both (undefined when none has weight). */
+function weighted(vals: readonly (Rec | undefined)[], path: readonly string[], weight: (v: Rec | undefined, b: number) => number | undefined): number | undefined {
+  let sum = 0;
+  let wsum = 0;
+  vals.forEach((v, b) => {
+    const x = num(at(v, path));
+    const w = weight(v, b);
+    if (x === undefined || w === undefined) return;
+    sum += x * w;
+    wsum += w;
+  });
+  return wsum > 0 ? sum / wsum : undefined;
+}
+
+/** Sets `path` of `m` to `x` when both exist. */
+function put(m: Rec, path: readonly string[], x: unknown): void {
+  const parent = at(m, path.slice(0, -1));
+  if (x === undefined || parent === null || typeof parent !== "object") return;
+  const last = path[path.length - 1];
+  if (last in (parent as Rec)) (parent as Rec)[last] = x;
+}
+
+/** Every block's alerts, each once, in STABILITY_ALERTS order (others after, as first met). */
+function alerts(vals: readonly (Rec | undefined)[], path: readonly string[]): string[] {
+  const all: string[] = [];
+  for (const v of vals) for (const a of (at(v, path) as unknown[] | undefined) ?? []) if (typeof a === "string" && !all.includes(a)) all.push(a);
+  const order = (a: string) => {
+    const i = (STABILITY_ALERTS as readonly string[]).indexOf(a);
+    return i < 0 ? STABILITY_ALERTS.length + all.indexOf(a) : i;
+  };
+  return all.sort((a, b) => order(a) - order(b));
+}
+
+function kpis(m: Rec, vals: readonly (Rec | undefined)[], towns: readonly number[], agents: readonly number[]): void {
+  put(m, ["price_multiplier_mean"], weighted(vals, ["price_multiplier_mean"], (_, b) => towns[b]));
+  put(m, ["rivalry", "max_mean"], weighted(vals, ["rivalry", "max_mean"], (_, b) => agents[b]));
+  if (m.embedding && typeof m.embedding === "object") embedding(m.embedding as Rec, vals.map((v) => at(v, ["embedding"]) as Rec | undefined), false);
+  put(m, ["stability", "alerts"], at(m, ["stability", "alerts"]) === undefined ? undefined : alerts(vals, ["stability", "alerts"]));
+  const streaks = vals.map((v) => num(at(v, ["stability", "pass_streak"]))).filter((x) => x !== undefined);
+  if (streaks.length > 0) put(m, ["stability", "pass_streak"], Math.min(...streaks));
+  const ready = vals.map((v) => at(v, ["stability", "candidate_ready"])).filter((x) => typeof x === "boolean");
+  if (ready.length > 0) put(m, ["stability", "candidate_ready"], ready.every((x) => x));
+}
+
+/** The embedding allocator's figures: the rate from the summed counts; the warning any block's (0/1 in embedding_metrics). */
+function embedding(m: Rec, vals: readonly (Rec | undefined)[], numeric: boolean): void {
+  const sum = (k: string) => vals.reduce((a, v) => a + (num(v?.[k]) ?? 0), 0);
+  if (typeof m.forced_reuse_rate === "number") m.forced_reuse_rate = sum("forced_reuse_count") / Math.max(1, sum("allocations_total"));
+  if (numeric && typeof m.reuse_warning === "number") m.reuse_warning = vals.some((v) => num(v?.reuse_warning) === 1 || v?.reuse_warning === true) ? 1 : 0;
+}
+
+/** The stability monitor's figures over every block's samples. */
+function stability(m: Rec, vals: readonly (Rec | undefined)[]): void {
+  const met = ["metrics"];
+  const by = (k: string) => (v: Rec | undefined) => num(at(v, [...met, k]));
+  put(m, [...met, "option_switch_rate"], weighted(vals, [...met, "option_switch_rate"], by("option_samples")));
+  const mean = weighted(vals, [...met, "reward_mean"], by("reward_samples"));
+  put(m, [...met, "reward_mean"], mean ?? 0);
+  // Pooled: E[x²] of each block is its variance + mean²; variance = E[x²] − mean².
+  const sq = weighted(vals, [...met, "reward_variance"], by("reward_samples"));
+  const meanSq = weighted(
+    vals.map((v) => ({ x: (num(at(v, [...met, "reward_mean"])) ?? 0) ** 2, n: by("reward_samples")(v) })),
+    ["x"],
+    (v) => num(v?.n),
+  );
+  put(m, [...met, "reward_variance"], mean === undefined || sq === undefined || meanSq === undefined ? 0 : Math.max(0, sq + meanSq - mean * mean));
+  for (const path of [["alerts"], [...met, "alerts"]]) if (Array.isArray(at(m, path))) put(m, path, alerts(vals, path));
+}
 
 /** A town record off baseline, as the economy's rule reads it (engine price multiplier 1, power and water on). */
 function offBaseline(r: Rec): boolean {
@@ -37,13 +126,20 @@ export class ExactMerge {
     this.limiter = new NarrationLimiter(cfg.narration);
   }
 
-  /** Section `name` as merged (`merged`, a fresh value) set right by the one-block rules; `values`: each block's. */
-  section(name: string, merged: unknown, values: readonly unknown[]): unknown {
-    if (merged === null || typeof merged !== "object" || !["economy", "aggregates", "employment"].includes(name)) return merged;
+  /**
+   * Section `name` as mergeValues merged it (`merged`) set right by the one-block rules. `values`:
+   * each block's; `towns`: each block's towns; `agents`: each block's live agents.
+   */
+  section(name: string, merged: unknown, values: readonly unknown[], towns: readonly number[], agents: readonly number[]): unknown {
+    if (merged === null || typeof merged !== "object" || !FIXED.has(name)) return merged;
     // mergeValues hands back a block's own value (the mirror's) when only that block has it.
     const m = (values.includes(merged) ? structuredClone(merged) : merged) as Rec;
     const maxListed = this.cfg.stream.max_towns_listed;
+    const vals = values as readonly (Rec | undefined)[];
     if (name === "economy") this.economy(m, values, maxListed);
+    else if (name === "kpis") kpis(m, vals, towns, agents);
+    else if (name === "embedding_metrics") embedding(m, vals, true);
+    else if (name === "stability") stability(m, vals);
     else if (name === "aggregates" && this.worldTowns > maxListed) delete m.by_town;
     else if (name === "employment") {
       const cap = values.map((v) => (v as Rec | undefined)?.daily_exit_cap).find((v) => v !== undefined);

@@ -126,7 +126,8 @@ export class ShardStream implements StreamSource {
     if (name === "mode") return this.sections.get("mode")?.value ?? "full";
     const values = this.mirrors.map((m) => m.state?.[name]);
     if (SAME_IN_EVERY_BLOCK.has(name)) return values.find((v) => v !== undefined);
-    return this.exact.section(name, mergeValues(values, weights), values);
+    const towns = this.mirrors.map((m) => (typeof m.state?.towns === "number" ? m.state.towns : 0));
+    return this.exact.section(name, mergeValues(values, weights), values, towns, weights);
   }
 
   /** Section names in publish order: block 0's (then any other block's), then the main thread's. */

@@ -72,7 +72,7 @@ export const QueueMetrics = z
 
 export const EmploymentMetrics = z
   .looseObject({
-    pending: z.array(z.string()),
+    pending: z.array(z.string()).describe("agents queued to leave, in request order (several blocks: each block's queue, joined in block order)"),
     pending_count: count,
     exits_today: count.nullable().describe("null when the employment plug-in does not report it"),
     daily_exit_cap: count.describe("the config's cap; a world of several blocks enforces it per block (each has its own exit queue)"),
@@ -136,7 +136,7 @@ export const Narration = z.strictObject({
 
 export const Stability = z
   .looseObject({ metrics: z.record(z.string(), z.unknown()).optional(), alerts: z.array(z.string()).optional(), inputs: z.record(z.string(), z.unknown()).optional() })
-  .describe("stability monitor output (when the stability plug-in reports it)");
+  .describe("stability monitor output (when the stability plug-in reports it; several blocks: figures pooled, alerts raised by each block's monitor on its own figures)");
 
 export const Dropped = z
   .strictObject({

@@ -12,6 +12,8 @@ import { NarrationLimiter, narrate, DEFAULT_NARRATORS } from "../../systems/tele
 import type { SnapshotPayloadT, TelemetryPayloadT, TelemetryPublisher } from "../../systems/telemetry/index.ts";
 import { TelemetrySection } from "../../systems/telemetry/config.ts";
 import { ShardStream } from "../../tools/serve-shard-stream.ts";
+import { ExactMerge } from "../../tools/serve-shard-exact.ts";
+import { mergeValues } from "../../engine/shard-blocks.ts";
 import { payloadToGlobal, type BlockFrame } from "../../tools/serve-shard-ids.ts";
 import type { BlockPayloads } from "../../tools/serve-shard-host.ts";
 import { makeWorld } from "../helpers/world.ts";
@@ -63,6 +65,8 @@ describe("a sharded world's merged telemetry follows the one-block rules", () =>
     expect(merged.economy).toEqual(want.economy);
     expect(merged.economy.towns.map((t) => t.town)).toEqual([1, 3]);
     expect(merged.economy.summary.price_multiplier_mean).toBe(1.25);
+    expect(merged.kpis.price_multiplier_mean).toBe(want.kpis.price_multiplier_mean);
+    expect(want.kpis.price_multiplier_mean).toBe(1.25);
     expect(want.aggregates.by_town).toBeUndefined();
     expect(merged.aggregates.by_town).toBeUndefined();
   });
@@ -100,5 +104,35 @@ describe("a sharded world's merged telemetry follows the one-block rules", () =>
     expect(d.narrations).toEqual(want);
     expect(d.narrations.filter((n) => n.category === "lifecycle")).toHaveLength(1);
     expect(d.narrations[0].data.agent_id).toBe(exits[0].agent);
+  });
+
+  describe("figures pooled from the blocks' samples (two blocks' sections as mergeValues merges them, then ExactMerge)", () => {
+    const exact = () => new ExactMerge(TelemetrySection.parse({}), 4);
+    it("pools the stability monitor's reward variance and weights its rates by their samples, alerts once in order", () => {
+      // Block 0: 2 samples of 0 and 2 (mean 1, variance 1); block 1: 6 samples of 4 (mean 4, variance 0).
+      const b0 = { metrics: { option_switch_rate: 0.5, option_samples: 2, reward_mean: 1, reward_variance: 1, reward_samples: 2, alerts: ["lateness_spike"] }, alerts: ["lateness_spike"] };
+      const b1 = { metrics: { option_switch_rate: 0.1, option_samples: 8, reward_mean: 4, reward_variance: 0, reward_samples: 6, alerts: ["rivalry_spike", "lateness_spike"] }, alerts: ["rivalry_spike", "lateness_spike"] };
+      const m = exact().section("stability", mergeValues([b0, b1], [1, 1]), [b0, b1], [2, 2], [1, 1]) as typeof b0;
+      const xs = [0, 2, 4, 4, 4, 4, 4, 4];
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(m.metrics.reward_mean).toBeCloseTo(mean, 12);
+      expect(m.metrics.reward_variance).toBeCloseTo(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / xs.length, 12);
+      expect(m.metrics.option_switch_rate).toBeCloseTo((0.5 * 2 + 0.1 * 8) / 10, 12);
+      expect(m.metrics.alerts).toEqual(["rivalry_spike", "lateness_spike"]);
+      expect(m.alerts).toEqual(["rivalry_spike", "lateness_spike"]);
+    });
+
+    it("takes the embedding reuse rate from the summed counts, its warning as 0 or 1, rivalry.max_mean over live agents", () => {
+      const e0 = { allocations_total: 10, forced_reuse_count: 5, forced_reuse_rate: 0.5, reuse_warning: 1 };
+      const e1 = { allocations_total: 30, forced_reuse_count: 3, forced_reuse_rate: 0.1, reuse_warning: 1 };
+      const em = exact().section("embedding_metrics", mergeValues([e0, e1], [2, 6]), [e0, e1], [2, 2], [2, 6]) as typeof e0;
+      expect(em.forced_reuse_rate).toBeCloseTo(8 / 40, 12);
+      expect(em.reuse_warning).toBe(1);
+      const k0 = { alive_agents: 2, rivalry: { max_mean: 0.8 }, stability: { alerts: [], pass_streak: 3, candidate_ready: true } };
+      const k1 = { alive_agents: 6, rivalry: { max_mean: 0.4 }, stability: { alerts: [], pass_streak: 1, candidate_ready: false } };
+      const km = exact().section("kpis", mergeValues([k0, k1], [2, 6]), [k0, k1], [2, 2], [2, 6]) as typeof k0;
+      expect(km.rivalry.max_mean).toBeCloseTo((0.8 * 2 + 0.4 * 6) / 8, 12);
+      expect(km.stability).toEqual({ alerts: [], pass_streak: 1, candidate_ready: false });
+    });
   });
 });
