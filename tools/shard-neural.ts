@@ -15,6 +15,8 @@ import { ShardPolicyError } from "./shard-host.ts";
 export interface ShardedInferenceOptions extends ShardedRolloutOptions {
   /** `neural`, `neural:fresh` or `neural:DIR` (a checkpoint; or the config's runtime.policy.options.checkpoint). */
   spec: string;
+  /** Sampled (false) or greedy (true) whatever the config's runtime.policy.options say (train's evaluation on blocks). */
+  greedy?: boolean;
 }
 
 /** The learned policy that decides in a sharded world, as telemetry and the console name it. */
@@ -62,7 +64,7 @@ export class ShardedInference {
       const settings = sr.config.settings;
       const model = buildBlock(settings, o.plugins, { ...sr.plans[0], towns: 1 });
       const options = settings.runtime.policy.options;
-      const policy = await createPolicy(model, o.spec, options);
+      const policy = await createPolicy(model, o.spec, o.greedy === undefined ? options : { ...options, greedy: o.greedy });
       if (!(policy instanceof NeuralPolicy)) {
         throw new ShardPolicyError(`--policy ${o.spec}: a blend of the scripted controller and a neural policy (training.anneal_enable_policy_blend) does not run on world.shards > 1 yet`);
       }

@@ -243,7 +243,9 @@ export function formatSummary(s: TrainSummary): string {
   }
   if (s.evaluation.length > 0) {
     const e = s.evaluation[0];
-    lines.push(`evaluation: seeds ${e.seeds.join(", ")}, ${e.ticks} ticks, ${e.agents / Math.max(1, e.seeds.length)} agents per seed (return = each starting agent's reward until it left or the episode ended)`);
+    const w = s.evaluation_world;
+    const where = w && w.blocks > 1 ? `, ${w.towns} towns in ${w.blocks} blocks on ${w.workers} thread${w.workers === 1 ? "" : "s"}` : "";
+    lines.push(`evaluation: seeds ${e.seeds.join(", ")}, ${e.ticks} ticks, ${e.agents / Math.max(1, e.seeds.length)} agents per seed${where} (return = each starting agent's reward until it left or the episode ended)`);
     lines.push(
       formatEvalTable(s.evaluation)
         .split("\n")

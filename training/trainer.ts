@@ -10,7 +10,7 @@ import type { World } from "../engine/world.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import { actionNames } from "../components/actions.ts";
 import { corePlugins } from "../systems/index.ts";
-import { NeuralPolicy, RandomPolicy, createNeuralPolicy, loadNeuralPolicy, policyState, scriptedPolicy, setPolicy } from "../systems/policy/index.ts";
+import { NeuralPolicy, RandomPolicy, type Policy, createNeuralPolicy, loadNeuralPolicy, policyState, scriptedPolicy, setPolicy } from "../systems/policy/index.ts";
 import { registryOf } from "../systems/policy/masks.ts";
 import { buildWorld, loadBuildConfig } from "../engine/build.ts";
 import { buildBlock, shardsOf } from "../engine/shard-blocks.ts";
@@ -21,6 +21,7 @@ import { RolloutCollector } from "./rollout.ts";
 import { readDataset, type Dataset } from "./dataset.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evaluatePolicy, formatEvalTable, type EvalResult } from "./evaluate.ts";
+import { evaluateOnBlocks, type BlockEvalPolicy, type EvalPlace } from "./evaluate-blocks.ts";
 import { PpoLogWriter } from "./log.ts";
 import { TrainingSession } from "./session.ts";
 import { Replay, baselineFields, bcHyperparameters, cloneScripted, recordScripted } from "./cloning.ts";
@@ -155,6 +156,8 @@ export interface TrainSummary {
   log: string;
   chart: string | null;
   evaluation: EvalResult[];
+  /** Where the evaluation ran: towns per seed, blocks (the training world's world.shards, at most the towns) and threads; absent with --no-eval. */
+  evaluation_world?: EvalPlace;
   /** A sharded training world (world.shards > 1): its blocks and the threads that ran them. */
   shards?: { blocks: number; workers: number };
 }
@@ -225,7 +228,8 @@ async function trainOn(
   const trainSec = (performance.now() - t0) / 1000;
 
   // ---- 3. evaluation ------------------------------------------------------------------------------
-  const evaluation = s.eval ? await evaluateAll(run, plugins, ppo.finalDir, bc?.checkpoint ?? null) : [];
+  const evaluated = s.eval ? await evaluateAll(run, plugins, ppo.finalDir, bc?.checkpoint ?? null, shards?.blocks ?? 1) : undefined;
+  const evaluation = evaluated?.results ?? [];
 
   // ---- 4. the learning curve ----------------------------------------------------------------------
   const chart = await writeLearningCurve(s, settings.config_id, ppo.curves, evaluation, dataset);
@@ -251,6 +255,7 @@ async function trainOn(
     log: logPath,
     chart,
     evaluation,
+    ...(evaluated ? { evaluation_world: evaluated.place } : {}),
     ...(shards ? { shards: { blocks: shards.blocks, workers: shards.workers } } : {}),
   };
   writeFileSync(path.join(s.out, "summary.json"), JSON.stringify({ ...summary, config_hash: config.configHash }, null, 2) + "\n");
@@ -348,12 +353,19 @@ async function runPpo(
   return { opt, finalDir, policyHash, curves };
 }
 
-/** PPO (sampled and greedy), BC (sampled and greedy, when cloned), scripted and random on the same seeds. */
-async function evaluateAll(run: TrainingSession, plugins: readonly AnyPlugin[], finalDir: string, bcCheckpoint: string | null): Promise<EvalResult[]> {
+/**
+ * PPO (sampled and greedy), BC (sampled and greedy, when cloned), scripted and random on the same
+ * seeds: one in-process world per seed for a one-block training world; on a sharded one
+ * (`blocks` > 1) the same blocks layout on the training's threads (training/evaluate-blocks.ts).
+ */
+async function evaluateAll(run: TrainingSession, plugins: readonly AnyPlugin[], finalDir: string, bcCheckpoint: string | null, blocks: number): Promise<{ results: EvalResult[]; place: EvalPlace }> {
   const s = run.s;
   const e = s.eval!;
   const evaluation: EvalResult[] = [];
   const opts = { config: s.config, overrides: s.overrides, plugins, seeds: e.seeds, ticks: e.ticks, towns: e.towns };
+  // The training world's blocks, at most one per evaluation town.
+  const shards = Math.min(blocks, e.towns);
+  let place: EvalPlace = { towns: e.towns, blocks: 1, workers: 1 };
   const total = 2 + (bcCheckpoint ? 4 : 2);
   run.beginStage("eval");
   s.onStage?.("eval", total);
@@ -362,17 +374,24 @@ async function evaluateAll(run: TrainingSession, plugins: readonly AnyPlugin[], 
     run.addAgentSteps(r.agent_steps);
     s.onCycle?.({ stage: "eval", done: evaluation.length, total, sps: (r.agents * r.ticks) / r.wall_sec, rewardPer1k: 1000 * r.reward_per_step, exitsPerAgentDay: r.exits_per_agent_day });
   };
+  const one = async (name: string, inProcess: (w: World) => Policy | Promise<Policy>, onBlocks: BlockEvalPolicy): Promise<void> => {
+    if (shards <= 1) return step(await evaluatePolicy(name, inProcess, opts));
+    const workers = s.workers ?? defaultWorkers(shards);
+    const r = await evaluateOnBlocks(name, onBlocks, { ...opts, shards, workers, pluginSpecs: s.pluginSpecs, watchdogSeconds: s.watchdogSeconds });
+    place = r.place;
+    step(r.result);
+  };
   // Sampled (as trained) and greedy (the most likely allowed action) for each learned policy.
-  step(await evaluatePolicy("ppo", (w) => loadNeuralPolicy(w, finalDir, { greedy: false }), opts));
-  step(await evaluatePolicy("ppo greedy", (w) => loadNeuralPolicy(w, finalDir, { greedy: true }), opts));
+  await one("ppo", (w) => loadNeuralPolicy(w, finalDir, { greedy: false }), { checkpoint: finalDir, greedy: false });
+  await one("ppo greedy", (w) => loadNeuralPolicy(w, finalDir, { greedy: true }), { checkpoint: finalDir, greedy: true });
   if (bcCheckpoint) {
-    step(await evaluatePolicy("bc", (w) => loadNeuralPolicy(w, bcCheckpoint, { greedy: false }), opts));
-    step(await evaluatePolicy("bc greedy", (w) => loadNeuralPolicy(w, bcCheckpoint, { greedy: true }), opts));
+    await one("bc", (w) => loadNeuralPolicy(w, bcCheckpoint, { greedy: false }), { checkpoint: bcCheckpoint, greedy: false });
+    await one("bc greedy", (w) => loadNeuralPolicy(w, bcCheckpoint, { greedy: true }), { checkpoint: bcCheckpoint, greedy: true });
   }
-  step(await evaluatePolicy("scripted", () => scriptedPolicy, opts));
-  step(await evaluatePolicy("random", () => new RandomPolicy(), opts));
+  await one("scripted", () => scriptedPolicy, "scripted");
+  await one("random", () => new RandomPolicy(), "random");
   run.endStage();
-  return evaluation;
+  return { results: evaluation, place };
 }
 
 export { bcAccuracy } from "./cloning.ts";
