@@ -3,12 +3,18 @@
 // Precondition expressions stay strings here; the precondition compiler parses them.
 import { z } from "zod";
 import type { SectionSchemas } from "../../engine/config/sections.ts";
+import type { ConfigCheckProblem } from "../../engine/plugin.ts";
 
 export const AffordanceRuntimeSettings = z
   .strictObject({
-    factory: z.string().min(1).nullable().default(null).describe('"module:export" of a custom affordance runtime; null = built-in'),
+    factory: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('the original\'s "module:export" of a custom affordance runtime; only null (the built-in runtime) is supported: another value is an error'),
     instrumentation: z.enum(["off", "timings"]).default("off").describe("record per-affordance timings"),
-    options: z.record(z.string(), z.unknown()).default({}).describe("free-form options passed to the runtime factory"),
+    options: z.record(z.string(), z.unknown()).default({}).describe("free-form options for a runtime factory; accepted and unused (as by the original's built-in runtime)"),
     hook_allowlist: z.array(z.string().min(1)).default([]).describe("hook modules allowed to register affordance hooks"),
     allow_env_hooks: z
       .boolean()
@@ -29,6 +35,27 @@ export const AffordancesSection = z
   })
   .prefault({})
   .describe("affordance manifest and runtime");
+
+/**
+ * `affordances.runtime.factory`: the original imports the "module:export" it names and uses the
+ * object that callable returns as the world's affordance runtime (its own runtime class's
+ * interface). The runtime here is the affordances plug-in's (runtime.ts and its generated loops),
+ * with no such seam: a config that names a factory is refused, naming the key, not run with the
+ * built-in runtime in its place. Hooks (a plug-in's setup, hook modules) and plug-ins are the ways
+ * to change what affordances do.
+ */
+export function runtimeFactoryProblems(settings: { affordances: AffordancesConfig }): ConfigCheckProblem[] {
+  const factory = settings.affordances.runtime.factory;
+  if (factory === null) return [];
+  return [
+    {
+      path: ["affordances", "runtime", "factory"],
+      message:
+        `a custom affordance runtime ("${factory}") is not supported: this engine has one affordance runtime, the affordances plug-in's. ` +
+        "Set it to null or leave it out; to change what affordances do, register hooks (affordances.runtime.hook_allowlist, or a plug-in's setup) or write a plug-in (docs/modding.md)",
+    },
+  ];
+}
 
 /**
  * What an affordance effect may change: a need of the world's table (need units, 0..1; checked

@@ -23,7 +23,7 @@ import {
   QueueConflict,
   QueueHandover,
 } from "../../components/messages.ts";
-import { sections as affordanceSections, AffordanceManifest } from "./config.ts";
+import { sections as affordanceSections, AffordanceManifest, runtimeFactoryProblems } from "./config.ts";
 import { sections as queueSections } from "./queue-config.ts";
 import { AffordancesState } from "./state.ts";
 import { Runtime } from "./runtime.ts";
@@ -83,7 +83,8 @@ export const affordancesPlugin = Object.assign(definePlugin({
     return new AffordancesResource(world, st, new Runtime(world, st), new MealCounter(world, () => st.registry));
   },
   // Objects that could not be placed would stop `run` at build time: validate says so instead.
-  checks: (settings) => [...objectPlacementProblems(settings), ...manifestEffectProblems(settings)],
+  // A runtime factory (the original's custom runtime) is refused, not ignored (config.ts).
+  checks: (settings) => [...runtimeFactoryProblems(settings), ...objectPlacementProblems(settings), ...manifestEffectProblems(settings)],
   setup({ world, state }) {
     checkHookModulesLoaded(world);
     instantiateObjects(world, state.st);
