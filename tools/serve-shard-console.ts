@@ -17,6 +17,7 @@ import { resolve, dirname } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
 import { writeFileAtomic, SnapshotError } from "../engine/snapshot.ts";
 import { mergeValues, type BlockPlan } from "../engine/shard-blocks.ts";
+import { configCap } from "./serve-shard-exact.ts";
 import { encodeShardSnapshot, newestShardSnapshot, readShardSnapshotFile, shardUpgradeNotes, writeShardSnapshotFile, SHARD_SNAPSHOT_EXTENSION } from "../engine/shard-snapshot.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import type { CommandDef } from "../engine/command.ts";
@@ -247,16 +248,24 @@ export class ShardConsole {
       });
       return this.merge([...by].sort((x, y) => x[0] - y[0]).map(([b, ids]) => [b, this.send(b, name, { ...a, agents: ids }, ctx)]));
     }
-    return this.merge(this.o.frames.map((f) => [f.block, this.send(f.block, name, a, ctx)]));
+    // employment_status: the exit cap is the config's (each block enforces it on its own queue), not a sum.
+    const fix = name === "employment_status" ? configCap : undefined;
+    return this.merge(
+      this.o.frames.map((f) => [f.block, this.send(f.block, name, a, ctx)]),
+      fix,
+    );
   }
 
   /** The answers of several blocks as one (the first error in block order, if any). */
-  private async merge(parts: [number, Promise<unknown>][]): Promise<unknown> {
+  private async merge(parts: [number, Promise<unknown>][], fix?: (merged: Record<string, unknown>, values: Record<string, unknown>[]) => void): Promise<unknown> {
     const rs = await Promise.allSettled(parts.map((p) => p[1]));
     const bad = rs.find((r) => r.status === "rejected");
     if (bad) throw (bad as PromiseRejectedResult).reason;
     const values = rs.map((r) => (r as PromiseFulfilledResult<unknown>).value);
-    return values.length === 1 ? values[0] : mergeValues(values, values.map(() => 1));
+    if (values.length === 1) return values[0];
+    const merged = mergeValues(values, values.map(() => 1));
+    if (fix && merged !== null && typeof merged === "object") fix(merged as Record<string, unknown>, values as Record<string, unknown>[]);
+    return merged;
   }
 
   private async save(path: string | undefined): Promise<unknown> {

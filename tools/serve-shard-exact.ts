@@ -31,6 +31,15 @@ import { STABILITY_ALERTS } from "../components/stability.ts";
 type Rec = Record<string, unknown>;
 
 const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;
+/**
+ * employment.daily_exit_cap (the telemetry section, or the employment_status console answer): the
+ * config's value, as the first block has it, not the sum. `m`: the merged value, changed in place.
+ */
+export function configCap(m: Rec, values: readonly (Rec | undefined)[]): void {
+  const cap = values.map((v) => v?.daily_exit_cap).find((v) => v !== undefined);
+  if (cap !== undefined && "daily_exit_cap" in m) m.daily_exit_cap = cap;
+}
+
 /** The sections this module sets right. */
 const FIXED = new Set(["economy", "aggregates", "employment", "kpis", "embedding_metrics", "stability"]);
 
@@ -141,10 +150,7 @@ export class ExactMerge {
     else if (name === "embedding_metrics") embedding(m, vals, true);
     else if (name === "stability") stability(m, vals);
     else if (name === "aggregates" && this.worldTowns > maxListed) delete m.by_town;
-    else if (name === "employment") {
-      const cap = values.map((v) => (v as Rec | undefined)?.daily_exit_cap).find((v) => v !== undefined);
-      if (cap !== undefined) m.daily_exit_cap = cap;
-    }
+    else if (name === "employment") configCap(m, vals);
     return m;
   }
 

@@ -198,7 +198,8 @@ describe("townlet serve of a sharded world on worker threads", () => {
     // Untargeted commands ask every block; status is the world's.
     expect(await admin.command("status")).toMatchObject({ status: "ok", result: { towns: 5, agents: 15, blocks: 3, workers: 2 } });
     const queue = await admin.command("employment_status");
-    expect(queue).toMatchObject({ status: "ok", result: { pending_count: 0 } });
+    // The config's exit cap (employment.daily_exit_cap, default 2), not its sum over the 3 blocks.
+    expect(queue).toMatchObject({ status: "ok", result: { pending_count: 0, daily_exit_cap: 2 } });
     // Bad targets.
     const ghost = await admin.command("setneed", { agent_id: "agent_4000000000", need: "hunger", value: 0.5 }, "set-ghost");
     expect(ghost).toMatchObject({ status: "error", error: { code: "not_found" } });
