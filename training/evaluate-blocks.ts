@@ -55,7 +55,10 @@ export async function evaluateOnBlocks(name: string, policy: BlockEvalPolicy, o:
       }
     } else {
       const plugins: readonly AnyPlugin[] = o.plugins ?? EVAL_SHARD_HOST.corePlugins;
-      const inf = await ShardedInference.open({ ...common, plugins, spec: `neural:${policy.checkpoint}`, greedy: policy.greedy, extension: { module: EVAL_SHARD_HOST_MODULE, extend } });
+      // The network alone, as the one-block evaluation loads it (loadNeuralPolicy): never a blend
+      // with the scripted controller (training.anneal_enable_policy_blend), which blocks refuse.
+      const alone = { ...common, build: { ...build, overrides: { ...o.overrides, "training.anneal_enable_policy_blend": false } } };
+      const inf = await ShardedInference.open({ ...alone, plugins, spec: `neural:${policy.checkpoint}`, greedy: policy.greedy, extension: { module: EVAL_SHARD_HOST_MODULE, extend } });
       try {
         // The blocks run on into each next tick's first half, except after the last.
         for (let t = 0; t < o.ticks; t++) await inf.step(t + 1 < o.ticks);

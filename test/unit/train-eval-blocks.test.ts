@@ -77,6 +77,16 @@ describe("train's evaluation on blocks", () => {
     expect(result.survival).toBeLessThan(1);
   }, 120_000);
 
+  it("evaluates the network alone on blocks, as on one block, when the config blends it with the scripted controller", async () => {
+    const base = { config: DEFAULT_CONFIG_FILE, seeds: [5], ticks: 10, towns: 4, shards: 2, workers: 1 };
+    // "fresh": ShardedInference's spec neural:fresh, a freshly initialised network (seeded alike in both runs).
+    const net = { checkpoint: "fresh", greedy: false };
+    const plain = await evaluateOnBlocks("ppo", net, base);
+    const blended = await evaluateOnBlocks("ppo", net, { ...base, overrides: { "training.anneal_enable_policy_blend": true } });
+    expect(withoutWall([blended.result])).toEqual(withoutWall([plain.result]));
+    expect(plain.result.agent_steps).toBeGreaterThan(0);
+  }, 120_000);
+
   it("leaves the one-block evaluation's numbers as they were before evaluation on blocks", async () => {
     // evaluatePolicy's results at commit 98bd646 (before training/evaluate-blocks.ts), wall time aside.
     const before: Omit<EvalResult, "wall_sec">[] = [{"policy":"scripted","seeds":[5,6],"ticks":40,"agents":48,"return_mean":-6.89276330832369,"return_std_seeds":0.015835120287798876,"return_unclipped_mean":-6.8927632298442445,"return_unclipped_std_seeds":0.01583512066032844,"agent_steps":1711,"survival":0.4583333333333333,"survival_std_seeds":0,"exits_per_agent_day":21.881940385739334,"reward_per_step":-0.19704531726359778,"invalid_actions":0},{"policy":"random","seeds":[5,6],"ticks":40,"agents":48,"return_mean":-6.598590572507722,"return_std_seeds":0.06565958921904302,"return_unclipped_mean":-6.598590498312361,"return_unclipped_std_seeds":0.06565958679760309,"agent_steps":1690,"survival":0.4583333333333333,"survival_std_seeds":0,"exits_per_agent_day":22.153846153846153,"reward_per_step":-0.19096980866495267,"invalid_actions":0},{"policy":"neural","seeds":[5,6],"ticks":40,"agents":48,"return_mean":-6.615295522955421,"return_std_seeds":0.04895463877134443,"return_unclipped_mean":-6.615295448325443,"return_unclipped_std_seeds":0.04895463678452128,"agent_steps":1690,"survival":0.4583333333333333,"survival_std_seeds":0,"exits_per_agent_day":22.153846153846153,"reward_per_step":-0.19144426879601156,"invalid_actions":0}];
