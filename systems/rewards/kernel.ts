@@ -137,6 +137,38 @@ const COUNTS_PER_LINE = 32;
  * agent (towns of a few agents, as the bench's, with ids in town order): one big town's counts
  * (`big` layout) are not read whole for every chunk.
  */
+/**
+ * The curiosity term of a chunk's agents, in agent order, into curTmp (issue #19, eleventh
+ * session): each agent's tile count read, its bonus looked up, the count raised. The agent loop
+ * then adds curTmp[e - start]. The same reads and writes in the same order as when the agent loop
+ * did them itself (only this loop touches the counts), so the same bits.
+ *
+ * Why: those two loads (a count among the 6.4 MB of counts at 100k, a bonus among the 512 KB
+ * table) were what made rewards/compute grow over a run (in place at 100k, CPU ms, days 0..6:
+ * 2.60 -> 3.42 with them, 2.10 -> 2.03 without; 2.51 -> 3.00 with the table's reads kept to its
+ * first 256 entries): the counts rise, so the table's entries read spread, and ids leave town
+ * order (exits' recycled ids go to replacements in other towns), so more counts fall outside what
+ * visitsWarm read ahead. Inside the agent loop each miss held up a long body; in this short loop
+ * of independent loads the core keeps several misses in flight.
+ */
+function curiositySource(): string {
+  return `function curiosityRun(start, end) {
+  const cells = K[${K_CELLS}], width = K[${K_WIDTH}], curW = K[${K_CURIOSITY}];
+  for (let e = start; e < end; e++) {
+    let cur = 0;
+    if (hasPos[e] === 1) {
+      const tile = town[e] * cells + py[e] * width + px[e];
+      const n = visits[tile];
+      // The table holds every count (pass.ts curiosityTable): the computed side never runs.
+      cur = n < bonus.length ? bonus[n] : curW / Math.sqrt(1 + n);
+      if (n < ${VISITS_MAX}) visits[tile] = n + 1;
+    }
+    curTmp[e - start] = cur;
+  }
+}
+`;
+}
+
 function warmSource(): string {
   return `function visitsWarm(start, end) {
   const cells = K[${K_CELLS}];
@@ -175,21 +207,8 @@ function body(l: FusedLayout): string {
   });
   if (l.terms.length > 0 || l.shapingOn) s.push("acc = acc + shaping;");
   if (l.curiosity) {
-    s.push(
-      "let cur = 0;",
-      "if (hasPos[e] === 1) {",
-      "  const tile = town[e] * cells + py[e] * width + px[e];",
-      "  const n = visits[tile];",
-      // The table of every count (pass.ts curiosityTable). Its lines read per tick grow with the
-      // counts, day by day (bench 10k: 87-357 on day 0, 1,100-1,220 on day 6), and the kernel with
-      // them; computing the bonus instead (the same bits) was flat at 10k but dearer every day at
-      // 100k (in place, CPU ms, days 0..6: table 2.64 -> 3.49, computed 3.09 -> 3.56; issue #19,
-      // tenth session, bench/README.md), so the table stays.
-      "  cur = n < bonus.length ? bonus[n] : curW / Math.sqrt(1 + n);",
-      `  if (n < ${VISITS_MAX}) visits[tile] = n + 1;`,
-      "}",
-      "acc = acc + cur;",
-    );
+    // This chunk's bonuses, from curiosityRun (curiositySource) just before this loop.
+    s.push("const cur = curTmp[e - start];", "acc = acc + cur;");
     if (bd) s.push("curCol[e] = cur;");
   } else if (bd) s.push("curCol[e] = 0;");
   const X = ExitReason;
@@ -251,6 +270,7 @@ export function compileFused(l: FusedLayout, a: FusedArrays, k: Float64Array): F
     ["px", a.px],
     ["py", a.py],
     ["bonus", a.bonus],
+    ["curTmp", new Float64Array(l.curiosity ? CHUNK : 0)],
     ["exitReason", a.exitReason],
     ["replaces", a.replaces],
     ["spawned", a.spawned],
@@ -295,14 +315,14 @@ ${body(l)}
   }
   K[${K_SUM}] = sum;
 }
-${l.curiosity ? warmSource() : ""}return function fused(spans) {
+${l.curiosity ? warmSource() + curiositySource() : ""}return function fused(spans) {
   K[${K_SUM}] = 0;
   K[${K_WARM_LINES}] = 0;
   for (let s = 0; s < spans.length; s += 2) {
     const end = spans[s + 1];
     for (let e = spans[s]; e < end; e += ${CHUNK}) {
       const to = e + ${CHUNK} < end ? e + ${CHUNK} : end;
-${l.curiosity ? "      visitsWarm(e, to);\n" : ""}      rewardsRun(e, to);
+${l.curiosity ? "      visitsWarm(e, to);\n      curiosityRun(e, to);\n" : ""}      rewardsRun(e, to);
     }
   }
   return K[${K_SUM}];

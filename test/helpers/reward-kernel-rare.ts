@@ -4,7 +4,7 @@
 // as systems/rewards/pass.ts primes every kernel it makes: systems/rewards/prime.ts) runs long enough
 // over ordinary agents for V8 to optimise its loop, then meets, in one tick, every rare case the
 // bench met once per run (issue #19): the first agents on shift, exits of every reason, young
-// replacements, a tile past 4,096 visits and a biased term gone negative. The parent reads the
+// replacements, a tile past 4,096 visits, a biased term gone negative and an agent without a position. The parent reads the
 // trace after the "RARE" line: an operation first evaluated there would deoptimise the loop
 // (rewardsRun).
 import { compileFused, K_CELLS, K_CLIP_EPISODE, K_CLIP_TICK, K_CURIOSITY, K_EVICTION, K_FAINT, K_GAMMA, K_PHI_WEIGHT, K_SURVIVAL, K_TERMS, K_TICK, K_WIDTH, K_WINDOW } from "../../systems/rewards/kernel.ts";
@@ -31,6 +31,7 @@ export function runRare(warm: number, rare: number, log: (line: string) => void)
   const exitReason = new Uint8Array(N);
   const replaces = new Int32Array(N).fill(-1);
   const spawned = new Int32Array(N);
+  const hasPos = new Uint8Array(N).fill(1);
   const town = Uint32Array.from({ length: N }, (_, e) => e >> 3);
   const px = Uint8Array.from({ length: N }, (_, e) => e % WIDTH);
   const py = Uint8Array.from({ length: N }, (_, e) => (e >> 3) % WIDTH);
@@ -74,7 +75,7 @@ export function runRare(warm: number, rare: number, log: (line: string) => void)
       termInlineValue: [null, punctualityValue],
       curiosity: empty,
       visits,
-      hasPos: new Uint8Array(N).fill(1),
+      hasPos,
       town,
       px,
       py,
@@ -106,6 +107,8 @@ export function runRare(warm: number, rare: number, log: (line: string) => void)
   for (let e = 200; e < 210; e++) [replaces[e], spawned[e]] = [5, tick - 2];
   visits[town[300] * CELLS + py[300] * WIDTH + px[300]] = 5000;
   for (let e = 1; e < N; e += 5) social[e] = -0.02;
+  // An agent without a position (no tile, no curiosity bonus).
+  hasPos[400] = 0;
   for (let t = 0; t < rare; t++) step();
   log("END");
 }

@@ -18,7 +18,7 @@ function trace(warm: number, rare: number): string {
 }
 
 describe("the fused reward kernel's loop (rewardsRun) under V8", () => {
-  it("is not deoptimised by the first shift, exits of every reason, young replacements, a tile past 4,096 visits or a biased term gone negative", () => {
+  it("is not deoptimised by the first shift, exits of every reason, young replacements, a tile past 4,096 visits, a biased term gone negative or an agent without a position", () => {
     const out = trace(300, 20);
     const rare = out.indexOf("\nRARE\n");
     expect(rare).toBeGreaterThan(0);
@@ -30,6 +30,15 @@ describe("the fused reward kernel's loop (rewardsRun) under V8", () => {
     // background compile could still be queued at RARE on a loaded machine.)
     expect(before).toMatch(/completed (optimizing|compiling) [^\n]*<JSFunction rewardsRun [^\n]*TURBOFAN/);
     const deopts = after.split("\n").filter((l) => /deoptimizing [^\n]*<JSFunction rewardsRun /.test(l));
+    expect(deopts).toEqual([]);
+  });
+
+  it("keeps the curiosity loop (curiosityRun: each chunk's tile counts and bonuses, ahead of the agent loop) optimised through the same cases", () => {
+    const out = trace(300, 20);
+    const rare = out.indexOf("\nRARE\n");
+    expect(rare).toBeGreaterThan(0);
+    expect(out.slice(0, rare)).toMatch(/completed (optimizing|compiling) [^\n]*<JSFunction curiosityRun [^\n]*TURBOFAN/);
+    const deopts = out.slice(rare).split("\n").filter((l) => /deoptimizing [^\n]*<JSFunction (curiosityRun|fused) /.test(l));
     expect(deopts).toEqual([]);
   });
 });
