@@ -4,7 +4,8 @@
 // every block's rows), engine/shards.ts ShardedSim for scripted and random (each block's own
 // policy). Each block keeps its own bookkeeping (training/eval-shard-host.ts); the totals are
 // summed in block order at the end of each seed, so the numbers depend on the blocks, never on
-// the threads. One fresh sharded world per policy and seed, as evaluatePolicy builds one world.
+// the threads. A fresh sharded world per seed for scripted and random (ShardedSim has no reset);
+// one per learned policy, reset to each seed (World.reset equals a fresh world), for the others.
 import { ticksPerDay } from "../engine/clock.ts";
 import { ShardedSim } from "../engine/shards.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
@@ -35,40 +36,10 @@ export type BlockEvalPolicy = { checkpoint: string; greedy: boolean } | "scripte
 /** One policy over the evaluation seeds on blocks; the same fields as evaluatePolicy's, and where it ran. */
 export async function evaluateOnBlocks(name: string, policy: BlockEvalPolicy, o: BlockEvalOptions): Promise<{ result: EvalResult; place: EvalPlace }> {
   const t0 = performance.now();
+  const run = typeof policy === "string" ? await onSims(policy, o) : await onInference(policy, o);
   const seeds: SeedTotals[] = [];
   const ticks: TickTotals = { exits: 0, rewardSum: 0, agentSteps: 0, invalid: 0 };
-  let place: EvalPlace = { towns: 0, blocks: 0, workers: 0 };
-  let dayTicks = 0;
-  for (const seed of o.seeds) {
-    const build = { seed, towns: o.towns, shards: o.shards, overrides: o.overrides };
-    const common = { configFile: o.config, build, pluginSpecs: o.pluginSpecs, workers: o.workers, watchdogSeconds: o.watchdogSeconds };
-    let blocks: BlockEvalTotals[];
-    if (typeof policy === "string") {
-      const sim = await ShardedSim.open({ ...common, host: EVAL_SHARD_HOST, hostModule: EVAL_SHARD_HOST_MODULE, policy });
-      try {
-        for (let t = 0; t < o.ticks; t++) await sim.step();
-        blocks = (await sim.ext("eval:result", null)).flat() as BlockEvalTotals[];
-        place = { towns: sim.towns, blocks: sim.blocks, workers: sim.workers };
-        dayTicks = ticksPerDay(sim.config.settings);
-      } finally {
-        await sim.close();
-      }
-    } else {
-      const plugins: readonly AnyPlugin[] = o.plugins ?? EVAL_SHARD_HOST.corePlugins;
-      // The network alone, as the one-block evaluation loads it (loadNeuralPolicy): never a blend
-      // with the scripted controller (training.anneal_enable_policy_blend), which blocks refuse.
-      const alone = { ...common, build: { ...build, overrides: { ...o.overrides, "training.anneal_enable_policy_blend": false } } };
-      const inf = await ShardedInference.open({ ...alone, plugins, spec: `neural:${policy.checkpoint}`, greedy: policy.greedy, extension: { module: EVAL_SHARD_HOST_MODULE, extend } });
-      try {
-        // The blocks run on into each next tick's first half, except after the last.
-        for (let t = 0; t < o.ticks; t++) await inf.step(t + 1 < o.ticks);
-        blocks = (await inf.ext("eval:result", null)).flat() as BlockEvalTotals[];
-        place = { towns: inf.towns, blocks: inf.blocks, workers: inf.workers };
-        dayTicks = ticksPerDay(inf.config.settings);
-      } finally {
-        await inf.close();
-      }
-    }
+  for (const blocks of run.perSeed) {
     // Block order (threads answer in thread order, each with its blocks in order).
     const s: SeedTotals = { agents: 0, gone: 0, ret: 0, free: 0 };
     for (const b of blocks) {
@@ -76,12 +47,84 @@ export async function evaluateOnBlocks(name: string, policy: BlockEvalPolicy, o:
       s.gone += b.seed.gone;
       s.ret += b.seed.ret;
       s.free += b.seed.free;
-      ticks.exits += b.ticks.exits;
-      ticks.rewardSum += b.ticks.rewardSum;
-      ticks.agentSteps += b.ticks.agentSteps;
-      ticks.invalid += b.ticks.invalid;
     }
     seeds.push(s);
   }
-  return { result: evalResult(name, o, seeds, ticks, dayTicks, (performance.now() - t0) / 1000), place };
+  // The tick totals of each block ran on over the seeds (one world per policy: onInference) or
+  // are one seed's each (onSims): summed per seed in block order either way.
+  for (const blocks of run.tickTotals) {
+    for (const b of blocks) {
+      ticks.exits += b.exits;
+      ticks.rewardSum += b.rewardSum;
+      ticks.agentSteps += b.agentSteps;
+      ticks.invalid += b.invalid;
+    }
+  }
+  return { result: evalResult(name, o, seeds, ticks, run.dayTicks, (performance.now() - t0) / 1000), place: run.place };
+}
+
+interface BlocksRun {
+  /** Each seed's per-block totals, in block order. */
+  perSeed: BlockEvalTotals[][];
+  /** Per-block tick totals to add up (per seed, or once over every seed). */
+  tickTotals: TickTotals[][];
+  place: EvalPlace;
+  dayTicks: number;
+}
+
+function buildOf(o: BlockEvalOptions, seed: number, overrides?: Record<string, unknown>) {
+  const build = { seed, towns: o.towns, shards: o.shards, overrides: overrides ?? o.overrides };
+  return { configFile: o.config, build, pluginSpecs: o.pluginSpecs, workers: o.workers, watchdogSeconds: o.watchdogSeconds };
+}
+
+/** Scripted or random: each block's own policy (as `townlet run --shards`); a fresh world per seed. */
+async function onSims(policy: "scripted" | "random", o: BlockEvalOptions): Promise<BlocksRun> {
+  const run: BlocksRun = { perSeed: [], tickTotals: [], place: { towns: 0, blocks: 0, workers: 0 }, dayTicks: 0 };
+  for (const seed of o.seeds) {
+    const sim = await ShardedSim.open({ ...buildOf(o, seed), host: EVAL_SHARD_HOST, hostModule: EVAL_SHARD_HOST_MODULE, policy });
+    try {
+      for (let t = 0; t < o.ticks; t++) await sim.step();
+      const blocks = (await sim.ext("eval:result", null)).flat() as BlockEvalTotals[];
+      run.perSeed.push(blocks);
+      run.tickTotals.push(blocks.map((b) => b.ticks));
+      run.place = { towns: sim.towns, blocks: sim.blocks, workers: sim.workers };
+      run.dayTicks = ticksPerDay(sim.config.settings);
+    } finally {
+      await sim.close();
+    }
+  }
+  return run;
+}
+
+/**
+ * A checkpoint: one main-thread batch per tick (tools/shard-neural.ts, as `townlet run --policy
+ * neural:DIR`). One world for every seed: the blocks are reset to each next seed (World.reset: the
+ * same as a fresh world of that seed; block b's seed derived from it as planBlocks derives it), so
+ * the threads and the network start once per policy.
+ */
+async function onInference(policy: { checkpoint: string; greedy: boolean }, o: BlockEvalOptions): Promise<BlocksRun> {
+  // The network alone, as the one-block evaluation loads it (loadNeuralPolicy): never a blend
+  // with the scripted controller (training.anneal_enable_policy_blend), which blocks refuse.
+  const alone = buildOf(o, o.seeds[0], { ...o.overrides, "training.anneal_enable_policy_blend": false });
+  const plugins: readonly AnyPlugin[] = o.plugins ?? EVAL_SHARD_HOST.corePlugins;
+  const inf = await ShardedInference.open({ ...alone, plugins, spec: `neural:${policy.checkpoint}`, greedy: policy.greedy, extension: { module: EVAL_SHARD_HOST_MODULE, extend } });
+  try {
+    const run: BlocksRun = { perSeed: [], tickTotals: [], place: { towns: inf.towns, blocks: inf.blocks, workers: inf.workers }, dayTicks: ticksPerDay(inf.config.settings) };
+    let last: BlockEvalTotals[] = [];
+    for (let k = 0; k < o.seeds.length; k++) {
+      if (k > 0) {
+        await inf.rollout.reset(o.seeds[k]);
+        await inf.ext("eval:begin", null);
+      }
+      // The blocks run on into each next tick's first half, except after the last.
+      for (let t = 0; t < o.ticks; t++) await inf.step(t + 1 < o.ticks);
+      last = (await inf.ext("eval:result", null)).flat() as BlockEvalTotals[];
+      run.perSeed.push(last);
+    }
+    // Each block's tick totals ran on over the seeds: the last answer holds them all.
+    run.tickTotals.push(last.map((b) => b.ticks));
+    return run;
+  } finally {
+    await inf.close();
+  }
 }

@@ -5,9 +5,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildWorld } from "../../engine/build.ts";
 import { DEFAULT_CONFIG_FILE } from "../../engine/paths.ts";
 import { ShardedSim } from "../../engine/shards.ts";
 import { initTensorBackend } from "../../engine/tensor.ts";
+import { corePlugins } from "../../systems/index.ts";
 import { RandomPolicy, createNeuralPolicy, scriptedPolicy } from "../../systems/policy/index.ts";
 import { main } from "../../tools/cli.ts";
 import { formatSummary } from "../../tools/train.ts";
@@ -85,6 +87,25 @@ describe("train's evaluation on blocks", () => {
     const blended = await evaluateOnBlocks("ppo", net, { ...base, overrides: { "training.anneal_enable_policy_blend": true } });
     expect(withoutWall([blended.result])).toEqual(withoutWall([plain.result]));
     expect(plain.result.agent_steps).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("resets a learned policy's blocks to each next seed as a fresh world of that seed", async () => {
+    const base = { config: DEFAULT_CONFIG_FILE, overrides: HUNGRY, ticks: 30, towns: 4, shards: 2 };
+    // A checkpoint: the same network whatever seed the blocks were built with.
+    const { world } = buildWorld(DEFAULT_CONFIG_FILE, corePlugins, { towns: 1 });
+    const p = await createNeuralPolicy(world, { hidden: [8], seed: 5, greedy: true });
+    const net = { checkpoint: path.join(dir, "ck"), greedy: true };
+    p.save(net.checkpoint);
+    p.dispose();
+    const once = (await evaluateOnBlocks("ppo", net, { ...base, seeds: [6], workers: 1 })).result;
+    // Built for seed 5, reset to 6, then to 6 again: both episodes are seed 6's fresh world.
+    const again = (await evaluateOnBlocks("ppo", net, { ...base, seeds: [5, 6, 6], workers: 2 })).result;
+    const five = (await evaluateOnBlocks("ppo", net, { ...base, seeds: [5], workers: 1 })).result;
+    expect(once.exits_per_agent_day).toBeGreaterThan(0);
+    expect(again.agent_steps).toBe(five.agent_steps + 2 * once.agent_steps);
+    expect(again.agents).toBe(five.agents + 2 * once.agents);
+    expect(again.survival * again.agents).toBeCloseTo(five.survival * five.agents + 2 * once.survival * once.agents, 9);
+    expect(again.return_mean * again.agents).toBeCloseTo(five.return_mean * five.agents + 2 * once.return_mean * once.agents, 6);
   }, 120_000);
 
   it("leaves the one-block evaluation's numbers as they were before evaluation on blocks", async () => {
