@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import { BACKEND_NAMES, describeTensorBackend, initTensorBackend, parseBackendName, type BackendName } from "../engine/tensor.ts";
 import { buildObservations, createObservationBatch } from "../systems/observations/index.ts";
 import { buildMasks, createNeuralPolicy, worldActionCount, type ObservationBatch } from "../systems/policy/index.ts";
-import { runChild, SCRIPTS } from "./child.ts";
+import { runChild, SCRIPTS, writeResult } from "./child.ts";
 import { buildBenchWorld, LAYOUTS, type Layout } from "./layouts.ts";
 import type { SimResult } from "./sim.ts";
 
@@ -311,7 +311,7 @@ async function cli(): Promise<void> {
   if (values.section === "inference" && values.backend) {
     // Child mode: one backend in this process.
     const r = await benchInference(parseBackendName(values.backend), batches, log);
-    process.stdout.write(JSON.stringify(r) + "\n");
+    await writeResult(r);
     return;
   }
   const sections = values.section === "all" ? SECTIONS : (values.section!.split(",") as Section[]);

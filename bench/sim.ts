@@ -27,6 +27,7 @@ import { dayDrift, type DayDrift } from "./day-drift.ts";
 import { attributionFields, cpuDelta, cpuLatencyFields, dailyProfile, GcCounter, gcFields, latencyFields, majorGcList, tickCsv, type DailyProfile, type MajorGc, type SlowContributor, type SlowTick, type SystemLatency } from "./tick-stats.ts";
 import { ticksPerDay } from "../engine/clock.ts";
 import { bareDecay } from "./bare-decay.ts";
+import { writeResult } from "./child.ts";
 import { tickSystemMs, type TickSystemMs } from "./slow-ticks.ts";
 import { tuneHeap } from "../engine/heap.ts";
 
@@ -465,7 +466,7 @@ async function cli(): Promise<void> {
       config: values.config,
       quiet: values.quiet,
     });
-    process.stdout.write(JSON.stringify(w) + "\n");
+    await writeResult(w);
     return;
   }
   if (!isLayout(values.layout!)) throw new Error(`--layout: expected one of ${LAYOUTS.join(", ")}, got "${values.layout}"`);
@@ -485,7 +486,7 @@ async function cli(): Promise<void> {
     tickTimes: values["tick-times"],
     quiet: values.quiet,
   });
-  process.stdout.write(JSON.stringify(r) + "\n");
+  await writeResult(r);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
