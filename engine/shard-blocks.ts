@@ -10,6 +10,7 @@ import type { AnyPlugin } from "./plugin.ts";
 import { World } from "./world.ts";
 import { loadSnapshot, saveSnapshot } from "./snapshot.ts";
 import { loadBuildConfig, type BuildOverrides } from "./build.ts";
+import type { ShardExtension } from "./shards.ts";
 
 /** Most blocks a world may have (world.shards' maximum): each gets 2^32 / blocks agent ids. */
 export const MAX_SHARDS = 4096;
@@ -273,4 +274,22 @@ function mergeObjects(xs: readonly unknown[], weights: readonly number[], key = 
     return out;
   }
   return first;
+}
+
+/** What callExtension returns when the request's answer is a promise: the reply is posted when it settles. */
+export const EXT_PENDING: unique symbol = Symbol("extension request pending");
+
+/**
+ * A worker thread's answer to an `ext` request (engine/shard-worker.ts, training/sharded-worker.ts):
+ * the extension's value, or EXT_PENDING when it returned a promise, whose settlement is then posted
+ * on `port` under `id` (a console command applied at the next tick answers later).
+ */
+export function callExtension(port: { postMessage(m: unknown): void }, id: number, ext: ShardExtension, op: string, payload: unknown, errorOf: (e: unknown) => unknown): unknown {
+  const v = ext.call(op, payload);
+  if (!(v instanceof Promise)) return v;
+  v.then(
+    (r: unknown) => port.postMessage({ id, ok: true, value: r }),
+    (e: unknown) => port.postMessage({ id, ok: false, error: errorOf(e) }),
+  );
+  return EXT_PENDING;
 }

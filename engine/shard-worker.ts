@@ -5,7 +5,7 @@
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import { resolvePlugins } from "./plugin-loader.ts";
-import { BlockSet, ShardError, loadShardedConfig, planBlocks, shardsOf } from "./shard-blocks.ts";
+import { BlockSet, ShardError, callExtension, EXT_PENDING, loadShardedConfig, planBlocks, shardsOf } from "./shard-blocks.ts";
 import type { ShardExtension, ShardHost, WorkerInit } from "./shards.ts";
 
 function errorOf(e: unknown): { name: string; message: string; stack?: string; block?: number; towns?: [number, number]; tick?: number } {
@@ -42,15 +42,8 @@ async function main(): Promise<void> {
       let value: unknown;
       if (m.op === "ext") {
         if (!ext) throw new Error(`the host has no extension for "${m.name}"`);
-        // A request answered later (a console command applied at the next tick) is posted when it settles.
-        const v = ext.call(m.name ?? "", m.payload);
-        if (v instanceof Promise) {
-          v.then(
-            (r: unknown) => port.postMessage({ id: m.id, ok: true, value: r }),
-            (e: unknown) => port.postMessage({ id: m.id, ok: false, error: errorOf(e) }),
-          );
-          return;
-        }
+        const v = callExtension(port, m.id, ext, m.name ?? "", m.payload, errorOf);
+        if (v === EXT_PENDING) return;
         value = v;
       } else if (m.op === "step") {
         const r = set.step(m.hashes === true);

@@ -9,7 +9,7 @@ import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import type { ShardHost } from "../engine/shards.ts";
 import { resolvePlugins } from "../engine/plugin-loader.ts";
-import { ShardError, loadShardedConfig, planBlocks, shardsOf } from "../engine/shard-blocks.ts";
+import { callExtension, EXT_PENDING, ShardError, loadShardedConfig, planBlocks, shardsOf } from "../engine/shard-blocks.ts";
 import { corePlugins } from "../systems/index.ts";
 import { PolicyBlocks, type BlockMode } from "./sharded-blocks.ts";
 import type { PolicyWorkerInit, PolicyWorkerRequest } from "./sharded-groups.ts";
@@ -49,15 +49,8 @@ async function main(): Promise<void> {
       let value: unknown;
       if (m.op === "ext") {
         if (!set.ext) throw new Error(`the blocks have no extension for "${m.name}"`);
-        // A request answered later (a console command applied at the next tick) is posted when it settles.
-        const v = set.ext.call(m.name, m.payload);
-        if (v instanceof Promise) {
-          v.then(
-            (r: unknown) => port.postMessage({ id: m.id, ok: true, value: r }),
-            (e: unknown) => port.postMessage({ id: m.id, ok: false, error: errorOf(e) }),
-          );
-          return;
-        }
+        const v = callExtension(port, m.id, set.ext, m.name, m.payload, errorOf);
+        if (v === EXT_PENDING) return;
         value = v;
       } else if (m.op === "decide") {
         set.setMode(m.mode as BlockMode, m.ratio);
