@@ -304,9 +304,9 @@ export function compileFused(l: FusedLayout, a: FusedArrays, k: Float64Array): F
 ${consts}
 function rewardsRun(start, end) {
   let sum = K[${K_SUM}];
-  const survivalTick = K[${K_SURVIVAL}], wPhi = K[${K_PHI_WEIGHT}], gamma = K[${K_GAMMA}], curW = K[${K_CURIOSITY}];
+  const survivalTick = K[${K_SURVIVAL}], wPhi = K[${K_PHI_WEIGHT}], gamma = K[${K_GAMMA}];
   const clipTick = K[${K_CLIP_TICK}], clipEpisode = K[${K_CLIP_EPISODE}], faint = K[${K_FAINT}], eviction = K[${K_EVICTION}];
-  const window = K[${K_WINDOW}], tick = K[${K_TICK}], cells = K[${K_CELLS}], width = K[${K_WIDTH}];
+  const window = K[${K_WINDOW}], tick = K[${K_TICK}];
   ${weights}
   const loTick = -clipTick;
   const loEpisode = -clipEpisode;
