@@ -10,7 +10,7 @@ import type { AnyPlugin } from "./plugin.ts";
 import { World } from "./world.ts";
 import { loadSnapshot, saveSnapshot } from "./snapshot.ts";
 import { loadBuildConfig, type BuildOverrides } from "./build.ts";
-import type { ShardExtension } from "./shards.ts";
+import type { ShardExtension, ShardHost } from "./shards.ts";
 
 /** Most blocks a world may have (world.shards' maximum): each gets 2^32 / blocks agent ids. */
 export const MAX_SHARDS = 4096;
@@ -150,6 +150,21 @@ export class BlockSet {
     return this.worlds.map((w) => w.stateHash());
   }
 
+  /**
+   * Every block starts over with root seed `rootSeed` (block b's seed derived as planBlocks derives
+   * it; World.reset: the same as a fresh block of that seed); a block that throws becomes a ShardError at tick 0.
+   */
+  reset(rootSeed: number): void {
+    for (let i = 0; i < this.worlds.length; i++) {
+      const p = this.plans[i];
+      try {
+        this.worlds[i].reset(blockSeed(rootSeed, p.index));
+      } catch (e) {
+        throw new ShardError(p.index, [p.townOffset, p.townOffset + p.towns - 1], 0, e instanceof Error ? e.message : String(e));
+      }
+    }
+  }
+
   /** `n` ticks of every block (tick by tick), with each tick's live agents and block hashes. */
   advance(n: number, wantHashes: boolean): AdvanceReport {
     const agents: number[] = [];
@@ -193,6 +208,16 @@ export class BlockSet {
     for (let i = 0; i < blocks.length; i++) if (loadSnapshot(this.worlds[i], blocks[i], { configHash }).upgraded) upgraded = true;
     return upgraded;
   }
+}
+
+/**
+ * Readies a thread's blocks once built or reset (engine/shards.ts: ShardedSim.open, and reset, which
+ * therefore equals a fresh open): each block's policy (the host's prepareBlock), then the host's
+ * extension of them, a new one.
+ */
+export async function readyBlocks(set: BlockSet, host: ShardHost, policy: string | undefined): Promise<ShardExtension | undefined> {
+  for (const w of set.worlds) await host.prepareBlock(w, policy);
+  return host.extend?.(set);
 }
 
 /**

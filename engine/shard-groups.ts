@@ -7,7 +7,7 @@ import type { ShardExtension, WorkerInit } from "./shards.ts";
 import { workerModule } from "./worker-module.ts";
 import { Watchdog, WorkerStallError, type Stall } from "./watchdog.ts";
 
-type Request = { id: number; op: "step"; hashes: boolean } | { id: number; op: "hashes" | "kpis" | "schedule" | "save" | "load" | "advance" | "timing" | "times" | "ext" };
+type Request = { id: number; op: "step"; hashes: boolean } | { id: number; op: "hashes" | "kpis" | "schedule" | "save" | "load" | "advance" | "timing" | "times" | "ext" | "reset" };
 type Reply =
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; error: { name: string; message: string; stack?: string; block?: number; towns?: [number, number]; tick?: number } };
@@ -29,13 +29,17 @@ export interface Group {
   load(blocks: Uint8Array[], configHash: string | null): Promise<[number, number, boolean]>;
   /** A request to the host's extension of this thread's blocks (ShardExtension.call). */
   ext(op: string, payload: unknown): Promise<unknown>;
+  /** The thread's blocks start over with root seed `seed`, readied again (BlockSet.reset, readyBlocks); resolves to their live agents. */
+  reset(seed: number): Promise<number>;
   close(): Promise<void>;
 }
 
 export class LocalGroup implements Group {
   constructor(
     private readonly set: BlockSet,
-    private readonly extension?: ShardExtension,
+    private extension?: ShardExtension,
+    /** Readies the blocks after a reset (engine/shard-blocks.ts readyBlocks): their extension anew. */
+    private readonly ready?: (set: BlockSet) => Promise<ShardExtension | undefined>,
   ) {}
   get blocks(): number[] {
     return this.set.plans.map((p) => p.index);
@@ -75,6 +79,11 @@ export class LocalGroup implements Group {
   async ext(op: string, payload: unknown): Promise<unknown> {
     if (!this.extension) throw new Error(`the host has no extension for "${op}"`);
     return this.extension.call(op, payload);
+  }
+  async reset(seed: number): Promise<number> {
+    this.set.reset(seed);
+    if (this.ready) this.extension = await this.ready(this.set);
+    return this.set.agents();
   }
   async close(): Promise<void> {}
 }
@@ -240,6 +249,11 @@ export class WorkerGroup implements Group {
   }
   ext(op: string, payload: unknown): Promise<unknown> {
     return this.call("ext", { name: op, payload });
+  }
+  async reset(seed: number): Promise<number> {
+    const agents = await this.call<number>("reset", { seed });
+    this.tick = 0;
+    return agents;
   }
   async close(): Promise<void> {
     this.closing = true;

@@ -1,11 +1,12 @@
 // A worker thread of a sharded world (engine/shards.ts): builds its blocks from the config, the
 // plug-in specs and its host module (the same inputs as the main thread, so the same worlds),
-// reports ready, then answers step/hashes/kpis/schedule requests one at a time. An error is sent
+// reports ready, then answers step/hashes/kpis/schedule/reset requests one at a time (reset: the
+// blocks start over with a new root seed and are readied again, as when built). An error is sent
 // back with its block, towns and tick (ShardError) or as it is; the main thread stops the run.
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import { resolvePlugins } from "./plugin-loader.ts";
-import { BlockSet, ShardError, callExtension, EXT_PENDING, loadShardedConfig, planBlocks, shardsOf } from "./shard-blocks.ts";
+import { BlockSet, ShardError, callExtension, EXT_PENDING, loadShardedConfig, planBlocks, readyBlocks, shardsOf } from "./shard-blocks.ts";
 import type { ShardExtension, ShardHost, WorkerInit } from "./shards.ts";
 
 function errorOf(e: unknown): { name: string; message: string; stack?: string; block?: number; towns?: [number, number]; tick?: number } {
@@ -19,8 +20,9 @@ async function main(): Promise<void> {
   const init = workerData as WorkerInit;
   let set: BlockSet;
   let ext: ShardExtension | undefined;
+  let host: ShardHost;
   try {
-    const host = (await import(init.hostModule.startsWith("file:") ? init.hostModule : pathToFileURL(init.hostModule).href)) as ShardHost;
+    host = (await import(init.hostModule.startsWith("file:") ? init.hostModule : pathToFileURL(init.hostModule).href)) as ShardHost;
     const plugins = await resolvePlugins(host.corePlugins, init.configFile, init.pluginSpecs);
     const config = loadShardedConfig(init.configFile, plugins, init.build);
     const s = config.settings;
@@ -30,16 +32,28 @@ async function main(): Promise<void> {
       s,
       plugins,
     );
-    for (const w of set.worlds) await host.prepareBlock(w, init.policy);
-    ext = host.extend?.(set);
+    ext = await readyBlocks(set, host, init.policy);
     if (init.beat) set.heartbeat = new Int32Array(init.beat);
   } catch (e) {
     port.postMessage({ ready: false, error: { id: 0, ok: false, error: errorOf(e) } });
     return;
   }
-  port.on("message", (m: { id: number; op: string; hashes?: boolean; ticks?: number; configHash?: string | null; blocks?: Uint8Array[]; name?: string; payload?: unknown }) => {
+  port.on("message", (m: { id: number; op: string; hashes?: boolean; ticks?: number; configHash?: string | null; blocks?: Uint8Array[]; name?: string; payload?: unknown; seed?: number }) => {
     try {
       let value: unknown;
+      if (m.op === "reset") {
+        // Readying may wait (a policy's preparation): the reply follows when it is done.
+        set.reset(m.seed ?? 0);
+        ext = undefined;
+        readyBlocks(set, host, init.policy).then(
+          (e) => {
+            ext = e;
+            port.postMessage({ id: m.id, ok: true, value: set.agents() });
+          },
+          (e: unknown) => port.postMessage({ id: m.id, ok: false, error: errorOf(e) }),
+        );
+        return;
+      }
       if (m.op === "ext") {
         if (!ext) throw new Error(`the host has no extension for "${m.name}"`);
         const v = callExtension(port, m.id, ext, m.name ?? "", m.payload, errorOf);

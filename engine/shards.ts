@@ -4,6 +4,8 @@
 // t + 1. The state hash is defined over the blocks in block order, so it is the same for every N.
 // Per tick only a few numbers cross between threads (tick, live agents, and block hashes when
 // asked for); a failing block stops the run with its error, block, towns and tick, never a hang.
+// reset(seed) starts every block over on its own thread (no new threads): the same world, and the
+// same per-tick hashes, as a fresh open of the config with that seed.
 // The threads themselves (in this one, or worker threads) are engine/shard-groups.ts.
 import { availableParallelism } from "node:os";
 import type { BuildOverrides } from "./build.ts";
@@ -13,7 +15,7 @@ import type { AnyPlugin } from "./plugin.ts";
 import type { World } from "./world.ts";
 import { SnapshotError } from "./snapshot.ts";
 import type { ShardSnapshot } from "./shard-snapshot.ts";
-import { BlockSet, ShardError, combineHashes, loadShardedConfig, mergeKpis, planBlocks, shardsOf, type BlockPlan } from "./shard-blocks.ts";
+import { BlockSet, ShardError, combineHashes, loadShardedConfig, mergeKpis, planBlocks, readyBlocks, shardsOf, type BlockPlan } from "./shard-blocks.ts";
 import { LocalGroup, WorkerGroup, type Group } from "./shard-groups.ts";
 import { DEFAULT_WATCHDOG_SECONDS } from "./watchdog.ts";
 
@@ -77,6 +79,8 @@ export class ShardedSim {
   extras: unknown[] = [];
   /** The error that stopped this world (a block failed); every later call rejects with it. */
   private failure: Error | undefined;
+  /** The root seed of the blocks now: the config's, or the last reset's. */
+  private root: number;
 
   private constructor(
     readonly config: LoadedConfig,
@@ -84,7 +88,9 @@ export class ShardedSim {
     private readonly groups: Group[],
     /** Workers asked for, before the cap by blocks. */
     readonly requestedWorkers: number,
-  ) {}
+  ) {
+    this.root = config.settings.seed;
+  }
 
   get blocks(): number {
     return this.plans.length;
@@ -92,8 +98,9 @@ export class ShardedSim {
   get towns(): number {
     return this.config.settings.world.towns;
   }
+  /** The root seed the blocks were built or last reset with (the config's `seed` until a reset). */
   get seed(): number {
-    return this.config.settings.seed;
+    return this.root;
   }
   /** Threads simulating blocks (1: the main thread). */
   get workers(): number {
@@ -116,8 +123,8 @@ export class ShardedSim {
     const n = Math.min(requested, plans.length);
     if (n === 1) {
       const set = new BlockSet(plans, s, plugins);
-      for (const w of set.worlds) await o.host.prepareBlock(w, o.policy);
-      const sim = new ShardedSim(config, plans, [new LocalGroup(set, o.host.extend?.(set))], requested);
+      const ready = (b: BlockSet) => readyBlocks(b, o.host, o.policy);
+      const sim = new ShardedSim(config, plans, [new LocalGroup(set, await ready(set), ready)], requested);
       sim.agents = set.agents();
       return sim;
     }
@@ -139,6 +146,23 @@ export class ShardedSim {
     const sim = new ShardedSim(config, plans, ok, requested);
     sim.agents = ok.reduce((n, g) => n + g.startAgents, 0);
     return sim;
+  }
+
+  /**
+   * Every block starts over with root seed `seed` (block b's seed derived as planBlocks derives it),
+   * in place on its thread: World.reset, then the host readies the blocks as open did (each
+   * block's policy, a new extension). The result equals `ShardedSim.open` of this config with that
+   * seed, per-tick hashes included; the threads stay up. `config` stays the one opened (its
+   * `seed` and config hash); `seed` reports the new one. A block that fails stops the world.
+   */
+  async reset(seed: number): Promise<void> {
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`reset: seed must be an integer, got ${seed}`);
+    const agents = await this.all((g) => g.reset(seed));
+    this.root = seed;
+    this.tick = 0;
+    this.agents = agents.reduce((a, b) => a + b, 0);
+    this.lastHash = undefined;
+    this.extras = [];
   }
 
   /** One tick of every block; resolves when every thread has finished it (a barrier per tick: see advance). */

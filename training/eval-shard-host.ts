@@ -3,7 +3,8 @@
 // policy as for `townlet run` (tools/shard-host.ts), plus an extension that keeps the evaluation's
 // bookkeeping (training/evaluate.ts EvalTally) in each block, on the block's own thread. Nothing
 // crosses between threads per tick; "eval:result" answers each block's totals at the end of a
-// seed (the tick totals run on across seeds), "eval:begin" starts the next seed after a reset.
+// seed. A reset of the blocks (ShardedSim.reset, ShardedRollout.reset) makes the extension anew,
+// as for a fresh world: every seed's tallies, tick totals included, start from nothing.
 // Worker threads import this module by its URL (EVAL_SHARD_HOST_MODULE).
 import type { BlockSet } from "../engine/shard-blocks.ts";
 import type { ShardExtension, ShardHost } from "../engine/shards.ts";
@@ -26,13 +27,8 @@ export function extend(set: BlockSet): ShardExtension {
     return t;
   });
   return {
-    call(op: string): BlockEvalTotals[] | null {
-      // After the blocks were reset to the next seed (World.reset: a fresh world, its reward breakdown unasked).
-      if (op === "eval:begin") {
-        tallies.forEach((t, i) => t.begin(set.worlds[i]));
-        return null;
-      }
-      if (op !== "eval:result") throw new Error(`the evaluation's blocks answer "eval:begin" and "eval:result", not "${op}"`);
+    call(op: string): BlockEvalTotals[] {
+      if (op !== "eval:result") throw new Error(`the evaluation's blocks answer "eval:result", not "${op}"`);
       return tallies.map((t, i) => ({ seed: t.end(set.worlds[i]), ticks: { ...t.totals } }));
     },
     afterStep(): unknown[] {

@@ -4,8 +4,9 @@
 // every block's rows), engine/shards.ts ShardedSim for scripted and random (each block's own
 // policy). Each block keeps its own bookkeeping (training/eval-shard-host.ts); the totals are
 // summed in block order at the end of each seed, so the numbers depend on the blocks, never on
-// the threads. A fresh sharded world per seed for scripted and random (ShardedSim has no reset);
-// one per learned policy, reset to each seed (World.reset equals a fresh world), for the others.
+// the threads. One sharded world per policy, its threads started once: before each next seed
+// its blocks are reset in place (ShardedSim.reset, ShardedRollout.reset: World.reset on each
+// block's thread and a new extension, the same as a fresh world of that seed).
 import { ticksPerDay } from "../engine/clock.ts";
 import { ShardedSim } from "../engine/shards.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
@@ -50,8 +51,7 @@ export async function evaluateOnBlocks(name: string, policy: BlockEvalPolicy, o:
     }
     seeds.push(s);
   }
-  // The tick totals of each block ran on over the seeds (one world per policy: onInference) or
-  // are one seed's each (onSims): summed per seed in block order either way.
+  // The tick totals of each block are one seed's each (a reset makes the tallies anew): summed per seed in block order.
   for (const blocks of run.tickTotals) {
     for (const b of blocks) {
       ticks.exits += b.exits;
@@ -66,7 +66,7 @@ export async function evaluateOnBlocks(name: string, policy: BlockEvalPolicy, o:
 interface BlocksRun {
   /** Each seed's per-block totals, in block order. */
   perSeed: BlockEvalTotals[][];
-  /** Per-block tick totals to add up (per seed, or once over every seed). */
+  /** Per-block tick totals of each seed, to add up. */
   tickTotals: TickTotals[][];
   place: EvalPlace;
   dayTicks: number;
@@ -77,30 +77,31 @@ function buildOf(o: BlockEvalOptions, seed: number, overrides?: Record<string, u
   return { configFile: o.config, build, pluginSpecs: o.pluginSpecs, workers: o.workers, watchdogSeconds: o.watchdogSeconds };
 }
 
-/** Scripted or random: each block's own policy (as `townlet run --shards`); a fresh world per seed. */
+/**
+ * Scripted or random: each block's own policy (as `townlet run --shards`). One world for every
+ * seed: built with the first, reset to each next one (ShardedSim.reset), so its threads start once.
+ */
 async function onSims(policy: "scripted" | "random", o: BlockEvalOptions): Promise<BlocksRun> {
-  const run: BlocksRun = { perSeed: [], tickTotals: [], place: { towns: 0, blocks: 0, workers: 0 }, dayTicks: 0 };
-  for (const seed of o.seeds) {
-    const sim = await ShardedSim.open({ ...buildOf(o, seed), host: EVAL_SHARD_HOST, hostModule: EVAL_SHARD_HOST_MODULE, policy });
-    try {
+  const sim = await ShardedSim.open({ ...buildOf(o, o.seeds[0]), host: EVAL_SHARD_HOST, hostModule: EVAL_SHARD_HOST_MODULE, policy });
+  try {
+    const run: BlocksRun = { perSeed: [], tickTotals: [], place: { towns: sim.towns, blocks: sim.blocks, workers: sim.workers }, dayTicks: ticksPerDay(sim.config.settings) };
+    for (let k = 0; k < o.seeds.length; k++) {
+      if (k > 0) await sim.reset(o.seeds[k]);
       for (let t = 0; t < o.ticks; t++) await sim.step();
       const blocks = (await sim.ext("eval:result", null)).flat() as BlockEvalTotals[];
       run.perSeed.push(blocks);
       run.tickTotals.push(blocks.map((b) => b.ticks));
-      run.place = { towns: sim.towns, blocks: sim.blocks, workers: sim.workers };
-      run.dayTicks = ticksPerDay(sim.config.settings);
-    } finally {
-      await sim.close();
     }
+    return run;
+  } finally {
+    await sim.close();
   }
-  return run;
 }
 
 /**
  * A checkpoint: one main-thread batch per tick (tools/shard-neural.ts, as `townlet run --policy
- * neural:DIR`). One world for every seed: the blocks are reset to each next seed (World.reset: the
- * same as a fresh world of that seed; block b's seed derived from it as planBlocks derives it), so
- * the threads and the network start once per policy.
+ * neural:DIR`). One world for every seed: the blocks are reset to each next seed (ShardedRollout.reset),
+ * so the threads and the network start once per policy.
  */
 async function onInference(policy: { checkpoint: string; greedy: boolean }, o: BlockEvalOptions): Promise<BlocksRun> {
   // The network alone, as the one-block evaluation loads it (loadNeuralPolicy): never a blend
@@ -110,19 +111,14 @@ async function onInference(policy: { checkpoint: string; greedy: boolean }, o: B
   const inf = await ShardedInference.open({ ...alone, plugins, spec: `neural:${policy.checkpoint}`, greedy: policy.greedy, extension: { module: EVAL_SHARD_HOST_MODULE, extend } });
   try {
     const run: BlocksRun = { perSeed: [], tickTotals: [], place: { towns: inf.towns, blocks: inf.blocks, workers: inf.workers }, dayTicks: ticksPerDay(inf.config.settings) };
-    let last: BlockEvalTotals[] = [];
     for (let k = 0; k < o.seeds.length; k++) {
-      if (k > 0) {
-        await inf.rollout.reset(o.seeds[k]);
-        await inf.ext("eval:begin", null);
-      }
+      if (k > 0) await inf.rollout.reset(o.seeds[k]);
       // The blocks run on into each next tick's first half, except after the last.
       for (let t = 0; t < o.ticks; t++) await inf.step(t + 1 < o.ticks);
-      last = (await inf.ext("eval:result", null)).flat() as BlockEvalTotals[];
-      run.perSeed.push(last);
+      const blocks = (await inf.ext("eval:result", null)).flat() as BlockEvalTotals[];
+      run.perSeed.push(blocks);
+      run.tickTotals.push(blocks.map((b) => b.ticks));
     }
-    // Each block's tick totals ran on over the seeds: the last answer holds them all.
-    run.tickTotals.push(last.map((b) => b.ticks));
     return run;
   } finally {
     await inf.close();

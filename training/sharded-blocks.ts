@@ -124,8 +124,9 @@ export class PolicyBlocks {
   readonly prepared: number[];
   readonly D: number;
   readonly A: number;
-  /** A tool's extension of these blocks (townlet serve: their telemetry and console; ShardHost.extend), set once they are built. */
+  /** A tool's extension of these blocks (townlet serve: their telemetry and console; ShardHost.extend), made by extendWith, anew after a reset. */
   ext: ShardExtension | undefined;
+  private extender: ((set: BlockSet) => ShardExtension) | undefined;
   private mode: BlockMode = "policy";
   private ratio = 0;
   private readonly policies: SharedRowsPolicy[];
@@ -148,6 +149,12 @@ export class PolicyBlocks {
     this.prepared = plans.map(() => 0);
     for (let i = 0; i < plans.length; i++) this.grow(i, Math.max(16, this.set.worlds[i].agents.length * 2));
     this.publishLive();
+  }
+
+  /** Extends the blocks with `extend` (ShardHost.extend) now and after every reset, as a fresh world's blocks would be. */
+  extendWith(extend: ((set: BlockSet) => ShardExtension) | undefined): void {
+    this.extender = extend;
+    this.ext = extend?.(this.set);
   }
 
   get worlds(): World[] {
@@ -313,7 +320,7 @@ export class PolicyBlocks {
     return out;
   }
 
-  /** Every block starts a new episode: block b's seed derived from (root seed, b). */
+  /** Every block starts a new episode: block b's seed derived from (root seed, b); the extension made anew (extendWith). */
   reset(rootSeed: number): { live: number[]; sabs: (SharedArrayBuffer | null)[] } {
     const fresh: (SharedArrayBuffer | null)[] = this.plans.map(() => null);
     for (let i = 0; i < this.set.worlds.length; i++) {
@@ -325,6 +332,8 @@ export class PolicyBlocks {
       }
       this.room(i, w.agents.length, fresh);
     }
+    // A new extension, as the blocks of a fresh world get (the evaluation's tallies begin again).
+    this.ext = this.extender?.(this.set);
     return { live: this.publishLive(), sabs: fresh };
   }
 

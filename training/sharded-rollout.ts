@@ -56,6 +56,8 @@ export class ShardedRollout {
   /** What the blocks' extension reported after the last tick, one entry per block in block order (empty without one). */
   extras: unknown[] = [];
   private failure: Error | undefined;
+  /** The root seed of the blocks now: the config's, or the last reset's. */
+  private root: number;
   /** The blocks ran on into the next tick's first half: its rows are in the buffers (counts in `counts`). */
   private ahead = false;
   private mode: BlockMode = "policy";
@@ -88,6 +90,7 @@ export class ShardedRollout {
     live: number[],
   ) {
     this.live = live;
+    this.root = config.settings.seed;
     this.counts = plans.map(() => 0);
     for (const g of groups) g.blocks.forEach((_, i) => this.where.push([g, i]));
   }
@@ -101,8 +104,9 @@ export class ShardedRollout {
   get towns(): number {
     return this.config.settings.world.towns;
   }
+  /** The root seed the blocks were built or last reset with (the config's `seed` until a reset). */
   get seed(): number {
-    return this.config.settings.seed;
+    return this.root;
   }
   /** The error that stopped this world (a block failed, a worker died, or it was closed), if any. */
   get stoppedBy(): Error | undefined {
@@ -122,7 +126,7 @@ export class ShardedRollout {
     const n = Math.min(o.workers, plans.length);
     if (n === 1) {
       const set = new PolicyBlocks(plans, s, o.plugins, plans.length);
-      set.ext = o.extension?.extend(set.set);
+      set.extendWith(o.extension?.extend);
       const sr = new ShardedRollout(config, plans, [new LocalGroup(set, plans.map((p) => p.index))], set.D, set.A, o.workers, set.worlds.map((w) => w.agents.length));
       sr.tick = set.set.tick;
       return sr;
@@ -136,7 +140,7 @@ export class ShardedRollout {
     let localError: unknown;
     try {
       local = new PolicyBlocks(runs[0], s, o.plugins, plans.length);
-      local.ext = o.extension?.extend(local.set);
+      local.extendWith(o.extension?.extend);
     } catch (e) {
       localError = e;
     }
@@ -334,13 +338,19 @@ export class ShardedRollout {
     }
   }
 
-  /** Every block starts a new episode (block b's seed derived from `seed` and b). */
+  /**
+   * Every block starts a new episode (block b's seed derived from `seed` and b) on its own thread,
+   * its extension made anew: as engine/shards.ts ShardedSim.reset, the same as a fresh world of that
+   * seed. `config` stays the one opened; `seed` reports the new one.
+   */
   async reset(seed: number): Promise<void> {
     this.settled("reset");
     const reps = await this.all((g) => g.reset(seed));
     let b = 0;
     for (const r of reps) for (const l of r.live) this.live[b++] = l;
     this.tick = 0;
+    this.root = seed;
+    this.extras = [];
   }
 
   /** The keys of every live agent (after the last tick, reset or final). */
@@ -416,7 +426,7 @@ export class ShardedRollout {
     const s = c.settings;
     const parts = await this.all((g) => g.save(c.configHash));
     return {
-      header: { config_id: c.configId, config_hash: c.configHash, tick: this.tick, seed: s.seed, towns: s.world.towns, blocks: this.blocks, state_hash: await this.stateHash() },
+      header: { config_id: c.configId, config_hash: c.configHash, tick: this.tick, seed: this.seed, towns: s.world.towns, blocks: this.blocks, state_hash: await this.stateHash() },
       blocks: parts.flat(),
     };
   }

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     );
     if (init.hostModule) {
       const host = (await import(init.hostModule.startsWith("file:") ? init.hostModule : pathToFileURL(init.hostModule).href)) as ShardHost;
-      set.ext = host.extend?.(set.set);
+      set.extendWith(host.extend ? (b) => host.extend!(b) : undefined);
     }
     if (init.beat) set.set.heartbeat = new Int32Array(init.beat);
   } catch (e) {
