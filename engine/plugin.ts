@@ -182,6 +182,8 @@ export interface PluginDef<Cfg = unknown, C extends ComponentDecls = ComponentDe
   onAgentReady?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
   /** Cleans up this plug-in's own state before an agent is removed. */
   onAgentRemove?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
+  /** Cleans up before an entity that is not an agent (an object, ...) is removed; its columns still hold its values. */
+  onEntityRemove?(ctx: SetupContext<Cfg, C, T, S>, eid: number): void;
   /**
    * Runs after a snapshot was restored (columns, kernel and every PersistentState loaded), in
    * plug-in order: rebuild derived data that is not PersistentState (indexes, caches) here.

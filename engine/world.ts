@@ -322,7 +322,7 @@ export class World {
       for (const r of this.removeHooks) r.plugin.onAgentRemove!(r.ctx, eid);
       this.ids.forget(this.components.columns(Agent).uid[eid]);
       this.agentList.note(eid, false);
-    }
+    } else for (const r of this.runtimes) r.plugin.onEntityRemove?.(r.ctx, eid);
     this.components.removeAll(eid);
     this.entities.remove(eid);
   }

@@ -1,5 +1,6 @@
-// The affordances plug-in's console command: `debug_queues` lists objects with their holder,
-// running affordance and queue, and the queue manager's counters.
+// The affordances plug-in's console commands: `debug_queues` lists objects with their holder,
+// running affordance and queue, and the queue manager's counters; `remove_object` (admin,
+// destructive) removes an object (remove.ts); `affordance_timings` (timings.ts).
 import { z } from "zod";
 import type { World } from "../../engine/world.ts";
 import { Town } from "../../engine/core-components.ts";
@@ -9,6 +10,8 @@ import { Obj } from "../../components/objects.ts";
 import { Activity } from "../../components/activity.ts";
 import { AffordancesKey, type AffordanceService } from "../../components/affordances.ts";
 import { consoleCommand } from "../../components/console.ts";
+import type { AffordancesResource } from "./resource.ts";
+import { removeObject, removedKey } from "./remove.ts";
 
 function objectName(world: World, eid: number): string {
   const id = world.text(world.columns(Obj).key[eid]);
@@ -40,7 +43,62 @@ function objectRow(w: World, svc: AffordanceService, o: number) {
   };
 }
 
+/** The not_found error for an object id: removed (at which tick), or unknown with a did-you-mean. */
+function notFound(w: World, svc: AffordanceService, objectId: string, town: number | undefined): never {
+  const at = objectId.lastIndexOf("@");
+  const [id, t] = at > 0 && /^\d+$/.test(objectId.slice(at + 1)) ? [objectId.slice(0, at), Number(objectId.slice(at + 1))] : [objectId, town];
+  const removed = w.state<AffordancesResource>("affordances").st.removed;
+  for (let k = 0; k < w.towns; k++) {
+    const tick = t === undefined || t === k ? removed.get(removedKey(k, id)) : undefined;
+    if (tick !== undefined) throw new CommandError("not_found", `object_id: object "${objectId}" was removed at tick ${tick}${w.towns > 1 ? ` (town ${k})` : ""}`);
+  }
+  const ids = svc.objects.filter((o) => w.has(o, Obj)).map((o) => objectName(w, o));
+  throw new CommandError("not_found", `object_id: no object "${objectId}"${didYouMean(objectId, ids)}`);
+}
+
+/** The live object an operator names: "id" (town 0, or `town`) or "id@town"; else notFound. */
+function findObject(w: World, svc: AffordanceService, objectId: string, town: number | undefined): number {
+  const T = w.columns(Town).id;
+  const O = w.columns(Obj);
+  for (const o of svc.objects) {
+    if (!w.has(o, Obj) || (town !== undefined && T[o] !== town)) continue;
+    if (objectName(w, o) === objectId || (w.text(O.key[o]) === objectId && (town !== undefined || T[o] === 0))) return o;
+  }
+  return notFound(w, svc, objectId, town);
+}
+
 export const affordanceCommands: CommandDef[] = [
+  consoleCommand({
+    name: "affordance_timings",
+    role: "viewer",
+    doc: 'per-affordance counts and milliseconds of starts, finishes, failures and hooks (affordances.runtime.instrumentation: "timings")',
+    args: z.strictObject({}),
+    run(w) {
+      if (!w.optionalResource(AffordancesKey)) unavailable("affordance_timings", "the affordances plug-in is not in this world");
+      const res = w.state<AffordancesResource>("affordances");
+      if (!res.timings) unavailable("affordance_timings", 'timings are off in this world: set affordances.runtime.instrumentation: "timings" in its config');
+      return { tick: w.tick, instrumentation: "timings", affordances: res.timings.report(res.st.registry) };
+    },
+  }),
+  consoleCommand({
+    name: "remove_object",
+    role: "admin",
+    destructive: true,
+    doc: "removes an object: {object_id, town?}; its running affordance fails (object_removed), its waiters and holder are freed",
+    args: z.strictObject({
+      object_id: z.string().min(1).describe('the object\'s id ("fridge_1"), or "id@town" in a world of several towns'),
+      town: z.int().min(0).optional().describe("its town (default: the one in object_id, else 0)"),
+    }),
+    run(w, a) {
+      const svc = w.optionalResource(AffordancesKey);
+      if (!svc || !w.components.isRegistered(Obj)) unavailable("remove_object", "the affordances plug-in is not in this world");
+      if (a.town !== undefined) checkTown(w, a.town);
+      const o = findObject(w, svc, a.object_id, a.town);
+      const row = objectRow(w, svc, o);
+      removeObject(w, o);
+      return { tick: w.tick, removed: row };
+    },
+  }),
   consoleCommand({
     name: "debug_queues",
     role: "viewer",
@@ -68,10 +126,7 @@ export const affordanceCommands: CommandDef[] = [
         total++;
         if (out.length < a.limit) out.push(objectRow(w, svc, o));
       }
-      if (a.object_id !== undefined && total === 0) {
-        const ids = svc.objects.filter((o) => w.has(o, Obj)).map((o) => objectName(w, o));
-        throw new CommandError("not_found", `object_id: no object "${a.object_id}"${didYouMean(a.object_id, ids)}`);
-      }
+      if (a.object_id !== undefined && total === 0) notFound(w, svc, a.object_id, a.town);
       const kpis = w.kpis();
       return {
         tick: w.tick,

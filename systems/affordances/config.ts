@@ -13,7 +13,10 @@ export const AffordanceRuntimeSettings = z
       .nullable()
       .default(null)
       .describe('the original\'s "module:export" of a custom affordance runtime; only null (the built-in runtime) is supported: another value is an error'),
-    instrumentation: z.enum(["off", "timings"]).default("off").describe("record per-affordance timings"),
+    instrumentation: z
+      .enum(["off", "timings"])
+      .default("off")
+      .describe('"timings": record per-affordance counts and milliseconds of starts, finishes, failures and hooks (console affordance_timings, telemetry section affordance_timings); "off": nothing recorded, at no cost'),
     options: z.record(z.string(), z.unknown()).default({}).describe("free-form options for a runtime factory; accepted and unused (as by the original's built-in runtime)"),
     hook_allowlist: z.array(z.string().min(1)).default([]).describe("hook modules allowed to register affordance hooks"),
     allow_env_hooks: z

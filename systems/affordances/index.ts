@@ -26,7 +26,7 @@ import {
 import { sections as affordanceSections, AffordanceManifest, runtimeFactoryProblems } from "./config.ts";
 import { sections as queueSections } from "./queue-config.ts";
 import { AffordancesState } from "./state.ts";
-import { Runtime } from "./runtime.ts";
+import { instrumentedRuntime } from "./timings.ts";
 import { actGeneric, actKernel, actKernelPass, type ActCtx } from "./act.ts";
 import { queuesPass, runPass } from "./objects-loop.ts";
 import { manifestEffectProblems } from "./effects.ts";
@@ -39,9 +39,12 @@ import { affordancesTelemetry } from "./telemetry.ts";
 import { affordancesObservations } from "./observations.ts";
 import { COUNT_MEALS, MealCounter } from "./meals.ts";
 import { AffordancesResource } from "./resource.ts";
+import { detachObject } from "./remove.ts";
+import { checkHooks } from "./hook-check.ts";
 import { parsedForWorld, instantiateObjects, rebuildTypeIndex, objectPlacementProblems } from "./objects.ts";
 // The object entities and registration functions live in objects.ts (the resource in
 // resource.ts); this path keeps exporting them.
+export { removeObject, OBJECT_REMOVED } from "./remove.ts";
 export { registerObject, registerAffordance, affordanceRegistry, affordancesState, objectById, objectsOfType, type ObjectInput } from "./objects.ts";
 
 export const affordancesPlugin = Object.assign(definePlugin({
@@ -79,8 +82,10 @@ export const affordancesPlugin = Object.assign(definePlugin({
     const parsed = parsedForWorld.get(world.settings);
     parsedForWorld.delete(world.settings);
     const st = parsed && parsed.manifestPath === file ? parsed : AffordancesState.fromFile(file);
+    // instrumentation "timings": a timed runtime and hook registry; "off": the plain ones (timings.ts).
+    const { rt, timings } = instrumentedRuntime(world, st);
     registerBuiltinHooks(st.hooks, st);
-    return new AffordancesResource(world, st, new Runtime(world, st), new MealCounter(world, () => st.registry));
+    return new AffordancesResource(world, st, rt, new MealCounter(world, () => st.registry), timings);
   },
   // Objects that could not be placed would stop `run` at build time: validate says so instead.
   // A runtime factory (the original's custom runtime) is refused, not ignored (config.ts).
@@ -104,6 +109,10 @@ export const affordancesPlugin = Object.assign(definePlugin({
     st.objects = objects;
     rebuildTypeIndex(world, st);
     world.optionalResource(SpaceKey)?.setObjectTypeCount(st.registry.types.length);
+  },
+  // An object entity removed (world.removeEntity, or removeObject): out of every index at once (remove.ts).
+  onEntityRemove({ world, state }, eid) {
+    detachObject(world, state, eid);
   },
   onAgentRemove({ world, state: { st, rt } }, eid) {
     // Removed by a hook while act/queues/run runs: that pass's binding stands (its tick, send and
@@ -154,6 +163,8 @@ export const affordancesPlugin = Object.assign(definePlugin({
           send(AffordanceReload, 0, world.intern(st.pendingError));
           st.pendingError = undefined;
         }
+        // Hooks no plug-in or module registered: warned once per registry (the first tick's, a reload's).
+        checkHooks(st);
       },
     },
     {

@@ -28,6 +28,8 @@ export class AffordanceRegistry implements AffordanceTable {
   /** Objects the manifest declares, in manifest order. */
   objects: ManifestObjectEntry[] = [];
   checksum = "";
+  /** Ids of the affordances a manifest declared (not those registered by code), for messages. */
+  readonly manifestIds = new Set<string>();
   private typeIdx = new Map<string, number>();
   private affIdx = new Map<string, number>();
   private byType: number[][] = [];
@@ -119,7 +121,10 @@ export class AffordanceRegistry implements AffordanceTable {
     }
     for (const e of entries) {
       if (e.type === "object") r.registerObject(e as ManifestObjectEntry);
-      else r.registerAffordance(e as ManifestAffordanceEntry);
+      else {
+        r.registerAffordance(e as ManifestAffordanceEntry);
+        r.manifestIds.add(e.id);
+      }
     }
     r.checksum = createHash("sha256").update(bytes).digest("hex");
     return r;

@@ -7,6 +7,7 @@ import type { AffordanceInput, AffordanceService } from "../../components/afford
 import type { AffordancesState } from "./state.ts";
 import type { Runtime } from "./runtime.ts";
 import type { MealCounter } from "./meals.ts";
+import type { AffordanceTimings } from "./timings.ts";
 import { registerAffordance, objectById } from "./objects.ts";
 
 /**
@@ -21,6 +22,8 @@ export class AffordancesResource implements AffordanceService, PersistentState {
     readonly rt: Runtime,
     /** Meals each agent cooked and ate, for telemetry (meals.ts; not saved or hashed). */
     readonly meals: MealCounter,
+    /** Per-affordance timings under instrumentation "timings" (timings.ts; not saved or hashed), else undefined. */
+    readonly timings?: AffordanceTimings,
   ) {}
   get registry() {
     return this.st.registry;

@@ -62,7 +62,7 @@ export class Runtime implements PreconditionScope {
   private chConflict!: MessageChannel;
   private chHandover!: MessageChannel;
   private social: SocialLedger | undefined;
-  private readonly call: HookCall;
+  readonly call: HookCall; // reused by every stage; remove.ts reads it (a hook that removes its own object)
   // Precondition scope: the agent and object being checked.
   private sAgent = 0;
   private sObj = 0;

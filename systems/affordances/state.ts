@@ -24,7 +24,8 @@ export interface Counters {
 
 export class AffordancesState implements PersistentState {
   registry: AffordanceRegistry;
-  readonly hooks = new HookRegistry();
+  /** Replaced once, before any registration, by timings.ts's timed registry under instrumentation "timings". */
+  hooks: HookRegistry = new HookRegistry();
   /** Object entities in creation (entity) order. */
   objects: number[] = [];
   /** Per (town, type): [eid, x, y, ...] of its objects; rebuilt when objects change. */
@@ -55,8 +56,16 @@ export class AffordancesState implements PersistentState {
    * every effect names a need of the world's needs: or money); a problem keeps the old registry.
    */
   validate: ((registry: AffordanceRegistry) => string | undefined) | undefined;
-  /** Hook names used by the manifest that no hook is registered for. */
+  /** Hook names used by the manifest that no hook is registered for (hook-check.ts, from the first tick). */
   unknownHooks: string[] = [];
+  /** The registry hook-check.ts last checked, and where its warnings go (stderr unless replaced). */
+  hooksCheckedFor: AffordanceRegistry | undefined;
+  onWarning: (message: string) => void = (m) => process.stderr.write(`warning: ${m}\n`);
+  /**
+   * Objects removed (remove.ts), "town:id" -> the tick: console commands name them in their
+   * errors. Not saved or hashed (a resumed world names them as unknown).
+   */
+  removed = new Map<string, number>();
 
   constructor(registry: AffordanceRegistry) {
     this.registry = registry;

@@ -1,7 +1,8 @@
 // The affordances plug-in's part of the telemetry stream: queue counters (`queue_metrics`),
 // agents holding, queued and running in `aggregates` and `towns_overview`, each agent's
 // activity, reservation and queue, the meals it cooked and ate (its job record; meals.ts), every
-// object's record (holder, queue, stock, utilities), and the affordance's id in affordance events.
+// object's record (holder, queue, stock, utilities), the affordance's id in affordance events, and
+// under instrumentation "timings" the per-affordance timings (`affordance_timings`, timings.ts).
 import type { World } from "../../engine/world.ts";
 import { Agent, Town } from "../../engine/core-components.ts";
 import type { ComponentDef, Columns } from "../../engine/component.ts";
@@ -12,6 +13,7 @@ import { Activity } from "../../components/activity.ts";
 import { Position } from "../../components/space.ts";
 import { AffordancesKey, type AffordanceService } from "../../components/affordances.ts";
 import type { MealCounter } from "./meals.ts";
+import type { AffordanceTimings } from "./timings.ts";
 
 type Rec = Record<string, unknown>;
 type ActivityCols = typeof Activity extends ComponentDef<infer S> ? Columns<S> : never;
@@ -80,7 +82,7 @@ function activitySections(world: World, A: ActivityCols, opts: TelemetryOptions)
   return out;
 }
 
-export function affordancesTelemetry({ world, state }: TelemetryContext<unknown, { readonly meals: MealCounter }>, opts: TelemetryOptions): TelemetryPart {
+export function affordancesTelemetry({ world, state }: TelemetryContext<unknown, { readonly meals: MealCounter; readonly timings?: AffordanceTimings }>, opts: TelemetryOptions): TelemetryPart {
   const svc = world.optionalResource(AffordancesKey);
   const uid = world.columns(Agent).uid;
   const reg = svc?.registry;
@@ -93,6 +95,8 @@ export function affordancesTelemetry({ world, state }: TelemetryContext<unknown,
       const out: Rec = {
         queue_metrics: { cooldown_events: n("queue_cooldown_refusals"), ghost_step_events: n("queue_ghost_steps"), rotation_events: n("queue_rotations") },
       };
+      // instrumentation "timings" only: per-affordance counts and milliseconds (timings.ts).
+      if (state.timings && reg) out.affordance_timings = state.timings.report(reg);
       return A ? { ...out, ...activitySections(world, A, opts) } : out;
     },
     agent(eid, agent, job) {

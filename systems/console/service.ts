@@ -47,6 +47,8 @@ export const CORE_COMMANDS: Readonly<Record<string, string>> = {
   force_chat: "social",
   price: "economy",
   debug_queues: "affordances",
+  remove_object: "affordances",
+  affordance_timings: "affordances",
   employment_status: "employment",
   employment_exit: "employment",
   perturbation_queue: "perturbations",

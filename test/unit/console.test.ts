@@ -112,7 +112,7 @@ describe("requests", () => {
     const { w, svc } = setup();
     const admin = [...svc.commands.values()].filter((c) => c.role === "admin").map((c) => c.name);
     expect(admin.sort()).toEqual(
-      ["arrange_meet", "force_chat", "kill", "pause", "perturbation_cancel", "perturbation_trigger", "price", "promote_policy", "resume", "rollback_policy", "setneed", "snapshot_load", "snapshot_save", "spawn", "speed", "teleport"].sort(),
+      ["arrange_meet", "force_chat", "kill", "pause", "perturbation_cancel", "perturbation_trigger", "price", "promote_policy", "remove_object", "resume", "rollback_policy", "setneed", "snapshot_load", "snapshot_save", "spawn", "speed", "teleport"].sort(),
     );
     for (const name of admin) err(await run(w, svc, name, { bogus: true }, VIEWER), "forbidden", /requires the admin role/);
     err(await run(w, svc, "employment_exit", { action: "approve", agent_id: "agent_0" }, VIEWER), "forbidden");
