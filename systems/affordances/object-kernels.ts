@@ -17,7 +17,9 @@
 // the columns run closes over: run compares the store's generation after them and returns where
 // to go on, and runPass (objects-loop.ts) makes the kernels again and calls run from there
 // (queues calls no hook). Where code generation from strings is not allowed,
-// compileObjectKernels returns undefined and the generic loops run.
+// compileObjectKernels returns undefined and the generic loops run. A new pair is primed before
+// its first pass (object-prime.ts); the generated functions are named objectsQueues, objectsRun and
+// objectsFlush, so that V8's traces tell them from the other kernels' loops.
 
 import { compileKernel } from "../../engine/kernel-source.ts";
 import type { ComponentStore } from "../../engine/component.ts";
@@ -117,7 +119,7 @@ export const FINISH_CHUNK = 256;
 export function compileObjectKernels(a: ObjectArrays, h: ObjectHelpers, store: Pick<ComponentStore, "generation">, economy: boolean, chunk = FINISH_CHUNK): ObjectKernels | undefined {
   const on = (obj: string, col: string, townCol: string) => (economy ? `(${col}[${obj}] === 1 && ${townCol}[town[${obj}]] === 1)` : `${col}[${obj}] === 1`);
   const source = `"use strict";
-function queues(objects, tick, ghostAfter, timeout) {
+function objectsQueues(objects, tick, ghostAfter, timeout) {
   for (let i = 0; i < objects.length; i++) {
     const obj = objects[i];
     const hold = holder[obj];
@@ -132,7 +134,7 @@ function queues(objects, tick, ghostAfter, timeout) {
     } else if (tick - idleSince[obj] >= timeout) h.timeout(obj, hold);
   }
 }
-function run(objects, chunked, from) {
+function objectsRun(objects, chunked, from) {
   const n = needs.length;
   const g = store.generation;
   let m = 0;
@@ -143,12 +145,12 @@ function run(objects, chunked, from) {
     const agent = holder[obj];
     const need = aff < n ? needs[aff] : ${NO_SPEC};
     if ((need & ${NO_SPEC}) !== 0) {
-      if (m > 0) m = flush(m);
+      if (m > 0) m = objectsFlush(m);
       h.missing(agent, obj, aff);
       continue;
     }
     if (((need & ${NEEDS_POWER}) !== 0 && !${on("obj", "powerOn", "townPower")}) || ((need & ${NEEDS_WATER}) !== 0 && !${on("obj", "waterOn", "townWater")})) {
-      if (m > 0) m = flush(m);
+      if (m > 0) m = objectsFlush(m);
       h.outage(agent, obj, aff);
       if (store.generation !== g) return i + 1;
       continue;
@@ -161,18 +163,18 @@ function run(objects, chunked, from) {
       } else {
         finAgents[m] = agent;
         finObjects[m] = obj;
-        if (++m === ${Math.max(1, chunk | 0)}) m = flush(m);
+        if (++m === ${Math.max(1, chunk | 0)}) m = objectsFlush(m);
       }
     }
   }
-  if (m > 0) flush(m);
+  if (m > 0) objectsFlush(m);
   return -1;
 }
-function flush(m) {
+function objectsFlush(m) {
   h.finishChunk(finAgents, finObjects, m);
   return 0;
 }
-return { queues, run };`;
+return { queues: objectsQueues, run: objectsRun };`;
   const finAgents = new Int32Array(Math.max(1, chunk | 0));
   const finObjects = new Int32Array(Math.max(1, chunk | 0));
   return compileKernel<ObjectKernels>([...ARRAY_NAMES, "h", "store", "finAgents", "finObjects"], source, [...ARRAY_NAMES.map((n) => a[n]), h, store, finAgents, finObjects]);

@@ -6,34 +6,38 @@ import type { AffordancesState } from "./state.ts";
 import type { Runtime } from "./runtime.ts";
 import type { AffordanceRegistry as Registry, RegisteredAffordance } from "./registry.ts";
 import { compileObjectKernels, objectKernelsFit, NEEDS_POWER, NEEDS_WATER, NO_SPEC, type ObjectArrays, type ObjectHelpers, type ObjectKernels } from "./object-kernels.ts";
+import { primeObjectKernels, type PrimedHelpers } from "./object-prime.ts";
 
-/** The generated loops' calls into the runtime. */
-class Helpers implements ObjectHelpers {
+/** The generated loops' calls into the runtime; none while the kernels are primed (object-prime.ts). */
+class Helpers implements ObjectHelpers, PrimedHelpers {
+  priming = false;
   constructor(
     private readonly rt: Runtime,
     private readonly st: AffordancesState,
   ) {}
   grantNext(obj: number): void {
-    this.rt.grantNext(obj);
+    if (!this.priming) this.rt.grantNext(obj);
   }
   ghostStep(obj: number): void {
-    this.rt.ghostStep(obj);
+    if (!this.priming) this.rt.ghostStep(obj);
   }
   timeout(obj: number, holder: number): void {
+    if (this.priming) return;
     this.st.counters.reservation_timeouts++;
     this.rt.release(obj, holder, false);
   }
   outage(agent: number, obj: number, aff: number): void {
-    this.rt.fail(agent, obj, aff, "outage");
+    if (!this.priming) this.rt.fail(agent, obj, aff, "outage");
   }
   finish(agent: number, obj: number): void {
-    this.rt.finish(agent, obj);
+    if (!this.priming) this.rt.finish(agent, obj);
   }
   finishChunk(agents: Int32Array, objects: Int32Array, n: number): void {
-    this.rt.finishChunk(agents, objects, n);
+    // Primed through the runtime itself, finishing none: the call every busy tick makes.
+    this.rt.finishChunk(agents, objects, this.priming ? 0 : n);
   }
   missing(agent: number, obj: number, aff: number): void {
-    runOne(this.rt, this.st, obj, aff, agent);
+    if (!this.priming) runOne(this.rt, this.st, obj, aff, agent);
   }
 }
 
@@ -90,11 +94,14 @@ function kernels(rt: Runtime, st: AffordancesState): ObjectKernels | undefined {
     needs: slot && sameSpecs(slot.specs, st.registry) ? slot.arrays.needs : needsOf(st.registry),
   };
   if (slot === undefined || slot.economy !== economy || slot.chunk !== rt.finishChunkSize || !objectKernelsFit(slot.arrays, arrays)) {
-    const made = compileObjectKernels(arrays, new Helpers(rt, st), rt.world.components, economy, rt.finishChunkSize);
+    const helpers = new Helpers(rt, st);
+    const made = compileObjectKernels(arrays, helpers, rt.world.components, economy, rt.finishChunkSize);
     if (made === undefined) {
       slots.set(rt, null);
       return undefined;
     }
+    const agents = rt.world.agents;
+    primeObjectKernels(made, arrays, helpers, st.objects, agents.length > 0 ? agents[0] : 0, rt.finishChunkSize);
     slot = { kernels: made, arrays, specs: [...st.registry.affordances], economy, chunk: rt.finishChunkSize };
     slots.set(rt, slot);
   }
