@@ -33,11 +33,18 @@ const round = (x: number) => Math.round(x * 1e4) / 1e4;
 /** The figures by affordance index (rows made on first use). */
 export class AffordanceTimings {
   private readonly rows: AffordanceTiming[] = [];
+  /** Where a call with no affordance index (< 0) records: never reported. */
+  private readonly none = AffordanceTimings.blank();
+
+  private static blank(): AffordanceTiming {
+    return { starts: 0, started: 0, start_ms: 0, finishes: 0, finish_ms: 0, fails: 0, fail_ms: 0, hook_calls: 0, hook_ms: { before: 0, after: 0, fail: 0 } };
+  }
 
   row(aff: number): AffordanceTiming {
+    if (!(aff >= 0)) return this.none;
     let r = this.rows[aff];
     if (r === undefined) {
-      r = { starts: 0, started: 0, start_ms: 0, finishes: 0, finish_ms: 0, fails: 0, fail_ms: 0, hook_calls: 0, hook_ms: { before: 0, after: 0, fail: 0 } };
+      r = AffordanceTimings.blank();
       this.rows[aff] = r;
     }
     return r;
