@@ -26,6 +26,8 @@ export interface ShardSnapshotHeader {
   blocks: number;
   /** The sharded world's state hash when saved (checked again after a restore). */
   state_hash: string;
+  /** The network that decided when saved (a neural policy on the main thread), as a one-block snapshot's policy_hash; absent otherwise. */
+  policy_hash?: string | null;
 }
 
 export interface ShardSnapshot {

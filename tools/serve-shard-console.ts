@@ -8,9 +8,10 @@
 //   without a town, telemetry_snapshot without agents, a mod's command), the answers merged
 //   (mergeValues); telemetry_snapshot with agents asks each of their blocks;
 // - or runs it here: help, status, pause/resume/speed (the loop), snapshot_save/snapshot_load (a
-//   `.shards` file of every block); policy_status with a neural policy (block 0's gate, the
-//   main thread's network). promote_policy/rollback_policy answer `unavailable`, saying why: the
-//   release pointer (--checkpoints) is served by a one-block world only.
+//   `.shards` file of every block); with a neural policy, policy_status, promote_policy and
+//   rollback_policy (tools/shard-release.ts: the main thread's network, the release pointer of
+//   --checkpoints, every block's promotion gate). With scripted or random blocks promote_policy
+//   and rollback_policy answer `unavailable`, saying why.
 // A routed command is applied in its block's console phase of the next tick (or at once while
 // paused) and answered then, with the block's result named globally.
 import { resolve, dirname } from "node:path";
@@ -29,12 +30,16 @@ import { eventToLocal, objectToLocal, townToLocal, type BlockFrame } from "./ser
 import { insideRoot, snapshotFailure } from "./serve-bind.ts";
 import type { ServeRequest, ServedBlocks } from "./serve-shard-host.ts";
 import type { ShardedPolicyView } from "./shard-neural.ts";
+import { PolicyReleaseError } from "../components/release.ts";
+import type { ShardRelease } from "./shard-release.ts";
 import type { ShardStream } from "./serve-shard-stream.ts";
 
 export interface ShardConsoleOptions {
   sim: ServedBlocks;
-  /** The neural policy the main thread runs over every block (tools/shard-neural.ts); absent: each block runs its own scripted or random policy. */
-  neural?: ShardedPolicyView;
+  /** The neural policy the main thread runs over every block now (tools/shard-neural.ts); absent: each block runs its own scripted or random policy. */
+  neural?: () => ShardedPolicyView;
+  /** The release of that network (policy_status, promote_policy, rollback_policy); given with `neural`. */
+  release?: ShardRelease;
   plugins: readonly AnyPlugin[];
   /** A world with no plug-ins and the served world's towns: the console's own (its tick follows the blocks'). */
   front: World;
@@ -70,13 +75,9 @@ export class ShardConsole {
       for (const def of p.commands ?? []) {
         if (def.name === "snapshot_save") svc.register(this.local(def, (a: { path?: string }) => this.save(a.path)));
         else if (def.name === "snapshot_load") svc.register(this.local(def, (a: { path: string }) => this.load(a.path)));
-        else if (def.name === "promote_policy" || def.name === "rollback_policy") {
-          svc.register(
-            this.local(def, () => {
-              throw new CommandError("unavailable", this.noRelease(def.name));
-            }),
-          );
-        } else if (def.name === "policy_status" && o.neural) svc.register(this.local(def, (a, ctx) => this.neuralStatus(o.neural!, a as Record<string, unknown>, ctx)));
+        else if (def.name === "promote_policy" || def.name === "rollback_policy" || (def.name === "policy_status" && o.release)) {
+          svc.register(this.local(def, (a, ctx) => this.policyCommand(def.name, a as Record<string, unknown>, ctx)));
+        }
         else svc.register(this.local(def, (a, ctx) => this.route(def.name, a as Record<string, unknown>, ctx)));
       }
     }
@@ -139,27 +140,31 @@ export class ShardConsole {
     };
   }
 
-  /** Why promote_policy / rollback_policy cannot apply on blocks: who decides, and what to do instead. */
+  /** Why promote_policy / rollback_policy cannot apply on scripted or random blocks, and what to do instead. */
   private noRelease(name: string): string {
-    const who = this.o.neural
-      ? `one network (${this.o.neural.spec}) decides for every block's agents on the main thread, the one the server started with`
-      : "each block runs the scripted or random policy the server started with";
-    return `${name} is unavailable on a sharded world (world.shards > 1): ${who}; promotion and rollback (the release pointer, --checkpoints DIR) are served by a one-block world only. Serve another checkpoint by restarting with --policy neural:DIR, or serve with --shards 1 to promote and roll back`;
+    return `${name} is unavailable on this sharded world (world.shards > 1): each block runs the scripted or random policy the server started with, and promotion swaps the one network the main thread runs over every block; serve with --policy neural[:DIR] --checkpoints DIR to promote and roll back on blocks, or with --shards 1`;
   }
 
   /**
-   * policy_status of a neural policy on blocks: block 0's answer (the promotion gate of its
-   * stability monitor; no release) with the live policy the main thread runs over every block.
+   * policy_status, promote_policy and rollback_policy of the main thread's network
+   * (tools/shard-release.ts), with a one-block world's replies and error codes; policy_status
+   * adds `sharded` (who decides, where) and `gate_by_block`. Scripted or random blocks: unavailable.
    */
-  private async neuralStatus(v: ShardedPolicyView, a: Record<string, unknown>, ctx: CommandContext): Promise<unknown> {
-    const r = (await this.route("policy_status", a, ctx)) as Record<string, unknown>;
-    const { currentTensorBackend } = await import("../engine/tensor.ts");
-    return {
-      ...r,
-      live: { policy: v.policy, checkpoint: null, path: v.checkpoint, policy_hash: v.policy_hash, seq: 0 },
-      tensor_backend: currentTensorBackend()?.name ?? null,
-      sharded: { blocks: this.o.sim.blocks, spec: v.spec, greedy: v.greedy, batch: v.batch, gate_of_block: 0 },
-    };
+  private async policyCommand(name: string, a: Record<string, unknown>, ctx: CommandContext): Promise<unknown> {
+    const rel = this.o.release;
+    if (!rel) throw new CommandError("unavailable", this.noRelease(name));
+    const stopped = this.o.sim.stoppedBy;
+    if (stopped) throw new CommandError("unavailable", `${name} is unavailable: the world stopped: ${stopped.message}`);
+    const who = { by: ctx.principal.label, role: ctx.principal.role, cmdId: ctx.cmdId, tick: ctx.tick };
+    try {
+      if (name === "promote_policy") return await rel.promote({ ...who, checkpoint: a.checkpoint as string, force: a.force === true });
+      if (name === "rollback_policy") return await rel.rollback({ ...who, ...(typeof a.to === "string" ? { to: a.to } : {}) });
+      const v = this.o.neural!();
+      return { ...(await rel.status()), sharded: { blocks: this.o.sim.blocks, spec: v.spec, greedy: v.greedy, batch: v.batch } };
+    } catch (e) {
+      if (e instanceof PolicyReleaseError) throw new CommandError(e.code, e.message);
+      throw e;
+    }
   }
 
   /** The block owning agent `id`, or a not_found error naming the argument. */

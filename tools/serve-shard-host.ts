@@ -3,14 +3,18 @@
 // block publishes its own telemetry in its own thread (a snapshot, then one diff per tick, named
 // globally: tools/serve-shard-ids.ts); the payloads go back with the step's reply and the main
 // thread merges them (tools/serve-shard-stream.ts). Console commands the main thread routed to a
-// block are queued in that block's console and answered when they are applied. Worker threads
-// import this module by its URL (SERVE_SHARD_HOST_MODULE).
+// block are queued in that block's console and answered when they are applied. For the release of
+// the main thread's network (tools/shard-release.ts) each block reports its promotion gate, and
+// block 0 sends the world's policy_promoted / policy_rolled_back event. Worker threads import this
+// module by its URL (SERVE_SHARD_HOST_MODULE).
 import type { LoadedConfig } from "../engine/config/loader.ts";
 import type { BlockPlan, BlockSet } from "../engine/shard-blocks.ts";
 import type { ShardSnapshot } from "../engine/shard-snapshot.ts";
 import type { ShardExtension, ShardHost } from "../engine/shards.ts";
 import type { ConsoleService, Principal, Via } from "../systems/console/index.ts";
 import { PersistenceKey } from "../systems/persistence/index.ts";
+import { PolicyPromoted, PolicyRolledBack } from "../systems/policy/release.ts";
+import { StabilityKey, type PromotionStatus } from "../components/stability.ts";
 import type { Published as PublishedPayload, TelemetryPublisher } from "../systems/telemetry/index.ts";
 import { bindSystems } from "./serve-bind.ts";
 import { corePlugins, prepareBlock } from "./shard-host.ts";
@@ -55,7 +59,17 @@ export type ServeRequest =
   | { op: "flush"; force: boolean }
   | { op: "watch"; block: number; ids: string[]; on: boolean }
   | { op: "watchTowns"; block: number; towns: number[]; on: boolean }
-  | { op: "mode"; mode: "full" | "aggregate" };
+  | { op: "mode"; mode: "full" | "aggregate" }
+  /** Each block's promotion gate (its stability monitor's; null without one), between ticks. */
+  | { op: "gate" }
+  /** The release's event, sent in `block`'s world between ticks (as a one-block world's release sends it): seen from the next tick. */
+  | { op: "releaseEvent"; block: number; event: "promoted" | "rolled_back"; seq: number; checkpoint: string; policy_hash: string; previous_checkpoint: string; previous_hash: string; flag: number };
+
+/** What `gate` answers: the thread's blocks and each one's promotion gate. */
+export interface BlockGates {
+  blocks: number[];
+  gates: (PromotionStatus | null)[];
+}
 
 /** What a request that may publish answers: the thread's blocks and what each published since the last report. */
 export interface Published {
@@ -124,6 +138,17 @@ export function extend(set: BlockSet): ShardExtension {
           return s;
         });
         return published();
+      }
+      if (op === "gate" && r.op === "gate") {
+        return { blocks: set.plans.map((p) => p.index), gates: set.worlds.map((w) => w.optionalResource(StabilityKey)?.promotion() ?? null) } satisfies BlockGates;
+      }
+      if (op === "releaseEvent" && r.op === "releaseEvent") {
+        const i = set.plans.findIndex((p) => p.index === r.block);
+        if (i < 0) throw new Error(`serve extension: block ${r.block} is not on this thread`);
+        const w = set.worlds[i];
+        const msg = r.event === "promoted" ? PolicyPromoted : PolicyRolledBack;
+        w.send(msg, r.seq, w.intern(r.checkpoint), w.intern(r.policy_hash), w.intern(r.previous_checkpoint), w.intern(r.previous_hash), r.flag);
+        return null;
       }
       if (!served) throw new Error(`serve extension: "${op}" before "init"`);
       if (op === "command" && r.op === "command") {

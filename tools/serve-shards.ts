@@ -1,7 +1,8 @@
 // `townlet serve` of a sharded world (world.shards > 1 or --shards K, any --workers N): the
 // blocks run on N threads (engine/shards.ts, host tools/serve-shard-host.ts; with --policy
 // neural[:DIR] tools/shard-neural.ts, the runner of townlet run: one network batch over every
-// block's agents per tick on the main thread, the same state hashes as that run); each block
+// block's agents per tick on the main thread, the same state hashes as that run; with
+// --checkpoints DIR admins promote and roll back that network between ticks, tools/shard-release.ts); each block
 // publishes its own telemetry in its thread and the main thread merges the blocks' payloads into
 // one stream (tools/serve-shard-stream.ts); the main thread's console checks every command and
 // routes it to the block that owns its target (tools/serve-shard-console.ts). The WebSocket
@@ -28,6 +29,7 @@ import { ShardStream } from "./serve-shard-stream.ts";
 import { ShardConsole } from "./serve-shard-console.ts";
 import { SERVE_SHARD_HOST, SERVE_SHARD_HOST_MODULE, corePlugins, extend, type BlockPayloads, type Published, type ServeRequest, type ServedBlocks } from "./serve-shard-host.ts";
 import { ShardedInference, isNeuralSpec, type ShardedPolicyView } from "./shard-neural.ts";
+import { ShardRelease } from "./shard-release.ts";
 import { ShardPolicyError } from "./shard-host.ts";
 import { frameOf } from "./serve-shard-ids.ts";
 import type { ServeOptions } from "./serve.ts";
@@ -38,8 +40,8 @@ export interface ShardServeHandle {
   wsUrl: string;
   /** The blocks: ShardedSim (scripted or random in each block) or ShardedInference (a neural policy on the main thread). */
   sim: ServedBlocks;
-  /** Who decides: the main thread's network (tools/shard-neural.ts), or each block's own policy (as the `policy` section says). */
-  policy: PolicySection;
+  /** Who decides now: the main thread's network (tools/shard-neural.ts), or each block's own policy (as the `policy` section says). */
+  readonly policy: PolicySection;
   console: ConsoleService;
   publisher: ShardStream;
   server: TelemetryServer;
@@ -59,13 +61,15 @@ function perBlock(answers: readonly unknown[], blocks: number): (BlockPayloads |
 
 /** Builds the blocks on their threads, binds the merged stream and console, starts the server and the loop. */
 export async function startShardedServe(o: ServeOptions & { configFile: string }): Promise<ShardServeHandle> {
-  // The release pointer is a one-block world's (systems/policy/release.ts); refused rather than ignored.
-  if (o.checkpointRoot !== undefined || o.adoptRelease) {
-    throw new ShardPolicyError(`--checkpoints: promote_policy/rollback_policy (the release pointer) are not served on a sharded world (world.shards > 1) yet; serve a checkpoint on blocks with --policy neural:DIR, or promote and roll back with --shards 1`);
-  }
   const build = { seed: o.seed, towns: o.towns, agentsPerTown: o.agents, shards: o.shards, overrides: o.overrides };
   const plugins = o.plugins ?? (await resolvePlugins(corePlugins, o.configFile, o.pluginSpecs ?? []));
   const spec = o.policy ?? loadShardedConfig(o.configFile, plugins, build).settings.runtime.policy.provider;
+  // Promotion swaps the one network the main thread runs over every block; refused rather than ignored otherwise.
+  if ((o.checkpointRoot !== undefined || o.adoptRelease) && !isNeuralSpec(spec)) {
+    throw new ShardPolicyError(
+      `--checkpoints: promote_policy/rollback_policy swap the network the main thread runs over every block (--policy neural[:DIR]); with --policy ${spec} each block runs its own policy, which a sharded world (world.shards > 1) does not swap; serve with --policy neural[:DIR] --checkpoints DIR, or with --shards 1`,
+    );
+  }
   let sim: ServedBlocks;
   let neural: ShardedInference | undefined;
   if (isNeuralSpec(spec)) {
@@ -95,17 +99,33 @@ export async function startShardedServe(o: ServeOptions & { configFile: string }
     sim = await ShardedSim.open(opts);
   }
   try {
-    return await serveSim(sim, { ...o, plugins }, neural?.view ?? { policy: spec, batch: "each block" });
+    // The release pointer of --checkpoints (with --adopt-release, its live checkpoint decides from the first tick).
+    const release = neural && (await ShardRelease.open(neural, { ...(o.checkpointRoot !== undefined ? { checkpointRoot: o.checkpointRoot } : {}), adoptLive: o.adoptRelease ?? false }));
+    const section = (): PolicySection => {
+      if (!neural) return { policy: spec, batch: "each block" };
+      const kpi = release?.kpi();
+      return kpi ? { ...neural.view, release: kpi } : neural.view;
+    };
+    return await serveSim(sim, { ...o, plugins }, section, neural ? { view: () => neural.view, release: release! } : undefined);
   } catch (e) {
     await sim.close();
     throw e;
   }
 }
 
-/** Who decides, as the `policy` telemetry section names it: the main thread's network, or each block's own policy. */
-export type PolicySection = ShardedPolicyView | { policy: string; batch: "each block" };
+/**
+ * Who decides, as the `policy` telemetry section names it: the main thread's network (with
+ * --checkpoints, `release`: which release decides, as a one-block world's policy_release KPI), or
+ * each block's own policy.
+ */
+export type PolicySection = (ShardedPolicyView & { release?: { seq: number; checkpoint: string | null; policy_hash: string | null } }) | { policy: string; batch: "each block" };
 
-async function serveSim(sim: ServedBlocks, o: ServeOptions & { configFile: string; plugins: readonly AnyPlugin[] }, policy: PolicySection): Promise<ShardServeHandle> {
+async function serveSim(
+  sim: ServedBlocks,
+  o: ServeOptions & { configFile: string; plugins: readonly AnyPlugin[] },
+  policy: () => PolicySection,
+  neural: { view: () => ShardedPolicyView; release: ShardRelease } | undefined,
+): Promise<ShardServeHandle> {
   const config = sim.config;
   const settings = config.settings;
   const plugins = o.plugins;
@@ -115,7 +135,7 @@ async function serveSim(sim: ServedBlocks, o: ServeOptions & { configFile: strin
   const stream = new ShardStream(tcfg, config.configId, sim.blocks, sim.towns, frames);
   stream.measure = o.measureCrossing ?? false;
   stream.routeAgent = agentRouter(sim);
-  stream.addSection("policy", () => policy);
+  stream.addSection("policy", policy);
   const init: ServeRequest = { op: "init", configHash: config.configHash, worldTowns: sim.towns, mode: stream.wantedMode(sim.agents) };
   const first = perBlock(await sim.ext("init", init), sim.blocks);
   // The console's own world: no plug-ins, the served world's towns; its tick follows the blocks'.
@@ -126,7 +146,7 @@ async function serveSim(sim: ServedBlocks, o: ServeOptions & { configFile: strin
   };
   const persistenceDir = (settings as { snapshot?: { storage?: { root?: string } } }).snapshot?.storage?.root;
   const roots = [resolve(persistenceDir ?? "snapshots"), ...(settings.snapshot?.guardrails.allowed_paths ?? []).map((p) => resolve(p))];
-  const router = new ShardConsole({ sim, plugins, front, frames, stream, snapshotRoots: roots, flush, ...("policy_hash" in policy ? { neural: policy } : {}) });
+  const router = new ShardConsole({ sim, plugins, front, frames, stream, snapshotRoots: roots, flush, ...(neural ? { neural: neural.view, release: neural.release } : {}) });
   const svc = router.service;
   const tokens = o.tokensFile ? TokenTable.fromFile(o.tokensFile) : TokenTable.fromConfig(settings.console_auth);
   svc.audit = typeof o.audit === "object" ? o.audit : new AuditLog(resolve(o.audit ?? "townlet-audit.ndjson"));
@@ -187,7 +207,9 @@ async function serveSim(sim: ServedBlocks, o: ServeOptions & { configFile: strin
     url,
     wsUrl: url.replace(/^http/, "ws") + "/ws",
     sim,
-    policy,
+    get policy() {
+      return policy();
+    },
     console: svc,
     publisher: stream,
     server,

@@ -214,9 +214,10 @@ export const SERVE_SPEC = {
 POST /auth/ticket). --realtime paces ticks at ${REALTIME_TICK_MS} ms, --speed X at X times that, --tps N at N ticks per second;
 the default is as fast as possible (give at most one). --ticks N stops simulating at tick N (the server stays up; --exit
 quits). Without --tokens (or console_auth in the config) everyone is a viewer. --checkpoints DIR lets admins swap the live
-policy between ticks with promote_policy {checkpoint} / rollback_policy {to?} (DIR/release.json records which one is live;
-one block only). With --shards K, --policy neural[:DIR] runs one network batch over every block per tick on the main thread
-(the state hashes of townlet run --shards K with that checkpoint).
+policy between ticks with promote_policy {checkpoint} / rollback_policy {to?} (DIR/release.json records which one is live).
+With --shards K, --policy neural[:DIR] runs one network batch over every block per tick on the main thread (the state hashes
+of townlet run --shards K with that checkpoint); --checkpoints swaps that network, once every block's promotion gate is ready
+(scripted or random blocks refuse --checkpoints).
 --stdio speaks the Python bridge's binary protocol on stdin/stdout instead (python/, docs/python.md; its flags:
 townlet serve --stdio --help).`,
   positionals: { name: "CONFIG", min: 0, max: 1, help: "the config file (default configs/default.yaml); same as --config" },

@@ -4,10 +4,13 @@
 // from each block's own `policy` stream, or greedy), then the blocks finish the tick. The state
 // hash is the same for any number of workers, and the same whether the blocks run on into the
 // next tick's first half (run) or stop between ticks (serve: the console reaches them there).
+// Between ticks another network may take over (`use`: townlet serve's promote_policy and
+// rollback_policy, tools/shard-release.ts); the one it opened stays as the baseline.
 import { resolve } from "node:path";
 import type { LoadedConfig } from "../engine/config/loader.ts";
 import { buildBlock, type BlockPlan } from "../engine/shard-blocks.ts";
 import type { ShardSnapshot } from "../engine/shard-snapshot.ts";
+import type { World } from "../engine/world.ts";
 import { NeuralPolicy, createPolicy } from "../systems/policy/index.ts";
 import { ShardedRollout, type ShardedRolloutOptions } from "../training/sharded-rollout.ts";
 import { ShardPolicyError } from "./shard-host.ts";
@@ -42,15 +45,46 @@ export class ShardedInference {
   hashEveryTick = false;
   /** The state hash after the last tick, when hashEveryTick. */
   lastHash: string | undefined;
-  readonly view: ShardedPolicyView;
+  /** The network that decides now, as telemetry names it. */
+  view: ShardedPolicyView;
+  /** The network that decides now: the baseline, or one `use` made live. */
+  private live: NeuralPolicy;
 
   private constructor(
     readonly rollout: ShardedRollout,
-    readonly policy: NeuralPolicy,
+    /** The network the runner opened with (a release's baseline); freed by close(). */
+    readonly baseline: NeuralPolicy,
     readonly spec: string,
-    checkpoint: string | null,
+    /** The baseline's checkpoint folder (absolute); null for a fresh network. */
+    readonly baselineCheckpoint: string | null,
+    /** A one-town model of block 0: what a checkpoint is checked against (checkpointExpectations). */
+    readonly model: World,
   ) {
-    this.view = { policy: "neural", spec, checkpoint, policy_hash: policy.hash(), greedy: policy.greedy, batch: "main thread" };
+    this.live = baseline;
+    this.view = { policy: "neural", spec, checkpoint: baselineCheckpoint, policy_hash: baseline.hash(), greedy: baseline.greedy, batch: "main thread" };
+  }
+
+  get policy(): NeuralPolicy {
+    return this.live;
+  }
+
+  /** Why `p` cannot decide here (its observation size or actions differ from the blocks' rows), or undefined. */
+  misfit(p: NeuralPolicy): string | undefined {
+    const { D, A } = this.rollout;
+    return p.inputSize === D && p.actionCount === A ? undefined : `the network reads ${p.inputSize} floats and chooses among ${p.actionCount} actions; the blocks' rows hold ${D} floats and ${A} actions`;
+  }
+
+  /**
+   * Makes `next` decide from the next tick on (between ticks only): it must read the blocks'
+   * observation rows and choose among their actions, as at open (else a ShardPolicyError, and the
+   * live network stays). The one replaced is not freed: its owner (the release) frees it.
+   */
+  use(next: NeuralPolicy, checkpoint: string | null, hash = next.hash()): void {
+    const misfit = this.misfit(next);
+    if (misfit !== undefined) throw new ShardPolicyError(misfit);
+    this.live = next;
+    this.rollout.use(next.greedy ? "greedy" : "policy");
+    this.view = { ...this.view, checkpoint, policy_hash: hash, greedy: next.greedy };
   }
 
   /**
@@ -74,7 +108,7 @@ export class ShardedInference {
       }
       sr.use(policy.greedy ? "greedy" : "policy");
       const arg = o.spec.split(":").slice(1).join(":") || (typeof options.checkpoint === "string" ? options.checkpoint : "");
-      return new ShardedInference(sr, policy, o.spec, arg && arg !== "fresh" ? resolve(arg) : null);
+      return new ShardedInference(sr, policy, o.spec, arg && arg !== "fresh" ? resolve(arg) : null, model);
     } catch (e) {
       await sr.close();
       throw e;
@@ -123,7 +157,7 @@ export class ShardedInference {
    * Returns the state hash when hashEveryTick.
    */
   async step(next = false): Promise<string | undefined> {
-    this.lastHash = await this.rollout.inferTick(this.policy, this.hashEveryTick, next);
+    this.lastHash = await this.rollout.inferTick(this.live, this.hashEveryTick, next);
     return this.lastHash;
   }
 
@@ -147,8 +181,10 @@ export class ShardedInference {
   kpis(): Promise<Record<string, unknown>> {
     return this.rollout.kpis();
   }
-  snapshot(): Promise<ShardSnapshot> {
-    return this.rollout.snapshot();
+  /** Every block's snapshot, stamped with the hash of the network that decides (as a one-block snapshot's policy_hash). */
+  async snapshot(): Promise<ShardSnapshot> {
+    const s = await this.rollout.snapshot();
+    return { ...s, header: { ...s.header, policy_hash: this.view.policy_hash } };
   }
   async restore(s: ShardSnapshot, path?: string): Promise<{ upgraded: boolean }> {
     this.lastHash = undefined;
@@ -156,12 +192,13 @@ export class ShardedInference {
     if (this.hashEveryTick) this.lastHash = await this.rollout.stateHash();
     return r;
   }
-  /** Stops the worker threads and frees the network. */
+  /** Stops the worker threads and frees the live network and the baseline. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.rollout.close();
-    this.policy.dispose();
+    if (this.live !== this.baseline) this.live.dispose();
+    this.baseline.dispose();
   }
   private closed = false;
 }

@@ -2,8 +2,9 @@
 // runs through the runner of `townlet run --shards` (tools/shard-neural.ts: one network batch over
 // every block's agents per tick on the main thread) and reaches the same per-tick state hashes as
 // that run; the WebSocket telemetry names the policy (a `policy` section) and the console answers
-// policy_status with it, promote_policy/rollback_policy with why they cannot apply on blocks; a
-// missing checkpoint, one whose observation size does not match, or --checkpoints on blocks
+// policy_status with it, promote_policy/rollback_policy without --checkpoints as a one-block world
+// does (not enabled; test/unit/serve-shards-release.test.ts has them enabled); a missing
+// checkpoint, one whose observation size does not match, or --checkpoints with scripted blocks
 // refuses to start with a message naming it. Every server is closed and every loop bounded.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -148,12 +149,12 @@ describe("townlet serve of a sharded world with a neural policy", () => {
     expect(kpis.policy_decisions).toBeGreaterThan(0);
     expect(kpis.alive_agents).toBeGreaterThan(0);
 
-    // policy_status names the main thread's network; promotion says why it cannot apply on blocks.
+    // policy_status names the main thread's network; promotion is not enabled without --checkpoints, as on one block.
     const status = await admin.command("policy_status");
     expect(status).toMatchObject({ status: "ok", result: { live: { policy: "neural", path: checkpoint, policy_hash: policyHash }, tensor_backend: "cpu", sharded: { blocks: 2, batch: "main thread" } } });
     const promote = await admin.command("promote_policy", { checkpoint: "other" });
     expect(promote).toMatchObject({ status: "error", error: { code: "unavailable" } });
-    expect(JSON.stringify(promote)).toMatch(/one network \(neural:.*\) decides for every block's agents on the main thread.*--shards 1 to promote and roll back/);
+    expect(JSON.stringify(promote)).toMatch(/policy promotion is not enabled in this world: no checkpoint root is configured \(serve with --checkpoints DIR\)/);
     expect(await admin.command("rollback_policy")).toMatchObject({ status: "error", error: { code: "unavailable" } });
   }, 180_000);
 
@@ -231,10 +232,10 @@ describe("townlet serve of a sharded world with a neural policy", () => {
     expect(c.lines.join("\n")).not.toMatch(/listening/);
   }, 120_000);
 
-  it("refuses --checkpoints on blocks instead of ignoring it", async () => {
-    await expect(serve({ workers: 1, policy: `neural:${checkpoint}`, checkpointRoot: dir })).rejects.toThrow(/--checkpoints: promote_policy\/rollback_policy .* not served on a sharded world/);
+  it("refuses --checkpoints on scripted or random blocks instead of ignoring it, saying why", async () => {
+    await expect(serve({ workers: 1, policy: "random", checkpointRoot: dir })).rejects.toThrow(/--checkpoints: promote_policy\/rollback_policy swap the network the main thread runs over every block .*with --policy random each block runs its own policy/);
     const c = capture();
     expect(await main(["serve", "--towns", "4", "--shards", "2", "--checkpoints", dir, "--port", "0", "--audit", join(dir, "cli-audit.ndjson")], c.out)).toBe(1);
-    expect(c.errs.join("\n")).toMatch(/--checkpoints: .*--policy neural:DIR/);
+    expect(c.errs.join("\n")).toMatch(/--checkpoints: .*--policy neural\[:DIR\] --checkpoints DIR/);
   }, 60_000);
 });
