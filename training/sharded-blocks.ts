@@ -2,11 +2,13 @@
 // `townlet run --policy neural` on world.shards > 1; training/sharded-rollout.ts drives them). Each
 // tick has two halves: `decide` runs every block up to the policy/act system (World.stepTo), builds
 // the eligible agents' masks and observations (prepareDecisions) and step 1 of a decision (who
-// chooses, the draws of the block's own `policy` stream) into the block's SharedArrayBuffer;
-// the main thread runs one policy batch over every block's rows and writes the actions into the
-// same buffers; `advance` finishes every block's tick (World.stepRest: policy/act reads the
-// actions, then affordances, needs, rewards, ...) and writes each live agent's key and reward
-// and each exit's key and reward. Only counts and a few numbers per block travel in messages.
+// chooses, the draws of the block's own `policy` stream) into the world's one shared batch, at
+// the block's rows (packed in block order: training/sharded-batch.ts); the main thread runs one
+// policy batch over those rows where they lie and writes the actions beside them; `advance`
+// finishes every block's tick (World.stepRest: policy/act reads the block's actions, then
+// affordances, needs, rewards, ...) and writes each live agent's key and reward and each exit's
+// key and reward into the block's own SharedArrayBuffer. Only counts and a few numbers per block
+// travel in messages.
 // Runs in the main thread (--workers 1) or in a worker thread (training/sharded-worker.ts).
 import { heartbeat } from "../engine/watchdog.ts";
 import type { World } from "../engine/world.ts";
@@ -19,6 +21,7 @@ import { AgentExit } from "../components/messages.ts";
 import { Reward } from "../components/people.ts";
 import { policyState, prepareDecisions, setPolicy, worldActionCount, type ObservationBatch, type Policy } from "../systems/policy/index.ts";
 import { chooseRows, type CollectMode } from "./rollout.ts";
+import { batchViews, type BatchRows, type RowChain } from "./sharded-batch.ts";
 import { conflictSums } from "./session.ts";
 
 /** Who decides in the blocks: a rollout's collect mode, or a learned policy's inference (sampled = "policy", or greedy). */
@@ -27,7 +30,10 @@ export type BlockMode = CollectMode | "greedy";
 /** The system a tick pauses before (the policy plug-in's decision system). */
 export const POLICY_SYSTEM = "policy/act";
 
-/** One block's shared arrays, `cap` rows each (D floats of observation, A mask bytes per row). */
+/**
+ * One block's shared arrays, `cap` rows each (D floats of observation, A mask bytes per row): the
+ * live and exit rows after a tick; the decision rows only when the shared batch had no room (a spill).
+ */
 export interface BlockRows {
   cap: number;
   /** Decision rows: the agent's key (local uid x blocks + block), uid, label, forced action, chosen action, draw, flag, observation, mask. */
@@ -83,6 +89,8 @@ export function rowsViews(sab: SharedArrayBuffer, cap: number, D: number, A: num
 /** Reply to `decide`: rows per block; buffers replaced by larger ones (null = the same). */
 export interface DecideReport {
   counts: number[];
+  /** The rows did not fit the shared batch: they are in the blocks' own buffers (see training/sharded-batch.ts). */
+  spilled: boolean;
   sabs: (SharedArrayBuffer | null)[];
 }
 
@@ -95,8 +103,9 @@ export interface AdvanceReport {
   reasons: (Record<string, number> | null)[];
   conflict?: number[][];
   hashes?: string[];
-  /** Rows per block of the next tick's first half, when it was asked for. */
+  /** Rows per block of the next tick's first half, when it was asked for, and whether they spilled. */
   next?: number[];
+  nextSpilled?: boolean;
   /** What the blocks' extension (`PolicyBlocks.ext`: townlet serve's telemetry) reported after the tick, one entry per block. */
   extra?: unknown[];
   sabs: (SharedArrayBuffer | null)[];
@@ -112,7 +121,8 @@ class SharedRowsPolicy implements Policy {
     const n = agents.length;
     const want = this.block.prepared[this.i];
     if (n !== want) throw new Error(`internal error (please report a bug): policy/act has ${n} rows, ${want} were prepared`);
-    out.set(this.block.rows[this.i].actions.subarray(0, n));
+    const at = this.block.offsets[this.i];
+    out.set(this.block.batch!.actions.subarray(at, at + n));
   }
 }
 
@@ -131,6 +141,13 @@ export class PolicyBlocks {
   private ratio = 0;
   private readonly policies: SharedRowsPolicy[];
   private readonly finalBatch: ObservationBatch = { variant: "", size: 0, count: 0, data: new Float32Array(0) };
+  /** The world's shared decision batch (training/sharded-batch.ts) and this thread's place in its chain of offsets (none: the only thread). */
+  batch: BatchRows | undefined;
+  private batchSab: SharedArrayBuffer | undefined;
+  chain: RowChain | undefined;
+  /** Each block's first row in the batch this tick, and the tick it is deciding. */
+  readonly offsets: number[];
+  private readonly ticks: number[];
 
   constructor(
     readonly plans: readonly BlockPlan[],
@@ -147,8 +164,17 @@ export class PolicyBlocks {
     this.D = st.source.size(w0);
     this.A = worldActionCount(w0);
     this.prepared = plans.map(() => 0);
+    this.offsets = plans.map(() => 0);
+    this.ticks = plans.map(() => 0);
     for (let i = 0; i < plans.length; i++) this.grow(i, Math.max(16, this.set.worlds[i].agents.length * 2));
     this.publishLive();
+  }
+
+  /** Uses `sab` as the shared batch from now on (a new one after a growth; the same one is kept). */
+  useBatch(sab: SharedArrayBuffer | undefined): void {
+    if (!sab || sab === this.batchSab) return;
+    this.batchSab = sab;
+    this.batch = batchViews(sab, this.D, this.A);
   }
 
   /** Extends the blocks with `extend` (ShardHost.extend) now and after every reset, as a fresh world's blocks would be. */
@@ -209,44 +235,78 @@ export class PolicyBlocks {
     });
   }
 
-  /** First half of a tick in every block: up to policy/act, the decision rows written. */
-  decide(): DecideReport {
+  /**
+   * First half of a tick in every block: up to policy/act (rows counted), then this thread's
+   * offset from the chain (decision `seq`), its end published, and the rows written at their place
+   * in the shared batch (or, past its end, into each block's own buffer: a spill).
+   */
+  decide(seq: number): DecideReport {
     const fresh: (SharedArrayBuffer | null)[] = this.plans.map(() => null);
     const counts: number[] = [];
-    const A = this.A;
-    const D = this.D;
-    for (let i = 0; i < this.set.worlds.length; i++) {
-      const w = this.set.worlds[i];
-      const tick = w.tick + 1;
-      let m: number;
-      try {
-        w.stepTo(POLICY_SYSTEM);
-        const st = policyState(w);
-        m = prepareDecisions(w, tick, w.agents, st);
-        st.preparedTick = tick;
-        st.prepared = m;
-        this.prepared[i] = m;
-        this.room(i, m, fresh);
-        const r = this.rows[i];
-        const list = st.eligible.subarray(0, m);
-        const U = w.columns(Agent).uid;
-        for (let j = 0; j < m; j++) {
-          const uid = U[list[j]];
-          r.uids[j] = uid | 0;
-          r.keys[j] = this.key(i, uid);
+    let mine = 0;
+    let at: number;
+    try {
+      for (let i = 0; i < this.set.worlds.length; i++) {
+        const w = this.set.worlds[i];
+        const tick = w.tick + 1;
+        try {
+          w.stepTo(POLICY_SYSTEM);
+          const st = policyState(w);
+          const m = prepareDecisions(w, tick, w.agents, st);
+          st.preparedTick = tick;
+          st.prepared = m;
+          this.prepared[i] = m;
+          this.ticks[i] = tick;
+          counts.push(m);
+          mine += m;
+        } catch (e) {
+          throw this.fail(i, tick, e);
         }
-        if (m > 0) {
-          r.masks.set(st.masks.subarray(0, m * A));
-          r.obs.set(st.batch.data.subarray(0, m * D));
-          chooseRows(w, this.mode, this.ratio, r.masks.subarray(0, m * A), list, A, tick, r.labels, r.flags, r.forced, r.draws);
+        heartbeat(this.set.heartbeat);
+      }
+      at = this.chain ? this.chain.offset(seq) : 0;
+    } catch (e) {
+      // The threads after this one wait for its end: they stop instead.
+      this.chain?.publish(seq, -1);
+      throw e;
+    }
+    const b = this.batch;
+    const spilled = b === undefined || at + mine > b.cap;
+    this.chain?.publish(seq, at + mine);
+    for (let i = 0; i < this.set.worlds.length; i++) {
+      const m = counts[i];
+      this.offsets[i] = at;
+      try {
+        if (!spilled) this.writeRows(i, b, at, m);
+        else {
+          this.room(i, m, fresh);
+          this.writeRows(i, this.rows[i], 0, m);
         }
       } catch (e) {
-        throw this.fail(i, tick, e);
+        throw this.fail(i, this.ticks[i], e);
       }
-      heartbeat(this.set.heartbeat);
-      counts.push(m);
+      at += m;
     }
-    return { counts, sabs: fresh };
+    return { counts, sabs: fresh, spilled };
+  }
+
+  /** Block i's `m` prepared decision rows into `r` from row `o`: key and uid, mask, observation, and step 1 (chooseRows). */
+  private writeRows(i: number, r: BatchRows | BlockRows, o: number, m: number): void {
+    if (m === 0) return;
+    const w = this.set.worlds[i];
+    const st = policyState(w);
+    const A = this.A;
+    const list = st.eligible.subarray(0, m);
+    const U = w.columns(Agent).uid;
+    for (let j = 0; j < m; j++) {
+      const uid = U[list[j]];
+      r.uids[o + j] = uid | 0;
+      r.keys[o + j] = this.key(i, uid);
+    }
+    r.masks.set(st.masks.subarray(0, m * A), o * A);
+    r.obs.set(st.batch.data.subarray(0, m * this.D), o * this.D);
+    const end = o + m;
+    chooseRows(w, this.mode, this.ratio, r.masks.subarray(o * A, end * A), list, A, this.ticks[i], r.labels.subarray(o, end), r.flags.subarray(o, end), r.forced.subarray(o, end), r.draws.subarray(o, end));
   }
 
   /**
@@ -254,7 +314,21 @@ export class PolicyBlocks {
    * exits written; with `next`, the first half of the next tick follows at once (its rows written
    * and counted in `next`), which saves the main thread one round trip per tick.
    */
-  advance(conflict: boolean, hashes: boolean, next?: { mode: BlockMode; ratio: number }): AdvanceReport {
+  advance(conflict: boolean, hashes: boolean, next?: { mode: BlockMode; ratio: number; seq: number }): AdvanceReport {
+    try {
+      return this.advanceRun(conflict, hashes, next);
+    } catch (e) {
+      // Failed before deciding the next tick: the threads after this one wait for its end.
+      if (next && !this.decided) this.chain?.publish(next.seq, -1);
+      throw e;
+    }
+  }
+
+  /** Whether the decision of advance's next tick began (its failures publish themselves). */
+  private decided = false;
+
+  private advanceRun(conflict: boolean, hashes: boolean, next?: { mode: BlockMode; ratio: number; seq: number }): AdvanceReport {
+    this.decided = false;
     const fresh: (SharedArrayBuffer | null)[] = this.plans.map(() => null);
     const live: number[] = [];
     const exits: number[] = [];
@@ -289,8 +363,10 @@ export class PolicyBlocks {
     if (this.ext?.afterStep) report.extra = this.ext.afterStep();
     if (next) {
       this.setMode(next.mode, next.ratio);
-      const d = this.decide();
+      this.decided = true;
+      const d = this.decide(next.seq);
       report.next = d.counts;
+      report.nextSpilled = d.spilled;
       for (let i = 0; i < fresh.length; i++) fresh[i] = d.sabs[i] ?? fresh[i];
     }
     return report;
@@ -348,20 +424,28 @@ export class PolicyBlocks {
     return { tick: this.set.tick, live: this.publishLive(), sabs: fresh, upgraded };
   }
 
-  /** Observations of every live agent of every block (and their keys), for the rollout's bootstrap values. */
-  final(): { live: number[]; sabs: (SharedArrayBuffer | null)[] } {
+  /**
+   * Observations of every live agent of every block and their keys, for the rollout's bootstrap
+   * values, into the shared batch from row `at` (the live agents of the blocks before this thread's;
+   * the main thread made room for every live agent).
+   */
+  final(at: number): { live: number[]; sabs: (SharedArrayBuffer | null)[] } {
     const fresh: (SharedArrayBuffer | null)[] = this.plans.map(() => null);
     const live: number[] = [];
+    const b = this.batch!;
     for (let i = 0; i < this.set.worlds.length; i++) {
       const w = this.set.worlds[i];
       const n = w.agents.length;
+      if (at + n > b.cap) throw new Error(`internal error (please report a bug): the batch holds ${b.cap} rows, block ${this.plans[i].index}'s live agents end at row ${at + n}`);
       this.room(i, n, fresh);
       this.writeLive(i, false);
       if (n > 0) {
+        b.keys.set(this.rows[i].liveKeys.subarray(0, n), at);
         policyState(w).source.build(w, w.agents, this.finalBatch);
-        this.rows[i].obs.set(this.finalBatch.data.subarray(0, n * this.D));
+        b.obs.set(this.finalBatch.data.subarray(0, n * this.D), at * this.D);
       }
       live.push(n);
+      at += n;
     }
     return { live, sabs: fresh };
   }

@@ -1,8 +1,9 @@
 // The threads of a sharded rollout (training/sharded-rollout.ts) as the main thread drives them:
 // LocalGroup runs its blocks in the main thread (--workers 1), WorkerGroup in a worker thread
 // (training/sharded-worker.ts) with one message each way per request; each gives the views of its
-// blocks' shared row buffers (training/sharded-blocks.ts). A worker that fails or exits rejects
-// every pending and later request with an error naming it.
+// blocks' shared row buffers (training/sharded-blocks.ts) and hands its blocks the world's shared
+// decision batch (training/sharded-batch.ts) with a request when it is new to them. A worker that
+// fails or exits rejects every pending and later request with an error naming it.
 import { Worker } from "node:worker_threads";
 import type { BuildOverrides } from "../engine/build.ts";
 import { ShardError } from "../engine/shard-blocks.ts";
@@ -21,16 +22,27 @@ export interface PolicyWorkerInit {
   hostModule?: string;
   /** The worker's heartbeat word (engine/watchdog.ts). */
   beat?: SharedArrayBuffer;
+  /** The chain of row offsets (training/sharded-batch.ts RowChain) and this worker's place in it. */
+  chain: SharedArrayBuffer;
+  thread: number;
+}
+
+/** Who decides next tick, and the decision's sequence number in the chain of row offsets. */
+export interface NextDecision {
+  mode: BlockMode;
+  ratio: number;
+  seq: number;
 }
 
 export type PolicyWorkerRequest =
-  | { id: number; op: "decide"; mode: BlockMode; ratio: number }
-  | { id: number; op: "advance"; conflict: boolean; hashes: boolean; next?: { mode: BlockMode; ratio: number } }
+  | { id: number; op: "decide"; mode: BlockMode; ratio: number; seq: number; batch?: SharedArrayBuffer }
+  | { id: number; op: "advance"; conflict: boolean; hashes: boolean; next?: NextDecision; batch?: SharedArrayBuffer }
+  | { id: number; op: "final"; at: number; batch?: SharedArrayBuffer }
   | { id: number; op: "reset"; seed: number }
   | { id: number; op: "load"; blocks: Uint8Array[]; configHash: string | null }
   | { id: number; op: "save"; configHash: string | null }
   | { id: number; op: "ext"; name: string; payload: unknown }
-  | { id: number; op: "final" | "kpis" | "hashes" };
+  | { id: number; op: "kpis" | "hashes" };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -44,10 +56,12 @@ export interface Group {
   readonly blocks: readonly number[];
   /** Block i's views (of the group's i-th block). */
   rows(i: number): BlockRows;
-  decide(mode: BlockMode, ratio: number): Promise<DecideReport>;
-  advance(conflict: boolean, hashes: boolean, next?: { mode: BlockMode; ratio: number }): Promise<AdvanceReport>;
+  /** `batch`: the world's shared decision batch, handed to the blocks when new to them (as for advance and final). */
+  decide(mode: BlockMode, ratio: number, seq: number, batch: SharedArrayBuffer): Promise<DecideReport>;
+  advance(conflict: boolean, hashes: boolean, next: NextDecision | undefined, batch: SharedArrayBuffer): Promise<AdvanceReport>;
   reset(seed: number): Promise<Rebuffer>;
-  final(): Promise<Rebuffer>;
+  /** Every live agent's key and observation into the batch from row `at`. */
+  final(at: number, batch: SharedArrayBuffer): Promise<Rebuffer>;
   kpis(): Promise<Record<string, unknown>[]>;
   hashes(): Promise<string[]>;
   save(configHash: string | null): Promise<Uint8Array[]>;
@@ -65,18 +79,21 @@ export class LocalGroup implements Group {
   rows(i: number): BlockRows {
     return this.set.rows[i];
   }
-  async decide(mode: BlockMode, ratio: number): Promise<DecideReport> {
+  async decide(mode: BlockMode, ratio: number, seq: number, batch: SharedArrayBuffer): Promise<DecideReport> {
+    this.set.useBatch(batch);
     this.set.setMode(mode, ratio);
-    return this.set.decide();
+    return this.set.decide(seq);
   }
-  async advance(conflict: boolean, hashes: boolean, next?: { mode: BlockMode; ratio: number }): Promise<AdvanceReport> {
+  async advance(conflict: boolean, hashes: boolean, next: NextDecision | undefined, batch: SharedArrayBuffer): Promise<AdvanceReport> {
+    this.set.useBatch(batch);
     return this.set.advance(conflict, hashes, next);
   }
   async reset(seed: number): Promise<Rebuffer> {
     return this.set.reset(seed);
   }
-  async final(): Promise<Rebuffer> {
-    return this.set.final();
+  async final(at: number, batch: SharedArrayBuffer): Promise<Rebuffer> {
+    this.set.useBatch(batch);
+    return this.set.final(at);
   }
   async kpis(): Promise<Record<string, unknown>[]> {
     return this.set.set.kpis();
@@ -110,6 +127,8 @@ export class WorkerGroup implements Group {
   private failure: Error | undefined;
   private closing = false;
   private views: BlockRows[] = [];
+  /** The shared batch the worker's blocks hold (sent with the first request after it changed). */
+  private sentBatch: SharedArrayBuffer | undefined;
   startLive: number[] = [];
 
   private constructor(
@@ -221,13 +240,19 @@ export class WorkerGroup implements Group {
       this.watchdog.disarm();
     }
   }
-  async decide(mode: BlockMode, ratio: number): Promise<DecideReport> {
-    const r = await this.watched<DecideReport>({ op: "decide", mode, ratio });
+  /** The batch when the worker's blocks do not hold it yet (then they will), else nothing. */
+  private newBatch(batch: SharedArrayBuffer): { batch?: SharedArrayBuffer } {
+    if (batch === this.sentBatch) return {};
+    this.sentBatch = batch;
+    return { batch };
+  }
+  async decide(mode: BlockMode, ratio: number, seq: number, batch: SharedArrayBuffer): Promise<DecideReport> {
+    const r = await this.watched<DecideReport>({ op: "decide", mode, ratio, seq, ...this.newBatch(batch) });
     this.adopt(r.sabs);
     return r;
   }
-  async advance(conflict: boolean, hashes: boolean, next?: { mode: BlockMode; ratio: number }): Promise<AdvanceReport> {
-    const r = await this.watched<AdvanceReport>({ op: "advance", conflict, hashes, ...(next ? { next } : {}) });
+  async advance(conflict: boolean, hashes: boolean, next: NextDecision | undefined, batch: SharedArrayBuffer): Promise<AdvanceReport> {
+    const r = await this.watched<AdvanceReport>({ op: "advance", conflict, hashes, ...(next ? { next } : {}), ...this.newBatch(batch) });
     this.tick = r.tick;
     this.adopt(r.sabs);
     return r;
@@ -237,8 +262,8 @@ export class WorkerGroup implements Group {
     this.adopt(r.sabs);
     return r;
   }
-  async final(): Promise<Rebuffer> {
-    const r = await this.call<Rebuffer>({ op: "final" });
+  async final(at: number, batch: SharedArrayBuffer): Promise<Rebuffer> {
+    const r = await this.call<Rebuffer>({ op: "final", at, ...this.newBatch(batch) });
     this.adopt(r.sabs);
     return r;
   }

@@ -2,10 +2,11 @@
 // over every agent of every block: the blocks run on N threads (training/sharded-blocks.ts): the
 // main thread runs the first run of blocks, N - 1 worker threads the others (training/sharded-worker.ts). Per tick:
 //   1. every thread runs its blocks up to policy/act and writes the decision rows (observations,
-//      masks, who chooses, draws) into each block's SharedArrayBuffer;
-//   2. the main thread gathers the rows in block order, runs the network once over all of them
-//      (RolloutCollector.recordRows for training, NeuralPolicy.decide for `townlet run`) and writes
-//      each block's actions into its buffer;
+//      masks, who chooses, draws) into the world's one shared batch, each block's rows at its place
+//      in block order (training/sharded-batch.ts: packed, no gaps, offsets agreed between threads);
+//   2. the main thread runs the network once over the batch where it lies, no gathering copy
+//      (RolloutCollector.recordRows for training, NeuralPolicy.decide for `townlet run`), and the
+//      actions land beside the rows;
 //   3. every thread finishes its blocks' tick and writes the rewards and exits into the buffers.
 // Per phase one small message to and from each worker (counts, a few numbers per block, a buffer
 // only when one grew); nothing per agent. Rows are in block order and every random draw comes
@@ -23,6 +24,7 @@ import { SnapshotError } from "../engine/snapshot.ts";
 import type { ShardSnapshot } from "../engine/shard-snapshot.ts";
 import { PolicyBlocks, type AdvanceReport, type BlockMode } from "./sharded-blocks.ts";
 import { LocalGroup, WorkerGroup, type Group, type PolicyWorkerInit } from "./sharded-groups.ts";
+import { RowChain, copyRows, newBatch, type BatchRows } from "./sharded-batch.ts";
 import type { CollectMode, RolloutCollector } from "./rollout.ts";
 import { newConflictSampler, type TrainingSession } from "./session.ts";
 import type { EpochRecord } from "./log.ts";
@@ -47,6 +49,8 @@ export interface ShardedRolloutOptions {
    * the workers'. Reached with ext(); what it reports after a tick is in `extras`.
    */
   extension?: { module: string; extend(set: BlockSet): ShardExtension };
+  /** Rows of the shared decision batch at first (default: the live agents); it grows when a tick needs more (training/sharded-batch.ts). */
+  batchRows?: number;
 }
 
 /** A sharded world stepped for a main-thread policy; see the file comment. */
@@ -64,17 +68,11 @@ export class ShardedRollout {
   private ratio = 0;
   /** Live agents per block after the last tick, reset or final. */
   private live: number[];
-  // The gathered batch (grown by doubling, reused).
-  private cap = 0;
-  private obs = new Float32Array(0);
-  private masks = new Uint8Array(0);
-  private keys = new Int32Array(0);
-  private uids = new Int32Array(0);
-  private flags = new Uint8Array(0);
-  private forced = new Int32Array(0);
-  private draws = new Float32Array(0);
-  private labels = new Int32Array(0);
-  private out = new Int32Array(0);
+  /** The shared decision batch every block writes its rows into (training/sharded-batch.ts), and its buffer. */
+  private batch: BatchRows;
+  private batchSab: SharedArrayBuffer;
+  /** Sequence number of the last decision (the chain of row offsets tells ticks apart by it). */
+  private seq = 0;
   private counts: number[];
   /** Group and index in it of each block. */
   private readonly where: [Group, number][] = [];
@@ -88,8 +86,12 @@ export class ShardedRollout {
     /** Workers asked for, before the cap by blocks. */
     readonly requestedWorkers: number,
     live: number[],
+    /** The chain of row offsets, when threads share the batch (stopped when the world stops). */
+    private readonly chain: RowChain | undefined,
+    batchRows: number | undefined,
   ) {
     this.live = live;
+    ({ sab: this.batchSab, rows: this.batch } = newBatch(batchRows ?? Math.max(64, this.agents), D, A));
     this.root = config.settings.seed;
     this.counts = plans.map(() => 0);
     for (const g of groups) g.blocks.forEach((_, i) => this.where.push([g, i]));
@@ -127,7 +129,7 @@ export class ShardedRollout {
     if (n === 1) {
       const set = new PolicyBlocks(plans, s, o.plugins, plans.length);
       set.extendWith(o.extension?.extend);
-      const sr = new ShardedRollout(config, plans, [new LocalGroup(set, plans.map((p) => p.index))], set.D, set.A, o.workers, set.worlds.map((w) => w.agents.length));
+      const sr = new ShardedRollout(config, plans, [new LocalGroup(set, plans.map((p) => p.index))], set.D, set.A, o.workers, set.worlds.map((w) => w.agents.length), undefined, o.batchRows);
       sr.tick = set.set.tick;
       return sr;
     }
@@ -138,15 +140,17 @@ export class ShardedRollout {
     const starts: Promise<WorkerGroup>[] = [];
     let local: PolicyBlocks | undefined;
     let localError: unknown;
+    const chain = RowChain.buffer(n);
     try {
       local = new PolicyBlocks(runs[0], s, o.plugins, plans.length);
       local.extendWith(o.extension?.extend);
+      local.chain = new RowChain(chain, 0);
     } catch (e) {
       localError = e;
     }
     if (local) {
       for (let k = 1; k < n; k++) {
-        const init: PolicyWorkerInit = { policyShardWorker: true, configFile: o.configFile, build: o.build, pluginSpecs: [...(o.pluginSpecs ?? [])], blocks: runs[k].map((p) => p.index), ...(o.extension ? { hostModule: o.extension.module } : {}) };
+        const init: PolicyWorkerInit = { policyShardWorker: true, configFile: o.configFile, build: o.build, pluginSpecs: [...(o.pluginSpecs ?? [])], blocks: runs[k].map((p) => p.index), chain, thread: k, ...(o.extension ? { hostModule: o.extension.module } : {}) };
         starts.push(WorkerGroup.start(k, init, local.D, local.A, o.watchdogSeconds ?? DEFAULT_WATCHDOG_SECONDS));
       }
     }
@@ -159,7 +163,7 @@ export class ShardedRollout {
     }
     const groups: Group[] = [new LocalGroup(local, runs[0].map((p) => p.index)), ...ok];
     const live = [...local.worlds.map((w) => w.agents.length), ...ok.flatMap((g) => g.startLive)];
-    const sr = new ShardedRollout(config, plans, groups, local.D, local.A, o.workers, live);
+    const sr = new ShardedRollout(config, plans, groups, local.D, local.A, o.workers, live, local.chain, o.batchRows);
     sr.tick = local.set.tick;
     return sr;
   }
@@ -175,6 +179,8 @@ export class ShardedRollout {
     this.groups.forEach((g, i) => {
       if (g instanceof LocalGroup) ps[i] = f(g);
     });
+    // A thread that fails or dies stops the chain of row offsets: none waits on it (training/sharded-batch.ts).
+    if (this.chain) for (const p of ps) p.catch(() => this.chain!.stop());
     const rs = await Promise.allSettled(ps);
     const bad = (rs.filter((r) => r.status === "rejected") as PromiseRejectedResult[]).map((r) => r.reason as unknown);
     if (bad.length) {
@@ -193,19 +199,26 @@ export class ShardedRollout {
     return rs.map((r) => (r as PromiseFulfilledResult<T>).value);
   }
 
-  private ensure(n: number): void {
-    if (n <= this.cap) return;
-    const c = Math.max(n, this.cap * 2, 64);
-    this.obs = new Float32Array(c * this.D);
-    this.masks = new Uint8Array(c * this.A);
-    this.keys = new Int32Array(c);
-    this.uids = new Int32Array(c);
-    this.flags = new Uint8Array(c);
-    this.forced = new Int32Array(c);
-    this.draws = new Float32Array(c);
-    this.labels = new Int32Array(c);
-    this.out = new Int32Array(c);
-    this.cap = c;
+  /** A new, empty shared batch of room for `n` rows, when the one there is smaller (every thread adopts it with its next request). */
+  private room(n: number): void {
+    if (n > this.batch.cap) ({ sab: this.batchSab, rows: this.batch } = newBatch(Math.max(n, 2 * this.batch.cap), this.D, this.A));
+  }
+
+  /**
+   * A tick whose rows did not all fit the batch (a spill: training/sharded-batch.ts): a batch of
+   * twice the rows, and this tick's rows copied into it from where each thread wrote them.
+   */
+  private regrow(n: number, spilled: boolean[]): void {
+    const old = this.batch;
+    ({ sab: this.batchSab, rows: this.batch } = newBatch(2 * Math.max(n, old.cap), this.D, this.A));
+    let at = 0;
+    for (let k = 0; k < this.plans.length; k++) {
+      const m = this.counts[k];
+      const [g, i] = this.where[k];
+      if (spilled[this.groups.indexOf(g)]) copyRows(this.batch, at, g.rows(i), 0, m, this.D, this.A);
+      else copyRows(this.batch, at, old, at, m, this.D, this.A);
+      at += m;
+    }
   }
 
   /** Who decides from the next tick on: a rollout's collect mode, or a learned policy's inference ("policy" samples, "greedy" does not). */
@@ -215,55 +228,34 @@ export class ShardedRollout {
     this.ratio = ratio;
   }
 
-  /** First half of a tick: every block's decision rows gathered in block order into the batch; returns the rows. */
+  /** Which threads' rows of the tick now being decided spilled out of the batch (see regrow). */
+  private spills: boolean[] = [];
+
+  /** First half of a tick: every block's decision rows in the shared batch, in block order; returns the rows. */
   private async gather(): Promise<number> {
     // The rows are written already when the last tick's second half ran on into this one (`ahead`).
     if (!this.ahead) {
-      const reps = await this.all((g) => g.decide(this.mode, this.ratio));
+      const seq = ++this.seq;
+      const reps = await this.all((g) => g.decide(this.mode, this.ratio, seq, this.batchSab));
       let b = 0;
       for (const r of reps) for (const c of r.counts) this.counts[b++] = c;
+      this.spills = reps.map((r) => r.spilled);
     }
     this.ahead = false;
     let n = 0;
     for (const c of this.counts) n += c;
-    this.ensure(n);
-    const D = this.D;
-    const A = this.A;
-    let at = 0;
-    for (let k = 0; k < this.plans.length; k++) {
-      const m = this.counts[k];
-      if (m === 0) continue;
-      const [g, i] = this.where[k];
-      const r = g.rows(i);
-      this.obs.set(r.obs.subarray(0, m * D), at * D);
-      this.masks.set(r.masks.subarray(0, m * A), at * A);
-      this.keys.set(r.keys.subarray(0, m), at);
-      this.uids.set(r.uids.subarray(0, m), at);
-      this.flags.set(r.flags.subarray(0, m), at);
-      this.forced.set(r.forced.subarray(0, m), at);
-      this.draws.set(r.draws.subarray(0, m), at);
-      this.labels.set(r.labels.subarray(0, m), at);
-      at += m;
-    }
+    if (this.spills.some((x) => x)) this.regrow(n, this.spills);
     return n;
   }
 
   /**
-   * Second half: the batch's actions (this.out or `actions`) scattered to the blocks, every block's
+   * Second half: the batch's actions (in place, beside the rows) read by the blocks, every block's
    * tick finished; with `next`, every block runs on into the next tick's first half in the same
    * request (one round trip per tick instead of two; nothing else may happen before that tick).
    */
-  private async finishTick(actions: Int32Array, conflict: boolean, hashes: boolean, next: boolean): Promise<AdvanceReport[]> {
-    let at = 0;
-    for (let k = 0; k < this.plans.length; k++) {
-      const m = this.counts[k];
-      if (m === 0) continue;
-      const [g, i] = this.where[k];
-      g.rows(i).actions.set(actions.subarray(at, at + m));
-      at += m;
-    }
-    const ahead = next ? { mode: this.mode, ratio: this.ratio } : undefined;
-    const reps = await this.all((g) => g.advance(conflict, hashes, ahead));
+  private async finishTick(conflict: boolean, hashes: boolean, next: boolean): Promise<AdvanceReport[]> {
+    const ahead = next ? { mode: this.mode, ratio: this.ratio, seq: ++this.seq } : undefined;
+    const reps = await this.all((g) => g.advance(conflict, hashes, ahead, this.batchSab));
     this.tick = reps[0].tick;
     this.extras = reps.flatMap((r) => r.extra ?? []);
     let b = 0;
@@ -272,6 +264,7 @@ export class ShardedRollout {
       for (const l of r.live) this.live[b++] = l;
       if (next) for (const c of r.next!) this.counts[k++] = c;
     }
+    if (next) this.spills = reps.map((r) => r.nextSpilled === true);
     this.ahead = next;
     return reps;
   }
@@ -280,8 +273,9 @@ export class ShardedRollout {
   async collectTick(c: RolloutCollector, conflict: ReturnType<typeof newConflictSampler> | undefined, next = false): Promise<void> {
     this.fits(c.policy);
     const n = await this.gather();
-    c.recordRows(n, this.tick + 1, this.obs.subarray(0, n * this.D), this.masks.subarray(0, n * this.A), this.keys, this.uids, this.flags, this.forced, this.draws, this.labels, this.out);
-    const reps = await this.finishTick(this.out, conflict !== undefined, false, next);
+    const b = this.batch;
+    c.recordRows(n, this.tick + 1, b.obs.subarray(0, n * this.D), b.masks.subarray(0, n * this.A), b.keys, b.uids, b.flags, b.forced, b.draws, b.labels, b.actions);
+    const reps = await this.finishTick(conflict !== undefined, false, next);
     let k = 0;
     const sums: number[][] = [];
     for (const r of reps) {
@@ -307,9 +301,9 @@ export class ShardedRollout {
   async inferTick(policy: NeuralPolicy, hash: boolean, next = false): Promise<string | undefined> {
     this.fits(policy);
     const n = await this.gather();
-    let actions: Int32Array = this.out.subarray(0, 0);
-    if (n > 0) actions = policy.decide(this.obs.subarray(0, n * this.D), this.masks.subarray(0, n * this.A), n, this.mode === "greedy" ? undefined : this.draws).actions;
-    const reps = await this.finishTick(actions, false, hash, next);
+    const b = this.batch;
+    if (n > 0) b.actions.set(policy.decide(b.obs.subarray(0, n * this.D), b.masks.subarray(0, n * this.A), n, this.mode === "greedy" ? undefined : b.draws).actions.subarray(0, n));
+    const reps = await this.finishTick(false, hash, next);
     return hash ? combineHashes(this.tick, reps.flatMap((r) => r.hashes ?? [])) : undefined;
   }
 
@@ -367,22 +361,19 @@ export class ShardedRollout {
   /** Ends the collector's rollout: every live agent's observation, the open decisions bootstrapped in one batch. */
   async finishRollout(c: RolloutCollector): Promise<void> {
     this.settled("finishRollout");
-    const reps = await this.all((g) => g.final());
-    let b = 0;
-    for (const r of reps) for (const l of r.live) this.live[b++] = l;
-    const n = this.agents;
-    this.ensure(n);
+    // Each thread writes its blocks' live agents into the batch from the live agents of the threads before it.
+    this.room(this.agents);
+    const from = new Map<Group, number>();
     let at = 0;
     for (let k = 0; k < this.plans.length; k++) {
-      const m = this.live[k];
-      if (m === 0) continue;
-      const [g, i] = this.where[k];
-      const r = g.rows(i);
-      this.keys.set(r.liveKeys.subarray(0, m), at);
-      this.obs.set(r.obs.subarray(0, m * this.D), at * this.D);
-      at += m;
+      const g = this.where[k][0];
+      if (!from.has(g)) from.set(g, at);
+      at += this.live[k];
     }
-    c.finishRows(n, this.keys, this.obs);
+    const reps = await this.all((g) => g.final(from.get(g)!, this.batchSab));
+    let k = 0;
+    for (const r of reps) for (const l of r.live) this.live[k++] = l;
+    c.finishRows(this.agents, this.batch.keys, this.batch.obs);
   }
 
   /** A training session's rollout of `ticks` ticks (TrainingSession.rollout on a sharded world). */

@@ -12,6 +12,7 @@ import { resolvePlugins } from "../engine/plugin-loader.ts";
 import { callExtension, EXT_PENDING, ShardError, loadShardedConfig, planBlocks, shardsOf } from "../engine/shard-blocks.ts";
 import { corePlugins } from "../systems/index.ts";
 import { PolicyBlocks, type BlockMode } from "./sharded-blocks.ts";
+import { RowChain } from "./sharded-batch.ts";
 import type { PolicyWorkerInit, PolicyWorkerRequest } from "./sharded-groups.ts";
 
 export function errorOf(e: unknown): { name: string; message: string; reason?: string; block?: number; towns?: [number, number]; tick?: number } {
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
       set.extendWith(host.extend ? (b) => host.extend!(b) : undefined);
     }
     if (init.beat) set.set.heartbeat = new Int32Array(init.beat);
+    set.chain = new RowChain(init.chain, init.thread);
   } catch (e) {
     port.postMessage({ id: 0, ok: false, error: errorOf(e) });
     return;
@@ -53,11 +55,17 @@ async function main(): Promise<void> {
         if (v === EXT_PENDING) return;
         value = v;
       } else if (m.op === "decide") {
+        set.useBatch(m.batch);
         set.setMode(m.mode as BlockMode, m.ratio);
-        value = set.decide();
-      } else if (m.op === "advance") value = set.advance(m.conflict, m.hashes, m.next);
-      else if (m.op === "reset") value = set.reset(m.seed);
-      else if (m.op === "final") value = set.final();
+        value = set.decide(m.seq);
+      } else if (m.op === "advance") {
+        set.useBatch(m.batch);
+        value = set.advance(m.conflict, m.hashes, m.next);
+      } else if (m.op === "reset") value = set.reset(m.seed);
+      else if (m.op === "final") {
+        set.useBatch(m.batch);
+        value = set.final(m.at);
+      }
       else if (m.op === "kpis") value = set.set.kpis();
       else if (m.op === "hashes") value = set.set.hashes();
       else if (m.op === "save") value = set.set.save(m.configHash);
