@@ -31,17 +31,18 @@ export type BlockMode = CollectMode | "greedy";
 export const POLICY_SYSTEM = "policy/act";
 
 /**
- * One block's shared arrays, `cap` rows each (D floats of observation, A mask bytes per row): the
- * live and exit rows after a tick; the decision rows only when the shared batch had no room (a spill).
+ * One block's own shared arrays: `cap` live and exit rows (after a tick); `dcap` decision rows
+ * (D floats of observation, A mask bytes per row), used only when the shared batch had no room for
+ * the block's thread (a spill: training/sharded-batch.ts), so none until then.
  */
 export interface BlockRows {
   cap: number;
-  /** Decision rows: the agent's key (local uid x blocks + block), uid, label, forced action, chosen action, draw, flag, observation, mask. */
+  dcap: number;
+  /** Decision rows of a spill: the agent's key (local uid x blocks + block), uid, label, forced action, draw, flag, observation, mask. */
   keys: Int32Array;
   uids: Int32Array;
   labels: Int32Array;
   forced: Int32Array;
-  actions: Int32Array;
   draws: Float32Array;
   flags: Uint8Array;
   obs: Float32Array;
@@ -53,14 +54,24 @@ export interface BlockRows {
   exitRewards: Float64Array;
 }
 
-/** Bytes of a block's buffer of `cap` rows. */
-export function rowsBytes(cap: number, D: number, A: number): number {
-  return cap * (8 + 7 * 4 + 2 * 4 + 4 * D + 1 + A);
+/** Bytes of a block's buffer: a header (cap, dcap), `cap` live and exit rows, `dcap` decision rows. */
+function rowsBytes(cap: number, dcap: number, D: number, A: number): number {
+  return 8 + cap * (8 + 3 * 4) + dcap * (5 * 4 + 4 * D + 1 + A);
 }
 
-/** The views over a block's buffer (the same layout in every thread). */
-export function rowsViews(sab: SharedArrayBuffer, cap: number, D: number, A: number): BlockRows {
-  let at = 0;
+/** A block's buffer of `cap` live and exit rows and `dcap` decision rows (its sizes in its header). */
+export function newRows(cap: number, dcap: number, D: number, A: number): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(rowsBytes(cap, dcap, D, A));
+  const head = new Int32Array(sab, 0, 2);
+  head[0] = cap;
+  head[1] = dcap;
+  return sab;
+}
+
+/** The views over a block's buffer (the same layout in every thread; the sizes read from its header). */
+export function rowsViews(sab: SharedArrayBuffer, D: number, A: number): BlockRows {
+  const [cap, dcap] = new Int32Array(sab, 0, 2);
+  let at = 8;
   const take = <T>(make: (b: SharedArrayBuffer, o: number, n: number) => T, bytes: number, n: number): T => {
     const v = make(sab, at, n);
     at += bytes * n;
@@ -71,19 +82,18 @@ export function rowsViews(sab: SharedArrayBuffer, cap: number, D: number, A: num
   const f32 = (b: SharedArrayBuffer, o: number, n: number) => new Float32Array(b, o, n);
   const u8 = (b: SharedArrayBuffer, o: number, n: number) => new Uint8Array(b, o, n);
   const exitRewards = take(f64, 8, cap);
-  const keys = take(i32, 4, cap);
-  const uids = take(i32, 4, cap);
-  const labels = take(i32, 4, cap);
-  const forced = take(i32, 4, cap);
-  const actions = take(i32, 4, cap);
   const liveKeys = take(i32, 4, cap);
   const exitKeys = take(i32, 4, cap);
-  const draws = take(f32, 4, cap);
   const liveRewards = take(f32, 4, cap);
-  const obs = take(f32, 4, cap * D);
-  const flags = take(u8, 1, cap);
-  const masks = take(u8, 1, cap * A);
-  return { cap, keys, uids, labels, forced, actions, draws, flags, obs, masks, liveKeys, liveRewards, exitKeys, exitRewards };
+  const keys = take(i32, 4, dcap);
+  const uids = take(i32, 4, dcap);
+  const labels = take(i32, 4, dcap);
+  const forced = take(i32, 4, dcap);
+  const draws = take(f32, 4, dcap);
+  const obs = take(f32, 4, dcap * D);
+  const flags = take(u8, 1, dcap);
+  const masks = take(u8, 1, dcap * A);
+  return { cap, dcap, keys, uids, labels, forced, draws, flags, obs, masks, liveKeys, liveRewards, exitKeys, exitRewards };
 }
 
 /** Reply to `decide`: rows per block; buffers replaced by larger ones (null = the same). */
@@ -166,7 +176,7 @@ export class PolicyBlocks {
     this.prepared = plans.map(() => 0);
     this.offsets = plans.map(() => 0);
     this.ticks = plans.map(() => 0);
-    for (let i = 0; i < plans.length; i++) this.grow(i, Math.max(16, this.set.worlds[i].agents.length * 2));
+    for (let i = 0; i < plans.length; i++) this.grow(i, Math.max(16, this.set.worlds[i].agents.length * 2), 0);
     this.publishLive();
   }
 
@@ -192,11 +202,11 @@ export class PolicyBlocks {
     return this.set.agents();
   }
 
-  private grow(i: number, cap: number): SharedArrayBuffer {
-    const sab = new SharedArrayBuffer(rowsBytes(cap, this.D, this.A));
+  private grow(i: number, cap: number, dcap: number): SharedArrayBuffer {
+    const sab = newRows(cap, dcap, this.D, this.A);
     const old = this.rows[i];
     this.sabs[i] = sab;
-    this.rows[i] = rowsViews(sab, cap, this.D, this.A);
+    this.rows[i] = rowsViews(sab, this.D, this.A);
     if (old) {
       // A tick's live and exit rows survive a growth by the next tick's first half (advance then decide).
       const r = this.rows[i];
@@ -208,9 +218,16 @@ export class PolicyBlocks {
     return sab;
   }
 
-  /** Room for n rows in block i's buffer: a new (larger) buffer when needed, returned to be sent. */
+  /** Room for n live and exit rows in block i's buffer: a new (larger) buffer when needed, returned to be sent. */
   private room(i: number, n: number, fresh: (SharedArrayBuffer | null)[]): void {
-    if (n > this.rows[i].cap) fresh[i] = this.grow(i, Math.max(n, this.rows[i].cap * 2));
+    const r = this.rows[i];
+    if (n > r.cap) fresh[i] = this.grow(i, Math.max(n, r.cap * 2), r.dcap);
+  }
+
+  /** Room for n decision rows in block i's own buffer (a spill), likewise. */
+  private spillRoom(i: number, n: number, fresh: (SharedArrayBuffer | null)[]): void {
+    const r = this.rows[i];
+    if (n > r.dcap) fresh[i] = this.grow(i, r.cap, Math.max(n, r.dcap * 2));
   }
 
   private fail(i: number, tick: number, e: unknown): ShardError {
@@ -279,7 +296,7 @@ export class PolicyBlocks {
       try {
         if (!spilled) this.writeRows(i, b, at, m);
         else {
-          this.room(i, m, fresh);
+          this.spillRoom(i, m, fresh);
           this.writeRows(i, this.rows[i], 0, m);
         }
       } catch (e) {

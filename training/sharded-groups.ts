@@ -7,7 +7,7 @@
 import { Worker } from "node:worker_threads";
 import type { BuildOverrides } from "../engine/build.ts";
 import { ShardError } from "../engine/shard-blocks.ts";
-import { rowsBytes, rowsViews, type AdvanceReport, type BlockMode, type BlockRows, type DecideReport, type PolicyBlocks } from "./sharded-blocks.ts";
+import { rowsViews, type AdvanceReport, type BlockMode, type BlockRows, type DecideReport, type PolicyBlocks } from "./sharded-blocks.ts";
 import { workerModule } from "../engine/worker-module.ts";
 import { Watchdog, WorkerStallError, type Stall } from "../engine/watchdog.ts";
 
@@ -221,10 +221,9 @@ export class WorkerGroup implements Group {
   }
 
   private adopt(sabs: (SharedArrayBuffer | null)[]): void {
-    const per = rowsBytes(1, this.D, this.A);
     for (let i = 0; i < sabs.length; i++) {
       const sab = sabs[i];
-      if (sab) this.views[i] = rowsViews(sab, Math.floor(sab.byteLength / per), this.D, this.A);
+      if (sab) this.views[i] = rowsViews(sab, this.D, this.A);
     }
   }
 
