@@ -24,7 +24,7 @@ import {
 import { ServeMetrics } from "../systems/telemetry/metrics.ts";
 import { buildWorld, loadBuildConfig } from "../engine/build.ts";
 import { ShardPlanError } from "../engine/shard-blocks.ts";
-import { startShardedServe, type ShardServeHandle } from "./serve-shards.ts";
+import { startShardedServe, type PolicySection, type ShardServeHandle } from "./serve-shards.ts";
 import { observerSite } from "./web.ts";
 import { FLAG, UsageError, configArg, parseCommand, threadsLine, type CommandSpec } from "./args.ts";
 import { DEFAULT_CONFIG_FILE } from "../engine/paths.ts";
@@ -334,7 +334,7 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
     openBrowser(`${h.url}/`);
   } else out.err(`townlet serve: the observer page is at ${h.url}/`);
   const view = "sim" in h ? { agents: () => h.publisher.agents, towns: h.sim.towns, tick: () => h.sim.tick } : { agents: () => h.world.agents.length, towns: h.world.towns, tick: () => h.world.tick };
-  const blocks = "sim" in h ? ` in ${threadsLine(h.sim.blocks, h.sim.workers, values.workers === undefined)}${h.policy.batch === "main thread" ? `, policy ${h.policy.spec}: one batch per tick on this thread` : ""}` : "";
+  const blocks = "sim" in h ? ` in ${threadsLine(h.sim.blocks, h.sim.workers, values.workers === undefined)}${mainThreadPolicy(h.policy)}` : "";
   if ("sim" in h && h.sim.requestedWorkers > h.sim.workers) out.err(`townlet serve: --workers ${h.sim.requestedWorkers} capped at ${h.sim.workers}: the world has ${h.sim.blocks} blocks (world.shards)`);
   out.err(
     `townlet serve: ${view.agents()} agents in ${view.towns} town(s)${blocks}, ${h.tokens.enabled ? `${h.tokens.size} token(s)` : "no tokens: everyone is a viewer"}, ` +
@@ -364,4 +364,11 @@ export async function cmdServe(argv: string[], out: Out): Promise<number> {
   }
   out.err(`townlet serve: stopped at tick ${view.tick()}`);
   return code;
+}
+
+/** The start line's words for a network on the main thread: its spec and, when a release adopted at start decides, which one. */
+function mainThreadPolicy(p: PolicySection): string {
+  if (p.batch !== "main thread") return "";
+  const live = "release" in p && p.release !== undefined && p.release.checkpoint !== null ? ` (release ${p.release.seq} live: ${p.release.checkpoint})` : "";
+  return `, policy ${p.spec}${live}: one batch per tick on this thread`;
 }

@@ -280,6 +280,8 @@ describe("promote_policy and rollback_policy on a served sharded world with a ne
     const c = out();
     const args = ["serve", "--towns", "4", "--shards", "2", "--workers", "1", "--port", "0", "--ticks", "2", "--exit", "--checkpoints", r, "--audit", join(dir, "cli.ndjson")];
     expect(await main([...args, "--policy", `neural:${baseDir}`, "--adopt-release"], { log: (l) => c.lines.push(l), err: (l) => c.errs.push(l) })).toBe(0);
+    // The start line names the adopted release, not only the --policy spec it started from.
+    expect(c.errs.join("\n")).toMatch(/policy neural:\S+ \(release 1 live: b\): one batch per tick on this thread/);
     const s = out();
     expect(await main([...args, "--policy", "scripted"], { log: (l) => s.lines.push(l), err: (l) => s.errs.push(l) })).toBe(1);
     expect(s.errs.join("\n")).toMatch(/--checkpoints: promote_policy\/rollback_policy swap the network the main thread runs over every block .*with --policy scripted each block runs its own policy/);
