@@ -8,11 +8,12 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG_FILE } from "../../engine/paths.ts";
 import { resolvePlugins } from "../../engine/plugin-loader.ts";
-import { buildBlock } from "../../engine/shard-blocks.ts";
+import { buildBlock, loadShardedConfig, planBlocks } from "../../engine/shard-blocks.ts";
 import { initTensorBackend } from "../../engine/tensor.ts";
 import { corePlugins } from "../../systems/index.ts";
 import { createNeuralPolicy, type NeuralPolicy } from "../../systems/policy/index.ts";
 import { RolloutCollector } from "../../training/rollout.ts";
+import { PolicyBlocks } from "../../training/sharded-blocks.ts";
 import { ShardedRollout, type ShardedRolloutOptions } from "../../training/sharded-rollout.ts";
 
 const BOOM = fileURLToPath(new URL("../fixtures/boom-block.ts", import.meta.url));
@@ -100,6 +101,26 @@ describe("the sharded rollout's shared decision batch", () => {
     expect(await inferHashes(3, { batchRows: 5 })).toEqual(hashes);
     expect(await inferHashes(2)).toEqual(hashes);
   }, 180_000);
+
+  it("keeps no decision rows in a block's own buffer until its rows spill out of the shared batch", () => {
+    const s = loadShardedConfig(DEFAULT_CONFIG_FILE, corePlugins, BUILD).settings;
+    const plans = planBlocks(s.world.towns, 3, s.seed);
+    const set = new PolicyBlocks(plans.slice(1, 3), s, corePlugins, 3);
+    // Live and exit rows only: an 8-byte header and 20 bytes a row (not the D floats of an observation).
+    for (let i = 0; i < 2; i++) {
+      expect(set.rows[i].dcap).toBe(0);
+      expect(set.sabs[i].byteLength).toBe(8 + 20 * set.rows[i].cap);
+    }
+    // No shared batch given: every row spills, into buffers grown for them (sent back to the main thread).
+    const d = set.decide(1);
+    expect(d.spilled).toBe(true);
+    expect(d.counts.reduce((a, b) => a + b, 0)).toBe(48);
+    for (let i = 0; i < 2; i++) {
+      expect(d.sabs[i]).toBe(set.sabs[i]);
+      expect(set.rows[i].dcap).toBeGreaterThanOrEqual(d.counts[i]);
+      expect(Array.from(set.rows[i].masks.subarray(0, set.A)).some((x) => x === 1)).toBe(true);
+    }
+  });
 
   for (const phase of ["scheduler", "needs"] as const) {
     it(`stops with the failing block's error when the threads after it wait for its rows (a failure in the ${phase} phase, 3 threads)`, async () => {
