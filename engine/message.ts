@@ -67,11 +67,15 @@ export class MessageChannel<F extends MessageFields = MessageFields> {
   }
 
   private grow(): void {
-    this.cols = this.cols.map((c) => {
-      const g = new Float64Array(c.length * 2);
-      g.set(c);
-      return g;
-    });
+    // In place, not cols.map: map's array had another elements kind when made in optimised code
+    // than the constructor's, and pushN, optimised on the first, deoptimised ("wrong map": issue
+    // #19, twelfth session, the first growth in the employment events at tick 163 of the 100k bench).
+    const cols = this.cols;
+    for (let i = 0; i < cols.length; i++) {
+      const g = new Float64Array(cols[i].length * 2);
+      g.set(cols[i]);
+      cols[i] = g;
+    }
     this.bindView();
   }
 
@@ -169,7 +173,7 @@ export class MessageChannel<F extends MessageFields = MessageFields> {
     let n = MIN_ROOM;
     while (n < floor) n *= 2;
     if (n < room) {
-      this.cols = this.cols.map((c) => c.slice(0, n));
+      for (let i = 0; i < this.cols.length; i++) this.cols[i] = this.cols[i].slice(0, n); // in place, as grow()
       this.bindView();
     }
     this.quietTicks = 0;

@@ -449,8 +449,8 @@ export class Runtime implements PreconditionScope {
     this.release(obj, agent, true);
   }
 
-  /** What finishChunk's loads add up to (kept so that they are not dropped as unused). */
-  private touched = 0;
+  /** finishChunk's loads, summed (kept: not dropped as unused). A double from the start: 0 made a Smi field, whose first sum changed Runtime's map (#19). */
+  private touched = 0.5;
 
   /**
    * finish(agents[j], objects[j]) for j < n in order, after a pass that reads the rows they touch (scope.ts

@@ -17,6 +17,12 @@ export class TownTypeIndex {
   private readonly start: Int32Array;
   /** Views made so far, by key. */
   private readonly views: (Int32Array | undefined)[];
+  /**
+   * Number of keys (towns * types). begin/end check against it, not views.length: the first
+   * view stored changes the views array's map (its elements from small integers to objects),
+   * which deoptimised every optimised caller of begin/end (#19, tick 3 at 100k agents).
+   */
+  private readonly keys: number;
 
   /**
    * `objects` in entity order, with their town, type and tile read through the callbacks. An
@@ -47,6 +53,7 @@ export class TownTypeIndex {
       fill[k] = at + 3;
     }
     this.views = new Array<Int32Array | undefined>(keys);
+    this.keys = keys;
   }
 
   /** An empty index (before objects are instantiated). */
@@ -69,7 +76,7 @@ export class TownTypeIndex {
   private key(town: number, type: number): number {
     if (!(type >= 0 && type < this.types)) return -1;
     const k = town * this.types + type;
-    return k >= 0 && k < this.views.length ? k : -1;
+    return k >= 0 && k < this.keys ? k : -1;
   }
 
   /**
@@ -80,7 +87,7 @@ export class TownTypeIndex {
   get(town: number, type: number): Int32Array {
     if (!(type >= 0 && type < this.types)) return NO_OBJECTS;
     const k = town * this.types + type;
-    if (!(k >= 0 && k < this.views.length)) return NO_OBJECTS;
+    if (!(k >= 0 && k < this.keys)) return NO_OBJECTS;
     const v = this.views[k];
     if (v !== undefined) return v;
     const a = this.start[k];

@@ -32,6 +32,8 @@ const OPT_NONE = OptionKind.None;
 const OPT_USE = OptionKind.Use;
 const OPT_WAIT = OptionKind.Wait;
 const OPT_WORK = OptionKind.Work;
+/** Calls per branch when keepsListed is primed (primeKeepsListed). */
+const PRIME = 12;
 
 type ColumnsOf<D> = D extends ComponentDef<infer S> ? Columns<S> : never;
 
@@ -87,7 +89,7 @@ export class DecidePass {
   private town = 0;
   private readonly budget = new Float64Array(2); // [money, town's price multiplier]: see firstOpen
   private job = -1;
-  private leaveAt = 0;
+  private leaveAt = 0.5; // a double from the start, as above (0 made it a small-integer field until the first leave time)
   /** The most urgent need (-1: none). */
   private worst = -1;
   /** The front of decide (front-kernel.ts: generated, or genericFront) and where it leaves its answers. */
@@ -174,21 +176,20 @@ export class DecidePass {
     s.set(state.thresholds, S_THRESHOLDS);
     const chunk = scan.chunk;
     const out = scan.room(chunk);
-    const { kind, done } = Op;
     for (let sp = 0; sp < spans.length; sp += 2) {
       const end = spans[sp + 1];
       for (let from = spans[sp]; from < end; from += chunk) {
         const n = kernel(from, from + chunk < end ? from + chunk : end, out);
         for (let i = 0; i < n; i++) {
           const eid = out[i];
-          // Listed on hunger alone (scan-kernel.ts): keepsUse with the pantry as the pass left it.
-          if (kind[eid] === OPT_USE && done[eid] === 0 && this.keepsUse(eid)) continue;
+          if (this.keepsListed(eid)) continue;
           this.decide(eid);
         }
       }
     }
     if (scan.primed !== kernel && spans.length > 0) {
       primeWork(kernel, cols, spans[0], out);
+      this.primeKeepsListed(spans[0]);
       scan.primed = kernel;
     }
   }
@@ -259,6 +260,40 @@ export class DecidePass {
     const level = this.critical_level;
     for (let k = 0; k < N.length; k++) if (N[k][eid] < level) return false;
     return true;
+  }
+
+  /**
+   * True when an agent the scan listed keeps its option: a Use that has not started, listed on
+   * hunger alone (scan-kernel.ts), that keepsUse keeps with the pantry as the pass left it. A call
+   * for every listed agent, not a test in run's loop: the first such agent (tick 4 of the 100k
+   * bench world) found run optimised without feedback for its loads and deoptimised it (#19,
+   * twelfth session); primeKeepsListed walks it once per scan kernel.
+   */
+  private keepsListed(eid: number): boolean {
+    return this.Op.kind[eid] === OPT_USE && this.Op.done[eid] === 0 && this.keepsUse(eid);
+  }
+
+  /**
+   * Walks keepsListed's branches on agent `e` (an open Use at hunger 0: without an affordance, so
+   * that keepsUse reads hunger, thresholds and pantry, then with affordance 0, so that it reads
+   * `feeds`), PRIME calls each (its feedback is made after a few calls), and puts e's option row
+   * and hunger back; keepsListed only reads. After the scan's first call, as primeWork.
+   */
+  private primeKeepsListed(e: number): void {
+    const { kind, done, affordance } = this.Op;
+    const col = this.hungerCol;
+    const was = [kind[e], done[e], affordance[e], col === undefined ? 0 : col[e]];
+    try {
+      [kind[e], done[e]] = [OPT_USE, 0];
+      if (col !== undefined) col[e] = 0;
+      for (let a = -1; a < Math.min(1, this.feeds.length); a++) {
+        affordance[e] = a;
+        for (let i = 0; i < PRIME; i++) this.keepsListed(e);
+      }
+    } finally {
+      [kind[e], done[e], affordance[e]] = [was[0], was[1], was[2]];
+      if (col !== undefined) col[e] = was[3];
+    }
   }
 
   /**

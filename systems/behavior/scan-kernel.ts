@@ -76,7 +76,7 @@ export function compileScan(a: ScanArrays, hunger: number, s: Float64Array): Sca
   const O = OptionKind;
   const source = `"use strict";
 ${consts}
-function run(start, end, n, out) {
+function scanRun(start, end, n, out) {
   const tick = S[${S_TICK}], recheck = S[${S_RECHECK}], level = S[${S_LEVEL}];
   ${thresholds}
   for (let e = start; e < end; e++) {
@@ -94,7 +94,7 @@ function run(start, end, n, out) {
   return n;
 }
 return function scan(start, end, out) {
-  return run(start, end, 0, out);
+  return scanRun(start, end, 0, out);
 };`;
   return compileKernel<ScanKernel>(["A"], source, [named.map(([, v]) => v)]);
 }

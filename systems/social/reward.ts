@@ -74,7 +74,11 @@ function gather({ world, settings, read }: RewardTermContext): void {
   const base = s.C1_chat_base;
   const uid = world.columns(Agent).uid;
   const N = world.components.isRegistered(Needs) ? (world.columns(Needs) as unknown as Record<string, Float32Array>) : undefined;
-  const needs = N === undefined ? [] : needTable(settings).names.map((n) => N[n]);
+  // Pushed, not Array.prototype.map: map's result had one elements kind from the builtin and
+  // another from gather's optimised code, so chatOverride, optimised on the first, deoptimised
+  // on the second (#19, ticks 9-10 at 100k agents).
+  const needs: Float32Array[] = [];
+  if (N !== undefined) for (const n of needTable(settings).names) needs.push(N[n]);
 
   // Agent membership by its flags (world.isAgent looks the store up on every call), the
   // ledger's arrays and the coefficients read once (issue #19: this gather is the part of
