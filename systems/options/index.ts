@@ -21,6 +21,7 @@ import type { AffordancesResource } from "../affordances/resource.ts";
 import { optionsTelemetry } from "./telemetry.ts";
 import { optionsObservations } from "./observations.ts";
 import { OptionsState, shiftEndsAt } from "./quiet.ts";
+import { forgetObject } from "./forget.ts";
 import { compileExec, primeWork, sameArrays, type ExecArrays, type ExecKernel } from "./kernel.ts";
 import { avoidStep, chooseObject, ctxColumns, type Ctx } from "./choose.ts";
 import { calmAt, compileChooser, sameChooseArrays, type ChooseArrays, type Chooser } from "./choose-kernel.ts";
@@ -347,6 +348,10 @@ export const optionsPlugin = definePlugin({
   },
   onLoad({ state }) {
     state.wakeAll();
+  },
+  // A removed object: the Use options that chose it choose again on the next run (forget.ts).
+  onEntityRemove({ world, state }, eid) {
+    forgetObject(world, state, eid);
   },
   systems: [
     {
