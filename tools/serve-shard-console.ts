@@ -18,7 +18,7 @@ import { resolve, dirname } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
 import { writeFileAtomic, SnapshotError } from "../engine/snapshot.ts";
 import { mergeValues, type BlockPlan } from "../engine/shard-blocks.ts";
-import { configCap } from "./serve-shard-exact.ts";
+import { configCap, timingsAnswer } from "./serve-shard-exact.ts";
 import { encodeShardSnapshot, newestShardSnapshot, readShardSnapshotFile, shardUpgradeNotes, writeShardSnapshotFile, SHARD_SNAPSHOT_EXTENSION } from "../engine/shard-snapshot.ts";
 import type { AnyPlugin } from "../engine/plugin.ts";
 import type { CommandDef } from "../engine/command.ts";
@@ -253,8 +253,9 @@ export class ShardConsole {
       });
       return this.merge([...by].sort((x, y) => x[0] - y[0]).map(([b, ids]) => [b, this.send(b, name, { ...a, agents: ids }, ctx)]));
     }
-    // employment_status: the exit cap is the config's (each block enforces it on its own queue), not a sum.
-    const fix = name === "employment_status" ? configCap : undefined;
+    // employment_status: the exit cap is the config's (each block enforces it on its own queue), not a sum;
+    // affordance_timings: every count and time summed per affordance (serve-shard-exact.ts).
+    const fix = name === "employment_status" ? configCap : name === "affordance_timings" ? timingsAnswer : undefined;
     return this.merge(
       this.o.frames.map((f) => [f.block, this.send(f.block, name, a, ctx)]),
       fix,

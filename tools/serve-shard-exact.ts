@@ -20,6 +20,10 @@
 //   (stability.alerts, stability.metrics.alerts, kpis.stability.alerts) each alert once, in
 //   STABILITY_ALERTS order; kpis.stability.pass_streak the blocks' least (a window passes for the
 //   world when it passes in every block), candidate_ready when every block's is.
+// - affordance_timings (affordances.runtime.instrumentation "timings"): per affordance, every count
+//   and time summed over the blocks (no mean or max by a key's name: an affordance id such as
+//   "hydrate" or "window_limit" read as one to mergeValues), times rounded again to 4 decimals;
+//   the console's affordance_timings answer the same (timingsAnswer).
 // - narrations: the blocks' own are dropped; the world's are narrated here from the merged
 //   events (blocks in order, after stream.max_events_per_tick) through one NarrationLimiter, as
 //   a one-block publisher narrates its events.
@@ -27,6 +31,7 @@ import type { TelemetryConfig } from "../systems/telemetry/config.ts";
 import { DEFAULT_NARRATORS, NarrationLimiter, narrate } from "../systems/telemetry/narration.ts";
 import type { NarrationT, TelemetryEventT } from "../systems/telemetry/index.ts";
 import { STABILITY_ALERTS } from "../components/stability.ts";
+import { sumTimingReports, type AffordanceTiming } from "../systems/affordances/timings.ts";
 
 type Rec = Record<string, unknown>;
 
@@ -38,6 +43,11 @@ const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;
 export function configCap(m: Rec, values: readonly (Rec | undefined)[]): void {
   const cap = values.map((v) => v?.daily_exit_cap).find((v) => v !== undefined);
   if (cap !== undefined && "daily_exit_cap" in m) m.daily_exit_cap = cap;
+}
+
+/** The console's affordance_timings answer over the blocks' (merged: changed in place): the figures summed. */
+export function timingsAnswer(m: Rec, values: readonly (Rec | undefined)[]): void {
+  if ("affordances" in m) m.affordances = sumTimingReports(values.map((v) => v?.affordances as Record<string, AffordanceTiming> | undefined));
 }
 
 /** The sections this module sets right. */
@@ -140,6 +150,7 @@ export class ExactMerge {
    * each block's; `towns`: each block's towns; `agents`: each block's live agents.
    */
   section(name: string, merged: unknown, values: readonly unknown[], towns: readonly number[], agents: readonly number[]): unknown {
+    if (name === "affordance_timings") return sumTimingReports(values as readonly (Record<string, AffordanceTiming> | undefined)[]);
     if (merged === null || typeof merged !== "object" || !FIXED.has(name)) return merged;
     // mergeValues hands back a block's own value (the mirror's) when only that block has it.
     const m = (values.includes(merged) ? structuredClone(merged) : merged) as Rec;

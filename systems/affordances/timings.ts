@@ -69,6 +69,38 @@ export class AffordanceTimings {
   }
 }
 
+/**
+ * Several reports as one (a sharded world's blocks', in block order: the merged telemetry section
+ * and console answer, tools/serve-shard-exact.ts): every count and every time summed per
+ * affordance and hook stage, the times rounded again to 4 decimals. Affordances in the order the
+ * reports list them (block 0's first, then those only later blocks used).
+ */
+export function sumTimingReports(reports: readonly (Readonly<Record<string, AffordanceTiming>> | undefined)[]): Record<string, AffordanceTiming> {
+  const out: Record<string, AffordanceTiming> = {};
+  for (const rep of reports) {
+    if (rep === null || typeof rep !== "object") continue;
+    for (const [id, r] of Object.entries(rep)) {
+      const t = (out[id] ??= { starts: 0, started: 0, start_ms: 0, finishes: 0, finish_ms: 0, fails: 0, fail_ms: 0, hook_calls: 0, hook_ms: { before: 0, after: 0, fail: 0 } });
+      t.starts += r.starts;
+      t.started += r.started;
+      t.start_ms += r.start_ms;
+      t.finishes += r.finishes;
+      t.finish_ms += r.finish_ms;
+      t.fails += r.fails;
+      t.fail_ms += r.fail_ms;
+      t.hook_calls += r.hook_calls;
+      for (const k of ["before", "after", "fail"] as const) t.hook_ms[k] += r.hook_ms[k];
+    }
+  }
+  for (const t of Object.values(out)) {
+    t.start_ms = round(t.start_ms);
+    t.finish_ms = round(t.finish_ms);
+    t.fail_ms = round(t.fail_ms);
+    for (const k of ["before", "after", "fail"] as const) t.hook_ms[k] = round(t.hook_ms[k]);
+  }
+  return out;
+}
+
 /** The runtime with its start, finish and fail timed (every loop calls these, kernels included). */
 export class TimedRuntime extends Runtime {
   constructor(
