@@ -164,7 +164,7 @@ export const affordancesPlugin = Object.assign(definePlugin({
           st.pendingError = undefined;
         }
         // Hooks no plug-in or module registered: warned once per registry (the first tick's, a reload's).
-        checkHooks(st);
+        checkHooks(st, world.settings.world.shards ?? 1);
       },
     },
     {
