@@ -22,6 +22,7 @@ import { TelemetryMirror, type TelemetryPayloadT } from "../../systems/telemetry
 import { main } from "../../tools/cli.ts";
 import { startShardedServe, type ShardServeHandle } from "../../tools/serve-shards.ts";
 import type { ServeOptions } from "../../tools/serve.ts";
+import { until } from "../helpers/until.ts";
 
 const ADMIN_TOKEN = "admin-token-0123456789";
 const BOOM = fileURLToPath(new URL("../fixtures/boom.ts", import.meta.url));
@@ -78,14 +79,6 @@ async function serve(o: Partial<ServeOptions>): Promise<ShardServeHandle> {
   });
   handles.push(h);
   return h;
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** A WebSocket client that mirrors the stream and sends console commands. */

@@ -25,6 +25,7 @@ import { ShardedInference } from "../../tools/shard-neural.ts";
 import { combineGates } from "../../tools/shard-release.ts";
 import { startShardedServe, type ShardServeHandle } from "../../tools/serve-shards.ts";
 import type { ServeOptions } from "../../tools/serve.ts";
+import { until } from "../helpers/until.ts";
 
 const ADMIN_TOKEN = "admin-token-0123456789";
 const WORLD = { towns: 4, shards: 2 } as const;
@@ -95,14 +96,6 @@ async function serve(o: Partial<ServeOptions>): Promise<ShardServeHandle> {
   });
   handles.push(h);
   return h;
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 let ids = 0;
