@@ -4,7 +4,7 @@
 // the object's own hooks (before, after, fail); snapshots of a world with a removed object; the
 // console's remove_object and the errors that name a removed object.
 import { describe, expect, it } from "vitest";
-import { Activity, Intent, IntentKind, Option } from "../../components/activity.ts";
+import { Activity, IntentKind } from "../../components/activity.ts";
 import { Obj } from "../../components/objects.ts";
 import { SpaceKey } from "../../components/grid.ts";
 import { AffordanceFail, AffordanceFinish } from "../../components/messages.ts";
@@ -13,35 +13,15 @@ import { loadSnapshot, saveSnapshot } from "../../engine/snapshot.ts";
 import type { HookCall } from "../../systems/affordances/hooks.ts";
 import { affordanceRegistry, affordancesState, objectById, objectsOfType, registerAffordance, registerObject, removeObject } from "../../systems/affordances/index.ts";
 import type { CommandResultT, ConsoleService, Principal } from "../../systems/console/index.ts";
-import { makeWorld } from "../helpers/world.ts";
-import { affordancesOnlyFile } from "../helpers/affordances.ts";
+import { affordanceTown, intendAt } from "../helpers/affordances.ts";
+import { handAgent } from "../helpers/twins.ts";
 
-const AFFORDANCES_ONLY = affordancesOnlyFile("townlet-aff-remove-");
+const town = affordanceTown;
+const intend = intendAt;
 
-/** A 12x12 town with no agents, objects, jobs, need decay or deaths. */
-function town(extra: Record<string, unknown> = {}): World {
-  return makeWorld({
-    world: { agents_per_town: 0, grid_size: [12, 12] },
-    affordances: { affordances_file: AFFORDANCES_ONLY },
-    jobs: {},
-    rewards: { decay_rates: { hunger: 0, hygiene: 0, energy: 0 } },
-    lifecycle: { mortality: false, unemployment_grace_ticks: 65535, daily_respawn_cap: 0 },
-    ...extra,
-  });
-}
-
-/** A hand-driven agent at (x, y). */
+/** A hand-driven agent of town 0 at (x, y). */
 function agent(w: World, x: number, y: number): number {
-  const eid = w.spawnAgent(0, { init: { Position: { x, y }, Wallet: { money: 5 } } });
-  w.columns(Option).external[eid] = 1;
-  return eid;
-}
-
-function intend(w: World, eid: number, kind: number, object = 0, affordance = -1): void {
-  const I = w.columns(Intent);
-  I.kind[eid] = kind;
-  I.object[eid] = object;
-  I.affordance[eid] = affordance;
+  return handAgent(w, 0, x, y);
 }
 
 /** The affordance_fail (or finish) messages of the tick that just ended: [agent, object, affordance, reason]. */

@@ -21,25 +21,12 @@ import type { World } from "../../engine/world.ts";
 import { affordanceRegistry, affordancesState, registerAffordance, registerObject } from "../../systems/affordances/index.ts";
 import { ManifestError } from "../../systems/affordances/registry.ts";
 import { setPriceMultiplier, setUtility } from "../../systems/economy/index.ts";
-import { makeWorld } from "../helpers/world.ts";
-import { affordancesOnlyFile } from "../helpers/affordances.ts";
+import { affordanceTown } from "../helpers/affordances.ts";
 
 const CORE_YAML = fileURLToPath(new URL("../../configs/affordances/core.yaml", import.meta.url));
 
-/** The core affordances without core.yaml's objects: every test places its own. */
-const AFFORDANCES_ONLY = affordancesOnlyFile("townlet-aff-");
-
-/** A 12x12 town with no agents, objects, jobs, need decay or deaths; `extra` sections merged on top. */
-function town(extra: Record<string, unknown> = {}): World {
-  return makeWorld({
-    world: { agents_per_town: 0, grid_size: [12, 12] },
-    affordances: { affordances_file: AFFORDANCES_ONLY },
-    jobs: {},
-    rewards: { decay_rates: { hunger: 0, hygiene: 0, energy: 0 } },
-    lifecycle: { mortality: false, unemployment_grace_ticks: 65535, daily_respawn_cap: 0 },
-    ...extra,
-  });
-}
+/** The core affordances without core.yaml's objects (every test places its own), no agents, jobs, need decay or deaths. */
+const town = affordanceTown;
 
 interface AgentInit {
   hunger?: number;

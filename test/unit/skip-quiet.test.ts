@@ -18,6 +18,7 @@ import type { OptionsState } from "../../systems/options/quiet.ts";
 import type { ConsoleService } from "../../systems/console/index.ts";
 import { registerAffordance, registerObject } from "../../systems/affordances/index.ts";
 import { makeWorld } from "../helpers/world.ts";
+import { intendAt } from "../helpers/affordances.ts";
 
 const MANY_TOWNS = fileURLToPath(new URL("../../configs/many-towns.yaml", import.meta.url));
 
@@ -79,12 +80,7 @@ function handAgent(w: World, x: number, y: number): number {
   return eid;
 }
 
-function intend(w: World, eid: number, kind: number, object = 0, affordance = -1): void {
-  const I = w.columns(Intent);
-  I.kind[eid] = kind;
-  I.object[eid] = object;
-  I.affordance[eid] = affordance;
-}
+const intend = intendAt;
 
 describe("quiet agents are skipped with the same results", () => {
   it("a waiter whose intent turned Wait starts its pending affordance on the tick the object is handed to it", () => {
